@@ -1,0 +1,39 @@
+#pragma once
+// Shared helpers for the binding files. One bind_* function per subsystem, one file each.
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nb = nanobind;
+
+void bind_synapses(nb::module_ m);
+void bind_engine(nb::module_ m);
+void bind_train(nb::module_ m);
+void bind_audio(nb::module_ m);
+void bind_models(nb::module_ m);
+
+namespace spikecore_bind {
+
+// A new 1-D numpy array owning a copy of `v` (the capsule frees it).
+template <typename T>
+nb::ndarray<nb::numpy, T, nb::ndim<1>> to_numpy(std::vector<T>&& v) {
+  auto* heap = new std::vector<T>(std::move(v));
+  nb::capsule owner(heap, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
+  return nb::ndarray<nb::numpy, T, nb::ndim<1>>(heap->data(), {heap->size()}, owner);
+}
+
+// A new n-D numpy array of the given shape, zero-initialised, and a pointer to fill it.
+template <typename T>
+nb::ndarray<nb::numpy, T> new_numpy(std::initializer_list<size_t> shape, T** data) {
+  size_t n = 1;
+  for (size_t s : shape) n *= s;
+  auto* heap = new std::vector<T>(n);
+  nb::capsule owner(heap, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
+  *data = heap->data();
+  return nb::ndarray<nb::numpy, T>(heap->data(), shape.size(), shape.begin(), owner);
+}
+
+}  // namespace spikecore_bind

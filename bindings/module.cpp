@@ -1,0 +1,25 @@
+// spikecore._core: the one extension module. Each subsystem binds itself into a submodule from
+// its own file (bindings translate; they hold no logic). C++ errors become Python exceptions:
+// spikecore::value_error -> ValueError, type_error -> TypeError, index_error -> IndexError.
+#include <nanobind/nanobind.h>
+
+#include "bindings.hpp"
+#include "spikecore/core/errors.hpp"
+
+namespace nb = nanobind;
+
+NB_MODULE(_core, m) {
+  m.doc() = "spikecore compiled core (C++). Use the Python packages spikecore.* instead.";
+  nb::register_exception_translator([](const std::exception_ptr& p, void*) {
+    try {
+      std::rethrow_exception(p);
+    } catch (const spikecore::type_error& e) {
+      PyErr_SetString(PyExc_TypeError, e.what());
+    }
+  });
+  bind_synapses(m.def_submodule("synapses", "SynapseMatrix and structural plasticity"));
+  bind_engine(m.def_submodule("engine", "event-driven simulation engine"));
+  bind_train(m.def_submodule("train", "fused training kernels"));
+  bind_audio(m.def_submodule("audio", "cochlear filterbank and spike encoders"));
+  bind_models(m.def_submodule("models", "model-specific kernels (HebbFF, dendrites, ...)"));
+}

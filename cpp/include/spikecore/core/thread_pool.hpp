@@ -1,0 +1,56 @@
+#pragma once
+// A persistent team of threads. `run(f)` calls f(rank) on every member (rank 0 is the caller)
+// and returns when all are done. Inside f, members synchronise with `barrier()` (a spinning
+// sense-reversal barrier, about a microsecond) so that a whole simulation loop can run inside one
+// run() call with one barrier per phase, as NEST does with OpenMP.
+//
+// Work is split by fixed blocks, never by dynamic scheduling, so any sum has a fixed order.
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace spikecore {
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int n_threads = 1);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return n_; }
+  // Run f(rank) on all members; rethrows the first exception raised by any member.
+  void run(const std::function<void(int)>& f);
+  // Called by all members inside run(): waits until every member has arrived.
+  void barrier();
+
+  // Split [0, n) into size() contiguous blocks; block b is [begin, end).
+  static void block_range(int64_t n, int n_blocks, int b, int64_t& begin, int64_t& end) {
+    const int64_t q = n / n_blocks, r = n % n_blocks;
+    begin = b * q + (b < r ? b : r);
+    end = begin + q + (b < r ? 1 : 0);
+  }
+
+ private:
+  void worker(int rank);
+
+  int n_;
+  std::vector<std::thread> threads_;
+  std::mutex mu_;
+  std::condition_variable cv_start_, cv_done_;
+  const std::function<void(int)>* job_ = nullptr;
+  uint64_t generation_ = 0;
+  int running_ = 0;
+  bool stop_ = false;
+  std::exception_ptr error_;
+  // spinning barrier
+  alignas(64) std::atomic<int> arrived_{0};
+  alignas(64) std::atomic<uint32_t> sense_{0};
+};
+
+}  // namespace spikecore

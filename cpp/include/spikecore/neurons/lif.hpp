@@ -1,0 +1,161 @@
+#pragma once
+// Leaky integrate-and-fire neuron: one definition for the event engine and the training kernels.
+//
+// Units: time in ms, voltages in mV; synaptic "currents" i are expressed as the voltage they
+// drive (R * I, in mV), as in Brian2's CUBA example. Dynamics between input events:
+//
+//   tau_m dv/dt = -(v - v_rest) + i_ex + i_in + i_e
+//   tau_ex di_ex/dt = -i_ex,   tau_in di_in/dt = -i_in          (current-based exponential synapses)
+//
+// integrated exactly over a step dt (exponential-Euler / exact propagators, Rotter & Diesmann 1999):
+//
+//   v'    = v_rest + (v - v_rest) P22 + i_ex P21ex + i_in P21in + i_e (1 - P22)
+//   i_ex' = i_ex P11ex + in_ex,  i_in' = i_in P11in + in_in
+//
+// with P22 = exp(-dt/tau_m), P11 = exp(-dt/tau_s),
+// P21 = tau_s / (tau_s - tau_m) (P11 - P22)   (= dt/tau_m P22 when tau_s == tau_m).
+// Delta synapses (SynapseKind::Delta) add their weight to v directly: v' = ... + in.
+// After the update: if v' >= v_th the neuron spikes, v <- v_reset (hard reset) or
+// v <- v - (v_th - v_reset) (soft reset), and it is refractory for round(t_ref / dt) steps, during
+// which v is clamped to v_reset and delta input is discarded (NEST's iaf_psc_delta convention);
+// synaptic currents keep integrating while refractory.
+//
+// The step order (integrate v with the old currents, then add this step's input to the currents,
+// then threshold) is NEST's iaf_psc_exp order.
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "spikecore/core/errors.hpp"
+
+namespace spikecore {
+
+enum class SynapseKind : int { Delta = 0, Exp = 1 };
+
+struct LIFParams {
+  double tau_m = 20.0;      // membrane time constant [ms]
+  double v_rest = 0.0;      // resting (leak reversal) potential [mV]
+  double v_reset = 0.0;     // reset potential [mV]
+  double v_th = 20.0;       // firing threshold [mV]
+  double t_ref = 2.0;       // absolute refractory period [ms]
+  double tau_syn_ex = 5.0;  // excitatory synaptic decay [ms] (Exp synapses; weight > 0)
+  double tau_syn_in = 10.0; // inhibitory synaptic decay [ms] (Exp synapses; weight < 0)
+  double i_e = 0.0;         // constant bias input, as the voltage it drives (R I_e) [mV]
+  bool soft_reset = false;  // subtract (v_th - v_reset) instead of setting v_reset
+  SynapseKind synapse = SynapseKind::Delta;
+
+  void validate() const {
+    require_positive(tau_m, "tau_m");
+    require_finite(v_rest, "v_rest");
+    require_finite(v_reset, "v_reset");
+    require_finite(v_th, "v_th");
+    require(v_th > v_reset, "v_th", "must be greater than v_reset");
+    require_nonnegative(t_ref, "t_ref");
+    require_finite(i_e, "i_e");
+    if (synapse == SynapseKind::Exp) {
+      require_positive(tau_syn_ex, "tau_syn_ex");
+      require_positive(tau_syn_in, "tau_syn_in");
+    }
+  }
+};
+
+// Derived once from Params and dt (the only place exp() is called).
+struct LIFCoeffs {
+  float p22 = 0, p21ex = 0, p21in = 0, p11ex = 0, p11in = 0;
+  float v_drive = 0;  // v_rest (1 - P22) + i_e (1 - P22): the constant part of v'
+  float v_reset = 0, v_th = 0, reset_jump = 0;
+  int32_t n_ref = 0;  // refractory steps
+  bool soft_reset = false;
+
+  static double p21(double tau_s, double tau_m, double dt) {
+    const double p11 = std::exp(-dt / tau_s), p22 = std::exp(-dt / tau_m);
+    if (std::fabs(tau_s - tau_m) < 1e-12 * tau_m) return dt / tau_m * p22;
+    return tau_s / (tau_s - tau_m) * (p11 - p22);
+  }
+
+  static LIFCoeffs make(const LIFParams& p, double dt) {
+    p.validate();
+    require_positive(dt, "dt");
+    LIFCoeffs c;
+    const double p22 = std::exp(-dt / p.tau_m);
+    c.p22 = float(p22);
+    c.v_drive = float((p.v_rest + p.i_e) * (1.0 - p22));
+    if (p.synapse == SynapseKind::Exp) {
+      c.p11ex = float(std::exp(-dt / p.tau_syn_ex));
+      c.p11in = float(std::exp(-dt / p.tau_syn_in));
+      c.p21ex = float(p21(p.tau_syn_ex, p.tau_m, dt));
+      c.p21in = float(p21(p.tau_syn_in, p.tau_m, dt));
+    }
+    c.v_reset = float(p.v_reset);
+    c.v_th = float(p.v_th);
+    c.reset_jump = float(p.v_th - p.v_reset);
+    c.n_ref = int32_t(std::lround(p.t_ref / dt));
+    c.soft_reset = p.soft_reset;
+    return c;
+  }
+
+  // Discrete-time form used by trained models: v' = beta v + (1 - beta) v_rest + x,
+  // with x the (already weighted) input of the step; no synaptic current, no refractoriness.
+  static LIFCoeffs discrete(double beta, double v_rest, double v_th, double v_reset,
+                            bool soft_reset) {
+    require(beta > 0 && beta <= 1, "beta", "must be in (0, 1]");
+    require(v_th > v_reset || soft_reset, "v_th", "must be greater than v_reset");
+    LIFCoeffs c;
+    c.p22 = float(beta);
+    c.v_drive = float((1.0 - beta) * v_rest);
+    c.v_reset = float(v_reset);
+    c.v_th = float(v_th);
+    c.reset_jump = float(v_th - v_reset);
+    c.soft_reset = soft_reset;
+    return c;
+  }
+};
+
+// Structure of arrays over neurons.
+struct LIFState {
+  std::vector<float> v, i_ex, i_in;
+  std::vector<int32_t> ref;  // remaining refractory steps
+  void resize(size_t n, float v0) {
+    v.assign(n, v0);
+    i_ex.assign(n, 0.f);
+    i_in.assign(n, 0.f);
+    ref.assign(n, 0);
+  }
+  size_t size() const { return v.size(); }
+};
+
+// One neuron, one step. in_ex / in_in: this step's summed synaptic input (Exp: to the currents,
+// by sign of weight; Delta: in_ex is added to v and in_in is ignored). Returns true on a spike.
+template <SynapseKind K>
+inline bool lif_step(const LIFCoeffs& c, float& v, float& i_ex, float& i_in, int32_t& ref,
+                     float in_ex, float in_in) {
+  if constexpr (K == SynapseKind::Exp) {
+    if (ref > 0) {
+      --ref;
+      v = c.v_reset;
+    } else {
+      v = c.v_drive + v * c.p22 + i_ex * c.p21ex + i_in * c.p21in;
+    }
+    i_ex = i_ex * c.p11ex + in_ex;
+    i_in = i_in * c.p11in + in_in;
+  } else {
+    (void)i_ex;
+    (void)i_in;
+    (void)in_in;
+    if (ref > 0) {
+      --ref;
+      v = c.v_reset;
+      return false;
+    }
+    v = c.v_drive + v * c.p22 + in_ex;
+  }
+  if (v >= c.v_th) {
+    v = c.soft_reset ? v - c.reset_jump : c.v_reset;
+    ref = c.n_ref;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace spikecore

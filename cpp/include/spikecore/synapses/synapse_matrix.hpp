@@ -1,0 +1,102 @@
+#pragma once
+// SynapseMatrix: compressed rows by presynaptic neuron, the one connectivity type of spikecore.
+// The engine's projections and nn.SparseLinear both use it.
+//
+// Layout (structure of arrays, 10 bytes per synapse plus 12 bytes per row):
+//   row r occupies positions [start[r], start[r] + len[r]) of post / weight / delay, and owns
+//   capacity up to start[r + 1] ("slack"), so regrowth rarely rebuilds the matrix.
+//   post   int32   target index, rows kept sorted by post (ties: insertion order)
+//   weight float32
+//   delay  uint16  in steps (>= 1 for the engine; SparseLinear ignores it)
+//
+// Structural plasticity is O(number of synapses) and deterministic for a given (seed, step):
+// prune_smallest / prune_random / prune_below remove synapses; regrow_random / regrow_top_scores
+// insert new ones into inactive positions. Slots beyond len are garbage and never read.
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace spikecore {
+
+class SynapseMatrix {
+ public:
+  SynapseMatrix() = default;
+  SynapseMatrix(int32_t n_pre, int32_t n_post);
+
+  // Build from triplets in any order; delay may be null (all 1). Rows are sorted by post,
+  // stable for repeated (pre, post) pairs. `slack` is the fraction of extra capacity per row.
+  static SynapseMatrix from_coo(int32_t n_pre, int32_t n_post, const int32_t* pre,
+                                const int32_t* post, const float* weight, const uint16_t* delay,
+                                int64_t nnz, double slack = 0.0);
+
+  int32_t n_pre() const { return n_pre_; }
+  int32_t n_post() const { return n_post_; }
+  int64_t nnz() const { return nnz_; }
+  int64_t capacity() const { return int64_t(post_.size()); }
+  int64_t row_begin(int32_t r) const { return start_[size_t(r)]; }
+  int64_t row_end(int32_t r) const { return start_[size_t(r)] + len_[size_t(r)]; }
+  int32_t row_len(int32_t r) const { return len_[size_t(r)]; }
+  const int32_t* post() const { return post_.data(); }
+  const float* weight() const { return weight_.data(); }
+  float* weight() { return weight_.data(); }
+  const uint16_t* delay() const { return delay_.data(); }
+  uint16_t* delay() { return delay_.data(); }
+  int32_t max_delay() const;
+  // Bytes held by the arrays (capacity included).
+  size_t memory_bytes() const;
+
+  // Synapses in row order (pre ascending, post ascending); any output pointer may be null.
+  void to_coo(int32_t* pre, int32_t* post, float* weight, uint16_t* delay) const;
+  // Dense [n_pre, n_post] row-major matrix of summed weights.
+  void to_dense(float* out) const;
+  // Mask of existing (pre, post) positions, [n_pre, n_post] row-major.
+  void to_mask(uint8_t* out) const;
+  // Is there at least one synapse pre -> post? O(log row length).
+  bool contains(int32_t pre, int32_t post) const;
+
+  // Remove round(fraction * nnz) synapses with the smallest |weight| (ties: lower position
+  // first). fraction in [0, 1]. Returns the number removed.
+  int64_t prune_smallest(double fraction);
+  // Remove round(fraction * nnz) synapses chosen uniformly at random.
+  int64_t prune_random(double fraction, uint64_t seed, uint64_t step);
+  // Remove every synapse with |weight| < threshold.
+  int64_t prune_below(float threshold);
+  // Remove the synapses whose flag is nonzero (flags indexed by position in row order, nnz long).
+  int64_t prune_flagged(const uint8_t* flags);
+
+  // Insert `count` new synapses at uniformly random positions that hold none (unless
+  // allow_multapses), skipping pre == post unless allow_autapses. Throws value_error if there
+  // are fewer free positions than count. Returns count.
+  int64_t regrow_random(int64_t count, float weight, uint16_t delay, bool allow_autapses,
+                        bool allow_multapses, uint64_t seed, uint64_t step);
+  // Insert `count` synapses at the free positions with the largest scores (dense [n_pre, n_post]
+  // row-major; ties: lower position first).
+  int64_t regrow_top_scores(int64_t count, const float* scores, float weight, uint16_t delay,
+                            bool allow_autapses);
+  // Insert the given synapses; (pre, post) need not be sorted. Rows grow as needed.
+  void insert(const int32_t* pre, const int32_t* post, const float* weight,
+              const uint16_t* delay, int64_t n);
+
+  // Throws if an internal invariant is broken (tests).
+  void check_invariants() const;
+
+ private:
+  struct Candidate {
+    int32_t pre, post;
+    float weight;
+    uint16_t delay;
+  };
+  void insert_sorted(std::vector<Candidate>& c);  // c sorted by (pre, post)
+  void repack(const std::vector<int64_t>& extra, double slack);
+  int64_t compact(const std::vector<uint8_t>& remove);  // flags over positions in row order
+
+  int32_t n_pre_ = 0, n_post_ = 0;
+  int64_t nnz_ = 0;
+  std::vector<int64_t> start_;  // n_pre + 1
+  std::vector<int32_t> len_;    // n_pre
+  std::vector<int32_t> post_;
+  std::vector<float> weight_;
+  std::vector<uint16_t> delay_;
+};
+
+}  // namespace spikecore

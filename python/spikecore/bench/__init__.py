@@ -1,0 +1,66 @@
+"""Benchmarks: our cases and the peers' measured in the same run, medians reported.
+
+Every area module (``spikecore.bench.<area>``) provides ``run(quick: bool) -> Iterable[Result]``.
+``spikecore bench <area> --json`` prints one JSON object per line::
+
+    {"bench": area, "case": ..., "metric": ..., "value": ..., "unit": ..., "peers": {name: value},
+     "ratios": {name: value / peer or peer / value, whichever means "times better"}}
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Optional
+
+AREAS = {
+    "engine": "spikecore.bench.engine",
+    "train": "spikecore.bench.train",
+    "audio": "spikecore.bench.audio",
+    "hebbff": "spikecore.bench.hebbff",
+}
+
+
+@dataclass
+class Result:
+    bench: str
+    case: str
+    metric: str
+    value: float
+    unit: str
+    higher_is_better: bool = True
+    peers: Dict[str, Optional[float]] = field(default_factory=dict)
+    info: Dict[str, object] = field(default_factory=dict)
+
+    def ratios(self) -> Dict[str, Optional[float]]:
+        out: Dict[str, Optional[float]] = {}
+        for name, v in self.peers.items():
+            if v is None or v == 0 or self.value == 0:
+                out[name] = None
+            else:
+                out[name] = self.value / v if self.higher_is_better else v / self.value
+        return out
+
+    def to_json(self) -> dict:
+        return {
+            "bench": self.bench,
+            "case": self.case,
+            "metric": self.metric,
+            "value": self.value,
+            "unit": self.unit,
+            "peers": self.peers,
+            "ratios": self.ratios(),
+            **({"info": self.info} if self.info else {}),
+        }
+
+
+def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
+    """Median wall time of ``fn()`` in seconds over ``repeats`` runs after ``warmup`` runs."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)

@@ -1,0 +1,31 @@
+"""``spikecore bench <area> [--quick] [--json]``."""
+from __future__ import annotations
+
+import importlib
+import json
+
+from spikecore.bench import AREAS
+
+
+def add_arguments(p) -> None:
+    p.add_argument("area", choices=sorted(AREAS), help="which benchmarks to run")
+    p.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+
+
+def run(args) -> int:
+    try:
+        mod = importlib.import_module(AREAS[args.area])
+    except ImportError as exc:
+        print(f"bench {args.area}: unavailable ({exc})")
+        return 1
+    for res in mod.run(quick=args.quick):
+        if args.json:
+            print(json.dumps(res.to_json()), flush=True)
+        else:
+            ratios = ", ".join(
+                f"{k}: {v:.2f}x" if v is not None else f"{k}: n/a" for k, v in res.ratios().items()
+            )
+            print(f"{res.bench}/{res.case} {res.metric} = {res.value:.4g} {res.unit}"
+                  + (f"   vs peers: {ratios}" if ratios else ""), flush=True)
+    return 0

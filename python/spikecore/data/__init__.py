@@ -1,0 +1,1 @@
+"""spikecore.data (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""spikecore.io (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""spikecore.learn (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""spikecore.models (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""spikecore.nn (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""spikecore.sim (see ARCHITECTURE.md)."""

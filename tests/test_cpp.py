@@ -1,0 +1,24 @@
+"""Builds and runs the C++ unit tests (cpp/tests) with CMake + ctest."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.skipif(shutil.which("cmake") is None and not shutil.which("ninja"), reason="no cmake")
+def test_cpp_unit_tests(tmp_path_factory):
+    build = ROOT / "build" / "cpp-tests"
+    cmake = shutil.which("cmake") or "cmake"
+    gen = ["-G", "Ninja"] if shutil.which("ninja") else []
+    subprocess.run(
+        [cmake, "-S", str(ROOT), "-B", str(build), *gen, "-DSPIKECORE_BUILD_TESTS=ON",
+         f"-DPython_EXECUTABLE={sys.executable}"],
+        check=True, capture_output=True,
+    )
+    subprocess.run([cmake, "--build", str(build), "-j", "2"], check=True, capture_output=True)
+    out = subprocess.run(["ctest", "--output-on-failure"], cwd=build, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
