@@ -1,0 +1,32 @@
+"""Shared fixtures.
+
+``cpp_build``: one CMake build of the core with the C++ unit tests and the C++ microbenchmarks
+(configured once per test session; the extension itself is built by pip). Both
+tests/test_cpp.py and tests/bench/test_cpp_bench.py use it, so CI compiles the core only twice
+(once for the extension, once here).
+"""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def cpp_build():
+    cmake = shutil.which("cmake", path=str(Path(sys.executable).parent)) or shutil.which("cmake")
+    if cmake is None:
+        pytest.skip("no cmake")
+    build = ROOT / "build" / "cpp"
+    gen = ["-G", "Ninja"] if shutil.which("ninja") and not (build / "Makefile").exists() else []
+    for cmd in (
+        [cmake, "-S", str(ROOT), "-B", str(build), *gen, "-DSPIKECORE_BUILD_TESTS=ON",
+         "-DSPIKECORE_BUILD_BENCH=ON", f"-DPython_EXECUTABLE={sys.executable}"],
+        [cmake, "--build", str(build), "-j", "2"],
+    ):
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
+    return build
