@@ -78,6 +78,8 @@ struct PoissonInput {
   int32_t lo = 0, hi = 0;  // target neurons [lo, hi)
   uint64_t stream = 0;
   double lambda = 0, exp_minus_lambda = 1;
+  // inversion table for lambda < 10: count = #{k : u >= thr[k]}, u a uniform 32-bit word
+  std::vector<uint32_t> thr;
 };
 
 struct SpikeRecord {
