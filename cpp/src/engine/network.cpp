@@ -19,6 +19,8 @@ constexpr uint64_t kStreamDelay = 0x44454c41ull << 20;    // "DELA" + projection
 constexpr uint64_t kStreamPoisson = 0x504f4953ull << 20;  // "POIS" + input
 constexpr uint64_t kStreamPlastic = 0x504c4153ull << 20;  // "PLAS" + projection
 constexpr int kPad = 16;                                  // int64 padding against false sharing
+// Spare capacity per row (fraction): regrowth after pruning fits without repacking.
+constexpr double kSlack = 0.15;
 
 std::string str(double x) { return std::to_string(x); }
 
@@ -413,7 +415,7 @@ int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
   pj.post = post;
   pj.allow_autapses = allow_autapses;
   pj.allow_multapses = allow_multapses;
-  pj.m = SynapseMatrix::from_coo(np, nq, ci.data(), cj.data(), w.data(), d.data(), n, 0.0);
+  pj.m = SynapseMatrix::from_coo(np, nq, ci.data(), cj.data(), w.data(), d.data(), n, kSlack);
   return finish_projection(std::move(pj));
 }
 
@@ -472,7 +474,7 @@ int32_t Network::connect_steps(int32_t pre, int32_t post, const int32_t* pre_idx
   pj.post = post;
   pj.allow_autapses = allow_autapses;
   pj.allow_multapses = allow_multapses;
-  pj.m = SynapseMatrix::from_coo(P.n, Q.n, pre_idx, post_idx, weight, delay, n, 0.0);
+  pj.m = SynapseMatrix::from_coo(P.n, Q.n, pre_idx, post_idx, weight, delay, n, kSlack);
   if (!allow_multapses) {
     for (int32_t r = 0; r < pj.m.n_pre(); ++r)
       for (int64_t k = pj.m.row_begin(r) + 1; k < pj.m.row_end(r); ++k)
