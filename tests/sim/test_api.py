@@ -148,3 +148,13 @@ def test_alif_discrete_population():
     # v: 0.6, 1.2 (spike, a -> 1), threshold 2 ...: adaptation slows the spikes down
     assert sp.steps[0] == 1 and am.a[1, 0] == 1.0
     assert np.all(np.diff(sp.steps) > 1)
+
+
+def test_all_to_all_matrix_weights_drop_diagonal_without_autapses():
+    net, a, b = _net(na=3, nb=2)
+    w = np.arange(6, dtype=np.float32).reshape(3, 2)
+    assert np.array_equal(net.connect(a, b, weight=w).to_dense(), w)
+    c = net.add_population(3, "lif")
+    m = np.arange(9, dtype=np.float32).reshape(3, 3) + 1
+    p = net.connect(c, c, weight=m, allow_autapses=False)
+    assert np.array_equal(p.to_dense(), m * (1 - np.eye(3)))

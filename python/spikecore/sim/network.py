@@ -607,8 +607,9 @@ class Network:
         source), ``"one_to_one"``, ``"explicit"`` (``pre_index``, ``post_index`` arrays).
 
         ``weight`` (mV) and ``delay`` (ms, default ``dt``, rounded to steps, at least one step and
-        at most ``max_delay``): a number, an array with one value per synapse (explicit,
-        one_to_one, all_to_all: in the order pre-major, post-minor), or a distribution
+        at most ``max_delay``): a number, an array with one value per synapse (explicit:
+        aligned with the index arrays; one_to_one: length n; all_to_all: shape
+        ``(n_pre, n_post)``, i.e. the transpose of a torch ``Linear.weight``), or a distribution
         ``{"normal": (mean, std)}`` / ``{"uniform": (low, high)}`` (delays drawn from a
         distribution are clipped to ``[dt, max_delay]``).
 
@@ -662,6 +663,22 @@ class Network:
                 if val < 0:
                     raise ValueError(f"{nm}: must be >= 0, got {val}")
                 param = float(val)
+            if rule == "all_to_all":
+                # arrays: (n_pre, n_post) or flat pre-major; the diagonal is dropped when
+                # autapses are forbidden within one population
+                full = P.n * Q.n
+                drop = P is Q and not allow_autapses
+                keep = ~np.eye(P.n, dtype=bool).reshape(-1) if drop else None
+                arrs = []
+                for nm, kind, arr in (("weight", wk, warr), ("delay", dk, darr)):
+                    if kind == 3:
+                        if arr.size != full:
+                            raise ValueError(f"{nm}: all_to_all needs {full} values "
+                                             f"(n_pre x n_post), got {arr.size}")
+                        if drop:
+                            arr = np.ascontiguousarray(arr[keep])
+                    arrs.append(arr)
+                warr, darr = arrs
             j = self._c.connect(P.index, Q.index, RULES[rule], param, wk, wa, wb, warr, dk, da,
                                 db, darr, bool(allow_autapses), bool(allow_multapses))
         proj = Projection(self, j, P, Q)
