@@ -158,3 +158,23 @@ def test_all_to_all_matrix_weights_drop_diagonal_without_autapses():
     m = np.arange(9, dtype=np.float32).reshape(3, 3) + 1
     p = net.connect(c, c, weight=m, allow_autapses=False)
     assert np.array_equal(p.to_dense(), m * (1 - np.eye(3)))
+
+
+def test_reset_state_between_trials_repeats_the_response():
+    net = Network(dt=0.1)
+    src = net.add_population(2, "spike_source")
+    pop = net.add_population(3, "lif", synapse="exp", v_rest=-1.0, v_th=0.5, t_ref=1.0)
+    net.connect(src, pop, weight=[[20.0, 0.2, -1.0], [10.0, 0.1, 0.0]], delay=0.5)
+    sp = net.record_spikes(pop)
+    traces = []
+    for trial in range(2):
+        t0 = net.t
+        net.add_source_spikes(src, t0 + np.array([1.0, 1.5]), [0, 1])
+        vm = net.record_state(pop, ("v", "i_ex"))
+        net.run(20.0)
+        traces.append((vm.v.copy(), sp.steps[sp.steps >= round(t0 / 0.1)] - round(t0 / 0.1)))
+        net.reset_state()
+        assert np.all(net.get_state(pop, "v") == -1.0) and np.all(net.get_state(pop, "i_ex") == 0)
+    np.testing.assert_array_equal(traces[0][0], traces[1][0])
+    np.testing.assert_array_equal(traces[0][1], traces[1][1])
+    assert traces[0][1].size > 0

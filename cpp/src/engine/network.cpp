@@ -123,6 +123,7 @@ int32_t Network::add_lif(int32_t n, const LIFParams& prm, const std::string& nam
   p.c.lif = LIFCoeffs::make(prm, dt_);
   p.cur_scale = float(1.0 - std::exp(-dt_ / prm.tau_m));
   const int32_t id = add_population(std::move(p));
+  pops_.back().v0 = float(prm.v_rest);
   std::fill(pops_.back().s.v.begin(), pops_.back().s.v.end(), float(prm.v_rest));
   return id;
 }
@@ -137,6 +138,7 @@ int32_t Network::add_alif(int32_t n, const ALIFParams& prm, const std::string& n
   p.c = ALIFCoeffs::make(prm, dt_);
   p.cur_scale = float(1.0 - std::exp(-dt_ / prm.lif.tau_m));
   const int32_t id = add_population(std::move(p));
+  pops_.back().v0 = float(prm.lif.v_rest);
   std::fill(pops_.back().s.v.begin(), pops_.back().s.v.end(), float(prm.lif.v_rest));
   return id;
 }
@@ -167,6 +169,7 @@ int32_t Network::add_discrete(int32_t n, double beta, double v_rest, double v_th
   }
   p.cur_scale = 1.f;
   const int32_t id = add_population(std::move(p));
+  pops_.back().v0 = float(v_rest);
   std::fill(pops_.back().s.v.begin(), pops_.back().s.v.end(), float(v_rest));
   return id;
 }
@@ -232,6 +235,16 @@ void Network::set_state(int32_t pop, StateVar var, const float* in) {
   float* x = var_ptr(p, var);
   require(x != nullptr, "variable", "unknown state variable");
   std::copy_n(in, p.n, x);
+}
+
+void Network::reset_state(int32_t pop) {
+  Population& p = pop_ref(pop);
+  std::fill(p.s.v.begin(), p.s.v.end(), p.v0);
+  std::fill(p.s.i_ex.begin(), p.s.i_ex.end(), 0.f);
+  std::fill(p.s.i_in.begin(), p.s.i_in.end(), 0.f);
+  std::fill(p.s.ref.begin(), p.s.ref.end(), 0);
+  std::fill(p.a.begin(), p.a.end(), 0.f);
+  std::fill(p.ring.begin(), p.ring.end(), 0.f);
 }
 
 void Network::grow_ring(Population& p, int32_t slots) {

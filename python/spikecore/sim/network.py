@@ -587,6 +587,15 @@ class Network:
         a = _float_array(value, variable, (pop.n,))
         self._c.set_state(pop.index, VARIABLES[variable], a)
 
+    def reset_state(self, pop: Any = None) -> None:
+        """Return populations (default: all) to rest: ``v = v_rest``, synaptic currents,
+        adaptation and refractory counters zero, delay rings emptied (spikes in flight are
+        dropped). Time, connectivity, inputs and monitors are kept: use it between independent
+        trials, e.g. samples fed to a converted model."""
+        pops = self.populations if pop is None else [self._pop(pop, "population")]
+        for p in pops:
+            self._c.reset_state(p.index)
+
     def get_state(self, pop: Any, variable: str = "v") -> np.ndarray:
         """Current values of a state variable (a copy)."""
         pop = self._pop(pop, "population")
