@@ -45,3 +45,25 @@ def test_progress_bar(capsys):
     m.net.run(20.0, progress=True, chunk=5.0)
     err = capsys.readouterr().err
     assert "spikecore.sim" in err and "20" in err
+
+
+def test_calls_from_another_thread_while_running_are_refused():
+    m = networks.brunel(0.1, seed=0)
+    errors = []
+
+    def poke():
+        t0 = time.time()
+        while not m.net._running and time.time() - t0 < 5:
+            time.sleep(0.0005)
+        for call in (lambda: m.net.run(1.0), lambda: m.monitors["E"].times,
+                     lambda: m.net.prune(0, fraction=0.1)):
+            try:
+                call()
+            except RuntimeError as e:
+                errors.append(str(e))
+
+    th = threading.Thread(target=poke)
+    th.start()
+    m.net.run(1000.0, chunk=1000.0)
+    th.join()
+    assert len(errors) == 3 and all("network" in e for e in errors)

@@ -57,6 +57,21 @@ SYNAPSES = {"delta": 0, "exp": 1}
 FORMAT_VERSION = 1
 
 
+def _idle(fn):
+    """Refuse calls while the network is running in another thread (the core runs without
+    the GIL; touching its arrays meanwhile would race)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(self, *args, **kwargs):
+        net = self if isinstance(self, Network) else self.net
+        if net._running:
+            raise RuntimeError("network: busy running in another thread")
+        return fn(self, *args, **kwargs)
+
+    return wrapper
+
+
 def _finite(x: Any, name: str) -> float:
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise TypeError(f"{name}: must be a real number, got {type(x).__name__}")
@@ -146,6 +161,7 @@ class Projection:
     def memory_bytes(self) -> int:
         return int(self.net._c.proj_info(self.index)[5])
 
+    @_idle
     def to_coo(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(pre, post, weight, delay_ms)`` in row order (pre ascending, then post)."""
         pre, post, w, d = self.net._c.proj_coo(self.index)
@@ -159,6 +175,7 @@ class Projection:
     def weights(self, w: Any) -> None:
         self.set_weights(w)
 
+    @_idle
     def set_weights(self, w: Any) -> None:
         """Replace all weights (row order, as returned by :meth:`to_coo`)."""
         a = _float_array(w, "weight")
@@ -189,6 +206,7 @@ class SpikeMonitor:
     def __init__(self, net: "Network", index: int, population: Population):
         self.net, self.index, self.population = net, index, population
 
+    @_idle
     def _get(self):
         _, steps, ids = self.net._c.get_spikes(self.index)
         return steps, ids
@@ -380,6 +398,7 @@ class Network:
         self.state_monitors: List[StateMonitor] = []
         self.rate_monitors: List[RateMonitor] = []
         self._pop_specs: List[Dict[str, Any]] = []
+        self._running = False
         self._schedules: List[Dict[str, Any]] = []
 
     # ------------------------------------------------------------------ properties
@@ -458,6 +477,7 @@ class Network:
         return self.dt if d is None else d
 
     # ------------------------------------------------------------------ populations
+    @_idle
     def add_population(self, n: int, model: str = "lif", *, name: Optional[str] = None,
                        v_init: Any = None, **params: Any) -> Population:
         r"""Add ``n`` neurons of a model and return their :class:`Population` handle.
@@ -566,6 +586,7 @@ class Network:
             self.add_source_spikes(pop, spike_times, spike_neurons)
         return pop
 
+    @_idle
     def set_state(self, pop: Any, variable: str, value: Any) -> None:
         """Set a state variable of a population: number, array (n,), or ``("uniform", lo, hi)``."""
         pop = self._pop(pop, "population")
@@ -587,6 +608,7 @@ class Network:
         a = _float_array(value, variable, (pop.n,))
         self._c.set_state(pop.index, VARIABLES[variable], a)
 
+    @_idle
     def reset_state(self, pop: Any = None) -> None:
         """Return populations (default: all) to rest: ``v = v_rest``, synaptic currents,
         adaptation and refractory counters zero, delay rings emptied (spikes in flight are
@@ -596,6 +618,7 @@ class Network:
         for p in pops:
             self._c.reset_state(p.index)
 
+    @_idle
     def get_state(self, pop: Any, variable: str = "v") -> np.ndarray:
         """Current values of a state variable (a copy)."""
         pop = self._pop(pop, "population")
@@ -604,6 +627,7 @@ class Network:
         return self._c.get_state(pop.index, VARIABLES[variable])
 
     # ------------------------------------------------------------------ connectivity
+    @_idle
     def connect(self, pre: Any, post: Any, rule: str = "all_to_all", *, p: Optional[float] = None,
                 k: Optional[int] = None, indegree: Optional[int] = None,
                 outdegree: Optional[int] = None, weight: Any = 1.0, delay: Any = None,
@@ -695,6 +719,7 @@ class Network:
         return proj
 
     # ------------------------------------------------------------------ inputs
+    @_idle
     def add_poisson_input(self, pop: Any, rate: float, weight: float,
                           neurons: Optional[Tuple[int, int]] = None) -> PoissonInput:
         r"""Independent Poisson spike trains of ``rate`` (Hz) into every neuron of ``pop`` (or the
@@ -730,6 +755,7 @@ class Network:
             raise ValueError(f"{name}: must be >= {offset * self.dt} ms, got {t.min()}")
         return s
 
+    @_idle
     def add_spike_input(self, pop: Any, times: Any, neurons: Any, weight: Any = 1.0) -> None:
         """Inject input spikes: at ``times`` (ms, >= dt) add ``weight`` (mV; number or one per
         event) to the synaptic input of ``neurons`` (one index per event). An event at time t
@@ -752,6 +778,7 @@ class Network:
                 raise ValueError(f"weight: length {w.size} differs from times' {ids.size}")
         self._c.add_events(P.index, steps, ids, w)
 
+    @_idle
     def add_source_spikes(self, pop: Any, times: Any, neurons: Any) -> None:
         """Spikes emitted by a ``spike_source`` population at ``times`` (ms, >= dt; a spike at t
         is recorded at t and reaches targets at t + delay)."""
@@ -769,6 +796,7 @@ class Network:
             raise ValueError(f"neurons: length {ids.size} differs from times' {steps.size}")
         self._c.add_source_spikes(P.index, steps, ids)
 
+    @_idle
     def add_current_input(self, pop: Any, current: Any, start: Optional[float] = None) -> None:
         r"""Add an input current (expressed as the voltage it drives, mV) to ``pop``.
 
@@ -803,6 +831,7 @@ class Network:
             raise ValueError(f"current: must be 1-D or 2-D, got shape {a.shape}")
 
     # ------------------------------------------------------------------ monitors
+    @_idle
     def record_spikes(self, pop: Any) -> SpikeMonitor:
         """Record the spikes of ``pop`` from now on; returns a :class:`SpikeMonitor`."""
         P = self._pop(pop, "population")
@@ -810,6 +839,7 @@ class Network:
         self.spike_monitors.append(m)
         return m
 
+    @_idle
     def record_state(self, pop: Any, variables: Union[str, Sequence[str]] = ("v",),
                      neurons: Any = None, every: Optional[float] = None) -> StateMonitor:
         """Record state ``variables`` (``v``, ``i_ex``, ``i_in``, ``a``, ``ref``) of ``neurons``
@@ -839,6 +869,7 @@ class Network:
         self.state_monitors.append(m)
         return m
 
+    @_idle
     def record_rate(self, pop: Any) -> RateMonitor:
         """Record the population rate (spike count per step) of ``pop`` from now on."""
         P = self._pop(pop, "population")
@@ -847,6 +878,7 @@ class Network:
         return m
 
     # ------------------------------------------------------------------ structural plasticity
+    @_idle
     def prune(self, projection: Any, fraction: Optional[float] = None,
               threshold: Optional[float] = None, by: str = "weight") -> int:
         """Remove synapses of a projection; returns how many. Either ``fraction`` (of the current
@@ -870,6 +902,7 @@ class Network:
             raise ValueError("by: a threshold prunes by weight")
         return int(self._c.prune_threshold(j.index, th))
 
+    @_idle
     def regrow(self, projection: Any, count: int, method: str = "random", scores: Any = None,
                weight: float = 0.0, delay: Optional[float] = None) -> int:
         """Add ``count`` synapses with ``weight`` (mV) and ``delay`` (ms, default dt) at free
@@ -896,6 +929,7 @@ class Network:
             return int(self._c.regrow_scores(j.index, count, s, weight, d))
         raise ValueError(f"method: must be 'random' or 'scores', got {method!r}")
 
+    @_idle
     def add_structural_plasticity(self, projection: Any, every: float, fraction: float,
                                   by: str = "weight", weight: float = 0.0,
                                   delay: Optional[float] = None) -> None:
@@ -935,6 +969,8 @@ class Network:
         of a step) and a tqdm progress bar advances (``progress=None``: shown for runs longer
         than 10 s of biological time).
         """
+        if self._running:
+            raise RuntimeError("network: already running in another thread")
         duration = _finite(duration, "duration")
         if duration < 0:
             raise ValueError(f"duration: must be >= 0, got {duration}")
@@ -958,7 +994,11 @@ class Network:
                     if self.step < s["next"] < stop:
                         stop = s["next"]
                 before = self.step
-                self._c.run(stop - self.step)
+                self._running = True
+                try:
+                    self._c.run(stop - self.step)
+                finally:
+                    self._running = False
                 if bar is not None:
                     bar.update((self.step - before) * self.dt)
             self._apply_schedules()
@@ -967,6 +1007,7 @@ class Network:
                 bar.close()
 
     # ------------------------------------------------------------------ save / load
+    @_idle
     def save(self, path: str) -> None:
         """Save the whole network (structure, connectivity, state, delay rings, inputs, monitors,
         schedules) to an ``.npz`` file; :meth:`load` continues bitwise identically."""
