@@ -178,3 +178,26 @@ def test_reset_state_between_trials_repeats_the_response():
     np.testing.assert_array_equal(traces[0][0], traces[1][0])
     np.testing.assert_array_equal(traces[0][1], traces[1][1])
     assert traces[0][1].size > 0
+
+
+def test_past_inputs_are_rejected_and_forgotten():
+    net = Network(dt=0.1)
+    src = net.add_population(2, "spike_source", spike_times=[1.0, 2.0], spike_neurons=[0, 1])
+    pop = net.add_population(2, "lif")
+    sm = net.record_spikes(src)
+    vm = net.record_state(pop, "v")
+    rm = net.record_rate(src)
+    net.run(5.0)
+    with pytest.raises(ValueError, match="times"):
+        net.add_source_spikes(src, [4.0], [0])
+    with pytest.raises(ValueError, match="times"):
+        net.add_spike_input(pop, [5.0], [0])
+    net.add_source_spikes(src, [5.1], [1])
+    assert net._c.get_source_spikes(src.index)[0].tolist() == [50]  # only pending spikes kept
+    sm.clear()
+    vm.clear()
+    rm.clear()
+    net.run(1.0)
+    assert sm.senders.tolist() == [1] and np.allclose(sm.times, [5.1])
+    assert vm.v.shape == (10, 2) and np.allclose(vm.times[0], 5.1)
+    assert rm.counts.tolist() == [1] + [0] * 9

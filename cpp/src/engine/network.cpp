@@ -599,9 +599,18 @@ void Network::add_events(int32_t pop, const int64_t* step, const int32_t* id, co
   Population& p = pop_ref(pop);
   require(p.model != NeuronModel::Source, "population", "a spike source cannot receive input");
   for (int64_t k = 0; k < n; ++k) {
-    require(step[k] >= 0, "times", "must be >= 0");
+    require(step[k] >= step_, "times",
+            "must not lie before the current time (step " + std::to_string(step_) + ")");
     require_index(id[k], p.n, "neurons");
     if (!std::isfinite(w[k])) throw value_error("weight: contains NaN or inf");
+  }
+  // events of past steps were used already: drop them so that scheduling stays O(pending)
+  {
+    const size_t past = size_t(std::lower_bound(p.ev_step.begin(), p.ev_step.end(), step_) -
+                               p.ev_step.begin());
+    p.ev_step.erase(p.ev_step.begin(), p.ev_step.begin() + int64_t(past));
+    p.ev_id.erase(p.ev_id.begin(), p.ev_id.begin() + int64_t(past));
+    p.ev_w.erase(p.ev_w.begin(), p.ev_w.begin() + int64_t(past));
   }
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0);
@@ -636,12 +645,15 @@ void Network::add_source_spikes(int32_t pop, const int64_t* step, const int32_t*
   Population& p = pop_ref(pop);
   require(p.model == NeuronModel::Source, "population", "is not a spike source");
   for (int64_t k = 0; k < n; ++k) {
-    require(step[k] >= 0, "times", "must be >= 0");
+    require(step[k] >= step_, "times",
+            "must not lie before the current time (step " + std::to_string(step_) + ")");
     require_index(id[k], p.n, "neurons");
   }
   std::vector<std::pair<int64_t, int32_t>> ev;
   ev.reserve(p.src_step.size() + size_t(n));
-  for (size_t k = 0; k < p.src_step.size(); ++k) ev.emplace_back(p.src_step[k], p.src_id[k]);
+  // spikes of past steps were emitted already: keep only pending ones
+  for (size_t k = 0; k < p.src_step.size(); ++k)
+    if (p.src_step[k] >= step_) ev.emplace_back(p.src_step[k], p.src_id[k]);
   for (int64_t k = 0; k < n; ++k) ev.emplace_back(step[k], id[k]);
   std::sort(ev.begin(), ev.end());
   ev.erase(std::unique(ev.begin(), ev.end()), ev.end());

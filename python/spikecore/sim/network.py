@@ -228,6 +228,11 @@ class SpikeMonitor:
     def count(self) -> int:
         return int(self._get()[0].size)
 
+    @_idle
+    def clear(self) -> None:
+        """Forget the spikes recorded so far (recording goes on)."""
+        self.net._c.set_spikes(self.index, np.zeros(0, np.int64), np.zeros(0, np.int32))
+
     def spike_trains(self) -> List[np.ndarray]:
         """Spike times (ms) of each neuron."""
         t, s = self.times, self.senders
@@ -277,6 +282,12 @@ class StateMonitor:
         data = data.reshape(len(steps), len(self.variables), len(self.neurons))
         return {v: data[:, k, :] for k, v in enumerate(self.variables)}
 
+    @_idle
+    def clear(self) -> None:
+        """Forget the values recorded so far; recording goes on from now."""
+        self.net._c.set_state_record(self.index, self.net.step, np.zeros(0, np.int64),
+                                     np.zeros(0, np.float32))
+
     def __getattr__(self, name: str) -> np.ndarray:
         if name in VARIABLES and name in self.__dict__.get("variables", ()):
             return self.values[name]
@@ -301,6 +312,11 @@ class RateMonitor:
     @property
     def rate(self) -> np.ndarray:
         return self.counts / (self.population.n * self.net.dt * 1e-3)
+
+    @_idle
+    def clear(self) -> None:
+        """Forget the counts recorded so far; recording goes on from now."""
+        self.net._c.set_rate(self.index, self.net.step, np.zeros(0, np.int32))
 
     def binned(self, bin_ms: float) -> Tuple[np.ndarray, np.ndarray]:
         """``(bin start times, rate in Hz)`` in bins of ``bin_ms``."""
@@ -751,13 +767,14 @@ class Network:
         if t.size and not np.all(np.isfinite(t)):
             raise ValueError(f"{name}: contains NaN or inf")
         s = np.rint(t / self.dt).astype(np.int64) - offset
-        if s.size and s.min() < 0:
-            raise ValueError(f"{name}: must be >= {offset * self.dt} ms, got {t.min()}")
+        if s.size and s.min() < self.step:
+            raise ValueError(f"{name}: must be >= {(self.step + offset) * self.dt:g} ms (the "
+                             f"current time + dt), got {t.min():g}")
         return s
 
     @_idle
     def add_spike_input(self, pop: Any, times: Any, neurons: Any, weight: Any = 1.0) -> None:
-        """Inject input spikes: at ``times`` (ms, >= dt) add ``weight`` (mV; number or one per
+        """Inject input spikes: at ``times`` (ms, >= now + dt) add ``weight`` (mV; number or one per
         event) to the synaptic input of ``neurons`` (one index per event). An event at time t
         shows in the state at t (it is added to the input of step round(t/dt) - 1)."""
         P = self._pop(pop, "population")
@@ -780,8 +797,9 @@ class Network:
 
     @_idle
     def add_source_spikes(self, pop: Any, times: Any, neurons: Any) -> None:
-        """Spikes emitted by a ``spike_source`` population at ``times`` (ms, >= dt; a spike at t
-        is recorded at t and reaches targets at t + delay)."""
+        """Spikes emitted by a ``spike_source`` population at ``times`` (ms, >= now + dt; a
+        spike at t is recorded at t and reaches targets at t + delay). Spikes already emitted
+        are forgotten, so scheduling trial after trial stays cheap."""
         P = self._pop(pop, "population")
         if P.model != "spike_source":
             raise ValueError("population: is not a 'spike_source' population")
@@ -1027,15 +1045,17 @@ class Network:
                 arrays[f"pop{i}_ring"] = ring
                 meta["populations"][i] = dict(self._pop_specs[i], ring_slots=slots)
                 s, ids, w = c.get_events(i)
+                keep = s >= self.step  # pending events only
                 arrays[f"pop{i}_ev_step"], arrays[f"pop{i}_ev_id"], arrays[f"pop{i}_ev_w"] = \
-                    s, ids, w
+                    s[keep], ids[keep], w[keep]
                 ic, i0, ilen, isteps = c.get_current(i)
                 arrays[f"pop{i}_i_const"] = ic
                 arrays[f"pop{i}_i_steps"] = isteps.reshape(ilen, pop.n)
                 meta["populations"][i]["i_start"] = i0
             else:
                 s, ids = c.get_source_spikes(i)
-                arrays[f"pop{i}_src_step"], arrays[f"pop{i}_src_id"] = s, ids
+                keep = s >= self.step
+                arrays[f"pop{i}_src_step"], arrays[f"pop{i}_src_id"] = s[keep], ids[keep]
         for j, pj in enumerate(self.projections):
             _, _, aut, mult, _, _ = c.proj_info(j)
             pre, post, w, d = c.proj_coo(j)
