@@ -201,3 +201,27 @@ def test_past_inputs_are_rejected_and_forgotten():
     assert sm.senders.tolist() == [1] and np.allclose(sm.times, [5.1])
     assert vm.v.shape == (10, 2) and np.allclose(vm.times[0], 5.1)
     assert rm.counts.tolist() == [1] + [0] * 9
+
+
+def test_mixed_sign_projection_equals_split_projections():
+    def build(split):
+        net = Network(dt=0.1, seed=5)
+        src = net.add_population(50, "lif", i_e=30.0, v_init=("uniform", 0.0, 20.0))
+        pop = net.add_population(20, "lif", synapse="exp", v_th=15.0)
+        w = np.random.default_rng(0).normal(1.0, 2.0, (50, 20)).astype(np.float32)
+        d = np.random.default_rng(1).integers(1, 30, (50, 20)).astype(np.float32) * 0.1
+        if split:
+            for sel in (w >= 0, w < 0):
+                pre, post = np.nonzero(sel)
+                net.connect(src, pop, "explicit", pre_index=pre, post_index=post,
+                            weight=w[sel], delay=d[sel])
+        else:
+            net.connect(src, pop, weight=w, delay=d)
+        sp = net.record_spikes(pop)
+        net.run(100.0)
+        return sp.steps, sp.senders, net.get_state(pop, "i_ex"), net.get_state(pop, "i_in")
+
+    a, b = build(False), build(True)
+    assert a[0].size > 0
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
