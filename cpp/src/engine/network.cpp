@@ -345,8 +345,10 @@ int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
           CounterRng r(seed_, cstream, uint64_t(i), 0);
           int64_t j = -1;
           for (;;) {
-            j += 1 + (param >= 1 ? 0 : r.geometric(l1p));
-            if (j >= nq) break;
+            // geometric skip, computed in double so that tiny p cannot overflow
+            const double skip = param >= 1 ? 0.0 : std::floor(std::log(r.uniform_pos()) / l1p);
+            if (double(j) + 1.0 + skip >= double(nq)) break;
+            j += 1 + int64_t(skip);
             if (no_aut && j == i) continue;
             ci.push_back(i);
             cj.push_back(int32_t(j));
