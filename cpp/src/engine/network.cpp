@@ -899,30 +899,49 @@ inline void poisson_counts(const PoissonInput& in, uint64_t seed, int64_t t, int
   }
 }
 
+// Update neurons [lo, hi) with this step's input (read and cleared from the ring slot) and
+// collect the spiking ones. Two passes: the neuron step over a chunk writes spike flags (no
+// push_back inside, so the compiler can vectorise the shared lif_step / alif_step), then the
+// flags are gathered in neuron order.
 template <SynapseKind K, bool Adapt, bool Cur>
 void update_range(Population& p, int32_t lo, int32_t hi, float* in0, float* in1, const float* cur,
                   std::vector<int32_t>& out) {
-  const ALIFCoeffs& c = p.c;
-  float* v = p.s.v.data();
-  float* iex = p.s.i_ex.data();
-  float* iin = p.s.i_in.data();
-  int32_t* ref = p.s.ref.data();
-  float* a = p.a.data();
+  const ALIFCoeffs c = p.c;
+  float* __restrict v = p.s.v.data();
+  float* __restrict iex = p.s.i_ex.data();
+  float* __restrict iin = p.s.i_in.data();
+  int32_t* __restrict ref = p.s.ref.data();
+  float* __restrict a = p.a.data();
   const float scale = p.cur_scale;
-  float dummy = 0.f;
-  for (int32_t i = lo; i < hi; ++i) {
-    const float x0 = in0[i];
-    const float x1 = K == SynapseKind::Exp ? in1[i] : 0.f;
-    in0[i] = 0.f;
-    if (K == SynapseKind::Exp) in1[i] = 0.f;
-    const float drive = Cur ? cur[i] * scale : 0.f;
-    bool s;
-    if (Adapt)
-      s = alif_step<K>(c, v[i], iex[i], iin[i], ref[i], a[i], x0, x1, drive);
-    else
-      s = lif_step<K>(c.lif, v[i], K == SynapseKind::Exp ? iex[i] : dummy,
-                      K == SynapseKind::Exp ? iin[i] : dummy, ref[i], x0, x1, drive);
-    if (s) out.push_back(i);
+  constexpr int C = 256;
+  alignas(64) uint8_t flag[C];
+  for (int32_t b = lo; b < hi; b += C) {
+    const int32_t n = std::min(C, hi - b);
+    for (int32_t k = 0; k < n; ++k) {
+      const int32_t i = b + k;
+      const float x0 = in0[i];
+      const float x1 = K == SynapseKind::Exp ? in1[i] : 0.f;
+      in0[i] = 0.f;
+      if (K == SynapseKind::Exp) in1[i] = 0.f;
+      const float drive = Cur ? cur[i] * scale : 0.f;
+      float vi = v[i], ei = iex[i], ii = iin[i], ai = a[i];
+      int32_t ri = ref[i];
+      bool s;
+      if (Adapt)
+        s = alif_step<K>(c, vi, ei, ii, ri, ai, x0, x1, drive);
+      else
+        s = lif_step<K>(c.lif, vi, ei, ii, ri, x0, x1, drive);
+      v[i] = vi;
+      ref[i] = ri;
+      if (K == SynapseKind::Exp) {
+        iex[i] = ei;
+        iin[i] = ii;
+      }
+      if (Adapt) a[i] = ai;
+      flag[k] = s;
+    }
+    for (int32_t k = 0; k < n; ++k)
+      if (flag[k]) out.push_back(b + k);
   }
 }
 
