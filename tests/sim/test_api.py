@@ -225,3 +225,18 @@ def test_mixed_sign_projection_equals_split_projections():
     assert a[0].size > 0
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x, y)
+
+
+def test_torch_inputs_everywhere():
+    torch = pytest.importorskip("torch")
+    net = Network(dt=1.0)
+    src = net.add_population(3, "spike_source", spike_times=torch.tensor([1.0, 2.0]),
+                             spike_neurons=torch.tensor([0, 2]))
+    pop = net.add_population(2, "lif_discrete", beta=0.5,
+                             v_init=torch.zeros(2, requires_grad=True))
+    net.connect(src, pop, "explicit", pre_index=torch.tensor([0, 2]),
+                post_index=torch.tensor([1, 0]), weight=torch.ones(2, requires_grad=True))
+    net.add_current_input(pop, torch.full((2,), 0.1))
+    net.add_spike_input(pop, torch.tensor([3.0]), torch.tensor([1]), weight=torch.tensor([0.2]))
+    net.run(4.0)
+    assert net.get_state(pop, "v").shape == (2,)

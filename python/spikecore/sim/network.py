@@ -89,8 +89,15 @@ def _int(x: Any, name: str) -> int:
     return int(x)
 
 
+def _numpy(x: Any) -> np.ndarray:
+    """numpy view of an array-like; torch tensors are detached and moved to the CPU."""
+    if hasattr(x, "detach") and hasattr(x, "cpu"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
 def _float_array(x: Any, name: str, shape: Optional[Tuple[int, ...]] = None) -> np.ndarray:
-    a = np.asarray(x)
+    a = _numpy(x)
     if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
         raise TypeError(f"{name}: must be a numeric array, got dtype {a.dtype}")
     if np.iscomplexobj(a):
@@ -104,7 +111,7 @@ def _float_array(x: Any, name: str, shape: Optional[Tuple[int, ...]] = None) -> 
 
 
 def _index_array(x: Any, name: str, n: Optional[int] = None) -> np.ndarray:
-    a = np.asarray(x)
+    a = _numpy(x)
     if a.size == 0:
         a = a.astype(np.int64)
     if not np.issubdtype(a.dtype, np.integer):
@@ -780,8 +787,8 @@ class Network:
         P = self._pop(pop, "population")
         if P.model == "spike_source":
             raise ValueError("population: use add_source_spikes for a spike source")
-        ids = _index_array(np.atleast_1d(np.asarray(neurons)), "neurons", P.n)
-        tt = np.atleast_1d(np.asarray(times))
+        ids = _index_array(np.atleast_1d(_numpy(neurons)), "neurons", P.n)
+        tt = np.atleast_1d(_numpy(times))
         if not np.issubdtype(tt.dtype, np.number):
             raise TypeError(f"times: must be numeric, got dtype {tt.dtype}")
         steps = self._time_steps(tt, "times", 1)
@@ -805,8 +812,8 @@ class Network:
             raise ValueError("population: is not a 'spike_source' population")
         if times is None or neurons is None:
             raise ValueError("times: spike sources need both spike times and neuron indices")
-        ids = _index_array(np.atleast_1d(np.asarray(neurons)), "neurons", P.n)
-        tt = np.atleast_1d(np.asarray(times))
+        ids = _index_array(np.atleast_1d(_numpy(neurons)), "neurons", P.n)
+        tt = np.atleast_1d(_numpy(times))
         if not np.issubdtype(tt.dtype, np.number):
             raise TypeError(f"times: must be numeric, got dtype {tt.dtype}")
         steps = self._time_steps(tt, "times", 1)
@@ -874,7 +881,7 @@ class Network:
             if v not in VARIABLES:
                 raise ValueError(f"variables: unknown {v!r}; valid: {', '.join(VARIABLES)}")
         idx = np.arange(P.n, dtype=np.int32) if neurons is None else \
-            _index_array(np.atleast_1d(np.asarray(neurons)), "neurons", P.n)
+            _index_array(np.atleast_1d(_numpy(neurons)), "neurons", P.n)
         if idx.size == 0:
             raise ValueError("neurons: name at least one neuron")
         if np.any(np.diff(idx) <= 0):
