@@ -801,9 +801,9 @@ void Network::prepare(int64_t n_steps) {
     spikes_[par].resize(pops_.size());
     for (size_t p = 0; p < pops_.size(); ++p) {
       spikes_[par][p].resize(size_t(T));
-      for (auto& v : spikes_[par][p]) {
-        v.clear();
-        v.reserve(size_t(pops_[p].n / T + 1));
+      for (auto& l : spikes_[par][p]) {
+        l.v.clear();
+        l.v.reserve(size_t(pops_[p].n / T + 1));
       }
     }
   }
@@ -1015,8 +1015,8 @@ void Network::update_block(Population& p, int32_t pi, int rank, int64_t t,
 }
 
 namespace {
-template <bool Uniform, int Mode>
-inline int64_t deliver_rows(const Projection& pj, const std::vector<std::vector<int32_t>>& lists,
+template <bool Uniform, int Mode, typename Lists>
+inline int64_t deliver_rows(const Projection& pj, const Lists& lists,
                             int rank, int T, float* const* base, int32_t n) {
   const int32_t* post = pj.m.post();
   const float* weight = pj.m.weight();
@@ -1025,7 +1025,7 @@ inline int64_t deliver_rows(const Projection& pj, const std::vector<std::vector<
   float* const slot = base[pj.dmin];
   int64_t ev = 0;
   for (int rr = 0; rr < T; ++rr) {
-    for (int32_t r : lists[size_t(rr)]) {
+    for (int32_t r : lists[size_t(rr)].v) {
       const int64_t* bd = bounds + size_t(r) * size_t(T + 1);
       const int64_t k0 = bd[rank], k1 = bd[rank + 1];
       ev += k1 - k0;
@@ -1045,7 +1045,7 @@ inline int64_t deliver_rows(const Projection& pj, const std::vector<std::vector<
 void Network::deliver(Projection& pj, int rank, int64_t t, int par) {
   const auto& lists = spikes_[par][size_t(pj.pre)];
   bool any = false;
-  for (const auto& l : lists) any |= !l.empty();
+  for (const auto& l : lists) any |= !l.v.empty();
   if (!any) return;
   Population& q = pops_[size_t(pj.post)];
   const int T = pool_->size();
@@ -1089,7 +1089,7 @@ void Network::run(int64_t n_steps) {
     for (int64_t t = t0; t < t0 + n_steps; ++t) {
       const int par = int(t & 1);
       for (int32_t p = 0; p < n_pops; ++p)
-        update_block(pops_[size_t(p)], p, rank, t, spikes_[par][size_t(p)][size_t(rank)]);
+        update_block(pops_[size_t(p)], p, rank, t, spikes_[par][size_t(p)][size_t(rank)].v);
       // state recorders: each thread writes its own neurons
       for (size_t r = 0; r < state_recs_.size(); ++r) {
         StateRecord& sr = state_recs_[r];
@@ -1121,7 +1121,7 @@ void Network::run(int64_t n_steps) {
       if (rank == 0) {
         for (auto& sr : spike_recs_) {
           for (const auto& l : spikes_[par][size_t(sr.pop)]) {
-            for (int32_t i : l) {
+            for (int32_t i : l.v) {
               sr.step.push_back(t);
               sr.id.push_back(i);
             }
@@ -1130,7 +1130,7 @@ void Network::run(int64_t n_steps) {
         for (auto& rr : rate_recs_) {
           if (t < rr.start) continue;
           int32_t c = 0;
-          for (const auto& l : spikes_[par][size_t(rr.pop)]) c += int32_t(l.size());
+          for (const auto& l : spikes_[par][size_t(rr.pop)]) c += int32_t(l.v.size());
           rr.count[size_t(t - rr.start)] = c;
         }
       }

@@ -231,8 +231,11 @@ class Network {
   std::vector<SpikeRecord> spike_recs_;
   std::vector<StateRecord> state_recs_;
   std::vector<RateRecord> rate_recs_;
-  // spikes_[parity][pop][rank]
-  std::vector<std::vector<std::vector<int32_t>>> spikes_[2];
+  // spikes_[parity][pop][rank], one cache line per list header (no false sharing)
+  struct alignas(64) SpikeList {
+    std::vector<int32_t> v;
+  };
+  std::vector<std::vector<SpikeList>> spikes_[2];
   std::vector<std::vector<int32_t>> poisson_by_pop_;
   std::vector<int64_t> thread_events_;
 };
