@@ -18,6 +18,7 @@ constexpr uint64_t kStreamWeight = 0x57454947ull << 20;   // "WEIG" + projection
 constexpr uint64_t kStreamDelay = 0x44454c41ull << 20;    // "DELA" + projection
 constexpr uint64_t kStreamPoisson = 0x504f4953ull << 20;  // "POIS" + input
 constexpr uint64_t kStreamPlastic = 0x504c4153ull << 20;  // "PLAS" + projection
+constexpr uint64_t kStreamSource = 0x53524345ull << 20;   // "SRCE" + population
 constexpr int kPad = 16;                                  // int64 padding against false sharing
 // Spare capacity per row (fraction): regrowth after pruning fits without repacking.
 constexpr double kSlack = 0.15;
@@ -667,6 +668,29 @@ void Network::add_source_spikes(int32_t pop, const int64_t* step, const int32_t*
   }
 }
 
+void Network::set_source_rates(int32_t pop, const float* rate_hz) {
+  Population& p = pop_ref(pop);
+  require(p.model == NeuronModel::Source, "population", "is not a spike source");
+  std::vector<uint64_t> thr(size_t(p.n));
+  bool any = false;
+  for (int32_t i = 0; i < p.n; ++i) {
+    const double r = rate_hz[i];
+    require_nonnegative(r, "rate");
+    const double prob = r * dt_ * 1e-3;
+    require(prob <= 1.0, "rate", "must be <= 1 / dt (at most one spike per step), got " +
+                                     std::to_string(r) + " Hz");
+    thr[size_t(i)] = uint64_t(std::llround(prob * 4294967296.0));
+    any |= thr[size_t(i)] > 0;
+  }
+  if (!any) {
+    p.src_rate.clear();
+    p.src_thr.clear();
+    return;
+  }
+  p.src_rate.assign(rate_hz, rate_hz + p.n);
+  p.src_thr.swap(thr);
+}
+
 void Network::set_current_const(int32_t pop, const float* i) {
   Population& p = pop_ref(pop);
   require(p.model != NeuronModel::Source, "population", "a spike source cannot receive input");
@@ -966,8 +990,36 @@ void Network::update_block(Population& p, int32_t pi, int rank, int64_t t,
     auto e = std::upper_bound(b, p.src_step.end(), t);
     const size_t ib = size_t(b - p.src_step.begin()), ie = size_t(e - p.src_step.begin());
     auto ids_b = p.src_id.begin() + int64_t(ib), ids_e = p.src_id.begin() + int64_t(ie);
-    for (auto it = std::lower_bound(ids_b, ids_e, lo); it != ids_e && *it < hi; ++it)
-      out.push_back(*it);
+    auto it = std::lower_bound(ids_b, ids_e, lo);
+    if (p.src_thr.empty()) {
+      for (; it != ids_e && *it < hi; ++it) out.push_back(*it);
+      return;
+    }
+    // Poisson source: neuron i spikes if its uniform word u < thr[i] (or if scheduled).
+    // Words as in poisson_counts: neuron i = 4 L B + L q + l, Philox counter (L B + l, 0, t).
+    const uint64_t key =
+        splitmix64(seed_ ^ splitmix64(kStreamSource + uint64_t(pi) + 0x632BE59BD9B4E019ull));
+    const uint32_t k0 = uint32_t(key), k1 = uint32_t(key >> 32);
+    constexpr int L = 64;
+    alignas(64) uint32_t c[4][L];
+    const uint64_t* thr = p.src_thr.data();
+    for (int64_t B = lo / (4 * L); B * 4 * L < hi; ++B) {
+      for (int l = 0; l < L; ++l) {
+        c[0][l] = uint32_t(B * L + l);
+        c[1][l] = 0;
+        c[2][l] = uint32_t(uint64_t(t));
+        c[3][l] = uint32_t(uint64_t(t) >> 32);
+      }
+      philox_lanes<L>(c[0], c[1], c[2], c[3], k0, k1);
+      const int64_t ia = std::max<int64_t>(lo, B * 4 * L), iz = std::min<int64_t>(hi, (B + 1) * 4 * L);
+      for (int64_t i = ia; i < iz; ++i) {
+        const int64_t j = i - B * 4 * L;
+        bool s = uint64_t(c[j / L][j % L]) < thr[i];
+        while (it != ids_e && *it < i) ++it;
+        if (it != ids_e && *it == i) s = true;
+        if (s) out.push_back(int32_t(i));
+      }
+    }
     return;
   }
   const size_t stride = size_t(p.n_rec) * size_t(p.n);

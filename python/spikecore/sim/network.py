@@ -36,7 +36,8 @@ __all__ = [
     "PoissonInput",
 ]
 
-MODELS = ("lif", "alif", "lif_discrete", "alif_discrete", "spike_source")
+MODELS = ("lif", "alif", "lif_discrete", "alif_discrete", "spike_source", "poisson_source")
+SOURCES = ("spike_source", "poisson_source")
 RULES = {
     "all_to_all": 0,
     "pairwise_bernoulli": 1,
@@ -544,7 +545,9 @@ class Network:
         ``beta_a=0.1``).
 
         ``"spike_source"``: emits given spikes (``spike_times`` ms, ``spike_neurons``), see
-        :meth:`add_source_spikes`.
+        :meth:`add_source_spikes`. ``"poisson_source"``: independent Poisson spike trains of
+        ``rate`` Hz (number or one per neuron; at most one spike per step), see
+        :meth:`set_source_rate`; it can also take scheduled spikes.
 
         ``v_init``: ``None`` (v_rest), a number, an array of length ``n``, or
         ``("uniform", low, high)`` drawn from the counter RNG (independent of threads).
@@ -559,6 +562,9 @@ class Network:
         name = f"pop{len(self.populations)}" if name is None else str(name)
         spike_times = params.pop("spike_times", None)
         spike_neurons = params.pop("spike_neurons", None)
+        rate = params.pop("rate", None)
+        if rate is not None and model != "poisson_source":
+            raise TypeError(f"rate: unknown parameter of model {model!r}")
         if model in ("lif", "alif"):
             defaults = dict(_LIF_DEFAULTS, **(_ALIF_EXTRA if model == "alif" else {}))
         elif model in ("lif_discrete", "alif_discrete"):
@@ -599,13 +605,15 @@ class Network:
         pop = Population(self, idx, n, name, model)
         self.populations.append(pop)
         self._pop_specs.append(dict(n=n, model=model, name=name, params=p))
+        if model == "poisson_source":
+            self.set_source_rate(pop, 0.0 if rate is None else rate)
         if v_init is not None:
-            if model == "spike_source":
+            if model in SOURCES:
                 raise ValueError("v_init: a spike source has no membrane potential")
             self.set_state(pop, "v", v_init)
         if spike_times is not None or spike_neurons is not None:
-            if model != "spike_source":
-                raise TypeError("spike_times: only a 'spike_source' population takes spikes")
+            if model not in SOURCES:
+                raise TypeError("spike_times: only a spike source population takes spikes")
             self.add_source_spikes(pop, spike_times, spike_neurons)
         return pop
 
@@ -678,7 +686,7 @@ class Network:
             raise TypeError(f"rule: must be a string, got {type(rule).__name__}")
         if rule not in RULES:
             raise ValueError(f"rule: unknown rule {rule!r}; valid: {', '.join(RULES)}")
-        if Q.model == "spike_source":
+        if Q.model in SOURCES:
             raise ValueError("post: a spike source cannot receive synapses")
         for nm, v in (("allow_autapses", allow_autapses), ("allow_multapses", allow_multapses)):
             if not isinstance(v, (bool, np.bool_)):
@@ -754,7 +762,7 @@ class Network:
         connected one-to-all (each target its own train).
         """
         P = self._pop(pop, "population")
-        if P.model == "spike_source":
+        if P.model in SOURCES:
             raise ValueError("population: a spike source cannot receive input")
         rate = _finite(rate, "rate")
         if rate < 0:
@@ -785,7 +793,7 @@ class Network:
         event) to the synaptic input of ``neurons`` (one index per event). An event at time t
         shows in the state at t (it is added to the input of step round(t/dt) - 1)."""
         P = self._pop(pop, "population")
-        if P.model == "spike_source":
+        if P.model in SOURCES:
             raise ValueError("population: use add_source_spikes for a spike source")
         ids = _index_array(np.atleast_1d(_numpy(neurons)), "neurons", P.n)
         tt = np.atleast_1d(_numpy(times))
@@ -808,8 +816,8 @@ class Network:
         spike at t is recorded at t and reaches targets at t + delay). Spikes already emitted
         are forgotten, so scheduling trial after trial stays cheap."""
         P = self._pop(pop, "population")
-        if P.model != "spike_source":
-            raise ValueError("population: is not a 'spike_source' population")
+        if P.model not in SOURCES:
+            raise ValueError("population: is not a spike source population")
         if times is None or neurons is None:
             raise ValueError("times: spike sources need both spike times and neuron indices")
         ids = _index_array(np.atleast_1d(_numpy(neurons)), "neurons", P.n)
@@ -822,6 +830,22 @@ class Network:
         self._c.add_source_spikes(P.index, steps, ids)
 
     @_idle
+    def set_source_rate(self, pop: Any, rate: Any) -> None:
+        r"""Firing rate (Hz; a number or one per neuron) of a ``poisson_source`` population:
+        each neuron spikes in a step with probability :math:`\text{rate}\cdot dt` (at most once
+        per step, like Brian2's PoissonGroup), drawn from the counter RNG keyed by (seed,
+        population, neuron, step). Scheduled spikes (:meth:`add_source_spikes`) still fire."""
+        P = self._pop(pop, "population")
+        if P.model not in SOURCES:
+            raise ValueError("population: is not a spike source population")
+        if isinstance(rate, numbers.Real) and not isinstance(rate, bool):
+            rate = np.full(P.n, _finite(rate, "rate"), np.float32)
+        r = _float_array(rate, "rate", (P.n,))
+        if np.any(r < 0):
+            raise ValueError(f"rate: must be >= 0, got {r.min()}")
+        self._c.set_source_rates(P.index, r)
+
+    @_idle
     def add_current_input(self, pop: Any, current: Any, start: Optional[float] = None) -> None:
         r"""Add an input current (expressed as the voltage it drives, mV) to ``pop``.
 
@@ -831,7 +855,7 @@ class Network:
         :math:`I`, like ``i_e``); for discrete populations it adds :math:`I` to :math:`x`.
         """
         P = self._pop(pop, "population")
-        if P.model == "spike_source":
+        if P.model in SOURCES:
             raise ValueError("population: a spike source cannot receive input")
         if hasattr(current, "detach"):
             current = current.detach().cpu().numpy()
@@ -870,7 +894,7 @@ class Network:
         """Record state ``variables`` (``v``, ``i_ex``, ``i_in``, ``a``, ``ref``) of ``neurons``
         (default all) every ``every`` ms (default each step) from now on."""
         P = self._pop(pop, "population")
-        if P.model == "spike_source":
+        if P.model in SOURCES:
             raise ValueError("population: a spike source has no state to record")
         if isinstance(variables, str):
             variables = (variables,)
@@ -1045,7 +1069,7 @@ class Network:
             projections=[], poisson=[], spike_monitors=[], state_monitors=[], rate_monitors=[],
         )
         for i, pop in enumerate(self.populations):
-            if pop.model != "spike_source":
+            if pop.model not in SOURCES:
                 for v in VARIABLES:
                     arrays[f"pop{i}_{v}"] = c.get_state(i, VARIABLES[v])
                 slots, _, ring = c.get_ring(i)
@@ -1063,6 +1087,7 @@ class Network:
                 s, ids = c.get_source_spikes(i)
                 keep = s >= self.step
                 arrays[f"pop{i}_src_step"], arrays[f"pop{i}_src_id"] = s[keep], ids[keep]
+                arrays[f"pop{i}_src_rate"] = c.get_source_rates(i)
         for j, pj in enumerate(self.projections):
             _, _, aut, mult, _, _ = c.proj_info(j)
             pre, post, w, d = c.proj_coo(j)
@@ -1107,8 +1132,10 @@ class Network:
         for i, spec in enumerate(meta["populations"]):
             params = {k: v for k, v in spec["params"].items()}
             pop = net.add_population(spec["n"], spec["model"], name=spec["name"], **params)
-            if spec["model"] == "spike_source":
+            if spec["model"] in SOURCES:
                 c.add_source_spikes(i, a[f"pop{i}_src_step"], a[f"pop{i}_src_id"])
+                if a[f"pop{i}_src_rate"].size:
+                    c.set_source_rates(i, a[f"pop{i}_src_rate"])
                 continue
             for v in VARIABLES:
                 c.set_state(i, VARIABLES[v], a[f"pop{i}_{v}"])
@@ -1127,7 +1154,7 @@ class Network:
             net.projections.append(Projection(net, j, net.populations[spec["pre"]],
                                               net.populations[spec["post"]]))
         for i, spec in enumerate(meta["populations"]):
-            if spec["model"] != "spike_source":
+            if spec["model"] not in SOURCES:
                 c.set_ring(i, spec["ring_slots"], a[f"pop{i}_ring"])
         for p in meta["poisson"]:
             net.add_poisson_input(p["pop"], p["rate"], p["weight"], tuple(p["neurons"]))

@@ -58,6 +58,9 @@ struct Population {
   // spike-source schedule (step, neuron), sorted by (step, neuron), unique
   std::vector<int64_t> src_step;
   std::vector<int32_t> src_id;
+  // Poisson spike source: per-neuron rate [Hz] and the 32-bit threshold of rate dt (empty: none)
+  std::vector<float> src_rate;
+  std::vector<uint64_t> src_thr;
 };
 
 struct Projection {
@@ -186,6 +189,9 @@ class Network {
   // Events at absolute steps (added to the input of that step).
   void add_events(int32_t pop, const int64_t* step, const int32_t* id, const float* w, int64_t n);
   void add_source_spikes(int32_t pop, const int64_t* step, const int32_t* id, int64_t n);
+  // Make a source population fire as independent Poisson processes (at most one spike per step:
+  // P(spike) = rate dt), on top of its scheduled spikes. rate_hz: n values (all 0: off).
+  void set_source_rates(int32_t pop, const float* rate_hz);
   void set_current_const(int32_t pop, const float* i);  // n values, adds to existing
   void set_current_steps(int32_t pop, int64_t start, int64_t len, const float* i);  // [len][n]
 
