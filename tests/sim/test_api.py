@@ -274,3 +274,16 @@ def test_poisson_source_rate_checks():
     sm = net.record_spikes(p)
     net.run(50.0)
     assert sm.count == 0
+
+
+def test_current_arrays_for_successive_trials_do_not_accumulate():
+    net = Network(dt=0.1)
+    pop = net.add_population(4, "lif_discrete", beta=0.9)
+    for trial in range(3):
+        net.add_current_input(pop, np.full((100, 4), 0.05, np.float32))
+        net.run(10.0)
+        net.reset_state()
+    c = net._c.get_current(pop.index)
+    assert c[2] <= 100  # only pending rows are kept
+    with pytest.raises(ValueError, match="^start"):
+        net.add_current_input(pop, np.ones((3, 4)), start=0.0)

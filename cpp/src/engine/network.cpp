@@ -708,6 +708,15 @@ void Network::set_current_steps(int32_t pop, int64_t start, int64_t len, const f
   const int64_t total = len * p.n;
   for (int64_t k = 0; k < total; ++k)
     if (!std::isfinite(i[k])) throw value_error("current: contains NaN or inf");
+  require(start >= step_, "start", "must not lie before the current time (step " +
+                                      std::to_string(step_) + ")");
+  // rows of past steps were used already: drop them (repeated trials stay O(pending))
+  if (p.i_len > 0 && p.i_start < step_) {
+    const int64_t drop = std::min(p.i_len, step_ - p.i_start);
+    p.i_steps.erase(p.i_steps.begin(), p.i_steps.begin() + drop * p.n);
+    p.i_start += drop;
+    p.i_len -= drop;
+  }
   // Merge with an existing array over the union of step ranges (sums where they overlap).
   const int64_t b = p.i_len ? std::min(p.i_start, start) : start;
   const int64_t e = p.i_len ? std::max(p.i_start + p.i_len, start + len) : start + len;

@@ -873,8 +873,8 @@ class Network:
             if a.shape[1] != P.n:
                 raise ValueError(f"current: shape must be (steps, {P.n}), got {a.shape}")
             s0 = self.step if start is None else int(round(_finite(start, "start") / self.dt))
-            if s0 < 0:
-                raise ValueError(f"start: must be >= 0, got {start}")
+            if s0 < self.step:
+                raise ValueError(f"start: must be >= the current time {self.t:g} ms, got {start}")
             self._c.set_current_steps(P.index, s0, a)
         else:
             raise ValueError(f"current: must be 1-D or 2-D, got shape {a.shape}")
@@ -1081,8 +1081,9 @@ class Network:
                     s[keep], ids[keep], w[keep]
                 ic, i0, ilen, isteps = c.get_current(i)
                 arrays[f"pop{i}_i_const"] = ic
-                arrays[f"pop{i}_i_steps"] = isteps.reshape(ilen, pop.n)
-                meta["populations"][i]["i_start"] = i0
+                past = min(ilen, max(0, self.step - i0))  # rows already used
+                arrays[f"pop{i}_i_steps"] = isteps.reshape(ilen, pop.n)[past:]
+                meta["populations"][i]["i_start"] = i0 + past
             else:
                 s, ids = c.get_source_spikes(i)
                 keep = s >= self.step
