@@ -830,12 +830,19 @@ void Network::prepare(int64_t n_steps) {
     pj.bounds_t = T;
     pj.dirty = false;
   }
+  // spike exchange window: the smallest delay of any projection (spikes of a window only land
+  // after it), capped so that spike buffers stay small
+  window_ = 64;
+  for (const auto& pj : projs_)
+    if (pj.m.nnz() > 0) window_ = std::min<int32_t>(window_, pj.dmin);
+  window_ = std::max<int32_t>(window_, 1);
   for (int par = 0; par < 2; ++par) {
     spikes_[par].resize(pops_.size());
     for (size_t p = 0; p < pops_.size(); ++p) {
       spikes_[par][p].resize(size_t(T));
       for (auto& l : spikes_[par][p]) {
         l.v.clear();
+        l.off.assign(1, 0);
         l.v.reserve(size_t(pops_[p].n / T + 1));
       }
     }
@@ -992,8 +999,7 @@ void Network::update_block(Population& p, int32_t pi, int rank, int64_t t,
   int64_t lo64, hi64;
   ThreadPool::block_range(p.n, pool_->size(), rank, lo64, hi64);
   const int32_t lo = int32_t(lo64), hi = int32_t(hi64);
-  out.clear();
-  if (lo >= hi) return;
+  if (lo >= hi) return;  // spikes are appended to `out`
   if (p.model == NeuronModel::Source) {
     auto b = std::lower_bound(p.src_step.begin(), p.src_step.end(), t);
     auto e = std::upper_bound(b, p.src_step.end(), t);
@@ -1077,7 +1083,7 @@ void Network::update_block(Population& p, int32_t pi, int rank, int64_t t,
 
 namespace {
 template <bool Uniform, int Mode, typename Lists>
-inline int64_t deliver_rows(const Projection& pj, const Lists& lists,
+inline int64_t deliver_rows(const Projection& pj, const Lists& lists, int s,
                             int rank, int T, float* const* base, int32_t n) {
   const int32_t* post = pj.m.post();
   const float* weight = pj.m.weight();
@@ -1086,7 +1092,9 @@ inline int64_t deliver_rows(const Projection& pj, const Lists& lists,
   float* const slot = base[pj.dmin];
   int64_t ev = 0;
   for (int rr = 0; rr < T; ++rr) {
-    for (int32_t r : lists[size_t(rr)].v) {
+    const auto& L = lists[size_t(rr)];
+    for (int32_t x = L.off[size_t(s)]; x < L.off[size_t(s) + 1]; ++x) {
+      const int32_t r = L.v[size_t(x)];
       const int64_t* bd = bounds + size_t(r) * size_t(T + 1);
       const int64_t k0 = bd[rank], k1 = bd[rank + 1];
       ev += k1 - k0;
@@ -1103,10 +1111,10 @@ inline int64_t deliver_rows(const Projection& pj, const Lists& lists,
 }
 }  // namespace
 
-void Network::deliver(Projection& pj, int rank, int64_t t, int par) {
+void Network::deliver(Projection& pj, int rank, int64_t t, int par, int s) {
   const auto& lists = spikes_[par][size_t(pj.pre)];
   bool any = false;
-  for (const auto& l : lists) any |= !l.v.empty();
+  for (const auto& l : lists) any |= l.off[size_t(s) + 1] > l.off[size_t(s)];
   if (!any) return;
   Population& q = pops_[size_t(pj.post)];
   const int T = pool_->size();
@@ -1122,12 +1130,12 @@ void Network::deliver(Projection& pj, int rank, int64_t t, int par) {
   const bool uni = pj.dmin == pj.dmax;
   int64_t ev;
   switch (pj.recmode * 2 + (uni ? 1 : 0)) {
-    case 0: ev = deliver_rows<false, 0>(pj, lists, rank, T, bp, q.n); break;
-    case 1: ev = deliver_rows<true, 0>(pj, lists, rank, T, bp, q.n); break;
-    case 2: ev = deliver_rows<false, 1>(pj, lists, rank, T, bp, q.n); break;
-    case 3: ev = deliver_rows<true, 1>(pj, lists, rank, T, bp, q.n); break;
-    case 4: ev = deliver_rows<false, 2>(pj, lists, rank, T, bp, q.n); break;
-    default: ev = deliver_rows<true, 2>(pj, lists, rank, T, bp, q.n); break;
+    case 0: ev = deliver_rows<false, 0>(pj, lists, s, rank, T, bp, q.n); break;
+    case 1: ev = deliver_rows<true, 0>(pj, lists, s, rank, T, bp, q.n); break;
+    case 2: ev = deliver_rows<false, 1>(pj, lists, s, rank, T, bp, q.n); break;
+    case 3: ev = deliver_rows<true, 1>(pj, lists, s, rank, T, bp, q.n); break;
+    case 4: ev = deliver_rows<false, 2>(pj, lists, s, rank, T, bp, q.n); break;
+    default: ev = deliver_rows<true, 2>(pj, lists, s, rank, T, bp, q.n); break;
   }
   thread_events_[size_t(rank) * kPad] += ev;
 }
@@ -1145,54 +1153,73 @@ void Network::run(int64_t n_steps) {
     const auto& sr = state_recs_[r];
     rec_row0[r] = size_t(std::lower_bound(sr.step.begin(), sr.step.end(), t0) - sr.step.begin());
   }
+  const int64_t W = window_;
   pool_->run([&](int rank) {
     std::vector<size_t> next_row(rec_row0);
-    for (int64_t t = t0; t < t0 + n_steps; ++t) {
-      const int par = int(t & 1);
-      for (int32_t p = 0; p < n_pops; ++p)
-        update_block(pops_[size_t(p)], p, rank, t, spikes_[par][size_t(p)][size_t(rank)].v);
-      // state recorders: each thread writes its own neurons
-      for (size_t r = 0; r < state_recs_.size(); ++r) {
-        StateRecord& sr = state_recs_[r];
-        if (next_row[r] >= sr.step.size() || sr.step[next_row[r]] != t) continue;
-        const Population& p = pops_[size_t(sr.pop)];
-        int64_t lo, hi;
-        ThreadPool::block_range(p.n, T, rank, lo, hi);
-        const size_t ni = sr.idx.size();
-        float* row = sr.data.data() + next_row[r] * sr.vars.size() * ni;
-        const auto b = std::lower_bound(sr.idx.begin(), sr.idx.end(), int32_t(lo));
-        for (auto it = b; it != sr.idx.end() && *it < hi; ++it) {
-          const size_t col = size_t(it - sr.idx.begin());
-          for (size_t v = 0; v < sr.vars.size(); ++v) {
-            float x = 0;
-            switch (StateVar(sr.vars[v])) {
-              case StateVar::V: x = p.s.v[size_t(*it)]; break;
-              case StateVar::IEx: x = p.s.i_ex[size_t(*it)]; break;
-              case StateVar::IIn: x = p.s.i_in[size_t(*it)]; break;
-              case StateVar::A: x = p.a[size_t(*it)]; break;
-              case StateVar::Ref: x = float(p.s.ref[size_t(*it)]); break;
-            }
-            row[v * ni + col] = x;
-          }
+    int64_t widx = 0;
+    for (int64_t w0 = t0; w0 < t0 + n_steps; w0 += W, ++widx) {
+      const int64_t wn = std::min<int64_t>(W, t0 + n_steps - w0);
+      const int par = int(widx & 1);
+      for (int32_t p = 0; p < n_pops; ++p) {
+        SpikeList& l = spikes_[par][size_t(p)][size_t(rank)];
+        l.v.clear();
+        l.off.assign(1, 0);
+      }
+      // phase 1: update my block of every population for the steps of the window
+      for (int64_t t = w0; t < w0 + wn; ++t) {
+        for (int32_t p = 0; p < n_pops; ++p) {
+          SpikeList& l = spikes_[par][size_t(p)][size_t(rank)];
+          update_block(pops_[size_t(p)], p, rank, t, l.v);
+          l.off.push_back(int32_t(l.v.size()));
         }
-        ++next_row[r];
+        // state recorders: each thread writes its own neurons
+        for (size_t r = 0; r < state_recs_.size(); ++r) {
+          StateRecord& sr = state_recs_[r];
+          if (next_row[r] >= sr.step.size() || sr.step[next_row[r]] != t) continue;
+          const Population& p = pops_[size_t(sr.pop)];
+          int64_t lo, hi;
+          ThreadPool::block_range(p.n, T, rank, lo, hi);
+          const size_t ni = sr.idx.size();
+          float* row = sr.data.data() + next_row[r] * sr.vars.size() * ni;
+          const auto b = std::lower_bound(sr.idx.begin(), sr.idx.end(), int32_t(lo));
+          for (auto it = b; it != sr.idx.end() && *it < hi; ++it) {
+            const size_t col = size_t(it - sr.idx.begin());
+            for (size_t v = 0; v < sr.vars.size(); ++v) {
+              float x = 0;
+              switch (StateVar(sr.vars[v])) {
+                case StateVar::V: x = p.s.v[size_t(*it)]; break;
+                case StateVar::IEx: x = p.s.i_ex[size_t(*it)]; break;
+                case StateVar::IIn: x = p.s.i_in[size_t(*it)]; break;
+                case StateVar::A: x = p.a[size_t(*it)]; break;
+                case StateVar::Ref: x = float(p.s.ref[size_t(*it)]); break;
+              }
+              row[v * ni + col] = x;
+            }
+          }
+          ++next_row[r];
+        }
       }
       pool_->barrier();
-      for (auto& pj : projs_) deliver(pj, rank, t, par);
-      if (rank == 0) {
-        for (auto& sr : spike_recs_) {
-          for (const auto& l : spikes_[par][size_t(sr.pop)]) {
-            for (int32_t i : l.v) {
-              sr.step.push_back(t);
-              sr.id.push_back(i);
+      // phase 2: deliver the window's spikes step by step into my targets' ring slots
+      for (int64_t t = w0; t < w0 + wn; ++t) {
+        const int s = int(t - w0);
+        for (auto& pj : projs_) deliver(pj, rank, t, par, s);
+        if (rank == 0) {
+          for (auto& sr : spike_recs_) {
+            for (const auto& l : spikes_[par][size_t(sr.pop)]) {
+              for (int32_t x = l.off[size_t(s)]; x < l.off[size_t(s) + 1]; ++x) {
+                sr.step.push_back(t);
+                sr.id.push_back(l.v[size_t(x)]);
+              }
             }
           }
-        }
-        for (auto& rr : rate_recs_) {
-          if (t < rr.start) continue;
-          int32_t c = 0;
-          for (const auto& l : spikes_[par][size_t(rr.pop)]) c += int32_t(l.v.size());
-          rr.count[size_t(t - rr.start)] = c;
+          for (auto& rr : rate_recs_) {
+            if (t < rr.start) continue;
+            int32_t c = 0;
+            for (const auto& l : spikes_[par][size_t(rr.pop)])
+              c += l.off[size_t(s) + 1] - l.off[size_t(s)];
+            rr.count[size_t(t - rr.start)] = c;
+          }
         }
       }
     }

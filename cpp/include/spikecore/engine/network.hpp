@@ -12,8 +12,12 @@
 // every population, then delivers the spikes of the step (all populations, in neuron order) into the
 // ring slots of its own targets only: every projection row (sorted by post) is cut into per-block
 // slices by precomputed boundaries. No locks, no atomics, and each target sums its inputs in one
-// fixed order, so rasters are bitwise identical for any number of threads. Spike lists are double
-// buffered by step parity, so one barrier per step suffices.
+// fixed order, so rasters are bitwise identical for any number of threads.
+// As in NEST, threads exchange spikes once per window of W = (minimum delay) steps: a spike of
+// step t lands in slot t + d >= t + W, after the window, so each thread can update W steps on its
+// own, then (one barrier) deliver the window's spikes step by step. The summation order per target
+// is the same as with W = 1 (ascending spike step, then population, then neuron). Spike lists are
+// double buffered by window parity, so one barrier per window suffices.
 //
 // Random numbers: counter-based (seed, stream, element, step) draws only, never per thread.
 #include <cstdint>
@@ -223,7 +227,7 @@ class Network {
   uint16_t delay_steps(double ms, const char* arg) const;
   void prepare(int64_t n_steps);
   void update_block(Population& p, int32_t pi, int rank, int64_t t, std::vector<int32_t>& out);
-  void deliver(Projection& pj, int rank, int64_t t, int par);
+  void deliver(Projection& pj, int rank, int64_t t, int par, int s);
 
   double dt_;
   uint64_t seed_;
@@ -237,10 +241,13 @@ class Network {
   std::vector<SpikeRecord> spike_recs_;
   std::vector<StateRecord> state_recs_;
   std::vector<RateRecord> rate_recs_;
-  // spikes_[parity][pop][rank], one cache line per list header (no false sharing)
+  // spikes_[parity][pop][rank]: the spikes of one window of steps (ids of step s in
+  // v[off[s], off[s + 1])), one cache line per list header (no false sharing)
   struct alignas(64) SpikeList {
     std::vector<int32_t> v;
+    std::vector<int32_t> off;
   };
+  int32_t window_ = 1;  // steps between spike exchanges: min delay of all projections
   std::vector<std::vector<SpikeList>> spikes_[2];
   std::vector<std::vector<int32_t>> poisson_by_pop_;
   std::vector<int64_t> thread_events_;
