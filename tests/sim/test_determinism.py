@@ -110,3 +110,17 @@ def test_save_load_exp_synapses_inputs_and_sources(tmp_path):
     assert a.spike_monitors[1].count > 20
     for v in ("v", "i_ex", "i_in", "ref"):
         np.testing.assert_array_equal(a.get_state(1, v), c.get_state(1, v))
+
+
+def test_spike_exchange_window_does_not_change_results():
+    # Brunel's minimum delay is 1.5 ms: threads exchange spikes every 15 steps. A projection with
+    # a one-step delay into a separate population forces an exchange every step.
+    out = []
+    for extra in (False, True):
+        m = networks.brunel(0.1, seed=2, n_threads=2)
+        if extra:
+            sink = m.net.add_population(3, "lif")
+            m.net.connect(m["E"], sink, "fixed_indegree", k=2, weight=0.1, delay=0.1)
+        m.net.run(100.0)
+        out.append(_raster(m))
+    assert _same(out[0], out[1])
