@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import threading
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -59,16 +60,25 @@ FORMAT_VERSION = 1
 
 
 def _idle(fn):
-    """Refuse calls while the network is running in another thread (the core runs without
-    the GIL; touching its arrays meanwhile would race)."""
+    """Serialise calls into the core: the core works without the GIL (run, connect, prune,
+    regrow), so a call from another thread meanwhile would race; it raises RuntimeError instead.
+    Re-entrant for the thread that holds the network."""
     import functools
 
     @functools.wraps(fn)
     def wrapper(self, *args, **kwargs):
         net = self if isinstance(self, Network) else self.net
-        if net._running:
-            raise RuntimeError("network: busy running in another thread")
-        return fn(self, *args, **kwargs)
+        me = threading.get_ident()
+        if net._owner == me:
+            return fn(self, *args, **kwargs)
+        if not net._lock.acquire(blocking=False):
+            raise RuntimeError("network: busy in another thread (run, connect, prune, ...)")
+        net._owner = me
+        try:
+            return fn(self, *args, **kwargs)
+        finally:
+            net._owner = None
+            net._lock.release()
 
     return wrapper
 
@@ -161,6 +171,7 @@ class Projection:
     post: Population
 
     @property
+    @_idle
     def nnz(self) -> int:
         """Number of synapses."""
         return int(self.net._c.proj_info(self.index)[4])
@@ -422,7 +433,8 @@ class Network:
         self.state_monitors: List[StateMonitor] = []
         self.rate_monitors: List[RateMonitor] = []
         self._pop_specs: List[Dict[str, Any]] = []
-        self._running = False
+        self._lock = threading.Lock()
+        self._owner: Optional[int] = None
         self._schedules: List[Dict[str, Any]] = []
 
     # ------------------------------------------------------------------ properties
@@ -1009,6 +1021,7 @@ class Network:
                 s["next"] += s["every"]
 
     # ------------------------------------------------------------------ running
+    @_idle
     def run(self, duration: float, progress: Optional[bool] = None, chunk: float = 100.0) -> None:
         """Advance the network by ``duration`` ms (rounded to steps); a second call continues
         exactly where the first stopped.
@@ -1018,8 +1031,6 @@ class Network:
         of a step) and a tqdm progress bar advances (``progress=None``: shown for runs longer
         than 10 s of biological time).
         """
-        if self._running:
-            raise RuntimeError("network: already running in another thread")
         duration = _finite(duration, "duration")
         if duration < 0:
             raise ValueError(f"duration: must be >= 0, got {duration}")
@@ -1043,11 +1054,7 @@ class Network:
                     if self.step < s["next"] < stop:
                         stop = s["next"]
                 before = self.step
-                self._running = True
-                try:
-                    self._c.run(stop - self.step)
-                finally:
-                    self._running = False
+                self._c.run(stop - self.step)
                 if bar is not None:
                     bar.update((self.step - before) * self.dt)
             self._apply_schedules()
