@@ -269,9 +269,7 @@ void Network::set_ring(int32_t pop, int32_t slots, const float* data, int64_t le
     if (!std::isfinite(data[k])) throw value_error("ring: contains NaN or inf");
   if (slots < p.slots) throw value_error("slots: smaller than the ring this network needs");
   p.ring.assign(data, data + len);
-  const int32_t need = p.slots;
   p.slots = slots;
-  (void)need;
 }
 
 // ------------------------------------------------------------------------------- projections
@@ -856,11 +854,9 @@ void Network::prepare(int64_t n_steps) {
   for (auto& r : state_recs_) {
     const int64_t first = std::max(r.start, t0);
     int64_t s = r.start + ((first - r.start + r.every - 1) / r.every) * r.every;
-    const size_t row = r.step.size();
     for (; s < t1; s += r.every) r.step.push_back(s);
     const size_t per = r.vars.size() * r.idx.size();
     r.data.resize(r.step.size() * per, 0.f);
-    (void)row;
   }
   for (auto& r : rate_recs_) r.count.resize(size_t(t1 - r.start), 0);
 }
@@ -1057,8 +1053,6 @@ void Network::update_block(Population& p, int32_t pi, int rank, int64_t t,
   }
   // current input of this step
   const float* cur = nullptr;
-  std::vector<float>& tmp = p.i_const;  // reuse: build per-step current only if needed
-  (void)tmp;
   const bool arr = p.i_len > 0 && t >= p.i_start && t < p.i_start + p.i_len;
   thread_local std::vector<float> cbuf;
   if (arr && !p.i_const.empty()) {
