@@ -194,6 +194,11 @@ class Projection:
     def weights(self, w: Any) -> None:
         self.set_weights(w)
 
+    @property
+    def delays(self) -> np.ndarray:
+        """Delays (ms) in row order."""
+        return self.to_coo()[3]
+
     @_idle
     def set_weights(self, w: Any) -> None:
         """Replace all weights (row order, as returned by :meth:`to_coo`)."""
