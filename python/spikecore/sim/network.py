@@ -148,6 +148,9 @@ class Population:
     def __len__(self) -> int:
         return self.n
 
+    def __repr__(self) -> str:
+        return f"Population({self.name!r}, n={self.n}, model={self.model!r}, index={self.index})"
+
     def get(self, variable: str = "v") -> np.ndarray:
         """Current values of a state variable (``v``, ``i_ex``, ``i_in``, ``a``, ``ref``)."""
         return self.net.get_state(self, variable)
@@ -169,6 +172,10 @@ class Projection:
     index: int
     pre: Population
     post: Population
+
+    def __repr__(self) -> str:
+        return (f"Projection({self.pre.name!r} -> {self.post.name!r}, nnz={self.nnz}, "
+                f"index={self.index})")
 
     @property
     @_idle
