@@ -312,6 +312,36 @@ int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
     ci.reserve(size_t(n));
     cj.reserve(size_t(n));
   };
+  // Generate synapses for the iterated side [0, n_for) in thread blocks, each index x from its own
+  // counter RNG stream, then concatenate in block order: the same list for any thread count.
+  const int T = pool_->size();
+  auto generate = [&](int32_t n_for, double per, const auto& gen) {
+    if (T == 1 || double(n_for) * per < 2e5) {
+      reserve(per * n_for * 1.05 + 16);
+      gen(0, n_for, ci, cj);
+      return;
+    }
+    std::vector<std::vector<int32_t>> gi(static_cast<size_t>(T)), gj(static_cast<size_t>(T));
+    pool_->run([&](int rank) {
+      int64_t b, e;
+      ThreadPool::block_range(n_for, T, rank, b, e);
+      gi[size_t(rank)].reserve(size_t(per * double(e - b) * 1.05 + 16));
+      gj[size_t(rank)].reserve(size_t(per * double(e - b) * 1.05 + 16));
+      gen(int32_t(b), int32_t(e), gi[size_t(rank)], gj[size_t(rank)]);
+    });
+    size_t total = 0;
+    for (const auto& g : gi) total += g.size();
+    ci.resize(total);
+    cj.resize(total);
+    size_t at = 0;
+    for (int r = 0; r < T; ++r) {
+      std::copy(gi[size_t(r)].begin(), gi[size_t(r)].end(), ci.begin() + int64_t(at));
+      std::copy(gj[size_t(r)].begin(), gj[size_t(r)].end(), cj.begin() + int64_t(at));
+      at += gi[size_t(r)].size();
+      std::vector<int32_t>().swap(gi[size_t(r)]);
+      std::vector<int32_t>().swap(gj[size_t(r)]);
+    }
+  };
   switch (rule) {
     case ConnRule::AllToAll: {
       reserve(double(np) * nq);
@@ -337,22 +367,25 @@ int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
     }
     case ConnRule::PairwiseBernoulli: {
       require_probability(param, "p");
-      reserve(param * np * nq * 1.05 + 16);
       if (param > 0) {
         const double l1p = std::log1p(-param);
-        for (int32_t i = 0; i < np; ++i) {
-          CounterRng r(seed_, cstream, uint64_t(i), 0);
-          int64_t j = -1;
-          for (;;) {
-            // geometric skip, computed in double so that tiny p cannot overflow
-            const double skip = param >= 1 ? 0.0 : std::floor(std::log(r.uniform_pos()) / l1p);
-            if (double(j) + 1.0 + skip >= double(nq)) break;
-            j += 1 + int64_t(skip);
-            if (no_aut && j == i) continue;
-            ci.push_back(i);
-            cj.push_back(int32_t(j));
+        generate(np, param * nq, [&](int32_t b, int32_t e, std::vector<int32_t>& gi,
+                                     std::vector<int32_t>& gj) {
+          for (int32_t i = b; i < e; ++i) {
+            CounterRng r(seed_, cstream, uint64_t(i), 0);
+            int64_t j = -1;
+            for (;;) {
+              // geometric skip, computed in double so that tiny p cannot overflow
+              const double skip =
+                  param >= 1 ? 0.0 : std::floor(std::log(r.uniform_pos()) / l1p);
+              if (double(j) + 1.0 + skip >= double(nq)) break;
+              j += 1 + int64_t(skip);
+              if (no_aut && j == i) continue;
+              gi.push_back(i);
+              gj.push_back(int32_t(j));
+            }
           }
-        }
+        });
       }
       break;
     }
@@ -373,27 +406,29 @@ int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
                   "must be <= " + std::to_string(avail) + " without multapses, got " +
                       std::to_string(k));
       }
-      reserve(double(k) * n_for);
-      std::vector<uint8_t> mark(allow_multapses ? 0 : size_t(n_from), 0);
-      std::vector<int32_t> picked;
-      for (int32_t x = 0; x < n_for; ++x) {
-        CounterRng r(seed_, cstream, uint64_t(x), 0);
-        picked.clear();
-        while (int64_t(picked.size()) < k) {
-          const int32_t y = int32_t(r.below(uint64_t(n_from)));
-          if (no_aut && y == x) continue;
-          if (!allow_multapses) {
-            if (mark[size_t(y)]) continue;
-            mark[size_t(y)] = 1;
+      generate(n_for, double(k), [&](int32_t b, int32_t e, std::vector<int32_t>& gi,
+                                     std::vector<int32_t>& gj) {
+        std::vector<uint8_t> mark(allow_multapses ? 0 : size_t(n_from), 0);
+        std::vector<int32_t> picked;
+        for (int32_t x = b; x < e; ++x) {
+          CounterRng r(seed_, cstream, uint64_t(x), 0);
+          picked.clear();
+          while (int64_t(picked.size()) < k) {
+            const int32_t y = int32_t(r.below(uint64_t(n_from)));
+            if (no_aut && y == x) continue;
+            if (!allow_multapses) {
+              if (mark[size_t(y)]) continue;
+              mark[size_t(y)] = 1;
+            }
+            picked.push_back(y);
           }
-          picked.push_back(y);
+          for (int32_t y : picked) {
+            if (!allow_multapses) mark[size_t(y)] = 0;
+            gi.push_back(in ? y : x);
+            gj.push_back(in ? x : y);
+          }
         }
-        for (int32_t y : picked) {
-          if (!allow_multapses) mark[size_t(y)] = 0;
-          ci.push_back(in ? y : x);
-          cj.push_back(in ? x : y);
-        }
-      }
+      });
       break;
     }
     default: throw value_error("rule: unknown connection rule");
@@ -411,18 +446,31 @@ int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
   std::vector<uint16_t> d(static_cast<size_t>(n));
   const bool dist_delay = delay_ms.kind == ValueSpec::Normal || delay_ms.kind == ValueSpec::Uniform;
   const uint16_t dconst = delay_ms.kind == ValueSpec::Const ? delay_steps(delay_ms.a, "delay") : 1;
-  for (int64_t k = 0; k < n; ++k) {
-    w[size_t(k)] = float(spec_value(weight, seed_, kStreamWeight + jid, k));
-    if (delay_ms.kind == ValueSpec::Const) {
-      d[size_t(k)] = dconst;
-    } else if (dist_delay) {
-      // distributions are clipped to [1 step, max_delay]
-      double s = std::round(spec_value(delay_ms, seed_, kStreamDelay + jid, k) / dt_);
-      s = std::min<double>(std::max<double>(s, 1.0), max_delay_steps_);
-      d[size_t(k)] = uint16_t(s);
-    } else {
-      d[size_t(k)] = delay_steps(delay_ms.arr[k], "delay");
+  if (delay_ms.kind == ValueSpec::Array)  // validate before the (parallel) fill
+    for (int64_t k = 0; k < n; ++k) (void)delay_steps(delay_ms.arr[k], "delay");
+  auto fill = [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) {
+      w[size_t(k)] = float(spec_value(weight, seed_, kStreamWeight + jid, k));
+      if (delay_ms.kind == ValueSpec::Const) {
+        d[size_t(k)] = dconst;
+      } else if (dist_delay) {
+        // distributions are clipped to [1 step, max_delay]
+        double s = std::round(spec_value(delay_ms, seed_, kStreamDelay + jid, k) / dt_);
+        s = std::min<double>(std::max<double>(s, 1.0), max_delay_steps_);
+        d[size_t(k)] = uint16_t(s);
+      } else {
+        d[size_t(k)] = uint16_t(std::round(double(delay_ms.arr[k]) / dt_));
+      }
     }
+  };
+  if (T == 1 || n < 200000) {
+    fill(0, n);
+  } else {
+    pool_->run([&](int rank) {
+      int64_t b, e;
+      ThreadPool::block_range(n, T, rank, b, e);
+      fill(b, e);
+    });
   }
   Projection pj;
   pj.pre = pre;
