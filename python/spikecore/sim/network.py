@@ -302,11 +302,13 @@ class StateMonitor:
         self.neurons = neurons
 
     @property
+    @_idle
     def times(self) -> np.ndarray:
         steps = self.net._c.get_state_record(self.index)[5]
         return (steps + 1).astype(np.float64) * self.net.dt
 
     @property
+    @_idle
     def values(self) -> Dict[str, np.ndarray]:
         rec = self.net._c.get_state_record(self.index)
         steps, data = rec[5], rec[6]
@@ -332,10 +334,12 @@ class RateMonitor:
         self.net, self.index, self.population = net, index, population
 
     @property
+    @_idle
     def counts(self) -> np.ndarray:
         return self.net._c.get_rate(self.index)[2]
 
     @property
+    @_idle
     def times(self) -> np.ndarray:
         _, start, c = self.net._c.get_rate(self.index)
         return (start + 1 + np.arange(c.size)).astype(np.float64) * self.net.dt
