@@ -220,20 +220,32 @@ LouvainResult louvain(const SparseSym& B0, uint64_t seed, int max_levels, int ma
   LouvainResult res;
   res.membership.resize(static_cast<size_t>(B0.n));
   std::iota(res.membership.begin(), res.membership.end(), 0);
-  SparseSym level_graph;
-  const SparseSym* G = &B0;
-  for (int level = 0; level < max_levels; ++level) {
-    std::vector<int64_t> comm(static_cast<size_t>(G->n));
-    std::iota(comm.begin(), comm.end(), 0);
-    const int64_t moves = local_moving(*G, comm, rng, max_passes);
-    const int64_t K = renumber(comm);
-    for (auto& m : res.membership) m = comm[static_cast<size_t>(m)];
-    res.levels = level + 1;
-    if (moves == 0 || K == G->n) break;
-    level_graph = aggregate(*G, comm, K);
-    G = &level_graph;
+  // Iterated Louvain: rerun the level hierarchy starting from the previous result until it no
+  // longer changes, so that nodes merged too early at a coarse level can still move.
+  for (int outer = 0; outer < 50; ++outer) {
+    const std::vector<int64_t> start = res.membership;
+    SparseSym level_graph;
+    const SparseSym* G = &B0;
+    for (int level = 0; level < max_levels; ++level) {
+      std::vector<int64_t> comm(static_cast<size_t>(G->n));
+      if (level == 0)
+        comm = res.membership;
+      else
+        std::iota(comm.begin(), comm.end(), 0);
+      const int64_t moves = local_moving(*G, comm, rng, max_passes);
+      const int64_t K = renumber(comm);
+      if (level == 0)
+        res.membership = comm;  // level-0 nodes are the original nodes
+      else
+        for (auto& m : res.membership) m = comm[static_cast<size_t>(m)];
+      res.levels = std::max(res.levels, level + 1);
+      if (K == G->n || (moves == 0 && level > 0)) break;
+      level_graph = aggregate(*G, comm, K);
+      G = &level_graph;
+    }
+    renumber(res.membership);
+    if (res.membership == start) break;
   }
-  renumber(res.membership);
   res.sum_B = partition_score(B0, res.membership.data());
   return res;
 }

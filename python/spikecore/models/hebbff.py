@@ -365,7 +365,7 @@ def train_hebbff(model: HebbFF, task, config: Optional[TrainConfig] = None,
             else:
                 vx, vy = task._generate()
                 acc = evaluate(model, vx, vy)
-            rec = {"iter": it, "loss": float(loss), "acc": acc,
+            rec = {"iter": it, "loss": float(loss.detach()), "acc": acc,
                    "R": float(np.max(np.atleast_1d(task.R))), "eta": float(model.eta),
                    "lam": float(model.lam)}
             res.history.append(rec)
