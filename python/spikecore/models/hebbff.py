@@ -366,8 +366,8 @@ def train_hebbff(model: HebbFF, task, config: Optional[TrainConfig] = None,
                 vx, vy = task._generate()
                 acc = evaluate(model, vx, vy)
             rec = {"iter": it, "loss": float(loss.detach()), "acc": acc,
-                   "R": float(np.max(np.atleast_1d(task.R))), "eta": float(model.eta),
-                   "lam": float(model.lam)}
+                   "R": float(np.max(np.atleast_1d(task.R))), "eta": float(model.eta.detach()),
+                   "lam": float(model.lam.detach())}
             res.history.append(rec)
             if cfg.verbose:
                 print(rec, flush=True)
