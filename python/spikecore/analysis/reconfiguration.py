@@ -18,8 +18,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .network import (distribution_entropy, flexibility, multilayer_communities,
-                      windowed_correlations)
+from .network import (consensus_partition, distribution_entropy, flexibility,
+                      multilayer_communities, windowed_correlations)
 
 __all__ = ["SweepConfig", "analyse_activity", "analyse_model", "train_and_analyse", "run_sweep"]
 
@@ -93,7 +93,8 @@ class SweepConfig:
 def analyse_activity(a: np.ndarray, window: int = 50, gamma_pos: float = 1.02,
                      gamma_neg: float = 1.0, omega: float = 1.0, seed: int = 0) -> Dict:
     """Reconfiguration metrics of hidden pre-activations ``a [N, T]``: multilayer ``Q``, mean
-    and per-node flexibility, number of communities, distribution entropy, silent fraction."""
+    and per-node flexibility, number of communities, the consensus partition of the nodes over
+    layers, distribution entropy, silent fraction."""
     C, silent = windowed_correlations(a, window, return_silent=True)
     p = multilayer_communities(C, gamma_pos, gamma_neg, omega, seed)
     flex = flexibility(p.membership) if C.shape[0] > 1 else np.zeros(a.shape[0])
@@ -102,6 +103,7 @@ def analyse_activity(a: np.ndarray, window: int = 50, gamma_pos: float = 1.02,
         "flexibility": float(flex.mean()),
         "flexibility_nodes": flex.tolist(),
         "n_communities": p.n_communities,
+        "consensus": consensus_partition(p.membership, seed=seed).tolist(),
         "entropy": distribution_entropy(a),
         "silent_fraction": float(silent.mean()),
         "layers": int(C.shape[0]),
