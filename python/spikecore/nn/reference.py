@@ -57,9 +57,12 @@ def lif(x: torch.Tensor, v: torch.Tensor, beta: Scalar, v_threshold: float,
 class _NoisySpike(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, eps, sg):
-        ctx.save_for_backward(x)
+        y = x + eps
+        ctx.save_for_backward(y if sg.smooth else x)
         ctx.sg = sg
-        return ((x + eps) >= 0).to(x.dtype)
+        if sg.smooth:  # differentiable check mode: g(x + eps), gradient g'(x + eps)
+            return sg.cdf(y)
+        return (y >= 0).to(x.dtype)
 
     @staticmethod
     def backward(ctx, grad):

@@ -52,6 +52,7 @@ ValueError: surrogate: unknown name 'nope'; valid names: atan, sigmoid, fast_sig
 """
 from __future__ import annotations
 
+import copy
 import math
 from typing import Callable, Dict, Union
 
@@ -74,13 +75,18 @@ class Surrogate:
     ----------
     alpha : float
         Inverse width (sharpness), > 0.
+    smooth : bool
+        If True the forward pass emits ``g(x)`` instead of ``H(x)`` (a differentiable
+        "rate" neuron with the same backward). Used to verify BPTT with
+        torch.autograd.gradcheck, and for annealing schemes.
     """
 
     name: str = "custom"
     default_alpha: float = 1.0
     kind: int = -1  # index understood by the C++ kernels, -1 = not supported there
 
-    def __init__(self, alpha: float | None = None):
+    def __init__(self, alpha: float | None = None, smooth: bool = False):
+        self.smooth = bool(smooth)
         alpha = self.default_alpha if alpha is None else alpha
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
             raise TypeError(f"alpha: expected a number, got {type(alpha).__name__}")
@@ -99,13 +105,15 @@ class Surrogate:
         return spike(x, self)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(alpha={self.alpha:g})"
+        sm = ", smooth=True" if self.smooth else ""
+        return f"{type(self).__name__}(alpha={self.alpha:g}{sm})"
 
     def __eq__(self, other) -> bool:
-        return type(self) is type(other) and self.alpha == other.alpha
+        return (type(self) is type(other) and self.alpha == other.alpha
+                and self.smooth == other.smooth)
 
     def __hash__(self) -> int:
-        return hash((type(self).__name__, self.alpha))
+        return hash((type(self).__name__, self.alpha, self.smooth))
 
 
 class ATan(Surrogate):
@@ -200,14 +208,19 @@ NOISES = tuple(_NOISES)
 SurrogateLike = Union[str, Surrogate]
 
 
-def get(surrogate: SurrogateLike = "atan", alpha: float | None = None) -> Surrogate:
-    """A surrogate by name (``alpha=None``: its default width) or an instance, returned as is.
+def get(surrogate: SurrogateLike = "atan", alpha: float | None = None,
+        smooth: bool | None = None) -> Surrogate:
+    """A surrogate by name (``alpha=None``: its default width) or an instance, returned as is
+    unless ``alpha`` / ``smooth`` override its settings.
 
     Raises ValueError naming the valid names for an unknown name, TypeError for other types.
     """
     if isinstance(surrogate, Surrogate):
-        if alpha is not None:
-            return type(surrogate)(alpha)
+        if alpha is not None or (smooth is not None and smooth != surrogate.smooth):
+            s = copy.copy(surrogate)
+            s.__init__(surrogate.alpha if alpha is None else alpha,
+                       surrogate.smooth if smooth is None else smooth)
+            return s
         return surrogate
     if isinstance(surrogate, str):
         key = surrogate.lower().replace("-", "_")
@@ -215,7 +228,7 @@ def get(surrogate: SurrogateLike = "atan", alpha: float | None = None) -> Surrog
         if key not in _CLASSES:
             raise ValueError(
                 f"surrogate: unknown name {surrogate!r}; valid names: {', '.join(NAMES)}")
-        return _CLASSES[key](alpha)
+        return _CLASSES[key](alpha, bool(smooth))
     raise TypeError(
         f"surrogate: expected a name ({', '.join(NAMES)}) or a Surrogate, "
         f"got {type(surrogate).__name__}")
@@ -241,6 +254,8 @@ class _SpikeFn(torch.autograd.Function):
     def forward(ctx, x, sg):
         ctx.save_for_backward(x)
         ctx.sg = sg
+        if sg.smooth:
+            return sg.cdf(x)
         return (x >= 0).to(x.dtype)
 
     @staticmethod
