@@ -147,7 +147,7 @@ def test_hidden_activity_shape():
         hidden_activity(m, np.zeros((60, 2, 10), np.float32))
 
 
-def test_spiking_variant_learns_and_has_gradients():
+def test_spiking_variant_gradients_and_bad_input():
     torch.manual_seed(0)
     m = SpikingHebbFF(16, 32, plasticity="anti", seed=0, n_sub=3)
     x, y = familiarity_sequence(16, 2, 0.5, 30, 4, seed=0)
@@ -156,3 +156,15 @@ def test_spiking_variant_learns_and_has_gradients():
     z.sum().backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in m.parameters())
     assert float(m.W1.grad.abs().sum()) > 0 and float(m.eta_param.grad.abs()) > 0
+    with pytest.raises(ValueError, match="^n_sub"):
+        SpikingHebbFF(4, 4, n_sub=0)
+    with pytest.raises(ValueError, match="^surrogate"):
+        SpikingHebbFF(4, 4, surrogate="nope")
+
+
+def test_spiking_variant_learns_reduced():
+    """LIF hidden layer (surrogate gradients): familiarity at R = 2 with d = N = 32."""
+    m = SpikingHebbFF(32, 32, plasticity="anti", seed=0, n_sub=4)
+    task = FamiliarityTask(d=32, R=2, T=48, batch=16, mode="fresh", seed=1)
+    train_hebbff(m, task, TrainConfig(iters=150, eval_every=25, lr=1e-2, target_acc=0.95))
+    assert evaluate(m, *familiarity_sequence(32, 2, 0.5, 500, 4, seed=9)) >= 0.9

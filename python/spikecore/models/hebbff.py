@@ -30,7 +30,8 @@ Init: :math:`W_1 \\sim \\mathcal N(0, 1/d)`, :math:`w_2 \\sim \\mathcal N(0, 1/N
 The plastic recurrence is the fused C++ kernel ``spikecore._core.models.hebbff_forward/backward``
 behind :class:`HebbFFPlastic` (a ``torch.autograd.Function``) on CPU float32/float64 tensors; other
 devices and dtypes run :func:`hebbff_plastic_reference`, the same equations in plain torch.
-:class:`SpikingHebbFF` replaces the sigmoid hidden layer by LIF neurons with a surrogate gradient.
+:class:`SpikingHebbFF` replaces the sigmoid hidden layer by LIF neurons (``spikecore.nn``) with a
+surrogate gradient.
 """
 from __future__ import annotations
 
@@ -186,50 +187,52 @@ class HebbFF(nn.Module):
         return h @ self.w2 + self.b2, a
 
 
-class _SpikeFn(torch.autograd.Function):
-    """Heaviside forward, fast-sigmoid surrogate derivative 1 / (1 + alpha |v|)^2 backward."""
-
-    @staticmethod
-    def forward(ctx, v, alpha: float):
-        ctx.save_for_backward(v)
-        ctx.alpha = alpha
-        return (v >= 0).to(v.dtype)
-
-    @staticmethod
-    def backward(ctx, g):
-        (v,) = ctx.saved_tensors
-        return g / (1.0 + ctx.alpha * v.abs()) ** 2, None
-
-
 class SpikingHebbFF(HebbFF):
-    """HebbFF with a LIF hidden layer (surrogate gradients).
+    """HebbFF with a LIF hidden layer trained with surrogate gradients (``spikecore.nn``).
 
-    Each item is presented for ``n_sub`` sub-steps; hidden LIF neurons integrate the plastic
-    input current and spike; the spike rate :math:`r_t` replaces :math:`h_t` in the readout and in
-    the plasticity rule:
+    Each item is presented for ``n_sub`` sub-steps; the hidden LIF neurons
+    (:func:`spikecore.nn.functional.lif`, hard reset to 0, threshold 1) integrate the plastic
+    input current and spike; the spike rate :math:`r_t` replaces :math:`h_t` in the readout and
+    in the plasticity rule:
 
     .. math::
 
-        v_{k+1} = \\beta v_k (1 - s_k) + (W_1 + A_t) x_t + b_1, \\quad s_k = H(v_k - 1), \\quad
-        r_t = \\frac{1}{n_{sub}} \\sum_k s_k, \\quad A_{t+1} = \\lambda A_t + \\eta r_t x_t^\\top
+        c_t &= (W_1 + A_t) x_t + b_1, \\
+        v_{k} &= \beta v_{k-1} (1 - s_{k-1}) + c_t, \quad s_k = H(v_k - 1), \quad
+        r_t = \frac{1}{n_{sub}} \sum_{k=1}^{n_{sub}} s_k, \\
+        \hat y_t &= \sigma(w_2 \cdot r_t + b_2), \qquad A_{t+1} = \lambda A_t + \eta r_t x_t^\top
 
-    The surrogate is a local fast sigmoid (``alpha = 5``); it does not use ``spikecore.nn``
-    (whose surrogate API had not landed when this was written). Pure torch (no fused kernel).
-    The membrane is reset to 0 at every new item. ``a`` returned by forward is the input
-    current :math:`(W_1 + A_t) x_t + b_1` (the pre-activation).
+    The membrane starts from 0 at every item. ``a`` returned by :meth:`forward` is the input
+    current :math:`c_t` (the pre-activation analysed by spikecore.analysis).
+
+    ==============  ================  ===================================================
+    parameter       default           meaning
+    ==============  ================  ===================================================
+    ``n_sub``       4                 LIF sub-steps per item
+    ``beta``        0.5               membrane decay per sub-step
+    ``surrogate``   ``"fast_sigmoid"`` surrogate name (:mod:`spikecore.nn.surrogate`)
+    ``alpha``       5.0               surrogate sharpness
+    ==============  ================  ===================================================
     """
 
-    def __init__(self, *args, n_sub: int = 4, beta: float = 0.5, alpha: float = 5.0, **kw):
+    def __init__(self, *args, n_sub: int = 4, beta: float = 0.5,
+                 surrogate: str = "fast_sigmoid", alpha: float = 5.0, **kw):
         super().__init__(*args, **kw)
-        if n_sub < 1:
-            raise ValueError(f"n_sub: must be >= 1, got {n_sub}")
+        from spikecore.nn import surrogate as _sg
+
+        if isinstance(n_sub, bool) or not isinstance(n_sub, int) or n_sub < 1:
+            raise ValueError(f"n_sub: must be an integer >= 1, got {n_sub!r}")
         if not 0.0 <= beta <= 1.0:
             raise ValueError(f"beta: must be in [0, 1], got {beta}")
-        self.n_sub, self.beta, self.alpha = int(n_sub), float(beta), float(alpha)
+        _sg.get(surrogate, alpha)  # validates the name and alpha
+        self.n_sub, self.beta, self.surrogate, self.alpha = int(n_sub), float(beta), surrogate, \
+            float(alpha)
         with torch.no_grad():  # currents around threshold at init
             self.b1.fill_(0.5)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        from spikecore.nn import functional as snf
+
         x = torch.as_tensor(x, dtype=self.W1.dtype)
         T, B, d = x.shape
         A = x.new_zeros(B, self.N, d)
@@ -238,14 +241,10 @@ class SpikingHebbFF(HebbFF):
         for t in range(T):
             xt = x[t]
             cur = xt @ self.W1.T + torch.bmm(A, xt.unsqueeze(-1)).squeeze(-1) + self.b1
-            v = torch.zeros_like(cur)
-            s = torch.zeros_like(cur)
-            rate = torch.zeros_like(cur)
-            for _ in range(self.n_sub):
-                v = self.beta * v * (1.0 - s) + cur
-                s = _SpikeFn.apply(v - 1.0, self.alpha)
-                rate = rate + s
-            rate = rate / self.n_sub
+            drive = cur.unsqueeze(0).expand(self.n_sub, B, self.N).contiguous()
+            spikes, _ = snf.lif(drive, beta=self.beta, v_threshold=1.0, v_reset=0.0,
+                                surrogate=self.surrogate, alpha=self.alpha)
+            rate = spikes.mean(0)
             A = lam * A + (eta * rate).unsqueeze(-1) * xt.unsqueeze(1)
             logits.append(rate @ self.w2 + self.b2)
             pre.append(cur)
