@@ -188,7 +188,7 @@ class HebbFF(nn.Module):
 
 
 class SpikingHebbFF(HebbFF):
-    """HebbFF with a LIF hidden layer trained with surrogate gradients (``spikecore.nn``).
+    r"""HebbFF with a LIF hidden layer trained with surrogate gradients (``spikecore.nn``).
 
     Each item is presented for ``n_sub`` sub-steps; the hidden LIF neurons
     (:func:`spikecore.nn.functional.lif`, hard reset to 0, threshold 1) integrate the plastic
