@@ -74,3 +74,19 @@ def test_cli_runs_small_sweep(tmp_path, capsys):
     assert "report:" in capsys.readouterr().out
     bad = p.parse_args(["--quick", "--R", "0", "--out", str(tmp_path)])
     assert hebbff_cli.run(bad) == 2
+
+
+def test_modularity_emerges_with_learning_reduced():
+    """Reduced claim of examples/hebbff_reconfiguration.py: while HebbFF learns, multilayer
+    modularity of its hidden correlation networks rises and tracks accuracy."""
+    from spikecore.analysis.report import summarise
+
+    cfg = SweepConfig(R_values=(3,), modes=("fresh",), repeats=1, d=24, N=24, iters=150,
+                      checkpoint_every=30, T=64, batch=16, lr=1e-2, T_val=300)
+    recs = run_sweep(cfg, progress=False)
+    for r in recs:
+        assert r.series("acc")[-1] > 0.85
+        q = r.series("Q")
+        assert q[-1] > q[0] + 0.02 and (np.diff(q) > -0.005).all()
+    s = summarise(recs)
+    assert s["corr_Q_acc"]["pearson_r"] > 0.5
