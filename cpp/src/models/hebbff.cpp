@@ -73,6 +73,9 @@ void hebbff_forward(const HebbFFShape& s, const S* x, const S* W1, const S* b1, 
   const int64_t T = s.T, B = s.B, N = s.N, d = s.d;
   CMapM<S> W(W1, N, d);
   CMapV<S> bias(b1, N);
+  // the static part W1 x_t for every (t, b) as one matrix product (single-threaded Eigen GEMM,
+  // so the result does not depend on n_threads)
+  MapM<S>(a, T * B, N).noalias() = CMapM<S>(x, T * B, d) * W.transpose();
   for_batch(B, n_threads, [&](int64_t b) {
     Mat<S> A = Mat<S>::Zero(N, d);
     Vec<S> h(N);
@@ -82,7 +85,6 @@ void hebbff_forward(const HebbFFShape& s, const S* x, const S* W1, const S* b1, 
       }
       CMapV<S> xt(x + (t * B + b) * d, d);
       MapV<S> at(a + (t * B + b) * N, N);
-      at.noalias() = W * xt;
       at.noalias() += A * xt;
       at += bias;
       for (int64_t i = 0; i < N; ++i) h[i] = sigmoid(at[i]);
@@ -103,19 +105,15 @@ void hebbff_backward(const HebbFFShape& s, const S* x, const S* W1, S eta, S lam
   const int64_t T = s.T, B = s.B, N = s.N, d = s.d;
   const int64_t n_seg = hebbff_num_checkpoints(T, K);
   CMapM<S> W(W1, N, d);
-  // per-batch-element partial sums, reduced in batch order afterwards (thread-count invariant)
-  std::vector<S> pW(static_cast<size_t>(B * N * d));
-  std::vector<S> pb(static_cast<size_t>(B * N));
+  // ga_t for every (t, b); dW1 = GA^T X, db1 = column sums of GA and the W1 part of dx = GA W1
+  // are formed after the recurrence, single-threaded, so results do not depend on n_threads.
+  std::vector<S> GAbuf(static_cast<size_t>(T * B * N));
   std::vector<double> peta(static_cast<size_t>(B)), plam(static_cast<size_t>(B));
   for_batch(B, n_threads, [&](int64_t b) {
-    MapM<S> dW(pW.data() + b * N * d, N, d);
-    MapV<S> db(pb.data() + b * N, N);
-    dW.setZero();
-    db.setZero();
     double de = 0.0, dl = 0.0;
     Mat<S> G = Mat<S>::Zero(N, d);
     std::vector<Mat<S>> buf(static_cast<size_t>(std::min(K, T)), Mat<S>(N, d));
-    Vec<S> h(N), Gx(N), ga(N);
+    Vec<S> h(N), Gx(N);
     for (int64_t seg = n_seg - 1; seg >= 0; --seg) {
       const int64_t t0 = seg * K, t1 = std::min(T, t0 + K);
       // recompute A_t for t in [t0, t1)
@@ -135,15 +133,13 @@ void hebbff_backward(const HebbFFShape& s, const S* x, const S* W1, S eta, S lam
         CMapV<S> gt(g_a + (t * B + b) * N, N);
         for (int64_t i = 0; i < N; ++i) h[i] = sigmoid(at[i]);
         Gx.noalias() = G * xt;
+        MapV<S> ga(GAbuf.data() + (t * B + b) * N, N);
         for (int64_t i = 0; i < N; ++i) ga[i] = gt[i] + h[i] * (S(1) - h[i]) * (eta * Gx[i]);
         de += static_cast<double>(h.dot(Gx));
         dl += static_cast<double>((G.array() * At.array()).sum());
-        dW.noalias() += ga * xt.transpose();
-        db += ga;
         if (gx) {
           MapV<S> gxt(gx + (t * B + b) * d, d);
-          gxt.noalias() = W.transpose() * ga;
-          gxt.noalias() += At.transpose() * ga;
+          gxt.noalias() = At.transpose() * ga;
           gxt.noalias() += G.transpose() * (eta * h);
         }
         G *= lam;
@@ -153,14 +149,15 @@ void hebbff_backward(const HebbFFShape& s, const S* x, const S* W1, S eta, S lam
     peta[static_cast<size_t>(b)] = de;
     plam[static_cast<size_t>(b)] = dl;
   });
-  MapM<S> outW(gW1, N, d);
+  CMapM<S> GA(GAbuf.data(), T * B, N);
+  CMapM<S> X(x, T * B, d);
+  MapM<S>(gW1, N, d).noalias() = GA.transpose() * X;
   MapV<S> outb(gb1, N);
-  outW.setZero();
   outb.setZero();
+  for (int64_t r = 0; r < T * B; ++r) outb += GA.row(r).transpose();
+  if (gx) MapM<S>(gx, T * B, d).noalias() += GA * W;
   double e = 0.0, l = 0.0;
   for (int64_t b = 0; b < B; ++b) {
-    outW += CMapM<S>(pW.data() + b * N * d, N, d);
-    outb += CMapV<S>(pb.data() + b * N, N);
     e += peta[static_cast<size_t>(b)];
     l += plam[static_cast<size_t>(b)];
   }

@@ -6,9 +6,11 @@
 //   A_{t+1} = lam * A_t + eta * h_t x_t^T,   A_0 = 0
 //
 // The readout y_t = sigmoid(w2 . h_t + b2) is cheap and stays in torch; this kernel returns the
-// pre-activations a (time-first [T, B, N]). Batch elements are independent: each thread owns whole
-// batch elements, parameter gradients are kept per batch element and summed in batch order, so the
-// result is bitwise identical for any thread count.
+// pre-activations a (time-first [T, B, N]). W1 x_t for all steps is one matrix product; the plastic
+// part runs per step, batch elements split over threads (each thread owns whole batch elements).
+// Backward keeps dL/da_t (incl. the path through A) for all steps and forms dW1, db1 and the W1
+// part of dx as matrix products afterwards, single-threaded, so results are bitwise identical for
+// any thread count.
 //
 // Backward recomputes A inside segments of K steps from checkpoints A_{sK} saved by the forward
 // pass (memory ~ (T/K + K) B N d instead of T B N d). With G = dL/dA_{t+1}, backwards in t:
