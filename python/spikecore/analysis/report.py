@@ -150,11 +150,11 @@ def write_report(records, out_dir: str, config: Optional[Dict] = None) -> Dict[s
                      alpha=0.7)
     axes[0].set_xlabel("modularity Q")
     axes[0].set_ylabel("validation accuracy")
-    axes[0].set_title("Q vs accuracy: " + _fmt(summary["corr_Q_acc"]).split(":")[1], fontsize=9)
+    axes[0].set_title("Q vs accuracy\n" + _fmt(summary["corr_Q_acc"]), fontsize=8)
     axes[1].set_xlabel("mean flexibility")
     axes[1].set_ylabel("modularity Q")
-    axes[1].set_title("flexibility vs Q: " + _fmt(summary["corr_Q_flexibility"]).split(":")[1],
-                      fontsize=9)
+    axes[1].set_title("flexibility vs Q\n" + _fmt(summary["corr_Q_flexibility"]),
+                      fontsize=8)
     for ax in axes:
         ax.grid(alpha=0.3)
     fig.tight_layout()
