@@ -158,12 +158,12 @@ class HebbFF(nn.Module):
         self.w2 = nn.Parameter(torch.randn(N, generator=gen) / math.sqrt(N))
         self.b2 = nn.Parameter(torch.zeros(()))
         e0 = -5.0 / d if eta0 is None else float(eta0)
-        if plasticity == "anti":
-            theta = math.log(abs(e0)) if e0 != 0 else math.log(5.0 / d)
-        elif plasticity == "hebb":
-            theta = math.log(abs(e0)) if e0 != 0 else math.log(5.0 / d)
-        else:
+        if not math.isfinite(e0):
+            raise ValueError(f"eta0: must be finite, got {eta0}")
+        if plasticity == "free":
             theta = e0
+        else:  # eta = -+exp(theta): only the magnitude of eta0 is used
+            theta = math.log(abs(e0)) if e0 != 0 else math.log(5.0 / d)
         self.eta_param = nn.Parameter(torch.tensor(float(theta)))
         self.lam = nn.Parameter(torch.tensor(float(lam0)))
 
