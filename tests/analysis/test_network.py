@@ -191,3 +191,25 @@ def test_cpp_layer_checks_reach_python():
 def test_empty_layers_give_zero_Q():
     p = multilayer_communities(np.zeros((1, 4, 4)))
     assert p.Q == 0.0 and p.membership.shape == (1, 4)
+
+
+def test_plots(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from spikecore.analysis.plots import (consensus_order, plot_allegiance,
+                                          plot_multilayer_partition)
+
+    m = np.array([[0, 0, 1, 1], [0, 1, 1, 1], [0, 0, 1, 1]])
+    order = consensus_order(m)
+    assert sorted(order.tolist()) == [0, 1, 2, 3] and set(order[:2]) == {0, 1}
+    fig, axes = plt.subplots(1, 2)
+    plot_multilayer_partition(m, axes[0])
+    plot_allegiance(m, axes[1])
+    fig.savefig(tmp_path / "p.png")
+    plt.close(fig)
+    assert (tmp_path / "p.png").stat().st_size > 0
+    with pytest.raises(ValueError, match="^membership"):
+        plot_multilayer_partition(np.zeros(3))

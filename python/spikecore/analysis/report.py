@@ -101,8 +101,9 @@ def _fmt(c: Dict) -> str:
 
 
 def write_report(records, out_dir: str, config: Optional[Dict] = None) -> Dict[str, str]:
-    """Write ``curves.png``, ``q_vs_acc.png``, ``summary.json`` and ``report.md`` into
-    ``out_dir``; returns their paths."""
+    """Write ``curves.png``, ``q_vs_acc.png``, ``communities.png`` (multilayer partition and
+    allegiance of the first run), ``summary.json`` and ``report.md`` into ``out_dir``; returns
+    their paths."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -115,6 +116,7 @@ def write_report(records, out_dir: str, config: Optional[Dict] = None) -> Dict[s
     summary["config"] = config or {}
     paths = {k: os.path.join(out_dir, v) for k, v in
              (("curves", "curves.png"), ("scatter", "q_vs_acc.png"),
+              ("communities", "communities.png"),
               ("summary", "summary.json"), ("report", "report.md"))}
 
     Rs = sorted({r.R for r in records})
@@ -161,6 +163,23 @@ def write_report(records, out_dir: str, config: Optional[Dict] = None) -> Dict[s
     fig.savefig(paths["scatter"], dpi=120)
     plt.close(fig)
 
+    # community structure of the first run: first and last checkpoint
+    from .plots import consensus_order, plot_allegiance, plot_multilayer_partition
+
+    r0 = records[0]
+    first, last = r0.checkpoints[0], r0.checkpoints[-1]
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    m_last = np.asarray(last["membership"])
+    order = consensus_order(m_last)
+    plot_multilayer_partition(first["membership"], axes[0], order,
+                              f"R={r0.R} {r0.mode}: iteration {first['iter']}, Q={first['Q']:.3f}")
+    plot_multilayer_partition(m_last, axes[1], order,
+                              f"iteration {last['iter']}, Q={last['Q']:.3f}")
+    plot_allegiance(m_last, axes[2], order, f"allegiance, iteration {last['iter']}")
+    fig.tight_layout()
+    fig.savefig(paths["communities"], dpi=110)
+    plt.close(fig)
+
     with open(paths["summary"], "w") as f:
         json.dump(summary, f, indent=1)
 
@@ -180,7 +199,8 @@ def write_report(records, out_dir: str, config: Optional[Dict] = None) -> Dict[s
               f"- emergence of Q (final - initial) vs final accuracy, across runs: "
               f"{_fmt(summary['corr_dQ_final_acc'])}",
               f"- Q vs mean flexibility (all checkpoints): {_fmt(summary['corr_Q_flexibility'])}",
-              "", "![curves](curves.png)", "", "![Q vs accuracy](q_vs_acc.png)", ""]
+              "", "![curves](curves.png)", "", "![Q vs accuracy](q_vs_acc.png)", "",
+              "![communities](communities.png)", ""]
     with open(paths["report"], "w") as f:
         f.write("\n".join(lines))
     return paths
