@@ -100,6 +100,10 @@ def test_deterministic_given_seed():
     C = windowed_correlations(rng.normal(size=(20, 500)), 50)
     a, b = multilayer_communities(C, seed=7), multilayer_communities(C, seed=7)
     assert np.array_equal(a.membership, b.membership) and a.Q == b.Q
+    best = multilayer_communities(C, seed=7, n_runs=4)
+    assert best.Q >= a.Q and best.seed in range(7, 11)
+    with pytest.raises(ValueError, match="^n_runs"):
+        multilayer_communities(C, n_runs=0)
 
 
 def test_single_layer_agrees_with_bctpy():

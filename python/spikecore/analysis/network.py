@@ -158,8 +158,12 @@ class MultilayerPartition:
 
 
 def multilayer_communities(A, gamma_pos: float = 1.02, gamma_neg: float = 1.0,
-                           omega: float = 1.0, seed: int = 0) -> MultilayerPartition:
+                           omega: float = 1.0, seed: int = 0,
+                           n_runs: int = 1) -> MultilayerPartition:
     """Generalized Louvain on the signed multilayer modularity of layers ``A [L, N, N]``.
+
+    Louvain is a heuristic: with ``n_runs > 1`` it runs with seeds ``seed .. seed + n_runs - 1``
+    and keeps the partition of highest Q (the first one on ties).
 
     >>> A = np.kron(np.eye(2), np.ones((3, 3))) * 2 - 1   # two planted blocks, signed
     >>> p = multilayer_communities(np.stack([A, A]), seed=1)
@@ -171,12 +175,18 @@ def multilayer_communities(A, gamma_pos: float = 1.02, gamma_neg: float = 1.0,
     seed = int(seed)
     if seed < 0:
         raise ValueError(f"seed: must be >= 0, got {seed}")
+    if isinstance(n_runs, bool) or not isinstance(n_runs, (int, np.integer)) or n_runs < 1:
+        raise ValueError(f"n_runs: must be an integer >= 1, got {n_runs!r}")
     L, N, _ = A.shape
-    memb, sum_b, twomu, levels = _community().multilayer_louvain(
-        A, float(gamma_pos), float(gamma_neg), float(omega), seed)
-    Q = float(sum_b / twomu) if twomu > 0 else 0.0
-    return MultilayerPartition(np.asarray(memb, dtype=np.int64).reshape(L, N), Q, float(twomu),
-                               int(levels), seed)
+    best = None
+    for s in range(seed, seed + int(n_runs)):
+        memb, sum_b, twomu, levels = _community().multilayer_louvain(
+            A, float(gamma_pos), float(gamma_neg), float(omega), s)
+        Q = float(sum_b / twomu) if twomu > 0 else 0.0
+        if best is None or Q > best.Q:
+            best = MultilayerPartition(np.asarray(memb, dtype=np.int64).reshape(L, N), Q,
+                                       float(twomu), int(levels), s)
+    return best
 
 
 def multilayer_modularity(A, membership, gamma_pos: float = 1.02, gamma_neg: float = 1.0,
