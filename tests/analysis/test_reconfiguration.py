@@ -72,6 +72,10 @@ def test_cli_runs_small_sweep(tmp_path, capsys):
     assert hebbff_cli.run(args) == 0
     assert (tmp_path / "report.md").exists() and (tmp_path / "curves.png").exists()
     assert "report:" in capsys.readouterr().out
+    args = p.parse_args(["--quick", "--spiking", "--R", "2", "--modes", "fixed", "--iters", "4",
+                         "--checkpoint-every", "2", "--d", "8", "--N", "8", "--out",
+                         str(tmp_path / "spk"), "--no-progress"])
+    assert hebbff_cli.run(args) == 0 and (tmp_path / "spk" / "summary.json").exists()
     bad = p.parse_args(["--quick", "--R", "0", "--out", str(tmp_path)])
     assert hebbff_cli.run(bad) == 2
 

@@ -36,6 +36,7 @@ class SweepConfig:
     ``repeats``         3          runs per (R, mode), different seeds and data
     ``d``, ``N``        100, 100   input dimension, hidden units
     ``plasticity``      anti       ``"anti"``, ``"hebb"``, ``"free"``
+    ``spiking``         False      LIF hidden layer (:class:`~spikecore.models.hebbff.SpikingHebbFF`)
     ``iters``           1500       training iterations per run
     ``checkpoint_every`` 100       iterations between analysed checkpoints
     ``T``, ``batch``    200, 16    training sequence length and batch
@@ -54,6 +55,7 @@ class SweepConfig:
     d: int = 100
     N: int = 100
     plasticity: str = "anti"
+    spiking: bool = False
     iters: int = 1500
     checkpoint_every: int = 100
     T: int = 200
@@ -142,10 +144,11 @@ def train_and_analyse(cfg: SweepConfig, R: int, mode: str, repeat: int,
     import torch
 
     from spikecore.data.familiarity import FamiliarityTask, familiarity_sequence
-    from spikecore.models.hebbff import HebbFF, TrainConfig, train_hebbff
+    from spikecore.models.hebbff import HebbFF, SpikingHebbFF, TrainConfig, train_hebbff
 
     seed = int(cfg.seed + 1000 * repeat + 17 * R + (0 if mode == "fresh" else 500))
-    model = HebbFF(cfg.d, cfg.N, plasticity=cfg.plasticity, seed=seed, n_threads=cfg.n_threads)
+    cls = SpikingHebbFF if cfg.spiking else HebbFF
+    model = cls(cfg.d, cfg.N, plasticity=cfg.plasticity, seed=seed, n_threads=cfg.n_threads)
     task = FamiliarityTask(d=cfg.d, R=R, T=cfg.T, batch=cfg.batch, mode=mode, seed=seed + 1)
     x_val, y_val = familiarity_sequence(cfg.d, R, 0.5, cfg.T_val, 1, seed=seed + 2)
     t0 = time.perf_counter()
@@ -155,7 +158,7 @@ def train_and_analyse(cfg: SweepConfig, R: int, mode: str, repeat: int,
                                                 seed=seed))
     rec = RunRecord(R=R, mode=mode, repeat=repeat, seed=seed,
                     train_seconds=time.perf_counter() - t0)
-    probe = HebbFF(cfg.d, cfg.N, plasticity=cfg.plasticity, n_threads=cfg.n_threads)
+    probe = cls(cfg.d, cfg.N, plasticity=cfg.plasticity, n_threads=cfg.n_threads)
     for it, sd in res.checkpoints:
         probe.load_state_dict(sd)
         with torch.no_grad():

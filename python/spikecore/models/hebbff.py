@@ -203,7 +203,8 @@ class SpikingHebbFF(HebbFF):
         \hat y_t &= \sigma(w_2 \cdot r_t + b_2), \qquad A_{t+1} = \lambda A_t + \eta r_t x_t^\top
 
     The membrane starts from 0 at every item. ``a`` returned by :meth:`forward` is the input
-    current :math:`c_t` (the pre-activation analysed by spikecore.analysis).
+    current :math:`c_t` (the pre-activation analysed by spikecore.analysis). ``backend`` is passed
+    to :func:`spikecore.nn.functional.lif` (its fused C++ LIF kernel on CPU with ``"auto"``).
 
     ==============  ================  ===================================================
     parameter       default           meaning
@@ -243,7 +244,7 @@ class SpikingHebbFF(HebbFF):
             cur = xt @ self.W1.T + torch.bmm(A, xt.unsqueeze(-1)).squeeze(-1) + self.b1
             drive = cur.unsqueeze(0).expand(self.n_sub, B, self.N).contiguous()
             spikes, _ = snf.lif(drive, beta=self.beta, v_threshold=1.0, v_reset=0.0,
-                                surrogate=self.surrogate, alpha=self.alpha)
+                                surrogate=self.surrogate, alpha=self.alpha, backend=self.backend)
             rate = spikes.mean(0)
             A = lam * A + (eta * rate).unsqueeze(-1) * xt.unsqueeze(1)
             logits.append(rate @ self.w2 + self.b2)

@@ -22,6 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--d", type=int, default=None, help="input dimension (default 100)")
     p.add_argument("--N", type=int, default=None, help="hidden units (default 100)")
     p.add_argument("--plasticity", choices=("anti", "hebb", "free"), default=None)
+    p.add_argument("--spiking", action="store_true",
+                   help="LIF hidden layer with surrogate gradients (SpikingHebbFF)")
     p.add_argument("--iters", type=int, default=None, help="training iterations per run")
     p.add_argument("--checkpoint-every", type=int, default=None, dest="checkpoint_every")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 1e-3)")
@@ -44,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
         over["R_values"] = tuple(args.R)
     if args.modes is not None:
         over["modes"] = tuple(args.modes)
+    if args.spiking:
+        over["spiking"] = True
     cfg = SweepConfig.quick(**over) if args.quick else SweepConfig(**over)
     try:
         cfg.validate()
