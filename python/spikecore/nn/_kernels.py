@@ -69,6 +69,15 @@ def _drive(beta, v_rest):
     return 0.0 if v_rest == 0.0 else (1.0 - beta) * v_rest
 
 
+def _params(beta, v_rest, x, n):
+    """(beta, drive) as flat tensors, both of length n or both of length 1."""
+    b = _param(beta, x, n)
+    d = _param(_drive(beta, v_rest), x, n)
+    if b.numel() != d.numel():
+        b, d = (t.expand(n).contiguous() if t.numel() == 1 else t for t in (b, d))
+    return b, d
+
+
 def _reduce(g: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return g if like.numel() == g.numel() else g.sum().reshape(like.shape)
 
@@ -116,8 +125,7 @@ def lif(x, v, beta, v_threshold, v_reset, v_rest, sg, detach_reset, eps):
     x2 = x.reshape(steps, -1).contiguous()
     n = x2.shape[1]
     v0 = v.reshape(n).contiguous()
-    b = _param(beta, x, n)
-    d = _param(_drive(beta, v_rest), x, n)
+    b, d = _params(beta, v_rest, x, n)
     e = None if eps is None else eps.reshape(steps, n).contiguous()
     z, vT = _LIFFn.apply(x2, v0, b, d, e, _cfg(v_threshold, v_reset, sg, detach_reset))
     return z.reshape(shape), vT.reshape(shape[1:])
@@ -159,8 +167,9 @@ def alif(x, v, a, beta, rho, beta_a, v_threshold, v_reset, v_rest, sg, detach_re
     n = x2.shape[1]
     cfg = _cfg(v_threshold, v_reset, sg, detach_reset)
     cfg.update(rho=float(rho), beta_a=float(beta_a))
-    z, vT, aT = _ALIFFn.apply(x2, v.reshape(n).contiguous(), a.reshape(n).contiguous(),
-                              _param(beta, x, n), _param(_drive(beta, v_rest), x, n), cfg)
+    b, d = _params(beta, v_rest, x, n)
+    z, vT, aT = _ALIFFn.apply(x2, v.reshape(n).contiguous(), a.reshape(n).contiguous(), b, d,
+                              cfg)
     return z.reshape(shape), (vT.reshape(shape[1:]), aT.reshape(shape[1:]))
 
 
@@ -188,8 +197,8 @@ def leaky_integrator(x, v, beta, v_rest):
     steps = shape[0]
     x2 = x.reshape(steps, -1).contiguous()
     n = x2.shape[1]
-    out = _LIFn.apply(x2, v.reshape(n).contiguous(), _param(beta, x, n),
-                      _param(_drive(beta, v_rest), x, n))
+    b, d = _params(beta, v_rest, x, n)
+    out = _LIFn.apply(x2, v.reshape(n).contiguous(), b, d)
     out = out.reshape(shape)
     return out, out[-1]
 
