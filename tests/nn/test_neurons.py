@@ -98,7 +98,7 @@ def test_gradcheck_lif(backend, reset, name):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("reset", ["hard", "soft"])
-@pytest.mark.parametrize("name", ["atan", "triangle", "gaussian"])
+@pytest.mark.parametrize("name", surrogate.NAMES)
 def test_gradcheck_alif(backend, reset, name):
     g = torch.Generator().manual_seed(12)
     x = (torch.randn(6, 2, 3, generator=g, dtype=torch.float64) * 0.7 + 0.6).requires_grad_()
@@ -179,3 +179,23 @@ def test_leaky_integrator_returns_membrane():
     x = torch.ones(3, 1, 1)
     y = snn.LeakyIntegrator(tau=2.0)(x)
     assert y.flatten().tolist() == [1.0, 1.5, 1.75]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("reset", ["hard", "soft"])
+@pytest.mark.parametrize("noise", surrogate.NOISES)
+def test_gradcheck_noisy_lif(backend, reset, noise):
+    """NoisyLIF's op (LIF with threshold noise eps) in smooth mode: z = F(h - v_th + eps)."""
+    from spikecore.nn import _kernels, reference
+
+    g = torch.Generator().manual_seed(14)
+    x = (torch.randn(6, 2, 3, generator=g, dtype=torch.float64) * 0.7 + 0.6).requires_grad_()
+    v0 = (torch.rand(2, 3, generator=g, dtype=torch.float64) * 0.5).requires_grad_()
+    eps = SF.sample_noise(noise, 0.3, x.shape, dtype=torch.float64, generator=g)
+    sg = surrogate.get(surrogate.noise(noise, 0.3), smooth=True)
+    v_reset = None if reset == "soft" else 0.0
+    if backend == "cpp":
+        f = lambda x, v0: _kernels.lif(x, v0, 0.6, 1.0, v_reset, 0.0, sg, False, eps)
+    else:
+        f = lambda x, v0: reference.lif(x, v0, 0.6, 1.0, v_reset, 0.0, sg, False, noise=eps)
+    assert torch.autograd.gradcheck(f, (x, v0), atol=1e-6)

@@ -121,14 +121,15 @@ void lif_bwd_block(const NeuronArgs<T>& a, const T* h, const T* v0, const T* gz,
   }
 }
 
-template <typename T, SurrogateKind K, bool Soft, bool Smooth>
-void alif_fwd_block(const NeuronArgs<T>& a, const T* x, const T* v0, const T* a0, T* z, T* h,
-                    T* ap, T* v, T* ad, int64_t n0, int64_t n1) {
+template <typename T, SurrogateKind K, bool Soft, bool Smooth, bool PN>
+void alif_fwd_block(const NeuronArgs<T>& a, const T* __restrict__ x, const T* __restrict__ v0,
+                    const T* __restrict__ a0, T* __restrict__ z, T* __restrict__ h,
+                    T* __restrict__ ap, T* __restrict__ v, T* __restrict__ ad, int64_t n0,
+                    int64_t n1) {
   const int64_t N = a.n;
   const T vth = a.v_th, vr = a.v_reset, al = a.alpha, rho = a.rho, ba = a.beta_a;
-  const T* beta = a.beta;
-  const T* drive = a.drive;
-  const int64_t bs = a.beta_stride, ds = a.drive_stride;
+  const T* __restrict__ beta = a.beta;
+  const T* __restrict__ drive = a.drive;
   for (int64_t i = n0; i < n1; ++i) {
     v[i] = v0[i];
     ad[i] = a0[i];
@@ -138,8 +139,9 @@ void alif_fwd_block(const NeuronArgs<T>& a, const T* x, const T* v0, const T* a0
     T* zt = z + t * N;
     T* ht = h + t * N;
     T* apt = ap + t * N;
+#pragma GCC ivdep
     for (int64_t i = n0; i < n1; ++i) {
-      const T hh = (drive[i * ds] + v[i] * beta[i * bs]) + xt[i];
+      const T hh = (par<PN>(drive, i) + v[i] * par<PN>(beta, i)) + xt[i];
       const T aa = ad[i];
       const T theta = aa + vth;
       const T zz = spike_of<K, Smooth>(hh - theta, al);
@@ -153,14 +155,15 @@ void alif_fwd_block(const NeuronArgs<T>& a, const T* x, const T* v0, const T* a0
   }
 }
 
-template <typename T, SurrogateKind K, bool Soft, bool Smooth, bool Detach>
-void alif_bwd_block(const NeuronArgs<T>& a, const T* h, const T* ap, const T* v0, const T* gz,
-                    const T* gvT, const T* gaT, T* gx, T* gv, T* ga, T* gb, T* gd, int64_t n0,
-                    int64_t n1) {
+template <typename T, SurrogateKind K, bool Soft, bool Smooth, bool Detach, bool PN>
+void alif_bwd_block(const NeuronArgs<T>& a, const T* __restrict__ h, const T* __restrict__ ap,
+                    const T* __restrict__ v0, const T* __restrict__ gz,
+                    const T* __restrict__ gvT, const T* __restrict__ gaT, T* __restrict__ gx,
+                    T* __restrict__ gv, T* __restrict__ ga, T* __restrict__ gb,
+                    T* __restrict__ gd, int64_t n0, int64_t n1) {
   const int64_t N = a.n;
   const T vth = a.v_th, vr = a.v_reset, al = a.alpha, rho = a.rho, ba = a.beta_a;
-  const T* beta = a.beta;
-  const int64_t bs = a.beta_stride;
+  const T* __restrict__ beta = a.beta;
   for (int64_t i = n0; i < n1; ++i) {
     gv[i] = gvT ? gvT[i] : T(0);
     ga[i] = gaT ? gaT[i] : T(0);
@@ -174,6 +177,7 @@ void alif_bwd_block(const NeuronArgs<T>& a, const T* h, const T* ap, const T* v0
     const T* app = t > 0 ? ap + (t - 1) * N : nullptr;
     const T* gzt = gz + t * N;
     T* gxt = gx + t * N;
+#pragma GCC ivdep
     for (int64_t i = n0; i < n1; ++i) {
       const T hh = ht[i];
       const T theta = apt[i] + vth;
@@ -207,7 +211,7 @@ void alif_bwd_block(const NeuronArgs<T>& a, const T* h, const T* ap, const T* v0
       }
       gb[i] += gh * vprev;
       gd[i] += gh;
-      gv[i] = gh * beta[i * bs];
+      gv[i] = gh * par<PN>(beta, i);
       ga[i] = ga_new;
     }
   }
@@ -276,10 +280,13 @@ void alif_forward(const NeuronArgs<T>& a, const T* x, const T* v0, const T* a0, 
   dispatch_surrogate(a.kind, [&](auto K) {
     dispatch_bool(a.soft, [&](auto S) {
       dispatch_bool(a.smooth, [&](auto M) {
-        parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
-          alif_fwd_block<T, decltype(K)::value, decltype(S)::value, decltype(M)::value>(
-              a, x, v0, a0, z, h, aprev, vT, aT, n0, n1);
-        }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
+        dispatch_bool(a.beta_stride != 0 || a.drive_stride != 0, [&](auto P) {
+          check_pn(a, decltype(P)::value);
+          parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
+            alif_fwd_block<T, decltype(K)::value, decltype(S)::value, decltype(M)::value,
+                           decltype(P)::value>(a, x, v0, a0, z, h, aprev, vT, aT, n0, n1);
+          }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
+        });
       });
     });
   });
@@ -293,11 +300,14 @@ void alif_backward(const NeuronArgs<T>& a, const T* h, const T* aprev, const T* 
     dispatch_bool(a.soft, [&](auto S) {
       dispatch_bool(a.smooth, [&](auto M) {
         dispatch_bool(a.detach_reset, [&](auto D) {
-          parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
-            alif_bwd_block<T, decltype(K)::value, decltype(S)::value, decltype(M)::value,
-                           decltype(D)::value>(a, h, aprev, v0, gz, gvT, gaT, gx, gv0, ga0,
-                                               gbeta, gdrive, n0, n1);
-          }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
+          dispatch_bool(a.beta_stride != 0 || a.drive_stride != 0, [&](auto P) {
+            check_pn(a, decltype(P)::value);
+            parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
+              alif_bwd_block<T, decltype(K)::value, decltype(S)::value, decltype(M)::value,
+                             decltype(D)::value, decltype(P)::value>(
+                  a, h, aprev, v0, gz, gvT, gaT, gx, gv0, ga0, gbeta, gdrive, n0, n1);
+            }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
+          });
         });
       });
     });
