@@ -245,6 +245,26 @@ class SparseLinear(nn.Module):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"density={self.density:.4g}, nnz={self.nnz}, bias={self.bias is not None}")
 
+    # pickling / deepcopy: the SynapseMatrix is rebuilt from pre/post/weight
+    def __getstate__(self):
+        self.sync()
+        state = self.__dict__.copy()
+        state["matrix"] = None
+        state["_syn"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._rebuild_matrix()
+
+    def _rebuild_matrix(self):
+        from spikecore._core.synapses import SynapseMatrix
+
+        w = self.weight.detach().cpu().float().numpy()
+        self.matrix = SynapseMatrix.from_coo(
+            self.in_features, self.out_features, self.pre.cpu().numpy().astype(np.int32),
+            self.post.cpu().numpy().astype(np.int32), w, np.ones(len(w), np.uint16), 0.25)
+
     # state_dict round trip: the structure is in the pre/post buffers; rebuild the matrix on load
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs):
