@@ -200,7 +200,7 @@ void bind_dtype(nb::module_ m) {
       });
   m.def(
       "gather_active",
-      [](CArr<T> x, int n_threads) {
+      [](CArr<T> x, int64_t max_nnz, int n_threads) -> nb::object {
         if (x.ndim() != 2) throw spikecore::value_error("x: expected [R, K]");
         const int64_t rows = x.shape(0), k = x.shape(1);
         std::vector<int64_t> row_ptr(size_t(rows) + 1);
@@ -210,6 +210,7 @@ void bind_dtype(nb::module_ m) {
           nb::gil_scoped_release r;
           const int64_t nnz = st::gather_active<T>(x.data(), rows, k, row_ptr.data(), nullptr,
                                                    nullptr, n_threads);
+          if (max_nnz >= 0 && nnz > max_nnz) return nb::none();
           idx.resize(size_t(nnz));
           val.resize(size_t(nnz));
           st::gather_active<T>(x.data(), rows, k, row_ptr.data(), idx.data(), val.data(),
@@ -219,7 +220,9 @@ void bind_dtype(nb::module_ m) {
                               spikecore_bind::to_numpy(std::move(idx)),
                               spikecore_bind::to_numpy(std::move(val)));
       },
-      "CSR (row_ptr, idx, val) of the nonzero entries of x [R, K]");
+      nb::arg("x"), nb::arg("max_nnz") = -1, nb::arg("n_threads") = 1,
+      "CSR (row_ptr, idx, val) of the nonzero entries of x [R, K], or None if there are more "
+      "than max_nnz (>= 0) of them");
   m.def(
       "sparse_rows_matmul",
       [](CArr<int64_t> row_ptr, CArr<int32_t> idx, CArr<T> val, CArr<T> wt, CArr<T> bias,

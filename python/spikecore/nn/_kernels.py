@@ -241,18 +241,20 @@ def spike_linear(x, weight, bias) -> Optional[torch.Tensor]:
     x2 = x.reshape(-1, k)
     if x2.numel() == 0:
         return None
-    if int(torch.count_nonzero(x2)) > DENSE_ABOVE * x2.numel():
-        return None
     x2 = x2.contiguous()
-    row_ptr, idx, val = _train.gather_active(x2.detach(), _nt())
-    csr = (torch.from_numpy(row_ptr), torch.from_numpy(idx), torch.from_numpy(val))
+    csr = _gather(x2, int(DENSE_ABOVE * x2.numel()))
+    if csr is None:
+        return None
     y = _SpikeLinearFn.apply(x2, weight.contiguous(), bias, csr)
     return y.reshape(*x.shape[:-1], weight.shape[0])
 
 
-def _gather(x2):
-    row_ptr, idx, val = _train.gather_active(x2.detach(), _nt())
-    return torch.from_numpy(row_ptr), torch.from_numpy(idx), torch.from_numpy(val)
+def _gather(x2, max_nnz=-1):
+    """Active inputs of x2 [R, K] as CSR tensors, or None if more than max_nnz (>= 0)."""
+    r = _train.gather_active(x2.detach(), max_nnz, _nt())
+    if r is None:
+        return None
+    return tuple(torch.from_numpy(a) for a in r)
 
 
 class _SparseSynFn(torch.autograd.Function):
