@@ -199,3 +199,16 @@ def test_gradcheck_noisy_lif(backend, reset, noise):
     else:
         f = lambda x, v0: reference.lif(x, v0, 0.6, 1.0, v_reset, 0.0, sg, False, noise=eps)
     assert torch.autograd.gradcheck(f, (x, v0), atol=1e-6)
+
+
+def test_deploy_params():
+    p = snn.LIF(tau=4.0, v_threshold=0.5, v_reset=None).deploy_params()
+    assert p == {"model": "lif", "beta": 0.75, "v_rest": 0.0, "v_th": 0.5, "v_reset": 0.0,
+                 "soft_reset": True}
+    a = snn.AdaptiveLIF(tau=2.0, tau_a=10.0, beta_a=0.3).deploy_params()
+    assert a["p_a"] == pytest.approx(0.9) and a["beta_a"] == 0.3 and not a["soft_reset"]
+    assert torch.allclose(snn.ParametricLIF(tau=2.0, channels=2).deploy_params()["beta"],
+                          torch.full((2,), 0.5))
+    assert snn.NoisyLIF().deploy_params()["model"] == "lif"
+    assert snn.LeakyIntegrator(tau=2.0).deploy_params() == {"model": "li", "beta": 0.5,
+                                                             "v_rest": 0.0}
