@@ -212,3 +212,20 @@ def test_deploy_params():
     assert snn.NoisyLIF().deploy_params()["model"] == "lif"
     assert snn.LeakyIntegrator(tau=2.0).deploy_params() == {"model": "li", "beta": 0.5,
                                                              "v_rest": 0.0}
+
+
+def test_state_dict_round_trip_exact(tmp_path):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(snn.Linear(6, 5), snn.ParametricLIF(channels=5),
+                                snn.SparseLinear(5, 4, density=0.5), snn.AdaptiveLIF(),
+                                snn.Linear(4, 3), snn.LeakyIntegrator())
+    with torch.no_grad():
+        model[1].w.fill_(0.3)
+    torch.save(model.state_dict(), tmp_path / "sd.pt")
+    torch.manual_seed(1)
+    other = torch.nn.Sequential(snn.Linear(6, 5), snn.ParametricLIF(channels=5),
+                                snn.SparseLinear(5, 4, density=0.5, seed=3), snn.AdaptiveLIF(),
+                                snn.Linear(4, 3), snn.LeakyIntegrator())
+    other.load_state_dict(torch.load(tmp_path / "sd.pt"))
+    x = (torch.rand(10, 2, 6) < 0.4).float()
+    assert torch.equal(model(x), other(x))
