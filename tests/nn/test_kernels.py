@@ -189,3 +189,18 @@ def test_sparse_linear_cpp_gradcheck():
     syn = m._syn_lists()
     assert torch.autograd.gradcheck(
         lambda x, w, b: _kernels.sparse_syn_linear(x, w, b, *syn, 5), (x, w, b))
+
+
+def test_spike_input_true_sums_in_engine_order_exactly():
+    import numpy as np
+
+    g = torch.Generator().manual_seed(9)
+    x = (torch.rand(5, 2, 40, generator=g) < 0.5).float()  # dense spikes: forced event path
+    w = torch.randn(7, 40, generator=g)
+    y = SF.linear(x, w, None, spike_input=True)
+    xs, wn = x.reshape(-1, 40).numpy(), w.numpy()
+    for r in range(xs.shape[0]):
+        acc = np.zeros(7, np.float32)
+        for i in np.flatnonzero(xs[r]):  # ascending pre index, from 0, float32
+            acc = (acc + wn[:, i]).astype(np.float32)
+        assert np.array_equal(acc, y.reshape(-1, 7)[r].numpy())

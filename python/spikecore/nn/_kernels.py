@@ -235,14 +235,15 @@ class _SpikeLinearFn(torch.autograd.Function):
         return gx, gw, gb, None
 
 
-def spike_linear(x, weight, bias) -> Optional[torch.Tensor]:
-    """Event-driven product, or None when the input is too dense for it to pay off."""
+def spike_linear(x, weight, bias, force: bool = False) -> Optional[torch.Tensor]:
+    """Event-driven product, or None when the input is too dense for it to pay off
+    (unless ``force``)."""
     k = x.shape[-1]
     x2 = x.reshape(-1, k)
     if x2.numel() == 0:
         return None
     x2 = x2.contiguous()
-    csr = _gather(x2, int(DENSE_ABOVE * x2.numel()))
+    csr = _gather(x2, -1 if force else int(DENSE_ABOVE * x2.numel()))
     if csr is None:
         return None
     y = _SpikeLinearFn.apply(x2, weight.contiguous(), bias, csr)
