@@ -68,8 +68,10 @@ def test_cli_runs_small_sweep(tmp_path, capsys):
     hebbff_cli.add_arguments(p)
     args = p.parse_args(["--quick", "--R", "2", "--modes", "fresh", "--iters", "10",
                          "--checkpoint-every", "5", "--d", "10", "--N", "10", "--out",
-                         str(tmp_path), "--no-progress"])
+                         str(tmp_path), "--no-progress", "--save-checkpoints"])
     assert hebbff_cli.run(args) == 0
+    saved = sorted(p_.name for p_ in (tmp_path / "checkpoints" / "R2_fresh_0").iterdir())
+    assert saved == ["ckpt_000000.pt", "ckpt_000005.pt", "ckpt_000010.pt"]
     assert (tmp_path / "report.md").exists() and (tmp_path / "curves.png").exists()
     assert "report:" in capsys.readouterr().out
     args = p.parse_args(["--quick", "--spiking", "--R", "2", "--modes", "fixed", "--iters", "4",

@@ -12,6 +12,7 @@ Requires torch (imports :mod:`spikecore.models.hebbff`).
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional, Sequence
@@ -46,6 +47,7 @@ class SweepConfig:
     ``gamma_pos/neg``   1.02, 1.0  resolutions
     ``omega``           1.0        inter-layer coupling
     ``seed``            0          base seed
+    ``checkpoint_dir``  None       also ``torch.save`` checkpoints to ``<dir>/R<R>_<mode>_<repeat>``
     ==================  =========  =====================================================
     """
 
@@ -68,6 +70,7 @@ class SweepConfig:
     omega: float = 1.0
     seed: int = 0
     n_threads: int = 1
+    checkpoint_dir: Optional[str] = None
 
     @classmethod
     def quick(cls, **kw) -> "SweepConfig":
@@ -151,11 +154,13 @@ def train_and_analyse(cfg: SweepConfig, R: int, mode: str, repeat: int,
     model = cls(cfg.d, cfg.N, plasticity=cfg.plasticity, seed=seed, n_threads=cfg.n_threads)
     task = FamiliarityTask(d=cfg.d, R=R, T=cfg.T, batch=cfg.batch, mode=mode, seed=seed + 1)
     x_val, y_val = familiarity_sequence(cfg.d, R, 0.5, cfg.T_val, 1, seed=seed + 2)
+    run_dir = (os.path.join(cfg.checkpoint_dir, f"R{R}_{mode}_{repeat}")
+               if cfg.checkpoint_dir else None)
     t0 = time.perf_counter()
     res = train_hebbff(model, task, TrainConfig(iters=cfg.iters, lr=cfg.lr,
                                                 eval_every=cfg.checkpoint_every,
                                                 checkpoint_every=cfg.checkpoint_every,
-                                                seed=seed))
+                                                checkpoint_dir=run_dir, seed=seed))
     rec = RunRecord(R=R, mode=mode, repeat=repeat, seed=seed,
                     train_seconds=time.perf_counter() - t0)
     probe = cls(cfg.d, cfg.N, plasticity=cfg.plasticity, n_threads=cfg.n_threads)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,6 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--threads", type=int, default=None, dest="n_threads",
                    help="threads of the fused kernel (results identical for any count)")
+    p.add_argument("--save-checkpoints", action="store_true",
+                   help="also write every checkpoint to OUT/checkpoints/R<R>_<mode>_<repeat>/")
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -48,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
         over["modes"] = tuple(args.modes)
     if args.spiking:
         over["spiking"] = True
+    if args.save_checkpoints:
+        over["checkpoint_dir"] = os.path.join(args.out, "checkpoints")
     cfg = SweepConfig.quick(**over) if args.quick else SweepConfig(**over)
     try:
         cfg.validate()
