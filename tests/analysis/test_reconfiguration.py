@@ -72,6 +72,17 @@ def test_cli_runs_small_sweep(tmp_path, capsys):
     assert hebbff_cli.run(args) == 0
     saved = sorted(p_.name for p_ in (tmp_path / "checkpoints" / "R2_fresh_0").iterdir())
     assert saved == ["ckpt_000000.pt", "ckpt_000005.pt", "ckpt_000010.pt"]
+    # the saved checkpoints give the same analysis as the in-memory ones of the report
+    from spikecore.analysis.reconfiguration import analyse_checkpoint_dir
+    from spikecore.data.familiarity import familiarity_sequence
+    from spikecore.models.hebbff import HebbFF
+
+    xv, yv = familiarity_sequence(10, 2, 0.5, 120, 1, seed=0)
+    res = analyse_checkpoint_dir(str(tmp_path / "checkpoints" / "R2_fresh_0"), HebbFF(10, 10),
+                                 xv, yv)
+    assert [r["iter"] for r in res] == [0, 5, 10] and all(np.isfinite(r["Q"]) for r in res)
+    with pytest.raises(ValueError, match="^path"):
+        analyse_checkpoint_dir(str(tmp_path), HebbFF(10, 10), xv, yv)
     assert (tmp_path / "report.md").exists() and (tmp_path / "curves.png").exists()
     assert "report:" in capsys.readouterr().out
     args = p.parse_args(["--quick", "--spiking", "--R", "2", "--modes", "fixed", "--iters", "4",

@@ -22,7 +22,8 @@ import numpy as np
 from .network import (consensus_partition, distribution_entropy, flexibility,
                       multilayer_communities, windowed_correlations)
 
-__all__ = ["SweepConfig", "analyse_activity", "analyse_model", "train_and_analyse", "run_sweep"]
+__all__ = ["SweepConfig", "analyse_activity", "analyse_model", "analyse_checkpoint_dir",
+           "train_and_analyse", "run_sweep"]
 
 
 @dataclass
@@ -125,6 +126,27 @@ def analyse_model(model, x_val, y_val, window: int = 50, gamma_pos: float = 1.02
     out = analyse_activity(hidden_activity(model, x_val), window, gamma_pos, gamma_neg, omega,
                            seed)
     out["acc"] = evaluate(model, x_val, y_val)
+    return out
+
+
+def analyse_checkpoint_dir(path: str, model, x_val, y_val, **kw) -> List[Dict]:
+    """Analyse every ``ckpt_<iter>.pt`` saved by :func:`spikecore.models.hebbff.train_hebbff`
+    in ``path`` (in iteration order): load it into ``model`` (a HebbFF of the same shape) and run
+    :func:`analyse_model` on ``x_val [T, 1, d]``, ``y_val``; ``kw`` go to :func:`analyse_model`.
+    """
+    import glob
+
+    import torch
+
+    files = sorted(glob.glob(os.path.join(path, "ckpt_*.pt")))
+    if not files:
+        raise ValueError(f"path: no ckpt_*.pt files in {path!r}")
+    out = []
+    for f in files:
+        model.load_state_dict(torch.load(f))
+        m = analyse_model(model, x_val, y_val, **kw)
+        m["iter"] = int(os.path.basename(f)[5:-3])
+        out.append(m)
     return out
 
 
