@@ -271,10 +271,9 @@ def consensus_partition(partitions, tau: float = 0.5, n_runs: int = 10, seed: in
         Bm = D - np.outer(k, k) / two_m
         P = np.stack([louvain_modularity_matrix(Bm, seed + it * n_runs + r)[0]
                       for r in range(n_runs)])
-    # label by first appearance of the (now unanimous or final) first row
-    _, labels = np.unique(P[0], return_inverse=True)
-    order = {}
-    return np.array([order.setdefault(c, len(order)) for c in labels], dtype=np.int64)
+    # the (now unanimous, or last) first row, communities numbered by first appearance
+    first = {}
+    return np.array([first.setdefault(int(c), len(first)) for c in P[0]], dtype=np.int64)
 
 
 def distribution_entropy(activity, ridge: float = 1e-6) -> float:
