@@ -40,6 +40,14 @@ def test_cpp_matches_reference(dtype, tol):
         torch.testing.assert_close(u, v, rtol=10 * tol, atol=10 * tol)
 
 
+def test_inference_path_matches_autograd_path():
+    args = _inputs(15, 2, 4, 3, torch.float32, seed=3)
+    with torch.no_grad():
+        a0 = hebbff_plastic(*args, backend="cpp")
+    a1 = hebbff_plastic(*args, backend="cpp")
+    assert torch.equal(a0, a1.detach())
+
+
 def test_thread_count_invariant():
     args = _inputs(20, 5, 4, 6, torch.float32, seed=2)
     outs = []
@@ -89,6 +97,12 @@ def test_bad_input():
         hebbff_plastic(x, W, b[:2], e, lam)
     with pytest.raises(ValueError, match="^n_threads"):
         hebbff_plastic(x, W, b, e, lam, n_threads=0)
+    xn = x.clone()
+    xn[1, 0, 2] = float("nan")
+    with pytest.raises(ValueError, match="^x.*NaN"):
+        hebbff_plastic(xn, W, b, e, lam)
+    with pytest.raises(ValueError, match="^eta"):  # C++ validates eta
+        hebbff_plastic(x, W, b, float("nan"), lam)
     with pytest.raises(ValueError, match="^backend"):
         hebbff_plastic(x.half(), W.half(), b.half(), e, lam, backend="cpp")
     with pytest.raises(ValueError, match="^x"):  # C++ layer checks too

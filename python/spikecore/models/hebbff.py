@@ -129,8 +129,17 @@ def hebbff_plastic(x, W1, b1, eta, lam, backend: str = "auto", n_threads: int = 
                 and W1.dtype == x.dtype and b1.dtype == x.dtype)
     if backend == "cpp" and not fused_ok:
         raise ValueError("backend: 'cpp' needs CPU float32/float64 tensors of one dtype")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("x: contains NaN or infinite values")
     if backend == "torch" or not fused_ok:
         return hebbff_plastic_reference(x, W1, b1, eta_t, lam_t)
+    needs_grad = torch.is_grad_enabled() and any(
+        t.requires_grad for t in (x, W1, b1, eta_t, lam_t))
+    if not needs_grad:  # inference: no checkpoints kept for a backward pass
+        a, _, _, _ = _core().hebbff_forward(
+            x.detach().contiguous(), W1.detach().contiguous(), b1.detach().contiguous(),
+            float(eta_t), float(lam_t), False, n_threads)
+        return torch.from_numpy(a)
     return HebbFFPlastic.apply(x, W1, b1, eta_t.reshape(()), lam_t.reshape(()), n_threads)
 
 
