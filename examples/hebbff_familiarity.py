@@ -7,6 +7,7 @@
 
     python examples/hebbff_familiarity.py            # full size, a few minutes on one core
     python examples/hebbff_familiarity.py --quick    # d = N = 32, R_train = 3, ~15 s
+    python examples/hebbff_familiarity.py --quick --spiking   # LIF hidden layer (SpikingHebbFF)
 
 Exit status 0 when all claims hold.
 """
@@ -17,7 +18,7 @@ import time
 import torch
 
 from spikecore.data.familiarity import FamiliarityTask, familiarity_sequence
-from spikecore.models.hebbff import HebbFF, TrainConfig, evaluate, train_hebbff
+from spikecore.models.hebbff import HebbFF, SpikingHebbFF, TrainConfig, evaluate, train_hebbff
 
 
 def main(argv=None):
@@ -26,6 +27,7 @@ def main(argv=None):
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--iters", type=int, default=None)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--spiking", action="store_true", help="LIF hidden layer, surrogate gradients")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     if args.quick:
@@ -38,7 +40,8 @@ def main(argv=None):
     results = {}
     budget = None
     for plasticity in ("anti", "hebb"):
-        model = HebbFF(d, d, plasticity=plasticity, seed=0, n_threads=args.threads)
+        cls = SpikingHebbFF if args.spiking else HebbFF
+        model = cls(d, d, plasticity=plasticity, seed=0, n_threads=args.threads)
         task = FamiliarityTask(d=d, R=R_train, T=T, batch=16, mode="fresh", seed=1)
         val = familiarity_sequence(d, R_train, 0.5, 2000, 2, seed=2)
         cfg = TrainConfig(iters=budget or iters, lr=lr, eval_every=25,
