@@ -52,7 +52,6 @@ Example
 """
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import dataclass, field
 from typing import Any, List, Optional
