@@ -229,10 +229,19 @@ class Deployed:
     ``n_in``, ``n_out``. :meth:`run` may be called repeatedly; each call starts from rest.
     """
 
+    #: the engine keeps every input spike ever scheduled (sorted); past this many the network is
+    #: rebuilt so that scheduling stays cheap (the engine has no call to drop past input yet)
+    MAX_SCHEDULED = 500_000
+
     def __init__(self, layers: List[LayerSpec], n_threads: int = 1):
         self.layers = layers
         self.n_in = layers[0].n_in
         self.n_out = layers[-1].n
+        self._build(n_threads)
+
+    def _build(self, n_threads: int) -> None:
+        layers = self.layers
+        self._scheduled = 0
         self.net = net = Network(dt=1.0, n_threads=n_threads, seed=0, max_delay=4.0)
         self.input = net.add_population(self.n_in, "spike_source", name="input")
         has_bias = any(L.bias is not None for L in layers)
@@ -263,7 +272,6 @@ class Deployed:
                 self._monitors.append(net.record_spikes(pop))
             self.populations.append(pop)
             prev = pop
-        self._input_monitor = None
 
     @property
     def n_threads(self) -> int:
@@ -317,6 +325,8 @@ class Deployed:
         """
         s = self._input_array(spikes)
         T, nL = s.shape[0], len(self.layers)
+        if self._scheduled > self.MAX_SCHEDULED:
+            self._build(self.net.n_threads)
         self._reset()
         net = self.net
         s0 = net.step
@@ -328,6 +338,7 @@ class Deployed:
             ids = np.repeat(np.arange(nL, dtype=np.int32), T)
             steps = (np.arange(T)[None, :] + np.arange(nL)[:, None]).reshape(-1) + s0
             net.add_source_spikes(self.bias, (steps + 1).astype(np.float64), ids)
+        self._scheduled += int(t_idx.size) + (T * nL if self.bias is not None else 0)
         ev0 = net.events
         net.run(float(T + nL), progress=False)
         events = net.events - ev0
