@@ -56,10 +56,11 @@ def fit(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, *, steps: int = 8,
             else:
                 value = loss(model, spikes[:, idx], xt[idx], yt[idx])
             value.backward()
+            total += float(value.detach()) * len(idx)
+            del value  # free the graph: a callback may change the number of synapses
             optimizer.step()
             for cb in callbacks:
                 cb()
-            total += float(value.detach()) * len(idx)
         if log is not None:
             log(f"epoch {ep + 1:3d}  loss {total / len(x):.4f}")
     return optimizer
