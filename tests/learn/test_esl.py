@@ -79,7 +79,7 @@ def test_synapse_linear_thread_invariant():
 
 
 def test_esl_linear_equals_sparse_linear():
-    a = ESLLinear(30, 20, density=0.25, seed=5)
+    a = ESLLinear(30, 20, density=0.25, seed=5, product="synapse")
     b = snn.SparseLinear(30, 20, density=0.25, seed=5)
     x = (torch.rand(6, 2, 30) < 0.4).float()
     assert torch.allclose(a(x), b(x), atol=1e-6)
@@ -261,3 +261,19 @@ def test_bad_scheduler_arguments():
         ESLScheduler(torch.nn.Sequential(torch.nn.Linear(3, 3)))
     with pytest.raises(TypeError, match="model"):
         ESLScheduler([torch.nn.Linear(3, 3)])
+
+
+# -- claim at reduced size (examples/esl_snn.py has the full run) -----------------------------
+def test_claim_esl_near_dense_and_above_static():
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).parents[2] / "examples" / "esl_snn.py"
+    spec = importlib.util.spec_from_file_location("esl_snn_example", path)
+    ex = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ex)
+    from spikecore.data.digits import load_digits
+    data = load_digits(seed=0)
+    acc = {k: ex.run_one(k, data, hidden=256, density=0.1, steps=8, epochs=12, seed=0,
+                         delta_t=25, lr=3e-3)[0] for k in ("dense", "static", "esl")}
+    assert acc["esl"] > acc["static"], acc
+    assert acc["dense"] - acc["esl"] <= 0.02, acc  # full size (30 epochs): within 1 point

@@ -122,13 +122,20 @@ class ESLLinear(SparseLinear):
     Forward and backward cost :math:`O(\text{nnz} \times \text{rows})` instead of
     :math:`O(\text{in} \times \text{out} \times \text{rows})` (C++ kernels on CPU; the dense
     reference elsewhere), so a training step gets cheaper as the density falls. Same parameters,
-    structure methods and state_dict as SparseLinear. While ``keep_dense_grad`` is set (the
-    scheduler sets it for the step before a gradient-based regrowth) it takes SparseLinear's
-    dense path, which records :math:`\partial L / \partial W` for every position.
+    structure methods and state_dict as SparseLinear.
+
+    ``product``: ``'auto'`` (the synapse product at density <= ``SYNAPSE_PRODUCT_MAX_DENSITY``
+    = 0.1, where it beats the dense one on CPU; SparseLinear's dense / spike-sparse product
+    above), ``'synapse'`` or ``'dense'``. While ``keep_dense_grad`` is set (the scheduler sets it
+    for the step before a gradient-based regrowth) it takes the dense path, which records
+    :math:`\partial L / \partial W` for every position.
     """
 
-    def __init__(self, *args, **kw):
+    SYNAPSE_PRODUCT_MAX_DENSITY = 0.1
+
+    def __init__(self, *args, product: str = "auto", **kw):
         super().__init__(*args, **kw)
+        self.product = _check.choice(product, "product", ("auto", "synapse", "dense"))
         self._rp_key = None
         self._rp = None
 
@@ -140,7 +147,8 @@ class ESLLinear(SparseLinear):
         return self._rp
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.keep_dense_grad:
+        if self.keep_dense_grad or self.product == "dense" or (
+                self.product == "auto" and self.density > self.SYNAPSE_PRODUCT_MAX_DENSITY):
             return super().forward(x)
         _check.float_tensor(x, "x")
         if x.dim() == 0 or x.shape[-1] != self.in_features:
