@@ -140,11 +140,30 @@ class ESLLinear(SparseLinear):
         self._rp = None
 
     def _row_ptr(self):
-        key = (id(self.pre), self.pre.shape[0], getattr(self.pre, "_version", 0))
-        if key != self._rp_key:
+        # keyed by the pre tensor itself (held, so its id cannot be reused) and its version
+        key = self._rp_key
+        if key is None or key[0] is not self.pre or key[1] != self.pre._version:
             self._rp = row_pointer(self.pre, self.in_features)
-            self._rp_key = key
+            self._rp_key = (self.pre, self.pre._version)
         return self._rp
+
+    # picklable / deep-copyable (multiprocessing, Ray): the SynapseMatrix is rebuilt from the
+    # pre / post / weight tensors
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["matrix"] = None
+        state["_rp_key"] = None
+        state["_rp"] = None
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        from spikecore._core.synapses import SynapseMatrix
+        pre = self.pre.cpu().numpy().astype(np.int32)
+        post = self.post.cpu().numpy().astype(np.int32)
+        w = self.weight.detach().cpu().float().numpy()
+        self.matrix = SynapseMatrix.from_coo(self.in_features, self.out_features, pre, post, w,
+                                             np.ones(len(w), np.uint16), 0.25)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.keep_dense_grad or self.product == "dense" or (
