@@ -39,12 +39,13 @@ def test_build_student_is_picklable_and_deepcopyable():
 
 
 def test_evolution_deterministic_and_backend_independent():
-    task = ClassificationTask(*_data(), steps=4, epochs=1, kd="virtual")
+    task = ClassificationTask(*_data(), steps=4, epochs=2, kd="virtual", lr=1e-2)
     kw = dict(population=3, generations=2, elite=1, mutation=0.2, seed=5)
     a = Evolution(task, [64, 32, 10], 0.2, backend="serial", **kw).run()
     b = Evolution(task, [64, 32, 10], 0.2, backend="serial", **kw).run()
     assert a.history == b.history
     assert len(a.history) == 2 and len(a.history[0]["fitness"]) == 3
+    assert a.history[1]["best"] > a.history[0]["best"]  # selection + inherited training
     c = Evolution(task, [64, 32, 10], 0.2, backend="process", workers=2, **kw).run()
     assert a.history == c.history
     x = (torch.rand(4, 3, 64) < 0.3).float()
