@@ -5,7 +5,7 @@ Cases (fixed seeds and sizes; medians):
 - ``step d=<density>``: one training step (forward, BPTT backward, Adam step) of
   784 -> 512 -> LIF -> 512 -> 10 -> LIF on rate-coded input [T = 16, B = 64, 784] (10 % spikes),
   both layers at the given density. Ours: :class:`spikecore.learn.ESLLinear` (product='auto': the
-  synapse-sparse C++ product at density <= 10 %, the spike-sparse dense one above; the forced
+  synapse-sparse C++ product at density <= 5 %, the spike-sparse dense one above; the forced
   synapse product's time is in ``info``). Peers in the same run: the dense network (torch nn.Linear), the masked dense weight
   W * M most SET / RigL code uses, and spikecore.nn.SparseLinear (dense product of the
   scattered weight).
