@@ -88,3 +88,15 @@ def test_bad_input():
         Evolution(task, [64, 32, 10], 0.1, population=2, elite=3)
     with pytest.raises(ValueError, match="backend"):
         Evolution(task, [64, 32, 10], 0.1, backend="mpi")
+
+
+def test_ray_backend_equals_serial():
+    ray = pytest.importorskip("ray")
+    task = ClassificationTask(*_data(), steps=4, epochs=1, kd="virtual", lr=1e-2)
+    kw = dict(population=2, generations=2, elite=1, mutation=0.2, seed=6)
+    a = Evolution(task, [64, 16, 10], 0.2, backend="serial", **kw).run()
+    try:
+        b = Evolution(task, [64, 16, 10], 0.2, backend="ray", workers=2, **kw).run()
+    finally:
+        ray.shutdown()
+    assert a.history == b.history
