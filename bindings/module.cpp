@@ -22,4 +22,5 @@ NB_MODULE(_core, m) {
   bind_train(m.def_submodule("train", "fused training kernels"));
   bind_audio(m.def_submodule("audio", "cochlear filterbank and spike encoders"));
   bind_models(m.def_submodule("models", "model-specific kernels (HebbFF, dendrites, ...)"));
+  bind_learn(m.def_submodule("learn", "structure-learning kernels (synapse-sparse products)"));
 }

@@ -1,0 +1,90 @@
+r"""Sparse 2-D convolution whose kernel entries are synapses of a core ``SynapseMatrix``.
+
+:class:`SparseConv2d` is a :class:`~spikecore.nn.SparseLinear` over the flattened kernel: the
+synapse (i, j) with :math:`i = (c_\mathrm{in}, k_h, k_w)` (row-major) and :math:`j = c_\mathrm{out}`
+is the kernel weight :math:`W[c_\mathrm{out}, c_\mathrm{in}, k_h, k_w]`; missing synapses are
+zeros of the kernel. So prune / regrow (C++ core), optimizer-state remapping, state_dict and the
+ESL scheduler (:class:`spikecore.learn.ESLScheduler`) work unchanged, and
+
+.. math:: y = b + W_M \star x, \qquad W_M = \text{scatter of the synapses into the kernel}
+
+is computed by ``torch.nn.functional.conv2d`` on the scattered (masked) kernel: the compute is
+dense, only the structure is sparse. Inputs [B, C, H, W] or time-first [T, B, C, H, W].
+
+==============  =========  ==============================================================
+parameter       default    meaning
+==============  =========  ==============================================================
+in_channels                input channels
+out_channels               output channels
+kernel_size                int or (kh, kw)
+stride          1          as torch.nn.Conv2d
+padding         0          as torch.nn.Conv2d
+density         0.1        fraction of the kernel entries that are synapses, (0, 1]
+bias            True       learnable bias [out_channels]
+seed            0          seed of the initial mask and of random prune / regrow
+==============  =========  ==============================================================
+"""
+from __future__ import annotations
+
+from typing import Tuple, Union
+
+import torch
+import torch.nn.functional as F
+
+from . import _check
+from .linear import SparseLinear
+
+__all__ = ["SparseConv2d"]
+
+
+def _pair(v, name) -> Tuple[int, int]:
+    t = (v, v) if isinstance(v, int) and not isinstance(v, bool) else tuple(v)
+    if len(t) != 2 or not all(isinstance(a, int) and not isinstance(a, bool) and a > 0
+                              for a in t):
+        raise ValueError(f"{name}: expected a positive int or a pair of them, got {v!r}")
+    return t
+
+
+class SparseConv2d(SparseLinear):
+    __doc__ = __doc__
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Union[int, tuple],
+                 stride: Union[int, tuple] = 1, padding: Union[int, tuple] = 0,
+                 density: float = 0.1, bias: bool = True, seed: int = 0, dtype=None):
+        kh, kw = _pair(kernel_size, "kernel_size")
+        if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels <= 0:
+            raise ValueError(f"in_channels: expected a positive int, got {in_channels!r}")
+        super().__init__(in_channels * kh * kw, out_channels, density=density, bias=bias,
+                         seed=seed, spike_input=False, backend="torch", dtype=dtype)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = (kh, kw)
+        self.stride = _pair(stride, "stride")
+        p = (padding, padding) if isinstance(padding, int) and not isinstance(padding, bool) \
+            else tuple(padding)
+        if len(p) != 2 or not all(isinstance(a, int) and a >= 0 for a in p):
+            raise ValueError(f"padding: expected an int >= 0 or a pair of them, got {padding!r}")
+        self.padding = p
+
+    def kernel(self) -> torch.Tensor:
+        """The masked kernel [out_channels, in_channels, kh, kw] (differentiable)."""
+        return self.dense_weight().view(self.out_channels, self.in_channels, *self.kernel_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check.float_tensor(x, "x")
+        if x.dim() not in (4, 5) or x.shape[-3] != self.in_channels:
+            raise ValueError(f"x: expected [B, {self.in_channels}, H, W] or "
+                             f"[T, B, {self.in_channels}, H, W], got {tuple(x.shape)}")
+        w = self.kernel()
+        if self.keep_dense_grad and w.requires_grad:
+            def _keep(g):
+                self._dense_grad = g.detach().reshape(self.out_features, -1).clone()
+            w.register_hook(_keep)
+        b = None if self.bias is None else self.bias.to(x.dtype)
+        lead = x.shape[:-3]
+        y = F.conv2d(x.reshape(-1, *x.shape[-3:]), w.to(x.dtype), b, self.stride, self.padding)
+        return y.reshape(*lead, *y.shape[1:])
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}, density={self.density:.4g}, "
+                f"nnz={self.nnz}")

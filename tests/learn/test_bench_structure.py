@@ -1,0 +1,12 @@
+"""spikecore.bench.structure runs and reports step time vs density with its peers (no timing asserts)."""
+from spikecore.bench import structure
+
+
+def test_bench_structure_quick():
+    res = list(structure.run(quick=True))
+    cases = [r.case for r in res]
+    assert cases == ["step d=1", "step d=0.1", "esl update d=0.1"]
+    for r in res:
+        assert r.value > 0 and not r.higher_is_better and r.unit == "ms"
+        assert all(v is not None and v > 0 for v in r.peers.values())
+    assert set(res[0].peers) == {"torch dense", "torch masked W*M", "spikecore SparseLinear"}

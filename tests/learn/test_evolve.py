@@ -1,0 +1,102 @@
+"""Evolutionary structure construction: mutation, determinism across backends, bad input."""
+import numpy as np
+import pytest
+import torch
+
+from spikecore.learn.evolve import ClassificationTask, Evolution, build_student, mutate
+
+
+def _data(n=240, seed=0):
+    from spikecore.data.digits import load_digits
+    d = load_digits(seed=seed)
+    return d.x_train[:n], d.y_train[:n], d.x_train[n:n + 120], d.y_train[n:n + 120]
+
+
+def test_mutate_keeps_density_and_moves_fraction():
+    m = build_student([20, 30, 5], 0.2, seed=1)
+    before = [l.mask.clone() for l in (m[0], m[2])]
+    nnz = [m[0].nnz, m[2].nnz]
+    with torch.no_grad():
+        m[0].weight.add_(1.0)  # all nonzero: regrown synapses (weight 0) are recognisable
+    mutate(m, 0.25, seed=3)
+    assert [m[0].nnz, m[2].nnz] == nnz
+    moved = int((before[0] & ~m[0].mask).sum())
+    assert 0 < moved <= round(0.25 * nnz[0])
+    assert int((m[0].weight == 0).sum()) == round(0.25 * nnz[0])
+    with pytest.raises(ValueError, match="mutation"):
+        mutate(m, 1.0, seed=0)
+
+
+def test_build_student_is_picklable_and_deepcopyable():
+    import copy
+    import pickle
+    m = build_student([10, 12, 3], 0.3, seed=2)
+    x = (torch.rand(4, 2, 10) < 0.5).float()
+    for other in (copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
+        assert torch.equal(other(x), m(x))
+        mutate(other, 0.2, seed=1)  # the rebuilt SynapseMatrix works
+        assert other[0].nnz == m[0].nnz
+
+
+def test_evolution_deterministic_and_backend_independent():
+    task = ClassificationTask(*_data(), steps=4, epochs=2, kd="virtual", lr=1e-2)
+    kw = dict(population=3, generations=2, elite=1, mutation=0.2, seed=5)
+    a = Evolution(task, [64, 32, 10], 0.2, backend="serial", **kw).run()
+    b = Evolution(task, [64, 32, 10], 0.2, backend="serial", **kw).run()
+    assert a.history == b.history
+    assert len(a.history) == 2 and len(a.history[0]["fitness"]) == 3
+    assert a.history[1]["best"] > a.history[0]["best"]  # selection + inherited training
+    c = Evolution(task, [64, 32, 10], 0.2, backend="process", workers=2, **kw).run()
+    assert a.history == c.history
+    x = (torch.rand(4, 3, 64) < 0.3).float()
+    assert torch.equal(a.best(x), c.best(x))
+    nnz = sum(l.nnz for l in a.best if hasattr(l, "nnz"))
+    assert nnz == sum(l.nnz for l in build_student([64, 32, 10], 0.2) if hasattr(l, "nnz"))
+
+
+def test_tasks_with_teacher_and_pruning():
+    xt, yt, xv, yv = _data()
+    torch.manual_seed(0)
+    teacher = torch.nn.Sequential(torch.nn.Linear(64, 16), torch.nn.ReLU(),
+                                  torch.nn.Linear(16, 10))
+    task = ClassificationTask(xt, yt, xv, yv, steps=4, epochs=1, kd="teacher", teacher=teacher)
+    m = build_student([64, 32, 10], 0.2)
+    task.train(m, 0)
+    assert 0.0 <= task.score(m) <= 1.0
+    prune = ClassificationTask(xt, yt, xv, yv, steps=4, epochs=2, prune_to=0.1)
+    dense = build_student([64, 32, 10], 1.0)
+    prune.train(dense, 0)
+    assert dense[0].density == pytest.approx(0.1, abs=2 / (64 * 32))
+
+
+def test_bad_input():
+    d = _data()
+    with pytest.raises(ValueError, match="teacher"):
+        ClassificationTask(*d, kd="teacher")
+    with pytest.raises(ValueError, match="kd"):
+        ClassificationTask(*d, kd="reverse!")
+    with pytest.raises(ValueError, match="prune_to"):
+        ClassificationTask(*d, prune_to=0.0)
+    task = ClassificationTask(*d)
+    with pytest.raises(ValueError, match="density"):
+        Evolution(task, [64, 32, 10], 1.5)
+    with pytest.raises(ValueError, match="density"):
+        Evolution(task, [64, 32, 10], 1e-6)  # would empty a layer
+    with pytest.raises(ValueError, match="mutation"):
+        Evolution(task, [64, 32, 10], 0.1, mutation=1.0)
+    with pytest.raises(ValueError, match="elite"):
+        Evolution(task, [64, 32, 10], 0.1, population=2, elite=3)
+    with pytest.raises(ValueError, match="backend"):
+        Evolution(task, [64, 32, 10], 0.1, backend="mpi")
+
+
+def test_ray_backend_equals_serial():
+    ray = pytest.importorskip("ray")
+    task = ClassificationTask(*_data(), steps=4, epochs=1, kd="virtual", lr=1e-2)
+    kw = dict(population=2, generations=2, elite=1, mutation=0.2, seed=6)
+    a = Evolution(task, [64, 16, 10], 0.2, backend="serial", **kw).run()
+    try:
+        b = Evolution(task, [64, 16, 10], 0.2, backend="ray", workers=2, **kw).run()
+    finally:
+        ray.shutdown()
+    assert a.history == b.history
