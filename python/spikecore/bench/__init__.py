@@ -18,6 +18,7 @@ AREAS = {
     "train": "spikecore.bench.train",
     "audio": "spikecore.bench.audio",
     "hebbff": "spikecore.bench.hebbff",
+    "structure": "spikecore.bench.structure",
 }
 
 
