@@ -1,0 +1,398 @@
+r"""Training benchmarks: spikecore.nn vs SpikingJelly, snnTorch, Norse and a hand-written torch loop.
+
+Cases (all measured in the same run; a peer that is not installed reports ``None``):
+
+``shd_step``
+    An SHD-shaped training step on CPU with 2 threads: input ``[T=100, B=32, 700]`` Bernoulli
+    spikes at 3 %, ``700 -> 512 LIF -> 512 LIF -> 20`` readout (the mean over time of the last
+    linear layer's output, cross-entropy loss), forward + backward + Adam. Median wall time.
+    Every library runs its own multi-step LIF with tau = 2 and a hard reset to 0 with the
+    arctan surrogate where it has one (Norse: its default current-based LIF and SuperSpike).
+``shd_loss_curve``
+    spikecore.nn and the hand-written torch loop start from the same weights and see the same
+    batches; the largest absolute difference of their loss curves over the steps (same
+    equations, so it should be at float-rounding level).
+``shd_peak_memory``
+    Peak resident memory added by one training step at T = 1000 (each library in a fresh
+    subprocess: ``ru_maxrss`` after the step minus the resident size before it).
+``infer_batch1``
+    Batch-1 inference of a trained-shape network ``700 -> 512 -> 512 -> 20`` with 10 % active
+    inputs: the event engine (:func:`spikecore.sim.from_torch`) vs the same model's torch
+    forward (dense). Median wall time per sample.
+
+Run ``spikecore bench train [--quick] [--json]``. ``quick`` uses fewer repeats and a shorter T for
+the memory case; the figures in docs/train.md come from the full run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
+
+from spikecore.bench import Result, median_time
+
+N_IN, N_HID, N_OUT = 700, 512, 20
+PEERS = ("spikingjelly", "torch_loop", "norse", "snntorch")
+THREADS = 2
+INIT_GAIN = 6.0  # hidden activity about 6 % and 11 % of neurons per step
+
+
+# --------------------------------------------------------------------------------------------
+# models: each builder returns (parameters, forward(x [T, B, 700]) -> logits [B, 20])
+
+
+def _linear_layers(seed: int):
+    import torch
+
+    torch.manual_seed(seed)
+    layers = [torch.nn.Linear(N_IN, N_HID), torch.nn.Linear(N_HID, N_HID),
+              torch.nn.Linear(N_HID, N_OUT)]
+    with torch.no_grad():  # torch's default init leaves the hidden layers silent at 3 % input
+        layers[0].weight.mul_(INIT_GAIN)
+        layers[1].weight.mul_(INIT_GAIN)
+    return layers
+
+
+def _copy_into(dst, src) -> None:
+    import torch
+
+    with torch.no_grad():
+        dst.weight.copy_(src.weight)
+        dst.bias.copy_(src.bias)
+
+
+def build_ours(seed: int = 0):
+    """spikecore.nn: Linear -> LIF -> Linear -> LIF -> Linear, mean over time."""
+    import torch
+    import spikecore.nn as snn
+
+    lin = getattr(snn, "Linear", torch.nn.Linear)
+    ref = _linear_layers(seed)
+    layers = [lin(N_IN, N_HID), lin(N_HID, N_HID), lin(N_HID, N_OUT)]
+    for a, b in zip(layers, ref):
+        _copy_into(a, b)
+    model = torch.nn.Sequential(layers[0], snn.LIF(tau=2.0), layers[1], snn.LIF(tau=2.0),
+                                layers[2])
+    return model, lambda x: model(x).mean(0)
+
+
+class _ATanSpike:
+    """arctan surrogate (alpha = 2), as spikecore.nn.surrogate.ATan and SpikingJelly."""
+
+    fn = None
+
+    @classmethod
+    def get(cls):
+        if cls.fn is None:
+            import math
+
+            import torch
+
+            class Fn(torch.autograd.Function):
+                @staticmethod
+                def forward(ctx, x):
+                    ctx.save_for_backward(x)
+                    return (x >= 0).to(x.dtype)
+
+                @staticmethod
+                def backward(ctx, g):
+                    (x,) = ctx.saved_tensors
+                    a = 2.0
+                    return g * (a / 2) / (1 + (math.pi / 2 * a * x) ** 2)
+
+            cls.fn = Fn.apply
+        return cls.fn
+
+
+def torch_loop_lif(x, beta: float = 0.5, v_th: float = 1.0):
+    """The hand-written reference: h = beta v + x_t, z = H(h - v_th), hard reset to 0."""
+    import torch
+
+    spike = _ATanSpike.get()
+    v = torch.zeros_like(x[0])
+    out = []
+    for t in range(x.shape[0]):
+        h = v * beta + x[t]
+        z = spike(h - v_th)
+        v = h * (1.0 - z)
+        out.append(z)
+    return torch.stack(out)
+
+
+def build_torch_loop(seed: int = 0):
+    import torch
+
+    l1, l2, l3 = _linear_layers(seed)
+    params = torch.nn.ModuleList([l1, l2, l3])
+
+    def fwd(x):
+        s1 = torch_loop_lif(l1(x))
+        s2 = torch_loop_lif(l2(s1))
+        return l3(s2).mean(0)
+
+    return params, fwd
+
+
+def build_spikingjelly(seed: int = 0):
+    import torch
+    from spikingjelly.activation_based import functional, layer, neuron, surrogate
+
+    l1, l2, l3 = _linear_layers(seed)
+    net = torch.nn.Sequential(
+        layer.Linear(N_IN, N_HID), neuron.LIFNode(tau=2.0, decay_input=False, v_reset=0.0,
+                                                  surrogate_function=surrogate.ATan()),
+        layer.Linear(N_HID, N_HID), neuron.LIFNode(tau=2.0, decay_input=False, v_reset=0.0,
+                                                   surrogate_function=surrogate.ATan()),
+        layer.Linear(N_HID, N_OUT))
+    for a, b in zip((net[0], net[2], net[4]), (l1, l2, l3)):
+        _copy_into(a, b)
+    functional.set_step_mode(net, "m")
+
+    def fwd(x):
+        functional.reset_net(net)
+        return net(x).mean(0)
+
+    return net, fwd
+
+
+def build_norse(seed: int = 0):
+    import torch
+    import norse.torch as nt
+
+    l1, l2, l3 = _linear_layers(seed)
+    # Norse's LIF is current-based (tau_syn, tau_mem in seconds, dt = 1 ms); tau_mem = 2 ms.
+    p = nt.LIFParameters(tau_mem_inv=torch.tensor(500.0), v_th=torch.tensor(1.0),
+                         v_reset=torch.tensor(0.0), v_leak=torch.tensor(0.0))
+    net = nt.SequentialState(l1, nt.LIF(p), l2, nt.LIF(p), l3)
+
+    def fwd(x):
+        out, _ = net(x)
+        return out.mean(0)
+
+    return net, fwd
+
+
+def build_snntorch(seed: int = 0):
+    import torch
+    import snntorch as snn
+    from snntorch import surrogate
+
+    l1, l2, l3 = _linear_layers(seed)
+    sg = surrogate.atan(alpha=2.0)
+    n1 = snn.Leaky(beta=0.5, threshold=1.0, spike_grad=sg, reset_mechanism="zero")
+    n2 = snn.Leaky(beta=0.5, threshold=1.0, spike_grad=sg, reset_mechanism="zero")
+    net = torch.nn.ModuleList([l1, n1, l2, n2, l3])
+
+    def fwd(x):
+        m1, m2 = n1.init_leaky(), n2.init_leaky()
+        outs = []
+        for t in range(x.shape[0]):
+            s1, m1 = n1(l1(x[t]), m1)
+            s2, m2 = n2(l2(s1), m2)
+            outs.append(l3(s2))
+        return torch.stack(outs).mean(0)
+
+    return net, fwd
+
+
+BUILDERS: Dict[str, Callable] = {
+    "spikecore": build_ours,
+    "spikingjelly": build_spikingjelly,
+    "torch_loop": build_torch_loop,
+    "norse": build_norse,
+    "snntorch": build_snntorch,
+}
+
+
+def make_batch(T: int, B: int, seed: int = 0, rate: float = 0.03):
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.rand(T, B, N_IN, generator=g) < rate).float()
+    y = torch.randint(0, N_OUT, (B,), generator=g)
+    return x, y
+
+
+def make_step(name: str, T: int, B: int, seed: int = 0, lr: float = 1e-3):
+    """(step(), model): one forward + backward + Adam step of library ``name`` on a fixed batch."""
+    import torch
+
+    model, fwd = BUILDERS[name](seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    x, y = make_batch(T, B, seed)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.cross_entropy(fwd(x), y)
+        loss.backward()
+        opt.step()
+        return float(loss.detach())
+
+    return step, model
+
+
+def available(name: str) -> Tuple[bool, str]:
+    mod = {"spikecore": "spikecore.nn", "spikingjelly": "spikingjelly.activation_based",
+           "norse": "norse.torch", "snntorch": "snntorch", "torch_loop": "torch"}[name]
+    try:
+        __import__(mod)
+        if name == "spikecore":
+            import spikecore.nn as snn
+
+            if not hasattr(snn, "LIF"):
+                return False, "spikecore.nn.LIF missing"
+        return True, ""
+    except Exception as exc:  # noqa: BLE001 - any import failure means "not installed"
+        return False, f"{type(exc).__name__}: {exc}"
+
+
+# --------------------------------------------------------------------------------------------
+# cases
+
+
+def loss_curve(steps: int = 20, T: int = 100, B: int = 32, seed: int = 0, lr: float = 1e-3
+               ) -> Tuple[List[float], List[float]]:
+    """Loss curves of spikecore and the torch loop over ``steps`` Adam steps on shared batches."""
+    import torch
+
+    curves = []
+    for name in ("spikecore", "torch_loop"):
+        model, fwd = BUILDERS[name](seed)
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        losses = []
+        for k in range(steps):
+            x, y = make_batch(T, B, seed=1000 + k)
+            opt.zero_grad(set_to_none=True)
+            loss = torch.nn.functional.cross_entropy(fwd(x), y)
+            loss.backward()
+            opt.step()
+            losses.append(float(loss.detach()))
+        curves.append(losses)
+    return curves[0], curves[1]
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _mem_child(name: str, T: int, B: int) -> dict:
+    import torch
+
+    torch.set_num_threads(THREADS)
+    step, _ = make_step(name, T, B)
+    base = _rss_bytes()
+    step()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"name": name, "peak_extra_bytes": max(0, peak - base)}
+
+
+def peak_memory(name: str, T: int, B: int = 32, timeout: float = 600.0) -> Optional[float]:
+    """Peak extra resident memory (MiB) of one training step, in a fresh subprocess."""
+    code = ("import json, sys; from spikecore.bench.train import _mem_child; "
+            f"print(json.dumps(_mem_child({name!r}, {T}, {B})))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=timeout)
+    if r.returncode != 0:
+        return None
+    return json.loads(r.stdout.strip().splitlines()[-1])["peak_extra_bytes"] / 2**20
+
+
+def run(quick: bool = False) -> Iterable[Result]:
+    import torch
+
+    torch.set_num_threads(THREADS)
+    ok = {n: available(n) for n in BUILDERS}
+    T, B = 100, 32
+    repeats = 3 if quick else 7
+
+    # --- training step time
+    times: Dict[str, Optional[float]] = {}
+    for name in BUILDERS:
+        if not ok[name][0]:
+            times[name] = None
+            continue
+        step, _ = make_step(name, T, B)
+        times[name] = median_time(step, repeats=repeats, warmup=1) * 1e3
+    if times["spikecore"] is not None:
+        yield Result("train", "shd_step T=100 B=32 700-512-512-20", "time", times["spikecore"],
+                     "ms", higher_is_better=False, peers={n: times[n] for n in PEERS},
+                     info={"threads": THREADS, "repeats": repeats,
+                           "missing": {n: ok[n][1] for n in BUILDERS if not ok[n][0]}})
+
+    # --- loss curve vs the torch reference
+    if ok["spikecore"][0]:
+        a, b = loss_curve(steps=5 if quick else 20)
+        diff = max(abs(p - q) for p, q in zip(a, b))
+        yield Result("train", "shd_loss_curve vs torch_loop", "max_abs_loss_diff", diff, "",
+                     higher_is_better=False,
+                     info={"spikecore": [round(v, 6) for v in a],
+                           "torch_loop": [round(v, 6) for v in b]})
+
+    # --- peak memory at T = 1000 (T = 300 in quick mode)
+    Tm = 300 if quick else 1000
+    mem = {n: (peak_memory(n, Tm) if ok[n][0] else None) for n in ("spikecore", "spikingjelly",
+                                                                   "torch_loop")}
+    if mem["spikecore"] is not None:
+        yield Result("train", f"shd_peak_memory T={Tm} B=32", "peak_extra_rss", mem["spikecore"],
+                     "MiB", higher_is_better=False,
+                     peers={"spikingjelly": mem["spikingjelly"], "torch_loop": mem["torch_loop"]})
+
+    # --- batch-1 inference, engine vs torch dense
+    try:
+        res = infer_batch1(quick)
+    except (ImportError, AttributeError, NotImplementedError) as exc:
+        print(f"infer_batch1: skipped ({exc})", file=sys.stderr)
+        res = None
+    if res is not None:
+        yield res
+
+
+def trained_shape_model(seed: int = 0, gain: float = 3.0):
+    """A 700-512-512-20 spikecore.nn model with weights scaled so that hidden layers are active."""
+    import torch
+    import spikecore.nn as snn
+
+    torch.manual_seed(seed)
+    lin = getattr(snn, "Linear", torch.nn.Linear)
+    model = torch.nn.Sequential(lin(N_IN, N_HID), snn.LIF(tau=2.0), lin(N_HID, N_HID),
+                                snn.LIF(tau=2.0), lin(N_HID, N_OUT), snn.LIF(tau=2.0))
+    with torch.no_grad():
+        for m in model:
+            if isinstance(m, torch.nn.Linear):
+                m.weight.mul_(gain)
+    return model.eval()
+
+
+def infer_batch1(quick: bool = False, T: int = 100, rate: float = 0.10) -> Result:
+    """Batch-1 inference: engine (event-driven) vs torch dense forward of the same model."""
+    import torch
+    from spikecore.sim import from_torch
+
+    model = trained_shape_model()
+    g = torch.Generator().manual_seed(7)
+    x = (torch.rand(T, 1, N_IN, generator=g) < rate).float()
+    net = from_torch(model)
+    repeats = 5 if quick else 15
+
+    def ours():
+        net.run_spikes(x[:, 0])
+
+    with torch.no_grad():
+        def dense():
+            model(x)
+
+        t_torch = median_time(dense, repeats=repeats, warmup=2) * 1e3
+    t_ours = median_time(ours, repeats=repeats, warmup=2) * 1e3
+    out = net.run_spikes(x[:, 0])
+    return Result("train", f"infer_batch1 T={T} 700-512-512-20 in=10%", "time", t_ours, "ms",
+                  higher_is_better=False, peers={"torch_dense": t_torch},
+                  info={"synops": out.synops, "threads": THREADS})
+
+
+if __name__ == "__main__":  # pragma: no cover
+    for r in run(quick="--quick" in sys.argv):
+        print(json.dumps(r.to_json()))

@@ -1,0 +1,386 @@
+r"""Deploy a trained spikecore.nn model to the event-driven engine: :func:`from_torch`.
+
+A feedforward ``torch.nn.Sequential`` of synaptic layers (``torch.nn.Linear``,
+``spikecore.nn.Linear``, ``spikecore.nn.SparseLinear``), each followed by a neuron layer
+(``LIF``, ``ParametricLIF`` with a scalar tau, ``AdaptiveLIF``, ``NoisyLIF`` -- deployed as its
+deterministic eval-mode LIF -- or a ``LeakyIntegrator`` readout) becomes a
+:class:`spikecore.sim.Network`:
+
+* the input is a ``spike_source`` population; each neuron layer is a ``lif_discrete`` /
+  ``alif_discrete`` population with the module's :math:`\beta = 1 - 1/\tau`, :math:`v_{rest}`,
+  :math:`\vartheta` and reset (a ``LeakyIntegrator`` is a ``lif_discrete`` population whose
+  threshold is never reached; its membrane is recorded every step);
+* each synaptic layer is one explicit projection (zero weights dropped, delay one step);
+* a bias :math:`b_j` is a synapse from an always-on ``bias`` source neuron, connected *before*
+  the layer's weights, so the engine sums a neuron's input of a step in the order
+  :math:`((b_j + w_{i_1 j}) + w_{i_2 j}) + \dots` over active inputs :math:`i_1 < i_2 < \dots` --
+  the order of spikecore.nn's spike-sparse product -- and then updates the neuron exactly as the
+  torch reference does:
+
+.. math::
+
+    h_t = \big((1-\beta) v_{rest} + \beta v_{t-1}\big) + x_t, \qquad z_t = H(h_t - \vartheta),
+    \qquad v_t = \begin{cases} v_{reset} & \text{hard reset} \\ h_t - \vartheta & \text{soft}
+    \end{cases}
+
+Every synaptic hop costs the engine one step, so layer :math:`l` of torch step :math:`t` runs in
+engine step :math:`t + l`; :meth:`Deployed.run` undoes the shift and returns spikes ``[T, n]``
+aligned with the torch forward.
+
+Exactness: with the same input spikes the engine reproduces the torch forward at batch 1 spike
+for spike (bitwise equal membranes) whenever the torch forward sums each neuron's input in the
+same order -- spikecore.nn.Linear / SparseLinear on spike inputs with the C++ kernels, or any
+weights whose partial sums are exact in float32 (e.g. dyadic weights). A dense BLAS product
+(``torch.nn.Linear``) rounds in another order; then a spike can flip only where a membrane lies
+within float rounding of the threshold. ``v_rest`` must be 0 for exactness (the engine lets the
+deeper layers idle at rest during the first steps; with :math:`v_{rest} \ne 0` that idling can
+move the membrane by one rounding step).
+
+SynOps: the number of synaptic events of a run (each presynaptic spike times its out-degree,
+bias synapses not counted), reported by :meth:`Deployed.run` and equal to what the engine
+delivers inside the aligned window.
+
+Example
+-------
+>>> import torch, spikecore.nn as snn
+>>> from spikecore.sim import from_torch
+>>> model = torch.nn.Sequential(snn.Linear(4, 3), snn.LIF(tau=2.0)).eval()
+>>> dep = from_torch(model)
+>>> res = dep.run(torch.ones(5, 1, 4))
+>>> res.output.shape, res.synops >= 0
+((5, 3), True)
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field
+from typing import Any, List, Optional
+
+import numpy as np
+
+from spikecore.sim.network import Network
+
+__all__ = ["from_torch", "Deployed", "DeployResult", "LayerSpec"]
+
+_NEVER = 3.0e38  # threshold of a leaky-integrator readout: never reached
+
+
+@dataclass
+class LayerSpec:
+    """One synaptic layer + neuron layer, as deployed."""
+
+    kind: str                 # "lif" | "alif" | "li"
+    n_in: int
+    n: int
+    pre: np.ndarray           # int32 [nnz] presynaptic index (into the previous layer)
+    post: np.ndarray          # int32 [nnz]
+    weight: np.ndarray        # float32 [nnz]
+    bias: Optional[np.ndarray]  # float32 [n] or None
+    beta: float
+    v_rest: float
+    v_threshold: float
+    v_reset: float
+    soft_reset: bool
+    rho: float = -1.0
+    beta_a: float = 0.0
+    out_degree: np.ndarray = field(default=None)  # int64 [n_in]
+
+
+@dataclass
+class DeployResult:
+    """Output of :meth:`Deployed.run` (numpy, time-first, aligned with the torch forward).
+
+    ``output``: ``[T, n_out]`` spikes of the last layer, or the membrane of a leaky-integrator
+    readout. ``spikes``: one ``[T, n]`` spike array per spiking layer. ``synops``: synaptic
+    events. ``engine_events``: events the engine delivered in the run (equal to ``synops`` plus
+    the bias events, unless a layer fired after its window).
+    """
+
+    output: np.ndarray
+    spikes: List[np.ndarray]
+    synops: int
+    engine_events: int
+
+    @property
+    def spike_count(self) -> int:
+        return int(sum(int(s.sum()) for s in self.spikes))
+
+
+def _flatten(model) -> List[Any]:
+    import torch
+
+    if isinstance(model, torch.nn.Sequential):
+        out = []
+        for m in model:
+            out.extend(_flatten(m))
+        return out
+    return [model]
+
+
+def _np32(t) -> np.ndarray:
+    return t.detach().to("cpu").float().contiguous().numpy().copy()
+
+
+def _neuron_spec(m, i: int) -> dict:
+    import torch
+    import spikecore.nn as snn
+
+    name = type(m).__name__
+    if isinstance(m, snn.LeakyIntegrator):
+        beta = float(m.beta)
+        return dict(kind="li", beta=beta, v_rest=float(m.v_rest), v_threshold=_NEVER,
+                    v_reset=0.0, soft_reset=False)
+    if isinstance(m, snn.AdaptiveLIF):
+        kind, extra = "alif", dict(rho=float(m.rho), beta_a=float(m.beta_a))
+    elif isinstance(m, (snn.LIF, snn.NoisyLIF)):  # ParametricLIF is a LIF
+        kind, extra = "lif", {}
+    else:
+        raise ValueError(f"model: layer {i} ({name}) is not a supported neuron; valid: LIF, "
+                         "ParametricLIF (scalar tau), AdaptiveLIF, NoisyLIF, LeakyIntegrator")
+    beta = m.beta
+    if isinstance(beta, torch.Tensor):
+        if beta.numel() != 1:
+            raise ValueError(f"model: layer {i} ({name}) has a per-channel tau; the engine's "
+                             "populations take one beta (use channels=None)")
+        beta = float(beta.detach().float())  # the float32 value the torch forward multiplies by
+    soft = m.v_reset is None
+    return dict(kind=kind, beta=float(beta), v_rest=float(m.v_rest),
+                v_threshold=float(m.v_threshold), v_reset=0.0 if soft else float(m.v_reset),
+                soft_reset=soft, **extra)
+
+
+def _synapse_spec(m, i: int, n_in: Optional[int]):
+    import torch
+    import spikecore.nn as snn
+
+    if isinstance(m, torch.nn.Linear):
+        w = _np32(m.weight)  # [out, in]
+        n_out, k = w.shape
+        pre, post = np.nonzero(w.T)  # pre-major, post ascending: row order of the matrix
+        weight = w.T[pre, post]
+    elif isinstance(m, snn.SparseLinear):
+        k, n_out = m.in_features, m.out_features
+        pre = m.pre.detach().cpu().numpy()
+        post = m.post.detach().cpu().numpy()
+        weight = _np32(m.weight)
+        dense = np.zeros((k, n_out), np.float32)
+        np.add.at(dense, (pre, post), weight)  # multapses sum (as in the torch layer)
+        pre, post = np.nonzero(dense)
+        weight = dense[pre, post]
+    else:
+        raise ValueError(f"model: layer {i} ({type(m).__name__}) is not a synaptic layer; "
+                         "valid: torch.nn.Linear, spikecore.nn.Linear, spikecore.nn.SparseLinear")
+    if n_in is not None and k != n_in:
+        raise ValueError(f"model: layer {i} expects {k} inputs but the previous layer has {n_in}")
+    bias = getattr(m, "bias", None)
+    b = None if bias is None else _np32(bias)
+    if b is not None and not np.any(b):
+        b = None
+    for nm, arr in (("weight", weight), ("bias", b)):
+        if arr is not None and not np.all(np.isfinite(arr)):
+            raise ValueError(f"model: layer {i} has NaN or infinite {nm} values")
+    return k, n_out, pre.astype(np.int32), post.astype(np.int32), weight.astype(np.float32), b
+
+
+def parse(model) -> List[LayerSpec]:
+    """The deployable layers of ``model`` (see the module docstring for what is accepted)."""
+    import torch
+
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model: expected a torch.nn.Module (nn.Sequential), got "
+                        f"{type(model).__name__}")
+    mods = [m for m in _flatten(model)
+            if not isinstance(m, (torch.nn.Identity, torch.nn.Dropout))]
+    layers: List[LayerSpec] = []
+    syn = None
+    n_prev: Optional[int] = None
+    for i, m in enumerate(mods):
+        is_neuron = hasattr(m, "spiking") and hasattr(m, "beta")
+        if not is_neuron:
+            if syn is not None:
+                raise ValueError(f"model: layer {i} ({type(m).__name__}) follows a synaptic layer "
+                                 "without a neuron layer in between; put a neuron after each "
+                                 "Linear")
+            syn = _synapse_spec(m, i, n_prev)
+            continue
+        if syn is None:
+            raise ValueError(f"model: layer {i} ({type(m).__name__}) has no synaptic layer "
+                             "before it; each neuron layer must follow a Linear/SparseLinear")
+        if layers and layers[-1].kind == "li":
+            raise ValueError("model: a LeakyIntegrator readout must be the last layer")
+        k, n, pre, post, w, b = syn
+        spec = _neuron_spec(m, i)
+        outdeg = np.bincount(pre, minlength=k).astype(np.int64)
+        layers.append(LayerSpec(n_in=k, n=n, pre=pre, post=post, weight=w, bias=b,
+                                out_degree=outdeg, **spec))
+        syn, n_prev = None, n
+    if syn is not None:
+        raise ValueError("model: ends with a synaptic layer; add a neuron layer or a "
+                         "LeakyIntegrator readout after the last Linear")
+    if not layers:
+        raise ValueError("model: has no Linear + neuron layers to deploy")
+    return layers
+
+
+class Deployed:
+    """A deployed model: the engine :class:`~spikecore.sim.Network` plus its input/output map.
+
+    Attributes: ``net`` (the Network), ``layers`` (:class:`LayerSpec` list), ``populations``,
+    ``n_in``, ``n_out``. :meth:`run` may be called repeatedly; each call starts from rest.
+    """
+
+    def __init__(self, layers: List[LayerSpec], n_threads: int = 1):
+        self.layers = layers
+        self.n_in = layers[0].n_in
+        self.n_out = layers[-1].n
+        self.net = net = Network(dt=1.0, n_threads=n_threads, seed=0, max_delay=4.0)
+        self.input = net.add_population(self.n_in, "spike_source", name="input")
+        has_bias = any(L.bias is not None for L in layers)
+        self.bias = (net.add_population(len(layers), "spike_source", name="bias")
+                     if has_bias else None)
+        self.populations = []
+        self._monitors = []
+        prev = self.input
+        for li, L in enumerate(layers):
+            if L.kind == "alif":
+                pop = net.add_population(L.n, "alif_discrete", name=f"layer{li}", beta=L.beta,
+                                         v_rest=L.v_rest, v_th=L.v_threshold, v_reset=L.v_reset,
+                                         soft_reset=L.soft_reset, rho=L.rho, beta_a=L.beta_a)
+            else:
+                pop = net.add_population(L.n, "lif_discrete", name=f"layer{li}", beta=L.beta,
+                                         v_rest=L.v_rest, v_th=L.v_threshold, v_reset=L.v_reset,
+                                         soft_reset=L.soft_reset)
+            if L.bias is not None:
+                nz = np.nonzero(L.bias)[0].astype(np.int32)
+                net.connect(self.bias, pop, "explicit", pre_index=np.full(nz.size, li, np.int32),
+                            post_index=nz, weight=L.bias[nz], delay=1.0)
+            if L.weight.size:
+                net.connect(prev, pop, "explicit", pre_index=L.pre, post_index=L.post,
+                            weight=L.weight, delay=1.0)
+            if L.kind == "li":
+                self._monitors.append(net.record_state(pop, "v"))
+            else:
+                self._monitors.append(net.record_spikes(pop))
+            self.populations.append(pop)
+            prev = pop
+        self._input_monitor = None
+
+    @property
+    def n_threads(self) -> int:
+        return self.net.n_threads
+
+    @n_threads.setter
+    def n_threads(self, n: int) -> None:
+        self.net.n_threads = n
+
+    def _input_array(self, spikes) -> np.ndarray:
+        if hasattr(spikes, "detach"):
+            spikes = spikes.detach().to("cpu").numpy()
+        s = np.asarray(spikes)
+        if s.dtype == np.bool_:
+            s = s.astype(np.float32)
+        if not (np.issubdtype(s.dtype, np.floating) or np.issubdtype(s.dtype, np.integer)):
+            raise TypeError(f"spikes: expected numbers (0/1), got dtype {s.dtype}")
+        if s.ndim == 3:
+            if s.shape[1] != 1:
+                raise ValueError(f"spikes: the engine runs batch 1; got shape {s.shape} "
+                                 "(pass [T, 1, n_in] or [T, n_in])")
+            s = s[:, 0]
+        if s.ndim != 2 or s.shape[1] != self.n_in:
+            raise ValueError(f"spikes: expected shape [T, {self.n_in}] or [T, 1, {self.n_in}], "
+                             f"got {tuple(np.shape(spikes))}")
+        if s.shape[0] < 1:
+            raise ValueError("spikes: needs at least one time step")
+        if not np.all(np.isfinite(s)):
+            raise ValueError("spikes: contains NaN or infinite values")
+        if not np.all((s == 0) | (s == 1)):
+            raise ValueError("spikes: must be binary (0 or 1); the engine carries unit events")
+        return s
+
+    def _reset(self) -> None:
+        c = self.net._c
+        for L, pop in zip(self.layers, self.populations):
+            self.net.set_state(pop, "v", L.v_rest)
+            if L.kind == "alif":
+                self.net.set_state(pop, "a", 0.0)
+            slots, rec, ring = c.get_ring(pop.index)
+            if np.any(ring):
+                c.set_ring(pop.index, slots, np.zeros_like(ring))
+        for mon in self._monitors:
+            if hasattr(mon, "steps"):  # spike monitor: drop old records
+                c.set_spikes(mon.index, np.zeros(0, np.int64), np.zeros(0, np.int32))
+
+    def run(self, spikes) -> DeployResult:
+        """Run one sample: ``spikes`` ``[T, n_in]`` or ``[T, 1, n_in]`` (0/1, numpy or torch).
+
+        Returns a :class:`DeployResult` with outputs aligned to the torch forward's steps.
+        """
+        s = self._input_array(spikes)
+        T, nL = s.shape[0], len(self.layers)
+        self._reset()
+        net = self.net
+        s0 = net.step
+        t_idx, n_idx = np.nonzero(s)
+        if t_idx.size:
+            net.add_source_spikes(self.input, (s0 + t_idx + 1).astype(np.float64),
+                                  n_idx.astype(np.int32))
+        if self.bias is not None:
+            ids = np.repeat(np.arange(nL, dtype=np.int32), T)
+            steps = (np.arange(T)[None, :] + np.arange(nL)[:, None]).reshape(-1) + s0
+            net.add_source_spikes(self.bias, (steps + 1).astype(np.float64), ids)
+        ev0 = net.events
+        net.run(float(T + nL), progress=False)
+        events = net.events - ev0
+        outs: List[np.ndarray] = []
+        for li, (L, mon) in enumerate(zip(self.layers, self._monitors)):
+            lo = s0 + li + 1  # engine step of torch step 0 for this layer
+            if L.kind == "li":
+                rec = net._c.get_state_record(mon.index)
+                steps, data = rec[5], rec[6].reshape(len(rec[5]), -1)
+                sel = (steps >= lo) & (steps < lo + T)
+                outs.append(data[sel].astype(np.float32))
+            else:
+                st, ids = net._c.get_spikes(mon.index)[1:]
+                sel = (st >= lo) & (st < lo + T)
+                z = np.zeros((T, L.n), np.float32)
+                z[st[sel] - lo, ids[sel]] = 1.0
+                outs.append(z)
+        # synaptic events inside the aligned windows: spikes x out-degree of the next layer
+        synops = int(s.sum(0) @ self.layers[0].out_degree)
+        for li in range(nL - 1):
+            if self.layers[li].kind != "li":
+                synops += int(outs[li].sum(0) @ self.layers[li + 1].out_degree)
+        spikes_out = [o for o, L in zip(outs, self.layers) if L.kind != "li"]
+        return DeployResult(output=outs[-1], spikes=spikes_out, synops=synops,
+                            engine_events=int(events))
+
+    def run_spikes(self, spikes) -> DeployResult:
+        """Alias of :meth:`run`."""
+        return self.run(spikes)
+
+    def __repr__(self) -> str:
+        sizes = " -> ".join([str(self.n_in)] + [f"{L.n} {L.kind}" for L in self.layers])
+        return f"Deployed({sizes}, synapses={sum(L.weight.size for L in self.layers)})"
+
+
+def from_torch(model, *, n_threads: int = 1) -> Deployed:
+    """Turn a trained feedforward spikecore.nn model into an engine network (see module doc).
+
+    Parameters
+    ----------
+    model : torch.nn.Sequential
+        Synaptic layers (Linear / SparseLinear), each followed by a neuron layer (LIF,
+        ParametricLIF with scalar tau, AdaptiveLIF, NoisyLIF, or a final LeakyIntegrator).
+        Nested Sequentials are flattened; Identity and Dropout are skipped.
+    n_threads : int, default 1
+        Engine threads (results do not depend on it).
+
+    Returns
+    -------
+    Deployed
+        ``.run(spikes [T, n_in])`` -> :class:`DeployResult` (output, per-layer spikes, SynOps).
+    """
+    if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral) or n_threads < 1:
+        raise ValueError(f"n_threads: must be a positive int, got {n_threads!r}")
+    return Deployed(parse(model), n_threads=int(n_threads))
