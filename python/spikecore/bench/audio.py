@@ -92,7 +92,7 @@ def run(quick: bool = False) -> Iterator[Result]:
                  {"threads": 2})
 
     for rate, frame in ((1000.0, 0), (1000.0, 4096)):
-        st = Spiketrum(fs=fs, rate_hz=rate, n_kernels=32)
+        st = Spiketrum(fs=fs, rate_hz=rate, n_kernels=32, frame_length=frame)
         st.encode(x[:1600])  # builds the dictionary (cached)
         t = median_time(lambda: st.encode(x), repeats=max(3, repeats // 2))
         ev = st.encode(x)
