@@ -12,7 +12,7 @@
 // Speed: the correlations c_m(tau) are computed once per frame (blocked axpy, vectorised); after
 // each atom only the correlations it overlaps change, by a * Gram_{m*,m}(tau - tau*) with the
 // kernel cross-correlations precomputed, so one atom costs O(sum of the kernel lengths) rather
-// than a full recompute. The argmax uses block maxima in two levels (32 lags per block, 64
+// than a full recompute. The argmax uses block maxima in two levels (64 lags per block, 64
 // blocks per group), refreshed only where the correlations changed.
 //
 // Streaming: frames of frame_length samples; a frame is encoded as soon as its lookahead (the
