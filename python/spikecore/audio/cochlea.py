@@ -42,6 +42,7 @@ n_threads          1             --      threads over channel groups and batch i
 """
 from __future__ import annotations
 
+import threading
 from typing import Optional
 
 import numpy as np
@@ -114,6 +115,8 @@ class Cochlea:
         if self.n_threads < 1:
             raise ValueError(f"n_threads: must be >= 1, got {n_threads}")
         self._bank = _core.audio.Cochlea(p)
+        self._cache = {}  # batch -> CochleaStream reused by __call__ (keeps its thread team)
+        self._lock = threading.Lock()
 
     fs = property(lambda self: self.params.fs)
     n_channels = property(lambda self: self.params.n_channels)
@@ -138,7 +141,12 @@ class Cochlea:
         x = as_audio(x)
         single = x.ndim == 1
         xb = x[None] if single else x
-        out = self.stream(xb.shape[0]).process(xb)
+        with self._lock:
+            s = self._cache.get(xb.shape[0])
+            if s is None:
+                s = self._cache.setdefault(xb.shape[0], self.stream(xb.shape[0]))
+            s.reset()
+            out = s.process(xb)
         return out[0] if single else out
 
 
