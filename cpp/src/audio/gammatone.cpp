@@ -218,8 +218,6 @@ void Cochlea::process(const float* x, int64_t B, int64_t T, float* out, CochleaS
   auto task = [&](int64_t i) {
     const int64_t b = i / G;
     const int g = int(i % G);
-    const int64_t rows_before = 0;
-    (void)rows_before;
     const int64_t out_rows = output_length(states[b].n_seen, T);
     run_group(x + b * T, T, out + b * out_rows * p_.n_channels, states[b], g);
   };

@@ -29,7 +29,8 @@ f_lo, f_hi      100, 0.875   Hz     kernel centre frequency range (f_hi default 
 n_levels        3            --     K, amplitude levels per kernel
 level_step_db   10           dB     width of each amplitude level
 level_ref       None         --     amplitude of the top level's upper edge (None: max |a|)
-frame_length    0            samp   streaming frame (0: whole signal, global greedy)
+frame_length    0            samp   streaming frame (0: whole signal, global greedy; memory
+                                    4 M bytes per sample, so use frames for long signals)
 positive_only   True         --     argmax of the product instead of its magnitude
 tail_db         60           dB     kernel truncation below the envelope peak
 ==============  ===========  =====  =========================================================
