@@ -105,3 +105,23 @@ def test_bad_audio():
         c(np.zeros((2, 3, 4), np.float32))
     with pytest.raises(TypeError, match="x"):
         c(np.array(["a", "b"]))
+
+
+def test_low_channels_match_scipy_numerator_with_factored_denominator():
+    # Below cf/fs ~ 0.01 evaluate scipy's design without its ill-conditioned 8th-order
+    # denominator: scipy's numerator b over (1 - 2 r cos(w) z^-1 + r^2 z^-2)^4, where
+    # r = exp(-2 pi 1.019 ERB(cf) / fs), w = 2 pi cf / fs are scipy's own pole parameters.
+    fs = 16000.0
+    c = Cochlea(fs=fs, n_channels=6, f_lo=50, f_hi=300)
+    w = np.linspace(5, 2000, 4000)
+    z1 = np.exp(-2j * np.pi * w / fs)
+    for cf, sos in zip(c.centre_frequencies, c.sos()):
+        b, _ = scipy_signal.gammatone(cf, "iir", fs=fs)
+        r = np.exp(-2 * np.pi * 1.019 * (24.7 + cf / 9.26449) / fs)
+        th = 2 * np.pi * cf / fs
+        den = (1 - 2 * r * np.cos(th) * z1 + r * r * z1 ** 2) ** 4
+        h_ref = np.polyval(b[::-1], z1) / den
+        _, h = scipy_signal.sosfreqz(sos, worN=w, fs=fs)
+        m = np.abs(h_ref) > 1e-3
+        rel = np.abs(np.abs(h[m]) - np.abs(h_ref[m])) / np.abs(h_ref[m])
+        assert rel.max() < 1e-3, (cf, rel.max())
