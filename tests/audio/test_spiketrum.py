@@ -151,3 +151,10 @@ def test_bad_audio():
         st.encode(np.zeros((100, 2), np.float32))
     with pytest.raises(ValueError, match="rate_hz"):
         _core.audio.SpiketrumEncoder(st.dictionary._d, 0.0)
+
+
+def test_silence_keeps_the_budget_with_zero_amplitudes():
+    st = Spiketrum(rate_hz=200, n_kernels=4)
+    ev = st.encode(np.zeros(1600, np.float32))
+    assert len(ev) == 20 and np.all(ev.amp == 0)
+    assert np.all(st.decode(ev) == 0)

@@ -16,7 +16,9 @@ reconstruction (a sign flip of a gammatone is nearly a half-period shift, so the
 Each atom becomes a spike at :math:`\\tau^*` on channel :math:`m^* K + q(|a|)` (intensity to place,
 M kernels x K levels). Levels are decibel bands below a reference (default: the largest |a| of the
 encoding): :math:`q = K - 1 - \\min(K-1, \\lfloor 20\\log_{10}(a_{ref}/|a|) / \\Delta\\rfloor)`.
-Decoder: :math:`\\hat x = \\sum a\\, g_m(t - \\tau)` with the exact coefficients, or with each
+When nothing is left to explain (a frame of exact silence, or no positive product with
+``positive_only``), the rest of the frame's budget is emitted as zero-amplitude spikes at the best
+remaining lag, so the count stays exact. Decoder: :math:`\\hat x = \\sum a\\, g_m(t - \\tau)` with the exact coefficients, or with each
 level's mean |a| (``quantized=True``) [reconstruction: the paper does not specify its decoder].
 
 ==============  ===========  =====  =========================================================
