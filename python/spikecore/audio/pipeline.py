@@ -230,3 +230,72 @@ def run_demo(out_dir, quick: bool = False, engine: bool = True, seed: int = 0,
     if log:
         log("plots: " + ", ".join(res["plots"].values()))
     return res
+
+
+def _bisect_log(rate_of, target: float, lo: float, hi: float, iters: int = 20,
+                increasing: bool = False) -> float:
+    """Parameter p in [lo, hi] (log scale) with rate_of(p) ~ target."""
+    for _ in range(iters):
+        mid = float(np.sqrt(lo * hi))
+        too_many = rate_of(mid) > target
+        if too_many != increasing:
+            lo = mid
+        else:
+            hi = mid
+    return float(np.sqrt(lo * hi))
+
+
+def compare_encoders(quick: bool = False, seed: int = 0, cfg: Optional[dict] = None,
+                     verbose: bool = True) -> dict:
+    """Same SNN, same training, three spike codes of the spoken digits at the same spike rate:
+    Spiketrum, send-on-delta on hair-cell envelopes, and Bernoulli rate coding of the envelopes.
+    Returns {encoder: dict(test_accuracy, rate_hz, channels)}."""
+    import torch
+
+    from spikecore.audio.encoders import RateCoder, SendOnDelta
+    from spikecore.data import spoken_digits
+
+    cfg = {**DEFAULTS, **(cfg or {})}
+    if quick:
+        cfg["epochs"] = min(cfg["epochs"], 15)
+    torch.set_num_threads(1)
+    data = spoken_digits.load()
+    tr, te = data.split()
+    allidx = np.concatenate([tr, te])
+    n_steps = int(np.ceil(cfg["max_s"] / cfg["dt_s"]))
+    target = cfg["rate_hz"]
+    coch = Cochlea(fs=data.fs, n_channels=32, f_lo=cfg["f_lo"], envelope=True,
+                   frame_rate_hz=1000, compression="power")
+    envs = {int(i): coch(data.float_audio(int(i))) for i in allidx}
+    dur = {int(i): data.audio[int(i)].size / data.fs for i in allidx}
+    calib = [int(i) for i in tr[:: max(1, len(tr) // 40)]]
+    total_dur = sum(dur[i] for i in calib)
+
+    def rate_of(make):
+        return sum(len(make().encode_signal(envs[i])) for i in calib) / total_dur
+
+    results = {}
+    st = make_spiketrum(data.fs, cfg)
+    codes = {"spiketrum": (lambda i: st.encode(data.float_audio(i)), st.n_channels, 0)}
+    delta = _bisect_log(lambda d: rate_of(lambda: SendOnDelta(d, cochlea=coch)), target, 1e-5, 10.0)
+    sod = SendOnDelta(delta, cochlea=coch)
+    codes["send_on_delta"] = (lambda i: sod.encode_signal(envs[i]), 64, delta)
+    gain = _bisect_log(lambda g: rate_of(lambda: RateCoder(g, seed=seed, cochlea=coch)), target,
+                       1e-4, 1e3, increasing=True)
+    rc = RateCoder(gain, seed=seed, cochlea=coch)
+    codes["rate"] = (lambda i: rc.encode_signal(envs[i]), 32, gain)
+    for name, (enc, n_ch, param) in codes.items():
+        evs = {int(i): enc(int(i)) for i in allidx}
+        rate = sum(len(evs[i]) for i in evs) / sum(dur[i] for i in evs)
+        X = {k: np.stack([evs[int(i)].to_dense(cfg["dt_s"], n_steps=n_steps, binary=True)
+                          for i in idx]) for k, idx in (("tr", tr), ("te", te))}
+        c = dict(cfg)
+        c["n_levels"] = {"spiketrum": cfg["n_levels"], "send_on_delta": 2, "rate": 1}[name]
+        model = train_snn(X["tr"], data.labels[tr], c, seed=seed)
+        acc = float(np.mean(torch_predictions(model, X["te"]) == data.labels[te]))
+        results[name] = dict(test_accuracy=acc, rate_hz=rate, channels=int(X["tr"].shape[2]),
+                             param=float(param))
+        if verbose:
+            print(f"{name:>14}: {rate:7.0f} spikes/s, {X['tr'].shape[2]:3d} channels, "
+                  f"held-out accuracy {acc:.3f}")
+    return results
