@@ -28,3 +28,11 @@ def test_reduced_pipeline_learns_and_engine_agrees():
     pytest.importorskip("spikecore.sim")
     epred, synops = pipeline.engine_predictions(model, Xte[:15])
     assert np.array_equal(epred, pred[:15]) and synops > 0
+
+
+def test_rate_calibration_bisection_both_directions():
+    # decreasing in the parameter (send-on-delta threshold) and increasing (rate-coder gain)
+    p = pipeline._bisect_log(lambda d: 100.0 / d, 400.0, 1e-5, 10.0)
+    assert p == pytest.approx(0.25, rel=1e-3)
+    g = pipeline._bisect_log(lambda g: 50.0 * g, 400.0, 1e-4, 1e3, increasing=True)
+    assert g == pytest.approx(8.0, rel=1e-3)
