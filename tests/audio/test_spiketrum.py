@@ -158,3 +158,14 @@ def test_silence_keeps_the_budget_with_zero_amplitudes():
     ev = st.encode(np.zeros(1600, np.float32))
     assert len(ev) == 20 and np.all(ev.amp == 0)
     assert np.all(st.decode(ev) == 0)
+
+
+def test_encode_batch_threads_same_result(x):
+    st = Spiketrum(rate_hz=300, n_kernels=8)
+    xs = [x[:3000], x[3000:7000], x[1000:2000]]
+    a = st.encode_batch(xs)
+    b = st.encode_batch(xs, n_threads=2)
+    for ea, eb in zip(a, b):
+        assert np.array_equal(ea.t, eb.t) and np.array_equal(ea.amp, eb.amp)
+    with pytest.raises(ValueError, match="n_threads"):
+        st.encode_batch(xs, n_threads=0)

@@ -127,9 +127,17 @@ class Spiketrum:
         return self._events(np.concatenate([t1, t2]), np.concatenate([k1, k2]),
                             np.concatenate([a1, a2]), x.shape[0])
 
-    def encode_batch(self, xs) -> list:
-        """Encode a list of mono signals (each its own budget)."""
-        return [self.encode(x) for x in xs]
+    def encode_batch(self, xs, n_threads: int = 1) -> list:
+        """Encode a list of mono signals (each its own budget). The C++ encoder releases the GIL,
+        so ``n_threads > 1`` encodes signals in parallel; results do not depend on it."""
+        if int(n_threads) != n_threads or n_threads < 1:
+            raise ValueError(f"n_threads: must be an integer >= 1, got {n_threads}")
+        if n_threads == 1:
+            return [self.encode(x) for x in xs]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(int(n_threads)) as pool:
+            return list(pool.map(self.encode, xs))
 
     def _events(self, t, k, a, n_samples) -> SpikeEvents:
         order = np.lexsort((k, t))
