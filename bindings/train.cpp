@@ -92,10 +92,11 @@ void bind_dtype(nb::module_ m) {
         a.eps = opt(eps, x.size(), "eps");
         need(v0, n, "v0");
         need(z, x.size(), "z");
-        need(h, x.size(), "h");
+        T* hp = h.size() == 0 ? nullptr : h.data();
+        if (hp) need(h, x.size(), "h");
         need(vT, n, "vT");
         nb::gil_scoped_release r;
-        st::lif_forward<T>(a, x.data(), v0.data(), z.data(), h.data(), vT.data());
+        st::lif_forward<T>(a, x.data(), v0.data(), z.data(), hp, vT.data());
       });
   m.def(
       "lif_backward",

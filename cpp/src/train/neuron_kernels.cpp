@@ -23,7 +23,7 @@ inline T par(const T* __restrict__ p, int64_t i) {
   else return p[0];
 }
 
-template <typename T, SurrogateKind K, bool Soft, bool Noise, bool Smooth, bool PN>
+template <typename T, SurrogateKind K, bool Soft, bool Noise, bool Smooth, bool PN, bool SaveH>
 void lif_fwd_block(const NeuronArgs<T>& a, const T* __restrict__ x, const T* __restrict__ v0,
                    T* __restrict__ z, T* __restrict__ h, T* __restrict__ v, int64_t n0,
                    int64_t n1) {
@@ -36,7 +36,7 @@ void lif_fwd_block(const NeuronArgs<T>& a, const T* __restrict__ x, const T* __r
     const T* __restrict__ xt = x + t * N;
     const T* __restrict__ et = Noise ? a.eps + t * N : nullptr;
     T* __restrict__ zt = z + t * N;
-    T* __restrict__ ht = h + t * N;
+    T* __restrict__ ht = SaveH ? h + t * N : nullptr;
 #pragma GCC ivdep
     for (int64_t i = n0; i < n1; ++i) {
       const T hh = (par<PN>(drive, i) + v[i] * par<PN>(beta, i)) + xt[i];
@@ -45,7 +45,7 @@ void lif_fwd_block(const NeuronArgs<T>& a, const T* __restrict__ x, const T* __r
       const T zz = spike_of<K, Smooth>(y, al);
       if constexpr (Soft) v[i] = hh - zz * jump;
       else v[i] = hh * (T(1) - zz) + zz * vr;
-      ht[i] = hh;
+      if constexpr (SaveH) ht[i] = hh;
       zt[i] = zz;
     }
   }
@@ -240,10 +240,13 @@ void lif_forward(const NeuronArgs<T>& a, const T* x, const T* v0, T* z, T* h, T*
         dispatch_bool(a.smooth, [&](auto M) {
           dispatch_bool(a.beta_stride != 0 || a.drive_stride != 0, [&](auto P) {
             check_pn(a, decltype(P)::value);
-            parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
-              lif_fwd_block<T, decltype(K)::value, decltype(S)::value, decltype(E)::value,
-                            decltype(M)::value, decltype(P)::value>(a, x, v0, z, h, vT, n0, n1);
-            }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
+            dispatch_bool(h != nullptr, [&](auto H) {
+              parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
+                lif_fwd_block<T, decltype(K)::value, decltype(S)::value, decltype(E)::value,
+                              decltype(M)::value, decltype(P)::value, decltype(H)::value>(
+                    a, x, v0, z, h, vT, n0, n1);
+              }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
+            });
           });
         });
       });

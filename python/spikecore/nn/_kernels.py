@@ -127,7 +127,15 @@ def lif(x, v, beta, v_threshold, v_reset, v_rest, sg, detach_reset, eps):
     v0 = v.reshape(n).contiguous()
     b, d = _params(beta, v_rest, x, n)
     e = None if eps is None else eps.reshape(steps, n).contiguous()
-    z, vT = _LIFFn.apply(x2, v0, b, d, e, _cfg(v_threshold, v_reset, sg, detach_reset))
+    cfg = _cfg(v_threshold, v_reset, sg, detach_reset)
+    if not (torch.is_grad_enabled() and any(t.requires_grad for t in (x2, v0, b, d))):
+        # inference: no autograd node, and the membrane trace h is not stored
+        z, vT = torch.empty_like(x2), torch.empty_like(v0)
+        _train.lif_forward(x2, v0, b, d, _empty(x2.dtype) if e is None else e, z,
+                           _empty(x2.dtype), vT, cfg["v_th"], cfg["v_reset"], cfg["soft"],
+                           cfg["kind"], cfg["alpha"], cfg["smooth"], _nt())
+    else:
+        z, vT = _LIFFn.apply(x2, v0, b, d, e, cfg)
     return z.reshape(shape), vT.reshape(shape[1:])
 
 

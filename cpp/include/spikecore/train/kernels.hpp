@@ -41,7 +41,8 @@ struct NeuronArgs {
   int n_threads = 1;
 };
 
-// LIF / NoisyLIF. forward: x [T,N], v0 [N] -> z [T,N], h [T,N] (saved), vT [N].
+// LIF / NoisyLIF. forward: x [T,N], v0 [N] -> z [T,N], h [T,N] (saved; may be null when no
+// backward follows), vT [N].
 template <typename T>
 void lif_forward(const NeuronArgs<T>& a, const T* x, const T* v0, T* z, T* h, T* vT);
 // backward: gz [T,N], gvT [N] (may be null) -> gx [T,N], gv0 [N], gbeta [N], gdrive [N]
