@@ -61,12 +61,10 @@ st::NeuronArgs<T> make_args(int64_t steps, int64_t n, const CArr<T>& beta, const
   st::NeuronArgs<T> a;
   a.steps = steps;
   a.n = n;
-  if (beta.size() != 1) need(beta, size_t(n), "beta");
-  if (drive.size() != 1) need(drive, size_t(n), "drive");
+  need(beta, size_t(n), "beta");
+  need(drive, size_t(n), "drive");
   a.beta = beta.data();
-  a.beta_stride = beta.size() == 1 ? 0 : 1;
   a.drive = drive.data();
-  a.drive_stride = drive.size() == 1 ? 0 : 1;
   a.v_th = T(v_th);
   a.v_reset = T(v_reset);
   a.soft = soft;

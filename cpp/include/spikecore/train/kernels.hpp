@@ -26,11 +26,9 @@ namespace spikecore::train {
 template <typename T>
 struct NeuronArgs {
   int64_t steps = 0, n = 0;
-  // per-neuron parameters: arrays of length n, or length 1 (broadcast) when *_stride == 0
+  // per-neuron parameters, arrays of length n: decay beta and drive d = (1 - beta) v_rest
   const T* beta = nullptr;
-  int64_t beta_stride = 1;
   const T* drive = nullptr;
-  int64_t drive_stride = 1;
   T v_th = 1, v_reset = 0;
   bool soft = false, detach_reset = false, smooth = false;
   SurrogateKind kind = SurrogateKind::ATan;
