@@ -56,12 +56,13 @@ def _empty(dtype) -> torch.Tensor:
 
 
 def _param(p, x: torch.Tensor, n: int) -> torch.Tensor:
-    """Per-neuron parameter as a flat tensor of length n, or length 1 (broadcast)."""
+    """Per-neuron parameter as a flat contiguous tensor of length n (autograd reduces the
+    gradient of a broadcast tensor back to its shape)."""
     if not isinstance(p, torch.Tensor):
-        return torch.tensor([p], dtype=x.dtype)
+        return torch.full((n,), p, dtype=x.dtype)
     p = p.to(x.dtype)
-    if p.numel() == 1:
-        return p.reshape(1)
+    if p.dim() == 0 or p.numel() == 1:
+        return p.reshape(1).expand(n).contiguous()
     return p.expand(x.shape[1:]).reshape(n).contiguous()
 
 
@@ -71,11 +72,7 @@ def _drive(beta, v_rest):
 
 def _params(beta, v_rest, x, n):
     """(beta, drive) as flat tensors, both of length n or both of length 1."""
-    b = _param(beta, x, n)
-    d = _param(_drive(beta, v_rest), x, n)
-    if b.numel() != d.numel():
-        b, d = (t.expand(n).contiguous() if t.numel() == 1 else t for t in (b, d))
-    return b, d
+    return _param(beta, x, n), _param(_drive(beta, v_rest), x, n)
 
 
 def _reduce(g: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -89,16 +86,21 @@ class _LIFFn(torch.autograd.Function):
         h = torch.empty_like(x2)
         vT = torch.empty_like(v0)
         e = _empty(x2.dtype) if eps is None else eps
-        _train.lif_forward(x2, v0, _d(beta), _d(drive), e, z, h, vT, cfg["v_th"],
+        # NoisyLIF: keep the spikes as bits (1 bit per neuron and step) instead of the noise
+        use_bits = eps is not None and not cfg["smooth"]
+        steps, n = x2.shape
+        bits = (torch.empty(steps, (n + 7) // 8, dtype=torch.uint8) if use_bits
+                else torch.empty(0, dtype=torch.uint8))
+        _train.lif_forward(x2, v0, _d(beta), _d(drive), e, z, h, vT, bits, cfg["v_th"],
                            cfg["v_reset"], cfg["soft"], cfg["kind"], cfg["alpha"],
                            cfg["smooth"], _nt())
-        ctx.save_for_backward(h, v0, beta, drive, eps)
+        ctx.save_for_backward(h, v0, beta, drive, None if use_bits else eps, bits)
         ctx.cfg = cfg
         return z, vT
 
     @staticmethod
     def backward(ctx, gz, gvT):
-        h, v0, beta, drive, eps = ctx.saved_tensors
+        h, v0, beta, drive, eps, bits = ctx.saved_tensors
         cfg = ctx.cfg
         gz = torch.zeros_like(h) if gz is None else gz.contiguous()
         gvT = _empty(h.dtype) if gvT is None else gvT.contiguous()
@@ -106,7 +108,7 @@ class _LIFFn(torch.autograd.Function):
         n = h.shape[1]
         gv0, gb, gd = (torch.empty(n, dtype=h.dtype) for _ in range(3))
         _train.lif_backward(h, v0, gz, gvT, _d(beta), _d(drive),
-                            _empty(h.dtype) if eps is None else eps, gx, gv0, gb, gd,
+                            _empty(h.dtype) if eps is None else eps, bits, gx, gv0, gb, gd,
                             cfg["v_th"], cfg["v_reset"], cfg["soft"], cfg["detach"],
                             cfg["kind"], cfg["alpha"], cfg["smooth"], _nt())
         return gx, gv0, _reduce(gb, beta), _reduce(gd, drive), None, None
@@ -127,7 +129,15 @@ def lif(x, v, beta, v_threshold, v_reset, v_rest, sg, detach_reset, eps):
     v0 = v.reshape(n).contiguous()
     b, d = _params(beta, v_rest, x, n)
     e = None if eps is None else eps.reshape(steps, n).contiguous()
-    z, vT = _LIFFn.apply(x2, v0, b, d, e, _cfg(v_threshold, v_reset, sg, detach_reset))
+    cfg = _cfg(v_threshold, v_reset, sg, detach_reset)
+    if not (torch.is_grad_enabled() and any(t.requires_grad for t in (x2, v0, b, d))):
+        # inference: no autograd node, and the membrane trace h is not stored
+        z, vT = torch.empty_like(x2), torch.empty_like(v0)
+        _train.lif_forward(x2, v0, b, d, _empty(x2.dtype) if e is None else e, z,
+                           _empty(x2.dtype), vT, torch.empty(0, dtype=torch.uint8), cfg["v_th"], cfg["v_reset"], cfg["soft"],
+                           cfg["kind"], cfg["alpha"], cfg["smooth"], _nt())
+    else:
+        z, vT = _LIFFn.apply(x2, v0, b, d, e, cfg)
     return z.reshape(shape), vT.reshape(shape[1:])
 
 

@@ -26,22 +26,25 @@ namespace spikecore::train {
 template <typename T>
 struct NeuronArgs {
   int64_t steps = 0, n = 0;
-  // per-neuron parameters: arrays of length n, or length 1 (broadcast) when *_stride == 0
+  // per-neuron parameters, arrays of length n: decay beta and drive d = (1 - beta) v_rest
   const T* beta = nullptr;
-  int64_t beta_stride = 1;
   const T* drive = nullptr;
-  int64_t drive_stride = 1;
   T v_th = 1, v_reset = 0;
   bool soft = false, detach_reset = false, smooth = false;
   SurrogateKind kind = SurrogateKind::ATan;
   T alpha = 2;
   const T* eps = nullptr;  // [T, N] threshold noise or null
+  // Spikes as bits, [T, ceil(N / 8)] bytes, bit i % 8 of byte i / 8 = neuron i. lif_forward
+  // writes them when non-null; lif_backward then reads spikes from them instead of recomputing
+  // (NoisyLIF: the noise itself need not be kept). Not with smooth mode.
+  uint8_t* bits = nullptr;
   // ALIF
   T rho = 1, beta_a = 0;
   int n_threads = 1;
 };
 
-// LIF / NoisyLIF. forward: x [T,N], v0 [N] -> z [T,N], h [T,N] (saved), vT [N].
+// LIF / NoisyLIF. forward: x [T,N], v0 [N] -> z [T,N], h [T,N] (saved; may be null when no
+// backward follows), vT [N].
 template <typename T>
 void lif_forward(const NeuronArgs<T>& a, const T* x, const T* v0, T* z, T* h, T* vT);
 // backward: gz [T,N], gvT [N] (may be null) -> gx [T,N], gv0 [N], gbeta [N], gdrive [N]
@@ -68,7 +71,8 @@ void li_backward(const NeuronArgs<T>& a, const T* out, const T* v0, const T* gou
 
 // ---- spike-sparse products -----------------------------------------------------------------
 // Active inputs of x [R, K] as CSR: row_ptr [R + 1], idx (column indices of nonzero entries),
-// val (their values; all 1 for spikes). Returns the number of nonzeros.
+// val (their values). Returns the number of nonzeros. In the products below val may be null:
+// all values 1 (spikes are then kept as index lists only).
 template <typename T>
 int64_t gather_active(const T* x, int64_t rows, int64_t k, int64_t* row_ptr, int32_t* idx,
                       T* val, int n_threads);
