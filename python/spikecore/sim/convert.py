@@ -314,8 +314,12 @@ class Deployed:
             slots, rec, ring = c.get_ring(pop.index)
             if np.any(ring):
                 c.set_ring(pop.index, slots, np.zeros_like(ring))
-        for mon in self._monitors:
-            if hasattr(mon, "steps"):  # spike monitor: drop old records
+        for L, mon in zip(self.layers, self._monitors):  # drop the records of earlier runs
+            if L.kind == "li":
+                start = c.get_state_record(mon.index)[4]
+                c.set_state_record(mon.index, start, np.zeros(0, np.int64),
+                                   np.zeros(0, np.float32))
+            else:
                 c.set_spikes(mon.index, np.zeros(0, np.int64), np.zeros(0, np.int32))
 
     def run(self, spikes) -> DeployResult:
