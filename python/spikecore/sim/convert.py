@@ -229,10 +229,6 @@ class Deployed:
     ``n_in``, ``n_out``. :meth:`run` may be called repeatedly; each call starts from rest.
     """
 
-    #: the engine keeps every input spike ever scheduled (sorted); past this many the network is
-    #: rebuilt so that scheduling stays cheap (the engine has no call to drop past input yet)
-    MAX_SCHEDULED = 500_000
-
     def __init__(self, layers: List[LayerSpec], n_threads: int = 1):
         self.layers = layers
         self.n_in = layers[0].n_in
@@ -241,7 +237,6 @@ class Deployed:
 
     def _build(self, n_threads: int) -> None:
         layers = self.layers
-        self._scheduled = 0
         self.net = net = Network(dt=1.0, n_threads=n_threads, seed=0, max_delay=4.0)
         self.input = net.add_population(self.n_in, "spike_source", name="input")
         has_bias = any(L.bias is not None for L in layers)
@@ -306,21 +301,9 @@ class Deployed:
         return s
 
     def _reset(self) -> None:
-        c = self.net._c
-        for L, pop in zip(self.layers, self.populations):
-            self.net.set_state(pop, "v", L.v_rest)
-            if L.kind == "alif":
-                self.net.set_state(pop, "a", 0.0)
-            slots, rec, ring = c.get_ring(pop.index)
-            if np.any(ring):
-                c.set_ring(pop.index, slots, np.zeros_like(ring))
-        for L, mon in zip(self.layers, self._monitors):  # drop the records of earlier runs
-            if L.kind == "li":
-                start = c.get_state_record(mon.index)[4]
-                c.set_state_record(mon.index, start, np.zeros(0, np.int64),
-                                   np.zeros(0, np.float32))
-            else:
-                c.set_spikes(mon.index, np.zeros(0, np.int64), np.zeros(0, np.int32))
+        self.net.reset_state()  # v = v_rest, a = 0, delay rings emptied
+        for mon in self._monitors:  # drop the records of earlier runs
+            mon.clear()
 
     def run(self, spikes) -> DeployResult:
         """Run one sample: ``spikes`` ``[T, n_in]`` or ``[T, 1, n_in]`` (0/1, numpy or torch).
@@ -329,8 +312,6 @@ class Deployed:
         """
         s = self._input_array(spikes)
         T, nL = s.shape[0], len(self.layers)
-        if self._scheduled > self.MAX_SCHEDULED:
-            self._build(self.net.n_threads)
         self._reset()
         net = self.net
         s0 = net.step
@@ -342,7 +323,6 @@ class Deployed:
             ids = np.repeat(np.arange(nL, dtype=np.int32), T)
             steps = (np.arange(T)[None, :] + np.arange(nL)[:, None]).reshape(-1) + s0
             net.add_source_spikes(self.bias, (steps + 1).astype(np.float64), ids)
-        self._scheduled += int(t_idx.size) + (T * nL if self.bias is not None else 0)
         ev0 = net.events
         net.run(float(T + nL), progress=False)
         events = net.events - ev0
