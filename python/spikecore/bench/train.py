@@ -311,14 +311,20 @@ def run(quick: bool = False) -> Iterable[Result]:
     T, B = 100, 32
     repeats = 3 if quick else 7
 
-    # --- training step time
-    times: Dict[str, Optional[float]] = {}
-    for name in BUILDERS:
-        if not ok[name][0]:
-            times[name] = None
-            continue
-        step, _ = make_step(name, T, B)
-        times[name] = median_time(step, repeats=repeats, warmup=1) * 1e3
+    # --- training step time: libraries interleaved step by step (round robin), so that a
+    # change of machine load hits every library alike; median per library
+    steps = {n: make_step(n, T, B)[0] for n in BUILDERS if ok[n][0]}
+    samples: Dict[str, List[float]] = {n: [] for n in steps}
+    for fn in steps.values():
+        fn()  # warm-up
+    for _ in range(repeats):
+        for n, fn in steps.items():
+            t0 = time.perf_counter()
+            fn()
+            samples[n].append(time.perf_counter() - t0)
+    times: Dict[str, Optional[float]] = {
+        n: (statistics.median(samples[n]) * 1e3 if n in samples else None) for n in BUILDERS}
+    del steps
     if times["spikecore"] is not None:
         yield Result("train", "shd_step T=100 B=32 700-512-512-20", "time", times["spikecore"],
                      "ms", higher_is_better=False, peers={n: times[n] for n in PEERS},
