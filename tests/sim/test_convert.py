@@ -201,3 +201,9 @@ def test_dense_activity_agrees_to_rounding():
     res = from_torch(model).run(x)
     assert (res.spikes[0] != ref[0]).mean() < 1e-3
     np.testing.assert_allclose(res.output, ref[-1], rtol=1e-4, atol=1e-4)
+
+
+def test_sampling_noisy_lif_deploys_deterministic_with_a_warning():
+    model = torch.nn.Sequential(snn.Linear(4, 3), snn.NoisyLIF(eval_mode="sample"))
+    with pytest.warns(UserWarning, match="deterministic"):
+        from_torch(model)

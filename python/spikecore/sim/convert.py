@@ -53,6 +53,7 @@ Example
 from __future__ import annotations
 
 import numbers
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, List, Optional
 
@@ -134,6 +135,9 @@ def _neuron_spec(m, i: int) -> dict:
         kind, extra = "alif", dict(rho=float(m.rho), beta_a=float(m.beta_a))
     elif isinstance(m, (snn.LIF, snn.NoisyLIF)):  # ParametricLIF is a LIF
         kind, extra = "lif", {}
+        if isinstance(m, snn.NoisyLIF) and getattr(m, "eval_mode", "") == "sample":
+            warnings.warn(f"model: layer {i} (NoisyLIF, eval_mode='sample') is deployed as its "
+                          "deterministic LIF; sampled spikes are not reproduced", stacklevel=3)
     else:
         raise ValueError(f"model: layer {i} ({name}) is not a supported neuron; valid: LIF, "
                          "ParametricLIF (scalar tau), AdaptiveLIF, NoisyLIF, LeakyIntegrator")
