@@ -88,7 +88,8 @@ def main(argv=None) -> dict:
     spikes = digits_snn.encode(d.x_test, a.steps, "rate", seed=12345)
     r = compare(model, spikes, d.y_test, min(a.samples, len(d.y_test)))
     print(f"deployed: {from_torch(model)!r}")
-    print(f"test accuracy  torch {100 * r['acc_torch']:.2f} %   engine {100 * r['acc_engine']:.2f} %"
+    print(f"test accuracy  torch {100 * r['acc_torch']:.2f} %   "
+          f"engine {100 * r['acc_engine']:.2f} %"
           f"   ({r['n']} samples, batch 1)")
     print(f"agreement      predictions {100 * r['pred_agreement']:.2f} %   hidden spikes "
           f"{100 * r['hidden_spike_agreement']:.4f} %")

@@ -1,4 +1,4 @@
-"""spikecore.bench.train at tiny sizes: every case runs, the comparison is fair, results are sane."""
+"""spikecore.bench.train at tiny sizes: every case runs, the comparison is fair, results sane."""
 import math
 
 import numpy as np

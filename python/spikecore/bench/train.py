@@ -1,4 +1,4 @@
-r"""Training benchmarks: spikecore.nn vs SpikingJelly, snnTorch, Norse and a hand-written torch loop.
+r"""Training benchmarks: spikecore.nn vs SpikingJelly, snnTorch, Norse and a hand-written loop.
 
 Cases (all measured in the same run; a peer that is not installed reports ``None``):
 
