@@ -26,8 +26,9 @@ __all__ = ["Linear", "SparseLinear"]
 class Linear(nn.Linear):
     """``torch.nn.Linear`` for [..., in_features] inputs with the spike-sparse path.
 
-    ``spike_input``: ``"auto"`` (check whether the input is 0/1 spikes; default), ``True`` (the
-    caller promises spikes) or ``False`` (always dense). ``backend``: 'auto' | 'cpp' | 'torch'.
+    ``spike_input``: ``"auto"`` (event-driven product when at most 12 % of the inputs are
+    nonzero; default), ``True`` (always event-driven: the caller promises sparse spikes; sums in
+    the event engine's order) or ``False`` (always dense BLAS). ``backend``: 'auto' | 'cpp' | 'torch'.
     Same parameters, initialisation and state_dict as torch.nn.Linear.
     """
 
@@ -244,6 +245,26 @@ class SparseLinear(nn.Module):
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"density={self.density:.4g}, nnz={self.nnz}, bias={self.bias is not None}")
+
+    # pickling / deepcopy: the SynapseMatrix is rebuilt from pre/post/weight
+    def __getstate__(self):
+        self.sync()
+        state = self.__dict__.copy()
+        state["matrix"] = None
+        state["_syn"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._rebuild_matrix()
+
+    def _rebuild_matrix(self):
+        from spikecore._core.synapses import SynapseMatrix
+
+        w = self.weight.detach().cpu().float().numpy()
+        self.matrix = SynapseMatrix.from_coo(
+            self.in_features, self.out_features, self.pre.cpu().numpy().astype(np.int32),
+            self.post.cpu().numpy().astype(np.int32), w, np.ones(len(w), np.uint16), 0.25)
 
     # state_dict round trip: the structure is in the pre/post buffers; rebuild the matrix on load
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
