@@ -207,3 +207,15 @@ def test_sampling_noisy_lif_deploys_deterministic_with_a_warning():
     model = torch.nn.Sequential(snn.Linear(4, 3), snn.NoisyLIF(eval_mode="sample"))
     with pytest.warns(UserWarning, match="deterministic"):
         from_torch(model)
+
+
+def test_high_activity_exact_when_the_event_path_is_forced():
+    # spike_input=True keeps spikecore.nn on its ordered event-driven product at any activity
+    torch.manual_seed(13)
+    model = _scale(torch.nn.Sequential(
+        snn.Linear(60, 80, spike_input=True), snn.LIF(),
+        snn.Linear(80, 40, spike_input=True), snn.LIF(tau=3.0, v_reset=None),
+        snn.Linear(40, 10, spike_input=True), snn.LeakyIntegrator(tau=4.0)), 5.0)
+    x = _inputs(50, 60, 0.4, 3)
+    assert max(_activities(model.eval(), x)) > 0.2
+    _check_equal(model, x, dense_ok=True)

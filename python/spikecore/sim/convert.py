@@ -11,11 +11,11 @@ deterministic eval-mode LIF -- or a ``LeakyIntegrator`` readout) becomes a
   :math:`\vartheta` and reset (a ``LeakyIntegrator`` is a ``lif_discrete`` population whose
   threshold is never reached; its membrane is recorded every step);
 * each synaptic layer is one explicit projection (zero weights dropped, delay one step);
-* a bias :math:`b_j` is a synapse from an always-on ``bias`` source neuron, connected *before*
+* a bias :math:`b_j` is a synapse from an always-on ``bias`` source neuron, connected *after*
   the layer's weights, so the engine sums a neuron's input of a step in the order
-  :math:`((b_j + w_{i_1 j}) + w_{i_2 j}) + \dots` over active inputs :math:`i_1 < i_2 < \dots` --
-  the order of spikecore.nn's spike-sparse product -- and then updates the neuron exactly as the
-  torch reference does:
+  :math:`((0 + w_{i_1 j}) + w_{i_2 j} + \dots) + b_j` over active inputs
+  :math:`i_1 < i_2 < \dots` -- the order of spikecore.nn's event-driven product -- and then
+  updates the neuron exactly as the torch reference does:
 
 .. math::
 
@@ -29,7 +29,8 @@ aligned with the torch forward.
 
 Exactness: with the same input spikes the engine reproduces the torch forward at batch 1 spike
 for spike (bitwise equal membranes) whenever the torch forward sums each neuron's input in the
-same order -- spikecore.nn.Linear / SparseLinear on spike inputs with the C++ kernels, or any
+same order -- spikecore.nn.Linear / SparseLinear on spike inputs with the C++ kernels (the
+event-driven path: at most 12 % active inputs, or always with ``spike_input=True``), or any
 weights whose partial sums are exact in float32 (e.g. dyadic weights). A dense BLAS product
 (``torch.nn.Linear``) rounds in another order; then a spike can flip only where a membrane lies
 within float rounding of the threshold. ``v_rest`` must be 0 for exactness (the engine lets the
@@ -258,13 +259,13 @@ class Deployed:
                 pop = net.add_population(L.n, "lif_discrete", name=f"layer{li}", beta=L.beta,
                                          v_rest=L.v_rest, v_th=L.v_threshold, v_reset=L.v_reset,
                                          soft_reset=L.soft_reset)
-            if L.bias is not None:
-                nz = np.nonzero(L.bias)[0].astype(np.int32)
-                net.connect(self.bias, pop, "explicit", pre_index=np.full(nz.size, li, np.int32),
-                            post_index=nz, weight=L.bias[nz], delay=1.0)
             if L.weight.size:
                 net.connect(prev, pop, "explicit", pre_index=L.pre, post_index=L.post,
                             weight=L.weight, delay=1.0)
+            if L.bias is not None:  # after the weights: the bias is summed last
+                nz = np.nonzero(L.bias)[0].astype(np.int32)
+                net.connect(self.bias, pop, "explicit", pre_index=np.full(nz.size, li, np.int32),
+                            post_index=nz, weight=L.bias[nz], delay=1.0)
             if L.kind == "li":
                 self._monitors.append(net.record_state(pop, "v"))
             else:
