@@ -3,8 +3,8 @@ deterministic LIF network and loses less accuracy under input perturbations.
 
 (arXiv 2305.16044; METHODS.md section 8.) Both networks have the same architecture
 (examples/digits_snn.py: 64 -> 256 spiking -> 10 leaky-integrator readout), the same data
-(scikit-learn 8x8 digits, rate coded, T = 16), the same optimiser, epochs and seeds; they differ only in
-the spiking layer:
+(scikit-learn 8x8 digits, rate coded, T = 16), the same optimiser, epochs and seeds; they differ
+only in the spiking layer:
 
 * ``lif``   - deterministic LIF, arctan surrogate gradient;
 * ``noisy`` - NoisyLIF with Gaussian membrane noise (sigma = 0.3): spikes sampled as
@@ -67,7 +67,8 @@ def perturbed_spikes(x: np.ndarray, kind: str, level: float, steps: int, seed: i
 
 
 def evaluate(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, steps: int,
-             levels: Dict[str, Sequence[float]], seed: int, n_eval: int = 1) -> Dict[str, List[float]]:
+             levels: Dict[str, Sequence[float]], seed: int, n_eval: int = 1
+             ) -> Dict[str, List[float]]:
     """Accuracy per perturbation level (mean over ``n_eval`` draws of the test spikes)."""
     out: Dict[str, List[float]] = {}
     for kind, lv in levels.items():
@@ -109,9 +110,10 @@ def table(res, levels=LEVELS) -> str:
     for kind, lv in levels.items():
         lif, noisy = res["lif"][kind].mean(0), res["noisy"][kind].mean(0)
         lines.append(f"\n{kind} perturbation")
-        lines.append(f"{'level':>8} | {'LIF acc':>8} {'drop':>6} | {'NoisyLIF acc':>12} {'drop':>6}")
-        for i, l in enumerate(lv):
-            lines.append(f"{l:8.2f} | {100 * lif[i]:7.2f}% {100 * (lif[0] - lif[i]):6.2f} | "
+        lines.append(f"{'level':>8} | {'LIF acc':>8} {'drop':>6} | "
+                     f"{'NoisyLIF acc':>12} {'drop':>6}")
+        for i, lev in enumerate(lv):
+            lines.append(f"{lev:8.2f} | {100 * lif[i]:7.2f}% {100 * (lif[0] - lif[i]):6.2f} | "
                          f"{100 * noisy[i]:11.2f}% {100 * (noisy[0] - noisy[i]):6.2f}")
     return "\n".join(lines)
 

@@ -37,8 +37,8 @@ def test_torch_in_torch_out_and_trailing_shape():
     x = torch.rand(3, 2, 4, 4)
     s = rate_encode(x, steps=7, seed=1)
     assert isinstance(s, torch.Tensor) and s.shape == (7, 3, 2, 4, 4) and s.dtype == torch.float32
-    l = latency_encode(x.double(), steps=7)
-    assert l.dtype == torch.float64 and l.shape == (7, 3, 2, 4, 4)
+    lat = latency_encode(x.double(), steps=7)
+    assert lat.dtype == torch.float64 and lat.shape == (7, 3, 2, 4, 4)
 
 
 @pytest.mark.parametrize("method", ["linear", "log"])
@@ -76,8 +76,9 @@ def test_bad_input(bad, exc, word):
 def test_bad_arguments_name_themselves():
     x = np.zeros((1, 2), np.float32)
     for kwargs, word in [
-        (dict(steps=0), "steps"), (dict(steps=2.5), "steps"), (dict(steps=3, method="gauss"), "bernoulli"),
-        (dict(steps=3, max_prob=1.5), "max_prob"), (dict(steps=3, method="poisson", gain=-1), "gain"),
+        (dict(steps=0), "steps"), (dict(steps=2.5), "steps"),
+        (dict(steps=3, method="gauss"), "bernoulli"), (dict(steps=3, max_prob=1.5), "max_prob"),
+        (dict(steps=3, method="poisson", gain=-1), "gain"),
     ]:
         with pytest.raises((ValueError, TypeError), match=word):
             rate_encode(x, **kwargs)

@@ -203,13 +203,19 @@ def test_dense_activity_agrees_to_rounding():
     np.testing.assert_allclose(res.output, ref[-1], rtol=1e-4, atol=1e-4)
 
 
-def test_rebuild_after_many_scheduled_inputs_keeps_results():
-    torch.manual_seed(12)
-    model = _scale(torch.nn.Sequential(snn.Linear(30, 20), snn.LIF()), 4.0).eval()
-    x = _inputs(20, 30, 0.1, 5)
-    dep = from_torch(model)
-    dep.MAX_SCHEDULED = 50
-    a = dep.run(x)
-    net0 = dep.net
-    b = dep.run(x)
-    assert dep.net is not net0 and np.array_equal(a.output, b.output)
+def test_sampling_noisy_lif_deploys_deterministic_with_a_warning():
+    model = torch.nn.Sequential(snn.Linear(4, 3), snn.NoisyLIF(eval_mode="sample"))
+    with pytest.warns(UserWarning, match="deterministic"):
+        from_torch(model)
+
+
+def test_high_activity_exact_when_the_event_path_is_forced():
+    # spike_input=True keeps spikecore.nn on its ordered event-driven product at any activity
+    torch.manual_seed(13)
+    model = _scale(torch.nn.Sequential(
+        snn.Linear(60, 80, spike_input=True), snn.LIF(),
+        snn.Linear(80, 40, spike_input=True), snn.LIF(tau=3.0, v_reset=None),
+        snn.Linear(40, 10, spike_input=True), snn.LeakyIntegrator(tau=4.0)), 5.0)
+    x = _inputs(50, 60, 0.4, 3)
+    assert max(_activities(model.eval(), x)) > 0.2
+    _check_equal(model, x, dense_ok=True)

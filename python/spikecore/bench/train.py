@@ -1,4 +1,4 @@
-r"""Training benchmarks: spikecore.nn vs SpikingJelly, snnTorch, Norse and a hand-written torch loop.
+r"""Training benchmarks: spikecore.nn vs SpikingJelly, snnTorch, Norse and a hand-written loop.
 
 Cases (all measured in the same run; a peer that is not installed reports ``None``):
 
@@ -39,6 +39,8 @@ from spikecore.bench import Result, median_time
 N_IN, N_HID, N_OUT = 700, 512, 20
 PEERS = ("spikingjelly", "torch_loop", "norse", "snntorch")
 THREADS = 2
+INFER_THREADS = 1  # batch-1 inference: one thread for engine and torch alike (a per-step
+#                    barrier across threads costs more than it saves at this size)
 INIT_GAIN = 6.0  # hidden activity about 6 % and 11 % of neurons per step
 
 
@@ -311,14 +313,20 @@ def run(quick: bool = False) -> Iterable[Result]:
     T, B = 100, 32
     repeats = 3 if quick else 7
 
-    # --- training step time
-    times: Dict[str, Optional[float]] = {}
-    for name in BUILDERS:
-        if not ok[name][0]:
-            times[name] = None
-            continue
-        step, _ = make_step(name, T, B)
-        times[name] = median_time(step, repeats=repeats, warmup=1) * 1e3
+    # --- training step time: libraries interleaved step by step (round robin), so that a
+    # change of machine load hits every library alike; median per library
+    steps = {n: make_step(n, T, B)[0] for n in BUILDERS if ok[n][0]}
+    samples: Dict[str, List[float]] = {n: [] for n in steps}
+    for fn in steps.values():
+        fn()  # warm-up
+    for _ in range(repeats):
+        for n, fn in steps.items():
+            t0 = time.perf_counter()
+            fn()
+            samples[n].append(time.perf_counter() - t0)
+    times: Dict[str, Optional[float]] = {
+        n: (statistics.median(samples[n]) * 1e3 if n in samples else None) for n in BUILDERS}
+    del steps
     if times["spikecore"] is not None:
         yield Result("train", "shd_step T=100 B=32 700-512-512-20", "time", times["spikecore"],
                      "ms", higher_is_better=False, peers={n: times[n] for n in PEERS},
@@ -344,38 +352,51 @@ def run(quick: bool = False) -> Iterable[Result]:
                      peers={"spikingjelly": mem["spikingjelly"], "torch_loop": mem["torch_loop"]})
 
     # --- batch-1 inference, engine vs torch dense
-    try:
-        res = infer_batch1(quick)
-    except (ImportError, AttributeError, NotImplementedError) as exc:
-        print(f"infer_batch1: skipped ({exc})", file=sys.stderr)
-        res = None
-    if res is not None:
-        yield res
+    for density in (None, 0.1):
+        try:
+            res = infer_batch1(quick, density=density)
+        except (ImportError, AttributeError, NotImplementedError) as exc:
+            print(f"infer_batch1: skipped ({exc})", file=sys.stderr)
+            res = None
+        if res is not None:
+            yield res
 
 
-def trained_shape_model(seed: int = 0, gain: float = 4.0):
+def trained_shape_model(seed: int = 0, gain: float = 4.0, density: Optional[float] = None):
     """A 700-512-512-20 spikecore.nn LIF model, weights scaled so that every layer is active
-    (about 9 %, 9 % and 8 % of the neurons per step at 10 % input activity)."""
+    (about 9 %, 9 % and 6 % of the neurons per step at 10 % input activity).
+
+    ``density``: None for dense ``Linear`` layers, else ``SparseLinear`` of that density (its
+    initial scale already accounts for the smaller fan-in)."""
     import torch
     import spikecore.nn as snn
 
     torch.manual_seed(seed)
-    lin = getattr(snn, "Linear", torch.nn.Linear)
-    model = torch.nn.Sequential(lin(N_IN, N_HID), snn.LIF(tau=2.0), lin(N_HID, N_HID),
-                                snn.LIF(tau=2.0), lin(N_HID, N_OUT), snn.LIF(tau=2.0))
+
+    def lin(i, o, k):
+        return snn.Linear(i, o) if density is None else snn.SparseLinear(i, o, density=density,
+                                                                         seed=seed + k)
+
+    model = torch.nn.Sequential(lin(N_IN, N_HID, 0), snn.LIF(tau=2.0), lin(N_HID, N_HID, 1),
+                                snn.LIF(tau=2.0), lin(N_HID, N_OUT, 2), snn.LIF(tau=2.0))
     with torch.no_grad():
         for m in model:
-            if isinstance(m, torch.nn.Linear):
+            if isinstance(m, (torch.nn.Linear, snn.SparseLinear)):
                 m.weight.mul_(gain)
     return model.eval()
 
 
 def _dense_forward(model):
-    """Plain torch dense inference of a trained_shape_model: nn.Linear products + LIF loop."""
+    """Plain torch dense inference: dense weight products (zeros included) + LIF loop."""
     import torch
+    import spikecore.nn as snn
 
-    lins = [m for m in model if isinstance(m, torch.nn.Linear)]
-    W = [(m.weight.detach().clone(), m.bias.detach().clone()) for m in lins]
+    W = []
+    for m in model:
+        if isinstance(m, torch.nn.Linear):
+            W.append((m.weight.detach().clone(), m.bias.detach().clone()))
+        elif isinstance(m, snn.SparseLinear):
+            W.append((m.dense_weight().detach().clone(), m.bias.detach().clone()))
 
     def fwd(x):
         with torch.no_grad():
@@ -387,15 +408,18 @@ def _dense_forward(model):
     return fwd
 
 
-def infer_batch1(quick: bool = False, T: int = 100, rate: float = 0.10) -> Result:
+def infer_batch1(quick: bool = False, T: int = 100, rate: float = 0.10,
+                 density: Optional[float] = None) -> Result:
     """Batch-1 inference: engine (event-driven) vs torch dense forward of the same model."""
     import torch
     from spikecore.sim import from_torch
 
-    model = trained_shape_model()
+    model = trained_shape_model(density=density)
+    n_prev = torch.get_num_threads()
+    torch.set_num_threads(INFER_THREADS)
     g = torch.Generator().manual_seed(7)
     x = (torch.rand(T, 1, N_IN, generator=g) < rate).float()
-    dep = from_torch(model, n_threads=THREADS)
+    dep = from_torch(model, n_threads=INFER_THREADS)
     repeats = 5 if quick else 15
     dense = _dense_forward(model)
 
@@ -408,17 +432,20 @@ def infer_batch1(quick: bool = False, T: int = 100, rate: float = 0.10) -> Resul
     t_ours = median_time(lambda: dep.run(x), repeats=repeats, warmup=2) * 1e3
     firsts = []  # the first run on a freshly built network (no earlier input kept)
     for _ in range(3 if quick else 5):
-        fresh = from_torch(model, n_threads=THREADS)
+        fresh = from_torch(model, n_threads=INFER_THREADS)
         t0 = time.perf_counter()
         fresh.run(x)
         firsts.append(time.perf_counter() - t0)
     out = dep.run(x)
+    torch.set_num_threads(n_prev)
     rates = [float(z.mean()) for z in out.spikes]
     same = bool((dense(x)[:, 0].numpy() == out.output).mean() > 0.999)
-    return Result("train", f"infer_batch1 T={T} 700-512-512-20 in=10%", "time", t_ours, "ms",
+    conn = "dense" if density is None else f"sparse {density:g}"
+    return Result("train", f"infer_batch1 T={T} 700-512-512-20 {conn} in=10%", "time", t_ours,
+                  "ms",
                   higher_is_better=False,
                   peers={"torch_dense": t_dense, "spikecore.nn_forward": t_nn},
-                  info={"synops": out.synops, "threads": THREADS, "repeats": repeats,
+                  info={"synops": out.synops, "threads": INFER_THREADS, "repeats": repeats,
                         "layer_rates": [round(r, 4) for r in rates],
                         "first_run_ms": statistics.median(firsts) * 1e3,
                         "output_matches_dense": same})

@@ -14,8 +14,8 @@ a count (Poisson) proportional to its intensity :math:`x \in [0, 1]`:
 :math:`t_c = \mathrm{round}((1 - x_c)(T - 1))`; logarithmic (the RC-charging time of a neuron
 driven by a constant current :math:`x`, as in snnTorch): :math:`t_c = \tau \ln\frac{x_c}
 {x_c - \vartheta}` for :math:`x_c > \vartheta`, normalised so that :math:`x = 1` fires at step 0
-and the threshold-level input would fire at :math:`T - 1`. Channels with :math:`x_c \le` ``threshold``
-stay silent.
+and the threshold-level input would fire at :math:`T - 1`. Channels with
+:math:`x_c \le` ``threshold`` stay silent.
 
 =============  ========  =============================================================
 parameter      default   meaning

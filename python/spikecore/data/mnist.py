@@ -100,8 +100,8 @@ def write_idx(path: PathLike, array: np.ndarray) -> None:
 
 
 def _find(root: Path, stem: str) -> Path:
-    for cand in (root / stem, root / (stem + ".gz"),
-                 root / stem.replace("-idx", ".idx"), root / (stem.replace("-idx", ".idx") + ".gz")):
+    alt = stem.replace("-idx", ".idx")
+    for cand in (root / stem, root / (stem + ".gz"), root / alt, root / (alt + ".gz")):
         if cand.is_file():
             return cand
     raise ValueError(f"root: {str(root)!r} has no {stem} (or {stem}.gz); spikecore cannot "

@@ -11,11 +11,11 @@ deterministic eval-mode LIF -- or a ``LeakyIntegrator`` readout) becomes a
   :math:`\vartheta` and reset (a ``LeakyIntegrator`` is a ``lif_discrete`` population whose
   threshold is never reached; its membrane is recorded every step);
 * each synaptic layer is one explicit projection (zero weights dropped, delay one step);
-* a bias :math:`b_j` is a synapse from an always-on ``bias`` source neuron, connected *before*
+* a bias :math:`b_j` is a synapse from an always-on ``bias`` source neuron, connected *after*
   the layer's weights, so the engine sums a neuron's input of a step in the order
-  :math:`((b_j + w_{i_1 j}) + w_{i_2 j}) + \dots` over active inputs :math:`i_1 < i_2 < \dots` --
-  the order of spikecore.nn's spike-sparse product -- and then updates the neuron exactly as the
-  torch reference does:
+  :math:`((0 + w_{i_1 j}) + w_{i_2 j} + \dots) + b_j` over active inputs
+  :math:`i_1 < i_2 < \dots` -- the order of spikecore.nn's event-driven product -- and then
+  updates the neuron exactly as the torch reference does:
 
 .. math::
 
@@ -29,7 +29,8 @@ aligned with the torch forward.
 
 Exactness: with the same input spikes the engine reproduces the torch forward at batch 1 spike
 for spike (bitwise equal membranes) whenever the torch forward sums each neuron's input in the
-same order -- spikecore.nn.Linear / SparseLinear on spike inputs with the C++ kernels, or any
+same order -- spikecore.nn.Linear / SparseLinear on spike inputs with the C++ kernels (the
+event-driven path: at most 12 % active inputs, or always with ``spike_input=True``), or any
 weights whose partial sums are exact in float32 (e.g. dyadic weights). A dense BLAS product
 (``torch.nn.Linear``) rounds in another order; then a spike can flip only where a membrane lies
 within float rounding of the threshold. ``v_rest`` must be 0 for exactness (the engine lets the
@@ -53,6 +54,7 @@ Example
 from __future__ import annotations
 
 import numbers
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, List, Optional
 
@@ -134,6 +136,9 @@ def _neuron_spec(m, i: int) -> dict:
         kind, extra = "alif", dict(rho=float(m.rho), beta_a=float(m.beta_a))
     elif isinstance(m, (snn.LIF, snn.NoisyLIF)):  # ParametricLIF is a LIF
         kind, extra = "lif", {}
+        if isinstance(m, snn.NoisyLIF) and getattr(m, "eval_mode", "") == "sample":
+            warnings.warn(f"model: layer {i} (NoisyLIF, eval_mode='sample') is deployed as its "
+                          "deterministic LIF; sampled spikes are not reproduced", stacklevel=3)
     else:
         raise ValueError(f"model: layer {i} ({name}) is not a supported neuron; valid: LIF, "
                          "ParametricLIF (scalar tau), AdaptiveLIF, NoisyLIF, LeakyIntegrator")
@@ -229,10 +234,6 @@ class Deployed:
     ``n_in``, ``n_out``. :meth:`run` may be called repeatedly; each call starts from rest.
     """
 
-    #: the engine keeps every input spike ever scheduled (sorted); past this many the network is
-    #: rebuilt so that scheduling stays cheap (the engine has no call to drop past input yet)
-    MAX_SCHEDULED = 500_000
-
     def __init__(self, layers: List[LayerSpec], n_threads: int = 1):
         self.layers = layers
         self.n_in = layers[0].n_in
@@ -241,7 +242,6 @@ class Deployed:
 
     def _build(self, n_threads: int) -> None:
         layers = self.layers
-        self._scheduled = 0
         self.net = net = Network(dt=1.0, n_threads=n_threads, seed=0, max_delay=4.0)
         self.input = net.add_population(self.n_in, "spike_source", name="input")
         has_bias = any(L.bias is not None for L in layers)
@@ -259,13 +259,13 @@ class Deployed:
                 pop = net.add_population(L.n, "lif_discrete", name=f"layer{li}", beta=L.beta,
                                          v_rest=L.v_rest, v_th=L.v_threshold, v_reset=L.v_reset,
                                          soft_reset=L.soft_reset)
-            if L.bias is not None:
-                nz = np.nonzero(L.bias)[0].astype(np.int32)
-                net.connect(self.bias, pop, "explicit", pre_index=np.full(nz.size, li, np.int32),
-                            post_index=nz, weight=L.bias[nz], delay=1.0)
             if L.weight.size:
                 net.connect(prev, pop, "explicit", pre_index=L.pre, post_index=L.post,
                             weight=L.weight, delay=1.0)
+            if L.bias is not None:  # after the weights: the bias is summed last
+                nz = np.nonzero(L.bias)[0].astype(np.int32)
+                net.connect(self.bias, pop, "explicit", pre_index=np.full(nz.size, li, np.int32),
+                            post_index=nz, weight=L.bias[nz], delay=1.0)
             if L.kind == "li":
                 self._monitors.append(net.record_state(pop, "v"))
             else:
@@ -306,17 +306,9 @@ class Deployed:
         return s
 
     def _reset(self) -> None:
-        c = self.net._c
-        for L, pop in zip(self.layers, self.populations):
-            self.net.set_state(pop, "v", L.v_rest)
-            if L.kind == "alif":
-                self.net.set_state(pop, "a", 0.0)
-            slots, rec, ring = c.get_ring(pop.index)
-            if np.any(ring):
-                c.set_ring(pop.index, slots, np.zeros_like(ring))
-        for mon in self._monitors:
-            if hasattr(mon, "steps"):  # spike monitor: drop old records
-                c.set_spikes(mon.index, np.zeros(0, np.int64), np.zeros(0, np.int32))
+        self.net.reset_state()  # v = v_rest, a = 0, delay rings emptied
+        for mon in self._monitors:  # drop the records of earlier runs
+            mon.clear()
 
     def run(self, spikes) -> DeployResult:
         """Run one sample: ``spikes`` ``[T, n_in]`` or ``[T, 1, n_in]`` (0/1, numpy or torch).
@@ -325,8 +317,6 @@ class Deployed:
         """
         s = self._input_array(spikes)
         T, nL = s.shape[0], len(self.layers)
-        if self._scheduled > self.MAX_SCHEDULED:
-            self._build(self.net.n_threads)
         self._reset()
         net = self.net
         s0 = net.step
@@ -338,7 +328,6 @@ class Deployed:
             ids = np.repeat(np.arange(nL, dtype=np.int32), T)
             steps = (np.arange(T)[None, :] + np.arange(nL)[:, None]).reshape(-1) + s0
             net.add_source_spikes(self.bias, (steps + 1).astype(np.float64), ids)
-        self._scheduled += int(t_idx.size) + (T * nL if self.bias is not None else 0)
         ev0 = net.events
         net.run(float(T + nL), progress=False)
         events = net.events - ev0
