@@ -1,1 +1,25 @@
-"""spikecore.nn (see ARCHITECTURE.md)."""
+"""spikecore.nn: spiking neurons, surrogate gradients and sparse layers for PyTorch.
+
+Time-first multi-step modules ([T, B, ...]) that train with BPTT (surrogate gradients or
+noise-driven learning), run fused C++ kernels on CPU tensors and a pure-torch reference
+elsewhere. See docs/nn.md.
+"""
+from . import functional, reference, surrogate
+from .linear import Linear, SparseLinear
+from .monitor import LayerStats, SpikeMonitor, count_synops
+from .neurons import (
+    ALIFState,
+    AdaptiveLIF,
+    LeakyIntegrator,
+    LIF,
+    LIFState,
+    NoisyLIF,
+    ParametricLIF,
+    SpikingNeuron,
+)
+
+__all__ = [
+    "LIF", "ParametricLIF", "AdaptiveLIF", "NoisyLIF", "LeakyIntegrator", "SpikingNeuron",
+    "LIFState", "ALIFState", "Linear", "SparseLinear", "SpikeMonitor", "LayerStats",
+    "count_synops", "functional", "surrogate", "reference",
+]

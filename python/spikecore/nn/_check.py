@@ -1,0 +1,101 @@
+"""Argument validation shared by spikecore.nn (messages name the argument and the valid choices)."""
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+import torch
+
+
+def number(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, torch.Tensor) and value.numel() == 1 and value.dtype.is_floating_point:
+            value = float(value)
+        else:
+            raise TypeError(f"{name}: expected a number, got {type(value).__name__}")
+    value = float(value)
+    if math.isnan(value):
+        raise ValueError(f"{name}: must not be NaN")
+    return value
+
+
+def finite(value, name: str) -> float:
+    value = number(value, name)
+    if not math.isfinite(value):
+        raise ValueError(f"{name}: must be finite, got {value}")
+    return value
+
+
+def tau(value, name: str = "tau") -> float:
+    """A time constant in steps; the decay per step is beta = 1 - 1/tau, so tau must be > 1."""
+    value = number(value, name)
+    if not value > 1.0:
+        raise ValueError(
+            f"{name}: must be > 1 time step (decay per step beta = 1 - 1/{name} must lie in "
+            f"(0, 1]; use float('inf') for no leak), got {value:g}")
+    return value
+
+
+def choice(value, name: str, valid: Iterable[str]) -> str:
+    valid = tuple(valid)
+    if not isinstance(value, str) or value not in valid:
+        raise ValueError(f"{name}: unknown value {value!r}; valid choices: {', '.join(valid)}")
+    return value
+
+
+def thresholds(v_threshold, v_reset, v_rest=0.0):
+    v_threshold = finite(v_threshold, "v_threshold")
+    if v_reset is not None:
+        v_reset = finite(v_reset, "v_reset")
+        if not v_threshold > v_reset:
+            raise ValueError(
+                f"v_threshold: must be greater than v_reset, got v_threshold={v_threshold:g}, "
+                f"v_reset={v_reset:g}")
+    v_rest = finite(v_rest, "v_rest")
+    return v_threshold, v_reset, v_rest
+
+
+def float_tensor(x, name: str = "x") -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
+    if not x.dtype.is_floating_point:
+        raise TypeError(
+            f"{name}: expected a floating-point tensor (float32 or float64), got {x.dtype}; "
+            f"convert spikes with {name}.float()")
+    return x
+
+
+def no_nan(x: torch.Tensor, name: str = "x") -> None:
+    # One reduction instead of an isnan() mask: a NaN anywhere makes the sum NaN.
+    if x.numel() and torch.isnan(x.detach().sum()):
+        if torch.isnan(x.detach()).any():
+            raise ValueError(f"{name}: contains NaN")
+
+
+def time_input(x, name: str = "x", min_dim: int = 3) -> torch.Tensor:
+    """A time-first float tensor [T, B, ...] without NaN."""
+    float_tensor(x, name)
+    if x.dim() < min_dim:
+        raise ValueError(
+            f"{name}: expected a time-first tensor [T, B, ...] with at least {min_dim} dims "
+            f"(time, batch, features), got shape {tuple(x.shape)}; add the time dimension, "
+            f"e.g. {name}.unsqueeze(0) for a single step")
+    if x.shape[0] == 0:
+        raise ValueError(f"{name}: time dimension (dim 0) is empty")
+    no_nan(x, name)
+    return x
+
+
+def state_tensor(s, like: torch.Tensor, name: str) -> torch.Tensor:
+    """A state tensor with shape like.shape[1:] (one entry per neuron), same dtype/device."""
+    if not isinstance(s, torch.Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor, got {type(s).__name__}")
+    if not s.dtype.is_floating_point:
+        raise TypeError(f"{name}: expected a floating-point tensor, got {s.dtype}")
+    want = tuple(like.shape[1:])
+    if tuple(s.shape) != want:
+        raise ValueError(
+            f"{name}: shape {tuple(s.shape)} does not match the input's per-step shape {want} "
+            f"(x has shape {tuple(like.shape)})")
+    no_nan(s, name)
+    return s.to(dtype=like.dtype, device=like.device)
