@@ -1,4 +1,243 @@
-// Bindings for the train subsystem (translation only). Owned by the train work area.
-#include "bindings.hpp"
+// Bindings for the training kernels (translation only). Owned by the train work area.
+// All arrays are caller-allocated, C-contiguous CPU arrays of one dtype (float32 or float64);
+// an optional array is passed as an empty array. Sizes are checked here, never in the kernels.
+#include <string>
 
-void bind_train(nb::module_ m) { (void)m; }
+#include "bindings.hpp"
+#include "spikecore/core/errors.hpp"
+#include "spikecore/train/kernels.hpp"
+
+namespace st = spikecore::train;
+
+namespace {
+
+template <typename T>
+using Arr = nb::ndarray<T, nb::c_contig, nb::device::cpu>;
+template <typename T>
+using CArr = nb::ndarray<const T, nb::c_contig, nb::device::cpu>;
+
+template <typename A>
+void need(const A& a, size_t n, const char* name) {
+  if (a.size() != n)
+    throw spikecore::value_error(std::string(name) + ": expected " + std::to_string(n) +
+                                 " elements, got " + std::to_string(a.size()));
+}
+
+template <typename A>
+const auto* opt(const A& a, size_t n, const char* name) {
+  if (a.size() == 0) return static_cast<decltype(a.data())>(nullptr);
+  need(a, n, name);
+  return a.data();
+}
+
+template <typename T>
+st::NeuronArgs<T> make_args(int64_t steps, int64_t n, const CArr<T>& beta, const CArr<T>& drive,
+                            double v_th, double v_reset, bool soft, bool detach, int kind,
+                            double alpha, bool smooth, int n_threads) {
+  st::NeuronArgs<T> a;
+  a.steps = steps;
+  a.n = n;
+  if (beta.size() != 1) need(beta, size_t(n), "beta");
+  if (drive.size() != 1) need(drive, size_t(n), "drive");
+  a.beta = beta.data();
+  a.beta_stride = beta.size() == 1 ? 0 : 1;
+  a.drive = drive.data();
+  a.drive_stride = drive.size() == 1 ? 0 : 1;
+  a.v_th = T(v_th);
+  a.v_reset = T(v_reset);
+  a.soft = soft;
+  a.detach_reset = detach;
+  a.kind = st::surrogate_kind(kind);
+  a.alpha = T(alpha);
+  a.smooth = smooth;
+  a.n_threads = n_threads;
+  return a;
+}
+
+template <typename T>
+void bind_dtype(nb::module_ m) {
+  m.def(
+      "lif_forward",
+      [](CArr<T> x, CArr<T> v0, CArr<T> beta, CArr<T> drive, CArr<T> eps, Arr<T> z, Arr<T> h,
+         Arr<T> vT, double v_th, double v_reset, bool soft, int kind, double alpha, bool smooth,
+         int n_threads) {
+        if (x.ndim() != 2) throw spikecore::value_error("x: expected [T, N]");
+        const int64_t steps = x.shape(0), n = x.shape(1);
+        auto a = make_args<T>(steps, n, beta, drive, v_th, v_reset, soft, false, kind, alpha,
+                              smooth, n_threads);
+        a.eps = opt(eps, x.size(), "eps");
+        need(v0, n, "v0");
+        need(z, x.size(), "z");
+        need(h, x.size(), "h");
+        need(vT, n, "vT");
+        nb::gil_scoped_release r;
+        st::lif_forward<T>(a, x.data(), v0.data(), z.data(), h.data(), vT.data());
+      });
+  m.def(
+      "lif_backward",
+      [](CArr<T> h, CArr<T> v0, CArr<T> gz, CArr<T> gvT, CArr<T> beta, CArr<T> drive,
+         CArr<T> eps, Arr<T> gx, Arr<T> gv0, Arr<T> gbeta, Arr<T> gdrive, double v_th,
+         double v_reset, bool soft, bool detach, int kind, double alpha, bool smooth,
+         int n_threads) {
+        if (h.ndim() != 2) throw spikecore::value_error("h: expected [T, N]");
+        const int64_t steps = h.shape(0), n = h.shape(1);
+        auto a = make_args<T>(steps, n, beta, drive, v_th, v_reset, soft, detach, kind, alpha,
+                              smooth, n_threads);
+        a.eps = opt(eps, h.size(), "eps");
+        need(v0, n, "v0");
+        need(gz, h.size(), "gz");
+        const T* gvt = opt(gvT, n, "gvT");
+        need(gx, h.size(), "gx");
+        need(gv0, n, "gv0");
+        need(gbeta, n, "gbeta");
+        need(gdrive, n, "gdrive");
+        nb::gil_scoped_release r;
+        st::lif_backward<T>(a, h.data(), v0.data(), gz.data(), gvt, gx.data(), gv0.data(),
+                            gbeta.data(), gdrive.data());
+      });
+  m.def(
+      "alif_forward",
+      [](CArr<T> x, CArr<T> v0, CArr<T> a0, CArr<T> beta, CArr<T> drive, Arr<T> z, Arr<T> h,
+         Arr<T> ap, Arr<T> vT, Arr<T> aT, double v_th, double v_reset, bool soft, double rho,
+         double beta_a, int kind, double alpha, bool smooth, int n_threads) {
+        if (x.ndim() != 2) throw spikecore::value_error("x: expected [T, N]");
+        const int64_t steps = x.shape(0), n = x.shape(1);
+        auto a = make_args<T>(steps, n, beta, drive, v_th, v_reset, soft, false, kind, alpha,
+                              smooth, n_threads);
+        a.rho = T(rho);
+        a.beta_a = T(beta_a);
+        need(v0, n, "v0");
+        need(a0, n, "a0");
+        need(z, x.size(), "z");
+        need(h, x.size(), "h");
+        need(ap, x.size(), "aprev");
+        need(vT, n, "vT");
+        need(aT, n, "aT");
+        nb::gil_scoped_release r;
+        st::alif_forward<T>(a, x.data(), v0.data(), a0.data(), z.data(), h.data(), ap.data(),
+                            vT.data(), aT.data());
+      });
+  m.def(
+      "alif_backward",
+      [](CArr<T> h, CArr<T> ap, CArr<T> v0, CArr<T> gz, CArr<T> gvT, CArr<T> gaT, CArr<T> beta,
+         CArr<T> drive, Arr<T> gx, Arr<T> gv0, Arr<T> ga0, Arr<T> gbeta, Arr<T> gdrive,
+         double v_th, double v_reset, bool soft, bool detach, double rho, double beta_a,
+         int kind, double alpha, bool smooth, int n_threads) {
+        if (h.ndim() != 2) throw spikecore::value_error("h: expected [T, N]");
+        const int64_t steps = h.shape(0), n = h.shape(1);
+        auto a = make_args<T>(steps, n, beta, drive, v_th, v_reset, soft, detach, kind, alpha,
+                              smooth, n_threads);
+        a.rho = T(rho);
+        a.beta_a = T(beta_a);
+        need(ap, h.size(), "aprev");
+        need(v0, n, "v0");
+        need(gz, h.size(), "gz");
+        const T* gvt = opt(gvT, n, "gvT");
+        const T* gat = opt(gaT, n, "gaT");
+        need(gx, h.size(), "gx");
+        need(gv0, n, "gv0");
+        need(ga0, n, "ga0");
+        need(gbeta, n, "gbeta");
+        need(gdrive, n, "gdrive");
+        nb::gil_scoped_release r;
+        st::alif_backward<T>(a, h.data(), ap.data(), v0.data(), gz.data(), gvt, gat, gx.data(),
+                             gv0.data(), ga0.data(), gbeta.data(), gdrive.data());
+      });
+  m.def(
+      "li_forward",
+      [](CArr<T> x, CArr<T> v0, CArr<T> beta, CArr<T> drive, Arr<T> out, int n_threads) {
+        if (x.ndim() != 2) throw spikecore::value_error("x: expected [T, N]");
+        const int64_t steps = x.shape(0), n = x.shape(1);
+        auto a = make_args<T>(steps, n, beta, drive, 1.0, 0.0, false, false, 0, 1.0, false,
+                              n_threads);
+        need(v0, n, "v0");
+        need(out, x.size(), "out");
+        nb::gil_scoped_release r;
+        st::li_forward<T>(a, x.data(), v0.data(), out.data());
+      });
+  m.def(
+      "li_backward",
+      [](CArr<T> out, CArr<T> v0, CArr<T> gout, CArr<T> gvT, CArr<T> beta, CArr<T> drive,
+         Arr<T> gx, Arr<T> gv0, Arr<T> gbeta, Arr<T> gdrive, int n_threads) {
+        if (out.ndim() != 2) throw spikecore::value_error("out: expected [T, N]");
+        const int64_t steps = out.shape(0), n = out.shape(1);
+        auto a = make_args<T>(steps, n, beta, drive, 1.0, 0.0, false, false, 0, 1.0, false,
+                              n_threads);
+        need(v0, n, "v0");
+        need(gout, out.size(), "gout");
+        const T* gvt = opt(gvT, n, "gvT");
+        need(gx, out.size(), "gx");
+        need(gv0, n, "gv0");
+        need(gbeta, n, "gbeta");
+        need(gdrive, n, "gdrive");
+        nb::gil_scoped_release r;
+        st::li_backward<T>(a, out.data(), v0.data(), gout.data(), gvt, gx.data(), gv0.data(),
+                           gbeta.data(), gdrive.data());
+      });
+  m.def(
+      "gather_active",
+      [](CArr<T> x, int n_threads) {
+        if (x.ndim() != 2) throw spikecore::value_error("x: expected [R, K]");
+        const int64_t rows = x.shape(0), k = x.shape(1);
+        std::vector<int64_t> row_ptr(size_t(rows) + 1);
+        std::vector<int32_t> idx;
+        std::vector<T> val;
+        {
+          nb::gil_scoped_release r;
+          const int64_t nnz = st::gather_active<T>(x.data(), rows, k, row_ptr.data(), nullptr,
+                                                   nullptr, n_threads);
+          idx.resize(size_t(nnz));
+          val.resize(size_t(nnz));
+          st::gather_active<T>(x.data(), rows, k, row_ptr.data(), idx.data(), val.data(),
+                               n_threads);
+        }
+        return nb::make_tuple(spikecore_bind::to_numpy(std::move(row_ptr)),
+                              spikecore_bind::to_numpy(std::move(idx)),
+                              spikecore_bind::to_numpy(std::move(val)));
+      },
+      "CSR (row_ptr, idx, val) of the nonzero entries of x [R, K]");
+  m.def(
+      "sparse_rows_matmul",
+      [](CArr<int64_t> row_ptr, CArr<int32_t> idx, CArr<T> val, CArr<T> wt, CArr<T> bias,
+         Arr<T> y, int n_threads) {
+        if (wt.ndim() != 2) throw spikecore::value_error("wt: expected [K, M]");
+        const int64_t rows = int64_t(row_ptr.size()) - 1, k = wt.shape(0), m = wt.shape(1);
+        if (rows < 0) throw spikecore::value_error("row_ptr: empty");
+        need(idx, size_t(row_ptr.data()[rows]), "idx");
+        need(val, idx.size(), "val");
+        for (size_t p = 0; p < idx.size(); ++p)
+          if (idx.data()[p] < 0 || idx.data()[p] >= k)
+            throw spikecore::index_error("idx: entry out of range [0, K)");
+        const T* b = opt(bias, m, "bias");
+        need(y, size_t(rows * m), "y");
+        nb::gil_scoped_release r;
+        st::sparse_rows_matmul<T>(row_ptr.data(), idx.data(), val.data(), rows, wt.data(), m, b,
+                                  y.data(), n_threads);
+      });
+  m.def(
+      "sparse_rows_weight_grad",
+      [](CArr<int64_t> row_ptr, CArr<int32_t> idx, CArr<T> val, CArr<T> gy, Arr<T> gwt,
+         int n_threads) {
+        if (gy.ndim() != 2 || gwt.ndim() != 2)
+          throw spikecore::value_error("gy, gwt: expected 2-D arrays");
+        const int64_t rows = int64_t(row_ptr.size()) - 1, k = gwt.shape(0), m = gwt.shape(1);
+        if (rows < 0 || int64_t(gy.shape(0)) != rows || int64_t(gy.shape(1)) != m)
+          throw spikecore::value_error("gy: shape must be [rows, M]");
+        need(idx, size_t(row_ptr.data()[rows]), "idx");
+        need(val, idx.size(), "val");
+        for (size_t p = 0; p < idx.size(); ++p)
+          if (idx.data()[p] < 0 || idx.data()[p] >= k)
+            throw spikecore::index_error("idx: entry out of range [0, K)");
+        nb::gil_scoped_release r;
+        st::sparse_rows_weight_grad<T>(row_ptr.data(), idx.data(), val.data(), rows, gy.data(),
+                                       k, m, gwt.data(), n_threads);
+      });
+}
+
+}  // namespace
+
+void bind_train(nb::module_ m) {
+  // float32 first: nanobind tries overloads in order, without implicit dtype conversion
+  bind_dtype<float>(m);
+  bind_dtype<double>(m);
+}

@@ -161,7 +161,7 @@ def test_plif_per_channel_learns_tau():
     assert m.w.grad.shape == (3,) and torch.all(m.w.grad != 0)
     assert torch.allclose(m.tau_learned, torch.full((3,), 2.0))
     scalar = snn.ParametricLIF(tau=4.0)
-    assert scalar.w.shape == () and float(scalar.beta) == pytest.approx(0.75)
+    assert scalar.w.shape == () and float(scalar.beta.detach()) == pytest.approx(0.75)
     with pytest.raises(ValueError, match="channels"):
         m(torch.rand(8, 2, 5))
 

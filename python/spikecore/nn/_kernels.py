@@ -1,6 +1,7 @@
-"""Bridge to the fused C++ kernels (spikecore._core.train); torch autograd.Functions live here.
+"""Bridge to the fused C++ kernels (spikecore._core.train) as torch.autograd.Functions.
 
-Until a kernel exists for an op, ``has(name)`` is False and spikecore.nn uses the reference.
+Tensors cross as DLPack arrays (zero copy); outputs are allocated here by torch. The kernels use
+``torch.get_num_threads()`` threads (fixed neuron / column blocks, so results do not depend on it).
 """
 from __future__ import annotations
 
@@ -15,10 +16,16 @@ except ImportError:  # pragma: no cover
     _train = None
 
 _DTYPES = (torch.float32, torch.float64)
+_OPS = {
+    "lif": "lif_forward", "alif": "alif_forward", "li": "li_forward",
+    "spike_linear": "sparse_rows_matmul",
+}
+# Above this fraction of nonzero inputs the dense BLAS product is faster than the event one.
+DENSE_ABOVE = 0.12
 
 
 def has(op: str) -> bool:
-    return _train is not None and hasattr(_train, f"{op}_forward")
+    return _train is not None and hasattr(_train, _OPS.get(op, op))
 
 
 def usable(x: torch.Tensor, sg, *tensors) -> tuple:
@@ -36,17 +43,199 @@ def usable(x: torch.Tensor, sg, *tensors) -> tuple:
     return True, ""
 
 
-def lif(*args):  # replaced when the kernels are built
-    raise NotImplementedError
+def _nt() -> int:
+    return max(1, torch.get_num_threads())
 
 
-def alif(*args):
-    raise NotImplementedError
+def _d(t: torch.Tensor) -> torch.Tensor:
+    return t.detach()
 
 
-def leaky_integrator(*args):
-    raise NotImplementedError
+def _empty(dtype) -> torch.Tensor:
+    return torch.empty(0, dtype=dtype)
+
+
+def _param(p, x: torch.Tensor, n: int) -> torch.Tensor:
+    """Per-neuron parameter as a flat tensor of length n, or length 1 (broadcast)."""
+    if not isinstance(p, torch.Tensor):
+        return torch.tensor([p], dtype=x.dtype)
+    p = p.to(x.dtype)
+    if p.numel() == 1:
+        return p.reshape(1)
+    return p.expand(x.shape[1:]).reshape(n).contiguous()
+
+
+def _drive(beta, v_rest):
+    return 0.0 if v_rest == 0.0 else (1.0 - beta) * v_rest
+
+
+def _reduce(g: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return g if like.numel() == g.numel() else g.sum().reshape(like.shape)
+
+
+class _LIFFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x2, v0, beta, drive, eps, cfg):
+        z = torch.empty_like(x2)
+        h = torch.empty_like(x2)
+        vT = torch.empty_like(v0)
+        e = _empty(x2.dtype) if eps is None else eps
+        _train.lif_forward(x2, v0, _d(beta), _d(drive), e, z, h, vT, cfg["v_th"],
+                           cfg["v_reset"], cfg["soft"], cfg["kind"], cfg["alpha"],
+                           cfg["smooth"], _nt())
+        ctx.save_for_backward(h, v0, beta, drive, eps)
+        ctx.cfg = cfg
+        return z, vT
+
+    @staticmethod
+    def backward(ctx, gz, gvT):
+        h, v0, beta, drive, eps = ctx.saved_tensors
+        cfg = ctx.cfg
+        gz = torch.zeros_like(h) if gz is None else gz.contiguous()
+        gvT = _empty(h.dtype) if gvT is None else gvT.contiguous()
+        gx = torch.empty_like(h)
+        n = h.shape[1]
+        gv0, gb, gd = (torch.empty(n, dtype=h.dtype) for _ in range(3))
+        _train.lif_backward(h, v0, gz, gvT, _d(beta), _d(drive),
+                            _empty(h.dtype) if eps is None else eps, gx, gv0, gb, gd,
+                            cfg["v_th"], cfg["v_reset"], cfg["soft"], cfg["detach"],
+                            cfg["kind"], cfg["alpha"], cfg["smooth"], _nt())
+        return gx, gv0, _reduce(gb, beta), _reduce(gd, drive), None, None
+
+
+def _cfg(v_threshold, v_reset, sg, detach_reset):
+    soft = v_reset is None
+    return {"v_th": float(v_threshold), "v_reset": 0.0 if soft else float(v_reset),
+            "soft": soft, "kind": int(sg.kind), "alpha": float(sg.alpha),
+            "smooth": bool(sg.smooth), "detach": bool(detach_reset)}
+
+
+def lif(x, v, beta, v_threshold, v_reset, v_rest, sg, detach_reset, eps):
+    shape = x.shape
+    steps = shape[0]
+    x2 = x.reshape(steps, -1).contiguous()
+    n = x2.shape[1]
+    v0 = v.reshape(n).contiguous()
+    b = _param(beta, x, n)
+    d = _param(_drive(beta, v_rest), x, n)
+    e = None if eps is None else eps.reshape(steps, n).contiguous()
+    z, vT = _LIFFn.apply(x2, v0, b, d, e, _cfg(v_threshold, v_reset, sg, detach_reset))
+    return z.reshape(shape), vT.reshape(shape[1:])
+
+
+class _ALIFFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x2, v0, a0, beta, drive, cfg):
+        z, h, ap = (torch.empty_like(x2) for _ in range(3))
+        vT, aT = torch.empty_like(v0), torch.empty_like(v0)
+        _train.alif_forward(x2, v0, a0, _d(beta), _d(drive), z, h, ap, vT, aT, cfg["v_th"],
+                            cfg["v_reset"], cfg["soft"], cfg["rho"], cfg["beta_a"],
+                            cfg["kind"], cfg["alpha"], cfg["smooth"], _nt())
+        ctx.save_for_backward(h, ap, v0, beta, drive)
+        ctx.cfg = cfg
+        return z, vT, aT
+
+    @staticmethod
+    def backward(ctx, gz, gvT, gaT):
+        h, ap, v0, beta, drive = ctx.saved_tensors
+        cfg = ctx.cfg
+        gz = torch.zeros_like(h) if gz is None else gz.contiguous()
+        gvT = _empty(h.dtype) if gvT is None else gvT.contiguous()
+        gaT = _empty(h.dtype) if gaT is None else gaT.contiguous()
+        gx = torch.empty_like(h)
+        n = h.shape[1]
+        gv0, ga0, gb, gd = (torch.empty(n, dtype=h.dtype) for _ in range(4))
+        _train.alif_backward(h, ap, v0, gz, gvT, gaT, _d(beta), _d(drive), gx, gv0, ga0, gb, gd,
+                             cfg["v_th"], cfg["v_reset"], cfg["soft"], cfg["detach"],
+                             cfg["rho"], cfg["beta_a"], cfg["kind"], cfg["alpha"],
+                             cfg["smooth"], _nt())
+        return gx, gv0, ga0, _reduce(gb, beta), _reduce(gd, drive), None
+
+
+def alif(x, v, a, beta, rho, beta_a, v_threshold, v_reset, v_rest, sg, detach_reset):
+    shape = x.shape
+    steps = shape[0]
+    x2 = x.reshape(steps, -1).contiguous()
+    n = x2.shape[1]
+    cfg = _cfg(v_threshold, v_reset, sg, detach_reset)
+    cfg.update(rho=float(rho), beta_a=float(beta_a))
+    z, vT, aT = _ALIFFn.apply(x2, v.reshape(n).contiguous(), a.reshape(n).contiguous(),
+                              _param(beta, x, n), _param(_drive(beta, v_rest), x, n), cfg)
+    return z.reshape(shape), (vT.reshape(shape[1:]), aT.reshape(shape[1:]))
+
+
+class _LIFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x2, v0, beta, drive):
+        out = torch.empty_like(x2)
+        _train.li_forward(x2, v0, _d(beta), _d(drive), out, _nt())
+        ctx.save_for_backward(out, v0, beta, drive)
+        return out
+
+    @staticmethod
+    def backward(ctx, gout):
+        out, v0, beta, drive = ctx.saved_tensors
+        gx = torch.empty_like(out)
+        n = out.shape[1]
+        gv0, gb, gd = (torch.empty(n, dtype=out.dtype) for _ in range(3))
+        _train.li_backward(out, v0, gout.contiguous(), _empty(out.dtype), _d(beta), _d(drive),
+                           gx, gv0, gb, gd, _nt())
+        return gx, gv0, _reduce(gb, beta), _reduce(gd, drive)
+
+
+def leaky_integrator(x, v, beta, v_rest):
+    shape = x.shape
+    steps = shape[0]
+    x2 = x.reshape(steps, -1).contiguous()
+    n = x2.shape[1]
+    out = _LIFn.apply(x2, v.reshape(n).contiguous(), _param(beta, x, n),
+                      _param(_drive(beta, v_rest), x, n))
+    out = out.reshape(shape)
+    return out, out[-1]
+
+
+class _SpikeLinearFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x2, weight, bias, csr):
+        row_ptr, idx, val = csr
+        wt = weight.detach().t().contiguous()
+        y = torch.empty(x2.shape[0], weight.shape[0], dtype=x2.dtype)
+        _train.sparse_rows_matmul(row_ptr, idx, val, wt,
+                                  _empty(x2.dtype) if bias is None else bias.detach(), y, _nt())
+        # saved: the active-input lists (not x), and the weight for the input gradient
+        ctx.save_for_backward(weight)
+        ctx.csr = csr
+        ctx.k = x2.shape[1]
+        ctx.has_bias = bias is not None
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (weight,) = ctx.saved_tensors
+        gy = gy.contiguous()
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            gx = gy @ weight
+        if ctx.needs_input_grad[1]:
+            row_ptr, idx, val = ctx.csr
+            gwt = torch.empty(ctx.k, weight.shape[0], dtype=gy.dtype)
+            _train.sparse_rows_weight_grad(row_ptr, idx, val, gy, gwt, _nt())
+            gw = gwt.t()
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            gb = gy.sum(0)
+        return gx, gw, gb, None
 
 
 def spike_linear(x, weight, bias) -> Optional[torch.Tensor]:
-    return None
+    """Event-driven product, or None when the input is too dense for it to pay off."""
+    k = x.shape[-1]
+    x2 = x.reshape(-1, k)
+    if x2.numel() == 0:
+        return None
+    if int(torch.count_nonzero(x2)) > DENSE_ABOVE * x2.numel():
+        return None
+    x2 = x2.contiguous()
+    row_ptr, idx, val = _train.gather_active(x2.detach(), _nt())
+    csr = (torch.from_numpy(row_ptr), torch.from_numpy(idx), torch.from_numpy(val))
+    y = _SpikeLinearFn.apply(x2, weight.contiguous(), bias, csr)
+    return y.reshape(*x.shape[:-1], weight.shape[0])

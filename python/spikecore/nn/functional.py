@@ -215,18 +215,16 @@ def leaky_integrator(x: torch.Tensor, v: Optional[torch.Tensor] = None, *, beta:
     return reference.leaky_integrator(x, v, beta, v_rest)
 
 
-def _is_spikes(x: torch.Tensor) -> bool:
-    # All entries 0 or 1 (one fused pass; no mask kept).
-    return bool(((x == 0) | (x == 1)).all())
-
-
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None, *,
            spike_input: Union[bool, str] = "auto", backend: str = "auto") -> torch.Tensor:
     """``x @ weight.T + bias`` for x [..., in_features]; weight [out_features, in_features].
 
-    When ``x`` holds spikes (0/1; ``spike_input="auto"`` checks, True asserts) and activity is
-    low, the C++ kernel sums only the weight columns of active inputs, forward and for the weight
-    gradient; otherwise (dense activity, other devices, backend="torch") it is ``F.linear``.
+    Event-driven path (C++): when at most ``_kernels.DENSE_ABOVE`` (12 %) of the inputs are
+    nonzero - spikes, typically - the forward product sums only the weight columns of active
+    inputs, and the weight gradient touches only those columns; the input is saved for backward
+    as lists of active indices, not as a float tensor. Otherwise (dense activity,
+    ``spike_input=False``, other devices, ``backend="torch"``) it is ``F.linear``. Both give
+    the same result up to float summation order.
     """
     _check.float_tensor(x, "x")
     if x.dim() == 0 or x.shape[-1] != weight.shape[1]:
@@ -237,8 +235,8 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] =
         raise ValueError(f"spike_input: valid choices: True, False, 'auto'; got {spike_input!r}")
     _check.choice(backend, "backend", BACKENDS)
     if backend != "torch" and spike_input is not False and _kernels.has("spike_linear"):
-        ok, _ = _kernels.usable(x, None, weight, *([] if bias is None else [bias]))
-        if ok and x.dtype == weight.dtype and (spike_input is True or _is_spikes(x)):
+        ok, why = _kernels.usable(x, None, weight, *([] if bias is None else [bias]))
+        if ok and x.dtype == weight.dtype and (bias is None or bias.dtype == x.dtype):
             y = _kernels.spike_linear(x, weight, bias)
             if y is not None:
                 return y

@@ -1,0 +1,91 @@
+#pragma once
+// Fused multi-step training kernels (forward and BPTT backward) for the spikecore.nn neurons,
+// and spike-sparse linear products. Arrays are time-major [T, N] (N = all neurons of all batch
+// entries), row-major, owned by the caller (torch tensors through the bindings).
+//
+// Neuron dynamics, per neuron n and step t (d = (1 - beta) v_rest, precomputed by the caller):
+//
+//   h_t = (d + beta v_{t-1}) + x_t                          (lif_step<Delta> order)
+//   y_t = (h_t - theta_t) + eps_t                            (eps: NoisyLIF threshold noise, or 0)
+//   z_t = H(y_t)          (smooth mode: g(y_t))
+//   v_t = h_t (1 - z_t) + z_t v_reset     (hard)   or   h_t - z_t (theta_t - v_reset)   (soft)
+//   LIF:  theta_t = v_th.   ALIF: theta_t = v_th + a_{t-1},  a_t = rho a_{t-1} + beta_a z_t.
+//
+// For z in {0, 1} these are exactly lif_step<Delta> / alif_step<Delta> with
+// LIFCoeffs::discrete(beta, v_rest, v_th, v_reset, soft) (cpp/tests/test_train_kernels.cpp checks
+// the spikes bit for bit). Backward: dz/dy := g'(x_t) with x_t = h_t - theta_t (smooth mode:
+// g'(y_t)); detach_reset drops dv/dz. Forward saves only h (and a for ALIF); spikes and the
+// previous membrane are recomputed in backward.
+#include <cstdint>
+#include <functional>
+
+#include "spikecore/train/surrogate.hpp"
+
+namespace spikecore::train {
+
+template <typename T>
+struct NeuronArgs {
+  int64_t steps = 0, n = 0;
+  // per-neuron parameters: arrays of length n, or length 1 (broadcast) when *_stride == 0
+  const T* beta = nullptr;
+  int64_t beta_stride = 1;
+  const T* drive = nullptr;
+  int64_t drive_stride = 1;
+  T v_th = 1, v_reset = 0;
+  bool soft = false, detach_reset = false, smooth = false;
+  SurrogateKind kind = SurrogateKind::ATan;
+  T alpha = 2;
+  const T* eps = nullptr;  // [T, N] threshold noise or null
+  // ALIF
+  T rho = 1, beta_a = 0;
+  int n_threads = 1;
+};
+
+// LIF / NoisyLIF. forward: x [T,N], v0 [N] -> z [T,N], h [T,N] (saved), vT [N].
+template <typename T>
+void lif_forward(const NeuronArgs<T>& a, const T* x, const T* v0, T* z, T* h, T* vT);
+// backward: gz [T,N], gvT [N] (may be null) -> gx [T,N], gv0 [N], gbeta [N], gdrive [N]
+// (per-neuron sums over time; the caller reduces broadcast parameters).
+template <typename T>
+void lif_backward(const NeuronArgs<T>& a, const T* h, const T* v0, const T* gz, const T* gvT,
+                  T* gx, T* gv0, T* gbeta, T* gdrive);
+
+// ALIF. forward also saves aprev [T,N] (a_{t-1}) and returns aT.
+template <typename T>
+void alif_forward(const NeuronArgs<T>& a, const T* x, const T* v0, const T* a0, T* z, T* h,
+                  T* aprev, T* vT, T* aT);
+template <typename T>
+void alif_backward(const NeuronArgs<T>& a, const T* h, const T* aprev, const T* v0,
+                   const T* gz, const T* gvT, const T* gaT, T* gx, T* gv0, T* ga0, T* gbeta,
+                   T* gdrive);
+
+// Leaky integrator: out_t = (d + beta out_{t-1}) + x_t.
+template <typename T>
+void li_forward(const NeuronArgs<T>& a, const T* x, const T* v0, T* out);
+template <typename T>
+void li_backward(const NeuronArgs<T>& a, const T* out, const T* v0, const T* gout,
+                 const T* gvT, T* gx, T* gv0, T* gbeta, T* gdrive);
+
+// ---- spike-sparse products -----------------------------------------------------------------
+// Active inputs of x [R, K] as CSR: row_ptr [R + 1], idx (column indices of nonzero entries),
+// val (their values; all 1 for spikes). Returns the number of nonzeros.
+template <typename T>
+int64_t gather_active(const T* x, int64_t rows, int64_t k, int64_t* row_ptr, int32_t* idx,
+                      T* val, int n_threads);
+// y [R, M] = bias + sum over active (r, i): val * wt[i, :], wt = W^T [K, M] row-major.
+template <typename T>
+void sparse_rows_matmul(const int64_t* row_ptr, const int32_t* idx, const T* val, int64_t rows,
+                        const T* wt, int64_t m, const T* bias, T* y, int n_threads);
+// gwt [K, M] (zeroed here) = sum over active (r, i): val * gy[r, :]   (the weight gradient,
+// transposed); threads own column blocks of M, so the sum order is fixed.
+template <typename T>
+void sparse_rows_weight_grad(const int64_t* row_ptr, const int32_t* idx, const T* val,
+                             int64_t rows, const T* gy, int64_t k, int64_t m, T* gwt,
+                             int n_threads);
+
+// Run f(begin, end) over [0, n) split into n_threads fixed blocks on the shared pool.
+// grain: the least work per thread worth a thread (in units of n).
+void parallel_blocks(int n_threads, int64_t n, const std::function<void(int64_t, int64_t)>& f,
+                     int64_t grain = 4096);
+
+}  // namespace spikecore::train

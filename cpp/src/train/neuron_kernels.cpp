@@ -1,0 +1,327 @@
+// Fused multi-step forward / BPTT backward of the LIF-family neurons (see train/kernels.hpp).
+// Threads own fixed blocks of neurons and run the whole time loop on them; the inner loop over
+// neurons is contiguous and branch-free, so the compiler vectorises it.
+#include <cstring>
+#include <vector>
+
+#include "spikecore/train/kernels.hpp"
+
+namespace spikecore::train {
+
+namespace {
+
+template <SurrogateKind K, bool Smooth, typename T>
+inline T spike_of(T y, T alpha) {
+  if constexpr (Smooth) return sg_cdf<K>(y, alpha);
+  else return y >= T(0) ? T(1) : T(0);
+}
+
+template <typename T, SurrogateKind K, bool Soft, bool Noise, bool Smooth>
+void lif_fwd_block(const NeuronArgs<T>& a, const T* x, const T* v0, T* z, T* h, T* v,
+                   int64_t n0, int64_t n1) {
+  const int64_t N = a.n;
+  const T vth = a.v_th, vr = a.v_reset, jump = a.v_th - a.v_reset, al = a.alpha;
+  const T* beta = a.beta;
+  const T* drive = a.drive;
+  const int64_t bs = a.beta_stride, ds = a.drive_stride;
+  for (int64_t i = n0; i < n1; ++i) v[i] = v0[i];
+  for (int64_t t = 0; t < a.steps; ++t) {
+    const T* xt = x + t * N;
+    const T* et = Noise ? a.eps + t * N : nullptr;
+    T* zt = z + t * N;
+    T* ht = h + t * N;
+    for (int64_t i = n0; i < n1; ++i) {
+      const T hh = (drive[i * ds] + v[i] * beta[i * bs]) + xt[i];
+      T y = hh - vth;
+      if constexpr (Noise) y = y + et[i];
+      const T zz = spike_of<K, Smooth>(y, al);
+      if constexpr (Soft) v[i] = hh - zz * jump;
+      else v[i] = hh * (T(1) - zz) + zz * vr;
+      ht[i] = hh;
+      zt[i] = zz;
+    }
+  }
+}
+
+template <typename T, SurrogateKind K, bool Soft, bool Noise, bool Smooth, bool Detach>
+void lif_bwd_block(const NeuronArgs<T>& a, const T* h, const T* v0, const T* gz, const T* gvT,
+                   T* gx, T* gv, T* gb, T* gd, int64_t n0, int64_t n1) {
+  const int64_t N = a.n;
+  const T vth = a.v_th, vr = a.v_reset, jump = a.v_th - a.v_reset, al = a.alpha;
+  const T* beta = a.beta;
+  const int64_t bs = a.beta_stride;
+  for (int64_t i = n0; i < n1; ++i) {
+    gv[i] = gvT ? gvT[i] : T(0);
+    gb[i] = T(0);
+    gd[i] = T(0);
+  }
+  for (int64_t t = a.steps - 1; t >= 0; --t) {
+    const T* ht = h + t * N;
+    const T* hp = t > 0 ? h + (t - 1) * N : nullptr;
+    const T* et = Noise ? a.eps + t * N : nullptr;
+    const T* ep = (Noise && t > 0) ? a.eps + (t - 1) * N : nullptr;
+    const T* gzt = gz + t * N;
+    T* gxt = gx + t * N;
+    for (int64_t i = n0; i < n1; ++i) {
+      const T hh = ht[i];
+      const T xx = hh - vth;
+      T y = xx;
+      if constexpr (Noise) y = y + et[i];
+      const T zz = spike_of<K, Smooth>(y, al);
+      const T sg = sg_grad<K>(Smooth ? y : xx, al);
+      const T g = gv[i];
+      T gzz = gzt[i];
+      T dvdh;
+      if constexpr (Soft) {
+        if constexpr (!Detach) gzz = gzz - g * jump;
+        dvdh = T(1);
+      } else {
+        if constexpr (!Detach) gzz = gzz + g * (vr - hh);
+        dvdh = T(1) - zz;
+      }
+      const T gh = gzz * sg + g * dvdh;
+      gxt[i] = gh;
+      T vprev;
+      if (t > 0) {
+        const T hp_ = hp[i];
+        T yp = hp_ - vth;
+        if constexpr (Noise) yp = yp + ep[i];
+        const T zp = spike_of<K, Smooth>(yp, al);
+        if constexpr (Soft) vprev = hp_ - zp * jump;
+        else vprev = hp_ * (T(1) - zp) + zp * vr;
+      } else {
+        vprev = v0[i];
+      }
+      gb[i] += gh * vprev;
+      gd[i] += gh;
+      gv[i] = gh * beta[i * bs];
+    }
+  }
+}
+
+template <typename T, SurrogateKind K, bool Soft, bool Smooth>
+void alif_fwd_block(const NeuronArgs<T>& a, const T* x, const T* v0, const T* a0, T* z, T* h,
+                    T* ap, T* v, T* ad, int64_t n0, int64_t n1) {
+  const int64_t N = a.n;
+  const T vth = a.v_th, vr = a.v_reset, al = a.alpha, rho = a.rho, ba = a.beta_a;
+  const T* beta = a.beta;
+  const T* drive = a.drive;
+  const int64_t bs = a.beta_stride, ds = a.drive_stride;
+  for (int64_t i = n0; i < n1; ++i) {
+    v[i] = v0[i];
+    ad[i] = a0[i];
+  }
+  for (int64_t t = 0; t < a.steps; ++t) {
+    const T* xt = x + t * N;
+    T* zt = z + t * N;
+    T* ht = h + t * N;
+    T* apt = ap + t * N;
+    for (int64_t i = n0; i < n1; ++i) {
+      const T hh = (drive[i * ds] + v[i] * beta[i * bs]) + xt[i];
+      const T aa = ad[i];
+      const T theta = aa + vth;
+      const T zz = spike_of<K, Smooth>(hh - theta, al);
+      if constexpr (Soft) v[i] = hh - zz * (theta - vr);
+      else v[i] = hh * (T(1) - zz) + zz * vr;
+      ad[i] = aa * rho + zz * ba;
+      ht[i] = hh;
+      apt[i] = aa;
+      zt[i] = zz;
+    }
+  }
+}
+
+template <typename T, SurrogateKind K, bool Soft, bool Smooth, bool Detach>
+void alif_bwd_block(const NeuronArgs<T>& a, const T* h, const T* ap, const T* v0, const T* gz,
+                    const T* gvT, const T* gaT, T* gx, T* gv, T* ga, T* gb, T* gd, int64_t n0,
+                    int64_t n1) {
+  const int64_t N = a.n;
+  const T vth = a.v_th, vr = a.v_reset, al = a.alpha, rho = a.rho, ba = a.beta_a;
+  const T* beta = a.beta;
+  const int64_t bs = a.beta_stride;
+  for (int64_t i = n0; i < n1; ++i) {
+    gv[i] = gvT ? gvT[i] : T(0);
+    ga[i] = gaT ? gaT[i] : T(0);
+    gb[i] = T(0);
+    gd[i] = T(0);
+  }
+  for (int64_t t = a.steps - 1; t >= 0; --t) {
+    const T* ht = h + t * N;
+    const T* apt = ap + t * N;
+    const T* hp = t > 0 ? h + (t - 1) * N : nullptr;
+    const T* app = t > 0 ? ap + (t - 1) * N : nullptr;
+    const T* gzt = gz + t * N;
+    T* gxt = gx + t * N;
+    for (int64_t i = n0; i < n1; ++i) {
+      const T hh = ht[i];
+      const T theta = apt[i] + vth;
+      const T xx = hh - theta;
+      const T zz = spike_of<K, Smooth>(xx, al);
+      const T sg = sg_grad<K>(xx, al);
+      const T g = gv[i], gaa = ga[i];
+      T gzz = gzt[i] + gaa * ba;
+      T dvdh;
+      if constexpr (Soft) {
+        if constexpr (!Detach) gzz = gzz - g * (theta - vr);
+        dvdh = T(1);
+      } else {
+        if constexpr (!Detach) gzz = gzz + g * (vr - hh);
+        dvdh = T(1) - zz;
+      }
+      const T gzs = gzz * sg;
+      const T gh = gzs + g * dvdh;
+      T ga_new = gaa * rho - gzs;
+      if constexpr (Soft) ga_new = ga_new - g * zz;
+      gxt[i] = gh;
+      T vprev;
+      if (t > 0) {
+        const T hp_ = hp[i];
+        const T thp = app[i] + vth;
+        const T zp = spike_of<K, Smooth>(hp_ - thp, al);
+        if constexpr (Soft) vprev = hp_ - zp * (thp - vr);
+        else vprev = hp_ * (T(1) - zp) + zp * vr;
+      } else {
+        vprev = v0[i];
+      }
+      gb[i] += gh * vprev;
+      gd[i] += gh;
+      gv[i] = gh * beta[i * bs];
+      ga[i] = ga_new;
+    }
+  }
+}
+
+template <typename F>
+inline void dispatch_bool(bool b, F&& f) {
+  if (b) f(std::true_type{});
+  else f(std::false_type{});
+}
+
+}  // namespace
+
+template <typename T>
+void lif_forward(const NeuronArgs<T>& a, const T* x, const T* v0, T* z, T* h, T* vT) {
+  dispatch_surrogate(a.kind, [&](auto K) {
+    dispatch_bool(a.soft, [&](auto S) {
+      dispatch_bool(a.eps != nullptr, [&](auto E) {
+        dispatch_bool(a.smooth, [&](auto M) {
+          parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
+            lif_fwd_block<T, decltype(K)::value, decltype(S)::value, decltype(E)::value,
+                          decltype(M)::value>(a, x, v0, z, h, vT, n0, n1);
+          }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
+        });
+      });
+    });
+  });
+}
+
+template <typename T>
+void lif_backward(const NeuronArgs<T>& a, const T* h, const T* v0, const T* gz, const T* gvT,
+                  T* gx, T* gv0, T* gbeta, T* gdrive) {
+  dispatch_surrogate(a.kind, [&](auto K) {
+    dispatch_bool(a.soft, [&](auto S) {
+      dispatch_bool(a.eps != nullptr, [&](auto E) {
+        dispatch_bool(a.smooth, [&](auto M) {
+          dispatch_bool(a.detach_reset, [&](auto D) {
+            parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
+              lif_bwd_block<T, decltype(K)::value, decltype(S)::value, decltype(E)::value,
+                            decltype(M)::value, decltype(D)::value>(a, h, v0, gz, gvT, gx, gv0,
+                                                                    gbeta, gdrive, n0, n1);
+            }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
+          });
+        });
+      });
+    });
+  });
+}
+
+template <typename T>
+void alif_forward(const NeuronArgs<T>& a, const T* x, const T* v0, const T* a0, T* z, T* h,
+                  T* aprev, T* vT, T* aT) {
+  dispatch_surrogate(a.kind, [&](auto K) {
+    dispatch_bool(a.soft, [&](auto S) {
+      dispatch_bool(a.smooth, [&](auto M) {
+        parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
+          alif_fwd_block<T, decltype(K)::value, decltype(S)::value, decltype(M)::value>(
+              a, x, v0, a0, z, h, aprev, vT, aT, n0, n1);
+        }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
+      });
+    });
+  });
+}
+
+template <typename T>
+void alif_backward(const NeuronArgs<T>& a, const T* h, const T* aprev, const T* v0,
+                   const T* gz, const T* gvT, const T* gaT, T* gx, T* gv0, T* ga0, T* gbeta,
+                   T* gdrive) {
+  dispatch_surrogate(a.kind, [&](auto K) {
+    dispatch_bool(a.soft, [&](auto S) {
+      dispatch_bool(a.smooth, [&](auto M) {
+        dispatch_bool(a.detach_reset, [&](auto D) {
+          parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
+            alif_bwd_block<T, decltype(K)::value, decltype(S)::value, decltype(M)::value,
+                           decltype(D)::value>(a, h, aprev, v0, gz, gvT, gaT, gx, gv0, ga0,
+                                               gbeta, gdrive, n0, n1);
+          }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
+        });
+      });
+    });
+  });
+}
+
+template <typename T>
+void li_forward(const NeuronArgs<T>& a, const T* x, const T* v0, T* out) {
+  const int64_t N = a.n;
+  parallel_blocks(a.n_threads, N, [&](int64_t n0, int64_t n1) {
+    for (int64_t t = 0; t < a.steps; ++t) {
+      const T* prev = t > 0 ? out + (t - 1) * N : v0;
+      const T* xt = x + t * N;
+      T* ot = out + t * N;
+      for (int64_t i = n0; i < n1; ++i)
+        ot[i] = (a.drive[i * a.drive_stride] + prev[i] * a.beta[i * a.beta_stride]) + xt[i];
+    }
+  }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
+}
+
+template <typename T>
+void li_backward(const NeuronArgs<T>& a, const T* out, const T* v0, const T* gout,
+                 const T* gvT, T* gx, T* gv0, T* gbeta, T* gdrive) {
+  const int64_t N = a.n;
+  parallel_blocks(a.n_threads, N, [&](int64_t n0, int64_t n1) {
+    for (int64_t i = n0; i < n1; ++i) {
+      gv0[i] = gvT ? gvT[i] : T(0);
+      gbeta[i] = T(0);
+      gdrive[i] = T(0);
+    }
+    for (int64_t t = a.steps - 1; t >= 0; --t) {
+      const T* prev = t > 0 ? out + (t - 1) * N : v0;
+      const T* gt = gout + t * N;
+      T* gxt = gx + t * N;
+      for (int64_t i = n0; i < n1; ++i) {
+        const T g = gv0[i] + gt[i];
+        gxt[i] = g;
+        gbeta[i] += g * prev[i];
+        gdrive[i] += g;
+        gv0[i] = g * a.beta[i * a.beta_stride];
+      }
+    }
+  }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
+}
+
+#define SPIKECORE_INSTANTIATE(T)                                                              \
+  template void lif_forward<T>(const NeuronArgs<T>&, const T*, const T*, T*, T*, T*);         \
+  template void lif_backward<T>(const NeuronArgs<T>&, const T*, const T*, const T*, const T*, \
+                                T*, T*, T*, T*);                                              \
+  template void alif_forward<T>(const NeuronArgs<T>&, const T*, const T*, const T*, T*, T*,   \
+                                T*, T*, T*);                                                  \
+  template void alif_backward<T>(const NeuronArgs<T>&, const T*, const T*, const T*,          \
+                                 const T*, const T*, const T*, T*, T*, T*, T*, T*);           \
+  template void li_forward<T>(const NeuronArgs<T>&, const T*, const T*, T*);                  \
+  template void li_backward<T>(const NeuronArgs<T>&, const T*, const T*, const T*, const T*,  \
+                               T*, T*, T*, T*);
+
+SPIKECORE_INSTANTIATE(float)
+SPIKECORE_INSTANTIATE(double)
+#undef SPIKECORE_INSTANTIATE
+
+}  // namespace spikecore::train

@@ -1,0 +1,97 @@
+// Spike-sparse dense-weight products: only the active inputs of each row are touched.
+#include <vector>
+
+#include "spikecore/train/kernels.hpp"
+
+namespace spikecore::train {
+
+template <typename T>
+int64_t gather_active(const T* x, int64_t rows, int64_t k, int64_t* row_ptr, int32_t* idx,
+                      T* val, int n_threads) {
+  // pass 1: counts per row (parallel), prefix sum; pass 2: fill (parallel)
+  row_ptr[0] = 0;
+  parallel_blocks(n_threads, rows, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* xr = x + r * k;
+      int64_t c = 0;
+      for (int64_t i = 0; i < k; ++i) c += xr[i] != T(0);
+      row_ptr[r + 1] = c;
+    }
+  }, 64);
+  for (int64_t r = 0; r < rows; ++r) row_ptr[r + 1] += row_ptr[r];
+  if (idx != nullptr) {
+    parallel_blocks(n_threads, rows, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* xr = x + r * k;
+        int64_t p = row_ptr[r];
+        for (int64_t i = 0; i < k; ++i) {
+          if (xr[i] != T(0)) {
+            idx[p] = int32_t(i);
+            val[p] = xr[i];
+            ++p;
+          }
+        }
+      }
+    }, 64);
+  }
+  return row_ptr[rows];
+}
+
+template <typename T>
+void sparse_rows_matmul(const int64_t* row_ptr, const int32_t* idx, const T* val, int64_t rows,
+                        const T* wt, int64_t m, const T* bias, T* y, int n_threads) {
+  parallel_blocks(n_threads, rows, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      T* yr = y + r * m;
+      if (bias)
+        for (int64_t j = 0; j < m; ++j) yr[j] = bias[j];
+      else
+        for (int64_t j = 0; j < m; ++j) yr[j] = T(0);
+      for (int64_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) {
+        const T* w = wt + int64_t(idx[p]) * m;
+        const T s = val[p];
+        if (s == T(1)) {
+          for (int64_t j = 0; j < m; ++j) yr[j] += w[j];
+        } else {
+          for (int64_t j = 0; j < m; ++j) yr[j] += s * w[j];
+        }
+      }
+    }
+  }, 16);
+}
+
+template <typename T>
+void sparse_rows_weight_grad(const int64_t* row_ptr, const int32_t* idx, const T* val,
+                             int64_t rows, const T* gy, int64_t k, int64_t m, T* gwt,
+                             int n_threads) {
+  // threads own column blocks [j0, j1) of gwt: a fixed summation order for any thread count
+  parallel_blocks(n_threads, m, [&](int64_t j0, int64_t j1) {
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = j0; j < j1; ++j) gwt[i * m + j] = T(0);
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* g = gy + r * m;
+      for (int64_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) {
+        T* w = gwt + int64_t(idx[p]) * m;
+        const T s = val[p];
+        if (s == T(1)) {
+          for (int64_t j = j0; j < j1; ++j) w[j] += g[j];
+        } else {
+          for (int64_t j = j0; j < j1; ++j) w[j] += s * g[j];
+        }
+      }
+    }
+  }, 64);
+}
+
+#define SPIKECORE_INSTANTIATE(T)                                                              \
+  template int64_t gather_active<T>(const T*, int64_t, int64_t, int64_t*, int32_t*, T*, int); \
+  template void sparse_rows_matmul<T>(const int64_t*, const int32_t*, const T*, int64_t,      \
+                                      const T*, int64_t, const T*, T*, int);                  \
+  template void sparse_rows_weight_grad<T>(const int64_t*, const int32_t*, const T*, int64_t, \
+                                           const T*, int64_t, int64_t, T*, int);
+
+SPIKECORE_INSTANTIATE(float)
+SPIKECORE_INSTANTIATE(double)
+#undef SPIKECORE_INSTANTIATE
+
+}  // namespace spikecore::train
