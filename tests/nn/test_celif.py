@@ -1,0 +1,157 @@
+"""CE-LIF (issue 5): equations, state, gradients, NDL, bad input, and the delayed-cue claim."""
+import importlib.util
+import pathlib
+
+import pytest
+import torch
+
+from spikecore.nn import celif as C
+from spikecore.nn.surrogate import get as get_sg
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def _example(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _manual(I, q, beta, rho, beta_a, lam, gamma, vth):
+    """Scalar loop straight from the docstring equations."""
+    T, N = I.shape
+    v = [0.0] * N; a = [0.0] * N; c = [0.0] * N
+    out = torch.zeros(T, N, dtype=torch.float64)
+    for t in range(T):
+        for n in range(N):
+            h = beta * v[n] + float(I[t, n])
+            c[n] = lam * c[n] + (1 - lam) * float(q[t, n])
+            th = vth + beta_a * a[n] + gamma * c[n]
+            z = 1.0 if h - th >= 0 else 0.0
+            v[n] = h * (1 - z)
+            a[n] = rho * a[n] + (1 - rho) * z
+            out[t, n] = z
+    return out
+
+
+@pytest.mark.parametrize("backend", ["torch", "auto"])
+def test_matches_equations(backend):
+    g = torch.Generator().manual_seed(1)
+    I = torch.rand(40, 6, generator=g, dtype=torch.float64) * 1.5
+    q = torch.randn(40, 6, generator=g, dtype=torch.float64)
+    kw = dict(beta=0.7, rho=0.8, beta_a=0.6, lambda_c=0.95, gamma=3.0, v_threshold=1.0)
+    z, st = C.celif(I, q, backend=backend, **kw)
+    ref = _manual(I, q, 0.7, 0.8, 0.6, 0.95, 3.0, 1.0)
+    assert torch.equal(z, ref)
+    assert 0 < z.sum() < z.numel()  # the check is not vacuous
+
+
+def test_state_continuation():
+    torch.manual_seed(0)
+    layer = C.CELIF(5, 7).double()
+    x = (torch.rand(30, 3, 5, dtype=torch.float64) < 0.4).double()
+    full, st_full = layer(x, return_state=True)
+    a, st = layer(x[:13], return_state=True)
+    b, st2 = layer(x[13:], state=st, return_state=True)
+    assert torch.equal(torch.cat([a, b]), full)
+    for u, w in zip(st2, st_full):
+        assert torch.equal(u, w)
+
+
+def test_gradcheck_smooth():
+    g = torch.Generator().manual_seed(2)
+    I = (torch.rand(6, 2, 3, generator=g, dtype=torch.float64) * 1.5).requires_grad_()
+    q = torch.randn(6, 2, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    lam = torch.full((3,), 0.9, dtype=torch.float64, requires_grad=True)
+    beta = torch.full((3,), 0.6, dtype=torch.float64, requires_grad=True)
+    sg = get_sg("sigmoid", smooth=True)
+
+    def f(I, q, lam, beta):
+        z, st = C.celif(I, q, beta=beta, lambda_c=lam, gamma=2.0, surrogate=sg,
+                        backend="torch")
+        return z, st.v, st.c
+    assert torch.autograd.gradcheck(f, (I, q, lam, beta))
+
+
+def test_context_path_carries_gradient_past_resets():
+    # A loss on the last step reaches the context input of step 0 through lambda_c^T only.
+    T = 200
+    I = torch.zeros(T, 1, 4)
+    I[-1] = 1.0
+    q = torch.zeros(T, 1, 4, requires_grad=True)
+    # beta ~ 0 and rho = 1 close the membrane and adaptation paths: only the context remains
+    z, _ = C.celif(I, q, beta=1e-12, rho=1.0, lambda_c=0.99, gamma=20.0, v_threshold=0.5,
+                   backend="torch")
+    z[-1].sum().backward()
+    g0 = q.grad[0]
+    assert torch.all(g0 != 0)
+    # expected: -sg'(x_T) * gamma * (1 - lam) * lam^(T-1)
+    sg = get_sg("atan")
+    want = -sg.grad(torch.tensor(0.5)) * 20.0 * 0.01 * 0.99 ** (T - 1)
+    torch.testing.assert_close(g0, torch.full_like(g0, float(want)))
+
+
+def test_ndl_samples_in_training_and_is_deterministic_in_eval():
+    torch.manual_seed(0)
+    layer = C.CELIF(4, 8, noise="gaussian", sigma=0.3)
+    x = (torch.rand(20, 4, 4) < 0.5).float()
+    layer.train()
+    torch.manual_seed(1); a = layer(x)
+    torch.manual_seed(2); b = layer(x)
+    assert not torch.equal(a, b)
+    a.sum().backward()
+    assert torch.isfinite(layer.fc.weight.grad).all() and layer.fc.weight.grad.abs().sum() > 0
+    layer.eval()
+    assert torch.equal(layer(x), layer(x))
+
+
+@pytest.mark.parametrize("name", ["beta", "rho", "lambda_c"])
+@pytest.mark.parametrize("value", [0.0, -0.2, 1.5, float("nan")])
+def test_bad_decay(name, value):
+    with pytest.raises(ValueError, match=name):
+        C.CELIF(3, 2, **{name: value})
+    with pytest.raises(ValueError, match=name):
+        C.celif(torch.zeros(2, 1, 3), torch.zeros(2, 1, 3), **{name: value})
+
+
+def test_decay_one_is_allowed():
+    layer = C.CELIF(3, 2, beta=1.0, rho=1.0, lambda_c=1.0)
+    assert layer(torch.ones(4, 1, 3)).shape == (4, 1, 2)
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="beta_a"):
+        C.CELIF(3, 2, beta_a=-1.0)
+    with pytest.raises(ValueError, match="in_features"):
+        C.CELIF(0, 2)
+    with pytest.raises(ValueError, match="out_features"):
+        C.CELIF(3, -1)
+    with pytest.raises(ValueError, match="x: last dimension"):
+        C.CELIF(3, 2)(torch.zeros(4, 1, 5))
+    with pytest.raises(ValueError, match="x: expected a time-first"):
+        C.CELIF(3, 2)(torch.zeros(4, 3))
+    with pytest.raises(ValueError, match="context: shape"):
+        C.celif(torch.zeros(2, 1, 3), torch.zeros(2, 1, 4))
+    with pytest.raises(ValueError, match="surrogate"):
+        C.CELIF(3, 2, surrogate="nope")
+    with pytest.raises(ValueError, match="noise"):
+        C.CELIF(3, 2, noise="nope")
+    with pytest.raises(ValueError, match="backend"):
+        C.CELIF(3, 2, backend="gpu")
+    x = torch.zeros(4, 1, 3); x[1, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="x: contains NaN"):
+        C.CELIF(3, 2)(x)
+    with pytest.raises(ValueError, match="delay"):
+        C.delayed_cue(4, delay=0)
+
+
+def test_delayed_cue_claim_reduced():
+    """CE-LIF >= 90% after 150 steps of distractor noise; LIF and short-adaptation ALIF ~ chance."""
+    torch.manual_seed(0)
+    ex = _example("celif_delayed_cue")
+    res = {n: ex.train_eval(n, 150, epochs=4, n_train=256, n_test=256)["accuracy"]
+           for n in ("celif", "lif", "alif")}
+    assert res["celif"] >= 0.9, res
+    assert res["lif"] <= 0.65, res
+    assert res["alif"] <= 0.65, res
