@@ -22,4 +22,5 @@ NB_MODULE(_core, m) {
   bind_train(m.def_submodule("train", "fused training kernels"));
   bind_audio(m.def_submodule("audio", "cochlear filterbank and spike encoders"));
   bind_models(m.def_submodule("models", "model-specific kernels (HebbFF, dendrites, ...)"));
+  bind_variants(m.def_submodule("variants", "CE-LIF and dendritic neuron kernels"));
 }

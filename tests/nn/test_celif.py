@@ -155,3 +155,85 @@ def test_delayed_cue_claim_reduced():
     assert res["celif"] >= 0.9, res
     assert res["lif"] <= 0.65, res
     assert res["alif"] <= 0.65, res
+
+
+# ---- fused C++ kernel == pure-torch reference ----------------------------------------------
+
+needs_kernel = pytest.mark.skipif(not C.has_kernel(), reason="C++ CE-LIF kernel not built")
+
+
+@needs_kernel
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("lam_kind", ["float", "tensor"])
+@pytest.mark.parametrize("noise", [None, "gaussian"])
+def test_kernel_forward_equals_reference(dtype, lam_kind, noise):
+    g = torch.Generator().manual_seed(3)
+    I = torch.rand(60, 3, 9, generator=g, dtype=dtype) * 1.5
+    q = torch.randn(60, 3, 9, generator=g, dtype=dtype)
+    lam = 0.95 if lam_kind == "float" else torch.rand(9, generator=g, dtype=dtype) * 0.5 + 0.5
+    out = []
+    for backend in ("torch", "cpp"):
+        torch.manual_seed(7)  # same NDL noise samples
+        out.append(C.celif(I, q, lambda_c=lam, gamma=3.0, beta_a=0.4, rho=0.85, noise=noise,
+                           backend=backend))
+    (za, sa), (zb, sb) = out
+    assert torch.equal(za, zb)
+    for u, w in zip(sa, sb):
+        assert torch.equal(u, w)
+
+
+@needs_kernel
+@pytest.mark.parametrize("sg_name", ["atan", "sigmoid", "fast_sigmoid", "triangle", "rectangle",
+                                     "gaussian"])
+@pytest.mark.parametrize("smooth", [False, True])
+@pytest.mark.parametrize("detach", [False, True])
+def test_kernel_gradients_equal_reference(sg_name, smooth, detach):
+    g = torch.Generator().manual_seed(4)
+    I = (torch.rand(25, 2, 5, generator=g, dtype=torch.float64) * 1.5).requires_grad_()
+    q = torch.randn(25, 2, 5, generator=g, dtype=torch.float64, requires_grad=True)
+    lam = torch.full((5,), 0.9, dtype=torch.float64, requires_grad=True)
+    beta = torch.full((5,), 0.6, dtype=torch.float64, requires_grad=True)
+    w = torch.linspace(0.1, 1.0, 5, dtype=torch.float64)
+    grads = []
+    for backend in ("torch", "cpp"):
+        z, st = C.celif(I, q, beta=beta, lambda_c=lam, gamma=2.0,
+                        surrogate=get_sg(sg_name, smooth=smooth), detach_reset=detach,
+                        backend=backend)
+        loss = (z * w).sum() + st.v.sum() + 0.3 * st.a.sum() + 0.7 * st.c.sum()
+        grads.append(torch.autograd.grad(loss, (I, q, lam, beta)))
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
+    assert grads[1][0].abs().sum() > 0
+
+
+@needs_kernel
+def test_kernel_gradcheck_smooth():
+    g = torch.Generator().manual_seed(5)
+    I = (torch.rand(8, 2, 3, generator=g, dtype=torch.float64) * 1.5).requires_grad_()
+    q = torch.randn(8, 2, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    lam = torch.full((3,), 0.9, dtype=torch.float64, requires_grad=True)
+    sg = get_sg("sigmoid", smooth=True)
+
+    def f(I, q, lam):
+        z, st = C.celif(I, q, lambda_c=lam, gamma=2.0, surrogate=sg, backend="cpp")
+        return z, st.v, st.a, st.c
+    assert torch.autograd.gradcheck(f, (I, q, lam))
+
+
+@needs_kernel
+def test_kernel_thread_count_invariant():
+    g = torch.Generator().manual_seed(6)
+    I = (torch.rand(40, 16, 300, generator=g) * 1.5).requires_grad_()
+    q = torch.randn(40, 16, 300, generator=g)
+    res = []
+    old = torch.get_num_threads()
+    try:
+        for nt in (1, 3):
+            torch.set_num_threads(nt)
+            I.grad = None
+            z, st = C.celif(I, q, backend="cpp")
+            (z.sum() + st.v.sum()).backward()
+            res.append((z, I.grad.clone()))
+    finally:
+        torch.set_num_threads(old)
+    assert torch.equal(res[0][0], res[1][0]) and torch.equal(res[0][1], res[1][1])

@@ -60,6 +60,17 @@ __all__ = ["CELIF", "CELIFState", "celif", "celif_reference", "delayed_cue"]
 
 Decay = Union[float, torch.Tensor]
 
+try:  # the fused kernels (bindings/variants.cpp); missing in a source checkout without a build
+    from spikecore import _core as _ext
+    _var = getattr(_ext, "variants", None)
+except ImportError:  # pragma: no cover
+    _var = None
+
+
+def has_kernel() -> bool:
+    """True when the fused C++ CE-LIF kernel is built."""
+    return _var is not None and hasattr(_var, "celif_forward")
+
 
 class CELIFState(NamedTuple):
     v: torch.Tensor  # membrane [B, N]
@@ -150,17 +161,86 @@ def celif(current: torch.Tensor, context: torch.Tensor, state=None, *, beta: Dec
         if not isinstance(state, tuple) or len(state) != 3:
             raise TypeError(f"state: expected a CELIFState (v, a, c), got {type(state).__name__}")
         v, a, c = (_check.state_tensor(s, current, f"state.{n}") for s, n in zip(state, "vac"))
-    if backend != "torch" and _kernels.has("celif"):
+    if backend != "torch" and has_kernel():
         ok, why = _kernels.usable(current, sg, context, v, a, c, beta, lambda_c)
         if ok:
-            return _kernels.celif(current, context, v, a, c, beta, rho, beta_a, lambda_c, gamma,
-                                  v_threshold, sg, detach_reset, eps)
+            return _celif_cpp(current, context, v, a, c, beta, rho, beta_a, lambda_c, gamma,
+                              v_threshold, sg, detach_reset, eps)
         if backend == "cpp":
             raise ValueError(f"backend: 'cpp' cannot run this call ({why}); use 'auto' or 'torch'")
     elif backend == "cpp":
         raise ValueError("backend: 'cpp' cannot run this call (the CE-LIF kernel is not built)")
     return celif_reference(current, context, v, a, c, beta, rho, beta_a, lambda_c, gamma,
                            v_threshold, sg, detach_reset, eps)
+
+
+def _flat_param(p, like: torch.Tensor, n: int) -> torch.Tensor:
+    """A decay as a flat tensor of length n (per neuron) or 1 (broadcast), in like's dtype."""
+    if not isinstance(p, torch.Tensor):
+        return torch.tensor([p], dtype=like.dtype)
+    p = p.to(like.dtype)
+    if p.numel() == 1:
+        return p.reshape(1)
+    return p.expand(like.shape[1:]).reshape(n).contiguous()
+
+
+def _reduce(g: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return g if like.numel() == g.numel() else g.sum().reshape(like.shape)
+
+
+class _CELIFFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, I, q, v0, a0, c0, beta, lam, omlam, eps, cfg):
+        z, h, c, ap = (torch.empty_like(I) for _ in range(4))
+        vT, aT, cT = (torch.empty_like(v0) for _ in range(3))
+        e = I.new_empty(0) if eps is None else eps
+        _var.celif_forward(I, q, v0, a0, c0, beta.detach(), lam.detach(), omlam.detach(), e,
+                           z, h, c, ap, vT, aT, cT, cfg["rho"], cfg["omr"], cfg["beta_a"],
+                           cfg["gamma"], cfg["v_th"], cfg["kind"], cfg["alpha"],
+                           cfg["smooth"], max(1, torch.get_num_threads()))
+        ctx.save_for_backward(q, h, c, ap, v0, c0, beta, lam, omlam, eps)
+        ctx.cfg = cfg
+        return z, vT, aT, cT
+
+    @staticmethod
+    def backward(ctx, gz, gvT, gaT, gcT):
+        q, h, c, ap, v0, c0, beta, lam, omlam, eps = ctx.saved_tensors
+        cfg = ctx.cfg
+        e = h.new_empty(0)
+        gz = torch.zeros_like(h) if gz is None else gz.contiguous()
+        gvT, gaT, gcT = (e if g is None else g.contiguous() for g in (gvT, gaT, gcT))
+        gI, gq = torch.empty_like(h), torch.empty_like(h)
+        n = h.shape[1]
+        gv0, ga0, gc0, gb, gl, gol = (h.new_empty(n) for _ in range(6))
+        _var.celif_backward(q, h, c, ap, v0, c0, gz, gvT, gaT, gcT, beta.detach(), lam.detach(),
+                            omlam.detach(), e if eps is None else eps, gI, gq, gv0, ga0, gc0,
+                            gb, gl, gol, cfg["rho"], cfg["omr"], cfg["beta_a"], cfg["gamma"],
+                            cfg["v_th"], cfg["detach"], cfg["kind"], cfg["alpha"],
+                            cfg["smooth"], max(1, torch.get_num_threads()))
+        return (gI, gq, gv0, ga0, gc0, _reduce(gb, beta), _reduce(gl, lam), _reduce(gol, omlam),
+                None, None)
+
+
+def _celif_cpp(current, context, v, a, c, beta, rho, beta_a, lambda_c, gamma, v_threshold, sg,
+               detach_reset, eps):
+    shape = current.shape
+    T = shape[0]
+    I2 = current.reshape(T, -1).contiguous()
+    n = I2.shape[1]
+    q2 = context.to(current.dtype).reshape(T, n).contiguous()
+    lam = _flat_param(lambda_c, current, n)
+    # 1 - lambda_c computed as the reference does: in the tensor dtype for a tensor, in double
+    # (then rounded) for a Python float
+    omlam = (1.0 - lam) if isinstance(lambda_c, torch.Tensor) else torch.tensor(
+        [1.0 - lambda_c], dtype=current.dtype)
+    cfg = {"rho": float(rho), "omr": 1.0 - float(rho), "beta_a": float(beta_a),
+           "gamma": float(gamma), "v_th": float(v_threshold), "kind": int(sg.kind),
+           "alpha": float(sg.alpha), "smooth": bool(sg.smooth), "detach": bool(detach_reset)}
+    e = None if eps is None else eps.to(current.dtype).reshape(T, n).contiguous()
+    z, vT, aT, cT = _CELIFFn.apply(I2, q2, *(s.reshape(n).contiguous() for s in (v, a, c)),
+                                   _flat_param(beta, current, n), lam, omlam, e, cfg)
+    st = shape[1:]
+    return z.reshape(shape), CELIFState(vT.reshape(st), aT.reshape(st), cT.reshape(st))
 
 
 def _features(v, name):
