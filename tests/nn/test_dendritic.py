@@ -148,3 +148,55 @@ def test_budget_claim_reduced():
     assert dend["accuracy"] >= point["accuracy"] - 0.04, (dend, point)
     assert lin["accuracy"] <= dend["accuracy"] - 0.05, (lin, dend)
     assert dend["accuracy"] > small_point["accuracy"], (dend, small_point)
+
+
+needs_kernel = pytest.mark.skipif(not D.has_kernel(), reason="C++ dendritic kernel not built")
+
+
+@needs_kernel
+@pytest.mark.parametrize("g", D.NONLINEARITIES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("bias", [True, False])
+def test_kernel_equals_reference(g, dtype, bias):
+    torch.manual_seed(1)
+    layer = D.DendriticLinear(20, 6, branches=4, nonlinearity=g, bias=bias).to(dtype)
+    x = torch.randn(3, 5, 20, dtype=dtype, requires_grad=True)
+    res = []
+    for backend in ("torch", "cpp"):
+        layer.backend = backend
+        layer.zero_grad()
+        x.grad = None
+        y = layer(x)
+        (y * torch.linspace(-1, 1, 6, dtype=dtype)).sum().backward()
+        res.append((y, x.grad.clone(), layer.weight.grad.clone(),
+                    None if layer.bias is None else layer.bias.grad.clone()))
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == torch.float32 else dict(rtol=1e-10, atol=1e-12)
+    for a, b in zip(*res):
+        if a is not None:
+            torch.testing.assert_close(a, b, **tol)
+
+
+@needs_kernel
+def test_kernel_gradcheck():
+    layer = D.DendriticLinear(7, 3, branches=3, nonlinearity="sigmoid", backend="cpp").double()
+    x = torch.randn(4, 7, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, w, b: layer(x), (x, layer.weight, layer.bias))
+
+
+@needs_kernel
+def test_kernel_thread_count_invariant():
+    torch.manual_seed(2)
+    layer = D.DendriticLinear(64, 40, branches=4, backend="cpp")
+    x = torch.randn(200, 64)
+    res = []
+    old = torch.get_num_threads()
+    try:
+        for nt in (1, 3):
+            torch.set_num_threads(nt)
+            layer.zero_grad()
+            y = layer(x)
+            y.sum().backward()
+            res.append((y, layer.weight.grad.clone()))
+    finally:
+        torch.set_num_threads(old)
+    assert torch.equal(res[0][0], res[1][0]) and torch.equal(res[0][1], res[1][1])

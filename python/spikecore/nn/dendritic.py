@@ -56,6 +56,44 @@ __all__ = ["DendriticLinear", "DendriticLIF", "branch_subsets", "communication",
 NONLINEARITIES = ("relu", "sigmoid", "identity")
 SUBSETS = ("random", "structured")
 
+try:  # the fused kernels (bindings/variants.cpp)
+    from spikecore import _core as _ext
+    _var = getattr(_ext, "variants", None)
+except ImportError:  # pragma: no cover
+    _var = None
+
+
+def has_kernel() -> bool:
+    """True when the C++ dendritic kernel is built."""
+    return _var is not None and hasattr(_var, "dendritic_forward")
+
+
+class _DendriticFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x2, weight, bias, index, g):
+        rows = x2.shape[0]
+        out, K, _ = weight.shape
+        u = x2.new_empty(rows, out, K)
+        y = x2.new_empty(rows, out)
+        b = x2.new_empty(0) if bias is None else bias.detach().contiguous()
+        _var.dendritic_forward(x2.detach(), weight.detach().contiguous(), b, index, u, y, g,
+                               max(1, torch.get_num_threads()))
+        ctx.save_for_backward(x2, weight, index, u)
+        ctx.g, ctx.has_bias = g, bias is not None
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        x2, weight, index, u = ctx.saved_tensors
+        gx = torch.empty_like(x2) if ctx.needs_input_grad[0] else x2.new_empty(0)
+        gw = torch.empty_like(weight)
+        gb = x2.new_empty(weight.shape[:2]) if ctx.has_bias else x2.new_empty(0)
+        _var.dendritic_backward(x2.detach(), weight.detach().contiguous(), index, u,
+                                gy.contiguous(), gx, gw, gb, ctx.g,
+                                max(1, torch.get_num_threads()))
+        return (gx if ctx.needs_input_grad[0] else None, gw,
+                gb if ctx.has_bias else None, None, None)
+
 
 def _pos_int(v, name):
     if isinstance(v, bool) or not isinstance(v, int):
@@ -175,13 +213,17 @@ class DendriticLinear(nn.Module):
             raise ValueError(f"x: last dimension {tuple(x.shape)[-1:] or '()'} does not match "
                              f"in_features={self.in_features}")
         _check.no_nan(x, "x")
-        if self.backend != "torch" and _kernels.has("dendritic"):
+        if self.backend != "torch" and has_kernel():
             ok, why = _kernels.usable(x, None, self.weight)
-            if ok and x.dtype == self.weight.dtype:
-                return _kernels.dendritic(x, self.weight, self.bias, self.index,
-                                          NONLINEARITIES.index(self.nonlinearity))
+            if ok and x.dtype != self.weight.dtype:
+                ok, why = False, f"x dtype {x.dtype} differs from the weight's {self.weight.dtype}"
+            if ok:
+                x2 = x.reshape(-1, self.in_features).contiguous()
+                y = _DendriticFn.apply(x2, self.weight, self.bias, self.index,
+                                       NONLINEARITIES.index(self.nonlinearity))
+                return y.reshape(*x.shape[:-1], self.out_features)
             if self.backend == "cpp":
-                raise ValueError(f"backend: 'cpp' cannot run this call ({why or 'dtype'})")
+                raise ValueError(f"backend: 'cpp' cannot run this call ({why})")
         elif self.backend == "cpp":
             raise ValueError("backend: 'cpp' cannot run this call (kernel not built)")
         return _g(self.branch_input(x), self.nonlinearity).sum(-1)
