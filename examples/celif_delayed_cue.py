@@ -6,7 +6,9 @@ Three networks of the same size are trained with BPTT and surrogate gradients:
 
     input -> [neuron layer, H neurons] -> Linear(H, 2), logits averaged over the recall steps
 
-with the neuron layer a CE-LIF layer, a LIF layer (Linear + LIF) or an adaptive-LIF layer
+with the neuron layer a CE-LIF layer (``celif``: own context weights W_c; ``celif_shared``: the
+context integrates the synaptic current, so it has the parameters of the LIF layer plus one
+context decay per neuron), a LIF layer (Linear + LIF) or an adaptive-LIF layer
 (Linear + AdaptiveLIF): ``alif`` with tau_a = 20 steps, ``alif_long`` with tau_a = 200 steps
 (spikecore's default). Claim (METHODS.md section 3): CE-LIF >= 90% while LIF and adaptive LIF stay
 near chance. Measured: true for LIF and for ALIF whose adaptation time constant is short next to
@@ -27,7 +29,7 @@ from torch import nn
 from spikecore import nn as snn
 from spikecore.nn.celif import CELIF, delayed_cue
 
-NEURONS = ("celif", "lif", "alif", "alif_long")
+NEURONS = ("celif", "celif_shared", "lif", "alif", "alif_long")
 
 
 class Net(nn.Module):
@@ -38,7 +40,9 @@ class Net(nn.Module):
         super().__init__()
         self.neuron = neuron
         self.recall_steps = recall_steps
-        if neuron == "celif":
+        if neuron in ("celif", "celif_shared"):
+            if neuron == "celif_shared":
+                celif_kw = dict(celif_kw, context="shared")
             self.layer = CELIF(in_features, hidden, **celif_kw)
         elif neuron == "lif":
             self.layer = nn.Sequential(snn.Linear(in_features, hidden), snn.LIF(tau=2.0))

@@ -151,8 +151,9 @@ def test_delayed_cue_claim_reduced():
     torch.manual_seed(0)
     ex = _example("celif_delayed_cue")
     res = {n: ex.train_eval(n, 150, epochs=4, n_train=256, n_test=256)["accuracy"]
-           for n in ("celif", "lif", "alif")}
+           for n in ("celif", "celif_shared", "lif", "alif")}
     assert res["celif"] >= 0.9, res
+    assert res["celif_shared"] >= 0.9, res
     assert res["lif"] <= 0.65, res
     assert res["alif"] <= 0.65, res
 

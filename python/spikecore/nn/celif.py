@@ -257,7 +257,10 @@ class CELIF(nn.Module):
         "``forward(x [T, B, in_features], state=None, return_state=False)`` returns spikes\n"
         "[T, B, out_features] (and the final :class:`CELIFState`). Both products run once over\n"
         "all steps (spike-sparse when x holds spikes); only the neuron is a time loop.\n"
-        "``context_scale`` multiplies the default (torch.nn.Linear) init of :math:`W_c`.\n"
+        "``context='shared'`` uses the synaptic current as the context drive (:math:`q_t = I_t`,\n"
+        "no :math:`W_c`: the parameters and products of a Linear + LIF layer);\n"
+        "``context='separate'`` (default) learns :math:`W_c`, initialised as torch.nn.Linear\n"
+        "times ``context_scale``.\n"
         + __doc__)
 
     spiking = True
@@ -265,7 +268,8 @@ class CELIF(nn.Module):
     def __init__(self, in_features: int, out_features: int, beta: float = 0.5,
                  rho: float = 0.9, beta_a: float = 0.5, lambda_c: float = 0.99,
                  learn_lambda: bool = True, gamma: float = 20.0, v_threshold: float = 1.0,
-                 bias: bool = True, context_scale: float = 1.0, surrogate="atan",
+                 bias: bool = True, context: str = "separate", context_scale: float = 1.0,
+                 surrogate="atan",
                  alpha: Optional[float] = None, noise: Optional[str] = None,
                  sigma: float = 0.3, sample: bool = True, eval_mode: str = "deterministic",
                  detach_reset: bool = False, backend: str = "auto"):
@@ -281,6 +285,7 @@ class CELIF(nn.Module):
         self.gamma = _check.finite(gamma, "gamma")
         self.v_threshold = _check.finite(v_threshold, "v_threshold")
         self.context_scale = _check.finite(context_scale, "context_scale")
+        self.context_mode = _check.choice(context, "context", ("separate", "shared"))
         self.learn_lambda = bool(learn_lambda)
         if noise is not None:
             noise_surrogate(noise, sigma)  # validates noise and sigma
@@ -294,9 +299,12 @@ class CELIF(nn.Module):
         from .linear import Linear
 
         self.fc = Linear(in_features, out_features, bias=bias, backend=backend)
-        self.context = Linear(in_features, out_features, bias=False, backend=backend)
-        with torch.no_grad():
-            self.context.weight.mul_(self.context_scale)
+        if self.context_mode == "separate":
+            self.context = Linear(in_features, out_features, bias=False, backend=backend)
+            with torch.no_grad():
+                self.context.weight.mul_(self.context_scale)
+        else:
+            self.context = None
         logit = math.log(lam / (1.0 - lam)) if lam < 1.0 else 30.0
         if self.learn_lambda:
             self.lambda_logit = nn.Parameter(torch.full((out_features,), logit))
@@ -314,7 +322,7 @@ class CELIF(nn.Module):
             raise ValueError(f"x: last dimension {x.shape[-1]} does not match "
                              f"in_features={self.in_features}")
         current = self.fc(x)
-        context = self.context(x)
+        context = current if self.context is None else self.context(x)
         if self.noise is not None:
             sample = self.sample if self.training else self.eval_mode == "sample"
             kw = dict(noise=self.noise, sigma=self.sigma, sample=sample)

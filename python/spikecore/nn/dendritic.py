@@ -213,7 +213,10 @@ class DendriticLinear(nn.Module):
             raise ValueError(f"x: last dimension {tuple(x.shape)[-1:] or '()'} does not match "
                              f"in_features={self.in_features}")
         _check.no_nan(x, "x")
-        if self.backend != "torch" and has_kernel():
+        # 'auto' takes the masked dense product (one BLAS GEMM over [out*K, in]); it beats the
+        # index-gather kernel at every size measured (docs/variants.md), so the kernel runs only
+        # when asked for with backend='cpp' (and is what an engine population computes).
+        if self.backend == "cpp" and has_kernel():
             ok, why = _kernels.usable(x, None, self.weight)
             if ok and x.dtype != self.weight.dtype:
                 ok, why = False, f"x dtype {x.dtype} differs from the weight's {self.weight.dtype}"
