@@ -30,6 +30,30 @@ const auto* opt(const A& a, size_t n, const char* name) {
   return a.data();
 }
 
+template <typename V>
+void check_csr(const CArr<int64_t>& row_ptr, const CArr<int32_t>& idx, const V& val, int64_t k) {
+  const int64_t rows = int64_t(row_ptr.size()) - 1;
+  need(idx, size_t(row_ptr.data()[rows]), "idx");
+  need(val, idx.size(), "val");
+  for (size_t p = 0; p < idx.size(); ++p)
+    if (idx.data()[p] < 0 || idx.data()[p] >= k)
+      throw spikecore::index_error("idx: entry out of range [0, K)");
+}
+
+template <typename V>
+void check_syn(const CArr<int64_t>& syn_ptr, const CArr<int32_t>& post, const V& w, int64_t k,
+               int64_t m) {
+  need(syn_ptr, size_t(k + 1), "syn_ptr");
+  need(post, size_t(syn_ptr.data()[k]), "post");
+  need(w, post.size(), "weight");
+  for (int64_t i = 0; i < k; ++i)
+    if (syn_ptr.data()[i + 1] < syn_ptr.data()[i])
+      throw spikecore::value_error("syn_ptr: must be non-decreasing");
+  for (size_t q = 0; q < post.size(); ++q)
+    if (post.data()[q] < 0 || post.data()[q] >= m)
+      throw spikecore::index_error("post: entry out of range [0, M)");
+}
+
 template <typename T>
 st::NeuronArgs<T> make_args(int64_t steps, int64_t n, const CArr<T>& beta, const CArr<T>& drive,
                             double v_th, double v_reset, bool soft, bool detach, int kind,
@@ -176,7 +200,7 @@ void bind_dtype(nb::module_ m) {
       });
   m.def(
       "gather_active",
-      [](CArr<T> x, int n_threads) {
+      [](CArr<T> x, int64_t max_nnz, int n_threads) -> nb::object {
         if (x.ndim() != 2) throw spikecore::value_error("x: expected [R, K]");
         const int64_t rows = x.shape(0), k = x.shape(1);
         std::vector<int64_t> row_ptr(size_t(rows) + 1);
@@ -186,6 +210,7 @@ void bind_dtype(nb::module_ m) {
           nb::gil_scoped_release r;
           const int64_t nnz = st::gather_active<T>(x.data(), rows, k, row_ptr.data(), nullptr,
                                                    nullptr, n_threads);
+          if (max_nnz >= 0 && nnz > max_nnz) return nb::none();
           idx.resize(size_t(nnz));
           val.resize(size_t(nnz));
           st::gather_active<T>(x.data(), rows, k, row_ptr.data(), idx.data(), val.data(),
@@ -195,7 +220,9 @@ void bind_dtype(nb::module_ m) {
                               spikecore_bind::to_numpy(std::move(idx)),
                               spikecore_bind::to_numpy(std::move(val)));
       },
-      "CSR (row_ptr, idx, val) of the nonzero entries of x [R, K]");
+      nb::arg("x"), nb::arg("max_nnz") = -1, nb::arg("n_threads") = 1,
+      "CSR (row_ptr, idx, val) of the nonzero entries of x [R, K], or None if there are more "
+      "than max_nnz (>= 0) of them");
   m.def(
       "sparse_rows_matmul",
       [](CArr<int64_t> row_ptr, CArr<int32_t> idx, CArr<T> val, CArr<T> wt, CArr<T> bias,
@@ -231,6 +258,48 @@ void bind_dtype(nb::module_ m) {
         nb::gil_scoped_release r;
         st::sparse_rows_weight_grad<T>(row_ptr.data(), idx.data(), val.data(), rows, gy.data(),
                                        k, m, gwt.data(), n_threads);
+      });
+  m.def(
+      "sparse_syn_forward",
+      [](CArr<int64_t> row_ptr, CArr<int32_t> idx, CArr<T> val, CArr<int64_t> syn_ptr,
+         CArr<int32_t> post, CArr<T> w, CArr<T> bias, Arr<T> y, int64_t k, int64_t m,
+         int n_threads) {
+        const int64_t rows = int64_t(row_ptr.size()) - 1;
+        if (rows < 0) throw spikecore::value_error("row_ptr: empty");
+        check_csr(row_ptr, idx, val, k);
+        check_syn(syn_ptr, post, w, k, m);
+        const T* b = opt(bias, m, "bias");
+        need(y, size_t(rows * m), "y");
+        nb::gil_scoped_release r;
+        st::sparse_syn_forward<T>(row_ptr.data(), idx.data(), val.data(), rows, syn_ptr.data(),
+                                  post.data(), w.data(), m, b, y.data(), n_threads);
+      });
+  m.def(
+      "sparse_syn_weight_grad",
+      [](CArr<int64_t> row_ptr, CArr<int32_t> idx, CArr<T> val, CArr<int64_t> syn_ptr,
+         CArr<int32_t> post, CArr<T> gy, Arr<T> gw, int64_t k, int n_threads) {
+        const int64_t rows = int64_t(row_ptr.size()) - 1;
+        if (rows < 0 || gy.ndim() != 2 || int64_t(gy.shape(0)) != rows)
+          throw spikecore::value_error("gy: shape must be [rows, M]");
+        const int64_t m = gy.shape(1);
+        check_csr(row_ptr, idx, val, k);
+        check_syn(syn_ptr, post, gw, k, m);
+        nb::gil_scoped_release r;
+        st::sparse_syn_weight_grad<T>(row_ptr.data(), idx.data(), val.data(), rows,
+                                      syn_ptr.data(), post.data(), k, gy.data(), m, gw.data(),
+                                      n_threads);
+      });
+  m.def(
+      "sparse_syn_input_grad",
+      [](CArr<int64_t> syn_ptr, CArr<int32_t> post, CArr<T> w, CArr<T> gy, Arr<T> gx,
+         int64_t k, int n_threads) {
+        if (gy.ndim() != 2) throw spikecore::value_error("gy: expected [rows, M]");
+        const int64_t rows = gy.shape(0), m = gy.shape(1);
+        check_syn(syn_ptr, post, w, k, m);
+        need(gx, size_t(rows * k), "gx");
+        nb::gil_scoped_release r;
+        st::sparse_syn_input_grad<T>(syn_ptr.data(), post.data(), w.data(), k, gy.data(), rows,
+                                     m, gx.data(), n_threads);
       });
 }
 

@@ -162,3 +162,30 @@ def test_model_trains_same_on_both_backends():
     a, b = train("cpp"), train("torch")
     assert a == pytest.approx(b, rel=1e-4, abs=1e-5)
     assert a[-1] < a[0]
+
+
+@pytest.mark.parametrize("p", [0.05, 0.6])
+def test_sparse_linear_cpp_equals_reference(p):
+    torch.manual_seed(0)
+    a = snn.SparseLinear(30, 20, density=0.15, seed=7, backend="cpp")
+    b = snn.SparseLinear(30, 20, density=0.15, seed=7, backend="torch")
+    a.keep_dense_grad = b.keep_dense_grad = True
+    x = (torch.rand(6, 4, 30) < p).float()
+    x[0, 0, 0] = 0.25
+    outs = []
+    for m in (a, b):
+        xi = x.clone().requires_grad_()
+        y = m(xi)
+        y.backward(torch.linspace(-1, 1, y.numel()).reshape(y.shape))
+        outs.append((y.detach(), xi.grad, m.weight.grad, m.bias.grad, m._dense_grad))
+    for u, v in zip(*outs):
+        assert torch.allclose(u, v, atol=1e-5, rtol=1e-5)
+
+
+def test_sparse_linear_cpp_gradcheck():
+    m = snn.SparseLinear(7, 5, density=0.4, seed=8, backend="cpp", dtype=torch.float64)
+    x = (torch.rand(3, 2, 7, dtype=torch.float64) < 0.5).double().requires_grad_()
+    w, b = m.weight, m.bias
+    syn = m._syn_lists()
+    assert torch.autograd.gradcheck(
+        lambda x, w, b: _kernels.sparse_syn_linear(x, w, b, *syn, 5), (x, w, b))

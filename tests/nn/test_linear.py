@@ -129,3 +129,18 @@ def test_sparse_linear_bad_input_and_state_dict_round_trip():
     x = torch.rand(3, 2, 8)
     assert torch.equal(m(x), m2(x))
     assert m2.nnz == m.nnz and torch.equal(m2.mask, m.mask)
+
+
+def test_sparse_linear_deepcopy_and_pickle(tmp_path):
+    import copy
+
+    m = snn.SparseLinear(8, 6, density=0.3, seed=5)
+    m.prune(0.3)
+    x = torch.rand(3, 2, 8)
+    c = copy.deepcopy(m)
+    assert torch.equal(c(x), m(x)) and c.matrix is not m.matrix and c.nnz == m.nnz
+    torch.save(m, tmp_path / "m.pt")
+    r = torch.load(tmp_path / "m.pt", weights_only=False)
+    assert torch.equal(r(x), m(x))
+    assert r.prune(0.5) == m.prune(0.5)
+    assert torch.equal(r.mask, m.mask)

@@ -98,7 +98,7 @@ def test_gradcheck_lif(backend, reset, name):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("reset", ["hard", "soft"])
-@pytest.mark.parametrize("name", ["atan", "triangle", "gaussian"])
+@pytest.mark.parametrize("name", surrogate.NAMES)
 def test_gradcheck_alif(backend, reset, name):
     g = torch.Generator().manual_seed(12)
     x = (torch.randn(6, 2, 3, generator=g, dtype=torch.float64) * 0.7 + 0.6).requires_grad_()
@@ -179,3 +179,53 @@ def test_leaky_integrator_returns_membrane():
     x = torch.ones(3, 1, 1)
     y = snn.LeakyIntegrator(tau=2.0)(x)
     assert y.flatten().tolist() == [1.0, 1.5, 1.75]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("reset", ["hard", "soft"])
+@pytest.mark.parametrize("noise", surrogate.NOISES)
+def test_gradcheck_noisy_lif(backend, reset, noise):
+    """NoisyLIF's op (LIF with threshold noise eps) in smooth mode: z = F(h - v_th + eps)."""
+    from spikecore.nn import _kernels, reference
+
+    g = torch.Generator().manual_seed(14)
+    x = (torch.randn(6, 2, 3, generator=g, dtype=torch.float64) * 0.7 + 0.6).requires_grad_()
+    v0 = (torch.rand(2, 3, generator=g, dtype=torch.float64) * 0.5).requires_grad_()
+    eps = SF.sample_noise(noise, 0.3, x.shape, dtype=torch.float64, generator=g)
+    sg = surrogate.get(surrogate.noise(noise, 0.3), smooth=True)
+    v_reset = None if reset == "soft" else 0.0
+    if backend == "cpp":
+        f = lambda x, v0: _kernels.lif(x, v0, 0.6, 1.0, v_reset, 0.0, sg, False, eps)
+    else:
+        f = lambda x, v0: reference.lif(x, v0, 0.6, 1.0, v_reset, 0.0, sg, False, noise=eps)
+    assert torch.autograd.gradcheck(f, (x, v0), atol=1e-6)
+
+
+def test_deploy_params():
+    p = snn.LIF(tau=4.0, v_threshold=0.5, v_reset=None).deploy_params()
+    assert p == {"model": "lif", "beta": 0.75, "v_rest": 0.0, "v_th": 0.5, "v_reset": 0.0,
+                 "soft_reset": True}
+    a = snn.AdaptiveLIF(tau=2.0, tau_a=10.0, beta_a=0.3).deploy_params()
+    assert a["p_a"] == pytest.approx(0.9) and a["beta_a"] == 0.3 and not a["soft_reset"]
+    assert torch.allclose(snn.ParametricLIF(tau=2.0, channels=2).deploy_params()["beta"],
+                          torch.full((2,), 0.5))
+    assert snn.NoisyLIF().deploy_params()["model"] == "lif"
+    assert snn.LeakyIntegrator(tau=2.0).deploy_params() == {"model": "li", "beta": 0.5,
+                                                             "v_rest": 0.0}
+
+
+def test_state_dict_round_trip_exact(tmp_path):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(snn.Linear(6, 5), snn.ParametricLIF(channels=5),
+                                snn.SparseLinear(5, 4, density=0.5), snn.AdaptiveLIF(),
+                                snn.Linear(4, 3), snn.LeakyIntegrator())
+    with torch.no_grad():
+        model[1].w.fill_(0.3)
+    torch.save(model.state_dict(), tmp_path / "sd.pt")
+    torch.manual_seed(1)
+    other = torch.nn.Sequential(snn.Linear(6, 5), snn.ParametricLIF(channels=5),
+                                snn.SparseLinear(5, 4, density=0.5, seed=3), snn.AdaptiveLIF(),
+                                snn.Linear(4, 3), snn.LeakyIntegrator())
+    other.load_state_dict(torch.load(tmp_path / "sd.pt"))
+    x = (torch.rand(10, 2, 6) < 0.4).float()
+    assert torch.equal(model(x), other(x))

@@ -16,22 +16,30 @@ inline T spike_of(T y, T alpha) {
   else return y >= T(0) ? T(1) : T(0);
 }
 
-template <typename T, SurrogateKind K, bool Soft, bool Noise, bool Smooth>
-void lif_fwd_block(const NeuronArgs<T>& a, const T* x, const T* v0, T* z, T* h, T* v,
-                   int64_t n0, int64_t n1) {
+// Per-neuron parameter p[i] (PN) or a broadcast scalar p[0].
+template <bool PN, typename T>
+inline T par(const T* __restrict__ p, int64_t i) {
+  if constexpr (PN) return p[i];
+  else return p[0];
+}
+
+template <typename T, SurrogateKind K, bool Soft, bool Noise, bool Smooth, bool PN>
+void lif_fwd_block(const NeuronArgs<T>& a, const T* __restrict__ x, const T* __restrict__ v0,
+                   T* __restrict__ z, T* __restrict__ h, T* __restrict__ v, int64_t n0,
+                   int64_t n1) {
   const int64_t N = a.n;
   const T vth = a.v_th, vr = a.v_reset, jump = a.v_th - a.v_reset, al = a.alpha;
-  const T* beta = a.beta;
-  const T* drive = a.drive;
-  const int64_t bs = a.beta_stride, ds = a.drive_stride;
+  const T* __restrict__ beta = a.beta;
+  const T* __restrict__ drive = a.drive;
   for (int64_t i = n0; i < n1; ++i) v[i] = v0[i];
   for (int64_t t = 0; t < a.steps; ++t) {
-    const T* xt = x + t * N;
-    const T* et = Noise ? a.eps + t * N : nullptr;
-    T* zt = z + t * N;
-    T* ht = h + t * N;
+    const T* __restrict__ xt = x + t * N;
+    const T* __restrict__ et = Noise ? a.eps + t * N : nullptr;
+    T* __restrict__ zt = z + t * N;
+    T* __restrict__ ht = h + t * N;
+#pragma GCC ivdep
     for (int64_t i = n0; i < n1; ++i) {
-      const T hh = (drive[i * ds] + v[i] * beta[i * bs]) + xt[i];
+      const T hh = (par<PN>(drive, i) + v[i] * par<PN>(beta, i)) + xt[i];
       T y = hh - vth;
       if constexpr (Noise) y = y + et[i];
       const T zz = spike_of<K, Smooth>(y, al);
@@ -43,70 +51,85 @@ void lif_fwd_block(const NeuronArgs<T>& a, const T* x, const T* v0, T* z, T* h, 
   }
 }
 
-template <typename T, SurrogateKind K, bool Soft, bool Noise, bool Smooth, bool Detach>
+// One backward step over neurons [n0, n1): vprev comes from hp (t > 0) or v0 (t == 0).
+template <typename T, SurrogateKind K, bool Soft, bool Noise, bool Smooth, bool Detach, bool PN,
+          bool First>
+inline void lif_bwd_step(const T vth, const T vr, const T jump, const T al,
+                         const T* __restrict__ beta, const T* __restrict__ ht,
+                         const T* __restrict__ hp, const T* __restrict__ et,
+                         const T* __restrict__ ep, const T* __restrict__ v0,
+                         const T* __restrict__ gzt, T* __restrict__ gxt, T* __restrict__ gv,
+                         T* __restrict__ gb, T* __restrict__ gd, int64_t n0, int64_t n1) {
+#pragma GCC ivdep
+  for (int64_t i = n0; i < n1; ++i) {
+    const T hh = ht[i];
+    const T xx = hh - vth;
+    T y = xx;
+    if constexpr (Noise) y = y + et[i];
+    const T zz = spike_of<K, Smooth>(y, al);
+    const T sg = sg_grad<K>(Smooth ? y : xx, al);
+    const T g = gv[i];
+    T gzz = gzt[i];
+    T dvdh;
+    if constexpr (Soft) {
+      if constexpr (!Detach) gzz = gzz - g * jump;
+      dvdh = T(1);
+    } else {
+      if constexpr (!Detach) gzz = gzz + g * (vr - hh);
+      dvdh = T(1) - zz;
+    }
+    const T gh = gzz * sg + g * dvdh;
+    gxt[i] = gh;
+    T vprev;
+    if constexpr (First) {
+      vprev = v0[i];
+    } else {
+      const T hp_ = hp[i];
+      T yp = hp_ - vth;
+      if constexpr (Noise) yp = yp + ep[i];
+      const T zp = spike_of<K, Smooth>(yp, al);
+      if constexpr (Soft) vprev = hp_ - zp * jump;
+      else vprev = hp_ * (T(1) - zp) + zp * vr;
+    }
+    gb[i] += gh * vprev;
+    gd[i] += gh;
+    gv[i] = gh * par<PN>(beta, i);
+  }
+}
+
+template <typename T, SurrogateKind K, bool Soft, bool Noise, bool Smooth, bool Detach, bool PN>
 void lif_bwd_block(const NeuronArgs<T>& a, const T* h, const T* v0, const T* gz, const T* gvT,
                    T* gx, T* gv, T* gb, T* gd, int64_t n0, int64_t n1) {
   const int64_t N = a.n;
   const T vth = a.v_th, vr = a.v_reset, jump = a.v_th - a.v_reset, al = a.alpha;
-  const T* beta = a.beta;
-  const int64_t bs = a.beta_stride;
   for (int64_t i = n0; i < n1; ++i) {
     gv[i] = gvT ? gvT[i] : T(0);
     gb[i] = T(0);
     gd[i] = T(0);
   }
   for (int64_t t = a.steps - 1; t >= 0; --t) {
-    const T* ht = h + t * N;
-    const T* hp = t > 0 ? h + (t - 1) * N : nullptr;
     const T* et = Noise ? a.eps + t * N : nullptr;
-    const T* ep = (Noise && t > 0) ? a.eps + (t - 1) * N : nullptr;
-    const T* gzt = gz + t * N;
-    T* gxt = gx + t * N;
-    for (int64_t i = n0; i < n1; ++i) {
-      const T hh = ht[i];
-      const T xx = hh - vth;
-      T y = xx;
-      if constexpr (Noise) y = y + et[i];
-      const T zz = spike_of<K, Smooth>(y, al);
-      const T sg = sg_grad<K>(Smooth ? y : xx, al);
-      const T g = gv[i];
-      T gzz = gzt[i];
-      T dvdh;
-      if constexpr (Soft) {
-        if constexpr (!Detach) gzz = gzz - g * jump;
-        dvdh = T(1);
-      } else {
-        if constexpr (!Detach) gzz = gzz + g * (vr - hh);
-        dvdh = T(1) - zz;
-      }
-      const T gh = gzz * sg + g * dvdh;
-      gxt[i] = gh;
-      T vprev;
-      if (t > 0) {
-        const T hp_ = hp[i];
-        T yp = hp_ - vth;
-        if constexpr (Noise) yp = yp + ep[i];
-        const T zp = spike_of<K, Smooth>(yp, al);
-        if constexpr (Soft) vprev = hp_ - zp * jump;
-        else vprev = hp_ * (T(1) - zp) + zp * vr;
-      } else {
-        vprev = v0[i];
-      }
-      gb[i] += gh * vprev;
-      gd[i] += gh;
-      gv[i] = gh * beta[i * bs];
+    if (t > 0) {
+      const T* ep = Noise ? a.eps + (t - 1) * N : nullptr;
+      lif_bwd_step<T, K, Soft, Noise, Smooth, Detach, PN, false>(
+          vth, vr, jump, al, a.beta, h + t * N, h + (t - 1) * N, et, ep, v0, gz + t * N,
+          gx + t * N, gv, gb, gd, n0, n1);
+    } else {
+      lif_bwd_step<T, K, Soft, Noise, Smooth, Detach, PN, true>(
+          vth, vr, jump, al, a.beta, h, nullptr, et, nullptr, v0, gz, gx, gv, gb, gd, n0, n1);
     }
   }
 }
 
-template <typename T, SurrogateKind K, bool Soft, bool Smooth>
-void alif_fwd_block(const NeuronArgs<T>& a, const T* x, const T* v0, const T* a0, T* z, T* h,
-                    T* ap, T* v, T* ad, int64_t n0, int64_t n1) {
+template <typename T, SurrogateKind K, bool Soft, bool Smooth, bool PN>
+void alif_fwd_block(const NeuronArgs<T>& a, const T* __restrict__ x, const T* __restrict__ v0,
+                    const T* __restrict__ a0, T* __restrict__ z, T* __restrict__ h,
+                    T* __restrict__ ap, T* __restrict__ v, T* __restrict__ ad, int64_t n0,
+                    int64_t n1) {
   const int64_t N = a.n;
   const T vth = a.v_th, vr = a.v_reset, al = a.alpha, rho = a.rho, ba = a.beta_a;
-  const T* beta = a.beta;
-  const T* drive = a.drive;
-  const int64_t bs = a.beta_stride, ds = a.drive_stride;
+  const T* __restrict__ beta = a.beta;
+  const T* __restrict__ drive = a.drive;
   for (int64_t i = n0; i < n1; ++i) {
     v[i] = v0[i];
     ad[i] = a0[i];
@@ -116,8 +139,9 @@ void alif_fwd_block(const NeuronArgs<T>& a, const T* x, const T* v0, const T* a0
     T* zt = z + t * N;
     T* ht = h + t * N;
     T* apt = ap + t * N;
+#pragma GCC ivdep
     for (int64_t i = n0; i < n1; ++i) {
-      const T hh = (drive[i * ds] + v[i] * beta[i * bs]) + xt[i];
+      const T hh = (par<PN>(drive, i) + v[i] * par<PN>(beta, i)) + xt[i];
       const T aa = ad[i];
       const T theta = aa + vth;
       const T zz = spike_of<K, Smooth>(hh - theta, al);
@@ -131,14 +155,15 @@ void alif_fwd_block(const NeuronArgs<T>& a, const T* x, const T* v0, const T* a0
   }
 }
 
-template <typename T, SurrogateKind K, bool Soft, bool Smooth, bool Detach>
-void alif_bwd_block(const NeuronArgs<T>& a, const T* h, const T* ap, const T* v0, const T* gz,
-                    const T* gvT, const T* gaT, T* gx, T* gv, T* ga, T* gb, T* gd, int64_t n0,
-                    int64_t n1) {
+template <typename T, SurrogateKind K, bool Soft, bool Smooth, bool Detach, bool PN>
+void alif_bwd_block(const NeuronArgs<T>& a, const T* __restrict__ h, const T* __restrict__ ap,
+                    const T* __restrict__ v0, const T* __restrict__ gz,
+                    const T* __restrict__ gvT, const T* __restrict__ gaT, T* __restrict__ gx,
+                    T* __restrict__ gv, T* __restrict__ ga, T* __restrict__ gb,
+                    T* __restrict__ gd, int64_t n0, int64_t n1) {
   const int64_t N = a.n;
   const T vth = a.v_th, vr = a.v_reset, al = a.alpha, rho = a.rho, ba = a.beta_a;
-  const T* beta = a.beta;
-  const int64_t bs = a.beta_stride;
+  const T* __restrict__ beta = a.beta;
   for (int64_t i = n0; i < n1; ++i) {
     gv[i] = gvT ? gvT[i] : T(0);
     ga[i] = gaT ? gaT[i] : T(0);
@@ -152,6 +177,7 @@ void alif_bwd_block(const NeuronArgs<T>& a, const T* h, const T* ap, const T* v0
     const T* app = t > 0 ? ap + (t - 1) * N : nullptr;
     const T* gzt = gz + t * N;
     T* gxt = gx + t * N;
+#pragma GCC ivdep
     for (int64_t i = n0; i < n1; ++i) {
       const T hh = ht[i];
       const T theta = apt[i] + vth;
@@ -185,10 +211,17 @@ void alif_bwd_block(const NeuronArgs<T>& a, const T* h, const T* ap, const T* v0
       }
       gb[i] += gh * vprev;
       gd[i] += gh;
-      gv[i] = gh * beta[i * bs];
+      gv[i] = gh * par<PN>(beta, i);
       ga[i] = ga_new;
     }
   }
+}
+
+// Per-neuron kernels read beta and drive with stride 1: both must then be per-neuron arrays.
+template <typename T>
+inline void check_pn(const NeuronArgs<T>& a, bool pn) {
+  if (pn && (a.beta_stride == 0 || a.drive_stride == 0))
+    throw value_error("beta: beta and drive must both be per-neuron or both scalar");
 }
 
 template <typename F>
@@ -205,10 +238,13 @@ void lif_forward(const NeuronArgs<T>& a, const T* x, const T* v0, T* z, T* h, T*
     dispatch_bool(a.soft, [&](auto S) {
       dispatch_bool(a.eps != nullptr, [&](auto E) {
         dispatch_bool(a.smooth, [&](auto M) {
-          parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
-            lif_fwd_block<T, decltype(K)::value, decltype(S)::value, decltype(E)::value,
-                          decltype(M)::value>(a, x, v0, z, h, vT, n0, n1);
-          }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
+          dispatch_bool(a.beta_stride != 0 || a.drive_stride != 0, [&](auto P) {
+            check_pn(a, decltype(P)::value);
+            parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
+              lif_fwd_block<T, decltype(K)::value, decltype(S)::value, decltype(E)::value,
+                            decltype(M)::value, decltype(P)::value>(a, x, v0, z, h, vT, n0, n1);
+            }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
+          });
         });
       });
     });
@@ -223,11 +259,14 @@ void lif_backward(const NeuronArgs<T>& a, const T* h, const T* v0, const T* gz, 
       dispatch_bool(a.eps != nullptr, [&](auto E) {
         dispatch_bool(a.smooth, [&](auto M) {
           dispatch_bool(a.detach_reset, [&](auto D) {
-            parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
-              lif_bwd_block<T, decltype(K)::value, decltype(S)::value, decltype(E)::value,
-                            decltype(M)::value, decltype(D)::value>(a, h, v0, gz, gvT, gx, gv0,
-                                                                    gbeta, gdrive, n0, n1);
-            }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
+            dispatch_bool(a.beta_stride != 0 || a.drive_stride != 0, [&](auto P) {
+              check_pn(a, decltype(P)::value);
+              parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
+                lif_bwd_block<T, decltype(K)::value, decltype(S)::value, decltype(E)::value,
+                              decltype(M)::value, decltype(D)::value, decltype(P)::value>(
+                    a, h, v0, gz, gvT, gx, gv0, gbeta, gdrive, n0, n1);
+              }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
+            });
           });
         });
       });
@@ -241,10 +280,13 @@ void alif_forward(const NeuronArgs<T>& a, const T* x, const T* v0, const T* a0, 
   dispatch_surrogate(a.kind, [&](auto K) {
     dispatch_bool(a.soft, [&](auto S) {
       dispatch_bool(a.smooth, [&](auto M) {
-        parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
-          alif_fwd_block<T, decltype(K)::value, decltype(S)::value, decltype(M)::value>(
-              a, x, v0, a0, z, h, aprev, vT, aT, n0, n1);
-        }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
+        dispatch_bool(a.beta_stride != 0 || a.drive_stride != 0, [&](auto P) {
+          check_pn(a, decltype(P)::value);
+          parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
+            alif_fwd_block<T, decltype(K)::value, decltype(S)::value, decltype(M)::value,
+                           decltype(P)::value>(a, x, v0, a0, z, h, aprev, vT, aT, n0, n1);
+          }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
+        });
       });
     });
   });
@@ -258,11 +300,14 @@ void alif_backward(const NeuronArgs<T>& a, const T* h, const T* aprev, const T* 
     dispatch_bool(a.soft, [&](auto S) {
       dispatch_bool(a.smooth, [&](auto M) {
         dispatch_bool(a.detach_reset, [&](auto D) {
-          parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
-            alif_bwd_block<T, decltype(K)::value, decltype(S)::value, decltype(M)::value,
-                           decltype(D)::value>(a, h, aprev, v0, gz, gvT, gaT, gx, gv0, ga0,
-                                               gbeta, gdrive, n0, n1);
-          }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
+          dispatch_bool(a.beta_stride != 0 || a.drive_stride != 0, [&](auto P) {
+            check_pn(a, decltype(P)::value);
+            parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
+              alif_bwd_block<T, decltype(K)::value, decltype(S)::value, decltype(M)::value,
+                             decltype(D)::value, decltype(P)::value>(
+                  a, h, aprev, v0, gz, gvT, gaT, gx, gv0, ga0, gbeta, gdrive, n0, n1);
+            }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
+          });
         });
       });
     });

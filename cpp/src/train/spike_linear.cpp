@@ -83,12 +83,72 @@ void sparse_rows_weight_grad(const int64_t* row_ptr, const int32_t* idx, const T
   }, 64);
 }
 
+template <typename T>
+void sparse_syn_forward(const int64_t* row_ptr, const int32_t* idx, const T* val, int64_t rows,
+                        const int64_t* syn_ptr, const int32_t* post, const T* w, int64_t m,
+                        const T* bias, T* y, int n_threads) {
+  parallel_blocks(n_threads, rows, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      T* yr = y + r * m;
+      for (int64_t j = 0; j < m; ++j) yr[j] = bias ? bias[j] : T(0);
+      for (int64_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) {
+        const int64_t i = idx[p];
+        const T s = val[p];
+        for (int64_t q = syn_ptr[i]; q < syn_ptr[i + 1]; ++q) yr[post[q]] += s * w[q];
+      }
+    }
+  }, 16);
+}
+
+template <typename T>
+void sparse_syn_weight_grad(const int64_t* row_ptr, const int32_t* idx, const T* val,
+                            int64_t rows, const int64_t* syn_ptr, const int32_t* post, int64_t k,
+                            const T* gy, int64_t m, T* gw, int n_threads) {
+  (void)m;
+  parallel_blocks(n_threads, k, [&](int64_t i0, int64_t i1) {
+    for (int64_t q = syn_ptr[i0]; q < syn_ptr[i1]; ++q) gw[q] = T(0);
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* g = gy + r * m;
+      for (int64_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) {
+        const int64_t i = idx[p];
+        if (i < i0 || i >= i1) continue;
+        const T s = val[p];
+        for (int64_t q = syn_ptr[i]; q < syn_ptr[i + 1]; ++q) gw[q] += s * g[post[q]];
+      }
+    }
+  }, 16);
+}
+
+template <typename T>
+void sparse_syn_input_grad(const int64_t* syn_ptr, const int32_t* post, const T* w, int64_t k,
+                           const T* gy, int64_t rows, int64_t m, T* gx, int n_threads) {
+  parallel_blocks(n_threads, rows, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* g = gy + r * m;
+      T* gxr = gx + r * k;
+      for (int64_t i = 0; i < k; ++i) {
+        T acc = T(0);
+        for (int64_t q = syn_ptr[i]; q < syn_ptr[i + 1]; ++q) acc += w[q] * g[post[q]];
+        gxr[i] = acc;
+      }
+    }
+  }, 16);
+}
+
 #define SPIKECORE_INSTANTIATE(T)                                                              \
   template int64_t gather_active<T>(const T*, int64_t, int64_t, int64_t*, int32_t*, T*, int); \
   template void sparse_rows_matmul<T>(const int64_t*, const int32_t*, const T*, int64_t,      \
                                       const T*, int64_t, const T*, T*, int);                  \
   template void sparse_rows_weight_grad<T>(const int64_t*, const int32_t*, const T*, int64_t, \
-                                           const T*, int64_t, int64_t, T*, int);
+                                           const T*, int64_t, int64_t, T*, int);    \
+  template void sparse_syn_forward<T>(const int64_t*, const int32_t*, const T*, int64_t,      \
+                                      const int64_t*, const int32_t*, const T*, int64_t,      \
+                                      const T*, T*, int);                                     \
+  template void sparse_syn_weight_grad<T>(const int64_t*, const int32_t*, const T*, int64_t,  \
+                                          const int64_t*, const int32_t*, int64_t, const T*,  \
+                                          int64_t, T*, int);                                  \
+  template void sparse_syn_input_grad<T>(const int64_t*, const int32_t*, const T*, int64_t,   \
+                                         const T*, int64_t, int64_t, T*, int);
 
 SPIKECORE_INSTANTIATE(float)
 SPIKECORE_INSTANTIATE(double)

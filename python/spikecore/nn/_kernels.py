@@ -69,6 +69,15 @@ def _drive(beta, v_rest):
     return 0.0 if v_rest == 0.0 else (1.0 - beta) * v_rest
 
 
+def _params(beta, v_rest, x, n):
+    """(beta, drive) as flat tensors, both of length n or both of length 1."""
+    b = _param(beta, x, n)
+    d = _param(_drive(beta, v_rest), x, n)
+    if b.numel() != d.numel():
+        b, d = (t.expand(n).contiguous() if t.numel() == 1 else t for t in (b, d))
+    return b, d
+
+
 def _reduce(g: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return g if like.numel() == g.numel() else g.sum().reshape(like.shape)
 
@@ -116,8 +125,7 @@ def lif(x, v, beta, v_threshold, v_reset, v_rest, sg, detach_reset, eps):
     x2 = x.reshape(steps, -1).contiguous()
     n = x2.shape[1]
     v0 = v.reshape(n).contiguous()
-    b = _param(beta, x, n)
-    d = _param(_drive(beta, v_rest), x, n)
+    b, d = _params(beta, v_rest, x, n)
     e = None if eps is None else eps.reshape(steps, n).contiguous()
     z, vT = _LIFFn.apply(x2, v0, b, d, e, _cfg(v_threshold, v_reset, sg, detach_reset))
     return z.reshape(shape), vT.reshape(shape[1:])
@@ -159,8 +167,9 @@ def alif(x, v, a, beta, rho, beta_a, v_threshold, v_reset, v_rest, sg, detach_re
     n = x2.shape[1]
     cfg = _cfg(v_threshold, v_reset, sg, detach_reset)
     cfg.update(rho=float(rho), beta_a=float(beta_a))
-    z, vT, aT = _ALIFFn.apply(x2, v.reshape(n).contiguous(), a.reshape(n).contiguous(),
-                              _param(beta, x, n), _param(_drive(beta, v_rest), x, n), cfg)
+    b, d = _params(beta, v_rest, x, n)
+    z, vT, aT = _ALIFFn.apply(x2, v.reshape(n).contiguous(), a.reshape(n).contiguous(), b, d,
+                              cfg)
     return z.reshape(shape), (vT.reshape(shape[1:]), aT.reshape(shape[1:]))
 
 
@@ -188,8 +197,8 @@ def leaky_integrator(x, v, beta, v_rest):
     steps = shape[0]
     x2 = x.reshape(steps, -1).contiguous()
     n = x2.shape[1]
-    out = _LIFn.apply(x2, v.reshape(n).contiguous(), _param(beta, x, n),
-                      _param(_drive(beta, v_rest), x, n))
+    b, d = _params(beta, v_rest, x, n)
+    out = _LIFn.apply(x2, v.reshape(n).contiguous(), b, d)
     out = out.reshape(shape)
     return out, out[-1]
 
@@ -232,10 +241,63 @@ def spike_linear(x, weight, bias) -> Optional[torch.Tensor]:
     x2 = x.reshape(-1, k)
     if x2.numel() == 0:
         return None
-    if int(torch.count_nonzero(x2)) > DENSE_ABOVE * x2.numel():
-        return None
     x2 = x2.contiguous()
-    row_ptr, idx, val = _train.gather_active(x2.detach(), _nt())
-    csr = (torch.from_numpy(row_ptr), torch.from_numpy(idx), torch.from_numpy(val))
+    csr = _gather(x2, int(DENSE_ABOVE * x2.numel()))
+    if csr is None:
+        return None
     y = _SpikeLinearFn.apply(x2, weight.contiguous(), bias, csr)
     return y.reshape(*x.shape[:-1], weight.shape[0])
+
+
+def _gather(x2, max_nnz=-1):
+    """Active inputs of x2 [R, K] as CSR tensors, or None if more than max_nnz (>= 0)."""
+    r = _train.gather_active(x2.detach(), max_nnz, _nt())
+    if r is None:
+        return None
+    return tuple(torch.from_numpy(a) for a in r)
+
+
+class _SparseSynFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x2, values, bias, csr, syn, out_features, keep):
+        syn_ptr, post = syn
+        row_ptr, idx, val = csr
+        k = x2.shape[1]
+        y = torch.empty(x2.shape[0], out_features, dtype=x2.dtype)
+        _train.sparse_syn_forward(row_ptr, idx, val, syn_ptr, post, values.detach(),
+                                  _empty(x2.dtype) if bias is None else bias.detach(), y, k,
+                                  out_features, _nt())
+        ctx.save_for_backward(values)
+        ctx.csr, ctx.syn, ctx.k, ctx.keep = csr, syn, k, keep
+        ctx.has_bias = bias is not None
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (values,) = ctx.saved_tensors
+        gy = gy.contiguous()
+        syn_ptr, post = ctx.syn
+        row_ptr, idx, val = ctx.csr
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            gx = torch.empty(gy.shape[0], ctx.k, dtype=gy.dtype)
+            _train.sparse_syn_input_grad(syn_ptr, post, values.detach(), gy, gx, ctx.k, _nt())
+        if ctx.needs_input_grad[1]:
+            gw = torch.empty_like(values)
+            _train.sparse_syn_weight_grad(row_ptr, idx, val, syn_ptr, post, gy, gw, ctx.k, _nt())
+        if ctx.keep is not None:  # dense dL/dW for gradient-based regrowth (RigL)
+            gwt = torch.empty(ctx.k, gy.shape[1], dtype=gy.dtype)
+            _train.sparse_rows_weight_grad(row_ptr, idx, val, gy, gwt, _nt())
+            ctx.keep(gwt.t())
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            gb = gy.sum(0)
+        return gx, gw, gb, None, None, None, None
+
+
+def sparse_syn_linear(x, values, bias, syn_ptr, post32, out_features, keep=None):
+    """SparseLinear product on the synapse lists (row order by pre): y = x W_S^T + b."""
+    k = x.shape[-1]
+    x2 = x.reshape(-1, k).contiguous()
+    csr = _gather(x2)
+    y = _SparseSynFn.apply(x2, values, bias, csr, (syn_ptr, post32), out_features, keep)
+    return y.reshape(*x.shape[:-1], out_features)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import _check
+from . import _check, _kernels
 from . import functional as SF
 
 __all__ = ["Linear", "SparseLinear"]
@@ -103,6 +103,7 @@ class SparseLinear(nn.Module):
         self.weight = nn.Parameter(torch.empty(0, dtype=dtype))
         self.register_buffer("pre", torch.empty(0, dtype=torch.int64))
         self.register_buffer("post", torch.empty(0, dtype=torch.int64))
+        self._syn = None  # (row offsets by pre, int32 post) for the C++ kernels, built lazily
         self._load_from_matrix()
         if bias:
             self.bias = nn.Parameter(torch.empty(self.out_features, dtype=dtype).uniform_(
@@ -121,6 +122,15 @@ class SparseLinear(nn.Module):
         self.weight.data = torch.from_numpy(np.array(w)).to(dtype=self.weight.dtype, device=dev)
         if self.weight.grad is not None:
             self.weight.grad = None
+        self._syn = None
+
+    def _syn_lists(self):
+        if self._syn is None:
+            pre = self.pre.cpu()
+            ptr = torch.zeros(self.in_features + 1, dtype=torch.int64)
+            ptr[1:] = torch.cumsum(torch.bincount(pre, minlength=self.in_features), 0)
+            self._syn = (ptr, self.post.cpu().to(torch.int32).contiguous())
+        return self._syn
 
     def sync(self) -> None:
         """Copy the current parameter values into the SynapseMatrix."""
@@ -213,17 +223,47 @@ class SparseLinear(nn.Module):
         if x.dim() == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"x: last dimension of shape {tuple(x.shape)} must equal "
                              f"in_features={self.in_features}")
+        b = None if self.bias is None else self.bias.to(x.dtype)
+        ok, _ = _kernels.usable(x, None, self.weight)
+        if (self.backend != "torch" and ok and self.spike_input is not False
+                and x.dtype == self.weight.dtype):
+            keep = None
+            if self.keep_dense_grad and self.weight.requires_grad:
+                def keep(g):
+                    self._dense_grad = g.detach().clone()
+            return _kernels.sparse_syn_linear(x, self.weight, b, *self._syn_lists(),
+                                              self.out_features, keep)
         w = self.dense_weight()
         if self.keep_dense_grad and w.requires_grad:
             def _keep(g):
                 self._dense_grad = g.detach().clone()
             w.register_hook(_keep)
-        return SF.linear(x, w.to(x.dtype), None if self.bias is None else self.bias.to(x.dtype),
-                         spike_input=self.spike_input, backend=self.backend)
+        return SF.linear(x, w.to(x.dtype), b, spike_input=self.spike_input,
+                         backend=self.backend)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"density={self.density:.4g}, nnz={self.nnz}, bias={self.bias is not None}")
+
+    # pickling / deepcopy: the SynapseMatrix is rebuilt from pre/post/weight
+    def __getstate__(self):
+        self.sync()
+        state = self.__dict__.copy()
+        state["matrix"] = None
+        state["_syn"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._rebuild_matrix()
+
+    def _rebuild_matrix(self):
+        from spikecore._core.synapses import SynapseMatrix
+
+        w = self.weight.detach().cpu().float().numpy()
+        self.matrix = SynapseMatrix.from_coo(
+            self.in_features, self.out_features, self.pre.cpu().numpy().astype(np.int32),
+            self.post.cpu().numpy().astype(np.int32), w, np.ones(len(w), np.uint16), 0.25)
 
     # state_dict round trip: the structure is in the pre/post buffers; rebuild the matrix on load
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
@@ -243,6 +283,7 @@ class SparseLinear(nn.Module):
             self.weight.data = torch.empty_like(w, dtype=self.weight.dtype)
             self.pre = torch.empty_like(pre)
             self.post = torch.empty_like(post)
+            self._syn = None
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
                                       unexpected_keys, error_msgs)
 

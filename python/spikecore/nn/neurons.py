@@ -110,6 +110,16 @@ class LIF(SpikingNeuron):
     def spike_fn(self) -> Surrogate:
         return self.surrogate
 
+    def deploy_params(self) -> dict:
+        """Arguments of the engine's ``LIFCoeffs::discrete(beta, v_rest, v_th, v_reset,
+        soft_reset)`` reproducing this neuron (beta: float, or a tensor for ParametricLIF)."""
+        beta = self.beta
+        if isinstance(beta, torch.Tensor):
+            beta = beta.detach().clone()
+        return {"model": "lif", "beta": beta, "v_rest": self.v_rest,
+                "v_th": self.v_threshold, "v_reset": 0.0 if self.v_reset is None else self.v_reset,
+                "soft_reset": self.v_reset is None}
+
     def _run(self, x, state):
         z, v = SF.lif(x, _v_of(state), beta=self.beta, v_threshold=self.v_threshold,
                       v_reset=self.v_reset, v_rest=self.v_rest, surrogate=self.surrogate,
@@ -205,6 +215,12 @@ class AdaptiveLIF(SpikingNeuron):
     def rho(self) -> float:
         return 1.0 - 1.0 / self.tau_a
 
+    def deploy_params(self) -> dict:
+        """``LIFCoeffs::discrete`` arguments plus the ALIF adaptation (p_a = rho, beta_a)."""
+        return {"model": "alif", "beta": self.beta, "v_rest": self.v_rest,
+                "v_th": self.v_threshold, "v_reset": 0.0 if self.v_reset is None else self.v_reset,
+                "soft_reset": self.v_reset is None, "p_a": self.rho, "beta_a": self.beta_a}
+
     def _run(self, x, state):
         if state is not None and not isinstance(state, tuple):
             raise TypeError(f"state: expected an ALIFState, got {type(state).__name__}")
@@ -268,6 +284,12 @@ class NoisyLIF(SpikingNeuron):
     def beta(self) -> float:
         return 1.0 - 1.0 / self.tau
 
+    def deploy_params(self) -> dict:
+        """The deterministic (eval_mode='deterministic') neuron as ``LIFCoeffs::discrete``."""
+        return {"model": "lif", "beta": self.beta, "v_rest": self.v_rest,
+                "v_th": self.v_threshold, "v_reset": 0.0 if self.v_reset is None else self.v_reset,
+                "soft_reset": self.v_reset is None}
+
     def _run(self, x, state):
         sample = self.sample if self.training else self.eval_mode == "sample"
         z, v = SF.noisy_lif(x, _v_of(state), beta=self.beta, v_threshold=self.v_threshold,
@@ -300,6 +322,10 @@ class LeakyIntegrator(SpikingNeuron):
     @property
     def beta(self) -> float:
         return 1.0 - 1.0 / self.tau
+
+    def deploy_params(self) -> dict:
+        """A leaky integrator is ``LIFCoeffs::discrete(beta, v_rest, ...)`` that never fires."""
+        return {"model": "li", "beta": self.beta, "v_rest": self.v_rest}
 
     def _run(self, x, state):
         out, v = SF.leaky_integrator(x, _v_of(state), beta=self.beta, v_rest=self.v_rest,

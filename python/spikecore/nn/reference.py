@@ -39,8 +39,9 @@ def lif(x: torch.Tensor, v: torch.Tensor, beta: Scalar, v_threshold: float,
     soft = v_reset is None
     jump = v_threshold - (0.0 if soft else v_reset)
     out = []
-    for t in range(x.shape[0]):
-        h = d + v * beta + x[t]
+    # unbind: one backward node for all steps (x[t] would cost a full-size zero fill per step)
+    for t, xt in enumerate(x.unbind(0)):
+        h = d + v * beta + xt
         if noise is None:
             z = spike(h - v_threshold, surrogate)
         else:
@@ -84,8 +85,8 @@ def alif(x: torch.Tensor, v: torch.Tensor, a: torch.Tensor, beta: Scalar, rho: f
     soft = v_reset is None
     vr = 0.0 if soft else v_reset
     out = []
-    for t in range(x.shape[0]):
-        h = d + v * beta + x[t]
+    for xt in x.unbind(0):
+        h = d + v * beta + xt
         theta = a + v_threshold
         z = spike(h - theta, surrogate)
         zr = z.detach() if detach_reset else z
@@ -103,8 +104,8 @@ def leaky_integrator(x: torch.Tensor, v: torch.Tensor, beta: Scalar, v_rest: flo
     r"""Non-spiking readout: :math:`v_t = (d + \beta v_{t-1}) + x_t`; returns all :math:`v_t`."""
     d = _drive(beta, v_rest)
     out = []
-    for t in range(x.shape[0]):
-        v = d + v * beta + x[t]
+    for xt in x.unbind(0):
+        v = d + v * beta + xt
         out.append(v)
     return torch.stack(out), v
 

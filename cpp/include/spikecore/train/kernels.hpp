@@ -83,6 +83,24 @@ void sparse_rows_weight_grad(const int64_t* row_ptr, const int32_t* idx, const T
                              int64_t rows, const T* gy, int64_t k, int64_t m, T* gwt,
                              int n_threads);
 
+// ---- spike-sparse products with sparse weights (SparseLinear) --------------------------------
+// Synapses in row order (by pre): syn_ptr [K + 1] row offsets, post [nnz], w [nnz].
+// y [R, M] = bias + sum over active (r, i), synapses s of row i: val * w[s] -> y[r, post[s]].
+template <typename T>
+void sparse_syn_forward(const int64_t* row_ptr, const int32_t* idx, const T* val, int64_t rows,
+                        const int64_t* syn_ptr, const int32_t* post, const T* w, int64_t m,
+                        const T* bias, T* y, int n_threads);
+// gw [nnz] = sum over active (r, i): val * gy[r, post[s]] for s in row i (threads own blocks of
+// pre rows i, so the sum order is fixed).
+template <typename T>
+void sparse_syn_weight_grad(const int64_t* row_ptr, const int32_t* idx, const T* val,
+                            int64_t rows, const int64_t* syn_ptr, const int32_t* post, int64_t k,
+                            const T* gy, int64_t m, T* gw, int n_threads);
+// gx [R, K] = for every row r and input i: sum over synapses s of row i: w[s] gy[r, post[s]].
+template <typename T>
+void sparse_syn_input_grad(const int64_t* syn_ptr, const int32_t* post, const T* w, int64_t k,
+                           const T* gy, int64_t rows, int64_t m, T* gx, int n_threads);
+
 // Run f(begin, end) over [0, n) split into n_threads fixed blocks on the shared pool.
 // grain: the least work per thread worth a thread (in units of n).
 void parallel_blocks(int n_threads, int64_t n, const std::function<void(int64_t, int64_t)>& f,
