@@ -48,6 +48,9 @@ st::CELIFArgs<T> celif_args(int64_t steps, int64_t n, const CArr<T>& beta, const
   a.lam = lam.data();
   a.one_m_lam = omlam.data();
   a.lam_stride = lam.size() == 1 ? 0 : 1;
+  if (a.lam_stride != a.beta_stride)
+    throw spikecore::value_error("lambda_c: beta and lambda_c must both be per-neuron or both "
+                                 "scalars");
   a.rho = T(rho);
   a.one_m_rho = T(one_m_rho);
   a.beta_a = T(beta_a);

@@ -233,12 +233,15 @@ def _celif_cpp(current, context, v, a, c, beta, rho, beta_a, lambda_c, gamma, v_
     # (then rounded) for a Python float
     omlam = (1.0 - lam) if isinstance(lambda_c, torch.Tensor) else torch.tensor(
         [1.0 - lambda_c], dtype=current.dtype)
+    b = _flat_param(beta, current, n)
+    if b.numel() != lam.numel():  # the kernel takes both per neuron or both scalar
+        b, lam, omlam = (p.expand(n).contiguous() for p in (b, lam, omlam))
     cfg = {"rho": float(rho), "omr": 1.0 - float(rho), "beta_a": float(beta_a),
            "gamma": float(gamma), "v_th": float(v_threshold), "kind": int(sg.kind),
            "alpha": float(sg.alpha), "smooth": bool(sg.smooth), "detach": bool(detach_reset)}
     e = None if eps is None else eps.to(current.dtype).reshape(T, n).contiguous()
     z, vT, aT, cT = _CELIFFn.apply(I2, q2, *(s.reshape(n).contiguous() for s in (v, a, c)),
-                                   _flat_param(beta, current, n), lam, omlam, e, cfg)
+                                   b, lam, omlam, e, cfg)
     st = shape[1:]
     return z.reshape(shape), CELIFState(vT.reshape(st), aT.reshape(st), cT.reshape(st))
 

@@ -1,7 +1,7 @@
 #pragma once
 // Fused multi-step CE-LIF forward / BPTT backward (equations: neurons/celif.hpp). Arrays are
-// time-major [T, N] (N = batch x neurons), caller-owned. Per-neuron parameters (beta, lam,
-// one_m_lam) are arrays of length N, or length 1 (stride 0). Forward saves h, c and aprev
+// time-major [T, N] (N = batch x neurons), caller-owned. The decays beta, lam, one_m_lam are
+// either all arrays of length N (beta_stride = lam_stride = 1) or all of length 1 (both 0). Forward saves h, c and aprev
 // (a_{t-1}) per step; spikes and v_{t-1} are recomputed in backward.
 //
 // Backward (adjoints gv, ga, gc of v_t, a_t, c_t, from the end):
