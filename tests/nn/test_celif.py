@@ -238,3 +238,20 @@ def test_kernel_thread_count_invariant():
     finally:
         torch.set_num_threads(old)
     assert torch.equal(res[0][0], res[1][0]) and torch.equal(res[0][1], res[1][1])
+
+
+def test_sequential_digits_claim_reduced():
+    """Pixel-by-pixel digits (64 steps): CE-LIF well above LIF and adaptive LIF after 5 epochs."""
+    torch.manual_seed(0)
+    ex = _example("celif_sequential_digits")
+    acc = {n: ex.train_eval(n, False, epochs=5, hidden=32)["best"]
+           for n in ("celif", "lif", "alif")}
+    assert acc["celif"] >= max(acc["lif"], acc["alif"]) + 0.1, acc
+
+
+def test_memory_capacity_table_reduced():
+    """Accuracy vs delay: CE-LIF remembers over 50 and 100 steps, LIF is at chance."""
+    ex = _example("celif_memory_capacity")
+    res = ex.capacity((50, 100), neurons=("celif", "lif"), epochs=3)
+    assert min(res["celif"].values()) >= 0.9, res
+    assert max(res["lif"].values()) <= 0.65, res
