@@ -244,7 +244,7 @@ def test_sequential_digits_claim_reduced():
     """Pixel-by-pixel digits (64 steps): CE-LIF well above LIF and adaptive LIF after 5 epochs."""
     torch.manual_seed(0)
     ex = _example("celif_sequential_digits")
-    acc = {n: ex.train_eval(n, False, epochs=5, hidden=32)["best"]
+    acc = {n: ex.train_eval(n, False, epochs=5, hidden=32, layers=1)["best"]
            for n in ("celif", "lif", "alif")}
     assert acc["celif"] >= max(acc["lif"], acc["alif"]) + 0.1, acc
 
