@@ -83,31 +83,42 @@ void bind_dtype(nb::module_ m) {
   m.def(
       "lif_forward",
       [](CArr<T> x, CArr<T> v0, CArr<T> beta, CArr<T> drive, CArr<T> eps, Arr<T> z, Arr<T> h,
-         Arr<T> vT, double v_th, double v_reset, bool soft, int kind, double alpha, bool smooth,
-         int n_threads) {
+         Arr<T> vT, Arr<uint8_t> bits, double v_th, double v_reset, bool soft, int kind,
+         double alpha, bool smooth, int n_threads) {
         if (x.ndim() != 2) throw spikecore::value_error("x: expected [T, N]");
         const int64_t steps = x.shape(0), n = x.shape(1);
         auto a = make_args<T>(steps, n, beta, drive, v_th, v_reset, soft, false, kind, alpha,
                               smooth, n_threads);
         a.eps = opt(eps, x.size(), "eps");
+        if (bits.size() != 0) {
+          if (smooth) throw spikecore::value_error("bits: not available in smooth mode");
+          need(bits, size_t(steps * ((n + 7) / 8)), "bits");
+          a.bits = bits.data();
+        }
         need(v0, n, "v0");
         need(z, x.size(), "z");
-        need(h, x.size(), "h");
+        T* hp = h.size() == 0 ? nullptr : h.data();
+        if (hp) need(h, x.size(), "h");
         need(vT, n, "vT");
         nb::gil_scoped_release r;
-        st::lif_forward<T>(a, x.data(), v0.data(), z.data(), h.data(), vT.data());
+        st::lif_forward<T>(a, x.data(), v0.data(), z.data(), hp, vT.data());
       });
   m.def(
       "lif_backward",
       [](CArr<T> h, CArr<T> v0, CArr<T> gz, CArr<T> gvT, CArr<T> beta, CArr<T> drive,
-         CArr<T> eps, Arr<T> gx, Arr<T> gv0, Arr<T> gbeta, Arr<T> gdrive, double v_th,
-         double v_reset, bool soft, bool detach, int kind, double alpha, bool smooth,
-         int n_threads) {
+         CArr<T> eps, CArr<uint8_t> bits, Arr<T> gx, Arr<T> gv0, Arr<T> gbeta, Arr<T> gdrive,
+         double v_th, double v_reset, bool soft, bool detach, int kind, double alpha,
+         bool smooth, int n_threads) {
         if (h.ndim() != 2) throw spikecore::value_error("h: expected [T, N]");
         const int64_t steps = h.shape(0), n = h.shape(1);
         auto a = make_args<T>(steps, n, beta, drive, v_th, v_reset, soft, detach, kind, alpha,
                               smooth, n_threads);
         a.eps = opt(eps, h.size(), "eps");
+        if (bits.size() != 0) {
+          if (smooth || a.eps) throw spikecore::value_error("bits: not with smooth mode or eps");
+          need(bits, size_t(steps * ((n + 7) / 8)), "bits");
+          a.bits = const_cast<uint8_t*>(bits.data());  // read only in backward
+        }
         need(v0, n, "v0");
         need(gz, h.size(), "gz");
         const T* gvt = opt(gvT, n, "gvT");

@@ -16,7 +16,32 @@ import time
 import torch
 
 
+class _SJ(torch.nn.Module):
+    """The same network in SpikingJelly (torch backend, multi-step), for comparison."""
+
+    def __init__(self, n_in, hidden, n_out):
+        super().__init__()
+        from spikingjelly.activation_based import layer, neuron, surrogate
+
+        def lif():
+            return neuron.LIFNode(tau=2.0, decay_input=False, v_reset=0.0, step_mode="m",
+                                  surrogate_function=surrogate.ATan())
+
+        self.net = torch.nn.Sequential(
+            layer.Linear(n_in, hidden, step_mode="m"), lif(),
+            layer.Linear(hidden, hidden, step_mode="m"), lif(),
+            layer.Linear(hidden, n_out, step_mode="m"))
+
+    def forward(self, x):
+        from spikingjelly.activation_based import functional
+
+        functional.reset_net(self.net)
+        return self.net(x)
+
+
 def build(backend, n_in=700, hidden=512, n_out=20):
+    if backend == "spikingjelly":
+        return _SJ(n_in, hidden, n_out)
     from spikecore import nn as snn
 
     return torch.nn.Sequential(
@@ -61,7 +86,7 @@ def main():
     ap.add_argument("--T", type=int, default=100)
     ap.add_argument("--B", type=int, default=32)
     ap.add_argument("--repeats", type=int, default=10)
-    ap.add_argument("--backends", default="cpp,torch")
+    ap.add_argument("--backends", default="cpp,torch,spikingjelly")
     ap.add_argument("--child", default=None)
     a = ap.parse_args()
     if a.child:

@@ -189,3 +189,48 @@ def test_sparse_linear_cpp_gradcheck():
     syn = m._syn_lists()
     assert torch.autograd.gradcheck(
         lambda x, w, b: _kernels.sparse_syn_linear(x, w, b, *syn, 5), (x, w, b))
+
+
+def test_spike_input_true_sums_in_engine_order_exactly():
+    import numpy as np
+
+    g = torch.Generator().manual_seed(9)
+    x = (torch.rand(5, 2, 40, generator=g) < 0.5).float()  # dense spikes: forced event path
+    w = torch.randn(7, 40, generator=g)
+    y = SF.linear(x, w, None, spike_input=True)
+    xs, wn = x.reshape(-1, 40).numpy(), w.numpy()
+    for r in range(xs.shape[0]):
+        acc = np.zeros(7, np.float32)
+        for i in np.flatnonzero(xs[r]):  # ascending pre index, from 0, float32
+            acc = (acc + wn[:, i]).astype(np.float32)
+        assert np.array_equal(acc, y.reshape(-1, 7)[r].numpy())
+
+
+@pytest.mark.parametrize("noisy", [False, True])
+def test_inference_path_equals_training_path(noisy):
+    x = torch.randn(15, 3, 8) + 0.5
+    eps = SF.sample_noise("gaussian", 0.3, x.shape) if noisy else None
+    f = (lambda x: SF.noisy_lif(x, eps=eps, backend="cpp")) if noisy else \
+        (lambda x: SF.lif(x, backend="cpp"))
+    with torch.no_grad():
+        z0, v0 = f(x)
+    z1, v1 = f(x.clone().requires_grad_())
+    assert z1.requires_grad and not z0.requires_grad
+    assert torch.equal(z0, z1.detach()) and torch.equal(v0, v1.detach())
+
+
+def test_noisy_lif_bits_path_multithreaded_odd_width():
+    g = torch.Generator().manual_seed(10)
+    x = torch.randn(5, 3, 1001, generator=g) * 0.5 + 0.7
+    eps = SF.sample_noise("logistic", 0.2, x.shape, generator=g)
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        (zc, vc), gc = _grads(lambda x: SF.noisy_lif(x, eps=eps, noise="logistic", sigma=0.2,
+                                                     backend="cpp"), x)
+    finally:
+        torch.set_num_threads(old)
+    (zr, vr), gr = _grads(lambda x: SF.noisy_lif(x, eps=eps, noise="logistic", sigma=0.2,
+                                                 backend="torch"), x)
+    assert torch.equal(zc, zr) and torch.equal(vc, vr)
+    _close_grads(gc, gr, torch.float32)

@@ -23,7 +23,7 @@ inline T par(const T* __restrict__ p, int64_t i) {
   else return p[0];
 }
 
-template <typename T, SurrogateKind K, bool Soft, bool Noise, bool Smooth, bool PN>
+template <typename T, SurrogateKind K, bool Soft, bool Noise, bool Smooth, bool PN, bool SaveH>
 void lif_fwd_block(const NeuronArgs<T>& a, const T* __restrict__ x, const T* __restrict__ v0,
                    T* __restrict__ z, T* __restrict__ h, T* __restrict__ v, int64_t n0,
                    int64_t n1) {
@@ -36,7 +36,7 @@ void lif_fwd_block(const NeuronArgs<T>& a, const T* __restrict__ x, const T* __r
     const T* __restrict__ xt = x + t * N;
     const T* __restrict__ et = Noise ? a.eps + t * N : nullptr;
     T* __restrict__ zt = z + t * N;
-    T* __restrict__ ht = h + t * N;
+    T* __restrict__ ht = SaveH ? h + t * N : nullptr;
 #pragma GCC ivdep
     for (int64_t i = n0; i < n1; ++i) {
       const T hh = (par<PN>(drive, i) + v[i] * par<PN>(beta, i)) + xt[i];
@@ -45,19 +45,28 @@ void lif_fwd_block(const NeuronArgs<T>& a, const T* __restrict__ x, const T* __r
       const T zz = spike_of<K, Smooth>(y, al);
       if constexpr (Soft) v[i] = hh - zz * jump;
       else v[i] = hh * (T(1) - zz) + zz * vr;
-      ht[i] = hh;
+      if constexpr (SaveH) ht[i] = hh;
       zt[i] = zz;
+    }
+    if (a.bits != nullptr) {  // spikes as bits for backward; n0 is a multiple of 16
+      uint8_t* bt = a.bits + t * ((N + 7) / 8);
+      for (int64_t i = n0; i < n1; i += 8) {
+        unsigned byte = 0;
+        for (int64_t k = 0; k < 8 && i + k < n1; ++k) byte |= unsigned(zt[i + k] != T(0)) << k;
+        bt[i >> 3] = uint8_t(byte);
+      }
     }
   }
 }
 
 // One backward step over neurons [n0, n1): vprev comes from hp (t > 0) or v0 (t == 0).
 template <typename T, SurrogateKind K, bool Soft, bool Noise, bool Smooth, bool Detach, bool PN,
-          bool First>
+          bool First, bool Bits>
 inline void lif_bwd_step(const T vth, const T vr, const T jump, const T al,
                          const T* __restrict__ beta, const T* __restrict__ ht,
                          const T* __restrict__ hp, const T* __restrict__ et,
-                         const T* __restrict__ ep, const T* __restrict__ v0,
+                         const T* __restrict__ ep, const uint8_t* __restrict__ bt,
+                         const uint8_t* __restrict__ bp, const T* __restrict__ v0,
                          const T* __restrict__ gzt, T* __restrict__ gxt, T* __restrict__ gv,
                          T* __restrict__ gb, T* __restrict__ gd, int64_t n0, int64_t n1) {
 #pragma GCC ivdep
@@ -66,7 +75,9 @@ inline void lif_bwd_step(const T vth, const T vr, const T jump, const T al,
     const T xx = hh - vth;
     T y = xx;
     if constexpr (Noise) y = y + et[i];
-    const T zz = spike_of<K, Smooth>(y, al);
+    T zz;
+    if constexpr (Bits) zz = ((bt[i >> 3] >> (i & 7)) & 1u) ? T(1) : T(0);
+    else zz = spike_of<K, Smooth>(y, al);
     const T sg = sg_grad<K>(Smooth ? y : xx, al);
     const T g = gv[i];
     T gzz = gzt[i];
@@ -87,7 +98,9 @@ inline void lif_bwd_step(const T vth, const T vr, const T jump, const T al,
       const T hp_ = hp[i];
       T yp = hp_ - vth;
       if constexpr (Noise) yp = yp + ep[i];
-      const T zp = spike_of<K, Smooth>(yp, al);
+      T zp;
+      if constexpr (Bits) zp = ((bp[i >> 3] >> (i & 7)) & 1u) ? T(1) : T(0);
+      else zp = spike_of<K, Smooth>(yp, al);
       if constexpr (Soft) vprev = hp_ - zp * jump;
       else vprev = hp_ * (T(1) - zp) + zp * vr;
     }
@@ -97,7 +110,8 @@ inline void lif_bwd_step(const T vth, const T vr, const T jump, const T al,
   }
 }
 
-template <typename T, SurrogateKind K, bool Soft, bool Noise, bool Smooth, bool Detach, bool PN>
+template <typename T, SurrogateKind K, bool Soft, bool Noise, bool Smooth, bool Detach, bool PN,
+          bool Bits>
 void lif_bwd_block(const NeuronArgs<T>& a, const T* h, const T* v0, const T* gz, const T* gvT,
                    T* gx, T* gv, T* gb, T* gd, int64_t n0, int64_t n1) {
   const int64_t N = a.n;
@@ -109,14 +123,18 @@ void lif_bwd_block(const NeuronArgs<T>& a, const T* h, const T* v0, const T* gz,
   }
   for (int64_t t = a.steps - 1; t >= 0; --t) {
     const T* et = Noise ? a.eps + t * N : nullptr;
+    const int64_t nb = (N + 7) / 8;
+    const uint8_t* bt = Bits ? a.bits + t * nb : nullptr;
     if (t > 0) {
       const T* ep = Noise ? a.eps + (t - 1) * N : nullptr;
-      lif_bwd_step<T, K, Soft, Noise, Smooth, Detach, PN, false>(
-          vth, vr, jump, al, a.beta, h + t * N, h + (t - 1) * N, et, ep, v0, gz + t * N,
-          gx + t * N, gv, gb, gd, n0, n1);
+      const uint8_t* bp = Bits ? a.bits + (t - 1) * nb : nullptr;
+      lif_bwd_step<T, K, Soft, Noise, Smooth, Detach, PN, false, Bits>(
+          vth, vr, jump, al, a.beta, h + t * N, h + (t - 1) * N, et, ep, bt, bp, v0,
+          gz + t * N, gx + t * N, gv, gb, gd, n0, n1);
     } else {
-      lif_bwd_step<T, K, Soft, Noise, Smooth, Detach, PN, true>(
-          vth, vr, jump, al, a.beta, h, nullptr, et, nullptr, v0, gz, gx, gv, gb, gd, n0, n1);
+      lif_bwd_step<T, K, Soft, Noise, Smooth, Detach, PN, true, Bits>(
+          vth, vr, jump, al, a.beta, h, nullptr, et, nullptr, bt, nullptr, v0, gz, gx, gv, gb,
+          gd, n0, n1);
     }
   }
 }
@@ -240,10 +258,13 @@ void lif_forward(const NeuronArgs<T>& a, const T* x, const T* v0, T* z, T* h, T*
         dispatch_bool(a.smooth, [&](auto M) {
           dispatch_bool(a.beta_stride != 0 || a.drive_stride != 0, [&](auto P) {
             check_pn(a, decltype(P)::value);
-            parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
-              lif_fwd_block<T, decltype(K)::value, decltype(S)::value, decltype(E)::value,
-                            decltype(M)::value, decltype(P)::value>(a, x, v0, z, h, vT, n0, n1);
-            }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
+            dispatch_bool(h != nullptr, [&](auto H) {
+              parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
+                lif_fwd_block<T, decltype(K)::value, decltype(S)::value, decltype(E)::value,
+                              decltype(M)::value, decltype(P)::value, decltype(H)::value>(
+                    a, x, v0, z, h, vT, n0, n1);
+              }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
+            });
           });
         });
       });
@@ -261,11 +282,14 @@ void lif_backward(const NeuronArgs<T>& a, const T* h, const T* v0, const T* gz, 
           dispatch_bool(a.detach_reset, [&](auto D) {
             dispatch_bool(a.beta_stride != 0 || a.drive_stride != 0, [&](auto P) {
               check_pn(a, decltype(P)::value);
-              parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
-                lif_bwd_block<T, decltype(K)::value, decltype(S)::value, decltype(E)::value,
-                              decltype(M)::value, decltype(D)::value, decltype(P)::value>(
-                    a, h, v0, gz, gvT, gx, gv0, gbeta, gdrive, n0, n1);
-              }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
+              dispatch_bool(a.bits != nullptr, [&](auto B) {
+                parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
+                  lif_bwd_block<T, decltype(K)::value, decltype(S)::value, decltype(E)::value,
+                                decltype(M)::value, decltype(D)::value, decltype(P)::value,
+                                decltype(B)::value>(a, h, v0, gz, gvT, gx, gv0, gbeta, gdrive,
+                                                    n0, n1);
+                }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
+              });
             });
           });
         });

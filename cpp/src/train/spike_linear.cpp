@@ -42,11 +42,9 @@ void sparse_rows_matmul(const int64_t* row_ptr, const int32_t* idx, const T* val
                         const T* wt, int64_t m, const T* bias, T* y, int n_threads) {
   parallel_blocks(n_threads, rows, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
+      // inputs summed from 0 in ascending index order (the engine's delivery order), bias last
       T* yr = y + r * m;
-      if (bias)
-        for (int64_t j = 0; j < m; ++j) yr[j] = bias[j];
-      else
-        for (int64_t j = 0; j < m; ++j) yr[j] = T(0);
+      for (int64_t j = 0; j < m; ++j) yr[j] = T(0);
       for (int64_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) {
         const T* w = wt + int64_t(idx[p]) * m;
         const T s = val[p];
@@ -56,6 +54,8 @@ void sparse_rows_matmul(const int64_t* row_ptr, const int32_t* idx, const T* val
           for (int64_t j = 0; j < m; ++j) yr[j] += s * w[j];
         }
       }
+      if (bias)
+        for (int64_t j = 0; j < m; ++j) yr[j] += bias[j];
     }
   }, 16);
 }
@@ -90,12 +90,18 @@ void sparse_syn_forward(const int64_t* row_ptr, const int32_t* idx, const T* val
   parallel_blocks(n_threads, rows, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       T* yr = y + r * m;
-      for (int64_t j = 0; j < m; ++j) yr[j] = bias ? bias[j] : T(0);
+      for (int64_t j = 0; j < m; ++j) yr[j] = T(0);
       for (int64_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) {
         const int64_t i = idx[p];
         const T s = val[p];
-        for (int64_t q = syn_ptr[i]; q < syn_ptr[i + 1]; ++q) yr[post[q]] += s * w[q];
+        if (s == T(1)) {
+          for (int64_t q = syn_ptr[i]; q < syn_ptr[i + 1]; ++q) yr[post[q]] += w[q];
+        } else {
+          for (int64_t q = syn_ptr[i]; q < syn_ptr[i + 1]; ++q) yr[post[q]] += s * w[q];
+        }
       }
+      if (bias)
+        for (int64_t j = 0; j < m; ++j) yr[j] += bias[j];
     }
   }, 16);
 }

@@ -89,16 +89,21 @@ class _LIFFn(torch.autograd.Function):
         h = torch.empty_like(x2)
         vT = torch.empty_like(v0)
         e = _empty(x2.dtype) if eps is None else eps
-        _train.lif_forward(x2, v0, _d(beta), _d(drive), e, z, h, vT, cfg["v_th"],
+        # NoisyLIF: keep the spikes as bits (1 bit per neuron and step) instead of the noise
+        use_bits = eps is not None and not cfg["smooth"]
+        steps, n = x2.shape
+        bits = (torch.empty(steps, (n + 7) // 8, dtype=torch.uint8) if use_bits
+                else torch.empty(0, dtype=torch.uint8))
+        _train.lif_forward(x2, v0, _d(beta), _d(drive), e, z, h, vT, bits, cfg["v_th"],
                            cfg["v_reset"], cfg["soft"], cfg["kind"], cfg["alpha"],
                            cfg["smooth"], _nt())
-        ctx.save_for_backward(h, v0, beta, drive, eps)
+        ctx.save_for_backward(h, v0, beta, drive, None if use_bits else eps, bits)
         ctx.cfg = cfg
         return z, vT
 
     @staticmethod
     def backward(ctx, gz, gvT):
-        h, v0, beta, drive, eps = ctx.saved_tensors
+        h, v0, beta, drive, eps, bits = ctx.saved_tensors
         cfg = ctx.cfg
         gz = torch.zeros_like(h) if gz is None else gz.contiguous()
         gvT = _empty(h.dtype) if gvT is None else gvT.contiguous()
@@ -106,7 +111,7 @@ class _LIFFn(torch.autograd.Function):
         n = h.shape[1]
         gv0, gb, gd = (torch.empty(n, dtype=h.dtype) for _ in range(3))
         _train.lif_backward(h, v0, gz, gvT, _d(beta), _d(drive),
-                            _empty(h.dtype) if eps is None else eps, gx, gv0, gb, gd,
+                            _empty(h.dtype) if eps is None else eps, bits, gx, gv0, gb, gd,
                             cfg["v_th"], cfg["v_reset"], cfg["soft"], cfg["detach"],
                             cfg["kind"], cfg["alpha"], cfg["smooth"], _nt())
         return gx, gv0, _reduce(gb, beta), _reduce(gd, drive), None, None
@@ -127,7 +132,15 @@ def lif(x, v, beta, v_threshold, v_reset, v_rest, sg, detach_reset, eps):
     v0 = v.reshape(n).contiguous()
     b, d = _params(beta, v_rest, x, n)
     e = None if eps is None else eps.reshape(steps, n).contiguous()
-    z, vT = _LIFFn.apply(x2, v0, b, d, e, _cfg(v_threshold, v_reset, sg, detach_reset))
+    cfg = _cfg(v_threshold, v_reset, sg, detach_reset)
+    if not (torch.is_grad_enabled() and any(t.requires_grad for t in (x2, v0, b, d))):
+        # inference: no autograd node, and the membrane trace h is not stored
+        z, vT = torch.empty_like(x2), torch.empty_like(v0)
+        _train.lif_forward(x2, v0, b, d, _empty(x2.dtype) if e is None else e, z,
+                           _empty(x2.dtype), vT, torch.empty(0, dtype=torch.uint8), cfg["v_th"], cfg["v_reset"], cfg["soft"],
+                           cfg["kind"], cfg["alpha"], cfg["smooth"], _nt())
+    else:
+        z, vT = _LIFFn.apply(x2, v0, b, d, e, cfg)
     return z.reshape(shape), vT.reshape(shape[1:])
 
 
@@ -235,14 +248,15 @@ class _SpikeLinearFn(torch.autograd.Function):
         return gx, gw, gb, None
 
 
-def spike_linear(x, weight, bias) -> Optional[torch.Tensor]:
-    """Event-driven product, or None when the input is too dense for it to pay off."""
+def spike_linear(x, weight, bias, force: bool = False) -> Optional[torch.Tensor]:
+    """Event-driven product, or None when the input is too dense for it to pay off
+    (unless ``force``)."""
     k = x.shape[-1]
     x2 = x.reshape(-1, k)
     if x2.numel() == 0:
         return None
     x2 = x2.contiguous()
-    csr = _gather(x2, int(DENSE_ABOVE * x2.numel()))
+    csr = _gather(x2, -1 if force else int(DENSE_ABOVE * x2.numel()))
     if csr is None:
         return None
     y = _SpikeLinearFn.apply(x2, weight.contiguous(), bias, csr)

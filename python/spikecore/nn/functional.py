@@ -219,12 +219,15 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] =
            spike_input: Union[bool, str] = "auto", backend: str = "auto") -> torch.Tensor:
     """``x @ weight.T + bias`` for x [..., in_features]; weight [out_features, in_features].
 
-    Event-driven path (C++): when at most ``_kernels.DENSE_ABOVE`` (12 %) of the inputs are
-    nonzero - spikes, typically - the forward product sums only the weight columns of active
-    inputs, and the weight gradient touches only those columns; the input is saved for backward
-    as lists of active indices, not as a float tensor. Otherwise (dense activity,
-    ``spike_input=False``, other devices, ``backend="torch"``) it is ``F.linear``. Both give
-    the same result up to float summation order.
+    Event-driven path (C++, CPU float32/float64): the forward product sums only the weight
+    columns of active (nonzero) inputs, and the weight gradient touches only those columns; the
+    input is saved for backward as lists of active indices, not as a float tensor. It is taken
+    when ``spike_input=True`` (always), or with ``"auto"`` when at most
+    ``_kernels.DENSE_ABOVE`` (12 %) of the inputs are nonzero. Otherwise (dense activity,
+    ``spike_input=False``, other devices, ``backend="torch"``) it is ``F.linear`` (BLAS). Both
+    give the same result up to float summation order; the event path sums each output from 0
+    over active inputs in ascending index order and adds the bias last - the event engine's
+    order, so with ``spike_input=True`` and no bias a deployed layer's input is bit-identical.
     """
     _check.float_tensor(x, "x")
     if x.dim() == 0 or x.shape[-1] != weight.shape[1]:
@@ -237,7 +240,7 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] =
     if backend != "torch" and spike_input is not False and _kernels.has("spike_linear"):
         ok, why = _kernels.usable(x, None, weight, *([] if bias is None else [bias]))
         if ok and x.dtype == weight.dtype and (bias is None or bias.dtype == x.dtype):
-            y = _kernels.spike_linear(x, weight, bias)
+            y = _kernels.spike_linear(x, weight, bias, force=spike_input is True)
             if y is not None:
                 return y
     return F.linear(x, weight, bias)

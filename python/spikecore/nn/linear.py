@@ -26,8 +26,9 @@ __all__ = ["Linear", "SparseLinear"]
 class Linear(nn.Linear):
     """``torch.nn.Linear`` for [..., in_features] inputs with the spike-sparse path.
 
-    ``spike_input``: ``"auto"`` (check whether the input is 0/1 spikes; default), ``True`` (the
-    caller promises spikes) or ``False`` (always dense). ``backend``: 'auto' | 'cpp' | 'torch'.
+    ``spike_input``: ``"auto"`` (event-driven product when at most 12 % of the inputs are
+    nonzero; default), ``True`` (always event-driven: the caller promises sparse spikes; sums in
+    the event engine's order) or ``False`` (always dense BLAS). ``backend``: 'auto' | 'cpp' | 'torch'.
     Same parameters, initialisation and state_dict as torch.nn.Linear.
     """
 

@@ -36,12 +36,17 @@ struct NeuronArgs {
   SurrogateKind kind = SurrogateKind::ATan;
   T alpha = 2;
   const T* eps = nullptr;  // [T, N] threshold noise or null
+  // Spikes as bits, [T, ceil(N / 8)] bytes, bit i % 8 of byte i / 8 = neuron i. lif_forward
+  // writes them when non-null; lif_backward then reads spikes from them instead of recomputing
+  // (NoisyLIF: the noise itself need not be kept). Not with smooth mode.
+  uint8_t* bits = nullptr;
   // ALIF
   T rho = 1, beta_a = 0;
   int n_threads = 1;
 };
 
-// LIF / NoisyLIF. forward: x [T,N], v0 [N] -> z [T,N], h [T,N] (saved), vT [N].
+// LIF / NoisyLIF. forward: x [T,N], v0 [N] -> z [T,N], h [T,N] (saved; may be null when no
+// backward follows), vT [N].
 template <typename T>
 void lif_forward(const NeuronArgs<T>& a, const T* x, const T* v0, T* z, T* h, T* vT);
 // backward: gz [T,N], gvT [N] (may be null) -> gx [T,N], gv0 [N], gbeta [N], gdrive [N]
