@@ -91,7 +91,8 @@ void bind_dtype(nb::module_ m) {
          CArr<T> gvT, CArr<T> gaT, CArr<T> gcT, CArr<T> beta, CArr<T> lam, CArr<T> omlam,
          CArr<T> eps, Arr<T> gI, Arr<T> gq, Arr<T> gv0, Arr<T> ga0, Arr<T> gc0, Arr<T> gbeta,
          Arr<T> glam, Arr<T> gomlam, double rho, double one_m_rho, double beta_a, double gamma,
-         double v_th, bool detach, int kind, double alpha, bool smooth, int n_threads) {
+         double v_th, bool detach, int kind, double alpha, bool smooth, bool shared,
+         int n_threads) {
         if (h.ndim() != 2) throw spikecore::value_error("h: expected [T, N]");
         const int64_t steps = h.shape(0), n = h.shape(1);
         auto a = celif_args<T>(steps, n, beta, lam, omlam, eps, rho, one_m_rho, beta_a, gamma,
@@ -102,11 +103,17 @@ void bind_dtype(nb::module_ m) {
         const T* gv = opt(gvT, n, "gvT");
         const T* ga = opt(gaT, n, "gaT");
         const T* gc = opt(gcT, n, "gcT");
-        for (auto* p : {&gI, &gq}) need(*p, h.size(), "gradient");
+        a.shared = shared;
+        need(gI, h.size(), "gradient");
+        T* gqp = nullptr;
+        if (!shared) {
+          need(gq, h.size(), "gradient");
+          gqp = gq.data();
+        }
         for (auto* p : {&gv0, &ga0, &gc0, &gbeta, &glam, &gomlam}) need(*p, n, "gradient");
         nb::gil_scoped_release r;
         st::celif_backward<T>(a, q.data(), h.data(), c.data(), ap.data(), v0.data(), c0.data(),
-                              gz.data(), gv, ga, gc, gI.data(), gq.data(), gv0.data(),
+                              gz.data(), gv, ga, gc, gI.data(), gqp, gv0.data(),
                               ga0.data(), gc0.data(), gbeta.data(), glam.data(),
                               gomlam.data());
       });

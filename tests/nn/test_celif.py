@@ -255,3 +255,22 @@ def test_memory_capacity_table_reduced():
     res = ex.capacity((50, 100), neurons=("celif", "lif"), epochs=3)
     assert min(res["celif"].values()) >= 0.9, res
     assert max(res["lif"].values()) <= 0.65, res
+
+
+@needs_kernel
+def test_shared_context_kernel_equals_reference():
+    torch.manual_seed(0)
+    layer = C.CELIF(6, 5, context="shared").double()
+    x = (torch.rand(30, 3, 6, dtype=torch.float64) < 0.5).double()
+    grads = []
+    for backend in ("torch", "cpp"):
+        layer.backend = backend
+        layer.zero_grad()
+        z, st = layer(x, return_state=True)
+        (z.sum() + st.v.sum() + st.c.sum()).backward()
+        grads.append((z.detach(), layer.fc.weight.grad.clone(), layer.lambda_logit.grad.clone()))
+    assert torch.equal(grads[0][0], grads[1][0])
+    for a, b in zip(grads[0][1:], grads[1][1:]):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
+    assert layer.context is None
+    assert sum(p.numel() for p in layer.parameters()) == 6 * 5 + 5 + 5

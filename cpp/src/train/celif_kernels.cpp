@@ -89,6 +89,7 @@ inline void bwd_step(const CELIFArgs<T>& a, const T* __restrict__ qt, const T* _
   const T* __restrict__ beta = a.beta;
   const T* __restrict__ lam = a.lam;
   const T* __restrict__ oml = a.one_m_lam;
+  const bool shared = a.shared;
 #pragma GCC ivdep
   for (int64_t i = n0; i < n1; ++i) {
     const T hh = ht[i];
@@ -103,7 +104,6 @@ inline void bwd_step(const CELIFArgs<T>& a, const T* __restrict__ qt, const T* _
     if constexpr (!Detach) gzz = gzz - gvv * hh;
     const T gzs = gzz * s;
     const T gh = gzs + gvv * (T(1) - zz);
-    gIt[i] = gh;
     T vprev, cprev;
     if constexpr (First) {
       vprev = v0[i];
@@ -120,7 +120,13 @@ inline void bwd_step(const CELIFArgs<T>& a, const T* __restrict__ qt, const T* _
     gv[i] = gh * par<PN>(beta, i);
     ga[i] = ga[i] * rho - gzs * ba;
     const T gct = gc[i] - gzs * g;
-    gqt[i] = gct * par<PN>(oml, i);
+    const T gqq = gct * par<PN>(oml, i);
+    if (shared) {  // loop-invariant: unswitched by the compiler
+      gIt[i] = gh + gqq;
+    } else {
+      gIt[i] = gh;
+      gqt[i] = gqq;
+    }
     gl[i] += gct * cprev;
     gol[i] += gct * qt[i];
     gc[i] = gct * par<PN>(lam, i);

@@ -131,7 +131,8 @@ def celif(current: torch.Tensor, context: torch.Tensor, state=None, *, beta: Dec
     Returns ``(spikes [T, ...], final CELIFState)``.
     """
     _check.time_input(current, "current", min_dim=2)
-    _check.time_input(context, "context", min_dim=2)
+    if context is not current:
+        _check.time_input(context, "context", min_dim=2)
     if tuple(context.shape) != tuple(current.shape):
         raise ValueError(f"context: shape {tuple(context.shape)} must equal current's "
                          f"{tuple(current.shape)}")
@@ -191,6 +192,10 @@ def _reduce(g: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 class _CELIFFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, I, q, v0, a0, c0, beta, lam, omlam, eps, cfg):
+        # q None: shared context (q is I); backward then returns one combined input gradient
+        shared = q is None
+        if shared:
+            q = I
         z, h, c, ap = (torch.empty_like(I) for _ in range(4))
         vT, aT, cT = (torch.empty_like(v0) for _ in range(3))
         e = I.new_empty(0) if eps is None else eps
@@ -200,6 +205,7 @@ class _CELIFFn(torch.autograd.Function):
                            cfg["smooth"], max(1, torch.get_num_threads()))
         ctx.save_for_backward(q, h, c, ap, v0, c0, beta, lam, omlam, eps)
         ctx.cfg = cfg
+        ctx.shared = shared
         return z, vT, aT, cT
 
     @staticmethod
@@ -209,15 +215,16 @@ class _CELIFFn(torch.autograd.Function):
         e = h.new_empty(0)
         gz = torch.zeros_like(h) if gz is None else gz.contiguous()
         gvT, gaT, gcT = (e if g is None else g.contiguous() for g in (gvT, gaT, gcT))
-        gI, gq = torch.empty_like(h), torch.empty_like(h)
+        gI = torch.empty_like(h)
+        gq = e if ctx.shared else torch.empty_like(h)
         n = h.shape[1]
         gv0, ga0, gc0, gb, gl, gol = (h.new_empty(n) for _ in range(6))
         _var.celif_backward(q, h, c, ap, v0, c0, gz, gvT, gaT, gcT, beta.detach(), lam.detach(),
                             omlam.detach(), e if eps is None else eps, gI, gq, gv0, ga0, gc0,
                             gb, gl, gol, cfg["rho"], cfg["omr"], cfg["beta_a"], cfg["gamma"],
                             cfg["v_th"], cfg["detach"], cfg["kind"], cfg["alpha"],
-                            cfg["smooth"], max(1, torch.get_num_threads()))
-        return (gI, gq, gv0, ga0, gc0, _reduce(gb, beta), _reduce(gl, lam), _reduce(gol, omlam),
+                            cfg["smooth"], ctx.shared, max(1, torch.get_num_threads()))
+        return (gI, None if ctx.shared else gq, gv0, ga0, gc0, _reduce(gb, beta), _reduce(gl, lam), _reduce(gol, omlam),
                 None, None)
 
 
@@ -227,7 +234,8 @@ def _celif_cpp(current, context, v, a, c, beta, rho, beta_a, lambda_c, gamma, v_
     T = shape[0]
     I2 = current.reshape(T, -1).contiguous()
     n = I2.shape[1]
-    q2 = context.to(current.dtype).reshape(T, n).contiguous()
+    # the same tensor as context (CELIF(context='shared')): one input, one gradient
+    q2 = None if context is current else context.to(current.dtype).reshape(T, n).contiguous()
     lam = _flat_param(lambda_c, current, n)
     # 1 - lambda_c computed as the reference does: in the tensor dtype for a tensor, in double
     # (then rounded) for a Python float

@@ -25,6 +25,8 @@ struct CELIFArgs {
   int64_t lam_stride = 1;
   T rho = T(0.9), one_m_rho = T(0.1), beta_a = T(0.5), gamma = T(20), v_th = T(1);
   bool detach_reset = false, smooth = false;
+  // shared context (q is I): backward writes gI = gh + (1 - lam) gct and no gq
+  bool shared = false;
   SurrogateKind kind = SurrogateKind::ATan;
   T alpha = 2;
   const T* eps = nullptr;  // [T, N] NDL threshold noise, or null
@@ -36,7 +38,7 @@ template <typename T>
 void celif_forward(const CELIFArgs<T>& a, const T* I, const T* q, const T* v0, const T* a0,
                    const T* c0, T* z, T* h, T* c, T* ap, T* vT, T* aT, T* cT);
 
-// backward: gz [T,N]; gvT, gaT, gcT [N] or null -> gI, gq [T,N]; gv0, ga0, gc0, gbeta, glam,
+// backward: gz [T,N]; gvT, gaT, gcT [N] or null -> gI, gq [T,N] (gq unused when shared); gv0, ga0, gc0, gbeta, glam,
 // gomlam [N] (per-neuron sums over time; the caller reduces broadcast parameters).
 template <typename T>
 void celif_backward(const CELIFArgs<T>& a, const T* q, const T* h, const T* c, const T* ap,
