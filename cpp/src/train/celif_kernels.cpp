@@ -74,7 +74,8 @@ void fwd_block(const CELIFArgs<T>& a, const T* __restrict__ I, const T* __restri
 }
 
 // One backward step over [n0, n1); First: t == 0 (v_{t-1} = v0, c_{t-1} = c0).
-template <typename T, SurrogateKind K, bool Noise, bool Smooth, bool Detach, bool PN, bool First>
+template <typename T, SurrogateKind K, bool Noise, bool Smooth, bool Detach, bool PN, bool First,
+          bool Shared>
 inline void bwd_step(const CELIFArgs<T>& a, const T* __restrict__ qt, const T* __restrict__ ht,
                      const T* __restrict__ ct, const T* __restrict__ apt,
                      const T* __restrict__ hp, const T* __restrict__ cp,
@@ -89,7 +90,6 @@ inline void bwd_step(const CELIFArgs<T>& a, const T* __restrict__ qt, const T* _
   const T* __restrict__ beta = a.beta;
   const T* __restrict__ lam = a.lam;
   const T* __restrict__ oml = a.one_m_lam;
-  const bool shared = a.shared;
 #pragma GCC ivdep
   for (int64_t i = n0; i < n1; ++i) {
     const T hh = ht[i];
@@ -121,7 +121,7 @@ inline void bwd_step(const CELIFArgs<T>& a, const T* __restrict__ qt, const T* _
     ga[i] = ga[i] * rho - gzs * ba;
     const T gct = gc[i] - gzs * g;
     const T gqq = gct * par<PN>(oml, i);
-    if (shared) {  // loop-invariant: unswitched by the compiler
+    if constexpr (Shared) {
       gIt[i] = gh + gqq;
     } else {
       gIt[i] = gh;
@@ -146,20 +146,26 @@ void bwd_block(const CELIFArgs<T>& a, const T* q, const T* h, const T* c, const 
     gl[i] = T(0);
     gol[i] = T(0);
   }
-  for (int64_t t = a.steps - 1; t >= 0; --t) {
-    const int64_t o = t * N, op = (t - 1) * N;
-    const T* et = Noise ? a.eps + o : nullptr;
-    if (t > 0) {
-      const T* ep = Noise ? a.eps + op : nullptr;
-      bwd_step<T, K, Noise, Smooth, Detach, PN, false>(
-          a, q + o, h + o, c + o, ap + o, h + op, c + op, ap + op, et, ep, v0, c0, gz + o,
-          gI + o, gq + o, gv, ga, gc, gb, gl, gol, n0, n1);
-    } else {
-      bwd_step<T, K, Noise, Smooth, Detach, PN, true>(
-          a, q, h, c, ap, nullptr, nullptr, nullptr, et, nullptr, v0, c0, gz, gI, gq, gv, ga,
-          gc, gb, gl, gol, n0, n1);
+  auto run = [&](auto shared_tag) {
+    constexpr bool S = decltype(shared_tag)::value;
+    for (int64_t t = a.steps - 1; t >= 0; --t) {
+      const int64_t o = t * N, op = (t - 1) * N;
+      const T* et = Noise ? a.eps + o : nullptr;
+      T* gqt = S ? nullptr : gq + o;
+      if (t > 0) {
+        const T* ep = Noise ? a.eps + op : nullptr;
+        bwd_step<T, K, Noise, Smooth, Detach, PN, false, S>(
+            a, q + o, h + o, c + o, ap + o, h + op, c + op, ap + op, et, ep, v0, c0, gz + o,
+            gI + o, gqt, gv, ga, gc, gb, gl, gol, n0, n1);
+      } else {
+        bwd_step<T, K, Noise, Smooth, Detach, PN, true, S>(
+            a, q, h, c, ap, nullptr, nullptr, nullptr, et, nullptr, v0, c0, gz, gI, gqt, gv, ga,
+            gc, gb, gl, gol, n0, n1);
+      }
     }
-  }
+  };
+  if (a.shared) run(std::true_type{});
+  else run(std::false_type{});
 }
 
 template <typename F>
