@@ -200,3 +200,12 @@ def test_kernel_thread_count_invariant():
     finally:
         torch.set_num_threads(old)
     assert torch.equal(res[0][0], res[1][0]) and torch.equal(res[0][1], res[1][1])
+
+
+def test_doctests():
+    import doctest
+
+    from spikecore.nn import celif
+    for mod in (D, celif):
+        res = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+        assert res.failed == 0 and res.attempted > 0, mod.__name__

@@ -42,6 +42,18 @@ noise           None              None (surrogate) or an NDL noise: gaussian, lo
 sigma           0.3       a.u.    NDL noise scale
 detach_reset    False             no gradient through the reset
 ==============  ========  ======  ==============================================================
+
+>>> import torch
+>>> from spikecore.nn.celif import CELIF, delayed_cue
+>>> x, y = delayed_cue(4, delay=150)          # [160, 4, 40] spikes, labels [4]
+>>> layer = CELIF(40, 8)
+>>> z, state = layer(x, return_state=True)
+>>> tuple(z.shape), tuple(state.c.shape)
+((160, 4, 8), (4, 8))
+>>> CELIF(40, 8, lambda_c=1.5)
+Traceback (most recent call last):
+...
+ValueError: lambda_c: decay per step must lie in (0, 1], got 1.5
 """
 from __future__ import annotations
 

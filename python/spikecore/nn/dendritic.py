@@ -36,6 +36,20 @@ seed            0          seed of the random subsets
 Cost figures: :attr:`DendriticLinear.n_params` (weights + biases), :meth:`DendriticLinear.synops`
 (nonzero inputs x the branches they reach) and :func:`communication` (values or spikes a layer
 sends to the next one).
+
+>>> import torch
+>>> from spikecore.nn.dendritic import DendriticLinear, DendriticLIF
+>>> layer = DendriticLinear(64, 6, branches=8)      # 8 branches of round(64 / sqrt(8)) = 23 inputs
+>>> layer.branch_fan_in, layer.n_params
+(23, 1152)
+>>> layer(torch.rand(5, 64)).shape
+torch.Size([5, 6])
+>>> DendriticLIF(64, 6, branches=4)(torch.rand(10, 2, 64)).shape
+torch.Size([10, 2, 6])
+>>> DendriticLinear(8, 2, branches=9)
+Traceback (most recent call last):
+...
+ValueError: branches: K=9 exceeds the fan-in (in_features=8); each branch needs its own inputs
 """
 from __future__ import annotations
 
