@@ -274,3 +274,10 @@ def test_shared_context_kernel_equals_reference():
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
     assert layer.context is None
     assert sum(p.numel() for p in layer.parameters()) == 6 * 5 + 5 + 5
+
+
+def test_delayed_cue_ndl_reduced():
+    """Noise-driven learning (Gaussian threshold noise, NDL gradient) also solves delay 150."""
+    ex = _example("celif_delayed_cue")
+    r = ex.train_eval("celif", 150, epochs=4, noise="gaussian", sigma=0.3)
+    assert r["accuracy"] >= 0.9, r
