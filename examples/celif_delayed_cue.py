@@ -24,10 +24,9 @@ import argparse
 import time
 
 import torch
-from torch import nn
-
 from spikecore import nn as snn
 from spikecore.nn.celif import CELIF, delayed_cue
+from torch import nn
 
 NEURONS = ("celif", "celif_shared", "lif", "alif", "alif_long")
 
@@ -109,7 +108,7 @@ def main(argv=None):
         t0 = time.perf_counter()
         r = train_eval(neuron, delay, hidden=a.hidden, epochs=epochs, seed=a.seed,
                        verbose=a.verbose)
-        print(f"{neuron:8s} {r['accuracy']:9.3f} {str(r['epochs_to_90'] or '-'):>14s} "
+        print(f"{neuron:8s} {r['accuracy']:9.3f} {r['epochs_to_90'] or '-'!s:>14s} "
               f"{r['params']:7d} {time.perf_counter() - t0:7.1f}")
 
 

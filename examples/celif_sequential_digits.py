@@ -19,10 +19,9 @@ import argparse
 import time
 
 import torch
-from torch import nn
-
 from spikecore import nn as snn
 from spikecore.nn.celif import CELIF
+from torch import nn
 
 NEURONS = ("celif", "lif", "alif")
 
@@ -116,7 +115,7 @@ def main(argv=None):
                            target=a.target, seed=a.seed)
             print(f"{'permuted' if permuted else 'sequential':11s} {neuron:7s} "
                   f"{r['accuracy']:9.3f} {r['best']:9.3f} "
-                  f"{str(r['epochs_to_target'] or '-'):>17s} {time.perf_counter() - t0:7.1f}")
+                  f"{r['epochs_to_target'] or '-'!s:>17s} {time.perf_counter() - t0:7.1f}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ import pathlib
 
 import pytest
 import torch
-
 from spikecore.nn import celif as C
 from spikecore.nn.surrogate import get as get_sg
 

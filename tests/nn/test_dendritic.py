@@ -4,7 +4,6 @@ import pathlib
 
 import pytest
 import torch
-
 from spikecore import nn as snn
 from spikecore.nn import dendritic as D
 

@@ -14,12 +14,11 @@ shared machine, and equal to wall time for the one-thread cases.
 """
 from __future__ import annotations
 
-from typing import Iterable
-
-import torch
-
 import statistics
 import time
+from collections.abc import Iterable
+
+import torch
 
 from . import Result
 

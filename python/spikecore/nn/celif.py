@@ -66,7 +66,9 @@ from torch import nn
 from . import _check, _kernels
 from . import functional as SF
 from .reference import _noisy_spike
-from .surrogate import Surrogate, get as get_surrogate, noise as noise_surrogate, spike
+from .surrogate import Surrogate, spike
+from .surrogate import get as get_surrogate
+from .surrogate import noise as noise_surrogate
 
 __all__ = ["CELIF", "CELIFState", "celif", "celif_reference", "delayed_cue"]
 

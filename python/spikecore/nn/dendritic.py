@@ -62,10 +62,17 @@ from torch import nn
 
 from . import _check, _kernels
 from . import functional as SF
-from .surrogate import Surrogate, get as get_surrogate
+from .surrogate import Surrogate
+from .surrogate import get as get_surrogate
 
-__all__ = ["DendriticLinear", "DendriticLIF", "branch_subsets", "communication",
-           "NONLINEARITIES", "SUBSETS"]
+__all__ = [
+    "NONLINEARITIES",
+    "SUBSETS",
+    "DendriticLIF",
+    "DendriticLinear",
+    "branch_subsets",
+    "communication",
+]
 
 NONLINEARITIES = ("relu", "sigmoid", "identity")
 SUBSETS = ("random", "structured")
