@@ -79,11 +79,20 @@ void bind_dtype(nb::module_ m) {
                                v_th, false, kind, alpha, smooth, n_threads);
         need(q, I.size(), "context");
         for (auto* p : {&v0, &a0, &c0}) need(*p, n, "state");
-        for (auto* p : {&z, &h, &c, &ap}) need(*p, I.size(), "output");
+        need(z, I.size(), "z");
+        T* hp = nullptr;
+        T* cp = nullptr;
+        T* app = nullptr;
+        if (h.size() != 0) {  // training: save the trace for backward
+          for (auto* p : {&h, &c, &ap}) need(*p, I.size(), "saved trace");
+          hp = h.data();
+          cp = c.data();
+          app = ap.data();
+        }
         for (auto* p : {&vT, &aT, &cT}) need(*p, n, "final state");
         nb::gil_scoped_release r;
         st::celif_forward<T>(a, I.data(), q.data(), v0.data(), a0.data(), c0.data(), z.data(),
-                             h.data(), c.data(), ap.data(), vT.data(), aT.data(), cT.data());
+                             hp, cp, app, vT.data(), aT.data(), cT.data());
       });
   m.def(
       "celif_backward",

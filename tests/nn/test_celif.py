@@ -280,3 +280,16 @@ def test_delayed_cue_ndl_reduced():
     ex = _example("celif_delayed_cue")
     r = ex.train_eval("celif", 150, epochs=4, noise="gaussian", sigma=0.3)
     assert r["accuracy"] >= 0.9, r
+
+
+@needs_kernel
+def test_kernel_inference_path_equals_training_path():
+    torch.manual_seed(0)
+    layer = C.CELIF(6, 5)
+    x = (torch.rand(40, 3, 6) < 0.5).float()
+    z_train, st_train = layer(x, return_state=True)
+    with torch.no_grad():
+        z_inf, st_inf = layer(x, return_state=True)
+    assert torch.equal(z_train.detach(), z_inf)
+    for u, w in zip(st_train, st_inf):
+        assert torch.equal(u.detach(), w)

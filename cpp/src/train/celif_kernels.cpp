@@ -24,7 +24,7 @@ inline T par(const T* __restrict__ p, int64_t i) {
   else return p[0];
 }
 
-template <typename T, SurrogateKind K, bool Noise, bool Smooth, bool PN>
+template <typename T, SurrogateKind K, bool Noise, bool Smooth, bool PN, bool Save>
 void fwd_block(const CELIFArgs<T>& a, const T* __restrict__ I, const T* __restrict__ q,
                const T* __restrict__ v0, const T* __restrict__ a0, const T* __restrict__ c0,
                T* __restrict__ z, T* __restrict__ h, T* __restrict__ c, T* __restrict__ ap,
@@ -47,9 +47,9 @@ void fwd_block(const CELIFArgs<T>& a, const T* __restrict__ I, const T* __restri
     const T* __restrict__ qt = q + o;
     const T* __restrict__ et = Noise ? a.eps + o : nullptr;
     T* __restrict__ zt = z + o;
-    T* __restrict__ ht = h + o;
-    T* __restrict__ ct = c + o;
-    T* __restrict__ apt = ap + o;
+    T* __restrict__ ht = Save ? h + o : nullptr;
+    T* __restrict__ ct = Save ? c + o : nullptr;
+    T* __restrict__ apt = Save ? ap + o : nullptr;
 #pragma GCC ivdep
     for (int64_t i = n0; i < n1; ++i) {
       T x;
@@ -66,9 +66,11 @@ void fwd_block(const CELIFArgs<T>& a, const T* __restrict__ I, const T* __restri
       ad[i] = an;
       cc[i] = cv;
       zt[i] = zz;
-      ht[i] = hh;
-      ct[i] = cv;
-      apt[i] = aa;
+      if constexpr (Save) {
+        ht[i] = hh;
+        ct[i] = cv;
+        apt[i] = aa;
+      }
     }
   }
 }
@@ -185,10 +187,13 @@ void celif_forward(const CELIFArgs<T>& a, const T* I, const T* q, const T* v0, c
     dispatch_bool(a.eps != nullptr, [&](auto E) {
       dispatch_bool(a.smooth, [&](auto M) {
         dispatch_bool(a.beta_stride != 0, [&](auto P) {
-          parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
-            fwd_block<T, decltype(K)::value, decltype(E)::value, decltype(M)::value,
-                      decltype(P)::value>(a, I, q, v0, a0, c0, z, h, c, ap, vT, aT, cT, n0, n1);
-          }, grain(a.steps));
+          dispatch_bool(h != nullptr, [&](auto S) {
+            parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
+              fwd_block<T, decltype(K)::value, decltype(E)::value, decltype(M)::value,
+                        decltype(P)::value, decltype(S)::value>(a, I, q, v0, a0, c0, z, h, c,
+                                                                ap, vT, aT, cT, n0, n1);
+            }, grain(a.steps));
+          });
         });
       });
     });

@@ -262,9 +262,25 @@ def _celif_cpp(current, context, v, a, c, beta, rho, beta_a, lambda_c, gamma, v_
            "gamma": float(gamma), "v_th": float(v_threshold), "kind": int(sg.kind),
            "alpha": float(sg.alpha), "smooth": bool(sg.smooth), "detach": bool(detach_reset)}
     e = None if eps is None else eps.to(current.dtype).reshape(T, n).contiguous()
+    st = shape[1:]
+    needs_grad = torch.is_grad_enabled() and any(
+        isinstance(t, torch.Tensor) and t.requires_grad
+        for t in (current, context, v, a, c, b, lam, omlam))
+    if not needs_grad:  # inference: no trace saved
+        z = torch.empty_like(I2)
+        vT, aT, cT = (torch.empty(n, dtype=I2.dtype) for _ in range(3))
+        none = I2.new_empty(0)
+        q_ = I2 if q2 is None else q2
+        _var.celif_forward(I2.detach(), q_.detach(),
+                           *(s_.detach().reshape(n).contiguous() for s_ in (v, a, c)),
+                           b.detach(), lam.detach(), omlam.detach(),
+                           none if e is None else e, z, none, none, none, vT, aT, cT,
+                           cfg["rho"], cfg["omr"], cfg["beta_a"], cfg["gamma"], cfg["v_th"],
+                           cfg["kind"], cfg["alpha"], cfg["smooth"],
+                           max(1, torch.get_num_threads()))
+        return z.reshape(shape), CELIFState(vT.reshape(st), aT.reshape(st), cT.reshape(st))
     z, vT, aT, cT = _CELIFFn.apply(I2, q2, *(s.reshape(n).contiguous() for s in (v, a, c)),
                                    b, lam, omlam, e, cfg)
-    st = shape[1:]
     return z.reshape(shape), CELIFState(vT.reshape(st), aT.reshape(st), cT.reshape(st))
 
 

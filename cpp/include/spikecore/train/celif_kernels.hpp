@@ -33,7 +33,8 @@ struct CELIFArgs {
   int n_threads = 1;
 };
 
-// forward: I, q [T,N]; v0, a0, c0 [N] -> z, h, c, aprev [T,N]; vT, aT, cT [N]
+// forward: I, q [T,N]; v0, a0, c0 [N] -> z, h, c, aprev [T,N]; vT, aT, cT [N].
+// h == nullptr: inference, nothing saved for backward (c and aprev are then ignored too).
 template <typename T>
 void celif_forward(const CELIFArgs<T>& a, const T* I, const T* q, const T* v0, const T* a0,
                    const T* c0, T* z, T* h, T* c, T* ap, T* vT, T* aT, T* cT);
