@@ -30,11 +30,17 @@ const auto* opt(const A& a, size_t n, const char* name) {
   return a.data();
 }
 
+// An optional array's data, or null when it is empty.
+template <typename A>
+auto vptr(const A& a) -> decltype(a.data()) {
+  return a.size() ? a.data() : nullptr;
+}
+
 template <typename V>
 void check_csr(const CArr<int64_t>& row_ptr, const CArr<int32_t>& idx, const V& val, int64_t k) {
   const int64_t rows = int64_t(row_ptr.size()) - 1;
   need(idx, size_t(row_ptr.data()[rows]), "idx");
-  need(val, idx.size(), "val");
+  if (val.size() != 0) need(val, idx.size(), "val");
   for (size_t p = 0; p < idx.size(); ++p)
     if (idx.data()[p] < 0 || idx.data()[p] >= k)
       throw spikecore::index_error("idx: entry out of range [0, K)");
@@ -61,12 +67,10 @@ st::NeuronArgs<T> make_args(int64_t steps, int64_t n, const CArr<T>& beta, const
   st::NeuronArgs<T> a;
   a.steps = steps;
   a.n = n;
-  if (beta.size() != 1) need(beta, size_t(n), "beta");
-  if (drive.size() != 1) need(drive, size_t(n), "drive");
+  need(beta, size_t(n), "beta");
+  need(drive, size_t(n), "drive");
   a.beta = beta.data();
-  a.beta_stride = beta.size() == 1 ? 0 : 1;
   a.drive = drive.data();
-  a.drive_stride = drive.size() == 1 ? 0 : 1;
   a.v_th = T(v_th);
   a.v_reset = T(v_reset);
   a.soft = soft;
@@ -226,6 +230,9 @@ void bind_dtype(nb::module_ m) {
           val.resize(size_t(nnz));
           st::gather_active<T>(x.data(), rows, k, row_ptr.data(), idx.data(), val.data(),
                                n_threads);
+          bool ones = true;
+          for (const T v : val) ones = ones && v == T(1);
+          if (ones) std::vector<T>().swap(val);  // spikes: indices suffice
         }
         return nb::make_tuple(spikecore_bind::to_numpy(std::move(row_ptr)),
                               spikecore_bind::to_numpy(std::move(idx)),
@@ -242,14 +249,14 @@ void bind_dtype(nb::module_ m) {
         const int64_t rows = int64_t(row_ptr.size()) - 1, k = wt.shape(0), m = wt.shape(1);
         if (rows < 0) throw spikecore::value_error("row_ptr: empty");
         need(idx, size_t(row_ptr.data()[rows]), "idx");
-        need(val, idx.size(), "val");
+        if (val.size() != 0) need(val, idx.size(), "val");
         for (size_t p = 0; p < idx.size(); ++p)
           if (idx.data()[p] < 0 || idx.data()[p] >= k)
             throw spikecore::index_error("idx: entry out of range [0, K)");
         const T* b = opt(bias, m, "bias");
         need(y, size_t(rows * m), "y");
         nb::gil_scoped_release r;
-        st::sparse_rows_matmul<T>(row_ptr.data(), idx.data(), val.data(), rows, wt.data(), m, b,
+        st::sparse_rows_matmul<T>(row_ptr.data(), idx.data(), vptr(val), rows, wt.data(), m, b,
                                   y.data(), n_threads);
       });
   m.def(
@@ -262,12 +269,12 @@ void bind_dtype(nb::module_ m) {
         if (rows < 0 || int64_t(gy.shape(0)) != rows || int64_t(gy.shape(1)) != m)
           throw spikecore::value_error("gy: shape must be [rows, M]");
         need(idx, size_t(row_ptr.data()[rows]), "idx");
-        need(val, idx.size(), "val");
+        if (val.size() != 0) need(val, idx.size(), "val");
         for (size_t p = 0; p < idx.size(); ++p)
           if (idx.data()[p] < 0 || idx.data()[p] >= k)
             throw spikecore::index_error("idx: entry out of range [0, K)");
         nb::gil_scoped_release r;
-        st::sparse_rows_weight_grad<T>(row_ptr.data(), idx.data(), val.data(), rows, gy.data(),
+        st::sparse_rows_weight_grad<T>(row_ptr.data(), idx.data(), vptr(val), rows, gy.data(),
                                        k, m, gwt.data(), n_threads);
       });
   m.def(
@@ -282,7 +289,7 @@ void bind_dtype(nb::module_ m) {
         const T* b = opt(bias, m, "bias");
         need(y, size_t(rows * m), "y");
         nb::gil_scoped_release r;
-        st::sparse_syn_forward<T>(row_ptr.data(), idx.data(), val.data(), rows, syn_ptr.data(),
+        st::sparse_syn_forward<T>(row_ptr.data(), idx.data(), vptr(val), rows, syn_ptr.data(),
                                   post.data(), w.data(), m, b, y.data(), n_threads);
       });
   m.def(
@@ -296,7 +303,7 @@ void bind_dtype(nb::module_ m) {
         check_csr(row_ptr, idx, val, k);
         check_syn(syn_ptr, post, gw, k, m);
         nb::gil_scoped_release r;
-        st::sparse_syn_weight_grad<T>(row_ptr.data(), idx.data(), val.data(), rows,
+        st::sparse_syn_weight_grad<T>(row_ptr.data(), idx.data(), vptr(val), rows,
                                       syn_ptr.data(), post.data(), k, gy.data(), m, gw.data(),
                                       n_threads);
       });

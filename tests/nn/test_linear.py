@@ -144,3 +144,18 @@ def test_sparse_linear_deepcopy_and_pickle(tmp_path):
     assert torch.equal(r(x), m(x))
     assert r.prune(0.5) == m.prune(0.5)
     assert torch.equal(r.mask, m.mask)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_functional_sparse_linear(backend):
+    m = snn.SparseLinear(12, 7, density=0.3, seed=11)
+    x = (torch.rand(4, 3, 12) < 0.3).float().requires_grad_()
+    y = SF.sparse_linear(x, m.weight, m.pre, m.post, 7, m.bias, backend=backend)
+    ref = torch.nn.functional.linear(x, m.dense_weight(), m.bias)
+    assert torch.allclose(y, ref, atol=1e-6)
+    g = torch.autograd.grad(y.sum(), (x, m.weight))
+    gr = torch.autograd.grad(ref.sum(), (x, m.weight))
+    for a, b in zip(g, gr):
+        assert torch.allclose(a, b, atol=1e-5)
+    with pytest.raises(ValueError, match="pre, post, values"):
+        SF.sparse_linear(x, m.weight, m.pre[:-1], m.post, 7)

@@ -1,42 +1,146 @@
-// The training kernels' thread team: one persistent ThreadPool, rebuilt when the requested
-// thread count changes; calls are serialised (kernels may be called from several Python
-// threads with the GIL released).
+// The training kernels' thread team. Work is cut into fixed chunks (a deterministic split: every
+// chunk writes its own outputs, so results do not depend on which thread runs it) that the
+// caller and the workers claim dynamically. The caller waits for the chunks, not for the
+// workers: if a worker is slow to wake (its core busy, e.g. with torch's OpenMP threads spinning
+// after a BLAS call) the caller simply runs the remaining chunks itself.
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <exception>
 #include <memory>
 #include <mutex>
+#include <thread>
+#include <vector>
 
-#include "spikecore/core/thread_pool.hpp"
+#include "spikecore/core/errors.hpp"
 #include "spikecore/train/kernels.hpp"
 
 namespace spikecore::train {
 
 namespace {
-std::mutex g_mu;
-std::unique_ptr<ThreadPool> g_pool;
+
+class ChunkTeam {
+ public:
+  explicit ChunkTeam(int n_threads) : n_threads_(n_threads) {
+    for (int r = 1; r < n_threads; ++r) threads_.emplace_back([this] { worker(); });
+  }
+  ~ChunkTeam() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  ChunkTeam(const ChunkTeam&) = delete;
+  ChunkTeam& operator=(const ChunkTeam&) = delete;
+  int size() const { return n_threads_; }
+
+  // Calls f(c) once for every chunk c in [0, n_chunks); returns when all are done.
+  void run(int64_t n_chunks, const std::function<void(int64_t)>& f) {
+    uint32_t g;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      g = ++gen_;
+      job_ = &f;
+      chunks_ = n_chunks;
+      error_ = nullptr;
+      done_.store(0, std::memory_order_relaxed);
+      next_.store(uint64_t(g) << 32, std::memory_order_release);
+    }
+    cv_.notify_all();
+    work(g, &f, n_chunks);
+    while (done_.load(std::memory_order_acquire) < n_chunks) std::this_thread::yield();
+    std::exception_ptr err;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      job_ = nullptr;
+      err = error_;
+    }
+    if (err) std::rethrow_exception(err);
+  }
+
+ private:
+  void work(uint32_t g, const std::function<void(int64_t)>* f, int64_t n_chunks) {
+    for (;;) {
+      uint64_t cur = next_.load(std::memory_order_acquire);
+      if (uint32_t(cur >> 32) != g) return;  // a later job: ours is finished
+      const int64_t c = int64_t(cur & 0xffffffffu);
+      if (c >= n_chunks) return;
+      if (!next_.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel)) continue;
+      try {
+        (*f)(c);
+      } catch (...) {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (!error_) error_ = std::current_exception();
+      }
+      done_.fetch_add(1, std::memory_order_acq_rel);
+    }
+  }
+
+  void worker() {
+    uint32_t seen = 0;
+    for (;;) {
+      const std::function<void(int64_t)>* f;
+      int64_t n;
+      uint32_t g;
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [&] { return stop_ || gen_ != seen; });
+        if (stop_) return;
+        seen = g = gen_;
+        f = job_;
+        n = chunks_;
+      }
+      if (f) work(g, f, n);
+    }
+  }
+
+  int n_threads_;
+  std::vector<std::thread> threads_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint32_t gen_ = 0;
+  const std::function<void(int64_t)>* job_ = nullptr;
+  int64_t chunks_ = 0;
+  std::exception_ptr error_;
+  bool stop_ = false;
+  alignas(64) std::atomic<uint64_t> next_{0};  // (generation << 32) | next chunk
+  alignas(64) std::atomic<int64_t> done_{0};
+};
+
+std::mutex g_mu;  // one kernel at a time on the team (calls may come from several threads)
+std::unique_ptr<ChunkTeam> g_team;
+
 }  // namespace
 
 void parallel_blocks(int n_threads, int64_t n, const std::function<void(int64_t, int64_t)>& f,
                      int64_t grain) {
   if (n_threads < 1) n_threads = 1;
-  // at least `grain` units per thread, else threads cost more than they save
   if (grain < 1) grain = 1;
-  const int64_t max_useful = (n + grain - 1) / grain;
-  if (max_useful < n_threads) n_threads = int(max_useful < 1 ? 1 : max_useful);
-  if (n_threads == 1) {
+  // at least `grain` units per chunk, else threads cost more than they save
+  const int64_t max_chunks = (n + grain - 1) / grain;
+  int64_t n_chunks = std::min<int64_t>(int64_t(n_threads) * 4, max_chunks);
+  if (n_threads == 1 || n_chunks <= 1) {
     f(0, n);
     return;
   }
+  // chunk boundaries aligned to 16 elements (vector width, whole bytes of spike bits, no false
+  // sharing of outputs)
+  const int64_t units = (n + 15) / 16;
+  n_chunks = std::min(n_chunks, units);
   std::lock_guard<std::mutex> lk(g_mu);
-  if (!g_pool || g_pool->size() != n_threads) {
-    g_pool.reset();
-    g_pool = std::make_unique<ThreadPool>(n_threads);
+  if (!g_team || g_team->size() != n_threads) {
+    g_team.reset();
+    g_team = std::make_unique<ChunkTeam>(n_threads);
   }
-  // blocks aligned to 16 elements (vector width, and no false sharing of outputs)
-  const int64_t chunks = (n + 15) / 16;
-  g_pool->run([&](int rank) {
+  g_team->run(n_chunks, [&](int64_t c) {
     int64_t b, e;
-    ThreadPool::block_range(chunks, n_threads, rank, b, e);
+    const int64_t q = units / n_chunks, r = units % n_chunks;
+    b = c * q + std::min(c, r);
+    e = b + q + (c < r ? 1 : 0);
     b *= 16;
-    e = e * 16 < n ? e * 16 : n;
+    e = std::min(e * 16, n);
     if (b < e) f(b, e);
   });
 }

@@ -47,7 +47,7 @@ void sparse_rows_matmul(const int64_t* row_ptr, const int32_t* idx, const T* val
       for (int64_t j = 0; j < m; ++j) yr[j] = T(0);
       for (int64_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) {
         const T* w = wt + int64_t(idx[p]) * m;
-        const T s = val[p];
+        const T s = val ? val[p] : T(1);
         if (s == T(1)) {
           for (int64_t j = 0; j < m; ++j) yr[j] += w[j];
         } else {
@@ -72,7 +72,7 @@ void sparse_rows_weight_grad(const int64_t* row_ptr, const int32_t* idx, const T
       const T* g = gy + r * m;
       for (int64_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) {
         T* w = gwt + int64_t(idx[p]) * m;
-        const T s = val[p];
+        const T s = val ? val[p] : T(1);
         if (s == T(1)) {
           for (int64_t j = j0; j < j1; ++j) w[j] += g[j];
         } else {
@@ -93,7 +93,7 @@ void sparse_syn_forward(const int64_t* row_ptr, const int32_t* idx, const T* val
       for (int64_t j = 0; j < m; ++j) yr[j] = T(0);
       for (int64_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) {
         const int64_t i = idx[p];
-        const T s = val[p];
+        const T s = val ? val[p] : T(1);
         if (s == T(1)) {
           for (int64_t q = syn_ptr[i]; q < syn_ptr[i + 1]; ++q) yr[post[q]] += w[q];
         } else {
@@ -118,7 +118,7 @@ void sparse_syn_weight_grad(const int64_t* row_ptr, const int32_t* idx, const T*
       for (int64_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) {
         const int64_t i = idx[p];
         if (i < i0 || i >= i1) continue;
-        const T s = val[p];
+        const T s = val ? val[p] : T(1);
         for (int64_t q = syn_ptr[i]; q < syn_ptr[i + 1]; ++q) gw[q] += s * g[post[q]];
       }
     }

@@ -56,12 +56,13 @@ def _empty(dtype) -> torch.Tensor:
 
 
 def _param(p, x: torch.Tensor, n: int) -> torch.Tensor:
-    """Per-neuron parameter as a flat tensor of length n, or length 1 (broadcast)."""
+    """Per-neuron parameter as a flat contiguous tensor of length n (autograd reduces the
+    gradient of a broadcast tensor back to its shape)."""
     if not isinstance(p, torch.Tensor):
-        return torch.tensor([p], dtype=x.dtype)
+        return torch.full((n,), p, dtype=x.dtype)
     p = p.to(x.dtype)
-    if p.numel() == 1:
-        return p.reshape(1)
+    if p.dim() == 0 or p.numel() == 1:
+        return p.reshape(1).expand(n).contiguous()
     return p.expand(x.shape[1:]).reshape(n).contiguous()
 
 
@@ -71,11 +72,7 @@ def _drive(beta, v_rest):
 
 def _params(beta, v_rest, x, n):
     """(beta, drive) as flat tensors, both of length n or both of length 1."""
-    b = _param(beta, x, n)
-    d = _param(_drive(beta, v_rest), x, n)
-    if b.numel() != d.numel():
-        b, d = (t.expand(n).contiguous() if t.numel() == 1 else t for t in (b, d))
-    return b, d
+    return _param(beta, x, n), _param(_drive(beta, v_rest), x, n)
 
 
 def _reduce(g: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

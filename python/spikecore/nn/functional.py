@@ -250,9 +250,28 @@ def sparse_linear(x: torch.Tensor, values: torch.Tensor, pre: torch.Tensor, post
                   out_features: int, bias: Optional[torch.Tensor] = None, *,
                   backend: str = "auto") -> torch.Tensor:
     r"""Sparse layer :math:`y_j = b_j + \sum_{(i, j) \in S} w_{ij} x_i`, synapses given as
-    COO lists ``pre`` / ``post`` (int64) with ``values``. x: [..., in_features]."""
+    COO lists ``pre`` / ``post`` (int64) with ``values``. x: [..., in_features].
+
+    On CPU with ``pre`` sorted ascending (the SynapseMatrix row order) the C++ kernel touches
+    only active inputs and existing synapses; otherwise a dense weight is assembled.
+    """
     _check.float_tensor(x, "x")
     _check.choice(backend, "backend", BACKENDS)
+    if not (pre.shape == post.shape == values.shape and pre.dim() == 1):
+        raise ValueError(f"pre, post, values: expected equal 1-D shapes, got {tuple(pre.shape)}, "
+                         f"{tuple(post.shape)}, {tuple(values.shape)}")
+    k = x.shape[-1]
+    if backend != "torch" and _kernels.has("spike_linear"):
+        ok, _ = _kernels.usable(x, None, values, *([] if bias is None else [bias]))
+        if (ok and x.dtype == values.dtype and pre.device.type == "cpu"
+                and bool((pre[1:] >= pre[:-1]).all())):
+            if pre.numel() and (int(pre.min()) < 0 or int(pre.max()) >= k):
+                raise IndexError(f"pre: entries must lie in [0, {k})")
+            ptr = torch.zeros(k + 1, dtype=torch.int64)
+            ptr[1:] = torch.cumsum(torch.bincount(pre, minlength=k), 0)
+            return _kernels.sparse_syn_linear(
+                x, values, None if bias is None else bias.to(x.dtype), ptr,
+                post.to(torch.int32).contiguous(), int(out_features))
     w = torch.zeros(out_features, x.shape[-1], dtype=values.dtype, device=values.device)
     w = w.index_put((post, pre), values, accumulate=True)
     return F.linear(x, w, bias)

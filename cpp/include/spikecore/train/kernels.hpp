@@ -26,11 +26,9 @@ namespace spikecore::train {
 template <typename T>
 struct NeuronArgs {
   int64_t steps = 0, n = 0;
-  // per-neuron parameters: arrays of length n, or length 1 (broadcast) when *_stride == 0
+  // per-neuron parameters, arrays of length n: decay beta and drive d = (1 - beta) v_rest
   const T* beta = nullptr;
-  int64_t beta_stride = 1;
   const T* drive = nullptr;
-  int64_t drive_stride = 1;
   T v_th = 1, v_reset = 0;
   bool soft = false, detach_reset = false, smooth = false;
   SurrogateKind kind = SurrogateKind::ATan;
@@ -73,7 +71,8 @@ void li_backward(const NeuronArgs<T>& a, const T* out, const T* v0, const T* gou
 
 // ---- spike-sparse products -----------------------------------------------------------------
 // Active inputs of x [R, K] as CSR: row_ptr [R + 1], idx (column indices of nonzero entries),
-// val (their values; all 1 for spikes). Returns the number of nonzeros.
+// val (their values). Returns the number of nonzeros. In the products below val may be null:
+// all values 1 (spikes are then kept as index lists only).
 template <typename T>
 int64_t gather_active(const T* x, int64_t rows, int64_t k, int64_t* row_ptr, int32_t* idx,
                       T* val, int n_threads);

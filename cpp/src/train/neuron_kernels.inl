@@ -1,6 +1,10 @@
 // Fused multi-step forward / BPTT backward of the LIF-family neurons (see train/kernels.hpp).
 // Threads own fixed blocks of neurons and run the whole time loop on them; the inner loop over
-// neurons is contiguous and branch-free, so the compiler vectorises it.
+// neurons is contiguous and branch-free, so the compiler vectorises it. Included by
+// neuron_kernels_f32.cpp / neuron_kernels_f64.cpp (one dtype each, so they compile in
+// parallel). Compile-time variants: surrogate kind, soft reset, noise, smooth mode (and the
+// spike source in backward); rarer switches (detach_reset, storing h) are runtime constants.
+#pragma once
 #include <cstring>
 #include <vector>
 
@@ -16,14 +20,7 @@ inline T spike_of(T y, T alpha) {
   else return y >= T(0) ? T(1) : T(0);
 }
 
-// Per-neuron parameter p[i] (PN) or a broadcast scalar p[0].
-template <bool PN, typename T>
-inline T par(const T* __restrict__ p, int64_t i) {
-  if constexpr (PN) return p[i];
-  else return p[0];
-}
-
-template <typename T, SurrogateKind K, bool Soft, bool Noise, bool Smooth, bool PN, bool SaveH>
+template <typename T, SurrogateKind K, bool Soft, bool Noise, bool Smooth>
 void lif_fwd_block(const NeuronArgs<T>& a, const T* __restrict__ x, const T* __restrict__ v0,
                    T* __restrict__ z, T* __restrict__ h, T* __restrict__ v, int64_t n0,
                    int64_t n1) {
@@ -36,16 +33,16 @@ void lif_fwd_block(const NeuronArgs<T>& a, const T* __restrict__ x, const T* __r
     const T* __restrict__ xt = x + t * N;
     const T* __restrict__ et = Noise ? a.eps + t * N : nullptr;
     T* __restrict__ zt = z + t * N;
-    T* __restrict__ ht = SaveH ? h + t * N : nullptr;
+    T* __restrict__ ht = h ? h + t * N : nullptr;
 #pragma GCC ivdep
     for (int64_t i = n0; i < n1; ++i) {
-      const T hh = (par<PN>(drive, i) + v[i] * par<PN>(beta, i)) + xt[i];
+      const T hh = (drive[i] + v[i] * beta[i]) + xt[i];
       T y = hh - vth;
       if constexpr (Noise) y = y + et[i];
       const T zz = spike_of<K, Smooth>(y, al);
       if constexpr (Soft) v[i] = hh - zz * jump;
       else v[i] = hh * (T(1) - zz) + zz * vr;
-      if constexpr (SaveH) ht[i] = hh;
+      if (ht) ht[i] = hh;
       zt[i] = zz;
     }
     if (a.bits != nullptr) {  // spikes as bits for backward; n0 is a multiple of 16
@@ -60,9 +57,8 @@ void lif_fwd_block(const NeuronArgs<T>& a, const T* __restrict__ x, const T* __r
 }
 
 // One backward step over neurons [n0, n1): vprev comes from hp (t > 0) or v0 (t == 0).
-template <typename T, SurrogateKind K, bool Soft, bool Noise, bool Smooth, bool Detach, bool PN,
-          bool First, bool Bits>
-inline void lif_bwd_step(const T vth, const T vr, const T jump, const T al,
+template <typename T, SurrogateKind K, bool Soft, bool Noise, bool Smooth, bool First, bool Bits>
+inline void lif_bwd_step(const T vth, const T vr, const T jump, const T al, const T rk,
                          const T* __restrict__ beta, const T* __restrict__ ht,
                          const T* __restrict__ hp, const T* __restrict__ et,
                          const T* __restrict__ ep, const uint8_t* __restrict__ bt,
@@ -82,11 +78,12 @@ inline void lif_bwd_step(const T vth, const T vr, const T jump, const T al,
     const T g = gv[i];
     T gzz = gzt[i];
     T dvdh;
+    // rk = 0 with detach_reset (no gradient through the reset), else 1
     if constexpr (Soft) {
-      if constexpr (!Detach) gzz = gzz - g * jump;
+      gzz = gzz - rk * (g * jump);
       dvdh = T(1);
     } else {
-      if constexpr (!Detach) gzz = gzz + g * (vr - hh);
+      gzz = gzz + rk * (g * (vr - hh));
       dvdh = T(1) - zz;
     }
     const T gh = gzz * sg + g * dvdh;
@@ -106,16 +103,16 @@ inline void lif_bwd_step(const T vth, const T vr, const T jump, const T al,
     }
     gb[i] += gh * vprev;
     gd[i] += gh;
-    gv[i] = gh * par<PN>(beta, i);
+    gv[i] = gh * beta[i];
   }
 }
 
-template <typename T, SurrogateKind K, bool Soft, bool Noise, bool Smooth, bool Detach, bool PN,
-          bool Bits>
+template <typename T, SurrogateKind K, bool Soft, bool Noise, bool Smooth, bool Bits>
 void lif_bwd_block(const NeuronArgs<T>& a, const T* h, const T* v0, const T* gz, const T* gvT,
                    T* gx, T* gv, T* gb, T* gd, int64_t n0, int64_t n1) {
   const int64_t N = a.n;
   const T vth = a.v_th, vr = a.v_reset, jump = a.v_th - a.v_reset, al = a.alpha;
+  const T rk = a.detach_reset ? T(0) : T(1);
   for (int64_t i = n0; i < n1; ++i) {
     gv[i] = gvT ? gvT[i] : T(0);
     gb[i] = T(0);
@@ -128,18 +125,18 @@ void lif_bwd_block(const NeuronArgs<T>& a, const T* h, const T* v0, const T* gz,
     if (t > 0) {
       const T* ep = Noise ? a.eps + (t - 1) * N : nullptr;
       const uint8_t* bp = Bits ? a.bits + (t - 1) * nb : nullptr;
-      lif_bwd_step<T, K, Soft, Noise, Smooth, Detach, PN, false, Bits>(
-          vth, vr, jump, al, a.beta, h + t * N, h + (t - 1) * N, et, ep, bt, bp, v0,
+      lif_bwd_step<T, K, Soft, Noise, Smooth, false, Bits>(
+          vth, vr, jump, al, rk, a.beta, h + t * N, h + (t - 1) * N, et, ep, bt, bp, v0,
           gz + t * N, gx + t * N, gv, gb, gd, n0, n1);
     } else {
-      lif_bwd_step<T, K, Soft, Noise, Smooth, Detach, PN, true, Bits>(
-          vth, vr, jump, al, a.beta, h, nullptr, et, nullptr, bt, nullptr, v0, gz, gx, gv, gb,
+      lif_bwd_step<T, K, Soft, Noise, Smooth, true, Bits>(
+          vth, vr, jump, al, rk, a.beta, h, nullptr, et, nullptr, bt, nullptr, v0, gz, gx, gv, gb,
           gd, n0, n1);
     }
   }
 }
 
-template <typename T, SurrogateKind K, bool Soft, bool Smooth, bool PN>
+template <typename T, SurrogateKind K, bool Soft, bool Smooth>
 void alif_fwd_block(const NeuronArgs<T>& a, const T* __restrict__ x, const T* __restrict__ v0,
                     const T* __restrict__ a0, T* __restrict__ z, T* __restrict__ h,
                     T* __restrict__ ap, T* __restrict__ v, T* __restrict__ ad, int64_t n0,
@@ -159,7 +156,7 @@ void alif_fwd_block(const NeuronArgs<T>& a, const T* __restrict__ x, const T* __
     T* apt = ap + t * N;
 #pragma GCC ivdep
     for (int64_t i = n0; i < n1; ++i) {
-      const T hh = (par<PN>(drive, i) + v[i] * par<PN>(beta, i)) + xt[i];
+      const T hh = (drive[i] + v[i] * beta[i]) + xt[i];
       const T aa = ad[i];
       const T theta = aa + vth;
       const T zz = spike_of<K, Smooth>(hh - theta, al);
@@ -173,7 +170,7 @@ void alif_fwd_block(const NeuronArgs<T>& a, const T* __restrict__ x, const T* __
   }
 }
 
-template <typename T, SurrogateKind K, bool Soft, bool Smooth, bool Detach, bool PN>
+template <typename T, SurrogateKind K, bool Soft, bool Smooth>
 void alif_bwd_block(const NeuronArgs<T>& a, const T* __restrict__ h, const T* __restrict__ ap,
                     const T* __restrict__ v0, const T* __restrict__ gz,
                     const T* __restrict__ gvT, const T* __restrict__ gaT, T* __restrict__ gx,
@@ -181,6 +178,7 @@ void alif_bwd_block(const NeuronArgs<T>& a, const T* __restrict__ h, const T* __
                     T* __restrict__ gd, int64_t n0, int64_t n1) {
   const int64_t N = a.n;
   const T vth = a.v_th, vr = a.v_reset, al = a.alpha, rho = a.rho, ba = a.beta_a;
+  const T rk = a.detach_reset ? T(0) : T(1);
   const T* __restrict__ beta = a.beta;
   for (int64_t i = n0; i < n1; ++i) {
     gv[i] = gvT ? gvT[i] : T(0);
@@ -206,10 +204,10 @@ void alif_bwd_block(const NeuronArgs<T>& a, const T* __restrict__ h, const T* __
       T gzz = gzt[i] + gaa * ba;
       T dvdh;
       if constexpr (Soft) {
-        if constexpr (!Detach) gzz = gzz - g * (theta - vr);
+        gzz = gzz - rk * (g * (theta - vr));
         dvdh = T(1);
       } else {
-        if constexpr (!Detach) gzz = gzz + g * (vr - hh);
+        gzz = gzz + rk * (g * (vr - hh));
         dvdh = T(1) - zz;
       }
       const T gzs = gzz * sg;
@@ -229,17 +227,10 @@ void alif_bwd_block(const NeuronArgs<T>& a, const T* __restrict__ h, const T* __
       }
       gb[i] += gh * vprev;
       gd[i] += gh;
-      gv[i] = gh * par<PN>(beta, i);
+      gv[i] = gh * beta[i];
       ga[i] = ga_new;
     }
   }
-}
-
-// Per-neuron kernels read beta and drive with stride 1: both must then be per-neuron arrays.
-template <typename T>
-inline void check_pn(const NeuronArgs<T>& a, bool pn) {
-  if (pn && (a.beta_stride == 0 || a.drive_stride == 0))
-    throw value_error("beta: beta and drive must both be per-neuron or both scalar");
 }
 
 template <typename F>
@@ -256,16 +247,10 @@ void lif_forward(const NeuronArgs<T>& a, const T* x, const T* v0, T* z, T* h, T*
     dispatch_bool(a.soft, [&](auto S) {
       dispatch_bool(a.eps != nullptr, [&](auto E) {
         dispatch_bool(a.smooth, [&](auto M) {
-          dispatch_bool(a.beta_stride != 0 || a.drive_stride != 0, [&](auto P) {
-            check_pn(a, decltype(P)::value);
-            dispatch_bool(h != nullptr, [&](auto H) {
-              parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
-                lif_fwd_block<T, decltype(K)::value, decltype(S)::value, decltype(E)::value,
-                              decltype(M)::value, decltype(P)::value, decltype(H)::value>(
-                    a, x, v0, z, h, vT, n0, n1);
-              }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
-            });
-          });
+          parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
+            lif_fwd_block<T, decltype(K)::value, decltype(S)::value, decltype(E)::value,
+                          decltype(M)::value>(a, x, v0, z, h, vT, n0, n1);
+          }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
         });
       });
     });
@@ -275,25 +260,24 @@ void lif_forward(const NeuronArgs<T>& a, const T* x, const T* v0, T* z, T* h, T*
 template <typename T>
 void lif_backward(const NeuronArgs<T>& a, const T* h, const T* v0, const T* gz, const T* gvT,
                   T* gx, T* gv0, T* gbeta, T* gdrive) {
+  auto run = [&](auto K, auto S, auto E, auto M, auto B) {
+    parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
+      lif_bwd_block<T, decltype(K)::value, decltype(S)::value, decltype(E)::value,
+                    decltype(M)::value, decltype(B)::value>(a, h, v0, gz, gvT, gx, gv0, gbeta,
+                                                            gdrive, n0, n1);
+    }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
+  };
+  if (a.bits != nullptr && (a.smooth || a.eps != nullptr))
+    throw value_error("bits: spikes from bits exclude smooth mode and eps");
   dispatch_surrogate(a.kind, [&](auto K) {
     dispatch_bool(a.soft, [&](auto S) {
-      dispatch_bool(a.eps != nullptr, [&](auto E) {
-        dispatch_bool(a.smooth, [&](auto M) {
-          dispatch_bool(a.detach_reset, [&](auto D) {
-            dispatch_bool(a.beta_stride != 0 || a.drive_stride != 0, [&](auto P) {
-              check_pn(a, decltype(P)::value);
-              dispatch_bool(a.bits != nullptr, [&](auto B) {
-                parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
-                  lif_bwd_block<T, decltype(K)::value, decltype(S)::value, decltype(E)::value,
-                                decltype(M)::value, decltype(D)::value, decltype(P)::value,
-                                decltype(B)::value>(a, h, v0, gz, gvT, gx, gv0, gbeta, gdrive,
-                                                    n0, n1);
-                }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
-              });
-            });
-          });
+      if (a.bits != nullptr) {
+        run(K, S, std::false_type{}, std::false_type{}, std::true_type{});
+      } else {
+        dispatch_bool(a.eps != nullptr, [&](auto E) {
+          dispatch_bool(a.smooth, [&](auto M) { run(K, S, E, M, std::false_type{}); });
         });
-      });
+      }
     });
   });
 }
@@ -304,13 +288,10 @@ void alif_forward(const NeuronArgs<T>& a, const T* x, const T* v0, const T* a0, 
   dispatch_surrogate(a.kind, [&](auto K) {
     dispatch_bool(a.soft, [&](auto S) {
       dispatch_bool(a.smooth, [&](auto M) {
-        dispatch_bool(a.beta_stride != 0 || a.drive_stride != 0, [&](auto P) {
-          check_pn(a, decltype(P)::value);
-          parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
-            alif_fwd_block<T, decltype(K)::value, decltype(S)::value, decltype(M)::value,
-                           decltype(P)::value>(a, x, v0, a0, z, h, aprev, vT, aT, n0, n1);
-          }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
-        });
+        parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
+          alif_fwd_block<T, decltype(K)::value, decltype(S)::value, decltype(M)::value>(
+              a, x, v0, a0, z, h, aprev, vT, aT, n0, n1);
+        }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
       });
     });
   });
@@ -323,16 +304,10 @@ void alif_backward(const NeuronArgs<T>& a, const T* h, const T* aprev, const T* 
   dispatch_surrogate(a.kind, [&](auto K) {
     dispatch_bool(a.soft, [&](auto S) {
       dispatch_bool(a.smooth, [&](auto M) {
-        dispatch_bool(a.detach_reset, [&](auto D) {
-          dispatch_bool(a.beta_stride != 0 || a.drive_stride != 0, [&](auto P) {
-            check_pn(a, decltype(P)::value);
-            parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
-              alif_bwd_block<T, decltype(K)::value, decltype(S)::value, decltype(M)::value,
-                             decltype(D)::value, decltype(P)::value>(
-                  a, h, aprev, v0, gz, gvT, gaT, gx, gv0, ga0, gbeta, gdrive, n0, n1);
-            }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
-          });
-        });
+        parallel_blocks(a.n_threads, a.n, [&](int64_t n0, int64_t n1) {
+          alif_bwd_block<T, decltype(K)::value, decltype(S)::value, decltype(M)::value>(
+              a, h, aprev, v0, gz, gvT, gaT, gx, gv0, ga0, gbeta, gdrive, n0, n1);
+        }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
       });
     });
   });
@@ -347,7 +322,7 @@ void li_forward(const NeuronArgs<T>& a, const T* x, const T* v0, T* out) {
       const T* xt = x + t * N;
       T* ot = out + t * N;
       for (int64_t i = n0; i < n1; ++i)
-        ot[i] = (a.drive[i * a.drive_stride] + prev[i] * a.beta[i * a.beta_stride]) + xt[i];
+        ot[i] = (a.drive[i] + prev[i] * a.beta[i]) + xt[i];
     }
   }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
 }
@@ -371,26 +346,10 @@ void li_backward(const NeuronArgs<T>& a, const T* out, const T* v0, const T* gou
         gxt[i] = g;
         gbeta[i] += g * prev[i];
         gdrive[i] += g;
-        gv0[i] = g * a.beta[i * a.beta_stride];
+        gv0[i] = g * a.beta[i];
       }
     }
   }, 4096 / (a.steps > 0 ? a.steps : 1) + 16);
 }
-
-#define SPIKECORE_INSTANTIATE(T)                                                              \
-  template void lif_forward<T>(const NeuronArgs<T>&, const T*, const T*, T*, T*, T*);         \
-  template void lif_backward<T>(const NeuronArgs<T>&, const T*, const T*, const T*, const T*, \
-                                T*, T*, T*, T*);                                              \
-  template void alif_forward<T>(const NeuronArgs<T>&, const T*, const T*, const T*, T*, T*,   \
-                                T*, T*, T*);                                                  \
-  template void alif_backward<T>(const NeuronArgs<T>&, const T*, const T*, const T*,          \
-                                 const T*, const T*, const T*, T*, T*, T*, T*, T*);           \
-  template void li_forward<T>(const NeuronArgs<T>&, const T*, const T*, T*);                  \
-  template void li_backward<T>(const NeuronArgs<T>&, const T*, const T*, const T*, const T*,  \
-                               T*, T*, T*, T*);
-
-SPIKECORE_INSTANTIATE(float)
-SPIKECORE_INSTANTIATE(double)
-#undef SPIKECORE_INSTANTIATE
 
 }  // namespace spikecore::train
