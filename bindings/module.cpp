@@ -23,4 +23,5 @@ NB_MODULE(_core, m) {
   bind_audio(m.def_submodule("audio", "cochlear filterbank and spike encoders"));
   bind_models(m.def_submodule("models", "model-specific kernels (HebbFF, dendrites, ...)"));
   bind_learn(m.def_submodule("learn", "structure-learning kernels (synapse-sparse products)"));
+  bind_variants(m.def_submodule("variants", "CE-LIF and dendritic neuron kernels"));
 }

@@ -1,0 +1,182 @@
+// Bindings for the CE-LIF and dendritic kernels (translation only; issue 5 work area).
+// Arrays are caller-allocated C-contiguous CPU arrays of one dtype (float32 or float64); an
+// optional array is passed empty. Sizes are checked here, never in the kernels.
+#include <string>
+
+#include "bindings.hpp"
+#include "spikecore/core/errors.hpp"
+#include "spikecore/train/celif_kernels.hpp"
+#include "spikecore/train/dendritic_kernels.hpp"
+
+namespace st = spikecore::train;
+
+namespace {
+
+template <typename T>
+using Arr = nb::ndarray<T, nb::c_contig, nb::device::cpu>;
+template <typename T>
+using CArr = nb::ndarray<const T, nb::c_contig, nb::device::cpu>;
+using IArr = nb::ndarray<const int64_t, nb::c_contig, nb::device::cpu>;
+
+template <typename A>
+void need(const A& a, size_t n, const char* name) {
+  if (a.size() != n)
+    throw spikecore::value_error(std::string(name) + ": expected " + std::to_string(n) +
+                                 " elements, got " + std::to_string(a.size()));
+}
+
+template <typename A>
+const auto* opt(const A& a, size_t n, const char* name) {
+  if (a.size() == 0) return static_cast<decltype(a.data())>(nullptr);
+  need(a, n, name);
+  return a.data();
+}
+
+template <typename T>
+st::CELIFArgs<T> celif_args(int64_t steps, int64_t n, const CArr<T>& beta, const CArr<T>& lam,
+                            const CArr<T>& omlam, const CArr<T>& eps, double rho,
+                            double one_m_rho, double beta_a, double gamma, double v_th,
+                            bool detach, int kind, double alpha, bool smooth, int n_threads) {
+  st::CELIFArgs<T> a;
+  a.steps = steps;
+  a.n = n;
+  if (beta.size() != 1) need(beta, size_t(n), "beta");
+  if (lam.size() != 1) need(lam, size_t(n), "lambda_c");
+  need(omlam, lam.size(), "one_m_lambda");
+  a.beta = beta.data();
+  a.beta_stride = beta.size() == 1 ? 0 : 1;
+  a.lam = lam.data();
+  a.one_m_lam = omlam.data();
+  a.lam_stride = lam.size() == 1 ? 0 : 1;
+  if (a.lam_stride != a.beta_stride)
+    throw spikecore::value_error("lambda_c: beta and lambda_c must both be per-neuron or both "
+                                 "scalars");
+  a.rho = T(rho);
+  a.one_m_rho = T(one_m_rho);
+  a.beta_a = T(beta_a);
+  a.gamma = T(gamma);
+  a.v_th = T(v_th);
+  a.detach_reset = detach;
+  a.kind = st::surrogate_kind(kind);
+  a.alpha = T(alpha);
+  a.smooth = smooth;
+  a.eps = opt(eps, size_t(steps * n), "eps");
+  a.n_threads = n_threads;
+  return a;
+}
+
+template <typename T>
+void bind_dtype(nb::module_ m) {
+  m.def(
+      "celif_forward",
+      [](CArr<T> I, CArr<T> q, CArr<T> v0, CArr<T> a0, CArr<T> c0, CArr<T> beta, CArr<T> lam,
+         CArr<T> omlam, CArr<T> eps, Arr<T> z, Arr<T> h, Arr<T> c, Arr<T> ap, Arr<T> vT,
+         Arr<T> aT, Arr<T> cT, double rho, double one_m_rho, double beta_a, double gamma,
+         double v_th, int kind, double alpha, bool smooth, int n_threads) {
+        if (I.ndim() != 2) throw spikecore::value_error("current: expected [T, N]");
+        const int64_t steps = I.shape(0), n = I.shape(1);
+        auto a = celif_args<T>(steps, n, beta, lam, omlam, eps, rho, one_m_rho, beta_a, gamma,
+                               v_th, false, kind, alpha, smooth, n_threads);
+        need(q, I.size(), "context");
+        for (auto* p : {&v0, &a0, &c0}) need(*p, n, "state");
+        need(z, I.size(), "z");
+        T* hp = nullptr;
+        T* cp = nullptr;
+        T* app = nullptr;
+        if (h.size() != 0) {  // training: save the trace for backward
+          for (auto* p : {&h, &c, &ap}) need(*p, I.size(), "saved trace");
+          hp = h.data();
+          cp = c.data();
+          app = ap.data();
+        }
+        for (auto* p : {&vT, &aT, &cT}) need(*p, n, "final state");
+        nb::gil_scoped_release r;
+        st::celif_forward<T>(a, I.data(), q.data(), v0.data(), a0.data(), c0.data(), z.data(),
+                             hp, cp, app, vT.data(), aT.data(), cT.data());
+      });
+  m.def(
+      "celif_backward",
+      [](CArr<T> q, CArr<T> h, CArr<T> c, CArr<T> ap, CArr<T> v0, CArr<T> c0, CArr<T> gz,
+         CArr<T> gvT, CArr<T> gaT, CArr<T> gcT, CArr<T> beta, CArr<T> lam, CArr<T> omlam,
+         CArr<T> eps, Arr<T> gI, Arr<T> gq, Arr<T> gv0, Arr<T> ga0, Arr<T> gc0, Arr<T> gbeta,
+         Arr<T> glam, Arr<T> gomlam, double rho, double one_m_rho, double beta_a, double gamma,
+         double v_th, bool detach, int kind, double alpha, bool smooth, bool shared,
+         int n_threads) {
+        if (h.ndim() != 2) throw spikecore::value_error("h: expected [T, N]");
+        const int64_t steps = h.shape(0), n = h.shape(1);
+        auto a = celif_args<T>(steps, n, beta, lam, omlam, eps, rho, one_m_rho, beta_a, gamma,
+                               v_th, detach, kind, alpha, smooth, n_threads);
+        for (auto* p : {&q, &c, &ap, &gz}) need(*p, h.size(), "saved");
+        need(v0, n, "v0");
+        need(c0, n, "c0");
+        const T* gv = opt(gvT, n, "gvT");
+        const T* ga = opt(gaT, n, "gaT");
+        const T* gc = opt(gcT, n, "gcT");
+        a.shared = shared;
+        need(gI, h.size(), "gradient");
+        T* gqp = nullptr;
+        if (!shared) {
+          need(gq, h.size(), "gradient");
+          gqp = gq.data();
+        }
+        for (auto* p : {&gv0, &ga0, &gc0, &gbeta, &glam, &gomlam}) need(*p, n, "gradient");
+        nb::gil_scoped_release r;
+        st::celif_backward<T>(a, q.data(), h.data(), c.data(), ap.data(), v0.data(), c0.data(),
+                              gz.data(), gv, ga, gc, gI.data(), gqp, gv0.data(),
+                              ga0.data(), gc0.data(), gbeta.data(), glam.data(),
+                              gomlam.data());
+      });
+  m.def(
+      "dendritic_forward",
+      [](CArr<T> x, CArr<T> w, CArr<T> b, IArr index, Arr<T> u, Arr<T> y, int g,
+         int n_threads) {
+        if (x.ndim() != 2) throw spikecore::value_error("x: expected [R, in_features]");
+        if (w.ndim() != 3) throw spikecore::value_error("weight: expected [out, K, m]");
+        st::DendriticArgs a;
+        a.rows = x.shape(0);
+        a.in = x.shape(1);
+        a.out = w.shape(0);
+        a.k = w.shape(1);
+        a.m = w.shape(2);
+        a.g = st::branch_fn(g);
+        a.n_threads = n_threads;
+        need(index, w.size(), "index");
+        const T* bp = opt(b, size_t(a.out * a.k), "bias");
+        need(u, size_t(a.rows * a.out * a.k), "u");
+        need(y, size_t(a.rows * a.out), "y");
+        st::check_index(index.data(), w.size(), a.in);
+        nb::gil_scoped_release r;
+        st::dendritic_forward<T>(a, x.data(), w.data(), bp, index.data(), u.data(), y.data());
+      });
+  m.def(
+      "dendritic_backward",
+      [](CArr<T> x, CArr<T> w, IArr index, CArr<T> u, CArr<T> gy, Arr<T> gx, Arr<T> gw,
+         Arr<T> gb, int g, int n_threads) {
+        st::DendriticArgs a;
+        a.rows = x.shape(0);
+        a.in = x.shape(1);
+        a.out = w.shape(0);
+        a.k = w.shape(1);
+        a.m = w.shape(2);
+        a.g = st::branch_fn(g);
+        a.n_threads = n_threads;
+        need(index, w.size(), "index");
+        need(u, size_t(a.rows * a.out * a.k), "u");
+        need(gy, size_t(a.rows * a.out), "gy");
+        T* gxp = gx.size() ? gx.data() : nullptr;
+        if (gxp) need(gx, x.size(), "gx");
+        need(gw, w.size(), "gw");
+        T* gbp = gb.size() ? gb.data() : nullptr;
+        if (gbp) need(gb, size_t(a.out * a.k), "gb");
+        nb::gil_scoped_release r;
+        st::dendritic_backward<T>(a, x.data(), w.data(), index.data(), u.data(), gy.data(), gxp,
+                                  gw.data(), gbp);
+      });
+}
+
+}  // namespace
+
+void bind_variants(nb::module_ m) {
+  bind_dtype<float>(m);
+  bind_dtype<double>(m);
+}

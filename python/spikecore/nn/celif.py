@@ -1,0 +1,420 @@
+r"""CE-LIF: LIF neurons with a contextual-embedding threshold, for long-range memory.
+
+**Reconstruction.** The exact equations of CE-LIF (arXiv 2308.15150) are not public. This is the
+reconstruction of METHODS.md section 3, parameterised (membrane, adaptation and context decays,
+adaptation strength, context gain) so that it can be adjusted once the paper's form is known.
+
+Per step :math:`t`, for synaptic current :math:`I_t = W x_t + b` and context drive
+:math:`q_t = W_c x_t`:
+
+.. math::
+
+    h_t &= \beta\, v_{t-1} + I_t \\
+    c_t &= \lambda_c\, c_{t-1} + (1 - \lambda_c)\, q_t \\
+    \vartheta_t &= (\vartheta_0 + \beta_a a_{t-1}) + \gamma\, c_t \\
+    z_t &= H(h_t - \vartheta_t) \\
+    v_t &= h_t\, (1 - z_t) \qquad \text{(hard reset to 0)} \\
+    a_t &= \rho\, a_{t-1} + (1 - \rho)\, z_t
+
+(METHODS.md writes :math:`u_t = \alpha u_{t-1}(1 - s_{t-1}) + W x_t`; here :math:`\alpha` is
+``beta``, spikecore's name for the membrane decay, and the reset is applied at the end of the step,
+which gives the same numbers.) The context :math:`c_t` is a leaky integral of the input that never
+passes through a spike reset, so the gradient of a late loss reaches early inputs through
+:math:`\lambda_c^{\Delta t}` instead of through a chain of surrogate derivatives: the neuron can
+carry information over hundreds of steps with a feedforward architecture.
+
+Training: surrogate gradients (``surrogate``, ``alpha``) or noise-driven learning (``noise``,
+``sigma``: threshold noise :math:`\epsilon_t` sampled in training mode,
+:math:`z_t = H(h_t - \vartheta_t + \epsilon_t)`, gradient the noise density; see NoisyLIF).
+
+==============  ========  ======  ==============================================================
+parameter       default   unit    meaning
+==============  ========  ======  ==============================================================
+beta            0.5       1/step  membrane decay per step :math:`\beta`, in (0, 1]
+rho             0.9       1/step  adaptation decay :math:`\rho`, in (0, 1]
+beta_a          0.5       a.u.    adaptation strength :math:`\beta_a` (>= 0; 0 disables it)
+lambda_c        0.99      1/step  context decay :math:`\lambda_c`, in (0, 1]
+gamma           20.0      a.u.    context gain :math:`\gamma` (finite; ~ a fifth of 1/(1-lambda_c))
+v_threshold     1.0       a.u.    base threshold :math:`\vartheta_0`
+surrogate       'atan'            spike-function gradient (spikecore.nn.surrogate)
+alpha           None              surrogate width (None: the surrogate's default)
+noise           None              None (surrogate) or an NDL noise: gaussian, logistic, ...
+sigma           0.3       a.u.    NDL noise scale
+detach_reset    False             no gradient through the reset
+==============  ========  ======  ==============================================================
+
+>>> import torch
+>>> from spikecore.nn.celif import CELIF, delayed_cue
+>>> x, y = delayed_cue(4, delay=150)          # [160, 4, 40] spikes, labels [4]
+>>> layer = CELIF(40, 8)
+>>> z, state = layer(x, return_state=True)
+>>> tuple(z.shape), tuple(state.c.shape)
+((160, 4, 8), (4, 8))
+>>> CELIF(40, 8, lambda_c=1.5)
+Traceback (most recent call last):
+...
+ValueError: lambda_c: decay per step must lie in (0, 1], got 1.5
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple, Optional, Tuple, Union
+
+import torch
+from torch import nn
+
+from . import _check, _kernels
+from . import functional as SF
+from .reference import _noisy_spike
+from .surrogate import Surrogate, spike
+from .surrogate import get as get_surrogate
+from .surrogate import noise as noise_surrogate
+
+__all__ = ["CELIF", "CELIFState", "celif", "celif_reference", "delayed_cue"]
+
+Decay = Union[float, torch.Tensor]
+
+try:  # the fused kernels (bindings/variants.cpp); missing in a source checkout without a build
+    from spikecore import _core as _ext
+    _var = getattr(_ext, "variants", None)
+except ImportError:  # pragma: no cover
+    _var = None
+
+
+def has_kernel() -> bool:
+    """True when the fused C++ CE-LIF kernel is built."""
+    return _var is not None and hasattr(_var, "celif_forward")
+
+
+class CELIFState(NamedTuple):
+    v: torch.Tensor  # membrane [B, N]
+    a: torch.Tensor  # spike-rate adaptation a_t [B, N]
+    c: torch.Tensor  # context c_t [B, N]
+
+
+def _decay(value, name: str):
+    """A decay per step in (0, 1] (a float, or a tensor checked elementwise)."""
+    if isinstance(value, torch.Tensor):
+        d = value.detach()
+        if d.numel() and not bool(((d > 0) & (d <= 1)).all()):
+            bad = d[~((d > 0) & (d <= 1))].flatten()[0].item()
+            raise ValueError(f"{name}: decay per step must lie in (0, 1], got {bad:g}")
+        return value
+    v = _check.number(value, name)
+    if not 0.0 < v <= 1.0:
+        raise ValueError(f"{name}: decay per step must lie in (0, 1], got {v:g}")
+    return v
+
+
+def celif_reference(current: torch.Tensor, context: torch.Tensor, v: torch.Tensor,
+                    a: torch.Tensor, c: torch.Tensor, beta: Decay, rho: float, beta_a: float,
+                    lambda_c: Decay, gamma: float, v_threshold: float, sg: Surrogate,
+                    detach_reset: bool = False, eps: Optional[torch.Tensor] = None
+                    ) -> Tuple[torch.Tensor, CELIFState]:
+    """Pure-torch CE-LIF (the ground truth of the fused kernel): a plain time loop."""
+    one_m_lam = 1.0 - lambda_c
+    one_m_rho = 1.0 - rho
+    out = []
+    for t in range(current.shape[0]):
+        h = v * beta + current[t]
+        c = c * lambda_c + one_m_lam * context[t]
+        theta = (a * beta_a + v_threshold) + c * gamma
+        if eps is None:
+            z = spike(h - theta, sg)
+        else:
+            z = _noisy_spike(h - theta, eps[t], sg)
+        zr = z.detach() if detach_reset else z
+        v = h * (1.0 - zr)
+        a = a * rho + one_m_rho * z
+        out.append(z)
+    return torch.stack(out), CELIFState(v, a, c)
+
+
+def celif(current: torch.Tensor, context: torch.Tensor, state=None, *, beta: Decay = 0.5,
+          rho: float = 0.9, beta_a: float = 0.5, lambda_c: Decay = 0.99, gamma: float = 20.0,
+          v_threshold: float = 1.0, surrogate="atan", alpha: Optional[float] = None,
+          noise: Optional[str] = None, sigma: float = 0.3, sample: bool = True,
+          detach_reset: bool = False, generator: Optional[torch.Generator] = None,
+          backend: str = "auto") -> Tuple[torch.Tensor, CELIFState]:
+    r"""Multi-step CE-LIF neuron op (see the module docstring for the equations).
+
+    ``current`` (:math:`I_t`) and ``context`` (:math:`q_t`) are [T, ...] tensors of one shape;
+    ``state`` is a :class:`CELIFState` (default: all zeros). ``beta`` and ``lambda_c`` may be
+    tensors broadcastable to the per-step shape (learnable decays; they receive gradients).
+    ``noise`` selects noise-driven learning (spikes sampled when ``sample``), else ``surrogate``.
+    Returns ``(spikes [T, ...], final CELIFState)``.
+    """
+    _check.time_input(current, "current", min_dim=2)
+    if context is not current:
+        _check.time_input(context, "context", min_dim=2)
+    if tuple(context.shape) != tuple(current.shape):
+        raise ValueError(f"context: shape {tuple(context.shape)} must equal current's "
+                         f"{tuple(current.shape)}")
+    _check.choice(backend, "backend", SF.BACKENDS)
+    beta = SF._beta_tensor(_decay(beta, "beta"), current)
+    rho = _decay(rho, "rho")
+    lambda_c = SF._beta_tensor(_decay(lambda_c, "lambda_c"), current)
+    if isinstance(rho, torch.Tensor):
+        raise TypeError("rho: expected a number")
+    beta_a = _check.finite(beta_a, "beta_a")
+    if beta_a < 0:
+        raise ValueError(f"beta_a: adaptation strength must be >= 0, got {beta_a:g}")
+    gamma = _check.finite(gamma, "gamma")
+    v_threshold = _check.finite(v_threshold, "v_threshold")
+    eps = None
+    if noise is not None:
+        sg = noise_surrogate(noise, sigma)
+        if sample:
+            eps = SF.sample_noise(noise, sigma, current.shape, dtype=current.dtype,
+                                  device=current.device, generator=generator)
+    else:
+        sg = get_surrogate(surrogate, alpha)
+    if state is None:
+        z0 = torch.zeros(current.shape[1:], dtype=current.dtype, device=current.device)
+        v, a, c = z0, z0, z0
+    else:
+        if not isinstance(state, tuple) or len(state) != 3:
+            raise TypeError(f"state: expected a CELIFState (v, a, c), got {type(state).__name__}")
+        v, a, c = (_check.state_tensor(s, current, f"state.{n}") for s, n in zip(state, "vac"))
+    if backend != "torch" and has_kernel():
+        ok, why = _kernels.usable(current, sg, context, v, a, c, beta, lambda_c)
+        if ok:
+            return _celif_cpp(current, context, v, a, c, beta, rho, beta_a, lambda_c, gamma,
+                              v_threshold, sg, detach_reset, eps)
+        if backend == "cpp":
+            raise ValueError(f"backend: 'cpp' cannot run this call ({why}); use 'auto' or 'torch'")
+    elif backend == "cpp":
+        raise ValueError("backend: 'cpp' cannot run this call (the CE-LIF kernel is not built)")
+    return celif_reference(current, context, v, a, c, beta, rho, beta_a, lambda_c, gamma,
+                           v_threshold, sg, detach_reset, eps)
+
+
+def _flat_param(p, like: torch.Tensor, n: int) -> torch.Tensor:
+    """A decay as a flat tensor of length n (per neuron) or 1 (broadcast), in like's dtype."""
+    if not isinstance(p, torch.Tensor):
+        return torch.tensor([p], dtype=like.dtype)
+    p = p.to(like.dtype)
+    if p.numel() == 1:
+        return p.reshape(1)
+    return p.expand(like.shape[1:]).reshape(n).contiguous()
+
+
+def _reduce(g: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return g if like.numel() == g.numel() else g.sum().reshape(like.shape)
+
+
+class _CELIFFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, I, q, v0, a0, c0, beta, lam, omlam, eps, cfg):
+        # q None: shared context (q is I); backward then returns one combined input gradient
+        shared = q is None
+        if shared:
+            q = I
+        z, h, c, ap = (torch.empty_like(I) for _ in range(4))
+        vT, aT, cT = (torch.empty_like(v0) for _ in range(3))
+        e = I.new_empty(0) if eps is None else eps
+        _var.celif_forward(I, q, v0, a0, c0, beta.detach(), lam.detach(), omlam.detach(), e,
+                           z, h, c, ap, vT, aT, cT, cfg["rho"], cfg["omr"], cfg["beta_a"],
+                           cfg["gamma"], cfg["v_th"], cfg["kind"], cfg["alpha"],
+                           cfg["smooth"], max(1, torch.get_num_threads()))
+        ctx.save_for_backward(q, h, c, ap, v0, c0, beta, lam, omlam, eps)
+        ctx.cfg = cfg
+        ctx.shared = shared
+        return z, vT, aT, cT
+
+    @staticmethod
+    def backward(ctx, gz, gvT, gaT, gcT):
+        q, h, c, ap, v0, c0, beta, lam, omlam, eps = ctx.saved_tensors
+        cfg = ctx.cfg
+        e = h.new_empty(0)
+        gz = torch.zeros_like(h) if gz is None else gz.contiguous()
+        gvT, gaT, gcT = (e if g is None else g.contiguous() for g in (gvT, gaT, gcT))
+        gI = torch.empty_like(h)
+        gq = e if ctx.shared else torch.empty_like(h)
+        n = h.shape[1]
+        gv0, ga0, gc0, gb, gl, gol = (h.new_empty(n) for _ in range(6))
+        _var.celif_backward(q, h, c, ap, v0, c0, gz, gvT, gaT, gcT, beta.detach(), lam.detach(),
+                            omlam.detach(), e if eps is None else eps, gI, gq, gv0, ga0, gc0,
+                            gb, gl, gol, cfg["rho"], cfg["omr"], cfg["beta_a"], cfg["gamma"],
+                            cfg["v_th"], cfg["detach"], cfg["kind"], cfg["alpha"],
+                            cfg["smooth"], ctx.shared, max(1, torch.get_num_threads()))
+        return (gI, None if ctx.shared else gq, gv0, ga0, gc0, _reduce(gb, beta), _reduce(gl, lam), _reduce(gol, omlam),
+                None, None)
+
+
+def _celif_cpp(current, context, v, a, c, beta, rho, beta_a, lambda_c, gamma, v_threshold, sg,
+               detach_reset, eps):
+    shape = current.shape
+    T = shape[0]
+    I2 = current.reshape(T, -1).contiguous()
+    n = I2.shape[1]
+    # the same tensor as context (CELIF(context='shared')): one input, one gradient
+    q2 = None if context is current else context.to(current.dtype).reshape(T, n).contiguous()
+    lam = _flat_param(lambda_c, current, n)
+    # 1 - lambda_c computed as the reference does: in the tensor dtype for a tensor, in double
+    # (then rounded) for a Python float
+    omlam = (1.0 - lam) if isinstance(lambda_c, torch.Tensor) else torch.tensor(
+        [1.0 - lambda_c], dtype=current.dtype)
+    b = _flat_param(beta, current, n)
+    if b.numel() != lam.numel():  # the kernel takes both per neuron or both scalar
+        b, lam, omlam = (p.expand(n).contiguous() for p in (b, lam, omlam))
+    cfg = {"rho": float(rho), "omr": 1.0 - float(rho), "beta_a": float(beta_a),
+           "gamma": float(gamma), "v_th": float(v_threshold), "kind": int(sg.kind),
+           "alpha": float(sg.alpha), "smooth": bool(sg.smooth), "detach": bool(detach_reset)}
+    e = None if eps is None else eps.to(current.dtype).reshape(T, n).contiguous()
+    st = shape[1:]
+    needs_grad = torch.is_grad_enabled() and any(
+        isinstance(t, torch.Tensor) and t.requires_grad
+        for t in (current, context, v, a, c, b, lam, omlam))
+    if not needs_grad:  # inference: no trace saved
+        z = torch.empty_like(I2)
+        vT, aT, cT = (torch.empty(n, dtype=I2.dtype) for _ in range(3))
+        none = I2.new_empty(0)
+        q_ = I2 if q2 is None else q2
+        _var.celif_forward(I2.detach(), q_.detach(),
+                           *(s_.detach().reshape(n).contiguous() for s_ in (v, a, c)),
+                           b.detach(), lam.detach(), omlam.detach(),
+                           none if e is None else e, z, none, none, none, vT, aT, cT,
+                           cfg["rho"], cfg["omr"], cfg["beta_a"], cfg["gamma"], cfg["v_th"],
+                           cfg["kind"], cfg["alpha"], cfg["smooth"],
+                           max(1, torch.get_num_threads()))
+        return z.reshape(shape), CELIFState(vT.reshape(st), aT.reshape(st), cT.reshape(st))
+    z, vT, aT, cT = _CELIFFn.apply(I2, q2, *(s.reshape(n).contiguous() for s in (v, a, c)),
+                                   b, lam, omlam, e, cfg)
+    return z.reshape(shape), CELIFState(vT.reshape(st), aT.reshape(st), cT.reshape(st))
+
+
+def _features(v, name):
+    if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+        raise ValueError(f"{name}: expected a positive int, got {v!r}")
+    return v
+
+
+class CELIF(nn.Module):
+    __doc__ = (
+        "CE-LIF layer: ``in_features`` -> ``out_features`` CE-LIF neurons (synaptic weight\n"
+        ":math:`W`, bias :math:`b`, context weight :math:`W_c`; learnable per-neuron\n"
+        ":math:`\\lambda_c = \\sigma(\\ell)` when ``learn_lambda``).\n\n"
+        "``forward(x [T, B, in_features], state=None, return_state=False)`` returns spikes\n"
+        "[T, B, out_features] (and the final :class:`CELIFState`). Both products run once over\n"
+        "all steps (spike-sparse when x holds spikes); only the neuron is a time loop.\n"
+        "``context='shared'`` uses the synaptic current as the context drive (:math:`q_t = I_t`,\n"
+        "no :math:`W_c`: the parameters and products of a Linear + LIF layer);\n"
+        "``context='separate'`` (default) learns :math:`W_c`, initialised as torch.nn.Linear\n"
+        "times ``context_scale``.\n"
+        + __doc__)
+
+    spiking = True
+
+    def __init__(self, in_features: int, out_features: int, beta: float = 0.5,
+                 rho: float = 0.9, beta_a: float = 0.5, lambda_c: float = 0.99,
+                 learn_lambda: bool = True, gamma: float = 20.0, v_threshold: float = 1.0,
+                 bias: bool = True, context: str = "separate", context_scale: float = 1.0,
+                 surrogate="atan",
+                 alpha: Optional[float] = None, noise: Optional[str] = None,
+                 sigma: float = 0.3, sample: bool = True, eval_mode: str = "deterministic",
+                 detach_reset: bool = False, backend: str = "auto"):
+        super().__init__()
+        self.in_features = _features(in_features, "in_features")
+        self.out_features = _features(out_features, "out_features")
+        self.beta = _decay(beta, "beta")
+        self.rho = _decay(rho, "rho")
+        self.beta_a = _check.finite(beta_a, "beta_a")
+        if self.beta_a < 0:
+            raise ValueError(f"beta_a: adaptation strength must be >= 0, got {beta_a:g}")
+        lam = _decay(lambda_c, "lambda_c")
+        self.gamma = _check.finite(gamma, "gamma")
+        self.v_threshold = _check.finite(v_threshold, "v_threshold")
+        self.context_scale = _check.finite(context_scale, "context_scale")
+        self.context_mode = _check.choice(context, "context", ("separate", "shared"))
+        self.learn_lambda = bool(learn_lambda)
+        if noise is not None:
+            noise_surrogate(noise, sigma)  # validates noise and sigma
+            self.surrogate = None
+        else:
+            self.surrogate = get_surrogate(surrogate, alpha)
+        self.noise, self.sigma, self.sample = noise, float(sigma), bool(sample)
+        self.eval_mode = _check.choice(eval_mode, "eval_mode", ("deterministic", "sample"))
+        self.detach_reset = bool(detach_reset)
+        self.backend = _check.choice(backend, "backend", SF.BACKENDS)
+        from .linear import Linear
+
+        self.fc = Linear(in_features, out_features, bias=bias, backend=backend)
+        if self.context_mode == "separate":
+            self.context = Linear(in_features, out_features, bias=False, backend=backend)
+            with torch.no_grad():
+                self.context.weight.mul_(self.context_scale)
+        else:
+            self.context = None
+        logit = math.log(lam / (1.0 - lam)) if lam < 1.0 else 30.0
+        if self.learn_lambda:
+            self.lambda_logit = nn.Parameter(torch.full((out_features,), logit))
+        else:
+            self.register_buffer("lambda_logit", torch.full((out_features,), logit))
+
+    @property
+    def lambda_c(self) -> torch.Tensor:
+        """Context decay per neuron, :math:`\\sigma(\\ell)` in (0, 1)."""
+        return torch.sigmoid(self.lambda_logit)
+
+    def forward(self, x: torch.Tensor, state=None, return_state: bool = False):
+        _check.time_input(x, "x")
+        if x.shape[-1] != self.in_features:
+            raise ValueError(f"x: last dimension {x.shape[-1]} does not match "
+                             f"in_features={self.in_features}")
+        current = self.fc(x)
+        context = current if self.context is None else self.context(x)
+        if self.noise is not None:
+            sample = self.sample if self.training else self.eval_mode == "sample"
+            kw = dict(noise=self.noise, sigma=self.sigma, sample=sample)
+        else:
+            kw = dict(surrogate=self.surrogate)
+        z, st = celif(current, context, state, beta=self.beta, rho=self.rho,
+                      beta_a=self.beta_a, lambda_c=self.lambda_c.to(x.dtype), gamma=self.gamma,
+                      v_threshold=self.v_threshold, detach_reset=self.detach_reset,
+                      backend=self.backend, **kw)
+        return (z, st) if return_state else z
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"beta={self.beta:g}, rho={self.rho:g}, beta_a={self.beta_a:g}, "
+                f"gamma={self.gamma:g}, learn_lambda={self.learn_lambda}, "
+                f"surrogate={self.surrogate}, noise={self.noise!r}")
+
+
+# ---- long-memory tasks (used by examples/celif_*.py and tests/nn/test_celif.py) -------------
+
+def delayed_cue(n: int, delay: int = 150, *, cue_steps: int = 5, recall_steps: int = 5,
+                n_classes: int = 2, group: int = 8, noise_channels: int = 16,
+                rate: float = 0.8, noise_rate: float = 0.1, seed: int = 0
+                ) -> Tuple[torch.Tensor, torch.Tensor]:
+    r"""Delayed-cue task: spikes ``x`` [T, n, C] and labels [n], T = cue + delay + recall.
+
+    Channels: ``n_classes`` cue groups of ``group`` channels, ``noise_channels`` distractor
+    channels and one recall group of ``group`` channels. For ``cue_steps`` the cue group of the
+    label fires (probability ``rate`` per channel and step); then for ``delay`` steps the
+    distractor channels fire at ``noise_rate`` (the cue channels are silent); then the recall group
+    fires for ``recall_steps`` and the network must answer. Chance = 1/n_classes.
+    """
+    for name, val in (("n", n), ("delay", delay), ("cue_steps", cue_steps),
+                      ("recall_steps", recall_steps), ("group", group)):
+        if isinstance(val, bool) or not isinstance(val, int) or val <= 0:
+            raise ValueError(f"{name}: expected a positive int, got {val!r}")
+    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
+        raise ValueError(f"n_classes: expected an int >= 2, got {n_classes!r}")
+    g = torch.Generator().manual_seed(int(seed))
+    labels = torch.randint(0, n_classes, (n,), generator=g)
+    cue_ch = n_classes * group
+    C = cue_ch + noise_channels + group
+    T = cue_steps + delay + recall_steps
+    x = torch.zeros(T, n, C)
+    cue = torch.zeros(n, cue_ch)
+    for k in range(n_classes):
+        cue[labels == k, k * group:(k + 1) * group] = 1.0
+    x[:cue_steps, :, :cue_ch] = (torch.rand(cue_steps, n, cue_ch, generator=g) < rate) * cue
+    if noise_channels:
+        x[cue_steps:cue_steps + delay, :, cue_ch:cue_ch + noise_channels] = (
+            torch.rand(delay, n, noise_channels, generator=g) < noise_rate).float()
+    x[T - recall_steps:, :, C - group:] = (
+        torch.rand(recall_steps, n, group, generator=g) < rate).float()
+    return x, labels

@@ -1,0 +1,332 @@
+r"""Dendritic neurons: K nonlinear branches per neuron, each on a subset of the inputs.
+
+METHODS.md section 6 (arXiv 2306.11950). Output neuron :math:`j` has :math:`K` branches; branch
+:math:`k` sees the inputs :math:`S_{jk}` (``branch_fan_in`` of them):
+
+.. math::
+
+    u_{jk} = w_{jk}^\top x_{S_{jk}} + b_{jk}, \qquad
+    y_j = \sum_{k=1}^{K} g(u_{jk}), \qquad
+    \text{output } f(y_j)
+
+with :math:`g` in ReLU / sigmoid / identity. :class:`DendriticLinear` returns :math:`y`
+(add any somatic nonlinearity :math:`f`); :class:`DendriticLIF` feeds :math:`y_t` into a LIF soma,
+:math:`f` = spiking (``[T, B, in] -> [T, B, out]`` spikes).
+
+Budget matching: with ``branch_fan_in=None`` each branch sees :math:`m = \mathrm{round}(D/\sqrt K)`
+of the :math:`D` inputs, so a neuron has :math:`K m \approx D \sqrt K` weights and, at a fixed
+parameter budget, the number of output neurons scales as :math:`K^{-1/2}` -- and with it the
+inter-layer communication (values or spikes sent to the next layer).
+
+==============  =========  ======================================================================
+parameter       default    meaning
+==============  =========  ======================================================================
+in_features                :math:`D`, input size
+out_features               output neurons
+branches        4          :math:`K` >= 1 and <= in_features
+branch_fan_in   None       :math:`m` inputs per branch (None: round(D / sqrt(K))), 1 <= m <= D
+subsets         'random'   'random' (m distinct inputs per branch, seeded), 'structured'
+                           (branch k of every neuron: the contiguous window starting at k D / K,
+                           wrapping) or an int tensor [out_features, K, m] of input indices
+nonlinearity    'relu'     branch function g: 'relu' | 'sigmoid' | 'identity'
+bias            True       branch biases :math:`b_{jk}`
+seed            0          seed of the random subsets
+==============  =========  ======================================================================
+
+Cost figures: :attr:`DendriticLinear.n_params` (weights + biases), :meth:`DendriticLinear.synops`
+(nonzero inputs x the branches they reach) and :func:`communication` (values or spikes a layer
+sends to the next one).
+
+>>> import torch
+>>> from spikecore.nn.dendritic import DendriticLinear, DendriticLIF
+>>> layer = DendriticLinear(64, 6, branches=8)      # 8 branches of round(64 / sqrt(8)) = 23 inputs
+>>> layer.branch_fan_in, layer.n_params
+(23, 1152)
+>>> layer(torch.rand(5, 64)).shape
+torch.Size([5, 6])
+>>> DendriticLIF(64, 6, branches=4)(torch.rand(10, 2, 64)).shape
+torch.Size([10, 2, 6])
+>>> DendriticLinear(8, 2, branches=9)
+Traceback (most recent call last):
+...
+ValueError: branches: K=9 exceeds the fan-in (in_features=8); each branch needs its own inputs
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional, Union
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import _check, _kernels
+from . import functional as SF
+from .surrogate import Surrogate
+from .surrogate import get as get_surrogate
+
+__all__ = [
+    "NONLINEARITIES",
+    "SUBSETS",
+    "DendriticLIF",
+    "DendriticLinear",
+    "branch_subsets",
+    "communication",
+]
+
+NONLINEARITIES = ("relu", "sigmoid", "identity")
+SUBSETS = ("random", "structured")
+
+try:  # the fused kernels (bindings/variants.cpp)
+    from spikecore import _core as _ext
+    _var = getattr(_ext, "variants", None)
+except ImportError:  # pragma: no cover
+    _var = None
+
+
+def has_kernel() -> bool:
+    """True when the C++ dendritic kernel is built."""
+    return _var is not None and hasattr(_var, "dendritic_forward")
+
+
+class _DendriticFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x2, weight, bias, index, g):
+        rows = x2.shape[0]
+        out, K, _ = weight.shape
+        u = x2.new_empty(rows, out, K)
+        y = x2.new_empty(rows, out)
+        b = x2.new_empty(0) if bias is None else bias.detach().contiguous()
+        _var.dendritic_forward(x2.detach(), weight.detach().contiguous(), b, index, u, y, g,
+                               max(1, torch.get_num_threads()))
+        ctx.save_for_backward(x2, weight, index, u)
+        ctx.g, ctx.has_bias = g, bias is not None
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        x2, weight, index, u = ctx.saved_tensors
+        gx = torch.empty_like(x2) if ctx.needs_input_grad[0] else x2.new_empty(0)
+        gw = torch.empty_like(weight)
+        gb = x2.new_empty(weight.shape[:2]) if ctx.has_bias else x2.new_empty(0)
+        _var.dendritic_backward(x2.detach(), weight.detach().contiguous(), index, u,
+                                gy.contiguous(), gx, gw, gb, ctx.g,
+                                max(1, torch.get_num_threads()))
+        return (gx if ctx.needs_input_grad[0] else None, gw,
+                gb if ctx.has_bias else None, None, None)
+
+
+def _pos_int(v, name):
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise TypeError(f"{name}: expected an int, got {type(v).__name__}")
+    if v < 1:
+        raise ValueError(f"{name}: must be >= 1, got {v}")
+    return v
+
+
+def _fan_in(in_features: int, branches: int, branch_fan_in) -> int:
+    if branch_fan_in is None:
+        return max(1, min(in_features, int(round(in_features / math.sqrt(branches)))))
+    m = _pos_int(branch_fan_in, "branch_fan_in")
+    if m > in_features:
+        raise ValueError(f"branch_fan_in: {m} exceeds in_features={in_features}")
+    return m
+
+
+def branch_subsets(in_features: int, out_features: int, branches: int, branch_fan_in: int,
+                   mode: str = "random", seed: int = 0) -> torch.Tensor:
+    """Input indices [out_features, branches, branch_fan_in] (int64, sorted per branch)."""
+    _check.choice(mode, "subsets", SUBSETS)
+    D, K, m = in_features, branches, branch_fan_in
+    if mode == "random":
+        g = torch.Generator().manual_seed(int(seed))
+        idx = torch.rand(out_features * K, D, generator=g).argsort(1)[:, :m]
+        return idx.sort(1).values.reshape(out_features, K, m)
+    start = (torch.arange(K) * D) // K
+    idx = (start[:, None] + torch.arange(m)[None, :]) % D
+    return idx.sort(1).values.unsqueeze(0).expand(out_features, K, m).contiguous()
+
+
+class DendriticLinear(nn.Module):
+    __doc__ = ("Dendritic layer: ``y_j = sum_k g(w_jk . x[S_jk] + b_jk)`` for x [..., in].\n"
+               "Weight [out, K, m], bias [out, K], subsets (buffer ``index``) [out, K, m].\n"
+               + __doc__)
+
+    def __init__(self, in_features: int, out_features: int, branches: int = 4,
+                 branch_fan_in: Optional[int] = None, subsets: Union[str, torch.Tensor] = "random",
+                 nonlinearity: str = "relu", bias: bool = True, seed: int = 0,
+                 backend: str = "auto"):
+        super().__init__()
+        self.in_features = _pos_int(in_features, "in_features")
+        self.out_features = _pos_int(out_features, "out_features")
+        self.branches = _pos_int(branches, "branches")
+        if self.branches > self.in_features:
+            raise ValueError(f"branches: K={branches} exceeds the fan-in "
+                             f"(in_features={in_features}); each branch needs its own inputs")
+        self.nonlinearity = _check.choice(nonlinearity, "nonlinearity", NONLINEARITIES)
+        self.backend = _check.choice(backend, "backend", SF.BACKENDS)
+        if isinstance(subsets, torch.Tensor):
+            index = self._check_subsets(subsets)
+            self.subset_mode = "given"
+        else:
+            m = _fan_in(self.in_features, self.branches, branch_fan_in)
+            index = branch_subsets(self.in_features, self.out_features, self.branches, m,
+                                   subsets, seed)
+            self.subset_mode = subsets
+        self.branch_fan_in = int(index.shape[2])
+        self.register_buffer("index", index)
+        K, m = self.branches, self.branch_fan_in
+        bound = 1.0 / math.sqrt(m)  # torch.nn.Linear's init for a fan-in of m
+        self.weight = nn.Parameter(torch.empty(out_features, K, m).uniform_(-bound, bound))
+        if bias:
+            self.bias = nn.Parameter(torch.empty(out_features, K).uniform_(-bound, bound))
+        else:
+            self.register_parameter("bias", None)
+        rows = torch.arange(out_features * K).repeat_interleave(m)
+        self.register_buffer("_rows", rows, persistent=False)
+
+    def _check_subsets(self, s: torch.Tensor) -> torch.Tensor:
+        if s.dtype in (torch.float16, torch.float32, torch.float64, torch.bool):
+            raise TypeError(f"subsets: expected an integer tensor of input indices, got {s.dtype}")
+        want = (self.out_features, self.branches)
+        if s.dim() != 3 or tuple(s.shape[:2]) != want or s.shape[2] < 1:
+            raise ValueError(f"subsets: expected shape [out_features={want[0]}, "
+                             f"branches={want[1]}, branch_fan_in], got {tuple(s.shape)}")
+        if s.shape[2] > self.in_features:
+            raise ValueError(f"subsets: branch_fan_in {s.shape[2]} exceeds in_features="
+                             f"{self.in_features}")
+        if s.numel() and (int(s.min()) < 0 or int(s.max()) >= self.in_features):
+            bad = int(s.min()) if int(s.min()) < 0 else int(s.max())
+            raise IndexError(f"subsets: input index {bad} out of range [0, {self.in_features})")
+        return s.to(torch.int64).contiguous()
+
+    @property
+    def n_params(self) -> int:
+        """Trainable numbers: K m weights (+ K biases) per neuron."""
+        return self.weight.numel() + (0 if self.bias is None else self.bias.numel())
+
+    @property
+    def fanout(self) -> torch.Tensor:
+        """Branches each input reaches, [in_features] (int64)."""
+        return torch.bincount(self.index.flatten(), minlength=self.in_features)
+
+    def synops(self, x: torch.Tensor) -> int:
+        """Synaptic operations for input ``x`` [..., in]: nonzero inputs x branches reached."""
+        nz = (x.detach() != 0).reshape(-1, self.in_features).sum(0).to(torch.int64)
+        return int((nz * self.fanout.to(nz.device)).sum())
+
+    def dense_weight(self) -> torch.Tensor:
+        """Branch weights as a dense [out * K, in] matrix (zeros outside the subsets)."""
+        w = torch.zeros(self.out_features * self.branches, self.in_features,
+                        dtype=self.weight.dtype, device=self.weight.device)
+        return w.index_put((self._rows, self.index.flatten()), self.weight.flatten(),
+                           accumulate=True)
+
+    def branch_input(self, x: torch.Tensor) -> torch.Tensor:
+        """:math:`u` [..., out, K] before the branch nonlinearity."""
+        b = None if self.bias is None else self.bias.flatten()
+        u = F.linear(x, self.dense_weight().to(x.dtype), None if b is None else b.to(x.dtype))
+        return u.reshape(*x.shape[:-1], self.out_features, self.branches)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check.float_tensor(x, "x")
+        if x.dim() == 0 or x.shape[-1] != self.in_features:
+            raise ValueError(f"x: last dimension {tuple(x.shape)[-1:] or '()'} does not match "
+                             f"in_features={self.in_features}")
+        _check.no_nan(x, "x")
+        # 'auto' takes the masked dense product (one BLAS GEMM over [out*K, in]); it beats the
+        # index-gather kernel at every size measured (docs/variants.md), so the kernel runs only
+        # when asked for with backend='cpp' (and is what an engine population computes).
+        if self.backend == "cpp" and has_kernel():
+            ok, why = _kernels.usable(x, None, self.weight)
+            if ok and x.dtype != self.weight.dtype:
+                ok, why = False, f"x dtype {x.dtype} differs from the weight's {self.weight.dtype}"
+            if ok:
+                x2 = x.reshape(-1, self.in_features).contiguous()
+                y = _DendriticFn.apply(x2, self.weight, self.bias, self.index,
+                                       NONLINEARITIES.index(self.nonlinearity))
+                return y.reshape(*x.shape[:-1], self.out_features)
+            if self.backend == "cpp":
+                raise ValueError(f"backend: 'cpp' cannot run this call ({why})")
+        elif self.backend == "cpp":
+            raise ValueError("backend: 'cpp' cannot run this call (kernel not built)")
+        return _g(self.branch_input(x), self.nonlinearity).sum(-1)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"branches={self.branches}, branch_fan_in={self.branch_fan_in}, "
+                f"subsets={self.subset_mode!r}, nonlinearity={self.nonlinearity!r}")
+
+
+def _g(u: torch.Tensor, nonlinearity: str) -> torch.Tensor:
+    if nonlinearity == "relu":
+        return torch.relu(u)
+    if nonlinearity == "sigmoid":
+        return torch.sigmoid(u)
+    return u
+
+
+def dendritic_reference(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
+                        index: torch.Tensor, nonlinearity: str) -> torch.Tensor:
+    """Pure-torch ground truth: gather each branch's inputs, dot, g, sum over branches."""
+    out, K, m = weight.shape
+    xs = x[..., index.flatten()].reshape(*x.shape[:-1], out, K, m)
+    u = (xs * weight.to(x.dtype)).sum(-1)
+    if bias is not None:
+        u = u + bias.to(x.dtype)
+    return _g(u, nonlinearity).sum(-1)
+
+
+class DendriticLIF(nn.Module):
+    r"""Spiking dendritic layer: :class:`DendriticLinear` branches into a LIF soma.
+
+    ``forward(x [T, B, in], state=None, return_state=False)`` -> spikes [T, B, out]:
+    :math:`y_t = \sum_k g(u_{jk,t})`, then LIF (``tau``, ``v_threshold``, ``v_reset``,
+    ``surrogate``, ``alpha``, ``detach_reset`` as :class:`spikecore.nn.LIF`). Spikes sent per
+    step are the layer's communication. Other arguments as :class:`DendriticLinear`.
+    """
+
+    spiking = True
+
+    def __init__(self, in_features: int, out_features: int, branches: int = 4,
+                 branch_fan_in: Optional[int] = None, subsets: Union[str, torch.Tensor] = "random",
+                 nonlinearity: str = "relu", bias: bool = True, seed: int = 0,
+                 tau: float = 2.0, v_threshold: float = 1.0, v_reset: Optional[float] = 0.0,
+                 surrogate: Union[str, Surrogate] = "atan", alpha: Optional[float] = None,
+                 detach_reset: bool = False, backend: str = "auto"):
+        super().__init__()
+        self.dendrites = DendriticLinear(in_features, out_features, branches, branch_fan_in,
+                                         subsets, nonlinearity, bias, seed, backend)
+        self.tau = _check.tau(tau)
+        self.v_threshold, self.v_reset, _ = _check.thresholds(v_threshold, v_reset, 0.0)
+        self.surrogate = get_surrogate(surrogate, alpha)
+        self.detach_reset = bool(detach_reset)
+        self.backend = backend
+
+    in_features = property(lambda self: self.dendrites.in_features)
+    out_features = property(lambda self: self.dendrites.out_features)
+    branches = property(lambda self: self.dendrites.branches)
+    n_params = property(lambda self: self.dendrites.n_params)
+
+    def synops(self, x: torch.Tensor) -> int:
+        return self.dendrites.synops(x)
+
+    def forward(self, x: torch.Tensor, state=None, return_state: bool = False):
+        _check.time_input(x, "x")
+        y = self.dendrites(x)
+        v = None if state is None else (state.v if hasattr(state, "v") else state)
+        z, vT = SF.lif(y, v, beta=1.0 - 1.0 / self.tau, v_threshold=self.v_threshold,
+                       v_reset=self.v_reset, surrogate=self.surrogate,
+                       detach_reset=self.detach_reset, backend=self.backend)
+        if return_state:
+            from .neurons import LIFState
+            return z, LIFState(vT)
+        return z
+
+
+def communication(output: torch.Tensor, spiking: Optional[bool] = None) -> int:
+    """Values a layer sends to the next one: nonzero entries (spikes) of a spike output, or all
+    entries of a real-valued output. ``spiking=None`` decides from the values (all 0/1)."""
+    if spiking is None:
+        spiking = bool(((output == 0) | (output == 1)).all())
+    return int((output != 0).sum()) if spiking else output.numel()
