@@ -19,6 +19,7 @@ AREAS = {
     "audio": "spikecore.bench.audio",
     "hebbff": "spikecore.bench.hebbff",
     "structure": "spikecore.bench.structure",
+    "variants": "spikecore.bench.variants",
 }
 
 

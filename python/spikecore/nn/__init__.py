@@ -5,6 +5,8 @@ noise-driven learning), run fused C++ kernels on CPU tensors and a pure-torch re
 elsewhere. See docs/nn.md.
 """
 from . import functional, reference, surrogate
+from .celif import CELIF, CELIFState
+from .dendritic import DendriticLIF, DendriticLinear
 from .linear import Linear, SparseLinear
 from .monitor import LayerStats, SpikeMonitor, count_synops
 from .neurons import (
@@ -17,9 +19,11 @@ from .neurons import (
     ParametricLIF,
     SpikingNeuron,
 )
+from .sparse_conv import SparseConv2d
 
 __all__ = [
     "LIF", "ParametricLIF", "AdaptiveLIF", "NoisyLIF", "LeakyIntegrator", "SpikingNeuron",
     "LIFState", "ALIFState", "Linear", "SparseLinear", "SpikeMonitor", "LayerStats",
-    "count_synops", "functional", "surrogate", "reference",
+    "count_synops", "functional", "surrogate", "reference", "CELIF", "CELIFState",
+    "DendriticLinear", "DendriticLIF", "SparseConv2d",
 ]
