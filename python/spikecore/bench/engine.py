@@ -1,0 +1,186 @@
+"""``spikecore bench engine``: the event-driven engine against Brian2 (C++ standalone) and NEST.
+
+Cases (full size; ``--quick`` uses a 0.2-scale Brunel network, shorter runs, fewer repeats):
+
+==========================  ===========================================  =======================
+case                        metric                                       peers
+==========================  ===========================================  =======================
+brunel_1s_1thread           synaptic events / s (median over repeats)    brian2, nest (1 thread)
+brunel_1s_2threads          speedup of 2 threads over 1                  brian2, nest
+cuba_10s_1thread            wall time of the simulation proper           brian2, nest
+brunel_construction         seconds to build the network                 nest (Create+Connect)
+brunel_memory               bytes per recurrent synapse                  -
+brunel_prune_regrow         prune 10 % + regrow 10 % of the synapses      -
+cuba_rate / cuba_cv         rate [Hz] / mean ISI CV, 10 s                brian2 (reference), nest
+brunel_rate / brunel_cv     rate [Hz] / mean ISI CV, 1 s                 nest (reference), brian2
+==========================  ===========================================  =======================
+
+Synaptic events are counted the same way for everybody: recurrent spikes times the mean
+out-degree (synapses / neurons), divided by the wall time of the simulation proper (construction
+and compilation excluded; Brian2's own timer of the network run, NEST's nest.Run). The external
+Poisson drive is not counted. Statistics use one definition (:mod:`spikecore.bench.spikestats`);
+their ``info`` says whether ours is within 10 % of the reference peer's.
+"""
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+import numpy as np
+
+from spikecore.bench import Result
+from spikecore.bench import peers as _peers
+from spikecore.bench.peers import models
+from spikecore.bench.spikestats import SpikeStats, spike_stats
+
+DT_MS = 0.1
+
+
+@dataclass
+class OurRun:
+    """One spikecore run: its raster, sizes and timings."""
+
+    times_ms: np.ndarray
+    senders: np.ndarray
+    n_neurons: int
+    n_synapses: int
+    build_s: float
+    wall_s: float
+    events: int  # delivered events counted by the engine
+    memory_bytes: int
+    stats: SpikeStats
+
+    @property
+    def events_per_s(self) -> float:
+        """Spikes x mean out-degree / wall time (the peers' definition)."""
+        return self.stats.n_spikes * self.n_synapses / self.n_neurons / self.wall_s
+
+
+def build_ours(model: str, params: dict, threads: int = 1, seed: int = 1):
+    """Build ``model`` ('cuba' or 'brunel') with spikecore; returns (net, spike_recorders)."""
+    raise NotImplementedError  # filled in with spikecore.sim once the engine lands
+
+
+def run_ours(model: str, params: dict, duration_ms: float, threads: int = 1, seed: int = 1,
+             progress: bool = False) -> OurRun:
+    """Build and run ``model`` once; the raster covers all neurons (exc first, then inh)."""
+    t0 = time.perf_counter()
+    net, n_neurons, n_syn, getter = build_ours(model, params, threads=threads, seed=seed)
+    build_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    net.run(duration_ms, progress=progress)
+    wall_s = time.perf_counter() - t0
+    times, senders, events, mem = getter()
+    stats = spike_stats(times, senders, n_neurons, duration_ms)
+    return OurRun(times, senders, n_neurons, n_syn, build_s, wall_s, events, mem, stats)
+
+
+def _median_runs(fn, repeats: int):
+    runs = [fn() for _ in range(repeats)]
+    walls = [r.wall_s for r in runs]
+    med = statistics.median(walls)
+    best = min(runs, key=lambda r: abs(r.wall_s - med))
+    return runs[0], med, best
+
+
+def _within(value: float, ref: Optional[float], tol: float = 0.10) -> Optional[bool]:
+    if ref is None or not np.isfinite(ref) or ref == 0 or not np.isfinite(value):
+        return None
+    return bool(abs(value - ref) <= tol * abs(ref))
+
+
+def _log(msg: str) -> None:
+    print(f"[bench engine] {msg}", file=sys.stderr, flush=True)
+
+
+def run(quick: bool = False) -> Iterator[Result]:
+    scale = 0.2 if quick else 1.0
+    brunel_ms = 500.0 if quick else 1000.0
+    cuba_ms = 1000.0 if quick else 10000.0
+    reps = 1 if quick else 3
+    peer_reps = 1 if quick else 3
+    bp = models.brunel(scale)
+    size = f"N={bp['n_exc'] + bp['n_inh']}, {brunel_ms:g} ms"
+
+    # --- Brunel, 1 thread: events/s and statistics ----------------------------------------------
+    _log(f"Brunel ({size}), spikecore 1 thread x{reps}")
+    first, wall1, _ = _median_runs(lambda: run_ours("brunel", bp, brunel_ms, 1), reps)
+    ev1 = first.stats.n_spikes * first.n_synapses / first.n_neurons / wall1
+    _log("Brunel, peers 1 thread")
+    b2 = _peers.run_peer("brian2", "brunel", bp, brunel_ms, DT_MS, 1, peer_reps)
+    ne = _peers.run_peer("nest", "brunel", bp, brunel_ms, DT_MS, 1, 1)
+    yield Result("engine", "brunel_1thread", "synaptic_events_per_s", ev1, "events/s", True,
+                 {"brian2": b2 and b2.events_per_s, "nest": ne and ne.events_per_s},
+                 {"size": size, "wall_s": wall1, "engine_events": first.events,
+                  "target": ">= 3e8 (full size)"})
+    for metric, unit, ours, ref_name in (("rate", "Hz", first.stats.rate_hz, "nest"),
+                                         ("cv", "", first.stats.cv_isi, "nest")):
+        get = (lambda r: r.stats.rate_hz) if metric == "rate" else (lambda r: r.stats.cv_isi)
+        pv = {"nest": ne and get(ne), "brian2": b2 and get(b2)}
+        yield Result("engine", f"brunel_{metric}", metric, ours, unit, True, pv,
+                     {"reference": ref_name, "within_10pct": _within(ours, pv[ref_name]),
+                      "size": size})
+
+    # --- Brunel, 2 threads: speedup ------------------------------------------------------------
+    _log("Brunel, spikecore 2 threads")
+    r2, wall2, _ = _median_runs(lambda: run_ours("brunel", bp, brunel_ms, 2), reps)
+    same = bool(np.array_equal(r2.times_ms, first.times_ms)
+                and np.array_equal(r2.senders, first.senders))
+    b2_2 = _peers.run_peer("brian2", "brunel", bp, brunel_ms, DT_MS, 2, peer_reps)
+    ne_2 = _peers.run_peer("nest", "brunel", bp, brunel_ms, DT_MS, 2, 1)
+    yield Result("engine", "brunel_2threads", "speedup_vs_1thread", wall1 / wall2, "x", True,
+                 {"brian2": b2 and b2_2 and b2.wall_median_s / b2_2.wall_median_s,
+                  "nest": ne and ne_2 and ne.wall_median_s / ne_2.wall_median_s},
+                 {"size": size, "wall_1thread_s": wall1, "wall_2threads_s": wall2,
+                  "raster_identical_to_1thread": same, "target": ">= 1.8"})
+
+    # --- construction, memory, structural plasticity ---------------------------------------------
+    _log("Brunel construction / memory / prune+regrow")
+    builds, prunes = [], []
+    mem_per_syn = float("nan")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        net, n_neurons, n_syn, getter = build_ours("brunel", bp, threads=1)
+        builds.append(time.perf_counter() - t0)
+        mem_per_syn = recurrent_memory_bytes(net) / n_syn
+        prunes.append(prune_regrow_seconds(net, 0.1))
+        del net
+    yield Result("engine", "brunel_construction", "seconds", statistics.median(builds), "s",
+                 False, {"nest": ne and ne.build_s},
+                 {"size": size, "synapses": n_syn, "target": "<= 2 s (full size)"})
+    yield Result("engine", "brunel_memory", "bytes_per_synapse", mem_per_syn, "B", False, {},
+                 {"synapses": n_syn, "target": "<= 12"})
+    yield Result("engine", "brunel_prune_regrow", "seconds", statistics.median(prunes), "s",
+                 False, {}, {"synapses": n_syn, "fraction": 0.1, "target": "<= 0.3 s (full)"})
+
+    # --- CUBA -----------------------------------------------------------------------------------
+    cp = models.cuba()
+    _log(f"CUBA ({cuba_ms:g} ms), spikecore 1 thread x{reps}")
+    cfirst, cwall, _ = _median_runs(lambda: run_ours("cuba", cp, cuba_ms, 1), reps)
+    _log("CUBA, peers")
+    cb2 = _peers.run_peer("brian2", "cuba", cp, cuba_ms, DT_MS, 1, peer_reps)
+    cne = _peers.run_peer("nest", "cuba", cp, cuba_ms, DT_MS, 1, 1)
+    yield Result("engine", f"cuba_{cuba_ms / 1000:g}s_1thread", "wall_time", cwall, "s", False,
+                 {"brian2": cb2 and cb2.wall_median_s, "nest": cne and cne.wall_median_s},
+                 {"target": "<= brian2"})
+    for metric, unit, ours in (("rate", "Hz", cfirst.stats.rate_hz),
+                               ("cv", "", cfirst.stats.cv_isi)):
+        get = (lambda r: r.stats.rate_hz) if metric == "rate" else (lambda r: r.stats.cv_isi)
+        pv = {"brian2": cb2 and get(cb2), "nest": cne and get(cne)}
+        yield Result("engine", f"cuba_{metric}", metric, ours, unit, True, pv,
+                     {"reference": "brian2", "within_10pct": _within(ours, pv["brian2"]),
+                      "duration_ms": cuba_ms})
+    for p in ("brian2", "nest"):
+        if _peers.last_error(p):
+            _log(f"{p}: {_peers.last_error(p)}")
+
+
+def recurrent_memory_bytes(net) -> int:
+    raise NotImplementedError
+
+
+def prune_regrow_seconds(net, fraction: float) -> float:
+    raise NotImplementedError
