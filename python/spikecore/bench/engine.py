@@ -96,12 +96,17 @@ def _log(msg: str) -> None:
     print(f"[bench engine] {msg}", file=sys.stderr, flush=True)
 
 
+def _plan(quick: bool) -> dict:
+    """Sizes and repeats: full (the issue's cases) or quick."""
+    if quick:
+        return dict(scale=0.2, brunel_ms=500.0, cuba_ms=1000.0, reps=2, peer_reps=1)
+    return dict(scale=1.0, brunel_ms=1000.0, cuba_ms=10000.0, reps=3, peer_reps=3)
+
+
 def run(quick: bool = False) -> Iterator[Result]:
-    scale = 0.2 if quick else 1.0
-    brunel_ms = 500.0 if quick else 1000.0
-    cuba_ms = 1000.0 if quick else 10000.0
-    reps = 1 if quick else 3
-    peer_reps = 1 if quick else 3
+    plan = _plan(quick)
+    scale, brunel_ms, cuba_ms = plan["scale"], plan["brunel_ms"], plan["cuba_ms"]
+    reps, peer_reps = plan["reps"], plan["peer_reps"]
     bp = models.brunel(scale)
     size = f"N={bp['n_exc'] + bp['n_inh']}, {brunel_ms:g} ms"
 
