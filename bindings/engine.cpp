@@ -1,4 +1,270 @@
 // Bindings for the engine subsystem (translation only). Owned by the engine work area.
-#include "bindings.hpp"
+// The Python face is spikecore.sim.Network; this low-level class is spikecore._core.engine.Network.
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/vector.h>
 
-void bind_engine(nb::module_ m) { (void)m; }
+#include "bindings.hpp"
+#include "spikecore/core/errors.hpp"
+#include "spikecore/engine/network.hpp"
+
+using namespace spikecore;
+using namespace spikecore_bind;
+
+namespace {
+template <typename T>
+using Vec = nb::ndarray<const T, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using Mat = nb::ndarray<const float, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
+
+ValueSpec spec(int kind, double a, double b, const Vec<float>& arr) {
+  ValueSpec s;
+  if (kind < 0 || kind > 3) throw value_error("kind: unknown value specification");
+  s.kind = ValueSpec::Kind(kind);
+  s.a = a;
+  s.b = b;
+  s.arr = arr.data();
+  s.len = int64_t(arr.shape(0));
+  return s;
+}
+
+template <typename T>
+nb::ndarray<nb::numpy, T, nb::ndim<1>> copy_vec(const std::vector<T>& v) {
+  return to_numpy(std::vector<T>(v));
+}
+
+void same_len(size_t a, size_t b, const char* arg) {
+  if (a != b) throw value_error(std::string(arg) + ": length differs from the other arrays");
+}
+
+LIFParams lif_params(double tau_m, double v_rest, double v_reset, double v_th, double t_ref,
+                     double tau_syn_ex, double tau_syn_in, double i_e, bool soft_reset,
+                     int synapse) {
+  LIFParams p;
+  p.tau_m = tau_m;
+  p.v_rest = v_rest;
+  p.v_reset = v_reset;
+  p.v_th = v_th;
+  p.t_ref = t_ref;
+  p.tau_syn_ex = tau_syn_ex;
+  p.tau_syn_in = tau_syn_in;
+  p.i_e = i_e;
+  p.soft_reset = soft_reset;
+  if (synapse != 0 && synapse != 1) throw value_error("synapse: must be 'delta' or 'exp'");
+  p.synapse = SynapseKind(synapse);
+  return p;
+}
+}  // namespace
+
+void bind_engine(nb::module_ m) {
+  nb::class_<Network>(m, "Network")
+      .def(nb::init<double, int, uint64_t, double>(), nb::arg("dt"), nb::arg("n_threads"),
+           nb::arg("seed"), nb::arg("max_delay"))
+      .def_prop_ro("dt", &Network::dt)
+      .def_prop_rw("step", &Network::step, &Network::set_step)
+      .def_prop_ro("seed", &Network::seed)
+      .def_prop_rw("n_threads", &Network::n_threads, &Network::set_n_threads)
+      .def_prop_rw("events", &Network::events, &Network::set_events)
+      .def_prop_ro("memory_bytes", &Network::memory_bytes)
+      .def_prop_ro("max_delay_steps", &Network::max_delay_steps)
+      .def_prop_ro("n_populations", &Network::n_populations)
+      .def_prop_ro("n_projections", &Network::n_projections)
+      // populations
+      .def("add_lif",
+           [](Network& n, int32_t size, double tau_m, double v_rest, double v_reset, double v_th,
+              double t_ref, double tau_syn_ex, double tau_syn_in, double i_e, bool soft_reset,
+              int synapse, const std::string& name) {
+             return n.add_lif(size, lif_params(tau_m, v_rest, v_reset, v_th, t_ref, tau_syn_ex,
+                                               tau_syn_in, i_e, soft_reset, synapse),
+                              name);
+           })
+      .def("add_alif",
+           [](Network& n, int32_t size, double tau_m, double v_rest, double v_reset, double v_th,
+              double t_ref, double tau_syn_ex, double tau_syn_in, double i_e, bool soft_reset,
+              int synapse, double tau_a, double beta_a, const std::string& name) {
+             ALIFParams p;
+             p.lif = lif_params(tau_m, v_rest, v_reset, v_th, t_ref, tau_syn_ex, tau_syn_in, i_e,
+                                soft_reset, synapse);
+             p.tau_a = tau_a;
+             p.beta_a = beta_a;
+             return n.add_alif(size, p, name);
+           })
+      .def("add_discrete", &Network::add_discrete)
+      .def("add_source", &Network::add_source)
+      .def("pop_info",
+           [](const Network& n, int32_t p) {
+             const Population& q = n.population(p);
+             return nb::make_tuple(q.name, q.n, int(q.model), int(q.kind), q.discrete);
+           })
+      // state
+      .def("init_uniform",
+           [](Network& n, int32_t p, int var, double lo, double hi) {
+             n.init_uniform(p, StateVar(var), lo, hi);
+           })
+      .def("get_state",
+           [](const Network& n, int32_t p, int var) {
+             std::vector<float> out(size_t(n.population(p).n));
+             n.get_state(p, StateVar(var), out.data());
+             return to_numpy(std::move(out));
+           })
+      .def("set_state",
+           [](Network& n, int32_t p, int var, Vec<float> x) {
+             if (int64_t(x.shape(0)) != n.population(p).n)
+               throw value_error("value: length must equal the population size");
+             n.set_state(p, StateVar(var), x.data());
+           })
+      .def("get_ring",
+           [](const Network& n, int32_t p) {
+             return nb::make_tuple(n.ring_slots(p), n.ring_receptors(p), copy_vec(n.ring(p)));
+           })
+      .def("set_ring",
+           [](Network& n, int32_t p, int32_t slots, Vec<float> x) {
+             n.set_ring(p, slots, x.data(), int64_t(x.shape(0)));
+           })
+      // projections
+      .def("connect",
+           [](Network& n, int32_t pre, int32_t post, int rule, double param, int wk, double wa,
+              double wb, Vec<float> warr, int dk, double da, double db, Vec<float> darr, bool aut,
+              bool mult) {
+             if (rule < 0 || rule > 4) throw value_error("rule: unknown connection rule");
+             const ValueSpec w = spec(wk, wa, wb, warr), d = spec(dk, da, db, darr);
+             nb::gil_scoped_release r;
+             return n.connect(pre, post, ConnRule(rule), param, w, d, aut, mult);
+           })
+      .def("connect_explicit",
+           [](Network& n, int32_t pre, int32_t post, Vec<int32_t> pi, Vec<int32_t> qi, int wk,
+              double wa, double wb, Vec<float> warr, int dk, double da, double db, Vec<float> darr,
+              bool aut, bool mult) {
+             same_len(pi.shape(0), qi.shape(0), "post_index");
+             const ValueSpec w = spec(wk, wa, wb, warr), d = spec(dk, da, db, darr);
+             nb::gil_scoped_release r;
+             return n.connect_explicit(pre, post, pi.data(), qi.data(), int64_t(pi.shape(0)), w,
+                                       d, aut, mult);
+           })
+      .def("connect_steps",
+           [](Network& n, int32_t pre, int32_t post, Vec<int32_t> pi, Vec<int32_t> qi,
+              Vec<float> w, Vec<uint16_t> d, bool aut, bool mult) {
+             same_len(pi.shape(0), qi.shape(0), "post_index");
+             same_len(pi.shape(0), w.shape(0), "weight");
+             same_len(pi.shape(0), d.shape(0), "delay");
+             nb::gil_scoped_release r;
+             return n.connect_steps(pre, post, pi.data(), qi.data(), w.data(), d.data(),
+                                    int64_t(pi.shape(0)), aut, mult);
+           })
+      .def("proj_info",
+           [](const Network& n, int32_t j) {
+             const Projection& p = n.projection(j);
+             return nb::make_tuple(p.pre, p.post, p.allow_autapses, p.allow_multapses,
+                                   p.m.nnz(), p.m.memory_bytes());
+           })
+      .def("proj_coo",
+           [](const Network& n, int32_t j) {
+             const SynapseMatrix& s = n.matrix(j);
+             const size_t k = size_t(s.nnz());
+             std::vector<int32_t> pre(k), post(k);
+             std::vector<float> w(k);
+             std::vector<uint16_t> d(k);
+             s.to_coo(pre.data(), post.data(), w.data(), d.data());
+             return nb::make_tuple(to_numpy(std::move(pre)), to_numpy(std::move(post)),
+                                   to_numpy(std::move(w)), to_numpy(std::move(d)));
+           })
+      .def("set_weights",
+           [](Network& n, int32_t j, Vec<float> w) {
+             n.set_weights(j, w.data(), int64_t(w.shape(0)));
+           })
+      .def("prune_fraction", &Network::prune_fraction, nb::call_guard<nb::gil_scoped_release>())
+      .def("prune_threshold", &Network::prune_threshold,
+           nb::call_guard<nb::gil_scoped_release>())
+      .def("regrow_random", &Network::regrow_random, nb::call_guard<nb::gil_scoped_release>())
+      .def("regrow_scores",
+           [](Network& n, int32_t j, int64_t count, Mat scores, double w, double d) {
+             const SynapseMatrix& s = n.matrix(j);
+             if (scores.shape(0) != size_t(s.n_pre()) || scores.shape(1) != size_t(s.n_post()))
+               throw value_error("scores: shape must be (n_pre, n_post)");
+             nb::gil_scoped_release r;
+             return n.regrow_scores(j, count, scores.data(), w, d);
+           })
+      // inputs
+      .def("add_poisson", &Network::add_poisson)
+      .def("add_events",
+           [](Network& n, int32_t p, Vec<int64_t> s, Vec<int32_t> i, Vec<float> w) {
+             same_len(s.shape(0), i.shape(0), "neurons");
+             same_len(s.shape(0), w.shape(0), "weight");
+             n.add_events(p, s.data(), i.data(), w.data(), int64_t(s.shape(0)));
+           })
+      .def("get_events",
+           [](const Network& n, int32_t p) {
+             const Population& q = n.population(p);
+             return nb::make_tuple(copy_vec(q.ev_step), copy_vec(q.ev_id), copy_vec(q.ev_w));
+           })
+      .def("add_source_spikes",
+           [](Network& n, int32_t p, Vec<int64_t> s, Vec<int32_t> i) {
+             same_len(s.shape(0), i.shape(0), "neurons");
+             n.add_source_spikes(p, s.data(), i.data(), int64_t(s.shape(0)));
+           })
+      .def("get_source_spikes",
+           [](const Network& n, int32_t p) {
+             const Population& q = n.population(p);
+             return nb::make_tuple(copy_vec(q.src_step), copy_vec(q.src_id));
+           })
+      .def("set_current_const",
+           [](Network& n, int32_t p, Vec<float> i) {
+             if (int64_t(i.shape(0)) != n.population(p).n)
+               throw value_error("current: length must equal the population size");
+             n.set_current_const(p, i.data());
+           })
+      .def("set_current_steps",
+           [](Network& n, int32_t p, int64_t start, Mat i) {
+             if (int64_t(i.shape(1)) != n.population(p).n)
+               throw value_error("current: shape must be (steps, population size)");
+             n.set_current_steps(p, start, int64_t(i.shape(0)), i.data());
+           })
+      .def("get_current",
+           [](const Network& n, int32_t p) {
+             const Population& q = n.population(p);
+             return nb::make_tuple(copy_vec(q.i_const), q.i_start, q.i_len, copy_vec(q.i_steps));
+           })
+      // monitors
+      .def("record_spikes", &Network::record_spikes)
+      .def("record_state", &Network::record_state)
+      .def("record_rate", &Network::record_rate)
+      .def("get_spikes",
+           [](Network& n, int32_t r) {
+             const SpikeRecord& s = n.spike_record(r);
+             return nb::make_tuple(s.pop, copy_vec(s.step), copy_vec(s.id));
+           })
+      .def("set_spikes",
+           [](Network& n, int32_t r, Vec<int64_t> s, Vec<int32_t> i) {
+             same_len(s.shape(0), i.shape(0), "neurons");
+             SpikeRecord& sr = n.spike_record(r);
+             sr.step.assign(s.data(), s.data() + s.shape(0));
+             sr.id.assign(i.data(), i.data() + i.shape(0));
+           })
+      .def("get_state_record",
+           [](Network& n, int32_t r) {
+             const StateRecord& s = n.state_record(r);
+             return nb::make_tuple(s.pop, s.vars, copy_vec(s.idx), s.every, s.start,
+                                   copy_vec(s.step), copy_vec(s.data));
+           })
+      .def("set_state_record",
+           [](Network& n, int32_t r, int64_t start, Vec<int64_t> steps, Vec<float> data) {
+             StateRecord& s = n.state_record(r);
+             if (data.shape(0) != steps.shape(0) * s.vars.size() * s.idx.size())
+               throw value_error("data: size must be steps x variables x neurons");
+             s.start = start;
+             s.step.assign(steps.data(), steps.data() + steps.shape(0));
+             s.data.assign(data.data(), data.data() + data.shape(0));
+           })
+      .def("get_rate",
+           [](Network& n, int32_t r) {
+             const RateRecord& s = n.rate_record(r);
+             return nb::make_tuple(s.pop, s.start, copy_vec(s.count));
+           })
+      .def("set_rate",
+           [](Network& n, int32_t r, int64_t start, Vec<int32_t> c) {
+             RateRecord& s = n.rate_record(r);
+             s.start = start;
+             s.count.assign(c.data(), c.data() + c.shape(0));
+           })
+      // running
+      .def("run", &Network::run, nb::arg("n_steps"), nb::call_guard<nb::gil_scoped_release>());
+}

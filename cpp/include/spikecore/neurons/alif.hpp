@@ -48,13 +48,19 @@ struct ALIFState {
 
 template <SynapseKind K>
 inline bool alif_step(const ALIFCoeffs& c, float& v, float& i_ex, float& i_in, int32_t& ref,
-                      float& a, float in_ex, float in_in) {
+                      float& a, float in_ex, float in_in, float drive) {
   LIFCoeffs lc = c.lif;
   lc.v_th = c.lif.v_th + a;
   lc.reset_jump = lc.v_th - c.lif.v_reset;
-  const bool s = lif_step<K>(lc, v, i_ex, i_in, ref, in_ex, in_in);
+  const bool s = lif_step<K>(lc, v, i_ex, i_in, ref, in_ex, in_in, drive);
   a = a * c.p_a + (s ? c.beta_a : 0.f);
   return s;
+}
+
+template <SynapseKind K>
+inline bool alif_step(const ALIFCoeffs& c, float& v, float& i_ex, float& i_in, int32_t& ref,
+                      float& a, float in_ex, float in_in) {
+  return alif_step<K>(c, v, i_ex, i_in, ref, a, in_ex, in_in, 0.f);
 }
 
 }  // namespace spikecore

@@ -126,16 +126,19 @@ struct LIFState {
 };
 
 // One neuron, one step. in_ex / in_in: this step's summed synaptic input (Exp: to the currents,
-// by sign of weight; Delta: in_ex is added to v and in_in is ignored). Returns true on a spike.
+// by sign of weight; Delta: in_ex is added to v and in_in is ignored). `drive` is an extra
+// constant-over-the-step part of v' (the engine's current inputs: I (1 - P22) for an input current
+// I given as the voltage it drives); with drive = 0 the result is bitwise that of the 7-argument
+// form. Returns true on a spike.
 template <SynapseKind K>
 inline bool lif_step(const LIFCoeffs& c, float& v, float& i_ex, float& i_in, int32_t& ref,
-                     float in_ex, float in_in) {
+                     float in_ex, float in_in, float drive) {
   if constexpr (K == SynapseKind::Exp) {
     if (ref > 0) {
       --ref;
       v = c.v_reset;
     } else {
-      v = c.v_drive + v * c.p22 + i_ex * c.p21ex + i_in * c.p21in;
+      v = (c.v_drive + drive) + v * c.p22 + i_ex * c.p21ex + i_in * c.p21in;
     }
     i_ex = i_ex * c.p11ex + in_ex;
     i_in = i_in * c.p11in + in_in;
@@ -148,7 +151,7 @@ inline bool lif_step(const LIFCoeffs& c, float& v, float& i_ex, float& i_in, int
       v = c.v_reset;
       return false;
     }
-    v = c.v_drive + v * c.p22 + in_ex;
+    v = (c.v_drive + drive) + v * c.p22 + in_ex;
   }
   if (v >= c.v_th) {
     v = c.soft_reset ? v - c.reset_jump : c.v_reset;
@@ -156,6 +159,12 @@ inline bool lif_step(const LIFCoeffs& c, float& v, float& i_ex, float& i_in, int
     return true;
   }
   return false;
+}
+
+template <SynapseKind K>
+inline bool lif_step(const LIFCoeffs& c, float& v, float& i_ex, float& i_in, int32_t& ref,
+                     float in_ex, float in_in) {
+  return lif_step<K>(c, v, i_ex, i_in, ref, in_ex, in_in, 0.f);
 }
 
 }  // namespace spikecore
