@@ -60,18 +60,52 @@ class OurRun:
 
 
 def build_ours(model: str, params: dict, threads: int = 1, seed: int = 1):
-    """Build ``model`` ('cuba' or 'brunel') with spikecore; returns (net, spike_recorders)."""
-    raise NotImplementedError  # filled in with spikecore.sim once the engine lands
+    """Build ``model`` ('cuba' or 'brunel') with :mod:`spikecore.sim.networks`.
+
+    Returns ``(model, n_neurons, n_synapses, getter)``; ``getter()`` gives
+    ``(times_ms, senders, events, memory_bytes)`` with senders numbered exc first, then inh.
+    The protocol is the peers' (:mod:`spikecore.bench.peers.models`): Brunel starts from
+    v0 ~ U(v0_low, v0_high), CUBA from v0 ~ U(Vr, Vt).
+    """
+    from spikecore.sim import networks
+
+    if model == "brunel":
+        scale = params["n_exc"] / models.BRUNEL["n_exc"]
+        m = networks.brunel(scale, dt=DT_MS, n_threads=threads, seed=seed, g=params["g"],
+                            eta=params["eta"], J=params["J"], delay=params["delay_ms"],
+                            v_init=("uniform", params["v0_low"], params["v0_high"]))
+        got = (m.params["NE"], m.params["NI"], m.params["CE"], m.params["CI"])
+        want = (params["n_exc"], params["n_inh"], params["k_exc"], params["k_inh"])
+    elif model == "cuba":
+        m = networks.cuba(params["n"] / models.CUBA["n"], dt=DT_MS, n_threads=threads, seed=seed)
+        got = (len(m["E"]), len(m["I"]), m.params["p"])
+        want = (params["n_exc"], params["n"] - params["n_exc"], params["p"])
+    else:
+        raise ValueError(f"model must be 'cuba' or 'brunel', got {model!r}")
+    if got != want:
+        raise ValueError(f"params: spikecore.sim.networks.{model} builds {got}, expected {want}")
+    n_e = len(m["E"])
+    n_neurons = n_e + len(m["I"])
+
+    def getter():
+        me, mi = m.monitors["E"], m.monitors["I"]
+        times = np.concatenate([me.times, mi.times])
+        senders = np.concatenate([me.senders.astype(np.int64),
+                                  mi.senders.astype(np.int64) + n_e])
+        mem = sum(p.memory_bytes for p in m.projections.values())
+        return times, senders, int(m.net.events), int(mem)
+
+    return m, n_neurons, m.n_synapses, getter
 
 
 def run_ours(model: str, params: dict, duration_ms: float, threads: int = 1, seed: int = 1,
              progress: bool = False) -> OurRun:
     """Build and run ``model`` once; the raster covers all neurons (exc first, then inh)."""
     t0 = time.perf_counter()
-    net, n_neurons, n_syn, getter = build_ours(model, params, threads=threads, seed=seed)
+    m, n_neurons, n_syn, getter = build_ours(model, params, threads=threads, seed=seed)
     build_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    net.run(duration_ms, progress=progress)
+    m.net.run(duration_ms, progress=progress)
     wall_s = time.perf_counter() - t0
     times, senders, events, mem = getter()
     stats = spike_stats(times, senders, n_neurons, duration_ms)
@@ -148,11 +182,11 @@ def run(quick: bool = False) -> Iterator[Result]:
     mem_per_syn = float("nan")
     for _ in range(reps):
         t0 = time.perf_counter()
-        net, n_neurons, n_syn, getter = build_ours("brunel", bp, threads=1)
+        m, n_neurons, n_syn, getter = build_ours("brunel", bp, threads=1)
         builds.append(time.perf_counter() - t0)
-        mem_per_syn = recurrent_memory_bytes(net) / n_syn
-        prunes.append(prune_regrow_seconds(net, 0.1))
-        del net
+        mem_per_syn = recurrent_memory_bytes(m) / n_syn
+        prunes.append(prune_regrow_seconds(m, 0.1))
+        del m
     yield Result("engine", "brunel_construction", "seconds", statistics.median(builds), "s",
                  False, {"nest": ne and ne.build_s},
                  {"size": size, "synapses": n_syn, "target": "<= 2 s (full size)"})
@@ -183,9 +217,24 @@ def run(quick: bool = False) -> Iterator[Result]:
             _log(f"{p}: {_peers.last_error(p)}")
 
 
-def recurrent_memory_bytes(net) -> int:
-    raise NotImplementedError
+def recurrent_memory_bytes(m) -> int:
+    """Bytes held by the recurrent projections' SynapseMatrix arrays (slack included)."""
+    return int(sum(p.memory_bytes for p in m.projections.values()))
 
 
-def prune_regrow_seconds(net, fraction: float) -> float:
-    raise NotImplementedError
+def prune_regrow_seconds(m, fraction: float) -> float:
+    """Wall time to prune ``fraction`` of every projection at random and regrow as many
+    synapses at random free positions (same weight and delay): the density stays fixed."""
+    projs = list(m.projections.items())
+    weights = {name: float(p.weights[0]) if p.nnz else 0.0 for name, p in projs}
+    delay = float(m.params.get("delay", DT_MS))
+    nnz0 = m.n_synapses
+    t0 = time.perf_counter()
+    for name, p in projs:
+        removed = m.net.prune(p, fraction=fraction, by="random")
+        m.net.regrow(p, removed, method="random", weight=weights[name], delay=delay)
+    dt = time.perf_counter() - t0
+    if m.n_synapses != nnz0:
+        raise RuntimeError(f"prune/regrow changed the number of synapses: {nnz0} -> "
+                           f"{m.n_synapses}")
+    return dt
