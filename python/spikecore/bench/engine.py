@@ -168,7 +168,7 @@ def run(quick: bool = False) -> Iterator[Result]:
     r2, wall2, _ = _median_runs(lambda: run_ours("brunel", bp, brunel_ms, 2), reps)
     same = bool(np.array_equal(r2.times_ms, first.times_ms)
                 and np.array_equal(r2.senders, first.senders))
-    b2_2 = _peers.run_peer("brian2", "brunel", bp, brunel_ms, DT_MS, 2, peer_reps)
+    b2_2 = _peers.run_peer("brian2", "brunel", bp, brunel_ms, DT_MS, 2, 1)
     ne_2 = _peers.run_peer("nest", "brunel", bp, brunel_ms, DT_MS, 2, 1)
     yield Result("engine", "brunel_2threads", "speedup_vs_1thread", wall1 / wall2, "x", True,
                  {"brian2": b2 and b2_2 and b2.wall_median_s / b2_2.wall_median_s,
