@@ -23,6 +23,7 @@ their ``info`` says whether ours is within 10 % of the reference peer's.
 """
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -138,6 +139,15 @@ def _plan(quick: bool) -> dict:
 
 
 def run(quick: bool = False) -> Iterator[Result]:
+    for res in _run(quick):
+        # Timings on a shared machine mean little without its load: record it with each result.
+        if hasattr(os, "getloadavg"):
+            res.info["load_avg_1min"] = round(os.getloadavg()[0], 2)
+        res.info["cpus"] = os.cpu_count()
+        yield res
+
+
+def _run(quick: bool) -> Iterator[Result]:
     plan = _plan(quick)
     scale, brunel_ms, cuba_ms = plan["scale"], plan["brunel_ms"], plan["cuba_ms"]
     reps, peer_reps = plan["reps"], plan["peer_reps"]
