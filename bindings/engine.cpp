@@ -112,6 +112,7 @@ void bind_engine(nb::module_ m) {
                throw value_error("value: length must equal the population size");
              n.set_state(p, StateVar(var), x.data());
            })
+      .def("reset_state", &Network::reset_state)
       .def("get_ring",
            [](const Network& n, int32_t p) {
              return nb::make_tuple(n.ring_slots(p), n.ring_receptors(p), copy_vec(n.ring(p)));

@@ -19,6 +19,8 @@ constexpr uint64_t kStreamDelay = 0x44454c41ull << 20;    // "DELA" + projection
 constexpr uint64_t kStreamPoisson = 0x504f4953ull << 20;  // "POIS" + input
 constexpr uint64_t kStreamPlastic = 0x504c4153ull << 20;  // "PLAS" + projection
 constexpr int kPad = 16;                                  // int64 padding against false sharing
+// Spare capacity per row (fraction): regrowth after pruning fits without repacking.
+constexpr double kSlack = 0.15;
 
 std::string str(double x) { return std::to_string(x); }
 
@@ -121,6 +123,7 @@ int32_t Network::add_lif(int32_t n, const LIFParams& prm, const std::string& nam
   p.c.lif = LIFCoeffs::make(prm, dt_);
   p.cur_scale = float(1.0 - std::exp(-dt_ / prm.tau_m));
   const int32_t id = add_population(std::move(p));
+  pops_.back().v0 = float(prm.v_rest);
   std::fill(pops_.back().s.v.begin(), pops_.back().s.v.end(), float(prm.v_rest));
   return id;
 }
@@ -135,6 +138,7 @@ int32_t Network::add_alif(int32_t n, const ALIFParams& prm, const std::string& n
   p.c = ALIFCoeffs::make(prm, dt_);
   p.cur_scale = float(1.0 - std::exp(-dt_ / prm.lif.tau_m));
   const int32_t id = add_population(std::move(p));
+  pops_.back().v0 = float(prm.lif.v_rest);
   std::fill(pops_.back().s.v.begin(), pops_.back().s.v.end(), float(prm.lif.v_rest));
   return id;
 }
@@ -165,6 +169,7 @@ int32_t Network::add_discrete(int32_t n, double beta, double v_rest, double v_th
   }
   p.cur_scale = 1.f;
   const int32_t id = add_population(std::move(p));
+  pops_.back().v0 = float(v_rest);
   std::fill(pops_.back().s.v.begin(), pops_.back().s.v.end(), float(v_rest));
   return id;
 }
@@ -230,6 +235,16 @@ void Network::set_state(int32_t pop, StateVar var, const float* in) {
   float* x = var_ptr(p, var);
   require(x != nullptr, "variable", "unknown state variable");
   std::copy_n(in, p.n, x);
+}
+
+void Network::reset_state(int32_t pop) {
+  Population& p = pop_ref(pop);
+  std::fill(p.s.v.begin(), p.s.v.end(), p.v0);
+  std::fill(p.s.i_ex.begin(), p.s.i_ex.end(), 0.f);
+  std::fill(p.s.i_in.begin(), p.s.i_in.end(), 0.f);
+  std::fill(p.s.ref.begin(), p.s.ref.end(), 0);
+  std::fill(p.a.begin(), p.a.end(), 0.f);
+  std::fill(p.ring.begin(), p.ring.end(), 0.f);
 }
 
 void Network::grow_ring(Population& p, int32_t slots) {
@@ -330,8 +345,10 @@ int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
           CounterRng r(seed_, cstream, uint64_t(i), 0);
           int64_t j = -1;
           for (;;) {
-            j += 1 + (param >= 1 ? 0 : r.geometric(l1p));
-            if (j >= nq) break;
+            // geometric skip, computed in double so that tiny p cannot overflow
+            const double skip = param >= 1 ? 0.0 : std::floor(std::log(r.uniform_pos()) / l1p);
+            if (double(j) + 1.0 + skip >= double(nq)) break;
+            j += 1 + int64_t(skip);
             if (no_aut && j == i) continue;
             ci.push_back(i);
             cj.push_back(int32_t(j));
@@ -413,7 +430,7 @@ int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
   pj.post = post;
   pj.allow_autapses = allow_autapses;
   pj.allow_multapses = allow_multapses;
-  pj.m = SynapseMatrix::from_coo(np, nq, ci.data(), cj.data(), w.data(), d.data(), n, 0.0);
+  pj.m = SynapseMatrix::from_coo(np, nq, ci.data(), cj.data(), w.data(), d.data(), n, kSlack);
   return finish_projection(std::move(pj));
 }
 
@@ -472,7 +489,7 @@ int32_t Network::connect_steps(int32_t pre, int32_t post, const int32_t* pre_idx
   pj.post = post;
   pj.allow_autapses = allow_autapses;
   pj.allow_multapses = allow_multapses;
-  pj.m = SynapseMatrix::from_coo(P.n, Q.n, pre_idx, post_idx, weight, delay, n, 0.0);
+  pj.m = SynapseMatrix::from_coo(P.n, Q.n, pre_idx, post_idx, weight, delay, n, kSlack);
   if (!allow_multapses) {
     for (int32_t r = 0; r < pj.m.n_pre(); ++r)
       for (int64_t k = pj.m.row_begin(r) + 1; k < pj.m.row_end(r); ++k)
@@ -564,6 +581,17 @@ int32_t Network::add_poisson(int32_t pop, double rate_hz, double weight, int32_t
   in.lambda = rate_hz * dt_ * 1e-3;
   in.exp_minus_lambda = std::exp(-in.lambda);
   require(in.lambda < 1e6, "rate", "too high for this dt");
+  if (in.lambda > 0 && in.lambda < 10.0) {
+    // thr[k] = ceil(2^32 P(X <= k)) below 2^32: a 32-bit word u gives #{k : u >= thr[k]}
+    double p = in.exp_minus_lambda, f = p;
+    for (int k = 0; k < 200; ++k) {
+      const double x = std::ceil(f * 4294967296.0);
+      if (x >= 4294967296.0) break;
+      in.thr.push_back(uint32_t(x));
+      p *= in.lambda / double(k + 1);
+      f += p;
+    }
+  }
   poisson_.push_back(in);
   return int32_t(poisson_.size() - 1);
 }
@@ -573,9 +601,18 @@ void Network::add_events(int32_t pop, const int64_t* step, const int32_t* id, co
   Population& p = pop_ref(pop);
   require(p.model != NeuronModel::Source, "population", "a spike source cannot receive input");
   for (int64_t k = 0; k < n; ++k) {
-    require(step[k] >= 0, "times", "must be >= 0");
+    require(step[k] >= step_, "times",
+            "must not lie before the current time (step " + std::to_string(step_) + ")");
     require_index(id[k], p.n, "neurons");
     if (!std::isfinite(w[k])) throw value_error("weight: contains NaN or inf");
+  }
+  // events of past steps were used already: drop them so that scheduling stays O(pending)
+  {
+    const size_t past = size_t(std::lower_bound(p.ev_step.begin(), p.ev_step.end(), step_) -
+                               p.ev_step.begin());
+    p.ev_step.erase(p.ev_step.begin(), p.ev_step.begin() + int64_t(past));
+    p.ev_id.erase(p.ev_id.begin(), p.ev_id.begin() + int64_t(past));
+    p.ev_w.erase(p.ev_w.begin(), p.ev_w.begin() + int64_t(past));
   }
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0);
@@ -610,12 +647,15 @@ void Network::add_source_spikes(int32_t pop, const int64_t* step, const int32_t*
   Population& p = pop_ref(pop);
   require(p.model == NeuronModel::Source, "population", "is not a spike source");
   for (int64_t k = 0; k < n; ++k) {
-    require(step[k] >= 0, "times", "must be >= 0");
+    require(step[k] >= step_, "times",
+            "must not lie before the current time (step " + std::to_string(step_) + ")");
     require_index(id[k], p.n, "neurons");
   }
   std::vector<std::pair<int64_t, int32_t>> ev;
   ev.reserve(p.src_step.size() + size_t(n));
-  for (size_t k = 0; k < p.src_step.size(); ++k) ev.emplace_back(p.src_step[k], p.src_id[k]);
+  // spikes of past steps were emitted already: keep only pending ones
+  for (size_t k = 0; k < p.src_step.size(); ++k)
+    if (p.src_step[k] >= step_) ev.emplace_back(p.src_step[k], p.src_id[k]);
   for (int64_t k = 0; k < n; ++k) ev.emplace_back(step[k], id[k]);
   std::sort(ev.begin(), ev.end());
   ev.erase(std::unique(ev.begin(), ev.end()), ev.end());
@@ -787,13 +827,38 @@ void Network::prepare(int64_t n_steps) {
 
 namespace {
 
-// Philox-based Poisson counts for neurons [lo, hi) at one step: one 4x32 block per neuron.
+// Philox4x32-10 on L independent counters at once (structure of arrays, so the compiler
+// vectorises the 32 x 32 -> 64-bit products); the same function as philox4x32() lane by lane.
+template <int L>
+inline void philox_lanes(uint32_t* __restrict c0, uint32_t* __restrict c1, uint32_t* __restrict c2,
+                         uint32_t* __restrict c3, uint32_t k0, uint32_t k1) {
+  constexpr uint32_t M0 = 0xD2511F53u, M1 = 0xCD9E8D57u, W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
+  for (int r = 0; r < 10; ++r) {
+    for (int l = 0; l < L; ++l) {
+      const uint64_t p0 = uint64_t(M0) * c0[l];
+      const uint64_t p1 = uint64_t(M1) * c2[l];
+      const uint32_t n0 = uint32_t(p1 >> 32) ^ c1[l] ^ k0;
+      const uint32_t n2 = uint32_t(p0 >> 32) ^ c3[l] ^ k1;
+      c0[l] = n0;
+      c1[l] = uint32_t(p1);
+      c2[l] = n2;
+      c3[l] = uint32_t(p0);
+    }
+    k0 += W0;
+    k1 += W1;
+  }
+}
+
+// Poisson counts for neurons [lo, hi) at step t, by inversion of a 32-bit uniform word:
+// count = #{k : u >= thr[k]}, branch-free and vectorised. Neurons are grouped in global batches
+// of 4 L: neuron i = 4 L B + L q + l uses word q of the Philox block with counter (L B + l, 0, t).
+// A pure function of (seed, stream, neuron, step), whatever the thread blocks.
 inline void poisson_counts(const PoissonInput& in, uint64_t seed, int64_t t, int32_t lo,
                            int32_t hi, float* dst_ex, float* dst_in) {
   float* dst = (in.weight < 0 && dst_in) ? dst_in : dst_ex;
   const float w = in.weight;
   if (in.lambda <= 0) return;
-  if (in.lambda >= 10.0) {
+  if (in.thr.empty()) {
     for (int32_t i = lo; i < hi; ++i) {
       CounterRng r(seed, in.stream, uint64_t(i), uint64_t(t));
       const int64_t c = r.poisson(in.lambda);
@@ -802,50 +867,81 @@ inline void poisson_counts(const PoissonInput& in, uint64_t seed, int64_t t, int
     return;
   }
   const uint64_t key = splitmix64(seed ^ splitmix64(in.stream + 0x632BE59BD9B4E019ull));
-  const std::array<uint32_t, 2> k = {uint32_t(key), uint32_t(key >> 32)};
-  const double em = in.exp_minus_lambda, lam = in.lambda;
-  for (int32_t i = lo; i < hi; ++i) {
-    // the same words as CounterRng(seed, stream, i, t).next_u64() (first block)
-    const std::array<uint32_t, 4> c = {uint32_t(i), 0u, uint32_t(uint64_t(t)),
-                                       uint32_t(uint64_t(t) >> 32)};
-    const std::array<uint32_t, 4> o = philox4x32(c, k);
-    const uint64_t u64 = (uint64_t(o[0]) << 32) | o[1];
-    double u = double(u64 >> 11) * (1.0 / 9007199254740992.0);
-    double p = em, f = p;
-    int64_t cnt = 0;
-    while (u > f && cnt < 1000) {
-      ++cnt;
-      p *= lam / double(cnt);
-      f += p;
+  const uint32_t k0 = uint32_t(key), k1 = uint32_t(key >> 32);
+  const uint32_t tlo = uint32_t(uint64_t(t)), thi = uint32_t(uint64_t(t) >> 32);
+  constexpr int L = 64;
+  alignas(64) uint32_t c[4][L];
+  alignas(64) uint32_t cnt[L];
+  const uint32_t* thr = in.thr.data();
+  const int nthr = int(in.thr.size());
+  for (int64_t B = lo / (4 * L); B * 4 * L < hi; ++B) {
+    for (int l = 0; l < L; ++l) {
+      c[0][l] = uint32_t(B * L + l);
+      c[1][l] = 0;
+      c[2][l] = tlo;
+      c[3][l] = thi;
     }
-    if (cnt) dst[i] += float(cnt) * w;
+    philox_lanes<L>(c[0], c[1], c[2], c[3], k0, k1);
+    for (int q = 0; q < 4; ++q) {
+      const int64_t base = B * 4 * L + int64_t(q) * L;
+      const int64_t a = std::max<int64_t>(lo, base) - base;
+      const int64_t b = std::min<int64_t>(hi, base + L) - base;
+      if (a >= b) continue;
+      const uint32_t* u = c[q];
+      for (int l = 0; l < L; ++l) cnt[l] = 0;
+      for (int k = 0; k < nthr; ++k) {
+        const uint32_t th = thr[k];
+        for (int l = 0; l < L; ++l) cnt[l] += u[l] >= th ? 1u : 0u;
+      }
+      float* d = dst + base;
+      for (int64_t l = a; l < b; ++l) d[l] += float(cnt[l]) * w;
+    }
   }
 }
 
+// Update neurons [lo, hi) with this step's input (read and cleared from the ring slot) and
+// collect the spiking ones. Two passes: the neuron step over a chunk writes spike flags (no
+// push_back inside, so the compiler can vectorise the shared lif_step / alif_step), then the
+// flags are gathered in neuron order.
 template <SynapseKind K, bool Adapt, bool Cur>
 void update_range(Population& p, int32_t lo, int32_t hi, float* in0, float* in1, const float* cur,
                   std::vector<int32_t>& out) {
-  const ALIFCoeffs& c = p.c;
-  float* v = p.s.v.data();
-  float* iex = p.s.i_ex.data();
-  float* iin = p.s.i_in.data();
-  int32_t* ref = p.s.ref.data();
-  float* a = p.a.data();
+  const ALIFCoeffs c = p.c;
+  float* __restrict v = p.s.v.data();
+  float* __restrict iex = p.s.i_ex.data();
+  float* __restrict iin = p.s.i_in.data();
+  int32_t* __restrict ref = p.s.ref.data();
+  float* __restrict a = p.a.data();
   const float scale = p.cur_scale;
-  float dummy = 0.f;
-  for (int32_t i = lo; i < hi; ++i) {
-    const float x0 = in0[i];
-    const float x1 = K == SynapseKind::Exp ? in1[i] : 0.f;
-    in0[i] = 0.f;
-    if (K == SynapseKind::Exp) in1[i] = 0.f;
-    const float drive = Cur ? cur[i] * scale : 0.f;
-    bool s;
-    if (Adapt)
-      s = alif_step<K>(c, v[i], iex[i], iin[i], ref[i], a[i], x0, x1, drive);
-    else
-      s = lif_step<K>(c.lif, v[i], K == SynapseKind::Exp ? iex[i] : dummy,
-                      K == SynapseKind::Exp ? iin[i] : dummy, ref[i], x0, x1, drive);
-    if (s) out.push_back(i);
+  constexpr int C = 256;
+  alignas(64) uint8_t flag[C];
+  for (int32_t b = lo; b < hi; b += C) {
+    const int32_t n = std::min(C, hi - b);
+    for (int32_t k = 0; k < n; ++k) {
+      const int32_t i = b + k;
+      const float x0 = in0[i];
+      const float x1 = K == SynapseKind::Exp ? in1[i] : 0.f;
+      in0[i] = 0.f;
+      if (K == SynapseKind::Exp) in1[i] = 0.f;
+      const float drive = Cur ? cur[i] * scale : 0.f;
+      float vi = v[i], ei = iex[i], ii = iin[i], ai = a[i];
+      int32_t ri = ref[i];
+      bool s;
+      if (Adapt)
+        s = alif_step<K>(c, vi, ei, ii, ri, ai, x0, x1, drive);
+      else
+        s = lif_step<K>(c.lif, vi, ei, ii, ri, x0, x1, drive);
+      v[i] = vi;
+      ref[i] = ri;
+      if (K == SynapseKind::Exp) {
+        iex[i] = ei;
+        iin[i] = ii;
+      }
+      if (Adapt) a[i] = ai;
+      flag[k] = s;
+    }
+    for (int32_t k = 0; k < n; ++k)
+      if (flag[k]) out.push_back(b + k);
   }
 }
 

@@ -57,6 +57,21 @@ SYNAPSES = {"delta": 0, "exp": 1}
 FORMAT_VERSION = 1
 
 
+def _idle(fn):
+    """Refuse calls while the network is running in another thread (the core runs without
+    the GIL; touching its arrays meanwhile would race)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(self, *args, **kwargs):
+        net = self if isinstance(self, Network) else self.net
+        if net._running:
+            raise RuntimeError("network: busy running in another thread")
+        return fn(self, *args, **kwargs)
+
+    return wrapper
+
+
 def _finite(x: Any, name: str) -> float:
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise TypeError(f"{name}: must be a real number, got {type(x).__name__}")
@@ -74,8 +89,15 @@ def _int(x: Any, name: str) -> int:
     return int(x)
 
 
+def _numpy(x: Any) -> np.ndarray:
+    """numpy view of an array-like; torch tensors are detached and moved to the CPU."""
+    if hasattr(x, "detach") and hasattr(x, "cpu"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
 def _float_array(x: Any, name: str, shape: Optional[Tuple[int, ...]] = None) -> np.ndarray:
-    a = np.asarray(x)
+    a = _numpy(x)
     if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
         raise TypeError(f"{name}: must be a numeric array, got dtype {a.dtype}")
     if np.iscomplexobj(a):
@@ -89,7 +111,7 @@ def _float_array(x: Any, name: str, shape: Optional[Tuple[int, ...]] = None) -> 
 
 
 def _index_array(x: Any, name: str, n: Optional[int] = None) -> np.ndarray:
-    a = np.asarray(x)
+    a = _numpy(x)
     if a.size == 0:
         a = a.astype(np.int64)
     if not np.issubdtype(a.dtype, np.integer):
@@ -146,6 +168,7 @@ class Projection:
     def memory_bytes(self) -> int:
         return int(self.net._c.proj_info(self.index)[5])
 
+    @_idle
     def to_coo(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(pre, post, weight, delay_ms)`` in row order (pre ascending, then post)."""
         pre, post, w, d = self.net._c.proj_coo(self.index)
@@ -159,6 +182,7 @@ class Projection:
     def weights(self, w: Any) -> None:
         self.set_weights(w)
 
+    @_idle
     def set_weights(self, w: Any) -> None:
         """Replace all weights (row order, as returned by :meth:`to_coo`)."""
         a = _float_array(w, "weight")
@@ -189,6 +213,7 @@ class SpikeMonitor:
     def __init__(self, net: "Network", index: int, population: Population):
         self.net, self.index, self.population = net, index, population
 
+    @_idle
     def _get(self):
         _, steps, ids = self.net._c.get_spikes(self.index)
         return steps, ids
@@ -209,6 +234,11 @@ class SpikeMonitor:
     @property
     def count(self) -> int:
         return int(self._get()[0].size)
+
+    @_idle
+    def clear(self) -> None:
+        """Forget the spikes recorded so far (recording goes on)."""
+        self.net._c.set_spikes(self.index, np.zeros(0, np.int64), np.zeros(0, np.int32))
 
     def spike_trains(self) -> List[np.ndarray]:
         """Spike times (ms) of each neuron."""
@@ -259,6 +289,12 @@ class StateMonitor:
         data = data.reshape(len(steps), len(self.variables), len(self.neurons))
         return {v: data[:, k, :] for k, v in enumerate(self.variables)}
 
+    @_idle
+    def clear(self) -> None:
+        """Forget the values recorded so far; recording goes on from now."""
+        self.net._c.set_state_record(self.index, self.net.step, np.zeros(0, np.int64),
+                                     np.zeros(0, np.float32))
+
     def __getattr__(self, name: str) -> np.ndarray:
         if name in VARIABLES and name in self.__dict__.get("variables", ()):
             return self.values[name]
@@ -283,6 +319,11 @@ class RateMonitor:
     @property
     def rate(self) -> np.ndarray:
         return self.counts / (self.population.n * self.net.dt * 1e-3)
+
+    @_idle
+    def clear(self) -> None:
+        """Forget the counts recorded so far; recording goes on from now."""
+        self.net._c.set_rate(self.index, self.net.step, np.zeros(0, np.int32))
 
     def binned(self, bin_ms: float) -> Tuple[np.ndarray, np.ndarray]:
         """``(bin start times, rate in Hz)`` in bins of ``bin_ms``."""
@@ -380,6 +421,7 @@ class Network:
         self.state_monitors: List[StateMonitor] = []
         self.rate_monitors: List[RateMonitor] = []
         self._pop_specs: List[Dict[str, Any]] = []
+        self._running = False
         self._schedules: List[Dict[str, Any]] = []
 
     # ------------------------------------------------------------------ properties
@@ -458,6 +500,7 @@ class Network:
         return self.dt if d is None else d
 
     # ------------------------------------------------------------------ populations
+    @_idle
     def add_population(self, n: int, model: str = "lif", *, name: Optional[str] = None,
                        v_init: Any = None, **params: Any) -> Population:
         r"""Add ``n`` neurons of a model and return their :class:`Population` handle.
@@ -566,6 +609,7 @@ class Network:
             self.add_source_spikes(pop, spike_times, spike_neurons)
         return pop
 
+    @_idle
     def set_state(self, pop: Any, variable: str, value: Any) -> None:
         """Set a state variable of a population: number, array (n,), or ``("uniform", lo, hi)``."""
         pop = self._pop(pop, "population")
@@ -587,6 +631,17 @@ class Network:
         a = _float_array(value, variable, (pop.n,))
         self._c.set_state(pop.index, VARIABLES[variable], a)
 
+    @_idle
+    def reset_state(self, pop: Any = None) -> None:
+        """Return populations (default: all) to rest: ``v = v_rest``, synaptic currents,
+        adaptation and refractory counters zero, delay rings emptied (spikes in flight are
+        dropped). Time, connectivity, inputs and monitors are kept: use it between independent
+        trials, e.g. samples fed to a converted model."""
+        pops = self.populations if pop is None else [self._pop(pop, "population")]
+        for p in pops:
+            self._c.reset_state(p.index)
+
+    @_idle
     def get_state(self, pop: Any, variable: str = "v") -> np.ndarray:
         """Current values of a state variable (a copy)."""
         pop = self._pop(pop, "population")
@@ -595,6 +650,7 @@ class Network:
         return self._c.get_state(pop.index, VARIABLES[variable])
 
     # ------------------------------------------------------------------ connectivity
+    @_idle
     def connect(self, pre: Any, post: Any, rule: str = "all_to_all", *, p: Optional[float] = None,
                 k: Optional[int] = None, indegree: Optional[int] = None,
                 outdegree: Optional[int] = None, weight: Any = 1.0, delay: Any = None,
@@ -607,8 +663,9 @@ class Network:
         source), ``"one_to_one"``, ``"explicit"`` (``pre_index``, ``post_index`` arrays).
 
         ``weight`` (mV) and ``delay`` (ms, default ``dt``, rounded to steps, at least one step and
-        at most ``max_delay``): a number, an array with one value per synapse (explicit,
-        one_to_one, all_to_all: in the order pre-major, post-minor), or a distribution
+        at most ``max_delay``): a number, an array with one value per synapse (explicit:
+        aligned with the index arrays; one_to_one: length n; all_to_all: shape
+        ``(n_pre, n_post)``, i.e. the transpose of a torch ``Linear.weight``), or a distribution
         ``{"normal": (mean, std)}`` / ``{"uniform": (low, high)}`` (delays drawn from a
         distribution are clipped to ``[dt, max_delay]``).
 
@@ -662,6 +719,22 @@ class Network:
                 if val < 0:
                     raise ValueError(f"{nm}: must be >= 0, got {val}")
                 param = float(val)
+            if rule == "all_to_all":
+                # arrays: (n_pre, n_post) or flat pre-major; the diagonal is dropped when
+                # autapses are forbidden within one population
+                full = P.n * Q.n
+                drop = P is Q and not allow_autapses
+                keep = ~np.eye(P.n, dtype=bool).reshape(-1) if drop else None
+                arrs = []
+                for nm, kind, arr in (("weight", wk, warr), ("delay", dk, darr)):
+                    if kind == 3:
+                        if arr.size != full:
+                            raise ValueError(f"{nm}: all_to_all needs {full} values "
+                                             f"(n_pre x n_post), got {arr.size}")
+                        if drop:
+                            arr = np.ascontiguousarray(arr[keep])
+                    arrs.append(arr)
+                warr, darr = arrs
             j = self._c.connect(P.index, Q.index, RULES[rule], param, wk, wa, wb, warr, dk, da,
                                 db, darr, bool(allow_autapses), bool(allow_multapses))
         proj = Projection(self, j, P, Q)
@@ -669,6 +742,7 @@ class Network:
         return proj
 
     # ------------------------------------------------------------------ inputs
+    @_idle
     def add_poisson_input(self, pop: Any, rate: float, weight: float,
                           neurons: Optional[Tuple[int, int]] = None) -> PoissonInput:
         r"""Independent Poisson spike trains of ``rate`` (Hz) into every neuron of ``pop`` (or the
@@ -700,19 +774,21 @@ class Network:
         if t.size and not np.all(np.isfinite(t)):
             raise ValueError(f"{name}: contains NaN or inf")
         s = np.rint(t / self.dt).astype(np.int64) - offset
-        if s.size and s.min() < 0:
-            raise ValueError(f"{name}: must be >= {offset * self.dt} ms, got {t.min()}")
+        if s.size and s.min() < self.step:
+            raise ValueError(f"{name}: must be >= {(self.step + offset) * self.dt:g} ms (the "
+                             f"current time + dt), got {t.min():g}")
         return s
 
+    @_idle
     def add_spike_input(self, pop: Any, times: Any, neurons: Any, weight: Any = 1.0) -> None:
-        """Inject input spikes: at ``times`` (ms, >= dt) add ``weight`` (mV; number or one per
+        """Inject input spikes: at ``times`` (ms, >= now + dt) add ``weight`` (mV; number or one per
         event) to the synaptic input of ``neurons`` (one index per event). An event at time t
         shows in the state at t (it is added to the input of step round(t/dt) - 1)."""
         P = self._pop(pop, "population")
         if P.model == "spike_source":
             raise ValueError("population: use add_source_spikes for a spike source")
-        ids = _index_array(np.atleast_1d(np.asarray(neurons)), "neurons", P.n)
-        tt = np.atleast_1d(np.asarray(times))
+        ids = _index_array(np.atleast_1d(_numpy(neurons)), "neurons", P.n)
+        tt = np.atleast_1d(_numpy(times))
         if not np.issubdtype(tt.dtype, np.number):
             raise TypeError(f"times: must be numeric, got dtype {tt.dtype}")
         steps = self._time_steps(tt, "times", 1)
@@ -726,16 +802,18 @@ class Network:
                 raise ValueError(f"weight: length {w.size} differs from times' {ids.size}")
         self._c.add_events(P.index, steps, ids, w)
 
+    @_idle
     def add_source_spikes(self, pop: Any, times: Any, neurons: Any) -> None:
-        """Spikes emitted by a ``spike_source`` population at ``times`` (ms, >= dt; a spike at t
-        is recorded at t and reaches targets at t + delay)."""
+        """Spikes emitted by a ``spike_source`` population at ``times`` (ms, >= now + dt; a
+        spike at t is recorded at t and reaches targets at t + delay). Spikes already emitted
+        are forgotten, so scheduling trial after trial stays cheap."""
         P = self._pop(pop, "population")
         if P.model != "spike_source":
             raise ValueError("population: is not a 'spike_source' population")
         if times is None or neurons is None:
             raise ValueError("times: spike sources need both spike times and neuron indices")
-        ids = _index_array(np.atleast_1d(np.asarray(neurons)), "neurons", P.n)
-        tt = np.atleast_1d(np.asarray(times))
+        ids = _index_array(np.atleast_1d(_numpy(neurons)), "neurons", P.n)
+        tt = np.atleast_1d(_numpy(times))
         if not np.issubdtype(tt.dtype, np.number):
             raise TypeError(f"times: must be numeric, got dtype {tt.dtype}")
         steps = self._time_steps(tt, "times", 1)
@@ -743,6 +821,7 @@ class Network:
             raise ValueError(f"neurons: length {ids.size} differs from times' {steps.size}")
         self._c.add_source_spikes(P.index, steps, ids)
 
+    @_idle
     def add_current_input(self, pop: Any, current: Any, start: Optional[float] = None) -> None:
         r"""Add an input current (expressed as the voltage it drives, mV) to ``pop``.
 
@@ -777,6 +856,7 @@ class Network:
             raise ValueError(f"current: must be 1-D or 2-D, got shape {a.shape}")
 
     # ------------------------------------------------------------------ monitors
+    @_idle
     def record_spikes(self, pop: Any) -> SpikeMonitor:
         """Record the spikes of ``pop`` from now on; returns a :class:`SpikeMonitor`."""
         P = self._pop(pop, "population")
@@ -784,6 +864,7 @@ class Network:
         self.spike_monitors.append(m)
         return m
 
+    @_idle
     def record_state(self, pop: Any, variables: Union[str, Sequence[str]] = ("v",),
                      neurons: Any = None, every: Optional[float] = None) -> StateMonitor:
         """Record state ``variables`` (``v``, ``i_ex``, ``i_in``, ``a``, ``ref``) of ``neurons``
@@ -800,7 +881,7 @@ class Network:
             if v not in VARIABLES:
                 raise ValueError(f"variables: unknown {v!r}; valid: {', '.join(VARIABLES)}")
         idx = np.arange(P.n, dtype=np.int32) if neurons is None else \
-            _index_array(np.atleast_1d(np.asarray(neurons)), "neurons", P.n)
+            _index_array(np.atleast_1d(_numpy(neurons)), "neurons", P.n)
         if idx.size == 0:
             raise ValueError("neurons: name at least one neuron")
         if np.any(np.diff(idx) <= 0):
@@ -813,6 +894,7 @@ class Network:
         self.state_monitors.append(m)
         return m
 
+    @_idle
     def record_rate(self, pop: Any) -> RateMonitor:
         """Record the population rate (spike count per step) of ``pop`` from now on."""
         P = self._pop(pop, "population")
@@ -821,6 +903,7 @@ class Network:
         return m
 
     # ------------------------------------------------------------------ structural plasticity
+    @_idle
     def prune(self, projection: Any, fraction: Optional[float] = None,
               threshold: Optional[float] = None, by: str = "weight") -> int:
         """Remove synapses of a projection; returns how many. Either ``fraction`` (of the current
@@ -844,6 +927,7 @@ class Network:
             raise ValueError("by: a threshold prunes by weight")
         return int(self._c.prune_threshold(j.index, th))
 
+    @_idle
     def regrow(self, projection: Any, count: int, method: str = "random", scores: Any = None,
                weight: float = 0.0, delay: Optional[float] = None) -> int:
         """Add ``count`` synapses with ``weight`` (mV) and ``delay`` (ms, default dt) at free
@@ -870,6 +954,7 @@ class Network:
             return int(self._c.regrow_scores(j.index, count, s, weight, d))
         raise ValueError(f"method: must be 'random' or 'scores', got {method!r}")
 
+    @_idle
     def add_structural_plasticity(self, projection: Any, every: float, fraction: float,
                                   by: str = "weight", weight: float = 0.0,
                                   delay: Optional[float] = None) -> None:
@@ -909,6 +994,8 @@ class Network:
         of a step) and a tqdm progress bar advances (``progress=None``: shown for runs longer
         than 10 s of biological time).
         """
+        if self._running:
+            raise RuntimeError("network: already running in another thread")
         duration = _finite(duration, "duration")
         if duration < 0:
             raise ValueError(f"duration: must be >= 0, got {duration}")
@@ -932,7 +1019,11 @@ class Network:
                     if self.step < s["next"] < stop:
                         stop = s["next"]
                 before = self.step
-                self._c.run(stop - self.step)
+                self._running = True
+                try:
+                    self._c.run(stop - self.step)
+                finally:
+                    self._running = False
                 if bar is not None:
                     bar.update((self.step - before) * self.dt)
             self._apply_schedules()
@@ -941,6 +1032,7 @@ class Network:
                 bar.close()
 
     # ------------------------------------------------------------------ save / load
+    @_idle
     def save(self, path: str) -> None:
         """Save the whole network (structure, connectivity, state, delay rings, inputs, monitors,
         schedules) to an ``.npz`` file; :meth:`load` continues bitwise identically."""
@@ -960,15 +1052,17 @@ class Network:
                 arrays[f"pop{i}_ring"] = ring
                 meta["populations"][i] = dict(self._pop_specs[i], ring_slots=slots)
                 s, ids, w = c.get_events(i)
+                keep = s >= self.step  # pending events only
                 arrays[f"pop{i}_ev_step"], arrays[f"pop{i}_ev_id"], arrays[f"pop{i}_ev_w"] = \
-                    s, ids, w
+                    s[keep], ids[keep], w[keep]
                 ic, i0, ilen, isteps = c.get_current(i)
                 arrays[f"pop{i}_i_const"] = ic
                 arrays[f"pop{i}_i_steps"] = isteps.reshape(ilen, pop.n)
                 meta["populations"][i]["i_start"] = i0
             else:
                 s, ids = c.get_source_spikes(i)
-                arrays[f"pop{i}_src_step"], arrays[f"pop{i}_src_id"] = s, ids
+                keep = s >= self.step
+                arrays[f"pop{i}_src_step"], arrays[f"pop{i}_src_id"] = s[keep], ids[keep]
         for j, pj in enumerate(self.projections):
             _, _, aut, mult, _, _ = c.proj_info(j)
             pre, post, w, d = c.proj_coo(j)

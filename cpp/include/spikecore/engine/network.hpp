@@ -39,6 +39,7 @@ struct Population {
   NeuronModel model = NeuronModel::LIF;
   SynapseKind kind = SynapseKind::Delta;
   bool discrete = false;
+  float v0 = 0.f;         // resting value of v (reset_state)
   ALIFCoeffs c;           // c.lif for LIF populations
   float cur_scale = 1.f;  // drive per unit of current input and step: 1 - P22 (or 1 if discrete)
   LIFState s;
@@ -78,6 +79,8 @@ struct PoissonInput {
   int32_t lo = 0, hi = 0;  // target neurons [lo, hi)
   uint64_t stream = 0;
   double lambda = 0, exp_minus_lambda = 1;
+  // inversion table for lambda < 10: count = #{k : u >= thr[k]}, u a uniform 32-bit word
+  std::vector<uint32_t> thr;
 };
 
 struct SpikeRecord {
@@ -145,6 +148,9 @@ class Network {
   void init_uniform(int32_t pop, StateVar var, double lo, double hi);
   void get_state(int32_t pop, StateVar var, float* out) const;  // n floats (ref: as float)
   void set_state(int32_t pop, StateVar var, const float* in);
+  // Back to the resting state: v = v_rest (v0), currents, adaptation and refractoriness zero, and
+  // the delay ring emptied (spikes in flight are dropped). Time, inputs and monitors are kept.
+  void reset_state(int32_t pop);
   int32_t ring_slots(int32_t pop) const { return population(pop).slots; }
   int32_t ring_receptors(int32_t pop) const { return population(pop).n_rec; }
   const std::vector<float>& ring(int32_t pop) const { return population(pop).ring; }
