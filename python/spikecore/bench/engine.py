@@ -116,9 +116,7 @@ def run_ours(model: str, params: dict, duration_ms: float, threads: int = 1, see
 def _median_runs(fn, repeats: int):
     runs = [fn() for _ in range(repeats)]
     walls = [r.wall_s for r in runs]
-    med = statistics.median(walls)
-    best = min(runs, key=lambda r: abs(r.wall_s - med))
-    return runs[0], med, best
+    return runs[0], statistics.median(walls), [round(w, 4) for w in walls]
 
 
 def _within(value: float, ref: Optional[float], tol: float = 0.10) -> Optional[bool]:
@@ -156,14 +154,15 @@ def _run(quick: bool) -> Iterator[Result]:
 
     # --- Brunel, 1 thread: events/s and statistics ----------------------------------------------
     _log(f"Brunel ({size}), spikecore 1 thread x{reps}")
-    first, wall1, _ = _median_runs(lambda: run_ours("brunel", bp, brunel_ms, 1), reps)
+    first, wall1, walls1 = _median_runs(lambda: run_ours("brunel", bp, brunel_ms, 1), reps)
     ev1 = first.stats.n_spikes * first.n_synapses / first.n_neurons / wall1
     _log("Brunel, peers 1 thread")
     b2 = _peers.run_peer("brian2", "brunel", bp, brunel_ms, DT_MS, 1, peer_reps)
     ne = _peers.run_peer("nest", "brunel", bp, brunel_ms, DT_MS, 1, 1)
     yield Result("engine", "brunel_1thread", "synaptic_events_per_s", ev1, "events/s", True,
                  {"brian2": b2 and b2.events_per_s, "nest": ne and ne.events_per_s},
-                 {"size": size, "wall_s": wall1, "engine_events": first.events,
+                 {"size": size, "wall_s": walls1, "engine_events": first.events,
+                  "peer_wall_s": {"brian2": b2 and b2.wall_s, "nest": ne and ne.wall_s},
                   "target": ">= 3e8 (full size)"})
     for metric, unit, ours, ref_name in (("rate", "Hz", first.stats.rate_hz, "nest"),
                                          ("cv", "", first.stats.cv_isi, "nest")):
@@ -175,7 +174,7 @@ def _run(quick: bool) -> Iterator[Result]:
 
     # --- Brunel, 2 threads: speedup ------------------------------------------------------------
     _log("Brunel, spikecore 2 threads")
-    r2, wall2, _ = _median_runs(lambda: run_ours("brunel", bp, brunel_ms, 2), reps)
+    r2, wall2, walls2 = _median_runs(lambda: run_ours("brunel", bp, brunel_ms, 2), reps)
     same = bool(np.array_equal(r2.times_ms, first.times_ms)
                 and np.array_equal(r2.senders, first.senders))
     b2_2 = _peers.run_peer("brian2", "brunel", bp, brunel_ms, DT_MS, 2, 1)
@@ -183,7 +182,7 @@ def _run(quick: bool) -> Iterator[Result]:
     yield Result("engine", "brunel_2threads", "speedup_vs_1thread", wall1 / wall2, "x", True,
                  {"brian2": b2 and b2_2 and b2.wall_median_s / b2_2.wall_median_s,
                   "nest": ne and ne_2 and ne.wall_median_s / ne_2.wall_median_s},
-                 {"size": size, "wall_1thread_s": wall1, "wall_2threads_s": wall2,
+                 {"size": size, "wall_1thread_s": walls1, "wall_2threads_s": walls2,
                   "raster_identical_to_1thread": same, "target": ">= 1.8"})
 
     # --- construction, memory, structural plasticity ---------------------------------------------
@@ -208,13 +207,14 @@ def _run(quick: bool) -> Iterator[Result]:
     # --- CUBA -----------------------------------------------------------------------------------
     cp = models.cuba()
     _log(f"CUBA ({cuba_ms:g} ms), spikecore 1 thread x{reps}")
-    cfirst, cwall, _ = _median_runs(lambda: run_ours("cuba", cp, cuba_ms, 1), reps)
+    cfirst, cwall, cwalls = _median_runs(lambda: run_ours("cuba", cp, cuba_ms, 1), reps)
     _log("CUBA, peers")
     cb2 = _peers.run_peer("brian2", "cuba", cp, cuba_ms, DT_MS, 1, peer_reps)
     cne = _peers.run_peer("nest", "cuba", cp, cuba_ms, DT_MS, 1, 1)
     yield Result("engine", f"cuba_{cuba_ms / 1000:g}s_1thread", "wall_time", cwall, "s", False,
                  {"brian2": cb2 and cb2.wall_median_s, "nest": cne and cne.wall_median_s},
-                 {"target": "<= brian2"})
+                 {"target": "<= brian2", "wall_s": cwalls,
+                  "peer_wall_s": {"brian2": cb2 and cb2.wall_s, "nest": cne and cne.wall_s}})
     for metric, unit, ours in (("rate", "Hz", cfirst.stats.rate_hz),
                                ("cv", "", cfirst.stats.cv_isi)):
         get = (lambda r: r.stats.rate_hz) if metric == "rate" else (lambda r: r.stats.cv_isi)
