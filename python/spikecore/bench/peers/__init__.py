@@ -154,6 +154,7 @@ def run_peer(peer: str, model: str, params: dict, duration_ms: float, dt_ms: flo
             _errors[peer] = f"{model}: exit {r.returncode}: " + " | ".join(tail)
             return None
         res = json.loads(lines[-1][len("SPIKECORE_PEER_RESULT "):])
+        _errors.pop(peer, None)
         with np.load(out) as z:
             stats = spike_stats(z["times_ms"], z["senders"], res["n_neurons"], duration_ms)
     return PeerRun(peer=peer, model=model, wall_s=[float(w) for w in res["wall_s"]],
