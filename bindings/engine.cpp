@@ -202,6 +202,14 @@ void bind_engine(nb::module_ m) {
              same_len(s.shape(0), i.shape(0), "neurons");
              n.add_source_spikes(p, s.data(), i.data(), int64_t(s.shape(0)));
            })
+      .def("set_source_rates",
+           [](Network& n, int32_t p, Vec<float> r) {
+             if (int64_t(r.shape(0)) != n.population(p).n)
+               throw value_error("rate: length must equal the population size");
+             n.set_source_rates(p, r.data());
+           })
+      .def("get_source_rates",
+           [](const Network& n, int32_t p) { return copy_vec(n.population(p).src_rate); })
       .def("get_source_spikes",
            [](const Network& n, int32_t p) {
              const Population& q = n.population(p);

@@ -240,3 +240,50 @@ def test_torch_inputs_everywhere():
     net.add_spike_input(pop, torch.tensor([3.0]), torch.tensor([1]), weight=torch.tensor([0.2]))
     net.run(4.0)
     assert net.get_state(pop, "v").shape == (2,)
+
+
+def test_poisson_source_population():
+    out = []
+    for t in (1, 3):
+        net = Network(dt=0.1, seed=4, n_threads=t)
+        src = net.add_population(1000, "poisson_source", rate=np.linspace(0.0, 100.0, 1000),
+                                 spike_times=[0.5], spike_neurons=[0])
+        post = net.add_population(10, "lif")
+        net.connect(src, post, "fixed_indegree", k=50, weight=0.2)
+        sm = net.record_spikes(src)
+        net.run(1000.0)
+        out.append((sm.steps, sm.senders, net.get_state(post, "v")))
+    for x, y in zip(out[0], out[1]):
+        np.testing.assert_array_equal(x, y)
+    counts = np.bincount(out[0][1], minlength=1000)
+    assert counts[0] == 1  # rate 0: only the scheduled spike
+    assert abs(counts.sum() - 50.0 * 1000) < 4 * np.sqrt(50.0 * 1000)
+    assert abs(counts[-100:].mean() - 95.0) < 3.0
+
+
+def test_poisson_source_rate_checks():
+    net = Network(dt=0.1)
+    with pytest.raises(ValueError, match="^rate"):
+        net.add_population(3, "poisson_source", rate=20000.0)  # > 1 / dt
+    with pytest.raises(ValueError, match="^rate"):
+        net.add_population(3, "poisson_source", rate=[1.0, -1.0, 2.0])
+    with pytest.raises(TypeError, match="^rate"):
+        net.add_population(3, "lif", rate=5.0)
+    p = net.add_population(3, "poisson_source", rate=100.0)
+    net.set_source_rate(p, [0.0, 0.0, 0.0])
+    sm = net.record_spikes(p)
+    net.run(50.0)
+    assert sm.count == 0
+
+
+def test_current_arrays_for_successive_trials_do_not_accumulate():
+    net = Network(dt=0.1)
+    pop = net.add_population(4, "lif_discrete", beta=0.9)
+    for trial in range(3):
+        net.add_current_input(pop, np.full((100, 4), 0.05, np.float32))
+        net.run(10.0)
+        net.reset_state()
+    c = net._c.get_current(pop.index)
+    assert c[2] <= 100  # only pending rows are kept
+    with pytest.raises(ValueError, match="^start"):
+        net.add_current_input(pop, np.ones((3, 4)), start=0.0)

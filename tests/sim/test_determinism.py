@@ -90,7 +90,10 @@ def test_save_load_exp_synapses_inputs_and_sources(tmp_path):
         net.add_current_input(pop, np.ones((300, 20)), start=10.0)
         net.add_spike_input(pop, [40.0, 70.0], [3, 4], weight=[5.0, 6.0])
         net.add_poisson_input(pop, 800.0, 1.0)
+        ps = net.add_population(10, "poisson_source", rate=np.linspace(10.0, 200.0, 10))
+        net.connect(ps, pop, "fixed_outdegree", k=3, weight=2.0, delay=0.7)
         net.record_spikes(pop)
+        net.record_spikes(ps)
         return net
 
     a = build()
@@ -103,5 +106,21 @@ def test_save_load_exp_synapses_inputs_and_sources(tmp_path):
     assert a.spike_monitors[0].count > 10
     np.testing.assert_array_equal(a.spike_monitors[0].steps, c.spike_monitors[0].steps)
     np.testing.assert_array_equal(a.spike_monitors[0].senders, c.spike_monitors[0].senders)
+    np.testing.assert_array_equal(a.spike_monitors[1].steps, c.spike_monitors[1].steps)
+    assert a.spike_monitors[1].count > 20
     for v in ("v", "i_ex", "i_in", "ref"):
         np.testing.assert_array_equal(a.get_state(1, v), c.get_state(1, v))
+
+
+def test_spike_exchange_window_does_not_change_results():
+    # Brunel's minimum delay is 1.5 ms: threads exchange spikes every 15 steps. A projection with
+    # a one-step delay into a separate population forces an exchange every step.
+    out = []
+    for extra in (False, True):
+        m = networks.brunel(0.1, seed=2, n_threads=2)
+        if extra:
+            sink = m.net.add_population(3, "lif")
+            m.net.connect(m["E"], sink, "fixed_indegree", k=2, weight=0.1, delay=0.1)
+        m.net.run(100.0)
+        out.append(_raster(m))
+    assert _same(out[0], out[1])

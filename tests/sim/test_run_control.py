@@ -53,7 +53,7 @@ def test_calls_from_another_thread_while_running_are_refused():
 
     def poke():
         t0 = time.time()
-        while not m.net._running and time.time() - t0 < 5:
+        while m.net._owner is None and time.time() - t0 < 5:
             time.sleep(0.0005)
         for call in (lambda: m.net.run(1.0), lambda: m.monitors["E"].times,
                      lambda: m.net.prune(0, fraction=0.1)):

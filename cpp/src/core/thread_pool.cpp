@@ -73,13 +73,23 @@ void ThreadPool::barrier() {
   const uint32_t my_sense = sense_.load(std::memory_order_relaxed);
   if (arrived_.fetch_add(1, std::memory_order_acq_rel) == n_ - 1) {
     arrived_.store(0, std::memory_order_relaxed);
-    sense_.store(my_sense + 1, std::memory_order_release);
-  } else {
-    int spins = 0;
-    while (sense_.load(std::memory_order_acquire) == my_sense) {
-      if (++spins > 4096) std::this_thread::yield();
+    sense_.store(my_sense + 1, std::memory_order_seq_cst);
+    // sleepers_ is incremented under bmu_ before a sleeper re-checks sense_ (seq_cst on both
+    // sides): either we see it and notify under the lock, or it sees the new sense.
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+      std::lock_guard<std::mutex> lk(bmu_);
+      bcv_.notify_all();
     }
+    return;
   }
+  for (int spins = 0; spins < 4096 + 16; ++spins) {
+    if (sense_.load(std::memory_order_acquire) != my_sense) return;
+    if (spins >= 4096) std::this_thread::yield();
+  }
+  std::unique_lock<std::mutex> lk(bmu_);
+  sleepers_.fetch_add(1, std::memory_order_seq_cst);
+  bcv_.wait(lk, [&] { return sense_.load(std::memory_order_seq_cst) != my_sense; });
+  sleepers_.fetch_sub(1, std::memory_order_seq_cst);
 }
 
 }  // namespace spikecore

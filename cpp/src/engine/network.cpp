@@ -18,6 +18,7 @@ constexpr uint64_t kStreamWeight = 0x57454947ull << 20;   // "WEIG" + projection
 constexpr uint64_t kStreamDelay = 0x44454c41ull << 20;    // "DELA" + projection
 constexpr uint64_t kStreamPoisson = 0x504f4953ull << 20;  // "POIS" + input
 constexpr uint64_t kStreamPlastic = 0x504c4153ull << 20;  // "PLAS" + projection
+constexpr uint64_t kStreamSource = 0x53524345ull << 20;   // "SRCE" + population
 constexpr int kPad = 16;                                  // int64 padding against false sharing
 // Spare capacity per row (fraction): regrowth after pruning fits without repacking.
 constexpr double kSlack = 0.15;
@@ -268,9 +269,7 @@ void Network::set_ring(int32_t pop, int32_t slots, const float* data, int64_t le
     if (!std::isfinite(data[k])) throw value_error("ring: contains NaN or inf");
   if (slots < p.slots) throw value_error("slots: smaller than the ring this network needs");
   p.ring.assign(data, data + len);
-  const int32_t need = p.slots;
   p.slots = slots;
-  (void)need;
 }
 
 // ------------------------------------------------------------------------------- projections
@@ -313,6 +312,36 @@ int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
     ci.reserve(size_t(n));
     cj.reserve(size_t(n));
   };
+  // Generate synapses for the iterated side [0, n_for) in thread blocks, each index x from its own
+  // counter RNG stream, then concatenate in block order: the same list for any thread count.
+  const int T = pool_->size();
+  auto generate = [&](int32_t n_for, double per, const auto& gen) {
+    if (T == 1 || double(n_for) * per < 2e5) {
+      reserve(per * n_for * 1.05 + 16);
+      gen(0, n_for, ci, cj);
+      return;
+    }
+    std::vector<std::vector<int32_t>> gi(static_cast<size_t>(T)), gj(static_cast<size_t>(T));
+    pool_->run([&](int rank) {
+      int64_t b, e;
+      ThreadPool::block_range(n_for, T, rank, b, e);
+      gi[size_t(rank)].reserve(size_t(per * double(e - b) * 1.05 + 16));
+      gj[size_t(rank)].reserve(size_t(per * double(e - b) * 1.05 + 16));
+      gen(int32_t(b), int32_t(e), gi[size_t(rank)], gj[size_t(rank)]);
+    });
+    size_t total = 0;
+    for (const auto& g : gi) total += g.size();
+    ci.resize(total);
+    cj.resize(total);
+    size_t at = 0;
+    for (int r = 0; r < T; ++r) {
+      std::copy(gi[size_t(r)].begin(), gi[size_t(r)].end(), ci.begin() + int64_t(at));
+      std::copy(gj[size_t(r)].begin(), gj[size_t(r)].end(), cj.begin() + int64_t(at));
+      at += gi[size_t(r)].size();
+      std::vector<int32_t>().swap(gi[size_t(r)]);
+      std::vector<int32_t>().swap(gj[size_t(r)]);
+    }
+  };
   switch (rule) {
     case ConnRule::AllToAll: {
       reserve(double(np) * nq);
@@ -338,22 +367,25 @@ int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
     }
     case ConnRule::PairwiseBernoulli: {
       require_probability(param, "p");
-      reserve(param * np * nq * 1.05 + 16);
       if (param > 0) {
         const double l1p = std::log1p(-param);
-        for (int32_t i = 0; i < np; ++i) {
-          CounterRng r(seed_, cstream, uint64_t(i), 0);
-          int64_t j = -1;
-          for (;;) {
-            // geometric skip, computed in double so that tiny p cannot overflow
-            const double skip = param >= 1 ? 0.0 : std::floor(std::log(r.uniform_pos()) / l1p);
-            if (double(j) + 1.0 + skip >= double(nq)) break;
-            j += 1 + int64_t(skip);
-            if (no_aut && j == i) continue;
-            ci.push_back(i);
-            cj.push_back(int32_t(j));
+        generate(np, param * nq, [&](int32_t b, int32_t e, std::vector<int32_t>& gi,
+                                     std::vector<int32_t>& gj) {
+          for (int32_t i = b; i < e; ++i) {
+            CounterRng r(seed_, cstream, uint64_t(i), 0);
+            int64_t j = -1;
+            for (;;) {
+              // geometric skip, computed in double so that tiny p cannot overflow
+              const double skip =
+                  param >= 1 ? 0.0 : std::floor(std::log(r.uniform_pos()) / l1p);
+              if (double(j) + 1.0 + skip >= double(nq)) break;
+              j += 1 + int64_t(skip);
+              if (no_aut && j == i) continue;
+              gi.push_back(i);
+              gj.push_back(int32_t(j));
+            }
           }
-        }
+        });
       }
       break;
     }
@@ -374,27 +406,29 @@ int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
                   "must be <= " + std::to_string(avail) + " without multapses, got " +
                       std::to_string(k));
       }
-      reserve(double(k) * n_for);
-      std::vector<uint8_t> mark(allow_multapses ? 0 : size_t(n_from), 0);
-      std::vector<int32_t> picked;
-      for (int32_t x = 0; x < n_for; ++x) {
-        CounterRng r(seed_, cstream, uint64_t(x), 0);
-        picked.clear();
-        while (int64_t(picked.size()) < k) {
-          const int32_t y = int32_t(r.below(uint64_t(n_from)));
-          if (no_aut && y == x) continue;
-          if (!allow_multapses) {
-            if (mark[size_t(y)]) continue;
-            mark[size_t(y)] = 1;
+      generate(n_for, double(k), [&](int32_t b, int32_t e, std::vector<int32_t>& gi,
+                                     std::vector<int32_t>& gj) {
+        std::vector<uint8_t> mark(allow_multapses ? 0 : size_t(n_from), 0);
+        std::vector<int32_t> picked;
+        for (int32_t x = b; x < e; ++x) {
+          CounterRng r(seed_, cstream, uint64_t(x), 0);
+          picked.clear();
+          while (int64_t(picked.size()) < k) {
+            const int32_t y = int32_t(r.below(uint64_t(n_from)));
+            if (no_aut && y == x) continue;
+            if (!allow_multapses) {
+              if (mark[size_t(y)]) continue;
+              mark[size_t(y)] = 1;
+            }
+            picked.push_back(y);
           }
-          picked.push_back(y);
+          for (int32_t y : picked) {
+            if (!allow_multapses) mark[size_t(y)] = 0;
+            gi.push_back(in ? y : x);
+            gj.push_back(in ? x : y);
+          }
         }
-        for (int32_t y : picked) {
-          if (!allow_multapses) mark[size_t(y)] = 0;
-          ci.push_back(in ? y : x);
-          cj.push_back(in ? x : y);
-        }
-      }
+      });
       break;
     }
     default: throw value_error("rule: unknown connection rule");
@@ -412,18 +446,31 @@ int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
   std::vector<uint16_t> d(static_cast<size_t>(n));
   const bool dist_delay = delay_ms.kind == ValueSpec::Normal || delay_ms.kind == ValueSpec::Uniform;
   const uint16_t dconst = delay_ms.kind == ValueSpec::Const ? delay_steps(delay_ms.a, "delay") : 1;
-  for (int64_t k = 0; k < n; ++k) {
-    w[size_t(k)] = float(spec_value(weight, seed_, kStreamWeight + jid, k));
-    if (delay_ms.kind == ValueSpec::Const) {
-      d[size_t(k)] = dconst;
-    } else if (dist_delay) {
-      // distributions are clipped to [1 step, max_delay]
-      double s = std::round(spec_value(delay_ms, seed_, kStreamDelay + jid, k) / dt_);
-      s = std::min<double>(std::max<double>(s, 1.0), max_delay_steps_);
-      d[size_t(k)] = uint16_t(s);
-    } else {
-      d[size_t(k)] = delay_steps(delay_ms.arr[k], "delay");
+  if (delay_ms.kind == ValueSpec::Array)  // validate before the (parallel) fill
+    for (int64_t k = 0; k < n; ++k) (void)delay_steps(delay_ms.arr[k], "delay");
+  auto fill = [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) {
+      w[size_t(k)] = float(spec_value(weight, seed_, kStreamWeight + jid, k));
+      if (delay_ms.kind == ValueSpec::Const) {
+        d[size_t(k)] = dconst;
+      } else if (dist_delay) {
+        // distributions are clipped to [1 step, max_delay]
+        double s = std::round(spec_value(delay_ms, seed_, kStreamDelay + jid, k) / dt_);
+        s = std::min<double>(std::max<double>(s, 1.0), max_delay_steps_);
+        d[size_t(k)] = uint16_t(s);
+      } else {
+        d[size_t(k)] = uint16_t(std::round(double(delay_ms.arr[k]) / dt_));
+      }
     }
+  };
+  if (T == 1 || n < 200000) {
+    fill(0, n);
+  } else {
+    pool_->run([&](int rank) {
+      int64_t b, e;
+      ThreadPool::block_range(n, T, rank, b, e);
+      fill(b, e);
+    });
   }
   Projection pj;
   pj.pre = pre;
@@ -667,6 +714,29 @@ void Network::add_source_spikes(int32_t pop, const int64_t* step, const int32_t*
   }
 }
 
+void Network::set_source_rates(int32_t pop, const float* rate_hz) {
+  Population& p = pop_ref(pop);
+  require(p.model == NeuronModel::Source, "population", "is not a spike source");
+  std::vector<uint64_t> thr(size_t(p.n));
+  bool any = false;
+  for (int32_t i = 0; i < p.n; ++i) {
+    const double r = rate_hz[i];
+    require_nonnegative(r, "rate");
+    const double prob = r * dt_ * 1e-3;
+    require(prob <= 1.0, "rate", "must be <= 1 / dt (at most one spike per step), got " +
+                                     std::to_string(r) + " Hz");
+    thr[size_t(i)] = uint64_t(std::llround(prob * 4294967296.0));
+    any |= thr[size_t(i)] > 0;
+  }
+  if (!any) {
+    p.src_rate.clear();
+    p.src_thr.clear();
+    return;
+  }
+  p.src_rate.assign(rate_hz, rate_hz + p.n);
+  p.src_thr.swap(thr);
+}
+
 void Network::set_current_const(int32_t pop, const float* i) {
   Population& p = pop_ref(pop);
   require(p.model != NeuronModel::Source, "population", "a spike source cannot receive input");
@@ -684,6 +754,15 @@ void Network::set_current_steps(int32_t pop, int64_t start, int64_t len, const f
   const int64_t total = len * p.n;
   for (int64_t k = 0; k < total; ++k)
     if (!std::isfinite(i[k])) throw value_error("current: contains NaN or inf");
+  require(start >= step_, "start", "must not lie before the current time (step " +
+                                      std::to_string(step_) + ")");
+  // rows of past steps were used already: drop them (repeated trials stay O(pending))
+  if (p.i_len > 0 && p.i_start < step_) {
+    const int64_t drop = std::min(p.i_len, step_ - p.i_start);
+    p.i_steps.erase(p.i_steps.begin(), p.i_steps.begin() + drop * p.n);
+    p.i_start += drop;
+    p.i_len -= drop;
+  }
   // Merge with an existing array over the union of step ranges (sums where they overlap).
   const int64_t b = p.i_len ? std::min(p.i_start, start) : start;
   const int64_t e = p.i_len ? std::max(p.i_start + p.i_len, start + len) : start + len;
@@ -797,13 +876,20 @@ void Network::prepare(int64_t n_steps) {
     pj.bounds_t = T;
     pj.dirty = false;
   }
+  // spike exchange window: the smallest delay of any projection (spikes of a window only land
+  // after it), capped so that spike buffers stay small
+  window_ = 64;
+  for (const auto& pj : projs_)
+    if (pj.m.nnz() > 0) window_ = std::min<int32_t>(window_, pj.dmin);
+  window_ = std::max<int32_t>(window_, 1);
   for (int par = 0; par < 2; ++par) {
     spikes_[par].resize(pops_.size());
     for (size_t p = 0; p < pops_.size(); ++p) {
       spikes_[par][p].resize(size_t(T));
-      for (auto& v : spikes_[par][p]) {
-        v.clear();
-        v.reserve(size_t(pops_[p].n / T + 1));
+      for (auto& l : spikes_[par][p]) {
+        l.v.clear();
+        l.off.assign(1, 0);
+        l.v.reserve(size_t(pops_[p].n / T + 1));
       }
     }
   }
@@ -816,11 +902,9 @@ void Network::prepare(int64_t n_steps) {
   for (auto& r : state_recs_) {
     const int64_t first = std::max(r.start, t0);
     int64_t s = r.start + ((first - r.start + r.every - 1) / r.every) * r.every;
-    const size_t row = r.step.size();
     for (; s < t1; s += r.every) r.step.push_back(s);
     const size_t per = r.vars.size() * r.idx.size();
     r.data.resize(r.step.size() * per, 0.f);
-    (void)row;
   }
   for (auto& r : rate_recs_) r.count.resize(size_t(t1 - r.start), 0);
 }
@@ -959,15 +1043,42 @@ void Network::update_block(Population& p, int32_t pi, int rank, int64_t t,
   int64_t lo64, hi64;
   ThreadPool::block_range(p.n, pool_->size(), rank, lo64, hi64);
   const int32_t lo = int32_t(lo64), hi = int32_t(hi64);
-  out.clear();
-  if (lo >= hi) return;
+  if (lo >= hi) return;  // spikes are appended to `out`
   if (p.model == NeuronModel::Source) {
     auto b = std::lower_bound(p.src_step.begin(), p.src_step.end(), t);
     auto e = std::upper_bound(b, p.src_step.end(), t);
     const size_t ib = size_t(b - p.src_step.begin()), ie = size_t(e - p.src_step.begin());
     auto ids_b = p.src_id.begin() + int64_t(ib), ids_e = p.src_id.begin() + int64_t(ie);
-    for (auto it = std::lower_bound(ids_b, ids_e, lo); it != ids_e && *it < hi; ++it)
-      out.push_back(*it);
+    auto it = std::lower_bound(ids_b, ids_e, lo);
+    if (p.src_thr.empty()) {
+      for (; it != ids_e && *it < hi; ++it) out.push_back(*it);
+      return;
+    }
+    // Poisson source: neuron i spikes if its uniform word u < thr[i] (or if scheduled).
+    // Words as in poisson_counts: neuron i = 4 L B + L q + l, Philox counter (L B + l, 0, t).
+    const uint64_t key =
+        splitmix64(seed_ ^ splitmix64(kStreamSource + uint64_t(pi) + 0x632BE59BD9B4E019ull));
+    const uint32_t k0 = uint32_t(key), k1 = uint32_t(key >> 32);
+    constexpr int L = 64;
+    alignas(64) uint32_t c[4][L];
+    const uint64_t* thr = p.src_thr.data();
+    for (int64_t B = lo / (4 * L); B * 4 * L < hi; ++B) {
+      for (int l = 0; l < L; ++l) {
+        c[0][l] = uint32_t(B * L + l);
+        c[1][l] = 0;
+        c[2][l] = uint32_t(uint64_t(t));
+        c[3][l] = uint32_t(uint64_t(t) >> 32);
+      }
+      philox_lanes<L>(c[0], c[1], c[2], c[3], k0, k1);
+      const int64_t ia = std::max<int64_t>(lo, B * 4 * L), iz = std::min<int64_t>(hi, (B + 1) * 4 * L);
+      for (int64_t i = ia; i < iz; ++i) {
+        const int64_t j = i - B * 4 * L;
+        bool s = uint64_t(c[j / L][j % L]) < thr[i];
+        while (it != ids_e && *it < i) ++it;
+        if (it != ids_e && *it == i) s = true;
+        if (s) out.push_back(int32_t(i));
+      }
+    }
     return;
   }
   const size_t stride = size_t(p.n_rec) * size_t(p.n);
@@ -990,8 +1101,6 @@ void Network::update_block(Population& p, int32_t pi, int rank, int64_t t,
   }
   // current input of this step
   const float* cur = nullptr;
-  std::vector<float>& tmp = p.i_const;  // reuse: build per-step current only if needed
-  (void)tmp;
   const bool arr = p.i_len > 0 && t >= p.i_start && t < p.i_start + p.i_len;
   thread_local std::vector<float> cbuf;
   if (arr && !p.i_const.empty()) {
@@ -1015,8 +1124,8 @@ void Network::update_block(Population& p, int32_t pi, int rank, int64_t t,
 }
 
 namespace {
-template <bool Uniform, int Mode>
-inline int64_t deliver_rows(const Projection& pj, const std::vector<std::vector<int32_t>>& lists,
+template <bool Uniform, int Mode, typename Lists>
+inline int64_t deliver_rows(const Projection& pj, const Lists& lists, int s,
                             int rank, int T, float* const* base, int32_t n) {
   const int32_t* post = pj.m.post();
   const float* weight = pj.m.weight();
@@ -1025,7 +1134,9 @@ inline int64_t deliver_rows(const Projection& pj, const std::vector<std::vector<
   float* const slot = base[pj.dmin];
   int64_t ev = 0;
   for (int rr = 0; rr < T; ++rr) {
-    for (int32_t r : lists[size_t(rr)]) {
+    const auto& L = lists[size_t(rr)];
+    for (int32_t x = L.off[size_t(s)]; x < L.off[size_t(s) + 1]; ++x) {
+      const int32_t r = L.v[size_t(x)];
       const int64_t* bd = bounds + size_t(r) * size_t(T + 1);
       const int64_t k0 = bd[rank], k1 = bd[rank + 1];
       ev += k1 - k0;
@@ -1042,10 +1153,10 @@ inline int64_t deliver_rows(const Projection& pj, const std::vector<std::vector<
 }
 }  // namespace
 
-void Network::deliver(Projection& pj, int rank, int64_t t, int par) {
+void Network::deliver(Projection& pj, int rank, int64_t t, int par, int s) {
   const auto& lists = spikes_[par][size_t(pj.pre)];
   bool any = false;
-  for (const auto& l : lists) any |= !l.empty();
+  for (const auto& l : lists) any |= l.off[size_t(s) + 1] > l.off[size_t(s)];
   if (!any) return;
   Population& q = pops_[size_t(pj.post)];
   const int T = pool_->size();
@@ -1061,12 +1172,12 @@ void Network::deliver(Projection& pj, int rank, int64_t t, int par) {
   const bool uni = pj.dmin == pj.dmax;
   int64_t ev;
   switch (pj.recmode * 2 + (uni ? 1 : 0)) {
-    case 0: ev = deliver_rows<false, 0>(pj, lists, rank, T, bp, q.n); break;
-    case 1: ev = deliver_rows<true, 0>(pj, lists, rank, T, bp, q.n); break;
-    case 2: ev = deliver_rows<false, 1>(pj, lists, rank, T, bp, q.n); break;
-    case 3: ev = deliver_rows<true, 1>(pj, lists, rank, T, bp, q.n); break;
-    case 4: ev = deliver_rows<false, 2>(pj, lists, rank, T, bp, q.n); break;
-    default: ev = deliver_rows<true, 2>(pj, lists, rank, T, bp, q.n); break;
+    case 0: ev = deliver_rows<false, 0>(pj, lists, s, rank, T, bp, q.n); break;
+    case 1: ev = deliver_rows<true, 0>(pj, lists, s, rank, T, bp, q.n); break;
+    case 2: ev = deliver_rows<false, 1>(pj, lists, s, rank, T, bp, q.n); break;
+    case 3: ev = deliver_rows<true, 1>(pj, lists, s, rank, T, bp, q.n); break;
+    case 4: ev = deliver_rows<false, 2>(pj, lists, s, rank, T, bp, q.n); break;
+    default: ev = deliver_rows<true, 2>(pj, lists, s, rank, T, bp, q.n); break;
   }
   thread_events_[size_t(rank) * kPad] += ev;
 }
@@ -1084,54 +1195,73 @@ void Network::run(int64_t n_steps) {
     const auto& sr = state_recs_[r];
     rec_row0[r] = size_t(std::lower_bound(sr.step.begin(), sr.step.end(), t0) - sr.step.begin());
   }
+  const int64_t W = window_;
   pool_->run([&](int rank) {
     std::vector<size_t> next_row(rec_row0);
-    for (int64_t t = t0; t < t0 + n_steps; ++t) {
-      const int par = int(t & 1);
-      for (int32_t p = 0; p < n_pops; ++p)
-        update_block(pops_[size_t(p)], p, rank, t, spikes_[par][size_t(p)][size_t(rank)]);
-      // state recorders: each thread writes its own neurons
-      for (size_t r = 0; r < state_recs_.size(); ++r) {
-        StateRecord& sr = state_recs_[r];
-        if (next_row[r] >= sr.step.size() || sr.step[next_row[r]] != t) continue;
-        const Population& p = pops_[size_t(sr.pop)];
-        int64_t lo, hi;
-        ThreadPool::block_range(p.n, T, rank, lo, hi);
-        const size_t ni = sr.idx.size();
-        float* row = sr.data.data() + next_row[r] * sr.vars.size() * ni;
-        const auto b = std::lower_bound(sr.idx.begin(), sr.idx.end(), int32_t(lo));
-        for (auto it = b; it != sr.idx.end() && *it < hi; ++it) {
-          const size_t col = size_t(it - sr.idx.begin());
-          for (size_t v = 0; v < sr.vars.size(); ++v) {
-            float x = 0;
-            switch (StateVar(sr.vars[v])) {
-              case StateVar::V: x = p.s.v[size_t(*it)]; break;
-              case StateVar::IEx: x = p.s.i_ex[size_t(*it)]; break;
-              case StateVar::IIn: x = p.s.i_in[size_t(*it)]; break;
-              case StateVar::A: x = p.a[size_t(*it)]; break;
-              case StateVar::Ref: x = float(p.s.ref[size_t(*it)]); break;
-            }
-            row[v * ni + col] = x;
-          }
+    int64_t widx = 0;
+    for (int64_t w0 = t0; w0 < t0 + n_steps; w0 += W, ++widx) {
+      const int64_t wn = std::min<int64_t>(W, t0 + n_steps - w0);
+      const int par = int(widx & 1);
+      for (int32_t p = 0; p < n_pops; ++p) {
+        SpikeList& l = spikes_[par][size_t(p)][size_t(rank)];
+        l.v.clear();
+        l.off.assign(1, 0);
+      }
+      // phase 1: update my block of every population for the steps of the window
+      for (int64_t t = w0; t < w0 + wn; ++t) {
+        for (int32_t p = 0; p < n_pops; ++p) {
+          SpikeList& l = spikes_[par][size_t(p)][size_t(rank)];
+          update_block(pops_[size_t(p)], p, rank, t, l.v);
+          l.off.push_back(int32_t(l.v.size()));
         }
-        ++next_row[r];
+        // state recorders: each thread writes its own neurons
+        for (size_t r = 0; r < state_recs_.size(); ++r) {
+          StateRecord& sr = state_recs_[r];
+          if (next_row[r] >= sr.step.size() || sr.step[next_row[r]] != t) continue;
+          const Population& p = pops_[size_t(sr.pop)];
+          int64_t lo, hi;
+          ThreadPool::block_range(p.n, T, rank, lo, hi);
+          const size_t ni = sr.idx.size();
+          float* row = sr.data.data() + next_row[r] * sr.vars.size() * ni;
+          const auto b = std::lower_bound(sr.idx.begin(), sr.idx.end(), int32_t(lo));
+          for (auto it = b; it != sr.idx.end() && *it < hi; ++it) {
+            const size_t col = size_t(it - sr.idx.begin());
+            for (size_t v = 0; v < sr.vars.size(); ++v) {
+              float x = 0;
+              switch (StateVar(sr.vars[v])) {
+                case StateVar::V: x = p.s.v[size_t(*it)]; break;
+                case StateVar::IEx: x = p.s.i_ex[size_t(*it)]; break;
+                case StateVar::IIn: x = p.s.i_in[size_t(*it)]; break;
+                case StateVar::A: x = p.a[size_t(*it)]; break;
+                case StateVar::Ref: x = float(p.s.ref[size_t(*it)]); break;
+              }
+              row[v * ni + col] = x;
+            }
+          }
+          ++next_row[r];
+        }
       }
       pool_->barrier();
-      for (auto& pj : projs_) deliver(pj, rank, t, par);
-      if (rank == 0) {
-        for (auto& sr : spike_recs_) {
-          for (const auto& l : spikes_[par][size_t(sr.pop)]) {
-            for (int32_t i : l) {
-              sr.step.push_back(t);
-              sr.id.push_back(i);
+      // phase 2: deliver the window's spikes step by step into my targets' ring slots
+      for (int64_t t = w0; t < w0 + wn; ++t) {
+        const int s = int(t - w0);
+        for (auto& pj : projs_) deliver(pj, rank, t, par, s);
+        if (rank == 0) {
+          for (auto& sr : spike_recs_) {
+            for (const auto& l : spikes_[par][size_t(sr.pop)]) {
+              for (int32_t x = l.off[size_t(s)]; x < l.off[size_t(s) + 1]; ++x) {
+                sr.step.push_back(t);
+                sr.id.push_back(l.v[size_t(x)]);
+              }
             }
           }
-        }
-        for (auto& rr : rate_recs_) {
-          if (t < rr.start) continue;
-          int32_t c = 0;
-          for (const auto& l : spikes_[par][size_t(rr.pop)]) c += int32_t(l.size());
-          rr.count[size_t(t - rr.start)] = c;
+          for (auto& rr : rate_recs_) {
+            if (t < rr.start) continue;
+            int32_t c = 0;
+            for (const auto& l : spikes_[par][size_t(rr.pop)])
+              c += l.off[size_t(s) + 1] - l.off[size_t(s)];
+            rr.count[size_t(t - rr.start)] = c;
+          }
         }
       }
     }

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import threading
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -36,7 +37,8 @@ __all__ = [
     "PoissonInput",
 ]
 
-MODELS = ("lif", "alif", "lif_discrete", "alif_discrete", "spike_source")
+MODELS = ("lif", "alif", "lif_discrete", "alif_discrete", "spike_source", "poisson_source")
+SOURCES = ("spike_source", "poisson_source")
 RULES = {
     "all_to_all": 0,
     "pairwise_bernoulli": 1,
@@ -58,16 +60,25 @@ FORMAT_VERSION = 1
 
 
 def _idle(fn):
-    """Refuse calls while the network is running in another thread (the core runs without
-    the GIL; touching its arrays meanwhile would race)."""
+    """Serialise calls into the core: the core works without the GIL (run, connect, prune,
+    regrow), so a call from another thread meanwhile would race; it raises RuntimeError instead.
+    Re-entrant for the thread that holds the network."""
     import functools
 
     @functools.wraps(fn)
     def wrapper(self, *args, **kwargs):
         net = self if isinstance(self, Network) else self.net
-        if net._running:
-            raise RuntimeError("network: busy running in another thread")
-        return fn(self, *args, **kwargs)
+        me = threading.get_ident()
+        if net._owner == me:
+            return fn(self, *args, **kwargs)
+        if not net._lock.acquire(blocking=False):
+            raise RuntimeError("network: busy in another thread (run, connect, prune, ...)")
+        net._owner = me
+        try:
+            return fn(self, *args, **kwargs)
+        finally:
+            net._owner = None
+            net._lock.release()
 
     return wrapper
 
@@ -137,6 +148,9 @@ class Population:
     def __len__(self) -> int:
         return self.n
 
+    def __repr__(self) -> str:
+        return f"Population({self.name!r}, n={self.n}, model={self.model!r}, index={self.index})"
+
     def get(self, variable: str = "v") -> np.ndarray:
         """Current values of a state variable (``v``, ``i_ex``, ``i_in``, ``a``, ``ref``)."""
         return self.net.get_state(self, variable)
@@ -159,7 +173,12 @@ class Projection:
     pre: Population
     post: Population
 
+    def __repr__(self) -> str:
+        return (f"Projection({self.pre.name!r} -> {self.post.name!r}, nnz={self.nnz}, "
+                f"index={self.index})")
+
     @property
+    @_idle
     def nnz(self) -> int:
         """Number of synapses."""
         return int(self.net._c.proj_info(self.index)[4])
@@ -181,6 +200,11 @@ class Projection:
     @weights.setter
     def weights(self, w: Any) -> None:
         self.set_weights(w)
+
+    @property
+    def delays(self) -> np.ndarray:
+        """Delays (ms) in row order."""
+        return self.to_coo()[3]
 
     @_idle
     def set_weights(self, w: Any) -> None:
@@ -278,11 +302,13 @@ class StateMonitor:
         self.neurons = neurons
 
     @property
+    @_idle
     def times(self) -> np.ndarray:
         steps = self.net._c.get_state_record(self.index)[5]
         return (steps + 1).astype(np.float64) * self.net.dt
 
     @property
+    @_idle
     def values(self) -> Dict[str, np.ndarray]:
         rec = self.net._c.get_state_record(self.index)
         steps, data = rec[5], rec[6]
@@ -308,10 +334,12 @@ class RateMonitor:
         self.net, self.index, self.population = net, index, population
 
     @property
+    @_idle
     def counts(self) -> np.ndarray:
         return self.net._c.get_rate(self.index)[2]
 
     @property
+    @_idle
     def times(self) -> np.ndarray:
         _, start, c = self.net._c.get_rate(self.index)
         return (start + 1 + np.arange(c.size)).astype(np.float64) * self.net.dt
@@ -421,7 +449,8 @@ class Network:
         self.state_monitors: List[StateMonitor] = []
         self.rate_monitors: List[RateMonitor] = []
         self._pop_specs: List[Dict[str, Any]] = []
-        self._running = False
+        self._lock = threading.Lock()
+        self._owner: Optional[int] = None
         self._schedules: List[Dict[str, Any]] = []
 
     # ------------------------------------------------------------------ properties
@@ -544,7 +573,9 @@ class Network:
         ``beta_a=0.1``).
 
         ``"spike_source"``: emits given spikes (``spike_times`` ms, ``spike_neurons``), see
-        :meth:`add_source_spikes`.
+        :meth:`add_source_spikes`. ``"poisson_source"``: independent Poisson spike trains of
+        ``rate`` Hz (number or one per neuron; at most one spike per step), see
+        :meth:`set_source_rate`; it can also take scheduled spikes.
 
         ``v_init``: ``None`` (v_rest), a number, an array of length ``n``, or
         ``("uniform", low, high)`` drawn from the counter RNG (independent of threads).
@@ -559,6 +590,9 @@ class Network:
         name = f"pop{len(self.populations)}" if name is None else str(name)
         spike_times = params.pop("spike_times", None)
         spike_neurons = params.pop("spike_neurons", None)
+        rate = params.pop("rate", None)
+        if rate is not None and model != "poisson_source":
+            raise TypeError(f"rate: unknown parameter of model {model!r}")
         if model in ("lif", "alif"):
             defaults = dict(_LIF_DEFAULTS, **(_ALIF_EXTRA if model == "alif" else {}))
         elif model in ("lif_discrete", "alif_discrete"):
@@ -599,13 +633,15 @@ class Network:
         pop = Population(self, idx, n, name, model)
         self.populations.append(pop)
         self._pop_specs.append(dict(n=n, model=model, name=name, params=p))
+        if model == "poisson_source":
+            self.set_source_rate(pop, 0.0 if rate is None else rate)
         if v_init is not None:
-            if model == "spike_source":
+            if model in SOURCES:
                 raise ValueError("v_init: a spike source has no membrane potential")
             self.set_state(pop, "v", v_init)
         if spike_times is not None or spike_neurons is not None:
-            if model != "spike_source":
-                raise TypeError("spike_times: only a 'spike_source' population takes spikes")
+            if model not in SOURCES:
+                raise TypeError("spike_times: only a spike source population takes spikes")
             self.add_source_spikes(pop, spike_times, spike_neurons)
         return pop
 
@@ -678,7 +714,7 @@ class Network:
             raise TypeError(f"rule: must be a string, got {type(rule).__name__}")
         if rule not in RULES:
             raise ValueError(f"rule: unknown rule {rule!r}; valid: {', '.join(RULES)}")
-        if Q.model == "spike_source":
+        if Q.model in SOURCES:
             raise ValueError("post: a spike source cannot receive synapses")
         for nm, v in (("allow_autapses", allow_autapses), ("allow_multapses", allow_multapses)):
             if not isinstance(v, (bool, np.bool_)):
@@ -754,7 +790,7 @@ class Network:
         connected one-to-all (each target its own train).
         """
         P = self._pop(pop, "population")
-        if P.model == "spike_source":
+        if P.model in SOURCES:
             raise ValueError("population: a spike source cannot receive input")
         rate = _finite(rate, "rate")
         if rate < 0:
@@ -785,7 +821,7 @@ class Network:
         event) to the synaptic input of ``neurons`` (one index per event). An event at time t
         shows in the state at t (it is added to the input of step round(t/dt) - 1)."""
         P = self._pop(pop, "population")
-        if P.model == "spike_source":
+        if P.model in SOURCES:
             raise ValueError("population: use add_source_spikes for a spike source")
         ids = _index_array(np.atleast_1d(_numpy(neurons)), "neurons", P.n)
         tt = np.atleast_1d(_numpy(times))
@@ -808,8 +844,8 @@ class Network:
         spike at t is recorded at t and reaches targets at t + delay). Spikes already emitted
         are forgotten, so scheduling trial after trial stays cheap."""
         P = self._pop(pop, "population")
-        if P.model != "spike_source":
-            raise ValueError("population: is not a 'spike_source' population")
+        if P.model not in SOURCES:
+            raise ValueError("population: is not a spike source population")
         if times is None or neurons is None:
             raise ValueError("times: spike sources need both spike times and neuron indices")
         ids = _index_array(np.atleast_1d(_numpy(neurons)), "neurons", P.n)
@@ -822,6 +858,22 @@ class Network:
         self._c.add_source_spikes(P.index, steps, ids)
 
     @_idle
+    def set_source_rate(self, pop: Any, rate: Any) -> None:
+        r"""Firing rate (Hz; a number or one per neuron) of a ``poisson_source`` population:
+        each neuron spikes in a step with probability :math:`\text{rate}\cdot dt` (at most once
+        per step, like Brian2's PoissonGroup), drawn from the counter RNG keyed by (seed,
+        population, neuron, step). Scheduled spikes (:meth:`add_source_spikes`) still fire."""
+        P = self._pop(pop, "population")
+        if P.model not in SOURCES:
+            raise ValueError("population: is not a spike source population")
+        if isinstance(rate, numbers.Real) and not isinstance(rate, bool):
+            rate = np.full(P.n, _finite(rate, "rate"), np.float32)
+        r = _float_array(rate, "rate", (P.n,))
+        if np.any(r < 0):
+            raise ValueError(f"rate: must be >= 0, got {r.min()}")
+        self._c.set_source_rates(P.index, r)
+
+    @_idle
     def add_current_input(self, pop: Any, current: Any, start: Optional[float] = None) -> None:
         r"""Add an input current (expressed as the voltage it drives, mV) to ``pop``.
 
@@ -831,7 +883,7 @@ class Network:
         :math:`I`, like ``i_e``); for discrete populations it adds :math:`I` to :math:`x`.
         """
         P = self._pop(pop, "population")
-        if P.model == "spike_source":
+        if P.model in SOURCES:
             raise ValueError("population: a spike source cannot receive input")
         if hasattr(current, "detach"):
             current = current.detach().cpu().numpy()
@@ -849,8 +901,8 @@ class Network:
             if a.shape[1] != P.n:
                 raise ValueError(f"current: shape must be (steps, {P.n}), got {a.shape}")
             s0 = self.step if start is None else int(round(_finite(start, "start") / self.dt))
-            if s0 < 0:
-                raise ValueError(f"start: must be >= 0, got {start}")
+            if s0 < self.step:
+                raise ValueError(f"start: must be >= the current time {self.t:g} ms, got {start}")
             self._c.set_current_steps(P.index, s0, a)
         else:
             raise ValueError(f"current: must be 1-D or 2-D, got shape {a.shape}")
@@ -870,7 +922,7 @@ class Network:
         """Record state ``variables`` (``v``, ``i_ex``, ``i_in``, ``a``, ``ref``) of ``neurons``
         (default all) every ``every`` ms (default each step) from now on."""
         P = self._pop(pop, "population")
-        if P.model == "spike_source":
+        if P.model in SOURCES:
             raise ValueError("population: a spike source has no state to record")
         if isinstance(variables, str):
             variables = (variables,)
@@ -985,6 +1037,7 @@ class Network:
                 s["next"] += s["every"]
 
     # ------------------------------------------------------------------ running
+    @_idle
     def run(self, duration: float, progress: Optional[bool] = None, chunk: float = 100.0) -> None:
         """Advance the network by ``duration`` ms (rounded to steps); a second call continues
         exactly where the first stopped.
@@ -994,8 +1047,6 @@ class Network:
         of a step) and a tqdm progress bar advances (``progress=None``: shown for runs longer
         than 10 s of biological time).
         """
-        if self._running:
-            raise RuntimeError("network: already running in another thread")
         duration = _finite(duration, "duration")
         if duration < 0:
             raise ValueError(f"duration: must be >= 0, got {duration}")
@@ -1019,11 +1070,7 @@ class Network:
                     if self.step < s["next"] < stop:
                         stop = s["next"]
                 before = self.step
-                self._running = True
-                try:
-                    self._c.run(stop - self.step)
-                finally:
-                    self._running = False
+                self._c.run(stop - self.step)
                 if bar is not None:
                     bar.update((self.step - before) * self.dt)
             self._apply_schedules()
@@ -1045,7 +1092,7 @@ class Network:
             projections=[], poisson=[], spike_monitors=[], state_monitors=[], rate_monitors=[],
         )
         for i, pop in enumerate(self.populations):
-            if pop.model != "spike_source":
+            if pop.model not in SOURCES:
                 for v in VARIABLES:
                     arrays[f"pop{i}_{v}"] = c.get_state(i, VARIABLES[v])
                 slots, _, ring = c.get_ring(i)
@@ -1057,12 +1104,14 @@ class Network:
                     s[keep], ids[keep], w[keep]
                 ic, i0, ilen, isteps = c.get_current(i)
                 arrays[f"pop{i}_i_const"] = ic
-                arrays[f"pop{i}_i_steps"] = isteps.reshape(ilen, pop.n)
-                meta["populations"][i]["i_start"] = i0
+                past = min(ilen, max(0, self.step - i0))  # rows already used
+                arrays[f"pop{i}_i_steps"] = isteps.reshape(ilen, pop.n)[past:]
+                meta["populations"][i]["i_start"] = i0 + past
             else:
                 s, ids = c.get_source_spikes(i)
                 keep = s >= self.step
                 arrays[f"pop{i}_src_step"], arrays[f"pop{i}_src_id"] = s[keep], ids[keep]
+                arrays[f"pop{i}_src_rate"] = c.get_source_rates(i)
         for j, pj in enumerate(self.projections):
             _, _, aut, mult, _, _ = c.proj_info(j)
             pre, post, w, d = c.proj_coo(j)
@@ -1107,8 +1156,10 @@ class Network:
         for i, spec in enumerate(meta["populations"]):
             params = {k: v for k, v in spec["params"].items()}
             pop = net.add_population(spec["n"], spec["model"], name=spec["name"], **params)
-            if spec["model"] == "spike_source":
+            if spec["model"] in SOURCES:
                 c.add_source_spikes(i, a[f"pop{i}_src_step"], a[f"pop{i}_src_id"])
+                if a[f"pop{i}_src_rate"].size:
+                    c.set_source_rates(i, a[f"pop{i}_src_rate"])
                 continue
             for v in VARIABLES:
                 c.set_state(i, VARIABLES[v], a[f"pop{i}_{v}"])
@@ -1127,7 +1178,7 @@ class Network:
             net.projections.append(Projection(net, j, net.populations[spec["pre"]],
                                               net.populations[spec["post"]]))
         for i, spec in enumerate(meta["populations"]):
-            if spec["model"] != "spike_source":
+            if spec["model"] not in SOURCES:
                 c.set_ring(i, spec["ring_slots"], a[f"pop{i}_ring"])
         for p in meta["poisson"]:
             net.add_poisson_input(p["pop"], p["rate"], p["weight"], tuple(p["neurons"]))

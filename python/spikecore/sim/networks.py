@@ -70,7 +70,7 @@ def cuba(scale: float = 1.0, *, dt: float = 0.1, n_threads: int = 1, seed: int =
 
 def brunel(scale: float = 1.0, *, dt: float = 0.1, n_threads: int = 1, seed: int = 0,
            g: float = 5.0, eta: float = 2.0, J: float = 0.1, delay: float = 1.5,
-           v_init: Any = 0.0, record: bool = True, record_fraction: float = 1.0) -> Model:
+           v_init: Any = 0.0, record: bool = True) -> Model:
     r"""Brunel (2000) sparse random network of delta-synapse LIF neurons (model A; NEST's
     brunel_delta_nest).
 
@@ -80,7 +80,9 @@ def brunel(scale: float = 1.0, *, dt: float = 0.1, n_threads: int = 1, seed: int
     D = 1.5 ms; tau_m 20 ms, theta 20 mV, V_r 10 mV, t_ref 2 ms, E_L 0. External drive: each
     neuron gets an independent Poisson train of rate :math:`\eta\,\nu_{th} C_E` with
     :math:`\nu_{th} = \theta / (J C_E \tau_m)` and weight J. g = 5, eta = 2: asynchronous
-    irregular firing near 37 Hz.
+    irregular firing near 37 Hz. ``v_init``: initial membrane potential (number, array or
+    ``("uniform", lo, hi)``; NEST's example starts at 0). Spikes of both populations are
+    recorded (``monitors["E"]``, ``monitors["I"]``) if ``record``.
     """
     if not scale > 0:
         raise ValueError(f"scale: must be > 0, got {scale}")

@@ -12,8 +12,12 @@
 // every population, then delivers the spikes of the step (all populations, in neuron order) into the
 // ring slots of its own targets only: every projection row (sorted by post) is cut into per-block
 // slices by precomputed boundaries. No locks, no atomics, and each target sums its inputs in one
-// fixed order, so rasters are bitwise identical for any number of threads. Spike lists are double
-// buffered by step parity, so one barrier per step suffices.
+// fixed order, so rasters are bitwise identical for any number of threads.
+// As in NEST, threads exchange spikes once per window of W = (minimum delay) steps: a spike of
+// step t lands in slot t + d >= t + W, after the window, so each thread can update W steps on its
+// own, then (one barrier) deliver the window's spikes step by step. The summation order per target
+// is the same as with W = 1 (ascending spike step, then population, then neuron). Spike lists are
+// double buffered by window parity, so one barrier per window suffices.
 //
 // Random numbers: counter-based (seed, stream, element, step) draws only, never per thread.
 #include <cstdint>
@@ -58,6 +62,9 @@ struct Population {
   // spike-source schedule (step, neuron), sorted by (step, neuron), unique
   std::vector<int64_t> src_step;
   std::vector<int32_t> src_id;
+  // Poisson spike source: per-neuron rate [Hz] and the 32-bit threshold of rate dt (empty: none)
+  std::vector<float> src_rate;
+  std::vector<uint64_t> src_thr;
 };
 
 struct Projection {
@@ -186,6 +193,9 @@ class Network {
   // Events at absolute steps (added to the input of that step).
   void add_events(int32_t pop, const int64_t* step, const int32_t* id, const float* w, int64_t n);
   void add_source_spikes(int32_t pop, const int64_t* step, const int32_t* id, int64_t n);
+  // Make a source population fire as independent Poisson processes (at most one spike per step:
+  // P(spike) = rate dt), on top of its scheduled spikes. rate_hz: n values (all 0: off).
+  void set_source_rates(int32_t pop, const float* rate_hz);
   void set_current_const(int32_t pop, const float* i);  // n values, adds to existing
   void set_current_steps(int32_t pop, int64_t start, int64_t len, const float* i);  // [len][n]
 
@@ -217,7 +227,7 @@ class Network {
   uint16_t delay_steps(double ms, const char* arg) const;
   void prepare(int64_t n_steps);
   void update_block(Population& p, int32_t pi, int rank, int64_t t, std::vector<int32_t>& out);
-  void deliver(Projection& pj, int rank, int64_t t, int par);
+  void deliver(Projection& pj, int rank, int64_t t, int par, int s);
 
   double dt_;
   uint64_t seed_;
@@ -231,8 +241,14 @@ class Network {
   std::vector<SpikeRecord> spike_recs_;
   std::vector<StateRecord> state_recs_;
   std::vector<RateRecord> rate_recs_;
-  // spikes_[parity][pop][rank]
-  std::vector<std::vector<std::vector<int32_t>>> spikes_[2];
+  // spikes_[parity][pop][rank]: the spikes of one window of steps (ids of step s in
+  // v[off[s], off[s + 1])), one cache line per list header (no false sharing)
+  struct alignas(64) SpikeList {
+    std::vector<int32_t> v;
+    std::vector<int32_t> off;
+  };
+  int32_t window_ = 1;  // steps between spike exchanges: min delay of all projections
+  std::vector<std::vector<SpikeList>> spikes_[2];
   std::vector<std::vector<int32_t>> poisson_by_pop_;
   std::vector<int64_t> thread_events_;
 };
