@@ -22,6 +22,8 @@ A missing or failing peer never raises: :func:`run_peer` returns ``None`` and
 """
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import subprocess
@@ -134,12 +136,18 @@ def run_peer(peer: str, model: str, params: dict, duration_ms: float, dt_ms: flo
         return None
     py = peer_python()
     script = Path(__file__).with_name(_SCRIPTS[peer])
-    builddir = peers_dir() / f"{peer}_build" / f"{model}_t{threads}"
     spec = {"model": model, "params": params, "duration_ms": duration_ms, "dt_ms": dt_ms,
-            "threads": threads, "repeats": repeats, "seed": seed, "builddir": str(builddir)}
+            "threads": threads, "seed": seed}
+    # One Brian2 project folder per distinct network and run, so that alternating cases do not
+    # recompile and concurrent runs of different cases do not clash; a lock serialises the rest.
+    key = hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:10]
+    builddir = peers_dir() / f"{peer}_build" / f"{model}_t{threads}_{key}"
+    builddir.parent.mkdir(parents=True, exist_ok=True)
+    spec.update(repeats=repeats, builddir=str(builddir))
     env = dict(os.environ)
     env["OMP_NUM_THREADS"] = str(threads)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, open(str(builddir) + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         out = Path(tmp) / "spikes.npz"
         try:
             r = subprocess.run([str(py), str(script), json.dumps(spec), str(out)],
