@@ -61,3 +61,14 @@ def test_nest_runs_a_small_brunel(monkeypatch):
     assert r.n_neurons == p["n_exc"] + p["n_inh"]
     assert r.n_synapses == r.n_neurons * (p["k_exc"] + p["k_inh"])
     assert 10 < r.stats.rate_hz < 100 and r.events_per_s > 0
+
+
+def test_timeout_kills_the_peer_and_gives_none(monkeypatch, tmp_path):
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\nif [ \"$1\" = -c ]; then exit 0; fi\nsleep 30\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("SPIKECORE_PEER_PYTHON", str(fake))
+    monkeypatch.delenv("SPIKECORE_PEERS", raising=False)
+    monkeypatch.setattr(peers, "_available", {})
+    assert peers.run_peer("nest", "cuba", models.cuba(), 10.0, timeout_s=1) is None
+    assert "timed out" in peers.last_error("nest")

@@ -26,6 +26,7 @@ import fcntl
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -128,6 +129,23 @@ class PeerRun:
         return self.stats.n_spikes * self.n_synapses / self.n_neurons / self.wall_median_s
 
 
+def _run_group(cmd, timeout_s, env, cwd) -> subprocess.CompletedProcess:
+    """Run ``cmd`` in its own process group; on timeout or Ctrl-C the whole group (Brian2's
+    compiled binary included) is killed, so no peer outlives the benchmark."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            cwd=cwd, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout_s)
+    except BaseException:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
 def run_peer(peer: str, model: str, params: dict, duration_ms: float, dt_ms: float = 0.1,
              threads: int = 1, repeats: int = 1, seed: int = 1,
              timeout_s: float = 1800) -> Optional[PeerRun]:
@@ -150,8 +168,7 @@ def run_peer(peer: str, model: str, params: dict, duration_ms: float, dt_ms: flo
         fcntl.flock(lock, fcntl.LOCK_EX)
         out = Path(tmp) / "spikes.npz"
         try:
-            r = subprocess.run([str(py), str(script), json.dumps(spec), str(out)],
-                               capture_output=True, timeout=timeout_s, env=env, cwd=tmp)
+            r = _run_group([str(py), str(script), json.dumps(spec), str(out)], timeout_s, env, tmp)
         except (subprocess.SubprocessError, OSError) as exc:
             _errors[peer] = f"{model}: {exc}"
             return None
