@@ -121,6 +121,6 @@ def test_spike_exchange_window_does_not_change_results():
         if extra:
             sink = m.net.add_population(3, "lif")
             m.net.connect(m["E"], sink, "fixed_indegree", k=2, weight=0.1, delay=0.1)
-        m.net.run(100.0)
+        m.net.run(60.0)
         out.append(_raster(m))
     assert _same(out[0], out[1])

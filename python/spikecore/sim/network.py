@@ -583,6 +583,8 @@ class Network:
         n = _int(n, "n")
         if n < 1:
             raise ValueError(f"n: must be >= 1 (empty populations are not allowed), got {n}")
+        if n >= 2 ** 31:
+            raise ValueError(f"n: must be < 2**31, got {n}")
         if not isinstance(model, str):
             raise TypeError(f"model: must be a string, got {type(model).__name__}")
         if model not in MODELS:
@@ -1054,6 +1056,8 @@ class Network:
         if chunk <= 0:
             raise ValueError(f"chunk: must be > 0, got {chunk}")
         n = int(round(duration / self.dt))
+        if n >= 2 ** 53:
+            raise ValueError(f"duration: {duration} ms is more than 2**53 steps")
         end = self.step + n
         chunk_steps = max(1, int(round(chunk / self.dt)))
         if progress is None:
