@@ -1,0 +1,127 @@
+"""``spikecore demo``: the embedded default run.
+
+For now this is the Brunel (2000) network in the asynchronous irregular state (model A: 10 000
+excitatory and 2 500 inhibitory LIF neurons with delta synapses, fixed in-degrees 1000 / 250,
+J = 0.1 mV, g = 5, eta = 2, D = 1.5 ms, dt = 0.1 ms, independent Poisson drive) simulated by the
+event-driven engine. It prints a summary (rates, ISI CV, synaptic events per second, wall times)
+and saves a raster plot with the population rate (PNG) and the summary (JSON) to ``--out``.
+
+=================  =========  ===================================================
+option             default    meaning
+=================  =========  ===================================================
+``--scale``        1.0        network size relative to Brunel's 12 500 neurons
+                              (in-degrees are kept)
+``--duration-ms``  1000       biological time [ms]
+``--threads``      all cores  engine threads (the raster does not depend on it)
+``--seed``         1          network seed
+``--out``          ``spikecore-demo``  output folder
+=================  =========  ===================================================
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="network size relative to Brunel's 12 500 neurons (default 1)")
+    p.add_argument("--duration-ms", type=float, default=1000.0,
+                   help="biological time to simulate in ms (default 1000)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="engine threads (default: all cores; results do not depend on it)")
+    p.add_argument("--seed", type=int, default=1, help="network seed (default 1)")
+    p.add_argument("--out", default="spikecore-demo", help="output folder (default spikecore-demo)")
+
+
+def _check(args) -> None:
+    if not (args.scale > 0 and args.scale <= 10):
+        raise ValueError(f"scale must be in (0, 10], got {args.scale}")
+    if not (args.duration_ms > 0 and args.duration_ms < 1e7):
+        raise ValueError(f"duration_ms must be positive, got {args.duration_ms}")
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"threads must be >= 1, got {args.threads}")
+
+
+def run(args) -> int:
+    try:
+        _check(args)
+    except ValueError as exc:
+        print(f"spikecore demo: {exc}", file=sys.stderr)
+        return 2
+    from spikecore.bench.engine import run_ours
+    from spikecore.bench.peers import models
+
+    threads = args.threads or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                                  else (os.cpu_count() or 1))
+    params = models.brunel(args.scale)
+    print(f"spikecore demo: Brunel (2000) network, {params['n_exc']} exc + {params['n_inh']} inh "
+          f"LIF neurons, {args.duration_ms:g} ms, {threads} thread(s)", flush=True)
+    r = run_ours("brunel", params, args.duration_ms, threads=threads, seed=args.seed,
+                 progress=True)
+    n_e = params["n_exc"]
+    from spikecore.bench.spikestats import spike_stats
+
+    exc = r.senders < n_e
+    st_e = spike_stats(r.times_ms[exc], r.senders[exc], n_e, args.duration_ms)
+    st_i = spike_stats(r.times_ms[~exc], r.senders[~exc] - n_e, params["n_inh"], args.duration_ms)
+    summary = {
+        "network": "brunel2000", "n_neurons": r.n_neurons, "n_synapses": r.n_synapses,
+        "duration_ms": args.duration_ms, "threads": threads, "seed": args.seed,
+        "rate_hz": r.stats.rate_hz, "rate_exc_hz": st_e.rate_hz, "rate_inh_hz": st_i.rate_hz,
+        "cv_isi": r.stats.cv_isi, "n_spikes": r.stats.n_spikes,
+        "events": r.events, "events_per_s": r.events_per_s,
+        "build_s": r.build_s, "wall_s": r.wall_s,
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    png = out / "brunel_raster.png"
+    plot_raster(r.times_ms, r.senders, n_e, r.n_neurons, args.duration_ms, png,
+                title=f"Brunel (2000), {r.n_neurons} neurons: {r.stats.rate_hz:.1f} Hz, "
+                      f"CV {r.stats.cv_isi:.2f}")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"  neurons / synapses     {r.n_neurons} / {r.n_synapses}")
+    print(f"  rate (all / exc / inh) {r.stats.rate_hz:.2f} / {st_e.rate_hz:.2f} / "
+          f"{st_i.rate_hz:.2f} Hz")
+    print(f"  mean ISI CV            {r.stats.cv_isi:.3f}")
+    print(f"  construction           {r.build_s:.2f} s")
+    print(f"  simulation             {r.wall_s:.2f} s wall for {args.duration_ms:g} ms "
+          f"({r.events:.3g} synaptic events, {r.events_per_s:.3g} events/s)")
+    print(f"  saved {png} and {out / 'summary.json'}")
+    return 0
+
+
+def plot_raster(times_ms, senders, n_exc, n_neurons, duration_ms, path, title="",
+                max_neurons: int = 250):
+    """Raster of up to ``max_neurons`` neurons (exc in blue, inh in red) above the population rate."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    n_show_e = min(n_exc, int(max_neurons * 0.8))
+    n_show_i = min(n_neurons - n_exc, max_neurons - n_show_e)
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 6), sharex=True,
+                                   gridspec_kw={"height_ratios": [3, 1]})
+    e = senders < n_show_e
+    i = (senders >= n_exc) & (senders < n_exc + n_show_i)
+    ax1.plot(times_ms[e], senders[e], ".", ms=1.5, color="tab:blue", label="excitatory")
+    ax1.plot(times_ms[i], senders[i] - n_exc + n_show_e, ".", ms=1.5, color="tab:red",
+             label="inhibitory")
+    ax1.set_ylabel("neuron")
+    ax1.set_ylim(-1, n_show_e + n_show_i)
+    ax1.set_title(title)
+    ax1.legend(loc="upper right", markerscale=6, fontsize=8)
+    bin_ms = 1.0
+    bins = np.arange(0.0, duration_ms + bin_ms, bin_ms)
+    counts, _ = np.histogram(times_ms, bins=bins)
+    ax2.plot(bins[:-1], counts / (n_neurons * bin_ms * 1e-3), lw=0.8, color="k")
+    ax2.set_xlabel("time (ms)")
+    ax2.set_ylabel("rate (Hz)")
+    ax2.set_xlim(0, duration_ms)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,56 @@
+"""The C++ microbenchmarks (bench/cpp) build and run at quick size, printing sane figures."""
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def bench_dir():
+    cmake = shutil.which("cmake")
+    if cmake is None:
+        pytest.skip("no cmake")
+    build = ROOT / "build" / "cpp-bench"
+    gen = ["-G", "Ninja"] if shutil.which("ninja") and not (build / "Makefile").exists() else []
+    subprocess.run([cmake, "-S", str(ROOT), "-B", str(build), *gen, "-DSPIKECORE_BUILD_BENCH=ON",
+                    f"-DPython_EXECUTABLE={sys.executable}"], check=True, capture_output=True)
+    subprocess.run([cmake, "--build", str(build), "-j", "2"], check=True, capture_output=True)
+    return build
+
+
+def _figures(out):
+    """{name: value} from lines 'name   value unit ...'."""
+    figs = {}
+    for line in out.splitlines():
+        m = re.match(r"^(\S.*?)\s{2,}([-+0-9.eE]+)\s+(\S+)", line)
+        if m:
+            figs[m.group(1).strip()] = float(m.group(2))
+    return figs
+
+
+def _run(bench_dir, name):
+    r = subprocess.run([str(bench_dir / name), "--quick"], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return _figures(r.stdout)
+
+
+def test_bench_delivery(bench_dir):
+    f = _run(bench_dir, "bench_delivery")
+    assert f["delivery, 1 thread"] > 1e6
+
+
+def test_bench_neuron_update(bench_dir):
+    f = _run(bench_dir, "bench_neuron_update")
+    assert 0 < f["lif_step<Delta>"] < 1e4 and 0 < f["lif_step<Exp>"] < 1e4
+
+
+def test_bench_prune_regrow(bench_dir):
+    f = _run(bench_dir, "bench_prune_regrow")
+    assert 10.0 <= f["memory (no slack)"] < 10.1  # 4 + 4 + 2 bytes per synapse + rows
+    assert f["prune 10% + regrow 10%"] > 0
