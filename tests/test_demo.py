@@ -8,8 +8,8 @@ from spikecore.cli import main
 
 def test_demo_small(tmp_path, capsys):
     out = tmp_path / "demo"
-    rc = main(["demo", "--scale", "0.2", "--duration-ms", "300", "--threads", "2",
-               "--out", str(out)])
+    rc = main(["demo", "--part", "brunel", "--scale", "0.2", "--duration-ms", "300",
+               "--threads", "2", "--out", str(out)])
     assert rc == 0
     text = capsys.readouterr().out
     assert "rate" in text and "events/s" in text
@@ -34,3 +34,15 @@ def test_demo_bad_input(tmp_path, capsys, args, name):
     assert rc == 2
     assert name in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_demo_audio_part_quick(tmp_path, capsys):
+    """Part 1: spoken digits -> cochlea -> Spiketrum -> SNN -> event engine, three PNGs."""
+    out = tmp_path / "demo"
+    rc = main(["demo", "--part", "audio", "--quick", "--out", str(out)])
+    assert rc == 0
+    s = json.loads((out / "audio_summary.json").read_text())
+    assert s["test_accuracy"] > 0.6  # chance is 0.1; the full run reaches >= 0.9
+    assert s["engine_agreement"] == 1.0
+    for name in ("cochleagram.png", "spike_raster.png", "reconstruction.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -11,16 +11,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def bench_dir():
-    cmake = shutil.which("cmake")
-    if cmake is None:
-        pytest.skip("no cmake")
-    build = ROOT / "build" / "cpp-bench"
-    gen = ["-G", "Ninja"] if shutil.which("ninja") and not (build / "Makefile").exists() else []
-    subprocess.run([cmake, "-S", str(ROOT), "-B", str(build), *gen, "-DSPIKECORE_BUILD_BENCH=ON",
-                    f"-DPython_EXECUTABLE={sys.executable}"], check=True, capture_output=True)
-    subprocess.run([cmake, "--build", str(build), "-j", "2"], check=True, capture_output=True)
-    return build
+def bench_dir(cpp_build):
+    """The shared CMake build (tests/conftest.py) has the microbenchmarks too."""
+    return cpp_build
 
 
 def _figures(out):
