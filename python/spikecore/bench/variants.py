@@ -14,25 +14,18 @@ shared machine, and equal to wall time for the one-thread cases.
 """
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Iterable
 
 import torch
 
 from . import Result
+from . import median_time as _median_time
 
 
 def median_time(fn, repeats: int = 5, warmup: int = 1) -> float:
     """Median process CPU time of ``fn()`` in seconds."""
-    for _ in range(warmup):
-        fn()
-    ts = []
-    for _ in range(repeats):
-        t0 = time.process_time()
-        fn()
-        ts.append(time.process_time() - t0)
-    return statistics.median(ts)
+    return _median_time(fn, repeats, warmup, clock=time.process_time)
 
 
 def _step(fn, params):
