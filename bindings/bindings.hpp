@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "spikecore/core/errors.hpp"
+
 namespace nb = nanobind;
 
 void bind_synapses(nb::module_ m);
@@ -18,6 +20,28 @@ void bind_learn(nb::module_ m);
 void bind_variants(nb::module_ m);
 
 namespace spikecore_bind {
+
+// Caller-allocated, C-contiguous CPU arrays (numpy arrays or torch tensors via DLPack).
+template <typename T>
+using Arr = nb::ndarray<T, nb::c_contig, nb::device::cpu>;
+template <typename T>
+using CArr = nb::ndarray<const T, nb::c_contig, nb::device::cpu>;
+
+// Throws value_error naming the argument unless `a` has exactly n elements.
+template <typename A>
+void need(const A& a, size_t n, const char* name) {
+  if (a.size() != n)
+    throw spikecore::value_error(std::string(name) + ": expected " + std::to_string(n) +
+                                 " elements, got " + std::to_string(a.size()));
+}
+
+// An optional array (passed empty when absent): its data, checked to hold n elements, or null.
+template <typename A>
+const auto* opt(const A& a, size_t n, const char* name) {
+  if (a.size() == 0) return static_cast<decltype(a.data())>(nullptr);
+  need(a, n, name);
+  return a.data();
+}
 
 // A new 1-D numpy array owning a copy of `v` (the capsule frees it).
 template <typename T>

@@ -11,17 +11,8 @@ namespace sl = spikecore::learn;
 
 namespace {
 
-template <typename T>
-using Arr = nb::ndarray<T, nb::c_contig, nb::device::cpu>;
-template <typename T>
-using CArr = nb::ndarray<const T, nb::c_contig, nb::device::cpu>;
+using namespace spikecore_bind;
 
-template <typename A>
-void need(const A& a, size_t n, const char* name) {
-  if (a.size() != n)
-    throw spikecore::value_error(std::string(name) + ": expected " + std::to_string(n) +
-                                 " elements, got " + std::to_string(a.size()));
-}
 
 // row_ptr [n_in + 1] non-decreasing from 0; post [nnz] in [0, n_out).
 void check_structure(const CArr<int64_t>& row_ptr, const CArr<int32_t>& post, int64_t n_in,

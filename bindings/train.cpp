@@ -11,24 +11,9 @@ namespace st = spikecore::train;
 
 namespace {
 
-template <typename T>
-using Arr = nb::ndarray<T, nb::c_contig, nb::device::cpu>;
-template <typename T>
-using CArr = nb::ndarray<const T, nb::c_contig, nb::device::cpu>;
+using namespace spikecore_bind;
 
-template <typename A>
-void need(const A& a, size_t n, const char* name) {
-  if (a.size() != n)
-    throw spikecore::value_error(std::string(name) + ": expected " + std::to_string(n) +
-                                 " elements, got " + std::to_string(a.size()));
-}
 
-template <typename A>
-const auto* opt(const A& a, size_t n, const char* name) {
-  if (a.size() == 0) return static_cast<decltype(a.data())>(nullptr);
-  need(a, n, name);
-  return a.data();
-}
 
 // An optional array's data, or null when it is empty.
 template <typename A>
