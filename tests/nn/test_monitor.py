@@ -41,3 +41,20 @@ def test_count_synops_conv_exact():
 def test_monitor_bad_input():
     with pytest.raises(TypeError, match="model"):
         snn.SpikeMonitor(3)
+
+
+def test_dendritic_layers_count_their_own_synops():
+    """A DendriticLIF is counted once: spikes as a neuron, SynOps through its DendriticLinear."""
+    import torch
+
+    from spikecore.nn import DendriticLIF, SpikeMonitor
+
+    torch.manual_seed(0)
+    layer = DendriticLIF(12, 3, branches=2, nonlinearity="relu", subsets="random")
+    x = (torch.rand(5, 2, 12) < 0.3).float()
+    with SpikeMonitor(layer) as mon:
+        layer(x)
+    expected = layer.synops(x)
+    assert expected > 0
+    assert mon.total_synops == expected
+    assert sum(1 for s in mon.stats.values() if s.kind == "synapse") == 1

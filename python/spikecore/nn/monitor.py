@@ -57,9 +57,17 @@ def _is_neuron(m: nn.Module) -> bool:
     return bool(getattr(m, "spiking", False))
 
 
+def _has_own_synops(m: nn.Module) -> bool:
+    """Layers that count their own synaptic events provide ``synops(x) -> int``
+    (e.g. DendriticLinear); neurons that wrap such a layer are counted through it."""
+    return callable(getattr(m, "synops", None)) and not _is_neuron(m)
+
+
 def _synops(m: nn.Module, x: torch.Tensor) -> Optional[int]:
     from .linear import SparseLinear
 
+    if _has_own_synops(m):
+        return int(m.synops(x))
     if isinstance(m, SparseLinear):
         nz = (x != 0).reshape(-1, m.in_features).sum(0).to(torch.int64)
         fan = torch.bincount(m.pre, minlength=m.in_features).to(nz.device)
@@ -81,7 +89,8 @@ def _synops(m: nn.Module, x: torch.Tensor) -> Optional[int]:
 
 
 class SpikeMonitor:
-    """Count spikes (neurons) and SynOps (Linear, SparseLinear, Conv1d/2d) of ``model``.
+    """Count spikes (neurons) and SynOps (Linear, SparseLinear, Conv1d/2d, and any layer with its
+    own ``synops(x)`` method, such as DendriticLinear) of ``model``.
 
     Use as a context manager or call :meth:`remove`. Neuron outputs are [T, B, ...];
     the time steps and batch are folded into ``neuron_steps``.
@@ -100,7 +109,8 @@ class SpikeMonitor:
             if _is_neuron(m):
                 self.stats[name] = LayerStats("neuron")
                 self._handles.append(m.register_forward_hook(self._neuron_hook(name)))
-            elif isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d)) or type(m).__name__ == "SparseLinear":
+            elif (isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d))
+                  or type(m).__name__ == "SparseLinear" or _has_own_synops(m)):
                 self.stats[name] = LayerStats("synapse")
                 self._handles.append(m.register_forward_hook(self._synapse_hook(name)))
 
