@@ -1046,8 +1046,15 @@ void update_range(Population& p, int32_t lo, int32_t hi, float* in0, float* in1,
       else
         lif_chunk<K, Cur, false>(lc, b, n, p.s.v.data(), p.s.i_ex.data(), p.s.i_in.data(),
                                  p.s.ref.data(), in0, in1, cur, p.cur_scale, flag);
-      for (int32_t k = 0; k < n; ++k)
-        if (flag[k]) out.push_back(b + k);
+      // gather in neuron order, skipping silent groups of 16 with one vector test
+      for (int32_t k = n; k < ((n + 15) & ~15); ++k) flag[k] = 0;
+      for (int32_t g = 0; g < n; g += 16) {
+        int32_t any = 0;
+        for (int32_t k = 0; k < 16; ++k) any |= flag[g + k];
+        if (!any) continue;
+        for (int32_t k = g; k < g + 16; ++k)
+          if (flag[k]) out.push_back(b + k);
+      }
     }
     return;
   }
