@@ -1203,7 +1203,17 @@ inline int64_t deliver_rows(const Projection& pj, const Lists& lists, int s,
   int64_t ev = 0;
   for (int rr = 0; rr < T; ++rr) {
     const auto& L = lists[size_t(rr)];
-    for (int32_t x = L.off[size_t(s)]; x < L.off[size_t(s) + 1]; ++x) {
+    const int32_t xe = L.off[size_t(s) + 1];
+    for (int32_t x = L.off[size_t(s)]; x < xe; ++x) {
+      // software prefetch: the bounds of the spike after next, the row slice of the next one
+      if (x + 2 < xe) __builtin_prefetch(bounds + size_t(L.v[size_t(x) + 2]) * size_t(T + 1) + rank);
+      if (x + 1 < xe) {
+        const int64_t kn = bounds[size_t(L.v[size_t(x) + 1]) * size_t(T + 1) + size_t(rank)];
+        __builtin_prefetch(post + kn);
+        __builtin_prefetch(weight + kn);
+        __builtin_prefetch(post + kn + 16);
+        __builtin_prefetch(weight + kn + 16);
+      }
       const int32_t r = L.v[size_t(x)];
       const int64_t* bd = bounds + size_t(r) * size_t(T + 1);
       const int64_t k0 = bd[rank], k1 = bd[rank + 1];
