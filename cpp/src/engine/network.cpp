@@ -987,9 +987,77 @@ inline void poisson_counts(const PoissonInput& in, uint64_t seed, int64_t t, int
 // collect the spiking ones. Two passes: the neuron step over a chunk writes spike flags (no
 // push_back inside, so the compiler can vectorise the shared lif_step / alif_step), then the
 // flags are gathered in neuron order.
+// Branch-free LIF chunk: the same float operations in the same order as lif_step<K> (so results
+// are bitwise equal), with the refractory and threshold branches written as selects so that the
+// loop vectorises. Spike flags are int32 so every array in the loop has 4-byte lanes.
+template <SynapseKind K, bool Cur, bool Soft>
+inline void lif_chunk(const LIFCoeffs& c, int32_t b, int32_t n, float* __restrict v,
+                      float* __restrict iex, float* __restrict iin, int32_t* __restrict ref,
+                      float* __restrict in0, float* __restrict in1, const float* __restrict cur,
+                      float scale, int32_t* __restrict flag) {
+  const float vd = c.v_drive, p22 = c.p22, p21ex = c.p21ex, p21in = c.p21in;
+  const float p11ex = c.p11ex, p11in = c.p11in, vr = c.v_reset, vth = c.v_th;
+  const float jump = c.reset_jump;
+  const int32_t nref = c.n_ref;
+  v += b; iex += b; iin += b; ref += b; in0 += b;
+  if (K == SynapseKind::Exp) in1 += b;
+  if (Cur) cur += b;
+  for (int32_t k = 0; k < n; ++k) {
+    const float x0 = in0[k];
+    in0[k] = 0.f;
+    const float drive = Cur ? cur[k] * scale : 0.f;
+    const int32_t r = ref[k];
+    const bool refr = r > 0;
+    float vi = v[k];
+    int32_t s;
+    if constexpr (K == SynapseKind::Exp) {
+      const float x1 = in1[k];
+      in1[k] = 0.f;
+      const float ei = iex[k], ii = iin[k];
+      const float vn = (vd + drive) + vi * p22 + ei * p21ex + ii * p21in;
+      vi = refr ? vr : vn;
+      iex[k] = ei * p11ex + x0;
+      iin[k] = ii * p11in + x1;
+      s = vi >= vth ? 1 : 0;
+    } else {
+      const float vn = (vd + drive) + vi * p22 + x0;
+      vi = refr ? vr : vn;
+      s = (!refr && vi >= vth) ? 1 : 0;
+    }
+    const float vs = Soft ? vi - jump : vr;
+    v[k] = s ? vs : vi;
+    ref[k] = s ? nref : (refr ? r - 1 : r);
+    flag[k] = s;
+  }
+}
+
 template <SynapseKind K, bool Adapt, bool Cur>
 void update_range(Population& p, int32_t lo, int32_t hi, float* in0, float* in1, const float* cur,
                   std::vector<int32_t>& out) {
+  if constexpr (!Adapt) {
+    constexpr int C = 512;
+    alignas(64) int32_t flag[C];
+    const LIFCoeffs& lc = p.c.lif;
+    for (int32_t b = lo; b < hi; b += C) {
+      const int32_t n = std::min(C, hi - b);
+      if (lc.soft_reset)
+        lif_chunk<K, Cur, true>(lc, b, n, p.s.v.data(), p.s.i_ex.data(), p.s.i_in.data(),
+                                p.s.ref.data(), in0, in1, cur, p.cur_scale, flag);
+      else
+        lif_chunk<K, Cur, false>(lc, b, n, p.s.v.data(), p.s.i_ex.data(), p.s.i_in.data(),
+                                 p.s.ref.data(), in0, in1, cur, p.cur_scale, flag);
+      // gather in neuron order, skipping silent groups of 16 with one vector test
+      for (int32_t k = n; k < ((n + 15) & ~15); ++k) flag[k] = 0;
+      for (int32_t g = 0; g < n; g += 16) {
+        int32_t any = 0;
+        for (int32_t k = 0; k < 16; ++k) any |= flag[g + k];
+        if (!any) continue;
+        for (int32_t k = g; k < g + 16; ++k)
+          if (flag[k]) out.push_back(b + k);
+      }
+    }
+    return;
+  }
   const ALIFCoeffs c = p.c;
   float* __restrict v = p.s.v.data();
   float* __restrict iex = p.s.i_ex.data();
@@ -1135,7 +1203,17 @@ inline int64_t deliver_rows(const Projection& pj, const Lists& lists, int s,
   int64_t ev = 0;
   for (int rr = 0; rr < T; ++rr) {
     const auto& L = lists[size_t(rr)];
-    for (int32_t x = L.off[size_t(s)]; x < L.off[size_t(s) + 1]; ++x) {
+    const int32_t xe = L.off[size_t(s) + 1];
+    for (int32_t x = L.off[size_t(s)]; x < xe; ++x) {
+      // software prefetch: the bounds of the spike after next, the row slice of the next one
+      if (x + 2 < xe) __builtin_prefetch(bounds + size_t(L.v[size_t(x) + 2]) * size_t(T + 1) + rank);
+      if (x + 1 < xe) {
+        const int64_t kn = bounds[size_t(L.v[size_t(x) + 1]) * size_t(T + 1) + size_t(rank)];
+        __builtin_prefetch(post + kn);
+        __builtin_prefetch(weight + kn);
+        __builtin_prefetch(post + kn + 16);
+        __builtin_prefetch(weight + kn + 16);
+      }
       const int32_t r = L.v[size_t(x)];
       const int64_t* bd = bounds + size_t(r) * size_t(T + 1);
       const int64_t k0 = bd[rank], k1 = bd[rank + 1];
