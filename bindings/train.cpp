@@ -1,7 +1,6 @@
 // Bindings for the training kernels (translation only). Owned by the train work area.
 // All arrays are caller-allocated, C-contiguous CPU arrays of one dtype (float32 or float64);
 // an optional array is passed as an empty array. Sizes are checked here, never in the kernels.
-#include <nanobind/stl/optional.h>
 #include <string>
 
 #include "bindings.hpp"
@@ -263,7 +262,7 @@ void bind_dtype(nb::module_ m) {
   m.def(
       "sparse_rows_weight_grad",
       [](CArr<int64_t> row_ptr, CArr<int32_t> idx, CArr<T> val, CArr<T> gy, Arr<T> gwt,
-         int n_threads, std::optional<Arr<T>> gb) {
+         int n_threads) {
         if (gy.ndim() != 2 || gwt.ndim() != 2)
           throw spikecore::value_error("gy, gwt: expected 2-D arrays");
         const int64_t rows = int64_t(row_ptr.size()) - 1, k = gwt.shape(0), m = gwt.shape(1);
@@ -274,16 +273,10 @@ void bind_dtype(nb::module_ m) {
         for (size_t p = 0; p < idx.size(); ++p)
           if (idx.data()[p] < 0 || idx.data()[p] >= k)
             throw spikecore::index_error("idx: entry out of range [0, K)");
-        T* gbp = nullptr;
-        if (gb && gb->size() != 0) {
-          if (int64_t(gb->size()) != m) throw spikecore::value_error("gb: length must be M");
-          gbp = gb->data();
-        }
         nb::gil_scoped_release r;
         st::sparse_rows_weight_grad<T>(row_ptr.data(), idx.data(), vptr(val), rows, gy.data(),
-                                       k, m, gwt.data(), n_threads, gbp);
-      }, nb::arg("row_ptr"), nb::arg("idx"), nb::arg("val"), nb::arg("gy"), nb::arg("gwt"),
-      nb::arg("n_threads"), nb::arg("gb") = nb::none());
+                                       k, m, gwt.data(), n_threads);
+      });
   m.def(
       "sparse_syn_forward",
       [](CArr<int64_t> row_ptr, CArr<int32_t> idx, CArr<T> val, CArr<int64_t> syn_ptr,

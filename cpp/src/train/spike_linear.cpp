@@ -72,17 +72,13 @@ void sparse_rows_matmul(const int64_t* row_ptr, const int32_t* idx, const T* val
 template <typename T>
 void sparse_rows_weight_grad(const int64_t* row_ptr, const int32_t* idx, const T* val,
                              int64_t rows, const T* gy, int64_t k, int64_t m, T* gwt,
-                             int n_threads, T* gb) {
+                             int n_threads) {
   // threads own column blocks [j0, j1) of gwt: a fixed summation order for any thread count
   parallel_blocks(n_threads, m, [&](int64_t j0, int64_t j1) {
     for (int64_t i = 0; i < k; ++i)
       for (int64_t j = j0; j < j1; ++j) gwt[i * m + j] = T(0);
-    if (gb)
-      for (int64_t j = j0; j < j1; ++j) gb[j] = T(0);
     for (int64_t r = 0; r < rows; ++r) {
       const T* g = gy + r * m;
-      if (gb)
-        for (int64_t j = j0; j < j1; ++j) gb[j] += g[j];
       for (int64_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) {
         T* w = gwt + int64_t(idx[p]) * m;
         const T s = val ? val[p] : T(1);
@@ -160,7 +156,7 @@ void sparse_syn_input_grad(const int64_t* syn_ptr, const int32_t* post, const T*
   template void sparse_rows_matmul<T>(const int64_t*, const int32_t*, const T*, int64_t,      \
                                       const T*, int64_t, const T*, T*, int);                  \
   template void sparse_rows_weight_grad<T>(const int64_t*, const int32_t*, const T*, int64_t, \
-                                           const T*, int64_t, int64_t, T*, int, T*);\
+                                           const T*, int64_t, int64_t, T*, int);    \
   template void sparse_syn_forward<T>(const int64_t*, const int32_t*, const T*, int64_t,      \
                                       const int64_t*, const int32_t*, const T*, int64_t,      \
                                       const T*, T*, int);                                     \

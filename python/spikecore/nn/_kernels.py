@@ -235,15 +235,12 @@ class _SpikeLinearFn(torch.autograd.Function):
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
             gx = gy @ weight
-        want_gb = ctx.has_bias and ctx.needs_input_grad[2]
         if ctx.needs_input_grad[1]:
             row_ptr, idx, val = ctx.csr
             gwt = torch.empty(ctx.k, weight.shape[0], dtype=gy.dtype)
-            # the bias gradient (column sums of gy) comes from the same pass over gy
-            gb = torch.empty(weight.shape[0], dtype=gy.dtype) if want_gb else None
-            _train.sparse_rows_weight_grad(row_ptr, idx, val, gy, gwt, _nt(), gb)
+            _train.sparse_rows_weight_grad(row_ptr, idx, val, gy, gwt, _nt())
             gw = gwt.t()
-        elif want_gb:
+        if ctx.has_bias and ctx.needs_input_grad[2]:
             gb = gy.sum(0)
         return gx, gw, gb, None
 

@@ -83,13 +83,11 @@ template <typename T>
 void sparse_rows_matmul(const int64_t* row_ptr, const int32_t* idx, const T* val, int64_t rows,
                         const T* wt, int64_t m, const T* bias, T* y, int n_threads);
 // gwt [K, M] (zeroed here) = sum over active (r, i): val * gy[r, :]   (the weight gradient,
-// transposed); threads own column blocks of M, so the sum order is fixed. With gb non-null,
-// also gb [M] = sum over all rows r (ascending) of gy[r, :] (the bias gradient), in the same
-// pass over gy.
+// transposed); threads own column blocks of M, so the sum order is fixed.
 template <typename T>
 void sparse_rows_weight_grad(const int64_t* row_ptr, const int32_t* idx, const T* val,
                              int64_t rows, const T* gy, int64_t k, int64_t m, T* gwt,
-                             int n_threads, T* gb = nullptr);
+                             int n_threads);
 
 // ---- spike-sparse products with sparse weights (SparseLinear) --------------------------------
 // Synapses in row order (by pre): syn_ptr [K + 1] row offsets, post [nnz], w [nnz].
