@@ -214,7 +214,7 @@ void bind_dtype(nb::module_ m) {
           idx.resize(size_t(nnz));
           val.resize(size_t(nnz));
           st::gather_active<T>(x.data(), rows, k, row_ptr.data(), idx.data(), val.data(),
-                               n_threads);
+                               n_threads, /*counted=*/true);
           bool ones = true;
           for (const T v : val) ones = ones && v == T(1);
           if (ones) std::vector<T>().swap(val);  // spikes: indices suffice

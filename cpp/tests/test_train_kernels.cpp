@@ -109,6 +109,13 @@ TEST_CASE("sparse row products equal the dense product") {
   std::vector<int32_t> idx(nnz);
   std::vector<float> val(nnz), y(size_t(rows * m)), gwt(size_t(k * m));
   train::gather_active<float>(x.data(), rows, k, rp.data(), idx.data(), val.data(), 2);
+  {  // fill-only pass on the offsets of the counting call: the same lists
+    std::vector<int32_t> idx2(nnz);
+    std::vector<float> val2(nnz);
+    train::gather_active<float>(x.data(), rows, k, rp.data(), idx2.data(), val2.data(), 1, true);
+    CHECK(idx2 == idx);
+    CHECK(val2 == val);
+  }
   train::sparse_rows_matmul<float>(rp.data(), idx.data(), val.data(), rows, wt.data(), m, nullptr,
                                    y.data(), 2);
   train::sparse_rows_weight_grad<float>(rp.data(), idx.data(), val.data(), rows, gy.data(), k, m,

@@ -1,4 +1,5 @@
 // Spike-sparse dense-weight products: only the active inputs of each row are touched.
+#include <cstring>
 #include <vector>
 
 #include "spikecore/train/kernels.hpp"
@@ -7,30 +8,38 @@ namespace spikecore::train {
 
 template <typename T>
 int64_t gather_active(const T* x, int64_t rows, int64_t k, int64_t* row_ptr, int32_t* idx,
-                      T* val, int n_threads) {
-  // pass 1: counts per row (parallel), prefix sum; pass 2: fill (parallel)
-  row_ptr[0] = 0;
-  parallel_blocks(n_threads, rows, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const T* xr = x + r * k;
-      int64_t c = 0;
-      for (int64_t i = 0; i < k; ++i) c += xr[i] != T(0);
-      row_ptr[r + 1] = c;
-    }
-  }, 64);
-  for (int64_t r = 0; r < rows; ++r) row_ptr[r + 1] += row_ptr[r];
-  if (idx != nullptr) {
+                      T* val, int n_threads, bool counted) {
+  // pass 1: counts per row (parallel), prefix sum; pass 2: fill (parallel, branch-free into a
+  // per-block buffer, then copied: random spikes would defeat the branch predictor)
+  if (!counted) {
+    row_ptr[0] = 0;
     parallel_blocks(n_threads, rows, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
         const T* xr = x + r * k;
-        int64_t p = row_ptr[r];
+        int64_t c = 0;
+        for (int64_t i = 0; i < k; ++i) c += xr[i] != T(0);
+        row_ptr[r + 1] = c;
+      }
+    }, 64);
+    for (int64_t r = 0; r < rows; ++r) row_ptr[r + 1] += row_ptr[r];
+  }
+  if (idx != nullptr) {
+    parallel_blocks(n_threads, rows, [&](int64_t r0, int64_t r1) {
+      std::vector<int32_t> bi(size_t(k) + 1);
+      std::vector<T> bv(size_t(k) + 1);
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* xr = x + r * k;
+        int64_t c = 0;
         for (int64_t i = 0; i < k; ++i) {
-          if (xr[i] != T(0)) {
-            idx[p] = int32_t(i);
-            val[p] = xr[i];
-            ++p;
-          }
+          const T v = xr[i];
+          bi[size_t(c)] = int32_t(i);
+          bv[size_t(c)] = v;
+          c += v != T(0);
         }
+        const int64_t p = row_ptr[r];
+        if (c == 0) continue;
+        std::memcpy(idx + p, bi.data(), size_t(c) * sizeof(int32_t));
+        std::memcpy(val + p, bv.data(), size_t(c) * sizeof(T));
       }
     }, 64);
   }
@@ -142,7 +151,8 @@ void sparse_syn_input_grad(const int64_t* syn_ptr, const int32_t* post, const T*
 }
 
 #define SPIKECORE_INSTANTIATE(T)                                                              \
-  template int64_t gather_active<T>(const T*, int64_t, int64_t, int64_t*, int32_t*, T*, int); \
+  template int64_t gather_active<T>(const T*, int64_t, int64_t, int64_t*, int32_t*, T*, int,  \
+                                    bool);                                                  \
   template void sparse_rows_matmul<T>(const int64_t*, const int32_t*, const T*, int64_t,      \
                                       const T*, int64_t, const T*, T*, int);                  \
   template void sparse_rows_weight_grad<T>(const int64_t*, const int32_t*, const T*, int64_t, \

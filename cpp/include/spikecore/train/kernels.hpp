@@ -75,7 +75,9 @@ void li_backward(const NeuronArgs<T>& a, const T* out, const T* v0, const T* gou
 // all values 1 (spikes are then kept as index lists only).
 template <typename T>
 int64_t gather_active(const T* x, int64_t rows, int64_t k, int64_t* row_ptr, int32_t* idx,
-                      T* val, int n_threads);
+                      T* val, int n_threads, bool counted = false);
+// (counted = true: row_ptr already holds the offsets from an earlier call with idx == null on
+// the same x; only the fill pass runs.)
 // y [R, M] = bias + sum over active (r, i): val * wt[i, :], wt = W^T [K, M] row-major.
 template <typename T>
 void sparse_rows_matmul(const int64_t* row_ptr, const int32_t* idx, const T* val, int64_t rows,
