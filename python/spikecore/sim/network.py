@@ -495,35 +495,31 @@ class Network:
         return self._c.memory_bytes
 
     # ------------------------------------------------------------------ checks
-    def _pop(self, p: Any, name: str) -> Population:
-        if isinstance(p, Population):
-            if p.net is not self:
-                raise ValueError(f"{name}: population belongs to another network")
-            return p
-        if isinstance(p, numbers.Integral) and not isinstance(p, bool):
-            if not 0 <= int(p) < len(self.populations):
-                raise IndexError(f"{name}: population index {p} out of range "
-                                 f"[0, {len(self.populations)})")
-            return self.populations[int(p)]
-        if isinstance(p, str):
-            for q in self.populations:
-                if q.name == p:
+    def _lookup(self, x: Any, name: str, items: list, cls: type, kind: str,
+                by_name: bool) -> Any:
+        """Resolve ``x`` (an object of this network, an index or, if ``by_name``, a name)."""
+        if isinstance(x, cls):
+            if x.net is not self:
+                raise ValueError(f"{name}: {kind} belongs to another network")
+            return x
+        if isinstance(x, numbers.Integral) and not isinstance(x, bool):
+            if not 0 <= int(x) < len(items):
+                raise IndexError(f"{name}: {kind} index {x} out of range [0, {len(items)})")
+            return items[int(x)]
+        if by_name and isinstance(x, str):
+            for q in items:
+                if q.name == x:
                     return q
-            raise ValueError(f"{name}: no population named {p!r}")
-        raise TypeError(f"{name}: must be a Population, an index or a name, got "
-                        f"{type(p).__name__}")
+            raise ValueError(f"{name}: no {kind} named {x!r}")
+        accepted = f"a {cls.__name__}, an index or a name" if by_name else \
+            f"a {cls.__name__} or an index"
+        raise TypeError(f"{name}: must be {accepted}, got {type(x).__name__}")
+
+    def _pop(self, p: Any, name: str) -> Population:
+        return self._lookup(p, name, self.populations, Population, "population", by_name=True)
 
     def _proj(self, j: Any, name: str = "projection") -> Projection:
-        if isinstance(j, Projection):
-            if j.net is not self:
-                raise ValueError(f"{name}: projection belongs to another network")
-            return j
-        if isinstance(j, numbers.Integral) and not isinstance(j, bool):
-            if not 0 <= int(j) < len(self.projections):
-                raise IndexError(f"{name}: projection index {j} out of range "
-                                 f"[0, {len(self.projections)})")
-            return self.projections[int(j)]
-        raise TypeError(f"{name}: must be a Projection or an index, got {type(j).__name__}")
+        return self._lookup(j, name, self.projections, Projection, "projection", by_name=False)
 
     def _delay(self, d: Any) -> float:
         return self.dt if d is None else d
