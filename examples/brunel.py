@@ -13,7 +13,7 @@ Peers run in their own environment (created on first use, see spikecore.bench.pe
 import argparse
 
 from spikecore.bench import peers
-from spikecore.bench.engine import run_ours
+from spikecore.bench.engine import print_comparison, run_ours
 from spikecore.bench.peers import models
 
 
@@ -35,20 +35,7 @@ def main(argv=None):
                 print(f"({name} unavailable: {peers.last_error(name)})")
     print(f"Brunel 2000, N = {p['n_exc'] + p['n_inh']}, {a.duration_ms:g} ms, "
           f"{a.threads} thread(s)")
-    print(f"{'':10s} {'rate Hz':>8s} {'CV':>6s} {'wall s':>8s} {'build s':>8s} {'events/s':>10s}")
-    for name, r in rows:
-        if r is None:
-            print(f"{name:10s} {'n/a':>8s}")
-            continue
-        wall = r.wall_s if isinstance(r.wall_s, float) else r.wall_median_s
-        print(f"{name:10s} {r.stats.rate_hz:8.2f} {r.stats.cv_isi:6.3f} {wall:8.3f} "
-              f"{r.build_s:8.2f} {r.events_per_s:10.3g}")
-    ours = rows[0][1]
-    ref = next((r for n, r in rows if n == "nest" and r is not None), None)
-    if ref is not None:
-        dr = ours.stats.rate_hz / ref.stats.rate_hz - 1
-        dc = ours.stats.cv_isi / ref.stats.cv_isi - 1
-        print(f"vs NEST: rate {dr:+.1%}, CV {dc:+.1%} (claim: both within 10 %)")
+    print_comparison(rows, "nest", build_column=True)
     return rows
 
 

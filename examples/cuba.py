@@ -10,7 +10,7 @@ within 10 % of Brian2's on the same definition, in no more wall time than Brian2
 import argparse
 
 from spikecore.bench import peers
-from spikecore.bench.engine import run_ours
+from spikecore.bench.engine import print_comparison, run_ours
 from spikecore.bench.peers import models
 
 
@@ -30,20 +30,7 @@ def main(argv=None):
             if r is None:
                 print(f"({name} unavailable: {peers.last_error(name)})")
     print(f"CUBA, N = {p['n']}, {a.duration_ms:g} ms, {a.threads} thread(s)")
-    print(f"{'':10s} {'rate Hz':>8s} {'CV':>6s} {'wall s':>8s} {'events/s':>10s}")
-    for name, r in rows:
-        if r is None:
-            print(f"{name:10s} {'n/a':>8s}")
-            continue
-        wall = r.wall_s if isinstance(r.wall_s, float) else r.wall_median_s
-        print(f"{name:10s} {r.stats.rate_hz:8.2f} {r.stats.cv_isi:6.3f} {wall:8.3f} "
-              f"{r.events_per_s:10.3g}")
-    ours = rows[0][1]
-    ref = next((r for n, r in rows if n == "brian2" and r is not None), None)
-    if ref is not None:
-        dr = ours.stats.rate_hz / ref.stats.rate_hz - 1
-        dc = ours.stats.cv_isi / ref.stats.cv_isi - 1
-        print(f"vs Brian2: rate {dr:+.1%}, CV {dc:+.1%} (claim: both within 10 %)")
+    print_comparison(rows, "brian2", build_column=False)
     return rows
 
 

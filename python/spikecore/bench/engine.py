@@ -248,3 +248,26 @@ def prune_regrow_seconds(m, fraction: float) -> float:
         raise RuntimeError(f"prune/regrow changed the number of synapses: {nnz0} -> "
                            f"{m.n_synapses}")
     return dt
+
+
+def print_comparison(rows, reference: str, build_column: bool = False) -> None:
+    """Print a table of (name, run result or None) rows, ours first, and our rate and ISI CV
+    relative to ``reference`` (the claim: both within 10 %)."""
+    head = f"{'':10s} {'rate Hz':>8s} {'CV':>6s} {'wall s':>8s}"
+    print(head + (f" {'build s':>8s}" if build_column else "") + f" {'events/s':>10s}")
+    for name, r in rows:
+        if r is None:
+            print(f"{name:10s} {'n/a':>8s}")
+            continue
+        wall = r.wall_s if isinstance(r.wall_s, float) else r.wall_median_s
+        line = f"{name:10s} {r.stats.rate_hz:8.2f} {r.stats.cv_isi:6.3f} {wall:8.3f}"
+        if build_column:
+            line += f" {r.build_s:8.2f}"
+        print(line + f" {r.events_per_s:10.3g}")
+    ours = rows[0][1]
+    ref = next((r for n, r in rows if n == reference and r is not None), None)
+    if ref is not None:
+        dr = ours.stats.rate_hz / ref.stats.rate_hz - 1
+        dc = ours.stats.cv_isi / ref.stats.cv_isi - 1
+        label = {"nest": "NEST", "brian2": "Brian2"}.get(reference, reference)
+        print(f"vs {label}: rate {dr:+.1%}, CV {dc:+.1%} (claim: both within 10 %)")
