@@ -343,29 +343,37 @@ int64_t SynapseMatrix::regrow_random(int64_t count, float weight, uint16_t delay
       for (const auto& d : draws) sorted[size_t(at[size_t(d.pre)]++)] = d;
     }
     std::vector<Draw> valid;
+    valid.reserve(sorted.size());
     for (int32_t r = 0; r < n_pre_; ++r) {
       auto b = sorted.begin() + bucket[size_t(r)], e = sorted.begin() + bucket[size_t(r) + 1];
       if (b == e) continue;
       std::sort(b, e, [](const Draw& x, const Draw& y) {
         return x.post != y.post ? x.post < y.post : x.idx < y.idx;
       });
-      const auto rb = post_.begin() + row_begin(r), re = post_.begin() + row_end(r);
+      // candidates and row are both sorted by post: one merge walk finds existing synapses
+      const int32_t* rp = post_.data() + row_begin(r);
+      const int32_t* const re = post_.data() + row_end(r);
       for (auto it = b; it != e; ++it) {
         if (!allow_multapses) {
           if (it != b && (it - 1)->post == it->post) continue;  // duplicate draw
-          if (std::binary_search(rb, re, it->post)) continue;   // already a synapse
+          while (rp != re && *rp < it->post) ++rp;
+          if (rp != re && *rp == it->post) continue;            // already a synapse
         }
         valid.push_back(*it);
       }
     }
     if (int64_t(valid.size()) > remaining) {
-      // keep the earliest draws, so that acceptance does not depend on position
-      std::nth_element(valid.begin(), valid.begin() + remaining, valid.end(),
-                       [](const Draw& x, const Draw& y) { return x.idx < y.idx; });
-      valid.resize(size_t(remaining));
-      std::sort(valid.begin(), valid.end(), [](const Draw& x, const Draw& y) {
-        return x.pre != y.pre ? x.pre < y.pre : (x.post != y.post ? x.post < y.post : x.idx < y.idx);
-      });
+      // Keep the `remaining` earliest draws, so that acceptance does not depend on position.
+      // Draw indices are unique: find the cutoff index, then filter in place (keeps the
+      // (pre, post) order; no re-sort).
+      std::vector<int64_t> idx(valid.size());
+      for (size_t k = 0; k < valid.size(); ++k) idx[k] = valid[k].idx;
+      std::nth_element(idx.begin(), idx.begin() + (remaining - 1), idx.end());
+      const int64_t cutoff = idx[size_t(remaining - 1)];
+      size_t w = 0;
+      for (size_t k = 0; k < valid.size(); ++k)
+        if (valid[k].idx <= cutoff) valid[w++] = valid[k];
+      valid.resize(w);
     }
     accepted.clear();
     for (const auto& d : valid) accepted.push_back({d.pre, d.post, weight, delay});
