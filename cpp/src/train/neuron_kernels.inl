@@ -353,3 +353,18 @@ void li_backward(const NeuronArgs<T>& a, const T* out, const T* v0, const T* gou
 }
 
 }  // namespace spikecore::train
+
+// Explicit instantiations, one dtype per translation unit (neuron_kernels_f32/_f64.cpp), so the
+// two halve the compile time and memory of one file.
+#define SPIKECORE_INSTANTIATE_NEURON_KERNELS(T)                                             \
+  template void lif_forward<T>(const NeuronArgs<T>&, const T*, const T*, T*, T*, T*);         \
+  template void lif_backward<T>(const NeuronArgs<T>&, const T*, const T*, const T*, const T*, \
+                                T*, T*, T*, T*);                                              \
+  template void alif_forward<T>(const NeuronArgs<T>&, const T*, const T*, const T*, T*, T*,   \
+                                T*, T*, T*);                                                  \
+  template void alif_backward<T>(const NeuronArgs<T>&, const T*, const T*, const T*,          \
+                                 const T*, const T*, const T*, T*, T*, T*, T*, T*);           \
+  template void li_forward<T>(const NeuronArgs<T>&, const T*, const T*, T*);                  \
+  template void li_backward<T>(const NeuronArgs<T>&, const T*, const T*, const T*, const T*,  \
+                               T*, T*, T*, T*);
+

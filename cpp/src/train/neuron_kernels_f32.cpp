@@ -2,21 +2,5 @@
 #include "neuron_kernels.inl"
 
 namespace spikecore::train {
-
-#define SPIKECORE_INSTANTIATE(T)                                                              \
-  template void lif_forward<T>(const NeuronArgs<T>&, const T*, const T*, T*, T*, T*);         \
-  template void lif_backward<T>(const NeuronArgs<T>&, const T*, const T*, const T*, const T*, \
-                                T*, T*, T*, T*);                                              \
-  template void alif_forward<T>(const NeuronArgs<T>&, const T*, const T*, const T*, T*, T*,   \
-                                T*, T*, T*);                                                  \
-  template void alif_backward<T>(const NeuronArgs<T>&, const T*, const T*, const T*,          \
-                                 const T*, const T*, const T*, T*, T*, T*, T*, T*);           \
-  template void li_forward<T>(const NeuronArgs<T>&, const T*, const T*, T*);                  \
-  template void li_backward<T>(const NeuronArgs<T>&, const T*, const T*, const T*, const T*,  \
-                               T*, T*, T*, T*);
-
-
-SPIKECORE_INSTANTIATE(float)
-#undef SPIKECORE_INSTANTIATE
-
+SPIKECORE_INSTANTIATE_NEURON_KERNELS(float)
 }  // namespace spikecore::train

@@ -76,6 +76,20 @@ class SpikingNeuron(nn.Module):
     def _run(self, x, state):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    @property
+    def beta(self):
+        """Membrane decay per step, :math:`\\beta = 1 - 1/\\tau`."""
+        return 1.0 - 1.0 / self.tau
+
+    def _set_spike_function(self, v_threshold, v_reset, v_rest, surrogate, alpha, spike_fn,
+                            detach_reset) -> None:
+        """Validated thresholds, the surrogate (``spike_fn`` wins over ``surrogate``) and
+        ``detach_reset``, shared by the surrogate-gradient neurons."""
+        self.v_threshold, self.v_reset, self.v_rest = _check.thresholds(v_threshold, v_reset,
+                                                                        v_rest)
+        self.surrogate = get_surrogate(spike_fn if spike_fn is not None else surrogate, alpha)
+        self.detach_reset = bool(detach_reset)
+
 
 def _v_of(state, name="state"):
     if state is None:
@@ -96,15 +110,8 @@ class LIF(SpikingNeuron):
                  spike_fn: Optional[Surrogate] = None, backend: str = "auto"):
         super().__init__(backend)
         self.tau = _check.tau(tau)
-        self.v_threshold, self.v_reset, self.v_rest = _check.thresholds(v_threshold, v_reset,
-                                                                        v_rest)
-        self.surrogate = get_surrogate(spike_fn if spike_fn is not None else surrogate, alpha)
-        self.detach_reset = bool(detach_reset)
-
-    @property
-    def beta(self) -> float:
-        """Decay per step, 1 - 1/tau."""
-        return 1.0 - 1.0 / self.tau
+        self._set_spike_function(v_threshold, v_reset, v_rest, surrogate, alpha, spike_fn,
+                                 detach_reset)
 
     @property
     def spike_fn(self) -> Surrogate:
@@ -202,14 +209,8 @@ class AdaptiveLIF(SpikingNeuron):
         self.beta_a = _check.finite(beta_a, "beta_a")
         if self.beta_a < 0:
             raise ValueError(f"beta_a: threshold increment must be >= 0, got {beta_a}")
-        self.v_threshold, self.v_reset, self.v_rest = _check.thresholds(v_threshold, v_reset,
-                                                                        v_rest)
-        self.surrogate = get_surrogate(spike_fn if spike_fn is not None else surrogate, alpha)
-        self.detach_reset = bool(detach_reset)
-
-    @property
-    def beta(self) -> float:
-        return 1.0 - 1.0 / self.tau
+        self._set_spike_function(v_threshold, v_reset, v_rest, surrogate, alpha, spike_fn,
+                                 detach_reset)
 
     @property
     def rho(self) -> float:
@@ -280,10 +281,6 @@ class NoisyLIF(SpikingNeuron):
         self.detach_reset = bool(detach_reset)
         self.generator = generator
 
-    @property
-    def beta(self) -> float:
-        return 1.0 - 1.0 / self.tau
-
     def deploy_params(self) -> dict:
         """The deterministic (eval_mode='deterministic') neuron as ``LIFCoeffs::discrete``."""
         return {"model": "lif", "beta": self.beta, "v_rest": self.v_rest,
@@ -318,10 +315,6 @@ class LeakyIntegrator(SpikingNeuron):
         super().__init__(backend)
         self.tau = _check.tau(tau)
         self.v_rest = _check.finite(v_rest, "v_rest")
-
-    @property
-    def beta(self) -> float:
-        return 1.0 - 1.0 / self.tau
 
     def deploy_params(self) -> dict:
         """A leaky integrator is ``LIFCoeffs::discrete(beta, v_rest, ...)`` that never fires."""
