@@ -90,29 +90,51 @@ void bind_engine(nb::module_ m) {
            })
       .def("add_discrete", &Network::add_discrete)
       .def("add_source", &Network::add_source)
+      .def("add_celif",
+           [](Network& n, int32_t size, double beta, double rho, double beta_a, double gamma,
+              double v_th, Vec<float> lam, Vec<float> omlam, bool shared,
+              const std::string& name) {
+             if (int64_t(lam.shape(0)) != size || int64_t(omlam.shape(0)) != size)
+               throw value_error("lambda_c: expected one value per neuron");
+             return n.add_celif(size, beta, rho, beta_a, gamma, v_th, lam.data(), omlam.data(),
+                                shared, name);
+           })
+      .def("set_branches",
+           [](Network& n, int32_t p, int32_t K, int g, double decay, Vec<float> bias) {
+             const int64_t want = int64_t(n.population(p).n) * K;
+             if (bias.shape(0) != 0 && int64_t(bias.shape(0)) != want)
+               throw value_error("branch_bias: expected n x branches = " + std::to_string(want) +
+                                 " values");
+             n.set_branches(p, K, BranchFn(g), decay, bias.shape(0) ? bias.data() : nullptr);
+           })
       .def("pop_info",
            [](const Network& n, int32_t p) {
              const Population& q = n.population(p);
-             return nb::make_tuple(q.name, q.n, int(q.model), int(q.kind), q.discrete);
+             return nb::make_tuple(q.name, q.n, int(q.model), int(q.kind), q.discrete, q.br.K,
+                                   q.n_rec);
            })
       // state
       .def("init_uniform",
            [](Network& n, int32_t p, int var, double lo, double hi) {
              n.init_uniform(p, StateVar(var), lo, hi);
            })
+      .def("state_size",
+           [](const Network& n, int32_t p, int var) { return n.state_size(p, StateVar(var)); })
       .def("get_state",
            [](const Network& n, int32_t p, int var) {
-             std::vector<float> out(size_t(n.population(p).n));
-             n.get_state(p, StateVar(var), out.data());
+             std::vector<float> out(size_t(n.state_size(p, StateVar(var))));
+             if (!out.empty()) n.get_state(p, StateVar(var), out.data());
              return to_numpy(std::move(out));
            })
       .def("set_state",
            [](Network& n, int32_t p, int var, Vec<float> x) {
-             if (int64_t(x.shape(0)) != n.population(p).n)
-               throw value_error("value: length must equal the population size");
-             n.set_state(p, StateVar(var), x.data());
+             const int64_t len = n.state_size(p, StateVar(var));
+             if (int64_t(x.shape(0)) != len)
+               throw value_error("value: length must be " + std::to_string(len) +
+                                 " (the size of this variable)");
+             if (len) n.set_state(p, StateVar(var), x.data());
            })
-      .def("reset_state", &Network::reset_state)
+      .def("reset_state", &Network::reset_state, nb::arg("pop"), nb::arg("clear_ring") = true)
       .def("get_ring",
            [](const Network& n, int32_t p) {
              return nb::make_tuple(n.ring_slots(p), n.ring_receptors(p), copy_vec(n.ring(p)));
@@ -157,6 +179,8 @@ void bind_engine(nb::module_ m) {
              return nb::make_tuple(p.pre, p.post, p.allow_autapses, p.allow_multapses,
                                    p.m.nnz(), p.m.memory_bytes());
            })
+      .def("set_receptor", &Network::set_receptor)
+      .def("get_receptor", [](const Network& n, int32_t j) { return n.projection(j).receptor; })
       .def("proj_coo",
            [](const Network& n, int32_t j) {
              const SynapseMatrix& s = n.matrix(j);

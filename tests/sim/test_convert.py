@@ -19,20 +19,7 @@ def _scale(model, gain):
     return model
 
 
-def _inputs(T, n, rate, seed):
-    g = torch.Generator().manual_seed(seed)
-    return (torch.rand(T, 1, n, generator=g) < rate).float()
-
-
-def _torch_layers(model, x):
-    """Outputs of every neuron layer of the torch forward, [T, n] numpy."""
-    outs, h = [], x
-    with torch.no_grad():
-        for m in model:
-            h = m(h)
-            if hasattr(m, "spiking"):
-                outs.append(h[:, 0].numpy())
-    return outs
+from deploy_helpers import inputs as _inputs, torch_layers as _torch_layers
 
 
 def _activities(model, x):

@@ -175,6 +175,77 @@ int32_t Network::add_discrete(int32_t n, double beta, double v_rest, double v_th
   return id;
 }
 
+int32_t Network::add_celif(int32_t n, double beta, double rho, double beta_a, double gamma,
+                           double v_th, const float* lam, const float* one_m_lam, bool shared,
+                           const std::string& name) {
+  require(n >= 1, "n", "must be >= 1 (empty populations are not allowed)");
+  // fields: beta, rho, beta_a, lambda_c (checked per neuron below), gamma, v_th
+  const CELIFParams prm{beta, rho, beta_a, 0.5, gamma, v_th};
+  prm.validate();
+  for (int32_t i = 0; i < n; ++i) {
+    CELIFParams::check_decay(double(lam[i]), "lambda_c");
+    require(std::isfinite(one_m_lam[i]) && one_m_lam[i] >= 0.f && one_m_lam[i] < 1.f,
+            "lambda_c", "1 - lambda_c must lie in [0, 1)");
+  }
+  Population p;
+  p.name = name;
+  p.n = n;
+  p.model = NeuronModel::CELIF;
+  p.kind = SynapseKind::Delta;
+  p.discrete = true;
+  p.c.lif.v_th = float(v_th);
+  p.cur_scale = 1.f;
+  CELIFCoeffs& c = p.ce;
+  // the float32 values the training kernel multiplies by (bindings/variants.cpp celif_args)
+  c.beta = float(beta);
+  c.rho = float(rho);
+  c.one_m_rho = float(1.0 - rho);
+  c.beta_a = float(beta_a);
+  c.gamma = float(gamma);
+  c.v_th = float(v_th);
+  c.lam.assign(lam, lam + n);
+  c.one_m_lam.assign(one_m_lam, one_m_lam + n);
+  c.shared = shared;
+  c.c.assign(size_t(n), 0.f);
+  const int32_t id = add_population(std::move(p));
+  Population& q = pops_.back();
+  std::fill(q.s.v.begin(), q.s.v.end(), 0.f);
+  if (!shared) {  // receptor 1: the context drive
+    q.n_rec = 2;
+    q.ring.assign(size_t(q.n) * 2, 0.f);
+  }
+  return id;
+}
+
+void Network::set_branches(int32_t pop, int32_t K, BranchFn g, double decay, const float* bias) {
+  Population& p = pop_ref(pop);
+  require(p.model == NeuronModel::LIF || p.model == NeuronModel::ALIF, "branches",
+          "only LIF / ALIF populations (continuous or discrete) take dendritic branches");
+  require(p.kind == SynapseKind::Delta, "branches",
+          "dendritic branches need delta synapses (the branch output is the soma's input)");
+  require(K >= 1, "branches", "K must be >= 1, got " + std::to_string(K));
+  require(int64_t(p.n) * K < (int64_t(1) << 31), "branches", "n x K must be < 2**31");
+  require(int(g) >= 0 && int(g) <= 2, "branch_fn", "must be relu, sigmoid or identity");
+  require_finite(decay, "branch_decay");
+  require(decay >= 0 && decay <= 1, "branch_decay", "must lie in [0, 1], got " + str(decay));
+  for (const auto& pj : projs_)
+    require(pj.post != pop, "branches", "set them before connecting projections to the population");
+  for (const auto& in : poisson_)
+    require(in.pop != pop, "branches", "set them before adding Poisson inputs");
+  require(p.ev_step.empty(), "branches", "set them before adding input events");
+  p.br.K = K;
+  p.br.g = g;
+  p.br.decay = float(decay);
+  p.br.u.assign(size_t(p.n) * size_t(K), 0.f);
+  p.br.bias.clear();
+  if (bias) {
+    for (int64_t k = 0; k < int64_t(p.n) * K; ++k) require_finite(double(bias[k]), "branch_bias");
+    p.br.bias.assign(bias, bias + int64_t(p.n) * K);
+  }
+  p.slots = 1;
+  p.ring.assign(size_t(p.n_rec) * size_t(p.n_targets()), 0.f);
+}
+
 int32_t Network::add_source(int32_t n, const std::string& name) {
   require(n >= 1, "n", "must be >= 1 (empty populations are not allowed)");
   Population p;
@@ -194,8 +265,18 @@ static float* var_ptr(Population& p, StateVar v) {
     case StateVar::IEx: return p.s.i_ex.data();
     case StateVar::IIn: return p.s.i_in.data();
     case StateVar::A: return p.a.data();
+    case StateVar::C: return p.model == NeuronModel::CELIF ? p.ce.c.data() : nullptr;
+    case StateVar::U: return p.br.K > 1 ? p.br.u.data() : nullptr;
     default: return nullptr;
   }
+}
+
+int64_t Network::state_size(int32_t pop, StateVar var) const {
+  const Population& p = population(pop);
+  require(int(var) >= 0 && int(var) <= 6, "variable", "unknown state variable");
+  if (var == StateVar::C) return p.model == NeuronModel::CELIF ? p.n : 0;
+  if (var == StateVar::U) return p.br.K > 1 ? int64_t(p.n_targets()) : 0;
+  return p.n;
 }
 
 void Network::init_uniform(int32_t pop, StateVar var, double lo, double hi) {
@@ -205,7 +286,8 @@ void Network::init_uniform(int32_t pop, StateVar var, double lo, double hi) {
   require(hi >= lo, "high", "must be >= low");
   float* x = var_ptr(p, var);
   require(x != nullptr, "variable", "cannot be initialised from a distribution");
-  for (int32_t i = 0; i < p.n; ++i) {
+  const int64_t len = state_size(pop, var);
+  for (int64_t i = 0; i < len; ++i) {
     CounterRng r(seed_, kStreamInit + uint64_t(pop) * 8 + uint64_t(var), uint64_t(i), 0);
     x[i] = float(lo + (hi - lo) * r.uniform());
   }
@@ -218,13 +300,14 @@ void Network::get_state(int32_t pop, StateVar var, float* out) const {
     return;
   }
   const float* x = var_ptr(p, var);
-  require(x != nullptr, "variable", "unknown state variable");
-  std::copy_n(x, p.n, out);
+  require(x != nullptr, "variable", "this population has no such state variable");
+  std::copy_n(x, state_size(pop, var), out);
 }
 
 void Network::set_state(int32_t pop, StateVar var, const float* in) {
   Population& p = pop_ref(pop);
-  for (int32_t i = 0; i < p.n; ++i)
+  const int64_t len = state_size(pop, var);
+  for (int64_t i = 0; i < len; ++i)
     if (!std::isfinite(in[i])) throw value_error("value: contains NaN or inf");
   if (var == StateVar::Ref) {
     for (int32_t i = 0; i < p.n; ++i) {
@@ -234,23 +317,25 @@ void Network::set_state(int32_t pop, StateVar var, const float* in) {
     return;
   }
   float* x = var_ptr(p, var);
-  require(x != nullptr, "variable", "unknown state variable");
-  std::copy_n(in, p.n, x);
+  require(x != nullptr, "variable", "this population has no such state variable");
+  std::copy_n(in, len, x);
 }
 
-void Network::reset_state(int32_t pop) {
+void Network::reset_state(int32_t pop, bool clear_ring) {
   Population& p = pop_ref(pop);
   std::fill(p.s.v.begin(), p.s.v.end(), p.v0);
   std::fill(p.s.i_ex.begin(), p.s.i_ex.end(), 0.f);
   std::fill(p.s.i_in.begin(), p.s.i_in.end(), 0.f);
   std::fill(p.s.ref.begin(), p.s.ref.end(), 0);
   std::fill(p.a.begin(), p.a.end(), 0.f);
-  std::fill(p.ring.begin(), p.ring.end(), 0.f);
+  std::fill(p.br.u.begin(), p.br.u.end(), 0.f);
+  std::fill(p.ce.c.begin(), p.ce.c.end(), 0.f);
+  if (clear_ring) std::fill(p.ring.begin(), p.ring.end(), 0.f);
 }
 
 void Network::grow_ring(Population& p, int32_t slots) {
   if (slots <= p.slots) return;
-  const size_t stride = size_t(p.n_rec) * size_t(p.n);
+  const size_t stride = size_t(p.n_rec) * size_t(p.n_targets());
   std::vector<float> ring(size_t(slots) * stride, 0.f);
   // The slot of absolute step t is t mod D: move pending steps [step, step + D_old) over.
   for (int64_t t = step_; t < step_ + p.slots; ++t) {
@@ -264,7 +349,8 @@ void Network::grow_ring(Population& p, int32_t slots) {
 void Network::set_ring(int32_t pop, int32_t slots, const float* data, int64_t len) {
   Population& p = pop_ref(pop);
   require(slots >= 1, "slots", "must be >= 1");
-  require(len == int64_t(slots) * p.n_rec * p.n, "ring", "size must be slots x receptors x n");
+  require(len == int64_t(slots) * p.n_rec * p.n_targets(), "ring",
+          "size must be slots x receptors x targets");
   for (int64_t k = 0; k < len; ++k)
     if (!std::isfinite(data[k])) throw value_error("ring: contains NaN or inf");
   if (slots < p.slots) throw value_error("slots: smaller than the ring this network needs");
@@ -302,7 +388,7 @@ int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
   check_spec(weight, "weight");
   check_spec(delay_ms, "delay");
   if (delay_ms.kind == ValueSpec::Const) (void)delay_steps(delay_ms.a, "delay");
-  const int32_t np = P.n, nq = Q.n;
+  const int32_t np = P.n, nq = Q.n_targets();
   const bool same = pre == post;
   const bool no_aut = same && !allow_autapses;
   const uint64_t jid = uint64_t(projs_.size());
@@ -492,7 +578,7 @@ int32_t Network::connect_explicit(int32_t pre, int32_t post, const int32_t* pre_
   check_spec(delay_ms, "delay");
   for (int64_t k = 0; k < n; ++k) {
     require_index(pre_idx[k], P.n, "pre_index");
-    require_index(post_idx[k], Q.n, "post_index");
+    require_index(post_idx[k], Q.n_targets(), "post_index");
   }
   if (weight.kind == ValueSpec::Array)
     require(weight.len == n, "weight", "length must equal the number of synapses");
@@ -523,7 +609,7 @@ int32_t Network::connect_steps(int32_t pre, int32_t post, const int32_t* pre_idx
   require(Q.model != NeuronModel::Source, "post", "a spike source cannot receive synapses");
   for (int64_t k = 0; k < n; ++k) {
     require_index(pre_idx[k], P.n, "pre_index");
-    require_index(post_idx[k], Q.n, "post_index");
+    require_index(post_idx[k], Q.n_targets(), "post_index");
     require(delay[k] >= 1 && delay[k] <= max_delay_steps_, "delay",
             "must be in [1, max_delay] steps");
     if (!std::isfinite(weight[k])) throw value_error("weight: contains NaN or inf");
@@ -536,7 +622,7 @@ int32_t Network::connect_steps(int32_t pre, int32_t post, const int32_t* pre_idx
   pj.post = post;
   pj.allow_autapses = allow_autapses;
   pj.allow_multapses = allow_multapses;
-  pj.m = SynapseMatrix::from_coo(P.n, Q.n, pre_idx, post_idx, weight, delay, n, kSlack);
+  pj.m = SynapseMatrix::from_coo(P.n, Q.n_targets(), pre_idx, post_idx, weight, delay, n, kSlack);
   if (!allow_multapses) {
     for (int32_t r = 0; r < pj.m.n_pre(); ++r)
       for (int64_t k = pj.m.row_begin(r) + 1; k < pj.m.row_end(r); ++k)
@@ -545,6 +631,17 @@ int32_t Network::connect_steps(int32_t pre, int32_t post, const int32_t* pre_idx
                             std::to_string(pj.m.post()[k]) + " while allow_multapses is False");
   }
   return finish_projection(std::move(pj));
+}
+
+void Network::set_receptor(int32_t j, int32_t r) {
+  require_index(j, int64_t(projs_.size()), "projection");
+  Projection& pj = projs_[size_t(j)];
+  const Population& q = population(pj.post);
+  require(r >= -1 && r < q.n_rec, "receptor",
+          "must be -1 (default) or in [0, " + std::to_string(q.n_rec) + ") for population '" +
+              q.name + "', got " + std::to_string(r));
+  pj.receptor = r;
+  pj.dirty = true;
 }
 
 void Network::set_weights(int32_t j, const float* w, int64_t n) {
@@ -617,7 +714,9 @@ int32_t Network::add_poisson(int32_t pop, double rate_hz, double weight, int32_t
   require(p.model != NeuronModel::Source, "population", "a spike source cannot receive input");
   require_nonnegative(rate_hz, "rate");
   require_finite(weight, "weight");
-  require(lo >= 0 && hi <= p.n && lo < hi, "neurons", "range must be non-empty and inside the population");
+  require(lo >= 0 && hi <= p.n_targets() && lo < hi, "neurons",
+          "range must be non-empty and inside the population (its branch compartments for a "
+          "dendritic population)");
   PoissonInput in;
   in.pop = pop;
   in.rate_hz = rate_hz;
@@ -650,7 +749,7 @@ void Network::add_events(int32_t pop, const int64_t* step, const int32_t* id, co
   for (int64_t k = 0; k < n; ++k) {
     require(step[k] >= step_, "times",
             "must not lie before the current time (step " + std::to_string(step_) + ")");
-    require_index(id[k], p.n, "neurons");
+    require_index(id[k], p.n_targets(), "neurons");
     if (!std::isfinite(w[k])) throw value_error("weight: contains NaN or inf");
   }
   // events of past steps were used already: drop them so that scheduling stays O(pending)
@@ -791,7 +890,13 @@ int32_t Network::record_state(int32_t pop, const std::vector<int32_t>& vars,
   const Population& p = population(pop);
   require(every >= 1, "every", "must be >= 1 step");
   require(!vars.empty(), "variables", "must name at least one variable");
-  for (int32_t v : vars) require(v >= 0 && v <= 4, "variables", "unknown state variable");
+  for (int32_t v : vars) {
+    require(v >= 0 && v <= 5, "variables",
+            v == 6 ? "branch potentials u cannot be recorded; read them with get_state"
+                   : "unknown state variable");
+    require(v != 5 || p.model == NeuronModel::CELIF, "variables",
+            "c (context) exists only in CE-LIF populations");
+  }
   for (size_t k = 0; k < idx.size(); ++k) {
     require_index(idx[k], p.n, "neurons");
     require(k == 0 || idx[k] > idx[k - 1], "neurons", "must be strictly increasing");
@@ -831,7 +936,10 @@ RateRecord& Network::rate_record(int32_t r) {
 size_t Network::memory_bytes() const {
   size_t b = 0;
   for (const auto& pj : projs_) b += pj.m.memory_bytes() + pj.bounds.capacity() * 8;
-  for (const auto& p : pops_) b += p.ring.capacity() * 4 + p.s.size() * 16 + p.a.capacity() * 4;
+  for (const auto& p : pops_)
+    b += p.ring.capacity() * 4 + p.s.size() * 16 + p.a.capacity() * 4 +
+         (p.br.u.capacity() + p.br.bias.capacity() + p.ce.c.capacity() + p.ce.lam.capacity() +
+          p.ce.one_m_lam.capacity()) * 4;
   return b;
 }
 
@@ -843,11 +951,13 @@ void Network::prepare(int64_t n_steps) {
     if (!pj.dirty && pj.bounds_t == T) continue;
     const SynapseMatrix& m = pj.m;
     const int32_t nq = pops_[size_t(pj.post)].n;
+    const int32_t K = pops_[size_t(pj.post)].br.K;  // targets are branch compartments j K + k
     pj.bounds.assign(size_t(m.n_pre()) * size_t(T + 1), 0);
     std::vector<int64_t> lo(size_t(T) + 1);
     for (int b = 0; b < T; ++b) {
       int64_t e;
       ThreadPool::block_range(nq, T, b, lo[size_t(b)], e);
+      lo[size_t(b)] *= K;
     }
     uint16_t dmin = 65535, dmax = 1;
     bool any_pos = false, any_neg = false;
@@ -870,7 +980,8 @@ void Network::prepare(int64_t n_steps) {
     pj.dmin = dmin;
     pj.dmax = dmax;
     const Population& q = pops_[size_t(pj.post)];
-    if (q.n_rec == 1 || !any_neg) pj.recmode = 0;
+    if (pj.receptor >= 0) pj.recmode = pj.receptor;
+    else if (q.n_rec == 1 || q.kind != SynapseKind::Exp || !any_neg) pj.recmode = 0;
     else if (!any_pos) pj.recmode = 1;
     else pj.recmode = 2;
     pj.bounds_t = T;
@@ -1097,6 +1208,57 @@ void update_range(Population& p, int32_t lo, int32_t hi, float* in0, float* in1,
   }
 }
 
+// Dendritic branch stage of neurons [lo, hi) (Branches in engine/network.hpp): reads and clears
+// the branch inputs `in` [n K], advances the branch state and writes the soma input y[j]. Same
+// float operations in the same order as dendritic_soma_input (y summed from 0 over k).
+template <BranchFn G>
+void branch_range(Branches& br, int32_t lo, int32_t hi, float* __restrict in,
+                  float* __restrict y) {
+  const int32_t K = br.K;
+  const float d = br.decay;
+  const float* __restrict b = br.bias.empty() ? nullptr : br.bias.data();
+  float* __restrict u = br.u.data();
+  for (int32_t j = lo; j < hi; ++j) {
+    float acc = 0.f;
+    for (int64_t k = int64_t(j) * K; k < int64_t(j + 1) * K; ++k) {
+      const float s = in[k];
+      in[k] = 0.f;
+      const float uk = d == 0.f ? s : u[k] * d + s;
+      u[k] = uk;
+      acc += branch_g<float>(G, b ? uk + b[k] : uk);
+    }
+    y[j] = acc;
+  }
+}
+
+// CE-LIF neurons [lo, hi): current I = receptor 0 (+ current input), context q = receptor 1 (or
+// I when shared); celif_pre / celif_post as the training kernel, spike when h - theta >= 0.
+void celif_range(Population& p, int32_t lo, int32_t hi, float* in0, float* in1, const float* cur,
+                 std::vector<int32_t>& out) {
+  CELIFCoeffs& c = p.ce;
+  float* __restrict v = p.s.v.data();
+  float* __restrict a = p.a.data();
+  float* __restrict cc = c.c.data();
+  const float* __restrict lam = c.lam.data();
+  const float* __restrict oml = c.one_m_lam.data();
+  for (int32_t i = lo; i < hi; ++i) {
+    float I = in0[i];
+    in0[i] = 0.f;
+    if (cur) I = I + cur[i];
+    float q = I;
+    if (!c.shared) {
+      q = in1[i];
+      in1[i] = 0.f;
+    }
+    float x;
+    const float h = celif_pre<float>(v[i], a[i], cc[i], I, q, c.beta, lam[i], oml[i], c.beta_a,
+                                     c.gamma, c.v_th, x);
+    const float z = x >= 0.f ? 1.f : 0.f;
+    celif_post<float>(v[i], a[i], h, z, c.rho, c.one_m_rho);
+    if (z != 0.f) out.push_back(i);
+  }
+}
+
 template <SynapseKind K, bool Adapt>
 void update_dispatch_cur(Population& p, int32_t lo, int32_t hi, float* in0, float* in1,
                          const float* cur, std::vector<int32_t>& out) {
@@ -1149,22 +1311,26 @@ void Network::update_block(Population& p, int32_t pi, int rank, int64_t t,
     }
     return;
   }
-  const size_t stride = size_t(p.n_rec) * size_t(p.n);
+  // ring targets: neurons, or the branch compartments j K + k of a dendritic population
+  const int32_t nt = p.n_targets(), K = p.br.K;
+  const int32_t tlo = lo * K, thi = hi * K;
+  const size_t stride = size_t(p.n_rec) * size_t(nt);
   float* in0 = p.ring.data() + size_t(t % p.slots) * stride;
-  float* in1 = p.n_rec == 2 ? in0 + p.n : nullptr;
+  float* in1 = p.n_rec == 2 ? in0 + nt : nullptr;
+  float* in_neg = p.kind == SynapseKind::Exp ? in1 : nullptr;  // inhibitory receptor
   // external input into this step's slot, in a fixed order: Poisson inputs, then events
   for (int32_t k : poisson_by_pop_[size_t(pi)]) {
     const PoissonInput& in = poisson_[size_t(k)];
-    const int32_t a = std::max(lo, in.lo), b = std::min(hi, in.hi);
-    if (a < b) poisson_counts(in, seed_, t, a, b, in0, in1);
+    const int32_t a = std::max(tlo, in.lo), b = std::min(thi, in.hi);
+    if (a < b) poisson_counts(in, seed_, t, a, b, in0, in_neg);
   }
   if (!p.ev_step.empty()) {
     auto b = std::lower_bound(p.ev_step.begin(), p.ev_step.end(), t);
     for (size_t k = size_t(b - p.ev_step.begin()); k < p.ev_step.size() && p.ev_step[k] == t; ++k) {
       const int32_t id = p.ev_id[k];
-      if (id < lo || id >= hi) continue;
+      if (id < tlo || id >= thi) continue;
       const float w = p.ev_w[k];
-      ((w < 0 && in1) ? in1 : in0)[id] += w;
+      ((w < 0 && in_neg) ? in_neg : in0)[id] += w;
     }
   }
   // current input of this step
@@ -1180,6 +1346,22 @@ void Network::update_block(Population& p, int32_t pi, int rank, int64_t t,
     cur = p.i_steps.data() + (t - p.i_start) * p.n;
   } else if (!p.i_const.empty()) {
     cur = p.i_const.data();
+  }
+  if (p.model == NeuronModel::CELIF) {
+    celif_range(p, lo, hi, in0, in1, cur, out);
+    return;
+  }
+  if (K > 1) {  // branch stage: the soma's input of the step replaces the ring slot
+    thread_local std::vector<float> ybuf;
+    ybuf.resize(size_t(p.n));
+    switch (p.br.g) {
+      case BranchFn::ReLU: branch_range<BranchFn::ReLU>(p.br, lo, hi, in0, ybuf.data()); break;
+      case BranchFn::Sigmoid:
+        branch_range<BranchFn::Sigmoid>(p.br, lo, hi, in0, ybuf.data());
+        break;
+      default: branch_range<BranchFn::Identity>(p.br, lo, hi, in0, ybuf.data()); break;
+    }
+    in0 = ybuf.data();
   }
   const bool adapt = p.model == NeuronModel::ALIF;
   if (p.kind == SynapseKind::Exp) {
@@ -1238,7 +1420,8 @@ void Network::deliver(Projection& pj, int rank, int64_t t, int par, int s) {
   if (!any) return;
   Population& q = pops_[size_t(pj.post)];
   const int T = pool_->size();
-  const size_t stride = size_t(q.n_rec) * size_t(q.n);
+  const int32_t nt = q.n_targets();
+  const size_t stride = size_t(q.n_rec) * size_t(nt);
   float* base[65536 / 64];  // enough for typical delays; larger handled below
   std::vector<float*> big;
   float** bp = base;
@@ -1250,12 +1433,12 @@ void Network::deliver(Projection& pj, int rank, int64_t t, int par, int s) {
   const bool uni = pj.dmin == pj.dmax;
   int64_t ev;
   switch (pj.recmode * 2 + (uni ? 1 : 0)) {
-    case 0: ev = deliver_rows<false, 0>(pj, lists, s, rank, T, bp, q.n); break;
-    case 1: ev = deliver_rows<true, 0>(pj, lists, s, rank, T, bp, q.n); break;
-    case 2: ev = deliver_rows<false, 1>(pj, lists, s, rank, T, bp, q.n); break;
-    case 3: ev = deliver_rows<true, 1>(pj, lists, s, rank, T, bp, q.n); break;
-    case 4: ev = deliver_rows<false, 2>(pj, lists, s, rank, T, bp, q.n); break;
-    default: ev = deliver_rows<true, 2>(pj, lists, s, rank, T, bp, q.n); break;
+    case 0: ev = deliver_rows<false, 0>(pj, lists, s, rank, T, bp, nt); break;
+    case 1: ev = deliver_rows<true, 0>(pj, lists, s, rank, T, bp, nt); break;
+    case 2: ev = deliver_rows<false, 1>(pj, lists, s, rank, T, bp, nt); break;
+    case 3: ev = deliver_rows<true, 1>(pj, lists, s, rank, T, bp, nt); break;
+    case 4: ev = deliver_rows<false, 2>(pj, lists, s, rank, T, bp, nt); break;
+    default: ev = deliver_rows<true, 2>(pj, lists, s, rank, T, bp, nt); break;
   }
   thread_events_[size_t(rank) * kPad] += ev;
 }
@@ -1312,6 +1495,8 @@ void Network::run(int64_t n_steps) {
                 case StateVar::IIn: x = p.s.i_in[size_t(*it)]; break;
                 case StateVar::A: x = p.a[size_t(*it)]; break;
                 case StateVar::Ref: x = float(p.s.ref[size_t(*it)]); break;
+                case StateVar::C: x = p.ce.c[size_t(*it)]; break;
+                default: break;
               }
               row[v * ni + col] = x;
             }

@@ -1,16 +1,24 @@
 r"""Deploy a trained spikecore.nn model to the event-driven engine: :func:`from_torch`.
 
 A feedforward ``torch.nn.Sequential`` of synaptic layers (``torch.nn.Linear``,
-``spikecore.nn.Linear``, ``spikecore.nn.SparseLinear``), each followed by a neuron layer
-(``LIF``, ``ParametricLIF`` with a scalar tau, ``AdaptiveLIF``, ``NoisyLIF`` -- deployed as its
-deterministic eval-mode LIF -- or a ``LeakyIntegrator`` readout) becomes a
-:class:`spikecore.sim.Network`:
+``spikecore.nn.Linear``, ``spikecore.nn.SparseLinear``, ``spikecore.nn.DendriticLinear``), each
+followed by a neuron layer (``LIF``, ``ParametricLIF`` with a scalar tau, ``AdaptiveLIF``,
+``NoisyLIF`` -- deployed as its deterministic eval-mode LIF -- or a ``LeakyIntegrator``
+readout), and self-contained spiking layers (``spikecore.nn.CELIF``, ``spikecore.nn.DendriticLIF``)
+becomes a :class:`spikecore.sim.Network`:
 
 * the input is a ``spike_source`` population; each neuron layer is a ``lif_discrete`` /
   ``alif_discrete`` population with the module's :math:`\beta = 1 - 1/\tau`, :math:`v_{rest}`,
   :math:`\vartheta` and reset (a ``LeakyIntegrator`` is a ``lif_discrete`` population whose
   threshold is never reached; its membrane is recorded every step);
 * each synaptic layer is one explicit projection (zero weights dropped, delay one step);
+* a dendritic layer (``DendriticLinear`` + soma, or ``DendriticLIF``) becomes a population with
+  ``branches=K`` (the engine's multi-compartment neuron): synapse :math:`(i \to j, k)` targets
+  branch compartment :math:`jK + k`, the branch biases are the population's ``branch_bias``,
+  and the soma is the following neuron layer;
+* a ``CELIF`` layer becomes a ``celif`` population: its ``fc`` weights (and bias) act on the
+  ``"current"`` receptor, its context weights on ``"context"`` (none with ``context='shared'``),
+  with its learned per-neuron :math:`\lambda_c = \sigma(\ell)`;
 * a bias :math:`b_j` is a synapse from an always-on ``bias`` source neuron, connected *after*
   the layer's weights, so the engine sums a neuron's input of a step in the order
   :math:`((0 + w_{i_1 j}) + w_{i_2 j} + \dots) + b_j` over active inputs
@@ -31,11 +39,13 @@ Exactness: with the same input spikes the engine reproduces the torch forward at
 for spike (bitwise equal membranes) whenever the torch forward sums each neuron's input in the
 same order -- spikecore.nn.Linear / SparseLinear on spike inputs with the C++ kernels (the
 event-driven path: at most 12 % active inputs, or always with ``spike_input=True``), or any
-weights whose partial sums are exact in float32 (e.g. dyadic weights). A dense BLAS product
-(``torch.nn.Linear``) rounds in another order; then a spike can flip only where a membrane lies
-within float rounding of the threshold. ``v_rest`` must be 0 for exactness (the engine lets the
-deeper layers idle at rest during the first steps; with :math:`v_{rest} \ne 0` that idling can
-move the membrane by one rounding step).
+weights whose partial sums are exact in float32 (e.g. dyadic weights). For dendritic layers the
+same holds with ``backend='cpp'`` (the index-gather kernel sums each branch's inputs in
+ascending input order, as the engine does); the default masked dense product rounds in BLAS
+order. A dense BLAS product (``torch.nn.Linear``) rounds in another order; then a spike can
+flip only where a membrane lies within float rounding of the threshold. Layer :math:`l` is held
+at rest (its state reset after each step) until its first input step, so branch biases,
+sigmoid branches or :math:`v_{rest} \ne 0` cannot drive it early.
 
 SynOps: the number of synaptic events of a run (each presynaptic spike times its out-degree,
 bias synapses not counted), reported by :meth:`Deployed.run` and equal to what the engine
@@ -71,7 +81,7 @@ _NEVER = 3.0e38  # threshold of a leaky-integrator readout: never reached
 class LayerSpec:
     """One synaptic layer + neuron layer, as deployed."""
 
-    kind: str                 # "lif" | "alif" | "li"
+    kind: str                 # "lif" | "alif" | "li" | "celif"
     n_in: int
     n: int
     pre: np.ndarray           # int32 [nnz] presynaptic index (into the previous layer)
@@ -86,6 +96,20 @@ class LayerSpec:
     rho: float = -1.0
     beta_a: float = 0.0
     out_degree: np.ndarray = field(default=None)  # int64 [n_in]
+    # dendritic branches: post indices are compartments j K + k
+    branches: int = 1
+    branch_fn: str = "relu"
+    branch_bias: Optional[np.ndarray] = None  # float32 [n K]
+    # CE-LIF: neuron parameters (beta, rho, beta_a, gamma, v_th, lambda_c [n], context) and
+    # the context synapses (separate context)
+    celif: Optional[dict] = None
+    ctx_pre: Optional[np.ndarray] = None
+    ctx_post: Optional[np.ndarray] = None
+    ctx_weight: Optional[np.ndarray] = None
+
+    @property
+    def n_synapses(self) -> int:
+        return self.weight.size + (0 if self.ctx_weight is None else self.ctx_weight.size)
 
 
 @dataclass
@@ -163,6 +187,24 @@ def _synapse_spec(m, i: int, n_in: Optional[int]):
         n_out, k = w.shape
         pre, post = np.nonzero(w.T)  # pre-major, post ascending: row order of the matrix
         weight = w.T[pre, post]
+    elif isinstance(m, snn.DendriticLinear):
+        k, n_out, K = m.in_features, m.out_features, m.branches
+        idx = m.index.detach().cpu().numpy().reshape(n_out * K, -1)
+        w = _np32(m.weight).reshape(n_out * K, -1)
+        comp = np.repeat(np.arange(n_out * K), idx.shape[1])
+        keep = w.reshape(-1) != 0
+        pre, post, weight = idx.reshape(-1)[keep], comp[keep], w.reshape(-1)[keep]
+        order = np.lexsort((post, pre))  # row order: pre, then post (multapses kept in order)
+        pre, post, weight = pre[order], post[order], weight[order]
+        b = None if m.bias is None else _np32(m.bias).reshape(-1)
+        for nm, arr in (("weight", weight), ("bias", b)):
+            if arr is not None and not np.all(np.isfinite(arr)):
+                raise ValueError(f"model: layer {i} has NaN or infinite {nm} values")
+        if n_in is not None and k != n_in:
+            raise ValueError(f"model: layer {i} expects {k} inputs but the previous layer has "
+                             f"{n_in}")
+        return (k, n_out, pre.astype(np.int32), post.astype(np.int32), weight.astype(np.float32),
+                None, dict(branches=K, branch_fn=m.nonlinearity, branch_bias=b))
     elif isinstance(m, snn.SparseLinear):
         k, n_out = m.in_features, m.out_features
         pre = m.pre.detach().cpu().numpy()
@@ -174,7 +216,8 @@ def _synapse_spec(m, i: int, n_in: Optional[int]):
         weight = dense[pre, post]
     else:
         raise ValueError(f"model: layer {i} ({type(m).__name__}) is not a synaptic layer; "
-                         "valid: torch.nn.Linear, spikecore.nn.Linear, spikecore.nn.SparseLinear")
+                         "valid: torch.nn.Linear, spikecore.nn.Linear, spikecore.nn.SparseLinear, "
+                         "spikecore.nn.DendriticLinear")
     if n_in is not None and k != n_in:
         raise ValueError(f"model: layer {i} expects {k} inputs but the previous layer has {n_in}")
     bias = getattr(m, "bias", None)
@@ -184,12 +227,39 @@ def _synapse_spec(m, i: int, n_in: Optional[int]):
     for nm, arr in (("weight", weight), ("bias", b)):
         if arr is not None and not np.all(np.isfinite(arr)):
             raise ValueError(f"model: layer {i} has NaN or infinite {nm} values")
-    return k, n_out, pre.astype(np.int32), post.astype(np.int32), weight.astype(np.float32), b
+    return k, n_out, pre.astype(np.int32), post.astype(np.int32), weight.astype(np.float32), b, {}
+
+
+def _celif_spec(m, i: int, n_in: Optional[int]) -> LayerSpec:
+    """A CELIF layer: fc (+ bias) on the current receptor, context weights on the context one."""
+    import torch
+
+    k, n, pre, post, w, b, _ = _synapse_spec(m.fc, i, n_in)
+    ctx = (None, None, None)
+    if m.context is not None:
+        _, _, cp, cq, cw, _, _ = _synapse_spec(m.context, i, n_in)
+        ctx = (cp, cq, cw)
+    if m.noise is not None and m.eval_mode == "sample":
+        warnings.warn(f"model: layer {i} (CELIF, eval_mode='sample') is deployed deterministic; "
+                      "sampled spikes are not reproduced", stacklevel=3)
+    with torch.no_grad():  # the float32 lambda_c the forward uses
+        lam = m.lambda_c.detach().to("cpu").float().contiguous().numpy().copy()
+    if not np.all(np.isfinite(lam)):
+        raise ValueError(f"model: layer {i} has NaN or infinite lambda_c values")
+    prm = dict(beta=float(np.float32(m.beta)), rho=float(m.rho), beta_a=float(m.beta_a),
+               gamma=float(m.gamma), v_th=float(m.v_threshold), lambda_c=lam,
+               context=m.context_mode)
+    out = np.concatenate([pre] + ([] if ctx[0] is None else [ctx[0]]))
+    return LayerSpec(kind="celif", n_in=k, n=n, pre=pre, post=post, weight=w, bias=b,
+                     beta=prm["beta"], v_rest=0.0, v_threshold=prm["v_th"], v_reset=0.0,
+                     soft_reset=False, out_degree=np.bincount(out, minlength=k).astype(np.int64),
+                     celif=prm, ctx_pre=ctx[0], ctx_post=ctx[1], ctx_weight=ctx[2])
 
 
 def parse(model) -> List[LayerSpec]:
     """The deployable layers of ``model`` (see the module docstring for what is accepted)."""
     import torch
+    import spikecore.nn as snn
 
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module (nn.Sequential), got "
@@ -200,7 +270,25 @@ def parse(model) -> List[LayerSpec]:
     syn = None
     n_prev: Optional[int] = None
     for i, m in enumerate(mods):
-        is_neuron = hasattr(m, "spiking") and hasattr(m, "beta")
+        if isinstance(m, (snn.CELIF, snn.DendriticLIF)):  # synapses and neurons in one module
+            if syn is not None:
+                raise ValueError(f"model: layer {i} ({type(m).__name__}) follows a synaptic "
+                                 "layer without a neuron layer in between")
+            if layers and layers[-1].kind == "li":
+                raise ValueError("model: a LeakyIntegrator readout must be the last layer")
+            if isinstance(m, snn.CELIF):
+                layers.append(_celif_spec(m, i, n_prev))
+                n_prev = layers[-1].n
+                continue
+            syn = _synapse_spec(m.dendrites, i, n_prev)
+            soft = m.v_reset is None
+            spec = dict(kind="lif", beta=1.0 - 1.0 / m.tau, v_rest=0.0,
+                        v_threshold=float(m.v_threshold),
+                        v_reset=0.0 if soft else float(m.v_reset), soft_reset=soft)
+            m = None
+        else:
+            spec = None
+        is_neuron = m is None or (hasattr(m, "spiking") and hasattr(m, "beta"))
         if not is_neuron:
             if syn is not None:
                 raise ValueError(f"model: layer {i} ({type(m).__name__}) follows a synaptic layer "
@@ -213,11 +301,11 @@ def parse(model) -> List[LayerSpec]:
                              "before it; each neuron layer must follow a Linear/SparseLinear")
         if layers and layers[-1].kind == "li":
             raise ValueError("model: a LeakyIntegrator readout must be the last layer")
-        k, n, pre, post, w, b = syn
-        spec = _neuron_spec(m, i)
+        k, n, pre, post, w, b, extra = syn
+        spec = spec or _neuron_spec(m, i)
         outdeg = np.bincount(pre, minlength=k).astype(np.int64)
         layers.append(LayerSpec(n_in=k, n=n, pre=pre, post=post, weight=w, bias=b,
-                                out_degree=outdeg, **spec))
+                                out_degree=outdeg, **spec, **extra))
         syn, n_prev = None, n
     if syn is not None:
         raise ValueError("model: ends with a synaptic layer; add a neuron layer or a "
@@ -251,21 +339,30 @@ class Deployed:
         self._monitors = []
         prev = self.input
         for li, L in enumerate(layers):
-            if L.kind == "alif":
+            branches = {} if L.branches == 1 else dict(
+                branches=L.branches, branch_fn=L.branch_fn, branch_bias=L.branch_bias)
+            if L.kind == "celif":
+                pop = net.add_population(L.n, "celif", name=f"layer{li}", **L.celif)
+            elif L.kind == "alif":
                 pop = net.add_population(L.n, "alif_discrete", name=f"layer{li}", beta=L.beta,
                                          v_rest=L.v_rest, v_th=L.v_threshold, v_reset=L.v_reset,
-                                         soft_reset=L.soft_reset, rho=L.rho, beta_a=L.beta_a)
+                                         soft_reset=L.soft_reset, rho=L.rho, beta_a=L.beta_a,
+                                         **branches)
             else:
                 pop = net.add_population(L.n, "lif_discrete", name=f"layer{li}", beta=L.beta,
                                          v_rest=L.v_rest, v_th=L.v_threshold, v_reset=L.v_reset,
-                                         soft_reset=L.soft_reset)
+                                         soft_reset=L.soft_reset, **branches)
+            rec = "current" if L.kind == "celif" else None
             if L.weight.size:
                 net.connect(prev, pop, "explicit", pre_index=L.pre, post_index=L.post,
-                            weight=L.weight, delay=1.0)
+                            weight=L.weight, delay=1.0, receptor=rec)
             if L.bias is not None:  # after the weights: the bias is summed last
                 nz = np.nonzero(L.bias)[0].astype(np.int32)
                 net.connect(self.bias, pop, "explicit", pre_index=np.full(nz.size, li, np.int32),
-                            post_index=nz, weight=L.bias[nz], delay=1.0)
+                            post_index=nz, weight=L.bias[nz], delay=1.0, receptor=rec)
+            if L.ctx_weight is not None and L.ctx_weight.size:
+                net.connect(prev, pop, "explicit", pre_index=L.ctx_pre, post_index=L.ctx_post,
+                            weight=L.ctx_weight, delay=1.0, receptor="context")
             if L.kind == "li":
                 self._monitors.append(net.record_state(pop, "v"))
             else:
@@ -329,7 +426,15 @@ class Deployed:
             steps = (np.arange(T)[None, :] + np.arange(nL)[:, None]).reshape(-1) + s0
             net.add_source_spikes(self.bias, (steps + 1).astype(np.float64), ids)
         ev0 = net.events
-        net.run(float(T + nL), progress=False)
+        # Layer li starts at engine step li + 1; until then it is held at rest (state reset
+        # after each of its idle steps, pending inputs kept), so that branch biases, sigmoid
+        # branches or v_rest != 0 cannot drive it before its first input.
+        for k in range(min(nL, T + nL)):
+            net._c.run(1)
+            for li in range(k, nL):
+                net._c.reset_state(self.populations[li].index, False)
+        if T > 0:
+            net._c.run(T)
         events = net.events - ev0
         outs: List[np.ndarray] = []
         for li, (L, mon) in enumerate(zip(self.layers, self._monitors)):
@@ -360,7 +465,7 @@ class Deployed:
 
     def __repr__(self) -> str:
         sizes = " -> ".join([str(self.n_in)] + [f"{L.n} {L.kind}" for L in self.layers])
-        return f"Deployed({sizes}, synapses={sum(L.weight.size for L in self.layers)})"
+        return f"Deployed({sizes}, synapses={sum(L.n_synapses for L in self.layers)})"
 
 
 def from_torch(model, *, n_threads: int = 1) -> Deployed:

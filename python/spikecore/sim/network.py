@@ -37,7 +37,8 @@ __all__ = [
     "PoissonInput",
 ]
 
-MODELS = ("lif", "alif", "lif_discrete", "alif_discrete", "spike_source", "poisson_source")
+MODELS = ("lif", "alif", "lif_discrete", "alif_discrete", "celif", "spike_source",
+          "poisson_source")
 SOURCES = ("spike_source", "poisson_source")
 RULES = {
     "all_to_all": 0,
@@ -47,7 +48,7 @@ RULES = {
     "one_to_one": 4,
     "explicit": 5,
 }
-VARIABLES = {"v": 0, "i_ex": 1, "i_in": 2, "a": 3, "ref": 4}
+VARIABLES = {"v": 0, "i_ex": 1, "i_in": 2, "a": 3, "ref": 4, "c": 5, "u": 6}
 _LIF_DEFAULTS = dict(
     tau_m=20.0, v_rest=0.0, v_reset=0.0, v_th=20.0, t_ref=2.0, tau_syn_ex=5.0, tau_syn_in=10.0,
     i_e=0.0, soft_reset=False, synapse="delta",
@@ -55,6 +56,13 @@ _LIF_DEFAULTS = dict(
 _ALIF_EXTRA = dict(tau_a=200.0, beta_a=1.0)
 _DISCRETE_DEFAULTS = dict(beta=0.9, v_rest=0.0, v_th=1.0, v_reset=0.0, soft_reset=False)
 _ADISCRETE_EXTRA = dict(rho=0.99, beta_a=0.1)
+_CELIF_DEFAULTS = dict(beta=0.5, rho=0.9, beta_a=0.5, lambda_c=0.99, gamma=20.0, v_th=1.0,
+                       context="separate")
+# dendritic branches, for every LIF / ALIF model (continuous or discrete)
+_BRANCH_DEFAULTS = dict(branches=1, branch_fn="relu", branch_decay=0.0, branch_bias=None)
+BRANCH_FNS = {"relu": 0, "sigmoid": 1, "identity": 2}
+# receptor names per kind of population (connect(receptor=...))
+_RECEPTORS = {"exp": {"ex": 0, "in": 1}, "celif": {"current": 0, "context": 1}}
 SYNAPSES = {"delta": 0, "exp": 1}
 FORMAT_VERSION = 1
 
@@ -144,15 +152,25 @@ class Population:
     n: int
     name: str
     model: str
+    branches: int = 1
 
     def __len__(self) -> int:
         return self.n
 
+    @property
+    def n_targets(self) -> int:
+        """Targets of synapses and inputs: the ``n x branches`` branch compartments
+        (``j * branches + k``) of a dendritic population, else the ``n`` neurons."""
+        return self.n * self.branches
+
     def __repr__(self) -> str:
-        return f"Population({self.name!r}, n={self.n}, model={self.model!r}, index={self.index})"
+        br = f", branches={self.branches}" if self.branches > 1 else ""
+        return (f"Population({self.name!r}, n={self.n}, model={self.model!r}{br}, "
+                f"index={self.index})")
 
     def get(self, variable: str = "v") -> np.ndarray:
-        """Current values of a state variable (``v``, ``i_ex``, ``i_in``, ``a``, ``ref``)."""
+        """Current values of a state variable (``v``, ``i_ex``, ``i_in``, ``a``, ``ref``; ``c``
+        for CE-LIF; ``u`` [n, branches] for dendritic populations)."""
         return self.net.get_state(self, variable)
 
     def set(self, variable: str, value: Any) -> None:
@@ -217,7 +235,7 @@ class Projection:
     def to_dense(self) -> np.ndarray:
         """Dense ``[n_pre, n_post]`` matrix of summed weights."""
         pre, post, w, _ = self.to_coo()
-        out = np.zeros((self.pre.n, self.post.n), np.float32)
+        out = np.zeros((self.pre.n, self.post.n_targets), np.float32)
         np.add.at(out, (pre, post), w)
         return out
 
@@ -568,6 +586,36 @@ class Network:
         no refractoriness. ``"alif_discrete"`` adds :math:`a' = \rho a + \beta_a s` (``rho=0.99``,
         ``beta_a=0.1``).
 
+        ``"celif"``: the discrete-time CE-LIF neuron of :class:`spikecore.nn.CELIF` (a
+        reconstruction, see that class): per step, with current :math:`I` (receptor
+        ``"current"``) and context drive :math:`q` (receptor ``"context"``; :math:`q = I` with
+        ``context="shared"``),
+
+        .. math::
+
+            h = \beta v + I, \quad c \leftarrow \lambda_c c + (1 - \lambda_c) q, \quad
+            \vartheta = (\vartheta_0 + \beta_a a) + \gamma c, \quad z = H(h - \vartheta),
+            \quad v \leftarrow h (1 - z), \quad a \leftarrow \rho a + (1 - \rho) z
+
+        parameters ``beta=0.5``, ``rho=0.9``, ``beta_a=0.5``, ``lambda_c=0.99`` (a number or one
+        per neuron), ``gamma=20``, ``v_th=1``, ``context="separate"``.
+
+        Dendritic branches (multi-compartment neurons; every LIF / ALIF model, continuous or
+        discrete, with delta synapses): ``branches=K`` gives neuron :math:`j` :math:`K` branch
+        compartments :math:`jK + k`, which are the targets of its synapses and inputs
+        (``post_index``, ``neurons``, :attr:`Population.n_targets`). Per step
+
+        .. math::
+
+            u_{jk} \leftarrow \delta\, u_{jk} + s_{jk}, \qquad
+            y_j = \sum_k g(u_{jk} + b_{jk})
+
+        with :math:`s_{jk}` the summed input of the step, :math:`g` = ``branch_fn`` (``"relu"``,
+        ``"sigmoid"``, ``"identity"``), :math:`\delta` = ``branch_decay`` (default 0: the
+        instantaneous branches of :class:`spikecore.nn.DendriticLinear`) and :math:`b` =
+        ``branch_bias`` (``n x K`` values or None); :math:`y_j` is the soma's input of the step.
+        The branch state :math:`u` is the state variable ``"u"`` (``get_state``: ``[n, K]``).
+
         ``"spike_source"``: emits given spikes (``spike_times`` ms, ``spike_neurons``), see
         :meth:`add_source_spikes`. ``"poisson_source"``: independent Poisson spike trains of
         ``rate`` Hz (number or one per neuron; at most one spike per step), see
@@ -592,10 +640,14 @@ class Network:
         if rate is not None and model != "poisson_source":
             raise TypeError(f"rate: unknown parameter of model {model!r}")
         if model in ("lif", "alif"):
-            defaults = dict(_LIF_DEFAULTS, **(_ALIF_EXTRA if model == "alif" else {}))
+            defaults = dict(_LIF_DEFAULTS, **(_ALIF_EXTRA if model == "alif" else {}),
+                            **_BRANCH_DEFAULTS)
         elif model in ("lif_discrete", "alif_discrete"):
             defaults = dict(_DISCRETE_DEFAULTS,
-                            **(_ADISCRETE_EXTRA if model == "alif_discrete" else {}))
+                            **(_ADISCRETE_EXTRA if model == "alif_discrete" else {}),
+                            **_BRANCH_DEFAULTS)
+        elif model == "celif":
+            defaults = dict(_CELIF_DEFAULTS)
         else:
             defaults = {}
         unknown = sorted(set(params) - set(defaults))
@@ -603,7 +655,15 @@ class Network:
             raise TypeError(f"{unknown[0]}: unknown parameter of model {model!r}; valid: "
                             f"{', '.join(sorted(defaults)) or 'none'}")
         p = dict(defaults, **params)
+        branch = {k: p.pop(k) for k in _BRANCH_DEFAULTS if k in p}
+        lam = None
+        if model == "celif":
+            if p["context"] not in ("separate", "shared"):
+                raise ValueError(f"context: must be 'separate' or 'shared', got {p['context']!r}")
+            lam = p.pop("lambda_c")
         for k, v in p.items():
+            if k == "context":
+                continue
             if k == "soft_reset":
                 if not isinstance(v, (bool, np.bool_)):
                     raise TypeError(f"soft_reset: must be a bool, got {type(v).__name__}")
@@ -613,6 +673,9 @@ class Network:
                     raise ValueError(f"synapse: must be 'delta' or 'exp', got {v!r}")
             else:
                 p[k] = _finite(v, k)
+        K, bias = self._branch_spec(n, model, p, branch)
+        if lam is not None:
+            lam, omlam, p["lambda_c"] = self._lambda_spec(n, lam)
         c = self._c
         if model in ("lif", "alif"):
             args = (p["tau_m"], p["v_rest"], p["v_reset"], p["v_th"], p["t_ref"],
@@ -626,9 +689,18 @@ class Network:
             rho = p.get("rho", -1.0)
             idx = c.add_discrete(n, p["beta"], p["v_rest"], p["v_th"], p["v_reset"],
                                  p["soft_reset"], rho, p.get("beta_a", 0.0), name)
+        elif model == "celif":
+            idx = c.add_celif(n, p["beta"], p["rho"], p["beta_a"], p["gamma"], p["v_th"], lam,
+                              omlam, p["context"] == "shared", name)
         else:
             idx = c.add_source(n, name)
-        pop = Population(self, idx, n, name, model)
+        if K > 1:
+            c.set_branches(idx, K, BRANCH_FNS[branch["branch_fn"]], branch["branch_decay"],
+                           np.zeros(0, np.float32) if bias is None else bias)
+        if branch:
+            p.update(branch_fn=branch["branch_fn"], branches=K,
+                     branch_decay=branch["branch_decay"], branch_bias=bias)
+        pop = Population(self, idx, n, name, model, K)
         self.populations.append(pop)
         self._pop_specs.append(dict(n=n, model=model, name=name, params=p))
         if model == "poisson_source":
@@ -643,12 +715,73 @@ class Network:
             self.add_source_spikes(pop, spike_times, spike_neurons)
         return pop
 
-    @_idle
-    def set_state(self, pop: Any, variable: str, value: Any) -> None:
-        """Set a state variable of a population: number, array (n,), or ``("uniform", lo, hi)``."""
-        pop = self._pop(pop, "population")
+    @staticmethod
+    def _branch_spec(n: int, model: str, p: Dict[str, Any], branch: Dict[str, Any]):
+        """Validate the dendritic-branch parameters (fills ``branch``); returns (K, bias)."""
+        if not branch:
+            return 1, None
+        K = branch.get("branches", 1)
+        if isinstance(K, bool) or not isinstance(K, numbers.Integral):
+            raise TypeError(f"branches: must be an int, got {type(K).__name__}")
+        K = int(K)
+        if K < 1:
+            raise ValueError(f"branches: must be >= 1, got {K}")
+        if n * K >= 2 ** 31:
+            raise ValueError(f"branches: n x branches must be < 2**31, got {n * K}")
+        g = branch.get("branch_fn", "relu")
+        if g not in BRANCH_FNS:
+            raise ValueError(f"branch_fn: must be one of {', '.join(BRANCH_FNS)}, got {g!r}")
+        d = _finite(branch.get("branch_decay", 0.0), "branch_decay")
+        if not 0.0 <= d <= 1.0:
+            raise ValueError(f"branch_decay: must lie in [0, 1], got {d}")
+        bias = branch.get("branch_bias")
+        if bias is not None:
+            bias = _float_array(bias, "branch_bias").reshape(-1)
+            if bias.size != n * K:
+                raise ValueError(f"branch_bias: expected n x branches = {n * K} values, got "
+                                 f"{bias.size}")
+        if K > 1 and p.get("synapse", "delta") != "delta":
+            raise ValueError("synapse: dendritic branches need synapse='delta' (the branch "
+                             "output is the soma's input)")
+        if K == 1 and (bias is not None or d != 0.0):
+            raise ValueError("branches: branch_bias and branch_decay need branches >= 2")
+        branch.update(branches=K, branch_fn=g, branch_decay=d)
+        return K, bias
+
+    @staticmethod
+    def _lambda_spec(n: int, lam: Any):
+        """lambda_c (a number or n values in (0, 1]) -> float32 (lam, 1 - lam, saved form).
+        1 - lambda_c is rounded as spikecore.nn computes it: in double for a number, in float32
+        for an array."""
+        if isinstance(lam, numbers.Real) and not isinstance(lam, bool):
+            val = _finite(lam, "lambda_c")
+            if not 0.0 < val <= 1.0:
+                raise ValueError(f"lambda_c: decay per step must lie in (0, 1], got {val:g}")
+            return (np.full(n, val, np.float32), np.full(n, 1.0 - val, np.float32), val)
+        a = _float_array(lam, "lambda_c").reshape(-1)
+        if a.size != n:
+            raise ValueError(f"lambda_c: expected a number or {n} values, got {a.size}")
+        if np.any(~((a > 0) & (a <= 1))):
+            bad = a[~((a > 0) & (a <= 1))][0]
+            raise ValueError(f"lambda_c: decay per step must lie in (0, 1], got {bad:g}")
+        return a, (np.float32(1.0) - a).astype(np.float32), a
+
+    def _var(self, pop: Population, variable: str) -> int:
         if variable not in VARIABLES:
             raise ValueError(f"variable: unknown {variable!r}; valid: {', '.join(VARIABLES)}")
+        code = VARIABLES[variable]
+        if self._c.state_size(pop.index, code) == 0:
+            raise ValueError(f"variable: population {pop.name!r} ({pop.model}"
+                             f"{', dendritic' if pop.branches > 1 else ''}) has no {variable!r}")
+        return code
+
+    @_idle
+    def set_state(self, pop: Any, variable: str, value: Any) -> None:
+        """Set a state variable of a population: number, array (n,), or ``("uniform", lo, hi)``
+        (``u``: ``[n, branches]``)."""
+        pop = self._pop(pop, "population")
+        code = self._var(pop, variable)
+        size = pop.n_targets if variable == "u" else pop.n
         if isinstance(value, dict) and len(value) == 1:
             (k, v), = value.items()
             value = (k, *v)
@@ -658,12 +791,17 @@ class Network:
             lo, hi = _finite(value[1], "low"), _finite(value[2], "high")
             if hi < lo:
                 raise ValueError(f"high: must be >= low, got ({lo}, {hi})")
-            self._c.init_uniform(pop.index, VARIABLES[variable], lo, hi)
+            self._c.init_uniform(pop.index, code, lo, hi)
             return
         if isinstance(value, numbers.Real) and not isinstance(value, bool):
-            value = np.full(pop.n, _finite(value, variable), np.float32)
-        a = _float_array(value, variable, (pop.n,))
-        self._c.set_state(pop.index, VARIABLES[variable], a)
+            value = np.full(size, _finite(value, variable), np.float32)
+        a = _float_array(value, variable)
+        if variable == "u" and a.shape == (pop.n, pop.branches):
+            a = a.reshape(-1)
+        if a.shape != (size,):
+            want = f"({pop.n}, {pop.branches})" if variable == "u" else f"({size},)"
+            raise ValueError(f"{variable}: shape must be {want}, got {a.shape}")
+        self._c.set_state(pop.index, code, a)
 
     @_idle
     def reset_state(self, pop: Any = None) -> None:
@@ -677,11 +815,10 @@ class Network:
 
     @_idle
     def get_state(self, pop: Any, variable: str = "v") -> np.ndarray:
-        """Current values of a state variable (a copy)."""
+        """Current values of a state variable (a copy; ``u``: ``[n, branches]``)."""
         pop = self._pop(pop, "population")
-        if variable not in VARIABLES:
-            raise ValueError(f"variable: unknown {variable!r}; valid: {', '.join(VARIABLES)}")
-        return self._c.get_state(pop.index, VARIABLES[variable])
+        x = self._c.get_state(pop.index, self._var(pop, variable))
+        return x.reshape(pop.n, pop.branches) if variable == "u" else x
 
     # ------------------------------------------------------------------ connectivity
     @_idle
@@ -689,7 +826,8 @@ class Network:
                 k: Optional[int] = None, indegree: Optional[int] = None,
                 outdegree: Optional[int] = None, weight: Any = 1.0, delay: Any = None,
                 allow_autapses: bool = True, allow_multapses: bool = True,
-                pre_index: Any = None, post_index: Any = None) -> Projection:
+                pre_index: Any = None, post_index: Any = None,
+                receptor: Any = None) -> Projection:
         r"""Connect ``pre`` to ``post`` and return the :class:`Projection`.
 
         Rules: ``"all_to_all"``, ``"pairwise_bernoulli"`` (each pair with probability ``p``),
@@ -706,8 +844,15 @@ class Network:
         Connectivity depends only on ``(seed, projection index)``, never on ``n_threads``.
         Autapses (``i -> i`` within one population) and multapses (repeated pairs) are allowed
         unless switched off.
+
+        Targets of a dendritic ``post`` population are its branch compartments
+        (``post_index = j * branches + k``; ``post.n_targets`` of them). ``receptor``: where the
+        synapses act -- ``None`` (default: by the sign of the weight for ``synapse="exp"``,
+        the current of a CE-LIF population), ``"ex"`` / ``"in"`` (exp synapses), ``"current"``
+        / ``"context"`` (CE-LIF with ``context="separate"``), or 0 / 1.
         """
         P, Q = self._pop(pre, "pre"), self._pop(post, "post")
+        rec = self._receptor(Q, receptor)
         if not isinstance(rule, str):
             raise TypeError(f"rule: must be a string, got {type(rule).__name__}")
         if rule not in RULES:
@@ -723,7 +868,7 @@ class Network:
             if pre_index is None or post_index is None:
                 raise ValueError("pre_index: the explicit rule needs pre_index and post_index")
             pi = _index_array(pre_index, "pre_index", P.n)
-            qi = _index_array(post_index, "post_index", Q.n)
+            qi = _index_array(post_index, "post_index", Q.n_targets)
             if pi.size != qi.size:
                 raise ValueError(f"post_index: length {qi.size} differs from pre_index's "
                                  f"{pi.size}")
@@ -756,7 +901,7 @@ class Network:
             if rule == "all_to_all":
                 # arrays: (n_pre, n_post) or flat pre-major; the diagonal is dropped when
                 # autapses are forbidden within one population
-                full = P.n * Q.n
+                full = P.n * Q.n_targets
                 drop = P is Q and not allow_autapses
                 keep = ~np.eye(P.n, dtype=bool).reshape(-1) if drop else None
                 arrs = []
@@ -771,9 +916,32 @@ class Network:
                 warr, darr = arrs
             j = self._c.connect(P.index, Q.index, RULES[rule], param, wk, wa, wb, warr, dk, da,
                                 db, darr, bool(allow_autapses), bool(allow_multapses))
+        if rec >= 0:
+            self._c.set_receptor(j, rec)
         proj = Projection(self, j, P, Q)
         self.projections.append(proj)
         return proj
+
+    def _receptor(self, Q: Population, receptor: Any) -> int:
+        """Receptor code (-1: default) of ``receptor`` for synapses onto ``Q``."""
+        if receptor is None:
+            return -1
+        spec = self._pop_specs[Q.index]
+        kind = "celif" if Q.model == "celif" else spec["params"].get("synapse", "delta")
+        if Q.model == "celif" and spec["params"].get("context") == "shared":
+            names = {"current": 0}
+        else:
+            names = _RECEPTORS.get(kind, {})
+        if isinstance(receptor, str):
+            if receptor not in names:
+                raise ValueError(f"receptor: {receptor!r} is not a receptor of population "
+                                 f"{Q.name!r}; valid: {', '.join(names) or 'none (one receptor)'}")
+            return names[receptor]
+        r = _int(receptor, "receptor")
+        if not 0 <= r < max(1, len(names)):
+            raise ValueError(f"receptor: must be in [0, {max(1, len(names))}) for population "
+                             f"{Q.name!r}, got {r}")
+        return r
 
     # ------------------------------------------------------------------ inputs
     @_idle
@@ -785,7 +953,8 @@ class Network:
         Each step every target gets :math:`k \sim \mathrm{Poisson}(\text{rate}\cdot dt)` spikes,
         drawn from the counter RNG keyed by (seed, input, neuron, step): independent across
         neurons and identical for any thread count. Equivalent to NEST's ``poisson_generator``
-        connected one-to-all (each target its own train).
+        connected one-to-all (each target its own train). On a dendritic population the
+        targets are branch compartments (``neurons`` in ``[0, pop.n_targets)``).
         """
         P = self._pop(pop, "population")
         if P.model in SOURCES:
@@ -794,9 +963,10 @@ class Network:
         if rate < 0:
             raise ValueError(f"rate: must be >= 0, got {rate}")
         weight = _finite(weight, "weight")
-        lo, hi = (0, P.n) if neurons is None else (int(neurons[0]), int(neurons[1]))
-        if not 0 <= lo < hi <= P.n:
-            raise IndexError(f"neurons: range ({lo}, {hi}) must be non-empty inside [0, {P.n}]")
+        nt = P.n_targets
+        lo, hi = (0, nt) if neurons is None else (int(neurons[0]), int(neurons[1]))
+        if not 0 <= lo < hi <= nt:
+            raise IndexError(f"neurons: range ({lo}, {hi}) must be non-empty inside [0, {nt}]")
         idx = self._c.add_poisson(P.index, rate, weight, lo, hi)
         inp = PoissonInput(P, rate, weight, (lo, hi), idx)
         self.poisson_inputs.append(inp)
@@ -817,11 +987,12 @@ class Network:
     def add_spike_input(self, pop: Any, times: Any, neurons: Any, weight: Any = 1.0) -> None:
         """Inject input spikes: at ``times`` (ms, >= now + dt) add ``weight`` (mV; number or one per
         event) to the synaptic input of ``neurons`` (one index per event). An event at time t
-        shows in the state at t (it is added to the input of step round(t/dt) - 1)."""
+        shows in the state at t (it is added to the input of step round(t/dt) - 1). On a
+        dendritic population ``neurons`` are branch compartments ``j * branches + k``."""
         P = self._pop(pop, "population")
         if P.model in SOURCES:
             raise ValueError("population: use add_source_spikes for a spike source")
-        ids = _index_array(np.atleast_1d(_numpy(neurons)), "neurons", P.n)
+        ids = _index_array(np.atleast_1d(_numpy(neurons)), "neurons", P.n_targets)
         tt = np.atleast_1d(_numpy(times))
         if not np.issubdtype(tt.dtype, np.number):
             raise TypeError(f"times: must be numeric, got dtype {tt.dtype}")
@@ -930,6 +1101,12 @@ class Network:
         for v in variables:
             if v not in VARIABLES:
                 raise ValueError(f"variables: unknown {v!r}; valid: {', '.join(VARIABLES)}")
+            if v == "u":
+                raise ValueError("variables: branch potentials 'u' cannot be recorded; read "
+                                 "them with get_state(pop, 'u')")
+            if v == "c" and P.model != "celif":
+                raise ValueError(f"variables: 'c' (context) exists only in CE-LIF populations, "
+                                 f"not in {P.name!r} ({P.model})")
         idx = np.arange(P.n, dtype=np.int32) if neurons is None else \
             _index_array(np.atleast_1d(_numpy(neurons)), "neurons", P.n)
         if idx.size == 0:
@@ -1000,7 +1177,7 @@ class Network:
                 raise ValueError("scores: method='scores' needs a (n_pre, n_post) score array")
             if hasattr(scores, "detach"):
                 scores = scores.detach().cpu().numpy()
-            s = _float_array(scores, "scores", (j.pre.n, j.post.n))
+            s = _float_array(scores, "scores", (j.pre.n, j.post.n_targets))
             return int(self._c.regrow_scores(j.index, count, s, weight, d))
         raise ValueError(f"method: must be 'random' or 'scores', got {method!r}")
 
@@ -1092,12 +1269,19 @@ class Network:
             projections=[], poisson=[], spike_monitors=[], state_monitors=[], rate_monitors=[],
         )
         for i, pop in enumerate(self.populations):
+            params = {}
+            for k, v in self._pop_specs[i]["params"].items():
+                if isinstance(v, np.ndarray):  # per-neuron parameters go to the arrays
+                    arrays[f"pop{i}_param_{k}"] = v
+                    v = {"array": f"pop{i}_param_{k}"}
+                params[k] = v
+            meta["populations"][i] = dict(self._pop_specs[i], params=params)
             if pop.model not in SOURCES:
-                for v in VARIABLES:
+                for v in VARIABLES:  # size 0 where the population has no such variable
                     arrays[f"pop{i}_{v}"] = c.get_state(i, VARIABLES[v])
                 slots, _, ring = c.get_ring(i)
                 arrays[f"pop{i}_ring"] = ring
-                meta["populations"][i] = dict(self._pop_specs[i], ring_slots=slots)
+                meta["populations"][i]["ring_slots"] = slots
                 s, ids, w = c.get_events(i)
                 keep = s >= self.step  # pending events only
                 arrays[f"pop{i}_ev_step"], arrays[f"pop{i}_ev_id"], arrays[f"pop{i}_ev_w"] = \
@@ -1118,7 +1302,8 @@ class Network:
             arrays[f"proj{j}_pre"], arrays[f"proj{j}_post"] = pre, post
             arrays[f"proj{j}_w"], arrays[f"proj{j}_d"] = w, d
             meta["projections"].append(dict(pre=pj.pre.index, post=pj.post.index,
-                                            allow_autapses=aut, allow_multapses=mult))
+                                            allow_autapses=aut, allow_multapses=mult,
+                                            receptor=int(c.get_receptor(j))))
         for p in self.poisson_inputs:
             meta["poisson"].append(dict(pop=p.population.index, rate=p.rate, weight=p.weight,
                                         neurons=list(p.neurons)))
@@ -1154,7 +1339,8 @@ class Network:
         c = net._c
         c.step = meta["step"]
         for i, spec in enumerate(meta["populations"]):
-            params = {k: v for k, v in spec["params"].items()}
+            params = {k: (a[v["array"]] if isinstance(v, dict) else v)
+                      for k, v in spec["params"].items()}
             pop = net.add_population(spec["n"], spec["model"], name=spec["name"], **params)
             if spec["model"] in SOURCES:
                 c.add_source_spikes(i, a[f"pop{i}_src_step"], a[f"pop{i}_src_id"])
@@ -1162,7 +1348,8 @@ class Network:
                     c.set_source_rates(i, a[f"pop{i}_src_rate"])
                 continue
             for v in VARIABLES:
-                c.set_state(i, VARIABLES[v], a[f"pop{i}_{v}"])
+                if f"pop{i}_{v}" in a and a[f"pop{i}_{v}"].size:
+                    c.set_state(i, VARIABLES[v], a[f"pop{i}_{v}"])
             if a[f"pop{i}_ev_step"].size:
                 c.add_events(i, a[f"pop{i}_ev_step"], a[f"pop{i}_ev_id"], a[f"pop{i}_ev_w"])
             if a[f"pop{i}_i_const"].size:
@@ -1175,6 +1362,8 @@ class Network:
             c.connect_steps(spec["pre"], spec["post"], a[f"proj{j}_pre"], a[f"proj{j}_post"],
                             a[f"proj{j}_w"], a[f"proj{j}_d"], spec["allow_autapses"],
                             spec["allow_multapses"])
+            if spec.get("receptor", -1) >= 0:
+                c.set_receptor(j, spec["receptor"])
             net.projections.append(Projection(net, j, net.populations[spec["pre"]],
                                               net.populations[spec["post"]]))
         for i, spec in enumerate(meta["populations"]):

@@ -27,15 +27,43 @@
 
 #include "spikecore/core/thread_pool.hpp"
 #include "spikecore/neurons/alif.hpp"
+#include "spikecore/neurons/celif.hpp"
+#include "spikecore/neurons/dendritic.hpp"
 #include "spikecore/neurons/lif.hpp"
 #include "spikecore/synapses/synapse_matrix.hpp"
 
 namespace spikecore {
 
-enum class NeuronModel : int { LIF = 0, ALIF = 1, Source = 2 };
+enum class NeuronModel : int { LIF = 0, ALIF = 1, Source = 2, CELIF = 3 };
 
-// State variables that can be read, written and recorded.
-enum class StateVar : int { V = 0, IEx = 1, IIn = 2, A = 3, Ref = 4 };
+// State variables that can be read, written and recorded (U: K values per neuron, read/write
+// only; C: CE-LIF context).
+enum class StateVar : int { V = 0, IEx = 1, IIn = 2, A = 3, Ref = 4, C = 5, U = 6 };
+
+// Dendritic branches of a (multi-compartment) population: neuron j has K branch compartments
+// j K + k, which are the targets of its synapses and inputs. Per step
+//   u_jk(t) = delta u_jk(t-1) + s_jk(t)       (s: the summed input of the step; delta = decay)
+//   y_j(t)  = sum_k g(u_jk(t) + b_jk)
+// and y_j(t) is the soma's input of the step (as a delta synapse). delta = 0 is the
+// instantaneous branch of spikecore.nn.DendriticLinear (then u = s and y is bitwise the
+// training kernel's dendritic_soma_input).
+struct Branches {
+  int32_t K = 1;  // 1: point neurons (no branch stage)
+  BranchFn g = BranchFn::ReLU;
+  float decay = 0.f;
+  std::vector<float> u;     // [n K] branch state
+  std::vector<float> bias;  // [n K] or empty
+};
+
+// CE-LIF coefficients (neurons/celif.hpp) as the float32 values the training kernel uses;
+// lambda_c (and 1 - lambda_c) per neuron. shared: the context drive is the current (q = I);
+// otherwise receptor 1 carries q.
+struct CELIFCoeffs {
+  float beta = 0.5f, rho = 0.9f, one_m_rho = 0.1f, beta_a = 0.5f, gamma = 20.f, v_th = 1.f;
+  std::vector<float> lam, one_m_lam;
+  bool shared = false;
+  std::vector<float> c;  // context state [n]
+};
 
 struct Population {
   std::string name;
@@ -47,10 +75,14 @@ struct Population {
   ALIFCoeffs c;           // c.lif for LIF populations
   float cur_scale = 1.f;  // drive per unit of current input and step: 1 - P22 (or 1 if discrete)
   LIFState s;
-  std::vector<float> a;   // ALIF threshold adaptation
-  int32_t n_rec = 1;      // receptors: 1 (delta), 2 (exp: ex, in)
+  std::vector<float> a;   // ALIF / CE-LIF threshold adaptation
+  Branches br;            // dendritic branches (br.K > 1)
+  CELIFCoeffs ce;         // CE-LIF populations
+  int32_t n_rec = 1;      // receptors: 1 (delta), 2 (exp: ex, in; CE-LIF: current, context)
   int32_t slots = 1;      // ring length D (max incoming delay + 1)
-  std::vector<float> ring;  // [slots][n_rec][n]
+  std::vector<float> ring;  // [slots][n_rec][n_targets()]
+  // synapse and input targets: the n K branch compartments, or the n neurons
+  int32_t n_targets() const { return n * br.K; }
   // current input: constant per neuron and/or per step [len][n] from step `i_start`
   std::vector<float> i_const;
   std::vector<float> i_steps;
@@ -77,6 +109,7 @@ struct Projection {
   std::vector<int64_t> bounds;  // n_pre x (n_threads + 1) absolute positions
   uint16_t dmin = 1, dmax = 1;
   int recmode = 0;  // 0: receptor 0 only; 1: receptor 1 only; 2: by sign of weight
+  int32_t receptor = -1;  // fixed receptor (0, 1), or -1: by sign (exp synapses) / 0
 };
 
 struct PoissonInput {
@@ -148,16 +181,26 @@ class Network {
   int32_t add_discrete(int32_t n, double beta, double v_rest, double v_th, double v_reset,
                        bool soft_reset, double rho, double beta_a, const std::string& name);
   int32_t add_source(int32_t n, const std::string& name);
+  // CE-LIF (neurons/celif.hpp), discrete time: lam / one_m_lam hold n values each.
+  int32_t add_celif(int32_t n, double beta, double rho, double beta_a, double gamma, double v_th,
+                    const float* lam, const float* one_m_lam, bool shared,
+                    const std::string& name);
+  // Give a LIF / ALIF population (delta synapses, nothing connected to it yet) K dendritic
+  // branches (see Branches); bias: n K values or null.
+  void set_branches(int32_t pop, int32_t K, BranchFn g, double decay, const float* bias);
   int32_t n_populations() const { return int32_t(pops_.size()); }
   const Population& population(int32_t p) const;
 
   // --- state -------------------------------------------------------------------------------
   void init_uniform(int32_t pop, StateVar var, double lo, double hi);
-  void get_state(int32_t pop, StateVar var, float* out) const;  // n floats (ref: as float)
+  // Values of a state variable: n (U: n K; 0 where the population has no such variable).
+  int64_t state_size(int32_t pop, StateVar var) const;
+  void get_state(int32_t pop, StateVar var, float* out) const;  // state_size floats
   void set_state(int32_t pop, StateVar var, const float* in);
-  // Back to the resting state: v = v_rest (v0), currents, adaptation and refractoriness zero, and
-  // the delay ring emptied (spikes in flight are dropped). Time, inputs and monitors are kept.
-  void reset_state(int32_t pop);
+  // Back to the resting state: v = v_rest (v0), currents, adaptation, context, branch state and
+  // refractoriness zero, and (clear_ring) the delay ring emptied (spikes in flight are dropped).
+  // Time, inputs and monitors are kept.
+  void reset_state(int32_t pop, bool clear_ring = true);
   int32_t ring_slots(int32_t pop) const { return population(pop).slots; }
   int32_t ring_receptors(int32_t pop) const { return population(pop).n_rec; }
   const std::vector<float>& ring(int32_t pop) const { return population(pop).ring; }
@@ -167,6 +210,9 @@ class Network {
   // --- projections -------------------------------------------------------------------------
   int32_t connect(int32_t pre, int32_t post, ConnRule rule, double param, const ValueSpec& weight,
                   const ValueSpec& delay_ms, bool allow_autapses, bool allow_multapses);
+  // Route all synapses of a projection to receptor r (0 or 1; -1: the default, by the sign of
+  // the weight for exp synapses, else receptor 0).
+  void set_receptor(int32_t j, int32_t r);
   // Explicit synapses; weight/delay specs of kind Array are aligned with pre/post.
   int32_t connect_explicit(int32_t pre, int32_t post, const int32_t* pre_idx,
                            const int32_t* post_idx, int64_t n, const ValueSpec& weight,
