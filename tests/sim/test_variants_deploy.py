@@ -141,3 +141,13 @@ def test_nonzero_v_rest_exact_now_that_idle_layers_are_held_at_rest():
         model[0].weight.mul_(3.0)
         model[2].weight.mul_(4.0)
     _check(model, _inputs(50, 40, 0.1, 7))
+
+
+def test_noisy_dendritic_soma_deploys_deterministic():
+    torch.manual_seed(10)
+    model = torch.nn.Sequential(snn.DendriticLIF(40, 16, branches=2, noise="logistic",
+                                                 sigma=0.2, v_threshold=0.4, backend="cpp"))
+    _check(model, _inputs(40, 40, 0.1, 8))
+    model[0].eval_mode = "sample"
+    with pytest.warns(UserWarning, match="deterministic"):
+        from_torch(model)

@@ -63,7 +63,8 @@ from torch import nn
 from . import _check, _kernels
 from . import functional as SF
 from .surrogate import Surrogate
-from .surrogate import get as get_surrogate
+from .surrogate import configure as configure_spikes
+from .surrogate import sample_now
 
 __all__ = [
     "NONLINEARITIES",
@@ -284,6 +285,11 @@ class DendriticLIF(nn.Module):
     :math:`y_t = \sum_k g(u_{jk,t})`, then LIF (``tau``, ``v_threshold``, ``v_reset``,
     ``surrogate``, ``alpha``, ``detach_reset`` as :class:`spikecore.nn.LIF`). Spikes sent per
     step are the layer's communication. Other arguments as :class:`DendriticLinear`.
+
+    Noise-driven learning: with ``noise`` ('gaussian', 'logistic', 'uniform', 'triangular') the
+    soma is the NSNN noisy LIF of :class:`spikecore.nn.NoisyLIF` (threshold noise of scale
+    ``sigma`` sampled in training when ``sample``; the gradient is the noise density; in eval
+    mode ``eval_mode`` picks 'deterministic' -- what ``from_torch`` deploys -- or 'sample').
     """
 
     spiking = True
@@ -293,13 +299,14 @@ class DendriticLIF(nn.Module):
                  nonlinearity: str = "relu", bias: bool = True, seed: int = 0,
                  tau: float = 2.0, v_threshold: float = 1.0, v_reset: Optional[float] = 0.0,
                  surrogate: Union[str, Surrogate] = "atan", alpha: Optional[float] = None,
-                 detach_reset: bool = False, backend: str = "auto"):
+                 detach_reset: bool = False, noise: Optional[str] = None, sigma: float = 0.3,
+                 sample: bool = True, eval_mode: str = "deterministic", backend: str = "auto"):
         super().__init__()
         self.dendrites = DendriticLinear(in_features, out_features, branches, branch_fan_in,
                                          subsets, nonlinearity, bias, seed, backend)
         self.tau = _check.tau(tau)
         self.v_threshold, self.v_reset, _ = _check.thresholds(v_threshold, v_reset, 0.0)
-        self.surrogate = get_surrogate(surrogate, alpha)
+        configure_spikes(self, surrogate, alpha, noise, sigma, sample, eval_mode)
         self.detach_reset = bool(detach_reset)
         self.backend = backend
 
@@ -315,9 +322,13 @@ class DendriticLIF(nn.Module):
         _check.time_input(x, "x")
         y = self.dendrites(x)
         v = None if state is None else (state.v if hasattr(state, "v") else state)
-        z, vT = SF.lif(y, v, beta=1.0 - 1.0 / self.tau, v_threshold=self.v_threshold,
-                       v_reset=self.v_reset, surrogate=self.surrogate,
-                       detach_reset=self.detach_reset, backend=self.backend)
+        kw = dict(beta=1.0 - 1.0 / self.tau, v_threshold=self.v_threshold,
+                  v_reset=self.v_reset, detach_reset=self.detach_reset, backend=self.backend)
+        if self.noise is not None:
+            z, vT = SF.noisy_lif(y, v, noise=self.noise, sigma=self.sigma,
+                                 sample=sample_now(self), **kw)
+        else:
+            z, vT = SF.lif(y, v, surrogate=self.surrogate, **kw)
         if return_state:
             from .neurons import LIFState
             return z, LIFState(vT)

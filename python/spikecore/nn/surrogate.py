@@ -288,3 +288,28 @@ def sampled_spike(x: torch.Tensor, u: torch.Tensor, surrogate: Surrogate) -> tor
 
 
 SpikeFunction = Callable[[torch.Tensor], torch.Tensor]
+
+
+EVAL_MODES = ("deterministic", "sample")
+
+
+def configure(module, surrogate="atan", alpha=None, noise_name=None, sigma: float = 0.3,
+              sample: bool = True, eval_mode: str = "deterministic") -> None:
+    """Set how a spiking layer is trained: noise-driven learning when ``noise_name`` is given
+    (``module.surrogate = None``; the NDL gradient is the density of :func:`noise`), else the
+    surrogate ``surrogate`` / ``alpha``. Sets ``surrogate``, ``noise``, ``sigma``, ``sample``
+    and ``eval_mode`` on ``module``; ``sample_now(module)`` tells whether to sample spikes."""
+    if noise_name is not None:
+        noise(noise_name, sigma)  # validates the noise name and sigma
+        module.surrogate = None
+    else:
+        module.surrogate = get(surrogate, alpha)
+    if eval_mode not in EVAL_MODES:
+        raise ValueError(f"eval_mode: unknown value {eval_mode!r}; valid: {', '.join(EVAL_MODES)}")
+    module.noise, module.sigma, module.sample = noise_name, float(sigma), bool(sample)
+    module.eval_mode = eval_mode
+
+
+def sample_now(module) -> bool:
+    """Sample NDL spikes now: ``sample`` in training mode, ``eval_mode == 'sample'`` in eval."""
+    return module.sample if module.training else module.eval_mode == "sample"

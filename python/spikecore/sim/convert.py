@@ -281,6 +281,9 @@ def parse(model) -> List[LayerSpec]:
                 n_prev = layers[-1].n
                 continue
             syn = _synapse_spec(m.dendrites, i, n_prev)
+            if m.noise is not None and m.eval_mode == "sample":
+                warnings.warn(f"model: layer {i} (DendriticLIF, eval_mode='sample') is deployed "
+                              "deterministic; sampled spikes are not reproduced", stacklevel=3)
             soft = m.v_reset is None
             spec = dict(kind="lif", beta=1.0 - 1.0 / m.tau, v_rest=0.0,
                         v_threshold=float(m.v_threshold),
