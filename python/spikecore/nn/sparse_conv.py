@@ -34,6 +34,11 @@ import torch.nn.functional as F
 from . import _check
 from .linear import SparseLinear
 
+try:
+    from spikecore._core import learn as _k
+except ImportError:  # pragma: no cover - source checkout without a build
+    _k = None
+
 __all__ = ["SparseConv2d"]
 
 
@@ -45,12 +50,57 @@ def _pair(v, name) -> Tuple[int, int]:
     return t
 
 
+def _np(t: torch.Tensor):
+    return t.detach().contiguous().numpy()
+
+
+class _SynapseConv2d(torch.autograd.Function):
+    """y = conv2d(x, W_S) + b over the synapses S only (C++ kernels, NCHW, CPU)."""
+
+    @staticmethod
+    def forward(ctx, x, w, bias, row_ptr, post32, co, ksize, stride, padding):
+        n, _, h, wd = x.shape
+        oh = (h + 2 * padding[0] - ksize[0]) // stride[0] + 1
+        ow = (wd + 2 * padding[1] - ksize[1]) // stride[1] + 1
+        geo = (*ksize, *stride, *padding)
+        y = torch.empty(n, co, oh, ow, dtype=x.dtype)
+        b = bias.detach() if bias is not None else torch.empty(0, dtype=x.dtype)
+        nt = max(1, torch.get_num_threads())
+        _k.sparse_conv2d_forward(_np(x), _np(row_ptr), _np(post32), _np(w), _np(b), *geo,
+                                 y.numpy(), nt)
+        ctx.save_for_backward(x, w, row_ptr, post32)
+        ctx.geo = geo
+        ctx.has_bias = bias is not None
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, w, row_ptr, post32 = ctx.saved_tensors
+        gy = gy.contiguous()
+        nt = max(1, torch.get_num_threads())
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            gx = torch.empty_like(x)
+            _k.sparse_conv2d_grad_input(gy.numpy(), _np(row_ptr), _np(post32), _np(w), *ctx.geo,
+                                        gx.numpy(), nt)
+        if ctx.needs_input_grad[1]:
+            gw = torch.empty_like(w)
+            _k.sparse_conv2d_grad_weight(_np(x), gy.numpy(), _np(row_ptr), _np(post32),
+                                         *ctx.geo, gw.numpy(), nt)
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            gb = gy.sum((0, 2, 3))
+        return gx, gw, gb, None, None, None, None, None, None
+
+
 class SparseConv2d(SparseLinear):
     __doc__ = __doc__
 
+    SYNAPSE_PRODUCT_MAX_DENSITY = 0.2
+
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Union[int, tuple],
                  stride: Union[int, tuple] = 1, padding: Union[int, tuple] = 0,
-                 density: float = 0.1, bias: bool = True, seed: int = 0, dtype=None):
+                 density: float = 0.1, bias: bool = True, seed: int = 0, dtype=None,
+                 product: str = "auto"):
         kh, kw = _pair(kernel_size, "kernel_size")
         if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels <= 0:
             raise ValueError(f"in_channels: expected a positive int, got {in_channels!r}")
@@ -64,27 +114,49 @@ class SparseConv2d(SparseLinear):
         if len(p) != 2 or not all(isinstance(a, int) and a >= 0 for a in p):
             raise ValueError(f"padding: expected an int >= 0 or a pair of them, got {padding!r}")
         self.padding = p
+        self.product = _check.choice(product, "product", ("auto", "synapse", "dense"))
 
     def kernel(self) -> torch.Tensor:
         """The masked kernel [out_channels, in_channels, kh, kw] (differentiable)."""
         return self.dense_weight().view(self.out_channels, self.in_channels, *self.kernel_size)
+
+    def _use_synapse_product(self, x: torch.Tensor) -> bool:
+        if self.keep_dense_grad or self.product == "dense" or _k is None:
+            return False
+        if not (x.device.type == "cpu" and self.weight.device.type == "cpu"
+                and x.dtype in (torch.float32, torch.float64)):
+            return False
+        if self.product == "synapse":
+            return True
+        return self.density <= self.SYNAPSE_PRODUCT_MAX_DENSITY + 1e-9
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check.float_tensor(x, "x")
         if x.dim() not in (4, 5) or x.shape[-3] != self.in_channels:
             raise ValueError(f"x: expected [B, {self.in_channels}, H, W] or "
                              f"[T, B, {self.in_channels}, H, W], got {tuple(x.shape)}")
-        w = self.kernel()
-        if self.keep_dense_grad and w.requires_grad:
-            def _keep(g):
-                self._dense_grad = g.detach().reshape(self.out_features, -1).clone()
-            w.register_hook(_keep)
+        (kh, kw), (ph, pw) = self.kernel_size, self.padding
+        if x.shape[-2] + 2 * ph < kh or x.shape[-1] + 2 * pw < kw:
+            raise ValueError(f"x: spatial size {tuple(x.shape[-2:])} with padding {self.padding} "
+                             f"is smaller than the kernel {self.kernel_size}")
         b = None if self.bias is None else self.bias.to(x.dtype)
         lead = x.shape[:-3]
-        y = F.conv2d(x.reshape(-1, *x.shape[-3:]), w.to(x.dtype), b, self.stride, self.padding)
+        x4 = x.reshape(-1, *x.shape[-3:])
+        if self._use_synapse_product(x):
+            row_ptr, post32 = self._syn_lists()
+            w = self.weight if self.weight.dtype == x.dtype else self.weight.to(x.dtype)
+            y = _SynapseConv2d.apply(x4.contiguous(), w, b, row_ptr, post32, self.out_channels,
+                                     self.kernel_size, self.stride, self.padding)
+        else:
+            w = self.kernel()
+            if self.keep_dense_grad and w.requires_grad:
+                def _keep(g):
+                    self._dense_grad = g.detach().reshape(self.out_features, -1).clone()
+                w.register_hook(_keep)
+            y = F.conv2d(x4, w.to(x.dtype), b, self.stride, self.padding)
         return y.reshape(*lead, *y.shape[1:])
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}, density={self.density:.4g}, "
-                f"nnz={self.nnz}")
+                f"nnz={self.nnz}, product={self.product!r}")

@@ -1,0 +1,45 @@
+#pragma once
+// Synapse-sparse 2-D convolution for structure learning (ESL-SNN on convolutions): the kernel
+// W[co, ci, kh, kw] exists only at its synapses. The synapses are a SynapseMatrix over the
+// flattened kernel in row order: row (pre) i = (ci * KH + kh) * KW + kw owns positions
+// [row_ptr[i], row_ptr[i + 1]) of post (= co) / w. Activations are NCHW, C-contiguous:
+// x [N, Ci, H, W], y [N, Co, OH, OW], OH = (H + 2 ph - KH) / sh + 1 (likewise OW).
+//
+//   forward      y[n, co, oh, ow] = b[co] + sum_{s = (ci, kh, kw -> co)} w[s]
+//                                   * x[n, ci, oh sh + kh - ph, ow sw + kw - pw]
+//   grad input   gx[n, ci, ih, iw] = sum_{s of ci, (oh, ow) hitting (ih, iw)} w[s] gy[n, co, oh, ow]
+//   grad weight  gw[s] = sum_n sum_{(oh, ow)} x[n, ci, oh sh + kh - ph, ow sw + kw - pw]
+//                                             * gy[n, co, oh, ow]
+//
+// Forward and grad weight are event-driven: they walk the nonzero input pixels (a spike frame is
+// mostly zero) and, for each, the synapses of its input channel, so their cost is
+// (nonzero inputs) x (synapses per input channel). Grad input is one contiguous axpy per
+// synapse and output row (stride 1) over the output width.
+//
+// Threads own fixed blocks of images n (forward), of (n, ci) planes (grad input) or of synapses
+// (grad weight); every output element is summed in a fixed order (input pixels ascending, then
+// synapses ascending; or synapses ascending; or n then pixels ascending), so results do not
+// depend on the thread count. Arrays are caller-allocated; shapes are checked by the caller.
+#include <cstdint>
+
+namespace spikecore::learn {
+
+struct ConvGeometry {
+  int64_t n = 0, ci = 0, h = 0, w = 0;     // input [n, ci, h, w]
+  int64_t co = 0, oh = 0, ow = 0;          // output [n, co, oh, ow]
+  int64_t kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0;
+};
+
+template <typename T>
+void sparse_conv2d_forward(const ConvGeometry& g, const T* x, const int64_t* row_ptr,
+                           const int32_t* post, const T* w, const T* bias, T* y, int n_threads);
+
+template <typename T>
+void sparse_conv2d_grad_input(const ConvGeometry& g, const T* gy, const int64_t* row_ptr,
+                              const int32_t* post, const T* w, T* gx, int n_threads);
+
+template <typename T>
+void sparse_conv2d_grad_weight(const ConvGeometry& g, const T* x, const T* gy,
+                               const int64_t* row_ptr, const int32_t* post, T* gw, int n_threads);
+
+}  // namespace spikecore::learn
