@@ -2,6 +2,7 @@
 #include "spikecore/learn/sparse_conv.hpp"
 
 #include <algorithm>
+#include <vector>
 
 #include "spikecore/train/kernels.hpp"
 
@@ -35,15 +36,40 @@ inline void out_range(int64_t k, int64_t s, int64_t p, int64_t n_in, int64_t n_o
   if (*hi < *lo) *hi = *lo;
 }
 
-// Calls f(oh, ow, r, v) for every nonzero pixel v = plane[ih, iw] (ascending) and every kernel
-// tap r = kh * KW + kw through which it reaches output (oh, ow), taps ascending.
-template <bool S1, typename T, typename F>
-inline void for_each_event(const ConvGeometry& g, const T* plane, const int64_t* rpc, F&& f) {
+// Per synapse s = (ci, kh, kw -> co), stride 1: the offset of its output from the input pixel,
+// y index = ih * OW + iw + off[s] = co * OH OW + (ih + ph - kh) OW + (iw + pw - kw).
+inline std::vector<int64_t> stride1_offsets(const ConvGeometry& g, const int64_t* row_ptr,
+                                            const int32_t* post) {
+  const int64_t kk = g.kh * g.kw, ohw = g.oh * g.ow;
+  std::vector<int64_t> off(size_t(row_ptr[g.ci * kk]));
+  for (int64_t i = 0; i < g.ci * kk; ++i) {
+    const int64_t r = i % kk, kh = r / g.kw, kw = r % g.kw;
+    for (int64_t s = row_ptr[i]; s < row_ptr[i + 1]; ++s)
+      off[size_t(s)] = int64_t(post[s]) * ohw + (g.ph - kh) * g.ow + (g.pw - kw);
+  }
+  return off;
+}
+
+// For every nonzero pixel v = plane[ih, iw] (ascending): when stride is 1 and every kernel tap
+// of the pixel lands inside the output, f_all(ih * OW + iw, v) (the caller walks all synapses of
+// the channel with their offsets); else f_tap(oh, ow, r, v) for every tap r = kh * KW + kw that
+// reaches output (oh, ow), taps ascending. Either way a pixel meets each synapse at most once.
+template <bool S1, typename T, typename FTap, typename FAll>
+inline void for_each_event(const ConvGeometry& g, const T* plane, const int64_t* rpc,
+                           FTap&& f_tap, FAll&& f_all) {
+  // interior: ih + ph - kh in [0, OH) for all kh (likewise w); only used when S1
+  const int64_t ih_lo = g.kh - 1 - g.ph, ih_hi = g.oh - g.ph;
+  const int64_t iw_lo = g.kw - 1 - g.pw, iw_hi = g.ow - g.pw;
   for (int64_t ih = 0; ih < g.h; ++ih) {
     const T* row = plane + ih * g.w;
+    const bool in_h = S1 && ih >= ih_lo && ih < ih_hi;
     for (int64_t iw = 0; iw < g.w; ++iw) {
       const T v = row[iw];
       if (v == T(0)) continue;
+      if (in_h && iw >= iw_lo && iw < iw_hi) {
+        f_all(ih * g.ow + iw, v);
+        continue;
+      }
       for (int64_t kh = 0; kh < g.kh; ++kh) {
         const int64_t oh = out_index<S1>(ih, kh, g.sh, g.ph, g.oh);
         if (oh < 0) continue;
@@ -52,7 +78,7 @@ inline void for_each_event(const ConvGeometry& g, const T* plane, const int64_t*
           if (rpc[r] == rpc[r + 1]) continue;
           const int64_t ow = out_index<S1>(iw, kw, g.sw, g.pw, g.ow);
           if (ow < 0) continue;
-          f(oh, ow, r, v);
+          f_tap(oh, ow, r, v);
         }
       }
     }
@@ -63,6 +89,7 @@ template <bool S1, typename T>
 void forward_impl(const ConvGeometry& g, const T* x, const int64_t* row_ptr, const int32_t* post,
                   const T* w, const T* bias, T* y, int n_threads) {
   const int64_t hw = g.h * g.w, ohw = g.oh * g.ow, kk = g.kh * g.kw;
+  const std::vector<int64_t> off = S1 ? stride1_offsets(g, row_ptr, post) : std::vector<int64_t>();
   parallel_blocks(n_threads, g.n, [&](int64_t b, int64_t e) {
     for (int64_t n = b; n < e; ++n) {
       T* yn = y + n * g.co * ohw;
@@ -70,52 +97,95 @@ void forward_impl(const ConvGeometry& g, const T* x, const int64_t* row_ptr, con
                                                    bias ? bias[c] : T(0));
       for (int64_t ci = 0; ci < g.ci; ++ci) {
         const int64_t* rpc = row_ptr + ci * kk;
-        if (rpc[0] == rpc[kk]) continue;
+        const int64_t sa = rpc[0], sz = rpc[kk];
+        if (sa == sz) continue;
         for_each_event<S1>(g, x + (n * g.ci + ci) * hw, rpc,
                            [&](int64_t oh, int64_t ow, int64_t r, T v) {
           T* yo = yn + oh * g.ow + ow;
           const int64_t s1 = rpc[r + 1];
           for (int64_t s = rpc[r]; s < s1; ++s) yo[int64_t(post[s]) * ohw] += v * w[s];
+        }, [&](int64_t base, T v) {
+          T* yb = yn + base;
+          const int64_t* o = off.data();
+          for (int64_t s = sa; s < sz; ++s) yb[o[s]] += v * w[s];
         });
       }
     }
   }, 1);
 }
 
-template <bool S1, typename T>
+// Grad input in a batch-inner layout: blocks of NB images are transposed to [C][H][W][NB], so
+// every (synapse, output row) is one contiguous axpy of (output width) x NB values.
+constexpr int64_t NB = 16;
+
+// dst[k * NB + q] = src[q * m + k] for q < nb, in tiles of 16 k (the nb source rows lie m
+// apart, often a multiple of 4 KiB: one cache line of each per tile).
+template <typename T>
+void to_batch_inner(const T* src, int64_t m, int64_t nb, T* dst) {
+  for (int64_t k0 = 0; k0 < m; k0 += 16) {
+    const int64_t k1 = std::min(m, k0 + 16);
+    for (int64_t q = 0; q < nb; ++q) {
+      const T* sq = src + q * m;
+      for (int64_t k = k0; k < k1; ++k) dst[k * NB + q] = sq[k];
+    }
+  }
+}
+
+template <typename T>
+void from_batch_inner(const T* src, int64_t m, int64_t nb, T* dst) {
+  for (int64_t k0 = 0; k0 < m; k0 += 16) {
+    const int64_t k1 = std::min(m, k0 + 16);
+    for (int64_t q = 0; q < nb; ++q) {
+      T* dq = dst + q * m;
+      for (int64_t k = k0; k < k1; ++k) dq[k] = src[k * NB + q];
+    }
+  }
+}
+
+template <typename T>
 void grad_input_impl(const ConvGeometry& g, const T* gy, const int64_t* row_ptr,
                      const int32_t* post, const T* w, T* gx, int n_threads) {
   const int64_t hw = g.h * g.w, ohw = g.oh * g.ow, kk = g.kh * g.kw;
-  parallel_blocks(n_threads, g.n * g.ci, [&](int64_t b, int64_t e) {
-    for (int64_t q = b; q < e; ++q) {
-      const int64_t n = q / g.ci, ci = q % g.ci;
-      T* gxp = gx + q * hw;
-      std::fill(gxp, gxp + hw, T(0));
-      const T* gyn = gy + n * g.co * ohw;
-      const int64_t* rpc = row_ptr + ci * kk;
-      for (int64_t kh = 0; kh < g.kh; ++kh) {
-        int64_t oh0, oh1;
-        out_range(kh, g.sh, g.ph, g.h, g.oh, &oh0, &oh1);
-        for (int64_t kw = 0; kw < g.kw; ++kw) {
-          int64_t ow0, ow1;
-          out_range(kw, g.sw, g.pw, g.w, g.ow, &ow0, &ow1);
-          const int64_t len = ow1 - ow0, r = kh * g.kw + kw;
-          if (len <= 0 || oh1 <= oh0) continue;
-          for (int64_t s = rpc[r]; s < rpc[r + 1]; ++s) {
-            const T ws = w[s];
-            const T* gyc = gyn + int64_t(post[s]) * ohw;
-            for (int64_t oh = oh0; oh < oh1; ++oh) {
-              T* __restrict dst = gxp + (oh * g.sh + kh - g.ph) * g.w + (ow0 * g.sw + kw - g.pw);
-              const T* __restrict src = gyc + oh * g.ow + ow0;
-              if (S1) {
-                for (int64_t k = 0; k < len; ++k) dst[k] += ws * src[k];
-              } else {
-                for (int64_t k = 0; k < len; ++k) dst[k * g.sw] += ws * src[k];
+  const int64_t n_blocks = (g.n + NB - 1) / NB;
+  parallel_blocks(n_threads, n_blocks, [&](int64_t b, int64_t e) {
+    std::vector<T> gyb(size_t(g.co * ohw * NB)), gxb(size_t(g.ci * hw * NB));
+    for (int64_t blk = b; blk < e; ++blk) {
+      const int64_t n0 = blk * NB, nb = std::min(NB, g.n - n0);
+      // gyb[co][oh][ow][q] = gy[n0 + q][co][oh][ow] (zero past the last image)
+      const int64_t m_out = g.co * ohw, m_in = g.ci * hw;
+      if (nb < NB) std::fill(gyb.begin(), gyb.end(), T(0));
+      to_batch_inner(gy + n0 * m_out, m_out, nb, gyb.data());
+      std::fill(gxb.begin(), gxb.end(), T(0));
+      for (int64_t ci = 0; ci < g.ci; ++ci) {
+        const int64_t* rpc = row_ptr + ci * kk;
+        T* gxc = gxb.data() + ci * hw * NB;
+        for (int64_t kh = 0; kh < g.kh; ++kh) {
+          int64_t oh0, oh1;
+          out_range(kh, g.sh, g.ph, g.h, g.oh, &oh0, &oh1);
+          for (int64_t kw = 0; kw < g.kw; ++kw) {
+            int64_t ow0, ow1;
+            out_range(kw, g.sw, g.pw, g.w, g.ow, &ow0, &ow1);
+            const int64_t len = ow1 - ow0, r = kh * g.kw + kw;
+            if (len <= 0 || oh1 <= oh0) continue;
+            for (int64_t s = rpc[r]; s < rpc[r + 1]; ++s) {
+              const T ws = w[s];
+              const T* gyc = gyb.data() + int64_t(post[s]) * ohw * NB;
+              for (int64_t oh = oh0; oh < oh1; ++oh) {
+                T* __restrict dst =
+                    gxc + ((oh * g.sh + kh - g.ph) * g.w + (ow0 * g.sw + kw - g.pw)) * NB;
+                const T* __restrict src = gyc + (oh * g.ow + ow0) * NB;
+                if (g.sw == 1) {
+                  for (int64_t k = 0; k < len * NB; ++k) dst[k] += ws * src[k];
+                } else {
+                  for (int64_t k = 0; k < len; ++k)
+                    for (int64_t q = 0; q < NB; ++q) dst[k * g.sw * NB + q] += ws * src[k * NB + q];
+                }
               }
             }
           }
         }
       }
+      from_batch_inner(gxb.data(), m_in, nb, gx + n0 * m_in);
     }
   }, 1);
 }
@@ -125,6 +195,7 @@ void grad_weight_impl(const ConvGeometry& g, const T* x, const T* gy, const int6
                       const int32_t* post, T* gw, int n_threads) {
   const int64_t hw = g.h * g.w, ohw = g.oh * g.ow, kk = g.kh * g.kw;
   const int64_t nnz = row_ptr[g.ci * kk];
+  const std::vector<int64_t> off = S1 ? stride1_offsets(g, row_ptr, post) : std::vector<int64_t>();
   // threads own blocks of synapses [s0, s1); every gw[s] sums over n, then pixels, ascending
   parallel_blocks(n_threads, nnz, [&](int64_t s0, int64_t s1) {
     std::fill(gw + s0, gw + s1, T(0));
@@ -134,6 +205,7 @@ void grad_weight_impl(const ConvGeometry& g, const T* x, const T* gy, const int6
     for (; ci < g.ci && row_ptr[ci * kk] < s1; ++ci) {
       const int64_t* rpc = row_ptr + ci * kk;
       if (rpc[kk] <= s0) continue;
+      const int64_t sa = std::max(rpc[0], s0), sz = std::min(rpc[kk], s1);
       for (int64_t n = 0; n < g.n; ++n) {
         const T* gyn = gy + n * g.co * ohw;
         for_each_event<S1>(g, x + (n * g.ci + ci) * hw, rpc,
@@ -141,6 +213,10 @@ void grad_weight_impl(const ConvGeometry& g, const T* x, const T* gy, const int6
           const T* go = gyn + oh * g.ow + ow;
           const int64_t a = std::max(rpc[r], s0), z = std::min(rpc[r + 1], s1);
           for (int64_t s = a; s < z; ++s) gw[s] += v * go[int64_t(post[s]) * ohw];
+        }, [&](int64_t base, T v) {
+          const T* gb = gyn + base;
+          const int64_t* o = off.data();
+          for (int64_t s = sa; s < sz; ++s) gw[s] += v * gb[o[s]];
         });
       }
     }
@@ -161,10 +237,7 @@ void sparse_conv2d_forward(const ConvGeometry& g, const T* x, const int64_t* row
 template <typename T>
 void sparse_conv2d_grad_input(const ConvGeometry& g, const T* gy, const int64_t* row_ptr,
                               const int32_t* post, const T* w, T* gx, int n_threads) {
-  if (g.sh == 1 && g.sw == 1)
-    grad_input_impl<true>(g, gy, row_ptr, post, w, gx, n_threads);
-  else
-    grad_input_impl<false>(g, gy, row_ptr, post, w, gx, n_threads);
+  grad_input_impl(g, gy, row_ptr, post, w, gx, n_threads);
 }
 
 template <typename T>
