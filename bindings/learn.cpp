@@ -56,6 +56,11 @@ sl::ConvGeometry conv_geometry(size_t ndim, const size_t* shape, int64_t co, int
   return g;
 }
 
+void check_algorithm(int algorithm) {
+  if (algorithm < 0 || algorithm > 2)
+    throw spikecore::value_error("algorithm: expected 0 (auto), 1 (events) or 2 (batch-inner)");
+}
+
 template <typename A>
 void need_shape(const A& a, const sl::ConvGeometry& g, bool input, const char* name) {
   const int64_t want[4] = {g.n, input ? g.ci : g.co, input ? g.h : g.oh, input ? g.w : g.ow};
@@ -128,7 +133,7 @@ void bind_dtype(nb::module_ m) {
       "sparse_conv2d_forward",
       [](CArr<T> x, CArr<int64_t> row_ptr, CArr<int32_t> post, CArr<T> w, CArr<T> bias,
          int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, Arr<T> y,
-         int n_threads) {
+         int n_threads, int algorithm) {
         if (y.ndim() != 4) throw spikecore::value_error("y: expected [N, Co, OH, OW]");
         const int64_t co = int64_t(y.shape(1));
         const size_t shape[4] = {x.ndim() > 0 ? x.shape(0) : 0, x.ndim() > 1 ? x.shape(1) : 0,
@@ -137,13 +142,14 @@ void bind_dtype(nb::module_ m) {
         need(w, post.size(), "w");
         const T* b = opt(bias, size_t(co), "bias");
         need_shape(y, g, false, "y");
+        check_algorithm(algorithm);
         nb::gil_scoped_release r;
         sl::sparse_conv2d_forward<T>(g, x.data(), row_ptr.data(), post.data(), w.data(), b,
-                                     y.data(), n_threads);
+                                     y.data(), n_threads, algorithm);
       },
       nb::arg("x"), nb::arg("row_ptr"), nb::arg("post"), nb::arg("w"), nb::arg("bias"),
       nb::arg("kh"), nb::arg("kw"), nb::arg("sh"), nb::arg("sw"), nb::arg("ph"), nb::arg("pw"),
-      nb::arg("y"), nb::arg("n_threads") = 1);
+      nb::arg("y"), nb::arg("n_threads") = 1, nb::arg("algorithm") = 0);
   m.def(
       "sparse_conv2d_grad_input",
       [](CArr<T> gy, CArr<int64_t> row_ptr, CArr<int32_t> post, CArr<T> w, int64_t kh,
@@ -165,7 +171,8 @@ void bind_dtype(nb::module_ m) {
   m.def(
       "sparse_conv2d_grad_weight",
       [](CArr<T> x, CArr<T> gy, CArr<int64_t> row_ptr, CArr<int32_t> post, int64_t kh,
-         int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, Arr<T> gw, int n_threads) {
+         int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, Arr<T> gw, int n_threads,
+         int algorithm) {
         if (gy.ndim() != 4) throw spikecore::value_error("gy: expected [N, Co, OH, OW]");
         const int64_t co = int64_t(gy.shape(1));
         const size_t shape[4] = {x.ndim() > 0 ? x.shape(0) : 0, x.ndim() > 1 ? x.shape(1) : 0,
@@ -173,13 +180,14 @@ void bind_dtype(nb::module_ m) {
         auto g = conv_geometry(x.ndim(), shape, co, kh, kw, sh, sw, ph, pw, row_ptr, post, "x");
         need_shape(gy, g, false, "gy");
         need(gw, post.size(), "gw");
+        check_algorithm(algorithm);
         nb::gil_scoped_release r;
         sl::sparse_conv2d_grad_weight<T>(g, x.data(), gy.data(), row_ptr.data(), post.data(),
-                                         gw.data(), n_threads);
+                                         gw.data(), n_threads, algorithm);
       },
       nb::arg("x"), nb::arg("gy"), nb::arg("row_ptr"), nb::arg("post"), nb::arg("kh"),
       nb::arg("kw"), nb::arg("sh"), nb::arg("sw"), nb::arg("ph"), nb::arg("pw"), nb::arg("gw"),
-      nb::arg("n_threads") = 1);
+      nb::arg("n_threads") = 1, nb::arg("algorithm") = 0);
 }
 
 }  // namespace

@@ -142,52 +142,155 @@ void from_batch_inner(const T* src, int64_t m, int64_t nb, T* dst) {
   }
 }
 
+// For every synapse s of input channel ci (taps, then s, ascending) and every output row oh
+// (ascending) whose tap row lies inside the input: f(s, oh, in, out, len), where the tap maps
+// outputs (oh, ow0 + k), k < len, to inputs at plane offsets in + k * sw, out = oh * OW + ow0.
+template <typename F>
+inline void for_each_synapse_row(const ConvGeometry& g, const int64_t* rpc, F&& f) {
+  for (int64_t kh = 0; kh < g.kh; ++kh) {
+    int64_t oh0, oh1;
+    out_range(kh, g.sh, g.ph, g.h, g.oh, &oh0, &oh1);
+    for (int64_t kw = 0; kw < g.kw; ++kw) {
+      int64_t ow0, ow1;
+      out_range(kw, g.sw, g.pw, g.w, g.ow, &ow0, &ow1);
+      const int64_t len = ow1 - ow0, r = kh * g.kw + kw;
+      if (len <= 0 || oh1 <= oh0) continue;
+      for (int64_t s = rpc[r]; s < rpc[r + 1]; ++s)
+        for (int64_t oh = oh0; oh < oh1; ++oh)
+          f(s, oh, (oh * g.sh + kh - g.ph) * g.w + (ow0 * g.sw + kw - g.pw), oh * g.ow + ow0,
+            len);
+    }
+  }
+}
+
+// Runs body(blk, n0, nb, a, b) for every block of NB images on the thread team, blocks owned
+// whole by one thread; a holds the block of `in` batch-inner (in_size x NB values), b is
+// scratch of b_size x NB values (both per thread, reused across its blocks).
+template <typename T, typename Body>
+void for_each_block(const ConvGeometry& g, const T* in, int64_t in_size, int64_t b_size,
+                    int n_threads, Body&& body) {
+  const int64_t n_blocks = (g.n + NB - 1) / NB;
+  parallel_blocks(n_threads, n_blocks, [&](int64_t b, int64_t e) {
+    std::vector<T> xb(size_t(in_size * NB)), scratch(size_t(b_size * NB));
+    for (int64_t blk = b; blk < e; ++blk) {
+      const int64_t n0 = blk * NB, nb = std::min(NB, g.n - n0);
+      if (nb < NB) std::fill(xb.begin(), xb.end(), T(0));
+      to_batch_inner(in + n0 * in_size, in_size, nb, xb.data());
+      body(blk, n0, nb, xb.data(), scratch.data());
+    }
+  }, 1);
+}
+
+// Forward in the batch-inner layout: per (synapse, output row) one axpy of OW x NB values.
+template <typename T>
+void forward_blocked(const ConvGeometry& g, const T* x, const int64_t* row_ptr,
+                     const int32_t* post, const T* w, const T* bias, T* y, int n_threads) {
+  const int64_t hw = g.h * g.w, ohw = g.oh * g.ow, kk = g.kh * g.kw;
+  const int64_t m_in = g.ci * hw, m_out = g.co * ohw, sw = g.sw;
+  for_each_block(g, x, m_in, m_out, n_threads,
+                 [&](int64_t, int64_t n0, int64_t nb, const T* xb, T* yb) {
+    for (int64_t c = 0; c < g.co; ++c)
+      std::fill(yb + c * ohw * NB, yb + (c + 1) * ohw * NB, bias ? bias[c] : T(0));
+    for (int64_t ci = 0; ci < g.ci; ++ci) {
+      const T* xc = xb + ci * hw * NB;
+      for_each_synapse_row(g, row_ptr + ci * kk,
+                           [&](int64_t s, int64_t, int64_t in, int64_t out, int64_t len) {
+        const T ws = w[s];
+        T* __restrict dst = yb + (int64_t(post[s]) * ohw + out) * NB;
+        const T* __restrict src = xc + in * NB;
+        if (sw == 1) {
+          for (int64_t k = 0; k < len * NB; ++k) dst[k] += ws * src[k];
+        } else {
+          for (int64_t k = 0; k < len; ++k)
+            for (int64_t q = 0; q < NB; ++q) dst[k * NB + q] += ws * src[k * sw * NB + q];
+        }
+      });
+    }
+    from_batch_inner(yb, m_out, nb, y + n0 * m_out);
+  });
+}
+
+// Grad input in the batch-inner layout: per (synapse, output row) one axpy of OW x NB values.
 template <typename T>
 void grad_input_impl(const ConvGeometry& g, const T* gy, const int64_t* row_ptr,
                      const int32_t* post, const T* w, T* gx, int n_threads) {
   const int64_t hw = g.h * g.w, ohw = g.oh * g.ow, kk = g.kh * g.kw;
-  const int64_t n_blocks = (g.n + NB - 1) / NB;
-  parallel_blocks(n_threads, n_blocks, [&](int64_t b, int64_t e) {
-    std::vector<T> gyb(size_t(g.co * ohw * NB)), gxb(size_t(g.ci * hw * NB));
-    for (int64_t blk = b; blk < e; ++blk) {
-      const int64_t n0 = blk * NB, nb = std::min(NB, g.n - n0);
-      // gyb[co][oh][ow][q] = gy[n0 + q][co][oh][ow] (zero past the last image)
-      const int64_t m_out = g.co * ohw, m_in = g.ci * hw;
-      if (nb < NB) std::fill(gyb.begin(), gyb.end(), T(0));
-      to_batch_inner(gy + n0 * m_out, m_out, nb, gyb.data());
-      std::fill(gxb.begin(), gxb.end(), T(0));
-      for (int64_t ci = 0; ci < g.ci; ++ci) {
-        const int64_t* rpc = row_ptr + ci * kk;
-        T* gxc = gxb.data() + ci * hw * NB;
-        for (int64_t kh = 0; kh < g.kh; ++kh) {
-          int64_t oh0, oh1;
-          out_range(kh, g.sh, g.ph, g.h, g.oh, &oh0, &oh1);
-          for (int64_t kw = 0; kw < g.kw; ++kw) {
-            int64_t ow0, ow1;
-            out_range(kw, g.sw, g.pw, g.w, g.ow, &ow0, &ow1);
-            const int64_t len = ow1 - ow0, r = kh * g.kw + kw;
-            if (len <= 0 || oh1 <= oh0) continue;
-            for (int64_t s = rpc[r]; s < rpc[r + 1]; ++s) {
-              const T ws = w[s];
-              const T* gyc = gyb.data() + int64_t(post[s]) * ohw * NB;
-              for (int64_t oh = oh0; oh < oh1; ++oh) {
-                T* __restrict dst =
-                    gxc + ((oh * g.sh + kh - g.ph) * g.w + (ow0 * g.sw + kw - g.pw)) * NB;
-                const T* __restrict src = gyc + (oh * g.ow + ow0) * NB;
-                if (g.sw == 1) {
-                  for (int64_t k = 0; k < len * NB; ++k) dst[k] += ws * src[k];
-                } else {
-                  for (int64_t k = 0; k < len; ++k)
-                    for (int64_t q = 0; q < NB; ++q) dst[k * g.sw * NB + q] += ws * src[k * NB + q];
-                }
-              }
-            }
-          }
+  const int64_t m_in = g.ci * hw, m_out = g.co * ohw, sw = g.sw;
+  for_each_block(g, gy, m_out, m_in, n_threads,
+                 [&](int64_t, int64_t n0, int64_t nb, const T* gyb, T* gxb) {
+    std::fill(gxb, gxb + m_in * NB, T(0));
+    for (int64_t ci = 0; ci < g.ci; ++ci) {
+      T* gxc = gxb + ci * hw * NB;
+      for_each_synapse_row(g, row_ptr + ci * kk,
+                           [&](int64_t s, int64_t, int64_t in, int64_t out, int64_t len) {
+        const T ws = w[s];
+        T* __restrict dst = gxc + in * NB;
+        const T* __restrict src = gyb + (int64_t(post[s]) * ohw + out) * NB;
+        if (sw == 1) {
+          for (int64_t k = 0; k < len * NB; ++k) dst[k] += ws * src[k];
+        } else {
+          for (int64_t k = 0; k < len; ++k)
+            for (int64_t q = 0; q < NB; ++q) dst[k * sw * NB + q] += ws * src[k * NB + q];
         }
-      }
-      from_batch_inner(gxb.data(), m_in, nb, gx + n0 * m_in);
+      });
     }
-  }, 1);
+    from_batch_inner(gxb, m_in, nb, gx + n0 * m_in);
+  });
+}
+
+// Grad weight in the batch-inner layout: per block, gw_blk[s] = sum_q (sum over output pixels,
+// ascending, of x gy for image n0 + q); gw[s] = sum over blocks, ascending (fixed: blocks are
+// set by N, not by the thread count).
+template <typename T>
+void grad_weight_blocked(const ConvGeometry& g, const T* x, const T* gy, const int64_t* row_ptr,
+                         const int32_t* post, T* gw, int n_threads) {
+  const int64_t hw = g.h * g.w, ohw = g.oh * g.ow, kk = g.kh * g.kw;
+  const int64_t m_in = g.ci * hw, m_out = g.co * ohw, sw = g.sw;
+  const int64_t nnz = row_ptr[g.ci * kk], n_blocks = (g.n + NB - 1) / NB;
+  std::vector<T> part(size_t(n_blocks * nnz), T(0));
+  for_each_block(g, gy, m_out, m_in, n_threads,
+                 [&](int64_t blk, int64_t n0, int64_t nb, const T* gyb, T* xb) {
+    if (nb < NB) std::fill(xb, xb + m_in * NB, T(0));
+    to_batch_inner(x + n0 * m_in, m_in, nb, xb);
+    T* pb = part.data() + blk * nnz;
+    for (int64_t ci = 0; ci < g.ci; ++ci) {
+      const T* xc = xb + ci * hw * NB;
+      T acc[NB];
+      int64_t cur = -1;
+      auto flush = [&] {
+        if (cur < 0) return;
+        T sum = T(0);
+        for (int64_t q = 0; q < NB; ++q) sum += acc[q];
+        pb[cur] = sum;
+      };
+      for_each_synapse_row(g, row_ptr + ci * kk,
+                           [&](int64_t s, int64_t, int64_t in, int64_t out, int64_t len) {
+        if (s != cur) {
+          flush();
+          cur = s;
+          for (int64_t q = 0; q < NB; ++q) acc[q] = T(0);
+        }
+        const T* __restrict a = xc + in * NB;
+        const T* __restrict b = gyb + (int64_t(post[s]) * ohw + out) * NB;
+        for (int64_t k = 0; k < len; ++k)
+          for (int64_t q = 0; q < NB; ++q) acc[q] += a[k * sw * NB + q] * b[k * NB + q];
+      });
+      flush();
+    }
+  });
+  std::fill(gw, gw + nnz, T(0));
+  for (int64_t blk = 0; blk < n_blocks; ++blk) {
+    const T* pb = part.data() + blk * nnz;
+    for (int64_t s = 0; s < nnz; ++s) gw[s] += pb[s];
+  }
+}
+
+// Fraction of nonzero entries of x (decides event-driven vs batch-inner).
+template <typename T>
+double nonzero_fraction(const T* x, int64_t n) {
+  int64_t c = 0;
+  for (int64_t k = 0; k < n; ++k) c += x[k] != T(0);
+  return n > 0 ? double(c) / double(n) : 0.0;
 }
 
 template <bool S1, typename T>
@@ -226,9 +329,19 @@ void grad_weight_impl(const ConvGeometry& g, const T* x, const T* gy, const int6
 }  // namespace
 
 template <typename T>
+bool use_events(const ConvGeometry& g, const T* x, int algorithm) {
+  if (algorithm == 1) return true;
+  if (algorithm == 2) return false;
+  return nonzero_fraction(x, g.n * g.ci * g.h * g.w) <= kEventMaxFraction;
+}
+
+template <typename T>
 void sparse_conv2d_forward(const ConvGeometry& g, const T* x, const int64_t* row_ptr,
-                           const int32_t* post, const T* w, const T* bias, T* y, int n_threads) {
-  if (g.sh == 1 && g.sw == 1)
+                           const int32_t* post, const T* w, const T* bias, T* y, int n_threads,
+                           int algorithm) {
+  if (!use_events(g, x, algorithm))
+    forward_blocked(g, x, row_ptr, post, w, bias, y, n_threads);
+  else if (g.sh == 1 && g.sw == 1)
     forward_impl<true>(g, x, row_ptr, post, w, bias, y, n_threads);
   else
     forward_impl<false>(g, x, row_ptr, post, w, bias, y, n_threads);
@@ -243,8 +356,10 @@ void sparse_conv2d_grad_input(const ConvGeometry& g, const T* gy, const int64_t*
 template <typename T>
 void sparse_conv2d_grad_weight(const ConvGeometry& g, const T* x, const T* gy,
                                const int64_t* row_ptr, const int32_t* post, T* gw,
-                               int n_threads) {
-  if (g.sh == 1 && g.sw == 1)
+                               int n_threads, int algorithm) {
+  if (!use_events(g, x, algorithm))
+    grad_weight_blocked(g, x, gy, row_ptr, post, gw, n_threads);
+  else if (g.sh == 1 && g.sw == 1)
     grad_weight_impl<true>(g, x, gy, row_ptr, post, gw, n_threads);
   else
     grad_weight_impl<false>(g, x, gy, row_ptr, post, gw, n_threads);
@@ -252,11 +367,11 @@ void sparse_conv2d_grad_weight(const ConvGeometry& g, const T* x, const T* gy,
 
 #define SPIKECORE_INSTANTIATE(T)                                                               \
   template void sparse_conv2d_forward<T>(const ConvGeometry&, const T*, const int64_t*,        \
-                                         const int32_t*, const T*, const T*, T*, int);         \
+                                         const int32_t*, const T*, const T*, T*, int, int);    \
   template void sparse_conv2d_grad_input<T>(const ConvGeometry&, const T*, const int64_t*,     \
                                             const int32_t*, const T*, T*, int);                \
   template void sparse_conv2d_grad_weight<T>(const ConvGeometry&, const T*, const T*,          \
-                                             const int64_t*, const int32_t*, T*, int);
+                                             const int64_t*, const int32_t*, T*, int, int);
 SPIKECORE_INSTANTIATE(float)
 SPIKECORE_INSTANTIATE(double)
 #undef SPIKECORE_INSTANTIATE

@@ -30,9 +30,14 @@ struct ConvGeometry {
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0;
 };
 
+// algorithm (forward, grad weight): 0 = by the input's nonzero fraction (event-driven at most
+// kEventMaxFraction, else batch-inner), 1 = event-driven, 2 = batch-inner.
+constexpr double kEventMaxFraction = 0.05;
+
 template <typename T>
 void sparse_conv2d_forward(const ConvGeometry& g, const T* x, const int64_t* row_ptr,
-                           const int32_t* post, const T* w, const T* bias, T* y, int n_threads);
+                           const int32_t* post, const T* w, const T* bias, T* y, int n_threads,
+                           int algorithm = 0);
 
 template <typename T>
 void sparse_conv2d_grad_input(const ConvGeometry& g, const T* gy, const int64_t* row_ptr,
@@ -40,6 +45,7 @@ void sparse_conv2d_grad_input(const ConvGeometry& g, const T* gy, const int64_t*
 
 template <typename T>
 void sparse_conv2d_grad_weight(const ConvGeometry& g, const T* x, const T* gy,
-                               const int64_t* row_ptr, const int32_t* post, T* gw, int n_threads);
+                               const int64_t* row_ptr, const int32_t* post, T* gw, int n_threads,
+                               int algorithm = 0);
 
 }  // namespace spikecore::learn
