@@ -169,6 +169,33 @@ void bind_dtype(nb::module_ m) {
       nb::arg("kw"), nb::arg("sh"), nb::arg("sw"), nb::arg("ph"), nb::arg("pw"), nb::arg("gx"),
       nb::arg("n_threads") = 1);
   m.def(
+      "sparse_conv2d_backward",
+      [](CArr<T> x, CArr<T> gy, CArr<int64_t> row_ptr, CArr<int32_t> post, CArr<T> w,
+         int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, Arr<T> gx,
+         Arr<T> gw, int n_threads, int algorithm) {
+        if (gy.ndim() != 4) throw spikecore::value_error("gy: expected [N, Co, OH, OW]");
+        const int64_t co = int64_t(gy.shape(1));
+        const size_t shape[4] = {x.ndim() > 0 ? x.shape(0) : 0, x.ndim() > 1 ? x.shape(1) : 0,
+                                 x.ndim() > 2 ? x.shape(2) : 0, x.ndim() > 3 ? x.shape(3) : 0};
+        auto g = conv_geometry(x.ndim(), shape, co, kh, kw, sh, sw, ph, pw, row_ptr, post, "x");
+        need_shape(gy, g, false, "gy");
+        need(w, post.size(), "w");
+        T* gxp = nullptr;
+        if (gx.size() != 0) {
+          need_shape(gx, g, true, "gx");
+          gxp = gx.data();
+        }
+        T* gwp = gw.size() != 0 ? gw.data() : nullptr;
+        if (gwp) need(gw, post.size(), "gw");
+        check_algorithm(algorithm);
+        nb::gil_scoped_release r;
+        sl::sparse_conv2d_backward<T>(g, x.data(), gy.data(), row_ptr.data(), post.data(),
+                                      w.data(), gxp, gwp, n_threads, algorithm);
+      },
+      nb::arg("x"), nb::arg("gy"), nb::arg("row_ptr"), nb::arg("post"), nb::arg("w"),
+      nb::arg("kh"), nb::arg("kw"), nb::arg("sh"), nb::arg("sw"), nb::arg("ph"), nb::arg("pw"),
+      nb::arg("gx"), nb::arg("gw"), nb::arg("n_threads") = 1, nb::arg("algorithm") = 0);
+  m.def(
       "sparse_conv2d_grad_weight",
       [](CArr<T> x, CArr<T> gy, CArr<int64_t> row_ptr, CArr<int32_t> post, int64_t kh,
          int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, Arr<T> gw, int n_threads,

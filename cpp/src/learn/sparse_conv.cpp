@@ -170,15 +170,17 @@ template <typename T, typename Body>
 void for_each_block(const ConvGeometry& g, const T* in, int64_t in_size, int64_t b_size,
                     int n_threads, Body&& body) {
   const int64_t n_blocks = (g.n + NB - 1) / NB;
-  parallel_blocks(n_threads, n_blocks, [&](int64_t b, int64_t e) {
+  // parallel_blocks cuts at multiples of 16 units: 16 units per block keeps every block whole
+  // and lets each block be its own chunk
+  parallel_blocks(n_threads, n_blocks * 16, [&](int64_t b, int64_t e) {
     std::vector<T> xb(size_t(in_size * NB)), scratch(size_t(b_size * NB));
-    for (int64_t blk = b; blk < e; ++blk) {
+    for (int64_t blk = b / 16; blk < e / 16; ++blk) {
       const int64_t n0 = blk * NB, nb = std::min(NB, g.n - n0);
       if (nb < NB) std::fill(xb.begin(), xb.end(), T(0));
       to_batch_inner(in + n0 * in_size, in_size, nb, xb.data());
       body(blk, n0, nb, xb.data(), scratch.data());
     }
-  }, 1);
+  }, 16);
 }
 
 // Forward in the batch-inner layout: per (synapse, output row) one axpy of OW x NB values.
@@ -210,51 +212,31 @@ void forward_blocked(const ConvGeometry& g, const T* x, const int64_t* row_ptr,
   });
 }
 
-// Grad input in the batch-inner layout: per (synapse, output row) one axpy of OW x NB values.
+// Backward in the batch-inner layout, sharing one transpose of gy: with gx, grad input (per
+// (synapse, output row) one axpy of OW x NB values); with gw, grad weight: per block
+// gw_blk[s] = sum_q (sum over output pixels, ascending, of x gy for image n0 + q), then
+// gw[s] = sum over blocks, ascending (blocks are set by N, not by the thread count).
 template <typename T>
-void grad_input_impl(const ConvGeometry& g, const T* gy, const int64_t* row_ptr,
-                     const int32_t* post, const T* w, T* gx, int n_threads) {
-  const int64_t hw = g.h * g.w, ohw = g.oh * g.ow, kk = g.kh * g.kw;
-  const int64_t m_in = g.ci * hw, m_out = g.co * ohw, sw = g.sw;
-  for_each_block(g, gy, m_out, m_in, n_threads,
-                 [&](int64_t, int64_t n0, int64_t nb, const T* gyb, T* gxb) {
-    std::fill(gxb, gxb + m_in * NB, T(0));
-    for (int64_t ci = 0; ci < g.ci; ++ci) {
-      T* gxc = gxb + ci * hw * NB;
-      for_each_synapse_row(g, row_ptr + ci * kk,
-                           [&](int64_t s, int64_t, int64_t in, int64_t out, int64_t len) {
-        const T ws = w[s];
-        T* __restrict dst = gxc + in * NB;
-        const T* __restrict src = gyb + (int64_t(post[s]) * ohw + out) * NB;
-        if (sw == 1) {
-          for (int64_t k = 0; k < len * NB; ++k) dst[k] += ws * src[k];
-        } else {
-          for (int64_t k = 0; k < len; ++k)
-            for (int64_t q = 0; q < NB; ++q) dst[k * sw * NB + q] += ws * src[k * NB + q];
-        }
-      });
-    }
-    from_batch_inner(gxb, m_in, nb, gx + n0 * m_in);
-  });
-}
-
-// Grad weight in the batch-inner layout: per block, gw_blk[s] = sum_q (sum over output pixels,
-// ascending, of x gy for image n0 + q); gw[s] = sum over blocks, ascending (fixed: blocks are
-// set by N, not by the thread count).
-template <typename T>
-void grad_weight_blocked(const ConvGeometry& g, const T* x, const T* gy, const int64_t* row_ptr,
-                         const int32_t* post, T* gw, int n_threads) {
+void backward_blocked(const ConvGeometry& g, const T* x, const T* gy, const int64_t* row_ptr,
+                      const int32_t* post, const T* w, T* gx, T* gw, int n_threads) {
   const int64_t hw = g.h * g.w, ohw = g.oh * g.ow, kk = g.kh * g.kw;
   const int64_t m_in = g.ci * hw, m_out = g.co * ohw, sw = g.sw;
   const int64_t nnz = row_ptr[g.ci * kk], n_blocks = (g.n + NB - 1) / NB;
-  std::vector<T> part(size_t(n_blocks * nnz), T(0));
-  for_each_block(g, gy, m_out, m_in, n_threads,
-                 [&](int64_t blk, int64_t n0, int64_t nb, const T* gyb, T* xb) {
-    if (nb < NB) std::fill(xb, xb + m_in * NB, T(0));
-    to_batch_inner(x + n0 * m_in, m_in, nb, xb);
-    T* pb = part.data() + blk * nnz;
+  std::vector<T> part(gw ? size_t(n_blocks * nnz) : 0);
+  const int64_t scratch = (gx ? m_in : 0) + (gw ? m_in : 0);
+  for_each_block(g, gy, m_out, scratch, n_threads,
+                 [&](int64_t blk, int64_t n0, int64_t nb, const T* gyb, T* buf) {
+    T* gxb = gx ? buf : nullptr;
+    T* xb = gw ? buf + (gx ? m_in * NB : 0) : nullptr;
+    if (gxb) std::fill(gxb, gxb + m_in * NB, T(0));
+    if (xb) {
+      if (nb < NB) std::fill(xb, xb + m_in * NB, T(0));
+      to_batch_inner(x + n0 * m_in, m_in, nb, xb);
+    }
+    T* pb = gw ? part.data() + blk * nnz : nullptr;
     for (int64_t ci = 0; ci < g.ci; ++ci) {
-      const T* xc = xb + ci * hw * NB;
+      T* gxc = gxb ? gxb + ci * hw * NB : nullptr;
+      const T* xc = xb ? xb + ci * hw * NB : nullptr;
       T acc[NB];
       int64_t cur = -1;
       auto flush = [&] {
@@ -265,19 +247,33 @@ void grad_weight_blocked(const ConvGeometry& g, const T* x, const T* gy, const i
       };
       for_each_synapse_row(g, row_ptr + ci * kk,
                            [&](int64_t s, int64_t, int64_t in, int64_t out, int64_t len) {
-        if (s != cur) {
-          flush();
-          cur = s;
-          for (int64_t q = 0; q < NB; ++q) acc[q] = T(0);
+        const T* __restrict src = gyb + (int64_t(post[s]) * ohw + out) * NB;
+        if (gxc) {
+          const T ws = w[s];
+          T* __restrict dst = gxc + in * NB;
+          if (sw == 1) {
+            for (int64_t k = 0; k < len * NB; ++k) dst[k] += ws * src[k];
+          } else {
+            for (int64_t k = 0; k < len; ++k)
+              for (int64_t q = 0; q < NB; ++q) dst[k * sw * NB + q] += ws * src[k * NB + q];
+          }
         }
-        const T* __restrict a = xc + in * NB;
-        const T* __restrict b = gyb + (int64_t(post[s]) * ohw + out) * NB;
-        for (int64_t k = 0; k < len; ++k)
-          for (int64_t q = 0; q < NB; ++q) acc[q] += a[k * sw * NB + q] * b[k * NB + q];
+        if (xc) {
+          if (s != cur) {
+            flush();
+            cur = s;
+            for (int64_t q = 0; q < NB; ++q) acc[q] = T(0);
+          }
+          const T* __restrict a = xc + in * NB;
+          for (int64_t k = 0; k < len; ++k)
+            for (int64_t q = 0; q < NB; ++q) acc[q] += a[k * sw * NB + q] * src[k * NB + q];
+        }
       });
-      flush();
+      if (xc) flush();
     }
+    if (gxb) from_batch_inner(gxb, m_in, nb, gx + n0 * m_in);
   });
+  if (!gw) return;
   std::fill(gw, gw + nnz, T(0));
   for (int64_t blk = 0; blk < n_blocks; ++blk) {
     const T* pb = part.data() + blk * nnz;
@@ -350,7 +346,7 @@ void sparse_conv2d_forward(const ConvGeometry& g, const T* x, const int64_t* row
 template <typename T>
 void sparse_conv2d_grad_input(const ConvGeometry& g, const T* gy, const int64_t* row_ptr,
                               const int32_t* post, const T* w, T* gx, int n_threads) {
-  grad_input_impl(g, gy, row_ptr, post, w, gx, n_threads);
+  backward_blocked<T>(g, nullptr, gy, row_ptr, post, w, gx, nullptr, n_threads);
 }
 
 template <typename T>
@@ -358,11 +354,22 @@ void sparse_conv2d_grad_weight(const ConvGeometry& g, const T* x, const T* gy,
                                const int64_t* row_ptr, const int32_t* post, T* gw,
                                int n_threads, int algorithm) {
   if (!use_events(g, x, algorithm))
-    grad_weight_blocked(g, x, gy, row_ptr, post, gw, n_threads);
+    backward_blocked<T>(g, x, gy, row_ptr, post, nullptr, nullptr, gw, n_threads);
   else if (g.sh == 1 && g.sw == 1)
     grad_weight_impl<true>(g, x, gy, row_ptr, post, gw, n_threads);
   else
     grad_weight_impl<false>(g, x, gy, row_ptr, post, gw, n_threads);
+}
+
+template <typename T>
+void sparse_conv2d_backward(const ConvGeometry& g, const T* x, const T* gy,
+                            const int64_t* row_ptr, const int32_t* post, const T* w, T* gx,
+                            T* gw, int n_threads, int algorithm) {
+  if (gw && (!gx || use_events(g, x, algorithm))) {
+    sparse_conv2d_grad_weight(g, x, gy, row_ptr, post, gw, n_threads, algorithm);
+    gw = nullptr;
+  }
+  if (gx || gw) backward_blocked<T>(g, x, gy, row_ptr, post, w, gx, gw, n_threads);
 }
 
 #define SPIKECORE_INSTANTIATE(T)                                                               \
@@ -371,7 +378,10 @@ void sparse_conv2d_grad_weight(const ConvGeometry& g, const T* x, const T* gy,
   template void sparse_conv2d_grad_input<T>(const ConvGeometry&, const T*, const int64_t*,     \
                                             const int32_t*, const T*, T*, int);                \
   template void sparse_conv2d_grad_weight<T>(const ConvGeometry&, const T*, const T*,          \
-                                             const int64_t*, const int32_t*, T*, int, int);
+                                             const int64_t*, const int32_t*, T*, int, int);   \
+  template void sparse_conv2d_backward<T>(const ConvGeometry&, const T*, const T*,             \
+                                          const int64_t*, const int32_t*, const T*, T*, T*, int, \
+                                          int);
 SPIKECORE_INSTANTIATE(float)
 SPIKECORE_INSTANTIATE(double)
 #undef SPIKECORE_INSTANTIATE

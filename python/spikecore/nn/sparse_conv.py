@@ -78,15 +78,14 @@ class _SynapseConv2d(torch.autograd.Function):
         x, w, row_ptr, post32 = ctx.saved_tensors
         gy = gy.contiguous()
         nt = max(1, torch.get_num_threads())
-        gx = gw = gb = None
-        if ctx.needs_input_grad[0]:
-            gx = torch.empty_like(x)
-            _k.sparse_conv2d_grad_input(gy.numpy(), _np(row_ptr), _np(post32), _np(w), *ctx.geo,
-                                        gx.numpy(), nt)
-        if ctx.needs_input_grad[1]:
-            gw = torch.empty_like(w)
-            _k.sparse_conv2d_grad_weight(_np(x), gy.numpy(), _np(row_ptr), _np(post32),
-                                         *ctx.geo, gw.numpy(), nt)
+        gx = torch.empty_like(x) if ctx.needs_input_grad[0] else None
+        gw = torch.empty_like(w) if ctx.needs_input_grad[1] else None
+        if gx is not None or gw is not None:
+            none = torch.empty(0, dtype=x.dtype)
+            _k.sparse_conv2d_backward(_np(x), gy.numpy(), _np(row_ptr), _np(post32), _np(w),
+                                      *ctx.geo, (none if gx is None else gx).numpy(),
+                                      (none if gw is None else gw).numpy(), nt)
+        gb = None
         if ctx.has_bias and ctx.needs_input_grad[2]:
             gb = gy.sum((0, 2, 3))
         return gx, gw, gb, None, None, None, None, None, None

@@ -48,4 +48,11 @@ void sparse_conv2d_grad_weight(const ConvGeometry& g, const T* x, const T* gy,
                                const int64_t* row_ptr, const int32_t* post, T* gw, int n_threads,
                                int algorithm = 0);
 
+// Both gradients (either pointer may be null to skip it); the batch-inner paths share one
+// transpose of gy. Same results as the two calls above.
+template <typename T>
+void sparse_conv2d_backward(const ConvGeometry& g, const T* x, const T* gy,
+                            const int64_t* row_ptr, const int32_t* post, const T* w, T* gx,
+                            T* gw, int n_threads, int algorithm = 0);
+
 }  // namespace spikecore::learn
