@@ -19,7 +19,8 @@ Cases (fixed seeds and sizes; medians):
   ``product='synapse'`` (the C++ event-driven sparse kernel). Peers in the same run:
   ``product='dense'`` (``F.conv2d`` of the masked kernel) and torch ``nn.Conv2d`` (dense, all
   weights). Medians of CPU time (``time.process_time``); ``info`` holds what ``product='auto'``
-  picks and the spike rates.
+  picks, the spike rates and the time of the two convolutions alone (forward + backward,
+  layer 2 on recorded layer-1 spikes), synapse vs dense.
 """
 from __future__ import annotations
 
@@ -137,7 +138,10 @@ def conv_cases(quick: bool = False) -> Iterable[Result]:
             rate1 = float(h.mean())
             rate2 = float(ours[3](ours[2](h)).mean())
         t_ours = median_time(_step_fn(ours, x), repeats, clock=clock)
-        t_dense = median_time(_step_fn(_conv_net(d, "dense"), x), repeats, clock=clock)
+        dense = _conv_net(d, "dense")
+        t_dense = median_time(_step_fn(dense, x), repeats, clock=clock)
+        c_ours = median_time(_convs_only(ours, x, h), repeats, clock=clock)
+        c_dense = median_time(_convs_only(dense, x, h), repeats, clock=clock)
         yield Result("structure", f"conv step d={d:g}", "step time", 1e3 * t_ours, "ms",
                      higher_is_better=False,
                      peers={"SparseConv2d dense (masked F.conv2d)": 1e3 * t_dense,
@@ -145,7 +149,18 @@ def conv_cases(quick: bool = False) -> Iterable[Result]:
                      info={"auto picks": "synapse" if _conv_net(d, "auto")[0]
                            ._use_synapse_product(x) else "dense",
                            "spike rate layer 1": round(rate1, 3),
-                           "spike rate layer 2": round(rate2, 3), **info})
+                           "spike rate layer 2": round(rate2, 3),
+                           "convs only, synapse (ms)": round(1e3 * c_ours, 3),
+                           "convs only, dense (ms)": round(1e3 * c_dense, 3), **info})
+
+
+def _convs_only(net, x, h):
+    """Forward + backward of the two convolutions alone (layer 2 on the recorded spikes h)."""
+    def run():
+        for conv, inp in ((net[0], x), (net[2], h)):
+            conv.zero_grad(set_to_none=True)
+            conv(inp).sum().backward()
+    return run
 
 
 @torch.no_grad()

@@ -6,10 +6,31 @@ is the kernel weight :math:`W[c_\mathrm{out}, c_\mathrm{in}, k_h, k_w]`; missing
 zeros of the kernel. So prune / regrow (C++ core), optimizer-state remapping, state_dict and the
 ESL scheduler (:class:`spikecore.learn.ESLScheduler`) work unchanged, and
 
-.. math:: y = b + W_M \star x, \qquad W_M = \text{scatter of the synapses into the kernel}
+.. math::
 
-is computed by ``torch.nn.functional.conv2d`` on the scattered (masked) kernel: the compute is
-dense, only the structure is sparse. Inputs [B, C, H, W] or time-first [T, B, C, H, W].
+    y[n, c_o, o_h, o_w] = b[c_o] + \sum_{s = (c_i, k_h, k_w) \to c_o} w_s\,
+        x[n, c_i, o_h s_h + k_h - p_h, o_w s_w + k_w - p_w]
+
+(zero outside the input), i.e. ``F.conv2d`` with the masked kernel :math:`W_M` (the synapses
+scattered into a dense kernel). Two products compute it, chosen by ``product``:
+
+- ``'synapse'``: C++ kernels over the synapses only (``spikecore._core.learn.sparse_conv2d_*``,
+  CPU, float32 / float64): cost proportional to the synapse count, not to the kernel size.
+  Forward and weight gradient are event-driven when at most 5 % of the input is nonzero (they
+  walk the nonzero pixels, e.g. spikes, and for each the synapses of its channel), else they run
+  in a batch-inner layout (blocks of 16 images, one vectorised axpy of (output width x 16)
+  values per synapse and output row); the input gradient always uses the batch-inner layout.
+  Gradients for x, the synapse weights and the bias; every output is summed in a fixed order,
+  so results do not depend on the thread count (``torch.get_num_threads()``). GPU tensors
+  or other dtypes fall back to the dense path.
+- ``'dense'``: ``F.conv2d`` of the scattered kernel (oneDNN on CPU): dense compute, only the
+  structure is sparse.
+- ``'auto'`` (default): ``'synapse'`` at density <= ``SYNAPSE_PRODUCT_MAX_DENSITY`` (0.1, the
+  crossover measured by ``spikecore bench structure``, conv cases), ``'dense'`` above.
+
+While ``keep_dense_grad`` is set (the ESL scheduler sets it before a gradient-based regrowth),
+the dense path runs, since it records :math:`\partial L / \partial W_M` at every position.
+Inputs [B, C, H, W] or time-first [T, B, C, H, W].
 
 ==============  =========  ==============================================================
 parameter       default    meaning
@@ -22,6 +43,7 @@ padding         0          as torch.nn.Conv2d
 density         0.1        fraction of the kernel entries that are synapses, (0, 1]
 bias            True       learnable bias [out_channels]
 seed            0          seed of the initial mask and of random prune / regrow
+product         'auto'     'auto' | 'synapse' | 'dense' (see above)
 ==============  =========  ==============================================================
 """
 from __future__ import annotations
@@ -94,7 +116,7 @@ class _SynapseConv2d(torch.autograd.Function):
 class SparseConv2d(SparseLinear):
     __doc__ = __doc__
 
-    SYNAPSE_PRODUCT_MAX_DENSITY = 0.2
+    SYNAPSE_PRODUCT_MAX_DENSITY = 0.1
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Union[int, tuple],
                  stride: Union[int, tuple] = 1, padding: Union[int, tuple] = 0,
