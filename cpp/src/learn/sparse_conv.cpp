@@ -118,14 +118,14 @@ void forward_impl(const ConvGeometry& g, const T* x, const int64_t* row_ptr, con
 // every (synapse, output row) is one contiguous axpy of (output width) x NB values.
 constexpr int64_t NB = 16;
 
-// dst[k * NB + q] = src[q * m + k] for q < nb, in tiles of 16 k (the nb source rows lie m
-// apart, often a multiple of 4 KiB: one cache line of each per tile).
+// dst[k * NB + q] = src[q * stride + k] for k < len, q < nb, in tiles of 16 k (the nb source
+// rows lie `stride` apart, often a multiple of 4 KiB: one cache line of each per tile).
 template <typename T>
-void to_batch_inner(const T* src, int64_t m, int64_t nb, T* dst) {
-  for (int64_t k0 = 0; k0 < m; k0 += 16) {
-    const int64_t k1 = std::min(m, k0 + 16);
+void to_batch_inner(const T* src, int64_t len, int64_t stride, int64_t nb, T* dst) {
+  for (int64_t k0 = 0; k0 < len; k0 += 16) {
+    const int64_t k1 = std::min(len, k0 + 16);
     for (int64_t q = 0; q < nb; ++q) {
-      const T* sq = src + q * m;
+      const T* sq = src + q * stride;
       for (int64_t k = k0; k < k1; ++k) dst[k * NB + q] = sq[k];
     }
   }
@@ -140,6 +140,26 @@ void from_batch_inner(const T* src, int64_t m, int64_t nb, T* dst) {
       for (int64_t k = k0; k < k1; ++k) dq[k] = src[k * NB + q];
     }
   }
+}
+
+// A [C, H, W] plane stack stored batch-inner with a zero border: [C][H + 2 ph][W + 2 pw][NB].
+struct Padded {
+  int64_t c, h, w, ph, pw;
+  int64_t hp() const { return h + 2 * ph; }
+  int64_t wp() const { return w + 2 * pw; }
+  int64_t size() const { return c * hp() * wp(); }  // in units of NB values
+};
+
+// The images [nb, C, H, W] at src into the interior of the padded batch-inner dst (its border
+// and the lanes q >= nb must already be zero).
+template <typename T>
+void to_padded(const T* src, const Padded& p, int64_t nb, T* dst) {
+  const int64_t m = p.c * p.h * p.w;
+  if (p.ph == 0 && p.pw == 0) return to_batch_inner(src, m, m, nb, dst);
+  for (int64_t c = 0; c < p.c; ++c)
+    for (int64_t i = 0; i < p.h; ++i)
+      to_batch_inner(src + (c * p.h + i) * p.w, p.w, m, nb,
+                     dst + ((c * p.hp() + i + p.ph) * p.wp() + p.pw) * NB);
 }
 
 // For every synapse s of input channel ci (taps, then s, ascending) and every output row oh
@@ -164,77 +184,146 @@ inline void for_each_synapse_row(const ConvGeometry& g, const int64_t* rpc, F&& 
 }
 
 // Runs body(blk, n0, nb, a, b) for every block of NB images on the thread team, blocks owned
-// whole by one thread; a holds the block of `in` batch-inner (in_size x NB values), b is
-// scratch of b_size x NB values (both per thread, reused across its blocks).
+// whole by one thread; a holds the block of `in` ([N, C, H, W]) batch-inner with the zero
+// border of `p`, b is scratch of b_size x NB values (both per thread, reused across its blocks).
 template <typename T, typename Body>
-void for_each_block(const ConvGeometry& g, const T* in, int64_t in_size, int64_t b_size,
+void for_each_block(const ConvGeometry& g, const T* in, const Padded& p, int64_t b_size,
                     int n_threads, Body&& body) {
-  const int64_t n_blocks = (g.n + NB - 1) / NB;
+  const int64_t n_blocks = (g.n + NB - 1) / NB, in_size = p.c * p.h * p.w;
   // parallel_blocks cuts at multiples of 16 units: 16 units per block keeps every block whole
   // and lets each block be its own chunk
   parallel_blocks(n_threads, n_blocks * 16, [&](int64_t b, int64_t e) {
-    std::vector<T> xb(size_t(in_size * NB)), scratch(size_t(b_size * NB));
+    std::vector<T> xb(size_t(p.size() * NB)), scratch(size_t(b_size * NB));
     for (int64_t blk = b / 16; blk < e / 16; ++blk) {
       const int64_t n0 = blk * NB, nb = std::min(NB, g.n - n0);
       if (nb < NB) std::fill(xb.begin(), xb.end(), T(0));
-      to_batch_inner(in + n0 * in_size, in_size, nb, xb.data());
+      to_padded(in + n0 * in_size, p, nb, xb.data());
       body(blk, n0, nb, xb.data(), scratch.data());
     }
   }, 16);
 }
 
-// Forward in the batch-inner layout: per (synapse, output row) one axpy of OW x NB values.
+// Output-stationary accumulation of R adjacent outputs (NB lanes each) held in registers:
+// acc[r] = init + sum_{k in [a, z)} wv[k] * base[off[k] * NB + r * step], k ascending (init:
+// NB lanes, the same for every r; null for zero).
+template <int R, typename T>
+inline void accumulate_outputs(T* out, const T* init, const T* base, const int64_t* off,
+                               const T* wv, int64_t a, int64_t z, int64_t step) {
+  T acc[R][NB];
+  for (int r = 0; r < R; ++r)
+    for (int64_t q = 0; q < NB; ++q) acc[r][q] = init ? init[q] : T(0);
+  for (int64_t k = a; k < z; ++k) {
+    const T wk = wv[k];
+    const T* __restrict src = base + off[k] * NB;
+    for (int r = 0; r < R; ++r)
+      for (int64_t q = 0; q < NB; ++q) acc[r][q] += wk * src[r * step + q];
+  }
+  for (int r = 0; r < R; ++r)
+    for (int64_t q = 0; q < NB; ++q) out[r * NB + q] = acc[r][q];
+}
+
+// One output row of `len` positions: blocks of 8, then single positions.
+template <typename T>
+inline void accumulate_row(T* out, const T* init, const T* base,
+                           const int64_t* off, const T* wv, int64_t a, int64_t z, int64_t step,
+                           int64_t len) {
+  int64_t o = 0;
+  for (; o + 8 <= len; o += 8)
+    accumulate_outputs<8>(out + o * NB, init, base + o * step, off, wv, a, z, step);
+  for (; o < len; ++o)
+    accumulate_outputs<1>(out + o * NB, init, base + o * step, off, wv, a, z, step);
+}
+
+// Forward in the batch-inner layout, output-stationary: the synapses are regrouped by output
+// channel (pre ascending within each, the order of the event-driven path), the input gets a
+// zero border of the padding, and each run of 8 outputs x NB images sums all synapses of its
+// channel in registers.
 template <typename T>
 void forward_blocked(const ConvGeometry& g, const T* x, const int64_t* row_ptr,
                      const int32_t* post, const T* w, const T* bias, T* y, int n_threads) {
-  const int64_t hw = g.h * g.w, ohw = g.oh * g.ow, kk = g.kh * g.kw;
-  const int64_t m_in = g.ci * hw, m_out = g.co * ohw, sw = g.sw;
-  for_each_block(g, x, m_in, m_out, n_threads,
+  const int64_t ohw = g.oh * g.ow, kk = g.kh * g.kw, m_out = g.co * ohw;
+  const Padded p{g.ci, g.h, g.w, g.ph, g.pw};
+  const int64_t nnz = row_ptr[g.ci * kk];
+  // by output channel: col_ptr [co + 1], per entry its tap's offset in the padded input
+  std::vector<int64_t> col_ptr(static_cast<size_t>(g.co + 1), 0), off(static_cast<size_t>(nnz));
+  std::vector<T> wv(static_cast<size_t>(nnz));
+  for (int64_t s = 0; s < nnz; ++s) ++col_ptr[size_t(post[s]) + 1];
+  for (int64_t c = 0; c < g.co; ++c) col_ptr[size_t(c + 1)] += col_ptr[size_t(c)];
+  {
+    std::vector<int64_t> fill(col_ptr.begin(), col_ptr.end() - 1);
+    for (int64_t i = 0; i < g.ci * kk; ++i) {
+      const int64_t ci = i / kk, kh = (i % kk) / g.kw, kw = i % g.kw;
+      for (int64_t s = row_ptr[i]; s < row_ptr[i + 1]; ++s) {
+        const int64_t k = fill[size_t(post[s])]++;
+        off[size_t(k)] = (ci * p.hp() + kh) * p.wp() + kw;
+        wv[size_t(k)] = w[s];
+      }
+    }
+  }
+  for_each_block(g, x, p, m_out, n_threads,
                  [&](int64_t, int64_t n0, int64_t nb, const T* xb, T* yb) {
-    for (int64_t c = 0; c < g.co; ++c)
-      std::fill(yb + c * ohw * NB, yb + (c + 1) * ohw * NB, bias ? bias[c] : T(0));
-    for (int64_t ci = 0; ci < g.ci; ++ci) {
-      const T* xc = xb + ci * hw * NB;
-      for_each_synapse_row(g, row_ptr + ci * kk,
-                           [&](int64_t s, int64_t, int64_t in, int64_t out, int64_t len) {
-        const T ws = w[s];
-        T* __restrict dst = yb + (int64_t(post[s]) * ohw + out) * NB;
-        const T* __restrict src = xc + in * NB;
-        if (sw == 1) {
-          for (int64_t k = 0; k < len * NB; ++k) dst[k] += ws * src[k];
-        } else {
-          for (int64_t k = 0; k < len; ++k)
-            for (int64_t q = 0; q < NB; ++q) dst[k * NB + q] += ws * src[k * sw * NB + q];
-        }
-      });
+    for (int64_t c = 0; c < g.co; ++c) {
+      T b0[NB];
+      for (int64_t q = 0; q < NB; ++q) b0[q] = bias ? bias[c] : T(0);
+      for (int64_t oh = 0; oh < g.oh; ++oh) {
+        T* out = yb + (c * ohw + oh * g.ow) * NB;
+        const T* base = xb + oh * g.sh * p.wp() * NB;
+        accumulate_row(out, b0, base, off.data(), wv.data(), col_ptr[size_t(c)],
+                       col_ptr[size_t(c + 1)], g.sw * NB, g.ow);
+      }
     }
     from_batch_inner(yb, m_out, nb, y + n0 * m_out);
   });
 }
 
-// Backward in the batch-inner layout, sharing one transpose of gy: with gx, grad input (per
-// (synapse, output row) one axpy of OW x NB values); with gw, grad weight: per block
-// gw_blk[s] = sum_q (sum over output pixels, ascending, of x gy for image n0 + q), then
-// gw[s] = sum over blocks, ascending (blocks are set by N, not by the thread count).
+// Backward in the batch-inner layout, sharing one transpose of gy. With gx, grad input: for
+// stride 1 output-stationary (gy gets a zero border so every tap of every input pixel reads
+// inside it; each run of 8 input pixels x NB images sums the synapses of its channel, s
+// ascending, in registers), else one axpy of OW x NB values per (synapse, output row), s
+// ascending. With gw, grad weight: per block gw_blk[s] = sum_q (sum over output pixels,
+// ascending, of x gy for image n0 + q), then gw[s] = sum over blocks, ascending (blocks are set
+// by N, not by the thread count).
 template <typename T>
 void backward_blocked(const ConvGeometry& g, const T* x, const T* gy, const int64_t* row_ptr,
                       const int32_t* post, const T* w, T* gx, T* gw, int n_threads) {
-  const int64_t hw = g.h * g.w, ohw = g.oh * g.ow, kk = g.kh * g.kw;
-  const int64_t m_in = g.ci * hw, m_out = g.co * ohw, sw = g.sw;
+  const int64_t hw = g.h * g.w, kk = g.kh * g.kw;
+  const int64_t m_in = g.ci * hw, sw = g.sw;
   const int64_t nnz = row_ptr[g.ci * kk], n_blocks = (g.n + NB - 1) / NB;
+  const bool s1 = g.sh == 1 && g.sw == 1;
+  const Padded p{g.co, g.oh, g.ow, s1 ? std::max<int64_t>(0, g.kh - 1 - g.ph) : 0,
+                 s1 ? std::max<int64_t>(0, g.kw - 1 - g.pw) : 0};
+  const int64_t ohp = p.hp(), owp = p.wp();
+  std::vector<int64_t> off;  // stride 1, grad input: per synapse its gy offset from the pixel
+  if (gx && s1) {
+    off.resize(size_t(nnz));
+    for (int64_t i = 0; i < g.ci * kk; ++i) {
+      const int64_t kh = (i % kk) / g.kw, kw = i % g.kw;
+      for (int64_t s = row_ptr[i]; s < row_ptr[i + 1]; ++s)
+        off[size_t(s)] = (int64_t(post[s]) * ohp + p.ph + g.ph - kh) * owp + p.pw + g.pw - kw;
+    }
+  }
   std::vector<T> part(gw ? size_t(n_blocks * nnz) : 0);
   const int64_t scratch = (gx ? m_in : 0) + (gw ? m_in : 0);
-  for_each_block(g, gy, m_out, scratch, n_threads,
+  for_each_block(g, gy, p, scratch, n_threads,
                  [&](int64_t blk, int64_t n0, int64_t nb, const T* gyb, T* buf) {
     T* gxb = gx ? buf : nullptr;
     T* xb = gw ? buf + (gx ? m_in * NB : 0) : nullptr;
-    if (gxb) std::fill(gxb, gxb + m_in * NB, T(0));
     if (xb) {
       if (nb < NB) std::fill(xb, xb + m_in * NB, T(0));
-      to_batch_inner(x + n0 * m_in, m_in, nb, xb);
+      to_batch_inner(x + n0 * m_in, m_in, m_in, nb, xb);
+    }
+    if (gxb && s1) {
+      for (int64_t ci = 0; ci < g.ci; ++ci)
+        for (int64_t ih = 0; ih < g.h; ++ih)
+          accumulate_row(gxb + (ci * hw + ih * g.w) * NB, static_cast<const T*>(nullptr),
+                         gyb + ih * owp * NB, off.data(), w, row_ptr[ci * kk],
+                         row_ptr[(ci + 1) * kk], NB, g.w);
+    } else if (gxb) {
+      std::fill(gxb, gxb + m_in * NB, T(0));
     }
     T* pb = gw ? part.data() + blk * nnz : nullptr;
-    for (int64_t ci = 0; ci < g.ci; ++ci) {
+    const bool axpy = gxb && !s1;
+    for (int64_t ci = 0; ci < g.ci && (axpy || xb); ++ci) {
       T* gxc = gxb ? gxb + ci * hw * NB : nullptr;
       const T* xc = xb ? xb + ci * hw * NB : nullptr;
       T acc[NB];
@@ -246,17 +335,15 @@ void backward_blocked(const ConvGeometry& g, const T* x, const T* gy, const int6
         pb[cur] = sum;
       };
       for_each_synapse_row(g, row_ptr + ci * kk,
-                           [&](int64_t s, int64_t, int64_t in, int64_t out, int64_t len) {
-        const T* __restrict src = gyb + (int64_t(post[s]) * ohw + out) * NB;
-        if (gxc) {
+                           [&](int64_t s, int64_t oh, int64_t in, int64_t out, int64_t len) {
+        const int64_t ow0 = out - oh * g.ow;
+        const T* __restrict src =
+            gyb + ((int64_t(post[s]) * ohp + oh + p.ph) * owp + ow0 + p.pw) * NB;
+        if (axpy) {
           const T ws = w[s];
           T* __restrict dst = gxc + in * NB;
-          if (sw == 1) {
-            for (int64_t k = 0; k < len * NB; ++k) dst[k] += ws * src[k];
-          } else {
-            for (int64_t k = 0; k < len; ++k)
-              for (int64_t q = 0; q < NB; ++q) dst[k * sw * NB + q] += ws * src[k * NB + q];
-          }
+          for (int64_t k = 0; k < len; ++k)
+            for (int64_t q = 0; q < NB; ++q) dst[k * sw * NB + q] += ws * src[k * NB + q];
         }
         if (xc) {
           if (s != cur) {
