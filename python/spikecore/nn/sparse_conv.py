@@ -149,7 +149,9 @@ class SparseConv2d(SparseLinear):
             return False
         if self.product == "synapse":
             return True
-        return self.density <= self.SYNAPSE_PRODUCT_MAX_DENSITY + 1e-9
+        # the synapse count a layer built at the crossover density gets (rounded like __init__)
+        limit = round(self.SYNAPSE_PRODUCT_MAX_DENSITY * self.in_features * self.out_features)
+        return self.nnz <= limit
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check.float_tensor(x, "x")
