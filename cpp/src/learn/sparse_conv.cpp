@@ -326,12 +326,13 @@ void backward_blocked(const ConvGeometry& g, const T* x, const T* gy, const int6
     for (int64_t ci = 0; ci < g.ci && (axpy || xb); ++ci) {
       T* gxc = gxb ? gxb + ci * hw * NB : nullptr;
       const T* xc = xb ? xb + ci * hw * NB : nullptr;
-      T acc[NB];
+      // 4 accumulators in turn over the output positions (independent add chains)
+      T acc[4][NB];
       int64_t cur = -1;
       auto flush = [&] {
         if (cur < 0) return;
         T sum = T(0);
-        for (int64_t q = 0; q < NB; ++q) sum += acc[q];
+        for (int64_t q = 0; q < NB; ++q) sum += (acc[0][q] + acc[1][q]) + (acc[2][q] + acc[3][q]);
         pb[cur] = sum;
       };
       for_each_synapse_row(g, row_ptr + ci * kk,
@@ -349,11 +350,17 @@ void backward_blocked(const ConvGeometry& g, const T* x, const T* gy, const int6
           if (s != cur) {
             flush();
             cur = s;
-            for (int64_t q = 0; q < NB; ++q) acc[q] = T(0);
+            for (auto& a : acc)
+              for (int64_t q = 0; q < NB; ++q) a[q] = T(0);
           }
           const T* __restrict a = xc + in * NB;
-          for (int64_t k = 0; k < len; ++k)
-            for (int64_t q = 0; q < NB; ++q) acc[q] += a[k * sw * NB + q] * src[k * NB + q];
+          int64_t k = 0;
+          for (; k + 4 <= len; k += 4)
+            for (int j = 0; j < 4; ++j)
+              for (int64_t q = 0; q < NB; ++q)
+                acc[j][q] += a[(k + j) * sw * NB + q] * src[(k + j) * NB + q];
+          for (; k < len; ++k)
+            for (int64_t q = 0; q < NB; ++q) acc[0][q] += a[k * sw * NB + q] * src[k * NB + q];
         }
       });
       if (xc) flush();
