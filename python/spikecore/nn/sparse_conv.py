@@ -18,8 +18,9 @@ scattered into a dense kernel). Two products compute it, chosen by ``product``:
   CPU, float32 / float64): cost proportional to the synapse count, not to the kernel size.
   Forward and weight gradient are event-driven when at most 5 % of the input is nonzero (they
   walk the nonzero pixels, e.g. spikes, and for each the synapses of its channel), else they run
-  in a batch-inner layout (blocks of 16 images, one vectorised axpy of (output width x 16)
-  values per synapse and output row); the input gradient always uses the batch-inner layout.
+  in a batch-inner layout (blocks of 16 images as [C][H][W][16], zero-bordered; runs of 8
+  output pixels x 16 images accumulate the synapses of their channel in vector registers); the
+  input gradient always uses the batch-inner layout.
   Gradients for x, the synapse weights and the bias; every output is summed in a fixed order,
   so results do not depend on the thread count (``torch.get_num_threads()``). GPU tensors
   or other dtypes fall back to the dense path.
