@@ -416,14 +416,14 @@ void grad_weight_impl(const ConvGeometry& g, const T* x, const T* gy, const int6
   }, 16);
 }
 
-}  // namespace
-
 template <typename T>
 bool use_events(const ConvGeometry& g, const T* x, int algorithm) {
   if (algorithm == 1) return true;
   if (algorithm == 2) return false;
   return nonzero_fraction(x, g.n * g.ci * g.h * g.w) <= kEventMaxFraction;
 }
+
+}  // namespace
 
 template <typename T>
 void sparse_conv2d_forward(const ConvGeometry& g, const T* x, const int64_t* row_ptr,
@@ -460,7 +460,7 @@ void sparse_conv2d_backward(const ConvGeometry& g, const T* x, const T* gy,
                             const int64_t* row_ptr, const int32_t* post, const T* w, T* gx,
                             T* gw, int n_threads, int algorithm) {
   if (gw && (!gx || use_events(g, x, algorithm))) {
-    sparse_conv2d_grad_weight(g, x, gy, row_ptr, post, gw, n_threads, algorithm);
+    sparse_conv2d_grad_weight(g, x, gy, row_ptr, post, gw, n_threads, gx ? 1 : algorithm);
     gw = nullptr;
   }
   if (gx || gw) backward_blocked<T>(g, x, gy, row_ptr, post, w, gx, gw, n_threads);

@@ -11,15 +11,21 @@
 //   grad weight  gw[s] = sum_n sum_{(oh, ow)} x[n, ci, oh sh + kh - ph, ow sw + kw - pw]
 //                                             * gy[n, co, oh, ow]
 //
-// Forward and grad weight are event-driven: they walk the nonzero input pixels (a spike frame is
-// mostly zero) and, for each, the synapses of its input channel, so their cost is
-// (nonzero inputs) x (synapses per input channel). Grad input is one contiguous axpy per
-// synapse and output row (stride 1) over the output width.
+// Two algorithms (the sums are the same; forward results are identical bit for bit):
+// - event-driven (forward, grad weight; inputs at most kEventMaxFraction nonzero, e.g. spike
+//   frames): walk the nonzero input pixels and, for each, the synapses of its input channel;
+//   cost (nonzero inputs) x (synapses per input channel).
+// - batch-inner (forward, grad weight on denser inputs; grad input always): blocks of 16 images
+//   are transposed to [C][H][W][16] with a zero border, and runs of 8 output pixels x 16 images
+//   accumulate the synapses of their channel in vector registers (grad weight: one dot product
+//   per synapse and output row); cost synapses x N x OH x OW / 16 vector operations plus the
+//   transposes.
 //
-// Threads own fixed blocks of images n (forward), of (n, ci) planes (grad input) or of synapses
-// (grad weight); every output element is summed in a fixed order (input pixels ascending, then
-// synapses ascending; or synapses ascending; or n then pixels ascending), so results do not
-// depend on the thread count. Arrays are caller-allocated; shapes are checked by the caller.
+// Threads own fixed blocks of images (forward, grad input, batch-inner grad weight: per-block
+// partial sums added in block order) or of synapses (event-driven grad weight); every output
+// element is summed in a fixed order (bias, then synapses by pre ascending; or images, then
+// output pixels ascending), so results do not depend on the thread count. Arrays are
+// caller-allocated; shapes are checked by the caller (the bindings).
 #include <cstdint>
 
 namespace spikecore::learn {
