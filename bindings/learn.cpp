@@ -5,6 +5,7 @@
 
 #include "bindings.hpp"
 #include "spikecore/core/errors.hpp"
+#include "spikecore/learn/sparse_conv.hpp"
 #include "spikecore/learn/synapse_linear.hpp"
 
 namespace sl = spikecore::learn;
@@ -26,6 +27,49 @@ void check_structure(const CArr<int64_t>& row_ptr, const CArr<int32_t>& post, in
   for (size_t s = 0; s < post.size(); ++s)
     if (post.data()[s] < 0 || post.data()[s] >= n_out)
       throw spikecore::index_error("post: entry out of range [0, n_out)");
+}
+
+
+// Convolution geometry from x [n, ci, h, w], kernel (kh, kw), stride, padding and co; checks the
+// synapse structure (rows = ci * kh * kw, post in [0, co)).
+sl::ConvGeometry conv_geometry(size_t ndim, const size_t* shape, int64_t co, int64_t kh,
+                               int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
+                               const CArr<int64_t>& row_ptr, const CArr<int32_t>& post,
+                               const char* name) {
+  if (ndim != 4) throw spikecore::value_error(std::string(name) + ": expected [N, C, H, W]");
+  if (kh < 1 || kw < 1) throw spikecore::value_error("kernel_size: must be >= 1");
+  if (sh < 1 || sw < 1) throw spikecore::value_error("stride: must be >= 1");
+  if (ph < 0 || pw < 0) throw spikecore::value_error("padding: must be >= 0");
+  if (co < 1) throw spikecore::value_error("out_channels: must be >= 1");
+  sl::ConvGeometry g;
+  g.n = int64_t(shape[0]);
+  g.ci = int64_t(shape[1]);
+  g.h = int64_t(shape[2]);
+  g.w = int64_t(shape[3]);
+  g.co = co;
+  g.kh = kh, g.kw = kw, g.sh = sh, g.sw = sw, g.ph = ph, g.pw = pw;
+  if (g.h + 2 * ph < kh || g.w + 2 * pw < kw)
+    throw spikecore::value_error(std::string(name) + ": padded input smaller than the kernel");
+  g.oh = (g.h + 2 * ph - kh) / sh + 1;
+  g.ow = (g.w + 2 * pw - kw) / sw + 1;
+  check_structure(row_ptr, post, g.ci * kh * kw, co);
+  return g;
+}
+
+void check_algorithm(int algorithm) {
+  if (algorithm < 0 || algorithm > 2)
+    throw spikecore::value_error("algorithm: expected 0 (auto), 1 (events) or 2 (batch-inner)");
+}
+
+template <typename A>
+void need_shape(const A& a, const sl::ConvGeometry& g, bool input, const char* name) {
+  const int64_t want[4] = {g.n, input ? g.ci : g.co, input ? g.h : g.oh, input ? g.w : g.ow};
+  bool ok = a.ndim() == 4;
+  for (size_t d = 0; ok && d < 4; ++d) ok = int64_t(a.shape(d)) == want[d];
+  if (!ok)
+    throw spikecore::value_error(std::string(name) + ": expected shape [" +
+                                 std::to_string(want[0]) + ", " + std::to_string(want[1]) + ", " +
+                                 std::to_string(want[2]) + ", " + std::to_string(want[3]) + "]");
 }
 
 template <typename T>
@@ -85,6 +129,92 @@ void bind_dtype(nb::module_ m) {
       },
       nb::arg("xt"), nb::arg("gyt"), nb::arg("row_ptr"), nb::arg("post"), nb::arg("gw"),
       nb::arg("n_threads") = 1);
+  m.def(
+      "sparse_conv2d_forward",
+      [](CArr<T> x, CArr<int64_t> row_ptr, CArr<int32_t> post, CArr<T> w, CArr<T> bias,
+         int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, Arr<T> y,
+         int n_threads, int algorithm) {
+        if (y.ndim() != 4) throw spikecore::value_error("y: expected [N, Co, OH, OW]");
+        const int64_t co = int64_t(y.shape(1));
+        const size_t shape[4] = {x.ndim() > 0 ? x.shape(0) : 0, x.ndim() > 1 ? x.shape(1) : 0,
+                                 x.ndim() > 2 ? x.shape(2) : 0, x.ndim() > 3 ? x.shape(3) : 0};
+        auto g = conv_geometry(x.ndim(), shape, co, kh, kw, sh, sw, ph, pw, row_ptr, post, "x");
+        need(w, post.size(), "w");
+        const T* b = opt(bias, size_t(co), "bias");
+        need_shape(y, g, false, "y");
+        check_algorithm(algorithm);
+        nb::gil_scoped_release r;
+        sl::sparse_conv2d_forward<T>(g, x.data(), row_ptr.data(), post.data(), w.data(), b,
+                                     y.data(), n_threads, algorithm);
+      },
+      nb::arg("x"), nb::arg("row_ptr"), nb::arg("post"), nb::arg("w"), nb::arg("bias"),
+      nb::arg("kh"), nb::arg("kw"), nb::arg("sh"), nb::arg("sw"), nb::arg("ph"), nb::arg("pw"),
+      nb::arg("y"), nb::arg("n_threads") = 1, nb::arg("algorithm") = 0);
+  m.def(
+      "sparse_conv2d_grad_input",
+      [](CArr<T> gy, CArr<int64_t> row_ptr, CArr<int32_t> post, CArr<T> w, int64_t kh,
+         int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, Arr<T> gx, int n_threads) {
+        if (gy.ndim() != 4) throw spikecore::value_error("gy: expected [N, Co, OH, OW]");
+        const int64_t co = int64_t(gy.shape(1));
+        const size_t shape[4] = {gx.ndim() > 0 ? gx.shape(0) : 0, gx.ndim() > 1 ? gx.shape(1) : 0,
+                                 gx.ndim() > 2 ? gx.shape(2) : 0, gx.ndim() > 3 ? gx.shape(3) : 0};
+        auto g = conv_geometry(gx.ndim(), shape, co, kh, kw, sh, sw, ph, pw, row_ptr, post, "gx");
+        need(w, post.size(), "w");
+        need_shape(gy, g, false, "gy");
+        nb::gil_scoped_release r;
+        sl::sparse_conv2d_grad_input<T>(g, gy.data(), row_ptr.data(), post.data(), w.data(),
+                                        gx.data(), n_threads);
+      },
+      nb::arg("gy"), nb::arg("row_ptr"), nb::arg("post"), nb::arg("w"), nb::arg("kh"),
+      nb::arg("kw"), nb::arg("sh"), nb::arg("sw"), nb::arg("ph"), nb::arg("pw"), nb::arg("gx"),
+      nb::arg("n_threads") = 1);
+  m.def(
+      "sparse_conv2d_backward",
+      [](CArr<T> x, CArr<T> gy, CArr<int64_t> row_ptr, CArr<int32_t> post, CArr<T> w,
+         int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, Arr<T> gx,
+         Arr<T> gw, int n_threads, int algorithm) {
+        if (gy.ndim() != 4) throw spikecore::value_error("gy: expected [N, Co, OH, OW]");
+        const int64_t co = int64_t(gy.shape(1));
+        const size_t shape[4] = {x.ndim() > 0 ? x.shape(0) : 0, x.ndim() > 1 ? x.shape(1) : 0,
+                                 x.ndim() > 2 ? x.shape(2) : 0, x.ndim() > 3 ? x.shape(3) : 0};
+        auto g = conv_geometry(x.ndim(), shape, co, kh, kw, sh, sw, ph, pw, row_ptr, post, "x");
+        need_shape(gy, g, false, "gy");
+        need(w, post.size(), "w");
+        T* gxp = nullptr;
+        if (gx.size() != 0) {
+          need_shape(gx, g, true, "gx");
+          gxp = gx.data();
+        }
+        T* gwp = gw.size() != 0 ? gw.data() : nullptr;
+        if (gwp) need(gw, post.size(), "gw");
+        check_algorithm(algorithm);
+        nb::gil_scoped_release r;
+        sl::sparse_conv2d_backward<T>(g, x.data(), gy.data(), row_ptr.data(), post.data(),
+                                      w.data(), gxp, gwp, n_threads, algorithm);
+      },
+      nb::arg("x"), nb::arg("gy"), nb::arg("row_ptr"), nb::arg("post"), nb::arg("w"),
+      nb::arg("kh"), nb::arg("kw"), nb::arg("sh"), nb::arg("sw"), nb::arg("ph"), nb::arg("pw"),
+      nb::arg("gx"), nb::arg("gw"), nb::arg("n_threads") = 1, nb::arg("algorithm") = 0);
+  m.def(
+      "sparse_conv2d_grad_weight",
+      [](CArr<T> x, CArr<T> gy, CArr<int64_t> row_ptr, CArr<int32_t> post, int64_t kh,
+         int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, Arr<T> gw, int n_threads,
+         int algorithm) {
+        if (gy.ndim() != 4) throw spikecore::value_error("gy: expected [N, Co, OH, OW]");
+        const int64_t co = int64_t(gy.shape(1));
+        const size_t shape[4] = {x.ndim() > 0 ? x.shape(0) : 0, x.ndim() > 1 ? x.shape(1) : 0,
+                                 x.ndim() > 2 ? x.shape(2) : 0, x.ndim() > 3 ? x.shape(3) : 0};
+        auto g = conv_geometry(x.ndim(), shape, co, kh, kw, sh, sw, ph, pw, row_ptr, post, "x");
+        need_shape(gy, g, false, "gy");
+        need(gw, post.size(), "gw");
+        check_algorithm(algorithm);
+        nb::gil_scoped_release r;
+        sl::sparse_conv2d_grad_weight<T>(g, x.data(), gy.data(), row_ptr.data(), post.data(),
+                                         gw.data(), n_threads, algorithm);
+      },
+      nb::arg("x"), nb::arg("gy"), nb::arg("row_ptr"), nb::arg("post"), nb::arg("kh"),
+      nb::arg("kw"), nb::arg("sh"), nb::arg("sw"), nb::arg("ph"), nb::arg("pw"), nb::arg("gw"),
+      nb::arg("n_threads") = 1, nb::arg("algorithm") = 0);
 }
 
 }  // namespace

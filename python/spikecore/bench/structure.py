@@ -12,9 +12,19 @@ Cases (fixed seeds and sizes; medians):
 - ``esl update d=<density>``: one ESL prune + regrow of 30 % of the synapses of both layers
   (C++ SynapseMatrix, optimizer state remapped); peer: the mask-tensor way (top-k on |W * M|,
   random choice among the zeros, masked re-initialisation) in torch.
+- ``conv step d=<density>``: one training step (forward, BPTT backward, Adam step) of a conv SNN
+  2 -> 16 (3x3, pad 1) -> LIF -> 16 -> 32 (3x3, pad 1) -> LIF on spike frames
+  [T = 8, B = 32, 2, 28, 28] (20 % spikes; LIF threshold 0.5, so layer 1 fires ~5-30 %), both
+  convolutions :class:`spikecore.nn.sparse_conv.SparseConv2d` at the given density. Ours:
+  ``product='synapse'`` (the C++ event-driven sparse kernel). Peers in the same run:
+  ``product='dense'`` (``F.conv2d`` of the masked kernel) and torch ``nn.Conv2d`` (dense, all
+  weights). Medians of CPU time (``time.process_time``); ``info`` holds what ``product='auto'``
+  picks, the spike rates and the time of the two convolutions alone (forward + backward,
+  layer 2 on recorded layer-1 spikes), synapse vs dense.
 """
 from __future__ import annotations
 
+import time
 from typing import Iterable
 
 import torch
@@ -87,6 +97,70 @@ def run(quick: bool = False) -> Iterable[Result]:
             yield Result("structure", f"esl update d={d:g}", "prune+regrow time", 1e3 * t_upd,
                          "ms", higher_is_better=False, peers={"torch mask tensors": 1e3 * t_mask},
                          info={"fraction": 0.3, **info})
+    yield from conv_cases(quick)
+
+
+class _TimeFlat(torch.nn.Conv2d):
+    """torch Conv2d on [T, B, C, H, W] (time folded into the batch)."""
+
+    def forward(self, x):
+        y = super().forward(x.reshape(-1, *x.shape[-3:]))
+        return y.reshape(*x.shape[:-3], *y.shape[1:])
+
+
+def _conv_net(density, product, seed=1):
+    import spikecore.nn as snn
+    from spikecore.nn.sparse_conv import SparseConv2d
+
+    def conv(ci, co, k):
+        if product == "torch":
+            return _TimeFlat(ci, co, 3, padding=1)
+        return SparseConv2d(ci, co, 3, padding=1, density=density, seed=seed + k, product=product)
+    return torch.nn.Sequential(conv(2, 16, 0), snn.LIF(tau=2.0, v_threshold=0.5),
+                               conv(16, 32, 1), snn.LIF(tau=2.0, v_threshold=0.5))
+
+
+def conv_cases(quick: bool = False) -> Iterable[Result]:
+    """``conv step d=<density>`` cases (see the module docstring)."""
+    steps, batch, size = (4, 8, 16) if quick else (8, 32, 28)
+    repeats = 3 if quick else 7
+    densities = (1.0, 0.1) if quick else DENSITIES
+    g = torch.Generator().manual_seed(3)
+    x = (torch.rand(steps, batch, 2, size, size, generator=g) < 0.2).float()
+    clock = time.process_time
+    t_torch = median_time(_step_fn(_conv_net(1.0, "torch"), x), repeats, clock=clock)
+    info = {"T": steps, "B": batch, "frame": f"2x{size}x{size}", "channels": "2-16-32",
+            "threads": torch.get_num_threads(), "clock": "CPU time"}
+    for d in densities:
+        ours = _conv_net(d, "synapse")
+        with torch.no_grad():
+            h = ours[1](ours[0](x))
+            rate1 = float(h.mean())
+            rate2 = float(ours[3](ours[2](h)).mean())
+        t_ours = median_time(_step_fn(ours, x), repeats, clock=clock)
+        dense = _conv_net(d, "dense")
+        t_dense = median_time(_step_fn(dense, x), repeats, clock=clock)
+        c_ours = median_time(_convs_only(ours, x, h), repeats, clock=clock)
+        c_dense = median_time(_convs_only(dense, x, h), repeats, clock=clock)
+        yield Result("structure", f"conv step d={d:g}", "step time", 1e3 * t_ours, "ms",
+                     higher_is_better=False,
+                     peers={"SparseConv2d dense (masked F.conv2d)": 1e3 * t_dense,
+                            "torch Conv2d (all weights)": 1e3 * t_torch},
+                     info={"auto picks": "synapse" if _conv_net(d, "auto")[0]
+                           ._use_synapse_product(x) else "dense",
+                           "spike rate layer 1": round(rate1, 3),
+                           "spike rate layer 2": round(rate2, 3),
+                           "convs only, synapse (ms)": round(1e3 * c_ours, 3),
+                           "convs only, dense (ms)": round(1e3 * c_dense, 3), **info})
+
+
+def _convs_only(net, x, h):
+    """Forward + backward of the two convolutions alone (layer 2 on the recorded spikes h)."""
+    def run():
+        for conv, inp in ((net[0], x), (net[2], h)):
+            conv.zero_grad(set_to_none=True)
+            conv(inp).sum().backward()
+    return run
 
 
 @torch.no_grad()

@@ -6,10 +6,32 @@ is the kernel weight :math:`W[c_\mathrm{out}, c_\mathrm{in}, k_h, k_w]`; missing
 zeros of the kernel. So prune / regrow (C++ core), optimizer-state remapping, state_dict and the
 ESL scheduler (:class:`spikecore.learn.ESLScheduler`) work unchanged, and
 
-.. math:: y = b + W_M \star x, \qquad W_M = \text{scatter of the synapses into the kernel}
+.. math::
 
-is computed by ``torch.nn.functional.conv2d`` on the scattered (masked) kernel: the compute is
-dense, only the structure is sparse. Inputs [B, C, H, W] or time-first [T, B, C, H, W].
+    y[n, c_o, o_h, o_w] = b[c_o] + \sum_{s = (c_i, k_h, k_w) \to c_o} w_s\,
+        x[n, c_i, o_h s_h + k_h - p_h, o_w s_w + k_w - p_w]
+
+(zero outside the input), i.e. ``F.conv2d`` with the masked kernel :math:`W_M` (the synapses
+scattered into a dense kernel). Two products compute it, chosen by ``product``:
+
+- ``'synapse'``: C++ kernels over the synapses only (``spikecore._core.learn.sparse_conv2d_*``,
+  CPU, float32 / float64): cost proportional to the synapse count, not to the kernel size.
+  Forward and weight gradient are event-driven when at most 5 % of the input is nonzero (they
+  walk the nonzero pixels, e.g. spikes, and for each the synapses of its channel), else they run
+  in a batch-inner layout (blocks of 16 images as [C][H][W][16], zero-bordered; runs of 8
+  output pixels x 16 images accumulate the synapses of their channel in vector registers); the
+  input gradient always uses the batch-inner layout.
+  Gradients for x, the synapse weights and the bias; every output is summed in a fixed order,
+  so results do not depend on the thread count (``torch.get_num_threads()``). GPU tensors
+  or other dtypes fall back to the dense path.
+- ``'dense'``: ``F.conv2d`` of the scattered kernel (oneDNN on CPU): dense compute, only the
+  structure is sparse.
+- ``'auto'`` (default): ``'synapse'`` at density <= ``SYNAPSE_PRODUCT_MAX_DENSITY`` (0.1, the
+  crossover measured by ``spikecore bench structure``, conv cases), ``'dense'`` above.
+
+While ``keep_dense_grad`` is set (the ESL scheduler sets it before a gradient-based regrowth),
+the dense path runs, since it records :math:`\partial L / \partial W_M` at every position.
+Inputs [B, C, H, W] or time-first [T, B, C, H, W].
 
 ==============  =========  ==============================================================
 parameter       default    meaning
@@ -22,6 +44,7 @@ padding         0          as torch.nn.Conv2d
 density         0.1        fraction of the kernel entries that are synapses, (0, 1]
 bias            True       learnable bias [out_channels]
 seed            0          seed of the initial mask and of random prune / regrow
+product         'auto'     'auto' | 'synapse' | 'dense' (see above)
 ==============  =========  ==============================================================
 """
 from __future__ import annotations
@@ -34,6 +57,11 @@ import torch.nn.functional as F
 from . import _check
 from .linear import SparseLinear
 
+try:
+    from spikecore._core import learn as _k
+except ImportError:  # pragma: no cover - source checkout without a build
+    _k = None
+
 __all__ = ["SparseConv2d"]
 
 
@@ -45,12 +73,56 @@ def _pair(v, name) -> Tuple[int, int]:
     return t
 
 
+def _np(t: torch.Tensor):
+    return t.detach().contiguous().numpy()
+
+
+class _SynapseConv2d(torch.autograd.Function):
+    """y = conv2d(x, W_S) + b over the synapses S only (C++ kernels, NCHW, CPU)."""
+
+    @staticmethod
+    def forward(ctx, x, w, bias, row_ptr, post32, co, ksize, stride, padding):
+        n, _, h, wd = x.shape
+        oh = (h + 2 * padding[0] - ksize[0]) // stride[0] + 1
+        ow = (wd + 2 * padding[1] - ksize[1]) // stride[1] + 1
+        geo = (*ksize, *stride, *padding)
+        y = torch.empty(n, co, oh, ow, dtype=x.dtype)
+        b = bias.detach() if bias is not None else torch.empty(0, dtype=x.dtype)
+        nt = max(1, torch.get_num_threads())
+        _k.sparse_conv2d_forward(_np(x), _np(row_ptr), _np(post32), _np(w), _np(b), *geo,
+                                 y.numpy(), nt)
+        ctx.save_for_backward(x, w, row_ptr, post32)
+        ctx.geo = geo
+        ctx.has_bias = bias is not None
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, w, row_ptr, post32 = ctx.saved_tensors
+        gy = gy.contiguous()
+        nt = max(1, torch.get_num_threads())
+        gx = torch.empty_like(x) if ctx.needs_input_grad[0] else None
+        gw = torch.empty_like(w) if ctx.needs_input_grad[1] else None
+        if gx is not None or gw is not None:
+            none = torch.empty(0, dtype=x.dtype)
+            _k.sparse_conv2d_backward(_np(x), gy.numpy(), _np(row_ptr), _np(post32), _np(w),
+                                      *ctx.geo, (none if gx is None else gx).numpy(),
+                                      (none if gw is None else gw).numpy(), nt)
+        gb = None
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            gb = gy.sum((0, 2, 3))
+        return gx, gw, gb, None, None, None, None, None, None
+
+
 class SparseConv2d(SparseLinear):
     __doc__ = __doc__
 
+    SYNAPSE_PRODUCT_MAX_DENSITY = 0.1
+
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Union[int, tuple],
                  stride: Union[int, tuple] = 1, padding: Union[int, tuple] = 0,
-                 density: float = 0.1, bias: bool = True, seed: int = 0, dtype=None):
+                 density: float = 0.1, bias: bool = True, seed: int = 0, dtype=None,
+                 product: str = "auto"):
         kh, kw = _pair(kernel_size, "kernel_size")
         if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels <= 0:
             raise ValueError(f"in_channels: expected a positive int, got {in_channels!r}")
@@ -64,27 +136,51 @@ class SparseConv2d(SparseLinear):
         if len(p) != 2 or not all(isinstance(a, int) and a >= 0 for a in p):
             raise ValueError(f"padding: expected an int >= 0 or a pair of them, got {padding!r}")
         self.padding = p
+        self.product = _check.choice(product, "product", ("auto", "synapse", "dense"))
 
     def kernel(self) -> torch.Tensor:
         """The masked kernel [out_channels, in_channels, kh, kw] (differentiable)."""
         return self.dense_weight().view(self.out_channels, self.in_channels, *self.kernel_size)
+
+    def _use_synapse_product(self, x: torch.Tensor) -> bool:
+        if self.keep_dense_grad or self.product == "dense" or _k is None:
+            return False
+        if not (x.device.type == "cpu" and self.weight.device.type == "cpu"
+                and x.dtype in (torch.float32, torch.float64)):
+            return False
+        if self.product == "synapse":
+            return True
+        # the synapse count a layer built at the crossover density gets (rounded like __init__)
+        limit = round(self.SYNAPSE_PRODUCT_MAX_DENSITY * self.in_features * self.out_features)
+        return self.nnz <= limit
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check.float_tensor(x, "x")
         if x.dim() not in (4, 5) or x.shape[-3] != self.in_channels:
             raise ValueError(f"x: expected [B, {self.in_channels}, H, W] or "
                              f"[T, B, {self.in_channels}, H, W], got {tuple(x.shape)}")
-        w = self.kernel()
-        if self.keep_dense_grad and w.requires_grad:
-            def _keep(g):
-                self._dense_grad = g.detach().reshape(self.out_features, -1).clone()
-            w.register_hook(_keep)
+        (kh, kw), (ph, pw) = self.kernel_size, self.padding
+        if x.shape[-2] + 2 * ph < kh or x.shape[-1] + 2 * pw < kw:
+            raise ValueError(f"x: spatial size {tuple(x.shape[-2:])} with padding {self.padding} "
+                             f"is smaller than the kernel {self.kernel_size}")
         b = None if self.bias is None else self.bias.to(x.dtype)
         lead = x.shape[:-3]
-        y = F.conv2d(x.reshape(-1, *x.shape[-3:]), w.to(x.dtype), b, self.stride, self.padding)
+        x4 = x.reshape(-1, *x.shape[-3:])
+        if self._use_synapse_product(x):
+            row_ptr, post32 = self._syn_lists()
+            w = self.weight if self.weight.dtype == x.dtype else self.weight.to(x.dtype)
+            y = _SynapseConv2d.apply(x4.contiguous(), w, b, row_ptr, post32, self.out_channels,
+                                     self.kernel_size, self.stride, self.padding)
+        else:
+            w = self.kernel()
+            if self.keep_dense_grad and w.requires_grad:
+                def _keep(g):
+                    self._dense_grad = g.detach().reshape(self.out_features, -1).clone()
+                w.register_hook(_keep)
+            y = F.conv2d(x4, w.to(x.dtype), b, self.stride, self.padding)
         return y.reshape(*lead, *y.shape[1:])
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}, density={self.density:.4g}, "
-                f"nnz={self.nnz}")
+                f"nnz={self.nnz}, product={self.product!r}")
