@@ -9,13 +9,27 @@ tests/learn/test_distill.py asserts the directions at reduced size.
     python examples/distill.py                  # T = 2, 4, 8; 3 seeds; robustness table at T = 4
     python examples/distill.py --feature 1.0    # add the feature loss (hidden rates -> ReLU layer)
 
-Teacher: ANN 64 -> 256 ReLU -> 10 on the intensities (frozen). Student: SNN 64 -> 128 -> LIF ->
-10 -> leaky-integrator readout, logits averaged over time; Adam.
+    python examples/distill.py --train-fraction 0.2   # few labels + unlabelled transfer set
+    python examples/distill.py --train-fraction 0.2 --transfer none   # few labels only
+
+Default task: teacher ANN 64 -> 256 ReLU -> 10 on the intensities (frozen), all 1347 training
+labels. Student: SNN 64 -> 128 -> LIF -> 10 -> leaky-integrator readout, logits averaged over
+time; Adam.
+
+Few-label task (``--train-fraction F`` < 1): of the 1347 training images, 300 are a validation
+split (used only to choose alpha / tau), a fraction F of the remaining 1047 keeps its labels and
+the rest is an unlabelled *transfer set*. The frozen teacher is a small CNN trained on the
+labelled images with random +-1 pixel shifts; the students are narrow SNNs (hidden 32). The
+plain student trains on the labelled images (150 epochs, batch 32); the KD student on the
+labelled images (CE + KL) plus the transfer set (KL to the teacher only, target -1), 40 epochs,
+batch 64 (fewer optimiser steps than the plain student). ``--transfer none``: KD on the labelled
+images only (150 epochs, batch 32).
 """
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -51,6 +65,71 @@ def train_teacher(data, hidden=256, epochs=60, seed=0):
     return net, acc
 
 
+@dataclass
+class FewLabels:
+    """Few-label split of the 8x8 digits: labelled / unlabelled (transfer) / validation / test."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_unlabelled: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def few_labels(fraction, seed=0, n_val=300):
+    """Keep the labels of ``fraction`` of the non-validation training images (fixed by ``seed``)."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"fraction: must lie in (0, 1), got {fraction!r}")
+    d = load_digits(seed=seed)
+    perm = np.random.default_rng(1000 + seed).permutation(len(d.x_train))
+    val, rest = perm[:n_val], perm[n_val:]
+    n = max(10, int(round(fraction * len(rest))))
+    lab, unl = rest[:n], rest[n:]
+    return FewLabels(d.x_train[lab], d.y_train[lab], d.x_train[unl], d.x_train[val],
+                     d.y_train[val], d.x_test, d.y_test)
+
+
+class TeacherCNN(torch.nn.Module):
+    """8x8 image -> conv 3x3 (32) -> ReLU -> conv 3x3 (64) -> ReLU -> max-pool 2 -> linear 10."""
+
+    def __init__(self):
+        super().__init__()
+        self.f = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(),
+            torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Flatten(), torch.nn.Linear(64 * 16, 10))
+
+    def forward(self, x):
+        return self.f(x.reshape(-1, 1, 8, 8))
+
+
+def train_cnn_teacher(x, y, epochs=134, seed=0):
+    """CNN teacher on few labels, each batch shifted by a random (dy, dx) in {-1, 0, 1}^2."""
+    torch.manual_seed(seed)
+    net = TeacherCNN()
+    opt = torch.optim.Adam(net.parameters(), lr=2e-3, weight_decay=1e-4)
+    x = torch.from_numpy(x)
+    y = torch.from_numpy(y)
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        perm = torch.randperm(len(x), generator=g)
+        for i in range(0, len(x), 32):
+            idx = perm[i:i + 32]
+            dy, dx = torch.randint(-1, 2, (2,), generator=g).tolist()
+            xb = torch.roll(x[idx].reshape(-1, 8, 8), (dy, dx), (1, 2)).reshape(-1, 64)
+            opt.zero_grad()
+            F.cross_entropy(net(xb), y[idx]).backward()
+            opt.step()
+    return net.eval()
+
+
+def teacher_accuracy(net, x, y):
+    with torch.no_grad():
+        return float((net(torch.from_numpy(x)).argmax(1).numpy() == y).mean())
+
+
 def make_student(hidden=128, seed=0):
     torch.manual_seed(seed)
     return torch.nn.Sequential(snn.Linear(64, hidden), snn.LIF(tau=2.0), snn.Linear(hidden, 10),
@@ -58,7 +137,15 @@ def make_student(hidden=128, seed=0):
 
 
 def train_student(data, steps, teacher=None, *, hidden=128, epochs=20, seed=0, alpha=0.7,
-                  temperature=4.0, feature=0.0, lr=2e-3):
+                  temperature=4.0, feature=0.0, lr=2e-3, batch=64, transfer=None):
+    """Plain (teacher None) or KD student on ``data.x_train``; ``transfer``: extra unlabelled
+    intensities that enter the KD loss with target -1 (KL to the teacher only)."""
+    x, y = data.x_train, data.y_train
+    if transfer is not None and len(transfer):
+        if teacher is None:
+            raise ValueError("transfer: unlabelled items need a teacher")
+        x = np.concatenate([x, transfer])
+        y = np.concatenate([y, np.full(len(transfer), -1, np.int64)])
     student = make_student(hidden, seed)
     params = list(student.parameters())
     loss_fn = None
@@ -71,46 +158,85 @@ def train_student(data, steps, teacher=None, *, hidden=128, epochs=20, seed=0, a
 
         def loss_fn(model, spikes, x, y):
             return kd(model(spikes), y, teacher_input=x)
-    loop.fit(student, data.x_train, data.y_train, steps=steps, epochs=epochs, seed=seed, lr=lr,
+    loop.fit(student, x, y, steps=steps, epochs=epochs, seed=seed, lr=lr, batch=batch,
              loss=loss_fn, params=params)
     return student
 
 
 def evaluate(student, data, steps):
-    return {name: loop.accuracy(student, data.x_test, data.y_test, steps=steps, perturb=kind,
-                                level=level) for name, kind, level in NOISES}
+    r = {name: loop.accuracy(student, data.x_test, data.y_test, steps=steps, perturb=kind,
+                             level=level) for name, kind, level in NOISES}
+    if hasattr(data, "x_val"):
+        r["val"] = loop.accuracy(student, data.x_val, data.y_val, steps=steps)
+    return r
+
+
+# per task: hidden, plain epochs, KD epochs, alpha, tau (few labels: alpha / tau picked on the
+# validation split from {0.5, 0.9} x {1, 2, 4}, see docs/learn.md)
+DEFAULTS = {"digits": (128, 15, 15, 0.5, 2.0), "few-labels": (32, 150, 40, 0.9, 1.0)}
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, nargs="+", default=[2, 4, 8])
     p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--epochs", type=int, default=15)
-    p.add_argument("--hidden", type=int, default=128)
-    p.add_argument("--alpha", type=float, default=0.5)
-    p.add_argument("--temperature", type=float, default=2.0)
+    p.add_argument("--train-fraction", type=float, default=1.0,
+                   help="< 1: few-label task, this fraction of the training images keeps labels")
+    p.add_argument("--transfer", choices=("unlabelled", "none"), default="unlabelled",
+                   help="few-label task: KD also on the unlabelled images, or not")
+    p.add_argument("--epochs", type=int, default=None, help="plain-student epochs")
+    p.add_argument("--kd-epochs", type=int, default=None, help="KD-student epochs")
+    p.add_argument("--hidden", type=int, default=None)
+    p.add_argument("--alpha", type=float, default=None)
+    p.add_argument("--temperature", type=float, default=None)
     p.add_argument("--feature", type=float, default=0.0, help="feature-loss weight")
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args(argv)
+    if not 0.0 < a.train_fraction <= 1.0:
+        p.error("--train-fraction: must lie in (0, 1]")
+    task = "digits" if a.train_fraction == 1.0 else "few-labels"
+    hidden, ep, kd_ep, alpha, tau = DEFAULTS[task]
+    hidden = a.hidden or hidden
+    ep = a.epochs or ep
+    kd_ep = a.kd_epochs or (ep if task == "digits" or a.transfer == "none" else kd_ep)
+    alpha = alpha if a.alpha is None else a.alpha
+    tau = tau if a.temperature is None else a.temperature
     torch.set_num_threads(a.threads)
     t0 = time.perf_counter()
     res = {}  # (T, kind) -> list of dicts
     for seed in range(a.seeds):
-        data = load_digits(seed=seed)
-        teacher, t_acc = train_teacher(data, seed=seed)
-        print(f"seed {seed}: ANN teacher {100 * t_acc:.2f} %", flush=True)
+        if task == "digits":
+            data = load_digits(seed=seed)
+            teacher, t_acc = train_teacher(data, seed=seed)
+            transfer, batch = None, 64
+            print(f"seed {seed}: ANN teacher {100 * t_acc:.2f} %", flush=True)
+        else:
+            data = few_labels(a.train_fraction, seed)
+            teacher = train_cnn_teacher(data.x_train, data.y_train, seed=seed,
+                                        epochs=int(60 / a.train_fraction ** 0.5))
+            transfer = data.x_unlabelled if a.transfer == "unlabelled" else None
+            batch = 32
+            print(f"seed {seed}: {len(data.x_train)} labelled, {len(data.x_unlabelled)} "
+                  f"unlabelled; CNN teacher {100 * teacher_accuracy(teacher, data.x_test, data.y_test):.2f} "
+                  f"% (val {100 * teacher_accuracy(teacher, data.x_val, data.y_val):.2f})",
+                  flush=True)
         for steps in a.steps:
             for kind in ("plain", "kd"):
-                st = train_student(data, steps, teacher if kind == "kd" else None,
-                                   hidden=a.hidden, epochs=a.epochs, seed=seed, alpha=a.alpha,
-                                   temperature=a.temperature, feature=a.feature)
+                kd = kind == "kd"
+                st = train_student(data, steps, teacher if kd else None, hidden=hidden,
+                                   epochs=kd_ep if kd else ep, seed=seed, alpha=alpha,
+                                   temperature=tau, feature=a.feature,
+                                   batch=64 if kd and transfer is not None else batch,
+                                   transfer=transfer if kd else None)
                 r = evaluate(st, data, steps)
                 res.setdefault((steps, kind), []).append(r)
                 print(f"  T={steps} {kind:5s} " + "  ".join(f"{k} {100 * v:.1f}"
                                                             for k, v in r.items()), flush=True)
-    print(f"\nrate-coded digits, student hidden {a.hidden}, {a.epochs} epochs, {a.seeds} seeds, "
-          f"alpha {a.alpha}, tau {a.temperature}, feature weight {a.feature} "
-          f"({time.perf_counter() - t0:.0f} s); accuracy % (mean over seeds)")
+    what = ("rate-coded digits" if task == "digits" else
+            f"few-label digits ({a.train_fraction:g} of the labels, transfer {a.transfer})")
+    print(f"\n{what}, student hidden {hidden}, {ep} / {kd_ep} epochs (plain / KD), {a.seeds} "
+          f"seeds, alpha {alpha}, tau {tau}, feature weight {a.feature} "
+          f"({time.perf_counter() - t0:.0f} s); test accuracy % (mean over seeds)")
     head = f"{'T':>3s} {'student':8s}" + "".join(f"{n:>20s}" for n, _, _ in NOISES)
     print(head)
     for (steps, kind), rs in sorted(res.items()):
@@ -119,9 +245,10 @@ def main(argv=None):
                         for n, _, _ in NOISES)
         print(f"{steps:3d} {kind:8s}{cells}")
     for steps in a.steps:
-        gain = 100 * (np.mean([r["clean"] for r in res[(steps, "kd")]])
-                      - np.mean([r["clean"] for r in res[(steps, "plain")]]))
-        print(f"KD gain at T={steps}: {gain:+.2f} points")
+        c = {k: 100 * np.array([r["clean"] for r in res[(steps, k)]]) for k in ("plain", "kd")}
+        print(f"T={steps}: clean plain {c['plain'].mean():.2f} +- {c['plain'].std():.2f}, KD "
+              f"{c['kd'].mean():.2f} +- {c['kd'].std():.2f}; KD gain "
+              f"{c['kd'].mean() - c['plain'].mean():+.2f} points")
     return res
 
 
