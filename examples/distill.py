@@ -20,10 +20,10 @@ Few-label task (``--train-fraction F`` < 1): of the 1347 training images, 300 ar
 split (used only to choose alpha / tau), a fraction F of the remaining 1047 keeps its labels and
 the rest is an unlabelled *transfer set*. The frozen teacher is a small CNN trained on the
 labelled images with random +-1 pixel shifts; the students are narrow SNNs (hidden 32). The
-plain student trains on the labelled images (150 epochs, batch 32); the KD student on the
+plain student trains on the labelled images (300 epochs, batch 32); the KD student on the
 labelled images (CE + KL) plus the transfer set (KL to the teacher only, target -1), 40 epochs,
 batch 64 (fewer optimiser steps than the plain student). ``--transfer none``: KD on the labelled
-images only (150 epochs, batch 32).
+images only (300 epochs, batch 32).
 """
 from __future__ import annotations
 
@@ -173,7 +173,7 @@ def evaluate(student, data, steps):
 
 # per task: hidden, plain epochs, KD epochs, alpha, tau (few labels: alpha / tau picked on the
 # validation split from {0.5, 0.9} x {1, 2, 4}, see docs/learn.md)
-DEFAULTS = {"digits": (128, 15, 15, 0.5, 2.0), "few-labels": (32, 150, 40, 0.9, 1.0)}
+DEFAULTS = {"digits": (128, 15, 15, 0.5, 2.0), "few-labels": (32, 300, 40, 0.9, 1.0)}
 
 
 def main(argv=None):
