@@ -23,7 +23,8 @@ labelled images with random +-1 pixel shifts; the students are narrow SNNs (hidd
 plain student trains on the labelled images (300 epochs, batch 32); the KD student on the
 labelled images (CE + KL) plus the transfer set (KL to the teacher only, target -1), 40 epochs,
 batch 64 (fewer optimiser steps than the plain student). ``--transfer none``: KD on the labelled
-images only (300 epochs, batch 32).
+images only (300 epochs, batch 32). ``--transfer pseudo`` (control): the "KD" student instead
+trains with plain CE on the labelled images plus the teacher's hard labels of the transfer set.
 """
 from __future__ import annotations
 
@@ -137,23 +138,33 @@ def make_student(hidden=128, seed=0):
 
 
 def train_student(data, steps, teacher=None, *, hidden=128, epochs=20, seed=0, alpha=0.7,
-                  temperature=4.0, feature=0.0, lr=2e-3, batch=64, transfer=None):
+                  temperature=4.0, feature=0.0, lr=2e-3, batch=64, transfer=None, pseudo=False):
     """Plain (teacher None) or KD student on ``data.x_train``; ``transfer``: extra unlabelled
-    intensities that enter the KD loss with target -1 (KL to the teacher only)."""
+    intensities that enter the KD loss with target -1 (KL to the teacher only). ``pseudo``
+    (control): the transfer items get the teacher's arg-max as hard labels and the student is
+    trained with plain cross-entropy on everything (no KL term)."""
     x, y = data.x_train, data.y_train
     if transfer is not None and len(transfer):
         if teacher is None:
             raise ValueError("transfer: unlabelled items need a teacher")
+        if pseudo:
+            with torch.no_grad():
+                yt = teacher.eval()(torch.from_numpy(transfer)).argmax(1).numpy()
+            teacher = None
+        else:
+            yt = np.full(len(transfer), -1, np.int64)
         x = np.concatenate([x, transfer])
-        y = np.concatenate([y, np.full(len(transfer), -1, np.int64)])
+        y = np.concatenate([y, yt])
     student = make_student(hidden, seed)
     params = list(student.parameters())
     loss_fn = None
     if teacher is not None:
+        # feature pair: student hidden spikes (rates) -> teacher penultimate features
+        pair = (("1", "f.5", hidden, 64 * 16) if isinstance(teacher, TeacherCNN)
+                else ("1", "1", hidden, teacher[0].out_features))
         kd = DistillationLoss(teacher, alpha=alpha, temperature=temperature, frozen=True,
                               student=student if feature > 0 else None,
-                              features=[("1", "1", hidden, teacher[0].out_features)]
-                              if feature > 0 else (), feature_weight=feature)
+                              features=[pair] if feature > 0 else (), feature_weight=feature)
         params += [p for p in kd.parameters() if p.requires_grad]
 
         def loss_fn(model, spikes, x, y):
@@ -182,8 +193,9 @@ def main(argv=None):
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--train-fraction", type=float, default=1.0,
                    help="< 1: few-label task, this fraction of the training images keeps labels")
-    p.add_argument("--transfer", choices=("unlabelled", "none"), default="unlabelled",
-                   help="few-label task: KD also on the unlabelled images, or not")
+    p.add_argument("--transfer", choices=("unlabelled", "none", "pseudo"), default="unlabelled",
+                   help="few-label task: KD also on the unlabelled images, or not, or (control) "
+                        "CE on the teacher's hard labels of the unlabelled images")
     p.add_argument("--epochs", type=int, default=None, help="plain-student epochs")
     p.add_argument("--kd-epochs", type=int, default=None, help="KD-student epochs")
     p.add_argument("--hidden", type=int, default=None)
@@ -214,7 +226,7 @@ def main(argv=None):
             data = few_labels(a.train_fraction, seed)
             teacher = train_cnn_teacher(data.x_train, data.y_train, seed=seed,
                                         epochs=int(60 / a.train_fraction ** 0.5))
-            transfer = data.x_unlabelled if a.transfer == "unlabelled" else None
+            transfer = data.x_unlabelled if a.transfer != "none" else None
             batch = 32
             print(f"seed {seed}: {len(data.x_train)} labelled, {len(data.x_unlabelled)} "
                   f"unlabelled; CNN teacher {100 * teacher_accuracy(teacher, data.x_test, data.y_test):.2f} "
@@ -227,7 +239,8 @@ def main(argv=None):
                                    epochs=kd_ep if kd else ep, seed=seed, alpha=alpha,
                                    temperature=tau, feature=a.feature,
                                    batch=64 if kd and transfer is not None else batch,
-                                   transfer=transfer if kd else None)
+                                   transfer=transfer if kd else None,
+                                   pseudo=a.transfer == "pseudo")
                 r = evaluate(st, data, steps)
                 res.setdefault((steps, kind), []).append(r)
                 print(f"  T={steps} {kind:5s} " + "  ".join(f"{k} {100 * v:.1f}"
