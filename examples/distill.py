@@ -43,6 +43,7 @@ import torch.nn.functional as F
 
 import spikecore.nn as snn
 from spikecore.data.digits import load_digits
+from spikecore.data.shifted_digits import load_shifted_digits
 from spikecore.learn import loop
 from spikecore.learn.distill import DistillationLoss
 
@@ -97,6 +98,16 @@ def few_labels(fraction, seed=0, n_val=300):
                      d.y_train[val], d.x_test, d.y_test)
 
 
+def shifted(seed=0, n_val=300, size=12, clutter=0.1):
+    """Shifted, cluttered digits (spikecore.data.shifted_digits), all labels: 300 training
+    images form the validation split, the other 1047 the training set."""
+    d = load_shifted_digits(size=size, clutter=clutter, seed=seed)
+    perm = np.random.default_rng(1000 + seed).permutation(len(d.x_train))
+    val, tr = perm[:n_val], perm[n_val:]
+    return FewLabels(d.x_train[tr], d.y_train[tr], d.x_train[:0], d.x_train[val],
+                     d.y_train[val], d.x_test, d.y_test)
+
+
 class TeacherCNN(torch.nn.Module):
     """8x8 image -> conv 3x3 (32) -> ReLU -> conv 3x3 (64) -> ReLU -> max-pool 2 -> linear 10."""
 
@@ -107,24 +118,48 @@ class TeacherCNN(torch.nn.Module):
             torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
             torch.nn.Flatten(), torch.nn.Linear(64 * 16, 10))
 
+    feature = ("f.5", 64 * 16)  # (module, channels) for the feature loss
+
     def forward(self, x):
         return self.f(x.reshape(-1, 1, 8, 8))
 
 
-def train_cnn_teacher(x, y, epochs=134, seed=0):
-    """CNN teacher on few labels, each batch shifted by a random (dy, dx) in {-1, 0, 1}^2."""
+class ShiftedTeacherCNN(torch.nn.Module):
+    """S x S image -> conv 3x3 (32) -> ReLU -> max-pool 2 -> conv 3x3 (64) -> ReLU -> global
+    max-pool -> linear 10 (translation invariant)."""
+
+    feature = ("f.6", 64)
+
+    def __init__(self, side=12):
+        super().__init__()
+        self.side = side
+        self.f = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.AdaptiveMaxPool2d(1),
+            torch.nn.Flatten(), torch.nn.Linear(64, 10))
+
+    def forward(self, x):
+        return self.f(x.reshape(-1, 1, self.side, self.side))
+
+
+def train_cnn_teacher(x, y, epochs=134, seed=0, side=None):
+    """CNN teacher. ``side`` None: 8x8 digits, batch 32, each batch shifted by a random (dy, dx)
+    in {-1, 0, 1}^2 (few labels); otherwise the shifted-digits CNN on side x side, batch 64."""
     torch.manual_seed(seed)
-    net = TeacherCNN()
+    net = TeacherCNN() if side is None else ShiftedTeacherCNN(side)
+    batch = 32 if side is None else 64
     opt = torch.optim.Adam(net.parameters(), lr=2e-3, weight_decay=1e-4)
     x = torch.from_numpy(x)
     y = torch.from_numpy(y)
     g = torch.Generator().manual_seed(seed)
     for _ in range(epochs):
         perm = torch.randperm(len(x), generator=g)
-        for i in range(0, len(x), 32):
-            idx = perm[i:i + 32]
-            dy, dx = torch.randint(-1, 2, (2,), generator=g).tolist()
-            xb = torch.roll(x[idx].reshape(-1, 8, 8), (dy, dx), (1, 2)).reshape(-1, 64)
+        for i in range(0, len(x), batch):
+            idx = perm[i:i + batch]
+            xb = x[idx]
+            if side is None:
+                dy, dx = torch.randint(-1, 2, (2,), generator=g).tolist()
+                xb = torch.roll(xb.reshape(-1, 8, 8), (dy, dx), (1, 2)).reshape(-1, 64)
             opt.zero_grad()
             F.cross_entropy(net(xb), y[idx]).backward()
             opt.step()
@@ -136,9 +171,9 @@ def teacher_accuracy(net, x, y):
         return float((net(torch.from_numpy(x)).argmax(1).numpy() == y).mean())
 
 
-def make_student(hidden=128, seed=0):
+def make_student(hidden=128, seed=0, n_in=64):
     torch.manual_seed(seed)
-    return torch.nn.Sequential(snn.Linear(64, hidden), snn.LIF(tau=2.0), snn.Linear(hidden, 10),
+    return torch.nn.Sequential(snn.Linear(n_in, hidden), snn.LIF(tau=2.0), snn.Linear(hidden, 10),
                                snn.LeakyIntegrator(tau=float("inf")))
 
 
@@ -160,13 +195,13 @@ def train_student(data, steps, teacher=None, *, hidden=128, epochs=20, seed=0, a
             yt = np.full(len(transfer), -1, np.int64)
         x = np.concatenate([x, transfer])
         y = np.concatenate([y, yt])
-    student = make_student(hidden, seed)
+    student = make_student(hidden, seed, x.shape[1])
     params = list(student.parameters())
     loss_fn = None
     if teacher is not None:
         # feature pair: student hidden spikes (rates) -> teacher penultimate features
-        pair = (("1", "f.5", hidden, 64 * 16) if isinstance(teacher, TeacherCNN)
-                else ("1", "1", hidden, teacher[0].out_features))
+        pair = (("1", teacher.feature[0], hidden, teacher.feature[1])
+                if hasattr(teacher, "feature") else ("1", "1", hidden, teacher[0].out_features))
         kd = DistillationLoss(teacher, alpha=alpha, temperature=temperature, frozen=True,
                               student=student if feature > 0 else None,
                               features=[pair] if feature > 0 else (), feature_weight=feature)
@@ -189,11 +224,14 @@ def evaluate(student, data, steps):
 
 # per task: hidden, plain epochs, KD epochs, alpha, tau (few labels: alpha / tau picked on the
 # validation split from {0.5, 0.9} x {1, 2, 4}, see docs/learn.md)
-DEFAULTS = {"digits": (128, 15, 15, 0.5, 2.0), "few-labels": (32, 300, 40, 0.9, 1.0)}
+DEFAULTS = {"digits": (128, 15, 15, 0.5, 2.0), "few-labels": (32, 300, 40, 0.9, 1.0),
+            "shifted": (256, 60, 60, 0.7, 4.0)}
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--task", choices=("digits", "shifted"), default="digits",
+                   help="8x8 digits, or shifted + cluttered digits on a 12x12 canvas")
     p.add_argument("--steps", type=int, nargs="+", default=[2, 4, 8])
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--train-fraction", type=float, default=1.0,
@@ -211,22 +249,30 @@ def main(argv=None):
     a = p.parse_args(argv)
     if not 0.0 < a.train_fraction <= 1.0:
         p.error("--train-fraction: must lie in (0, 1]")
-    task = "digits" if a.train_fraction == 1.0 else "few-labels"
+    if a.task == "shifted" and a.train_fraction != 1.0:
+        p.error("--train-fraction: only with --task digits")
+    task = a.task if a.train_fraction == 1.0 else "few-labels"
     hidden, ep, kd_ep, alpha, tau = DEFAULTS[task]
     hidden = a.hidden or hidden
     ep = a.epochs or ep
-    kd_ep = a.kd_epochs or (ep if task == "digits" or a.transfer == "none" else kd_ep)
+    kd_ep = a.kd_epochs or (kd_ep if task != "few-labels" or a.transfer != "none" else ep)
     alpha = alpha if a.alpha is None else a.alpha
     tau = tau if a.temperature is None else a.temperature
     torch.set_num_threads(a.threads)
     t0 = time.perf_counter()
     res = {}  # (T, kind) -> list of dicts
     for seed in range(a.seeds):
+        transfer, batch = None, 64
         if task == "digits":
             data = load_digits(seed=seed)
             teacher, t_acc = train_teacher(data, seed=seed)
-            transfer, batch = None, 64
             print(f"seed {seed}: ANN teacher {100 * t_acc:.2f} %", flush=True)
+        elif task == "shifted":
+            data = shifted(seed)
+            teacher = train_cnn_teacher(data.x_train, data.y_train, epochs=40, seed=seed, side=12)
+            print(f"seed {seed}: CNN teacher {100 * teacher_accuracy(teacher, data.x_test, data.y_test):.2f} "
+                  f"% (val {100 * teacher_accuracy(teacher, data.x_val, data.y_val):.2f})",
+                  flush=True)
         else:
             data = few_labels(a.train_fraction, seed)
             teacher = train_cnn_teacher(data.x_train, data.y_train, seed=seed,
@@ -251,6 +297,7 @@ def main(argv=None):
                 print(f"  T={steps} {kind:5s} " + "  ".join(f"{k} {100 * v:.1f}"
                                                             for k, v in r.items()), flush=True)
     what = ("rate-coded digits" if task == "digits" else
+            "shifted cluttered 12x12 digits" if task == "shifted" else
             f"few-label digits ({a.train_fraction:g} of the labels, transfer {a.transfer})")
     print(f"\n{what}, student hidden {hidden}, {ep} / {kd_ep} epochs (plain / KD), {a.seeds} "
           f"seeds, alpha {alpha}, tau {tau}, feature weight {a.feature} "
