@@ -12,6 +12,10 @@ Feature loss: :math:`\beta\,\mathrm{MSE}(A(\bar f_s), f_t)` between a teacher fe
 :math:`f_t` and the time-averaged student feature :math:`\bar f_s` passed through a learned
 1x1 adapter :math:`A` (:class:`FeatureAdapter`: a linear map over channels).
 
+Unlabelled items (a *transfer set*, the regime where KD helps most: few labels, many inputs): a
+target of ``-1`` marks an item without a label; it contributes only to the KL term, and the CE is
+the mean over the labelled items of the batch (zero when there are none).
+
 Teachers: a pre-trained network, frozen (``frozen=True``) or trained jointly on its own
 cross-entropy; a *virtual* teacher (:func:`virtual_teacher_logits`: probability :math:`a` on the
 true class and :math:`(1-a)/(K-1)` elsewhere, no network); or a weaker network ("reverse" KD) -
@@ -39,7 +43,7 @@ from spikecore.nn import _check
 
 __all__ = [
     "kd_loss", "response_loss", "feature_loss", "FeatureAdapter", "FeatureTap", "Schedule",
-    "DistillationLoss", "virtual_teacher_logits", "time_average",
+    "DistillationLoss", "virtual_teacher_logits", "time_average", "labelled_cross_entropy",
 ]
 
 
@@ -84,14 +88,34 @@ def response_loss(student: torch.Tensor, teacher_logits: torch.Tensor,
 
 def kd_loss(student: torch.Tensor, teacher_logits: torch.Tensor, target: torch.Tensor,
             alpha: float = 0.5, temperature: float = 4.0) -> torch.Tensor:
-    r"""(1 - alpha) CE(target, mean_t z_s) + alpha tau^2 KL(teacher || student), see module doc."""
+    r"""(1 - alpha) CE(target, mean_t z_s) + alpha tau^2 KL(teacher || student), see module doc.
+    Items with ``target == -1`` have no label: they enter the KL term only."""
     zs = time_average(student)
     a = _alpha(alpha)
-    if not isinstance(target, torch.Tensor) or target.dim() != 1 or target.shape[0] != zs.shape[0]:
-        raise ValueError(f"target: expected class indices [B={zs.shape[0]}], got "
-                         f"{tuple(target.shape) if isinstance(target, torch.Tensor) else target!r}")
+    _target(target, zs.shape[0])
     kl = response_loss(zs, teacher_logits, temperature)
-    return (1.0 - a) * F.cross_entropy(zs, target) + a * kl
+    return (1.0 - a) * labelled_cross_entropy(zs, target) + a * kl
+
+
+def _target(target, n):
+    if (not isinstance(target, torch.Tensor) or target.dim() != 1 or target.shape[0] != n
+            or target.dtype.is_floating_point or target.dtype == torch.bool):
+        raise ValueError(f"target: expected integer class indices [B={n}], got "
+                         f"{tuple(target.shape) if isinstance(target, torch.Tensor) else target!r}")
+    if target.numel() and int(target.min()) < -1:
+        raise IndexError("target: class indices must be >= 0, or -1 for an unlabelled item")
+
+
+def labelled_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy averaged over the items with a label (target >= 0); items with target -1
+    (unlabelled) are skipped; 0 (with a gradient path) when no item of the batch has a label."""
+    _target(target, logits.shape[0])
+    lab = target >= 0
+    if bool(lab.all()):
+        return F.cross_entropy(logits, target)
+    if not bool(lab.any()):
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits[lab], target[lab])
 
 
 def virtual_teacher_logits(target: torch.Tensor, n_classes: int, a: float = 0.9) -> torch.Tensor:
@@ -269,7 +293,7 @@ class DistillationLoss(nn.Module):
             else:
                 self.teacher.train()
                 teacher_logits = self.teacher(teacher_input)
-                extra = F.cross_entropy(teacher_logits, target)
+                extra = labelled_cross_entropy(teacher_logits, target)
         loss = kd_loss(student_out, teacher_logits, target, self.alpha, self.temperature) + extra
         if self._pairs and self.feature_weight > 0:
             for (s_name, t_name), ad in zip(self._pairs, self.adapters):
