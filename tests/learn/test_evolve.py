@@ -27,6 +27,47 @@ def test_mutate_keeps_density_and_moves_fraction():
         mutate(m, 1.0, seed=0)
 
 
+def test_mutate_carries_optimizer_state():
+    torch.manual_seed(0)
+    m = build_student([20, 30, 5], 0.2, seed=1)
+    opt = torch.optim.Adam(m.parameters(), lr=1e-2)
+    m(torch.ones(3, 4, 20)).sum().backward()
+    opt.step()
+    layer = m[0]
+    st = opt.state[layer.weight]
+    st["exp_avg"] = torch.arange(1.0, layer.nnz + 1)  # all nonzero: regrown ones recognisable
+    keys = lambda: (layer.pre * layer.out_features + layer.post).tolist()  # noqa: E731
+    before = dict(zip(keys(), st["exp_avg"].tolist()))
+    mutate(m, 0.25, seed=3, optimizer=opt)
+    after = dict(zip(keys(), opt.state[layer.weight]["exp_avg"].tolist()))
+    assert len(after) == len(before)
+    regrown = [k for k, v in after.items() if v == 0.0]
+    assert len(regrown) == round(0.25 * len(before))  # regrown synapses: zero moments
+    assert all(before[k] == v for k, v in after.items() if v != 0.0)  # the rest follow their
+    #                                                                   synapse
+    assert opt.state[layer.weight]["exp_avg_sq"].shape == layer.weight.shape
+
+
+def test_lineage_trains_like_one_run():
+    """Inherited optimizer state: the returned network's Adam step count is the whole lineage's
+    (generations x epochs + fine-tune); without inheritance only the fine-tune's."""
+    xt, yt, xv, yv = _data()
+    task = ClassificationTask(xt, yt, xv, yv, steps=4, epochs=1, kd="virtual", lr=1e-2)
+    iters = -(-len(xt) // task.batch)
+    kw = dict(population=2, generations=2, elite=1, mutation=0.2, seed=1, backend="serial",
+              finetune=1)
+    evo = Evolution(task, [64, 16, 10], 0.2, **kw)
+    res = evo.run()
+    assert evo.lineage_epochs == 3
+    steps = {float(s["step"]) for s in res.optimizer_state["state"].values()}
+    assert steps == {3.0 * iters}
+    assert res.selected_fitness == res.history[-1]["best"]
+    assert res.best_fitness == task.score(res.best)
+    res = Evolution(task, [64, 16, 10], 0.2, inherit_optimizer=False, **kw).run()
+    steps = {float(s["step"]) for s in res.optimizer_state["state"].values()}
+    assert steps == {1.0 * iters}
+
+
 def test_build_student_is_picklable_and_deepcopyable():
     import copy
     import pickle
@@ -88,6 +129,10 @@ def test_bad_input():
         Evolution(task, [64, 32, 10], 0.1, population=2, elite=3)
     with pytest.raises(ValueError, match="backend"):
         Evolution(task, [64, 32, 10], 0.1, backend="mpi")
+    with pytest.raises(ValueError, match="finetune"):
+        Evolution(task, [64, 32, 10], 0.1, finetune=-1)
+    with pytest.raises(TypeError, match="inherit_optimizer"):
+        Evolution(task, [64, 32, 10], 0.1, inherit_optimizer="yes")
 
 
 def test_ray_backend_equals_serial():

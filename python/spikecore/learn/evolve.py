@@ -117,9 +117,20 @@ class ClassificationTask:
                 t = self.teacher(x)
         return kd_loss(out, t, y, self.alpha, self.temperature)
 
-    def train(self, model: torch.nn.Module, seed: int, epochs: Optional[int] = None) -> None:
-        epochs = self.epochs if epochs is None else epochs
+    def optimizer(self, model: torch.nn.Module, state: Optional[dict] = None):
+        """The task's optimizer (Adam, ``lr``) over ``model``; ``state`` (an optimizer
+        ``state_dict``, e.g. inherited from a parent) is loaded when given."""
         opt = torch.optim.Adam(model.parameters(), lr=self.lr)
+        if state is not None:
+            opt.load_state_dict(copy.deepcopy(state))
+        return opt
+
+    def train(self, model: torch.nn.Module, seed: int, epochs: Optional[int] = None,
+              optimizer_state: Optional[dict] = None) -> dict:
+        """Train ``model`` in place for ``epochs`` (default ``self.epochs``), continuing from
+        ``optimizer_state`` when given; returns the optimizer's ``state_dict``."""
+        epochs = self.epochs if epochs is None else epochs
+        opt = self.optimizer(model, optimizer_state)
         callbacks = []
         if self.esl:
             callbacks.append(ESLScheduler(model, opt, zeta0=self.zeta0, delta_t=self.delta_t,
@@ -132,6 +143,7 @@ class ClassificationTask:
         fit(model, self.x_train, self.y_train, steps=self.steps, epochs=epochs, batch=self.batch,
             seed=seed, optimizer=opt, callbacks=callbacks,
             loss=lambda m, s, x, y: self.loss(m(s), x, y))
+        return opt.state_dict()
 
     def score(self, model: torch.nn.Module, seed: int = 12345) -> float:
         from .loop import accuracy
@@ -139,21 +151,28 @@ class ClassificationTask:
 
 
 def _run_candidate(args):
-    """Worker: (task, template, state, seed) -> (fitness, trained state_dict)."""
-    task, template, state, seed, threads = args
+    """Worker: (task, template, state, optimizer state or None, seed, threads) ->
+    (fitness, trained state_dict, optimizer state_dict)."""
+    task, template, state, opt_state, seed, threads = args
     torch.set_num_threads(threads)
     model = copy.deepcopy(template)
     model.load_state_dict(state)
-    task.train(model, seed)
-    return task.score(model), {k: v.detach().clone() for k, v in model.state_dict().items()}
+    opt_state = task.train(model, seed, optimizer_state=opt_state)
+    return (task.score(model), {k: v.detach().clone() for k, v in model.state_dict().items()},
+            copy.deepcopy(opt_state))
 
 
 def evaluate_population(task: ClassificationTask, template: torch.nn.Module, states: Sequence,
                         seeds: Sequence[int], backend: str = "process", workers: int = 2,
-                        pool=None) -> List[Tuple[float, dict]]:
-    """Train and score every candidate state; returns [(fitness, new state)] in input order."""
+                        pool=None, optimizer_states: Optional[Sequence] = None
+                        ) -> List[Tuple[float, dict, dict]]:
+    """Train and score every candidate state (continuing from ``optimizer_states`` where given);
+    returns [(fitness, new state, new optimizer state)] in input order."""
     backend = _check.choice(backend, "backend", ("process", "ray", "serial"))
-    jobs = [(task, template, s, int(sd), 1) for s, sd in zip(states, seeds)]
+    if optimizer_states is None:
+        optimizer_states = [None] * len(states)
+    jobs = [(task, template, s, o, int(sd), 1)
+            for s, o, sd in zip(states, optimizer_states, seeds)]
     if backend == "serial" or workers == 1 and pool is None and backend != "ray":
         return [_run_candidate(j) for j in jobs]
     if backend == "ray":
@@ -169,38 +188,51 @@ def evaluate_population(task: ClassificationTask, template: torch.nn.Module, sta
         return p.map(_run_candidate, jobs)
 
 
-def mutate(model: torch.nn.Module, fraction: float, seed: int) -> torch.nn.Module:
+def mutate(model: torch.nn.Module, fraction: float, seed: int,
+           optimizer: Optional[torch.optim.Optimizer] = None) -> torch.nn.Module:
     """Move ``fraction`` of every sparse layer's synapses: prune the smallest |W|, regrow as many
-    at random free positions (weight 0). In place; returns ``model``."""
+    at random free positions (weight 0). With ``optimizer`` (over ``model``'s parameters) its
+    per-synapse state (Adam moments) follows the kept synapses and is zero for the regrown
+    ones. In place; returns ``model``."""
     fraction = check_fraction(fraction, "mutation")
     from .esl import sparse_layers
     with torch.no_grad():
         for k, layer in enumerate(sparse_layers(model).values()):
             layer.seed = int(seed) * 7919 + k  # a fresh random stream per child and layer
-            n = layer.prune(fraction, mode="magnitude")
+            n = layer.prune(fraction, mode="magnitude", optimizer=optimizer)
             free = layer.in_features * layer.out_features - layer.nnz
-            layer.regrow(min(n, free), mode="random", init=0.0)
+            layer.regrow(min(n, free), mode="random", init=0.0, optimizer=optimizer)
     return model
 
 
 @dataclass
 class EvolutionResult:
     best: torch.nn.Module
-    best_fitness: float
+    best_fitness: float                      # validation accuracy of ``best`` (after fine-tune)
     history: List[dict] = field(default_factory=list)  # per generation: best, mean, fitnesses
+    optimizer_state: Optional[dict] = None   # ``best``'s optimizer state (to keep training)
+    selected_fitness: Optional[float] = None  # validation accuracy when selected (before
+    #                                           the fine-tune)
 
 
 class Evolution:
     """Evolve sparse structures (see module doc). ``run()`` returns an :class:`EvolutionResult`.
 
-    ``template``: the student architecture (e.g. :func:`build_student`); each initial candidate
-    is a copy with a fresh random mask (ESLLinear layers re-seeded ``seed + i``) and weights.
+    Each initial candidate is :func:`build_student` ``(sizes, density)`` with its own random
+    Erdos-Renyi mask and weights. ``inherit_optimizer``: a child continues its parent's optimizer
+    state (Adam moments and step count, remapped through the mutation), so a lineage trains
+    like one uninterrupted run; False restarts the optimizer every generation. ``finetune``:
+    epochs of further training (same loss, inherited optimizer state) of the selected best
+    candidate after the last generation. The lineage of the returned network has therefore been
+    trained ``generations * task.epochs + finetune`` epochs (:attr:`lineage_epochs`): the budget
+    to give a baseline trained once.
     """
 
     def __init__(self, task: ClassificationTask, sizes: Sequence[int], density: float,
                  population: int = 6, generations: int = 4, elite: int = 2,
                  mutation: float = 0.1, tournament: int = 2, workers: int = 2,
-                 backend: str = "auto", seed: int = 0,
+                 backend: str = "auto", seed: int = 0, inherit_optimizer: bool = True,
+                 finetune: int = 0, erdos_renyi: bool = True,
                  log: Optional[Callable[[str], None]] = None):
         self.task = task
         self.sizes = list(sizes)
@@ -212,10 +244,17 @@ class Evolution:
         if isinstance(elite, bool) or not isinstance(elite, int) or not 0 <= elite <= population:
             raise ValueError(f"elite: expected an int in [0, population={population}], got "
                              f"{elite!r}")
+        if isinstance(finetune, bool) or not isinstance(finetune, int) or finetune < 0:
+            raise ValueError(f"finetune: expected an int >= 0 (epochs), got {finetune!r}")
+        if not isinstance(inherit_optimizer, bool):
+            raise TypeError(f"inherit_optimizer: expected a bool, got {inherit_optimizer!r}")
         self.population, self.generations, self.elite = population, generations, elite
         self.mutation = check_fraction(mutation, "mutation")
         self.tournament = tournament
         self.workers = workers
+        self.inherit_optimizer = inherit_optimizer
+        self.finetune = finetune
+        self.erdos_renyi = bool(erdos_renyi)
         backend = _check.choice(backend, "backend", ("auto", "process", "ray", "serial"))
         if backend == "auto":
             backend = "process"
@@ -230,14 +269,30 @@ class Evolution:
         self.log = log
         build_student(self.sizes, self.density, seed=self.seed)  # validates sizes / density
 
+    @property
+    def lineage_epochs(self) -> int:
+        """Training epochs behind the returned network: generations x task.epochs + finetune."""
+        return self.generations * self.task.epochs + self.finetune
+
+    def _child(self, template, state, opt_state, seed):
+        m = copy.deepcopy(template)
+        m.load_state_dict(state)
+        opt = None
+        if opt_state is not None:
+            opt = self.task.optimizer(m, opt_state)
+        mutate(m, self.mutation, seed=seed, optimizer=opt)
+        return m.state_dict(), (None if opt is None else copy.deepcopy(opt.state_dict()))
+
     def run(self) -> EvolutionResult:
         rng = np.random.default_rng(self.seed)
         models = []
         for i in range(self.population):
             torch.manual_seed(self.seed * 1000 + i)
-            models.append(build_student(self.sizes, self.density, seed=self.seed * 1000 + 10 * i))
+            models.append(build_student(self.sizes, self.density, seed=self.seed * 1000 + 10 * i,
+                                        erdos_renyi=self.erdos_renyi))
         template = models[0]
         states = [m.state_dict() for m in models]
+        opt_states: List[Optional[dict]] = [None] * self.population
         history = []
         pool = None
         if self.backend == "process" and self.workers > 1:
@@ -247,9 +302,10 @@ class Evolution:
             for g in range(self.generations):
                 seeds = [self.seed * 1_000_003 + g * 1009 + i for i in range(len(states))]
                 out = evaluate_population(self.task, template, states, seeds, self.backend,
-                                          self.workers, pool)
-                fit = np.array([f for f, _ in out])
-                states = [s for _, s in out]
+                                          self.workers, pool, opt_states)
+                fit = np.array([f for f, _, _ in out])
+                states = [s for _, s, _ in out]
+                opt_states = [o if self.inherit_optimizer else None for _, _, o in out]
                 order = np.argsort(-fit, kind="stable")
                 history.append(dict(generation=g, best=float(fit.max()), mean=float(fit.mean()),
                                     fitness=fit.tolist()))
@@ -259,17 +315,18 @@ class Evolution:
                 if g == self.generations - 1:
                     break
                 new_states = [states[i] for i in order[:self.elite]]
+                new_opt = [opt_states[i] for i in order[:self.elite]]
                 child = 0
                 while len(new_states) < self.population:
                     cand = rng.choice(len(states), size=min(self.tournament, len(states)),
                                       replace=False)
                     parent = int(cand[np.argmax(fit[cand])])
-                    m = copy.deepcopy(template)
-                    m.load_state_dict(states[parent])
-                    mutate(m, self.mutation, seed=self.seed * 7 + g * 101 + child)
+                    s, o = self._child(template, states[parent], opt_states[parent],
+                                       self.seed * 7 + g * 101 + child)
                     child += 1
-                    new_states.append(m.state_dict())
-                states = new_states
+                    new_states.append(s)
+                    new_opt.append(o)
+                states, opt_states = new_states, new_opt
         finally:
             if pool is not None:
                 pool.close()
@@ -277,4 +334,13 @@ class Evolution:
         best = int(np.argmax(fit))
         model = copy.deepcopy(template)
         model.load_state_dict(states[best])
-        return EvolutionResult(model, float(fit[best]), history)
+        selected = float(fit[best])
+        opt_state = opt_states[best]
+        fitness = selected
+        if self.finetune > 0:
+            opt_state = self.task.train(model, self.seed * 1_000_003 + self.generations * 1009,
+                                        epochs=self.finetune, optimizer_state=opt_state)
+            fitness = self.task.score(model)
+            if self.log:
+                self.log(f"fine-tune {self.finetune} epochs: {100 * fitness:.2f} %")
+        return EvolutionResult(model, fitness, history, opt_state, selected)
