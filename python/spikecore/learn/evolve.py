@@ -94,9 +94,17 @@ class ClassificationTask:
     zeta0: float = 0.2
     delta_t: int = 20
     prune_to: Optional[float] = None
+    lr_schedule: str = "constant"
+    horizon: Optional[int] = None
 
     def __post_init__(self):
         self.kd = _check.choice(self.kd, "kd", ("none", "teacher", "virtual"))
+        self.lr_schedule = _check.choice(self.lr_schedule, "lr_schedule", ("constant", "cosine"))
+        if self.lr_schedule == "cosine":
+            h = self.horizon
+            if isinstance(h, bool) or not isinstance(h, int) or h < 1:
+                raise ValueError(f"horizon: lr_schedule='cosine' needs a positive int number of "
+                                 f"epochs, got {h!r}")
         if self.kd == "teacher" and self.teacher is None:
             raise ValueError("teacher: kd='teacher' needs a teacher module")
         if self.prune_to is not None:
@@ -132,6 +140,8 @@ class ClassificationTask:
         epochs = self.epochs if epochs is None else epochs
         opt = self.optimizer(model, optimizer_state)
         callbacks = []
+        if self.lr_schedule == "cosine":
+            callbacks.append(self._cosine(opt))
         if self.esl:
             callbacks.append(ESLScheduler(model, opt, zeta0=self.zeta0, delta_t=self.delta_t,
                                           history=False).step)
@@ -144,6 +154,26 @@ class ClassificationTask:
             seed=seed, optimizer=opt, callbacks=callbacks,
             loss=lambda m, s, x, y: self.loss(m(s), x, y))
         return opt.state_dict()
+
+    def _cosine(self, opt):
+        """Set lr = lr0 (1 + cos(pi k / K)) / 2 from the optimizer's own step count k (inherited
+        along a lineage), K = horizon x iterations per epoch; returns the per-step callback."""
+        total = self.horizon * math.ceil(len(self.x_train) / self.batch)
+        state = opt.state_dict()["state"]
+        start = int(max((float(v["step"]) for v in state.values() if "step" in v), default=0))
+        k = [start]
+
+        def update():
+            u = min(k[0], total) / total
+            for group in opt.param_groups:
+                group["lr"] = self.lr * 0.5 * (1.0 + math.cos(math.pi * u))
+
+        def step():
+            k[0] += 1
+            update()
+
+        update()
+        return step
 
     def score(self, model: torch.nn.Module, seed: int = 12345) -> float:
         from .loop import accuracy
