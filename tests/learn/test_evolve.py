@@ -12,6 +12,11 @@ def _data(n=240, seed=0):
     return d.x_train[:n], d.y_train[:n], d.x_train[n:n + 120], d.y_train[n:n + 120]
 
 
+def _steps(opt_state):
+    """Adam step counts of an optimizer state_dict."""
+    return {float(s["step"]) for s in opt_state["state"].values()}
+
+
 def test_mutate_keeps_density_and_moves_fraction():
     m = build_student([20, 30, 5], 0.2, seed=1)
     before = [l.mask.clone() for l in (m[0], m[2])]
@@ -59,13 +64,38 @@ def test_lineage_trains_like_one_run():
     evo = Evolution(task, [64, 16, 10], 0.2, **kw)
     res = evo.run()
     assert evo.lineage_epochs == 3
-    steps = {float(s["step"]) for s in res.optimizer_state["state"].values()}
-    assert steps == {3.0 * iters}
+    assert _steps(res.optimizer_state) == {3.0 * iters}
     assert res.selected_fitness == res.history[-1]["best"]
     assert res.best_fitness == task.score(res.best)
     res = Evolution(task, [64, 16, 10], 0.2, inherit_optimizer=False, **kw).run()
-    steps = {float(s["step"]) for s in res.optimizer_state["state"].values()}
-    assert steps == {1.0 * iters}
+    assert _steps(res.optimizer_state) == {1.0 * iters}
+
+
+def test_equal_density_and_budget_against_pruning_alone():
+    """The example's comparison is fair: the evolved network and the dense-then-pruned one end
+    with the same synapse count and the same number of Adam steps (lineage_epochs)."""
+    xt, yt, xv, yv = _data()
+    task = ClassificationTask(xt, yt, xv, yv, steps=4, epochs=1, kd="virtual", lr=1e-2)
+    evo = Evolution(task, [64, 32, 10], 0.1, population=2, generations=2, elite=1,
+                    finetune=1, backend="serial", seed=0)
+    res = evo.run()
+    base = ClassificationTask(xt, yt, xv, yv, steps=4, epochs=evo.lineage_epochs, prune_to=0.1)
+    dense = build_student([64, 32, 10], 1.0)
+    opt_state = base.train(dense, 0)
+    count = lambda m: sum(l.nnz for l in m if hasattr(l, "nnz"))  # noqa: E731
+    assert count(res.best) == count(dense) == round(0.1 * (64 * 32 + 32 * 10))
+    assert _steps(res.optimizer_state) == _steps(opt_state)
+
+
+def test_cosine_lr_follows_the_lineage():
+    xt, yt, xv, yv = _data()
+    task = ClassificationTask(xt, yt, xv, yv, steps=2, epochs=1, lr=1e-2, lr_schedule="cosine",
+                              horizon=2)
+    m = build_student([64, 16, 10], 0.2)
+    st = task.train(m, 0)
+    assert st["param_groups"][0]["lr"] == pytest.approx(0.5e-2)  # half-way: (1 + cos pi/2) / 2
+    st = task.train(m, 1, optimizer_state=st)  # continues the schedule from the step count
+    assert st["param_groups"][0]["lr"] == pytest.approx(0.0, abs=1e-12)
 
 
 def test_build_student_is_picklable_and_deepcopyable():
@@ -118,6 +148,10 @@ def test_bad_input():
         ClassificationTask(*d, kd="reverse!")
     with pytest.raises(ValueError, match="prune_to"):
         ClassificationTask(*d, prune_to=0.0)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        ClassificationTask(*d, lr_schedule="step")
+    with pytest.raises(ValueError, match="horizon"):
+        ClassificationTask(*d, lr_schedule="cosine")
     task = ClassificationTask(*d)
     with pytest.raises(ValueError, match="density"):
         Evolution(task, [64, 32, 10], 1.5)
