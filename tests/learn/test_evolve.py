@@ -152,6 +152,8 @@ def test_bad_input():
         ClassificationTask(*d, lr_schedule="step")
     with pytest.raises(ValueError, match="horizon"):
         ClassificationTask(*d, lr_schedule="cosine")
+    with pytest.raises(ValueError, match="esl_anneal"):
+        ClassificationTask(*d, esl=True, esl_anneal=0.0)
     task = ClassificationTask(*d)
     with pytest.raises(ValueError, match="density"):
         Evolution(task, [64, 32, 10], 1.5)

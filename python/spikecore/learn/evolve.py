@@ -30,6 +30,7 @@ workers         2          parallel evaluations (process / ray)
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence, Tuple
@@ -93,6 +94,7 @@ class ClassificationTask:
     esl: bool = False
     zeta0: float = 0.2
     delta_t: int = 20
+    esl_anneal: Optional[float] = 0.75
     prune_to: Optional[float] = None
     lr_schedule: str = "constant"
     horizon: Optional[int] = None
@@ -109,6 +111,10 @@ class ClassificationTask:
             raise ValueError("teacher: kd='teacher' needs a teacher module")
         if self.prune_to is not None:
             check_density(self.prune_to, "prune_to")
+        if self.esl_anneal is not None:
+            a = _check.number(self.esl_anneal, "esl_anneal")
+            if not 0.0 < a <= 1.0:
+                raise ValueError(f"esl_anneal: must lie in (0, 1] or be None, got {a:g}")
         if len(self.x_train) != len(self.y_train):
             raise ValueError("y_train: length differs from x_train")
         if len(self.x_val) != len(self.y_val):
@@ -142,11 +148,12 @@ class ClassificationTask:
         callbacks = []
         if self.lr_schedule == "cosine":
             callbacks.append(self._cosine(opt))
+        iters = epochs * math.ceil(len(self.x_train) / self.batch)
         if self.esl:
+            t_end = None if self.esl_anneal is None else max(1.0, self.esl_anneal * iters)
             callbacks.append(ESLScheduler(model, opt, zeta0=self.zeta0, delta_t=self.delta_t,
-                                          history=False).step)
+                                          t_end=t_end, history=False).step)
         if self.prune_to is not None:
-            iters = epochs * math.ceil(len(self.x_train) / self.batch)
             callbacks.append(GradualPruning(model, self.prune_to, optimizer=opt,
                                             delta_t=max(1, iters // 12), n_updates=8).step)
         from .loop import fit
@@ -367,8 +374,9 @@ class Evolution:
         selected = float(fit[best])
         opt_state = opt_states[best]
         fitness = selected
-        if self.finetune > 0:
-            opt_state = self.task.train(model, self.seed * 1_000_003 + self.generations * 1009,
+        if self.finetune > 0:  # fixed structure: no ESL prune / regrow while fine-tuning
+            task = dataclasses.replace(self.task, esl=False)
+            opt_state = task.train(model, self.seed * 1_000_003 + self.generations * 1009,
                                         epochs=self.finetune, optimizer_state=opt_state)
             fitness = self.task.score(model)
             if self.log:
