@@ -1,5 +1,5 @@
-"""Evolutionary structure construction: mutation, determinism across backends, bad input."""
-import numpy as np
+"""Evolutionary structure construction: mutation, optimizer inheritance, fair budget, determinism
+across backends, bad input."""
 import pytest
 import torch
 

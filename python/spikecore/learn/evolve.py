@@ -7,8 +7,15 @@ teacher, a weaker teacher - "reverse" KD - or a virtual teacher), scored on held
 the population is rebuilt from the best: the ``elite`` survive unchanged, the rest are mutated
 copies of parents chosen by tournament. A mutation prunes the fraction ``mutation`` of each
 layer's smallest-:math:`|W|` synapses and regrows as many at random free positions (weight 0) in
-the C++ ``SynapseMatrix``; children inherit their parent's trained weights, so the density stays
-fixed and training continues across generations.
+the C++ ``SynapseMatrix``; children inherit their parent's trained weights and (default) its
+optimizer state, remapped through the mutation (Adam moments follow the surviving synapses,
+zero for the regrown ones; the step count carries on), so the density stays fixed and a lineage
+trains like one uninterrupted run. Optionally each candidate also prunes / regrows inside its
+training (ESL, ``ClassificationTask.esl``: cosine-annealed to zero by ``esl_anneal`` of the
+generation, so candidates are scored on a settled mask). After the last generation the selected
+network can be fine-tuned at fixed structure (``finetune`` epochs, same loss). The returned
+network has then been trained :math:`G E + E_\mathrm{ft}` epochs (``lineage_epochs``), the budget
+to give a baseline; the whole search costs about :math:`P` times that.
 
 Candidates are independent, so a generation is evaluated in parallel: ``backend='process'``
 (torch.multiprocessing, spawn; default), ``'ray'`` (Ray tasks, when ``ray`` is installed: scales
@@ -25,7 +32,21 @@ elite           2          best candidates kept unchanged
 mutation        0.1        fraction of each layer's synapses moved per mutation, [0, 1)
 tournament      2          tournament size for parent selection
 workers         2          parallel evaluations (process / ray)
+inherit_optim.  True       children continue the parent's optimizer state
+finetune        0          epochs of fixed-structure training of the selected network
+erdos_renyi     True       Erdos-Renyi per-layer densities (else uniform)
 ==============  =========  ==============================================================
+
+:class:`ClassificationTask` (the loss and the per-candidate training): ``epochs`` per generation
+(2), ``lr`` (Adam, 2e-3), ``kd`` / ``teacher`` / ``alpha`` (0.5) / ``temperature`` (4.0) /
+``virtual_a`` (0.9), ``esl`` (False) / ``zeta0`` (0.2) / ``delta_t`` (20 iterations) /
+``esl_anneal`` (0.75; None: constant :math:`\zeta_0`), ``prune_to`` (None: the pruning-alone
+baseline's gradual magnitude pruning), ``lr_schedule`` ('constant' or 'cosine' over ``horizon``
+epochs, read from the optimizer's step count, so it runs along the lineage).
+
+Measured on digits (examples/evolve_structure.py, docs/learn.md): at equal synapse count and
+equal epochs per final network, evolution + KD does *not* reach pruning alone (about 1 point
+below, 5 seeds); the claim is not asserted by a test.
 """
 from __future__ import annotations
 
@@ -43,7 +64,7 @@ import spikecore.nn as snn
 from spikecore.nn import _check
 
 from .distill import kd_loss, virtual_teacher_logits
-from .esl import ESLLinear, ESLScheduler, GradualPruning, check_density, check_fraction, esl_layers
+from .esl import ESLScheduler, GradualPruning, check_density, check_fraction, esl_layers
 
 __all__ = ["ClassificationTask", "Evolution", "EvolutionResult", "evaluate_population",
            "mutate", "build_student"]
@@ -75,7 +96,11 @@ class ClassificationTask:
     intensities [B, C] to logits; a weaker teacher gives "reverse" KD), or ``'virtual'`` (the
     virtual teacher :math:`p_v`, parameter ``virtual_a``). ``prune_to``: if set, gradual
     magnitude pruning to that density during training (the pruning-alone baseline starts dense).
-    ``esl``: ESL prune/regrow during training (``zeta0``, ``delta_t``).
+    ``esl``: ESL prune/regrow during training (``zeta0``, ``delta_t``; :math:`\zeta` annealed
+    to 0 by ``esl_anneal`` x the iterations of one :meth:`train` call, or constant when None).
+    ``lr_schedule='cosine'``: :math:`\eta_k = \eta\,(1 + \cos(\pi \min(k, K) / K)) / 2`
+    with :math:`k` the optimizer's step count (inherited along a lineage) and :math:`K` =
+    ``horizon`` epochs of iterations.
     """
 
     x_train: np.ndarray
