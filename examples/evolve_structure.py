@@ -70,10 +70,10 @@ def synapses(model):
     return sum(m.nnz for m in model if hasattr(m, "nnz"))
 
 
-def task_for(data, kd, teacher, steps, epochs, prune_to=None, esl=False):
+def task_for(data, kd, teacher, steps, epochs, prune_to=None, esl=False, regrow="random"):
     return ClassificationTask(*split(data), steps=steps, epochs=epochs, kd=kd,
                               teacher=teacher if kd == "teacher" else None, lr=LR,
-                              prune_to=prune_to, esl=esl, **KD)
+                              prune_to=prune_to, esl=esl, esl_regrow=regrow, **KD)
 
 
 def pruning_alone(data, sizes, density, epochs, steps, seed, kd="none", teacher=None):
@@ -95,10 +95,11 @@ def static_sparse(data, sizes, density, epochs, steps, seed, kd="none", teacher=
 
 
 def evolved(data, sizes, density, kd, teacher, *, population, generations, epochs, steps, seed,
-            workers=1, backend="serial", finetune=3, inherit=True, esl=True, log=None):
-    task = task_for(data, kd, teacher, steps, epochs, esl=esl)
+            workers=1, backend="serial", finetune=3, inherit=True, esl=True, regrow="random",
+            mutation=0.1, log=None):
+    task = task_for(data, kd, teacher, steps, epochs, esl=esl, regrow=regrow)
     evo = Evolution(task, sizes, density, population=population, generations=generations,
-                    elite=2, mutation=0.1, workers=workers, backend=backend, seed=seed,
+                    elite=2, mutation=mutation, workers=workers, backend=backend, seed=seed,
                     inherit_optimizer=inherit, finetune=finetune, log=log)
     res = evo.run()
     return (loop.accuracy(res.best, data.x_test, data.y_test, steps=steps), synapses(res.best),
@@ -112,11 +113,15 @@ def main(argv=None):
     p.add_argument("--population", type=int, default=6)
     p.add_argument("--generations", type=int, default=5)
     p.add_argument("--epochs", type=int, default=3, help="epochs per generation")
+    p.add_argument("--mutation", type=float, default=0.1,
+                   help="fraction of each layer's synapses moved per mutation")
     p.add_argument("--finetune", type=int, default=3, help="fine-tune epochs of the best")
     p.add_argument("--no-inherit", action="store_true",
                    help="restart Adam every generation (the first version's algorithm)")
     p.add_argument("--no-esl", action="store_true",
                    help="no ESL prune/regrow inside a candidate's training")
+    p.add_argument("--esl-regrow", default="random", choices=["random", "gradient"],
+                   help="ESL regrowth inside a candidate: random (SET) or gradient (RigL)")
     p.add_argument("--steps", type=int, default=8)
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--workers", type=int, default=1)
@@ -135,7 +140,8 @@ def main(argv=None):
 
     evo_kw = dict(population=a.population, generations=a.generations, epochs=a.epochs,
                   steps=a.steps, workers=a.workers, backend=a.backend, finetune=a.finetune,
-                  inherit=not a.no_inherit, esl=not a.no_esl)
+                  inherit=not a.no_inherit, esl=not a.no_esl, regrow=a.esl_regrow,
+                  mutation=a.mutation)
     for seed in range(a.seeds):
         data = load_digits(seed=seed)
         teacher, t_acc = train_teacher(data, seed=seed)
@@ -158,7 +164,7 @@ def main(argv=None):
             add(name, seed, acc, nnz)
     print(f"\nrate-coded digits, 64-{a.hidden}-10 SNN at density {a.density:g}, T = {a.steps}; "
           f"evolution: P = {a.population}, G = {a.generations}, {a.epochs} epochs/generation, "
-          f"{a.finetune} fine-tune epochs, ESL {'off' if a.no_esl else 'on'}, optimizer state "
+          f"{a.finetune} fine-tune epochs, ESL {'off' if a.no_esl else a.esl_regrow}, optimizer "
           f"{'restarted' if a.no_inherit else 'inherited'}; every final network trained "
           f"{budget} epochs; {a.seeds} seeds ({time.perf_counter() - t0:.0f} s)")
     print(f"{'method':40s} {'synapses':>9s} {'test accuracy %':>16s}")

@@ -154,6 +154,8 @@ def test_bad_input():
         ClassificationTask(*d, lr_schedule="cosine")
     with pytest.raises(ValueError, match="esl_anneal"):
         ClassificationTask(*d, esl=True, esl_anneal=0.0)
+    with pytest.raises(ValueError, match="esl_regrow"):
+        ClassificationTask(*d, esl=True, esl_regrow="best")
     task = ClassificationTask(*d)
     with pytest.raises(ValueError, match="density"):
         Evolution(task, [64, 32, 10], 1.5)

@@ -40,7 +40,8 @@ erdos_renyi     True       Erdos-Renyi per-layer densities (else uniform)
 :class:`ClassificationTask` (the loss and the per-candidate training): ``epochs`` per generation
 (2), ``lr`` (Adam, 2e-3), ``kd`` / ``teacher`` / ``alpha`` (0.5) / ``temperature`` (4.0) /
 ``virtual_a`` (0.9), ``esl`` (False) / ``zeta0`` (0.2) / ``delta_t`` (20 iterations) /
-``esl_anneal`` (0.75; None: constant :math:`\zeta_0`), ``prune_to`` (None: the pruning-alone
+``esl_anneal`` (0.75; None: constant :math:`\zeta_0`) / ``esl_regrow`` ('random' or 'gradient'),
+``prune_to`` (None: the pruning-alone
 baseline's gradual magnitude pruning), ``lr_schedule`` ('constant' or 'cosine' over ``horizon``
 epochs, read from the optimizer's step count, so it runs along the lineage).
 
@@ -120,12 +121,14 @@ class ClassificationTask:
     zeta0: float = 0.2
     delta_t: int = 20
     esl_anneal: Optional[float] = 0.75
+    esl_regrow: str = "random"
     prune_to: Optional[float] = None
     lr_schedule: str = "constant"
     horizon: Optional[int] = None
 
     def __post_init__(self):
         self.kd = _check.choice(self.kd, "kd", ("none", "teacher", "virtual"))
+        self.esl_regrow = _check.choice(self.esl_regrow, "esl_regrow", ("random", "gradient"))
         self.lr_schedule = _check.choice(self.lr_schedule, "lr_schedule", ("constant", "cosine"))
         if self.lr_schedule == "cosine":
             h = self.horizon
@@ -177,7 +180,8 @@ class ClassificationTask:
         if self.esl:
             t_end = None if self.esl_anneal is None else max(1.0, self.esl_anneal * iters)
             callbacks.append(ESLScheduler(model, opt, zeta0=self.zeta0, delta_t=self.delta_t,
-                                          t_end=t_end, history=False).step)
+                                          t_end=t_end, regrow=self.esl_regrow,
+                                          history=False).step)
         if self.prune_to is not None:
             callbacks.append(GradualPruning(model, self.prune_to, optimizer=opt,
                                             delta_t=max(1, iters // 12), n_updates=8).step)
