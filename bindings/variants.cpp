@@ -16,24 +16,19 @@ using namespace spikecore_bind;
 using IArr = nb::ndarray<const int64_t, nb::c_contig, nb::device::cpu>;
 
 template <typename T>
-st::CELIFArgs<T> celif_args(const CArr<T>& I, int64_t n, const CArr<T>& beta, const CArr<T>& lam,
+st::CELIFArgs<T> celif_args(const CArr<T>& I, const CArr<T>& beta, const CArr<T>& lam,
                             const CArr<T>& omlam, const CArr<T>& eps, const CArr<T>& bias,
                             double rho, double one_m_rho, double beta_a, double gamma,
                             double v_th, bool detach, int kind, double alpha, bool smooth,
-                            int64_t cols, bool packed, int n_threads) {
-  if (I.ndim() != 2) throw spikecore::value_error("current: expected [T, M]");
+                            int64_t cols, int n_threads) {
+  if (I.ndim() != 2) throw spikecore::value_error("current: expected [T, N]");
   st::CELIFArgs<T> a;
   a.steps = I.shape(0);
-  a.n = n;
-  if (cols < 0 || (cols == 0 && packed) || (cols > 0 && n % cols != 0))
+  a.n = I.shape(1);
+  const int64_t n = a.n;
+  if (cols < 0 || (cols > 0 && n % cols != 0))
     throw spikecore::value_error("cols: must divide the number of neurons");
   a.cols = cols == 0 ? n : cols;
-  a.packed = packed;
-  const int64_t row_len = packed ? 2 * a.cols : a.cols;
-  if (int64_t(I.shape(1)) != (n / a.cols) * row_len)
-    throw spikecore::value_error("current: row length does not match the neuron count");
-  if (bias.size() != 0 && !packed)
-    throw spikecore::value_error("bias: only with the packed layout");
   a.bias = opt(bias, size_t(a.cols), "bias");
   if (beta.size() != 1) need(beta, size_t(n), "beta");
   if (lam.size() != 1) need(lam, size_t(n), "lambda_c");
@@ -62,23 +57,22 @@ st::CELIFArgs<T> celif_args(const CArr<T>& I, int64_t n, const CArr<T>& beta, co
 
 template <typename T>
 void bind_dtype(nb::module_ m) {
-  // I [T, M]: [T, N] (q the same shape), or packed [T, rows * 2 cols] (q read from I's rows,
-  // pass q empty); N = v0.size() neurons of cols per row (cols 0: one row of N).
+  // I, q [T, N]; bias [cols] or empty (cols: neurons per batch row; 0: N).
   m.def(
       "celif_forward",
       [](CArr<T> I, CArr<T> q, CArr<T> v0, CArr<T> a0, CArr<T> c0, CArr<T> beta, CArr<T> lam,
          CArr<T> omlam, CArr<T> eps, CArr<T> bias, Arr<T> z, Arr<T> vT, Arr<T> aT, Arr<T> cT,
          double rho, double one_m_rho, double beta_a, double gamma, double v_th, int kind,
-         double alpha, bool smooth, int64_t cols, bool packed, int n_threads) {
-        const int64_t n = int64_t(v0.size());
-        auto a = celif_args<T>(I, n, beta, lam, omlam, eps, bias, rho, one_m_rho, beta_a, gamma,
-                               v_th, false, kind, alpha, smooth, cols, packed, n_threads);
-        if (!packed) need(q, I.size(), "context");
-        for (auto* p : {&a0, &c0}) need(*p, size_t(n), "state");
+         double alpha, bool smooth, int64_t cols, int n_threads) {
+        auto a = celif_args<T>(I, beta, lam, omlam, eps, bias, rho, one_m_rho, beta_a, gamma,
+                               v_th, false, kind, alpha, smooth, cols, n_threads);
+        const int64_t n = a.n;
+        need(q, I.size(), "context");
+        for (auto* p : {&v0, &a0, &c0}) need(*p, size_t(n), "state");
         need(z, size_t(a.steps * n), "z");
         for (auto* p : {&vT, &aT, &cT}) need(*p, size_t(n), "final state");
         nb::gil_scoped_release r;
-        st::celif_forward<T>(a, I.data(), packed ? nullptr : q.data(), v0.data(), a0.data(),
+        st::celif_forward<T>(a, I.data(), q.data(), v0.data(), a0.data(),
                              c0.data(), z.data(), vT.data(), aT.data(), cT.data());
       });
   m.def(
@@ -88,14 +82,13 @@ void bind_dtype(nb::module_ m) {
          CArr<T> bias, Arr<T> gI, Arr<T> gq, Arr<T> gv0, Arr<T> ga0, Arr<T> gc0, Arr<T> gbeta,
          Arr<T> glam, Arr<T> gomlam, Arr<T> gbias, double rho, double one_m_rho, double beta_a,
          double gamma, double v_th, bool detach, int kind, double alpha, bool smooth,
-         bool shared, int64_t cols, bool packed, int n_threads) {
-        const int64_t n = int64_t(v0.size());
-        auto a = celif_args<T>(I, n, beta, lam, omlam, eps, bias, rho, one_m_rho, beta_a, gamma,
-                               v_th, detach, kind, alpha, smooth, cols, packed, n_threads);
-        if (shared && packed)
-          throw spikecore::value_error("shared: a shared context has no packed layout");
+         bool shared, int64_t cols, int n_threads) {
+        auto a = celif_args<T>(I, beta, lam, omlam, eps, bias, rho, one_m_rho, beta_a, gamma,
+                               v_th, detach, kind, alpha, smooth, cols, n_threads);
+        const int64_t n = a.n;
         a.shared = shared;
-        if (!packed) need(q, I.size(), "context");
+        need(q, I.size(), "context");
+        need(v0, size_t(n), "v0");
         need(a0, size_t(n), "a0");
         need(c0, size_t(n), "c0");
         need(gz, size_t(a.steps * n), "gz");
@@ -104,7 +97,7 @@ void bind_dtype(nb::module_ m) {
         const T* gc = opt(gcT, size_t(n), "gcT");
         need(gI, I.size(), "gradient");
         T* gqp = nullptr;
-        if (!shared && !packed) {
+        if (!shared) {
           need(gq, I.size(), "gradient");
           gqp = gq.data();
         }
@@ -124,7 +117,7 @@ void bind_dtype(nb::module_ m) {
           gbp = gbias.data();
         }
         nb::gil_scoped_release r;
-        st::celif_backward<T>(a, I.data(), packed ? nullptr : q.data(), v0.data(), a0.data(),
+        st::celif_backward<T>(a, I.data(), q.data(), v0.data(), a0.data(),
                               c0.data(), gz.data(), gv, ga, gc, gI.data(), gqp, gv0.data(),
                               ga0.data(), gc0.data(), gbp_, glp, golp, gbp);
       });

@@ -33,29 +33,19 @@ inline T par(const T* __restrict__ p, int64_t i) {
   else return p[0];
 }
 
-// Input geometry: neuron i = (row r, column j) reads I at t * step + r * ld + j.
-struct Geometry {
-  int64_t cols, ld, step;
-};
-
-template <typename T>
-Geometry geometry(const CELIFArgs<T>& a) {
-  const int64_t cols = a.cols > 0 ? a.cols : a.n;
-  const int64_t ld = a.packed ? 2 * cols : cols;
-  return {cols, ld, (a.n / cols) * ld};
-}
-
-// Calls f(i0, i1, off) for consecutive segments of [n0, n1) of at most max_len neurons that do
-// not cross an input row; off is the input offset of neuron i0 within a step.
+// Calls f(i0, i1, j0) for consecutive segments [i0, i1) of [n0, n1) of at most max_len neurons
+// that do not cross a row of `cols` neurons (the bias is indexed by column); j0: i0's column.
 template <typename F>
-inline void for_segments(const Geometry& g, int64_t n0, int64_t n1, int64_t max_len, F&& f) {
+inline void for_segments(int64_t cols, int64_t n0, int64_t n1, int64_t max_len, F&& f) {
   for (int64_t i = n0; i < n1;) {
-    const int64_t r = i / g.cols, j = i - r * g.cols;
-    const int64_t e = std::min({n1, i + max_len, (r + 1) * g.cols});
-    f(i, e, r * g.ld + j, j);
+    const int64_t r = i / cols, j = i - r * cols;
+    const int64_t e = std::min({n1, i + max_len, (r + 1) * cols});
+    f(i, e, j);
     i = e;
   }
 }
+
+inline int64_t row_len(int64_t cols, int64_t n) { return cols > 0 ? cols : n; }
 
 // Software prefetch of len values at p (the next step's slice of a [T, ...] array: the
 // hardware prefetchers do not follow short slices far apart).
@@ -119,7 +109,6 @@ inline void fwd_step(const CELIFArgs<T>& a, const Pars<T>& p, int64_t i0, int64_
 template <typename T, SurrogateKind K, bool Noise, bool Smooth, bool PN, bool Bias>
 void fwd_block(const CELIFArgs<T>& a, const T* I, const T* q, const T* v0, const T* a0,
                const T* c0, T* z, T* v, T* ad, T* cc, int64_t n0, int64_t n1) {
-  const Geometry geo = geometry(a);
   const Pars<T> p(a);
   const int64_t N = a.n;
   for (int64_t i = n0; i < n1; ++i) {
@@ -127,13 +116,13 @@ void fwd_block(const CELIFArgs<T>& a, const T* I, const T* q, const T* v0, const
     ad[i] = a0[i];
     cc[i] = c0[i];
   }
-  for_segments(geo, n0, n1, 1024, [&](int64_t i0, int64_t i1, int64_t off, int64_t j0) {
+  for_segments(row_len(a.cols, N), n0, n1, 1024, [&](int64_t i0, int64_t i1, int64_t j0) {
     const int64_t len = i1 - i0;
     for (int64_t t = 0; t < a.steps; ++t) {
-      const int64_t o = t * geo.step + off;
+      const int64_t o = t * N + i0;
       if (t + 1 < a.steps) {
-        prefetch(I + o + geo.step, len);
-        prefetch(q + o + geo.step, len);
+        prefetch(I + o + N, len);
+        prefetch(q + o + N, len);
       }
       fwd_step<T, K, Noise, Smooth, PN, Bias, false>(
           a, p, i0, len, I + o, q + o, Bias ? a.bias + j0 : nullptr,
@@ -210,7 +199,6 @@ void bwd_block(const CELIFArgs<T>& a, const T* I, const T* q, const T* v0, const
                int64_t n1) {
   constexpr bool Bias = M == Mode::Bias;
   constexpr bool TC = G != Grads::None, TV = G == Grads::All;  // trace c, v too
-  const Geometry geo = geometry(a);
   const Pars<T> p(a);
   const int64_t N = a.n, steps = a.steps;
   for (int64_t i = n0; i < n1; ++i) {
@@ -227,7 +215,8 @@ void bwd_block(const CELIFArgs<T>& a, const T* I, const T* q, const T* v0, const
   const int64_t max_len = bwd_segment_len<T>(steps, 2 + TC + TV);
   thread_local std::vector<T> buf;
   buf.resize(size_t((4 * steps + 3) * max_len));
-  for_segments(geo, n0, n1, max_len, [&](int64_t i0, int64_t i1, int64_t off, int64_t j0) {
+  for_segments(row_len(a.cols, N), n0, n1, max_len, [&](int64_t i0, int64_t i1,
+                                                             int64_t j0) {
     const int64_t len = i1 - i0;
     // trace rows of stride len: H, X, C, V [steps][len]; then the running state v, a, c
     T* H = buf.data();
@@ -242,25 +231,25 @@ void bwd_block(const CELIFArgs<T>& a, const T* I, const T* q, const T* v0, const
     std::copy(c0 + i0, c0 + i1, sc);
     const T* bj = Bias ? a.bias + j0 : nullptr;
     for (int64_t t = 0; t < steps; ++t) {
-      const int64_t o = t * geo.step + off, r = t * len;
+      const int64_t o = t * N + i0, r = t * len;
       if (t + 1 < steps) {
-        prefetch(I + o + geo.step, len);
-        prefetch(q + o + geo.step, len);
+        prefetch(I + o + N, len);
+        prefetch(q + o + N, len);
       }
       fwd_step<T, K, Noise, Smooth, true, Bias, true, TC, TV>(
           a, p, i0, len, I + o, q + o, bj, Noise ? a.eps + t * N + i0 : nullptr, sv, sa, sc,
           nullptr, H + r, X + r, C + r, V + r);
     }
     for (int64_t t = steps - 1; t >= 0; --t) {
-      const int64_t o = t * geo.step + off, r = t * len, rp = (t - 1) * len;
+      const int64_t o = t * N + i0, r = t * len, rp = (t - 1) * len;
       const T* et = Noise ? a.eps + t * N + i0 : nullptr;
       T* gqt = M == Mode::Shared ? nullptr : gq + o;
       T* gdi = Bias ? gd + i0 : nullptr;
       if (t > 0) {
         prefetch(gz + (t - 1) * N + i0, len);
-        prefetch(q + o - geo.step, len);
-        prefetch(gI + o - geo.step, len, true);
-        if (M != Mode::Shared) prefetch(gq + o - geo.step, len, true);
+        prefetch(q + o - N, len);
+        prefetch(gI + o - N, len, true);
+        if (M != Mode::Shared) prefetch(gq + o - N, len, true);
       }
       const T* Cp = t > 0 ? C + rp : c0 + i0;
       const T* Vp = t > 0 ? V + rp : v0 + i0;
@@ -303,7 +292,6 @@ inline int64_t grain(int64_t steps) { return 4096 / (steps > 0 ? steps : 1) + 16
 template <typename T>
 void celif_forward(const CELIFArgs<T>& a, const T* I, const T* q, const T* v0, const T* a0,
                    const T* c0, T* z, T* vT, T* aT, T* cT) {
-  if (a.packed) q = I + geometry(a).cols;
   dispatch_surrogate(a.kind, [&](auto K) {
     dispatch_bool(a.eps != nullptr, [&](auto E) {
       dispatch_bool(a.smooth, [&](auto M) {
@@ -326,10 +314,6 @@ void celif_backward(const CELIFArgs<T>& a0_, const T* I, const T* q, const T* v0
                     const T* c0, const T* gz, const T* gvT, const T* gaT, const T* gcT, T* gI,
                     T* gq, T* gv0, T* ga0, T* gc0, T* gbeta, T* glam, T* gomlam, T* gbias) {
   CELIFArgs<T> a = a0_;
-  if (a.packed) {
-    q = I + geometry(a).cols;
-    gq = gI + geometry(a).cols;
-  }
   // broadcast decays as per-neuron arrays (one backward variant fewer)
   std::vector<T> pn;
   if (a.beta_stride == 0) {

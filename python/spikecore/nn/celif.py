@@ -131,7 +131,7 @@ def celif_reference(current: torch.Tensor, context: torch.Tensor, v: torch.Tenso
 
 
 class _Like(NamedTuple):
-    """Shape, dtype and device of a [T, ...] tensor not materialised (the packed layer path)."""
+    """Shape, dtype and device of a [T, ...] tensor not materialised (CELIF's fused path)."""
     shape: tuple
     dtype: torch.dtype
     device: torch.device
@@ -246,9 +246,8 @@ def _opt(t: Optional[torch.Tensor], like: torch.Tensor) -> torch.Tensor:
 
 
 class _CELIFFn(torch.autograd.Function):
-    """Fused CE-LIF forward / backward. Layouts (cfg["cols"], cfg["packed"]): I and q [T, N]
-    (q None: shared context, q is I), or packed: I [T, rows * 2 cols] holding each row's currents
-    then its context drives (q None), with an optional ``bias`` [cols] added to the currents.
+    """Fused CE-LIF forward / backward on I, q [T, N] (q None: shared context, q is I), with
+    an optional ``bias`` [cols] added to the currents (neuron i: column i % cols["cols"]).
     Nothing but the inputs is saved: backward recomputes the trajectory."""
 
     @staticmethod
@@ -262,20 +261,18 @@ class _CELIFFn(torch.autograd.Function):
 
     @staticmethod
     def run_forward(I, q, v0, a0, c0, beta, lam, omlam, bias, eps, cfg, z, vT, aT, cT):
-        shared = q is None and not cfg["packed"]
-        _var.celif_forward(I.detach(), (I if shared else _opt(q, I)).detach(), v0.detach(),
+        _var.celif_forward(I.detach(), (I if q is None else q).detach(), v0.detach(),
                            a0.detach(), c0.detach(), beta.detach(), lam.detach(),
                            omlam.detach(), _opt(eps, I), _opt(bias, I), z, vT, aT, cT,
                            cfg["rho"], cfg["omr"], cfg["beta_a"], cfg["gamma"], cfg["v_th"],
-                           cfg["kind"], cfg["alpha"], cfg["smooth"], cfg["cols"], cfg["packed"],
+                           cfg["kind"], cfg["alpha"], cfg["smooth"], cfg["cols"],
                            max(1, torch.get_num_threads()))
 
     @staticmethod
     def backward(ctx, gz, gvT, gaT, gcT):
         I, q, v0, a0, c0, beta, lam, omlam, bias, eps = ctx.saved_tensors
         cfg = ctx.cfg
-        packed = cfg["packed"]
-        shared = q is None and not packed
+        shared = q is None
         n = v0.shape[0]
         e = I.new_empty(0)
         gz = I.new_zeros(I.shape[0], n) if gz is None else gz.contiguous()
@@ -288,13 +285,13 @@ class _CELIFFn(torch.autograd.Function):
         gb = I.new_empty(n) if need[5] else e
         gl, gol = (I.new_empty(n) for _ in range(2)) if any(need[5:8]) else (e, e)
         gbias = e if bias is None else I.new_empty(n)
-        _var.celif_backward(I.detach(), (I if shared else _opt(q, I)).detach(), v0.detach(),
+        _var.celif_backward(I.detach(), (I if shared else q).detach(), v0.detach(),
                             a0.detach(), c0.detach(), gz, gvT, gaT, gcT, beta.detach(),
                             lam.detach(), omlam.detach(), _opt(eps, I), _opt(bias, I), gI, gq,
                             gv0, ga0, gc0, gb, gl, gol, gbias, cfg["rho"], cfg["omr"],
                             cfg["beta_a"], cfg["gamma"], cfg["v_th"], cfg["detach"],
                             cfg["kind"], cfg["alpha"], cfg["smooth"], shared, cfg["cols"],
-                            packed, max(1, torch.get_num_threads()))
+                            max(1, torch.get_num_threads()))
         if bias is not None:  # per-neuron sums over time -> per column
             gbias = gbias.view(-1, bias.shape[0]).sum(0)
         return (gI, None if q is None else gq, gv0, ga0, gc0,
@@ -304,7 +301,8 @@ class _CELIFFn(torch.autograd.Function):
 
 
 def _celif_cpp(I2, q2, like, op: _Op, cols: int = 0, bias=None):
-    """Runs the fused kernel on I2 (and q2, see _CELIFFn) for neurons shaped like like[1:]."""
+    """Runs the fused kernel on I2, q2 [T, N] (q2 None: shared) for neurons shaped like
+    like[1:]; ``bias`` [cols] (or None) is added to the currents inside the kernel."""
     T = like.shape[0]
     st = tuple(like.shape[1:])
     n = math.prod(st)
@@ -321,7 +319,7 @@ def _celif_cpp(I2, q2, like, op: _Op, cols: int = 0, bias=None):
     cfg = {"rho": float(op.rho), "omr": 1.0 - float(op.rho), "beta_a": float(op.beta_a),
            "gamma": float(op.gamma), "v_th": float(op.v_threshold), "kind": int(sg.kind),
            "alpha": float(sg.alpha), "smooth": bool(sg.smooth), "detach": op.detach_reset,
-           "cols": int(cols), "packed": cols > 0}
+           "cols": int(cols)}
     e = None if op.eps is None else op.eps.to(like.dtype).reshape(T, n).contiguous()
     v, a, c = (s_.reshape(n).contiguous() for s_ in (op.v, op.a, op.c))
     if bias is not None:
@@ -421,48 +419,52 @@ class CELIF(nn.Module):
                       lambda_c=self.lambda_c.to(x.dtype), gamma=self.gamma,
                       v_threshold=self.v_threshold, surrogate=self.surrogate, noise=self.noise,
                       sigma=self.sigma, sample=sample, detach_reset=self.detach_reset)
-        if self._packed_ok(x):
-            z, st = self._forward_packed(x, state, neuron)
+        res = self._forward_fused(x, state, neuron)
+        if res is not None:
+            z, st = res
         else:
             current = self.fc(x)
             context = current if self.context is None else self.context(x)
             z, st = celif(current, context, state, backend=self.backend, **neuron)
         return (z, st) if return_state else z
 
-    def _packed_ok(self, x: torch.Tensor) -> bool:
-        """Can both products run as one (separate context, C++ kernels, CPU float, no hooks on
-        the sub-layers, which the packed path does not call)?"""
-        if self.context is None or self.backend == "torch" or not has_kernel():
-            return False
-        fc, cx = self.fc, self.context
-        if "torch" in (fc.backend, cx.backend) or fc.spike_input != cx.spike_input:
-            return False
-        from torch.nn.modules import module as _mod
-        for m in (fc, cx):
-            if m._forward_hooks or m._forward_pre_hooks:
-                return False
-        if _mod._global_forward_hooks or _mod._global_forward_pre_hooks:
-            return False
-        sg = self.surrogate if self.noise is None else noise_surrogate(self.noise, self.sigma)
-        ok, _ = _kernels.usable(x, sg, fc.weight, cx.weight, self.lambda_logit,
-                                *([] if fc.bias is None else [fc.bias]))
-        return ok and all(t.dtype == x.dtype for t in (fc.weight, cx.weight))
+    def _forward_fused(self, x: torch.Tensor, state, neuron: dict):
+        r"""Separate context through the C++ kernels, or None when they cannot run it (dense input,
+        other devices or dtypes, hooks on the sub-layers, which this path does not call).
 
-    def _forward_packed(self, x: torch.Tensor, state, neuron: dict):
-        r"""Both products as one, :math:`[I_t\,|\,q_t] = x_t [W; W_c]^T` (one pass over the
-        active inputs, one weight-gradient pass), read in place by the kernel; the bias is added
-        to :math:`I_t` inside the kernel, in the order a Linear adds it (after the product)."""
-        fc = self.fc
-        for name, w in (("fc.weight", fc.weight), ("context.weight", self.context.weight),
-                        ("fc.bias", fc.bias)):
-            if w is not None:
-                _check.no_nan(w, name)
+        The active inputs are gathered once for both products :math:`W x_t` and
+        :math:`W_c x_t` (spike-sparse, spikecore.nn.Linear's event path, each summed in the same
+        order as Linear), and the bias is added to :math:`I_t` inside the neuron kernel, in the
+        order a Linear adds it (after the product); its gradient is summed there too.
+        """
+        fc, cx = self.fc, self.context
+        if (cx is None or self.backend == "torch" or not has_kernel()
+                or "torch" in (fc.backend, cx.backend) or fc.spike_input is False
+                or fc.spike_input != cx.spike_input or not _kernels.has("spike_linear")):
+            return None
+        from torch.nn.modules import module as _mod
+        if (_mod._global_forward_hooks or _mod._global_forward_pre_hooks
+                or any(m._forward_hooks or m._forward_pre_hooks for m in (fc, cx))):
+            return None
+        sg = self.surrogate if self.noise is None else noise_surrogate(self.noise, self.sigma)
+        params = [fc.weight, cx.weight, *([] if fc.bias is None else [fc.bias])]
+        ok, _ = _kernels.usable(x, sg, self.lambda_logit, *params)
+        if not ok or any(t.dtype != x.dtype for t in params):
+            return None
+        x2 = x.reshape(-1, self.in_features).contiguous()
+        csr = _kernels._gather(x2, -1 if fc.spike_input is True
+                               else int(_kernels.DENSE_ABOVE * x2.numel()))
+        if csr is None:  # too dense: two BLAS products
+            return None
+        for name, t in zip(("fc.weight", "context.weight", "fc.bias"), params):
+            _check.no_nan(t, name)  # (the unfused path finds NaN in the current)
         out = self.out_features
         like = _Like((*x.shape[:-1], out), x.dtype, x.device)
         op = _setup(like, state, alpha=None, generator=None, **neuron)
-        w = torch.cat([fc.weight, self.context.weight])
-        y = SF.linear(x, w, None, spike_input=fc.spike_input, backend=fc.backend)
-        return _celif_cpp(y.reshape(x.shape[0], -1), None, like, op, cols=out, bias=fc.bias)
+        T = x.shape[0]
+        I, q = (_kernels._SpikeLinearFn.apply(x2, w.contiguous(), None, csr).reshape(T, -1)
+                for w in (fc.weight, cx.weight))
+        return _celif_cpp(I, q, like, op, cols=out, bias=fc.bias)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

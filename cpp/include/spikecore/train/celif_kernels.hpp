@@ -9,13 +9,9 @@
 // values come from the same celif_pre/celif_post calls in the same order, so they equal the
 // forward's bit for bit.
 //
-// Input layout. N = rows x cols neurons per step (rows: batch rows, cols: neurons per row).
-//   packed == false: I, q (and gI, gq) are [T, N] arrays (row stride cols).
-//   packed == true:  one array Iq [T, rows, 2 cols]: each row holds the cols currents I then the
-//                    cols context drives q (the output of one product with the stacked weight
-//                    [W; W_c]); gradients are written in the same layout (gq = the second half).
-// bias (packed only, or null): [cols] added to I first, I' = I + b, as a Linear's bias is added
-// last to its product; backward then sums gI over time per neuron into gbias [N].
+// bias (or null): [cols] added to the currents first, I' = I + b (as a Linear adds its bias
+// after the product), for neuron i at column i % cols (cols: neurons per batch row); backward
+// then sums gI over time per neuron into gbias [N].
 //
 // Backward (adjoints gv, ga, gc of v_t, a_t, c_t, from the end):
 //   s = g'(x_t) (smooth: g'(y_t), y = x + eps),  gzz = gz_t + (1 - rho) ga - [!detach] gv h_t
@@ -31,8 +27,7 @@ namespace spikecore::train {
 template <typename T>
 struct CELIFArgs {
   int64_t steps = 0, n = 0;
-  int64_t cols = 0;     // neurons per input row (0: n, one row)
-  bool packed = false;  // I and q interleaved per row (see above)
+  int64_t cols = 0;  // neurons per batch row, for the bias (0: n)
   const T* bias = nullptr;
   const T* beta = nullptr;
   int64_t beta_stride = 1;
@@ -49,14 +44,13 @@ struct CELIFArgs {
   int n_threads = 1;
 };
 
-// forward: I, q (packed: q ignored; the context is read from I's rows); v0, a0, c0 [N]
-// -> spikes z [T, N]; final state vT, aT, cT [N].
+// forward: I, q [T, N]; v0, a0, c0 [N] -> spikes z [T, N]; final state vT, aT, cT [N].
 template <typename T>
 void celif_forward(const CELIFArgs<T>& a, const T* I, const T* q, const T* v0, const T* a0,
                    const T* c0, T* z, T* vT, T* aT, T* cT);
 
 // backward: the forward's inputs; gz [T, N]; gvT, gaT, gcT [N] or null -> gI (and gq unless
-// shared or packed) in the input layout; gv0, ga0, gc0 [N]; the parameter gradients gbeta,
+// shared) [T, N]; gv0, ga0, gc0 [N]; the parameter gradients gbeta,
 // glam, gomlam [N] (per-neuron sums over time; the caller reduces broadcast parameters) are
 // optional: all three, glam and gomlam only (gbeta null), or none (all null; their sums are
 // then skipped); gbias [N] when a.bias is set.
