@@ -376,21 +376,29 @@ def test_kernel_parameter_gradient_subsets(learn):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
 
 
+def _at_thread_counts(step, counts=(1, 3)):
+    """[step() with torch using n threads for n in counts]."""
+    old = torch.get_num_threads()
+    try:
+        out = []
+        for nt in counts:
+            torch.set_num_threads(nt)
+            out.append(step())
+        return out
+    finally:
+        torch.set_num_threads(old)
+
+
 @needs_kernel
 def test_fused_separate_layer_thread_count_invariant():
     torch.manual_seed(2)
     layer = C.CELIF(40, 300)
     x = (torch.rand(30, 8, 40) < 0.1).float()
-    res = []
-    old = torch.get_num_threads()
-    try:
-        for nt in (1, 3):
-            torch.set_num_threads(nt)
-            layer.zero_grad()
-            z = layer(x)
-            z.sum().backward()
-            res.append([z.detach()] + [p.grad.clone() for p in layer.parameters()])
-    finally:
-        torch.set_num_threads(old)
-    for a, b in zip(*res):
+
+    def step():
+        layer.zero_grad()
+        z = layer(x)
+        z.sum().backward()
+        return [z.detach()] + [p.grad.clone() for p in layer.parameters()]
+    for a, b in zip(*_at_thread_counts(step)):
         assert torch.equal(a, b)
