@@ -15,16 +15,21 @@ namespace {
 using namespace spikecore_bind;
 using IArr = nb::ndarray<const int64_t, nb::c_contig, nb::device::cpu>;
 
-
-
 template <typename T>
-st::CELIFArgs<T> celif_args(int64_t steps, int64_t n, const CArr<T>& beta, const CArr<T>& lam,
-                            const CArr<T>& omlam, const CArr<T>& eps, double rho,
-                            double one_m_rho, double beta_a, double gamma, double v_th,
-                            bool detach, int kind, double alpha, bool smooth, int n_threads) {
+st::CELIFArgs<T> celif_args(const CArr<T>& I, const CArr<T>& beta, const CArr<T>& lam,
+                            const CArr<T>& omlam, const CArr<T>& eps, const CArr<T>& bias,
+                            double rho, double one_m_rho, double beta_a, double gamma,
+                            double v_th, bool detach, int kind, double alpha, bool smooth,
+                            int64_t cols, int n_threads) {
+  if (I.ndim() != 2) throw spikecore::value_error("current: expected [T, N]");
   st::CELIFArgs<T> a;
-  a.steps = steps;
-  a.n = n;
+  a.steps = I.shape(0);
+  a.n = I.shape(1);
+  const int64_t n = a.n;
+  if (cols < 0 || (cols > 0 && n % cols != 0))
+    throw spikecore::value_error("cols: must divide the number of neurons");
+  a.cols = cols == 0 ? n : cols;
+  a.bias = opt(bias, size_t(a.cols), "bias");
   if (beta.size() != 1) need(beta, size_t(n), "beta");
   if (lam.size() != 1) need(lam, size_t(n), "lambda_c");
   need(omlam, lam.size(), "one_m_lambda");
@@ -45,71 +50,76 @@ st::CELIFArgs<T> celif_args(int64_t steps, int64_t n, const CArr<T>& beta, const
   a.kind = st::surrogate_kind(kind);
   a.alpha = T(alpha);
   a.smooth = smooth;
-  a.eps = opt(eps, size_t(steps * n), "eps");
+  a.eps = opt(eps, size_t(a.steps * n), "eps");
   a.n_threads = n_threads;
   return a;
 }
 
 template <typename T>
 void bind_dtype(nb::module_ m) {
+  // I, q [T, N]; bias [cols] or empty (cols: neurons per batch row; 0: N).
   m.def(
       "celif_forward",
       [](CArr<T> I, CArr<T> q, CArr<T> v0, CArr<T> a0, CArr<T> c0, CArr<T> beta, CArr<T> lam,
-         CArr<T> omlam, CArr<T> eps, Arr<T> z, Arr<T> h, Arr<T> c, Arr<T> ap, Arr<T> vT,
-         Arr<T> aT, Arr<T> cT, double rho, double one_m_rho, double beta_a, double gamma,
-         double v_th, int kind, double alpha, bool smooth, int n_threads) {
-        if (I.ndim() != 2) throw spikecore::value_error("current: expected [T, N]");
-        const int64_t steps = I.shape(0), n = I.shape(1);
-        auto a = celif_args<T>(steps, n, beta, lam, omlam, eps, rho, one_m_rho, beta_a, gamma,
-                               v_th, false, kind, alpha, smooth, n_threads);
+         CArr<T> omlam, CArr<T> eps, CArr<T> bias, Arr<T> z, Arr<T> vT, Arr<T> aT, Arr<T> cT,
+         double rho, double one_m_rho, double beta_a, double gamma, double v_th, int kind,
+         double alpha, bool smooth, int64_t cols, int n_threads) {
+        auto a = celif_args<T>(I, beta, lam, omlam, eps, bias, rho, one_m_rho, beta_a, gamma,
+                               v_th, false, kind, alpha, smooth, cols, n_threads);
+        const int64_t n = a.n;
         need(q, I.size(), "context");
-        for (auto* p : {&v0, &a0, &c0}) need(*p, n, "state");
-        need(z, I.size(), "z");
-        T* hp = nullptr;
-        T* cp = nullptr;
-        T* app = nullptr;
-        if (h.size() != 0) {  // training: save the trace for backward
-          for (auto* p : {&h, &c, &ap}) need(*p, I.size(), "saved trace");
-          hp = h.data();
-          cp = c.data();
-          app = ap.data();
-        }
-        for (auto* p : {&vT, &aT, &cT}) need(*p, n, "final state");
+        for (auto* p : {&v0, &a0, &c0}) need(*p, size_t(n), "state");
+        need(z, size_t(a.steps * n), "z");
+        for (auto* p : {&vT, &aT, &cT}) need(*p, size_t(n), "final state");
         nb::gil_scoped_release r;
-        st::celif_forward<T>(a, I.data(), q.data(), v0.data(), a0.data(), c0.data(), z.data(),
-                             hp, cp, app, vT.data(), aT.data(), cT.data());
+        st::celif_forward<T>(a, I.data(), q.data(), v0.data(), a0.data(),
+                             c0.data(), z.data(), vT.data(), aT.data(), cT.data());
       });
   m.def(
       "celif_backward",
-      [](CArr<T> q, CArr<T> h, CArr<T> c, CArr<T> ap, CArr<T> v0, CArr<T> c0, CArr<T> gz,
-         CArr<T> gvT, CArr<T> gaT, CArr<T> gcT, CArr<T> beta, CArr<T> lam, CArr<T> omlam,
-         CArr<T> eps, Arr<T> gI, Arr<T> gq, Arr<T> gv0, Arr<T> ga0, Arr<T> gc0, Arr<T> gbeta,
-         Arr<T> glam, Arr<T> gomlam, double rho, double one_m_rho, double beta_a, double gamma,
-         double v_th, bool detach, int kind, double alpha, bool smooth, bool shared,
-         int n_threads) {
-        if (h.ndim() != 2) throw spikecore::value_error("h: expected [T, N]");
-        const int64_t steps = h.shape(0), n = h.shape(1);
-        auto a = celif_args<T>(steps, n, beta, lam, omlam, eps, rho, one_m_rho, beta_a, gamma,
-                               v_th, detach, kind, alpha, smooth, n_threads);
-        for (auto* p : {&q, &c, &ap, &gz}) need(*p, h.size(), "saved");
-        need(v0, n, "v0");
-        need(c0, n, "c0");
-        const T* gv = opt(gvT, n, "gvT");
-        const T* ga = opt(gaT, n, "gaT");
-        const T* gc = opt(gcT, n, "gcT");
+      [](CArr<T> I, CArr<T> q, CArr<T> v0, CArr<T> a0, CArr<T> c0, CArr<T> gz, CArr<T> gvT,
+         CArr<T> gaT, CArr<T> gcT, CArr<T> beta, CArr<T> lam, CArr<T> omlam, CArr<T> eps,
+         CArr<T> bias, Arr<T> gI, Arr<T> gq, Arr<T> gv0, Arr<T> ga0, Arr<T> gc0, Arr<T> gbeta,
+         Arr<T> glam, Arr<T> gomlam, Arr<T> gbias, double rho, double one_m_rho, double beta_a,
+         double gamma, double v_th, bool detach, int kind, double alpha, bool smooth,
+         bool shared, int64_t cols, int n_threads) {
+        auto a = celif_args<T>(I, beta, lam, omlam, eps, bias, rho, one_m_rho, beta_a, gamma,
+                               v_th, detach, kind, alpha, smooth, cols, n_threads);
+        const int64_t n = a.n;
         a.shared = shared;
-        need(gI, h.size(), "gradient");
+        need(q, I.size(), "context");
+        need(v0, size_t(n), "v0");
+        need(a0, size_t(n), "a0");
+        need(c0, size_t(n), "c0");
+        need(gz, size_t(a.steps * n), "gz");
+        const T* gv = opt(gvT, size_t(n), "gvT");
+        const T* ga = opt(gaT, size_t(n), "gaT");
+        const T* gc = opt(gcT, size_t(n), "gcT");
+        need(gI, I.size(), "gradient");
         T* gqp = nullptr;
         if (!shared) {
-          need(gq, h.size(), "gradient");
+          need(gq, I.size(), "gradient");
           gqp = gq.data();
         }
-        for (auto* p : {&gv0, &ga0, &gc0, &gbeta, &glam, &gomlam}) need(*p, n, "gradient");
+        for (auto* p : {&gv0, &ga0, &gc0}) need(*p, size_t(n), "gradient");
+        // parameter gradients: all three, lambda only (gbeta empty) or none (all empty)
+        T* gbp_ = gbeta.size() ? gbeta.data() : nullptr;
+        T* glp = glam.size() ? glam.data() : nullptr;
+        T* golp = gomlam.size() ? gomlam.data() : nullptr;
+        if ((glp == nullptr) != (golp == nullptr) || (gbp_ != nullptr && glp == nullptr))
+          throw spikecore::value_error(
+              "glam: pass gbeta, glam and gomlam, or glam and gomlam, or none of them");
+        for (auto* p : {&gbeta, &glam, &gomlam})
+          if (p->size()) need(*p, size_t(n), "gradient");
+        T* gbp = nullptr;
+        if (a.bias != nullptr) {
+          need(gbias, size_t(n), "gbias");
+          gbp = gbias.data();
+        }
         nb::gil_scoped_release r;
-        st::celif_backward<T>(a, q.data(), h.data(), c.data(), ap.data(), v0.data(), c0.data(),
-                              gz.data(), gv, ga, gc, gI.data(), gqp, gv0.data(),
-                              ga0.data(), gc0.data(), gbeta.data(), glam.data(),
-                              gomlam.data());
+        st::celif_backward<T>(a, I.data(), q.data(), v0.data(), a0.data(),
+                              c0.data(), gz.data(), gv, ga, gc, gI.data(), gqp, gv0.data(),
+                              ga0.data(), gc0.data(), gbp_, glp, golp, gbp);
       });
   m.def(
       "dendritic_forward",

@@ -293,3 +293,112 @@ def test_kernel_inference_path_equals_training_path():
     assert torch.equal(z_train.detach(), z_inf)
     for u, w in zip(st_train, st_inf):
         assert torch.equal(u.detach(), w)
+
+
+# ---- the fused separate-context layer path and the parameter-gradient variants --------------
+
+def _neuron_kw(layer):
+    return dict(beta=layer.beta, rho=layer.rho, beta_a=layer.beta_a,
+                lambda_c=layer.lambda_c.detach(), gamma=layer.gamma,
+                v_threshold=layer.v_threshold, surrogate=layer.surrogate, noise=None, sigma=0.3,
+                sample=True, detach_reset=layer.detach_reset)
+
+
+@needs_kernel
+@pytest.mark.parametrize("bias", [True, False])
+def test_fused_separate_layer_equals_reference(bias):
+    torch.manual_seed(0)
+    layer = C.CELIF(12, 5, bias=bias, v_threshold=0.3, gamma=2.0).double()
+    layer.fc.spike_input = layer.context.spike_input = True  # event path at any density
+    x = (torch.rand(30, 3, 12, dtype=torch.float64) < 0.3).double()
+    assert layer._forward_fused(x, None, _neuron_kw(layer)) is not None  # the path under test
+    res = []
+    for backend in ("torch", "auto"):
+        layer.backend = backend
+        layer.zero_grad()
+        z, st = layer(x, return_state=True)
+        (z.sum() + st.v.sum() + 0.5 * st.c.sum() + 0.3 * st.a.sum()).backward()
+        res.append([z.detach(), *st] + [p.grad.clone() for p in layer.parameters()])
+    assert torch.equal(res[0][0], res[1][0]) and 0 < res[0][0].sum()
+    for a, b in zip(res[0][1:4], res[1][1:4]):
+        assert torch.equal(a.detach(), b.detach())
+    for a, b in zip(res[0][4:], res[1][4:]):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
+
+
+@needs_kernel
+def test_fused_separate_layer_gradcheck():
+    torch.manual_seed(1)
+    layer = C.CELIF(6, 4, surrogate=get_sg("sigmoid", smooth=True), gamma=2.0).double()
+    layer.fc.spike_input = layer.context.spike_input = True  # event path at any density
+    x = (torch.rand(10, 2, 6, dtype=torch.float64) < 0.4).double()
+    assert layer._forward_fused(x, None, _neuron_kw(layer)) is not None
+    names = [n for n, _ in layer.named_parameters()]
+
+    def f(*ps):
+        z, st = torch.func.functional_call(layer, dict(zip(names, ps)), (x,),
+                                           {"return_state": True})
+        return z, st.v, st.a, st.c
+    assert torch.autograd.gradcheck(f, tuple(p.detach().clone().requires_grad_()
+                                             for p in layer.parameters()))
+
+
+@needs_kernel
+def test_fused_path_steps_aside_for_hooks():
+    """A hook on a sub-layer (e.g. SynOps counting) sees its call: the unfused path runs."""
+    layer = C.CELIF(12, 5)
+    x = (torch.rand(20, 2, 12) < 0.1).float()
+    calls = []
+    h = layer.context.register_forward_hook(lambda m, i, o: calls.append(o.shape))
+    try:
+        z_hooked = layer(x)
+    finally:
+        h.remove()
+    assert calls == [torch.Size([20, 2, 5])]
+    assert torch.equal(z_hooked, layer(x))
+
+
+@needs_kernel
+@pytest.mark.parametrize("learn", ["none", "beta", "lambda", "both"])
+def test_kernel_parameter_gradient_subsets(learn):
+    """The kernel skips the sums of parameters without gradient; the others are unchanged."""
+    g = torch.Generator().manual_seed(8)
+    I = (torch.rand(20, 2, 4, generator=g, dtype=torch.float64) * 1.5).requires_grad_()
+    q = torch.randn(20, 2, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    beta = torch.full((4,), 0.6, dtype=torch.float64, requires_grad=learn in ("beta", "both"))
+    lam = torch.full((4,), 0.9, dtype=torch.float64, requires_grad=learn in ("lambda", "both"))
+    wrt = [t for t in (I, q, beta, lam) if t.requires_grad]
+    grads = []
+    for backend in ("torch", "cpp"):
+        z, st = C.celif(I, q, beta=beta, lambda_c=lam, gamma=2.0, backend=backend)
+        grads.append(torch.autograd.grad(z.sum() + st.v.sum() + st.c.sum(), wrt))
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
+
+
+def _at_thread_counts(step, counts=(1, 3)):
+    """[step() with torch using n threads for n in counts]."""
+    old = torch.get_num_threads()
+    try:
+        out = []
+        for nt in counts:
+            torch.set_num_threads(nt)
+            out.append(step())
+        return out
+    finally:
+        torch.set_num_threads(old)
+
+
+@needs_kernel
+def test_fused_separate_layer_thread_count_invariant():
+    torch.manual_seed(2)
+    layer = C.CELIF(40, 300)
+    x = (torch.rand(30, 8, 40) < 0.1).float()
+
+    def step():
+        layer.zero_grad()
+        z = layer(x)
+        z.sum().backward()
+        return [z.detach()] + [p.grad.clone() for p in layer.parameters()]
+    for a, b in zip(*_at_thread_counts(step)):
+        assert torch.equal(a, b)

@@ -19,6 +19,9 @@ Cases (all measured in the same run; a peer that is not installed reports ``None
     Batch-1 inference of a trained-shape network ``700 -> 512 -> 512 -> 20`` with 10 % active
     inputs: the event engine (:func:`spikecore.sim.from_torch`) vs the same model's torch
     forward (dense). Median wall time per sample.
+``celif_neuron`` / ``celif_layer_shared`` / ``celif_layer_separate``
+    A CE-LIF training step vs a LIF step of the same shape (issue 5: at most 1.5x), one
+    thread, interleaved, median CPU time; see :func:`spikecore.bench.variants.celif_cases`.
 
 Run ``spikecore bench train [--quick] [--json]``. ``quick`` uses fewer repeats and a shorter T for
 the memory case; the figures in docs/train.md come from the full run.
@@ -360,6 +363,11 @@ def run(quick: bool = False) -> Iterable[Result]:
             res = None
         if res is not None:
             yield res
+
+    # --- CE-LIF step vs LIF step of the same shape (the cases of ``bench variants``)
+    from spikecore.bench.variants import celif_cases
+
+    yield from celif_cases(quick, bench="train")
 
 
 def trained_shape_model(seed: int = 0, gain: float = 4.0, density: Optional[float] = None):

@@ -130,6 +130,61 @@ def celif_reference(current: torch.Tensor, context: torch.Tensor, v: torch.Tenso
     return torch.stack(out), CELIFState(v, a, c)
 
 
+class _Like(NamedTuple):
+    """Shape, dtype and device of a [T, ...] tensor not materialised (CELIF's fused path)."""
+    shape: tuple
+    dtype: torch.dtype
+    device: torch.device
+
+
+class _Op(NamedTuple):
+    """Validated arguments of one CE-LIF call."""
+    v: torch.Tensor
+    a: torch.Tensor
+    c: torch.Tensor
+    beta: Decay
+    rho: float
+    beta_a: float
+    lambda_c: Decay
+    gamma: float
+    v_threshold: float
+    sg: Surrogate
+    detach_reset: bool
+    eps: Optional[torch.Tensor]
+
+
+def _setup(like, state, beta, rho, beta_a, lambda_c, gamma, v_threshold, surrogate, alpha, noise,
+           sigma, sample, detach_reset, generator) -> _Op:
+    """Checks the neuron arguments for inputs shaped like ``like`` [T, ...]; samples NDL noise."""
+    beta = SF._beta_tensor(_decay(beta, "beta"), like)
+    rho = _decay(rho, "rho")
+    lambda_c = SF._beta_tensor(_decay(lambda_c, "lambda_c"), like)
+    if isinstance(rho, torch.Tensor):
+        raise TypeError("rho: expected a number")
+    beta_a = _check.finite(beta_a, "beta_a")
+    if beta_a < 0:
+        raise ValueError(f"beta_a: adaptation strength must be >= 0, got {beta_a:g}")
+    gamma = _check.finite(gamma, "gamma")
+    v_threshold = _check.finite(v_threshold, "v_threshold")
+    eps = None
+    if noise is not None:
+        sg = noise_surrogate(noise, sigma)
+        if sample:
+            eps = SF.sample_noise(noise, sigma, like.shape, dtype=like.dtype, device=like.device,
+                                  generator=generator)
+    else:
+        sg = get_surrogate(surrogate, alpha)
+    if state is None:
+        z0 = torch.zeros(like.shape[1:], dtype=like.dtype, device=like.device)
+        v, a, c = z0, z0, z0
+    else:
+        if not isinstance(state, tuple) or len(state) != 3:
+            raise TypeError(f"state: expected a CELIFState (v, a, c), got {type(state).__name__}")
+        v, a, c = (_check.state_tensor(s, like, f"state.{n}") for s, n in zip(state, "vac"))
+    return _Op(v, a, c, beta, rho, beta_a, lambda_c, gamma, v_threshold, sg, bool(detach_reset),
+               eps)
+
+
 def celif(current: torch.Tensor, context: torch.Tensor, state=None, *, beta: Decay = 0.5,
           rho: float = 0.9, beta_a: float = 0.5, lambda_c: Decay = 0.99, gamma: float = 20.0,
           v_threshold: float = 1.0, surrogate="atan", alpha: Optional[float] = None,
@@ -151,45 +206,27 @@ def celif(current: torch.Tensor, context: torch.Tensor, state=None, *, beta: Dec
         raise ValueError(f"context: shape {tuple(context.shape)} must equal current's "
                          f"{tuple(current.shape)}")
     _check.choice(backend, "backend", SF.BACKENDS)
-    beta = SF._beta_tensor(_decay(beta, "beta"), current)
-    rho = _decay(rho, "rho")
-    lambda_c = SF._beta_tensor(_decay(lambda_c, "lambda_c"), current)
-    if isinstance(rho, torch.Tensor):
-        raise TypeError("rho: expected a number")
-    beta_a = _check.finite(beta_a, "beta_a")
-    if beta_a < 0:
-        raise ValueError(f"beta_a: adaptation strength must be >= 0, got {beta_a:g}")
-    gamma = _check.finite(gamma, "gamma")
-    v_threshold = _check.finite(v_threshold, "v_threshold")
-    eps = None
-    if noise is not None:
-        sg = noise_surrogate(noise, sigma)
-        if sample:
-            eps = SF.sample_noise(noise, sigma, current.shape, dtype=current.dtype,
-                                  device=current.device, generator=generator)
-    else:
-        sg = get_surrogate(surrogate, alpha)
-    if state is None:
-        z0 = torch.zeros(current.shape[1:], dtype=current.dtype, device=current.device)
-        v, a, c = z0, z0, z0
-    else:
-        if not isinstance(state, tuple) or len(state) != 3:
-            raise TypeError(f"state: expected a CELIFState (v, a, c), got {type(state).__name__}")
-        v, a, c = (_check.state_tensor(s, current, f"state.{n}") for s, n in zip(state, "vac"))
+    op = _setup(current, state, beta, rho, beta_a, lambda_c, gamma, v_threshold, surrogate, alpha,
+                noise, sigma, sample, detach_reset, generator)
     if backend != "torch" and has_kernel():
-        ok, why = _kernels.usable(current, sg, context, v, a, c, beta, lambda_c)
+        ok, why = _kernels.usable(current, op.sg, context, op.v, op.a, op.c, op.beta,
+                                  op.lambda_c)
         if ok:
-            return _celif_cpp(current, context, v, a, c, beta, rho, beta_a, lambda_c, gamma,
-                              v_threshold, sg, detach_reset, eps)
+            T = current.shape[0]
+            I2 = current.reshape(T, -1).contiguous()
+            # the same tensor as context (CELIF(context='shared')): one input, one gradient
+            q2 = None if context is current else context.to(current.dtype).reshape(
+                T, I2.shape[1]).contiguous()
+            return _celif_cpp(I2, q2, current, op)
         if backend == "cpp":
             raise ValueError(f"backend: 'cpp' cannot run this call ({why}); use 'auto' or 'torch'")
     elif backend == "cpp":
         raise ValueError("backend: 'cpp' cannot run this call (the CE-LIF kernel is not built)")
-    return celif_reference(current, context, v, a, c, beta, rho, beta_a, lambda_c, gamma,
-                           v_threshold, sg, detach_reset, eps)
+    return celif_reference(current, context, op.v, op.a, op.c, op.beta, op.rho, op.beta_a,
+                           op.lambda_c, op.gamma, op.v_threshold, op.sg, op.detach_reset, op.eps)
 
 
-def _flat_param(p, like: torch.Tensor, n: int) -> torch.Tensor:
+def _flat_param(p, like, n: int) -> torch.Tensor:
     """A decay as a flat tensor of length n (per neuron) or 1 (broadcast), in like's dtype."""
     if not isinstance(p, torch.Tensor):
         return torch.tensor([p], dtype=like.dtype)
@@ -203,85 +240,100 @@ def _reduce(g: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return g if like.numel() == g.numel() else g.sum().reshape(like.shape)
 
 
+def _opt(t: Optional[torch.Tensor], like: torch.Tensor) -> torch.Tensor:
+    """An optional kernel argument: the tensor (detached) or an empty one."""
+    return like.new_empty(0) if t is None else t.detach()
+
+
 class _CELIFFn(torch.autograd.Function):
+    """Fused CE-LIF forward / backward on I, q [T, N] (q None: shared context, q is I), with
+    an optional ``bias`` [cols] added to the currents (neuron i: column i % cols["cols"]).
+    Nothing but the inputs is saved: backward recomputes the trajectory."""
+
     @staticmethod
-    def forward(ctx, I, q, v0, a0, c0, beta, lam, omlam, eps, cfg):
-        # q None: shared context (q is I); backward then returns one combined input gradient
-        shared = q is None
-        if shared:
-            q = I
-        z, h, c, ap = (torch.empty_like(I) for _ in range(4))
+    def forward(ctx, I, q, v0, a0, c0, beta, lam, omlam, bias, eps, cfg):
+        z = I.new_empty(I.shape[0], v0.shape[0])
         vT, aT, cT = (torch.empty_like(v0) for _ in range(3))
-        e = I.new_empty(0) if eps is None else eps
-        _var.celif_forward(I, q, v0, a0, c0, beta.detach(), lam.detach(), omlam.detach(), e,
-                           z, h, c, ap, vT, aT, cT, cfg["rho"], cfg["omr"], cfg["beta_a"],
-                           cfg["gamma"], cfg["v_th"], cfg["kind"], cfg["alpha"],
-                           cfg["smooth"], max(1, torch.get_num_threads()))
-        ctx.save_for_backward(q, h, c, ap, v0, c0, beta, lam, omlam, eps)
+        _CELIFFn.run_forward(I, q, v0, a0, c0, beta, lam, omlam, bias, eps, cfg, z, vT, aT, cT)
+        ctx.save_for_backward(I, q, v0, a0, c0, beta, lam, omlam, bias, eps)
         ctx.cfg = cfg
-        ctx.shared = shared
         return z, vT, aT, cT
 
     @staticmethod
+    def run_forward(I, q, v0, a0, c0, beta, lam, omlam, bias, eps, cfg, z, vT, aT, cT):
+        _var.celif_forward(I.detach(), (I if q is None else q).detach(), v0.detach(),
+                           a0.detach(), c0.detach(), beta.detach(), lam.detach(),
+                           omlam.detach(), _opt(eps, I), _opt(bias, I), z, vT, aT, cT,
+                           cfg["rho"], cfg["omr"], cfg["beta_a"], cfg["gamma"], cfg["v_th"],
+                           cfg["kind"], cfg["alpha"], cfg["smooth"], cfg["cols"],
+                           max(1, torch.get_num_threads()))
+
+    @staticmethod
     def backward(ctx, gz, gvT, gaT, gcT):
-        q, h, c, ap, v0, c0, beta, lam, omlam, eps = ctx.saved_tensors
+        I, q, v0, a0, c0, beta, lam, omlam, bias, eps = ctx.saved_tensors
         cfg = ctx.cfg
-        e = h.new_empty(0)
-        gz = torch.zeros_like(h) if gz is None else gz.contiguous()
+        shared = q is None
+        n = v0.shape[0]
+        e = I.new_empty(0)
+        gz = I.new_zeros(I.shape[0], n) if gz is None else gz.contiguous()
         gvT, gaT, gcT = (e if g is None else g.contiguous() for g in (gvT, gaT, gcT))
-        gI = torch.empty_like(h)
-        gq = e if ctx.shared else torch.empty_like(h)
-        n = h.shape[1]
-        gv0, ga0, gc0, gb, gl, gol = (h.new_empty(n) for _ in range(6))
-        _var.celif_backward(q, h, c, ap, v0, c0, gz, gvT, gaT, gcT, beta.detach(), lam.detach(),
-                            omlam.detach(), e if eps is None else eps, gI, gq, gv0, ga0, gc0,
-                            gb, gl, gol, cfg["rho"], cfg["omr"], cfg["beta_a"], cfg["gamma"],
-                            cfg["v_th"], cfg["detach"], cfg["kind"], cfg["alpha"],
-                            cfg["smooth"], ctx.shared, max(1, torch.get_num_threads()))
-        return (gI, None if ctx.shared else gq, gv0, ga0, gc0, _reduce(gb, beta), _reduce(gl, lam), _reduce(gol, omlam),
-                None, None)
+        gI = torch.empty_like(I)
+        gq = e if q is None else torch.empty_like(q)
+        gv0, ga0, gc0 = (I.new_empty(n) for _ in range(3))
+        # parameter gradients only as needed: the kernel then skips their sums
+        need = ctx.needs_input_grad
+        gb = I.new_empty(n) if need[5] else e
+        gl, gol = (I.new_empty(n) for _ in range(2)) if any(need[5:8]) else (e, e)
+        gbias = e if bias is None else I.new_empty(n)
+        _var.celif_backward(I.detach(), (I if shared else q).detach(), v0.detach(),
+                            a0.detach(), c0.detach(), gz, gvT, gaT, gcT, beta.detach(),
+                            lam.detach(), omlam.detach(), _opt(eps, I), _opt(bias, I), gI, gq,
+                            gv0, ga0, gc0, gb, gl, gol, gbias, cfg["rho"], cfg["omr"],
+                            cfg["beta_a"], cfg["gamma"], cfg["v_th"], cfg["detach"],
+                            cfg["kind"], cfg["alpha"], cfg["smooth"], shared, cfg["cols"],
+                            max(1, torch.get_num_threads()))
+        if bias is not None:  # per-neuron sums over time -> per column
+            gbias = gbias.view(-1, bias.shape[0]).sum(0)
+        return (gI, None if q is None else gq, gv0, ga0, gc0,
+                _reduce(gb, beta) if need[5] else None, _reduce(gl, lam) if need[6] else None,
+                _reduce(gol, omlam) if need[7] else None, None if bias is None else gbias, None,
+                None)
 
 
-def _celif_cpp(current, context, v, a, c, beta, rho, beta_a, lambda_c, gamma, v_threshold, sg,
-               detach_reset, eps):
-    shape = current.shape
-    T = shape[0]
-    I2 = current.reshape(T, -1).contiguous()
-    n = I2.shape[1]
-    # the same tensor as context (CELIF(context='shared')): one input, one gradient
-    q2 = None if context is current else context.to(current.dtype).reshape(T, n).contiguous()
-    lam = _flat_param(lambda_c, current, n)
+def _celif_cpp(I2, q2, like, op: _Op, cols: int = 0, bias=None):
+    """Runs the fused kernel on I2, q2 [T, N] (q2 None: shared) for neurons shaped like
+    like[1:]; ``bias`` [cols] (or None) is added to the currents inside the kernel."""
+    T = like.shape[0]
+    st = tuple(like.shape[1:])
+    n = math.prod(st)
+    lambda_c = op.lambda_c
+    lam = _flat_param(lambda_c, like, n)
     # 1 - lambda_c computed as the reference does: in the tensor dtype for a tensor, in double
     # (then rounded) for a Python float
     omlam = (1.0 - lam) if isinstance(lambda_c, torch.Tensor) else torch.tensor(
-        [1.0 - lambda_c], dtype=current.dtype)
-    b = _flat_param(beta, current, n)
+        [1.0 - lambda_c], dtype=like.dtype)
+    b = _flat_param(op.beta, like, n)
     if b.numel() != lam.numel():  # the kernel takes both per neuron or both scalar
         b, lam, omlam = (p.expand(n).contiguous() for p in (b, lam, omlam))
-    cfg = {"rho": float(rho), "omr": 1.0 - float(rho), "beta_a": float(beta_a),
-           "gamma": float(gamma), "v_th": float(v_threshold), "kind": int(sg.kind),
-           "alpha": float(sg.alpha), "smooth": bool(sg.smooth), "detach": bool(detach_reset)}
-    e = None if eps is None else eps.to(current.dtype).reshape(T, n).contiguous()
-    st = shape[1:]
+    sg = op.sg
+    cfg = {"rho": float(op.rho), "omr": 1.0 - float(op.rho), "beta_a": float(op.beta_a),
+           "gamma": float(op.gamma), "v_th": float(op.v_threshold), "kind": int(sg.kind),
+           "alpha": float(sg.alpha), "smooth": bool(sg.smooth), "detach": op.detach_reset,
+           "cols": int(cols)}
+    e = None if op.eps is None else op.eps.to(like.dtype).reshape(T, n).contiguous()
+    v, a, c = (s_.reshape(n).contiguous() for s_ in (op.v, op.a, op.c))
+    if bias is not None:
+        bias = bias.to(like.dtype).contiguous()
+    args = (I2, q2, v, a, c, b, lam, omlam, bias, e, cfg)
     needs_grad = torch.is_grad_enabled() and any(
-        isinstance(t, torch.Tensor) and t.requires_grad
-        for t in (current, context, v, a, c, b, lam, omlam))
-    if not needs_grad:  # inference: no trace saved
-        z = torch.empty_like(I2)
-        vT, aT, cT = (torch.empty(n, dtype=I2.dtype) for _ in range(3))
-        none = I2.new_empty(0)
-        q_ = I2 if q2 is None else q2
-        _var.celif_forward(I2.detach(), q_.detach(),
-                           *(s_.detach().reshape(n).contiguous() for s_ in (v, a, c)),
-                           b.detach(), lam.detach(), omlam.detach(),
-                           none if e is None else e, z, none, none, none, vT, aT, cT,
-                           cfg["rho"], cfg["omr"], cfg["beta_a"], cfg["gamma"], cfg["v_th"],
-                           cfg["kind"], cfg["alpha"], cfg["smooth"],
-                           max(1, torch.get_num_threads()))
-        return z.reshape(shape), CELIFState(vT.reshape(st), aT.reshape(st), cT.reshape(st))
-    z, vT, aT, cT = _CELIFFn.apply(I2, q2, *(s.reshape(n).contiguous() for s in (v, a, c)),
-                                   b, lam, omlam, e, cfg)
-    return z.reshape(shape), CELIFState(vT.reshape(st), aT.reshape(st), cT.reshape(st))
+        isinstance(t, torch.Tensor) and t.requires_grad for t in args)
+    if needs_grad:
+        z, vT, aT, cT = _CELIFFn.apply(*args)
+    else:  # inference: the same forward, no graph
+        z = I2.new_empty(T, n)
+        vT, aT, cT = (I2.new_empty(n) for _ in range(3))
+        _CELIFFn.run_forward(*args, z, vT, aT, cT)
+    return z.reshape(like.shape), CELIFState(vT.reshape(st), aT.reshape(st), cT.reshape(st))
 
 
 def _features(v, name):
@@ -362,18 +414,57 @@ class CELIF(nn.Module):
         if x.shape[-1] != self.in_features:
             raise ValueError(f"x: last dimension {x.shape[-1]} does not match "
                              f"in_features={self.in_features}")
-        current = self.fc(x)
-        context = current if self.context is None else self.context(x)
-        if self.noise is not None:
-            sample = self.sample if self.training else self.eval_mode == "sample"
-            kw = dict(noise=self.noise, sigma=self.sigma, sample=sample)
+        sample = self.sample if self.training else self.eval_mode == "sample"
+        neuron = dict(beta=self.beta, rho=self.rho, beta_a=self.beta_a,
+                      lambda_c=self.lambda_c.to(x.dtype), gamma=self.gamma,
+                      v_threshold=self.v_threshold, surrogate=self.surrogate, noise=self.noise,
+                      sigma=self.sigma, sample=sample, detach_reset=self.detach_reset)
+        res = self._forward_fused(x, state, neuron)
+        if res is not None:
+            z, st = res
         else:
-            kw = dict(surrogate=self.surrogate)
-        z, st = celif(current, context, state, beta=self.beta, rho=self.rho,
-                      beta_a=self.beta_a, lambda_c=self.lambda_c.to(x.dtype), gamma=self.gamma,
-                      v_threshold=self.v_threshold, detach_reset=self.detach_reset,
-                      backend=self.backend, **kw)
+            current = self.fc(x)
+            context = current if self.context is None else self.context(x)
+            z, st = celif(current, context, state, backend=self.backend, **neuron)
         return (z, st) if return_state else z
+
+    def _forward_fused(self, x: torch.Tensor, state, neuron: dict):
+        r"""Separate context through the C++ kernels, or None when they cannot run it (dense input,
+        other devices or dtypes, hooks on the sub-layers, which this path does not call).
+
+        The active inputs are gathered once for both products :math:`W x_t` and
+        :math:`W_c x_t` (spike-sparse, spikecore.nn.Linear's event path, each summed in the same
+        order as Linear), and the bias is added to :math:`I_t` inside the neuron kernel, in the
+        order a Linear adds it (after the product); its gradient is summed there too.
+        """
+        fc, cx = self.fc, self.context
+        if (cx is None or self.backend == "torch" or not has_kernel()
+                or "torch" in (fc.backend, cx.backend) or fc.spike_input is False
+                or fc.spike_input != cx.spike_input or not _kernels.has("spike_linear")):
+            return None
+        from torch.nn.modules import module as _mod
+        if (_mod._global_forward_hooks or _mod._global_forward_pre_hooks
+                or any(m._forward_hooks or m._forward_pre_hooks for m in (fc, cx))):
+            return None
+        sg = self.surrogate if self.noise is None else noise_surrogate(self.noise, self.sigma)
+        params = [fc.weight, cx.weight, *([] if fc.bias is None else [fc.bias])]
+        ok, _ = _kernels.usable(x, sg, self.lambda_logit, *params)
+        if not ok or any(t.dtype != x.dtype for t in params):
+            return None
+        x2 = x.reshape(-1, self.in_features).contiguous()
+        csr = _kernels._gather(x2, -1 if fc.spike_input is True
+                               else int(_kernels.DENSE_ABOVE * x2.numel()))
+        if csr is None:  # too dense: two BLAS products
+            return None
+        for name, t in zip(("fc.weight", "context.weight", "fc.bias"), params):
+            _check.no_nan(t, name)  # (the unfused path finds NaN in the current)
+        out = self.out_features
+        like = _Like((*x.shape[:-1], out), x.dtype, x.device)
+        op = _setup(like, state, alpha=None, generator=None, **neuron)
+        T = x.shape[0]
+        I, q = (_kernels._SpikeLinearFn.apply(x2, w.contiguous(), None, csr).reshape(T, -1)
+                for w in (fc.weight, cx.weight))
+        return _celif_cpp(I, q, like, op, cols=out, bias=fc.bias)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
