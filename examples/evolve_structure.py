@@ -99,7 +99,7 @@ def evolved(data, sizes, density, kd, teacher, *, population, generations, epoch
             mutation=0.1, log=None):
     task = task_for(data, kd, teacher, steps, epochs, esl=esl, regrow=regrow)
     evo = Evolution(task, sizes, density, population=population, generations=generations,
-                    elite=2, mutation=mutation, workers=workers, backend=backend, seed=seed,
+                    elite=min(2, population), mutation=mutation, workers=workers, backend=backend, seed=seed,
                     inherit_optimizer=inherit, finetune=finetune, log=log)
     res = evo.run()
     return (loop.accuracy(res.best, data.x_test, data.y_test, steps=steps), synapses(res.best),

@@ -68,7 +68,9 @@ from . import functional as SF
 from .reference import _noisy_spike
 from .surrogate import Surrogate, spike
 from .surrogate import get as get_surrogate
+from .surrogate import configure as configure_spikes
 from .surrogate import noise as noise_surrogate
+from .surrogate import sample_now
 
 __all__ = ["CELIF", "CELIFState", "celif", "celif_reference", "delayed_cue"]
 
@@ -380,13 +382,7 @@ class CELIF(nn.Module):
         self.context_scale = _check.finite(context_scale, "context_scale")
         self.context_mode = _check.choice(context, "context", ("separate", "shared"))
         self.learn_lambda = bool(learn_lambda)
-        if noise is not None:
-            noise_surrogate(noise, sigma)  # validates noise and sigma
-            self.surrogate = None
-        else:
-            self.surrogate = get_surrogate(surrogate, alpha)
-        self.noise, self.sigma, self.sample = noise, float(sigma), bool(sample)
-        self.eval_mode = _check.choice(eval_mode, "eval_mode", ("deterministic", "sample"))
+        configure_spikes(self, surrogate, alpha, noise, sigma, sample, eval_mode)
         self.detach_reset = bool(detach_reset)
         self.backend = _check.choice(backend, "backend", SF.BACKENDS)
         from .linear import Linear
@@ -414,7 +410,7 @@ class CELIF(nn.Module):
         if x.shape[-1] != self.in_features:
             raise ValueError(f"x: last dimension {x.shape[-1]} does not match "
                              f"in_features={self.in_features}")
-        sample = self.sample if self.training else self.eval_mode == "sample"
+        sample = sample_now(self)
         neuron = dict(beta=self.beta, rho=self.rho, beta_a=self.beta_a,
                       lambda_c=self.lambda_c.to(x.dtype), gamma=self.gamma,
                       v_threshold=self.v_threshold, surrogate=self.surrogate, noise=self.noise,
