@@ -8,12 +8,13 @@ backend). On a loaded machine compare CPU times; wall times need an idle machine
 """
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
 
 import torch
+
+from spikecore.bench.train import peak_rss_bytes
 
 
 class _SJ(torch.nn.Module):
@@ -59,7 +60,7 @@ def one(backend, T, B, repeats, threads):
     x = (torch.rand(T, B, 700, generator=g) < 0.03).float()
     y = torch.randint(0, 20, (B,), generator=g)
     times, cpus, losses = [], [], []
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base = peak_rss_bytes()
     for i in range(repeats + 2):
         t0, c0 = time.perf_counter(), time.process_time()
         opt.zero_grad(set_to_none=True)
@@ -72,7 +73,7 @@ def one(backend, T, B, repeats, threads):
         if i >= 2:
             times.append(dt)
             cpus.append(dc)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base
+    peak = (peak_rss_bytes() - base) / 1024  # kB, as before
     times.sort()
     cpus.sort()
     return {"backend": backend, "T": T, "median_ms": 1000 * times[len(times) // 2],
