@@ -25,6 +25,11 @@ constexpr double kSlack = 0.15;
 
 std::string str(double x) { return std::to_string(x); }
 
+[[noreturn]] void throw_past_time(int64_t now) {
+  throw value_error("times: must not lie before the current time (step " + std::to_string(now) +
+                    ")");
+}
+
 void check_spec(const ValueSpec& s, const char* arg) {
   switch (s.kind) {
     case ValueSpec::Const: require_finite(s.a, arg); break;
@@ -363,10 +368,13 @@ void Network::set_ring(int32_t pop, int32_t slots, const float* data, int64_t le
 uint16_t Network::delay_steps(double ms, const char* arg) const {
   require_finite(ms, arg);
   const double s = std::round(ms / dt_);
-  require(s >= 1, arg, "must be at least one step (dt = " + str(dt_) + " ms), got " + str(ms) + " ms");
-  require(s <= max_delay_steps_, arg,
-          "must be at most max_delay (" + str(max_delay_steps_ * dt_) + " ms), got " + str(ms) +
-              " ms");
+  // called once per synapse: format messages only on failure
+  if (!(s >= 1))
+    throw value_error(message(arg, "must be at least one step (dt = " + str(dt_) + " ms), got " +
+                                       str(ms) + " ms"));
+  if (!(s <= max_delay_steps_))
+    throw value_error(message(arg, "must be at most max_delay (" + str(max_delay_steps_ * dt_) +
+                                       " ms), got " + str(ms) + " ms"));
   return uint16_t(s);
 }
 
@@ -747,8 +755,7 @@ void Network::add_events(int32_t pop, const int64_t* step, const int32_t* id, co
   Population& p = pop_ref(pop);
   require(p.model != NeuronModel::Source, "population", "a spike source cannot receive input");
   for (int64_t k = 0; k < n; ++k) {
-    require(step[k] >= step_, "times",
-            "must not lie before the current time (step " + std::to_string(step_) + ")");
+    if (step[k] < step_) throw_past_time(step_);
     require_index(id[k], p.n_targets(), "neurons");
     if (!std::isfinite(w[k])) throw value_error("weight: contains NaN or inf");
   }
@@ -793,8 +800,7 @@ void Network::add_source_spikes(int32_t pop, const int64_t* step, const int32_t*
   Population& p = pop_ref(pop);
   require(p.model == NeuronModel::Source, "population", "is not a spike source");
   for (int64_t k = 0; k < n; ++k) {
-    require(step[k] >= step_, "times",
-            "must not lie before the current time (step " + std::to_string(step_) + ")");
+    if (step[k] < step_) throw_past_time(step_);
     require_index(id[k], p.n, "neurons");
   }
   std::vector<std::pair<int64_t, int32_t>> ev;
@@ -803,7 +809,7 @@ void Network::add_source_spikes(int32_t pop, const int64_t* step, const int32_t*
   for (size_t k = 0; k < p.src_step.size(); ++k)
     if (p.src_step[k] >= step_) ev.emplace_back(p.src_step[k], p.src_id[k]);
   for (int64_t k = 0; k < n; ++k) ev.emplace_back(step[k], id[k]);
-  std::sort(ev.begin(), ev.end());
+  if (!std::is_sorted(ev.begin(), ev.end())) std::sort(ev.begin(), ev.end());  // often sorted
   ev.erase(std::unique(ev.begin(), ev.end()), ev.end());
   p.src_step.resize(ev.size());
   p.src_id.resize(ev.size());
@@ -822,8 +828,9 @@ void Network::set_source_rates(int32_t pop, const float* rate_hz) {
     const double r = rate_hz[i];
     require_nonnegative(r, "rate");
     const double prob = r * dt_ * 1e-3;
-    require(prob <= 1.0, "rate", "must be <= 1 / dt (at most one spike per step), got " +
-                                     std::to_string(r) + " Hz");
+    if (!(prob <= 1.0))
+      throw value_error("rate: must be <= 1 / dt (at most one spike per step), got " +
+                        std::to_string(r) + " Hz");
     thr[size_t(i)] = uint64_t(std::llround(prob * 4294967296.0));
     any |= thr[size_t(i)] > 0;
   }

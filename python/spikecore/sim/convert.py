@@ -70,6 +70,7 @@ from typing import Any, List, Optional
 
 import numpy as np
 
+from spikecore import _core
 from spikecore.sim.network import Network
 
 __all__ = ["from_torch", "Deployed", "DeployResult", "LayerSpec"]
@@ -420,14 +421,16 @@ class Deployed:
         self._reset()
         net = self.net
         s0 = net.step
-        t_idx, n_idx = np.nonzero(s)
-        if t_idx.size:
-            net.add_source_spikes(self.input, (s0 + t_idx + 1).astype(np.float64),
-                                  n_idx.astype(np.int32))
+        # active inputs per step with the core's gather kernel (CSR rows = steps; several times
+        # faster than np.nonzero), scheduled straight into the source (already validated)
+        row_ptr, n_idx, _ = _core.train.gather_active(np.ascontiguousarray(s, np.float32), -1, 1)
+        if n_idx.size:
+            steps = np.repeat(np.arange(s0, s0 + T, dtype=np.int64), np.diff(row_ptr))
+            net._c.add_source_spikes(self.input.index, steps, n_idx.astype(np.int32, copy=False))
         if self.bias is not None:
             ids = np.repeat(np.arange(nL, dtype=np.int32), T)
             steps = (np.arange(T)[None, :] + np.arange(nL)[:, None]).reshape(-1) + s0
-            net.add_source_spikes(self.bias, (steps + 1).astype(np.float64), ids)
+            net._c.add_source_spikes(self.bias.index, steps.astype(np.int64), ids)
         ev0 = net.events
         # Layer li starts at engine step li + 1; until then it is held at rest (state reset
         # after each of its idle steps, pending inputs kept), so that branch biases, sigmoid
