@@ -6,7 +6,7 @@ def test_bench_structure_quick():
     res = list(structure.run(quick=True))
     cases = [r.case for r in res]
     assert cases == ["step d=1", "step d=0.1", "esl update d=0.1", "conv step d=1",
-                     "conv step d=0.1"]
+                     "conv step d=0.05"]
     for r in res:
         assert r.value > 0 and not r.higher_is_better and r.unit == "ms"
         assert all(v is not None and v > 0 for v in r.peers.values())

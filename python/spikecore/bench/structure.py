@@ -124,7 +124,7 @@ def conv_cases(quick: bool = False) -> Iterable[Result]:
     """``conv step d=<density>`` cases (see the module docstring)."""
     steps, batch, size = (4, 8, 16) if quick else (8, 32, 28)
     repeats = 3 if quick else 7
-    densities = (1.0, 0.1) if quick else DENSITIES
+    densities = (1.0, 0.05) if quick else DENSITIES
     g = torch.Generator().manual_seed(3)
     x = (torch.rand(steps, batch, 2, size, size, generator=g) < 0.2).float()
     clock = time.process_time

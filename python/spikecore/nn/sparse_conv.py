@@ -26,8 +26,11 @@ scattered into a dense kernel). Two products compute it, chosen by ``product``:
   or other dtypes fall back to the dense path.
 - ``'dense'``: ``F.conv2d`` of the scattered kernel (oneDNN on CPU): dense compute, only the
   structure is sparse.
-- ``'auto'`` (default): ``'synapse'`` at density <= ``SYNAPSE_PRODUCT_MAX_DENSITY`` (0.1, the
-  crossover measured by ``spikecore bench structure``, conv cases), ``'dense'`` above.
+- ``'auto'`` (default): ``'synapse'`` at density <= ``SYNAPSE_PRODUCT_MAX_DENSITY`` (0.05),
+  ``'dense'`` above. ``spikecore bench structure`` (conv cases) put the crossover near 10 % with
+  one thread; with two threads (CPU time) the synapse product lost at 10 % (convolutions 49 vs
+  30 ms, whole step 119 vs 68 ms) and won only at 5 % for the whole step (64 vs 80 ms; the
+  convolutions alone 42 vs 30 ms), so auto stays at 5 %, as ESLLinear does.
 
 While ``keep_dense_grad`` is set (the ESL scheduler sets it before a gradient-based regrowth),
 the dense path runs, since it records :math:`\partial L / \partial W_M` at every position.
@@ -117,7 +120,7 @@ class _SynapseConv2d(torch.autograd.Function):
 class SparseConv2d(SparseLinear):
     __doc__ = __doc__
 
-    SYNAPSE_PRODUCT_MAX_DENSITY = 0.1
+    SYNAPSE_PRODUCT_MAX_DENSITY = 0.05
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Union[int, tuple],
                  stride: Union[int, tuple] = 1, padding: Union[int, tuple] = 0,
