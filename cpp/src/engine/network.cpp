@@ -968,6 +968,8 @@ void Network::prepare(int64_t n_steps) {
     }
     uint16_t dmin = 65535, dmax = 1;
     bool any_pos = false, any_neg = false;
+    bool wconst = m.nnz() > 0, first = true;
+    uint32_t wbits0 = 0;
     for (int32_t r = 0; r < m.n_pre(); ++r) {
       const int32_t* pb = m.post() + m.row_begin(r);
       const int32_t* pe = m.post() + m.row_end(r);
@@ -981,8 +983,15 @@ void Network::prepare(int64_t n_steps) {
         const float w = m.weight()[k];
         any_pos |= !(w < 0);
         any_neg |= (w < 0);
+        uint32_t wb;
+        std::memcpy(&wb, &w, 4);
+        if (first) wbits0 = wb;
+        first = false;
+        wconst &= wb == wbits0;
       }
     }
+    pj.wconst = wconst;
+    std::memcpy(&pj.wval, &wbits0, 4);
     if (dmin > dmax) dmin = dmax;
     pj.dmin = dmin;
     pj.dmax = dmax;
@@ -1381,9 +1390,10 @@ void Network::update_block(Population& p, int32_t pi, int rank, int64_t t,
 }
 
 namespace {
-template <bool Uniform, int Mode, typename Lists>
+template <bool Uniform, int Mode, bool ConstW, typename Lists>
 inline int64_t deliver_rows(const Projection& pj, const Lists& lists, int s,
                             int rank, int T, float* const* base, int32_t n) {
+  const float wval = pj.wval;
   const int32_t* post = pj.m.post();
   const float* weight = pj.m.weight();
   const uint16_t* delay = pj.m.delay();
@@ -1399,16 +1409,18 @@ inline int64_t deliver_rows(const Projection& pj, const Lists& lists, int s,
       if (x + 1 < xe) {
         const int64_t kn = bounds[size_t(L.v[size_t(x) + 1]) * size_t(T + 1) + size_t(rank)];
         __builtin_prefetch(post + kn);
-        __builtin_prefetch(weight + kn);
         __builtin_prefetch(post + kn + 16);
-        __builtin_prefetch(weight + kn + 16);
+        if (!ConstW) {
+          __builtin_prefetch(weight + kn);
+          __builtin_prefetch(weight + kn + 16);
+        }
       }
       const int32_t r = L.v[size_t(x)];
       const int64_t* bd = bounds + size_t(r) * size_t(T + 1);
       const int64_t k0 = bd[rank], k1 = bd[rank + 1];
       ev += k1 - k0;
       for (int64_t k = k0; k < k1; ++k) {
-        const float w = weight[k];
+        const float w = ConstW ? wval : weight[k];
         float* dst = Uniform ? slot : base[delay[k]];
         if (Mode == 0) dst[post[k]] += w;
         else if (Mode == 1) dst[post[k] + n] += w;
@@ -1439,13 +1451,19 @@ void Network::deliver(Projection& pj, int rank, int64_t t, int par, int s) {
   for (int d = pj.dmin; d <= pj.dmax; ++d) bp[d] = q.ring.data() + size_t((t + d) % q.slots) * stride;
   const bool uni = pj.dmin == pj.dmax;
   int64_t ev;
-  switch (pj.recmode * 2 + (uni ? 1 : 0)) {
-    case 0: ev = deliver_rows<false, 0>(pj, lists, s, rank, T, bp, nt); break;
-    case 1: ev = deliver_rows<true, 0>(pj, lists, s, rank, T, bp, nt); break;
-    case 2: ev = deliver_rows<false, 1>(pj, lists, s, rank, T, bp, nt); break;
-    case 3: ev = deliver_rows<true, 1>(pj, lists, s, rank, T, bp, nt); break;
-    case 4: ev = deliver_rows<false, 2>(pj, lists, s, rank, T, bp, nt); break;
-    default: ev = deliver_rows<true, 2>(pj, lists, s, rank, T, bp, nt); break;
+  switch ((pj.recmode * 2 + (uni ? 1 : 0)) * 2 + (pj.wconst ? 1 : 0)) {
+    case 0: ev = deliver_rows<false, 0, false>(pj, lists, s, rank, T, bp, nt); break;
+    case 1: ev = deliver_rows<false, 0, true>(pj, lists, s, rank, T, bp, nt); break;
+    case 2: ev = deliver_rows<true, 0, false>(pj, lists, s, rank, T, bp, nt); break;
+    case 3: ev = deliver_rows<true, 0, true>(pj, lists, s, rank, T, bp, nt); break;
+    case 4: ev = deliver_rows<false, 1, false>(pj, lists, s, rank, T, bp, nt); break;
+    case 5: ev = deliver_rows<false, 1, true>(pj, lists, s, rank, T, bp, nt); break;
+    case 6: ev = deliver_rows<true, 1, false>(pj, lists, s, rank, T, bp, nt); break;
+    case 7: ev = deliver_rows<true, 1, true>(pj, lists, s, rank, T, bp, nt); break;
+    case 8: ev = deliver_rows<false, 2, false>(pj, lists, s, rank, T, bp, nt); break;
+    case 9: ev = deliver_rows<false, 2, true>(pj, lists, s, rank, T, bp, nt); break;
+    case 10: ev = deliver_rows<true, 2, false>(pj, lists, s, rank, T, bp, nt); break;
+    default: ev = deliver_rows<true, 2, true>(pj, lists, s, rank, T, bp, nt); break;
   }
   thread_events_[size_t(rank) * kPad] += ev;
 }

@@ -110,6 +110,10 @@ struct Projection {
   uint16_t dmin = 1, dmax = 1;
   int recmode = 0;  // 0: receptor 0 only; 1: receptor 1 only; 2: by sign of weight
   int32_t receptor = -1;  // fixed receptor (0, 1), or -1: by sign (exp synapses) / 0
+  // every weight bitwise equal (NEST-style models: one weight per projection): delivery then
+  // reads no weight array, half the memory traffic per synapse
+  bool wconst = false;
+  float wval = 0.f;
 };
 
 struct PoissonInput {
