@@ -30,37 +30,6 @@ void check_structure(const CArr<int64_t>& row_ptr, const CArr<int32_t>& post, in
 }
 
 
-// Convolution geometry from x [n, ci, h, w], kernel (kh, kw), stride, padding and co; checks the
-// synapse structure (rows = ci * kh * kw, post in [0, co)).
-sl::ConvGeometry conv_geometry(size_t ndim, const size_t* shape, int64_t co, int64_t kh,
-                               int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
-                               const CArr<int64_t>& row_ptr, const CArr<int32_t>& post,
-                               const char* name) {
-  if (ndim != 4) throw spikecore::value_error(std::string(name) + ": expected [N, C, H, W]");
-  if (kh < 1 || kw < 1) throw spikecore::value_error("kernel_size: must be >= 1");
-  if (sh < 1 || sw < 1) throw spikecore::value_error("stride: must be >= 1");
-  if (ph < 0 || pw < 0) throw spikecore::value_error("padding: must be >= 0");
-  if (co < 1) throw spikecore::value_error("out_channels: must be >= 1");
-  sl::ConvGeometry g;
-  g.n = int64_t(shape[0]);
-  g.ci = int64_t(shape[1]);
-  g.h = int64_t(shape[2]);
-  g.w = int64_t(shape[3]);
-  g.co = co;
-  g.kh = kh, g.kw = kw, g.sh = sh, g.sw = sw, g.ph = ph, g.pw = pw;
-  if (g.h + 2 * ph < kh || g.w + 2 * pw < kw)
-    throw spikecore::value_error(std::string(name) + ": padded input smaller than the kernel");
-  g.oh = (g.h + 2 * ph - kh) / sh + 1;
-  g.ow = (g.w + 2 * pw - kw) / sw + 1;
-  check_structure(row_ptr, post, g.ci * kh * kw, co);
-  return g;
-}
-
-void check_algorithm(int algorithm) {
-  if (algorithm < 0 || algorithm > 2)
-    throw spikecore::value_error("algorithm: expected 0 (auto), 1 (events) or 2 (batch-inner)");
-}
-
 template <typename A>
 void need_shape(const A& a, const sl::ConvGeometry& g, bool input, const char* name) {
   const int64_t want[4] = {g.n, input ? g.ci : g.co, input ? g.h : g.oh, input ? g.w : g.ow};
@@ -70,6 +39,43 @@ void need_shape(const A& a, const sl::ConvGeometry& g, bool input, const char* n
     throw spikecore::value_error(std::string(name) + ": expected shape [" +
                                  std::to_string(want[0]) + ", " + std::to_string(want[1]) + ", " +
                                  std::to_string(want[2]) + ", " + std::to_string(want[3]) + "]");
+}
+
+// Convolution geometry from the input-side array `in` [n, ci, h, w] (x, or gx for the input
+// gradient), the output-side array `out` [n, co, oh, ow] (y or gy), kernel (kh, kw), stride and
+// padding; checks both shapes and the synapse structure (rows = ci * kh * kw, post in [0, co)).
+template <typename In, typename Out>
+sl::ConvGeometry conv_geometry(const In& in, const char* in_name, const Out& out,
+                               const char* out_name, int64_t kh, int64_t kw, int64_t sh,
+                               int64_t sw, int64_t ph, int64_t pw, const CArr<int64_t>& row_ptr,
+                               const CArr<int32_t>& post) {
+  if (out.ndim() != 4)
+    throw spikecore::value_error(std::string(out_name) + ": expected [N, Co, OH, OW]");
+  if (in.ndim() != 4)
+    throw spikecore::value_error(std::string(in_name) + ": expected [N, C, H, W]");
+  if (kh < 1 || kw < 1) throw spikecore::value_error("kernel_size: must be >= 1");
+  if (sh < 1 || sw < 1) throw spikecore::value_error("stride: must be >= 1");
+  if (ph < 0 || pw < 0) throw spikecore::value_error("padding: must be >= 0");
+  sl::ConvGeometry g;
+  g.co = int64_t(out.shape(1));
+  if (g.co < 1) throw spikecore::value_error("out_channels: must be >= 1");
+  g.n = int64_t(in.shape(0));
+  g.ci = int64_t(in.shape(1));
+  g.h = int64_t(in.shape(2));
+  g.w = int64_t(in.shape(3));
+  g.kh = kh, g.kw = kw, g.sh = sh, g.sw = sw, g.ph = ph, g.pw = pw;
+  if (g.h + 2 * ph < kh || g.w + 2 * pw < kw)
+    throw spikecore::value_error(std::string(in_name) + ": padded input smaller than the kernel");
+  g.oh = (g.h + 2 * ph - kh) / sh + 1;
+  g.ow = (g.w + 2 * pw - kw) / sw + 1;
+  check_structure(row_ptr, post, g.ci * kh * kw, g.co);
+  need_shape(out, g, false, out_name);
+  return g;
+}
+
+void check_algorithm(int algorithm) {
+  if (algorithm < 0 || algorithm > 2)
+    throw spikecore::value_error("algorithm: expected 0 (auto), 1 (events) or 2 (batch-inner)");
 }
 
 template <typename T>
@@ -134,14 +140,9 @@ void bind_dtype(nb::module_ m) {
       [](CArr<T> x, CArr<int64_t> row_ptr, CArr<int32_t> post, CArr<T> w, CArr<T> bias,
          int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, Arr<T> y,
          int n_threads, int algorithm) {
-        if (y.ndim() != 4) throw spikecore::value_error("y: expected [N, Co, OH, OW]");
-        const int64_t co = int64_t(y.shape(1));
-        const size_t shape[4] = {x.ndim() > 0 ? x.shape(0) : 0, x.ndim() > 1 ? x.shape(1) : 0,
-                                 x.ndim() > 2 ? x.shape(2) : 0, x.ndim() > 3 ? x.shape(3) : 0};
-        auto g = conv_geometry(x.ndim(), shape, co, kh, kw, sh, sw, ph, pw, row_ptr, post, "x");
+        auto g = conv_geometry(x, "x", y, "y", kh, kw, sh, sw, ph, pw, row_ptr, post);
         need(w, post.size(), "w");
-        const T* b = opt(bias, size_t(co), "bias");
-        need_shape(y, g, false, "y");
+        const T* b = opt(bias, size_t(g.co), "bias");
         check_algorithm(algorithm);
         nb::gil_scoped_release r;
         sl::sparse_conv2d_forward<T>(g, x.data(), row_ptr.data(), post.data(), w.data(), b,
@@ -154,13 +155,8 @@ void bind_dtype(nb::module_ m) {
       "sparse_conv2d_grad_input",
       [](CArr<T> gy, CArr<int64_t> row_ptr, CArr<int32_t> post, CArr<T> w, int64_t kh,
          int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, Arr<T> gx, int n_threads) {
-        if (gy.ndim() != 4) throw spikecore::value_error("gy: expected [N, Co, OH, OW]");
-        const int64_t co = int64_t(gy.shape(1));
-        const size_t shape[4] = {gx.ndim() > 0 ? gx.shape(0) : 0, gx.ndim() > 1 ? gx.shape(1) : 0,
-                                 gx.ndim() > 2 ? gx.shape(2) : 0, gx.ndim() > 3 ? gx.shape(3) : 0};
-        auto g = conv_geometry(gx.ndim(), shape, co, kh, kw, sh, sw, ph, pw, row_ptr, post, "gx");
+        auto g = conv_geometry(gx, "gx", gy, "gy", kh, kw, sh, sw, ph, pw, row_ptr, post);
         need(w, post.size(), "w");
-        need_shape(gy, g, false, "gy");
         nb::gil_scoped_release r;
         sl::sparse_conv2d_grad_input<T>(g, gy.data(), row_ptr.data(), post.data(), w.data(),
                                         gx.data(), n_threads);
@@ -173,12 +169,7 @@ void bind_dtype(nb::module_ m) {
       [](CArr<T> x, CArr<T> gy, CArr<int64_t> row_ptr, CArr<int32_t> post, CArr<T> w,
          int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, Arr<T> gx,
          Arr<T> gw, int n_threads, int algorithm) {
-        if (gy.ndim() != 4) throw spikecore::value_error("gy: expected [N, Co, OH, OW]");
-        const int64_t co = int64_t(gy.shape(1));
-        const size_t shape[4] = {x.ndim() > 0 ? x.shape(0) : 0, x.ndim() > 1 ? x.shape(1) : 0,
-                                 x.ndim() > 2 ? x.shape(2) : 0, x.ndim() > 3 ? x.shape(3) : 0};
-        auto g = conv_geometry(x.ndim(), shape, co, kh, kw, sh, sw, ph, pw, row_ptr, post, "x");
-        need_shape(gy, g, false, "gy");
+        auto g = conv_geometry(x, "x", gy, "gy", kh, kw, sh, sw, ph, pw, row_ptr, post);
         need(w, post.size(), "w");
         T* gxp = nullptr;
         if (gx.size() != 0) {
@@ -200,12 +191,7 @@ void bind_dtype(nb::module_ m) {
       [](CArr<T> x, CArr<T> gy, CArr<int64_t> row_ptr, CArr<int32_t> post, int64_t kh,
          int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, Arr<T> gw, int n_threads,
          int algorithm) {
-        if (gy.ndim() != 4) throw spikecore::value_error("gy: expected [N, Co, OH, OW]");
-        const int64_t co = int64_t(gy.shape(1));
-        const size_t shape[4] = {x.ndim() > 0 ? x.shape(0) : 0, x.ndim() > 1 ? x.shape(1) : 0,
-                                 x.ndim() > 2 ? x.shape(2) : 0, x.ndim() > 3 ? x.shape(3) : 0};
-        auto g = conv_geometry(x.ndim(), shape, co, kh, kw, sh, sw, ph, pw, row_ptr, post, "x");
-        need_shape(gy, g, false, "gy");
+        auto g = conv_geometry(x, "x", gy, "gy", kh, kw, sh, sw, ph, pw, row_ptr, post);
         need(gw, post.size(), "gw");
         check_algorithm(algorithm);
         nb::gil_scoped_release r;

@@ -55,6 +55,25 @@ st::CELIFArgs<T> celif_args(const CArr<T>& I, const CArr<T>& beta, const CArr<T>
   return a;
 }
 
+// Shapes of a dendritic layer call: x [R, in], weight [out, K, m], index [out, K, m] into [0, in).
+template <typename T>
+st::DendriticArgs dendritic_args(const CArr<T>& x, const CArr<T>& w, const IArr& index, int g,
+                                 int n_threads) {
+  if (x.ndim() != 2) throw spikecore::value_error("x: expected [R, in_features]");
+  if (w.ndim() != 3) throw spikecore::value_error("weight: expected [out, K, m]");
+  st::DendriticArgs a;
+  a.rows = x.shape(0);
+  a.in = x.shape(1);
+  a.out = w.shape(0);
+  a.k = w.shape(1);
+  a.m = w.shape(2);
+  a.g = st::branch_fn(g);
+  a.n_threads = n_threads;
+  need(index, w.size(), "index");
+  st::check_index(index.data(), w.size(), a.in);
+  return a;
+}
+
 template <typename T>
 void bind_dtype(nb::module_ m) {
   // I, q [T, N]; bias [cols] or empty (cols: neurons per batch row; 0: N).
@@ -125,21 +144,10 @@ void bind_dtype(nb::module_ m) {
       "dendritic_forward",
       [](CArr<T> x, CArr<T> w, CArr<T> b, IArr index, Arr<T> u, Arr<T> y, int g,
          int n_threads) {
-        if (x.ndim() != 2) throw spikecore::value_error("x: expected [R, in_features]");
-        if (w.ndim() != 3) throw spikecore::value_error("weight: expected [out, K, m]");
-        st::DendriticArgs a;
-        a.rows = x.shape(0);
-        a.in = x.shape(1);
-        a.out = w.shape(0);
-        a.k = w.shape(1);
-        a.m = w.shape(2);
-        a.g = st::branch_fn(g);
-        a.n_threads = n_threads;
-        need(index, w.size(), "index");
+        const st::DendriticArgs a = dendritic_args(x, w, index, g, n_threads);
         const T* bp = opt(b, size_t(a.out * a.k), "bias");
         need(u, size_t(a.rows * a.out * a.k), "u");
         need(y, size_t(a.rows * a.out), "y");
-        st::check_index(index.data(), w.size(), a.in);
         nb::gil_scoped_release r;
         st::dendritic_forward<T>(a, x.data(), w.data(), bp, index.data(), u.data(), y.data());
       });
@@ -147,15 +155,7 @@ void bind_dtype(nb::module_ m) {
       "dendritic_backward",
       [](CArr<T> x, CArr<T> w, IArr index, CArr<T> u, CArr<T> gy, Arr<T> gx, Arr<T> gw,
          Arr<T> gb, int g, int n_threads) {
-        st::DendriticArgs a;
-        a.rows = x.shape(0);
-        a.in = x.shape(1);
-        a.out = w.shape(0);
-        a.k = w.shape(1);
-        a.m = w.shape(2);
-        a.g = st::branch_fn(g);
-        a.n_threads = n_threads;
-        need(index, w.size(), "index");
+        const st::DendriticArgs a = dendritic_args(x, w, index, g, n_threads);
         need(u, size_t(a.rows * a.out * a.k), "u");
         need(gy, size_t(a.rows * a.out), "gy");
         T* gxp = gx.size() ? gx.data() : nullptr;

@@ -25,6 +25,7 @@ import time
 
 import torch
 from spikecore import nn as snn
+from spikecore.learn import loop
 from spikecore.nn.celif import CELIF, delayed_cue
 from torch import nn
 
@@ -71,13 +72,7 @@ def train_eval(neuron: str, delay: int = 150, *, hidden: int = 32, n_train: int 
     acc = 0.0
     for ep in range(epochs):
         net.train()
-        perm = torch.randperm(n_train)
-        for i in range(0, n_train, batch):
-            idx = perm[i:i + batch]
-            loss = nn.functional.cross_entropy(net(xtr[:, idx]), ytr[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+        loss = loop.epoch(net, opt, xtr, ytr, batch)
         net.eval()
         with torch.no_grad():
             acc = float((net(xte).argmax(1) == yte).float().mean())

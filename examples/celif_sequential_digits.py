@@ -20,6 +20,7 @@ import time
 
 import torch
 from spikecore import nn as snn
+from spikecore.learn import loop
 from spikecore.nn.celif import CELIF
 from torch import nn
 
@@ -76,13 +77,7 @@ def train_eval(neuron: str, permuted: bool = False, *, hidden: int = 64, layers:
     to_target, acc, best = None, 0.0, 0.0
     for ep in range(epochs):
         net.train()
-        perm = torch.randperm(len(ytr))
-        for i in range(0, len(ytr), batch):
-            idx = perm[i:i + batch]
-            loss = nn.functional.cross_entropy(net(xtr[:, idx]), ytr[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+        loop.epoch(net, opt, xtr, ytr, batch)
         net.eval()
         with torch.no_grad():
             acc = float((net(xte).argmax(1) == yte).float().mean())

@@ -32,6 +32,7 @@ from torch import nn
 from spikecore import nn as snn
 from spikecore.data.digits import load_digits
 from spikecore.data.encoding import rate_encode
+from spikecore.learn import loop
 from spikecore.nn.celif import delayed_cue
 from spikecore.sim import from_torch
 
@@ -41,13 +42,7 @@ def _train(model, forward, x, y, epochs, lr, batch=64, seed=0):
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     for _ in range(epochs):
         model.train()
-        perm = torch.randperm(len(y))
-        for i in range(0, len(y), batch):
-            idx = perm[i:i + batch]
-            loss = nn.functional.cross_entropy(forward(x[:, idx]), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+        loop.epoch(forward, opt, x, y, batch)
     model.eval()
 
 

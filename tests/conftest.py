@@ -4,7 +4,11 @@
 (configured once per test session; the extension itself is built by pip). Both
 tests/test_cpp.py and tests/bench/test_cpp_bench.py use it, so CI compiles the core only twice
 (once for the extension, once here).
+
+``example``: a loader, ``example("name")`` imports ``examples/name.py`` (scripts, not a package)
+as the module ``name``; the tests that reproduce the examples' claims at reduced size use it.
 """
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -30,3 +34,14 @@ def cpp_build():
         res = subprocess.run(cmd, capture_output=True, text=True)
         assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
     return build
+
+
+@pytest.fixture(scope="session")
+def example():
+    def load(name):
+        spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules.setdefault(name, mod)  # examples that import each other find it
+        spec.loader.exec_module(mod)
+        return mod
+    return load

@@ -167,12 +167,12 @@ def test_perturbations():
         perturb.gaussian_noise(x, -1.0)
 
 
-def test_claim_kd_student_follows_teacher():
+def test_claim_kd_student_follows_teacher(example):
     """Reduced examples/distill.py: the KD student's output distribution is closer to the ANN
     teacher's than a plainly trained student's (same T, same epochs), and it stays accurate."""
     from spikecore.data.digits import load_digits
     from spikecore.learn import loop
-    ex = _example()
+    ex = example("distill")
     data = load_digits(seed=0)
     teacher, t_acc = ex.train_teacher(data, epochs=30, seed=0)
     assert t_acc > 0.95
@@ -193,24 +193,14 @@ def test_claim_kd_student_follows_teacher():
     assert acc["kd"] > 0.85, acc
 
 
-def _example():
-    import importlib.util
-    import pathlib
-    path = pathlib.Path(__file__).parents[2] / "examples" / "distill.py"
-    spec = importlib.util.spec_from_file_location("distill_example", path)
-    ex = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ex)
-    return ex
-
-
-def test_claim_kd_beats_plain_with_few_labels():
+def test_claim_kd_beats_plain_with_few_labels(example):
     """Reduced examples/distill.py --train-fraction 0.2: with 20 % of the labels and the rest as
     an unlabelled transfer set, the KD student (CNN teacher) is more accurate on clean test data
     than the plainly trained student at T = 2, mean over three seeds (full size, docs/learn.md:
     +2.2 points over 6 seeds, KD ahead on every seed; at this reduced size +0.2 .. +2.7 points
     per seed, 6 of 6 positive, mean +1.5)."""
     from spikecore.learn import loop
-    ex = _example()
+    ex = example("distill")
     steps = 2
     acc = {"plain": [], "kd": []}
     for seed in (0, 1, 2):
@@ -226,8 +216,8 @@ def test_claim_kd_beats_plain_with_few_labels():
     assert np.mean(acc["kd"]) > np.mean(acc["plain"]), acc
 
 
-def test_few_labels_bad_fraction_and_transfer_without_teacher():
-    ex = _example()
+def test_few_labels_bad_fraction_and_transfer_without_teacher(example):
+    ex = example("distill")
     with pytest.raises(ValueError, match="fraction"):
         ex.few_labels(1.0)
     data = ex.few_labels(0.1, seed=0)
@@ -235,13 +225,13 @@ def test_few_labels_bad_fraction_and_transfer_without_teacher():
         ex.train_student(data, 2, None, hidden=4, epochs=1, transfer=data.x_unlabelled)
 
 
-def test_claim_kd_beats_plain_on_shifted_digits():
+def test_claim_kd_beats_plain_on_shifted_digits(example):
     """Reduced examples/distill.py --task shifted (all labels): a translation-invariant CNN
     teacher far ahead of the SNN student; the KD student is more accurate on clean test data at
     T = 4 (full size, docs/learn.md: +9 to +11 points over 6 seeds; at this reduced size +4 to +9
     points on seeds 0-3, mean +7.2, about 3.5 std, so one seed and no margin)."""
     from spikecore.learn import loop
-    ex = _example()
+    ex = example("distill")
     steps = 4
     data = ex.shifted(0)
     assert data.x_train.shape == (1047, 144)

@@ -264,13 +264,8 @@ def test_bad_scheduler_arguments():
 
 
 # -- claim at reduced size (examples/esl_snn.py has the full run) -----------------------------
-def test_claim_esl_near_dense_and_above_static():
-    import importlib.util
-    import pathlib
-    path = pathlib.Path(__file__).parents[2] / "examples" / "esl_snn.py"
-    spec = importlib.util.spec_from_file_location("esl_snn_example", path)
-    ex = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ex)
+def test_claim_esl_near_dense_and_above_static(example):
+    ex = example("esl_snn")
     from spikecore.data.digits import load_digits
     data = load_digits(seed=0)
     acc = {k: ex.run_one(k, data, hidden=256, density=0.1, steps=8, epochs=12, seed=0,

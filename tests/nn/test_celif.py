@@ -1,20 +1,9 @@
 """CE-LIF (issue 5): equations, state, gradients, NDL, bad input, and the delayed-cue claim."""
-import importlib.util
-import pathlib
 
 import pytest
 import torch
 from spikecore.nn import celif as C
 from spikecore.nn.surrogate import get as get_sg
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-def _example(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _manual(I, q, beta, rho, beta_a, lam, gamma, vth):
@@ -145,10 +134,10 @@ def test_bad_inputs():
         C.delayed_cue(4, delay=0)
 
 
-def test_delayed_cue_claim_reduced():
+def test_delayed_cue_claim_reduced(example):
     """CE-LIF >= 90% after 150 steps of distractor noise; LIF and short-adaptation ALIF ~ chance."""
     torch.manual_seed(0)
-    ex = _example("celif_delayed_cue")
+    ex = example("celif_delayed_cue")
     res = {n: ex.train_eval(n, 150, epochs=4, n_train=256, n_test=256)["accuracy"]
            for n in ("celif", "celif_shared", "lif", "alif")}
     assert res["celif"] >= 0.9, res
@@ -239,18 +228,18 @@ def test_kernel_thread_count_invariant():
     assert torch.equal(res[0][0], res[1][0]) and torch.equal(res[0][1], res[1][1])
 
 
-def test_sequential_digits_claim_reduced():
+def test_sequential_digits_claim_reduced(example):
     """Pixel-by-pixel digits (64 steps): CE-LIF well above LIF and adaptive LIF after 5 epochs."""
     torch.manual_seed(0)
-    ex = _example("celif_sequential_digits")
+    ex = example("celif_sequential_digits")
     acc = {n: ex.train_eval(n, False, epochs=5, hidden=32, layers=1)["best"]
            for n in ("celif", "lif", "alif")}
     assert acc["celif"] >= max(acc["lif"], acc["alif"]) + 0.1, acc
 
 
-def test_memory_capacity_table_reduced():
+def test_memory_capacity_table_reduced(example):
     """Accuracy vs delay: CE-LIF remembers over 50 and 100 steps, LIF is at chance."""
-    ex = _example("celif_memory_capacity")
+    ex = example("celif_memory_capacity")
     res = ex.capacity((50, 100), neurons=("celif", "lif"), epochs=3)
     assert min(res["celif"].values()) >= 0.9, res
     assert max(res["lif"].values()) <= 0.65, res
@@ -275,9 +264,9 @@ def test_shared_context_kernel_equals_reference():
     assert sum(p.numel() for p in layer.parameters()) == 6 * 5 + 5 + 5
 
 
-def test_delayed_cue_ndl_reduced():
+def test_delayed_cue_ndl_reduced(example):
     """Noise-driven learning (Gaussian threshold noise, NDL gradient) also solves delay 150."""
-    ex = _example("celif_delayed_cue")
+    ex = example("celif_delayed_cue")
     r = ex.train_eval("celif", 150, epochs=4, noise="gaussian", sigma=0.3)
     assert r["accuracy"] >= 0.9, r
 

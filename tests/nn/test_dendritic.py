@@ -1,20 +1,9 @@
 """Dendritic neurons (issue 5): equations, subsets, counters, bad input, and the budget claim."""
-import importlib.util
-import pathlib
 
 import pytest
 import torch
 from spikecore import nn as snn
 from spikecore.nn import dendritic as D
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-def _example(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _manual(layer, x):
@@ -131,11 +120,11 @@ def test_bad_input():
         D.DendriticLIF(8, 2, tau=0.5)
 
 
-def test_budget_claim_reduced():
+def test_budget_claim_reduced(example):
     """Fixed hidden budget (16 x 64 weights): 8 ReLU branches keep point-neuron accuracy with
     6 instead of 16 neurons and beat 6 point neurons; identity branches lose accuracy."""
     torch.manual_seed(0)
-    ex = _example("dendritic_sweep")
+    ex = example("dendritic_sweep")
     kw = dict(n0=16, epochs=30, seed=0)
     point = ex.run(1, "relu", **kw)
     dend = ex.run(8, "relu", **kw)

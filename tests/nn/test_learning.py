@@ -1,23 +1,9 @@
 """Small networks learn (surrogate gradients and NDL, C++ path), and reduced versions of the
 learning claims (examples/digits_snn.py, examples/nsnn_robustness.py)."""
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
 from spikecore import nn as snn
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(name, mod)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(autouse=True)
@@ -28,8 +14,8 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
-def test_digits_snn_learns_far_above_chance():
-    ds = _load("digits_snn")
+def test_digits_snn_learns_far_above_chance(example):
+    ds = example("digits_snn")
     from spikecore.data.digits import load_digits
 
     d = load_digits(seed=0)
@@ -39,8 +25,8 @@ def test_digits_snn_learns_far_above_chance():
     assert acc > 0.80, acc  # chance is 0.10; the full example reaches >= 0.95
 
 
-def test_digits_snn_latency_code_learns():
-    ds = _load("digits_snn")
+def test_digits_snn_latency_code_learns(example):
+    ds = example("digits_snn")
     from spikecore.data.digits import load_digits
 
     d = load_digits(seed=1)
@@ -51,8 +37,8 @@ def test_digits_snn_latency_code_learns():
 
 
 @pytest.mark.slow
-def test_nsnn_close_clean_accuracy_and_more_robust_to_spike_deletion():
-    ns = _load("nsnn_robustness")
+def test_nsnn_close_clean_accuracy_and_more_robust_to_spike_deletion(example):
+    ns = example("nsnn_robustness")
     levels = {"deletion": (0.0, 0.4, 0.6), "gaussian": (0.0, 0.5, 1.0)}
     res = ns.compare(seeds=(0, 1), epochs=10, hidden=128, levels=levels)
     lif, noisy = res["lif"], res["noisy"]

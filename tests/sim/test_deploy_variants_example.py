@@ -1,17 +1,9 @@
 """examples/deploy_variants.py at reduced size: trained dendritic and CE-LIF networks run on the
 engine with the torch forward's spikes and predictions."""
-import importlib.util
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_deploy_variants_example():
-    spec = importlib.util.spec_from_file_location("deploy_variants",
-                                                  ROOT / "examples" / "deploy_variants.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    res = mod.main(["--quick"])
+def test_deploy_variants_example(example):
+    res = example("deploy_variants").main(["--quick"])
     den, ce = res["dendritic digits"], res["CE-LIF delayed cue"]
     for r in (den, ce):
         assert r["same_raster"] == 1.0 and r["agree"] == 1.0, r

@@ -112,7 +112,8 @@ int32_t Network::add_population(Population&& p) {
                              std::to_string(p.n));
   p.s.resize(size_t(p.n), p.model == NeuronModel::Source ? 0.f : p.c.lif.v_reset);
   p.a.assign(size_t(p.n), 0.f);
-  p.n_rec = p.kind == SynapseKind::Exp ? 2 : 1;
+  // receptors: exp synapses (ex, in) and CE-LIF with its own context drive (current, context)
+  p.n_rec = p.kind == SynapseKind::Exp || (p.model == NeuronModel::CELIF && !p.ce.shared) ? 2 : 1;
   p.slots = 1;
   p.ring.assign(size_t(p.n) * size_t(p.n_rec), 0.f);
   pops_.push_back(std::move(p));
@@ -198,7 +199,6 @@ int32_t Network::add_celif(int32_t n, double beta, double rho, double beta_a, do
   p.model = NeuronModel::CELIF;
   p.kind = SynapseKind::Delta;
   p.discrete = true;
-  p.c.lif.v_th = float(v_th);
   p.cur_scale = 1.f;
   CELIFCoeffs& c = p.ce;
   // the float32 values the training kernel multiplies by (bindings/variants.cpp celif_args)
@@ -212,14 +212,7 @@ int32_t Network::add_celif(int32_t n, double beta, double rho, double beta_a, do
   c.one_m_lam.assign(one_m_lam, one_m_lam + n);
   c.shared = shared;
   c.c.assign(size_t(n), 0.f);
-  const int32_t id = add_population(std::move(p));
-  Population& q = pops_.back();
-  std::fill(q.s.v.begin(), q.s.v.end(), 0.f);
-  if (!shared) {  // receptor 1: the context drive
-    q.n_rec = 2;
-    q.ring.assign(size_t(q.n) * 2, 0.f);
-  }
-  return id;
+  return add_population(std::move(p));  // v starts at 0 (v_reset of the default coefficients)
 }
 
 void Network::set_branches(int32_t pop, int32_t K, BranchFn g, double decay, const float* bias) {

@@ -18,7 +18,7 @@ from spikecore.data.encoding import rate_encode
 
 from .perturb import PERTURBATIONS
 
-__all__ = ["fit", "accuracy", "encode", "time_mean"]
+__all__ = ["fit", "epoch", "accuracy", "encode", "time_mean"]
 
 
 def encode(x: np.ndarray, steps: int, seed: int) -> torch.Tensor:
@@ -64,6 +64,22 @@ def fit(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, *, steps: int = 8,
         if log is not None:
             log(f"epoch {ep + 1:3d}  loss {total / len(x):.4f}")
     return optimizer
+
+
+def epoch(forward: Callable[[torch.Tensor], torch.Tensor], optimizer: torch.optim.Optimizer,
+          x: torch.Tensor, y: torch.Tensor, batch: int = 64) -> torch.Tensor:
+    """One epoch over time-first spikes ``x`` [T, N, ...] with labels ``y`` [N]: minibatches of a
+    fresh ``torch.randperm`` (the global generator), cross-entropy of ``forward(x[:, idx])``
+    (logits [B, K]), one optimizer step each. Returns the last minibatch's loss."""
+    perm = torch.randperm(len(y))
+    loss = None
+    for i in range(0, len(y), batch):
+        idx = perm[i:i + batch]
+        loss = F.cross_entropy(forward(x[:, idx]), y[idx])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return loss
 
 
 @torch.no_grad()
