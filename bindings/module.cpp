@@ -24,4 +24,5 @@ NB_MODULE(_core, m) {
   bind_models(m.def_submodule("models", "model-specific kernels (HebbFF, dendrites, ...)"));
   bind_learn(m.def_submodule("learn", "structure-learning kernels (synapse-sparse products)"));
   bind_variants(m.def_submodule("variants", "CE-LIF and dendritic neuron kernels"));
+  bind_spike_metrics(m.def_submodule("spike_metrics", "spike-train distances"));
 }
