@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nanobind/stl/string.h>
+
 #include "bindings.hpp"
 #include "spikecore/analysis/spike_distances.hpp"
 #include "spikecore/core/errors.hpp"

@@ -46,7 +46,7 @@ __all__ = [
     "psth", "split_half_reliability", "normalised_psth_correlation", "pearson",
     "van_rossum_distance", "victor_purpura_distance", "isi_distance", "spike_distance",
     "distance_matrix", "mean_pairwise_distance", "isis", "isi_ks_distance", "fano_factor",
-    "refractory_violation_rate", "binned_to_trains", "ceiling_stats",
+    "refractory_violation_rate", "binned_to_trains", "ceiling_stats", "response_metrics",
 ]
 
 
@@ -331,3 +331,51 @@ def refractory_violation_rate(trains: Sequence, refractory: float) -> float:
     refractory = _positive(refractory, "refractory")
     i = isis(trains)
     return float((i < refractory).mean()) if i.size else 0.0
+
+
+# ----------------------------------------------------------------------------- summary
+def response_metrics(pred, data, dt: float, *, sigma: float = 2.0, refractory_bins: float = 1.5,
+                     tau_bins: float = 2.0, fano_window: int = 10, max_trials: int = 20,
+                     seed: int = 0) -> dict:
+    r"""Every metric of docs/neural.md for model trials ``pred`` [Rp, T, N] against held-out
+    repeats ``data`` [R, T, N] (counts per bin of width ``dt``), averaged over neurons:
+
+    ``cc_norm`` (mean :func:`normalised_psth_correlation` of the model PSTH, smoothing ``sigma``
+    bins), ``cc``, ``ceiling``; ``isi_ks`` (per-neuron KS distance of pooled ISIs, model vs data);
+    ``refractory`` and ``refractory_data`` (fraction of ISIs < ``refractory_bins`` bins);
+    ``fano`` and ``fano_data`` (Fano factor in windows of ``fano_window`` bins) and
+    ``fano_err`` (mean absolute difference over neurons); ``van_rossum`` (mean distance, model
+    trial vs data trial, ``tau_bins`` bins) and ``van_rossum_floor`` (data trial vs data trial);
+    ``rate`` and ``rate_data`` (spikes per unit of ``dt``)."""
+    pred = _binned(pred, "pred", min_repeats=2)
+    data = _binned(data, "data", min_repeats=2)
+    if pred.shape[1:] != data.shape[1:]:
+        raise ValueError(f"pred: shape [T, N] = {pred.shape[1:]} differs from data's "
+                         f"{data.shape[1:]}")
+    dt = _positive(dt, "dt")
+    cc_norm, cc, ceil = normalised_psth_correlation(pred.mean(0), data, sigma, seed=seed)
+    N = data.shape[2]
+    ks, vr, floor = [], [], []
+    pt_all, dt_all = [], []
+    for n in range(N):
+        pt = binned_to_trains(pred[:max_trials, :, n], dt)
+        dtr = binned_to_trains(data[:max_trials, :, n], dt)
+        pt_all += pt
+        dt_all += dtr
+        if isis(pt).size and isis(dtr).size:
+            ks.append(isi_ks_distance(pt, dtr))
+        vr.append(mean_pairwise_distance(pt, dtr, "van_rossum", tau=tau_bins * dt))
+        floor.append(mean_pairwise_distance(dtr, None, "van_rossum", tau=tau_bins * dt))
+    f_pred = fano_factor(pred, fano_window)
+    f_data = fano_factor(data, fano_window)
+    return {
+        "cc_norm": float(np.nanmean(cc_norm)), "cc": float(np.nanmean(cc)),
+        "ceiling": float(np.nanmean(ceil)),
+        "isi_ks": float(np.mean(ks)) if ks else float("nan"),
+        "refractory": refractory_violation_rate(pt_all, refractory_bins * dt),
+        "refractory_data": refractory_violation_rate(dt_all, refractory_bins * dt),
+        "fano": float(np.nanmean(f_pred)), "fano_data": float(np.nanmean(f_data)),
+        "fano_err": float(np.nanmean(np.abs(f_pred - f_data))),
+        "van_rossum": float(np.mean(vr)), "van_rossum_floor": float(np.mean(floor)),
+        "rate": float(pred.mean() / dt), "rate_data": float(data.mean() / dt),
+    }
