@@ -310,7 +310,7 @@ def fano_factor(y, window: int = 1) -> np.ndarray:
     r"""Fano factor per neuron over repeats: counts in windows of ``window`` bins,
     :math:`F = \operatorname{mean}_w \operatorname{Var}_r(c) / \operatorname{mean}_w \operatorname{E}_r(c)`
     (ratio of means over windows; variance across repeats with ddof = 0, as elephant's
-    ``fano_factor``). ``y`` [R, T(, N)], R >= 2. NaN for a silent neuron."""
+    ``fanofactor``). ``y`` [R, T(, N)], R >= 2. NaN for a silent neuron."""
     y = _binned(y, "y", min_repeats=2)
     if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
         raise ValueError(f"window: must be a positive integer of bins, got {window!r}")
