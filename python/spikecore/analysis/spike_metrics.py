@@ -70,9 +70,17 @@ def _train(t, name: str) -> np.ndarray:
     a = np.asarray(t, dtype=np.float64)
     if a.ndim != 1:
         raise ValueError(f"{name}: a spike train must be 1-D spike times, got shape {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name}: spike times must be finite")
-    return np.ascontiguousarray(np.sort(a))
+    # NaN fails the order test and is sorted to the end; the core then rejects it by name
+    if a.size > 1 and not np.all(a[1:] >= a[:-1]):
+        a = np.sort(a)
+    return np.ascontiguousarray(a)
+
+
+def _unique(a: np.ndarray) -> np.ndarray:
+    """Sorted ``a`` without duplicate times (PySpike merges them); no copy when there are none."""
+    if a.size > 1 and not np.all(a[1:] > a[:-1]):
+        return np.unique(a)
+    return a
 
 
 def _window(a: np.ndarray, b: np.ndarray, t_start, t_end):
@@ -210,14 +218,14 @@ def isi_distance(a, b, t_start: Optional[float] = None, t_end: Optional[float] =
     """ISI-distance over ``[t_start, t_end]`` (default: 0 or the first spike, the last spike).
     Duplicate spike times are merged, as PySpike does; an empty train stands for the two
     auxiliary spikes ``t_start``, ``t_end`` (PySpike's convention)."""
-    a, b = np.unique(_train(a, "a")), np.unique(_train(b, "b"))
+    a, b = _unique(_train(a, "a")), _unique(_train(b, "b"))
     t0, t1 = _window(a, b, t_start, t_end)
     return float(_core().isi_distance(a, b, t0, t1))
 
 
 def spike_distance(a, b, t_start: Optional[float] = None, t_end: Optional[float] = None) -> float:
     """SPIKE-distance (Kreuz 2013) over ``[t_start, t_end]``; conventions as :func:`isi_distance`."""
-    a, b = np.unique(_train(a, "a")), np.unique(_train(b, "b"))
+    a, b = _unique(_train(a, "a")), _unique(_train(b, "b"))
     t0, t1 = _window(a, b, t_start, t_end)
     return float(_core().spike_distance(a, b, t0, t1))
 
@@ -235,7 +243,7 @@ def distance_matrix(trains: Sequence, metric: str, *, tau: Optional[float] = Non
         raise ValueError(f"metric: unknown metric {metric!r}; valid: {', '.join(_MATRIX)}")
     ts = [_train(t, f"trains[{k}]") for k, t in enumerate(trains)]
     if metric in ("isi", "spike"):
-        ts = [np.unique(t) for t in ts]
+        ts = [_unique(t) for t in ts]
         if t_start is None or t_end is None:
             raise ValueError("t_end: t_start and t_end are required for the ISI/SPIKE matrix")
         param = 0.0
