@@ -65,26 +65,20 @@ void bind_spike_metrics(nb::module_ m) {
         return sa::victor_purpura(a.data(), a.size(), b.data(), b.size(), q, scratch);
       },
       "a"_a, "b"_a, "q"_a, "Victor-Purpura distance (cost q per unit time), O(n_a n_b).");
-  m.def(
-      "isi_distance",
-      [](Times a, Times b, double t_start, double t_end) {
-        window(t_start, t_end);
-        sa::check_train(a.data(), a.size(), t_start, t_end, "a");
-        sa::check_train(b.data(), b.size(), t_start, t_end, "b");
-        nb::gil_scoped_release nogil;
-        return sa::isi_distance(a.data(), a.size(), b.data(), b.size(), t_start, t_end);
-      },
-      "a"_a, "b"_a, "t_start"_a, "t_end"_a, "ISI-distance (PySpike's edge correction).");
-  m.def(
-      "spike_distance",
-      [](Times a, Times b, double t_start, double t_end) {
-        window(t_start, t_end);
-        sa::check_train(a.data(), a.size(), t_start, t_end, "a");
-        sa::check_train(b.data(), b.size(), t_start, t_end, "b");
-        nb::gil_scoped_release nogil;
-        return sa::spike_distance(a.data(), a.size(), b.data(), b.size(), t_start, t_end);
-      },
-      "a"_a, "b"_a, "t_start"_a, "t_end"_a, "SPIKE-distance (PySpike's edge correction).");
+  using Windowed = double (*)(const double*, size_t, const double*, size_t, double, double);
+  auto windowed = [](Windowed f) {
+    return [f](Times a, Times b, double t_start, double t_end) {
+      window(t_start, t_end);
+      sa::check_train(a.data(), a.size(), t_start, t_end, "a");
+      sa::check_train(b.data(), b.size(), t_start, t_end, "b");
+      nb::gil_scoped_release nogil;
+      return f(a.data(), a.size(), b.data(), b.size(), t_start, t_end);
+    };
+  };
+  m.def("isi_distance", windowed(&sa::isi_distance), "a"_a, "b"_a, "t_start"_a, "t_end"_a,
+        "ISI-distance (PySpike's edge correction).");
+  m.def("spike_distance", windowed(&sa::spike_distance), "a"_a, "b"_a, "t_start"_a, "t_end"_a,
+        "SPIKE-distance (PySpike's edge correction).");
   m.def(
       "distance_matrix",
       [](const std::string& metric, Times times, Offsets offsets, double param, double t_start,
