@@ -26,7 +26,6 @@ import time
 
 import numpy as np
 import torch
-
 from spikecore.analysis.spike_metrics import response_metrics
 from spikecore.data.retina import make_retina
 from spikecore.models.neural_fit import fit_neural, make_model, sample_trials

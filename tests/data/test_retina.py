@@ -1,9 +1,14 @@
 """Synthetic retina (deterministic, ground truth, misspecified for LN) and its HDF5 / NWB files."""
 import numpy as np
 import pytest
-
-from spikecore.data.retina import (RetinaConfig, RetinaData, SyntheticRetina, load_hdf5,
-                                   make_retina, save_hdf5)
+from spikecore.data.retina import (
+    RetinaConfig,
+    RetinaData,
+    SyntheticRetina,
+    load_hdf5,
+    make_retina,
+    save_hdf5,
+)
 
 SMALL = dict(size=12, n_cells=16, train_s=3.0, test_s=1.0, repeats=4, image_size=32, n_images=2)
 

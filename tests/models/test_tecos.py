@@ -3,7 +3,6 @@ reduced size (examples/retina_tecos.py)."""
 import numpy as np
 import pytest
 import torch
-
 from spikecore.models.neural_baselines import LNPoisson, McIntoshCNN
 from spikecore.models.neural_fit import fit_neural, make_model, sample_trials
 from spikecore.models.tecos import TeCoSLVM, gaussian_kl
@@ -160,15 +159,12 @@ def test_bad_input():
 
 
 def test_claims_at_reduced_size(example):
-    """Claims 1-3 and 5 of examples/retina_tecos.py in their direction on a small retina."""
+    """Claims 1-4 of examples/retina_tecos.py in their direction on a small retina (12 x 12,
+    20 s of training data, 250 steps; claim 5 at toy size in
+    test_every_model_trains_by_the_same_loop). Deterministic: fixed seeds, one thread."""
     ex = example("retina_tecos")
-    res = ex.run(train_s=20.0, test_s=3.0, repeats=12, size=12, steps=100, n_trials=20,
-                 models=("ln", "tecos", "tecos_lif"), log=lambda s: None)
+    res = ex.run(train_s=20.0, test_s=3.0, repeats=12, size=12, steps=250, n_trials=50,
+                 models=("ln", "tecos"), log=lambda s: None)
     verdict = ex.claims(res)
-    M = res["metrics"]
-    assert verdict["1_truth_at_ceiling"], M["truth"]
-    assert verdict["2_beats_ln"], (M["tecos"]["cc_norm"], M["ln"]["cc_norm"])
-    assert verdict["3_refractory_below_ln"] and verdict["3_isi_ks_below_ln"]
-    assert verdict["3_fano_closer_than_ln"]
-    assert verdict["5_both_decoders_train"]
-    assert verdict["4_length_drop_le_0.02"] or res["length"]["tecos"]["bins"] < 300
+    assert all(verdict.values()), (verdict, res["metrics"], res["length"])
+    assert res["length"]["tecos"]["bins"] >= 300

@@ -38,15 +38,29 @@ Oracles in the tests: elephant (van Rossum, Victor-Purpura) and PySpike (ISI, SP
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 import numpy as np
 
 __all__ = [
-    "psth", "split_half_reliability", "normalised_psth_correlation", "pearson",
-    "van_rossum_distance", "victor_purpura_distance", "isi_distance", "spike_distance",
-    "distance_matrix", "mean_pairwise_distance", "isis", "isi_ks_distance", "fano_factor",
-    "refractory_violation_rate", "binned_to_trains", "ceiling_stats", "response_metrics",
+    "binned_to_trains",
+    "ceiling_stats",
+    "distance_matrix",
+    "fano_factor",
+    "isi_distance",
+    "isi_ks_distance",
+    "isis",
+    "mean_pairwise_distance",
+    "normalised_psth_correlation",
+    "pearson",
+    "psth",
+    "refractory_violation_rate",
+    "response_metrics",
+    "spike_distance",
+    "split_half_reliability",
+    "van_rossum_distance",
+    "victor_purpura_distance",
 ]
 
 

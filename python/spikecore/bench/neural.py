@@ -17,11 +17,12 @@ A peer that is not installed is reported as ``None``. Times are CPU seconds
 """
 from __future__ import annotations
 
-import numpy as np
-
 import time
 
-from . import Result, median_time as _median_time
+import numpy as np
+
+from . import Result
+from . import median_time as _median_time
 
 
 def median_time(fn, repeats=5, warmup=1):

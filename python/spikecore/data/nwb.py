@@ -23,7 +23,7 @@ import numpy as np
 
 from spikecore.data.retina import RetinaData
 
-__all__ = ["save_nwb", "load_nwb"]
+__all__ = ["load_nwb", "save_nwb"]
 
 
 def _bin_times(counts: np.ndarray, start: float, dt: float) -> np.ndarray:

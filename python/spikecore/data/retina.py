@@ -74,8 +74,15 @@ from typing import Optional
 
 import numpy as np
 
-__all__ = ["RetinaConfig", "RetinaData", "SyntheticRetina", "make_retina", "save_hdf5",
-           "load_hdf5", "check_pair"]
+__all__ = [
+    "RetinaConfig",
+    "RetinaData",
+    "SyntheticRetina",
+    "check_pair",
+    "load_hdf5",
+    "make_retina",
+    "save_hdf5",
+]
 
 FORMAT = "spikecore-retina-1"
 

@@ -16,7 +16,7 @@ import torch
 
 from spikecore.data.retina import check_pair
 
-__all__ = ["fit_neural", "sample_trials", "make_model"]
+__all__ = ["fit_neural", "make_model", "sample_trials"]
 
 
 def fit_neural(model: torch.nn.Module, stim: np.ndarray, resp: np.ndarray, *, chunk: int = 50,

@@ -67,7 +67,7 @@ from torch import nn
 
 from spikecore.nn import LIF, NoisyLIF
 
-__all__ = ["TeCoSLVM", "gaussian_kl", "check_beta", "check_inputs", "LIKELIHOODS"]
+__all__ = ["LIKELIHOODS", "TeCoSLVM", "check_beta", "check_inputs", "gaussian_kl"]
 
 LIKELIHOODS = ("bernoulli", "poisson")
 NEURONS = ("noisy", "lif")
