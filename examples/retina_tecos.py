@@ -14,7 +14,7 @@ LIF) are trained by the same loop (spikecore.models.neural_fit.fit_neural) for t
 steps, and evaluated on the same held-out repeats.
 
     nice -n 10 python examples/retina_tecos.py            # 60 s training data, ~8 min
-    nice -n 10 python examples/retina_tecos.py --quick    # 20 s training data, fewer steps
+    nice -n 10 python examples/retina_tecos.py --quick    # 12 x 12, 20 s of training data
     python examples/retina_tecos.py --json out.json       # the table as JSON as well
 
 Exit status 0 when all claims hold.
@@ -119,9 +119,9 @@ def main(argv=None):
     p.add_argument("--json", default=None, help="also write the results to this file")
     args = p.parse_args(argv)
     if args.quick:
-        kw = dict(train_s=20.0, test_s=5.0, steps=150)
+        kw = {"train_s": 20.0, "test_s": 3.0, "repeats": 12, "size": 12, "steps": 250}
     else:
-        kw = dict(train_s=60.0, test_s=10.0, steps=400)
+        kw = {"train_s": 60.0, "test_s": 10.0, "steps": 400}
     if args.steps:
         kw["steps"] = args.steps
     res = run(seed=args.seed, **kw)
