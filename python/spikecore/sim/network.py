@@ -903,7 +903,10 @@ class Network:
                 # autapses are forbidden within one population
                 full = P.n * Q.n_targets
                 drop = P is Q and not allow_autapses
-                keep = ~np.eye(P.n, dtype=bool).reshape(-1) if drop else None
+                # an autapse is pre i -> every branch compartment i*K .. i*K+K-1 of neuron i
+                # (issue 12: not compartment i)
+                keep = (np.arange(P.n)[:, None] != np.arange(Q.n_targets)[None, :]
+                        // Q.branches).reshape(-1) if drop else None
                 arrs = []
                 for nm, kind, arr in (("weight", wk, warr), ("delay", dk, darr)):
                     if kind == 3:
