@@ -309,7 +309,11 @@ void Network::set_state(int32_t pop, StateVar var, const float* in) {
     if (!std::isfinite(in[i])) throw value_error("value: contains NaN or inf");
   if (var == StateVar::Ref) {
     for (int32_t i = 0; i < p.n; ++i) {
-      require(in[i] >= 0, "value", "refractory counts must be >= 0");
+      require(in[i] >= 0, "ref", "refractory counts must be >= 0");
+      // int32 counter: range-check before converting (issue 12: 1e30 left it not refractory)
+      if (!(double(in[i]) <= 2147483647.0))
+        throw value_error(message("ref", "refractory counts (steps) must be at most 2**31 - 1 = "
+                                         "2147483647, got " + std::to_string(double(in[i]))));
       p.s.ref[size_t(i)] = int32_t(in[i]);
     }
     return;
@@ -367,7 +371,9 @@ uint16_t Network::delay_steps(double ms, const char* arg) const {
                                        str(ms) + " ms"));
   if (!(s <= max_delay_steps_))
     throw value_error(message(arg, "must be at most max_delay (" + str(max_delay_steps_ * dt_) +
-                                       " ms), got " + str(ms) + " ms"));
+                                       " ms = " + std::to_string(max_delay_steps_) +
+                                       " steps; delays are 16-bit: at most 65535 steps), got " +
+                                       str(ms) + " ms"));
   return uint16_t(s);
 }
 

@@ -108,6 +108,21 @@ def _int(x: Any, name: str) -> int:
     return int(x)
 
 
+# Step indices and periods are int64 in the core and exact in the float64 times derived from
+# them: every duration converted to steps is range-checked against this (issue 12).
+_MAX_STEPS = 2 ** 53
+
+
+def _steps(ms: float, dt: float, name: str, limit: int = _MAX_STEPS) -> int:
+    """``round(ms / dt)`` as an int, or a ValueError naming ``name`` and the largest value
+    allowed when the count reaches ``limit`` steps."""
+    s = round(ms / dt)
+    if s >= limit:
+        raise ValueError(f"{name}: {ms:g} ms is {s:.4g} steps of dt = {dt:g} ms; the largest "
+                         f"value allowed is {(limit - 1) * dt:.10g} ms ({limit - 1} steps)")
+    return int(s)
+
+
 def _numpy(x: Any) -> np.ndarray:
     """numpy view of an array-like; torch tensors are detached and moved to the CPU."""
     if hasattr(x, "detach") and hasattr(x, "cpu"):
@@ -994,6 +1009,8 @@ class Network:
             else times.astype(np.float64).reshape(-1)
         if t.size and not np.all(np.isfinite(t)):
             raise ValueError(f"{name}: contains NaN or inf")
+        if t.size:  # range-check before the int64 cast (which wraps silently)
+            _steps(float(np.abs(t).max()), self.dt, name)
         s = np.rint(t / self.dt).astype(np.int64) - offset
         if s.size and s.min() < self.step:
             raise ValueError(f"{name}: must be >= {(self.step + offset) * self.dt:g} ms (the "
@@ -1086,7 +1103,8 @@ class Network:
         elif a.ndim == 2:
             if a.shape[1] != P.n:
                 raise ValueError(f"current: shape must be (steps, {P.n}), got {a.shape}")
-            s0 = self.step if start is None else int(round(_finite(start, "start") / self.dt))
+            s0 = self.step if start is None else _steps(_finite(start, "start"), self.dt,
+                                                        "start")
             if s0 < self.step:
                 raise ValueError(f"start: must be >= the current time {self.t:g} ms, got {start}")
             self._c.set_current_steps(P.index, s0, a)
@@ -1130,7 +1148,7 @@ class Network:
             raise ValueError("neurons: name at least one neuron")
         if np.any(np.diff(idx) <= 0):
             raise ValueError("neurons: must be strictly increasing")
-        k = 1 if every is None else int(round(_finite(every, "every") / self.dt))
+        k = 1 if every is None else _steps(_finite(every, "every"), self.dt, "every")
         if k < 1:
             raise ValueError(f"every: must be >= dt, got {every}")
         r = self._c.record_state(P.index, [VARIABLES[v] for v in variables], idx.tolist(), k)
@@ -1206,7 +1224,7 @@ class Network:
         projection (``by`` weight or random) and regrow as many at random positions with
         ``weight`` and ``delay``: the number of synapses stays fixed."""
         j = self._proj(projection)
-        every_steps = int(round(_finite(every, "every") / self.dt))
+        every_steps = _steps(_finite(every, "every"), self.dt, "every")
         if every_steps < 1:
             raise ValueError(f"every: must be >= dt, got {every}")
         f = _finite(fraction, "fraction")
@@ -1245,11 +1263,9 @@ class Network:
         chunk = _finite(chunk, "chunk")
         if chunk <= 0:
             raise ValueError(f"chunk: must be > 0, got {chunk}")
-        n = int(round(duration / self.dt))
-        if n >= 2 ** 53:
-            raise ValueError(f"duration: {duration} ms is more than 2**53 steps")
+        n = _steps(duration, self.dt, "duration")
         end = self.step + n
-        chunk_steps = max(1, int(round(chunk / self.dt)))
+        chunk_steps = max(1, min(_MAX_STEPS, round(chunk / self.dt)))  # longer: one chunk
         if progress is None:
             progress = duration > 10_000.0
         bar = None
