@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 import numpy as np
 
-from spikecore.sim._validate import (_finite, _float_array, _idle, _index_array, _int, _value_spec)
+from spikecore.sim._validate import _finite, _float_array, _idle, _index_array, _int, _value_spec
 from spikecore.sim.populations import SOURCES, Population
 
 if TYPE_CHECKING:
