@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from spikecore.data.delayed_cue import delayed_cue
 from spikecore.nn import celif as C
 from spikecore.nn.surrogate import get as get_sg
 
@@ -131,7 +132,7 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="x: contains NaN"):
         C.CELIF(3, 2)(x)
     with pytest.raises(ValueError, match="delay"):
-        C.delayed_cue(4, delay=0)
+        delayed_cue(4, delay=0)
 
 
 def test_delayed_cue_claim_reduced(example):

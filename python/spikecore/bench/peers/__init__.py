@@ -36,7 +36,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from spikecore.bench.spikestats import SpikeStats, spike_stats
+from spikecore.analysis.spikestats import SpikeStats, spike_stats
 
 PEERS = ("brian2", "nest")
 REQUIREMENTS = ["brian2==2.9.*", "numpy<2.4", "nest-simulator==3.10.*"]
