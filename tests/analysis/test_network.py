@@ -189,7 +189,7 @@ def test_cpp_layer_checks_reach_python():
 
     ns = np.ascontiguousarray(np.random.default_rng(0).normal(size=(1, 3, 3)))
     with pytest.raises(ValueError, match="^A: layer 0 is not symmetric"):
-        _core.models.community.multilayer_louvain(ns, 1.0, 1.0, 1.0, 0)
+        _core.analysis.multilayer_louvain(ns, 1.0, 1.0, 1.0, 0)
 
 
 def test_empty_layers_give_zero_Q():

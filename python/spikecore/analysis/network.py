@@ -5,7 +5,7 @@ The pipeline of METHODS.md section 1 (after Bassett et al. 2011 and Mucha et al.
 1. :func:`windowed_correlations`: hidden activity ``[N, T]`` cut into windows of ``window`` steps;
    the Pearson correlation matrix of each window is one layer of a multilayer network.
 2. :func:`multilayer_communities`: signed multislice modularity with ordinal inter-layer coupling,
-   maximised by generalized Louvain (C++, ``spikecore._core.models.community``):
+   maximised by generalized Louvain (C++, ``spikecore._core.analysis``):
 
    .. math::
 
@@ -56,7 +56,7 @@ __all__ = [
 def _community():
     from spikecore import _core
 
-    return _core.models.community
+    return _core.analysis
 
 
 def _as_activity(activity) -> np.ndarray:

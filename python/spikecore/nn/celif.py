@@ -267,9 +267,10 @@ class _CELIFFn(torch.autograd.Function):
         _var.celif_forward(I.detach(), (I if q is None else q).detach(), v0.detach(),
                            a0.detach(), c0.detach(), beta.detach(), lam.detach(),
                            omlam.detach(), _opt(eps, I), _opt(bias, I), z, vT, aT, cT,
-                           cfg["rho"], cfg["omr"], cfg["beta_a"], cfg["gamma"], cfg["v_th"],
-                           cfg["kind"], cfg["alpha"], cfg["smooth"], cfg["cols"],
-                           max(1, torch.get_num_threads()))
+                           rho=cfg["rho"], one_m_rho=cfg["omr"], beta_a=cfg["beta_a"],
+                           gamma=cfg["gamma"], v_th=cfg["v_th"], surrogate=cfg["kind"],
+                           alpha=cfg["alpha"], smooth=cfg["smooth"], cols=cfg["cols"],
+                           n_threads=max(1, torch.get_num_threads()))
 
     @staticmethod
     def backward(ctx, gz, gvT, gaT, gcT):
@@ -291,10 +292,11 @@ class _CELIFFn(torch.autograd.Function):
         _var.celif_backward(I.detach(), (I if shared else q).detach(), v0.detach(),
                             a0.detach(), c0.detach(), gz, gvT, gaT, gcT, beta.detach(),
                             lam.detach(), omlam.detach(), _opt(eps, I), _opt(bias, I), gI, gq,
-                            gv0, ga0, gc0, gb, gl, gol, gbias, cfg["rho"], cfg["omr"],
-                            cfg["beta_a"], cfg["gamma"], cfg["v_th"], cfg["detach"],
-                            cfg["kind"], cfg["alpha"], cfg["smooth"], shared, cfg["cols"],
-                            max(1, torch.get_num_threads()))
+                            gv0, ga0, gc0, gb, gl, gol, gbias, rho=cfg["rho"],
+                            one_m_rho=cfg["omr"], beta_a=cfg["beta_a"], gamma=cfg["gamma"],
+                            v_th=cfg["v_th"], detach_reset=cfg["detach"], surrogate=cfg["kind"],
+                            alpha=cfg["alpha"], smooth=cfg["smooth"], shared=shared,
+                            cols=cfg["cols"], n_threads=max(1, torch.get_num_threads()))
         if bias is not None:  # per-neuron sums over time -> per column
             gbias = gbias.view(-1, bias.shape[0]).sum(0)
         return (gI, None if q is None else gq, gv0, ga0, gc0,
