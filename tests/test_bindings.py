@@ -1,6 +1,7 @@
 """The binding boundary (bindings/*.cpp): every function of spikecore._core names its arguments,
 the long kernel calls take their settings by keyword, and the bindings hold no logic of their own
 (the core validates)."""
+
 import re
 
 import numpy as np

@@ -1,5 +1,6 @@
 """The layering of ARCHITECTURE.md is enforced: import-linter's contracts in pyproject.toml
 (``[tool.importlinter]``) hold for the package, and they do catch an upward import and a cycle."""
+
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,9 @@ PYPROJECT = str(Path(__file__).resolve().parents[1] / "pyproject.toml")
 
 
 def _lint(capsys, contracts=()):
-    ok = use_cases.lint_imports(config_filename=PYPROJECT, limit_to_contracts=contracts,
-                                cache_dir=None, no_logo=True)
+    ok = use_cases.lint_imports(
+        config_filename=PYPROJECT, limit_to_contracts=contracts, cache_dir=None, no_logo=True
+    )
     return ok, capsys.readouterr().out
 
 
@@ -35,17 +37,24 @@ class _WithExtraImport:
 
     def build(self, **kwargs):
         graph = self.real.build(**kwargs)
-        graph.add_import(importer=self.importer, imported=self.imported, line_number=1,
-                         line_contents=f"import {self.imported}")
+        graph.add_import(
+            importer=self.importer,
+            imported=self.imported,
+            line_number=1,
+            line_contents=f"import {self.imported}",
+        )
         return graph
 
 
-@pytest.mark.parametrize("importer, imported, contract", [
-    ("spikecore.nn.linear", "spikecore.sim.network", "layers"),  # nn must not import sim
-    ("spikecore.data.digits", "spikecore.nn.linear", "layers"),  # data is the bottom layer
-    ("spikecore.audio.cochlea", "spikecore.learn.esl", "layers"),  # siblings are independent
-    ("spikecore.sim.network", "spikecore.experiments.brunel", "acyclic"),  # sim <-> experiments
-])
+@pytest.mark.parametrize(
+    "importer, imported, contract",
+    [
+        ("spikecore.nn.linear", "spikecore.sim.network", "layers"),  # nn must not import sim
+        ("spikecore.data.digits", "spikecore.nn.linear", "layers"),  # data is the bottom layer
+        ("spikecore.audio.cochlea", "spikecore.learn.esl", "layers"),  # siblings are independent
+        ("spikecore.sim.network", "spikecore.experiments.brunel", "acyclic"),  # sim <-> experiments
+    ],
+)
 def test_contracts_catch_violations(capsys, importer, imported, contract):
     real = settings.GRAPH_BUILDER
     settings.configure(GRAPH_BUILDER=_WithExtraImport(real, importer, imported))

@@ -1,5 +1,6 @@
 """The installed package is typed: nanobind's generated stubs of spikecore._core sit beside the
 extension (CMakeLists.txt, nanobind_add_stub) and spikecore ships a py.typed marker."""
+
 import ast
 from pathlib import Path
 

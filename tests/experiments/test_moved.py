@@ -1,16 +1,20 @@
 """Modules that moved to spikecore.experiments (and the delayed-cue task, to spikecore.data) keep
 their old import paths for one release: the old path warns and gives the new module itself."""
+
 import importlib
 import sys
 
 import pytest
 
 
-@pytest.mark.parametrize("old, new", [
-    ("spikecore.audio.pipeline", "spikecore.experiments.audio_pipeline"),
-    ("spikecore.models.hebbff_cli", "spikecore.experiments.hebbff_cli"),
-    ("spikecore.analysis.reconfiguration", "spikecore.experiments.reconfiguration"),
-])
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("spikecore.audio.pipeline", "spikecore.experiments.audio_pipeline"),
+        ("spikecore.models.hebbff_cli", "spikecore.experiments.hebbff_cli"),
+        ("spikecore.analysis.reconfiguration", "spikecore.experiments.reconfiguration"),
+    ],
+)
 def test_old_module_path_warns_and_aliases(old, new):
     pytest.importorskip("torch")
     sys.modules.pop(old, None)
