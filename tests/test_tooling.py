@@ -23,6 +23,7 @@ FORMATTED_PY = [  # checked before the one-time format of the tree
     "python/spikecore/_deprecated.py",
     "python/spikecore/experiments/__init__.py",
     "tests/test_bindings.py",
+    "tests/test_doctests.py",
     "tests/test_layering.py",
     "tests/test_stubs.py",
     "tests/test_tooling.py",
