@@ -24,11 +24,12 @@ import argparse
 import time
 
 import torch
-from spikecore import nn as snn
-from spikecore.learn import loop
-from spikecore.data.delayed_cue import delayed_cue
-from spikecore.nn.celif import CELIF
 from torch import nn
+
+from spikecore import nn as snn
+from spikecore.data.delayed_cue import delayed_cue
+from spikecore.learn import loop
+from spikecore.nn.celif import CELIF
 
 NEURONS = ("celif", "celif_shared", "lif", "alif", "alif_long")
 

@@ -34,7 +34,7 @@ def test_delayed_cue_old_path_warns():
         old = celif.delayed_cue
     assert old is delayed_cue
     with pytest.raises(AttributeError, match="no_such_name"):
-        celif.no_such_name
+        _ = celif.no_such_name
 
 
 def test_demo_does_not_import_bench():

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from spikecore import nn as snn
-from spikecore.nn import _kernels, functional as SF, surrogate
+from spikecore.nn import _kernels, surrogate
+from spikecore.nn import functional as SF
 
 pytestmark = pytest.mark.skipif(not _kernels.has("lif"), reason="C++ kernels not built")
 

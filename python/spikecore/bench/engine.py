@@ -32,10 +32,10 @@ from typing import Iterator, Optional
 
 import numpy as np
 
+from spikecore.analysis.spikestats import SpikeStats, spike_stats
 from spikecore.bench import Result
 from spikecore.bench import peers as _peers
 from spikecore.bench.peers import models
-from spikecore.analysis.spikestats import SpikeStats, spike_stats
 
 DT_MS = 0.1
 

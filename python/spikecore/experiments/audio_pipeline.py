@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -47,6 +47,7 @@ def encode_dataset(data, indices, st: Spiketrum, dt_s: float, n_steps: int) -> n
 
 def make_model(n_in: int, cfg: dict):
     import torch
+
     import spikecore.nn as snn
 
     return torch.nn.Sequential(
@@ -276,7 +277,8 @@ def compare_encoders(quick: bool = False, seed: int = 0, cfg: Optional[dict] = N
 
     results = {}
     st = make_spiketrum(data.fs, cfg)
-    codes = {"spiketrum": (lambda i: st.encode(data.float_audio(i)), st.n_channels, 0)}
+    codes: Dict[str, Tuple[Callable[[Any], Any], int, float]] = {
+        "spiketrum": (lambda i: st.encode(data.float_audio(i)), st.n_channels, 0)}
     delta = _bisect_log(lambda d: rate_of(lambda: SendOnDelta(d, cochlea=coch)), target, 1e-5, 10.0)
     sod = SendOnDelta(delta, cochlea=coch)
     codes["send_on_delta"] = (lambda i: sod.encode_signal(envs[i]), 64, delta)
@@ -284,7 +286,7 @@ def compare_encoders(quick: bool = False, seed: int = 0, cfg: Optional[dict] = N
                        1e-4, 1e3, increasing=True)
     rc = RateCoder(gain, seed=seed, cochlea=coch)
     codes["rate"] = (lambda i: rc.encode_signal(envs[i]), 32, gain)
-    for name, (enc, n_ch, param) in codes.items():
+    for name, (enc, _n_ch, param) in codes.items():
         evs = {int(i): enc(int(i)) for i in allidx}
         rate = sum(len(evs[i]) for i in evs) / sum(dur[i] for i in evs)
         X = {k: np.stack([evs[int(i)].to_dense(cfg["dt_s"], n_steps=n_steps, binary=True)

@@ -39,8 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from spikecore.experiments.reconfiguration import SweepConfig, config_dict, run_sweep
     from spikecore.analysis.report import write_report
+    from spikecore.experiments.reconfiguration import SweepConfig, config_dict, run_sweep
 
     over = {k: getattr(args, k) for k in ("d", "N", "plasticity", "iters", "checkpoint_every",
                                            "lr", "seed", "n_threads", "repeats")

@@ -15,12 +15,17 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from spikecore.analysis.network import (consensus_partition, distribution_entropy, flexibility,
-                                        multilayer_communities, windowed_correlations)
+from spikecore.analysis.network import (
+    consensus_partition,
+    distribution_entropy,
+    flexibility,
+    multilayer_communities,
+    windowed_correlations,
+)
 
 __all__ = ["SweepConfig", "analyse_activity", "analyse_model", "analyse_checkpoint_dir",
            "train_and_analyse", "run_sweep"]
@@ -76,7 +81,7 @@ class SweepConfig:
     @classmethod
     def quick(cls, **kw) -> "SweepConfig":
         """A 1-2 minute demonstration: d = N = 32, R = 3..10, fresh and fixed data, one repeat."""
-        base = dict(R_values=tuple(range(3, 11)), modes=("fresh", "fixed"), repeats=1, d=32,
+        base: Dict[str, Any] = dict(R_values=tuple(range(3, 11)), modes=("fresh", "fixed"), repeats=1, d=32,
                     N=32, iters=300,
                     checkpoint_every=50, T=128, batch=16, lr=1e-2, T_val=500)
         base.update(kw)

@@ -67,11 +67,10 @@ from torch import nn
 from . import _check, _kernels
 from . import functional as SF
 from .reference import _noisy_spike
-from .surrogate import Surrogate, spike
-from .surrogate import get as get_surrogate
+from .surrogate import Surrogate, sample_now, spike
 from .surrogate import configure as configure_spikes
+from .surrogate import get as get_surrogate
 from .surrogate import noise as noise_surrogate
-from .surrogate import sample_now
 
 __all__ = ["CELIF", "CELIFState", "celif", "celif_reference"]
 

@@ -62,9 +62,8 @@ from torch import nn
 
 from . import _check, _kernels
 from . import functional as SF
-from .surrogate import Surrogate
+from .surrogate import Surrogate, sample_now
 from .surrogate import configure as configure_spikes
-from .surrogate import sample_now
 
 __all__ = [
     "NONLINEARITIES",

@@ -93,7 +93,7 @@ def available(peer: str) -> bool:
                                    capture_output=True, timeout=120)
                 ok = r.returncode == 0
                 if not ok:
-                    _errors[peer] = r.stderr.decode(errors="replace").strip().splitlines()[-1:]
+                    _errors[peer] = "".join(r.stderr.decode(errors="replace").strip().splitlines()[-1:])
             except (subprocess.SubprocessError, OSError) as exc:
                 _errors[peer] = str(exc)
         else:
