@@ -4,6 +4,11 @@
 #include <nanobind/ndarray.h>
 
 #include <cstdint>
+#include <new>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 #include <string>
 #include <vector>
 
@@ -60,6 +65,37 @@ nb::ndarray<nb::numpy, T> new_numpy(std::initializer_list<size_t> shape, T** dat
   nb::capsule owner(heap, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
   *data = heap->data();
   return nb::ndarray<nb::numpy, T>(heap->data(), shape.size(), shape.begin(), owner);
+}
+
+// A new n-D numpy array of the given shape, NOT initialised (the caller writes every element),
+// aligned to 64 bytes (a cache line; lets kernels use aligned and non-temporal stores).
+// Arrays of 4 MiB and more are aligned to 2 MiB and marked for transparent huge pages (Linux):
+// a fresh 16 MiB output then costs 8 page faults instead of 4096.
+template <typename T>
+nb::ndarray<nb::numpy, T> new_numpy_uninit(std::initializer_list<size_t> shape, T** data) {
+  size_t n = 1;
+  for (size_t s : shape) n *= s;
+  const size_t bytes = (n > 0 ? n : 1) * sizeof(T);
+  constexpr size_t kHuge = size_t(2) << 20;
+  T* heap;
+  nb::capsule owner;
+  if (bytes >= 2 * kHuge) {
+    const size_t padded = (bytes + kHuge - 1) / kHuge * kHuge;
+    heap = static_cast<T*>(::operator new[](padded, std::align_val_t(kHuge)));
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    madvise(heap, padded, MADV_HUGEPAGE);  // advice only: failure is harmless
+#endif
+    owner = nb::capsule(heap, [](void* p) noexcept {
+      ::operator delete[](p, std::align_val_t(kHuge));
+    });
+  } else {
+    heap = static_cast<T*>(::operator new[](bytes, std::align_val_t(64)));
+    owner = nb::capsule(heap, [](void* p) noexcept {
+      ::operator delete[](p, std::align_val_t(64));
+    });
+  }
+  *data = heap;
+  return nb::ndarray<nb::numpy, T>(heap, shape.size(), shape.begin(), owner);
 }
 
 }  // namespace spikecore_bind
