@@ -1,8 +1,9 @@
 """Bridge to the fused C++ kernels (spikecore._core.train) as torch.autograd.Functions.
 
-GPU: CUDA tensors run the fused Triton kernels of spikecore.nn.triton when triton is importable
-(the routing lives here, in :func:`_triton` and :func:`usable`); otherwise the callers fall back
-to the pure-torch reference.
+GPU: the neuron ops (lif, alif, leaky_integrator) run the fused Triton kernels of
+spikecore.nn.triton on CUDA tensors when triton is importable (the routing lives here:
+:func:`fused` and :func:`_triton`); everything else on CUDA falls back to the pure-torch
+reference. :func:`usable` keeps meaning "the C++ kernels can run this" for the other callers.
 
 Tensors cross as DLPack arrays (zero copy); outputs are allocated here by torch. The kernels use
 ``torch.get_num_threads()`` threads (fixed neuron / column blocks, so results do not depend on it).
@@ -43,10 +44,16 @@ def _triton(x: torch.Tensor, sg=None, *tensors):
     return k if k.supports(sg) else None
 
 
-def usable(x: torch.Tensor, sg, *tensors) -> tuple:
-    """(ok, reason): can a fused kernel (C++ on CPU, Triton on CUDA) run this call?"""
+def fused(x: torch.Tensor, sg, *tensors) -> tuple:
+    """(ok, reason): can a fused neuron kernel (C++ on CPU, Triton on CUDA) run this
+    lif / alif / leaky_integrator call?"""
     if _triton(x, sg, *tensors) is not None:
         return True, ""
+    return usable(x, sg, *tensors)
+
+
+def usable(x: torch.Tensor, sg, *tensors) -> tuple:
+    """(ok, reason): can the C++ kernel run this call?"""
     if not has("lif"):
         return False, "the C++ training kernels are not built"
     for t in (x, *tensors):
@@ -275,7 +282,7 @@ def spike_linear(x, weight, bias, force: bool = False) -> Optional[torch.Tensor]
     (unless ``force``)."""
     k = x.shape[-1]
     x2 = x.reshape(-1, k)
-    if x2.numel() == 0 or x2.device.type != "cpu":  # no Triton spike product yet: dense BLAS
+    if x2.numel() == 0:
         return None
     x2 = x2.contiguous()
     csr = _gather(x2, -1 if force else int(DENSE_ABOVE * x2.numel()))

@@ -59,7 +59,7 @@ def _use_cpp(backend: str, x: torch.Tensor, sg: Optional[Surrogate], *tensors) -
     _check.choice(backend, "backend", BACKENDS)
     if backend == "torch":
         return False
-    ok, why = _kernels.usable(x, sg, *tensors)
+    ok, why = _kernels.fused(x, sg, *tensors)  # C++ on CPU, Triton on CUDA
     if backend == "cpp" and not ok:
         raise ValueError(f"backend: 'cpp' cannot run this call ({why}); use 'auto' or 'torch'")
     return ok
