@@ -6,8 +6,8 @@ one CUDA GPU at B = 32 and 256 and T = 100 and 1000, in the same run:
 
 * ``spikecore_triton``: spikecore.nn with the fused Triton kernels (spikecore.nn.triton);
 * ``spikecore_reference``: spikecore.nn's pure-torch reference (``SPIKECORE_TRITON=off``);
-* ``spikingjelly``: multi-step LIFNode with its fused backend (``cupy`` or ``triton``, whichever
-  is installed and supported; the backend used is reported);
+* ``spikingjelly``: multi-step LIFNode with its fused CUDA backend (2.x: chosen by SpikingJelly,
+  native CUDA then Triton; older releases: ``cupy`` or ``triton``; the choice is reported);
 * ``snntorch``: snn.Leaky in a Python loop over time.
 
 Median wall time per step (``torch.cuda.synchronize`` around each), and peak GPU memory of one
@@ -46,12 +46,28 @@ def unavailable_reason() -> Optional[str]:
 
 
 def _sj_backend() -> Optional[str]:
-    """SpikingJelly's fused multi-step LIF backend available here: cupy, then triton."""
+    """SpikingJelly's fused multi-step LIF backend here. SpikingJelly 2.x picks its CUDA
+    implementation itself (native CUDA, then Triton, then torch; ``SJ_LIF_CUDA_IMPLEMENTATION``
+    overrides): reported as ``auto:<choice>`` with what it selected once it ran. Older
+    releases take ``LIFNode(backend=...)``: cupy if installed, else triton."""
     try:
         from spikingjelly.activation_based import neuron
     except ImportError:
         return None
-    supported = neuron.LIFNode(step_mode="m").supported_backends
+    node = neuron.LIFNode(step_mode="m")
+    supported = getattr(node, "supported_backends", None)
+    if supported is None:  # 2.x
+        chosen = os.environ.get("SJ_LIF_CUDA_IMPLEMENTATION", "auto")
+        try:
+            from spikingjelly._ops.lif import _selection
+
+            sel = getattr(_selection, "_selections", {}) or {}
+            if sel:
+                chosen += ":" + ",".join(sorted({str(v[0] if isinstance(v, tuple) else v)
+                                                 for v in sel.values()}))
+        except Exception:  # noqa: BLE001 - private API: the report is informative only
+            pass
+        return chosen
     for b in ("cupy", "triton"):
         if b in supported:
             if b == "cupy":
@@ -71,7 +87,8 @@ def _build(lib: str, seed: int):
 
         backend = _sj_backend()
         for m in model.modules():
-            if isinstance(m, neuron.LIFNode) and backend is not None:
+            if (isinstance(m, neuron.LIFNode) and hasattr(m, "supported_backends")
+                    and backend is not None):
                 m.backend = backend
     return model, fwd
 
@@ -141,7 +158,6 @@ def run(quick: bool = False) -> Iterator[Result]:
 
     repeats = 3 if quick else 7
     dev = torch.cuda.get_device_name(0)
-    sj = _sj_backend()
     yield Result("gpu", "loss_triton_vs_reference T=100 B=32", "abs_diff", loss_agreement(), "",
                  False, {}, {"device": dev})
     for B, T in SIZES:
@@ -158,7 +174,7 @@ def run(quick: bool = False) -> Iterator[Result]:
         ours = times.pop("spikecore_triton")
         ours_mem = mems.pop("spikecore_triton")
         info = {"device": dev, "repeats": repeats, "spread_rel": spread,
-                "spikingjelly_backend": sj}
+                "spikingjelly_backend": _sj_backend()}
         yield Result("gpu", f"shd_step T={T} B={B}", "time", ours, "s", False, times, info)
         yield Result("gpu", f"shd_peak_memory T={T} B={B}", "peak_extra_gpu_bytes", ours_mem,
                      "B", False, mems, {"device": dev})
