@@ -60,5 +60,11 @@ def test_gradcheck_float64(monkeypatch):
 def test_float32_close_to_reference(monkeypatch):
     x, W1, b1, eta, lam = (t.detach() for t in _inputs(6, 2, 8, 4, torch.float32))
     monkeypatch.setenv("SPIKECORE_TRITON", "interpret")
-    a = hebbff_plastic(x, W1, b1, eta, lam)
+    from spikecore.models import hebbff_triton as ht
+
+    calls = []
+    fwd = ht.hebbff_plastic
+    monkeypatch.setattr(ht, "hebbff_plastic", lambda *a: calls.append(1) or fwd(*a))
+    a = hebbff_plastic(x, W1, b1, float(eta), float(lam))  # plain floats route too
+    assert calls == [1]
     assert torch.allclose(a, hebbff_plastic_reference(x, W1, b1, eta, lam), atol=1e-5)

@@ -132,8 +132,10 @@ def hebbff_plastic(x, W1, b1, eta, lam, backend: str = "auto", n_threads: int = 
         raise ValueError(f"b1: must be [N] with N = {W1.shape[0]}, got {tuple(b1.shape)}")
     if not isinstance(n_threads, int) or n_threads < 1:
         raise ValueError(f"n_threads: must be an integer >= 1, got {n_threads!r}")
-    eta_t = eta if torch.is_tensor(eta) else torch.tensor(float(eta), dtype=x.dtype)
-    lam_t = lam if torch.is_tensor(lam) else torch.tensor(float(lam), dtype=x.dtype)
+    eta_t = eta if torch.is_tensor(eta) else torch.tensor(float(eta), dtype=x.dtype,
+                                                          device=x.device)
+    lam_t = lam if torch.is_tensor(lam) else torch.tensor(float(lam), dtype=x.dtype,
+                                                          device=x.device)
     fused_ok = (x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
                 and W1.dtype == x.dtype and b1.dtype == x.dtype)
     if backend == "cpp" and not fused_ok:
