@@ -280,6 +280,9 @@ class _SpikeLinearFn(torch.autograd.Function):
 def spike_linear(x, weight, bias, force: bool = False) -> Optional[torch.Tensor]:
     """Event-driven product, or None when the input is too dense for it to pay off
     (unless ``force``)."""
+    if _tr.wants(x, weight, bias):  # GPU: cuBLAS product, spikes saved as bits
+        from .triton import linear as _tl
+        return _tl.spike_linear(x, weight, bias)
     k = x.shape[-1]
     x2 = x.reshape(-1, k)
     if x2.numel() == 0:
