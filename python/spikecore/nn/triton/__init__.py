@@ -13,6 +13,7 @@ disables them.
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import sys
@@ -30,6 +31,7 @@ def mode() -> str:
     return m
 
 
+@functools.lru_cache(maxsize=None)
 def available() -> bool:
     """Is triton importable (without importing it)?"""
     return importlib.util.find_spec("triton") is not None
@@ -39,13 +41,13 @@ def wants(*tensors) -> bool:
     """Should this call run the Triton kernels? True for float32/float64 tensors that are all on
     CUDA (or, with ``SPIKECORE_TRITON=interpret``, all on CPU) when triton is importable."""
     m = mode()
-    if m == "off" or not available():
-        return False
-    ts = [t for t in tensors if isinstance(t, torch.Tensor)]
-    if not ts or any(t.dtype not in _DTYPES for t in ts):
+    if m == "off":
         return False
     dev = "cpu" if m == "interpret" else "cuda"
-    return all(t.device.type == dev for t in ts)
+    ts = [t for t in tensors if isinstance(t, torch.Tensor)]
+    if not ts or any(t.device.type != dev or t.dtype not in _DTYPES for t in ts):
+        return False
+    return available()
 
 
 def kernels():
@@ -56,7 +58,11 @@ def kernels():
                 "SPIKECORE_TRITON=interpret: triton was imported before interpreter mode was set;"
                 " set SPIKECORE_TRITON=interpret (or TRITON_INTERPRET=1) before importing it")
         os.environ.setdefault("TRITON_INTERPRET", "1")
-    from . import neurons
+    try:
+        from . import neurons
+    except ImportError as exc:  # a triton that is installed but does not import
+        raise ImportError(f"spikecore.nn.triton: triton does not import ({exc}); set "
+                          "SPIKECORE_TRITON=off to use the pure-torch reference") from exc
     return neurons
 
 
