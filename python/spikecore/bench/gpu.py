@@ -173,6 +173,8 @@ def run(quick: bool = False) -> Iterator[Result]:
             times[lib], spread[lib], mems[lib] = t, round(s, 3), m
         ours = times.pop("spikecore_triton")
         ours_mem = mems.pop("spikecore_triton")
+        if ours is None or ours_mem is None:  # spikecore.nn itself unavailable
+            raise RuntimeError("spikecore.nn is not usable here (torch missing?)")
         info = {"device": dev, "repeats": repeats, "spread_rel": spread,
                 "spikingjelly_backend": _sj_backend()}
         yield Result("gpu", f"shd_step T={T} B={B}", "time", ours, "s", False, times, info)

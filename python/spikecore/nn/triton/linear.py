@@ -14,7 +14,7 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-_SHIFTS = {}
+_SHIFTS: dict = {}
 
 
 def _shifts(device) -> torch.Tensor:
