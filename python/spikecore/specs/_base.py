@@ -170,6 +170,14 @@ class NeuronSpec:
         return {k: getattr(self, k) for k in self.names()}
 
     # ---- engine and documentation
+    def model_name(self) -> str:
+        """The ``add_population`` model this spec's population has."""
+        return self.engine_model or self.model
+
+    def deployable(self) -> "NeuronSpec":
+        """The spec of the engine model it deploys as (itself for an engine model)."""
+        return self
+
     def engine(self, n: int) -> EngineCall:
         """The engine population of ``n`` neurons that runs this neuron."""
         raise ValueError(f"model: {type(self).__name__} has no engine population")

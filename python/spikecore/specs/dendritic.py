@@ -120,6 +120,13 @@ class DendriticSpec(NeuronSpec):
     def deploy_note(self) -> Optional[str]:
         return self.note or self.soma.deploy_note
 
+    def model_name(self) -> str:
+        return self.soma.model_name()
+
+    def deployable(self) -> "DendriticSpec":
+        soma = self.soma.deployable()
+        return self if soma is self.soma else DendriticSpec(soma, self.dendrites, self.note)
+
     def params(self) -> Dict[str, Any]:
         return dict(self.soma.params(), **self.dendrites.params())
 

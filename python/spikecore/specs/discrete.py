@@ -161,6 +161,11 @@ class NoisyLIFSpec(DiscreteLIFSpec):
             raise ValueError(f"eval_mode: unknown value {self.eval_mode!r}; valid choices: "
                              f"{', '.join(EVAL_MODES)}")
 
+    def deployable(self) -> DiscreteLIFSpec:
+        """The deterministic LIF it deploys as."""
+        return DiscreteLIFSpec(beta=self.beta, v_threshold=self.v_threshold,
+                               v_reset=self.v_reset, v_rest=self.v_rest)
+
     @property
     def deploy_note(self) -> Optional[str]:
         if self.eval_mode == "sample":
@@ -193,6 +198,10 @@ class LeakyIntegratorSpec(NeuronSpec):
         p.pop("tau")
         return p
 
+    def deployable(self) -> DiscreteLIFSpec:
+        """A ``lif_discrete`` neuron whose threshold is never reached."""
+        return DiscreteLIFSpec(beta=self.beta, v_threshold=NEVER, v_reset=0.0,
+                               v_rest=self.v_rest)
+
     def engine(self, n: int) -> EngineCall:
-        return EngineCall("discrete", dict(beta=self.beta, v_rest=self.v_rest, v_th=NEVER,
-                                           v_reset=0.0, soft_reset=False, rho=-1.0, beta_a=0.0))
+        return self.deployable().engine(n)
