@@ -171,7 +171,6 @@ def _spec_of(m, i: int) -> NeuronSpec:
         spec = m.spec()
         if not isinstance(spec, NeuronSpec):
             raise TypeError(f"spec() returned {type(spec).__name__}, not a spikecore.specs spec")
-        spec.deployable().engine(1)  # a spec without an engine population raises here
     except (ValueError, TypeError) as e:
         raise _layer_error(i, m, e) from None
     return spec
@@ -180,7 +179,8 @@ def _spec_of(m, i: int) -> NeuronSpec:
 def _kind(spec: NeuronSpec) -> str:
     if not spec.spiking:
         return "li"
-    return {"alif_discrete": "alif", "celif": "celif"}.get(spec.model_name(), "lif")
+    return {"alif_discrete": "alif", "celif": "celif"}.get(spec.deployable().model_name(),
+                                                           "lif")
 
 
 def _layer(spec: NeuronSpec, syns: Tuple[SynapseSpec, ...], i: int, m, warn: bool = True
@@ -191,9 +191,12 @@ def _layer(spec: NeuronSpec, syns: Tuple[SynapseSpec, ...], i: int, m, warn: boo
         spec = DendriticSpec(spec, main.dendrites)
     if spec.deploy_note and warn:
         warnings.warn(f"model: layer {i} {spec.deploy_note}", stacklevel=4)
-    spec = spec.deployable()
     kind = _kind(spec)
-    e = spec.engine(main.n_out).args
+    try:
+        spec = spec.deployable()
+        e = spec.engine(main.n_out).args  # a spec without an engine population raises here
+    except (ValueError, TypeError) as err:
+        raise _layer_error(i, m, err) from None
     br = spec.dendrites if isinstance(spec, DendriticSpec) else None
     ctx = syns[1] if len(syns) > 1 else None
     pre_all = np.concatenate([s.pre for s in syns])
