@@ -5,7 +5,9 @@ A feedforward ``torch.nn.Sequential`` of synaptic layers (``torch.nn.Linear``,
 followed by a neuron layer (``LIF``, ``ParametricLIF`` with a scalar tau, ``AdaptiveLIF``,
 ``NoisyLIF`` -- deployed as its deterministic eval-mode LIF -- or a ``LeakyIntegrator``
 readout), and self-contained spiking layers (``spikecore.nn.CELIF``, ``spikecore.nn.DendriticLIF``)
-becomes a :class:`spikecore.sim.Network`:
+becomes a :class:`spikecore.sim.Network`. Modules are read through their public methods only:
+``spec()`` (a neuron's :mod:`spikecore.specs` spec, added with ``add_population(n, spec)``) and
+``synapses()`` (a synaptic layer's :class:`~spikecore.specs.SynapseSpec` tuple):
 
 * the input is a ``spike_source`` population; each neuron layer is a ``lif_discrete`` /
   ``alif_discrete`` population with the module's :math:`\beta = 1 - 1/\tau`, :math:`v_{rest}`,

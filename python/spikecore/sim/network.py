@@ -535,6 +535,13 @@ class Network:
                        v_init: Any = None, **params: Any) -> Population:
         r"""Add ``n`` neurons of a model and return their :class:`Population` handle.
 
+        ``model`` is a model name with its parameters as keywords, or a
+        :mod:`spikecore.specs` spec instance (what ``spikecore.nn`` modules return from
+        ``spec()``; then no parameter keywords). Each model's names, defaults, units and
+        validation are its spec's (:data:`spikecore.specs.ENGINE_MODELS`), shared with
+        spikecore.nn; renamed parameters (``v_th``, the discrete ``soft_reset``) still work for
+        one release with a DeprecationWarning.
+
         Models
         ------
         ``"lif"``: leaky integrate-and-fire, integrated exactly over each step,
@@ -546,32 +553,37 @@ class Network:
 
         with ``synapse="exp"`` (a spike of weight :math:`w` adds :math:`w` to :math:`i_{ex}` if
         :math:`w \ge 0`, else to :math:`i_{in}`) or ``synapse="delta"`` (it adds :math:`w` to
-        :math:`v`). When :math:`v \ge v_{th}`: spike, :math:`v \leftarrow v_{reset}` (or
-        :math:`v - (v_{th} - v_{reset})` with ``soft_reset``), refractory for ``t_ref``.
+        :math:`v`). When :math:`v \ge v_\mathrm{threshold}`: spike, :math:`v \leftarrow v_{reset}`
+        (or :math:`v - (v_\mathrm{threshold} - v_{reset})` with ``soft_reset``; ``v_reset=None``
+        is the soft reset with :math:`v_{reset} = 0`), refractory for ``t_ref``.
 
         ======================  =======  ====  ============================================
         parameter               default  unit  meaning
         ======================  =======  ====  ============================================
         tau_m                   20       ms    membrane time constant
         v_rest                  0        mV    resting potential (also the initial v)
-        v_reset                 0        mV    reset potential
-        v_th                    20       mV    threshold
+        v_reset                 0        mV    reset potential (None: soft reset to 0)
+        v_threshold             20       mV    threshold
         t_ref                   2        ms    refractory period
         tau_syn_ex, tau_syn_in  5, 10    ms    synaptic decay (``synapse="exp"``)
         i_e                     0        mV    bias input (as the voltage it drives)
-        soft_reset              False          subtract instead of reset
+        soft_reset              False          subtract v_threshold - v_reset instead
         synapse                 "delta"        ``"delta"`` or ``"exp"``
         ======================  =======  ====  ============================================
 
-        ``"alif"``: the same with an adaptive threshold :math:`v_{th} + a`,
+        ``"alif"``: the same with an adaptive threshold :math:`v_\mathrm{threshold} + a`,
         :math:`a \leftarrow a\,e^{-dt/\tau_a} + \beta_a s` (extra ``tau_a=200`` ms,
         ``beta_a=1`` mV).
 
-        ``"lif_discrete"``: the discrete-time neuron of trained models (``from_torch``),
+        ``"lif_discrete"``: the discrete-time neuron of trained models (``from_torch``;
+        :class:`spikecore.nn.LIF`, with the same names and defaults),
         :math:`v' = \beta v + (1-\beta) v_{rest} + x` with :math:`x` the summed input of the step;
-        parameters ``beta=0.9``, ``v_rest=0``, ``v_th=1``, ``v_reset=0``, ``soft_reset=False``;
-        no refractoriness. ``"alif_discrete"`` adds :math:`a' = \rho a + \beta_a s` (``rho=0.99``,
-        ``beta_a=0.1``).
+        parameters ``tau=2`` steps (or ``beta`` = :math:`1 - 1/\tau` = 0.5: give one),
+        ``v_threshold=1``, ``v_reset=0`` (None: soft reset, subtract the threshold), ``v_rest=0``;
+        no refractoriness. ``"alif_discrete"`` (:class:`spikecore.nn.AdaptiveLIF`) adds the
+        threshold :math:`a`, :math:`a' = \rho a + \beta_a s` (``tau_a=200`` steps or
+        ``rho`` = :math:`1 - 1/\tau_a` = 0.995, ``beta_a=0.2``). (Before 0.2 the defaults were
+        ``beta=0.9``, ``rho=0.99``, ``beta_a=0.1``.)
 
         ``"celif"``: the discrete-time CE-LIF neuron of :class:`spikecore.nn.CELIF` (a
         reconstruction, see that class): per step, with current :math:`I` (receptor
@@ -585,7 +597,7 @@ class Network:
             \quad v \leftarrow h (1 - z), \quad a \leftarrow \rho a + (1 - \rho) z
 
         parameters ``beta=0.5``, ``rho=0.9``, ``beta_a=0.5``, ``lambda_c=0.99`` (a number or one
-        per neuron), ``gamma=20``, ``v_th=1``, ``context="separate"``.
+        per neuron), ``gamma=20``, ``v_threshold=1``, ``context="separate"``.
 
         Dendritic branches (multi-compartment neurons; every LIF / ALIF model, continuous or
         discrete, with delta synapses): ``branches=K`` gives neuron :math:`j` :math:`K` branch

@@ -28,7 +28,7 @@ def warn_renamed(old: str, new: str, where: str, stacklevel: int = 3) -> None:
 
 
 def param(default: Any, unit: str = "", doc: str = "", symbol: str = ""):
-    """A spec field: its default, unit, meaning and maths symbol (read by :meth:`NeuronSpec.table`)."""
+    """A spec field: its default, unit, meaning and maths symbol (:meth:`NeuronSpec.table`)."""
     return dataclasses.field(default=default,
                              metadata={"unit": unit, "doc": doc, "symbol": symbol})
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping, Optional, Union
+from typing import ClassVar, Mapping, Optional, Union
 
 import numpy as np
 

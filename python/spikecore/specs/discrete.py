@@ -4,9 +4,11 @@ r"""Discrete-time neurons: one step = one time bin, the neurons of trained model
 
     h_t &= \big((1 - \beta) v_\mathrm{rest} + \beta v_{t-1}\big) + x_t, \qquad
     \beta = 1 - 1/\tau \\
-    z_t &= H(h_t - \vartheta_t), \qquad \vartheta_t = \vartheta + a_{t-1} \ \text{(ALIF; else } \vartheta) \\
+    z_t &= H(h_t - \vartheta_t), \qquad
+    \vartheta_t = \vartheta + a_{t-1} \ \text{(ALIF; else } \vartheta) \\
     v_t &= \begin{cases} v_\mathrm{reset} & z_t = 1,\ \text{hard reset} \\
-                         h_t - \vartheta_t & z_t = 1,\ \text{soft reset } (v_\mathrm{reset} = \text{None}) \\
+                         h_t - \vartheta_t & z_t = 1,\ \text{soft reset}
+                                             (v_\mathrm{reset} = \text{None}) \\
                          h_t & z_t = 0 \end{cases} \\
     a_t &= \rho\, a_{t-1} + \beta_a z_t, \qquad \rho = 1 - 1/\tau_a \quad \text{(ALIF)}
 
