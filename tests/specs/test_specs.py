@@ -100,3 +100,30 @@ def test_engine_mappings():
     syn = specs.SynapseSpec.from_dense(np.array([[0.0, 2.0], [3.0, 0.0]]), np.zeros(2))
     assert syn.pre.tolist() == [0, 1] and syn.post.tolist() == [1, 0] and syn.bias is None
     assert syn.out_degree.tolist() == [1, 1]
+
+
+def test_doctests():
+    import doctest
+
+    import spikecore.specs
+
+    res = doctest.testmod(spikecore.specs, optionflags=doctest.ELLIPSIS)
+    assert res.attempted > 0 and res.failed == 0
+
+
+def test_nn_modules_build_the_spec_add_population_builds():
+    # one spec, three users: an nn module, add_population by name, add_population by spec
+    import spikecore.nn as snn
+    from spikecore.sim import Network
+
+    m = snn.AdaptiveLIF(tau=4.0, tau_a=50.0, beta_a=0.3, v_threshold=0.7, v_reset=None)
+    net = Network(dt=1.0)
+    a = net.add_population(3, m.spec())
+    b = net.add_population(3, "alif_discrete", tau=4.0, tau_a=50.0, beta_a=0.3,
+                           v_threshold=0.7, v_reset=None)
+    assert a.model == b.model == "alif_discrete"
+    assert net._pop_specs[a.index]["params"] == net._pop_specs[b.index]["params"]
+    li = net.add_population(2, snn.LeakyIntegrator(tau=3.0).spec())
+    assert li.model == "lif_discrete"
+    with pytest.raises(TypeError, match="tau"):
+        net.add_population(2, m.spec(), tau=3.0)
