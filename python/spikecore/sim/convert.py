@@ -74,7 +74,8 @@ import numpy as np
 
 from spikecore import _core
 from spikecore.sim.network import Network
-from spikecore.specs import DendriticSpec, NeuronSpec, SynapseSpec
+from spikecore.specs import (Branches, CELIFSpec, DendriticSpec, DiscreteALIFSpec,
+                             DiscreteLIFSpec, NeuronSpec, SynapseSpec)
 
 __all__ = ["from_torch", "Deployed", "DeployResult", "LayerSpec"]
 
@@ -223,6 +224,22 @@ def _layer(spec: NeuronSpec, syns: Tuple[SynapseSpec, ...], i: int, m, warn: boo
                      ctx_weight=None if ctx is None else ctx.weight, neuron=spec, **extra)
 
 
+def _neuron_of(L: LayerSpec) -> NeuronSpec:
+    """The spec of a LayerSpec's population (built from its fields if made by hand)."""
+    if L.neuron is not None:
+        return L.neuron
+    if L.kind == "celif":
+        spec: NeuronSpec = CELIFSpec(**L.celif)
+    else:
+        kw = dict(beta=L.beta, v_threshold=L.v_threshold, v_rest=L.v_rest,
+                  v_reset=None if L.soft_reset and L.v_reset == 0.0 else L.v_reset)
+        spec = (DiscreteALIFSpec(rho=L.rho, beta_a=L.beta_a, **kw) if L.kind == "alif"
+                else DiscreteLIFSpec(**kw))
+    if L.branches > 1:
+        spec = DendriticSpec(spec, Branches(L.branches, L.branch_fn, 0.0, L.branch_bias))
+    return spec
+
+
 _VALID = ("valid: torch.nn.Linear, spikecore.nn.Linear, spikecore.nn.SparseLinear, "
           "spikecore.nn.DendriticLinear (layers with synapses()), followed by a neuron with "
           "spec() (LIF, ParametricLIF with scalar tau, AdaptiveLIF, NoisyLIF, LeakyIntegrator), "
@@ -302,7 +319,7 @@ class Deployed:
         self._monitors = []
         prev = self.input
         for li, L in enumerate(layers):
-            pop = net.add_population(L.n, L.neuron, name=f"layer{li}")
+            pop = net.add_population(L.n, _neuron_of(L), name=f"layer{li}")
             rec = "current" if L.kind == "celif" else None
             if L.weight.size:
                 net.connect(prev, pop, "explicit", pre_index=L.pre, post_index=L.post,
