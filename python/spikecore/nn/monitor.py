@@ -95,7 +95,7 @@ class ActivityMonitor:
     Use as a context manager or call :meth:`remove`. Neuron outputs are [T, B, ...];
     the time steps and batch are folded into ``neuron_steps``.
 
-    (Named ``SpikeMonitor`` before 0.2; ``spikecore.sim.SpikeMonitor`` is the engine's spike
+    (Named ``SpikeMonitor`` in spikecore 0.1; ``spikecore.sim.SpikeMonitor`` is the engine's spike
     recorder, a different thing.)
 
     >>> import torch

@@ -119,7 +119,7 @@ class PopulationsMixin:
         ``v_threshold=1``, ``v_reset=0`` (None: soft reset, subtract the threshold), ``v_rest=0``;
         no refractoriness. ``"alif_discrete"`` (:class:`spikecore.nn.AdaptiveLIF`) adds the
         threshold :math:`a`, :math:`a' = \rho a + \beta_a s` (``tau_a=200`` steps or
-        ``rho`` = :math:`1 - 1/\tau_a` = 0.995, ``beta_a=0.2``). (Before 0.2 the defaults were
+        ``rho`` = :math:`1 - 1/\tau_a` = 0.995, ``beta_a=0.2``). (In spikecore 0.1 the defaults were
         ``beta=0.9``, ``rho=0.99``, ``beta_a=0.1``.)
 
         ``"celif"``: the discrete-time CE-LIF neuron of :class:`spikecore.nn.CELIF` (a
