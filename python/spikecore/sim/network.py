@@ -24,7 +24,7 @@ import threading
 from typing import Any, Dict, List, Optional
 
 from spikecore import _core
-from spikecore.sim._validate import _finite, _idle, _int
+from spikecore.sim._validate import _MAX_STEPS, _finite, _idle, _int, _steps
 from spikecore.sim.connect import ConnectMixin, Projection
 from spikecore.sim.inputs import InputsMixin, PoissonInput
 from spikecore.sim.monitors import MonitorsMixin, RateMonitor, SpikeMonitor, StateMonitor
@@ -199,11 +199,9 @@ class Network(PopulationsMixin, ConnectMixin, InputsMixin, MonitorsMixin, Plasti
         chunk = _finite(chunk, "chunk")
         if chunk <= 0:
             raise ValueError(f"chunk: must be > 0, got {chunk}")
-        n = int(round(duration / self.dt))
-        if n >= 2 ** 53:
-            raise ValueError(f"duration: {duration} ms is more than 2**53 steps")
+        n = _steps(duration, self.dt, "duration")
         end = self.step + n
-        chunk_steps = max(1, int(round(chunk / self.dt)))
+        chunk_steps = max(1, min(_MAX_STEPS, round(chunk / self.dt)))  # longer: one chunk
         if progress is None:
             progress = duration > 10_000.0
         bar = None
