@@ -46,7 +46,9 @@ from spikecore import specs as _specs
 
 from . import _check
 from . import functional as SF
-from .surrogate import Surrogate, get as get_surrogate, noise as noise_surrogate
+from .surrogate import Surrogate
+from .surrogate import get as get_surrogate
+from .surrogate import noise as noise_surrogate
 
 
 def _legacy_params(spec) -> dict:
