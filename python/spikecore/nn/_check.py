@@ -7,7 +7,6 @@ import torch
 
 from spikecore.specs import _base as _v
 
-
 # the scalar checks are the specs' own (one message text for spikecore.nn and spikecore.sim)
 number = _v.number
 finite = _v.finite

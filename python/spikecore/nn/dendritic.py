@@ -54,7 +54,7 @@ ValueError: branches: K=9 exceeds the fan-in (in_features=8); each branch needs 
 from __future__ import annotations
 
 import math
-from typing import Optional, Union
+from typing import Any, Dict, Optional, Union
 
 import numpy as np
 import torch
@@ -360,7 +360,7 @@ class DendriticLIF(nn.Module):
         _check.time_input(x, "x")
         y = self.dendrites(x)
         v = None if state is None else (state.v if hasattr(state, "v") else state)
-        kw = dict(beta=1.0 - 1.0 / self.tau, v_threshold=self.v_threshold,
+        kw: Dict[str, Any] = dict(beta=1.0 - 1.0 / self.tau, v_threshold=self.v_threshold,
                   v_reset=self.v_reset, detach_reset=self.detach_reset, backend=self.backend)
         if self.noise is not None:
             z, vT = SF.noisy_lif(y, v, noise=self.noise, sigma=self.sigma,

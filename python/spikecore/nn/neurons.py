@@ -37,7 +37,7 @@ backend         'auto'            'auto' | 'cpp' | 'torch'
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, cast
 
 import torch
 from torch import nn
@@ -150,7 +150,7 @@ class LIF(SpikingNeuron):
         super().__init__(backend)
         spec = _specs.DiscreteLIFSpec(tau=tau, v_threshold=v_threshold, v_reset=v_reset,
                                       v_rest=v_rest)
-        self.tau = spec.tau
+        self.tau = cast(float, spec.tau)  # filled by the spec
         self._set_spike_function(spec, surrogate, alpha, spike_fn, detach_reset)
 
     @property
@@ -253,7 +253,8 @@ class AdaptiveLIF(SpikingNeuron):
         super().__init__(backend)
         spec = _specs.DiscreteALIFSpec(tau=tau, tau_a=tau_a, beta_a=beta_a,
                                        v_threshold=v_threshold, v_reset=v_reset, v_rest=v_rest)
-        self.tau, self.tau_a, self.beta_a = spec.tau, spec.tau_a, spec.beta_a
+        self.tau, self.tau_a = cast(float, spec.tau), cast(float, spec.tau_a)
+        self.beta_a = spec.beta_a
         self._set_spike_function(spec, surrogate, alpha, spike_fn, detach_reset)
 
     @property
@@ -325,7 +326,7 @@ class NoisyLIF(SpikingNeuron):
         self.surrogate = noise_surrogate(noise, sigma)  # validates noise and sigma first
         spec = _specs.NoisyLIFSpec(tau=tau, v_threshold=v_threshold, v_reset=v_reset,
                                    v_rest=v_rest, noise=noise, sigma=sigma)
-        self.tau = spec.tau
+        self.tau = cast(float, spec.tau)  # filled by the spec
         self.v_threshold, self.v_reset, self.v_rest = spec.v_threshold, spec.v_reset, spec.v_rest
         self.noise, self.sigma = noise, float(sigma)
         self.sample = bool(sample)
@@ -367,7 +368,7 @@ class LeakyIntegrator(SpikingNeuron):
     def __init__(self, tau: float = 2.0, v_rest: float = 0.0, backend: str = "auto"):
         super().__init__(backend)
         spec = _specs.LeakyIntegratorSpec(tau=tau, v_rest=v_rest)
-        self.tau, self.v_rest = spec.tau, spec.v_rest
+        self.tau, self.v_rest = cast(float, spec.tau), spec.v_rest
 
     def spec(self) -> "_specs.LeakyIntegratorSpec":
         """:class:`spikecore.specs.LeakyIntegratorSpec`: a ``lif_discrete`` population that

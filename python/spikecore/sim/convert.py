@@ -73,8 +73,15 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 
 from spikecore.sim.network import Network
-from spikecore.specs import (Branches, CELIFSpec, DendriticSpec, DiscreteALIFSpec,
-                             DiscreteLIFSpec, NeuronSpec, SynapseSpec)
+from spikecore.specs import (
+    Branches,
+    CELIFSpec,
+    DendriticSpec,
+    DiscreteALIFSpec,
+    DiscreteLIFSpec,
+    NeuronSpec,
+    SynapseSpec,
+)
 
 __all__ = ["from_torch", "Deployed", "DeployResult", "LayerSpec"]
 
@@ -157,6 +164,7 @@ def _synapses_of(m, i: int) -> Tuple[SynapseSpec, ...]:
     """A layer's deployable synapses through its public ``synapses()`` (a plain
     ``torch.nn.Linear``, which has none, through spikecore.nn.linear.synapse_spec)."""
     import torch
+
     from spikecore.nn.linear import synapse_spec
 
     try:

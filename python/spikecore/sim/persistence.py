@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Any, Dict, Optional
 
 import numpy as np
 
+from spikecore.sim import engine_models as _models
 from spikecore.sim._validate import _idle
 from spikecore.sim.connect import Projection
-from spikecore.sim import engine_models as _models
 from spikecore.sim.populations import SOURCES, VARIABLES
 
 if TYPE_CHECKING:

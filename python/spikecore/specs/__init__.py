@@ -41,7 +41,7 @@ from typing import Any, Dict, Mapping, Optional, Type
 from ._base import EngineCall, NeuronSpec, SpikecoreDeprecationWarning, warn_renamed
 from .celif import CELIFSpec
 from .dendritic import BRANCH_FNS, BRANCH_KEYS, Branches, DendriticSpec
-from .discrete import (DiscreteALIFSpec, DiscreteLIFSpec, LeakyIntegratorSpec, NoisyLIFSpec)
+from .discrete import DiscreteALIFSpec, DiscreteLIFSpec, LeakyIntegratorSpec, NoisyLIFSpec
 from .lif import ALIFSpec, LIFSpec
 from .sources import PoissonSourceSpec, SpikeSourceSpec
 from .synapses import SynapseSpec

@@ -9,7 +9,7 @@ import dataclasses
 import math
 import numbers
 import warnings
-from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple
+from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, cast
 
 __all__ = [
     "NeuronSpec", "EngineCall", "SpikecoreDeprecationWarning", "param", "warn_renamed",
@@ -38,8 +38,9 @@ def param(default: Any, unit: str = "", doc: str = "", symbol: str = ""):
 def number(value: Any, name: str) -> float:
     """A real number (a 1-element floating tensor or numpy scalar counts), not NaN."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        if (hasattr(value, "numel") and value.numel() == 1
-                and getattr(value.dtype, "is_floating_point", False)):
+        v: Any = value
+        if (hasattr(v, "numel") and v.numel() == 1
+                and getattr(getattr(v, "dtype", None), "is_floating_point", False)):
             value = float(value)  # a torch scalar tensor (duck-typed: no torch import here)
         else:
             raise TypeError(f"{name}: expected a number, got {type(value).__name__}")
@@ -131,7 +132,7 @@ class NeuronSpec:
     @classmethod
     def names(cls) -> Tuple[str, ...]:
         """Parameter names, in declaration order."""
-        return tuple(f.name for f in dataclasses.fields(cls)
+        return tuple(f.name for f in dataclasses.fields(cast(Any, cls))
                      if f.init and not f.metadata.get("internal"))
 
     @classmethod
@@ -191,7 +192,7 @@ class NeuronSpec:
     def table(cls) -> str:
         """The parameter table (name, default, unit, meaning) as reStructuredText."""
         rows = [("parameter", "default", "unit", "meaning")]
-        for f in dataclasses.fields(cls):
+        for f in dataclasses.fields(cast(Any, cls)):
             if not f.init or f.metadata.get("internal"):
                 continue
             d = f.default if f.default is not dataclasses.MISSING else ""

@@ -22,8 +22,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Dict, Mapping, Optional
 
-from ._base import (EngineCall, NeuronSpec, decay, finite, nonnegative, param, tau_steps,
-                    thresholds)
+from ._base import EngineCall, NeuronSpec, decay, finite, nonnegative, param, tau_steps, thresholds
 
 __all__ = ["DiscreteLIFSpec", "DiscreteALIFSpec", "NoisyLIFSpec", "LeakyIntegratorSpec",
            "NOISES", "EVAL_MODES", "NEVER"]
