@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from spikecore.specs import SynapseSpec
+
 from . import _check, _kernels
 from . import functional as SF
 
@@ -44,6 +46,21 @@ class Linear(nn.Linear):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return SF.linear(x, self.weight, self.bias, spike_input=self.spike_input,
                          backend=self.backend)
+
+    def synapses(self, receptor=None):
+        """The deployable synapses, ``(SynapseSpec,)`` (nonzero weights in row order; an all-zero
+        bias is dropped): the contract spikecore.sim.from_torch reads."""
+        return (synapse_spec(self, receptor),)
+
+
+def _np32(t: torch.Tensor) -> np.ndarray:
+    return t.detach().to("cpu").float().contiguous().numpy().copy()
+
+
+def synapse_spec(layer: nn.Linear, receptor=None) -> SynapseSpec:
+    """:class:`spikecore.specs.SynapseSpec` of any ``torch.nn.Linear`` (weight [out, in])."""
+    return SynapseSpec.from_dense(_np32(layer.weight),
+                                  None if layer.bias is None else _np32(layer.bias), receptor)
 
 
 def _positive_int(v, name):
@@ -124,6 +141,14 @@ class SparseLinear(nn.Module):
         if self.weight.grad is not None:
             self.weight.grad = None
         self._syn = None
+
+    def synapses(self):
+        """The deployable synapses, ``(SynapseSpec,)``: multapses summed (as in the forward),
+        zero weights dropped, row order."""
+        dense = np.zeros((self.in_features, self.out_features), np.float32)
+        np.add.at(dense, (self.pre.cpu().numpy(), self.post.cpu().numpy()), _np32(self.weight))
+        spec = SynapseSpec.from_dense(dense.T, None if self.bias is None else _np32(self.bias))
+        return (spec,)
 
     def _syn_lists(self):
         if self._syn is None:
@@ -277,6 +302,19 @@ class SparseLinear(nn.Module):
             if not (w.shape == pre.shape == post.shape):
                 error_msgs.append(f"{prefix}: weight/pre/post lengths differ")
                 return
+            # Canonicalise the synapse order (issue 12): the matrix, the C++ kernels' row lists
+            # and sync() all assume row order (pre, then post; stable, as from_coo sorts). A
+            # state_dict in another order (hand edit, other copy) is permuted into it here, so
+            # weight[k] stays the weight of synapse (pre[k], post[k]).
+            key = pre.detach().cpu().to(torch.int64) * self.out_features + \
+                post.detach().cpu().to(torch.int64)
+            order = torch.argsort(key, stable=True)
+            if not torch.equal(order, torch.arange(len(order))):
+                state_dict = dict(state_dict)
+                state_dict[kw] = w.detach()[order.to(w.device)]
+                state_dict[kp] = pre[order.to(pre.device)]
+                state_dict[kq] = post[order.to(post.device)]
+                w, pre, post = state_dict[kw], state_dict[kp], state_dict[kq]
             self.matrix = SynapseMatrix.from_coo(
                 self.in_features, self.out_features, pre.cpu().numpy().astype(np.int32),
                 post.cpu().numpy().astype(np.int32), w.detach().cpu().float().numpy(),
