@@ -37,8 +37,8 @@ sa::Metric metric_of(const std::string& name) {
   if (name == "victor_purpura") return sa::Metric::victor_purpura;
   if (name == "isi") return sa::Metric::isi;
   if (name == "spike") return sa::Metric::spike;
-  throw spikecore::value_error(
-      "metric: unknown metric '" + name + "'; valid: van_rossum, victor_purpura, isi, spike");
+  throw spikecore::value_error("metric: unknown metric '" + name +
+                               "'; valid: van_rossum, victor_purpura, isi, spike");
 }
 
 }  // namespace
@@ -94,8 +94,8 @@ void bind_spike_metrics(nb::module_ m) {
         const size_t n = offsets.size() - 1;
         for (size_t k = 0; k < n; ++k)
           sa::check_train(times.data() + offsets.data()[k],
-                          size_t(offsets.data()[k + 1] - offsets.data()[k]),
-                          ranged ? t_start : 0, ranged ? t_end : 0, "times");
+                          size_t(offsets.data()[k + 1] - offsets.data()[k]), ranged ? t_start : 0,
+                          ranged ? t_end : 0, "times");
         double* out = nullptr;
         auto arr = new_numpy<double>({n, n}, &out);
         {

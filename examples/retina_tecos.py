@@ -19,6 +19,7 @@ steps, and evaluated on the same held-out repeats.
 
 Exit status 0 when all claims hold.
 """
+
 import argparse
 import json
 import sys
@@ -26,27 +27,55 @@ import time
 
 import numpy as np
 import torch
+
 from spikecore.analysis.spike_metrics import response_metrics
 from spikecore.data.retina import make_retina
 from spikecore.models.neural_fit import fit_neural, make_model, sample_trials
 
 MODELS = ("ln", "glm", "cnn", "tecos", "tecos_lif")
-LABEL = {"truth": "ground truth", "ln": "LN-Poisson", "glm": "GLM (history)",
-         "cnn": "CNN (McIntosh)", "tecos": "TeCoS-LVM (NoisyLIF)", "tecos_lif": "TeCoS-LVM (LIF)"}
-COLS = [("cc_norm", "CC_norm"), ("cc", "CC"), ("isi_ks", "ISI KS"), ("refractory", "refr. viol."),
-        ("fano", "Fano"), ("fano_err", "|Fano err|"), ("van_rossum", "van Rossum"),
-        ("rate", "rate [Hz]")]
+LABEL = {
+    "truth": "ground truth",
+    "ln": "LN-Poisson",
+    "glm": "GLM (history)",
+    "cnn": "CNN (McIntosh)",
+    "tecos": "TeCoS-LVM (NoisyLIF)",
+    "tecos_lif": "TeCoS-LVM (LIF)",
+}
+COLS = [
+    ("cc_norm", "CC_norm"),
+    ("cc", "CC"),
+    ("isi_ks", "ISI KS"),
+    ("refractory", "refr. viol."),
+    ("fano", "Fano"),
+    ("fano_err", "|Fano err|"),
+    ("van_rossum", "van Rossum"),
+    ("rate", "rate [Hz]"),
+]
 
 
-def run(*, train_s=60.0, test_s=10.0, repeats=20, size=16, steps=400, n_trials=50, chunk=50,
-        models=MODELS, seed=0, log=print):
+def run(
+    *,
+    train_s=60.0,
+    test_s=10.0,
+    repeats=20,
+    size=16,
+    steps=400,
+    n_trials=50,
+    chunk=50,
+    models=MODELS,
+    seed=0,
+    log=print,
+):
     """Train every model and evaluate it; returns a dict of results (see :func:`claims`)."""
     torch.set_num_threads(1)
-    data, retina = make_retina(train_s=train_s, test_s=test_s, repeats=repeats, size=size,
-                               seed=seed)
+    data, retina = make_retina(
+        train_s=train_s, test_s=test_s, repeats=repeats, size=size, seed=seed
+    )
     shape, N = data.stim_train.shape[1:], data.n_cells
-    log(f"retina: {N} cells, {len(data.stim_train)} training bins, test {len(data.stim_test)} "
-        f"bins x {repeats} repeats, rate {data.resp_train.mean() / data.dt:.1f} Hz")
+    log(
+        f"retina: {N} cells, {len(data.stim_train)} training bins, test {len(data.stim_test)} "
+        f"bins x {repeats} repeats, rate {data.resp_train.mean() / data.dt:.1f} Hz"
+    )
     res = {"metrics": {}, "train_s": {}, "loss": {}, "length": {}}
     truth = retina.simulate(data.stim_test, n_trials, seed=1000)
     res["metrics"]["truth"] = response_metrics(truth, data.resp_test, data.dt)
@@ -54,8 +83,9 @@ def run(*, train_s=60.0, test_s=10.0, repeats=20, size=16, steps=400, n_trials=5
         torch.manual_seed(seed)
         model = make_model(name, shape, N)
         t0 = time.perf_counter()
-        losses = fit_neural(model, data.stim_train, data.resp_train, chunk=chunk, steps=steps,
-                            seed=seed)
+        losses = fit_neural(
+            model, data.stim_train, data.resp_train, chunk=chunk, steps=steps, seed=seed
+        )
         res["train_s"][name] = time.perf_counter() - t0
         res["loss"][name] = (float(np.mean(losses[:10])), float(np.mean(losses[-10:])))
         pred = sample_trials(model, data.stim_test, n_trials, seed=1)
@@ -65,10 +95,13 @@ def run(*, train_s=60.0, test_s=10.0, repeats=20, size=16, steps=400, n_trials=5
             res["length"][name] = {
                 "full": res["metrics"][name]["cc_norm"],
                 "chunked": response_metrics(pieces, data.resp_test, data.dt)["cc_norm"],
-                "bins": len(data.stim_test)}
+                "bins": len(data.stim_test),
+            }
         m = res["metrics"][name]
-        log(f"{LABEL[name]:22s} trained {res['train_s'][name]:5.0f} s  loss "
-            f"{res['loss'][name][0]:.3f} -> {res['loss'][name][1]:.3f}  CC_norm {m['cc_norm']:.3f}")
+        log(
+            f"{LABEL[name]:22s} trained {res['train_s'][name]:5.0f} s  loss "
+            f"{res['loss'][name][0]:.3f} -> {res['loss'][name][1]:.3f}  CC_norm {m['cc_norm']:.3f}"
+        )
     return res
 
 
@@ -79,12 +112,21 @@ def table(res) -> str:
     for name, m in res["metrics"].items():
         lines.append(f"| {LABEL[name]} | " + " | ".join(f"{m[k]:.3f}" for k, _ in COLS) + " |")
     m = next(iter(res["metrics"].values()))
-    data_row = {"cc_norm": float("nan"), "cc": m["ceiling"], "isi_ks": 0.0,
-                "refractory": m["refractory_data"], "fano": m["fano_data"], "fano_err": 0.0,
-                "van_rossum": m["van_rossum_floor"], "rate": m["rate_data"]}
-    lines.append("| data (trial vs trial; CC = ceiling) | "
-                 + " | ".join("-" if np.isnan(data_row[k]) else f"{data_row[k]:.3f}"
-                              for k, _ in COLS) + " |")
+    data_row = {
+        "cc_norm": float("nan"),
+        "cc": m["ceiling"],
+        "isi_ks": 0.0,
+        "refractory": m["refractory_data"],
+        "fano": m["fano_data"],
+        "fano_err": 0.0,
+        "van_rossum": m["van_rossum_floor"],
+        "rate": m["rate_data"],
+    }
+    lines.append(
+        "| data (trial vs trial; CC = ceiling) | "
+        + " | ".join("-" if np.isnan(data_row[k]) else f"{data_row[k]:.3f}" for k, _ in COLS)
+        + " |"
+    )
     return "\n".join(lines)
 
 
@@ -106,8 +148,9 @@ def claims(res) -> dict:
         L = res["length"]["tecos"]
         out["4_length_drop_le_0.02"] = L["bins"] >= 300 and L["chunked"] - L["full"] <= 0.02
     if "tecos" in res["loss"] and "tecos_lif" in res["loss"]:
-        out["5_both_decoders_train"] = all(res["loss"][k][1] < res["loss"][k][0]
-                                           for k in ("tecos", "tecos_lif"))
+        out["5_both_decoders_train"] = all(
+            res["loss"][k][1] < res["loss"][k][0] for k in ("tecos", "tecos_lif")
+        )
     return out
 
 
@@ -129,8 +172,10 @@ def main(argv=None):
     print(table(res))
     print()
     for name, L in res["length"].items():
-        print(f"length ({LABEL[name]}): CC_norm on 50-bin pieces {L['chunked']:.3f}, on the whole "
-              f"{L['bins']}-bin movie {L['full']:.3f} (drop {L['chunked'] - L['full']:+.3f})")
+        print(
+            f"length ({LABEL[name]}): CC_norm on 50-bin pieces {L['chunked']:.3f}, on the whole "
+            f"{L['bins']}-bin movie {L['full']:.3f} (drop {L['chunked'] - L['full']:+.3f})"
+        )
     M = res["metrics"]
     if "tecos" in M and "tecos_lif" in M:
         better = min(("tecos", "tecos_lif"), key=lambda k: M[k]["isi_ks"] + M[k]["fano_err"])

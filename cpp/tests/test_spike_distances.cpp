@@ -1,8 +1,8 @@
 // C++ unit tests: spike-train distances against brute-force definitions and analytic cases.
 #include <algorithm>
 #include <cmath>
-#include <string>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "check.hpp"

@@ -1,6 +1,8 @@
 """Spike-train metrics against test-only oracles (elephant, PySpike) and analytic cases."""
+
 import numpy as np
 import pytest
+
 from spikecore.analysis import spike_metrics as sm
 
 
@@ -21,8 +23,9 @@ def _trains(rng, n_pairs=30, t_end=100.0):
 def test_van_rossum_and_victor_purpura_match_elephant():
     neo = pytest.importorskip("neo", reason="elephant's spike trains need neo")
     pq = pytest.importorskip("quantities")
-    std = pytest.importorskip("elephant.spike_train_dissimilarity",
-                              reason="elephant is the test oracle")
+    std = pytest.importorskip(
+        "elephant.spike_train_dissimilarity", reason="elephant is the test oracle"
+    )
     rng = np.random.default_rng(0)
     for a, b in _trains(rng):
         A = neo.SpikeTrain(a * pq.ms, t_stop=100 * pq.ms)
@@ -43,8 +46,9 @@ def test_isi_and_spike_distance_match_pyspike():
             a[0] = 0.0  # a spike exactly at t_start
         sa, sb = spk.SpikeTrain(a, [0, 100]), spk.SpikeTrain(b, [0, 100])
         assert sm.isi_distance(a, b, 0, 100) == pytest.approx(spk.isi_distance(sa, sb), abs=1e-6)
-        assert sm.spike_distance(a, b, 0, 100) == pytest.approx(spk.spike_distance(sa, sb),
-                                                                abs=1e-6)
+        assert sm.spike_distance(a, b, 0, 100) == pytest.approx(
+            spk.spike_distance(sa, sb), abs=1e-6
+        )
 
 
 def test_long_trains_match_oracles():
@@ -57,7 +61,10 @@ def test_long_trains_match_oracles():
     assert sm.isi_distance(a, b, 0, 1000) == pytest.approx(spk.isi_distance(sa, sb), abs=1e-6)
     # van Rossum: the O(n) recursion against the O(n^2) definition
     tau = 3.0
-    K = lambda x, y: np.exp(-np.abs(x[:, None] - y[None, :]) / tau).sum()
+
+    def K(x, y):
+        return np.exp(-np.abs(x[:, None] - y[None, :]) / tau).sum()
+
     ref = np.sqrt(K(a, a) + K(b, b) - 2 * K(a, b))
     assert sm.van_rossum_distance(a, b, tau) == pytest.approx(ref, rel=1e-9)
 
@@ -65,13 +72,12 @@ def test_long_trains_match_oracles():
 def test_distance_matrix_is_pairwise_and_thread_independent():
     rng = np.random.default_rng(3)
     trains = [np.sort(rng.uniform(0, 50, rng.integers(0, 30))) for _ in range(7)]
-    for metric, kw, f in (("van_rossum", {"tau": 2.0}, lambda a, b: sm.van_rossum_distance(a, b, 2)),
-                          ("victor_purpura", {"q": 0.5},
-                           lambda a, b: sm.victor_purpura_distance(a, b, 0.5)),
-                          ("isi", {"t_start": 0, "t_end": 50},
-                           lambda a, b: sm.isi_distance(a, b, 0, 50)),
-                          ("spike", {"t_start": 0, "t_end": 50},
-                           lambda a, b: sm.spike_distance(a, b, 0, 50))):
+    for metric, kw, f in (
+        ("van_rossum", {"tau": 2.0}, lambda a, b: sm.van_rossum_distance(a, b, 2)),
+        ("victor_purpura", {"q": 0.5}, lambda a, b: sm.victor_purpura_distance(a, b, 0.5)),
+        ("isi", {"t_start": 0, "t_end": 50}, lambda a, b: sm.isi_distance(a, b, 0, 50)),
+        ("spike", {"t_start": 0, "t_end": 50}, lambda a, b: sm.spike_distance(a, b, 0, 50)),
+    ):
         D1 = sm.distance_matrix(trains, metric, **kw, n_threads=1)
         D3 = sm.distance_matrix(trains, metric, **kw, n_threads=3)
         assert np.array_equal(D1, D3)

@@ -1,6 +1,8 @@
 """Synthetic retina (deterministic, ground truth, misspecified for LN) and its HDF5 / NWB files."""
+
 import numpy as np
 import pytest
+
 from spikecore.data.retina import (
     RetinaConfig,
     RetinaData,
@@ -114,6 +116,7 @@ def test_bad_input(small, tmp_path):
         SyntheticRetina(RetinaConfig(**SMALL)).simulate(np.full((5, 12, 12), np.nan))
     (tmp_path / "x.h5").write_bytes(b"")
     import h5py
+
     with h5py.File(tmp_path / "y.h5", "w") as f:
         f.attrs["format"] = "other"
     with pytest.raises(ValueError, match="path"):

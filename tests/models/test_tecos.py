@@ -1,8 +1,10 @@
 """TeCoS-LVM and its baselines: shapes, sampling, gradients, training, bad input, claims at
 reduced size (examples/retina_tecos.py)."""
+
 import numpy as np
 import pytest
 import torch
+
 from spikecore.models.neural_baselines import LNPoisson, McIntoshCNN
 from spikecore.models.neural_fit import fit_neural, make_model, sample_trials
 from spikecore.models.tecos import TeCoSLVM, gaussian_kl
@@ -53,7 +55,8 @@ def test_gaussian_kl_matches_torch():
     mq, lq, mp, lp = torch.randn(4, 5, dtype=torch.float64).unbind(0)
     ref = torch.distributions.kl_divergence(
         torch.distributions.Normal(mq, (0.5 * lq).exp()),
-        torch.distributions.Normal(mp, (0.5 * lp).exp())).sum()
+        torch.distributions.Normal(mp, (0.5 * lp).exp()),
+    ).sum()
     assert torch.allclose(gaussian_kl(mq, lq, mp, lp), ref)
 
 
@@ -84,9 +87,14 @@ def test_gradcheck_float64(neuron):
     assert torch.autograd.gradcheck(f, start, eps=1e-6, atol=1e-5)
 
 
-@pytest.mark.parametrize("model", [
-    lambda: LNPoisson(SHAPE, 4, window=5), lambda: LNPoisson(SHAPE, 4, window=5, history=3),
-    lambda: McIntoshCNN(SHAPE, 4, window=5, kernels=(3, 3))])
+@pytest.mark.parametrize(
+    "model",
+    [
+        lambda: LNPoisson(SHAPE, 4, window=5),
+        lambda: LNPoisson(SHAPE, 4, window=5, history=3),
+        lambda: McIntoshCNN(SHAPE, 4, window=5, kernels=(3, 3)),
+    ],
+)
 def test_baselines(model):
     torch.manual_seed(0)
     m = model()
@@ -163,8 +171,16 @@ def test_claims_at_reduced_size(example):
     20 s of training data, 250 steps; claim 5 at toy size in
     test_every_model_trains_by_the_same_loop). Deterministic: fixed seeds, one thread."""
     ex = example("retina_tecos")
-    res = ex.run(train_s=20.0, test_s=3.0, repeats=12, size=12, steps=250, n_trials=50,
-                 models=("ln", "tecos"), log=lambda s: None)
+    res = ex.run(
+        train_s=20.0,
+        test_s=3.0,
+        repeats=12,
+        size=12,
+        steps=250,
+        n_trials=50,
+        models=("ln", "tecos"),
+        log=lambda s: None,
+    )
     verdict = ex.claims(res)
     assert all(verdict.values()), (verdict, res["metrics"], res["length"])
     assert res["length"]["tecos"]["bins"] >= 300

@@ -15,11 +15,11 @@ void check_train(const double* t, std::size_t n, double t_start, double t_end, c
   for (std::size_t i = 0; i < n; ++i) {
     if (!std::isfinite(t[i])) throw value_error(message(name, "spike times must be finite"));
     if (i > 0 && t[i] < t[i - 1])
-      throw value_error(message(name, "spike times must be sorted ascending (index " +
-                                          std::to_string(i) + ")"));
+      throw value_error(
+          message(name, "spike times must be sorted ascending (index " + std::to_string(i) + ")"));
     if (ranged && (t[i] < t_start || t[i] > t_end))
-      throw value_error(message(name, "spike time " + std::to_string(t[i]) +
-                                          " lies outside [t_start, t_end]"));
+      throw value_error(
+          message(name, "spike time " + std::to_string(t[i]) + " lies outside [t_start, t_end]"));
   }
 }
 
@@ -42,8 +42,7 @@ double vr_self_sum(const double* a, std::size_t na, double tau) {
   return static_cast<double>(na) + 2.0 * sum;
 }
 
-double vr_kernel_sum(const double* a, std::size_t na, const double* b, std::size_t nb,
-                     double tau) {
+double vr_kernel_sum(const double* a, std::size_t na, const double* b, std::size_t nb, double tau) {
   // Merged sweep. acc_a(t) = sum_{a_i <= t} exp(-(t - a_i)/tau), carried from event to event.
   // A b-spike at t collects acc_a(t) (a_i <= t); an a-spike at t collects acc_b(t^-) (b_j < t),
   // so each pair counts once, ties with the b-side.
@@ -135,8 +134,7 @@ struct NonEmpty {
 };
 
 // min |t - s[i]| over i >= start and the auxiliary edges (pyspike get_min_dist_cython).
-inline double min_dist(double t, const double* s, std::size_t n, long start, double e0,
-                       double e1) {
+inline double min_dist(double t, const double* s, std::size_t n, long start, double e0, double e1) {
   double d = std::fabs(t - e0);
   std::size_t k = start < 0 ? 0 : static_cast<std::size_t>(start);
   for (; k < n; ++k) {
@@ -179,12 +177,16 @@ double isi_distance(const double* a_, std::size_t na_, const double* b_, std::si
   double last = t_start, value = 0.0;
   double cur = std::fabs(nu1 - nu2) / std::max(nu1, nu2);
   auto next1 = [&]() {
-    if (i1 < N1 - 1) nu1 = s1[i1 + 1] - s1[i1];
-    else nu1 = N1 > 1 ? std::max(t_end - s1[i1], nu1) : t_end - s1[i1];
+    if (i1 < N1 - 1)
+      nu1 = s1[i1 + 1] - s1[i1];
+    else
+      nu1 = N1 > 1 ? std::max(t_end - s1[i1], nu1) : t_end - s1[i1];
   };
   auto next2 = [&]() {
-    if (i2 < N2 - 1) nu2 = s2[i2 + 1] - s2[i2];
-    else nu2 = N2 > 1 ? std::max(t_end - s2[i2], nu2) : t_end - s2[i2];
+    if (i2 < N2 - 1)
+      nu2 = s2[i2 + 1] - s2[i2];
+    else
+      nu2 = N2 > 1 ? std::max(t_end - s2[i2], nu2) : t_end - s2[i2];
   };
   while (i1 + i2 < N1 + N2 - 2) {
     double t;
@@ -354,12 +356,18 @@ void distance_matrix(Metric metric, const double* times, const long long* offset
         double d = 0.0;
         switch (metric) {
           case Metric::van_rossum:
-            d = std::sqrt(std::max(self[i] + self[j] - 2.0 * vr_kernel_sum(a, li, b, lj, param),
-                                   0.0));
+            d = std::sqrt(
+                std::max(self[i] + self[j] - 2.0 * vr_kernel_sum(a, li, b, lj, param), 0.0));
             break;
-          case Metric::victor_purpura: d = victor_purpura(a, li, b, lj, param, scratch); break;
-          case Metric::isi: d = isi_distance(a, li, b, lj, t_start, t_end); break;
-          case Metric::spike: d = spike_distance(a, li, b, lj, t_start, t_end); break;
+          case Metric::victor_purpura:
+            d = victor_purpura(a, li, b, lj, param, scratch);
+            break;
+          case Metric::isi:
+            d = isi_distance(a, li, b, lj, t_start, t_end);
+            break;
+          case Metric::spike:
+            d = spike_distance(a, li, b, lj, t_start, t_end);
+            break;
         }
         out[i * n + j] = out[j * n + i] = d;
       }

@@ -35,6 +35,7 @@ Distances (computed by the C++ core, ``spikecore._core.spike_metrics``)
 
 Oracles in the tests: elephant (van Rossum, Victor-Purpura) and PySpike (ISI, SPIKE), to 1e-6.
 """
+
 from __future__ import annotations
 
 import math
@@ -107,7 +108,9 @@ def _window(a: np.ndarray, b: np.ndarray, t_start, t_end):
             raise ValueError("t_end: required when both spike trains are empty")
     t_start, t_end = float(t_start), float(t_end)
     if not (math.isfinite(t_start) and math.isfinite(t_end)) or t_end <= t_start:
-        raise ValueError(f"t_end: must be finite and greater than t_start, got [{t_start}, {t_end}]")
+        raise ValueError(
+            f"t_end: must be finite and greater than t_start, got [{t_start}, {t_end}]"
+        )
     return t_start, t_end
 
 
@@ -117,8 +120,9 @@ def _binned(y, name: str, min_repeats: int = 1) -> np.ndarray:
     if y.ndim == 2:
         y = y[:, :, None]
     if y.ndim != 3:
-        raise ValueError(f"{name}: expected binned responses [R, T] or [R, T, N], got shape "
-                         f"{y.shape}")
+        raise ValueError(
+            f"{name}: expected binned responses [R, T] or [R, T, N], got shape {y.shape}"
+        )
     if y.shape[1] == 0 or y.shape[2] == 0:
         raise ValueError(f"{name}: empty responses, shape {y.shape}")
     if y.shape[0] < min_repeats:
@@ -177,15 +181,16 @@ def split_half_reliability(y, sigma: float = 0.0, n_splits: int = 20, seed: int 
     rs = []
     for _ in range(int(n_splits)):
         perm = rng.permutation(R)
-        a, b = perm[: R // 2], perm[R // 2: 2 * (R // 2)]
+        a, b = perm[: R // 2], perm[R // 2 : 2 * (R // 2)]
         rs.append(pearson(_smooth(y[a].mean(0), sigma), _smooth(y[b].mean(0), sigma)))
     r_half = np.nanmean(np.stack(rs), 0)
     r_sb = 2 * r_half / (1 + r_half)
     return r_half, r_sb
 
 
-def normalised_psth_correlation(pred_rate, y, sigma: float = 0.0, n_splits: int = 20,
-                                seed: int = 0):
+def normalised_psth_correlation(
+    pred_rate, y, sigma: float = 0.0, n_splits: int = 20, seed: int = 0
+):
     r"""Per-neuron :math:`\mathrm{CC}_\mathrm{norm} = \operatorname{corr}(\hat r, \mathrm{PSTH})
     / \sqrt{\rho_\mathrm{SB}}` of a predicted rate ``pred_rate`` [T(, N)] against held-out
     repeats ``y`` [R, T(, N)] (both smoothed by ``sigma`` bins). Returns
@@ -196,8 +201,9 @@ def normalised_psth_correlation(pred_rate, y, sigma: float = 0.0, n_splits: int 
     if pred.ndim == 1:
         pred = pred[:, None]
     if pred.shape != y.shape[1:]:
-        raise ValueError(f"pred_rate: shape {pred.shape} does not match the responses' "
-                         f"[T, N] = {y.shape[1:]}")
+        raise ValueError(
+            f"pred_rate: shape {pred.shape} does not match the responses' [T, N] = {y.shape[1:]}"
+        )
     if not np.all(np.isfinite(pred)):
         raise ValueError("pred_rate: must be finite")
     cc = pearson(_smooth(pred, sigma), _smooth(y.mean(0), sigma))
@@ -210,8 +216,11 @@ def normalised_psth_correlation(pred_rate, y, sigma: float = 0.0, n_splits: int 
 def ceiling_stats(y, sigma: float = 0.0, n_splits: int = 20, seed: int = 0) -> dict:
     """Mean split-half reliability, Spearman-Brown reliability and ceiling over neurons."""
     r_half, r_sb = split_half_reliability(y, sigma, n_splits, seed)
-    return {"r_half": float(np.nanmean(r_half)), "r_sb": float(np.nanmean(r_sb)),
-            "ceiling": float(np.nanmean(np.sqrt(np.clip(r_sb, 0, None))))}
+    return {
+        "r_half": float(np.nanmean(r_half)),
+        "r_sb": float(np.nanmean(r_sb)),
+        "ceiling": float(np.nanmean(np.sqrt(np.clip(r_sb, 0, None)))),
+    }
 
 
 # ----------------------------------------------------------------------------- distances
@@ -247,9 +256,16 @@ def spike_distance(a, b, t_start: Optional[float] = None, t_end: Optional[float]
 _MATRIX = {"van_rossum": "tau", "victor_purpura": "q", "isi": None, "spike": None}
 
 
-def distance_matrix(trains: Sequence, metric: str, *, tau: Optional[float] = None,
-                    q: Optional[float] = None, t_start: Optional[float] = None,
-                    t_end: Optional[float] = None, n_threads: int = 1) -> np.ndarray:
+def distance_matrix(
+    trains: Sequence,
+    metric: str,
+    *,
+    tau: Optional[float] = None,
+    q: Optional[float] = None,
+    t_start: Optional[float] = None,
+    t_end: Optional[float] = None,
+    n_threads: int = 1,
+) -> np.ndarray:
     """Pairwise distances [N, N] of N spike trains. ``metric`` is one of 'van_rossum' (needs
     ``tau``), 'victor_purpura' (needs ``q``), 'isi', 'spike' (window ``[t_start, t_end]``
     required). The result does not depend on ``n_threads``."""
@@ -276,8 +292,9 @@ def distance_matrix(trains: Sequence, metric: str, *, tau: Optional[float] = Non
     return _core().distance_matrix(metric, times, offsets, param, t0, t1, int(n_threads))
 
 
-def mean_pairwise_distance(trains_a: Sequence, trains_b: Optional[Sequence], metric: str,
-                           **kw) -> float:
+def mean_pairwise_distance(
+    trains_a: Sequence, trains_b: Optional[Sequence], metric: str, **kw
+) -> float:
     """Mean distance over all pairs (a_i, b_j), or over pairs i < j of ``trains_a`` when
     ``trains_b`` is None (the data-vs-data floor)."""
     if trains_b is None:
@@ -356,9 +373,18 @@ def refractory_violation_rate(trains: Sequence, refractory: float) -> float:
 
 
 # ----------------------------------------------------------------------------- summary
-def response_metrics(pred, data, dt: float, *, sigma: float = 2.0, refractory_bins: float = 1.5,
-                     tau_bins: float = 2.0, fano_window: int = 10, max_trials: int = 20,
-                     seed: int = 0) -> dict:
+def response_metrics(
+    pred,
+    data,
+    dt: float,
+    *,
+    sigma: float = 2.0,
+    refractory_bins: float = 1.5,
+    tau_bins: float = 2.0,
+    fano_window: int = 10,
+    max_trials: int = 20,
+    seed: int = 0,
+) -> dict:
     r"""Every metric of docs/neural.md for model trials ``pred`` [Rp, T, N] against held-out
     repeats ``data`` [R, T, N] (counts per bin of width ``dt``), averaged over neurons:
 
@@ -372,8 +398,9 @@ def response_metrics(pred, data, dt: float, *, sigma: float = 2.0, refractory_bi
     pred = _binned(pred, "pred", min_repeats=2)
     data = _binned(data, "data", min_repeats=2)
     if pred.shape[1:] != data.shape[1:]:
-        raise ValueError(f"pred: shape [T, N] = {pred.shape[1:]} differs from data's "
-                         f"{data.shape[1:]}")
+        raise ValueError(
+            f"pred: shape [T, N] = {pred.shape[1:]} differs from data's {data.shape[1:]}"
+        )
     dt = _positive(dt, "dt")
     cc_norm, cc, ceil = normalised_psth_correlation(pred.mean(0), data, sigma, seed=seed)
     N = data.shape[2]
@@ -391,13 +418,17 @@ def response_metrics(pred, data, dt: float, *, sigma: float = 2.0, refractory_bi
     f_pred = fano_factor(pred, fano_window)
     f_data = fano_factor(data, fano_window)
     return {
-        "cc_norm": float(np.nanmean(cc_norm)), "cc": float(np.nanmean(cc)),
+        "cc_norm": float(np.nanmean(cc_norm)),
+        "cc": float(np.nanmean(cc)),
         "ceiling": float(np.nanmean(ceil)),
         "isi_ks": float(np.mean(ks)) if ks else float("nan"),
         "refractory": refractory_violation_rate(pt_all, refractory_bins * dt),
         "refractory_data": refractory_violation_rate(dt_all, refractory_bins * dt),
-        "fano": float(np.nanmean(f_pred)), "fano_data": float(np.nanmean(f_data)),
+        "fano": float(np.nanmean(f_pred)),
+        "fano_data": float(np.nanmean(f_data)),
         "fano_err": float(np.nanmean(np.abs(f_pred - f_data))),
-        "van_rossum": float(np.mean(vr)), "van_rossum_floor": float(np.mean(floor)),
-        "rate": float(pred.mean() / dt), "rate_data": float(data.mean() / dt),
+        "van_rossum": float(np.mean(vr)),
+        "van_rossum_floor": float(np.mean(floor)),
+        "rate": float(pred.mean() / dt),
+        "rate_data": float(data.mean() / dt),
     }

@@ -15,6 +15,7 @@ n = 1e5 spikes (1e4 with ``--quick``); 2e3 for Victor-Purpura (5e2 with ``--quic
 A peer that is not installed is reported as ``None``. Times are CPU seconds
 (``time.process_time``), medians; every call is single-threaded.
 """
+
 from __future__ import annotations
 
 import time
@@ -63,8 +64,15 @@ def bench_train_step(quick: bool):
     repeats = 3 if quick else 7
     ours = median_time(stepper("tecos"), repeats=repeats)
     cnn = median_time(stepper("cnn"), repeats=repeats)
-    return Result("neural", f"train_step_tecos_T{chunk}_B{batch}", "time", ours, "s",
-                  higher_is_better=False, peers={"cnn_mcintosh": cnn})
+    return Result(
+        "neural",
+        f"train_step_tecos_T{chunk}_B{batch}",
+        "time",
+        ours,
+        "s",
+        higher_is_better=False,
+        peers={"cnn_mcintosh": cnn},
+    )
 
 
 def _poisson(rng, n, rate_hz=20.0):
@@ -91,36 +99,62 @@ def bench_metrics(quick: bool, n: int = 0, m: int = 0):
 
         A = neo.SpikeTrain(a * pq.s, t_stop=t_end * pq.s)
         B = neo.SpikeTrain(b * pq.s, t_stop=t_end * pq.s)
-        el_vr = median_time(lambda: van_rossum_distance([A, B], time_constant=tau * pq.s),
-                            repeats=peer_rep)
+        el_vr = median_time(
+            lambda: van_rossum_distance([A, B], time_constant=tau * pq.s), repeats=peer_rep
+        )
     except ImportError:
         el_vr = None
         A = None
     ours = median_time(lambda: sm.van_rossum_distance(a, b, tau), repeats=repeats)
-    yield Result("neural", f"van_rossum_{n}", "time", ours, "s", higher_is_better=False,
-                 peers={"elephant": el_vr}, info={"goal_ratio": 50})
+    yield Result(
+        "neural",
+        f"van_rossum_{n}",
+        "time",
+        ours,
+        "s",
+        higher_is_better=False,
+        peers={"elephant": el_vr},
+        info={"goal_ratio": 50},
+    )
 
     try:
         import pyspike
 
         def peer_spike():
-            return pyspike.spike_distance(pyspike.SpikeTrain(a, [0, t_end]),
-                                          pyspike.SpikeTrain(b, [0, t_end]))
+            return pyspike.spike_distance(
+                pyspike.SpikeTrain(a, [0, t_end]), pyspike.SpikeTrain(b, [0, t_end])
+            )
 
         def peer_isi():
-            return pyspike.isi_distance(pyspike.SpikeTrain(a, [0, t_end]),
-                                        pyspike.SpikeTrain(b, [0, t_end]))
+            return pyspike.isi_distance(
+                pyspike.SpikeTrain(a, [0, t_end]), pyspike.SpikeTrain(b, [0, t_end])
+            )
 
         ps_spike = median_time(peer_spike, repeats=peer_rep)
         ps_isi = median_time(peer_isi, repeats=peer_rep)
     except ImportError:
         ps_spike = ps_isi = None
     ours = median_time(lambda: sm.spike_distance(a, b, 0, t_end), repeats=repeats)
-    yield Result("neural", f"spike_distance_{n}", "time", ours, "s", higher_is_better=False,
-                 peers={"pyspike": ps_spike}, info={"goal_ratio": 50})
+    yield Result(
+        "neural",
+        f"spike_distance_{n}",
+        "time",
+        ours,
+        "s",
+        higher_is_better=False,
+        peers={"pyspike": ps_spike},
+        info={"goal_ratio": 50},
+    )
     ours = median_time(lambda: sm.isi_distance(a, b, 0, t_end), repeats=repeats)
-    yield Result("neural", f"isi_distance_{n}", "time", ours, "s", higher_is_better=False,
-                 peers={"pyspike": ps_isi})
+    yield Result(
+        "neural",
+        f"isi_distance_{n}",
+        "time",
+        ours,
+        "s",
+        higher_is_better=False,
+        peers={"pyspike": ps_isi},
+    )
 
     m = m or (500 if quick else 2000)
     av, bv = a[:m], b[:m]
@@ -129,11 +163,19 @@ def bench_metrics(quick: bool, n: int = 0, m: int = 0):
     if A is not None:
         Av = neo.SpikeTrain(av * pq.s, t_stop=t_end * pq.s)
         Bv = neo.SpikeTrain(bv * pq.s, t_stop=t_end * pq.s)
-        peer = median_time(lambda: victor_purpura_distance([Av, Bv], cost_factor=q / pq.s),
-                           repeats=peer_rep)
+        peer = median_time(
+            lambda: victor_purpura_distance([Av, Bv], cost_factor=q / pq.s), repeats=peer_rep
+        )
     ours = median_time(lambda: sm.victor_purpura_distance(av, bv, q), repeats=repeats)
-    yield Result("neural", f"victor_purpura_{m}", "time", ours, "s", higher_is_better=False,
-                 peers={"elephant": peer})
+    yield Result(
+        "neural",
+        f"victor_purpura_{m}",
+        "time",
+        ours,
+        "s",
+        higher_is_better=False,
+        peers={"elephant": peer},
+    )
 
 
 def run(quick: bool = False):

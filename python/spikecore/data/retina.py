@@ -66,6 +66,7 @@ Formats: :func:`save_hdf5` / :func:`load_hdf5` (simple layout, below) and
     /stimulus/test    float32 [Tt, H, W]     /response/test   uint8 [R, Tt, N]
     attrs: dt (s), format = "spikecore-retina-1"; /cells/type (0 OFF, 1 ON), /cells/center [N, 2]
 """
+
 from __future__ import annotations
 
 import math
@@ -110,8 +111,16 @@ class RetinaConfig:
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("size", "n_cells", "repeats", "filter_bins", "history", "n_subunits",
-                     "image_size", "n_images"):
+        for name in (
+            "size",
+            "n_cells",
+            "repeats",
+            "filter_bins",
+            "history",
+            "n_subunits",
+            "image_size",
+            "n_images",
+        ):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"{name}: must be a positive integer, got {v!r}")
@@ -138,6 +147,7 @@ class RetinaConfig:
 @dataclass
 class RetinaData:
     """Stimulus and binned responses: train (single trial) and test (repeats)."""
+
     stim_train: np.ndarray  # float32 [T, H, W]
     resp_train: np.ndarray  # float32 [T, N] counts per bin
     stim_test: np.ndarray  # float32 [Tt, H, W]
@@ -156,14 +166,24 @@ class RetinaData:
         check_pair(self.stim_train, self.resp_train, "stim_train", "resp_train")
         if self.resp_test.ndim != 3:
             raise ValueError(f"resp_test: expected [R, Tt, N], got shape {self.resp_test.shape}")
-        check_pair(self.stim_test, self.resp_test[0] if len(self.resp_test) else
-                   self.resp_test.reshape(-1, self.resp_test.shape[-1]), "stim_test", "resp_test")
+        check_pair(
+            self.stim_test,
+            self.resp_test[0]
+            if len(self.resp_test)
+            else self.resp_test.reshape(-1, self.resp_test.shape[-1]),
+            "stim_test",
+            "resp_test",
+        )
         if self.resp_test.shape[2] != self.resp_train.shape[1]:
-            raise ValueError(f"resp_test: {self.resp_test.shape[2]} neurons, resp_train has "
-                             f"{self.resp_train.shape[1]}")
+            raise ValueError(
+                f"resp_test: {self.resp_test.shape[2]} neurons, resp_train has "
+                f"{self.resp_train.shape[1]}"
+            )
         if self.stim_test.shape[1:] != self.stim_train.shape[1:]:
-            raise ValueError(f"stim_test: frame shape {self.stim_test.shape[1:]} differs from "
-                             f"stim_train's {self.stim_train.shape[1:]}")
+            raise ValueError(
+                f"stim_test: frame shape {self.stim_test.shape[1:]} differs from "
+                f"stim_train's {self.stim_train.shape[1:]}"
+            )
 
     @property
     def n_cells(self) -> int:
@@ -172,12 +192,15 @@ class RetinaData:
     def __eq__(self, other) -> bool:
         if not isinstance(other, RetinaData):
             return NotImplemented
-        return all(np.array_equal(np.asarray(getattr(self, f.name)),
-                                  np.asarray(getattr(other, f.name))) for f in fields(self))
+        return all(
+            np.array_equal(np.asarray(getattr(self, f.name)), np.asarray(getattr(other, f.name)))
+            for f in fields(self)
+        )
 
 
-def check_pair(stim: np.ndarray, resp: np.ndarray, stim_name: str = "stimulus",
-               resp_name: str = "responses") -> None:
+def check_pair(
+    stim: np.ndarray, resp: np.ndarray, stim_name: str = "stimulus", resp_name: str = "responses"
+) -> None:
     """Stimulus [T, H, W] finite, responses [T, N] finite counts >= 0, same T: else ValueError
     naming the argument."""
     if stim.ndim != 3:
@@ -187,8 +210,10 @@ def check_pair(stim: np.ndarray, resp: np.ndarray, stim_name: str = "stimulus",
     if resp.ndim != 2:
         raise ValueError(f"{resp_name}: expected binned responses [T, N], got shape {resp.shape}")
     if stim.shape[0] != resp.shape[0]:
-        raise ValueError(f"{resp_name}: {resp.shape[0]} time bins, but {stim_name} has "
-                         f"{stim.shape[0]} frames (lengths must agree)")
+        raise ValueError(
+            f"{resp_name}: {resp.shape[0]} time bins, but {stim_name} has "
+            f"{stim.shape[0]} frames (lengths must agree)"
+        )
     if not np.all(np.isfinite(resp)) or np.any(resp < 0):
         raise ValueError(f"{resp_name}: spike counts must be finite and >= 0")
 
@@ -225,9 +250,13 @@ def _movie(rng, cfg: RetinaConfig, T: int) -> np.ndarray:
         # bilinear sub-pixel crop
         i0, j0 = np.floor(pos).astype(int)
         fi, fj = pos - (i0, j0)
-        a = imgs[img][i0:i0 + cfg.size + 1, j0:j0 + cfg.size + 1]
-        frames[t] = ((1 - fi) * (1 - fj) * a[:-1, :-1] + (1 - fi) * fj * a[:-1, 1:]
-                     + fi * (1 - fj) * a[1:, :-1] + fi * fj * a[1:, 1:])
+        a = imgs[img][i0 : i0 + cfg.size + 1, j0 : j0 + cfg.size + 1]
+        frames[t] = (
+            (1 - fi) * (1 - fj) * a[:-1, :-1]
+            + (1 - fi) * fj * a[:-1, 1:]
+            + fi * (1 - fj) * a[1:, :-1]
+            + fi * fj * a[1:, 1:]
+        )
     return frames
 
 
@@ -276,9 +305,9 @@ class SyntheticRetina:
         # drive_std_c and mean drive_mean_c (sets every cell's rate and dynamic range)
         self.alpha, self.bias = np.ones(N), np.zeros(N)
         calib = _movie(np.random.default_rng([cfg.seed, 4]), cfg, max(4 * cfg.filter_bins, 500))
-        g = self.drive((calib - calib.mean()) / calib.std())
-        self.alpha = rng.uniform(1.6, 2.2, N) / np.maximum(g.std(0), 1e-9)
-        self.bias = rng.uniform(-2.2, -1.6, N) - self.alpha * g.mean(0)
+        gc = self.drive((calib - calib.mean()) / calib.std())
+        self.alpha = rng.uniform(1.6, 2.2, N) / np.maximum(gc.std(0), 1e-9)
+        self.bias = rng.uniform(-2.2, -1.6, N) - self.alpha * gc.mean(0)
         j = np.arange(cfg.history)
         self.eta = -cfg.refractory_strength * np.exp(-j / cfg.refractory_tau)  # eta_{j+1}
 
@@ -301,12 +330,14 @@ class SyntheticRetina:
         for c in range(N):
             s = self.sign[c]
             fs = causal(sub[:, c, :], self.filters[c])
-            g[:, c] = (np.maximum(s * fs - self.theta, 0.0) @ self.sub_weight[c]
-                       - self.cfg.surround * s * causal(sur[:, c], self.filters[c]))
+            g[:, c] = np.maximum(s * fs - self.theta, 0.0) @ self.sub_weight[
+                c
+            ] - self.cfg.surround * s * causal(sur[:, c], self.filters[c])
         return g
 
-    def simulate(self, frames: np.ndarray, n_trials: int = 1, seed: int = 0,
-                 return_rate: bool = False):
+    def simulate(
+        self, frames: np.ndarray, n_trials: int = 1, seed: int = 0, return_rate: bool = False
+    ):
         """Spikes [n_trials, T, N] (float32 0/1) for a movie; with ``return_rate`` also the
         conditional firing probability per bin [n_trials, T, N]."""
         cfg = self.cfg
@@ -315,8 +346,11 @@ class SyntheticRetina:
             raise ValueError(f"frames: expected [T, {cfg.size}, {cfg.size}], got {frames.shape}")
         if not np.all(np.isfinite(frames)):
             raise ValueError("frames: contains NaN or inf")
-        if isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)) \
-                or n_trials < 1:
+        if (
+            isinstance(n_trials, bool)
+            or not isinstance(n_trials, (int, np.integer))
+            or n_trials < 1
+        ):
             raise ValueError(f"n_trials: must be a positive integer, got {n_trials!r}")
         rng = np.random.default_rng([cfg.seed, 2, seed])
         base = self.alpha * self.drive(frames) + self.bias  # [T, N]
@@ -329,12 +363,12 @@ class SyntheticRetina:
             gain[:, t] = a * gain[:, t - 1] + noise[:, t]
         H = cfg.history
         y = np.zeros((n_trials, T + H, N))
-        p_all = np.empty((n_trials, T, N)) if return_rate else None
+        p_all = np.empty((n_trials, T, N) if return_rate else (0, 0, 0))
         unif = rng.random((n_trials, T, N))
         eta = self.eta[::-1]  # eta_H .. eta_1 against y[t-H .. t-1]
         for t in range(T):
-            hist = np.tensordot(y[:, t:t + H], eta, axes=([1], [0]))  # [R, N]
-            u = base[t] + hist + gain[:, t:t + 1]
+            hist = np.tensordot(y[:, t : t + H], eta, axes=([1], [0]))  # [R, N]
+            u = base[t] + hist + gain[:, t : t + 1]
             p = -np.expm1(-np.logaddexp(0.0, u))
             y[:, t + H] = unif[:, t] < p
             if return_rate:
@@ -377,10 +411,10 @@ def save_hdf5(data: RetinaData, path) -> None:
         f.attrs["dt"] = float(data.dt)
         f.create_dataset("stimulus/train", data=data.stim_train.astype(np.float32))
         f.create_dataset("stimulus/test", data=data.stim_test.astype(np.float32))
-        f.create_dataset("response/train", data=data.resp_train.astype(np.uint8),
-                         compression="gzip")
-        f.create_dataset("response/test", data=data.resp_test.astype(np.uint8),
-                         compression="gzip")
+        f.create_dataset(
+            "response/train", data=data.resp_train.astype(np.uint8), compression="gzip"
+        )
+        f.create_dataset("response/test", data=data.resp_test.astype(np.uint8), compression="gzip")
         f.create_dataset("cells/type", data=np.asarray(data.cell_type, np.int8))
         f.create_dataset("cells/center", data=np.asarray(data.cell_center, np.float32))
 
@@ -391,13 +425,20 @@ def load_hdf5(path) -> RetinaData:
 
     with h5py.File(path, "r") as f:
         if f.attrs.get("format") != FORMAT:
-            raise ValueError(f"path: {path} is not a {FORMAT} file "
-                             f"(format attribute {f.attrs.get('format')!r})")
+            raise ValueError(
+                f"path: {path} is not a {FORMAT} file (format attribute {f.attrs.get('format')!r})"
+            )
         for key in ("stimulus/train", "stimulus/test", "response/train", "response/test"):
             if key not in f:
                 raise ValueError(f"path: {path} has no dataset {key!r}")
         ct = f["cells/type"][()] if "cells/type" in f else np.zeros(0, np.int8)
         cc = f["cells/center"][()] if "cells/center" in f else np.zeros((0, 2), np.float32)
-        return RetinaData(f["stimulus/train"][()], f["response/train"][()].astype(np.float32),
-                          f["stimulus/test"][()], f["response/test"][()].astype(np.float32),
-                          float(f.attrs["dt"]), ct, cc)
+        return RetinaData(
+            f["stimulus/train"][()],
+            f["response/train"][()].astype(np.float32),
+            f["stimulus/test"][()],
+            f["response/test"][()].astype(np.float32),
+            float(f.attrs["dt"]),
+            ct,
+            cc,
+        )

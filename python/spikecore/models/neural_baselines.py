@@ -17,6 +17,7 @@ Both use the Poisson negative log-likelihood :math:`\sum (\lambda - y \log \lamb
 need ``window - 1`` frames of stimulus before the first predicted bin (``context``); the start of a
 stimulus is padded with zeros (the mean luminance) in generation.
 """
+
 from __future__ import annotations
 
 from typing import Tuple
@@ -70,8 +71,13 @@ class _WindowModel(nn.Module):
         s = self._stim(_windows(x, self.window))  # [T, B, N]
         if self.history:
             yp = F.pad(y, (0, 0, 0, 0, self.history, 0))  # zeros before the chunk
-            past = torch.stack([yp[self.history - j: self.history - j + y.shape[0]]
-                                for j in range(1, self.history + 1)], -1)
+            past = torch.stack(
+                [
+                    yp[self.history - j : self.history - j + y.shape[0]]
+                    for j in range(1, self.history + 1)
+                ],
+                -1,
+            )
             s = s + self._hist_drive(past)
         lam = F.softplus(s + self.bias)
         nll = poisson_nll(lam, y)
@@ -98,10 +104,10 @@ class _WindowModel(nn.Module):
                 return torch.poisson(lam.expand(n_trials, T, -1).contiguous(), generator=g)
             out = torch.zeros(n_trials, T + self.history, self.n_neurons)
             for t in range(T):
-                past = out[:, t:t + self.history].flip(1).permute(0, 2, 1)  # [R, N, H] j=1..H
+                past = out[:, t : t + self.history].flip(1).permute(0, 2, 1)  # [R, N, H] j=1..H
                 lam = F.softplus(s[t] + self._hist_drive(past) + self.bias)
                 out[:, t + self.history] = torch.poisson(lam, generator=g)
-            return out[:, self.history:]
+            return out[:, self.history :]
         finally:
             self.train(was)
 
@@ -109,8 +115,13 @@ class _WindowModel(nn.Module):
 class LNPoisson(_WindowModel):
     """Linear-nonlinear Poisson model; ``history > 0`` adds a spike-history filter (GLM)."""
 
-    def __init__(self, frame_shape: Tuple[int, int] = (16, 16), n_neurons: int = 16,
-                 window: int = 25, history: int = 0):
+    def __init__(
+        self,
+        frame_shape: Tuple[int, int] = (16, 16),
+        n_neurons: int = 16,
+        window: int = 25,
+        history: int = 0,
+    ):
         super().__init__()
         self.frame_shape = tuple(int(s) for s in frame_shape)
         self.n_neurons = _positive_int(n_neurons, "n_neurons")
@@ -130,8 +141,15 @@ class LNPoisson(_WindowModel):
 class McIntoshCNN(_WindowModel):
     """Two conv layers over a window of frames (noise + ReLU), dense, softplus, Poisson."""
 
-    def __init__(self, frame_shape: Tuple[int, int] = (16, 16), n_neurons: int = 16,
-                 window: int = 25, channels=(8, 8), kernels=(7, 5), noise: float = 0.1):
+    def __init__(
+        self,
+        frame_shape: Tuple[int, int] = (16, 16),
+        n_neurons: int = 16,
+        window: int = 25,
+        channels=(8, 8),
+        kernels=(7, 5),
+        noise: float = 0.1,
+    ):
         super().__init__()
         self.frame_shape = tuple(int(s) for s in frame_shape)
         self.n_neurons = _positive_int(n_neurons, "n_neurons")

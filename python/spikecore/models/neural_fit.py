@@ -6,6 +6,7 @@ stimulus [T, H, W], and ``context`` (stimulus bins it needs before the first pre
 Training draws ``batch`` random chunks of ``chunk`` bins from the single-trial recording per step
 (Adam, ``steps`` steps); the same seed gives the same chunks and the same initial noise.
 """
+
 from __future__ import annotations
 
 import time
@@ -19,10 +20,20 @@ from spikecore.data.retina import check_pair
 __all__ = ["fit_neural", "make_model", "sample_trials"]
 
 
-def fit_neural(model: torch.nn.Module, stim: np.ndarray, resp: np.ndarray, *, chunk: int = 50,
-               steps: int = 300, batch: int = 16, lr: float = 3e-3, weight_decay: float = 0.0,
-               seed: int = 0, log: Optional[Callable[[str], object]] = None,
-               log_every: int = 50) -> List[float]:
+def fit_neural(
+    model: torch.nn.Module,
+    stim: np.ndarray,
+    resp: np.ndarray,
+    *,
+    chunk: int = 50,
+    steps: int = 300,
+    batch: int = 16,
+    lr: float = 3e-3,
+    weight_decay: float = 0.0,
+    seed: int = 0,
+    log: Optional[Callable[[str], object]] = None,
+    log_every: int = 50,
+) -> List[float]:
     """Train ``model`` on stimulus ``stim`` [T, H, W] and binned responses ``resp`` [T, N];
     returns the loss per step."""
     stim = np.asarray(stim, np.float32)
@@ -54,14 +65,21 @@ def fit_neural(model: torch.nn.Module, stim: np.ndarray, resp: np.ndarray, *, ch
         opt.step()
         losses.append(float(loss.detach()))
         if log is not None and (step + 1) % log_every == 0:
-            log(f"step {step + 1:4d}  loss {losses[-1]:.4f}  nll {parts['nll']:.4f}  "
-                f"kl {parts['kl']:.3f}  ({time.perf_counter() - t0:.0f} s)")
+            log(
+                f"step {step + 1:4d}  loss {losses[-1]:.4f}  nll {parts['nll']:.4f}  "
+                f"kl {parts['kl']:.3f}  ({time.perf_counter() - t0:.0f} s)"
+            )
     model.eval()
     return losses
 
 
-def sample_trials(model: torch.nn.Module, stim: np.ndarray, n_trials: int, seed: int = 0,
-                  chunk: Optional[int] = None) -> np.ndarray:
+def sample_trials(
+    model: torch.nn.Module,
+    stim: np.ndarray,
+    n_trials: int,
+    seed: int = 0,
+    chunk: Optional[int] = None,
+) -> np.ndarray:
     """Spike counts [n_trials, T, N] for stimulus ``stim`` [T, H, W]; with ``chunk``, the stimulus
     is cut into pieces of ``chunk`` bins, each run from a fresh state (for window models each piece
     also gets the preceding frames as context, so only a recurrent state is reset)."""
@@ -74,8 +92,8 @@ def sample_trials(model: torch.nn.Module, stim: np.ndarray, n_trials: int, seed:
     parts = []
     for k, s in enumerate(range(0, len(x), chunk)):
         a = max(0, s - ctx)
-        out = model.sample(x[a:s + chunk], n_trials, seed * 100003 + k).numpy()
-        parts.append(out[:, s - a:])
+        out = model.sample(x[a : s + chunk], n_trials, seed * 100003 + k).numpy()
+        parts.append(out[:, s - a :])
     return np.concatenate(parts, 1)
 
 

@@ -57,6 +57,7 @@ surrogate         'sigmoid'   LIF surrogate (its cdf is the training escape func
 likelihood        'bernoulli' 'bernoulli' | 'poisson'
 ================  ==========  ==============================================================
 """
+
 from __future__ import annotations
 
 import math
@@ -82,23 +83,30 @@ def check_beta(beta) -> float:
     return float(beta)
 
 
-def check_inputs(x: torch.Tensor, y: Optional[torch.Tensor], frame_shape, n_neurons: int,
-                 context: int = 0) -> None:
+def check_inputs(
+    x: torch.Tensor, y: Optional[torch.Tensor], frame_shape, n_neurons: int, context: int = 0
+) -> None:
     """x [context + T, B, H, W] finite; y [T, B, N] finite >= 0: else ValueError naming it."""
     if not isinstance(x, torch.Tensor) or x.ndim != 4 or tuple(x.shape[2:]) != tuple(frame_shape):
-        raise ValueError(f"x: expected stimulus frames [T, B, {frame_shape[0]}, {frame_shape[1]}],"
-                         f" got {tuple(x.shape) if isinstance(x, torch.Tensor) else type(x)}")
+        raise ValueError(
+            f"x: expected stimulus frames [T, B, {frame_shape[0]}, {frame_shape[1]}],"
+            f" got {tuple(x.shape) if isinstance(x, torch.Tensor) else type(x)}"
+        )
     if not torch.isfinite(x).all():
         raise ValueError("x: stimulus contains NaN or inf")
     if y is None:
         return
     if not isinstance(y, torch.Tensor) or y.ndim != 3 or y.shape[2] != n_neurons:
-        raise ValueError(f"y: expected responses [T, B, {n_neurons}], got "
-                         f"{tuple(y.shape) if isinstance(y, torch.Tensor) else type(y)}")
+        raise ValueError(
+            f"y: expected responses [T, B, {n_neurons}], got "
+            f"{tuple(y.shape) if isinstance(y, torch.Tensor) else type(y)}"
+        )
     if y.shape[0] + context != x.shape[0] or y.shape[1] != x.shape[1]:
-        raise ValueError(f"y: responses [T={y.shape[0]}, B={y.shape[1]}] do not match the "
-                         f"stimulus [T={x.shape[0] - context}, B={x.shape[1]}] (context "
-                         f"{context} frames): lengths must agree")
+        raise ValueError(
+            f"y: responses [T={y.shape[0]}, B={y.shape[1]}] do not match the "
+            f"stimulus [T={x.shape[0] - context}, B={x.shape[1]}] (context "
+            f"{context} frames): lengths must agree"
+        )
     if not torch.isfinite(y).all() or (y < 0).any():
         raise ValueError("y: spike counts must be finite and >= 0")
 
@@ -106,8 +114,9 @@ def check_inputs(x: torch.Tensor, y: Optional[torch.Tensor], frame_shape, n_neur
 def gaussian_kl(mu_q, logvar_q, mu_p, logvar_p) -> torch.Tensor:
     r""":math:`\mathrm{KL}(\mathcal N(\mu_q, \sigma_q^2) \| \mathcal N(\mu_p, \sigma_p^2))`
     summed over the last axis."""
-    return 0.5 * (logvar_p - logvar_q + (logvar_q.exp() + (mu_q - mu_p) ** 2) / logvar_p.exp()
-                  - 1.0).sum(-1)
+    return 0.5 * (
+        logvar_p - logvar_q + (logvar_q.exp() + (mu_q - mu_p) ** 2) / logvar_p.exp() - 1.0
+    ).sum(-1)
 
 
 def spike_nll(p: torch.Tensor, y: torch.Tensor, likelihood: str) -> torch.Tensor:
@@ -126,8 +135,9 @@ class FrameEncoder(nn.Module):
         super().__init__()
         H, W = frame_shape
         c1, c2 = channels
-        self.conv = nn.Sequential(nn.Conv2d(1, c1, 5), nn.Softplus(), nn.Conv2d(c1, c2, 3),
-                                  nn.Softplus())
+        self.conv = nn.Sequential(
+            nn.Conv2d(1, c1, 5), nn.Softplus(), nn.Conv2d(c1, c2, 3), nn.Softplus()
+        )
         self.fc = nn.Linear(c2 * (H - 6) * (W - 6), out)
 
     def forward(self, x):
@@ -138,39 +148,54 @@ class TeCoSLVM(nn.Module):
     __doc__ = __doc__
     context = 0  # stimulus bins needed before the first predicted bin
 
-    def __init__(self, frame_shape: Tuple[int, int] = (16, 16), n_neurons: int = 16,
-                 hidden: int = 64, latent: int = 16, channels=(8, 8), neuron: str = "noisy",
-                 beta: float = 0.01, tau: float = 2.0, v_threshold: float = 1.0,
-                 v_reset: float = 0.0, sigma: float = 0.4, surrogate: str = "sigmoid",
-                 alpha: Optional[float] = None, likelihood: str = "bernoulli"):
+    def __init__(
+        self,
+        frame_shape: Tuple[int, int] = (16, 16),
+        n_neurons: int = 16,
+        hidden: int = 64,
+        latent: int = 16,
+        channels=(8, 8),
+        neuron: str = "noisy",
+        beta: float = 0.01,
+        tau: float = 2.0,
+        v_threshold: float = 1.0,
+        v_reset: float = 0.0,
+        sigma: float = 0.4,
+        surrogate: str = "sigmoid",
+        alpha: Optional[float] = None,
+        likelihood: str = "bernoulli",
+    ):
         super().__init__()
         if neuron not in NEURONS:
             raise ValueError(f"neuron: unknown {neuron!r}; valid: {', '.join(NEURONS)}")
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood: unknown {likelihood!r}; valid: {', '.join(LIKELIHOODS)}")
-        frame_shape = tuple(int(s) for s in frame_shape)
-        if len(frame_shape) != 2 or min(frame_shape) < 7:
+        shape = tuple(int(s) for s in frame_shape)
+        if len(shape) != 2 or min(shape) < 7:
             raise ValueError(f"frame_shape: expected (H, W) with H, W >= 7, got {frame_shape}")
         for name, v in (("n_neurons", n_neurons), ("hidden", hidden), ("latent", latent)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name}: must be a positive integer, got {v!r}")
-        self.frame_shape, self.n_neurons = frame_shape, n_neurons
+        self.frame_shape, self.n_neurons = (shape[0], shape[1]), n_neurons
         self.hidden, self.latent = hidden, latent
         self.beta = check_beta(beta)
         self.likelihood, self.neuron_kind = likelihood, neuron
         d = 64
-        self.encoder = FrameEncoder(frame_shape, channels, d)
-        self.posterior = nn.Sequential(nn.Linear(d + hidden, 64), nn.Softplus(),
-                                       nn.Linear(64, 2 * latent))
+        self.encoder = FrameEncoder(self.frame_shape, channels, d)
+        self.posterior = nn.Sequential(
+            nn.Linear(d + hidden, 64), nn.Softplus(), nn.Linear(64, 2 * latent)
+        )
         self.prior = nn.Sequential(nn.Linear(hidden, 64), nn.Softplus(), nn.Linear(64, 2 * latent))
         self.cell = nn.GRUCell(d + latent, hidden)
         self.readout = nn.Linear(latent + hidden, n_neurons)
         if neuron == "noisy":
-            self.neuron = NoisyLIF(tau=tau, v_threshold=v_threshold, v_reset=v_reset,
-                                   sigma=sigma, eval_mode="sample")
+            self.neuron = NoisyLIF(
+                tau=tau, v_threshold=v_threshold, v_reset=v_reset, sigma=sigma, eval_mode="sample"
+            )
         else:
-            self.neuron = LIF(tau=tau, v_threshold=v_threshold, v_reset=v_reset,
-                              surrogate=surrogate, alpha=alpha)
+            self.neuron = LIF(
+                tau=tau, v_threshold=v_threshold, v_reset=v_reset, surrogate=surrogate, alpha=alpha
+            )
         # start near a low rate: F(b - theta) small
         nn.init.constant_(self.readout.bias, v_threshold - 1.0)
 
@@ -213,8 +238,10 @@ class TeCoSLVM(nn.Module):
         nll = spike_nll(torch.stack(ps), y, self.likelihood)
         n = I.shape[0] * I.shape[1]
         kl_sum = kl.sum()
-        return (nll + self.beta * kl_sum) / n, {"nll": float(nll.detach()) / n,
-                                                 "kl": float(kl_sum.detach()) / n}
+        return (nll + self.beta * kl_sum) / n, {
+            "nll": float(nll.detach()) / n,
+            "kl": float(kl_sum.detach()) / n,
+        }
 
     # -- generation --------------------------------------------------------------------------
     @torch.no_grad()

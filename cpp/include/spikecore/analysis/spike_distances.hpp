@@ -11,9 +11,10 @@
 //   with PySpike's edge corrections (auxiliary spikes, MRTS = 0, rate-dependent SPIKE): a port
 //   of pyspike/cython/cython_distances.pyx, so the numbers agree with PySpike's.
 //
-// Inputs: ascending (ISI / SPIKE: also duplicate-free, as PySpike makes them), inside [t_start, t_end] (the Python layer sorts, removes
-// duplicates and checks). An empty train takes PySpike's convention for ISI / SPIKE (the two
-// auxiliary spikes t_start and t_end); van Rossum and Victor-Purpura are defined for empty trains.
+// Inputs: ascending (ISI / SPIKE: also duplicate-free, as PySpike makes them), inside [t_start,
+// t_end] (the Python layer sorts, removes duplicates and checks). An empty train takes PySpike's
+// convention for ISI / SPIKE (the two auxiliary spikes t_start and t_end); van Rossum and
+// Victor-Purpura are defined for empty trains.
 #include <cstddef>
 #include <vector>
 
