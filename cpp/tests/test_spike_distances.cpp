@@ -68,6 +68,17 @@ TEST_CASE("ISI and SPIKE distance: zero for identical trains, in [0, 1], symmetr
   CHECK(s1 > 0 && s1 < 1 && std::fabs(s1 - s2) < 1e-12);
 }
 
+TEST_CASE("ISI and SPIKE distance: a hand-computed case with an empty train") {
+  // a = {5}, b = {} on [0, 10]: b reads as spikes {0, 10}, so x_isi = 5 and y_isi = 10 everywhere:
+  // I = |5 - 10| / 10 = 1/2. b's knots coincide with the window edges, which a's edge knots sit on,
+  // so S_b = 0, and S_a = 5 (distance of 5 to 0 or 10): S = 5 * 10 / (2 * 7.5^2) = 4/9.
+  const std::vector<double> a{5.0};
+  CHECK(std::fabs(isi_distance(a.data(), 1, nullptr, 0, 0, 10) - 0.5) < 1e-15);
+  CHECK(std::fabs(spike_distance(a.data(), 1, nullptr, 0, 0, 10) - 4.0 / 9.0) < 1e-15);
+  CHECK(isi_distance(nullptr, 0, nullptr, 0, 0, 10) == 0.0);
+  CHECK(spike_distance(nullptr, 0, nullptr, 0, 0, 10) == 0.0);
+}
+
 TEST_CASE("distance matrix: the same numbers for any thread count") {
   std::mt19937_64 g(3);
   std::vector<double> times;

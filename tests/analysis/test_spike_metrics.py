@@ -51,6 +51,49 @@ def test_isi_and_spike_distance_match_pyspike():
         )
 
 
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ([], []),  # both empty: both read as spikes {t_start, t_end}
+        ([], [3.0]),
+        ([4.0], []),
+        ([2.0], [7.0]),  # one spike each
+        ([0.0], [6.0]),  # a lone spike at t_start
+        ([10.0], [0.0]),  # lone spikes at the two edges
+        ([0.0, 10.0], [5.0]),
+        ([0.0, 2.5, 10.0], [0.0, 4.0, 10.0]),  # coincident spikes on the edges
+        ([1.0, 3.0, 6.0], [3.0, 6.0, 9.5]),  # coincident spikes inside
+        ([1.0, 3.0, 6.0], [1.0, 3.0, 6.0]),  # identical trains
+        ([0.0, 1.0, 2.0, 9.0, 10.0], [0.5]),
+    ],
+)
+def test_isi_and_spike_distance_edge_cases_match_pyspike(a, b):
+    spk = pytest.importorskip("pyspike", reason="PySpike is the test oracle")
+    sa, sb = (
+        spk.SpikeTrain(np.array(a, float), [0, 10]),
+        spk.SpikeTrain(np.array(b, float), [0, 10]),
+    )
+    d_isi, d_spike = sm.isi_distance(a, b, 0, 10), sm.spike_distance(a, b, 0, 10)
+    assert d_isi == pytest.approx(spk.isi_distance(sa, sb), abs=1e-12)
+    assert d_spike == pytest.approx(spk.spike_distance(sa, sb), abs=1e-12)
+    assert sm.isi_distance(b, a, 0, 10) == pytest.approx(d_isi, abs=1e-12)  # symmetric
+    assert sm.spike_distance(b, a, 0, 10) == pytest.approx(d_spike, abs=1e-12)
+    if a == b:
+        assert d_isi == 0.0 and d_spike == 0.0
+
+
+def test_isi_and_spike_distance_hand_computed():
+    # a = {5}, b = {} on [0, 10]: x_isi = 5, y_isi = 10 everywhere, so I = 1/2; S_b = 0 and
+    # S_a = 5, so S = 5 * 10 / (2 * 7.5^2) = 4/9 (derivation in cpp/tests/test_spike_distances.cpp)
+    assert sm.isi_distance([5.0], [], 0, 10) == pytest.approx(0.5, abs=1e-15)
+    assert sm.spike_distance([5.0], [], 0, 10) == pytest.approx(4 / 9, abs=1e-15)
+    # periodic trains shifted by half a period, inside the window: ISI-distance 0 away from
+    # the edges; SPIKE-distance positive
+    a = np.arange(1.0, 10.0)
+    assert sm.isi_distance(a, a + 0.5, 0, 10.5) < 0.1
+    assert sm.spike_distance(a, a + 0.5, 0, 10.5) > 0.1
+
+
 def test_long_trains_match_oracles():
     spk = pytest.importorskip("pyspike", reason="PySpike is the test oracle")
     rng = np.random.default_rng(2)

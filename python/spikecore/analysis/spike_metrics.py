@@ -31,7 +31,9 @@ Distances (computed by the C++ core, ``spikecore._core.spike_metrics``)
   - 2\sum_{ij} e^{-|a_i-b_j|/\tau}}` (elephant's normalisation), O(n) by the Houghton-Kreuz
   recursion.
 - Victor-Purpura with cost ``q`` per unit time (delete/insert 1, shift :math:`q|\Delta t|`).
-- ISI-distance and SPIKE-distance over ``[t_start, t_end]`` with PySpike's edge corrections.
+- ISI-distance (Kreuz et al. 2007) and SPIKE-distance (Kreuz et al. 2013) over
+  ``[t_start, t_end]`` with the edge correction of Mulansky & Kreuz 2016 (auxiliary edge spikes),
+  written from the published definitions (equations in cpp/src/analysis/spike_distances.cpp).
 
 Oracles in the tests: elephant (van Rossum, Victor-Purpura) and PySpike (ISI, SPIKE), to 1e-6.
 """

@@ -8,8 +8,9 @@
 //   inserting a spike costing 1 and moving a spike by dt costing q |dt|; dynamic programme
 //   O(n_a n_b) time, O(n_b) memory.
 // ISI-distance (Kreuz et al. 2007) and SPIKE-distance (Kreuz et al. 2013) over [t_start, t_end],
-//   with PySpike's edge corrections (auxiliary spikes, MRTS = 0, rate-dependent SPIKE): a port
-//   of pyspike/cython/cython_distances.pyx, so the numbers agree with PySpike's.
+//   with the edge correction of Mulansky & Kreuz 2016 (auxiliary edge spikes; no MRTS): written
+//   from the published definitions (equations in spike_distances.cpp), O(n_a + n_b), and checked
+//   against PySpike as a black-box oracle in tests/analysis/test_spike_metrics.py.
 //
 // Inputs: ascending (ISI / SPIKE: also duplicate-free, as PySpike makes them), inside [t_start,
 // t_end] (the Python layer sorts, removes duplicates and checks). An empty train takes PySpike's
@@ -28,7 +29,7 @@ void check_csr(const long long* offsets, std::size_t n_offsets, std::size_t n_ti
 
 // sum_{i,j} exp(-|a_i - b_j| / tau) in one merged sweep (ties counted once).
 double vr_kernel_sum(const double* a, std::size_t na, const double* b, std::size_t nb, double tau);
-// sum_{i,j} exp(-|a_i - a_j| / tau) (including i == j) by the markage recursion.
+// sum_{i,j} exp(-|a_i - a_j| / tau) (including i == j) by the Houghton-Kreuz recursion.
 double vr_self_sum(const double* a, std::size_t na, double tau);
 double van_rossum(const double* a, std::size_t na, const double* b, std::size_t nb, double tau);
 
