@@ -55,9 +55,12 @@ def main(argv=None) -> dict:
     p.add_argument("--delta-t", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save", default=None, help="write the final parameters (safetensors)")
+    p.add_argument("--cores", type=int, default=None,
+                   help="cores free for this job (default: all this process may use); each "
+                        "rank takes floor(cores / local ranks) threads")
     a = p.parse_args(argv)
 
-    threads = parallel.set_rank_threads()  # floor(cores / LOCAL_WORLD_SIZE)
+    threads = parallel.set_rank_threads(cores=a.cores)  # floor(cores / LOCAL_WORLD_SIZE)
     launched = "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1
     if launched and not dist.is_initialized():
         dist.init_process_group("gloo")  # torchrun's env:// rendezvous
