@@ -9,6 +9,7 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
+
 def _idle(fn):
     """Serialise calls into the core: the core works without the GIL (run, connect, prune,
     regrow), so a call from another thread meanwhile would race; it raises RuntimeError instead.
@@ -85,7 +86,8 @@ def _float_array(x: Any, name: str, shape: Optional[Tuple[int, ...]] = None) -> 
     return a
 
 
-def _index_array(x: Any, name: str, n: Optional[int] = None) -> np.ndarray:
+def _index_array(x: Any, name: str, n: Optional[int] = None, dtype: Any = np.int32) -> np.ndarray:
+    """1-D integer array (``dtype``), each value in ``[0, n)`` when ``n`` is given."""
     a = _numpy(x)
     if a.size == 0:
         a = a.astype(np.int64)
@@ -96,7 +98,7 @@ def _index_array(x: Any, name: str, n: Optional[int] = None) -> np.ndarray:
     if n is not None and a.size and (a.min() < 0 or a.max() >= n):
         bad = int(a.min()) if a.min() < 0 else int(a.max())
         raise IndexError(f"{name}: index {bad} out of range [0, {n})")
-    return np.ascontiguousarray(a, dtype=np.int32)
+    return np.ascontiguousarray(a, dtype=dtype)
 
 
 

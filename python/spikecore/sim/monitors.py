@@ -84,9 +84,13 @@ class StateMonitor:
 
     @property
     @_idle
+    def steps(self) -> np.ndarray:
+        """Step index of each row (the state after step ``k``, at time ``(k + 1) * dt``)."""
+        return self.net._c.get_state_record(self.index)[5]
+
+    @property
     def times(self) -> np.ndarray:
-        steps = self.net._c.get_state_record(self.index)[5]
-        return (steps + 1).astype(np.float64) * self.net.dt
+        return (self.steps + 1).astype(np.float64) * self.net.dt
 
     @property
     @_idle
