@@ -73,7 +73,11 @@ def _cores() -> int:
 def threads_per_rank(local_world_size: Optional[int] = None,
                      cores: Optional[int] = None) -> int:
     r""":math:`\max(1, \lfloor C / L \rfloor)` threads for each of ``L`` ranks sharing ``C``
-    cores (defaults: :func:`local_world_size`, the cores this process may run on)."""
+    cores (defaults: :func:`local_world_size`, the cores this process may run on).
+
+    >>> threads_per_rank(2, cores=16), threads_per_rank(3, cores=16), threads_per_rank(4, cores=2)
+    (8, 5, 1)
+    """
     L = _local_world_size() if local_world_size is None else \
         _positive(local_world_size, "local_world_size")
     C = _cores() if cores is None else _positive(cores, "cores")
