@@ -50,6 +50,21 @@ def _int(x: Any, name: str) -> int:
     return int(x)
 
 
+# Step indices and periods are int64 in the core and exact in the float64 times derived from
+# them: every duration converted to steps is range-checked against this (issue 12).
+_MAX_STEPS = 2 ** 53
+
+
+def _steps(ms: float, dt: float, name: str, limit: int = _MAX_STEPS) -> int:
+    """``round(ms / dt)`` as an int, or a ValueError naming ``name`` and the largest value
+    allowed when the count reaches ``limit`` steps."""
+    s = round(ms / dt)
+    if s >= limit:
+        raise ValueError(f"{name}: {ms:g} ms is {s:.4g} steps of dt = {dt:g} ms; the largest "
+                         f"value allowed is {(limit - 1) * dt:.10g} ms ({limit - 1} steps)")
+    return int(s)
+
+
 def _numpy(x: Any) -> np.ndarray:
     """numpy view of an array-like; torch tensors are detached and moved to the CPU."""
     if hasattr(x, "detach") and hasattr(x, "cpu"):

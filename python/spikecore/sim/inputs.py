@@ -8,7 +8,8 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from spikecore.sim._validate import _finite, _float_array, _idle, _index_array, _numpy
+from spikecore.sim._validate import (_finite, _float_array, _idle, _index_array, _numpy,
+                                     _steps)
 from spikecore.sim.populations import SOURCES, Population
 
 
@@ -58,6 +59,8 @@ class InputsMixin:
             else times.astype(np.float64).reshape(-1)
         if t.size and not np.all(np.isfinite(t)):
             raise ValueError(f"{name}: contains NaN or inf")
+        if t.size:  # range-check before the int64 cast (which wraps silently)
+            _steps(float(np.abs(t).max()), self.dt, name)
         s = np.rint(t / self.dt).astype(np.int64) - offset
         if s.size and s.min() < self.step:
             raise ValueError(f"{name}: must be >= {(self.step + offset) * self.dt:g} ms (the "
@@ -180,7 +183,8 @@ class InputsMixin:
         elif a.ndim == 2:
             if a.shape[1] != P.n:
                 raise ValueError(f"current: shape must be (steps, {P.n}), got {a.shape}")
-            s0 = self.step if start is None else int(round(_finite(start, "start") / self.dt))
+            s0 = self.step if start is None else _steps(_finite(start, "start"), self.dt,
+                                                        "start")
             if s0 < self.step:
                 raise ValueError(f"start: must be >= the current time {self.t:g} ms, got {start}")
             self._c.set_current_steps(P.index, s0, a)

@@ -24,7 +24,7 @@ import threading
 from typing import Any, Dict, List, Optional
 
 from spikecore import _core
-from spikecore.sim._validate import _finite, _idle, _int
+from spikecore.sim._validate import _MAX_STEPS, _finite, _idle, _int, _steps
 
 # RULES, FORMAT_VERSION and the model tables: re-exported from the former single module
 from spikecore.sim.connect import RULES, ConnectMixin, Projection  # noqa: F401
@@ -203,10 +203,8 @@ class Network(PopulationsMixin, ConnectMixin, InputsMixin, MonitorsMixin, Plasti
         chunk = _finite(chunk, "chunk")
         if chunk <= 0:
             raise ValueError(f"chunk: must be > 0, got {chunk}")
-        n = int(round(duration / self.dt))
-        if n >= 2 ** 53:
-            raise ValueError(f"duration: {duration} ms is more than 2**53 steps")
-        chunk_steps = max(1, int(round(chunk / self.dt)))
+        n = _steps(duration, self.dt, "duration")
+        chunk_steps = max(1, min(_MAX_STEPS, round(chunk / self.dt)))  # longer: one chunk
         if progress is None:
             progress = duration > 10_000.0
         bar = None
