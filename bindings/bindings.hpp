@@ -16,6 +16,7 @@ void bind_engine(nb::module_ m);
 void bind_train(nb::module_ m);
 void bind_audio(nb::module_ m);
 void bind_models(nb::module_ m);
+void bind_analysis(nb::module_ m);
 void bind_learn(nb::module_ m);
 void bind_variants(nb::module_ m);
 

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+
 from spikecore import nn as snn
 from spikecore.nn import dendritic as D
 

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from spikecore import nn as snn
-from spikecore.nn import _kernels, functional as SF, surrogate
+from spikecore.nn import _kernels, surrogate
+from spikecore.nn import functional as SF
 
 BACKENDS = ["torch"] + (["cpp"] if _kernels.has("lif") else [])
 
@@ -194,10 +195,12 @@ def test_gradcheck_noisy_lif(backend, reset, noise):
     eps = SF.sample_noise(noise, 0.3, x.shape, dtype=torch.float64, generator=g)
     sg = surrogate.get(surrogate.noise(noise, 0.3), smooth=True)
     v_reset = None if reset == "soft" else 0.0
-    if backend == "cpp":
-        f = lambda x, v0: _kernels.lif(x, v0, 0.6, 1.0, v_reset, 0.0, sg, False, eps)
-    else:
-        f = lambda x, v0: reference.lif(x, v0, 0.6, 1.0, v_reset, 0.0, sg, False, noise=eps)
+
+    def f(x, v0):
+        if backend == "cpp":
+            return _kernels.lif(x, v0, 0.6, 1.0, v_reset, 0.0, sg, False, eps)
+        return reference.lif(x, v0, 0.6, 1.0, v_reset, 0.0, sg, False, noise=eps)
+
     assert torch.autograd.gradcheck(f, (x, v0), atol=1e-6)
 
 

@@ -167,7 +167,7 @@ def test_reset_state_between_trials_repeats_the_response():
     net.connect(src, pop, weight=[[20.0, 0.2, -1.0], [10.0, 0.1, 0.0]], delay=0.5)
     sp = net.record_spikes(pop)
     traces = []
-    for trial in range(2):
+    for _trial in range(2):
         t0 = net.t
         net.add_source_spikes(src, t0 + np.array([1.0, 1.5]), [0, 1])
         vm = net.record_state(pop, ("v", "i_ex"))
@@ -280,7 +280,7 @@ def test_poisson_source_rate_checks():
 def test_current_arrays_for_successive_trials_do_not_accumulate():
     net = Network(dt=0.1)
     pop = net.add_population(4, "lif_discrete", beta=0.9)
-    for trial in range(3):
+    for _trial in range(3):
         net.add_current_input(pop, np.full((100, 4), 0.05, np.float32))
         net.run(10.0)
         net.reset_state()

@@ -4,6 +4,8 @@ import doctest
 import numpy as np
 import pytest
 import torch
+from deploy_helpers import inputs as _inputs
+from deploy_helpers import torch_layers as _torch_layers
 
 import spikecore.nn as snn
 from spikecore.sim import convert, from_torch
@@ -18,8 +20,6 @@ def _scale(model, gain):
                 m.weight.mul_(gain)
     return model
 
-
-from deploy_helpers import inputs as _inputs, torch_layers as _torch_layers
 
 
 def _activities(model, x):

@@ -40,7 +40,7 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -284,7 +284,7 @@ class TrainConfig:
     patience: int = 0
     checkpoint_every: int = 0
     checkpoint_dir: Optional[str] = None
-    curriculum: object = None
+    curriculum: Any = None
     seed: int = 0
     verbose: bool = False
 

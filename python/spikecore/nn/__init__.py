@@ -10,10 +10,10 @@ from .dendritic import DendriticLIF, DendriticLinear
 from .linear import Linear, SparseLinear
 from .monitor import LayerStats, SpikeMonitor, count_synops
 from .neurons import (
-    ALIFState,
-    AdaptiveLIF,
-    LeakyIntegrator,
     LIF,
+    AdaptiveLIF,
+    ALIFState,
+    LeakyIntegrator,
     LIFState,
     NoisyLIF,
     ParametricLIF,

@@ -62,9 +62,8 @@ from torch import nn
 
 from . import _check, _kernels
 from . import functional as SF
-from .surrogate import Surrogate
+from .surrogate import Surrogate, sample_now
 from .surrogate import configure as configure_spikes
-from .surrogate import sample_now
 
 __all__ = [
     "NONLINEARITIES",
@@ -98,8 +97,8 @@ class _DendriticFn(torch.autograd.Function):
         u = x2.new_empty(rows, out, K)
         y = x2.new_empty(rows, out)
         b = x2.new_empty(0) if bias is None else bias.detach().contiguous()
-        _var.dendritic_forward(x2.detach(), weight.detach().contiguous(), b, index, u, y, g,
-                               max(1, torch.get_num_threads()))
+        _var.dendritic_forward(x2.detach(), weight.detach().contiguous(), b, index, u, y,
+                               branch_fn=g, n_threads=max(1, torch.get_num_threads()))
         ctx.save_for_backward(x2, weight, index, u)
         ctx.g, ctx.has_bias = g, bias is not None
         return y
@@ -111,8 +110,8 @@ class _DendriticFn(torch.autograd.Function):
         gw = torch.empty_like(weight)
         gb = x2.new_empty(weight.shape[:2]) if ctx.has_bias else x2.new_empty(0)
         _var.dendritic_backward(x2.detach(), weight.detach().contiguous(), index, u,
-                                gy.contiguous(), gx, gw, gb, ctx.g,
-                                max(1, torch.get_num_threads()))
+                                gy.contiguous(), gx, gw, gb, branch_fn=ctx.g,
+                                n_threads=max(1, torch.get_num_threads()))
         return (gx if ctx.needs_input_grad[0] else None, gw,
                 gb if ctx.has_bias else None, None, None)
 

@@ -23,14 +23,15 @@ v_drive = (1 - beta) v_rest, soft reset subtracts v_th - v_reset with v_reset = 
 """
 from __future__ import annotations
 
-import math
 from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 
 from . import _check, _kernels, reference
-from .surrogate import Surrogate, get as get_surrogate, noise as noise_surrogate, spike
+from .surrogate import Surrogate, spike
+from .surrogate import get as get_surrogate
+from .surrogate import noise as noise_surrogate
 
 __all__ = [
     "lif", "alif", "noisy_lif", "leaky_integrator", "linear", "sparse_linear", "spike",

@@ -42,7 +42,9 @@ from torch import nn
 
 from . import _check
 from . import functional as SF
-from .surrogate import Surrogate, get as get_surrogate, noise as noise_surrogate
+from .surrogate import Surrogate
+from .surrogate import get as get_surrogate
+from .surrogate import noise as noise_surrogate
 
 __all__ = [
     "LIF", "ParametricLIF", "AdaptiveLIF", "NoisyLIF", "LeakyIntegrator",

@@ -149,6 +149,7 @@ def _np32(t) -> np.ndarray:
 
 def _neuron_spec(m, i: int) -> dict:
     import torch
+
     import spikecore.nn as snn
 
     name = type(m).__name__
@@ -180,6 +181,7 @@ def _neuron_spec(m, i: int) -> dict:
 
 def _synapse_spec(m, i: int, n_in: Optional[int]):
     import torch
+
     import spikecore.nn as snn
 
     if isinstance(m, torch.nn.Linear):
@@ -259,6 +261,7 @@ def _celif_spec(m, i: int, n_in: Optional[int]) -> LayerSpec:
 def parse(model) -> List[LayerSpec]:
     """The deployable layers of ``model`` (see the module docstring for what is accepted)."""
     import torch
+
     import spikecore.nn as snn
 
     if not isinstance(model, torch.nn.Module):
