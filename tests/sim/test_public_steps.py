@@ -4,6 +4,7 @@ import inspect
 
 import numpy as np
 import pytest
+
 from spikecore.sim import Network, convert
 
 
