@@ -18,6 +18,7 @@ void bind_audio(nb::module_ m);
 void bind_models(nb::module_ m);
 void bind_learn(nb::module_ m);
 void bind_variants(nb::module_ m);
+void bind_conversion(nb::module_& m);
 
 namespace spikecore_bind {
 

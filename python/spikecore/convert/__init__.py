@@ -1,0 +1,13 @@
+"""spikecore.convert: ANN-to-SNN conversion (SUHD, arXiv 2306.12010; METHODS.md section 4).
+
+BN folding, threshold balancing, QCFS timestep-compression training, rate coding (IF, soft reset,
+v0 = theta/2) and STDI coding (MSB-first time-varying threshold, exact max-pool gate), on any
+torch.fx-traceable ANN. See docs/convert.md.
+"""
+from .converter import SUPPORTED, SpikingNetwork, calibrate, convert, fold_bn, is_lossless_T
+from .layers import MAX_STDI_BITS, SpikeMaxPool2d, SpikingActivation, stdi_threshold
+from .qcfs import QCFS, levels_for
+
+__all__ = ["convert", "fold_bn", "calibrate", "SpikingNetwork", "SUPPORTED", "QCFS", "levels_for",
+           "SpikingActivation", "SpikeMaxPool2d", "stdi_threshold", "MAX_STDI_BITS",
+           "is_lossless_T"]
