@@ -210,11 +210,8 @@ class _ConversionNeuron(SpikingNeuron):
         if state is not None:
             raise ValueError("state: conversion neurons start every window from their initial "
                              "membrane; pass state=None")
-        if x.requires_grad:
-            raise RuntimeError(
-                f"x: {type(self).__name__} is an inference neuron (no surrogate gradient); "
-                "run it under torch.no_grad() or detach the input")
-        return self._spikes(x), None
+        with torch.no_grad():  # inference neurons: the output spikes carry no gradient
+            return self._spikes(x.detach()), None
 
 
 class IFNeuron(_ConversionNeuron):
