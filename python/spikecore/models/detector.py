@@ -229,18 +229,22 @@ def evaluate_map(gt_boxes, gt_labels, dets, n_classes: int, image_size: int,
     return {"map": float(ev.stats[0]), "map_50": float(ev.stats[1])}
 
 
-def predict(model, images: torch.Tensor, batch_size: int = 64, **decode_kw):
-    """Run ``model`` (ANN or converted SNN) over images in batches and decode."""
+def predict(model, images, detector: Optional[TinyDetector] = None, batch_size: int = 64,
+            **decode_kw):
+    """Run ``model`` (the ANN, or a converted SNN of it: then pass the ANN as ``detector`` for
+    the grid geometry) over images [N, 1, S, S] in batches and decode."""
+    det = detector if detector is not None else model
+    if not isinstance(det, TinyDetector):
+        raise TypeError("detector: pass the TinyDetector whose grid the model's output uses")
+    images = torch.as_tensor(images)
+    if images.dim() != 4 or tuple(images.shape[1:]) != (1, det.image_size, det.image_size):
+        raise ValueError(f"images: expected [N, 1, {det.image_size}, {det.image_size}], got "
+                         f"{tuple(images.shape)}")
     dets = []
     with torch.no_grad():
         for i in range(0, len(images), batch_size):
-            dets += decode(model(images[i:i + batch_size]), _spec(model), **decode_kw)
+            dets += decode(model(images[i:i + batch_size]), det, **decode_kw)
     return dets
-
-
-def _spec(model):
-    m = getattr(model, "detector_spec", None) or model
-    return m
 
 
 def train_detector(model: TinyDetector, ds, epochs: int = 15, batch_size: int = 32,
@@ -265,7 +269,7 @@ def train_detector(model: TinyDetector, ds, epochs: int = 15, batch_size: int = 
             loss.backward()
             opt.step()
             sched.step()
-            tot += float(loss) * len(idx)
+            tot += loss.item() * len(idx)
         if log:
             log(f"epoch {ep + 1}/{epochs}: loss {tot / len(x):.4f}")
     return model.eval()
