@@ -49,14 +49,22 @@ def wall_per_image(model, x, repeats: int = 3) -> list:
 
 
 def run(n_train=1500, n_test=100, epochs=10, T=4, rate_T=(4, 8, 16, 32, 64, 128, 256),
-        stdi_T=(2, 3, 4, 5, 6, 8), width=8, seed=0, log=print) -> dict:
+        stdi_T=(2, 3, 4, 5, 6, 8), width=8, seed=0, log=print, load=None, save=None) -> dict:
     torch.manual_seed(seed)
     train = make_shapes(n_train, seed=seed + 1)
     test = make_shapes(n_test, seed=seed + 1000)
     x = torch.as_tensor(test.images)
     ann = TinyDetector(levels=levels_for(T, "stdi"), width=width)
     t0 = time.perf_counter()
-    train_detector(ann, train, epochs=epochs, seed=seed, log=log)
+    if load:  # safetensors: no pickle on load
+        from safetensors.torch import load_file
+        ann.load_state_dict(load_file(load))
+        ann.eval()
+    else:
+        train_detector(ann, train, epochs=epochs, seed=seed, log=log)
+    if save:
+        from safetensors.torch import save_file
+        save_file({k: v.contiguous() for k, v in ann.state_dict().items()}, save)
     res = {"T": T, "L": levels_for(T, "stdi"), "n_train": n_train, "n_test": n_test,
            "epochs": epochs, "train_s": time.perf_counter() - t0}
     mp = lambda d: evaluate_map(test.boxes, test.labels, d, 3, 64)  # noqa: E731
@@ -113,12 +121,15 @@ def main(argv=None):
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", default=None, help="write the results to this file")
+    p.add_argument("--save", default=None, help="save the trained ANN (safetensors)")
+    p.add_argument("--load", default=None, help="load a trained ANN (safetensors), skip training")
     args = p.parse_args(argv)
     torch.set_num_threads(1)  # one thread: the small convolutions do not gain from more
     kw = dict(n_train=600, n_test=60, epochs=6) if args.quick else {}
     if args.epochs:
         kw["epochs"] = args.epochs
-    res = run(T=args.T, seed=args.seed, log=lambda s: print(s, flush=True), **kw)
+    res = run(T=args.T, seed=args.seed, log=lambda s: print(s, flush=True), load=args.load,
+              save=args.save, **kw)
     d = 100 * (res["ann"]["map_50"] - res["stdi"]["map_50"])
     print(f"claim 2: STDI at T = {res['T']} is {d:+.2f} mAP@0.5 points from the quantised ANN "
           f"({'within' if abs(d) <= 0.5 else 'NOT within'} 0.5); identical detections on "

@@ -78,7 +78,9 @@ class TinyDetector(nn.Module):
         self.head = nn.Conv2d(4 * w, 5 + n_classes, 1)
 
     def forward(self, x):
-        if x.dim() != 4 or x.shape[1] != 1 or x.shape[-2:] != (self.image_size, self.image_size):
+        if not isinstance(x, torch.fx.Proxy) and (x.dim() != 4 or x.shape[1] != 1
+                                                   or x.shape[-2:] != (self.image_size,
+                                                                       self.image_size)):
             raise ValueError(f"x: expected [B, 1, {self.image_size}, {self.image_size}] images, "
                              f"got shape {tuple(x.shape)}")
         return self.head(self.neck(self.spp(self.backbone(x))))
