@@ -130,6 +130,17 @@ def stdi_value(z: torch.Tensor, v_threshold: Threshold) -> torch.Tensor:
     return z * w * torch.as_tensor(v_threshold, dtype=z.dtype, device=z.device)
 
 
+def _fire(v: torch.Tensor, th: torch.Tensor, negative_slope: Optional[float]):
+    """Threshold and soft reset shared by both references: z = +1 at v >= th (v -= th), and for
+    a signed neuron z = -1 at v <= -th / alpha (v += th / alpha). Returns (z, v)."""
+    z = (v >= th).to(v.dtype)
+    if negative_slope is None:
+        return z, v - z * th
+    nth = th / negative_slope
+    z = z - (v <= -nth).to(v.dtype)
+    return z, v - torch.where(z > 0, th, torch.where(z < 0, -nth, torch.zeros_like(th)))
+
+
 def if_reference(x: torch.Tensor, v_threshold: Threshold = 1.0, v0: float = 0.5,
                  negative_slope: Optional[float] = None) -> torch.Tensor:
     """Pure-torch IF / signed IF, soft reset (the oracle for the C++ kernel). x: [T, ...]."""
@@ -138,14 +149,7 @@ def if_reference(x: torch.Tensor, v_threshold: Threshold = 1.0, v0: float = 0.5,
     v = v0 * th
     out = []
     for t in range(x.shape[0]):
-        v = v + x[t]
-        z = (v >= th).to(x.dtype)
-        if negative_slope is not None:
-            nth = th / negative_slope
-            z = z - (v <= -nth).to(x.dtype)
-            v = v - torch.where(z > 0, th, torch.where(z < 0, -nth, torch.zeros_like(th)))
-        else:
-            v = v - z * th
+        z, v = _fire(v + x[t], th, negative_slope)
         out.append(z)
     return torch.stack(out)
 
@@ -170,14 +174,7 @@ def stdi_reference(x: torch.Tensor, v_threshold: Threshold = 1.0, delay: Optiona
                     u = u + half
                 else:
                     u = u + torch.where(u >= 0, half, -half / negative_slope)
-            tht = th * (T * 2.0 ** -(t + 1))
-            z = (u >= tht).to(x.dtype)
-            if negative_slope is not None:
-                ntht = tht / negative_slope
-                z = z - (u <= -ntht).to(x.dtype)
-                u = u - torch.where(z > 0, tht, torch.where(z < 0, -ntht, torch.zeros_like(tht)))
-            else:
-                u = u - z * tht
+            z, u = _fire(u, th * (T * 2.0 ** -(t + 1)), negative_slope)
             out.append(z)
     return torch.stack(out)
 
