@@ -4,10 +4,9 @@ import copy
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
-
 from spikecore.convert import QCFS, SpikeMaxPool2d, convert, levels_for
 from spikecore.nn.conversion import stdi_reference, stdi_value
+from torch import nn
 
 
 def _net(L, act=None):

@@ -2,7 +2,6 @@
 import doctest
 
 import pytest
-
 import spikecore.convert.qcfs
 import spikecore.data.detection
 import spikecore.nn.conversion

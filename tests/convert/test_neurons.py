@@ -1,10 +1,8 @@
 """Conversion neurons: claim 1 (one STDI layer is the quantiser), C++ kernel == torch reference."""
 import pytest
 import torch
-
 from spikecore.nn import _conversion_kernels as K
-from spikecore.nn.conversion import (IFNeuron, STDINeuron, if_reference, stdi_reference,
-                                     stdi_value)
+from spikecore.nn.conversion import IFNeuron, STDINeuron, if_reference, stdi_reference, stdi_value
 
 needs_cpp = pytest.mark.skipif(not K.usable(torch.zeros(1))[0], reason="C++ kernels not built")
 

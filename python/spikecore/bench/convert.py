@@ -89,7 +89,7 @@ def run(quick: bool = False) -> Iterable[Result]:
         x = torch.as_tensor(test.images)
         ann = train_detector(TinyDetector(levels=levels_for(T, "stdi"), width=8), train,
                              epochs=epochs, seed=0)
-        mp = lambda m, bs=64: evaluate_map(  # noqa: E731
+        mp = lambda m, bs=64: evaluate_map(
             test.boxes, test.labels, predict(m, x, detector=ann, batch_size=bs), 3, 64)["map_50"]
         reps = 3 if quick else 7
         conv_ms = []
@@ -115,7 +115,7 @@ def run(quick: bool = False) -> Iterable[Result]:
             rate_map[t] = mp(rate, max(1, 4096 // t))
             if sj is not None:
                 sj_map[t] = mp(_SJRunner(sj, t), 16)
-        need = lambda d: next((t for t in RATE_T if d[t] >= m_ann - 0.01), RATE_T[-1])  # noqa
+        need = lambda d: next((t for t in RATE_T if d[t] >= m_ann - 0.01), RATE_T[-1])
         t_rate = need(rate_map)
         t_sj = need(sj_map) if sj_map else None
         yield Result("convert", "map50", "mAP@0.5", 100 * m_stdi, "%", True,

@@ -8,6 +8,17 @@ from .converter import SUPPORTED, SpikingNetwork, calibrate, convert, fold_bn, i
 from .layers import MAX_STDI_BITS, SpikeMaxPool2d, SpikingActivation, stdi_threshold
 from .qcfs import QCFS, levels_for
 
-__all__ = ["convert", "fold_bn", "calibrate", "SpikingNetwork", "SUPPORTED", "QCFS", "levels_for",
-           "SpikingActivation", "SpikeMaxPool2d", "stdi_threshold", "MAX_STDI_BITS",
-           "is_lossless_T"]
+__all__ = [
+           "MAX_STDI_BITS",
+           "QCFS",
+           "SUPPORTED",
+           "SpikeMaxPool2d",
+           "SpikingActivation",
+           "SpikingNetwork",
+           "calibrate",
+           "convert",
+           "fold_bn",
+           "is_lossless_T",
+           "levels_for",
+           "stdi_threshold",
+]

@@ -30,20 +30,20 @@ from __future__ import annotations
 import copy
 import math
 import operator
-from typing import Iterable, Optional, Union
+from collections.abc import Iterable
+from typing import Optional, Union
 
 import numpy as np
 import torch
-import torch.fx as fx
 import torch.nn.functional as F
-from torch import nn
+from torch import fx, nn
 
 from spikecore.nn import _check
 
 from .layers import MAX_STDI_BITS, SpikeMaxPool2d, SpikingActivation
 from .qcfs import QCFS
 
-__all__ = ["convert", "fold_bn", "SpikingNetwork", "SUPPORTED", "calibrate"]
+__all__ = ["SUPPORTED", "SpikingNetwork", "calibrate", "convert", "fold_bn"]
 
 _ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, QCFS)
 _MODULES = (nn.Conv2d, nn.Linear, nn.BatchNorm1d, nn.BatchNorm2d, nn.ReLU, nn.LeakyReLU,
@@ -75,7 +75,7 @@ def _trace(model: nn.Module) -> fx.GraphModule:
     try:
         graph = _Tracer().trace(model)
         return fx.GraphModule(model, graph, type(model).__name__)
-    except Exception as exc:  # noqa: BLE001 - re-raised with the argument named
+    except Exception as exc:
         raise ValueError(f"model: torch.fx could not trace it ({type(exc).__name__}: {exc}); "
                          "build it from traceable modules") from exc
 
@@ -272,7 +272,7 @@ class SpikingNetwork(nn.Module):
         self.delay = delay
         self.T = T
 
-    def set_T(self, T: int) -> "SpikingNetwork":
+    def set_T(self, T: int) -> SpikingNetwork:
         T = _check_T(T, self.coding)
         if self.delay is not None and self.delay > T:
             raise ValueError(f"T: smaller than the delay D = {self.delay}")

@@ -14,7 +14,7 @@ from torch import nn
 
 from spikecore.nn.conversion import IFNeuron, STDINeuron
 
-__all__ = ["SpikingActivation", "SpikeMaxPool2d", "stdi_threshold", "MAX_STDI_BITS"]
+__all__ = ["MAX_STDI_BITS", "SpikeMaxPool2d", "SpikingActivation", "stdi_threshold"]
 
 # Beyond 24 bits the least significant thresholds fall below float32 resolution.
 MAX_STDI_BITS = 24

@@ -23,7 +23,7 @@ from typing import List, Tuple, Union
 
 import numpy as np
 
-__all__ = ["DetectionSet", "make_shapes", "to_coco", "from_coco", "check_boxes", "CLASSES"]
+__all__ = ["CLASSES", "DetectionSet", "check_boxes", "from_coco", "make_shapes", "to_coco"]
 
 CLASSES = ("square", "disc", "triangle")
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import io
-from typing import List, Optional, Sequence
+from collections.abc import Sequence
+from typing import List, Optional
 
 import numpy as np
 import torch
@@ -29,8 +30,18 @@ from torch import nn
 
 from spikecore.convert.qcfs import QCFS
 
-__all__ = ["TinyDetector", "detection_loss", "decode", "nms", "batched_nms", "evaluate_map",
-           "encode_targets", "predict", "train_detector", "SPP"]
+__all__ = [
+    "SPP",
+    "TinyDetector",
+    "batched_nms",
+    "decode",
+    "detection_loss",
+    "encode_targets",
+    "evaluate_map",
+    "nms",
+    "predict",
+    "train_detector",
+]
 
 
 def _act(kind: str, levels: int, lam: float) -> nn.Module:
@@ -126,7 +137,7 @@ def _iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     lt = torch.maximum(a[:, None, :2], b[None, :, :2])
     rb = torch.minimum(a[:, None, 2:], b[None, :, 2:])
     inter = (rb - lt).clamp_min(0).prod(-1)
-    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
+    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])
     return inter / (area(a)[:, None] + area(b)[None, :] - inter).clamp_min(1e-9)
 
 
@@ -204,7 +215,8 @@ def evaluate_map(gt_boxes, gt_labels, dets, n_classes: int, image_size: int,
                 raise
             backend = "faster_coco_eval"
     if backend == "faster_coco_eval":
-        from faster_coco_eval import COCO, COCOeval_faster as COCOeval
+        from faster_coco_eval import COCO
+        from faster_coco_eval import COCOeval_faster as COCOeval
     images, anns, res = [], [], []
     for i, (bx, lb, d) in enumerate(zip(gt_boxes, gt_labels, dets)):
         images.append({"id": i + 1, "width": image_size, "height": image_size})

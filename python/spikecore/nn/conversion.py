@@ -80,8 +80,14 @@ import torch
 from . import _check
 from .neurons import SpikingNeuron
 
-__all__ = ["IFNeuron", "STDINeuron", "if_reference", "stdi_reference", "stdi_weights",
-           "stdi_value"]
+__all__ = [
+    "IFNeuron",
+    "STDINeuron",
+    "if_reference",
+    "stdi_reference",
+    "stdi_value",
+    "stdi_weights",
+]
 
 Threshold = Union[float, torch.Tensor]
 
