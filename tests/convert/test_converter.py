@@ -5,6 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from spikecore.convert import QCFS, SpikeMaxPool2d, convert, levels_for
+from spikecore.convert.layers import msb_gate_reference
 from spikecore.nn.conversion import stdi_reference, stdi_value
 from torch import nn
 
@@ -80,8 +81,8 @@ class _Graph(nn.Module):
     def forward(self, x):
         a = self.q1(self.c1(x))
         b = self.q2(self.c2(a))
-        b = b + self.q3(self.c3(b))
-        s = torch.cat([b, self.p5(b), self.p9(b)], 1)
+        r = self.q3(self.c3(b) + b)  # residual add (of a code into a pre-activation)
+        s = torch.cat([r, self.p5(r), self.p9(r)], 1)
         u = torch.cat([self.up(s), a], dim=1)
         return self.fc(torch.flatten(self.pool(self.q4(self.c4(u))), 1))
 
@@ -102,8 +103,10 @@ def test_stdi_maxpool_gate_is_exact():
     a = torch.rand(3, 2, 9, 9, generator=g) * 0.99
     z = stdi_reference(a.unsqueeze(0).expand(T, *a.shape).contiguous(), 1.0, rounding=False)
     y = stdi_value(z, 1.0)  # [T, B, C, H, W]
-    pool = SpikeMaxPool2d(nn.MaxPool2d(3, 2, 1), T, "stdi", chunk=64)
+    pool = SpikeMaxPool2d(nn.MaxPool2d(3, 2, 1), T, "stdi")
     out = pool(y.reshape(-1, 2, 9, 9)).reshape(T, 3, 2, 5, 5)
+    ref = msb_gate_reference(y.reshape(-1, 2, 9, 9), T, 3, 2, 1).reshape(out.shape)
+    assert torch.equal(out, ref)
     q = torch.floor(a * 2 ** T) / 2 ** T
     assert (out.mean(0) - F.max_pool2d(q, 3, 2, 1)).abs().max() < 1e-6
     # the output is itself a valid spike code: at most one spike value per bit
@@ -179,3 +182,30 @@ def test_bad_input():
         convert(relu, torch.rand(3, 4), threshold=150)
     with pytest.raises(TypeError, match="model"):
         convert("net")
+
+
+@pytest.mark.parametrize("slope", [None, 0.3])
+def test_fast_gate_equals_literal_gate_random_codes(slope):
+    """Random STDI codes (per-channel thresholds, signed too), SPP-sized pools."""
+    T = 6
+    g = torch.Generator().manual_seed(7)
+    z = torch.randn(T, 4, 3, 8, 8, generator=g) * 1.5
+    th = torch.rand(3, 1, 1, generator=g) + 0.5
+    y = stdi_value(stdi_reference(z, th, negative_slope=slope), th).reshape(-1, 3, 8, 8)
+    for k in (3, 5, 13):
+        fast = SpikeMaxPool2d(nn.MaxPool2d(k, 1, k // 2), T, "stdi")(y)
+        assert torch.equal(fast, msb_gate_reference(y, T, k, 1, k // 2))
+
+
+def test_maxpool_of_a_sum_warns():
+    class AddPool(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c, self.q, self.p = nn.Conv2d(1, 2, 3, padding=1), QCFS(15, 1.0), nn.MaxPool2d(2)
+
+        def forward(self, x):
+            a = self.q(self.c(x))
+            return self.p(a + a)
+
+    with pytest.warns(UserWarning, match="'p'.*not exact"):
+        convert(AddPool().eval(), T=4)

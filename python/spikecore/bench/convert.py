@@ -1,7 +1,7 @@
 """Benchmarks of ANN-to-SNN conversion (issue 13): ``spikecore bench convert [--quick] [--json]``.
 
 A TinyDetector (QCFS, L = 2^T - 1) is trained on the synthetic shapes set (fixed seed; quick:
-300 images x 3 epochs, full: 1500 x 10), then:
+600 images x 6 epochs, full: 1500 x 10), then:
 
 - ``convert_time``: spikecore.convert to STDI (ms, median); peer: SpikingJelly's ann2snn
   (RateCodingRecipe, max calibration, half threshold) on the same ANN with QCFS -> ReLU.
@@ -82,7 +82,7 @@ def run(quick: bool = False) -> Iterable[Result]:
     torch.set_num_threads(1)
     try:
         T = 4
-        n_train, n_test, epochs = (300, 40, 3) if quick else (1500, 100, 10)
+        n_train, n_test, epochs = (600, 40, 6) if quick else (1500, 100, 10)
         torch.manual_seed(0)
         train = make_shapes(n_train, seed=1)
         test = make_shapes(n_test, seed=1000)

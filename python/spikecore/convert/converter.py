@@ -30,6 +30,7 @@ from __future__ import annotations
 import copy
 import math
 import operator
+import warnings
 from collections.abc import Iterable
 from typing import Optional, Union
 
@@ -371,6 +372,10 @@ def convert(model: nn.Module, calibration=None, T: int = 4, coding: str = "stdi"
     for n in gm.graph.nodes:
         if n.op == "call_module" and isinstance(mods[n.target], nn.MaxPool2d):
             p = mods[n.target]
+            if coding == "stdi" and maxpool != "avg" and not _is_code(n.args[0], gm):
+                warnings.warn(f"model: max-pool {n.target!r} pools a sum or an analog value, not "
+                              "a spike code: the MSB-first gate is not exact there (put the pool "
+                              "after an activation)", UserWarning, stacklevel=2)
             if maxpool == "avg":
                 new = nn.AvgPool2d(p.kernel_size, p.stride, p.padding, count_include_pad=False)
                 if p.dilation not in (1, (1, 1)):
@@ -383,6 +388,25 @@ def convert(model: nn.Module, calibration=None, T: int = 4, coding: str = "stdi"
             _set_module(gm, n.target, new)
     gm.recompile()
     return SpikingNetwork(gm, T, coding, n_layers=_depth(gm), delay=delay)
+
+
+def _is_code(node, gm: fx.GraphModule) -> bool:
+    """Whether a node's output is a spike code (a spiking activation's output, or channels /
+    upsampled / max-pooled copies of such outputs): what the exact STDI max-pool gate needs."""
+    if not isinstance(node, fx.Node):
+        return False
+    if node.op == "call_module":
+        m = gm.get_submodule(node.target)
+        if isinstance(m, SpikingActivation):
+            return True
+        if isinstance(m, (nn.Upsample, nn.Identity, nn.Dropout, nn.MaxPool2d, SpikeMaxPool2d)):
+            return _is_code(node.args[0], gm)
+        return False
+    if node.op == "call_function" and node.target in (torch.cat, torch.concat):
+        return all(_is_code(a, gm) for a in node.args[0])
+    if node.op == "call_function" and node.target is F.interpolate:
+        return _is_code(node.args[0], gm)
+    return False
 
 
 def _depth(gm: fx.GraphModule) -> int:

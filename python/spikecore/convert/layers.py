@@ -63,24 +63,30 @@ class SpikingActivation(nn.Module):
 class SpikeMaxPool2d(nn.Module):
     r"""Max-pooling of spike codes, on a time-folded input [T B, C, H, W].
 
-    - ``'stdi'``: exact. The MSB-first gate: every window starts with all its candidates
-      active; at bit t the output is the largest active candidate's spike value
-      :math:`o_t = \max_{i \in A} y_{i,t}`, and the candidates whose value differs drop out,
-      :math:`A \leftarrow \{i \in A : y_{i,t} = o_t\}` (for unsigned codes: a candidate drops
-      out at the first bit where it is 0 and the output is 1). The output code is the code of the
-      largest input, so the pooled activation is exact.
-    - ``'gate'`` (rate coding): the candidate with the largest spike count so far,
-      :math:`\arg\max_i \sum_{s \le t} y_{i,s}`, passes its spike at step t (Rueckauer et al.
-      2017). Approximate: early steps may pass a candidate that is not the final maximum.
+    Both modes pass, at step t, the spike value of the candidate with the largest running sum
+    :math:`P_{i,t} = \sum_{s \le t} y_{i,s}`: :math:`o_t = y_{i^*,t}`,
+    :math:`i^* = \arg\max_i P_{i,t}` (one ``max_pool2d`` with indices per step).
+
+    - ``'stdi'``: exact. This is the MSB-first gate: every window starts with all candidates
+      active; at bit t the output is the largest active candidate's spike value and the
+      candidates whose value differs drop out (for unsigned codes: a candidate drops out at the
+      first bit where it is 0 and the output is 1). Under STDI the running sum is the value of
+      the code's first t + 1 bits, so the candidates still active after bit t are exactly the
+      maximisers of :math:`P_{i,t}` (a candidate behind by one bit can never catch up: the
+      remaining bits sum to less than that bit), and any of them carries the output's bit.
+      :func:`msb_gate_reference` is the literal gate; tests check the two agree. The output is
+      the code of the largest input, so the pooled activation is exact.
+    - ``'gate'`` (rate coding): the same rule is the count gate (Rueckauer et al. 2017),
+      approximate: early steps may pass a candidate that is not the final maximum.
     """
 
-    def __init__(self, pool: nn.MaxPool2d, T: int, mode: str = "stdi", chunk: int = 1 << 23):
+    def __init__(self, pool: nn.MaxPool2d, T: int, mode: str = "stdi"):
         super().__init__()
         if mode not in ("stdi", "gate"):
             raise ValueError(f"mode: unknown value {mode!r}; valid choices: stdi, gate")
         self.kernel_size, self.stride = pool.kernel_size, pool.stride
         self.padding, self.dilation = pool.padding, pool.dilation
-        self.T, self.mode, self.chunk = T, mode, chunk
+        self.T, self.mode = T, mode
 
     def set_T(self, T: int) -> None:
         self.T = T
@@ -90,42 +96,34 @@ class SpikeMaxPool2d(nn.Module):
                     dilation=self.dilation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.mode == "gate":
-            return self._gate(x)
-        return self._stdi(x)
-
-    def _gate(self, x):
-        T = self.T
-        s = x.reshape((T, -1) + tuple(x.shape[1:])).cumsum(0).reshape(x.shape)
+        s = x.reshape((self.T, -1) + tuple(x.shape[1:])).cumsum(0).reshape(x.shape)
         _, idx = F.max_pool2d(s, return_indices=True, **self._pool_args())
-        out = x.flatten(-2).gather(-1, idx.flatten(-2))
-        return out.reshape(idx.shape)
-
-    def _stdi(self, x):
-        T = self.T
-        TB, C, H, W = x.shape
-        B = TB // T
-        args = dict(kernel_size=self.kernel_size, dilation=self.dilation, padding=self.padding,
-                    stride=self.stride)
-        ho, wo = F.max_pool2d(x[:1, :1], **self._pool_args()).shape[-2:]
-        valid = F.unfold(torch.ones(1, 1, H, W, dtype=x.dtype, device=x.device), **args) > 0
-        planes = x.reshape(T, B * C, 1, H, W)
-        K, L = valid.shape[1], valid.shape[2]
-        out = torch.empty(T, B * C, L, dtype=x.dtype, device=x.device)
-        step = max(1, self.chunk // max(1, K * L))
-        neg = torch.tensor(float("-inf"), dtype=x.dtype, device=x.device)
-        for n0 in range(0, B * C, step):
-            n1 = min(B * C, n0 + step)
-            cand = F.unfold(planes[:, n0:n1].reshape(-1, 1, H, W), **args)
-            cand = cand.reshape(T, n1 - n0, K, L)
-            active = valid.expand(n1 - n0, K, L).clone()
-            for t in range(T):
-                c = cand[t]
-                o = torch.where(active, c, neg).amax(dim=1)
-                active &= c == o.unsqueeze(1)
-                out[t, n0:n1] = o
-        return out.reshape(T * B, C, ho, wo)
+        return x.flatten(-2).gather(-1, idx.flatten(-2)).reshape(idx.shape)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, " \
                f"mode={self.mode!r}, T={self.T}"
+
+
+def msb_gate_reference(x: torch.Tensor, T: int, kernel_size, stride=None, padding=0,
+                       dilation=1) -> torch.Tensor:
+    """The literal MSB-first max-pool gate on STDI spike values x [T B, C, H, W] (the oracle for
+    :class:`SpikeMaxPool2d`): all candidates of a window start active; at each bit the output is
+    the largest active value and the candidates that differ from it drop out."""
+    stride = kernel_size if stride is None else stride
+    TB, C, H, W = x.shape
+    B = TB // T
+    args = dict(kernel_size=kernel_size, dilation=dilation, padding=padding, stride=stride)
+    ho, wo = F.max_pool2d(x[:1, :1], kernel_size, stride, padding, dilation).shape[-2:]
+    valid = F.unfold(torch.ones(1, 1, H, W, dtype=x.dtype), **args) > 0
+    cand = F.unfold(x.reshape(T * B * C, 1, H, W), **args)
+    K, L = valid.shape[1], valid.shape[2]
+    cand = cand.reshape(T, B * C, K, L)
+    active = valid.expand(B * C, K, L).clone()
+    out = torch.empty(T, B * C, L, dtype=x.dtype)
+    neg = torch.tensor(float("-inf"), dtype=x.dtype)
+    for t in range(T):
+        o = torch.where(active, cand[t], neg).amax(dim=1)
+        active &= cand[t] == o.unsqueeze(1)
+        out[t] = o
+    return out.reshape(T * B, C, ho, wo)
