@@ -85,18 +85,19 @@ void bind_synapses(nb::module_ m) {
       .def("regrow_random", &SynapseMatrix::regrow_random, nb::arg("count"),
            nb::arg("weight") = 0.f, nb::arg("delay") = 1, nb::arg("allow_autapses") = true,
            nb::arg("allow_multapses") = false, nb::arg("seed") = 0, nb::arg("step") = 0,
-           nb::call_guard<nb::gil_scoped_release>())
+           nb::arg("post_per_pre") = 1, nb::call_guard<nb::gil_scoped_release>())
       .def("regrow_top_scores",
            [](SynapseMatrix& s, int64_t count,
               nb::ndarray<const float, nb::ndim<2>, nb::c_contig, nb::device::cpu> scores,
-              float weight, uint16_t delay, bool allow_autapses) {
+              float weight, uint16_t delay, bool allow_autapses, int32_t post_per_pre) {
              if (scores.shape(0) != size_t(s.n_pre()) || scores.shape(1) != size_t(s.n_post()))
                throw spikecore::value_error("scores: shape must be (n_pre, n_post)");
              nb::gil_scoped_release r;
-             return s.regrow_top_scores(count, scores.data(), weight, delay, allow_autapses);
+             return s.regrow_top_scores(count, scores.data(), weight, delay, allow_autapses,
+                                        post_per_pre);
            },
            nb::arg("count"), nb::arg("scores"), nb::arg("weight") = 0.f, nb::arg("delay") = 1,
-           nb::arg("allow_autapses") = true)
+           nb::arg("allow_autapses") = true, nb::arg("post_per_pre") = 1)
       .def("insert",
            [](SynapseMatrix& s, Vec<int32_t> pre, Vec<int32_t> post, Vec<float> w,
               Vec<uint16_t> d) {

@@ -120,4 +120,58 @@ TEST_CASE("bad arguments throw value/index errors") {
   CHECK(net.step() == 10);
 }
 
+TEST_CASE("DelayRing: slot(t) is periodic, add accumulates, take reads and clears") {
+  DelayRing r;
+  r.reset(2, 3);  // 2 receptors x 3 targets, one slot
+  CHECK(r.slots() == 1 && r.receptors() == 2 && r.targets() == 3 && r.stride() == 6);
+  r.grow(4, 0);
+  CHECK(r.slots() == 4);
+  CHECK(r.slot(1) == r.slot(5) && r.slot(0) != r.slot(1));
+  r.add(5, 1, 2, 1.5f);
+  r.add(5, 1, 2, 0.25f);
+  r.add(6, 0, 0, -2.f);
+  CHECK(r.slot(5)[1 * 3 + 2] == 1.75f);  // receptor r of a slot starts at r * targets()
+  CHECK(r.take(5, 1, 2) == 1.75f);
+  CHECK(r.take(5, 1, 2) == 0.f);  // cleared for step 5 + slots()
+  CHECK(r.take(6, 0, 0) == -2.f);
+  r.add(7, 0, 1, 3.f);
+  r.clear();
+  CHECK(r.take(7, 0, 1) == 0.f);
+}
+
+TEST_CASE("DelayRing: grow keeps the pending input of each step at that step") {
+  DelayRing r;
+  r.reset(1, 2);
+  r.grow(3, 0);
+  const int64_t now = 7;  // pending steps 7, 8, 9 sit in slots 1, 2, 0
+  for (int64_t t = now; t < now + 3; ++t) r.add(t, 0, 1, float(t));
+  r.grow(5, now);
+  CHECK(r.slots() == 5);
+  for (int64_t t = now; t < now + 3; ++t) CHECK(r.take(t, 0, 1) == float(t));
+  for (int64_t t = now + 3; t < now + 5; ++t) CHECK(r.take(t, 0, 1) == 0.f);
+  r.grow(2, now);  // never shrinks
+  CHECK(r.slots() == 5);
+}
+
+TEST_CASE("reset_state keeps or drops the pending input") {
+  for (bool clear : {true, false}) {
+    Network net(1.0, 1, 0, 10.0);
+    const int32_t src = net.add_source(1, "s");
+    const int32_t post = net.add_discrete(1, 1.0, 0.0, 1e6, 0.0, false, -1, 0, "p");
+    const int64_t st[1] = {0};
+    const int32_t id[1] = {0};
+    net.add_source_spikes(src, st, id, 1);
+    ValueSpec w, d;
+    w.a = 2.0;
+    d.a = 3.0;
+    net.connect(src, post, ConnRule::AllToAll, 0, w, d, true, true);
+    net.run(1);  // the spike is in flight (arrives in step 3)
+    net.reset_state(post, clear);
+    net.run(4);
+    float v = 0;
+    net.get_state(post, StateVar::V, &v);
+    CHECK(v == (clear ? 0.f : 2.f));
+  }
+}
+
 TEST_MAIN()

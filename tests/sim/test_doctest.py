@@ -2,8 +2,7 @@
 import doctest
 
 import spikecore.sim
-from spikecore.sim import (connect, inputs, monitors, network, persistence, plasticity,
-                           populations)
+from spikecore.sim import connect, inputs, monitors, network, persistence, plasticity, populations
 
 MODULES = (spikecore.sim, network, populations, connect, inputs, monitors, plasticity,
            persistence)

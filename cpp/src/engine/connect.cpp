@@ -24,7 +24,9 @@ uint16_t Network::delay_steps(double ms, const char* arg) const {
                                        str(ms) + " ms"));
   if (!(s <= max_delay_steps_))
     throw value_error(message(arg, "must be at most max_delay (" + str(max_delay_steps_ * dt_) +
-                                       " ms), got " + str(ms) + " ms"));
+                                       " ms = " + std::to_string(max_delay_steps_) +
+                                       " steps; delays are 16-bit: at most 65535 steps), got " +
+                                       str(ms) + " ms"));
   return uint16_t(s);
 }
 
@@ -49,6 +51,9 @@ int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
   const int32_t np = P.n, nq = Q.n_targets();
   const bool same = pre == post;
   const bool no_aut = same && !allow_autapses;
+  // Targets are compartments: with K branches, pre i -> target j is an autapse when neuron
+  // j / K is i (all of i's branches), not when j == i (issue 12).
+  const int32_t K = Q.br.K;
   const uint64_t jid = uint64_t(projs_.size());
   const uint64_t cstream = kStreamConnect + jid;
   std::vector<int32_t> ci, cj;  // generation order
@@ -91,15 +96,19 @@ int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
       reserve(double(np) * nq);
       for (int32_t i = 0; i < np; ++i)
         for (int32_t j = 0; j < nq; ++j) {
-          if (no_aut && i == j) continue;
+          if (no_aut && i == j / K) continue;
           ci.push_back(i);
           cj.push_back(j);
         }
       break;
     }
     case ConnRule::OneToOne: {
-      require(np == nq, "post", "one_to_one needs populations of equal size (" +
-                                    std::to_string(np) + " != " + std::to_string(nq) + ")");
+      require(np == nq, "post",
+              "one_to_one needs as many pre neurons as post targets (" + std::to_string(np) +
+                  " != " + std::to_string(nq) +
+                  (K > 1 ? " = " + std::to_string(Q.n) + " neurons x " + std::to_string(K) +
+                               " branches)"
+                         : std::string(")")));
       if (!no_aut) {
         reserve(np);
         for (int32_t i = 0; i < np; ++i) {
@@ -124,7 +133,7 @@ int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
                   param >= 1 ? 0.0 : std::floor(std::log(r.uniform_pos()) / l1p);
               if (double(j) + 1.0 + skip >= double(nq)) break;
               j += 1 + int64_t(skip);
-              if (no_aut && j == i) continue;
+              if (no_aut && j / K == i) continue;
               gi.push_back(i);
               gj.push_back(int32_t(j));
             }
@@ -142,7 +151,9 @@ int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
       const int64_t k = int64_t(param);
       const int32_t n_from = in ? np : nq;  // the side drawn from
       const int32_t n_for = in ? nq : np;   // the side iterated
-      const int64_t avail = n_from - (no_aut ? 1 : 0);
+      // without autapses an in-degree target loses one source neuron; an out-degree source
+      // loses its own K compartments
+      const int64_t avail = n_from - (no_aut ? (in ? 1 : K) : 0);
       if (k > 0) {
         require(avail >= 1, arg, "no possible partner (autapses forbidden, population of one)");
         if (!allow_multapses)
@@ -159,7 +170,7 @@ int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
           picked.clear();
           while (int64_t(picked.size()) < k) {
             const int32_t y = int32_t(r.below(uint64_t(n_from)));
-            if (no_aut && y == x) continue;
+            if (no_aut && (in ? y == x / K : y / K == x)) continue;
             if (!allow_multapses) {
               if (mark[size_t(y)]) continue;
               mark[size_t(y)] = 1;
@@ -271,7 +282,7 @@ int32_t Network::connect_steps(int32_t pre, int32_t post, const int32_t* pre_idx
     require(delay[k] >= 1 && delay[k] <= max_delay_steps_, "delay",
             "must be in [1, max_delay] steps");
     if (!std::isfinite(weight[k])) throw value_error("weight: contains NaN or inf");
-    if (!allow_autapses && pre == post && pre_idx[k] == post_idx[k])
+    if (!allow_autapses && pre == post && pre_idx[k] == post_idx[k] / Q.br.K)  // compartments
       throw value_error("pre_index: autapse " + std::to_string(pre_idx[k]) +
                         " while allow_autapses is False");
   }

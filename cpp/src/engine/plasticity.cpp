@@ -38,7 +38,8 @@ int64_t Network::regrow_random(int32_t j, int64_t count, double weight, double d
   Projection& pj = projs_[size_t(j)];
   const bool aut = pj.allow_autapses || pj.pre != pj.post;
   const int64_t k = pj.m.regrow_random(count, float(weight), d, aut, pj.allow_multapses,
-                                       seed_ ^ (kStreamPlastic + uint64_t(j)), uint64_t(step_));
+                                       seed_ ^ (kStreamPlastic + uint64_t(j)), uint64_t(step_),
+                                       population(pj.post).br.K);  // autapse = all branches
   pop_ref(pj.post).ring.grow(int32_t(d) + 1, step_);
   pj.dirty = true;
   return k;
@@ -52,7 +53,8 @@ int64_t Network::regrow_scores(int32_t j, int64_t count, const float* scores, do
   const uint16_t d = delay_steps(delay_ms, "delay");
   Projection& pj = projs_[size_t(j)];
   const bool aut = pj.allow_autapses || pj.pre != pj.post;
-  const int64_t k = pj.m.regrow_top_scores(count, scores, float(weight), d, aut);
+  const int64_t k = pj.m.regrow_top_scores(count, scores, float(weight), d, aut,
+                                            population(pj.post).br.K);  // autapse = all branches
   pop_ref(pj.post).ring.grow(int32_t(d) + 1, step_);
   pj.dirty = true;
   return k;

@@ -214,7 +214,11 @@ void Network::set_state(int32_t pop, StateVar var, const float* in) {
     if (!std::isfinite(in[i])) throw value_error("value: contains NaN or inf");
   if (var == StateVar::Ref) {
     for (int32_t i = 0; i < p.n; ++i) {
-      require(in[i] >= 0, "value", "refractory counts must be >= 0");
+      require(in[i] >= 0, "ref", "refractory counts must be >= 0");
+      // int32 counter: range-check before converting (issue 12: 1e30 left it not refractory)
+      if (!(double(in[i]) <= 2147483647.0))
+        throw value_error(message("ref", "refractory counts (steps) must be at most 2**31 - 1 = "
+                                         "2147483647, got " + std::to_string(double(in[i]))));
       p.s.ref[size_t(i)] = int32_t(in[i]);
     }
     return;

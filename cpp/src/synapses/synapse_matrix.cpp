@@ -293,8 +293,10 @@ void SynapseMatrix::insert(const int32_t* pre, const int32_t* post, const float*
 
 int64_t SynapseMatrix::regrow_random(int64_t count, float weight, uint16_t delay,
                                      bool allow_autapses, bool allow_multapses, uint64_t seed,
-                                     uint64_t step) {
+                                     uint64_t step, int32_t post_per_pre) {
   require(count >= 0, "count", "must be >= 0");
+  require(post_per_pre >= 1, "post_per_pre", "must be >= 1");
+  const int32_t K = post_per_pre;  // autapse: pre == post / K (compartments of one neuron)
   require_finite(weight, "weight");
   require(delay >= 1, "delay", "must be >= 1 step");
   if (count == 0) return 0;
@@ -305,14 +307,16 @@ int64_t SynapseMatrix::regrow_random(int64_t count, float weight, uint16_t delay
     for (int32_t r = 0; r < n_pre_; ++r)
       for (int64_t p = row_begin(r); p < row_end(r); ++p)
         occupied += (p == row_begin(r) || post_[size_t(p)] != post_[size_t(p - 1)]) &&
-                    (allow_autapses || post_[size_t(p)] != r);
-    const int64_t diag = allow_autapses ? 0 : std::min<int64_t>(n_pre_, n_post_);
+                    (allow_autapses || post_[size_t(p)] / K != r);
+    // autapse positions: columns [0, n_pre K) (row r owns columns rK .. rK + K - 1)
+    const int64_t diag = allow_autapses ? 0 : std::min<int64_t>(int64_t(n_pre_) * K, n_post_);
     const int64_t free_pos = int64_t(n_pre_) * n_post_ - diag - occupied;
     require(count <= free_pos, "count",
             "asks for " + std::to_string(count) + " new synapses but only " +
                 std::to_string(free_pos) + " positions are free");
   } else if (!allow_autapses) {
-    require(n_pre_ > 1 || n_post_ > 1, "count", "no position is free of autapses");
+    require(int64_t(n_pre_) * n_post_ > std::min<int64_t>(int64_t(n_pre_) * K, n_post_),
+            "count", "no position is free of autapses");
   }
   struct Draw {
     int32_t pre, post;
@@ -330,7 +334,7 @@ int64_t SynapseMatrix::regrow_random(int64_t count, float weight, uint16_t delay
     for (int64_t k = 0; k < m; ++k) {
       const int32_t a = int32_t(rng.below(uint64_t(n_pre_)));
       const int32_t b = int32_t(rng.below(uint64_t(n_post_)));
-      if (!allow_autapses && a == b) continue;
+      if (!allow_autapses && a == b / K) continue;
       draws.push_back({a, b, k});
     }
     // counting sort by pre, then sort each small bucket by (post, draw index)
@@ -384,8 +388,10 @@ int64_t SynapseMatrix::regrow_random(int64_t count, float weight, uint16_t delay
 }
 
 int64_t SynapseMatrix::regrow_top_scores(int64_t count, const float* scores, float weight,
-                                         uint16_t delay, bool allow_autapses) {
+                                         uint16_t delay, bool allow_autapses,
+                                         int32_t post_per_pre) {
   require(count >= 0, "count", "must be >= 0");
+  require(post_per_pre >= 1, "post_per_pre", "must be >= 1");
   require_finite(weight, "weight");
   require(delay >= 1, "delay", "must be >= 1 step");
   if (count == 0) return 0;
@@ -395,7 +401,7 @@ int64_t SynapseMatrix::regrow_top_scores(int64_t count, const float* scores, flo
   free_idx.reserve(mask.size());
   for (int64_t i = 0; i < int64_t(mask.size()); ++i) {
     if (mask[size_t(i)]) continue;
-    if (!allow_autapses && i / n_post_ == i % n_post_) continue;
+    if (!allow_autapses && i / n_post_ == (i % n_post_) / post_per_pre) continue;
     if (!std::isfinite(scores[i])) throw value_error("scores: must be finite");
     free_idx.push_back(i);
   }

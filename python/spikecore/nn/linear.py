@@ -277,6 +277,19 @@ class SparseLinear(nn.Module):
             if not (w.shape == pre.shape == post.shape):
                 error_msgs.append(f"{prefix}: weight/pre/post lengths differ")
                 return
+            # Canonicalise the synapse order (issue 12): the matrix, the C++ kernels' row lists
+            # and sync() all assume row order (pre, then post; stable, as from_coo sorts). A
+            # state_dict in another order (hand edit, other copy) is permuted into it here, so
+            # weight[k] stays the weight of synapse (pre[k], post[k]).
+            key = pre.detach().cpu().to(torch.int64) * self.out_features + \
+                post.detach().cpu().to(torch.int64)
+            order = torch.argsort(key, stable=True)
+            if not torch.equal(order, torch.arange(len(order))):
+                state_dict = dict(state_dict)
+                state_dict[kw] = w.detach()[order.to(w.device)]
+                state_dict[kp] = pre[order.to(pre.device)]
+                state_dict[kq] = post[order.to(post.device)]
+                w, pre, post = state_dict[kw], state_dict[kp], state_dict[kq]
             self.matrix = SynapseMatrix.from_coo(
                 self.in_features, self.out_features, pre.cpu().numpy().astype(np.int32),
                 post.cpu().numpy().astype(np.int32), w.detach().cpu().float().numpy(),

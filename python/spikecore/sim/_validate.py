@@ -9,6 +9,7 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
+
 def _idle(fn):
     """Serialise calls into the core: the core works without the GIL (run, connect, prune,
     regrow), so a call from another thread meanwhile would race; it raises RuntimeError instead.
@@ -49,6 +50,21 @@ def _int(x: Any, name: str) -> int:
     return int(x)
 
 
+# Step indices and periods are int64 in the core and exact in the float64 times derived from
+# them: every duration converted to steps is range-checked against this (issue 12).
+_MAX_STEPS = 2 ** 53
+
+
+def _steps(ms: float, dt: float, name: str, limit: int = _MAX_STEPS) -> int:
+    """``round(ms / dt)`` as an int, or a ValueError naming ``name`` and the largest value
+    allowed when the count reaches ``limit`` steps."""
+    s = round(ms / dt)
+    if s >= limit:
+        raise ValueError(f"{name}: {ms:g} ms is {s:.4g} steps of dt = {dt:g} ms; the largest "
+                         f"value allowed is {(limit - 1) * dt:.10g} ms ({limit - 1} steps)")
+    return int(s)
+
+
 def _numpy(x: Any) -> np.ndarray:
     """numpy view of an array-like; torch tensors are detached and moved to the CPU."""
     if hasattr(x, "detach") and hasattr(x, "cpu"):
@@ -70,7 +86,8 @@ def _float_array(x: Any, name: str, shape: Optional[Tuple[int, ...]] = None) -> 
     return a
 
 
-def _index_array(x: Any, name: str, n: Optional[int] = None) -> np.ndarray:
+def _index_array(x: Any, name: str, n: Optional[int] = None, dtype: Any = np.int32) -> np.ndarray:
+    """1-D integer array (``dtype``), each value in ``[0, n)`` when ``n`` is given."""
     a = _numpy(x)
     if a.size == 0:
         a = a.astype(np.int64)
@@ -81,7 +98,7 @@ def _index_array(x: Any, name: str, n: Optional[int] = None) -> np.ndarray:
     if n is not None and a.size and (a.min() < 0 or a.max() >= n):
         bad = int(a.min()) if a.min() < 0 else int(a.max())
         raise IndexError(f"{name}: index {bad} out of range [0, {n})")
-    return np.ascontiguousarray(a, dtype=np.int32)
+    return np.ascontiguousarray(a, dtype=dtype)
 
 
 

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 import numpy as np
 
-from spikecore.sim._validate import (_finite, _float_array, _idle, _index_array, _int, _value_spec)
+from spikecore.sim._validate import (_finite, _float_array, _idle, _index_array, _int, _numpy,
+                                     _value_spec)
 from spikecore.sim.populations import SOURCES, Population
 
 if TYPE_CHECKING:
@@ -104,7 +105,11 @@ class ConnectMixin:
         ``weight`` (mV) and ``delay`` (ms, default ``dt``, rounded to steps, at least one step and
         at most ``max_delay``): a number, an array with one value per synapse (explicit:
         aligned with the index arrays; one_to_one: length n; all_to_all: shape
-        ``(n_pre, n_post)``, i.e. the transpose of a torch ``Linear.weight``), or a distribution
+        ``(n_pre, n_post)`` -- ``w[i, j]`` is the synapse pre ``i`` -> post target ``j``, the
+        transpose of a torch ``Linear.weight`` -- or the same flattened pre-major; any other
+        2-D shape, the torch layout ``(n_post, n_pre)`` included, is an error, so pass
+        ``linear.weight.T``; a square matrix cannot be told apart: mind the order), or a
+        distribution
         ``{"normal": (mean, std)}`` / ``{"uniform": (low, high)}`` (delays drawn from a
         distribution are clipped to ``[dt, max_delay]``).
 
@@ -170,10 +175,23 @@ class ConnectMixin:
                 # autapses are forbidden within one population
                 full = P.n * Q.n_targets
                 drop = P is Q and not allow_autapses
-                keep = ~np.eye(P.n, dtype=bool).reshape(-1) if drop else None
+                # an autapse is pre i -> every branch compartment i*K .. i*K+K-1 of neuron i
+                # (issue 12: not compartment i)
+                keep = (np.arange(P.n)[:, None] != np.arange(Q.n_targets)[None, :]
+                        // Q.branches).reshape(-1) if drop else None
                 arrs = []
                 for nm, kind, arr in (("weight", wk, warr), ("delay", dk, darr)):
                     if kind == 3:
+                        # the one accepted layout (issue 12): (n_pre, n_post), pre-major, or
+                        # the same flattened; a torch Linear.weight (n_post, n_pre) is refused
+                        shape = _numpy(weight if nm == "weight" else delay).shape
+                        want = (P.n, Q.n_targets)
+                        if len(shape) > 1 and shape != want:
+                            hint = (" -- that is the transposed (torch Linear.weight) layout; "
+                                    "pass its .T" if shape == want[::-1] else "")
+                            raise ValueError(f"{nm}: all_to_all needs shape (n_pre, n_post) = "
+                                             f"{want} (or {full} values, pre-major), got "
+                                             f"{shape}{hint}")
                         if arr.size != full:
                             raise ValueError(f"{nm}: all_to_all needs {full} values "
                                              f"(n_pre x n_post), got {arr.size}")

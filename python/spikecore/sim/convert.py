@@ -70,7 +70,6 @@ from typing import Any, List, Optional
 
 import numpy as np
 
-from spikecore import _core
 from spikecore.sim.network import Network
 
 __all__ = ["from_torch", "Deployed", "DeployResult", "LayerSpec"]
@@ -421,37 +420,36 @@ class Deployed:
         self._reset()
         net = self.net
         s0 = net.step
-        # active inputs per step with the core's gather kernel (CSR rows = steps; several times
-        # faster than np.nonzero), scheduled straight into the source (already validated)
-        row_ptr, n_idx, _ = _core.train.gather_active(np.ascontiguousarray(s, np.float32), -1, 1)
-        if n_idx.size:
-            steps = np.repeat(np.arange(s0, s0 + T, dtype=np.int64), np.diff(row_ptr))
-            net._c.add_source_spikes(self.input.index, steps, n_idx.astype(np.int32, copy=False))
+        # input spike (k, i) fires in engine step s0 + k (flatnonzero of the boolean raster: in
+        # step order, several times faster than np.nonzero)
+        flat = np.flatnonzero(s != 0)
+        if flat.size:
+            t_idx = flat // self.n_in
+            net.schedule_source_spikes(self.input, s0 + t_idx, flat - t_idx * self.n_in)
         if self.bias is not None:
-            ids = np.repeat(np.arange(nL, dtype=np.int32), T)
+            ids = np.repeat(np.arange(nL), T)
             steps = (np.arange(T)[None, :] + np.arange(nL)[:, None]).reshape(-1) + s0
-            net._c.add_source_spikes(self.bias.index, steps.astype(np.int64), ids)
+            net.schedule_source_spikes(self.bias, steps, ids)
         ev0 = net.events
         # Layer li starts at engine step li + 1; until then it is held at rest (state reset
         # after each of its idle steps, pending inputs kept), so that branch biases, sigmoid
         # branches or v_rest != 0 cannot drive it before its first input.
         for k in range(min(nL, T + nL)):
-            net._c.run(1)
+            net.run_steps(1)
             for li in range(k, nL):
-                net._c.reset_state(self.populations[li].index, False)
+                net.reset_state(self.populations[li], keep_pending=True)
         if T > 0:
-            net._c.run(T)
+            net.run_steps(T)
         events = net.events - ev0
         outs: List[np.ndarray] = []
         for li, (L, mon) in enumerate(zip(self.layers, self._monitors)):
             lo = s0 + li + 1  # engine step of torch step 0 for this layer
             if L.kind == "li":
-                rec = net._c.get_state_record(mon.index)
-                steps, data = rec[5], rec[6].reshape(len(rec[5]), -1)
+                steps, data = mon.steps, mon.values["v"]
                 sel = (steps >= lo) & (steps < lo + T)
                 outs.append(data[sel].astype(np.float32))
             else:
-                st, ids = net._c.get_spikes(mon.index)[1:]
+                st, ids = mon.steps, mon.senders
                 sel = (st >= lo) & (st < lo + T)
                 z = np.zeros((T, L.n), np.float32)
                 z[st[sel] - lo, ids[sel]] = 1.0

@@ -2,14 +2,16 @@
 input."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 import numbers
+from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from spikecore.sim._validate import (_finite, _float_array, _idle, _index_array, _numpy)
+from spikecore.sim._validate import (_finite, _float_array, _idle, _index_array, _numpy,
+                                     _steps)
 from spikecore.sim.populations import SOURCES, Population
+
 
 @dataclass
 class PoissonInput:
@@ -57,6 +59,8 @@ class InputsMixin:
             else times.astype(np.float64).reshape(-1)
         if t.size and not np.all(np.isfinite(t)):
             raise ValueError(f"{name}: contains NaN or inf")
+        if t.size:  # range-check before the int64 cast (which wraps silently)
+            _steps(float(np.abs(t).max()), self.dt, name)
         s = np.rint(t / self.dt).astype(np.int64) - offset
         if s.size and s.min() < self.step:
             raise ValueError(f"{name}: must be >= {(self.step + offset) * self.dt:g} ms (the "
@@ -107,6 +111,36 @@ class InputsMixin:
         self._c.add_source_spikes(P.index, steps, ids)
 
     @_idle
+    def schedule_source_spikes(self, pop: Any, steps: Any, neurons: Any) -> None:
+        r"""Spikes emitted by a ``spike_source`` population in the given time steps: ``steps``
+        (absolute step indices, integers >= :attr:`step`) and ``neurons`` (same length). A spike
+        emitted in step :math:`k` carries the time :math:`(k + 1)\,dt`, so this is
+        :meth:`add_source_spikes` with ``times = (steps + 1) * dt``, without rounding times to
+        steps. Order does not matter; a repeated (step, neuron) pair is one spike.
+
+        >>> from spikecore.sim import Network
+        >>> net = Network(dt=1.0)
+        >>> src = net.add_population(3, "spike_source")
+        >>> mon = net.record_spikes(src)
+        >>> net.schedule_source_spikes(src, [0, 2, 2], [1, 0, 2])
+        >>> net.run_steps(3)
+        >>> mon.steps.tolist(), mon.senders.tolist()
+        ([0, 2, 2], [1, 0, 2])
+        """
+        P = self._pop(pop, "population")
+        if P.model not in SOURCES:
+            raise ValueError("population: is not a spike source population")
+        ids = _index_array(np.atleast_1d(_numpy(neurons)), "neurons", P.n)
+        s = _index_array(np.atleast_1d(_numpy(steps)), "steps", dtype=np.int64)
+        if s.size != ids.size:
+            raise ValueError(f"neurons: length {ids.size} differs from steps' {s.size}")
+        if s.size and s.min() < self.step:
+            raise ValueError(f"steps: must be >= the current step {self.step}, got {s.min()}")
+        if s.size and s.max() >= 2 ** 53:
+            raise ValueError(f"steps: must be < 2**53, got {s.max()}")
+        self._c.add_source_spikes(P.index, s, ids)
+
+    @_idle
     def set_source_rate(self, pop: Any, rate: Any) -> None:
         r"""Firing rate (Hz; a number or one per neuron) of a ``poisson_source`` population:
         each neuron spikes in a step with probability :math:`\text{rate}\cdot dt` (at most once
@@ -149,7 +183,8 @@ class InputsMixin:
         elif a.ndim == 2:
             if a.shape[1] != P.n:
                 raise ValueError(f"current: shape must be (steps, {P.n}), got {a.shape}")
-            s0 = self.step if start is None else int(round(_finite(start, "start") / self.dt))
+            s0 = self.step if start is None else _steps(_finite(start, "start"), self.dt,
+                                                        "start")
             if s0 < self.step:
                 raise ValueError(f"start: must be >= the current time {self.t:g} ms, got {start}")
             self._c.set_current_steps(P.index, s0, a)

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Un
 
 import numpy as np
 
-from spikecore.sim._validate import _finite, _idle, _index_array, _numpy
+from spikecore.sim._validate import _finite, _idle, _index_array, _numpy, _steps
 from spikecore.sim.populations import SOURCES, VARIABLES, Population
 
 if TYPE_CHECKING:
@@ -84,9 +84,13 @@ class StateMonitor:
 
     @property
     @_idle
+    def steps(self) -> np.ndarray:
+        """Step index of each row (the state after step ``k``, at time ``(k + 1) * dt``)."""
+        return self.net._c.get_state_record(self.index)[5]
+
+    @property
     def times(self) -> np.ndarray:
-        steps = self.net._c.get_state_record(self.index)[5]
-        return (steps + 1).astype(np.float64) * self.net.dt
+        return (self.steps + 1).astype(np.float64) * self.net.dt
 
     @property
     @_idle
@@ -183,7 +187,7 @@ class MonitorsMixin:
             raise ValueError("neurons: name at least one neuron")
         if np.any(np.diff(idx) <= 0):
             raise ValueError("neurons: must be strictly increasing")
-        k = 1 if every is None else int(round(_finite(every, "every") / self.dt))
+        k = 1 if every is None else _steps(_finite(every, "every"), self.dt, "every")
         if k < 1:
             raise ValueError(f"every: must be >= dt, got {every}")
         r = self._c.record_state(P.index, [VARIABLES[v] for v in variables], idx.tolist(), k)

@@ -24,19 +24,23 @@ import threading
 from typing import Any, Dict, List, Optional
 
 from spikecore import _core
-from spikecore.sim._validate import _finite, _idle, _int
-from spikecore.sim.connect import ConnectMixin, Projection
+from spikecore.sim._validate import _MAX_STEPS, _finite, _idle, _int, _steps
+
+# RULES, FORMAT_VERSION and the model tables: re-exported from the former single module
+from spikecore.sim.connect import RULES, ConnectMixin, Projection  # noqa: F401
 from spikecore.sim.inputs import InputsMixin, PoissonInput
 from spikecore.sim.monitors import MonitorsMixin, RateMonitor, SpikeMonitor, StateMonitor
-from spikecore.sim.persistence import PersistenceMixin
+from spikecore.sim.persistence import FORMAT_VERSION, PersistenceMixin  # noqa: F401
 from spikecore.sim.plasticity import PlasticityMixin
-from spikecore.sim.populations import Population, PopulationsMixin
-
-# the tables of the former single-module network, still importable from here
-from spikecore.sim.connect import RULES  # noqa: F401,E402
-from spikecore.sim.persistence import FORMAT_VERSION  # noqa: F401,E402
-from spikecore.sim.populations import (BRANCH_FNS, MODELS, SOURCES, SYNAPSES,  # noqa: F401,E402
-                                       VARIABLES)
+from spikecore.sim.populations import (  # noqa: F401
+    BRANCH_FNS,
+    MODELS,
+    SOURCES,
+    SYNAPSES,
+    VARIABLES,
+    Population,
+    PopulationsMixin,
+)
 
 _E = _core.engine
 
@@ -199,17 +203,38 @@ class Network(PopulationsMixin, ConnectMixin, InputsMixin, MonitorsMixin, Plasti
         chunk = _finite(chunk, "chunk")
         if chunk <= 0:
             raise ValueError(f"chunk: must be > 0, got {chunk}")
-        n = int(round(duration / self.dt))
-        if n >= 2 ** 53:
-            raise ValueError(f"duration: {duration} ms is more than 2**53 steps")
-        end = self.step + n
-        chunk_steps = max(1, int(round(chunk / self.dt)))
+        n = _steps(duration, self.dt, "duration")
+        chunk_steps = max(1, min(_MAX_STEPS, round(chunk / self.dt)))  # longer: one chunk
         if progress is None:
             progress = duration > 10_000.0
         bar = None
         if progress:
             from tqdm.auto import tqdm
             bar = tqdm(total=round(duration, 6), unit="ms", desc="spikecore.sim")
+        self._advance(n, chunk_steps, bar)
+
+    @_idle
+    def run_steps(self, n_steps: int = 1) -> None:
+        r"""Advance the network by exactly ``n_steps`` time steps (no rounding of a duration):
+        the same as ``run(n_steps * dt)`` without a progress bar. Step :math:`k` takes the input
+        scheduled for it (:meth:`schedule_source_spikes`, spikes in flight, inputs) and its spikes
+        carry the time :math:`(k + 1)\,dt`.
+
+        >>> from spikecore.sim import Network
+        >>> net = Network(dt=0.5)
+        >>> net.run_steps(3)
+        >>> net.step, net.t
+        (3, 1.5)
+        """
+        n = _int(n_steps, "n_steps")
+        if not 0 <= n < 2 ** 53:
+            raise ValueError(f"n_steps: must be in [0, 2**53), got {n}")
+        self._advance(n, max(1, int(round(100.0 / self.dt))), None)
+
+    def _advance(self, n: int, chunk_steps: int, bar: Any) -> None:
+        """Run ``n`` steps in chunks of ``chunk_steps`` (structural plasticity schedules cut
+        chunks at their steps); ``bar``: a tqdm bar (ms) or None."""
+        end = self.step + n
         try:
             while self.step < end:
                 self._apply_schedules()

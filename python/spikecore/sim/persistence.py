@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional
 
 import numpy as np
 
-from spikecore.sim._validate import (_idle)
+from spikecore.sim._validate import _idle
 from spikecore.sim.connect import Projection
 from spikecore.sim.populations import SOURCES, VARIABLES
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from spikecore.sim._validate import (_finite, _float_array, _idle, _int)
+from spikecore.sim._validate import (_finite, _float_array, _idle, _int, _steps)
+
 
 class PlasticityMixin:
     """Structural plasticity (part of :class:`Network`)."""
@@ -68,7 +69,7 @@ class PlasticityMixin:
         projection (``by`` weight or random) and regrow as many at random positions with
         ``weight`` and ``delay``: the number of synapses stays fixed."""
         j = self._proj(projection)
-        every_steps = int(round(_finite(every, "every") / self.dt))
+        every_steps = _steps(_finite(every, "every"), self.dt, "every")
         if every_steps < 1:
             raise ValueError(f"every: must be >= dt, got {every}")
         f = _finite(fraction, "fraction")

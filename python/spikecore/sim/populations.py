@@ -2,13 +2,13 @@
 ``set_state``, ``get_state``, ``reset_state``)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 import numbers
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
 import numpy as np
 
-from spikecore.sim._validate import (_finite, _float_array, _idle, _int)
+from spikecore.sim._validate import _finite, _float_array, _idle, _int
 
 if TYPE_CHECKING:
     from spikecore.sim.network import Network
@@ -338,14 +338,22 @@ class PopulationsMixin:
         self._c.set_state(pop.index, code, a)
 
     @_idle
-    def reset_state(self, pop: Any = None) -> None:
+    def reset_state(self, pop: Any = None, *, keep_pending: bool = False) -> None:
         """Return populations (default: all) to rest: ``v = v_rest``, synaptic currents,
-        adaptation and refractory counters zero, delay rings emptied (spikes in flight are
-        dropped). Time, connectivity, inputs and monitors are kept: use it between independent
-        trials, e.g. samples fed to a converted model."""
+        adaptation, CE-LIF context, branch state and refractory counters zero, delay rings emptied
+        (spikes in flight are dropped). Time, connectivity, inputs and monitors are kept: use it
+        between independent trials, e.g. samples fed to a converted model.
+
+        ``keep_pending=True`` resets only the neuron state and keeps the delay ring: the input
+        already delivered to the population (spikes in flight, this and coming steps' input
+        events and Poisson counts) still arrives. A deployed feedforward model uses it to hold a
+        layer at rest until its first input reaches it.
+        """
+        if not isinstance(keep_pending, bool):
+            raise TypeError(f"keep_pending: must be a bool, got {type(keep_pending).__name__}")
         pops = self.populations if pop is None else [self._pop(pop, "population")]
         for p in pops:
-            self._c.reset_state(p.index)
+            self._c.reset_state(p.index, not keep_pending)
 
     @_idle
     def get_state(self, pop: Any, variable: str = "v") -> np.ndarray:

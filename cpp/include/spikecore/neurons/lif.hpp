@@ -24,6 +24,7 @@
 // then threshold) is NEST's iaf_psc_exp order.
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -90,7 +91,18 @@ struct LIFCoeffs {
     c.v_reset = float(p.v_reset);
     c.v_th = float(p.v_th);
     c.reset_jump = float(p.v_th - p.v_reset);
-    c.n_ref = int32_t(std::lround(p.t_ref / dt));
+    // the refractory counter is int32: range-check before converting (issue 12: t_ref = 2.2e8
+    // ms at dt 0.1 wrapped around to a negative count, i.e. no refractoriness)
+    const double n_ref = std::round(p.t_ref / dt);
+    if (!(n_ref <= 2147483647.0)) {
+      char buf[200];
+      std::snprintf(buf, sizeof buf,
+                    "%g ms is %.0f steps of dt = %g ms; the largest value allowed is "
+                    "(2**31 - 1) x dt = %.10g ms",
+                    p.t_ref, n_ref, dt, 2147483647.0 * dt);
+      throw value_error(message("t_ref", buf));
+    }
+    c.n_ref = int32_t(n_ref);
     c.soft_reset = p.soft_reset;
     return c;
   }

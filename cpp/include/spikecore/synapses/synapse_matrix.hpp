@@ -65,14 +65,17 @@ class SynapseMatrix {
   int64_t prune_flagged(const uint8_t* flags);
 
   // Insert `count` new synapses at uniformly random positions that hold none (unless
-  // allow_multapses), skipping pre == post unless allow_autapses. Throws value_error if there
-  // are fewer free positions than count. Returns count.
+  // allow_multapses), skipping autapses unless allow_autapses. Throws value_error if there
+  // are fewer free positions than count. Returns count. Autapse: pre == post / post_per_pre
+  // (post_per_pre = K for a post population of K-branch neurons, whose columns are
+  // compartments).
   int64_t regrow_random(int64_t count, float weight, uint16_t delay, bool allow_autapses,
-                        bool allow_multapses, uint64_t seed, uint64_t step);
+                        bool allow_multapses, uint64_t seed, uint64_t step,
+                        int32_t post_per_pre = 1);
   // Insert `count` synapses at the free positions with the largest scores (dense [n_pre, n_post]
-  // row-major; ties: lower position first).
+  // row-major; ties: lower position first). Autapses as in regrow_random.
   int64_t regrow_top_scores(int64_t count, const float* scores, float weight, uint16_t delay,
-                            bool allow_autapses);
+                            bool allow_autapses, int32_t post_per_pre = 1);
   // Insert the given synapses; (pre, post) need not be sorted. Rows grow as needed.
   void insert(const int32_t* pre, const int32_t* post, const float* weight,
               const uint16_t* delay, int64_t n);
