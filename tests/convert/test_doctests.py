@@ -2,12 +2,12 @@
 import doctest
 
 import pytest
-import spikecore.convert.qcfs
+import spikecore.nn.qcfs
 import spikecore.data.detection
 import spikecore.nn.conversion
 
 
-@pytest.mark.parametrize("mod", [spikecore.nn.conversion, spikecore.convert.qcfs,
+@pytest.mark.parametrize("mod", [spikecore.nn.conversion, spikecore.nn.qcfs,
                                  spikecore.data.detection])
 def test_doctests(mod):
     res = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)

@@ -6,7 +6,7 @@ torch.fx-traceable ANN. See docs/convert.md.
 """
 from .converter import SUPPORTED, SpikingNetwork, calibrate, convert, fold_bn, is_lossless_T
 from .layers import MAX_STDI_BITS, SpikeMaxPool2d, SpikingActivation, stdi_threshold
-from .qcfs import QCFS, levels_for
+from spikecore.nn.qcfs import QCFS, levels_for
 
 __all__ = [
            "MAX_STDI_BITS",

@@ -42,7 +42,7 @@ from torch import fx, nn
 from spikecore.nn import _check
 
 from .layers import MAX_STDI_BITS, SpikeMaxPool2d, SpikingActivation
-from .qcfs import QCFS
+from spikecore.nn.qcfs import QCFS
 
 __all__ = ["SUPPORTED", "SpikingNetwork", "calibrate", "convert", "fold_bn"]
 

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from spikecore.convert.qcfs import QCFS
+from spikecore.nn.qcfs import QCFS
 
 __all__ = [
     "SPP",

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from spikecore.nn import _check
+from . import _check
 
 __all__ = ["QCFS", "levels_for"]
 
