@@ -49,8 +49,10 @@ void bind_audio(nb::module_ m) {
       .def("validate", &au::CochleaParams::validate);
 
   nb::class_<au::Cochlea>(m, "Cochlea")
-      .def("__init__", [](au::Cochlea* self, const au::CochleaParams& p) { new (self) au::Cochlea(p); },
-           nb::arg("params"))
+      .def(
+          "__init__",
+          [](au::Cochlea* self, const au::CochleaParams& p) { new (self) au::Cochlea(p); },
+          nb::arg("params"))
       .def_prop_ro("n_channels", &au::Cochlea::n_channels)
       .def_prop_ro("centre_frequencies",
                    [](const au::Cochlea& c) { return c.centre_frequencies(); })
@@ -69,32 +71,35 @@ void bind_audio(nb::module_ m) {
       });
 
   nb::class_<au::CochleaStream>(m, "CochleaStream")
-      .def("__init__",
-           [](au::CochleaStream* self, const au::CochleaParams& p, int64_t batch, int n_threads) {
-             new (self) au::CochleaStream(std::make_shared<const au::Cochlea>(p), batch, n_threads);
-           },
-           nb::arg("params"), nb::arg("batch") = 1, nb::arg("n_threads") = 1)
+      .def(
+          "__init__",
+          [](au::CochleaStream* self, const au::CochleaParams& p, int64_t batch, int n_threads) {
+            new (self) au::CochleaStream(std::make_shared<const au::Cochlea>(p), batch, n_threads);
+          },
+          nb::arg("params"), nb::arg("batch") = 1, nb::arg("n_threads") = 1)
       .def_prop_ro("batch", &au::CochleaStream::batch)
       .def_prop_ro("samples_seen", &au::CochleaStream::samples_seen)
       .def("reset", &au::CochleaStream::reset)
-      .def("process",
-           [](au::CochleaStream& s, Arr2f x) {
-             if (int64_t(x.shape(0)) != s.batch())
-               throw spikecore::value_error("x: expected " + std::to_string(s.batch()) +
-                                            " rows (the stream's batch), got " +
-                                            std::to_string(x.shape(0)));
-             const int64_t T = int64_t(x.shape(1));
-             const int64_t rows = s.output_length(T);
-             float* p;
-             auto out = new_numpy<float>(
-                 {size_t(s.batch()), size_t(rows), size_t(s.bank().n_channels())}, &p);
-             {
-               nb::gil_scoped_release r;
-               s.process(x.data(), T, p);
-             }
-             return out;
-           },
-           nb::arg("x"), "x: [batch, T] float32 -> [batch, T_out, C] float32");
+      .def(
+          "process",
+          [](au::CochleaStream& s, Arr2f x) {
+            if (int64_t(x.shape(0)) != s.batch())
+              throw spikecore::value_error("x: expected " + std::to_string(s.batch()) +
+                                           " rows (the stream's batch), got " +
+                                           std::to_string(x.shape(0)));
+            const int64_t T = int64_t(x.shape(1));
+            const int64_t rows = s.output_length(T);
+            float* p;
+            // every element is written by process()
+            auto out = new_numpy_uninit<float>(
+                {size_t(s.batch()), size_t(rows), size_t(s.bank().n_channels())}, &p);
+            {
+              nb::gil_scoped_release r;
+              s.process(x.data(), T, p);
+            }
+            return out;
+          },
+          nb::arg("x"), "x: [batch, T] float32 -> [batch, T_out, C] float32");
 
   bind_audio_encoders(m);
 }

@@ -51,29 +51,32 @@ void bind_audio_encoders(nb::module_ m) {
       .def_prop_ro("centre_frequencies",
                    [](const au::GammatoneDictionary& d) { return d.centre_frequencies(); })
       .def("length", &au::GammatoneDictionary::length, nb::arg("m"))
-      .def("kernel",
-           [](const au::GammatoneDictionary& d, int mi) {
-             spikecore::require_index(mi, d.size(), "m");
-             std::vector<float> v(d.kernel(mi), d.kernel(mi) + d.length(mi));
-             return to_numpy(std::move(v));
-           },
-           nb::arg("m"))
-      .def("decode",
-           [](const au::GammatoneDictionary& d, Arr1i64 t, Arr1i32 k, Arr1f a, int64_t n) {
-             const size_t ne = t.shape(0);
-             if (k.shape(0) != ne) throw spikecore::value_error("kernel: length differs from t");
-             if (a.shape(0) != ne) throw spikecore::value_error("amp: length differs from t");
-             spikecore::require(n >= 0, "n_samples", "must be >= 0");
-             std::vector<au::SpikeEvent> ev(ne);
-             for (size_t i = 0; i < ne; ++i) ev[i] = au::SpikeEvent{t.data()[i], k.data()[i], a.data()[i]};
-             std::vector<float> out(static_cast<size_t>(n));
-             {
-               nb::gil_scoped_release r;
-               au::spiketrum_decode(d, ev.data(), int64_t(ne), out.data(), n);
-             }
-             return to_numpy(std::move(out));
-           },
-           nb::arg("t"), nb::arg("kernel"), nb::arg("amp"), nb::arg("n_samples"));
+      .def(
+          "kernel",
+          [](const au::GammatoneDictionary& d, int mi) {
+            spikecore::require_index(mi, d.size(), "m");
+            std::vector<float> v(d.kernel(mi), d.kernel(mi) + d.length(mi));
+            return to_numpy(std::move(v));
+          },
+          nb::arg("m"))
+      .def(
+          "decode",
+          [](const au::GammatoneDictionary& d, Arr1i64 t, Arr1i32 k, Arr1f a, int64_t n) {
+            const size_t ne = t.shape(0);
+            if (k.shape(0) != ne) throw spikecore::value_error("kernel: length differs from t");
+            if (a.shape(0) != ne) throw spikecore::value_error("amp: length differs from t");
+            spikecore::require(n >= 0, "n_samples", "must be >= 0");
+            std::vector<au::SpikeEvent> ev(ne);
+            for (size_t i = 0; i < ne; ++i)
+              ev[i] = au::SpikeEvent{t.data()[i], k.data()[i], a.data()[i]};
+            std::vector<float> out(static_cast<size_t>(n));
+            {
+              nb::gil_scoped_release r;
+              au::spiketrum_decode(d, ev.data(), int64_t(ne), out.data(), n);
+            }
+            return to_numpy(std::move(out));
+          },
+          nb::arg("t"), nb::arg("kernel"), nb::arg("amp"), nb::arg("n_samples"));
 
   nb::class_<au::SpiketrumEncoder>(m, "SpiketrumEncoder")
       .def(nb::init<std::shared_ptr<const au::GammatoneDictionary>, double, int64_t, bool>(),
@@ -81,43 +84,44 @@ void bind_audio_encoders(nb::module_ m) {
            nb::arg("positive_only") = false)
       .def_prop_ro("samples_seen", &au::SpiketrumEncoder::samples_seen)
       .def_prop_ro("spikes_emitted", &au::SpiketrumEncoder::spikes_emitted)
-      .def("push",
-           [](au::SpiketrumEncoder& e, Arr1f x) {
-             std::vector<au::SpikeEvent> ev;
-             {
-               nb::gil_scoped_release r;
-               e.push(x.data(), int64_t(x.shape(0)), ev);
-             }
-             return spikes_to_numpy(std::move(ev));
-           },
-           nb::arg("x"), "append samples; returns (t, kernel, amp) of the frames completed")
-      .def("flush",
-           [](au::SpiketrumEncoder& e) {
-             std::vector<au::SpikeEvent> ev;
-             {
-               nb::gil_scoped_release r;
-               e.flush(ev);
-             }
-             return spikes_to_numpy(std::move(ev));
-           });
+      .def(
+          "push",
+          [](au::SpiketrumEncoder& e, Arr1f x) {
+            std::vector<au::SpikeEvent> ev;
+            {
+              nb::gil_scoped_release r;
+              e.push(x.data(), int64_t(x.shape(0)), ev);
+            }
+            return spikes_to_numpy(std::move(ev));
+          },
+          nb::arg("x"), "append samples; returns (t, kernel, amp) of the frames completed")
+      .def("flush", [](au::SpiketrumEncoder& e) {
+        std::vector<au::SpikeEvent> ev;
+        {
+          nb::gil_scoped_release r;
+          e.flush(ev);
+        }
+        return spikes_to_numpy(std::move(ev));
+      });
 
   nb::class_<au::SendOnDelta>(m, "SendOnDelta")
       .def(nb::init<int, std::vector<float>>(), nb::arg("n_channels"), nb::arg("delta"))
       .def("reset", &au::SendOnDelta::reset)
       .def_prop_ro("steps_seen", &au::SendOnDelta::steps_seen)
-      .def("process",
-           [](au::SendOnDelta& s, Arr2f x) {
-             if (int64_t(x.shape(1)) != s.n_channels())
-               throw spikecore::value_error("x: expected " + std::to_string(s.n_channels()) +
-                                            " channels, got " + std::to_string(x.shape(1)));
-             std::vector<au::ChannelEvent> ev;
-             {
-               nb::gil_scoped_release r;
-               s.process(x.data(), int64_t(x.shape(0)), ev);
-             }
-             return channel_events_to_numpy(std::move(ev));
-           },
-           nb::arg("x"));
+      .def(
+          "process",
+          [](au::SendOnDelta& s, Arr2f x) {
+            if (int64_t(x.shape(1)) != s.n_channels())
+              throw spikecore::value_error("x: expected " + std::to_string(s.n_channels()) +
+                                           " channels, got " + std::to_string(x.shape(1)));
+            std::vector<au::ChannelEvent> ev;
+            {
+              nb::gil_scoped_release r;
+              s.process(x.data(), int64_t(x.shape(0)), ev);
+            }
+            return channel_events_to_numpy(std::move(ev));
+          },
+          nb::arg("x"));
   m.def(
       "send_on_delta_decode",
       [](Arr1i64 t, Arr1i32 c, Arr1i32 l, Arr1f delta, int C, int64_t T) {
@@ -127,26 +131,30 @@ void bind_audio_encoders(nb::module_ m) {
         spikecore::require(C >= 1, "n_channels", "must be >= 1");
         spikecore::require(T >= 0, "n_steps", "must be >= 0");
         std::vector<au::ChannelEvent> ev(ne);
-        for (size_t i = 0; i < ne; ++i) ev[i] = au::ChannelEvent{t.data()[i], c.data()[i], l.data()[i]};
+        for (size_t i = 0; i < ne; ++i)
+          ev[i] = au::ChannelEvent{t.data()[i], c.data()[i], l.data()[i]};
         float* p;
         auto out = new_numpy<float>({size_t(T), size_t(C)}, &p);
-        au::send_on_delta_decode(ev.data(), int64_t(ne), delta.data(), int(delta.shape(0)), C, p, T);
+        au::send_on_delta_decode(ev.data(), int64_t(ne), delta.data(), int(delta.shape(0)), C, p,
+                                 T);
         return out;
       },
       nb::arg("t"), nb::arg("channel"), nb::arg("level"), nb::arg("delta"), nb::arg("n_channels"),
       nb::arg("n_steps"));
 
   nb::class_<au::RateCoder>(m, "RateCoder")
-      .def(nb::init<int, double, uint64_t>(), nb::arg("n_channels"), nb::arg("gain"), nb::arg("seed"))
+      .def(nb::init<int, double, uint64_t>(), nb::arg("n_channels"), nb::arg("gain"),
+           nb::arg("seed"))
       .def("reset", &au::RateCoder::reset)
-      .def("process",
-           [](au::RateCoder& s, Arr2f x) {
-             std::vector<au::ChannelEvent> ev;
-             {
-               nb::gil_scoped_release r;
-               s.process(x.data(), int64_t(x.shape(0)), ev);
-             }
-             return channel_events_to_numpy(std::move(ev));
-           },
-           nb::arg("x"));
+      .def(
+          "process",
+          [](au::RateCoder& s, Arr2f x) {
+            std::vector<au::ChannelEvent> ev;
+            {
+              nb::gil_scoped_release r;
+              s.process(x.data(), int64_t(x.shape(0)), ev);
+            }
+            return channel_events_to_numpy(std::move(ev));
+          },
+          nb::arg("x"));
 }

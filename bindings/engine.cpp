@@ -69,235 +69,323 @@ void bind_engine(nb::module_ m) {
       .def_prop_ro("n_populations", &Network::n_populations)
       .def_prop_ro("n_projections", &Network::n_projections)
       // populations
-      .def("add_lif",
-           [](Network& n, int32_t size, double tau_m, double v_rest, double v_reset, double v_th,
-              double t_ref, double tau_syn_ex, double tau_syn_in, double i_e, bool soft_reset,
-              int synapse, const std::string& name) {
-             return n.add_lif(size, lif_params(tau_m, v_rest, v_reset, v_th, t_ref, tau_syn_ex,
-                                               tau_syn_in, i_e, soft_reset, synapse),
-                              name);
-           })
-      .def("add_alif",
-           [](Network& n, int32_t size, double tau_m, double v_rest, double v_reset, double v_th,
-              double t_ref, double tau_syn_ex, double tau_syn_in, double i_e, bool soft_reset,
-              int synapse, double tau_a, double beta_a, const std::string& name) {
-             ALIFParams p;
-             p.lif = lif_params(tau_m, v_rest, v_reset, v_th, t_ref, tau_syn_ex, tau_syn_in, i_e,
-                                soft_reset, synapse);
-             p.tau_a = tau_a;
-             p.beta_a = beta_a;
-             return n.add_alif(size, p, name);
-           })
-      .def("add_discrete", &Network::add_discrete)
-      .def("add_source", &Network::add_source)
-      .def("add_celif",
-           [](Network& n, int32_t size, double beta, double rho, double beta_a, double gamma,
-              double v_th, Vec<float> lam, Vec<float> omlam, bool shared,
-              const std::string& name) {
-             if (int64_t(lam.shape(0)) != size || int64_t(omlam.shape(0)) != size)
-               throw value_error("lambda_c: expected one value per neuron");
-             return n.add_celif(size, beta, rho, beta_a, gamma, v_th, lam.data(), omlam.data(),
-                                shared, name);
-           })
-      .def("set_branches",
-           [](Network& n, int32_t p, int32_t K, int g, double decay, Vec<float> bias) {
-             const int64_t want = int64_t(n.population(p).n) * K;
-             if (bias.shape(0) != 0 && int64_t(bias.shape(0)) != want)
-               throw value_error("branch_bias: expected n x branches = " + std::to_string(want) +
-                                 " values");
-             n.set_branches(p, K, BranchFn(g), decay, bias.shape(0) ? bias.data() : nullptr);
-           })
-      .def("pop_info",
-           [](const Network& n, int32_t p) {
-             const Population& q = n.population(p);
-             return nb::make_tuple(q.name, q.n, int(q.model), int(q.kind), q.discrete, q.br.K,
-                                   q.n_rec());
-           })
+      .def(
+          "add_lif",
+          [](Network& n, int32_t size, double tau_m, double v_rest, double v_reset, double v_th,
+             double t_ref, double tau_syn_ex, double tau_syn_in, double i_e, bool soft_reset,
+             int synapse, const std::string& name) {
+            return n.add_lif(size,
+                             lif_params(tau_m, v_rest, v_reset, v_th, t_ref, tau_syn_ex, tau_syn_in,
+                                        i_e, soft_reset, synapse),
+                             name);
+          },
+          nb::arg("size"), nb::arg("tau_m"), nb::arg("v_rest"), nb::arg("v_reset"), nb::arg("v_th"),
+          nb::arg("t_ref"), nb::arg("tau_syn_ex"), nb::arg("tau_syn_in"), nb::arg("i_e"),
+          nb::arg("soft_reset"), nb::arg("synapse"), nb::arg("name"))
+      .def(
+          "add_alif",
+          [](Network& n, int32_t size, double tau_m, double v_rest, double v_reset, double v_th,
+             double t_ref, double tau_syn_ex, double tau_syn_in, double i_e, bool soft_reset,
+             int synapse, double tau_a, double beta_a, const std::string& name) {
+            ALIFParams p;
+            p.lif = lif_params(tau_m, v_rest, v_reset, v_th, t_ref, tau_syn_ex, tau_syn_in, i_e,
+                               soft_reset, synapse);
+            p.tau_a = tau_a;
+            p.beta_a = beta_a;
+            return n.add_alif(size, p, name);
+          },
+          nb::arg("size"), nb::arg("tau_m"), nb::arg("v_rest"), nb::arg("v_reset"), nb::arg("v_th"),
+          nb::arg("t_ref"), nb::arg("tau_syn_ex"), nb::arg("tau_syn_in"), nb::arg("i_e"),
+          nb::arg("soft_reset"), nb::arg("synapse"), nb::arg("tau_a"), nb::arg("beta_a"),
+          nb::arg("name"))
+      .def("add_discrete", &Network::add_discrete, nb::arg("size"), nb::arg("beta"),
+           nb::arg("v_rest"), nb::arg("v_th"), nb::arg("v_reset"), nb::arg("soft_reset"),
+           nb::arg("rho"), nb::arg("beta_a"), nb::arg("name"))
+      .def("add_source", &Network::add_source, nb::arg("size"), nb::arg("name"))
+      .def(
+          "add_celif",
+          [](Network& n, int32_t size, double beta, double rho, double beta_a, double gamma,
+             double v_th, Vec<float> lam, Vec<float> omlam, bool shared, const std::string& name) {
+            if (int64_t(lam.shape(0)) != size || int64_t(omlam.shape(0)) != size)
+              throw value_error("lambda_c: expected one value per neuron");
+            return n.add_celif(size, beta, rho, beta_a, gamma, v_th, lam.data(), omlam.data(),
+                               shared, name);
+          },
+          nb::arg("size"), nb::arg("beta"), nb::arg("rho"), nb::arg("beta_a"), nb::arg("gamma"),
+          nb::arg("v_th"), nb::arg("lambda_c"), nb::arg("one_m_lambda"), nb::arg("shared"),
+          nb::arg("name"))
+      .def(
+          "set_branches",
+          [](Network& n, int32_t p, int32_t K, int g, double decay, Vec<float> bias) {
+            const int64_t want = int64_t(n.population(p).n) * K;
+            if (bias.shape(0) != 0 && int64_t(bias.shape(0)) != want)
+              throw value_error("branch_bias: expected n x branches = " + std::to_string(want) +
+                                " values");
+            n.set_branches(p, K, BranchFn(g), decay, bias.shape(0) ? bias.data() : nullptr);
+          },
+          nb::arg("pop"), nb::arg("K"), nb::arg("branch_fn"), nb::arg("decay"), nb::arg("bias"))
+      .def(
+          "pop_info",
+          [](const Network& n, int32_t p) {
+            const Population& q = n.population(p);
+            return nb::make_tuple(q.name, q.n, int(q.model), int(q.kind), q.discrete, q.br.K,
+                                  q.n_rec());
+          },
+          nb::arg("pop"))
       // state
-      .def("init_uniform",
-           [](Network& n, int32_t p, int var, double lo, double hi) {
-             n.init_uniform(p, StateVar(var), lo, hi);
-           })
-      .def("state_size",
-           [](const Network& n, int32_t p, int var) { return n.state_size(p, StateVar(var)); })
-      .def("get_state",
-           [](const Network& n, int32_t p, int var) {
-             std::vector<float> out(size_t(n.state_size(p, StateVar(var))));
-             if (!out.empty()) n.get_state(p, StateVar(var), out.data());
-             return to_numpy(std::move(out));
-           })
-      .def("set_state",
-           [](Network& n, int32_t p, int var, Vec<float> x) {
-             const int64_t len = n.state_size(p, StateVar(var));
-             if (int64_t(x.shape(0)) != len)
-               throw value_error("value: length must be " + std::to_string(len) +
-                                 " (the size of this variable)");
-             if (len) n.set_state(p, StateVar(var), x.data());
-           })
+      .def(
+          "init_uniform",
+          [](Network& n, int32_t p, int var, double lo, double hi) {
+            n.init_uniform(p, StateVar(var), lo, hi);
+          },
+          nb::arg("pop"), nb::arg("var"), nb::arg("lo"), nb::arg("hi"))
+      .def(
+          "state_size",
+          [](const Network& n, int32_t p, int var) { return n.state_size(p, StateVar(var)); },
+          nb::arg("pop"), nb::arg("var"))
+      .def(
+          "get_state",
+          [](const Network& n, int32_t p, int var) {
+            std::vector<float> out(size_t(n.state_size(p, StateVar(var))));
+            if (!out.empty()) n.get_state(p, StateVar(var), out.data());
+            return to_numpy(std::move(out));
+          },
+          nb::arg("pop"), nb::arg("var"))
+      .def(
+          "set_state",
+          [](Network& n, int32_t p, int var, Vec<float> x) {
+            const int64_t len = n.state_size(p, StateVar(var));
+            if (int64_t(x.shape(0)) != len)
+              throw value_error("value: length must be " + std::to_string(len) +
+                                " (the size of this variable)");
+            if (len) n.set_state(p, StateVar(var), x.data());
+          },
+          nb::arg("pop"), nb::arg("var"), nb::arg("x"))
       .def("reset_state", &Network::reset_state, nb::arg("pop"), nb::arg("clear_ring") = true)
-      .def("get_ring",
-           [](const Network& n, int32_t p) {
-             return nb::make_tuple(n.ring_slots(p), n.ring_receptors(p), copy_vec(n.ring(p)));
-           })
-      .def("set_ring",
-           [](Network& n, int32_t p, int32_t slots, Vec<float> x) {
-             n.set_ring(p, slots, x.data(), int64_t(x.shape(0)));
-           })
+      .def(
+          "get_ring",
+          [](const Network& n, int32_t p) {
+            return nb::make_tuple(n.ring_slots(p), n.ring_receptors(p), copy_vec(n.ring(p)));
+          },
+          nb::arg("pop"))
+      .def(
+          "set_ring",
+          [](Network& n, int32_t p, int32_t slots, Vec<float> x) {
+            n.set_ring(p, slots, x.data(), int64_t(x.shape(0)));
+          },
+          nb::arg("pop"), nb::arg("slots"), nb::arg("x"))
       // projections
-      .def("connect",
-           [](Network& n, int32_t pre, int32_t post, int rule, double param, int wk, double wa,
-              double wb, Vec<float> warr, int dk, double da, double db, Vec<float> darr, bool aut,
-              bool mult) {
-             if (rule < 0 || rule > 4) throw value_error("rule: unknown connection rule");
-             const ValueSpec w = spec(wk, wa, wb, warr), d = spec(dk, da, db, darr);
-             nb::gil_scoped_release r;
-             return n.connect(pre, post, ConnRule(rule), param, w, d, aut, mult);
-           })
-      .def("connect_explicit",
-           [](Network& n, int32_t pre, int32_t post, Vec<int32_t> pi, Vec<int32_t> qi, int wk,
-              double wa, double wb, Vec<float> warr, int dk, double da, double db, Vec<float> darr,
-              bool aut, bool mult) {
-             same_len(pi.shape(0), qi.shape(0), "post_index");
-             const ValueSpec w = spec(wk, wa, wb, warr), d = spec(dk, da, db, darr);
-             nb::gil_scoped_release r;
-             return n.connect_explicit(pre, post, pi.data(), qi.data(), int64_t(pi.shape(0)), w,
-                                       d, aut, mult);
-           })
-      .def("connect_steps",
-           [](Network& n, int32_t pre, int32_t post, Vec<int32_t> pi, Vec<int32_t> qi,
-              Vec<float> w, Vec<uint16_t> d, bool aut, bool mult) {
-             same_len(pi.shape(0), qi.shape(0), "post_index");
-             same_len(pi.shape(0), w.shape(0), "weight");
-             same_len(pi.shape(0), d.shape(0), "delay");
-             nb::gil_scoped_release r;
-             return n.connect_steps(pre, post, pi.data(), qi.data(), w.data(), d.data(),
-                                    int64_t(pi.shape(0)), aut, mult);
-           })
-      .def("proj_info",
-           [](const Network& n, int32_t j) {
-             const Projection& p = n.projection(j);
-             return nb::make_tuple(p.pre, p.post, p.allow_autapses, p.allow_multapses,
-                                   p.m.nnz(), p.m.memory_bytes());
-           })
-      .def("set_receptor", &Network::set_receptor)
-      .def("get_receptor", [](const Network& n, int32_t j) { return n.projection(j).receptor; })
-      .def("proj_coo",
-           [](const Network& n, int32_t j) {
-             const SynapseMatrix& s = n.matrix(j);
-             const size_t k = size_t(s.nnz());
-             std::vector<int32_t> pre(k), post(k);
-             std::vector<float> w(k);
-             std::vector<uint16_t> d(k);
-             s.to_coo(pre.data(), post.data(), w.data(), d.data());
-             return nb::make_tuple(to_numpy(std::move(pre)), to_numpy(std::move(post)),
-                                   to_numpy(std::move(w)), to_numpy(std::move(d)));
-           })
-      .def("set_weights",
-           [](Network& n, int32_t j, Vec<float> w) {
-             n.set_weights(j, w.data(), int64_t(w.shape(0)));
-           })
-      .def("prune_fraction", &Network::prune_fraction, nb::call_guard<nb::gil_scoped_release>())
-      .def("prune_threshold", &Network::prune_threshold,
+      .def(
+          "connect",
+          [](Network& n, int32_t pre, int32_t post, int rule, double param, int wk, double wa,
+             double wb, Vec<float> warr, int dk, double da, double db, Vec<float> darr, bool aut,
+             bool mult) {
+            if (rule < 0 || rule > 4) throw value_error("rule: unknown connection rule");
+            const ValueSpec w = spec(wk, wa, wb, warr), d = spec(dk, da, db, darr);
+            nb::gil_scoped_release r;
+            return n.connect(pre, post, ConnRule(rule), param, w, d, aut, mult);
+          },
+          nb::arg("pre"), nb::arg("post"), nb::arg("rule"), nb::arg("param"),
+          nb::arg("weight_kind"), nb::arg("weight_a"), nb::arg("weight_b"), nb::arg("weight_array"),
+          nb::arg("delay_kind"), nb::arg("delay_a"), nb::arg("delay_b"), nb::arg("delay_array"),
+          nb::arg("allow_autapses"), nb::arg("allow_multapses"))
+      .def(
+          "connect_explicit",
+          [](Network& n, int32_t pre, int32_t post, Vec<int32_t> pi, Vec<int32_t> qi, int wk,
+             double wa, double wb, Vec<float> warr, int dk, double da, double db, Vec<float> darr,
+             bool aut, bool mult) {
+            same_len(pi.shape(0), qi.shape(0), "post_index");
+            const ValueSpec w = spec(wk, wa, wb, warr), d = spec(dk, da, db, darr);
+            nb::gil_scoped_release r;
+            return n.connect_explicit(pre, post, pi.data(), qi.data(), int64_t(pi.shape(0)), w, d,
+                                      aut, mult);
+          },
+          nb::arg("pre"), nb::arg("post"), nb::arg("pre_idx"), nb::arg("post_idx"),
+          nb::arg("weight_kind"), nb::arg("weight_a"), nb::arg("weight_b"), nb::arg("weight_array"),
+          nb::arg("delay_kind"), nb::arg("delay_a"), nb::arg("delay_b"), nb::arg("delay_array"),
+          nb::arg("allow_autapses"), nb::arg("allow_multapses"))
+      .def(
+          "connect_steps",
+          [](Network& n, int32_t pre, int32_t post, Vec<int32_t> pi, Vec<int32_t> qi, Vec<float> w,
+             Vec<uint16_t> d, bool aut, bool mult) {
+            same_len(pi.shape(0), qi.shape(0), "post_index");
+            same_len(pi.shape(0), w.shape(0), "weight");
+            same_len(pi.shape(0), d.shape(0), "delay");
+            nb::gil_scoped_release r;
+            return n.connect_steps(pre, post, pi.data(), qi.data(), w.data(), d.data(),
+                                   int64_t(pi.shape(0)), aut, mult);
+          },
+          nb::arg("pre"), nb::arg("post"), nb::arg("pre_idx"), nb::arg("post_idx"), nb::arg("w"),
+          nb::arg("d"), nb::arg("allow_autapses"), nb::arg("allow_multapses"))
+      .def(
+          "proj_info",
+          [](const Network& n, int32_t j) {
+            const Projection& p = n.projection(j);
+            return nb::make_tuple(p.pre, p.post, p.allow_autapses, p.allow_multapses, p.m.nnz(),
+                                  p.m.memory_bytes());
+          },
+          nb::arg("proj"))
+      .def("set_receptor", &Network::set_receptor, nb::arg("proj"), nb::arg("receptor"))
+      .def(
+          "get_receptor", [](const Network& n, int32_t j) { return n.projection(j).receptor; },
+          nb::arg("proj"))
+      .def(
+          "proj_coo",
+          [](const Network& n, int32_t j) {
+            const SynapseMatrix& s = n.matrix(j);
+            const size_t k = size_t(s.nnz());
+            std::vector<int32_t> pre(k), post(k);
+            std::vector<float> w(k);
+            std::vector<uint16_t> d(k);
+            s.to_coo(pre.data(), post.data(), w.data(), d.data());
+            return nb::make_tuple(to_numpy(std::move(pre)), to_numpy(std::move(post)),
+                                  to_numpy(std::move(w)), to_numpy(std::move(d)));
+          },
+          nb::arg("proj"))
+      .def(
+          "set_weights",
+          [](Network& n, int32_t j, Vec<float> w) {
+            n.set_weights(j, w.data(), int64_t(w.shape(0)));
+          },
+          nb::arg("proj"), nb::arg("w"))
+      .def("prune_fraction", &Network::prune_fraction, nb::arg("proj"), nb::arg("fraction"),
+           nb::arg("random"), nb::call_guard<nb::gil_scoped_release>())
+      .def("prune_threshold", &Network::prune_threshold, nb::arg("proj"), nb::arg("threshold"),
            nb::call_guard<nb::gil_scoped_release>())
-      .def("regrow_random", &Network::regrow_random, nb::call_guard<nb::gil_scoped_release>())
-      .def("regrow_scores",
-           [](Network& n, int32_t j, int64_t count, Mat scores, double w, double d) {
-             const SynapseMatrix& s = n.matrix(j);
-             if (scores.shape(0) != size_t(s.n_pre()) || scores.shape(1) != size_t(s.n_post()))
-               throw value_error("scores: shape must be (n_pre, n_post)");
-             nb::gil_scoped_release r;
-             return n.regrow_scores(j, count, scores.data(), w, d);
-           })
+      .def("regrow_random", &Network::regrow_random, nb::arg("proj"), nb::arg("count"),
+           nb::arg("weight"), nb::arg("delay_ms"), nb::call_guard<nb::gil_scoped_release>())
+      .def(
+          "regrow_scores",
+          [](Network& n, int32_t j, int64_t count, Mat scores, double w, double d) {
+            const SynapseMatrix& s = n.matrix(j);
+            if (scores.shape(0) != size_t(s.n_pre()) || scores.shape(1) != size_t(s.n_post()))
+              throw value_error("scores: shape must be (n_pre, n_post)");
+            nb::gil_scoped_release r;
+            return n.regrow_scores(j, count, scores.data(), w, d);
+          },
+          nb::arg("proj"), nb::arg("count"), nb::arg("scores"), nb::arg("w"), nb::arg("d"))
       // inputs
-      .def("add_poisson", &Network::add_poisson)
-      .def("add_events",
-           [](Network& n, int32_t p, Vec<int64_t> s, Vec<int32_t> i, Vec<float> w) {
-             same_len(s.shape(0), i.shape(0), "neurons");
-             same_len(s.shape(0), w.shape(0), "weight");
-             n.add_events(p, s.data(), i.data(), w.data(), int64_t(s.shape(0)));
-           })
-      .def("get_events",
-           [](const Network& n, int32_t p) {
-             const Population& q = n.population(p);
-             return nb::make_tuple(copy_vec(q.ev_step), copy_vec(q.ev_id), copy_vec(q.ev_w));
-           })
-      .def("add_source_spikes",
-           [](Network& n, int32_t p, Vec<int64_t> s, Vec<int32_t> i) {
-             same_len(s.shape(0), i.shape(0), "neurons");
-             n.add_source_spikes(p, s.data(), i.data(), int64_t(s.shape(0)));
-           })
-      .def("set_source_rates",
-           [](Network& n, int32_t p, Vec<float> r) {
-             if (int64_t(r.shape(0)) != n.population(p).n)
-               throw value_error("rate: length must equal the population size");
-             n.set_source_rates(p, r.data());
-           })
-      .def("get_source_rates",
-           [](const Network& n, int32_t p) { return copy_vec(n.population(p).src_rate); })
-      .def("get_source_spikes",
-           [](const Network& n, int32_t p) {
-             const Population& q = n.population(p);
-             return nb::make_tuple(copy_vec(q.src_step), copy_vec(q.src_id));
-           })
-      .def("set_current_const",
-           [](Network& n, int32_t p, Vec<float> i) {
-             if (int64_t(i.shape(0)) != n.population(p).n)
-               throw value_error("current: length must equal the population size");
-             n.set_current_const(p, i.data());
-           })
-      .def("set_current_steps",
-           [](Network& n, int32_t p, int64_t start, Mat i) {
-             if (int64_t(i.shape(1)) != n.population(p).n)
-               throw value_error("current: shape must be (steps, population size)");
-             n.set_current_steps(p, start, int64_t(i.shape(0)), i.data());
-           })
-      .def("get_current",
-           [](const Network& n, int32_t p) {
-             const Population& q = n.population(p);
-             return nb::make_tuple(copy_vec(q.i_const), q.i_start, q.i_len, copy_vec(q.i_steps));
-           })
+      .def("add_poisson", &Network::add_poisson, nb::arg("pop"), nb::arg("rate_hz"),
+           nb::arg("weight"), nb::arg("lo"), nb::arg("hi"))
+      .def(
+          "add_events",
+          [](Network& n, int32_t p, Vec<int64_t> s, Vec<int32_t> i, Vec<float> w) {
+            same_len(s.shape(0), i.shape(0), "neurons");
+            same_len(s.shape(0), w.shape(0), "weight");
+            n.add_events(p, s.data(), i.data(), w.data(), int64_t(s.shape(0)));
+          },
+          nb::arg("pop"), nb::arg("s"), nb::arg("i"), nb::arg("w"))
+      .def(
+          "get_events",
+          [](const Network& n, int32_t p) {
+            const Population& q = n.population(p);
+            return nb::make_tuple(copy_vec(q.ev_step), copy_vec(q.ev_id), copy_vec(q.ev_w));
+          },
+          nb::arg("pop"))
+      .def(
+          "add_source_spikes",
+          [](Network& n, int32_t p, Vec<int64_t> s, Vec<int32_t> i) {
+            same_len(s.shape(0), i.shape(0), "neurons");
+            n.add_source_spikes(p, s.data(), i.data(), int64_t(s.shape(0)));
+          },
+          nb::arg("pop"), nb::arg("s"), nb::arg("i"))
+      .def(
+          "set_source_rates",
+          [](Network& n, int32_t p, Vec<float> r) {
+            if (int64_t(r.shape(0)) != n.population(p).n)
+              throw value_error("rate: length must equal the population size");
+            n.set_source_rates(p, r.data());
+          },
+          nb::arg("pop"), nb::arg("rec"))
+      .def(
+          "get_source_rates",
+          [](const Network& n, int32_t p) { return copy_vec(n.population(p).src_rate); },
+          nb::arg("pop"))
+      .def(
+          "get_source_spikes",
+          [](const Network& n, int32_t p) {
+            const Population& q = n.population(p);
+            return nb::make_tuple(copy_vec(q.src_step), copy_vec(q.src_id));
+          },
+          nb::arg("pop"))
+      .def(
+          "set_current_const",
+          [](Network& n, int32_t p, Vec<float> i) {
+            if (int64_t(i.shape(0)) != n.population(p).n)
+              throw value_error("current: length must equal the population size");
+            n.set_current_const(p, i.data());
+          },
+          nb::arg("pop"), nb::arg("i"))
+      .def(
+          "set_current_steps",
+          [](Network& n, int32_t p, int64_t start, Mat i) {
+            if (int64_t(i.shape(1)) != n.population(p).n)
+              throw value_error("current: shape must be (steps, population size)");
+            n.set_current_steps(p, start, int64_t(i.shape(0)), i.data());
+          },
+          nb::arg("pop"), nb::arg("start"), nb::arg("i"))
+      .def(
+          "get_current",
+          [](const Network& n, int32_t p) {
+            const Population& q = n.population(p);
+            return nb::make_tuple(copy_vec(q.i_const), q.i_start, q.i_len, copy_vec(q.i_steps));
+          },
+          nb::arg("pop"))
       // monitors
-      .def("record_spikes", &Network::record_spikes)
-      .def("record_state", &Network::record_state)
-      .def("record_rate", &Network::record_rate)
-      .def("get_spikes",
-           [](Network& n, int32_t r) {
-             const SpikeRecord& s = n.spike_record(r);
-             return nb::make_tuple(s.pop, copy_vec(s.step), copy_vec(s.id));
-           })
-      .def("set_spikes",
-           [](Network& n, int32_t r, Vec<int64_t> s, Vec<int32_t> i) {
-             same_len(s.shape(0), i.shape(0), "neurons");
-             SpikeRecord& sr = n.spike_record(r);
-             sr.step.assign(s.data(), s.data() + s.shape(0));
-             sr.id.assign(i.data(), i.data() + i.shape(0));
-           })
-      .def("get_state_record",
-           [](Network& n, int32_t r) {
-             const StateRecord& s = n.state_record(r);
-             return nb::make_tuple(s.pop, s.vars, copy_vec(s.idx), s.every, s.start,
-                                   copy_vec(s.step), copy_vec(s.data));
-           })
-      .def("set_state_record",
-           [](Network& n, int32_t r, int64_t start, Vec<int64_t> steps, Vec<float> data) {
-             StateRecord& s = n.state_record(r);
-             if (data.shape(0) != steps.shape(0) * s.vars.size() * s.idx.size())
-               throw value_error("data: size must be steps x variables x neurons");
-             s.start = start;
-             s.step.assign(steps.data(), steps.data() + steps.shape(0));
-             s.data.assign(data.data(), data.data() + data.shape(0));
-           })
-      .def("get_rate",
-           [](Network& n, int32_t r) {
-             const RateRecord& s = n.rate_record(r);
-             return nb::make_tuple(s.pop, s.start, copy_vec(s.count));
-           })
-      .def("set_rate",
-           [](Network& n, int32_t r, int64_t start, Vec<int32_t> c) {
-             RateRecord& s = n.rate_record(r);
-             s.start = start;
-             s.count.assign(c.data(), c.data() + c.shape(0));
-           })
+      .def("record_spikes", &Network::record_spikes, nb::arg("pop"))
+      .def("record_state", &Network::record_state, nb::arg("pop"), nb::arg("vars"), nb::arg("idx"),
+           nb::arg("every"))
+      .def("record_rate", &Network::record_rate, nb::arg("pop"))
+      .def(
+          "get_spikes",
+          [](Network& n, int32_t r) {
+            const SpikeRecord& s = n.spike_record(r);
+            return nb::make_tuple(s.pop, copy_vec(s.step), copy_vec(s.id));
+          },
+          nb::arg("rec"))
+      .def(
+          "set_spikes",
+          [](Network& n, int32_t r, Vec<int64_t> s, Vec<int32_t> i) {
+            same_len(s.shape(0), i.shape(0), "neurons");
+            SpikeRecord& sr = n.spike_record(r);
+            sr.step.assign(s.data(), s.data() + s.shape(0));
+            sr.id.assign(i.data(), i.data() + i.shape(0));
+          },
+          nb::arg("rec"), nb::arg("s"), nb::arg("i"))
+      .def(
+          "get_state_record",
+          [](Network& n, int32_t r) {
+            const StateRecord& s = n.state_record(r);
+            return nb::make_tuple(s.pop, s.vars, copy_vec(s.idx), s.every, s.start,
+                                  copy_vec(s.step), copy_vec(s.data));
+          },
+          nb::arg("rec"))
+      .def(
+          "set_state_record",
+          [](Network& n, int32_t r, int64_t start, Vec<int64_t> steps, Vec<float> data) {
+            StateRecord& s = n.state_record(r);
+            if (data.shape(0) != steps.shape(0) * s.vars.size() * s.idx.size())
+              throw value_error("data: size must be steps x variables x neurons");
+            s.start = start;
+            s.step.assign(steps.data(), steps.data() + steps.shape(0));
+            s.data.assign(data.data(), data.data() + data.shape(0));
+          },
+          nb::arg("rec"), nb::arg("start"), nb::arg("steps"), nb::arg("data"))
+      .def(
+          "get_rate",
+          [](Network& n, int32_t r) {
+            const RateRecord& s = n.rate_record(r);
+            return nb::make_tuple(s.pop, s.start, copy_vec(s.count));
+          },
+          nb::arg("rec"))
+      .def(
+          "set_rate",
+          [](Network& n, int32_t r, int64_t start, Vec<int32_t> c) {
+            RateRecord& s = n.rate_record(r);
+            s.start = start;
+            s.count.assign(c.data(), c.data() + c.shape(0));
+          },
+          nb::arg("rec"), nb::arg("start"), nb::arg("c"))
       // running
       .def("run", &Network::run, nb::arg("n_steps"), nb::call_guard<nb::gil_scoped_release>());
 }

@@ -14,7 +14,6 @@ namespace {
 
 using namespace spikecore_bind;
 
-
 // row_ptr [n_in + 1] non-decreasing from 0; post [nnz] in [0, n_out).
 void check_structure(const CArr<int64_t>& row_ptr, const CArr<int32_t>& post, int64_t n_in,
                      int64_t n_out) {
@@ -28,7 +27,6 @@ void check_structure(const CArr<int64_t>& row_ptr, const CArr<int32_t>& post, in
     if (post.data()[s] < 0 || post.data()[s] >= n_out)
       throw spikecore::index_error("post: entry out of range [0, n_out)");
 }
-
 
 template <typename A>
 void need_shape(const A& a, const sl::ConvGeometry& g, bool input, const char* name) {
@@ -46,8 +44,8 @@ void need_shape(const A& a, const sl::ConvGeometry& g, bool input, const char* n
 // padding; checks both shapes and the synapse structure (rows = ci * kh * kw, post in [0, co)).
 template <typename In, typename Out>
 sl::ConvGeometry conv_geometry(const In& in, const char* in_name, const Out& out,
-                               const char* out_name, int64_t kh, int64_t kw, int64_t sh,
-                               int64_t sw, int64_t ph, int64_t pw, const CArr<int64_t>& row_ptr,
+                               const char* out_name, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                               int64_t ph, int64_t pw, const CArr<int64_t>& row_ptr,
                                const CArr<int32_t>& post) {
   if (out.ndim() != 4)
     throw spikecore::value_error(std::string(out_name) + ": expected [N, Co, OH, OW]");
@@ -96,8 +94,8 @@ void bind_dtype(nb::module_ m) {
         }
         need(yt, size_t(rows * n_out), "yt");
         nb::gil_scoped_release r;
-        sl::synapse_linear_forward<T>(xt.data(), rows, n_in, row_ptr.data(), post.data(),
-                                      w.data(), n_out, b, yt.data(), n_threads);
+        sl::synapse_linear_forward<T>(xt.data(), rows, n_in, row_ptr.data(), post.data(), w.data(),
+                                      n_out, b, yt.data(), n_threads);
       },
       nb::arg("xt"), nb::arg("row_ptr"), nb::arg("post"), nb::arg("w"), nb::arg("n_out"),
       nb::arg("bias"), nb::arg("yt"), nb::arg("n_threads") = 1);
@@ -137,9 +135,9 @@ void bind_dtype(nb::module_ m) {
       nb::arg("n_threads") = 1);
   m.def(
       "sparse_conv2d_forward",
-      [](CArr<T> x, CArr<int64_t> row_ptr, CArr<int32_t> post, CArr<T> w, CArr<T> bias,
-         int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, Arr<T> y,
-         int n_threads, int algorithm) {
+      [](CArr<T> x, CArr<int64_t> row_ptr, CArr<int32_t> post, CArr<T> w, CArr<T> bias, int64_t kh,
+         int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, Arr<T> y, int n_threads,
+         int algorithm) {
         auto g = conv_geometry(x, "x", y, "y", kh, kw, sh, sw, ph, pw, row_ptr, post);
         need(w, post.size(), "w");
         const T* b = opt(bias, size_t(g.co), "bias");
@@ -153,8 +151,8 @@ void bind_dtype(nb::module_ m) {
       nb::arg("y"), nb::arg("n_threads") = 1, nb::arg("algorithm") = 0);
   m.def(
       "sparse_conv2d_grad_input",
-      [](CArr<T> gy, CArr<int64_t> row_ptr, CArr<int32_t> post, CArr<T> w, int64_t kh,
-         int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, Arr<T> gx, int n_threads) {
+      [](CArr<T> gy, CArr<int64_t> row_ptr, CArr<int32_t> post, CArr<T> w, int64_t kh, int64_t kw,
+         int64_t sh, int64_t sw, int64_t ph, int64_t pw, Arr<T> gx, int n_threads) {
         auto g = conv_geometry(gx, "gx", gy, "gy", kh, kw, sh, sw, ph, pw, row_ptr, post);
         need(w, post.size(), "w");
         nb::gil_scoped_release r;
@@ -166,9 +164,9 @@ void bind_dtype(nb::module_ m) {
       nb::arg("n_threads") = 1);
   m.def(
       "sparse_conv2d_backward",
-      [](CArr<T> x, CArr<T> gy, CArr<int64_t> row_ptr, CArr<int32_t> post, CArr<T> w,
-         int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, Arr<T> gx,
-         Arr<T> gw, int n_threads, int algorithm) {
+      [](CArr<T> x, CArr<T> gy, CArr<int64_t> row_ptr, CArr<int32_t> post, CArr<T> w, int64_t kh,
+         int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, Arr<T> gx, Arr<T> gw,
+         int n_threads, int algorithm) {
         auto g = conv_geometry(x, "x", gy, "gy", kh, kw, sh, sw, ph, pw, row_ptr, post);
         need(w, post.size(), "w");
         T* gxp = nullptr;
@@ -180,17 +178,16 @@ void bind_dtype(nb::module_ m) {
         if (gwp) need(gw, post.size(), "gw");
         check_algorithm(algorithm);
         nb::gil_scoped_release r;
-        sl::sparse_conv2d_backward<T>(g, x.data(), gy.data(), row_ptr.data(), post.data(),
-                                      w.data(), gxp, gwp, n_threads, algorithm);
+        sl::sparse_conv2d_backward<T>(g, x.data(), gy.data(), row_ptr.data(), post.data(), w.data(),
+                                      gxp, gwp, n_threads, algorithm);
       },
-      nb::arg("x"), nb::arg("gy"), nb::arg("row_ptr"), nb::arg("post"), nb::arg("w"),
-      nb::arg("kh"), nb::arg("kw"), nb::arg("sh"), nb::arg("sw"), nb::arg("ph"), nb::arg("pw"),
-      nb::arg("gx"), nb::arg("gw"), nb::arg("n_threads") = 1, nb::arg("algorithm") = 0);
+      nb::arg("x"), nb::arg("gy"), nb::arg("row_ptr"), nb::arg("post"), nb::arg("w"), nb::arg("kh"),
+      nb::arg("kw"), nb::arg("sh"), nb::arg("sw"), nb::arg("ph"), nb::arg("pw"), nb::arg("gx"),
+      nb::arg("gw"), nb::arg("n_threads") = 1, nb::arg("algorithm") = 0);
   m.def(
       "sparse_conv2d_grad_weight",
-      [](CArr<T> x, CArr<T> gy, CArr<int64_t> row_ptr, CArr<int32_t> post, int64_t kh,
-         int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, Arr<T> gw, int n_threads,
-         int algorithm) {
+      [](CArr<T> x, CArr<T> gy, CArr<int64_t> row_ptr, CArr<int32_t> post, int64_t kh, int64_t kw,
+         int64_t sh, int64_t sw, int64_t ph, int64_t pw, Arr<T> gw, int n_threads, int algorithm) {
         auto g = conv_geometry(x, "x", gy, "gy", kh, kw, sh, sw, ph, pw, row_ptr, post);
         need(gw, post.size(), "gw");
         check_algorithm(algorithm);

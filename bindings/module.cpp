@@ -21,7 +21,9 @@ NB_MODULE(_core, m) {
   bind_engine(m.def_submodule("engine", "event-driven simulation engine"));
   bind_train(m.def_submodule("train", "fused training kernels"));
   bind_audio(m.def_submodule("audio", "cochlear filterbank and spike encoders"));
-  bind_models(m.def_submodule("models", "model-specific kernels (HebbFF, dendrites, ...)"));
+  bind_models(m.def_submodule("models", "model-specific kernels (HebbFF)"));
+  bind_analysis(
+      m.def_submodule("analysis", "signed multilayer modularity and generalized Louvain"));
   bind_learn(m.def_submodule("learn", "structure-learning kernels (synapse-sparse products)"));
   bind_variants(m.def_submodule("variants", "CE-LIF and dendritic neuron kernels"));
   auto conversion = m.def_submodule("conversion", "ANN-to-SNN conversion neurons (IF, STDI)");

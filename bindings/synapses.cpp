@@ -34,17 +34,18 @@ void bind_synapses(nb::module_ m) {
       .def_prop_ro("capacity", &SynapseMatrix::capacity)
       .def_prop_ro("memory_bytes", &SynapseMatrix::memory_bytes)
       .def("max_delay", &SynapseMatrix::max_delay)
-      .def("to_coo",
-           [](const SynapseMatrix& s) {
-             const size_t n = size_t(s.nnz());
-             std::vector<int32_t> pre(n), post(n);
-             std::vector<float> w(n);
-             std::vector<uint16_t> d(n);
-             s.to_coo(pre.data(), post.data(), w.data(), d.data());
-             return nb::make_tuple(to_numpy(std::move(pre)), to_numpy(std::move(post)),
-                                   to_numpy(std::move(w)), to_numpy(std::move(d)));
-           },
-           "(pre, post, weight, delay) arrays in row order")
+      .def(
+          "to_coo",
+          [](const SynapseMatrix& s) {
+            const size_t n = size_t(s.nnz());
+            std::vector<int32_t> pre(n), post(n);
+            std::vector<float> w(n);
+            std::vector<uint16_t> d(n);
+            s.to_coo(pre.data(), post.data(), w.data(), d.data());
+            return nb::make_tuple(to_numpy(std::move(pre)), to_numpy(std::move(post)),
+                                  to_numpy(std::move(w)), to_numpy(std::move(d)));
+          },
+          "(pre, post, weight, delay) arrays in row order")
       .def("to_dense",
            [](const SynapseMatrix& s) {
              float* p;
@@ -60,52 +61,49 @@ void bind_synapses(nb::module_ m) {
              return a;
            })
       .def("contains", &SynapseMatrix::contains, nb::arg("pre"), nb::arg("post"))
-      .def("set_weights",
-           [](SynapseMatrix& s, Vec<float> w) {
-             if (int64_t(w.shape(0)) != s.nnz())
-               throw spikecore::value_error("weight: length must equal nnz");
-             int64_t i = 0;
-             for (int32_t r = 0; r < s.n_pre(); ++r)
-               for (int64_t p = s.row_begin(r); p < s.row_end(r); ++p) s.weight()[p] = w.data()[i++];
-           },
-           nb::arg("weight"), "Set all weights, given in row order")
+      .def(
+          "set_weights",
+          [](SynapseMatrix& s, Vec<float> w) { s.set_weights(w.data(), int64_t(w.shape(0))); },
+          nb::arg("weight"), "Set all weights, given in row order")
       .def("prune_smallest", &SynapseMatrix::prune_smallest, nb::arg("fraction"),
            nb::call_guard<nb::gil_scoped_release>())
       .def("prune_random", &SynapseMatrix::prune_random, nb::arg("fraction"), nb::arg("seed"),
            nb::arg("step") = 0, nb::call_guard<nb::gil_scoped_release>())
       .def("prune_below", &SynapseMatrix::prune_below, nb::arg("threshold"),
            nb::call_guard<nb::gil_scoped_release>())
-      .def("prune_flagged",
-           [](SynapseMatrix& s, Vec<uint8_t> flags) {
-             if (int64_t(flags.shape(0)) != s.nnz())
-               throw spikecore::value_error("flags: length must equal nnz");
-             return s.prune_flagged(flags.data());
-           },
-           nb::arg("flags"))
+      .def(
+          "prune_flagged",
+          [](SynapseMatrix& s, Vec<uint8_t> flags) {
+            if (int64_t(flags.shape(0)) != s.nnz())
+              throw spikecore::value_error("flags: length must equal nnz");
+            return s.prune_flagged(flags.data());
+          },
+          nb::arg("flags"))
       .def("regrow_random", &SynapseMatrix::regrow_random, nb::arg("count"),
            nb::arg("weight") = 0.f, nb::arg("delay") = 1, nb::arg("allow_autapses") = true,
            nb::arg("allow_multapses") = false, nb::arg("seed") = 0, nb::arg("step") = 0,
            nb::arg("post_per_pre") = 1, nb::call_guard<nb::gil_scoped_release>())
-      .def("regrow_top_scores",
-           [](SynapseMatrix& s, int64_t count,
-              nb::ndarray<const float, nb::ndim<2>, nb::c_contig, nb::device::cpu> scores,
-              float weight, uint16_t delay, bool allow_autapses, int32_t post_per_pre) {
-             if (scores.shape(0) != size_t(s.n_pre()) || scores.shape(1) != size_t(s.n_post()))
-               throw spikecore::value_error("scores: shape must be (n_pre, n_post)");
-             nb::gil_scoped_release r;
-             return s.regrow_top_scores(count, scores.data(), weight, delay, allow_autapses,
-                                        post_per_pre);
-           },
-           nb::arg("count"), nb::arg("scores"), nb::arg("weight") = 0.f, nb::arg("delay") = 1,
-           nb::arg("allow_autapses") = true, nb::arg("post_per_pre") = 1)
-      .def("insert",
-           [](SynapseMatrix& s, Vec<int32_t> pre, Vec<int32_t> post, Vec<float> w,
-              Vec<uint16_t> d) {
-             const size_t n = pre.shape(0);
-             if (post.shape(0) != n || w.shape(0) != n || d.shape(0) != n)
-               throw spikecore::value_error("post/weight/delay: lengths must equal len(pre)");
-             s.insert(pre.data(), post.data(), w.data(), d.data(), int64_t(n));
-           },
-           nb::arg("pre"), nb::arg("post"), nb::arg("weight"), nb::arg("delay"))
+      .def(
+          "regrow_top_scores",
+          [](SynapseMatrix& s, int64_t count,
+             nb::ndarray<const float, nb::ndim<2>, nb::c_contig, nb::device::cpu> scores,
+             float weight, uint16_t delay, bool allow_autapses, int32_t post_per_pre) {
+            if (scores.shape(0) != size_t(s.n_pre()) || scores.shape(1) != size_t(s.n_post()))
+              throw spikecore::value_error("scores: shape must be (n_pre, n_post)");
+            nb::gil_scoped_release r;
+            return s.regrow_top_scores(count, scores.data(), weight, delay, allow_autapses,
+                                       post_per_pre);
+          },
+          nb::arg("count"), nb::arg("scores"), nb::arg("weight") = 0.f, nb::arg("delay") = 1,
+          nb::arg("allow_autapses") = true, nb::arg("post_per_pre") = 1)
+      .def(
+          "insert",
+          [](SynapseMatrix& s, Vec<int32_t> pre, Vec<int32_t> post, Vec<float> w, Vec<uint16_t> d) {
+            const size_t n = pre.shape(0);
+            if (post.shape(0) != n || w.shape(0) != n || d.shape(0) != n)
+              throw spikecore::value_error("post/weight/delay: lengths must equal len(pre)");
+            s.insert(pre.data(), post.data(), w.data(), d.data(), int64_t(n));
+          },
+          nb::arg("pre"), nb::arg("post"), nb::arg("weight"), nb::arg("delay"))
       .def("check_invariants", &SynapseMatrix::check_invariants);
 }

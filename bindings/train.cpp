@@ -13,8 +13,6 @@ namespace {
 
 using namespace spikecore_bind;
 
-
-
 // An optional array's data, or null when it is empty.
 template <typename A>
 auto vptr(const A& a) -> decltype(a.data()) {
@@ -91,13 +89,17 @@ void bind_dtype(nb::module_ m) {
         need(vT, n, "vT");
         nb::gil_scoped_release r;
         st::lif_forward<T>(a, x.data(), v0.data(), z.data(), hp, vT.data());
-      });
+      },
+      nb::arg("x"), nb::arg("v0"), nb::arg("beta"), nb::arg("drive"), nb::arg("eps"), nb::arg("z"),
+      nb::arg("h"), nb::arg("vT"), nb::arg("bits"), nb::kw_only(), nb::arg("v_th"),
+      nb::arg("v_reset"), nb::arg("soft_reset"), nb::arg("surrogate"), nb::arg("alpha"),
+      nb::arg("smooth"), nb::arg("n_threads"));
   m.def(
       "lif_backward",
-      [](CArr<T> h, CArr<T> v0, CArr<T> gz, CArr<T> gvT, CArr<T> beta, CArr<T> drive,
-         CArr<T> eps, CArr<uint8_t> bits, Arr<T> gx, Arr<T> gv0, Arr<T> gbeta, Arr<T> gdrive,
-         double v_th, double v_reset, bool soft, bool detach, int kind, double alpha,
-         bool smooth, int n_threads) {
+      [](CArr<T> h, CArr<T> v0, CArr<T> gz, CArr<T> gvT, CArr<T> beta, CArr<T> drive, CArr<T> eps,
+         CArr<uint8_t> bits, Arr<T> gx, Arr<T> gv0, Arr<T> gbeta, Arr<T> gdrive, double v_th,
+         double v_reset, bool soft, bool detach, int kind, double alpha, bool smooth,
+         int n_threads) {
         if (h.ndim() != 2) throw spikecore::value_error("h: expected [T, N]");
         const int64_t steps = h.shape(0), n = h.shape(1);
         auto a = make_args<T>(steps, n, beta, drive, v_th, v_reset, soft, detach, kind, alpha,
@@ -118,7 +120,12 @@ void bind_dtype(nb::module_ m) {
         nb::gil_scoped_release r;
         st::lif_backward<T>(a, h.data(), v0.data(), gz.data(), gvt, gx.data(), gv0.data(),
                             gbeta.data(), gdrive.data());
-      });
+      },
+      nb::arg("h"), nb::arg("v0"), nb::arg("gz"), nb::arg("gvT"), nb::arg("beta"), nb::arg("drive"),
+      nb::arg("eps"), nb::arg("bits"), nb::arg("gx"), nb::arg("gv0"), nb::arg("gbeta"),
+      nb::arg("gdrive"), nb::kw_only(), nb::arg("v_th"), nb::arg("v_reset"), nb::arg("soft_reset"),
+      nb::arg("detach_reset"), nb::arg("surrogate"), nb::arg("alpha"), nb::arg("smooth"),
+      nb::arg("n_threads"));
   m.def(
       "alif_forward",
       [](CArr<T> x, CArr<T> v0, CArr<T> a0, CArr<T> beta, CArr<T> drive, Arr<T> z, Arr<T> h,
@@ -140,13 +147,17 @@ void bind_dtype(nb::module_ m) {
         nb::gil_scoped_release r;
         st::alif_forward<T>(a, x.data(), v0.data(), a0.data(), z.data(), h.data(), ap.data(),
                             vT.data(), aT.data());
-      });
+      },
+      nb::arg("x"), nb::arg("v0"), nb::arg("a0"), nb::arg("beta"), nb::arg("drive"), nb::arg("z"),
+      nb::arg("h"), nb::arg("a_prev"), nb::arg("vT"), nb::arg("aT"), nb::kw_only(), nb::arg("v_th"),
+      nb::arg("v_reset"), nb::arg("soft_reset"), nb::arg("rho"), nb::arg("beta_a"),
+      nb::arg("surrogate"), nb::arg("alpha"), nb::arg("smooth"), nb::arg("n_threads"));
   m.def(
       "alif_backward",
       [](CArr<T> h, CArr<T> ap, CArr<T> v0, CArr<T> gz, CArr<T> gvT, CArr<T> gaT, CArr<T> beta,
-         CArr<T> drive, Arr<T> gx, Arr<T> gv0, Arr<T> ga0, Arr<T> gbeta, Arr<T> gdrive,
-         double v_th, double v_reset, bool soft, bool detach, double rho, double beta_a,
-         int kind, double alpha, bool smooth, int n_threads) {
+         CArr<T> drive, Arr<T> gx, Arr<T> gv0, Arr<T> ga0, Arr<T> gbeta, Arr<T> gdrive, double v_th,
+         double v_reset, bool soft, bool detach, double rho, double beta_a, int kind, double alpha,
+         bool smooth, int n_threads) {
         if (h.ndim() != 2) throw spikecore::value_error("h: expected [T, N]");
         const int64_t steps = h.shape(0), n = h.shape(1);
         auto a = make_args<T>(steps, n, beta, drive, v_th, v_reset, soft, detach, kind, alpha,
@@ -166,27 +177,34 @@ void bind_dtype(nb::module_ m) {
         nb::gil_scoped_release r;
         st::alif_backward<T>(a, h.data(), ap.data(), v0.data(), gz.data(), gvt, gat, gx.data(),
                              gv0.data(), ga0.data(), gbeta.data(), gdrive.data());
-      });
+      },
+      nb::arg("h"), nb::arg("a_prev"), nb::arg("v0"), nb::arg("gz"), nb::arg("gvT"), nb::arg("gaT"),
+      nb::arg("beta"), nb::arg("drive"), nb::arg("gx"), nb::arg("gv0"), nb::arg("ga0"),
+      nb::arg("gbeta"), nb::arg("gdrive"), nb::kw_only(), nb::arg("v_th"), nb::arg("v_reset"),
+      nb::arg("soft_reset"), nb::arg("detach_reset"), nb::arg("rho"), nb::arg("beta_a"),
+      nb::arg("surrogate"), nb::arg("alpha"), nb::arg("smooth"), nb::arg("n_threads"));
   m.def(
       "li_forward",
       [](CArr<T> x, CArr<T> v0, CArr<T> beta, CArr<T> drive, Arr<T> out, int n_threads) {
         if (x.ndim() != 2) throw spikecore::value_error("x: expected [T, N]");
         const int64_t steps = x.shape(0), n = x.shape(1);
-        auto a = make_args<T>(steps, n, beta, drive, 1.0, 0.0, false, false, 0, 1.0, false,
-                              n_threads);
+        auto a =
+            make_args<T>(steps, n, beta, drive, 1.0, 0.0, false, false, 0, 1.0, false, n_threads);
         need(v0, n, "v0");
         need(out, x.size(), "out");
         nb::gil_scoped_release r;
         st::li_forward<T>(a, x.data(), v0.data(), out.data());
-      });
+      },
+      nb::arg("x"), nb::arg("v0"), nb::arg("beta"), nb::arg("drive"), nb::arg("out"), nb::kw_only(),
+      nb::arg("n_threads"));
   m.def(
       "li_backward",
-      [](CArr<T> out, CArr<T> v0, CArr<T> gout, CArr<T> gvT, CArr<T> beta, CArr<T> drive,
-         Arr<T> gx, Arr<T> gv0, Arr<T> gbeta, Arr<T> gdrive, int n_threads) {
+      [](CArr<T> out, CArr<T> v0, CArr<T> gout, CArr<T> gvT, CArr<T> beta, CArr<T> drive, Arr<T> gx,
+         Arr<T> gv0, Arr<T> gbeta, Arr<T> gdrive, int n_threads) {
         if (out.ndim() != 2) throw spikecore::value_error("out: expected [T, N]");
         const int64_t steps = out.shape(0), n = out.shape(1);
-        auto a = make_args<T>(steps, n, beta, drive, 1.0, 0.0, false, false, 0, 1.0, false,
-                              n_threads);
+        auto a =
+            make_args<T>(steps, n, beta, drive, 1.0, 0.0, false, false, 0, 1.0, false, n_threads);
         need(v0, n, "v0");
         need(gout, out.size(), "gout");
         const T* gvt = opt(gvT, n, "gvT");
@@ -197,7 +215,10 @@ void bind_dtype(nb::module_ m) {
         nb::gil_scoped_release r;
         st::li_backward<T>(a, out.data(), v0.data(), gout.data(), gvt, gx.data(), gv0.data(),
                            gbeta.data(), gdrive.data());
-      });
+      },
+      nb::arg("out"), nb::arg("v0"), nb::arg("gout"), nb::arg("gvT"), nb::arg("beta"),
+      nb::arg("drive"), nb::arg("gx"), nb::arg("gv0"), nb::arg("gbeta"), nb::arg("gdrive"),
+      nb::kw_only(), nb::arg("n_threads"));
   m.def(
       "gather_active",
       [](CArr<T> x, int64_t max_nnz, int n_threads) -> nb::object {
@@ -208,13 +229,13 @@ void bind_dtype(nb::module_ m) {
         std::vector<T> val;
         {
           nb::gil_scoped_release r;
-          const int64_t nnz = st::gather_active<T>(x.data(), rows, k, row_ptr.data(), nullptr,
-                                                   nullptr, n_threads);
+          const int64_t nnz =
+              st::gather_active<T>(x.data(), rows, k, row_ptr.data(), nullptr, nullptr, n_threads);
           if (max_nnz >= 0 && nnz > max_nnz) return nb::none();
           idx.resize(size_t(nnz));
           val.resize(size_t(nnz));
-          st::gather_active<T>(x.data(), rows, k, row_ptr.data(), idx.data(), val.data(),
-                               n_threads, /*counted=*/true);
+          st::gather_active<T>(x.data(), rows, k, row_ptr.data(), idx.data(), val.data(), n_threads,
+                               /*counted=*/true);
           bool ones = true;
           for (const T v : val) ones = ones && v == T(1);
           if (ones) std::vector<T>().swap(val);  // spikes: indices suffice
@@ -228,8 +249,8 @@ void bind_dtype(nb::module_ m) {
       "than max_nnz (>= 0) of them");
   m.def(
       "sparse_rows_matmul",
-      [](CArr<int64_t> row_ptr, CArr<int32_t> idx, CArr<T> val, CArr<T> wt, CArr<T> bias,
-         Arr<T> y, int n_threads) {
+      [](CArr<int64_t> row_ptr, CArr<int32_t> idx, CArr<T> val, CArr<T> wt, CArr<T> bias, Arr<T> y,
+         int n_threads) {
         if (wt.ndim() != 2) throw spikecore::value_error("wt: expected [K, M]");
         const int64_t rows = int64_t(row_ptr.size()) - 1, k = wt.shape(0), m = wt.shape(1);
         if (rows < 0) throw spikecore::value_error("row_ptr: empty");
@@ -243,7 +264,9 @@ void bind_dtype(nb::module_ m) {
         nb::gil_scoped_release r;
         st::sparse_rows_matmul<T>(row_ptr.data(), idx.data(), vptr(val), rows, wt.data(), m, b,
                                   y.data(), n_threads);
-      });
+      },
+      nb::arg("row_ptr"), nb::arg("idx"), nb::arg("val"), nb::arg("wt"), nb::arg("bias"),
+      nb::arg("y"), nb::kw_only(), nb::arg("n_threads"));
   m.def(
       "sparse_rows_weight_grad",
       [](CArr<int64_t> row_ptr, CArr<int32_t> idx, CArr<T> val, CArr<T> gy, Arr<T> gwt,
@@ -259,9 +282,11 @@ void bind_dtype(nb::module_ m) {
           if (idx.data()[p] < 0 || idx.data()[p] >= k)
             throw spikecore::index_error("idx: entry out of range [0, K)");
         nb::gil_scoped_release r;
-        st::sparse_rows_weight_grad<T>(row_ptr.data(), idx.data(), vptr(val), rows, gy.data(),
-                                       k, m, gwt.data(), n_threads);
-      });
+        st::sparse_rows_weight_grad<T>(row_ptr.data(), idx.data(), vptr(val), rows, gy.data(), k, m,
+                                       gwt.data(), n_threads);
+      },
+      nb::arg("row_ptr"), nb::arg("idx"), nb::arg("val"), nb::arg("gy"), nb::arg("gwt"),
+      nb::kw_only(), nb::arg("n_threads"));
   m.def(
       "sparse_syn_forward",
       [](CArr<int64_t> row_ptr, CArr<int32_t> idx, CArr<T> val, CArr<int64_t> syn_ptr,
@@ -276,7 +301,10 @@ void bind_dtype(nb::module_ m) {
         nb::gil_scoped_release r;
         st::sparse_syn_forward<T>(row_ptr.data(), idx.data(), vptr(val), rows, syn_ptr.data(),
                                   post.data(), w.data(), m, b, y.data(), n_threads);
-      });
+      },
+      nb::arg("row_ptr"), nb::arg("idx"), nb::arg("val"), nb::arg("syn_ptr"), nb::arg("post"),
+      nb::arg("w"), nb::arg("bias"), nb::arg("y"), nb::arg("k"), nb::arg("m"), nb::kw_only(),
+      nb::arg("n_threads"));
   m.def(
       "sparse_syn_weight_grad",
       [](CArr<int64_t> row_ptr, CArr<int32_t> idx, CArr<T> val, CArr<int64_t> syn_ptr,
@@ -288,22 +316,25 @@ void bind_dtype(nb::module_ m) {
         check_csr(row_ptr, idx, val, k);
         check_syn(syn_ptr, post, gw, k, m);
         nb::gil_scoped_release r;
-        st::sparse_syn_weight_grad<T>(row_ptr.data(), idx.data(), vptr(val), rows,
-                                      syn_ptr.data(), post.data(), k, gy.data(), m, gw.data(),
-                                      n_threads);
-      });
+        st::sparse_syn_weight_grad<T>(row_ptr.data(), idx.data(), vptr(val), rows, syn_ptr.data(),
+                                      post.data(), k, gy.data(), m, gw.data(), n_threads);
+      },
+      nb::arg("row_ptr"), nb::arg("idx"), nb::arg("val"), nb::arg("syn_ptr"), nb::arg("post"),
+      nb::arg("gy"), nb::arg("gw"), nb::arg("k"), nb::kw_only(), nb::arg("n_threads"));
   m.def(
       "sparse_syn_input_grad",
-      [](CArr<int64_t> syn_ptr, CArr<int32_t> post, CArr<T> w, CArr<T> gy, Arr<T> gx,
-         int64_t k, int n_threads) {
+      [](CArr<int64_t> syn_ptr, CArr<int32_t> post, CArr<T> w, CArr<T> gy, Arr<T> gx, int64_t k,
+         int n_threads) {
         if (gy.ndim() != 2) throw spikecore::value_error("gy: expected [rows, M]");
         const int64_t rows = gy.shape(0), m = gy.shape(1);
         check_syn(syn_ptr, post, w, k, m);
         need(gx, size_t(rows * k), "gx");
         nb::gil_scoped_release r;
-        st::sparse_syn_input_grad<T>(syn_ptr.data(), post.data(), w.data(), k, gy.data(), rows,
-                                     m, gx.data(), n_threads);
-      });
+        st::sparse_syn_input_grad<T>(syn_ptr.data(), post.data(), w.data(), k, gy.data(), rows, m,
+                                     gx.data(), n_threads);
+      },
+      nb::arg("syn_ptr"), nb::arg("post"), nb::arg("w"), nb::arg("gy"), nb::arg("gx"), nb::arg("k"),
+      nb::kw_only(), nb::arg("n_threads"));
 }
 
 }  // namespace

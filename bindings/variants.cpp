@@ -18,9 +18,9 @@ using IArr = nb::ndarray<const int64_t, nb::c_contig, nb::device::cpu>;
 template <typename T>
 st::CELIFArgs<T> celif_args(const CArr<T>& I, const CArr<T>& beta, const CArr<T>& lam,
                             const CArr<T>& omlam, const CArr<T>& eps, const CArr<T>& bias,
-                            double rho, double one_m_rho, double beta_a, double gamma,
-                            double v_th, bool detach, int kind, double alpha, bool smooth,
-                            int64_t cols, int n_threads) {
+                            double rho, double one_m_rho, double beta_a, double gamma, double v_th,
+                            bool detach, int kind, double alpha, bool smooth, int64_t cols,
+                            int n_threads) {
   if (I.ndim() != 2) throw spikecore::value_error("current: expected [T, N]");
   st::CELIFArgs<T> a;
   a.steps = I.shape(0);
@@ -39,8 +39,9 @@ st::CELIFArgs<T> celif_args(const CArr<T>& I, const CArr<T>& beta, const CArr<T>
   a.one_m_lam = omlam.data();
   a.lam_stride = lam.size() == 1 ? 0 : 1;
   if (a.lam_stride != a.beta_stride)
-    throw spikecore::value_error("lambda_c: beta and lambda_c must both be per-neuron or both "
-                                 "scalars");
+    throw spikecore::value_error(
+        "lambda_c: beta and lambda_c must both be per-neuron or both "
+        "scalars");
   a.rho = T(rho);
   a.one_m_rho = T(one_m_rho);
   a.beta_a = T(beta_a);
@@ -83,27 +84,33 @@ void bind_dtype(nb::module_ m) {
          CArr<T> omlam, CArr<T> eps, CArr<T> bias, Arr<T> z, Arr<T> vT, Arr<T> aT, Arr<T> cT,
          double rho, double one_m_rho, double beta_a, double gamma, double v_th, int kind,
          double alpha, bool smooth, int64_t cols, int n_threads) {
-        auto a = celif_args<T>(I, beta, lam, omlam, eps, bias, rho, one_m_rho, beta_a, gamma,
-                               v_th, false, kind, alpha, smooth, cols, n_threads);
+        auto a = celif_args<T>(I, beta, lam, omlam, eps, bias, rho, one_m_rho, beta_a, gamma, v_th,
+                               false, kind, alpha, smooth, cols, n_threads);
         const int64_t n = a.n;
         need(q, I.size(), "context");
         for (auto* p : {&v0, &a0, &c0}) need(*p, size_t(n), "state");
         need(z, size_t(a.steps * n), "z");
         for (auto* p : {&vT, &aT, &cT}) need(*p, size_t(n), "final state");
         nb::gil_scoped_release r;
-        st::celif_forward<T>(a, I.data(), q.data(), v0.data(), a0.data(),
-                             c0.data(), z.data(), vT.data(), aT.data(), cT.data());
-      });
+        st::celif_forward<T>(a, I.data(), q.data(), v0.data(), a0.data(), c0.data(), z.data(),
+                             vT.data(), aT.data(), cT.data());
+      },
+      nb::arg("I"), nb::arg("q"), nb::arg("v0"), nb::arg("a0"), nb::arg("c0"), nb::arg("beta"),
+      nb::arg("lambda_c"), nb::arg("one_m_lambda"), nb::arg("eps"), nb::arg("bias"), nb::arg("z"),
+      nb::arg("vT"), nb::arg("aT"), nb::arg("cT"), nb::kw_only(), nb::arg("rho"),
+      nb::arg("one_m_rho"), nb::arg("beta_a"), nb::arg("gamma"), nb::arg("v_th"),
+      nb::arg("surrogate"), nb::arg("alpha"), nb::arg("smooth"), nb::arg("cols"),
+      nb::arg("n_threads"));
   m.def(
       "celif_backward",
       [](CArr<T> I, CArr<T> q, CArr<T> v0, CArr<T> a0, CArr<T> c0, CArr<T> gz, CArr<T> gvT,
          CArr<T> gaT, CArr<T> gcT, CArr<T> beta, CArr<T> lam, CArr<T> omlam, CArr<T> eps,
          CArr<T> bias, Arr<T> gI, Arr<T> gq, Arr<T> gv0, Arr<T> ga0, Arr<T> gc0, Arr<T> gbeta,
          Arr<T> glam, Arr<T> gomlam, Arr<T> gbias, double rho, double one_m_rho, double beta_a,
-         double gamma, double v_th, bool detach, int kind, double alpha, bool smooth,
-         bool shared, int64_t cols, int n_threads) {
-        auto a = celif_args<T>(I, beta, lam, omlam, eps, bias, rho, one_m_rho, beta_a, gamma,
-                               v_th, detach, kind, alpha, smooth, cols, n_threads);
+         double gamma, double v_th, bool detach, int kind, double alpha, bool smooth, bool shared,
+         int64_t cols, int n_threads) {
+        auto a = celif_args<T>(I, beta, lam, omlam, eps, bias, rho, one_m_rho, beta_a, gamma, v_th,
+                               detach, kind, alpha, smooth, cols, n_threads);
         const int64_t n = a.n;
         a.shared = shared;
         need(q, I.size(), "context");
@@ -136,25 +143,34 @@ void bind_dtype(nb::module_ m) {
           gbp = gbias.data();
         }
         nb::gil_scoped_release r;
-        st::celif_backward<T>(a, I.data(), q.data(), v0.data(), a0.data(),
-                              c0.data(), gz.data(), gv, ga, gc, gI.data(), gqp, gv0.data(),
-                              ga0.data(), gc0.data(), gbp_, glp, golp, gbp);
-      });
+        st::celif_backward<T>(a, I.data(), q.data(), v0.data(), a0.data(), c0.data(), gz.data(), gv,
+                              ga, gc, gI.data(), gqp, gv0.data(), ga0.data(), gc0.data(), gbp_, glp,
+                              golp, gbp);
+      },
+      nb::arg("I"), nb::arg("q"), nb::arg("v0"), nb::arg("a0"), nb::arg("c0"), nb::arg("gz"),
+      nb::arg("gvT"), nb::arg("gaT"), nb::arg("gcT"), nb::arg("beta"), nb::arg("lambda_c"),
+      nb::arg("one_m_lambda"), nb::arg("eps"), nb::arg("bias"), nb::arg("gI"), nb::arg("gq"),
+      nb::arg("gv0"), nb::arg("ga0"), nb::arg("gc0"), nb::arg("gbeta"), nb::arg("glambda_c"),
+      nb::arg("gone_m_lambda"), nb::arg("gbias"), nb::kw_only(), nb::arg("rho"),
+      nb::arg("one_m_rho"), nb::arg("beta_a"), nb::arg("gamma"), nb::arg("v_th"),
+      nb::arg("detach_reset"), nb::arg("surrogate"), nb::arg("alpha"), nb::arg("smooth"),
+      nb::arg("shared"), nb::arg("cols"), nb::arg("n_threads"));
   m.def(
       "dendritic_forward",
-      [](CArr<T> x, CArr<T> w, CArr<T> b, IArr index, Arr<T> u, Arr<T> y, int g,
-         int n_threads) {
+      [](CArr<T> x, CArr<T> w, CArr<T> b, IArr index, Arr<T> u, Arr<T> y, int g, int n_threads) {
         const st::DendriticArgs a = dendritic_args(x, w, index, g, n_threads);
         const T* bp = opt(b, size_t(a.out * a.k), "bias");
         need(u, size_t(a.rows * a.out * a.k), "u");
         need(y, size_t(a.rows * a.out), "y");
         nb::gil_scoped_release r;
         st::dendritic_forward<T>(a, x.data(), w.data(), bp, index.data(), u.data(), y.data());
-      });
+      },
+      nb::arg("x"), nb::arg("w"), nb::arg("b"), nb::arg("index"), nb::arg("u"), nb::arg("y"),
+      nb::kw_only(), nb::arg("branch_fn"), nb::arg("n_threads"));
   m.def(
       "dendritic_backward",
-      [](CArr<T> x, CArr<T> w, IArr index, CArr<T> u, CArr<T> gy, Arr<T> gx, Arr<T> gw,
-         Arr<T> gb, int g, int n_threads) {
+      [](CArr<T> x, CArr<T> w, IArr index, CArr<T> u, CArr<T> gy, Arr<T> gx, Arr<T> gw, Arr<T> gb,
+         int g, int n_threads) {
         const st::DendriticArgs a = dendritic_args(x, w, index, g, n_threads);
         need(u, size_t(a.rows * a.out * a.k), "u");
         need(gy, size_t(a.rows * a.out), "gy");
@@ -166,7 +182,9 @@ void bind_dtype(nb::module_ m) {
         nb::gil_scoped_release r;
         st::dendritic_backward<T>(a, x.data(), w.data(), index.data(), u.data(), gy.data(), gxp,
                                   gw.data(), gbp);
-      });
+      },
+      nb::arg("x"), nb::arg("w"), nb::arg("index"), nb::arg("u"), nb::arg("gy"), nb::arg("gx"),
+      nb::arg("gw"), nb::arg("gb"), nb::kw_only(), nb::arg("branch_fn"), nb::arg("n_threads"));
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 """Delayed cue: a feedforward CE-LIF layer remembers a 5-step cue across >= 150 steps of noise.
 
-Task (spikecore.nn.celif.delayed_cue): a cue group fires for 5 steps, distractor channels fire for
+Task (spikecore.data.delayed_cue): a cue group fires for 5 steps, distractor channels fire for
 ``delay`` steps, then a recall group fires and the network answers (2 classes, chance 50%).
 Three networks of the same size are trained with BPTT and surrogate gradients:
 
@@ -24,10 +24,12 @@ import argparse
 import time
 
 import torch
-from spikecore import nn as snn
-from spikecore.learn import loop
-from spikecore.nn.celif import CELIF, delayed_cue
 from torch import nn
+
+from spikecore import nn as snn
+from spikecore.data.delayed_cue import delayed_cue
+from spikecore.learn import loop
+from spikecore.nn.celif import CELIF
 
 NEURONS = ("celif", "celif_shared", "lif", "alif", "alif_long")
 

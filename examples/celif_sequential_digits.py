@@ -19,10 +19,11 @@ import argparse
 import time
 
 import torch
+from torch import nn
+
 from spikecore import nn as snn
 from spikecore.learn import loop
 from spikecore.nn.celif import CELIF
-from torch import nn
 
 NEURONS = ("celif", "lif", "alif")
 

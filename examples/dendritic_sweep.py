@@ -22,9 +22,10 @@ import math
 import statistics
 
 import torch
+from torch import nn
+
 from spikecore import nn as snn
 from spikecore.nn.dendritic import DendriticLIF, DendriticLinear, communication
-from torch import nn
 
 
 def digits(seed: int = 0):

@@ -30,10 +30,10 @@ import torch
 from torch import nn
 
 from spikecore import nn as snn
+from spikecore.data.delayed_cue import delayed_cue
 from spikecore.data.digits import load_digits
 from spikecore.data.encoding import rate_encode
 from spikecore.learn import loop
-from spikecore.nn.celif import delayed_cue
 from spikecore.sim import from_torch
 
 

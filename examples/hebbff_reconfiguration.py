@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 
-from spikecore.models import hebbff_cli
+from spikecore.experiments import hebbff_cli
 
 
 def main(argv=None):

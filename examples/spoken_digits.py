@@ -5,12 +5,12 @@ engine (spikecore.sim.from_torch), with held-out speakers.
 
 Claim: >= 90% test accuracy on speakers never seen in training, trained in well under a minute
 on one CPU core, and the event engine reproduces the torch predictions. The reduced version is
-asserted in tests/audio/test_pipeline.py.
+asserted in tests/experiments/test_audio_pipeline.py.
 """
 import argparse
 import json
 
-from spikecore.audio.pipeline import run_demo
+from spikecore.experiments.audio_pipeline import run_demo
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -24,6 +24,6 @@ if __name__ == "__main__":
     print(json.dumps({k: v for k, v in res.items()}, indent=1, default=str))
     print(f"claim accuracy >= 0.90 on held-out speakers: {'yes' if res['test_accuracy'] >= 0.9 else 'NO'}")
     if a.compare_encoders:
-        from spikecore.audio.pipeline import compare_encoders
+        from spikecore.experiments.audio_pipeline import compare_encoders
 
         compare_encoders(quick=a.quick, seed=a.seed)

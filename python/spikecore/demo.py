@@ -4,11 +4,11 @@
    filterbank) -> Spiketrum spike coding -> an SNN trained with spikecore.nn (surrogate gradients,
    C++ kernels) -> the trained network deployed to the event engine with ``from_torch``; prints
    accuracy on held-out voices, engine/torch agreement and timings, and saves a cochleagram, a
-   spike raster and a reconstruction plot (PNG). See :func:`spikecore.audio.pipeline.run_demo`.
+   spike raster and a reconstruction plot (PNG). See :func:`spikecore.experiments.audio_pipeline.run_demo`.
 2. ``brunel``: the Brunel (2000) network in the asynchronous irregular state (model A: 10 000
 excitatory and 2 500 inhibitory LIF neurons with delta synapses, fixed in-degrees 1000 / 250,
 J = 0.1 mV, g = 5, eta = 2, D = 1.5 ms, dt = 0.1 ms, independent Poisson drive) simulated by the
-event-driven engine. It prints a summary (rates, ISI CV, synaptic events per second, wall times)
+event-driven engine (:mod:`spikecore.experiments.brunel`). It prints a summary (rates, ISI CV, synaptic events per second, wall times)
 and saves a raster plot with the population rate (PNG) and the summary (JSON) to ``--out``.
 
 =================  =========  ===================================================
@@ -73,7 +73,7 @@ def run(args) -> int:
 def _run_audio(args) -> dict:
     import time
 
-    from spikecore.audio.pipeline import run_demo
+    from spikecore.experiments.audio_pipeline import run_demo
 
     print("spikecore demo, part 1: spoken digits -> cochlea -> Spiketrum -> SNN -> event engine",
           flush=True)
@@ -89,22 +89,15 @@ def _run_audio(args) -> dict:
 
 def _run_brunel(args) -> int:
     print("spikecore demo, part 2: Brunel (2000) network in the event engine", flush=True)
-    from spikecore.bench.engine import run_ours
-    from spikecore.bench.peers import models
+    from spikecore.experiments.brunel import plot_raster, run_brunel
 
     threads = args.threads or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                                   else (os.cpu_count() or 1))
-    params = models.brunel(args.scale)
-    print(f"spikecore demo: Brunel (2000) network, {params['n_exc']} exc + {params['n_inh']} inh "
+    n_e = max(int(round(10000 * args.scale)), 1000)
+    print(f"spikecore demo: Brunel (2000) network, {n_e} exc + {n_e // 4} inh "
           f"LIF neurons, {args.duration_ms:g} ms, {threads} thread(s)", flush=True)
-    r = run_ours("brunel", params, args.duration_ms, threads=threads, seed=args.seed,
-                 progress=True)
-    n_e = params["n_exc"]
-    from spikecore.bench.spikestats import spike_stats
-
-    exc = r.senders < n_e
-    st_e = spike_stats(r.times_ms[exc], r.senders[exc], n_e, args.duration_ms)
-    st_i = spike_stats(r.times_ms[~exc], r.senders[~exc] - n_e, params["n_inh"], args.duration_ms)
+    r = run_brunel(args.scale, args.duration_ms, threads=threads, seed=args.seed, progress=True)
+    st_e, st_i = r.stats_exc, r.stats_inh
     summary = {
         "network": "brunel2000", "n_neurons": r.n_neurons, "n_synapses": r.n_synapses,
         "duration_ms": args.duration_ms, "threads": threads, "seed": args.seed,
@@ -116,7 +109,7 @@ def _run_brunel(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     png = out / "brunel_raster.png"
-    plot_raster(r.times_ms, r.senders, n_e, r.n_neurons, args.duration_ms, png,
+    plot_raster(r.times_ms, r.senders, r.n_exc, r.n_neurons, args.duration_ms, png,
                 title=f"Brunel (2000), {r.n_neurons} neurons: {r.stats.rate_hz:.1f} Hz, "
                       f"CV {r.stats.cv_isi:.2f}")
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -129,37 +122,3 @@ def _run_brunel(args) -> int:
           f"({r.events:.3g} synaptic events, {r.events_per_s:.3g} events/s)")
     print(f"  saved {png} and {out / 'summary.json'}")
     return 0
-
-
-def plot_raster(times_ms, senders, n_exc, n_neurons, duration_ms, path, title="",
-                max_neurons: int = 250):
-    """Raster of up to ``max_neurons`` neurons (exc in blue, inh in red) above the population rate."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    n_show_e = min(n_exc, int(max_neurons * 0.8))
-    n_show_i = min(n_neurons - n_exc, max_neurons - n_show_e)
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 6), sharex=True,
-                                   gridspec_kw={"height_ratios": [3, 1]})
-    e = senders < n_show_e
-    i = (senders >= n_exc) & (senders < n_exc + n_show_i)
-    ax1.plot(times_ms[e], senders[e], ".", ms=1.5, color="tab:blue", label="excitatory")
-    ax1.plot(times_ms[i], senders[i] - n_exc + n_show_e, ".", ms=1.5, color="tab:red",
-             label="inhibitory")
-    ax1.set_ylabel("neuron")
-    ax1.set_ylim(-1, n_show_e + n_show_i)
-    ax1.set_title(title)
-    ax1.legend(loc="upper right", markerscale=6, fontsize=8)
-    bin_ms = 1.0
-    bins = np.arange(0.0, duration_ms + bin_ms, bin_ms)
-    counts, _ = np.histogram(times_ms, bins=bins)
-    ax2.plot(bins[:-1], counts / (n_neurons * bin_ms * 1e-3), lw=0.8, color="k")
-    ax2.set_xlabel("time (ms)")
-    ax2.set_ylabel("rate (Hz)")
-    ax2.set_xlim(0, duration_ms)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)

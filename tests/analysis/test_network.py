@@ -4,9 +4,15 @@ import numpy as np
 import pytest
 
 from spikecore.analysis import network as nw
-from spikecore.analysis.network import (allegiance, consensus_partition, distribution_entropy,
-                                        flexibility, multilayer_communities,
-                                        multilayer_modularity, windowed_correlations)
+from spikecore.analysis.network import (
+    allegiance,
+    consensus_partition,
+    distribution_entropy,
+    flexibility,
+    multilayer_communities,
+    multilayer_modularity,
+    windowed_correlations,
+)
 
 
 def test_doctests():
@@ -189,7 +195,7 @@ def test_cpp_layer_checks_reach_python():
 
     ns = np.ascontiguousarray(np.random.default_rng(0).normal(size=(1, 3, 3)))
     with pytest.raises(ValueError, match="^A: layer 0 is not symmetric"):
-        _core.models.community.multilayer_louvain(ns, 1.0, 1.0, 1.0, 0)
+        _core.analysis.multilayer_louvain(ns, 1.0, 1.0, 1.0, 0)
 
 
 def test_empty_layers_give_zero_Q():
@@ -203,8 +209,7 @@ def test_plots(tmp_path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from spikecore.analysis.plots import (consensus_order, plot_allegiance,
-                                          plot_multilayer_partition)
+    from spikecore.analysis.plots import consensus_order, plot_allegiance, plot_multilayer_partition
 
     m = np.array([[0, 0, 1, 1], [0, 1, 1, 1], [0, 0, 1, 1]])
     order = consensus_order(m)

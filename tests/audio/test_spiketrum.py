@@ -3,8 +3,15 @@ import numpy as np
 import pytest
 
 from spikecore import _core
-from spikecore.audio import (SendOnDelta, SpikeEvents, Spiketrum, drop_spikes, jitter_spikes,
-                             si_snr_db, snr_db)
+from spikecore.audio import (
+    SendOnDelta,
+    SpikeEvents,
+    Spiketrum,
+    drop_spikes,
+    jitter_spikes,
+    si_snr_db,
+    snr_db,
+)
 
 FS = 16000
 

@@ -1,8 +1,6 @@
 """The C++ microbenchmarks (bench/cpp) build and run at quick size, printing sane figures."""
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest

@@ -1,5 +1,4 @@
 """Knowledge distillation: losses against their formulas, adapters, schedules, teachers, bad input."""
-import math
 
 import numpy as np
 import pytest
@@ -7,9 +6,16 @@ import torch
 import torch.nn.functional as F
 
 from spikecore.learn import perturb
-from spikecore.learn.distill import (DistillationLoss, FeatureAdapter, Schedule, feature_loss,
-                                     kd_loss, labelled_cross_entropy, response_loss,
-                                     virtual_teacher_logits)
+from spikecore.learn.distill import (
+    DistillationLoss,
+    FeatureAdapter,
+    Schedule,
+    feature_loss,
+    kd_loss,
+    labelled_cross_entropy,
+    response_loss,
+    virtual_teacher_logits,
+)
 
 
 def test_kd_loss_formula_time_average():

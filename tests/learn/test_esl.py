@@ -1,13 +1,18 @@
 """ESL-SNN: Erdos-Renyi masks, synapse-sparse kernels, prune/regrow scheduler, history, claim."""
 import math
 
-import numpy as np
 import pytest
 import torch
 
 import spikecore.nn as snn
-from spikecore.learn import (ESLLinear, ESLScheduler, GradualPruning, MaskHistory,
-                             cosine_fraction, erdos_renyi_densities, esl_layers, loop)
+from spikecore.learn import (
+    ESLLinear,
+    ESLScheduler,
+    GradualPruning,
+    cosine_fraction,
+    erdos_renyi_densities,
+    esl_layers,
+)
 from spikecore.learn._sparse import synapse_linear
 
 
@@ -58,7 +63,10 @@ def test_synapse_linear_matches_dense(dtype):
 def test_synapse_linear_gradcheck():
     layer = snn.SparseLinear(9, 7, density=0.4, seed=2, dtype=torch.float64)
     x = torch.rand(3, 9, dtype=torch.float64, requires_grad=True)
-    f = lambda x, w, b: synapse_linear(x, w, layer.pre, layer.post, 7, b)
+
+    def f(x, w, b):
+        return synapse_linear(x, w, layer.pre, layer.post, 7, b)
+
     assert torch.autograd.gradcheck(f, (x, layer.weight, layer.bias))
 
 

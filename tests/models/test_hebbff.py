@@ -3,9 +3,17 @@ import pytest
 import torch
 
 from spikecore.data.familiarity import FamiliarityTask, RCurriculum, familiarity_sequence
-from spikecore.models.hebbff import (HebbFF, HebbFFPlastic, SpikingHebbFF, TrainConfig, evaluate,
-                                     hebbff_plastic, hebbff_plastic_reference, hidden_activity,
-                                     train_hebbff)
+from spikecore.models.hebbff import (
+    HebbFF,
+    HebbFFPlastic,
+    SpikingHebbFF,
+    TrainConfig,
+    evaluate,
+    hebbff_plastic,
+    hebbff_plastic_reference,
+    hidden_activity,
+    train_hebbff,
+)
 
 torch.set_num_threads(1)
 

@@ -2,6 +2,8 @@
 
 import pytest
 import torch
+
+from spikecore.data.delayed_cue import delayed_cue
 from spikecore.nn import celif as C
 from spikecore.nn.surrogate import get as get_sg
 
@@ -9,7 +11,7 @@ from spikecore.nn.surrogate import get as get_sg
 def _manual(I, q, beta, rho, beta_a, lam, gamma, vth):
     """Scalar loop straight from the docstring equations."""
     T, N = I.shape
-    v = [0.0] * N; a = [0.0] * N; c = [0.0] * N
+    v, a, c = [0.0] * N, [0.0] * N, [0.0] * N
     out = torch.zeros(T, N, dtype=torch.float64)
     for t in range(T):
         for n in range(N):
@@ -85,8 +87,10 @@ def test_ndl_samples_in_training_and_is_deterministic_in_eval():
     layer = C.CELIF(4, 8, noise="gaussian", sigma=0.3)
     x = (torch.rand(20, 4, 4) < 0.5).float()
     layer.train()
-    torch.manual_seed(1); a = layer(x)
-    torch.manual_seed(2); b = layer(x)
+    torch.manual_seed(1)
+    a = layer(x)
+    torch.manual_seed(2)
+    b = layer(x)
     assert not torch.equal(a, b)
     a.sum().backward()
     assert torch.isfinite(layer.fc.weight.grad).all() and layer.fc.weight.grad.abs().sum() > 0
@@ -127,11 +131,12 @@ def test_bad_inputs():
         C.CELIF(3, 2, noise="nope")
     with pytest.raises(ValueError, match="backend"):
         C.CELIF(3, 2, backend="gpu")
-    x = torch.zeros(4, 1, 3); x[1, 0, 0] = float("nan")
+    x = torch.zeros(4, 1, 3)
+    x[1, 0, 0] = float("nan")
     with pytest.raises(ValueError, match="x: contains NaN"):
         C.CELIF(3, 2)(x)
     with pytest.raises(ValueError, match="delay"):
-        C.delayed_cue(4, delay=0)
+        delayed_cue(4, delay=0)
 
 
 def test_delayed_cue_claim_reduced(example):

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from spikecore import nn as snn
-from spikecore.nn import _kernels, functional as SF, surrogate
+from spikecore.nn import _kernels, surrogate
+from spikecore.nn import functional as SF
 
 pytestmark = pytest.mark.skipif(not _kernels.has("lif"), reason="C++ kernels not built")
 
@@ -125,7 +126,7 @@ def test_spike_linear_kernel_gradcheck_and_sparse_path_taken(dtype, monkeypatch)
     calls = []
     orig = _kernels._train.sparse_rows_matmul
     monkeypatch.setattr(_kernels._train, "sparse_rows_matmul",
-                        lambda *a: (calls.append(1), orig(*a))[1])
+                        lambda *a, **k: (calls.append(1), orig(*a, **k))[1])
     y = SF.linear(x, w, b)
     assert calls, "event-driven path not taken"
     assert torch.allclose(y, torch.nn.functional.linear(x, w, b), atol=1e-5)

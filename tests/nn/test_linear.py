@@ -1,9 +1,9 @@
-import numpy as np
 import pytest
 import torch
 
 from spikecore import nn as snn
-from spikecore.nn import _kernels, functional as SF
+from spikecore.nn import _kernels
+from spikecore.nn import functional as SF
 
 BACKENDS = ["torch"] + (["cpp"] if _kernels.has("spike_linear") else [])
 

@@ -1,5 +1,4 @@
 """Reduced CUBA and Brunel networks: firing statistics in the published regimes."""
-import numpy as np
 
 from spikecore.sim import networks
 

@@ -1,7 +1,7 @@
 """Long runs: Ctrl-C stops cleanly between chunks; progress bar; GIL released while running."""
+import _thread
 import threading
 import time
-import _thread
 
 import pytest
 

@@ -3,12 +3,11 @@ CE-LIF layers reproduce the torch forward at batch 1, spike for spike."""
 import numpy as np
 import pytest
 import torch
+from deploy_helpers import inputs as _inputs
+from deploy_helpers import torch_layers as _forward
 
 import spikecore.nn as snn
 from spikecore.sim import from_torch
-
-
-from deploy_helpers import inputs as _inputs, torch_layers as _forward
 
 
 def _strong_celif(n_in, n, seed, gain=3.0, **kw):

@@ -87,6 +87,28 @@ SparseSym multilayer_modularity_matrix(const double* A, int64_t L, int64_t N, do
   return B;
 }
 
+SparseSym sparse_from_dense(const double* B, int64_t n) {
+  require(n >= 0, "B", "size must be >= 0");
+  SparseSym S;
+  S.n = n;
+  S.rowptr.resize(size_t(n + 1));
+  for (int64_t i = 0; i < n; ++i) {
+    S.rowptr[size_t(i)] = int64_t(S.col.size());
+    for (int64_t j = 0; j < n; ++j) {
+      const double v = B[i * n + j];
+      require_finite(v, "B");
+      require(std::fabs(v - B[j * n + i]) <= 1e-9 * std::max(1.0, std::fabs(v)), "B",
+              "must be symmetric");
+      if (v != 0.0) {
+        S.col.push_back(int32_t(j));
+        S.val.push_back(v);
+      }
+    }
+  }
+  S.rowptr[size_t(n)] = int64_t(S.col.size());
+  return S;
+}
+
 double partition_score(const SparseSym& B, const int64_t* g) {
   double q = 0.0;
   for (int64_t u = 0; u < B.n; ++u)

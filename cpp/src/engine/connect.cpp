@@ -316,13 +316,7 @@ void Network::set_receptor(int32_t j, int32_t r) {
 void Network::set_weights(int32_t j, const float* w, int64_t n) {
   require_index(j, int64_t(projs_.size()), "projection");
   Projection& pj = projs_[size_t(j)];
-  require(n == pj.m.nnz(), "weight", "length must equal the number of synapses (" +
-                                         std::to_string(pj.m.nnz()) + ")");
-  for (int64_t k = 0; k < n; ++k)
-    if (!std::isfinite(w[k])) throw value_error("weight: contains NaN or inf");
-  int64_t i = 0;
-  for (int32_t r = 0; r < pj.m.n_pre(); ++r)
-    for (int64_t p = pj.m.row_begin(r); p < pj.m.row_end(r); ++p) pj.m.weight()[p] = w[i++];
+  pj.m.set_weights(w, n);  // validates (length, finite) before writing
   pj.dirty = true;
 }
 }  // namespace spikecore

@@ -101,6 +101,16 @@ size_t SynapseMatrix::memory_bytes() const {
          len_.capacity() * sizeof(int32_t);
 }
 
+void SynapseMatrix::set_weights(const float* w, int64_t n) {
+  require(n == nnz(), "weight", "length must equal the number of synapses (" +
+                                    std::to_string(nnz()) + ")");
+  for (int64_t k = 0; k < n; ++k)
+    if (!std::isfinite(w[k])) throw value_error("weight: contains NaN or inf");
+  int64_t i = 0;
+  for (int32_t r = 0; r < n_pre_; ++r)
+    for (int64_t k = row_begin(r); k < row_end(r); ++k) weight_[size_t(k)] = w[i++];
+}
+
 void SynapseMatrix::to_coo(int32_t* pre, int32_t* post, float* weight, uint16_t* delay) const {
   int64_t i = 0;
   for (int32_t r = 0; r < n_pre_; ++r) {

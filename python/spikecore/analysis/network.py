@@ -5,7 +5,7 @@ The pipeline of METHODS.md section 1 (after Bassett et al. 2011 and Mucha et al.
 1. :func:`windowed_correlations`: hidden activity ``[N, T]`` cut into windows of ``window`` steps;
    the Pearson correlation matrix of each window is one layer of a multilayer network.
 2. :func:`multilayer_communities`: signed multislice modularity with ordinal inter-layer coupling,
-   maximised by generalized Louvain (C++, ``spikecore._core.models.community``):
+   maximised by generalized Louvain (C++, ``spikecore._core.analysis``):
 
    .. math::
 
@@ -42,7 +42,7 @@ NaN never reaches the modularity code, which rejects non-finite input.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 
@@ -56,7 +56,7 @@ __all__ = [
 def _community():
     from spikecore import _core
 
-    return _core.models.community
+    return _core.analysis
 
 
 def _as_activity(activity) -> np.ndarray:
@@ -186,6 +186,7 @@ def multilayer_communities(A, gamma_pos: float = 1.02, gamma_neg: float = 1.0,
         if best is None or Q > best.Q:
             best = MultilayerPartition(np.asarray(memb, dtype=np.int64).reshape(L, N), Q,
                                        float(twomu), int(levels), s)
+    assert best is not None  # n_runs >= 1 was checked
     return best
 
 
@@ -272,7 +273,7 @@ def consensus_partition(partitions, tau: float = 0.5, n_runs: int = 10, seed: in
         P = np.stack([louvain_modularity_matrix(Bm, seed + it * n_runs + r)[0]
                       for r in range(n_runs)])
     # the (now unanimous, or last) first row, communities numbered by first appearance
-    first = {}
+    first: Dict[int, int] = {}
     return np.array([first.setdefault(int(c), len(first)) for c in P[0]], dtype=np.int64)
 
 

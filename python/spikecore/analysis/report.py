@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 
@@ -38,11 +38,11 @@ def _rank(v: np.ndarray) -> np.ndarray:
     return (sums / cnt)[inv]
 
 
-def correlation(x: Sequence[float], y: Sequence[float]) -> Dict[str, Optional[float]]:
+def correlation(xs: Sequence[float], ys: Sequence[float]) -> Dict[str, Optional[float]]:
     """Pearson r and Spearman rho (with p-values when SciPy is available)."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    x, y = x[ok], y[ok]
+    xa, ya = np.asarray(xs, float), np.asarray(ys, float)
+    ok = np.isfinite(xa) & np.isfinite(ya)
+    x, y = xa[ok], ya[ok]
     out: Dict[str, Optional[float]] = {"n": int(len(x)), "pearson_r": None, "pearson_p": None,
                                        "spearman_rho": None, "spearman_p": None}
     if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
@@ -186,8 +186,8 @@ def write_report(records, out_dir: str, config: Optional[Dict] = None) -> Dict[s
     lines = ["# HebbFF network reconfiguration report", ""]
     if config:
         lines += ["Configuration: " + ", ".join(f"{k}={v}" for k, v in config.items()), ""]
-    lines += ["| R | mode | repeat | final acc | Q (init -> final) | flexibility | entropy | "
-              "communities | eta | lambda |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [("| R | mode | repeat | final acc | Q (init -> final) | flexibility | entropy | "
+               "communities | eta | lambda |"), "|---|---|---|---|---|---|---|---|---|---|"]
     for r in summary["runs"]:
         lines.append(f"| {r['R']} | {r['mode']} | {r['repeat']} | {r['final_acc']:.3f} | "
                      f"{r['initial_Q']:.3f} -> {r['final_Q']:.3f} | {r['final_flexibility']:.3f} |"
@@ -196,8 +196,8 @@ def write_report(records, out_dir: str, config: Optional[Dict] = None) -> Dict[s
     lines += ["", "## Correlations", "",
               f"- Q vs accuracy (all checkpoints): {_fmt(summary['corr_Q_acc'])}",
               f"- Q vs accuracy at the next checkpoint: {_fmt(summary['corr_Q_next_acc'])}",
-              f"- emergence of Q (final - initial) vs final accuracy, across runs: "
-              f"{_fmt(summary['corr_dQ_final_acc'])}",
+              (f"- emergence of Q (final - initial) vs final accuracy, across runs: "
+               f"{_fmt(summary['corr_dQ_final_acc'])}"),
               f"- Q vs mean flexibility (all checkpoints): {_fmt(summary['corr_Q_flexibility'])}",
               "", "![curves](curves.png)", "", "![Q vs accuracy](q_vs_acc.png)", "",
               "![communities](communities.png)", ""]

@@ -17,7 +17,10 @@ _EXPORTS = {
     "jitter_spikes": "metrics",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Cochlea", "CochleaStream", "GammatoneDictionary", "RateCoder", "SendOnDelta", "SpikeEvents",
+    "Spiketrum", "as_audio", "drop_spikes", "jitter_spikes", "si_snr_db", "snr_db",
+]
 
 
 def __getattr__(name):

@@ -43,7 +43,7 @@ n_threads          1             --      threads over channel groups and batch i
 from __future__ import annotations
 
 import threading
-from typing import Optional
+from typing import Any, Dict, Optional
 
 import numpy as np
 
@@ -115,7 +115,7 @@ class Cochlea:
         if self.n_threads < 1:
             raise ValueError(f"n_threads: must be >= 1, got {n_threads}")
         self._bank = _core.audio.Cochlea(p)
-        self._cache = {}  # batch -> CochleaStream reused by __call__ (keeps its thread team)
+        self._cache: Dict[int, Any] = {}  # batch -> CochleaStream reused by __call__ (keeps its thread team)
         self._lock = threading.Lock()
 
     fs = property(lambda self: self.params.fs)

@@ -60,7 +60,7 @@ class SendOnDelta:
         if d.size not in (1, self.cochlea.n_channels) or not np.all(np.isfinite(d)) or np.any(d <= 0):
             raise ValueError(f"delta: must be > 0, one value or one per channel, got {delta}")
         self.delta = d
-        self._synth_gain = None
+        self._synth_gain: Optional[float] = None
 
     @property
     def dt_s(self) -> float:

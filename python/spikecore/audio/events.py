@@ -8,7 +8,7 @@ or filterbank channel, ``level`` a place code for intensity (Spiketrum amplitude
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Optional
+from typing import Any, Dict, Optional
 
 import numpy as np
 
@@ -76,7 +76,7 @@ class SpikeEvents:
 
     def save(self, path) -> None:
         """Write to ``.npz`` (round-trips exactly with :meth:`load`)."""
-        arrays = dict(t=self.t, unit=self.unit, level=self.level,
+        arrays: Dict[str, Any] = dict(t=self.t, unit=self.unit, level=self.level,
                       header=np.array([self.n_units, self.n_levels, self.n_steps], np.int64),
                       dt_s=np.array(self.dt_s, np.float64))
         if self.amp is not None:

@@ -200,8 +200,10 @@ class SpiketrumStream:
     def push(self, x) -> SpikeEvents:
         x = as_audio(x, allow_batch=False)
         n_before = self._enc.samples_seen
-        return self.st._events(*self._enc.push(x), n_before + x.shape[0])
+        t, k, a = self._enc.push(x)
+        return self.st._events(t, k, a, n_before + x.shape[0])
 
     def flush(self) -> SpikeEvents:
         n = self._enc.samples_seen
-        return self.st._events(*self._enc.flush(), n)
+        t, k, a = self._enc.flush()
+        return self.st._events(t, k, a, n)

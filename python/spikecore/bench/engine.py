@@ -18,7 +18,7 @@ brunel_rate / brunel_cv     rate [Hz] / mean ISI CV, 1 s                 nest (r
 Synaptic events are counted the same way for everybody: recurrent spikes times the mean
 out-degree (synapses / neurons), divided by the wall time of the simulation proper (construction
 and compilation excluded; Brian2's own timer of the network run, NEST's nest.Run). The external
-Poisson drive is not counted. Statistics use one definition (:mod:`spikecore.bench.spikestats`);
+Poisson drive is not counted. Statistics use one definition (:mod:`spikecore.analysis.spikestats`);
 their ``info`` says whether ours is within 10 % of the reference peer's.
 """
 from __future__ import annotations
@@ -32,10 +32,10 @@ from typing import Iterator, Optional
 
 import numpy as np
 
+from spikecore.analysis.spikestats import SpikeStats, spike_stats
 from spikecore.bench import Result
 from spikecore.bench import peers as _peers
 from spikecore.bench.peers import models
-from spikecore.bench.spikestats import SpikeStats, spike_stats
 
 DT_MS = 0.1
 

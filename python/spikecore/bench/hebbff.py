@@ -13,6 +13,8 @@ Cases (fixed seeds and sizes, medians of repeated runs, peers measured in the sa
 """
 from __future__ import annotations
 
+from typing import Dict, Optional
+
 import numpy as np
 
 from . import Result, median_time
@@ -48,7 +50,8 @@ def bench_louvain(quick: bool):
 
     q_ours = float(np.mean(ours_single()))
     t_ours = median_time(ours_single, repeats=repeats)
-    peers_t, peers_q = {}, {}
+    peers_t: Dict[str, Optional[float]] = {}
+    peers_q: Dict[str, Optional[float]] = {}
     try:
         import bct
 

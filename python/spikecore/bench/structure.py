@@ -24,6 +24,7 @@ Cases (fixed seeds and sizes; medians):
 """
 from __future__ import annotations
 
+import functools
 import time
 from typing import Iterable
 
@@ -92,8 +93,8 @@ def run(quick: bool = False) -> Iterable[Result]:
             opt = torch.optim.Adam(ours.parameters(), lr=1e-3)
             _step_fn(ours, x)()
             sched = ESLScheduler(ours, opt, zeta0=0.3, delta_t=1, history=False)
-            t_upd = median_time(lambda: sched.update(0.3), repeats)
-            t_mask = median_time(lambda: _mask_update(masked, 0.3), repeats)
+            t_upd = median_time(functools.partial(sched.update, 0.3), repeats)
+            t_mask = median_time(functools.partial(_mask_update, masked, 0.3), repeats)
             yield Result("structure", f"esl update d={d:g}", "prune+regrow time", 1e3 * t_upd,
                          "ms", higher_is_better=False, peers={"torch mask tensors": 1e3 * t_mask},
                          info={"fraction": 0.3, **info})

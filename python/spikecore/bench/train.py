@@ -75,6 +75,7 @@ def _copy_into(dst, src) -> None:
 def build_ours(seed: int = 0):
     """spikecore.nn: Linear -> LIF -> Linear -> LIF -> Linear, mean over time."""
     import torch
+
     import spikecore.nn as snn
 
     lin = getattr(snn, "Linear", torch.nn.Linear)
@@ -167,8 +168,8 @@ def build_spikingjelly(seed: int = 0):
 
 
 def build_norse(seed: int = 0):
-    import torch
     import norse.torch as nt
+    import torch
 
     l1, l2, l3 = _linear_layers(seed)
     # Norse's LIF is current-based (tau_syn, tau_mem in seconds, dt = 1 ms); tau_mem = 2 ms.
@@ -184,8 +185,8 @@ def build_norse(seed: int = 0):
 
 
 def build_snntorch(seed: int = 0):
-    import torch
     import snntorch as snn
+    import torch
     from snntorch import surrogate
 
     l1, l2, l3 = _linear_layers(seed)
@@ -391,6 +392,7 @@ def trained_shape_model(seed: int = 0, gain: float = 4.0, density: Optional[floa
     ``density``: None for dense ``Linear`` layers, else ``SparseLinear`` of that density (its
     initial scale already accounts for the smaller fan-in)."""
     import torch
+
     import spikecore.nn as snn
 
     torch.manual_seed(seed)
@@ -411,6 +413,7 @@ def trained_shape_model(seed: int = 0, gain: float = 4.0, density: Optional[floa
 def _dense_forward(model):
     """Plain torch dense inference: dense weight products (zeros included) + LIF loop."""
     import torch
+
     import spikecore.nn as snn
 
     W = []
@@ -434,6 +437,7 @@ def infer_batch1(quick: bool = False, T: int = 100, rate: float = 0.10,
                  density: Optional[float] = None) -> Result:
     """Batch-1 inference: engine (event-driven) vs torch dense forward of the same model."""
     import torch
+
     from spikecore.sim import from_torch
 
     model = trained_shape_model(density=density)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Iterable
+from typing import Dict, List
 
 import torch
 
@@ -47,7 +48,7 @@ def interleaved(fns: dict, repeats: int, warmup: int = 1) -> dict:
     for _ in range(warmup):
         for fn in fns.values():
             fn()
-    out = {k: [] for k in fns}
+    out: Dict[str, List[float]] = {k: [] for k in fns}
     for _ in range(repeats):
         for k, fn in fns.items():
             t0 = time.process_time()
@@ -84,10 +85,11 @@ def celif_cases(quick: bool = False, bench: str = "variants", sizes=None,
         I = (torch.rand(T, B, N, generator=g) * 1.2).requires_grad_()
         q = torch.randn(T, B, N, generator=g).requires_grad_()
         lam = torch.full((N,), 0.99, requires_grad=True)
-        fns = {"lif": _step(lambda: SF.lif(I, beta=0.5, backend="cpp")[0], [I]),
-               "scalar decays": _step(lambda: celif(I, q, backend="cpp")[0], [I, q]),
+        fns = {"lif": _step(lambda: SF.lif(I, beta=0.5, backend="cpp")[0], [I]),  # noqa: F821
+               "scalar decays": _step(lambda: celif(I, q, backend="cpp")[0], [I, q]),  # noqa: F821
                "learned per-neuron lambda_c": _step(
-                   lambda: celif(I, q, lambda_c=lam, backend="cpp")[0], [I, q, lam])}
+                   lambda: celif(I, q, lambda_c=lam, backend="cpp")[0],  # noqa: F821
+                   [I, q, lam])}
         t = interleaved(fns, reps)
         for what in ("scalar decays", "learned per-neuron lambda_c"):
             yield _ratio_result(bench, f"celif_neuron ({what}) T={T} B={B} N={N} threads=1",

@@ -27,13 +27,13 @@ import gzip
 import os
 import struct
 from pathlib import Path
-from typing import Tuple, Union
+from typing import Dict, Tuple, Union
 
 import numpy as np
 
 __all__ = ["read_idx", "write_idx", "load_mnist", "FILES"]
 
-_CODES = {
+_CODES: Dict[int, np.dtype] = {
     0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
     0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8"),
 }

@@ -32,6 +32,8 @@ Examples
 """
 from __future__ import annotations
 
+from typing import Union
+
 import numpy as np
 
 from .digits import Split, load_digits
@@ -40,7 +42,7 @@ __all__ = ["load_shifted_digits", "shift_and_clutter"]
 
 
 def shift_and_clutter(x: np.ndarray, size: int = 12, clutter: float = 0.1,
-                      seed: int = 0) -> np.ndarray:
+                      seed: Union[int, np.random.SeedSequence] = 0) -> np.ndarray:
     """Place 8x8 images ``x`` [N, 64] (in [0, 1]) at random offsets in a ``size`` x ``size``
     canvas and add clutter; returns float32 [N, size * size]."""
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 8:

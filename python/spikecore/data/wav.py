@@ -49,8 +49,9 @@ def read_wav(path, mono: bool = True) -> Tuple[np.ndarray, int]:
     except (wave.Error, EOFError) as exc:
         # float WAVs (format 3) are not read by the stdlib; try scipy
         try:
-            from scipy.io import wavfile
             import warnings
+
+            from scipy.io import wavfile
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

@@ -123,6 +123,7 @@ def _uniform(a, name: str, what: str) -> float:
 def from_nir(graph, dt: float = 1e-4):
     """Build an ``nn.Sequential`` of spikecore.nn modules from a NIR graph (or a file path)."""
     import torch
+
     import spikecore.nn as snn
 
     nir = _nir()

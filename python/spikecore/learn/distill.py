@@ -33,7 +33,7 @@ feature_weight  0.0        weight :math:`\beta \ge 0` of the feature loss
 from __future__ import annotations
 
 import math
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F

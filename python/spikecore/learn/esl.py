@@ -42,8 +42,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from spikecore.nn import SparseLinear
-from spikecore.nn import _check
+from spikecore.nn import SparseLinear, _check
 
 from ._sparse import row_pointer, synapse_linear
 
@@ -299,7 +298,7 @@ class ESLScheduler:
     """
 
     def __init__(self, model, optimizer: Optional[torch.optim.Optimizer] = None,
-                 zeta0: float = 0.3, delta_t: int = 100, t_end: Optional[int] = None,
+                 zeta0: float = 0.3, delta_t: int = 100, t_end: Optional[float] = None,
                  regrow: str = "random", history: Union[bool, MaskHistory] = True):
         self.layers = sparse_layers(model)
         self.optimizer = optimizer
@@ -315,6 +314,7 @@ class ESLScheduler:
             if round(self.zeta0 * layer.nnz) >= layer.nnz:
                 raise ValueError(f"zeta0: {self.zeta0:g} would prune every synapse of layer "
                                  f"{name!r} ({layer.nnz} synapses)")
+        self.history: Optional[MaskHistory]
         if isinstance(history, MaskHistory):
             self.history = history
         else:

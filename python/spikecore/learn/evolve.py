@@ -154,6 +154,7 @@ class ClassificationTask:
         if self.kd == "virtual":
             t = virtual_teacher_logits(y, out.shape[-1], self.virtual_a)
         else:
+            assert self.teacher is not None  # checked in __init__ for kd != 'virtual'
             with torch.no_grad():
                 self.teacher.eval()
                 t = self.teacher(x)

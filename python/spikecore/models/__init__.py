@@ -9,7 +9,7 @@ _LAZY = {
     "hebbff_plastic": "spikecore.models.hebbff",
     "hebbff_plastic_reference": "spikecore.models.hebbff",
 }
-__all__ = sorted(_LAZY)
+__all__ = ["HebbFF", "SpikingHebbFF", "hebbff_plastic", "hebbff_plastic_reference", "train_hebbff"]
 
 
 def __getattr__(name):

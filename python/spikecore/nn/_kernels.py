@@ -1,5 +1,10 @@
 """Bridge to the fused C++ kernels (spikecore._core.train) as torch.autograd.Functions.
 
+GPU: the neuron ops (lif, alif, leaky_integrator) run the fused Triton kernels of
+spikecore.nn.triton on CUDA tensors when triton is importable (the routing lives here:
+:func:`fused` and :func:`_triton`); everything else on CUDA falls back to the pure-torch
+reference. :func:`usable` keeps meaning "the C++ kernels can run this" for the other callers.
+
 Tensors cross as DLPack arrays (zero copy); outputs are allocated here by torch. The kernels use
 ``torch.get_num_threads()`` threads (fixed neuron / column blocks, so results do not depend on it).
 """
@@ -8,6 +13,8 @@ from __future__ import annotations
 from typing import Optional
 
 import torch
+
+from . import triton as _tr
 
 try:  # the extension may be missing in a source checkout without a build
     from spikecore import _core as _ext
@@ -26,6 +33,23 @@ DENSE_ABOVE = 0.12
 
 def has(op: str) -> bool:
     return _train is not None and hasattr(_train, _OPS.get(op, op))
+
+
+def _triton(x: torch.Tensor, sg=None, *tensors):
+    """The Triton kernel module when this call is routed to it (CUDA tensors, or CPU tensors
+    with SPIKECORE_TRITON=interpret), else None."""
+    if not _tr.wants(x, *tensors):
+        return None
+    k = _tr.kernels()
+    return k if k.supports(sg) else None
+
+
+def fused(x: torch.Tensor, sg, *tensors) -> tuple:
+    """(ok, reason): can a fused neuron kernel (C++ on CPU, Triton on CUDA) run this
+    lif / alif / leaky_integrator call?"""
+    if _triton(x, sg, *tensors) is not None:
+        return True, ""
+    return usable(x, sg, *tensors)
 
 
 def usable(x: torch.Tensor, sg, *tensors) -> tuple:
@@ -59,7 +83,7 @@ def _param(p, x: torch.Tensor, n: int) -> torch.Tensor:
     """Per-neuron parameter as a flat contiguous tensor of length n (autograd reduces the
     gradient of a broadcast tensor back to its shape)."""
     if not isinstance(p, torch.Tensor):
-        return torch.full((n,), p, dtype=x.dtype)
+        return torch.full((n,), p, dtype=x.dtype, device=x.device)
     p = p.to(x.dtype)
     if p.dim() == 0 or p.numel() == 1:
         return p.reshape(1).expand(n).contiguous()
@@ -91,9 +115,10 @@ class _LIFFn(torch.autograd.Function):
         steps, n = x2.shape
         bits = (torch.empty(steps, (n + 7) // 8, dtype=torch.uint8) if use_bits
                 else torch.empty(0, dtype=torch.uint8))
-        _train.lif_forward(x2, v0, _d(beta), _d(drive), e, z, h, vT, bits, cfg["v_th"],
-                           cfg["v_reset"], cfg["soft"], cfg["kind"], cfg["alpha"],
-                           cfg["smooth"], _nt())
+        _train.lif_forward(x2, v0, _d(beta), _d(drive), e, z, h, vT, bits,
+                           v_th=cfg["v_th"], v_reset=cfg["v_reset"], soft_reset=cfg["soft"],
+                           surrogate=cfg["kind"], alpha=cfg["alpha"],
+                           smooth=cfg["smooth"], n_threads=_nt())
         ctx.save_for_backward(h, v0, beta, drive, None if use_bits else eps, bits)
         ctx.cfg = cfg
         return z, vT
@@ -109,8 +134,9 @@ class _LIFFn(torch.autograd.Function):
         gv0, gb, gd = (torch.empty(n, dtype=h.dtype) for _ in range(3))
         _train.lif_backward(h, v0, gz, gvT, _d(beta), _d(drive),
                             _empty(h.dtype) if eps is None else eps, bits, gx, gv0, gb, gd,
-                            cfg["v_th"], cfg["v_reset"], cfg["soft"], cfg["detach"],
-                            cfg["kind"], cfg["alpha"], cfg["smooth"], _nt())
+                            v_th=cfg["v_th"], v_reset=cfg["v_reset"], soft_reset=cfg["soft"],
+                            detach_reset=cfg["detach"], surrogate=cfg["kind"], alpha=cfg["alpha"],
+                            smooth=cfg["smooth"], n_threads=_nt())
         return gx, gv0, _reduce(gb, beta), _reduce(gd, drive), None, None
 
 
@@ -130,12 +156,20 @@ def lif(x, v, beta, v_threshold, v_reset, v_rest, sg, detach_reset, eps):
     b, d = _params(beta, v_rest, x, n)
     e = None if eps is None else eps.reshape(steps, n).contiguous()
     cfg = _cfg(v_threshold, v_reset, sg, detach_reset)
-    if not (torch.is_grad_enabled() and any(t.requires_grad for t in (x2, v0, b, d))):
+    tk = _triton(x2, sg)
+    if tk is not None:
+        if torch.is_grad_enabled() and any(t.requires_grad for t in (x2, v0, b, d)):
+            z, vT = tk.LIFFn.apply(x2, v0, b, d, e, cfg)
+        else:
+            z, vT = tk.lif_inference(x2, v0, b, d, e, cfg)
+    elif not (torch.is_grad_enabled() and any(t.requires_grad for t in (x2, v0, b, d))):
         # inference: no autograd node, and the membrane trace h is not stored
         z, vT = torch.empty_like(x2), torch.empty_like(v0)
         _train.lif_forward(x2, v0, b, d, _empty(x2.dtype) if e is None else e, z,
-                           _empty(x2.dtype), vT, torch.empty(0, dtype=torch.uint8), cfg["v_th"], cfg["v_reset"], cfg["soft"],
-                           cfg["kind"], cfg["alpha"], cfg["smooth"], _nt())
+                           _empty(x2.dtype), vT, torch.empty(0, dtype=torch.uint8),
+                           v_th=cfg["v_th"], v_reset=cfg["v_reset"], soft_reset=cfg["soft"],
+                           surrogate=cfg["kind"], alpha=cfg["alpha"],
+                           smooth=cfg["smooth"], n_threads=_nt())
     else:
         z, vT = _LIFFn.apply(x2, v0, b, d, e, cfg)
     return z.reshape(shape), vT.reshape(shape[1:])
@@ -146,9 +180,11 @@ class _ALIFFn(torch.autograd.Function):
     def forward(ctx, x2, v0, a0, beta, drive, cfg):
         z, h, ap = (torch.empty_like(x2) for _ in range(3))
         vT, aT = torch.empty_like(v0), torch.empty_like(v0)
-        _train.alif_forward(x2, v0, a0, _d(beta), _d(drive), z, h, ap, vT, aT, cfg["v_th"],
-                            cfg["v_reset"], cfg["soft"], cfg["rho"], cfg["beta_a"],
-                            cfg["kind"], cfg["alpha"], cfg["smooth"], _nt())
+        _train.alif_forward(x2, v0, a0, _d(beta), _d(drive), z, h, ap, vT, aT,
+                            v_th=cfg["v_th"], v_reset=cfg["v_reset"], soft_reset=cfg["soft"],
+                            rho=cfg["rho"], beta_a=cfg["beta_a"],
+                            surrogate=cfg["kind"], alpha=cfg["alpha"],
+                            smooth=cfg["smooth"], n_threads=_nt())
         ctx.save_for_backward(h, ap, v0, beta, drive)
         ctx.cfg = cfg
         return z, vT, aT
@@ -164,9 +200,10 @@ class _ALIFFn(torch.autograd.Function):
         n = h.shape[1]
         gv0, ga0, gb, gd = (torch.empty(n, dtype=h.dtype) for _ in range(4))
         _train.alif_backward(h, ap, v0, gz, gvT, gaT, _d(beta), _d(drive), gx, gv0, ga0, gb, gd,
-                             cfg["v_th"], cfg["v_reset"], cfg["soft"], cfg["detach"],
-                             cfg["rho"], cfg["beta_a"], cfg["kind"], cfg["alpha"],
-                             cfg["smooth"], _nt())
+                             v_th=cfg["v_th"], v_reset=cfg["v_reset"], soft_reset=cfg["soft"],
+                             detach_reset=cfg["detach"], rho=cfg["rho"], beta_a=cfg["beta_a"],
+                             surrogate=cfg["kind"], alpha=cfg["alpha"],
+                             smooth=cfg["smooth"], n_threads=_nt())
         return gx, gv0, ga0, _reduce(gb, beta), _reduce(gd, drive), None
 
 
@@ -178,8 +215,9 @@ def alif(x, v, a, beta, rho, beta_a, v_threshold, v_reset, v_rest, sg, detach_re
     cfg = _cfg(v_threshold, v_reset, sg, detach_reset)
     cfg.update(rho=float(rho), beta_a=float(beta_a))
     b, d = _params(beta, v_rest, x, n)
-    z, vT, aT = _ALIFFn.apply(x2, v.reshape(n).contiguous(), a.reshape(n).contiguous(), b, d,
-                              cfg)
+    tk = _triton(x2, sg)
+    z, vT, aT = (_ALIFFn if tk is None else tk.ALIFFn).apply(
+        x2, v.reshape(n).contiguous(), a.reshape(n).contiguous(), b, d, cfg)
     return z.reshape(shape), (vT.reshape(shape[1:]), aT.reshape(shape[1:]))
 
 
@@ -187,7 +225,7 @@ class _LIFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x2, v0, beta, drive):
         out = torch.empty_like(x2)
-        _train.li_forward(x2, v0, _d(beta), _d(drive), out, _nt())
+        _train.li_forward(x2, v0, _d(beta), _d(drive), out, n_threads=_nt())
         ctx.save_for_backward(out, v0, beta, drive)
         return out
 
@@ -198,7 +236,7 @@ class _LIFn(torch.autograd.Function):
         n = out.shape[1]
         gv0, gb, gd = (torch.empty(n, dtype=out.dtype) for _ in range(3))
         _train.li_backward(out, v0, gout.contiguous(), _empty(out.dtype), _d(beta), _d(drive),
-                           gx, gv0, gb, gd, _nt())
+                           gx, gv0, gb, gd, n_threads=_nt())
         return gx, gv0, _reduce(gb, beta), _reduce(gd, drive)
 
 
@@ -208,7 +246,8 @@ def leaky_integrator(x, v, beta, v_rest):
     x2 = x.reshape(steps, -1).contiguous()
     n = x2.shape[1]
     b, d = _params(beta, v_rest, x, n)
-    out = _LIFn.apply(x2, v.reshape(n).contiguous(), b, d)
+    tk = _triton(x2)
+    out = (_LIFn if tk is None else tk.LIFn).apply(x2, v.reshape(n).contiguous(), b, d)
     out = out.reshape(shape)
     return out, out[-1]
 
@@ -220,7 +259,8 @@ class _SpikeLinearFn(torch.autograd.Function):
         wt = weight.detach().t().contiguous()
         y = torch.empty(x2.shape[0], weight.shape[0], dtype=x2.dtype)
         _train.sparse_rows_matmul(row_ptr, idx, val, wt,
-                                  _empty(x2.dtype) if bias is None else bias.detach(), y, _nt())
+                                  _empty(x2.dtype) if bias is None else bias.detach(), y,
+                                  n_threads=_nt())
         # saved: the active-input lists (not x), and the weight for the input gradient
         ctx.save_for_backward(weight)
         ctx.csr = csr
@@ -238,7 +278,7 @@ class _SpikeLinearFn(torch.autograd.Function):
         if ctx.needs_input_grad[1]:
             row_ptr, idx, val = ctx.csr
             gwt = torch.empty(ctx.k, weight.shape[0], dtype=gy.dtype)
-            _train.sparse_rows_weight_grad(row_ptr, idx, val, gy, gwt, _nt())
+            _train.sparse_rows_weight_grad(row_ptr, idx, val, gy, gwt, n_threads=_nt())
             gw = gwt.t()
         if ctx.has_bias and ctx.needs_input_grad[2]:
             gb = gy.sum(0)
@@ -248,6 +288,9 @@ class _SpikeLinearFn(torch.autograd.Function):
 def spike_linear(x, weight, bias, force: bool = False) -> Optional[torch.Tensor]:
     """Event-driven product, or None when the input is too dense for it to pay off
     (unless ``force``)."""
+    if _tr.wants(x, weight, bias):  # GPU: cuBLAS product, spikes saved as bits
+        from .triton import linear as _tl
+        return _tl.spike_linear(x, weight, bias)
     k = x.shape[-1]
     x2 = x.reshape(-1, k)
     if x2.numel() == 0:
@@ -277,7 +320,7 @@ class _SparseSynFn(torch.autograd.Function):
         y = torch.empty(x2.shape[0], out_features, dtype=x2.dtype)
         _train.sparse_syn_forward(row_ptr, idx, val, syn_ptr, post, values.detach(),
                                   _empty(x2.dtype) if bias is None else bias.detach(), y, k,
-                                  out_features, _nt())
+                                  out_features, n_threads=_nt())
         ctx.save_for_backward(values)
         ctx.csr, ctx.syn, ctx.k, ctx.keep = csr, syn, k, keep
         ctx.has_bias = bias is not None
@@ -292,13 +335,15 @@ class _SparseSynFn(torch.autograd.Function):
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
             gx = torch.empty(gy.shape[0], ctx.k, dtype=gy.dtype)
-            _train.sparse_syn_input_grad(syn_ptr, post, values.detach(), gy, gx, ctx.k, _nt())
+            _train.sparse_syn_input_grad(syn_ptr, post, values.detach(), gy, gx, ctx.k,
+                                         n_threads=_nt())
         if ctx.needs_input_grad[1]:
             gw = torch.empty_like(values)
-            _train.sparse_syn_weight_grad(row_ptr, idx, val, syn_ptr, post, gy, gw, ctx.k, _nt())
+            _train.sparse_syn_weight_grad(row_ptr, idx, val, syn_ptr, post, gy, gw, ctx.k,
+                                          n_threads=_nt())
         if ctx.keep is not None:  # dense dL/dW for gradient-based regrowth (RigL)
             gwt = torch.empty(ctx.k, gy.shape[1], dtype=gy.dtype)
-            _train.sparse_rows_weight_grad(row_ptr, idx, val, gy, gwt, _nt())
+            _train.sparse_rows_weight_grad(row_ptr, idx, val, gy, gwt, n_threads=_nt())
             ctx.keep(gwt.t())
         if ctx.has_bias and ctx.needs_input_grad[2]:
             gb = gy.sum(0)

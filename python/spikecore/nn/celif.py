@@ -44,7 +44,8 @@ detach_reset    False             no gradient through the reset
 ==============  ========  ======  ==============================================================
 
 >>> import torch
->>> from spikecore.nn.celif import CELIF, delayed_cue
+>>> from spikecore.nn.celif import CELIF
+>>> from spikecore.data.delayed_cue import delayed_cue
 >>> x, y = delayed_cue(4, delay=150)          # [160, 4, 40] spikes, labels [4]
 >>> layer = CELIF(40, 8)
 >>> z, state = layer(x, return_state=True)
@@ -60,19 +61,21 @@ from __future__ import annotations
 import math
 from typing import NamedTuple, Optional, Tuple, Union
 
+import numpy as np
 import torch
 from torch import nn
+
+from spikecore import specs as _specs
 
 from . import _check, _kernels
 from . import functional as SF
 from .reference import _noisy_spike
-from .surrogate import Surrogate, spike
-from .surrogate import get as get_surrogate
+from .surrogate import Surrogate, sample_now, spike
 from .surrogate import configure as configure_spikes
+from .surrogate import get as get_surrogate
 from .surrogate import noise as noise_surrogate
-from .surrogate import sample_now
 
-__all__ = ["CELIF", "CELIFState", "celif", "celif_reference", "delayed_cue"]
+__all__ = ["CELIF", "CELIFState", "celif", "celif_reference"]
 
 Decay = Union[float, torch.Tensor]
 
@@ -266,9 +269,10 @@ class _CELIFFn(torch.autograd.Function):
         _var.celif_forward(I.detach(), (I if q is None else q).detach(), v0.detach(),
                            a0.detach(), c0.detach(), beta.detach(), lam.detach(),
                            omlam.detach(), _opt(eps, I), _opt(bias, I), z, vT, aT, cT,
-                           cfg["rho"], cfg["omr"], cfg["beta_a"], cfg["gamma"], cfg["v_th"],
-                           cfg["kind"], cfg["alpha"], cfg["smooth"], cfg["cols"],
-                           max(1, torch.get_num_threads()))
+                           rho=cfg["rho"], one_m_rho=cfg["omr"], beta_a=cfg["beta_a"],
+                           gamma=cfg["gamma"], v_th=cfg["v_th"], surrogate=cfg["kind"],
+                           alpha=cfg["alpha"], smooth=cfg["smooth"], cols=cfg["cols"],
+                           n_threads=max(1, torch.get_num_threads()))
 
     @staticmethod
     def backward(ctx, gz, gvT, gaT, gcT):
@@ -290,10 +294,11 @@ class _CELIFFn(torch.autograd.Function):
         _var.celif_backward(I.detach(), (I if shared else q).detach(), v0.detach(),
                             a0.detach(), c0.detach(), gz, gvT, gaT, gcT, beta.detach(),
                             lam.detach(), omlam.detach(), _opt(eps, I), _opt(bias, I), gI, gq,
-                            gv0, ga0, gc0, gb, gl, gol, gbias, cfg["rho"], cfg["omr"],
-                            cfg["beta_a"], cfg["gamma"], cfg["v_th"], cfg["detach"],
-                            cfg["kind"], cfg["alpha"], cfg["smooth"], shared, cfg["cols"],
-                            max(1, torch.get_num_threads()))
+                            gv0, ga0, gc0, gb, gl, gol, gbias, rho=cfg["rho"],
+                            one_m_rho=cfg["omr"], beta_a=cfg["beta_a"], gamma=cfg["gamma"],
+                            v_th=cfg["v_th"], detach_reset=cfg["detach"], surrogate=cfg["kind"],
+                            alpha=cfg["alpha"], smooth=cfg["smooth"], shared=shared,
+                            cols=cfg["cols"], n_threads=max(1, torch.get_num_threads()))
         if bias is not None:  # per-neuron sums over time -> per column
             gbias = gbias.view(-1, bias.shape[0]).sum(0)
         return (gI, None if q is None else gq, gv0, ga0, gc0,
@@ -371,16 +376,15 @@ class CELIF(nn.Module):
         super().__init__()
         self.in_features = _features(in_features, "in_features")
         self.out_features = _features(out_features, "out_features")
-        self.beta = _decay(beta, "beta")
-        self.rho = _decay(rho, "rho")
-        self.beta_a = _check.finite(beta_a, "beta_a")
-        if self.beta_a < 0:
-            raise ValueError(f"beta_a: adaptation strength must be >= 0, got {beta_a:g}")
-        lam = _decay(lambda_c, "lambda_c")
-        self.gamma = _check.finite(gamma, "gamma")
-        self.v_threshold = _check.finite(v_threshold, "v_threshold")
+        if isinstance(lambda_c, torch.Tensor):
+            raise TypeError("lambda_c: expected a number (the initial context decay)")
+        spec = _specs.CELIFSpec(beta=beta, rho=rho, beta_a=beta_a, lambda_c=lambda_c,
+                                gamma=gamma, v_threshold=v_threshold, context=context)
+        self.beta, self.rho, self.beta_a = spec.beta, spec.rho, spec.beta_a
+        lam = spec.lambda_c
+        self.gamma, self.v_threshold = spec.gamma, spec.v_threshold
         self.context_scale = _check.finite(context_scale, "context_scale")
-        self.context_mode = _check.choice(context, "context", ("separate", "shared"))
+        self.context_mode = spec.context
         self.learn_lambda = bool(learn_lambda)
         configure_spikes(self, surrogate, alpha, noise, sigma, sample, eval_mode)
         self.detach_reset = bool(detach_reset)
@@ -404,6 +408,32 @@ class CELIF(nn.Module):
     def lambda_c(self) -> torch.Tensor:
         """Context decay per neuron, :math:`\\sigma(\\ell)` in (0, 1)."""
         return torch.sigmoid(self.lambda_logit)
+
+    def spec(self) -> "_specs.CELIFSpec":
+        """:class:`spikecore.specs.CELIFSpec` (``celif``) with the learned per-neuron
+        :math:`\\lambda_c` (the float32 values the forward uses)."""
+        with torch.no_grad():
+            lam = self.lambda_c.detach().to("cpu").float().contiguous().numpy().copy()
+        if not np.all(np.isfinite(lam)):
+            raise ValueError("lambda_c: has NaN or infinite values")
+        note = None
+        if self.noise is not None and self.eval_mode == "sample":
+            note = ("(CELIF, eval_mode='sample') is deployed deterministic; sampled spikes are "
+                    "not reproduced")
+        return _specs.CELIFSpec(beta=float(np.float32(self.beta)), rho=self.rho,
+                                beta_a=self.beta_a, lambda_c=lam, gamma=self.gamma,
+                                v_threshold=self.v_threshold, context=self.context_mode,
+                                note=note)
+
+    def synapses(self):
+        """The deployable synapses: ``fc`` (and its bias) on the ``"current"`` receptor, the
+        context weights on ``"context"`` (none with ``context='shared'``)."""
+        from .linear import synapse_spec
+
+        out = (synapse_spec(self.fc, "current"),)
+        if self.context is not None:
+            out += (synapse_spec(self.context, "context"),)
+        return out
 
     def forward(self, x: torch.Tensor, state=None, return_state: bool = False):
         _check.time_input(x, "x")
@@ -469,39 +499,14 @@ class CELIF(nn.Module):
                 f"surrogate={self.surrogate}, noise={self.noise!r}")
 
 
-# ---- long-memory tasks (used by examples/celif_*.py and tests/nn/test_celif.py) -------------
+def __getattr__(name: str):
+    # deprecated re-export: the task moved to spikecore.data.delayed_cue (0.2)
+    if name == "delayed_cue":
+        import warnings
 
-def delayed_cue(n: int, delay: int = 150, *, cue_steps: int = 5, recall_steps: int = 5,
-                n_classes: int = 2, group: int = 8, noise_channels: int = 16,
-                rate: float = 0.8, noise_rate: float = 0.1, seed: int = 0
-                ) -> Tuple[torch.Tensor, torch.Tensor]:
-    r"""Delayed-cue task: spikes ``x`` [T, n, C] and labels [n], T = cue + delay + recall.
+        from spikecore.data.delayed_cue import delayed_cue
 
-    Channels: ``n_classes`` cue groups of ``group`` channels, ``noise_channels`` distractor
-    channels and one recall group of ``group`` channels. For ``cue_steps`` the cue group of the
-    label fires (probability ``rate`` per channel and step); then for ``delay`` steps the
-    distractor channels fire at ``noise_rate`` (the cue channels are silent); then the recall group
-    fires for ``recall_steps`` and the network must answer. Chance = 1/n_classes.
-    """
-    for name, val in (("n", n), ("delay", delay), ("cue_steps", cue_steps),
-                      ("recall_steps", recall_steps), ("group", group)):
-        if isinstance(val, bool) or not isinstance(val, int) or val <= 0:
-            raise ValueError(f"{name}: expected a positive int, got {val!r}")
-    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
-        raise ValueError(f"n_classes: expected an int >= 2, got {n_classes!r}")
-    g = torch.Generator().manual_seed(int(seed))
-    labels = torch.randint(0, n_classes, (n,), generator=g)
-    cue_ch = n_classes * group
-    C = cue_ch + noise_channels + group
-    T = cue_steps + delay + recall_steps
-    x = torch.zeros(T, n, C)
-    cue = torch.zeros(n, cue_ch)
-    for k in range(n_classes):
-        cue[labels == k, k * group:(k + 1) * group] = 1.0
-    x[:cue_steps, :, :cue_ch] = (torch.rand(cue_steps, n, cue_ch, generator=g) < rate) * cue
-    if noise_channels:
-        x[cue_steps:cue_steps + delay, :, cue_ch:cue_ch + noise_channels] = (
-            torch.rand(delay, n, noise_channels, generator=g) < noise_rate).float()
-    x[T - recall_steps:, :, C - group:] = (
-        torch.rand(recall_steps, n, group, generator=g) < rate).float()
-    return x, labels
+        warnings.warn("spikecore.nn.celif.delayed_cue moved to spikecore.data.delayed_cue",
+                      DeprecationWarning, stacklevel=2)
+        return delayed_cue
+    raise AttributeError(f"module 'spikecore.nn.celif' has no attribute {name!r}")

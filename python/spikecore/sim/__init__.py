@@ -5,6 +5,7 @@
 
 See :class:`Network` for the API, :mod:`spikecore.sim.networks` for CUBA and Brunel builders.
 """
+from spikecore.sim import networks  # noqa: F401
 from spikecore.sim.network import (  # noqa: F401
     Network,
     PoissonInput,
@@ -14,7 +15,6 @@ from spikecore.sim.network import (  # noqa: F401
     SpikeMonitor,
     StateMonitor,
 )
-from spikecore.sim import networks  # noqa: F401
 
 __all__ = ["Network", "Population", "Projection", "SpikeMonitor", "StateMonitor", "RateMonitor",
            "PoissonInput", "networks"]

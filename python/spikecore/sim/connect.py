@@ -7,8 +7,15 @@ from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 import numpy as np
 
-from spikecore.sim._validate import (_finite, _float_array, _idle, _index_array, _int, _numpy,
-                                     _value_spec)
+from spikecore.sim._validate import (
+    _finite,
+    _float_array,
+    _idle,
+    _index_array,
+    _int,
+    _numpy,
+    _value_spec,
+)
 from spikecore.sim.populations import SOURCES, Population
 
 if TYPE_CHECKING:

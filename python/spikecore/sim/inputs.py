@@ -8,8 +8,7 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from spikecore.sim._validate import (_finite, _float_array, _idle, _index_array, _numpy,
-                                     _steps)
+from spikecore.sim._validate import _finite, _float_array, _idle, _index_array, _numpy, _steps
 from spikecore.sim.populations import SOURCES, Population
 
 

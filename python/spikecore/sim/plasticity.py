@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from spikecore.sim._validate import (_finite, _float_array, _idle, _int, _steps)
+from spikecore.sim._validate import _finite, _float_array, _idle, _int, _steps
 
 
 class PlasticityMixin:

@@ -38,6 +38,10 @@ struct LouvainResult {
 SparseSym multilayer_modularity_matrix(const double* A, int64_t L, int64_t N, double gamma_pos,
                                        double gamma_neg, double omega, double* twomu);
 
+// A dense n x n modularity matrix (row-major; finite and symmetric to 1e-9 relative, checked,
+// errors name "B") as a SparseSym holding its nonzero entries.
+SparseSym sparse_from_dense(const double* B, int64_t n);
+
 LouvainResult louvain(const SparseSym& B, uint64_t seed, int max_levels = 100,
                       int max_passes = 1000);
 

@@ -45,6 +45,9 @@ class SynapseMatrix {
   // Bytes held by the arrays (capacity included).
   size_t memory_bytes() const;
 
+  // Replace every weight; w holds nnz finite values in row order (the order of to_coo).
+  // Validated before anything is written (throws value_error naming "weight").
+  void set_weights(const float* w, int64_t n);
   // Synapses in row order (pre ascending, post ascending); any output pointer may be null.
   void to_coo(int32_t* pre, int32_t* post, float* weight, uint16_t* delay) const;
   // Dense [n_pre, n_post] row-major matrix of summed weights.

@@ -36,7 +36,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from spikecore.bench.spikestats import SpikeStats, spike_stats
+from spikecore.analysis.spikestats import SpikeStats, spike_stats
 
 PEERS = ("brian2", "nest")
 REQUIREMENTS = ["brian2==2.9.*", "numpy<2.4", "nest-simulator==3.10.*"]
@@ -93,7 +93,7 @@ def available(peer: str) -> bool:
                                    capture_output=True, timeout=120)
                 ok = r.returncode == 0
                 if not ok:
-                    _errors[peer] = r.stderr.decode(errors="replace").strip().splitlines()[-1:]
+                    _errors[peer] = "".join(r.stderr.decode(errors="replace").strip().splitlines()[-1:])
             except (subprocess.SubprocessError, OSError) as exc:
                 _errors[peer] = str(exc)
         else:

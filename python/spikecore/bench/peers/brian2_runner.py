@@ -18,9 +18,9 @@ import time
 
 
 def main(spec, out):
-    import numpy as np
     import brian2 as b2
-    from brian2 import mV, ms, second
+    import numpy as np
+    from brian2 import ms, mV
 
     builddir = spec["builddir"]
     b2.set_device("cpp_standalone", directory=builddir, build_on_run=False)

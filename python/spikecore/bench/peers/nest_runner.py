@@ -56,8 +56,8 @@ def build(nest, spec):
 
 
 def main(spec, out):
-    import numpy as np
     import nest
+    import numpy as np
 
     walls, builds = [], []
     for r in range(int(spec.get("repeats", 1))):

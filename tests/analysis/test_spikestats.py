@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from spikecore.bench.spikestats import spike_stats
+from spikecore.analysis.spikestats import spike_stats
 
 
 def test_regular_trains_have_zero_cv_and_exact_rate():

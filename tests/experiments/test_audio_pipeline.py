@@ -4,8 +4,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from spikecore.audio import pipeline  # noqa: E402
 from spikecore.data import spoken_digits  # noqa: E402
+from spikecore.experiments import audio_pipeline as pipeline  # noqa: E402
 
 
 def test_reduced_pipeline_learns_and_engine_agrees():

@@ -4,9 +4,13 @@ import json
 import numpy as np
 import pytest
 
-from spikecore.analysis.reconfiguration import (SweepConfig, analyse_activity, config_dict,
-                                                run_sweep)
 from spikecore.analysis.report import correlation, write_report
+from spikecore.experiments.reconfiguration import (
+    SweepConfig,
+    analyse_activity,
+    config_dict,
+    run_sweep,
+)
 
 
 def _tiny(**kw):
@@ -62,7 +66,7 @@ def test_correlation_matches_scipy():
 
 
 def test_cli_runs_small_sweep(tmp_path, capsys):
-    from spikecore.models import hebbff_cli
+    from spikecore.experiments import hebbff_cli
 
     p = argparse.ArgumentParser()
     hebbff_cli.add_arguments(p)
@@ -73,8 +77,8 @@ def test_cli_runs_small_sweep(tmp_path, capsys):
     saved = sorted(p_.name for p_ in (tmp_path / "checkpoints" / "R2_fresh_0").iterdir())
     assert saved == ["ckpt_000000.pt", "ckpt_000005.pt", "ckpt_000010.pt"]
     # the saved checkpoints give the same analysis as the in-memory ones of the report
-    from spikecore.analysis.reconfiguration import analyse_checkpoint_dir
     from spikecore.data.familiarity import familiarity_sequence
+    from spikecore.experiments.reconfiguration import analyse_checkpoint_dir
     from spikecore.models.hebbff import HebbFF
 
     xv, yv = familiarity_sequence(10, 2, 0.5, 120, 1, seed=0)
