@@ -17,9 +17,10 @@ import json
 import time
 
 import torch
+from torch import nn
+
 from spikecore.convert import QCFS, convert, is_lossless_T, levels_for
 from spikecore.data.digits import load_digits
-from torch import nn
 
 
 def make_cnn(levels: int) -> nn.Module:
@@ -60,7 +61,9 @@ def run(T: int = 3, epochs: int = 25, seed: int = 0) -> dict:
     rate = convert(ann, T=T, coding="rate")
     with torch.no_grad():
         a, s, r = ann(xte), snn(xte), rate(xte)
-    acc = lambda o: float((o.argmax(1) == yte).float().mean())
+    def acc(o):
+        return float((o.argmax(1) == yte).float().mean())
+
     return {"T": T, "L": L, "ann_acc": acc(a), "stdi_acc": acc(s), "rate_acc_same_T": acc(r),
             "predictions_differ": int((a.argmax(1) != s.argmax(1)).sum()),
             "max_logit_diff": float((a - s).abs().max()), "n_test": len(yte),

@@ -22,6 +22,7 @@ import time
 
 import numpy as np
 import torch
+
 from spikecore.convert import convert, levels_for
 from spikecore.data.detection import make_shapes
 from spikecore.models.detector import TinyDetector, evaluate_map, predict, train_detector
@@ -66,7 +67,9 @@ def run(n_train=1500, n_test=100, epochs=10, T=4, rate_T=(4, 8, 16, 32, 64, 128,
         save_file({k: v.contiguous() for k, v in ann.state_dict().items()}, save)
     res = {"T": T, "L": levels_for(T, "stdi"), "n_train": n_train, "n_test": n_test,
            "epochs": epochs, "train_s": time.perf_counter() - t0}
-    mp = lambda d: evaluate_map(test.boxes, test.labels, d, 3, 64)
+    def mp(d):
+        return evaluate_map(test.boxes, test.labels, d, 3, 64)
+
     ann_dets = predict(ann, x)
     res["ann"] = mp(ann_dets)
     log(f"quantised ANN: mAP@0.5 {100 * res['ann']['map_50']:.2f}")

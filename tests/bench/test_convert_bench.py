@@ -1,9 +1,10 @@
 """bench convert: registered, and the SpikingJelly peer converts and runs the same kind of ANN."""
 import pytest
 import torch
+from torch import nn
+
 from spikecore import bench
 from spikecore.convert import QCFS
-from torch import nn
 
 
 def test_registered():

@@ -4,10 +4,11 @@ import copy
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from spikecore.convert import QCFS, SpikeMaxPool2d, convert, levels_for
 from spikecore.convert.layers import msb_gate_reference
 from spikecore.nn.conversion import stdi_reference, stdi_value
-from torch import nn
 
 
 def _net(L, act=None):

@@ -2,9 +2,10 @@
 import doctest
 
 import pytest
-import spikecore.nn.qcfs
+
 import spikecore.data.detection
 import spikecore.nn.conversion
+import spikecore.nn.qcfs
 
 
 @pytest.mark.parametrize("mod", [spikecore.nn.conversion, spikecore.nn.qcfs,

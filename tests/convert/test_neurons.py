@@ -1,6 +1,7 @@
 """Conversion neurons: claim 1 (one STDI layer is the quantiser), C++ kernel == torch reference."""
 import pytest
 import torch
+
 from spikecore.nn import _conversion_kernels as K
 from spikecore.nn.conversion import IFNeuron, STDINeuron, if_reference, stdi_reference, stdi_value
 

@@ -3,6 +3,7 @@ import json
 
 import numpy as np
 import pytest
+
 from spikecore.data.detection import check_boxes, from_coco, make_shapes, to_coco
 
 

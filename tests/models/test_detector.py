@@ -1,6 +1,7 @@
 """TinyDetector: mAP on a hand-made case, NMS, decoding, and claim 2 at reduced size."""
 import pytest
 import torch
+
 from spikecore.models.detector import (
     TinyDetector,
     batched_nms,
@@ -46,8 +47,8 @@ def test_decode_inverts_targets():
     obj, box, cls = encode_targets(boxes, [torch.tensor([2])], 8, 8, det.anchor)
     out = torch.full((1, 8, 8, 8), -20.0)
     out[0, 0] = torch.where(obj[0] > 0, 20.0, -20.0)
-    lg = lambda p: torch.log(p / (1 - p))
-    out[0, 1:3] = lg(box[0, :2].clamp(1e-4, 1 - 1e-4))
+    p = box[0, :2].clamp(1e-4, 1 - 1e-4)
+    out[0, 1:3] = torch.log(p / (1 - p))
     out[0, 3:5] = box[0, 2:]
     out[0, 5 + 2] = torch.where(obj[0] > 0, 20.0, 0.0)
     d = decode(out, det)[0]

@@ -60,7 +60,7 @@ class _SJRunner(nn.Module):
 
 
 def _interleaved_ms(fns: dict, x, rounds: int) -> dict:
-    out = {k: [] for k in fns}
+    out: dict = {k: [] for k in fns}
     with torch.no_grad():
         for f in fns.values():
             f(x)
@@ -89,8 +89,10 @@ def run(quick: bool = False) -> Iterable[Result]:
         x = torch.as_tensor(test.images)
         ann = train_detector(TinyDetector(levels=levels_for(T, "stdi"), width=8), train,
                              epochs=epochs, seed=0)
-        mp = lambda m, bs=64: evaluate_map(
-            test.boxes, test.labels, predict(m, x, detector=ann, batch_size=bs), 3, 64)["map_50"]
+        def mp(m, bs=64):
+            dets = predict(m, x, detector=ann, batch_size=bs)
+            return evaluate_map(test.boxes, test.labels, dets, 3, 64)["map_50"]
+
         reps = 3 if quick else 7
         conv_ms = []
         for _ in range(reps):
@@ -115,12 +117,14 @@ def run(quick: bool = False) -> Iterable[Result]:
             rate_map[t] = mp(rate, max(1, 4096 // t))
             if sj is not None:
                 sj_map[t] = mp(_SJRunner(sj, t), 16)
-        need = lambda d: next((t for t in RATE_T if d[t] >= m_ann - 0.01), RATE_T[-1])
+        def need(d):
+            return next((t for t in RATE_T if d[t] >= m_ann - 0.01), RATE_T[-1])
+
         t_rate = need(rate_map)
         t_sj = need(sj_map) if sj_map else None
         yield Result("convert", "map50", "mAP@0.5", 100 * m_stdi, "%", True,
                      {"ann": 100 * m_ann, "rate": 100 * rate_map[t_rate],
-                      "spikingjelly": 100 * sj_map[t_sj] if sj_map else None},
+                      "spikingjelly": 100 * sj_map[t_sj] if sj_map and t_sj else None},
                      {"T_stdi": T, "T_rate": t_rate, "T_spikingjelly": t_sj,
                       "rate_by_T": {t: 100 * v for t, v in rate_map.items()},
                       "spikingjelly_by_T": {t: 100 * v for t, v in sj_map.items()}})
@@ -136,8 +140,8 @@ def run(quick: bool = False) -> Iterable[Result]:
                          {"spread_ms": {k: [min(v), max(v)] for k, v in ms.items()},
                           "T": {"stdi": T, "rate": t_rate, "spikingjelly": t_sj},
                           "threads": 1})
-        s_stdi = count_synops(snn, x[:16])["total_synops"] / 16
-        s_rate = count_synops(rate, x[:16])["total_synops"] / 16
+        s_stdi = int(count_synops(snn, x[:16])["total_synops"]) / 16  # type: ignore[call-overload]
+        s_rate = int(count_synops(rate, x[:16])["total_synops"]) / 16  # type: ignore[call-overload]
         yield Result("convert", "synops", "SynOps per image", s_stdi, "ops", False,
                      {"rate": s_rate}, {"T_stdi": T, "T_rate": t_rate})
     finally:

@@ -40,9 +40,9 @@ import torch.nn.functional as F
 from torch import fx, nn
 
 from spikecore.nn import _check
+from spikecore.nn.qcfs import QCFS
 
 from .layers import MAX_STDI_BITS, SpikeMaxPool2d, SpikingActivation
-from spikecore.nn.qcfs import QCFS
 
 __all__ = ["SUPPORTED", "SpikingNetwork", "calibrate", "convert", "fold_bn"]
 
@@ -212,7 +212,7 @@ def calibrate(gm: nn.Module, names, calibration, threshold: Union[str, float] = 
     """Clip lambda of each named activation module from its outputs on the calibration set:
     the maximum (``'max'``) or a percentile (a float in (0, 100]); per channel (dim 1) or per
     layer."""
-    acts = {k: [] for k in names}
+    acts: dict = {k: [] for k in names}
     hooks = []
     for k in names:
         def hook(mod, inp, out, k=k):
@@ -411,7 +411,7 @@ def _is_code(node, gm: fx.GraphModule) -> bool:
 
 def _depth(gm: fx.GraphModule) -> int:
     """Longest chain of spiking activations from the input (the layers a spike crosses)."""
-    depth = {}
+    depth: dict = {}
     mods = dict(gm.named_modules())
     for n in gm.graph.nodes:
         d = max([depth.get(a, 0) for a in n.all_input_nodes] or [0])

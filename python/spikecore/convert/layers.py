@@ -101,8 +101,8 @@ class SpikeMaxPool2d(nn.Module):
         return x.flatten(-2).gather(-1, idx.flatten(-2)).reshape(idx.shape)
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, " \
-               f"mode={self.mode!r}, T={self.T}"
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, mode={self.mode!r}, T={self.T}")
 
 
 def msb_gate_reference(x: torch.Tensor, T: int, kernel_size, stride=None, padding=0,

@@ -102,7 +102,8 @@ def make_shapes(n: int, size: int = 64, seed: int = 0, max_objects: int = 3,
             else:
                 c, r = rng.uniform(0, size, 2), rng.uniform(1.0, 2.5)
                 img[(xx - c[0]) ** 2 + (yy - c[1]) ** 2 <= r * r] = level
-        boxes, labels = [], []
+        boxes: list = []
+        labels: list = []
         for _ in range(int(rng.integers(1, max_objects + 1))):
             for _try in range(50):
                 s = int(rng.integers(min_size, max_size + 1))
@@ -128,7 +129,8 @@ def to_coco(ds: DetectionSet, path: Union[str, Path, None] = None) -> dict:
     """COCO JSON of the ground truth (images, annotations, categories); written to ``path`` if
     given. Image ids are 1-based positions, category ids 1-based class indices."""
     size = int(ds.images.shape[-1])
-    images, anns = [], []
+    images: list = []
+    anns: list = []
     for i, (b, l) in enumerate(zip(ds.boxes, ds.labels)):
         b = check_boxes(b, size, f"boxes[{i}]")
         images.append({"id": i + 1, "width": size, "height": int(ds.images.shape[-2]),
@@ -149,7 +151,8 @@ def from_coco(coco: Union[dict, str, Path], size: int):
     """Boxes (xyxy float32 [k, 4]) and labels (int64, 0-based) per image, in image-id order, from
     a COCO dict or JSON file; checks every image is ``size`` x ``size`` and every box inside it."""
     if not isinstance(coco, dict):
-        coco = json.loads(Path(coco).read_text())
+        coco = dict(json.loads(Path(coco).read_text()))
+    assert isinstance(coco, dict)
     for key in ("images", "annotations", "categories"):
         if key not in coco:
             raise ValueError(f"coco: missing the {key!r} list")
@@ -160,7 +163,7 @@ def from_coco(coco: Union[dict, str, Path], size: int):
                              f"expected {size}x{size}")
     cat_ids = sorted(c["id"] for c in coco["categories"])
     cat_index = {c: k for k, c in enumerate(cat_ids)}
-    per = {i: ([], []) for i in ids}
+    per: dict = {i: ([], []) for i in ids}
     for a in sorted(coco["annotations"], key=lambda a: a["id"]):
         if a["image_id"] not in per:
             raise ValueError(f"coco: annotation {a['id']} refers to unknown image {a['image_id']}")

@@ -137,8 +137,9 @@ def _iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     lt = torch.maximum(a[:, None, :2], b[None, :, :2])
     rb = torch.minimum(a[:, None, 2:], b[None, :, 2:])
     inter = (rb - lt).clamp_min(0).prod(-1)
-    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])
-    return inter / (area(a)[:, None] + area(b)[None, :] - inter).clamp_min(1e-9)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / (area_a[:, None] + area_b[None, :] - inter).clamp_min(1e-9)
 
 
 def nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torch.Tensor:
@@ -217,7 +218,9 @@ def evaluate_map(gt_boxes, gt_labels, dets, n_classes: int, image_size: int,
     if backend == "faster_coco_eval":
         from faster_coco_eval import COCO
         from faster_coco_eval import COCOeval_faster as COCOeval
-    images, anns, res = [], [], []
+    images: list = []
+    anns: list = []
+    res: list = []
     for i, (bx, lb, d) in enumerate(zip(gt_boxes, gt_labels, dets)):
         images.append({"id": i + 1, "width": image_size, "height": image_size})
         for box, k in zip(np.asarray(bx, np.float64).reshape(-1, 4), np.asarray(lb).tolist()):

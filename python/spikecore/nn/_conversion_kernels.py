@@ -5,10 +5,11 @@ outputs are allocated here by torch. ``torch.get_num_threads()`` threads, fixed 
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 
+_conv: Any
 try:  # the extension may be missing in a source checkout without a build
     from spikecore import _core as _ext
     _conv = getattr(_ext, "conversion", None)

@@ -82,5 +82,5 @@ class QCFS(nn.Module):
         return a if sign is None else sign * a
 
     def extra_repr(self) -> str:
-        return f"levels={self.levels}, lam={float(self.clip()):.4g}, " \
-               f"negative_slope={self.negative_slope}"
+        return (f"levels={self.levels}, lam={float(self.clip()):.4g}, "
+                f"negative_slope={self.negative_slope}")
