@@ -12,8 +12,6 @@ namespace spikecore {
 
 using namespace engine_detail;
 
-// ------------------------------------------------------------------------------- populations
-
 int32_t Network::add_population(Population&& p) {
   require(p.n >= 1, "n", "must be >= 1 (empty populations are not allowed), got " +
                              std::to_string(p.n));
