@@ -28,4 +28,5 @@ NB_MODULE(_core, m) {
   bind_variants(m.def_submodule("variants", "CE-LIF and dendritic neuron kernels"));
   auto conversion = m.def_submodule("conversion", "ANN-to-SNN conversion neurons (IF, STDI)");
   bind_conversion(conversion);
+  bind_spike_metrics(m.def_submodule("spike_metrics", "spike-train distances"));
 }

@@ -22,6 +22,7 @@ AREAS = {
     "structure": "spikecore.bench.structure",
     "variants": "spikecore.bench.variants",
     "convert": "spikecore.bench.convert",
+    "neural": "spikecore.bench.neural",
 }
 
 
