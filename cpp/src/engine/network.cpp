@@ -200,7 +200,7 @@ int32_t Network::add_celif(int32_t n, double beta, double rho, double beta_a, do
   p.kind = SynapseKind::Delta;
   p.discrete = true;
   p.cur_scale = 1.f;
-  CELIFCoeffs& c = p.ce;
+  CELIFPopulation& c = p.ce;
   // the float32 values the training kernel multiplies by (bindings/variants.cpp celif_args)
   c.beta = float(beta);
   c.rho = float(rho);
@@ -1244,7 +1244,7 @@ void branch_range(Branches& br, int32_t lo, int32_t hi, float* __restrict in,
 // I when shared); celif_pre / celif_post as the training kernel, spike when h - theta >= 0.
 void celif_range(Population& p, int32_t lo, int32_t hi, float* in0, float* in1, const float* cur,
                  std::vector<int32_t>& out) {
-  CELIFCoeffs& c = p.ce;
+  CELIFPopulation& c = p.ce;
   float* __restrict v = p.s.v.data();
   float* __restrict a = p.a.data();
   float* __restrict cc = c.c.data();

@@ -55,12 +55,10 @@ struct Branches {
   std::vector<float> bias;  // [n K] or empty
 };
 
-// CE-LIF coefficients (neurons/celif.hpp) as the float32 values the training kernel uses;
-// lambda_c (and 1 - lambda_c) per neuron. shared: the context drive is the current (q = I);
-// otherwise receptor 1 carries q.
-struct CELIFCoeffs {
-  float beta = 0.5f, rho = 0.9f, one_m_rho = 0.1f, beta_a = 0.5f, gamma = 20.f, v_th = 1.f;
-  std::vector<float> lam, one_m_lam;
+// A CE-LIF population: the model's coefficients (neurons/celif.hpp), the context state c and
+// the receptor layout. shared: the context drive is the current (q = I); otherwise receptor 1
+// carries q.
+struct CELIFPopulation : CELIFCoeffs {
   bool shared = false;
   std::vector<float> c;  // context state [n]
 };
@@ -77,7 +75,7 @@ struct Population {
   LIFState s;
   std::vector<float> a;   // ALIF / CE-LIF threshold adaptation
   Branches br;            // dendritic branches (br.K > 1)
-  CELIFCoeffs ce;         // CE-LIF populations
+  CELIFPopulation ce;     // CE-LIF populations
   int32_t n_rec = 1;      // receptors: 1 (delta), 2 (exp: ex, in; CE-LIF: current, context)
   int32_t slots = 1;      // ring length D (max incoming delay + 1)
   std::vector<float> ring;  // [slots][n_rec][n_targets()]
