@@ -111,7 +111,7 @@ void bind_engine(nb::module_ m) {
            [](const Network& n, int32_t p) {
              const Population& q = n.population(p);
              return nb::make_tuple(q.name, q.n, int(q.model), int(q.kind), q.discrete, q.br.K,
-                                   q.n_rec);
+                                   q.n_rec());
            })
       // state
       .def("init_uniform",

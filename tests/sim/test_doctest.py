@@ -2,11 +2,18 @@
 import doctest
 
 import spikecore.sim
-import spikecore.sim.network
+from spikecore.sim import (connect, inputs, monitors, network, persistence, plasticity,
+                           populations)
+
+MODULES = (spikecore.sim, network, populations, connect, inputs, monitors, plasticity,
+           persistence)
 
 
 def test_docstring_examples():
-    for mod in (spikecore.sim, spikecore.sim.network):
+    attempted = 0
+    for mod in MODULES:
         res = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
-        assert res.failed == 0
-    assert doctest.testmod(spikecore.sim.network).attempted >= 5
+        assert res.failed == 0, mod.__name__
+        attempted += res.attempted
+    assert attempted >= 5
+    assert doctest.testmod(network).attempted >= 5

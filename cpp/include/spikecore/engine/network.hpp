@@ -20,148 +20,23 @@
 // double buffered by window parity, so one barrier per window suffices.
 //
 // Random numbers: counter-based (seed, stream, element, step) draws only, never per thread.
+//
+// The implementation is split by concern (docs/engine.md lists the files): populations.cpp
+// (populations and their state), update.cpp (the neuron update of a block), connect.cpp
+// (connection rules), delivery.cpp (spike propagation into the delay rings, DelayRing in
+// delay_ring.hpp), inputs.cpp, recording.cpp, plasticity.cpp (structural plasticity) and
+// network.cpp (construction and the run loop).
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "spikecore/core/thread_pool.hpp"
-#include "spikecore/neurons/alif.hpp"
-#include "spikecore/neurons/celif.hpp"
-#include "spikecore/neurons/dendritic.hpp"
-#include "spikecore/neurons/lif.hpp"
-#include "spikecore/synapses/synapse_matrix.hpp"
+#include "spikecore/engine/population.hpp"
+#include "spikecore/engine/projection.hpp"
+#include "spikecore/engine/records.hpp"
 
 namespace spikecore {
-
-enum class NeuronModel : int { LIF = 0, ALIF = 1, Source = 2, CELIF = 3 };
-
-// State variables that can be read, written and recorded (U: K values per neuron, read/write
-// only; C: CE-LIF context).
-enum class StateVar : int { V = 0, IEx = 1, IIn = 2, A = 3, Ref = 4, C = 5, U = 6 };
-
-// Dendritic branches of a (multi-compartment) population: neuron j has K branch compartments
-// j K + k, which are the targets of its synapses and inputs. Per step
-//   u_jk(t) = delta u_jk(t-1) + s_jk(t)       (s: the summed input of the step; delta = decay)
-//   y_j(t)  = sum_k g(u_jk(t) + b_jk)
-// and y_j(t) is the soma's input of the step (as a delta synapse). delta = 0 is the
-// instantaneous branch of spikecore.nn.DendriticLinear (then u = s and y is bitwise the
-// training kernel's dendritic_soma_input).
-struct Branches {
-  int32_t K = 1;  // 1: point neurons (no branch stage)
-  BranchFn g = BranchFn::ReLU;
-  float decay = 0.f;
-  std::vector<float> u;     // [n K] branch state
-  std::vector<float> bias;  // [n K] or empty
-};
-
-// A CE-LIF population: the model's coefficients (neurons/celif.hpp), the context state c and
-// the receptor layout. shared: the context drive is the current (q = I); otherwise receptor 1
-// carries q.
-struct CELIFPopulation : CELIFCoeffs {
-  bool shared = false;
-  std::vector<float> c;  // context state [n]
-};
-
-struct Population {
-  std::string name;
-  int32_t n = 0;
-  NeuronModel model = NeuronModel::LIF;
-  SynapseKind kind = SynapseKind::Delta;
-  bool discrete = false;
-  float v0 = 0.f;         // resting value of v (reset_state)
-  ALIFCoeffs c;           // c.lif for LIF populations
-  float cur_scale = 1.f;  // drive per unit of current input and step: 1 - P22 (or 1 if discrete)
-  LIFState s;
-  std::vector<float> a;   // ALIF / CE-LIF threshold adaptation
-  Branches br;            // dendritic branches (br.K > 1)
-  CELIFPopulation ce;     // CE-LIF populations
-  int32_t n_rec = 1;      // receptors: 1 (delta), 2 (exp: ex, in; CE-LIF: current, context)
-  int32_t slots = 1;      // ring length D (max incoming delay + 1)
-  std::vector<float> ring;  // [slots][n_rec][n_targets()]
-  // synapse and input targets: the n K branch compartments, or the n neurons
-  int32_t n_targets() const { return n * br.K; }
-  // current input: constant per neuron and/or per step [len][n] from step `i_start`
-  std::vector<float> i_const;
-  std::vector<float> i_steps;
-  int64_t i_start = 0, i_len = 0;
-  // direct input events (step, neuron, weight), sorted by step (stable)
-  std::vector<int64_t> ev_step;
-  std::vector<int32_t> ev_id;
-  std::vector<float> ev_w;
-  // spike-source schedule (step, neuron), sorted by (step, neuron), unique
-  std::vector<int64_t> src_step;
-  std::vector<int32_t> src_id;
-  // Poisson spike source: per-neuron rate [Hz] and the 32-bit threshold of rate dt (empty: none)
-  std::vector<float> src_rate;
-  std::vector<uint64_t> src_thr;
-};
-
-struct Projection {
-  int32_t pre = 0, post = 0;
-  SynapseMatrix m;
-  bool allow_autapses = true, allow_multapses = true;
-  // derived before a run (recomputed after any change)
-  bool dirty = true;
-  int32_t bounds_t = 0;
-  std::vector<int64_t> bounds;  // n_pre x (n_threads + 1) absolute positions
-  uint16_t dmin = 1, dmax = 1;
-  int recmode = 0;  // 0: receptor 0 only; 1: receptor 1 only; 2: by sign of weight
-  int32_t receptor = -1;  // fixed receptor (0, 1), or -1: by sign (exp synapses) / 0
-  // every weight bitwise equal (NEST-style models: one weight per projection): delivery then
-  // reads no weight array, half the memory traffic per synapse
-  bool wconst = false;
-  float wval = 0.f;
-};
-
-struct PoissonInput {
-  int32_t pop = 0;
-  double rate_hz = 0;
-  float weight = 0;
-  int32_t lo = 0, hi = 0;  // target neurons [lo, hi)
-  uint64_t stream = 0;
-  double lambda = 0, exp_minus_lambda = 1;
-  // inversion table for lambda < 10: count = #{k : u >= thr[k]}, u a uniform 32-bit word
-  std::vector<uint32_t> thr;
-};
-
-struct SpikeRecord {
-  int32_t pop = 0;
-  std::vector<int64_t> step;
-  std::vector<int32_t> id;
-};
-
-struct StateRecord {
-  int32_t pop = 0;
-  std::vector<int32_t> vars;  // StateVar codes
-  std::vector<int32_t> idx;   // recorded neurons (ascending)
-  int64_t every = 1, start = 0;
-  std::vector<int64_t> step;  // recorded steps
-  std::vector<float> data;    // [rows][vars][idx]
-};
-
-struct RateRecord {
-  int32_t pop = 0;
-  int64_t start = 0;
-  std::vector<int32_t> count;  // spikes per step, from `start`
-};
-
-// A weight or delay specification: a constant, a distribution or a per-synapse array.
-struct ValueSpec {
-  enum Kind : int { Const = 0, Normal = 1, Uniform = 2, Array = 3 };
-  Kind kind = Const;
-  double a = 0, b = 0;  // Const: a; Normal: mean a, std b; Uniform: [a, b)
-  const float* arr = nullptr;
-  int64_t len = 0;
-};
-
-enum class ConnRule : int {
-  AllToAll = 0,
-  PairwiseBernoulli = 1,
-  FixedIndegree = 2,
-  FixedOutdegree = 3,
-  OneToOne = 4
-};
 
 class Network {
  public:
@@ -203,9 +78,9 @@ class Network {
   // refractoriness zero, and (clear_ring) the delay ring emptied (spikes in flight are dropped).
   // Time, inputs and monitors are kept.
   void reset_state(int32_t pop, bool clear_ring = true);
-  int32_t ring_slots(int32_t pop) const { return population(pop).slots; }
-  int32_t ring_receptors(int32_t pop) const { return population(pop).n_rec; }
-  const std::vector<float>& ring(int32_t pop) const { return population(pop).ring; }
+  int32_t ring_slots(int32_t pop) const { return population(pop).ring.slots(); }
+  int32_t ring_receptors(int32_t pop) const { return population(pop).ring.receptors(); }
+  const std::vector<float>& ring(int32_t pop) const { return population(pop).ring.data(); }
   // Replace a ring (slots x n_rec x n, in the layout of a network at the same step).
   void set_ring(int32_t pop, int32_t slots, const float* data, int64_t len);
 
@@ -269,13 +144,34 @@ class Network {
 
  private:
   Population& pop_ref(int32_t p);
+  // populations.cpp
   int32_t add_population(Population&& p);
-  void grow_ring(Population& p, int32_t slots);
+  // connect.cpp
   int32_t finish_projection(Projection&& pj);
   uint16_t delay_steps(double ms, const char* arg) const;
+  // network.cpp: everything a run needs derived before its first step
   void prepare(int64_t n_steps);
+  // update.cpp: advance block `rank` of population p (index pi) by step t; spikes -> out
   void update_block(Population& p, int32_t pi, int rank, int64_t t, std::vector<int32_t>& out);
+  // inputs.cpp
+  void prepare_inputs();
+  // spikes of source neurons [lo, hi) at step t (scheduled and Poisson), appended to out
+  void fire_sources(const Population& p, int32_t pi, int32_t lo, int32_t hi, int64_t t,
+                    std::vector<int32_t>& out) const;
+  // Poisson inputs and input events of step t for targets [tlo, thi), added to the step's
+  // slot (in0: receptor 0; in_neg: the inhibitory receptor or null)
+  void inject_inputs(const Population& p, int32_t pi, int32_t tlo, int32_t thi, int64_t t,
+                     float* in0, float* in_neg) const;
+  // current input of step t for neurons [lo, hi) (null: none)
+  const float* current_input(const Population& p, int32_t lo, int32_t hi, int64_t t) const;
+  // delivery.cpp
+  void prepare_delivery();
   void deliver(Projection& pj, int rank, int64_t t, int par, int s);
+  // recording.cpp
+  void prepare_records(int64_t n_steps);
+  std::vector<size_t> state_record_rows(int64_t t) const;  // per recorder: first row >= t
+  void record_state_block(int rank, int64_t t, std::vector<size_t>& next_row);
+  void record_spike_step(int par, int s, int64_t t);
 
   double dt_;
   uint64_t seed_;

@@ -168,8 +168,8 @@ inline bool lif_step(const LIFCoeffs& c, float& v, float& i_ex, float& i_in, int
     v = lif_membrane(c.v_drive + drive, v, c.p22, in_ex);
   }
   if (v >= c.v_th) {
-    v = c.soft_reset ? lif_reset<true>(v, 1.f, c.v_reset, c.reset_jump)
-                     : lif_reset<false>(v, 1.f, c.v_reset, c.reset_jump);
+    v = c.soft_reset ? lif_reset_spiked<true>(v, c.v_reset, c.reset_jump)
+                     : lif_reset_spiked<false>(v, c.v_reset, c.reset_jump);
     ref = c.n_ref;
     return true;
   }
@@ -182,30 +182,20 @@ inline bool lif_step(const LIFCoeffs& c, float& v, float& i_ex, float& i_in, int
   return lif_step<K>(c, v, i_ex, i_in, ref, in_ex, in_in, 0.f);
 }
 
-// The fixed threshold of lif_block (alif.hpp's Adaptation makes it adaptive).
-struct NoAdaptation {
-  float threshold(int32_t, float v_th) const { return v_th; }
-  // soft-reset jump theta - v_reset (here LIFCoeffs::reset_jump, rounded once from double)
-  float jump(float, float, float reset_jump) const { return reset_jump; }
-  void adapt(int32_t, float) const {}
-};
-
 // Block step of neurons [b, b + n) of state s (the engine's update): reads and clears this
 // step's inputs in0[i] (Exp: excitatory; Delta: to v) and in1[i] (Exp: inhibitory), adds the
 // current input cur[i] * scale to the drive when Cur, and writes spike flags flag[i - b] (0/1,
 // int32 so that every array of the loop has 4-byte lanes). The same float operations in the
 // same order as lif_step<K>, with the refractory and threshold branches written as selects so
-// that the loop vectorises: the select v = s ? lif_reset(v, 1) : v is lif_reset(v, z) for z in
-// {0, 1} (up to the sign of a zero membrane). Ad: the threshold (NoAdaptation, or alif.hpp's
-// Adaptation: theta_i = a_i + v_th, then a_i <- rho a_i + beta_a z_i).
-template <SynapseKind K, bool Soft, bool Cur, typename Ad = NoAdaptation>
+// that the loop vectorises (v = s ? lif_reset_spiked(v) : v is lif_reset(v, z) for z in {0, 1}).
+// Soft must equal c.soft_reset.
+template <SynapseKind K, bool Soft, bool Cur>
 inline void lif_block(const LIFCoeffs& c, LIFState& s, int32_t b, int32_t n,
                       float* __restrict in0, float* __restrict in1,
-                      const float* __restrict cur, float scale, int32_t* __restrict flag,
-                      const Ad& ad = Ad{}) {
+                      const float* __restrict cur, float scale, int32_t* __restrict flag) {
   const float vd = c.v_drive, p22 = c.p22, p21ex = c.p21ex, p21in = c.p21in;
   const float p11ex = c.p11ex, p11in = c.p11in, vr = c.v_reset, vth = c.v_th;
-  const float rj = c.reset_jump;
+  const float jump = c.reset_jump;
   const int32_t nref = c.n_ref;
   float* __restrict v = s.v.data() + b;
   float* __restrict iex = s.i_ex.data() + b;
@@ -220,7 +210,6 @@ inline void lif_block(const LIFCoeffs& c, LIFState& s, int32_t b, int32_t n,
     const float drive = Cur ? cur[k] * scale : 0.f;
     const int32_t r = ref[k];
     const bool refr = r > 0;
-    const float theta = ad.threshold(b + k, vth);
     float vi = v[k];
     int32_t sp;
     if constexpr (K == SynapseKind::Exp) {
@@ -231,16 +220,15 @@ inline void lif_block(const LIFCoeffs& c, LIFState& s, int32_t b, int32_t n,
       vi = refr ? vr : vn;
       iex[k] = ei * p11ex + x0;
       iin[k] = ii * p11in + x1;
-      sp = vi >= theta ? 1 : 0;
+      sp = vi >= vth ? 1 : 0;
     } else {
       const float vn = lif_membrane(vd + drive, vi, p22, x0);
       vi = refr ? vr : vn;
-      sp = (!refr && vi >= theta) ? 1 : 0;
+      sp = (!refr && vi >= vth) ? 1 : 0;
     }
-    const float vs = lif_reset<Soft>(vi, 1.f, vr, ad.jump(theta, vr, rj));
+    const float vs = lif_reset_spiked<Soft>(vi, vr, jump);
     v[k] = sp ? vs : vi;
     ref[k] = sp ? nref : (refr ? r - 1 : r);
-    ad.adapt(b + k, sp ? 1.f : 0.f);
     flag[k] = sp;
   }
 }

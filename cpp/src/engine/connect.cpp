@@ -1,0 +1,317 @@
+// Projections: the connection rules (all-to-all, pairwise Bernoulli, fixed in/out-degree,
+// one-to-one), explicit synapse lists, receptor routing and weight writes.
+#include "spikecore/engine/network.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+#include "internal.hpp"
+
+namespace spikecore {
+
+using namespace engine_detail;
+
+// ------------------------------------------------------------------------------- projections
+
+uint16_t Network::delay_steps(double ms, const char* arg) const {
+  require_finite(ms, arg);
+  const double s = std::round(ms / dt_);
+  // called once per synapse: format messages only on failure
+  if (!(s >= 1))
+    throw value_error(message(arg, "must be at least one step (dt = " + str(dt_) + " ms), got " +
+                                       str(ms) + " ms"));
+  if (!(s <= max_delay_steps_))
+    throw value_error(message(arg, "must be at most max_delay (" + str(max_delay_steps_ * dt_) +
+                                       " ms), got " + str(ms) + " ms"));
+  return uint16_t(s);
+}
+
+int32_t Network::finish_projection(Projection&& pj) {
+  Population& q = pop_ref(pj.post);
+  const int32_t md = pj.m.max_delay();
+  q.ring.grow(md + 1, step_);
+  pj.dirty = true;
+  projs_.push_back(std::move(pj));
+  return int32_t(projs_.size() - 1);
+}
+
+int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
+                         const ValueSpec& weight, const ValueSpec& delay_ms, bool allow_autapses,
+                         bool allow_multapses) {
+  const Population& P = population(pre);
+  const Population& Q = population(post);
+  require(Q.model != NeuronModel::Source, "post", "a spike source cannot receive synapses");
+  check_spec(weight, "weight");
+  check_spec(delay_ms, "delay");
+  if (delay_ms.kind == ValueSpec::Const) (void)delay_steps(delay_ms.a, "delay");
+  const int32_t np = P.n, nq = Q.n_targets();
+  const bool same = pre == post;
+  const bool no_aut = same && !allow_autapses;
+  const uint64_t jid = uint64_t(projs_.size());
+  const uint64_t cstream = kStreamConnect + jid;
+  std::vector<int32_t> ci, cj;  // generation order
+  auto reserve = [&](double n) {
+    ci.reserve(size_t(n));
+    cj.reserve(size_t(n));
+  };
+  // Generate synapses for the iterated side [0, n_for) in thread blocks, each index x from its own
+  // counter RNG stream, then concatenate in block order: the same list for any thread count.
+  const int T = pool_->size();
+  auto generate = [&](int32_t n_for, double per, const auto& gen) {
+    if (T == 1 || double(n_for) * per < 2e5) {
+      reserve(per * n_for * 1.05 + 16);
+      gen(0, n_for, ci, cj);
+      return;
+    }
+    std::vector<std::vector<int32_t>> gi(static_cast<size_t>(T)), gj(static_cast<size_t>(T));
+    pool_->run([&](int rank) {
+      int64_t b, e;
+      ThreadPool::block_range(n_for, T, rank, b, e);
+      gi[size_t(rank)].reserve(size_t(per * double(e - b) * 1.05 + 16));
+      gj[size_t(rank)].reserve(size_t(per * double(e - b) * 1.05 + 16));
+      gen(int32_t(b), int32_t(e), gi[size_t(rank)], gj[size_t(rank)]);
+    });
+    size_t total = 0;
+    for (const auto& g : gi) total += g.size();
+    ci.resize(total);
+    cj.resize(total);
+    size_t at = 0;
+    for (int r = 0; r < T; ++r) {
+      std::copy(gi[size_t(r)].begin(), gi[size_t(r)].end(), ci.begin() + int64_t(at));
+      std::copy(gj[size_t(r)].begin(), gj[size_t(r)].end(), cj.begin() + int64_t(at));
+      at += gi[size_t(r)].size();
+      std::vector<int32_t>().swap(gi[size_t(r)]);
+      std::vector<int32_t>().swap(gj[size_t(r)]);
+    }
+  };
+  switch (rule) {
+    case ConnRule::AllToAll: {
+      reserve(double(np) * nq);
+      for (int32_t i = 0; i < np; ++i)
+        for (int32_t j = 0; j < nq; ++j) {
+          if (no_aut && i == j) continue;
+          ci.push_back(i);
+          cj.push_back(j);
+        }
+      break;
+    }
+    case ConnRule::OneToOne: {
+      require(np == nq, "post", "one_to_one needs populations of equal size (" +
+                                    std::to_string(np) + " != " + std::to_string(nq) + ")");
+      if (!no_aut) {
+        reserve(np);
+        for (int32_t i = 0; i < np; ++i) {
+          ci.push_back(i);
+          cj.push_back(i);
+        }
+      }
+      break;
+    }
+    case ConnRule::PairwiseBernoulli: {
+      require_probability(param, "p");
+      if (param > 0) {
+        const double l1p = std::log1p(-param);
+        generate(np, param * nq, [&](int32_t b, int32_t e, std::vector<int32_t>& gi,
+                                     std::vector<int32_t>& gj) {
+          for (int32_t i = b; i < e; ++i) {
+            CounterRng r(seed_, cstream, uint64_t(i), 0);
+            int64_t j = -1;
+            for (;;) {
+              // geometric skip, computed in double so that tiny p cannot overflow
+              const double skip =
+                  param >= 1 ? 0.0 : std::floor(std::log(r.uniform_pos()) / l1p);
+              if (double(j) + 1.0 + skip >= double(nq)) break;
+              j += 1 + int64_t(skip);
+              if (no_aut && j == i) continue;
+              gi.push_back(i);
+              gj.push_back(int32_t(j));
+            }
+          }
+        });
+      }
+      break;
+    }
+    case ConnRule::FixedIndegree:
+    case ConnRule::FixedOutdegree: {
+      const bool in = rule == ConnRule::FixedIndegree;
+      const char* arg = in ? "indegree" : "outdegree";
+      require_finite(param, arg);
+      require(param >= 0 && param == std::floor(param), arg, "must be an integer >= 0");
+      const int64_t k = int64_t(param);
+      const int32_t n_from = in ? np : nq;  // the side drawn from
+      const int32_t n_for = in ? nq : np;   // the side iterated
+      const int64_t avail = n_from - (no_aut ? 1 : 0);
+      if (k > 0) {
+        require(avail >= 1, arg, "no possible partner (autapses forbidden, population of one)");
+        if (!allow_multapses)
+          require(k <= avail, arg,
+                  "must be <= " + std::to_string(avail) + " without multapses, got " +
+                      std::to_string(k));
+      }
+      generate(n_for, double(k), [&](int32_t b, int32_t e, std::vector<int32_t>& gi,
+                                     std::vector<int32_t>& gj) {
+        std::vector<uint8_t> mark(allow_multapses ? 0 : size_t(n_from), 0);
+        std::vector<int32_t> picked;
+        for (int32_t x = b; x < e; ++x) {
+          CounterRng r(seed_, cstream, uint64_t(x), 0);
+          picked.clear();
+          while (int64_t(picked.size()) < k) {
+            const int32_t y = int32_t(r.below(uint64_t(n_from)));
+            if (no_aut && y == x) continue;
+            if (!allow_multapses) {
+              if (mark[size_t(y)]) continue;
+              mark[size_t(y)] = 1;
+            }
+            picked.push_back(y);
+          }
+          for (int32_t y : picked) {
+            if (!allow_multapses) mark[size_t(y)] = 0;
+            gi.push_back(in ? y : x);
+            gj.push_back(in ? x : y);
+          }
+        }
+      });
+      break;
+    }
+    default: throw value_error("rule: unknown connection rule");
+  }
+  const int64_t n = int64_t(ci.size());
+  if (weight.kind == ValueSpec::Array)
+    require(weight.len == n, "weight",
+            "array length " + std::to_string(weight.len) + " does not match the " +
+                std::to_string(n) + " synapses of this rule");
+  if (delay_ms.kind == ValueSpec::Array)
+    require(delay_ms.len == n, "delay",
+            "array length " + std::to_string(delay_ms.len) + " does not match the " +
+                std::to_string(n) + " synapses of this rule");
+  std::vector<float> w(static_cast<size_t>(n));
+  std::vector<uint16_t> d(static_cast<size_t>(n));
+  const bool dist_delay = delay_ms.kind == ValueSpec::Normal || delay_ms.kind == ValueSpec::Uniform;
+  const uint16_t dconst = delay_ms.kind == ValueSpec::Const ? delay_steps(delay_ms.a, "delay") : 1;
+  if (delay_ms.kind == ValueSpec::Array)  // validate before the (parallel) fill
+    for (int64_t k = 0; k < n; ++k) (void)delay_steps(delay_ms.arr[k], "delay");
+  auto fill = [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) {
+      w[size_t(k)] = float(spec_value(weight, seed_, kStreamWeight + jid, k));
+      if (delay_ms.kind == ValueSpec::Const) {
+        d[size_t(k)] = dconst;
+      } else if (dist_delay) {
+        // distributions are clipped to [1 step, max_delay]
+        double s = std::round(spec_value(delay_ms, seed_, kStreamDelay + jid, k) / dt_);
+        s = std::min<double>(std::max<double>(s, 1.0), max_delay_steps_);
+        d[size_t(k)] = uint16_t(s);
+      } else {
+        d[size_t(k)] = uint16_t(std::round(double(delay_ms.arr[k]) / dt_));
+      }
+    }
+  };
+  if (T == 1 || n < 200000) {
+    fill(0, n);
+  } else {
+    pool_->run([&](int rank) {
+      int64_t b, e;
+      ThreadPool::block_range(n, T, rank, b, e);
+      fill(b, e);
+    });
+  }
+  Projection pj;
+  pj.pre = pre;
+  pj.post = post;
+  pj.allow_autapses = allow_autapses;
+  pj.allow_multapses = allow_multapses;
+  pj.m = SynapseMatrix::from_coo(np, nq, ci.data(), cj.data(), w.data(), d.data(), n, kSlack);
+  return finish_projection(std::move(pj));
+}
+
+int32_t Network::connect_explicit(int32_t pre, int32_t post, const int32_t* pre_idx,
+                                  const int32_t* post_idx, int64_t n, const ValueSpec& weight,
+                                  const ValueSpec& delay_ms, bool allow_autapses,
+                                  bool allow_multapses) {
+  const Population& P = population(pre);
+  const Population& Q = population(post);
+  require(Q.model != NeuronModel::Source, "post", "a spike source cannot receive synapses");
+  check_spec(weight, "weight");
+  check_spec(delay_ms, "delay");
+  for (int64_t k = 0; k < n; ++k) {
+    require_index(pre_idx[k], P.n, "pre_index");
+    require_index(post_idx[k], Q.n_targets(), "post_index");
+  }
+  if (weight.kind == ValueSpec::Array)
+    require(weight.len == n, "weight", "length must equal the number of synapses");
+  if (delay_ms.kind == ValueSpec::Array)
+    require(delay_ms.len == n, "delay", "length must equal the number of synapses");
+  const uint64_t jid = uint64_t(projs_.size());
+  std::vector<float> w(static_cast<size_t>(n));
+  std::vector<uint16_t> d(static_cast<size_t>(n));
+  for (int64_t k = 0; k < n; ++k) {
+    w[size_t(k)] = float(spec_value(weight, seed_, kStreamWeight + jid, k));
+    if (delay_ms.kind == ValueSpec::Const || delay_ms.kind == ValueSpec::Array) {
+      d[size_t(k)] = delay_steps(spec_value(delay_ms, seed_, 0, k), "delay");
+    } else {
+      double s = std::round(spec_value(delay_ms, seed_, kStreamDelay + jid, k) / dt_);
+      d[size_t(k)] = uint16_t(std::min<double>(std::max<double>(s, 1.0), max_delay_steps_));
+    }
+  }
+  return connect_steps(pre, post, pre_idx, post_idx, w.data(), d.data(), n, allow_autapses,
+                       allow_multapses);
+}
+
+int32_t Network::connect_steps(int32_t pre, int32_t post, const int32_t* pre_idx,
+                               const int32_t* post_idx, const float* weight,
+                               const uint16_t* delay, int64_t n, bool allow_autapses,
+                               bool allow_multapses) {
+  const Population& P = population(pre);
+  const Population& Q = population(post);
+  require(Q.model != NeuronModel::Source, "post", "a spike source cannot receive synapses");
+  for (int64_t k = 0; k < n; ++k) {
+    require_index(pre_idx[k], P.n, "pre_index");
+    require_index(post_idx[k], Q.n_targets(), "post_index");
+    require(delay[k] >= 1 && delay[k] <= max_delay_steps_, "delay",
+            "must be in [1, max_delay] steps");
+    if (!std::isfinite(weight[k])) throw value_error("weight: contains NaN or inf");
+    if (!allow_autapses && pre == post && pre_idx[k] == post_idx[k])
+      throw value_error("pre_index: autapse " + std::to_string(pre_idx[k]) +
+                        " while allow_autapses is False");
+  }
+  Projection pj;
+  pj.pre = pre;
+  pj.post = post;
+  pj.allow_autapses = allow_autapses;
+  pj.allow_multapses = allow_multapses;
+  pj.m = SynapseMatrix::from_coo(P.n, Q.n_targets(), pre_idx, post_idx, weight, delay, n, kSlack);
+  if (!allow_multapses) {
+    for (int32_t r = 0; r < pj.m.n_pre(); ++r)
+      for (int64_t k = pj.m.row_begin(r) + 1; k < pj.m.row_end(r); ++k)
+        if (pj.m.post()[k] == pj.m.post()[k - 1])
+          throw value_error("post_index: multapse " + std::to_string(r) + " -> " +
+                            std::to_string(pj.m.post()[k]) + " while allow_multapses is False");
+  }
+  return finish_projection(std::move(pj));
+}
+
+void Network::set_receptor(int32_t j, int32_t r) {
+  require_index(j, int64_t(projs_.size()), "projection");
+  Projection& pj = projs_[size_t(j)];
+  const Population& q = population(pj.post);
+  require(r >= -1 && r < q.n_rec(), "receptor",
+          "must be -1 (default) or in [0, " + std::to_string(q.n_rec()) + ") for population '" +
+              q.name + "', got " + std::to_string(r));
+  pj.receptor = r;
+  pj.dirty = true;
+}
+
+void Network::set_weights(int32_t j, const float* w, int64_t n) {
+  require_index(j, int64_t(projs_.size()), "projection");
+  Projection& pj = projs_[size_t(j)];
+  require(n == pj.m.nnz(), "weight", "length must equal the number of synapses (" +
+                                         std::to_string(pj.m.nnz()) + ")");
+  for (int64_t k = 0; k < n; ++k)
+    if (!std::isfinite(w[k])) throw value_error("weight: contains NaN or inf");
+  int64_t i = 0;
+  for (int32_t r = 0; r < pj.m.n_pre(); ++r)
+    for (int64_t p = pj.m.row_begin(r); p < pj.m.row_end(r); ++p) pj.m.weight()[p] = w[i++];
+  pj.dirty = true;
+}
+}  // namespace spikecore

@@ -1,0 +1,164 @@
+// Spike propagation: the per-thread slices of every projection row and the delivery of a
+// step's spikes into the delay rings of the targets (DelayRing in engine/delay_ring.hpp).
+#include "spikecore/engine/network.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "internal.hpp"
+
+namespace spikecore {
+
+using namespace engine_detail;
+
+// Per projection (when changed or the thread count changed): the row slice boundaries of each
+// thread block, the delay range, the receptor routing and the constant-weight flag; then the
+// spike exchange window and the spike lists.
+void Network::prepare_delivery() {
+  const int T = pool_->size();
+  for (auto& pj : projs_) {
+    if (!pj.dirty && pj.bounds_t == T) continue;
+    const SynapseMatrix& m = pj.m;
+    const int32_t nq = pops_[size_t(pj.post)].n;
+    const int32_t K = pops_[size_t(pj.post)].br.K;  // targets are branch compartments j K + k
+    pj.bounds.assign(size_t(m.n_pre()) * size_t(T + 1), 0);
+    std::vector<int64_t> lo(size_t(T) + 1);
+    for (int b = 0; b < T; ++b) {
+      int64_t e;
+      ThreadPool::block_range(nq, T, b, lo[size_t(b)], e);
+      lo[size_t(b)] *= K;
+    }
+    uint16_t dmin = 65535, dmax = 1;
+    bool any_pos = false, any_neg = false;
+    bool wconst = m.nnz() > 0, first = true;
+    uint32_t wbits0 = 0;
+    for (int32_t r = 0; r < m.n_pre(); ++r) {
+      const int32_t* pb = m.post() + m.row_begin(r);
+      const int32_t* pe = m.post() + m.row_end(r);
+      int64_t* out = pj.bounds.data() + size_t(r) * size_t(T + 1);
+      for (int b = 0; b < T; ++b)
+        out[b] = int64_t(std::lower_bound(pb, pe, int32_t(lo[size_t(b)])) - m.post());
+      out[T] = m.row_end(r);
+      for (int64_t k = m.row_begin(r); k < m.row_end(r); ++k) {
+        dmin = std::min(dmin, m.delay()[k]);
+        dmax = std::max(dmax, m.delay()[k]);
+        const float w = m.weight()[k];
+        any_pos |= !(w < 0);
+        any_neg |= (w < 0);
+        uint32_t wb;
+        std::memcpy(&wb, &w, 4);
+        if (first) wbits0 = wb;
+        first = false;
+        wconst &= wb == wbits0;
+      }
+    }
+    pj.wconst = wconst;
+    std::memcpy(&pj.wval, &wbits0, 4);
+    if (dmin > dmax) dmin = dmax;
+    pj.dmin = dmin;
+    pj.dmax = dmax;
+    const Population& q = pops_[size_t(pj.post)];
+    if (pj.receptor >= 0) pj.recmode = pj.receptor;
+    else if (q.n_rec() == 1 || q.kind != SynapseKind::Exp || !any_neg) pj.recmode = 0;
+    else if (!any_pos) pj.recmode = 1;
+    else pj.recmode = 2;
+    pj.bounds_t = T;
+    pj.dirty = false;
+  }
+  // spike exchange window: the smallest delay of any projection (spikes of a window only land
+  // after it), capped so that spike buffers stay small
+  window_ = 64;
+  for (const auto& pj : projs_)
+    if (pj.m.nnz() > 0) window_ = std::min<int32_t>(window_, pj.dmin);
+  window_ = std::max<int32_t>(window_, 1);
+  for (int par = 0; par < 2; ++par) {
+    spikes_[par].resize(pops_.size());
+    for (size_t p = 0; p < pops_.size(); ++p) {
+      spikes_[par][p].resize(size_t(T));
+      for (auto& l : spikes_[par][p]) {
+        l.v.clear();
+        l.off.assign(1, 0);
+        l.v.reserve(size_t(pops_[p].n / T + 1));
+      }
+    }
+  }
+}
+
+namespace {
+template <bool Uniform, int Mode, bool ConstW, typename Lists>
+inline int64_t deliver_rows(const Projection& pj, const Lists& lists, int s,
+                            int rank, int T, float* const* base, int32_t n) {
+  const float wval = pj.wval;
+  const int32_t* post = pj.m.post();
+  const float* weight = pj.m.weight();
+  const uint16_t* delay = pj.m.delay();
+  const int64_t* bounds = pj.bounds.data();
+  float* const slot = base[pj.dmin];
+  int64_t ev = 0;
+  for (int rr = 0; rr < T; ++rr) {
+    const auto& L = lists[size_t(rr)];
+    const int32_t xe = L.off[size_t(s) + 1];
+    for (int32_t x = L.off[size_t(s)]; x < xe; ++x) {
+      // software prefetch: the bounds of the spike after next, the row slice of the next one
+      if (x + 2 < xe) __builtin_prefetch(bounds + size_t(L.v[size_t(x) + 2]) * size_t(T + 1) + rank);
+      if (x + 1 < xe) {
+        const int64_t kn = bounds[size_t(L.v[size_t(x) + 1]) * size_t(T + 1) + size_t(rank)];
+        __builtin_prefetch(post + kn);
+        __builtin_prefetch(post + kn + 16);
+        if (!ConstW) {
+          __builtin_prefetch(weight + kn);
+          __builtin_prefetch(weight + kn + 16);
+        }
+      }
+      const int32_t r = L.v[size_t(x)];
+      const int64_t* bd = bounds + size_t(r) * size_t(T + 1);
+      const int64_t k0 = bd[rank], k1 = bd[rank + 1];
+      ev += k1 - k0;
+      for (int64_t k = k0; k < k1; ++k) {
+        const float w = ConstW ? wval : weight[k];
+        float* dst = Uniform ? slot : base[delay[k]];
+        if (Mode == 0) dst[post[k]] += w;
+        else if (Mode == 1) dst[post[k] + n] += w;
+        else dst[post[k] + (w < 0 ? n : 0)] += w;
+      }
+    }
+  }
+  return ev;
+}
+}  // namespace
+
+void Network::deliver(Projection& pj, int rank, int64_t t, int par, int s) {
+  const auto& lists = spikes_[par][size_t(pj.pre)];
+  bool any = false;
+  for (const auto& l : lists) any |= l.off[size_t(s) + 1] > l.off[size_t(s)];
+  if (!any) return;
+  Population& q = pops_[size_t(pj.post)];
+  const int T = pool_->size();
+  const int32_t nt = q.n_targets();
+  float* base[65536 / 64];  // enough for typical delays; larger handled below
+  std::vector<float*> big;
+  float** bp = base;
+  if (pj.dmax + 1 > int(sizeof(base) / sizeof(base[0]))) {
+    big.resize(size_t(pj.dmax) + 1);
+    bp = big.data();
+  }
+  for (int d = pj.dmin; d <= pj.dmax; ++d) bp[d] = q.ring.slot(t + d);
+  const bool uni = pj.dmin == pj.dmax;
+  int64_t ev;
+  switch ((pj.recmode * 2 + (uni ? 1 : 0)) * 2 + (pj.wconst ? 1 : 0)) {
+    case 0: ev = deliver_rows<false, 0, false>(pj, lists, s, rank, T, bp, nt); break;
+    case 1: ev = deliver_rows<false, 0, true>(pj, lists, s, rank, T, bp, nt); break;
+    case 2: ev = deliver_rows<true, 0, false>(pj, lists, s, rank, T, bp, nt); break;
+    case 3: ev = deliver_rows<true, 0, true>(pj, lists, s, rank, T, bp, nt); break;
+    case 4: ev = deliver_rows<false, 1, false>(pj, lists, s, rank, T, bp, nt); break;
+    case 5: ev = deliver_rows<false, 1, true>(pj, lists, s, rank, T, bp, nt); break;
+    case 6: ev = deliver_rows<true, 1, false>(pj, lists, s, rank, T, bp, nt); break;
+    case 7: ev = deliver_rows<true, 1, true>(pj, lists, s, rank, T, bp, nt); break;
+    case 8: ev = deliver_rows<false, 2, false>(pj, lists, s, rank, T, bp, nt); break;
+    case 9: ev = deliver_rows<false, 2, true>(pj, lists, s, rank, T, bp, nt); break;
+    case 10: ev = deliver_rows<true, 2, false>(pj, lists, s, rank, T, bp, nt); break;
+    default: ev = deliver_rows<true, 2, true>(pj, lists, s, rank, T, bp, nt); break;
+  }
+  thread_events_[size_t(rank) * kPad] += ev;
+}
+}  // namespace spikecore

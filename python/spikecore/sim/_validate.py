@@ -1,0 +1,119 @@
+"""Argument checks and the busy guard shared by the parts of :class:`spikecore.sim.Network`."""
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+import threading
+from typing import Any, Optional, Tuple
+
+import numpy as np
+
+def _idle(fn):
+    """Serialise calls into the core: the core works without the GIL (run, connect, prune,
+    regrow), so a call from another thread meanwhile would race; it raises RuntimeError instead.
+    Re-entrant for the thread that holds the network."""
+    @functools.wraps(fn)
+    def wrapper(self, *args, **kwargs):
+        net = getattr(self, "net", self)  # a handle's network, or the network
+        me = threading.get_ident()
+        if net._owner == me:
+            return fn(self, *args, **kwargs)
+        if not net._lock.acquire(blocking=False):
+            raise RuntimeError("network: busy in another thread (run, connect, prune, ...)")
+        net._owner = me
+        try:
+            return fn(self, *args, **kwargs)
+        finally:
+            net._owner = None
+            net._lock.release()
+
+    return wrapper
+
+
+
+def _finite(x: Any, name: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{name}: must be a real number, got {type(x).__name__}")
+    x = float(x)
+    if not math.isfinite(x):
+        raise ValueError(f"{name}: must be finite, got {x}")
+    return x
+
+
+def _int(x: Any, name: str) -> int:
+    if isinstance(x, bool) or not isinstance(x, numbers.Integral):
+        if isinstance(x, float) and x.is_integer():
+            return int(x)
+        raise TypeError(f"{name}: must be an integer, got {type(x).__name__}")
+    return int(x)
+
+
+def _numpy(x: Any) -> np.ndarray:
+    """numpy view of an array-like; torch tensors are detached and moved to the CPU."""
+    if hasattr(x, "detach") and hasattr(x, "cpu"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def _float_array(x: Any, name: str, shape: Optional[Tuple[int, ...]] = None) -> np.ndarray:
+    a = _numpy(x)
+    if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        raise TypeError(f"{name}: must be a numeric array, got dtype {a.dtype}")
+    if np.iscomplexobj(a):
+        raise TypeError(f"{name}: must be real, got dtype {a.dtype}")
+    a = np.ascontiguousarray(a, dtype=np.float32)
+    if shape is not None and a.shape != shape:
+        raise ValueError(f"{name}: shape must be {shape}, got {a.shape}")
+    if a.size and not np.all(np.isfinite(a)):
+        raise ValueError(f"{name}: contains NaN or inf")
+    return a
+
+
+def _index_array(x: Any, name: str, n: Optional[int] = None) -> np.ndarray:
+    a = _numpy(x)
+    if a.size == 0:
+        a = a.astype(np.int64)
+    if not np.issubdtype(a.dtype, np.integer):
+        raise TypeError(f"{name}: must be an integer array, got dtype {a.dtype}")
+    if a.ndim != 1:
+        raise ValueError(f"{name}: must be 1-D, got shape {a.shape}")
+    if n is not None and a.size and (a.min() < 0 or a.max() >= n):
+        bad = int(a.min()) if a.min() < 0 else int(a.max())
+        raise IndexError(f"{name}: index {bad} out of range [0, {n})")
+    return np.ascontiguousarray(a, dtype=np.int32)
+
+
+
+def _value_spec(x: Any, name: str):
+    """(kind, a, b, array) for the C++ ValueSpec: constant, distribution, or per-synapse array."""
+    empty = np.zeros(0, np.float32)
+    if isinstance(x, dict):
+        if len(x) != 1:
+            raise ValueError(f"{name}: a distribution is one of {{'normal': (mean, std)}}, "
+                             f"{{'uniform': (low, high)}}")
+        (dist, args), = x.items()
+        x = (dist, *args)
+    if isinstance(x, tuple) and x and isinstance(x[0], str):
+        dist = x[0]
+        if dist not in ("normal", "uniform"):
+            raise ValueError(f"{name}: unknown distribution {dist!r}; use 'normal' or 'uniform'")
+        if len(x) != 3:
+            raise ValueError(f"{name}: {dist} needs two parameters, got {len(x) - 1}")
+        a, b = _finite(x[1], name), _finite(x[2], name)
+        if dist == "normal":
+            if b < 0:
+                raise ValueError(f"{name}: normal std must be >= 0, got {b}")
+            return 1, a, b, empty
+        if b < a:
+            raise ValueError(f"{name}: uniform bounds must satisfy low <= high, got ({a}, {b})")
+        return 2, a, b, empty
+    if isinstance(x, numbers.Real) and not isinstance(x, bool):
+        return 0, _finite(x, name), 0.0, empty
+    if isinstance(x, (np.ndarray, list, tuple)) or hasattr(x, "__array__"):
+        if hasattr(x, "detach"):
+            x = x.detach().cpu().numpy()
+        a = _float_array(x, name)
+        return 3, 0.0, 0.0, a.reshape(-1)
+    raise TypeError(f"{name}: must be a number, an array or a distribution, "
+                    f"got {type(x).__name__}")
