@@ -190,20 +190,14 @@ inline bool lif_step(const LIFCoeffs& c, float& v, float& i_ex, float& i_in, int
 // that the loop vectorises (v = s ? lif_reset_spiked(v) : v is lif_reset(v, z) for z in {0, 1}).
 // Soft must equal c.soft_reset.
 template <SynapseKind K, bool Soft, bool Cur>
-inline void lif_block(const LIFCoeffs& c, LIFState& s, int32_t b, int32_t n,
-                      float* __restrict in0, float* __restrict in1,
-                      const float* __restrict cur, float scale, int32_t* __restrict flag) {
+inline void lif_block_raw(const LIFCoeffs& c, int32_t n, float* __restrict v,
+                          float* __restrict iex, float* __restrict iin, int32_t* __restrict ref,
+                          float* __restrict in0, float* __restrict in1,
+                          const float* __restrict cur, float scale, int32_t* __restrict flag) {
   const float vd = c.v_drive, p22 = c.p22, p21ex = c.p21ex, p21in = c.p21in;
   const float p11ex = c.p11ex, p11in = c.p11in, vr = c.v_reset, vth = c.v_th;
   const float jump = c.reset_jump;
   const int32_t nref = c.n_ref;
-  float* __restrict v = s.v.data() + b;
-  float* __restrict iex = s.i_ex.data() + b;
-  float* __restrict iin = s.i_in.data() + b;
-  int32_t* __restrict ref = s.ref.data() + b;
-  in0 += b;
-  if (K == SynapseKind::Exp) in1 += b;
-  if (Cur) cur += b;
   for (int32_t k = 0; k < n; ++k) {
     const float x0 = in0[k];
     in0[k] = 0.f;
@@ -231,6 +225,16 @@ inline void lif_block(const LIFCoeffs& c, LIFState& s, int32_t b, int32_t n,
     ref[k] = sp ? nref : (refr ? r - 1 : r);
     flag[k] = sp;
   }
+}
+
+// (The loop lives in lif_block_raw, whose restrict-qualified pointer parameters let the
+// compiler vectorise it as the engine's former lif_chunk.)
+template <SynapseKind K, bool Soft, bool Cur>
+inline void lif_block(const LIFCoeffs& c, LIFState& s, int32_t b, int32_t n, float* in0,
+                      float* in1, const float* cur, float scale, int32_t* flag) {
+  lif_block_raw<K, Soft, Cur>(c, n, s.v.data() + b, s.i_ex.data() + b, s.i_in.data() + b,
+                              s.ref.data() + b, in0 + b, K == SynapseKind::Exp ? in1 + b : in1,
+                              Cur ? cur + b : cur, scale, flag);
 }
 
 }  // namespace spikecore
