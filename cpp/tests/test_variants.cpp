@@ -38,9 +38,9 @@ TEST_CASE("celif_forward equals celif_step") {
   // engine side: the block step (reads and clears its inputs)
   const CELIFCoeffs cf = CELIFCoeffs::make(p, size_t(n));
   CELIFState s;
-  s.resize(size_t(n));
+  s.resize(static_cast<size_t>(n));
   std::vector<uint8_t> zs(size_t(steps * n));
-  std::vector<int32_t> flag(size_t(n));
+  std::vector<int32_t> flag(static_cast<size_t>(n));
   for (int64_t t = 0; t < steps; ++t) {
     std::vector<float> in0(I.begin() + t * n, I.begin() + (t + 1) * n);
     std::vector<float> in1(q.begin() + t * n, q.begin() + (t + 1) * n);
@@ -138,18 +138,18 @@ TEST_CASE("dendritic_forward equals dendritic_soma_input per neuron") {
   // dendritic_block gives the same u (bias included) and y, bit for bit
   for (int gk = 0; gk < 3; ++gk) {
     const int64_t r = 5;
-    std::vector<float> uref(size_t(out * K)), yref(size_t(out)), s(size_t(out * K));
+    std::vector<float> uref(size_t(out * K)), yref(static_cast<size_t>(out)), s(size_t(out * K));
     for (int64_t j = 0; j < out; ++j) {
       yref[size_t(j)] = dendritic_soma_input<float>(BranchFn(gk), K, m, w.data() + j * K * m,
                                                     b.data() + j * K, idx.data() + j * K * m,
                                                     x.data() + r * in, uref.data() + j * K);
       // s: the same sums without the bias
-      std::vector<float> u0(size_t(K));
+      std::vector<float> u0(static_cast<size_t>(K));
       dendritic_soma_input<float>(BranchFn(gk), K, m, w.data() + j * K * m, nullptr,
                                   idx.data() + j * K * m, x.data() + r * in, u0.data());
       for (int64_t k = 0; k < K; ++k) s[size_t(j * K + k)] = u0[size_t(k)];
     }
-    std::vector<float> u(size_t(out * K), 123.f), y(size_t(out));
+    std::vector<float> u(size_t(out * K), 123.f), y(static_cast<size_t>(out));
     switch (BranchFn(gk)) {
       case BranchFn::ReLU:
         dendritic_block<BranchFn::ReLU>(int32_t(K), 0.f, b.data(), u.data(), 0, int32_t(out),
@@ -174,7 +174,7 @@ TEST_CASE("leaky dendritic branches rest at their bias") {
   const std::vector<float> bias = {0.5f, -0.25f, 1.f, 0.f, -2.f, 0.125f};
   DendriticState st;
   st.resize(size_t(n * K), bias.data());
-  std::vector<float> in(size_t(n * K), 0.f), y(size_t(n));
+  std::vector<float> in(size_t(n * K), 0.f), y(static_cast<size_t>(n));
   for (int t = 0; t < 5; ++t)
     dendritic_block<BranchFn::Identity>(K, 0.75f, bias.data(), st.u.data(), 0, n, in.data(),
                                         y.data());
