@@ -76,8 +76,8 @@ def test_lif(seed, soft):
     tau = float(rng.uniform(2, 30))
     v_th = _f32(rng.uniform(5, 20))
     v_reset = 0.0 if soft else _f32(rng.uniform(-5, 0.5 * v_th))
-    z_e, v_e, _, _ = _engine("lif", x, tau_m=tau, v_th=v_th, v_reset=v_reset, t_ref=0.0,
-                             soft_reset=soft, v_init=0.0)
+    z_e, v_e, _, _ = _engine("lif", x, tau_m=tau, v_threshold=v_th, v_reset=v_reset,
+                             t_ref=0.0, soft_reset=soft, v_init=0.0)
     beta = _f32(np.exp(-1.0 / tau))
     xt = torch.from_numpy(x)
     kw = dict(beta=beta, v_threshold=v_th, v_reset=None if soft else v_reset)
@@ -95,8 +95,9 @@ def test_alif(seed, soft):
     tau, tau_a = float(rng.uniform(2, 30)), float(rng.uniform(20, 300))
     v_th, beta_a = _f32(rng.uniform(5, 20)), _f32(rng.uniform(0.5, 3))
     v_reset = 0.0 if soft else _f32(rng.uniform(-5, 0.5 * v_th))
-    z_e, v_e, net, pop = _engine("alif", x, tau_m=tau, tau_a=tau_a, beta_a=beta_a, v_th=v_th,
-                                 v_reset=v_reset, t_ref=0.0, soft_reset=soft, v_init=0.0)
+    z_e, v_e, net, pop = _engine("alif", x, tau_m=tau, tau_a=tau_a, beta_a=beta_a,
+                                 v_threshold=v_th, v_reset=v_reset, t_ref=0.0, soft_reset=soft,
+                                 v_init=0.0)
     beta, rho = _f32(np.exp(-1.0 / tau)), _f32(np.exp(-1.0 / tau_a))
     xt = torch.from_numpy(x)
     kw = dict(beta=beta, rho=rho, beta_a=beta_a, v_threshold=v_th,
@@ -118,8 +119,8 @@ def test_lif_discrete(seed, soft):
     v_rest = _f32(rng.uniform(-0.3, 0.3))
     v_th = _f32(rng.uniform(0.5, 1.5))
     v_reset = 0.0 if soft else _f32(rng.uniform(-0.5, 0.3))
-    z_e, v_e, _, _ = _engine("lif_discrete", x, beta=beta, v_rest=v_rest, v_th=v_th,
-                             v_reset=v_reset, soft_reset=soft, v_init=v_rest)
+    z_e, v_e, _, _ = _engine("lif_discrete", x, beta=beta, v_rest=v_rest,
+                             v_threshold=v_th, v_reset=None if soft else v_reset, v_init=v_rest)
     xt, v0 = torch.from_numpy(x), torch.full((N,), v_rest)
     kw = dict(beta=beta, v_threshold=v_th, v_reset=None if soft else v_reset, v_rest=v_rest)
     z_k, v_k = SF.lif(xt, v0, **kw, backend="cpp")
@@ -135,7 +136,7 @@ def test_alif_discrete(seed, soft):
     beta_a, v_th = _f32(rng.uniform(0.05, 0.5)), _f32(rng.uniform(0.5, 1.5))
     v_reset = 0.0 if soft else _f32(rng.uniform(-0.5, 0.3))
     z_e, v_e, net, pop = _engine("alif_discrete", x, beta=beta, rho=rho, beta_a=beta_a,
-                                 v_th=v_th, v_reset=v_reset, soft_reset=soft)
+                                 v_threshold=v_th, v_reset=None if soft else v_reset)
     xt = torch.from_numpy(x)
     kw = dict(beta=beta, rho=rho, beta_a=beta_a, v_threshold=v_th,
               v_reset=None if soft else v_reset)
@@ -162,8 +163,8 @@ def test_noisy_lif(seed, soft):
     assert 0 < z_r.sum() < z_r.numel()
     assert torch.equal(z_k, z_r) and torch.equal(v_k, v_r)
     # eps = 0: the engine's deterministic deployment
-    z_e, v_e, _, _ = _engine("lif_discrete", x, beta=beta, v_th=v_th, v_reset=0.0,
-                             soft_reset=soft)
+    z_e, v_e, _, _ = _engine("lif_discrete", x, beta=beta, v_threshold=v_th,
+                             v_reset=None if soft else 0.0)
     zero = torch.zeros_like(eps)
     z_k0, v_k0 = SF.noisy_lif(xt, **kw, eps=zero, backend="cpp")
     z_r0, v_r0 = SF.noisy_lif(xt, **kw, eps=zero, backend="torch")
@@ -176,7 +177,7 @@ def test_celif(seed):
     x, rng = _input(50 + seed, mean=0.5, scale=0.8)
     prm = dict(beta=_f32(rng.uniform(0.3, 0.95)), rho=_f32(rng.uniform(0.7, 0.99)),
                beta_a=_f32(rng.uniform(0.1, 0.8)), gamma=_f32(rng.uniform(0.5, 4)),
-               v_th=_f32(rng.uniform(0.5, 1.5)))
+               v_threshold=_f32(rng.uniform(0.5, 1.5)))
     lam = rng.uniform(0.5, 0.99, N).astype(np.float32)
     net = Network(dt=1.0)
     pop = net.add_population(N, "celif", lambda_c=lam, context="shared", **prm)
@@ -189,11 +190,11 @@ def test_celif(seed):
     z_e[spk.steps, spk.senders] = 1
     xt, lam_t = torch.from_numpy(x), torch.from_numpy(lam)
     kw = dict(beta=prm["beta"], rho=prm["rho"], beta_a=prm["beta_a"], lambda_c=lam_t,
-              gamma=prm["gamma"], v_threshold=prm["v_th"])
+              gamma=prm["gamma"], v_threshold=prm["v_threshold"])
     z_k, st_k = celif(xt, xt, **kw, backend="cpp")
     zero = torch.zeros(N)
     z_r, st_r = celif_reference(xt, xt, zero, zero, zero, prm["beta"], prm["rho"],
-                                prm["beta_a"], lam_t, prm["gamma"], prm["v_th"],
+                                prm["beta_a"], lam_t, prm["gamma"], prm["v_threshold"],
                                 get_surrogate("atan"))
     vals = mon.values
     _check(z_e, vals["v"], z_k, st_k.v, z_r, st_r.v)
@@ -232,7 +233,7 @@ def test_dendritic(fn):
     s = np.stack([_seq_sum(x[t], w, idx) for t in range(T)]).reshape(T, n * K)
     beta, v_th = 0.5, 1e9  # a silent soma: v_t = beta v_{t-1} + y_t exposes y
     net = Network(dt=1.0)
-    pop = net.add_population(n, "lif_discrete", beta=beta, v_th=v_th, branches=K,
+    pop = net.add_population(n, "lif_discrete", beta=beta, v_threshold=v_th, branches=K,
                              branch_fn=fn, branch_bias=b.reshape(-1))
     t_idx, c_idx = np.nonzero(s)
     net.add_spike_input(pop, t_idx + 1.0, c_idx, s[t_idx, c_idx])
@@ -259,7 +260,7 @@ def test_dendritic_leaky_branch_rests_at_the_bias():
     s = (rng.random((T, n * K)) < 0.3) * rng.normal(0.5, 0.5, (T, n * K))
     s = s.astype(np.float32)
     net = Network(dt=1.0)
-    pop = net.add_population(n, "lif_discrete", beta=0.5, v_th=1e9, branches=K,
+    pop = net.add_population(n, "lif_discrete", beta=0.5, v_threshold=1e9, branches=K,
                              branch_fn="identity", branch_decay=delta, branch_bias=b)
     assert np.array_equal(net.get_state(pop, "u").reshape(-1), b)
     t_idx, c_idx = np.nonzero(s)
