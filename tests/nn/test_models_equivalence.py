@@ -63,7 +63,8 @@ def _check(z_engine, v_engine, z_kernel, v_kernel, z_ref, v_ref):
 
 def test_every_model_is_listed():
     """Each model of the engine (spikecore.sim.MODELS, sources aside) has a case here."""
-    from spikecore.sim.network import MODELS as SIM_MODELS, SOURCES
+    from spikecore.sim.network import MODELS as SIM_MODELS
+    from spikecore.sim.network import SOURCES
     assert set(SIM_MODELS) - set(SOURCES) <= set(MODELS)
 
 
