@@ -21,6 +21,7 @@ AREAS = {
     "hebbff": "spikecore.bench.hebbff",
     "structure": "spikecore.bench.structure",
     "variants": "spikecore.bench.variants",
+    "convert": "spikecore.bench.convert",
     "neural": "spikecore.bench.neural",
 }
 
