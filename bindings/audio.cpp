@@ -90,7 +90,8 @@ void bind_audio(nb::module_ m) {
             const int64_t T = int64_t(x.shape(1));
             const int64_t rows = s.output_length(T);
             float* p;
-            auto out = new_numpy<float>(
+            // every element is written by process()
+            auto out = new_numpy_uninit<float>(
                 {size_t(s.batch()), size_t(rows), size_t(s.bank().n_channels())}, &p);
             {
               nb::gil_scoped_release r;

@@ -7,14 +7,22 @@ tests/test_cpp.py and tests/bench/test_cpp_bench.py use it, so CI compiles the c
 
 ``example``: a loader, ``example("name")`` imports ``examples/name.py`` (scripts, not a package)
 as the module ``name``; the tests that reproduce the examples' claims at reduced size use it.
-"""
-import importlib.util
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
-import pytest
+``TRITON_INTERPRET=1`` is set before anything imports triton: the Triton kernel tests
+(tests/nn/triton) run in Triton's interpreter on CPU tensors, which only works when triton was
+first imported in interpreter mode.
+"""
+import os
+
+os.environ.setdefault("TRITON_INTERPRET", "1")
+
+import importlib.util  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,8 +10,8 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("sim", "nn", "audio", "data", "learn", "models", "analysis", "io", "experiments",
-               "bench")
+_SUBMODULES = ("specs", "sim", "nn", "audio", "data", "learn", "models", "analysis", "io",
+               "experiments", "bench")
 
 
 def __getattr__(name: str):

@@ -125,3 +125,60 @@ def test_low_channels_match_scipy_numerator_with_factored_denominator():
         m = np.abs(h_ref) > 1e-3
         rel = np.abs(np.abs(h[m]) - np.abs(h_ref[m])) / np.abs(h_ref[m])
         assert rel.max() < 1e-3, (cf, rel.max())
+
+
+def _cascade_float32(c, x):
+    """The filterbank's arithmetic restated in numpy float32, operation for operation:
+    u = g x_n; y_k = y_{k-1} + ((c1_k p_{k-1} - a2 q_k) - a1 p_k) for k = 1..4 (y_0 = u),
+    where p, q are the previous and second-previous outputs of each stage."""
+    sos = c.sos()  # [C, 4, 6]: (b0, b1, b2, 1, a1, a2), built from the kernel's float32 values
+    f = np.float32
+    g = sos[:, 0, 0].astype(f)
+    c1 = [(sos[:, k, 1] / sos[:, k, 0]).astype(f) for k in range(4)]
+    a1, a2 = sos[:, 0, 4].astype(f), sos[:, 0, 5].astype(f)
+    n = sos.shape[0]
+    p = [np.zeros(n, f) for _ in range(5)]
+    q = [np.zeros(n, f) for _ in range(5)]
+    out = np.empty((x.size, n), f)
+    for t, xt in enumerate(x):
+        u = g * f(xt)
+        ts = [(c1[k] * p[k] - a2 * q[k + 1]) - a1 * p[k + 1] for k in range(4)]
+        y = [u]
+        for k in range(4):
+            y.append(y[-1] + ts[k])
+        q = [None] + p[1:]
+        p = y
+        out[t] = y[4]
+    return out
+
+
+def test_bitwise_equal_to_float32_cascade_without_denormals():
+    # Time blocking, channel-group splitting and non-temporal stores (outputs > 4 MB) must not
+    # change a single bit where no subnormal numbers occur (white noise keeps the state normal).
+    rng = np.random.default_rng(3)
+    x = (0.1 * rng.standard_normal(17000)).astype(np.float32)
+    c = Cochlea(fs=16000, n_channels=64, f_lo=50, f_hi=7000)
+    ref = _cascade_float32(c, x)
+    assert not np.any((ref != 0) & (np.abs(ref) < np.finfo(np.float32).tiny))
+    y = c(x)  # 17000 x 64 x 4 B = 4.4 MB: the streaming-store path
+    assert np.array_equal(y, ref)
+    c2 = Cochlea(fs=16000, n_channels=64, f_lo=50, f_hi=7000, n_threads=2)
+    assert np.array_equal(c2(np.stack([x[:5000], x[5000:10000]])),
+                          np.stack([ref[:5000], _cascade_float32(c, x[5000:10000])]))
+
+
+def test_silence_flushes_denormals_and_matches_scipy():
+    # After a burst, silence lets the IIR state decay through float32's subnormal range; the kernel
+    # flushes it to zero (fast on x86), which stays within float tolerance of scipy in float64.
+    rng = np.random.default_rng(4)
+    x = np.zeros(12000, np.float32)
+    x[:2000] = 0.3 * rng.standard_normal(2000)
+    c = Cochlea(fs=16000, n_channels=32, f_lo=50, f_hi=7000)
+    y = c(x)
+    tiny = np.finfo(np.float32).tiny
+    assert not np.any((y != 0) & (np.abs(y) < tiny))
+    for ch, sos in enumerate(c.sos()):
+        ref = scipy_signal.sosfilt(sos, x.astype(np.float64))
+        assert np.max(np.abs(y[:, ch] - ref)) <= 2e-4 * np.max(np.abs(ref)), ch
+    # the caller's floating-point mode is restored: subnormals still exist in numpy afterwards
+    assert np.float32(tiny) / np.float32(4) != 0

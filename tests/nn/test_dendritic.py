@@ -85,7 +85,7 @@ def test_spiking_version():
     assert set(z.unique().tolist()) <= {0.0, 1.0} and z.sum() > 0
     z.sum().backward()
     assert layer.dendrites.weight.grad.abs().sum() > 0
-    with snn.SpikeMonitor(layer) as mon:
+    with snn.ActivityMonitor(layer) as mon:
         layer(x)
     assert mon.total_spikes == int(z.sum())
     # continuation: two halves == one run

@@ -11,7 +11,7 @@ def test_counts_spikes_rates_and_synops():
     model = torch.nn.Sequential(lin, snn.LIF(), sp, snn.LIF(), torch.nn.Linear(4, 2),
                                 snn.LeakyIntegrator())
     x = (torch.rand(8, 3, 10) < 0.3).float()
-    with snn.SpikeMonitor(model) as mon:
+    with snn.ActivityMonitor(model) as mon:
         model(x)
         h1 = model[1](model[0](x))
         mon.reset()
@@ -40,19 +40,19 @@ def test_count_synops_conv_exact():
 
 def test_monitor_bad_input():
     with pytest.raises(TypeError, match="model"):
-        snn.SpikeMonitor(3)
+        snn.ActivityMonitor(3)
 
 
 def test_dendritic_layers_count_their_own_synops():
     """A DendriticLIF is counted once: spikes as a neuron, SynOps through its DendriticLinear."""
     import torch
 
-    from spikecore.nn import DendriticLIF, SpikeMonitor
+    from spikecore.nn import ActivityMonitor, DendriticLIF
 
     torch.manual_seed(0)
     layer = DendriticLIF(12, 3, branches=2, nonlinearity="relu", subsets="random")
     x = (torch.rand(5, 2, 12) < 0.3).float()
-    with SpikeMonitor(layer) as mon:
+    with ActivityMonitor(layer) as mon:
         layer(x)
     expected = layer.synops(x)
     assert expected > 0

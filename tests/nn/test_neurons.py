@@ -204,17 +204,28 @@ def test_gradcheck_noisy_lif(backend, reset, noise):
     assert torch.autograd.gradcheck(f, (x, v0), atol=1e-6)
 
 
-def test_deploy_params():
-    p = snn.LIF(tau=4.0, v_threshold=0.5, v_reset=None).deploy_params()
-    assert p == {"model": "lif", "beta": 0.75, "v_rest": 0.0, "v_th": 0.5, "v_reset": 0.0,
-                 "soft_reset": True}
-    a = snn.AdaptiveLIF(tau=2.0, tau_a=10.0, beta_a=0.3).deploy_params()
-    assert a["p_a"] == pytest.approx(0.9) and a["beta_a"] == 0.3 and not a["soft_reset"]
-    assert torch.allclose(snn.ParametricLIF(tau=2.0, channels=2).deploy_params()["beta"],
-                          torch.full((2,), 0.5))
-    assert snn.NoisyLIF().deploy_params()["model"] == "lif"
-    assert snn.LeakyIntegrator(tau=2.0).deploy_params() == {"model": "li", "beta": 0.5,
-                                                             "v_rest": 0.0}
+def test_spec_is_the_deployment_contract():
+    from spikecore import specs
+
+    s = snn.LIF(tau=4.0, v_threshold=0.5, v_reset=None).spec()
+    assert isinstance(s, specs.DiscreteLIFSpec) and s.beta == 0.75 and s.v_reset is None
+    assert s.engine(3).args == {"beta": 0.75, "v_rest": 0.0, "v_th": 0.5, "v_reset": 0.0,
+                                "soft_reset": True, "rho": -1.0, "beta_a": 0.0}
+    a = snn.AdaptiveLIF(tau=2.0, tau_a=10.0, beta_a=0.3).spec()
+    assert a.rho == pytest.approx(0.9) and a.beta_a == 0.3 and a.v_reset == 0.0
+    plif = snn.ParametricLIF(tau=3.0)
+    p = plif.spec()  # the float32 beta the forward multiplies by
+    assert p.beta == float(plif.beta.detach().float()) and p.beta == pytest.approx(2.0 / 3.0)
+    with pytest.raises(ValueError, match="channels"):
+        snn.ParametricLIF(tau=2.0, channels=2).spec()
+    n = snn.NoisyLIF(eval_mode="sample").spec()
+    assert n.deployable().model == "lif_discrete" and "deterministic" in n.deploy_note
+    li = snn.LeakyIntegrator(tau=2.0).spec()
+    assert not li.spiking and li.engine(1).args["v_th"] > 1e30
+    # the spec follows the module's attributes (changed after construction)
+    m = snn.LIF(tau=2.0)
+    m.tau = 5.0
+    assert m.spec().beta == pytest.approx(0.8)
 
 
 def test_state_dict_round_trip_exact(tmp_path):

@@ -69,7 +69,7 @@ def test_weight_and_delay_distributions():
 
 def test_poisson_counts_have_poisson_statistics():
     net = Network(dt=0.1, seed=1)
-    pop = net.add_population(2000, "lif", tau_m=1e9, v_th=1e9, t_ref=0.0)
+    pop = net.add_population(2000, "lif", tau_m=1e9, v_threshold=1e9, t_ref=0.0)
     net.add_poisson_input(pop, 5000.0, 1.0)  # lambda = 0.5 per step, v accumulates counts
     net.run(20.0)  # 200 steps: counts ~ Poisson(100)
     v = net.get_state(pop, "v")
@@ -83,7 +83,7 @@ def test_spike_source_delivers_after_delay_and_records():
     net = Network(dt=0.1)
     src = net.add_population(3, "spike_source", spike_times=[1.0, 2.0, 2.0],
                              spike_neurons=[0, 1, 2])
-    post = net.add_population(1, "lif", tau_m=1e9, v_th=1e9, t_ref=0.0)
+    post = net.add_population(1, "lif", tau_m=1e9, v_threshold=1e9, t_ref=0.0)
     net.connect(src, post, weight=[1.0, 10.0, 100.0], delay=3.0)
     ss = net.record_spikes(src)
     vm = net.record_state(post, "v")
@@ -140,7 +140,7 @@ def test_torch_tensors_cross_without_torch_in_the_core():
 
 def test_alif_discrete_population():
     net = Network(dt=1.0)
-    pop = net.add_population(1, "alif_discrete", beta=1.0, v_th=1.0, rho=0.5, beta_a=1.0)
+    pop = net.add_population(1, "alif_discrete", beta=1.0, v_threshold=1.0, rho=0.5, beta_a=1.0)
     net.add_current_input(pop, 0.6)
     sp = net.record_spikes(pop)
     am = net.record_state(pop, "a")
@@ -163,7 +163,7 @@ def test_all_to_all_matrix_weights_drop_diagonal_without_autapses():
 def test_reset_state_between_trials_repeats_the_response():
     net = Network(dt=0.1)
     src = net.add_population(2, "spike_source")
-    pop = net.add_population(3, "lif", synapse="exp", v_rest=-1.0, v_th=0.5, t_ref=1.0)
+    pop = net.add_population(3, "lif", synapse="exp", v_rest=-1.0, v_threshold=0.5, t_ref=1.0)
     net.connect(src, pop, weight=[[20.0, 0.2, -1.0], [10.0, 0.1, 0.0]], delay=0.5)
     sp = net.record_spikes(pop)
     traces = []
@@ -207,7 +207,7 @@ def test_mixed_sign_projection_equals_split_projections():
     def build(split):
         net = Network(dt=0.1, seed=5)
         src = net.add_population(50, "lif", i_e=30.0, v_init=("uniform", 0.0, 20.0))
-        pop = net.add_population(20, "lif", synapse="exp", v_th=15.0)
+        pop = net.add_population(20, "lif", synapse="exp", v_threshold=15.0)
         w = np.random.default_rng(0).normal(1.0, 2.0, (50, 20)).astype(np.float32)
         d = np.random.default_rng(1).integers(1, 30, (50, 20)).astype(np.float32) * 0.1
         if split:

@@ -206,3 +206,20 @@ def test_high_activity_exact_when_the_event_path_is_forced():
     x = _inputs(50, 60, 0.4, 3)
     assert max(_activities(model.eval(), x)) > 0.2
     _check_equal(model, x, dense_ok=True)
+
+
+def test_layer_specs_made_by_hand_still_deploy():
+    # LayerSpec is public: one built without its neuron spec deploys from its fields
+    import dataclasses
+
+    from spikecore.sim.convert import Deployed, parse
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(snn.Linear(6, 5, spike_input=True),
+                                snn.AdaptiveLIF(tau=2.0, tau_a=8.0, beta_a=0.3, v_reset=None),
+                                snn.Linear(5, 3, spike_input=True), snn.LIF(tau=3.0))
+    layers = parse(model)
+    bare = [dataclasses.replace(L, neuron=None) for L in layers]
+    x = (torch.rand(20, 1, 6) < 0.3).float()
+    a, b = Deployed(layers).run(x), Deployed(bare).run(x)
+    assert np.array_equal(a.output, b.output) and a.spike_count == b.spike_count

@@ -9,7 +9,7 @@ from spikecore.sim import Network
 def _run(extra_silent_synapses: bool, n_threads: int, delays):
     net = Network(dt=0.1, n_threads=n_threads, seed=5, max_delay=5.0)
     src = net.add_population(201, "poisson_source", rate=np.r_[0.0, np.full(200, 150.0)])
-    pop = net.add_population(300, "lif", v_th=15.0, t_ref=2.0, synapse="exp")
+    pop = net.add_population(300, "lif", v_threshold=15.0, t_ref=2.0, synapse="exp")
     rng = np.random.default_rng(0)
     pre = rng.integers(1, 201, 6000).astype(np.int32)
     post = rng.integers(0, 300, 6000).astype(np.int32)
@@ -39,7 +39,7 @@ def test_constant_weight_path_equals_general_path(delays):
 def test_set_weights_leaves_the_constant_path():
     net = Network(dt=0.1, seed=1)
     src = net.add_population(20, "poisson_source", rate=200.0)
-    pop = net.add_population(5, "lif_discrete", beta=0.9, v_th=100.0)
+    pop = net.add_population(5, "lif_discrete", beta=0.9, v_threshold=100.0)
     proj = net.connect(src, pop, "all_to_all", weight=1.0)
     net.run(10.0)
     proj.set_weights(np.linspace(0.0, 2.0, proj.nnz))  # no longer one weight
@@ -47,7 +47,7 @@ def test_set_weights_leaves_the_constant_path():
     net.run(10.0)
     other = Network(dt=0.1, seed=1)
     s2 = other.add_population(20, "poisson_source", rate=200.0)
-    p2 = other.add_population(5, "lif_discrete", beta=0.9, v_th=100.0)
+    p2 = other.add_population(5, "lif_discrete", beta=0.9, v_threshold=100.0)
     j2 = other.connect(s2, p2, "all_to_all", weight=np.ones(100, np.float32))
     other.run(10.0)
     assert np.array_equal(other.get_state(p2, "v"), v0)

@@ -22,7 +22,7 @@ def test_dendritic_population_matches_a_numpy_reference():
     rng = np.random.default_rng(0)
     bias = rng.normal(0, 0.2, n * K).astype(np.float32)
     net = Network(dt=1.0)
-    pop = net.add_population(n, "lif_discrete", beta=beta, v_th=1.0, branches=K,
+    pop = net.add_population(n, "lif_discrete", beta=beta, v_threshold=1.0, branches=K,
                              branch_fn="relu", branch_decay=decay, branch_bias=bias)
     assert pop.n_targets == n * K
     # events straight into branch compartments: t ms -> input of step t - 1
@@ -66,7 +66,7 @@ def test_celif_population_matches_the_torch_reference(context):
     W = _dyadic(rng, (n_src, n))
     Wc = _dyadic(rng, (n_src, n))
     lam = np.array([0.9, 0.95, 0.99, 0.8, 0.97, 0.5], np.float32)
-    prm = dict(beta=0.5, rho=0.9, beta_a=0.5, gamma=3.0, v_th=1.0)
+    prm = dict(beta=0.5, rho=0.9, beta_a=0.5, gamma=3.0, v_threshold=1.0)
     net = Network(dt=1.0)
     t_idx, n_idx = np.nonzero(raster)
     src = net.add_population(n_src, "spike_source", spike_times=t_idx + 1.0,
@@ -85,7 +85,7 @@ def test_celif_population_matches_the_torch_reference(context):
     lam_t = torch.from_numpy(lam)
     zero = torch.zeros(n)
     z, st = celif_reference(I, q, zero, zero, zero, torch.tensor(f32(prm["beta"])),
-                            prm["rho"], prm["beta_a"], lam_t, prm["gamma"], prm["v_th"],
+                            prm["rho"], prm["beta_a"], lam_t, prm["gamma"], prm["v_threshold"],
                             get_surrogate("atan"))
     z = z.numpy()
     assert z.sum() > 3
@@ -102,7 +102,7 @@ def _mixed_network(n_threads, seed=3):
     net = Network(dt=0.5, n_threads=n_threads, seed=seed, max_delay=5.0)
     drive = net.add_population(200, "poisson_source", rate=40.0)
     den = net.add_population(150, "lif", branches=4, branch_fn="sigmoid", branch_decay=0.8,
-                             tau_m=10.0, v_th=8.0, t_ref=1.0)
+                             tau_m=10.0, v_threshold=8.0, t_ref=1.0)
     ce = net.add_population(90, "celif", lambda_c=0.95, gamma=2.0)
     net.connect(drive, den, "fixed_indegree", k=20, weight={"normal": (1.0, 0.5)},
                 delay={"uniform": (0.5, 3.0)})

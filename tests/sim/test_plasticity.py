@@ -8,7 +8,7 @@ from spikecore.sim import Network, networks
 def test_in_flight_spikes_survive_prune_and_skip_new_synapses():
     net = Network(dt=0.1)
     src = net.add_population(1, "spike_source", spike_times=[1.0, 12.0], spike_neurons=[0, 0])
-    post = net.add_population(2, "lif", tau_m=1e9, v_th=1e6, t_ref=0.0)
+    post = net.add_population(2, "lif", tau_m=1e9, v_threshold=1e6, t_ref=0.0)
     proj = net.connect(src, post, "explicit", pre_index=[0, 0], post_index=[0, 1],
                        weight=[1.0, 2.0], delay=5.0)
     net.run(2.0)  # the spike of t = 1 ms is in flight until t = 6 ms
@@ -83,7 +83,7 @@ def test_schedule_during_run_fixed_density_and_thread_independent():
 def test_regrow_with_longer_delay_grows_ring():
     net = Network(dt=0.1, max_delay=50.0)
     src = net.add_population(1, "spike_source", spike_times=[1.0, 2.0], spike_neurons=[0, 0])
-    post = net.add_population(1, "lif", tau_m=1e9, v_th=1e6, t_ref=0.0)
+    post = net.add_population(1, "lif", tau_m=1e9, v_threshold=1e6, t_ref=0.0)
     proj = net.connect(src, post, weight=1.0, delay=2.0)
     net.run(1.5)  # first spike in flight (arrives 3 ms)
     net.regrow(proj, 1, weight=5.0, delay=30.0)  # multapse (allowed), longer delay

@@ -4,13 +4,14 @@ import inspect
 
 import numpy as np
 import pytest
+
 from spikecore.sim import Network, convert
 
 
 def _chain(dt=0.1, seed=2, plastic=False):
     net = Network(dt=dt, seed=seed)
     src = net.add_population(20, "spike_source")
-    post = net.add_population(30, "lif", v_th=5.0, synapse="exp")
+    post = net.add_population(30, "lif", v_threshold=5.0, synapse="exp")
     proj = net.connect(src, post, "pairwise_bernoulli", p=0.4, weight=("normal", 3.0, 1.0),
                        delay=("uniform", 0.2, 2.0))
     net.add_poisson_input(post, rate=5000.0, weight=0.5)
@@ -95,7 +96,7 @@ def test_reset_state_keep_pending():
     for keep in (False, True):
         net = Network(dt=1.0)
         src = net.add_population(1, "spike_source")
-        post = net.add_population(1, "lif_discrete", beta=1.0, v_th=1e6)
+        post = net.add_population(1, "lif_discrete", beta=1.0, v_threshold=1e6)
         net.connect(src, post, "all_to_all", weight=2.0, delay=3.0)
         net.schedule_source_spikes(src, [0], [0])
         net.set_state(post, "v", 0.5)

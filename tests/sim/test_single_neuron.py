@@ -9,7 +9,7 @@ from spikecore.sim import Network
 
 def test_delta_psp_trace_matches_exponential_decay():
     net = Network(dt=0.1, seed=0)
-    pop = net.add_population(1, "lif", tau_m=20.0, v_rest=0.0, v_th=100.0, synapse="delta")
+    pop = net.add_population(1, "lif", tau_m=20.0, v_rest=0.0, v_threshold=100.0, synapse="delta")
     net.add_spike_input(pop, [5.0], [0], weight=2.0)
     mon = net.record_state(pop, "v")
     net.run(50.0)
@@ -22,7 +22,7 @@ def test_delta_psp_trace_matches_exponential_decay():
 def test_exp_psp_trace_matches_closed_form(tau_s):
     tau_m, w, ta = 20.0, 3.0, 2.0
     net = Network(dt=0.1, seed=0)
-    pop = net.add_population(1, "lif", tau_m=tau_m, v_th=100.0, synapse="exp",
+    pop = net.add_population(1, "lif", tau_m=tau_m, v_threshold=100.0, synapse="exp",
                              tau_syn_ex=tau_s, tau_syn_in=tau_s)
     net.add_spike_input(pop, [ta], [0], weight=w)
     mon = net.record_state(pop, ("v", "i_ex"))
@@ -43,7 +43,7 @@ def test_constant_drive_spike_times(synapse):
     # v(t) = i_e (1 - exp(-t/tau)) from v_reset after each refractory period: regular spiking
     tau, ie, vth, vr, tref, dt = 20.0, 25.0, 20.0, 10.0, 2.0, 0.1
     net = Network(dt=dt)
-    pop = net.add_population(1, "lif", tau_m=tau, v_rest=0.0, v_reset=vr, v_th=vth,
+    pop = net.add_population(1, "lif", tau_m=tau, v_rest=0.0, v_reset=vr, v_threshold=vth,
                              t_ref=tref, i_e=ie, synapse=synapse, v_init=0.0)
     spikes = net.record_spikes(pop)
     mon = net.record_state(pop, "v")
@@ -69,7 +69,7 @@ def test_constant_drive_spike_times(synapse):
 
 def test_soft_reset_subtracts_threshold_gap():
     net = Network(dt=0.1)
-    pop = net.add_population(1, "lif", v_th=1.0, v_reset=0.0, t_ref=0.0, soft_reset=True,
+    pop = net.add_population(1, "lif", v_threshold=1.0, v_reset=0.0, t_ref=0.0, soft_reset=True,
                              tau_m=1e9)
     net.add_spike_input(pop, [1.0], [0], weight=1.5)
     mon = net.record_state(pop, "v")
@@ -80,7 +80,7 @@ def test_soft_reset_subtracts_threshold_gap():
 def test_discrete_lif_matches_recurrence():
     beta, vth = 0.8, 1.0
     net = Network(dt=1.0)
-    pop = net.add_population(1, "lif_discrete", beta=beta, v_th=vth, v_reset=0.0)
+    pop = net.add_population(1, "lif_discrete", beta=beta, v_threshold=vth, v_reset=0.0)
     x = np.array([0.3, 0.5, 0.0, 0.9, 0.1, 0.0, 0.7, 0.6], np.float32)
     net.add_current_input(pop, x[:, None], start=0.0)
     mon = net.record_state(pop, "v")

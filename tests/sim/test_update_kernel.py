@@ -52,7 +52,7 @@ def test_lif_update_matches_float32_reference_bitwise(synapse, soft):
     rng = np.random.default_rng(3)
     n, steps, dt = 1100, 60, 0.1
     par = dict(tau_m=20.0, tau_syn_ex=5.0, tau_syn_in=10.0, v_rest=-49.0, v_reset=-60.0,
-               v_th=-50.0, t_ref=0.5, i_e=3.0)
+               v_threshold=-50.0, t_ref=0.5, i_e=3.0)
     v0 = rng.uniform(-60.0, -50.0, n).astype(np.float32)
     net = Network(dt=dt, seed=0)
     pop = net.add_population(n, "lif", v_init=v0, synapse=synapse, soft_reset=soft, **par)
@@ -77,7 +77,7 @@ def test_lif_update_matches_float32_reference_bitwise(synapse, soft):
     net.run(steps * dt)
     rv, rref, rs = _reference(n, steps, x0, x1, v0, synapse, soft, dt, par["tau_m"],
                               par["tau_syn_ex"], par["tau_syn_in"], par["v_rest"],
-                              par["v_reset"], par["v_th"], par["t_ref"], par["i_e"])
+                              par["v_reset"], par["v_threshold"], par["t_ref"], par["i_e"])
     assert sum(len(s) for s in rs) > 50  # the test exercises spikes and refractoriness
     np.testing.assert_array_equal(mon.v, rv)
     np.testing.assert_array_equal(mon.ref, rref.astype(mon.ref.dtype))

@@ -5,6 +5,10 @@
 #include <complex>
 #include <cstring>
 
+#if defined(__SSE__)
+#include <immintrin.h>
+#endif
+
 #include "spikecore/core/errors.hpp"
 #include "spikecore/core/thread_pool.hpp"
 
@@ -132,9 +136,39 @@ inline vf load(const float* p) {
   return v;
 }
 inline void store(float* p, const vf& v) { std::memcpy(p, &v, sizeof(vf)); }
+// Non-temporal store of one group (p must be aligned to the vector width): large outputs bypass
+// the cache, so writing them costs one pass over memory instead of a read-for-ownership and a
+// write-back.
+inline void store_stream(float* p, const vf& v) {
+#if defined(__AVX512F__)
+  _mm512_stream_ps(p, reinterpret_cast<const __m512&>(v));
+#elif defined(__AVX__)
+  _mm256_stream_ps(p, reinterpret_cast<const __m256&>(v));
+#else
+  store(p, v);
+#endif
+}
+
+// Flush-to-zero and denormals-are-zero for the calling thread while in scope (restored after).
+// In silent stretches the IIR state decays through the subnormal range, where x86 arithmetic
+// is slow; flushing changes values only below 1.2e-38 (float32's smallest normal number).
+struct FlushDenormals {
+#if defined(__SSE__)
+  unsigned saved = _mm_getcsr();
+  FlushDenormals() { _mm_setcsr(saved | 0x8040u); }  // FTZ (bit 15) | DAZ (bit 6)
+  ~FlushDenormals() { _mm_setcsr(saved); }
+#endif
+};
+
+// Output larger than this (bytes) is written with non-temporal stores.
+constexpr int64_t kStreamBytes = int64_t(4) << 20;
+// Samples per time block: every channel group runs over one block before the next block, so the
+// block's output rows are written while they are in cache.
+constexpr int64_t kBlock = 256;
 }  // namespace
 
-void Cochlea::run_group(const float* x, int64_t T, float* out, CochleaState& s, int g) const {
+void Cochlea::run_group(const float* x, int64_t T, float* out, CochleaState& s, int g,
+                        int64_t n_call, int64_t n0, float xprev, bool stream) const {
   const int W = kGroup, C = p_.n_channels;
   const int c0 = g * W;
   const int nvalid = std::min(W, C - c0);
@@ -153,10 +187,8 @@ void Cochlea::run_group(const float* x, int64_t T, float* out, CochleaState& s, 
   const vf la = vf{} + lp_a_, lb = vf{} + (1.0f - lp_a_);
   vf l1 = load(s.lp.data() + c0), l2 = load(s.lp.data() + cp_ + c0);
   const int64_t D = env ? p_.decimation : 1;
-  const int64_t n0 = s.n_seen;
-  const int64_t row0 = n0 / D;
+  const int64_t row0 = n_call / D;  // out holds the rows produced since n_call samples
   const float alpha = float(p_.pre_emphasis);
-  float xprev = s.x_prev;
   const vf zero = vf{};
   const int comp = p_.compression;
   const float ex = float(p_.exponent), inv_floor = float(1.0 / p_.log_floor);
@@ -191,7 +223,8 @@ void Cochlea::run_group(const float* x, int64_t T, float* out, CochleaState& s, 
     }
     float* o = out + ((n0 + t + 1) / D - 1 - row0) * C + c0;
     if (nvalid == W && comp == 0) {
-      store(o, e);
+      if (stream) store_stream(o, e);
+      else store(o, e);
     } else {
       float buf[W];
       store(buf, e);
@@ -214,17 +247,36 @@ void Cochlea::run_group(const float* x, int64_t T, float* out, CochleaState& s, 
 void Cochlea::process(const float* x, int64_t B, int64_t T, float* out, CochleaState* states,
                       ThreadPool* pool) const {
   const int G = cp_ / kGroup;
-  const int64_t n_tasks = B * G;
+  const int C = p_.n_channels;
+  // Tasks: (batch item, range of channel groups). With more threads than batch items the groups
+  // are split between threads; each task runs its groups block by block over time.
+  const int nt = (pool == nullptr) ? 1 : pool->size();
+  const int splits = int(std::min<int64_t>(G, std::max<int64_t>(1, (nt + B - 1) / B)));
+  const int64_t n_tasks = B * splits;
   auto task = [&](int64_t i) {
-    const int64_t b = i / G;
-    const int g = int(i % G);
-    const int64_t out_rows = output_length(states[b].n_seen, T);
-    run_group(x + b * T, T, out + b * out_rows * p_.n_channels, states[b], g);
+    FlushDenormals ftz;
+    const int64_t b = i / splits;
+    const int split = int(i % splits);
+    const int g_lo = int(int64_t(G) * split / splits), g_hi = int(int64_t(G) * (split + 1) / splits);
+    CochleaState& st = states[b];
+    const int64_t out_rows = output_length(st.n_seen, T);
+    float* ob = out + b * out_rows * C;
+    const float* xb = x + b * T;
+    const bool stream = out_rows * C * int64_t(sizeof(float)) > kStreamBytes && C % kGroup == 0 &&
+                        (reinterpret_cast<uintptr_t>(ob) % sizeof(vf)) == 0;
+    for (int64_t t0 = 0; t0 < T; t0 += kBlock) {
+      const int64_t tb = std::min(kBlock, T - t0);
+      const float xprev = t0 == 0 ? st.x_prev : xb[t0 - 1];
+      for (int g = g_lo; g < g_hi; ++g)
+        run_group(xb + t0, tb, ob, st, g, st.n_seen, st.n_seen + t0, xprev, stream);
+    }
+#if defined(__SSE__)
+    if (stream) _mm_sfence();
+#endif
   };
-  if (pool == nullptr || pool->size() == 1 || n_tasks == 1) {
+  if (pool == nullptr || nt == 1 || n_tasks == 1) {
     for (int64_t i = 0; i < n_tasks; ++i) task(i);
   } else {
-    const int nt = pool->size();
     pool->run([&](int rank) {
       int64_t lo, hi;
       ThreadPool::block_range(n_tasks, nt, rank, lo, hi);

@@ -17,6 +17,7 @@ AREAS = {
     "engine": "spikecore.bench.engine",
     "train": "spikecore.bench.train",
     "audio": "spikecore.bench.audio",
+    "gpu": "spikecore.bench.gpu",
     "hebbff": "spikecore.bench.hebbff",
     "structure": "spikecore.bench.structure",
     "variants": "spikecore.bench.variants",

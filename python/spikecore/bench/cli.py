@@ -19,6 +19,11 @@ def run(args) -> int:
     except ImportError as exc:
         print(f"bench {args.area}: unavailable ({exc})")
         return 1
+    reason = getattr(mod, "unavailable_reason", lambda: None)()
+    if reason is not None:  # e.g. bench gpu without a GPU: say so, measure nothing
+        print(json.dumps({"bench": args.area, "unavailable": reason}) if args.json
+              else f"bench {args.area}: {reason}", flush=True)
+        return 0
     for res in mod.run(quick=args.quick):
         if args.json:
             print(json.dumps(res.to_json()), flush=True)

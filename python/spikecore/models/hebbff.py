@@ -28,8 +28,9 @@ parameter         default      meaning
 Init: :math:`W_1 \\sim \\mathcal N(0, 1/d)`, :math:`w_2 \\sim \\mathcal N(0, 1/N)`, biases 0.
 
 The plastic recurrence is the fused C++ kernel ``spikecore._core.models.hebbff_forward/backward``
-behind :class:`HebbFFPlastic` (a ``torch.autograd.Function``) on CPU float32/float64 tensors; other
-devices and dtypes run :func:`hebbff_plastic_reference`, the same equations in plain torch.
+behind :class:`HebbFFPlastic` (a ``torch.autograd.Function``) on CPU float32/float64 tensors; CUDA
+tensors run the Triton kernels of :mod:`spikecore.models.hebbff_triton` when triton is installed;
+other devices and dtypes run :func:`hebbff_plastic_reference`, the same equations in plain torch.
 :class:`SpikingHebbFF` replaces the sigmoid hidden layer by LIF neurons (``spikecore.nn``) with a
 surrogate gradient.
 """
@@ -107,6 +108,14 @@ class HebbFFPlastic(torch.autograd.Function):
                 torch.from_numpy(gb), torch.tensor(ge, dtype=dt), torch.tensor(gl, dtype=dt), None)
 
 
+def _triton_route(x, *tensors) -> bool:
+    """The fused Triton kernels (models/hebbff_triton.py) take CUDA tensors of one float dtype
+    when triton is installed (CPU tensors too with SPIKECORE_TRITON=interpret)."""
+    from spikecore.nn import triton as tr
+
+    return tr.wants(x, *tensors) and all(t.dtype == x.dtype for t in tensors[:2])
+
+
 def _check_backend(backend: str) -> str:
     if backend not in BACKENDS:
         raise ValueError(f"backend: must be one of {BACKENDS}, got {backend!r}")
@@ -125,14 +134,20 @@ def hebbff_plastic(x, W1, b1, eta, lam, backend: str = "auto", n_threads: int = 
         raise ValueError(f"b1: must be [N] with N = {W1.shape[0]}, got {tuple(b1.shape)}")
     if not isinstance(n_threads, int) or n_threads < 1:
         raise ValueError(f"n_threads: must be an integer >= 1, got {n_threads!r}")
-    eta_t = eta if torch.is_tensor(eta) else torch.tensor(float(eta), dtype=x.dtype)
-    lam_t = lam if torch.is_tensor(lam) else torch.tensor(float(lam), dtype=x.dtype)
+    eta_t = eta if torch.is_tensor(eta) else torch.tensor(float(eta), dtype=x.dtype,
+                                                          device=x.device)
+    lam_t = lam if torch.is_tensor(lam) else torch.tensor(float(lam), dtype=x.dtype,
+                                                          device=x.device)
     fused_ok = (x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
                 and W1.dtype == x.dtype and b1.dtype == x.dtype)
     if backend == "cpp" and not fused_ok:
         raise ValueError("backend: 'cpp' needs CPU float32/float64 tensors of one dtype")
     if not bool(torch.isfinite(x).all()):
         raise ValueError("x: contains NaN or infinite values")
+    if backend != "torch" and _triton_route(x, W1, b1, eta_t, lam_t):
+        from . import hebbff_triton
+
+        return hebbff_triton.hebbff_plastic(x, W1, b1, eta_t.to(x.dtype), lam_t.to(x.dtype))
     if backend == "torch" or not fused_ok:
         return hebbff_plastic_reference(x, W1, b1, eta_t, lam_t)
     needs_grad = torch.is_grad_enabled() and any(

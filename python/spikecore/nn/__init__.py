@@ -8,7 +8,7 @@ from . import functional, reference, surrogate
 from .celif import CELIF, CELIFState
 from .dendritic import DendriticLIF, DendriticLinear
 from .linear import Linear, SparseLinear
-from .monitor import LayerStats, SpikeMonitor, count_synops
+from .monitor import ActivityMonitor, LayerStats, SpikeMonitor, count_synops
 from .neurons import (
     LIF,
     AdaptiveLIF,
@@ -23,7 +23,8 @@ from .sparse_conv import SparseConv2d
 
 __all__ = [
     "LIF", "ParametricLIF", "AdaptiveLIF", "NoisyLIF", "LeakyIntegrator", "SpikingNeuron",
-    "LIFState", "ALIFState", "Linear", "SparseLinear", "SpikeMonitor", "LayerStats",
+    "LIFState", "ALIFState", "Linear", "SparseLinear", "ActivityMonitor", "SpikeMonitor",
+    "LayerStats",
     "count_synops", "functional", "surrogate", "reference", "CELIF", "CELIFState",
     "DendriticLinear", "DendriticLIF", "SparseConv2d",
 ]

@@ -1,39 +1,16 @@
 """Argument validation shared by spikecore.nn (messages name the argument and the valid choices)."""
 from __future__ import annotations
 
-import math
 from typing import Iterable
 
 import torch
 
+from spikecore.specs import _base as _v
 
-def number(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        if isinstance(value, torch.Tensor) and value.numel() == 1 and value.dtype.is_floating_point:
-            value = float(value)
-        else:
-            raise TypeError(f"{name}: expected a number, got {type(value).__name__}")
-    value = float(value)
-    if math.isnan(value):
-        raise ValueError(f"{name}: must not be NaN")
-    return value
-
-
-def finite(value, name: str) -> float:
-    value = number(value, name)
-    if not math.isfinite(value):
-        raise ValueError(f"{name}: must be finite, got {value}")
-    return value
-
-
-def tau(value, name: str = "tau") -> float:
-    """A time constant in steps; the decay per step is beta = 1 - 1/tau, so tau must be > 1."""
-    value = number(value, name)
-    if not value > 1.0:
-        raise ValueError(
-            f"{name}: must be > 1 time step (decay per step beta = 1 - 1/{name} must lie in "
-            f"(0, 1]; use float('inf') for no leak), got {value:g}")
-    return value
+# the scalar checks are the specs' own (one message text for spikecore.nn and spikecore.sim)
+number = _v.number
+finite = _v.finite
+tau = _v.tau_steps
 
 
 def choice(value, name: str, valid: Iterable[str]) -> str:
@@ -43,16 +20,7 @@ def choice(value, name: str, valid: Iterable[str]) -> str:
     return value
 
 
-def thresholds(v_threshold, v_reset, v_rest=0.0):
-    v_threshold = finite(v_threshold, "v_threshold")
-    if v_reset is not None:
-        v_reset = finite(v_reset, "v_reset")
-        if not v_threshold > v_reset:
-            raise ValueError(
-                f"v_threshold: must be greater than v_reset, got v_threshold={v_threshold:g}, "
-                f"v_reset={v_reset:g}")
-    v_rest = finite(v_rest, "v_rest")
-    return v_threshold, v_reset, v_rest
+thresholds = _v.thresholds
 
 
 def float_tensor(x, name: str = "x") -> torch.Tensor:

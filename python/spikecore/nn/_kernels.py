@@ -1,5 +1,10 @@
 """Bridge to the fused C++ kernels (spikecore._core.train) as torch.autograd.Functions.
 
+GPU: the neuron ops (lif, alif, leaky_integrator) run the fused Triton kernels of
+spikecore.nn.triton on CUDA tensors when triton is importable (the routing lives here:
+:func:`fused` and :func:`_triton`); everything else on CUDA falls back to the pure-torch
+reference. :func:`usable` keeps meaning "the C++ kernels can run this" for the other callers.
+
 Tensors cross as DLPack arrays (zero copy); outputs are allocated here by torch. The kernels use
 ``torch.get_num_threads()`` threads (fixed neuron / column blocks, so results do not depend on it).
 """
@@ -8,6 +13,8 @@ from __future__ import annotations
 from typing import Optional
 
 import torch
+
+from . import triton as _tr
 
 try:  # the extension may be missing in a source checkout without a build
     from spikecore import _core as _ext
@@ -26,6 +33,23 @@ DENSE_ABOVE = 0.12
 
 def has(op: str) -> bool:
     return _train is not None and hasattr(_train, _OPS.get(op, op))
+
+
+def _triton(x: torch.Tensor, sg=None, *tensors):
+    """The Triton kernel module when this call is routed to it (CUDA tensors, or CPU tensors
+    with SPIKECORE_TRITON=interpret), else None."""
+    if not _tr.wants(x, *tensors):
+        return None
+    k = _tr.kernels()
+    return k if k.supports(sg) else None
+
+
+def fused(x: torch.Tensor, sg, *tensors) -> tuple:
+    """(ok, reason): can a fused neuron kernel (C++ on CPU, Triton on CUDA) run this
+    lif / alif / leaky_integrator call?"""
+    if _triton(x, sg, *tensors) is not None:
+        return True, ""
+    return usable(x, sg, *tensors)
 
 
 def usable(x: torch.Tensor, sg, *tensors) -> tuple:
@@ -59,7 +83,7 @@ def _param(p, x: torch.Tensor, n: int) -> torch.Tensor:
     """Per-neuron parameter as a flat contiguous tensor of length n (autograd reduces the
     gradient of a broadcast tensor back to its shape)."""
     if not isinstance(p, torch.Tensor):
-        return torch.full((n,), p, dtype=x.dtype)
+        return torch.full((n,), p, dtype=x.dtype, device=x.device)
     p = p.to(x.dtype)
     if p.dim() == 0 or p.numel() == 1:
         return p.reshape(1).expand(n).contiguous()
@@ -132,7 +156,13 @@ def lif(x, v, beta, v_threshold, v_reset, v_rest, sg, detach_reset, eps):
     b, d = _params(beta, v_rest, x, n)
     e = None if eps is None else eps.reshape(steps, n).contiguous()
     cfg = _cfg(v_threshold, v_reset, sg, detach_reset)
-    if not (torch.is_grad_enabled() and any(t.requires_grad for t in (x2, v0, b, d))):
+    tk = _triton(x2, sg)
+    if tk is not None:
+        if torch.is_grad_enabled() and any(t.requires_grad for t in (x2, v0, b, d)):
+            z, vT = tk.LIFFn.apply(x2, v0, b, d, e, cfg)
+        else:
+            z, vT = tk.lif_inference(x2, v0, b, d, e, cfg)
+    elif not (torch.is_grad_enabled() and any(t.requires_grad for t in (x2, v0, b, d))):
         # inference: no autograd node, and the membrane trace h is not stored
         z, vT = torch.empty_like(x2), torch.empty_like(v0)
         _train.lif_forward(x2, v0, b, d, _empty(x2.dtype) if e is None else e, z,
@@ -185,8 +215,9 @@ def alif(x, v, a, beta, rho, beta_a, v_threshold, v_reset, v_rest, sg, detach_re
     cfg = _cfg(v_threshold, v_reset, sg, detach_reset)
     cfg.update(rho=float(rho), beta_a=float(beta_a))
     b, d = _params(beta, v_rest, x, n)
-    z, vT, aT = _ALIFFn.apply(x2, v.reshape(n).contiguous(), a.reshape(n).contiguous(), b, d,
-                              cfg)
+    tk = _triton(x2, sg)
+    z, vT, aT = (_ALIFFn if tk is None else tk.ALIFFn).apply(
+        x2, v.reshape(n).contiguous(), a.reshape(n).contiguous(), b, d, cfg)
     return z.reshape(shape), (vT.reshape(shape[1:]), aT.reshape(shape[1:]))
 
 
@@ -215,7 +246,8 @@ def leaky_integrator(x, v, beta, v_rest):
     x2 = x.reshape(steps, -1).contiguous()
     n = x2.shape[1]
     b, d = _params(beta, v_rest, x, n)
-    out = _LIFn.apply(x2, v.reshape(n).contiguous(), b, d)
+    tk = _triton(x2)
+    out = (_LIFn if tk is None else tk.LIFn).apply(x2, v.reshape(n).contiguous(), b, d)
     out = out.reshape(shape)
     return out, out[-1]
 
@@ -256,6 +288,9 @@ class _SpikeLinearFn(torch.autograd.Function):
 def spike_linear(x, weight, bias, force: bool = False) -> Optional[torch.Tensor]:
     """Event-driven product, or None when the input is too dense for it to pay off
     (unless ``force``)."""
+    if _tr.wants(x, weight, bias):  # GPU: cuBLAS product, spikes saved as bits
+        from .triton import linear as _tl
+        return _tl.spike_linear(x, weight, bias)
     k = x.shape[-1]
     x2 = x.reshape(-1, k)
     if x2.numel() == 0:

@@ -61,8 +61,11 @@ from __future__ import annotations
 import math
 from typing import NamedTuple, Optional, Tuple, Union
 
+import numpy as np
 import torch
 from torch import nn
+
+from spikecore import specs as _specs
 
 from . import _check, _kernels
 from . import functional as SF
@@ -373,16 +376,15 @@ class CELIF(nn.Module):
         super().__init__()
         self.in_features = _features(in_features, "in_features")
         self.out_features = _features(out_features, "out_features")
-        self.beta = _decay(beta, "beta")
-        self.rho = _decay(rho, "rho")
-        self.beta_a = _check.finite(beta_a, "beta_a")
-        if self.beta_a < 0:
-            raise ValueError(f"beta_a: adaptation strength must be >= 0, got {beta_a:g}")
-        lam = _decay(lambda_c, "lambda_c")
-        self.gamma = _check.finite(gamma, "gamma")
-        self.v_threshold = _check.finite(v_threshold, "v_threshold")
+        if isinstance(lambda_c, torch.Tensor):
+            raise TypeError("lambda_c: expected a number (the initial context decay)")
+        spec = _specs.CELIFSpec(beta=beta, rho=rho, beta_a=beta_a, lambda_c=lambda_c,
+                                gamma=gamma, v_threshold=v_threshold, context=context)
+        self.beta, self.rho, self.beta_a = spec.beta, spec.rho, spec.beta_a
+        lam = spec.lambda_c
+        self.gamma, self.v_threshold = spec.gamma, spec.v_threshold
         self.context_scale = _check.finite(context_scale, "context_scale")
-        self.context_mode = _check.choice(context, "context", ("separate", "shared"))
+        self.context_mode = spec.context
         self.learn_lambda = bool(learn_lambda)
         configure_spikes(self, surrogate, alpha, noise, sigma, sample, eval_mode)
         self.detach_reset = bool(detach_reset)
@@ -406,6 +408,32 @@ class CELIF(nn.Module):
     def lambda_c(self) -> torch.Tensor:
         """Context decay per neuron, :math:`\\sigma(\\ell)` in (0, 1)."""
         return torch.sigmoid(self.lambda_logit)
+
+    def spec(self) -> "_specs.CELIFSpec":
+        """:class:`spikecore.specs.CELIFSpec` (``celif``) with the learned per-neuron
+        :math:`\\lambda_c` (the float32 values the forward uses)."""
+        with torch.no_grad():
+            lam = self.lambda_c.detach().to("cpu").float().contiguous().numpy().copy()
+        if not np.all(np.isfinite(lam)):
+            raise ValueError("lambda_c: has NaN or infinite values")
+        note = None
+        if self.noise is not None and self.eval_mode == "sample":
+            note = ("(CELIF, eval_mode='sample') is deployed deterministic; sampled spikes are "
+                    "not reproduced")
+        return _specs.CELIFSpec(beta=float(np.float32(self.beta)), rho=self.rho,
+                                beta_a=self.beta_a, lambda_c=lam, gamma=self.gamma,
+                                v_threshold=self.v_threshold, context=self.context_mode,
+                                note=note)
+
+    def synapses(self):
+        """The deployable synapses: ``fc`` (and its bias) on the ``"current"`` receptor, the
+        context weights on ``"context"`` (none with ``context='shared'``)."""
+        from .linear import synapse_spec
+
+        out = (synapse_spec(self.fc, "current"),)
+        if self.context is not None:
+            out += (synapse_spec(self.context, "context"),)
+        return out
 
     def forward(self, x: torch.Tensor, state=None, return_state: bool = False):
         _check.time_input(x, "x")

@@ -54,11 +54,14 @@ ValueError: branches: K=9 exceeds the fan-in (in_features=8); each branch needs 
 from __future__ import annotations
 
 import math
-from typing import Optional, Union
+from typing import Any, Dict, Optional, Union
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from spikecore import specs as _specs
 
 from . import _check, _kernels
 from . import functional as SF
@@ -252,6 +255,26 @@ class DendriticLinear(nn.Module):
             raise ValueError("backend: 'cpp' cannot run this call (kernel not built)")
         return _g(self.branch_input(x), self.nonlinearity).sum(-1)
 
+    def synapses(self):
+        """The deployable synapses, ``(SynapseSpec,)``: synapse :math:`(i \to j, k)` targets
+        branch compartment :math:`jK + k` (row order: input, then compartment; multapses kept
+        in order); the branch biases and ``nonlinearity`` are its :class:`spikecore.specs.Branches`."""
+        n_out, K = self.out_features, self.branches
+        idx = self.index.detach().cpu().numpy().reshape(n_out * K, -1)
+        w = self.weight.detach().to("cpu").float().numpy().reshape(n_out * K, -1)
+        comp = np.repeat(np.arange(n_out * K), idx.shape[1])
+        keep = w.reshape(-1) != 0
+        pre, post, weight = idx.reshape(-1)[keep], comp[keep], w.reshape(-1)[keep]
+        order = np.lexsort((post, pre))  # row order: pre, then post (multapses kept in order)
+        b = (None if self.bias is None
+             else self.bias.detach().to("cpu").float().numpy().reshape(-1).copy())
+        if b is not None and not np.all(np.isfinite(b)):
+            raise ValueError("bias: has NaN or infinite values")
+        # K = 1 deploys as a point neuron, as before (the engine's branches=1 has no g, no bias)
+        branches = _specs.Branches(K, self.nonlinearity, 0.0, b) if K > 1 else None
+        return (_specs.SynapseSpec(self.in_features, n_out, pre[order], post[order],
+                                   weight[order], None, branches),)
+
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"branches={self.branches}, branch_fan_in={self.branch_fan_in}, "
@@ -317,11 +340,27 @@ class DendriticLIF(nn.Module):
     def synops(self, x: torch.Tensor) -> int:
         return self.dendrites.synops(x)
 
+    def spec(self) -> "_specs.DendriticSpec":
+        """:class:`spikecore.specs.DendriticSpec`: the LIF soma (``lif_discrete``; a noisy soma
+        deploys deterministic) with this layer's branches."""
+        soma = _specs.DiscreteLIFSpec(tau=self.tau, v_threshold=self.v_threshold,
+                                      v_reset=self.v_reset)
+        note = None
+        if self.noise is not None and self.eval_mode == "sample":
+            note = ("(DendriticLIF, eval_mode='sample') is deployed deterministic; sampled "
+                    "spikes are not reproduced")
+        syn, = self.dendrites.synapses()
+        return _specs.DendriticSpec(soma, syn.dendrites or _specs.Branches(), note)
+
+    def synapses(self):
+        """The deployable synapses of the branches (:meth:`DendriticLinear.synapses`)."""
+        return self.dendrites.synapses()
+
     def forward(self, x: torch.Tensor, state=None, return_state: bool = False):
         _check.time_input(x, "x")
         y = self.dendrites(x)
         v = None if state is None else (state.v if hasattr(state, "v") else state)
-        kw = dict(beta=1.0 - 1.0 / self.tau, v_threshold=self.v_threshold,
+        kw: Dict[str, Any] = dict(beta=1.0 - 1.0 / self.tau, v_threshold=self.v_threshold,
                   v_reset=self.v_reset, detach_reset=self.detach_reset, backend=self.backend)
         if self.noise is not None:
             z, vT = SF.noisy_lif(y, v, noise=self.noise, sigma=self.sigma,

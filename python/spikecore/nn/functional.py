@@ -60,7 +60,7 @@ def _use_cpp(backend: str, x: torch.Tensor, sg: Optional[Surrogate], *tensors) -
     _check.choice(backend, "backend", BACKENDS)
     if backend == "torch":
         return False
-    ok, why = _kernels.usable(x, sg, *tensors)
+    ok, why = _kernels.fused(x, sg, *tensors)  # C++ on CPU, Triton on CUDA
     if backend == "cpp" and not ok:
         raise ValueError(f"backend: 'cpp' cannot run this call ({why}); use 'auto' or 'torch'")
     return ok
@@ -239,7 +239,7 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] =
         raise ValueError(f"spike_input: valid choices: True, False, 'auto'; got {spike_input!r}")
     _check.choice(backend, "backend", BACKENDS)
     if backend != "torch" and spike_input is not False and _kernels.has("spike_linear"):
-        ok, why = _kernels.usable(x, None, weight, *([] if bias is None else [bias]))
+        ok, why = _kernels.fused(x, None, weight, *([] if bias is None else [bias]))
         if ok and x.dtype == weight.dtype and (bias is None or bias.dtype == x.dtype):
             y = _kernels.spike_linear(x, weight, bias, force=spike_input is True)
             if y is not None:

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from spikecore.specs import SynapseSpec
+
 from . import _check, _kernels
 from . import functional as SF
 
@@ -44,6 +46,21 @@ class Linear(nn.Linear):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return SF.linear(x, self.weight, self.bias, spike_input=self.spike_input,
                          backend=self.backend)
+
+    def synapses(self, receptor=None):
+        """The deployable synapses, ``(SynapseSpec,)`` (nonzero weights in row order; an all-zero
+        bias is dropped): the contract spikecore.sim.from_torch reads."""
+        return (synapse_spec(self, receptor),)
+
+
+def _np32(t: torch.Tensor) -> np.ndarray:
+    return t.detach().to("cpu").float().contiguous().numpy().copy()
+
+
+def synapse_spec(layer: nn.Linear, receptor=None) -> SynapseSpec:
+    """:class:`spikecore.specs.SynapseSpec` of any ``torch.nn.Linear`` (weight [out, in])."""
+    return SynapseSpec.from_dense(_np32(layer.weight),
+                                  None if layer.bias is None else _np32(layer.bias), receptor)
 
 
 def _positive_int(v, name):
@@ -124,6 +141,14 @@ class SparseLinear(nn.Module):
         if self.weight.grad is not None:
             self.weight.grad = None
         self._syn = None
+
+    def synapses(self):
+        """The deployable synapses, ``(SynapseSpec,)``: multapses summed (as in the forward),
+        zero weights dropped, row order."""
+        dense = np.zeros((self.in_features, self.out_features), np.float32)
+        np.add.at(dense, (self.pre.cpu().numpy(), self.post.cpu().numpy()), _np32(self.weight))
+        spec = SynapseSpec.from_dense(dense.T, None if self.bias is None else _np32(self.bias))
+        return (spec,)
 
     def _syn_lists(self):
         if self._syn is None:

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["SpikeMonitor", "LayerStats", "count_synops"]
+__all__ = ["ActivityMonitor", "SpikeMonitor", "LayerStats", "count_synops"]
 
 
 @dataclass
@@ -88,14 +88,23 @@ def _synops(m: nn.Module, x: torch.Tensor) -> Optional[int]:
     return None
 
 
-class SpikeMonitor:
+class ActivityMonitor:
     """Count spikes (neurons) and SynOps (Linear, SparseLinear, Conv1d/2d, and any layer with its
     own ``synops(x)`` method, such as DendriticLinear) of ``model``.
 
     Use as a context manager or call :meth:`remove`. Neuron outputs are [T, B, ...];
     the time steps and batch are folded into ``neuron_steps``.
 
-    >>> # with SpikeMonitor(model) as mon: model(x); mon.firing_rates()
+    (Named ``SpikeMonitor`` in spikecore 0.1; ``spikecore.sim.SpikeMonitor`` is the engine's spike
+    recorder, a different thing.)
+
+    >>> import torch
+    >>> from spikecore import nn as snn
+    >>> model = torch.nn.Sequential(snn.Linear(4, 3), snn.LIF())
+    >>> with snn.ActivityMonitor(model) as mon:
+    ...     _ = model(torch.ones(5, 2, 4))
+    >>> mon.synops()["0"], sorted(mon.firing_rates())
+    (120, ['1'])
     """
 
     def __init__(self, model: nn.Module):
@@ -181,9 +190,20 @@ class SpikeMonitor:
         }
 
 
+class SpikeMonitor(ActivityMonitor):
+    """Deprecated name of :class:`ActivityMonitor` (kept for one release)."""
+
+    def __init__(self, model: nn.Module):
+        from spikecore.specs import warn_renamed
+
+        warn_renamed("spikecore.nn.SpikeMonitor", "spikecore.nn.ActivityMonitor",
+                     "spikecore.nn")
+        super().__init__(model)
+
+
 def count_synops(model: nn.Module, x: torch.Tensor, *args, **kwargs) -> Dict[str, object]:
     """Run ``model(x)`` without gradients and return the monitor's summary
     (spike_counts, firing_rates, synops per layer, total_spikes, total_synops)."""
-    with SpikeMonitor(model) as mon, torch.no_grad():
+    with ActivityMonitor(model) as mon, torch.no_grad():
         model(x, *args, **kwargs)
         return mon.summary()

@@ -15,8 +15,10 @@ Common discrete dynamics (one step = one time bin; :math:`\beta = 1 - 1/\tau`):
                          h_t - \vartheta & z_t = 1,\ \text{soft reset } (v_\mathrm{reset} = \text{None}) \\
                          h_t & z_t = 0 \end{cases}
 
-Deployment: ``LIFCoeffs::discrete(beta, v_rest, v_th=v_threshold, v_reset=v_reset or 0,
-soft_reset=v_reset is None)`` with ``lif_step<Delta>`` (input x = weighted spikes of the step)
+Deployment: ``spec()`` returns the model's :mod:`spikecore.specs` spec (the same parameter names
+and defaults as ``Network.add_population(n, "lif_discrete")``); its engine population,
+``LIFCoeffs::discrete(beta, v_rest, v_th=v_threshold, v_reset=v_reset or 0,
+soft_reset=v_reset is None)`` with ``lif_step<Delta>`` (input x = weighted spikes of the step),
 computes the same numbers in the same order, so spikecore.sim.from_torch reproduces the spikes.
 
 ==============  ========  ======  =====================================================
@@ -35,16 +37,31 @@ backend         'auto'            'auto' | 'cpp' | 'torch'
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, cast
 
 import torch
 from torch import nn
+
+from spikecore import specs as _specs
 
 from . import _check
 from . import functional as SF
 from .surrogate import Surrogate
 from .surrogate import get as get_surrogate
 from .surrogate import noise as noise_surrogate
+
+
+def _legacy_params(spec) -> dict:
+    """The dict of the deprecated ``deploy_params()`` (kept for one release)."""
+    e = spec.engine(1).args
+    if not spec.spiking:
+        return {"model": "li", "beta": e["beta"], "v_rest": e["v_rest"]}
+    out = {"model": "alif" if e["rho"] >= 0 else "lif", "beta": e["beta"],
+           "v_rest": e["v_rest"], "v_th": e["v_th"], "v_reset": e["v_reset"],
+           "soft_reset": e["soft_reset"]}
+    if e["rho"] >= 0:
+        out.update(p_a=e["rho"], beta_a=e["beta_a"])
+    return out
 
 __all__ = [
     "LIF", "ParametricLIF", "AdaptiveLIF", "NoisyLIF", "LeakyIntegrator",
@@ -64,7 +81,7 @@ class ALIFState(NamedTuple):
 class SpikingNeuron(nn.Module):
     """Base class: validation, fresh state per call, ``state=`` / ``return_state=``."""
 
-    spiking = True  # the SpikeMonitor counts outputs of modules with spiking = True
+    spiking = True  # the ActivityMonitor counts outputs of modules with spiking = True
 
     def __init__(self, backend: str = "auto"):
         super().__init__()
@@ -78,17 +95,37 @@ class SpikingNeuron(nn.Module):
     def _run(self, x, state):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def spec(self) -> "_specs.NeuronSpec":
+        """This neuron's :mod:`spikecore.specs` spec (parameters, engine population): the one
+        contract spikecore.sim.from_torch reads. Raises ValueError where the engine has no
+        population for it."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def deploy_params(self) -> dict:
+        """Deprecated: use :meth:`spec` (``spec().engine(n)`` holds the engine arguments)."""
+        _specs.warn_renamed("deploy_params()", "spec()", type(self).__name__)
+        beta = self.beta
+        if isinstance(beta, torch.Tensor) and beta.numel() != 1:  # per-channel ParametricLIF
+            return {"model": "lif", "beta": beta.detach().clone(), "v_rest": self.v_rest,
+                    "v_th": self.v_threshold,
+                    "v_reset": 0.0 if self.v_reset is None else self.v_reset,
+                    "soft_reset": self.v_reset is None}
+        out = _legacy_params(self.spec())
+        if isinstance(beta, torch.Tensor):
+            out["beta"] = beta.detach().clone()
+        return out
+
     @property
     def beta(self):
         """Membrane decay per step, :math:`\\beta = 1 - 1/\\tau`."""
         return 1.0 - 1.0 / self.tau
 
-    def _set_spike_function(self, v_threshold, v_reset, v_rest, surrogate, alpha, spike_fn,
-                            detach_reset) -> None:
-        """Validated thresholds, the surrogate (``spike_fn`` wins over ``surrogate``) and
-        ``detach_reset``, shared by the surrogate-gradient neurons."""
-        self.v_threshold, self.v_reset, self.v_rest = _check.thresholds(v_threshold, v_reset,
-                                                                        v_rest)
+    def _set_spike_function(self, spec, surrogate, alpha, spike_fn, detach_reset) -> None:
+        """Thresholds from the validated ``spec``, the surrogate (the deprecated ``spike_fn``
+        wins over ``surrogate``) and ``detach_reset``, shared by the surrogate-gradient neurons."""
+        self.v_threshold, self.v_reset, self.v_rest = spec.v_threshold, spec.v_reset, spec.v_rest
+        if spike_fn is not None:
+            _specs.warn_renamed("spike_fn", "surrogate", type(self).__name__, stacklevel=4)
         self.surrogate = get_surrogate(spike_fn if spike_fn is not None else surrogate, alpha)
         self.detach_reset = bool(detach_reset)
 
@@ -111,23 +148,21 @@ class LIF(SpikingNeuron):
                  alpha: Optional[float] = None, detach_reset: bool = False,
                  spike_fn: Optional[Surrogate] = None, backend: str = "auto"):
         super().__init__(backend)
-        self.tau = _check.tau(tau)
-        self._set_spike_function(v_threshold, v_reset, v_rest, surrogate, alpha, spike_fn,
-                                 detach_reset)
+        spec = _specs.DiscreteLIFSpec(tau=tau, v_threshold=v_threshold, v_reset=v_reset,
+                                      v_rest=v_rest)
+        self.tau = cast(float, spec.tau)  # filled by the spec
+        self._set_spike_function(spec, surrogate, alpha, spike_fn, detach_reset)
 
     @property
     def spike_fn(self) -> Surrogate:
+        """Deprecated name of :attr:`surrogate`."""
+        _specs.warn_renamed("spike_fn", "surrogate", type(self).__name__)
         return self.surrogate
 
-    def deploy_params(self) -> dict:
-        """Arguments of the engine's ``LIFCoeffs::discrete(beta, v_rest, v_th, v_reset,
-        soft_reset)`` reproducing this neuron (beta: float, or a tensor for ParametricLIF)."""
-        beta = self.beta
-        if isinstance(beta, torch.Tensor):
-            beta = beta.detach().clone()
-        return {"model": "lif", "beta": beta, "v_rest": self.v_rest,
-                "v_th": self.v_threshold, "v_reset": 0.0 if self.v_reset is None else self.v_reset,
-                "soft_reset": self.v_reset is None}
+    def spec(self) -> "_specs.DiscreteLIFSpec":
+        """:class:`spikecore.specs.DiscreteLIFSpec` (``lif_discrete``) of this neuron."""
+        return _specs.DiscreteLIFSpec(tau=self.tau, v_threshold=self.v_threshold,
+                                      v_reset=self.v_reset, v_rest=self.v_rest)
 
     def _run(self, x, state):
         z, v = SF.lif(x, _v_of(state), beta=self.beta, v_threshold=self.v_threshold,
@@ -165,6 +200,16 @@ class ParametricLIF(LIF):
     @property
     def tau_learned(self) -> torch.Tensor:
         return 1.0 / torch.sigmoid(self.w.detach())
+
+    def spec(self) -> "_specs.DiscreteLIFSpec":
+        """The LIF spec with the learned decay (the float32 beta the forward multiplies by).
+        A per-channel tau (``channels=C``) has no engine population: ValueError."""
+        if self.channels is not None:
+            raise ValueError("channels: a per-channel tau cannot deploy; the engine's "
+                             "populations take one beta (use channels=None)")
+        beta = float(self.beta.detach().float())
+        return _specs.DiscreteLIFSpec(beta=beta, v_threshold=self.v_threshold,
+                                      v_reset=self.v_reset, v_rest=self.v_rest)
 
     def _run(self, x, state):
         b = self.beta.to(x.dtype)
@@ -206,23 +251,28 @@ class AdaptiveLIF(SpikingNeuron):
                  surrogate="atan", alpha: Optional[float] = None, detach_reset: bool = False,
                  spike_fn: Optional[Surrogate] = None, backend: str = "auto"):
         super().__init__(backend)
-        self.tau = _check.tau(tau)
-        self.tau_a = _check.tau(tau_a, "tau_a")
-        self.beta_a = _check.finite(beta_a, "beta_a")
-        if self.beta_a < 0:
-            raise ValueError(f"beta_a: threshold increment must be >= 0, got {beta_a}")
-        self._set_spike_function(v_threshold, v_reset, v_rest, surrogate, alpha, spike_fn,
-                                 detach_reset)
+        spec = _specs.DiscreteALIFSpec(tau=tau, tau_a=tau_a, beta_a=beta_a,
+                                       v_threshold=v_threshold, v_reset=v_reset, v_rest=v_rest)
+        self.tau, self.tau_a = cast(float, spec.tau), cast(float, spec.tau_a)
+        self.beta_a = spec.beta_a
+        self._set_spike_function(spec, surrogate, alpha, spike_fn, detach_reset)
 
     @property
     def rho(self) -> float:
+        """Adaptation decay per step, :math:`\rho = 1 - 1/\tau_a`."""
         return 1.0 - 1.0 / self.tau_a
 
-    def deploy_params(self) -> dict:
-        """``LIFCoeffs::discrete`` arguments plus the ALIF adaptation (p_a = rho, beta_a)."""
-        return {"model": "alif", "beta": self.beta, "v_rest": self.v_rest,
-                "v_th": self.v_threshold, "v_reset": 0.0 if self.v_reset is None else self.v_reset,
-                "soft_reset": self.v_reset is None, "p_a": self.rho, "beta_a": self.beta_a}
+    @property
+    def spike_fn(self) -> Surrogate:
+        """Deprecated name of :attr:`surrogate`."""
+        _specs.warn_renamed("spike_fn", "surrogate", type(self).__name__)
+        return self.surrogate
+
+    def spec(self) -> "_specs.DiscreteALIFSpec":
+        """:class:`spikecore.specs.DiscreteALIFSpec` (``alif_discrete``) of this neuron."""
+        return _specs.DiscreteALIFSpec(tau=self.tau, tau_a=self.tau_a, beta_a=self.beta_a,
+                                       v_threshold=self.v_threshold, v_reset=self.v_reset,
+                                       v_rest=self.v_rest)
 
     def _run(self, x, state):
         if state is not None and not isinstance(state, tuple):
@@ -273,21 +323,23 @@ class NoisyLIF(SpikingNeuron):
                  detach_reset: bool = False, generator: Optional[torch.Generator] = None,
                  backend: str = "auto"):
         super().__init__(backend)
-        self.tau = _check.tau(tau)
-        self.v_threshold, self.v_reset, self.v_rest = _check.thresholds(v_threshold, v_reset,
-                                                                        v_rest)
-        self.surrogate = noise_surrogate(noise, sigma)
+        self.surrogate = noise_surrogate(noise, sigma)  # validates noise and sigma first
+        spec = _specs.NoisyLIFSpec(tau=tau, v_threshold=v_threshold, v_reset=v_reset,
+                                   v_rest=v_rest, noise=noise, sigma=sigma)
+        self.tau = cast(float, spec.tau)  # filled by the spec
+        self.v_threshold, self.v_reset, self.v_rest = spec.v_threshold, spec.v_reset, spec.v_rest
         self.noise, self.sigma = noise, float(sigma)
         self.sample = bool(sample)
         self.eval_mode = _check.choice(eval_mode, "eval_mode", self.EVAL_MODES)
         self.detach_reset = bool(detach_reset)
         self.generator = generator
 
-    def deploy_params(self) -> dict:
-        """The deterministic (eval_mode='deterministic') neuron as ``LIFCoeffs::discrete``."""
-        return {"model": "lif", "beta": self.beta, "v_rest": self.v_rest,
-                "v_th": self.v_threshold, "v_reset": 0.0 if self.v_reset is None else self.v_reset,
-                "soft_reset": self.v_reset is None}
+    def spec(self) -> "_specs.NoisyLIFSpec":
+        """:class:`spikecore.specs.NoisyLIFSpec`; it deploys as the deterministic LIF
+        (``lif_discrete``), with a warning when ``eval_mode='sample'``."""
+        return _specs.NoisyLIFSpec(tau=self.tau, v_threshold=self.v_threshold,
+                                   v_reset=self.v_reset, v_rest=self.v_rest, noise=self.noise,
+                                   sigma=self.sigma, eval_mode=self.eval_mode)
 
     def _run(self, x, state):
         sample = self.sample if self.training else self.eval_mode == "sample"
@@ -315,12 +367,13 @@ class LeakyIntegrator(SpikingNeuron):
 
     def __init__(self, tau: float = 2.0, v_rest: float = 0.0, backend: str = "auto"):
         super().__init__(backend)
-        self.tau = _check.tau(tau)
-        self.v_rest = _check.finite(v_rest, "v_rest")
+        spec = _specs.LeakyIntegratorSpec(tau=tau, v_rest=v_rest)
+        self.tau, self.v_rest = cast(float, spec.tau), spec.v_rest
 
-    def deploy_params(self) -> dict:
-        """A leaky integrator is ``LIFCoeffs::discrete(beta, v_rest, ...)`` that never fires."""
-        return {"model": "li", "beta": self.beta, "v_rest": self.v_rest}
+    def spec(self) -> "_specs.LeakyIntegratorSpec":
+        """:class:`spikecore.specs.LeakyIntegratorSpec`: a ``lif_discrete`` population that
+        never fires (its membrane is the output)."""
+        return _specs.LeakyIntegratorSpec(tau=self.tau, v_rest=self.v_rest)
 
     def _run(self, x, state):
         out, v = SF.leaky_integrator(x, _v_of(state), beta=self.beta, v_rest=self.v_rest,

@@ -5,7 +5,9 @@ A feedforward ``torch.nn.Sequential`` of synaptic layers (``torch.nn.Linear``,
 followed by a neuron layer (``LIF``, ``ParametricLIF`` with a scalar tau, ``AdaptiveLIF``,
 ``NoisyLIF`` -- deployed as its deterministic eval-mode LIF -- or a ``LeakyIntegrator``
 readout), and self-contained spiking layers (``spikecore.nn.CELIF``, ``spikecore.nn.DendriticLIF``)
-becomes a :class:`spikecore.sim.Network`:
+becomes a :class:`spikecore.sim.Network`. Modules are read through their public methods only:
+``spec()`` (a neuron's :mod:`spikecore.specs` spec, added with ``add_population(n, spec)``) and
+``synapses()`` (a synaptic layer's :class:`~spikecore.specs.SynapseSpec` tuple):
 
 * the input is a ``spike_source`` population; each neuron layer is a ``lif_discrete`` /
   ``alif_discrete`` population with the module's :math:`\beta = 1 - 1/\tau`, :math:`v_{rest}`,
@@ -66,16 +68,22 @@ from __future__ import annotations
 import numbers
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from spikecore.sim.network import Network
+from spikecore.specs import (
+    Branches,
+    CELIFSpec,
+    DendriticSpec,
+    DiscreteALIFSpec,
+    DiscreteLIFSpec,
+    NeuronSpec,
+    SynapseSpec,
+)
 
 __all__ = ["from_torch", "Deployed", "DeployResult", "LayerSpec"]
-
-_NEVER = 3.0e38  # threshold of a leaky-integrator readout: never reached
-
 
 @dataclass
 class LayerSpec:
@@ -100,12 +108,14 @@ class LayerSpec:
     branches: int = 1
     branch_fn: str = "relu"
     branch_bias: Optional[np.ndarray] = None  # float32 [n K]
-    # CE-LIF: neuron parameters (beta, rho, beta_a, gamma, v_th, lambda_c [n], context) and
+    # CE-LIF: neuron parameters (beta, rho, beta_a, gamma, v_threshold, lambda_c [n], context) and
     # the context synapses (separate context)
     celif: Optional[dict] = None
     ctx_pre: Optional[np.ndarray] = None
     ctx_post: Optional[np.ndarray] = None
     ctx_weight: Optional[np.ndarray] = None
+    # the neuron's spec (spikecore.specs): what the engine population is built from
+    neuron: Optional[NeuronSpec] = None
 
     @property
     def n_synapses(self) -> int:
@@ -143,126 +153,114 @@ def _flatten(model) -> List[Any]:
     return [model]
 
 
-def _np32(t) -> np.ndarray:
-    return t.detach().to("cpu").float().contiguous().numpy().copy()
+def _layer_error(i: int, m, e: Exception) -> ValueError:
+    msg = str(e)
+    if msg.startswith("model: "):
+        msg = msg[len("model: "):]
+    return ValueError(f"model: layer {i} ({type(m).__name__}): {msg}")
 
 
-def _neuron_spec(m, i: int) -> dict:
+def _synapses_of(m, i: int) -> Tuple[SynapseSpec, ...]:
+    """A layer's deployable synapses through its public ``synapses()`` (a plain
+    ``torch.nn.Linear``, which has none, through spikecore.nn.linear.synapse_spec)."""
     import torch
 
-    import spikecore.nn as snn
+    from spikecore.nn.linear import synapse_spec
 
-    name = type(m).__name__
-    if isinstance(m, snn.LeakyIntegrator):
-        beta = float(m.beta)
-        return dict(kind="li", beta=beta, v_rest=float(m.v_rest), v_threshold=_NEVER,
-                    v_reset=0.0, soft_reset=False)
-    if isinstance(m, snn.AdaptiveLIF):
-        kind, extra = "alif", dict(rho=float(m.rho), beta_a=float(m.beta_a))
-    elif isinstance(m, (snn.LIF, snn.NoisyLIF)):  # ParametricLIF is a LIF
-        kind, extra = "lif", {}
-        if isinstance(m, snn.NoisyLIF) and getattr(m, "eval_mode", "") == "sample":
-            warnings.warn(f"model: layer {i} (NoisyLIF, eval_mode='sample') is deployed as its "
-                          "deterministic LIF; sampled spikes are not reproduced", stacklevel=3)
+    try:
+        if callable(getattr(m, "synapses", None)):
+            return tuple(m.synapses())
+        return (synapse_spec(m),) if isinstance(m, torch.nn.Linear) else ()
+    except (ValueError, TypeError, IndexError) as e:
+        raise _layer_error(i, m, e) from None
+
+
+def _spec_of(m, i: int) -> NeuronSpec:
+    """A neuron layer's spec through its public ``spec()``, checked for deployment."""
+    try:
+        spec = m.spec()
+        if not isinstance(spec, NeuronSpec):
+            raise TypeError(f"spec() returned {type(spec).__name__}, not a spikecore.specs spec")
+    except (ValueError, TypeError) as e:
+        raise _layer_error(i, m, e) from None
+    return spec
+
+
+def _kind(spec: NeuronSpec) -> str:
+    if not spec.spiking:
+        return "li"
+    return {"alif_discrete": "alif", "celif": "celif"}.get(spec.deployable().model_name(),
+                                                           "lif")
+
+
+def _layer(spec: NeuronSpec, syns: Tuple[SynapseSpec, ...], i: int, m, warn: bool = True
+           ) -> LayerSpec:
+    """LayerSpec of neuron ``spec`` fed by ``syns`` (the first: the layer's main synapses)."""
+    main = syns[0]
+    if main.dendrites is not None and not isinstance(spec, DendriticSpec):
+        spec = DendriticSpec(spec, main.dendrites)
+    if spec.deploy_note and warn:
+        warnings.warn(f"model: layer {i} {spec.deploy_note}", stacklevel=4)
+    kind = _kind(spec)
+    try:
+        spec = spec.deployable()
+        e = spec.engine(main.n_out).args  # a spec without an engine population raises here
+    except (ValueError, TypeError) as err:
+        raise _layer_error(i, m, err) from None
+    br = spec.dendrites if isinstance(spec, DendriticSpec) else None
+    ctx = syns[1] if len(syns) > 1 else None
+    pre_all = np.concatenate([s.pre for s in syns])
+    extra: Dict[str, Any] = {}
+    if kind == "celif":
+        c = spec.soma if isinstance(spec, DendriticSpec) else spec
+        extra["celif"] = dict(beta=c.beta, rho=c.rho, beta_a=c.beta_a, gamma=c.gamma,
+                              v_threshold=c.v_threshold, lambda_c=c.lambda_c,
+                              context=c.context)
+        e = dict(e, v_rest=0.0, v_reset=0.0, soft_reset=False)
+    if kind == "alif":
+        extra.update(rho=e["rho"], beta_a=e["beta_a"])
+    if br is not None:
+        extra.update(branches=br.branches, branch_fn=br.branch_fn, branch_bias=br.branch_bias)
+    return LayerSpec(kind=kind, n_in=main.n_in, n=main.n_out, pre=main.pre, post=main.post,
+                     weight=main.weight, bias=main.bias, beta=float(e["beta"]),
+                     v_rest=float(e["v_rest"]), v_threshold=float(e["v_th"]),
+                     v_reset=float(e["v_reset"]), soft_reset=bool(e["soft_reset"]),
+                     out_degree=np.bincount(pre_all, minlength=main.n_in).astype(np.int64),
+                     ctx_pre=None if ctx is None else ctx.pre,
+                     ctx_post=None if ctx is None else ctx.post,
+                     ctx_weight=None if ctx is None else ctx.weight, neuron=spec, **extra)
+
+
+def _neuron_of(L: LayerSpec) -> NeuronSpec:
+    """The spec of a LayerSpec's population (built from its fields if made by hand)."""
+    if L.neuron is not None:
+        return L.neuron
+    if L.kind == "celif":
+        spec: NeuronSpec = CELIFSpec(**L.celif)
     else:
-        raise ValueError(f"model: layer {i} ({name}) is not a supported neuron; valid: LIF, "
-                         "ParametricLIF (scalar tau), AdaptiveLIF, NoisyLIF, LeakyIntegrator")
-    beta = m.beta
-    if isinstance(beta, torch.Tensor):
-        if beta.numel() != 1:
-            raise ValueError(f"model: layer {i} ({name}) has a per-channel tau; the engine's "
-                             "populations take one beta (use channels=None)")
-        beta = float(beta.detach().float())  # the float32 value the torch forward multiplies by
-    soft = m.v_reset is None
-    return dict(kind=kind, beta=float(beta), v_rest=float(m.v_rest),
-                v_threshold=float(m.v_threshold), v_reset=0.0 if soft else float(m.v_reset),
-                soft_reset=soft, **extra)
+        kw = dict(beta=L.beta, v_threshold=L.v_threshold, v_rest=L.v_rest,
+                  v_reset=None if L.soft_reset and L.v_reset == 0.0 else L.v_reset)
+        spec = (DiscreteALIFSpec(rho=L.rho, beta_a=L.beta_a, **kw) if L.kind == "alif"
+                else DiscreteLIFSpec(**kw))
+    if L.branches > 1:
+        spec = DendriticSpec(spec, Branches(L.branches, L.branch_fn, 0.0, L.branch_bias))
+    return spec
 
 
-def _synapse_spec(m, i: int, n_in: Optional[int]):
-    import torch
-
-    import spikecore.nn as snn
-
-    if isinstance(m, torch.nn.Linear):
-        w = _np32(m.weight)  # [out, in]
-        n_out, k = w.shape
-        pre, post = np.nonzero(w.T)  # pre-major, post ascending: row order of the matrix
-        weight = w.T[pre, post]
-    elif isinstance(m, snn.DendriticLinear):
-        k, n_out, K = m.in_features, m.out_features, m.branches
-        idx = m.index.detach().cpu().numpy().reshape(n_out * K, -1)
-        w = _np32(m.weight).reshape(n_out * K, -1)
-        comp = np.repeat(np.arange(n_out * K), idx.shape[1])
-        keep = w.reshape(-1) != 0
-        pre, post, weight = idx.reshape(-1)[keep], comp[keep], w.reshape(-1)[keep]
-        order = np.lexsort((post, pre))  # row order: pre, then post (multapses kept in order)
-        pre, post, weight = pre[order], post[order], weight[order]
-        b = None if m.bias is None else _np32(m.bias).reshape(-1)
-        for nm, arr in (("weight", weight), ("bias", b)):
-            if arr is not None and not np.all(np.isfinite(arr)):
-                raise ValueError(f"model: layer {i} has NaN or infinite {nm} values")
-        if n_in is not None and k != n_in:
-            raise ValueError(f"model: layer {i} expects {k} inputs but the previous layer has "
-                             f"{n_in}")
-        return (k, n_out, pre.astype(np.int32), post.astype(np.int32), weight.astype(np.float32),
-                None, dict(branches=K, branch_fn=m.nonlinearity, branch_bias=b))
-    elif isinstance(m, snn.SparseLinear):
-        k, n_out = m.in_features, m.out_features
-        pre = m.pre.detach().cpu().numpy()
-        post = m.post.detach().cpu().numpy()
-        weight = _np32(m.weight)
-        dense = np.zeros((k, n_out), np.float32)
-        np.add.at(dense, (pre, post), weight)  # multapses sum (as in the torch layer)
-        pre, post = np.nonzero(dense)
-        weight = dense[pre, post]
-    else:
-        raise ValueError(f"model: layer {i} ({type(m).__name__}) is not a synaptic layer; "
-                         "valid: torch.nn.Linear, spikecore.nn.Linear, spikecore.nn.SparseLinear, "
-                         "spikecore.nn.DendriticLinear")
-    if n_in is not None and k != n_in:
-        raise ValueError(f"model: layer {i} expects {k} inputs but the previous layer has {n_in}")
-    bias = getattr(m, "bias", None)
-    b = None if bias is None else _np32(bias)
-    if b is not None and not np.any(b):
-        b = None
-    for nm, arr in (("weight", weight), ("bias", b)):
-        if arr is not None and not np.all(np.isfinite(arr)):
-            raise ValueError(f"model: layer {i} has NaN or infinite {nm} values")
-    return k, n_out, pre.astype(np.int32), post.astype(np.int32), weight.astype(np.float32), b, {}
-
-
-def _celif_spec(m, i: int, n_in: Optional[int]) -> LayerSpec:
-    """A CELIF layer: fc (+ bias) on the current receptor, context weights on the context one."""
-    import torch
-
-    k, n, pre, post, w, b, _ = _synapse_spec(m.fc, i, n_in)
-    ctx = (None, None, None)
-    if m.context is not None:
-        _, _, cp, cq, cw, _, _ = _synapse_spec(m.context, i, n_in)
-        ctx = (cp, cq, cw)
-    if m.noise is not None and m.eval_mode == "sample":
-        warnings.warn(f"model: layer {i} (CELIF, eval_mode='sample') is deployed deterministic; "
-                      "sampled spikes are not reproduced", stacklevel=3)
-    with torch.no_grad():  # the float32 lambda_c the forward uses
-        lam = m.lambda_c.detach().to("cpu").float().contiguous().numpy().copy()
-    if not np.all(np.isfinite(lam)):
-        raise ValueError(f"model: layer {i} has NaN or infinite lambda_c values")
-    prm = dict(beta=float(np.float32(m.beta)), rho=float(m.rho), beta_a=float(m.beta_a),
-               gamma=float(m.gamma), v_th=float(m.v_threshold), lambda_c=lam,
-               context=m.context_mode)
-    out = np.concatenate([pre] + ([] if ctx[0] is None else [ctx[0]]))
-    return LayerSpec(kind="celif", n_in=k, n=n, pre=pre, post=post, weight=w, bias=b,
-                     beta=prm["beta"], v_rest=0.0, v_threshold=prm["v_th"], v_reset=0.0,
-                     soft_reset=False, out_degree=np.bincount(out, minlength=k).astype(np.int64),
-                     celif=prm, ctx_pre=ctx[0], ctx_post=ctx[1], ctx_weight=ctx[2])
+_VALID = ("valid: torch.nn.Linear, spikecore.nn.Linear, spikecore.nn.SparseLinear, "
+          "spikecore.nn.DendriticLinear (layers with synapses()), followed by a neuron with "
+          "spec() (LIF, ParametricLIF with scalar tau, AdaptiveLIF, NoisyLIF, LeakyIntegrator), "
+          "or CELIF / DendriticLIF")
 
 
 def parse(model) -> List[LayerSpec]:
-    """The deployable layers of ``model`` (see the module docstring for what is accepted)."""
-    import torch
+    """The deployable layers of ``model`` (see the module docstring for what is accepted).
 
-    import spikecore.nn as snn
+    Each module is read through its public methods only: ``spec()`` (a neuron: its
+    :mod:`spikecore.specs` spec) and ``synapses()`` (its :class:`~spikecore.specs.SynapseSpec`
+    tuple); a module with both (CELIF, DendriticLIF) is a whole layer.
+    """
+    import torch
 
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module (nn.Sequential), got "
@@ -270,49 +268,32 @@ def parse(model) -> List[LayerSpec]:
     mods = [m for m in _flatten(model)
             if not isinstance(m, (torch.nn.Identity, torch.nn.Dropout))]
     layers: List[LayerSpec] = []
-    syn = None
+    syn: Optional[Tuple[SynapseSpec, ...]] = None
     n_prev: Optional[int] = None
     for i, m in enumerate(mods):
-        if isinstance(m, (snn.CELIF, snn.DendriticLIF)):  # synapses and neurons in one module
-            if syn is not None:
-                raise ValueError(f"model: layer {i} ({type(m).__name__}) follows a synaptic "
-                                 "layer without a neuron layer in between")
-            if layers and layers[-1].kind == "li":
-                raise ValueError("model: a LeakyIntegrator readout must be the last layer")
-            if isinstance(m, snn.CELIF):
-                layers.append(_celif_spec(m, i, n_prev))
-                n_prev = layers[-1].n
+        is_neuron = callable(getattr(m, "spec", None))
+        own = _synapses_of(m, i)
+        if not is_neuron and not own:
+            raise ValueError(f"model: layer {i} ({type(m).__name__}) is neither a synaptic "
+                             f"layer nor a neuron; {_VALID}")
+        if own and syn is not None:
+            raise ValueError(f"model: layer {i} ({type(m).__name__}) follows a synaptic layer "
+                             "without a neuron layer in between; put a neuron after each Linear")
+        if own:
+            if n_prev is not None and own[0].n_in != n_prev:
+                raise ValueError(f"model: layer {i} expects {own[0].n_in} inputs but the "
+                                 f"previous layer has {n_prev}")
+            if not is_neuron:
+                syn = own
                 continue
-            syn = _synapse_spec(m.dendrites, i, n_prev)
-            if m.noise is not None and m.eval_mode == "sample":
-                warnings.warn(f"model: layer {i} (DendriticLIF, eval_mode='sample') is deployed "
-                              "deterministic; sampled spikes are not reproduced", stacklevel=3)
-            soft = m.v_reset is None
-            spec = dict(kind="lif", beta=1.0 - 1.0 / m.tau, v_rest=0.0,
-                        v_threshold=float(m.v_threshold),
-                        v_reset=0.0 if soft else float(m.v_reset), soft_reset=soft)
-            m = None
-        else:
-            spec = None
-        is_neuron = m is None or (hasattr(m, "spiking") and hasattr(m, "beta"))
-        if not is_neuron:
-            if syn is not None:
-                raise ValueError(f"model: layer {i} ({type(m).__name__}) follows a synaptic layer "
-                                 "without a neuron layer in between; put a neuron after each "
-                                 "Linear")
-            syn = _synapse_spec(m, i, n_prev)
-            continue
+            syn = own
         if syn is None:
             raise ValueError(f"model: layer {i} ({type(m).__name__}) has no synaptic layer "
                              "before it; each neuron layer must follow a Linear/SparseLinear")
         if layers and layers[-1].kind == "li":
             raise ValueError("model: a LeakyIntegrator readout must be the last layer")
-        k, n, pre, post, w, b, extra = syn
-        spec = spec or _neuron_spec(m, i)
-        outdeg = np.bincount(pre, minlength=k).astype(np.int64)
-        layers.append(LayerSpec(n_in=k, n=n, pre=pre, post=post, weight=w, bias=b,
-                                out_degree=outdeg, **spec, **extra))
-        syn, n_prev = None, n
+        layers.append(_layer(_spec_of(m, i), syn, i, m))
+        syn, n_prev = None, layers[-1].n
     if syn is not None:
         raise ValueError("model: ends with a synaptic layer; add a neuron layer or a "
                          "LeakyIntegrator readout after the last Linear")
@@ -345,19 +326,7 @@ class Deployed:
         self._monitors = []
         prev = self.input
         for li, L in enumerate(layers):
-            branches = {} if L.branches == 1 else dict(
-                branches=L.branches, branch_fn=L.branch_fn, branch_bias=L.branch_bias)
-            if L.kind == "celif":
-                pop = net.add_population(L.n, "celif", name=f"layer{li}", **L.celif)
-            elif L.kind == "alif":
-                pop = net.add_population(L.n, "alif_discrete", name=f"layer{li}", beta=L.beta,
-                                         v_rest=L.v_rest, v_th=L.v_threshold, v_reset=L.v_reset,
-                                         soft_reset=L.soft_reset, rho=L.rho, beta_a=L.beta_a,
-                                         **branches)
-            else:
-                pop = net.add_population(L.n, "lif_discrete", name=f"layer{li}", beta=L.beta,
-                                         v_rest=L.v_rest, v_th=L.v_threshold, v_reset=L.v_reset,
-                                         soft_reset=L.soft_reset, **branches)
+            pop = net.add_population(L.n, _neuron_of(L), name=f"layer{li}")
             rec = "current" if L.kind == "celif" else None
             if L.weight.size:
                 net.connect(prev, pop, "explicit", pre_index=L.pre, post_index=L.post,

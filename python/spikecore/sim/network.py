@@ -79,7 +79,7 @@ class Network(PopulationsMixin, ConnectMixin, InputsMixin, MonitorsMixin, Plasti
     -------
     >>> from spikecore.sim import Network
     >>> net = Network(dt=0.1, seed=1)
-    >>> pop = net.add_population(100, "lif", v_th=20.0, v_reset=10.0, t_ref=2.0)
+    >>> pop = net.add_population(100, "lif", v_threshold=20.0, v_reset=10.0, t_ref=2.0)
     >>> _ = net.add_poisson_input(pop, rate=20000.0, weight=0.1)
     >>> proj = net.connect(pop, pop, "fixed_indegree", k=10, weight=-0.5, delay=1.5)
     >>> spikes = net.record_spikes(pop)

@@ -52,7 +52,7 @@ def cuba(scale: float = 1.0, *, dt: float = 0.1, n_threads: int = 1, seed: int =
     ni = n - ne
     p = 0.02 / scale if keep_indegree else 0.02
     p = min(p, 1.0)
-    params = dict(tau_m=20.0, v_rest=-49.0, v_reset=-60.0, v_th=-50.0, t_ref=5.0,
+    params = dict(tau_m=20.0, v_rest=-49.0, v_reset=-60.0, v_threshold=-50.0, t_ref=5.0,
                   tau_syn_ex=5.0, tau_syn_in=10.0, synapse="exp")
     net = Network(dt=dt, n_threads=n_threads, seed=seed)
     E = net.add_population(ne, "lif", name="E", v_init=("uniform", -60.0, -50.0), **params)
@@ -93,7 +93,7 @@ def brunel(scale: float = 1.0, *, dt: float = 0.1, n_threads: int = 1, seed: int
     tau_m, theta = 20.0, 20.0
     nu_th = theta / (J * ce * tau_m)  # per ms
     rate_ext = eta * nu_th * ce * 1000.0  # Hz
-    params = dict(tau_m=tau_m, v_rest=0.0, v_reset=10.0, v_th=theta, t_ref=2.0,
+    params = dict(tau_m=tau_m, v_rest=0.0, v_reset=10.0, v_threshold=theta, t_ref=2.0,
                   synapse="delta")
     net = Network(dt=dt, n_threads=n_threads, seed=seed, max_delay=max(delay, 2 * dt))
     E = net.add_population(ne, "lif", name="E", v_init=v_init, **params)

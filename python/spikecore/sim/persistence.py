@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional
 
 import numpy as np
 
+from spikecore.sim import engine_models as _models
 from spikecore.sim._validate import _idle
 from spikecore.sim.connect import Projection
 from spikecore.sim.populations import SOURCES, VARIABLES
@@ -105,7 +106,9 @@ class PersistenceMixin:
         for i, spec in enumerate(meta["populations"]):
             params = {k: (a[v["array"]] if isinstance(v, dict) else v)
                       for k, v in spec["params"].items()}
-            pop = net.add_population(spec["n"], spec["model"], name=spec["name"], **params)
+            # saved names (also those of older files) need no deprecation warning here
+            pop = net.add_population(spec["n"], _models.spec_of(spec["model"], params,
+                                                                warn=False), name=spec["name"])
             if spec["model"] in SOURCES:
                 c.add_source_spikes(i, a[f"pop{i}_src_step"], a[f"pop{i}_src_id"])
                 if a[f"pop{i}_src_rate"].size:

@@ -7,7 +7,6 @@ from typing import Any, Optional
 from spikecore.sim._validate import _finite, _float_array, _idle, _int, _steps
 
 
-
 class PlasticityMixin:
     """Structural plasticity (part of :class:`Network`)."""
 

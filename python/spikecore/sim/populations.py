@@ -4,34 +4,24 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
+from spikecore import specs
+from spikecore.sim import engine_models as _models
 from spikecore.sim._validate import _finite, _float_array, _idle, _int
 
 if TYPE_CHECKING:
     from spikecore.sim.network import Network
 
 
-MODELS = ("lif", "alif", "lif_discrete", "alif_discrete", "celif", "spike_source",
-          "poisson_source")
-SOURCES = ("spike_source", "poisson_source")
+MODELS = _models.MODELS
+SOURCES = _models.SOURCES
 VARIABLES = {"v": 0, "i_ex": 1, "i_in": 2, "a": 3, "ref": 4, "c": 5, "u": 6}
-_LIF_DEFAULTS = dict(
-    tau_m=20.0, v_rest=0.0, v_reset=0.0, v_th=20.0, t_ref=2.0, tau_syn_ex=5.0, tau_syn_in=10.0,
-    i_e=0.0, soft_reset=False, synapse="delta",
-)
-_ALIF_EXTRA = dict(tau_a=200.0, beta_a=1.0)
-_DISCRETE_DEFAULTS = dict(beta=0.9, v_rest=0.0, v_th=1.0, v_reset=0.0, soft_reset=False)
-_ADISCRETE_EXTRA = dict(rho=0.99, beta_a=0.1)
-_CELIF_DEFAULTS = dict(beta=0.5, rho=0.9, beta_a=0.5, lambda_c=0.99, gamma=20.0, v_th=1.0,
-                       context="separate")
-# dendritic branches, for every LIF / ALIF model (continuous or discrete)
-_BRANCH_DEFAULTS = dict(branches=1, branch_fn="relu", branch_decay=0.0, branch_bias=None)
-BRANCH_FNS = {"relu": 0, "sigmoid": 1, "identity": 2}
-# receptor names per kind of population (connect(receptor=...))
-SYNAPSES = {"delta": 0, "exp": 1}
+# binding codes (the names, defaults and checks are spikecore.specs')
+BRANCH_FNS = {g: i for i, g in enumerate(specs.BRANCH_FNS)}
+SYNAPSES = {k: i for i, k in enumerate(specs.lif.SYNAPSES)}
 
 
 @dataclass(frozen=True)
@@ -82,6 +72,13 @@ class PopulationsMixin:
                        v_init: Any = None, **params: Any) -> Population:
         r"""Add ``n`` neurons of a model and return their :class:`Population` handle.
 
+        ``model`` is a model name with its parameters as keywords, or a
+        :mod:`spikecore.specs` spec instance (what ``spikecore.nn`` modules return from
+        ``spec()``; then no parameter keywords). Each model's names, defaults, units and
+        validation are its spec's (:data:`spikecore.specs.ENGINE_MODELS`), shared with
+        spikecore.nn; renamed parameters (``v_th``, the discrete ``soft_reset``) still work for
+        one release with a DeprecationWarning.
+
         Models
         ------
         ``"lif"``: leaky integrate-and-fire, integrated exactly over each step,
@@ -93,32 +90,37 @@ class PopulationsMixin:
 
         with ``synapse="exp"`` (a spike of weight :math:`w` adds :math:`w` to :math:`i_{ex}` if
         :math:`w \ge 0`, else to :math:`i_{in}`) or ``synapse="delta"`` (it adds :math:`w` to
-        :math:`v`). When :math:`v \ge v_{th}`: spike, :math:`v \leftarrow v_{reset}` (or
-        :math:`v - (v_{th} - v_{reset})` with ``soft_reset``), refractory for ``t_ref``.
+        :math:`v`). When :math:`v \ge v_\mathrm{threshold}`: spike, :math:`v \leftarrow v_{reset}`
+        (or :math:`v - (v_\mathrm{threshold} - v_{reset})` with ``soft_reset``; ``v_reset=None``
+        is the soft reset with :math:`v_{reset} = 0`), refractory for ``t_ref``.
 
         ======================  =======  ====  ============================================
         parameter               default  unit  meaning
         ======================  =======  ====  ============================================
         tau_m                   20       ms    membrane time constant
         v_rest                  0        mV    resting potential (also the initial v)
-        v_reset                 0        mV    reset potential
-        v_th                    20       mV    threshold
+        v_reset                 0        mV    reset potential (None: soft reset to 0)
+        v_threshold             20       mV    threshold
         t_ref                   2        ms    refractory period
         tau_syn_ex, tau_syn_in  5, 10    ms    synaptic decay (``synapse="exp"``)
         i_e                     0        mV    bias input (as the voltage it drives)
-        soft_reset              False          subtract instead of reset
+        soft_reset              False          subtract v_threshold - v_reset instead
         synapse                 "delta"        ``"delta"`` or ``"exp"``
         ======================  =======  ====  ============================================
 
-        ``"alif"``: the same with an adaptive threshold :math:`v_{th} + a`,
+        ``"alif"``: the same with an adaptive threshold :math:`v_\mathrm{threshold} + a`,
         :math:`a \leftarrow a\,e^{-dt/\tau_a} + \beta_a s` (extra ``tau_a=200`` ms,
         ``beta_a=1`` mV).
 
-        ``"lif_discrete"``: the discrete-time neuron of trained models (``from_torch``),
+        ``"lif_discrete"``: the discrete-time neuron of trained models (``from_torch``;
+        :class:`spikecore.nn.LIF`, with the same names and defaults),
         :math:`v' = \beta v + (1-\beta) v_{rest} + x` with :math:`x` the summed input of the step;
-        parameters ``beta=0.9``, ``v_rest=0``, ``v_th=1``, ``v_reset=0``, ``soft_reset=False``;
-        no refractoriness. ``"alif_discrete"`` adds :math:`a' = \rho a + \beta_a s` (``rho=0.99``,
-        ``beta_a=0.1``).
+        parameters ``tau=2`` steps (or ``beta`` = :math:`1 - 1/\tau` = 0.5: give one),
+        ``v_threshold=1``, ``v_reset=0`` (None: soft reset, subtract the threshold), ``v_rest=0``;
+        no refractoriness. ``"alif_discrete"`` (:class:`spikecore.nn.AdaptiveLIF`) adds the
+        threshold :math:`a`, :math:`a' = \rho a + \beta_a s` (``tau_a=200`` steps or
+        ``rho`` = :math:`1 - 1/\tau_a` = 0.995, ``beta_a=0.2``). (In spikecore 0.1 the defaults were
+        ``beta=0.9``, ``rho=0.99``, ``beta_a=0.1``.)
 
         ``"celif"``: the discrete-time CE-LIF neuron of :class:`spikecore.nn.CELIF` (a
         reconstruction, see that class): per step, with current :math:`I` (receptor
@@ -132,7 +134,7 @@ class PopulationsMixin:
             \quad v \leftarrow h (1 - z), \quad a \leftarrow \rho a + (1 - \rho) z
 
         parameters ``beta=0.5``, ``rho=0.9``, ``beta_a=0.5``, ``lambda_c=0.99`` (a number or one
-        per neuron), ``gamma=20``, ``v_th=1``, ``context="separate"``.
+        per neuron), ``gamma=20``, ``v_threshold=1``, ``context="separate"``.
 
         Dendritic branches (multi-compartment neurons; every LIF / ALIF model, continuous or
         discrete, with delta synapses): ``branches=K`` gives neuron :math:`j` :math:`K` branch
@@ -163,77 +165,17 @@ class PopulationsMixin:
             raise ValueError(f"n: must be >= 1 (empty populations are not allowed), got {n}")
         if n >= 2 ** 31:
             raise ValueError(f"n: must be < 2**31, got {n}")
-        if not isinstance(model, str):
-            raise TypeError(f"model: must be a string, got {type(model).__name__}")
-        if model not in MODELS:
-            raise ValueError(f"model: unknown model {model!r}; valid: {', '.join(MODELS)}")
-        name = f"pop{len(self.populations)}" if name is None else str(name)
         spike_times = params.pop("spike_times", None)
         spike_neurons = params.pop("spike_neurons", None)
         rate = params.pop("rate", None)
         if rate is not None and model != "poisson_source":
             raise TypeError(f"rate: unknown parameter of model {model!r}")
-        if model in ("lif", "alif"):
-            defaults = dict(_LIF_DEFAULTS, **(_ALIF_EXTRA if model == "alif" else {}),
-                            **_BRANCH_DEFAULTS)
-        elif model in ("lif_discrete", "alif_discrete"):
-            defaults = dict(_DISCRETE_DEFAULTS,
-                            **(_ADISCRETE_EXTRA if model == "alif_discrete" else {}),
-                            **_BRANCH_DEFAULTS)
-        elif model == "celif":
-            defaults = dict(_CELIF_DEFAULTS)
-        else:
-            defaults = {}
-        unknown = sorted(set(params) - set(defaults))
-        if unknown:
-            raise TypeError(f"{unknown[0]}: unknown parameter of model {model!r}; valid: "
-                            f"{', '.join(sorted(defaults)) or 'none'}")
-        p = dict(defaults, **params)
-        branch = {k: p.pop(k) for k in _BRANCH_DEFAULTS if k in p}
-        lam = None
-        if model == "celif":
-            if p["context"] not in ("separate", "shared"):
-                raise ValueError(f"context: must be 'separate' or 'shared', got {p['context']!r}")
-            lam = p.pop("lambda_c")
-        for k, v in p.items():
-            if k == "context":
-                continue
-            if k == "soft_reset":
-                if not isinstance(v, (bool, np.bool_)):
-                    raise TypeError(f"soft_reset: must be a bool, got {type(v).__name__}")
-                p[k] = bool(v)
-            elif k == "synapse":
-                if v not in SYNAPSES:
-                    raise ValueError(f"synapse: must be 'delta' or 'exp', got {v!r}")
-            else:
-                p[k] = _finite(v, k)
-        K, bias = self._branch_spec(n, model, p, branch)
-        if lam is not None:
-            lam, omlam, p["lambda_c"] = self._lambda_spec(n, lam)
-        c = self._c
-        if model in ("lif", "alif"):
-            args = (p["tau_m"], p["v_rest"], p["v_reset"], p["v_th"], p["t_ref"],
-                    p["tau_syn_ex"], p["tau_syn_in"], p["i_e"], p["soft_reset"],
-                    SYNAPSES[p["synapse"]])
-            if model == "lif":
-                idx = c.add_lif(n, *args, name)
-            else:
-                idx = c.add_alif(n, *args, p["tau_a"], p["beta_a"], name)
-        elif model in ("lif_discrete", "alif_discrete"):
-            rho = p.get("rho", -1.0)
-            idx = c.add_discrete(n, p["beta"], p["v_rest"], p["v_th"], p["v_reset"],
-                                 p["soft_reset"], rho, p.get("beta_a", 0.0), name)
-        elif model == "celif":
-            idx = c.add_celif(n, p["beta"], p["rho"], p["beta_a"], p["gamma"], p["v_th"], lam,
-                              omlam, p["context"] == "shared", name)
-        else:
-            idx = c.add_source(n, name)
-        if K > 1:
-            c.set_branches(idx, K, BRANCH_FNS[branch["branch_fn"]], branch["branch_decay"],
-                           np.zeros(0, np.float32) if bias is None else bias)
-        if branch:
-            p.update(branch_fn=branch["branch_fn"], branches=K,
-                     branch_decay=branch["branch_decay"], branch_bias=bias)
+        spec = _models.spec_of(model, params)  # names, defaults, validation: spikecore.specs
+        model = spec.model_name()
+        name = f"pop{len(self.populations)}" if name is None else str(name)
+        idx = _models.add(self._c, n, spec, name)
+        p = spec.params()
+        K = p.get("branches", 1)
         pop = Population(self, idx, n, name, model, K)
         self.populations.append(pop)
         self._pop_specs.append(dict(n=n, model=model, name=name, params=p))
@@ -248,57 +190,6 @@ class PopulationsMixin:
                 raise TypeError("spike_times: only a spike source population takes spikes")
             self.add_source_spikes(pop, spike_times, spike_neurons)
         return pop
-
-    @staticmethod
-    def _branch_spec(n: int, model: str, p: Dict[str, Any], branch: Dict[str, Any]):
-        """Validate the dendritic-branch parameters (fills ``branch``); returns (K, bias)."""
-        if not branch:
-            return 1, None
-        K = branch.get("branches", 1)
-        if isinstance(K, bool) or not isinstance(K, numbers.Integral):
-            raise TypeError(f"branches: must be an int, got {type(K).__name__}")
-        K = int(K)
-        if K < 1:
-            raise ValueError(f"branches: must be >= 1, got {K}")
-        if n * K >= 2 ** 31:
-            raise ValueError(f"branches: n x branches must be < 2**31, got {n * K}")
-        g = branch.get("branch_fn", "relu")
-        if g not in BRANCH_FNS:
-            raise ValueError(f"branch_fn: must be one of {', '.join(BRANCH_FNS)}, got {g!r}")
-        d = _finite(branch.get("branch_decay", 0.0), "branch_decay")
-        if not 0.0 <= d <= 1.0:
-            raise ValueError(f"branch_decay: must lie in [0, 1], got {d}")
-        bias = branch.get("branch_bias")
-        if bias is not None:
-            bias = _float_array(bias, "branch_bias").reshape(-1)
-            if bias.size != n * K:
-                raise ValueError(f"branch_bias: expected n x branches = {n * K} values, got "
-                                 f"{bias.size}")
-        if K > 1 and p.get("synapse", "delta") != "delta":
-            raise ValueError("synapse: dendritic branches need synapse='delta' (the branch "
-                             "output is the soma's input)")
-        if K == 1 and (bias is not None or d != 0.0):
-            raise ValueError("branches: branch_bias and branch_decay need branches >= 2")
-        branch.update(branches=K, branch_fn=g, branch_decay=d)
-        return K, bias
-
-    @staticmethod
-    def _lambda_spec(n: int, lam: Any):
-        """lambda_c (a number or n values in (0, 1]) -> float32 (lam, 1 - lam, saved form).
-        1 - lambda_c is rounded as spikecore.nn computes it: in double for a number, in float32
-        for an array."""
-        if isinstance(lam, numbers.Real) and not isinstance(lam, bool):
-            val = _finite(lam, "lambda_c")
-            if not 0.0 < val <= 1.0:
-                raise ValueError(f"lambda_c: decay per step must lie in (0, 1], got {val:g}")
-            return (np.full(n, val, np.float32), np.full(n, 1.0 - val, np.float32), val)
-        a = _float_array(lam, "lambda_c").reshape(-1)
-        if a.size != n:
-            raise ValueError(f"lambda_c: expected a number or {n} values, got {a.size}")
-        if np.any(~((a > 0) & (a <= 1))):
-            bad = a[~((a > 0) & (a <= 1))][0]
-            raise ValueError(f"lambda_c: decay per step must lie in (0, 1], got {bad:g}")
-        return a, (np.float32(1.0) - a).astype(np.float32), a
 
     def _var(self, pop: Population, variable: str) -> int:
         if variable not in VARIABLES:

@@ -78,7 +78,10 @@ class Cochlea {
                ThreadPool* pool) const;
 
  private:
-  void run_group(const float* x, int64_t T, float* out, CochleaState& s, int g) const;
+  // Channel group g over samples x[0..T) (samples n0.. of the stream; out holds the rows produced
+  // since sample n_call; xprev is the sample before x[0]); stream: non-temporal output stores.
+  void run_group(const float* x, int64_t T, float* out, CochleaState& s, int g, int64_t n_call,
+                 int64_t n0, float xprev, bool stream) const;
   CochleaParams p_;
   std::vector<double> cf_;
   int cp_ = 0;  // channel count padded to the group width

@@ -1,0 +1,51 @@
+#!/bin/bash
+# One prepared GPU check for issue 18 (spikecore bench gpu), for a session that is lent a device
+# machine (see docs/nn.md, "GPU: Triton kernels"). The device image has torch, triton, cmake,
+# ninja, nanobind and scikit-build-core, but not Eigen's headers, SpikingJelly or snnTorch: before
+# the run, on the development machine, in the repository root:
+#   echo /.whl/ >> .git/info/exclude
+#   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
+#       --implementation cp --platform manylinux2014_x86_64 --platform any -d .whl \
+#       includeigen spikingjelly snntorch
+# then run (carry [".whl"], timeout_s 600):  bash bench/gpu_device_check.sh
+# It builds the extension (16 cores, 1-3 minutes), runs the Triton kernel tests on the GPU, then
+# the benchmark (about 2-5 minutes), and leaves gpu.jsonl and the logs in $OUT.
+set -o pipefail
+OUT=${OUT:-/tmp/spikecore_gpu_out}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1
+if ls .whl/*.whl >/dev/null 2>&1; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site || exit 1
+fi
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu_info.txt"
+CMAKE_BUILD_PARALLEL_LEVEL=16 timeout 240 python3 -m pip install -q --no-build-isolation \
+  --no-deps --target /tmp/spk . 2>&1 | tail -5 | tee "$OUT/build.log" || exit 1
+export PYTHONPATH=/tmp/spk${PYTHONPATH:+:$PYTHONPATH}
+# correctness on the GPU: the kernels against the reference (CUDA tensors route to Triton)
+timeout 120 python3 - <<'PY' 2>&1 | tee "$OUT/check.log"
+import torch
+from spikecore.nn import functional as F
+from spikecore.models.hebbff import hebbff_plastic
+torch.manual_seed(0)
+dev = "cuda"
+x = (1.2 * torch.rand(50, 32, 512, device=dev)).requires_grad_()
+for fn in (lambda b: F.lif(x, beta=0.5, backend=b)[0],
+           lambda b: F.lif(x, beta=0.5, v_reset=None, surrogate="triangle", backend=b)[0],
+           lambda b: F.alif(x, beta=0.5, backend=b)[0],
+           lambda b: F.leaky_integrator(x, beta=0.5, backend=b)[0]):
+    outs = []
+    for b in ("torch", "auto"):
+        x.grad = None
+        y = fn(b)
+        (y * torch.linspace(-1, 1, y.numel(), device=dev).reshape(y.shape)).sum().backward()
+        outs.append((y.detach(), x.grad.clone()))
+    print("forward equal", torch.equal(outs[0][0], outs[1][0]),
+          "grad max diff", float((outs[0][1] - outs[1][1]).abs().max()))
+xs = torch.randn(20, 4, 100, device=dev)
+W = torch.randn(100, 100, device=dev) / 10
+a_ref = hebbff_plastic(xs, W, torch.zeros(100, device=dev), -0.05, 0.9, backend="torch")
+a = hebbff_plastic(xs, W, torch.zeros(100, device=dev), -0.05, 0.9)
+print("hebbff max diff", float((a - a_ref).abs().max()))
+PY
+timeout 420 python3 -m spikecore.cli bench gpu --json 2>&1 | tee "$OUT/gpu.jsonl"

@@ -1,0 +1,39 @@
+"""spikecore bench gpu: the no-GPU message here, and the step machinery on CPU through Triton's
+interpreter (the timings themselves need a GPU)."""
+import os
+
+import pytest
+import torch
+
+os.environ.setdefault("TRITON_INTERPRET", "1")
+
+from spikecore.bench import gpu  # noqa: E402
+from spikecore.cli import main  # noqa: E402
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
+def test_says_no_gpu(capsys):
+    assert gpu.unavailable_reason() == gpu.NO_GPU
+    assert main(["bench", "gpu"]) == 0
+    assert "no CUDA GPU present" in capsys.readouterr().out
+    assert main(["bench", "gpu", "--json"]) == 0
+    assert '"unavailable": "no CUDA GPU present' in capsys.readouterr().out
+    with pytest.raises(RuntimeError, match="no CUDA GPU"):
+        next(iter(gpu.run(quick=True)))
+
+
+def test_triton_step_matches_reference_on_cpu(monkeypatch):
+    pytest.importorskip("triton")
+    monkeypatch.setattr(gpu, "_ON", "interpret")
+    monkeypatch.setenv("SPIKECORE_TRITON", "interpret")
+    from spikecore.nn import triton as tr
+
+    k = tr.kernels()
+    monkeypatch.delenv("SPIKECORE_TRITON")
+    calls = []
+    fwd = k.LIFFn.forward
+    monkeypatch.setattr(k.LIFFn, "forward", staticmethod(
+        lambda ctx, *a: calls.append(1) or fwd(ctx, *a)))
+    assert gpu.loss_agreement(T=3, B=2, device="cpu") < 1e-5
+    assert len(calls) == 2  # the two LIF layers of the Triton step, none of the reference
+    assert os.environ.get("SPIKECORE_TRITON") is None  # restored

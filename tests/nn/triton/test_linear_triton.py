@@ -1,0 +1,59 @@
+"""GPU spike-input linear (spikecore.nn.triton.linear), routed on CPU tensors with
+SPIKECORE_TRITON=interpret: same values and gradients as F.linear, input saved as bits."""
+import os
+
+import pytest
+import torch
+
+os.environ.setdefault("TRITON_INTERPRET", "1")
+pytest.importorskip("triton")
+
+from spikecore.nn import functional as SF  # noqa: E402
+from spikecore.nn.triton import linear as TL  # noqa: E402
+
+
+def test_pack_unpack_roundtrip():
+    x = (torch.rand(5, 13) < 0.3).float()
+    bits = TL.pack_bits(x)
+    assert bits.dtype == torch.uint8 and bits.shape == (5, 2)
+    assert torch.equal(TL.unpack_bits(bits, 13, torch.float32), x)
+
+
+def _saved_bytes(fn):
+    sizes = []
+
+    def pack(t):
+        sizes.append(t.numel() * t.element_size())
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = fn()
+    return out, sizes
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_matches_dense_linear_and_saves_bits(monkeypatch, dtype):
+    g = torch.Generator().manual_seed(0)
+    x = (torch.rand(4, 3, 70, generator=g) < 0.1).to(dtype)
+    w = torch.randn(20, 70, generator=g, dtype=dtype, requires_grad=True)
+    b = torch.randn(20, generator=g, dtype=dtype, requires_grad=True)
+    xr = x.clone().requires_grad_()
+    ref = torch.nn.functional.linear(xr, w, b)
+    gy = torch.randn(ref.shape, generator=g, dtype=dtype)
+    rg = torch.autograd.grad(ref, (xr, w, b), gy)
+    monkeypatch.setenv("SPIKECORE_TRITON", "interpret")
+    xs = x.clone().requires_grad_()
+    y, sizes = _saved_bytes(lambda: SF.linear(xs, w, b, spike_input=True))
+    assert torch.allclose(y, ref)
+    # saved: the bits (12 rows x 9 bytes) and the weight, not the float input
+    assert 12 * 9 in sizes and x.numel() * x.element_size() not in sizes
+    for r, t in zip(rg, torch.autograd.grad(y, (xs, w, b), gy)):
+        assert torch.allclose(r, t)
+
+
+def test_non_binary_input_falls_back(monkeypatch):
+    monkeypatch.setenv("SPIKECORE_TRITON", "interpret")
+    x = torch.rand(6, 10)
+    w = torch.randn(4, 10, requires_grad=True)
+    assert TL.spike_linear(x, w, None) is None
+    assert torch.allclose(SF.linear(x, w, spike_input=True), x @ w.t())
