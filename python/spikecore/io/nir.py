@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Dict, List, Union
+from typing import Any, Dict, List, Union
 
 import numpy as np
 
@@ -225,6 +225,12 @@ def _neuron_modules(n, name: str, dt: float, peer: str, nir):
     import spikecore.nn as snn
 
     size = _size(n, name) or 1
+    # arrays per neuron, or floats once made uniform
+    tau: Any
+    gain: Any
+    leak: Any
+    reset: Any
+    th: Any
     if isinstance(n, (nir.CubaLI, nir.CubaLIF)):
         # synaptic current: tau_syn dI/dt = -I + w_in x  ->  LeakyIntegrator with input gain
         # w_in dt / tau_syn; then the membrane node (LI / LIF with tau_mem) reads I
@@ -233,14 +239,14 @@ def _neuron_modules(n, name: str, dt: float, peer: str, nir):
         if peer == "norse":
             tau_syn, tau_mem = tau_syn / dt, tau_mem / dt
         w_in = _arr(getattr(n, "w_in", 1.0), size, name, "w_in")
-        steps = _uniform(tau_syn, name, "tau_syn") / dt
-        if not steps > 1.0:
-            raise ValueError(f"graph: node {name!r} has tau_syn/dt = {steps:g} <= 1 at "
+        syn_steps = _uniform(tau_syn, name, "tau_syn") / dt
+        if not syn_steps > 1.0:
+            raise ValueError(f"graph: node {name!r} has tau_syn/dt = {syn_steps:g} <= 1 at "
                              f"dt = {dt:g}; pass the graph's time step as dt")
         g_syn = w_in * dt / tau_syn
         pre = [] if np.allclose(g_syn, 1.0, rtol=1e-7, atol=0.0) else \
             [_scale_module(g_syn if np.any(g_syn != g_syn[0]) else g_syn[:1])]
-        pre.append(snn.LeakyIntegrator(tau=steps, v_rest=0.0))
+        pre.append(snn.LeakyIntegrator(tau=syn_steps, v_rest=0.0))
         if isinstance(n, nir.CubaLI):
             mem = nir.LI(tau=tau_mem, r=_arr(n.r, size, name, "r"),
                          v_leak=_arr(n.v_leak, size, name, "v_leak"))
@@ -446,10 +452,9 @@ def from_nir(graph, dt: float = 1e-4, peer: str = "nir"):
         if isinstance(n, nir.Scale):
             mods[k] = [_scale_module(np.asarray(n.scale, np.float32).reshape(-1))]
         else:
-            node_size = own or s_in
-            mods[k] = _neuron_modules(n, k, dt, peer, nir) if node_size else None
-            if mods[k] is None:
+            if not (own or s_in):
                 raise ValueError(f"graph: node {k!r} has no known size")
+            mods[k] = _neuron_modules(n, k, dt, peer, nir)
         size[k] = own or s_in
     chain = all(len(succ[k]) <= 1 and len(preds[k]) <= 1 for k in graph.nodes)
     if not chain:
