@@ -24,6 +24,8 @@ void bind_models(nb::module_ m);
 void bind_analysis(nb::module_ m);
 void bind_learn(nb::module_ m);
 void bind_variants(nb::module_ m);
+void bind_conversion(nb::module_& m);
+void bind_spike_metrics(nb::module_ m);
 
 namespace spikecore_bind {
 

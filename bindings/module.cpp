@@ -26,4 +26,7 @@ NB_MODULE(_core, m) {
       m.def_submodule("analysis", "signed multilayer modularity and generalized Louvain"));
   bind_learn(m.def_submodule("learn", "structure-learning kernels (synapse-sparse products)"));
   bind_variants(m.def_submodule("variants", "CE-LIF and dendritic neuron kernels"));
+  auto conversion = m.def_submodule("conversion", "ANN-to-SNN conversion neurons (IF, STDI)");
+  bind_conversion(conversion);
+  bind_spike_metrics(m.def_submodule("spike_metrics", "spike-train distances"));
 }

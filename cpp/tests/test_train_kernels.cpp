@@ -1,4 +1,6 @@
-// The training kernels reproduce the engine's neuron step (lif_step / alif_step with
+// The model headers' block steps equal their scalar steps bit for bit (engine: lif_block /
+// alif_block vs lif_step / alif_step; training: lif_discrete_block vs lif_discrete_step), and the
+// training kernels reproduce the engine's neuron step (lif_step / alif_step with
 // LIFCoeffs::discrete) bit for bit, for any thread count.
 #include <cstdint>
 #include <random>
@@ -6,7 +8,10 @@
 
 #include "check.hpp"
 #include "spikecore/neurons/alif.hpp"
+#include "spikecore/neurons/alif_discrete.hpp"
 #include "spikecore/neurons/lif.hpp"
+#include "spikecore/neurons/lif_discrete.hpp"
+#include "spikecore/neurons/noisy_lif.hpp"
 #include "spikecore/train/kernels.hpp"
 
 using namespace spikecore;
@@ -94,6 +99,174 @@ TEST_CASE("alif_forward equals alif_step<Delta>") {
     CHECK(spikes > 1000);
     CHECK(mismatches == 0);
   }
+}
+
+namespace {
+// Engine block step vs scalar step over `steps` steps of n neurons with random inputs (and a
+// current input when Cur); Adapt: ALIF. Returns the number of mismatches (spikes, state).
+template <SynapseKind K, bool Soft, bool Cur, bool Adapt>
+int64_t block_vs_scalar(const ALIFCoeffs& c, int64_t steps, int32_t n, int64_t& spikes) {
+  std::mt19937 g(7);
+  std::normal_distribution<float> d(4.f, 6.f);
+  LIFState sb, ss;
+  sb.resize(size_t(n), 0.f);
+  ss.resize(size_t(n), 0.f);
+  std::vector<float> ab(size_t(n), 0.f), as(size_t(n), 0.f);
+  std::vector<float> in0(static_cast<size_t>(n)), in1(static_cast<size_t>(n)), cur(static_cast<size_t>(n));
+  std::vector<int32_t> flag(static_cast<size_t>(n));
+  const float scale = 0.25f;
+  int64_t bad = 0;
+  for (int64_t t = 0; t < steps; ++t) {
+    for (int32_t i = 0; i < n; ++i) {
+      in0[size_t(i)] = d(g);
+      in1[size_t(i)] = -0.05f * std::fabs(d(g));
+      cur[size_t(i)] = d(g);
+    }
+    const std::vector<float> x0 = in0, x1 = in1;
+    // two blocks, as the engine's chunks
+    for (int32_t b = 0; b < n; b += 100) {
+      const int32_t len = std::min<int32_t>(100, n - b);
+      if constexpr (Adapt)
+        alif_block<K, Soft, Cur>(c, sb, ab.data(), b, len, in0.data(), in1.data(), cur.data(),
+                                 scale, flag.data() + b);
+      else
+        lif_block<K, Soft, Cur>(c.lif, sb, b, len, in0.data(), in1.data(), cur.data(), scale,
+                                flag.data() + b);
+    }
+    for (int32_t i = 0; i < n; ++i) {
+      const size_t k = size_t(i);
+      const float drive = Cur ? cur[k] * scale : 0.f;
+      bool s;
+      if constexpr (Adapt)
+        s = alif_step<K>(c, ss.v[k], ss.i_ex[k], ss.i_in[k], ss.ref[k], as[k], x0[k], x1[k],
+                         drive);
+      else
+        s = lif_step<K>(c.lif, ss.v[k], ss.i_ex[k], ss.i_in[k], ss.ref[k], x0[k], x1[k], drive);
+      spikes += s;
+      bad += (flag[k] != int32_t(s)) + (in0[k] != 0.f) + (sb.v[k] != ss.v[k]) +
+             (sb.ref[k] != ss.ref[k]) + (ab[k] != as[k]);
+      if (K == SynapseKind::Exp) bad += (in1[k] != 0.f) + (sb.i_ex[k] != ss.i_ex[k]) +
+                                        (sb.i_in[k] != ss.i_in[k]);
+    }
+  }
+  return bad;
+}
+
+template <SynapseKind K, bool Adapt>
+void check_block(bool soft) {
+  LIFParams p;
+  p.synapse = K;
+  p.tau_m = 10.0;
+  p.v_th = 15.0;
+  p.v_reset = soft ? 0.0 : 5.0;
+  p.t_ref = 2.0;
+  p.i_e = 1.0;
+  p.soft_reset = soft;
+  ALIFParams ap;
+  ap.lif = p;
+  ap.tau_a = 50.0;
+  ap.beta_a = 2.0;
+  const ALIFCoeffs c = ALIFCoeffs::make(ap, 0.5);
+  for (int cur = 0; cur < 2; ++cur) {
+    int64_t spikes = 0, bad;
+    if (soft)
+      bad = cur ? block_vs_scalar<K, true, true, Adapt>(c, 200, 250, spikes)
+                : block_vs_scalar<K, true, false, Adapt>(c, 200, 250, spikes);
+    else
+      bad = cur ? block_vs_scalar<K, false, true, Adapt>(c, 200, 250, spikes)
+                : block_vs_scalar<K, false, false, Adapt>(c, 200, 250, spikes);
+    CHECK(spikes > 500);
+    CHECK(bad == 0);
+  }
+}
+}  // namespace
+
+TEST_CASE("lif_block equals lif_step (delta, exp; hard, soft; current input)") {
+  for (int soft = 0; soft < 2; ++soft) {
+    check_block<SynapseKind::Delta, false>(soft);
+    check_block<SynapseKind::Exp, false>(soft);
+  }
+}
+
+TEST_CASE("alif_block equals alif_step (delta, exp; hard, soft; current input)") {
+  for (int soft = 0; soft < 2; ++soft) {
+    check_block<SynapseKind::Delta, true>(soft);
+    check_block<SynapseKind::Exp, true>(soft);
+  }
+}
+
+TEST_CASE("discrete block steps equal their scalar steps") {
+  const int64_t steps = 50, n = 777;
+  const auto x = random_input(steps, n, 4);
+  const auto eps = random_input(steps, n, 5);
+  DiscreteALIFParams p;
+  p.lif = {0.8, 0.1, 1.0, -0.2, false};
+  p.rho = 0.9;
+  p.beta_a = 0.3;
+  for (int soft = 0; soft < 2; ++soft) {
+    p.lif.soft_reset = soft;
+    p.lif.v_reset = soft ? 0.0 : -0.2;
+    const auto c = DiscreteALIFCoeffs<float>::make(p);
+    const std::vector<float> beta(size_t(n), c.lif.beta), drive(size_t(n), c.lif.drive);
+    std::vector<float> v(size_t(n), 0.f), a(size_t(n), 0.f), vn(size_t(n), 0.f);
+    std::vector<float> va(size_t(n), 0.f), aa(size_t(n), 0.f), z(static_cast<size_t>(n)), h(static_cast<size_t>(n)),
+        za(static_cast<size_t>(n)), ap(static_cast<size_t>(n)), zn(static_cast<size_t>(n));
+    std::vector<float> sv(size_t(n), 0.f), sva(size_t(n), 0.f), saa(size_t(n), 0.f),
+        svn(size_t(n), 0.f);
+    int64_t bad = 0, spikes = 0;
+    auto H = [](float y) { return heaviside(y); };
+    for (int64_t t = 0; t < steps; ++t) {
+      const float* xt = x.data() + t * n;
+      const float* et = eps.data() + t * n;
+      if (soft) {
+        lif_discrete_block<float, true, false>(0, n, beta.data(), drive.data(), c.lif.v_th,
+                                               c.lif.v_reset, xt, nullptr, v.data(), z.data(),
+                                               h.data(), H);
+        alif_discrete_block<float, true>(0, n, beta.data(), drive.data(), c.lif.v_th,
+                                         c.lif.v_reset, c.rho, c.beta_a, xt, va.data(),
+                                         aa.data(), za.data(), h.data(), ap.data(), H);
+        noisy_lif_block<float, true>(0, n, beta.data(), drive.data(), c.lif.v_th, c.lif.v_reset,
+                                     xt, et, vn.data(), zn.data(), nullptr, H);
+      } else {
+        lif_discrete_block<float, false, false>(0, n, beta.data(), drive.data(), c.lif.v_th,
+                                                c.lif.v_reset, xt, nullptr, v.data(), z.data(),
+                                                h.data(), H);
+        alif_discrete_block<float, false>(0, n, beta.data(), drive.data(), c.lif.v_th,
+                                          c.lif.v_reset, c.rho, c.beta_a, xt, va.data(),
+                                          aa.data(), za.data(), h.data(), ap.data(), H);
+        noisy_lif_block<float, false>(0, n, beta.data(), drive.data(), c.lif.v_th,
+                                      c.lif.v_reset, xt, et, vn.data(), zn.data(), nullptr, H);
+      }
+      for (int64_t i = 0; i < n; ++i) {
+        const size_t k = size_t(i);
+        float s, sa, sn;
+        if (soft) {
+          s = lif_discrete_step<true>(c.lif, sv[k], xt[i]);
+          sa = alif_discrete_step<true>(c, sva[k], saa[k], xt[i]);
+          sn = noisy_lif_step<true>(c.lif, svn[k], xt[i], et[i]);
+        } else {
+          s = lif_discrete_step<false>(c.lif, sv[k], xt[i]);
+          sa = alif_discrete_step<false>(c, sva[k], saa[k], xt[i]);
+          sn = noisy_lif_step<false>(c.lif, svn[k], xt[i], et[i]);
+        }
+        spikes += int64_t(s) + int64_t(sa) + int64_t(sn);
+        bad += (s != z[k]) + (sv[k] != v[k]) + (sa != za[k]) + (sva[k] != va[k]) +
+               (saa[k] != aa[k]) + (sn != zn[k]) + (svn[k] != vn[k]);
+      }
+    }
+    CHECK(spikes > 1000);
+    CHECK(bad == 0);
+  }
+  // validation names the argument
+  DiscreteLIFParams bad;
+  bad.beta = 1.5;
+  CHECK_THROWS(bad.validate());
+  DiscreteALIFParams bada;
+  bada.rho = -0.1;
+  CHECK_THROWS(bada.validate());
+  NoisyLIFParams badn;
+  badn.sigma = 0;
+  CHECK_THROWS(badn.validate());
 }
 
 TEST_CASE("sparse row products equal the dense product") {

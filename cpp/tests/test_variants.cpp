@@ -35,12 +35,20 @@ TEST_CASE("celif_forward equals celif_step") {
   p.lambda_c = 0.97;
   p.gamma = 3.0;
   p.validate();
-  // engine side
+  // engine side: the block step (reads and clears its inputs)
+  const CELIFCoeffs cf = CELIFCoeffs::make(p, size_t(n));
   CELIFState s;
-  s.resize(size_t(n));
+  s.resize(static_cast<size_t>(n));
   std::vector<uint8_t> zs(size_t(steps * n));
-  for (int64_t t = 0; t < steps; ++t)
-    celif_step(p, s, I.data() + t * n, q.data() + t * n, zs.data() + t * n);
+  std::vector<int32_t> flag(static_cast<size_t>(n));
+  for (int64_t t = 0; t < steps; ++t) {
+    std::vector<float> in0(I.begin() + t * n, I.begin() + (t + 1) * n);
+    std::vector<float> in1(q.begin() + t * n, q.begin() + (t + 1) * n);
+    celif_block<false, false>(cf, s.v.data(), s.a.data(), s.c.data(), 0, int32_t(n), in0.data(),
+                              in1.data(), nullptr, flag.data());
+    for (int64_t i = 0; i < n; ++i) zs[size_t(t * n + i)] = uint8_t(flag[size_t(i)]);
+    CHECK(in0 == std::vector<float>(size_t(n), 0.f) && in1 == in0);
+  }
   int64_t spikes = 0;
   for (auto z : zs) spikes += z;
   CHECK(spikes > 0 && spikes < steps * n);
@@ -126,6 +134,61 @@ TEST_CASE("dendritic_forward equals dendritic_soma_input per neuron") {
     }
   }
   CHECK_THROWS(train::check_index(idx.data(), idx.size(), 10));
+  // the engine's branch stage: with the summed branch inputs s of one row as its inputs,
+  // dendritic_block gives the same u (bias included) and y, bit for bit
+  for (int gk = 0; gk < 3; ++gk) {
+    const int64_t r = 5;
+    std::vector<float> uref(size_t(out * K)), yref(static_cast<size_t>(out)), s(size_t(out * K));
+    for (int64_t j = 0; j < out; ++j) {
+      yref[size_t(j)] = dendritic_soma_input<float>(BranchFn(gk), K, m, w.data() + j * K * m,
+                                                    b.data() + j * K, idx.data() + j * K * m,
+                                                    x.data() + r * in, uref.data() + j * K);
+      // s: the same sums without the bias
+      std::vector<float> u0(static_cast<size_t>(K));
+      dendritic_soma_input<float>(BranchFn(gk), K, m, w.data() + j * K * m, nullptr,
+                                  idx.data() + j * K * m, x.data() + r * in, u0.data());
+      for (int64_t k = 0; k < K; ++k) s[size_t(j * K + k)] = u0[size_t(k)];
+    }
+    std::vector<float> u(size_t(out * K), 123.f), y(static_cast<size_t>(out));
+    switch (BranchFn(gk)) {
+      case BranchFn::ReLU:
+        dendritic_block<BranchFn::ReLU>(int32_t(K), 0.f, b.data(), u.data(), 0, int32_t(out),
+                                        s.data(), y.data());
+        break;
+      case BranchFn::Sigmoid:
+        dendritic_block<BranchFn::Sigmoid>(int32_t(K), 0.f, b.data(), u.data(), 0,
+                                           int32_t(out), s.data(), y.data());
+        break;
+      default:
+        dendritic_block<BranchFn::Identity>(int32_t(K), 0.f, b.data(), u.data(), 0,
+                                            int32_t(out), s.data(), y.data());
+    }
+    CHECK(u == uref && y == yref);
+    CHECK(s == std::vector<float>(s.size(), 0.f));  // inputs read and cleared
+  }
+}
+
+TEST_CASE("leaky dendritic branches rest at their bias") {
+  // u_t = (s_t + b) + delta (u_{t-1} - b), u_0 = b: without input u stays at b exactly
+  const int32_t n = 3, K = 2;
+  const std::vector<float> bias = {0.5f, -0.25f, 1.f, 0.f, -2.f, 0.125f};
+  DendriticState st;
+  st.resize(size_t(n * K), bias.data());
+  std::vector<float> in(size_t(n * K), 0.f), y(static_cast<size_t>(n));
+  for (int t = 0; t < 5; ++t)
+    dendritic_block<BranchFn::Identity>(K, 0.75f, bias.data(), st.u.data(), 0, n, in.data(),
+                                        y.data());
+  CHECK(st.u == bias);
+  in[0] = 1.f;  // one input: decays back towards the bias
+  dendritic_block<BranchFn::Identity>(K, 0.75f, bias.data(), st.u.data(), 0, n, in.data(),
+                                      y.data());
+  CHECK(st.u[0] == 1.5f && y[0] == 1.5f - 0.25f);
+  dendritic_block<BranchFn::Identity>(K, 0.75f, bias.data(), st.u.data(), 0, n, in.data(),
+                                      y.data());
+  CHECK(st.u[0] == 0.5f + 0.75f);
+  DendriticParams p;
+  p.decay = 1.5;
+  CHECK_THROWS(p.validate());
   CHECK_THROWS(train::branch_fn(3));
 }
 

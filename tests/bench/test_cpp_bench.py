@@ -39,6 +39,8 @@ def test_bench_delivery(bench_dir):
 def test_bench_neuron_update(bench_dir):
     f = _run(bench_dir, "bench_neuron_update")
     assert 0 < f["lif_step<Delta>"] < 1e4 and 0 < f["lif_step<Exp>"] < 1e4
+    assert all(0 < f[f"{s}<{k}>"] < 1e4 for s in ("lif_block", "alif_block")
+               for k in ("Delta", "Exp"))
 
 
 def test_bench_prune_regrow(bench_dir):

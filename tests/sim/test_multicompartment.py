@@ -37,12 +37,12 @@ def test_dendritic_population_matches_a_numpy_reference():
     s = np.zeros((T, n * K), np.float32)
     for t, c, x in sorted(zip(steps - 1, comp, w), key=lambda e: e[0]):  # stable per step
         s[t, c] = f32(s[t, c] + x)
-    u = np.zeros(n * K, np.float32)
+    u = bias.copy()  # the branch potential includes the bias and rests at it
     v = np.zeros(n, np.float32)
     vs, zs = [], []
     for t in range(T):
-        u = (u * f32(decay) + s[t]).astype(np.float32)
-        g = np.maximum(u + bias, f32(0)).reshape(n, K)
+        u = ((s[t] + bias) + f32(decay) * (u - bias)).astype(np.float32)
+        g = np.maximum(u, f32(0)).reshape(n, K)
         y = np.zeros(n, np.float32)
         for k in range(K):
             y = (y + g[:, k]).astype(np.float32)

@@ -13,8 +13,6 @@ namespace spikecore {
 
 using namespace engine_detail;
 
-// ------------------------------------------------------------------------------- projections
-
 uint16_t Network::delay_steps(double ms, const char* arg) const {
   require_finite(ms, arg);
   const double s = std::round(ms / dt_);

@@ -259,8 +259,8 @@ void Network::prepare_inputs() {
     poisson_by_pop_[size_t(poisson_[k].pop)].push_back(int32_t(k));
 }
 
-// Scheduled spikes of step t, or (Poisson source) neuron i spikes if its uniform word u < thr[i]
-// or if scheduled.
+// Spikes of source neurons [lo, hi) in step t: the scheduled ones, and for a Poisson source the
+// independent draws.
 void Network::fire_sources(const Population& p, int32_t pi, int32_t lo, int32_t hi, int64_t t,
                            std::vector<int32_t>& out) const {
   auto b = std::lower_bound(p.src_step.begin(), p.src_step.end(), t);

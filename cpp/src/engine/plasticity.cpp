@@ -8,8 +8,6 @@ namespace spikecore {
 
 using namespace engine_detail;
 
-// ------------------------------------------------------------------- structural plasticity
-
 int64_t Network::prune_fraction(int32_t j, double fraction, bool random) {
   require_index(j, int64_t(projs_.size()), "projection");
   Projection& pj = projs_[size_t(j)];

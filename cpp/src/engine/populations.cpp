@@ -12,8 +12,6 @@ namespace spikecore {
 
 using namespace engine_detail;
 
-// ------------------------------------------------------------------------------- populations
-
 int32_t Network::add_population(Population&& p) {
   require(p.n >= 1, "n", "must be >= 1 (empty populations are not allowed), got " +
                              std::to_string(p.n));
@@ -91,14 +89,10 @@ int32_t Network::add_celif(int32_t n, double beta, double rho, double beta_a, do
                            double v_th, const float* lam, const float* one_m_lam, bool shared,
                            const std::string& name) {
   require(n >= 1, "n", "must be >= 1 (empty populations are not allowed)");
-  // fields: beta, rho, beta_a, lambda_c (checked per neuron below), gamma, v_th
-  const CELIFParams prm{beta, rho, beta_a, 0.5, gamma, v_th};
-  prm.validate();
-  for (int32_t i = 0; i < n; ++i) {
-    CELIFParams::check_decay(double(lam[i]), "lambda_c");
-    require(std::isfinite(one_m_lam[i]) && one_m_lam[i] >= 0.f && one_m_lam[i] < 1.f,
-            "lambda_c", "1 - lambda_c must lie in [0, 1)");
-  }
+  // fields: beta, rho, beta_a, lambda_c (given per neuron), gamma, v_th; validated by make()
+  const CELIFCoeffs coeffs =
+      CELIFCoeffs::make(CELIFParams{beta, rho, beta_a, 0.5, gamma, v_th}, size_t(n), lam,
+                        one_m_lam);
   Population p;
   p.name = name;
   p.n = n;
@@ -106,18 +100,9 @@ int32_t Network::add_celif(int32_t n, double beta, double rho, double beta_a, do
   p.kind = SynapseKind::Delta;
   p.discrete = true;
   p.cur_scale = 1.f;
-  CELIFCoeffs& c = p.ce;
-  // the float32 values the training kernel multiplies by (bindings/variants.cpp celif_args)
-  c.beta = float(beta);
-  c.rho = float(rho);
-  c.one_m_rho = float(1.0 - rho);
-  c.beta_a = float(beta_a);
-  c.gamma = float(gamma);
-  c.v_th = float(v_th);
-  c.lam.assign(lam, lam + n);
-  c.one_m_lam.assign(one_m_lam, one_m_lam + n);
-  c.shared = shared;
-  c.c.assign(size_t(n), 0.f);
+  static_cast<CELIFCoeffs&>(p.ce) = coeffs;
+  p.ce.shared = shared;
+  p.ce.c.assign(size_t(n), 0.f);
   return add_population(std::move(p));  // v starts at 0 (v_reset of the default coefficients)
 }
 
@@ -127,11 +112,8 @@ void Network::set_branches(int32_t pop, int32_t K, BranchFn g, double decay, con
           "only LIF / ALIF populations (continuous or discrete) take dendritic branches");
   require(p.kind == SynapseKind::Delta, "branches",
           "dendritic branches need delta synapses (the branch output is the soma's input)");
-  require(K >= 1, "branches", "K must be >= 1, got " + std::to_string(K));
+  DendriticParams{K, g, decay}.validate();
   require(int64_t(p.n) * K < (int64_t(1) << 31), "branches", "n x K must be < 2**31");
-  require(int(g) >= 0 && int(g) <= 2, "branch_fn", "must be relu, sigmoid or identity");
-  require_finite(decay, "branch_decay");
-  require(decay >= 0 && decay <= 1, "branch_decay", "must lie in [0, 1], got " + str(decay));
   for (const auto& pj : projs_)
     require(pj.post != pop, "branches", "set them before connecting projections to the population");
   for (const auto& in : poisson_)
@@ -140,12 +122,14 @@ void Network::set_branches(int32_t pop, int32_t K, BranchFn g, double decay, con
   p.br.K = K;
   p.br.g = g;
   p.br.decay = float(decay);
-  p.br.u.assign(size_t(p.n) * size_t(K), 0.f);
   p.br.bias.clear();
   if (bias) {
     for (int64_t k = 0; k < int64_t(p.n) * K; ++k) require_finite(double(bias[k]), "branch_bias");
     p.br.bias.assign(bias, bias + int64_t(p.n) * K);
   }
+  DendriticState u;  // at rest: u = b
+  u.resize(size_t(p.n) * size_t(K), bias);
+  p.br.u = std::move(u.u);
   p.ring.reset(p.ring.receptors(), p.n_targets());
 }
 
@@ -235,7 +219,8 @@ void Network::reset_state(int32_t pop, bool clear_ring) {
   std::fill(p.s.i_in.begin(), p.s.i_in.end(), 0.f);
   std::fill(p.s.ref.begin(), p.s.ref.end(), 0);
   std::fill(p.a.begin(), p.a.end(), 0.f);
-  std::fill(p.br.u.begin(), p.br.u.end(), 0.f);
+  if (p.br.bias.empty()) std::fill(p.br.u.begin(), p.br.u.end(), 0.f);
+  else p.br.u = p.br.bias;  // branches rest at their bias
   std::fill(p.ce.c.begin(), p.ce.c.end(), 0.f);
   if (clear_ring) p.ring.clear();
 }

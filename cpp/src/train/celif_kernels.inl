@@ -23,7 +23,7 @@ namespace {
 template <SurrogateKind K, bool Smooth, typename T>
 inline T spike_value(T y, T alpha) {
   if constexpr (Smooth) return sg_cdf<K>(y, alpha);
-  else return y >= T(0) ? T(1) : T(0);
+  else return heaviside(y);
 }
 
 // Per-neuron parameter p[i] (PN) or a broadcast scalar p[0].

@@ -1,4 +1,7 @@
 // Fused multi-step forward / BPTT backward of the LIF-family neurons (see train/kernels.hpp).
+// The neuron equations are the model headers' (neurons/lif_discrete.hpp, alif_discrete.hpp,
+// noisy_lif.hpp): the forward's inner loop is their block step, and backward recomputes the
+// previous membrane with their lif_reset; only the adjoint recursion is written here.
 // Threads own fixed blocks of neurons and run the whole time loop on them; the inner loop over
 // neurons is contiguous and branch-free, so the compiler vectorises it. Included by
 // neuron_kernels_f32.cpp / neuron_kernels_f64.cpp (one dtype each, so they compile in
@@ -8,6 +11,9 @@
 #include <cstring>
 #include <vector>
 
+#include "spikecore/neurons/alif_discrete.hpp"
+#include "spikecore/neurons/lif_discrete.hpp"
+#include "spikecore/neurons/noisy_lif.hpp"
 #include "spikecore/train/kernels.hpp"
 
 namespace spikecore::train {
@@ -17,7 +23,7 @@ namespace {
 template <SurrogateKind K, bool Smooth, typename T>
 inline T spike_of(T y, T alpha) {
   if constexpr (Smooth) return sg_cdf<K>(y, alpha);
-  else return y >= T(0) ? T(1) : T(0);
+  else return heaviside(y);
 }
 
 template <typename T, SurrogateKind K, bool Soft, bool Noise, bool Smooth>
@@ -25,7 +31,7 @@ void lif_fwd_block(const NeuronArgs<T>& a, const T* __restrict__ x, const T* __r
                    T* __restrict__ z, T* __restrict__ h, T* __restrict__ v, int64_t n0,
                    int64_t n1) {
   const int64_t N = a.n;
-  const T vth = a.v_th, vr = a.v_reset, jump = a.v_th - a.v_reset, al = a.alpha;
+  const T vth = a.v_th, vr = a.v_reset, al = a.alpha;
   const T* __restrict__ beta = a.beta;
   const T* __restrict__ drive = a.drive;
   for (int64_t i = n0; i < n1; ++i) v[i] = v0[i];
@@ -34,17 +40,8 @@ void lif_fwd_block(const NeuronArgs<T>& a, const T* __restrict__ x, const T* __r
     const T* __restrict__ et = Noise ? a.eps + t * N : nullptr;
     T* __restrict__ zt = z + t * N;
     T* __restrict__ ht = h ? h + t * N : nullptr;
-#pragma GCC ivdep
-    for (int64_t i = n0; i < n1; ++i) {
-      const T hh = (drive[i] + v[i] * beta[i]) + xt[i];
-      T y = hh - vth;
-      if constexpr (Noise) y = y + et[i];
-      const T zz = spike_of<K, Smooth>(y, al);
-      if constexpr (Soft) v[i] = hh - zz * jump;
-      else v[i] = hh * (T(1) - zz) + zz * vr;
-      if (ht) ht[i] = hh;
-      zt[i] = zz;
-    }
+    lif_discrete_block<T, Soft, Noise>(n0, n1, beta, drive, vth, vr, xt, et, v, zt, ht,
+                                       [al](T y) { return spike_of<K, Smooth>(y, al); });
     if (a.bits != nullptr) {  // spikes as bits for backward; n0 is a multiple of 16
       uint8_t* bt = a.bits + t * ((N + 7) / 8);
       for (int64_t i = n0; i < n1; i += 8) {
@@ -98,8 +95,7 @@ inline void lif_bwd_step(const T vth, const T vr, const T jump, const T al, cons
       T zp;
       if constexpr (Bits) zp = ((bp[i >> 3] >> (i & 7)) & 1u) ? T(1) : T(0);
       else zp = spike_of<K, Smooth>(yp, al);
-      if constexpr (Soft) vprev = hp_ - zp * jump;
-      else vprev = hp_ * (T(1) - zp) + zp * vr;
+      vprev = lif_reset<Soft>(hp_, zp, vr, jump);
     }
     gb[i] += gh * vprev;
     gd[i] += gh;
@@ -154,19 +150,8 @@ void alif_fwd_block(const NeuronArgs<T>& a, const T* __restrict__ x, const T* __
     T* zt = z + t * N;
     T* ht = h + t * N;
     T* apt = ap + t * N;
-#pragma GCC ivdep
-    for (int64_t i = n0; i < n1; ++i) {
-      const T hh = (drive[i] + v[i] * beta[i]) + xt[i];
-      const T aa = ad[i];
-      const T theta = aa + vth;
-      const T zz = spike_of<K, Smooth>(hh - theta, al);
-      if constexpr (Soft) v[i] = hh - zz * (theta - vr);
-      else v[i] = hh * (T(1) - zz) + zz * vr;
-      ad[i] = aa * rho + zz * ba;
-      ht[i] = hh;
-      apt[i] = aa;
-      zt[i] = zz;
-    }
+    alif_discrete_block<T, Soft>(n0, n1, beta, drive, vth, vr, rho, ba, xt, v, ad, zt, ht, apt,
+                                 [al](T y) { return spike_of<K, Smooth>(y, al); });
   }
 }
 
@@ -196,7 +181,7 @@ void alif_bwd_block(const NeuronArgs<T>& a, const T* __restrict__ h, const T* __
 #pragma GCC ivdep
     for (int64_t i = n0; i < n1; ++i) {
       const T hh = ht[i];
-      const T theta = apt[i] + vth;
+      const T theta = alif_threshold(apt[i], vth);
       const T xx = hh - theta;
       const T zz = spike_of<K, Smooth>(xx, al);
       const T sg = sg_grad<K>(xx, al);
@@ -218,10 +203,9 @@ void alif_bwd_block(const NeuronArgs<T>& a, const T* __restrict__ h, const T* __
       T vprev;
       if (t > 0) {
         const T hp_ = hp[i];
-        const T thp = app[i] + vth;
+        const T thp = alif_threshold(app[i], vth);
         const T zp = spike_of<K, Smooth>(hp_ - thp, al);
-        if constexpr (Soft) vprev = hp_ - zp * (thp - vr);
-        else vprev = hp_ * (T(1) - zp) + zp * vr;
+        vprev = lif_reset<Soft>(hp_, zp, vr, thp - vr);
       } else {
         vprev = v0[i];
       }

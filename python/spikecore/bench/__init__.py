@@ -21,6 +21,8 @@ AREAS = {
     "hebbff": "spikecore.bench.hebbff",
     "structure": "spikecore.bench.structure",
     "variants": "spikecore.bench.variants",
+    "convert": "spikecore.bench.convert",
+    "neural": "spikecore.bench.neural",
 }
 
 

@@ -43,6 +43,7 @@ import torch
 from torch import nn
 
 from spikecore.nn import SparseLinear, _check
+from spikecore.nn.parallel import average_across_ranks
 
 from ._sparse import row_pointer, synapse_linear
 
@@ -366,6 +367,10 @@ class ESLScheduler:
                 out[name] = (0, 0)
                 continue
             grad = layer._dense_grad if self.regrow == "gradient" else None
+            if grad is not None:
+                # data-parallel: every rank recorded its own gradient; the mean makes the
+                # regrown positions identical on all ranks (no-op in one process)
+                grad = average_across_ranks(grad)
             pruned = layer.prune(zeta, mode="magnitude", optimizer=self.optimizer)
             if self.regrow == "gradient" and grad is not None:
                 regrown = layer.regrow(pruned, mode="gradient", init=0.0, grad=grad,

@@ -218,7 +218,8 @@ class SparseLinear(nn.Module):
         """Insert ``count`` synapses at empty positions, with value ``init``: uniformly at random
         (``'random'``) or where |dL/dW| of the dense weight is largest (``'gradient'``, RigL;
         ``grad`` [out_features, in_features], default: the gradient kept by the last backward
-        when ``keep_dense_grad = True``). New synapses get zero optimizer state."""
+        when ``keep_dense_grad = True``, averaged over the ranks under torch.distributed). New
+        synapses get zero optimizer state."""
         if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
             raise ValueError(f"count: expected an int >= 0, got {count!r}")
         count = int(count)
@@ -231,7 +232,12 @@ class SparseLinear(nn.Module):
             return self._restructure(
                 lambda: self.matrix.regrow_random(count, init, 1, True, False, self.seed + 1,
                                                   self._step), optimizer)
-        g = grad if grad is not None else self._dense_grad
+        g = grad
+        if g is None and self._dense_grad is not None:
+            # under torch.distributed the recorded gradient is this rank's: average it so that
+            # every rank picks the same positions (a collective; DDP averages only .grad)
+            from .parallel import average_across_ranks
+            g = average_across_ranks(self._dense_grad)
         if g is None:
             raise ValueError("grad: mode='gradient' needs grad= or keep_dense_grad=True and a "
                              "backward pass before regrow")

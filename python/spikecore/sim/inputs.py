@@ -8,7 +8,15 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from spikecore.sim._validate import _finite, _float_array, _idle, _index_array, _numpy, _steps
+from spikecore.sim._validate import (
+    _MAX_STEPS,
+    _finite,
+    _float_array,
+    _idle,
+    _index_array,
+    _numpy,
+    _steps,
+)
 from spikecore.sim.populations import SOURCES, Population
 
 
@@ -135,7 +143,7 @@ class InputsMixin:
             raise ValueError(f"neurons: length {ids.size} differs from steps' {s.size}")
         if s.size and s.min() < self.step:
             raise ValueError(f"steps: must be >= the current step {self.step}, got {s.min()}")
-        if s.size and s.max() >= 2 ** 53:
+        if s.size and s.max() >= _MAX_STEPS:
             raise ValueError(f"steps: must be < 2**53, got {s.max()}")
         self._c.add_source_spikes(P.index, s, ids)
 

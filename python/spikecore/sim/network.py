@@ -227,9 +227,9 @@ class Network(PopulationsMixin, ConnectMixin, InputsMixin, MonitorsMixin, Plasti
         (3, 1.5)
         """
         n = _int(n_steps, "n_steps")
-        if not 0 <= n < 2 ** 53:
+        if not 0 <= n < _MAX_STEPS:
             raise ValueError(f"n_steps: must be in [0, 2**53), got {n}")
-        self._advance(n, max(1, int(round(100.0 / self.dt))), None)
+        self._advance(n, max(1, min(_MAX_STEPS, round(100.0 / self.dt))), None)  # as run()
 
     def _advance(self, n: int, chunk_steps: int, bar: Any) -> None:
         """Run ``n`` steps in chunks of ``chunk_steps`` (structural plasticity schedules cut

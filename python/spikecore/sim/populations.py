@@ -143,14 +143,15 @@ class PopulationsMixin:
 
         .. math::
 
-            u_{jk} \leftarrow \delta\, u_{jk} + s_{jk}, \qquad
-            y_j = \sum_k g(u_{jk} + b_{jk})
+            u_{jk} \leftarrow (s_{jk} + b_{jk}) + \delta\, (u_{jk} - b_{jk}), \qquad
+            y_j = \sum_k g(u_{jk})
 
         with :math:`s_{jk}` the summed input of the step, :math:`g` = ``branch_fn`` (``"relu"``,
         ``"sigmoid"``, ``"identity"``), :math:`\delta` = ``branch_decay`` (default 0: the
         instantaneous branches of :class:`spikecore.nn.DendriticLinear`) and :math:`b` =
         ``branch_bias`` (``n x K`` values or None); :math:`y_j` is the soma's input of the step.
-        The branch state :math:`u` is the state variable ``"u"`` (``get_state``: ``[n, K]``).
+        The branch state :math:`u` (the branch potential, bias included: it rests at :math:`b`
+        and starts there) is the state variable ``"u"`` (``get_state``: ``[n, K]``).
 
         ``"spike_source"``: emits given spikes (``spike_times`` ms, ``spike_neurons``), see
         :meth:`add_source_spikes`. ``"poisson_source"``: independent Poisson spike trains of

@@ -22,25 +22,24 @@ enum class StateVar : int { V = 0, IEx = 1, IIn = 2, A = 3, Ref = 4, C = 5, U = 
 
 // Dendritic branches of a (multi-compartment) population: neuron j has K branch compartments
 // j K + k, which are the targets of its synapses and inputs. Per step
-//   u_jk(t) = delta u_jk(t-1) + s_jk(t)       (s: the summed input of the step; delta = decay)
-//   y_j(t)  = sum_k g(u_jk(t) + b_jk)
-// and y_j(t) is the soma's input of the step (as a delta synapse). delta = 0 is the
-// instantaneous branch of spikecore.nn.DendriticLinear (then u = s and y is bitwise the
+//   u_jk(t) = (s_jk(t) + b_jk) + delta (u_jk(t-1) - b_jk)   (s: the summed input of the step)
+//   y_j(t)  = sum_k g(u_jk(t))
+// (neurons/dendritic.hpp: the branch potential u includes the bias b, its resting value; u starts
+// at b) and y_j(t) is the soma's input of the step (as a delta synapse). delta = 0 is the
+// instantaneous branch of spikecore.nn.DendriticLinear (then u = s + b and y are bitwise the
 // training kernel's dendritic_soma_input).
 struct Branches {
   int32_t K = 1;  // 1: point neurons (no branch stage)
   BranchFn g = BranchFn::ReLU;
   float decay = 0.f;
-  std::vector<float> u;     // [n K] branch state
+  std::vector<float> u;     // [n K] branch state (branch potentials, bias included)
   std::vector<float> bias;  // [n K] or empty
 };
 
-// CE-LIF coefficients (neurons/celif.hpp) as the float32 values the training kernel uses;
-// lambda_c (and 1 - lambda_c) per neuron. shared: the context drive is the current (q = I);
-// otherwise receptor 1 carries q.
-struct CELIFCoeffs {
-  float beta = 0.5f, rho = 0.9f, one_m_rho = 0.1f, beta_a = 0.5f, gamma = 20.f, v_th = 1.f;
-  std::vector<float> lam, one_m_lam;
+// A CE-LIF population: the model's coefficients (neurons/celif.hpp: the float32 values the
+// training kernel uses, lambda_c per neuron), the context state c and the receptor layout.
+// shared: the context drive is the current (q = I); otherwise receptor 1 carries q.
+struct CELIFPopulation : CELIFCoeffs {
   bool shared = false;
   std::vector<float> c;  // context state [n]
 };
@@ -57,7 +56,7 @@ struct Population {
   LIFState s;
   std::vector<float> a;   // ALIF / CE-LIF threshold adaptation
   Branches br;            // dendritic branches (br.K > 1)
-  CELIFCoeffs ce;         // CE-LIF populations
+  CELIFPopulation ce;     // CE-LIF populations
   // input of the coming steps per target and receptor: 1 receptor (delta), 2 (exp: ex, in;
   // CE-LIF: current, context); slots = max incoming delay + 1
   DelayRing ring;

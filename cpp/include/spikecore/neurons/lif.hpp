@@ -21,7 +21,12 @@
 // synaptic currents keep integrating while refractory.
 //
 // The step order (integrate v with the old currents, then add this step's input to the currents,
-// then threshold) is NEST's iaf_psc_exp order.
+// then threshold) is NEST's iaf_psc_exp order. The delta-synapse membrane and the reset are the
+// discrete LIF's point functions (lif_discrete.hpp: lif_membrane, lif_reset) with beta = P22 and
+// d = v_drive: a discrete LIF is this model with LIFCoeffs::discrete.
+//
+// lif_step is the scalar step; lif_block the engine's branch-free block step over a range of
+// neurons (the same float operations in the same order, so the results are bitwise equal).
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -29,6 +34,7 @@
 #include <vector>
 
 #include "spikecore/core/errors.hpp"
+#include "spikecore/neurons/lif_discrete.hpp"
 
 namespace spikecore {
 
@@ -107,20 +113,22 @@ struct LIFCoeffs {
     return c;
   }
 
-  // Discrete-time form used by trained models: v' = beta v + (1 - beta) v_rest + x,
-  // with x the (already weighted) input of the step; no synaptic current, no refractoriness.
+  // Discrete-time form used by trained models (lif_discrete.hpp): v' = beta v + (1 - beta) v_rest
+  // + x, with x the (already weighted) input of the step; no synaptic current, no refractoriness.
+  static LIFCoeffs discrete(const DiscreteLIFParams& p) {
+    const auto d = DiscreteLIFCoeffs<float>::make(p);  // validates
+    LIFCoeffs c;
+    c.p22 = d.beta;
+    c.v_drive = d.drive;
+    c.v_reset = d.v_reset;
+    c.v_th = d.v_th;
+    c.reset_jump = d.jump;
+    c.soft_reset = d.soft;
+    return c;
+  }
   static LIFCoeffs discrete(double beta, double v_rest, double v_th, double v_reset,
                             bool soft_reset) {
-    require(beta > 0 && beta <= 1, "beta", "must be in (0, 1]");
-    require(v_th > v_reset || soft_reset, "v_th", "must be greater than v_reset");
-    LIFCoeffs c;
-    c.p22 = float(beta);
-    c.v_drive = float((1.0 - beta) * v_rest);
-    c.v_reset = float(v_reset);
-    c.v_th = float(v_th);
-    c.reset_jump = float(v_th - v_reset);
-    c.soft_reset = soft_reset;
-    return c;
+    return discrete(DiscreteLIFParams{beta, v_rest, v_th, v_reset, soft_reset});
   }
 };
 
@@ -142,6 +150,12 @@ struct LIFState {
 // constant-over-the-step part of v' (the engine's current inputs: I (1 - P22) for an input current
 // I given as the voltage it drives); with drive = 0 the result is bitwise that of the 7-argument
 // form. Returns true on a spike.
+// Membrane of the exponential-synapse step (exact propagators; the old currents drive v).
+inline float lif_membrane_exp(float d, float v, float p22, float i_ex, float p21ex, float i_in,
+                              float p21in) {
+  return d + v * p22 + i_ex * p21ex + i_in * p21in;
+}
+
 template <SynapseKind K>
 inline bool lif_step(const LIFCoeffs& c, float& v, float& i_ex, float& i_in, int32_t& ref,
                      float in_ex, float in_in, float drive) {
@@ -150,7 +164,7 @@ inline bool lif_step(const LIFCoeffs& c, float& v, float& i_ex, float& i_in, int
       --ref;
       v = c.v_reset;
     } else {
-      v = (c.v_drive + drive) + v * c.p22 + i_ex * c.p21ex + i_in * c.p21in;
+      v = lif_membrane_exp(c.v_drive + drive, v, c.p22, i_ex, c.p21ex, i_in, c.p21in);
     }
     i_ex = i_ex * c.p11ex + in_ex;
     i_in = i_in * c.p11in + in_in;
@@ -163,10 +177,11 @@ inline bool lif_step(const LIFCoeffs& c, float& v, float& i_ex, float& i_in, int
       v = c.v_reset;
       return false;
     }
-    v = (c.v_drive + drive) + v * c.p22 + in_ex;
+    v = lif_membrane(c.v_drive + drive, v, c.p22, in_ex);
   }
   if (v >= c.v_th) {
-    v = c.soft_reset ? v - c.reset_jump : c.v_reset;
+    v = c.soft_reset ? lif_reset_spiked<true>(v, c.v_reset, c.reset_jump)
+                     : lif_reset_spiked<false>(v, c.v_reset, c.reset_jump);
     ref = c.n_ref;
     return true;
   }
@@ -177,6 +192,61 @@ template <SynapseKind K>
 inline bool lif_step(const LIFCoeffs& c, float& v, float& i_ex, float& i_in, int32_t& ref,
                      float in_ex, float in_in) {
   return lif_step<K>(c, v, i_ex, i_in, ref, in_ex, in_in, 0.f);
+}
+
+// Block step of neurons [b, b + n) of state s (the engine's update): reads and clears this
+// step's inputs in0[i] (Exp: excitatory; Delta: to v) and in1[i] (Exp: inhibitory), adds the
+// current input cur[i] * scale to the drive when Cur, and writes spike flags flag[i - b] (0/1,
+// int32 so that every array of the loop has 4-byte lanes). The same float operations in the
+// same order as lif_step<K>, with the refractory and threshold branches written as selects so
+// that the loop vectorises (v = s ? lif_reset_spiked(v) : v is lif_reset(v, z) for z in {0, 1}).
+// Soft must equal c.soft_reset.
+template <SynapseKind K, bool Soft, bool Cur>
+inline void lif_block_raw(const LIFCoeffs& c, int32_t n, float* __restrict v,
+                          float* __restrict iex, float* __restrict iin, int32_t* __restrict ref,
+                          float* __restrict in0, float* __restrict in1,
+                          const float* __restrict cur, float scale, int32_t* __restrict flag) {
+  const float vd = c.v_drive, p22 = c.p22, p21ex = c.p21ex, p21in = c.p21in;
+  const float p11ex = c.p11ex, p11in = c.p11in, vr = c.v_reset, vth = c.v_th;
+  const float jump = c.reset_jump;
+  const int32_t nref = c.n_ref;
+  for (int32_t k = 0; k < n; ++k) {
+    const float x0 = in0[k];
+    in0[k] = 0.f;
+    const float drive = Cur ? cur[k] * scale : 0.f;
+    const int32_t r = ref[k];
+    const bool refr = r > 0;
+    float vi = v[k];
+    int32_t sp;
+    if constexpr (K == SynapseKind::Exp) {
+      const float x1 = in1[k];
+      in1[k] = 0.f;
+      const float ei = iex[k], ii = iin[k];
+      const float vn = lif_membrane_exp(vd + drive, vi, p22, ei, p21ex, ii, p21in);
+      vi = refr ? vr : vn;
+      iex[k] = ei * p11ex + x0;
+      iin[k] = ii * p11in + x1;
+      sp = vi >= vth ? 1 : 0;
+    } else {
+      const float vn = lif_membrane(vd + drive, vi, p22, x0);
+      vi = refr ? vr : vn;
+      sp = (!refr && vi >= vth) ? 1 : 0;
+    }
+    const float vs = lif_reset_spiked<Soft>(vi, vr, jump);
+    v[k] = sp ? vs : vi;
+    ref[k] = sp ? nref : (refr ? r - 1 : r);
+    flag[k] = sp;
+  }
+}
+
+// (The loop lives in lif_block_raw, whose restrict-qualified pointer parameters let the
+// compiler vectorise it as the engine's former lif_chunk.)
+template <SynapseKind K, bool Soft, bool Cur>
+inline void lif_block(const LIFCoeffs& c, LIFState& s, int32_t b, int32_t n, float* in0,
+                      float* in1, const float* cur, float scale, int32_t* flag) {
+  lif_block_raw<K, Soft, Cur>(c, n, s.v.data() + b, s.i_ex.data() + b, s.i_in.data() + b,
+                              s.ref.data() + b, in0 + b, K == SynapseKind::Exp ? in1 + b : in1,
+                              Cur ? cur + b : cur, scale, flag);
 }
 
 }  // namespace spikecore

@@ -1,0 +1,434 @@
+r"""Spike-train metrics for neural-response models: PSTHs, noise-ceiling-normalised correlation,
+spike-train distances (C++ core), ISI statistics, Fano factors, refractory violations.
+
+Conventions: a *spike train* is a 1-D array of spike times (any one time unit; the functions
+never assume seconds). *Binned responses* are arrays ``[R, T]`` or ``[R, T, N]`` (repeats, time
+bins, neurons) of spike counts per bin of width ``dt``.
+
+PSTH and its correlation with a model, normalised by the noise ceiling
+----------------------------------------------------------------------
+
+.. math::
+
+    \mathrm{PSTH}_t = \frac{1}{R\,dt} \sum_r (y_r * g_\sigma)_t, \qquad
+    \rho_\mathrm{half} = \operatorname{corr}(\mathrm{PSTH}_A, \mathrm{PSTH}_B), \qquad
+    \rho_\mathrm{SB} = \frac{2 \rho_\mathrm{half}}{1 + \rho_\mathrm{half}}
+
+with :math:`g_\sigma` a Gaussian of ``sigma`` bins (0: none) and A, B random halves of the repeats
+(``n_splits`` splits averaged). :math:`\rho_\mathrm{SB}` (Spearman-Brown) is the reliability of the
+all-repeat PSTH; the best correlation any model can reach with it is :math:`\sqrt{\rho_\mathrm{SB}}`
+(the true rate's correlation with a noisy estimate), so
+
+.. math:: \mathrm{CC}_\mathrm{norm} = \operatorname{corr}(\hat r, \mathrm{PSTH}) / \sqrt{\rho_\mathrm{SB}}
+
+is near 1 for the ground truth (claim 1 of docs/neural.md).
+
+Distances (computed by the C++ core, ``spikecore._core.spike_metrics``)
+---------------------------------------------------------------------
+
+- van Rossum, exponential kernel of time constant ``tau``:
+  :math:`D_R = \sqrt{\sum_{ij} e^{-|a_i-a_j|/\tau} + \sum_{ij} e^{-|b_i-b_j|/\tau}
+  - 2\sum_{ij} e^{-|a_i-b_j|/\tau}}` (elephant's normalisation), O(n) by the Houghton-Kreuz
+  recursion.
+- Victor-Purpura with cost ``q`` per unit time (delete/insert 1, shift :math:`q|\Delta t|`).
+- ISI-distance and SPIKE-distance over ``[t_start, t_end]`` with PySpike's edge corrections.
+
+Oracles in the tests: elephant (van Rossum, Victor-Purpura) and PySpike (ISI, SPIKE), to 1e-6.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Optional
+
+import numpy as np
+
+__all__ = [
+    "binned_to_trains",
+    "ceiling_stats",
+    "distance_matrix",
+    "fano_factor",
+    "isi_distance",
+    "isi_ks_distance",
+    "isis",
+    "mean_pairwise_distance",
+    "normalised_psth_correlation",
+    "pearson",
+    "psth",
+    "refractory_violation_rate",
+    "response_metrics",
+    "spike_distance",
+    "split_half_reliability",
+    "van_rossum_distance",
+    "victor_purpura_distance",
+]
+
+
+def _core():
+    from spikecore._core import spike_metrics
+
+    return spike_metrics
+
+
+# ----------------------------------------------------------------------------- validation
+def _positive(x, name: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{name}: expected a number, got {type(x).__name__}")
+    x = float(x)
+    if not math.isfinite(x) or x <= 0:
+        raise ValueError(f"{name}: must be a finite number > 0, got {x}")
+    return x
+
+
+def _train(t, name: str) -> np.ndarray:
+    a = np.asarray(t, dtype=np.float64)
+    if a.ndim != 1:
+        raise ValueError(f"{name}: a spike train must be 1-D spike times, got shape {a.shape}")
+    # NaN fails the order test and is sorted to the end; the core then rejects it by name
+    if a.size > 1 and not np.all(a[1:] >= a[:-1]):
+        a = np.sort(a)
+    return np.ascontiguousarray(a)
+
+
+def _unique(a: np.ndarray) -> np.ndarray:
+    """Sorted ``a`` without duplicate times (PySpike merges them); no copy when there are none."""
+    if a.size > 1 and not np.all(a[1:] > a[:-1]):
+        return np.unique(a)
+    return a
+
+
+def _window(a: np.ndarray, b: np.ndarray, t_start, t_end):
+    if t_start is None:
+        t_start = min(a[0] if a.size else np.inf, b[0] if b.size else np.inf)
+        t_start = 0.0 if not np.isfinite(t_start) else float(min(t_start, 0.0))
+    if t_end is None:
+        t_end = max(a[-1] if a.size else -np.inf, b[-1] if b.size else -np.inf)
+        if not np.isfinite(t_end):
+            raise ValueError("t_end: required when both spike trains are empty")
+    t_start, t_end = float(t_start), float(t_end)
+    if not (math.isfinite(t_start) and math.isfinite(t_end)) or t_end <= t_start:
+        raise ValueError(
+            f"t_end: must be finite and greater than t_start, got [{t_start}, {t_end}]"
+        )
+    return t_start, t_end
+
+
+def _binned(y, name: str, min_repeats: int = 1) -> np.ndarray:
+    """Counts [R, T, N] from [R, T] or [R, T, N] (float64), validated."""
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim == 2:
+        y = y[:, :, None]
+    if y.ndim != 3:
+        raise ValueError(
+            f"{name}: expected binned responses [R, T] or [R, T, N], got shape {y.shape}"
+        )
+    if y.shape[1] == 0 or y.shape[2] == 0:
+        raise ValueError(f"{name}: empty responses, shape {y.shape}")
+    if y.shape[0] < min_repeats:
+        raise ValueError(f"{name}: at least {min_repeats} repeats are needed, got {y.shape[0]}")
+    if not np.all(np.isfinite(y)) or np.any(y < 0):
+        raise ValueError(f"{name}: spike counts must be finite and >= 0")
+    return y
+
+
+# ----------------------------------------------------------------------------- PSTH
+def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian smoothing along axis 0 (sigma in bins; 0 = none), reflect at the edges."""
+    if sigma == 0:
+        return x
+    from scipy.ndimage import gaussian_filter1d
+
+    return gaussian_filter1d(x, sigma, axis=0, mode="reflect")
+
+
+def psth(y, dt: float = 1.0, sigma: float = 0.0) -> np.ndarray:
+    """Peri-stimulus time histogram [T, N] (rate per unit of ``dt``) of binned responses
+    ``y`` [R, T(, N)], smoothed by a Gaussian of ``sigma`` bins."""
+    dt = _positive(dt, "dt")
+    if isinstance(sigma, bool) or not np.isfinite(sigma) or sigma < 0:
+        raise ValueError(f"sigma: must be a finite number >= 0, got {sigma}")
+    y = _binned(y, "y")
+    return _smooth(y.mean(0) / dt, float(sigma))
+
+
+def pearson(x, y) -> np.ndarray:
+    """Per-column Pearson correlation of [T, N] arrays (NaN where a column is constant)."""
+    x = np.asarray(x, np.float64)
+    y = np.asarray(y, np.float64)
+    if x.ndim == 1:
+        x = x[:, None]
+    if y.ndim == 1:
+        y = y[:, None]
+    if x.shape != y.shape:
+        raise ValueError(f"x and y: shapes differ, {x.shape} vs {y.shape}")
+    xc, yc = x - x.mean(0), y - y.mean(0)
+    den = np.sqrt((xc * xc).sum(0) * (yc * yc).sum(0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, (xc * yc).sum(0) / np.where(den > 0, den, 1.0), np.nan)
+
+
+def split_half_reliability(y, sigma: float = 0.0, n_splits: int = 20, seed: int = 0):
+    """Split-half PSTH correlation per neuron, averaged over ``n_splits`` random halvings, and
+    its Spearman-Brown correction ``2 r / (1 + r)``. Returns ``(r_half [N], r_sb [N])``.
+
+    Raises ValueError (naming ``y``) with fewer than two repeats."""
+    y = _binned(y, "y", min_repeats=2)
+    if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)) or n_splits < 1:
+        raise ValueError(f"n_splits: must be a positive integer, got {n_splits!r}")
+    rng = np.random.default_rng(seed)
+    R = y.shape[0]
+    rs = []
+    for _ in range(int(n_splits)):
+        perm = rng.permutation(R)
+        a, b = perm[: R // 2], perm[R // 2 : 2 * (R // 2)]
+        rs.append(pearson(_smooth(y[a].mean(0), sigma), _smooth(y[b].mean(0), sigma)))
+    r_half = np.nanmean(np.stack(rs), 0)
+    r_sb = 2 * r_half / (1 + r_half)
+    return r_half, r_sb
+
+
+def normalised_psth_correlation(
+    pred_rate, y, sigma: float = 0.0, n_splits: int = 20, seed: int = 0
+):
+    r"""Per-neuron :math:`\mathrm{CC}_\mathrm{norm} = \operatorname{corr}(\hat r, \mathrm{PSTH})
+    / \sqrt{\rho_\mathrm{SB}}` of a predicted rate ``pred_rate`` [T(, N)] against held-out
+    repeats ``y`` [R, T(, N)] (both smoothed by ``sigma`` bins). Returns
+    ``(cc_norm [N], cc [N], ceiling [N])`` with ``ceiling`` = :math:`\sqrt{\rho_\mathrm{SB}}`.
+    Neurons with a non-positive reliability get NaN."""
+    y = _binned(y, "y", min_repeats=2)
+    pred = np.asarray(pred_rate, np.float64)
+    if pred.ndim == 1:
+        pred = pred[:, None]
+    if pred.shape != y.shape[1:]:
+        raise ValueError(
+            f"pred_rate: shape {pred.shape} does not match the responses' [T, N] = {y.shape[1:]}"
+        )
+    if not np.all(np.isfinite(pred)):
+        raise ValueError("pred_rate: must be finite")
+    cc = pearson(_smooth(pred, sigma), _smooth(y.mean(0), sigma))
+    _, r_sb = split_half_reliability(y, sigma, n_splits, seed)
+    with np.errstate(invalid="ignore"):
+        ceiling = np.where(r_sb > 0, np.sqrt(np.clip(r_sb, 0, None)), np.nan)
+    return cc / ceiling, cc, ceiling
+
+
+def ceiling_stats(y, sigma: float = 0.0, n_splits: int = 20, seed: int = 0) -> dict:
+    """Mean split-half reliability, Spearman-Brown reliability and ceiling over neurons."""
+    r_half, r_sb = split_half_reliability(y, sigma, n_splits, seed)
+    return {
+        "r_half": float(np.nanmean(r_half)),
+        "r_sb": float(np.nanmean(r_sb)),
+        "ceiling": float(np.nanmean(np.sqrt(np.clip(r_sb, 0, None)))),
+    }
+
+
+# ----------------------------------------------------------------------------- distances
+def van_rossum_distance(a, b, tau: float) -> float:
+    """van Rossum distance of two spike trains (exponential kernel, time constant ``tau``)."""
+    tau = _positive(tau, "tau")
+    return float(_core().van_rossum(_train(a, "a"), _train(b, "b"), tau))
+
+
+def victor_purpura_distance(a, b, q: float) -> float:
+    """Victor-Purpura distance with shift cost ``q`` per unit time (q >= 0)."""
+    if isinstance(q, bool) or not math.isfinite(float(q)) or float(q) < 0:
+        raise ValueError(f"q: must be a finite number >= 0, got {q}")
+    return float(_core().victor_purpura(_train(a, "a"), _train(b, "b"), float(q)))
+
+
+def isi_distance(a, b, t_start: Optional[float] = None, t_end: Optional[float] = None) -> float:
+    """ISI-distance over ``[t_start, t_end]`` (default: 0 or the first spike, the last spike).
+    Duplicate spike times are merged, as PySpike does; an empty train stands for the two
+    auxiliary spikes ``t_start``, ``t_end`` (PySpike's convention)."""
+    a, b = _unique(_train(a, "a")), _unique(_train(b, "b"))
+    t0, t1 = _window(a, b, t_start, t_end)
+    return float(_core().isi_distance(a, b, t0, t1))
+
+
+def spike_distance(a, b, t_start: Optional[float] = None, t_end: Optional[float] = None) -> float:
+    """SPIKE-distance (Kreuz 2013) over ``[t_start, t_end]``; conventions as :func:`isi_distance`."""
+    a, b = _unique(_train(a, "a")), _unique(_train(b, "b"))
+    t0, t1 = _window(a, b, t_start, t_end)
+    return float(_core().spike_distance(a, b, t0, t1))
+
+
+_MATRIX = {"van_rossum": "tau", "victor_purpura": "q", "isi": None, "spike": None}
+
+
+def distance_matrix(
+    trains: Sequence,
+    metric: str,
+    *,
+    tau: Optional[float] = None,
+    q: Optional[float] = None,
+    t_start: Optional[float] = None,
+    t_end: Optional[float] = None,
+    n_threads: int = 1,
+) -> np.ndarray:
+    """Pairwise distances [N, N] of N spike trains. ``metric`` is one of 'van_rossum' (needs
+    ``tau``), 'victor_purpura' (needs ``q``), 'isi', 'spike' (window ``[t_start, t_end]``
+    required). The result does not depend on ``n_threads``."""
+    if metric not in _MATRIX:
+        raise ValueError(f"metric: unknown metric {metric!r}; valid: {', '.join(_MATRIX)}")
+    ts = [_train(t, f"trains[{k}]") for k, t in enumerate(trains)]
+    if metric in ("isi", "spike"):
+        ts = [_unique(t) for t in ts]
+        if t_start is None or t_end is None:
+            raise ValueError("t_end: t_start and t_end are required for the ISI/SPIKE matrix")
+        param = 0.0
+        t0, t1 = float(t_start), float(t_end)
+    elif metric == "van_rossum":
+        if tau is None:
+            raise ValueError("tau: required for metric='van_rossum'")
+        param, t0, t1 = _positive(tau, "tau"), 0.0, 0.0
+    else:
+        if q is None or not math.isfinite(float(q)) or float(q) < 0:
+            raise ValueError(f"q: a finite number >= 0 is required for 'victor_purpura', got {q}")
+        param, t0, t1 = float(q), 0.0, 0.0
+    offsets = np.zeros(len(ts) + 1, np.int64)
+    offsets[1:] = np.cumsum([t.size for t in ts])
+    times = np.ascontiguousarray(np.concatenate(ts) if ts else np.zeros(0), np.float64)
+    return _core().distance_matrix(metric, times, offsets, param, t0, t1, int(n_threads))
+
+
+def mean_pairwise_distance(
+    trains_a: Sequence, trains_b: Optional[Sequence], metric: str, **kw
+) -> float:
+    """Mean distance over all pairs (a_i, b_j), or over pairs i < j of ``trains_a`` when
+    ``trains_b`` is None (the data-vs-data floor)."""
+    if trains_b is None:
+        D = distance_matrix(trains_a, metric, **kw)
+        n = D.shape[0]
+        if n < 2:
+            raise ValueError("trains_a: at least two trains are needed for the within-set mean")
+        return float(D[np.triu_indices(n, 1)].mean())
+    na = len(trains_a)
+    D = distance_matrix(list(trains_a) + list(trains_b), metric, **kw)
+    return float(D[:na, na:].mean())
+
+
+# ----------------------------------------------------------------------------- spike statistics
+def binned_to_trains(y, dt: float = 1.0) -> list:
+    """Spike trains from binned counts [T] (or a list of them for [R, T]): ``c`` spikes in bin
+    ``t`` are placed at ``(t + (k + 0.5) / c) * dt``, k < c (evenly inside the bin)."""
+    dt = _positive(dt, "dt")
+    y = np.asarray(y)
+    if y.ndim == 2:
+        return [binned_to_trains(r, dt) for r in y]
+    if y.ndim != 1:
+        raise ValueError(f"y: expected counts [T] or [R, T], got shape {y.shape}")
+    if not np.all(np.isfinite(y)) or np.any(y < 0):
+        raise ValueError("y: spike counts must be finite and >= 0")
+    c = np.rint(y).astype(np.int64)
+    t = np.repeat(np.arange(c.size), c).astype(np.float64)
+    k = np.arange(t.size) - np.repeat(np.cumsum(c) - c, c)
+    return (t + (k + 0.5) / np.repeat(c, c)) * dt
+
+
+def isis(trains: Sequence) -> np.ndarray:
+    """All inter-spike intervals of a set of spike trains, pooled (float64)."""
+    parts = [np.diff(_train(t, "trains")) for t in trains]
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def isi_ks_distance(trains_a: Sequence, trains_b: Sequence) -> float:
+    """Two-sample Kolmogorov-Smirnov statistic between the pooled ISI distributions (scipy).
+    Raises ValueError naming the set that has no interval."""
+    from scipy.stats import ks_2samp
+
+    ia, ib = isis(trains_a), isis(trains_b)
+    if ia.size == 0:
+        raise ValueError("trains_a: no inter-spike interval (fewer than two spikes per train)")
+    if ib.size == 0:
+        raise ValueError("trains_b: no inter-spike interval (fewer than two spikes per train)")
+    return float(ks_2samp(ia, ib).statistic)
+
+
+def fano_factor(y, window: int = 1) -> np.ndarray:
+    r"""Fano factor per neuron over repeats: counts in windows of ``window`` bins,
+    :math:`F = \operatorname{mean}_w \operatorname{Var}_r(c) / \operatorname{mean}_w \operatorname{E}_r(c)`
+    (ratio of means over windows; variance across repeats with ddof = 0, as elephant's
+    ``fanofactor``). ``y`` [R, T(, N)], R >= 2. NaN for a silent neuron."""
+    y = _binned(y, "y", min_repeats=2)
+    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
+        raise ValueError(f"window: must be a positive integer of bins, got {window!r}")
+    R, T, N = y.shape
+    W = T // window
+    if W == 0:
+        raise ValueError(f"window: {window} bins is longer than the responses ({T} bins)")
+    c = y[:, : W * window].reshape(R, W, window, N).sum(2)
+    m = c.mean(0).mean(0)
+    v = c.var(0).mean(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(m > 0, v / np.where(m > 0, m, 1.0), np.nan)
+
+
+def refractory_violation_rate(trains: Sequence, refractory: float) -> float:
+    """Fraction of inter-spike intervals shorter than ``refractory`` (same unit as the spike
+    times; 0 when there is no interval)."""
+    refractory = _positive(refractory, "refractory")
+    i = isis(trains)
+    return float((i < refractory).mean()) if i.size else 0.0
+
+
+# ----------------------------------------------------------------------------- summary
+def response_metrics(
+    pred,
+    data,
+    dt: float,
+    *,
+    sigma: float = 2.0,
+    refractory_bins: float = 1.5,
+    tau_bins: float = 2.0,
+    fano_window: int = 10,
+    max_trials: int = 20,
+    seed: int = 0,
+) -> dict:
+    r"""Every metric of docs/neural.md for model trials ``pred`` [Rp, T, N] against held-out
+    repeats ``data`` [R, T, N] (counts per bin of width ``dt``), averaged over neurons:
+
+    ``cc_norm`` (mean :func:`normalised_psth_correlation` of the model PSTH, smoothing ``sigma``
+    bins), ``cc``, ``ceiling``; ``isi_ks`` (per-neuron KS distance of pooled ISIs, model vs data);
+    ``refractory`` and ``refractory_data`` (fraction of ISIs < ``refractory_bins`` bins);
+    ``fano`` and ``fano_data`` (Fano factor in windows of ``fano_window`` bins) and
+    ``fano_err`` (mean absolute difference over neurons); ``van_rossum`` (mean distance, model
+    trial vs data trial, ``tau_bins`` bins) and ``van_rossum_floor`` (data trial vs data trial);
+    ``rate`` and ``rate_data`` (spikes per unit of ``dt``)."""
+    pred = _binned(pred, "pred", min_repeats=2)
+    data = _binned(data, "data", min_repeats=2)
+    if pred.shape[1:] != data.shape[1:]:
+        raise ValueError(
+            f"pred: shape [T, N] = {pred.shape[1:]} differs from data's {data.shape[1:]}"
+        )
+    dt = _positive(dt, "dt")
+    cc_norm, cc, ceil = normalised_psth_correlation(pred.mean(0), data, sigma, seed=seed)
+    N = data.shape[2]
+    ks, vr, floor = [], [], []
+    pt_all, dt_all = [], []
+    for n in range(N):
+        pt = binned_to_trains(pred[:max_trials, :, n], dt)
+        dtr = binned_to_trains(data[:max_trials, :, n], dt)
+        pt_all += pt
+        dt_all += dtr
+        if isis(pt).size and isis(dtr).size:
+            ks.append(isi_ks_distance(pt, dtr))
+        vr.append(mean_pairwise_distance(pt, dtr, "van_rossum", tau=tau_bins * dt))
+        floor.append(mean_pairwise_distance(dtr, None, "van_rossum", tau=tau_bins * dt))
+    f_pred = fano_factor(pred, fano_window)
+    f_data = fano_factor(data, fano_window)
+    return {
+        "cc_norm": float(np.nanmean(cc_norm)),
+        "cc": float(np.nanmean(cc)),
+        "ceiling": float(np.nanmean(ceil)),
+        "isi_ks": float(np.mean(ks)) if ks else float("nan"),
+        "refractory": refractory_violation_rate(pt_all, refractory_bins * dt),
+        "refractory_data": refractory_violation_rate(dt_all, refractory_bins * dt),
+        "fano": float(np.nanmean(f_pred)),
+        "fano_data": float(np.nanmean(f_data)),
+        "fano_err": float(np.nanmean(np.abs(f_pred - f_data))),
+        "van_rossum": float(np.mean(vr)),
+        "van_rossum_floor": float(np.mean(floor)),
+        "rate": float(pred.mean() / dt),
+        "rate_data": float(data.mean() / dt),
+    }
