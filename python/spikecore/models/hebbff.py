@@ -290,8 +290,9 @@ class TrainConfig:
     validation accuracy checks; ``target_acc``: stop early once validation accuracy reaches it;
     ``patience``: stop early after this many evaluations without improvement (0 = never);
     ``checkpoint_every``: keep a copy of the parameters every k iterations (0 = never);
-    ``checkpoint_dir``: also write them there (``ckpt_<iter>.safetensors``, no pickle); ``curriculum``: an
-    :class:`spikecore.data.familiarity.RCurriculum` updated at every evaluation.
+    ``checkpoint_dir``: also write them there (``ckpt_<iter>.safetensors``, no pickle);
+    ``curriculum``: an :class:`spikecore.data.familiarity.RCurriculum` updated at every
+    evaluation.
     """
 
     iters: int = 2000
