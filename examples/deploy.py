@@ -2,7 +2,7 @@
 check that the engine reproduces the torch forward sample by sample (batch 1).
 
     python examples/deploy.py                 # train (about 10 s), deploy, compare, time
-    python examples/deploy.py --model m.pt    # deploy a model saved by digits_snn.py --save
+    python examples/deploy.py --model m.safetensors  # a model saved by digits_snn.py --save
 
 Prints: test accuracy of the torch model and of the engine, the fraction of hidden spikes and of
 predictions that agree, SynOps per sample, and the median time per sample of the engine vs the
@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from spikecore.data.digits import load_digits
+from spikecore.nn.checkpoint import load_state
 from spikecore.sim import from_torch
 
 _spec = importlib.util.spec_from_file_location(
@@ -81,7 +82,9 @@ def main(argv=None) -> dict:
     torch.set_num_threads(1)
     d = load_digits(seed=a.seed)
     if a.model:
-        model = torch.load(a.model, weights_only=False)
+        sd, meta = load_state(a.model)  # safetensors: loading runs no code from the file
+        model = digits_snn.make_model(hidden=int(meta.get("hidden", 256)), seed=a.seed)
+        model.load_state_dict(sd)
     else:
         model = digits_snn.make_model(seed=a.seed)
         digits_snn.train(model, d.x_train, d.y_train, steps=a.steps, epochs=a.epochs, seed=a.seed)

@@ -23,6 +23,7 @@ import torch
 import spikecore.nn as snn
 from spikecore.data.digits import load_digits
 from spikecore.data.encoding import latency_encode, rate_encode
+from spikecore.nn.checkpoint import save_state
 
 MAX_PROB = 1.0  # spike probability per step of a white pixel (rate code)
 
@@ -106,7 +107,8 @@ def main(argv=None) -> float:
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--save", default=None, help="save the trained model (torch.save)")
+    p.add_argument("--save", default=None,
+                   help="save the trained weights (safetensors, with the layer sizes)")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     d = load_digits(test_size=0.25, seed=a.seed)
@@ -119,7 +121,7 @@ def main(argv=None) -> float:
     print(f"test accuracy {100 * acc:.2f} % ({len(d.y_test)} test digits, {a.encoding} code, "
           f"T = {a.steps}); training took {dt:.1f} s")
     if a.save:
-        torch.save(model, a.save)
+        save_state(model, a.save, metadata={"hidden": str(a.hidden)})
         print(f"saved {a.save}")
     return acc
 

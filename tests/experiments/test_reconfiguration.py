@@ -75,7 +75,7 @@ def test_cli_runs_small_sweep(tmp_path, capsys):
                          str(tmp_path), "--no-progress", "--save-checkpoints"])
     assert hebbff_cli.run(args) == 0
     saved = sorted(p_.name for p_ in (tmp_path / "checkpoints" / "R2_fresh_0").iterdir())
-    assert saved == ["ckpt_000000.pt", "ckpt_000005.pt", "ckpt_000010.pt"]
+    assert saved == ["ckpt_000000.safetensors", "ckpt_000005.safetensors", "ckpt_000010.safetensors"]
     # the saved checkpoints give the same analysis as the in-memory ones of the report
     from spikecore.data.familiarity import familiarity_sequence
     from spikecore.experiments.reconfiguration import analyse_checkpoint_dir

@@ -14,6 +14,7 @@ from spikecore.models.hebbff import (
     hidden_activity,
     train_hebbff,
 )
+from spikecore.nn.checkpoint import load_state
 
 torch.set_num_threads(1)
 
@@ -148,9 +149,9 @@ def test_training_loop_checkpoints_curriculum_and_early_stop(tmp_path):
     res = train_hebbff(m, task, TrainConfig(iters=12, eval_every=2, checkpoint_every=5,
                                             checkpoint_dir=str(tmp_path), curriculum=cur))
     assert [it for it, _ in res.checkpoints] == [0, 5, 10]
-    assert len(list(tmp_path.glob("ckpt_*.pt"))) == 3
+    assert len(list(tmp_path.glob("ckpt_*.safetensors"))) == 3
     assert task.R == 2 and res.history[0]["R"] == 1
-    sd = torch.load(tmp_path / "ckpt_000005.pt")
+    sd = load_state(tmp_path / "ckpt_000005.safetensors")[0]
     m2 = HebbFF(16, 16)
     m2.load_state_dict(sd)
     assert torch.equal(m2.W1, res.checkpoints[1][1]["W1"])

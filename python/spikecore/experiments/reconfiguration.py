@@ -53,7 +53,7 @@ class SweepConfig:
     ``gamma_pos/neg``   1.02, 1.0  resolutions
     ``omega``           1.0        inter-layer coupling
     ``seed``            0          base seed
-    ``checkpoint_dir``  None       also ``torch.save`` checkpoints to ``<dir>/R<R>_<mode>_<repeat>``
+    ``checkpoint_dir``  None       also write checkpoints (safetensors) to ``<dir>/R<R>_<mode>_<repeat>``
     ==================  =========  =====================================================
     """
 
@@ -135,22 +135,27 @@ def analyse_model(model, x_val, y_val, window: int = 50, gamma_pos: float = 1.02
 
 
 def analyse_checkpoint_dir(path: str, model, x_val, y_val, **kw) -> List[Dict]:
-    """Analyse every ``ckpt_<iter>.pt`` saved by :func:`spikecore.models.hebbff.train_hebbff`
+    """Analyse every ``ckpt_<iter>.safetensors`` (or legacy weights-only ``.pt``) saved by
+    :func:`spikecore.models.hebbff.train_hebbff`
     in ``path`` (in iteration order): load it into ``model`` (a HebbFF of the same shape) and run
     :func:`analyse_model` on ``x_val [T, 1, d]``, ``y_val``; ``kw`` go to :func:`analyse_model`.
     """
     import glob
 
-    import torch
+    from spikecore.nn.checkpoint import load_state
 
-    files = sorted(glob.glob(os.path.join(path, "ckpt_*.pt")))
+    def it_of(f):
+        return int(os.path.basename(f).split(".")[0][5:])
+
+    files = sorted(glob.glob(os.path.join(path, "ckpt_*.safetensors"))
+                   + glob.glob(os.path.join(path, "ckpt_*.pt")), key=it_of)  # .pt: legacy
     if not files:
-        raise ValueError(f"path: no ckpt_*.pt files in {path!r}")
+        raise ValueError(f"path: no ckpt_*.safetensors (or ckpt_*.pt) files in {path!r}")
     out = []
     for f in files:
-        model.load_state_dict(torch.load(f))
+        model.load_state_dict(load_state(f)[0])
         m = analyse_model(model, x_val, y_val, **kw)
-        m["iter"] = int(os.path.basename(f)[5:-3])
+        m["iter"] = it_of(f)
         out.append(m)
     return out
 

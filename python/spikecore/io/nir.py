@@ -20,14 +20,28 @@ LIF, ParametricLIF (scalar), NoisyLIF    ``LIF(tau = dt / (1 - beta), r = tau / 
 LeakyIntegrator                          ``LI(tau, r, v_leak)`` (tau = inf for a pure integrator)
 =======================================  =================================================
 
+LIF with no leak (tau = inf, v_rest = 0, hard reset)  ``IF(r = 1/dt, v_threshold, v_reset)``
+LeakyIntegrator with tau = inf                         ``I(r = 1/dt)``
+
 NIR has no soft reset and no adaptive threshold: a soft-reset LIF is exported with
 ``metadata = {"reset": "subtract"}`` (read back by :func:`from_nir`, ignored by other tools) and
 AdaptiveLIF raises. NoisyLIF is exported as its deterministic eval-mode LIF.
 
-:func:`from_nir` builds an ``nn.Sequential`` of spikecore.nn modules from a chain
-``Input -> (Affine|Linear -> LIF|LI)* -> Output``; a LIF whose ``r`` differs from ``tau/dt``
-has the factor ``r dt / tau`` folded into the preceding weights. A round trip
-``from_nir(to_nir(m))`` gives the same forward pass.
+:func:`from_nir` reads Input, Output, Affine, Linear, Scale, Flatten, IF, I, LI, LIF, CubaLI,
+CubaLIF and Threshold nodes in any feedforward graph. A neuron's input gain (``r dt / tau``;
+``r dt`` for IF / I; ``w_in dt / tau_syn`` for the synaptic stage of CubaLI(F)) is folded into
+the preceding Affine / Linear. Per-neuron ``tau`` gives a ``ParametricLIF(channels=n)``;
+per-neuron ``v_threshold`` is normalised to 1 by dividing the neuron's input gain, ``v_leak``
+and ``v_reset`` by it (the spikes are unchanged). CubaLI(F) becomes a ``LeakyIntegrator``
+(the current, tau_syn) followed by the LI / LIF membrane. Threshold is a memoryless
+:math:`z = H(x - \vartheta)`. A chain gives an ``nn.Sequential``; branches and skips give a
+module that runs the nodes in topological order and sums the inputs of a merging node.
+
+Peers (``peer=``; tested spike for spike against the installed libraries, see docs/interop.md):
+``"nir"`` / ``"snntorch"`` / ``"spikingjelly"`` follow the NIR definitions above (snnTorch's
+importer assumes dt = 1e-4). ``"norse"``: Norse's exporter writes ``tau = dt * tau_mem`` (not
+seconds), so :func:`from_nir` divides tau by dt; Norse's importer ignores ``r`` (it assumes
+r = 1), so :func:`to_nir` writes ``r = 1`` with ``tau/dt`` folded into the Affine.
 
 Example
 -------
@@ -44,7 +58,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Dict, List, Union
+from typing import Any, Dict, List, Union
 
 import numpy as np
 
@@ -66,13 +80,19 @@ def _check_dt(dt) -> float:
     return float(dt)
 
 
-def to_nir(model, dt: float = 1e-4):
-    """Export a feedforward spikecore.nn ``nn.Sequential`` to a ``nir.NIRGraph``."""
+def to_nir(model, dt: float = 1e-4, peer: str = "nir"):
+    """Export a feedforward spikecore.nn ``nn.Sequential`` to a ``nir.NIRGraph``.
+
+    ``peer='norse'`` writes ``r = 1`` with the input resistance ``tau/dt`` folded into the
+    preceding Affine (Norse's importer ignores ``r``) and always Affine (zero bias if none);
+    the graph describes the same dynamics.
+    """
     import spikecore.nn as snn
     from spikecore.sim.convert import parse
 
     nir = _nir()
     dt = _check_dt(dt)
+    peer = _check_peer(peer)
     layers = parse(model)  # validates structure and names the offending layer
     neurons = [m for m in model.modules() if getattr(m, "spiking", None) is not None
                and hasattr(m, "beta")]
@@ -89,16 +109,28 @@ def to_nir(model, dt: float = 1e-4):
         w = np.zeros((L.n, L.n_in), np.float32)
         w[L.post, L.pre] = L.weight
         syn = str(2 * k)
-        if L.bias is not None:
-            nodes[syn] = nir.Affine(weight=w, bias=L.bias.astype(np.float32))
+        beta = L.beta
+        b = None if L.bias is None else L.bias.astype(np.float32)
+        if peer == "norse":
+            if beta < 1.0:  # r = 1: the input resistance tau/dt = 1/(1-beta) goes into W, b
+                w = (w / np.float32(1.0 - beta)).astype(np.float32)
+                b = None if b is None else (b / np.float32(1.0 - beta)).astype(np.float32)
+            if b is None:
+                b = np.zeros(L.n, np.float32)
+        if b is not None:
+            nodes[syn] = nir.Affine(weight=w, bias=b)
         else:
             nodes[syn] = nir.Linear(weight=w)
         neu = str(2 * k + 1)
-        beta = L.beta
         tau = np.full(L.n, math.inf if beta >= 1.0 else dt / (1.0 - beta))
-        r = np.full(L.n, 1.0) if beta >= 1.0 else tau / dt
+        r = np.full(L.n, 1.0) if beta >= 1.0 or peer == "norse" else tau / dt
         v_leak = np.full(L.n, L.v_rest)
-        if L.kind == "li":
+        if beta >= 1.0 and L.kind == "li":  # pure integrator: NIR I, dv/dt = R x
+            nodes[neu] = nir.I(r=np.full(L.n, 1.0 / dt))
+        elif beta >= 1.0 and not L.soft_reset and L.v_rest == 0.0:
+            nodes[neu] = nir.IF(r=np.full(L.n, 1.0 / dt), v_threshold=np.full(L.n, L.v_threshold),
+                                v_reset=np.full(L.n, L.v_reset))
+        elif L.kind == "li":
             nodes[neu] = nir.LI(tau=tau, r=r, v_leak=v_leak)
         else:
             meta = {"reset": "subtract"} if L.soft_reset else {}
@@ -120,100 +152,352 @@ def _uniform(a, name: str, what: str) -> float:
     return float(a[0])
 
 
-def from_nir(graph, dt: float = 1e-4):
-    """Build an ``nn.Sequential`` of spikecore.nn modules from a NIR graph (or a file path)."""
+_SUPPORTED = ("Input", "Output", "Affine", "Linear", "Scale", "Flatten", "IF", "I", "LI", "LIF",
+              "CubaLI", "CubaLIF", "Threshold")
+_PEERS = ("nir", "snntorch", "norse", "spikingjelly")
+
+
+def _check_peer(peer) -> str:
+    if peer not in _PEERS:
+        raise ValueError(f"peer: expected one of {', '.join(_PEERS)}, got {peer!r}")
+    return peer
+
+
+def _scale_module(s: np.ndarray):
+    import torch
+
+    class Scale(torch.nn.Module):
+        r"""Per-feature gain :math:`y = s \odot x` (NIR ``Scale``; a neuron's input gain)."""
+
+        def __init__(self, s):
+            super().__init__()
+            self.register_buffer("s", torch.as_tensor(np.asarray(s, np.float32)))
+
+        def forward(self, x):
+            return x * self.s
+
+    return Scale(s)
+
+
+def _threshold_module(v_th: float):
+    import torch
+
+    from spikecore.nn.surrogate import ATan
+
+    class Threshold(torch.nn.Module):
+        r"""Memoryless spike (NIR ``Threshold``): :math:`z_t = H(x_t - \vartheta)`, with the
+        ATan surrogate gradient."""
+
+        def __init__(self, v_threshold):
+            super().__init__()
+            self.v_threshold = v_threshold
+            self.surrogate = ATan()
+
+        def forward(self, x):
+            return self.surrogate(x - self.v_threshold)
+
+    return Threshold(v_th)
+
+
+def _arr(a, n: int, name: str, what: str) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64).reshape(-1)
+    if a.size == 1:
+        a = np.full(n, a[0])
+    if a.size != n:
+        raise ValueError(f"graph: node {name!r} has {a.size} values of {what} for {n} neurons")
+    return a
+
+
+def _size(node, name: str):
+    for attr in ("tau", "r", "v_threshold", "threshold", "scale", "bias"):
+        v = getattr(node, attr, None)
+        if v is not None and np.asarray(v).size > 1:
+            return int(np.asarray(v).size)
+    if hasattr(node, "weight"):
+        return int(np.asarray(node.weight).shape[0])
+    return None
+
+
+def _neuron_modules(n, name: str, dt: float, peer: str, nir):
+    """spikecore.nn modules (an input gain, then the neuron) for one NIR neuron node."""
+    import torch
+
+    import spikecore.nn as snn
+
+    size = _size(n, name) or 1
+    # arrays per neuron, or floats once made uniform
+    tau: Any
+    gain: Any
+    leak: Any
+    reset: Any
+    th: Any
+    if isinstance(n, (nir.CubaLI, nir.CubaLIF)):
+        # synaptic current: tau_syn dI/dt = -I + w_in x  ->  LeakyIntegrator with input gain
+        # w_in dt / tau_syn; then the membrane node (LI / LIF with tau_mem) reads I
+        tau_syn = _arr(n.tau_syn, size, name, "tau_syn")
+        tau_mem = _arr(n.tau_mem, size, name, "tau_mem")
+        if peer == "norse":
+            tau_syn, tau_mem = tau_syn / dt, tau_mem / dt
+        w_in = _arr(getattr(n, "w_in", 1.0), size, name, "w_in")
+        syn_steps = _uniform(tau_syn, name, "tau_syn") / dt
+        if not syn_steps > 1.0:
+            raise ValueError(f"graph: node {name!r} has tau_syn/dt = {syn_steps:g} <= 1 at "
+                             f"dt = {dt:g}; pass the graph's time step as dt")
+        g_syn = w_in * dt / tau_syn
+        pre = [] if np.allclose(g_syn, 1.0, rtol=1e-7, atol=0.0) else \
+            [_scale_module(g_syn if np.any(g_syn != g_syn[0]) else g_syn[:1])]
+        pre.append(snn.LeakyIntegrator(tau=syn_steps, v_rest=0.0))
+        if isinstance(n, nir.CubaLI):
+            mem = nir.LI(tau=tau_mem, r=_arr(n.r, size, name, "r"),
+                         v_leak=_arr(n.v_leak, size, name, "v_leak"))
+        else:
+            mem = nir.LIF(tau=tau_mem, r=_arr(n.r, size, name, "r"),
+                          v_leak=_arr(n.v_leak, size, name, "v_leak"),
+                          v_threshold=_arr(n.v_threshold, size, name, "v_threshold"),
+                          v_reset=_arr(getattr(n, "v_reset", 0.0), size, name, "v_reset"),
+                          metadata=getattr(n, "metadata", None) or {})
+        return pre + _neuron_modules(mem, name, dt, "nir", nir)
+    if isinstance(n, nir.Threshold):
+        th = _arr(n.threshold, size, name, "threshold")
+        gain, tau, leak, reset, kind = 1.0 / th, np.ones(size), 0.0, 0.0, "thr"
+        th = np.ones(size)
+    else:
+        r = _arr(n.r, size, name, "r")
+        if isinstance(n, (nir.IF, nir.I)):
+            tau = np.full(size, math.inf)
+        else:
+            tau = _arr(n.tau, size, name, "tau")
+            if peer == "norse":  # Norse writes tau = dt * tau_mem (see the module docstring)
+                tau = tau / dt
+        if np.any(~(tau > 0)):
+            raise ValueError(f"graph: node {name!r} has tau <= 0")
+        fin = np.isfinite(tau)
+        steps = np.where(fin, tau / dt, math.inf)
+        if np.any(steps[fin] <= 1.0):
+            raise ValueError(f"graph: node {name!r} has tau/dt = {steps[fin].min():g} <= 1 at "
+                             f"dt = {dt:g}; pass the graph's time step as dt (Norse graphs: "
+                             "peer='norse')")
+        # IF / I: dv/dt = R I, so v += R dt x; a LIF / LI written with tau = inf by older
+        # spikecore versions carries its gain in r directly
+        inf_gain = r * dt if isinstance(n, (nir.IF, nir.I)) else r
+        gain = np.where(fin, r * dt / np.where(fin, tau, 1.0), inf_gain)
+        tau = steps
+        leak = _arr(getattr(n, "v_leak", 0.0), size, name, "v_leak") \
+            if hasattr(n, "v_leak") else np.zeros(size)
+        kind = "li" if isinstance(n, (nir.LI, nir.I)) else "lif"
+        if kind == "lif":
+            th = _arr(n.v_threshold, size, name, "v_threshold")
+            vr = getattr(n, "v_reset", None)
+            reset = _arr(0.0 if vr is None else vr, size, name, "v_reset")
+            if not np.all(th == th[0]):  # per-neuron threshold: normalise each neuron to 1
+                if np.any(th <= 0):
+                    raise ValueError(f"graph: node {name!r} has a per-neuron v_threshold <= 0")
+                gain, leak, reset, th = gain / th, leak / th, reset / th, np.ones(size)
+            reset = _uniform(reset, name, "v_reset (after normalising thresholds)")
+        leak = _uniform(leak, name, "v_leak (after normalising thresholds)")
+    mods = []
+    if not np.allclose(gain, 1.0, rtol=1e-7, atol=0.0):
+        mods.append(_scale_module(gain if np.any(gain != gain[0]) else gain[:1]))
+    if kind == "li":
+        mods.append(snn.LeakyIntegrator(tau=_uniform(tau, name, "tau"), v_rest=leak))
+        return mods
+    soft = (getattr(n, "metadata", None) or {}).get("reset") == "subtract"
+    v_th = _uniform(th, name, "v_threshold")
+    if kind == "thr":
+        mods.append(_threshold_module(v_th))
+        return mods
+    if np.all(tau == tau[0]):
+        lif = snn.LIF(tau=float(tau[0]), v_threshold=v_th, v_reset=None if soft else reset,
+                      v_rest=leak)
+    else:
+        if np.any(~np.isfinite(tau)):
+            raise ValueError(f"graph: node {name!r} mixes finite and infinite per-neuron tau")
+        lif = snn.ParametricLIF(tau=float(tau[0]), channels=size, v_threshold=v_th,
+                                v_reset=None if soft else reset, v_rest=leak)
+        with torch.no_grad():
+            lif.w.copy_(torch.from_numpy(-np.log(tau - 1.0)).float())
+    mods.append(lif)
+    return mods
+
+
+def _shape_of(node) -> tuple:
+    t = getattr(node, "input_type", None) or getattr(node, "output_type", None) or {}
+    v = next(iter(t.values()), None) if isinstance(t, dict) else None
+    return tuple(int(s) for s in np.asarray(v).reshape(-1)) if v is not None else ()
+
+
+def _graph_module(order, preds, mods, out_name):
+    import torch
+
+    class NIRGraphModule(torch.nn.Module):
+        r"""A feedforward NIR graph with branches/skips: nodes run in topological order on
+        [T, B, ...] sequences; a node with several inputs receives their sum
+        (NIR's edge semantics), :math:`x_v = \sum_{u \to v} y_u`."""
+
+        def __init__(self):
+            super().__init__()
+            self.order = list(order)
+            self.preds = {k: list(v) for k, v in preds.items()}
+            self.nodes = torch.nn.ModuleDict({k: torch.nn.Sequential(*m)
+                                              for k, m in mods.items()})
+            self.output = out_name
+
+        def forward(self, x):
+            vals = {}
+            for k in self.order:
+                p = self.preds.get(k, [])
+                h = x if not p else vals[p[0]] if len(p) == 1 else sum(vals[q] for q in p)
+                vals[k] = self.nodes[k](h) if k in self.nodes else h
+            return vals[self.output]
+
+    return NIRGraphModule()
+
+
+def from_nir(graph, dt: float = 1e-4, peer: str = "nir"):
+    """Build spikecore.nn modules from a NIR graph (or a file path).
+
+    A chain gives an ``nn.Sequential`` (deployable with ``spikecore.sim.from_torch``); a graph
+    with branches or skips gives a module that runs its nodes in topological order, summing
+    the inputs of merging nodes. ``peer='norse'`` reads graphs written by Norse's ``to_nir``
+    (see the module docstring for each peer's conventions).
+    """
     import torch
 
     import spikecore.nn as snn
 
     nir = _nir()
     dt = _check_dt(dt)
+    peer = _check_peer(peer)
     if isinstance(graph, (str, os.PathLike)):
         graph = nir.read(graph)
     if not isinstance(graph, nir.NIRGraph):
         raise TypeError(f"graph: expected a nir.NIRGraph or a path, got {type(graph).__name__}")
-    succ: Dict[str, List[str]] = {}
+    supported = tuple(getattr(nir, s) for s in _SUPPORTED)
+    for name, n in graph.nodes.items():
+        if not isinstance(n, supported):
+            raise ValueError(f"graph: node {name!r} is a {type(n).__name__}, which spikecore "
+                             f"cannot import; supported node types: {', '.join(_SUPPORTED)}")
+    preds: Dict[str, List[str]] = {k: [] for k in graph.nodes}
+    succ: Dict[str, List[str]] = {k: [] for k in graph.nodes}
     for a, b in graph.edges:
-        succ.setdefault(a, []).append(b)
+        for e in (a, b):
+            if e not in graph.nodes:
+                raise ValueError(f"graph: edge ({a!r}, {b!r}) names no node {e!r}")
+        succ[a].append(b)
+        preds[b].append(a)
     starts = [k for k, v in graph.nodes.items() if isinstance(v, nir.Input)]
-    if len(starts) != 1:
-        raise ValueError(f"graph: needs exactly one Input node, found {len(starts)}")
-    chain, node, seen = [], starts[0], set()
-    while True:
-        nxt = succ.get(node, [])
-        if len(nxt) != 1:
-            raise ValueError(f"graph: node {node!r} has {len(nxt)} successors; only feedforward "
-                             "chains can be imported")
-        node = nxt[0]
-        if node in seen:
-            raise ValueError("graph: has a cycle; only feedforward chains can be imported")
-        seen.add(node)
-        if isinstance(graph.nodes[node], nir.Output):
-            break
-        chain.append(node)
-    mods: List[torch.nn.Module] = []
-    pending = None  # (weight [out, in], bias or None)
-    for name in chain:
-        n = graph.nodes[name]
-        if isinstance(n, (nir.Affine, nir.Linear)):
-            if pending is not None:
-                raise ValueError(f"graph: node {name!r} follows another synaptic node")
-            w = np.asarray(n.weight, np.float32)
-            b = np.asarray(n.bias, np.float32) if isinstance(n, nir.Affine) else None
-            if w.ndim != 2:
-                raise ValueError(f"graph: node {name!r} weight must be 2-D, got {w.shape}")
-            pending = (w, b)
+    ends = [k for k, v in graph.nodes.items() if isinstance(v, nir.Output)]
+    if len(starts) != 1 or len(ends) != 1:
+        raise ValueError(f"graph: needs exactly one Input and one Output node, found "
+                         f"{len(starts)} and {len(ends)}")
+    indeg = {k: len(v) for k, v in preds.items()}
+    order, ready = [], [starts[0]]
+    while ready:
+        k = ready.pop(0)
+        order.append(k)
+        for s in succ[k]:
+            indeg[s] -= 1
+            if indeg[s] == 0:
+                ready.append(s)
+    if len(order) != len(graph.nodes):
+        left = sorted(set(graph.nodes) - set(order))
+        raise ValueError(f"graph: nodes {left} are on a cycle or unreachable from the Input; "
+                         "only feedforward graphs can be imported")
+    size: Dict[str, int] = {}
+    ndim: Dict[str, int] = {}  # > 1 only for the Input of a multi-dimensional input
+    mods: Dict[str, list] = {}
+    for k in order:
+        n = graph.nodes[k]
+        if isinstance(n, nir.Input):
+            shp = _shape_of(n)
+            size[k] = int(np.prod(shp)) if shp else 0
+            ndim[k] = len(shp)
             continue
-        if not isinstance(n, (nir.LIF, nir.LI)):
-            raise ValueError(f"graph: node {name!r} is a {type(n).__name__}; importable: Affine, "
-                             "Linear, LIF, LI")
-        if pending is None:
-            raise ValueError(f"graph: neuron node {name!r} has no synaptic node before it")
-        w, b = pending
-        pending = None
-        tau = _uniform(n.tau, name, "tau")
-        r = np.asarray(n.r, np.float64).reshape(-1)
-        if not (tau > 0):
-            raise ValueError(f"graph: node {name!r} has tau <= 0")
-        if math.isinf(tau):
-            tau_steps, gain = math.inf, r
+        ins = {p: size[p] for p in preds[k]}
+        known = {p: s for p, s in ins.items() if s}
+        if len(set(known.values())) > 1:
+            (a, sa), (b, sb) = list(known.items())[:2]
+            raise ValueError(f"graph: node {k!r} receives {sa} features from {a!r} but {sb} "
+                             f"from {b!r}")
+        s_in = next(iter(known.values()), 0)
+        if isinstance(n, (nir.Affine, nir.Linear)):
+            w = np.asarray(n.weight, np.float32)
+            if w.ndim != 2:
+                raise ValueError(f"graph: node {k!r} weight must be 2-D, got {w.shape}")
+            if s_in and w.shape[1] != s_in:
+                p = next(iter(known))
+                raise ValueError(f"graph: node {k!r} ({type(n).__name__}, {w.shape[1]} inputs) "
+                                 f"does not match node {p!r} ({s_in} outputs)")
+            b = np.asarray(n.bias, np.float32).reshape(-1) if isinstance(n, nir.Affine) \
+                and n.bias is not None else None
+            lin = snn.Linear(w.shape[1], w.shape[0], bias=b is not None)
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(w)))
+                if b is not None:
+                    lin.bias.copy_(torch.from_numpy(np.ascontiguousarray(b)))
+            mods[k], size[k] = [lin], w.shape[0]
+            continue
+        if isinstance(n, nir.Output):
+            mods[k], size[k] = [], s_in
+            continue
+        if isinstance(n, nir.Flatten):  # [T, B, *shape] -> [T, B, prod(shape)]
+            multi = any(nd > 1 for p, nd in ndim.items() if p in preds[k])
+            mods[k], size[k] = ([torch.nn.Flatten(start_dim=2)] if multi else []), s_in
+            continue
+        own = _size(n, k)
+        if own and s_in and own != s_in:
+            p = next(iter(known))
+            raise ValueError(f"graph: node {k!r} ({type(n).__name__}, {own} neurons) does not "
+                             f"match node {p!r} ({s_in} outputs)")
+        if isinstance(n, nir.Scale):
+            mods[k] = [_scale_module(np.asarray(n.scale, np.float32).reshape(-1))]
         else:
-            tau_steps = tau / dt
-            if tau_steps <= 1.0:
-                raise ValueError(f"graph: node {name!r} has tau/dt = {tau_steps:g} <= 1 at "
-                                 f"dt = {dt:g}; pass the graph's time step as dt")
-            gain = r * dt / tau
-        if not np.allclose(gain, 1.0, rtol=1e-6):
-            w = (w * gain[:, None].astype(np.float32)) if gain.size > 1 else w * np.float32(gain[0])
-            if b is not None:
-                b = b * gain.astype(np.float32)
-        lin = snn.Linear(w.shape[1], w.shape[0], bias=b is not None)
-        with torch.no_grad():
-            lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(w)))
-            if b is not None:
-                lin.bias.copy_(torch.from_numpy(np.ascontiguousarray(b)))
-        mods.append(lin)
-        v_leak = _uniform(n.v_leak, name, "v_leak")
-        if isinstance(n, nir.LI):
-            mods.append(snn.LeakyIntegrator(tau=tau_steps, v_rest=v_leak))
-        else:
-            soft = (getattr(n, "metadata", None) or {}).get("reset") == "subtract"
-            v_th = _uniform(n.v_threshold, name, "v_threshold")
-            v_reset = 0.0 if n.v_reset is None else _uniform(n.v_reset, name, "v_reset")
-            mods.append(snn.LIF(tau=tau_steps, v_threshold=v_th,
-                                v_reset=None if soft else v_reset, v_rest=v_leak))
-    if pending is not None:
-        raise ValueError("graph: ends with a synaptic node; add a LIF or LI node before Output")
-    if not mods:
+            if not (own or s_in):
+                raise ValueError(f"graph: node {k!r} has no known size")
+            mods[k] = _neuron_modules(n, k, dt, peer, nir)
+        size[k] = own or s_in
+    chain = all(len(succ[k]) <= 1 and len(preds[k]) <= 1 for k in graph.nodes)
+    if not chain:
+        return _graph_module(order, preds, {k: m for k, m in mods.items() if m}, ends[0])
+    seq: List[torch.nn.Module] = []
+    for k in order:
+        for m in mods.get(k, []):
+            if type(m).__name__ == "Scale" and seq and isinstance(seq[-1], snn.Linear) \
+                    and m.s.numel() in (1, seq[-1].out_features):
+                lin = seq[-1]  # fold the gain into the synapse: s * (W x + b)
+                with torch.no_grad():
+                    lin.weight.mul_(m.s.view(-1, 1) if m.s.numel() > 1 else m.s)
+                    if lin.bias is not None:
+                        lin.bias.mul_(m.s)
+                continue
+            seq.append(m)
+    if not seq:
         raise ValueError("graph: has no layers between Input and Output")
-    return torch.nn.Sequential(*mods)
+    return torch.nn.Sequential(*seq)
 
 
-def save_nir(model, path: Union[str, os.PathLike], dt: float = 1e-4) -> None:
+def save_nir(model, path: Union[str, os.PathLike], dt: float = 1e-4, peer: str = "nir") -> None:
     """Export ``model`` (see :func:`to_nir`) and write it as a NIR HDF5 file."""
-    _nir().write(path, to_nir(model, dt=dt))
+    _nir().write(path, to_nir(model, dt=dt, peer=peer))
 
 
-def load_nir(path: Union[str, os.PathLike], dt: float = 1e-4):
+def load_nir(path: Union[str, os.PathLike], dt: float = 1e-4, peer: str = "nir"):
     """Read a NIR file and build the spikecore.nn model (see :func:`from_nir`)."""
-    return from_nir(path, dt=dt)
+    return from_nir(path, dt=dt, peer=peer)
+
+
+def deploy_nir(graph, dt: float = 1e-4, peer: str = "nir", *, n_threads: int = 1):
+    """Deploy a NIR graph (or file path) to the event engine: :func:`from_nir`, then
+    ``spikecore.sim.from_torch``. The graph must import as a chain of synapse + LIF / IF /
+    Threshold layers with one tau per layer, optionally ending in an LI / I readout (what the
+    engine's populations take); per-neuron thresholds are folded into the weights.
+    Also available as ``spikecore.sim.from_nir``."""
+    import torch
+
+    from spikecore.sim.convert import from_torch
+
+    model = from_nir(graph, dt=dt, peer=peer)
+    if not isinstance(model, torch.nn.Sequential):
+        raise ValueError("graph: has branches or skips; the engine deploys chains only "
+                         "(use from_nir for the torch model)")
+    return from_torch(model.eval(), n_threads=n_threads)

@@ -47,6 +47,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from spikecore.nn.checkpoint import save_state
+
 __all__ = [
     "hebbff_plastic", "hebbff_plastic_reference", "HebbFFPlastic", "HebbFF", "SpikingHebbFF",
     "TrainConfig", "TrainResult", "train_hebbff", "evaluate", "hidden_activity",
@@ -288,8 +290,9 @@ class TrainConfig:
     validation accuracy checks; ``target_acc``: stop early once validation accuracy reaches it;
     ``patience``: stop early after this many evaluations without improvement (0 = never);
     ``checkpoint_every``: keep a copy of the parameters every k iterations (0 = never);
-    ``checkpoint_dir``: also ``torch.save`` them there; ``curriculum``: an
-    :class:`spikecore.data.familiarity.RCurriculum` updated at every evaluation.
+    ``checkpoint_dir``: also write them there (``ckpt_<iter>.safetensors``, no pickle);
+    ``curriculum``: an :class:`spikecore.data.familiarity.RCurriculum` updated at every
+    evaluation.
     """
 
     iters: int = 2000
@@ -368,7 +371,7 @@ def train_hebbff(model: HebbFF, task, config: Optional[TrainConfig] = None,
         res.checkpoints.append((it, sd))
         if cfg.checkpoint_dir:
             os.makedirs(cfg.checkpoint_dir, exist_ok=True)
-            torch.save(sd, os.path.join(cfg.checkpoint_dir, f"ckpt_{it:06d}.pt"))
+            save_state(sd, os.path.join(cfg.checkpoint_dir, f"ckpt_{it:06d}.safetensors"))
 
     if cfg.checkpoint_every:
         save_ckpt(0)

@@ -25,4 +25,10 @@ def __getattr__(name):
     if name == "from_torch":
         from spikecore.sim.convert import from_torch
         return from_torch
+    if name == "from_nir":
+        # NIR import lives in spikecore.io (above sim); this facade re-export resolves it at
+        # call time, so sim keeps no import of io (see spikecore.io.nir.deploy_nir)
+        import importlib
+
+        return importlib.import_module("spikecore.io.nir").deploy_nir
     raise AttributeError(f"module 'spikecore.sim' has no attribute {name!r}")
