@@ -10,6 +10,7 @@ whose rate and ISI CV are within 10 % of NEST's on the same definition, simulate
 
 Peers run in their own environment (created on first use, see spikecore.bench.peers).
 """
+
 import argparse
 
 from spikecore.bench import peers
@@ -33,8 +34,9 @@ def main(argv=None):
             rows.append((name, r))
             if r is None:
                 print(f"({name} unavailable: {peers.last_error(name)})")
-    print(f"Brunel 2000, N = {p['n_exc'] + p['n_inh']}, {a.duration_ms:g} ms, "
-          f"{a.threads} thread(s)")
+    print(
+        f"Brunel 2000, N = {p['n_exc'] + p['n_inh']}, {a.duration_ms:g} ms, {a.threads} thread(s)"
+    )
     print_comparison(rows, "nest", build_column=True)
     return rows
 

@@ -18,6 +18,7 @@ mechanism) and solves delay 150 -- see celif_memory_capacity.py for where that s
     python examples/celif_delayed_cue.py            # full size (delay 200, a few minutes)
     python examples/celif_delayed_cue.py --quick    # the reduced size the test runs
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,15 @@ NEURONS = ("celif", "celif_shared", "lif", "alif", "alif_long")
 class Net(nn.Module):
     """Feedforward: one spiking layer of ``hidden`` neurons, then a linear readout."""
 
-    def __init__(self, neuron: str, in_features: int, hidden: int, classes: int,
-                 recall_steps: int, **celif_kw):
+    def __init__(
+        self,
+        neuron: str,
+        in_features: int,
+        hidden: int,
+        classes: int,
+        recall_steps: int,
+        **celif_kw,
+    ):
         super().__init__()
         self.neuron = neuron
         self.recall_steps = recall_steps
@@ -50,20 +58,33 @@ class Net(nn.Module):
             self.layer = nn.Sequential(snn.Linear(in_features, hidden), snn.LIF(tau=2.0))
         elif neuron in ("alif", "alif_long"):
             tau_a = 20.0 if neuron == "alif" else 200.0
-            self.layer = nn.Sequential(snn.Linear(in_features, hidden),
-                                       snn.AdaptiveLIF(tau=2.0, tau_a=tau_a, beta_a=0.2))
+            self.layer = nn.Sequential(
+                snn.Linear(in_features, hidden), snn.AdaptiveLIF(tau=2.0, tau_a=tau_a, beta_a=0.2)
+            )
         else:
             raise ValueError(f"neuron: unknown {neuron!r}; valid: {', '.join(NEURONS)}")
         self.readout = snn.Linear(hidden, classes)
 
     def forward(self, x):
         z = self.layer(x)
-        return self.readout(z[-self.recall_steps:]).mean(0)
+        return self.readout(z[-self.recall_steps :]).mean(0)
 
 
-def train_eval(neuron: str, delay: int = 150, *, hidden: int = 32, n_train: int = 256,
-               n_test: int = 256, epochs: int = 10, batch: int = 64, lr: float = 1e-2,
-               seed: int = 0, recall_steps: int = 5, verbose: bool = False, **celif_kw) -> dict:
+def train_eval(
+    neuron: str,
+    delay: int = 150,
+    *,
+    hidden: int = 32,
+    n_train: int = 256,
+    n_test: int = 256,
+    epochs: int = 10,
+    batch: int = 64,
+    lr: float = 1e-2,
+    seed: int = 0,
+    recall_steps: int = 5,
+    verbose: bool = False,
+    **celif_kw,
+) -> dict:
     """Train one network on the delayed-cue task; returns accuracy and epochs to 90%."""
     torch.manual_seed(seed)
     xtr, ytr = delayed_cue(n_train, delay, recall_steps=recall_steps, seed=seed)
@@ -83,8 +104,13 @@ def train_eval(neuron: str, delay: int = 150, *, hidden: int = 32, n_train: int 
         if verbose:
             print(f"  {neuron:6s} epoch {ep + 1:3d}  loss {loss.item():.3f}  test acc {acc:.3f}")
     n_params = sum(p.numel() for p in net.parameters() if p.requires_grad)
-    return {"neuron": neuron, "delay": delay, "accuracy": acc, "epochs_to_90": to90,
-            "params": n_params}
+    return {
+        "neuron": neuron,
+        "delay": delay,
+        "accuracy": acc,
+        "epochs_to_90": to90,
+        "params": n_params,
+    }
 
 
 def main(argv=None):
@@ -98,15 +124,20 @@ def main(argv=None):
     a = p.parse_args(argv)
     delay, epochs = (150, 6) if a.quick else (a.delay, a.epochs)
     torch.set_num_threads(1)
-    print(f"delayed cue: cue 5 steps, delay {delay} steps of distractor noise, 2 classes "
-          f"(chance 0.50), {a.hidden} neurons, {epochs} epochs")
+    print(
+        f"delayed cue: cue 5 steps, delay {delay} steps of distractor noise, 2 classes "
+        f"(chance 0.50), {a.hidden} neurons, {epochs} epochs"
+    )
     print(f"{'neuron':8s} {'test acc':>9s} {'epochs to 90%':>14s} {'params':>7s} {'time s':>7s}")
     for neuron in NEURONS:
         t0 = time.perf_counter()
-        r = train_eval(neuron, delay, hidden=a.hidden, epochs=epochs, seed=a.seed,
-                       verbose=a.verbose)
-        print(f"{neuron:8s} {r['accuracy']:9.3f} {r['epochs_to_90'] or '-'!s:>14s} "
-              f"{r['params']:7d} {time.perf_counter() - t0:7.1f}")
+        r = train_eval(
+            neuron, delay, hidden=a.hidden, epochs=epochs, seed=a.seed, verbose=a.verbose
+        )
+        print(
+            f"{neuron:8s} {r['accuracy']:9.3f} {r['epochs_to_90'] or '-'!s:>14s} "
+            f"{r['params']:7d} {time.perf_counter() - t0:7.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ context), LIF, and adaptive LIF with tau_a = 20 and tau_a = 200 steps.
     python examples/celif_memory_capacity.py           # delays 50 100 200 400, 8 epochs
     python examples/celif_memory_capacity.py --quick   # delays 50 100, 4 epochs
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,13 +27,16 @@ def _delayed_cue_example():
     return mod
 
 
-def capacity(delays=(50, 100, 200, 400), neurons=None, epochs: int = 8, seed: int = 0,
-             **kw) -> dict:
+def capacity(
+    delays=(50, 100, 200, 400), neurons=None, epochs: int = 8, seed: int = 0, **kw
+) -> dict:
     """{neuron: {delay: test accuracy}}."""
     ex = _delayed_cue_example()
     neurons = neurons or ex.NEURONS
-    return {n: {d: ex.train_eval(n, d, epochs=epochs, seed=seed, **kw)["accuracy"]
-                for d in delays} for n in neurons}
+    return {
+        n: {d: ex.train_eval(n, d, epochs=epochs, seed=seed, **kw)["accuracy"] for d in delays}
+        for n in neurons
+    }
 
 
 def main(argv=None):

@@ -13,6 +13,7 @@ target.
     python examples/celif_sequential_digits.py             # 30 epochs
     python examples/celif_sequential_digits.py --quick     # the test's reduced size
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,9 @@ def _layer(neuron: str, n_in: int, hidden: int) -> nn.Module:
     if neuron == "lif":
         return nn.Sequential(snn.Linear(n_in, hidden), snn.LIF(tau=2.0))
     if neuron == "alif":
-        return nn.Sequential(snn.Linear(n_in, hidden),
-                             snn.AdaptiveLIF(tau=2.0, tau_a=20.0, beta_a=0.2))
+        return nn.Sequential(
+            snn.Linear(n_in, hidden), snn.AdaptiveLIF(tau=2.0, tau_a=20.0, beta_a=0.2)
+        )
     raise ValueError(f"neuron: unknown {neuron!r}; valid: {', '.join(NEURONS)}")
 
 
@@ -60,17 +62,27 @@ class Net(nn.Module):
 
     def __init__(self, neuron: str, hidden: int, layers: int = 2):
         super().__init__()
-        self.layer = nn.Sequential(*(_layer(neuron, 1 if i == 0 else hidden, hidden)
-                                     for i in range(layers)))
+        self.layer = nn.Sequential(
+            *(_layer(neuron, 1 if i == 0 else hidden, hidden) for i in range(layers))
+        )
         self.readout = snn.Linear(hidden, 10)
 
     def forward(self, x):
         return self.readout(self.layer(x)).mean(0)
 
 
-def train_eval(neuron: str, permuted: bool = False, *, hidden: int = 64, layers: int = 2,
-               epochs: int = 30, batch: int = 64, lr: float = 1e-2, target: float = 0.5,
-               seed: int = 0) -> dict:
+def train_eval(
+    neuron: str,
+    permuted: bool = False,
+    *,
+    hidden: int = 64,
+    layers: int = 2,
+    epochs: int = 30,
+    batch: int = 64,
+    lr: float = 1e-2,
+    target: float = 0.5,
+    seed: int = 0,
+) -> dict:
     torch.manual_seed(seed)
     xtr, ytr, xte, yte = digits_sequences(permuted, seed)
     net = Net(neuron, hidden, layers)
@@ -85,8 +97,13 @@ def train_eval(neuron: str, permuted: bool = False, *, hidden: int = 64, layers:
         best = max(best, acc)
         if to_target is None and acc >= target:
             to_target = ep + 1
-    return {"neuron": neuron, "permuted": permuted, "accuracy": acc, "best": best,
-            "epochs_to_target": to_target}
+    return {
+        "neuron": neuron,
+        "permuted": permuted,
+        "accuracy": acc,
+        "best": best,
+        "epochs_to_target": to_target,
+    }
 
 
 def main(argv=None):
@@ -100,18 +117,31 @@ def main(argv=None):
     a = p.parse_args(argv)
     epochs = 8 if a.quick else a.epochs
     torch.set_num_threads(1)
-    print(f"sklearn digits pixel by pixel (64 steps), {a.layers} x {a.hidden} neurons, "
-          f"{epochs} epochs, target {a.target:.2f} (chance 0.10)")
-    print(f"{'task':11s} {'neuron':7s} {'final acc':>9s} {'best acc':>9s} "
-          f"{'epochs to target':>17s} {'time s':>7s}")
+    print(
+        f"sklearn digits pixel by pixel (64 steps), {a.layers} x {a.hidden} neurons, "
+        f"{epochs} epochs, target {a.target:.2f} (chance 0.10)"
+    )
+    print(
+        f"{'task':11s} {'neuron':7s} {'final acc':>9s} {'best acc':>9s} "
+        f"{'epochs to target':>17s} {'time s':>7s}"
+    )
     for permuted in (False, True):
         for neuron in NEURONS:
             t0 = time.perf_counter()
-            r = train_eval(neuron, permuted, hidden=a.hidden, layers=a.layers, epochs=epochs,
-                           target=a.target, seed=a.seed)
-            print(f"{'permuted' if permuted else 'sequential':11s} {neuron:7s} "
-                  f"{r['accuracy']:9.3f} {r['best']:9.3f} "
-                  f"{r['epochs_to_target'] or '-'!s:>17s} {time.perf_counter() - t0:7.1f}")
+            r = train_eval(
+                neuron,
+                permuted,
+                hidden=a.hidden,
+                layers=a.layers,
+                epochs=epochs,
+                target=a.target,
+                seed=a.seed,
+            )
+            print(
+                f"{'permuted' if permuted else 'sequential':11s} {neuron:7s} "
+                f"{r['accuracy']:9.3f} {r['best']:9.3f} "
+                f"{r['epochs_to_target'] or '-'!s:>17s} {time.perf_counter() - t0:7.1f}"
+            )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ takes the learned clips as thresholds, and builds the STDI SNN (exact max-pool g
 ANN and SNN test accuracy, predictions that differ, and the largest logit difference; rate coding
 at the same T for comparison.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,11 +26,19 @@ from spikecore.data.digits import load_digits
 
 def make_cnn(levels: int) -> nn.Module:
     return nn.Sequential(
-        nn.Conv2d(1, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), QCFS(levels, 2.0),
+        nn.Conv2d(1, 8, 3, padding=1, bias=False),
+        nn.BatchNorm2d(8),
+        QCFS(levels, 2.0),
         nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), QCFS(levels, 2.0),
-        nn.AvgPool2d(2), nn.Flatten(),
-        nn.Linear(64, 32), QCFS(levels, 2.0), nn.Linear(32, 10))
+        nn.Conv2d(8, 16, 3, padding=1, bias=False),
+        nn.BatchNorm2d(16),
+        QCFS(levels, 2.0),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.Linear(64, 32),
+        QCFS(levels, 2.0),
+        nn.Linear(32, 10),
+    )
 
 
 def train(model, x, y, epochs: int, seed: int, lr: float = 3e-3, batch: int = 64):
@@ -39,7 +48,7 @@ def train(model, x, y, epochs: int, seed: int, lr: float = 3e-3, batch: int = 64
     for _ in range(epochs):
         perm = torch.randperm(len(x), generator=g)
         for i in range(0, len(x), batch):
-            idx = perm[i:i + batch]
+            idx = perm[i : i + batch]
             loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
             opt.zero_grad()
             loss.backward()
@@ -61,13 +70,21 @@ def run(T: int = 3, epochs: int = 25, seed: int = 0) -> dict:
     rate = convert(ann, T=T, coding="rate")
     with torch.no_grad():
         a, s, r = ann(xte), snn(xte), rate(xte)
+
     def acc(o):
         return float((o.argmax(1) == yte).float().mean())
 
-    return {"T": T, "L": L, "ann_acc": acc(a), "stdi_acc": acc(s), "rate_acc_same_T": acc(r),
-            "predictions_differ": int((a.argmax(1) != s.argmax(1)).sum()),
-            "max_logit_diff": float((a - s).abs().max()), "n_test": len(yte),
-            "convert_s": t_conv}
+    return {
+        "T": T,
+        "L": L,
+        "ann_acc": acc(a),
+        "stdi_acc": acc(s),
+        "rate_acc_same_T": acc(r),
+        "predictions_differ": int((a.argmax(1) != s.argmax(1)).sum()),
+        "max_logit_diff": float((a - s).abs().max()),
+        "n_test": len(yte),
+        "convert_s": t_conv,
+    }
 
 
 def main(argv=None):
@@ -79,10 +96,12 @@ def main(argv=None):
     torch.set_num_threads(1)  # small convolutions: one thread is fastest on a shared machine
     for T in args.T:
         res = run(T, args.epochs, args.seed)
-        print(f"T = {T} (L = {res['L']}): ANN {100 * res['ann_acc']:.2f} %  STDI SNN "
-              f"{100 * res['stdi_acc']:.2f} %  ({res['predictions_differ']} of {res['n_test']} "
-              f"predictions differ, max logit diff {res['max_logit_diff']:.2e}); rate coding at "
-              f"T = {T}: {100 * res['rate_acc_same_T']:.2f} %")
+        print(
+            f"T = {T} (L = {res['L']}): ANN {100 * res['ann_acc']:.2f} %  STDI SNN "
+            f"{100 * res['stdi_acc']:.2f} %  ({res['predictions_differ']} of {res['n_test']} "
+            f"predictions differ, max logit diff {res['max_logit_diff']:.2e}); rate coding at "
+            f"T = {T}: {100 * res['rate_acc_same_T']:.2f} %"
+        )
         print(json.dumps(res))
 
 

@@ -7,6 +7,7 @@ within 10 % of Brian2's on the same definition, in no more wall time than Brian2
 
     python examples/cuba.py [--duration-ms 10000] [--threads 1] [--no-peers]
 """
+
 import argparse
 
 from spikecore.bench import peers

@@ -15,6 +15,7 @@ digits (examples/digits_snn.py), cross-entropy, Adam. Every rank draws the same 
 same permutation (seeded), then takes its slice of each global batch, so the global batches do
 not depend on the number of ranks. ``--save`` writes the final parameters (safetensors, rank 0).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,10 +36,17 @@ from spikecore.nn import parallel
 
 def make_model(hidden: int, density: float, seed: int) -> torch.nn.Sequential:
     torch.manual_seed(seed)
-    first = snn.Linear(64, hidden) if density >= 1.0 else \
-        ESLLinear(64, hidden, density=density, seed=seed)
-    return torch.nn.Sequential(first, snn.LIF(tau=2.0, v_threshold=1.0, v_reset=0.0),
-                               snn.Linear(hidden, 10), snn.LeakyIntegrator(tau=float("inf")))
+    first = (
+        snn.Linear(64, hidden)
+        if density >= 1.0
+        else ESLLinear(64, hidden, density=density, seed=seed)
+    )
+    return torch.nn.Sequential(
+        first,
+        snn.LIF(tau=2.0, v_threshold=1.0, v_reset=0.0),
+        snn.Linear(hidden, 10),
+        snn.LeakyIntegrator(tau=float("inf")),
+    )
 
 
 def main(argv=None) -> dict:
@@ -48,16 +56,28 @@ def main(argv=None) -> dict:
     p.add_argument("--steps", type=int, default=16, help="time steps T")
     p.add_argument("--batch", type=int, default=64, help="global batch (all ranks together)")
     p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--density", type=float, default=1.0,
-                   help="< 1: the first layer is an ESLLinear of this density")
-    p.add_argument("--esl", default="none", choices=["none", "random", "gradient"],
-                   help="prune / regrow every --delta-t iterations (needs --density < 1)")
+    p.add_argument(
+        "--density",
+        type=float,
+        default=1.0,
+        help="< 1: the first layer is an ESLLinear of this density",
+    )
+    p.add_argument(
+        "--esl",
+        default="none",
+        choices=["none", "random", "gradient"],
+        help="prune / regrow every --delta-t iterations (needs --density < 1)",
+    )
     p.add_argument("--delta-t", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save", default=None, help="write the final parameters (safetensors)")
-    p.add_argument("--cores", type=int, default=None,
-                   help="cores free for this job (default: all this process may use); each "
-                        "rank takes floor(cores / local ranks) threads")
+    p.add_argument(
+        "--cores",
+        type=int,
+        default=None,
+        help="cores free for this job (default: all this process may use); each "
+        "rank takes floor(cores / local ranks) threads",
+    )
     a = p.parse_args(argv)
 
     threads = parallel.set_rank_threads(cores=a.cores)  # floor(cores / LOCAL_WORLD_SIZE)
@@ -67,8 +87,9 @@ def main(argv=None) -> dict:
     rank = dist.get_rank() if launched else 0
     world = dist.get_world_size() if launched else 1
     if a.batch % world:
-        raise ValueError(f"batch: the global batch {a.batch} must be divisible by the "
-                         f"{world} ranks")
+        raise ValueError(
+            f"batch: the global batch {a.batch} must be divisible by the {world} ranks"
+        )
     local = a.batch // world
 
     d = load_digits(test_size=0.25, seed=a.seed)
@@ -77,8 +98,9 @@ def main(argv=None) -> dict:
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     sched = None
     if a.esl != "none":
-        sched = ESLScheduler(model, opt, zeta0=0.3, delta_t=a.delta_t, regrow=a.esl,
-                             t_end=None, history=False)
+        sched = ESLScheduler(
+            model, opt, zeta0=0.3, delta_t=a.delta_t, regrow=a.esl, t_end=None, history=False
+        )
     rng = np.random.default_rng(a.seed)
     y = torch.from_numpy(d.y_train)
     n = len(y) - len(y) % a.batch  # whole global batches only (same for every rank count)
@@ -88,7 +110,7 @@ def main(argv=None) -> dict:
         spikes = torch.from_numpy(rate_encode(d.x_train, a.steps, seed=a.seed * 1000 + ep))
         perm = rng.permutation(len(y))[:n]
         for i in range(0, n, a.batch):
-            idx = torch.from_numpy(perm[i + rank * local:i + (rank + 1) * local])
+            idx = torch.from_numpy(perm[i + rank * local : i + (rank + 1) * local])
             opt.zero_grad(set_to_none=True)
             loss = F.cross_entropy(net(spikes[:, idx]).mean(0), y[idx])
             loss.backward()  # DDP averages the gradients over the ranks here
@@ -109,13 +131,15 @@ def main(argv=None) -> dict:
         acc = float((model(xs).mean(0).argmax(1).numpy() == d.y_test).mean())
     out = dict(accuracy=acc, train_s=train_s, ranks=world, threads=threads)
     if rank == 0:
-        print(f"ranks {world} x {threads} thread(s): test accuracy {100 * acc:.2f} % "
-              f"({len(d.y_test)} digits), training {train_s:.1f} s for {a.epochs} epoch(s) of "
-              f"global batch {a.batch}")
+        print(
+            f"ranks {world} x {threads} thread(s): test accuracy {100 * acc:.2f} % "
+            f"({len(d.y_test)} digits), training {train_s:.1f} s for {a.epochs} epoch(s) of "
+            f"global batch {a.batch}"
+        )
         if a.save:
             from safetensors.torch import save_file
-            save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()},
-                      a.save)
+
+            save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, a.save)
     if launched:
         dist.destroy_process_group()
     return out

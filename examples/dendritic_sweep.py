@@ -15,6 +15,7 @@ identity branches lose accuracy.
     python examples/dendritic_sweep.py              # rate (ReLU soma) version, 5 seeds
     python examples/dendritic_sweep.py --spiking    # DendriticLIF soma, 6 time steps
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,9 @@ def digits(seed: int = 0):
 
 
 class Net(nn.Module):
-    def __init__(self, hidden: int, branches: int, nonlinearity: str, spiking: bool,
-                 steps: int, seed: int):
+    def __init__(
+        self, hidden: int, branches: int, nonlinearity: str, spiking: bool, steps: int, seed: int
+    ):
         super().__init__()
         self.spiking, self.steps = spiking, steps
         kw = dict(branches=branches, nonlinearity=nonlinearity, seed=seed)
@@ -66,9 +68,19 @@ def hidden_size(n0: int, k: int) -> int:
     return max(1, round(n0 * 64 / (k * m)))
 
 
-def run(branches: int, nonlinearity: str = "relu", *, n0: int = 16, epochs: int = 60,
-        spiking: bool = False, steps: int = 6, seed: int = 0, lr: float = 1e-2,
-        batch: int = 100, neurons: int = None) -> dict:
+def run(
+    branches: int,
+    nonlinearity: str = "relu",
+    *,
+    n0: int = 16,
+    epochs: int = 60,
+    spiking: bool = False,
+    steps: int = 6,
+    seed: int = 0,
+    lr: float = 1e-2,
+    batch: int = 100,
+    neurons: int = None,
+) -> dict:
     """Train one network; ``neurons`` overrides the budget-matched hidden size."""
     torch.manual_seed(seed)
     xtr, ytr, xte, yte = digits(seed)
@@ -78,7 +90,7 @@ def run(branches: int, nonlinearity: str = "relu", *, n0: int = 16, epochs: int 
     for _ in range(epochs):
         perm = torch.randperm(len(ytr))
         for i in range(0, len(ytr), batch):
-            idx = perm[i:i + batch]
+            idx = perm[i : i + batch]
             loss = nn.functional.cross_entropy(net(xtr[idx])[0], ytr[idx])
             opt.zero_grad()
             loss.backward()
@@ -88,8 +100,14 @@ def run(branches: int, nonlinearity: str = "relu", *, n0: int = 16, epochs: int 
         acc = float((logits.argmax(1) == yte).float().mean())
         comm = communication(h, spiking=spiking) / len(yte)
     layer = net.hidden
-    return {"K": branches, "g": nonlinearity, "neurons": n, "params": layer.n_params,
-            "accuracy": acc, "communication": comm}
+    return {
+        "K": branches,
+        "g": nonlinearity,
+        "neurons": n,
+        "params": layer.n_params,
+        "accuracy": acc,
+        "communication": comm,
+    }
 
 
 def main(argv=None):
@@ -103,22 +121,31 @@ def main(argv=None):
     seeds, epochs = (2, 30) if a.quick else (a.seeds, a.epochs)
     torch.set_num_threads(1)
     unit = "spikes/sample" if a.spiking else "values/sample"
-    print(f"digits, hidden budget {a.n0} x 64 weights, {'spiking' if a.spiking else 'rate'} "
-          f"soma, {epochs} epochs, median of {seeds} seeds")
-    print(f"{'g':9s} {'K':>2s} {'neurons':>8s} {'params':>7s} {'accuracy':>9s} {unit:>14s} "
-          f"{'point neurons, same N':>22s}")
+    print(
+        f"digits, hidden budget {a.n0} x 64 weights, {'spiking' if a.spiking else 'rate'} "
+        f"soma, {epochs} epochs, median of {seeds} seeds"
+    )
+    print(
+        f"{'g':9s} {'K':>2s} {'neurons':>8s} {'params':>7s} {'accuracy':>9s} {unit:>14s} "
+        f"{'point neurons, same N':>22s}"
+    )
     for g in ("relu", "identity"):
         for k in (1, 2, 4, 8):
-            rs = [run(k, g, n0=a.n0, epochs=epochs, spiking=a.spiking, seed=s)
-                  for s in range(seeds)]
+            rs = [
+                run(k, g, n0=a.n0, epochs=epochs, spiking=a.spiking, seed=s) for s in range(seeds)
+            ]
             acc = statistics.median(r["accuracy"] for r in rs)
             comm = statistics.median(r["communication"] for r in rs)
             n = rs[0]["neurons"]
-            pt = statistics.median(
-                run(1, "relu", epochs=epochs, spiking=a.spiking, seed=s, neurons=n)["accuracy"]
-                for s in range(seeds)) if g == "relu" else float("nan")
-            print(f"{g:9s} {k:2d} {n:8d} {rs[0]['params']:7d} {acc:9.3f} {comm:14.1f} "
-                  f"{pt:22.3f}")
+            pt = (
+                statistics.median(
+                    run(1, "relu", epochs=epochs, spiking=a.spiking, seed=s, neurons=n)["accuracy"]
+                    for s in range(seeds)
+                )
+                if g == "relu"
+                else float("nan")
+            )
+            print(f"{g:9s} {k:2d} {n:8d} {rs[0]['params']:7d} {acc:9.3f} {comm:14.1f} {pt:22.3f}")
 
 
 if __name__ == "__main__":

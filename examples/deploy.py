@@ -15,6 +15,7 @@ dense BLAS product here and the two can differ where a membrane lies within floa
 the threshold; the script reports how often that happens (tests/sim/test_convert.py asserts
 bitwise equality under the sparse condition).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,14 +33,16 @@ from spikecore.nn.checkpoint import load_state
 from spikecore.sim import from_torch
 
 _spec = importlib.util.spec_from_file_location(
-    "digits_snn", Path(__file__).resolve().parent / "digits_snn.py")
+    "digits_snn", Path(__file__).resolve().parent / "digits_snn.py"
+)
 digits_snn = importlib.util.module_from_spec(_spec)
 sys.modules.setdefault("digits_snn", digits_snn)
 _spec.loader.exec_module(digits_snn)
 
 
-def compare(model: torch.nn.Module, spikes: torch.Tensor, y: np.ndarray, n: int,
-            n_threads: int = 1) -> dict:
+def compare(
+    model: torch.nn.Module, spikes: torch.Tensor, y: np.ndarray, n: int, n_threads: int = 1
+) -> dict:
     """Run the first ``n`` test samples through torch (batch 1) and the engine."""
     model.eval()
     dep = from_torch(model, n_threads=n_threads)
@@ -47,7 +50,7 @@ def compare(model: torch.nn.Module, spikes: torch.Tensor, y: np.ndarray, n: int,
     hid_same = hid_total = 0
     synops, t_torch, t_engine = [], [], []
     for k in range(n):
-        x = spikes[:, k:k + 1]
+        x = spikes[:, k : k + 1]
         t0 = time.perf_counter()
         with torch.no_grad():
             hidden = model[1](model[0](x))[:, 0].numpy()
@@ -64,11 +67,16 @@ def compare(model: torch.nn.Module, spikes: torch.Tensor, y: np.ndarray, n: int,
         hid_same += int((res.spikes[0] == hidden).sum())
         hid_total += hidden.size
         synops.append(res.synops)
-    return dict(n=n, acc_torch=correct_torch / n, acc_engine=correct_engine / n,
-                pred_agreement=agree_pred / n, hidden_spike_agreement=hid_same / hid_total,
-                synops_per_sample=float(np.mean(synops)),
-                ms_torch=statistics.median(t_torch) * 1e3,
-                ms_engine=statistics.median(t_engine) * 1e3)
+    return dict(
+        n=n,
+        acc_torch=correct_torch / n,
+        acc_engine=correct_engine / n,
+        pred_agreement=agree_pred / n,
+        hidden_spike_agreement=hid_same / hid_total,
+        synops_per_sample=float(np.mean(synops)),
+        ms_torch=statistics.median(t_torch) * 1e3,
+        ms_engine=statistics.median(t_engine) * 1e3,
+    )
 
 
 def main(argv=None) -> dict:
@@ -91,11 +99,15 @@ def main(argv=None) -> dict:
     spikes = digits_snn.encode(d.x_test, a.steps, "rate", seed=12345)
     r = compare(model, spikes, d.y_test, min(a.samples, len(d.y_test)))
     print(f"deployed: {from_torch(model)!r}")
-    print(f"test accuracy  torch {100 * r['acc_torch']:.2f} %   "
-          f"engine {100 * r['acc_engine']:.2f} %"
-          f"   ({r['n']} samples, batch 1)")
-    print(f"agreement      predictions {100 * r['pred_agreement']:.2f} %   hidden spikes "
-          f"{100 * r['hidden_spike_agreement']:.4f} %")
+    print(
+        f"test accuracy  torch {100 * r['acc_torch']:.2f} %   "
+        f"engine {100 * r['acc_engine']:.2f} %"
+        f"   ({r['n']} samples, batch 1)"
+    )
+    print(
+        f"agreement      predictions {100 * r['pred_agreement']:.2f} %   hidden spikes "
+        f"{100 * r['hidden_spike_agreement']:.4f} %"
+    )
     print(f"SynOps/sample  {r['synops_per_sample']:.0f}")
     print(f"time/sample    torch {r['ms_torch']:.2f} ms   engine {r['ms_engine']:.2f} ms (medians)")
     return r

@@ -21,6 +21,7 @@ Exactness needs the torch forward to sum inputs in the engine's order: the dendr
 readouts ``spike_input=True`` (event-driven product), and the CE-LIF layer's products take
 spikecore.nn.Linear's event path because the delayed-cue input is sparse (<= 12 % active).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,7 +52,7 @@ def _compare(model, x, y, predict, n):
     dep = from_torch(model)
     same_raster = agree = ok_t = ok_e = synops = 0
     for k in range(n):
-        xs = x[:, k:k + 1]
+        xs = x[:, k : k + 1]
         with torch.no_grad():
             h = model[0](xs)
             out_t = model[2](model[1](h))[:, 0].numpy()
@@ -62,8 +63,14 @@ def _compare(model, x, y, predict, n):
         ok_t += int(p_t == int(y[k]))
         ok_e += int(p_e == int(y[k]))
         synops += res.synops
-    return dict(torch_acc=ok_t / n, engine_acc=ok_e / n, same_raster=same_raster / n,
-                agree=agree / n, synops=synops / n, n=n)
+    return dict(
+        torch_acc=ok_t / n,
+        engine_acc=ok_e / n,
+        same_raster=same_raster / n,
+        agree=agree / n,
+        synops=synops / n,
+        n=n,
+    )
 
 
 def dendritic_digits(epochs=15, steps=8, hidden=24, branches=4, n_test=None, seed=0):
@@ -73,30 +80,33 @@ def dendritic_digits(epochs=15, steps=8, hidden=24, branches=4, n_test=None, see
     ytr, yte = torch.from_numpy(data.y_train), torch.from_numpy(data.y_test)
     torch.manual_seed(seed)
     model = nn.Sequential(
-        snn.DendriticLIF(64, hidden, branches=branches, tau=2.0, v_threshold=0.5,
-                         backend="cpp", seed=seed),
-        snn.Linear(hidden, 10, spike_input=True), snn.LeakyIntegrator(tau=float("inf")))
+        snn.DendriticLIF(
+            64, hidden, branches=branches, tau=2.0, v_threshold=0.5, backend="cpp", seed=seed
+        ),
+        snn.Linear(hidden, 10, spike_input=True),
+        snn.LeakyIntegrator(tau=float("inf")),
+    )
     _train(model, lambda xb: model(xb)[-1], xtr, ytr, epochs, 1e-2, seed=seed)
     n = len(yte) if n_test is None else min(n_test, len(yte))
     return _compare(model, xte, yte, lambda out: int(np.argmax(out[-1])), n)
 
 
-def celif_delayed_cue(delay=150, epochs=8, hidden=32, n_train=256, n_test=128, recall=5,
-                      seed=0):
+def celif_delayed_cue(delay=150, epochs=8, hidden=32, n_train=256, n_test=128, recall=5, seed=0):
     xtr, ytr = delayed_cue(n_train, delay, recall_steps=recall, seed=seed)
     xte, yte = delayed_cue(n_test, delay, recall_steps=recall, seed=seed + 1000)
     torch.manual_seed(seed)
-    model = nn.Sequential(snn.CELIF(xtr.shape[-1], hidden),
-                          snn.Linear(hidden, 2, spike_input=True),
-                          snn.LeakyIntegrator(tau=float("inf")))
+    model = nn.Sequential(
+        snn.CELIF(xtr.shape[-1], hidden),
+        snn.Linear(hidden, 2, spike_input=True),
+        snn.LeakyIntegrator(tau=float("inf")),
+    )
 
     def forward(xb):  # readout summed over the recall steps (the integrator's last increment)
         v = model(xb)
         return v[-1] - v[-1 - recall]
 
     _train(model, forward, xtr, ytr, epochs, 1e-2, seed=seed)
-    return _compare(model, xte, yte, lambda out: int(np.argmax(out[-1] - out[-1 - recall])),
-                    n_test)
+    return _compare(model, xte, yte, lambda out: int(np.argmax(out[-1] - out[-1 - recall])), n_test)
 
 
 def main(argv=None) -> dict:
@@ -106,17 +116,26 @@ def main(argv=None) -> dict:
     a = p.parse_args(argv)
     torch.set_num_threads(1)
     if a.quick:
-        res = {"dendritic digits": dendritic_digits(epochs=6, n_test=120, seed=a.seed),
-               "CE-LIF delayed cue": celif_delayed_cue(delay=100, epochs=5, n_train=192,
-                                                       n_test=64, seed=a.seed)}
+        res = {
+            "dendritic digits": dendritic_digits(epochs=6, n_test=120, seed=a.seed),
+            "CE-LIF delayed cue": celif_delayed_cue(
+                delay=100, epochs=5, n_train=192, n_test=64, seed=a.seed
+            ),
+        }
     else:
-        res = {"dendritic digits": dendritic_digits(seed=a.seed),
-               "CE-LIF delayed cue": celif_delayed_cue(delay=200, epochs=10, seed=a.seed)}
-    print(f"{'model':20s} {'samples':>7s} {'torch acc':>9s} {'engine acc':>10s} "
-          f"{'same raster':>11s} {'pred agree':>10s} {'SynOps/sample':>13s}")
+        res = {
+            "dendritic digits": dendritic_digits(seed=a.seed),
+            "CE-LIF delayed cue": celif_delayed_cue(delay=200, epochs=10, seed=a.seed),
+        }
+    print(
+        f"{'model':20s} {'samples':>7s} {'torch acc':>9s} {'engine acc':>10s} "
+        f"{'same raster':>11s} {'pred agree':>10s} {'SynOps/sample':>13s}"
+    )
     for name, r in res.items():
-        print(f"{name:20s} {r['n']:7d} {r['torch_acc']:9.3f} {r['engine_acc']:10.3f} "
-              f"{r['same_raster']:11.3f} {r['agree']:10.3f} {r['synops']:13.0f}")
+        print(
+            f"{name:20s} {r['n']:7d} {r['torch_acc']:9.3f} {r['engine_acc']:10.3f} "
+            f"{r['same_raster']:11.3f} {r['agree']:10.3f} {r['synops']:13.0f}"
+        )
     return res
 
 

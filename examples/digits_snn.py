@@ -11,6 +11,7 @@ few minutes on one CPU core. tests/nn/test_learning.py runs a reduced version.
 Model: 64 inputs -> Linear -> LIF (tau = 2, hard reset) -> Linear -> LeakyIntegrator readout,
 logits = readout membrane averaged over time, cross-entropy loss, Adam.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,14 @@ def encode(x: np.ndarray, steps: int, encoding: str, seed: int) -> torch.Tensor:
     return torch.from_numpy(s)
 
 
-def make_model(n_in: int = 64, hidden: int = 256, n_out: int = 10, neuron: str = "lif",
-               sigma: float = 0.3, seed: int = 0) -> torch.nn.Sequential:
+def make_model(
+    n_in: int = 64,
+    hidden: int = 256,
+    n_out: int = 10,
+    neuron: str = "lif",
+    sigma: float = 0.3,
+    seed: int = 0,
+) -> torch.nn.Sequential:
     """Linear -> spiking layer -> Linear -> leaky-integrator readout.
 
     ``neuron``: ``"lif"`` (arctan surrogate) or ``"noisy"`` (NoisyLIF, Gaussian noise of scale
@@ -50,32 +57,53 @@ def make_model(n_in: int = 64, hidden: int = 256, n_out: int = 10, neuron: str =
     if neuron == "lif":
         cell = snn.LIF(tau=2.0, v_threshold=1.0, v_reset=0.0, surrogate="atan")
     elif neuron == "noisy":
-        cell = snn.NoisyLIF(tau=2.0, v_threshold=1.0, v_reset=0.0, noise="gaussian", sigma=sigma,
-                            generator=torch.Generator().manual_seed(seed + 1))
+        cell = snn.NoisyLIF(
+            tau=2.0,
+            v_threshold=1.0,
+            v_reset=0.0,
+            noise="gaussian",
+            sigma=sigma,
+            generator=torch.Generator().manual_seed(seed + 1),
+        )
     else:
         raise ValueError(f"neuron: unknown {neuron!r}; valid: lif, noisy")
-    return torch.nn.Sequential(snn.Linear(n_in, hidden), cell, snn.Linear(hidden, n_out),
-                               snn.LeakyIntegrator(tau=float("inf")))
+    return torch.nn.Sequential(
+        snn.Linear(n_in, hidden),
+        cell,
+        snn.Linear(hidden, n_out),
+        snn.LeakyIntegrator(tau=float("inf")),
+    )
 
 
 def logits(model: torch.nn.Module, spikes: torch.Tensor) -> torch.Tensor:
     return model(spikes).mean(0)
 
 
-def accuracy(model: torch.nn.Module, spikes: torch.Tensor, y: np.ndarray,
-             batch: int = 512) -> float:
+def accuracy(
+    model: torch.nn.Module, spikes: torch.Tensor, y: np.ndarray, batch: int = 512
+) -> float:
     model.eval()
     correct = 0
     with torch.no_grad():
         for i in range(0, spikes.shape[1], batch):
-            pred = logits(model, spikes[:, i:i + batch]).argmax(1).numpy()
-            correct += int((pred == y[i:i + batch]).sum())
+            pred = logits(model, spikes[:, i : i + batch]).argmax(1).numpy()
+            correct += int((pred == y[i : i + batch]).sum())
     return correct / spikes.shape[1]
 
 
-def train(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, *, steps: int = 16,
-          encoding: str = "rate", epochs: int = 30, batch: int = 64, lr: float = 2e-3,
-          seed: int = 0, log: Optional[Callable[[str], None]] = None) -> torch.nn.Module:
+def train(
+    model: torch.nn.Module,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    steps: int = 16,
+    encoding: str = "rate",
+    epochs: int = 30,
+    batch: int = 64,
+    lr: float = 2e-3,
+    seed: int = 0,
+    log: Optional[Callable[[str], None]] = None,
+) -> torch.nn.Module:
     """Train on intensities ``x`` [N, 64]; the rate code is redrawn every epoch (augmentation)."""
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
@@ -87,7 +115,7 @@ def train(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, *, steps: int = 
         perm = rng.permutation(len(x))
         total = 0.0
         for i in range(0, len(x), batch):
-            idx = torch.from_numpy(perm[i:i + batch])
+            idx = torch.from_numpy(perm[i : i + batch])
             opt.zero_grad(set_to_none=True)
             loss = torch.nn.functional.cross_entropy(logits(model, spikes[:, idx]), yt[idx])
             loss.backward()
@@ -107,19 +135,30 @@ def main(argv=None) -> float:
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--save", default=None,
-                   help="save the trained weights (safetensors, with the layer sizes)")
+    p.add_argument(
+        "--save", default=None, help="save the trained weights (safetensors, with the layer sizes)"
+    )
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     d = load_digits(test_size=0.25, seed=a.seed)
     model = make_model(hidden=a.hidden, seed=a.seed)
     t0 = time.perf_counter()
-    train(model, d.x_train, d.y_train, steps=a.steps, encoding=a.encoding, epochs=a.epochs,
-          seed=a.seed, log=print)
+    train(
+        model,
+        d.x_train,
+        d.y_train,
+        steps=a.steps,
+        encoding=a.encoding,
+        epochs=a.epochs,
+        seed=a.seed,
+        log=print,
+    )
     dt = time.perf_counter() - t0
     acc = accuracy(model, encode(d.x_test, a.steps, a.encoding, seed=12345), d.y_test)
-    print(f"test accuracy {100 * acc:.2f} % ({len(d.y_test)} test digits, {a.encoding} code, "
-          f"T = {a.steps}); training took {dt:.1f} s")
+    print(
+        f"test accuracy {100 * acc:.2f} % ({len(d.y_test)} test digits, {a.encoding} code, "
+        f"T = {a.steps}); training took {dt:.1f} s"
+    )
     if a.save:
         save_state(model, a.save, metadata={"hidden": str(a.hidden)})
         print(f"saved {a.save}")

@@ -38,6 +38,7 @@ in a 12x12 canvas, 10 % clutter), 300 validation / 1047 training images, all lab
 CNN with global max-pooling (translation invariant, 40 epochs); students 144 -> 256 -> LIF ->
 10, 60 epochs each, KD alpha 0.9, tau 4 (picked on the validation split).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,14 +55,19 @@ from spikecore.data.shifted_digits import load_shifted_digits
 from spikecore.learn import loop
 from spikecore.learn.distill import DistillationLoss
 
-NOISES = (("clean", None, 0.0), ("gaussian 0.4", "gaussian", 0.4),
-          ("salt+pepper 0.15", "salt_and_pepper", 0.15), ("spike deletion 0.5", "spike_deletion", 0.5))
+NOISES = (
+    ("clean", None, 0.0),
+    ("gaussian 0.4", "gaussian", 0.4),
+    ("salt+pepper 0.15", "salt_and_pepper", 0.15),
+    ("spike deletion 0.5", "spike_deletion", 0.5),
+)
 
 
 def train_teacher(data, hidden=256, epochs=60, seed=0):
     torch.manual_seed(seed)
-    net = torch.nn.Sequential(torch.nn.Linear(64, hidden), torch.nn.ReLU(),
-                              torch.nn.Linear(hidden, 10))
+    net = torch.nn.Sequential(
+        torch.nn.Linear(64, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 10)
+    )
     opt = torch.optim.Adam(net.parameters(), lr=2e-3, weight_decay=1e-4)
     x = torch.from_numpy(data.x_train)
     y = torch.from_numpy(data.y_train)
@@ -69,7 +75,7 @@ def train_teacher(data, hidden=256, epochs=60, seed=0):
     for _ in range(epochs):
         perm = torch.randperm(len(x), generator=g)
         for i in range(0, len(x), 64):
-            idx = perm[i:i + 64]
+            idx = perm[i : i + 64]
             opt.zero_grad()
             F.cross_entropy(net(x[idx]), y[idx]).backward()
             opt.step()
@@ -101,8 +107,15 @@ def few_labels(fraction, seed=0, n_val=300):
     val, rest = perm[:n_val], perm[n_val:]
     n = max(10, int(round(fraction * len(rest))))
     lab, unl = rest[:n], rest[n:]
-    return FewLabels(d.x_train[lab], d.y_train[lab], d.x_train[unl], d.x_train[val],
-                     d.y_train[val], d.x_test, d.y_test)
+    return FewLabels(
+        d.x_train[lab],
+        d.y_train[lab],
+        d.x_train[unl],
+        d.x_train[val],
+        d.y_train[val],
+        d.x_test,
+        d.y_test,
+    )
 
 
 def shifted(seed=0, n_val=300, size=12, clutter=0.1):
@@ -111,8 +124,15 @@ def shifted(seed=0, n_val=300, size=12, clutter=0.1):
     d = load_shifted_digits(size=size, clutter=clutter, seed=seed)
     perm = np.random.default_rng(1000 + seed).permutation(len(d.x_train))
     val, tr = perm[:n_val], perm[n_val:]
-    return FewLabels(d.x_train[tr], d.y_train[tr], d.x_train[:0], d.x_train[val],
-                     d.y_train[val], d.x_test, d.y_test)
+    return FewLabels(
+        d.x_train[tr],
+        d.y_train[tr],
+        d.x_train[:0],
+        d.x_train[val],
+        d.y_train[val],
+        d.x_test,
+        d.y_test,
+    )
 
 
 class TeacherCNN(torch.nn.Module):
@@ -121,9 +141,14 @@ class TeacherCNN(torch.nn.Module):
     def __init__(self):
         super().__init__()
         self.f = torch.nn.Sequential(
-            torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(),
-            torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-            torch.nn.Flatten(), torch.nn.Linear(64 * 16, 10))
+            torch.nn.Conv2d(1, 32, 3, padding=1),
+            torch.nn.ReLU(),
+            torch.nn.Conv2d(32, 64, 3, padding=1),
+            torch.nn.ReLU(),
+            torch.nn.MaxPool2d(2),
+            torch.nn.Flatten(),
+            torch.nn.Linear(64 * 16, 10),
+        )
 
     feature = ("f.5", 64 * 16)  # (module, channels) for the feature loss
 
@@ -141,9 +166,15 @@ class ShiftedTeacherCNN(torch.nn.Module):
         super().__init__()
         self.side = side
         self.f = torch.nn.Sequential(
-            torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-            torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.AdaptiveMaxPool2d(1),
-            torch.nn.Flatten(), torch.nn.Linear(64, 10))
+            torch.nn.Conv2d(1, 32, 3, padding=1),
+            torch.nn.ReLU(),
+            torch.nn.MaxPool2d(2),
+            torch.nn.Conv2d(32, 64, 3, padding=1),
+            torch.nn.ReLU(),
+            torch.nn.AdaptiveMaxPool2d(1),
+            torch.nn.Flatten(),
+            torch.nn.Linear(64, 10),
+        )
 
     def forward(self, x):
         return self.f(x.reshape(-1, 1, self.side, self.side))
@@ -162,7 +193,7 @@ def train_cnn_teacher(x, y, epochs=134, seed=0, side=None):
     for _ in range(epochs):
         perm = torch.randperm(len(x), generator=g)
         for i in range(0, len(x), batch):
-            idx = perm[i:i + batch]
+            idx = perm[i : i + batch]
             xb = x[idx]
             if side is None:
                 dy, dx = torch.randint(-1, 2, (2,), generator=g).tolist()
@@ -180,12 +211,30 @@ def teacher_accuracy(net, x, y):
 
 def make_student(hidden=128, seed=0, n_in=64):
     torch.manual_seed(seed)
-    return torch.nn.Sequential(snn.Linear(n_in, hidden), snn.LIF(tau=2.0), snn.Linear(hidden, 10),
-                               snn.LeakyIntegrator(tau=float("inf")))
+    return torch.nn.Sequential(
+        snn.Linear(n_in, hidden),
+        snn.LIF(tau=2.0),
+        snn.Linear(hidden, 10),
+        snn.LeakyIntegrator(tau=float("inf")),
+    )
 
 
-def train_student(data, steps, teacher=None, *, hidden=128, epochs=20, seed=0, alpha=0.7,
-                  temperature=4.0, feature=0.0, lr=2e-3, batch=64, transfer=None, pseudo=False):
+def train_student(
+    data,
+    steps,
+    teacher=None,
+    *,
+    hidden=128,
+    epochs=20,
+    seed=0,
+    alpha=0.7,
+    temperature=4.0,
+    feature=0.0,
+    lr=2e-3,
+    batch=64,
+    transfer=None,
+    pseudo=False,
+):
     """Plain (teacher None) or KD student on ``data.x_train``; ``transfer``: extra unlabelled
     intensities that enter the KD loss with target -1 (KL to the teacher only). ``pseudo``
     (control): the transfer items get the teacher's arg-max as hard labels and the student is
@@ -207,23 +256,47 @@ def train_student(data, steps, teacher=None, *, hidden=128, epochs=20, seed=0, a
     loss_fn = None
     if teacher is not None:
         # feature pair: student hidden spikes (rates) -> teacher penultimate features
-        pair = (("1", teacher.feature[0], hidden, teacher.feature[1])
-                if hasattr(teacher, "feature") else ("1", "1", hidden, teacher[0].out_features))
-        kd = DistillationLoss(teacher, alpha=alpha, temperature=temperature, frozen=True,
-                              student=student if feature > 0 else None,
-                              features=[pair] if feature > 0 else (), feature_weight=feature)
+        pair = (
+            ("1", teacher.feature[0], hidden, teacher.feature[1])
+            if hasattr(teacher, "feature")
+            else ("1", "1", hidden, teacher[0].out_features)
+        )
+        kd = DistillationLoss(
+            teacher,
+            alpha=alpha,
+            temperature=temperature,
+            frozen=True,
+            student=student if feature > 0 else None,
+            features=[pair] if feature > 0 else (),
+            feature_weight=feature,
+        )
         params += [p for p in kd.parameters() if p.requires_grad]
 
         def loss_fn(model, spikes, x, y):
             return kd(model(spikes), y, teacher_input=x)
-    loop.fit(student, x, y, steps=steps, epochs=epochs, seed=seed, lr=lr, batch=batch,
-             loss=loss_fn, params=params)
+
+    loop.fit(
+        student,
+        x,
+        y,
+        steps=steps,
+        epochs=epochs,
+        seed=seed,
+        lr=lr,
+        batch=batch,
+        loss=loss_fn,
+        params=params,
+    )
     return student
 
 
 def evaluate(student, data, steps):
-    r = {name: loop.accuracy(student, data.x_test, data.y_test, steps=steps, perturb=kind,
-                             level=level) for name, kind, level in NOISES}
+    r = {
+        name: loop.accuracy(
+            student, data.x_test, data.y_test, steps=steps, perturb=kind, level=level
+        )
+        for name, kind, level in NOISES
+    }
     if hasattr(data, "x_val"):
         r["val"] = loop.accuracy(student, data.x_val, data.y_val, steps=steps)
     return r
@@ -231,22 +304,37 @@ def evaluate(student, data, steps):
 
 # per task: hidden, plain epochs, KD epochs, alpha, tau (few labels / shifted: alpha / tau picked
 # on the validation split, see docs/learn.md)
-DEFAULTS = {"digits": (128, 15, 15, 0.5, 2.0), "few-labels": (32, 300, 40, 0.9, 1.0),
-            "shifted": (256, 60, 60, 0.9, 4.0)}
+DEFAULTS = {
+    "digits": (128, 15, 15, 0.5, 2.0),
+    "few-labels": (32, 300, 40, 0.9, 1.0),
+    "shifted": (256, 60, 60, 0.9, 4.0),
+}
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--task", choices=("digits", "shifted"), default="digits",
-                   help="8x8 digits, or shifted + cluttered digits on a 12x12 canvas")
+    p.add_argument(
+        "--task",
+        choices=("digits", "shifted"),
+        default="digits",
+        help="8x8 digits, or shifted + cluttered digits on a 12x12 canvas",
+    )
     p.add_argument("--steps", type=int, nargs="+", default=[2, 4, 8])
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--first-seed", type=int, default=0)
-    p.add_argument("--train-fraction", type=float, default=1.0,
-                   help="< 1: few-label task, this fraction of the training images keeps labels")
-    p.add_argument("--transfer", choices=("unlabelled", "none", "pseudo"), default="unlabelled",
-                   help="few-label task: KD also on the unlabelled images, or not, or (control) "
-                        "CE on the teacher's hard labels of the unlabelled images")
+    p.add_argument(
+        "--train-fraction",
+        type=float,
+        default=1.0,
+        help="< 1: few-label task, this fraction of the training images keeps labels",
+    )
+    p.add_argument(
+        "--transfer",
+        choices=("unlabelled", "none", "pseudo"),
+        default="unlabelled",
+        help="few-label task: KD also on the unlabelled images, or not, or (control) "
+        "CE on the teacher's hard labels of the unlabelled images",
+    )
     p.add_argument("--epochs", type=int, default=None, help="plain-student epochs")
     p.add_argument("--kd-epochs", type=int, default=None, help="KD-student epochs")
     p.add_argument("--hidden", type=int, default=None)
@@ -278,50 +366,76 @@ def main(argv=None):
         elif task == "shifted":
             data = shifted(seed)
             teacher = train_cnn_teacher(data.x_train, data.y_train, epochs=40, seed=seed, side=12)
-            print(f"seed {seed}: CNN teacher {100 * teacher_accuracy(teacher, data.x_test, data.y_test):.2f} "
-                  f"% (val {100 * teacher_accuracy(teacher, data.x_val, data.y_val):.2f})",
-                  flush=True)
+            print(
+                f"seed {seed}: CNN teacher {100 * teacher_accuracy(teacher, data.x_test, data.y_test):.2f} "
+                f"% (val {100 * teacher_accuracy(teacher, data.x_val, data.y_val):.2f})",
+                flush=True,
+            )
         else:
             data = few_labels(a.train_fraction, seed)
-            teacher = train_cnn_teacher(data.x_train, data.y_train, seed=seed,
-                                        epochs=int(60 / a.train_fraction ** 0.5))
+            teacher = train_cnn_teacher(
+                data.x_train, data.y_train, seed=seed, epochs=int(60 / a.train_fraction**0.5)
+            )
             transfer = data.x_unlabelled if a.transfer != "none" else None
             batch = 32
-            print(f"seed {seed}: {len(data.x_train)} labelled, {len(data.x_unlabelled)} "
-                  f"unlabelled; CNN teacher {100 * teacher_accuracy(teacher, data.x_test, data.y_test):.2f} "
-                  f"% (val {100 * teacher_accuracy(teacher, data.x_val, data.y_val):.2f})",
-                  flush=True)
+            print(
+                f"seed {seed}: {len(data.x_train)} labelled, {len(data.x_unlabelled)} "
+                f"unlabelled; CNN teacher {100 * teacher_accuracy(teacher, data.x_test, data.y_test):.2f} "
+                f"% (val {100 * teacher_accuracy(teacher, data.x_val, data.y_val):.2f})",
+                flush=True,
+            )
         for steps in a.steps:
             for kind in ("plain", "kd"):
                 kd = kind == "kd"
-                st = train_student(data, steps, teacher if kd else None, hidden=hidden,
-                                   epochs=kd_ep if kd else ep, seed=seed, alpha=alpha,
-                                   temperature=tau, feature=a.feature,
-                                   batch=64 if kd and transfer is not None else batch,
-                                   transfer=transfer if kd else None,
-                                   pseudo=a.transfer == "pseudo")
+                st = train_student(
+                    data,
+                    steps,
+                    teacher if kd else None,
+                    hidden=hidden,
+                    epochs=kd_ep if kd else ep,
+                    seed=seed,
+                    alpha=alpha,
+                    temperature=tau,
+                    feature=a.feature,
+                    batch=64 if kd and transfer is not None else batch,
+                    transfer=transfer if kd else None,
+                    pseudo=a.transfer == "pseudo",
+                )
                 r = evaluate(st, data, steps)
                 res.setdefault((steps, kind), []).append(r)
-                print(f"  T={steps} {kind:5s} " + "  ".join(f"{k} {100 * v:.1f}"
-                                                            for k, v in r.items()), flush=True)
-    what = ("rate-coded digits" if task == "digits" else
-            "shifted cluttered 12x12 digits" if task == "shifted" else
-            f"few-label digits ({a.train_fraction:g} of the labels, transfer {a.transfer})")
-    print(f"\n{what}, student hidden {hidden}, {ep} / {kd_ep} epochs (plain / KD), {a.seeds} "
-          f"seeds, alpha {alpha}, tau {tau}, feature weight {a.feature} "
-          f"({time.perf_counter() - t0:.0f} s); test accuracy % (mean over seeds)")
+                print(
+                    f"  T={steps} {kind:5s} "
+                    + "  ".join(f"{k} {100 * v:.1f}" for k, v in r.items()),
+                    flush=True,
+                )
+    what = (
+        "rate-coded digits"
+        if task == "digits"
+        else "shifted cluttered 12x12 digits"
+        if task == "shifted"
+        else f"few-label digits ({a.train_fraction:g} of the labels, transfer {a.transfer})"
+    )
+    print(
+        f"\n{what}, student hidden {hidden}, {ep} / {kd_ep} epochs (plain / KD), {a.seeds} "
+        f"seeds, alpha {alpha}, tau {tau}, feature weight {a.feature} "
+        f"({time.perf_counter() - t0:.0f} s); test accuracy % (mean over seeds)"
+    )
     head = f"{'T':>3s} {'student':8s}" + "".join(f"{n:>20s}" for n, _, _ in NOISES)
     print(head)
     for (steps, kind), rs in sorted(res.items()):
         m = {n: 100 * np.mean([r[n] for r in rs]) for n, _, _ in NOISES}
-        cells = "".join(f"{m[n]:20.2f}" if n == "clean" else f"{m[n]:12.2f} ({m[n] - m['clean']:+5.1f})"
-                        for n, _, _ in NOISES)
+        cells = "".join(
+            f"{m[n]:20.2f}" if n == "clean" else f"{m[n]:12.2f} ({m[n] - m['clean']:+5.1f})"
+            for n, _, _ in NOISES
+        )
         print(f"{steps:3d} {kind:8s}{cells}")
     for steps in a.steps:
         c = {k: 100 * np.array([r["clean"] for r in res[(steps, k)]]) for k in ("plain", "kd")}
-        print(f"T={steps}: clean plain {c['plain'].mean():.2f} +- {c['plain'].std():.2f}, KD "
-              f"{c['kd'].mean():.2f} +- {c['kd'].std():.2f}; KD gain "
-              f"{c['kd'].mean() - c['plain'].mean():+.2f} points")
+        print(
+            f"T={steps}: clean plain {c['plain'].mean():.2f} +- {c['plain'].std():.2f}, KD "
+            f"{c['kd'].mean():.2f} +- {c['kd'].std():.2f}; KD gain "
+            f"{c['kd'].mean() - c['plain'].mean():+.2f} points"
+        )
     return res
 
 

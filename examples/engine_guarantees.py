@@ -7,6 +7,7 @@
 
 Usage: python examples/engine_guarantees.py [--scale 0.2] [--duration 300]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,9 +39,11 @@ def main(scale: float = 0.2, duration: float = 300.0, seed: int = 1, verbose: bo
         m.net.run(duration)
         rasters.append(_raster(m))
         if verbose:
-            print(f"{t} thread(s): {m.monitors['E'].count} E spikes, "
-                  f"rate {m.monitors['E'].rate(100.0):.1f} Hz, CV {m.monitors['E'].cv(100.0):.2f}, "
-                  f"{time.perf_counter() - t0:.2f} s")
+            print(
+                f"{t} thread(s): {m.monitors['E'].count} E spikes, "
+                f"rate {m.monitors['E'].rate(100.0):.1f} Hz, CV {m.monitors['E'].cv(100.0):.2f}, "
+                f"{time.perf_counter() - t0:.2f} s"
+            )
     out["threads_identical"] = _same(rasters[0], rasters[1]) and _same(rasters[0], rasters[2])
     # 2. continuation and save/load
     m = networks.brunel(scale, seed=seed)
@@ -66,8 +69,9 @@ def main(scale: float = 0.2, duration: float = 300.0, seed: int = 1, verbose: bo
         out.setdefault("density_fixed", True)
         out["density_fixed"] &= all(p.nnz == n0[k] for k, p in m.projections.items())
         res.append((_raster(m), m.projections["EE"].to_coo()))
-    out["plasticity_threads_identical"] = (_same(res[0][0], res[1][0])
-                                           and _same(res[0][1], res[1][1]))
+    out["plasticity_threads_identical"] = _same(res[0][0], res[1][0]) and _same(
+        res[0][1], res[1][1]
+    )
     if verbose:
         for k, v in out.items():
             print(f"{k}: {v}")

@@ -12,6 +12,7 @@ tests/learn/test_esl.py runs a reduced version.
 Model: 64 -> [Sparse]Linear -> LIF -> [Sparse]Linear -> leaky-integrator readout (tau = inf),
 logits = readout averaged over time, cross-entropy, Adam (lr 2e-3).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,20 @@ def make_model(kind: str, hidden: int = 256, density: float = 0.1, seed: int = 0
     return torch.nn.Sequential(l1, snn.LIF(tau=2.0), l2, snn.LeakyIntegrator(tau=float("inf")))
 
 
-def run_one(kind: str, data, *, hidden=256, density=0.1, steps=8, epochs=30, seed=0,
-            zeta0=0.3, delta_t=50, regrow="random", lr=2e-3):
+def run_one(
+    kind: str,
+    data,
+    *,
+    hidden=256,
+    density=0.1,
+    steps=8,
+    epochs=30,
+    seed=0,
+    zeta0=0.3,
+    delta_t=50,
+    regrow="random",
+    lr=2e-3,
+):
     """Train one model; returns (test accuracy, model, scheduler or None)."""
     model = make_model(kind, hidden, density, seed)
     sched = None
@@ -44,11 +57,20 @@ def run_one(kind: str, data, *, hidden=256, density=0.1, steps=8, epochs=30, see
     callbacks = []
     if kind == "esl":
         iters = epochs * int(np.ceil(len(data.x_train) / 64))
-        sched = ESLScheduler(model, opt, zeta0=zeta0, delta_t=delta_t, t_end=int(0.75 * iters),
-                             regrow=regrow)
+        sched = ESLScheduler(
+            model, opt, zeta0=zeta0, delta_t=delta_t, t_end=int(0.75 * iters), regrow=regrow
+        )
         callbacks.append(sched.step)
-    loop.fit(model, data.x_train, data.y_train, steps=steps, epochs=epochs, seed=seed,
-             optimizer=opt, callbacks=callbacks)
+    loop.fit(
+        model,
+        data.x_train,
+        data.y_train,
+        steps=steps,
+        epochs=epochs,
+        seed=seed,
+        optimizer=opt,
+        callbacks=callbacks,
+    )
     return loop.accuracy(model, data.x_test, data.y_test, steps=steps), model, sched
 
 
@@ -72,24 +94,41 @@ def main(argv=None):
     for seed in range(a.seeds):
         data = load_digits(test_size=0.25, seed=seed)
         for kind in results:
-            acc, _, s = run_one(kind, data, hidden=a.hidden, density=a.density, steps=a.steps,
-                                epochs=a.epochs, seed=seed, zeta0=a.zeta0, delta_t=a.delta_t,
-                                regrow=a.regrow)
+            acc, _, s = run_one(
+                kind,
+                data,
+                hidden=a.hidden,
+                density=a.density,
+                steps=a.steps,
+                epochs=a.epochs,
+                seed=seed,
+                zeta0=a.zeta0,
+                delta_t=a.delta_t,
+                regrow=a.regrow,
+            )
             results[kind].append(acc)
             sched = s or sched
             print(f"seed {seed}  {kind:6s}  {100 * acc:.2f} %", flush=True)
-    print(f"\nrate-coded digits, hidden {a.hidden}, T = {a.steps}, {a.epochs} epochs, "
-          f"{a.seeds} seeds ({time.perf_counter() - t0:.0f} s)")
+    print(
+        f"\nrate-coded digits, hidden {a.hidden}, T = {a.steps}, {a.epochs} epochs, "
+        f"{a.seeds} seeds ({time.perf_counter() - t0:.0f} s)"
+    )
     print(f"{'model':28s} {'accuracy %':>12s}")
-    names = {"dense": "dense", "static": f"static random {a.density:.0%} mask",
-             "esl": f"ESL-SNN {a.density:.0%} ({a.regrow} regrow)"}
+    names = {
+        "dense": "dense",
+        "static": f"static random {a.density:.0%} mask",
+        "esl": f"ESL-SNN {a.density:.0%} ({a.regrow} regrow)",
+    }
     for kind, accs in results.items():
         print(f"{names[kind]:28s} {100 * np.mean(accs):8.2f} +- {100 * np.std(accs):.2f}")
     gap = 100 * (np.mean(results["dense"]) - np.mean(results["esl"]))
-    print(f"ESL gap to dense: {gap:.2f} points; ESL - static: "
-          f"{100 * (np.mean(results['esl']) - np.mean(results['static'])):.2f} points")
+    print(
+        f"ESL gap to dense: {gap:.2f} points; ESL - static: "
+        f"{100 * (np.mean(results['esl']) - np.mean(results['static'])):.2f} points"
+    )
     if a.plot and sched is not None:
         import matplotlib
+
         matplotlib.use("Agg")
         ax = sched.history.plot()
         ax.figure.tight_layout()

@@ -40,6 +40,7 @@ The claim is NOT reproduced: pruning alone wins on every seed (by 0.4-2.2 points
 and other sizes: docs/learn.md, "Evolutionary structure construction". No test asserts the claim;
 tests/learn/test_evolve.py checks that the comparison is fair (equal synapses and Adam steps).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,8 +63,12 @@ KD = dict(alpha=0.3, temperature=2.0)
 
 
 def split(data, n_val=300):
-    return (data.x_train[:-n_val], data.y_train[:-n_val], data.x_train[-n_val:],
-            data.y_train[-n_val:])
+    return (
+        data.x_train[:-n_val],
+        data.y_train[:-n_val],
+        data.x_train[-n_val:],
+        data.y_train[-n_val:],
+    )
 
 
 def synapses(model):
@@ -71,9 +76,18 @@ def synapses(model):
 
 
 def task_for(data, kd, teacher, steps, epochs, prune_to=None, esl=False, regrow="random"):
-    return ClassificationTask(*split(data), steps=steps, epochs=epochs, kd=kd,
-                              teacher=teacher if kd == "teacher" else None, lr=LR,
-                              prune_to=prune_to, esl=esl, esl_regrow=regrow, **KD)
+    return ClassificationTask(
+        *split(data),
+        steps=steps,
+        epochs=epochs,
+        kd=kd,
+        teacher=teacher if kd == "teacher" else None,
+        lr=LR,
+        prune_to=prune_to,
+        esl=esl,
+        esl_regrow=regrow,
+        **KD,
+    )
 
 
 def pruning_alone(data, sizes, density, epochs, steps, seed, kd="none", teacher=None):
@@ -94,16 +108,45 @@ def static_sparse(data, sizes, density, epochs, steps, seed, kd="none", teacher=
     return loop.accuracy(model, data.x_test, data.y_test, steps=steps), synapses(model)
 
 
-def evolved(data, sizes, density, kd, teacher, *, population, generations, epochs, steps, seed,
-            workers=1, backend="serial", finetune=3, inherit=True, esl=True, regrow="random",
-            mutation=0.1, log=None):
+def evolved(
+    data,
+    sizes,
+    density,
+    kd,
+    teacher,
+    *,
+    population,
+    generations,
+    epochs,
+    steps,
+    seed,
+    workers=1,
+    backend="serial",
+    finetune=3,
+    inherit=True,
+    esl=True,
+    regrow="random",
+    mutation=0.1,
+    log=None,
+):
     task = task_for(data, kd, teacher, steps, epochs, esl=esl, regrow=regrow)
-    evo = Evolution(task, sizes, density, population=population, generations=generations,
-                    elite=min(2, population), mutation=mutation, workers=workers, backend=backend, seed=seed,
-                    inherit_optimizer=inherit, finetune=finetune, log=log)
+    evo = Evolution(
+        task,
+        sizes,
+        density,
+        population=population,
+        generations=generations,
+        elite=min(2, population),
+        mutation=mutation,
+        workers=workers,
+        backend=backend,
+        seed=seed,
+        inherit_optimizer=inherit,
+        finetune=finetune,
+        log=log,
+    )
     res = evo.run()
-    return (loop.accuracy(res.best, data.x_test, data.y_test, steps=steps), synapses(res.best),
-            res)
+    return (loop.accuracy(res.best, data.x_test, data.y_test, steps=steps), synapses(res.best), res)
 
 
 def main(argv=None):
@@ -113,15 +156,27 @@ def main(argv=None):
     p.add_argument("--population", type=int, default=6)
     p.add_argument("--generations", type=int, default=5)
     p.add_argument("--epochs", type=int, default=3, help="epochs per generation")
-    p.add_argument("--mutation", type=float, default=0.1,
-                   help="fraction of each layer's synapses moved per mutation")
+    p.add_argument(
+        "--mutation",
+        type=float,
+        default=0.1,
+        help="fraction of each layer's synapses moved per mutation",
+    )
     p.add_argument("--finetune", type=int, default=3, help="fine-tune epochs of the best")
-    p.add_argument("--no-inherit", action="store_true",
-                   help="restart Adam every generation (the first version's algorithm)")
-    p.add_argument("--no-esl", action="store_true",
-                   help="no ESL prune/regrow inside a candidate's training")
-    p.add_argument("--esl-regrow", default="random", choices=["random", "gradient"],
-                   help="ESL regrowth inside a candidate: random (SET) or gradient (RigL)")
+    p.add_argument(
+        "--no-inherit",
+        action="store_true",
+        help="restart Adam every generation (the first version's algorithm)",
+    )
+    p.add_argument(
+        "--no-esl", action="store_true", help="no ESL prune/regrow inside a candidate's training"
+    )
+    p.add_argument(
+        "--esl-regrow",
+        default="random",
+        choices=["random", "gradient"],
+        help="ESL regrowth inside a candidate: random (SET) or gradient (RigL)",
+    )
     p.add_argument("--steps", type=int, default=8)
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--workers", type=int, default=1)
@@ -138,40 +193,64 @@ def main(argv=None):
         rows.setdefault(name, []).append((acc, nnz))
         print(f"seed {seed}: {name:40s} {100 * acc:6.2f} %  ({nnz} synapses)", flush=True)
 
-    evo_kw = dict(population=a.population, generations=a.generations, epochs=a.epochs,
-                  steps=a.steps, workers=a.workers, backend=a.backend, finetune=a.finetune,
-                  inherit=not a.no_inherit, esl=not a.no_esl, regrow=a.esl_regrow,
-                  mutation=a.mutation)
+    evo_kw = dict(
+        population=a.population,
+        generations=a.generations,
+        epochs=a.epochs,
+        steps=a.steps,
+        workers=a.workers,
+        backend=a.backend,
+        finetune=a.finetune,
+        inherit=not a.no_inherit,
+        esl=not a.no_esl,
+        regrow=a.esl_regrow,
+        mutation=a.mutation,
+    )
     for seed in range(a.seeds):
         data = load_digits(seed=seed)
         teacher, t_acc = train_teacher(data, seed=seed)
         print(f"seed {seed}: ANN teacher {100 * t_acc:.2f} %", flush=True)
-        add("pruning alone (CE)", seed,
-            *pruning_alone(data, sizes, a.density, budget, a.steps, seed))
+        add(
+            "pruning alone (CE)",
+            seed,
+            *pruning_alone(data, sizes, a.density, budget, a.steps, seed),
+        )
         variants = [("teacher", "evolution + KD (ANN teacher)", teacher)]
         if not a.quick:
-            add("pruning alone + KD (ANN teacher)", seed,
-                *pruning_alone(data, sizes, a.density, budget, a.steps, seed, "teacher", teacher))
-            add("static sparse + KD (no evolution)", seed,
-                *static_sparse(data, sizes, a.density, budget, a.steps, seed, "teacher", teacher))
+            add(
+                "pruning alone + KD (ANN teacher)",
+                seed,
+                *pruning_alone(data, sizes, a.density, budget, a.steps, seed, "teacher", teacher),
+            )
+            add(
+                "static sparse + KD (no evolution)",
+                seed,
+                *static_sparse(data, sizes, a.density, budget, a.steps, seed, "teacher", teacher),
+            )
             weak, w_acc = train_teacher(data, hidden=8, epochs=10, seed=seed)
             print(f"seed {seed}: weak teacher {100 * w_acc:.2f} %", flush=True)
-            variants += [("none", "evolution + CE", None),
-                         ("virtual", "evolution + KD (virtual teacher)", None),
-                         ("teacher", "evolution + reverse KD (weak teacher)", weak)]
+            variants += [
+                ("none", "evolution + CE", None),
+                ("virtual", "evolution + KD (virtual teacher)", None),
+                ("teacher", "evolution + reverse KD (weak teacher)", weak),
+            ]
         for kd, name, t in variants:
             acc, nnz, _ = evolved(data, sizes, a.density, kd, t, seed=seed, **evo_kw)
             add(name, seed, acc, nnz)
-    print(f"\nrate-coded digits, 64-{a.hidden}-10 SNN at density {a.density:g}, T = {a.steps}; "
-          f"evolution: P = {a.population}, G = {a.generations}, {a.epochs} epochs/generation, "
-          f"{a.finetune} fine-tune epochs, ESL {'off' if a.no_esl else a.esl_regrow}, optimizer "
-          f"{'restarted' if a.no_inherit else 'inherited'}; every final network trained "
-          f"{budget} epochs; {a.seeds} seeds ({time.perf_counter() - t0:.0f} s)")
+    print(
+        f"\nrate-coded digits, 64-{a.hidden}-10 SNN at density {a.density:g}, T = {a.steps}; "
+        f"evolution: P = {a.population}, G = {a.generations}, {a.epochs} epochs/generation, "
+        f"{a.finetune} fine-tune epochs, ESL {'off' if a.no_esl else a.esl_regrow}, optimizer "
+        f"{'restarted' if a.no_inherit else 'inherited'}; every final network trained "
+        f"{budget} epochs; {a.seeds} seeds ({time.perf_counter() - t0:.0f} s)"
+    )
     print(f"{'method':40s} {'synapses':>9s} {'test accuracy %':>16s}")
     for name, rs in rows.items():
         accs = 100 * np.array([x for x, _ in rs])
-        print(f"{name:40s} {int(np.mean([n for _, n in rs])):9d} "
-              f"{accs.mean():10.2f} +- {accs.std():.2f}")
+        print(
+            f"{name:40s} {int(np.mean([n for _, n in rs])):9d} "
+            f"{accs.mean():10.2f} +- {accs.std():.2f}"
+        )
     base = 100 * np.array([x for x, _ in rows["pruning alone (CE)"]])
     evo = 100 * np.array([x for x, _ in rows["evolution + KD (ANN teacher)"]])
     print(f"evolution + KD - pruning alone, per seed: {np.round(evo - base, 2).tolist()}")

@@ -11,6 +11,7 @@
 
 Exit status 0 when all claims hold.
 """
+
 import argparse
 import sys
 import time
@@ -44,16 +45,25 @@ def main(argv=None):
         model = cls(d, d, plasticity=plasticity, seed=0, n_threads=args.threads)
         task = FamiliarityTask(d=d, R=R_train, T=T, batch=16, mode="fresh", seed=1)
         val = familiarity_sequence(d, R_train, 0.5, 2000, 2, seed=2)
-        cfg = TrainConfig(iters=budget or iters, lr=lr, eval_every=25,
-                          target_acc=None if budget else 0.98, verbose=False)
+        cfg = TrainConfig(
+            iters=budget or iters,
+            lr=lr,
+            eval_every=25,
+            target_acc=None if budget else 0.98,
+            verbose=False,
+        )
         t0 = time.perf_counter()
         res = train_hebbff(model, task, cfg, validation=val)
         budget = budget or res.iters_run  # the Hebbian net gets the same number of iterations
-        acc = {R: evaluate(model, *familiarity_sequence(d, R, 0.5, 2000, 4, seed=100 + R))
-               for R in R_eval}
+        acc = {
+            R: evaluate(model, *familiarity_sequence(d, R, 0.5, 2000, 4, seed=100 + R))
+            for R in R_eval
+        }
         results[plasticity] = acc
-        print(f"{plasticity:4s}: {res.iters_run} iterations, {time.perf_counter() - t0:.1f} s, "
-              f"eta = {float(model.eta.detach()):+.3f}, lambda = {float(model.lam.detach()):.3f}")
+        print(
+            f"{plasticity:4s}: {res.iters_run} iterations, {time.perf_counter() - t0:.1f} s, "
+            f"eta = {float(model.eta.detach()):+.3f}, lambda = {float(model.lam.detach()):.3f}"
+        )
     print("\nR      " + "".join(f"{R:>7d}" for R in R_eval))
     for k, acc in results.items():
         print(f"{k:6s} " + "".join(f"{acc[R]:7.3f}" for R in R_eval))

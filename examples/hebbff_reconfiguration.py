@@ -12,6 +12,7 @@ and entropy over training, and the correlation between the emergence of modulari
 Same as ``spikecore hebbff``. Exit status 0 when modularity rises during learning and correlates
 positively with accuracy across checkpoints (the reduced claim asserted by the tests).
 """
+
 import argparse
 import json
 import sys

@@ -6,6 +6,7 @@ backend). On a loaded machine compare CPU times; wall times need an idle machine
 
     python examples/nn_shd_step_timing.py [--threads 2] [--T 100] [--repeats 10]
 """
+
 import argparse
 import json
 import subprocess
@@ -25,13 +26,21 @@ class _SJ(torch.nn.Module):
         from spikingjelly.activation_based import layer, neuron, surrogate
 
         def lif():
-            return neuron.LIFNode(tau=2.0, decay_input=False, v_reset=0.0, step_mode="m",
-                                  surrogate_function=surrogate.ATan())
+            return neuron.LIFNode(
+                tau=2.0,
+                decay_input=False,
+                v_reset=0.0,
+                step_mode="m",
+                surrogate_function=surrogate.ATan(),
+            )
 
         self.net = torch.nn.Sequential(
-            layer.Linear(n_in, hidden, step_mode="m"), lif(),
-            layer.Linear(hidden, hidden, step_mode="m"), lif(),
-            layer.Linear(hidden, n_out, step_mode="m"))
+            layer.Linear(n_in, hidden, step_mode="m"),
+            lif(),
+            layer.Linear(hidden, hidden, step_mode="m"),
+            lif(),
+            layer.Linear(hidden, n_out, step_mode="m"),
+        )
 
     def forward(self, x):
         from spikingjelly.activation_based import functional
@@ -46,9 +55,13 @@ def build(backend, n_in=700, hidden=512, n_out=20):
     from spikecore import nn as snn
 
     return torch.nn.Sequential(
-        snn.Linear(n_in, hidden, backend=backend), snn.LIF(tau=2.0, backend=backend),
-        snn.Linear(hidden, hidden, backend=backend), snn.LIF(tau=2.0, backend=backend),
-        snn.Linear(hidden, n_out, backend=backend), snn.LeakyIntegrator(tau=2.0, backend=backend))
+        snn.Linear(n_in, hidden, backend=backend),
+        snn.LIF(tau=2.0, backend=backend),
+        snn.Linear(hidden, hidden, backend=backend),
+        snn.LIF(tau=2.0, backend=backend),
+        snn.Linear(hidden, n_out, backend=backend),
+        snn.LeakyIntegrator(tau=2.0, backend=backend),
+    )
 
 
 def one(backend, T, B, repeats, threads):
@@ -76,9 +89,15 @@ def one(backend, T, B, repeats, threads):
     peak = (peak_rss_bytes() - base) / 1024  # kB, as before
     times.sort()
     cpus.sort()
-    return {"backend": backend, "T": T, "median_ms": 1000 * times[len(times) // 2],
-            "median_cpu_ms": 1000 * cpus[len(cpus) // 2],
-            "min_ms": 1000 * times[0], "peak_rss_delta_mb": peak / 1024, "losses": losses[:5]}
+    return {
+        "backend": backend,
+        "T": T,
+        "median_ms": 1000 * times[len(times) // 2],
+        "median_cpu_ms": 1000 * cpus[len(cpus) // 2],
+        "min_ms": 1000 * times[0],
+        "peak_rss_delta_mb": peak / 1024,
+        "losses": losses[:5],
+    }
 
 
 def main():
@@ -94,9 +113,24 @@ def main():
         print(json.dumps(one(a.child, a.T, a.B, a.repeats, a.threads)))
         return
     for b in a.backends.split(","):
-        out = subprocess.run([sys.executable, __file__, "--child", b, "--T", str(a.T), "--B",
-                              str(a.B), "--repeats", str(a.repeats), "--threads",
-                              str(a.threads)], capture_output=True, text=True)
+        out = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                b,
+                "--T",
+                str(a.T),
+                "--B",
+                str(a.B),
+                "--repeats",
+                str(a.repeats),
+                "--threads",
+                str(a.threads),
+            ],
+            capture_output=True,
+            text=True,
+        )
         print(out.stdout.strip() or out.stderr[-2000:])
 
 

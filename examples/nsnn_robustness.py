@@ -24,6 +24,7 @@ drop from clean accuracy. tests/nn/test_learning.py asserts the direction at red
 
     python examples/nsnn_robustness.py            # 3 seeds, about a minute per seed on one core
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,7 @@ LEVELS: Dict[str, Sequence[float]] = {
 }
 
 
-def perturbed_spikes(x: np.ndarray, kind: str, level: float, steps: int, seed: int
-                     ) -> torch.Tensor:
+def perturbed_spikes(x: np.ndarray, kind: str, level: float, steps: int, seed: int) -> torch.Tensor:
     """Test spikes [T, N, 64] under perturbation ``kind`` of strength ``level`` (seeded)."""
     rng = np.random.default_rng(seed + 7919)
     s = digits_snn.encode(x, steps, "rate", seed=seed).numpy()
@@ -66,32 +66,54 @@ def perturbed_spikes(x: np.ndarray, kind: str, level: float, steps: int, seed: i
     return torch.from_numpy(s.astype(np.float32))
 
 
-def evaluate(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, steps: int,
-             levels: Dict[str, Sequence[float]], seed: int, n_eval: int = 1
-             ) -> Dict[str, List[float]]:
+def evaluate(
+    model: torch.nn.Module,
+    x: np.ndarray,
+    y: np.ndarray,
+    steps: int,
+    levels: Dict[str, Sequence[float]],
+    seed: int,
+    n_eval: int = 1,
+) -> Dict[str, List[float]]:
     """Accuracy per perturbation level (mean over ``n_eval`` draws of the test spikes)."""
     out: Dict[str, List[float]] = {}
     for kind, lv in levels.items():
         accs = []
         for level in lv:
-            a = [digits_snn.accuracy(model, perturbed_spikes(x, kind, level, steps, 100 * seed + r),
-                                     y) for r in range(n_eval)]
+            a = [
+                digits_snn.accuracy(
+                    model, perturbed_spikes(x, kind, level, steps, 100 * seed + r), y
+                )
+                for r in range(n_eval)
+            ]
             accs.append(float(np.mean(a)))
         out[kind] = accs
     return out
 
 
-def compare(seeds: Sequence[int] = (0, 1, 2), epochs: int = 30, hidden: int = 256,
-            steps: int = 16, sigma: float = 0.3, eval_mode: str = "sample",
-            levels: Dict[str, Sequence[float]] = LEVELS, n_train: int = None,
-            log=None) -> Dict[str, Dict[str, np.ndarray]]:
+def compare(
+    seeds: Sequence[int] = (0, 1, 2),
+    epochs: int = 30,
+    hidden: int = 256,
+    steps: int = 16,
+    sigma: float = 0.3,
+    eval_mode: str = "sample",
+    levels: Dict[str, Sequence[float]] = LEVELS,
+    n_train: int = None,
+    log=None,
+) -> Dict[str, Dict[str, np.ndarray]]:
     """Train both networks for each seed; return {neuron: {kind: accuracies [seeds, levels]}}."""
-    res: Dict[str, Dict[str, list]] = {"lif": {k: [] for k in levels},
-                                       "noisy": {k: [] for k in levels}}
+    res: Dict[str, Dict[str, list]] = {
+        "lif": {k: [] for k in levels},
+        "noisy": {k: [] for k in levels},
+    }
     for seed in seeds:
         d = load_digits(test_size=0.25, seed=seed)
-        xtr, ytr = (d.x_train, d.y_train) if n_train is None else (d.x_train[:n_train],
-                                                                   d.y_train[:n_train])
+        xtr, ytr = (
+            (d.x_train, d.y_train)
+            if n_train is None
+            else (d.x_train[:n_train], d.y_train[:n_train])
+        )
         for neuron in ("lif", "noisy"):
             model = digits_snn.make_model(hidden=hidden, neuron=neuron, sigma=sigma, seed=seed)
             digits_snn.train(model, xtr, ytr, steps=steps, epochs=epochs, seed=seed)
@@ -110,11 +132,14 @@ def table(res, levels=LEVELS) -> str:
     for kind, lv in levels.items():
         lif, noisy = res["lif"][kind].mean(0), res["noisy"][kind].mean(0)
         lines.append(f"\n{kind} perturbation")
-        lines.append(f"{'level':>8} | {'LIF acc':>8} {'drop':>6} | "
-                     f"{'NoisyLIF acc':>12} {'drop':>6}")
+        lines.append(
+            f"{'level':>8} | {'LIF acc':>8} {'drop':>6} | {'NoisyLIF acc':>12} {'drop':>6}"
+        )
         for i, lev in enumerate(lv):
-            lines.append(f"{lev:8.2f} | {100 * lif[i]:7.2f}% {100 * (lif[0] - lif[i]):6.2f} | "
-                         f"{100 * noisy[i]:11.2f}% {100 * (noisy[0] - noisy[i]):6.2f}")
+            lines.append(
+                f"{lev:8.2f} | {100 * lif[i]:7.2f}% {100 * (lif[0] - lif[i]):6.2f} | "
+                f"{100 * noisy[i]:11.2f}% {100 * (noisy[0] - noisy[i]):6.2f}"
+            )
     return "\n".join(lines)
 
 
@@ -127,8 +152,9 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
-    res = compare(seeds=range(a.seeds), epochs=a.epochs, sigma=a.sigma, eval_mode=a.eval_mode,
-                  log=print)
+    res = compare(
+        seeds=range(a.seeds), epochs=a.epochs, sigma=a.sigma, eval_mode=a.eval_mode, log=print
+    )
     print(f"\nmean over {a.seeds} seeds (accuracy in %, drop = clean - perturbed, in points)")
     print(table(res))
     return res

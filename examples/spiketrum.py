@@ -6,6 +6,7 @@ graceful decline with lost spikes, and a better reconstruction than send-on-delt
 Prints one table row per budget and writes snr_vs_rate.png. The reduced version of each claim is
 asserted in tests/audio/test_spiketrum.py.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,10 @@ def main(argv=None) -> dict:
     x = speech_16k(seconds)
     rows = []
     print(f"{seconds:.0f} s of spoken digits at 16 kHz, 32 kernels x 3 levels")
-    print(f"{'rate':>6} {'spikes':>7} {'achieved':>9} {'SNR':>6} {'SI-SNR':>7} {'SNR q3':>7} "
-          f"{'drop10%':>8} {'drop30%':>8} {'jit 1smp':>8} {'SOD SNR':>8} {'x RT':>6}")
+    print(
+        f"{'rate':>6} {'spikes':>7} {'achieved':>9} {'SNR':>6} {'SI-SNR':>7} {'SNR q3':>7} "
+        f"{'drop10%':>8} {'drop30%':>8} {'jit 1smp':>8} {'SOD SNR':>8} {'x RT':>6}"
+    )
     for rate in rates:
         st = Spiketrum(fs=16000, rate_hz=rate, n_kernels=32)
         t0 = time.perf_counter()
@@ -42,21 +45,36 @@ def main(argv=None) -> dict:
         sod = SendOnDelta(on="band")
         sod.calibrate(x, ev.rate_hz, iters=18)
         sod_snr = snr_db(x, sod.decode_audio(sod.encode(x)))
-        row = dict(rate=rate, spikes=len(ev), achieved=ev.rate_hz, snr=snr_db(x, xh),
-                   si_snr=si_snr_db(x, xh), snr_q=snr_db(x, st.decode(ev, quantized=True)),
-                   drop10=d10, drop30=d30, jitter=jit, sod=sod_snr, xrt=seconds / dt)
+        row = dict(
+            rate=rate,
+            spikes=len(ev),
+            achieved=ev.rate_hz,
+            snr=snr_db(x, xh),
+            si_snr=si_snr_db(x, xh),
+            snr_q=snr_db(x, st.decode(ev, quantized=True)),
+            drop10=d10,
+            drop30=d30,
+            jitter=jit,
+            sod=sod_snr,
+            xrt=seconds / dt,
+        )
         rows.append(row)
-        print(f"{rate:>6} {row['spikes']:>7} {row['achieved']:>9.1f} {row['snr']:>6.2f} "
-              f"{row['si_snr']:>7.2f} {row['snr_q']:>7.2f} {d10:>8.2f} {d30:>8.2f} {jit:>8.2f} "
-              f"{sod_snr:>8.2f} {row['xrt']:>6.0f}")
+        print(
+            f"{rate:>6} {row['spikes']:>7} {row['achieved']:>9.1f} {row['snr']:>6.2f} "
+            f"{row['si_snr']:>7.2f} {row['snr_q']:>7.2f} {d10:>8.2f} {d30:>8.2f} {jit:>8.2f} "
+            f"{sod_snr:>8.2f} {row['xrt']:>6.0f}"
+        )
     snr = [r["snr"] for r in rows]
     claims = {
         "rate_exact_within_1pct": all(abs(r["achieved"] / r["rate"] - 1) < 0.01 for r in rows),
         "snr_monotonic": all(b > a for a, b in zip(snr, snr[1:])),
         # no collapse: within 1.5 dB of losing just the dropped share f of the energy,
         # -10 log10(10^(-SNR/10) + f)
-        "graceful_drop": all(r[k] > -10 * np.log10(10 ** (-r["snr"] / 10) + f) - 1.5
-                             for r in rows for k, f in (("drop10", 0.1), ("drop30", 0.3))),
+        "graceful_drop": all(
+            r[k] > -10 * np.log10(10 ** (-r["snr"] / 10) + f) - 1.5
+            for r in rows
+            for k, f in (("drop10", 0.1), ("drop30", 0.3))
+        ),
         "beats_send_on_delta": all(r["snr"] > r["sod"] for r in rows),
     }
     for k, v in claims.items():
@@ -71,8 +89,13 @@ def main(argv=None) -> dict:
         out.mkdir(parents=True, exist_ok=True)
         fig, ax = plt.subplots(figsize=(6, 4))
         r = [row["rate"] for row in rows]
-        for key, lab in (("snr", "Spiketrum"), ("drop10", "10% dropped"), ("drop30", "30% dropped"),
-                         ("snr_q", "3-level codebook"), ("sod", "send-on-delta (bands)")):
+        for key, lab in (
+            ("snr", "Spiketrum"),
+            ("drop10", "10% dropped"),
+            ("drop30", "30% dropped"),
+            ("snr_q", "3-level codebook"),
+            ("sod", "send-on-delta (bands)"),
+        ):
             ax.plot(r, [row[key] for row in rows], "o-", label=lab)
         ax.set(xscale="log", xlabel="spikes per second", ylabel="reconstruction SNR (dB)")
         ax.legend(fontsize=8)

@@ -13,6 +13,7 @@
 4. Claim 5: SynOps and wall time per image (batch 1 and 32, one thread) for STDI at its T and
    rate coding at the T it needs (or the largest T tried).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,9 @@ def same_detections(a, b, atol: float = 1e-3) -> bool:
     """Box for box: the same number of detections, labels, and boxes within atol pixels."""
     if len(a["boxes"]) != len(b["boxes"]):
         return False
-    return bool(torch.equal(a["labels"], b["labels"])
-                and torch.allclose(a["boxes"], b["boxes"], atol=atol))
+    return bool(
+        torch.equal(a["labels"], b["labels"]) and torch.allclose(a["boxes"], b["boxes"], atol=atol)
+    )
 
 
 def wall_per_image(model, x, repeats: int = 3) -> list:
@@ -48,8 +50,19 @@ def wall_per_image(model, x, repeats: int = 3) -> list:
     return times
 
 
-def run(n_train=1500, n_test=100, epochs=10, T=4, rate_T=(4, 8, 16, 32, 64, 128, 256),
-        stdi_T=(2, 3, 4, 5, 6, 8), width=8, seed=0, log=print, load=None, save=None) -> dict:
+def run(
+    n_train=1500,
+    n_test=100,
+    epochs=10,
+    T=4,
+    rate_T=(4, 8, 16, 32, 64, 128, 256),
+    stdi_T=(2, 3, 4, 5, 6, 8),
+    width=8,
+    seed=0,
+    log=print,
+    load=None,
+    save=None,
+) -> dict:
     torch.manual_seed(seed)
     train = make_shapes(n_train, seed=seed + 1)
     test = make_shapes(n_test, seed=seed + 1000)
@@ -58,15 +71,24 @@ def run(n_train=1500, n_test=100, epochs=10, T=4, rate_T=(4, 8, 16, 32, 64, 128,
     t0 = time.perf_counter()
     if load:  # safetensors: no pickle on load
         from safetensors.torch import load_file
+
         ann.load_state_dict(load_file(load))
         ann.eval()
     else:
         train_detector(ann, train, epochs=epochs, seed=seed, log=log)
     if save:
         from safetensors.torch import save_file
+
         save_file({k: v.contiguous() for k, v in ann.state_dict().items()}, save)
-    res = {"T": T, "L": levels_for(T, "stdi"), "n_train": n_train, "n_test": n_test,
-           "epochs": epochs, "train_s": time.perf_counter() - t0}
+    res = {
+        "T": T,
+        "L": levels_for(T, "stdi"),
+        "n_train": n_train,
+        "n_test": n_test,
+        "epochs": epochs,
+        "train_s": time.perf_counter() - t0,
+    }
+
     def mp(d):
         return evaluate_map(test.boxes, test.labels, d, 3, 64)
 
@@ -79,8 +101,10 @@ def run(n_train=1500, n_test=100, epochs=10, T=4, rate_T=(4, 8, 16, 32, 64, 128,
     dets = predict(snn, x, detector=ann)
     res["stdi"] = mp(dets)
     res["box_for_box"] = float(np.mean([same_detections(a, b) for a, b in zip(ann_dets, dets)]))
-    log(f"STDI SNN T = {T}: mAP@0.5 {100 * res['stdi']['map_50']:.2f}, identical detections on "
-        f"{100 * res['box_for_box']:.1f} % of images")
+    log(
+        f"STDI SNN T = {T}: mAP@0.5 {100 * res['stdi']['map_50']:.2f}, identical detections on "
+        f"{100 * res['box_for_box']:.1f} % of images"
+    )
     table = {"rate": {}, "stdi": {}}
     rate = convert(ann, T=rate_T[0], coding="rate")
     for t in rate_T:
@@ -101,7 +125,9 @@ def run(n_train=1500, n_test=100, epochs=10, T=4, rate_T=(4, 8, 16, 32, 64, 128,
     one = x[:1]
     res["synops_per_image"] = {
         "stdi": count_synops(snn, x[:16])["total_synops"] / 16,
-        "rate": count_synops(rate, x[:16])["total_synops"] / 16, "rate_T": t_rate}
+        "rate": count_synops(rate, x[:16])["total_synops"] / 16,
+        "rate_T": t_rate,
+    }
     old = torch.get_num_threads()
     torch.set_num_threads(1)
     timing = {}
@@ -130,14 +156,24 @@ def main(argv=None):
     kw = dict(n_train=600, n_test=60, epochs=6) if args.quick else {}
     if args.epochs:
         kw["epochs"] = args.epochs
-    res = run(T=args.T, seed=args.seed, log=lambda s: print(s, flush=True), load=args.load,
-              save=args.save, **kw)
+    res = run(
+        T=args.T,
+        seed=args.seed,
+        log=lambda s: print(s, flush=True),
+        load=args.load,
+        save=args.save,
+        **kw,
+    )
     d = 100 * (res["ann"]["map_50"] - res["stdi"]["map_50"])
-    print(f"claim 2: STDI at T = {res['T']} is {d:+.2f} mAP@0.5 points from the quantised ANN "
-          f"({'within' if abs(d) <= 0.5 else 'NOT within'} 0.5); identical detections on "
-          f"{100 * res['box_for_box']:.1f} % of images")
-    print(f"claim 3: rate coding comes within 1 point at T = {res['rate_T_within_1pt']} "
-          f"(STDI: T = {res['T']})")
+    print(
+        f"claim 2: STDI at T = {res['T']} is {d:+.2f} mAP@0.5 points from the quantised ANN "
+        f"({'within' if abs(d) <= 0.5 else 'NOT within'} 0.5); identical detections on "
+        f"{100 * res['box_for_box']:.1f} % of images"
+    )
+    print(
+        f"claim 3: rate coding comes within 1 point at T = {res['rate_T_within_1pt']} "
+        f"(STDI: T = {res['T']})"
+    )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(res, f, indent=1, default=str)

@@ -12,6 +12,7 @@ as the module ``name``; the tests that reproduce the examples' claims at reduced
 (tests/nn/triton) run in Triton's interpreter on CPU tensors, which only works when triton was
 first imported in interpreter mode.
 """
+
 import os
 
 os.environ.setdefault("TRITON_INTERPRET", "1")
@@ -35,8 +36,17 @@ def cpp_build():
     build = ROOT / "build" / "cpp"
     gen = ["-G", "Ninja"] if shutil.which("ninja") and not (build / "Makefile").exists() else []
     for cmd in (
-        [cmake, "-S", str(ROOT), "-B", str(build), *gen, "-DSPIKECORE_BUILD_TESTS=ON",
-         "-DSPIKECORE_BUILD_BENCH=ON", f"-DPython_EXECUTABLE={sys.executable}"],
+        [
+            cmake,
+            "-S",
+            str(ROOT),
+            "-B",
+            str(build),
+            *gen,
+            "-DSPIKECORE_BUILD_TESTS=ON",
+            "-DSPIKECORE_BUILD_BENCH=ON",
+            f"-DPython_EXECUTABLE={sys.executable}",
+        ],
         [cmake, "--build", str(build), "-j", "2"],
     ):
         res = subprocess.run(cmd, capture_output=True, text=True)
@@ -52,4 +62,5 @@ def example():
         sys.modules.setdefault(name, mod)  # examples that import each other find it
         spec.loader.exec_module(mod)
         return mod
+
     return load

@@ -1,4 +1,5 @@
 """`spikecore demo` at reduced size: summary printed, raster PNG and summary JSON saved."""
+
 import json
 
 import pytest
@@ -8,8 +9,21 @@ from spikecore.cli import main
 
 def test_demo_small(tmp_path, capsys):
     out = tmp_path / "demo"
-    rc = main(["demo", "--part", "brunel", "--scale", "0.2", "--duration-ms", "300",
-               "--threads", "2", "--out", str(out)])
+    rc = main(
+        [
+            "demo",
+            "--part",
+            "brunel",
+            "--scale",
+            "0.2",
+            "--duration-ms",
+            "300",
+            "--threads",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     text = capsys.readouterr().out
     assert "rate" in text and "events/s" in text
@@ -22,13 +36,16 @@ def test_demo_small(tmp_path, capsys):
     assert s["events"] > 0 and s["events_per_s"] > 0
 
 
-@pytest.mark.parametrize("args, name", [
-    (["--scale", "0"], "scale"),
-    (["--scale", "-1"], "scale"),
-    (["--duration-ms", "-5"], "duration_ms"),
-    (["--duration-ms", "nan"], "duration_ms"),
-    (["--threads", "0"], "threads"),
-])
+@pytest.mark.parametrize(
+    "args, name",
+    [
+        (["--scale", "0"], "scale"),
+        (["--scale", "-1"], "scale"),
+        (["--duration-ms", "-5"], "duration_ms"),
+        (["--duration-ms", "nan"], "duration_ms"),
+        (["--threads", "0"], "threads"),
+    ],
+)
 def test_demo_bad_input(tmp_path, capsys, args, name):
     rc = main(["demo", *args, "--out", str(tmp_path / "x")])
     assert rc == 2

@@ -1,4 +1,5 @@
 """The README's two commands stay true: CI runs the README's test command verbatim."""
+
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ENFORCE_FORMAT_EVERYWHERE = False
+ENFORCE_FORMAT_EVERYWHERE = True
 FORMATTED_PY = [  # checked before the one-time format of the tree
     "python/spikecore/_deprecated.py",
     "python/spikecore/experiments/__init__.py",

@@ -89,11 +89,10 @@ static void run_block(const char* name, int32_t n, int steps, int repeats) {
       for (int32_t b = 0; b < n; b += C) {
         const int32_t len = std::min(C, n - b);
         if (Adapt)
-          alif_block<K, false, false>(c, s, a.data(), b, len, in0.data(), in1.data(), nullptr,
-                                      0.f, flag);
+          alif_block<K, false, false>(c, s, a.data(), b, len, in0.data(), in1.data(), nullptr, 0.f,
+                                      flag);
         else
-          lif_block<K, false, false>(c.lif, s, b, len, in0.data(), in1.data(), nullptr, 0.f,
-                                     flag);
+          lif_block<K, false, false>(c.lif, s, b, len, in0.data(), in1.data(), nullptr, 0.f, flag);
         for (int32_t k = 0; k < len; ++k) n_spikes += flag[k];
       }
     }

@@ -41,25 +41,29 @@ inline int run_all() {
 
 #define SC_CAT2(a, b) a##b
 #define SC_CAT(a, b) SC_CAT2(a, b)
-#define TEST_CASE(name)                                               \
-  static void SC_CAT(test_fn_, __LINE__)();                           \
+#define TEST_CASE(name)                                                                   \
+  static void SC_CAT(test_fn_, __LINE__)();                                               \
   static sc_test::Register SC_CAT(test_reg_, __LINE__)(name, SC_CAT(test_fn_, __LINE__)); \
   static void SC_CAT(test_fn_, __LINE__)()
-#define CHECK(cond)                                                              \
-  do {                                                                           \
-    if (!(cond)) {                                                               \
-      std::printf("  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);    \
-      ++sc_test::failures();                                                     \
-    }                                                                            \
+#define CHECK(cond)                                                          \
+  do {                                                                       \
+    if (!(cond)) {                                                           \
+      std::printf("  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
+      ++sc_test::failures();                                                 \
+    }                                                                        \
   } while (0)
-#define CHECK_THROWS(expr)                                                       \
-  do {                                                                           \
-    bool thrown_ = false;                                                        \
-    try { expr; } catch (...) { thrown_ = true; }                                \
-    if (!thrown_) {                                                              \
-      std::printf("  %s:%d: %s did not throw\n", __FILE__, __LINE__, #expr);     \
-      ++sc_test::failures();                                                     \
-    }                                                                            \
+#define CHECK_THROWS(expr)                                                   \
+  do {                                                                       \
+    bool thrown_ = false;                                                    \
+    try {                                                                    \
+      expr;                                                                  \
+    } catch (...) {                                                          \
+      thrown_ = true;                                                        \
+    }                                                                        \
+    if (!thrown_) {                                                          \
+      std::printf("  %s:%d: %s did not throw\n", __FILE__, __LINE__, #expr); \
+      ++sc_test::failures();                                                 \
+    }                                                                        \
   } while (0)
 #define TEST_MAIN() \
   int main() { return sc_test::run_all(); }

@@ -25,8 +25,7 @@ TEST_CASE("stdi window reproduces floor(a 2^T) / 2^T") {
     std::mt19937 g(static_cast<unsigned>(T));
     std::uniform_real_distribution<float> u(0.f, 1.f);
     for (int64_t i = 0; i < n; ++i) {
-      a[size_t(i)] = i < 256 ? float(i % (1 << std::min(T, 8))) / float(1 << std::min(T, 8))
-                             : u(g);
+      a[size_t(i)] = i < 256 ? float(i % (1 << std::min(T, 8))) / float(1 << std::min(T, 8)) : u(g);
       for (int32_t t = 0; t < T; ++t) x[size_t(t * n + i)] = a[size_t(i)];
     }
     train::stdi_forward<float>(p, x.data(), th.data(), n, z.data(), 2);
@@ -35,8 +34,8 @@ TEST_CASE("stdi window reproduces floor(a 2^T) / 2^T") {
     for (int64_t i = 0; i < n; ++i) {
       double y = 0;
       for (int32_t t = 0; t < T; ++t) y += z[size_t(t * n + i)] * c.factor[size_t(t)] / T;
-      worst = std::max(worst, std::fabs(y - std::floor(double(a[size_t(i)]) * (1 << T)) /
-                                                (1 << T)));
+      worst =
+          std::max(worst, std::fabs(y - std::floor(double(a[size_t(i)]) * (1 << T)) / (1 << T)));
     }
     CHECK(worst < 1e-6);
   }
@@ -61,10 +60,9 @@ TEST_CASE("if and stdi kernels equal the scalar steps, any thread count") {
     for (int64_t i = 0; i < n; ++i) {
       float v = ic.v0 * th[size_t(i)];
       for (int64_t t = 0; t < T; ++t) {
-        const float s = slope > 0 ? if_step<true, float>(ic.slope, th[size_t(i)], v,
-                                                         x[size_t(t * n + i)])
-                                  : if_step<false, float>(ic.slope, th[size_t(i)], v,
-                                                          x[size_t(t * n + i)]);
+        const float s =
+            slope > 0 ? if_step<true, float>(ic.slope, th[size_t(i)], v, x[size_t(t * n + i)])
+                      : if_step<false, float>(ic.slope, th[size_t(i)], v, x[size_t(t * n + i)]);
         CHECK(s == z1[size_t(t * n + i)]);
       }
     }

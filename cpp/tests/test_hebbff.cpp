@@ -28,8 +28,8 @@ struct Problem {
   double loss(int64_t K, const std::vector<double>& xx, const std::vector<double>& WW, double e,
               double l) const {
     std::vector<double> a(size_t(s.T * s.B * s.N));
-    hebbff_forward<double>(s, xx.data(), WW.data(), b.data(), e, l, K, a.data(), nullptr,
-                           nullptr, 1);
+    hebbff_forward<double>(s, xx.data(), WW.data(), b.data(), e, l, K, a.data(), nullptr, nullptr,
+                           1);
     double L = 0;
     for (size_t i = 0; i < a.size(); ++i) L += std::sin(double(i)) * a[i];
     return L;
@@ -51,24 +51,26 @@ TEST_CASE("backward matches finite differences for any checkpoint interval") {
     hebbff_backward<double>(s, p.x.data(), p.W.data(), p.eta, p.lam, K, a.data(), ck.data(),
                             g.data(), gx.data(), gW.data(), gb.data(), &ge, &gl, 2);
     const double h = 1e-6;
-    const double fe = (p.loss(K, p.x, p.W, p.eta + h, p.lam) -
-                       p.loss(K, p.x, p.W, p.eta - h, p.lam)) / (2 * h);
-    const double fl = (p.loss(K, p.x, p.W, p.eta, p.lam + h) -
-                       p.loss(K, p.x, p.W, p.eta, p.lam - h)) / (2 * h);
+    const double fe =
+        (p.loss(K, p.x, p.W, p.eta + h, p.lam) - p.loss(K, p.x, p.W, p.eta - h, p.lam)) / (2 * h);
+    const double fl =
+        (p.loss(K, p.x, p.W, p.eta, p.lam + h) - p.loss(K, p.x, p.W, p.eta, p.lam - h)) / (2 * h);
     CHECK(std::fabs(fe - ge) < 1e-6 * std::max(1.0, std::fabs(fe)));
     CHECK(std::fabs(fl - gl) < 1e-6 * std::max(1.0, std::fabs(fl)));
     for (size_t k : {size_t(0), size_t(5), p.W.size() - 1}) {
       auto Wp = p.W, Wm = p.W;
       Wp[k] += h;
       Wm[k] -= h;
-      const double f = (p.loss(K, p.x, Wp, p.eta, p.lam) - p.loss(K, p.x, Wm, p.eta, p.lam)) / (2 * h);
+      const double f =
+          (p.loss(K, p.x, Wp, p.eta, p.lam) - p.loss(K, p.x, Wm, p.eta, p.lam)) / (2 * h);
       CHECK(std::fabs(f - gW[k]) < 1e-6 * std::max(1.0, std::fabs(f)));
     }
     for (size_t k : {size_t(0), size_t(7), p.x.size() - 1}) {
       auto xp = p.x, xm = p.x;
       xp[k] += h;
       xm[k] -= h;
-      const double f = (p.loss(K, xp, p.W, p.eta, p.lam) - p.loss(K, xm, p.W, p.eta, p.lam)) / (2 * h);
+      const double f =
+          (p.loss(K, xp, p.W, p.eta, p.lam) - p.loss(K, xm, p.W, p.eta, p.lam)) / (2 * h);
       CHECK(std::fabs(f - gx[k]) < 1e-6 * std::max(1.0, std::fabs(f)));
     }
   }

@@ -85,15 +85,15 @@ TEST_CASE("sparse_conv2d forward / grad input / grad weight equal the dense conv
               const int64_t k = L.xi(n, i / kk, oh, ow, (i % kk) / g.kw, i % g.kw);
               if (k >= 0)
                 gw_ref[size_t(s)] +=
-                    x[size_t(k)] * gy[size_t(((n * g.co + L.post[size_t(s)]) * g.oh + oh) * g.ow + ow)];
+                    x[size_t(k)] *
+                    gy[size_t(((n * g.co + L.post[size_t(s)]) * g.oh + oh) * g.ow + ow)];
             }
     for (int algorithm : {1, 2}) {
       std::vector<double> first_y, first_gx, first_gw;
       for (int threads : {1, 2, 3}) {
         std::vector<double> y(y_ref.size()), gx(x.size()), gw(L.w.size());
         learn::sparse_conv2d_forward<double>(g, x.data(), L.row_ptr.data(), L.post.data(),
-                                             L.w.data(), bias.data(), y.data(), threads,
-                                             algorithm);
+                                             L.w.data(), bias.data(), y.data(), threads, algorithm);
         learn::sparse_conv2d_backward<double>(g, x.data(), gy.data(), L.row_ptr.data(),
                                               L.post.data(), L.w.data(), gx.data(), gw.data(),
                                               threads, algorithm);

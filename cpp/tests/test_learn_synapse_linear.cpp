@@ -44,7 +44,8 @@ TEST_CASE("synapse_linear forward / grad input / grad weight equal dense product
   for (auto& v : gyt) v = nd(g);
   std::vector<double> bias(size_t(net.n_out));
   for (auto& v : bias) v = nd(g);
-  std::vector<double> yt_ref(size_t(net.n_out * net.rows)), gxt_ref(xt.size()), gw_ref(net.w.size());
+  std::vector<double> yt_ref(size_t(net.n_out * net.rows)), gxt_ref(xt.size()),
+      gw_ref(net.w.size());
   for (int64_t j = 0; j < net.n_out; ++j)
     for (int64_t r = 0; r < net.rows; ++r) {
       double acc = bias[size_t(j)];
@@ -73,8 +74,8 @@ TEST_CASE("synapse_linear forward / grad input / grad weight equal dense product
                                           net.post.data(), net.w.data(), net.n_out, bias.data(),
                                           yt.data(), threads);
     learn::synapse_linear_grad_input<double>(gyt.data(), net.rows, net.n_in, net.row_ptr.data(),
-                                             net.post.data(), net.w.data(), net.n_out,
-                                             gxt.data(), threads);
+                                             net.post.data(), net.w.data(), net.n_out, gxt.data(),
+                                             threads);
     learn::synapse_linear_grad_weight<double>(xt.data(), gyt.data(), net.rows, net.n_in,
                                               net.row_ptr.data(), net.post.data(), net.n_out,
                                               gw.data(), threads);

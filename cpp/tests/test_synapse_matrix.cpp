@@ -20,7 +20,8 @@ static SynapseMatrix random_matrix(int32_t n_pre, int32_t n_post, int64_t nnz, u
     w[k] = float(rng.normal());
     ++k;
   }
-  return SynapseMatrix::from_coo(n_pre, n_post, pre.data(), post.data(), w.data(), nullptr, nnz, 0.1);
+  return SynapseMatrix::from_coo(n_pre, n_post, pre.data(), post.data(), w.data(), nullptr, nnz,
+                                 0.1);
 }
 
 TEST_CASE("from_coo sorts rows and keeps weights") {

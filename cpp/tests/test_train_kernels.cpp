@@ -81,8 +81,7 @@ TEST_CASE("alif_forward equals alif_step<Delta>") {
     a.rho = c.p_a;
     a.beta_a = c.beta_a;
     a.n_threads = 2;
-    std::vector<float> v0(n, 0.f), a0(n, 0.f), z(x.size()), h(x.size()), ap(x.size()), vT(n),
-        aT(n);
+    std::vector<float> v0(n, 0.f), a0(n, 0.f), z(x.size()), h(x.size()), ap(x.size()), vT(n), aT(n);
     train::alif_forward<float>(a, x.data(), v0.data(), a0.data(), z.data(), h.data(), ap.data(),
                                vT.data(), aT.data());
     int64_t spikes = 0, mismatches = 0;
@@ -112,7 +111,8 @@ int64_t block_vs_scalar(const ALIFCoeffs& c, int64_t steps, int32_t n, int64_t& 
   sb.resize(size_t(n), 0.f);
   ss.resize(size_t(n), 0.f);
   std::vector<float> ab(size_t(n), 0.f), as(size_t(n), 0.f);
-  std::vector<float> in0(static_cast<size_t>(n)), in1(static_cast<size_t>(n)), cur(static_cast<size_t>(n));
+  std::vector<float> in0(static_cast<size_t>(n)), in1(static_cast<size_t>(n)),
+      cur(static_cast<size_t>(n));
   std::vector<int32_t> flag(static_cast<size_t>(n));
   const float scale = 0.25f;
   int64_t bad = 0;
@@ -138,15 +138,14 @@ int64_t block_vs_scalar(const ALIFCoeffs& c, int64_t steps, int32_t n, int64_t& 
       const float drive = Cur ? cur[k] * scale : 0.f;
       bool s;
       if constexpr (Adapt)
-        s = alif_step<K>(c, ss.v[k], ss.i_ex[k], ss.i_in[k], ss.ref[k], as[k], x0[k], x1[k],
-                         drive);
+        s = alif_step<K>(c, ss.v[k], ss.i_ex[k], ss.i_in[k], ss.ref[k], as[k], x0[k], x1[k], drive);
       else
         s = lif_step<K>(c.lif, ss.v[k], ss.i_ex[k], ss.i_in[k], ss.ref[k], x0[k], x1[k], drive);
       spikes += s;
       bad += (flag[k] != int32_t(s)) + (in0[k] != 0.f) + (sb.v[k] != ss.v[k]) +
              (sb.ref[k] != ss.ref[k]) + (ab[k] != as[k]);
-      if (K == SynapseKind::Exp) bad += (in1[k] != 0.f) + (sb.i_ex[k] != ss.i_ex[k]) +
-                                        (sb.i_in[k] != ss.i_in[k]);
+      if (K == SynapseKind::Exp)
+        bad += (in1[k] != 0.f) + (sb.i_ex[k] != ss.i_ex[k]) + (sb.i_in[k] != ss.i_in[k]);
     }
   }
   return bad;
@@ -209,8 +208,9 @@ TEST_CASE("discrete block steps equal their scalar steps") {
     const auto c = DiscreteALIFCoeffs<float>::make(p);
     const std::vector<float> beta(size_t(n), c.lif.beta), drive(size_t(n), c.lif.drive);
     std::vector<float> v(size_t(n), 0.f), a(size_t(n), 0.f), vn(size_t(n), 0.f);
-    std::vector<float> va(size_t(n), 0.f), aa(size_t(n), 0.f), z(static_cast<size_t>(n)), h(static_cast<size_t>(n)),
-        za(static_cast<size_t>(n)), ap(static_cast<size_t>(n)), zn(static_cast<size_t>(n));
+    std::vector<float> va(size_t(n), 0.f), aa(size_t(n), 0.f), z(static_cast<size_t>(n)),
+        h(static_cast<size_t>(n)), za(static_cast<size_t>(n)), ap(static_cast<size_t>(n)),
+        zn(static_cast<size_t>(n));
     std::vector<float> sv(size_t(n), 0.f), sva(size_t(n), 0.f), saa(size_t(n), 0.f),
         svn(size_t(n), 0.f);
     int64_t bad = 0, spikes = 0;
@@ -222,20 +222,20 @@ TEST_CASE("discrete block steps equal their scalar steps") {
         lif_discrete_block<float, true, false>(0, n, beta.data(), drive.data(), c.lif.v_th,
                                                c.lif.v_reset, xt, nullptr, v.data(), z.data(),
                                                h.data(), H);
-        alif_discrete_block<float, true>(0, n, beta.data(), drive.data(), c.lif.v_th,
-                                         c.lif.v_reset, c.rho, c.beta_a, xt, va.data(),
-                                         aa.data(), za.data(), h.data(), ap.data(), H);
-        noisy_lif_block<float, true>(0, n, beta.data(), drive.data(), c.lif.v_th, c.lif.v_reset,
-                                     xt, et, vn.data(), zn.data(), nullptr, H);
+        alif_discrete_block<float, true>(0, n, beta.data(), drive.data(), c.lif.v_th, c.lif.v_reset,
+                                         c.rho, c.beta_a, xt, va.data(), aa.data(), za.data(),
+                                         h.data(), ap.data(), H);
+        noisy_lif_block<float, true>(0, n, beta.data(), drive.data(), c.lif.v_th, c.lif.v_reset, xt,
+                                     et, vn.data(), zn.data(), nullptr, H);
       } else {
         lif_discrete_block<float, false, false>(0, n, beta.data(), drive.data(), c.lif.v_th,
                                                 c.lif.v_reset, xt, nullptr, v.data(), z.data(),
                                                 h.data(), H);
         alif_discrete_block<float, false>(0, n, beta.data(), drive.data(), c.lif.v_th,
-                                          c.lif.v_reset, c.rho, c.beta_a, xt, va.data(),
-                                          aa.data(), za.data(), h.data(), ap.data(), H);
-        noisy_lif_block<float, false>(0, n, beta.data(), drive.data(), c.lif.v_th,
-                                      c.lif.v_reset, xt, et, vn.data(), zn.data(), nullptr, H);
+                                          c.lif.v_reset, c.rho, c.beta_a, xt, va.data(), aa.data(),
+                                          za.data(), h.data(), ap.data(), H);
+        noisy_lif_block<float, false>(0, n, beta.data(), drive.data(), c.lif.v_th, c.lif.v_reset,
+                                      xt, et, vn.data(), zn.data(), nullptr, H);
       }
       for (int64_t i = 0; i < n; ++i) {
         const size_t k = size_t(i);
@@ -278,7 +278,8 @@ TEST_CASE("sparse row products equal the dense product") {
   for (auto& v : wt) v = u(g) - 0.5f;
   for (auto& v : gy) v = u(g) - 0.5f;
   std::vector<int64_t> rp(rows + 1);
-  const int64_t nnz = train::gather_active<float>(x.data(), rows, k, rp.data(), nullptr, nullptr, 2);
+  const int64_t nnz =
+      train::gather_active<float>(x.data(), rows, k, rp.data(), nullptr, nullptr, 2);
   std::vector<int32_t> idx(nnz);
   std::vector<float> val(nnz), y(size_t(rows * m)), gwt(size_t(k * m));
   train::gather_active<float>(x.data(), rows, k, rp.data(), idx.data(), val.data(), 2);

@@ -156,12 +156,12 @@ TEST_CASE("dendritic_forward equals dendritic_soma_input per neuron") {
                                         s.data(), y.data());
         break;
       case BranchFn::Sigmoid:
-        dendritic_block<BranchFn::Sigmoid>(int32_t(K), 0.f, b.data(), u.data(), 0,
-                                           int32_t(out), s.data(), y.data());
+        dendritic_block<BranchFn::Sigmoid>(int32_t(K), 0.f, b.data(), u.data(), 0, int32_t(out),
+                                           s.data(), y.data());
         break;
       default:
-        dendritic_block<BranchFn::Identity>(int32_t(K), 0.f, b.data(), u.data(), 0,
-                                            int32_t(out), s.data(), y.data());
+        dendritic_block<BranchFn::Identity>(int32_t(K), 0.f, b.data(), u.data(), 0, int32_t(out),
+                                            s.data(), y.data());
     }
     CHECK(u == uref && y == yref);
     CHECK(s == std::vector<float>(s.size(), 0.f));  // inputs read and cleared

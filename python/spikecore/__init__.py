@@ -4,14 +4,26 @@ A multithreaded C++ engine (``spikecore.sim``), a cochlear front end (``spikecor
 PyTorch training bridge (``spikecore.nn``). Submodules are imported lazily, so ``import spikecore``
 never imports torch.
 """
+
 from __future__ import annotations
 
 import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("specs", "sim", "nn", "audio", "data", "learn", "models", "analysis", "io",
-               "experiments", "bench")
+_SUBMODULES = (
+    "specs",
+    "sim",
+    "nn",
+    "audio",
+    "data",
+    "learn",
+    "models",
+    "analysis",
+    "io",
+    "experiments",
+    "bench",
+)
 
 
 def __getattr__(name: str):

@@ -3,6 +3,7 @@
 Each subcommand lives in its own module, which provides ``add_arguments(parser)`` and
 ``run(args) -> int``; this file only dispatches.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,7 +14,10 @@ COMMANDS = {
     "demo": ("spikecore.demo", "run the embedded default pipeline and save plots"),
     "bench": ("spikecore.bench.cli", "benchmarks, peers measured in the same run"),
     "encode": ("spikecore.audio.cli", "encode a WAV file into spikes (.npz)"),
-    "hebbff": ("spikecore.experiments.hebbff_cli", "train HebbFF and write the reconfiguration report"),
+    "hebbff": (
+        "spikecore.experiments.hebbff_cli",
+        "train HebbFF and write the reconfiguration report",
+    ),
 }
 
 

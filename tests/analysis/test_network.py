@@ -75,7 +75,7 @@ def _direct_Q(A, memb, gp, gn, omega):
             Bs -= gp * np.outer(kp, kp) / mp
         if mn > 0:
             Bs += gn * np.outer(kn, kn) / mn
-        B[s * N:(s + 1) * N, s * N:(s + 1) * N] = Bs
+        B[s * N : (s + 1) * N, s * N : (s + 1) * N] = Bs
         two_mu += mp + mn
     for s in range(L - 1):
         for i in range(N):

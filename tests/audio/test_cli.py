@@ -16,8 +16,23 @@ def wav(tmp_path):
 
 def test_encode_spiketrum(tmp_path, wav, capsys):
     out = tmp_path / "out.npz"
-    assert main(["encode", str(wav), "-o", str(out), "--rate", "800", "--kernels", "16",
-                 "--dense-dt", "0.001"]) == 0
+    assert (
+        main(
+            [
+                "encode",
+                str(wav),
+                "-o",
+                str(out),
+                "--rate",
+                "800",
+                "--kernels",
+                "16",
+                "--dense-dt",
+                "0.001",
+            ]
+        )
+        == 0
+    )
     ev = SpikeEvents.load(out)
     assert len(ev) == 400 and ev.n_channels == 48
     with np.load(out) as z:

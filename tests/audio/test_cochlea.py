@@ -1,4 +1,5 @@
 """Gammatone filterbank: against scipy, streaming, threads, envelope stage, bad input."""
+
 import numpy as np
 import pytest
 
@@ -50,15 +51,16 @@ def test_unit_gain_at_centre_frequency():
         assert np.max(np.abs(y[4000:])) == pytest.approx(1.0, rel=2e-2)
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(envelope=True, frame_rate_hz=100, compression="power",
-                                            pre_emphasis=0.97)])
+@pytest.mark.parametrize(
+    "kw", [dict(), dict(envelope=True, frame_rate_hz=100, compression="power", pre_emphasis=0.97)]
+)
 def test_streaming_equals_whole_and_threads(kw):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((3, 4001)).astype(np.float32)
     c = Cochlea(fs=16000, n_channels=37, **kw)
     whole = c(x)
     s = c.stream(batch=3)
-    parts = [s.process(x[:, i:i + 333]) for i in range(0, x.shape[1], 333)]
+    parts = [s.process(x[:, i : i + 333]) for i in range(0, x.shape[1], 333)]
     assert np.array_equal(np.concatenate(parts, axis=1), whole)
     c2 = Cochlea(fs=16000, n_channels=37, n_threads=2, **kw)
     assert np.array_equal(c2(x), whole)
@@ -77,17 +79,31 @@ def test_envelope_stage_shape_and_values():
     assert np.argmax(env[50]) == ch
     # a rectified unit sine averages 1/pi
     assert env[50:, ch].mean() == pytest.approx(1 / np.pi, rel=0.1)
-    logc = Cochlea(fs=fs, n_channels=16, f_lo=100, f_hi=6000, envelope=True, frame_rate_hz=100,
-                   compression="log", log_floor=1e-2)
+    logc = Cochlea(
+        fs=fs,
+        n_channels=16,
+        f_lo=100,
+        f_hi=6000,
+        envelope=True,
+        frame_rate_hz=100,
+        compression="log",
+        log_floor=1e-2,
+    )
     assert np.allclose(logc(tone), np.log1p(env / 1e-2), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("kw,arg", [
-    (dict(fs=0), "fs"), (dict(fs=-8000), "fs"),
-    (dict(fs=16000, f_hi=8000), "f_hi"), (dict(fs=16000, f_lo=5000, f_hi=4000), "f_lo"),
-    (dict(n_channels=0), "n_channels"), (dict(compression="cubic"), "compression"),
-    (dict(frame_rate_hz=100), "frame_rate_hz"),
-])
+@pytest.mark.parametrize(
+    "kw,arg",
+    [
+        (dict(fs=0), "fs"),
+        (dict(fs=-8000), "fs"),
+        (dict(fs=16000, f_hi=8000), "f_hi"),
+        (dict(fs=16000, f_lo=5000, f_hi=4000), "f_lo"),
+        (dict(n_channels=0), "n_channels"),
+        (dict(compression="cubic"), "compression"),
+        (dict(frame_rate_hz=100), "frame_rate_hz"),
+    ],
+)
 def test_bad_parameters(kw, arg):
     with pytest.raises(ValueError, match=arg):
         Cochlea(**kw)
@@ -119,7 +135,7 @@ def test_low_channels_match_scipy_numerator_with_factored_denominator():
         b, _ = scipy_signal.gammatone(cf, "iir", fs=fs)
         r = np.exp(-2 * np.pi * 1.019 * (24.7 + cf / 9.26449) / fs)
         th = 2 * np.pi * cf / fs
-        den = (1 - 2 * r * np.cos(th) * z1 + r * r * z1 ** 2) ** 4
+        den = (1 - 2 * r * np.cos(th) * z1 + r * r * z1**2) ** 4
         h_ref = np.polyval(b[::-1], z1) / den
         _, h = scipy_signal.sosfreqz(sos, worN=w, fs=fs)
         m = np.abs(h_ref) > 1e-3
@@ -163,8 +179,10 @@ def test_bitwise_equal_to_float32_cascade_without_denormals():
     y = c(x)  # 17000 x 64 x 4 B = 4.4 MB: the streaming-store path
     assert np.array_equal(y, ref)
     c2 = Cochlea(fs=16000, n_channels=64, f_lo=50, f_hi=7000, n_threads=2)
-    assert np.array_equal(c2(np.stack([x[:5000], x[5000:10000]])),
-                          np.stack([ref[:5000], _cascade_float32(c, x[5000:10000])]))
+    assert np.array_equal(
+        c2(np.stack([x[:5000], x[5000:10000]])),
+        np.stack([ref[:5000], _cascade_float32(c, x[5000:10000])]),
+    )
 
 
 def test_silence_flushes_denormals_and_matches_scipy():

@@ -1,4 +1,5 @@
 """Spiketrum: exact budget, SNR vs budget, robustness, streaming, decoder, claims at small size."""
+
 import numpy as np
 import pytest
 
@@ -19,9 +20,11 @@ FS = 16000
 def signal(seconds=0.5, seed=0):
     t = np.arange(int(FS * seconds)) / FS
     rng = np.random.default_rng(seed)
-    x = (0.5 * np.sin(2 * np.pi * 220 * t) * np.sin(2 * np.pi * 3 * t)
-         + 0.2 * np.sin(2 * np.pi * 1500 * t + np.sin(2 * np.pi * 5 * t))
-         + 0.05 * rng.standard_normal(t.size))
+    x = (
+        0.5 * np.sin(2 * np.pi * 220 * t) * np.sin(2 * np.pi * 3 * t)
+        + 0.2 * np.sin(2 * np.pi * 1500 * t + np.sin(2 * np.pi * 5 * t))
+        + 0.05 * rng.standard_normal(t.size)
+    )
     return x.astype(np.float32)
 
 
@@ -89,7 +92,7 @@ def test_streaming_frames_same_as_one_call(x):
     st = Spiketrum(rate_hz=800, n_kernels=16, frame_length=1000)
     whole = st.encode(x)
     s = st.stream()
-    parts = [s.push(x[i:i + 777]) for i in range(0, x.size, 777)] + [s.flush()]
+    parts = [s.push(x[i : i + 777]) for i in range(0, x.size, 777)] + [s.flush()]
     t = np.concatenate([p.t for p in parts])
     k = np.concatenate([p.unit for p in parts])
     a = np.concatenate([p.amp for p in parts])
@@ -107,7 +110,7 @@ def test_decoder_matches_numpy_sum_and_positive_only(x):
     for t, m, a in zip(ev.t, ev.unit, ev.amp):
         g = st.dictionary.kernel(m)
         n = min(g.size, 4000 - t)
-        ref[t:t + n] += a * g[:n]
+        ref[t : t + n] += a * g[:n]
     assert np.allclose(st.decode(ev), ref, atol=1e-5)
     signed = Spiketrum(rate_hz=300, n_kernels=8, positive_only=False).encode(x[:4000])
     assert np.any(signed.amp < 0)
@@ -127,7 +130,9 @@ def test_levels_dense_and_save_load(tmp_path, x):
     back = SpikeEvents.load(p)
     for f in ("t", "unit", "level", "amp", "level_amp"):
         assert np.array_equal(getattr(back, f), getattr(ev, f))
-    assert back.dt_s == ev.dt_s and back.n_steps == ev.n_steps and back.meta["encoder"] == "spiketrum"
+    assert (
+        back.dt_s == ev.dt_s and back.n_steps == ev.n_steps and back.meta["encoder"] == "spiketrum"
+    )
 
 
 def test_metrics():
@@ -139,10 +144,18 @@ def test_metrics():
         snr_db(x, x[:-1])
 
 
-@pytest.mark.parametrize("kw,arg", [(dict(rate_hz=0), "rate_hz"), (dict(rate_hz=-5), "rate_hz"),
-                                    (dict(fs=0), "fs"), (dict(f_hi=8000), "f_hi"),
-                                    (dict(f_lo=5000, f_hi=4000), "f_lo"),
-                                    (dict(n_kernels=0), "n_kernels"), (dict(n_levels=0), "n_levels")])
+@pytest.mark.parametrize(
+    "kw,arg",
+    [
+        (dict(rate_hz=0), "rate_hz"),
+        (dict(rate_hz=-5), "rate_hz"),
+        (dict(fs=0), "fs"),
+        (dict(f_hi=8000), "f_hi"),
+        (dict(f_lo=5000, f_hi=4000), "f_lo"),
+        (dict(n_kernels=0), "n_kernels"),
+        (dict(n_levels=0), "n_levels"),
+    ],
+)
 def test_bad_parameters(kw, arg):
     with pytest.raises(ValueError, match=arg):
         Spiketrum(**kw)

@@ -1,4 +1,5 @@
 """The C++ microbenchmarks (bench/cpp) build and run at quick size, printing sane figures."""
+
 import re
 import subprocess
 from pathlib import Path
@@ -25,8 +26,9 @@ def _figures(out):
 
 
 def _run(bench_dir, name):
-    r = subprocess.run([str(bench_dir / name), "--quick"], capture_output=True, text=True,
-                       timeout=120)
+    r = subprocess.run(
+        [str(bench_dir / name), "--quick"], capture_output=True, text=True, timeout=120
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     return _figures(r.stdout)
 
@@ -39,8 +41,9 @@ def test_bench_delivery(bench_dir):
 def test_bench_neuron_update(bench_dir):
     f = _run(bench_dir, "bench_neuron_update")
     assert 0 < f["lif_step<Delta>"] < 1e4 and 0 < f["lif_step<Exp>"] < 1e4
-    assert all(0 < f[f"{s}<{k}>"] < 1e4 for s in ("lif_block", "alif_block")
-               for k in ("Delta", "Exp"))
+    assert all(
+        0 < f[f"{s}<{k}>"] < 1e4 for s in ("lif_block", "alif_block") for k in ("Delta", "Exp")
+    )
 
 
 def test_bench_prune_regrow(bench_dir):

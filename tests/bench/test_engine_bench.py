@@ -1,4 +1,5 @@
 """`spikecore bench engine` runs end to end at tiny size; absent peers give None, never a crash."""
+
 import json
 import math
 
@@ -18,9 +19,17 @@ def test_bench_engine_without_peers(monkeypatch, capsys):
     assert rc == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
     cases = {d["case"]: d for d in lines}
-    assert {"brunel_1thread", "brunel_2threads", "brunel_rate", "brunel_cv",
-            "brunel_construction", "brunel_memory", "brunel_prune_regrow", "cuba_rate",
-            "cuba_cv"} <= set(cases)
+    assert {
+        "brunel_1thread",
+        "brunel_2threads",
+        "brunel_rate",
+        "brunel_cv",
+        "brunel_construction",
+        "brunel_memory",
+        "brunel_prune_regrow",
+        "cuba_rate",
+        "cuba_cv",
+    } <= set(cases)
     assert any(c.startswith("cuba_") and c.endswith("_1thread") for c in cases)
     for d in lines:
         assert set(d) >= {"bench", "case", "metric", "value", "unit", "peers"}

@@ -1,4 +1,5 @@
 """The engine examples reproduce their claims at reduced size (peers off)."""
+
 import pytest
 
 
@@ -11,8 +12,9 @@ def test_cuba_example_rate_near_brian2(example):
 
 
 def test_brunel_example_asynchronous_irregular(example):
-    rows = example("brunel").main(["--scale", "0.2", "--duration-ms", "400", "--no-peers",
-                                 "--threads", "2"])
+    rows = example("brunel").main(
+        ["--scale", "0.2", "--duration-ms", "400", "--no-peers", "--threads", "2"]
+    )
     ours = rows[0][1]
     # NEST 3.10 at this size (1 s): 38.7 Hz, CV 0.51
     assert ours.stats.rate_hz == pytest.approx(38.0, rel=0.2)

@@ -1,5 +1,6 @@
 """spikecore bench gpu: the no-GPU message here, and the step machinery on CPU through Triton's
 interpreter (the timings themselves need a GPU)."""
+
 import os
 
 import pytest
@@ -32,8 +33,9 @@ def test_triton_step_matches_reference_on_cpu(monkeypatch):
     monkeypatch.delenv("SPIKECORE_TRITON")
     calls = []
     fwd = k.LIFFn.forward
-    monkeypatch.setattr(k.LIFFn, "forward", staticmethod(
-        lambda ctx, *a: calls.append(1) or fwd(ctx, *a)))
+    monkeypatch.setattr(
+        k.LIFFn, "forward", staticmethod(lambda ctx, *a: calls.append(1) or fwd(ctx, *a))
+    )
     assert gpu.loss_agreement(T=3, B=2, device="cpu") < 1e-5
     assert len(calls) == 2  # the two LIF layers of the Triton step, none of the reference
     assert os.environ.get("SPIKECORE_TRITON") is None  # restored

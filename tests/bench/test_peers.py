@@ -1,4 +1,5 @@
 """Peer runners: absent peers give None (never an exception); present ones run a tiny network."""
+
 import os
 
 import pytest
@@ -49,8 +50,10 @@ def test_models_scale_keeps_in_degrees():
 _venv = peers.peers_dir() / "venv" / "bin" / "python"
 
 
-@pytest.mark.skipif(not _venv.exists() or os.environ.get("SPIKECORE_PEERS") == "0",
-                    reason="no peers' environment (created by `spikecore bench engine`)")
+@pytest.mark.skipif(
+    not _venv.exists() or os.environ.get("SPIKECORE_PEERS") == "0",
+    reason="no peers' environment (created by `spikecore bench engine`)",
+)
 def test_nest_runs_a_small_brunel(monkeypatch):
     monkeypatch.setattr(peers, "_available", {})
     if not peers.available("nest"):
@@ -65,7 +68,7 @@ def test_nest_runs_a_small_brunel(monkeypatch):
 
 def test_timeout_kills_the_peer_and_gives_none(monkeypatch, tmp_path):
     fake = tmp_path / "python"
-    fake.write_text("#!/bin/sh\nif [ \"$1\" = -c ]; then exit 0; fi\nsleep 30\n")
+    fake.write_text('#!/bin/sh\nif [ "$1" = -c ]; then exit 0; fi\nsleep 30\n')
     fake.chmod(0o755)
     monkeypatch.setenv("SPIKECORE_PEER_PYTHON", str(fake))
     monkeypatch.delenv("SPIKECORE_PEERS", raising=False)

@@ -1,4 +1,5 @@
 """spikecore.bench.train at tiny sizes: every case runs, the comparison is fair, results sane."""
+
 import math
 
 import numpy as np

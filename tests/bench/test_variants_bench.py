@@ -1,4 +1,5 @@
 """spikecore.bench.variants at tiny sizes: the CE-LIF/LIF ratio cases run and are sane."""
+
 import inspect
 import math
 
@@ -14,8 +15,7 @@ def test_variants_is_a_bench_area():
 def test_celif_ratio_cases_at_tiny_size():
     res = list(vb.celif_cases(sizes=(6, 2, 8, 16), repeats=3, bench="train"))
     cases = [r.case.split(" ")[0] for r in res]
-    assert cases == ["celif_neuron", "celif_neuron", "celif_layer_shared",
-                     "celif_layer_separate"]
+    assert cases == ["celif_neuron", "celif_neuron", "celif_layer_shared", "celif_layer_separate"]
     for r in res:
         assert r.bench == "train" and r.unit == "ms" and not r.higher_is_better
         (ref,) = r.peers.values()

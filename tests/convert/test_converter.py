@@ -1,4 +1,5 @@
 """The fx converter: BN folding, lossless STDI conversion of QCFS nets, graphs, bad input."""
+
 import copy
 
 import pytest
@@ -13,9 +14,20 @@ from spikecore.nn.conversion import stdi_reference, stdi_value
 
 def _net(L, act=None):
     act = act or (lambda: QCFS(L, 1.5))
-    return nn.Sequential(nn.Conv2d(1, 6, 3, padding=1), nn.BatchNorm2d(6), act(),
-                         nn.MaxPool2d(2), nn.Conv2d(6, 8, 3, padding=1), nn.BatchNorm2d(8), act(),
-                         nn.AvgPool2d(2), nn.Flatten(), nn.Linear(32, 16), act(), nn.Linear(16, 3))
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 3, padding=1),
+        nn.BatchNorm2d(6),
+        act(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        act(),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32, 16),
+        act(),
+        nn.Linear(16, 3),
+    )
 
 
 def _randomise_bn(net, seed=0):
@@ -45,8 +57,10 @@ def test_rate_conversion_approaches_ann_with_T():
     x = torch.rand(64, 1, 8, 8)
     with torch.no_grad():
         ref = net(x)
-        errs = [float((convert(net, x, T=T, coding="rate", threshold="max")(x) - ref).abs().mean())
-                for T in (4, 256)]
+        errs = [
+            float((convert(net, x, T=T, coding="rate", threshold="max")(x) - ref).abs().mean())
+            for T in (4, 256)
+        ]
     assert errs[1] < errs[0] / 4
 
 
@@ -108,7 +122,7 @@ def test_stdi_maxpool_gate_is_exact():
     out = pool(y.reshape(-1, 2, 9, 9)).reshape(T, 3, 2, 5, 5)
     ref = msb_gate_reference(y.reshape(-1, 2, 9, 9), T, 3, 2, 1).reshape(out.shape)
     assert torch.equal(out, ref)
-    q = torch.floor(a * 2 ** T) / 2 ** T
+    q = torch.floor(a * 2**T) / 2**T
     assert (out.mean(0) - F.max_pool2d(q, 3, 2, 1)).abs().max() < 1e-6
     # the output is itself a valid spike code: at most one spike value per bit
     w = stdi_value(torch.ones(T, 1), 1.0)
@@ -141,8 +155,9 @@ def test_leaky_relu_signed():
     with torch.no_grad():
         ref = net(x)
         e_stdi = (convert(net, x, T=12, threshold="max")(x) - ref).abs().max()
-        e_rate = (convert(net, x, T=256, coding="rate", threshold="max", v0=0.0)(x)
-                  - ref).abs().max()
+        e_rate = (
+            (convert(net, x, T=256, coding="rate", threshold="max", v0=0.0)(x) - ref).abs().max()
+        )
     assert e_stdi < 0.02 and e_rate < 0.1
 
 

@@ -1,4 +1,5 @@
 """Claim 4 at reduced size: a small digits CNN converts losslessly at T = log2(L + 1)."""
+
 import torch
 
 

@@ -1,4 +1,5 @@
 """Conversion neurons: claim 1 (one STDI layer is the quantiser), C++ kernel == torch reference."""
+
 import pytest
 import torch
 
@@ -17,11 +18,11 @@ def test_claim1_stdi_layer_is_the_quantiser(T, backend):
     n = STDINeuron(1.0, rounding=False, backend=backend)
     with torch.no_grad():
         y = n.value(n(x)).mean(0).flatten()
-    assert (y - torch.floor(a * 2 ** T) / 2 ** T).abs().max() < 1e-6
+    assert (y - torch.floor(a * 2**T) / 2**T).abs().max() < 1e-6
     # rounding mode: the QCFS quantiser with L = 2^T - 1 and clip lambda
-    lam, L = 1.7, 2 ** T - 1
+    lam, L = 1.7, 2**T - 1
     z = torch.rand(5000, generator=g) * 2.4 - 0.2
-    n = STDINeuron(lam * 2 ** T / L, backend=backend)
+    n = STDINeuron(lam * 2**T / L, backend=backend)
     y = n.value(n(z.expand(T, -1).contiguous().unsqueeze(1))).mean(0).flatten()
     q = lam * torch.clamp(torch.floor(z * L / lam + 0.5) / L, 0, 1)
     assert (y - q).abs().max() < 1e-5
@@ -34,15 +35,16 @@ def test_kernels_equal_reference(dtype, slope):
     g = torch.Generator().manual_seed(0)
     for T in (1, 3, 6):
         x = torch.randn(T, 4, 33, generator=g, dtype=dtype)
-        th = (torch.rand(33, generator=g, dtype=dtype) + 0.2)
+        th = torch.rand(33, generator=g, dtype=dtype) + 0.2
         for D in (None, 1, T):
             for rnd in (True, False):
                 ref = stdi_reference(x, th, D, rnd, slope)
                 got = STDINeuron(th, D, rnd, slope, backend="cpp")(x)
                 assert torch.equal(ref, got), (T, D, rnd)
         for v0 in (0.0, 0.5):
-            assert torch.equal(if_reference(x, th, v0, slope),
-                               IFNeuron(th, v0, slope, backend="cpp")(x))
+            assert torch.equal(
+                if_reference(x, th, v0, slope), IFNeuron(th, v0, slope, backend="cpp")(x)
+            )
 
 
 def test_signed_stdi_codes_leaky_relu():
@@ -50,7 +52,7 @@ def test_signed_stdi_codes_leaky_relu():
     z = torch.linspace(-3, 1, 4001)
     y = stdi_value(stdi_reference(z.expand(T, -1).contiguous(), 1.0, negative_slope=alpha), 1.0)
     y = y.mean(0)
-    want = torch.where(z >= 0, z, alpha * z).clamp(-(1 - 2 ** -T), 1 - 2 ** -T)
+    want = torch.where(z >= 0, z, alpha * z).clamp(-(1 - 2**-T), 1 - 2**-T)
     assert (y - want).abs().max() <= 2 ** -(T + 1) + 1e-6
 
 

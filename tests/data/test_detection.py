@@ -1,4 +1,5 @@
 """Synthetic shapes detection set: determinism, box validity, COCO JSON round trip, bad input."""
+
 import json
 
 import numpy as np

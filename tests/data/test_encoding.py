@@ -58,13 +58,16 @@ def test_latency_linear_exact_times():
     assert s[:, 0].argmax(0).tolist() == [0, 4, 6]
 
 
-@pytest.mark.parametrize("bad,exc,word", [
-    (np.zeros(5, np.float32), ValueError, "x"),
-    (np.zeros((2, 3), bool), TypeError, "x"),
-    (np.array([[0.1, np.nan]], np.float32), ValueError, "NaN"),
-    (np.array([[1.5]], np.float32), ValueError, "[0, 1]"),
-    (np.array([["a"]]), TypeError, "x"),
-])
+@pytest.mark.parametrize(
+    "bad,exc,word",
+    [
+        (np.zeros(5, np.float32), ValueError, "x"),
+        (np.zeros((2, 3), bool), TypeError, "x"),
+        (np.array([[0.1, np.nan]], np.float32), ValueError, "NaN"),
+        (np.array([[1.5]], np.float32), ValueError, "[0, 1]"),
+        (np.array([["a"]]), TypeError, "x"),
+    ],
+)
 def test_bad_input(bad, exc, word):
     with pytest.raises(exc, match=None) as info:
         rate_encode(bad, 4)
@@ -76,13 +79,18 @@ def test_bad_input(bad, exc, word):
 def test_bad_arguments_name_themselves():
     x = np.zeros((1, 2), np.float32)
     for kwargs, word in [
-        (dict(steps=0), "steps"), (dict(steps=2.5), "steps"),
-        (dict(steps=3, method="gauss"), "bernoulli"), (dict(steps=3, max_prob=1.5), "max_prob"),
+        (dict(steps=0), "steps"),
+        (dict(steps=2.5), "steps"),
+        (dict(steps=3, method="gauss"), "bernoulli"),
+        (dict(steps=3, max_prob=1.5), "max_prob"),
         (dict(steps=3, method="poisson", gain=-1), "gain"),
     ]:
         with pytest.raises((ValueError, TypeError), match=word):
             rate_encode(x, **kwargs)
-    for kwargs, word in [(dict(method="exp"), "linear, log"), (dict(threshold=1.0), "threshold"),
-                         (dict(method="log", tau=0), "tau")]:
+    for kwargs, word in [
+        (dict(method="exp"), "linear, log"),
+        (dict(threshold=1.0), "threshold"),
+        (dict(method="log", tau=0), "tau"),
+    ]:
         with pytest.raises(ValueError, match=word):
             latency_encode(x, 3, **kwargs)

@@ -43,12 +43,20 @@ def test_mixed_R_and_seed_reproducible():
             assert any(np.array_equal(x[t, b_], x[t - r, b_]) for r in (2, 5) if t - r >= 0)
 
 
-@pytest.mark.parametrize("kw, name, exc", [
-    (dict(R=0), "R", ValueError), (dict(R=[3, 0]), "R", ValueError),
-    (dict(P=-0.1), "P", ValueError), (dict(P=1.5), "P", ValueError),
-    (dict(P=float("nan")), "P", ValueError), (dict(d=0), "d", ValueError),
-    (dict(T=0), "T", ValueError), (dict(R=2.5), "R", TypeError), (dict(d=3.0), "d", TypeError),
-])
+@pytest.mark.parametrize(
+    "kw, name, exc",
+    [
+        (dict(R=0), "R", ValueError),
+        (dict(R=[3, 0]), "R", ValueError),
+        (dict(P=-0.1), "P", ValueError),
+        (dict(P=1.5), "P", ValueError),
+        (dict(P=float("nan")), "P", ValueError),
+        (dict(d=0), "d", ValueError),
+        (dict(T=0), "T", ValueError),
+        (dict(R=2.5), "R", TypeError),
+        (dict(d=3.0), "d", TypeError),
+    ],
+)
 def test_bad_input(kw, name, exc):
     with pytest.raises(exc, match=f"^{name}"):
         familiarity_sequence(**kw)

@@ -19,8 +19,10 @@ def test_round_trip(tmp_path, dtype, gz):
 def _fake_mnist(root, n_train=12, n_test=5, gz=True):
     rng = np.random.default_rng(0)
     out = {}
-    files = [("train", n_train, ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")),
-             ("test", n_test, ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"))]
+    files = [
+        ("train", n_train, ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")),
+        ("test", n_test, ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")),
+    ]
     for split, n, (img, lab) in files:
         x = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
         y = rng.integers(0, 10, n).astype(np.uint8)

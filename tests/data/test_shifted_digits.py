@@ -1,4 +1,5 @@
 """Shifted, cluttered digits: shapes, determinism, the digit is intact at its offset, bad input."""
+
 import numpy as np
 import pytest
 
@@ -22,8 +23,11 @@ def test_digit_pasted_at_an_offset_and_clutter_rate():
     x = load_digits(seed=0).x_train[:200]
     clean = shift_and_clutter(x, size=11, clutter=0.0, seed=1).reshape(-1, 11, 11)
     for i in range(len(x)):  # the digit appears unchanged at one of the 4 x 4 offsets
-        hits = [np.array_equal(clean[i, oy:oy + 8, ox:ox + 8], x[i].reshape(8, 8))
-                for oy in range(4) for ox in range(4)]
+        hits = [
+            np.array_equal(clean[i, oy : oy + 8, ox : ox + 8], x[i].reshape(8, 8))
+            for oy in range(4)
+            for ox in range(4)
+        ]
         assert any(hits)
         assert np.isclose(clean[i].sum(), x[i].sum(), rtol=1e-5)
     assert np.array_equal(shift_and_clutter(x, size=8, clutter=0.0), x)
@@ -31,9 +35,15 @@ def test_digit_pasted_at_an_offset_and_clutter_rate():
     assert 0.18 < float((noisy > 0).mean()) < 0.22
 
 
-@pytest.mark.parametrize("kw,name", [(dict(size=7), "size"), (dict(size=12.0), "size"),
-                                     (dict(clutter=-0.1), "clutter"),
-                                     (dict(clutter=1.5), "clutter")])
+@pytest.mark.parametrize(
+    "kw,name",
+    [
+        (dict(size=7), "size"),
+        (dict(size=12.0), "size"),
+        (dict(clutter=-0.1), "clutter"),
+        (dict(clutter=1.5), "clutter"),
+    ],
+)
 def test_bad_input(kw, name):
     with pytest.raises(ValueError, match=name):
         shift_and_clutter(np.zeros((2, 64), np.float32), **kw)

@@ -1,4 +1,5 @@
 """Reduced end-to-end check: spoken digits -> Spiketrum -> spikecore.nn SNN -> event engine."""
+
 import numpy as np
 import pytest
 

@@ -1,4 +1,5 @@
 """spikecore.experiments.brunel: the demo's Brunel run gives the network the benchmark builds."""
+
 import numpy as np
 import pytest
 
@@ -18,8 +19,14 @@ def test_brunel_small_matches_bench_protocol():
     assert r.stats_exc.n_spikes + r.stats_inh.n_spikes == r.stats.n_spikes
 
 
-@pytest.mark.parametrize("kw, name", [({"scale": 0}, "scale"), ({"duration_ms": -1}, "duration_ms"),
-                                      ({"duration_ms": float("nan")}, "duration_ms")])
+@pytest.mark.parametrize(
+    "kw, name",
+    [
+        ({"scale": 0}, "scale"),
+        ({"duration_ms": -1}, "duration_ms"),
+        ({"duration_ms": float("nan")}, "duration_ms"),
+    ],
+)
 def test_brunel_bad_input(kw, name):
     with pytest.raises(ValueError, match=name):
         run_brunel(**{"scale": 0.1, "duration_ms": 10.0, **kw})

@@ -14,8 +14,20 @@ from spikecore.experiments.reconfiguration import (
 
 
 def _tiny(**kw):
-    base = dict(R_values=(2, 3), modes=("fresh", "fixed"), repeats=1, d=12, N=12, iters=20,
-                checkpoint_every=10, T=40, batch=4, lr=1e-2, T_val=150, window=50)
+    base = dict(
+        R_values=(2, 3),
+        modes=("fresh", "fixed"),
+        repeats=1,
+        d=12,
+        N=12,
+        iters=20,
+        checkpoint_every=10,
+        T=40,
+        batch=4,
+        lr=1e-2,
+        T_val=150,
+        window=50,
+    )
     base.update(kw)
     return SweepConfig(**base)
 
@@ -33,8 +45,13 @@ def test_sweep_and_report(tmp_path):
     for p in paths.values():
         assert (tmp_path / p.split("/")[-1]).stat().st_size > 0
     s = json.loads((tmp_path / "summary.json").read_text())
-    assert {"runs", "corr_Q_acc", "corr_Q_next_acc", "corr_dQ_final_acc",
-            "corr_Q_flexibility"} <= set(s)
+    assert {
+        "runs",
+        "corr_Q_acc",
+        "corr_Q_next_acc",
+        "corr_dQ_final_acc",
+        "corr_Q_flexibility",
+    } <= set(s)
     assert s["runs"][0]["iters"] == [0, 10, 20]
     # same seed, same sweep
     again = run_sweep(cfg, progress=False)
@@ -70,28 +87,69 @@ def test_cli_runs_small_sweep(tmp_path, capsys):
 
     p = argparse.ArgumentParser()
     hebbff_cli.add_arguments(p)
-    args = p.parse_args(["--quick", "--R", "2", "--modes", "fresh", "--iters", "10",
-                         "--checkpoint-every", "5", "--d", "10", "--N", "10", "--out",
-                         str(tmp_path), "--no-progress", "--save-checkpoints"])
+    args = p.parse_args(
+        [
+            "--quick",
+            "--R",
+            "2",
+            "--modes",
+            "fresh",
+            "--iters",
+            "10",
+            "--checkpoint-every",
+            "5",
+            "--d",
+            "10",
+            "--N",
+            "10",
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+            "--save-checkpoints",
+        ]
+    )
     assert hebbff_cli.run(args) == 0
     saved = sorted(p_.name for p_ in (tmp_path / "checkpoints" / "R2_fresh_0").iterdir())
-    assert saved == ["ckpt_000000.safetensors", "ckpt_000005.safetensors", "ckpt_000010.safetensors"]
+    assert saved == [
+        "ckpt_000000.safetensors",
+        "ckpt_000005.safetensors",
+        "ckpt_000010.safetensors",
+    ]
     # the saved checkpoints give the same analysis as the in-memory ones of the report
     from spikecore.data.familiarity import familiarity_sequence
     from spikecore.experiments.reconfiguration import analyse_checkpoint_dir
     from spikecore.models.hebbff import HebbFF
 
     xv, yv = familiarity_sequence(10, 2, 0.5, 120, 1, seed=0)
-    res = analyse_checkpoint_dir(str(tmp_path / "checkpoints" / "R2_fresh_0"), HebbFF(10, 10),
-                                 xv, yv)
+    res = analyse_checkpoint_dir(
+        str(tmp_path / "checkpoints" / "R2_fresh_0"), HebbFF(10, 10), xv, yv
+    )
     assert [r["iter"] for r in res] == [0, 5, 10] and all(np.isfinite(r["Q"]) for r in res)
     with pytest.raises(ValueError, match="^path"):
         analyse_checkpoint_dir(str(tmp_path), HebbFF(10, 10), xv, yv)
     assert (tmp_path / "report.md").exists() and (tmp_path / "curves.png").exists()
     assert "report:" in capsys.readouterr().out
-    args = p.parse_args(["--quick", "--spiking", "--R", "2", "--modes", "fixed", "--iters", "4",
-                         "--checkpoint-every", "2", "--d", "8", "--N", "8", "--out",
-                         str(tmp_path / "spk"), "--no-progress"])
+    args = p.parse_args(
+        [
+            "--quick",
+            "--spiking",
+            "--R",
+            "2",
+            "--modes",
+            "fixed",
+            "--iters",
+            "4",
+            "--checkpoint-every",
+            "2",
+            "--d",
+            "8",
+            "--N",
+            "8",
+            "--out",
+            str(tmp_path / "spk"),
+            "--no-progress",
+        ]
+    )
     assert hebbff_cli.run(args) == 0 and (tmp_path / "spk" / "summary.json").exists()
     bad = p.parse_args(["--quick", "--R", "0", "--out", str(tmp_path)])
     assert hebbff_cli.run(bad) == 2
@@ -102,8 +160,19 @@ def test_modularity_emerges_with_learning_reduced():
     modularity of its hidden correlation networks rises and tracks accuracy."""
     from spikecore.analysis.report import summarise
 
-    cfg = SweepConfig(R_values=(3,), modes=("fresh",), repeats=1, d=24, N=24, iters=150,
-                      checkpoint_every=30, T=64, batch=16, lr=1e-2, T_val=300)
+    cfg = SweepConfig(
+        R_values=(3,),
+        modes=("fresh",),
+        repeats=1,
+        d=24,
+        N=24,
+        iters=150,
+        checkpoint_every=30,
+        T=64,
+        batch=16,
+        lr=1e-2,
+        T_val=300,
+    )
     recs = run_sweep(cfg, progress=False)
     for r in recs:
         assert r.series("acc")[-1] > 0.85

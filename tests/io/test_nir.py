@@ -13,10 +13,14 @@ from spikecore.io.nir import from_nir, load_nir, save_nir, to_nir  # noqa: E402
 
 def _model():
     torch.manual_seed(0)
-    m = torch.nn.Sequential(snn.Linear(20, 16), snn.LIF(tau=2.0),
-                            snn.SparseLinear(16, 12, density=0.5, seed=1),
-                            snn.LIF(tau=3.0, v_threshold=0.8, v_reset=None),
-                            snn.Linear(12, 4, bias=False), snn.LeakyIntegrator(tau=float("inf")))
+    m = torch.nn.Sequential(
+        snn.Linear(20, 16),
+        snn.LIF(tau=2.0),
+        snn.SparseLinear(16, 12, density=0.5, seed=1),
+        snn.LIF(tau=3.0, v_threshold=0.8, v_reset=None),
+        snn.Linear(12, 4, bias=False),
+        snn.LeakyIntegrator(tau=float("inf")),
+    )
     with torch.no_grad():
         m[0].weight.mul_(4)
         m[2].weight.mul_(4)
@@ -51,12 +55,17 @@ def test_round_trip_same_forward(dt, tmp_path):
 
 def test_import_folds_r_into_weights():
     w = np.eye(3, dtype=np.float32)
-    g = nir.NIRGraph(nodes={"in": nir.Input({"input": np.array([3])}),
-                            "a": nir.Affine(weight=w, bias=np.zeros(3, np.float32)),
-                            "l": nir.LIF(tau=np.full(3, 4e-4), r=np.full(3, 8.0),
-                                         v_leak=np.zeros(3), v_threshold=np.ones(3)),
-                            "out": nir.Output({"output": np.array([3])})},
-                     edges=[("in", "a"), ("a", "l"), ("l", "out")])
+    g = nir.NIRGraph(
+        nodes={
+            "in": nir.Input({"input": np.array([3])}),
+            "a": nir.Affine(weight=w, bias=np.zeros(3, np.float32)),
+            "l": nir.LIF(
+                tau=np.full(3, 4e-4), r=np.full(3, 8.0), v_leak=np.zeros(3), v_threshold=np.ones(3)
+            ),
+            "out": nir.Output({"output": np.array([3])}),
+        },
+        edges=[("in", "a"), ("a", "l"), ("l", "out")],
+    )
     m = from_nir(g, dt=1e-4)
     assert m[1].tau == pytest.approx(4.0)
     np.testing.assert_allclose(m[0].weight.detach().numpy(), 2.0 * w)  # r dt / tau = 2
@@ -69,21 +78,33 @@ def test_bad_input():
         to_nir(_model(), dt=0.0)
     with pytest.raises(TypeError, match="graph"):
         from_nir(42)
-    g = nir.NIRGraph(nodes={"in": nir.Input({"input": np.array([2])}),
-                            "d": nir.Delay(delay=np.ones(2)),
-                            "out": nir.Output({"output": np.array([2])})},
-                     edges=[("in", "d"), ("d", "out")])
-    with pytest.raises(ValueError, match=r"node 'd' is a Delay.*supported node types: Input, "
-                       r"Output, Affine"):
+    g = nir.NIRGraph(
+        nodes={
+            "in": nir.Input({"input": np.array([2])}),
+            "d": nir.Delay(delay=np.ones(2)),
+            "out": nir.Output({"output": np.array([2])}),
+        },
+        edges=[("in", "d"), ("d", "out")],
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"node 'd' is a Delay.*supported node types: Input, "
+        r"Output, Affine",
+    ):
         from_nir(g)
     with pytest.raises(ValueError, match="peer"):
         from_nir(g, peer="brian")
-    g = nir.NIRGraph(nodes={"in": nir.Input({"input": np.array([2])}),
-                            "a": nir.Linear(weight=np.eye(2, dtype=np.float32)),
-                            "l": nir.LIF(tau=np.array([1e-4, 2e-4]), r=np.ones(2),
-                                         v_leak=np.zeros(2), v_threshold=np.ones(2)),
-                            "out": nir.Output({"output": np.array([2])})},
-                     edges=[("in", "a"), ("a", "l"), ("l", "out")])
+    g = nir.NIRGraph(
+        nodes={
+            "in": nir.Input({"input": np.array([2])}),
+            "a": nir.Linear(weight=np.eye(2, dtype=np.float32)),
+            "l": nir.LIF(
+                tau=np.array([1e-4, 2e-4]), r=np.ones(2), v_leak=np.zeros(2), v_threshold=np.ones(2)
+            ),
+            "out": nir.Output({"output": np.array([2])}),
+        },
+        edges=[("in", "a"), ("a", "l"), ("l", "out")],
+    )
     with pytest.raises(ValueError, match="tau/dt = 1 <= 1"):
         from_nir(g)
 
@@ -95,30 +116,64 @@ def _g(nodes, edges, check=True):
 def test_bad_graphs_name_nodes():
     w = np.ones((3, 2), np.float32)
     inp, out = nir.Input({"input": np.array([2])}), nir.Output({"output": np.array([3])})
-    lif = nir.LIF(tau=np.full(3, 4e-4), r=np.full(3, 4.0), v_leak=np.zeros(3),
-                  v_threshold=np.ones(3), v_reset=np.zeros(3))
-    g = _g({"in": inp, "a": nir.Linear(weight=w), "b": nir.Linear(weight=w), "l": lif,
-            "out": out}, [("in", "a"), ("a", "b"), ("b", "l"), ("l", "out")], False)
-    with pytest.raises(ValueError, match=r"node 'b' \(Linear, 2 inputs\) does not match node "
-                       r"'a' \(3 outputs\)"):
+    lif = nir.LIF(
+        tau=np.full(3, 4e-4),
+        r=np.full(3, 4.0),
+        v_leak=np.zeros(3),
+        v_threshold=np.ones(3),
+        v_reset=np.zeros(3),
+    )
+    g = _g(
+        {"in": inp, "a": nir.Linear(weight=w), "b": nir.Linear(weight=w), "l": lif, "out": out},
+        [("in", "a"), ("a", "b"), ("b", "l"), ("l", "out")],
+        False,
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"node 'b' \(Linear, 2 inputs\) does not match node "
+        r"'a' \(3 outputs\)",
+    ):
         from_nir(g)
-    lif4 = nir.LIF(tau=np.full(4, 4e-4), r=np.full(4, 4.0), v_leak=np.zeros(4),
-                   v_threshold=np.ones(4), v_reset=np.zeros(4))
-    g = _g({"in": inp, "a": nir.Linear(weight=w), "l": lif4, "out": out},
-           [("in", "a"), ("a", "l"), ("l", "out")], False)
+    lif4 = nir.LIF(
+        tau=np.full(4, 4e-4),
+        r=np.full(4, 4.0),
+        v_leak=np.zeros(4),
+        v_threshold=np.ones(4),
+        v_reset=np.zeros(4),
+    )
+    g = _g(
+        {"in": inp, "a": nir.Linear(weight=w), "l": lif4, "out": out},
+        [("in", "a"), ("a", "l"), ("l", "out")],
+        False,
+    )
     with pytest.raises(ValueError, match=r"node 'l' \(LIF, 4 neurons\) does not match node 'a'"):
         from_nir(g)
-    g = _g({"in": inp, "a": nir.Linear(weight=w), "b": nir.Linear(weight=np.ones((3, 3))),
-            "l": lif, "out": out},
-           [("in", "a"), ("a", "l"), ("l", "b"), ("b", "l"), ("l", "out")], False)
+    g = _g(
+        {
+            "in": inp,
+            "a": nir.Linear(weight=w),
+            "b": nir.Linear(weight=np.ones((3, 3))),
+            "l": lif,
+            "out": out,
+        },
+        [("in", "a"), ("a", "l"), ("l", "b"), ("b", "l"), ("l", "out")],
+        False,
+    )
     with pytest.raises(ValueError, match="cycle"):
         from_nir(g)
     with pytest.raises(ValueError, match="names no node 'zz'"):
         from_nir(_g({"in": inp, "out": out}, [("in", "zz")], False))
-    bad = nir.LIF(tau=np.full(3, 4e-4), r=np.full(3, 4.0), v_leak=np.array([0.0, 0.1, 0.2]),
-                  v_threshold=np.ones(3), v_reset=np.zeros(3))
-    g = _g({"in": inp, "a": nir.Linear(weight=w), "l": bad, "out": out},
-           [("in", "a"), ("a", "l"), ("l", "out")])
+    bad = nir.LIF(
+        tau=np.full(3, 4e-4),
+        r=np.full(3, 4.0),
+        v_leak=np.array([0.0, 0.1, 0.2]),
+        v_threshold=np.ones(3),
+        v_reset=np.zeros(3),
+    )
+    g = _g(
+        {"in": inp, "a": nir.Linear(weight=w), "l": bad, "out": out},
+        [("in", "a"), ("a", "l"), ("l", "out")],
+    )
     with pytest.raises(ValueError, match="'l' has per-neuron v_leak"):
         from_nir(g)
 
@@ -130,10 +185,17 @@ def test_primitives_scale_threshold_if_i_flatten():
     w = rng.normal(size=(n, n_in)).astype(np.float32)
     b = rng.normal(size=n).astype(np.float32) * 0.1
     th = rng.uniform(0.2, 1.0, n)
-    g = _g({"in": nir.Input({"input": np.array([n_in])}), "f": nir.Flatten({"input": np.array(
-        [n_in])}, start_dim=0), "s": nir.Scale(scale=s), "a": nir.Affine(weight=w, bias=b),
-        "t": nir.Threshold(threshold=th), "out": nir.Output({"output": np.array([n])})},
-        [("in", "f"), ("f", "s"), ("s", "a"), ("a", "t"), ("t", "out")])
+    g = _g(
+        {
+            "in": nir.Input({"input": np.array([n_in])}),
+            "f": nir.Flatten({"input": np.array([n_in])}, start_dim=0),
+            "s": nir.Scale(scale=s),
+            "a": nir.Affine(weight=w, bias=b),
+            "t": nir.Threshold(threshold=th),
+            "out": nir.Output({"output": np.array([n])}),
+        },
+        [("in", "f"), ("f", "s"), ("s", "a"), ("a", "t"), ("t", "out")],
+    )
     x = torch.rand(20, 2, n_in, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         got = from_nir(g)(x).numpy()
@@ -142,11 +204,17 @@ def test_primitives_scale_threshold_if_i_flatten():
     assert ref.sum() > 0 and np.array_equal(got, ref)
     # IF (dv/dt = R x, R = 1/dt: v += x) and I (pure integrator) with per-neuron thresholds
     dt = 1e-3
-    g = _g({"in": nir.Input({"input": np.array([n_in])}), "a": nir.Linear(weight=w),
+    g = _g(
+        {
+            "in": nir.Input({"input": np.array([n_in])}),
+            "a": nir.Linear(weight=w),
             "if": nir.IF(r=np.full(n, 1 / dt), v_threshold=th, v_reset=np.zeros(n)),
             "b": nir.Linear(weight=np.eye(n, dtype=np.float32)),
-            "i": nir.I(r=np.full(n, 0.5 / dt)), "out": nir.Output({"output": np.array([n])})},
-           [("in", "a"), ("a", "if"), ("if", "b"), ("b", "i"), ("i", "out")])
+            "i": nir.I(r=np.full(n, 0.5 / dt)),
+            "out": nir.Output({"output": np.array([n])}),
+        },
+        [("in", "a"), ("a", "if"), ("if", "b"), ("b", "i"), ("i", "out")],
+    )
     xs = (x > 0.6).float()
     with torch.no_grad():
         got = from_nir(g, dt=dt)(xs).numpy()
@@ -164,18 +232,38 @@ def test_primitives_scale_threshold_if_i_flatten():
 def test_branch_and_skip_graph():
     """Branches and skips: a node's input is the sum of its predecessors' outputs."""
     rng = np.random.default_rng(1)
-    W = {k: (rng.normal(size=shp) * 2).astype(np.float32)
-         for k, shp in {"a": (5, 6), "b": (4, 5), "c": (4, 5), "s": (4, 6)}.items()}
+    W = {
+        k: (rng.normal(size=shp) * 2).astype(np.float32)
+        for k, shp in {"a": (5, 6), "b": (4, 5), "c": (4, 5), "s": (4, 6)}.items()
+    }
 
     def lif(n, tau):
-        return nir.LIF(tau=np.full(n, tau), r=np.full(n, tau / 1e-4), v_leak=np.zeros(n),
-                       v_threshold=np.ones(n), v_reset=np.zeros(n))
+        return nir.LIF(
+            tau=np.full(n, tau),
+            r=np.full(n, tau / 1e-4),
+            v_leak=np.zeros(n),
+            v_threshold=np.ones(n),
+            v_reset=np.zeros(n),
+        )
 
-    nodes = {"in": nir.Input({"input": np.array([6])}),
-             **{k: nir.Linear(weight=w) for k, w in W.items()},
-             "l1": lif(5, 3e-4), "l2": lif(4, 5e-4), "out": nir.Output({"output": np.array([4])})}
-    edges = [("in", "a"), ("a", "l1"), ("l1", "b"), ("l1", "c"), ("in", "s"),
-             ("b", "l2"), ("s", "l2"), ("c", "l2"), ("l2", "out")]
+    nodes = {
+        "in": nir.Input({"input": np.array([6])}),
+        **{k: nir.Linear(weight=w) for k, w in W.items()},
+        "l1": lif(5, 3e-4),
+        "l2": lif(4, 5e-4),
+        "out": nir.Output({"output": np.array([4])}),
+    }
+    edges = [
+        ("in", "a"),
+        ("a", "l1"),
+        ("l1", "b"),
+        ("l1", "c"),
+        ("in", "s"),
+        ("b", "l2"),
+        ("s", "l2"),
+        ("c", "l2"),
+        ("l2", "out"),
+    ]
     m = from_nir(_g(nodes, edges))
     assert not isinstance(m, torch.nn.Sequential)
     x = (torch.rand(30, 2, 6, generator=torch.Generator().manual_seed(1)) < 0.3).float()
@@ -197,10 +285,17 @@ def test_per_neuron_tau_and_threshold_fold():
     tau = rng.uniform(2e-4, 8e-4, n)
     th = rng.uniform(0.5, 1.5, n)
     w = (rng.normal(size=(n, 4)) * 2).astype(np.float32)
-    g = _g({"in": nir.Input({"input": np.array([4])}), "a": nir.Linear(weight=w),
-            "l": nir.LIF(tau=tau, r=tau / 1e-4, v_leak=np.zeros(n), v_threshold=th,
-                         v_reset=np.zeros(n)), "out": nir.Output({"output": np.array([n])})},
-           [("in", "a"), ("a", "l"), ("l", "out")])
+    g = _g(
+        {
+            "in": nir.Input({"input": np.array([4])}),
+            "a": nir.Linear(weight=w),
+            "l": nir.LIF(
+                tau=tau, r=tau / 1e-4, v_leak=np.zeros(n), v_threshold=th, v_reset=np.zeros(n)
+            ),
+            "out": nir.Output({"output": np.array([n])}),
+        },
+        [("in", "a"), ("a", "l"), ("l", "out")],
+    )
     m = from_nir(g)
     assert isinstance(m[1], snn.ParametricLIF)
     x = (torch.rand(40, 2, 4, generator=torch.Generator().manual_seed(2)) < 0.4).float()

@@ -3,6 +3,7 @@
 The peers are test-only dependencies (tests/requirements-peers.txt, installed with --no-deps);
 each test skips with the reason when its peer is absent.
 """
+
 import logging
 import warnings
 
@@ -21,8 +22,10 @@ T, B = 40, 3
 def _peer(name):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return pytest.importorskip(name, reason=f"{name} not installed "
-                                   "(pip install --no-deps -r tests/requirements-peers.txt)")
+        return pytest.importorskip(
+            name,
+            reason=f"{name} not installed (pip install --no-deps -r tests/requirements-peers.txt)",
+        )
 
 
 def _x(seed, n=6):
@@ -33,8 +36,9 @@ def _x(seed, n=6):
 def _sc_model(seed, li_last=False, tau_last=8.0):
     torch.manual_seed(seed)
     last = snn.LeakyIntegrator(tau=tau_last) if li_last else snn.LIF(tau=tau_last)
-    m = torch.nn.Sequential(snn.Linear(6, 5), snn.LIF(tau=4.0, v_threshold=0.8),
-                            snn.Linear(5, 4, bias=False), last)
+    m = torch.nn.Sequential(
+        snn.Linear(6, 5), snn.LIF(tau=4.0, v_threshold=0.8), snn.Linear(5, 4, bias=False), last
+    )
     with torch.no_grad():
         m[0].weight.mul_(3)
         m[2].weight.mul_(3)
@@ -59,6 +63,7 @@ def _same(ref, got):
 
 # ---------------------------------------------------------------- snnTorch (dt fixed at 1e-4)
 
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_snntorch_export_imports_same_spikes(seed):
     snt = _peer("snntorch")
@@ -70,11 +75,21 @@ def test_snntorch_export_imports_same_spikes(seed):
     # so its NIR path needs per-neuron tensors: exactly what the per-neuron import must handle
     net = torch.nn.Sequential(
         torch.nn.Linear(6, 5),
-        snt.Leaky(beta=torch.rand(5) * 0.3 + 0.6, threshold=torch.rand(5) * 0.5 + 0.5,
-                  init_hidden=True, reset_mechanism="zero"),
+        snt.Leaky(
+            beta=torch.rand(5) * 0.3 + 0.6,
+            threshold=torch.rand(5) * 0.5 + 0.5,
+            init_hidden=True,
+            reset_mechanism="zero",
+        ),
         torch.nn.Linear(5, 4),
-        snt.Leaky(beta=torch.full((4,), 0.9), threshold=torch.ones(4), init_hidden=True,
-                  output=True, reset_mechanism="zero"))
+        snt.Leaky(
+            beta=torch.full((4,), 0.9),
+            threshold=torch.ones(4),
+            init_hidden=True,
+            output=True,
+            reset_mechanism="zero",
+        ),
+    )
     with torch.no_grad():
         net[0].weight.mul_(4)
         net[2].weight.mul_(4)
@@ -100,12 +115,24 @@ def test_snntorch_synaptic_export_imports_same_spikes():
     # reset_delay=False: snnTorch's delayed zero reset also clears the synaptic current
     net = torch.nn.Sequential(
         torch.nn.Linear(6, 5),
-        snt.Synaptic(alpha=torch.full((5,), 0.7), beta=torch.rand(5) * 0.3 + 0.6,
-                     threshold=torch.ones(5), init_hidden=True, reset_mechanism="zero",
-                     reset_delay=False),
+        snt.Synaptic(
+            alpha=torch.full((5,), 0.7),
+            beta=torch.rand(5) * 0.3 + 0.6,
+            threshold=torch.ones(5),
+            init_hidden=True,
+            reset_mechanism="zero",
+            reset_delay=False,
+        ),
         torch.nn.Linear(5, 4),
-        snt.Leaky(beta=torch.full((4,), 0.9), threshold=torch.ones(4), init_hidden=True,
-                  output=True, reset_mechanism="zero", reset_delay=False))
+        snt.Leaky(
+            beta=torch.full((4,), 0.9),
+            threshold=torch.ones(4),
+            init_hidden=True,
+            output=True,
+            reset_mechanism="zero",
+            reset_delay=False,
+        ),
+    )
     with torch.no_grad():
         net[0].weight.mul_(3)
         net[2].weight.mul_(3)
@@ -136,6 +163,7 @@ def test_snntorch_imports_spikecore_export(seed):
 
 # ---------------------------------------------------------------- Norse
 
+
 @pytest.mark.parametrize("dt", [1e-3, 1e-4])
 def test_norse_export_imports_same_spikes(dt):
     _peer("norse")
@@ -144,10 +172,12 @@ def test_norse_export_imports_same_spikes(dt):
     torch.manual_seed(0)
     net = nt.SequentialState(
         torch.nn.Linear(6, 5),
-        nt.LIFBoxCell(nt.LIFBoxParameters(tau_mem_inv=torch.tensor(0.2 / dt),
-                                          v_th=torch.tensor(0.5)), dt=dt),
+        nt.LIFBoxCell(
+            nt.LIFBoxParameters(tau_mem_inv=torch.tensor(0.2 / dt), v_th=torch.tensor(0.5)), dt=dt
+        ),
         torch.nn.Linear(5, 4),
-        nt.LIFBoxCell(nt.LIFBoxParameters(tau_mem_inv=torch.tensor(0.1 / dt)), dt=dt))
+        nt.LIFBoxCell(nt.LIFBoxParameters(tau_mem_inv=torch.tensor(0.1 / dt)), dt=dt),
+    )
     with torch.no_grad():
         net[0].weight.mul_(20)
         net[2].weight.mul_(20)
@@ -192,15 +222,25 @@ def test_cubalif_matches_norse_import():
     rng = np.random.default_rng(0)
     n = 5
     g = nir.NIRGraph(
-        nodes={"in": nir.Input({"input": np.array([6])}),
-               "a": nir.Affine(weight=(rng.normal(size=(n, 6)) * 3).astype(np.float32),
-                               bias=np.zeros(n, np.float32)),
-               "c": nir.CubaLIF(tau_syn=np.full(n, 3e-3), tau_mem=np.full(n, 6e-3),
-                                r=np.full(n, 2.0), v_leak=np.zeros(n),
-                                v_threshold=np.full(n, 0.5), v_reset=np.zeros(n),
-                                w_in=np.full(n, 1.5)),
-               "out": nir.Output({"output": np.array([n])})},
-        edges=[("in", "a"), ("a", "c"), ("c", "out")])
+        nodes={
+            "in": nir.Input({"input": np.array([6])}),
+            "a": nir.Affine(
+                weight=(rng.normal(size=(n, 6)) * 3).astype(np.float32),
+                bias=np.zeros(n, np.float32),
+            ),
+            "c": nir.CubaLIF(
+                tau_syn=np.full(n, 3e-3),
+                tau_mem=np.full(n, 6e-3),
+                r=np.full(n, 2.0),
+                v_leak=np.zeros(n),
+                v_threshold=np.full(n, 0.5),
+                v_reset=np.zeros(n),
+                w_in=np.full(n, 1.5),
+            ),
+            "out": nir.Output({"output": np.array([n])}),
+        },
+        edges=[("in", "a"), ("a", "c"), ("c", "out")],
+    )
     x = _x(4)
     logging.disable(logging.WARNING)
     try:
@@ -214,6 +254,7 @@ def test_cubalif_matches_norse_import():
 
 # ---------------------------------------------------------------- SpikingJelly 2.0.0
 
+
 @pytest.mark.parametrize("decay_input", [True, False])
 def test_spikingjelly_export_imports_same_spikes(decay_input):
     _peer("spikingjelly")
@@ -221,9 +262,12 @@ def test_spikingjelly_export_imports_same_spikes(decay_input):
     from spikingjelly.activation_based.nir_exchange import export_to_nir
 
     torch.manual_seed(1)
-    net = torch.nn.Sequential(layer.Linear(6, 5),
-                              neuron.LIFNode(tau=4.0, decay_input=decay_input, v_threshold=0.8),
-                              layer.Linear(5, 4), neuron.IFNode())
+    net = torch.nn.Sequential(
+        layer.Linear(6, 5),
+        neuron.LIFNode(tau=4.0, decay_input=decay_input, v_threshold=0.8),
+        layer.Linear(5, 4),
+        neuron.IFNode(),
+    )
     with torch.no_grad():
         net[0].weight.mul_(6 if decay_input else 3)
         net[2].weight.mul_(3)

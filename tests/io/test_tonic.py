@@ -51,8 +51,12 @@ def test_camera_events_to_dense_matches_binning(binary):
 
 def test_transform_compose_feeds_a_model():
     ev, sensor = _camera(1)
-    tf = tonic.transforms.Compose([tonic.transforms.Downsample(spatial_factor=0.5),
-                                   ToSpikecore((4, 3, 2), dt_us=1000, n_steps=20)])
+    tf = tonic.transforms.Compose(
+        [
+            tonic.transforms.Downsample(spatial_factor=0.5),
+            ToSpikecore((4, 3, 2), dt_us=1000, n_steps=20),
+        ]
+    )
     got = tf(ev)
     ds = ev.copy()
     ds["x"], ds["y"] = ev["x"] // 2, ev["y"] // 2
@@ -79,8 +83,10 @@ def test_shd_round_trip(tmp_path):
     for i in range(3):
         ev, label = from_shd(data, i)
         assert ev.dtype == tonic.datasets.SHD.dtype and label == i + 1
-        assert np.array_equal(events_to_dense(ev, tonic.datasets.SHD.sensor_size, 1000, 50),
-                              data.to_dense(i, dt_s=1e-3, n_steps=50))
+        assert np.array_equal(
+            events_to_dense(ev, tonic.datasets.SHD.sensor_size, 1000, 50),
+            data.to_dense(i, dt_s=1e-3, n_steps=50),
+        )
         t, u = to_shd_sample(ev)
         np.testing.assert_allclose(t, data.times[i], atol=1e-6)
         assert np.array_equal(u, data.units[i])
@@ -89,10 +95,15 @@ def test_shd_round_trip(tmp_path):
 def test_spike_events_to_tonic():
     rng = np.random.default_rng(3)
     n = 300
-    se = SpikeEvents(t=np.sort(rng.integers(0, 4000, n)).astype(np.int64),
-                     unit=rng.integers(0, 16, n).astype(np.int32),
-                     level=rng.integers(0, 4, n).astype(np.int32), n_units=16, n_levels=4,
-                     dt_s=1 / 16000, n_steps=4000)
+    se = SpikeEvents(
+        t=np.sort(rng.integers(0, 4000, n)).astype(np.int64),
+        unit=rng.integers(0, 16, n).astype(np.int32),
+        level=rng.integers(0, 4, n).astype(np.int32),
+        n_units=16,
+        n_levels=4,
+        dt_s=1 / 16000,
+        n_steps=4000,
+    )
     ev, sensor = from_spike_events(se)
     assert sensor == (16, 1, 4) and ev.dtype == AUDIO_DTYPE
     assert np.all(np.diff(ev["t"]) >= 0)

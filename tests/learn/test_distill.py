@@ -27,11 +27,12 @@ def test_kd_loss_formula_time_average():
     m = zs.mean(0)
     p_t = torch.softmax(zt / tau, -1)
     kl = (p_t * (torch.log(p_t) - torch.log_softmax(m / tau, -1))).sum(-1).mean()
-    ref = (1 - alpha) * F.cross_entropy(m, y) + alpha * tau ** 2 * kl
+    ref = (1 - alpha) * F.cross_entropy(m, y) + alpha * tau**2 * kl
     assert torch.allclose(kd_loss(zs, zt, y, alpha, tau), ref, atol=1e-12)
     assert torch.allclose(kd_loss(zs, zt, y, 0.0, tau), F.cross_entropy(m, y), atol=1e-12)
-    assert float(response_loss(zt.unsqueeze(0).repeat(3, 1, 1), zt, 3.0)) == pytest.approx(0.0,
-                                                                                          abs=1e-12)
+    assert float(response_loss(zt.unsqueeze(0).repeat(3, 1, 1), zt, 3.0)) == pytest.approx(
+        0.0, abs=1e-12
+    )
 
 
 def test_unlabelled_items_enter_only_the_kl_term():
@@ -71,9 +72,15 @@ def test_teacher_shape_mismatch():
         kd_loss(torch.randn(3, 2, 5), torch.randn(2, 5), torch.tensor([0, 1, 2]))
 
 
-@pytest.mark.parametrize("kw,name", [(dict(alpha=1.5), "alpha"), (dict(alpha=-0.1), "alpha"),
-                                     (dict(temperature=0.0), "temperature"),
-                                     (dict(temperature=float("inf")), "temperature")])
+@pytest.mark.parametrize(
+    "kw,name",
+    [
+        (dict(alpha=1.5), "alpha"),
+        (dict(alpha=-0.1), "alpha"),
+        (dict(temperature=0.0), "temperature"),
+        (dict(temperature=float("inf")), "temperature"),
+    ],
+)
 def test_bad_kd_parameters(kw, name):
     with pytest.raises(ValueError, match=name):
         kd_loss(torch.randn(3, 2, 5), torch.randn(2, 5), torch.tensor([0, 1]), **kw)
@@ -122,9 +129,11 @@ def test_schedules():
 
 def _student():
     import spikecore.nn as snn
+
     torch.manual_seed(0)
-    return torch.nn.Sequential(snn.Linear(6, 8), snn.LIF(), snn.Linear(8, 3),
-                               snn.LeakyIntegrator(tau=float("inf")))
+    return torch.nn.Sequential(
+        snn.Linear(6, 8), snn.LIF(), snn.Linear(8, 3), snn.LeakyIntegrator(tau=float("inf"))
+    )
 
 
 def _teacher():
@@ -137,8 +146,15 @@ def test_distillation_loss_frozen_joint_features_and_schedule():
     x = torch.rand(4, 6)
     spikes = (torch.rand(5, 4, 6) < 0.5).float()
     y = torch.tensor([0, 1, 2, 0])
-    kd = DistillationLoss(t, alpha=Schedule(0.0, 1.0, steps=2), temperature=2.0, frozen=True,
-                          student=s, features=[("1", "1", 8, 7)], feature_weight=1.0)
+    kd = DistillationLoss(
+        t,
+        alpha=Schedule(0.0, 1.0, steps=2),
+        temperature=2.0,
+        frozen=True,
+        student=s,
+        features=[("1", "1", 8, 7)],
+        feature_weight=1.0,
+    )
     assert kd.alpha == 0.0
     loss = kd(s(spikes), y, teacher_input=x)
     loss.backward()
@@ -178,6 +194,7 @@ def test_claim_kd_student_follows_teacher(example):
     teacher's than a plainly trained student's (same T, same epochs), and it stays accurate."""
     from spikecore.data.digits import load_digits
     from spikecore.learn import loop
+
     ex = example("distill")
     data = load_digits(seed=0)
     teacher, t_acc = ex.train_teacher(data, epochs=30, seed=0)
@@ -189,8 +206,16 @@ def test_claim_kd_student_follows_teacher(example):
     with torch.no_grad():
         p_t = torch.softmax(teacher(torch.from_numpy(data.x_test)) / 2.0, -1)
     for kind in ("plain", "kd"):
-        st = ex.train_student(data, steps, teacher if kind == "kd" else None, epochs=5, seed=0,
-                              alpha=0.5, temperature=2.0, lr=5e-3)
+        st = ex.train_student(
+            data,
+            steps,
+            teacher if kind == "kd" else None,
+            epochs=5,
+            seed=0,
+            alpha=0.5,
+            temperature=2.0,
+            lr=5e-3,
+        )
         with torch.no_grad():
             log_p_s = torch.log_softmax(loop.time_mean(st, spikes) / 2.0, -1)
         kl[kind] = float((p_t * (p_t.clamp_min(1e-12).log() - log_p_s)).sum(1).mean())
@@ -206,6 +231,7 @@ def test_claim_kd_beats_plain_with_few_labels(example):
     +2.2 points over 6 seeds, KD ahead on every seed; at this reduced size +0.2 .. +2.7 points
     per seed, 6 of 6 positive, mean +1.5)."""
     from spikecore.learn import loop
+
     ex = example("distill")
     steps = 2
     acc = {"plain": [], "kd": []}
@@ -215,8 +241,18 @@ def test_claim_kd_beats_plain_with_few_labels(example):
         teacher = ex.train_cnn_teacher(data.x_train, data.y_train, epochs=60, seed=seed)
         assert ex.teacher_accuracy(teacher, data.x_test, data.y_test) > 0.93
         plain = ex.train_student(data, steps, None, hidden=32, epochs=150, batch=32, seed=seed)
-        kd = ex.train_student(data, steps, teacher, hidden=32, epochs=25, batch=64, seed=seed,
-                              alpha=0.9, temperature=1.0, transfer=data.x_unlabelled)
+        kd = ex.train_student(
+            data,
+            steps,
+            teacher,
+            hidden=32,
+            epochs=25,
+            batch=64,
+            seed=seed,
+            alpha=0.9,
+            temperature=1.0,
+            transfer=data.x_unlabelled,
+        )
         for k, m in (("plain", plain), ("kd", kd)):
             acc[k].append(loop.accuracy(m, data.x_test, data.y_test, steps=steps))
     assert np.mean(acc["kd"]) > np.mean(acc["plain"]), acc
@@ -237,6 +273,7 @@ def test_claim_kd_beats_plain_on_shifted_digits(example):
     T = 4 (full size, docs/learn.md: +9 to +11 points over 6 seeds; at this reduced size +4 to +9
     points on seeds 0-3, mean +7.2, about 3.5 std, so one seed and no margin)."""
     from spikecore.learn import loop
+
     ex = example("distill")
     steps = 4
     data = ex.shifted(0)
@@ -244,8 +281,11 @@ def test_claim_kd_beats_plain_on_shifted_digits(example):
     teacher = ex.train_cnn_teacher(data.x_train, data.y_train, epochs=20, seed=0, side=12)
     assert ex.teacher_accuracy(teacher, data.x_test, data.y_test) > 0.85
     plain = ex.train_student(data, steps, None, hidden=128, epochs=30, seed=0)
-    kd = ex.train_student(data, steps, teacher, hidden=128, epochs=30, seed=0, alpha=0.9,
-                          temperature=4.0)
-    acc = {k: loop.accuracy(m, data.x_test, data.y_test, steps=steps)
-           for k, m in (("plain", plain), ("kd", kd))}
+    kd = ex.train_student(
+        data, steps, teacher, hidden=128, epochs=30, seed=0, alpha=0.9, temperature=4.0
+    )
+    acc = {
+        k: loop.accuracy(m, data.x_test, data.y_test, steps=steps)
+        for k, m in (("plain", plain), ("kd", kd))
+    }
     assert acc["kd"] > acc["plain"], acc

@@ -1,4 +1,5 @@
 """ESL-SNN: Erdos-Renyi masks, synapse-sparse kernels, prune/regrow scheduler, history, claim."""
+
 import math
 
 import pytest
@@ -197,6 +198,7 @@ def test_scheduler_deterministic():
         sched = ESLScheduler([layer], opt, zeta0=0.3, delta_t=2, t_end=10)
         _train_steps(torch.nn.Sequential(layer), opt, sched, 8, seed=3)
         return layer.mask.clone(), layer.weight.detach().clone()
+
     (m1, w1), (m2, w2) = run(), run()
     assert torch.equal(m1, m2) and torch.equal(w1, w2)
 
@@ -275,8 +277,13 @@ def test_bad_scheduler_arguments():
 def test_claim_esl_near_dense_and_above_static(example):
     ex = example("esl_snn")
     from spikecore.data.digits import load_digits
+
     data = load_digits(seed=0)
-    acc = {k: ex.run_one(k, data, hidden=256, density=0.1, steps=8, epochs=12, seed=0,
-                         delta_t=25, lr=3e-3)[0] for k in ("dense", "static", "esl")}
+    acc = {
+        k: ex.run_one(
+            k, data, hidden=256, density=0.1, steps=8, epochs=12, seed=0, delta_t=25, lr=3e-3
+        )[0]
+        for k in ("dense", "static", "esl")
+    }
     assert acc["esl"] > acc["static"], acc
     assert acc["dense"] - acc["esl"] <= 0.02, acc  # full size (30 epochs): within 1 point

@@ -1,5 +1,6 @@
 """Evolutionary structure construction: mutation, optimizer inheritance, fair budget, determinism
 across backends, bad input."""
+
 import pytest
 import torch
 
@@ -8,8 +9,9 @@ from spikecore.learn.evolve import ClassificationTask, Evolution, build_student,
 
 def _data(n=240, seed=0):
     from spikecore.data.digits import load_digits
+
     d = load_digits(seed=seed)
-    return d.x_train[:n], d.y_train[:n], d.x_train[n:n + 120], d.y_train[n:n + 120]
+    return d.x_train[:n], d.y_train[:n], d.x_train[n : n + 120], d.y_train[n : n + 120]
 
 
 def _steps(opt_state):
@@ -59,8 +61,9 @@ def test_lineage_trains_like_one_run():
     xt, yt, xv, yv = _data()
     task = ClassificationTask(xt, yt, xv, yv, steps=4, epochs=1, kd="virtual", lr=1e-2)
     iters = -(-len(xt) // task.batch)
-    kw = dict(population=2, generations=2, elite=1, mutation=0.2, seed=1, backend="serial",
-              finetune=1)
+    kw = dict(
+        population=2, generations=2, elite=1, mutation=0.2, seed=1, backend="serial", finetune=1
+    )
     evo = Evolution(task, [64, 16, 10], 0.2, **kw)
     res = evo.run()
     assert evo.lineage_epochs == 3
@@ -76,8 +79,17 @@ def test_equal_density_and_budget_against_pruning_alone():
     with the same synapse count and the same number of Adam steps (lineage_epochs)."""
     xt, yt, xv, yv = _data()
     task = ClassificationTask(xt, yt, xv, yv, steps=4, epochs=1, kd="virtual", lr=1e-2)
-    evo = Evolution(task, [64, 32, 10], 0.1, population=2, generations=2, elite=1,
-                    finetune=1, backend="serial", seed=0)
+    evo = Evolution(
+        task,
+        [64, 32, 10],
+        0.1,
+        population=2,
+        generations=2,
+        elite=1,
+        finetune=1,
+        backend="serial",
+        seed=0,
+    )
     res = evo.run()
     base = ClassificationTask(xt, yt, xv, yv, steps=4, epochs=evo.lineage_epochs, prune_to=0.1)
     dense = build_student([64, 32, 10], 1.0)
@@ -89,8 +101,9 @@ def test_equal_density_and_budget_against_pruning_alone():
 
 def test_cosine_lr_follows_the_lineage():
     xt, yt, xv, yv = _data()
-    task = ClassificationTask(xt, yt, xv, yv, steps=2, epochs=1, lr=1e-2, lr_schedule="cosine",
-                              horizon=2)
+    task = ClassificationTask(
+        xt, yt, xv, yv, steps=2, epochs=1, lr=1e-2, lr_schedule="cosine", horizon=2
+    )
     m = build_student([64, 16, 10], 0.2)
     st = task.train(m, 0)
     assert st["param_groups"][0]["lr"] == pytest.approx(0.5e-2)  # half-way: (1 + cos pi/2) / 2
@@ -101,6 +114,7 @@ def test_cosine_lr_follows_the_lineage():
 def test_build_student_is_picklable_and_deepcopyable():
     import copy
     import pickle
+
     m = build_student([10, 12, 3], 0.3, seed=2)
     x = (torch.rand(4, 2, 10) < 0.5).float()
     for other in (copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
@@ -128,8 +142,7 @@ def test_evolution_deterministic_and_backend_independent():
 def test_tasks_with_teacher_and_pruning():
     xt, yt, xv, yv = _data()
     torch.manual_seed(0)
-    teacher = torch.nn.Sequential(torch.nn.Linear(64, 16), torch.nn.ReLU(),
-                                  torch.nn.Linear(16, 10))
+    teacher = torch.nn.Sequential(torch.nn.Linear(64, 16), torch.nn.ReLU(), torch.nn.Linear(16, 10))
     task = ClassificationTask(xt, yt, xv, yv, steps=4, epochs=1, kd="teacher", teacher=teacher)
     m = build_student([64, 32, 10], 0.2)
     task.train(m, 0)

@@ -1,4 +1,5 @@
 """TinyDetector: mAP on a hand-made case, NMS, decoding, and claim 2 at reduced size."""
+
 import pytest
 import torch
 
@@ -22,13 +23,21 @@ def test_map_hand_made_case(backend):
     r = evaluate_map(gt_b, gt_l, perfect, 2, 64, backend)
     assert r["map_50"] == pytest.approx(1.0) and r["map"] == pytest.approx(1.0)
     # class 1 missed entirely, class 0 found twice: AP(0) = 1, AP(1) = 0 -> mAP 0.5
-    half = [{"boxes": gt_b[0][:1], "scores": torch.ones(1), "labels": torch.tensor([0])},
-            perfect[1]]
+    half = [
+        {"boxes": gt_b[0][:1], "scores": torch.ones(1), "labels": torch.tensor([0])},
+        perfect[1],
+    ]
     assert evaluate_map(gt_b, gt_l, half, 2, 64, backend)["map_50"] == pytest.approx(0.5)
     # the class-1 box shifted by 2 px: IoU 324/476 = 0.68 counts at thresholds 0.5 .. 0.65
     # (4 of 10), class 0 perfect: mAP@0.5 = 1, mAP@[.5:.95] = (1 + 0.4) / 2
-    shifted = [{"boxes": gt_b[0] + torch.tensor([[0.0, 0, 0, 0], [2, 2, 2, 2]]),
-                "scores": torch.ones(2), "labels": gt_l[0]}, perfect[1]]
+    shifted = [
+        {
+            "boxes": gt_b[0] + torch.tensor([[0.0, 0, 0, 0], [2, 2, 2, 2]]),
+            "scores": torch.ones(2),
+            "labels": gt_l[0],
+        },
+        perfect[1],
+    ]
     r = evaluate_map(gt_b, gt_l, shifted, 2, 64, backend)
     assert r["map_50"] == pytest.approx(1.0) and r["map"] == pytest.approx(0.7, abs=1e-3)
 
@@ -71,8 +80,9 @@ def test_bad_input():
 def test_claim2_stdi_detector_lossless_reduced(example):
     ex = example("suhd_detector")
     torch.set_num_threads(1)
-    res = ex.run(n_train=200, n_test=30, epochs=2, T=4, rate_T=(4, 32), stdi_T=(4,),
-                 log=lambda s: None)
+    res = ex.run(
+        n_train=200, n_test=30, epochs=2, T=4, rate_T=(4, 32), stdi_T=(4,), log=lambda s: None
+    )
     assert abs(res["ann"]["map_50"] - res["stdi"]["map_50"]) <= 0.005
     assert res["box_for_box"] >= 0.8
     assert res["synops_per_image"]["stdi"] > 0

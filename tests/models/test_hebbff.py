@@ -22,7 +22,7 @@ torch.set_num_threads(1)
 def _inputs(T, B, N, d, dtype, seed=0, grad=True):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(T, B, d, generator=g, dtype=dtype)
-    W = torch.randn(N, d, generator=g, dtype=dtype) / d ** 0.5
+    W = torch.randn(N, d, generator=g, dtype=dtype) / d**0.5
     b = torch.randn(N, generator=g, dtype=dtype)
     e = torch.tensor(-0.4, dtype=dtype)
     lam = torch.tensor(0.85, dtype=dtype)
@@ -116,8 +116,14 @@ def test_bad_input():
         hebbff_plastic(x.half(), W.half(), b.half(), e, lam, backend="cpp")
     with pytest.raises(ValueError, match="^x"):  # C++ layer checks too
         from spikecore import _core
-        _core.models.hebbff_forward(np.zeros((0, 1, 2), np.float32), np.zeros((2, 2), np.float32),
-                                    np.zeros(2, np.float32), -0.1, 0.9)
+
+        _core.models.hebbff_forward(
+            np.zeros((0, 1, 2), np.float32),
+            np.zeros((2, 2), np.float32),
+            np.zeros(2, np.float32),
+            -0.1,
+            0.9,
+        )
     with pytest.raises(ValueError, match="^iters"):
         train_hebbff(HebbFF(4, 4), FamiliarityTask(d=4), TrainConfig(iters=0))
 
@@ -133,8 +139,9 @@ def test_claims_reduced():
     """Reduced claim: trained anti-Hebbian HebbFF (d = N = 32) detects familiarity at R = 3,
     generalises to R it was not trained on, and beats a Hebbian network trained as long."""
     anti, res = _train("anti", 600)
-    acc = {r: evaluate(anti, *familiarity_sequence(32, r, 0.5, 1000, 4, seed=9))
-           for r in (1, 2, 3, 4)}
+    acc = {
+        r: evaluate(anti, *familiarity_sequence(32, r, 0.5, 1000, 4, seed=9)) for r in (1, 2, 3, 4)
+    }
     assert acc[3] >= 0.95
     assert acc[1] >= 0.95 and acc[2] >= 0.95 and acc[4] >= 0.9  # unseen R
     hebb, _ = _train("hebb", res.iters_run)
@@ -146,8 +153,13 @@ def test_training_loop_checkpoints_curriculum_and_early_stop(tmp_path):
     m = HebbFF(16, 16, seed=0)
     task = FamiliarityTask(d=16, R=1, T=40, batch=4, mode="fixed", seed=0)
     cur = RCurriculum(R_start=1, R_max=2, threshold=0.0 + 1e-9)
-    res = train_hebbff(m, task, TrainConfig(iters=12, eval_every=2, checkpoint_every=5,
-                                            checkpoint_dir=str(tmp_path), curriculum=cur))
+    res = train_hebbff(
+        m,
+        task,
+        TrainConfig(
+            iters=12, eval_every=2, checkpoint_every=5, checkpoint_dir=str(tmp_path), curriculum=cur
+        ),
+    )
     assert [it for it, _ in res.checkpoints] == [0, 5, 10]
     assert len(list(tmp_path.glob("ckpt_*.safetensors"))) == 3
     assert task.R == 2 and res.history[0]["R"] == 1
@@ -156,8 +168,11 @@ def test_training_loop_checkpoints_curriculum_and_early_stop(tmp_path):
     m2.load_state_dict(sd)
     assert torch.equal(m2.W1, res.checkpoints[1][1]["W1"])
     # early stopping by patience
-    res2 = train_hebbff(HebbFF(16, 16, seed=0), FamiliarityTask(d=16, R=1, T=40, batch=4),
-                        TrainConfig(iters=200, eval_every=1, patience=2, lr=0.0))
+    res2 = train_hebbff(
+        HebbFF(16, 16, seed=0),
+        FamiliarityTask(d=16, R=1, T=40, batch=4),
+        TrainConfig(iters=200, eval_every=1, patience=2, lr=0.0),
+    )
     assert res2.stopped_early and res2.iters_run < 200
 
 

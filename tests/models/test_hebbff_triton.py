@@ -1,4 +1,5 @@
 """HebbFF plastic recurrence: Triton kernels (interpreter, CPU tensors) against the reference."""
+
 import os
 
 import pytest
@@ -13,7 +14,7 @@ from spikecore.models.hebbff import hebbff_plastic, hebbff_plastic_reference  # 
 def _inputs(T, B, d, N, dtype, seed=0):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(T, B, d, generator=g, dtype=dtype).requires_grad_()
-    W1 = (torch.randn(N, d, generator=g, dtype=dtype) / d ** 0.5).requires_grad_()
+    W1 = (torch.randn(N, d, generator=g, dtype=dtype) / d**0.5).requires_grad_()
     b1 = (0.1 * torch.randn(N, generator=g, dtype=dtype)).requires_grad_()
     eta = torch.tensor(-0.3, dtype=dtype, requires_grad=True)
     lam = torch.tensor(0.9, dtype=dtype, requires_grad=True)
@@ -28,8 +29,9 @@ def test_forward_and_gradients_match_reference(monkeypatch, T, B, d, N):
 
     calls = []
     fwd = ht.HebbFFTriton.forward
-    monkeypatch.setattr(ht.HebbFFTriton, "forward", staticmethod(
-        lambda ctx, *a: calls.append(1) or fwd(ctx, *a)))
+    monkeypatch.setattr(
+        ht.HebbFFTriton, "forward", staticmethod(lambda ctx, *a: calls.append(1) or fwd(ctx, *a))
+    )
     assert ht._blocks(N, d)[0] < N or d < 100
     leaves = _inputs(T, B, d, N, torch.float64)
     w = torch.randn(T, B, N, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
@@ -53,8 +55,9 @@ def test_forward_and_gradients_match_reference(monkeypatch, T, B, d, N):
 
 def test_gradcheck_float64(monkeypatch):
     monkeypatch.setenv("SPIKECORE_TRITON", "interpret")
-    assert torch.autograd.gradcheck(hebbff_plastic, _inputs(5, 1, 3, 2, torch.float64),
-                                    fast_mode=True)
+    assert torch.autograd.gradcheck(
+        hebbff_plastic, _inputs(5, 1, 3, 2, torch.float64), fast_mode=True
+    )
 
 
 def test_float32_close_to_reference(monkeypatch):

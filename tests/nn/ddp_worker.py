@@ -5,6 +5,7 @@
 It spawns 2 ranks (torch.multiprocessing, a file:// rendezvous: no network) that assert
 inside; a failed assertion on any rank makes the script exit non-zero with the traceback.
 """
+
 from __future__ import annotations
 
 import sys
@@ -28,20 +29,27 @@ def mlp(seed=0, hidden=24, sparse_seed=0):
     AdaptiveLIF, ESLLinear (synapse product), DendriticLIF, CELIF, leaky-integrator readout."""
     torch.manual_seed(seed)
     return torch.nn.Sequential(
-        snn.Linear(20, hidden), snn.LIF(tau=2.0),
-        snn.SparseLinear(hidden, 16, density=0.4, seed=sparse_seed), snn.AdaptiveLIF(tau=2.0),
+        snn.Linear(20, hidden),
+        snn.LIF(tau=2.0),
+        snn.SparseLinear(hidden, 16, density=0.4, seed=sparse_seed),
+        snn.AdaptiveLIF(tau=2.0),
         ESLLinear(16, 16, density=0.3, seed=sparse_seed + 1, product="synapse"),
         snn.DendriticLIF(16, 12, branches=3, seed=sparse_seed + 2),
         snn.CELIF(12, 10),
-        snn.Linear(10, 4), snn.LeakyIntegrator(tau=float("inf")))
+        snn.Linear(10, 4),
+        snn.LeakyIntegrator(tau=float("inf")),
+    )
 
 
 def conv(seed=0):
     torch.manual_seed(seed)
     return torch.nn.Sequential(
         snn.SparseConv2d(2, 4, 3, padding=1, density=0.3, seed=3, product="synapse"),
-        snn.LIF(tau=2.0), torch.nn.Flatten(start_dim=-3), snn.Linear(4 * 5 * 5, 4),
-        snn.LeakyIntegrator(tau=float("inf")))
+        snn.LIF(tau=2.0),
+        torch.nn.Flatten(start_dim=-3),
+        snn.Linear(4 * 5 * 5, 4),
+        snn.LeakyIntegrator(tau=float("inf")),
+    )
 
 
 def data(kind, seed=0):
@@ -59,8 +67,7 @@ def loss_fn(model, x, y):
 
 def init(rank, init_file):
     parallel.set_rank_threads(WORLD, cores=2)
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank,
-                            world_size=WORLD)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=WORLD)
 
 
 def gathered(t):
@@ -93,8 +100,9 @@ def case_grads(rank):
                     continue
                 assert p.grad.is_contiguous(), name
                 where = f"{kind} {name}"
-                torch.testing.assert_close(p.grad, q.grad, rtol=1e-5, atol=1e-6,
-                                           msg=lambda m, where=where: f"{where}: {m}")
+                torch.testing.assert_close(
+                    p.grad, q.grad, rtol=1e-5, atol=1e-6, msg=lambda m, where=where: f"{where}: {m}"
+                )
                 n += 1
             assert n >= (12 if kind == "mlp" else 4), n
             # one optimizer step: identical parameters on both ranks, equal to the reference
@@ -110,9 +118,12 @@ def case_grads(rank):
 def esl_model(seed):
     torch.manual_seed(seed)
     return torch.nn.Sequential(
-        ESLLinear(20, 32, density=0.2, seed=1), snn.LIF(tau=2.0),
+        ESLLinear(20, 32, density=0.2, seed=1),
+        snn.LIF(tau=2.0),
         snn.SparseConv2d(2, 2, 2, density=0.5, seed=2),  # unused in forward: only scheduled
-        ESLLinear(32, 4, density=0.3, seed=3), snn.LeakyIntegrator(tau=float("inf")))
+        ESLLinear(32, 4, density=0.3, seed=3),
+        snn.LeakyIntegrator(tau=float("inf")),
+    )
 
 
 def esl_forward(model, x):
@@ -160,8 +171,8 @@ def case_esl(rank):
 def case_mismatch(rank):
     """Replicas that differ raise the same ValueError on every rank (no hang)."""
     bad = [
-        (mlp(sparse_seed=rank), "synapse structure of '2'"),   # same shapes, other mask
-        (mlp(hidden=24 + rank), "parameter '0.weight'"),       # other shapes
+        (mlp(sparse_seed=rank), "synapse structure of '2'"),  # same shapes, other mask
+        (mlp(hidden=24 + rank), "parameter '0.weight'"),  # other shapes
         (torch.nn.Sequential(*list(mlp())[: 7 + rank]), "replicas differ across ranks"),
     ]
     for model, what in bad:

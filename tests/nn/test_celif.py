@@ -58,9 +58,9 @@ def test_gradcheck_smooth():
     sg = get_sg("sigmoid", smooth=True)
 
     def f(I, q, lam, beta):
-        z, st = C.celif(I, q, beta=beta, lambda_c=lam, gamma=2.0, surrogate=sg,
-                        backend="torch")
+        z, st = C.celif(I, q, beta=beta, lambda_c=lam, gamma=2.0, surrogate=sg, backend="torch")
         return z, st.v, st.c
+
     assert torch.autograd.gradcheck(f, (I, q, lam, beta))
 
 
@@ -71,8 +71,9 @@ def test_context_path_carries_gradient_past_resets():
     I[-1] = 1.0
     q = torch.zeros(T, 1, 4, requires_grad=True)
     # beta ~ 0 and rho = 1 close the membrane and adaptation paths: only the context remains
-    z, _ = C.celif(I, q, beta=1e-12, rho=1.0, lambda_c=0.99, gamma=20.0, v_threshold=0.5,
-                   backend="torch")
+    z, _ = C.celif(
+        I, q, beta=1e-12, rho=1.0, lambda_c=0.99, gamma=20.0, v_threshold=0.5, backend="torch"
+    )
     z[-1].sum().backward()
     g0 = q.grad[0]
     assert torch.all(g0 != 0)
@@ -143,8 +144,10 @@ def test_delayed_cue_claim_reduced(example):
     """CE-LIF >= 90% after 150 steps of distractor noise; LIF and short-adaptation ALIF ~ chance."""
     torch.manual_seed(0)
     ex = example("celif_delayed_cue")
-    res = {n: ex.train_eval(n, 150, epochs=4, n_train=256, n_test=256)["accuracy"]
-           for n in ("celif", "celif_shared", "lif", "alif")}
+    res = {
+        n: ex.train_eval(n, 150, epochs=4, n_train=256, n_test=256)["accuracy"]
+        for n in ("celif", "celif_shared", "lif", "alif")
+    }
     assert res["celif"] >= 0.9, res
     assert res["celif_shared"] >= 0.9, res
     assert res["lif"] <= 0.65, res
@@ -168,8 +171,11 @@ def test_kernel_forward_equals_reference(dtype, lam_kind, noise):
     out = []
     for backend in ("torch", "cpp"):
         torch.manual_seed(7)  # same NDL noise samples
-        out.append(C.celif(I, q, lambda_c=lam, gamma=3.0, beta_a=0.4, rho=0.85, noise=noise,
-                           backend=backend))
+        out.append(
+            C.celif(
+                I, q, lambda_c=lam, gamma=3.0, beta_a=0.4, rho=0.85, noise=noise, backend=backend
+            )
+        )
     (za, sa), (zb, sb) = out
     assert torch.equal(za, zb)
     for u, w in zip(sa, sb):
@@ -177,8 +183,9 @@ def test_kernel_forward_equals_reference(dtype, lam_kind, noise):
 
 
 @needs_kernel
-@pytest.mark.parametrize("sg_name", ["atan", "sigmoid", "fast_sigmoid", "triangle", "rectangle",
-                                     "gaussian"])
+@pytest.mark.parametrize(
+    "sg_name", ["atan", "sigmoid", "fast_sigmoid", "triangle", "rectangle", "gaussian"]
+)
 @pytest.mark.parametrize("smooth", [False, True])
 @pytest.mark.parametrize("detach", [False, True])
 def test_kernel_gradients_equal_reference(sg_name, smooth, detach):
@@ -190,9 +197,16 @@ def test_kernel_gradients_equal_reference(sg_name, smooth, detach):
     w = torch.linspace(0.1, 1.0, 5, dtype=torch.float64)
     grads = []
     for backend in ("torch", "cpp"):
-        z, st = C.celif(I, q, beta=beta, lambda_c=lam, gamma=2.0,
-                        surrogate=get_sg(sg_name, smooth=smooth), detach_reset=detach,
-                        backend=backend)
+        z, st = C.celif(
+            I,
+            q,
+            beta=beta,
+            lambda_c=lam,
+            gamma=2.0,
+            surrogate=get_sg(sg_name, smooth=smooth),
+            detach_reset=detach,
+            backend=backend,
+        )
         loss = (z * w).sum() + st.v.sum() + 0.3 * st.a.sum() + 0.7 * st.c.sum()
         grads.append(torch.autograd.grad(loss, (I, q, lam, beta)))
     for a, b in zip(*grads):
@@ -211,6 +225,7 @@ def test_kernel_gradcheck_smooth():
     def f(I, q, lam):
         z, st = C.celif(I, q, lambda_c=lam, gamma=2.0, surrogate=sg, backend="cpp")
         return z, st.v, st.a, st.c
+
     assert torch.autograd.gradcheck(f, (I, q, lam))
 
 
@@ -237,8 +252,10 @@ def test_sequential_digits_claim_reduced(example):
     """Pixel-by-pixel digits (64 steps): CE-LIF well above LIF and adaptive LIF after 5 epochs."""
     torch.manual_seed(0)
     ex = example("celif_sequential_digits")
-    acc = {n: ex.train_eval(n, False, epochs=5, hidden=32, layers=1)["best"]
-           for n in ("celif", "lif", "alif")}
+    acc = {
+        n: ex.train_eval(n, False, epochs=5, hidden=32, layers=1)["best"]
+        for n in ("celif", "lif", "alif")
+    }
     assert acc["celif"] >= max(acc["lif"], acc["alif"]) + 0.1, acc
 
 
@@ -291,11 +308,21 @@ def test_kernel_inference_path_equals_training_path():
 
 # ---- the fused separate-context layer path and the parameter-gradient variants --------------
 
+
 def _neuron_kw(layer):
-    return dict(beta=layer.beta, rho=layer.rho, beta_a=layer.beta_a,
-                lambda_c=layer.lambda_c.detach(), gamma=layer.gamma,
-                v_threshold=layer.v_threshold, surrogate=layer.surrogate, noise=None, sigma=0.3,
-                sample=True, detach_reset=layer.detach_reset)
+    return dict(
+        beta=layer.beta,
+        rho=layer.rho,
+        beta_a=layer.beta_a,
+        lambda_c=layer.lambda_c.detach(),
+        gamma=layer.gamma,
+        v_threshold=layer.v_threshold,
+        surrogate=layer.surrogate,
+        noise=None,
+        sigma=0.3,
+        sample=True,
+        detach_reset=layer.detach_reset,
+    )
 
 
 @needs_kernel
@@ -330,11 +357,14 @@ def test_fused_separate_layer_gradcheck():
     names = [n for n, _ in layer.named_parameters()]
 
     def f(*ps):
-        z, st = torch.func.functional_call(layer, dict(zip(names, ps)), (x,),
-                                           {"return_state": True})
+        z, st = torch.func.functional_call(
+            layer, dict(zip(names, ps)), (x,), {"return_state": True}
+        )
         return z, st.v, st.a, st.c
-    assert torch.autograd.gradcheck(f, tuple(p.detach().clone().requires_grad_()
-                                             for p in layer.parameters()))
+
+    assert torch.autograd.gradcheck(
+        f, tuple(p.detach().clone().requires_grad_() for p in layer.parameters())
+    )
 
 
 @needs_kernel
@@ -394,5 +424,6 @@ def test_fused_separate_layer_thread_count_invariant():
         z = layer(x)
         z.sum().backward()
         return [z.detach()] + [p.grad.clone() for p in layer.parameters()]
+
     for a, b in zip(*_at_thread_counts(step)):
         assert torch.equal(a, b)

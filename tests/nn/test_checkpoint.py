@@ -1,4 +1,5 @@
 """Checkpoints: safetensors round trip; a crafted pickle cannot run code on load."""
+
 import doctest
 import os
 import pickle
@@ -79,8 +80,11 @@ def test_hebbff_checkpoints_are_safetensors(tmp_path):
 
     task = FamiliarityTask(d=8, R=2, T=20, batch=2, seed=0)
     m = HebbFF(d=8, N=6)
-    train_hebbff(m, task, TrainConfig(iters=3, eval_every=3, checkpoint_every=2,
-                                      checkpoint_dir=str(tmp_path)))
+    train_hebbff(
+        m,
+        task,
+        TrainConfig(iters=3, eval_every=3, checkpoint_every=2, checkpoint_dir=str(tmp_path)),
+    )
     files = sorted(p.name for p in tmp_path.iterdir())
     assert files == ["ckpt_000000.safetensors", "ckpt_000002.safetensors"]
     sd, _ = load_state(tmp_path / files[1])

@@ -9,8 +9,11 @@ from spikecore.nn import dendritic as D
 
 def _manual(layer, x):
     out = torch.zeros(x.shape[0], layer.out_features, dtype=torch.float64)
-    g = {"relu": lambda u: max(u, 0.0), "identity": lambda u: u,
-         "sigmoid": lambda u: 1.0 / (1.0 + __import__("math").exp(-u))}[layer.nonlinearity]
+    g = {
+        "relu": lambda u: max(u, 0.0),
+        "identity": lambda u: u,
+        "sigmoid": lambda u: 1.0 / (1.0 + __import__("math").exp(-u)),
+    }[layer.nonlinearity]
     for b in range(x.shape[0]):
         for j in range(layer.out_features):
             for k in range(layer.branches):
@@ -30,7 +33,8 @@ def test_matches_equations(g, subsets):
     y = layer(x)
     torch.testing.assert_close(y, _manual(layer, x))
     torch.testing.assert_close(
-        y, D.dendritic_reference(x, layer.weight, layer.bias, layer.index, g))
+        y, D.dendritic_reference(x, layer.weight, layer.bias, layer.index, g)
+    )
 
 
 def test_one_identity_branch_is_a_linear_layer():
@@ -59,8 +63,9 @@ def test_subsets():
 def test_gradcheck():
     layer = D.DendriticLinear(5, 3, branches=2, nonlinearity="sigmoid").double()
     x = torch.randn(4, 5, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda x, w, b: D.DendriticLinear.forward(layer, x),
-                                    (x, layer.weight, layer.bias))
+    assert torch.autograd.gradcheck(
+        lambda x, w, b: D.DendriticLinear.forward(layer, x), (x, layer.weight, layer.bias)
+    )
 
 
 def test_counters():
@@ -157,8 +162,14 @@ def test_kernel_equals_reference(g, dtype, bias):
         x.grad = None
         y = layer(x)
         (y * torch.linspace(-1, 1, 6, dtype=dtype)).sum().backward()
-        res.append((y, x.grad.clone(), layer.weight.grad.clone(),
-                    None if layer.bias is None else layer.bias.grad.clone()))
+        res.append(
+            (
+                y,
+                x.grad.clone(),
+                layer.weight.grad.clone(),
+                None if layer.bias is None else layer.bias.grad.clone(),
+            )
+        )
     tol = dict(rtol=1e-5, atol=1e-5) if dtype == torch.float32 else dict(rtol=1e-10, atol=1e-12)
     for a, b in zip(*res):
         if a is not None:
@@ -195,6 +206,7 @@ def test_doctests():
     import doctest
 
     from spikecore.nn import celif
+
     for mod in (D, celif):
         res = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
         assert res.failed == 0 and res.attempted > 0, mod.__name__
@@ -204,8 +216,7 @@ def test_noise_driven_learning_soma():
     """NDL (NSNN): sampled spikes in training, deterministic in eval, gradient = noise density;
     a short training run on a separable spike task learns."""
     torch.manual_seed(0)
-    layer = D.DendriticLIF(20, 2, branches=2, noise="gaussian", sigma=0.3, tau=2.0,
-                           v_threshold=0.5)
+    layer = D.DendriticLIF(20, 2, branches=2, noise="gaussian", sigma=0.3, tau=2.0, v_threshold=0.5)
     x = torch.rand(6, 3, 20)
     layer.train()
     a, b = layer(x), layer(x)
@@ -223,8 +234,16 @@ def test_noise_driven_learning_soma():
     p[y == 0, :10] = 0.5
     p[y == 1, 10:] = 0.5
     xs = (torch.rand(8, 64, 20, generator=g) < p).float()
-    layer = D.DendriticLIF(20, 2, branches=2, noise="gaussian", sigma=0.3, v_threshold=0.5,
-                           subsets="structured", branch_fan_in=10)
+    layer = D.DendriticLIF(
+        20,
+        2,
+        branches=2,
+        noise="gaussian",
+        sigma=0.3,
+        v_threshold=0.5,
+        subsets="structured",
+        branch_fan_in=10,
+    )
     opt = torch.optim.Adam(layer.parameters(), lr=0.05)
     layer.train()
     for _ in range(40):

@@ -1,4 +1,5 @@
 """C++ fused kernels against the pure-torch reference (spiking mode, exact forward)."""
+
 import pytest
 import torch
 
@@ -34,8 +35,13 @@ def test_lif_cpp_equals_reference(dtype, reset, detach, name):
     x = torch.randn(20, 3, 5, generator=g, dtype=dtype) * 0.6 + 0.4
     v0 = torch.rand(3, 5, generator=g, dtype=dtype) * 0.3
     beta = torch.rand(5, generator=g, dtype=dtype) * 0.5 + 0.4
-    kw = dict(v_threshold=1.0, v_reset=None if reset == "soft" else -0.2, v_rest=0.1,
-              surrogate=name, detach_reset=detach)
+    kw = dict(
+        v_threshold=1.0,
+        v_reset=None if reset == "soft" else -0.2,
+        v_rest=0.1,
+        surrogate=name,
+        detach_reset=detach,
+    )
 
     def run(backend):
         return _grads(lambda x, v0, b: SF.lif(x, v0, beta=b, backend=backend, **kw), x, v0, beta)
@@ -56,12 +62,23 @@ def test_alif_cpp_equals_reference(reset, detach, name):
     x = torch.randn(25, 2, 6, generator=g) * 0.6 + 0.5
     v0 = torch.rand(2, 6, generator=g) * 0.3
     a0 = torch.rand(2, 6, generator=g) * 0.1
-    kw = dict(beta=0.7, rho=0.9, beta_a=0.3, v_reset=None if reset == "soft" else 0.0,
-              v_rest=0.05, surrogate=name, detach_reset=detach)
+    kw = dict(
+        beta=0.7,
+        rho=0.9,
+        beta_a=0.3,
+        v_reset=None if reset == "soft" else 0.0,
+        v_rest=0.05,
+        surrogate=name,
+        detach_reset=detach,
+    )
 
     def run(backend):
-        return _grads(lambda x, v0, a0: (lambda z, s: (z, *s))(
-            *SF.alif(x, (v0, a0), backend=backend, **kw)), x, v0, a0)
+        return _grads(
+            lambda x, v0, a0: (lambda z, s: (z, *s))(*SF.alif(x, (v0, a0), backend=backend, **kw)),
+            x,
+            v0,
+            a0,
+        )
 
     oc, gc = run("cpp")
     orr, gr = run("torch")
@@ -87,10 +104,12 @@ def test_noisy_lif_cpp_equals_reference_with_same_noise(noise, reset):
 def test_leaky_integrator_cpp_equals_reference():
     x = torch.randn(30, 3, 4)
     v0 = torch.randn(3, 4)
-    oc, gc = _grads(lambda x, v: SF.leaky_integrator(x, v, beta=0.8, v_rest=0.2,
-                                                     backend="cpp"), x, v0)
-    orr, gr = _grads(lambda x, v: SF.leaky_integrator(x, v, beta=0.8, v_rest=0.2,
-                                                      backend="torch"), x, v0)
+    oc, gc = _grads(
+        lambda x, v: SF.leaky_integrator(x, v, beta=0.8, v_rest=0.2, backend="cpp"), x, v0
+    )
+    orr, gr = _grads(
+        lambda x, v: SF.leaky_integrator(x, v, beta=0.8, v_rest=0.2, backend="torch"), x, v0
+    )
     for a, b in zip(oc, orr):
         assert torch.equal(a, b)
     _close_grads(gc, gr, torch.float32)
@@ -125,8 +144,9 @@ def test_spike_linear_kernel_gradcheck_and_sparse_path_taken(dtype, monkeypatch)
     b = torch.randn(5, generator=g, dtype=dtype, requires_grad=True)
     calls = []
     orig = _kernels._train.sparse_rows_matmul
-    monkeypatch.setattr(_kernels._train, "sparse_rows_matmul",
-                        lambda *a, **k: (calls.append(1), orig(*a, **k))[1])
+    monkeypatch.setattr(
+        _kernels._train, "sparse_rows_matmul", lambda *a, **k: (calls.append(1), orig(*a, **k))[1]
+    )
     y = SF.linear(x, w, b)
     assert calls, "event-driven path not taken"
     assert torch.allclose(y, torch.nn.functional.linear(x, w, b), atol=1e-5)
@@ -141,12 +161,15 @@ def test_spike_linear_kernel_gradcheck_and_sparse_path_taken(dtype, monkeypatch)
 
 def test_model_trains_same_on_both_backends():
     """A few Adam steps of a small SNN: the cpp and torch backends follow the same loss curve."""
+
     def train(backend):
         torch.manual_seed(0)
-        model = torch.nn.Sequential(snn.Linear(20, 32, backend=backend),
-                                    snn.LIF(backend=backend),
-                                    snn.Linear(32, 4, backend=backend),
-                                    snn.LeakyIntegrator(backend=backend))
+        model = torch.nn.Sequential(
+            snn.Linear(20, 32, backend=backend),
+            snn.LIF(backend=backend),
+            snn.Linear(32, 4, backend=backend),
+            snn.LeakyIntegrator(backend=backend),
+        )
         opt = torch.optim.Adam(model.parameters(), lr=0.01)
         g = torch.Generator().manual_seed(1)
         x = (torch.rand(15, 8, 20, generator=g) < 0.1).float()
@@ -189,7 +212,8 @@ def test_sparse_linear_cpp_gradcheck():
     w, b = m.weight, m.bias
     syn = m._syn_lists()
     assert torch.autograd.gradcheck(
-        lambda x, w, b: _kernels.sparse_syn_linear(x, w, b, *syn, 5), (x, w, b))
+        lambda x, w, b: _kernels.sparse_syn_linear(x, w, b, *syn, 5), (x, w, b)
+    )
 
 
 def test_spike_input_true_sums_in_engine_order_exactly():
@@ -211,8 +235,11 @@ def test_spike_input_true_sums_in_engine_order_exactly():
 def test_inference_path_equals_training_path(noisy):
     x = torch.randn(15, 3, 8) + 0.5
     eps = SF.sample_noise("gaussian", 0.3, x.shape) if noisy else None
-    f = (lambda x: SF.noisy_lif(x, eps=eps, backend="cpp")) if noisy else \
-        (lambda x: SF.lif(x, backend="cpp"))
+    f = (
+        (lambda x: SF.noisy_lif(x, eps=eps, backend="cpp"))
+        if noisy
+        else (lambda x: SF.lif(x, backend="cpp"))
+    )
     with torch.no_grad():
         z0, v0 = f(x)
     z1, v1 = f(x.clone().requires_grad_())
@@ -227,11 +254,13 @@ def test_noisy_lif_bits_path_multithreaded_odd_width():
     old = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
-        (zc, vc), gc = _grads(lambda x: SF.noisy_lif(x, eps=eps, noise="logistic", sigma=0.2,
-                                                     backend="cpp"), x)
+        (zc, vc), gc = _grads(
+            lambda x: SF.noisy_lif(x, eps=eps, noise="logistic", sigma=0.2, backend="cpp"), x
+        )
     finally:
         torch.set_num_threads(old)
-    (zr, vr), gr = _grads(lambda x: SF.noisy_lif(x, eps=eps, noise="logistic", sigma=0.2,
-                                                 backend="torch"), x)
+    (zr, vr), gr = _grads(
+        lambda x: SF.noisy_lif(x, eps=eps, noise="logistic", sigma=0.2, backend="torch"), x
+    )
     assert torch.equal(zc, zr) and torch.equal(vc, vr)
     _close_grads(gc, gr, torch.float32)

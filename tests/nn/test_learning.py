@@ -1,5 +1,6 @@
 """Small networks learn (surrogate gradients and NDL, C++ path), and reduced versions of the
 learning claims (examples/digits_snn.py, examples/nsnn_robustness.py)."""
+
 import pytest
 import torch
 
@@ -68,10 +69,15 @@ def _task(n=256, T=12, seed=0):
 @pytest.mark.parametrize("neuron", ["lif", "noisy", "alif", "plif"])
 def test_small_snn_learns(neuron):
     torch.manual_seed(0)
-    make = {"lif": lambda: snn.LIF(), "noisy": lambda: snn.NoisyLIF(sigma=0.3),
-            "alif": lambda: snn.AdaptiveLIF(tau_a=20.0), "plif": lambda: snn.ParametricLIF()}
-    model = torch.nn.Sequential(snn.Linear(20, 32), make[neuron](), snn.Linear(32, 2),
-                                snn.LeakyIntegrator())
+    make = {
+        "lif": lambda: snn.LIF(),
+        "noisy": lambda: snn.NoisyLIF(sigma=0.3),
+        "alif": lambda: snn.AdaptiveLIF(tau_a=20.0),
+        "plif": lambda: snn.ParametricLIF(),
+    }
+    model = torch.nn.Sequential(
+        snn.Linear(20, 32), make[neuron](), snn.Linear(32, 2), snn.LeakyIntegrator()
+    )
     opt = torch.optim.Adam(model.parameters(), lr=0.02)
     x, y = _task()
     for _ in range(40):

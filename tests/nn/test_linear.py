@@ -69,8 +69,9 @@ def test_sparse_linear_prune_regrow_keeps_density_and_optimizer_state():
     m(x).pow(2).sum().backward()
     opt.step()
     w_before = {(int(i), int(j)): float(w) for i, j, w in zip(m.pre, m.post, m.weight.detach())}
-    avg_before = {(int(i), int(j)): float(a) for i, j, a in
-                  zip(m.pre, m.post, opt.state[m.weight]["exp_avg"])}
+    avg_before = {
+        (int(i), int(j)): float(a) for i, j, a in zip(m.pre, m.post, opt.state[m.weight]["exp_avg"])
+    }
     n = m.prune(0.25, mode="magnitude", optimizer=opt)
     assert n == 10 and m.nnz == 30
     kept = sorted(w_before, key=lambda k: abs(w_before[k]))[10:]

@@ -11,6 +11,7 @@ ring slot exactly.
 
 MODELS lists every model; a new model adds its row (and its case below).
 """
+
 import numpy as np
 import pytest
 import torch
@@ -65,6 +66,7 @@ def test_every_model_is_listed():
     """Each model of the engine (spikecore.sim.MODELS, sources aside) has a case here."""
     from spikecore.sim.network import MODELS as SIM_MODELS
     from spikecore.sim.network import SOURCES
+
     assert set(SIM_MODELS) - set(SOURCES) <= set(MODELS)
 
 
@@ -77,8 +79,16 @@ def test_lif(seed, soft):
     tau = float(rng.uniform(2, 30))
     v_th = _f32(rng.uniform(5, 20))
     v_reset = 0.0 if soft else _f32(rng.uniform(-5, 0.5 * v_th))
-    z_e, v_e, _, _ = _engine("lif", x, tau_m=tau, v_threshold=v_th, v_reset=v_reset,
-                             t_ref=0.0, soft_reset=soft, v_init=0.0)
+    z_e, v_e, _, _ = _engine(
+        "lif",
+        x,
+        tau_m=tau,
+        v_threshold=v_th,
+        v_reset=v_reset,
+        t_ref=0.0,
+        soft_reset=soft,
+        v_init=0.0,
+    )
     beta = _f32(np.exp(-1.0 / tau))
     xt = torch.from_numpy(x)
     kw = dict(beta=beta, v_threshold=v_th, v_reset=None if soft else v_reset)
@@ -96,17 +106,37 @@ def test_alif(seed, soft):
     tau, tau_a = float(rng.uniform(2, 30)), float(rng.uniform(20, 300))
     v_th, beta_a = _f32(rng.uniform(5, 20)), _f32(rng.uniform(0.5, 3))
     v_reset = 0.0 if soft else _f32(rng.uniform(-5, 0.5 * v_th))
-    z_e, v_e, net, pop = _engine("alif", x, tau_m=tau, tau_a=tau_a, beta_a=beta_a,
-                                 v_threshold=v_th, v_reset=v_reset, t_ref=0.0, soft_reset=soft,
-                                 v_init=0.0)
+    z_e, v_e, net, pop = _engine(
+        "alif",
+        x,
+        tau_m=tau,
+        tau_a=tau_a,
+        beta_a=beta_a,
+        v_threshold=v_th,
+        v_reset=v_reset,
+        t_ref=0.0,
+        soft_reset=soft,
+        v_init=0.0,
+    )
     beta, rho = _f32(np.exp(-1.0 / tau)), _f32(np.exp(-1.0 / tau_a))
     xt = torch.from_numpy(x)
-    kw = dict(beta=beta, rho=rho, beta_a=beta_a, v_threshold=v_th,
-              v_reset=None if soft else v_reset)
+    kw = dict(
+        beta=beta, rho=rho, beta_a=beta_a, v_threshold=v_th, v_reset=None if soft else v_reset
+    )
     z_k, (v_k, a_k) = SF.alif(xt, **kw, backend="cpp")
     zero = torch.zeros(N)
-    z_r, (v_r, a_r) = reference.alif(xt, zero, zero, beta, rho, beta_a, v_th,
-                                     None if soft else v_reset, 0.0, get_surrogate("atan"))
+    z_r, (v_r, a_r) = reference.alif(
+        xt,
+        zero,
+        zero,
+        beta,
+        rho,
+        beta_a,
+        v_th,
+        None if soft else v_reset,
+        0.0,
+        get_surrogate("atan"),
+    )
     _check(z_e, v_e, z_k, v_k, z_r, v_r)
     assert np.array_equal(net.get_state(pop, "a"), a_k.numpy())
     assert np.array_equal(a_k.numpy(), a_r.numpy())
@@ -120,8 +150,15 @@ def test_lif_discrete(seed, soft):
     v_rest = _f32(rng.uniform(-0.3, 0.3))
     v_th = _f32(rng.uniform(0.5, 1.5))
     v_reset = 0.0 if soft else _f32(rng.uniform(-0.5, 0.3))
-    z_e, v_e, _, _ = _engine("lif_discrete", x, beta=beta, v_rest=v_rest,
-                             v_threshold=v_th, v_reset=None if soft else v_reset, v_init=v_rest)
+    z_e, v_e, _, _ = _engine(
+        "lif_discrete",
+        x,
+        beta=beta,
+        v_rest=v_rest,
+        v_threshold=v_th,
+        v_reset=None if soft else v_reset,
+        v_init=v_rest,
+    )
     xt, v0 = torch.from_numpy(x), torch.full((N,), v_rest)
     kw = dict(beta=beta, v_threshold=v_th, v_reset=None if soft else v_reset, v_rest=v_rest)
     z_k, v_k = SF.lif(xt, v0, **kw, backend="cpp")
@@ -136,11 +173,19 @@ def test_alif_discrete(seed, soft):
     beta, rho = _f32(rng.uniform(0.3, 0.99)), _f32(rng.uniform(0.8, 0.999))
     beta_a, v_th = _f32(rng.uniform(0.05, 0.5)), _f32(rng.uniform(0.5, 1.5))
     v_reset = 0.0 if soft else _f32(rng.uniform(-0.5, 0.3))
-    z_e, v_e, net, pop = _engine("alif_discrete", x, beta=beta, rho=rho, beta_a=beta_a,
-                                 v_threshold=v_th, v_reset=None if soft else v_reset)
+    z_e, v_e, net, pop = _engine(
+        "alif_discrete",
+        x,
+        beta=beta,
+        rho=rho,
+        beta_a=beta_a,
+        v_threshold=v_th,
+        v_reset=None if soft else v_reset,
+    )
     xt = torch.from_numpy(x)
-    kw = dict(beta=beta, rho=rho, beta_a=beta_a, v_threshold=v_th,
-              v_reset=None if soft else v_reset)
+    kw = dict(
+        beta=beta, rho=rho, beta_a=beta_a, v_threshold=v_th, v_reset=None if soft else v_reset
+    )
     z_k, (v_k, a_k) = SF.alif(xt, **kw, backend="cpp")
     z_r, (v_r, a_r) = SF.alif(xt, **kw, backend="torch")
     _check(z_e, v_e, z_k, v_k, z_r, v_r)
@@ -164,8 +209,9 @@ def test_noisy_lif(seed, soft):
     assert 0 < z_r.sum() < z_r.numel()
     assert torch.equal(z_k, z_r) and torch.equal(v_k, v_r)
     # eps = 0: the engine's deterministic deployment
-    z_e, v_e, _, _ = _engine("lif_discrete", x, beta=beta, v_threshold=v_th,
-                             v_reset=None if soft else 0.0)
+    z_e, v_e, _, _ = _engine(
+        "lif_discrete", x, beta=beta, v_threshold=v_th, v_reset=None if soft else 0.0
+    )
     zero = torch.zeros_like(eps)
     z_k0, v_k0 = SF.noisy_lif(xt, **kw, eps=zero, backend="cpp")
     z_r0, v_r0 = SF.noisy_lif(xt, **kw, eps=zero, backend="torch")
@@ -176,9 +222,13 @@ def test_noisy_lif(seed, soft):
 def test_celif(seed):
     """CE-LIF with a shared context (q = I, so one event per neuron and step carries both)."""
     x, rng = _input(50 + seed, mean=0.5, scale=0.8)
-    prm = dict(beta=_f32(rng.uniform(0.3, 0.95)), rho=_f32(rng.uniform(0.7, 0.99)),
-               beta_a=_f32(rng.uniform(0.1, 0.8)), gamma=_f32(rng.uniform(0.5, 4)),
-               v_threshold=_f32(rng.uniform(0.5, 1.5)))
+    prm = dict(
+        beta=_f32(rng.uniform(0.3, 0.95)),
+        rho=_f32(rng.uniform(0.7, 0.99)),
+        beta_a=_f32(rng.uniform(0.1, 0.8)),
+        gamma=_f32(rng.uniform(0.5, 4)),
+        v_threshold=_f32(rng.uniform(0.5, 1.5)),
+    )
     lam = rng.uniform(0.5, 0.99, N).astype(np.float32)
     net = Network(dt=1.0)
     pop = net.add_population(N, "celif", lambda_c=lam, context="shared", **prm)
@@ -190,13 +240,30 @@ def test_celif(seed):
     z_e = np.zeros((T, N), np.float32)
     z_e[spk.steps, spk.senders] = 1
     xt, lam_t = torch.from_numpy(x), torch.from_numpy(lam)
-    kw = dict(beta=prm["beta"], rho=prm["rho"], beta_a=prm["beta_a"], lambda_c=lam_t,
-              gamma=prm["gamma"], v_threshold=prm["v_threshold"])
+    kw = dict(
+        beta=prm["beta"],
+        rho=prm["rho"],
+        beta_a=prm["beta_a"],
+        lambda_c=lam_t,
+        gamma=prm["gamma"],
+        v_threshold=prm["v_threshold"],
+    )
     z_k, st_k = celif(xt, xt, **kw, backend="cpp")
     zero = torch.zeros(N)
-    z_r, st_r = celif_reference(xt, xt, zero, zero, zero, prm["beta"], prm["rho"],
-                                prm["beta_a"], lam_t, prm["gamma"], prm["v_threshold"],
-                                get_surrogate("atan"))
+    z_r, st_r = celif_reference(
+        xt,
+        xt,
+        zero,
+        zero,
+        zero,
+        prm["beta"],
+        prm["rho"],
+        prm["beta_a"],
+        lam_t,
+        prm["gamma"],
+        prm["v_threshold"],
+        get_surrogate("atan"),
+    )
     vals = mon.values
     _check(z_e, vals["v"], z_k, st_k.v, z_r, st_r.v)
     for name in ("a", "c"):
@@ -224,7 +291,8 @@ def test_dendritic(fn):
         layer.bias.normal_(0, 0.5)
     rng = np.random.default_rng(60)
     x = (rng.random((T, n_in)) < 0.4).astype(np.float32) * rng.normal(1, 0.5, (T, n_in)).astype(
-        np.float32)
+        np.float32
+    )
     w, b = layer.weight.detach().numpy(), layer.bias.detach().numpy()
     idx = layer.index.numpy()
     y_k = layer(torch.from_numpy(x))  # the training kernel
@@ -234,8 +302,15 @@ def test_dendritic(fn):
     s = np.stack([_seq_sum(x[t], w, idx) for t in range(T)]).reshape(T, n * K)
     beta, v_th = 0.5, 1e9  # a silent soma: v_t = beta v_{t-1} + y_t exposes y
     net = Network(dt=1.0)
-    pop = net.add_population(n, "lif_discrete", beta=beta, v_threshold=v_th, branches=K,
-                             branch_fn=fn, branch_bias=b.reshape(-1))
+    pop = net.add_population(
+        n,
+        "lif_discrete",
+        beta=beta,
+        v_threshold=v_th,
+        branches=K,
+        branch_fn=fn,
+        branch_bias=b.reshape(-1),
+    )
     t_idx, c_idx = np.nonzero(s)
     net.add_spike_input(pop, t_idx + 1.0, c_idx, s[t_idx, c_idx])
     mon = net.record_state(pop, "v")
@@ -261,8 +336,16 @@ def test_dendritic_leaky_branch_rests_at_the_bias():
     s = (rng.random((T, n * K)) < 0.3) * rng.normal(0.5, 0.5, (T, n * K))
     s = s.astype(np.float32)
     net = Network(dt=1.0)
-    pop = net.add_population(n, "lif_discrete", beta=0.5, v_threshold=1e9, branches=K,
-                             branch_fn="identity", branch_decay=delta, branch_bias=b)
+    pop = net.add_population(
+        n,
+        "lif_discrete",
+        beta=0.5,
+        v_threshold=1e9,
+        branches=K,
+        branch_fn="identity",
+        branch_decay=delta,
+        branch_bias=b,
+    )
     assert np.array_equal(net.get_state(pop, "u").reshape(-1), b)
     t_idx, c_idx = np.nonzero(s)
     net.add_spike_input(pop, t_idx + 1.0, c_idx, s[t_idx, c_idx])

@@ -8,8 +8,9 @@ def test_counts_spikes_rates_and_synops():
     torch.manual_seed(0)
     lin = snn.Linear(10, 6)
     sp = snn.SparseLinear(6, 4, density=0.5, seed=0)
-    model = torch.nn.Sequential(lin, snn.LIF(), sp, snn.LIF(), torch.nn.Linear(4, 2),
-                                snn.LeakyIntegrator())
+    model = torch.nn.Sequential(
+        lin, snn.LIF(), sp, snn.LIF(), torch.nn.Linear(4, 2), snn.LeakyIntegrator()
+    )
     x = (torch.rand(8, 3, 10) < 0.3).float()
     with snn.ActivityMonitor(model) as mon:
         model(x)

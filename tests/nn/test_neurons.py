@@ -1,4 +1,5 @@
 """Neuron modules on every available backend: equations, state handling, gradients."""
+
 import numpy as np
 import pytest
 import torch
@@ -43,8 +44,9 @@ def test_lif_matches_engine_step_exactly(backend, v_reset, v_rest):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("cls", ["LIF", "ParametricLIF", "AdaptiveLIF", "NoisyLIF",
-                                 "LeakyIntegrator"])
+@pytest.mark.parametrize(
+    "cls", ["LIF", "ParametricLIF", "AdaptiveLIF", "NoisyLIF", "LeakyIntegrator"]
+)
 def test_fresh_state_and_continuation(backend, cls):
     kw = {"backend": backend}
     m = getattr(snn, cls)(**kw)
@@ -62,8 +64,11 @@ def test_fresh_state_and_continuation(backend, cls):
 @pytest.mark.parametrize("shape", [(4, 1, 3), (4, 5, 2, 3, 3), (4, 2, 6)])
 def test_any_batch_and_trailing_shape(backend, shape):
     x = torch.randn(*shape) + 0.7
-    for m in (snn.LIF(backend=backend), snn.AdaptiveLIF(backend=backend),
-              snn.LeakyIntegrator(backend=backend)):
+    for m in (
+        snn.LIF(backend=backend),
+        snn.AdaptiveLIF(backend=backend),
+        snn.LeakyIntegrator(backend=backend),
+    ):
         y = m(x)
         assert y.shape == x.shape
     # per-sample results do not depend on the batch
@@ -89,9 +94,16 @@ def test_gradcheck_lif(backend, reset, name):
     v_reset = None if reset.startswith("soft") else -0.1
 
     def f(x, v0, beta):
-        z, v = SF.lif(x, v0, beta=beta, v_threshold=1.0, v_reset=v_reset, v_rest=0.1,
-                      surrogate=smooth_sg(name),
-                      backend=backend)
+        z, v = SF.lif(
+            x,
+            v0,
+            beta=beta,
+            v_threshold=1.0,
+            v_reset=v_reset,
+            v_rest=0.1,
+            surrogate=smooth_sg(name),
+            backend=backend,
+        )
         return z, v
 
     assert torch.autograd.gradcheck(f, (x, v0, beta), atol=1e-6)
@@ -108,9 +120,17 @@ def test_gradcheck_alif(backend, reset, name):
     beta = torch.full((3,), 0.6, dtype=torch.float64, requires_grad=True)
 
     def f(x, v0, a0, beta):
-        z, (v, a) = SF.alif(x, (v0, a0), beta=beta, rho=0.9, beta_a=0.3, v_threshold=1.0,
-                            v_reset=None if reset == "soft" else 0.0,
-                            surrogate=smooth_sg(name), backend=backend)
+        z, (v, a) = SF.alif(
+            x,
+            (v0, a0),
+            beta=beta,
+            rho=0.9,
+            beta_a=0.3,
+            v_threshold=1.0,
+            v_reset=None if reset == "soft" else 0.0,
+            surrogate=smooth_sg(name),
+            backend=backend,
+        )
         return z, v, a
 
     assert torch.autograd.gradcheck(f, (x, v0, a0, beta), atol=1e-6)
@@ -124,7 +144,8 @@ def test_gradcheck_leaky_integrator(backend):
     beta = torch.full((2, 3), 0.7, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(
         lambda x, v0, beta: SF.leaky_integrator(x, v0, beta=beta, v_rest=0.3, backend=backend),
-        (x, v0, beta))
+        (x, v0, beta),
+    )
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -132,8 +153,9 @@ def test_gradcheck_leaky_integrator(backend):
 def test_noisy_lif_sampling_and_ndl_gradient(backend, noise):
     # constant drive: spike probability of the first step is F(x - theta)
     x = torch.full((1, 40000, 1), 0.9, dtype=torch.float64, requires_grad=True)
-    z, _ = SF.noisy_lif(x, noise=noise, sigma=0.3, generator=torch.Generator().manual_seed(2),
-                        backend=backend)
+    z, _ = SF.noisy_lif(
+        x, noise=noise, sigma=0.3, generator=torch.Generator().manual_seed(2), backend=backend
+    )
     sg = surrogate.noise(noise, 0.3)
     p = float(sg.cdf(torch.tensor(-0.1, dtype=torch.float64)))
     assert float(z.detach().mean()) == pytest.approx(p, abs=0.01)
@@ -209,8 +231,15 @@ def test_spec_is_the_deployment_contract():
 
     s = snn.LIF(tau=4.0, v_threshold=0.5, v_reset=None).spec()
     assert isinstance(s, specs.DiscreteLIFSpec) and s.beta == 0.75 and s.v_reset is None
-    assert s.engine(3).args == {"beta": 0.75, "v_rest": 0.0, "v_th": 0.5, "v_reset": 0.0,
-                                "soft_reset": True, "rho": -1.0, "beta_a": 0.0}
+    assert s.engine(3).args == {
+        "beta": 0.75,
+        "v_rest": 0.0,
+        "v_th": 0.5,
+        "v_reset": 0.0,
+        "soft_reset": True,
+        "rho": -1.0,
+        "beta_a": 0.0,
+    }
     a = snn.AdaptiveLIF(tau=2.0, tau_a=10.0, beta_a=0.3).spec()
     assert a.rho == pytest.approx(0.9) and a.beta_a == 0.3 and a.v_reset == 0.0
     plif = snn.ParametricLIF(tau=3.0)
@@ -230,16 +259,26 @@ def test_spec_is_the_deployment_contract():
 
 def test_state_dict_round_trip_exact(tmp_path):
     torch.manual_seed(0)
-    model = torch.nn.Sequential(snn.Linear(6, 5), snn.ParametricLIF(channels=5),
-                                snn.SparseLinear(5, 4, density=0.5), snn.AdaptiveLIF(),
-                                snn.Linear(4, 3), snn.LeakyIntegrator())
+    model = torch.nn.Sequential(
+        snn.Linear(6, 5),
+        snn.ParametricLIF(channels=5),
+        snn.SparseLinear(5, 4, density=0.5),
+        snn.AdaptiveLIF(),
+        snn.Linear(4, 3),
+        snn.LeakyIntegrator(),
+    )
     with torch.no_grad():
         model[1].w.fill_(0.3)
     torch.save(model.state_dict(), tmp_path / "sd.pt")
     torch.manual_seed(1)
-    other = torch.nn.Sequential(snn.Linear(6, 5), snn.ParametricLIF(channels=5),
-                                snn.SparseLinear(5, 4, density=0.5, seed=3), snn.AdaptiveLIF(),
-                                snn.Linear(4, 3), snn.LeakyIntegrator())
+    other = torch.nn.Sequential(
+        snn.Linear(6, 5),
+        snn.ParametricLIF(channels=5),
+        snn.SparseLinear(5, 4, density=0.5, seed=3),
+        snn.AdaptiveLIF(),
+        snn.Linear(4, 3),
+        snn.LeakyIntegrator(),
+    )
     other.load_state_dict(torch.load(tmp_path / "sd.pt"))
     x = (torch.rand(10, 2, 6) < 0.4).float()
     assert torch.equal(model(x), other(x))

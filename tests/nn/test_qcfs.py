@@ -1,4 +1,5 @@
 """QCFS: the quantiser's levels, the straight-through gradients, the signed variant, bad input."""
+
 import pytest
 import torch
 

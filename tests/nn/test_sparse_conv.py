@@ -1,4 +1,5 @@
 """SparseConv2d: masked-kernel convolution on SynapseMatrix synapses; ESL prune/regrow on it."""
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -74,10 +75,12 @@ def _grads(c, x, gy):
 @pytest.mark.parametrize("geom", GEOMETRIES)
 def test_synapse_product_equals_dense_path(dtype, rate, geom):
     k, s, p = geom
-    c = SparseConv2d(3, 5, k, stride=s, padding=p, density=0.3, seed=1, dtype=dtype,
-                     product="synapse")
-    x = _spikes((19, 3, 9, 11), rate, dtype) * (1.0 if rate < 1 else torch.rand(19, 3, 9, 11,
-                                                                                  dtype=dtype))
+    c = SparseConv2d(
+        3, 5, k, stride=s, padding=p, density=0.3, seed=1, dtype=dtype, product="synapse"
+    )
+    x = _spikes((19, 3, 9, 11), rate, dtype) * (
+        1.0 if rate < 1 else torch.rand(19, 3, 9, 11, dtype=dtype)
+    )
     gy = torch.randn(c(x).shape, dtype=dtype, generator=torch.Generator().manual_seed(2))
     got = _grads(c, x, gy)
     c.product = "dense"
@@ -98,34 +101,63 @@ def test_kernel_algorithms_agree():
     ys, gws = [], []
     for alg in (1, 2):
         y = torch.empty(21, 6, 7, 8, dtype=torch.float64)
-        _k.sparse_conv2d_forward(x.numpy(), rp.numpy(), post.numpy(), w, b, 3, 3, 1, 1, 1, 1,
-                                 y.numpy(), 1, alg)
+        _k.sparse_conv2d_forward(
+            x.numpy(), rp.numpy(), post.numpy(), w, b, 3, 3, 1, 1, 1, 1, y.numpy(), 1, alg
+        )
         gw = torch.empty(c.nnz, dtype=torch.float64)
-        _k.sparse_conv2d_grad_weight(x.numpy(), gy.numpy(), rp.numpy(), post.numpy(), 3, 3, 1, 1,
-                                     1, 1, gw.numpy(), 1, alg)
+        _k.sparse_conv2d_grad_weight(
+            x.numpy(), gy.numpy(), rp.numpy(), post.numpy(), 3, 3, 1, 1, 1, 1, gw.numpy(), 1, alg
+        )
         ys.append(y)
         gws.append(gw)
     assert torch.equal(ys[0], ys[1])
     torch.testing.assert_close(gws[0], gws[1], rtol=1e-12, atol=1e-12)
     # the fused backward equals the separate calls
     gx1 = torch.empty_like(x)
-    _k.sparse_conv2d_grad_input(gy.numpy(), rp.numpy(), post.numpy(), w, 3, 3, 1, 1, 1, 1,
-                                gx1.numpy(), 1)
+    _k.sparse_conv2d_grad_input(
+        gy.numpy(), rp.numpy(), post.numpy(), w, 3, 3, 1, 1, 1, 1, gx1.numpy(), 1
+    )
     gx2, gw2 = torch.empty_like(x), torch.empty(c.nnz, dtype=torch.float64)
-    _k.sparse_conv2d_backward(x.numpy(), gy.numpy(), rp.numpy(), post.numpy(), w, 3, 3, 1, 1, 1,
-                              1, gx2.numpy(), gw2.numpy(), 1, 2)
+    _k.sparse_conv2d_backward(
+        x.numpy(),
+        gy.numpy(),
+        rp.numpy(),
+        post.numpy(),
+        w,
+        3,
+        3,
+        1,
+        1,
+        1,
+        1,
+        gx2.numpy(),
+        gw2.numpy(),
+        1,
+        2,
+    )
     assert torch.equal(gx1, gx2) and torch.equal(gw2, gws[1])
 
 
 def test_gradcheck_float64():
-    c = SparseConv2d(2, 3, (3, 2), stride=(2, 1), padding=1, density=0.5, seed=4,
-                     dtype=torch.float64, product="synapse")
+    c = SparseConv2d(
+        2,
+        3,
+        (3, 2),
+        stride=(2, 1),
+        padding=1,
+        density=0.5,
+        seed=4,
+        dtype=torch.float64,
+        product="synapse",
+    )
     x = torch.rand(3, 2, 5, 4, dtype=torch.float64, requires_grad=True)
 
     def f(x, w, b):
         from spikecore.nn.sparse_conv import _SynapseConv2d
+
         rp, post = c._syn_lists()
         return _SynapseConv2d.apply(x, w, b, rp, post, 3, c.kernel_size, c.stride, c.padding)
+
     w = c.weight.detach().clone().requires_grad_(True)
     b = c.bias.detach().clone().requires_grad_(True)
     assert torch.autograd.gradcheck(f, (x, w, b))
@@ -209,12 +241,26 @@ def test_synapse_bad_input():
     with pytest.raises(IndexError, match="post"):
         _k.sparse_conv2d_forward(x, rp.numpy(), bad.numpy(), w, b, 3, 3, 1, 1, 0, 0, y)
     with pytest.raises(ValueError, match="y"):
-        _k.sparse_conv2d_forward(x, rp.numpy(), post.numpy(), w, b, 3, 3, 1, 1, 0, 0,
-                                 torch.empty(1, 4, 2, 2).numpy())
+        _k.sparse_conv2d_forward(
+            x, rp.numpy(), post.numpy(), w, b, 3, 3, 1, 1, 0, 0, torch.empty(1, 4, 2, 2).numpy()
+        )
     with pytest.raises(ValueError, match="stride"):
         _k.sparse_conv2d_forward(x, rp.numpy(), post.numpy(), w, b, 3, 3, 0, 1, 0, 0, y)
     with pytest.raises(ValueError, match="algorithm"):
         _k.sparse_conv2d_forward(x, rp.numpy(), post.numpy(), w, b, 3, 3, 1, 1, 0, 0, y, 1, 7)
     with pytest.raises(ValueError, match="gw"):
-        _k.sparse_conv2d_backward(x, y, rp.numpy(), post.numpy(), w, 3, 3, 1, 1, 0, 0,
-                                  torch.empty(0).numpy(), torch.empty(3).numpy())
+        _k.sparse_conv2d_backward(
+            x,
+            y,
+            rp.numpy(),
+            post.numpy(),
+            w,
+            3,
+            3,
+            1,
+            1,
+            0,
+            0,
+            torch.empty(0).numpy(),
+            torch.empty(3).numpy(),
+        )

@@ -1,5 +1,6 @@
 """SparseLinear / SparseConv2d state_dicts with the synapses in another order (issue 12, bug 3):
 loading canonicalises the order, so the C++ kernels, dense_weight() and sync() agree."""
+
 import numpy as np
 import pytest
 import torch
@@ -42,8 +43,7 @@ def test_sparse_linear_loads_a_shuffled_state_dict():
     y.square().sum().backward()
     ref = src.dense_weight().detach().requires_grad_(True)
     (x @ ref.T + src.bias.detach()).square().sum().backward()
-    torch.testing.assert_close(dst.weight.grad, ref.grad[dst.post, dst.pre], rtol=1e-5,
-                               atol=1e-6)
+    torch.testing.assert_close(dst.weight.grad, ref.grad[dst.post, dst.pre], rtol=1e-5, atol=1e-6)
     dst.sync()
     np.testing.assert_array_equal(_matrix_dense(dst), dst.dense_weight().detach().numpy())
     # the stored order is canonical again: a second round trip is exact
@@ -72,7 +72,8 @@ def test_sparse_conv2d_loads_a_shuffled_state_dict(product):
     torch.testing.assert_close(dst.kernel(), src.kernel(), rtol=0, atol=0)
     x = torch.randn(2, 3, 6, 5, generator=torch.Generator().manual_seed(1))
     y = dst(x)
-    torch.testing.assert_close(y, F.conv2d(x, dst.kernel().detach(), dst.bias.detach(),
-                                          padding=1), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(
+        y, F.conv2d(x, dst.kernel().detach(), dst.bias.detach(), padding=1), rtol=1e-5, atol=1e-5
+    )
     dst.sync()
     np.testing.assert_array_equal(_matrix_dense(dst), dst.dense_weight().detach().numpy())

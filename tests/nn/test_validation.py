@@ -1,4 +1,5 @@
 """Bad input named in issue 3: a clear exception naming the argument (and valid choices)."""
+
 import pytest
 import torch
 

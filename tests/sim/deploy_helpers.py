@@ -1,4 +1,5 @@
 """Shared helpers of the from_torch tests (test_convert.py, test_variants_deploy.py)."""
+
 import torch
 
 

@@ -1,4 +1,5 @@
 """Connection rules, value distributions, inputs and monitors of spikecore.sim.Network."""
+
 import numpy as np
 import pytest
 
@@ -25,8 +26,15 @@ def test_one_to_one_and_explicit():
     p = net.connect(a, b, "one_to_one", weight=np.arange(40, dtype=np.float32), delay=2.0)
     pre, post, w, d = p.to_coo()
     assert np.array_equal(pre, post) and np.array_equal(w, np.arange(40)) and np.allclose(d, 2.0)
-    q = net.connect(a, b, "explicit", pre_index=[3, 1, 3], post_index=[5, 2, 0],
-                    weight=[1.0, 2.0, 3.0], delay=[0.1, 0.5, 1.0])
+    q = net.connect(
+        a,
+        b,
+        "explicit",
+        pre_index=[3, 1, 3],
+        post_index=[5, 2, 0],
+        weight=[1.0, 2.0, 3.0],
+        delay=[0.1, 0.5, 1.0],
+    )
     pre, post, w, d = q.to_coo()  # row order: pre ascending, then post
     assert pre.tolist() == [1, 3, 3] and post.tolist() == [2, 0, 5]
     assert w.tolist() == [2.0, 3.0, 1.0] and np.allclose(d, [0.5, 1.0, 0.1])
@@ -81,8 +89,9 @@ def test_poisson_counts_have_poisson_statistics():
 
 def test_spike_source_delivers_after_delay_and_records():
     net = Network(dt=0.1)
-    src = net.add_population(3, "spike_source", spike_times=[1.0, 2.0, 2.0],
-                             spike_neurons=[0, 1, 2])
+    src = net.add_population(
+        3, "spike_source", spike_times=[1.0, 2.0, 2.0], spike_neurons=[0, 1, 2]
+    )
     post = net.add_population(1, "lif", tau_m=1e9, v_threshold=1e9, t_ref=0.0)
     net.connect(src, post, weight=[1.0, 10.0, 100.0], delay=3.0)
     ss = net.record_spikes(src)
@@ -213,8 +222,15 @@ def test_mixed_sign_projection_equals_split_projections():
         if split:
             for sel in (w >= 0, w < 0):
                 pre, post = np.nonzero(sel)
-                net.connect(src, pop, "explicit", pre_index=pre, post_index=post,
-                            weight=w[sel], delay=d[sel])
+                net.connect(
+                    src,
+                    pop,
+                    "explicit",
+                    pre_index=pre,
+                    post_index=post,
+                    weight=w[sel],
+                    delay=d[sel],
+                )
         else:
             net.connect(src, pop, weight=w, delay=d)
         sp = net.record_spikes(pop)
@@ -230,12 +246,18 @@ def test_mixed_sign_projection_equals_split_projections():
 def test_torch_inputs_everywhere():
     torch = pytest.importorskip("torch")
     net = Network(dt=1.0)
-    src = net.add_population(3, "spike_source", spike_times=torch.tensor([1.0, 2.0]),
-                             spike_neurons=torch.tensor([0, 2]))
-    pop = net.add_population(2, "lif_discrete", beta=0.5,
-                             v_init=torch.zeros(2, requires_grad=True))
-    net.connect(src, pop, "explicit", pre_index=torch.tensor([0, 2]),
-                post_index=torch.tensor([1, 0]), weight=torch.ones(2, requires_grad=True))
+    src = net.add_population(
+        3, "spike_source", spike_times=torch.tensor([1.0, 2.0]), spike_neurons=torch.tensor([0, 2])
+    )
+    pop = net.add_population(2, "lif_discrete", beta=0.5, v_init=torch.zeros(2, requires_grad=True))
+    net.connect(
+        src,
+        pop,
+        "explicit",
+        pre_index=torch.tensor([0, 2]),
+        post_index=torch.tensor([1, 0]),
+        weight=torch.ones(2, requires_grad=True),
+    )
     net.add_current_input(pop, torch.full((2,), 0.1))
     net.add_spike_input(pop, torch.tensor([3.0]), torch.tensor([1]), weight=torch.tensor([0.2]))
     net.run(4.0)
@@ -246,8 +268,13 @@ def test_poisson_source_population():
     out = []
     for t in (1, 2):
         net = Network(dt=0.1, seed=4, n_threads=t)
-        src = net.add_population(1000, "poisson_source", rate=np.linspace(0.0, 300.0, 1000),
-                                 spike_times=[0.5], spike_neurons=[0])
+        src = net.add_population(
+            1000,
+            "poisson_source",
+            rate=np.linspace(0.0, 300.0, 1000),
+            spike_times=[0.5],
+            spike_neurons=[0],
+        )
         post = net.add_population(10, "lif")
         net.connect(src, post, "fixed_indegree", k=50, weight=0.2, delay=1.0)
         sm = net.record_spikes(src)

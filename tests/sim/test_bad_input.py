@@ -1,5 +1,6 @@
 """Every bad input named in the issue raises ValueError / TypeError / IndexError naming the
 argument, and the network stays usable afterwards."""
+
 import numpy as np
 import pytest
 
@@ -40,8 +41,11 @@ CASES = [
     (lambda n: n.connect(0, 1, "pairwise_bernoulli", p=-0.1), ValueError, "p"),
     (lambda n: n.connect(0, 1, "pairwise_bernoulli", p=float("nan")), ValueError, "p"),
     (lambda n: n.connect(0, 1, "fixed_indegree", k=-1), ValueError, "indegree"),
-    (lambda n: n.connect(0, 1, "fixed_indegree", k=11, allow_multapses=False), ValueError,
-     "indegree"),
+    (
+        lambda n: n.connect(0, 1, "fixed_indegree", k=11, allow_multapses=False),
+        ValueError,
+        "indegree",
+    ),
     (lambda n: n.connect(0, 1, "fixed_outdegree", k=2.5), TypeError, "outdegree"),
     (lambda n: n.connect(0, 1, "one_to_one"), ValueError, "post"),
     (lambda n: n.connect(0, 1, "nearest"), ValueError, "rule"),
@@ -57,18 +61,40 @@ CASES = [
     (lambda n: n.connect(0, 1, weight={"normal": (0.0, -1.0)}), ValueError, "weight"),
     (lambda n: n.connect(0, 1, weight={"cauchy": (0.0, 1.0)}), ValueError, "weight"),
     (lambda n: n.connect(0, 1, weight="heavy"), TypeError, "weight"),
-    (lambda n: n.connect(0, 1, "explicit", pre_index=[0, 10], post_index=[0, 1]), IndexError,
-     "pre_index"),
-    (lambda n: n.connect(0, 1, "explicit", pre_index=[0, 1], post_index=[0, -1]), IndexError,
-     "post_index"),
-    (lambda n: n.connect(0, 1, "explicit", pre_index=[0, 1], post_index=[0]), ValueError,
-     "post_index"),
-    (lambda n: n.connect(0, 1, "explicit", pre_index=[0.0, 1.0], post_index=[0, 1]),
-     TypeError, "pre_index"),
-    (lambda n: n.connect(0, 1, "explicit", pre_index=[0, 1], post_index=[0, 1],
-                         delay=[1.0, 0.0]), ValueError, "delay"),
-    (lambda n: n.connect(0, 1, "explicit", pre_index=[0, 1], post_index=[0, 1],
-                         weight=[1.0, np.nan]), ValueError, "weight"),
+    (
+        lambda n: n.connect(0, 1, "explicit", pre_index=[0, 10], post_index=[0, 1]),
+        IndexError,
+        "pre_index",
+    ),
+    (
+        lambda n: n.connect(0, 1, "explicit", pre_index=[0, 1], post_index=[0, -1]),
+        IndexError,
+        "post_index",
+    ),
+    (
+        lambda n: n.connect(0, 1, "explicit", pre_index=[0, 1], post_index=[0]),
+        ValueError,
+        "post_index",
+    ),
+    (
+        lambda n: n.connect(0, 1, "explicit", pre_index=[0.0, 1.0], post_index=[0, 1]),
+        TypeError,
+        "pre_index",
+    ),
+    (
+        lambda n: n.connect(
+            0, 1, "explicit", pre_index=[0, 1], post_index=[0, 1], delay=[1.0, 0.0]
+        ),
+        ValueError,
+        "delay",
+    ),
+    (
+        lambda n: n.connect(
+            0, 1, "explicit", pre_index=[0, 1], post_index=[0, 1], weight=[1.0, np.nan]
+        ),
+        ValueError,
+        "weight",
+    ),
     (lambda n: n.add_poisson_input(0, -5.0, 1.0), ValueError, "rate"),
     (lambda n: n.add_poisson_input(0, float("nan"), 1.0), ValueError, "rate"),
     (lambda n: n.add_poisson_input(0, 5.0, 1.0, neurons=(5, 50)), IndexError, "neurons"),

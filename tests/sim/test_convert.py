@@ -1,4 +1,5 @@
 """from_torch: the engine reproduces the torch forward at batch 1, spike for spike."""
+
 import doctest
 
 import numpy as np
@@ -19,7 +20,6 @@ def _scale(model, gain):
             elif isinstance(m, snn.SparseLinear):
                 m.weight.mul_(gain)
     return model
-
 
 
 def _activities(model, x):
@@ -59,9 +59,14 @@ def test_doctest():
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_lif_stack_with_li_readout_exact(seed):
     torch.manual_seed(seed)
-    model = torch.nn.Sequential(snn.Linear(120, 64), snn.LIF(tau=2.0),
-                                snn.Linear(64, 48), snn.LIF(tau=4.0, v_reset=None),
-                                snn.Linear(48, 10), snn.LeakyIntegrator(tau=5.0))
+    model = torch.nn.Sequential(
+        snn.Linear(120, 64),
+        snn.LIF(tau=2.0),
+        snn.Linear(64, 48),
+        snn.LIF(tau=4.0, v_reset=None),
+        snn.Linear(48, 10),
+        snn.LeakyIntegrator(tau=5.0),
+    )
     _scale(model, 3.5)
     _check_equal(model, _inputs(60, 120, 0.1, seed))
 
@@ -69,12 +74,17 @@ def test_lif_stack_with_li_readout_exact(seed):
 def test_every_neuron_kind_exact():
     torch.manual_seed(3)
     model = torch.nn.Sequential(
-        snn.Linear(80, 40), snn.ParametricLIF(tau=3.0),
-        snn.SparseLinear(40, 40, density=0.3, seed=2), snn.AdaptiveLIF(tau=2.0, tau_a=20.0,
-                                                                       beta_a=0.3),
-        snn.Linear(40, 30), snn.NoisyLIF(tau=2.0, sigma=0.3),
-        snn.Linear(30, 20, bias=False), snn.LIF(tau=2.5, v_threshold=0.8, v_reset=-0.2),
-        snn.Linear(20, 5), snn.LeakyIntegrator(tau=float("inf")))
+        snn.Linear(80, 40),
+        snn.ParametricLIF(tau=3.0),
+        snn.SparseLinear(40, 40, density=0.3, seed=2),
+        snn.AdaptiveLIF(tau=2.0, tau_a=20.0, beta_a=0.3),
+        snn.Linear(40, 30),
+        snn.NoisyLIF(tau=2.0, sigma=0.3),
+        snn.Linear(30, 20, bias=False),
+        snn.LIF(tau=2.5, v_threshold=0.8, v_reset=-0.2),
+        snn.Linear(20, 5),
+        snn.LeakyIntegrator(tau=float("inf")),
+    )
     with torch.no_grad():
         model[2].weight.mul_(3.0)
     _scale(model, 3.0)
@@ -84,8 +94,9 @@ def test_every_neuron_kind_exact():
 def test_dense_torch_linear_with_dyadic_weights_exact():
     # sums of multiples of 2^-8 are exact in float32 whatever the order (BLAS included)
     torch.manual_seed(5)
-    model = torch.nn.Sequential(torch.nn.Linear(64, 32), snn.LIF(tau=2.0),
-                                torch.nn.Linear(32, 8), snn.LIF(tau=2.0))
+    model = torch.nn.Sequential(
+        torch.nn.Linear(64, 32), snn.LIF(tau=2.0), torch.nn.Linear(32, 8), snn.LIF(tau=2.0)
+    )
     with torch.no_grad():
         for m in model:
             if isinstance(m, torch.nn.Linear):
@@ -96,8 +107,9 @@ def test_dense_torch_linear_with_dyadic_weights_exact():
 
 def test_threads_and_reruns_give_the_same_spikes():
     torch.manual_seed(7)
-    model = _scale(torch.nn.Sequential(snn.Linear(100, 200), snn.LIF(), snn.Linear(200, 50),
-                                       snn.LIF()), 4.0).eval()
+    model = _scale(
+        torch.nn.Sequential(snn.Linear(100, 200), snn.LIF(), snn.Linear(200, 50), snn.LIF()), 4.0
+    ).eval()
     x = _inputs(50, 100, 0.1, 8)
     dep = from_torch(model, n_threads=1)
     a = dep.run(x)
@@ -114,8 +126,9 @@ def test_threads_and_reruns_give_the_same_spikes():
 
 def test_synops_match_the_torch_counter_and_engine_events():
     torch.manual_seed(9)
-    model = _scale(torch.nn.Sequential(snn.Linear(70, 50), snn.LIF(), snn.Linear(50, 20),
-                                       snn.LIF()), 4.0).eval()
+    model = _scale(
+        torch.nn.Sequential(snn.Linear(70, 50), snn.LIF(), snn.Linear(50, 20), snn.LIF()), 4.0
+    ).eval()
     x = _inputs(30, 70, 0.1, 1)
     res = from_torch(model).run(x)
     stats = snn.count_synops(model, x)
@@ -134,18 +147,30 @@ def test_input_forms_numpy_bool_and_2d():
     assert np.array_equal(a, dep.run(x[:, 0].numpy()).output)
 
 
-@pytest.mark.parametrize("build,word", [
-    (lambda: torch.nn.Sequential(snn.Linear(4, 3), torch.nn.ReLU()), "ReLU"),
-    (lambda: torch.nn.Sequential(snn.Linear(4, 3), snn.Linear(3, 2), snn.LIF()), "neuron"),
-    (lambda: torch.nn.Sequential(snn.Linear(4, 3), snn.LIF(), snn.Linear(3, 2)), "ends"),
-    (lambda: torch.nn.Sequential(snn.LIF(), snn.Linear(4, 3), snn.LIF()), "synaptic layer"),
-    (lambda: torch.nn.Sequential(snn.Linear(4, 3), snn.ParametricLIF(channels=3)), "per-channel"),
-    (lambda: torch.nn.Sequential(snn.Linear(4, 3), snn.LeakyIntegrator(), snn.Linear(3, 2),
-                                 snn.LIF()), "last layer"),
-    (lambda: torch.nn.Sequential(snn.Linear(4, 3), snn.LIF(), snn.Linear(5, 2), snn.LIF()),
-     "expects 5"),
-    (lambda: torch.nn.Sequential(), "no Linear"),
-])
+@pytest.mark.parametrize(
+    "build,word",
+    [
+        (lambda: torch.nn.Sequential(snn.Linear(4, 3), torch.nn.ReLU()), "ReLU"),
+        (lambda: torch.nn.Sequential(snn.Linear(4, 3), snn.Linear(3, 2), snn.LIF()), "neuron"),
+        (lambda: torch.nn.Sequential(snn.Linear(4, 3), snn.LIF(), snn.Linear(3, 2)), "ends"),
+        (lambda: torch.nn.Sequential(snn.LIF(), snn.Linear(4, 3), snn.LIF()), "synaptic layer"),
+        (
+            lambda: torch.nn.Sequential(snn.Linear(4, 3), snn.ParametricLIF(channels=3)),
+            "per-channel",
+        ),
+        (
+            lambda: torch.nn.Sequential(
+                snn.Linear(4, 3), snn.LeakyIntegrator(), snn.Linear(3, 2), snn.LIF()
+            ),
+            "last layer",
+        ),
+        (
+            lambda: torch.nn.Sequential(snn.Linear(4, 3), snn.LIF(), snn.Linear(5, 2), snn.LIF()),
+            "expects 5",
+        ),
+        (lambda: torch.nn.Sequential(), "no Linear"),
+    ],
+)
 def test_unsupported_models_raise(build, word):
     with pytest.raises(ValueError, match="model") as info:
         from_torch(build())
@@ -181,8 +206,12 @@ def test_dense_activity_agrees_to_rounding():
     # above 12 % activity spikecore.nn uses a dense BLAS product (another summation order):
     # membranes agree to float rounding and spikes to all but threshold ties
     torch.manual_seed(11)
-    model = _scale(torch.nn.Sequential(snn.Linear(60, 80), snn.LIF(), snn.Linear(80, 10),
-                                       snn.LeakyIntegrator(tau=4.0)), 5.0).eval()
+    model = _scale(
+        torch.nn.Sequential(
+            snn.Linear(60, 80), snn.LIF(), snn.Linear(80, 10), snn.LeakyIntegrator(tau=4.0)
+        ),
+        5.0,
+    ).eval()
     x = _inputs(50, 60, 0.4, 3)
     ref = _torch_layers(model, x)
     res = from_torch(model).run(x)
@@ -199,10 +228,17 @@ def test_sampling_noisy_lif_deploys_deterministic_with_a_warning():
 def test_high_activity_exact_when_the_event_path_is_forced():
     # spike_input=True keeps spikecore.nn on its ordered event-driven product at any activity
     torch.manual_seed(13)
-    model = _scale(torch.nn.Sequential(
-        snn.Linear(60, 80, spike_input=True), snn.LIF(),
-        snn.Linear(80, 40, spike_input=True), snn.LIF(tau=3.0, v_reset=None),
-        snn.Linear(40, 10, spike_input=True), snn.LeakyIntegrator(tau=4.0)), 5.0)
+    model = _scale(
+        torch.nn.Sequential(
+            snn.Linear(60, 80, spike_input=True),
+            snn.LIF(),
+            snn.Linear(80, 40, spike_input=True),
+            snn.LIF(tau=3.0, v_reset=None),
+            snn.Linear(40, 10, spike_input=True),
+            snn.LeakyIntegrator(tau=4.0),
+        ),
+        5.0,
+    )
     x = _inputs(50, 60, 0.4, 3)
     assert max(_activities(model.eval(), x)) > 0.2
     _check_equal(model, x, dense_ok=True)
@@ -215,9 +251,12 @@ def test_layer_specs_made_by_hand_still_deploy():
     from spikecore.sim.convert import Deployed, parse
 
     torch.manual_seed(0)
-    model = torch.nn.Sequential(snn.Linear(6, 5, spike_input=True),
-                                snn.AdaptiveLIF(tau=2.0, tau_a=8.0, beta_a=0.3, v_reset=None),
-                                snn.Linear(5, 3, spike_input=True), snn.LIF(tau=3.0))
+    model = torch.nn.Sequential(
+        snn.Linear(6, 5, spike_input=True),
+        snn.AdaptiveLIF(tau=2.0, tau_a=8.0, beta_a=0.3, v_reset=None),
+        snn.Linear(5, 3, spike_input=True),
+        snn.LIF(tau=3.0),
+    )
     layers = parse(model)
     bare = [dataclasses.replace(L, neuron=None) for L in layers]
     x = (torch.rand(20, 1, 6) < 0.3).float()

@@ -1,5 +1,6 @@
 """The engine's delivery specialisations (one weight per projection, one delay per projection)
 give bitwise the results of the general path."""
+
 import numpy as np
 import pytest
 

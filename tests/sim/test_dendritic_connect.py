@@ -1,6 +1,7 @@
 """Connection rules onto dendritic populations (issue 12, bug 1): targets are branch
 compartments ``j * K + k``, and an autapse is pre neuron ``i`` -> any branch of neuron ``i``
 (compartments ``i*K .. i*K+K-1``), never pre ``i`` -> compartment ``i``."""
+
 import numpy as np
 import pytest
 
@@ -51,8 +52,9 @@ def test_pairwise_bernoulli_p1_gives_every_non_autapse_pair():
 def test_fixed_indegree_draws_only_other_neurons(seed):
     net, a = _dendritic(seed)
     # N - 1 = 2 other neurons for each compartment; without multapses every one is drawn
-    pre, post = _pairs(net.connect(a, a, "fixed_indegree", k=N - 1, allow_autapses=False,
-                                   allow_multapses=False))
+    pre, post = _pairs(
+        net.connect(a, a, "fixed_indegree", k=N - 1, allow_autapses=False, allow_multapses=False)
+    )
     assert set(zip(pre.tolist(), post.tolist())) == _all_but_autapses()
     with pytest.raises(ValueError, match="indegree"):
         net.connect(a, a, "fixed_indegree", k=N, allow_autapses=False, allow_multapses=False)
@@ -63,12 +65,12 @@ def test_fixed_outdegree_draws_only_branches_of_other_neurons(seed):
     net, a = _dendritic(seed)
     # each neuron has N K - K = 4 compartments of other neurons
     k = N * K - K
-    pre, post = _pairs(net.connect(a, a, "fixed_outdegree", k=k, allow_autapses=False,
-                                   allow_multapses=False))
+    pre, post = _pairs(
+        net.connect(a, a, "fixed_outdegree", k=k, allow_autapses=False, allow_multapses=False)
+    )
     assert set(zip(pre.tolist(), post.tolist())) == _all_but_autapses()
     with pytest.raises(ValueError, match="outdegree"):
-        net.connect(a, a, "fixed_outdegree", k=k + 1, allow_autapses=False,
-                    allow_multapses=False)
+        net.connect(a, a, "fixed_outdegree", k=k + 1, allow_autapses=False, allow_multapses=False)
     # with multapses: many draws, still never onto the own branches
     pre, post = _pairs(net.connect(a, a, "fixed_outdegree", k=50, allow_autapses=False))
     assert pre.size == 50 * N and np.all(post // K != pre)
@@ -95,8 +97,9 @@ def test_explicit_autapse_check_uses_the_neuron_of_the_compartment():
 
 def test_regrow_random_fills_every_free_non_autapse_position():
     net, a = _dendritic()
-    proj = net.connect(a, a, "explicit", pre_index=[0], post_index=[2], allow_autapses=False,
-                       allow_multapses=False)
+    proj = net.connect(
+        a, a, "explicit", pre_index=[0], post_index=[2], allow_autapses=False, allow_multapses=False
+    )
     free = len(_all_but_autapses()) - 1
     assert net.regrow(proj, free, weight=1.0) == free
     pre, post = _pairs(proj)

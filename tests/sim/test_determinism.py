@@ -1,4 +1,5 @@
 """Same seed, same raster: for 1, 2 and 4 threads, across run() calls and through save/load."""
+
 import numpy as np
 import pytest
 
@@ -80,11 +81,15 @@ def test_save_load_continues_bitwise(tmp_path):
 def test_save_load_exp_synapses_inputs_and_sources(tmp_path):
     def build():
         net = Network(dt=0.1, seed=3)
-        src = net.add_population(5, "spike_source", spike_times=[1.0, 2.0, 3.5, 60.0],
-                                 spike_neurons=[0, 1, 2, 4])
-        pop = net.add_population(20, "lif", synapse="exp", v_threshold=5.0, v_init=("uniform", 0, 4))
-        net.connect(src, pop, "all_to_all", weight={"normal": (1.0, 2.0)},
-                    delay={"uniform": (0.1, 20.0)})
+        src = net.add_population(
+            5, "spike_source", spike_times=[1.0, 2.0, 3.5, 60.0], spike_neurons=[0, 1, 2, 4]
+        )
+        pop = net.add_population(
+            20, "lif", synapse="exp", v_threshold=5.0, v_init=("uniform", 0, 4)
+        )
+        net.connect(
+            src, pop, "all_to_all", weight={"normal": (1.0, 2.0)}, delay={"uniform": (0.1, 20.0)}
+        )
         net.connect(pop, pop, "pairwise_bernoulli", p=0.3, weight=-0.5, delay=3.0)
         net.add_current_input(pop, np.linspace(0, 2, 20))
         net.add_current_input(pop, np.ones((300, 20)), start=10.0)

@@ -1,4 +1,5 @@
 """The quickstart in docs/engine.md runs as written."""
+
 import os
 from pathlib import Path
 

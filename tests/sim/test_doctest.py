@@ -1,11 +1,11 @@
 """The examples in the docstrings of spikecore.sim run and give what they show."""
+
 import doctest
 
 import spikecore.sim
 from spikecore.sim import connect, inputs, monitors, network, persistence, plasticity, populations
 
-MODULES = (spikecore.sim, network, populations, connect, inputs, monitors, plasticity,
-           persistence)
+MODULES = (spikecore.sim, network, populations, connect, inputs, monitors, plasticity, persistence)
 
 
 def test_docstring_examples():

@@ -1,6 +1,7 @@
 """Engine populations of the model variants: dendritic (multi-compartment) LIF / ALIF and CE-LIF,
 checked against step-by-step references, across thread counts, through save/load, and on bad
 input."""
+
 import numpy as np
 import pytest
 import torch
@@ -22,8 +23,16 @@ def test_dendritic_population_matches_a_numpy_reference():
     rng = np.random.default_rng(0)
     bias = rng.normal(0, 0.2, n * K).astype(np.float32)
     net = Network(dt=1.0)
-    pop = net.add_population(n, "lif_discrete", beta=beta, v_threshold=1.0, branches=K,
-                             branch_fn="relu", branch_decay=decay, branch_bias=bias)
+    pop = net.add_population(
+        n,
+        "lif_discrete",
+        beta=beta,
+        v_threshold=1.0,
+        branches=K,
+        branch_fn="relu",
+        branch_decay=decay,
+        branch_bias=bias,
+    )
     assert pop.n_targets == n * K
     # events straight into branch compartments: t ms -> input of step t - 1
     steps = rng.integers(1, T, 60)
@@ -69,8 +78,7 @@ def test_celif_population_matches_the_torch_reference(context):
     prm = dict(beta=0.5, rho=0.9, beta_a=0.5, gamma=3.0, v_threshold=1.0)
     net = Network(dt=1.0)
     t_idx, n_idx = np.nonzero(raster)
-    src = net.add_population(n_src, "spike_source", spike_times=t_idx + 1.0,
-                             spike_neurons=n_idx)
+    src = net.add_population(n_src, "spike_source", spike_times=t_idx + 1.0, spike_neurons=n_idx)
     pop = net.add_population(n, "celif", lambda_c=lam, context=context, **prm)
     net.connect(src, pop, "all_to_all", weight=W, receptor="current")
     if context == "separate":
@@ -84,9 +92,20 @@ def test_celif_population_matches_the_torch_reference(context):
     q = I if context == "shared" else x @ torch.from_numpy(Wc)
     lam_t = torch.from_numpy(lam)
     zero = torch.zeros(n)
-    z, st = celif_reference(I, q, zero, zero, zero, torch.tensor(f32(prm["beta"])),
-                            prm["rho"], prm["beta_a"], lam_t, prm["gamma"], prm["v_threshold"],
-                            get_surrogate("atan"))
+    z, st = celif_reference(
+        I,
+        q,
+        zero,
+        zero,
+        zero,
+        torch.tensor(f32(prm["beta"])),
+        prm["rho"],
+        prm["beta_a"],
+        lam_t,
+        prm["gamma"],
+        prm["v_threshold"],
+        get_surrogate("atan"),
+    )
     z = z.numpy()
     assert z.sum() > 3
     got = np.zeros((T + 1, n), np.float32)
@@ -101,11 +120,25 @@ def test_celif_population_matches_the_torch_reference(context):
 def _mixed_network(n_threads, seed=3):
     net = Network(dt=0.5, n_threads=n_threads, seed=seed, max_delay=5.0)
     drive = net.add_population(200, "poisson_source", rate=40.0)
-    den = net.add_population(150, "lif", branches=4, branch_fn="sigmoid", branch_decay=0.8,
-                             tau_m=10.0, v_threshold=8.0, t_ref=1.0)
+    den = net.add_population(
+        150,
+        "lif",
+        branches=4,
+        branch_fn="sigmoid",
+        branch_decay=0.8,
+        tau_m=10.0,
+        v_threshold=8.0,
+        t_ref=1.0,
+    )
     ce = net.add_population(90, "celif", lambda_c=0.95, gamma=2.0)
-    net.connect(drive, den, "fixed_indegree", k=20, weight={"normal": (1.0, 0.5)},
-                delay={"uniform": (0.5, 3.0)})
+    net.connect(
+        drive,
+        den,
+        "fixed_indegree",
+        k=20,
+        weight={"normal": (1.0, 0.5)},
+        delay={"uniform": (0.5, 3.0)},
+    )
     net.connect(den, den, "pairwise_bernoulli", p=0.02, weight=-0.5, delay=1.5)
     net.connect(den, ce, "fixed_indegree", k=10, weight=0.4, receptor="current")
     net.connect(drive, ce, "fixed_indegree", k=10, weight=0.2, receptor="context")
@@ -118,8 +151,9 @@ def test_threads_give_identical_rasters_and_states():
     for T in (1, 2, 3):
         net, a, b = _mixed_network(T)
         net.run(100.0)
-        out.append((a.steps, a.senders, b.steps, b.senders, net.get_state(1, "u"),
-                    net.get_state(2, "c")))
+        out.append(
+            (a.steps, a.senders, b.steps, b.senders, net.get_state(1, "u"), net.get_state(2, "c"))
+        )
     assert out[0][0].size > 100 and out[0][2].size > 10
     for o in out[1:]:
         for x, y in zip(out[0], o):
@@ -155,16 +189,19 @@ def test_state_access_and_reset():
     assert mon.c.shape == (2, 3)
 
 
-@pytest.mark.parametrize("kwargs, exc, word", [
-    (dict(branches=0), ValueError, "branches"),
-    (dict(branches=2.5), TypeError, "branches"),
-    (dict(branches=2, branch_fn="tanh"), ValueError, "branch_fn"),
-    (dict(branches=2, branch_decay=1.5), ValueError, "branch_decay"),
-    (dict(branches=2, branch_decay=float("nan")), ValueError, "branch_decay"),
-    (dict(branches=2, branch_bias=np.zeros(5)), ValueError, "branch_bias"),
-    (dict(branches=2, branch_bias=np.full(8, np.inf)), ValueError, "branch_bias"),
-    (dict(branch_bias=np.zeros(4)), ValueError, "branches"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, word",
+    [
+        (dict(branches=0), ValueError, "branches"),
+        (dict(branches=2.5), TypeError, "branches"),
+        (dict(branches=2, branch_fn="tanh"), ValueError, "branch_fn"),
+        (dict(branches=2, branch_decay=1.5), ValueError, "branch_decay"),
+        (dict(branches=2, branch_decay=float("nan")), ValueError, "branch_decay"),
+        (dict(branches=2, branch_bias=np.zeros(5)), ValueError, "branch_bias"),
+        (dict(branches=2, branch_bias=np.full(8, np.inf)), ValueError, "branch_bias"),
+        (dict(branch_bias=np.zeros(4)), ValueError, "branches"),
+    ],
+)
 def test_bad_branch_parameters(kwargs, exc, word):
     net = Network(dt=1.0)
     with pytest.raises(exc, match=word):

@@ -1,4 +1,5 @@
 """Structural plasticity: prune / regrow at fixed density, in-flight spikes, schedules."""
+
 import numpy as np
 import pytest
 
@@ -9,8 +10,9 @@ def test_in_flight_spikes_survive_prune_and_skip_new_synapses():
     net = Network(dt=0.1)
     src = net.add_population(1, "spike_source", spike_times=[1.0, 12.0], spike_neurons=[0, 0])
     post = net.add_population(2, "lif", tau_m=1e9, v_threshold=1e6, t_ref=0.0)
-    proj = net.connect(src, post, "explicit", pre_index=[0, 0], post_index=[0, 1],
-                       weight=[1.0, 2.0], delay=5.0)
+    proj = net.connect(
+        src, post, "explicit", pre_index=[0, 0], post_index=[0, 1], weight=[1.0, 2.0], delay=5.0
+    )
     net.run(2.0)  # the spike of t = 1 ms is in flight until t = 6 ms
     assert net.prune(proj, fraction=0.5) == 1  # removes the |w| = 1 synapse (0 -> 0)
     scores = np.array([[1.0, 0.0]], np.float32)
@@ -55,8 +57,9 @@ def test_prune_regrow_keeps_density_and_rules():
 def test_regrow_without_multapses_makes_unique_pairs():
     net = Network(seed=2)
     a = net.add_population(30, "lif")
-    proj = net.connect(a, a, "pairwise_bernoulli", p=0.2, allow_multapses=False,
-                       allow_autapses=False)
+    proj = net.connect(
+        a, a, "pairwise_bernoulli", p=0.2, allow_multapses=False, allow_autapses=False
+    )
     net.prune(proj, fraction=0.5, by="random")
     net.regrow(proj, 300, weight=1.0)
     pre, post, _, _ = proj.to_coo()
@@ -69,12 +72,12 @@ def test_schedule_during_run_fixed_density_and_thread_independent():
     for t in (1, 2):
         m = networks.brunel(0.05, seed=3, n_threads=t)
         n0 = m.projections["EE"].nnz
-        m.net.add_structural_plasticity(m.projections["EE"], every=20.0, fraction=0.1,
-                                        weight=0.1, delay=1.5)
+        m.net.add_structural_plasticity(
+            m.projections["EE"], every=20.0, fraction=0.1, weight=0.1, delay=1.5
+        )
         m.net.run(100.0)
         assert m.projections["EE"].nnz == n0
-        out.append((m.projections["EE"].to_coo(), m.monitors["E"].steps,
-                    m.monitors["E"].senders))
+        out.append((m.projections["EE"].to_coo(), m.monitors["E"].steps, m.monitors["E"].senders))
     for x, y in zip(out[0][0], out[1][0]):
         assert np.array_equal(x, y)
     assert np.array_equal(out[0][1], out[1][1]) and np.array_equal(out[0][2], out[1][2])

@@ -1,5 +1,6 @@
 """The step-level public calls a deployed model drives the engine with (issue 11):
 schedule_source_spikes, run_steps, reset_state(keep_pending=True), StateMonitor.steps."""
+
 import inspect
 
 import numpy as np
@@ -12,8 +13,14 @@ def _chain(dt=0.1, seed=2, plastic=False):
     net = Network(dt=dt, seed=seed)
     src = net.add_population(20, "spike_source")
     post = net.add_population(30, "lif", v_threshold=5.0, synapse="exp")
-    proj = net.connect(src, post, "pairwise_bernoulli", p=0.4, weight=("normal", 3.0, 1.0),
-                       delay=("uniform", 0.2, 2.0))
+    proj = net.connect(
+        src,
+        post,
+        "pairwise_bernoulli",
+        p=0.4,
+        weight=("normal", 3.0, 1.0),
+        delay=("uniform", 0.2, 2.0),
+    )
     net.add_poisson_input(post, rate=5000.0, weight=0.5)
     if plastic:
         net.add_structural_plasticity(proj, every=3.0, fraction=0.2, by="random", weight=2.0)
@@ -33,8 +40,9 @@ def test_schedule_source_spikes_equals_times():
         else:
             net.add_source_spikes(src, (steps + 1) * net.dt, ids)
         net.run(25.0)
-        out.append((m_src.steps, m_src.senders, m_post.steps, m_post.senders,
-                    net.get_state(post, "v")))
+        out.append(
+            (m_src.steps, m_src.senders, m_post.steps, m_post.senders, net.get_state(post, "v"))
+        )
     for a, b in zip(*out):
         assert a.tobytes() == b.tobytes()
     # a repeated (step, neuron) pair is one spike; order does not matter
@@ -59,7 +67,7 @@ def test_schedule_source_spikes_bad_input():
     with pytest.raises(IndexError, match="neurons"):
         net.schedule_source_spikes(src, [6], [20])
     with pytest.raises(ValueError, match="steps"):
-        net.schedule_source_spikes(src, [2 ** 60], [0])
+        net.schedule_source_spikes(src, [2**60], [0])
     net.schedule_source_spikes(src, [], [])  # nothing to do
 
 
@@ -76,15 +84,22 @@ def test_run_steps_equals_run(plastic):
         else:
             net.run(20.0)
         assert net.step == 200
-        states.append((mon.steps, mon.senders, net.get_state(post, "v"),
-                       net.projections[0].to_coo()[2], net.events))
+        states.append(
+            (
+                mon.steps,
+                mon.senders,
+                net.get_state(post, "v"),
+                net.projections[0].to_coo()[2],
+                net.events,
+            )
+        )
     for a, b in zip(*states):
         assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
 
 
 def test_run_steps_bad_input():
     net = Network()
-    for bad, err in ((-1, ValueError), (1.5, TypeError), ("3", TypeError), (2 ** 53, ValueError)):
+    for bad, err in ((-1, ValueError), (1.5, TypeError), ("3", TypeError), (2**53, ValueError)):
         with pytest.raises(err, match="n_steps"):
             net.run_steps(bad)
     net.run_steps(0)

@@ -1,4 +1,5 @@
 """Long runs: Ctrl-C stops cleanly between chunks; progress bar; GIL released while running."""
+
 import _thread
 import threading
 import time
@@ -55,8 +56,11 @@ def test_calls_from_another_thread_while_running_are_refused():
         t0 = time.time()
         while m.net._owner is None and time.time() - t0 < 5:
             time.sleep(0.0005)
-        for call in (lambda: m.net.run(1.0), lambda: m.monitors["E"].times,
-                     lambda: m.net.prune(0, fraction=0.1)):
+        for call in (
+            lambda: m.net.run(1.0),
+            lambda: m.monitors["E"].times,
+            lambda: m.net.prune(0, fraction=0.1),
+        ):
             try:
                 call()
             except RuntimeError as e:

@@ -1,4 +1,5 @@
 """One neuron against the closed-form solution (delta and exponential synapses)."""
+
 import math
 
 import numpy as np
@@ -22,8 +23,9 @@ def test_delta_psp_trace_matches_exponential_decay():
 def test_exp_psp_trace_matches_closed_form(tau_s):
     tau_m, w, ta = 20.0, 3.0, 2.0
     net = Network(dt=0.1, seed=0)
-    pop = net.add_population(1, "lif", tau_m=tau_m, v_threshold=100.0, synapse="exp",
-                             tau_syn_ex=tau_s, tau_syn_in=tau_s)
+    pop = net.add_population(
+        1, "lif", tau_m=tau_m, v_threshold=100.0, synapse="exp", tau_syn_ex=tau_s, tau_syn_in=tau_s
+    )
     net.add_spike_input(pop, [ta], [0], weight=w)
     mon = net.record_state(pop, ("v", "i_ex"))
     net.run(80.0)
@@ -43,8 +45,18 @@ def test_constant_drive_spike_times(synapse):
     # v(t) = i_e (1 - exp(-t/tau)) from v_reset after each refractory period: regular spiking
     tau, ie, vth, vr, tref, dt = 20.0, 25.0, 20.0, 10.0, 2.0, 0.1
     net = Network(dt=dt)
-    pop = net.add_population(1, "lif", tau_m=tau, v_rest=0.0, v_reset=vr, v_threshold=vth,
-                             t_ref=tref, i_e=ie, synapse=synapse, v_init=0.0)
+    pop = net.add_population(
+        1,
+        "lif",
+        tau_m=tau,
+        v_rest=0.0,
+        v_reset=vr,
+        v_threshold=vth,
+        t_ref=tref,
+        i_e=ie,
+        synapse=synapse,
+        v_init=0.0,
+    )
     spikes = net.record_spikes(pop)
     mon = net.record_state(pop, "v")
     net.run(200.0)
@@ -60,17 +72,19 @@ def test_constant_drive_spike_times(synapse):
     # membrane trace before the first spike equals the closed form
     t = mon.times
     pre = t < first - dt
-    np.testing.assert_allclose(mon.v[pre, 0], ie * (1 - np.exp(-t[pre] / tau)), rtol=1e-5,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        mon.v[pre, 0], ie * (1 - np.exp(-t[pre] / tau)), rtol=1e-5, atol=1e-5
+    )
     # clamped to v_reset while refractory
     k = int(round(got[0] / dt)) - 1
-    assert np.all(mon.v[k:k + int(tref / dt) + 1, 0] == np.float32(vr))
+    assert np.all(mon.v[k : k + int(tref / dt) + 1, 0] == np.float32(vr))
 
 
 def test_soft_reset_subtracts_threshold_gap():
     net = Network(dt=0.1)
-    pop = net.add_population(1, "lif", v_threshold=1.0, v_reset=0.0, t_ref=0.0, soft_reset=True,
-                             tau_m=1e9)
+    pop = net.add_population(
+        1, "lif", v_threshold=1.0, v_reset=0.0, t_ref=0.0, soft_reset=True, tau_m=1e9
+    )
     net.add_spike_input(pop, [1.0], [0], weight=1.5)
     mon = net.record_state(pop, "v")
     net.run(2.0)

@@ -1,5 +1,6 @@
 """The engine's vectorised LIF update against a float32 re-implementation of lif_step, bitwise
 (many neurons: several 512-neuron chunks and 16-neuron flag groups; refractoriness; both resets)."""
+
 import math
 
 import numpy as np
@@ -8,8 +9,9 @@ import pytest
 from spikecore.sim import Network
 
 
-def _reference(n, steps, x0, x1, v, synapse, soft, dt, tau_m, tau_ex, tau_in, v_rest, v_reset,
-               v_th, t_ref, i_e):
+def _reference(
+    n, steps, x0, x1, v, synapse, soft, dt, tau_m, tau_ex, tau_in, v_rest, v_reset, v_th, t_ref, i_e
+):
     f = np.float32
     p22d = math.exp(-dt / tau_m)
     p22, vd = f(p22d), f((v_rest + i_e) * (1.0 - p22d))
@@ -46,13 +48,22 @@ def _reference(n, steps, x0, x1, v, synapse, soft, dt, tau_m, tau_ex, tau_in, v_
     return np.array(out_v), np.array(out_ref), spikes
 
 
-@pytest.mark.parametrize("synapse,soft", [("exp", False), ("exp", True), ("delta", False),
-                                          ("delta", True)])
+@pytest.mark.parametrize(
+    "synapse,soft", [("exp", False), ("exp", True), ("delta", False), ("delta", True)]
+)
 def test_lif_update_matches_float32_reference_bitwise(synapse, soft):
     rng = np.random.default_rng(3)
     n, steps, dt = 1100, 60, 0.1
-    par = dict(tau_m=20.0, tau_syn_ex=5.0, tau_syn_in=10.0, v_rest=-49.0, v_reset=-60.0,
-               v_threshold=-50.0, t_ref=0.5, i_e=3.0)
+    par = dict(
+        tau_m=20.0,
+        tau_syn_ex=5.0,
+        tau_syn_in=10.0,
+        v_rest=-49.0,
+        v_reset=-60.0,
+        v_threshold=-50.0,
+        t_ref=0.5,
+        i_e=3.0,
+    )
     v0 = rng.uniform(-60.0, -50.0, n).astype(np.float32)
     net = Network(dt=dt, seed=0)
     pop = net.add_population(n, "lif", v_init=v0, synapse=synapse, soft_reset=soft, **par)
@@ -75,12 +86,28 @@ def test_lif_update_matches_float32_reference_bitwise(synapse, soft):
     mon = net.record_state(pop, ("v", "ref"))
     spk = net.record_spikes(pop)
     net.run(steps * dt)
-    rv, rref, rs = _reference(n, steps, x0, x1, v0, synapse, soft, dt, par["tau_m"],
-                              par["tau_syn_ex"], par["tau_syn_in"], par["v_rest"],
-                              par["v_reset"], par["v_threshold"], par["t_ref"], par["i_e"])
+    rv, rref, rs = _reference(
+        n,
+        steps,
+        x0,
+        x1,
+        v0,
+        synapse,
+        soft,
+        dt,
+        par["tau_m"],
+        par["tau_syn_ex"],
+        par["tau_syn_in"],
+        par["v_rest"],
+        par["v_reset"],
+        par["v_threshold"],
+        par["t_ref"],
+        par["i_e"],
+    )
     assert sum(len(s) for s in rs) > 50  # the test exercises spikes and refractoriness
     np.testing.assert_array_equal(mon.v, rv)
     np.testing.assert_array_equal(mon.ref, rref.astype(mon.ref.dtype))
     np.testing.assert_array_equal(spk.senders, np.concatenate(rs))
-    np.testing.assert_array_equal(spk.steps, np.concatenate([np.full(len(s), k)
-                                                              for k, s in enumerate(rs)]))
+    np.testing.assert_array_equal(
+        spk.steps, np.concatenate([np.full(len(s), k) for k, s in enumerate(rs)])
+    )

@@ -1,5 +1,6 @@
 """from_torch for the model variants: dendritic layers (multi-compartment engine populations) and
 CE-LIF layers reproduce the torch forward at batch 1, spike for spike."""
+
 import numpy as np
 import pytest
 import torch
@@ -36,12 +37,16 @@ def _check(model, x, n_threads=1):
 def test_dendritic_stack_exact(g):
     torch.manual_seed(1)
     model = torch.nn.Sequential(
-        snn.DendriticLIF(64, 20, branches=4, nonlinearity=g, tau=2.0, v_threshold=0.5,
-                         backend="cpp", seed=3),
-        snn.DendriticLinear(20, 12, branches=2, nonlinearity=g, subsets="structured",
-                            backend="cpp"),
+        snn.DendriticLIF(
+            64, 20, branches=4, nonlinearity=g, tau=2.0, v_threshold=0.5, backend="cpp", seed=3
+        ),
+        snn.DendriticLinear(
+            20, 12, branches=2, nonlinearity=g, subsets="structured", backend="cpp"
+        ),
         snn.LIF(tau=2.0, v_threshold=0.3),
-        snn.Linear(12, 5, spike_input=True), snn.LeakyIntegrator(tau=float("inf")))
+        snn.Linear(12, 5, spike_input=True),
+        snn.LeakyIntegrator(tau=float("inf")),
+    )
     res = _check(model, _inputs(40, 64, 0.08, 0))
     # SynOps: input spikes x branches they reach, then hidden spikes x their fan-out
     x = _inputs(40, 64, 0.08, 0)
@@ -54,9 +59,9 @@ def test_dendritic_soma_kinds_and_soft_reset_exact():
     model = torch.nn.Sequential(
         snn.DendriticLinear(48, 16, branches=3, backend="cpp"),
         snn.AdaptiveLIF(tau=2.0, tau_a=10.0, beta_a=0.2, v_threshold=0.4),
-        snn.DendriticLinear(16, 8, branches=2, nonlinearity="sigmoid", bias=False,
-                            backend="cpp"),
-        snn.LIF(tau=3.0, v_threshold=0.9, v_reset=None))
+        snn.DendriticLinear(16, 8, branches=2, nonlinearity="sigmoid", bias=False, backend="cpp"),
+        snn.LIF(tau=3.0, v_threshold=0.9, v_reset=None),
+    )
     _check(model, _inputs(50, 48, 0.1, 1))
 
 
@@ -64,8 +69,8 @@ def test_dendritic_given_subsets_and_threads():
     torch.manual_seed(4)
     idx = torch.randint(0, 30, (10, 3, 6)).sort(-1).values
     model = torch.nn.Sequential(
-        snn.DendriticLIF(30, 10, branches=3, subsets=idx, tau=2.0, v_threshold=0.4,
-                         backend="cpp"))
+        snn.DendriticLIF(30, 10, branches=3, subsets=idx, tau=2.0, v_threshold=0.4, backend="cpp")
+    )
     x = _inputs(60, 30, 0.12, 2)
     r1 = _check(model, x, n_threads=1)
     r3 = from_torch(model, n_threads=3).run(x)
@@ -110,8 +115,8 @@ def test_celif_threads_and_noisy_layer():
 def test_dendritic_then_celif_repr_and_reruns():
     celif = _strong_celif(16, 8, 8, gain=4.0, gamma=2.0)
     model = torch.nn.Sequential(
-        snn.DendriticLIF(32, 16, branches=2, tau=2.0, v_threshold=0.3, backend="cpp"),
-        celif).eval()
+        snn.DendriticLIF(32, 16, branches=2, tau=2.0, v_threshold=0.3, backend="cpp"), celif
+    ).eval()
     dep = from_torch(model)
     assert "celif" in repr(dep)
     x = _inputs(30, 32, 0.1, 6)
@@ -123,8 +128,11 @@ def test_variant_layers_in_wrong_places_raise():
     with pytest.raises(ValueError, match="model"):
         from_torch(torch.nn.Sequential(snn.Linear(4, 4), snn.CELIF(4, 3)))
     with pytest.raises(ValueError, match="expects"):
-        from_torch(torch.nn.Sequential(snn.DendriticLIF(8, 4, branches=2),
-                                       snn.DendriticLIF(5, 3, branches=2)))
+        from_torch(
+            torch.nn.Sequential(
+                snn.DendriticLIF(8, 4, branches=2), snn.DendriticLIF(5, 3, branches=2)
+            )
+        )
     model = torch.nn.Sequential(snn.DendriticLinear(8, 4, branches=2), snn.LIF())
     with torch.no_grad():
         model[0].weight[0, 0, 0] = float("nan")
@@ -134,8 +142,12 @@ def test_variant_layers_in_wrong_places_raise():
 
 def test_nonzero_v_rest_exact_now_that_idle_layers_are_held_at_rest():
     torch.manual_seed(9)
-    model = torch.nn.Sequential(snn.Linear(40, 20), snn.LIF(tau=2.0, v_rest=0.3),
-                                snn.Linear(20, 10), snn.LIF(tau=3.0, v_rest=-0.2, v_reset=-0.2))
+    model = torch.nn.Sequential(
+        snn.Linear(40, 20),
+        snn.LIF(tau=2.0, v_rest=0.3),
+        snn.Linear(20, 10),
+        snn.LIF(tau=3.0, v_rest=-0.2, v_reset=-0.2),
+    )
     with torch.no_grad():
         model[0].weight.mul_(3.0)
         model[2].weight.mul_(4.0)
@@ -144,8 +156,11 @@ def test_nonzero_v_rest_exact_now_that_idle_layers_are_held_at_rest():
 
 def test_noisy_dendritic_soma_deploys_deterministic():
     torch.manual_seed(10)
-    model = torch.nn.Sequential(snn.DendriticLIF(40, 16, branches=2, noise="logistic",
-                                                 sigma=0.2, v_threshold=0.4, backend="cpp"))
+    model = torch.nn.Sequential(
+        snn.DendriticLIF(
+            40, 16, branches=2, noise="logistic", sigma=0.2, v_threshold=0.4, backend="cpp"
+        )
+    )
     _check(model, _inputs(40, 40, 0.1, 8))
     model[0].eval_mode = "sample"
     with pytest.warns(UserWarning, match="deterministic"):

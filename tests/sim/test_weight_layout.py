@@ -1,5 +1,6 @@
 """The one accepted layout of all_to_all weight / delay arrays (issue 12, bug 2): (n_pre, n_post)
 or the same flattened pre-major; the torch Linear layout (n_post, n_pre) is refused."""
+
 import numpy as np
 import pytest
 import torch

@@ -1,5 +1,6 @@
 """The names this release renamed still work for one release, with a DeprecationWarning
 (the suite turns spikecore's deprecation warnings into errors everywhere else)."""
+
 import numpy as np
 import pytest
 import torch
@@ -72,8 +73,14 @@ def test_spike_fn_alias():
 def test_deploy_params_alias():
     with pytest.warns(DeprecationWarning, match=r"deploy_params\(\): deprecated .* spec\(\)"):
         p = snn.LIF(tau=4.0, v_threshold=0.5, v_reset=None).deploy_params()
-    assert p == {"model": "lif", "beta": 0.75, "v_rest": 0.0, "v_th": 0.5, "v_reset": 0.0,
-                 "soft_reset": True}
+    assert p == {
+        "model": "lif",
+        "beta": 0.75,
+        "v_rest": 0.0,
+        "v_th": 0.5,
+        "v_reset": 0.0,
+        "soft_reset": True,
+    }
     with pytest.warns(DeprecationWarning):
         a = snn.AdaptiveLIF(tau=2.0, tau_a=10.0, beta_a=0.3).deploy_params()
     assert a["p_a"] == pytest.approx(0.9) and a["beta_a"] == 0.3 and not a["soft_reset"]
@@ -83,8 +90,11 @@ def test_deploy_params_alias():
     with pytest.warns(DeprecationWarning):
         assert snn.NoisyLIF().deploy_params()["model"] == "lif"
     with pytest.warns(DeprecationWarning):
-        assert snn.LeakyIntegrator(tau=2.0).deploy_params() == {"model": "li", "beta": 0.5,
-                                                                 "v_rest": 0.0}
+        assert snn.LeakyIntegrator(tau=2.0).deploy_params() == {
+            "model": "li",
+            "beta": 0.5,
+            "v_rest": 0.0,
+        }
 
 
 def test_nn_spike_monitor_alias_is_the_activity_monitor():

@@ -1,5 +1,6 @@
 """spikecore.specs: one spec per neuron model, shared by spikecore.nn, add_population and
 from_torch."""
+
 import dataclasses
 import math
 import subprocess
@@ -14,10 +15,13 @@ ALL = list(specs.SPECS.values())
 
 
 def test_import_does_not_pull_torch_or_the_extension():
-    code = ("import sys, spikecore.specs; "
-            "print('torch' in sys.modules, 'spikecore._core' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
+    code = (
+        "import sys, spikecore.specs; "
+        "print('torch' in sys.modules, 'spikecore._core' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out == ["False", "False"]
 
 
@@ -52,34 +56,48 @@ def test_tau_and_decay_are_one_parameter():
         specs.DiscreteLIFSpec(tau=4.0, beta=0.5)
 
 
-@pytest.mark.parametrize("make,exc,word", [
-    (lambda: specs.DiscreteLIFSpec(tau=1.0), ValueError, "tau: must be > 1"),
-    (lambda: specs.DiscreteLIFSpec(beta=0.0), ValueError, "beta: decay per step"),
-    (lambda: specs.DiscreteLIFSpec(v_threshold=0.0, v_reset=0.5), ValueError,
-     "v_threshold: must be greater than v_reset"),
-    (lambda: specs.DiscreteLIFSpec(v_rest=float("nan")), ValueError, "v_rest"),
-    (lambda: specs.DiscreteLIFSpec(tau="2"), TypeError, "tau: expected a number"),
-    (lambda: specs.DiscreteALIFSpec(beta_a=-1.0), ValueError, "beta_a"),
-    (lambda: specs.NoisyLIFSpec(noise="pink"), ValueError, "noise"),
-    (lambda: specs.NoisyLIFSpec(sigma=0.0), ValueError, "sigma"),
-    (lambda: specs.LIFSpec(tau_m=-1.0), ValueError, "tau_m"),
-    (lambda: specs.LIFSpec(synapse="alpha"), ValueError, "synapse"),
-    (lambda: specs.LIFSpec(soft_reset=1), TypeError, "soft_reset"),
-    (lambda: specs.ALIFSpec(tau_a=0.0), ValueError, "tau_a"),
-    (lambda: specs.CELIFSpec(lambda_c=np.array([0.5, 1.5])), ValueError, "lambda_c"),
-    (lambda: specs.CELIFSpec(context="both"), ValueError, "context"),
-    (lambda: specs.CELIFSpec().engine(3) and specs.CELIFSpec(lambda_c=np.full(2, .9)).engine(3),
-     ValueError, "lambda_c"),
-    (lambda: specs.Branches(branches=0), ValueError, "branches"),
-    (lambda: specs.Branches(branches=2, branch_fn="tanh"), ValueError, "branch_fn"),
-    (lambda: specs.DendriticSpec(specs.LIFSpec(synapse="exp"), specs.Branches(2)), ValueError,
-     "synapse"),
-    (lambda: specs.DendriticSpec(specs.CELIFSpec(), specs.Branches(2)), TypeError, "soma"),
-    (lambda: specs.build("izhikevich", {}), ValueError, "model"),
-    (lambda: specs.build("lif", {"bogus": 1}), TypeError, "bogus"),
-    (lambda: specs.SynapseSpec(2, 2, [0, 2], [0, 1], [1.0, 1.0]), IndexError, "pre"),
-    (lambda: specs.SynapseSpec(2, 2, [0], [0], [np.nan]), ValueError, "weight"),
-])
+@pytest.mark.parametrize(
+    "make,exc,word",
+    [
+        (lambda: specs.DiscreteLIFSpec(tau=1.0), ValueError, "tau: must be > 1"),
+        (lambda: specs.DiscreteLIFSpec(beta=0.0), ValueError, "beta: decay per step"),
+        (
+            lambda: specs.DiscreteLIFSpec(v_threshold=0.0, v_reset=0.5),
+            ValueError,
+            "v_threshold: must be greater than v_reset",
+        ),
+        (lambda: specs.DiscreteLIFSpec(v_rest=float("nan")), ValueError, "v_rest"),
+        (lambda: specs.DiscreteLIFSpec(tau="2"), TypeError, "tau: expected a number"),
+        (lambda: specs.DiscreteALIFSpec(beta_a=-1.0), ValueError, "beta_a"),
+        (lambda: specs.NoisyLIFSpec(noise="pink"), ValueError, "noise"),
+        (lambda: specs.NoisyLIFSpec(sigma=0.0), ValueError, "sigma"),
+        (lambda: specs.LIFSpec(tau_m=-1.0), ValueError, "tau_m"),
+        (lambda: specs.LIFSpec(synapse="alpha"), ValueError, "synapse"),
+        (lambda: specs.LIFSpec(soft_reset=1), TypeError, "soft_reset"),
+        (lambda: specs.ALIFSpec(tau_a=0.0), ValueError, "tau_a"),
+        (lambda: specs.CELIFSpec(lambda_c=np.array([0.5, 1.5])), ValueError, "lambda_c"),
+        (lambda: specs.CELIFSpec(context="both"), ValueError, "context"),
+        (
+            lambda: (
+                specs.CELIFSpec().engine(3) and specs.CELIFSpec(lambda_c=np.full(2, 0.9)).engine(3)
+            ),
+            ValueError,
+            "lambda_c",
+        ),
+        (lambda: specs.Branches(branches=0), ValueError, "branches"),
+        (lambda: specs.Branches(branches=2, branch_fn="tanh"), ValueError, "branch_fn"),
+        (
+            lambda: specs.DendriticSpec(specs.LIFSpec(synapse="exp"), specs.Branches(2)),
+            ValueError,
+            "synapse",
+        ),
+        (lambda: specs.DendriticSpec(specs.CELIFSpec(), specs.Branches(2)), TypeError, "soma"),
+        (lambda: specs.build("izhikevich", {}), ValueError, "model"),
+        (lambda: specs.build("lif", {"bogus": 1}), TypeError, "bogus"),
+        (lambda: specs.SynapseSpec(2, 2, [0, 2], [0, 1], [1.0, 1.0]), IndexError, "pre"),
+        (lambda: specs.SynapseSpec(2, 2, [0], [0], [np.nan]), ValueError, "weight"),
+    ],
+)
 def test_bad_parameters_raise_naming_them(make, exc, word):
     with pytest.raises(exc, match=word):
         make()
@@ -119,8 +137,9 @@ def test_nn_modules_build_the_spec_add_population_builds():
     m = snn.AdaptiveLIF(tau=4.0, tau_a=50.0, beta_a=0.3, v_threshold=0.7, v_reset=None)
     net = Network(dt=1.0)
     a = net.add_population(3, m.spec())
-    b = net.add_population(3, "alif_discrete", tau=4.0, tau_a=50.0, beta_a=0.3,
-                           v_threshold=0.7, v_reset=None)
+    b = net.add_population(
+        3, "alif_discrete", tau=4.0, tau_a=50.0, beta_a=0.3, v_threshold=0.7, v_reset=None
+    )
     assert a.model == b.model == "alif_discrete"
     assert net._pop_specs[a.index]["params"] == net._pop_specs[b.index]["params"]
     li = net.add_population(2, snn.LeakyIntegrator(tau=3.0).spec())

@@ -10,7 +10,9 @@ def _random(n_pre=30, n_post=40, density=0.2, seed=0):
     pre, post = np.nonzero(mask)
     w = rng.normal(size=pre.size).astype(np.float32)
     d = np.ones(pre.size, np.uint16)
-    return SynapseMatrix.from_coo(n_pre, n_post, pre.astype(np.int32), post.astype(np.int32), w, d), mask
+    return SynapseMatrix.from_coo(
+        n_pre, n_post, pre.astype(np.int32), post.astype(np.int32), w, d
+    ), mask
 
 
 def test_roundtrip_dense():
@@ -35,13 +37,25 @@ def test_prune_regrow_fixed_density():
 
 def test_bad_input_names_argument():
     with pytest.raises(IndexError, match="post"):
-        SynapseMatrix.from_coo(2, 2, np.array([0], np.int32), np.array([5], np.int32),
-                               np.array([1.0], np.float32), np.array([1], np.uint16))
+        SynapseMatrix.from_coo(
+            2,
+            2,
+            np.array([0], np.int32),
+            np.array([5], np.int32),
+            np.array([1.0], np.float32),
+            np.array([1], np.uint16),
+        )
     m, _ = _random()
     with pytest.raises(ValueError, match="fraction"):
         m.prune_smallest(1.5)
     with pytest.raises(ValueError, match="count"):
         m.regrow_random(10**9)
     with pytest.raises(ValueError, match="delay"):
-        SynapseMatrix.from_coo(2, 2, np.array([0], np.int32), np.array([1], np.int32),
-                               np.array([1.0], np.float32), np.array([0], np.uint16))
+        SynapseMatrix.from_coo(
+            2,
+            2,
+            np.array([0], np.int32),
+            np.array([1], np.int32),
+            np.array([1.0], np.float32),
+            np.array([0], np.uint16),
+        )

@@ -53,7 +53,10 @@ SparseSym multilayer_modularity_matrix(const double* A, int64_t L, int64_t N, do
       for (int64_t j = 0; j < N; ++j) {
         if (j == i) continue;
         const double v = As[i * N + j];
-        if (v > 0) p += v; else q -= v;
+        if (v > 0)
+          p += v;
+        else
+          q -= v;
       }
       kp[i] = p;
       kn[i] = q;

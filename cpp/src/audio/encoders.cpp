@@ -53,8 +53,8 @@ void SendOnDelta::process(const float* x, int64_t T, std::vector<ChannelEvent>& 
   t_ += T;
 }
 
-void send_on_delta_decode(const ChannelEvent* ev, int64_t n, const float* delta, int n_delta,
-                          int C, float* out, int64_t T) {
+void send_on_delta_decode(const ChannelEvent* ev, int64_t n, const float* delta, int n_delta, int C,
+                          float* out, int64_t T) {
   require(n_delta == 1 || n_delta == C, "delta", "must have 1 or n_channels values");
   std::vector<float> v(size_t(C), 0.f);
   int64_t e = 0;

@@ -36,10 +36,9 @@ std::array<Biquad, 4> slaney_sections(double cf, double fs) {
   const double c = std::cos(arg), s = std::sin(arg), e = std::exp(B * T);
   const double r3p = std::sqrt(3.0 + std::pow(2.0, 1.5)), r3m = std::sqrt(3.0 - std::pow(2.0, 1.5));
   const double a1 = -2.0 * c / e, a2 = std::exp(-2.0 * B * T);
-  const double b1[4] = {-(2 * T * c / e + 2 * r3p * T * s / e) / 2,
-                        -(2 * T * c / e - 2 * r3p * T * s / e) / 2,
-                        -(2 * T * c / e + 2 * r3m * T * s / e) / 2,
-                        -(2 * T * c / e - 2 * r3m * T * s / e) / 2};
+  const double b1[4] = {
+      -(2 * T * c / e + 2 * r3p * T * s / e) / 2, -(2 * T * c / e - 2 * r3p * T * s / e) / 2,
+      -(2 * T * c / e + 2 * r3m * T * s / e) / 2, -(2 * T * c / e - 2 * r3m * T * s / e) / 2};
   // Gain at cf (Slaney's closed form).
   using cd = std::complex<double>;
   const cd z2 = std::exp(cd(0, 2.0 * arg));
@@ -61,8 +60,8 @@ void CochleaParams::validate() const {
   require(n_channels >= 1, "n_channels", "must be >= 1, got " + std::to_string(n_channels));
   require_positive(f_lo, "f_lo");
   require_finite(f_hi, "f_hi");
-  require(f_hi < fs / 2, "f_hi", "must be < fs / 2 = " + std::to_string(fs / 2) + ", got " +
-                                     std::to_string(f_hi));
+  require(f_hi < fs / 2, "f_hi",
+          "must be < fs / 2 = " + std::to_string(fs / 2) + ", got " + std::to_string(f_hi));
   require(f_lo < f_hi || (n_channels == 1 && f_lo <= f_hi), "f_lo",
           "must be < f_hi = " + std::to_string(f_hi) + ", got " + std::to_string(f_lo));
   require_finite(pre_emphasis, "pre_emphasis");
@@ -71,9 +70,11 @@ void CochleaParams::validate() const {
   require_nonnegative(lowpass_hz, "lowpass_hz");
   require(lowpass_hz < fs / 2, "lowpass_hz", "must be < fs / 2");
   require(decimation >= 1, "decimation", "must be >= 1, got " + std::to_string(decimation));
-  require(envelope || decimation == 1, "decimation", "needs envelope=True (decimating band signals aliases)");
+  require(envelope || decimation == 1, "decimation",
+          "needs envelope=True (decimating band signals aliases)");
   require(envelope || compression == 0, "compression", "needs envelope=True");
-  require(compression >= 0 && compression <= 2, "compression", "must be 0 (none), 1 (power) or 2 (log)");
+  require(compression >= 0 && compression <= 2, "compression",
+          "must be 0 (none), 1 (power) or 2 (log)");
   require_positive(exponent, "exponent");
   require_positive(log_floor, "log_floor");
 }
@@ -108,8 +109,8 @@ std::vector<std::array<Biquad, 4>> Cochlea::applied_sections() const {
   for (int c = 0; c < p_.n_channels; ++c) {
     for (int k = 0; k < 4; ++k) {
       const double b0 = k == 0 ? double(gain_[size_t(c)]) : 1.0;
-      out[size_t(c)][size_t(k)] =
-          Biquad{b0, b0 * double(c1_[k][size_t(c)]), 0.0, double(a1_[size_t(c)]), double(a2_[size_t(c)])};
+      out[size_t(c)][size_t(k)] = Biquad{b0, b0 * double(c1_[k][size_t(c)]), 0.0,
+                                         double(a1_[size_t(c)]), double(a2_[size_t(c)])};
     }
   }
   return out;
@@ -209,8 +210,15 @@ void Cochlea::run_group(const float* x, int64_t T, float* out, CochleaState& s, 
     const vf y2 = y1 + t2;
     const vf y3 = y2 + t3;
     const vf y4 = y3 + t4;
-    q1 = p1; q2 = p2; q3 = p3; q4 = p4;
-    p0 = u; p1 = y1; p2 = y2; p3 = y3; p4 = y4;
+    q1 = p1;
+    q2 = p2;
+    q3 = p3;
+    q4 = p4;
+    p0 = u;
+    p1 = y1;
+    p2 = y2;
+    p3 = y3;
+    p4 = y4;
     vf e = y4;
     if (env) {
       e = e > zero ? e : zero;
@@ -223,22 +231,31 @@ void Cochlea::run_group(const float* x, int64_t T, float* out, CochleaState& s, 
     }
     float* o = out + ((n0 + t + 1) / D - 1 - row0) * C + c0;
     if (nvalid == W && comp == 0) {
-      if (stream) store_stream(o, e);
-      else store(o, e);
+      if (stream)
+        store_stream(o, e);
+      else
+        store(o, e);
     } else {
       float buf[W];
       store(buf, e);
       for (int i = 0; i < nvalid; ++i) {
         float v = buf[i];
-        if (comp == 1) v = std::pow(v, ex);
-        else if (comp == 2) v = std::log1p(v * inv_floor);
+        if (comp == 1)
+          v = std::pow(v, ex);
+        else if (comp == 2)
+          v = std::log1p(v * inv_floor);
         o[i] = v;
       }
     }
   }
-  store(P + 0 * cp_ + c0, p0); store(P + 1 * cp_ + c0, p1); store(P + 2 * cp_ + c0, p2);
-  store(P + 3 * cp_ + c0, p3); store(P + 4 * cp_ + c0, p4);
-  store(Q + 1 * cp_ + c0, q1); store(Q + 2 * cp_ + c0, q2); store(Q + 3 * cp_ + c0, q3);
+  store(P + 0 * cp_ + c0, p0);
+  store(P + 1 * cp_ + c0, p1);
+  store(P + 2 * cp_ + c0, p2);
+  store(P + 3 * cp_ + c0, p3);
+  store(P + 4 * cp_ + c0, p4);
+  store(Q + 1 * cp_ + c0, q1);
+  store(Q + 2 * cp_ + c0, q2);
+  store(Q + 3 * cp_ + c0, q3);
   store(Q + 4 * cp_ + c0, q4);
   store(s.lp.data() + c0, l1);
   store(s.lp.data() + cp_ + c0, l2);
@@ -257,7 +274,8 @@ void Cochlea::process(const float* x, int64_t B, int64_t T, float* out, CochleaS
     FlushDenormals ftz;
     const int64_t b = i / splits;
     const int split = int(i % splits);
-    const int g_lo = int(int64_t(G) * split / splits), g_hi = int(int64_t(G) * (split + 1) / splits);
+    const int g_lo = int(int64_t(G) * split / splits),
+              g_hi = int(int64_t(G) * (split + 1) / splits);
     CochleaState& st = states[b];
     const int64_t out_rows = output_length(st.n_seen, T);
     float* ob = out + b * out_rows * C;

@@ -12,7 +12,7 @@ namespace audio {
 
 namespace {
 constexpr double kPi = 3.14159265358979323846;
-constexpr int64_t kBlock = 64;  // lags per level-1 block
+constexpr int64_t kBlock = 64;    // lags per level-1 block
 constexpr int64_t kGroupL2 = 64;  // level-1 blocks per level-2 group
 
 typedef float v16 __attribute__((vector_size(64)));
@@ -64,7 +64,7 @@ inline float score_max(const float* p, int64_t n) {
 // lags. This function alone allows FMA contraction (the rest of the core does not): the values
 // are deterministic for a given build, and the greedy choice tolerates the rounding.
 __attribute__((optimize("fp-contract=fast"))) void correlate(const float* r, const float* g,
-                                                              int64_t L, float* c, int64_t F) {
+                                                             int64_t L, float* c, int64_t F) {
   int64_t t0 = 0;
   for (; t0 + 128 <= F; t0 += 128) {
     v16 a0 = {}, a1 = {}, a2 = {}, a3 = {}, a4 = {}, a5 = {}, a6 = {}, a7 = {};
@@ -116,8 +116,8 @@ GammatoneDictionary::GammatoneDictionary(double fs, int n_kernels, double f_lo, 
   require(n_kernels >= 1, "n_kernels", "must be >= 1, got " + std::to_string(n_kernels));
   require_positive(f_lo, "f_lo");
   require_finite(f_hi, "f_hi");
-  require(f_hi < fs / 2, "f_hi", "must be < fs / 2 = " + std::to_string(fs / 2) + ", got " +
-                                     std::to_string(f_hi));
+  require(f_hi < fs / 2, "f_hi",
+          "must be < fs / 2 = " + std::to_string(fs / 2) + ", got " + std::to_string(f_hi));
   require(f_lo < f_hi || (n_kernels == 1 && f_lo <= f_hi), "f_lo",
           "must be < f_hi = " + std::to_string(f_hi) + ", got " + std::to_string(f_lo));
   require_positive(tail_db, "tail_db");
@@ -212,8 +212,8 @@ void SpiketrumEncoder::push(const float* x, int64_t n, std::vector<SpikeEvent>& 
 void SpiketrumEncoder::flush(std::vector<SpikeEvent>& out) {
   const int64_t look = dict_->max_length() - 1;
   while (n_in_ > frame_start_) {
-    const int64_t F = frame_len_ == 0 ? n_in_ - frame_start_
-                                      : std::min(frame_len_, n_in_ - frame_start_);
+    const int64_t F =
+        frame_len_ == 0 ? n_in_ - frame_start_ : std::min(frame_len_, n_in_ - frame_start_);
     const int64_t end = frame_start_ + F;
     const int64_t budget = target_spikes(end) - n_spikes_;
     buf_.resize(size_t(std::max<int64_t>(int64_t(buf_.size()), F + look)), 0.f);
@@ -247,7 +247,8 @@ void SpiketrumEncoder::encode_frame(int64_t F, int64_t budget, std::vector<Spike
   auto refresh_block = [&](int m, int64_t b) {
     const float* cm = c_.data() + size_t(m) * size_t(F);
     const int64_t lo = b * kBlock, hi = std::min(F, lo + kBlock);
-    l1_[size_t(m * nb + b)] = pos ? score_max<false>(cm + lo, hi - lo) : score_max<true>(cm + lo, hi - lo);
+    l1_[size_t(m * nb + b)] =
+        pos ? score_max<false>(cm + lo, hi - lo) : score_max<true>(cm + lo, hi - lo);
   };
   auto refresh_group = [&](int64_t gi) {
     const int64_t lo = gi * kGroupL2, hi = std::min(n1, lo + kGroupL2);
@@ -287,7 +288,8 @@ void SpiketrumEncoder::encode_frame(int64_t F, int64_t budget, std::vector<Spike
       axpy_neg(a, G + lo, c2 + lo, hi - lo);
       if (m2 == m) c2[tau] = 0.f;
       for (int64_t bb = lo / kBlock; bb <= (hi - 1) / kBlock; ++bb) refresh_block(m2, bb);
-      const int64_t g0 = (m2 * nb + lo / kBlock) / kGroupL2, g1 = (m2 * nb + (hi - 1) / kBlock) / kGroupL2;
+      const int64_t g0 = (m2 * nb + lo / kBlock) / kGroupL2,
+                    g1 = (m2 * nb + (hi - 1) / kBlock) / kGroupL2;
       for (int64_t gi = g0; gi <= g1; ++gi) refresh_group(gi);
     }
   }

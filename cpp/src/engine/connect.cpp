@@ -18,8 +18,8 @@ uint16_t Network::delay_steps(double ms, const char* arg) const {
   const double s = std::round(ms / dt_);
   // called once per synapse: format messages only on failure
   if (!(s >= 1))
-    throw value_error(message(arg, "must be at least one step (dt = " + str(dt_) + " ms), got " +
-                                       str(ms) + " ms"));
+    throw value_error(message(
+        arg, "must be at least one step (dt = " + str(dt_) + " ms), got " + str(ms) + " ms"));
   if (!(s <= max_delay_steps_))
     throw value_error(message(arg, "must be at most max_delay (" + str(max_delay_steps_ * dt_) +
                                        " ms = " + std::to_string(max_delay_steps_) +
@@ -120,23 +120,23 @@ int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
       require_probability(param, "p");
       if (param > 0) {
         const double l1p = std::log1p(-param);
-        generate(np, param * nq, [&](int32_t b, int32_t e, std::vector<int32_t>& gi,
-                                     std::vector<int32_t>& gj) {
-          for (int32_t i = b; i < e; ++i) {
-            CounterRng r(seed_, cstream, uint64_t(i), 0);
-            int64_t j = -1;
-            for (;;) {
-              // geometric skip, computed in double so that tiny p cannot overflow
-              const double skip =
-                  param >= 1 ? 0.0 : std::floor(std::log(r.uniform_pos()) / l1p);
-              if (double(j) + 1.0 + skip >= double(nq)) break;
-              j += 1 + int64_t(skip);
-              if (no_aut && j / K == i) continue;
-              gi.push_back(i);
-              gj.push_back(int32_t(j));
-            }
-          }
-        });
+        generate(np, param * nq,
+                 [&](int32_t b, int32_t e, std::vector<int32_t>& gi, std::vector<int32_t>& gj) {
+                   for (int32_t i = b; i < e; ++i) {
+                     CounterRng r(seed_, cstream, uint64_t(i), 0);
+                     int64_t j = -1;
+                     for (;;) {
+                       // geometric skip, computed in double so that tiny p cannot overflow
+                       const double skip =
+                           param >= 1 ? 0.0 : std::floor(std::log(r.uniform_pos()) / l1p);
+                       if (double(j) + 1.0 + skip >= double(nq)) break;
+                       j += 1 + int64_t(skip);
+                       if (no_aut && j / K == i) continue;
+                       gi.push_back(i);
+                       gj.push_back(int32_t(j));
+                     }
+                   }
+                 });
       }
       break;
     }
@@ -159,32 +159,33 @@ int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
                   "must be <= " + std::to_string(avail) + " without multapses, got " +
                       std::to_string(k));
       }
-      generate(n_for, double(k), [&](int32_t b, int32_t e, std::vector<int32_t>& gi,
-                                     std::vector<int32_t>& gj) {
-        std::vector<uint8_t> mark(allow_multapses ? 0 : size_t(n_from), 0);
-        std::vector<int32_t> picked;
-        for (int32_t x = b; x < e; ++x) {
-          CounterRng r(seed_, cstream, uint64_t(x), 0);
-          picked.clear();
-          while (int64_t(picked.size()) < k) {
-            const int32_t y = int32_t(r.below(uint64_t(n_from)));
-            if (no_aut && (in ? y == x / K : y / K == x)) continue;
-            if (!allow_multapses) {
-              if (mark[size_t(y)]) continue;
-              mark[size_t(y)] = 1;
-            }
-            picked.push_back(y);
-          }
-          for (int32_t y : picked) {
-            if (!allow_multapses) mark[size_t(y)] = 0;
-            gi.push_back(in ? y : x);
-            gj.push_back(in ? x : y);
-          }
-        }
-      });
+      generate(n_for, double(k),
+               [&](int32_t b, int32_t e, std::vector<int32_t>& gi, std::vector<int32_t>& gj) {
+                 std::vector<uint8_t> mark(allow_multapses ? 0 : size_t(n_from), 0);
+                 std::vector<int32_t> picked;
+                 for (int32_t x = b; x < e; ++x) {
+                   CounterRng r(seed_, cstream, uint64_t(x), 0);
+                   picked.clear();
+                   while (int64_t(picked.size()) < k) {
+                     const int32_t y = int32_t(r.below(uint64_t(n_from)));
+                     if (no_aut && (in ? y == x / K : y / K == x)) continue;
+                     if (!allow_multapses) {
+                       if (mark[size_t(y)]) continue;
+                       mark[size_t(y)] = 1;
+                     }
+                     picked.push_back(y);
+                   }
+                   for (int32_t y : picked) {
+                     if (!allow_multapses) mark[size_t(y)] = 0;
+                     gi.push_back(in ? y : x);
+                     gj.push_back(in ? x : y);
+                   }
+                 }
+               });
       break;
     }
-    default: throw value_error("rule: unknown connection rule");
+    default:
+      throw value_error("rule: unknown connection rule");
   }
   const int64_t n = int64_t(ci.size());
   if (weight.kind == ValueSpec::Array)
@@ -268,9 +269,8 @@ int32_t Network::connect_explicit(int32_t pre, int32_t post, const int32_t* pre_
 }
 
 int32_t Network::connect_steps(int32_t pre, int32_t post, const int32_t* pre_idx,
-                               const int32_t* post_idx, const float* weight,
-                               const uint16_t* delay, int64_t n, bool allow_autapses,
-                               bool allow_multapses) {
+                               const int32_t* post_idx, const float* weight, const uint16_t* delay,
+                               int64_t n, bool allow_autapses, bool allow_multapses) {
   const Population& P = population(pre);
   const Population& Q = population(post);
   require(Q.model != NeuronModel::Source, "post", "a spike source cannot receive synapses");

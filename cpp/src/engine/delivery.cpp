@@ -58,10 +58,14 @@ void Network::prepare_delivery() {
     pj.dmin = dmin;
     pj.dmax = dmax;
     const Population& q = pops_[size_t(pj.post)];
-    if (pj.receptor >= 0) pj.recmode = pj.receptor;
-    else if (q.n_rec() == 1 || q.kind != SynapseKind::Exp || !any_neg) pj.recmode = 0;
-    else if (!any_pos) pj.recmode = 1;
-    else pj.recmode = 2;
+    if (pj.receptor >= 0)
+      pj.recmode = pj.receptor;
+    else if (q.n_rec() == 1 || q.kind != SynapseKind::Exp || !any_neg)
+      pj.recmode = 0;
+    else if (!any_pos)
+      pj.recmode = 1;
+    else
+      pj.recmode = 2;
     pj.bounds_t = T;
     pj.dirty = false;
   }
@@ -86,8 +90,8 @@ void Network::prepare_delivery() {
 
 namespace {
 template <bool Uniform, int Mode, bool ConstW, typename Lists>
-inline int64_t deliver_rows(const Projection& pj, const Lists& lists, int s,
-                            int rank, int T, float* const* base, int32_t n) {
+inline int64_t deliver_rows(const Projection& pj, const Lists& lists, int s, int rank, int T,
+                            float* const* base, int32_t n) {
   const float wval = pj.wval;
   const int32_t* post = pj.m.post();
   const float* weight = pj.m.weight();
@@ -100,7 +104,8 @@ inline int64_t deliver_rows(const Projection& pj, const Lists& lists, int s,
     const int32_t xe = L.off[size_t(s) + 1];
     for (int32_t x = L.off[size_t(s)]; x < xe; ++x) {
       // software prefetch: the bounds of the spike after next, the row slice of the next one
-      if (x + 2 < xe) __builtin_prefetch(bounds + size_t(L.v[size_t(x) + 2]) * size_t(T + 1) + rank);
+      if (x + 2 < xe)
+        __builtin_prefetch(bounds + size_t(L.v[size_t(x) + 2]) * size_t(T + 1) + rank);
       if (x + 1 < xe) {
         const int64_t kn = bounds[size_t(L.v[size_t(x) + 1]) * size_t(T + 1) + size_t(rank)];
         __builtin_prefetch(post + kn);
@@ -117,9 +122,12 @@ inline int64_t deliver_rows(const Projection& pj, const Lists& lists, int s,
       for (int64_t k = k0; k < k1; ++k) {
         const float w = ConstW ? wval : weight[k];
         float* dst = Uniform ? slot : base[delay[k]];
-        if (Mode == 0) dst[post[k]] += w;
-        else if (Mode == 1) dst[post[k] + n] += w;
-        else dst[post[k] + (w < 0 ? n : 0)] += w;
+        if (Mode == 0)
+          dst[post[k]] += w;
+        else if (Mode == 1)
+          dst[post[k] + n] += w;
+        else
+          dst[post[k] + (w < 0 ? n : 0)] += w;
       }
     }
   }
@@ -146,18 +154,42 @@ void Network::deliver(Projection& pj, int rank, int64_t t, int par, int s) {
   const bool uni = pj.dmin == pj.dmax;
   int64_t ev;
   switch ((pj.recmode * 2 + (uni ? 1 : 0)) * 2 + (pj.wconst ? 1 : 0)) {
-    case 0: ev = deliver_rows<false, 0, false>(pj, lists, s, rank, T, bp, nt); break;
-    case 1: ev = deliver_rows<false, 0, true>(pj, lists, s, rank, T, bp, nt); break;
-    case 2: ev = deliver_rows<true, 0, false>(pj, lists, s, rank, T, bp, nt); break;
-    case 3: ev = deliver_rows<true, 0, true>(pj, lists, s, rank, T, bp, nt); break;
-    case 4: ev = deliver_rows<false, 1, false>(pj, lists, s, rank, T, bp, nt); break;
-    case 5: ev = deliver_rows<false, 1, true>(pj, lists, s, rank, T, bp, nt); break;
-    case 6: ev = deliver_rows<true, 1, false>(pj, lists, s, rank, T, bp, nt); break;
-    case 7: ev = deliver_rows<true, 1, true>(pj, lists, s, rank, T, bp, nt); break;
-    case 8: ev = deliver_rows<false, 2, false>(pj, lists, s, rank, T, bp, nt); break;
-    case 9: ev = deliver_rows<false, 2, true>(pj, lists, s, rank, T, bp, nt); break;
-    case 10: ev = deliver_rows<true, 2, false>(pj, lists, s, rank, T, bp, nt); break;
-    default: ev = deliver_rows<true, 2, true>(pj, lists, s, rank, T, bp, nt); break;
+    case 0:
+      ev = deliver_rows<false, 0, false>(pj, lists, s, rank, T, bp, nt);
+      break;
+    case 1:
+      ev = deliver_rows<false, 0, true>(pj, lists, s, rank, T, bp, nt);
+      break;
+    case 2:
+      ev = deliver_rows<true, 0, false>(pj, lists, s, rank, T, bp, nt);
+      break;
+    case 3:
+      ev = deliver_rows<true, 0, true>(pj, lists, s, rank, T, bp, nt);
+      break;
+    case 4:
+      ev = deliver_rows<false, 1, false>(pj, lists, s, rank, T, bp, nt);
+      break;
+    case 5:
+      ev = deliver_rows<false, 1, true>(pj, lists, s, rank, T, bp, nt);
+      break;
+    case 6:
+      ev = deliver_rows<true, 1, false>(pj, lists, s, rank, T, bp, nt);
+      break;
+    case 7:
+      ev = deliver_rows<true, 1, true>(pj, lists, s, rank, T, bp, nt);
+      break;
+    case 8:
+      ev = deliver_rows<false, 2, false>(pj, lists, s, rank, T, bp, nt);
+      break;
+    case 9:
+      ev = deliver_rows<false, 2, true>(pj, lists, s, rank, T, bp, nt);
+      break;
+    case 10:
+      ev = deliver_rows<true, 2, false>(pj, lists, s, rank, T, bp, nt);
+      break;
+    default:
+      ev = deliver_rows<true, 2, true>(pj, lists, s, rank, T, bp, nt);
+      break;
   }
   thread_events_[size_t(rank) * kPad] += ev;
 }

@@ -40,8 +40,8 @@ inline void philox_lanes(uint32_t* __restrict c0, uint32_t* __restrict c1, uint3
 // count = #{k : u >= thr[k]}, branch-free and vectorised. Neurons are grouped in global batches
 // of 4 L: neuron i = 4 L B + L q + l uses word q of the Philox block with counter (L B + l, 0, t).
 // A pure function of (seed, stream, neuron, step), whatever the thread blocks.
-inline void poisson_counts(const PoissonInput& in, uint64_t seed, int64_t t, int32_t lo,
-                           int32_t hi, float* dst_ex, float* dst_in) {
+inline void poisson_counts(const PoissonInput& in, uint64_t seed, int64_t t, int32_t lo, int32_t hi,
+                           float* dst_ex, float* dst_in) {
   float* dst = (in.weight < 0 && dst_in) ? dst_in : dst_ex;
   const float w = in.weight;
   if (in.lambda <= 0) return;
@@ -132,15 +132,16 @@ void Network::add_events(int32_t pop, const int64_t* step, const int32_t* id, co
   }
   // events of past steps were used already: drop them so that scheduling stays O(pending)
   {
-    const size_t past = size_t(std::lower_bound(p.ev_step.begin(), p.ev_step.end(), step_) -
-                               p.ev_step.begin());
+    const size_t past =
+        size_t(std::lower_bound(p.ev_step.begin(), p.ev_step.end(), step_) - p.ev_step.begin());
     p.ev_step.erase(p.ev_step.begin(), p.ev_step.begin() + int64_t(past));
     p.ev_id.erase(p.ev_id.begin(), p.ev_id.begin() + int64_t(past));
     p.ev_w.erase(p.ev_w.begin(), p.ev_w.begin() + int64_t(past));
   }
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return step[a] < step[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return step[a] < step[b]; });
   // merge with the existing (sorted) events: existing ones first on equal steps
   std::vector<int64_t> s2;
   std::vector<int32_t> i2;
@@ -231,8 +232,8 @@ void Network::set_current_steps(int32_t pop, int64_t start, int64_t len, const f
   const int64_t total = len * p.n;
   for (int64_t k = 0; k < total; ++k)
     if (!std::isfinite(i[k])) throw value_error("current: contains NaN or inf");
-  require(start >= step_, "start", "must not lie before the current time (step " +
-                                      std::to_string(step_) + ")");
+  require(start >= step_, "start",
+          "must not lie before the current time (step " + std::to_string(step_) + ")");
   // rows of past steps were used already: drop them (repeated trials stay O(pending))
   if (p.i_len > 0 && p.i_start < step_) {
     const int64_t drop = std::min(p.i_len, step_ - p.i_start);
@@ -288,7 +289,8 @@ void Network::fire_sources(const Population& p, int32_t pi, int32_t lo, int32_t 
       c[3][l] = uint32_t(uint64_t(t) >> 32);
     }
     philox_lanes<L>(c[0], c[1], c[2], c[3], k0, k1);
-    const int64_t ia = std::max<int64_t>(lo, B * 4 * L), iz = std::min<int64_t>(hi, (B + 1) * 4 * L);
+    const int64_t ia = std::max<int64_t>(lo, B * 4 * L),
+                  iz = std::min<int64_t>(hi, (B + 1) * 4 * L);
     for (int64_t i = ia; i < iz; ++i) {
       const int64_t j = i - B * 4 * L;
       bool s = uint64_t(c[j / L][j % L]) < thr[i];

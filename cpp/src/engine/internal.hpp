@@ -32,7 +32,9 @@ inline std::string str(double x) { return std::to_string(x); }
 
 inline void check_spec(const ValueSpec& s, const char* arg) {
   switch (s.kind) {
-    case ValueSpec::Const: require_finite(s.a, arg); break;
+    case ValueSpec::Const:
+      require_finite(s.a, arg);
+      break;
     case ValueSpec::Normal:
       require_finite(s.a, arg);
       require_nonnegative(s.b, arg);
@@ -46,14 +48,16 @@ inline void check_spec(const ValueSpec& s, const char* arg) {
       for (int64_t k = 0; k < s.len; ++k)
         if (!std::isfinite(s.arr[k])) throw value_error(std::string(arg) + ": contains NaN or inf");
       break;
-    default: throw value_error(std::string(arg) + ": unknown specification");
+    default:
+      throw value_error(std::string(arg) + ": unknown specification");
   }
 }
 
 // Value of synapse k (generation order) of a spec; stream separates weights from delays.
 inline double spec_value(const ValueSpec& s, uint64_t seed, uint64_t stream, int64_t k) {
   switch (s.kind) {
-    case ValueSpec::Const: return s.a;
+    case ValueSpec::Const:
+      return s.a;
     case ValueSpec::Normal: {
       CounterRng r(seed, stream, uint64_t(k), 0);
       return s.a + s.b * r.normal();
@@ -62,7 +66,8 @@ inline double spec_value(const ValueSpec& s, uint64_t seed, uint64_t stream, int
       CounterRng r(seed, stream, uint64_t(k), 0);
       return s.a + (s.b - s.a) * r.uniform();
     }
-    case ValueSpec::Array: return s.arr[k];
+    case ValueSpec::Array:
+      return s.arr[k];
   }
   return 0;
 }

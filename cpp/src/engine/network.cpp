@@ -53,7 +53,8 @@ size_t Network::memory_bytes() const {
   for (const auto& p : pops_)
     b += p.ring.memory_bytes() + p.s.size() * 16 + p.a.capacity() * 4 +
          (p.br.u.capacity() + p.br.bias.capacity() + p.ce.c.capacity() + p.ce.lam.capacity() +
-          p.ce.one_m_lam.capacity()) * 4;
+          p.ce.one_m_lam.capacity()) *
+             4;
   return b;
 }
 

@@ -1,7 +1,6 @@
 // Structural plasticity: pruning and regrowth of a projection's synapses (O(nnz)).
 #include "spikecore/engine/network.hpp"
 
-
 #include "internal.hpp"
 
 namespace spikecore {
@@ -12,9 +11,9 @@ int64_t Network::prune_fraction(int32_t j, double fraction, bool random) {
   require_index(j, int64_t(projs_.size()), "projection");
   Projection& pj = projs_[size_t(j)];
   require_probability(fraction, "fraction");
-  const int64_t k = random ? pj.m.prune_random(fraction, seed_ ^ (kStreamPlastic + uint64_t(j)),
-                                               uint64_t(step_))
-                           : pj.m.prune_smallest(fraction);
+  const int64_t k =
+      random ? pj.m.prune_random(fraction, seed_ ^ (kStreamPlastic + uint64_t(j)), uint64_t(step_))
+             : pj.m.prune_smallest(fraction);
   pj.dirty = true;
   return k;
 }
@@ -52,7 +51,7 @@ int64_t Network::regrow_scores(int32_t j, int64_t count, const float* scores, do
   Projection& pj = projs_[size_t(j)];
   const bool aut = pj.allow_autapses || pj.pre != pj.post;
   const int64_t k = pj.m.regrow_top_scores(count, scores, float(weight), d, aut,
-                                            population(pj.post).br.K);  // autapse = all branches
+                                           population(pj.post).br.K);  // autapse = all branches
   pop_ref(pj.post).ring.grow(int32_t(d) + 1, step_);
   pj.dirty = true;
   return k;

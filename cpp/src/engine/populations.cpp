@@ -13,13 +13,13 @@ namespace spikecore {
 using namespace engine_detail;
 
 int32_t Network::add_population(Population&& p) {
-  require(p.n >= 1, "n", "must be >= 1 (empty populations are not allowed), got " +
-                             std::to_string(p.n));
+  require(p.n >= 1, "n",
+          "must be >= 1 (empty populations are not allowed), got " + std::to_string(p.n));
   p.s.resize(size_t(p.n), p.model == NeuronModel::Source ? 0.f : p.c.lif.v_reset);
   p.a.assign(size_t(p.n), 0.f);
   // receptors: exp synapses (ex, in) and CE-LIF with its own context drive (current, context)
-  p.ring.reset(p.kind == SynapseKind::Exp || (p.model == NeuronModel::CELIF && !p.ce.shared) ? 2 : 1,
-               p.n);
+  p.ring.reset(
+      p.kind == SynapseKind::Exp || (p.model == NeuronModel::CELIF && !p.ce.shared) ? 2 : 1, p.n);
   pops_.push_back(std::move(p));
   return int32_t(pops_.size() - 1);
 }
@@ -55,8 +55,7 @@ int32_t Network::add_alif(int32_t n, const ALIFParams& prm, const std::string& n
 }
 
 int32_t Network::add_discrete(int32_t n, double beta, double v_rest, double v_th, double v_reset,
-                              bool soft_reset, double rho, double beta_a,
-                              const std::string& name) {
+                              bool soft_reset, double rho, double beta_a, const std::string& name) {
   require(n >= 1, "n", "must be >= 1 (empty populations are not allowed)");
   require_finite(beta, "beta");
   require_finite(v_rest, "v_rest");
@@ -90,9 +89,8 @@ int32_t Network::add_celif(int32_t n, double beta, double rho, double beta_a, do
                            const std::string& name) {
   require(n >= 1, "n", "must be >= 1 (empty populations are not allowed)");
   // fields: beta, rho, beta_a, lambda_c (given per neuron), gamma, v_th; validated by make()
-  const CELIFCoeffs coeffs =
-      CELIFCoeffs::make(CELIFParams{beta, rho, beta_a, 0.5, gamma, v_th}, size_t(n), lam,
-                        one_m_lam);
+  const CELIFCoeffs coeffs = CELIFCoeffs::make(CELIFParams{beta, rho, beta_a, 0.5, gamma, v_th},
+                                               size_t(n), lam, one_m_lam);
   Population p;
   p.name = name;
   p.n = n;
@@ -148,13 +146,20 @@ int32_t Network::add_source(int32_t n, const std::string& name) {
 
 static float* var_ptr(Population& p, StateVar v) {
   switch (v) {
-    case StateVar::V: return p.s.v.data();
-    case StateVar::IEx: return p.s.i_ex.data();
-    case StateVar::IIn: return p.s.i_in.data();
-    case StateVar::A: return p.a.data();
-    case StateVar::C: return p.model == NeuronModel::CELIF ? p.ce.c.data() : nullptr;
-    case StateVar::U: return p.br.K > 1 ? p.br.u.data() : nullptr;
-    default: return nullptr;
+    case StateVar::V:
+      return p.s.v.data();
+    case StateVar::IEx:
+      return p.s.i_ex.data();
+    case StateVar::IIn:
+      return p.s.i_in.data();
+    case StateVar::A:
+      return p.a.data();
+    case StateVar::C:
+      return p.model == NeuronModel::CELIF ? p.ce.c.data() : nullptr;
+    case StateVar::U:
+      return p.br.K > 1 ? p.br.u.data() : nullptr;
+    default:
+      return nullptr;
   }
 }
 
@@ -201,8 +206,10 @@ void Network::set_state(int32_t pop, StateVar var, const float* in) {
       require(in[i] >= 0, "ref", "refractory counts must be >= 0");
       // int32 counter: range-check before converting (issue 12: 1e30 left it not refractory)
       if (!(double(in[i]) <= 2147483647.0))
-        throw value_error(message("ref", "refractory counts (steps) must be at most 2**31 - 1 = "
-                                         "2147483647, got " + std::to_string(double(in[i]))));
+        throw value_error(message("ref",
+                                  "refractory counts (steps) must be at most 2**31 - 1 = "
+                                  "2147483647, got " +
+                                      std::to_string(double(in[i]))));
       p.s.ref[size_t(i)] = int32_t(in[i]);
     }
     return;
@@ -219,8 +226,10 @@ void Network::reset_state(int32_t pop, bool clear_ring) {
   std::fill(p.s.i_in.begin(), p.s.i_in.end(), 0.f);
   std::fill(p.s.ref.begin(), p.s.ref.end(), 0);
   std::fill(p.a.begin(), p.a.end(), 0.f);
-  if (p.br.bias.empty()) std::fill(p.br.u.begin(), p.br.u.end(), 0.f);
-  else p.br.u = p.br.bias;  // branches rest at their bias
+  if (p.br.bias.empty())
+    std::fill(p.br.u.begin(), p.br.u.end(), 0.f);
+  else
+    p.br.u = p.br.bias;  // branches rest at their bias
   std::fill(p.ce.c.begin(), p.ce.c.end(), 0.f);
   if (clear_ring) p.ring.clear();
 }

@@ -102,13 +102,26 @@ void Network::record_state_block(int rank, int64_t t, std::vector<size_t>& next_
       for (size_t v = 0; v < sr.vars.size(); ++v) {
         float x = 0;
         switch (StateVar(sr.vars[v])) {
-          case StateVar::V: x = p.s.v[size_t(*it)]; break;
-          case StateVar::IEx: x = p.s.i_ex[size_t(*it)]; break;
-          case StateVar::IIn: x = p.s.i_in[size_t(*it)]; break;
-          case StateVar::A: x = p.a[size_t(*it)]; break;
-          case StateVar::Ref: x = float(p.s.ref[size_t(*it)]); break;
-          case StateVar::C: x = p.ce.c[size_t(*it)]; break;
-          default: break;
+          case StateVar::V:
+            x = p.s.v[size_t(*it)];
+            break;
+          case StateVar::IEx:
+            x = p.s.i_ex[size_t(*it)];
+            break;
+          case StateVar::IIn:
+            x = p.s.i_in[size_t(*it)];
+            break;
+          case StateVar::A:
+            x = p.a[size_t(*it)];
+            break;
+          case StateVar::Ref:
+            x = float(p.s.ref[size_t(*it)]);
+            break;
+          case StateVar::C:
+            x = p.ce.c[size_t(*it)];
+            break;
+          default:
+            break;
         }
         row[v * ni + col] = x;
       }
@@ -130,8 +143,7 @@ void Network::record_spike_step(int par, int s, int64_t t) {
   for (auto& rr : rate_recs_) {
     if (t < rr.start) continue;
     int32_t c = 0;
-    for (const auto& l : spikes_[par][size_t(rr.pop)])
-      c += l.off[size_t(s) + 1] - l.off[size_t(s)];
+    for (const auto& l : spikes_[par][size_t(rr.pop)]) c += l.off[size_t(s) + 1] - l.off[size_t(s)];
     rr.count[size_t(t - rr.start)] = c;
   }
 }

@@ -60,8 +60,10 @@ void celif_range(Population& p, int32_t lo, int32_t hi, float* in0, float* in1, 
 
 template <typename F>
 inline void dispatch_bool(bool b, F&& f) {
-  if (b) f(std::true_type{});
-  else f(std::false_type{});
+  if (b)
+    f(std::true_type{});
+  else
+    f(std::false_type{});
 }
 
 }  // namespace

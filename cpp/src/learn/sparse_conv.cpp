@@ -55,8 +55,8 @@ inline std::vector<int64_t> stride1_offsets(const ConvGeometry& g, const int64_t
 // the channel with their offsets); else f_tap(oh, ow, r, v) for every tap r = kh * KW + kw that
 // reaches output (oh, ow), taps ascending. Either way a pixel meets each synapse at most once.
 template <bool S1, typename T, typename FTap, typename FAll>
-inline void for_each_event(const ConvGeometry& g, const T* plane, const int64_t* rpc,
-                           FTap&& f_tap, FAll&& f_all) {
+inline void for_each_event(const ConvGeometry& g, const T* plane, const int64_t* rpc, FTap&& f_tap,
+                           FAll&& f_all) {
   // interior: ih + ph - kh in [0, OH) for all kh (likewise w); only used when S1
   const int64_t ih_lo = g.kh - 1 - g.ph, ih_hi = g.oh - g.ph;
   const int64_t iw_lo = g.kw - 1 - g.pw, iw_hi = g.ow - g.pw;
@@ -90,28 +90,33 @@ void forward_impl(const ConvGeometry& g, const T* x, const int64_t* row_ptr, con
                   const T* w, const T* bias, T* y, int n_threads) {
   const int64_t hw = g.h * g.w, ohw = g.oh * g.ow, kk = g.kh * g.kw;
   const std::vector<int64_t> off = S1 ? stride1_offsets(g, row_ptr, post) : std::vector<int64_t>();
-  parallel_blocks(n_threads, g.n, [&](int64_t b, int64_t e) {
-    for (int64_t n = b; n < e; ++n) {
-      T* yn = y + n * g.co * ohw;
-      for (int64_t c = 0; c < g.co; ++c) std::fill(yn + c * ohw, yn + (c + 1) * ohw,
-                                                   bias ? bias[c] : T(0));
-      for (int64_t ci = 0; ci < g.ci; ++ci) {
-        const int64_t* rpc = row_ptr + ci * kk;
-        const int64_t sa = rpc[0], sz = rpc[kk];
-        if (sa == sz) continue;
-        for_each_event<S1>(g, x + (n * g.ci + ci) * hw, rpc,
-                           [&](int64_t oh, int64_t ow, int64_t r, T v) {
-          T* yo = yn + oh * g.ow + ow;
-          const int64_t s1 = rpc[r + 1];
-          for (int64_t s = rpc[r]; s < s1; ++s) yo[int64_t(post[s]) * ohw] += v * w[s];
-        }, [&](int64_t base, T v) {
-          T* yb = yn + base;
-          const int64_t* o = off.data();
-          for (int64_t s = sa; s < sz; ++s) yb[o[s]] += v * w[s];
-        });
-      }
-    }
-  }, 1);
+  parallel_blocks(
+      n_threads, g.n,
+      [&](int64_t b, int64_t e) {
+        for (int64_t n = b; n < e; ++n) {
+          T* yn = y + n * g.co * ohw;
+          for (int64_t c = 0; c < g.co; ++c)
+            std::fill(yn + c * ohw, yn + (c + 1) * ohw, bias ? bias[c] : T(0));
+          for (int64_t ci = 0; ci < g.ci; ++ci) {
+            const int64_t* rpc = row_ptr + ci * kk;
+            const int64_t sa = rpc[0], sz = rpc[kk];
+            if (sa == sz) continue;
+            for_each_event<S1>(
+                g, x + (n * g.ci + ci) * hw, rpc,
+                [&](int64_t oh, int64_t ow, int64_t r, T v) {
+                  T* yo = yn + oh * g.ow + ow;
+                  const int64_t s1 = rpc[r + 1];
+                  for (int64_t s = rpc[r]; s < s1; ++s) yo[int64_t(post[s]) * ohw] += v * w[s];
+                },
+                [&](int64_t base, T v) {
+                  T* yb = yn + base;
+                  const int64_t* o = off.data();
+                  for (int64_t s = sa; s < sz; ++s) yb[o[s]] += v * w[s];
+                });
+          }
+        }
+      },
+      1);
 }
 
 // Grad input in a batch-inner layout: blocks of NB images are transposed to [C][H][W][NB], so
@@ -177,8 +182,7 @@ inline void for_each_synapse_row(const ConvGeometry& g, const int64_t* rpc, F&& 
       if (len <= 0 || oh1 <= oh0) continue;
       for (int64_t s = rpc[r]; s < rpc[r + 1]; ++s)
         for (int64_t oh = oh0; oh < oh1; ++oh)
-          f(s, oh, (oh * g.sh + kh - g.ph) * g.w + (ow0 * g.sw + kw - g.pw), oh * g.ow + ow0,
-            len);
+          f(s, oh, (oh * g.sh + kh - g.ph) * g.w + (ow0 * g.sw + kw - g.pw), oh * g.ow + ow0, len);
     }
   }
 }
@@ -192,15 +196,18 @@ void for_each_block(const ConvGeometry& g, const T* in, const Padded& p, int64_t
   const int64_t n_blocks = (g.n + NB - 1) / NB, in_size = p.c * p.h * p.w;
   // parallel_blocks cuts at multiples of 16 units: 16 units per block keeps every block whole
   // and lets each block be its own chunk
-  parallel_blocks(n_threads, n_blocks * 16, [&](int64_t b, int64_t e) {
-    std::vector<T> xb(size_t(p.size() * NB)), scratch(size_t(b_size * NB));
-    for (int64_t blk = b / 16; blk < e / 16; ++blk) {
-      const int64_t n0 = blk * NB, nb = std::min(NB, g.n - n0);
-      if (nb < NB) std::fill(xb.begin(), xb.end(), T(0));
-      to_padded(in + n0 * in_size, p, nb, xb.data());
-      body(blk, n0, nb, xb.data(), scratch.data());
-    }
-  }, 16);
+  parallel_blocks(
+      n_threads, n_blocks * 16,
+      [&](int64_t b, int64_t e) {
+        std::vector<T> xb(size_t(p.size() * NB)), scratch(size_t(b_size * NB));
+        for (int64_t blk = b / 16; blk < e / 16; ++blk) {
+          const int64_t n0 = blk * NB, nb = std::min(NB, g.n - n0);
+          if (nb < NB) std::fill(xb.begin(), xb.end(), T(0));
+          to_padded(in + n0 * in_size, p, nb, xb.data());
+          body(blk, n0, nb, xb.data(), scratch.data());
+        }
+      },
+      16);
 }
 
 // Output-stationary accumulation of R adjacent outputs (NB lanes each) held in registers:
@@ -224,9 +231,8 @@ inline void accumulate_outputs(T* out, const T* init, const T* base, const int64
 
 // One output row of `len` positions: blocks of 8, then single positions.
 template <typename T>
-inline void accumulate_row(T* out, const T* init, const T* base,
-                           const int64_t* off, const T* wv, int64_t a, int64_t z, int64_t step,
-                           int64_t len) {
+inline void accumulate_row(T* out, const T* init, const T* base, const int64_t* off, const T* wv,
+                           int64_t a, int64_t z, int64_t step, int64_t len) {
   int64_t o = 0;
   for (; o + 8 <= len; o += 8)
     accumulate_outputs<8>(out + o * NB, init, base + o * step, off, wv, a, z, step);
@@ -239,8 +245,8 @@ inline void accumulate_row(T* out, const T* init, const T* base,
 // zero border of the padding, and each run of 8 outputs x NB images sums all synapses of its
 // channel in registers.
 template <typename T>
-void forward_blocked(const ConvGeometry& g, const T* x, const int64_t* row_ptr,
-                     const int32_t* post, const T* w, const T* bias, T* y, int n_threads) {
+void forward_blocked(const ConvGeometry& g, const T* x, const int64_t* row_ptr, const int32_t* post,
+                     const T* w, const T* bias, T* y, int n_threads) {
   const int64_t ohw = g.oh * g.ow, kk = g.kh * g.kw, m_out = g.co * ohw;
   const Padded p{g.ci, g.h, g.w, g.ph, g.pw};
   const int64_t nnz = row_ptr[g.ci * kk];
@@ -262,18 +268,18 @@ void forward_blocked(const ConvGeometry& g, const T* x, const int64_t* row_ptr,
   }
   for_each_block(g, x, p, m_out, n_threads,
                  [&](int64_t, int64_t n0, int64_t nb, const T* xb, T* yb) {
-    for (int64_t c = 0; c < g.co; ++c) {
-      T b0[NB];
-      for (int64_t q = 0; q < NB; ++q) b0[q] = bias ? bias[c] : T(0);
-      for (int64_t oh = 0; oh < g.oh; ++oh) {
-        T* out = yb + (c * ohw + oh * g.ow) * NB;
-        const T* base = xb + oh * g.sh * p.wp() * NB;
-        accumulate_row(out, b0, base, off.data(), wv.data(), col_ptr[size_t(c)],
-                       col_ptr[size_t(c + 1)], g.sw * NB, g.ow);
-      }
-    }
-    from_batch_inner(yb, m_out, nb, y + n0 * m_out);
-  });
+                   for (int64_t c = 0; c < g.co; ++c) {
+                     T b0[NB];
+                     for (int64_t q = 0; q < NB; ++q) b0[q] = bias ? bias[c] : T(0);
+                     for (int64_t oh = 0; oh < g.oh; ++oh) {
+                       T* out = yb + (c * ohw + oh * g.ow) * NB;
+                       const T* base = xb + oh * g.sh * p.wp() * NB;
+                       accumulate_row(out, b0, base, off.data(), wv.data(), col_ptr[size_t(c)],
+                                      col_ptr[size_t(c + 1)], g.sw * NB, g.ow);
+                     }
+                   }
+                   from_batch_inner(yb, m_out, nb, y + n0 * m_out);
+                 });
 }
 
 // Backward in the batch-inner layout, sharing one transpose of gy. With gx, grad input: for
@@ -304,69 +310,72 @@ void backward_blocked(const ConvGeometry& g, const T* x, const T* gy, const int6
   }
   std::vector<T> part(gw ? size_t(n_blocks * nnz) : 0);
   const int64_t scratch = (gx ? m_in : 0) + (gw ? m_in : 0);
-  for_each_block(g, gy, p, scratch, n_threads,
-                 [&](int64_t blk, int64_t n0, int64_t nb, const T* gyb, T* buf) {
-    T* gxb = gx ? buf : nullptr;
-    T* xb = gw ? buf + (gx ? m_in * NB : 0) : nullptr;
-    if (xb) {
-      if (nb < NB) std::fill(xb, xb + m_in * NB, T(0));
-      to_batch_inner(x + n0 * m_in, m_in, m_in, nb, xb);
-    }
-    if (gxb && s1) {
-      for (int64_t ci = 0; ci < g.ci; ++ci)
-        for (int64_t ih = 0; ih < g.h; ++ih)
-          accumulate_row(gxb + (ci * hw + ih * g.w) * NB, static_cast<const T*>(nullptr),
-                         gyb + ih * owp * NB, off.data(), w, row_ptr[ci * kk],
-                         row_ptr[(ci + 1) * kk], NB, g.w);
-    } else if (gxb) {
-      std::fill(gxb, gxb + m_in * NB, T(0));
-    }
-    T* pb = gw ? part.data() + blk * nnz : nullptr;
-    const bool axpy = gxb && !s1;
-    for (int64_t ci = 0; ci < g.ci && (axpy || xb); ++ci) {
-      T* gxc = gxb ? gxb + ci * hw * NB : nullptr;
-      const T* xc = xb ? xb + ci * hw * NB : nullptr;
-      // 4 accumulators in turn over the output positions (independent add chains)
-      T acc[4][NB];
-      int64_t cur = -1;
-      auto flush = [&] {
-        if (cur < 0) return;
-        T sum = T(0);
-        for (int64_t q = 0; q < NB; ++q) sum += (acc[0][q] + acc[1][q]) + (acc[2][q] + acc[3][q]);
-        pb[cur] = sum;
-      };
-      for_each_synapse_row(g, row_ptr + ci * kk,
-                           [&](int64_t s, int64_t oh, int64_t in, int64_t out, int64_t len) {
-        const int64_t ow0 = out - oh * g.ow;
-        const T* __restrict src =
-            gyb + ((int64_t(post[s]) * ohp + oh + p.ph) * owp + ow0 + p.pw) * NB;
-        if (axpy) {
-          const T ws = w[s];
-          T* __restrict dst = gxc + in * NB;
-          for (int64_t k = 0; k < len; ++k)
-            for (int64_t q = 0; q < NB; ++q) dst[k * sw * NB + q] += ws * src[k * NB + q];
+  for_each_block(
+      g, gy, p, scratch, n_threads, [&](int64_t blk, int64_t n0, int64_t nb, const T* gyb, T* buf) {
+        T* gxb = gx ? buf : nullptr;
+        T* xb = gw ? buf + (gx ? m_in * NB : 0) : nullptr;
+        if (xb) {
+          if (nb < NB) std::fill(xb, xb + m_in * NB, T(0));
+          to_batch_inner(x + n0 * m_in, m_in, m_in, nb, xb);
         }
-        if (xc) {
-          if (s != cur) {
-            flush();
-            cur = s;
-            for (auto& a : acc)
-              for (int64_t q = 0; q < NB; ++q) a[q] = T(0);
-          }
-          const T* __restrict a = xc + in * NB;
-          int64_t k = 0;
-          for (; k + 4 <= len; k += 4)
-            for (int j = 0; j < 4; ++j)
-              for (int64_t q = 0; q < NB; ++q)
-                acc[j][q] += a[(k + j) * sw * NB + q] * src[(k + j) * NB + q];
-          for (; k < len; ++k)
-            for (int64_t q = 0; q < NB; ++q) acc[0][q] += a[k * sw * NB + q] * src[k * NB + q];
+        if (gxb && s1) {
+          for (int64_t ci = 0; ci < g.ci; ++ci)
+            for (int64_t ih = 0; ih < g.h; ++ih)
+              accumulate_row(gxb + (ci * hw + ih * g.w) * NB, static_cast<const T*>(nullptr),
+                             gyb + ih * owp * NB, off.data(), w, row_ptr[ci * kk],
+                             row_ptr[(ci + 1) * kk], NB, g.w);
+        } else if (gxb) {
+          std::fill(gxb, gxb + m_in * NB, T(0));
         }
+        T* pb = gw ? part.data() + blk * nnz : nullptr;
+        const bool axpy = gxb && !s1;
+        for (int64_t ci = 0; ci < g.ci && (axpy || xb); ++ci) {
+          T* gxc = gxb ? gxb + ci * hw * NB : nullptr;
+          const T* xc = xb ? xb + ci * hw * NB : nullptr;
+          // 4 accumulators in turn over the output positions (independent add chains)
+          T acc[4][NB];
+          int64_t cur = -1;
+          auto flush = [&] {
+            if (cur < 0) return;
+            T sum = T(0);
+            for (int64_t q = 0; q < NB; ++q)
+              sum += (acc[0][q] + acc[1][q]) + (acc[2][q] + acc[3][q]);
+            pb[cur] = sum;
+          };
+          for_each_synapse_row(
+              g, row_ptr + ci * kk,
+              [&](int64_t s, int64_t oh, int64_t in, int64_t out, int64_t len) {
+                const int64_t ow0 = out - oh * g.ow;
+                const T* __restrict src =
+                    gyb + ((int64_t(post[s]) * ohp + oh + p.ph) * owp + ow0 + p.pw) * NB;
+                if (axpy) {
+                  const T ws = w[s];
+                  T* __restrict dst = gxc + in * NB;
+                  for (int64_t k = 0; k < len; ++k)
+                    for (int64_t q = 0; q < NB; ++q) dst[k * sw * NB + q] += ws * src[k * NB + q];
+                }
+                if (xc) {
+                  if (s != cur) {
+                    flush();
+                    cur = s;
+                    for (auto& a : acc)
+                      for (int64_t q = 0; q < NB; ++q) a[q] = T(0);
+                  }
+                  const T* __restrict a = xc + in * NB;
+                  int64_t k = 0;
+                  for (; k + 4 <= len; k += 4)
+                    for (int j = 0; j < 4; ++j)
+                      for (int64_t q = 0; q < NB; ++q)
+                        acc[j][q] += a[(k + j) * sw * NB + q] * src[(k + j) * NB + q];
+                  for (; k < len; ++k)
+                    for (int64_t q = 0; q < NB; ++q)
+                      acc[0][q] += a[k * sw * NB + q] * src[k * NB + q];
+                }
+              });
+          if (xc) flush();
+        }
+        if (gxb) from_batch_inner(gxb, m_in, nb, gx + n0 * m_in);
       });
-      if (xc) flush();
-    }
-    if (gxb) from_batch_inner(gxb, m_in, nb, gx + n0 * m_in);
-  });
   if (!gw) return;
   std::fill(gw, gw + nnz, T(0));
   for (int64_t blk = 0; blk < n_blocks; ++blk) {
@@ -390,30 +399,35 @@ void grad_weight_impl(const ConvGeometry& g, const T* x, const T* gy, const int6
   const int64_t nnz = row_ptr[g.ci * kk];
   const std::vector<int64_t> off = S1 ? stride1_offsets(g, row_ptr, post) : std::vector<int64_t>();
   // threads own blocks of synapses [s0, s1); every gw[s] sums over n, then pixels, ascending
-  parallel_blocks(n_threads, nnz, [&](int64_t s0, int64_t s1) {
-    std::fill(gw + s0, gw + s1, T(0));
-    // input channels whose synapses meet [s0, s1)
-    const int64_t* ub = std::upper_bound(row_ptr, row_ptr + g.ci * kk + 1, s0);
-    int64_t ci = (int64_t(ub - row_ptr) - 1) / kk;
-    for (; ci < g.ci && row_ptr[ci * kk] < s1; ++ci) {
-      const int64_t* rpc = row_ptr + ci * kk;
-      if (rpc[kk] <= s0) continue;
-      const int64_t sa = std::max(rpc[0], s0), sz = std::min(rpc[kk], s1);
-      for (int64_t n = 0; n < g.n; ++n) {
-        const T* gyn = gy + n * g.co * ohw;
-        for_each_event<S1>(g, x + (n * g.ci + ci) * hw, rpc,
-                           [&](int64_t oh, int64_t ow, int64_t r, T v) {
-          const T* go = gyn + oh * g.ow + ow;
-          const int64_t a = std::max(rpc[r], s0), z = std::min(rpc[r + 1], s1);
-          for (int64_t s = a; s < z; ++s) gw[s] += v * go[int64_t(post[s]) * ohw];
-        }, [&](int64_t base, T v) {
-          const T* gb = gyn + base;
-          const int64_t* o = off.data();
-          for (int64_t s = sa; s < sz; ++s) gw[s] += v * gb[o[s]];
-        });
-      }
-    }
-  }, 16);
+  parallel_blocks(
+      n_threads, nnz,
+      [&](int64_t s0, int64_t s1) {
+        std::fill(gw + s0, gw + s1, T(0));
+        // input channels whose synapses meet [s0, s1)
+        const int64_t* ub = std::upper_bound(row_ptr, row_ptr + g.ci * kk + 1, s0);
+        int64_t ci = (int64_t(ub - row_ptr) - 1) / kk;
+        for (; ci < g.ci && row_ptr[ci * kk] < s1; ++ci) {
+          const int64_t* rpc = row_ptr + ci * kk;
+          if (rpc[kk] <= s0) continue;
+          const int64_t sa = std::max(rpc[0], s0), sz = std::min(rpc[kk], s1);
+          for (int64_t n = 0; n < g.n; ++n) {
+            const T* gyn = gy + n * g.co * ohw;
+            for_each_event<S1>(
+                g, x + (n * g.ci + ci) * hw, rpc,
+                [&](int64_t oh, int64_t ow, int64_t r, T v) {
+                  const T* go = gyn + oh * g.ow + ow;
+                  const int64_t a = std::max(rpc[r], s0), z = std::min(rpc[r + 1], s1);
+                  for (int64_t s = a; s < z; ++s) gw[s] += v * go[int64_t(post[s]) * ohw];
+                },
+                [&](int64_t base, T v) {
+                  const T* gb = gyn + base;
+                  const int64_t* o = off.data();
+                  for (int64_t s = sa; s < sz; ++s) gw[s] += v * gb[o[s]];
+                });
+          }
+        }
+      },
+      16);
 }
 
 template <typename T>
@@ -445,8 +459,8 @@ void sparse_conv2d_grad_input(const ConvGeometry& g, const T* gy, const int64_t*
 
 template <typename T>
 void sparse_conv2d_grad_weight(const ConvGeometry& g, const T* x, const T* gy,
-                               const int64_t* row_ptr, const int32_t* post, T* gw,
-                               int n_threads, int algorithm) {
+                               const int64_t* row_ptr, const int32_t* post, T* gw, int n_threads,
+                               int algorithm) {
   if (!use_events(g, x, algorithm))
     backward_blocked<T>(g, x, gy, row_ptr, post, nullptr, nullptr, gw, n_threads);
   else if (g.sh == 1 && g.sw == 1)
@@ -456,9 +470,9 @@ void sparse_conv2d_grad_weight(const ConvGeometry& g, const T* x, const T* gy,
 }
 
 template <typename T>
-void sparse_conv2d_backward(const ConvGeometry& g, const T* x, const T* gy,
-                            const int64_t* row_ptr, const int32_t* post, const T* w, T* gx,
-                            T* gw, int n_threads, int algorithm) {
+void sparse_conv2d_backward(const ConvGeometry& g, const T* x, const T* gy, const int64_t* row_ptr,
+                            const int32_t* post, const T* w, T* gx, T* gw, int n_threads,
+                            int algorithm) {
   if (gw && (!gx || use_events(g, x, algorithm))) {
     sparse_conv2d_grad_weight(g, x, gy, row_ptr, post, gw, n_threads, gx ? 1 : algorithm);
     gw = nullptr;
@@ -466,16 +480,15 @@ void sparse_conv2d_backward(const ConvGeometry& g, const T* x, const T* gy,
   if (gx || gw) backward_blocked<T>(g, x, gy, row_ptr, post, w, gx, gw, n_threads);
 }
 
-#define SPIKECORE_INSTANTIATE(T)                                                               \
-  template void sparse_conv2d_forward<T>(const ConvGeometry&, const T*, const int64_t*,        \
-                                         const int32_t*, const T*, const T*, T*, int, int);    \
-  template void sparse_conv2d_grad_input<T>(const ConvGeometry&, const T*, const int64_t*,     \
-                                            const int32_t*, const T*, T*, int);                \
-  template void sparse_conv2d_grad_weight<T>(const ConvGeometry&, const T*, const T*,          \
-                                             const int64_t*, const int32_t*, T*, int, int);   \
-  template void sparse_conv2d_backward<T>(const ConvGeometry&, const T*, const T*,             \
-                                          const int64_t*, const int32_t*, const T*, T*, T*, int, \
-                                          int);
+#define SPIKECORE_INSTANTIATE(T)                                                                   \
+  template void sparse_conv2d_forward<T>(const ConvGeometry&, const T*, const int64_t*,            \
+                                         const int32_t*, const T*, const T*, T*, int, int);        \
+  template void sparse_conv2d_grad_input<T>(const ConvGeometry&, const T*, const int64_t*,         \
+                                            const int32_t*, const T*, T*, int);                    \
+  template void sparse_conv2d_grad_weight<T>(const ConvGeometry&, const T*, const T*,              \
+                                             const int64_t*, const int32_t*, T*, int, int);        \
+  template void sparse_conv2d_backward<T>(const ConvGeometry&, const T*, const T*, const int64_t*, \
+                                          const int32_t*, const T*, T*, T*, int, int);
 SPIKECORE_INSTANTIATE(float)
 SPIKECORE_INSTANTIATE(double)
 #undef SPIKECORE_INSTANTIATE

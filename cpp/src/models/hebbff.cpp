@@ -174,9 +174,8 @@ template void hebbff_backward<float>(const HebbFFShape&, const float*, const flo
                                      int64_t, const float*, const float*, const float*, float*,
                                      float*, float*, double*, double*, int);
 template void hebbff_backward<double>(const HebbFFShape&, const double*, const double*, double,
-                                      double, int64_t, const double*, const double*,
-                                      const double*, double*, double*, double*, double*, double*,
-                                      int);
+                                      double, int64_t, const double*, const double*, const double*,
+                                      double*, double*, double*, double*, double*, int);
 
 }  // namespace models
 }  // namespace spikecore

@@ -16,7 +16,8 @@ constexpr uint64_t kStreamRegrow = 0x52454752ull;  // "REGR"
 
 int64_t fraction_count(double fraction, int64_t nnz, const char* arg) {
   require_finite(fraction, arg);
-  require(fraction >= 0 && fraction <= 1, arg, "must be in [0, 1], got " + std::to_string(fraction));
+  require(fraction >= 0 && fraction <= 1, arg,
+          "must be in [0, 1], got " + std::to_string(fraction));
   return std::llround(fraction * double(nnz));
 }
 }  // namespace
@@ -102,8 +103,8 @@ size_t SynapseMatrix::memory_bytes() const {
 }
 
 void SynapseMatrix::set_weights(const float* w, int64_t n) {
-  require(n == nnz(), "weight", "length must equal the number of synapses (" +
-                                    std::to_string(nnz()) + ")");
+  require(n == nnz(), "weight",
+          "length must equal the number of synapses (" + std::to_string(nnz()) + ")");
   for (int64_t k = 0; k < n; ++k)
     if (!std::isfinite(w[k])) throw value_error("weight: contains NaN or inf");
   int64_t i = 0;
@@ -176,7 +177,8 @@ int64_t SynapseMatrix::prune_smallest(double fraction) {
   {
     int64_t i = 0;
     for (int32_t r = 0; r < n_pre_; ++r)
-      for (int64_t p = row_begin(r); p < row_end(r); ++p) mag[size_t(i++)] = std::fabs(weight_[size_t(p)]);
+      for (int64_t p = row_begin(r); p < row_end(r); ++p)
+        mag[size_t(i++)] = std::fabs(weight_[size_t(p)]);
   }
   std::vector<float> tmp(mag);
   std::nth_element(tmp.begin(), tmp.begin() + (k - 1), tmp.end());
@@ -188,8 +190,12 @@ int64_t SynapseMatrix::prune_smallest(double fraction) {
   int64_t ties = k - below;  // remove this many |w| == tau, lowest positions first
   std::vector<uint8_t> remove(size_t(nnz_), 0);
   for (size_t i = 0; i < mag.size(); ++i) {
-    if (mag[i] < tau) remove[i] = 1;
-    else if (mag[i] == tau && ties > 0) { remove[i] = 1; --ties; }
+    if (mag[i] < tau)
+      remove[i] = 1;
+    else if (mag[i] == tau && ties > 0) {
+      remove[i] = 1;
+      --ties;
+    }
   }
   return compact(remove);
 }
@@ -259,9 +265,9 @@ void SynapseMatrix::insert_sorted(std::vector<Candidate>& c) {
     const int64_t k = extra[size_t(r)];
     if (k == 0) continue;
     const int64_t b = start_[size_t(r)];
-    int64_t i = b + len_[size_t(r)] - 1;    // last existing
+    int64_t i = b + len_[size_t(r)] - 1;  // last existing
     int64_t out = b + len_[size_t(r)] + k - 1;
-    int64_t j = int64_t(ci) - 1;            // last candidate of this row
+    int64_t j = int64_t(ci) - 1;  // last candidate of this row
     const int64_t jstop = j - k;
     while (j > jstop) {
       const Candidate& x = c[size_t(j)];
@@ -325,8 +331,8 @@ int64_t SynapseMatrix::regrow_random(int64_t count, float weight, uint16_t delay
             "asks for " + std::to_string(count) + " new synapses but only " +
                 std::to_string(free_pos) + " positions are free");
   } else if (!allow_autapses) {
-    require(int64_t(n_pre_) * n_post_ > std::min<int64_t>(int64_t(n_pre_) * K, n_post_),
-            "count", "no position is free of autapses");
+    require(int64_t(n_pre_) * n_post_ > std::min<int64_t>(int64_t(n_pre_) * K, n_post_), "count",
+            "no position is free of autapses");
   }
   struct Draw {
     int32_t pre, post;
@@ -371,7 +377,7 @@ int64_t SynapseMatrix::regrow_random(int64_t count, float weight, uint16_t delay
         if (!allow_multapses) {
           if (it != b && (it - 1)->post == it->post) continue;  // duplicate draw
           while (rp != re && *rp < it->post) ++rp;
-          if (rp != re && *rp == it->post) continue;            // already a synapse
+          if (rp != re && *rp == it->post) continue;  // already a synapse
         }
         valid.push_back(*it);
       }

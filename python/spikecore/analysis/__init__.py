@@ -5,18 +5,25 @@ Network reconfiguration (numpy + the C++ core; no torch): :mod:`spikecore.analys
 allegiance, consensus, entropy). The HebbFF learning-mode sweep and its report live in
 :mod:`spikecore.analysis.reconfiguration` and :mod:`spikecore.analysis.report` (need torch).
 """
+
 from .network import (
-                      MultilayerPartition,
-                      allegiance,
-                      consensus_partition,
-                      distribution_entropy,
-                      flexibility,
-                      multilayer_communities,
-                      multilayer_modularity,
-                      windowed_correlations,
+    MultilayerPartition,
+    allegiance,
+    consensus_partition,
+    distribution_entropy,
+    flexibility,
+    multilayer_communities,
+    multilayer_modularity,
+    windowed_correlations,
 )
 
 __all__ = [
-    "MultilayerPartition", "allegiance", "consensus_partition", "distribution_entropy",
-    "flexibility", "multilayer_communities", "multilayer_modularity", "windowed_correlations",
+    "MultilayerPartition",
+    "allegiance",
+    "consensus_partition",
+    "distribution_entropy",
+    "flexibility",
+    "multilayer_communities",
+    "multilayer_modularity",
+    "windowed_correlations",
 ]

@@ -39,6 +39,7 @@ correlation. With ``nan_policy="zero"`` (default) its row and column are set to 
 layer's silent units are reported in ``silent``; ``nan_policy="raise"`` raises ``ValueError``.
 NaN never reaches the modularity code, which rejects non-finite input.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,9 +48,15 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 
 __all__ = [
-    "windowed_correlations", "MultilayerPartition", "multilayer_communities",
-    "multilayer_modularity", "flexibility", "allegiance", "consensus_partition",
-    "distribution_entropy", "louvain_modularity_matrix",
+    "windowed_correlations",
+    "MultilayerPartition",
+    "multilayer_communities",
+    "multilayer_modularity",
+    "flexibility",
+    "allegiance",
+    "consensus_partition",
+    "distribution_entropy",
+    "louvain_modularity_matrix",
 ]
 
 
@@ -68,8 +75,13 @@ def _as_activity(activity) -> np.ndarray:
     return a
 
 
-def windowed_correlations(activity, window: int = 50, step: Optional[int] = None,
-                          nan_policy: str = "zero", return_silent: bool = False):
+def windowed_correlations(
+    activity,
+    window: int = 50,
+    step: Optional[int] = None,
+    nan_policy: str = "zero",
+    return_silent: bool = False,
+):
     """Pearson correlation matrices of ``activity [N, T]`` over windows of ``window`` steps.
 
     Returns ``[L, N, N]`` float64 with ``L = (T - window) // step + 1`` (``step`` defaults to
@@ -97,14 +109,15 @@ def windowed_correlations(activity, window: int = 50, step: Optional[int] = None
     out = np.zeros((L, N, N))
     silent = np.zeros((L, N), dtype=bool)
     for s, t0 in enumerate(starts):
-        w = a[:, t0:t0 + window]
+        w = a[:, t0 : t0 + window]
         z = w - w.mean(axis=1, keepdims=True)
         norm = np.sqrt((z * z).sum(axis=1))
         dead = norm <= 1e-12 * max(1.0, float(np.abs(w).max()))
         if dead.any() and nan_policy == "raise":
             raise ValueError(
                 f"activity: units {np.nonzero(dead)[0].tolist()} are silent (constant) in window "
-                f"{s}; their correlations are undefined (use nan_policy='zero')")
+                f"{s}; their correlations are undefined (use nan_policy='zero')"
+            )
         norm = np.where(dead, 1.0, norm)
         zn = z / norm[:, None]
         c = np.clip(zn @ zn.T, -1.0, 1.0)
@@ -127,8 +140,10 @@ def _as_layers(A) -> np.ndarray:
     if A.shape[0] < 1 or A.shape[1] < 1:
         raise ValueError(f"A: needs at least one layer and one node, got shape {A.shape}")
     if not np.isfinite(A).all():
-        raise ValueError("A: contains NaN or infinite entries (silent units? see "
-                         "windowed_correlations(nan_policy='zero'))")
+        raise ValueError(
+            "A: contains NaN or infinite entries (silent units? see "
+            "windowed_correlations(nan_policy='zero'))"
+        )
     if not np.allclose(A, A.transpose(0, 2, 1), rtol=0, atol=1e-9):
         s = int(np.nonzero(np.abs(A - A.transpose(0, 2, 1)).max(axis=(1, 2)) > 1e-9)[0][0])
         raise ValueError(f"A: layer {s} is not symmetric")
@@ -157,9 +172,14 @@ class MultilayerPartition:
         return int(len(np.unique(self.membership)))
 
 
-def multilayer_communities(A, gamma_pos: float = 1.02, gamma_neg: float = 1.0,
-                           omega: float = 1.0, seed: int = 0,
-                           n_runs: int = 1) -> MultilayerPartition:
+def multilayer_communities(
+    A,
+    gamma_pos: float = 1.02,
+    gamma_neg: float = 1.0,
+    omega: float = 1.0,
+    seed: int = 0,
+    n_runs: int = 1,
+) -> MultilayerPartition:
     """Generalized Louvain on the signed multilayer modularity of layers ``A [L, N, N]``.
 
     Louvain is a heuristic: with ``n_runs > 1`` it runs with seeds ``seed .. seed + n_runs - 1``
@@ -181,25 +201,33 @@ def multilayer_communities(A, gamma_pos: float = 1.02, gamma_neg: float = 1.0,
     best = None
     for s in range(seed, seed + int(n_runs)):
         memb, sum_b, twomu, levels = _community().multilayer_louvain(
-            A, float(gamma_pos), float(gamma_neg), float(omega), s)
+            A, float(gamma_pos), float(gamma_neg), float(omega), s
+        )
         Q = float(sum_b / twomu) if twomu > 0 else 0.0
         if best is None or Q > best.Q:
-            best = MultilayerPartition(np.asarray(memb, dtype=np.int64).reshape(L, N), Q,
-                                       float(twomu), int(levels), s)
+            best = MultilayerPartition(
+                np.asarray(memb, dtype=np.int64).reshape(L, N), Q, float(twomu), int(levels), s
+            )
     assert best is not None  # n_runs >= 1 was checked
     return best
 
 
-def multilayer_modularity(A, membership, gamma_pos: float = 1.02, gamma_neg: float = 1.0,
-                          omega: float = 1.0) -> float:
+def multilayer_modularity(
+    A, membership, gamma_pos: float = 1.02, gamma_neg: float = 1.0, omega: float = 1.0
+) -> float:
     """Q of a given partition ``membership [L, N]`` (0 when :math:`2\\mu = 0`)."""
     A = _as_layers(A)
     _check_res(gamma_pos, gamma_neg, omega)
     m = np.asarray(membership)
     if m.shape != A.shape[:2]:
         raise ValueError(f"membership: must have shape [L, N] = {A.shape[:2]}, got {m.shape}")
-    s, twomu = _community().multilayer_score(A, float(gamma_pos), float(gamma_neg), float(omega),
-                                             np.ascontiguousarray(m.reshape(-1), dtype=np.int64))
+    s, twomu = _community().multilayer_score(
+        A,
+        float(gamma_pos),
+        float(gamma_neg),
+        float(omega),
+        np.ascontiguousarray(m.reshape(-1), dtype=np.int64),
+    )
     return float(s / twomu) if twomu > 0 else 0.0
 
 
@@ -244,8 +272,9 @@ def louvain_modularity_matrix(B, seed: int = 0) -> Tuple[np.ndarray, float]:
     return np.asarray(memb, dtype=np.int64), float(s)
 
 
-def consensus_partition(partitions, tau: float = 0.5, n_runs: int = 10, seed: int = 0,
-                        max_iter: int = 20) -> np.ndarray:
+def consensus_partition(
+    partitions, tau: float = 0.5, n_runs: int = 10, seed: int = 0, max_iter: int = 20
+) -> np.ndarray:
     """Consensus clustering (Lancichinetti & Fortunato 2012) of ``partitions [R, n]``.
 
     The agreement matrix D (fraction of partitions placing i, j together) is thresholded at
@@ -270,8 +299,9 @@ def consensus_partition(partitions, tau: float = 0.5, n_runs: int = 10, seed: in
         if two_m <= 0:
             return np.arange(n)
         Bm = D - np.outer(k, k) / two_m
-        P = np.stack([louvain_modularity_matrix(Bm, seed + it * n_runs + r)[0]
-                      for r in range(n_runs)])
+        P = np.stack(
+            [louvain_modularity_matrix(Bm, seed + it * n_runs + r)[0] for r in range(n_runs)]
+        )
     # the (now unanimous, or last) first row, communities numbered by first appearance
     first: Dict[int, int] = {}
     return np.array([first.setdefault(int(c), len(first)) for c in P[0]], dtype=np.int64)

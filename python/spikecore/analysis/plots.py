@@ -5,6 +5,7 @@
   breaks in a band;
 - :func:`plot_allegiance`: the module-allegiance matrix, ordered the same way.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -31,8 +32,9 @@ def _axes(ax):
     return ax
 
 
-def plot_multilayer_partition(membership, ax=None, order: Optional[np.ndarray] = None,
-                              title: str = "multilayer communities"):
+def plot_multilayer_partition(
+    membership, ax=None, order: Optional[np.ndarray] = None, title: str = "multilayer communities"
+):
     """Image of ``membership [L, N]``: x = layer (time window), y = node. Returns the axes."""
     m = np.asarray(membership)
     if m.ndim != 2:
@@ -46,15 +48,15 @@ def plot_multilayer_partition(membership, ax=None, order: Optional[np.ndarray] =
     return ax
 
 
-def plot_allegiance(membership, ax=None, order: Optional[np.ndarray] = None,
-                    title: str = "module allegiance"):
+def plot_allegiance(
+    membership, ax=None, order: Optional[np.ndarray] = None, title: str = "module allegiance"
+):
     """Image of the allegiance matrix of ``membership [L, N]``. Returns the axes."""
     m = np.asarray(membership)
     P = allegiance(m)
     order = consensus_order(m) if order is None else np.asarray(order)
     ax = _axes(ax)
-    im = ax.imshow(P[np.ix_(order, order)], vmin=0, vmax=1, cmap="viridis",
-                   interpolation="nearest")
+    im = ax.imshow(P[np.ix_(order, order)], vmin=0, vmax=1, cmap="viridis", interpolation="nearest")
     ax.figure.colorbar(im, ax=ax, fraction=0.046)
     ax.set_title(title)
     ax.set_xlabel("node")

@@ -1,5 +1,6 @@
 """Deprecated alias of :mod:`spikecore.experiments.reconfiguration` (moved in 0.2: application code lives
 in spikecore.experiments, above the library packages)."""
+
 from spikecore._deprecated import alias_module
 from spikecore.experiments import reconfiguration
 

@@ -14,6 +14,7 @@ Statistics (all on the checkpoints of :func:`spikecore.analysis.reconfiguration.
 p-values come from ``scipy.stats`` when SciPy is installed (``null`` otherwise); correlations with
 fewer than 3 points or a constant variable are reported as ``null``.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,12 @@ import numpy as np
 
 __all__ = ["correlation", "summarise", "write_report"]
 
-METRICS = (("acc", "validation accuracy"), ("Q", "multilayer modularity Q"),
-           ("flexibility", "mean node flexibility"), ("entropy", "distribution entropy (nats)"))
+METRICS = (
+    ("acc", "validation accuracy"),
+    ("Q", "multilayer modularity Q"),
+    ("flexibility", "mean node flexibility"),
+    ("entropy", "distribution entropy (nats)"),
+)
 
 
 def _rank(v: np.ndarray) -> np.ndarray:
@@ -43,8 +48,13 @@ def correlation(xs: Sequence[float], ys: Sequence[float]) -> Dict[str, Optional[
     xa, ya = np.asarray(xs, float), np.asarray(ys, float)
     ok = np.isfinite(xa) & np.isfinite(ya)
     x, y = xa[ok], ya[ok]
-    out: Dict[str, Optional[float]] = {"n": int(len(x)), "pearson_r": None, "pearson_p": None,
-                                       "spearman_rho": None, "spearman_p": None}
+    out: Dict[str, Optional[float]] = {
+        "n": int(len(x)),
+        "pearson_r": None,
+        "pearson_p": None,
+        "spearman_rho": None,
+        "spearman_p": None,
+    }
     if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return out
     out["pearson_r"] = float(np.corrcoef(x, y)[0, 1])
@@ -73,16 +83,29 @@ def summarise(records) -> Dict:
         dQ.append(float(q[-1] - q[0]))
         final_acc.append(float(a[-1]))
         last = r.checkpoints[-1]
-        runs.append({"R": r.R, "mode": r.mode, "repeat": r.repeat, "seed": r.seed,
-                     "final_acc": float(a[-1]), "final_Q": float(q[-1]), "initial_Q": float(q[0]),
-                     "final_flexibility": float(f[-1]), "final_entropy": last["entropy"],
-                     "final_n_communities": last["n_communities"],
-                     "final_consensus_communities": len(set(last["consensus"])),
-                     "eta": last["eta"],
-                     "lam": last["lam"], "train_seconds": r.train_seconds,
-                     "iters": [c["iter"] for c in r.checkpoints],
-                     "acc": a.tolist(), "Q": q.tolist(), "flexibility": f.tolist(),
-                     "entropy": r.series("entropy").tolist()})
+        runs.append(
+            {
+                "R": r.R,
+                "mode": r.mode,
+                "repeat": r.repeat,
+                "seed": r.seed,
+                "final_acc": float(a[-1]),
+                "final_Q": float(q[-1]),
+                "initial_Q": float(q[0]),
+                "final_flexibility": float(f[-1]),
+                "final_entropy": last["entropy"],
+                "final_n_communities": last["n_communities"],
+                "final_consensus_communities": len(set(last["consensus"])),
+                "eta": last["eta"],
+                "lam": last["lam"],
+                "train_seconds": r.train_seconds,
+                "iters": [c["iter"] for c in r.checkpoints],
+                "acc": a.tolist(),
+                "Q": q.tolist(),
+                "flexibility": f.tolist(),
+                "entropy": r.series("entropy").tolist(),
+            }
+        )
     return {
         "runs": runs,
         "corr_Q_acc": correlation(Q_all, acc_all),
@@ -114,10 +137,16 @@ def write_report(records, out_dir: str, config: Optional[Dict] = None) -> Dict[s
     os.makedirs(out_dir, exist_ok=True)
     summary = summarise(records)
     summary["config"] = config or {}
-    paths = {k: os.path.join(out_dir, v) for k, v in
-             (("curves", "curves.png"), ("scatter", "q_vs_acc.png"),
-              ("communities", "communities.png"),
-              ("summary", "summary.json"), ("report", "report.md"))}
+    paths = {
+        k: os.path.join(out_dir, v)
+        for k, v in (
+            ("curves", "curves.png"),
+            ("scatter", "q_vs_acc.png"),
+            ("communities", "communities.png"),
+            ("summary", "summary.json"),
+            ("report", "report.md"),
+        )
+    }
 
     Rs = sorted({r.R for r in records})
     cmap = plt.get_cmap("viridis")
@@ -148,15 +177,15 @@ def write_report(records, out_dir: str, config: Optional[Dict] = None) -> Dict[s
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for r in records:
         axes[0].plot(r.series("Q"), r.series("acc"), "o-", ms=3, color=colour[r.R], alpha=0.7)
-        axes[1].plot(r.series("flexibility"), r.series("Q"), "o-", ms=3, color=colour[r.R],
-                     alpha=0.7)
+        axes[1].plot(
+            r.series("flexibility"), r.series("Q"), "o-", ms=3, color=colour[r.R], alpha=0.7
+        )
     axes[0].set_xlabel("modularity Q")
     axes[0].set_ylabel("validation accuracy")
     axes[0].set_title("Q vs accuracy\n" + _fmt(summary["corr_Q_acc"]), fontsize=8)
     axes[1].set_xlabel("mean flexibility")
     axes[1].set_ylabel("modularity Q")
-    axes[1].set_title("flexibility vs Q\n" + _fmt(summary["corr_Q_flexibility"]),
-                      fontsize=8)
+    axes[1].set_title("flexibility vs Q\n" + _fmt(summary["corr_Q_flexibility"]), fontsize=8)
     for ax in axes:
         ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -171,10 +200,15 @@ def write_report(records, out_dir: str, config: Optional[Dict] = None) -> Dict[s
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     m_last = np.asarray(last["membership"])
     order = consensus_order(m_last)
-    plot_multilayer_partition(first["membership"], axes[0], order,
-                              f"R={r0.R} {r0.mode}: iteration {first['iter']}, Q={first['Q']:.3f}")
-    plot_multilayer_partition(m_last, axes[1], order,
-                              f"iteration {last['iter']}, Q={last['Q']:.3f}")
+    plot_multilayer_partition(
+        first["membership"],
+        axes[0],
+        order,
+        f"R={r0.R} {r0.mode}: iteration {first['iter']}, Q={first['Q']:.3f}",
+    )
+    plot_multilayer_partition(
+        m_last, axes[1], order, f"iteration {last['iter']}, Q={last['Q']:.3f}"
+    )
     plot_allegiance(m_last, axes[2], order, f"allegiance, iteration {last['iter']}")
     fig.tight_layout()
     fig.savefig(paths["communities"], dpi=110)
@@ -186,21 +220,39 @@ def write_report(records, out_dir: str, config: Optional[Dict] = None) -> Dict[s
     lines = ["# HebbFF network reconfiguration report", ""]
     if config:
         lines += ["Configuration: " + ", ".join(f"{k}={v}" for k, v in config.items()), ""]
-    lines += [("| R | mode | repeat | final acc | Q (init -> final) | flexibility | entropy | "
-               "communities | eta | lambda |"), "|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        (
+            "| R | mode | repeat | final acc | Q (init -> final) | flexibility | entropy | "
+            "communities | eta | lambda |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in summary["runs"]:
-        lines.append(f"| {r['R']} | {r['mode']} | {r['repeat']} | {r['final_acc']:.3f} | "
-                     f"{r['initial_Q']:.3f} -> {r['final_Q']:.3f} | {r['final_flexibility']:.3f} |"
-                     f" {r['final_entropy']:.1f} | {r['final_n_communities']} | {r['eta']:.3f} | "
-                     f"{r['lam']:.3f} |")
-    lines += ["", "## Correlations", "",
-              f"- Q vs accuracy (all checkpoints): {_fmt(summary['corr_Q_acc'])}",
-              f"- Q vs accuracy at the next checkpoint: {_fmt(summary['corr_Q_next_acc'])}",
-              (f"- emergence of Q (final - initial) vs final accuracy, across runs: "
-               f"{_fmt(summary['corr_dQ_final_acc'])}"),
-              f"- Q vs mean flexibility (all checkpoints): {_fmt(summary['corr_Q_flexibility'])}",
-              "", "![curves](curves.png)", "", "![Q vs accuracy](q_vs_acc.png)", "",
-              "![communities](communities.png)", ""]
+        lines.append(
+            f"| {r['R']} | {r['mode']} | {r['repeat']} | {r['final_acc']:.3f} | "
+            f"{r['initial_Q']:.3f} -> {r['final_Q']:.3f} | {r['final_flexibility']:.3f} |"
+            f" {r['final_entropy']:.1f} | {r['final_n_communities']} | {r['eta']:.3f} | "
+            f"{r['lam']:.3f} |"
+        )
+    lines += [
+        "",
+        "## Correlations",
+        "",
+        f"- Q vs accuracy (all checkpoints): {_fmt(summary['corr_Q_acc'])}",
+        f"- Q vs accuracy at the next checkpoint: {_fmt(summary['corr_Q_next_acc'])}",
+        (
+            f"- emergence of Q (final - initial) vs final accuracy, across runs: "
+            f"{_fmt(summary['corr_dQ_final_acc'])}"
+        ),
+        f"- Q vs mean flexibility (all checkpoints): {_fmt(summary['corr_Q_flexibility'])}",
+        "",
+        "![curves](curves.png)",
+        "",
+        "![Q vs accuracy](q_vs_acc.png)",
+        "",
+        "![communities](communities.png)",
+        "",
+    ]
     with open(paths["report"], "w") as f:
         f.write("\n".join(lines))
     return paths

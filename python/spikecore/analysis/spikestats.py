@@ -10,6 +10,7 @@ The rate is over all ``N`` neurons and the whole duration ``T``; the CV is the m
 neurons with at least three spikes (two intervals) of the coefficient of variation of their
 inter-spike intervals (population standard deviation, ``ddof=0``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,8 +31,9 @@ def spike_stats(times_ms, senders, n_neurons: int, duration_ms: float) -> SpikeS
     times = np.asarray(times_ms, dtype=np.float64).ravel()
     senders = np.asarray(senders).ravel()
     if times.shape != senders.shape:
-        raise ValueError(f"times_ms and senders must have the same length, got {times.shape} "
-                         f"and {senders.shape}")
+        raise ValueError(
+            f"times_ms and senders must have the same length, got {times.shape} and {senders.shape}"
+        )
     if n_neurons <= 0:
         raise ValueError(f"n_neurons must be positive, got {n_neurons}")
     if not duration_ms > 0:

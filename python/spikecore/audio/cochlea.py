@@ -40,6 +40,7 @@ n_threads          1             --      threads over channel groups and batch i
 >>> coch(np.zeros(160, dtype=np.float32)).shape
 (160, 8)
 """
+
 from __future__ import annotations
 
 import threading
@@ -74,15 +75,27 @@ def as_audio(x, name: str = "x", allow_batch: bool = True) -> np.ndarray:
 class Cochlea:
     """ERB-spaced gammatone filterbank with optional hair-cell envelope (see module docstring)."""
 
-    def __init__(self, fs: float = 16000.0, n_channels: int = 64, f_lo: float = 50.0,
-                 f_hi: Optional[float] = None, pre_emphasis: float = 0.0, envelope: bool = False,
-                 lowpass_hz: Optional[float] = None, frame_rate_hz: Optional[float] = None,
-                 compression: str = "none", exponent: float = 0.3, log_floor: float = 1e-3,
-                 n_threads: int = 1):
+    def __init__(
+        self,
+        fs: float = 16000.0,
+        n_channels: int = 64,
+        f_lo: float = 50.0,
+        f_hi: Optional[float] = None,
+        pre_emphasis: float = 0.0,
+        envelope: bool = False,
+        lowpass_hz: Optional[float] = None,
+        frame_rate_hz: Optional[float] = None,
+        compression: str = "none",
+        exponent: float = 0.3,
+        log_floor: float = 1e-3,
+        n_threads: int = 1,
+    ):
         if not np.isfinite(fs) or fs <= 0:
             raise ValueError(f"fs: sample rate must be > 0, got {fs}")
         if compression not in _COMPRESSION:
-            raise ValueError(f"compression: must be one of {sorted(_COMPRESSION)}, got {compression!r}")
+            raise ValueError(
+                f"compression: must be one of {sorted(_COMPRESSION)}, got {compression!r}"
+            )
         if int(n_channels) != n_channels or n_channels < 1:
             raise ValueError(f"n_channels: must be an integer >= 1, got {n_channels}")
         p = _core.audio.CochleaParams()
@@ -100,8 +113,10 @@ class Cochlea:
                 raise ValueError(f"frame_rate_hz: must be > 0, got {frame_rate_hz}")
             decimation = int(round(fs / frame_rate_hz))
             if decimation < 1 or abs(decimation * frame_rate_hz - fs) > 1e-6 * fs:
-                raise ValueError(f"frame_rate_hz: fs / frame_rate_hz must be an integer, got "
-                                 f"{fs} / {frame_rate_hz}")
+                raise ValueError(
+                    f"frame_rate_hz: fs / frame_rate_hz must be an integer, got "
+                    f"{fs} / {frame_rate_hz}"
+                )
             if lowpass_hz is None:
                 lowpass_hz = frame_rate_hz / 2
         p.lowpass_hz = float(lowpass_hz or 0.0)
@@ -115,7 +130,9 @@ class Cochlea:
         if self.n_threads < 1:
             raise ValueError(f"n_threads: must be >= 1, got {n_threads}")
         self._bank = _core.audio.Cochlea(p)
-        self._cache: Dict[int, Any] = {}  # batch -> CochleaStream reused by __call__ (keeps its thread team)
+        self._cache: Dict[
+            int, Any
+        ] = {}  # batch -> CochleaStream reused by __call__ (keeps its thread team)
         self._lock = threading.Lock()
 
     fs = property(lambda self: self.params.fs)

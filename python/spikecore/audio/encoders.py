@@ -19,6 +19,7 @@ waveform SNR can be compared with Spiketrum at an equal spike rate.
 Rate coding: :math:`P(\\text{spike at } t, c) = \\mathrm{clip}(g\\, e_{t,c}, 0, 1)` per step, drawn from
 the counter-based generator keyed by (seed, channel, step): reproducible, chunking-invariant.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -33,8 +34,9 @@ from spikecore.audio.events import SpikeEvents
 def _default_cochlea(on: str, fs: float) -> Cochlea:
     if on == "band":
         return Cochlea(fs=fs, n_channels=32, f_lo=100)
-    return Cochlea(fs=fs, n_channels=32, f_lo=100, envelope=True, frame_rate_hz=1000,
-                   compression="power")
+    return Cochlea(
+        fs=fs, n_channels=32, f_lo=100, envelope=True, frame_rate_hz=1000, compression="power"
+    )
 
 
 class SendOnDelta:
@@ -50,14 +52,23 @@ class SendOnDelta:
     ===========  ========  ====================================================
     """
 
-    def __init__(self, delta=0.05, on: str = "envelope", cochlea: Optional[Cochlea] = None,
-                 fs: float = 16000.0):
+    def __init__(
+        self,
+        delta=0.05,
+        on: str = "envelope",
+        cochlea: Optional[Cochlea] = None,
+        fs: float = 16000.0,
+    ):
         if on not in ("envelope", "band"):
             raise ValueError(f"on: must be 'envelope' or 'band', got {on!r}")
         self.on = on
         self.cochlea = cochlea if cochlea is not None else _default_cochlea(on, fs)
         d = np.atleast_1d(np.asarray(delta, np.float32))
-        if d.size not in (1, self.cochlea.n_channels) or not np.all(np.isfinite(d)) or np.any(d <= 0):
+        if (
+            d.size not in (1, self.cochlea.n_channels)
+            or not np.all(np.isfinite(d))
+            or np.any(d <= 0)
+        ):
             raise ValueError(f"delta: must be > 0, one value or one per channel, got {delta}")
         self.delta = d
         self._synth_gain: Optional[float] = None
@@ -73,9 +84,16 @@ class SendOnDelta:
             raise ValueError(f"y: expected [T, C], got shape {y.shape}")
         enc = _core.audio.SendOnDelta(y.shape[1], self.delta.tolist())
         t, c, lv = enc.process(y)
-        return SpikeEvents(t=np.asarray(t), unit=np.asarray(c), level=np.asarray(lv),
-                           n_units=y.shape[1], n_levels=2, dt_s=self.dt_s, n_steps=y.shape[0],
-                           meta=dict(encoder="send_on_delta", on=self.on))
+        return SpikeEvents(
+            t=np.asarray(t),
+            unit=np.asarray(c),
+            level=np.asarray(lv),
+            n_units=y.shape[1],
+            n_levels=2,
+            dt_s=self.dt_s,
+            n_steps=y.shape[0],
+            meta=dict(encoder="send_on_delta", on=self.on),
+        )
 
     def encode(self, x) -> SpikeEvents:
         """Filter mono audio ``x`` with the cochlea and code it."""
@@ -83,18 +101,27 @@ class SendOnDelta:
 
     def decode(self, events: SpikeEvents) -> np.ndarray:
         """Decoded [T, C] signal (the reference trajectories)."""
-        return np.asarray(_core.audio.send_on_delta_decode(
-            np.ascontiguousarray(events.t, np.int64), np.ascontiguousarray(events.unit, np.int32),
-            np.ascontiguousarray(events.level, np.int32), self.delta, events.n_units,
-            events.n_steps))
+        return np.asarray(
+            _core.audio.send_on_delta_decode(
+                np.ascontiguousarray(events.t, np.int64),
+                np.ascontiguousarray(events.unit, np.int32),
+                np.ascontiguousarray(events.level, np.int32),
+                self.delta,
+                events.n_units,
+                events.n_steps,
+            )
+        )
 
     def _synthesise(self, bands: np.ndarray) -> np.ndarray:
         rev = np.ascontiguousarray(bands[::-1].T)  # [C, T], time reversed
         out = np.zeros(bands.shape[0], np.float64)
         for c in range(bands.shape[1]):
-            one = Cochlea(fs=self.cochlea.fs, n_channels=1,
-                          f_lo=float(self.cochlea.centre_frequencies[c]),
-                          f_hi=float(self.cochlea.centre_frequencies[c]))
+            one = Cochlea(
+                fs=self.cochlea.fs,
+                n_channels=1,
+                f_lo=float(self.cochlea.centre_frequencies[c]),
+                f_hi=float(self.cochlea.centre_frequencies[c]),
+            )
             out += one(rev[c])[::-1, 0]
         return out
 
@@ -135,8 +162,13 @@ class RateCoder:
     ========  =======  ==============================================
     """
 
-    def __init__(self, gain: float = 20.0, seed: int = 0, cochlea: Optional[Cochlea] = None,
-                 fs: float = 16000.0):
+    def __init__(
+        self,
+        gain: float = 20.0,
+        seed: int = 0,
+        cochlea: Optional[Cochlea] = None,
+        fs: float = 16000.0,
+    ):
         if not np.isfinite(gain) or gain <= 0:
             raise ValueError(f"gain: must be > 0, got {gain}")
         self.gain = float(gain)
@@ -148,10 +180,16 @@ class RateCoder:
         if e.ndim != 2:
             raise ValueError(f"e: expected [T, C], got shape {e.shape}")
         t, c, lv = _core.audio.RateCoder(e.shape[1], self.gain, self.seed).process(e)
-        return SpikeEvents(t=np.asarray(t), unit=np.asarray(c), level=np.asarray(lv),
-                           n_units=e.shape[1], n_levels=1,
-                           dt_s=self.cochlea.decimation / self.cochlea.fs, n_steps=e.shape[0],
-                           meta=dict(encoder="rate"))
+        return SpikeEvents(
+            t=np.asarray(t),
+            unit=np.asarray(c),
+            level=np.asarray(lv),
+            n_units=e.shape[1],
+            n_levels=1,
+            dt_s=self.cochlea.decimation / self.cochlea.fs,
+            n_steps=e.shape[0],
+            meta=dict(encoder="rate"),
+        )
 
     def encode(self, x) -> SpikeEvents:
         return self.encode_signal(self.cochlea(as_audio(x, allow_batch=False)))

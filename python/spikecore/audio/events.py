@@ -5,6 +5,7 @@ or filterbank channel, ``level`` a place code for intensity (Spiketrum amplitude
 (send-on-delta: 1 up, 0 down). The spike channel is ``unit * n_levels + level``, so a code has
 ``n_units * n_levels`` channels. ``amp`` optionally carries each event's real coefficient.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -15,14 +16,14 @@ import numpy as np
 
 @dataclass
 class SpikeEvents:
-    t: np.ndarray                 # int64 [N] step index (sorted for envelope encoders)
-    unit: np.ndarray              # int32 [N] kernel / channel
-    level: np.ndarray             # int32 [N] intensity level or polarity
+    t: np.ndarray  # int64 [N] step index (sorted for envelope encoders)
+    unit: np.ndarray  # int32 [N] kernel / channel
+    level: np.ndarray  # int32 [N] intensity level or polarity
     n_units: int
     n_levels: int
-    dt_s: float                   # seconds per step of t
-    n_steps: int                  # length of the encoded signal in steps
-    amp: Optional[np.ndarray] = None     # float32 [N] coefficients (Spiketrum)
+    dt_s: float  # seconds per step of t
+    n_steps: int  # length of the encoded signal in steps
+    amp: Optional[np.ndarray] = None  # float32 [N] coefficients (Spiketrum)
     level_amp: Optional[np.ndarray] = None  # float32 [n_levels] codebook for quantised decoding
     meta: dict = field(default_factory=dict)
 
@@ -52,11 +53,17 @@ class SpikeEvents:
 
     def subset(self, mask_or_index) -> "SpikeEvents":
         idx = np.asarray(mask_or_index)
-        return replace(self, t=self.t[idx], unit=self.unit[idx], level=self.level[idx],
-                       amp=None if self.amp is None else self.amp[idx])
+        return replace(
+            self,
+            t=self.t[idx],
+            unit=self.unit[idx],
+            level=self.level[idx],
+            amp=None if self.amp is None else self.amp[idx],
+        )
 
-    def to_dense(self, dt_s: Optional[float] = None, n_steps: Optional[int] = None,
-                 binary: bool = False) -> np.ndarray:
+    def to_dense(
+        self, dt_s: Optional[float] = None, n_steps: Optional[int] = None, binary: bool = False
+    ) -> np.ndarray:
         """Dense spike tensor [T, n_channels] (float32 counts per bin of ``dt_s`` seconds;
         ``binary=True`` clips counts at 1). Default ``dt_s`` is the code's own resolution."""
         dt_s = self.dt_s if dt_s is None else float(dt_s)
@@ -76,9 +83,13 @@ class SpikeEvents:
 
     def save(self, path) -> None:
         """Write to ``.npz`` (round-trips exactly with :meth:`load`)."""
-        arrays: Dict[str, Any] = dict(t=self.t, unit=self.unit, level=self.level,
-                      header=np.array([self.n_units, self.n_levels, self.n_steps], np.int64),
-                      dt_s=np.array(self.dt_s, np.float64))
+        arrays: Dict[str, Any] = dict(
+            t=self.t,
+            unit=self.unit,
+            level=self.level,
+            header=np.array([self.n_units, self.n_levels, self.n_steps], np.int64),
+            dt_s=np.array(self.dt_s, np.float64),
+        )
         if self.amp is not None:
             arrays["amp"] = self.amp
         if self.level_amp is not None:
@@ -93,7 +104,15 @@ class SpikeEvents:
             n_units, n_levels, n_steps = (int(v) for v in z["header"])
             meta = {k[5:]: z[k] for k in z.files if k.startswith("meta_")}
             meta = {k: (v.item() if v.ndim == 0 else v) for k, v in meta.items()}
-            return cls(t=z["t"], unit=z["unit"], level=z["level"], n_units=n_units,
-                       n_levels=n_levels, dt_s=float(z["dt_s"]), n_steps=n_steps,
-                       amp=z["amp"] if "amp" in z.files else None,
-                       level_amp=z["level_amp"] if "level_amp" in z.files else None, meta=meta)
+            return cls(
+                t=z["t"],
+                unit=z["unit"],
+                level=z["level"],
+                n_units=n_units,
+                n_levels=n_levels,
+                dt_s=float(z["dt_s"]),
+                n_steps=n_steps,
+                amp=z["amp"] if "amp" in z.files else None,
+                level_amp=z["level_amp"] if "level_amp" in z.files else None,
+                meta=meta,
+            )

@@ -8,6 +8,7 @@
 
 (aligned signals, no gain fit in SNR; SI-SNR is invariant to the scale of :math:`\\hat x`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,7 +30,7 @@ def snr_db(x, x_hat) -> float:
     """Reconstruction SNR in dB (inf for a perfect reconstruction)."""
     x, x_hat = _pair(x, x_hat)
     err = np.sum((x - x_hat) ** 2)
-    sig = np.sum(x ** 2)
+    sig = np.sum(x**2)
     return float("inf") if err == 0 else float(10 * np.log10(sig / err))
 
 
@@ -38,7 +39,7 @@ def si_snr_db(x, x_hat) -> float:
     x, x_hat = _pair(x, x_hat)
     s = (x_hat @ x) / (x @ x) * x
     err = np.sum((x_hat - s) ** 2)
-    return float("inf") if err == 0 else float(10 * np.log10(np.sum(s ** 2) / err))
+    return float("inf") if err == 0 else float(10 * np.log10(np.sum(s**2) / err))
 
 
 def drop_spikes(events: SpikeEvents, fraction: float, seed: int = 0) -> SpikeEvents:

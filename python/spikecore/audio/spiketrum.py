@@ -44,6 +44,7 @@ tail_db         60           dB     kernel truncation below the envelope peak
 >>> len(ev), ev.n_channels
 (250, 48)
 """
+
 from __future__ import annotations
 
 import functools
@@ -86,10 +87,20 @@ class GammatoneDictionary:
 class Spiketrum:
     """Spiketrum encoder/decoder (see the module docstring for the equations)."""
 
-    def __init__(self, fs: float = 16000.0, rate_hz: float = 1000.0, n_kernels: int = 32,
-                 f_lo: float = 100.0, f_hi: Optional[float] = None, n_levels: int = 3,
-                 level_step_db: float = 10.0, level_ref: Optional[float] = None,
-                 frame_length: int = 0, positive_only: bool = True, tail_db: float = 60.0):
+    def __init__(
+        self,
+        fs: float = 16000.0,
+        rate_hz: float = 1000.0,
+        n_kernels: int = 32,
+        f_lo: float = 100.0,
+        f_hi: Optional[float] = None,
+        n_levels: int = 3,
+        level_step_db: float = 10.0,
+        level_ref: Optional[float] = None,
+        frame_length: int = 0,
+        positive_only: bool = True,
+        tail_db: float = 60.0,
+    ):
         if not np.isfinite(rate_hz) or rate_hz <= 0:
             raise ValueError(f"rate_hz: spike budget must be > 0, got {rate_hz}")
         if int(n_levels) != n_levels or n_levels < 1:
@@ -115,8 +126,9 @@ class Spiketrum:
         return self.n_kernels * self.n_levels
 
     def _encoder(self):
-        return _core.audio.SpiketrumEncoder(self.dictionary._d, self.rate_hz, self.frame_length,
-                                            self.positive_only)
+        return _core.audio.SpiketrumEncoder(
+            self.dictionary._d, self.rate_hz, self.frame_length, self.positive_only
+        )
 
     def encode(self, x) -> SpikeEvents:
         """Encode mono audio ``x`` [T] (float, or int PCM scaled to [-1, 1]) into spike events."""
@@ -124,8 +136,9 @@ class Spiketrum:
         enc = self._encoder()
         t1, k1, a1 = enc.push(x)
         t2, k2, a2 = enc.flush()
-        return self._events(np.concatenate([t1, t2]), np.concatenate([k1, k2]),
-                            np.concatenate([a1, a2]), x.shape[0])
+        return self._events(
+            np.concatenate([t1, t2]), np.concatenate([k1, k2]), np.concatenate([a1, a2]), x.shape[0]
+        )
 
     def encode_batch(self, xs, n_threads: int = 1) -> list:
         """Encode a list of mono signals (each its own budget). The C++ encoder releases the GIL,
@@ -145,14 +158,33 @@ class Spiketrum:
         level, ref = self.quantize(a)
         K = self.n_levels
         mag = np.abs(a)
-        level_amp = np.array([mag[level == q].mean() if np.any(level == q)
-                              else ref * 10 ** (-(K - 1 - q + 0.5) * self.level_step_db / 20)
-                              for q in range(K)], np.float32)
-        return SpikeEvents(t=t.astype(np.int64), unit=k.astype(np.int32), level=level,
-                           n_units=self.n_kernels, n_levels=K, dt_s=1.0 / self.fs,
-                           n_steps=int(n_samples), amp=a.astype(np.float32), level_amp=level_amp,
-                           meta=dict(encoder="spiketrum", fs=self.fs, rate_hz=self.rate_hz,
-                                     level_ref=ref, positive_only=self.positive_only))
+        level_amp = np.array(
+            [
+                mag[level == q].mean()
+                if np.any(level == q)
+                else ref * 10 ** (-(K - 1 - q + 0.5) * self.level_step_db / 20)
+                for q in range(K)
+            ],
+            np.float32,
+        )
+        return SpikeEvents(
+            t=t.astype(np.int64),
+            unit=k.astype(np.int32),
+            level=level,
+            n_units=self.n_kernels,
+            n_levels=K,
+            dt_s=1.0 / self.fs,
+            n_steps=int(n_samples),
+            amp=a.astype(np.float32),
+            level_amp=level_amp,
+            meta=dict(
+                encoder="spiketrum",
+                fs=self.fs,
+                rate_hz=self.rate_hz,
+                level_ref=ref,
+                positive_only=self.positive_only,
+            ),
+        )
 
     def quantize(self, amp):
         """Amplitude level of each coefficient and the reference used: (levels int32, ref)."""
@@ -164,8 +196,9 @@ class Spiketrum:
         steps = np.floor(np.maximum(db_below, 0) / self.level_step_db)
         return (self.n_levels - 1 - np.minimum(steps, self.n_levels - 1)).astype(np.int32), ref
 
-    def decode(self, events: SpikeEvents, quantized: bool = False,
-               n_samples: Optional[int] = None) -> np.ndarray:
+    def decode(
+        self, events: SpikeEvents, quantized: bool = False, n_samples: Optional[int] = None
+    ) -> np.ndarray:
         """Waveform from events: exact coefficients, or the level codebook (``quantized``)."""
         n = events.n_steps if n_samples is None else int(n_samples)
         if quantized:
@@ -178,9 +211,14 @@ class Spiketrum:
             if events.amp is None:
                 raise ValueError("events: no amplitudes; use quantized=True")
             amp = events.amp.astype(np.float32)
-        return np.asarray(self.dictionary._d.decode(
-            np.ascontiguousarray(events.t, np.int64), np.ascontiguousarray(events.unit, np.int32),
-            np.ascontiguousarray(amp), n))
+        return np.asarray(
+            self.dictionary._d.decode(
+                np.ascontiguousarray(events.t, np.int64),
+                np.ascontiguousarray(events.unit, np.int32),
+                np.ascontiguousarray(amp),
+                n,
+            )
+        )
 
     def stream(self) -> "SpiketrumStream":
         """Frame-by-frame encoding (needs ``frame_length`` > 0 to emit before ``flush``)."""

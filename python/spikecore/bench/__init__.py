@@ -6,6 +6,7 @@ Every area module (``spikecore.bench.<area>``) provides ``run(quick: bool) -> It
     {"bench": area, "case": ..., "metric": ..., "value": ..., "unit": ..., "peers": {name: value},
      "ratios": {name: value / peer or peer / value, whichever means "times better"}}
 """
+
 from __future__ import annotations
 
 import statistics
@@ -59,8 +60,12 @@ class Result:
         }
 
 
-def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1,
-                clock: Callable[[], float] = time.perf_counter) -> float:
+def median_time(
+    fn: Callable[[], object],
+    repeats: int = 5,
+    warmup: int = 1,
+    clock: Callable[[], float] = time.perf_counter,
+) -> float:
     """Median time of ``fn()`` in seconds over ``repeats`` runs after ``warmup`` runs.
 
     ``clock`` is wall time by default; ``time.process_time`` gives CPU time, which a shared

@@ -10,6 +10,7 @@ Medians over repeats (spikecore.bench.median_time). Single-threaded cases also r
 ``info["cpu_x_real_time"]``, the speed from the calling thread's CPU time (time.thread_time), which
 stays meaningful on a shared, oversubscribed machine where wall time includes waiting for a core.
 """
+
 from __future__ import annotations
 
 import functools
@@ -59,8 +60,13 @@ def run(quick: bool = False) -> Iterator[Result]:
     coch = Cochlea(fs=fs, n_channels=64, f_lo=50, f_hi=7000, n_threads=1)
     t_ours = median_time(lambda: coch(x), repeats=repeats)
     peers: Dict[str, Optional[float]] = {}
-    info: Dict[str, Any] = {"channels": 64, "fs_hz": fs, "audio_s": seconds, "threads": 1,
-            "cpu_x_real_time": round(seconds / median_cpu_time(lambda: coch(x), repeats), 1)}
+    info: Dict[str, Any] = {
+        "channels": 64,
+        "fs_hz": fs,
+        "audio_s": seconds,
+        "threads": 1,
+        "cpu_x_real_time": round(seconds / median_cpu_time(lambda: coch(x), repeats), 1),
+    }
     try:
         from scipy.signal import lfilter, sosfilt
 
@@ -81,24 +87,53 @@ def run(quick: bool = False) -> Iterator[Result]:
 
         peers["scipy_sosfilt_per_channel"] = seconds / median_time(scipy_sos, repeats=repeats)
         peers["lfilter_cascade_per_channel"] = seconds / median_time(
-            lfilter_cascade, repeats=max(1, repeats // 2))
+            lfilter_cascade, repeats=max(1, repeats // 2)
+        )
     except ImportError:
         info["note"] = "scipy not installed: no peers"
-    yield Result("audio", "filterbank_64ch_16kHz_1core", "x_real_time", seconds / t_ours, "x",
-                 True, peers, info)
+    yield Result(
+        "audio",
+        "filterbank_64ch_16kHz_1core",
+        "x_real_time",
+        seconds / t_ours,
+        "x",
+        True,
+        peers,
+        info,
+    )
 
     coch2 = Cochlea(fs=fs, n_channels=64, f_lo=50, f_hi=7000, n_threads=2)
-    yield Result("audio", "filterbank_64ch_16kHz_2threads", "x_real_time",
-                 seconds / median_time(lambda: coch2(x), repeats=repeats), "x", True, {},
-                 {"threads": 2})
+    yield Result(
+        "audio",
+        "filterbank_64ch_16kHz_2threads",
+        "x_real_time",
+        seconds / median_time(lambda: coch2(x), repeats=repeats),
+        "x",
+        True,
+        {},
+        {"threads": 2},
+    )
 
     for rate, frame in ((1000.0, 0), (1000.0, 4096)):
         st = Spiketrum(fs=fs, rate_hz=rate, n_kernels=32, frame_length=frame)
         st.encode(x[:1600])  # builds the dictionary (cached)
         t = median_time(functools.partial(st.encode, x), repeats=max(3, repeats // 2))
         ev = st.encode(x)
-        yield Result("audio", f"spiketrum_{int(rate)}sps_16kHz_32kernels_frame{frame}",
-                     "x_real_time", seconds / t, "x", True, {},
-                     {"spikes": len(ev), "snr_db": round(snr_db(x, st.decode(ev)), 2),
-                      "cpu_x_real_time": round(seconds / median_cpu_time(functools.partial(st.encode, x), 3), 1),
-                      "audio_s": seconds, "frame_length": frame})
+        yield Result(
+            "audio",
+            f"spiketrum_{int(rate)}sps_16kHz_32kernels_frame{frame}",
+            "x_real_time",
+            seconds / t,
+            "x",
+            True,
+            {},
+            {
+                "spikes": len(ev),
+                "snr_db": round(snr_db(x, st.decode(ev)), 2),
+                "cpu_x_real_time": round(
+                    seconds / median_cpu_time(functools.partial(st.encode, x), 3), 1
+                ),
+                "audio_s": seconds,
+                "frame_length": frame,
+            },
+        )

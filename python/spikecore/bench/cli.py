@@ -1,4 +1,5 @@
 """``spikecore bench <area> [--quick] [--json]``."""
+
 from __future__ import annotations
 
 import importlib
@@ -21,8 +22,12 @@ def run(args) -> int:
         return 1
     reason = getattr(mod, "unavailable_reason", lambda: None)()
     if reason is not None:  # e.g. bench gpu without a GPU: say so, measure nothing
-        print(json.dumps({"bench": args.area, "unavailable": reason}) if args.json
-              else f"bench {args.area}: {reason}", flush=True)
+        print(
+            json.dumps({"bench": args.area, "unavailable": reason})
+            if args.json
+            else f"bench {args.area}: {reason}",
+            flush=True,
+        )
         return 0
     for res in mod.run(quick=args.quick):
         if args.json:
@@ -31,6 +36,9 @@ def run(args) -> int:
             ratios = ", ".join(
                 f"{k}: {v:.2f}x" if v is not None else f"{k}: n/a" for k, v in res.ratios().items()
             )
-            print(f"{res.bench}/{res.case} {res.metric} = {res.value:.4g} {res.unit}"
-                  + (f"   vs peers: {ratios}" if ratios else ""), flush=True)
+            print(
+                f"{res.bench}/{res.case} {res.metric} = {res.value:.4g} {res.unit}"
+                + (f"   vs peers: {ratios}" if ratios else ""),
+                flush=True,
+            )
     return 0

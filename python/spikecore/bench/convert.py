@@ -11,6 +11,7 @@ A TinyDetector (QCFS, L = 2^T - 1) is trained on the synthetic shapes set (fixed
   thread) of the STDI SNN; peers: the ANN in torch, our rate SNN and SpikingJelly at their T.
 - ``synops``: SynOps per image of the STDI SNN; peer: the rate SNN at its T.
 """
+
 from __future__ import annotations
 
 import copy
@@ -33,6 +34,7 @@ def _sj_convert(ann: nn.Module, calib: torch.Tensor):
     except ImportError:
         return None
     from spikecore.convert import QCFS
+
     relu = copy.deepcopy(ann)
     for name, m in list(relu.named_modules()):
         if isinstance(m, QCFS):
@@ -51,6 +53,7 @@ class _SJRunner(nn.Module):
 
     def forward(self, x):
         from spikingjelly.activation_based import functional
+
         functional.reset_net(self.snn)
         out = 0
         for _ in range(self.T):
@@ -87,8 +90,10 @@ def run(quick: bool = False) -> Iterable[Result]:
         train = make_shapes(n_train, seed=1)
         test = make_shapes(n_test, seed=1000)
         x = torch.as_tensor(test.images)
-        ann = train_detector(TinyDetector(levels=levels_for(T, "stdi"), width=8), train,
-                             epochs=epochs, seed=0)
+        ann = train_detector(
+            TinyDetector(levels=levels_for(T, "stdi"), width=8), train, epochs=epochs, seed=0
+        )
+
         def mp(m, bs=64):
             dets = predict(m, x, detector=ann, batch_size=bs)
             return evaluate_map(test.boxes, test.labels, dets, 3, 64)["map_50"]
@@ -106,9 +111,16 @@ def run(quick: bool = False) -> Iterable[Result]:
             if sj is None:
                 break
             sj_ms.append(1e3 * (time.perf_counter() - t0))
-        yield Result("convert", "convert_time", "conversion", statistics.median(conv_ms), "ms",
-                     False, {"spikingjelly": statistics.median(sj_ms) if sj_ms else None},
-                     {"T": T, "spread_ms": [min(conv_ms), max(conv_ms)]})
+        yield Result(
+            "convert",
+            "convert_time",
+            "conversion",
+            statistics.median(conv_ms),
+            "ms",
+            False,
+            {"spikingjelly": statistics.median(sj_ms) if sj_ms else None},
+            {"T": T, "spread_ms": [min(conv_ms), max(conv_ms)]},
+        )
         m_ann, m_stdi = mp(ann), mp(snn)
         rate = convert(ann, T=RATE_T[0], coding="rate")
         rate_map, sj_map = {}, {}
@@ -117,17 +129,32 @@ def run(quick: bool = False) -> Iterable[Result]:
             rate_map[t] = mp(rate, max(1, 4096 // t))
             if sj is not None:
                 sj_map[t] = mp(_SJRunner(sj, t), 16)
+
         def need(d):
             return next((t for t in RATE_T if d[t] >= m_ann - 0.01), RATE_T[-1])
 
         t_rate = need(rate_map)
         t_sj = need(sj_map) if sj_map else None
-        yield Result("convert", "map50", "mAP@0.5", 100 * m_stdi, "%", True,
-                     {"ann": 100 * m_ann, "rate": 100 * rate_map[t_rate],
-                      "spikingjelly": 100 * sj_map[t_sj] if sj_map and t_sj else None},
-                     {"T_stdi": T, "T_rate": t_rate, "T_spikingjelly": t_sj,
-                      "rate_by_T": {t: 100 * v for t, v in rate_map.items()},
-                      "spikingjelly_by_T": {t: 100 * v for t, v in sj_map.items()}})
+        yield Result(
+            "convert",
+            "map50",
+            "mAP@0.5",
+            100 * m_stdi,
+            "%",
+            True,
+            {
+                "ann": 100 * m_ann,
+                "rate": 100 * rate_map[t_rate],
+                "spikingjelly": 100 * sj_map[t_sj] if sj_map and t_sj else None,
+            },
+            {
+                "T_stdi": T,
+                "T_rate": t_rate,
+                "T_spikingjelly": t_sj,
+                "rate_by_T": {t: 100 * v for t, v in rate_map.items()},
+                "spikingjelly_by_T": {t: 100 * v for t, v in sj_map.items()},
+            },
+        )
         rate.set_T(t_rate)
         fns = {"stdi": snn, "ann": ann, "rate": rate}
         if sj is not None:
@@ -135,14 +162,31 @@ def run(quick: bool = False) -> Iterable[Result]:
         for bs in (1, 32):
             ms = _interleaved_ms(fns, x[:bs], 3 if quick else 5)
             med = {k: statistics.median(v) for k, v in ms.items()}
-            yield Result("convert", f"infer_b{bs}", "wall time per image", med["stdi"], "ms",
-                         False, {k: v for k, v in med.items() if k != "stdi"},
-                         {"spread_ms": {k: [min(v), max(v)] for k, v in ms.items()},
-                          "T": {"stdi": T, "rate": t_rate, "spikingjelly": t_sj},
-                          "threads": 1})
+            yield Result(
+                "convert",
+                f"infer_b{bs}",
+                "wall time per image",
+                med["stdi"],
+                "ms",
+                False,
+                {k: v for k, v in med.items() if k != "stdi"},
+                {
+                    "spread_ms": {k: [min(v), max(v)] for k, v in ms.items()},
+                    "T": {"stdi": T, "rate": t_rate, "spikingjelly": t_sj},
+                    "threads": 1,
+                },
+            )
         s_stdi = int(count_synops(snn, x[:16])["total_synops"]) / 16  # type: ignore[call-overload]
         s_rate = int(count_synops(rate, x[:16])["total_synops"]) / 16  # type: ignore[call-overload]
-        yield Result("convert", "synops", "SynOps per image", s_stdi, "ops", False,
-                     {"rate": s_rate}, {"T_stdi": T, "T_rate": t_rate})
+        yield Result(
+            "convert",
+            "synops",
+            "SynOps per image",
+            s_stdi,
+            "ops",
+            False,
+            {"rate": s_rate},
+            {"T_stdi": T, "T_rate": t_rate},
+        )
     finally:
         torch.set_num_threads(old)

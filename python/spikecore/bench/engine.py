@@ -21,6 +21,7 @@ and compilation excluded; Brian2's own timer of the network run, NEST's nest.Run
 Poisson drive is not counted. Statistics use one definition (:mod:`spikecore.analysis.spikestats`);
 their ``info`` says whether ours is within 10 % of the reference peer's.
 """
+
 from __future__ import annotations
 
 import os
@@ -72,9 +73,17 @@ def build_ours(model: str, params: dict, threads: int = 1, seed: int = 1):
 
     if model == "brunel":
         scale = params["n_exc"] / models.BRUNEL["n_exc"]
-        m = networks.brunel(scale, dt=DT_MS, n_threads=threads, seed=seed, g=params["g"],
-                            eta=params["eta"], J=params["J"], delay=params["delay_ms"],
-                            v_init=("uniform", params["v0_low"], params["v0_high"]))
+        m = networks.brunel(
+            scale,
+            dt=DT_MS,
+            n_threads=threads,
+            seed=seed,
+            g=params["g"],
+            eta=params["eta"],
+            J=params["J"],
+            delay=params["delay_ms"],
+            v_init=("uniform", params["v0_low"], params["v0_high"]),
+        )
         got = (m.params["NE"], m.params["NI"], m.params["CE"], m.params["CI"])
         want = (params["n_exc"], params["n_inh"], params["k_exc"], params["k_inh"])
     elif model == "cuba":
@@ -91,16 +100,21 @@ def build_ours(model: str, params: dict, threads: int = 1, seed: int = 1):
     def getter():
         me, mi = m.monitors["E"], m.monitors["I"]
         times = np.concatenate([me.times, mi.times])
-        senders = np.concatenate([me.senders.astype(np.int64),
-                                  mi.senders.astype(np.int64) + n_e])
+        senders = np.concatenate([me.senders.astype(np.int64), mi.senders.astype(np.int64) + n_e])
         mem = sum(p.memory_bytes for p in m.projections.values())
         return times, senders, int(m.net.events), int(mem)
 
     return m, n_neurons, m.n_synapses, getter
 
 
-def run_ours(model: str, params: dict, duration_ms: float, threads: int = 1, seed: int = 1,
-             progress: bool = False) -> OurRun:
+def run_ours(
+    model: str,
+    params: dict,
+    duration_ms: float,
+    threads: int = 1,
+    seed: int = 1,
+    progress: bool = False,
+) -> OurRun:
     """Build and run ``model`` once; the raster covers all neurons (exc first, then inh)."""
     t0 = time.perf_counter()
     m, n_neurons, n_syn, getter = build_ours(model, params, threads=threads, seed=seed)
@@ -159,31 +173,66 @@ def _run(quick: bool) -> Iterator[Result]:
     _log("Brunel, peers 1 thread")
     b2 = _peers.run_peer("brian2", "brunel", bp, brunel_ms, DT_MS, 1, peer_reps)
     ne = _peers.run_peer("nest", "brunel", bp, brunel_ms, DT_MS, 1, 1)
-    yield Result("engine", "brunel_1thread", "synaptic_events_per_s", ev1, "events/s", True,
-                 {"brian2": b2 and b2.events_per_s, "nest": ne and ne.events_per_s},
-                 {"size": size, "wall_s": walls1, "engine_events": first.events,
-                  "peer_wall_s": {"brian2": b2 and b2.wall_s, "nest": ne and ne.wall_s},
-                  "target": ">= 3e8 (full size)"})
-    for metric, unit, ours, ref_name in (("rate", "Hz", first.stats.rate_hz, "nest"),
-                                         ("cv", "", first.stats.cv_isi, "nest")):
+    yield Result(
+        "engine",
+        "brunel_1thread",
+        "synaptic_events_per_s",
+        ev1,
+        "events/s",
+        True,
+        {"brian2": b2 and b2.events_per_s, "nest": ne and ne.events_per_s},
+        {
+            "size": size,
+            "wall_s": walls1,
+            "engine_events": first.events,
+            "peer_wall_s": {"brian2": b2 and b2.wall_s, "nest": ne and ne.wall_s},
+            "target": ">= 3e8 (full size)",
+        },
+    )
+    for metric, unit, ours, ref_name in (
+        ("rate", "Hz", first.stats.rate_hz, "nest"),
+        ("cv", "", first.stats.cv_isi, "nest"),
+    ):
         get = (lambda r: r.stats.rate_hz) if metric == "rate" else (lambda r: r.stats.cv_isi)
         pv = {"nest": ne and get(ne), "brian2": b2 and get(b2)}
-        yield Result("engine", f"brunel_{metric}", metric, ours, unit, True, pv,
-                     {"reference": ref_name, "within_10pct": _within(ours, pv[ref_name]),
-                      "size": size})
+        yield Result(
+            "engine",
+            f"brunel_{metric}",
+            metric,
+            ours,
+            unit,
+            True,
+            pv,
+            {"reference": ref_name, "within_10pct": _within(ours, pv[ref_name]), "size": size},
+        )
 
     # --- Brunel, 2 threads: speedup ------------------------------------------------------------
     _log("Brunel, spikecore 2 threads")
     r2, wall2, walls2 = _median_runs(lambda: run_ours("brunel", bp, brunel_ms, 2), reps)
-    same = bool(np.array_equal(r2.times_ms, first.times_ms)
-                and np.array_equal(r2.senders, first.senders))
+    same = bool(
+        np.array_equal(r2.times_ms, first.times_ms) and np.array_equal(r2.senders, first.senders)
+    )
     b2_2 = _peers.run_peer("brian2", "brunel", bp, brunel_ms, DT_MS, 2, 1)
     ne_2 = _peers.run_peer("nest", "brunel", bp, brunel_ms, DT_MS, 2, 1)
-    yield Result("engine", "brunel_2threads", "speedup_vs_1thread", wall1 / wall2, "x", True,
-                 {"brian2": b2 and b2_2 and b2.wall_median_s / b2_2.wall_median_s,
-                  "nest": ne and ne_2 and ne.wall_median_s / ne_2.wall_median_s},
-                 {"size": size, "wall_1thread_s": walls1, "wall_2threads_s": walls2,
-                  "raster_identical_to_1thread": same, "target": ">= 1.8"})
+    yield Result(
+        "engine",
+        "brunel_2threads",
+        "speedup_vs_1thread",
+        wall1 / wall2,
+        "x",
+        True,
+        {
+            "brian2": b2 and b2_2 and b2.wall_median_s / b2_2.wall_median_s,
+            "nest": ne and ne_2 and ne.wall_median_s / ne_2.wall_median_s,
+        },
+        {
+            "size": size,
+            "wall_1thread_s": walls1,
+            "wall_2threads_s": walls2,
+            "raster_identical_to_1thread": same,
+            "target": ">= 1.8",
+        },
+    )
 
     # --- construction, memory, structural plasticity ---------------------------------------------
     _log("Brunel construction / memory / prune+regrow")
@@ -196,13 +245,36 @@ def _run(quick: bool) -> Iterator[Result]:
         mem_per_syn = recurrent_memory_bytes(m) / n_syn
         prunes.append(prune_regrow_seconds(m, 0.1))
         del m
-    yield Result("engine", "brunel_construction", "seconds", statistics.median(builds), "s",
-                 False, {"nest": ne and ne.build_s},
-                 {"size": size, "synapses": n_syn, "target": "<= 2 s (full size)"})
-    yield Result("engine", "brunel_memory", "bytes_per_synapse", mem_per_syn, "B", False, {},
-                 {"synapses": n_syn, "target": "<= 12"})
-    yield Result("engine", "brunel_prune_regrow", "seconds", statistics.median(prunes), "s",
-                 False, {}, {"synapses": n_syn, "fraction": 0.1, "target": "<= 0.3 s (full)"})
+    yield Result(
+        "engine",
+        "brunel_construction",
+        "seconds",
+        statistics.median(builds),
+        "s",
+        False,
+        {"nest": ne and ne.build_s},
+        {"size": size, "synapses": n_syn, "target": "<= 2 s (full size)"},
+    )
+    yield Result(
+        "engine",
+        "brunel_memory",
+        "bytes_per_synapse",
+        mem_per_syn,
+        "B",
+        False,
+        {},
+        {"synapses": n_syn, "target": "<= 12"},
+    )
+    yield Result(
+        "engine",
+        "brunel_prune_regrow",
+        "seconds",
+        statistics.median(prunes),
+        "s",
+        False,
+        {},
+        {"synapses": n_syn, "fraction": 0.1, "target": "<= 0.3 s (full)"},
+    )
 
     # --- CUBA -----------------------------------------------------------------------------------
     cp = models.cuba()
@@ -211,17 +283,40 @@ def _run(quick: bool) -> Iterator[Result]:
     _log("CUBA, peers")
     cb2 = _peers.run_peer("brian2", "cuba", cp, cuba_ms, DT_MS, 1, peer_reps)
     cne = _peers.run_peer("nest", "cuba", cp, cuba_ms, DT_MS, 1, 1)
-    yield Result("engine", f"cuba_{cuba_ms / 1000:g}s_1thread", "wall_time", cwall, "s", False,
-                 {"brian2": cb2 and cb2.wall_median_s, "nest": cne and cne.wall_median_s},
-                 {"target": "<= brian2", "wall_s": cwalls,
-                  "peer_wall_s": {"brian2": cb2 and cb2.wall_s, "nest": cne and cne.wall_s}})
-    for metric, unit, ours in (("rate", "Hz", cfirst.stats.rate_hz),
-                               ("cv", "", cfirst.stats.cv_isi)):
+    yield Result(
+        "engine",
+        f"cuba_{cuba_ms / 1000:g}s_1thread",
+        "wall_time",
+        cwall,
+        "s",
+        False,
+        {"brian2": cb2 and cb2.wall_median_s, "nest": cne and cne.wall_median_s},
+        {
+            "target": "<= brian2",
+            "wall_s": cwalls,
+            "peer_wall_s": {"brian2": cb2 and cb2.wall_s, "nest": cne and cne.wall_s},
+        },
+    )
+    for metric, unit, ours in (
+        ("rate", "Hz", cfirst.stats.rate_hz),
+        ("cv", "", cfirst.stats.cv_isi),
+    ):
         get = (lambda r: r.stats.rate_hz) if metric == "rate" else (lambda r: r.stats.cv_isi)
         pv = {"brian2": cb2 and get(cb2), "nest": cne and get(cne)}
-        yield Result("engine", f"cuba_{metric}", metric, ours, unit, True, pv,
-                     {"reference": "brian2", "within_10pct": _within(ours, pv["brian2"]),
-                      "duration_ms": cuba_ms})
+        yield Result(
+            "engine",
+            f"cuba_{metric}",
+            metric,
+            ours,
+            unit,
+            True,
+            pv,
+            {
+                "reference": "brian2",
+                "within_10pct": _within(ours, pv["brian2"]),
+                "duration_ms": cuba_ms,
+            },
+        )
     for p in ("brian2", "nest"):
         if _peers.last_error(p):
             _log(f"{p}: {_peers.last_error(p)}")
@@ -245,8 +340,7 @@ def prune_regrow_seconds(m, fraction: float) -> float:
         m.net.regrow(p, removed, method="random", weight=weights[name], delay=delay)
     dt = time.perf_counter() - t0
     if m.n_synapses != nnz0:
-        raise RuntimeError(f"prune/regrow changed the number of synapses: {nnz0} -> "
-                           f"{m.n_synapses}")
+        raise RuntimeError(f"prune/regrow changed the number of synapses: {nnz0} -> {m.n_synapses}")
     return dt
 
 

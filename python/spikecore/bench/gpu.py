@@ -14,6 +14,7 @@ Median wall time per step (``torch.cuda.synchronize`` around each), and peak GPU
 step (``torch.cuda.max_memory_allocated`` after a reset, minus the memory held before it). With
 no CUDA GPU (or no triton) it says so and measures nothing.
 """
+
 from __future__ import annotations
 
 import os
@@ -63,8 +64,9 @@ def _sj_backend() -> Optional[str]:
 
             sel = getattr(_selection, "_selections", {}) or {}
             if sel:
-                chosen += ":" + ",".join(sorted({str(v[0] if isinstance(v, tuple) else v)
-                                                 for v in sel.values()}))
+                chosen += ":" + ",".join(
+                    sorted({str(v[0] if isinstance(v, tuple) else v) for v in sel.values()})
+                )
         except Exception:  # noqa: BLE001 - private API: the report is informative only
             pass
         return chosen
@@ -87,8 +89,11 @@ def _build(lib: str, seed: int):
 
         backend = _sj_backend()
         for m in model.modules():
-            if (isinstance(m, neuron.LIFNode) and hasattr(m, "supported_backends")
-                    and backend is not None):
+            if (
+                isinstance(m, neuron.LIFNode)
+                and hasattr(m, "supported_backends")
+                and backend is not None
+            ):
                 m.backend = backend
     return model, fwd
 
@@ -158,8 +163,16 @@ def run(quick: bool = False) -> Iterator[Result]:
 
     repeats = 3 if quick else 7
     dev = torch.cuda.get_device_name(0)
-    yield Result("gpu", "loss_triton_vs_reference T=100 B=32", "abs_diff", loss_agreement(), "",
-                 False, {}, {"device": dev})
+    yield Result(
+        "gpu",
+        "loss_triton_vs_reference T=100 B=32",
+        "abs_diff",
+        loss_agreement(),
+        "",
+        False,
+        {},
+        {"device": dev},
+    )
     for B, T in SIZES:
         times: Dict[str, Optional[float]] = {}
         mems: Dict[str, Optional[float]] = {}
@@ -175,8 +188,20 @@ def run(quick: bool = False) -> Iterator[Result]:
         ours_mem = mems.pop("spikecore_triton")
         if ours is None or ours_mem is None:  # spikecore.nn itself unavailable
             raise RuntimeError("spikecore.nn is not usable here (torch missing?)")
-        info = {"device": dev, "repeats": repeats, "spread_rel": spread,
-                "spikingjelly_backend": _sj_backend()}
+        info = {
+            "device": dev,
+            "repeats": repeats,
+            "spread_rel": spread,
+            "spikingjelly_backend": _sj_backend(),
+        }
         yield Result("gpu", f"shd_step T={T} B={B}", "time", ours, "s", False, times, info)
-        yield Result("gpu", f"shd_peak_memory T={T} B={B}", "peak_extra_gpu_bytes", ours_mem,
-                     "B", False, mems, {"device": dev})
+        yield Result(
+            "gpu",
+            f"shd_peak_memory T={T} B={B}",
+            "peak_extra_gpu_bytes",
+            ours_mem,
+            "B",
+            False,
+            mems,
+            {"device": dev},
+        )

@@ -11,6 +11,7 @@ Cases (fixed seeds and sizes, medians of repeated runs, peers measured in the sa
 - ``hebbff_fwd_bwd``: forward + backward of the plastic recurrence (T = 200, B = 16,
   d = N = 100, float32, 1 thread). Peer: the pure-torch reference through torch autograd.
 """
+
 from __future__ import annotations
 
 from typing import Dict, Optional
@@ -37,9 +38,16 @@ def bench_louvain(quick: bool):
     repeats = 3 if quick else 7
     part = multilayer_communities(A, seed=0)
     ours = median_time(lambda: multilayer_communities(A, seed=0), repeats=repeats)
-    yield Result("hebbff", "multilayer_louvain_100x100", "time", ours, "s",
-                 higher_is_better=False, peers={},
-                 info={"Q": part.Q, "communities": part.n_communities, "target_s": 2.0})
+    yield Result(
+        "hebbff",
+        "multilayer_louvain_100x100",
+        "time",
+        ours,
+        "s",
+        higher_is_better=False,
+        peers={},
+        info={"Q": part.Q, "communities": part.n_communities, "target_s": 2.0},
+    )
 
     # the same single-layer task for both: signed Louvain on each of the 100 layers separately
     # (gamma = 1, Q normalised by 2m+ + 2m-, i.e. bctpy's qtype="gja")
@@ -56,17 +64,33 @@ def bench_louvain(quick: bool):
         import bct
 
         def bct_single():
-            return [bct.modularity_louvain_und_sign(W, gamma=1.0, qtype="gja", seed=s)[1]
-                    for s, W in enumerate(layers)]
+            return [
+                bct.modularity_louvain_und_sign(W, gamma=1.0, qtype="gja", seed=s)[1]
+                for s, W in enumerate(layers)
+            ]
 
         peers_q["bctpy"] = float(np.mean(bct_single()))
         peers_t["bctpy"] = median_time(bct_single, repeats=1 if quick else 3, warmup=0)
     except ImportError:
         peers_t["bctpy"] = peers_q["bctpy"] = None
-    yield Result("hebbff", "signed_louvain_100_layers_separately", "time", t_ours, "s",
-                 higher_is_better=False, peers=peers_t)
-    yield Result("hebbff", "signed_louvain_100_layers_separately", "mean Q", q_ours, "",
-                 higher_is_better=True, peers=peers_q)
+    yield Result(
+        "hebbff",
+        "signed_louvain_100_layers_separately",
+        "time",
+        t_ours,
+        "s",
+        higher_is_better=False,
+        peers=peers_t,
+    )
+    yield Result(
+        "hebbff",
+        "signed_louvain_100_layers_separately",
+        "mean Q",
+        q_ours,
+        "",
+        higher_is_better=True,
+        peers=peers_q,
+    )
 
 
 def bench_kernel(quick: bool):
@@ -79,7 +103,7 @@ def bench_kernel(quick: bool):
     T, B, d, N = (100 if quick else 200), 16, 100, 100
     x = torch.from_numpy(familiarity_sequence(d, 3, 0.5, T, B, seed=0)[0])
     g = torch.Generator().manual_seed(0)
-    W = (torch.randn(N, d, generator=g) / d ** 0.5).requires_grad_()
+    W = (torch.randn(N, d, generator=g) / d**0.5).requires_grad_()
     b = torch.zeros(N, requires_grad=True)
     e = torch.tensor(-0.05, requires_grad=True)
     lam = torch.tensor(0.95, requires_grad=True)
@@ -90,8 +114,15 @@ def bench_kernel(quick: bool):
 
     ours = median_time(lambda: step("cpp"), repeats=3 if quick else 7)
     ref = median_time(lambda: step("torch"), repeats=1 if quick else 3)
-    return Result("hebbff", f"hebbff_fwd_bwd_T{T}_B{B}_N{N}", "time", ours, "s",
-                  higher_is_better=False, peers={"torch_reference": ref})
+    return Result(
+        "hebbff",
+        f"hebbff_fwd_bwd_T{T}_B{B}_N{N}",
+        "time",
+        ours,
+        "s",
+        higher_is_better=False,
+        peers={"torch_reference": ref},
+    )
 
 
 def run(quick: bool = False):

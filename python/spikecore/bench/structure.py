@@ -22,6 +22,7 @@ Cases (fixed seeds and sizes; medians):
   picks, the spike rates and the time of the two convolutions alone (forward + backward,
   layer 2 on recorded layer-1 spikes), synapse vs dense.
 """
+
 from __future__ import annotations
 
 import functools
@@ -37,6 +38,7 @@ DENSITIES = (1.0, 0.5, 0.2, 0.1, 0.05)
 
 def _net(layer1, layer2):
     import spikecore.nn as snn
+
     return torch.nn.Sequential(layer1, snn.LIF(tau=2.0), layer2, snn.LIF(tau=2.0))
 
 
@@ -58,6 +60,7 @@ def _step_fn(model, x):
         loss = model(x).mean()
         loss.backward()
         opt.step()
+
     return step
 
 
@@ -76,28 +79,48 @@ def run(quick: bool = False) -> Iterable[Result]:
     for d in densities:
         ours = _net(ESLLinear(784, 512, density=d, seed=1), ESLLinear(512, 10, density=d, seed=2))
         t_ours = median_time(_step_fn(ours, x), repeats)
-        forced = _net(ESLLinear(784, 512, density=d, seed=1, product="synapse"),
-                      ESLLinear(512, 10, density=d, seed=2, product="synapse"))
+        forced = _net(
+            ESLLinear(784, 512, density=d, seed=1, product="synapse"),
+            ESLLinear(512, 10, density=d, seed=2, product="synapse"),
+        )
         t_forced = median_time(_step_fn(forced, x), repeats)
         masked = _net(_Masked(784, 512, d, 1), _Masked(512, 10, d, 2))
         t_masked = median_time(_step_fn(masked, x), repeats)
-        sl = _net(snn.SparseLinear(784, 512, density=d, seed=1),
-                  snn.SparseLinear(512, 10, density=d, seed=2))
+        sl = _net(
+            snn.SparseLinear(784, 512, density=d, seed=1),
+            snn.SparseLinear(512, 10, density=d, seed=2),
+        )
         t_sl = median_time(_step_fn(sl, x), repeats)
-        yield Result("structure", f"step d={d:g}", "step time", 1e3 * t_ours, "ms",
-                     higher_is_better=False,
-                     peers={"torch dense": 1e3 * t_dense, "torch masked W*M": 1e3 * t_masked,
-                            "spikecore SparseLinear": 1e3 * t_sl},
-                     info={"synapse product forced (ms)": round(1e3 * t_forced, 3), **info})
+        yield Result(
+            "structure",
+            f"step d={d:g}",
+            "step time",
+            1e3 * t_ours,
+            "ms",
+            higher_is_better=False,
+            peers={
+                "torch dense": 1e3 * t_dense,
+                "torch masked W*M": 1e3 * t_masked,
+                "spikecore SparseLinear": 1e3 * t_sl,
+            },
+            info={"synapse product forced (ms)": round(1e3 * t_forced, 3), **info},
+        )
         if d < 1.0:
             opt = torch.optim.Adam(ours.parameters(), lr=1e-3)
             _step_fn(ours, x)()
             sched = ESLScheduler(ours, opt, zeta0=0.3, delta_t=1, history=False)
             t_upd = median_time(functools.partial(sched.update, 0.3), repeats)
             t_mask = median_time(functools.partial(_mask_update, masked, 0.3), repeats)
-            yield Result("structure", f"esl update d={d:g}", "prune+regrow time", 1e3 * t_upd,
-                         "ms", higher_is_better=False, peers={"torch mask tensors": 1e3 * t_mask},
-                         info={"fraction": 0.3, **info})
+            yield Result(
+                "structure",
+                f"esl update d={d:g}",
+                "prune+regrow time",
+                1e3 * t_upd,
+                "ms",
+                higher_is_better=False,
+                peers={"torch mask tensors": 1e3 * t_mask},
+                info={"fraction": 0.3, **info},
+            )
     yield from conv_cases(quick)
 
 
@@ -117,8 +140,13 @@ def _conv_net(density, product, seed=1):
         if product == "torch":
             return _TimeFlat(ci, co, 3, padding=1)
         return SparseConv2d(ci, co, 3, padding=1, density=density, seed=seed + k, product=product)
-    return torch.nn.Sequential(conv(2, 16, 0), snn.LIF(tau=2.0, v_threshold=0.5),
-                               conv(16, 32, 1), snn.LIF(tau=2.0, v_threshold=0.5))
+
+    return torch.nn.Sequential(
+        conv(2, 16, 0),
+        snn.LIF(tau=2.0, v_threshold=0.5),
+        conv(16, 32, 1),
+        snn.LIF(tau=2.0, v_threshold=0.5),
+    )
 
 
 def conv_cases(quick: bool = False) -> Iterable[Result]:
@@ -130,8 +158,14 @@ def conv_cases(quick: bool = False) -> Iterable[Result]:
     x = (torch.rand(steps, batch, 2, size, size, generator=g) < 0.2).float()
     clock = time.process_time
     t_torch = median_time(_step_fn(_conv_net(1.0, "torch"), x), repeats, clock=clock)
-    info = {"T": steps, "B": batch, "frame": f"2x{size}x{size}", "channels": "2-16-32",
-            "threads": torch.get_num_threads(), "clock": "CPU time"}
+    info = {
+        "T": steps,
+        "B": batch,
+        "frame": f"2x{size}x{size}",
+        "channels": "2-16-32",
+        "threads": torch.get_num_threads(),
+        "clock": "CPU time",
+    }
     for d in densities:
         ours = _conv_net(d, "synapse")
         with torch.no_grad():
@@ -143,24 +177,38 @@ def conv_cases(quick: bool = False) -> Iterable[Result]:
         t_dense = median_time(_step_fn(dense, x), repeats, clock=clock)
         c_ours = median_time(_convs_only(ours, x, h), repeats, clock=clock)
         c_dense = median_time(_convs_only(dense, x, h), repeats, clock=clock)
-        yield Result("structure", f"conv step d={d:g}", "step time", 1e3 * t_ours, "ms",
-                     higher_is_better=False,
-                     peers={"SparseConv2d dense (masked F.conv2d)": 1e3 * t_dense,
-                            "torch Conv2d (all weights)": 1e3 * t_torch},
-                     info={"auto picks": "synapse" if _conv_net(d, "auto")[0]
-                           ._use_synapse_product(x) else "dense",
-                           "spike rate layer 1": round(rate1, 3),
-                           "spike rate layer 2": round(rate2, 3),
-                           "convs only, synapse (ms)": round(1e3 * c_ours, 3),
-                           "convs only, dense (ms)": round(1e3 * c_dense, 3), **info})
+        yield Result(
+            "structure",
+            f"conv step d={d:g}",
+            "step time",
+            1e3 * t_ours,
+            "ms",
+            higher_is_better=False,
+            peers={
+                "SparseConv2d dense (masked F.conv2d)": 1e3 * t_dense,
+                "torch Conv2d (all weights)": 1e3 * t_torch,
+            },
+            info={
+                "auto picks": "synapse"
+                if _conv_net(d, "auto")[0]._use_synapse_product(x)
+                else "dense",
+                "spike rate layer 1": round(rate1, 3),
+                "spike rate layer 2": round(rate2, 3),
+                "convs only, synapse (ms)": round(1e3 * c_ours, 3),
+                "convs only, dense (ms)": round(1e3 * c_dense, 3),
+                **info,
+            },
+        )
 
 
 def _convs_only(net, x, h):
     """Forward + backward of the two convolutions alone (layer 2 on the recorded spikes h)."""
+
     def run():
         for conv, inp in ((net[0], x), (net[2], h)):
             conv.zero_grad(set_to_none=True)
             conv(inp).sum().backward()
+
     return run
 
 

@@ -27,6 +27,7 @@ Cases (all measured in the same run; a peer that is not installed reports ``None
 Run ``spikecore bench train [--quick] [--json]``. ``quick`` uses fewer repeats and a shorter T for
 the memory case; the figures in docs/train.md come from the full run.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,8 +57,11 @@ def _linear_layers(seed: int):
     import torch
 
     torch.manual_seed(seed)
-    layers = [torch.nn.Linear(N_IN, N_HID), torch.nn.Linear(N_HID, N_HID),
-              torch.nn.Linear(N_HID, N_OUT)]
+    layers = [
+        torch.nn.Linear(N_IN, N_HID),
+        torch.nn.Linear(N_HID, N_HID),
+        torch.nn.Linear(N_HID, N_OUT),
+    ]
     with torch.no_grad():  # torch's default init leaves the hidden layers silent at 3 % input
         layers[0].weight.mul_(INIT_GAIN)
         layers[1].weight.mul_(INIT_GAIN)
@@ -83,8 +87,7 @@ def build_ours(seed: int = 0):
     layers = [lin(N_IN, N_HID), lin(N_HID, N_HID), lin(N_HID, N_OUT)]
     for a, b in zip(layers, ref):
         _copy_into(a, b)
-    model = torch.nn.Sequential(layers[0], snn.LIF(tau=2.0), layers[1], snn.LIF(tau=2.0),
-                                layers[2])
+    model = torch.nn.Sequential(layers[0], snn.LIF(tau=2.0), layers[1], snn.LIF(tau=2.0), layers[2])
     return model, lambda x: model(x).mean(0)
 
 
@@ -151,11 +154,16 @@ def build_spikingjelly(seed: int = 0):
 
     l1, l2, l3 = _linear_layers(seed)
     net = torch.nn.Sequential(
-        layer.Linear(N_IN, N_HID), neuron.LIFNode(tau=2.0, decay_input=False, v_reset=0.0,
-                                                  surrogate_function=surrogate.ATan()),
-        layer.Linear(N_HID, N_HID), neuron.LIFNode(tau=2.0, decay_input=False, v_reset=0.0,
-                                                   surrogate_function=surrogate.ATan()),
-        layer.Linear(N_HID, N_OUT))
+        layer.Linear(N_IN, N_HID),
+        neuron.LIFNode(
+            tau=2.0, decay_input=False, v_reset=0.0, surrogate_function=surrogate.ATan()
+        ),
+        layer.Linear(N_HID, N_HID),
+        neuron.LIFNode(
+            tau=2.0, decay_input=False, v_reset=0.0, surrogate_function=surrogate.ATan()
+        ),
+        layer.Linear(N_HID, N_OUT),
+    )
     for a, b in zip((net[0], net[2], net[4]), (l1, l2, l3)):
         _copy_into(a, b)
     functional.set_step_mode(net, "m")
@@ -173,8 +181,12 @@ def build_norse(seed: int = 0):
 
     l1, l2, l3 = _linear_layers(seed)
     # Norse's LIF is current-based (tau_syn, tau_mem in seconds, dt = 1 ms); tau_mem = 2 ms.
-    p = nt.LIFParameters(tau_mem_inv=torch.tensor(500.0), v_th=torch.tensor(1.0),
-                         v_reset=torch.tensor(0.0), v_leak=torch.tensor(0.0))
+    p = nt.LIFParameters(
+        tau_mem_inv=torch.tensor(500.0),
+        v_th=torch.tensor(1.0),
+        v_reset=torch.tensor(0.0),
+        v_leak=torch.tensor(0.0),
+    )
     net = nt.SequentialState(l1, nt.LIF(p), l2, nt.LIF(p), l3)
 
     def fwd(x):
@@ -244,8 +256,13 @@ def make_step(name: str, T: int, B: int, seed: int = 0, lr: float = 1e-3):
 
 
 def available(name: str) -> Tuple[bool, str]:
-    mod = {"spikecore": "spikecore.nn", "spikingjelly": "spikingjelly.activation_based",
-           "norse": "norse.torch", "snntorch": "snntorch", "torch_loop": "torch"}[name]
+    mod = {
+        "spikecore": "spikecore.nn",
+        "spikingjelly": "spikingjelly.activation_based",
+        "norse": "norse.torch",
+        "snntorch": "snntorch",
+        "torch_loop": "torch",
+    }[name]
     try:
         __import__(mod)
         if name == "spikecore":
@@ -262,8 +279,9 @@ def available(name: str) -> Tuple[bool, str]:
 # cases
 
 
-def loss_curve(steps: int = 20, T: int = 100, B: int = 32, seed: int = 0, lr: float = 1e-3
-               ) -> Tuple[List[float], List[float]]:
+def loss_curve(
+    steps: int = 20, T: int = 100, B: int = 32, seed: int = 0, lr: float = 1e-3
+) -> Tuple[List[float], List[float]]:
     """Loss curves of spikecore and the torch loop over ``steps`` Adam steps on shared batches."""
     import torch
 
@@ -314,10 +332,13 @@ def _mem_child(name: str, T: int, B: int) -> dict:
 
 def peak_memory(name: str, T: int, B: int = 32, timeout: float = 600.0) -> Optional[float]:
     """Peak extra resident memory (MiB) of one training step, in a fresh subprocess."""
-    code = ("import json, sys; from spikecore.bench.train import _mem_child; "
-            f"print(json.dumps(_mem_child({name!r}, {T}, {B})))")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       timeout=timeout)
+    code = (
+        "import json, sys; from spikecore.bench.train import _mem_child; "
+        f"print(json.dumps(_mem_child({name!r}, {T}, {B})))"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout
+    )
     if r.returncode != 0:
         return None
     return json.loads(r.stdout.strip().splitlines()[-1])["peak_extra_bytes"] / 2**20
@@ -343,31 +364,55 @@ def run(quick: bool = False) -> Iterable[Result]:
             fn()
             samples[n].append(time.perf_counter() - t0)
     times: Dict[str, Optional[float]] = {
-        n: (statistics.median(samples[n]) * 1e3 if n in samples else None) for n in BUILDERS}
+        n: (statistics.median(samples[n]) * 1e3 if n in samples else None) for n in BUILDERS
+    }
     del steps
     if times["spikecore"] is not None:
-        yield Result("train", "shd_step T=100 B=32 700-512-512-20", "time", times["spikecore"],
-                     "ms", higher_is_better=False, peers={n: times[n] for n in PEERS},
-                     info={"threads": THREADS, "repeats": repeats,
-                           "missing": {n: ok[n][1] for n in BUILDERS if not ok[n][0]}})
+        yield Result(
+            "train",
+            "shd_step T=100 B=32 700-512-512-20",
+            "time",
+            times["spikecore"],
+            "ms",
+            higher_is_better=False,
+            peers={n: times[n] for n in PEERS},
+            info={
+                "threads": THREADS,
+                "repeats": repeats,
+                "missing": {n: ok[n][1] for n in BUILDERS if not ok[n][0]},
+            },
+        )
 
     # --- loss curve vs the torch reference
     if ok["spikecore"][0]:
         a, b = loss_curve(steps=5 if quick else 20)
         diff = max(abs(p - q) for p, q in zip(a, b))
-        yield Result("train", "shd_loss_curve vs torch_loop", "max_abs_loss_diff", diff, "",
-                     higher_is_better=False,
-                     info={"spikecore": [round(v, 6) for v in a],
-                           "torch_loop": [round(v, 6) for v in b]})
+        yield Result(
+            "train",
+            "shd_loss_curve vs torch_loop",
+            "max_abs_loss_diff",
+            diff,
+            "",
+            higher_is_better=False,
+            info={"spikecore": [round(v, 6) for v in a], "torch_loop": [round(v, 6) for v in b]},
+        )
 
     # --- peak memory at T = 1000 (T = 300 in quick mode)
     Tm = 300 if quick else 1000
-    mem = {n: (peak_memory(n, Tm) if ok[n][0] else None) for n in ("spikecore", "spikingjelly",
-                                                                   "torch_loop")}
+    mem = {
+        n: (peak_memory(n, Tm) if ok[n][0] else None)
+        for n in ("spikecore", "spikingjelly", "torch_loop")
+    }
     if mem["spikecore"] is not None:
-        yield Result("train", f"shd_peak_memory T={Tm} B=32", "peak_extra_rss", mem["spikecore"],
-                     "MiB", higher_is_better=False,
-                     peers={"spikingjelly": mem["spikingjelly"], "torch_loop": mem["torch_loop"]})
+        yield Result(
+            "train",
+            f"shd_peak_memory T={Tm} B=32",
+            "peak_extra_rss",
+            mem["spikecore"],
+            "MiB",
+            higher_is_better=False,
+            peers={"spikingjelly": mem["spikingjelly"], "torch_loop": mem["torch_loop"]},
+        )
 
     # --- batch-1 inference, engine vs torch dense
     for density in (None, 0.1):
@@ -398,11 +443,20 @@ def trained_shape_model(seed: int = 0, gain: float = 4.0, density: Optional[floa
     torch.manual_seed(seed)
 
     def lin(i, o, k):
-        return snn.Linear(i, o) if density is None else snn.SparseLinear(i, o, density=density,
-                                                                         seed=seed + k)
+        return (
+            snn.Linear(i, o)
+            if density is None
+            else snn.SparseLinear(i, o, density=density, seed=seed + k)
+        )
 
-    model = torch.nn.Sequential(lin(N_IN, N_HID, 0), snn.LIF(tau=2.0), lin(N_HID, N_HID, 1),
-                                snn.LIF(tau=2.0), lin(N_HID, N_OUT, 2), snn.LIF(tau=2.0))
+    model = torch.nn.Sequential(
+        lin(N_IN, N_HID, 0),
+        snn.LIF(tau=2.0),
+        lin(N_HID, N_HID, 1),
+        snn.LIF(tau=2.0),
+        lin(N_HID, N_OUT, 2),
+        snn.LIF(tau=2.0),
+    )
     with torch.no_grad():
         for m in model:
             if isinstance(m, (torch.nn.Linear, snn.SparseLinear)):
@@ -433,8 +487,9 @@ def _dense_forward(model):
     return fwd
 
 
-def infer_batch1(quick: bool = False, T: int = 100, rate: float = 0.10,
-                 density: Optional[float] = None) -> Result:
+def infer_batch1(
+    quick: bool = False, T: int = 100, rate: float = 0.10, density: Optional[float] = None
+) -> Result:
     """Batch-1 inference: engine (event-driven) vs torch dense forward of the same model."""
     import torch
 
@@ -467,14 +522,23 @@ def infer_batch1(quick: bool = False, T: int = 100, rate: float = 0.10,
     rates = [float(z.mean()) for z in out.spikes]
     same = bool((dense(x)[:, 0].numpy() == out.output).mean() > 0.999)
     conn = "dense" if density is None else f"sparse {density:g}"
-    return Result("train", f"infer_batch1 T={T} 700-512-512-20 {conn} in=10%", "time", t_ours,
-                  "ms",
-                  higher_is_better=False,
-                  peers={"torch_dense": t_dense, "spikecore.nn_forward": t_nn},
-                  info={"synops": out.synops, "threads": INFER_THREADS, "repeats": repeats,
-                        "layer_rates": [round(r, 4) for r in rates],
-                        "first_run_ms": statistics.median(firsts) * 1e3,
-                        "output_matches_dense": same})
+    return Result(
+        "train",
+        f"infer_batch1 T={T} 700-512-512-20 {conn} in=10%",
+        "time",
+        t_ours,
+        "ms",
+        higher_is_better=False,
+        peers={"torch_dense": t_dense, "spikecore.nn_forward": t_nn},
+        info={
+            "synops": out.synops,
+            "threads": INFER_THREADS,
+            "repeats": repeats,
+            "layer_rates": [round(r, 4) for r in rates],
+            "first_run_ms": statistics.median(firsts) * 1e3,
+            "output_matches_dense": same,
+        },
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,6 +16,7 @@ time for one thread. The CE-LIF cases and their LIF references run interleaved (
 each in turn, ``repeats`` rounds), so a change of load hits both alike; ``info`` gives the
 ratio of the medians and the interquartile range of the per-round ratios.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -40,6 +41,7 @@ def _step(fn, params):
             p.grad = None
         out = fn()
         out.sum().backward()
+
     return run
 
 
@@ -61,14 +63,20 @@ def _ratio_result(bench, case, ours, ref, ref_name, extra=None) -> Result:
     m, r = statistics.median(ours), statistics.median(ref)
     per_round = sorted(a / b for a, b in zip(ours, ref))
     q = statistics.quantiles(per_round, n=4) if len(per_round) >= 2 else per_round * 3
-    info = {"ratio_to_lif": m / r, "round_ratio_iqr": [q[0], q[-1]], "target": "<= 1.5",
-            "repeats": len(ours), "clock": "process CPU time"}
+    info = {
+        "ratio_to_lif": m / r,
+        "round_ratio_iqr": [q[0], q[-1]],
+        "target": "<= 1.5",
+        "repeats": len(ours),
+        "clock": "process CPU time",
+    }
     info.update(extra or {})
     return Result(bench, case, "train step", m * 1e3, "ms", False, {ref_name: r * 1e3}, info)
 
 
-def celif_cases(quick: bool = False, bench: str = "variants", sizes=None,
-                repeats=None) -> Iterable[Result]:
+def celif_cases(
+    quick: bool = False, bench: str = "variants", sizes=None, repeats=None
+) -> Iterable[Result]:
     """CE-LIF training step vs a LIF step of the same shape (neuron op; layers shared and
     separate context), one thread, interleaved. ``sizes`` = (T, B, N, D) overrides."""
     from spikecore.nn import LIF, Linear
@@ -85,15 +93,23 @@ def celif_cases(quick: bool = False, bench: str = "variants", sizes=None,
         I = (torch.rand(T, B, N, generator=g) * 1.2).requires_grad_()
         q = torch.randn(T, B, N, generator=g).requires_grad_()
         lam = torch.full((N,), 0.99, requires_grad=True)
-        fns = {"lif": _step(lambda: SF.lif(I, beta=0.5, backend="cpp")[0], [I]),  # noqa: F821
-               "scalar decays": _step(lambda: celif(I, q, backend="cpp")[0], [I, q]),  # noqa: F821
-               "learned per-neuron lambda_c": _step(
-                   lambda: celif(I, q, lambda_c=lam, backend="cpp")[0],  # noqa: F821
-                   [I, q, lam])}
+        fns = {
+            "lif": _step(lambda: SF.lif(I, beta=0.5, backend="cpp")[0], [I]),  # noqa: F821
+            "scalar decays": _step(lambda: celif(I, q, backend="cpp")[0], [I, q]),  # noqa: F821
+            "learned per-neuron lambda_c": _step(
+                lambda: celif(I, q, lambda_c=lam, backend="cpp")[0],  # noqa: F821
+                [I, q, lam],
+            ),
+        }
         t = interleaved(fns, reps)
         for what in ("scalar decays", "learned per-neuron lambda_c"):
-            yield _ratio_result(bench, f"celif_neuron ({what}) T={T} B={B} N={N} threads=1",
-                                t[what], t["lif"], "spikecore LIF")
+            yield _ratio_result(
+                bench,
+                f"celif_neuron ({what}) T={T} B={B} N={N} threads=1",
+                t[what],
+                t["lif"],
+                "spikecore LIF",
+            )
         del I, q, lam, fns, t
         # -- layers, 10 % spike input
         x = (torch.rand(T, B, D, generator=g) < 0.1).float()
@@ -104,8 +120,14 @@ def celif_cases(quick: bool = False, bench: str = "variants", sizes=None,
             fns[m] = _step(lambda layer=layer: layer(x), list(layer.parameters()))
         t = interleaved(fns, reps)
         for m in layers:
-            yield _ratio_result(bench, f"celif_layer_{m} T={T} B={B} {D}->{N} threads=1",
-                                t[m], t["lif"], "Linear+LIF", {"input": "10 % spikes"})
+            yield _ratio_result(
+                bench,
+                f"celif_layer_{m} T={T} B={B} {D}->{N} threads=1",
+                t[m],
+                t["lif"],
+                "Linear+LIF",
+                {"input": "10 % spikes"},
+            )
     finally:
         torch.set_num_threads(old)
 
@@ -127,8 +149,14 @@ def run(quick: bool = False) -> Iterable[Result]:
         for be in ("torch", "cpp"):
             dl.backend = be
             ts[be] = median_time(_step(lambda: dl(xs), list(dl.parameters())), reps)
-        yield Result("variants", f"dendritic R={xs.shape[0]} {D}->{N // 4}x4 threads=1",
-                     "train step", ts["torch"] * 1e3, "ms", False,
-                     {"gather kernel (cpp)": ts["cpp"] * 1e3})
+        yield Result(
+            "variants",
+            f"dendritic R={xs.shape[0]} {D}->{N // 4}x4 threads=1",
+            "train step",
+            ts["torch"] * 1e3,
+            "ms",
+            False,
+            {"gather kernel (cpp)": ts["cpp"] * 1e3},
+        )
     finally:
         torch.set_num_threads(old)

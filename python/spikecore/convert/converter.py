@@ -25,6 +25,7 @@ with QCFS at :math:`L = 2^T - 1`, every layer reproduces the ANN's quantised act
 float rounding at exact ties), so the conversion is lossless at T steps per layer (latency
 :math:`(\#\text{layers}) D + T` steps with delay D between layers).
 """
+
 from __future__ import annotations
 
 import copy
@@ -47,22 +48,49 @@ from .layers import MAX_STDI_BITS, SpikeMaxPool2d, SpikingActivation
 __all__ = ["SUPPORTED", "SpikingNetwork", "calibrate", "convert", "fold_bn"]
 
 _ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, QCFS)
-_MODULES = (nn.Conv2d, nn.Linear, nn.BatchNorm1d, nn.BatchNorm2d, nn.ReLU, nn.LeakyReLU,
-            nn.AvgPool2d, nn.MaxPool2d, nn.AdaptiveAvgPool2d, nn.Flatten, nn.Upsample, QCFS,
-            nn.Identity, nn.Dropout)
-_FUNCTIONS = {operator.add: "add (+)", torch.add: "torch.add", torch.cat: "torch.cat",
-              torch.concat: "torch.concat", torch.flatten: "torch.flatten", F.relu: "F.relu",
-              torch.relu: "torch.relu", F.leaky_relu: "F.leaky_relu",
-              F.interpolate: "F.interpolate (nearest)", getattr: "getattr"}
+_MODULES = (
+    nn.Conv2d,
+    nn.Linear,
+    nn.BatchNorm1d,
+    nn.BatchNorm2d,
+    nn.ReLU,
+    nn.LeakyReLU,
+    nn.AvgPool2d,
+    nn.MaxPool2d,
+    nn.AdaptiveAvgPool2d,
+    nn.Flatten,
+    nn.Upsample,
+    QCFS,
+    nn.Identity,
+    nn.Dropout,
+)
+_FUNCTIONS = {
+    operator.add: "add (+)",
+    torch.add: "torch.add",
+    torch.cat: "torch.cat",
+    torch.concat: "torch.concat",
+    torch.flatten: "torch.flatten",
+    F.relu: "F.relu",
+    torch.relu: "torch.relu",
+    F.leaky_relu: "F.leaky_relu",
+    F.interpolate: "F.interpolate (nearest)",
+    getattr: "getattr",
+}
 _METHODS = ("flatten", "size")
 
-SUPPORTED = (", ".join(m.__name__ for m in _MODULES) + "; functions: "
-             + ", ".join(_FUNCTIONS.values()) + "; methods: " + ", ".join(_METHODS))
+SUPPORTED = (
+    ", ".join(m.__name__ for m in _MODULES)
+    + "; functions: "
+    + ", ".join(_FUNCTIONS.values())
+    + "; methods: "
+    + ", ".join(_METHODS)
+)
 
 
 def _unsupported(what: str) -> ValueError:
-    return ValueError(f"model: {what} is not supported by ANN-to-SNN conversion; supported "
-                      f"layers: {SUPPORTED}")
+    return ValueError(
+        f"model: {what} is not supported by ANN-to-SNN conversion; supported layers: {SUPPORTED}"
+    )
 
 
 class _Tracer(fx.Tracer):
@@ -77,8 +105,10 @@ def _trace(model: nn.Module) -> fx.GraphModule:
         graph = _Tracer().trace(model)
         return fx.GraphModule(model, graph, type(model).__name__)
     except Exception as exc:
-        raise ValueError(f"model: torch.fx could not trace it ({type(exc).__name__}: {exc}); "
-                         "build it from traceable modules") from exc
+        raise ValueError(
+            f"model: torch.fx could not trace it ({type(exc).__name__}: {exc}); "
+            "build it from traceable modules"
+        ) from exc
 
 
 def _check_graph(gm: fx.GraphModule) -> None:
@@ -89,22 +119,25 @@ def _check_graph(gm: fx.GraphModule) -> None:
             if not isinstance(m, _MODULES):
                 raise _unsupported(f"layer {n.target!r} ({type(m).__name__})")
             if isinstance(m, nn.Upsample) and m.mode != "nearest":
-                raise _unsupported(f"layer {n.target!r} (Upsample mode={m.mode!r}; only "
-                                   "'nearest')")
+                raise _unsupported(f"layer {n.target!r} (Upsample mode={m.mode!r}; only 'nearest')")
             if isinstance(m, nn.MaxPool2d) and (m.ceil_mode or m.return_indices):
-                raise _unsupported(f"layer {n.target!r} (MaxPool2d with ceil_mode or "
-                                   "return_indices)")
+                raise _unsupported(
+                    f"layer {n.target!r} (MaxPool2d with ceil_mode or return_indices)"
+                )
         elif n.op == "call_function":
             if n.target not in _FUNCTIONS:
                 name = getattr(n.target, "__name__", str(n.target))
                 raise _unsupported(f"function {name!r} (node {n.name})")
             if n.target is F.interpolate and n.kwargs.get("mode", "nearest") != "nearest":
-                raise _unsupported(f"function interpolate with mode={n.kwargs['mode']!r} "
-                                   f"(node {n.name}; only 'nearest')")
+                raise _unsupported(
+                    f"function interpolate with mode={n.kwargs['mode']!r} "
+                    f"(node {n.name}; only 'nearest')"
+                )
         elif n.op == "call_method":
             if n.target not in _METHODS:
-                raise _unsupported(f"method .{n.target}() (node {n.name}; use nn.Flatten for "
-                                   "reshapes)")
+                raise _unsupported(
+                    f"method .{n.target}() (node {n.name}; use nn.Flatten for reshapes)"
+                )
         elif n.op == "get_attr":
             raise _unsupported(f"parameter access {n.target!r} in forward (node {n.name})")
 
@@ -129,13 +162,18 @@ def _functional_activations_to_modules(gm: fx.GraphModule) -> None:
 
 def _fold(layer: nn.Module, bn: nn.Module) -> nn.Module:
     w = layer.weight.detach().double()
-    b = layer.bias.detach().double() if layer.bias is not None else torch.zeros(w.shape[0],
-                                                                              dtype=torch.float64)
+    b = (
+        layer.bias.detach().double()
+        if layer.bias is not None
+        else torch.zeros(w.shape[0], dtype=torch.float64)
+    )
     gamma = bn.weight.detach().double() if bn.affine else torch.ones_like(b)
     beta = bn.bias.detach().double() if bn.affine else torch.zeros_like(b)
     if bn.running_mean is None:
-        raise ValueError(f"model: {type(bn).__name__} without running statistics "
-                         "(track_running_stats=False) cannot be folded")
+        raise ValueError(
+            f"model: {type(bn).__name__} without running statistics "
+            "(track_running_stats=False) cannot be folded"
+        )
     scale = gamma / torch.sqrt(bn.running_var.double() + bn.eps)
     new = copy.deepcopy(layer)
     if new.bias is None:
@@ -152,17 +190,24 @@ def fold_bn(gm: fx.GraphModule) -> int:
     mods = dict(gm.named_modules())
     folded = 0
     for n in list(gm.graph.nodes):
-        if n.op != "call_module" or not isinstance(mods[n.target], (nn.BatchNorm1d,
-                                                                    nn.BatchNorm2d)):
+        if n.op != "call_module" or not isinstance(
+            mods[n.target], (nn.BatchNorm1d, nn.BatchNorm2d)
+        ):
             continue
         prev = n.args[0]
-        if (not isinstance(prev, fx.Node) or prev.op != "call_module" or len(prev.users) != 1
-                or not isinstance(mods[prev.target], (nn.Conv2d, nn.Linear))):
+        if (
+            not isinstance(prev, fx.Node)
+            or prev.op != "call_module"
+            or len(prev.users) != 1
+            or not isinstance(mods[prev.target], (nn.Conv2d, nn.Linear))
+        ):
             continue
         layer, bn = mods[prev.target], mods[n.target]
         if layer.weight.shape[0] != bn.num_features:
-            raise ValueError(f"model: {n.target!r} has {bn.num_features} features but "
-                             f"{prev.target!r} outputs {layer.weight.shape[0]}")
+            raise ValueError(
+                f"model: {n.target!r} has {bn.num_features} features but "
+                f"{prev.target!r} outputs {layer.weight.shape[0]}"
+            )
         _set_module(gm, prev.target, _fold(layer, bn))
         n.replace_all_uses_with(prev)
         gm.graph.erase_node(n)
@@ -182,8 +227,10 @@ def _set_module(gm: nn.Module, target: str, mod: nn.Module) -> None:
 def _batches(calibration, batch_size: int = 64):
     """Calibration inputs as a list of float tensors (validated: non-empty, finite)."""
     if calibration is None:
-        raise ValueError("calibration: a calibration set is needed to balance the thresholds of "
-                         "plain ReLU / LeakyReLU activations (or train with QCFS)")
+        raise ValueError(
+            "calibration: a calibration set is needed to balance the thresholds of "
+            "plain ReLU / LeakyReLU activations (or train with QCFS)"
+        )
     if isinstance(calibration, torch.Tensor):
         items = list(calibration.split(batch_size))
     elif isinstance(calibration, np.ndarray):
@@ -191,8 +238,10 @@ def _batches(calibration, batch_size: int = 64):
     elif isinstance(calibration, Iterable):
         items = [b[0] if isinstance(b, (tuple, list)) else b for b in calibration]
     else:
-        raise TypeError(f"calibration: expected a tensor or an iterable of batches, got "
-                        f"{type(calibration).__name__}")
+        raise TypeError(
+            f"calibration: expected a tensor or an iterable of batches, got "
+            f"{type(calibration).__name__}"
+        )
     out = []
     for b in items:
         b = torch.as_tensor(b)
@@ -207,16 +256,23 @@ def _batches(calibration, batch_size: int = 64):
     return out
 
 
-def calibrate(gm: nn.Module, names, calibration, threshold: Union[str, float] = 99.99,
-              per_channel: bool = False) -> dict:
+def calibrate(
+    gm: nn.Module,
+    names,
+    calibration,
+    threshold: Union[str, float] = 99.99,
+    per_channel: bool = False,
+) -> dict:
     """Clip lambda of each named activation module from its outputs on the calibration set:
     the maximum (``'max'``) or a percentile (a float in (0, 100]); per channel (dim 1) or per
     layer."""
     acts: dict = {k: [] for k in names}
     hooks = []
     for k in names:
+
         def hook(mod, inp, out, k=k):
             acts[k].append(out.detach().double())
+
         hooks.append(gm.get_submodule(k).register_forward_hook(hook))
     try:
         with torch.no_grad():
@@ -227,8 +283,13 @@ def calibrate(gm: nn.Module, names, calibration, threshold: Union[str, float] = 
             h.remove()
     lams = {}
     for k, outs in acts.items():
-        a = torch.cat([o.transpose(0, 1).reshape(o.shape[1], -1) if o.dim() > 1 else
-                       o.reshape(1, -1) for o in outs], dim=1)
+        a = torch.cat(
+            [
+                o.transpose(0, 1).reshape(o.shape[1], -1) if o.dim() > 1 else o.reshape(1, -1)
+                for o in outs
+            ],
+            dim=1,
+        )
         if not per_channel:
             a = a.reshape(1, -1)
         a = a.clamp_min(0).numpy()
@@ -264,8 +325,9 @@ class SpikingNetwork(nn.Module):
     (STDI thresholds follow: :math:`\\vartheta = \\lambda 2^T / (2^T - 1)`).
     """
 
-    def __init__(self, graph: fx.GraphModule, T: int, coding: str, n_layers: int,
-                 delay: Optional[int]):
+    def __init__(
+        self, graph: fx.GraphModule, T: int, coding: str, n_layers: int, delay: Optional[int]
+    ):
         super().__init__()
         self.graph_module = graph
         self.coding = coding
@@ -297,8 +359,9 @@ class SpikingNetwork(nn.Module):
         T = self.T
         if time_first:
             if x.dim() < 2 or x.shape[0] != T:
-                raise ValueError(f"x: expected [T={T}, B, ...] with time_first=True, got shape "
-                                 f"{tuple(x.shape)}")
+                raise ValueError(
+                    f"x: expected [T={T}, B, ...] with time_first=True, got shape {tuple(x.shape)}"
+                )
             xf = x.reshape((-1,) + tuple(x.shape[2:]))
         else:
             xf = x.unsqueeze(0).expand((T,) + tuple(x.shape)).reshape((-1,) + tuple(x.shape[1:]))
@@ -313,13 +376,23 @@ class SpikingNetwork(nn.Module):
             if isinstance(o, dict):
                 return {k: unfold(v) for k, v in o.items()}
             return o
+
         return unfold(out)
 
 
-def convert(model: nn.Module, calibration=None, T: int = 4, coding: str = "stdi",
-            threshold: Union[str, float] = 99.99, per_channel: bool = False,
-            maxpool: str = "auto", delay: Optional[int] = None, rounding: bool = True,
-            v0: float = 0.5, backend: str = "auto") -> SpikingNetwork:
+def convert(
+    model: nn.Module,
+    calibration=None,
+    T: int = 4,
+    coding: str = "stdi",
+    threshold: Union[str, float] = 99.99,
+    per_channel: bool = False,
+    maxpool: str = "auto",
+    delay: Optional[int] = None,
+    rounding: bool = True,
+    v0: float = 0.5,
+    backend: str = "auto",
+) -> SpikingNetwork:
     """Convert a trained eval-mode ANN into a :class:`SpikingNetwork` (on a copy).
 
     Parameters: ``calibration`` (a tensor or iterable of input batches; needed for plain ReLU /
@@ -334,25 +407,36 @@ def convert(model: nn.Module, calibration=None, T: int = 4, coding: str = "stdi"
     coding = _check.choice(coding, "coding", ("stdi", "rate"))
     T = _check_T(T, coding)
     maxpool = _check.choice(maxpool, "maxpool", ("auto", "gate", "avg"))
-    if delay is not None and (isinstance(delay, bool) or not isinstance(delay, int)
-                              or not 1 <= delay <= T):
+    if delay is not None and (
+        isinstance(delay, bool) or not isinstance(delay, int) or not 1 <= delay <= T
+    ):
         raise ValueError(f"delay: must be an int in [1, T={T}] or None, got {delay!r}")
-    if not (threshold == "max" or (isinstance(threshold, (int, float))
-                                   and not isinstance(threshold, bool)
-                                   and 0 < float(threshold) <= 100)):
+    if not (
+        threshold == "max"
+        or (
+            isinstance(threshold, (int, float))
+            and not isinstance(threshold, bool)
+            and 0 < float(threshold) <= 100
+        )
+    ):
         raise ValueError(f"threshold: 'max' or a percentile in (0, 100], got {threshold!r}")
     training = [n for n, m in model.named_modules() if m.training]
     if training:
-        raise ValueError(f"model: is in training mode ({training[0] or 'the model'}); call "
-                         "model.eval() before conversion (BatchNorm statistics and dropout must "
-                         "be frozen)")
+        raise ValueError(
+            f"model: is in training mode ({training[0] or 'the model'}); call "
+            "model.eval() before conversion (BatchNorm statistics and dropout must "
+            "be frozen)"
+        )
     gm = _trace(copy.deepcopy(model))
     _check_graph(gm)
     _functional_activations_to_modules(gm)
     fold_bn(gm)
     mods = dict(gm.named_modules())
-    act_nodes = [n for n in gm.graph.nodes
-                 if n.op == "call_module" and isinstance(mods[n.target], _ACTIVATIONS)]
+    act_nodes = [
+        n
+        for n in gm.graph.nodes
+        if n.op == "call_module" and isinstance(mods[n.target], _ACTIVATIONS)
+    ]
     plain = [n.target for n in act_nodes if not isinstance(mods[n.target], QCFS)]
     lams = calibrate(gm, plain, calibration, threshold, per_channel) if plain else {}
     if calibration is not None and not plain:
@@ -365,17 +449,24 @@ def convert(model: nn.Module, calibration=None, T: int = 4, coding: str = "stdi"
             lam = lams[n.target]
             slope = m.negative_slope if isinstance(m, nn.LeakyReLU) else None
             if slope is not None and not slope > 0:
-                raise ValueError(f"model: layer {n.target!r} LeakyReLU negative_slope must be > 0 "
-                                 f"for a signed neuron, got {slope}")
-        _set_module(gm, n.target, SpikingActivation(lam, T, coding, slope, delay, rounding, v0,
-                                                    backend))
+                raise ValueError(
+                    f"model: layer {n.target!r} LeakyReLU negative_slope must be > 0 "
+                    f"for a signed neuron, got {slope}"
+                )
+        _set_module(
+            gm, n.target, SpikingActivation(lam, T, coding, slope, delay, rounding, v0, backend)
+        )
     for n in gm.graph.nodes:
         if n.op == "call_module" and isinstance(mods[n.target], nn.MaxPool2d):
             p = mods[n.target]
             if coding == "stdi" and maxpool != "avg" and not _is_code(n.args[0], gm):
-                warnings.warn(f"model: max-pool {n.target!r} pools a sum or an analog value, not "
-                              "a spike code: the MSB-first gate is not exact there (put the pool "
-                              "after an activation)", UserWarning, stacklevel=2)
+                warnings.warn(
+                    f"model: max-pool {n.target!r} pools a sum or an analog value, not "
+                    "a spike code: the MSB-first gate is not exact there (put the pool "
+                    "after an activation)",
+                    UserWarning,
+                    stacklevel=2,
+                )
             if maxpool == "avg":
                 new = nn.AvgPool2d(p.kernel_size, p.stride, p.padding, count_include_pad=False)
                 if p.dilation not in (1, (1, 1)):

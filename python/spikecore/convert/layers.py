@@ -4,6 +4,7 @@ alike; :class:`SpikingActivation` unfolds time for its neuron; :class:`SpikeMaxP
 codes. Every tensor between layers holds spike *values* (a spike times the value it stands for),
 so the mean over the T steps of any layer's output is the activation it codes.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -24,7 +25,7 @@ def stdi_threshold(lam: torch.Tensor, T: int) -> torch.Tensor:
     """STDI threshold whose top code equals the clip: :math:`\\vartheta = \\lambda 2^T / (2^T - 1)`
     (so the code step :math:`\\vartheta / 2^T = \\lambda / (2^T - 1)` is the QCFS step for
     :math:`L = 2^T - 1`)."""
-    return lam * (2.0 ** T / (2.0 ** T - 1.0))
+    return lam * (2.0**T / (2.0**T - 1.0))
 
 
 class SpikingActivation(nn.Module):
@@ -32,18 +33,30 @@ class SpikingActivation(nn.Module):
     for the current T (rate: :math:`\vartheta = \lambda`; STDI: :func:`stdi_threshold`), acting
     on a time-folded input [T B, ...] and returning the spike values [T B, ...]."""
 
-    def __init__(self, lam: torch.Tensor, T: int, coding: str, negative_slope=None,
-                 delay: Optional[int] = None, rounding: bool = True, v0: float = 0.5,
-                 backend: str = "auto"):
+    def __init__(
+        self,
+        lam: torch.Tensor,
+        T: int,
+        coding: str,
+        negative_slope=None,
+        delay: Optional[int] = None,
+        rounding: bool = True,
+        v0: float = 0.5,
+        backend: str = "auto",
+    ):
         super().__init__()
         self.coding = coding
         self.register_buffer("lam", lam.detach().clone().float())
         if coding == "stdi":
-            self.neuron = STDINeuron(stdi_threshold(self.lam, T), delay=delay, rounding=rounding,
-                                     negative_slope=negative_slope, backend=backend)
+            self.neuron = STDINeuron(
+                stdi_threshold(self.lam, T),
+                delay=delay,
+                rounding=rounding,
+                negative_slope=negative_slope,
+                backend=backend,
+            )
         else:
-            self.neuron = IFNeuron(self.lam, v0=v0, negative_slope=negative_slope,
-                                   backend=backend)
+            self.neuron = IFNeuron(self.lam, v0=v0, negative_slope=negative_slope, backend=backend)
         self.T = T
 
     def set_T(self, T: int) -> None:
@@ -92,8 +105,12 @@ class SpikeMaxPool2d(nn.Module):
         self.T = T
 
     def _pool_args(self):
-        return dict(kernel_size=self.kernel_size, stride=self.stride, padding=self.padding,
-                    dilation=self.dilation)
+        return dict(
+            kernel_size=self.kernel_size,
+            stride=self.stride,
+            padding=self.padding,
+            dilation=self.dilation,
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = x.reshape((self.T, -1) + tuple(x.shape[1:])).cumsum(0).reshape(x.shape)
@@ -101,12 +118,15 @@ class SpikeMaxPool2d(nn.Module):
         return x.flatten(-2).gather(-1, idx.flatten(-2)).reshape(idx.shape)
 
     def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, "
-                f"padding={self.padding}, mode={self.mode!r}, T={self.T}")
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, "
+            f"padding={self.padding}, mode={self.mode!r}, T={self.T}"
+        )
 
 
-def msb_gate_reference(x: torch.Tensor, T: int, kernel_size, stride=None, padding=0,
-                       dilation=1) -> torch.Tensor:
+def msb_gate_reference(
+    x: torch.Tensor, T: int, kernel_size, stride=None, padding=0, dilation=1
+) -> torch.Tensor:
     """The literal MSB-first max-pool gate on STDI spike values x [T B, C, H, W] (the oracle for
     :class:`SpikeMaxPool2d`): all candidates of a window start active; at each bit the output is
     the largest active value and the candidates that differ from it drop out."""

@@ -7,10 +7,18 @@ Embedded: scikit-learn's digits (:func:`load_digits`; shifted and cluttered on a
 WAV (:mod:`spikecore.data.wav`), SHD / SSC HDF5 (:mod:`spikecore.data.shd`). Spike coding:
 :func:`rate_encode`, :func:`latency_encode`.
 """
+
 from spikecore.data.digits import load_digits
 from spikecore.data.encoding import latency_encode, rate_encode
 from spikecore.data.mnist import load_mnist, read_idx, write_idx
 from spikecore.data.shifted_digits import load_shifted_digits
 
-__all__ = ["load_digits", "load_shifted_digits", "rate_encode", "latency_encode", "load_mnist",
-           "read_idx", "write_idx"]
+__all__ = [
+    "load_digits",
+    "load_shifted_digits",
+    "rate_encode",
+    "latency_encode",
+    "load_mnist",
+    "read_idx",
+    "write_idx",
+]

@@ -9,6 +9,7 @@ examples/deploy_variants.py and tests/nn/test_celif.py. Needs torch (the spikes 
 >>> tuple(x.shape), tuple(y.shape)
 ((160, 4, 40), (4,))
 """
+
 from __future__ import annotations
 
 from typing import Tuple
@@ -18,10 +19,19 @@ import torch
 __all__ = ["delayed_cue"]
 
 
-def delayed_cue(n: int, delay: int = 150, *, cue_steps: int = 5, recall_steps: int = 5,
-                n_classes: int = 2, group: int = 8, noise_channels: int = 16,
-                rate: float = 0.8, noise_rate: float = 0.1, seed: int = 0
-                ) -> Tuple[torch.Tensor, torch.Tensor]:
+def delayed_cue(
+    n: int,
+    delay: int = 150,
+    *,
+    cue_steps: int = 5,
+    recall_steps: int = 5,
+    n_classes: int = 2,
+    group: int = 8,
+    noise_channels: int = 16,
+    rate: float = 0.8,
+    noise_rate: float = 0.1,
+    seed: int = 0,
+) -> Tuple[torch.Tensor, torch.Tensor]:
     r"""Delayed-cue task: spikes ``x`` [T, n, C] and labels [n], T = cue + delay + recall.
 
     Channels: ``n_classes`` cue groups of ``group`` channels, ``noise_channels`` distractor
@@ -30,8 +40,13 @@ def delayed_cue(n: int, delay: int = 150, *, cue_steps: int = 5, recall_steps: i
     distractor channels fire at ``noise_rate`` (the cue channels are silent); then the recall group
     fires for ``recall_steps`` and the network must answer. Chance = 1/n_classes.
     """
-    for name, val in (("n", n), ("delay", delay), ("cue_steps", cue_steps),
-                      ("recall_steps", recall_steps), ("group", group)):
+    for name, val in (
+        ("n", n),
+        ("delay", delay),
+        ("cue_steps", cue_steps),
+        ("recall_steps", recall_steps),
+        ("group", group),
+    ):
         if isinstance(val, bool) or not isinstance(val, int) or val <= 0:
             raise ValueError(f"{name}: expected a positive int, got {val!r}")
     if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
@@ -44,11 +59,13 @@ def delayed_cue(n: int, delay: int = 150, *, cue_steps: int = 5, recall_steps: i
     x = torch.zeros(T, n, C)
     cue = torch.zeros(n, cue_ch)
     for k in range(n_classes):
-        cue[labels == k, k * group:(k + 1) * group] = 1.0
+        cue[labels == k, k * group : (k + 1) * group] = 1.0
     x[:cue_steps, :, :cue_ch] = (torch.rand(cue_steps, n, cue_ch, generator=g) < rate) * cue
     if noise_channels:
-        x[cue_steps:cue_steps + delay, :, cue_ch:cue_ch + noise_channels] = (
-            torch.rand(delay, n, noise_channels, generator=g) < noise_rate).float()
-    x[T - recall_steps:, :, C - group:] = (
-        torch.rand(recall_steps, n, group, generator=g) < rate).float()
+        x[cue_steps : cue_steps + delay, :, cue_ch : cue_ch + noise_channels] = (
+            torch.rand(delay, n, noise_channels, generator=g) < noise_rate
+        ).float()
+    x[T - recall_steps :, :, C - group :] = (
+        torch.rand(recall_steps, n, group, generator=g) < rate
+    ).float()
     return x, labels

@@ -14,6 +14,7 @@ other standard tools read the set.
 >>> all((a == b).all() for a, b in zip(boxes, ds.boxes))
 True
 """
+
 from __future__ import annotations
 
 import json
@@ -70,19 +71,34 @@ def _shape_mask(kind: int, x0: int, y0: int, s: int, size: int) -> np.ndarray:
     return (u >= 0) & (u <= 1) & (np.abs(xx - cx) <= half)
 
 
-def make_shapes(n: int, size: int = 64, seed: int = 0, max_objects: int = 3,
-                min_size: int = 10, max_size: int = 26, clutter: int = 6,
-                noise: float = 0.05) -> DetectionSet:
+def make_shapes(
+    n: int,
+    size: int = 64,
+    seed: int = 0,
+    max_objects: int = 3,
+    min_size: int = 10,
+    max_size: int = 26,
+    clutter: int = 6,
+    noise: float = 0.05,
+) -> DetectionSet:
     """``n`` images of ``size`` x ``size`` pixels with 1..``max_objects`` objects each."""
-    for v, name in ((n, "n"), (size, "size"), (max_objects, "max_objects"),
-                    (min_size, "min_size"), (max_size, "max_size"), (clutter, "clutter")):
+    for v, name in (
+        (n, "n"),
+        (size, "size"),
+        (max_objects, "max_objects"),
+        (min_size, "min_size"),
+        (max_size, "max_size"),
+        (clutter, "clutter"),
+    ):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
             raise TypeError(f"{name}: expected an int, got {type(v).__name__}")
     if n < 1:
         raise ValueError(f"n: must be >= 1, got {n}")
     if not 4 <= min_size <= max_size <= size // 2:
-        raise ValueError(f"min_size, max_size: need 4 <= min_size <= max_size <= size/2, got "
-                         f"{min_size}, {max_size} for size {size}")
+        raise ValueError(
+            f"min_size, max_size: need 4 <= min_size <= max_size <= size/2, got "
+            f"{min_size}, {max_size} for size {size}"
+        )
     if max_objects < 1 or clutter < 0 or not noise >= 0:
         raise ValueError("max_objects must be >= 1, clutter >= 0, noise >= 0")
     rng = np.random.default_rng(seed)
@@ -109,8 +125,10 @@ def make_shapes(n: int, size: int = 64, seed: int = 0, max_objects: int = 3,
                 s = int(rng.integers(min_size, max_size + 1))
                 x0, y0 = (int(v) for v in rng.integers(0, size - s + 1, 2))
                 b = np.array([x0, y0, x0 + s, y0 + s], np.float32)
-                if all(b[0] >= o[2] + 2 or o[0] >= b[2] + 2 or b[1] >= o[3] + 2
-                       or o[1] >= b[3] + 2 for o in boxes):
+                if all(
+                    b[0] >= o[2] + 2 or o[0] >= b[2] + 2 or b[1] >= o[3] + 2 or o[1] >= b[3] + 2
+                    for o in boxes
+                ):
                     break
             else:
                 continue
@@ -133,15 +151,31 @@ def to_coco(ds: DetectionSet, path: Union[str, Path, None] = None) -> dict:
     anns: list = []
     for i, (b, l) in enumerate(zip(ds.boxes, ds.labels)):
         b = check_boxes(b, size, f"boxes[{i}]")
-        images.append({"id": i + 1, "width": size, "height": int(ds.images.shape[-2]),
-                       "file_name": f"{i:06d}.png"})
+        images.append(
+            {
+                "id": i + 1,
+                "width": size,
+                "height": int(ds.images.shape[-2]),
+                "file_name": f"{i:06d}.png",
+            }
+        )
         for box, lab in zip(b, l):
             w, h = float(box[2] - box[0]), float(box[3] - box[1])
-            anns.append({"id": len(anns) + 1, "image_id": i + 1, "category_id": int(lab) + 1,
-                         "bbox": [float(box[0]), float(box[1]), w, h], "area": w * h,
-                         "iscrowd": 0})
-    coco = {"images": images, "annotations": anns,
-            "categories": [{"id": k + 1, "name": c} for k, c in enumerate(ds.classes)]}
+            anns.append(
+                {
+                    "id": len(anns) + 1,
+                    "image_id": i + 1,
+                    "category_id": int(lab) + 1,
+                    "bbox": [float(box[0]), float(box[1]), w, h],
+                    "area": w * h,
+                    "iscrowd": 0,
+                }
+            )
+    coco = {
+        "images": images,
+        "annotations": anns,
+        "categories": [{"id": k + 1, "name": c} for k, c in enumerate(ds.classes)],
+    }
     if path is not None:
         Path(path).write_text(json.dumps(coco))
     return coco
@@ -159,8 +193,10 @@ def from_coco(coco: Union[dict, str, Path], size: int):
     ids = sorted(im["id"] for im in coco["images"])
     for im in coco["images"]:
         if im.get("width") != size or im.get("height") != size:
-            raise ValueError(f"coco: image {im['id']} is {im.get('width')}x{im.get('height')}, "
-                             f"expected {size}x{size}")
+            raise ValueError(
+                f"coco: image {im['id']} is {im.get('width')}x{im.get('height')}, "
+                f"expected {size}x{size}"
+            )
     cat_ids = sorted(c["id"] for c in coco["categories"])
     cat_index = {c: k for k, c in enumerate(cat_ids)}
     per: dict = {i: ([], []) for i in ids}
@@ -170,7 +206,9 @@ def from_coco(coco: Union[dict, str, Path], size: int):
         x, y, w, h = a["bbox"]
         per[a["image_id"]][0].append([x, y, x + w, y + h])
         per[a["image_id"]][1].append(cat_index[a["category_id"]])
-    boxes = [check_boxes(np.asarray(per[i][0], np.float32).reshape(-1, 4), size,
-                         f"image {i} boxes") for i in ids]
+    boxes = [
+        check_boxes(np.asarray(per[i][0], np.float32).reshape(-1, 4), size, f"image {i} boxes")
+        for i in ids
+    ]
     labels = [np.asarray(per[i][1], np.int64) for i in ids]
     return boxes, labels

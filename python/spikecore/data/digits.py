@@ -13,6 +13,7 @@ Examples
 >>> float(d.x_train.max()) <= 1.0
 True
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ def load_digits(test_size: float = 0.25, seed: int = 0) -> Split:
     d = _sk_load()
     x = (d.data / 16.0).astype(np.float32)
     y = d.target.astype(np.int64)
-    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=float(test_size),
-                                              random_state=seed, stratify=y)
+    x_tr, x_te, y_tr, y_te = train_test_split(
+        x, y, test_size=float(test_size), random_state=seed, stratify=y
+    )
     return Split(np.ascontiguousarray(x_tr), y_tr, np.ascontiguousarray(x_te), y_te, 10, (8, 8))

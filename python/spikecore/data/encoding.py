@@ -47,6 +47,7 @@ array([[0., 0., 1.],
        [0., 0., 0.],
        [0., 0., 0.]], dtype=float32)
 """
+
 from __future__ import annotations
 
 import math
@@ -75,19 +76,24 @@ def _as_numpy(x: Any, name: str = "x") -> Tuple[np.ndarray, bool, Any]:
         arr = x.detach().cpu().numpy()
     else:
         arr = np.asarray(x)
-    if arr.dtype == np.bool_ or not (np.issubdtype(arr.dtype, np.floating)
-                                     or np.issubdtype(arr.dtype, np.integer)):
+    if arr.dtype == np.bool_ or not (
+        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+    ):
         raise TypeError(f"{name}: expected real intensities in [0, 1], got dtype {arr.dtype}")
     if arr.ndim < 2:
-        raise ValueError(f"{name}: expected shape [B, C] or [B, ...] (batch first), "
-                         f"got {arr.ndim} dimension(s) {tuple(arr.shape)}")
+        raise ValueError(
+            f"{name}: expected shape [B, C] or [B, ...] (batch first), "
+            f"got {arr.ndim} dimension(s) {tuple(arr.shape)}"
+        )
     out_dtype = arr.dtype if np.issubdtype(arr.dtype, np.floating) else np.float32
     arr = arr.astype(out_dtype, copy=False)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name}: contains NaN or infinite values")
     if arr.size and (arr.min() < 0.0 or arr.max() > 1.0):
-        raise ValueError(f"{name}: intensities must lie in [0, 1] (got range "
-                         f"[{float(arr.min()):g}, {float(arr.max()):g}]); scale the data first")
+        raise ValueError(
+            f"{name}: intensities must lie in [0, 1] (got range "
+            f"[{float(arr.min()):g}, {float(arr.max()):g}]); scale the data first"
+        )
     return arr, was_torch, tdtype
 
 
@@ -108,8 +114,15 @@ def _check_steps(steps: Any) -> int:
     return int(steps)
 
 
-def rate_encode(x, steps: int, *, max_prob: float = 1.0, gain: float = 1.0,
-                method: str = "bernoulli", seed: int = 0):
+def rate_encode(
+    x,
+    steps: int,
+    *,
+    max_prob: float = 1.0,
+    gain: float = 1.0,
+    method: str = "bernoulli",
+    seed: int = 0,
+):
     r"""Rate-code intensities ``x`` (``[B, ...]`` in [0, 1]) into spikes ``[steps, B, ...]``.
 
     ``method="bernoulli"`` gives 0/1 spikes with probability ``max_prob * x`` per step;
@@ -127,8 +140,9 @@ def rate_encode(x, steps: int, *, max_prob: float = 1.0, gain: float = 1.0,
         if not (0.0 <= max_prob <= 1.0) or not math.isfinite(max_prob):
             raise ValueError(f"max_prob: must lie in [0, 1], got {max_prob}")
         p = (max_prob * arr).astype(arr.dtype)
-        out = (rng.random(shape, dtype=np.float64 if arr.dtype == np.float64 else np.float32)
-               < p[None]).astype(arr.dtype)
+        out = (
+            rng.random(shape, dtype=np.float64 if arr.dtype == np.float64 else np.float32) < p[None]
+        ).astype(arr.dtype)
     else:
         if not (gain >= 0.0) or not math.isfinite(gain):
             raise ValueError(f"gain: must be finite and >= 0, got {gain}")
@@ -136,8 +150,9 @@ def rate_encode(x, steps: int, *, max_prob: float = 1.0, gain: float = 1.0,
     return _out(out, was_torch, tdtype)
 
 
-def latency_encode(x, steps: int, *, method: str = "linear", threshold: float = 0.0,
-                   tau: float = 5.0):
+def latency_encode(
+    x, steps: int, *, method: str = "linear", threshold: float = 0.0, tau: float = 5.0
+):
     r"""Latency-code intensities ``x`` (``[B, ...]`` in [0, 1]) into spikes ``[steps, B, ...]``.
 
     Each channel above ``threshold`` fires exactly once, at step ``round((1 - x) * (steps - 1))``
@@ -146,8 +161,9 @@ def latency_encode(x, steps: int, *, method: str = "linear", threshold: float = 
     """
     steps = _check_steps(steps)
     if method not in LATENCY_METHODS:
-        raise ValueError(f"method: unknown latency code {method!r}; valid: "
-                         f"{', '.join(LATENCY_METHODS)}")
+        raise ValueError(
+            f"method: unknown latency code {method!r}; valid: {', '.join(LATENCY_METHODS)}"
+        )
     if not (0.0 <= threshold < 1.0):
         raise ValueError(f"threshold: must lie in [0, 1), got {threshold}")
     if not (tau > 0.0) or not math.isfinite(tau):

@@ -29,6 +29,7 @@ Arrays are time-first: ``x`` is ``float32 [T, batch, d]``, ``y`` is ``float32 [T
 Training modes: :class:`FamiliarityTask` yields either one fixed data set (``mode="fixed"``) or a
 fresh one per call (``mode="fresh"``); :class:`RCurriculum` raises R as accuracy allows.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -182,8 +183,9 @@ class FamiliarityTask:
         return self._generate()
 
     def _generate(self):
-        return familiarity_sequence(self.d, self.R, self.P, self.T, self.batch, self.multi_repeat,
-                                    self._rng)
+        return familiarity_sequence(
+            self.d, self.R, self.P, self.T, self.batch, self.multi_repeat, self._rng
+        )
 
 
 @dataclass

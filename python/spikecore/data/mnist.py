@@ -21,6 +21,7 @@ Examples
 >>> bool((read_idx(p) == a).all())
 True
 """
+
 from __future__ import annotations
 
 import gzip
@@ -34,8 +35,12 @@ import numpy as np
 __all__ = ["read_idx", "write_idx", "load_mnist", "FILES"]
 
 _CODES: Dict[int, np.dtype] = {
-    0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
-    0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8"),
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
 }
 _KINDS = {np.dtype(v).newbyteorder("=").str: k for k, v in _CODES.items()}
 
@@ -65,11 +70,15 @@ def read_idx(path: PathLike) -> np.ndarray:
         raise ValueError(f"path: {str(path)!r} is too short to be an IDX file ({len(data)} bytes)")
     zero, code, ndim = struct.unpack(">HBB", data[:4])
     if zero != 0:
-        raise ValueError(f"path: {str(path)!r} has a bad IDX magic number (first two bytes "
-                         f"{zero:#06x}, expected 0x0000)")
+        raise ValueError(
+            f"path: {str(path)!r} has a bad IDX magic number (first two bytes "
+            f"{zero:#06x}, expected 0x0000)"
+        )
     if code not in _CODES:
-        raise ValueError(f"path: {str(path)!r} has unknown IDX type code {code:#04x}; valid: "
-                         + ", ".join(f"{c:#04x}" for c in _CODES))
+        raise ValueError(
+            f"path: {str(path)!r} has unknown IDX type code {code:#04x}; valid: "
+            + ", ".join(f"{c:#04x}" for c in _CODES)
+        )
     header = 4 + 4 * ndim
     if ndim == 0 or len(data) < header:
         raise ValueError(f"path: {str(path)!r} has a truncated IDX header ({ndim} dimensions)")
@@ -77,8 +86,10 @@ def read_idx(path: PathLike) -> np.ndarray:
     dt = _CODES[code]
     need = int(np.prod(dims, dtype=np.int64)) * dt.itemsize
     if len(data) - header != need:
-        raise ValueError(f"path: {str(path)!r} holds {len(data) - header} data bytes but its "
-                         f"header {tuple(dims)} needs {need}")
+        raise ValueError(
+            f"path: {str(path)!r} holds {len(data) - header} data bytes but its "
+            f"header {tuple(dims)} needs {need}"
+        )
     arr = np.frombuffer(data, dtype=dt, offset=header).reshape(dims)
     return arr.astype(dt.newbyteorder("="))
 
@@ -89,8 +100,10 @@ def write_idx(path: PathLike, array: np.ndarray) -> None:
     a = np.asarray(array)
     key = a.dtype.newbyteorder("=").str
     if key not in _KINDS:
-        raise TypeError(f"array: dtype {a.dtype} has no IDX type code; valid: uint8, int8, "
-                        "int16, int32, float32, float64")
+        raise TypeError(
+            f"array: dtype {a.dtype} has no IDX type code; valid: uint8, int8, "
+            "int16, int32, float32, float64"
+        )
     if a.ndim == 0 or a.ndim > 255:
         raise ValueError(f"array: needs 1 to 255 dimensions, got {a.ndim}")
     code = _KINDS[key]
@@ -104,12 +117,15 @@ def _find(root: Path, stem: str) -> Path:
     for cand in (root / stem, root / (stem + ".gz"), root / alt, root / (alt + ".gz")):
         if cand.is_file():
             return cand
-    raise ValueError(f"root: {str(root)!r} has no {stem} (or {stem}.gz); spikecore cannot "
-                     "download data sets, copy the four MNIST IDX files there")
+    raise ValueError(
+        f"root: {str(root)!r} has no {stem} (or {stem}.gz); spikecore cannot "
+        "download data sets, copy the four MNIST IDX files there"
+    )
 
 
-def load_mnist(root: PathLike, split: str = "train", *, normalize: bool = True,
-               flatten: bool = True) -> Tuple[np.ndarray, np.ndarray]:
+def load_mnist(
+    root: PathLike, split: str = "train", *, normalize: bool = True, flatten: bool = True
+) -> Tuple[np.ndarray, np.ndarray]:
     """Load an MNIST-format split from ``root``.
 
     Parameters
@@ -134,11 +150,13 @@ def load_mnist(root: PathLike, split: str = "train", *, normalize: bool = True,
     img_path, lab_path = (_find(root, s) for s in FILES[split])
     images, labels = read_idx(img_path), read_idx(lab_path)
     if images.ndim != 3:
-        raise ValueError(f"path: {str(img_path)!r} should hold [N, H, W] images, got shape "
-                         f"{images.shape}")
+        raise ValueError(
+            f"path: {str(img_path)!r} should hold [N, H, W] images, got shape {images.shape}"
+        )
     if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
-        raise ValueError(f"path: {str(lab_path)!r} holds {labels.shape} labels for "
-                         f"{images.shape[0]} images")
+        raise ValueError(
+            f"path: {str(lab_path)!r} holds {labels.shape} labels for {images.shape[0]} images"
+        )
     x = images.astype(np.float32) / 255.0 if normalize else images
     if flatten:
         x = x.reshape(x.shape[0], -1)

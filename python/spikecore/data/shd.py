@@ -5,6 +5,7 @@ Layout (as published): ``spikes/times`` (per sample a float array of spike times
 optionally ``extra/speaker`` and ``extra/keys``. The files cannot be downloaded here; give a path
 to a local copy. :func:`write_shd` writes the same layout (used by the tests).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -28,8 +29,9 @@ class SHDData:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def to_dense(self, i: int, dt_s: float = 0.01, n_steps: Optional[int] = None,
-                 binary: bool = True) -> np.ndarray:
+    def to_dense(
+        self, i: int, dt_s: float = 0.01, n_steps: Optional[int] = None, binary: bool = True
+    ) -> np.ndarray:
         """Sample ``i`` as a spike tensor [T, n_units] with bins of ``dt_s`` seconds."""
         if not dt_s > 0:
             raise ValueError(f"dt_s: must be > 0, got {dt_s}")
@@ -42,8 +44,9 @@ class SHDData:
         np.add.at(out, (b[ok], u[ok].astype(np.int64)), 1.0)
         return np.minimum(out, 1.0) if binary else out
 
-    def dense_batch(self, indices: Sequence[int], dt_s: float = 0.01, n_steps: int = 100,
-                    binary: bool = True) -> np.ndarray:
+    def dense_batch(
+        self, indices: Sequence[int], dt_s: float = 0.01, n_steps: int = 100, binary: bool = True
+    ) -> np.ndarray:
         """[T, B, n_units] spike tensor (time first, as spikecore.nn expects)."""
         return np.stack([self.to_dense(int(i), dt_s, n_steps, binary) for i in indices], axis=1)
 
@@ -69,8 +72,11 @@ def load_shd(path, n_units: int = N_UNITS) -> SHDData:
         units = [np.asarray(u, np.uint16) for u in f["spikes/units"]]
         labels = np.asarray(f["labels"], np.int64)
         speakers = np.asarray(f["extra/speaker"]) if "extra/speaker" in f else None
-        keys = [k.decode() if isinstance(k, bytes) else str(k) for k in f["extra/keys"]] \
-            if "extra/keys" in f else []
+        keys = (
+            [k.decode() if isinstance(k, bytes) else str(k) for k in f["extra/keys"]]
+            if "extra/keys" in f
+            else []
+        )
     if not (len(times) == len(units) == len(labels)):
         raise ValueError(f"path: inconsistent sample counts in {path}")
     for t, u in zip(times, units):
@@ -78,12 +84,19 @@ def load_shd(path, n_units: int = N_UNITS) -> SHDData:
             raise ValueError(f"path: times and units differ in length in {path}")
         if u.size and int(u.max()) >= n_units:
             raise ValueError(f"n_units: unit id {int(u.max())} >= n_units={n_units}")
-    return SHDData(times=times, units=units, labels=labels, speakers=speakers, keys=keys,
-                   n_units=n_units)
+    return SHDData(
+        times=times, units=units, labels=labels, speakers=speakers, keys=keys, n_units=n_units
+    )
 
 
-def write_shd(path, times: Sequence[np.ndarray], units: Sequence[np.ndarray], labels,
-              speakers=None, keys: Optional[Sequence[str]] = None) -> None:
+def write_shd(
+    path,
+    times: Sequence[np.ndarray],
+    units: Sequence[np.ndarray],
+    labels,
+    speakers=None,
+    keys: Optional[Sequence[str]] = None,
+) -> None:
     """Write spike data in the SHD layout (variable-length datasets, gzip)."""
     import h5py
 

@@ -30,6 +30,7 @@ Examples
 >>> d.x_train.shape, d.shape
 ((1347, 144), (12, 12))
 """
+
 from __future__ import annotations
 
 from typing import Union
@@ -41,14 +42,21 @@ from .digits import Split, load_digits
 __all__ = ["load_shifted_digits", "shift_and_clutter"]
 
 
-def shift_and_clutter(x: np.ndarray, size: int = 12, clutter: float = 0.1,
-                      seed: Union[int, np.random.SeedSequence] = 0) -> np.ndarray:
+def shift_and_clutter(
+    x: np.ndarray,
+    size: int = 12,
+    clutter: float = 0.1,
+    seed: Union[int, np.random.SeedSequence] = 0,
+) -> np.ndarray:
     """Place 8x8 images ``x`` [N, 64] (in [0, 1]) at random offsets in a ``size`` x ``size``
     canvas and add clutter; returns float32 [N, size * size]."""
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 8:
         raise ValueError(f"size: expected an int >= 8, got {size!r}")
-    if isinstance(clutter, bool) or not isinstance(clutter, (int, float)) \
-            or not 0.0 <= float(clutter) <= 1.0:
+    if (
+        isinstance(clutter, bool)
+        or not isinstance(clutter, (int, float))
+        or not 0.0 <= float(clutter) <= 1.0
+    ):
         raise ValueError(f"clutter: must lie in [0, 1], got {clutter!r}")
     x = np.asarray(x, np.float32)
     if x.ndim != 2 or x.shape[1] != 64:
@@ -66,8 +74,9 @@ def shift_and_clutter(x: np.ndarray, size: int = 12, clutter: float = 0.1,
     return out.reshape(n, size * size)
 
 
-def load_shifted_digits(size: int = 12, clutter: float = 0.1, test_size: float = 0.25,
-                        seed: int = 0) -> Split:
+def load_shifted_digits(
+    size: int = 12, clutter: float = 0.1, test_size: float = 0.25, seed: int = 0
+) -> Split:
     """The shifted, cluttered digits as a :class:`~spikecore.data.digits.Split` (see module)."""
     d = load_digits(test_size=test_size, seed=seed)
     ss = np.random.SeedSequence([seed, 0x5D16]).spawn(2)

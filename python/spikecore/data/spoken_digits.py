@@ -13,6 +13,7 @@ scipy)::
 >>> len(d), d.fs, sorted(set(d.labels.tolist())) == list(range(10))
 (600, 8000, True)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,10 +28,37 @@ import numpy as np
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 PATH = Path(__file__).with_name("spoken_digits.npz")
 FS = 8000
-ACCENTS = ("en-gb", "en-us", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
-           "en-029")
-VARIANTS = ("m1", "f1", "m2", "f2", "m3", "f3", "m4", "f4", "m5", "f5", "m6", "m7", "klatt",
-            "klatt2", "klatt3", "Andy", "belinda", "edward", "iven", "linda")
+ACCENTS = (
+    "en-gb",
+    "en-us",
+    "en-gb-scotland",
+    "en-gb-x-rp",
+    "en-gb-x-gbclan",
+    "en-gb-x-gbcwmd",
+    "en-029",
+)
+VARIANTS = (
+    "m1",
+    "f1",
+    "m2",
+    "f2",
+    "m3",
+    "f3",
+    "m4",
+    "f4",
+    "m5",
+    "f5",
+    "m6",
+    "m7",
+    "klatt",
+    "klatt2",
+    "klatt3",
+    "Andy",
+    "belinda",
+    "edward",
+    "iven",
+    "linda",
+)
 RENDITIONS = ((140, 45), (170, 60), (200, 35))  # (words per minute, pitch 0..99)
 # Held-out speakers for the default split (their voice variants never occur in training).
 TEST_SPEAKERS = (3, 8, 13, 18)
@@ -38,9 +66,9 @@ TEST_SPEAKERS = (3, 8, 13, 18)
 
 @dataclass
 class SpokenDigits:
-    audio: List[np.ndarray]      # int16 waveforms at fs
-    labels: np.ndarray           # int64 digit 0..9
-    speakers: np.ndarray         # int64 speaker index
+    audio: List[np.ndarray]  # int16 waveforms at fs
+    labels: np.ndarray  # int64 digit 0..9
+    speakers: np.ndarray  # int64 speaker index
     speaker_names: List[str]
     fs: int
 
@@ -64,17 +92,20 @@ def load(path=None) -> SpokenDigits:
     with np.load(path) as z:
         off = z["offsets"]
         audio = z["audio"]
-        return SpokenDigits(audio=[audio[off[i]:off[i + 1]] for i in range(off.size - 1)],
-                            labels=z["labels"].astype(np.int64),
-                            speakers=z["speakers"].astype(np.int64),
-                            speaker_names=[str(s) for s in z["speaker_names"]], fs=int(z["fs"]))
+        return SpokenDigits(
+            audio=[audio[off[i] : off[i + 1]] for i in range(off.size - 1)],
+            labels=z["labels"].astype(np.int64),
+            speakers=z["speakers"].astype(np.int64),
+            speaker_names=[str(s) for s in z["speaker_names"]],
+            fs=int(z["fs"]),
+        )
 
 
 def _trim(x: np.ndarray, fs: int, margin_s: float = 0.02, rel: float = 0.02) -> np.ndarray:
     env = np.abs(x.astype(np.float64))
     on = np.nonzero(env > rel * env.max())[0]
     m = int(margin_s * fs)
-    return x[max(on[0] - m, 0): min(on[-1] + m + 1, x.size)]
+    return x[max(on[0] - m, 0) : min(on[-1] + m + 1, x.size)]
 
 
 def synthesise(path=PATH, espeak: str = "espeak-ng") -> Path:
@@ -90,8 +121,22 @@ def synthesise(path=PATH, espeak: str = "espeak-ng") -> Path:
             names.append(voice)
             for speed, pitch in RENDITIONS:
                 for d, word in enumerate(DIGITS):
-                    subprocess.run([espeak, "-v", voice, "-s", str(speed), "-p", str(pitch),
-                                    "-w", str(wav), word], check=True, capture_output=True)
+                    subprocess.run(
+                        [
+                            espeak,
+                            "-v",
+                            voice,
+                            "-s",
+                            str(speed),
+                            "-p",
+                            str(pitch),
+                            "-w",
+                            str(wav),
+                            word,
+                        ],
+                        check=True,
+                        capture_output=True,
+                    )
                     fs_in, x = wavfile.read(wav)
                     g = np.gcd(int(fs_in), FS)
                     y = resample_poly(x.astype(np.float64), FS // g, int(fs_in) // g)
@@ -101,9 +146,15 @@ def synthesise(path=PATH, espeak: str = "espeak-ng") -> Path:
                     labels.append(d)
                     speakers.append(s)
     offsets = np.concatenate([[0], np.cumsum([a.size for a in audio])]).astype(np.int64)
-    np.savez_compressed(path, audio=np.concatenate(audio), offsets=offsets,
-                        labels=np.array(labels, np.int8), speakers=np.array(speakers, np.int16),
-                        speaker_names=np.array(names), fs=np.array(FS))
+    np.savez_compressed(
+        path,
+        audio=np.concatenate(audio),
+        offsets=offsets,
+        labels=np.array(labels, np.int8),
+        speakers=np.array(speakers, np.int16),
+        speaker_names=np.array(names),
+        fs=np.array(FS),
+    )
     return Path(path)
 
 
@@ -116,8 +167,10 @@ def main(argv=None) -> int:
         print(synthesise(args.output))
     d = load(args.output)
     dur = np.array([a.size for a in d.audio]) / d.fs
-    print(f"{len(d)} utterances, {len(d.speaker_names)} speakers, {d.fs} Hz, "
-          f"duration {dur.min():.2f}..{dur.max():.2f} s (mean {dur.mean():.2f})")
+    print(
+        f"{len(d)} utterances, {len(d.speaker_names)} speakers, {d.fs} Hz, "
+        f"duration {dur.min():.2f}..{dur.max():.2f} s (mean {dur.mean():.2f})"
+    )
     return 0
 
 

@@ -9,6 +9,7 @@ scipy.io.wavfile when scipy is installed).
 >>> x.shape, fs
 ((80,), 8000)
 """
+
 from __future__ import annotations
 
 import wave
@@ -29,7 +30,7 @@ def _from_pcm(raw: bytes, width: int) -> np.ndarray:
         v = np.where(v >= 1 << 23, v - (1 << 24), v)
         return v.astype(np.float32) / float(1 << 23)
     if width == 4:
-        return (np.frombuffer(raw, "<i4").astype(np.float64) / 2.0 ** 31).astype(np.float32)
+        return (np.frombuffer(raw, "<i4").astype(np.float64) / 2.0**31).astype(np.float32)
     raise ValueError(f"path: unsupported sample width {width} bytes")
 
 
@@ -43,7 +44,12 @@ def read_wav(path, mono: bool = True) -> Tuple[np.ndarray, int]:
         raise FileNotFoundError(f"path: no such file: {path}")
     try:
         with wave.open(str(path), "rb") as w:
-            n_ch, width, fs, n = w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()
+            n_ch, width, fs, n = (
+                w.getnchannels(),
+                w.getsampwidth(),
+                w.getframerate(),
+                w.getnframes(),
+            )
             raw = w.readframes(n)
         x = _from_pcm(raw, width).reshape(-1, n_ch)
     except (wave.Error, EOFError) as exc:
@@ -72,8 +78,10 @@ def read_wav(path, mono: bool = True) -> Tuple[np.ndarray, int]:
         raise ValueError(f"path: invalid sample rate {fs} in {path}")
     if mono:
         if x.shape[1] != 1:
-            raise ValueError(f"path: expected mono audio, {path} has {x.shape[1]} channels "
-                             "(read with mono=False and mix or pick a channel)")
+            raise ValueError(
+                f"path: expected mono audio, {path} has {x.shape[1]} channels "
+                "(read with mono=False and mix or pick a channel)"
+            )
         return np.ascontiguousarray(x[:, 0]), int(fs)
     return np.ascontiguousarray(x), int(fs)
 

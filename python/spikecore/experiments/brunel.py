@@ -17,6 +17,7 @@ argument           default    meaning
 ``seed``           1          network seed
 =================  =========  ===================================================
 """
+
 from __future__ import annotations
 
 import time
@@ -53,8 +54,14 @@ class BrunelRun:
         return self.stats.n_spikes * self.n_synapses / self.n_neurons / self.wall_s
 
 
-def run_brunel(scale: float = 1.0, duration_ms: float = 1000.0, *, threads: int = 1,
-               seed: int = 1, progress: bool = False) -> BrunelRun:
+def run_brunel(
+    scale: float = 1.0,
+    duration_ms: float = 1000.0,
+    *,
+    threads: int = 1,
+    seed: int = 1,
+    progress: bool = False,
+) -> BrunelRun:
     """Build the network, run it for ``duration_ms`` and return its raster and statistics."""
     from spikecore.sim import networks
 
@@ -64,8 +71,9 @@ def run_brunel(scale: float = 1.0, duration_ms: float = 1000.0, *, threads: int 
         raise ValueError(f"duration_ms: must be positive and finite, got {duration_ms}")
     n_exc = max(int(round(10000 * scale)), 1000)
     t0 = time.perf_counter()
-    m = networks.brunel(n_exc / 10000, dt=DT_MS, n_threads=threads, seed=seed,
-                        v_init=("uniform", 0.0, 20.0))
+    m = networks.brunel(
+        n_exc / 10000, dt=DT_MS, n_threads=threads, seed=seed, v_init=("uniform", 0.0, 20.0)
+    )
     build_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     m.net.run(duration_ms, progress=progress)
@@ -74,14 +82,24 @@ def run_brunel(scale: float = 1.0, duration_ms: float = 1000.0, *, threads: int 
     me, mi = m.monitors["E"], m.monitors["I"]
     times = np.concatenate([me.times, mi.times])
     senders = np.concatenate([me.senders.astype(np.int64), mi.senders.astype(np.int64) + n_e])
-    return BrunelRun(times, senders, n_e, n_e + n_i, m.n_synapses, build_s, wall_s,
-                     int(m.net.events), spike_stats(times, senders, n_e + n_i, duration_ms),
-                     spike_stats(me.times, me.senders, n_e, duration_ms),
-                     spike_stats(mi.times, mi.senders, n_i, duration_ms))
+    return BrunelRun(
+        times,
+        senders,
+        n_e,
+        n_e + n_i,
+        m.n_synapses,
+        build_s,
+        wall_s,
+        int(m.net.events),
+        spike_stats(times, senders, n_e + n_i, duration_ms),
+        spike_stats(me.times, me.senders, n_e, duration_ms),
+        spike_stats(mi.times, mi.senders, n_i, duration_ms),
+    )
 
 
-def plot_raster(times_ms, senders, n_exc, n_neurons, duration_ms, path, title="",
-                max_neurons: int = 250):
+def plot_raster(
+    times_ms, senders, n_exc, n_neurons, duration_ms, path, title="", max_neurons: int = 250
+):
     """Raster of up to ``max_neurons`` neurons (exc in blue, inh in red) above the population rate."""
     import matplotlib
 
@@ -90,13 +108,15 @@ def plot_raster(times_ms, senders, n_exc, n_neurons, duration_ms, path, title=""
 
     n_show_e = min(n_exc, int(max_neurons * 0.8))
     n_show_i = min(n_neurons - n_exc, max_neurons - n_show_e)
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 6), sharex=True,
-                                   gridspec_kw={"height_ratios": [3, 1]})
+    fig, (ax1, ax2) = plt.subplots(
+        2, 1, figsize=(9, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
     e = senders < n_show_e
     i = (senders >= n_exc) & (senders < n_exc + n_show_i)
     ax1.plot(times_ms[e], senders[e], ".", ms=1.5, color="tab:blue", label="excitatory")
-    ax1.plot(times_ms[i], senders[i] - n_exc + n_show_e, ".", ms=1.5, color="tab:red",
-             label="inhibitory")
+    ax1.plot(
+        times_ms[i], senders[i] - n_exc + n_show_e, ".", ms=1.5, color="tab:red", label="inhibitory"
+    )
     ax1.set_ylabel("neuron")
     ax1.set_ylim(-1, n_show_e + n_show_i)
     ax1.set_title(title)

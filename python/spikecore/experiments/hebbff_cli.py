@@ -5,6 +5,7 @@ Examples::
     spikecore hebbff --quick --out hebbff_report        # ~1-2 min demonstration
     spikecore hebbff --R 3 4 5 6 7 8 9 10 --repeats 3 --modes fresh fixed --out report
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,26 +14,47 @@ import os
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--quick", action="store_true",
-                   help="small network (d = N = 32), R = 3..10, fresh + fixed data, 300 iterations (~1-2 min)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="small network (d = N = 32), R = 3..10, fresh + fixed data, 300 iterations (~1-2 min)",
+    )
     p.add_argument("--out", default="hebbff_report", help="output folder (default: %(default)s)")
-    p.add_argument("--R", type=int, nargs="+", default=None, help="repeat intervals (default 3..10)")
-    p.add_argument("--modes", nargs="+", choices=("fresh", "fixed"), default=None,
-                   help="data modes (default: fresh)")
+    p.add_argument(
+        "--R", type=int, nargs="+", default=None, help="repeat intervals (default 3..10)"
+    )
+    p.add_argument(
+        "--modes",
+        nargs="+",
+        choices=("fresh", "fixed"),
+        default=None,
+        help="data modes (default: fresh)",
+    )
     p.add_argument("--repeats", type=int, default=None, help="runs per learning mode (default 3)")
     p.add_argument("--d", type=int, default=None, help="input dimension (default 100)")
     p.add_argument("--N", type=int, default=None, help="hidden units (default 100)")
     p.add_argument("--plasticity", choices=("anti", "hebb", "free"), default=None)
-    p.add_argument("--spiking", action="store_true",
-                   help="LIF hidden layer with surrogate gradients (SpikingHebbFF)")
+    p.add_argument(
+        "--spiking",
+        action="store_true",
+        help="LIF hidden layer with surrogate gradients (SpikingHebbFF)",
+    )
     p.add_argument("--iters", type=int, default=None, help="training iterations per run")
     p.add_argument("--checkpoint-every", type=int, default=None, dest="checkpoint_every")
     p.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 1e-3)")
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--threads", type=int, default=None, dest="n_threads",
-                   help="threads of the fused kernel (results identical for any count)")
-    p.add_argument("--save-checkpoints", action="store_true",
-                   help="also write every checkpoint to OUT/checkpoints/R<R>_<mode>_<repeat>/")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        dest="n_threads",
+        help="threads of the fused kernel (results identical for any count)",
+    )
+    p.add_argument(
+        "--save-checkpoints",
+        action="store_true",
+        help="also write every checkpoint to OUT/checkpoints/R<R>_<mode>_<repeat>/",
+    )
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -42,9 +64,21 @@ def run(args: argparse.Namespace) -> int:
     from spikecore.analysis.report import write_report
     from spikecore.experiments.reconfiguration import SweepConfig, config_dict, run_sweep
 
-    over = {k: getattr(args, k) for k in ("d", "N", "plasticity", "iters", "checkpoint_every",
-                                           "lr", "seed", "n_threads", "repeats")
-            if getattr(args, k) is not None}
+    over = {
+        k: getattr(args, k)
+        for k in (
+            "d",
+            "N",
+            "plasticity",
+            "iters",
+            "checkpoint_every",
+            "lr",
+            "seed",
+            "n_threads",
+            "repeats",
+        )
+        if getattr(args, k) is not None
+    }
     if args.R is not None:
         over["R_values"] = tuple(args.R)
     if args.modes is not None:
@@ -65,8 +99,10 @@ def run(args: argparse.Namespace) -> int:
     with open(paths["summary"]) as f:
         s = json.load(f)
     for r in s["runs"]:
-        print(f"R={r['R']:2d} {r['mode']:5s} rep {r['repeat']}: acc {r['final_acc']:.3f}  "
-              f"Q {r['initial_Q']:.3f} -> {r['final_Q']:.3f}  flex {r['final_flexibility']:.3f}")
+        print(
+            f"R={r['R']:2d} {r['mode']:5s} rep {r['repeat']}: acc {r['final_acc']:.3f}  "
+            f"Q {r['initial_Q']:.3f} -> {r['final_Q']:.3f}  flex {r['final_flexibility']:.3f}"
+        )
     c = s["corr_Q_acc"]
     print(f"corr(Q, acc) over checkpoints: r = {c['pearson_r']}")
     print("report:", paths["report"])

@@ -10,6 +10,7 @@ pre-activations and the validation accuracy complete the record (METHODS.md sect
 
 Requires torch (imports :mod:`spikecore.models.hebbff`).
 """
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,14 @@ from spikecore.analysis.network import (
     windowed_correlations,
 )
 
-__all__ = ["SweepConfig", "analyse_activity", "analyse_model", "analyse_checkpoint_dir",
-           "train_and_analyse", "run_sweep"]
+__all__ = [
+    "SweepConfig",
+    "analyse_activity",
+    "analyse_model",
+    "analyse_checkpoint_dir",
+    "train_and_analyse",
+    "run_sweep",
+]
 
 
 @dataclass
@@ -81,9 +88,19 @@ class SweepConfig:
     @classmethod
     def quick(cls, **kw) -> "SweepConfig":
         """A 1-2 minute demonstration: d = N = 32, R = 3..10, fresh and fixed data, one repeat."""
-        base: Dict[str, Any] = dict(R_values=tuple(range(3, 11)), modes=("fresh", "fixed"), repeats=1, d=32,
-                    N=32, iters=300,
-                    checkpoint_every=50, T=128, batch=16, lr=1e-2, T_val=500)
+        base: Dict[str, Any] = dict(
+            R_values=tuple(range(3, 11)),
+            modes=("fresh", "fixed"),
+            repeats=1,
+            d=32,
+            N=32,
+            iters=300,
+            checkpoint_every=50,
+            T=128,
+            batch=16,
+            lr=1e-2,
+            T_val=500,
+        )
         base.update(kw)
         return cls(**base)
 
@@ -97,12 +114,20 @@ class SweepConfig:
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
         if self.window > self.T_val:
-            raise ValueError(f"window: {self.window} steps is longer than the validation "
-                             f"sequence ({self.T_val} steps)")
+            raise ValueError(
+                f"window: {self.window} steps is longer than the validation "
+                f"sequence ({self.T_val} steps)"
+            )
 
 
-def analyse_activity(a: np.ndarray, window: int = 50, gamma_pos: float = 1.02,
-                     gamma_neg: float = 1.0, omega: float = 1.0, seed: int = 0) -> Dict:
+def analyse_activity(
+    a: np.ndarray,
+    window: int = 50,
+    gamma_pos: float = 1.02,
+    gamma_neg: float = 1.0,
+    omega: float = 1.0,
+    seed: int = 0,
+) -> Dict:
     """Reconfiguration metrics of hidden pre-activations ``a [N, T]``: multilayer ``Q``, mean
     and per-node flexibility, number of communities, the consensus partition of the nodes over
     layers, distribution entropy, silent fraction."""
@@ -122,14 +147,21 @@ def analyse_activity(a: np.ndarray, window: int = 50, gamma_pos: float = 1.02,
     }
 
 
-def analyse_model(model, x_val, y_val, window: int = 50, gamma_pos: float = 1.02,
-                  gamma_neg: float = 1.0, omega: float = 1.0, seed: int = 0) -> Dict:
+def analyse_model(
+    model,
+    x_val,
+    y_val,
+    window: int = 50,
+    gamma_pos: float = 1.02,
+    gamma_neg: float = 1.0,
+    omega: float = 1.0,
+    seed: int = 0,
+) -> Dict:
     """Validation accuracy plus :func:`analyse_activity` of ``model`` on one validation
     sequence ``x_val [T, 1, d]``, ``y_val [T, 1]``."""
     from spikecore.models.hebbff import evaluate, hidden_activity
 
-    out = analyse_activity(hidden_activity(model, x_val), window, gamma_pos, gamma_neg, omega,
-                           seed)
+    out = analyse_activity(hidden_activity(model, x_val), window, gamma_pos, gamma_neg, omega, seed)
     out["acc"] = evaluate(model, x_val, y_val)
     return out
 
@@ -147,8 +179,11 @@ def analyse_checkpoint_dir(path: str, model, x_val, y_val, **kw) -> List[Dict]:
     def it_of(f):
         return int(os.path.basename(f).split(".")[0][5:])
 
-    files = sorted(glob.glob(os.path.join(path, "ckpt_*.safetensors"))
-                   + glob.glob(os.path.join(path, "ckpt_*.pt")), key=it_of)  # .pt: legacy
+    files = sorted(
+        glob.glob(os.path.join(path, "ckpt_*.safetensors"))
+        + glob.glob(os.path.join(path, "ckpt_*.pt")),
+        key=it_of,
+    )  # .pt: legacy
     if not files:
         raise ValueError(f"path: no ckpt_*.safetensors (or ckpt_*.pt) files in {path!r}")
     out = []
@@ -173,8 +208,7 @@ class RunRecord:
         return np.array([c[key] for c in self.checkpoints], dtype=float)
 
 
-def train_and_analyse(cfg: SweepConfig, R: int, mode: str, repeat: int,
-                      progress=None) -> RunRecord:
+def train_and_analyse(cfg: SweepConfig, R: int, mode: str, repeat: int, progress=None) -> RunRecord:
     """Train one HebbFF run of the sweep and analyse every checkpoint."""
     import torch
 
@@ -186,21 +220,32 @@ def train_and_analyse(cfg: SweepConfig, R: int, mode: str, repeat: int,
     model = cls(cfg.d, cfg.N, plasticity=cfg.plasticity, seed=seed, n_threads=cfg.n_threads)
     task = FamiliarityTask(d=cfg.d, R=R, T=cfg.T, batch=cfg.batch, mode=mode, seed=seed + 1)
     x_val, y_val = familiarity_sequence(cfg.d, R, 0.5, cfg.T_val, 1, seed=seed + 2)
-    run_dir = (os.path.join(cfg.checkpoint_dir, f"R{R}_{mode}_{repeat}")
-               if cfg.checkpoint_dir else None)
+    run_dir = (
+        os.path.join(cfg.checkpoint_dir, f"R{R}_{mode}_{repeat}") if cfg.checkpoint_dir else None
+    )
     t0 = time.perf_counter()
-    res = train_hebbff(model, task, TrainConfig(iters=cfg.iters, lr=cfg.lr,
-                                                eval_every=cfg.checkpoint_every,
-                                                checkpoint_every=cfg.checkpoint_every,
-                                                checkpoint_dir=run_dir, seed=seed))
-    rec = RunRecord(R=R, mode=mode, repeat=repeat, seed=seed,
-                    train_seconds=time.perf_counter() - t0)
+    res = train_hebbff(
+        model,
+        task,
+        TrainConfig(
+            iters=cfg.iters,
+            lr=cfg.lr,
+            eval_every=cfg.checkpoint_every,
+            checkpoint_every=cfg.checkpoint_every,
+            checkpoint_dir=run_dir,
+            seed=seed,
+        ),
+    )
+    rec = RunRecord(
+        R=R, mode=mode, repeat=repeat, seed=seed, train_seconds=time.perf_counter() - t0
+    )
     probe = cls(cfg.d, cfg.N, plasticity=cfg.plasticity, n_threads=cfg.n_threads)
     for it, sd in res.checkpoints:
         probe.load_state_dict(sd)
         with torch.no_grad():
-            m = analyse_model(probe, x_val, y_val, cfg.window, cfg.gamma_pos, cfg.gamma_neg,
-                              cfg.omega, seed=seed)
+            m = analyse_model(
+                probe, x_val, y_val, cfg.window, cfg.gamma_pos, cfg.gamma_neg, cfg.omega, seed=seed
+            )
         m["iter"] = it
         m["eta"] = float(probe.eta.detach())
         m["lam"] = float(probe.lam.detach())

@@ -4,6 +4,7 @@
 :func:`load_nir`; needs ``pip install nir``). Imported lazily, so ``import spikecore.io`` needs
 neither torch nor nir.
 """
+
 from __future__ import annotations
 
 import importlib

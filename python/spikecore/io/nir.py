@@ -54,6 +54,7 @@ Example
 >>> type(from_nir(g)[1]).__name__
 'LIF'
 """
+
 from __future__ import annotations
 
 import math
@@ -74,8 +75,7 @@ def _nir():
 
 
 def _check_dt(dt) -> float:
-    if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not math.isfinite(dt) \
-            or dt <= 0:
+    if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not math.isfinite(dt) or dt <= 0:
         raise ValueError(f"dt: must be a finite time step > 0 (seconds), got {dt!r}")
     return float(dt)
 
@@ -94,13 +94,16 @@ def to_nir(model, dt: float = 1e-4, peer: str = "nir"):
     dt = _check_dt(dt)
     peer = _check_peer(peer)
     layers = parse(model)  # validates structure and names the offending layer
-    neurons = [m for m in model.modules() if getattr(m, "spiking", None) is not None
-               and hasattr(m, "beta")]
+    neurons = [
+        m for m in model.modules() if getattr(m, "spiking", None) is not None and hasattr(m, "beta")
+    ]
     for m in neurons:
         if isinstance(m, snn.AdaptiveLIF):
-            raise ValueError("model: AdaptiveLIF has no NIR primitive (NIR has no adaptive "
-                             "threshold); export supports LIF, ParametricLIF, NoisyLIF, "
-                             "LeakyIntegrator")
+            raise ValueError(
+                "model: AdaptiveLIF has no NIR primitive (NIR has no adaptive "
+                "threshold); export supports LIF, ParametricLIF, NoisyLIF, "
+                "LeakyIntegrator"
+            )
     nodes: Dict[str, object] = {}
     edges: List[tuple] = []
     nodes["input"] = nir.Input(input_type={"input": np.array([layers[0].n_in])})
@@ -128,15 +131,23 @@ def to_nir(model, dt: float = 1e-4, peer: str = "nir"):
         if beta >= 1.0 and L.kind == "li":  # pure integrator: NIR I, dv/dt = R x
             nodes[neu] = nir.I(r=np.full(L.n, 1.0 / dt))
         elif beta >= 1.0 and not L.soft_reset and L.v_rest == 0.0:
-            nodes[neu] = nir.IF(r=np.full(L.n, 1.0 / dt), v_threshold=np.full(L.n, L.v_threshold),
-                                v_reset=np.full(L.n, L.v_reset))
+            nodes[neu] = nir.IF(
+                r=np.full(L.n, 1.0 / dt),
+                v_threshold=np.full(L.n, L.v_threshold),
+                v_reset=np.full(L.n, L.v_reset),
+            )
         elif L.kind == "li":
             nodes[neu] = nir.LI(tau=tau, r=r, v_leak=v_leak)
         else:
             meta = {"reset": "subtract"} if L.soft_reset else {}
-            nodes[neu] = nir.LIF(tau=tau, r=r, v_leak=v_leak,
-                                 v_threshold=np.full(L.n, L.v_threshold),
-                                 v_reset=np.full(L.n, L.v_reset), metadata=meta)
+            nodes[neu] = nir.LIF(
+                tau=tau,
+                r=r,
+                v_leak=v_leak,
+                v_threshold=np.full(L.n, L.v_threshold),
+                v_reset=np.full(L.n, L.v_reset),
+                metadata=meta,
+            )
         edges += [(prev, syn), (syn, neu)]
         prev = neu
     nodes["output"] = nir.Output(output_type={"output": np.array([layers[-1].n])})
@@ -147,13 +158,28 @@ def to_nir(model, dt: float = 1e-4, peer: str = "nir"):
 def _uniform(a, name: str, what: str) -> float:
     a = np.asarray(a, dtype=np.float64).reshape(-1)
     if a.size == 0 or not np.all(a == a[0]):
-        raise ValueError(f"graph: node {name!r} has per-neuron {what}; spikecore.nn layers take "
-                         "one value per layer")
+        raise ValueError(
+            f"graph: node {name!r} has per-neuron {what}; spikecore.nn layers take "
+            "one value per layer"
+        )
     return float(a[0])
 
 
-_SUPPORTED = ("Input", "Output", "Affine", "Linear", "Scale", "Flatten", "IF", "I", "LI", "LIF",
-              "CubaLI", "CubaLIF", "Threshold")
+_SUPPORTED = (
+    "Input",
+    "Output",
+    "Affine",
+    "Linear",
+    "Scale",
+    "Flatten",
+    "IF",
+    "I",
+    "LI",
+    "LIF",
+    "CubaLI",
+    "CubaLIF",
+    "Threshold",
+)
 _PEERS = ("nir", "snntorch", "norse", "spikingjelly")
 
 
@@ -241,21 +267,32 @@ def _neuron_modules(n, name: str, dt: float, peer: str, nir):
         w_in = _arr(getattr(n, "w_in", 1.0), size, name, "w_in")
         syn_steps = _uniform(tau_syn, name, "tau_syn") / dt
         if not syn_steps > 1.0:
-            raise ValueError(f"graph: node {name!r} has tau_syn/dt = {syn_steps:g} <= 1 at "
-                             f"dt = {dt:g}; pass the graph's time step as dt")
+            raise ValueError(
+                f"graph: node {name!r} has tau_syn/dt = {syn_steps:g} <= 1 at "
+                f"dt = {dt:g}; pass the graph's time step as dt"
+            )
         g_syn = w_in * dt / tau_syn
-        pre = [] if np.allclose(g_syn, 1.0, rtol=1e-7, atol=0.0) else \
-            [_scale_module(g_syn if np.any(g_syn != g_syn[0]) else g_syn[:1])]
+        pre = (
+            []
+            if np.allclose(g_syn, 1.0, rtol=1e-7, atol=0.0)
+            else [_scale_module(g_syn if np.any(g_syn != g_syn[0]) else g_syn[:1])]
+        )
         pre.append(snn.LeakyIntegrator(tau=syn_steps, v_rest=0.0))
         if isinstance(n, nir.CubaLI):
-            mem = nir.LI(tau=tau_mem, r=_arr(n.r, size, name, "r"),
-                         v_leak=_arr(n.v_leak, size, name, "v_leak"))
+            mem = nir.LI(
+                tau=tau_mem,
+                r=_arr(n.r, size, name, "r"),
+                v_leak=_arr(n.v_leak, size, name, "v_leak"),
+            )
         else:
-            mem = nir.LIF(tau=tau_mem, r=_arr(n.r, size, name, "r"),
-                          v_leak=_arr(n.v_leak, size, name, "v_leak"),
-                          v_threshold=_arr(n.v_threshold, size, name, "v_threshold"),
-                          v_reset=_arr(getattr(n, "v_reset", 0.0), size, name, "v_reset"),
-                          metadata=getattr(n, "metadata", None) or {})
+            mem = nir.LIF(
+                tau=tau_mem,
+                r=_arr(n.r, size, name, "r"),
+                v_leak=_arr(n.v_leak, size, name, "v_leak"),
+                v_threshold=_arr(n.v_threshold, size, name, "v_threshold"),
+                v_reset=_arr(getattr(n, "v_reset", 0.0), size, name, "v_reset"),
+                metadata=getattr(n, "metadata", None) or {},
+            )
         return pre + _neuron_modules(mem, name, dt, "nir", nir)
     if isinstance(n, nir.Threshold):
         th = _arr(n.threshold, size, name, "threshold")
@@ -274,16 +311,21 @@ def _neuron_modules(n, name: str, dt: float, peer: str, nir):
         fin = np.isfinite(tau)
         steps = np.where(fin, tau / dt, math.inf)
         if np.any(steps[fin] <= 1.0):
-            raise ValueError(f"graph: node {name!r} has tau/dt = {steps[fin].min():g} <= 1 at "
-                             f"dt = {dt:g}; pass the graph's time step as dt (Norse graphs: "
-                             "peer='norse')")
+            raise ValueError(
+                f"graph: node {name!r} has tau/dt = {steps[fin].min():g} <= 1 at "
+                f"dt = {dt:g}; pass the graph's time step as dt (Norse graphs: "
+                "peer='norse')"
+            )
         # IF / I: dv/dt = R I, so v += R dt x; a LIF / LI written with tau = inf by older
         # spikecore versions carries its gain in r directly
         inf_gain = r * dt if isinstance(n, (nir.IF, nir.I)) else r
         gain = np.where(fin, r * dt / np.where(fin, tau, 1.0), inf_gain)
         tau = steps
-        leak = _arr(getattr(n, "v_leak", 0.0), size, name, "v_leak") \
-            if hasattr(n, "v_leak") else np.zeros(size)
+        leak = (
+            _arr(getattr(n, "v_leak", 0.0), size, name, "v_leak")
+            if hasattr(n, "v_leak")
+            else np.zeros(size)
+        )
         kind = "li" if isinstance(n, (nir.LI, nir.I)) else "lif"
         if kind == "lif":
             th = _arr(n.v_threshold, size, name, "v_threshold")
@@ -307,13 +349,19 @@ def _neuron_modules(n, name: str, dt: float, peer: str, nir):
         mods.append(_threshold_module(v_th))
         return mods
     if np.all(tau == tau[0]):
-        lif = snn.LIF(tau=float(tau[0]), v_threshold=v_th, v_reset=None if soft else reset,
-                      v_rest=leak)
+        lif = snn.LIF(
+            tau=float(tau[0]), v_threshold=v_th, v_reset=None if soft else reset, v_rest=leak
+        )
     else:
         if np.any(~np.isfinite(tau)):
             raise ValueError(f"graph: node {name!r} mixes finite and infinite per-neuron tau")
-        lif = snn.ParametricLIF(tau=float(tau[0]), channels=size, v_threshold=v_th,
-                                v_reset=None if soft else reset, v_rest=leak)
+        lif = snn.ParametricLIF(
+            tau=float(tau[0]),
+            channels=size,
+            v_threshold=v_th,
+            v_reset=None if soft else reset,
+            v_rest=leak,
+        )
         with torch.no_grad():
             lif.w.copy_(torch.from_numpy(-np.log(tau - 1.0)).float())
     mods.append(lif)
@@ -338,8 +386,7 @@ def _graph_module(order, preds, mods, out_name):
             super().__init__()
             self.order = list(order)
             self.preds = {k: list(v) for k, v in preds.items()}
-            self.nodes = torch.nn.ModuleDict({k: torch.nn.Sequential(*m)
-                                              for k, m in mods.items()})
+            self.nodes = torch.nn.ModuleDict({k: torch.nn.Sequential(*m) for k, m in mods.items()})
             self.output = out_name
 
         def forward(self, x):
@@ -375,8 +422,10 @@ def from_nir(graph, dt: float = 1e-4, peer: str = "nir"):
     supported = tuple(getattr(nir, s) for s in _SUPPORTED)
     for name, n in graph.nodes.items():
         if not isinstance(n, supported):
-            raise ValueError(f"graph: node {name!r} is a {type(n).__name__}, which spikecore "
-                             f"cannot import; supported node types: {', '.join(_SUPPORTED)}")
+            raise ValueError(
+                f"graph: node {name!r} is a {type(n).__name__}, which spikecore "
+                f"cannot import; supported node types: {', '.join(_SUPPORTED)}"
+            )
     preds: Dict[str, List[str]] = {k: [] for k in graph.nodes}
     succ: Dict[str, List[str]] = {k: [] for k in graph.nodes}
     for a, b in graph.edges:
@@ -388,8 +437,10 @@ def from_nir(graph, dt: float = 1e-4, peer: str = "nir"):
     starts = [k for k, v in graph.nodes.items() if isinstance(v, nir.Input)]
     ends = [k for k, v in graph.nodes.items() if isinstance(v, nir.Output)]
     if len(starts) != 1 or len(ends) != 1:
-        raise ValueError(f"graph: needs exactly one Input and one Output node, found "
-                         f"{len(starts)} and {len(ends)}")
+        raise ValueError(
+            f"graph: needs exactly one Input and one Output node, found "
+            f"{len(starts)} and {len(ends)}"
+        )
     indeg = {k: len(v) for k, v in preds.items()}
     order, ready = [], [starts[0]]
     while ready:
@@ -401,8 +452,10 @@ def from_nir(graph, dt: float = 1e-4, peer: str = "nir"):
                 ready.append(s)
     if len(order) != len(graph.nodes):
         left = sorted(set(graph.nodes) - set(order))
-        raise ValueError(f"graph: nodes {left} are on a cycle or unreachable from the Input; "
-                         "only feedforward graphs can be imported")
+        raise ValueError(
+            f"graph: nodes {left} are on a cycle or unreachable from the Input; "
+            "only feedforward graphs can be imported"
+        )
     size: Dict[str, int] = {}
     ndim: Dict[str, int] = {}  # > 1 only for the Input of a multi-dimensional input
     mods: Dict[str, list] = {}
@@ -417,8 +470,9 @@ def from_nir(graph, dt: float = 1e-4, peer: str = "nir"):
         known = {p: s for p, s in ins.items() if s}
         if len(set(known.values())) > 1:
             (a, sa), (b, sb) = list(known.items())[:2]
-            raise ValueError(f"graph: node {k!r} receives {sa} features from {a!r} but {sb} "
-                             f"from {b!r}")
+            raise ValueError(
+                f"graph: node {k!r} receives {sa} features from {a!r} but {sb} from {b!r}"
+            )
         s_in = next(iter(known.values()), 0)
         if isinstance(n, (nir.Affine, nir.Linear)):
             w = np.asarray(n.weight, np.float32)
@@ -426,10 +480,15 @@ def from_nir(graph, dt: float = 1e-4, peer: str = "nir"):
                 raise ValueError(f"graph: node {k!r} weight must be 2-D, got {w.shape}")
             if s_in and w.shape[1] != s_in:
                 p = next(iter(known))
-                raise ValueError(f"graph: node {k!r} ({type(n).__name__}, {w.shape[1]} inputs) "
-                                 f"does not match node {p!r} ({s_in} outputs)")
-            b = np.asarray(n.bias, np.float32).reshape(-1) if isinstance(n, nir.Affine) \
-                and n.bias is not None else None
+                raise ValueError(
+                    f"graph: node {k!r} ({type(n).__name__}, {w.shape[1]} inputs) "
+                    f"does not match node {p!r} ({s_in} outputs)"
+                )
+            b = (
+                np.asarray(n.bias, np.float32).reshape(-1)
+                if isinstance(n, nir.Affine) and n.bias is not None
+                else None
+            )
             lin = snn.Linear(w.shape[1], w.shape[0], bias=b is not None)
             with torch.no_grad():
                 lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(w)))
@@ -447,8 +506,10 @@ def from_nir(graph, dt: float = 1e-4, peer: str = "nir"):
         own = _size(n, k)
         if own and s_in and own != s_in:
             p = next(iter(known))
-            raise ValueError(f"graph: node {k!r} ({type(n).__name__}, {own} neurons) does not "
-                             f"match node {p!r} ({s_in} outputs)")
+            raise ValueError(
+                f"graph: node {k!r} ({type(n).__name__}, {own} neurons) does not "
+                f"match node {p!r} ({s_in} outputs)"
+            )
         if isinstance(n, nir.Scale):
             mods[k] = [_scale_module(np.asarray(n.scale, np.float32).reshape(-1))]
         else:
@@ -462,8 +523,12 @@ def from_nir(graph, dt: float = 1e-4, peer: str = "nir"):
     seq: List[torch.nn.Module] = []
     for k in order:
         for m in mods.get(k, []):
-            if type(m).__name__ == "Scale" and seq and isinstance(seq[-1], snn.Linear) \
-                    and m.s.numel() in (1, seq[-1].out_features):
+            if (
+                type(m).__name__ == "Scale"
+                and seq
+                and isinstance(seq[-1], snn.Linear)
+                and m.s.numel() in (1, seq[-1].out_features)
+            ):
                 lin = seq[-1]  # fold the gain into the synapse: s * (W x + b)
                 with torch.no_grad():
                     lin.weight.mul_(m.s.view(-1, 1) if m.s.numel() > 1 else m.s)
@@ -498,6 +563,8 @@ def deploy_nir(graph, dt: float = 1e-4, peer: str = "nir", *, n_threads: int = 1
 
     model = from_nir(graph, dt=dt, peer=peer)
     if not isinstance(model, torch.nn.Sequential):
-        raise ValueError("graph: has branches or skips; the engine deploys chains only "
-                         "(use from_nir for the torch model)")
+        raise ValueError(
+            "graph: has branches or skips; the engine deploys chains only "
+            "(use from_nir for the torch model)"
+        )
     return from_torch(model.eval(), n_threads=n_threads)

@@ -18,14 +18,24 @@ audio data (SHD, SSC) with ``t, x, p``; ``t`` is in microseconds, ``p`` is the p
 
 Bins are anchored at ``t = 0``: bin ``k`` holds :math:`k\,dt \le t < (k+1)\,dt`.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["AUDIO_DTYPE", "CAMERA_DTYPE", "check_events", "events_to_dense", "events_to_batch",
-           "ToSpikecore", "from_spike_events", "from_shd", "to_shd_sample"]
+__all__ = [
+    "AUDIO_DTYPE",
+    "CAMERA_DTYPE",
+    "check_events",
+    "events_to_dense",
+    "events_to_batch",
+    "ToSpikecore",
+    "from_spike_events",
+    "from_shd",
+    "to_shd_sample",
+]
 
 CAMERA_DTYPE = np.dtype([("x", "<i8"), ("y", "<i8"), ("t", "<i8"), ("p", "<i8")])
 AUDIO_DTYPE = np.dtype([("t", "<i8"), ("x", "<i8"), ("p", "<i8")])  # tonic.datasets.SHD
@@ -35,8 +45,9 @@ def _tonic():
     try:
         import tonic
     except ImportError as exc:  # pragma: no cover - optional dependency
-        raise ImportError("spikecore.io.tonic needs the 'tonic' package (pip install tonic)") \
-            from exc
+        raise ImportError(
+            "spikecore.io.tonic needs the 'tonic' package (pip install tonic)"
+        ) from exc
     return tonic
 
 
@@ -44,16 +55,20 @@ def check_events(events, sensor_size=None, name: str = "events") -> np.ndarray:
     """Validate a tonic event array: a structured array with ``t``, ``x``, ``p`` (and ``y``
     for a 2-D sensor), coordinates inside ``sensor_size``, non-negative times."""
     if not isinstance(events, np.ndarray) or events.dtype.names is None:
-        raise TypeError(f"{name}: expected a numpy structured array with fields x, (y,) t, p, "
-                        f"got {type(events).__name__}"
-                        + ("" if not isinstance(events, np.ndarray) else f" of {events.dtype}"))
+        raise TypeError(
+            f"{name}: expected a numpy structured array with fields x, (y,) t, p, "
+            f"got {type(events).__name__}"
+            + ("" if not isinstance(events, np.ndarray) else f" of {events.dtype}")
+        )
     need = ["t", "x", "p"]
     if sensor_size is not None and int(_sensor(sensor_size)[1]) > 1:
         need.insert(2, "y")
     missing = [f for f in need if f not in events.dtype.names]
     if missing:
-        raise ValueError(f"{name}: missing field(s) {', '.join(missing)} (has "
-                         f"{', '.join(events.dtype.names)}; tonic events need {', '.join(need)})")
+        raise ValueError(
+            f"{name}: missing field(s) {', '.join(missing)} (has "
+            f"{', '.join(events.dtype.names)}; tonic events need {', '.join(need)})"
+        )
     if events.size and int(events["t"].min()) < 0:
         raise ValueError(f"{name}: negative time stamps (t is in microseconds from 0)")
     if sensor_size is not None and events.size:
@@ -62,8 +77,9 @@ def check_events(events, sensor_size=None, name: str = "events") -> np.ndarray:
             if f in events.dtype.names:
                 v = events[f]
                 if int(v.min()) < 0 or int(v.max()) >= lim:
-                    raise ValueError(f"{name}: field {f} outside [0, {lim}) of sensor_size "
-                                     f"{tuple(sensor_size)}")
+                    raise ValueError(
+                        f"{name}: field {f} outside [0, {lim}) of sensor_size {tuple(sensor_size)}"
+                    )
     return events
 
 
@@ -73,12 +89,15 @@ def _sensor(sensor_size) -> Tuple[int, int, int]:
     except TypeError:
         raise TypeError(f"sensor_size: expected (W, H, P), got {sensor_size!r}") from None
     if len(s) != 3 or min(s) < 1:
-        raise ValueError(f"sensor_size: expected three positive ints (W, H, P), got {sensor_size!r}")
+        raise ValueError(
+            f"sensor_size: expected three positive ints (W, H, P), got {sensor_size!r}"
+        )
     return s  # type: ignore[return-value]
 
 
-def events_to_dense(events, sensor_size, dt_us: float, n_steps: Optional[int] = None,
-                    binary: bool = True) -> np.ndarray:
+def events_to_dense(
+    events, sensor_size, dt_us: float, n_steps: Optional[int] = None, binary: bool = True
+) -> np.ndarray:
     """Events -> float32 ``[T, C]`` (``C = W * H * P``) in bins of ``dt_us`` microseconds
     (tonic's ``ToFrame``); ``n_steps`` defaults to the bins up to the last event;
     ``binary`` clips counts at 1."""
@@ -97,24 +116,30 @@ def events_to_dense(events, sensor_size, dt_us: float, n_steps: Optional[int] = 
     ev = events[events["t"] < n_steps * dt_us]
     if ev.size == 0:
         return np.zeros((n_steps, C), np.float32)
-    frames = tonic.transforms.ToFrame(sensor_size=(W, H, P), time_window=float(dt_us),
-                                      start_time=0.0, end_time=float(n_steps * dt_us),
-                                      include_incomplete=True)(ev)
+    frames = tonic.transforms.ToFrame(
+        sensor_size=(W, H, P),
+        time_window=float(dt_us),
+        start_time=0.0,
+        end_time=float(n_steps * dt_us),
+        include_incomplete=True,
+    )(ev)
     out = np.asarray(frames, np.float32).reshape(frames.shape[0], C)[:n_steps]
     if out.shape[0] < n_steps:
         out = np.concatenate([out, np.zeros((n_steps - out.shape[0], C), np.float32)])
     return np.minimum(out, 1.0) if binary else out
 
 
-def events_to_batch(samples: Sequence[np.ndarray], sensor_size, dt_us: float, n_steps: int,
-                    binary: bool = True):
+def events_to_batch(
+    samples: Sequence[np.ndarray], sensor_size, dt_us: float, n_steps: int, binary: bool = True
+):
     """A list of event arrays -> torch float32 ``[T, B, C]`` (spikecore.nn's layout)."""
     import torch
 
     if isinstance(samples, np.ndarray):
         raise TypeError("samples: expected a sequence of event arrays (one per sample)")
-    return torch.from_numpy(np.stack([events_to_dense(e, sensor_size, dt_us, n_steps, binary)
-                                      for e in samples], axis=1))
+    return torch.from_numpy(
+        np.stack([events_to_dense(e, sensor_size, dt_us, n_steps, binary) for e in samples], axis=1)
+    )
 
 
 class ToSpikecore:
@@ -134,8 +159,10 @@ class ToSpikecore:
         return events_to_dense(events, self.sensor_size, self.dt_us, self.n_steps, self.binary)
 
     def __repr__(self) -> str:
-        return (f"ToSpikecore(sensor_size={self.sensor_size}, dt_us={self.dt_us:g}, "
-                f"n_steps={self.n_steps})")
+        return (
+            f"ToSpikecore(sensor_size={self.sensor_size}, dt_us={self.dt_us:g}, "
+            f"n_steps={self.n_steps})"
+        )
 
 
 def from_spike_events(ev) -> Tuple[np.ndarray, Tuple[int, int, int]]:
@@ -145,8 +172,7 @@ def from_spike_events(ev) -> Tuple[np.ndarray, Tuple[int, int, int]]:
     from spikecore.audio.events import SpikeEvents
 
     if not isinstance(ev, SpikeEvents):
-        raise TypeError(f"ev: expected spikecore.audio.events.SpikeEvents, got "
-                        f"{type(ev).__name__}")
+        raise TypeError(f"ev: expected spikecore.audio.events.SpikeEvents, got {type(ev).__name__}")
     out = np.zeros(len(ev), AUDIO_DTYPE)
     out["t"] = np.rint(np.asarray(ev.t, np.float64) * ev.dt_s * 1e6).astype(np.int64)
     out["x"] = ev.unit
@@ -175,5 +201,6 @@ def to_shd_sample(events) -> Tuple[np.ndarray, np.ndarray]:
     """tonic audio events -> (times in seconds float32, units uint16), the per-sample arrays
     of :func:`spikecore.data.shd.write_shd` / :class:`SHDData`."""
     check_events(events)
-    return (np.asarray(events["t"], np.float64) * 1e-6).astype(np.float32), \
-        np.asarray(events["x"]).astype(np.uint16)
+    return (np.asarray(events["t"], np.float64) * 1e-6).astype(np.float32), np.asarray(
+        events["x"]
+    ).astype(np.uint16)

@@ -8,6 +8,7 @@
   selection over a population, with KD and pruning; parallel evaluation).
 - :mod:`~spikecore.learn.perturb`, :mod:`~spikecore.learn.loop`: corruptions and a small loop.
 """
+
 from . import distill, evolve, loop, perturb
 from .distill import DistillationLoss, FeatureAdapter, Schedule, kd_loss, virtual_teacher_logits
 from .esl import (
@@ -23,8 +24,25 @@ from .esl import (
 from .evolve import ClassificationTask, Evolution, build_student, mutate
 
 __all__ = [
-    "ESLLinear", "ESLScheduler", "GradualPruning", "MaskHistory", "cosine_fraction",
-    "erdos_renyi_densities", "esl_layers", "sparse_layers", "DistillationLoss", "FeatureAdapter",
-    "Schedule", "kd_loss", "virtual_teacher_logits", "ClassificationTask", "Evolution",
-    "build_student", "mutate", "distill", "evolve", "loop", "perturb",
+    "ESLLinear",
+    "ESLScheduler",
+    "GradualPruning",
+    "MaskHistory",
+    "cosine_fraction",
+    "erdos_renyi_densities",
+    "esl_layers",
+    "sparse_layers",
+    "DistillationLoss",
+    "FeatureAdapter",
+    "Schedule",
+    "kd_loss",
+    "virtual_teacher_logits",
+    "ClassificationTask",
+    "Evolution",
+    "build_student",
+    "mutate",
+    "distill",
+    "evolve",
+    "loop",
+    "perturb",
 ]

@@ -7,6 +7,7 @@ axpy or dot over the batch per synapse; gradients for x, w and b); anything else
 reference (scatter the synapses into a dense matrix, ``F.linear``). Thread count:
 ``torch.get_num_threads()``; results do not depend on it.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -41,8 +42,9 @@ class _SynapseLinear(torch.autograd.Function):
         yt = torch.empty(n_out, x2.shape[0], dtype=x2.dtype)
         b = bias.detach() if bias is not None else torch.empty(0, dtype=x2.dtype)
         nt = max(1, torch.get_num_threads())
-        _k.synapse_linear_forward(xt.numpy(), _np(row_ptr), _np(post32), _np(w), n_out, _np(b),
-                                  yt.numpy(), nt)
+        _k.synapse_linear_forward(
+            xt.numpy(), _np(row_ptr), _np(post32), _np(w), n_out, _np(b), yt.numpy(), nt
+        )
         ctx.save_for_backward(xt, w, row_ptr, post32)
         ctx.has_bias = bias is not None
         return yt.t()
@@ -55,29 +57,42 @@ class _SynapseLinear(torch.autograd.Function):
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
             gxt = torch.empty_like(xt)
-            _k.synapse_linear_grad_input(gyt.numpy(), _np(row_ptr), _np(post32), _np(w),
-                                         gxt.numpy(), nt)
+            _k.synapse_linear_grad_input(
+                gyt.numpy(), _np(row_ptr), _np(post32), _np(w), gxt.numpy(), nt
+            )
             gx = gxt.t()
         if ctx.needs_input_grad[1]:
             gw = torch.empty_like(w)
-            _k.synapse_linear_grad_weight(xt.numpy(), gyt.numpy(), _np(row_ptr), _np(post32),
-                                          gw.numpy(), nt)
+            _k.synapse_linear_grad_weight(
+                xt.numpy(), gyt.numpy(), _np(row_ptr), _np(post32), gw.numpy(), nt
+            )
         if ctx.has_bias and ctx.needs_input_grad[2]:
             gb = gyt.sum(1)
         return gx, gw, gb, None, None, None
 
 
-def synapse_linear(x: torch.Tensor, weight: torch.Tensor, pre: torch.Tensor, post: torch.Tensor,
-                   out_features: int, bias: Optional[torch.Tensor] = None,
-                   row_ptr: Optional[torch.Tensor] = None) -> torch.Tensor:
+def synapse_linear(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    pre: torch.Tensor,
+    post: torch.Tensor,
+    out_features: int,
+    bias: Optional[torch.Tensor] = None,
+    row_ptr: Optional[torch.Tensor] = None,
+) -> torch.Tensor:
     """``y = x W^T + b`` for x [..., in_features], W given by synapses sorted by (pre, post).
 
     ``row_ptr`` may be passed when cached (see :func:`row_pointer`).
     """
     n_in = x.shape[-1]
-    usable = (_k is not None and x.device.type == "cpu" and weight.device.type == "cpu"
-              and x.dtype in (torch.float32, torch.float64) and weight.dtype == x.dtype
-              and (bias is None or bias.dtype == x.dtype))
+    usable = (
+        _k is not None
+        and x.device.type == "cpu"
+        and weight.device.type == "cpu"
+        and x.dtype in (torch.float32, torch.float64)
+        and weight.dtype == x.dtype
+        and (bias is None or bias.dtype == x.dtype)
+    )
     if not usable:
         w = torch.zeros(out_features, n_in, dtype=weight.dtype, device=weight.device)
         w = w.index_put((post, pre), weight, accumulate=True)

@@ -30,6 +30,7 @@ temperature     4.0        softening temperature :math:`\tau > 0` (or a Schedule
 feature_weight  0.0        weight :math:`\beta \ge 0` of the feature loss
 ==============  =========  ==============================================================
 """
+
 from __future__ import annotations
 
 import math
@@ -42,8 +43,16 @@ from torch import nn
 from spikecore.nn import _check
 
 __all__ = [
-    "kd_loss", "response_loss", "feature_loss", "FeatureAdapter", "FeatureTap", "Schedule",
-    "DistillationLoss", "virtual_teacher_logits", "time_average", "labelled_cross_entropy",
+    "kd_loss",
+    "response_loss",
+    "feature_loss",
+    "FeatureAdapter",
+    "FeatureTap",
+    "Schedule",
+    "DistillationLoss",
+    "virtual_teacher_logits",
+    "time_average",
+    "labelled_cross_entropy",
 ]
 
 
@@ -71,23 +80,31 @@ def _temperature(t):
     return t
 
 
-def response_loss(student: torch.Tensor, teacher_logits: torch.Tensor,
-                  temperature: float = 4.0) -> torch.Tensor:
+def response_loss(
+    student: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 4.0
+) -> torch.Tensor:
     r""":math:`\tau^2\,\mathrm{KL}(\mathrm{softmax}(z_t/\tau) \| \mathrm{softmax}(\bar z_s/\tau))`,
     batch mean. ``student`` [T, B, K] (averaged over time) or [B, K]; ``teacher_logits`` [B, K]."""
     zs = time_average(student)
     _check.float_tensor(teacher_logits, "teacher_logits")
     if tuple(teacher_logits.shape) != tuple(zs.shape):
-        raise ValueError(f"teacher_logits: shape {tuple(teacher_logits.shape)} does not match the "
-                         f"student's time-averaged output {tuple(zs.shape)}")
+        raise ValueError(
+            f"teacher_logits: shape {tuple(teacher_logits.shape)} does not match the "
+            f"student's time-averaged output {tuple(zs.shape)}"
+        )
     t = _temperature(temperature)
     p_t = F.log_softmax(teacher_logits.detach().to(zs.dtype) / t, dim=-1)
     log_p_s = F.log_softmax(zs / t, dim=-1)
     return (t * t) * F.kl_div(log_p_s, p_t, reduction="batchmean", log_target=True)
 
 
-def kd_loss(student: torch.Tensor, teacher_logits: torch.Tensor, target: torch.Tensor,
-            alpha: float = 0.5, temperature: float = 4.0) -> torch.Tensor:
+def kd_loss(
+    student: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    target: torch.Tensor,
+    alpha: float = 0.5,
+    temperature: float = 4.0,
+) -> torch.Tensor:
     r"""(1 - alpha) CE(target, mean_t z_s) + alpha tau^2 KL(teacher || student), see module doc.
     Items with ``target == -1`` have no label: they enter the KL term only."""
     zs = time_average(student)
@@ -98,10 +115,17 @@ def kd_loss(student: torch.Tensor, teacher_logits: torch.Tensor, target: torch.T
 
 
 def _target(target, n):
-    if (not isinstance(target, torch.Tensor) or target.dim() != 1 or target.shape[0] != n
-            or target.dtype.is_floating_point or target.dtype == torch.bool):
-        raise ValueError(f"target: expected integer class indices [B={n}], got "
-                         f"{tuple(target.shape) if isinstance(target, torch.Tensor) else target!r}")
+    if (
+        not isinstance(target, torch.Tensor)
+        or target.dim() != 1
+        or target.shape[0] != n
+        or target.dtype.is_floating_point
+        or target.dtype == torch.bool
+    ):
+        raise ValueError(
+            f"target: expected integer class indices [B={n}], got "
+            f"{tuple(target.shape) if isinstance(target, torch.Tensor) else target!r}"
+        )
     if target.numel() and int(target.min()) < -1:
         raise IndexError("target: class indices must be >= 0, or -1 for an unlabelled item")
 
@@ -143,8 +167,10 @@ class FeatureAdapter(nn.Module):
 
     def __init__(self, student_channels: int, teacher_channels: int, bias: bool = True):
         super().__init__()
-        for v, n in ((student_channels, "student_channels"), (teacher_channels,
-                                                               "teacher_channels")):
+        for v, n in (
+            (student_channels, "student_channels"),
+            (teacher_channels, "teacher_channels"),
+        ):
             if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
                 raise ValueError(f"{n}: expected a positive int, got {v!r}")
         self.proj = nn.Linear(student_channels, teacher_channels, bias=bias)
@@ -153,20 +179,25 @@ class FeatureAdapter(nn.Module):
         if time_major:
             f = f.mean(0)
         if f.dim() < 2 or f.shape[1] != self.proj.in_features:
-            raise ValueError(f"f: expected [B, {self.proj.in_features}, ...], got "
-                             f"{tuple(f.shape)}")
+            raise ValueError(f"f: expected [B, {self.proj.in_features}, ...], got {tuple(f.shape)}")
         if f.dim() == 2:
             return self.proj(f)
         return self.proj(f.movedim(1, -1)).movedim(-1, 1)
 
 
-def feature_loss(student_feature: torch.Tensor, teacher_feature: torch.Tensor,
-                 adapter: FeatureAdapter, time_major: bool = True) -> torch.Tensor:
+def feature_loss(
+    student_feature: torch.Tensor,
+    teacher_feature: torch.Tensor,
+    adapter: FeatureAdapter,
+    time_major: bool = True,
+) -> torch.Tensor:
     """MSE(adapter(mean_t student_feature), teacher_feature)."""
     a = adapter(student_feature, time_major=time_major)
     if tuple(a.shape) != tuple(teacher_feature.shape):
-        raise ValueError(f"teacher_feature: shape {tuple(teacher_feature.shape)} does not match "
-                         f"the adapted student feature {tuple(a.shape)}")
+        raise ValueError(
+            f"teacher_feature: shape {tuple(teacher_feature.shape)} does not match "
+            f"the adapted student feature {tuple(a.shape)}"
+        )
     return F.mse_loss(a, teacher_feature.detach().to(a.dtype))
 
 
@@ -179,13 +210,16 @@ class FeatureTap:
         self._handles = []
         for n in names:
             if n not in mods:
-                raise ValueError(f"names: {model.__class__.__name__} has no submodule {n!r}; "
-                                 f"valid: {', '.join(k for k in mods if k)}")
+                raise ValueError(
+                    f"names: {model.__class__.__name__} has no submodule {n!r}; "
+                    f"valid: {', '.join(k for k in mods if k)}"
+                )
             self._handles.append(mods[n].register_forward_hook(self._hook(n)))
 
     def _hook(self, name):
         def hook(_m, _i, out):
             self.out[name] = out[0] if isinstance(out, tuple) else out
+
         return hook
 
     def __getitem__(self, name):
@@ -205,8 +239,9 @@ class Schedule:
               \tfrac12\big(1 + \cos(\pi k / K)\big) \quad\text{(cosine)}
     """
 
-    def __init__(self, start: float, end: Optional[float] = None, steps: int = 1,
-                 kind: str = "linear"):
+    def __init__(
+        self, start: float, end: Optional[float] = None, steps: int = 1, kind: str = "linear"
+    ):
         self.start = _check.finite(start, "start")
         self.end = self.start if end is None else _check.finite(end, "end")
         if isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0:
@@ -238,16 +273,25 @@ class DistillationLoss(nn.Module):
     student features are read from the hooks of the last student forward.
     """
 
-    def __init__(self, teacher: Optional[nn.Module] = None, alpha: Union[float, Schedule] = 0.5,
-                 temperature: Union[float, Schedule] = 4.0, frozen: bool = True,
-                 student: Optional[nn.Module] = None, features: Sequence = (),
-                 feature_weight: float = 0.0):
+    def __init__(
+        self,
+        teacher: Optional[nn.Module] = None,
+        alpha: Union[float, Schedule] = 0.5,
+        temperature: Union[float, Schedule] = 4.0,
+        frozen: bool = True,
+        student: Optional[nn.Module] = None,
+        features: Sequence = (),
+        feature_weight: float = 0.0,
+    ):
         super().__init__()
         self.teacher = teacher
         self.frozen = bool(frozen)
         self._alpha = alpha if isinstance(alpha, Schedule) else Schedule(_alpha(alpha))
-        self._temp = (temperature if isinstance(temperature, Schedule)
-                      else Schedule(_temperature(temperature)))
+        self._temp = (
+            temperature
+            if isinstance(temperature, Schedule)
+            else Schedule(_temperature(temperature))
+        )
         fw = _check.finite(feature_weight, "feature_weight")
         if fw < 0:
             raise ValueError(f"feature_weight: must be >= 0, got {fw:g}")
@@ -279,9 +323,13 @@ class DistillationLoss(nn.Module):
         """Advance the alpha / temperature schedules by one step."""
         self.k += 1
 
-    def forward(self, student_out: torch.Tensor, target: torch.Tensor,
-                teacher_input: Optional[torch.Tensor] = None,
-                teacher_logits: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self,
+        student_out: torch.Tensor,
+        target: torch.Tensor,
+        teacher_input: Optional[torch.Tensor] = None,
+        teacher_logits: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         extra = 0.0
         if teacher_logits is None:
             if self.teacher is None or teacher_input is None:
@@ -298,5 +346,6 @@ class DistillationLoss(nn.Module):
         if self._pairs and self.feature_weight > 0:
             for (s_name, t_name), ad in zip(self._pairs, self.adapters):
                 loss = loss + self.feature_weight * feature_loss(
-                    self._s_tap[s_name], self._t_tap[t_name], ad, time_major=True)
+                    self._s_tap[s_name], self._t_tap[t_name], ad, time_major=True
+                )
         return loss

@@ -32,6 +32,7 @@ Typical use::
         sched.step()                                         # callback after optimizer.step
     sched.history.plot()
 """
+
 from __future__ import annotations
 
 import math
@@ -48,8 +49,16 @@ from spikecore.nn.parallel import average_across_ranks
 from ._sparse import row_pointer, synapse_linear
 
 __all__ = [
-    "ESLLinear", "ESLScheduler", "MaskHistory", "GradualPruning", "erdos_renyi_densities",
-    "esl_layers", "sparse_layers", "cosine_fraction", "check_density", "check_fraction",
+    "ESLLinear",
+    "ESLScheduler",
+    "MaskHistory",
+    "GradualPruning",
+    "erdos_renyi_densities",
+    "esl_layers",
+    "sparse_layers",
+    "cosine_fraction",
+    "check_density",
+    "check_fraction",
 ]
 
 
@@ -103,8 +112,10 @@ def erdos_renyi_densities(shapes: Sequence[Tuple[int, int]], density: float) -> 
     out = [float(min(1.0, max(x, 0.0))) for x in d]
     for k, (dk, n) in enumerate(zip(out, sizes)):
         if round(dk * n) < 1:
-            raise ValueError(f"density: {density:g} would leave layer {k} "
-                             f"({shapes[k][0]}x{shapes[k][1]}) without synapses")
+            raise ValueError(
+                f"density: {density:g} would leave layer {k} "
+                f"({shapes[k][0]}x{shapes[k][1]}) without synapses"
+            )
     return out
 
 
@@ -163,11 +174,13 @@ class ESLLinear(SparseLinear):
     def __setstate__(self, state):
         super().__setstate__(state)
         from spikecore._core.synapses import SynapseMatrix
+
         pre = self.pre.cpu().numpy().astype(np.int32)
         post = self.post.cpu().numpy().astype(np.int32)
         w = self.weight.detach().cpu().float().numpy()
-        self.matrix = SynapseMatrix.from_coo(self.in_features, self.out_features, pre, post, w,
-                                             np.ones(len(w), np.uint16), 0.25)
+        self.matrix = SynapseMatrix.from_coo(
+            self.in_features, self.out_features, pre, post, w, np.ones(len(w), np.uint16), 0.25
+        )
 
     def _synapse_product_pays(self, x: torch.Tensor) -> bool:
         if self.density > self.SYNAPSE_PRODUCT_MAX_DENSITY + 1e-9 or not torch.is_tensor(x):
@@ -176,21 +189,39 @@ class ESLLinear(SparseLinear):
         return n > 0 and int(torch.count_nonzero(x.detach())) > self.DENSE_INPUT_FRACTION * n
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.keep_dense_grad or self.product == "dense" or (
-                self.product == "auto" and not self._synapse_product_pays(x)):
+        if (
+            self.keep_dense_grad
+            or self.product == "dense"
+            or (self.product == "auto" and not self._synapse_product_pays(x))
+        ):
             return super().forward(x)
         _check.float_tensor(x, "x")
         if x.dim() == 0 or x.shape[-1] != self.in_features:
-            raise ValueError(f"x: last dimension of shape {tuple(x.shape)} must equal "
-                             f"in_features={self.in_features}")
+            raise ValueError(
+                f"x: last dimension of shape {tuple(x.shape)} must equal "
+                f"in_features={self.in_features}"
+            )
         w = self.weight if self.weight.dtype == x.dtype else self.weight.to(x.dtype)
         b = None if self.bias is None else self.bias.to(x.dtype)
-        return synapse_linear(x, w, self.pre, self.post, self.out_features, b,
-                              row_ptr=self._row_ptr() if x.device.type == "cpu" else None)
+        return synapse_linear(
+            x,
+            w,
+            self.pre,
+            self.post,
+            self.out_features,
+            b,
+            row_ptr=self._row_ptr() if x.device.type == "cpu" else None,
+        )
 
 
-def esl_layers(sizes: Sequence[int], density: float, erdos_renyi: bool = True, seed: int = 0,
-               bias: bool = True, cls=ESLLinear) -> List[SparseLinear]:
+def esl_layers(
+    sizes: Sequence[int],
+    density: float,
+    erdos_renyi: bool = True,
+    seed: int = 0,
+    bias: bool = True,
+    cls=ESLLinear,
+) -> List[SparseLinear]:
     """Sparse layers ``sizes[k] -> sizes[k + 1]`` at overall ``density`` (Erdos-Renyi split
     when ``erdos_renyi``, else the same density everywhere). Layer k is seeded ``seed + k``."""
     sizes = [_positive_int(s, "sizes") for s in sizes]
@@ -204,8 +235,10 @@ def esl_layers(sizes: Sequence[int], density: float, erdos_renyi: bool = True, s
         for k, (a, b) in enumerate(shapes):
             if round(ds[k] * a * b) < 1:
                 raise ValueError(f"density: {density:g} would leave layer {k} without synapses")
-    return [cls(a, b, density=d, bias=bias, seed=seed + k) for k, ((a, b), d)
-            in enumerate(zip(shapes, ds))]
+    return [
+        cls(a, b, density=d, bias=bias, seed=seed + k)
+        for k, ((a, b), d) in enumerate(zip(shapes, ds))
+    ]
 
 
 def sparse_layers(model: Union[nn.Module, Iterable[SparseLinear]]) -> Dict[str, SparseLinear]:
@@ -238,7 +271,8 @@ class MaskHistory:
     keep_masks: bool = True
     records: List[dict] = field(default_factory=list)
     snapshots: Dict[str, List[Tuple[int, np.ndarray, Tuple[int, int]]]] = field(
-        default_factory=dict)
+        default_factory=dict
+    )
 
     def snapshot(self, iteration: int, name: str, layer: SparseLinear) -> None:
         if not self.keep_masks:
@@ -298,9 +332,16 @@ class ESLScheduler:
     ``t_end=None`` keeps :math:`\zeta_t = \zeta_0` constant (no annealing, no stop).
     """
 
-    def __init__(self, model, optimizer: Optional[torch.optim.Optimizer] = None,
-                 zeta0: float = 0.3, delta_t: int = 100, t_end: Optional[float] = None,
-                 regrow: str = "random", history: Union[bool, MaskHistory] = True):
+    def __init__(
+        self,
+        model,
+        optimizer: Optional[torch.optim.Optimizer] = None,
+        zeta0: float = 0.3,
+        delta_t: int = 100,
+        t_end: Optional[float] = None,
+        regrow: str = "random",
+        history: Union[bool, MaskHistory] = True,
+    ):
         self.layers = sparse_layers(model)
         self.optimizer = optimizer
         self.zeta0 = check_fraction(zeta0, "zeta0")
@@ -313,8 +354,10 @@ class ESLScheduler:
         self.regrow = _check.choice(regrow, "regrow", ("random", "gradient"))
         for name, layer in self.layers.items():
             if round(self.zeta0 * layer.nnz) >= layer.nnz:
-                raise ValueError(f"zeta0: {self.zeta0:g} would prune every synapse of layer "
-                                 f"{name!r} ({layer.nnz} synapses)")
+                raise ValueError(
+                    f"zeta0: {self.zeta0:g} would prune every synapse of layer "
+                    f"{name!r} ({layer.nnz} synapses)"
+                )
         self.history: Optional[MaskHistory]
         if isinstance(history, MaskHistory):
             self.history = history
@@ -373,15 +416,24 @@ class ESLScheduler:
                 grad = average_across_ranks(grad)
             pruned = layer.prune(zeta, mode="magnitude", optimizer=self.optimizer)
             if self.regrow == "gradient" and grad is not None:
-                regrown = layer.regrow(pruned, mode="gradient", init=0.0, grad=grad,
-                                       optimizer=self.optimizer)
+                regrown = layer.regrow(
+                    pruned, mode="gradient", init=0.0, grad=grad, optimizer=self.optimizer
+                )
             else:
                 regrown = layer.regrow(pruned, mode="random", init=0.0, optimizer=self.optimizer)
             layer._dense_grad = None
             out[name] = (pruned, regrown)
             if self.history is not None:
-                self.history.records.append(dict(iteration=self.t, layer=name, nnz=layer.nnz,
-                                                 pruned=pruned, regrown=regrown, zeta=zeta))
+                self.history.records.append(
+                    dict(
+                        iteration=self.t,
+                        layer=name,
+                        nnz=layer.nnz,
+                        pruned=pruned,
+                        regrown=regrown,
+                        zeta=zeta,
+                    )
+                )
                 self.history.snapshot(self.t, name, layer)
         return out
 
@@ -405,8 +457,15 @@ class GradualPruning:
     when the schedule would leave a layer without synapses.
     """
 
-    def __init__(self, model, final_density: float, optimizer=None, delta_t: int = 50,
-                 n_updates: int = 10, t_start: int = 0):
+    def __init__(
+        self,
+        model,
+        final_density: float,
+        optimizer=None,
+        delta_t: int = 50,
+        n_updates: int = 10,
+        t_start: int = 0,
+    ):
         self.layers = sparse_layers(model)
         self.final_density = check_density(final_density, "final_density")
         self.optimizer = optimizer
@@ -419,8 +478,10 @@ class GradualPruning:
         for name, layer in self.layers.items():
             total = layer.in_features * layer.out_features
             if round(self.final_density * total) < 1:
-                raise ValueError(f"final_density: {self.final_density:g} would empty layer "
-                                 f"{name!r} ({layer.in_features}x{layer.out_features})")
+                raise ValueError(
+                    f"final_density: {self.final_density:g} would empty layer "
+                    f"{name!r} ({layer.in_features}x{layer.out_features})"
+                )
             self.d0[name] = layer.density
         self.t = 0
 

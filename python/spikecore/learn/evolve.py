@@ -49,6 +49,7 @@ Measured on digits (examples/evolve_structure.py, docs/learn.md): at equal synap
 equal epochs per final network, evolution + KD does *not* reach pruning alone (about 1 point
 below, 5 seeds); the claim is not asserted by a test.
 """
+
 from __future__ import annotations
 
 import copy
@@ -67,25 +68,34 @@ from spikecore.nn import _check
 from .distill import kd_loss, virtual_teacher_logits
 from .esl import ESLScheduler, GradualPruning, check_density, check_fraction, esl_layers
 
-__all__ = ["ClassificationTask", "Evolution", "EvolutionResult", "evaluate_population",
-           "mutate", "build_student"]
+__all__ = [
+    "ClassificationTask",
+    "Evolution",
+    "EvolutionResult",
+    "evaluate_population",
+    "mutate",
+    "build_student",
+]
 
 
-def build_student(sizes: Sequence[int], density: float, seed: int = 0,
-                  erdos_renyi: bool = True) -> torch.nn.Sequential:
+def build_student(
+    sizes: Sequence[int], density: float, seed: int = 0, erdos_renyi: bool = True
+) -> torch.nn.Sequential:
     """Sparse SNN: ESLLinear -> LIF -> ... -> ESLLinear -> leaky-integrator readout (tau = inf).
     Logits are the readout averaged over time."""
     layers = esl_layers(sizes, density, erdos_renyi=erdos_renyi, seed=seed)
     mods: List[torch.nn.Module] = []
     for k, layer in enumerate(layers):
         mods.append(layer)
-        mods.append(snn.LIF(tau=2.0) if k < len(layers) - 1
-                    else snn.LeakyIntegrator(tau=float("inf")))
+        mods.append(
+            snn.LIF(tau=2.0) if k < len(layers) - 1 else snn.LeakyIntegrator(tau=float("inf"))
+        )
     return torch.nn.Sequential(*mods)
 
 
 def _encode(x, steps, seed):
     from .loop import encode
+
     return encode(x, steps, seed)
 
 
@@ -133,8 +143,10 @@ class ClassificationTask:
         if self.lr_schedule == "cosine":
             h = self.horizon
             if isinstance(h, bool) or not isinstance(h, int) or h < 1:
-                raise ValueError(f"horizon: lr_schedule='cosine' needs a positive int number of "
-                                 f"epochs, got {h!r}")
+                raise ValueError(
+                    f"horizon: lr_schedule='cosine' needs a positive int number of "
+                    f"epochs, got {h!r}"
+                )
         if self.kd == "teacher" and self.teacher is None:
             raise ValueError("teacher: kd='teacher' needs a teacher module")
         if self.prune_to is not None:
@@ -168,8 +180,13 @@ class ClassificationTask:
             opt.load_state_dict(copy.deepcopy(state))
         return opt
 
-    def train(self, model: torch.nn.Module, seed: int, epochs: Optional[int] = None,
-              optimizer_state: Optional[dict] = None) -> dict:
+    def train(
+        self,
+        model: torch.nn.Module,
+        seed: int,
+        epochs: Optional[int] = None,
+        optimizer_state: Optional[dict] = None,
+    ) -> dict:
         """Train ``model`` in place for ``epochs`` (default ``self.epochs``), continuing from
         ``optimizer_state`` when given; returns the optimizer's ``state_dict``."""
         epochs = self.epochs if epochs is None else epochs
@@ -180,16 +197,37 @@ class ClassificationTask:
         iters = epochs * math.ceil(len(self.x_train) / self.batch)
         if self.esl:
             t_end = None if self.esl_anneal is None else max(1.0, self.esl_anneal * iters)
-            callbacks.append(ESLScheduler(model, opt, zeta0=self.zeta0, delta_t=self.delta_t,
-                                          t_end=t_end, regrow=self.esl_regrow,
-                                          history=False).step)
+            callbacks.append(
+                ESLScheduler(
+                    model,
+                    opt,
+                    zeta0=self.zeta0,
+                    delta_t=self.delta_t,
+                    t_end=t_end,
+                    regrow=self.esl_regrow,
+                    history=False,
+                ).step
+            )
         if self.prune_to is not None:
-            callbacks.append(GradualPruning(model, self.prune_to, optimizer=opt,
-                                            delta_t=max(1, iters // 12), n_updates=8).step)
+            callbacks.append(
+                GradualPruning(
+                    model, self.prune_to, optimizer=opt, delta_t=max(1, iters // 12), n_updates=8
+                ).step
+            )
         from .loop import fit
-        fit(model, self.x_train, self.y_train, steps=self.steps, epochs=epochs, batch=self.batch,
-            seed=seed, optimizer=opt, callbacks=callbacks,
-            loss=lambda m, s, x, y: self.loss(m(s), x, y))
+
+        fit(
+            model,
+            self.x_train,
+            self.y_train,
+            steps=self.steps,
+            epochs=epochs,
+            batch=self.batch,
+            seed=seed,
+            optimizer=opt,
+            callbacks=callbacks,
+            loss=lambda m, s, x, y: self.loss(m(s), x, y),
+        )
         return opt.state_dict()
 
     def _cosine(self, opt):
@@ -214,6 +252,7 @@ class ClassificationTask:
 
     def score(self, model: torch.nn.Module, seed: int = 12345) -> float:
         from .loop import accuracy
+
         return accuracy(model, self.x_val, self.y_val, steps=self.steps, seed=seed)
 
 
@@ -225,25 +264,34 @@ def _run_candidate(args):
     model = copy.deepcopy(template)
     model.load_state_dict(state)
     opt_state = task.train(model, seed, optimizer_state=opt_state)
-    return (task.score(model), {k: v.detach().clone() for k, v in model.state_dict().items()},
-            copy.deepcopy(opt_state))
+    return (
+        task.score(model),
+        {k: v.detach().clone() for k, v in model.state_dict().items()},
+        copy.deepcopy(opt_state),
+    )
 
 
-def evaluate_population(task: ClassificationTask, template: torch.nn.Module, states: Sequence,
-                        seeds: Sequence[int], backend: str = "process", workers: int = 2,
-                        pool=None, optimizer_states: Optional[Sequence] = None
-                        ) -> List[Tuple[float, dict, dict]]:
+def evaluate_population(
+    task: ClassificationTask,
+    template: torch.nn.Module,
+    states: Sequence,
+    seeds: Sequence[int],
+    backend: str = "process",
+    workers: int = 2,
+    pool=None,
+    optimizer_states: Optional[Sequence] = None,
+) -> List[Tuple[float, dict, dict]]:
     """Train and score every candidate state (continuing from ``optimizer_states`` where given);
     returns [(fitness, new state, new optimizer state)] in input order."""
     backend = _check.choice(backend, "backend", ("process", "ray", "serial"))
     if optimizer_states is None:
         optimizer_states = [None] * len(states)
-    jobs = [(task, template, s, o, int(sd), 1)
-            for s, o, sd in zip(states, optimizer_states, seeds)]
+    jobs = [(task, template, s, o, int(sd), 1) for s, o, sd in zip(states, optimizer_states, seeds)]
     if backend == "serial" or workers == 1 and pool is None and backend != "ray":
         return [_run_candidate(j) for j in jobs]
     if backend == "ray":
         import ray
+
         if not ray.is_initialized():
             ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
         remote = ray.remote(_run_candidate)
@@ -251,18 +299,24 @@ def evaluate_population(task: ClassificationTask, template: torch.nn.Module, sta
     if pool is not None:
         return pool.map(_run_candidate, jobs)
     import torch.multiprocessing as mp
+
     with mp.get_context("spawn").Pool(workers) as p:
         return p.map(_run_candidate, jobs)
 
 
-def mutate(model: torch.nn.Module, fraction: float, seed: int,
-           optimizer: Optional[torch.optim.Optimizer] = None) -> torch.nn.Module:
+def mutate(
+    model: torch.nn.Module,
+    fraction: float,
+    seed: int,
+    optimizer: Optional[torch.optim.Optimizer] = None,
+) -> torch.nn.Module:
     """Move ``fraction`` of every sparse layer's synapses: prune the smallest |W|, regrow as many
     at random free positions (weight 0). With ``optimizer`` (over ``model``'s parameters) its
     per-synapse state (Adam moments) follows the kept synapses and is zero for the regrown
     ones. In place; returns ``model``."""
     fraction = check_fraction(fraction, "mutation")
     from .esl import sparse_layers
+
     with torch.no_grad():
         for k, layer in enumerate(sparse_layers(model).values()):
             layer.seed = int(seed) * 7919 + k  # a fresh random stream per child and layer
@@ -275,9 +329,9 @@ def mutate(model: torch.nn.Module, fraction: float, seed: int,
 @dataclass
 class EvolutionResult:
     best: torch.nn.Module
-    best_fitness: float                      # validation accuracy of ``best`` (after fine-tune)
+    best_fitness: float  # validation accuracy of ``best`` (after fine-tune)
     history: List[dict] = field(default_factory=list)  # per generation: best, mean, fitnesses
-    optimizer_state: Optional[dict] = None   # ``best``'s optimizer state (to keep training)
+    optimizer_state: Optional[dict] = None  # ``best``'s optimizer state (to keep training)
     selected_fitness: Optional[float] = None  # validation accuracy when selected (before
     #                                           the fine-tune)
 
@@ -295,22 +349,39 @@ class Evolution:
     to give a baseline trained once.
     """
 
-    def __init__(self, task: ClassificationTask, sizes: Sequence[int], density: float,
-                 population: int = 6, generations: int = 4, elite: int = 2,
-                 mutation: float = 0.1, tournament: int = 2, workers: int = 2,
-                 backend: str = "auto", seed: int = 0, inherit_optimizer: bool = True,
-                 finetune: int = 0, erdos_renyi: bool = True,
-                 log: Optional[Callable[[str], None]] = None):
+    def __init__(
+        self,
+        task: ClassificationTask,
+        sizes: Sequence[int],
+        density: float,
+        population: int = 6,
+        generations: int = 4,
+        elite: int = 2,
+        mutation: float = 0.1,
+        tournament: int = 2,
+        workers: int = 2,
+        backend: str = "auto",
+        seed: int = 0,
+        inherit_optimizer: bool = True,
+        finetune: int = 0,
+        erdos_renyi: bool = True,
+        log: Optional[Callable[[str], None]] = None,
+    ):
         self.task = task
         self.sizes = list(sizes)
         self.density = check_density(density)
-        for v, n in ((population, "population"), (generations, "generations"),
-                     (tournament, "tournament"), (workers, "workers")):
+        for v, n in (
+            (population, "population"),
+            (generations, "generations"),
+            (tournament, "tournament"),
+            (workers, "workers"),
+        ):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{n}: expected a positive int, got {v!r}")
         if isinstance(elite, bool) or not isinstance(elite, int) or not 0 <= elite <= population:
-            raise ValueError(f"elite: expected an int in [0, population={population}], got "
-                             f"{elite!r}")
+            raise ValueError(
+                f"elite: expected an int in [0, population={population}], got {elite!r}"
+            )
         if isinstance(finetune, bool) or not isinstance(finetune, int) or finetune < 0:
             raise ValueError(f"finetune: expected an int >= 0 (epochs), got {finetune!r}")
         if not isinstance(inherit_optimizer, bool):
@@ -327,6 +398,7 @@ class Evolution:
             backend = "process"
             try:
                 import ray  # noqa: F401
+
                 if ray.is_initialized():
                     backend = "ray"
             except ImportError:
@@ -355,8 +427,14 @@ class Evolution:
         models = []
         for i in range(self.population):
             torch.manual_seed(self.seed * 1000 + i)
-            models.append(build_student(self.sizes, self.density, seed=self.seed * 1000 + 10 * i,
-                                        erdos_renyi=self.erdos_renyi))
+            models.append(
+                build_student(
+                    self.sizes,
+                    self.density,
+                    seed=self.seed * 1000 + 10 * i,
+                    erdos_renyi=self.erdos_renyi,
+                )
+            )
         template = models[0]
         states = [m.state_dict() for m in models]
         opt_states: List[Optional[dict]] = [None] * self.population
@@ -364,32 +442,47 @@ class Evolution:
         pool = None
         if self.backend == "process" and self.workers > 1:
             import torch.multiprocessing as mp
+
             pool = mp.get_context("spawn").Pool(self.workers)
         try:
             for g in range(self.generations):
                 seeds = [self.seed * 1_000_003 + g * 1009 + i for i in range(len(states))]
-                out = evaluate_population(self.task, template, states, seeds, self.backend,
-                                          self.workers, pool, opt_states)
+                out = evaluate_population(
+                    self.task, template, states, seeds, self.backend, self.workers, pool, opt_states
+                )
                 fit = np.array([f for f, _, _ in out])
                 states = [s for _, s, _ in out]
                 opt_states = [o if self.inherit_optimizer else None for _, _, o in out]
                 order = np.argsort(-fit, kind="stable")
-                history.append(dict(generation=g, best=float(fit.max()), mean=float(fit.mean()),
-                                    fitness=fit.tolist()))
+                history.append(
+                    dict(
+                        generation=g,
+                        best=float(fit.max()),
+                        mean=float(fit.mean()),
+                        fitness=fit.tolist(),
+                    )
+                )
                 if self.log:
-                    self.log(f"generation {g}: best {100 * fit.max():.2f} %  mean "
-                             f"{100 * fit.mean():.2f} %")
+                    self.log(
+                        f"generation {g}: best {100 * fit.max():.2f} %  mean "
+                        f"{100 * fit.mean():.2f} %"
+                    )
                 if g == self.generations - 1:
                     break
-                new_states = [states[i] for i in order[:self.elite]]
-                new_opt = [opt_states[i] for i in order[:self.elite]]
+                new_states = [states[i] for i in order[: self.elite]]
+                new_opt = [opt_states[i] for i in order[: self.elite]]
                 child = 0
                 while len(new_states) < self.population:
-                    cand = rng.choice(len(states), size=min(self.tournament, len(states)),
-                                      replace=False)
+                    cand = rng.choice(
+                        len(states), size=min(self.tournament, len(states)), replace=False
+                    )
                     parent = int(cand[np.argmax(fit[cand])])
-                    s, o = self._child(template, states[parent], opt_states[parent],
-                                       self.seed * 7 + g * 101 + child)
+                    s, o = self._child(
+                        template,
+                        states[parent],
+                        opt_states[parent],
+                        self.seed * 7 + g * 101 + child,
+                    )
                     child += 1
                     new_states.append(s)
                     new_opt.append(o)
@@ -406,8 +499,12 @@ class Evolution:
         fitness = selected
         if self.finetune > 0:  # fixed structure: no ESL prune / regrow while fine-tuning
             task = dataclasses.replace(self.task, esl=False)
-            opt_state = task.train(model, self.seed * 1_000_003 + self.generations * 1009,
-                                        epochs=self.finetune, optimizer_state=opt_state)
+            opt_state = task.train(
+                model,
+                self.seed * 1_000_003 + self.generations * 1009,
+                epochs=self.finetune,
+                optimizer_state=opt_state,
+            )
             fitness = self.task.score(model)
             if self.log:
                 self.log(f"fine-tune {self.finetune} epochs: {100 * fitness:.2f} %")

@@ -6,6 +6,7 @@ epoch. ``loss(model, spikes, x, y)`` replaces the default cross-entropy (e.g. a 
 needs the raw intensities ``x`` for an ANN teacher); ``callbacks`` run after every
 ``optimizer.step()`` (e.g. :class:`spikecore.learn.ESLScheduler.step`).
 """
+
 from __future__ import annotations
 
 from typing import Callable, Iterable, Optional
@@ -31,11 +32,22 @@ def time_mean(model: torch.nn.Module, spikes: torch.Tensor) -> torch.Tensor:
     return model(spikes).mean(0)
 
 
-def fit(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, *, steps: int = 8,
-        epochs: int = 20, batch: int = 64, lr: float = 2e-3, seed: int = 0,
-        loss: Optional[Callable] = None, optimizer: Optional[torch.optim.Optimizer] = None,
-        callbacks: Iterable[Callable[[], object]] = (), log: Optional[Callable] = None,
-        params: Optional[Iterable[torch.nn.Parameter]] = None) -> torch.optim.Optimizer:
+def fit(
+    model: torch.nn.Module,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    steps: int = 8,
+    epochs: int = 20,
+    batch: int = 64,
+    lr: float = 2e-3,
+    seed: int = 0,
+    loss: Optional[Callable] = None,
+    optimizer: Optional[torch.optim.Optimizer] = None,
+    callbacks: Iterable[Callable[[], object]] = (),
+    log: Optional[Callable] = None,
+    params: Optional[Iterable[torch.nn.Parameter]] = None,
+) -> torch.optim.Optimizer:
     """Train ``model`` on intensities ``x`` [N, C] with labels ``y`` [N]; returns the optimizer."""
     if optimizer is None:
         optimizer = torch.optim.Adam(model.parameters() if params is None else params, lr=lr)
@@ -49,7 +61,7 @@ def fit(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, *, steps: int = 8,
         perm = torch.from_numpy(rng.permutation(len(x)))
         total = 0.0
         for i in range(0, len(x), batch):
-            idx = perm[i:i + batch]
+            idx = perm[i : i + batch]
             optimizer.zero_grad(set_to_none=True)
             if loss is None:
                 value = F.cross_entropy(time_mean(model, spikes[:, idx]), yt[idx])
@@ -66,15 +78,20 @@ def fit(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, *, steps: int = 8,
     return optimizer
 
 
-def epoch(forward: Callable[[torch.Tensor], torch.Tensor], optimizer: torch.optim.Optimizer,
-          x: torch.Tensor, y: torch.Tensor, batch: int = 64) -> torch.Tensor:
+def epoch(
+    forward: Callable[[torch.Tensor], torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch: int = 64,
+) -> torch.Tensor:
     """One epoch over time-first spikes ``x`` [T, N, ...] with labels ``y`` [N]: minibatches of a
     fresh ``torch.randperm`` (the global generator), cross-entropy of ``forward(x[:, idx])``
     (logits [B, K]), one optimizer step each. Returns the last minibatch's loss."""
     perm = torch.randperm(len(y))
     loss = None
     for i in range(0, len(y), batch):
-        idx = perm[i:i + batch]
+        idx = perm[i : i + batch]
         loss = F.cross_entropy(forward(x[:, idx]), y[idx])
         optimizer.zero_grad()
         loss.backward()
@@ -83,9 +100,17 @@ def epoch(forward: Callable[[torch.Tensor], torch.Tensor], optimizer: torch.opti
 
 
 @torch.no_grad()
-def accuracy(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, *, steps: int = 8,
-             seed: int = 12345, perturb: Optional[str] = None, level: float = 0.0,
-             batch: int = 512) -> float:
+def accuracy(
+    model: torch.nn.Module,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    steps: int = 8,
+    seed: int = 12345,
+    perturb: Optional[str] = None,
+    level: float = 0.0,
+    batch: int = 512,
+) -> float:
     """Test accuracy on intensities ``x``; ``perturb`` one of spikecore.learn.perturb's
     PERTURBATIONS ('gaussian', 'salt_and_pepper', 'spike_deletion') at ``level``."""
     x = np.asarray(x, np.float32)
@@ -104,6 +129,6 @@ def accuracy(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, *, steps: int
     correct = 0
     y = np.asarray(y)
     for i in range(0, spikes.shape[1], batch):
-        pred = time_mean(model, spikes[:, i:i + batch]).argmax(1).numpy()
-        correct += int((pred == y[i:i + batch]).sum())
+        pred = time_mean(model, spikes[:, i : i + batch]).argmax(1).numpy()
+        correct += int((pred == y[i : i + batch]).sum())
     return correct / spikes.shape[1]

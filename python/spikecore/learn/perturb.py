@@ -11,6 +11,7 @@ spike_deletion      each spike of a spike tensor removed with probability ``p``
 All take a ``seed``: the same seed gives the same corruption. Inputs may be numpy arrays or
 torch tensors; the result has the input's type and dtype.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,6 +31,7 @@ def _prob(p, name="p"):
 def _split(x):
     try:
         import torch
+
         if isinstance(x, torch.Tensor):
             return x.detach().cpu().numpy(), (x.dtype, x.device)
     except ImportError:  # pragma: no cover
@@ -44,6 +46,7 @@ def _join(arr, meta, dtype):
     if meta is None:
         return arr
     import torch
+
     return torch.from_numpy(np.ascontiguousarray(arr)).to(dtype=meta[0], device=meta[1])
 
 

@@ -2,6 +2,7 @@
 
 Imported lazily because the models need torch.
 """
+
 _LAZY = {
     "HebbFF": "spikecore.models.hebbff",
     "SpikingHebbFF": "spikecore.models.hebbff",

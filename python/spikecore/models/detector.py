@@ -16,6 +16,7 @@ then per-class non-maximum suppression (torchvision.ops.batched_nms when importa
 same greedy algorithm here). :func:`evaluate_map` scores detections with pycocotools' COCOeval
 (or faster-coco-eval): mAP@0.5 and mAP@[.5:.95].
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -53,8 +54,11 @@ def _act(kind: str, levels: int, lam: float) -> nn.Module:
 
 
 def _cba(cin, cout, k, s, act, levels, lam):
-    return [nn.Conv2d(cin, cout, k, s, k // 2, bias=False), nn.BatchNorm2d(cout),
-            _act(act, levels, lam)]
+    return [
+        nn.Conv2d(cin, cout, k, s, k // 2, bias=False),
+        nn.BatchNorm2d(cout),
+        _act(act, levels, lam),
+    ]
 
 
 class SPP(nn.Module):
@@ -72,8 +76,16 @@ class TinyDetector(nn.Module):
     """Grid detector for ``image_size`` square single-channel images; output
     [B, 5 + n_classes, image_size/8, image_size/8]. ``act``: 'qcfs' (levels L) or 'relu'."""
 
-    def __init__(self, n_classes: int = 3, image_size: int = 64, width: int = 16,
-                 act: str = "qcfs", levels: int = 15, lam: float = 2.0, anchor: float = 18.0):
+    def __init__(
+        self,
+        n_classes: int = 3,
+        image_size: int = 64,
+        width: int = 16,
+        act: str = "qcfs",
+        levels: int = 15,
+        lam: float = 2.0,
+        anchor: float = 18.0,
+    ):
         super().__init__()
         if image_size % 8 or image_size < 16:
             raise ValueError(f"image_size: must be a multiple of 8 and >= 16, got {image_size}")
@@ -82,23 +94,30 @@ class TinyDetector(nn.Module):
         w = width
         self.n_classes, self.image_size, self.stride, self.anchor = n_classes, image_size, 8, anchor
         a = (act, levels, lam)
-        self.backbone = nn.Sequential(*_cba(1, w, 3, 2, *a), *_cba(w, 2 * w, 3, 2, *a),
-                                      *_cba(2 * w, 2 * w, 3, 1, *a), *_cba(2 * w, 4 * w, 3, 2, *a))
+        self.backbone = nn.Sequential(
+            *_cba(1, w, 3, 2, *a),
+            *_cba(w, 2 * w, 3, 2, *a),
+            *_cba(2 * w, 2 * w, 3, 1, *a),
+            *_cba(2 * w, 4 * w, 3, 2, *a),
+        )
         self.spp = SPP()
         self.neck = nn.Sequential(*_cba(16 * w, 4 * w, 1, 1, *a), *_cba(4 * w, 4 * w, 3, 1, *a))
         self.head = nn.Conv2d(4 * w, 5 + n_classes, 1)
 
     def forward(self, x):
-        if not isinstance(x, torch.fx.Proxy) and (x.dim() != 4 or x.shape[1] != 1
-                                                   or x.shape[-2:] != (self.image_size,
-                                                                       self.image_size)):
-            raise ValueError(f"x: expected [B, 1, {self.image_size}, {self.image_size}] images, "
-                             f"got shape {tuple(x.shape)}")
+        if not isinstance(x, torch.fx.Proxy) and (
+            x.dim() != 4 or x.shape[1] != 1 or x.shape[-2:] != (self.image_size, self.image_size)
+        ):
+            raise ValueError(
+                f"x: expected [B, 1, {self.image_size}, {self.image_size}] images, "
+                f"got shape {tuple(x.shape)}"
+            )
         return self.head(self.neck(self.spp(self.backbone(x))))
 
 
-def encode_targets(boxes: List[torch.Tensor], labels: List[torch.Tensor], grid: int, stride: int,
-                   anchor: float):
+def encode_targets(
+    boxes: List[torch.Tensor], labels: List[torch.Tensor], grid: int, stride: int, anchor: float
+):
     """Per-cell targets: objectness [B, G, G], box (tx, ty, tw, th) [B, 4, G, G], class [B, G, G]
     (-1 where empty). The cell holding a box's centre is responsible for it."""
     B = len(boxes)
@@ -110,8 +129,9 @@ def encode_targets(boxes: List[torch.Tensor], labels: List[torch.Tensor], grid: 
             cx, cy = (x0 + x1) / 2 / stride, (y0 + y1) / 2 / stride
             i, j = min(int(cx), grid - 1), min(int(cy), grid - 1)
             obj[b, j, i] = 1.0
-            box[b, :, j, i] = torch.tensor([cx - i, cy - j, np.log((x1 - x0) / anchor),
-                                            np.log((y1 - y0) / anchor)])
+            box[b, :, j, i] = torch.tensor(
+                [cx - i, cy - j, np.log((x1 - x0) / anchor), np.log((y1 - y0) / anchor)]
+            )
             cls[b, j, i] = k
     return obj, box, cls
 
@@ -160,6 +180,7 @@ def batched_nms(boxes, scores, idxs, iou_threshold: float) -> torch.Tensor:
     """Per-class NMS: torchvision.ops.batched_nms when importable, else the offset trick here."""
     try:  # torchvision is optional (it does not install next to every torch build)
         from torchvision.ops import batched_nms as tv  # type: ignore
+
         return tv(boxes, scores, idxs, iou_threshold)
     except Exception:  # noqa: BLE001 - any import or runtime failure: use ours
         pass
@@ -169,8 +190,13 @@ def batched_nms(boxes, scores, idxs, iou_threshold: float) -> torch.Tensor:
     return nms(boxes + offset, scores, iou_threshold)
 
 
-def decode(out: torch.Tensor, model: TinyDetector, score_threshold: float = 0.05,
-           iou_threshold: float = 0.5, max_det: int = 20):
+def decode(
+    out: torch.Tensor,
+    model: TinyDetector,
+    score_threshold: float = 0.05,
+    iou_threshold: float = 0.5,
+    max_det: int = 20,
+):
     """Detections per image: dicts with boxes [k, 4] (xyxy pixels), scores [k], labels [k]."""
     B, _, G, _ = out.shape
     S, a = model.stride, model.anchor
@@ -183,8 +209,15 @@ def decode(out: torch.Tensor, model: TinyDetector, score_threshold: float = 0.05
     conf, lab = prob.max(1)
     score = torch.sigmoid(out[:, 0]) * conf
     lim = float(model.image_size)
-    boxes = torch.stack([(cx - w / 2).clamp(0, lim), (cy - h / 2).clamp(0, lim),
-                         (cx + w / 2).clamp(0, lim), (cy + h / 2).clamp(0, lim)], dim=1)
+    boxes = torch.stack(
+        [
+            (cx - w / 2).clamp(0, lim),
+            (cy - h / 2).clamp(0, lim),
+            (cx + w / 2).clamp(0, lim),
+            (cy + h / 2).clamp(0, lim),
+        ],
+        dim=1,
+    )
     dets = []
     for b in range(B):
         s = score[b].flatten()
@@ -196,8 +229,9 @@ def decode(out: torch.Tensor, model: TinyDetector, score_threshold: float = 0.05
     return dets
 
 
-def evaluate_map(gt_boxes, gt_labels, dets, n_classes: int, image_size: int,
-                 backend: str = "auto") -> dict:
+def evaluate_map(
+    gt_boxes, gt_labels, dets, n_classes: int, image_size: int, backend: str = "auto"
+) -> dict:
     """mAP@0.5 and mAP@[.5:.95] (COCO protocol) by pycocotools' COCOeval or faster-coco-eval.
 
     gt_boxes / gt_labels: per image xyxy boxes and 0-based labels; dets: :func:`decode` output.
@@ -205,8 +239,10 @@ def evaluate_map(gt_boxes, gt_labels, dets, n_classes: int, image_size: int,
     if len(gt_boxes) != len(dets):
         raise ValueError(f"dets: {len(dets)} images of detections for {len(gt_boxes)} images")
     if backend not in ("auto", "pycocotools", "faster_coco_eval"):
-        raise ValueError(f"backend: unknown value {backend!r}; valid choices: auto, pycocotools, "
-                         "faster_coco_eval")
+        raise ValueError(
+            f"backend: unknown value {backend!r}; valid choices: auto, pycocotools, "
+            "faster_coco_eval"
+        )
     if backend in ("auto", "pycocotools"):
         try:
             from pycocotools.coco import COCO
@@ -225,16 +261,32 @@ def evaluate_map(gt_boxes, gt_labels, dets, n_classes: int, image_size: int,
         images.append({"id": i + 1, "width": image_size, "height": image_size})
         for box, k in zip(np.asarray(bx, np.float64).reshape(-1, 4), np.asarray(lb).tolist()):
             w, h = box[2] - box[0], box[3] - box[1]
-            anns.append({"id": len(anns) + 1, "image_id": i + 1, "category_id": int(k) + 1,
-                         "bbox": [box[0], box[1], w, h], "area": w * h, "iscrowd": 0})
+            anns.append(
+                {
+                    "id": len(anns) + 1,
+                    "image_id": i + 1,
+                    "category_id": int(k) + 1,
+                    "bbox": [box[0], box[1], w, h],
+                    "area": w * h,
+                    "iscrowd": 0,
+                }
+            )
         for box, s, k in zip(d["boxes"].tolist(), d["scores"].tolist(), d["labels"].tolist()):
-            res.append({"image_id": i + 1, "category_id": int(k) + 1,
-                        "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]],
-                        "score": float(s)})
+            res.append(
+                {
+                    "image_id": i + 1,
+                    "category_id": int(k) + 1,
+                    "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]],
+                    "score": float(s),
+                }
+            )
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO()
-        gt.dataset = {"images": images, "annotations": anns,
-                      "categories": [{"id": k + 1} for k in range(n_classes)]}
+        gt.dataset = {
+            "images": images,
+            "annotations": anns,
+            "categories": [{"id": k + 1} for k in range(n_classes)],
+        }
         gt.createIndex()
         if not res:
             return {"map_50": 0.0, "map": 0.0}
@@ -246,8 +298,9 @@ def evaluate_map(gt_boxes, gt_labels, dets, n_classes: int, image_size: int,
     return {"map": float(ev.stats[0]), "map_50": float(ev.stats[1])}
 
 
-def predict(model, images, detector: Optional[TinyDetector] = None, batch_size: int = 64,
-            **decode_kw):
+def predict(
+    model, images, detector: Optional[TinyDetector] = None, batch_size: int = 64, **decode_kw
+):
     """Run ``model`` (the ANN, or a converted SNN of it: then pass the ANN as ``detector`` for
     the grid geometry) over images [N, 1, S, S] in batches and decode."""
     det = detector if detector is not None else model
@@ -255,17 +308,26 @@ def predict(model, images, detector: Optional[TinyDetector] = None, batch_size: 
         raise TypeError("detector: pass the TinyDetector whose grid the model's output uses")
     images = torch.as_tensor(images)
     if images.dim() != 4 or tuple(images.shape[1:]) != (1, det.image_size, det.image_size):
-        raise ValueError(f"images: expected [N, 1, {det.image_size}, {det.image_size}], got "
-                         f"{tuple(images.shape)}")
+        raise ValueError(
+            f"images: expected [N, 1, {det.image_size}, {det.image_size}], got "
+            f"{tuple(images.shape)}"
+        )
     dets = []
     with torch.no_grad():
         for i in range(0, len(images), batch_size):
-            dets += decode(model(images[i:i + batch_size]), det, **decode_kw)
+            dets += decode(model(images[i : i + batch_size]), det, **decode_kw)
     return dets
 
 
-def train_detector(model: TinyDetector, ds, epochs: int = 15, batch_size: int = 32,
-                   lr: float = 3e-3, seed: int = 0, log=None) -> TinyDetector:
+def train_detector(
+    model: TinyDetector,
+    ds,
+    epochs: int = 15,
+    batch_size: int = 32,
+    lr: float = 3e-3,
+    seed: int = 0,
+    log=None,
+) -> TinyDetector:
     """Adam on :func:`detection_loss`, cosine learning rate; deterministic from ``seed``."""
     g = torch.Generator().manual_seed(seed)
     x = torch.as_tensor(ds.images)
@@ -279,9 +341,10 @@ def train_detector(model: TinyDetector, ds, epochs: int = 15, batch_size: int = 
         perm = torch.randperm(len(x), generator=g)
         tot = 0.0
         for i in range(0, len(x), batch_size):
-            idx = perm[i:i + batch_size].tolist()
-            loss = detection_loss(model(x[idx]), [boxes[k] for k in idx],
-                                  [labels[k] for k in idx], model)
+            idx = perm[i : i + batch_size].tolist()
+            loss = detection_loss(
+                model(x[idx]), [boxes[k] for k in idx], [labels[k] for k in idx], model
+            )
             opt.zero_grad()
             loss.backward()
             opt.step()

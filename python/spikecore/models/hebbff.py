@@ -34,6 +34,7 @@ other devices and dtypes run :func:`hebbff_plastic_reference`, the same equation
 :class:`SpikingHebbFF` replaces the sigmoid hidden layer by LIF neurons (``spikecore.nn``) with a
 surrogate gradient.
 """
+
 from __future__ import annotations
 
 import copy
@@ -50,8 +51,16 @@ from torch import nn
 from spikecore.nn.checkpoint import save_state
 
 __all__ = [
-    "hebbff_plastic", "hebbff_plastic_reference", "HebbFFPlastic", "HebbFF", "SpikingHebbFF",
-    "TrainConfig", "TrainResult", "train_hebbff", "evaluate", "hidden_activity",
+    "hebbff_plastic",
+    "hebbff_plastic_reference",
+    "HebbFFPlastic",
+    "HebbFF",
+    "SpikingHebbFF",
+    "TrainConfig",
+    "TrainResult",
+    "train_hebbff",
+    "evaluate",
+    "hidden_activity",
 ]
 
 BACKENDS = ("auto", "cpp", "torch")
@@ -101,11 +110,26 @@ class HebbFFPlastic(torch.autograd.Function):
         x, W1, a, ckpt = ctx.saved_tensors
         need_gx = ctx.needs_input_grad[0]
         gx, gW, gb, ge, gl = _core().hebbff_backward(
-            x, W1, ctx.eta, ctx.lam, ctx.K, a, ckpt, g_a.detach().contiguous(), need_gx,
-            ctx.n_threads)
+            x,
+            W1,
+            ctx.eta,
+            ctx.lam,
+            ctx.K,
+            a,
+            ckpt,
+            g_a.detach().contiguous(),
+            need_gx,
+            ctx.n_threads,
+        )
         dt = a.dtype
-        return (torch.from_numpy(gx) if need_gx else None, torch.from_numpy(gW),
-                torch.from_numpy(gb), torch.tensor(ge, dtype=dt), torch.tensor(gl, dtype=dt), None)
+        return (
+            torch.from_numpy(gx) if need_gx else None,
+            torch.from_numpy(gW),
+            torch.from_numpy(gb),
+            torch.tensor(ge, dtype=dt),
+            torch.tensor(gl, dtype=dt),
+            None,
+        )
 
 
 def _triton_route(x, *tensors) -> bool:
@@ -134,12 +158,18 @@ def hebbff_plastic(x, W1, b1, eta, lam, backend: str = "auto", n_threads: int = 
         raise ValueError(f"b1: must be [N] with N = {W1.shape[0]}, got {tuple(b1.shape)}")
     if not isinstance(n_threads, int) or n_threads < 1:
         raise ValueError(f"n_threads: must be an integer >= 1, got {n_threads!r}")
-    eta_t = eta if torch.is_tensor(eta) else torch.tensor(float(eta), dtype=x.dtype,
-                                                          device=x.device)
-    lam_t = lam if torch.is_tensor(lam) else torch.tensor(float(lam), dtype=x.dtype,
-                                                          device=x.device)
-    fused_ok = (x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
-                and W1.dtype == x.dtype and b1.dtype == x.dtype)
+    eta_t = (
+        eta if torch.is_tensor(eta) else torch.tensor(float(eta), dtype=x.dtype, device=x.device)
+    )
+    lam_t = (
+        lam if torch.is_tensor(lam) else torch.tensor(float(lam), dtype=x.dtype, device=x.device)
+    )
+    fused_ok = (
+        x.device.type == "cpu"
+        and x.dtype in (torch.float32, torch.float64)
+        and W1.dtype == x.dtype
+        and b1.dtype == x.dtype
+    )
     if backend == "cpp" and not fused_ok:
         raise ValueError("backend: 'cpp' needs CPU float32/float64 tensors of one dtype")
     if not bool(torch.isfinite(x).all()):
@@ -150,12 +180,17 @@ def hebbff_plastic(x, W1, b1, eta, lam, backend: str = "auto", n_threads: int = 
         return hebbff_triton.hebbff_plastic(x, W1, b1, eta_t.to(x.dtype), lam_t.to(x.dtype))
     if backend == "torch" or not fused_ok:
         return hebbff_plastic_reference(x, W1, b1, eta_t, lam_t)
-    needs_grad = torch.is_grad_enabled() and any(
-        t.requires_grad for t in (x, W1, b1, eta_t, lam_t))
+    needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in (x, W1, b1, eta_t, lam_t))
     if not needs_grad:  # inference: no checkpoints kept for a backward pass
         a, _, _, _ = _core().hebbff_forward(
-            x.detach().contiguous(), W1.detach().contiguous(), b1.detach().contiguous(),
-            float(eta_t), float(lam_t), False, n_threads)
+            x.detach().contiguous(),
+            W1.detach().contiguous(),
+            b1.detach().contiguous(),
+            float(eta_t),
+            float(lam_t),
+            False,
+            n_threads,
+        )
         return torch.from_numpy(a)
     return HebbFFPlastic.apply(x, W1, b1, eta_t.reshape(()), lam_t.reshape(()), n_threads)
 
@@ -164,9 +199,17 @@ class HebbFF(nn.Module):
     """HebbFF familiarity detector. ``forward(x)`` returns ``(logits [T, B], a [T, B, N])``;
     the familiarity probability is ``sigmoid(logits)``."""
 
-    def __init__(self, d: int = 100, N: int = 100, plasticity: str = "anti",
-                 eta0: Optional[float] = None, lam0: float = 0.99, backend: str = "auto",
-                 n_threads: int = 1, seed: Optional[int] = None):
+    def __init__(
+        self,
+        d: int = 100,
+        N: int = 100,
+        plasticity: str = "anti",
+        eta0: Optional[float] = None,
+        lam0: float = 0.99,
+        backend: str = "auto",
+        n_threads: int = 1,
+        seed: Optional[int] = None,
+    ):
         super().__init__()
         for name, v in (("d", d), ("N", N)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -242,8 +285,15 @@ class SpikingHebbFF(HebbFF):
     ==============  ================  ===================================================
     """
 
-    def __init__(self, *args, n_sub: int = 4, beta: float = 0.5,
-                 surrogate: str = "fast_sigmoid", alpha: float = 5.0, **kw):
+    def __init__(
+        self,
+        *args,
+        n_sub: int = 4,
+        beta: float = 0.5,
+        surrogate: str = "fast_sigmoid",
+        alpha: float = 5.0,
+        **kw,
+    ):
         super().__init__(*args, **kw)
         from spikecore.nn import surrogate as _sg
 
@@ -252,8 +302,12 @@ class SpikingHebbFF(HebbFF):
         if not 0.0 <= beta <= 1.0:
             raise ValueError(f"beta: must be in [0, 1], got {beta}")
         _sg.get(surrogate, alpha)  # validates the name and alpha
-        self.n_sub, self.beta, self.surrogate, self.alpha = int(n_sub), float(beta), surrogate, \
-            float(alpha)
+        self.n_sub, self.beta, self.surrogate, self.alpha = (
+            int(n_sub),
+            float(beta),
+            surrogate,
+            float(alpha),
+        )
         with torch.no_grad():  # currents around threshold at init
             self.b1.fill_(0.5)
 
@@ -269,8 +323,15 @@ class SpikingHebbFF(HebbFF):
             xt = x[t]
             cur = xt @ self.W1.T + torch.bmm(A, xt.unsqueeze(-1)).squeeze(-1) + self.b1
             drive = cur.unsqueeze(0).expand(self.n_sub, B, self.N).contiguous()
-            spikes, _ = snf.lif(drive, beta=self.beta, v_threshold=1.0, v_reset=0.0,
-                                surrogate=self.surrogate, alpha=self.alpha, backend=self.backend)
+            spikes, _ = snf.lif(
+                drive,
+                beta=self.beta,
+                v_threshold=1.0,
+                v_reset=0.0,
+                surrogate=self.surrogate,
+                alpha=self.alpha,
+                backend=self.backend,
+            )
             rate = spikes.mean(0)
             A = lam * A + (eta * rate).unsqueeze(-1) * xt.unsqueeze(1)
             logits.append(rate @ self.w2 + self.b2)
@@ -339,10 +400,13 @@ def hidden_activity(model: nn.Module, x) -> np.ndarray:
     return a[:, 0, :].T.double().numpy()
 
 
-def train_hebbff(model: HebbFF, task, config: Optional[TrainConfig] = None,
-                 validation: Optional[Tuple[np.ndarray, np.ndarray]] = None,
-                 callback: Optional[Callable[[int, HebbFF, Dict[str, float]], None]] = None
-                 ) -> TrainResult:
+def train_hebbff(
+    model: HebbFF,
+    task,
+    config: Optional[TrainConfig] = None,
+    validation: Optional[Tuple[np.ndarray, np.ndarray]] = None,
+    callback: Optional[Callable[[int, HebbFF, Dict[str, float]], None]] = None,
+) -> TrainResult:
     """Train ``model`` on ``task`` (a :class:`spikecore.data.familiarity.FamiliarityTask`).
 
     Each iteration: ``x, y = task.sample()``, BCE-with-logits loss, Adam step, lambda projected
@@ -392,9 +456,14 @@ def train_hebbff(model: HebbFF, task, config: Optional[TrainConfig] = None,
             else:
                 vx, vy = task._generate()
                 acc = evaluate(model, vx, vy)
-            rec = {"iter": it, "loss": float(loss.detach()), "acc": acc,
-                   "R": float(np.max(np.atleast_1d(task.R))), "eta": float(model.eta.detach()),
-                   "lam": float(model.lam.detach())}
+            rec = {
+                "iter": it,
+                "loss": float(loss.detach()),
+                "acc": acc,
+                "R": float(np.max(np.atleast_1d(task.R))),
+                "eta": float(model.eta.detach()),
+                "lam": float(model.lam.detach()),
+            }
             res.history.append(rec)
             if cfg.verbose:
                 print(rec, flush=True)

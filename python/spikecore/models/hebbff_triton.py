@@ -26,6 +26,7 @@ A_{t+1}`,
 Partial sums over programs (the input gradient over row blocks, the weight gradient over the
 batch, the scalar gradients) are added up in torch afterwards.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,8 +37,23 @@ import triton.language as tl
 
 
 @triton.jit
-def _fwd(x_ptr, w_ptr, b_ptr, a_ptr, ck_ptr, T, B, N, D, eta, lam, K,
-         BN: tl.constexpr, BD: tl.constexpr, SAVE: tl.constexpr):
+def _fwd(
+    x_ptr,
+    w_ptr,
+    b_ptr,
+    a_ptr,
+    ck_ptr,
+    T,
+    B,
+    N,
+    D,
+    eta,
+    lam,
+    K,
+    BN: tl.constexpr,
+    BD: tl.constexpr,
+    SAVE: tl.constexpr,
+):
     b = tl.program_id(0)
     rb = tl.program_id(1)
     rows = rb * BN + tl.arange(0, BN)
@@ -53,8 +69,13 @@ def _fwd(x_ptr, w_ptr, b_ptr, a_ptr, ck_ptr, T, B, N, D, eta, lam, K,
         if SAVE:
             if t % K == 0:
                 base = ((t // K) * B + b) * nblk + rb
-                tl.store(ck_ptr + base.to(tl.int64) * (BN * BD) + tl.arange(0, BN)[:, None] * BD
-                         + cols[None, :], A)
+                tl.store(
+                    ck_ptr
+                    + base.to(tl.int64) * (BN * BD)
+                    + tl.arange(0, BN)[:, None] * BD
+                    + cols[None, :],
+                    A,
+                )
         xt = tl.load(x_ptr + (t * B + b).to(tl.int64) * D + cols, mask=mc, other=0.0)
         a = tl.sum(W * xt[None, :], axis=1) + tl.sum(A * xt[None, :], axis=1) + bias
         tl.store(a_ptr + (t * B + b).to(tl.int64) * N + rows, a, mask=mr)
@@ -63,8 +84,28 @@ def _fwd(x_ptr, w_ptr, b_ptr, a_ptr, ck_ptr, T, B, N, D, eta, lam, K,
 
 
 @triton.jit
-def _bwd(x_ptr, w_ptr, a_ptr, ck_ptr, sc_ptr, ga_ptr, gx_ptr, gw_ptr, gb_ptr, gs_ptr, T, B, N,
-         D, eta, lam, K, NSEG, BN: tl.constexpr, BD: tl.constexpr):
+def _bwd(
+    x_ptr,
+    w_ptr,
+    a_ptr,
+    ck_ptr,
+    sc_ptr,
+    ga_ptr,
+    gx_ptr,
+    gw_ptr,
+    gb_ptr,
+    gs_ptr,
+    T,
+    B,
+    N,
+    D,
+    eta,
+    lam,
+    K,
+    NSEG,
+    BN: tl.constexpr,
+    BD: tl.constexpr,
+):
     b = tl.program_id(0)
     rb = tl.program_id(1)
     nblk = tl.num_programs(1)
@@ -109,10 +150,8 @@ def _bwd(x_ptr, w_ptr, a_ptr, ck_ptr, sc_ptr, ga_ptr, gx_ptr, gw_ptr, gb_ptr, gs
                 ga = ga + eta * gx_t * h * (1.0 - h)
                 geta += tl.sum(h * gx_t, axis=0)
                 glam += tl.sum(tl.sum(G * A, axis=1), axis=0)
-                gxi = (tl.sum((W + A) * ga[:, None], axis=0)
-                       + eta * tl.sum(G * h[:, None], axis=0))
-                tl.store(gx_ptr + (rb * T * B + t * B + b).to(tl.int64) * D + cols, gxi,
-                         mask=mc)
+                gxi = tl.sum((W + A) * ga[:, None], axis=0) + eta * tl.sum(G * h[:, None], axis=0)
+                tl.store(gx_ptr + (rb * T * B + t * B + b).to(tl.int64) * D + cols, gxi, mask=mc)
                 G = lam * G + ga[:, None] * xt[None, :]
                 gW += ga[:, None] * xt[None, :]
                 gb += ga
@@ -159,8 +198,28 @@ class HebbFFTriton(torch.autograd.Function):
         gw = x.new_empty(B, N, d)
         gb = x.new_empty(B, N)
         gs = x.new_empty(B * nblk, 2)
-        _bwd[(B, nblk)](x, W1, a, ck, sc, g_a.contiguous(), gx, gw, gb, gs, T, B, N, d, e, l_,
-                        K, nseg, BN=BN, BD=BD)
+        _bwd[(B, nblk)](
+            x,
+            W1,
+            a,
+            ck,
+            sc,
+            g_a.contiguous(),
+            gx,
+            gw,
+            gb,
+            gs,
+            T,
+            B,
+            N,
+            d,
+            e,
+            l_,
+            K,
+            nseg,
+            BN=BN,
+            BD=BD,
+        )
         g = gs.sum(0)
         return gx.sum(0), gw.sum(0), gb.sum(0), g[0], g[1]
 
@@ -174,6 +233,7 @@ def hebbff_plastic(x, W1, b1, eta, lam):
     N = W1.shape[0]
     BN, BD = _blocks(N, d)
     a = x.new_empty(T, B, N)
-    _fwd[(B, triton.cdiv(N, BN))](x, W1, b1, a, a, T, B, N, d, float(eta), float(lam), 1,
-                                  BN=BN, BD=BD, SAVE=False)
+    _fwd[(B, triton.cdiv(N, BN))](
+        x, W1, b1, a, a, T, B, N, d, float(eta), float(lam), 1, BN=BN, BD=BD, SAVE=False
+    )
     return a

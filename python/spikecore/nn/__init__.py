@@ -4,6 +4,7 @@ Time-first multi-step modules ([T, B, ...]) that train with BPTT (surrogate grad
 noise-driven learning), run fused C++ kernels on CPU tensors and a pure-torch reference
 elsewhere. See docs/nn.md.
 """
+
 from . import functional, parallel, reference, surrogate
 from .celif import CELIF, CELIFState
 from .dendritic import DendriticLIF, DendriticLinear
@@ -22,9 +23,27 @@ from .neurons import (
 from .sparse_conv import SparseConv2d
 
 __all__ = [
-    "LIF", "ParametricLIF", "AdaptiveLIF", "NoisyLIF", "LeakyIntegrator", "SpikingNeuron",
-    "LIFState", "ALIFState", "Linear", "SparseLinear", "ActivityMonitor", "SpikeMonitor",
+    "LIF",
+    "ParametricLIF",
+    "AdaptiveLIF",
+    "NoisyLIF",
+    "LeakyIntegrator",
+    "SpikingNeuron",
+    "LIFState",
+    "ALIFState",
+    "Linear",
+    "SparseLinear",
+    "ActivityMonitor",
+    "SpikeMonitor",
     "LayerStats",
-    "count_synops", "functional", "parallel", "surrogate", "reference", "CELIF", "CELIFState",
-    "DendriticLinear", "DendriticLIF", "SparseConv2d",
+    "count_synops",
+    "functional",
+    "parallel",
+    "surrogate",
+    "reference",
+    "CELIF",
+    "CELIFState",
+    "DendriticLinear",
+    "DendriticLIF",
+    "SparseConv2d",
 ]

@@ -1,4 +1,5 @@
 """Argument validation shared by spikecore.nn (messages name the argument and the valid choices)."""
+
 from __future__ import annotations
 
 from typing import Iterable
@@ -29,7 +30,8 @@ def float_tensor(x, name: str = "x") -> torch.Tensor:
     if not x.dtype.is_floating_point:
         raise TypeError(
             f"{name}: expected a floating-point tensor (float32 or float64), got {x.dtype}; "
-            f"convert spikes with {name}.float()")
+            f"convert spikes with {name}.float()"
+        )
     return x
 
 
@@ -47,7 +49,8 @@ def time_input(x, name: str = "x", min_dim: int = 3) -> torch.Tensor:
         raise ValueError(
             f"{name}: expected a time-first tensor [T, B, ...] with at least {min_dim} dims "
             f"(time, batch, features), got shape {tuple(x.shape)}; add the time dimension, "
-            f"e.g. {name}.unsqueeze(0) for a single step")
+            f"e.g. {name}.unsqueeze(0) for a single step"
+        )
     if x.shape[0] == 0:
         raise ValueError(f"{name}: time dimension (dim 0) is empty")
     no_nan(x, name)
@@ -64,6 +67,7 @@ def state_tensor(s, like: torch.Tensor, name: str) -> torch.Tensor:
     if tuple(s.shape) != want:
         raise ValueError(
             f"{name}: shape {tuple(s.shape)} does not match the input's per-step shape {want} "
-            f"(x has shape {tuple(like.shape)})")
+            f"(x has shape {tuple(like.shape)})"
+        )
     no_nan(s, name)
     return s.to(dtype=like.dtype, device=like.device)

@@ -3,6 +3,7 @@
 Forward only (the converted networks run in inference). Tensors cross as DLPack arrays; the
 outputs are allocated here by torch. ``torch.get_num_threads()`` threads, fixed neuron blocks.
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -12,6 +13,7 @@ import torch
 _conv: Any
 try:  # the extension may be missing in a source checkout without a build
     from spikecore import _core as _ext
+
     _conv = getattr(_ext, "conversion", None)
 except ImportError:  # pragma: no cover
     _conv = None
@@ -32,21 +34,40 @@ def _flat(x: torch.Tensor) -> torch.Tensor:
     return x.detach().contiguous().reshape(x.shape[0], -1)
 
 
-def if_forward(x: torch.Tensor, theta: torch.Tensor, v0: float,
-               negative_slope: Optional[float]) -> torch.Tensor:
+def if_forward(
+    x: torch.Tensor, theta: torch.Tensor, v0: float, negative_slope: Optional[float]
+) -> torch.Tensor:
     xf = _flat(x)
     z = torch.empty_like(xf)
-    _conv.if_forward(x=xf, v_threshold=theta.reshape(-1), z=z, steps=xf.shape[0], v0=v0,
-                     negative_slope=negative_slope or 0.0,
-                     n_threads=max(1, torch.get_num_threads()))
+    _conv.if_forward(
+        x=xf,
+        v_threshold=theta.reshape(-1),
+        z=z,
+        steps=xf.shape[0],
+        v0=v0,
+        negative_slope=negative_slope or 0.0,
+        n_threads=max(1, torch.get_num_threads()),
+    )
     return z.reshape(x.shape)
 
 
-def stdi_forward(x: torch.Tensor, theta: torch.Tensor, delay: int, rounding: bool,
-                 negative_slope: Optional[float]) -> torch.Tensor:
+def stdi_forward(
+    x: torch.Tensor,
+    theta: torch.Tensor,
+    delay: int,
+    rounding: bool,
+    negative_slope: Optional[float],
+) -> torch.Tensor:
     xf = _flat(x)
     z = torch.empty_like(xf)
-    _conv.stdi_forward(x=xf, v_threshold=theta.reshape(-1), z=z, steps=xf.shape[0], delay=delay,
-                       rounding=rounding, negative_slope=negative_slope or 0.0,
-                       n_threads=max(1, torch.get_num_threads()))
+    _conv.stdi_forward(
+        x=xf,
+        v_threshold=theta.reshape(-1),
+        z=z,
+        steps=xf.shape[0],
+        delay=delay,
+        rounding=rounding,
+        negative_slope=negative_slope or 0.0,
+        n_threads=max(1, torch.get_num_threads()),
+    )
     return z.reshape(x.shape)

@@ -8,6 +8,7 @@ reference. :func:`usable` keeps meaning "the C++ kernels can run this" for the o
 Tensors cross as DLPack arrays (zero copy); outputs are allocated here by torch. The kernels use
 ``torch.get_num_threads()`` threads (fixed neuron / column blocks, so results do not depend on it).
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -18,13 +19,16 @@ from . import triton as _tr
 
 try:  # the extension may be missing in a source checkout without a build
     from spikecore import _core as _ext
+
     _train = getattr(_ext, "train", None)
 except ImportError:  # pragma: no cover
     _train = None
 
 _DTYPES = (torch.float32, torch.float64)
 _OPS = {
-    "lif": "lif_forward", "alif": "alif_forward", "li": "li_forward",
+    "lif": "lif_forward",
+    "alif": "alif_forward",
+    "li": "li_forward",
     "spike_linear": "sparse_rows_matmul",
 }
 # Above this fraction of nonzero inputs the dense BLAS product is faster than the event one.
@@ -113,12 +117,29 @@ class _LIFFn(torch.autograd.Function):
         # NoisyLIF: keep the spikes as bits (1 bit per neuron and step) instead of the noise
         use_bits = eps is not None and not cfg["smooth"]
         steps, n = x2.shape
-        bits = (torch.empty(steps, (n + 7) // 8, dtype=torch.uint8) if use_bits
-                else torch.empty(0, dtype=torch.uint8))
-        _train.lif_forward(x2, v0, _d(beta), _d(drive), e, z, h, vT, bits,
-                           v_th=cfg["v_th"], v_reset=cfg["v_reset"], soft_reset=cfg["soft"],
-                           surrogate=cfg["kind"], alpha=cfg["alpha"],
-                           smooth=cfg["smooth"], n_threads=_nt())
+        bits = (
+            torch.empty(steps, (n + 7) // 8, dtype=torch.uint8)
+            if use_bits
+            else torch.empty(0, dtype=torch.uint8)
+        )
+        _train.lif_forward(
+            x2,
+            v0,
+            _d(beta),
+            _d(drive),
+            e,
+            z,
+            h,
+            vT,
+            bits,
+            v_th=cfg["v_th"],
+            v_reset=cfg["v_reset"],
+            soft_reset=cfg["soft"],
+            surrogate=cfg["kind"],
+            alpha=cfg["alpha"],
+            smooth=cfg["smooth"],
+            n_threads=_nt(),
+        )
         ctx.save_for_backward(h, v0, beta, drive, None if use_bits else eps, bits)
         ctx.cfg = cfg
         return z, vT
@@ -132,19 +153,42 @@ class _LIFFn(torch.autograd.Function):
         gx = torch.empty_like(h)
         n = h.shape[1]
         gv0, gb, gd = (torch.empty(n, dtype=h.dtype) for _ in range(3))
-        _train.lif_backward(h, v0, gz, gvT, _d(beta), _d(drive),
-                            _empty(h.dtype) if eps is None else eps, bits, gx, gv0, gb, gd,
-                            v_th=cfg["v_th"], v_reset=cfg["v_reset"], soft_reset=cfg["soft"],
-                            detach_reset=cfg["detach"], surrogate=cfg["kind"], alpha=cfg["alpha"],
-                            smooth=cfg["smooth"], n_threads=_nt())
+        _train.lif_backward(
+            h,
+            v0,
+            gz,
+            gvT,
+            _d(beta),
+            _d(drive),
+            _empty(h.dtype) if eps is None else eps,
+            bits,
+            gx,
+            gv0,
+            gb,
+            gd,
+            v_th=cfg["v_th"],
+            v_reset=cfg["v_reset"],
+            soft_reset=cfg["soft"],
+            detach_reset=cfg["detach"],
+            surrogate=cfg["kind"],
+            alpha=cfg["alpha"],
+            smooth=cfg["smooth"],
+            n_threads=_nt(),
+        )
         return gx, gv0, _reduce(gb, beta), _reduce(gd, drive), None, None
 
 
 def _cfg(v_threshold, v_reset, sg, detach_reset):
     soft = v_reset is None
-    return {"v_th": float(v_threshold), "v_reset": 0.0 if soft else float(v_reset),
-            "soft": soft, "kind": int(sg.kind), "alpha": float(sg.alpha),
-            "smooth": bool(sg.smooth), "detach": bool(detach_reset)}
+    return {
+        "v_th": float(v_threshold),
+        "v_reset": 0.0 if soft else float(v_reset),
+        "soft": soft,
+        "kind": int(sg.kind),
+        "alpha": float(sg.alpha),
+        "smooth": bool(sg.smooth),
+        "detach": bool(detach_reset),
+    }
 
 
 def lif(x, v, beta, v_threshold, v_reset, v_rest, sg, detach_reset, eps):
@@ -165,11 +209,24 @@ def lif(x, v, beta, v_threshold, v_reset, v_rest, sg, detach_reset, eps):
     elif not (torch.is_grad_enabled() and any(t.requires_grad for t in (x2, v0, b, d))):
         # inference: no autograd node, and the membrane trace h is not stored
         z, vT = torch.empty_like(x2), torch.empty_like(v0)
-        _train.lif_forward(x2, v0, b, d, _empty(x2.dtype) if e is None else e, z,
-                           _empty(x2.dtype), vT, torch.empty(0, dtype=torch.uint8),
-                           v_th=cfg["v_th"], v_reset=cfg["v_reset"], soft_reset=cfg["soft"],
-                           surrogate=cfg["kind"], alpha=cfg["alpha"],
-                           smooth=cfg["smooth"], n_threads=_nt())
+        _train.lif_forward(
+            x2,
+            v0,
+            b,
+            d,
+            _empty(x2.dtype) if e is None else e,
+            z,
+            _empty(x2.dtype),
+            vT,
+            torch.empty(0, dtype=torch.uint8),
+            v_th=cfg["v_th"],
+            v_reset=cfg["v_reset"],
+            soft_reset=cfg["soft"],
+            surrogate=cfg["kind"],
+            alpha=cfg["alpha"],
+            smooth=cfg["smooth"],
+            n_threads=_nt(),
+        )
     else:
         z, vT = _LIFFn.apply(x2, v0, b, d, e, cfg)
     return z.reshape(shape), vT.reshape(shape[1:])
@@ -180,11 +237,27 @@ class _ALIFFn(torch.autograd.Function):
     def forward(ctx, x2, v0, a0, beta, drive, cfg):
         z, h, ap = (torch.empty_like(x2) for _ in range(3))
         vT, aT = torch.empty_like(v0), torch.empty_like(v0)
-        _train.alif_forward(x2, v0, a0, _d(beta), _d(drive), z, h, ap, vT, aT,
-                            v_th=cfg["v_th"], v_reset=cfg["v_reset"], soft_reset=cfg["soft"],
-                            rho=cfg["rho"], beta_a=cfg["beta_a"],
-                            surrogate=cfg["kind"], alpha=cfg["alpha"],
-                            smooth=cfg["smooth"], n_threads=_nt())
+        _train.alif_forward(
+            x2,
+            v0,
+            a0,
+            _d(beta),
+            _d(drive),
+            z,
+            h,
+            ap,
+            vT,
+            aT,
+            v_th=cfg["v_th"],
+            v_reset=cfg["v_reset"],
+            soft_reset=cfg["soft"],
+            rho=cfg["rho"],
+            beta_a=cfg["beta_a"],
+            surrogate=cfg["kind"],
+            alpha=cfg["alpha"],
+            smooth=cfg["smooth"],
+            n_threads=_nt(),
+        )
         ctx.save_for_backward(h, ap, v0, beta, drive)
         ctx.cfg = cfg
         return z, vT, aT
@@ -199,11 +272,31 @@ class _ALIFFn(torch.autograd.Function):
         gx = torch.empty_like(h)
         n = h.shape[1]
         gv0, ga0, gb, gd = (torch.empty(n, dtype=h.dtype) for _ in range(4))
-        _train.alif_backward(h, ap, v0, gz, gvT, gaT, _d(beta), _d(drive), gx, gv0, ga0, gb, gd,
-                             v_th=cfg["v_th"], v_reset=cfg["v_reset"], soft_reset=cfg["soft"],
-                             detach_reset=cfg["detach"], rho=cfg["rho"], beta_a=cfg["beta_a"],
-                             surrogate=cfg["kind"], alpha=cfg["alpha"],
-                             smooth=cfg["smooth"], n_threads=_nt())
+        _train.alif_backward(
+            h,
+            ap,
+            v0,
+            gz,
+            gvT,
+            gaT,
+            _d(beta),
+            _d(drive),
+            gx,
+            gv0,
+            ga0,
+            gb,
+            gd,
+            v_th=cfg["v_th"],
+            v_reset=cfg["v_reset"],
+            soft_reset=cfg["soft"],
+            detach_reset=cfg["detach"],
+            rho=cfg["rho"],
+            beta_a=cfg["beta_a"],
+            surrogate=cfg["kind"],
+            alpha=cfg["alpha"],
+            smooth=cfg["smooth"],
+            n_threads=_nt(),
+        )
         return gx, gv0, ga0, _reduce(gb, beta), _reduce(gd, drive), None
 
 
@@ -217,7 +310,8 @@ def alif(x, v, a, beta, rho, beta_a, v_threshold, v_reset, v_rest, sg, detach_re
     b, d = _params(beta, v_rest, x, n)
     tk = _triton(x2, sg)
     z, vT, aT = (_ALIFFn if tk is None else tk.ALIFFn).apply(
-        x2, v.reshape(n).contiguous(), a.reshape(n).contiguous(), b, d, cfg)
+        x2, v.reshape(n).contiguous(), a.reshape(n).contiguous(), b, d, cfg
+    )
     return z.reshape(shape), (vT.reshape(shape[1:]), aT.reshape(shape[1:]))
 
 
@@ -235,8 +329,19 @@ class _LIFn(torch.autograd.Function):
         gx = torch.empty_like(out)
         n = out.shape[1]
         gv0, gb, gd = (torch.empty(n, dtype=out.dtype) for _ in range(3))
-        _train.li_backward(out, v0, gout.contiguous(), _empty(out.dtype), _d(beta), _d(drive),
-                           gx, gv0, gb, gd, n_threads=_nt())
+        _train.li_backward(
+            out,
+            v0,
+            gout.contiguous(),
+            _empty(out.dtype),
+            _d(beta),
+            _d(drive),
+            gx,
+            gv0,
+            gb,
+            gd,
+            n_threads=_nt(),
+        )
         return gx, gv0, _reduce(gb, beta), _reduce(gd, drive)
 
 
@@ -258,9 +363,15 @@ class _SpikeLinearFn(torch.autograd.Function):
         row_ptr, idx, val = csr
         wt = weight.detach().t().contiguous()
         y = torch.empty(x2.shape[0], weight.shape[0], dtype=x2.dtype)
-        _train.sparse_rows_matmul(row_ptr, idx, val, wt,
-                                  _empty(x2.dtype) if bias is None else bias.detach(), y,
-                                  n_threads=_nt())
+        _train.sparse_rows_matmul(
+            row_ptr,
+            idx,
+            val,
+            wt,
+            _empty(x2.dtype) if bias is None else bias.detach(),
+            y,
+            n_threads=_nt(),
+        )
         # saved: the active-input lists (not x), and the weight for the input gradient
         ctx.save_for_backward(weight)
         ctx.csr = csr
@@ -290,6 +401,7 @@ def spike_linear(x, weight, bias, force: bool = False) -> Optional[torch.Tensor]
     (unless ``force``)."""
     if _tr.wants(x, weight, bias):  # GPU: cuBLAS product, spikes saved as bits
         from .triton import linear as _tl
+
         return _tl.spike_linear(x, weight, bias)
     k = x.shape[-1]
     x2 = x.reshape(-1, k)
@@ -318,9 +430,19 @@ class _SparseSynFn(torch.autograd.Function):
         row_ptr, idx, val = csr
         k = x2.shape[1]
         y = torch.empty(x2.shape[0], out_features, dtype=x2.dtype)
-        _train.sparse_syn_forward(row_ptr, idx, val, syn_ptr, post, values.detach(),
-                                  _empty(x2.dtype) if bias is None else bias.detach(), y, k,
-                                  out_features, n_threads=_nt())
+        _train.sparse_syn_forward(
+            row_ptr,
+            idx,
+            val,
+            syn_ptr,
+            post,
+            values.detach(),
+            _empty(x2.dtype) if bias is None else bias.detach(),
+            y,
+            k,
+            out_features,
+            n_threads=_nt(),
+        )
         ctx.save_for_backward(values)
         ctx.csr, ctx.syn, ctx.k, ctx.keep = csr, syn, k, keep
         ctx.has_bias = bias is not None
@@ -335,12 +457,14 @@ class _SparseSynFn(torch.autograd.Function):
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
             gx = torch.empty(gy.shape[0], ctx.k, dtype=gy.dtype)
-            _train.sparse_syn_input_grad(syn_ptr, post, values.detach(), gy, gx, ctx.k,
-                                         n_threads=_nt())
+            _train.sparse_syn_input_grad(
+                syn_ptr, post, values.detach(), gy, gx, ctx.k, n_threads=_nt()
+            )
         if ctx.needs_input_grad[1]:
             gw = torch.empty_like(values)
-            _train.sparse_syn_weight_grad(row_ptr, idx, val, syn_ptr, post, gy, gw, ctx.k,
-                                          n_threads=_nt())
+            _train.sparse_syn_weight_grad(
+                row_ptr, idx, val, syn_ptr, post, gy, gw, ctx.k, n_threads=_nt()
+            )
         if ctx.keep is not None:  # dense dL/dW for gradient-based regrowth (RigL)
             gwt = torch.empty(ctx.k, gy.shape[1], dtype=gy.dtype)
             _train.sparse_rows_weight_grad(row_ptr, idx, val, gy, gwt, n_threads=_nt())

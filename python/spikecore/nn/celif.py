@@ -56,6 +56,7 @@ Traceback (most recent call last):
 ...
 ValueError: lambda_c: decay per step must lie in (0, 1], got 1.5
 """
+
 from __future__ import annotations
 
 import math
@@ -81,6 +82,7 @@ Decay = Union[float, torch.Tensor]
 
 try:  # the fused kernels (bindings/variants.cpp); missing in a source checkout without a build
     from spikecore import _core as _ext
+
     _var = getattr(_ext, "variants", None)
 except ImportError:  # pragma: no cover
     _var = None
@@ -111,11 +113,22 @@ def _decay(value, name: str):
     return v
 
 
-def celif_reference(current: torch.Tensor, context: torch.Tensor, v: torch.Tensor,
-                    a: torch.Tensor, c: torch.Tensor, beta: Decay, rho: float, beta_a: float,
-                    lambda_c: Decay, gamma: float, v_threshold: float, sg: Surrogate,
-                    detach_reset: bool = False, eps: Optional[torch.Tensor] = None
-                    ) -> Tuple[torch.Tensor, CELIFState]:
+def celif_reference(
+    current: torch.Tensor,
+    context: torch.Tensor,
+    v: torch.Tensor,
+    a: torch.Tensor,
+    c: torch.Tensor,
+    beta: Decay,
+    rho: float,
+    beta_a: float,
+    lambda_c: Decay,
+    gamma: float,
+    v_threshold: float,
+    sg: Surrogate,
+    detach_reset: bool = False,
+    eps: Optional[torch.Tensor] = None,
+) -> Tuple[torch.Tensor, CELIFState]:
     """Pure-torch CE-LIF (the ground truth of the fused kernel): a plain time loop."""
     one_m_lam = 1.0 - lambda_c
     one_m_rho = 1.0 - rho
@@ -137,6 +150,7 @@ def celif_reference(current: torch.Tensor, context: torch.Tensor, v: torch.Tenso
 
 class _Like(NamedTuple):
     """Shape, dtype and device of a [T, ...] tensor not materialised (CELIF's fused path)."""
+
     shape: tuple
     dtype: torch.dtype
     device: torch.device
@@ -144,6 +158,7 @@ class _Like(NamedTuple):
 
 class _Op(NamedTuple):
     """Validated arguments of one CE-LIF call."""
+
     v: torch.Tensor
     a: torch.Tensor
     c: torch.Tensor
@@ -158,8 +173,23 @@ class _Op(NamedTuple):
     eps: Optional[torch.Tensor]
 
 
-def _setup(like, state, beta, rho, beta_a, lambda_c, gamma, v_threshold, surrogate, alpha, noise,
-           sigma, sample, detach_reset, generator) -> _Op:
+def _setup(
+    like,
+    state,
+    beta,
+    rho,
+    beta_a,
+    lambda_c,
+    gamma,
+    v_threshold,
+    surrogate,
+    alpha,
+    noise,
+    sigma,
+    sample,
+    detach_reset,
+    generator,
+) -> _Op:
     """Checks the neuron arguments for inputs shaped like ``like`` [T, ...]; samples NDL noise."""
     beta = SF._beta_tensor(_decay(beta, "beta"), like)
     rho = _decay(rho, "rho")
@@ -175,8 +205,9 @@ def _setup(like, state, beta, rho, beta_a, lambda_c, gamma, v_threshold, surroga
     if noise is not None:
         sg = noise_surrogate(noise, sigma)
         if sample:
-            eps = SF.sample_noise(noise, sigma, like.shape, dtype=like.dtype, device=like.device,
-                                  generator=generator)
+            eps = SF.sample_noise(
+                noise, sigma, like.shape, dtype=like.dtype, device=like.device, generator=generator
+            )
     else:
         sg = get_surrogate(surrogate, alpha)
     if state is None:
@@ -186,16 +217,31 @@ def _setup(like, state, beta, rho, beta_a, lambda_c, gamma, v_threshold, surroga
         if not isinstance(state, tuple) or len(state) != 3:
             raise TypeError(f"state: expected a CELIFState (v, a, c), got {type(state).__name__}")
         v, a, c = (_check.state_tensor(s, like, f"state.{n}") for s, n in zip(state, "vac"))
-    return _Op(v, a, c, beta, rho, beta_a, lambda_c, gamma, v_threshold, sg, bool(detach_reset),
-               eps)
+    return _Op(
+        v, a, c, beta, rho, beta_a, lambda_c, gamma, v_threshold, sg, bool(detach_reset), eps
+    )
 
 
-def celif(current: torch.Tensor, context: torch.Tensor, state=None, *, beta: Decay = 0.5,
-          rho: float = 0.9, beta_a: float = 0.5, lambda_c: Decay = 0.99, gamma: float = 20.0,
-          v_threshold: float = 1.0, surrogate="atan", alpha: Optional[float] = None,
-          noise: Optional[str] = None, sigma: float = 0.3, sample: bool = True,
-          detach_reset: bool = False, generator: Optional[torch.Generator] = None,
-          backend: str = "auto") -> Tuple[torch.Tensor, CELIFState]:
+def celif(
+    current: torch.Tensor,
+    context: torch.Tensor,
+    state=None,
+    *,
+    beta: Decay = 0.5,
+    rho: float = 0.9,
+    beta_a: float = 0.5,
+    lambda_c: Decay = 0.99,
+    gamma: float = 20.0,
+    v_threshold: float = 1.0,
+    surrogate="atan",
+    alpha: Optional[float] = None,
+    noise: Optional[str] = None,
+    sigma: float = 0.3,
+    sample: bool = True,
+    detach_reset: bool = False,
+    generator: Optional[torch.Generator] = None,
+    backend: str = "auto",
+) -> Tuple[torch.Tensor, CELIFState]:
     r"""Multi-step CE-LIF neuron op (see the module docstring for the equations).
 
     ``current`` (:math:`I_t`) and ``context`` (:math:`q_t`) are [T, ...] tensors of one shape;
@@ -208,27 +254,59 @@ def celif(current: torch.Tensor, context: torch.Tensor, state=None, *, beta: Dec
     if context is not current:
         _check.time_input(context, "context", min_dim=2)
     if tuple(context.shape) != tuple(current.shape):
-        raise ValueError(f"context: shape {tuple(context.shape)} must equal current's "
-                         f"{tuple(current.shape)}")
+        raise ValueError(
+            f"context: shape {tuple(context.shape)} must equal current's {tuple(current.shape)}"
+        )
     _check.choice(backend, "backend", SF.BACKENDS)
-    op = _setup(current, state, beta, rho, beta_a, lambda_c, gamma, v_threshold, surrogate, alpha,
-                noise, sigma, sample, detach_reset, generator)
+    op = _setup(
+        current,
+        state,
+        beta,
+        rho,
+        beta_a,
+        lambda_c,
+        gamma,
+        v_threshold,
+        surrogate,
+        alpha,
+        noise,
+        sigma,
+        sample,
+        detach_reset,
+        generator,
+    )
     if backend != "torch" and has_kernel():
-        ok, why = _kernels.usable(current, op.sg, context, op.v, op.a, op.c, op.beta,
-                                  op.lambda_c)
+        ok, why = _kernels.usable(current, op.sg, context, op.v, op.a, op.c, op.beta, op.lambda_c)
         if ok:
             T = current.shape[0]
             I2 = current.reshape(T, -1).contiguous()
             # the same tensor as context (CELIF(context='shared')): one input, one gradient
-            q2 = None if context is current else context.to(current.dtype).reshape(
-                T, I2.shape[1]).contiguous()
+            q2 = (
+                None
+                if context is current
+                else context.to(current.dtype).reshape(T, I2.shape[1]).contiguous()
+            )
             return _celif_cpp(I2, q2, current, op)
         if backend == "cpp":
             raise ValueError(f"backend: 'cpp' cannot run this call ({why}); use 'auto' or 'torch'")
     elif backend == "cpp":
         raise ValueError("backend: 'cpp' cannot run this call (the CE-LIF kernel is not built)")
-    return celif_reference(current, context, op.v, op.a, op.c, op.beta, op.rho, op.beta_a,
-                           op.lambda_c, op.gamma, op.v_threshold, op.sg, op.detach_reset, op.eps)
+    return celif_reference(
+        current,
+        context,
+        op.v,
+        op.a,
+        op.c,
+        op.beta,
+        op.rho,
+        op.beta_a,
+        op.lambda_c,
+        op.gamma,
+        op.v_threshold,
+        op.sg,
+        op.detach_reset,
+        op.eps,
+    )
 
 
 def _flat_param(p, like, n: int) -> torch.Tensor:
@@ -266,13 +344,32 @@ class _CELIFFn(torch.autograd.Function):
 
     @staticmethod
     def run_forward(I, q, v0, a0, c0, beta, lam, omlam, bias, eps, cfg, z, vT, aT, cT):
-        _var.celif_forward(I.detach(), (I if q is None else q).detach(), v0.detach(),
-                           a0.detach(), c0.detach(), beta.detach(), lam.detach(),
-                           omlam.detach(), _opt(eps, I), _opt(bias, I), z, vT, aT, cT,
-                           rho=cfg["rho"], one_m_rho=cfg["omr"], beta_a=cfg["beta_a"],
-                           gamma=cfg["gamma"], v_th=cfg["v_th"], surrogate=cfg["kind"],
-                           alpha=cfg["alpha"], smooth=cfg["smooth"], cols=cfg["cols"],
-                           n_threads=max(1, torch.get_num_threads()))
+        _var.celif_forward(
+            I.detach(),
+            (I if q is None else q).detach(),
+            v0.detach(),
+            a0.detach(),
+            c0.detach(),
+            beta.detach(),
+            lam.detach(),
+            omlam.detach(),
+            _opt(eps, I),
+            _opt(bias, I),
+            z,
+            vT,
+            aT,
+            cT,
+            rho=cfg["rho"],
+            one_m_rho=cfg["omr"],
+            beta_a=cfg["beta_a"],
+            gamma=cfg["gamma"],
+            v_th=cfg["v_th"],
+            surrogate=cfg["kind"],
+            alpha=cfg["alpha"],
+            smooth=cfg["smooth"],
+            cols=cfg["cols"],
+            n_threads=max(1, torch.get_num_threads()),
+        )
 
     @staticmethod
     def backward(ctx, gz, gvT, gaT, gcT):
@@ -291,20 +388,58 @@ class _CELIFFn(torch.autograd.Function):
         gb = I.new_empty(n) if need[5] else e
         gl, gol = (I.new_empty(n) for _ in range(2)) if any(need[5:8]) else (e, e)
         gbias = e if bias is None else I.new_empty(n)
-        _var.celif_backward(I.detach(), (I if shared else q).detach(), v0.detach(),
-                            a0.detach(), c0.detach(), gz, gvT, gaT, gcT, beta.detach(),
-                            lam.detach(), omlam.detach(), _opt(eps, I), _opt(bias, I), gI, gq,
-                            gv0, ga0, gc0, gb, gl, gol, gbias, rho=cfg["rho"],
-                            one_m_rho=cfg["omr"], beta_a=cfg["beta_a"], gamma=cfg["gamma"],
-                            v_th=cfg["v_th"], detach_reset=cfg["detach"], surrogate=cfg["kind"],
-                            alpha=cfg["alpha"], smooth=cfg["smooth"], shared=shared,
-                            cols=cfg["cols"], n_threads=max(1, torch.get_num_threads()))
+        _var.celif_backward(
+            I.detach(),
+            (I if shared else q).detach(),
+            v0.detach(),
+            a0.detach(),
+            c0.detach(),
+            gz,
+            gvT,
+            gaT,
+            gcT,
+            beta.detach(),
+            lam.detach(),
+            omlam.detach(),
+            _opt(eps, I),
+            _opt(bias, I),
+            gI,
+            gq,
+            gv0,
+            ga0,
+            gc0,
+            gb,
+            gl,
+            gol,
+            gbias,
+            rho=cfg["rho"],
+            one_m_rho=cfg["omr"],
+            beta_a=cfg["beta_a"],
+            gamma=cfg["gamma"],
+            v_th=cfg["v_th"],
+            detach_reset=cfg["detach"],
+            surrogate=cfg["kind"],
+            alpha=cfg["alpha"],
+            smooth=cfg["smooth"],
+            shared=shared,
+            cols=cfg["cols"],
+            n_threads=max(1, torch.get_num_threads()),
+        )
         if bias is not None:  # per-neuron sums over time -> per column
             gbias = gbias.view(-1, bias.shape[0]).sum(0)
-        return (gI, None if q is None else gq, gv0, ga0, gc0,
-                _reduce(gb, beta) if need[5] else None, _reduce(gl, lam) if need[6] else None,
-                _reduce(gol, omlam) if need[7] else None, None if bias is None else gbias, None,
-                None)
+        return (
+            gI,
+            None if q is None else gq,
+            gv0,
+            ga0,
+            gc0,
+            _reduce(gb, beta) if need[5] else None,
+            _reduce(gl, lam) if need[6] else None,
+            _reduce(gol, omlam) if need[7] else None,
+            None if bias is None else gbias,
+            None,
+            None,
+        )
 
 
 def _celif_cpp(I2, q2, like, op: _Op, cols: int = 0, bias=None):
@@ -317,23 +452,35 @@ def _celif_cpp(I2, q2, like, op: _Op, cols: int = 0, bias=None):
     lam = _flat_param(lambda_c, like, n)
     # 1 - lambda_c computed as the reference does: in the tensor dtype for a tensor, in double
     # (then rounded) for a Python float
-    omlam = (1.0 - lam) if isinstance(lambda_c, torch.Tensor) else torch.tensor(
-        [1.0 - lambda_c], dtype=like.dtype)
+    omlam = (
+        (1.0 - lam)
+        if isinstance(lambda_c, torch.Tensor)
+        else torch.tensor([1.0 - lambda_c], dtype=like.dtype)
+    )
     b = _flat_param(op.beta, like, n)
     if b.numel() != lam.numel():  # the kernel takes both per neuron or both scalar
         b, lam, omlam = (p.expand(n).contiguous() for p in (b, lam, omlam))
     sg = op.sg
-    cfg = {"rho": float(op.rho), "omr": 1.0 - float(op.rho), "beta_a": float(op.beta_a),
-           "gamma": float(op.gamma), "v_th": float(op.v_threshold), "kind": int(sg.kind),
-           "alpha": float(sg.alpha), "smooth": bool(sg.smooth), "detach": op.detach_reset,
-           "cols": int(cols)}
+    cfg = {
+        "rho": float(op.rho),
+        "omr": 1.0 - float(op.rho),
+        "beta_a": float(op.beta_a),
+        "gamma": float(op.gamma),
+        "v_th": float(op.v_threshold),
+        "kind": int(sg.kind),
+        "alpha": float(sg.alpha),
+        "smooth": bool(sg.smooth),
+        "detach": op.detach_reset,
+        "cols": int(cols),
+    }
     e = None if op.eps is None else op.eps.to(like.dtype).reshape(T, n).contiguous()
     v, a, c = (s_.reshape(n).contiguous() for s_ in (op.v, op.a, op.c))
     if bias is not None:
         bias = bias.to(like.dtype).contiguous()
     args = (I2, q2, v, a, c, b, lam, omlam, bias, e, cfg)
     needs_grad = torch.is_grad_enabled() and any(
-        isinstance(t, torch.Tensor) and t.requires_grad for t in args)
+        isinstance(t, torch.Tensor) and t.requires_grad for t in args
+    )
     if needs_grad:
         z, vT, aT, cT = _CELIFFn.apply(*args)
     else:  # inference: the same forward, no graph
@@ -360,26 +507,48 @@ class CELIF(nn.Module):
         "``context='shared'`` uses the synaptic current as the context drive (:math:`q_t = I_t`,\n"
         "no :math:`W_c`: the parameters and products of a Linear + LIF layer);\n"
         "``context='separate'`` (default) learns :math:`W_c`, initialised as torch.nn.Linear\n"
-        "times ``context_scale``.\n"
-        + __doc__)
+        "times ``context_scale``.\n" + __doc__
+    )
 
     spiking = True
 
-    def __init__(self, in_features: int, out_features: int, beta: float = 0.5,
-                 rho: float = 0.9, beta_a: float = 0.5, lambda_c: float = 0.99,
-                 learn_lambda: bool = True, gamma: float = 20.0, v_threshold: float = 1.0,
-                 bias: bool = True, context: str = "separate", context_scale: float = 1.0,
-                 surrogate="atan",
-                 alpha: Optional[float] = None, noise: Optional[str] = None,
-                 sigma: float = 0.3, sample: bool = True, eval_mode: str = "deterministic",
-                 detach_reset: bool = False, backend: str = "auto"):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        beta: float = 0.5,
+        rho: float = 0.9,
+        beta_a: float = 0.5,
+        lambda_c: float = 0.99,
+        learn_lambda: bool = True,
+        gamma: float = 20.0,
+        v_threshold: float = 1.0,
+        bias: bool = True,
+        context: str = "separate",
+        context_scale: float = 1.0,
+        surrogate="atan",
+        alpha: Optional[float] = None,
+        noise: Optional[str] = None,
+        sigma: float = 0.3,
+        sample: bool = True,
+        eval_mode: str = "deterministic",
+        detach_reset: bool = False,
+        backend: str = "auto",
+    ):
         super().__init__()
         self.in_features = _features(in_features, "in_features")
         self.out_features = _features(out_features, "out_features")
         if isinstance(lambda_c, torch.Tensor):
             raise TypeError("lambda_c: expected a number (the initial context decay)")
-        spec = _specs.CELIFSpec(beta=beta, rho=rho, beta_a=beta_a, lambda_c=lambda_c,
-                                gamma=gamma, v_threshold=v_threshold, context=context)
+        spec = _specs.CELIFSpec(
+            beta=beta,
+            rho=rho,
+            beta_a=beta_a,
+            lambda_c=lambda_c,
+            gamma=gamma,
+            v_threshold=v_threshold,
+            context=context,
+        )
         self.beta, self.rho, self.beta_a = spec.beta, spec.rho, spec.beta_a
         lam = spec.lambda_c
         self.gamma, self.v_threshold = spec.gamma, spec.v_threshold
@@ -418,12 +587,20 @@ class CELIF(nn.Module):
             raise ValueError("lambda_c: has NaN or infinite values")
         note = None
         if self.noise is not None and self.eval_mode == "sample":
-            note = ("(CELIF, eval_mode='sample') is deployed deterministic; sampled spikes are "
-                    "not reproduced")
-        return _specs.CELIFSpec(beta=float(np.float32(self.beta)), rho=self.rho,
-                                beta_a=self.beta_a, lambda_c=lam, gamma=self.gamma,
-                                v_threshold=self.v_threshold, context=self.context_mode,
-                                note=note)
+            note = (
+                "(CELIF, eval_mode='sample') is deployed deterministic; sampled spikes are "
+                "not reproduced"
+            )
+        return _specs.CELIFSpec(
+            beta=float(np.float32(self.beta)),
+            rho=self.rho,
+            beta_a=self.beta_a,
+            lambda_c=lam,
+            gamma=self.gamma,
+            v_threshold=self.v_threshold,
+            context=self.context_mode,
+            note=note,
+        )
 
     def synapses(self):
         """The deployable synapses: ``fc`` (and its bias) on the ``"current"`` receptor, the
@@ -438,13 +615,23 @@ class CELIF(nn.Module):
     def forward(self, x: torch.Tensor, state=None, return_state: bool = False):
         _check.time_input(x, "x")
         if x.shape[-1] != self.in_features:
-            raise ValueError(f"x: last dimension {x.shape[-1]} does not match "
-                             f"in_features={self.in_features}")
+            raise ValueError(
+                f"x: last dimension {x.shape[-1]} does not match in_features={self.in_features}"
+            )
         sample = sample_now(self)
-        neuron = dict(beta=self.beta, rho=self.rho, beta_a=self.beta_a,
-                      lambda_c=self.lambda_c.to(x.dtype), gamma=self.gamma,
-                      v_threshold=self.v_threshold, surrogate=self.surrogate, noise=self.noise,
-                      sigma=self.sigma, sample=sample, detach_reset=self.detach_reset)
+        neuron = dict(
+            beta=self.beta,
+            rho=self.rho,
+            beta_a=self.beta_a,
+            lambda_c=self.lambda_c.to(x.dtype),
+            gamma=self.gamma,
+            v_threshold=self.v_threshold,
+            surrogate=self.surrogate,
+            noise=self.noise,
+            sigma=self.sigma,
+            sample=sample,
+            detach_reset=self.detach_reset,
+        )
         res = self._forward_fused(x, state, neuron)
         if res is not None:
             z, st = res
@@ -464,13 +651,23 @@ class CELIF(nn.Module):
         order a Linear adds it (after the product); its gradient is summed there too.
         """
         fc, cx = self.fc, self.context
-        if (cx is None or self.backend == "torch" or not has_kernel()
-                or "torch" in (fc.backend, cx.backend) or fc.spike_input is False
-                or fc.spike_input != cx.spike_input or not _kernels.has("spike_linear")):
+        if (
+            cx is None
+            or self.backend == "torch"
+            or not has_kernel()
+            or "torch" in (fc.backend, cx.backend)
+            or fc.spike_input is False
+            or fc.spike_input != cx.spike_input
+            or not _kernels.has("spike_linear")
+        ):
             return None
         from torch.nn.modules import module as _mod
-        if (_mod._global_forward_hooks or _mod._global_forward_pre_hooks
-                or any(m._forward_hooks or m._forward_pre_hooks for m in (fc, cx))):
+
+        if (
+            _mod._global_forward_hooks
+            or _mod._global_forward_pre_hooks
+            or any(m._forward_hooks or m._forward_pre_hooks for m in (fc, cx))
+        ):
             return None
         sg = self.surrogate if self.noise is None else noise_surrogate(self.noise, self.sigma)
         params = [fc.weight, cx.weight, *([] if fc.bias is None else [fc.bias])]
@@ -478,8 +675,9 @@ class CELIF(nn.Module):
         if not ok or any(t.dtype != x.dtype for t in params):
             return None
         x2 = x.reshape(-1, self.in_features).contiguous()
-        csr = _kernels._gather(x2, -1 if fc.spike_input is True
-                               else int(_kernels.DENSE_ABOVE * x2.numel()))
+        csr = _kernels._gather(
+            x2, -1 if fc.spike_input is True else int(_kernels.DENSE_ABOVE * x2.numel())
+        )
         if csr is None:  # too dense: two BLAS products
             return None
         for name, t in zip(("fc.weight", "context.weight", "fc.bias"), params):
@@ -488,15 +686,19 @@ class CELIF(nn.Module):
         like = _Like((*x.shape[:-1], out), x.dtype, x.device)
         op = _setup(like, state, alpha=None, generator=None, **neuron)
         T = x.shape[0]
-        I, q = (_kernels._SpikeLinearFn.apply(x2, w.contiguous(), None, csr).reshape(T, -1)
-                for w in (fc.weight, cx.weight))
+        I, q = (
+            _kernels._SpikeLinearFn.apply(x2, w.contiguous(), None, csr).reshape(T, -1)
+            for w in (fc.weight, cx.weight)
+        )
         return _celif_cpp(I, q, like, op, cols=out, bias=fc.bias)
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"beta={self.beta:g}, rho={self.rho:g}, beta_a={self.beta_a:g}, "
-                f"gamma={self.gamma:g}, learn_lambda={self.learn_lambda}, "
-                f"surrogate={self.surrogate}, noise={self.noise!r}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"beta={self.beta:g}, rho={self.rho:g}, beta_a={self.beta_a:g}, "
+            f"gamma={self.gamma:g}, learn_lambda={self.learn_lambda}, "
+            f"surrogate={self.surrogate}, noise={self.noise!r}"
+        )
 
 
 def __getattr__(name: str):
@@ -506,7 +708,10 @@ def __getattr__(name: str):
 
         from spikecore.data.delayed_cue import delayed_cue
 
-        warnings.warn("spikecore.nn.celif.delayed_cue moved to spikecore.data.delayed_cue",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "spikecore.nn.celif.delayed_cue moved to spikecore.data.delayed_cue",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return delayed_cue
     raise AttributeError(f"module 'spikecore.nn.celif' has no attribute {name!r}")

@@ -15,6 +15,7 @@ the file.
 >>> sorted(sd), meta["hidden"]
 (['bias', 'weight'], '3')
 """
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,9 @@ def _safetensors():
     try:
         import safetensors.torch as st
     except ImportError as exc:  # pragma: no cover - optional dependency
-        raise ImportError("checkpoints need the 'safetensors' package (pip install "
-                          "safetensors)") from exc
+        raise ImportError(
+            "checkpoints need the 'safetensors' package (pip install safetensors)"
+        ) from exc
     return st
 
 
@@ -44,17 +46,20 @@ def save_state(obj, path: PathLike, metadata: Optional[Mapping[str, str]] = None
     st = _safetensors()
     sd = obj.state_dict() if isinstance(obj, torch.nn.Module) else obj
     if not isinstance(sd, Mapping):
-        raise TypeError(f"obj: expected a torch.nn.Module or a dict of tensors, got "
-                        f"{type(obj).__name__}")
+        raise TypeError(
+            f"obj: expected a torch.nn.Module or a dict of tensors, got {type(obj).__name__}"
+        )
     bad = [k for k, v in sd.items() if not isinstance(v, torch.Tensor)]
     if bad:
-        raise TypeError(f"obj: state entries {bad} are not tensors (safetensors stores tensors "
-                        "only)")
+        raise TypeError(
+            f"obj: state entries {bad} are not tensors (safetensors stores tensors only)"
+        )
     meta = dict(metadata or {})
     if any(not isinstance(k, str) or not isinstance(v, str) for k, v in meta.items()):
         raise TypeError("metadata: keys and values must be str")
-    st.save_file({k: v.detach().contiguous().clone() for k, v in sd.items()}, str(path),
-                 metadata=meta)
+    st.save_file(
+        {k: v.detach().contiguous().clone() for k, v in sd.items()}, str(path), metadata=meta
+    )
 
 
 def load_state(path: PathLike) -> Tuple[Dict[str, "object"], Dict[str, str]]:
@@ -79,9 +84,11 @@ def load_state(path: PathLike) -> Tuple[Dict[str, "object"], Dict[str, str]]:
     try:
         sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise ValueError(f"path: {path} is neither safetensors nor a weights-only torch file; "
-                         f"refusing to unpickle it ({type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+        raise ValueError(
+            f"path: {path} is neither safetensors nor a weights-only torch file; "
+            f"refusing to unpickle it ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''})"
+        ) from None
     if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
         raise ValueError(f"path: {path} does not hold a dict of tensors")
     return sd, {}

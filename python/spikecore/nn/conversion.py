@@ -71,6 +71,7 @@ of the same equations, used as the oracle in tests.
 >>> float(stdi_value(z, 1.0).mean(0))        # floor(0.6 * 8) / 8
 0.5
 """
+
 from __future__ import annotations
 
 from typing import Optional, Union
@@ -124,8 +125,9 @@ def _bits(T) -> int:
 def stdi_weights(T: int, dtype=torch.float32, device=None) -> torch.Tensor:
     """Per-step value of an STDI spike for :math:`\\vartheta = 1`: :math:`T 2^{-(t+1)}`, [T]."""
     T = _bits(T)
-    return T * torch.pow(2.0, -torch.arange(1, T + 1, dtype=torch.float64)).to(dtype=dtype,
-                                                                                 device=device)
+    return T * torch.pow(2.0, -torch.arange(1, T + 1, dtype=torch.float64)).to(
+        dtype=dtype, device=device
+    )
 
 
 def stdi_value(z: torch.Tensor, v_threshold: Threshold) -> torch.Tensor:
@@ -147,8 +149,12 @@ def _fire(v: torch.Tensor, th: torch.Tensor, negative_slope: Optional[float]):
     return z, v - torch.where(z > 0, th, torch.where(z < 0, -nth, torch.zeros_like(th)))
 
 
-def if_reference(x: torch.Tensor, v_threshold: Threshold = 1.0, v0: float = 0.5,
-                 negative_slope: Optional[float] = None) -> torch.Tensor:
+def if_reference(
+    x: torch.Tensor,
+    v_threshold: Threshold = 1.0,
+    v0: float = 0.5,
+    negative_slope: Optional[float] = None,
+) -> torch.Tensor:
     """Pure-torch IF / signed IF, soft reset (the oracle for the C++ kernel). x: [T, ...]."""
     th = torch.as_tensor(v_threshold, dtype=x.dtype, device=x.device)
     th = th.expand(x.shape[1:])
@@ -160,9 +166,13 @@ def if_reference(x: torch.Tensor, v_threshold: Threshold = 1.0, v0: float = 0.5,
     return torch.stack(out)
 
 
-def stdi_reference(x: torch.Tensor, v_threshold: Threshold = 1.0, delay: Optional[int] = None,
-                   rounding: bool = True,
-                   negative_slope: Optional[float] = None) -> torch.Tensor:
+def stdi_reference(
+    x: torch.Tensor,
+    v_threshold: Threshold = 1.0,
+    delay: Optional[int] = None,
+    rounding: bool = True,
+    negative_slope: Optional[float] = None,
+) -> torch.Tensor:
     """Pure-torch STDI neuron (the oracle for the C++ kernel). x: [T, ...] -> spikes [T, ...]."""
     T = x.shape[0]
     D = T if delay is None else delay
@@ -202,6 +212,7 @@ class _ConversionNeuron(SpikingNeuron):
 
     def _use_cpp(self, x: torch.Tensor) -> bool:
         from . import _conversion_kernels as K
+
         if self.backend == "torch":
             return False
         ok, why = K.usable(x)
@@ -211,18 +222,27 @@ class _ConversionNeuron(SpikingNeuron):
 
     def _run(self, x, state):
         if state is not None:
-            raise ValueError("state: conversion neurons start every window from their initial "
-                             "membrane; pass state=None")
+            raise ValueError(
+                "state: conversion neurons start every window from their initial "
+                "membrane; pass state=None"
+            )
         with torch.no_grad():  # inference neurons: the output spikes carry no gradient
             return self._spikes(x.detach()), None
 
 
 class IFNeuron(_ConversionNeuron):
-    __doc__ = "Integrate-and-fire neuron, soft reset (rate coding); signed with negative_slope.\n" \
+    __doc__ = (
+        "Integrate-and-fire neuron, soft reset (rate coding); signed with negative_slope.\n"
         + __doc__
+    )
 
-    def __init__(self, v_threshold: Threshold = 1.0, v0: float = 0.5,
-                 negative_slope: Optional[float] = None, backend: str = "auto"):
+    def __init__(
+        self,
+        v_threshold: Threshold = 1.0,
+        v0: float = 0.5,
+        negative_slope: Optional[float] = None,
+        backend: str = "auto",
+    ):
         super().__init__(v_threshold, negative_slope, backend)
         v0 = _check.finite(v0, "v0")
         if not 0.0 <= v0 < 1.0:
@@ -236,8 +256,10 @@ class IFNeuron(_ConversionNeuron):
     def _spikes(self, x):
         if self._use_cpp(x):
             from . import _conversion_kernels as K
-            return K.if_forward(x, _flat_threshold(self.v_threshold, x), self.v0,
-                                self.negative_slope)
+
+            return K.if_forward(
+                x, _flat_threshold(self.v_threshold, x), self.v0, self.negative_slope
+            )
         return if_reference(x, self.v_threshold.to(x.dtype), self.v0, self.negative_slope)
 
     def extra_repr(self) -> str:
@@ -247,9 +269,14 @@ class IFNeuron(_ConversionNeuron):
 class STDINeuron(_ConversionNeuron):
     __doc__ = "STDI neuron: MSB-first time-varying threshold (SUHD reconstruction).\n" + __doc__
 
-    def __init__(self, v_threshold: Threshold = 1.0, delay: Optional[int] = None,
-                 rounding: bool = True, negative_slope: Optional[float] = None,
-                 backend: str = "auto"):
+    def __init__(
+        self,
+        v_threshold: Threshold = 1.0,
+        delay: Optional[int] = None,
+        rounding: bool = True,
+        negative_slope: Optional[float] = None,
+        backend: str = "auto",
+    ):
         super().__init__(v_threshold, negative_slope, backend)
         if delay is not None:
             if isinstance(delay, bool) or not isinstance(delay, int) or delay < 1:
@@ -267,10 +294,17 @@ class STDINeuron(_ConversionNeuron):
             raise ValueError(f"delay: D = {self.delay} exceeds the window T = {T}")
         if self._use_cpp(x):
             from . import _conversion_kernels as K
-            return K.stdi_forward(x, _flat_threshold(self.v_threshold, x),
-                                  self.delay or T, self.rounding, self.negative_slope)
-        return stdi_reference(x, self.v_threshold.to(x.dtype), self.delay, self.rounding,
-                              self.negative_slope)
+
+            return K.stdi_forward(
+                x,
+                _flat_threshold(self.v_threshold, x),
+                self.delay or T,
+                self.rounding,
+                self.negative_slope,
+            )
+        return stdi_reference(
+            x, self.v_threshold.to(x.dtype), self.delay, self.rounding, self.negative_slope
+        )
 
     def extra_repr(self) -> str:
         return f"delay={self.delay}, rounding={self.rounding}, negative_slope={self.negative_slope}"

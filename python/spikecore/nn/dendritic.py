@@ -51,6 +51,7 @@ Traceback (most recent call last):
 ...
 ValueError: branches: K=9 exceeds the fan-in (in_features=8); each branch needs its own inputs
 """
+
 from __future__ import annotations
 
 import math
@@ -82,6 +83,7 @@ SUBSETS = ("random", "structured")
 
 try:  # the fused kernels (bindings/variants.cpp)
     from spikecore import _core as _ext
+
     _var = getattr(_ext, "variants", None)
 except ImportError:  # pragma: no cover
     _var = None
@@ -100,8 +102,16 @@ class _DendriticFn(torch.autograd.Function):
         u = x2.new_empty(rows, out, K)
         y = x2.new_empty(rows, out)
         b = x2.new_empty(0) if bias is None else bias.detach().contiguous()
-        _var.dendritic_forward(x2.detach(), weight.detach().contiguous(), b, index, u, y,
-                               branch_fn=g, n_threads=max(1, torch.get_num_threads()))
+        _var.dendritic_forward(
+            x2.detach(),
+            weight.detach().contiguous(),
+            b,
+            index,
+            u,
+            y,
+            branch_fn=g,
+            n_threads=max(1, torch.get_num_threads()),
+        )
         ctx.save_for_backward(x2, weight, index, u)
         ctx.g, ctx.has_bias = g, bias is not None
         return y
@@ -112,11 +122,25 @@ class _DendriticFn(torch.autograd.Function):
         gx = torch.empty_like(x2) if ctx.needs_input_grad[0] else x2.new_empty(0)
         gw = torch.empty_like(weight)
         gb = x2.new_empty(weight.shape[:2]) if ctx.has_bias else x2.new_empty(0)
-        _var.dendritic_backward(x2.detach(), weight.detach().contiguous(), index, u,
-                                gy.contiguous(), gx, gw, gb, branch_fn=ctx.g,
-                                n_threads=max(1, torch.get_num_threads()))
-        return (gx if ctx.needs_input_grad[0] else None, gw,
-                gb if ctx.has_bias else None, None, None)
+        _var.dendritic_backward(
+            x2.detach(),
+            weight.detach().contiguous(),
+            index,
+            u,
+            gy.contiguous(),
+            gx,
+            gw,
+            gb,
+            branch_fn=ctx.g,
+            n_threads=max(1, torch.get_num_threads()),
+        )
+        return (
+            gx if ctx.needs_input_grad[0] else None,
+            gw,
+            gb if ctx.has_bias else None,
+            None,
+            None,
+        )
 
 
 def _pos_int(v, name):
@@ -136,8 +160,14 @@ def _fan_in(in_features: int, branches: int, branch_fan_in) -> int:
     return m
 
 
-def branch_subsets(in_features: int, out_features: int, branches: int, branch_fan_in: int,
-                   mode: str = "random", seed: int = 0) -> torch.Tensor:
+def branch_subsets(
+    in_features: int,
+    out_features: int,
+    branches: int,
+    branch_fan_in: int,
+    mode: str = "random",
+    seed: int = 0,
+) -> torch.Tensor:
     """Input indices [out_features, branches, branch_fan_in] (int64, sorted per branch)."""
     _check.choice(mode, "subsets", SUBSETS)
     D, K, m = in_features, branches, branch_fan_in
@@ -151,21 +181,32 @@ def branch_subsets(in_features: int, out_features: int, branches: int, branch_fa
 
 
 class DendriticLinear(nn.Module):
-    __doc__ = ("Dendritic layer: ``y_j = sum_k g(w_jk . x[S_jk] + b_jk)`` for x [..., in].\n"
-               "Weight [out, K, m], bias [out, K], subsets (buffer ``index``) [out, K, m].\n"
-               + __doc__)
+    __doc__ = (
+        "Dendritic layer: ``y_j = sum_k g(w_jk . x[S_jk] + b_jk)`` for x [..., in].\n"
+        "Weight [out, K, m], bias [out, K], subsets (buffer ``index``) [out, K, m].\n" + __doc__
+    )
 
-    def __init__(self, in_features: int, out_features: int, branches: int = 4,
-                 branch_fan_in: Optional[int] = None, subsets: Union[str, torch.Tensor] = "random",
-                 nonlinearity: str = "relu", bias: bool = True, seed: int = 0,
-                 backend: str = "auto"):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        branches: int = 4,
+        branch_fan_in: Optional[int] = None,
+        subsets: Union[str, torch.Tensor] = "random",
+        nonlinearity: str = "relu",
+        bias: bool = True,
+        seed: int = 0,
+        backend: str = "auto",
+    ):
         super().__init__()
         self.in_features = _pos_int(in_features, "in_features")
         self.out_features = _pos_int(out_features, "out_features")
         self.branches = _pos_int(branches, "branches")
         if self.branches > self.in_features:
-            raise ValueError(f"branches: K={branches} exceeds the fan-in "
-                             f"(in_features={in_features}); each branch needs its own inputs")
+            raise ValueError(
+                f"branches: K={branches} exceeds the fan-in "
+                f"(in_features={in_features}); each branch needs its own inputs"
+            )
         self.nonlinearity = _check.choice(nonlinearity, "nonlinearity", NONLINEARITIES)
         self.backend = _check.choice(backend, "backend", SF.BACKENDS)
         if isinstance(subsets, torch.Tensor):
@@ -173,8 +214,9 @@ class DendriticLinear(nn.Module):
             self.subset_mode = "given"
         else:
             m = _fan_in(self.in_features, self.branches, branch_fan_in)
-            index = branch_subsets(self.in_features, self.out_features, self.branches, m,
-                                   subsets, seed)
+            index = branch_subsets(
+                self.in_features, self.out_features, self.branches, m, subsets, seed
+            )
             self.subset_mode = subsets
         self.branch_fan_in = int(index.shape[2])
         self.register_buffer("index", index)
@@ -193,11 +235,14 @@ class DendriticLinear(nn.Module):
             raise TypeError(f"subsets: expected an integer tensor of input indices, got {s.dtype}")
         want = (self.out_features, self.branches)
         if s.dim() != 3 or tuple(s.shape[:2]) != want or s.shape[2] < 1:
-            raise ValueError(f"subsets: expected shape [out_features={want[0]}, "
-                             f"branches={want[1]}, branch_fan_in], got {tuple(s.shape)}")
+            raise ValueError(
+                f"subsets: expected shape [out_features={want[0]}, "
+                f"branches={want[1]}, branch_fan_in], got {tuple(s.shape)}"
+            )
         if s.shape[2] > self.in_features:
-            raise ValueError(f"subsets: branch_fan_in {s.shape[2]} exceeds in_features="
-                             f"{self.in_features}")
+            raise ValueError(
+                f"subsets: branch_fan_in {s.shape[2]} exceeds in_features={self.in_features}"
+            )
         if s.numel() and (int(s.min()) < 0 or int(s.max()) >= self.in_features):
             bad = int(s.min()) if int(s.min()) < 0 else int(s.max())
             raise IndexError(f"subsets: input index {bad} out of range [0, {self.in_features})")
@@ -220,10 +265,15 @@ class DendriticLinear(nn.Module):
 
     def dense_weight(self) -> torch.Tensor:
         """Branch weights as a dense [out * K, in] matrix (zeros outside the subsets)."""
-        w = torch.zeros(self.out_features * self.branches, self.in_features,
-                        dtype=self.weight.dtype, device=self.weight.device)
-        return w.index_put((self._rows, self.index.flatten()), self.weight.flatten(),
-                           accumulate=True)
+        w = torch.zeros(
+            self.out_features * self.branches,
+            self.in_features,
+            dtype=self.weight.dtype,
+            device=self.weight.device,
+        )
+        return w.index_put(
+            (self._rows, self.index.flatten()), self.weight.flatten(), accumulate=True
+        )
 
     def branch_input(self, x: torch.Tensor) -> torch.Tensor:
         """:math:`u` [..., out, K] before the branch nonlinearity."""
@@ -234,8 +284,10 @@ class DendriticLinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check.float_tensor(x, "x")
         if x.dim() == 0 or x.shape[-1] != self.in_features:
-            raise ValueError(f"x: last dimension {tuple(x.shape)[-1:] or '()'} does not match "
-                             f"in_features={self.in_features}")
+            raise ValueError(
+                f"x: last dimension {tuple(x.shape)[-1:] or '()'} does not match "
+                f"in_features={self.in_features}"
+            )
         _check.no_nan(x, "x")
         # 'auto' takes the masked dense product (one BLAS GEMM over [out*K, in]); it beats the
         # index-gather kernel at every size measured (docs/variants.md), so the kernel runs only
@@ -246,8 +298,9 @@ class DendriticLinear(nn.Module):
                 ok, why = False, f"x dtype {x.dtype} differs from the weight's {self.weight.dtype}"
             if ok:
                 x2 = x.reshape(-1, self.in_features).contiguous()
-                y = _DendriticFn.apply(x2, self.weight, self.bias, self.index,
-                                       NONLINEARITIES.index(self.nonlinearity))
+                y = _DendriticFn.apply(
+                    x2, self.weight, self.bias, self.index, NONLINEARITIES.index(self.nonlinearity)
+                )
                 return y.reshape(*x.shape[:-1], self.out_features)
             if self.backend == "cpp":
                 raise ValueError(f"backend: 'cpp' cannot run this call ({why})")
@@ -266,19 +319,27 @@ class DendriticLinear(nn.Module):
         keep = w.reshape(-1) != 0
         pre, post, weight = idx.reshape(-1)[keep], comp[keep], w.reshape(-1)[keep]
         order = np.lexsort((post, pre))  # row order: pre, then post (multapses kept in order)
-        b = (None if self.bias is None
-             else self.bias.detach().to("cpu").float().numpy().reshape(-1).copy())
+        b = (
+            None
+            if self.bias is None
+            else self.bias.detach().to("cpu").float().numpy().reshape(-1).copy()
+        )
         if b is not None and not np.all(np.isfinite(b)):
             raise ValueError("bias: has NaN or infinite values")
         # K = 1 deploys as a point neuron, as before (the engine's branches=1 has no g, no bias)
         branches = _specs.Branches(K, self.nonlinearity, 0.0, b) if K > 1 else None
-        return (_specs.SynapseSpec(self.in_features, n_out, pre[order], post[order],
-                                   weight[order], None, branches),)
+        return (
+            _specs.SynapseSpec(
+                self.in_features, n_out, pre[order], post[order], weight[order], None, branches
+            ),
+        )
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"branches={self.branches}, branch_fan_in={self.branch_fan_in}, "
-                f"subsets={self.subset_mode!r}, nonlinearity={self.nonlinearity!r}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"branches={self.branches}, branch_fan_in={self.branch_fan_in}, "
+            f"subsets={self.subset_mode!r}, nonlinearity={self.nonlinearity!r}"
+        )
 
 
 def _g(u: torch.Tensor, nonlinearity: str) -> torch.Tensor:
@@ -289,8 +350,13 @@ def _g(u: torch.Tensor, nonlinearity: str) -> torch.Tensor:
     return u
 
 
-def dendritic_reference(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
-                        index: torch.Tensor, nonlinearity: str) -> torch.Tensor:
+def dendritic_reference(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: Optional[torch.Tensor],
+    index: torch.Tensor,
+    nonlinearity: str,
+) -> torch.Tensor:
     """Pure-torch ground truth: gather each branch's inputs, dot, g, sum over branches."""
     out, K, m = weight.shape
     xs = x[..., index.flatten()].reshape(*x.shape[:-1], out, K, m)
@@ -316,16 +382,40 @@ class DendriticLIF(nn.Module):
 
     spiking = True
 
-    def __init__(self, in_features: int, out_features: int, branches: int = 4,
-                 branch_fan_in: Optional[int] = None, subsets: Union[str, torch.Tensor] = "random",
-                 nonlinearity: str = "relu", bias: bool = True, seed: int = 0,
-                 tau: float = 2.0, v_threshold: float = 1.0, v_reset: Optional[float] = 0.0,
-                 surrogate: Union[str, Surrogate] = "atan", alpha: Optional[float] = None,
-                 detach_reset: bool = False, noise: Optional[str] = None, sigma: float = 0.3,
-                 sample: bool = True, eval_mode: str = "deterministic", backend: str = "auto"):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        branches: int = 4,
+        branch_fan_in: Optional[int] = None,
+        subsets: Union[str, torch.Tensor] = "random",
+        nonlinearity: str = "relu",
+        bias: bool = True,
+        seed: int = 0,
+        tau: float = 2.0,
+        v_threshold: float = 1.0,
+        v_reset: Optional[float] = 0.0,
+        surrogate: Union[str, Surrogate] = "atan",
+        alpha: Optional[float] = None,
+        detach_reset: bool = False,
+        noise: Optional[str] = None,
+        sigma: float = 0.3,
+        sample: bool = True,
+        eval_mode: str = "deterministic",
+        backend: str = "auto",
+    ):
         super().__init__()
-        self.dendrites = DendriticLinear(in_features, out_features, branches, branch_fan_in,
-                                         subsets, nonlinearity, bias, seed, backend)
+        self.dendrites = DendriticLinear(
+            in_features,
+            out_features,
+            branches,
+            branch_fan_in,
+            subsets,
+            nonlinearity,
+            bias,
+            seed,
+            backend,
+        )
         self.tau = _check.tau(tau)
         self.v_threshold, self.v_reset, _ = _check.thresholds(v_threshold, v_reset, 0.0)
         configure_spikes(self, surrogate, alpha, noise, sigma, sample, eval_mode)
@@ -343,13 +433,16 @@ class DendriticLIF(nn.Module):
     def spec(self) -> "_specs.DendriticSpec":
         """:class:`spikecore.specs.DendriticSpec`: the LIF soma (``lif_discrete``; a noisy soma
         deploys deterministic) with this layer's branches."""
-        soma = _specs.DiscreteLIFSpec(tau=self.tau, v_threshold=self.v_threshold,
-                                      v_reset=self.v_reset)
+        soma = _specs.DiscreteLIFSpec(
+            tau=self.tau, v_threshold=self.v_threshold, v_reset=self.v_reset
+        )
         note = None
         if self.noise is not None and self.eval_mode == "sample":
-            note = ("(DendriticLIF, eval_mode='sample') is deployed deterministic; sampled "
-                    "spikes are not reproduced")
-        syn, = self.dendrites.synapses()
+            note = (
+                "(DendriticLIF, eval_mode='sample') is deployed deterministic; sampled "
+                "spikes are not reproduced"
+            )
+        (syn,) = self.dendrites.synapses()
         return _specs.DendriticSpec(soma, syn.dendrites or _specs.Branches(), note)
 
     def synapses(self):
@@ -360,15 +453,22 @@ class DendriticLIF(nn.Module):
         _check.time_input(x, "x")
         y = self.dendrites(x)
         v = None if state is None else (state.v if hasattr(state, "v") else state)
-        kw: Dict[str, Any] = dict(beta=1.0 - 1.0 / self.tau, v_threshold=self.v_threshold,
-                  v_reset=self.v_reset, detach_reset=self.detach_reset, backend=self.backend)
+        kw: Dict[str, Any] = dict(
+            beta=1.0 - 1.0 / self.tau,
+            v_threshold=self.v_threshold,
+            v_reset=self.v_reset,
+            detach_reset=self.detach_reset,
+            backend=self.backend,
+        )
         if self.noise is not None:
-            z, vT = SF.noisy_lif(y, v, noise=self.noise, sigma=self.sigma,
-                                 sample=sample_now(self), **kw)
+            z, vT = SF.noisy_lif(
+                y, v, noise=self.noise, sigma=self.sigma, sample=sample_now(self), **kw
+            )
         else:
             z, vT = SF.lif(y, v, surrogate=self.surrogate, **kw)
         if return_state:
             from .neurons import LIFState
+
             return z, LIFState(vT)
         return z
 

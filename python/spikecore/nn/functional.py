@@ -21,6 +21,7 @@ v_drive = (1 - beta) v_rest, soft reset subtracts v_th - v_reset with v_reset = 
 ``backend``: ``"auto"`` (C++ fused kernel for CPU tensors with a built-in surrogate, else torch),
 ``"cpp"`` (force the kernel; error if unusable) or ``"torch"`` (the pure-torch reference).
 """
+
 from __future__ import annotations
 
 from typing import Optional, Tuple, Union
@@ -34,8 +35,16 @@ from .surrogate import get as get_surrogate
 from .surrogate import noise as noise_surrogate
 
 __all__ = [
-    "lif", "alif", "noisy_lif", "leaky_integrator", "linear", "sparse_linear", "spike",
-    "sample_noise", "tau_to_beta", "BACKENDS",
+    "lif",
+    "alif",
+    "noisy_lif",
+    "leaky_integrator",
+    "linear",
+    "sparse_linear",
+    "spike",
+    "sample_noise",
+    "tau_to_beta",
+    "BACKENDS",
 ]
 
 BACKENDS = ("auto", "cpp", "torch")
@@ -80,15 +89,25 @@ def _beta_tensor(beta, x):
         except RuntimeError:
             raise ValueError(
                 f"beta: shape {tuple(b.shape)} does not broadcast to the per-step shape "
-                f"{tuple(x.shape[1:])}") from None
+                f"{tuple(x.shape[1:])}"
+            ) from None
         return b
     return beta
 
 
-def lif(x: torch.Tensor, v: Optional[torch.Tensor] = None, *, beta: Beta = 0.5,
-        v_threshold: float = 1.0, v_reset: Optional[float] = 0.0, v_rest: float = 0.0,
-        surrogate="atan", alpha: Optional[float] = None, detach_reset: bool = False,
-        backend: str = "auto") -> Tuple[torch.Tensor, torch.Tensor]:
+def lif(
+    x: torch.Tensor,
+    v: Optional[torch.Tensor] = None,
+    *,
+    beta: Beta = 0.5,
+    v_threshold: float = 1.0,
+    v_reset: Optional[float] = 0.0,
+    v_rest: float = 0.0,
+    surrogate="atan",
+    alpha: Optional[float] = None,
+    detach_reset: bool = False,
+    backend: str = "auto",
+) -> Tuple[torch.Tensor, torch.Tensor]:
     """Multi-step LIF. Returns ``(spikes [T, ...], v_T)``; ``v`` (default: v_rest) is v_0.
 
     ``v_reset=None`` selects the soft reset (subtract v_threshold). ``beta`` may be a tensor
@@ -104,8 +123,15 @@ def lif(x: torch.Tensor, v: Optional[torch.Tensor] = None, *, beta: Beta = 0.5,
     return reference.lif(x, v, beta, v_threshold, v_reset, v_rest, sg, detach_reset)
 
 
-def sample_noise(noise: str, sigma: float, shape, *, dtype=torch.float32, device=None,
-                 generator: Optional[torch.Generator] = None) -> torch.Tensor:
+def sample_noise(
+    noise: str,
+    sigma: float,
+    shape,
+    *,
+    dtype=torch.float32,
+    device=None,
+    generator: Optional[torch.Generator] = None,
+) -> torch.Tensor:
     """Membrane noise samples of the NSNN noise ``noise`` with scale ``sigma``.
 
     gaussian: N(0, sigma^2); logistic: scale sigma; uniform: U(-sigma, sigma); triangular on
@@ -124,12 +150,22 @@ def sample_noise(noise: str, sigma: float, shape, *, dtype=torch.float32, device
     return (torch.log(u) - torch.log1p(-u)) * sigma  # logistic
 
 
-def noisy_lif(x: torch.Tensor, v: Optional[torch.Tensor] = None, *, beta: Beta = 0.5,
-              v_threshold: float = 1.0, v_reset: Optional[float] = 0.0, v_rest: float = 0.0,
-              noise: str = "gaussian", sigma: float = 0.3, sample: bool = True,
-              detach_reset: bool = False, generator: Optional[torch.Generator] = None,
-              eps: Optional[torch.Tensor] = None, backend: str = "auto"
-              ) -> Tuple[torch.Tensor, torch.Tensor]:
+def noisy_lif(
+    x: torch.Tensor,
+    v: Optional[torch.Tensor] = None,
+    *,
+    beta: Beta = 0.5,
+    v_threshold: float = 1.0,
+    v_reset: Optional[float] = 0.0,
+    v_rest: float = 0.0,
+    noise: str = "gaussian",
+    sigma: float = 0.3,
+    sample: bool = True,
+    detach_reset: bool = False,
+    generator: Optional[torch.Generator] = None,
+    eps: Optional[torch.Tensor] = None,
+    backend: str = "auto",
+) -> Tuple[torch.Tensor, torch.Tensor]:
     r"""NSNN noisy LIF with noise-driven learning (METHODS.md section 8).
 
     .. math::
@@ -149,8 +185,9 @@ def noisy_lif(x: torch.Tensor, v: Optional[torch.Tensor] = None, *, beta: Beta =
     v = _init(v, x, "v", v_rest)
     if sample:
         if eps is None:
-            eps = sample_noise(noise, sigma, x.shape, dtype=x.dtype, device=x.device,
-                               generator=generator)
+            eps = sample_noise(
+                noise, sigma, x.shape, dtype=x.dtype, device=x.device, generator=generator
+            )
         elif tuple(eps.shape) != tuple(x.shape):
             raise ValueError(f"eps: shape {tuple(eps.shape)} must equal x's {tuple(x.shape)}")
         eps = eps.detach().to(x.dtype)
@@ -163,11 +200,21 @@ def noisy_lif(x: torch.Tensor, v: Optional[torch.Tensor] = None, *, beta: Beta =
     return reference.lif(x, v, beta, v_threshold, v_reset, v_rest, sg, detach_reset, noise=eps)
 
 
-def alif(x: torch.Tensor, state: Optional[Tuple[torch.Tensor, torch.Tensor]] = None, *,
-         beta: Beta = 0.5, rho: float = 0.995, beta_a: float = 0.2, v_threshold: float = 1.0,
-         v_reset: Optional[float] = 0.0, v_rest: float = 0.0, surrogate="atan",
-         alpha: Optional[float] = None, detach_reset: bool = False, backend: str = "auto"
-         ) -> Tuple[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]:
+def alif(
+    x: torch.Tensor,
+    state: Optional[Tuple[torch.Tensor, torch.Tensor]] = None,
+    *,
+    beta: Beta = 0.5,
+    rho: float = 0.995,
+    beta_a: float = 0.2,
+    v_threshold: float = 1.0,
+    v_reset: Optional[float] = 0.0,
+    v_rest: float = 0.0,
+    surrogate="atan",
+    alpha: Optional[float] = None,
+    detach_reset: bool = False,
+    backend: str = "auto",
+) -> Tuple[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]:
     r"""Adaptive-threshold LIF (ALIFCoeffs of the core, discrete form).
 
     .. math::
@@ -194,15 +241,22 @@ def alif(x: torch.Tensor, state: Optional[Tuple[torch.Tensor, torch.Tensor]] = N
     v = _init(v, x, "state.v", v_rest)
     a = _init(a, x, "state.a", 0.0)
     if _use_cpp(backend, x, sg, v, a, beta) and _kernels.has("alif"):
-        return _kernels.alif(x, v, a, beta, rho, beta_a, v_threshold, v_reset, v_rest, sg,
-                             detach_reset)
-    return reference.alif(x, v, a, beta, rho, beta_a, v_threshold, v_reset, v_rest, sg,
-                          detach_reset)
+        return _kernels.alif(
+            x, v, a, beta, rho, beta_a, v_threshold, v_reset, v_rest, sg, detach_reset
+        )
+    return reference.alif(
+        x, v, a, beta, rho, beta_a, v_threshold, v_reset, v_rest, sg, detach_reset
+    )
 
 
-def leaky_integrator(x: torch.Tensor, v: Optional[torch.Tensor] = None, *, beta: Beta = 0.5,
-                     v_rest: float = 0.0, backend: str = "auto"
-                     ) -> Tuple[torch.Tensor, torch.Tensor]:
+def leaky_integrator(
+    x: torch.Tensor,
+    v: Optional[torch.Tensor] = None,
+    *,
+    beta: Beta = 0.5,
+    v_rest: float = 0.0,
+    backend: str = "auto",
+) -> Tuple[torch.Tensor, torch.Tensor]:
     r"""Non-spiking leaky integrator :math:`v_t = ((1-\beta) v_\mathrm{rest} + \beta v_{t-1}) + x_t`.
 
     Returns ``(v_1..v_T [T, ...], v_T)``.
@@ -216,8 +270,14 @@ def leaky_integrator(x: torch.Tensor, v: Optional[torch.Tensor] = None, *, beta:
     return reference.leaky_integrator(x, v, beta, v_rest)
 
 
-def linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] = None, *,
-           spike_input: Union[bool, str] = "auto", backend: str = "auto") -> torch.Tensor:
+def linear(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: Optional[torch.Tensor] = None,
+    *,
+    spike_input: Union[bool, str] = "auto",
+    backend: str = "auto",
+) -> torch.Tensor:
     """``x @ weight.T + bias`` for x [..., in_features]; weight [out_features, in_features].
 
     Event-driven path (C++, CPU float32/float64): the forward product sums only the weight
@@ -234,7 +294,8 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] =
     if x.dim() == 0 or x.shape[-1] != weight.shape[1]:
         raise ValueError(
             f"x: last dimension {tuple(x.shape)[-1:] or '()'} does not match in_features="
-            f"{weight.shape[1]}")
+            f"{weight.shape[1]}"
+        )
     if spike_input not in (True, False, "auto"):
         raise ValueError(f"spike_input: valid choices: True, False, 'auto'; got {spike_input!r}")
     _check.choice(backend, "backend", BACKENDS)
@@ -247,9 +308,16 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor] =
     return F.linear(x, weight, bias)
 
 
-def sparse_linear(x: torch.Tensor, values: torch.Tensor, pre: torch.Tensor, post: torch.Tensor,
-                  out_features: int, bias: Optional[torch.Tensor] = None, *,
-                  backend: str = "auto") -> torch.Tensor:
+def sparse_linear(
+    x: torch.Tensor,
+    values: torch.Tensor,
+    pre: torch.Tensor,
+    post: torch.Tensor,
+    out_features: int,
+    bias: Optional[torch.Tensor] = None,
+    *,
+    backend: str = "auto",
+) -> torch.Tensor:
     r"""Sparse layer :math:`y_j = b_j + \sum_{(i, j) \in S} w_{ij} x_i`, synapses given as
     COO lists ``pre`` / ``post`` (int64) with ``values``. x: [..., in_features].
 
@@ -259,20 +327,31 @@ def sparse_linear(x: torch.Tensor, values: torch.Tensor, pre: torch.Tensor, post
     _check.float_tensor(x, "x")
     _check.choice(backend, "backend", BACKENDS)
     if not (pre.shape == post.shape == values.shape and pre.dim() == 1):
-        raise ValueError(f"pre, post, values: expected equal 1-D shapes, got {tuple(pre.shape)}, "
-                         f"{tuple(post.shape)}, {tuple(values.shape)}")
+        raise ValueError(
+            f"pre, post, values: expected equal 1-D shapes, got {tuple(pre.shape)}, "
+            f"{tuple(post.shape)}, {tuple(values.shape)}"
+        )
     k = x.shape[-1]
     if backend != "torch" and _kernels.has("spike_linear"):
         ok, _ = _kernels.usable(x, None, values, *([] if bias is None else [bias]))
-        if (ok and x.dtype == values.dtype and pre.device.type == "cpu"
-                and bool((pre[1:] >= pre[:-1]).all())):
+        if (
+            ok
+            and x.dtype == values.dtype
+            and pre.device.type == "cpu"
+            and bool((pre[1:] >= pre[:-1]).all())
+        ):
             if pre.numel() and (int(pre.min()) < 0 or int(pre.max()) >= k):
                 raise IndexError(f"pre: entries must lie in [0, {k})")
             ptr = torch.zeros(k + 1, dtype=torch.int64)
             ptr[1:] = torch.cumsum(torch.bincount(pre, minlength=k), 0)
             return _kernels.sparse_syn_linear(
-                x, values, None if bias is None else bias.to(x.dtype), ptr,
-                post.to(torch.int32).contiguous(), int(out_features))
+                x,
+                values,
+                None if bias is None else bias.to(x.dtype),
+                ptr,
+                post.to(torch.int32).contiguous(),
+                int(out_features),
+            )
     w = torch.zeros(out_features, x.shape[-1], dtype=values.dtype, device=values.device)
     w = w.index_put((post, pre), values, accumulate=True)
     return F.linear(x, w, bias)

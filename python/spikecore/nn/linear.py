@@ -8,6 +8,7 @@ spike tensor. ``SparseLinear`` keeps a fixed-density connectivity in the core's 
 
 .. math:: y_j = b_j + \sum_{i:(i,j) \in S} w_{ij} x_i
 """
+
 from __future__ import annotations
 
 import math
@@ -34,18 +35,28 @@ class Linear(nn.Linear):
     Same parameters, initialisation and state_dict as torch.nn.Linear.
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 spike_input: Union[bool, str] = "auto", backend: str = "auto",
-                 device=None, dtype=None):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        spike_input: Union[bool, str] = "auto",
+        backend: str = "auto",
+        device=None,
+        dtype=None,
+    ):
         super().__init__(in_features, out_features, bias=bias, device=device, dtype=dtype)
         if spike_input not in (True, False, "auto"):
-            raise ValueError(f"spike_input: valid choices: True, False, 'auto'; got {spike_input!r}")
+            raise ValueError(
+                f"spike_input: valid choices: True, False, 'auto'; got {spike_input!r}"
+            )
         self.spike_input = spike_input
         self.backend = _check.choice(backend, "backend", SF.BACKENDS)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return SF.linear(x, self.weight, self.bias, spike_input=self.spike_input,
-                         backend=self.backend)
+        return SF.linear(
+            x, self.weight, self.bias, spike_input=self.spike_input, backend=self.backend
+        )
 
     def synapses(self, receptor=None):
         """The deployable synapses, ``(SynapseSpec,)`` (nonzero weights in row order; an all-zero
@@ -59,8 +70,9 @@ def _np32(t: torch.Tensor) -> np.ndarray:
 
 def synapse_spec(layer: nn.Linear, receptor=None) -> SynapseSpec:
     """:class:`spikecore.specs.SynapseSpec` of any ``torch.nn.Linear`` (weight [out, in])."""
-    return SynapseSpec.from_dense(_np32(layer.weight),
-                                  None if layer.bias is None else _np32(layer.bias), receptor)
+    return SynapseSpec.from_dense(
+        _np32(layer.weight), None if layer.bias is None else _np32(layer.bias), receptor
+    )
 
 
 def _positive_int(v, name):
@@ -90,9 +102,17 @@ class SparseLinear(nn.Module):
     ``matrix`` (the SynapseMatrix; weights synced into it by :meth:`sync`).
     """
 
-    def __init__(self, in_features: int, out_features: int, density: float = 0.1,
-                 bias: bool = True, seed: int = 0, spike_input: Union[bool, str] = "auto",
-                 backend: str = "auto", dtype=None):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        density: float = 0.1,
+        bias: bool = True,
+        seed: int = 0,
+        spike_input: Union[bool, str] = "auto",
+        backend: str = "auto",
+        dtype=None,
+    ):
         super().__init__()
         from spikecore._core.synapses import SynapseMatrix
 
@@ -102,7 +122,9 @@ class SparseLinear(nn.Module):
         if not 0.0 < density <= 1.0:
             raise ValueError(f"density: must lie in (0, 1], got {density:g}")
         if spike_input not in (True, False, "auto"):
-            raise ValueError(f"spike_input: valid choices: True, False, 'auto'; got {spike_input!r}")
+            raise ValueError(
+                f"spike_input: valid choices: True, False, 'auto'; got {spike_input!r}"
+            )
         self.spike_input = spike_input
         self.backend = _check.choice(backend, "backend", SF.BACKENDS)
         self.seed = int(seed)
@@ -115,8 +137,9 @@ class SparseLinear(nn.Module):
         post = (flat % self.out_features).astype(np.int32)
         bound = 1.0 / math.sqrt(max(1.0, density * self.in_features))
         w = rng.uniform(-bound, bound, size=nnz).astype(np.float32)
-        self.matrix = SynapseMatrix.from_coo(self.in_features, self.out_features, pre, post, w,
-                                             np.ones(nnz, np.uint16), 0.25)
+        self.matrix = SynapseMatrix.from_coo(
+            self.in_features, self.out_features, pre, post, w, np.ones(nnz, np.uint16), 0.25
+        )
         dtype = dtype or torch.get_default_dtype()
         self.weight = nn.Parameter(torch.empty(0, dtype=dtype))
         self.register_buffer("pre", torch.empty(0, dtype=torch.int64))
@@ -124,8 +147,11 @@ class SparseLinear(nn.Module):
         self._syn = None  # (row offsets by pre, int32 post) for the C++ kernels, built lazily
         self._load_from_matrix()
         if bias:
-            self.bias = nn.Parameter(torch.empty(self.out_features, dtype=dtype).uniform_(
-                -bound, bound, generator=torch.Generator().manual_seed(self.seed)))
+            self.bias = nn.Parameter(
+                torch.empty(self.out_features, dtype=dtype).uniform_(
+                    -bound, bound, generator=torch.Generator().manual_seed(self.seed)
+                )
+            )
         else:
             self.register_parameter("bias", None)
         self._dense_grad: Optional[torch.Tensor] = None
@@ -175,15 +201,17 @@ class SparseLinear(nn.Module):
     @property
     def mask(self) -> torch.Tensor:
         """Bool [out_features, in_features] (torch.nn.Linear layout): True where a synapse is."""
-        m = torch.zeros(self.out_features, self.in_features, dtype=torch.bool,
-                        device=self.weight.device)
+        m = torch.zeros(
+            self.out_features, self.in_features, dtype=torch.bool, device=self.weight.device
+        )
         m[self.post, self.pre] = True
         return m
 
     def dense_weight(self) -> torch.Tensor:
         """Dense [out_features, in_features] weight (zeros where no synapse), differentiable."""
-        w = torch.zeros(self.out_features, self.in_features, dtype=self.weight.dtype,
-                        device=self.weight.device)
+        w = torch.zeros(
+            self.out_features, self.in_features, dtype=self.weight.dtype, device=self.weight.device
+        )
         return w.index_put((self.post, self.pre), self.weight, accumulate=True)
 
     def _keys(self):
@@ -211,10 +239,12 @@ class SparseLinear(nn.Module):
         if mode == "magnitude":
             return self._restructure(lambda: self.matrix.prune_smallest(fraction), optimizer)
         return self._restructure(
-            lambda: self.matrix.prune_random(fraction, self.seed, self._step), optimizer)
+            lambda: self.matrix.prune_random(fraction, self.seed, self._step), optimizer
+        )
 
-    def regrow(self, count: int, mode: str = "random", init: float = 0.0, grad=None,
-               optimizer=None) -> int:
+    def regrow(
+        self, count: int, mode: str = "random", init: float = 0.0, grad=None, optimizer=None
+    ) -> int:
         """Insert ``count`` synapses at empty positions, with value ``init``: uniformly at random
         (``'random'``) or where |dL/dW| of the dense weight is largest (``'gradient'``, RigL;
         ``grad`` [out_features, in_features], default: the gradient kept by the last backward
@@ -230,52 +260,72 @@ class SparseLinear(nn.Module):
         init = _check.finite(init, "init")
         if mode == "random":
             return self._restructure(
-                lambda: self.matrix.regrow_random(count, init, 1, True, False, self.seed + 1,
-                                                  self._step), optimizer)
+                lambda: self.matrix.regrow_random(
+                    count, init, 1, True, False, self.seed + 1, self._step
+                ),
+                optimizer,
+            )
         g = grad
         if g is None and self._dense_grad is not None:
             # under torch.distributed the recorded gradient is this rank's: average it so that
             # every rank picks the same positions (a collective; DDP averages only .grad)
             from .parallel import average_across_ranks
+
             g = average_across_ranks(self._dense_grad)
         if g is None:
-            raise ValueError("grad: mode='gradient' needs grad= or keep_dense_grad=True and a "
-                             "backward pass before regrow")
+            raise ValueError(
+                "grad: mode='gradient' needs grad= or keep_dense_grad=True and a "
+                "backward pass before regrow"
+            )
         g = torch.as_tensor(g)
         if tuple(g.shape) != (self.out_features, self.in_features):
-            raise ValueError(f"grad: shape {tuple(g.shape)} must be "
-                             f"({self.out_features}, {self.in_features})")
+            raise ValueError(
+                f"grad: shape {tuple(g.shape)} must be ({self.out_features}, {self.in_features})"
+            )
         scores = g.detach().abs().t().contiguous().to("cpu", torch.float32).numpy()
         return self._restructure(
-            lambda: self.matrix.regrow_top_scores(count, scores, init, 1, True), optimizer)
+            lambda: self.matrix.regrow_top_scores(count, scores, init, 1, True), optimizer
+        )
 
     # -- forward -----------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check.float_tensor(x, "x")
         if x.dim() == 0 or x.shape[-1] != self.in_features:
-            raise ValueError(f"x: last dimension of shape {tuple(x.shape)} must equal "
-                             f"in_features={self.in_features}")
+            raise ValueError(
+                f"x: last dimension of shape {tuple(x.shape)} must equal "
+                f"in_features={self.in_features}"
+            )
         b = None if self.bias is None else self.bias.to(x.dtype)
         ok, _ = _kernels.usable(x, None, self.weight)
-        if (self.backend != "torch" and ok and self.spike_input is not False
-                and x.dtype == self.weight.dtype):
+        if (
+            self.backend != "torch"
+            and ok
+            and self.spike_input is not False
+            and x.dtype == self.weight.dtype
+        ):
             keep = None
             if self.keep_dense_grad and self.weight.requires_grad:
+
                 def keep(g):
                     self._dense_grad = g.detach().clone()
-            return _kernels.sparse_syn_linear(x, self.weight, b, *self._syn_lists(),
-                                              self.out_features, keep)
+
+            return _kernels.sparse_syn_linear(
+                x, self.weight, b, *self._syn_lists(), self.out_features, keep
+            )
         w = self.dense_weight()
         if self.keep_dense_grad and w.requires_grad:
+
             def _keep(g):
                 self._dense_grad = g.detach().clone()
+
             w.register_hook(_keep)
-        return SF.linear(x, w.to(x.dtype), b, spike_input=self.spike_input,
-                         backend=self.backend)
+        return SF.linear(x, w.to(x.dtype), b, spike_input=self.spike_input, backend=self.backend)
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"density={self.density:.4g}, nnz={self.nnz}, bias={self.bias is not None}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"density={self.density:.4g}, nnz={self.nnz}, bias={self.bias is not None}"
+        )
 
     # pickling / deepcopy: the SynapseMatrix is rebuilt from pre/post/weight
     def __getstate__(self):
@@ -294,12 +344,19 @@ class SparseLinear(nn.Module):
 
         w = self.weight.detach().cpu().float().numpy()
         self.matrix = SynapseMatrix.from_coo(
-            self.in_features, self.out_features, self.pre.cpu().numpy().astype(np.int32),
-            self.post.cpu().numpy().astype(np.int32), w, np.ones(len(w), np.uint16), 0.25)
+            self.in_features,
+            self.out_features,
+            self.pre.cpu().numpy().astype(np.int32),
+            self.post.cpu().numpy().astype(np.int32),
+            w,
+            np.ones(len(w), np.uint16),
+            0.25,
+        )
 
     # state_dict round trip: the structure is in the pre/post buffers; rebuild the matrix on load
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
-                              unexpected_keys, error_msgs):
+    def _load_from_state_dict(
+        self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+    ):
         from spikecore._core.synapses import SynapseMatrix
 
         kw, kp, kq = prefix + "weight", prefix + "pre", prefix + "post"
@@ -312,8 +369,9 @@ class SparseLinear(nn.Module):
             # and sync() all assume row order (pre, then post; stable, as from_coo sorts). A
             # state_dict in another order (hand edit, other copy) is permuted into it here, so
             # weight[k] stays the weight of synapse (pre[k], post[k]).
-            key = pre.detach().cpu().to(torch.int64) * self.out_features + \
-                post.detach().cpu().to(torch.int64)
+            key = pre.detach().cpu().to(torch.int64) * self.out_features + post.detach().cpu().to(
+                torch.int64
+            )
             order = torch.argsort(key, stable=True)
             if not torch.equal(order, torch.arange(len(order))):
                 state_dict = dict(state_dict)
@@ -322,15 +380,21 @@ class SparseLinear(nn.Module):
                 state_dict[kq] = post[order.to(post.device)]
                 w, pre, post = state_dict[kw], state_dict[kp], state_dict[kq]
             self.matrix = SynapseMatrix.from_coo(
-                self.in_features, self.out_features, pre.cpu().numpy().astype(np.int32),
-                post.cpu().numpy().astype(np.int32), w.detach().cpu().float().numpy(),
-                np.ones(len(w), np.uint16), 0.25)
+                self.in_features,
+                self.out_features,
+                pre.cpu().numpy().astype(np.int32),
+                post.cpu().numpy().astype(np.int32),
+                w.detach().cpu().float().numpy(),
+                np.ones(len(w), np.uint16),
+                0.25,
+            )
             self.weight.data = torch.empty_like(w, dtype=self.weight.dtype)
             self.pre = torch.empty_like(pre)
             self.post = torch.empty_like(post)
             self._syn = None
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
-                                      unexpected_keys, error_msgs)
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
 
 
 def _remap_optimizer(optimizer, param, old_keys, new_keys):
@@ -341,8 +405,11 @@ def _remap_optimizer(optimizer, param, old_keys, new_keys):
     order = torch.argsort(old_keys)
     sorted_old = old_keys[order]
     pos = torch.searchsorted(sorted_old, new_keys).clamp_max(max(len(sorted_old) - 1, 0))
-    found = (sorted_old[pos] == new_keys) if len(sorted_old) else torch.zeros_like(new_keys,
-                                                                                   dtype=torch.bool)
+    found = (
+        (sorted_old[pos] == new_keys)
+        if len(sorted_old)
+        else torch.zeros_like(new_keys, dtype=torch.bool)
+    )
     src = order[pos]
     for k, v in list(state.items()):
         if isinstance(v, torch.Tensor) and v.dim() == 1 and v.shape[0] == old_keys.shape[0]:

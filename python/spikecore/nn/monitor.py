@@ -18,6 +18,7 @@ with fanout = out_features for ``Linear``, the row length of the SynapseMatrix f
 >>> stats["total_synops"]
 3
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -34,13 +35,13 @@ __all__ = ["ActivityMonitor", "SpikeMonitor", "LayerStats", "count_synops"]
 class LayerStats:
     """Accumulated over all forward calls since the last reset."""
 
-    kind: str                  # 'neuron' or 'synapse'
+    kind: str  # 'neuron' or 'synapse'
     calls: int = 0
-    spikes: int = 0            # neurons: spikes emitted
-    neuron_steps: int = 0      # neurons: (time steps x batch x neurons) simulated
-    synops: int = 0            # synaptic layers: synaptic events
-    active_inputs: int = 0     # synaptic layers: nonzero input values
-    input_values: int = 0      # synaptic layers: input values seen
+    spikes: int = 0  # neurons: spikes emitted
+    neuron_steps: int = 0  # neurons: (time steps x batch x neurons) simulated
+    synops: int = 0  # synaptic layers: synaptic events
+    active_inputs: int = 0  # synaptic layers: nonzero input values
+    input_values: int = 0  # synaptic layers: input values seen
     shape: tuple = field(default_factory=tuple)
 
     @property
@@ -76,8 +77,11 @@ def _synops(m: nn.Module, x: torch.Tensor) -> Optional[int]:
         return int((x != 0).sum()) * m.out_features
     if isinstance(m, (nn.Conv1d, nn.Conv2d)):
         conv = F.conv1d if isinstance(m, nn.Conv1d) else F.conv2d
-        ones = torch.ones((m.out_channels, m.in_channels // m.groups, *m.kernel_size),
-                          dtype=torch.float64, device=x.device)
+        ones = torch.ones(
+            (m.out_channels, m.in_channels // m.groups, *m.kernel_size),
+            dtype=torch.float64,
+            device=x.device,
+        )
         a = (x != 0).to(torch.float64)
         if m.padding_mode != "zeros" or isinstance(m.padding, str):
             pad = m.padding if isinstance(m.padding, str) else m.padding
@@ -118,8 +122,11 @@ class ActivityMonitor:
             if _is_neuron(m):
                 self.stats[name] = LayerStats("neuron")
                 self._handles.append(m.register_forward_hook(self._neuron_hook(name)))
-            elif (isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d))
-                  or type(m).__name__ == "SparseLinear" or _has_own_synops(m)):
+            elif (
+                isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d))
+                or type(m).__name__ == "SparseLinear"
+                or _has_own_synops(m)
+            ):
                 self.stats[name] = LayerStats("synapse")
                 self._handles.append(m.register_forward_hook(self._synapse_hook(name)))
 
@@ -132,6 +139,7 @@ class ActivityMonitor:
                 s.spikes += int(out.detach().sum().round())
                 s.neuron_steps += out.numel()
                 s.shape = tuple(out.shape[2:])
+
         return hook
 
     def _synapse_hook(self, name):
@@ -146,6 +154,7 @@ class ActivityMonitor:
                 s.active_inputs += int((x != 0).sum())
                 s.input_values += x.numel()
                 s.shape = tuple(x.shape[-1:])
+
         return hook
 
     def reset(self) -> None:
@@ -196,8 +205,7 @@ class SpikeMonitor(ActivityMonitor):
     def __init__(self, model: nn.Module):
         from spikecore.specs import warn_renamed
 
-        warn_renamed("spikecore.nn.SpikeMonitor", "spikecore.nn.ActivityMonitor",
-                     "spikecore.nn")
+        warn_renamed("spikecore.nn.SpikeMonitor", "spikecore.nn.ActivityMonitor", "spikecore.nn")
         super().__init__(model)
 
 

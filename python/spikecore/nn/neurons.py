@@ -34,6 +34,7 @@ detach_reset    False             no gradient through the reset term
 backend         'auto'            'auto' | 'cpp' | 'torch'
 ==============  ========  ======  =====================================================
 """
+
 from __future__ import annotations
 
 import math
@@ -56,16 +57,28 @@ def _legacy_params(spec) -> dict:
     e = spec.engine(1).args
     if not spec.spiking:
         return {"model": "li", "beta": e["beta"], "v_rest": e["v_rest"]}
-    out = {"model": "alif" if e["rho"] >= 0 else "lif", "beta": e["beta"],
-           "v_rest": e["v_rest"], "v_th": e["v_th"], "v_reset": e["v_reset"],
-           "soft_reset": e["soft_reset"]}
+    out = {
+        "model": "alif" if e["rho"] >= 0 else "lif",
+        "beta": e["beta"],
+        "v_rest": e["v_rest"],
+        "v_th": e["v_th"],
+        "v_reset": e["v_reset"],
+        "soft_reset": e["soft_reset"],
+    }
     if e["rho"] >= 0:
         out.update(p_a=e["rho"], beta_a=e["beta_a"])
     return out
 
+
 __all__ = [
-    "LIF", "ParametricLIF", "AdaptiveLIF", "NoisyLIF", "LeakyIntegrator",
-    "LIFState", "ALIFState", "SpikingNeuron",
+    "LIF",
+    "ParametricLIF",
+    "AdaptiveLIF",
+    "NoisyLIF",
+    "LeakyIntegrator",
+    "LIFState",
+    "ALIFState",
+    "SpikingNeuron",
 ]
 
 
@@ -106,10 +119,14 @@ class SpikingNeuron(nn.Module):
         _specs.warn_renamed("deploy_params()", "spec()", type(self).__name__)
         beta = self.beta
         if isinstance(beta, torch.Tensor) and beta.numel() != 1:  # per-channel ParametricLIF
-            return {"model": "lif", "beta": beta.detach().clone(), "v_rest": self.v_rest,
-                    "v_th": self.v_threshold,
-                    "v_reset": 0.0 if self.v_reset is None else self.v_reset,
-                    "soft_reset": self.v_reset is None}
+            return {
+                "model": "lif",
+                "beta": beta.detach().clone(),
+                "v_rest": self.v_rest,
+                "v_th": self.v_threshold,
+                "v_reset": 0.0 if self.v_reset is None else self.v_reset,
+                "soft_reset": self.v_reset is None,
+            }
         out = _legacy_params(self.spec())
         if isinstance(beta, torch.Tensor):
             out["beta"] = beta.detach().clone()
@@ -137,19 +154,30 @@ def _v_of(state, name="state"):
         return state.v
     if isinstance(state, torch.Tensor):
         return state
-    raise TypeError(f"{name}: expected an LIFState or a membrane tensor, got {type(state).__name__}")
+    raise TypeError(
+        f"{name}: expected an LIFState or a membrane tensor, got {type(state).__name__}"
+    )
 
 
 class LIF(SpikingNeuron):
     __doc__ = "Leaky integrate-and-fire neuron.\n" + __doc__
 
-    def __init__(self, tau: float = 2.0, v_threshold: float = 1.0,
-                 v_reset: Optional[float] = 0.0, v_rest: float = 0.0, surrogate="atan",
-                 alpha: Optional[float] = None, detach_reset: bool = False,
-                 spike_fn: Optional[Surrogate] = None, backend: str = "auto"):
+    def __init__(
+        self,
+        tau: float = 2.0,
+        v_threshold: float = 1.0,
+        v_reset: Optional[float] = 0.0,
+        v_rest: float = 0.0,
+        surrogate="atan",
+        alpha: Optional[float] = None,
+        detach_reset: bool = False,
+        spike_fn: Optional[Surrogate] = None,
+        backend: str = "auto",
+    ):
         super().__init__(backend)
-        spec = _specs.DiscreteLIFSpec(tau=tau, v_threshold=v_threshold, v_reset=v_reset,
-                                      v_rest=v_rest)
+        spec = _specs.DiscreteLIFSpec(
+            tau=tau, v_threshold=v_threshold, v_reset=v_reset, v_rest=v_rest
+        )
         self.tau = cast(float, spec.tau)  # filled by the spec
         self._set_spike_function(spec, surrogate, alpha, spike_fn, detach_reset)
 
@@ -161,18 +189,29 @@ class LIF(SpikingNeuron):
 
     def spec(self) -> "_specs.DiscreteLIFSpec":
         """:class:`spikecore.specs.DiscreteLIFSpec` (``lif_discrete``) of this neuron."""
-        return _specs.DiscreteLIFSpec(tau=self.tau, v_threshold=self.v_threshold,
-                                      v_reset=self.v_reset, v_rest=self.v_rest)
+        return _specs.DiscreteLIFSpec(
+            tau=self.tau, v_threshold=self.v_threshold, v_reset=self.v_reset, v_rest=self.v_rest
+        )
 
     def _run(self, x, state):
-        z, v = SF.lif(x, _v_of(state), beta=self.beta, v_threshold=self.v_threshold,
-                      v_reset=self.v_reset, v_rest=self.v_rest, surrogate=self.surrogate,
-                      detach_reset=self.detach_reset, backend=self.backend)
+        z, v = SF.lif(
+            x,
+            _v_of(state),
+            beta=self.beta,
+            v_threshold=self.v_threshold,
+            v_reset=self.v_reset,
+            v_rest=self.v_rest,
+            surrogate=self.surrogate,
+            detach_reset=self.detach_reset,
+            backend=self.backend,
+        )
         return z, LIFState(v)
 
     def extra_repr(self) -> str:
-        return (f"tau={self.tau:g}, v_threshold={self.v_threshold:g}, v_reset={self.v_reset}, "
-                f"surrogate={self.surrogate}, detach_reset={self.detach_reset}")
+        return (
+            f"tau={self.tau:g}, v_threshold={self.v_threshold:g}, v_reset={self.v_reset}, "
+            f"surrogate={self.surrogate}, detach_reset={self.detach_reset}"
+        )
 
 
 class ParametricLIF(LIF):
@@ -186,8 +225,9 @@ class ParametricLIF(LIF):
 
     def __init__(self, tau: float = 2.0, channels: Optional[int] = None, **kw):
         super().__init__(tau=tau, **kw)
-        if channels is not None and (isinstance(channels, bool) or not isinstance(channels, int)
-                                     or channels <= 0):
+        if channels is not None and (
+            isinstance(channels, bool) or not isinstance(channels, int) or channels <= 0
+        ):
             raise ValueError(f"channels: expected None or a positive int, got {channels!r}")
         self.channels = channels
         w0 = -math.log(self.tau - 1.0) if math.isfinite(self.tau) else -30.0
@@ -205,11 +245,14 @@ class ParametricLIF(LIF):
         """The LIF spec with the learned decay (the float32 beta the forward multiplies by).
         A per-channel tau (``channels=C``) has no engine population: ValueError."""
         if self.channels is not None:
-            raise ValueError("channels: a per-channel tau cannot deploy; the engine's "
-                             "populations take one beta (use channels=None)")
+            raise ValueError(
+                "channels: a per-channel tau cannot deploy; the engine's "
+                "populations take one beta (use channels=None)"
+            )
         beta = float(self.beta.detach().float())
-        return _specs.DiscreteLIFSpec(beta=beta, v_threshold=self.v_threshold,
-                                      v_reset=self.v_reset, v_rest=self.v_rest)
+        return _specs.DiscreteLIFSpec(
+            beta=beta, v_threshold=self.v_threshold, v_reset=self.v_reset, v_rest=self.v_rest
+        )
 
     def _run(self, x, state):
         b = self.beta.to(x.dtype)
@@ -217,11 +260,20 @@ class ParametricLIF(LIF):
             if x.dim() < 3 or x.shape[2] != self.channels:
                 raise ValueError(
                     f"x: dim 2 (channels) of shape {tuple(x.shape)} must equal "
-                    f"channels={self.channels}")
+                    f"channels={self.channels}"
+                )
             b = b.view(self.channels, *([1] * (x.dim() - 3)))
-        z, v = SF.lif(x, _v_of(state), beta=b, v_threshold=self.v_threshold,
-                      v_reset=self.v_reset, v_rest=self.v_rest, surrogate=self.surrogate,
-                      detach_reset=self.detach_reset, backend=self.backend)
+        z, v = SF.lif(
+            x,
+            _v_of(state),
+            beta=b,
+            v_threshold=self.v_threshold,
+            v_reset=self.v_reset,
+            v_rest=self.v_rest,
+            surrogate=self.surrogate,
+            detach_reset=self.detach_reset,
+            backend=self.backend,
+        )
         return z, LIFState(v)
 
     def extra_repr(self) -> str:
@@ -246,13 +298,29 @@ class AdaptiveLIF(SpikingNeuron):
     Other parameters as :class:`LIF`.
     """
 
-    def __init__(self, tau: float = 2.0, tau_a: float = 200.0, beta_a: float = 0.2,
-                 v_threshold: float = 1.0, v_reset: Optional[float] = 0.0, v_rest: float = 0.0,
-                 surrogate="atan", alpha: Optional[float] = None, detach_reset: bool = False,
-                 spike_fn: Optional[Surrogate] = None, backend: str = "auto"):
+    def __init__(
+        self,
+        tau: float = 2.0,
+        tau_a: float = 200.0,
+        beta_a: float = 0.2,
+        v_threshold: float = 1.0,
+        v_reset: Optional[float] = 0.0,
+        v_rest: float = 0.0,
+        surrogate="atan",
+        alpha: Optional[float] = None,
+        detach_reset: bool = False,
+        spike_fn: Optional[Surrogate] = None,
+        backend: str = "auto",
+    ):
         super().__init__(backend)
-        spec = _specs.DiscreteALIFSpec(tau=tau, tau_a=tau_a, beta_a=beta_a,
-                                       v_threshold=v_threshold, v_reset=v_reset, v_rest=v_rest)
+        spec = _specs.DiscreteALIFSpec(
+            tau=tau,
+            tau_a=tau_a,
+            beta_a=beta_a,
+            v_threshold=v_threshold,
+            v_reset=v_reset,
+            v_rest=v_rest,
+        )
         self.tau, self.tau_a = cast(float, spec.tau), cast(float, spec.tau_a)
         self.beta_a = spec.beta_a
         self._set_spike_function(spec, surrogate, alpha, spike_fn, detach_reset)
@@ -270,23 +338,39 @@ class AdaptiveLIF(SpikingNeuron):
 
     def spec(self) -> "_specs.DiscreteALIFSpec":
         """:class:`spikecore.specs.DiscreteALIFSpec` (``alif_discrete``) of this neuron."""
-        return _specs.DiscreteALIFSpec(tau=self.tau, tau_a=self.tau_a, beta_a=self.beta_a,
-                                       v_threshold=self.v_threshold, v_reset=self.v_reset,
-                                       v_rest=self.v_rest)
+        return _specs.DiscreteALIFSpec(
+            tau=self.tau,
+            tau_a=self.tau_a,
+            beta_a=self.beta_a,
+            v_threshold=self.v_threshold,
+            v_reset=self.v_reset,
+            v_rest=self.v_rest,
+        )
 
     def _run(self, x, state):
         if state is not None and not isinstance(state, tuple):
             raise TypeError(f"state: expected an ALIFState, got {type(state).__name__}")
-        z, (v, a) = SF.alif(x, state, beta=self.beta, rho=self.rho, beta_a=self.beta_a,
-                            v_threshold=self.v_threshold, v_reset=self.v_reset,
-                            v_rest=self.v_rest, surrogate=self.surrogate,
-                            detach_reset=self.detach_reset, backend=self.backend)
+        z, (v, a) = SF.alif(
+            x,
+            state,
+            beta=self.beta,
+            rho=self.rho,
+            beta_a=self.beta_a,
+            v_threshold=self.v_threshold,
+            v_reset=self.v_reset,
+            v_rest=self.v_rest,
+            surrogate=self.surrogate,
+            detach_reset=self.detach_reset,
+            backend=self.backend,
+        )
         return z, ALIFState(v, a)
 
     def extra_repr(self) -> str:
-        return (f"tau={self.tau:g}, tau_a={self.tau_a:g}, beta_a={self.beta_a:g}, "
-                f"v_threshold={self.v_threshold:g}, v_reset={self.v_reset}, "
-                f"surrogate={self.surrogate}")
+        return (
+            f"tau={self.tau:g}, tau_a={self.tau_a:g}, beta_a={self.beta_a:g}, "
+            f"v_threshold={self.v_threshold:g}, v_reset={self.v_reset}, "
+            f"surrogate={self.surrogate}"
+        )
 
 
 class NoisyLIF(SpikingNeuron):
@@ -317,15 +401,30 @@ class NoisyLIF(SpikingNeuron):
 
     EVAL_MODES = ("deterministic", "sample")
 
-    def __init__(self, tau: float = 2.0, v_threshold: float = 1.0,
-                 v_reset: Optional[float] = 0.0, v_rest: float = 0.0, noise: str = "gaussian",
-                 sigma: float = 0.3, sample: bool = True, eval_mode: str = "deterministic",
-                 detach_reset: bool = False, generator: Optional[torch.Generator] = None,
-                 backend: str = "auto"):
+    def __init__(
+        self,
+        tau: float = 2.0,
+        v_threshold: float = 1.0,
+        v_reset: Optional[float] = 0.0,
+        v_rest: float = 0.0,
+        noise: str = "gaussian",
+        sigma: float = 0.3,
+        sample: bool = True,
+        eval_mode: str = "deterministic",
+        detach_reset: bool = False,
+        generator: Optional[torch.Generator] = None,
+        backend: str = "auto",
+    ):
         super().__init__(backend)
         self.surrogate = noise_surrogate(noise, sigma)  # validates noise and sigma first
-        spec = _specs.NoisyLIFSpec(tau=tau, v_threshold=v_threshold, v_reset=v_reset,
-                                   v_rest=v_rest, noise=noise, sigma=sigma)
+        spec = _specs.NoisyLIFSpec(
+            tau=tau,
+            v_threshold=v_threshold,
+            v_reset=v_reset,
+            v_rest=v_rest,
+            noise=noise,
+            sigma=sigma,
+        )
         self.tau = cast(float, spec.tau)  # filled by the spec
         self.v_threshold, self.v_reset, self.v_rest = spec.v_threshold, spec.v_reset, spec.v_rest
         self.noise, self.sigma = noise, float(sigma)
@@ -337,22 +436,40 @@ class NoisyLIF(SpikingNeuron):
     def spec(self) -> "_specs.NoisyLIFSpec":
         """:class:`spikecore.specs.NoisyLIFSpec`; it deploys as the deterministic LIF
         (``lif_discrete``), with a warning when ``eval_mode='sample'``."""
-        return _specs.NoisyLIFSpec(tau=self.tau, v_threshold=self.v_threshold,
-                                   v_reset=self.v_reset, v_rest=self.v_rest, noise=self.noise,
-                                   sigma=self.sigma, eval_mode=self.eval_mode)
+        return _specs.NoisyLIFSpec(
+            tau=self.tau,
+            v_threshold=self.v_threshold,
+            v_reset=self.v_reset,
+            v_rest=self.v_rest,
+            noise=self.noise,
+            sigma=self.sigma,
+            eval_mode=self.eval_mode,
+        )
 
     def _run(self, x, state):
         sample = self.sample if self.training else self.eval_mode == "sample"
-        z, v = SF.noisy_lif(x, _v_of(state), beta=self.beta, v_threshold=self.v_threshold,
-                            v_reset=self.v_reset, v_rest=self.v_rest, noise=self.noise,
-                            sigma=self.sigma, sample=sample, detach_reset=self.detach_reset,
-                            generator=self.generator, backend=self.backend)
+        z, v = SF.noisy_lif(
+            x,
+            _v_of(state),
+            beta=self.beta,
+            v_threshold=self.v_threshold,
+            v_reset=self.v_reset,
+            v_rest=self.v_rest,
+            noise=self.noise,
+            sigma=self.sigma,
+            sample=sample,
+            detach_reset=self.detach_reset,
+            generator=self.generator,
+            backend=self.backend,
+        )
         return z, LIFState(v)
 
     def extra_repr(self) -> str:
-        return (f"tau={self.tau:g}, v_threshold={self.v_threshold:g}, v_reset={self.v_reset}, "
-                f"noise={self.noise!r}, sigma={self.sigma:g}, sample={self.sample}, "
-                f"eval_mode={self.eval_mode!r}")
+        return (
+            f"tau={self.tau:g}, v_threshold={self.v_threshold:g}, v_reset={self.v_reset}, "
+            f"noise={self.noise!r}, sigma={self.sigma:g}, sample={self.sample}, "
+            f"eval_mode={self.eval_mode!r}"
+        )
 
 
 class LeakyIntegrator(SpikingNeuron):
@@ -376,8 +493,9 @@ class LeakyIntegrator(SpikingNeuron):
         return _specs.LeakyIntegratorSpec(tau=self.tau, v_rest=self.v_rest)
 
     def _run(self, x, state):
-        out, v = SF.leaky_integrator(x, _v_of(state), beta=self.beta, v_rest=self.v_rest,
-                                     backend=self.backend)
+        out, v = SF.leaky_integrator(
+            x, _v_of(state), beta=self.beta, v_rest=self.v_rest, backend=self.backend
+        )
         return out, LIFState(v)
 
     def extra_repr(self) -> str:

@@ -28,6 +28,7 @@ identical): magnitude pruning and seeded random regrowth are deterministic, and 
 regrowth averages the recorded dense gradient across ranks (:func:`average_across_ranks`) before
 choosing positions. See docs/train.md ("Data-parallel training").
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -38,8 +39,14 @@ import torch
 from torch import nn
 
 __all__ = [
-    "local_world_size", "threads_per_rank", "set_rank_threads", "is_distributed",
-    "average_across_ranks", "replica_fingerprint", "check_replicas", "data_parallel",
+    "local_world_size",
+    "threads_per_rank",
+    "set_rank_threads",
+    "is_distributed",
+    "average_across_ranks",
+    "replica_fingerprint",
+    "check_replicas",
+    "data_parallel",
 ]
 
 
@@ -70,22 +77,23 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def threads_per_rank(local_world_size: Optional[int] = None,
-                     cores: Optional[int] = None) -> int:
+def threads_per_rank(local_world_size: Optional[int] = None, cores: Optional[int] = None) -> int:
     r""":math:`\max(1, \lfloor C / L \rfloor)` threads for each of ``L`` ranks sharing ``C``
     cores (defaults: :func:`local_world_size`, the cores this process may run on).
 
     >>> threads_per_rank(2, cores=16), threads_per_rank(3, cores=16), threads_per_rank(4, cores=2)
     (8, 5, 1)
     """
-    L = _local_world_size() if local_world_size is None else \
-        _positive(local_world_size, "local_world_size")
+    L = (
+        _local_world_size()
+        if local_world_size is None
+        else _positive(local_world_size, "local_world_size")
+    )
     C = _cores() if cores is None else _positive(cores, "cores")
     return max(1, C // L)
 
 
-def set_rank_threads(local_world_size: Optional[int] = None,
-                     cores: Optional[int] = None) -> int:
+def set_rank_threads(local_world_size: Optional[int] = None, cores: Optional[int] = None) -> int:
     """Set ``torch.set_num_threads`` (and so the threads of spikecore's C++ kernels) to
     :func:`threads_per_rank`; returns the count. Call it at the start of each rank."""
     n = threads_per_rank(local_world_size, cores)
@@ -138,8 +146,12 @@ def replica_fingerprint(model: nn.Module) -> List[Tuple[str, int]]:
         out.append((f"buffer {name!r}", _digest(name, tuple(b.shape), str(b.dtype))))
     for name, m in model.named_modules():
         if isinstance(m, SparseLinear):
-            out.append((f"synapse structure of {name or 'model'!r} ({type(m).__name__})",
-                        _digest(m.in_features, m.out_features, m.pre, m.post)))
+            out.append(
+                (
+                    f"synapse structure of {name or 'model'!r} ({type(m).__name__})",
+                    _digest(m.in_features, m.out_features, m.pre, m.post),
+                )
+            )
     return out
 
 
@@ -158,8 +170,10 @@ def check_replicas(model: nn.Module, group=None) -> None:
     dist.all_gather(counts, n, group=group)
     counts = [int(c) for c in counts]
     if len(set(counts)) > 1:
-        raise ValueError(f"model: replicas differ across ranks: {counts} parameters, buffers "
-                         "and sparse structures per rank")
+        raise ValueError(
+            f"model: replicas differ across ranks: {counts} parameters, buffers "
+            "and sparse structures per rank"
+        )
     mine = torch.tensor([d for _, d in fp], dtype=torch.int64)
     every = [torch.zeros_like(mine) for _ in range(world)]
     dist.all_gather(every, mine, group=group)
@@ -167,9 +181,11 @@ def check_replicas(model: nn.Module, group=None) -> None:
         vals = [int(e[k]) for e in every]
         if len(set(vals)) > 1:
             bad = [r for r in range(world) if vals[r] != vals[0]]
-            raise ValueError(f"model: replicas differ across ranks: {entry} on rank(s) {bad} "
-                             "differs from rank 0 (build every replica with the same sizes and "
-                             "seeds, or load the same state_dict)")
+            raise ValueError(
+                f"model: replicas differ across ranks: {entry} on rank(s) {bad} "
+                "differs from rank 0 (build every replica with the same sizes and "
+                "seeds, or load the same state_dict)"
+            )
 
 
 def data_parallel(model: nn.Module, **ddp_kwargs) -> nn.Module:

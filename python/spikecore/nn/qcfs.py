@@ -17,6 +17,7 @@ coding (T bits carry :math:`2^T` levels), :math:`L = T` for rate coding (QCFS).
 >>> q(torch.tensor([-0.2, 0.1, 0.2, 0.5, 0.9, 2.0])).tolist()
 [0.0, 0.0, 0.3333333432674408, 0.6666666865348816, 1.0, 1.0]
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -37,14 +38,19 @@ def levels_for(T: int, coding: str = "stdi") -> int:
     if T < 1:
         raise ValueError(f"T: must be >= 1 time step, got {T}")
     coding = _check.choice(coding, "coding", ("stdi", "rate"))
-    return 2 ** T - 1 if coding == "stdi" else T
+    return 2**T - 1 if coding == "stdi" else T
 
 
 class QCFS(nn.Module):
     __doc__ = __doc__
 
-    def __init__(self, levels: int = 15, lam: float = 4.0, learnable: bool = True,
-                 negative_slope: Optional[float] = None):
+    def __init__(
+        self,
+        levels: int = 15,
+        lam: float = 4.0,
+        learnable: bool = True,
+        negative_slope: Optional[float] = None,
+    ):
         super().__init__()
         if isinstance(levels, bool) or not isinstance(levels, int):
             raise TypeError(f"levels: expected an int, got {type(levels).__name__}")
@@ -82,5 +88,7 @@ class QCFS(nn.Module):
         return a if sign is None else sign * a
 
     def extra_repr(self) -> str:
-        return (f"levels={self.levels}, lam={float(self.clip()):.4g}, "
-                f"negative_slope={self.negative_slope}")
+        return (
+            f"levels={self.levels}, lam={float(self.clip()):.4g}, "
+            f"negative_slope={self.negative_slope}"
+        )

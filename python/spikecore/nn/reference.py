@@ -15,6 +15,7 @@ deployed model reproduces their spikes bit for bit:
 All functions take ``x`` of shape [T, ...] and per-neuron parameters broadcastable to
 ``x.shape[1:]``, and return ``(output [T, ...], final state)``.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Tuple, Union
@@ -30,10 +31,17 @@ def _drive(beta: Scalar, v_rest: float):
     return 0.0 if v_rest == 0.0 else (1.0 - beta) * v_rest
 
 
-def lif(x: torch.Tensor, v: torch.Tensor, beta: Scalar, v_threshold: float,
-        v_reset: Optional[float], v_rest: float, surrogate: Surrogate,
-        detach_reset: bool = False, noise: Optional[torch.Tensor] = None
-        ) -> Tuple[torch.Tensor, torch.Tensor]:
+def lif(
+    x: torch.Tensor,
+    v: torch.Tensor,
+    beta: Scalar,
+    v_threshold: float,
+    v_reset: Optional[float],
+    v_rest: float,
+    surrogate: Surrogate,
+    detach_reset: bool = False,
+    noise: Optional[torch.Tensor] = None,
+) -> Tuple[torch.Tensor, torch.Tensor]:
     """LIF (and NoisyLIF when ``noise`` [T, ...] is given: z = H((h - v_th) + noise))."""
     d = _drive(beta, v_rest)
     soft = v_reset is None
@@ -75,10 +83,19 @@ def _noisy_spike(x, eps, sg):
     return _NoisySpike.apply(x, eps, sg)
 
 
-def alif(x: torch.Tensor, v: torch.Tensor, a: torch.Tensor, beta: Scalar, rho: float,
-         beta_a: float, v_threshold: float, v_reset: Optional[float], v_rest: float,
-         surrogate: Surrogate, detach_reset: bool = False
-         ) -> Tuple[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]:
+def alif(
+    x: torch.Tensor,
+    v: torch.Tensor,
+    a: torch.Tensor,
+    beta: Scalar,
+    rho: float,
+    beta_a: float,
+    v_threshold: float,
+    v_reset: Optional[float],
+    v_rest: float,
+    surrogate: Surrogate,
+    detach_reset: bool = False,
+) -> Tuple[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]:
     r"""Adaptive LIF: threshold :math:`\vartheta_t = \vartheta + a_{t-1}`,
     :math:`a_t = \rho a_{t-1} + \beta_a z_t` (alif_step order)."""
     d = _drive(beta, v_rest)
@@ -99,8 +116,9 @@ def alif(x: torch.Tensor, v: torch.Tensor, a: torch.Tensor, beta: Scalar, rho: f
     return torch.stack(out), (v, a)
 
 
-def leaky_integrator(x: torch.Tensor, v: torch.Tensor, beta: Scalar, v_rest: float = 0.0
-                     ) -> Tuple[torch.Tensor, torch.Tensor]:
+def leaky_integrator(
+    x: torch.Tensor, v: torch.Tensor, beta: Scalar, v_rest: float = 0.0
+) -> Tuple[torch.Tensor, torch.Tensor]:
     r"""Non-spiking readout: :math:`v_t = (d + \beta v_{t-1}) + x_t`; returns all :math:`v_t`."""
     d = _drive(beta, v_rest)
     out = []

@@ -50,6 +50,7 @@ seed            0          seed of the initial mask and of random prune / regrow
 product         'auto'     'auto' | 'synapse' | 'dense' (see above)
 ==============  =========  ==============================================================
 """
+
 from __future__ import annotations
 
 from typing import Tuple, Union
@@ -70,8 +71,7 @@ __all__ = ["SparseConv2d"]
 
 def _pair(v, name) -> Tuple[int, int]:
     t = (v, v) if isinstance(v, int) and not isinstance(v, bool) else tuple(v)
-    if len(t) != 2 or not all(isinstance(a, int) and not isinstance(a, bool) and a > 0
-                              for a in t):
+    if len(t) != 2 or not all(isinstance(a, int) and not isinstance(a, bool) and a > 0 for a in t):
         raise ValueError(f"{name}: expected a positive int or a pair of them, got {v!r}")
     return t
 
@@ -92,8 +92,9 @@ class _SynapseConv2d(torch.autograd.Function):
         y = torch.empty(n, co, oh, ow, dtype=x.dtype)
         b = bias.detach() if bias is not None else torch.empty(0, dtype=x.dtype)
         nt = max(1, torch.get_num_threads())
-        _k.sparse_conv2d_forward(_np(x), _np(row_ptr), _np(post32), _np(w), _np(b), *geo,
-                                 y.numpy(), nt)
+        _k.sparse_conv2d_forward(
+            _np(x), _np(row_ptr), _np(post32), _np(w), _np(b), *geo, y.numpy(), nt
+        )
         ctx.save_for_backward(x, w, row_ptr, post32)
         ctx.geo = geo
         ctx.has_bias = bias is not None
@@ -108,9 +109,17 @@ class _SynapseConv2d(torch.autograd.Function):
         gw = torch.empty_like(w) if ctx.needs_input_grad[1] else None
         if gx is not None or gw is not None:
             none = torch.empty(0, dtype=x.dtype)
-            _k.sparse_conv2d_backward(_np(x), gy.numpy(), _np(row_ptr), _np(post32), _np(w),
-                                      *ctx.geo, (none if gx is None else gx).numpy(),
-                                      (none if gw is None else gw).numpy(), nt)
+            _k.sparse_conv2d_backward(
+                _np(x),
+                gy.numpy(),
+                _np(row_ptr),
+                _np(post32),
+                _np(w),
+                *ctx.geo,
+                (none if gx is None else gx).numpy(),
+                (none if gw is None else gw).numpy(),
+                nt,
+            )
         gb = None
         if ctx.has_bias and ctx.needs_input_grad[2]:
             gb = gy.sum((0, 2, 3))
@@ -122,20 +131,40 @@ class SparseConv2d(SparseLinear):
 
     SYNAPSE_PRODUCT_MAX_DENSITY = 0.05
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Union[int, tuple],
-                 stride: Union[int, tuple] = 1, padding: Union[int, tuple] = 0,
-                 density: float = 0.1, bias: bool = True, seed: int = 0, dtype=None,
-                 product: str = "auto"):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Union[int, tuple],
+        stride: Union[int, tuple] = 1,
+        padding: Union[int, tuple] = 0,
+        density: float = 0.1,
+        bias: bool = True,
+        seed: int = 0,
+        dtype=None,
+        product: str = "auto",
+    ):
         kh, kw = _pair(kernel_size, "kernel_size")
         if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels <= 0:
             raise ValueError(f"in_channels: expected a positive int, got {in_channels!r}")
-        super().__init__(in_channels * kh * kw, out_channels, density=density, bias=bias,
-                         seed=seed, spike_input=False, backend="torch", dtype=dtype)
+        super().__init__(
+            in_channels * kh * kw,
+            out_channels,
+            density=density,
+            bias=bias,
+            seed=seed,
+            spike_input=False,
+            backend="torch",
+            dtype=dtype,
+        )
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = (kh, kw)
         self.stride = _pair(stride, "stride")
-        p = (padding, padding) if isinstance(padding, int) and not isinstance(padding, bool) \
+        p = (
+            (padding, padding)
+            if isinstance(padding, int) and not isinstance(padding, bool)
             else tuple(padding)
+        )
         if len(p) != 2 or not all(isinstance(a, int) and a >= 0 for a in p):
             raise ValueError(f"padding: expected an int >= 0 or a pair of them, got {padding!r}")
         self.padding = p
@@ -148,8 +177,11 @@ class SparseConv2d(SparseLinear):
     def _use_synapse_product(self, x: torch.Tensor) -> bool:
         if self.keep_dense_grad or self.product == "dense" or _k is None:
             return False
-        if not (x.device.type == "cpu" and self.weight.device.type == "cpu"
-                and x.dtype in (torch.float32, torch.float64)):
+        if not (
+            x.device.type == "cpu"
+            and self.weight.device.type == "cpu"
+            and x.dtype in (torch.float32, torch.float64)
+        ):
             return False
         if self.product == "synapse":
             return True
@@ -160,30 +192,47 @@ class SparseConv2d(SparseLinear):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check.float_tensor(x, "x")
         if x.dim() not in (4, 5) or x.shape[-3] != self.in_channels:
-            raise ValueError(f"x: expected [B, {self.in_channels}, H, W] or "
-                             f"[T, B, {self.in_channels}, H, W], got {tuple(x.shape)}")
+            raise ValueError(
+                f"x: expected [B, {self.in_channels}, H, W] or "
+                f"[T, B, {self.in_channels}, H, W], got {tuple(x.shape)}"
+            )
         (kh, kw), (ph, pw) = self.kernel_size, self.padding
         if x.shape[-2] + 2 * ph < kh or x.shape[-1] + 2 * pw < kw:
-            raise ValueError(f"x: spatial size {tuple(x.shape[-2:])} with padding {self.padding} "
-                             f"is smaller than the kernel {self.kernel_size}")
+            raise ValueError(
+                f"x: spatial size {tuple(x.shape[-2:])} with padding {self.padding} "
+                f"is smaller than the kernel {self.kernel_size}"
+            )
         b = None if self.bias is None else self.bias.to(x.dtype)
         lead = x.shape[:-3]
         x4 = x.reshape(-1, *x.shape[-3:])
         if self._use_synapse_product(x):
             row_ptr, post32 = self._syn_lists()
             w = self.weight if self.weight.dtype == x.dtype else self.weight.to(x.dtype)
-            y = _SynapseConv2d.apply(x4.contiguous(), w, b, row_ptr, post32, self.out_channels,
-                                     self.kernel_size, self.stride, self.padding)
+            y = _SynapseConv2d.apply(
+                x4.contiguous(),
+                w,
+                b,
+                row_ptr,
+                post32,
+                self.out_channels,
+                self.kernel_size,
+                self.stride,
+                self.padding,
+            )
         else:
             w = self.kernel()
             if self.keep_dense_grad and w.requires_grad:
+
                 def _keep(g):
                     self._dense_grad = g.detach().reshape(self.out_features, -1).clone()
+
                 w.register_hook(_keep)
             y = F.conv2d(x4, w.to(x.dtype), b, self.stride, self.padding)
         return y.reshape(*lead, *y.shape[1:])
 
     def extra_repr(self) -> str:
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}, density={self.density:.4g}, "
-                f"nnz={self.nnz}, product={self.product!r}")
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}, density={self.density:.4g}, "
+            f"nnz={self.nnz}, product={self.product!r}"
+        )

@@ -50,6 +50,7 @@ Traceback (most recent call last):
 ...
 ValueError: surrogate: unknown name 'nope'; valid names: atan, sigmoid, fast_sigmoid, triangle, rectangle, gaussian
 """
+
 from __future__ import annotations
 
 import copy
@@ -59,8 +60,18 @@ from typing import Callable, Dict, Union
 import torch
 
 __all__ = [
-    "Surrogate", "ATan", "Sigmoid", "FastSigmoid", "Triangle", "Rectangle", "Gaussian",
-    "get", "noise", "NAMES", "NOISES", "spike",
+    "Surrogate",
+    "ATan",
+    "Sigmoid",
+    "FastSigmoid",
+    "Triangle",
+    "Rectangle",
+    "Gaussian",
+    "get",
+    "noise",
+    "NAMES",
+    "NOISES",
+    "spike",
 ]
 
 
@@ -109,8 +120,9 @@ class Surrogate:
         return f"{type(self).__name__}(alpha={self.alpha:g}{sm})"
 
     def __eq__(self, other) -> bool:
-        return (type(self) is type(other) and self.alpha == other.alpha
-                and self.smooth == other.smooth)
+        return (
+            type(self) is type(other) and self.alpha == other.alpha and self.smooth == other.smooth
+        )
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.alpha, self.smooth))
@@ -208,8 +220,9 @@ NOISES = tuple(_NOISES)
 SurrogateLike = Union[str, Surrogate]
 
 
-def get(surrogate: SurrogateLike = "atan", alpha: float | None = None,
-        smooth: bool | None = None) -> Surrogate:
+def get(
+    surrogate: SurrogateLike = "atan", alpha: float | None = None, smooth: bool | None = None
+) -> Surrogate:
     """A surrogate by name (``alpha=None``: its default width) or an instance, returned as is
     unless ``alpha`` / ``smooth`` override its settings.
 
@@ -218,8 +231,10 @@ def get(surrogate: SurrogateLike = "atan", alpha: float | None = None,
     if isinstance(surrogate, Surrogate):
         if alpha is not None or (smooth is not None and smooth != surrogate.smooth):
             s = copy.copy(surrogate)
-            s.__init__(surrogate.alpha if alpha is None else alpha,
-                       surrogate.smooth if smooth is None else smooth)
+            s.__init__(
+                surrogate.alpha if alpha is None else alpha,
+                surrogate.smooth if smooth is None else smooth,
+            )
             return s
         return surrogate
     if isinstance(surrogate, str):
@@ -227,11 +242,13 @@ def get(surrogate: SurrogateLike = "atan", alpha: float | None = None,
         key = {"superspike": "fast_sigmoid", "arctan": "atan", "rect": "rectangle"}.get(key, key)
         if key not in _CLASSES:
             raise ValueError(
-                f"surrogate: unknown name {surrogate!r}; valid names: {', '.join(NAMES)}")
+                f"surrogate: unknown name {surrogate!r}; valid names: {', '.join(NAMES)}"
+            )
         return _CLASSES[key](alpha, bool(smooth))
     raise TypeError(
         f"surrogate: expected a name ({', '.join(NAMES)}) or a Surrogate, "
-        f"got {type(surrogate).__name__}")
+        f"got {type(surrogate).__name__}"
+    )
 
 
 def noise(name: str = "gaussian", sigma: float = 0.3) -> Surrogate:
@@ -293,8 +310,15 @@ SpikeFunction = Callable[[torch.Tensor], torch.Tensor]
 EVAL_MODES = ("deterministic", "sample")
 
 
-def configure(module, surrogate="atan", alpha=None, noise_name=None, sigma: float = 0.3,
-              sample: bool = True, eval_mode: str = "deterministic") -> None:
+def configure(
+    module,
+    surrogate="atan",
+    alpha=None,
+    noise_name=None,
+    sigma: float = 0.3,
+    sample: bool = True,
+    eval_mode: str = "deterministic",
+) -> None:
     """Set how a spiking layer is trained: noise-driven learning when ``noise_name`` is given
     (``module.surrogate = None``; the NDL gradient is the density of :func:`noise`), else the
     surrogate ``surrogate`` / ``alpha``. Sets ``surrogate``, ``noise``, ``sigma``, ``sample``

@@ -5,6 +5,7 @@
 
 See :class:`Network` for the API, :mod:`spikecore.sim.networks` for CUBA and Brunel builders.
 """
+
 from spikecore.sim import networks  # noqa: F401
 from spikecore.sim.network import (  # noqa: F401
     Network,
@@ -16,14 +17,23 @@ from spikecore.sim.network import (  # noqa: F401
     StateMonitor,
 )
 
-__all__ = ["Network", "Population", "Projection", "SpikeMonitor", "StateMonitor", "RateMonitor",
-           "PoissonInput", "networks"]
+__all__ = [
+    "Network",
+    "Population",
+    "Projection",
+    "SpikeMonitor",
+    "StateMonitor",
+    "RateMonitor",
+    "PoissonInput",
+    "networks",
+]
 
 
 def __getattr__(name):
     # from_torch lives in convert.py (owned by the training bridge); import it lazily.
     if name == "from_torch":
         from spikecore.sim.convert import from_torch
+
         return from_torch
     if name == "from_nir":
         # NIR import lives in spikecore.io (above sim); this facade re-export resolves it at

@@ -1,4 +1,5 @@
 """Argument checks and the busy guard shared by the parts of :class:`spikecore.sim.Network`."""
+
 from __future__ import annotations
 
 import functools
@@ -14,6 +15,7 @@ def _idle(fn):
     """Serialise calls into the core: the core works without the GIL (run, connect, prune,
     regrow), so a call from another thread meanwhile would race; it raises RuntimeError instead.
     Re-entrant for the thread that holds the network."""
+
     @functools.wraps(fn)
     def wrapper(self, *args, **kwargs):
         net = getattr(self, "net", self)  # a handle's network, or the network
@@ -30,7 +32,6 @@ def _idle(fn):
             net._lock.release()
 
     return wrapper
-
 
 
 def _finite(x: Any, name: str) -> float:
@@ -52,7 +53,7 @@ def _int(x: Any, name: str) -> int:
 
 # Step indices and periods are int64 in the core and exact in the float64 times derived from
 # them: every duration converted to steps is range-checked against this (issue 12).
-_MAX_STEPS = 2 ** 53
+_MAX_STEPS = 2**53
 
 
 def _steps(ms: float, dt: float, name: str, limit: int = _MAX_STEPS) -> int:
@@ -60,8 +61,10 @@ def _steps(ms: float, dt: float, name: str, limit: int = _MAX_STEPS) -> int:
     allowed when the count reaches ``limit`` steps."""
     s = round(ms / dt)
     if s >= limit:
-        raise ValueError(f"{name}: {ms:g} ms is {s:.4g} steps of dt = {dt:g} ms; the largest "
-                         f"value allowed is {(limit - 1) * dt:.10g} ms ({limit - 1} steps)")
+        raise ValueError(
+            f"{name}: {ms:g} ms is {s:.4g} steps of dt = {dt:g} ms; the largest "
+            f"value allowed is {(limit - 1) * dt:.10g} ms ({limit - 1} steps)"
+        )
     return int(s)
 
 
@@ -101,15 +104,16 @@ def _index_array(x: Any, name: str, n: Optional[int] = None, dtype: Any = np.int
     return np.ascontiguousarray(a, dtype=dtype)
 
 
-
 def _value_spec(x: Any, name: str):
     """(kind, a, b, array) for the C++ ValueSpec: constant, distribution, or per-synapse array."""
     empty = np.zeros(0, np.float32)
     if isinstance(x, dict):
         if len(x) != 1:
-            raise ValueError(f"{name}: a distribution is one of {{'normal': (mean, std)}}, "
-                             f"{{'uniform': (low, high)}}")
-        (dist, args), = x.items()
+            raise ValueError(
+                f"{name}: a distribution is one of {{'normal': (mean, std)}}, "
+                f"{{'uniform': (low, high)}}"
+            )
+        ((dist, args),) = x.items()
         x = (dist, *args)
     if isinstance(x, tuple) and x and isinstance(x[0], str):
         dist = x[0]
@@ -132,5 +136,4 @@ def _value_spec(x: Any, name: str):
             x = x.detach().cpu().numpy()
         a = _float_array(x, name)
         return 3, 0.0, 0.0, a.reshape(-1)
-    raise TypeError(f"{name}: must be a number, an array or a distribution, "
-                    f"got {type(x).__name__}")
+    raise TypeError(f"{name}: must be a number, an array or a distribution, got {type(x).__name__}")

@@ -1,5 +1,6 @@
 """Connection rules: building projections between populations (``connect``) and the
 :class:`Projection` handle."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,8 +45,10 @@ class Projection:
     post: Population
 
     def __repr__(self) -> str:
-        return (f"Projection({self.pre.name!r} -> {self.post.name!r}, nnz={self.nnz}, "
-                f"index={self.index})")
+        return (
+            f"Projection({self.pre.name!r} -> {self.post.name!r}, nnz={self.nnz}, "
+            f"index={self.index})"
+        )
 
     @property
     @_idle
@@ -92,17 +95,28 @@ class Projection:
         return out
 
 
-
 class ConnectMixin:
     """Projections between populations (part of :class:`Network`)."""
 
     @_idle
-    def connect(self, pre: Any, post: Any, rule: str = "all_to_all", *, p: Optional[float] = None,
-                k: Optional[int] = None, indegree: Optional[int] = None,
-                outdegree: Optional[int] = None, weight: Any = 1.0, delay: Any = None,
-                allow_autapses: bool = True, allow_multapses: bool = True,
-                pre_index: Any = None, post_index: Any = None,
-                receptor: Any = None) -> Projection:
+    def connect(
+        self,
+        pre: Any,
+        post: Any,
+        rule: str = "all_to_all",
+        *,
+        p: Optional[float] = None,
+        k: Optional[int] = None,
+        indegree: Optional[int] = None,
+        outdegree: Optional[int] = None,
+        weight: Any = 1.0,
+        delay: Any = None,
+        allow_autapses: bool = True,
+        allow_multapses: bool = True,
+        pre_index: Any = None,
+        post_index: Any = None,
+        receptor: Any = None,
+    ) -> Projection:
         r"""Connect ``pre`` to ``post`` and return the :class:`Projection`.
 
         Rules: ``"all_to_all"``, ``"pairwise_bernoulli"`` (each pair with probability ``p``),
@@ -149,14 +163,26 @@ class ConnectMixin:
             pi = _index_array(pre_index, "pre_index", P.n)
             qi = _index_array(post_index, "post_index", Q.n_targets)
             if pi.size != qi.size:
-                raise ValueError(f"post_index: length {qi.size} differs from pre_index's "
-                                 f"{pi.size}")
+                raise ValueError(f"post_index: length {qi.size} differs from pre_index's {pi.size}")
             for nm, kind, arr in (("weight", wk, warr), ("delay", dk, darr)):
                 if kind == 3 and arr.size != pi.size:
-                    raise ValueError(f"{nm}: length {arr.size} differs from the {pi.size} "
-                                     "synapses")
-            j = self._c.connect_explicit(P.index, Q.index, pi, qi, wk, wa, wb, warr, dk, da, db,
-                                         darr, bool(allow_autapses), bool(allow_multapses))
+                    raise ValueError(f"{nm}: length {arr.size} differs from the {pi.size} synapses")
+            j = self._c.connect_explicit(
+                P.index,
+                Q.index,
+                pi,
+                qi,
+                wk,
+                wa,
+                wb,
+                warr,
+                dk,
+                da,
+                db,
+                darr,
+                bool(allow_autapses),
+                bool(allow_multapses),
+            )
         else:
             if pre_index is not None or post_index is not None:
                 raise ValueError("pre_index: only the 'explicit' rule takes index arrays")
@@ -184,8 +210,13 @@ class ConnectMixin:
                 drop = P is Q and not allow_autapses
                 # an autapse is pre i -> every branch compartment i*K .. i*K+K-1 of neuron i
                 # (issue 12: not compartment i)
-                keep = (np.arange(P.n)[:, None] != np.arange(Q.n_targets)[None, :]
-                        // Q.branches).reshape(-1) if drop else None
+                keep = (
+                    (
+                        np.arange(P.n)[:, None] != np.arange(Q.n_targets)[None, :] // Q.branches
+                    ).reshape(-1)
+                    if drop
+                    else None
+                )
                 arrs = []
                 for nm, kind, arr in (("weight", wk, warr), ("delay", dk, darr)):
                     if kind == 3:
@@ -194,20 +225,42 @@ class ConnectMixin:
                         shape = _numpy(weight if nm == "weight" else delay).shape
                         want = (P.n, Q.n_targets)
                         if len(shape) > 1 and shape != want:
-                            hint = (" -- that is the transposed (torch Linear.weight) layout; "
-                                    "pass its .T" if shape == want[::-1] else "")
-                            raise ValueError(f"{nm}: all_to_all needs shape (n_pre, n_post) = "
-                                             f"{want} (or {full} values, pre-major), got "
-                                             f"{shape}{hint}")
+                            hint = (
+                                " -- that is the transposed (torch Linear.weight) layout; "
+                                "pass its .T"
+                                if shape == want[::-1]
+                                else ""
+                            )
+                            raise ValueError(
+                                f"{nm}: all_to_all needs shape (n_pre, n_post) = "
+                                f"{want} (or {full} values, pre-major), got "
+                                f"{shape}{hint}"
+                            )
                         if arr.size != full:
-                            raise ValueError(f"{nm}: all_to_all needs {full} values "
-                                             f"(n_pre x n_post), got {arr.size}")
+                            raise ValueError(
+                                f"{nm}: all_to_all needs {full} values "
+                                f"(n_pre x n_post), got {arr.size}"
+                            )
                         if drop:
                             arr = np.ascontiguousarray(arr[keep])
                     arrs.append(arr)
                 warr, darr = arrs
-            j = self._c.connect(P.index, Q.index, RULES[rule], param, wk, wa, wb, warr, dk, da,
-                                db, darr, bool(allow_autapses), bool(allow_multapses))
+            j = self._c.connect(
+                P.index,
+                Q.index,
+                RULES[rule],
+                param,
+                wk,
+                wa,
+                wb,
+                warr,
+                dk,
+                da,
+                db,
+                darr,
+                bool(allow_autapses),
+                bool(allow_multapses),
+            )
         if rec >= 0:
             self._c.set_receptor(j, rec)
         proj = Projection(self, j, P, Q)
@@ -226,11 +279,14 @@ class ConnectMixin:
             names = _RECEPTORS.get(kind, {})
         if isinstance(receptor, str):
             if receptor not in names:
-                raise ValueError(f"receptor: {receptor!r} is not a receptor of population "
-                                 f"{Q.name!r}; valid: {', '.join(names) or 'none (one receptor)'}")
+                raise ValueError(
+                    f"receptor: {receptor!r} is not a receptor of population "
+                    f"{Q.name!r}; valid: {', '.join(names) or 'none (one receptor)'}"
+                )
             return names[receptor]
         r = _int(receptor, "receptor")
         if not 0 <= r < max(1, len(names)):
-            raise ValueError(f"receptor: must be in [0, {max(1, len(names))}) for population "
-                             f"{Q.name!r}, got {r}")
+            raise ValueError(
+                f"receptor: must be in [0, {max(1, len(names))}) for population {Q.name!r}, got {r}"
+            )
         return r

@@ -63,6 +63,7 @@ Example
 >>> res.output.shape, res.synops >= 0
 ((5, 3), True)
 """
+
 from __future__ import annotations
 
 import numbers
@@ -85,16 +86,17 @@ from spikecore.specs import (
 
 __all__ = ["from_torch", "Deployed", "DeployResult", "LayerSpec"]
 
+
 @dataclass
 class LayerSpec:
     """One synaptic layer + neuron layer, as deployed."""
 
-    kind: str                 # "lif" | "alif" | "li" | "celif"
+    kind: str  # "lif" | "alif" | "li" | "celif"
     n_in: int
     n: int
-    pre: np.ndarray           # int32 [nnz] presynaptic index (into the previous layer)
-    post: np.ndarray          # int32 [nnz]
-    weight: np.ndarray        # float32 [nnz]
+    pre: np.ndarray  # int32 [nnz] presynaptic index (into the previous layer)
+    post: np.ndarray  # int32 [nnz]
+    weight: np.ndarray  # float32 [nnz]
     bias: Optional[np.ndarray]  # float32 [n] or None
     beta: float
     v_rest: float
@@ -156,7 +158,7 @@ def _flatten(model) -> List[Any]:
 def _layer_error(i: int, m, e: Exception) -> ValueError:
     msg = str(e)
     if msg.startswith("model: "):
-        msg = msg[len("model: "):]
+        msg = msg[len("model: ") :]
     return ValueError(f"model: layer {i} ({type(m).__name__}): {msg}")
 
 
@@ -189,12 +191,12 @@ def _spec_of(m, i: int) -> NeuronSpec:
 def _kind(spec: NeuronSpec) -> str:
     if not spec.spiking:
         return "li"
-    return {"alif_discrete": "alif", "celif": "celif"}.get(spec.deployable().model_name(),
-                                                           "lif")
+    return {"alif_discrete": "alif", "celif": "celif"}.get(spec.deployable().model_name(), "lif")
 
 
-def _layer(spec: NeuronSpec, syns: Tuple[SynapseSpec, ...], i: int, m, warn: bool = True
-           ) -> LayerSpec:
+def _layer(
+    spec: NeuronSpec, syns: Tuple[SynapseSpec, ...], i: int, m, warn: bool = True
+) -> LayerSpec:
     """LayerSpec of neuron ``spec`` fed by ``syns`` (the first: the layer's main synapses)."""
     main = syns[0]
     if main.dendrites is not None and not isinstance(spec, DendriticSpec):
@@ -213,22 +215,40 @@ def _layer(spec: NeuronSpec, syns: Tuple[SynapseSpec, ...], i: int, m, warn: boo
     extra: Dict[str, Any] = {}
     if kind == "celif":
         c = spec.soma if isinstance(spec, DendriticSpec) else spec
-        extra["celif"] = dict(beta=c.beta, rho=c.rho, beta_a=c.beta_a, gamma=c.gamma,
-                              v_threshold=c.v_threshold, lambda_c=c.lambda_c,
-                              context=c.context)
+        extra["celif"] = dict(
+            beta=c.beta,
+            rho=c.rho,
+            beta_a=c.beta_a,
+            gamma=c.gamma,
+            v_threshold=c.v_threshold,
+            lambda_c=c.lambda_c,
+            context=c.context,
+        )
         e = dict(e, v_rest=0.0, v_reset=0.0, soft_reset=False)
     if kind == "alif":
         extra.update(rho=e["rho"], beta_a=e["beta_a"])
     if br is not None:
         extra.update(branches=br.branches, branch_fn=br.branch_fn, branch_bias=br.branch_bias)
-    return LayerSpec(kind=kind, n_in=main.n_in, n=main.n_out, pre=main.pre, post=main.post,
-                     weight=main.weight, bias=main.bias, beta=float(e["beta"]),
-                     v_rest=float(e["v_rest"]), v_threshold=float(e["v_th"]),
-                     v_reset=float(e["v_reset"]), soft_reset=bool(e["soft_reset"]),
-                     out_degree=np.bincount(pre_all, minlength=main.n_in).astype(np.int64),
-                     ctx_pre=None if ctx is None else ctx.pre,
-                     ctx_post=None if ctx is None else ctx.post,
-                     ctx_weight=None if ctx is None else ctx.weight, neuron=spec, **extra)
+    return LayerSpec(
+        kind=kind,
+        n_in=main.n_in,
+        n=main.n_out,
+        pre=main.pre,
+        post=main.post,
+        weight=main.weight,
+        bias=main.bias,
+        beta=float(e["beta"]),
+        v_rest=float(e["v_rest"]),
+        v_threshold=float(e["v_th"]),
+        v_reset=float(e["v_reset"]),
+        soft_reset=bool(e["soft_reset"]),
+        out_degree=np.bincount(pre_all, minlength=main.n_in).astype(np.int64),
+        ctx_pre=None if ctx is None else ctx.pre,
+        ctx_post=None if ctx is None else ctx.post,
+        ctx_weight=None if ctx is None else ctx.weight,
+        neuron=spec,
+        **extra,
+    )
 
 
 def _neuron_of(L: LayerSpec) -> NeuronSpec:
@@ -238,19 +258,28 @@ def _neuron_of(L: LayerSpec) -> NeuronSpec:
     if L.kind == "celif":
         spec: NeuronSpec = CELIFSpec(**L.celif)
     else:
-        kw = dict(beta=L.beta, v_threshold=L.v_threshold, v_rest=L.v_rest,
-                  v_reset=None if L.soft_reset and L.v_reset == 0.0 else L.v_reset)
-        spec = (DiscreteALIFSpec(rho=L.rho, beta_a=L.beta_a, **kw) if L.kind == "alif"
-                else DiscreteLIFSpec(**kw))
+        kw = dict(
+            beta=L.beta,
+            v_threshold=L.v_threshold,
+            v_rest=L.v_rest,
+            v_reset=None if L.soft_reset and L.v_reset == 0.0 else L.v_reset,
+        )
+        spec = (
+            DiscreteALIFSpec(rho=L.rho, beta_a=L.beta_a, **kw)
+            if L.kind == "alif"
+            else DiscreteLIFSpec(**kw)
+        )
     if L.branches > 1:
         spec = DendriticSpec(spec, Branches(L.branches, L.branch_fn, 0.0, L.branch_bias))
     return spec
 
 
-_VALID = ("valid: torch.nn.Linear, spikecore.nn.Linear, spikecore.nn.SparseLinear, "
-          "spikecore.nn.DendriticLinear (layers with synapses()), followed by a neuron with "
-          "spec() (LIF, ParametricLIF with scalar tau, AdaptiveLIF, NoisyLIF, LeakyIntegrator), "
-          "or CELIF / DendriticLIF")
+_VALID = (
+    "valid: torch.nn.Linear, spikecore.nn.Linear, spikecore.nn.SparseLinear, "
+    "spikecore.nn.DendriticLinear (layers with synapses()), followed by a neuron with "
+    "spec() (LIF, ParametricLIF with scalar tau, AdaptiveLIF, NoisyLIF, LeakyIntegrator), "
+    "or CELIF / DendriticLIF"
+)
 
 
 def parse(model) -> List[LayerSpec]:
@@ -263,10 +292,10 @@ def parse(model) -> List[LayerSpec]:
     import torch
 
     if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model: expected a torch.nn.Module (nn.Sequential), got "
-                        f"{type(model).__name__}")
-    mods = [m for m in _flatten(model)
-            if not isinstance(m, (torch.nn.Identity, torch.nn.Dropout))]
+        raise TypeError(
+            f"model: expected a torch.nn.Module (nn.Sequential), got {type(model).__name__}"
+        )
+    mods = [m for m in _flatten(model) if not isinstance(m, (torch.nn.Identity, torch.nn.Dropout))]
     layers: List[LayerSpec] = []
     syn: Optional[Tuple[SynapseSpec, ...]] = None
     n_prev: Optional[int] = None
@@ -274,29 +303,39 @@ def parse(model) -> List[LayerSpec]:
         is_neuron = callable(getattr(m, "spec", None))
         own = _synapses_of(m, i)
         if not is_neuron and not own:
-            raise ValueError(f"model: layer {i} ({type(m).__name__}) is neither a synaptic "
-                             f"layer nor a neuron; {_VALID}")
+            raise ValueError(
+                f"model: layer {i} ({type(m).__name__}) is neither a synaptic "
+                f"layer nor a neuron; {_VALID}"
+            )
         if own and syn is not None:
-            raise ValueError(f"model: layer {i} ({type(m).__name__}) follows a synaptic layer "
-                             "without a neuron layer in between; put a neuron after each Linear")
+            raise ValueError(
+                f"model: layer {i} ({type(m).__name__}) follows a synaptic layer "
+                "without a neuron layer in between; put a neuron after each Linear"
+            )
         if own:
             if n_prev is not None and own[0].n_in != n_prev:
-                raise ValueError(f"model: layer {i} expects {own[0].n_in} inputs but the "
-                                 f"previous layer has {n_prev}")
+                raise ValueError(
+                    f"model: layer {i} expects {own[0].n_in} inputs but the "
+                    f"previous layer has {n_prev}"
+                )
             if not is_neuron:
                 syn = own
                 continue
             syn = own
         if syn is None:
-            raise ValueError(f"model: layer {i} ({type(m).__name__}) has no synaptic layer "
-                             "before it; each neuron layer must follow a Linear/SparseLinear")
+            raise ValueError(
+                f"model: layer {i} ({type(m).__name__}) has no synaptic layer "
+                "before it; each neuron layer must follow a Linear/SparseLinear"
+            )
         if layers and layers[-1].kind == "li":
             raise ValueError("model: a LeakyIntegrator readout must be the last layer")
         layers.append(_layer(_spec_of(m, i), syn, i, m))
         syn, n_prev = None, layers[-1].n
     if syn is not None:
-        raise ValueError("model: ends with a synaptic layer; add a neuron layer or a "
-                         "LeakyIntegrator readout after the last Linear")
+        raise ValueError(
+            "model: ends with a synaptic layer; add a neuron layer or a "
+            "LeakyIntegrator readout after the last Linear"
+        )
     if not layers:
         raise ValueError("model: has no Linear + neuron layers to deploy")
     return layers
@@ -320,8 +359,9 @@ class Deployed:
         self.net = net = Network(dt=1.0, n_threads=n_threads, seed=0, max_delay=4.0)
         self.input = net.add_population(self.n_in, "spike_source", name="input")
         has_bias = any(L.bias is not None for L in layers)
-        self.bias = (net.add_population(len(layers), "spike_source", name="bias")
-                     if has_bias else None)
+        self.bias = (
+            net.add_population(len(layers), "spike_source", name="bias") if has_bias else None
+        )
         self.populations = []
         self._monitors = []
         prev = self.input
@@ -329,15 +369,39 @@ class Deployed:
             pop = net.add_population(L.n, _neuron_of(L), name=f"layer{li}")
             rec = "current" if L.kind == "celif" else None
             if L.weight.size:
-                net.connect(prev, pop, "explicit", pre_index=L.pre, post_index=L.post,
-                            weight=L.weight, delay=1.0, receptor=rec)
+                net.connect(
+                    prev,
+                    pop,
+                    "explicit",
+                    pre_index=L.pre,
+                    post_index=L.post,
+                    weight=L.weight,
+                    delay=1.0,
+                    receptor=rec,
+                )
             if L.bias is not None:  # after the weights: the bias is summed last
                 nz = np.nonzero(L.bias)[0].astype(np.int32)
-                net.connect(self.bias, pop, "explicit", pre_index=np.full(nz.size, li, np.int32),
-                            post_index=nz, weight=L.bias[nz], delay=1.0, receptor=rec)
+                net.connect(
+                    self.bias,
+                    pop,
+                    "explicit",
+                    pre_index=np.full(nz.size, li, np.int32),
+                    post_index=nz,
+                    weight=L.bias[nz],
+                    delay=1.0,
+                    receptor=rec,
+                )
             if L.ctx_weight is not None and L.ctx_weight.size:
-                net.connect(prev, pop, "explicit", pre_index=L.ctx_pre, post_index=L.ctx_post,
-                            weight=L.ctx_weight, delay=1.0, receptor="context")
+                net.connect(
+                    prev,
+                    pop,
+                    "explicit",
+                    pre_index=L.ctx_pre,
+                    post_index=L.ctx_post,
+                    weight=L.ctx_weight,
+                    delay=1.0,
+                    receptor="context",
+                )
             if L.kind == "li":
                 self._monitors.append(net.record_state(pop, "v"))
             else:
@@ -363,12 +427,16 @@ class Deployed:
             raise TypeError(f"spikes: expected numbers (0/1), got dtype {s.dtype}")
         if s.ndim == 3:
             if s.shape[1] != 1:
-                raise ValueError(f"spikes: the engine runs batch 1; got shape {s.shape} "
-                                 "(pass [T, 1, n_in] or [T, n_in])")
+                raise ValueError(
+                    f"spikes: the engine runs batch 1; got shape {s.shape} "
+                    "(pass [T, 1, n_in] or [T, n_in])"
+                )
             s = s[:, 0]
         if s.ndim != 2 or s.shape[1] != self.n_in:
-            raise ValueError(f"spikes: expected shape [T, {self.n_in}] or [T, 1, {self.n_in}], "
-                             f"got {tuple(np.shape(spikes))}")
+            raise ValueError(
+                f"spikes: expected shape [T, {self.n_in}] or [T, 1, {self.n_in}], "
+                f"got {tuple(np.shape(spikes))}"
+            )
         if s.shape[0] < 1:
             raise ValueError("spikes: needs at least one time step")
         if not np.all(np.isfinite(s)):
@@ -432,8 +500,9 @@ class Deployed:
             if self.layers[li].kind != "li":
                 synops += int(outs[li].sum(0) @ self.layers[li + 1].out_degree)
         spikes_out = [o for o, L in zip(outs, self.layers) if L.kind != "li"]
-        return DeployResult(output=outs[-1], spikes=spikes_out, synops=synops,
-                            engine_events=int(events))
+        return DeployResult(
+            output=outs[-1], spikes=spikes_out, synops=synops, engine_events=int(events)
+        )
 
     def run_spikes(self, spikes) -> DeployResult:
         """Alias of :meth:`run`."""

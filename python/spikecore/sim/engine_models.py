@@ -6,6 +6,7 @@ names, defaults, units and validation live in the spec, shared with spikecore.nn
 ``from_torch``) and adds the population with :func:`add`. A new engine model is one spec in
 spikecore.specs plus one line in :data:`_ADD`.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, Dict, Mapping
@@ -23,23 +24,65 @@ SOURCES = specs.SOURCES
 # binding call per engine population kind: (core network, n, args, name) -> population index
 _ADD: Dict[str, Callable[[Any, int, Dict[str, Any], str], int]] = {
     "lif": lambda c, n, a, name: c.add_lif(
-        n, a["tau_m"], a["v_rest"], a["v_reset"], a["v_th"], a["t_ref"], a["tau_syn_ex"],
-        a["tau_syn_in"], a["i_e"], a["soft_reset"], a["synapse"], name),
+        n,
+        a["tau_m"],
+        a["v_rest"],
+        a["v_reset"],
+        a["v_th"],
+        a["t_ref"],
+        a["tau_syn_ex"],
+        a["tau_syn_in"],
+        a["i_e"],
+        a["soft_reset"],
+        a["synapse"],
+        name,
+    ),
     "alif": lambda c, n, a, name: c.add_alif(
-        n, a["tau_m"], a["v_rest"], a["v_reset"], a["v_th"], a["t_ref"], a["tau_syn_ex"],
-        a["tau_syn_in"], a["i_e"], a["soft_reset"], a["synapse"], a["tau_a"], a["beta_a"], name),
+        n,
+        a["tau_m"],
+        a["v_rest"],
+        a["v_reset"],
+        a["v_th"],
+        a["t_ref"],
+        a["tau_syn_ex"],
+        a["tau_syn_in"],
+        a["i_e"],
+        a["soft_reset"],
+        a["synapse"],
+        a["tau_a"],
+        a["beta_a"],
+        name,
+    ),
     "discrete": lambda c, n, a, name: c.add_discrete(
-        n, a["beta"], a["v_rest"], a["v_th"], a["v_reset"], a["soft_reset"], a["rho"],
-        a["beta_a"], name),
+        n,
+        a["beta"],
+        a["v_rest"],
+        a["v_th"],
+        a["v_reset"],
+        a["soft_reset"],
+        a["rho"],
+        a["beta_a"],
+        name,
+    ),
     "celif": lambda c, n, a, name: c.add_celif(
-        n, a["beta"], a["rho"], a["beta_a"], a["gamma"], a["v_th"], a["lam"], a["omlam"],
-        a["shared"], name),
+        n,
+        a["beta"],
+        a["rho"],
+        a["beta_a"],
+        a["gamma"],
+        a["v_th"],
+        a["lam"],
+        a["omlam"],
+        a["shared"],
+        name,
+    ),
     "source": lambda c, n, a, name: c.add_source(n, name),
 }
 
 
-def spec_of(model: Any, params: Mapping[str, Any], *, warn: bool = True,
-            stacklevel: int = 7) -> NeuronSpec:
+def spec_of(
+    model: Any, params: Mapping[str, Any], *, warn: bool = True, stacklevel: int = 7
+) -> NeuronSpec:
     """The deployable spec of ``add_population(n, model, **params)``: ``model`` is an engine
     model name (``params`` its parameters; deprecated names warn unless ``warn=False``) or a
     :class:`~spikecore.specs.NeuronSpec` instance (then ``params`` must be empty)."""
@@ -60,6 +103,11 @@ def add(c: Any, n: int, spec: NeuronSpec, name: str) -> int:
     idx = _ADD[call.kind](c, n, call.args, name)
     br = call.branches
     if br is not None and br["branches"] > 1:
-        c.set_branches(idx, br["branches"], br["branch_fn"], br["branch_decay"],
-                       np.ascontiguousarray(br["branch_bias"], np.float32))
+        c.set_branches(
+            idx,
+            br["branches"],
+            br["branch_fn"],
+            br["branch_decay"],
+            np.ascontiguousarray(br["branch_bias"], np.float32),
+        )
     return idx

@@ -1,5 +1,6 @@
 """External inputs: Poisson inputs, input events, spike-source schedules and rates, current
 input."""
+
 from __future__ import annotations
 
 import numbers
@@ -29,13 +30,13 @@ class PoissonInput:
     index: int
 
 
-
 class InputsMixin:
     """Inputs attached to populations (part of :class:`Network`)."""
 
     @_idle
-    def add_poisson_input(self, pop: Any, rate: float, weight: float,
-                          neurons: Optional[Tuple[int, int]] = None) -> PoissonInput:
+    def add_poisson_input(
+        self, pop: Any, rate: float, weight: float, neurons: Optional[Tuple[int, int]] = None
+    ) -> PoissonInput:
         r"""Independent Poisson spike trains of ``rate`` (Hz) into every neuron of ``pop`` (or the
         range ``neurons = (start, stop)``), each spike of ``weight`` (mV).
 
@@ -62,16 +63,21 @@ class InputsMixin:
         return inp
 
     def _time_steps(self, times: Any, name: str, offset: int) -> np.ndarray:
-        t = np.asarray(times, dtype=np.float64).reshape(-1) if not isinstance(times, np.ndarray) \
+        t = (
+            np.asarray(times, dtype=np.float64).reshape(-1)
+            if not isinstance(times, np.ndarray)
             else times.astype(np.float64).reshape(-1)
+        )
         if t.size and not np.all(np.isfinite(t)):
             raise ValueError(f"{name}: contains NaN or inf")
         if t.size:  # range-check before the int64 cast (which wraps silently)
             _steps(float(np.abs(t).max()), self.dt, name)
         s = np.rint(t / self.dt).astype(np.int64) - offset
         if s.size and s.min() < self.step:
-            raise ValueError(f"{name}: must be >= {(self.step + offset) * self.dt:g} ms (the "
-                             f"current time + dt), got {t.min():g}")
+            raise ValueError(
+                f"{name}: must be >= {(self.step + offset) * self.dt:g} ms (the "
+                f"current time + dt), got {t.min():g}"
+            )
         return s
 
     @_idle
@@ -182,16 +188,16 @@ class InputsMixin:
         a = _float_array(current, "current")
         if a.ndim == 1:
             if a.shape != (P.n,):
-                raise ValueError(f"current: shape must be ({P.n},) or (steps, {P.n}), got "
-                                 f"{a.shape}")
+                raise ValueError(
+                    f"current: shape must be ({P.n},) or (steps, {P.n}), got {a.shape}"
+                )
             if start is not None:
                 raise ValueError("start: only per-step current arrays take a start time")
             self._c.set_current_const(P.index, a)
         elif a.ndim == 2:
             if a.shape[1] != P.n:
                 raise ValueError(f"current: shape must be (steps, {P.n}), got {a.shape}")
-            s0 = self.step if start is None else _steps(_finite(start, "start"), self.dt,
-                                                        "start")
+            s0 = self.step if start is None else _steps(_finite(start, "start"), self.dt, "start")
             if s0 < self.step:
                 raise ValueError(f"start: must be >= the current time {self.t:g} ms, got {start}")
             self._c.set_current_steps(P.index, s0, a)

@@ -1,4 +1,5 @@
 """Monitors: spike, state and rate recorders of a population."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -50,7 +51,7 @@ class SpikeMonitor:
         t, s = self.times, self.senders
         order = np.argsort(s, kind="stable")
         bounds = np.searchsorted(s[order], np.arange(self.population.n + 1))
-        return [t[order[bounds[i]:bounds[i + 1]]] for i in range(self.population.n)]
+        return [t[order[bounds[i] : bounds[i + 1]]] for i in range(self.population.n)]
 
     def rate(self, t_start: float = 0.0, t_stop: Optional[float] = None) -> float:
         """Mean firing rate (Hz) per neuron over ``[t_start, t_stop)`` (default: all recorded)."""
@@ -76,8 +77,14 @@ class StateMonitor:
     """Recorded state variables: ``times`` (ms, shape [rows]) and ``values[var]`` [rows, neurons];
     ``mon.v`` is ``mon.values["v"]``."""
 
-    def __init__(self, net: "Network", index: int, population: Population,
-                 variables: Sequence[str], neurons: np.ndarray):
+    def __init__(
+        self,
+        net: "Network",
+        index: int,
+        population: Population,
+        variables: Sequence[str],
+        neurons: np.ndarray,
+    ):
         self.net, self.index, self.population = net, index, population
         self.variables = tuple(variables)
         self.neurons = neurons
@@ -103,8 +110,9 @@ class StateMonitor:
     @_idle
     def clear(self) -> None:
         """Forget the values recorded so far; recording goes on from now."""
-        self.net._c.set_state_record(self.index, self.net.step, np.zeros(0, np.int64),
-                                     np.zeros(0, np.float32))
+        self.net._c.set_state_record(
+            self.index, self.net.step, np.zeros(0, np.int64), np.zeros(0, np.float32)
+        )
 
     def __getattr__(self, name: str) -> np.ndarray:
         if name in VARIABLES and name in self.__dict__.get("variables", ()):
@@ -147,7 +155,6 @@ class RateMonitor:
         return np.arange(nb) * k * self.net.dt, r
 
 
-
 class MonitorsMixin:
     """Recording (part of :class:`Network`)."""
 
@@ -160,8 +167,13 @@ class MonitorsMixin:
         return m
 
     @_idle
-    def record_state(self, pop: Any, variables: Union[str, Sequence[str]] = ("v",),
-                     neurons: Any = None, every: Optional[float] = None) -> StateMonitor:
+    def record_state(
+        self,
+        pop: Any,
+        variables: Union[str, Sequence[str]] = ("v",),
+        neurons: Any = None,
+        every: Optional[float] = None,
+    ) -> StateMonitor:
         """Record state ``variables`` (``v``, ``i_ex``, ``i_in``, ``a``, ``ref``) of ``neurons``
         (default all) every ``every`` ms (default each step) from now on."""
         P = self._pop(pop, "population")
@@ -176,13 +188,20 @@ class MonitorsMixin:
             if v not in VARIABLES:
                 raise ValueError(f"variables: unknown {v!r}; valid: {', '.join(VARIABLES)}")
             if v == "u":
-                raise ValueError("variables: branch potentials 'u' cannot be recorded; read "
-                                 "them with get_state(pop, 'u')")
+                raise ValueError(
+                    "variables: branch potentials 'u' cannot be recorded; read "
+                    "them with get_state(pop, 'u')"
+                )
             if v == "c" and P.model != "celif":
-                raise ValueError(f"variables: 'c' (context) exists only in CE-LIF populations, "
-                                 f"not in {P.name!r} ({P.model})")
-        idx = np.arange(P.n, dtype=np.int32) if neurons is None else \
-            _index_array(np.atleast_1d(_numpy(neurons)), "neurons", P.n)
+                raise ValueError(
+                    f"variables: 'c' (context) exists only in CE-LIF populations, "
+                    f"not in {P.name!r} ({P.model})"
+                )
+        idx = (
+            np.arange(P.n, dtype=np.int32)
+            if neurons is None
+            else _index_array(np.atleast_1d(_numpy(neurons)), "neurons", P.n)
+        )
         if idx.size == 0:
             raise ValueError("neurons: name at least one neuron")
         if np.any(np.diff(idx) <= 0):

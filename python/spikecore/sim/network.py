@@ -17,6 +17,7 @@ The parts live next to this module, one concern each (the facade below composes 
 :mod:`~spikecore.sim.monitors`, :mod:`~spikecore.sim.plasticity`,
 :mod:`~spikecore.sim.persistence`.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -55,8 +56,9 @@ __all__ = [
 ]
 
 
-class Network(PopulationsMixin, ConnectMixin, InputsMixin, MonitorsMixin, PlasticityMixin,
-              PersistenceMixin):
+class Network(
+    PopulationsMixin, ConnectMixin, InputsMixin, MonitorsMixin, PlasticityMixin, PersistenceMixin
+):
     r"""A spiking network simulated event-driven by the C++ engine.
 
     Populations (:meth:`add_population`) are connected by projections (:meth:`connect`); spikes
@@ -88,8 +90,9 @@ class Network(PopulationsMixin, ConnectMixin, InputsMixin, MonitorsMixin, Plasti
     True
     """
 
-    def __init__(self, dt: float = 0.1, n_threads: int = 1, seed: int = 0,
-                 max_delay: float = 100.0):
+    def __init__(
+        self, dt: float = 0.1, n_threads: int = 1, seed: int = 0, max_delay: float = 100.0
+    ):
         dt = _finite(dt, "dt")
         if dt <= 0:
             raise ValueError(f"dt: must be > 0, got {dt}")
@@ -97,7 +100,7 @@ class Network(PopulationsMixin, ConnectMixin, InputsMixin, MonitorsMixin, Plasti
         if n_threads < 1:
             raise ValueError(f"n_threads: must be >= 1, got {n_threads}")
         seed = _int(seed, "seed")
-        if seed < 0 or seed >= 2 ** 64:
+        if seed < 0 or seed >= 2**64:
             raise ValueError(f"seed: must be in [0, 2**64), got {seed}")
         max_delay = _finite(max_delay, "max_delay")
         self._c = _E.Network(dt, n_threads, seed, max_delay)
@@ -155,8 +158,7 @@ class Network(PopulationsMixin, ConnectMixin, InputsMixin, MonitorsMixin, Plasti
         return self._c.memory_bytes
 
     # ------------------------------------------------------------------ checks
-    def _lookup(self, x: Any, name: str, items: list, cls: type, kind: str,
-                by_name: bool) -> Any:
+    def _lookup(self, x: Any, name: str, items: list, cls: type, kind: str, by_name: bool) -> Any:
         """Resolve ``x`` (an object of this network, an index or, if ``by_name``, a name)."""
         if isinstance(x, cls):
             if x.net is not self:
@@ -171,8 +173,9 @@ class Network(PopulationsMixin, ConnectMixin, InputsMixin, MonitorsMixin, Plasti
                 if q.name == x:
                     return q
             raise ValueError(f"{name}: no {kind} named {x!r}")
-        accepted = f"a {cls.__name__}, an index or a name" if by_name else \
-            f"a {cls.__name__} or an index"
+        accepted = (
+            f"a {cls.__name__}, an index or a name" if by_name else f"a {cls.__name__} or an index"
+        )
         raise TypeError(f"{name}: must be {accepted}, got {type(x).__name__}")
 
     def _pop(self, p: Any, name: str) -> Population:
@@ -210,6 +213,7 @@ class Network(PopulationsMixin, ConnectMixin, InputsMixin, MonitorsMixin, Plasti
         bar = None
         if progress:
             from tqdm.auto import tqdm
+
             bar = tqdm(total=round(duration, 6), unit="ms", desc="spikecore.sim")
         self._advance(n, chunk_steps, bar)
 
@@ -252,6 +256,8 @@ class Network(PopulationsMixin, ConnectMixin, InputsMixin, MonitorsMixin, Plasti
                 bar.close()
 
     def __repr__(self) -> str:
-        return (f"Network(dt={self.dt}, n_threads={self.n_threads}, seed={self.seed}, "
-                f"populations={len(self.populations)}, projections={len(self.projections)}, "
-                f"t={self.t:g} ms)")
+        return (
+            f"Network(dt={self.dt}, n_threads={self.n_threads}, seed={self.seed}, "
+            f"populations={len(self.populations)}, projections={len(self.projections)}, "
+            f"t={self.t:g} ms)"
+        )

@@ -1,5 +1,6 @@
 """Reference networks built with :class:`spikecore.sim.Network`: Brian2's CUBA example and
 Brunel's (2000) sparse random network. Used by the tests, the benchmarks and the demo."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -28,8 +29,15 @@ class Model:
         return sum(p.nnz for p in self.projections.values())
 
 
-def cuba(scale: float = 1.0, *, dt: float = 0.1, n_threads: int = 1, seed: int = 0,
-         keep_indegree: bool = True, record: bool = True) -> Model:
+def cuba(
+    scale: float = 1.0,
+    *,
+    dt: float = 0.1,
+    n_threads: int = 1,
+    seed: int = 0,
+    keep_indegree: bool = True,
+    record: bool = True,
+) -> Model:
     r"""Brian2's CUBA benchmark (examples/CUBA.py; Vogels & Abbott 2005 with current synapses).
 
     :math:`N = 4000\,\mathrm{scale}` LIF neurons (80 % excitatory), exponential current synapses,
@@ -52,8 +60,16 @@ def cuba(scale: float = 1.0, *, dt: float = 0.1, n_threads: int = 1, seed: int =
     ni = n - ne
     p = 0.02 / scale if keep_indegree else 0.02
     p = min(p, 1.0)
-    params = dict(tau_m=20.0, v_rest=-49.0, v_reset=-60.0, v_threshold=-50.0, t_ref=5.0,
-                  tau_syn_ex=5.0, tau_syn_in=10.0, synapse="exp")
+    params = dict(
+        tau_m=20.0,
+        v_rest=-49.0,
+        v_reset=-60.0,
+        v_threshold=-50.0,
+        t_ref=5.0,
+        tau_syn_ex=5.0,
+        tau_syn_in=10.0,
+        synapse="exp",
+    )
     net = Network(dt=dt, n_threads=n_threads, seed=seed)
     E = net.add_population(ne, "lif", name="E", v_init=("uniform", -60.0, -50.0), **params)
     I = net.add_population(ni, "lif", name="I", v_init=("uniform", -60.0, -50.0), **params)
@@ -64,13 +80,28 @@ def cuba(scale: float = 1.0, *, dt: float = 0.1, n_threads: int = 1, seed: int =
     mons = {}
     if record:
         mons = {"E": net.record_spikes(E), "I": net.record_spikes(I)}
-    return Model(net, {"E": E, "I": I}, proj,
-                 dict(params, n=n, p=p, we=1.62, wi=-9.0, dt=dt, seed=seed), mons)
+    return Model(
+        net,
+        {"E": E, "I": I},
+        proj,
+        dict(params, n=n, p=p, we=1.62, wi=-9.0, dt=dt, seed=seed),
+        mons,
+    )
 
 
-def brunel(scale: float = 1.0, *, dt: float = 0.1, n_threads: int = 1, seed: int = 0,
-           g: float = 5.0, eta: float = 2.0, J: float = 0.1, delay: float = 1.5,
-           v_init: Any = 0.0, record: bool = True) -> Model:
+def brunel(
+    scale: float = 1.0,
+    *,
+    dt: float = 0.1,
+    n_threads: int = 1,
+    seed: int = 0,
+    g: float = 5.0,
+    eta: float = 2.0,
+    J: float = 0.1,
+    delay: float = 1.5,
+    v_init: Any = 0.0,
+    record: bool = True,
+) -> Model:
     r"""Brunel (2000) sparse random network of delta-synapse LIF neurons (model A; NEST's
     brunel_delta_nest).
 
@@ -93,21 +124,47 @@ def brunel(scale: float = 1.0, *, dt: float = 0.1, n_threads: int = 1, seed: int
     tau_m, theta = 20.0, 20.0
     nu_th = theta / (J * ce * tau_m)  # per ms
     rate_ext = eta * nu_th * ce * 1000.0  # Hz
-    params = dict(tau_m=tau_m, v_rest=0.0, v_reset=10.0, v_threshold=theta, t_ref=2.0,
-                  synapse="delta")
+    params = dict(
+        tau_m=tau_m, v_rest=0.0, v_reset=10.0, v_threshold=theta, t_ref=2.0, synapse="delta"
+    )
     net = Network(dt=dt, n_threads=n_threads, seed=seed, max_delay=max(delay, 2 * dt))
     E = net.add_population(ne, "lif", name="E", v_init=v_init, **params)
     I = net.add_population(ni, "lif", name="I", v_init=v_init, **params)
     proj = {}
     for a, pa, k, w in (("E", E, ce, J), ("I", I, ci, -g * J)):
         for b, pb in (("E", E), ("I", I)):
-            proj[a + b] = net.connect(pa, pb, "fixed_indegree", k=k, weight=w, delay=delay,
-                                      allow_autapses=False, allow_multapses=True)
+            proj[a + b] = net.connect(
+                pa,
+                pb,
+                "fixed_indegree",
+                k=k,
+                weight=w,
+                delay=delay,
+                allow_autapses=False,
+                allow_multapses=True,
+            )
     net.add_poisson_input(E, rate_ext, J)
     net.add_poisson_input(I, rate_ext, J)
     mons = {}
     if record:
         mons = {"E": net.record_spikes(E), "I": net.record_spikes(I)}
-    return Model(net, {"E": E, "I": I}, proj,
-                 dict(params, NE=ne, NI=ni, CE=ce, CI=ci, g=g, eta=eta, J=J, delay=delay,
-                      rate_ext=rate_ext, dt=dt, seed=seed), mons)
+    return Model(
+        net,
+        {"E": E, "I": I},
+        proj,
+        dict(
+            params,
+            NE=ne,
+            NI=ni,
+            CE=ce,
+            CI=ci,
+            g=g,
+            eta=eta,
+            J=J,
+            delay=delay,
+            rate_ext=rate_ext,
+            dt=dt,
+            seed=seed,
+        ),
+        mons,
+    )

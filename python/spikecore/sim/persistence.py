@@ -1,4 +1,5 @@
 """Persistence: saving a whole network to ``.npz`` and loading it back (bitwise continuation)."""
+
 from __future__ import annotations
 
 import json
@@ -28,10 +29,20 @@ class PersistenceMixin:
         c = self._c
         arrays: Dict[str, np.ndarray] = {}
         meta: Dict[str, Any] = dict(
-            version=FORMAT_VERSION, dt=self.dt, seed=self.seed, max_delay=self._max_delay,
-            n_threads=self.n_threads, step=self.step, events=self.events,
-            populations=self._pop_specs, schedules=self._schedules,
-            projections=[], poisson=[], spike_monitors=[], state_monitors=[], rate_monitors=[],
+            version=FORMAT_VERSION,
+            dt=self.dt,
+            seed=self.seed,
+            max_delay=self._max_delay,
+            n_threads=self.n_threads,
+            step=self.step,
+            events=self.events,
+            populations=self._pop_specs,
+            schedules=self._schedules,
+            projections=[],
+            poisson=[],
+            spike_monitors=[],
+            state_monitors=[],
+            rate_monitors=[],
         )
         for i, pop in enumerate(self.populations):
             params = {}
@@ -49,8 +60,11 @@ class PersistenceMixin:
                 meta["populations"][i]["ring_slots"] = slots
                 s, ids, w = c.get_events(i)
                 keep = s >= self.step  # pending events only
-                arrays[f"pop{i}_ev_step"], arrays[f"pop{i}_ev_id"], arrays[f"pop{i}_ev_w"] = \
-                    s[keep], ids[keep], w[keep]
+                arrays[f"pop{i}_ev_step"], arrays[f"pop{i}_ev_id"], arrays[f"pop{i}_ev_w"] = (
+                    s[keep],
+                    ids[keep],
+                    w[keep],
+                )
                 ic, i0, ilen, isteps = c.get_current(i)
                 arrays[f"pop{i}_i_const"] = ic
                 past = min(ilen, max(0, self.step - i0))  # rows already used
@@ -66,22 +80,33 @@ class PersistenceMixin:
             pre, post, w, d = c.proj_coo(j)
             arrays[f"proj{j}_pre"], arrays[f"proj{j}_post"] = pre, post
             arrays[f"proj{j}_w"], arrays[f"proj{j}_d"] = w, d
-            meta["projections"].append(dict(pre=pj.pre.index, post=pj.post.index,
-                                            allow_autapses=aut, allow_multapses=mult,
-                                            receptor=int(c.get_receptor(j))))
+            meta["projections"].append(
+                dict(
+                    pre=pj.pre.index,
+                    post=pj.post.index,
+                    allow_autapses=aut,
+                    allow_multapses=mult,
+                    receptor=int(c.get_receptor(j)),
+                )
+            )
         for p in self.poisson_inputs:
-            meta["poisson"].append(dict(pop=p.population.index, rate=p.rate, weight=p.weight,
-                                        neurons=list(p.neurons)))
+            meta["poisson"].append(
+                dict(pop=p.population.index, rate=p.rate, weight=p.weight, neurons=list(p.neurons))
+            )
         for k, m in enumerate(self.spike_monitors):
             _, s, ids = c.get_spikes(m.index)
             arrays[f"smon{k}_step"], arrays[f"smon{k}_id"] = s, ids
             meta["spike_monitors"].append(dict(pop=m.population.index))
         for k, m in enumerate(self.state_monitors):
             _, _, idx, every, start, steps, data = c.get_state_record(m.index)
-            arrays[f"vmon{k}_idx"], arrays[f"vmon{k}_step"], arrays[f"vmon{k}_data"] = \
-                idx, steps, data
-            meta["state_monitors"].append(dict(pop=m.population.index, variables=m.variables,
-                                               every=every, start=start))
+            arrays[f"vmon{k}_idx"], arrays[f"vmon{k}_step"], arrays[f"vmon{k}_data"] = (
+                idx,
+                steps,
+                data,
+            )
+            meta["state_monitors"].append(
+                dict(pop=m.population.index, variables=m.variables, every=every, start=start)
+            )
         for k, m in enumerate(self.rate_monitors):
             _, start, cnt = c.get_rate(m.index)
             arrays[f"rmon{k}_count"] = cnt
@@ -99,16 +124,22 @@ class PersistenceMixin:
         meta = json.loads(a["meta"].tobytes().decode())
         if meta.get("version") != FORMAT_VERSION:
             raise ValueError(f"path: unsupported file version {meta.get('version')}")
-        net = cls(dt=meta["dt"], n_threads=n_threads or meta["n_threads"], seed=meta["seed"],
-                  max_delay=meta["max_delay"])
+        net = cls(
+            dt=meta["dt"],
+            n_threads=n_threads or meta["n_threads"],
+            seed=meta["seed"],
+            max_delay=meta["max_delay"],
+        )
         c = net._c
         c.step = meta["step"]
         for i, spec in enumerate(meta["populations"]):
-            params = {k: (a[v["array"]] if isinstance(v, dict) else v)
-                      for k, v in spec["params"].items()}
+            params = {
+                k: (a[v["array"]] if isinstance(v, dict) else v) for k, v in spec["params"].items()
+            }
             # saved names (also those of older files) need no deprecation warning here
-            pop = net.add_population(spec["n"], _models.spec_of(spec["model"], params,
-                                                                warn=False), name=spec["name"])
+            pop = net.add_population(
+                spec["n"], _models.spec_of(spec["model"], params, warn=False), name=spec["name"]
+            )
             if spec["model"] in SOURCES:
                 c.add_source_spikes(i, a[f"pop{i}_src_step"], a[f"pop{i}_src_id"])
                 if a[f"pop{i}_src_rate"].size:
@@ -122,17 +153,24 @@ class PersistenceMixin:
             if a[f"pop{i}_i_const"].size:
                 c.set_current_const(i, a[f"pop{i}_i_const"])
             if a[f"pop{i}_i_steps"].size:
-                c.set_current_steps(i, spec["i_start"],
-                                    np.ascontiguousarray(a[f"pop{i}_i_steps"]))
+                c.set_current_steps(i, spec["i_start"], np.ascontiguousarray(a[f"pop{i}_i_steps"]))
             del pop
         for j, spec in enumerate(meta["projections"]):
-            c.connect_steps(spec["pre"], spec["post"], a[f"proj{j}_pre"], a[f"proj{j}_post"],
-                            a[f"proj{j}_w"], a[f"proj{j}_d"], spec["allow_autapses"],
-                            spec["allow_multapses"])
+            c.connect_steps(
+                spec["pre"],
+                spec["post"],
+                a[f"proj{j}_pre"],
+                a[f"proj{j}_post"],
+                a[f"proj{j}_w"],
+                a[f"proj{j}_d"],
+                spec["allow_autapses"],
+                spec["allow_multapses"],
+            )
             if spec.get("receptor", -1) >= 0:
                 c.set_receptor(j, spec["receptor"])
-            net.projections.append(Projection(net, j, net.populations[spec["pre"]],
-                                              net.populations[spec["post"]]))
+            net.projections.append(
+                Projection(net, j, net.populations[spec["pre"]], net.populations[spec["post"]])
+            )
         for i, spec in enumerate(meta["populations"]):
             if spec["model"] not in SOURCES:
                 c.set_ring(i, spec["ring_slots"], a[f"pop{i}_ring"])
@@ -142,8 +180,9 @@ class PersistenceMixin:
             mon = net.record_spikes(m["pop"])
             c.set_spikes(mon.index, a[f"smon{k}_step"], a[f"smon{k}_id"])
         for k, m in enumerate(meta["state_monitors"]):
-            mon = net.record_state(m["pop"], m["variables"], a[f"vmon{k}_idx"],
-                                   every=m["every"] * net.dt)
+            mon = net.record_state(
+                m["pop"], m["variables"], a[f"vmon{k}_idx"], every=m["every"] * net.dt
+            )
             c.set_state_record(mon.index, m["start"], a[f"vmon{k}_step"], a[f"vmon{k}_data"])
         for k, m in enumerate(meta["rate_monitors"]):
             mon = net.record_rate(m["pop"])

@@ -1,5 +1,6 @@
 """Structural plasticity: pruning and regrowth of a projection's synapses, once or on a
 schedule during :meth:`Network.run`."""
+
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -11,8 +12,13 @@ class PlasticityMixin:
     """Structural plasticity (part of :class:`Network`)."""
 
     @_idle
-    def prune(self, projection: Any, fraction: Optional[float] = None,
-              threshold: Optional[float] = None, by: str = "weight") -> int:
+    def prune(
+        self,
+        projection: Any,
+        fraction: Optional[float] = None,
+        threshold: Optional[float] = None,
+        by: str = "weight",
+    ) -> int:
         """Remove synapses of a projection; returns how many. Either ``fraction`` (of the current
         synapses; ``by="weight"``: smallest |w| first, ``by="random"``: uniformly at random,
         keyed by (seed, projection, step)) or ``threshold`` (all with |w| < threshold). O(nnz).
@@ -35,8 +41,15 @@ class PlasticityMixin:
         return int(self._c.prune_threshold(j.index, th))
 
     @_idle
-    def regrow(self, projection: Any, count: int, method: str = "random", scores: Any = None,
-               weight: float = 0.0, delay: Optional[float] = None) -> int:
+    def regrow(
+        self,
+        projection: Any,
+        count: int,
+        method: str = "random",
+        scores: Any = None,
+        weight: float = 0.0,
+        delay: Optional[float] = None,
+    ) -> int:
         """Add ``count`` synapses with ``weight`` (mV) and ``delay`` (ms, default dt) at free
         positions: ``method="random"`` (uniform, keyed by (seed, projection, step)) or
         ``"scores"`` (the free positions with the largest ``scores[pre, post]``). Autapse and
@@ -62,9 +75,15 @@ class PlasticityMixin:
         raise ValueError(f"method: must be 'random' or 'scores', got {method!r}")
 
     @_idle
-    def add_structural_plasticity(self, projection: Any, every: float, fraction: float,
-                                  by: str = "weight", weight: float = 0.0,
-                                  delay: Optional[float] = None) -> None:
+    def add_structural_plasticity(
+        self,
+        projection: Any,
+        every: float,
+        fraction: float,
+        by: str = "weight",
+        weight: float = 0.0,
+        delay: Optional[float] = None,
+    ) -> None:
         """During :meth:`run`, every ``every`` ms prune ``fraction`` of the synapses of a
         projection (``by`` weight or random) and regrow as many at random positions with
         ``weight`` and ``delay``: the number of synapses stays fixed."""
@@ -80,9 +99,17 @@ class PlasticityMixin:
         d = _finite(self._delay(delay), "delay")
         if round(d / self.dt) < 1:
             raise ValueError(f"delay: must be at least one step (dt = {self.dt} ms), got {d}")
-        self._schedules.append(dict(projection=j.index, every=every_steps,
-                                    next=self.step + every_steps, fraction=f, by=by,
-                                    weight=_finite(weight, "weight"), delay=d))
+        self._schedules.append(
+            dict(
+                projection=j.index,
+                every=every_steps,
+                next=self.step + every_steps,
+                fraction=f,
+                by=by,
+                weight=_finite(weight, "weight"),
+                delay=d,
+            )
+        )
 
     def _apply_schedules(self) -> None:
         for s in self._schedules:

@@ -1,5 +1,6 @@
 """Populations: the neuron models, their parameters and state (``add_population``,
 ``set_state``, ``get_state``, ``reset_state``)."""
+
 from __future__ import annotations
 
 import numbers
@@ -46,8 +47,9 @@ class Population:
 
     def __repr__(self) -> str:
         br = f", branches={self.branches}" if self.branches > 1 else ""
-        return (f"Population({self.name!r}, n={self.n}, model={self.model!r}{br}, "
-                f"index={self.index})")
+        return (
+            f"Population({self.name!r}, n={self.n}, model={self.model!r}{br}, index={self.index})"
+        )
 
     def get(self, variable: str = "v") -> np.ndarray:
         """Current values of a state variable (``v``, ``i_ex``, ``i_in``, ``a``, ``ref``; ``c``
@@ -63,13 +65,19 @@ class Population:
         return self.get("v")
 
 
-
 class PopulationsMixin:
     """Adding populations and reading / writing their state (part of :class:`Network`)."""
 
     @_idle
-    def add_population(self, n: int, model: str = "lif", *, name: Optional[str] = None,
-                       v_init: Any = None, **params: Any) -> Population:
+    def add_population(
+        self,
+        n: int,
+        model: str = "lif",
+        *,
+        name: Optional[str] = None,
+        v_init: Any = None,
+        **params: Any,
+    ) -> Population:
         r"""Add ``n`` neurons of a model and return their :class:`Population` handle.
 
         ``model`` is a model name with its parameters as keywords, or a
@@ -164,7 +172,7 @@ class PopulationsMixin:
         n = _int(n, "n")
         if n < 1:
             raise ValueError(f"n: must be >= 1 (empty populations are not allowed), got {n}")
-        if n >= 2 ** 31:
+        if n >= 2**31:
             raise ValueError(f"n: must be < 2**31, got {n}")
         spike_times = params.pop("spike_times", None)
         spike_neurons = params.pop("spike_neurons", None)
@@ -197,8 +205,10 @@ class PopulationsMixin:
             raise ValueError(f"variable: unknown {variable!r}; valid: {', '.join(VARIABLES)}")
         code = VARIABLES[variable]
         if self._c.state_size(pop.index, code) == 0:
-            raise ValueError(f"variable: population {pop.name!r} ({pop.model}"
-                             f"{', dendritic' if pop.branches > 1 else ''}) has no {variable!r}")
+            raise ValueError(
+                f"variable: population {pop.name!r} ({pop.model}"
+                f"{', dendritic' if pop.branches > 1 else ''}) has no {variable!r}"
+            )
         return code
 
     @_idle
@@ -209,7 +219,7 @@ class PopulationsMixin:
         code = self._var(pop, variable)
         size = pop.n_targets if variable == "u" else pop.n
         if isinstance(value, dict) and len(value) == 1:
-            (k, v), = value.items()
+            ((k, v),) = value.items()
             value = (k, *v)
         if isinstance(value, tuple) and value and isinstance(value[0], str):
             if value[0] != "uniform" or len(value) != 3:

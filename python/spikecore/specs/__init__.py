@@ -34,6 +34,7 @@ Traceback (most recent call last):
 ...
 ValueError: tau: must be > 1 time step (...), got 0.5
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, Mapping, Optional, Type
@@ -47,25 +48,54 @@ from .sources import PoissonSourceSpec, SpikeSourceSpec
 from .synapses import SynapseSpec
 
 __all__ = [
-    "NeuronSpec", "EngineCall", "SynapseSpec", "Branches", "DendriticSpec", "LIFSpec",
-    "ALIFSpec", "DiscreteLIFSpec", "DiscreteALIFSpec", "NoisyLIFSpec", "LeakyIntegratorSpec",
-    "CELIFSpec", "SpikeSourceSpec", "PoissonSourceSpec", "SpikecoreDeprecationWarning",
-    "ENGINE_MODELS", "SPECS", "SOURCES", "build", "warn_renamed", "BRANCH_FNS", "BRANCH_KEYS",
+    "NeuronSpec",
+    "EngineCall",
+    "SynapseSpec",
+    "Branches",
+    "DendriticSpec",
+    "LIFSpec",
+    "ALIFSpec",
+    "DiscreteLIFSpec",
+    "DiscreteALIFSpec",
+    "NoisyLIFSpec",
+    "LeakyIntegratorSpec",
+    "CELIFSpec",
+    "SpikeSourceSpec",
+    "PoissonSourceSpec",
+    "SpikecoreDeprecationWarning",
+    "ENGINE_MODELS",
+    "SPECS",
+    "SOURCES",
+    "build",
+    "warn_renamed",
+    "BRANCH_FNS",
+    "BRANCH_KEYS",
 ]
 
 # models with an engine population of their own (Network.add_population's model names)
 ENGINE_MODELS: Dict[str, Type[NeuronSpec]] = {
-    s.model: s for s in (LIFSpec, ALIFSpec, DiscreteLIFSpec, DiscreteALIFSpec, CELIFSpec,
-                         SpikeSourceSpec, PoissonSourceSpec)}
+    s.model: s
+    for s in (
+        LIFSpec,
+        ALIFSpec,
+        DiscreteLIFSpec,
+        DiscreteALIFSpec,
+        CELIFSpec,
+        SpikeSourceSpec,
+        PoissonSourceSpec,
+    )
+}
 # every spec by model name (nn-only models deploy as their engine_model)
 SPECS: Dict[str, Type[NeuronSpec]] = dict(
-    ENGINE_MODELS, **{s.model: s for s in (NoisyLIFSpec, LeakyIntegratorSpec)})
+    ENGINE_MODELS, **{s.model: s for s in (NoisyLIFSpec, LeakyIntegratorSpec)}
+)
 SOURCES = ("spike_source", "poisson_source")
 _DENDRITIC_SOMAS = ("lif", "alif", "lif_discrete", "alif_discrete")
 
 
-def build(model: str, params: Mapping[str, Any], *, warn: bool = True,
-          stacklevel: int = 5) -> NeuronSpec:
+def build(
+    model: str, params: Mapping[str, Any], *, warn: bool = True, stacklevel: int = 5
+) -> NeuronSpec:
     """The spec of an engine ``model`` from keyword ``params`` (deprecated names warn unless
     ``warn=False``; branch keys give a :class:`DendriticSpec` around the soma)."""
     if not isinstance(model, str):

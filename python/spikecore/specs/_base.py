@@ -3,6 +3,7 @@
 Pure Python (no torch, no compiled extension), so spikecore.nn, spikecore.sim and the converter
 all import it without cycles.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -12,8 +13,18 @@ import warnings
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, cast
 
 __all__ = [
-    "NeuronSpec", "EngineCall", "SpikecoreDeprecationWarning", "param", "warn_renamed",
-    "number", "finite", "tau_steps", "decay", "nonnegative", "positive", "thresholds",
+    "NeuronSpec",
+    "EngineCall",
+    "SpikecoreDeprecationWarning",
+    "param",
+    "warn_renamed",
+    "number",
+    "finite",
+    "tau_steps",
+    "decay",
+    "nonnegative",
+    "positive",
+    "thresholds",
 ]
 
 
@@ -23,24 +34,30 @@ class SpikecoreDeprecationWarning(DeprecationWarning):
 
 def warn_renamed(old: str, new: str, where: str, stacklevel: int = 3) -> None:
     """Warn that ``old`` (an argument or class name in ``where``) is deprecated for ``new``."""
-    warnings.warn(f"{old}: deprecated in {where}, use {new} (the old name is accepted for one "
-                  "more release)", SpikecoreDeprecationWarning, stacklevel=stacklevel)
+    warnings.warn(
+        f"{old}: deprecated in {where}, use {new} (the old name is accepted for one more release)",
+        SpikecoreDeprecationWarning,
+        stacklevel=stacklevel,
+    )
 
 
 def param(default: Any, unit: str = "", doc: str = "", symbol: str = ""):
     """A spec field: its default, unit, meaning and maths symbol (:meth:`NeuronSpec.table`)."""
-    return dataclasses.field(default=default,
-                             metadata={"unit": unit, "doc": doc, "symbol": symbol})
+    return dataclasses.field(default=default, metadata={"unit": unit, "doc": doc, "symbol": symbol})
 
 
 # ---- validation: messages name the argument (the same text in spikecore.nn and spikecore.sim)
+
 
 def number(value: Any, name: str) -> float:
     """A real number (a 1-element floating tensor or numpy scalar counts), not NaN."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         v: Any = value
-        if (hasattr(v, "numel") and v.numel() == 1
-                and getattr(getattr(v, "dtype", None), "is_floating_point", False)):
+        if (
+            hasattr(v, "numel")
+            and v.numel() == 1
+            and getattr(getattr(v, "dtype", None), "is_floating_point", False)
+        ):
             value = float(value)  # a torch scalar tensor (duck-typed: no torch import here)
         else:
             raise TypeError(f"{name}: expected a number, got {type(value).__name__}")
@@ -77,7 +94,8 @@ def tau_steps(value: Any, name: str = "tau") -> float:
     if not value > 1.0:
         raise ValueError(
             f"{name}: must be > 1 time step (decay per step beta = 1 - 1/{name} must lie in "
-            f"(0, 1]; use float('inf') for no leak), got {value:g}")
+            f"(0, 1]; use float('inf') for no leak), got {value:g}"
+        )
     return value
 
 
@@ -89,8 +107,9 @@ def decay(value: Any, name: str = "beta") -> float:
     return value
 
 
-def thresholds(v_threshold: Any, v_reset: Any, v_rest: Any = 0.0
-               ) -> Tuple[float, Optional[float], float]:
+def thresholds(
+    v_threshold: Any, v_reset: Any, v_rest: Any = 0.0
+) -> Tuple[float, Optional[float], float]:
     """(v_threshold, v_reset or None for the soft reset, v_rest), checked."""
     v_threshold = finite(v_threshold, "v_threshold")
     if v_reset is not None:
@@ -98,7 +117,8 @@ def thresholds(v_threshold: Any, v_reset: Any, v_rest: Any = 0.0
         if not v_threshold > v_reset:
             raise ValueError(
                 f"v_threshold: must be greater than v_reset, got v_threshold={v_threshold:g}, "
-                f"v_reset={v_reset:g}")
+                f"v_reset={v_reset:g}"
+            )
     v_rest = finite(v_rest, "v_rest")
     return v_threshold, v_reset, v_rest
 
@@ -132,12 +152,20 @@ class NeuronSpec:
     @classmethod
     def names(cls) -> Tuple[str, ...]:
         """Parameter names, in declaration order."""
-        return tuple(f.name for f in dataclasses.fields(cast(Any, cls))
-                     if f.init and not f.metadata.get("internal"))
+        return tuple(
+            f.name
+            for f in dataclasses.fields(cast(Any, cls))
+            if f.init and not f.metadata.get("internal")
+        )
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Any], where: Optional[str] = None,
-                    stacklevel: int = 4, warn: bool = True):
+    def from_params(
+        cls,
+        params: Mapping[str, Any],
+        where: Optional[str] = None,
+        stacklevel: int = 4,
+        warn: bool = True,
+    ):
         """The spec from keyword arguments: deprecated aliases are renamed (with a
         :class:`SpikecoreDeprecationWarning` when ``warn``), unknown names raise TypeError."""
         where = where or f"model {cls.model!r}"
@@ -156,8 +184,10 @@ class NeuronSpec:
         names = cls.names()
         unknown = sorted(set(kw) - set(names))
         if unknown:
-            raise TypeError(f"{unknown[0]}: unknown parameter of model {cls.model!r}; valid: "
-                            f"{', '.join(sorted(names)) or 'none'}")
+            raise TypeError(
+                f"{unknown[0]}: unknown parameter of model {cls.model!r}; valid: "
+                f"{', '.join(sorted(names)) or 'none'}"
+            )
         return cls(**kw)
 
     @classmethod
@@ -196,8 +226,14 @@ class NeuronSpec:
             if not f.init or f.metadata.get("internal"):
                 continue
             d = f.default if f.default is not dataclasses.MISSING else ""
-            rows.append((f.name, repr(d) if isinstance(d, str) else str(d),
-                         f.metadata.get("unit", ""), f.metadata.get("doc", "")))
+            rows.append(
+                (
+                    f.name,
+                    repr(d) if isinstance(d, str) else str(d),
+                    f.metadata.get("unit", ""),
+                    f.metadata.get("doc", ""),
+                )
+            )
         w = [max(len(r[i]) for r in rows) for i in range(4)]
         line = "  ".join("=" * x for x in w)
         fmt = lambda r: "  ".join(c.ljust(x) for c, x in zip(r, w)).rstrip()  # noqa: E731

@@ -9,6 +9,7 @@ see that class). Per step, with current :math:`I_t` (receptor ``"current"``) and
     z_t &= H(h_t - \vartheta_t), \quad v_t = h_t (1 - z_t), \quad
     a_t = \rho a_{t-1} + (1 - \rho) z_t
 """
+
 from __future__ import annotations
 
 import numbers
@@ -35,20 +36,23 @@ class CELIFSpec(NeuronSpec):
     beta: float = param(0.5, "1/step", r"membrane decay per step \beta in (0, 1]", r"\beta")
     rho: float = param(0.9, "1/step", r"adaptation decay per step \rho in (0, 1]", r"\rho")
     beta_a: float = param(0.5, "a.u.", "adaptation strength (>= 0; 0 disables it)", r"\beta_a")
-    lambda_c: Union[float, np.ndarray] = param(0.99, "1/step", "context decay in (0, 1]: a "
-                                               "number or one per neuron", r"\lambda_c")
+    lambda_c: Union[float, np.ndarray] = param(
+        0.99, "1/step", "context decay in (0, 1]: a number or one per neuron", r"\lambda_c"
+    )
     gamma: float = param(20.0, "a.u.", "context gain (finite)", r"\gamma")
     v_threshold: float = param(1.0, "a.u.", r"base threshold \vartheta_0", r"\vartheta_0")
     context: str = param("separate", "", "'separate' (own weights) or 'shared' (q = I)")
     # nn only: what deployment cannot reproduce (not a parameter; from_torch warns with it)
-    note: Optional[str] = field(default=None, compare=False, repr=False,
-                                metadata={"internal": True})
+    note: Optional[str] = field(
+        default=None, compare=False, repr=False, metadata={"internal": True}
+    )
 
     def __post_init__(self):
         object.__setattr__(self, "beta", decay(self.beta, "beta"))
         object.__setattr__(self, "rho", decay(self.rho, "rho"))
-        object.__setattr__(self, "beta_a", nonnegative(self.beta_a, "beta_a",
-                                                       "adaptation strength must be"))
+        object.__setattr__(
+            self, "beta_a", nonnegative(self.beta_a, "beta_a", "adaptation strength must be")
+        )
         object.__setattr__(self, "gamma", finite(self.gamma, "gamma"))
         object.__setattr__(self, "v_threshold", finite(self.v_threshold, "v_threshold"))
         if self.context not in CONTEXTS:
@@ -63,8 +67,7 @@ class CELIFSpec(NeuronSpec):
             a = a.astype(np.float32).reshape(-1)
             bad = ~((a > 0) & (a <= 1))
             if np.any(bad):
-                raise ValueError(f"lambda_c: decay per step must lie in (0, 1], got "
-                                 f"{a[bad][0]:g}")
+                raise ValueError(f"lambda_c: decay per step must lie in (0, 1], got {a[bad][0]:g}")
             object.__setattr__(self, "lambda_c", a)
 
     @property
@@ -81,6 +84,16 @@ class CELIFSpec(NeuronSpec):
             if lam.size != n:
                 raise ValueError(f"lambda_c: expected a number or {n} values, got {lam.size}")
             omlam = (np.float32(1.0) - lam).astype(np.float32)
-        return EngineCall("celif", dict(beta=self.beta, rho=self.rho, beta_a=self.beta_a,
-                                        gamma=self.gamma, v_th=self.v_threshold, lam=lam,
-                                        omlam=omlam, shared=self.context == "shared"))
+        return EngineCall(
+            "celif",
+            dict(
+                beta=self.beta,
+                rho=self.rho,
+                beta_a=self.beta_a,
+                gamma=self.gamma,
+                v_th=self.v_threshold,
+                lam=lam,
+                omlam=omlam,
+                shared=self.context == "shared",
+            ),
+        )

@@ -12,6 +12,7 @@ with :math:`s_{jk}` the summed input of the step, :math:`g` = ``branch_fn``, :ma
 :math:`b` = ``branch_bias``; :math:`y_j` is the soma's input of the step. The soma is any LIF /
 ALIF spec (continuous or discrete, delta synapses).
 """
+
 from __future__ import annotations
 
 import numbers
@@ -47,8 +48,9 @@ class Branches:
             raise ValueError(f"branches: must be >= 1, got {K}")
         object.__setattr__(self, "branches", K)
         if self.branch_fn not in BRANCH_FNS:
-            raise ValueError(f"branch_fn: must be one of {', '.join(BRANCH_FNS)}, got "
-                             f"{self.branch_fn!r}")
+            raise ValueError(
+                f"branch_fn: must be one of {', '.join(BRANCH_FNS)}, got {self.branch_fn!r}"
+            )
         d = finite(self.branch_decay, "branch_decay")
         if not 0.0 <= d <= 1.0:
             raise ValueError(f"branch_decay: must lie in [0, 1], got {d}")
@@ -78,15 +80,18 @@ class Branches:
     def engine(self, n: int) -> Dict[str, Any]:
         """``set_branches`` arguments for ``n`` neurons (checks the bias size)."""
         K = self.branches
-        if n * K >= 2 ** 31:
+        if n * K >= 2**31:
             raise ValueError(f"branches: n x branches must be < 2**31, got {n * K}")
         if self.branch_bias is not None and self.branch_bias.size != n * K:
-            raise ValueError(f"branch_bias: expected n x branches = {n * K} values, got "
-                             f"{self.branch_bias.size}")
-        return dict(branches=K, branch_fn=BRANCH_FNS.index(self.branch_fn),
-                    branch_decay=self.branch_decay,
-                    branch_bias=(np.zeros(0, np.float32) if self.branch_bias is None
-                                 else self.branch_bias))
+            raise ValueError(
+                f"branch_bias: expected n x branches = {n * K} values, got {self.branch_bias.size}"
+            )
+        return dict(
+            branches=K,
+            branch_fn=BRANCH_FNS.index(self.branch_fn),
+            branch_decay=self.branch_decay,
+            branch_bias=(np.zeros(0, np.float32) if self.branch_bias is None else self.branch_bias),
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,18 +104,23 @@ class DendriticSpec(NeuronSpec):
 
     soma: NeuronSpec = None  # type: ignore[assignment]
     dendrites: Branches = field(default_factory=Branches)
-    note: Optional[str] = field(default=None, compare=False, repr=False,
-                                metadata={"internal": True})
+    note: Optional[str] = field(
+        default=None, compare=False, repr=False, metadata={"internal": True}
+    )
 
     def __post_init__(self):
-        if not isinstance(self.soma, NeuronSpec) or getattr(self.soma, "dendritic_soma",
-                                                             True) is False:
+        if (
+            not isinstance(self.soma, NeuronSpec)
+            or getattr(self.soma, "dendritic_soma", True) is False
+        ):
             raise TypeError(f"soma: expected a LIF or ALIF spec, got {type(self.soma).__name__}")
         if not isinstance(self.dendrites, Branches):
             raise TypeError(f"dendrites: expected Branches, got {type(self.dendrites).__name__}")
         if self.dendrites.branches > 1 and getattr(self.soma, "synapse", "delta") != "delta":
-            raise ValueError("synapse: dendritic branches need synapse='delta' (the branch "
-                             "output is the soma's input)")
+            raise ValueError(
+                "synapse: dendritic branches need synapse='delta' (the branch "
+                "output is the soma's input)"
+            )
 
     @property
     def spiking(self) -> bool:  # type: ignore[override]

@@ -13,6 +13,7 @@ reset with :math:`v_{reset} = 0`, as in spikecore.nn), refractory for ``t_ref``.
 :math:`v_\mathrm{threshold} + a`, :math:`a \leftarrow a\,e^{-dt/\tau_a} + \beta_a z` (the
 discrete ALIF's :math:`\rho = 1 - 1/\tau_a` is the same decay written per step).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,14 +35,13 @@ class LIFSpec(NeuronSpec):
 
     tau_m: float = param(20.0, "ms", "membrane time constant", r"\tau_m")
     v_rest: float = param(0.0, "mV", "resting potential (also the initial v)", r"v_{rest}")
-    v_reset: Optional[float] = param(0.0, "mV", "reset potential; None: soft reset with "
-                                     "v_reset = 0", r"v_{reset}")
+    v_reset: Optional[float] = param(
+        0.0, "mV", "reset potential; None: soft reset with v_reset = 0", r"v_{reset}"
+    )
     v_threshold: float = param(20.0, "mV", "threshold", r"v_\mathrm{threshold}")
     t_ref: float = param(2.0, "ms", "refractory period", r"t_{ref}")
-    tau_syn_ex: float = param(5.0, "ms", "excitatory synaptic decay (synapse='exp')",
-                              r"\tau_{ex}")
-    tau_syn_in: float = param(10.0, "ms", "inhibitory synaptic decay (synapse='exp')",
-                              r"\tau_{in}")
+    tau_syn_ex: float = param(5.0, "ms", "excitatory synaptic decay (synapse='exp')", r"\tau_{ex}")
+    tau_syn_in: float = param(10.0, "ms", "inhibitory synaptic decay (synapse='exp')", r"\tau_{in}")
     i_e: float = param(0.0, "mV", "bias input (as the voltage it drives)", r"i_e")
     soft_reset: bool = param(False, "", "subtract v_threshold - v_reset instead of resetting")
     synapse: str = param("delta", "", "'delta' or 'exp'")
@@ -67,10 +67,18 @@ class LIFSpec(NeuronSpec):
 
     def _args(self) -> Dict[str, Any]:
         soft = self.soft_reset or self.v_reset is None
-        return dict(tau_m=self.tau_m, v_rest=self.v_rest,
-                    v_reset=0.0 if self.v_reset is None else self.v_reset, v_th=self.v_threshold,
-                    t_ref=self.t_ref, tau_syn_ex=self.tau_syn_ex, tau_syn_in=self.tau_syn_in,
-                    i_e=self.i_e, soft_reset=soft, synapse=SYNAPSES.index(self.synapse))
+        return dict(
+            tau_m=self.tau_m,
+            v_rest=self.v_rest,
+            v_reset=0.0 if self.v_reset is None else self.v_reset,
+            v_th=self.v_threshold,
+            t_ref=self.t_ref,
+            tau_syn_ex=self.tau_syn_ex,
+            tau_syn_in=self.tau_syn_in,
+            i_e=self.i_e,
+            soft_reset=soft,
+            synapse=SYNAPSES.index(self.synapse),
+        )
 
     def engine(self, n: int) -> EngineCall:
         return EngineCall("lif", self._args())
@@ -82,8 +90,7 @@ class ALIFSpec(LIFSpec):
 
     model: ClassVar[str] = "alif"
 
-    tau_a: float = param(200.0, "ms", r"adaptation time constant (decay e^{-dt/\tau_a})",
-                         r"\tau_a")
+    tau_a: float = param(200.0, "ms", r"adaptation time constant (decay e^{-dt/\tau_a})", r"\tau_a")
     beta_a: float = param(1.0, "mV", "threshold increment per spike (>= 0)", r"\beta_a")
 
     def __post_init__(self):

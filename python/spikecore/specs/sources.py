@@ -1,5 +1,6 @@
 """Spike sources: populations that emit given spikes (``spike_source``) or Poisson trains
 (``poisson_source``, rate set by ``add_population(..., rate=)`` / ``set_source_rate``)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -6,6 +6,7 @@ it into one explicit engine projection (delay one step). Synapses are listed in 
 order (presynaptic index ascending, then post ascending; multapses kept in order), zero weights
 dropped.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -43,8 +44,9 @@ class SynapseSpec:
         post = np.ascontiguousarray(self.post, np.int32).reshape(-1)
         w = np.ascontiguousarray(self.weight, np.float32).reshape(-1)
         if not pre.size == post.size == w.size:
-            raise ValueError(f"pre, post, weight: expected equal sizes, got {pre.size}, "
-                             f"{post.size}, {w.size}")
+            raise ValueError(
+                f"pre, post, weight: expected equal sizes, got {pre.size}, {post.size}, {w.size}"
+            )
         K = 1 if self.dendrites is None else self.dendrites.branches
         if pre.size and (pre.min() < 0 or pre.max() >= self.n_in):
             raise IndexError(f"pre: entries must lie in [0, {self.n_in})")

@@ -1,5 +1,6 @@
 """GPU spike-input linear (spikecore.nn.triton.linear), routed on CPU tensors with
 SPIKECORE_TRITON=interpret: same values and gradients as F.linear, input saved as bits."""
+
 import os
 
 import pytest

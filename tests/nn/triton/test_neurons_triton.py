@@ -1,6 +1,7 @@
 """Triton kernels (spikecore.nn.triton) against the pure-torch reference, in Triton's interpreter
 on CPU tensors (SPIKECORE_TRITON=interpret): forward to float tolerance (spikes exactly),
 surrogate gradients to float tolerance, exact gradients with gradcheck in float64 (smooth mode)."""
+
 import os
 
 import pytest
@@ -69,8 +70,14 @@ def _close(a, b, tol=1e-5):
 def test_lif_matches_reference(monkeypatch, kind, v_reset, detach):
     x, v, beta = _inputs()
     (ro, rg), (to, tg) = _both(
-        lambda **kw: F.lif(x, v, beta=beta, v_reset=v_reset, surrogate=kind,
-                           detach_reset=detach, v_rest=0.05, **kw), monkeypatch, x, v, beta)
+        lambda **kw: F.lif(
+            x, v, beta=beta, v_reset=v_reset, surrogate=kind, detach_reset=detach, v_rest=0.05, **kw
+        ),
+        monkeypatch,
+        x,
+        v,
+        beta,
+    )
     assert torch.equal(ro[0], to[0]) and 0 < ro[0].mean() < 1  # spikes bit for bit
     _close(ro[1:], to[1:])
     _close(rg, tg, 1e-4)
@@ -82,7 +89,11 @@ def test_noisy_lif_matches_reference_with_bits(monkeypatch, noise):
     eps = 0.3 * torch.randn(T, B, N, generator=torch.Generator().manual_seed(5))
     (ro, rg), (to, tg) = _both(
         lambda **kw: F.noisy_lif(x, v, beta=beta, noise=noise, sigma=0.3, eps=eps, **kw),
-        monkeypatch, x, v, beta)
+        monkeypatch,
+        x,
+        v,
+        beta,
+    )
     assert torch.equal(ro[0], to[0])
     _close(ro[1:], to[1:])
     _close(rg, tg, 1e-4)
@@ -93,8 +104,15 @@ def test_alif_matches_reference(monkeypatch, v_reset):
     x, v, beta = _inputs(seed=2)
     a = (0.2 * torch.rand(B, N, dtype=x.dtype)).requires_grad_()
     (ro, rg), (to, tg) = _both(
-        lambda **kw: F.alif(x, (v, a), beta=beta, rho=0.9, beta_a=0.3, v_reset=v_reset,
-                            surrogate="triangle", **kw), monkeypatch, x, v, a, beta)
+        lambda **kw: F.alif(
+            x, (v, a), beta=beta, rho=0.9, beta_a=0.3, v_reset=v_reset, surrogate="triangle", **kw
+        ),
+        monkeypatch,
+        x,
+        v,
+        a,
+        beta,
+    )
     assert torch.equal(ro[0], to[0])
     _close(ro[1:], to[1:])
     _close(rg, tg, 1e-4)
@@ -102,8 +120,9 @@ def test_alif_matches_reference(monkeypatch, v_reset):
 
 def test_leaky_integrator_matches_reference(monkeypatch):
     x, v, beta = _inputs(seed=3)
-    (ro, rg), (to, tg) = _both(lambda **kw: F.leaky_integrator(x, v, beta=beta, **kw),
-                               monkeypatch, x, v, beta)
+    (ro, rg), (to, tg) = _both(
+        lambda **kw: F.leaky_integrator(x, v, beta=beta, **kw), monkeypatch, x, v, beta
+    )
     _close(ro, to)
     _close(rg, tg)
 
@@ -126,13 +145,17 @@ def _small(dtype=torch.float64, seed=0):
     return x, v, beta
 
 
-@pytest.mark.parametrize("kind,v_reset", [("sigmoid", 0.0), ("fast_sigmoid", None),
-                                           ("gaussian", 0.0)])
+@pytest.mark.parametrize(
+    "kind,v_reset", [("sigmoid", 0.0), ("fast_sigmoid", None), ("gaussian", 0.0)]
+)
 def test_lif_gradcheck_float64(interpret, kind, v_reset):
     sg = S.get(kind, smooth=True)
     x, v, beta = _small()
     assert torch.autograd.gradcheck(
-        lambda x, v, b: F.lif(x, v, beta=b, v_reset=v_reset, surrogate=sg), (x, v, beta), fast_mode=True)
+        lambda x, v, b: F.lif(x, v, beta=b, v_reset=v_reset, surrogate=sg),
+        (x, v, beta),
+        fast_mode=True,
+    )
 
 
 def test_alif_and_li_gradcheck_float64(interpret):
@@ -140,11 +163,15 @@ def test_alif_and_li_gradcheck_float64(interpret):
     x, v, beta = _small(seed=1)
     a = (0.2 * torch.rand(1, 4, dtype=torch.float64)).requires_grad_()
     assert torch.autograd.gradcheck(
-        lambda x, v, a, b: tuple(_flatten(F.alif(x, (v, a), beta=b, rho=0.9, beta_a=0.3,
-                                                 v_reset=None, surrogate=sg))), (x, v, a, beta),
-        fast_mode=True)
-    assert torch.autograd.gradcheck(lambda x, v, b: F.leaky_integrator(x, v, beta=b),
-                                    (x, v, beta), fast_mode=True)
+        lambda x, v, a, b: tuple(
+            _flatten(F.alif(x, (v, a), beta=b, rho=0.9, beta_a=0.3, v_reset=None, surrogate=sg))
+        ),
+        (x, v, a, beta),
+        fast_mode=True,
+    )
+    assert torch.autograd.gradcheck(
+        lambda x, v, b: F.leaky_integrator(x, v, beta=b), (x, v, beta), fast_mode=True
+    )
 
 
 def test_routing(monkeypatch):

@@ -4,9 +4,9 @@
 // Mucha et al. (2010) built without ever materialising the (N L) x (N L) supra-matrix densely:
 //
 //   B_s      = [A+_s - g+ k+_s k+_s^T / 2m+_s] - [A-_s - g- k-_s k-_s^T / 2m-_s]   (per layer)
-//   B_{is,jr} = B_s(i,j) delta_sr + omega delta_ij [|s - r| = 1]                  (ordinal coupling)
-//   Q        = 1/(2 mu) sum_{is,jr} B_{is,jr} delta(g_is, g_jr),
-//   2 mu     = sum_s (2m+_s + 2m-_s) + 2 omega N (L - 1).
+//   B_{is,jr} = B_s(i,j) delta_sr + omega delta_ij [|s - r| = 1]                  (ordinal
+//   coupling) Q        = 1/(2 mu) sum_{is,jr} B_{is,jr} delta(g_is, g_jr), 2 mu     = sum_s (2m+_s
+//   + 2m-_s) + 2 omega N (L - 1).
 //
 // A+ = max(A, 0), A- = max(-A, 0), diagonal of A ignored (set to 0). A layer without positive
 // (negative) weights has no positive (negative) term.

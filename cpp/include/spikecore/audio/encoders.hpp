@@ -15,7 +15,7 @@ namespace spikecore {
 namespace audio {
 
 struct ChannelEvent {
-  int64_t t;      // step index
+  int64_t t;  // step index
   int32_t channel;
   int32_t level;  // send-on-delta: 1 up / 0 down; rate: 0
 };
@@ -35,8 +35,8 @@ class SendOnDelta {
 };
 
 // Piecewise-constant reconstruction of a send-on-delta code: out [T][C] (zero-initialised here).
-void send_on_delta_decode(const ChannelEvent* ev, int64_t n, const float* delta, int n_delta,
-                          int C, float* out, int64_t T);
+void send_on_delta_decode(const ChannelEvent* ev, int64_t n, const float* delta, int n_delta, int C,
+                          float* out, int64_t T);
 
 class RateCoder {
  public:

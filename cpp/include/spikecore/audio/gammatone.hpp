@@ -38,17 +38,17 @@ std::array<Biquad, 4> slaney_sections(double cf, double fs);
 
 // User-facing parameters (units in the comments). validate() throws value_error naming the field.
 struct CochleaParams {
-  double fs = 16000.0;          // sampling rate, Hz
-  int n_channels = 64;          // number of gammatone channels
-  double f_lo = 50.0;           // lowest centre frequency, Hz
-  double f_hi = 7000.0;         // highest centre frequency, Hz (< fs / 2)
-  double pre_emphasis = 0.0;    // alpha in y = x - alpha x[-1]; 0 = off; in [0, 1)
-  bool envelope = false;        // inner-hair-cell envelope stage on/off
-  double lowpass_hz = 0.0;      // envelope low-pass cutoff, Hz (two one-pole stages); 0 = none
-  int decimation = 1;           // keep every decimation-th envelope sample (>= 1)
-  int compression = 0;          // 0 none, 1 power (y^exponent), 2 log (log(1 + y / floor))
-  double exponent = 0.3;        // power-law exponent (compression == 1)
-  double log_floor = 1e-3;      // floor in log(1 + y / floor) (compression == 2)
+  double fs = 16000.0;        // sampling rate, Hz
+  int n_channels = 64;        // number of gammatone channels
+  double f_lo = 50.0;         // lowest centre frequency, Hz
+  double f_hi = 7000.0;       // highest centre frequency, Hz (< fs / 2)
+  double pre_emphasis = 0.0;  // alpha in y = x - alpha x[-1]; 0 = off; in [0, 1)
+  bool envelope = false;      // inner-hair-cell envelope stage on/off
+  double lowpass_hz = 0.0;    // envelope low-pass cutoff, Hz (two one-pole stages); 0 = none
+  int decimation = 1;         // keep every decimation-th envelope sample (>= 1)
+  int compression = 0;        // 0 none, 1 power (y^exponent), 2 log (log(1 + y / floor))
+  double exponent = 0.3;      // power-law exponent (compression == 1)
+  double log_floor = 1e-3;    // floor in log(1 + y / floor) (compression == 2)
   void validate() const;
 };
 

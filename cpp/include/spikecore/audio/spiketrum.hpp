@@ -38,7 +38,9 @@ class GammatoneDictionary {
   const float* kernel(int m) const { return kern_.data() + off_[size_t(m)]; }
   // Cross-correlation of kernels m1 and m2: gram(m1, m2)[d + length(m2) - 1] =
   // <g_m1(. - tau), g_m2(. - tau - d)> for d in (-length(m2), length(m1)).
-  const float* gram(int m1, int m2) const { return gram_.data() + gram_off_[size_t(m1 * size() + m2)]; }
+  const float* gram(int m1, int m2) const {
+    return gram_.data() + gram_off_[size_t(m1 * size() + m2)];
+  }
 
  private:
   double fs_;

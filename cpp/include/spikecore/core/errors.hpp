@@ -34,7 +34,8 @@ inline void require(bool ok, std::string_view arg, std::string_view what) {
 }
 
 inline void require_finite(double x, std::string_view arg) {
-  if (!std::isfinite(x)) throw value_error(message(arg, "must be finite, got " + std::to_string(x)));
+  if (!std::isfinite(x))
+    throw value_error(message(arg, "must be finite, got " + std::to_string(x)));
 }
 
 inline void require_positive(double x, std::string_view arg) {
@@ -55,8 +56,8 @@ inline void require_probability(double p, std::string_view arg) {
 
 inline void require_index(int64_t i, int64_t n, std::string_view arg) {
   if (i < 0 || i >= n)
-    throw index_error(message(arg, "index " + std::to_string(i) + " out of range [0, " +
-                                       std::to_string(n) + ")"));
+    throw index_error(message(
+        arg, "index " + std::to_string(i) + " out of range [0, " + std::to_string(n) + ")"));
 }
 
 }  // namespace spikecore

@@ -32,7 +32,9 @@ class DelayRing {
   float* slot(int64_t t) { return data_.data() + size_t(t % slots_) * stride(); }
   const float* slot(int64_t t) const { return data_.data() + size_t(t % slots_) * stride(); }
   // Add w to the input of target i, receptor r, at step t.
-  void add(int64_t t, int32_t r, int32_t i, float w) { slot(t)[size_t(r) * size_t(n_) + size_t(i)] += w; }
+  void add(int64_t t, int32_t r, int32_t i, float w) {
+    slot(t)[size_t(r) * size_t(n_) + size_t(i)] += w;
+  }
   // The input of target i, receptor r, at step t, cleared for the step t + slots().
   float take(int64_t t, int32_t r, int32_t i) {
     float& x = slot(t)[size_t(r) * size_t(n_) + size_t(i)];

@@ -9,15 +9,15 @@
 // t_{k+1}.
 //
 // Threads: every population is split into n_threads contiguous blocks; thread b updates block b of
-// every population, then delivers the spikes of the step (all populations, in neuron order) into the
-// ring slots of its own targets only: every projection row (sorted by post) is cut into per-block
-// slices by precomputed boundaries. No locks, no atomics, and each target sums its inputs in one
-// fixed order, so rasters are bitwise identical for any number of threads.
-// As in NEST, threads exchange spikes once per window of W = (minimum delay) steps: a spike of
-// step t lands in slot t + d >= t + W, after the window, so each thread can update W steps on its
-// own, then (one barrier) deliver the window's spikes step by step. The summation order per target
-// is the same as with W = 1 (ascending spike step, then population, then neuron). Spike lists are
-// double buffered by window parity, so one barrier per window suffices.
+// every population, then delivers the spikes of the step (all populations, in neuron order) into
+// the ring slots of its own targets only: every projection row (sorted by post) is cut into
+// per-block slices by precomputed boundaries. No locks, no atomics, and each target sums its inputs
+// in one fixed order, so rasters are bitwise identical for any number of threads. As in NEST,
+// threads exchange spikes once per window of W = (minimum delay) steps: a spike of step t lands in
+// slot t + d >= t + W, after the window, so each thread can update W steps on its own, then (one
+// barrier) deliver the window's spikes step by step. The summation order per target is the same as
+// with W = 1 (ascending spike step, then population, then neuron). Spike lists are double buffered
+// by window parity, so one barrier per window suffices.
 //
 // Random numbers: counter-based (seed, stream, element, step) draws only, never per thread.
 //
@@ -60,8 +60,7 @@ class Network {
   int32_t add_source(int32_t n, const std::string& name);
   // CE-LIF (neurons/celif.hpp), discrete time: lam / one_m_lam hold n values each.
   int32_t add_celif(int32_t n, double beta, double rho, double beta_a, double gamma, double v_th,
-                    const float* lam, const float* one_m_lam, bool shared,
-                    const std::string& name);
+                    const float* lam, const float* one_m_lam, bool shared, const std::string& name);
   // Give a LIF / ALIF population (delta synapses, nothing connected to it yet) K dendritic
   // branches (see Branches); bias: n K values or null.
   void set_branches(int32_t pop, int32_t K, BranchFn g, double decay, const float* bias);
@@ -95,9 +94,9 @@ class Network {
                            const int32_t* post_idx, int64_t n, const ValueSpec& weight,
                            const ValueSpec& delay_ms, bool allow_autapses, bool allow_multapses);
   // Same, with delays already in steps (load).
-  int32_t connect_steps(int32_t pre, int32_t post, const int32_t* pre_idx,
-                        const int32_t* post_idx, const float* weight, const uint16_t* delay,
-                        int64_t n, bool allow_autapses, bool allow_multapses);
+  int32_t connect_steps(int32_t pre, int32_t post, const int32_t* pre_idx, const int32_t* post_idx,
+                        const float* weight, const uint16_t* delay, int64_t n, bool allow_autapses,
+                        bool allow_multapses);
   int32_t n_projections() const { return int32_t(projs_.size()); }
   const Projection& projection(int32_t j) const;
   const SynapseMatrix& matrix(int32_t j) const { return projection(j).m; }

@@ -54,9 +54,9 @@ struct Population {
   ALIFCoeffs c;           // c.lif for LIF populations
   float cur_scale = 1.f;  // drive per unit of current input and step: 1 - P22 (or 1 if discrete)
   LIFState s;
-  std::vector<float> a;   // ALIF / CE-LIF threshold adaptation
-  Branches br;            // dendritic branches (br.K > 1)
-  CELIFPopulation ce;     // CE-LIF populations
+  std::vector<float> a;  // ALIF / CE-LIF threshold adaptation
+  Branches br;           // dendritic branches (br.K > 1)
+  CELIFPopulation ce;    // CE-LIF populations
   // input of the coming steps per target and receptor: 1 receptor (delta), 2 (exp: ex, in;
   // CE-LIF: current, context); slots = max incoming delay + 1
   DelayRing ring;
@@ -78,6 +78,5 @@ struct Population {
   std::vector<float> src_rate;
   std::vector<uint64_t> src_thr;
 };
-
 
 }  // namespace spikecore

@@ -17,7 +17,7 @@ struct Projection {
   int32_t bounds_t = 0;
   std::vector<int64_t> bounds;  // n_pre x (n_threads + 1) absolute positions
   uint16_t dmin = 1, dmax = 1;
-  int recmode = 0;  // 0: receptor 0 only; 1: receptor 1 only; 2: by sign of weight
+  int recmode = 0;        // 0: receptor 0 only; 1: receptor 1 only; 2: by sign of weight
   int32_t receptor = -1;  // fixed receptor (0, 1), or -1: by sign (exp synapses) / 0
   // every weight bitwise equal (NEST-style models: one weight per projection): delivery then
   // reads no weight array, half the memory traffic per synapse
@@ -41,6 +41,5 @@ enum class ConnRule : int {
   FixedOutdegree = 3,
   OneToOne = 4
 };
-
 
 }  // namespace spikecore

@@ -7,8 +7,8 @@
 //
 //   forward      y[n, co, oh, ow] = b[co] + sum_{s = (ci, kh, kw -> co)} w[s]
 //                                   * x[n, ci, oh sh + kh - ph, ow sw + kw - pw]
-//   grad input   gx[n, ci, ih, iw] = sum_{s of ci, (oh, ow) hitting (ih, iw)} w[s] gy[n, co, oh, ow]
-//   grad weight  gw[s] = sum_n sum_{(oh, ow)} x[n, ci, oh sh + kh - ph, ow sw + kw - pw]
+//   grad input   gx[n, ci, ih, iw] = sum_{s of ci, (oh, ow) hitting (ih, iw)} w[s] gy[n, co, oh,
+//   ow] grad weight  gw[s] = sum_n sum_{(oh, ow)} x[n, ci, oh sh + kh - ph, ow sw + kw - pw]
 //                                             * gy[n, co, oh, ow]
 //
 // Two algorithms (the sums are the same; forward results are identical bit for bit):
@@ -31,8 +31,8 @@
 namespace spikecore::learn {
 
 struct ConvGeometry {
-  int64_t n = 0, ci = 0, h = 0, w = 0;     // input [n, ci, h, w]
-  int64_t co = 0, oh = 0, ow = 0;          // output [n, co, oh, ow]
+  int64_t n = 0, ci = 0, h = 0, w = 0;  // input [n, ci, h, w]
+  int64_t co = 0, oh = 0, ow = 0;       // output [n, co, oh, ow]
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0;
 };
 
@@ -57,8 +57,8 @@ void sparse_conv2d_grad_weight(const ConvGeometry& g, const T* x, const T* gy,
 // Both gradients (either pointer may be null to skip it); the batch-inner paths share one
 // transpose of gy. Same results as the two calls above.
 template <typename T>
-void sparse_conv2d_backward(const ConvGeometry& g, const T* x, const T* gy,
-                            const int64_t* row_ptr, const int32_t* post, const T* w, T* gx,
-                            T* gw, int n_threads, int algorithm = 0);
+void sparse_conv2d_backward(const ConvGeometry& g, const T* x, const T* gy, const int64_t* row_ptr,
+                            const int32_t* post, const T* w, T* gx, T* gw, int n_threads,
+                            int algorithm = 0);
 
 }  // namespace spikecore::learn

@@ -29,7 +29,7 @@ void synapse_linear_grad_input(const T* gyt, int64_t rows, int64_t n_in, const i
 
 template <typename T>
 void synapse_linear_grad_weight(const T* xt, const T* gyt, int64_t rows, int64_t n_in,
-                                const int64_t* row_ptr, const int32_t* post, int64_t n_out,
-                                T* gw, int n_threads);
+                                const int64_t* row_ptr, const int32_t* post, int64_t n_out, T* gw,
+                                int n_threads);
 
 }  // namespace spikecore::learn

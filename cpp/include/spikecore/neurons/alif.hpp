@@ -72,9 +72,8 @@ inline bool alif_step(const ALIFCoeffs& c, float& v, float& i_ex, float& i_in, i
 // branch-free form with the adaptive threshold: the refractory branch skips most of the work).
 template <SynapseKind K, bool Soft, bool Cur>
 inline void alif_block_raw(const ALIFCoeffs& c_, int32_t b, int32_t n, float* __restrict v,
-                           float* __restrict iex, float* __restrict iin,
-                           int32_t* __restrict ref, float* __restrict a,
-                           float* __restrict in0, float* __restrict in1,
+                           float* __restrict iex, float* __restrict iin, int32_t* __restrict ref,
+                           float* __restrict a, float* __restrict in0, float* __restrict in1,
                            const float* __restrict cur, float scale, int32_t* __restrict flag) {
   const ALIFCoeffs c = c_;  // a local copy: alif_step's coefficients stay in registers
   for (int32_t k = 0; k < n; ++k) {
@@ -99,10 +98,10 @@ inline void alif_block_raw(const ALIFCoeffs& c_, int32_t b, int32_t n, float* __
 }
 
 template <SynapseKind K, bool Soft, bool Cur>
-inline void alif_block(const ALIFCoeffs& c, LIFState& s, float* a, int32_t b, int32_t n,
-                       float* in0, float* in1, const float* cur, float scale, int32_t* flag) {
-  alif_block_raw<K, Soft, Cur>(c, b, n, s.v.data(), s.i_ex.data(), s.i_in.data(), s.ref.data(),
-                               a, in0, in1, cur, scale, flag);
+inline void alif_block(const ALIFCoeffs& c, LIFState& s, float* a, int32_t b, int32_t n, float* in0,
+                       float* in1, const float* cur, float scale, int32_t* flag) {
+  alif_block_raw<K, Soft, Cur>(c, b, n, s.v.data(), s.i_ex.data(), s.i_in.data(), s.ref.data(), a,
+                               in0, in1, cur, scale, flag);
 }
 
 }  // namespace spikecore

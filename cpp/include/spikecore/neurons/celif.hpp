@@ -48,8 +48,8 @@ struct CELIFParams {
 
 // Pre-spike half of a step: advances c, returns h and writes x = h - theta.
 template <typename T>
-inline T celif_pre(T v, T a, T& c, T I, T q, T beta, T lam, T one_m_lam, T beta_a, T gamma,
-                   T v_th, T& x) {
+inline T celif_pre(T v, T a, T& c, T I, T q, T beta, T lam, T one_m_lam, T beta_a, T gamma, T v_th,
+                   T& x) {
   const T h = v * beta + I;
   c = c * lam + one_m_lam * q;
   const T theta = (a * beta_a + v_th) + c * gamma;

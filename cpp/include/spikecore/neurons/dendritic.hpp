@@ -2,7 +2,8 @@
 // Dendritic neuron (METHODS.md section 6, arXiv 2306.11950): K branches per neuron, branch k
 // sees the inputs S_k (index list of length m):
 //
-//   u_k = b_k + sum_{i < m} w_{k,i} x[S_{k,i}],     y = sum_k g(u_k),     g in {relu, sigmoid, identity}
+//   u_k = b_k + sum_{i < m} w_{k,i} x[S_{k,i}],     y = sum_k g(u_k),     g in {relu, sigmoid,
+//   identity}
 //
 // y is the somatic input (a LIF soma turns it into spikes). The branch potential u INCLUDES the
 // bias b (as spikecore.nn.DendriticLinear.branch_input and the pure-torch dendritic_reference).
@@ -29,9 +30,12 @@ enum class BranchFn : int { ReLU = 0, Sigmoid = 1, Identity = 2 };
 template <typename T>
 inline T branch_g(BranchFn g, T u) {
   switch (g) {
-    case BranchFn::ReLU: return u > T(0) ? u : T(0);
-    case BranchFn::Sigmoid: return T(1) / (T(1) + std::exp(-u));
-    default: return u;
+    case BranchFn::ReLU:
+      return u > T(0) ? u : T(0);
+    case BranchFn::Sigmoid:
+      return T(1) / (T(1) + std::exp(-u));
+    default:
+      return u;
   }
 }
 
@@ -39,26 +43,30 @@ inline T branch_g(BranchFn g, T u) {
 template <typename T>
 inline T branch_g_grad(BranchFn g, T u) {
   switch (g) {
-    case BranchFn::ReLU: return u > T(0) ? T(1) : T(0);
+    case BranchFn::ReLU:
+      return u > T(0) ? T(1) : T(0);
     case BranchFn::Sigmoid: {
       const T s = T(1) / (T(1) + std::exp(-u));
       return s * (T(1) - s);
     }
-    default: return T(1);
+    default:
+      return T(1);
   }
 }
 
 // u = (s + b) + delta (u_prev - b); Leaky = false: u = s + b (delta = 0, no state).
 template <bool Leaky, typename T>
 inline T branch_potential(T s, T b, T u_prev, T delta) {
-  if constexpr (Leaky) return (s + b) + delta * (u_prev - b);
-  else return s + b;
+  if constexpr (Leaky)
+    return (s + b) + delta * (u_prev - b);
+  else
+    return s + b;
 }
 
 struct DendriticParams {
-  int32_t branches = 1;          // K branches per neuron (1: a point neuron, no branch stage)
-  BranchFn g = BranchFn::ReLU;   // branch nonlinearity
-  double decay = 0.0;            // branch_decay delta per step, [0, 1]          [1]
+  int32_t branches = 1;         // K branches per neuron (1: a point neuron, no branch stage)
+  BranchFn g = BranchFn::ReLU;  // branch nonlinearity
+  double decay = 0.0;           // branch_decay delta per step, [0, 1]          [1]
 
   void validate() const {
     require(branches >= 1, "branches", "K must be >= 1, got " + std::to_string(branches));
@@ -73,8 +81,10 @@ struct DendriticParams {
 struct DendriticState {
   std::vector<float> u;  // branch potentials (rest: the bias)
   void resize(size_t n_comp, const float* bias) {
-    if (bias) u.assign(bias, bias + n_comp);
-    else u.assign(n_comp, 0.f);
+    if (bias)
+      u.assign(bias, bias + n_comp);
+    else
+      u.assign(n_comp, 0.f);
   }
 };
 

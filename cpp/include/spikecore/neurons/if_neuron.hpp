@@ -19,9 +19,9 @@
 namespace spikecore {
 
 struct IFParams {
-  double v_th = 1.0;           // threshold theta [input units], > 0 (per-neuron arrays override)
-  double v0 = 0.5;             // initial membrane as a fraction of theta, [0, 1)
-  double negative_slope = 0;   // alpha of the signed variant (LeakyReLU slope), > 0; 0: unsigned
+  double v_th = 1.0;          // threshold theta [input units], > 0 (per-neuron arrays override)
+  double v0 = 0.5;            // initial membrane as a fraction of theta, [0, 1)
+  double negative_slope = 0;  // alpha of the signed variant (LeakyReLU slope), > 0; 0: unsigned
 
   bool is_signed() const { return negative_slope > 0; }
   void validate() const {

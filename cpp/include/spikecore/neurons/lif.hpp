@@ -5,9 +5,11 @@
 // drive (R * I, in mV), as in Brian2's CUBA example. Dynamics between input events:
 //
 //   tau_m dv/dt = -(v - v_rest) + i_ex + i_in + i_e
-//   tau_ex di_ex/dt = -i_ex,   tau_in di_in/dt = -i_in          (current-based exponential synapses)
+//   tau_ex di_ex/dt = -i_ex,   tau_in di_in/dt = -i_in          (current-based exponential
+//   synapses)
 //
-// integrated exactly over a step dt (exponential-Euler / exact propagators, Rotter & Diesmann 1999):
+// integrated exactly over a step dt (exponential-Euler / exact propagators, Rotter & Diesmann
+// 1999):
 //
 //   v'    = v_rest + (v - v_rest) P22 + i_ex P21ex + i_in P21in + i_e (1 - P22)
 //   i_ex' = i_ex P11ex + in_ex,  i_in' = i_in P11in + in_in
@@ -41,15 +43,15 @@ namespace spikecore {
 enum class SynapseKind : int { Delta = 0, Exp = 1 };
 
 struct LIFParams {
-  double tau_m = 20.0;      // membrane time constant [ms]
-  double v_rest = 0.0;      // resting (leak reversal) potential [mV]
-  double v_reset = 0.0;     // reset potential [mV]
-  double v_th = 20.0;       // firing threshold [mV]
-  double t_ref = 2.0;       // absolute refractory period [ms]
-  double tau_syn_ex = 5.0;  // excitatory synaptic decay [ms] (Exp synapses; weight > 0)
-  double tau_syn_in = 10.0; // inhibitory synaptic decay [ms] (Exp synapses; weight < 0)
-  double i_e = 0.0;         // constant bias input, as the voltage it drives (R I_e) [mV]
-  bool soft_reset = false;  // subtract (v_th - v_reset) instead of setting v_reset
+  double tau_m = 20.0;       // membrane time constant [ms]
+  double v_rest = 0.0;       // resting (leak reversal) potential [mV]
+  double v_reset = 0.0;      // reset potential [mV]
+  double v_th = 20.0;        // firing threshold [mV]
+  double t_ref = 2.0;        // absolute refractory period [ms]
+  double tau_syn_ex = 5.0;   // excitatory synaptic decay [ms] (Exp synapses; weight > 0)
+  double tau_syn_in = 10.0;  // inhibitory synaptic decay [ms] (Exp synapses; weight < 0)
+  double i_e = 0.0;          // constant bias input, as the voltage it drives (R I_e) [mV]
+  bool soft_reset = false;   // subtract (v_th - v_reset) instead of setting v_reset
   SynapseKind synapse = SynapseKind::Delta;
 
   void validate() const {
@@ -202,10 +204,10 @@ inline bool lif_step(const LIFCoeffs& c, float& v, float& i_ex, float& i_in, int
 // that the loop vectorises (v = s ? lif_reset_spiked(v) : v is lif_reset(v, z) for z in {0, 1}).
 // Soft must equal c.soft_reset.
 template <SynapseKind K, bool Soft, bool Cur>
-inline void lif_block_raw(const LIFCoeffs& c, int32_t n, float* __restrict v,
-                          float* __restrict iex, float* __restrict iin, int32_t* __restrict ref,
-                          float* __restrict in0, float* __restrict in1,
-                          const float* __restrict cur, float scale, int32_t* __restrict flag) {
+inline void lif_block_raw(const LIFCoeffs& c, int32_t n, float* __restrict v, float* __restrict iex,
+                          float* __restrict iin, int32_t* __restrict ref, float* __restrict in0,
+                          float* __restrict in1, const float* __restrict cur, float scale,
+                          int32_t* __restrict flag) {
   const float vd = c.v_drive, p22 = c.p22, p21ex = c.p21ex, p21in = c.p21in;
   const float p11ex = c.p11ex, p11in = c.p11in, vr = c.v_reset, vth = c.v_th;
   const float jump = c.reset_jump;
@@ -242,8 +244,8 @@ inline void lif_block_raw(const LIFCoeffs& c, int32_t n, float* __restrict v,
 // (The loop lives in lif_block_raw, whose restrict-qualified pointer parameters let the
 // compiler vectorise it as the engine's former lif_chunk.)
 template <SynapseKind K, bool Soft, bool Cur>
-inline void lif_block(const LIFCoeffs& c, LIFState& s, int32_t b, int32_t n, float* in0,
-                      float* in1, const float* cur, float scale, int32_t* flag) {
+inline void lif_block(const LIFCoeffs& c, LIFState& s, int32_t b, int32_t n, float* in0, float* in1,
+                      const float* cur, float scale, int32_t* flag) {
   lif_block_raw<K, Soft, Cur>(c, n, s.v.data() + b, s.i_ex.data() + b, s.i_in.data() + b,
                               s.ref.data() + b, in0 + b, K == SynapseKind::Exp ? in1 + b : in1,
                               Cur ? cur + b : cur, scale, flag);

@@ -41,16 +41,20 @@ inline T heaviside(T y) {
 // Membrane after the spike value z (0/1, or g(y) in smooth training); jump = theta - v_reset.
 template <bool Soft, typename T>
 inline T lif_reset(T h, T z, T v_reset, T jump) {
-  if constexpr (Soft) return h - z * jump;
-  else return h * (T(1) - z) + z * v_reset;
+  if constexpr (Soft)
+    return h - z * jump;
+  else
+    return h * (T(1) - z) + z * v_reset;
 }
 
 // lif_reset at z = 1, for the engine's selects (v = spiked ? lif_reset_spiked(h) : h): the same
 // value for finite h (h * 0 + v_reset = v_reset), without the arithmetic of the z = 0 lanes.
 template <bool Soft, typename T>
 inline T lif_reset_spiked(T h, T v_reset, T jump) {
-  if constexpr (Soft) return h - jump;
-  else return v_reset;
+  if constexpr (Soft)
+    return h - jump;
+  else
+    return v_reset;
 }
 
 // ---- the model ----------------------------------------------------------------------------

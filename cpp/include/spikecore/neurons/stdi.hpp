@@ -35,7 +35,8 @@ struct STDIParams {
   bool is_signed() const { return negative_slope > 0; }
   int32_t d() const { return delay == 0 ? T : delay; }
   void validate() const {
-    require(T >= 1 && T <= 30, "T", "bits per window must lie in [1, 30], got " + std::to_string(T));
+    require(T >= 1 && T <= 30, "T",
+            "bits per window must lie in [1, 30], got " + std::to_string(T));
     require(delay >= 0 && delay <= T, "delay",
             "must lie in [1, T] (0 for D = T), got " + std::to_string(delay));
     require_positive(v_th, "v_th");
@@ -111,8 +112,8 @@ inline T stdi_step(int32_t r, int32_t n_bits, int32_t D, const float* factor, T 
 // Block step over neurons [begin, end) at relative step r; x: this step's input (ignored when
 // r >= T), z: the bit r - D (written only when r >= D).
 template <bool Signed, typename T>
-inline void stdi_block_step(int32_t r, const STDICoeffs& c, const T* theta, T* u, const T* x,
-                            T* z, int64_t begin, int64_t end) {
+inline void stdi_block_step(int32_t r, const STDICoeffs& c, const T* theta, T* u, const T* x, T* z,
+                            int64_t begin, int64_t end) {
   const T half = T(c.half), slope = T(c.slope);
   for (int64_t i = begin; i < end; ++i) {
     const T s = stdi_step<Signed, T>(r, c.T, c.D, c.factor.data(), half, slope, theta[i], u[i],

@@ -80,8 +80,8 @@ class SynapseMatrix {
   int64_t regrow_top_scores(int64_t count, const float* scores, float weight, uint16_t delay,
                             bool allow_autapses, int32_t post_per_pre = 1);
   // Insert the given synapses; (pre, post) need not be sorted. Rows grow as needed.
-  void insert(const int32_t* pre, const int32_t* post, const float* weight,
-              const uint16_t* delay, int64_t n);
+  void insert(const int32_t* pre, const int32_t* post, const float* weight, const uint16_t* delay,
+              int64_t n);
 
   // Throws if an internal invariant is broken (tests).
   void check_invariants() const;

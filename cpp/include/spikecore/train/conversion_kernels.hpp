@@ -17,7 +17,6 @@ void if_forward(const IFParams& p, const T* x, const T* theta, int64_t steps, in
 
 // x, z: [p.T, n]; the output holds the p.T bits (bit t fires at relative step p.d() + t).
 template <typename T>
-void stdi_forward(const STDIParams& p, const T* x, const T* theta, int64_t n, T* z,
-                  int n_threads);
+void stdi_forward(const STDIParams& p, const T* x, const T* theta, int64_t n, T* z, int n_threads);
 
 }  // namespace spikecore::train

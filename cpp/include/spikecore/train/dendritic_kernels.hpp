@@ -17,8 +17,8 @@ struct DendriticArgs {
 };
 
 inline BranchFn branch_fn(int g) {
-  require(g >= 0 && g <= 2, "nonlinearity", "unknown kind " + std::to_string(g) +
-                                                "; valid: 0 relu, 1 sigmoid, 2 identity");
+  require(g >= 0 && g <= 2, "nonlinearity",
+          "unknown kind " + std::to_string(g) + "; valid: 0 relu, 1 sigmoid, 2 identity");
   return BranchFn(g);
 }
 

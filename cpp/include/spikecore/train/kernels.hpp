@@ -50,32 +50,31 @@ void lif_forward(const NeuronArgs<T>& a, const T* x, const T* v0, T* z, T* h, T*
 // backward: gz [T,N], gvT [N] (may be null) -> gx [T,N], gv0 [N], gbeta [N], gdrive [N]
 // (per-neuron sums over time; the caller reduces broadcast parameters).
 template <typename T>
-void lif_backward(const NeuronArgs<T>& a, const T* h, const T* v0, const T* gz, const T* gvT,
-                  T* gx, T* gv0, T* gbeta, T* gdrive);
+void lif_backward(const NeuronArgs<T>& a, const T* h, const T* v0, const T* gz, const T* gvT, T* gx,
+                  T* gv0, T* gbeta, T* gdrive);
 
 // ALIF. forward also saves aprev [T,N] (a_{t-1}) and returns aT.
 template <typename T>
 void alif_forward(const NeuronArgs<T>& a, const T* x, const T* v0, const T* a0, T* z, T* h,
                   T* aprev, T* vT, T* aT);
 template <typename T>
-void alif_backward(const NeuronArgs<T>& a, const T* h, const T* aprev, const T* v0,
-                   const T* gz, const T* gvT, const T* gaT, T* gx, T* gv0, T* ga0, T* gbeta,
-                   T* gdrive);
+void alif_backward(const NeuronArgs<T>& a, const T* h, const T* aprev, const T* v0, const T* gz,
+                   const T* gvT, const T* gaT, T* gx, T* gv0, T* ga0, T* gbeta, T* gdrive);
 
 // Leaky integrator: out_t = (d + beta out_{t-1}) + x_t.
 template <typename T>
 void li_forward(const NeuronArgs<T>& a, const T* x, const T* v0, T* out);
 template <typename T>
-void li_backward(const NeuronArgs<T>& a, const T* out, const T* v0, const T* gout,
-                 const T* gvT, T* gx, T* gv0, T* gbeta, T* gdrive);
+void li_backward(const NeuronArgs<T>& a, const T* out, const T* v0, const T* gout, const T* gvT,
+                 T* gx, T* gv0, T* gbeta, T* gdrive);
 
 // ---- spike-sparse products -----------------------------------------------------------------
 // Active inputs of x [R, K] as CSR: row_ptr [R + 1], idx (column indices of nonzero entries),
 // val (their values). Returns the number of nonzeros. In the products below val may be null:
 // all values 1 (spikes are then kept as index lists only).
 template <typename T>
-int64_t gather_active(const T* x, int64_t rows, int64_t k, int64_t* row_ptr, int32_t* idx,
-                      T* val, int n_threads, bool counted = false);
+int64_t gather_active(const T* x, int64_t rows, int64_t k, int64_t* row_ptr, int32_t* idx, T* val,
+                      int n_threads, bool counted = false);
 // (counted = true: row_ptr already holds the offsets from an earlier call with idx == null on
 // the same x; only the fill pass runs.)
 // y [R, M] = bias + sum over active (r, i): val * wt[i, :], wt = W^T [K, M] row-major.
@@ -85,9 +84,8 @@ void sparse_rows_matmul(const int64_t* row_ptr, const int32_t* idx, const T* val
 // gwt [K, M] (zeroed here) = sum over active (r, i): val * gy[r, :]   (the weight gradient,
 // transposed); threads own column blocks of M, so the sum order is fixed.
 template <typename T>
-void sparse_rows_weight_grad(const int64_t* row_ptr, const int32_t* idx, const T* val,
-                             int64_t rows, const T* gy, int64_t k, int64_t m, T* gwt,
-                             int n_threads);
+void sparse_rows_weight_grad(const int64_t* row_ptr, const int32_t* idx, const T* val, int64_t rows,
+                             const T* gy, int64_t k, int64_t m, T* gwt, int n_threads);
 
 // ---- spike-sparse products with sparse weights (SparseLinear) --------------------------------
 // Synapses in row order (by pre): syn_ptr [K + 1] row offsets, post [nnz], w [nnz].
@@ -99,9 +97,9 @@ void sparse_syn_forward(const int64_t* row_ptr, const int32_t* idx, const T* val
 // gw [nnz] = sum over active (r, i): val * gy[r, post[s]] for s in row i (threads own blocks of
 // pre rows i, so the sum order is fixed).
 template <typename T>
-void sparse_syn_weight_grad(const int64_t* row_ptr, const int32_t* idx, const T* val,
-                            int64_t rows, const int64_t* syn_ptr, const int32_t* post, int64_t k,
-                            const T* gy, int64_t m, T* gw, int n_threads);
+void sparse_syn_weight_grad(const int64_t* row_ptr, const int32_t* idx, const T* val, int64_t rows,
+                            const int64_t* syn_ptr, const int32_t* post, int64_t k, const T* gy,
+                            int64_t m, T* gw, int n_threads);
 // gx [R, K] = for every row r and input i: sum over synapses s of row i: w[s] gy[r, post[s]].
 template <typename T>
 void sparse_syn_input_grad(const int64_t* syn_ptr, const int32_t* post, const T* w, int64_t k,

@@ -16,7 +16,12 @@
 namespace spikecore::train {
 
 enum class SurrogateKind : int {
-  ATan = 0, Sigmoid = 1, FastSigmoid = 2, Triangle = 3, Rectangle = 4, Gaussian = 5
+  ATan = 0,
+  Sigmoid = 1,
+  FastSigmoid = 2,
+  Triangle = 3,
+  Rectangle = 4,
+  Gaussian = 5
 };
 
 inline SurrogateKind surrogate_kind(int k) {
@@ -73,12 +78,24 @@ inline T sg_cdf(T x, T a) {
 template <typename F>
 inline void dispatch_surrogate(SurrogateKind k, F&& f) {
   switch (k) {
-    case SurrogateKind::ATan: f(std::integral_constant<SurrogateKind, SurrogateKind::ATan>{}); break;
-    case SurrogateKind::Sigmoid: f(std::integral_constant<SurrogateKind, SurrogateKind::Sigmoid>{}); break;
-    case SurrogateKind::FastSigmoid: f(std::integral_constant<SurrogateKind, SurrogateKind::FastSigmoid>{}); break;
-    case SurrogateKind::Triangle: f(std::integral_constant<SurrogateKind, SurrogateKind::Triangle>{}); break;
-    case SurrogateKind::Rectangle: f(std::integral_constant<SurrogateKind, SurrogateKind::Rectangle>{}); break;
-    case SurrogateKind::Gaussian: f(std::integral_constant<SurrogateKind, SurrogateKind::Gaussian>{}); break;
+    case SurrogateKind::ATan:
+      f(std::integral_constant<SurrogateKind, SurrogateKind::ATan>{});
+      break;
+    case SurrogateKind::Sigmoid:
+      f(std::integral_constant<SurrogateKind, SurrogateKind::Sigmoid>{});
+      break;
+    case SurrogateKind::FastSigmoid:
+      f(std::integral_constant<SurrogateKind, SurrogateKind::FastSigmoid>{});
+      break;
+    case SurrogateKind::Triangle:
+      f(std::integral_constant<SurrogateKind, SurrogateKind::Triangle>{});
+      break;
+    case SurrogateKind::Rectangle:
+      f(std::integral_constant<SurrogateKind, SurrogateKind::Rectangle>{});
+      break;
+    case SurrogateKind::Gaussian:
+      f(std::integral_constant<SurrogateKind, SurrogateKind::Gaussian>{});
+      break;
   }
 }
 

@@ -20,6 +20,7 @@ Environment variables:
 A missing or failing peer never raises: :func:`run_peer` returns ``None`` and
 :func:`last_error` says why.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -66,14 +67,22 @@ def peer_python(create: Optional[bool] = None) -> Optional[Path]:
     if not create:
         _errors["*"] = f"no peer environment at {venv}"
         return None
-    print(f"[bench] creating the peers' environment {venv} ({', '.join(REQUIREMENTS)}) ...",
-          file=sys.stderr, flush=True)
+    print(
+        f"[bench] creating the peers' environment {venv} ({', '.join(REQUIREMENTS)}) ...",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         venv.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True,
-                       capture_output=True, timeout=300)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", *REQUIREMENTS], check=True,
-                       capture_output=True, timeout=1800)
+        subprocess.run(
+            [sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=300
+        )
+        subprocess.run(
+            [str(py), "-m", "pip", "install", "-q", *REQUIREMENTS],
+            check=True,
+            capture_output=True,
+            timeout=1800,
+        )
     except (subprocess.SubprocessError, OSError) as exc:
         _errors["*"] = f"could not create the peers' environment: {exc}"
         return py if py.exists() else None
@@ -89,11 +98,14 @@ def available(peer: str) -> bool:
         ok = False
         if py is not None:
             try:
-                r = subprocess.run([str(py), "-c", f"import {_IMPORT[peer]}"],
-                                   capture_output=True, timeout=120)
+                r = subprocess.run(
+                    [str(py), "-c", f"import {_IMPORT[peer]}"], capture_output=True, timeout=120
+                )
                 ok = r.returncode == 0
                 if not ok:
-                    _errors[peer] = "".join(r.stderr.decode(errors="replace").strip().splitlines()[-1:])
+                    _errors[peer] = "".join(
+                        r.stderr.decode(errors="replace").strip().splitlines()[-1:]
+                    )
             except (subprocess.SubprocessError, OSError) as exc:
                 _errors[peer] = str(exc)
         else:
@@ -132,8 +144,14 @@ class PeerRun:
 def _run_group(cmd, timeout_s, env, cwd) -> subprocess.CompletedProcess:
     """Run ``cmd`` in its own process group; on timeout or Ctrl-C the whole group (Brian2's
     compiled binary included) is killed, so no peer outlives the benchmark."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                            cwd=cwd, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=cwd,
+        start_new_session=True,
+    )
     try:
         out, err = proc.communicate(timeout=timeout_s)
     except BaseException:
@@ -146,16 +164,30 @@ def _run_group(cmd, timeout_s, env, cwd) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
-def run_peer(peer: str, model: str, params: dict, duration_ms: float, dt_ms: float = 0.1,
-             threads: int = 1, repeats: int = 1, seed: int = 1,
-             timeout_s: float = 1800) -> Optional[PeerRun]:
+def run_peer(
+    peer: str,
+    model: str,
+    params: dict,
+    duration_ms: float,
+    dt_ms: float = 0.1,
+    threads: int = 1,
+    repeats: int = 1,
+    seed: int = 1,
+    timeout_s: float = 1800,
+) -> Optional[PeerRun]:
     """Run ``model`` ('cuba' or 'brunel') with ``params`` in ``peer``; None if unavailable."""
     if not available(peer):
         return None
     py = peer_python()
     script = Path(__file__).with_name(_SCRIPTS[peer])
-    spec = {"model": model, "params": params, "duration_ms": duration_ms, "dt_ms": dt_ms,
-            "threads": threads, "seed": seed}
+    spec = {
+        "model": model,
+        "params": params,
+        "duration_ms": duration_ms,
+        "dt_ms": dt_ms,
+        "threads": threads,
+        "seed": seed,
+    }
     # One Brian2 project folder per distinct network and run, so that alternating cases do not
     # recompile and concurrent runs of different cases do not clash; a lock serialises the rest.
     key = hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:10]
@@ -172,17 +204,26 @@ def run_peer(peer: str, model: str, params: dict, duration_ms: float, dt_ms: flo
         except (subprocess.SubprocessError, OSError) as exc:
             _errors[peer] = f"{model}: {exc}"
             return None
-        lines = [ln for ln in r.stdout.decode(errors="replace").splitlines()
-                 if ln.startswith("SPIKECORE_PEER_RESULT ")]
+        lines = [
+            ln
+            for ln in r.stdout.decode(errors="replace").splitlines()
+            if ln.startswith("SPIKECORE_PEER_RESULT ")
+        ]
         if r.returncode != 0 or not lines or not out.exists():
             tail = (r.stdout + r.stderr).decode(errors="replace").strip().splitlines()[-5:]
             _errors[peer] = f"{model}: exit {r.returncode}: " + " | ".join(tail)
             return None
-        res = json.loads(lines[-1][len("SPIKECORE_PEER_RESULT "):])
+        res = json.loads(lines[-1][len("SPIKECORE_PEER_RESULT ") :])
         _errors.pop(peer, None)
         with np.load(out) as z:
             stats = spike_stats(z["times_ms"], z["senders"], res["n_neurons"], duration_ms)
-    return PeerRun(peer=peer, model=model, wall_s=[float(w) for w in res["wall_s"]],
-                   build_s=float(res["build_s"]), n_neurons=int(res["n_neurons"]),
-                   n_synapses=int(res["n_synapses"]), stats=stats,
-                   info={"version": res.get("version"), "threads": threads})
+    return PeerRun(
+        peer=peer,
+        model=model,
+        wall_s=[float(w) for w in res["wall_s"]],
+        build_s=float(res["build_s"]),
+        n_neurons=int(res["n_neurons"]),
+        n_synapses=int(res["n_synapses"]),
+        stats=stats,
+        info={"version": res.get("version"), "threads": threads},
+    )

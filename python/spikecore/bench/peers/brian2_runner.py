@@ -11,6 +11,7 @@ builds the network, compiles the standalone project into a cached directory, run
 ``SPIKECORE_PEER_RESULT {json}`` with wall times of the simulation proper (Brian2's own timer of
 the network run, construction excluded) and sizes.
 """
+
 import json
 import os
 import sys
@@ -38,12 +39,26 @@ def main(spec, out):
         dge/dt = -ge/taue : volt
         dgi/dt = -gi/taui : volt
         """
-        ns = dict(taum=p["tau_m"] * ms, taue=p["tau_ex"] * ms, taui=p["tau_in"] * ms,
-                  Vt=p["v_th"] * mV, Vr=p["v_reset"] * mV, El=p["v_rest"] * mV,
-                  we=p["w_ex"] * mV, wi=p["w_in"] * mV)
+        ns = dict(
+            taum=p["tau_m"] * ms,
+            taue=p["tau_ex"] * ms,
+            taui=p["tau_in"] * ms,
+            Vt=p["v_th"] * mV,
+            Vr=p["v_reset"] * mV,
+            El=p["v_rest"] * mV,
+            we=p["w_ex"] * mV,
+            wi=p["w_in"] * mV,
+        )
         n, n_e = int(p["n"]), int(p["n_exc"])
-        G = b2.NeuronGroup(n, eqs, threshold="v>Vt", reset="v = Vr",
-                           refractory=p["t_ref"] * ms, method="exact", namespace=ns)
+        G = b2.NeuronGroup(
+            n,
+            eqs,
+            threshold="v>Vt",
+            reset="v = Vr",
+            refractory=p["t_ref"] * ms,
+            method="exact",
+            namespace=ns,
+        )
         G.v = "Vr + rand() * (Vt - Vr)"
         G.ge = 0 * mV
         G.gi = 0 * mV
@@ -54,25 +69,54 @@ def main(spec, out):
         syn = [Ce, Ci]
         extra = []
     elif model == "brunel":
-        ns = dict(tau=p["tau_m"] * ms, theta=p["v_th"] * mV, Vr=p["v_reset"] * mV,
-                  J=p["J"] * mV, g=p["g"], rate=p["poisson_rate_hz"] * b2.Hz)
+        ns = dict(
+            tau=p["tau_m"] * ms,
+            theta=p["v_th"] * mV,
+            Vr=p["v_reset"] * mV,
+            J=p["J"] * mV,
+            g=p["g"],
+            rate=p["poisson_rate_hz"] * b2.Hz,
+        )
         n_e, n_i = int(p["n_exc"]), int(p["n_inh"])
         n = n_e + n_i
-        G = b2.NeuronGroup(n, "dv/dt = -v/tau : volt (unless refractory)", threshold="v>theta",
-                           reset="v = Vr", refractory=p["t_ref"] * ms, method="exact",
-                           namespace=ns)
+        G = b2.NeuronGroup(
+            n,
+            "dv/dt = -v/tau : volt (unless refractory)",
+            threshold="v>theta",
+            reset="v = Vr",
+            refractory=p["t_ref"] * ms,
+            method="exact",
+            namespace=ns,
+        )
         G.v = f"{p['v0_low']}*mV + rand() * {p['v0_high'] - p['v0_low']}*mV"
         # Input arriving while refractory is discarded (NEST's iaf_psc_delta convention).
-        Se = b2.Synapses(G[:n_e], G, on_pre="v_post += J*int(not_refractory_post)",
-                         delay=p["delay_ms"] * ms, namespace=ns)
-        Si = b2.Synapses(G[n_e:], G, on_pre="v_post += -g*J*int(not_refractory_post)",
-                         delay=p["delay_ms"] * ms, namespace=ns)
+        Se = b2.Synapses(
+            G[:n_e],
+            G,
+            on_pre="v_post += J*int(not_refractory_post)",
+            delay=p["delay_ms"] * ms,
+            namespace=ns,
+        )
+        Si = b2.Synapses(
+            G[n_e:],
+            G,
+            on_pre="v_post += -g*J*int(not_refractory_post)",
+            delay=p["delay_ms"] * ms,
+            namespace=ns,
+        )
         Se.connect(i=f"k for k in sample(N_pre, size={int(p['k_exc'])})")
         Si.connect(i=f"k for k in sample(N_pre, size={int(p['k_inh'])})")
         # External drive: each neuron receives an independent Poisson train
         # of total rate poisson_rate_hz (as k_exc binomial sources), weight J.
-        extra = [b2.PoissonInput(G, "v", N=int(p["k_exc"]), rate=nu_ext_per_source(p) * b2.Hz,
-                                 weight="J*int(not_refractory)")]
+        extra = [
+            b2.PoissonInput(
+                G,
+                "v",
+                N=int(p["k_exc"]),
+                rate=nu_ext_per_source(p) * b2.Hz,
+                weight="J*int(not_refractory)",
+            )
+        ]
         syn = [Se, Si]
     else:
         raise SystemExit(f"unknown model {model!r}")
@@ -92,9 +136,17 @@ def main(spec, out):
             senders = np.asarray(mon.i[:], dtype=np.int64)
             n_syn = int(sum(len(s) for s in syn))
     np.savez(out, times_ms=times, senders=senders)
-    return {"peer": "brian2", "version": b2.__version__, "model": model, "threads": threads,
-            "wall_s": walls, "build_s": build_s, "n_neurons": n, "n_synapses": n_syn,
-            "n_spikes": int(len(times))}
+    return {
+        "peer": "brian2",
+        "version": b2.__version__,
+        "model": model,
+        "threads": threads,
+        "wall_s": walls,
+        "build_s": build_s,
+        "n_neurons": n,
+        "n_synapses": n_syn,
+        "n_spikes": int(len(times)),
+    }
 
 
 def nu_ext_per_source(p):

@@ -11,6 +11,7 @@ tensors through the kernels in Triton's interpreter (it sets ``TRITON_INTERPRET=
 is imported; that is how the tests check the kernels without a GPU); ``SPIKECORE_TRITON=off``
 disables them.
 """
+
 from __future__ import annotations
 
 import functools
@@ -56,13 +57,16 @@ def kernels():
         if "triton" in sys.modules and os.environ.get("TRITON_INTERPRET") != "1":
             raise RuntimeError(
                 "SPIKECORE_TRITON=interpret: triton was imported before interpreter mode was set;"
-                " set SPIKECORE_TRITON=interpret (or TRITON_INTERPRET=1) before importing it")
+                " set SPIKECORE_TRITON=interpret (or TRITON_INTERPRET=1) before importing it"
+            )
         os.environ.setdefault("TRITON_INTERPRET", "1")
     try:
         from . import neurons
     except ImportError as exc:  # a triton that is installed but does not import
-        raise ImportError(f"spikecore.nn.triton: triton does not import ({exc}); set "
-                          "SPIKECORE_TRITON=off to use the pure-torch reference") from exc
+        raise ImportError(
+            f"spikecore.nn.triton: triton does not import ({exc}); set "
+            "SPIKECORE_TRITON=off to use the pure-torch reference"
+        ) from exc
     return neurons
 
 

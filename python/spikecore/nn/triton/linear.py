@@ -7,6 +7,7 @@ memory: autograd keeps a float input [T B, K] for the weight gradient; for 0/1 s
 it as bits (1 bit per input and row, 32x less for float32), unpacked in backward for
 :math:`\bar W = \bar y^\top x`. Non-binary input falls back to ``F.linear`` (the caller's path).
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -61,8 +62,9 @@ class SpikeLinearBits(torch.autograd.Function):
         return gx, gw, gb
 
 
-def spike_linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]
-                 ) -> Optional[torch.Tensor]:
+def spike_linear(
+    x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor]
+) -> Optional[torch.Tensor]:
     """The product with bit-saved input, or None when x is not 0/1 (or needs no weight grad)."""
     k = x.shape[-1]
     x2 = x.reshape(-1, k)

@@ -22,6 +22,7 @@ Backward, reverse time with carried :math:`\bar v = \partial L / \partial v_t` (
 Saved for backward, as on CPU: the membrane trace h (and the threshold trace for ALIF); for
 NoisyLIF the spikes as bits (1 bit per neuron and step, LSB first) instead of the noise.
 """
+
 from __future__ import annotations
 
 import math
@@ -98,10 +99,31 @@ def _step(s, alpha, KIND: tl.constexpr, SMOOTH: tl.constexpr):
 
 
 @triton.jit
-def _lif_fwd(x_ptr, v0_ptr, b_ptr, d_ptr, e_ptr, z_ptr, h_ptr, vT_ptr, bits_ptr, T, N, NB,
-             v_th, v_reset, jump, alpha, SOFT: tl.constexpr, KIND: tl.constexpr,
-             SMOOTH: tl.constexpr, HAS_EPS: tl.constexpr, SAVE_H: tl.constexpr,
-             BITS: tl.constexpr, BLOCK: tl.constexpr):
+def _lif_fwd(
+    x_ptr,
+    v0_ptr,
+    b_ptr,
+    d_ptr,
+    e_ptr,
+    z_ptr,
+    h_ptr,
+    vT_ptr,
+    bits_ptr,
+    T,
+    N,
+    NB,
+    v_th,
+    v_reset,
+    jump,
+    alpha,
+    SOFT: tl.constexpr,
+    KIND: tl.constexpr,
+    SMOOTH: tl.constexpr,
+    HAS_EPS: tl.constexpr,
+    SAVE_H: tl.constexpr,
+    BITS: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
     pid, offs, m = _lanes(N, BLOCK)
     v = _ld(v0_ptr, offs, m)
     beta = _ld(b_ptr, offs, m)
@@ -131,8 +153,21 @@ def _lif_fwd(x_ptr, v0_ptr, b_ptr, d_ptr, e_ptr, z_ptr, h_ptr, vT_ptr, bits_ptr,
 
 
 @triton.jit
-def _lif_z(h, e_ptr, bits_ptr, row, brow, offs, m, v_th, alpha, KIND: tl.constexpr,
-           SMOOTH: tl.constexpr, HAS_EPS: tl.constexpr, BITS: tl.constexpr):
+def _lif_z(
+    h,
+    e_ptr,
+    bits_ptr,
+    row,
+    brow,
+    offs,
+    m,
+    v_th,
+    alpha,
+    KIND: tl.constexpr,
+    SMOOTH: tl.constexpr,
+    HAS_EPS: tl.constexpr,
+    BITS: tl.constexpr,
+):
     """(z, s_grad): the spike recomputed from the saved state, and the surrogate's argument."""
     s = h - v_th
     if BITS:
@@ -149,11 +184,35 @@ def _lif_z(h, e_ptr, bits_ptr, row, brow, offs, m, v_th, alpha, KIND: tl.constex
 
 
 @triton.jit
-def _lif_bwd(h_ptr, v0_ptr, gz_ptr, gvT_ptr, b_ptr, d_ptr, e_ptr, bits_ptr, gx_ptr, gv0_ptr,
-             gb_ptr, gd_ptr, T, N, NB, v_th, v_reset, jump, alpha, SOFT: tl.constexpr,
-             DETACH: tl.constexpr, KIND: tl.constexpr, SMOOTH: tl.constexpr,
-             HAS_EPS: tl.constexpr, BITS: tl.constexpr, HAS_GVT: tl.constexpr,
-             BLOCK: tl.constexpr):
+def _lif_bwd(
+    h_ptr,
+    v0_ptr,
+    gz_ptr,
+    gvT_ptr,
+    b_ptr,
+    d_ptr,
+    e_ptr,
+    bits_ptr,
+    gx_ptr,
+    gv0_ptr,
+    gb_ptr,
+    gd_ptr,
+    T,
+    N,
+    NB,
+    v_th,
+    v_reset,
+    jump,
+    alpha,
+    SOFT: tl.constexpr,
+    DETACH: tl.constexpr,
+    KIND: tl.constexpr,
+    SMOOTH: tl.constexpr,
+    HAS_EPS: tl.constexpr,
+    BITS: tl.constexpr,
+    HAS_GVT: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
     pid, offs, m = _lanes(N, BLOCK)
     v0 = _ld(v0_ptr, offs, m)
     beta = _ld(b_ptr, offs, m)
@@ -168,8 +227,9 @@ def _lif_bwd(h_ptr, v0_ptr, gz_ptr, gvT_ptr, b_ptr, d_ptr, e_ptr, bits_ptr, gx_p
         row = tl.cast(t, tl.int64) * N
         brow = tl.cast(t, tl.int64) * NB
         h = _ld(h_ptr + row, offs, m)
-        z, sarg = _lif_z(h, e_ptr, bits_ptr, row, brow, offs, m, v_th, alpha, KIND, SMOOTH,
-                         HAS_EPS, BITS)
+        z, sarg = _lif_z(
+            h, e_ptr, bits_ptr, row, brow, offs, m, v_th, alpha, KIND, SMOOTH, HAS_EPS, BITS
+        )
         gz = _ld(gz_ptr + row, offs, m)
         if SOFT:
             dvdh = 1.0 + 0.0 * h
@@ -186,8 +246,21 @@ def _lif_bwd(h_ptr, v0_ptr, gz_ptr, gvT_ptr, b_ptr, d_ptr, e_ptr, bits_ptr, gx_p
         # v_{t-1}: recomputed from the saved h_{t-1} (v_0 at t = 0)
         mp = m & (t > 0)
         hp = _ld(h_ptr + row - N, offs, mp)
-        zp, _unused = _lif_z(hp, e_ptr, bits_ptr, row - N, brow - NB, offs, mp, v_th, alpha,
-                             KIND, SMOOTH, HAS_EPS, BITS)
+        zp, _unused = _lif_z(
+            hp,
+            e_ptr,
+            bits_ptr,
+            row - N,
+            brow - NB,
+            offs,
+            mp,
+            v_th,
+            alpha,
+            KIND,
+            SMOOTH,
+            HAS_EPS,
+            BITS,
+        )
         if SOFT:
             vp = hp - zp * jump
         else:
@@ -219,16 +292,40 @@ class LIFFn(torch.autograd.Function):
         use_bits = eps is not None and not cfg["smooth"]
         z, h = torch.empty_like(x2), torch.empty_like(x2)
         vT = torch.empty_like(v0)
-        bits = (torch.empty(steps, nb, dtype=torch.uint8, device=x2.device) if use_bits
-                else torch.empty(1, dtype=torch.uint8, device=x2.device))
+        bits = (
+            torch.empty(steps, nb, dtype=torch.uint8, device=x2.device)
+            if use_bits
+            else torch.empty(1, dtype=torch.uint8, device=x2.device)
+        )
         jump = cfg["v_th"] - cfg["v_reset"]
-        _lif_fwd[_grid(n)](x2, v0, beta.detach(), drive.detach(),
-                           _empty(x2) if eps is None else eps, z, h, vT, bits, steps, n, nb,
-                           cfg["v_th"], cfg["v_reset"], jump, cfg["alpha"], SOFT=cfg["soft"],
-                           KIND=cfg["kind"], SMOOTH=cfg["smooth"], HAS_EPS=eps is not None,
-                           SAVE_H=True, BITS=use_bits, BLOCK=BLOCK)
-        ctx.save_for_backward(h, v0, beta, drive, None if use_bits else eps,
-                              bits if use_bits else None)
+        _lif_fwd[_grid(n)](
+            x2,
+            v0,
+            beta.detach(),
+            drive.detach(),
+            _empty(x2) if eps is None else eps,
+            z,
+            h,
+            vT,
+            bits,
+            steps,
+            n,
+            nb,
+            cfg["v_th"],
+            cfg["v_reset"],
+            jump,
+            cfg["alpha"],
+            SOFT=cfg["soft"],
+            KIND=cfg["kind"],
+            SMOOTH=cfg["smooth"],
+            HAS_EPS=eps is not None,
+            SAVE_H=True,
+            BITS=use_bits,
+            BLOCK=BLOCK,
+        )
+        ctx.save_for_backward(
+            h, v0, beta, drive, None if use_bits else eps, bits if use_bits else None
+        )
         ctx.cfg = cfg
         return z, vT
 
@@ -242,13 +339,34 @@ class LIFFn(torch.autograd.Function):
         gv0, gb, gd = (torch.empty_like(v0) for _ in range(3))
         jump = cfg["v_th"] - cfg["v_reset"]
         _lif_bwd[_grid(n)](
-            h, v0, gz, _empty(h) if gvT is None else gvT.contiguous(), beta.detach(),
-            drive.detach(), _empty(h) if eps is None else eps,
+            h,
+            v0,
+            gz,
+            _empty(h) if gvT is None else gvT.contiguous(),
+            beta.detach(),
+            drive.detach(),
+            _empty(h) if eps is None else eps,
             torch.empty(1, dtype=torch.uint8, device=h.device) if bits is None else bits,
-            gx, gv0, gb, gd, steps, n, (n + 7) // 8, cfg["v_th"], cfg["v_reset"], jump,
-            cfg["alpha"], SOFT=cfg["soft"], DETACH=cfg["detach"], KIND=cfg["kind"],
-            SMOOTH=cfg["smooth"], HAS_EPS=eps is not None, BITS=bits is not None,
-            HAS_GVT=gvT is not None, BLOCK=BLOCK)
+            gx,
+            gv0,
+            gb,
+            gd,
+            steps,
+            n,
+            (n + 7) // 8,
+            cfg["v_th"],
+            cfg["v_reset"],
+            jump,
+            cfg["alpha"],
+            SOFT=cfg["soft"],
+            DETACH=cfg["detach"],
+            KIND=cfg["kind"],
+            SMOOTH=cfg["smooth"],
+            HAS_EPS=eps is not None,
+            BITS=bits is not None,
+            HAS_GVT=gvT is not None,
+            BLOCK=BLOCK,
+        )
         return gx, gv0, _reduce(gb, beta), _reduce(gd, drive), None, None
 
 
@@ -256,18 +374,58 @@ def lif_inference(x2, v0, beta, drive, eps, cfg):
     """Forward only (no autograd node, no trace stored): (z, v_T)."""
     steps, n = x2.shape
     z, vT = torch.empty_like(x2), torch.empty_like(v0)
-    _lif_fwd[_grid(n)](x2, v0, beta, drive, _empty(x2) if eps is None else eps, z, _empty(x2),
-                       vT, torch.empty(1, dtype=torch.uint8, device=x2.device), steps, n, 1,
-                       cfg["v_th"], cfg["v_reset"], cfg["v_th"] - cfg["v_reset"], cfg["alpha"],
-                       SOFT=cfg["soft"], KIND=cfg["kind"], SMOOTH=cfg["smooth"],
-                       HAS_EPS=eps is not None, SAVE_H=False, BITS=False, BLOCK=BLOCK)
+    _lif_fwd[_grid(n)](
+        x2,
+        v0,
+        beta,
+        drive,
+        _empty(x2) if eps is None else eps,
+        z,
+        _empty(x2),
+        vT,
+        torch.empty(1, dtype=torch.uint8, device=x2.device),
+        steps,
+        n,
+        1,
+        cfg["v_th"],
+        cfg["v_reset"],
+        cfg["v_th"] - cfg["v_reset"],
+        cfg["alpha"],
+        SOFT=cfg["soft"],
+        KIND=cfg["kind"],
+        SMOOTH=cfg["smooth"],
+        HAS_EPS=eps is not None,
+        SAVE_H=False,
+        BITS=False,
+        BLOCK=BLOCK,
+    )
     return z, vT
 
 
 @triton.jit
-def _alif_fwd(x_ptr, v0_ptr, a0_ptr, b_ptr, d_ptr, z_ptr, h_ptr, ap_ptr, vT_ptr, aT_ptr, T, N,
-              v_th, v_reset, rho, beta_a, alpha, SOFT: tl.constexpr, KIND: tl.constexpr,
-              SMOOTH: tl.constexpr, BLOCK: tl.constexpr):
+def _alif_fwd(
+    x_ptr,
+    v0_ptr,
+    a0_ptr,
+    b_ptr,
+    d_ptr,
+    z_ptr,
+    h_ptr,
+    ap_ptr,
+    vT_ptr,
+    aT_ptr,
+    T,
+    N,
+    v_th,
+    v_reset,
+    rho,
+    beta_a,
+    alpha,
+    SOFT: tl.constexpr,
+    KIND: tl.constexpr,
+    SMOOTH: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
     pid, offs, m = _lanes(N, BLOCK)
     v = _ld(v0_ptr, offs, m)
     a = _ld(a0_ptr, offs, m)
@@ -292,10 +450,34 @@ def _alif_fwd(x_ptr, v0_ptr, a0_ptr, b_ptr, d_ptr, z_ptr, h_ptr, ap_ptr, vT_ptr,
 
 
 @triton.jit
-def _alif_bwd(h_ptr, ap_ptr, v0_ptr, gz_ptr, gvT_ptr, gaT_ptr, b_ptr, gx_ptr, gv0_ptr, ga0_ptr,
-              gb_ptr, gd_ptr, T, N, v_th, v_reset, rho, beta_a, alpha, SOFT: tl.constexpr,
-              DETACH: tl.constexpr, KIND: tl.constexpr, SMOOTH: tl.constexpr,
-              HAS_GVT: tl.constexpr, HAS_GAT: tl.constexpr, BLOCK: tl.constexpr):
+def _alif_bwd(
+    h_ptr,
+    ap_ptr,
+    v0_ptr,
+    gz_ptr,
+    gvT_ptr,
+    gaT_ptr,
+    b_ptr,
+    gx_ptr,
+    gv0_ptr,
+    ga0_ptr,
+    gb_ptr,
+    gd_ptr,
+    T,
+    N,
+    v_th,
+    v_reset,
+    rho,
+    beta_a,
+    alpha,
+    SOFT: tl.constexpr,
+    DETACH: tl.constexpr,
+    KIND: tl.constexpr,
+    SMOOTH: tl.constexpr,
+    HAS_GVT: tl.constexpr,
+    HAS_GAT: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
     pid, offs, m = _lanes(N, BLOCK)
     v0 = _ld(v0_ptr, offs, m)
     beta = _ld(b_ptr, offs, m)
@@ -357,10 +539,29 @@ class ALIFFn(torch.autograd.Function):
         steps, n = x2.shape
         z, h, ap = (torch.empty_like(x2) for _ in range(3))
         vT, aT = torch.empty_like(v0), torch.empty_like(v0)
-        _alif_fwd[_grid(n)](x2, v0, a0, beta.detach(), drive.detach(), z, h, ap, vT, aT, steps,
-                            n, cfg["v_th"], cfg["v_reset"], cfg["rho"], cfg["beta_a"],
-                            cfg["alpha"], SOFT=cfg["soft"], KIND=cfg["kind"],
-                            SMOOTH=cfg["smooth"], BLOCK=BLOCK)
+        _alif_fwd[_grid(n)](
+            x2,
+            v0,
+            a0,
+            beta.detach(),
+            drive.detach(),
+            z,
+            h,
+            ap,
+            vT,
+            aT,
+            steps,
+            n,
+            cfg["v_th"],
+            cfg["v_reset"],
+            cfg["rho"],
+            cfg["beta_a"],
+            cfg["alpha"],
+            SOFT=cfg["soft"],
+            KIND=cfg["kind"],
+            SMOOTH=cfg["smooth"],
+            BLOCK=BLOCK,
+        )
         ctx.save_for_backward(h, ap, v0, beta, drive)
         ctx.cfg = cfg
         return z, vT, aT
@@ -374,11 +575,33 @@ class ALIFFn(torch.autograd.Function):
         gx = torch.empty_like(h)
         gv0, ga0, gb, gd = (torch.empty_like(v0) for _ in range(4))
         _alif_bwd[_grid(n)](
-            h, ap, v0, gz, _empty(h) if gvT is None else gvT.contiguous(),
-            _empty(h) if gaT is None else gaT.contiguous(), beta.detach(), gx, gv0, ga0, gb, gd,
-            steps, n, cfg["v_th"], cfg["v_reset"], cfg["rho"], cfg["beta_a"], cfg["alpha"],
-            SOFT=cfg["soft"], DETACH=cfg["detach"], KIND=cfg["kind"], SMOOTH=cfg["smooth"],
-            HAS_GVT=gvT is not None, HAS_GAT=gaT is not None, BLOCK=BLOCK)
+            h,
+            ap,
+            v0,
+            gz,
+            _empty(h) if gvT is None else gvT.contiguous(),
+            _empty(h) if gaT is None else gaT.contiguous(),
+            beta.detach(),
+            gx,
+            gv0,
+            ga0,
+            gb,
+            gd,
+            steps,
+            n,
+            cfg["v_th"],
+            cfg["v_reset"],
+            cfg["rho"],
+            cfg["beta_a"],
+            cfg["alpha"],
+            SOFT=cfg["soft"],
+            DETACH=cfg["detach"],
+            KIND=cfg["kind"],
+            SMOOTH=cfg["smooth"],
+            HAS_GVT=gvT is not None,
+            HAS_GAT=gaT is not None,
+            BLOCK=BLOCK,
+        )
         return gx, gv0, ga0, _reduce(gb, beta), _reduce(gd, drive), None
 
 
@@ -395,8 +618,9 @@ def _li_fwd(x_ptr, v0_ptr, b_ptr, d_ptr, out_ptr, T, N, BLOCK: tl.constexpr):
 
 
 @triton.jit
-def _li_bwd(out_ptr, v0_ptr, g_ptr, b_ptr, gx_ptr, gv0_ptr, gb_ptr, gd_ptr, T, N,
-            BLOCK: tl.constexpr):
+def _li_bwd(
+    out_ptr, v0_ptr, g_ptr, b_ptr, gx_ptr, gv0_ptr, gb_ptr, gd_ptr, T, N, BLOCK: tl.constexpr
+):
     pid, offs, m = _lanes(N, BLOCK)
     v0 = _ld(v0_ptr, offs, m)
     beta = _ld(b_ptr, offs, m)
@@ -435,8 +659,9 @@ class LIFn(torch.autograd.Function):
         steps, n = out.shape
         gx = torch.empty_like(out)
         gv0, gb, gd = (torch.empty_like(v0) for _ in range(3))
-        _li_bwd[_grid(n)](out, v0, gout.contiguous(), beta.detach(), gx, gv0, gb, gd, steps, n,
-                          BLOCK=BLOCK)
+        _li_bwd[_grid(n)](
+            out, v0, gout.contiguous(), beta.detach(), gx, gv0, gb, gd, steps, n, BLOCK=BLOCK
+        )
         return gx, gv0, _reduce(gb, beta), _reduce(gd, drive)
 
 
