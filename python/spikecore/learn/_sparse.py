@@ -18,7 +18,7 @@ import torch.nn.functional as F
 try:
     from spikecore._core import learn as _k
 except ImportError:  # pragma: no cover - source checkout without a build
-    _k = None
+    _k = None  # type: ignore[assignment]
 
 __all__ = ["synapse_linear", "row_pointer"]
 
