@@ -132,13 +132,7 @@ class _LIFFn(torch.autograd.Function):
             h,
             vT,
             bits,
-            v_th=cfg["v_th"],
-            v_reset=cfg["v_reset"],
-            soft_reset=cfg["soft"],
-            surrogate=cfg["kind"],
-            alpha=cfg["alpha"],
-            smooth=cfg["smooth"],
-            n_threads=_nt(),
+            **_settings(cfg),
         )
         ctx.save_for_backward(h, v0, beta, drive, None if use_bits else eps, bits)
         ctx.cfg = cfg
@@ -166,14 +160,7 @@ class _LIFFn(torch.autograd.Function):
             gv0,
             gb,
             gd,
-            v_th=cfg["v_th"],
-            v_reset=cfg["v_reset"],
-            soft_reset=cfg["soft"],
-            detach_reset=cfg["detach"],
-            surrogate=cfg["kind"],
-            alpha=cfg["alpha"],
-            smooth=cfg["smooth"],
-            n_threads=_nt(),
+            **_settings(cfg, backward=True),
         )
         return gx, gv0, _reduce(gb, beta), _reduce(gd, drive), None, None
 
@@ -189,6 +176,22 @@ def _cfg(v_threshold, v_reset, sg, detach_reset):
         "smooth": bool(sg.smooth),
         "detach": bool(detach_reset),
     }
+
+
+def _settings(cfg, backward=False):
+    """The keyword settings every fused LIF/ALIF kernel call takes, from an op's ``cfg``."""
+    kw = {
+        "v_th": cfg["v_th"],
+        "v_reset": cfg["v_reset"],
+        "soft_reset": cfg["soft"],
+        "surrogate": cfg["kind"],
+        "alpha": cfg["alpha"],
+        "smooth": cfg["smooth"],
+        "n_threads": _nt(),
+    }
+    if backward:
+        kw["detach_reset"] = cfg["detach"]
+    return kw
 
 
 def lif(x, v, beta, v_threshold, v_reset, v_rest, sg, detach_reset, eps):
@@ -219,13 +222,7 @@ def lif(x, v, beta, v_threshold, v_reset, v_rest, sg, detach_reset, eps):
             _empty(x2.dtype),
             vT,
             torch.empty(0, dtype=torch.uint8),
-            v_th=cfg["v_th"],
-            v_reset=cfg["v_reset"],
-            soft_reset=cfg["soft"],
-            surrogate=cfg["kind"],
-            alpha=cfg["alpha"],
-            smooth=cfg["smooth"],
-            n_threads=_nt(),
+            **_settings(cfg),
         )
     else:
         z, vT = _LIFFn.apply(x2, v0, b, d, e, cfg)
@@ -248,15 +245,9 @@ class _ALIFFn(torch.autograd.Function):
             ap,
             vT,
             aT,
-            v_th=cfg["v_th"],
-            v_reset=cfg["v_reset"],
-            soft_reset=cfg["soft"],
+            **_settings(cfg),
             rho=cfg["rho"],
             beta_a=cfg["beta_a"],
-            surrogate=cfg["kind"],
-            alpha=cfg["alpha"],
-            smooth=cfg["smooth"],
-            n_threads=_nt(),
         )
         ctx.save_for_backward(h, ap, v0, beta, drive)
         ctx.cfg = cfg
@@ -286,16 +277,9 @@ class _ALIFFn(torch.autograd.Function):
             ga0,
             gb,
             gd,
-            v_th=cfg["v_th"],
-            v_reset=cfg["v_reset"],
-            soft_reset=cfg["soft"],
-            detach_reset=cfg["detach"],
+            **_settings(cfg, backward=True),
             rho=cfg["rho"],
             beta_a=cfg["beta_a"],
-            surrogate=cfg["kind"],
-            alpha=cfg["alpha"],
-            smooth=cfg["smooth"],
-            n_threads=_nt(),
         )
         return gx, gv0, ga0, _reduce(gb, beta), _reduce(gd, drive), None
 
