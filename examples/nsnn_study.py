@@ -32,6 +32,7 @@ from spikecore.experiments.nsnn import (
 )
 
 LABEL = {
+    "noisy/avg8": "NoisyLIF, sampled test, 8 passes averaged",
     "lif": "LIF",
     "noisy/det": "NoisyLIF, deterministic test",
     "noisy/sample": "NoisyLIF, sampled test",
@@ -102,15 +103,16 @@ def ablation(seeds, epochs, log=print):
         (f"{2 * epochs} epochs", {"epochs": 2 * epochs}),
     ]
     for name, kw in variants:
-        cfg = StudyConfig(dataset="digits", seeds=seeds, epochs=epochs, levels=lv, **kw)
-        res = run_study(cfg)
+        base = dict(dataset="digits", seeds=seeds, epochs=epochs, levels=lv, ensemble=8)
+        base.update(kw)
+        res = run_study(StudyConfig(**base))
         s = summarise(res)
         rows.append({"variant": name, "summary": s})
         log(
             f"{name:36s} insertion drop: "
-            + "  ".join(f"{e} {s[e]['insertion']['mean_drop']:.3f}" for e in EVALS)
+            + "  ".join(f"{e} {s[e]['insertion']['mean_drop']:.3f}" for e in s)
             + " | deletion: "
-            + "  ".join(f"{e} {s[e]['deletion']['mean_drop']:.3f}" for e in EVALS)
+            + "  ".join(f"{e} {s[e]['deletion']['mean_drop']:.3f}" for e in s)
         )
     return rows
 
@@ -124,11 +126,9 @@ def rate_shift(seed=0, epochs=20):
         m = make_model(64, 128, neuron, 0.3, 1.0, seed)
         train(m, tr, ytr, epochs, seed=seed)
         if neuron == "noisy":
-            for mode in ("deterministic", "sample"):
+            for key, mode in (("noisy/det", "deterministic"), ("noisy/sample", "sample")):
                 m[1].eval_mode = mode
-                out[f"noisy/{mode[:6] if mode == 'sample' else 'det'}"] = input_rate_shift(
-                    m, te(0), kl
-                )
+                out[key] = input_rate_shift(m, te(0), kl)
         else:
             out["lif"] = input_rate_shift(m, te(0), kl)
     return out

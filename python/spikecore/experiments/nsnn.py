@@ -57,7 +57,9 @@ EVALS = ("lif", "noisy/det", "noisy/sample")
 class StudyConfig:
     """One robustness comparison. ``threshold`` and ``sigma`` apply to the spiking layers
     (``sigma`` to NoisyLIF only); ``epochs``, ``lr``, ``batch``, ``hidden`` to both;
-    ``n_eval`` test draws per level (perturbation and, for sampled evaluation, spikes)."""
+    ``n_eval`` test draws per level (perturbation and, for sampled evaluation, spikes);
+    ``ensemble > 0`` adds the evaluation ``noisy/avgK``: NoisyLIF sampled at test time, logits
+    averaged over K passes."""
 
     dataset: str = "digits"
     seeds: Sequence[int] = (0, 1, 2)
@@ -69,6 +71,7 @@ class StudyConfig:
     batch: int = 64
     n_eval: int = 2
     n_train: Optional[int] = None
+    ensemble: int = 0
     levels: Dict[str, Sequence[float]] = field(default_factory=lambda: dict(LEVELS))
 
     def validate(self) -> None:
@@ -213,26 +216,34 @@ def train(model, spikes_fn, y, epochs: int, lr: float = 2e-3, batch: int = 64, s
     return model
 
 
-def accuracy(model, s, y, batch: int = 512) -> float:
+def accuracy(model, s, y, batch: int = 512, passes: int = 1) -> float:
+    """Test accuracy; with ``passes > 1`` the time-averaged logits of that many forward passes
+    are averaged (a sampling network's test-time ensemble)."""
     import torch
 
     model.eval()
     correct = 0
     with torch.no_grad():
         for i in range(0, s.shape[1], batch):
-            pred = model(s[:, i : i + batch]).mean(0).argmax(1).numpy()
+            z = sum(model(s[:, i : i + batch]).mean(0) for _ in range(passes))
+            pred = z.argmax(1).numpy()
             correct += int((pred == np.asarray(y)[i : i + batch]).sum())
     return correct / s.shape[1]
 
 
-def _curves(model, te, y, levels, n_eval: int, seed: int) -> Dict[str, list]:
+def _curves(model, te, y, levels, n_eval: int, seed: int, passes: int = 1) -> Dict[str, list]:
     out = {}
     for kind, lv in levels.items():
         out[kind] = [
             float(
                 np.mean(
                     [
-                        accuracy(model, perturb(te(r), kind, lev, 1000 * seed + 10 * r), y)
+                        accuracy(
+                            model,
+                            perturb(te(r), kind, lev, 1000 * seed + 10 * r),
+                            y,
+                            passes=passes,
+                        )
                         for r in range(n_eval)
                     ]
                 )
@@ -246,7 +257,8 @@ def run_study(cfg: StudyConfig, log=None) -> Dict[str, Dict[str, np.ndarray]]:
     """Train LIF and NoisyLIF for each seed of ``cfg``; returns ``{eval: {kind: acc [seeds,
     levels]}}`` for eval in ``lif``, ``noisy/det``, ``noisy/sample``."""
     cfg.validate()
-    res: Dict[str, Dict[str, list]] = {e: {k: [] for k in cfg.levels} for e in EVALS}
+    evals = EVALS + ((f"noisy/avg{cfg.ensemble}",) if cfg.ensemble > 0 else ())
+    res: Dict[str, Dict[str, list]] = {e: {k: [] for k in cfg.levels} for e in evals}
     for seed in cfg.seeds:
         tr, ytr, te, yte = load_data(cfg.dataset, seed, cfg.n_train)
         n_in = int(te(0).shape[2])
@@ -254,17 +266,15 @@ def run_study(cfg: StudyConfig, log=None) -> Dict[str, Dict[str, np.ndarray]]:
             model = make_model(n_in, cfg.hidden, neuron, cfg.sigma, cfg.threshold, seed)
             train(model, tr, ytr, cfg.epochs, cfg.lr, cfg.batch, seed)
             modes = (
-                [("lif", None)]
+                [("lif", None, 1)]
                 if neuron == "lif"
-                else [
-                    ("noisy/det", "deterministic"),
-                    ("noisy/sample", "sample"),
-                ]
+                else [("noisy/det", "deterministic", 1), ("noisy/sample", "sample", 1)]
+                + ([(evals[-1], "sample", cfg.ensemble)] if cfg.ensemble > 0 else [])
             )
-            for name, mode in modes:
+            for name, mode, passes in modes:
                 if mode is not None:
                     model[1].eval_mode = mode
-                c = _curves(model, te, yte, cfg.levels, cfg.n_eval, seed)
+                c = _curves(model, te, yte, cfg.levels, cfg.n_eval, seed, passes)
                 for k, v in c.items():
                     res[name][k].append(v)
                 if log is not None:
