@@ -493,6 +493,27 @@ def sweep_statistics(records: Sequence[RunRecord], n_boot: int = 2000, seed: int
             res[name] = {
                 m: corr_ci(xs, fa, m, n_boot=n_boot, seed=seed) for m in ("pearson", "spearman")
             }
+        # the same with the mean of each (R, mode) group removed: what is left is the variation
+        # between repeats of one learning mode (seed, data), free of task difficulty
+        keys = [(r.R, r.mode) for r in sub]
+        if len(set(keys)) < len(keys):
+
+            def demean(v):
+                v = np.asarray(v, float)
+                out = v.copy()
+                for k in set(keys):
+                    idx = [i for i, kk in enumerate(keys) if kk == k]
+                    out[idx] = v[idx] - v[idx].mean()
+                return out
+
+            for name, xs in (
+                ("dQ_vs_final_acc_within_R_mode", [b - a for a, b in zip(q0, q1)]),
+                ("final_flexibility_vs_final_acc_within_R_mode", fl),
+            ):
+                res[name] = {
+                    m: corr_ci(demean(xs), demean(fa), m, n_boot=n_boot, seed=seed)
+                    for m in ("pearson", "spearman")
+                }
         if all("null" in r.checkpoints[-1] for r in sub):
             ex = [
                 r.checkpoints[-1]["null"]["Q"]
