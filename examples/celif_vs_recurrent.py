@@ -27,6 +27,7 @@ NAMES = {
     "srnn": "recurrent LIF (SRNN)",
     "lsnn": "recurrent ALIF (LSNN)",
     "lstm": "LSTM",
+    "alif": "ALIF (feedforward, searched tau_a)",
 }
 
 

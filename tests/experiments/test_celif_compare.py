@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from spikecore.experiments.celif_compare import (
+    MODELS,
     RecurrentSpiking,
     load_task,
     make_model,
@@ -42,7 +43,7 @@ def test_celif_beats_recurrent_snns_on_spoken_digits_reduced():
 
 def test_models_shapes_and_validation():
     x = torch.rand(7, 3, 2)
-    for m in ("celif", "srnn", "lsnn", "lstm"):
+    for m in MODELS:
         cfg = sample_config(m, np.random.default_rng(0))
         net = make_model(m, 2, cfg)
         assert net(x).shape == (3, 10)

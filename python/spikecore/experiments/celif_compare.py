@@ -10,7 +10,10 @@ Models (all one hidden layer of ``width`` units, a linear readout):
 * ``lsnn``  - recurrent ALIF (LSNN style): as ``srnn`` with the adaptive threshold
   :math:`\\vartheta_t = \\vartheta + a_{t-1}`, :math:`a_t = \\rho a_{t-1} + \\beta_a z_t`,
   :math:`\\rho = e^{-1/\\tau_a}`;
-* ``lstm``  - :class:`torch.nn.LSTM`, readout of the last hidden state (non-spiking reference).
+* ``lstm``  - :class:`torch.nn.LSTM`, readout of the last hidden state (non-spiking reference);
+* ``alif``  - feedforward :class:`spikecore.nn.AdaptiveLIF` (tau = 1 / (1 - beta), searched
+  tau_a: the long-adaptation ALIF that matched CE-LIF on the delayed cue), readout averaged
+  over time.
 
 The recurrent spiking layers are written here with the surrogate spike of
 :mod:`spikecore.nn.surrogate` (the recurrent layers of ``spikecore.nn`` had not landed when this
@@ -47,7 +50,7 @@ __all__ = [
     "final",
 ]
 
-MODELS = ("celif", "srnn", "lsnn", "lstm")
+MODELS = ("celif", "srnn", "lsnn", "lstm", "alif")
 TASKS = ("seq", "perm", "spoken")
 
 
@@ -124,6 +127,11 @@ def make_model(name: str, n_in: int, cfg: Dict) -> nn.Module:
         return _Net(RecurrentSpiking(n_in, w, cfg["beta"], True, cfg["tau_a"]), w)
     if name == "lstm":
         return _Net(nn.LSTM(n_in, w), w, last=True)
+    if name == "alif":
+        import spikecore.nn as snn
+
+        cell = snn.AdaptiveLIF(tau=1.0 / (1.0 - cfg["beta"]), tau_a=cfg["tau_a"], beta_a=0.2)
+        return _Net(nn.Sequential(snn.Linear(n_in, w), cell), w)
     raise ValueError(f"name: unknown model {name!r}; valid: {', '.join(MODELS)}")
 
 
@@ -167,7 +175,7 @@ def sample_config(name: str, rng: np.random.Generator) -> Dict:
     }
     if name != "lstm":
         cfg["beta"] = float(rng.uniform(0.3, 0.95))
-    if name == "lsnn":
+    if name in ("lsnn", "alif"):
         cfg["tau_a"] = float(10 ** rng.uniform(1, math.log10(400)))
     if name == "celif":
         cfg["lambda_c"] = float(rng.choice([0.9, 0.99, 0.999]))
