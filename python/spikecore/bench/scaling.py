@@ -41,7 +41,7 @@ def engine(quick: bool = False) -> Tuple[str, Series]:
     from spikecore.bench.engine import build_ours
     from spikecore.bench.peers import models
 
-    # 1.6e6 .. 1.0e8 synapses (the largest about 0.9 GB of synapses, 3 GB while building)
+    # 1.6e6 .. 1.0e8 synapses (the largest: 0.92 GB of synapses)
     scales = (0.064, 0.2, 0.5) if quick else (0.064, 0.2, 0.5, 1.0, 2.0, 6.4)
     sim_ms = 100.0 if quick else 300.0
     cpu: List[Tuple[float, float]] = []
