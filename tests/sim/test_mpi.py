@@ -158,6 +158,42 @@ def test_same_raster_any_ranks_and_threads(reference, tmp_path, ranks, threads):
         np.testing.assert_array_equal(got[k], v, err_msg=k)  # bitwise: same floats
 
 
+def deploy(comm) -> dict:
+    """A small trained-model deployment (from_torch) run on a fixed spike input."""
+    import torch
+
+    import spikecore.nn as snn
+    from spikecore.sim import from_torch
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(24, 40),
+        snn.LIF(tau=2.0),
+        torch.nn.Linear(40, 6),
+        snn.LeakyIntegrator(tau=5.0),
+    )
+    with torch.no_grad():
+        model[0].weight.mul_(3.0)
+    x = (np.random.default_rng(0).random((30, 24)) < 0.2).astype(np.float32)
+    res = from_torch(model, comm=comm).run(x)
+    out = dict(output=res.output, synops=np.array(res.synops), events=np.array(res.engine_events))
+    for k, s in enumerate(res.spikes):
+        out[f"spikes{k}"] = s
+    return out
+
+
+def test_from_torch_across_ranks(tmp_path):
+    ref = deploy(None)
+    assert ref["spikes0"].sum() > 0
+    out = tmp_path / "dep.npz"
+    r = run_mpi(2, "deploy", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    with np.load(out) as z:
+        assert set(z.files) == set(ref)
+        for k, v in ref.items():
+            np.testing.assert_array_equal(z[k], v, err_msg=k)
+
+
 def test_mismatched_definition_raises_on_every_rank(tmp_path):
     r = run_mpi(2, "mismatch", timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -209,6 +245,10 @@ def _main(argv) -> None:
         res = scenario(threads, comm, save_path)
         if comm.rank == 0:
             np.savez(out, **res)
+    elif mode == "deploy":
+        res = deploy(comm)
+        if comm.rank == 0:
+            np.savez(argv[1], **res)
     elif mode == "mismatch":
         net = Network(dt=0.1, seed=1, comm=comm)
         A = net.add_population(20, "lif")
