@@ -25,7 +25,7 @@ void Network::prepare_delivery() {
     std::vector<int64_t> lo(size_t(T) + 1);
     for (int b = 0; b < T; ++b) {
       int64_t e;
-      ThreadPool::block_range(nq, T, b, lo[size_t(b)], e);
+      thread_block(nq, b, lo[size_t(b)], e);  // block b of this process's targets
       lo[size_t(b)] *= K;
     }
     uint16_t dmin = 65535, dmax = 1;
@@ -100,8 +100,8 @@ inline int64_t deliver_rows_idx(const Projection& pj, const Idx* post, const Lis
   float* const slot = base[pj.dmin];
   int64_t ev = 0;
   constexpr int kLine = 64 / int(sizeof(Idx));  // indices per cache line
-  for (int rr = 0; rr < T; ++rr) {
-    const auto& L = lists[size_t(rr)];
+  for (size_t rr = 0; rr < lists.size(); ++rr) {  // threads (or ranks): ascending neurons
+    const auto& L = lists[rr];
     const int32_t xe = L.off[size_t(s) + 1];
     for (int32_t x = L.off[size_t(s)]; x < xe; ++x) {
       // software prefetch: the bounds of the spike after next, the row slice of the next one
