@@ -364,9 +364,9 @@ int32_t Network::connect_steps(int32_t pre, int32_t post, const int32_t* pre_idx
   if (!allow_multapses) {
     for (int32_t r = 0; r < pj.m.n_pre(); ++r)
       for (int64_t k = pj.m.row_begin(r) + 1; k < pj.m.row_end(r); ++k)
-        if (pj.m.post()[k] == pj.m.post()[k - 1])
+        if (pj.m.post_at(k) == pj.m.post_at(k - 1))
           throw value_error("post_index: multapse " + std::to_string(r) + " -> " +
-                            std::to_string(pj.m.post()[k]) + " while allow_multapses is False");
+                            std::to_string(pj.m.post_at(k)) + " while allow_multapses is False");
   }
   return finish_projection(std::move(pj));
 }
