@@ -116,7 +116,7 @@ def _install_abort_hook() -> None:
     sys.excepthook = hook
 
 
-def _fingerprint(h: "hashlib._Hash", x: Any) -> None:
+def _fingerprint(h: Any, x: Any) -> None:
     if isinstance(x, np.ndarray):
         a = np.ascontiguousarray(x)
         h.update(f"nd{a.dtype.str}{a.shape}".encode())
