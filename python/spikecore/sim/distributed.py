@@ -252,11 +252,6 @@ class DistributedCore:
     def local_events(self) -> int:
         return int(self._c.events)
 
-    def _owned(self, n: int, rank: int) -> tuple:
-        q, r = divmod(n, self.size)
-        lo = rank * q + min(rank, r)
-        return lo, lo + q + (1 if rank < r else 0)
-
     def get_state(self, pop: int, var: int) -> np.ndarray:
         return self._merge_owned(pop, self._c.get_state(pop, var))
 
