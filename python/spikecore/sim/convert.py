@@ -513,8 +513,11 @@ class Deployed:
         return f"Deployed({sizes}, synapses={sum(L.n_synapses for L in self.layers)})"
 
 
-def from_torch(model, *, n_threads: int = 1) -> Deployed:
-    """Turn a trained feedforward spikecore.nn model into an engine network (see module doc).
+def from_torch(model, *, n_threads: int = 1, input_shape=None):
+    """Turn a trained feedforward spikecore.nn model into an engine network (see module doc),
+    or a converted SNN (:func:`spikecore.convert.convert`) into a
+    :class:`~spikecore.sim.converted.ConvertedDeployment` (``input_shape``: the image shape
+    without the batch dimension, required there; see :mod:`spikecore.sim.converted`).
 
     Parameters
     ----------
@@ -532,4 +535,15 @@ def from_torch(model, *, n_threads: int = 1) -> Deployed:
     """
     if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral) or n_threads < 1:
         raise ValueError(f"n_threads: must be a positive int, got {n_threads!r}")
+    from spikecore.sim.converted import ConvertedDeployment, is_converted
+
+    if is_converted(model):
+        if input_shape is None:
+            raise ValueError(
+                "input_shape: required for a converted network (the image shape without the "
+                "batch dimension, e.g. (1, 8, 8))"
+            )
+        return ConvertedDeployment(model, input_shape, n_threads=int(n_threads))
+    if input_shape is not None:
+        raise TypeError("input_shape: only converted networks (spikecore.convert) take it")
     return Deployed(parse(model), n_threads=int(n_threads))
