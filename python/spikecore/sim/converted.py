@@ -54,7 +54,13 @@ import numpy as np
 from spikecore import specs
 from spikecore.sim.network import Network
 
-__all__ = ["ConvertedDeployment", "ConvertedResult", "SUPPORTED_CONVERTED", "is_converted"]
+__all__ = [
+    "ConvertedDeployment",
+    "ConvertedResult",
+    "SUPPORTED_CONVERTED",
+    "is_converted",
+    "unit_jacobian",
+]
 
 SUPPORTED_CONVERTED = (
     "SpikingActivation (IF / signed IF / STDI), SpikeMaxPool2d (max-pool gate), and between "
@@ -320,21 +326,13 @@ class ConvertedDeployment:
         nobias = _bias_free(gm, x)
         out = []
         for s in srcs:
-            pres, posts, ws = [], [], []
-            for a in range(0, s.n, _CHUNK):
-                b = min(s.n, a + _CHUNK)
-                e = torch.zeros((b - a, s.n))
-                e[torch.arange(b - a), torch.arange(a, b)] = 1.0
-                env = {q.node: torch.zeros((b - a,) + q.shape) for q in srcs}
-                env[s.node] = e.reshape((b - a,) + s.shape)
-                J = _eval_to(x, env, gm, nobias).reshape(b - a, -1).numpy()
-                i, j = np.nonzero(J)
-                pres.append((i + a).astype(np.int32))
-                posts.append(j.astype(np.int32))
-                ws.append(J[i, j].astype(np.float32))
-            pre, post, w = np.concatenate(pres), np.concatenate(posts), np.concatenate(ws)
-            order = np.lexsort((post, pre))
-            out.append((s, pre[order], post[order], w[order]))
+
+            def f(e, s=s):
+                env = {q.node: torch.zeros((e.shape[0],) + q.shape) for q in srcs}
+                env[s.node] = e
+                return _eval_to(x, env, gm, nobias)
+
+            out.append((s,) + unit_jacobian(f, s.shape))
         return out, (c if np.any(c != 0) else None), False
 
     # ------------------------------------------------------------------ engine network
@@ -484,6 +482,28 @@ class ConvertedDeployment:
 
 
 # ---------------------------------------------------------------------- fx helpers
+
+
+def unit_jacobian(f, shape: Tuple[int, ...]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Synapses (pre, post, weight; row order, zeros dropped) of a linear map ``f`` on inputs
+    of per-sample ``shape``, read off ``f`` on the unit vectors (chunks of 256)."""
+    import torch
+
+    n_in = int(np.prod(shape))
+    pres, posts, ws = [], [], []
+    with torch.no_grad():
+        for a in range(0, n_in, _CHUNK):
+            b = min(n_in, a + _CHUNK)
+            e = torch.zeros((b - a, n_in))
+            e[torch.arange(b - a), torch.arange(a, b)] = 1.0
+            J = f(e.reshape((b - a,) + tuple(shape))).reshape(b - a, -1).numpy()
+            i, j = np.nonzero(J)
+            pres.append((i + a).astype(np.int32))
+            posts.append(j.astype(np.int32))
+            ws.append(J[i, j].astype(np.float32))
+    pre, post, w = np.concatenate(pres), np.concatenate(posts), np.concatenate(ws)
+    order = np.lexsort((post, pre))
+    return pre[order], post[order], w[order]
 
 
 def _shape(s) -> Tuple[int, ...]:
