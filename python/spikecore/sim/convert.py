@@ -454,17 +454,18 @@ class Deployed:
         self,
         layers: List[LayerSpec],
         n_threads: int = 1,
+        comm=None,
         input_shape: Optional[Tuple[int, ...]] = None,
     ):
         self.layers = layers
         self.input_shape = input_shape
         self.n_in = layers[0].n_in
         self.n_out = layers[-1].n
-        self._build(n_threads)
+        self._build(n_threads, comm)
 
-    def _build(self, n_threads: int) -> None:
+    def _build(self, n_threads: int, comm=None) -> None:
         layers = self.layers
-        self.net = net = Network(dt=1.0, n_threads=n_threads, seed=0, max_delay=4.0)
+        self.net = net = Network(dt=1.0, n_threads=n_threads, seed=0, max_delay=4.0, comm=comm)
         self.input = net.add_population(self.n_in, "spike_source", name="input")
         has_bias = any(L.bias is not None for L in layers)
         self.bias = (
@@ -627,7 +628,7 @@ class Deployed:
         return f"Deployed({sizes}, synapses={sum(L.n_synapses for L in self.layers)})"
 
 
-def from_torch(model, *, n_threads: int = 1, input_shape=None):
+def from_torch(model, *, n_threads: int = 1, comm=None, input_shape=None):
     """Turn a trained feedforward spikecore.nn model into an engine network (see module doc),
     or a converted SNN (:func:`spikecore.convert.convert`) into a
     :class:`~spikecore.sim.converted.ConvertedDeployment` (``input_shape``: the image shape
@@ -641,6 +642,9 @@ def from_torch(model, *, n_threads: int = 1, input_shape=None):
         Nested Sequentials are flattened; Identity and Dropout are skipped.
     n_threads : int, default 1
         Engine threads (results do not depend on it).
+    comm : mpi4py communicator, optional
+        Split the engine network across its ranks (every rank calls ``from_torch`` and ``run``
+        with the same model and input; results do not depend on it): see docs/distributed.md.
 
     Returns
     -------
@@ -652,6 +656,8 @@ def from_torch(model, *, n_threads: int = 1, input_shape=None):
     from spikecore.sim.converted import ConvertedDeployment, is_converted
 
     if is_converted(model):
+        if comm is not None:
+            raise ValueError("comm: converted networks deploy on one rank")
         if input_shape is None:
             raise ValueError(
                 "input_shape: required for a converted network (the image shape without the "
@@ -663,4 +669,4 @@ def from_torch(model, *, n_threads: int = 1, input_shape=None):
         from spikecore.sim.converted import _shape
 
         shape = _shape(input_shape)
-    return Deployed(parse(model, shape), n_threads=int(n_threads), input_shape=shape)
+    return Deployed(parse(model, shape), n_threads=int(n_threads), comm=comm, input_shape=shape)
