@@ -171,7 +171,10 @@ def test_thread_count_determinism(kind):
     for o, g in res[1:]:
         for a, b in zip(o1, o):
             assert torch.equal(a, b)
-        for a, b in zip(g1[3:], g[3:]):  # the kernel's own gradients: bitwise (W_rec, ...)
+        # the kernel's own gradients (state, W_rec) are bitwise equal; W and x's go through
+        # torch's BLAS, which is not ours to pin
+        ns = 3 if kind == "alif" else 2
+        for a, b in zip(g1[1 : 1 + ns] + g1[-1:], g[1 : 1 + ns] + g[-1:]):
             assert torch.equal(a, b)
 
 

@@ -690,6 +690,6 @@ def _fuse_recurrent(mods, preds, succ, rec, graph, nir) -> None:
         with torch.no_grad():
             layer.weight.copy_(lin.weight.detach() * g)
             layer.weight_rec.copy_(wr * g)
-            if has_bias:
+            if layer.bias is not None:
                 layer.bias.copy_(b * gain)
         mods[p[0]], mods[k] = [], [layer]

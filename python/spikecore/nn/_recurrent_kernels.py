@@ -4,11 +4,13 @@ recurrent_kernels.hpp and :func:`spikecore.nn.reference.recurrent`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from . import _kernels
 
-_train = _kernels._train
+_train: Any = _kernels._train
 
 
 def has() -> bool:

@@ -140,7 +140,7 @@ class Recurrent(nn.Module):
         self.weight = nn.Parameter(lin.weight.detach().clone())
         self.bias = nn.Parameter(lin.bias.detach().clone()) if bias else None
         mask = self._make_mask(recurrent_mask, density, bool(self_connections))
-        k = n * (density if recurrent_mask is None else float(mask.float().mean()))
+        k = n * (density if mask is None or recurrent_mask is None else float(mask.mean()))
         bound = 1.0 / math.sqrt(max(1.0, k))
         g = torch.Generator().manual_seed(self.seed + 1)
         w_rec = torch.empty(n, n, dtype=torch.float32).uniform_(-bound, bound, generator=g)

@@ -24,7 +24,10 @@ becomes a :class:`spikecore.sim.Network`. Modules are read through their public 
 * a ``Recurrent`` layer (spikecore.nn) becomes its neuron's population with its input
   synapses and one more projection from the population onto itself, delay one step, holding
   the nonzero :math:`W_\mathrm{rec}`: a spike of torch step :math:`t` arrives in step
-  :math:`t + 1`, as :math:`W_\mathrm{rec} z_{t-1}` in the torch forward;
+  :math:`t + 1`, as :math:`W_\mathrm{rec} z_{t-1}` in the torch forward (the engine adds
+  those events into the step's one input sum, torch adds :math:`W_\mathrm{rec} z_{t-1}` to
+  :math:`W x_t + b`: spike for spike where the partial sums are exact, e.g. dyadic weights,
+  else up to float rounding at the threshold);
 * a bias :math:`b_j` is a synapse from an always-on ``bias`` source neuron, connected *after*
   the layer's weights, so the engine sums a neuron's input of a step in the order
   :math:`((0 + w_{i_1 j}) + w_{i_2 j} + \dots) + b_j` over active inputs
