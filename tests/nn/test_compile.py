@@ -1,0 +1,157 @@
+"""torch.compile(fullgraph=True) of spikecore.nn layers on CPU: the fused C++ kernels run as the
+torch.library custom ops of spikecore.nn._ops, with the same outputs and gradients as eager."""
+
+import pytest
+import torch
+
+import spikecore.nn as snn
+from spikecore.nn import _kernels, _ops
+from spikecore.nn import functional as SF
+
+pytestmark = pytest.mark.skipif(not _kernels.has("lif"), reason="C++ kernels not built")
+
+
+def _spikes(*shape, p=0.3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.rand(*shape, generator=g) < p).float()
+
+
+def _compare(model, x, *, atol=1e-5, backend="eager"):
+    """Forward and parameter / input gradients: compiled (fullgraph) against eager."""
+    torch._dynamo.reset()
+    xe = x.clone().requires_grad_(True)
+    xc = x.clone().requires_grad_(True)
+    ye = model(xe)
+    ye.float().pow(2).sum().backward()
+    ge = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    comp = torch.compile(model, fullgraph=True, backend=backend)
+    yc = comp(xc)
+    yc.float().pow(2).sum().backward()
+    gc = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    torch.testing.assert_close(yc, ye, atol=atol, rtol=1e-5)
+    torch.testing.assert_close(xc.grad, xe.grad, atol=atol, rtol=1e-5)
+    assert len(gc) == len(ge)
+    for a, b in zip(gc, ge):
+        torch.testing.assert_close(a, b, atol=atol, rtol=1e-5)
+    return ye
+
+
+def test_ops_registered():
+    for name in ("lif_fwd", "lif_bwd", "alif_fwd", "li_fwd", "spike_linear", "sparse_syn"):
+        assert hasattr(torch.ops.spikecore, name)
+
+
+@pytest.mark.parametrize("backend", ["aot_eager", "inductor"])
+def test_lif_mlp_compiles(backend):
+    torch.manual_seed(0)
+    m = torch.nn.Sequential(
+        snn.Linear(12, 16),
+        snn.LIF(tau=2.0),
+        snn.Linear(16, 4),
+        snn.LeakyIntegrator(tau=4.0),
+    )
+    y = _compare(m, _spikes(8, 3, 12), backend=backend)
+    assert y.abs().sum() > 0
+
+
+def test_neuron_variants_compile():
+    torch.manual_seed(1)
+    m = torch.nn.Sequential(
+        snn.Linear(10, 12, spike_input=True),
+        snn.ParametricLIF(tau=3.0, v_reset=None),
+        snn.Linear(12, 12),
+        snn.AdaptiveLIF(tau=2.0, tau_a=20.0, beta_a=0.3),
+        snn.Linear(12, 6, spike_input=False),
+        snn.ParametricLIF(tau=2.0, channels=6, detach_reset=True),
+    )
+    x = 2.0 * _spikes(10, 2, 10, p=0.5)
+    _compare(m, x, backend="aot_eager")
+
+
+def test_sparse_linear_compiles():
+    torch.manual_seed(2)
+    m = torch.nn.Sequential(snn.SparseLinear(20, 8, density=0.3), snn.LIF(tau=2.0, v_threshold=0.2))
+    y = _compare(m, _spikes(6, 2, 20), backend="aot_eager")
+    assert y.sum() > 0
+
+
+def test_sparse_linear_keep_dense_grad_refused():
+    m = snn.SparseLinear(6, 3, density=0.5)
+    m.keep_dense_grad = True
+    c = torch.compile(m, fullgraph=True, backend="aot_eager")
+    torch._dynamo.reset()
+    with pytest.raises(Exception, match="keep_dense_grad"):
+        c(_spikes(2, 1, 6))
+
+
+def test_noisy_lif_with_given_noise_compiles():
+    x = torch.randn(5, 2, 7, dtype=torch.float64)
+    eps = 0.3 * torch.randn(5, 2, 7, dtype=torch.float64)
+
+    def f(x):
+        return SF.noisy_lif(x, beta=0.6, eps=eps)[0]
+
+    torch._dynamo.reset()
+    xe, xc = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    ye = f(xe)
+    ye.sum().backward()
+    yc = torch.compile(f, fullgraph=True, backend="aot_eager")(xc)
+    yc.sum().backward()
+    assert torch.equal(yc, ye)
+    torch.testing.assert_close(xc.grad, xe.grad)
+
+
+def test_inference_no_grad():
+    m = torch.nn.Sequential(snn.Linear(8, 5), snn.LIF(tau=2.0))
+    x = _spikes(4, 2, 8)
+    torch._dynamo.reset()
+    with torch.no_grad():
+        ye = m(x)
+        yc = torch.compile(m, fullgraph=True, backend="aot_eager")(x)
+    assert torch.equal(yc, ye)
+
+
+def test_custom_op_gradcheck_float64():
+    """The registered ops' autograd (what the compiled backward runs) against finite
+    differences, as the eager Functions are checked."""
+    torch.manual_seed(3)
+    x = torch.randn(6, 5, dtype=torch.float64, requires_grad=True)
+    v0 = torch.zeros(5, dtype=torch.float64, requires_grad=True)
+    b = torch.full((5,), 0.7, dtype=torch.float64, requires_grad=True)
+    d = torch.zeros(5, dtype=torch.float64)
+    cfg = _ops.pack(
+        {
+            "v_th": 1.0,
+            "v_reset": 0.0,
+            "soft": False,
+            "kind": 0,
+            "alpha": 2.0,
+            "smooth": True,
+            "detach": False,
+        }
+    )
+    torch.autograd.gradcheck(lambda x, v0, b: _ops.li_fwd(x, v0, b, d), (x, v0, b))
+    w = torch.randn(3, 5, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    xs = (torch.rand(6, 5, dtype=torch.float64) < 0.3).double().requires_grad_(True)
+    torch.autograd.gradcheck(lambda x, w, bias: _ops.spike_linear(x, w, bias, -1), (xs, w, bias))
+    torch.library.opcheck(_ops.lif_fwd, (x.detach(), v0.detach(), b.detach(), d, None, cfg, True))
+    torch.library.opcheck(_ops.spike_linear, (xs.detach(), w.detach(), bias.detach(), -1))
+
+
+def test_graph_holds_the_custom_ops():
+    """fullgraph=True with the kernels as single nodes of the traced graph (not traced into)."""
+    seen = []
+
+    def backend(gm, example_inputs):
+        seen.append(gm.code)
+        return gm.forward
+
+    torch._dynamo.reset()
+    m = torch.nn.Sequential(snn.Linear(6, 4), snn.LIF(), snn.Linear(4, 3), snn.LeakyIntegrator())
+    torch.compile(m, fullgraph=True, backend=backend)(_spikes(3, 2, 6))
+    code = "\n".join(seen)
+    assert "spikecore.lif_fwd" in code and "spikecore.li_fwd" in code
+    assert "spikecore.spike_linear" in code
