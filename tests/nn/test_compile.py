@@ -6,7 +6,9 @@ import torch
 
 import spikecore.nn as snn
 from spikecore.nn import _kernels, _ops
+from spikecore.nn import _kernels as K
 from spikecore.nn import functional as SF
+from spikecore.nn.surrogate import get as get_surrogate
 
 pytestmark = pytest.mark.skipif(not _kernels.has("lif"), reason="C++ kernels not built")
 
@@ -155,3 +157,31 @@ def test_graph_holds_the_custom_ops():
     code = "\n".join(seen)
     assert "spikecore.lif_fwd" in code and "spikecore.li_fwd" in code
     assert "spikecore.spike_linear" in code
+
+
+def test_opcheck_backward_and_sparse_ops():
+    """Fake implementations agree with the kernels in shape, dtype and strides (what inductor
+    asserts), for the backward ops as well."""
+    torch.manual_seed(4)
+    xs = _spikes(7, 9)
+    gy = torch.randn(7, 4)
+    torch.library.opcheck(_ops.spike_linear_wgrad_t, (xs, gy, -1))
+    torch.library.opcheck(_ops.spike_linear_wgrad_t, (torch.rand(7, 9), gy, 3))  # dense branch
+    m = snn.SparseLinear(9, 4, density=0.4)
+    ptr, post = m._syn_lists()
+    vals = m.weight.detach()
+    torch.library.opcheck(_ops.sparse_syn, (xs, vals, m.bias.detach(), ptr, post, 4))
+    torch.library.opcheck(_ops.sparse_syn_input_grad, (ptr, post, vals, gy, 9))
+    torch.library.opcheck(_ops.sparse_syn_weight_grad, (xs, ptr, post, vals, gy))
+    x = torch.randn(5, 4)
+    v0, b, d = torch.zeros(4), torch.full((4,), 0.6), torch.zeros(4)
+    cfg = _ops.pack(K._cfg(1.0, 0.0, get_surrogate("atan"), False) | {"rho": 0.9, "beta_a": 0.2})
+    z, h, vT, bits = _ops.lif_fwd(x, v0, b, d, None, cfg, True)
+    torch.library.opcheck(_ops.lif_bwd, (h, v0, torch.ones_like(z), None, b, d, None, bits, cfg))
+    z, h, ap, vT, aT = _ops.alif_fwd(x, v0, v0.clone(), b, d, cfg)
+    torch.library.opcheck(_ops.alif_fwd, (x, v0, v0.clone(), b, d, cfg))
+    torch.library.opcheck(_ops.alif_bwd, (h, ap, v0, torch.ones_like(z), None, None, b, d, cfg))
+    out = _ops.li_fwd(x, v0, b, d)
+    torch.library.opcheck(_ops.li_bwd, (out, v0, torch.ones_like(out), b, d))
+    eps = 0.3 * torch.randn(5, 4)
+    torch.library.opcheck(_ops.lif_fwd, (x, v0, b, d, eps, cfg, True))  # NoisyLIF bits

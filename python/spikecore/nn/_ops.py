@@ -232,17 +232,18 @@ def _spike_linear(x2: Tensor, weight: Tensor, bias: Optional[Tensor], max_nnz: i
     return K._spike_linear_fwd(x2, weight, bias, csr)
 
 
-def _spike_linear_wgrad(x2: Tensor, gy: Tensor, max_nnz: int) -> Tensor:
+def _spike_linear_wgrad_t(x2: Tensor, gy: Tensor, max_nnz: int) -> Tensor:
+    """(dL/dW)^T [k, out], contiguous (the caller takes the transpose view)."""
     csr = K._gather(x2, max_nnz)
     if csr is None:
-        return gy.t().mm(x2)
-    return K._spike_linear_wgrad(csr, gy, x2.shape[1])
+        return x2.t().mm(gy)
+    return K._spike_linear_wgrad(csr, gy, x2.shape[1]).t()
 
 
-spike_linear_wgrad = define(
-    "spike_linear_wgrad",
-    _spike_linear_wgrad,
-    lambda x2, gy, max_nnz: gy.new_empty(gy.shape[1], x2.shape[1]),
+spike_linear_wgrad_t = define(
+    "spike_linear_wgrad_t",
+    _spike_linear_wgrad_t,
+    lambda x2, gy, max_nnz: gy.new_empty(x2.shape[1], gy.shape[1]),
 )
 
 
@@ -256,7 +257,7 @@ def _spike_linear_backward(ctx, gy):
     x2, weight = ctx.saved_tensors
     gy = gy.contiguous()
     gx = gy.mm(weight) if ctx.needs_input_grad[0] else None
-    gw = spike_linear_wgrad(x2, gy, ctx.max_nnz) if ctx.needs_input_grad[1] else None
+    gw = spike_linear_wgrad_t(x2, gy, ctx.max_nnz).t() if ctx.needs_input_grad[1] else None
     gb = gy.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
     return gx, gw, gb, None
 
