@@ -387,5 +387,37 @@ void bind_engine(nb::module_ m) {
           },
           nb::arg("rec"), nb::arg("start"), nb::arg("c"))
       // running
-      .def("run", &Network::run, nb::arg("n_steps"), nb::call_guard<nb::gil_scoped_release>());
+      .def("run", &Network::run, nb::arg("n_steps"), nb::call_guard<nb::gil_scoped_release>())
+      // distributed runs (spikecore.sim.distributed exchanges the spikes with mpi4py)
+      .def("set_partition", &Network::set_partition, nb::arg("rank"), nb::arg("n_ranks"))
+      .def_prop_ro("part_rank", &Network::part_rank)
+      .def_prop_ro("part_size", &Network::part_size)
+      .def(
+          "owned_range",
+          [](const Network& n, int32_t pop) {
+            int64_t lo, hi;
+            n.owned_range(n.population(pop).n, lo, hi);
+            return nb::make_tuple(lo, hi);
+          },
+          nb::arg("pop"))
+      .def("window_begin", &Network::window_begin, nb::arg("n_steps"),
+           nb::call_guard<nb::gil_scoped_release>())
+      .def_prop_ro("window_steps_left", &Network::window_steps_left)
+      .def("window_update",
+           [](Network& n) {
+             std::vector<int32_t> ids, counts;
+             {
+               nb::gil_scoped_release r;
+               n.window_update(ids, counts);
+             }
+             return nb::make_tuple(to_numpy(std::move(ids)), to_numpy(std::move(counts)));
+           })
+      .def(
+          "window_deliver",
+          [](Network& n, Vec<int32_t> ids, Vec<int32_t> counts, int32_t n_ranks) {
+            nb::gil_scoped_release r;
+            n.window_deliver(ids.data(), int64_t(ids.shape(0)), counts.data(),
+                             int64_t(counts.shape(0)), n_ranks);
+          },
+          nb::arg("ids"), nb::arg("counts"), nb::arg("n_ranks"));
 }

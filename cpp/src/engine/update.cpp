@@ -71,7 +71,7 @@ inline void dispatch_bool(bool b, F&& f) {
 void Network::update_block(Population& p, int32_t pi, int rank, int64_t t,
                            std::vector<int32_t>& out) {
   int64_t lo64, hi64;
-  ThreadPool::block_range(p.n, pool_->size(), rank, lo64, hi64);
+  thread_block(p.n, rank, lo64, hi64);  // block `rank` of this process's neurons
   const int32_t lo = int32_t(lo64), hi = int32_t(hi64);
   if (lo >= hi) return;  // spikes are appended to `out`
   if (p.model == NeuronModel::Source) {

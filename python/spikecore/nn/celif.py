@@ -275,18 +275,13 @@ def celif(
         detach_reset,
         generator,
     )
+    tk = _triton_fn(current, op, context) if backend == "auto" else None
+    if tk is not None:  # CUDA (or SPIKECORE_TRITON=interpret): the Triton kernels
+        return _celif_cpp(*_flat_inputs(current, context), current, op, fn=tk)
     if backend != "torch" and has_kernel():
         ok, why = _kernels.usable(current, op.sg, context, op.v, op.a, op.c, op.beta, op.lambda_c)
         if ok:
-            T = current.shape[0]
-            I2 = current.reshape(T, -1).contiguous()
-            # the same tensor as context (CELIF(context='shared')): one input, one gradient
-            q2 = (
-                None
-                if context is current
-                else context.to(current.dtype).reshape(T, I2.shape[1]).contiguous()
-            )
-            return _celif_cpp(I2, q2, current, op)
+            return _celif_cpp(*_flat_inputs(current, context), current, op)
         if backend == "cpp":
             raise ValueError(f"backend: 'cpp' cannot run this call ({why}); use 'auto' or 'torch'")
     elif backend == "cpp":
@@ -309,10 +304,30 @@ def celif(
     )
 
 
+def _flat_inputs(current, context):
+    """(I2, q2) [T, N] for the fused kernels; q2 None when the context is the current
+    (CELIF(context='shared')): one input, one gradient."""
+    T = current.shape[0]
+    I2 = current.reshape(T, -1).contiguous()
+    if context is current:
+        return I2, None
+    return I2, context.to(current.dtype).reshape(T, I2.shape[1]).contiguous()
+
+
+def _triton_fn(current, op: _Op, context):
+    """The Triton CE-LIF autograd function when this call is routed to it, else None."""
+    from . import triton as _tr
+
+    if not _tr.wants(current, context, op.v, op.a, op.c, op.beta, op.lambda_c, op.eps):
+        return None
+    k = _tr.kernels("celif")
+    return k.CELIFFn if k.supports(op.sg) else None
+
+
 def _flat_param(p, like, n: int) -> torch.Tensor:
     """A decay as a flat tensor of length n (per neuron) or 1 (broadcast), in like's dtype."""
     if not isinstance(p, torch.Tensor):
-        return torch.tensor([p], dtype=like.dtype)
+        return torch.tensor([p], dtype=like.dtype, device=like.device)
     p = p.to(like.dtype)
     if p.numel() == 1:
         return p.reshape(1)
@@ -442,9 +457,11 @@ class _CELIFFn(torch.autograd.Function):
         )
 
 
-def _celif_cpp(I2, q2, like, op: _Op, cols: int = 0, bias=None):
+def _celif_cpp(I2, q2, like, op: _Op, cols: int = 0, bias=None, fn=None):
     """Runs the fused kernel on I2, q2 [T, N] (q2 None: shared) for neurons shaped like
-    like[1:]; ``bias`` [cols] (or None) is added to the currents inside the kernel."""
+    like[1:]; ``bias`` [cols] (or None) is added to the currents inside the kernel. ``fn``: the
+    autograd function (default the C++ kernel's; the Triton one on CUDA)."""
+    Fn = _CELIFFn if fn is None else fn
     T = like.shape[0]
     st = tuple(like.shape[1:])
     n = math.prod(st)
@@ -455,7 +472,7 @@ def _celif_cpp(I2, q2, like, op: _Op, cols: int = 0, bias=None):
     omlam = (
         (1.0 - lam)
         if isinstance(lambda_c, torch.Tensor)
-        else torch.tensor([1.0 - lambda_c], dtype=like.dtype)
+        else torch.tensor([1.0 - lambda_c], dtype=like.dtype, device=like.device)
     )
     b = _flat_param(op.beta, like, n)
     if b.numel() != lam.numel():  # the kernel takes both per neuron or both scalar
@@ -482,11 +499,11 @@ def _celif_cpp(I2, q2, like, op: _Op, cols: int = 0, bias=None):
         isinstance(t, torch.Tensor) and t.requires_grad for t in args
     )
     if needs_grad:
-        z, vT, aT, cT = _CELIFFn.apply(*args)
+        z, vT, aT, cT = Fn.apply(*args)
     else:  # inference: the same forward, no graph
         z = I2.new_empty(T, n)
         vT, aT, cT = (I2.new_empty(n) for _ in range(3))
-        _CELIFFn.run_forward(*args, z, vT, aT, cT)
+        Fn.run_forward(*args, z, vT, aT, cT)
     return z.reshape(like.shape), CELIFState(vT.reshape(st), aT.reshape(st), cT.reshape(st))
 
 
@@ -650,9 +667,12 @@ class CELIF(nn.Module):
         order as Linear), and the bias is added to :math:`I_t` inside the neuron kernel, in the
         order a Linear adds it (after the product); its gradient is summed there too.
         """
+        from . import triton as _tr
+
         fc, cx = self.fc, self.context
         if (
             cx is None
+            or _tr.wants(x)  # CUDA / SPIKECORE_TRITON=interpret: the unfused path's Triton kernel
             or self.backend == "torch"
             or not has_kernel()
             or "torch" in (fc.backend, cx.backend)

@@ -348,15 +348,15 @@ class Deployed:
     ``n_in``, ``n_out``. :meth:`run` may be called repeatedly; each call starts from rest.
     """
 
-    def __init__(self, layers: List[LayerSpec], n_threads: int = 1):
+    def __init__(self, layers: List[LayerSpec], n_threads: int = 1, comm=None):
         self.layers = layers
         self.n_in = layers[0].n_in
         self.n_out = layers[-1].n
-        self._build(n_threads)
+        self._build(n_threads, comm)
 
-    def _build(self, n_threads: int) -> None:
+    def _build(self, n_threads: int, comm=None) -> None:
         layers = self.layers
-        self.net = net = Network(dt=1.0, n_threads=n_threads, seed=0, max_delay=4.0)
+        self.net = net = Network(dt=1.0, n_threads=n_threads, seed=0, max_delay=4.0, comm=comm)
         self.input = net.add_population(self.n_in, "spike_source", name="input")
         has_bias = any(L.bias is not None for L in layers)
         self.bias = (
@@ -513,7 +513,7 @@ class Deployed:
         return f"Deployed({sizes}, synapses={sum(L.n_synapses for L in self.layers)})"
 
 
-def from_torch(model, *, n_threads: int = 1) -> Deployed:
+def from_torch(model, *, n_threads: int = 1, comm=None) -> Deployed:
     """Turn a trained feedforward spikecore.nn model into an engine network (see module doc).
 
     Parameters
@@ -524,6 +524,9 @@ def from_torch(model, *, n_threads: int = 1) -> Deployed:
         Nested Sequentials are flattened; Identity and Dropout are skipped.
     n_threads : int, default 1
         Engine threads (results do not depend on it).
+    comm : mpi4py communicator, optional
+        Split the engine network across its ranks (every rank calls ``from_torch`` and ``run``
+        with the same model and input; results do not depend on it): see docs/distributed.md.
 
     Returns
     -------
@@ -532,4 +535,4 @@ def from_torch(model, *, n_threads: int = 1) -> Deployed:
     """
     if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral) or n_threads < 1:
         raise ValueError(f"n_threads: must be a positive int, got {n_threads!r}")
-    return Deployed(parse(model), n_threads=int(n_threads))
+    return Deployed(parse(model), n_threads=int(n_threads), comm=comm)

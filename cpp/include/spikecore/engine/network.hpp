@@ -141,6 +141,33 @@ class Network {
   void set_events(int64_t e) { events_ = e; }
   size_t memory_bytes() const;
 
+  // --- distributed runs (several processes; the Python layer exchanges the spikes) ---------
+  // This process is rank `rank` of `n_ranks`: it owns the neurons ThreadPool::block_range(n,
+  // n_ranks, rank) of every population of n neurons, updates only them and keeps only the
+  // synapses onto them (connect, connect_steps); state arrays stay full size. Connection rules
+  // draw exactly as in one process (fixed in-degree generates the owned targets only, the other
+  // rules generate everything and keep the owned targets). Set before the first projection.
+  void set_partition(int rank, int n_ranks);
+  int part_rank() const { return part_rank_; }
+  int part_size() const { return part_size_; }
+  // Owned neurons [lo, hi) of a population of n.
+  void owned_range(int32_t n, int64_t& lo, int64_t& hi) const;
+  // Neurons [lo, hi) of a population of n that thread b updates: block b of the owned range.
+  void thread_block(int32_t n, int b, int64_t& lo, int64_t& hi) const;
+  // The window API (what run() does in one process, cut at the spike exchange): window_begin
+  // prepares a run of n_steps and returns the window W (steps between exchanges: the minimum
+  // delay); window_update advances the owned neurons by min(W, steps left) steps and returns the
+  // local spikes of the window (ids step by step, population by population, in neuron order;
+  // counts[s * n_pops + p]); window_deliver takes the spikes of every rank (rank-major: counts
+  // [rank][s][p], ids in the same order), delivers them into the owned targets' rings, records
+  // spikes and rates, and ends the window. Step by step and target by target the summation order
+  // is that of run(): rasters are bitwise identical for any ranks x threads.
+  int32_t window_begin(int64_t n_steps);
+  int64_t window_steps_left() const { return win_end_ - step_; }
+  int32_t window_update(std::vector<int32_t>& ids, std::vector<int32_t>& counts);
+  void window_deliver(const int32_t* ids, int64_t n_ids, const int32_t* counts, int64_t n_counts,
+                      int32_t n_ranks);
+
  private:
   Population& pop_ref(int32_t p);
   // populations.cpp
@@ -148,8 +175,11 @@ class Network {
   // connect.cpp
   int32_t finish_projection(Projection&& pj);
   uint16_t delay_steps(double ms, const char* arg) const;
-  // network.cpp: everything a run needs derived before its first step
+  // network.cpp: everything a run needs derived before its first step; the two phases of a
+  // window for thread `rank` (update: my blocks; deliver: into my targets)
   void prepare(int64_t n_steps);
+  void update_phase(int rank, int par, int64_t w0, int64_t wn, std::vector<size_t>& next_row);
+  void deliver_phase(int rank, int par, int64_t w0, int64_t wn);
   // update.cpp: advance block `rank` of population p (index pi) by step t; spikes -> out
   void update_block(Population& p, int32_t pi, int rank, int64_t t, std::vector<int32_t>& out);
   // inputs.cpp
@@ -194,6 +224,9 @@ class Network {
   std::vector<std::vector<SpikeList>> spikes_[2];
   std::vector<std::vector<int32_t>> poisson_by_pop_;
   std::vector<int64_t> thread_events_;
+  int part_rank_ = 0, part_size_ = 1;
+  int64_t win_end_ = 0, win_idx_ = 0;  // window API: end of the run, windows done
+  int32_t win_n_ = 0;                  // steps of the window updated, not yet delivered
 };
 
 }  // namespace spikecore
