@@ -27,8 +27,10 @@ NIR has no soft reset and no adaptive threshold: a soft-reset LIF is exported wi
 ``metadata = {"reset": "subtract"}`` (read back by :func:`from_nir`, ignored by other tools) and
 AdaptiveLIF raises. NoisyLIF is exported as its deterministic eval-mode LIF.
 
-:func:`from_nir` reads Input, Output, Affine, Linear, Scale, Flatten, IF, I, LI, LIF, CubaLI,
-CubaLIF and Threshold nodes in any feedforward graph. A neuron's input gain (``r dt / tau``;
+:func:`from_nir` reads Input, Output, Affine, Linear, Scale, Flatten, Conv1d, Conv2d, AvgPool2d,
+SumPool2d, Delay, IF, I, LI, LIF, CubaLI, CubaLIF and Threshold nodes in any feedforward graph
+(convolutions and pooling run per step through :class:`PerStep`; Delay shifts each feature by
+``delay / dt`` whole steps, :class:`Delay`). A neuron's input gain (``r dt / tau``;
 ``r dt`` for IF / I; ``w_in dt / tau_syn`` for the synaptic stage of CubaLI(F)) is folded into
 the preceding Affine / Linear. Per-neuron ``tau`` gives a ``ParametricLIF(channels=n)``;
 per-neuron ``v_threshold`` is normalised to 1 by dividing the neuron's input gain, ``v_leak``
@@ -82,7 +84,13 @@ def _check_dt(dt) -> float:
 
 
 def to_nir(model, dt: float = 1e-4, peer: str = "nir", input_shape=None):
-    """Export a feedforward spikecore.nn ``nn.Sequential`` to a ``nir.NIRGraph``.
+    """Export a feedforward spikecore.nn ``nn.Sequential`` (or a graph module from
+    :func:`from_nir`) to a ``nir.NIRGraph``.
+
+    Chains of Linear / SparseLinear and neurons map layer by layer; models with convolutions,
+    pooling, Flatten, Scale, Threshold or Delay, and graphs with branches, go through the
+    general exporter, which needs ``input_shape`` (the per-sample shape, e.g. ``(2, 16, 16)``)
+    unless the model starts with a Linear.
 
     ``peer='norse'`` writes ``r = 1`` with the input resistance ``tau/dt`` folded into the
     preceding Affine (Norse's importer ignores ``r``) and always Affine (zero bias if none);
