@@ -185,3 +185,12 @@ def test_opcheck_backward_and_sparse_ops():
     torch.library.opcheck(_ops.li_bwd, (out, v0, torch.ones_like(out), b, d))
     eps = 0.3 * torch.randn(5, 4)
     torch.library.opcheck(_ops.lif_fwd, (x, v0, b, d, eps, cfg, True))  # NoisyLIF bits
+
+
+def test_dendritic_lif_compiles():
+    """DendriticLIF with its default backend (the masked dense branch product, then the fused
+    LIF op). The index-gather kernel (backend='cpp') and CELIF are not registered yet."""
+    torch.manual_seed(5)
+    m = torch.nn.Sequential(snn.DendriticLIF(12, 5, branches=3, v_threshold=0.3))
+    y = _compare(m, _spikes(6, 2, 12, p=0.5), backend="aot_eager")
+    assert y.sum() > 0
