@@ -194,3 +194,15 @@ def test_dendritic_lif_compiles():
     m = torch.nn.Sequential(snn.DendriticLIF(12, 5, branches=3, v_threshold=0.3))
     y = _compare(m, _spikes(6, 2, 12, p=0.5), backend="aot_eager")
     assert y.sum() > 0
+
+
+@pytest.mark.parametrize("context", ["separate", "shared"])
+def test_celif_compiles(context):
+    torch.manual_seed(6)
+    m = torch.nn.Sequential(
+        snn.CELIF(10, 6, context=context, learn_lambda=True, v_threshold=0.5),
+        snn.Linear(6, 3),
+        snn.LeakyIntegrator(),
+    )
+    y = _compare(m, _spikes(7, 2, 10, p=0.4), backend="aot_eager")
+    assert y.abs().sum() > 0

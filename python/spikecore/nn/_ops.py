@@ -30,7 +30,7 @@ from torch import Tensor
 
 from . import _kernels as K
 
-__all__ = ["compiling", "define", "pack", "unpack"]
+__all__ = ["compiling", "define", "pack", "unpack", "LIF_KEYS", "CELIF_KEYS"]
 
 NAMESPACE = "spikecore"
 
@@ -56,20 +56,27 @@ def define(
     return op
 
 
-_CFG_KEYS = ("v_th", "v_reset", "soft", "kind", "alpha", "smooth", "detach", "rho", "beta_a")
+LIF_KEYS = ("v_th", "v_reset", "soft", "kind", "alpha", "smooth", "detach", "rho", "beta_a")
+CELIF_KEYS = (
+    "rho", "omr", "beta_a", "gamma", "v_th", "kind", "alpha", "smooth", "detach", "cols"
+)  # fmt: skip
 _BOOL = ("soft", "smooth", "detach")
+_INT = ("kind", "cols")
 
 
-def pack(cfg: dict) -> List[float]:
-    """A LIF-family ``cfg`` dict (``_kernels._cfg``) as the float list the ops take."""
-    return [float(cfg.get(k, 0.0)) for k in _CFG_KEYS]
+def pack(cfg: dict, keys: Tuple[str, ...] = LIF_KEYS) -> List[float]:
+    """A kernel's ``cfg`` dict (``_kernels._cfg``; CE-LIF's with ``CELIF_KEYS``) as the float
+    list the ops take (missing keys: 0)."""
+    return [float(cfg.get(k, 0.0)) for k in keys]
 
 
-def unpack(c: List[float]) -> dict:
-    out = dict(zip(_CFG_KEYS, c))
-    for k in _BOOL:
-        out[k] = bool(out[k])
-    out["kind"] = int(out["kind"])
+def unpack(c: List[float], keys: Tuple[str, ...] = LIF_KEYS) -> dict:
+    out: dict = dict(zip(keys, c))
+    for k in out:
+        if k in _BOOL:
+            out[k] = bool(out[k])
+        elif k in _INT:
+            out[k] = int(out[k])
     return out
 
 
@@ -334,3 +341,104 @@ sparse_syn = define(
     _sparse_syn_backward,
     _sparse_syn_setup,
 )
+
+
+# -- CE-LIF (spikecore.nn.celif) -------------------------------------------------------------
+def _celif_fwd(
+    I: Tensor,
+    q: Optional[Tensor],
+    v0: Tensor,
+    a0: Tensor,
+    c0: Tensor,
+    beta: Tensor,
+    lam: Tensor,
+    omlam: Tensor,
+    bias: Optional[Tensor],
+    eps: Optional[Tensor],
+    cfg: List[float],
+) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    from .celif import _CELIFFn
+
+    z = I.new_empty(I.shape[0], v0.shape[0])
+    vT, aT, cT = (torch.empty_like(v0) for _ in range(3))
+    c = unpack(cfg, CELIF_KEYS)
+    _CELIFFn.run_forward(I, q, v0, a0, c0, beta, lam, omlam, bias, eps, c, z, vT, aT, cT)
+    return z, vT, aT, cT
+
+
+def _celif_fwd_fake(I, q, v0, a0, c0, beta, lam, omlam, bias, eps, cfg):
+    return (I.new_empty(I.shape[0], v0.shape[0]), *(torch.empty_like(v0) for _ in range(3)))
+
+
+def _celif_bwd(
+    I: Tensor,
+    q: Optional[Tensor],
+    v0: Tensor,
+    a0: Tensor,
+    c0: Tensor,
+    gz: Tensor,
+    gvT: Optional[Tensor],
+    gaT: Optional[Tensor],
+    gcT: Optional[Tensor],
+    beta: Tensor,
+    lam: Tensor,
+    omlam: Tensor,
+    bias: Optional[Tensor],
+    eps: Optional[Tensor],
+    cfg: List[float],
+    need_b: bool,
+    need_l: bool,
+) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    from .celif import _celif_bwd as bwd
+
+    c = unpack(cfg, CELIF_KEYS)
+    args = (I, q, v0, a0, c0, gz, gvT, gaT, gcT, beta, lam, omlam, bias, eps, c)
+    return bwd(*args, need_b, need_l)
+
+
+def _celif_bwd_fake(I, q, v0, a0, c0, gz, gvT, gaT, gcT, beta, lam, omlam, bias, eps, cfg,
+                    need_b, need_l):  # fmt: skip
+    n = v0.shape[0]
+    return (
+        torch.empty_like(I),
+        I.new_empty(0) if q is None else torch.empty_like(q),
+        *(I.new_empty(n) for _ in range(3)),
+        I.new_empty(n if need_b else 0),
+        *(I.new_empty(n if need_l else 0) for _ in range(2)),
+        I.new_empty(0 if bias is None else n),
+    )
+
+
+celif_bwd = define("celif_bwd", _celif_bwd, _celif_bwd_fake)
+
+
+def _celif_setup(ctx, inputs, output):
+    ctx.save_for_backward(*inputs[:10])
+    ctx.cfg = inputs[10]
+
+
+def _celif_backward(ctx, gz, gvT, gaT, gcT):
+    I, q, v0, a0, c0, beta, lam, omlam, bias, eps = ctx.saved_tensors
+    need = ctx.needs_input_grad
+    if gz is None:
+        gz = I.new_zeros(I.shape[0], v0.shape[0])
+    gI, gq, gv0, ga0, gc0, gb, gl, gol, gbias = celif_bwd(
+        I, q, v0, a0, c0, gz, gvT, gaT, gcT, beta, lam, omlam, bias, eps, ctx.cfg,
+        need[5], any(need[5:8]),
+    )  # fmt: skip
+    return (
+        gI,
+        None if q is None else gq,
+        gv0,
+        ga0,
+        gc0,
+        K._reduce(gb, beta) if need[5] else None,
+        K._reduce(gl, lam) if need[6] else None,
+        K._reduce(gol, omlam) if need[7] else None,
+        None if bias is None else gbias.view(-1, bias.shape[0]).sum(0),
+        None,
+        None,
+    )
+
+
+celif_fwd = define("celif_fwd", _celif_fwd, _celif_fwd_fake, _celif_backward, _celif_setup)
