@@ -65,6 +65,11 @@ def test_variant_not_built_and_native_builds():
         _isa.choose("avx2", _cpu(), ["native"])
     with pytest.raises(_isa.IsaError, match="portable build"):
         _isa.choose("native", _cpu(), ALL)
+    with pytest.raises(_isa.IsaError, match="not an x86-64 CPU"):
+        _isa.choose("avx2", {}, ALL)
+    with pytest.raises(_isa.IsaError, match="probe spikecore._cpu is missing"):
+        _isa.choose("avx512", None, ALL)
+    assert _isa.choose("baseline", {}, ["baseline"]) == "baseline"
 
 
 def test_this_machine():

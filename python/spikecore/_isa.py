@@ -125,8 +125,13 @@ def choose(
             f"core needs (the baseline is {LEVELS['baseline']}: SSE4.2, POPCNT); build spikecore "
             f"from source with -DSPIKECORE_NATIVE=ON to compile for this CPU"
         )
+    # Without the CPU's features (not x86, or no probe) only the baseline is safe.
+    ok = [
+        i
+        for i in ISAS
+        if i in built and (i == "baseline" or (features and not missing(i, features)))
+    ]
     if req in ("", "auto"):
-        ok = [i for i in ISAS if i in built and not missing(i, features)]
         return ok[-1] if ok else "baseline"
     if req == "native":
         raise IsaError(
@@ -135,11 +140,16 @@ def choose(
         )
     lacking = missing(req, features)
     if lacking:
-        runs = [i for i in ISAS if i in built and not missing(i, features)]
         raise IsaError(
             f"{ENV}={req} asks for the {req} variant of spikecore._core ({LEVELS[req]}), but this "
-            f"CPU lacks {', '.join(lacking)}; variants this CPU runs: {', '.join(runs)} (or unset "
+            f"CPU lacks {', '.join(lacking)}; variants this CPU runs: {', '.join(ok)} (or unset "
             f"{ENV} for the automatic choice)"
+        )
+    if req != "baseline" and not features:
+        raise IsaError(
+            f"{ENV}={req}: the CPU's features are unknown here ("
+            + ("not an x86-64 CPU" if features == {} else "the probe spikecore._cpu is missing")
+            + f"), so only the baseline variant is safe; unset {ENV}"
         )
     if req not in built:
         raise IsaError(
@@ -162,7 +172,9 @@ def supported_isas() -> List[str]:
     feats = cpu_features()
     if missing("baseline", feats):
         return []
-    return [i for i in ISAS if i in built and not missing(i, feats)]
+    return [
+        i for i in ISAS if i in built and (i == "baseline" or (feats and not missing(i, feats)))
+    ]
 
 
 def active_isa() -> str:
@@ -170,7 +182,7 @@ def active_isa() -> str:
     ``import spikecore._core`` would load now (:class:`IsaError` if none can)."""
     mod = sys.modules.get(_CORE)
     if mod is not None:
-        return str(getattr(mod, "__isa__", "baseline"))
+        return str(getattr(mod, "__isa__", "unknown"))  # "unknown": built before __isa__
     return select()
 
 
