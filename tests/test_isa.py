@@ -121,11 +121,14 @@ def test_forced_missing_variant_is_an_error_not_a_crash():
         else:
             print("LOADED", isa.active_isa())
     """
+    built = _isa.built_isas()
+    if built == ["native"]:
+        pytest.skip("a SPIKECORE_NATIVE build has one variant")
     cases = [
         ("avx512", ("avx512f", "avx2"), "ERR SPIKECORE_ISA=avx512 asks for the avx512 variant"),
         ("bogus", (), "ERR SPIKECORE_ISA='bogus' is not a known ISA variant"),
         ("", ("sse4_2",), "ERR this CPU lacks sse4_2"),
-        ("auto", ("avx512bw",), "LOADED avx2"),
+        ("auto", ("avx512bw",), "LOADED " + ("avx2" if "avx2" in built else "baseline")),
     ]
     for isa, lacks, expect in cases:
         out = _run(f"LACKS = {lacks!r}\n" + textwrap.dedent(code), isa)
