@@ -239,8 +239,22 @@ def test_results_bitwise_identical_across_variants(variant_results):
     ref = variant_results[isas[0]]
     assert ref["raster_E_steps"].size > 100 and ref["spiketrum_decoded"].size > 0
     assert ref["spiketrum_amp"].size == ref["spiketrum_t"].size > 100
+    fma = [i for i in isas if i != "baseline"]  # x86-64-v3 and up have FMA
     for isa in isas[1:]:
         r = variant_results[isa]
         assert set(r) == set(ref)
-        diff = [k for k in ref if k != "isa" and not np.array_equal(r[k], ref[k])]
+        # Spiketrum's correlation kernel alone opts in to FMA contraction
+        # (cpp/src/audio/spiketrum.cpp, `correlate`): its amplitudes round differently with and
+        # without FMA, so they are bitwise only among the FMA variants; the events themselves
+        # (times, kernels, levels) are bitwise everywhere.
+        loose = FMA_ONLY if (isa in fma) != (isas[0] in fma) else set()
+        diff = [k for k in ref if k not in {"isa", *loose} and not np.array_equal(r[k], ref[k])]
         assert not diff, (isa, diff)
+        for k in loose:
+            np.testing.assert_allclose(r[k], ref[k], rtol=1e-4, atol=1e-6, err_msg=(isa, k))
+    for isa in fma[1:]:
+        for k in FMA_ONLY:
+            assert np.array_equal(variant_results[isa][k], variant_results[fma[0]][k]), (isa, k)
+
+
+FMA_ONLY = {"spiketrum_amp", "spiketrum_decoded"}
