@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 
+from spikecore import _isa
+
 __version__ = "0.1.0"
 
 _SUBMODULES = (
@@ -24,6 +26,11 @@ _SUBMODULES = (
     "experiments",
     "bench",
 )
+
+
+# `import spikecore._core` loads the ISA variant of the compiled core this CPU runs best (or the one
+# SPIKECORE_ISA names): see spikecore/_isa.py.
+_isa.install()
 
 
 def __getattr__(name: str):
