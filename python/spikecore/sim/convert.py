@@ -289,6 +289,9 @@ def _neuron_of(L: LayerSpec) -> NeuronSpec:
     return spec
 
 
+_SHAPE_LAYERS = "torch.nn.Conv2d, spikecore.nn.SparseConv2d, AvgPool2d, AdaptiveAvgPool2d, Flatten"
+
+
 def _add_recurrent(L: LayerSpec, m, i: int) -> None:
     """A recurrent layer (``recurrent_synapses()``, spikecore.nn.Recurrent): its population
     projects onto itself with delay one step, so a spike of torch step t arrives in step t + 1."""
@@ -303,13 +306,113 @@ def _add_recurrent(L: LayerSpec, m, i: int) -> None:
 
 _VALID = (
     "valid: torch.nn.Linear, spikecore.nn.Linear, spikecore.nn.SparseLinear, "
-    "spikecore.nn.DendriticLinear (layers with synapses()), followed by a neuron with "
+    "spikecore.nn.DendriticLinear (layers with synapses()), or a convolutional chain ("
+    + _SHAPE_LAYERS
+    + ", then Linear; needs input_shape), followed by a neuron with "
     "spec() (LIF, ParametricLIF with scalar tau, AdaptiveLIF, NoisyLIF, LeakyIntegrator), "
     "or CELIF / DendriticLIF / Recurrent"
 )
 
 
-def parse(model) -> List[LayerSpec]:
+def _is_shape_layer(m) -> bool:
+    """A layer acting on [C, H, W] maps that deploys as explicit synapses (its Jacobian)."""
+    import torch
+
+    from spikecore.nn.sparse_conv import SparseConv2d
+
+    return isinstance(
+        m,
+        (
+            torch.nn.Conv2d,
+            SparseConv2d,
+            torch.nn.AvgPool2d,
+            torch.nn.AdaptiveAvgPool2d,
+            torch.nn.Flatten,
+        ),
+    )
+
+
+class _Chain:
+    r"""Consecutive affine layers between two neuron layers of a convolutional network
+    (convolutions, average pools, Flatten, then optionally Linear layers), deployed as one
+    explicit projection: the chain is :math:`x \mapsto J x + c`; :math:`J` is read off the
+    bias-free chain on unit vectors (each weight of a single convolution is exactly its kernel
+    entry; zero weights dropped), :math:`c` = chain(0) is the bias."""
+
+    def __init__(self, mods: List[Any], shape: Tuple[int, ...]):
+        import copy
+
+        import torch
+
+        from spikecore.sim.converted import unit_jacobian
+
+        self.mods, self.shape = mods, shape
+        n_in = int(np.prod(shape))
+        seq = torch.nn.Sequential(*mods).eval()
+        nobias = copy.deepcopy(seq)
+        for m in nobias.modules():
+            b = getattr(m, "bias", None)
+            if isinstance(b, torch.Tensor):
+                with torch.no_grad():
+                    b.zero_()
+        with torch.no_grad():
+            c = seq(torch.zeros((1,) + shape, dtype=torch.float32))
+        self.out_shape = tuple(c.shape[1:])
+        pre, post, w = unit_jacobian(nobias, shape)
+        c = c.reshape(-1).numpy()
+        self.spec = SynapseSpec(n_in, int(c.size), pre, post, w, c if np.any(c != 0) else None)
+
+    def synapses(self) -> Tuple[SynapseSpec, ...]:
+        return (self.spec,)
+
+
+def _group(mods: List[Any], input_shape: Optional[Tuple[int, ...]]) -> List[Any]:
+    """Replace each run of convolutional-chain layers (with any Linear layers right after it)
+    by a :class:`_Chain`, tracking the per-sample shape from ``input_shape``."""
+    import torch
+
+    out: List[Any] = []
+    shape = input_shape
+    i = 0
+    while i < len(mods):
+        m = mods[i]
+        if isinstance(m, torch.nn.MaxPool2d):
+            raise ValueError(
+                f"model: layer {i} (MaxPool2d): max-pooling of spikes is not a weighted sum "
+                "and has no engine deployment; use AvgPool2d or a strided convolution"
+            )
+        if _is_shape_layer(m):
+            if shape is None:
+                raise ValueError(
+                    f"input_shape: required to deploy layer {i} ({type(m).__name__}); pass the "
+                    "input's shape without time and batch, e.g. input_shape=(2, 16, 16)"
+                )
+            j = i
+            while j < len(mods) and (
+                _is_shape_layer(mods[j]) or isinstance(mods[j], torch.nn.Linear)
+            ):
+                j += 1
+            try:
+                ch = _Chain(mods[i:j], shape)
+            except (RuntimeError, ValueError) as e:
+                raise ValueError(
+                    f"model: layers {i}..{j - 1} ({', '.join(type(x).__name__ for x in mods[i:j])})"
+                    f" do not apply to inputs of shape {shape}: {e}"
+                ) from None
+            out.append(ch)
+            shape = ch.out_shape
+            i = j
+            continue
+        own = callable(getattr(m, "synapses", None)) or isinstance(m, torch.nn.Linear)
+        if own and not callable(getattr(m, "spec", None)):
+            n_out = getattr(m, "out_features", None)
+            shape = (int(n_out),) if n_out else None
+        out.append(m)
+        i += 1
+    return out
+
+
+def parse(model, input_shape: Optional[Tuple[int, ...]] = None) -> List[LayerSpec]:
     """The deployable layers of ``model`` (see the module docstring for what is accepted).
 
     Each module is read through its public methods only: ``spec()`` (a neuron: its
@@ -323,6 +426,7 @@ def parse(model) -> List[LayerSpec]:
             f"model: expected a torch.nn.Module (nn.Sequential), got {type(model).__name__}"
         )
     mods = [m for m in _flatten(model) if not isinstance(m, (torch.nn.Identity, torch.nn.Dropout))]
+    mods = _group(mods, input_shape)
     layers: List[LayerSpec] = []
     syn: Optional[Tuple[SynapseSpec, ...]] = None
     n_prev: Optional[int] = None
@@ -376,8 +480,15 @@ class Deployed:
     ``n_in``, ``n_out``. :meth:`run` may be called repeatedly; each call starts from rest.
     """
 
-    def __init__(self, layers: List[LayerSpec], n_threads: int = 1, comm=None):
+    def __init__(
+        self,
+        layers: List[LayerSpec],
+        n_threads: int = 1,
+        comm=None,
+        input_shape: Optional[Tuple[int, ...]] = None,
+    ):
         self.layers = layers
+        self.input_shape = input_shape
         self.n_in = layers[0].n_in
         self.n_out = layers[-1].n
         self._build(n_threads, comm)
@@ -461,6 +572,12 @@ class Deployed:
         s = np.asarray(spikes)
         if s.dtype == np.bool_:
             s = s.astype(np.float32)
+        sh = self.input_shape
+        if sh is not None and len(sh) > 1 and s.ndim >= 2:
+            if s.shape[1:] == sh:
+                s = s.reshape(s.shape[0], -1)
+            elif s.shape[1:] == (1,) + sh:
+                s = s.reshape(s.shape[0], 1, -1)
         if not (np.issubdtype(s.dtype, np.floating) or np.issubdtype(s.dtype, np.integer)):
             raise TypeError(f"spikes: expected numbers (0/1), got dtype {s.dtype}")
         if s.ndim == 3:
@@ -555,8 +672,11 @@ class Deployed:
         return f"Deployed({sizes}, synapses={sum(L.n_synapses for L in self.layers)})"
 
 
-def from_torch(model, *, n_threads: int = 1, comm=None) -> Deployed:
-    """Turn a trained feedforward spikecore.nn model into an engine network (see module doc).
+def from_torch(model, *, n_threads: int = 1, comm=None, input_shape=None):
+    """Turn a trained feedforward spikecore.nn model into an engine network (see module doc),
+    or a converted SNN (:func:`spikecore.convert.convert`) into a
+    :class:`~spikecore.sim.converted.ConvertedDeployment` (``input_shape``: the image shape
+    without the batch dimension, required there; see :mod:`spikecore.sim.converted`).
 
     Parameters
     ----------
@@ -577,4 +697,20 @@ def from_torch(model, *, n_threads: int = 1, comm=None) -> Deployed:
     """
     if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral) or n_threads < 1:
         raise ValueError(f"n_threads: must be a positive int, got {n_threads!r}")
-    return Deployed(parse(model), n_threads=int(n_threads), comm=comm)
+    from spikecore.sim.converted import ConvertedDeployment, is_converted
+
+    if is_converted(model):
+        if comm is not None:
+            raise ValueError("comm: converted networks deploy on one rank")
+        if input_shape is None:
+            raise ValueError(
+                "input_shape: required for a converted network (the image shape without the "
+                "batch dimension, e.g. (1, 8, 8))"
+            )
+        return ConvertedDeployment(model, input_shape, n_threads=int(n_threads))
+    shape = None
+    if input_shape is not None:
+        from spikecore.sim.converted import _shape
+
+        shape = _shape(input_shape)
+    return Deployed(parse(model, shape), n_threads=int(n_threads), comm=comm, input_shape=shape)
