@@ -480,3 +480,13 @@ def test_export_needs_input_shape_for_conv_models():
         to_nir(m)
     g = to_nir(m, input_shape=(1, 5, 5))
     assert tuple(g.nodes["output"].output_type["output"]) == (2, 3, 3)
+
+
+def test_sim_from_nir_conv_graph_names_the_layer():
+    """Conv graphs import into torch; the engine deploys chains of synapse + neuron layers
+    (sim.from_nir says which layer it cannot place)."""
+    import spikecore.sim as sim
+
+    m = torch.nn.Sequential(scnir.PerStep(torch.nn.Conv2d(1, 2, 3)), snn.LIF())
+    with pytest.raises(ValueError, match=r"layer 0 \(PerStep\)"):
+        sim.from_nir(to_nir(m, input_shape=(1, 5, 5)))
