@@ -288,19 +288,13 @@ def _sparse_syn(
 def _sparse_syn_input_grad(
     syn_ptr: Tensor, post: Tensor, values: Tensor, gy: Tensor, k: int
 ) -> Tensor:
-    gx = gy.new_empty(gy.shape[0], k)
-    K._train.sparse_syn_input_grad(syn_ptr, post, values, gy, gx, k, n_threads=K._nt())
-    return gx
+    return K._sparse_syn_input_grad((syn_ptr, post), values, gy, k)
 
 
 def _sparse_syn_weight_grad(
     x2: Tensor, syn_ptr: Tensor, post: Tensor, values: Tensor, gy: Tensor
 ) -> Tensor:
-    row_ptr, idx, val = K._gather(x2)
-    gw = torch.empty_like(values)
-    k = x2.shape[1]
-    K._train.sparse_syn_weight_grad(row_ptr, idx, val, syn_ptr, post, gy, gw, k, n_threads=K._nt())
-    return gw
+    return K._sparse_syn_weight_grad(K._gather(x2), (syn_ptr, post), values, gy, x2.shape[1])
 
 
 sparse_syn_input_grad = define(
