@@ -115,6 +115,45 @@ void bind_engine(nb::module_ m) {
           nb::arg("v_th"), nb::arg("lambda_c"), nb::arg("one_m_lambda"), nb::arg("shared"),
           nb::arg("name"))
       .def(
+          "add_if",
+          [](Network& n, int32_t size, Vec<float> theta, double v0, double negative_slope,
+             const std::string& name) {
+            if (int64_t(theta.shape(0)) != size)
+              throw value_error("v_threshold: expected one threshold per neuron");
+            IFParams p;
+            p.v0 = v0;
+            p.negative_slope = negative_slope;
+            return n.add_if(size, p, theta.data(), name);
+          },
+          nb::arg("size"), nb::arg("v_th"), nb::arg("v0"), nb::arg("negative_slope"),
+          nb::arg("name"))
+      .def(
+          "add_stdi",
+          [](Network& n, int32_t size, Vec<float> theta, int32_t T, int32_t delay, bool rounding,
+             double negative_slope, int32_t start, const std::string& name) {
+            if (int64_t(theta.shape(0)) != size)
+              throw value_error("v_threshold: expected one threshold per neuron");
+            STDIParams p;
+            p.T = T;
+            p.delay = delay;
+            p.rounding = rounding;
+            p.negative_slope = negative_slope;
+            return n.add_stdi(size, p, theta.data(), start, name);
+          },
+          nb::arg("size"), nb::arg("v_th"), nb::arg("T"), nb::arg("delay"), nb::arg("rounding"),
+          nb::arg("negative_slope"), nb::arg("start"), nb::arg("name"))
+      .def(
+          "add_maxgate",
+          [](Network& n, int32_t size, int32_t K, Vec<int32_t> count, int32_t stdi_T,
+             bool is_signed, int32_t start, const std::string& name) {
+            if (count.shape(0) != 0 && int64_t(count.shape(0)) != size)
+              throw value_error("count: expected one value per neuron");
+            return n.add_maxgate(size, K, count.shape(0) ? count.data() : nullptr, stdi_T,
+                                 is_signed, start, name);
+          },
+          nb::arg("size"), nb::arg("kernel"), nb::arg("count"), nb::arg("T"), nb::arg("signed"),
+          nb::arg("start"), nb::arg("name"))
+      .def(
           "set_branches",
           [](Network& n, int32_t p, int32_t K, int g, double decay, Vec<float> bias) {
             const int64_t want = int64_t(n.population(p).n) * K;

@@ -125,6 +125,7 @@ def run_mpi(n: int, *args: str, timeout: float = 240.0) -> subprocess.CompletedP
         OMPI_MCA_btl="self,vader,tcp",  # no InfiniBand / shared-memory warnings in containers
         OMPI_MCA_btl_vader_single_copy_mechanism="none",
         OMP_NUM_THREADS="1",
+        OMPI_MCA_mpi_yield_when_idle="1",  # waiting ranks give the (shared) cores back
     )
     cmd = [_mpirun(), "-n", str(n), "--oversubscribe"]
     if os.geteuid() == 0:

@@ -143,6 +143,53 @@ inline int64_t deliver_rows(const Projection& pj, const Lists& lists, int s, int
     return deliver_rows_idx<Uniform, Mode, ConstW>(pj, pj.m.post16(), lists, s, rank, T, base, n);
   return deliver_rows_idx<Uniform, Mode, ConstW>(pj, pj.m.post32(), lists, s, rank, T, base, n);
 }
+
+// Spikes of a conversion population (ConversionPopulation: IF, STDI, max-pool gate): every spike
+// of step t weighs the source's spike weight of that step (STDI bit t: T 2^-(t+1)), negated for
+// the id n + i of a signed neuron i's negative spike. Plain loop: any delays and receptor mode.
+template <typename Idx, typename Lists>
+int64_t deliver_scaled_idx(const Projection& pj, const Idx* post, const Population& src,
+                           const Lists& lists, int s, int rank, int T, float* const* base,
+                           int32_t n, int64_t t) {
+  const float sw = src.conv.spike_weight(t);
+  const float* weight = pj.m.weight();
+  const uint16_t* delay = pj.m.delay();
+  const int64_t* bounds = pj.bounds.data();
+  int64_t ev = 0;
+  for (size_t rr = 0; rr < lists.size(); ++rr) {
+    const auto& L = lists[rr];
+    for (int32_t x = L.off[size_t(s)]; x < L.off[size_t(s) + 1]; ++x) {
+      int32_t r = L.v[size_t(x)];
+      float sc = sw;
+      if (r >= src.n) {
+        r -= src.n;
+        sc = -sw;
+      }
+      const int64_t* bd = bounds + size_t(r) * size_t(T + 1);
+      ev += bd[rank + 1] - bd[rank];
+      for (int64_t k = bd[rank]; k < bd[rank + 1]; ++k) {
+        const float w = weight[k] * sc;
+        float* dst = base[delay[k]];
+        const size_t q = size_t(post[k]);
+        if (pj.recmode == 0)
+          dst[q] += w;
+        else if (pj.recmode == 1)
+          dst[q + size_t(n)] += w;
+        else
+          dst[q + (w < 0 ? size_t(n) : 0)] += w;
+      }
+    }
+  }
+  return ev;
+}
+
+template <typename Lists>
+int64_t deliver_scaled(const Projection& pj, const Population& src, const Lists& lists, int s,
+                       int rank, int T, float* const* base, int32_t n, int64_t t) {
+  if (pj.m.narrow())
+    return deliver_scaled_idx(pj, pj.m.post16(), src, lists, s, rank, T, base, n, t);
+  return deliver_scaled_idx(pj, pj.m.post32(), src, lists, s, rank, T, base, n, t);
+}
 }  // namespace
 
 void Network::deliver(Projection& pj, int rank, int64_t t, int par, int s) {
@@ -163,6 +210,11 @@ void Network::deliver(Projection& pj, int rank, int64_t t, int par, int s) {
   for (int d = pj.dmin; d <= pj.dmax; ++d) bp[d] = q.ring.slot(t + d);
   const bool uni = pj.dmin == pj.dmax;
   int64_t ev;
+  if (pops_[size_t(pj.pre)].conv.scaled()) {  // weighted / signed conversion spikes
+    ev = deliver_scaled(pj, pops_[size_t(pj.pre)], lists, s, rank, T, bp, nt, t);
+    thread_events_[size_t(rank) * kPad] += ev;
+    return;
+  }
   switch ((pj.recmode * 2 + (uni ? 1 : 0)) * 2 + (pj.wconst ? 1 : 0)) {
     case 0:
       ev = deliver_rows<false, 0, false>(pj, lists, s, rank, T, bp, nt);

@@ -160,6 +160,7 @@ def to_nir(model, dt: float = 1e-4, peer: str = "nir", input_shape=None):
                 metadata=meta,
             )
         edges += [(prev, syn), (syn, neu)]
+        edges += _export_recurrent(nodes, neu, L, peer, nir)
         prev = neu
     nodes["output"] = nir.Output(output_type={"output": np.array([layers[-1].n])})
     edges.append((prev, "output"))
@@ -872,6 +873,7 @@ def from_nir(graph, dt: float = 1e-4, peer: str = "nir"):
         graph = nir.read(graph)
     if not isinstance(graph, nir.NIRGraph):
         raise TypeError(f"graph: expected a nir.NIRGraph or a path, got {type(graph).__name__}")
+    graph, recurrent = _split_recurrent(graph, nir)
     supported = tuple(getattr(nir, s) for s in _SUPPORTED)
     for name, n in graph.nodes.items():
         if not isinstance(n, supported):
@@ -979,6 +981,7 @@ def from_nir(graph, dt: float = 1e-4, peer: str = "nir"):
         size[k] = own or s_in
         shapes[k] = shape_in if s_in else (size[k],)
         _fit_shape(mods[k], shapes[k], k)
+    _fuse_recurrent(mods, preds, succ, recurrent, graph, nir)
     chain = all(len(succ[k]) <= 1 and len(preds[k]) <= 1 for k in graph.nodes)
     if not chain:
         return _graph_module(order, preds, {k: m for k, m in mods.items() if m}, ends[0])
@@ -1032,3 +1035,125 @@ def deploy_nir(graph, dt: float = 1e-4, peer: str = "nir", *, n_threads: int = 1
             "(use from_nir for the torch model)"
         )
     return from_torch(model.eval(), n_threads=n_threads)
+
+
+# ---- recurrent subgraphs: LIF -> Linear/Affine (W_rec) -> LIF --------------------------------
+
+
+def _export_recurrent(nodes: Dict[str, object], neu: str, L, peer: str, nir) -> List[tuple]:
+    """The recurrent projection of a spikecore.nn.Recurrent layer as NIR: a ``Linear`` node
+    ``W_rec`` on a cycle with the neuron node (``neu -> neu.rec -> neu``), the flat form that
+    snnTorch's importer collapses into an RLeaky. The neuron node's input gain (1 with
+    ``r = tau/dt``) applies to it as to the input Affine; ``peer='norse'`` folds ``tau/dt`` into
+    it likewise."""
+    if L.rec_weight is None:
+        return []
+    w = np.zeros((L.n, L.n), np.float32)
+    w[L.rec_post, L.rec_pre] = L.rec_weight
+    if peer == "norse" and L.beta < 1.0:
+        w = (w / np.float32(1.0 - L.beta)).astype(np.float32)
+    rec = f"{neu}.rec"
+    nodes[rec] = nir.Linear(weight=w)
+    return [(neu, rec), (rec, neu)]
+
+
+def _split_recurrent(graph, nir):
+    """A copy of ``graph`` without its recurrent cycles, and ``{neuron node: W_rec node}``.
+
+    Two forms are read: a flat cycle ``LIF -> Affine/Linear -> LIF`` whose synapse node has
+    no other edge (spikecore, snnTorch's importer), and a nested ``NIRGraph`` node of exactly
+    Input, Output, one LIF and one Affine/Linear on such a cycle (snnTorch's RLeaky export);
+    the nested node is replaced by its LIF under the outer node's name."""
+    nodes = dict(graph.nodes)
+    edges = list(dict.fromkeys(tuple(e) for e in graph.edges))
+    rec: Dict[str, Any] = {}
+    for k, n in list(nodes.items()):
+        if not isinstance(n, nir.NIRGraph):
+            continue
+        inner = list(n.nodes.values())
+        neu = [m for m in inner if isinstance(m, (nir.LIF, nir.CubaLIF))]
+        syn = [m for m in inner if isinstance(m, (nir.Affine, nir.Linear))]
+        ends = [m for m in inner if isinstance(m, (nir.Input, nir.Output))]
+        if len(inner) != 4 or len(neu) != 1 or len(syn) != 1 or len(ends) != 2:
+            raise ValueError(
+                f"graph: node {k!r} is a nested NIRGraph ({', '.join(sorted(n.nodes))}) that "
+                "is not a recurrent subgraph (Input, Output, one LIF and one Affine/Linear "
+                "on a cycle); spikecore imports nested graphs of that form only"
+            )
+        nodes[k], rec[k] = neu[0], syn[0]
+    for a, b in list(edges):
+        if (b, a) not in edges or a not in nodes or b not in nodes:
+            continue
+        na, nb = nodes[a], nodes[b]
+        if not (
+            isinstance(na, (nir.LIF, nir.CubaLIF)) and isinstance(nb, (nir.Affine, nir.Linear))
+        ):
+            continue
+        if [e for e in edges if b in e and e not in ((a, b), (b, a))]:
+            continue  # the synapse node feeds or reads something else: not a plain recurrence
+        if a in rec:
+            raise ValueError(f"graph: node {a!r} has more than one recurrent synapse node")
+        rec[a] = nb
+        del nodes[b]
+        edges = [e for e in edges if b not in e]
+    for k, w in rec.items():
+        if isinstance(nodes[k], nir.CubaLIF):
+            raise ValueError(
+                f"graph: node {k!r} is a recurrent CubaLIF (snnTorch RSynaptic: W_rec feeds the "
+                "synaptic current); spikecore.nn.Recurrent feeds the membrane and imports "
+                "recurrent LIF nodes only"
+            )
+        wr = np.asarray(w.weight)
+        if wr.ndim != 2 or wr.shape[0] != wr.shape[1]:
+            raise ValueError(
+                f"graph: the recurrent synapse of node {k!r} must be square [n, n], got {wr.shape}"
+            )
+    if not rec:
+        return graph, rec
+    meta = getattr(graph, "metadata", None) or {}
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta, type_check=False), rec
+
+
+def _fuse_recurrent(mods, preds, succ, rec, graph, nir) -> None:
+    """Replace each recurrent neuron's modules and its input synapse's Linear by one
+    spikecore.nn.Recurrent: the neuron's input gain (a Scale module) multiplies the input
+    weights, the input bias, W_rec and a recurrent Affine's bias (added to the input bias:
+    it enters every step)."""
+    import torch
+
+    import spikecore.nn as snn
+
+    for k, wnode in rec.items():
+        p = preds.get(k, [])
+        lin = mods.get(p[0], []) if len(p) == 1 else []
+        if len(p) != 1 or len(lin) != 1 or not isinstance(lin[0], snn.Linear) or succ[p[0]] != [k]:
+            raise ValueError(
+                f"graph: recurrent node {k!r} must be fed by exactly one Affine/Linear node "
+                f"that feeds nothing else; its inputs are {p}"
+            )
+        lin = lin[0]
+        ms = list(mods[k])
+        gain = torch.ones(1)
+        if ms and type(ms[0]).__name__ == "Scale":
+            gain = ms.pop(0).s.float()
+        if len(ms) != 1 or not isinstance(ms[0], snn.LIF):
+            raise ValueError(f"graph: recurrent node {k!r} does not import as one LIF layer")
+        n = lin.out_features
+        wr = torch.from_numpy(np.asarray(wnode.weight, np.float32).copy())
+        if wr.shape[0] != n:
+            raise ValueError(
+                f"graph: the recurrent synapse of node {k!r} ({wr.shape[0]} neurons) does not "
+                f"match node {p[0]!r} ({n} outputs)"
+            )
+        b = torch.zeros(n) if lin.bias is None else lin.bias.detach().float().clone()
+        if isinstance(wnode, nir.Affine) and wnode.bias is not None:
+            b = b + torch.from_numpy(np.asarray(wnode.bias, np.float32).reshape(-1))
+        has_bias = lin.bias is not None or bool(b.ne(0).any())
+        layer = snn.Recurrent(lin.in_features, n, ms[0], bias=has_bias)
+        g = gain.view(-1, 1) if gain.numel() > 1 else gain
+        with torch.no_grad():
+            layer.weight.copy_(lin.weight.detach() * g)
+            layer.weight_rec.copy_(wr * g)
+            if layer.bias is not None:
+                layer.bias.copy_(b * gain)
+        mods[p[0]], mods[k] = [], [layer]

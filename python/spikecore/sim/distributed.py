@@ -116,7 +116,7 @@ def _install_abort_hook() -> None:
     sys.excepthook = hook
 
 
-def _fingerprint(h: "hashlib._Hash", x: Any) -> None:
+def _fingerprint(h: Any, x: Any) -> None:
     if isinstance(x, np.ndarray):
         a = np.ascontiguousarray(x)
         h.update(f"nd{a.dtype.str}{a.shape}".encode())
@@ -152,7 +152,9 @@ class DistributedCore:
         core.set_partition(self.rank, self.size)
         self._hash = hashlib.sha256()
         _fingerprint(self._hash, ["network", core.dt, core.seed, core.max_delay_steps])
-        self.comm_stats: Dict[str, float] = dict(seconds=0.0, bytes=0, windows=0, run_seconds=0.0)
+        self.comm_stats: Dict[str, float] = dict(
+            seconds=0.0, bytes=0, windows=0, run_seconds=0.0, compute_cpu_s=0.0
+        )
         if self.size > 1:
             _install_abort_hook()
 
@@ -216,7 +218,9 @@ class DistributedCore:
         c.window_begin(n_steps)
         st = self.comm_stats
         while c.window_steps_left > 0:
+            p0 = time.process_time()
             ids, counts = c.window_update()
+            st["compute_cpu_s"] += time.process_time() - p0
             t0 = time.perf_counter()
             all_counts = np.empty(R * counts.size, np.int32)
             comm.Allgather([counts, MPI.INT32_T], [all_counts, MPI.INT32_T])
@@ -230,7 +234,9 @@ class DistributedCore:
             st["seconds"] += time.perf_counter() - t0
             st["bytes"] += 4 * (all_counts.size + all_ids.size)
             st["windows"] += 1
+            p0 = time.process_time()
             c.window_deliver(all_ids, all_counts, R)
+            st["compute_cpu_s"] += time.process_time() - p0
         st["run_seconds"] += time.perf_counter() - t_run
 
     # -------------------------------------------------------------- gathering readers

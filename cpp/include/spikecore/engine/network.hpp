@@ -61,6 +61,15 @@ class Network {
   // CE-LIF (neurons/celif.hpp), discrete time: lam / one_m_lam hold n values each.
   int32_t add_celif(int32_t n, double beta, double rho, double beta_a, double gamma, double v_th,
                     const float* lam, const float* one_m_lam, bool shared, const std::string& name);
+  // ANN-to-SNN conversion populations (ConversionPopulation in population.hpp). theta: n
+  // thresholds (> 0); start: the window offset after a reset (steps, >= 0).
+  int32_t add_if(int32_t n, const IFParams& p, const float* theta, const std::string& name);
+  int32_t add_stdi(int32_t n, const STDIParams& p, const float* theta, int32_t start,
+                   const std::string& name);
+  // Max-pool gate: K candidate compartments per neuron, count: n valid counts in [1, K];
+  // stdi_T > 0: STDI codes of T bits (window T), 0: rate coding (no window).
+  int32_t add_maxgate(int32_t n, int32_t K, const int32_t* count, int32_t stdi_T, bool is_signed,
+                      int32_t start, const std::string& name);
   // Give a LIF / ALIF population (delta synapses, nothing connected to it yet) K dendritic
   // branches (see Branches); bias: n K values or null.
   void set_branches(int32_t pop, int32_t K, BranchFn g, double decay, const float* bias);
