@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from . import _kernels
+from . import _kernels, _ops
 
 _train: Any = _kernels._train
 
@@ -69,40 +69,48 @@ class _RecurrentFn(torch.autograd.Function):
     def backward(ctx, gz, gvT, gaT):
         h, ap, z, v0, z0, wt, beta, drive, eps = ctx.saved_tensors
         cfg = ctx.cfg
-        dt = h.dtype
-        gz = torch.zeros_like(h) if gz is None else gz.contiguous()
-        gvT = _e(dt) if gvT is None else gvT.contiguous()
-        ad = cfg["adaptive"]
-        gaT = _e(dt) if (gaT is None or not ad) else gaT.contiguous()
-        n = h.shape[2]
-        gI = torch.empty_like(h)
-        gwt = torch.empty(n, n, dtype=dt)
-        gv0, gz0 = torch.empty_like(v0), torch.empty_like(v0)
-        ga0 = torch.empty_like(v0) if ad else _e(dt)
-        gb, gd = torch.empty(n, dtype=dt), torch.empty(n, dtype=dt)
-        _train.recurrent_backward(
-            h,
-            ap,
-            z,
-            v0,
-            z0,
-            wt,
-            gz,
-            gvT,
-            gaT,
-            beta.detach(),
-            drive.detach(),
-            _e(dt) if eps is None else eps,
-            gI,
-            gwt,
-            gv0,
-            ga0,
-            gz0,
-            gb,
-            gd,
-            **_settings(cfg, backward=True),
+        gz = torch.zeros_like(h) if gz is None else gz
+        gI, gwt, gv0, ga0, gz0, gb, gd = _run_backward(
+            h, ap, z, v0, z0, wt, gz, gvT, gaT, beta, drive, eps, cfg
         )
-        return gI, gwt.t(), gv0, (ga0 if ad else None), gz0, gb, gd, None, None
+        return gI, gwt.t(), gv0, (ga0 if cfg["adaptive"] else None), gz0, gb, gd, None, None
+
+
+def _run_backward(h, ap, z, v0, z0, wt, gz, gvT, gaT, beta, drive, eps, cfg):
+    """(gI, dL/dW^T, gv0, ga0, gz0, gbeta, gdrive) of the fused recurrent layer."""
+    dt = h.dtype
+    gvT = _e(dt) if gvT is None else gvT.contiguous()
+    ad = cfg["adaptive"]
+    gaT = _e(dt) if (gaT is None or not ad) else gaT.contiguous()
+    n = h.shape[2]
+    gI = torch.empty_like(h)
+    gwt = torch.empty(n, n, dtype=dt)
+    gv0, gz0 = torch.empty_like(v0), torch.empty_like(v0)
+    ga0 = torch.empty_like(v0) if ad else _e(dt)
+    gb, gd = torch.empty(n, dtype=dt), torch.empty(n, dtype=dt)
+    _train.recurrent_backward(
+        h,
+        ap,
+        z,
+        v0,
+        z0,
+        wt,
+        gz.contiguous(),
+        gvT,
+        gaT,
+        beta.detach(),
+        drive.detach(),
+        _e(dt) if eps is None else eps,
+        gI,
+        gwt,
+        gv0,
+        ga0,
+        gz0,
+        gb,
+        gd,
+        **_settings(cfg, backward=True),
+    )
+    return gI, gwt, gv0, ga0, gz0, gb, gd
 
 
 def recurrent(I, w, v0, a0, z0, beta, drive, eps, cfg):
@@ -111,9 +119,13 @@ def recurrent(I, w, v0, a0, z0, beta, drive, eps, cfg):
     I = I.contiguous()
     args = (I, w, v0.contiguous(), a0.contiguous() if a0 is not None else None, z0.contiguous())
     tensors = (*args, beta, drive)
-    if torch.is_grad_enabled() and any(
+    grad = torch.is_grad_enabled() and any(
         isinstance(t, torch.Tensor) and t.requires_grad for t in tensors
-    ):
+    )
+    if _ops.compiling():  # torch.compile: the registered custom op
+        c = _ops.pack(cfg, _ops.RECURRENT_KEYS)
+        z, _, _, vT, aT, _ = _ops.recurrent_fwd(*args, beta, drive, eps, c, grad)
+    elif grad:
         z, vT, aT = _RecurrentFn.apply(*args, beta, drive, eps, cfg)
     else:
         z, _, _, vT, aT, _ = _run_forward(*args, beta, drive, eps, cfg, False)
