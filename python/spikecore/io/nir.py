@@ -385,17 +385,19 @@ def _to_nir_general(model, dt: float, peer: str, input_shape):
 
 
 def _general(model) -> bool:
-    """Does ``model`` need the general exporter (anything but a Linear / neuron chain)?"""
-    import spikecore.nn as snn
-
+    """Does ``model`` need the general exporter: a graph module, or a Sequential holding a
+    convolution, pooling, Flatten, Scale, Threshold or Delay (chains of synapse and neuron
+    layers, recurrent ones included, keep the layer-by-layer export)?"""
     if not isinstance(model, torch.nn.Sequential):
         return type(model).__name__ == "NIRGraphModule"
-    syn = (torch.nn.Linear, snn.SparseLinear)
+    spatial = (
+        PerStep, SumPool2d, Reshape, Delay,
+        torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.AvgPool2d, torch.nn.Flatten,
+    )  # fmt: skip
+    items, _ = _items(model)
     return any(
-        not isinstance(m, syn)
-        and not (getattr(m, "spiking", None) is not None and hasattr(m, "beta"))
-        for m in model.modules()
-        if not isinstance(m, torch.nn.Sequential)
+        isinstance(m, spatial) or type(m).__name__ in ("Scale", "Threshold", "NIRGraphModule")
+        for _, m, _ in items
     )
 
 
