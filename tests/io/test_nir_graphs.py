@@ -480,3 +480,32 @@ def test_export_needs_input_shape_for_conv_models():
         to_nir(m)
     g = to_nir(m, input_shape=(1, 5, 5))
     assert tuple(g.nodes["output"].output_type["output"]) == (2, 3, 3)
+
+
+def test_sim_from_nir_deploys_conv_graph():
+    """A NIR conv graph (Conv2d, LIF, AvgPool2d, Flatten, Affine, LIF) deploys to the event
+    engine with the same spikes as its torch import at batch 1 (weights on a 2^-10 grid);
+    layers the engine has no form for (Delay, SumPool2d, Conv1d) are named."""
+    import spikecore.sim as sim
+
+    torch.manual_seed(9)
+    m = torch.nn.Sequential(
+        scnir.PerStep(torch.nn.Conv2d(2, 4, 3, padding=1)),
+        snn.LIF(tau=3.0, v_threshold=0.3),
+        scnir.PerStep(torch.nn.AvgPool2d(2)),
+        scnir.Reshape((64,)),
+        snn.Linear(64, 5),
+        snn.LIF(tau=2.0, v_threshold=0.2),
+    ).eval()
+    _grid(m)
+    g = to_nir(m, input_shape=(2, 8, 8))
+    dep = sim.from_nir(g)
+    x = _x(10, 2, 8, 8, p=0.3)[:, :1]
+    with torch.no_grad():
+        ref = from_nir(g)(x)
+    r = dep.run(x)
+    assert ref.sum() > 0
+    np.testing.assert_array_equal(r.spikes[-1], ref[:, 0].numpy())
+    bad = torch.nn.Sequential(snn.Linear(4, 4), snn.LIF(), scnir.Delay([1, 0, 2, 0]))
+    with pytest.raises(ValueError, match=r"layer 2 \(Delay\)"):
+        sim.from_nir(to_nir(bad))

@@ -206,3 +206,20 @@ def test_celif_compiles(context):
     )
     y = _compare(m, _spikes(7, 2, 10, p=0.4), backend="aot_eager")
     assert y.abs().sum() > 0
+
+
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_recurrent_compiles(adaptive):
+    from spikecore.nn import _recurrent_kernels
+
+    if not _recurrent_kernels.has():
+        pytest.skip("recurrent kernels not built")
+    torch.manual_seed(7)
+    neuron = snn.AdaptiveLIF(tau=2.0, tau_a=10.0) if adaptive else snn.LIF(tau=2.0)
+    m = torch.nn.Sequential(
+        snn.Recurrent(10, 6, neuron, recurrent_density=0.5),
+        snn.Linear(6, 3),
+        snn.LeakyIntegrator(),
+    )
+    y = _compare(m, _spikes(8, 2, 10, p=0.4), backend="aot_eager")
+    assert y.abs().sum() > 0

@@ -469,6 +469,23 @@ def _sparse_syn_fwd(x2, values, bias, csr, syn, out_features):
     return y
 
 
+def _sparse_syn_input_grad(syn, values, gy, k):
+    """dL/dx [R, k] of the SparseLinear product from the synapse lists ``syn``."""
+    syn_ptr, post = syn
+    gx = torch.empty(gy.shape[0], k, dtype=gy.dtype)
+    _train.sparse_syn_input_grad(syn_ptr, post, values.detach(), gy, gx, k, n_threads=_nt())
+    return gx
+
+
+def _sparse_syn_weight_grad(csr, syn, values, gy, k):
+    """dL/dvalues (one per synapse) from the active inputs ``csr``."""
+    row_ptr, idx, val = csr
+    syn_ptr, post = syn
+    gw = torch.empty_like(values)
+    _train.sparse_syn_weight_grad(row_ptr, idx, val, syn_ptr, post, gy, gw, k, n_threads=_nt())
+    return gw
+
+
 class _SparseSynFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x2, values, bias, csr, syn, out_features, keep):
@@ -486,15 +503,9 @@ class _SparseSynFn(torch.autograd.Function):
         row_ptr, idx, val = ctx.csr
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
-            gx = torch.empty(gy.shape[0], ctx.k, dtype=gy.dtype)
-            _train.sparse_syn_input_grad(
-                syn_ptr, post, values.detach(), gy, gx, ctx.k, n_threads=_nt()
-            )
+            gx = _sparse_syn_input_grad(ctx.syn, values, gy, ctx.k)
         if ctx.needs_input_grad[1]:
-            gw = torch.empty_like(values)
-            _train.sparse_syn_weight_grad(
-                row_ptr, idx, val, syn_ptr, post, gy, gw, ctx.k, n_threads=_nt()
-            )
+            gw = _sparse_syn_weight_grad(ctx.csr, ctx.syn, values, gy, ctx.k)
         if ctx.keep is not None:  # dense dL/dW for gradient-based regrowth (RigL)
             gwt = torch.empty(ctx.k, gy.shape[1], dtype=gy.dtype)
             _train.sparse_rows_weight_grad(row_ptr, idx, val, gy, gwt, n_threads=_nt())

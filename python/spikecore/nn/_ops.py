@@ -60,7 +60,8 @@ LIF_KEYS = ("v_th", "v_reset", "soft", "kind", "alpha", "smooth", "detach", "rho
 CELIF_KEYS = (
     "rho", "omr", "beta_a", "gamma", "v_th", "kind", "alpha", "smooth", "detach", "cols"
 )  # fmt: skip
-_BOOL = ("soft", "smooth", "detach")
+RECURRENT_KEYS = LIF_KEYS + ("adaptive",)
+_BOOL = ("soft", "smooth", "detach", "adaptive")
 _INT = ("kind", "cols")
 
 
@@ -288,19 +289,13 @@ def _sparse_syn(
 def _sparse_syn_input_grad(
     syn_ptr: Tensor, post: Tensor, values: Tensor, gy: Tensor, k: int
 ) -> Tensor:
-    gx = gy.new_empty(gy.shape[0], k)
-    K._train.sparse_syn_input_grad(syn_ptr, post, values, gy, gx, k, n_threads=K._nt())
-    return gx
+    return K._sparse_syn_input_grad((syn_ptr, post), values, gy, k)
 
 
 def _sparse_syn_weight_grad(
     x2: Tensor, syn_ptr: Tensor, post: Tensor, values: Tensor, gy: Tensor
 ) -> Tensor:
-    row_ptr, idx, val = K._gather(x2)
-    gw = torch.empty_like(values)
-    k = x2.shape[1]
-    K._train.sparse_syn_weight_grad(row_ptr, idx, val, syn_ptr, post, gy, gw, k, n_threads=K._nt())
-    return gw
+    return K._sparse_syn_weight_grad(K._gather(x2), (syn_ptr, post), values, gy, x2.shape[1])
 
 
 sparse_syn_input_grad = define(
@@ -442,3 +437,99 @@ def _celif_backward(ctx, gz, gvT, gaT, gcT):
 
 
 celif_fwd = define("celif_fwd", _celif_fwd, _celif_fwd_fake, _celif_backward, _celif_setup)
+
+
+# -- recurrent layer (spikecore.nn.Recurrent) ------------------------------------------------
+def _recurrent_fwd(
+    I: Tensor,
+    w: Tensor,
+    v0: Tensor,
+    a0: Optional[Tensor],
+    z0: Tensor,
+    beta: Tensor,
+    drive: Tensor,
+    eps: Optional[Tensor],
+    cfg: List[float],
+    save: bool,
+) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    from ._recurrent_kernels import _run_forward
+
+    c = unpack(cfg, RECURRENT_KEYS)
+    z, h, ap, vT, aT, wt = _run_forward(I, w, v0, a0, z0, beta, drive, eps, c, save)
+    if wt.data_ptr() == w.data_ptr():  # n = 1: W^T is W itself, and outputs may not alias
+        wt = wt.clone()
+    return z, h, ap, vT, aT, wt
+
+
+def _recurrent_fwd_fake(I, w, v0, a0, z0, beta, drive, eps, cfg, save):
+    ad = unpack(cfg, RECURRENT_KEYS)["adaptive"]
+    n = I.shape[2]
+    return (
+        torch.empty_like(I),
+        torch.empty_like(I) if save else I.new_empty(0),
+        torch.empty_like(I) if (save and ad) else I.new_empty(0),
+        torch.empty_like(v0),
+        torch.empty_like(v0) if ad else I.new_empty(0),
+        I.new_empty(n, n),
+    )
+
+
+def _recurrent_bwd(
+    h: Tensor,
+    ap: Tensor,
+    z: Tensor,
+    v0: Tensor,
+    z0: Tensor,
+    wt: Tensor,
+    gz: Tensor,
+    gvT: Optional[Tensor],
+    gaT: Optional[Tensor],
+    beta: Tensor,
+    drive: Tensor,
+    eps: Optional[Tensor],
+    cfg: List[float],
+) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    from ._recurrent_kernels import _run_backward
+
+    c = unpack(cfg, RECURRENT_KEYS)
+    return _run_backward(h, ap, z, v0, z0, wt, gz, gvT, gaT, beta, drive, eps, c)
+
+
+def _recurrent_bwd_fake(h, ap, z, v0, z0, wt, gz, gvT, gaT, beta, drive, eps, cfg):
+    n = h.shape[2]
+    ad = unpack(cfg, RECURRENT_KEYS)["adaptive"]
+    return (
+        torch.empty_like(h),
+        h.new_empty(n, n),
+        torch.empty_like(v0),
+        torch.empty_like(v0) if ad else h.new_empty(0),
+        torch.empty_like(v0),
+        h.new_empty(n),
+        h.new_empty(n),
+    )
+
+
+recurrent_bwd = define("recurrent_bwd", _recurrent_bwd, _recurrent_bwd_fake)
+
+
+def _recurrent_setup(ctx, inputs, output):
+    I, w, v0, a0, z0, beta, drive, eps, cfg, save = inputs
+    z, h, ap, _, _, wt = output
+    keep_eps = eps if (eps is not None and unpack(cfg, RECURRENT_KEYS)["smooth"]) else None
+    ctx.save_for_backward(h, ap, z, v0, z0, wt, beta, drive, keep_eps)
+    ctx.cfg = cfg
+
+
+def _recurrent_backward(ctx, gz, gh, gap, gvT, gaT, gwt_out):
+    h, ap, z, v0, z0, wt, beta, drive, eps = ctx.saved_tensors
+    ad = unpack(ctx.cfg, RECURRENT_KEYS)["adaptive"]
+    gz = torch.zeros_like(h) if gz is None else gz
+    gI, gwt, gv0, ga0, gz0, gb, gd = recurrent_bwd(
+        h, ap, z, v0, z0, wt, gz, gvT, gaT if ad else None, beta, drive, eps, ctx.cfg
+    )
+    return gI, gwt.t(), gv0, (ga0 if ad else None), gz0, gb, gd, None, None, None
+
+
+recurrent_fwd = define(
+    "recurrent_fwd", _recurrent_fwd, _recurrent_fwd_fake, _recurrent_backward, _recurrent_setup
+)
