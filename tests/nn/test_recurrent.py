@@ -311,7 +311,5 @@ def test_opcheck_recurrent_ops(adaptive):
     drive = torch.zeros(n, dtype=torch.float64)
     cfg = _kernels._cfg(1.0, 0.0, surrogate.get("atan", smooth=True), False)
     cfg.update(adaptive=adaptive, rho=0.9, beta_a=0.2)
-    c = _ops.pack(cfg, _recurrent_kernels._KEYS)
-    torch.library.opcheck(
-        _recurrent_kernels.recurrent_fwd, (I, w, v0, a0, z0, beta, drive, None, c)
-    )
+    c = _ops.pack(cfg, _ops.RECURRENT_KEYS)
+    torch.library.opcheck(_ops.recurrent_fwd, (I, w, v0, a0, z0, beta, drive, None, c, True))
