@@ -6,6 +6,7 @@ directions at reduced size.
 
     python examples/celif_vs_recurrent.py --task seq --out out/celif     # one task
     python examples/celif_vs_recurrent.py --table out/celif              # table of all tasks
+    python examples/celif_vs_recurrent.py --depth-probe                  # deeper CE-LIF, seq
 
 Budget per model and task (defaults): 5 random configurations x 6 epochs, then the best one x 3
 seeds x 20 epochs. Writes ``OUT/celif_<task>.json``.
@@ -116,6 +117,35 @@ def plot(folder):
     plt.close(fig)
 
 
+DEPTH_PROBES = {
+    "2 x 64, 40 epochs": (
+        {"lr": 0.01, "width": 64, "beta": 0.5, "lambda_c": 0.99, "layers": 2},
+        40,
+    ),
+    "2 x 128, 40 epochs": (
+        {"lr": 0.01, "width": 128, "beta": 0.5, "lambda_c": 0.99, "layers": 2},
+        40,
+    ),
+    "3 x 128, 60 epochs": (
+        {"lr": 0.005, "width": 128, "beta": 0.5, "lambda_c": 0.99, "layers": 3},
+        60,
+    ),
+    "2 x 256, 60 epochs": (
+        {"lr": 0.005, "width": 256, "beta": 0.5, "lambda_c": 0.99, "layers": 2},
+        60,
+    ),
+}
+
+
+def depth_probe(task="seq", seed=0):
+    """Can a deeper / wider feedforward CE-LIF reach the LSTM on pixel-by-pixel digits? (hand
+    configurations, outside the equal-budget comparison)"""
+    data = load_task(task, 0)
+    for name, (cfg, epochs) in DEPTH_PROBES.items():
+        r = final("celif", data, cfg, epochs, [seed], 0.8)
+        print(f"{task}: CE-LIF {name}: final {r['final_mean']:.3f}, best {r['best_mean']:.3f}")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--task", choices=TASKS, default=None)
@@ -127,7 +157,12 @@ def main(argv=None):
     p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     p.add_argument("--out", default="out/celif")
     p.add_argument("--table", default=None, help="print the table of the JSON files in this folder")
+    p.add_argument("--depth-probe", action="store_true", help="deeper CE-LIF on --task (seq)")
     a = p.parse_args(argv)
+    if a.depth_probe:
+        torch.set_num_threads(1)
+        depth_probe(a.task or "seq")
+        return None
     if a.table:
         print(table(a.table))
         plot(a.table)

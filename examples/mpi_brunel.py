@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import time
 
@@ -34,12 +35,17 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=1, help="independent builds and runs")
     ap.add_argument("--check", action="store_true", help="compare with one process on rank 0")
     ap.add_argument("--json", default=None, help="append the figures of each repeat here")
+    ap.add_argument(
+        "--no-comm", action="store_true", help="baseline: one process without comm (no mpirun)"
+    )
     a = ap.parse_args()
     comm = MPI.COMM_WORLD
     for rep in range(a.repeats):
         comm.Barrier()
         t0 = time.perf_counter()
-        r = run_brunel(a.scale, a.duration, threads=a.threads, seed=a.seed, comm=comm)
+        r = run_brunel(
+            a.scale, a.duration, threads=a.threads, seed=a.seed, comm=None if a.no_comm else comm
+        )
         total = time.perf_counter() - t0
         stats = comm.gather(
             dict(
@@ -49,13 +55,15 @@ def main() -> None:
                 comm_s=r.comm_s,
                 run_s=r.wall_s,
                 cpu_s=r.cpu_s,
+                compute_cpu_s=r.compute_cpu_s,
+                comm_bytes=r.comm_bytes,
             ),
             root=0,
         )
         if comm.rank != 0:
             continue
         fig = dict(
-            ranks=comm.size,
+            ranks=0 if a.no_comm else comm.size,  # 0: one process without comm
             threads=a.threads,
             scale=a.scale,
             duration_ms=a.duration,
@@ -72,12 +80,16 @@ def main() -> None:
             maxrss_mb_per_rank=[s["maxrss_mb"] for s in stats],
             comm_s_per_rank=[s["comm_s"] for s in stats],
             cpu_s_per_rank=[s["cpu_s"] for s in stats],
+            compute_cpu_s_per_rank=[s["compute_cpu_s"] for s in stats],
+            comm_bytes_per_rank=[s["comm_bytes"] for s in stats],
+            load=os.getloadavg()[0],
         )
         print(
             f"{comm.size} rank(s) x {a.threads} thread(s): {fig['spikes']} spikes, "
             f"{r.events:.3g} events in {fig['run_s']:.2f} s = {fig['events_per_s']:.3g} events/s; "
             f"connectivity per rank (MB): {', '.join(f'{x:.1f}' for x in fig['conn_mb_per_rank'])}; "
-            f"exchange (s): {', '.join(f'{x:.2f}' for x in fig['comm_s_per_rank'])}",
+            f"exchange (s): {', '.join(f'{x:.2f}' for x in fig['comm_s_per_rank'])}; "
+            f"compute CPU (s): {', '.join(f'{x:.2f}' for x in fig['compute_cpu_s_per_rank'])}",
             flush=True,
         )
         if a.json:

@@ -23,6 +23,9 @@ using spikecore::SynapseMatrix;
 
 int main(int argc, char** argv) {
   const bool q = bench::quick(argc, argv);
+  int max_threads = 2;  // --threads N: 1 alone on a machine whose cores are busy with other jobs
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], "--threads") == 0) max_threads = std::atoi(argv[i + 1]);
   const double scale = q ? 0.2 : 1.0;
   const int steps = q ? 2000 : 10000;  // 0.2 s / 1 s biological time
   const int repeats = q ? 3 : 7;
@@ -99,7 +102,7 @@ int main(int argc, char** argv) {
   for (bool general : {false, true}) {
     const char* kind = general ? "general (w, d per synapse)" : "constant w, d";
     for (int nt : {1, 2}) {
-      if (nt > int(std::thread::hardware_concurrency())) break;
+      if (nt > int(std::thread::hardware_concurrency()) || nt > max_threads) break;
       spikecore::ThreadPool pool(nt);
       std::vector<double> t16, t32, c16, c32;
       for (int r = 0; r < repeats + 1; ++r) {

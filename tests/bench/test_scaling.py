@@ -11,6 +11,7 @@ from spikecore.cli import main
 def test_slope():
     assert scaling.slope([(1.0, 2.0), (10.0, 20.0)]) == pytest.approx(1.0)
     assert scaling.slope([(1.0, 1.0), (4.0, 16.0)]) == pytest.approx(2.0)
+    assert scaling.slope([(1.0, 1.0), (2.0, 2.0), (4.0, 4.0)]) == pytest.approx(1.0)
     assert math.isnan(scaling.slope([(0.0, 1.0), (1.0, 1.0)]))
 
 

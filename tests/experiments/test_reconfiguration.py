@@ -235,6 +235,14 @@ def test_cli_resume_equals_uninterrupted(tmp_path, monkeypatch):
     assert hebbff_cli.run(bad) == 2
     with pytest.raises(ValueError, match="^resume"):
         run_sweep(_tiny(), progress=False, resume=True)
+    # a fresh (not resumed) sweep into the same folder drops the old runs before starting
+    calls.clear()
+    fresh = p.parse_args(common[:3] + common[4:] + ["--out", str(tmp_path / "part")])
+    assert fresh.R == [2] and hebbff_cli.run(fresh) == 0
+    assert sorted(f.name for f in (tmp_path / "part" / "runs").glob("R*.json")) == [
+        "R2_fixed_0.json",
+        "R2_fresh_0.json",
+    ]
 
 
 def test_sweep_statistics_at_tiny_size(tmp_path):

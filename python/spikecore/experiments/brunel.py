@@ -51,6 +51,8 @@ class BrunelRun:
     memory_bytes: int = 0  # connectivity and rings of this process (this rank, with comm)
     comm_s: float = 0.0  # time in the spike exchange (with comm; waiting included)
     cpu_s: float = 0.0  # CPU time of this process during the run
+    compute_cpu_s: float = 0.0  # with comm: CPU time of update + delivery (collectives excluded)
+    comm_bytes: int = 0  # with comm: bytes this rank received in the spike exchange
 
     @property
     def events_per_s(self) -> float:
@@ -108,6 +110,8 @@ def run_brunel(
         int(m.net.memory_bytes),
         float(m.net.comm_stats["seconds"]),
         cpu_s,
+        float(m.net.comm_stats["compute_cpu_s"]),
+        int(m.net.comm_stats["bytes"]),
     )
 
 

@@ -115,12 +115,23 @@ class _Net(nn.Module):
 
 def make_model(name: str, n_in: int, cfg: Dict) -> nn.Module:
     """The network of ``name`` for one configuration (``width``, ``beta``, ``tau_a``,
-    ``lambda_c``)."""
+    ``lambda_c``; ``layers``, default 1, stacks feedforward CE-LIF / ALIF layers)."""
     w = int(cfg["width"])
+    depth = int(cfg.get("layers", 1))
+    if depth < 1:
+        raise ValueError(f"cfg: layers must be >= 1, got {depth}")
     if name == "celif":
         from spikecore.nn.celif import CELIF
 
-        return _Net(CELIF(n_in, w, beta=cfg["beta"], lambda_c=cfg["lambda_c"]), w)
+        return _Net(
+            nn.Sequential(
+                *(
+                    CELIF(n_in if i == 0 else w, w, beta=cfg["beta"], lambda_c=cfg["lambda_c"])
+                    for i in range(depth)
+                )
+            ),
+            w,
+        )
     if name == "srnn":
         return _Net(RecurrentSpiking(n_in, w, beta=cfg["beta"]), w)
     if name == "lsnn":
@@ -130,8 +141,13 @@ def make_model(name: str, n_in: int, cfg: Dict) -> nn.Module:
     if name == "alif":
         import spikecore.nn as snn
 
-        cell = snn.AdaptiveLIF(tau=1.0 / (1.0 - cfg["beta"]), tau_a=cfg["tau_a"], beta_a=0.2)
-        return _Net(nn.Sequential(snn.Linear(n_in, w), cell), w)
+        layers: List[nn.Module] = []
+        for i in range(depth):
+            layers.append(snn.Linear(n_in if i == 0 else w, w))
+            layers.append(
+                snn.AdaptiveLIF(tau=1.0 / (1.0 - cfg["beta"]), tau_a=cfg["tau_a"], beta_a=0.2)
+            )
+        return _Net(nn.Sequential(*layers), w)
     raise ValueError(f"name: unknown model {name!r}; valid: {', '.join(MODELS)}")
 
 

@@ -373,8 +373,9 @@ def run_sweep(
     (pass them to :func:`spikecore.analysis.report.write_report`).
 
     With ``state_dir``, each finished run is written there (``R<R>_<mode>_<repeat>.json``, with
-    the sweep settings in ``sweep.json``) as soon as it is analysed; with ``resume=True`` the runs
-    already there are loaded instead of recomputed, so an interrupted sweep continues where it
+    the sweep settings in ``sweep.json``) as soon as it is analysed (without ``resume``, run files
+    already there are deleted first); with ``resume=True`` the runs already there are loaded
+    instead of recomputed, so an interrupted sweep continues where it
     stopped and ends with the same records as an uninterrupted one. Resuming with settings that
     change the results (anything but the R values, modes, repeats, threads, checkpoint folder)
     raises ``ValueError`` naming ``resume``.
@@ -400,6 +401,11 @@ def run_sweep(
                     f"resume: the sweep in {state_dir!r} was run with other settings "
                     f"({', '.join(diff)}); use another output folder or the same settings"
                 )
+        if not resume:  # a fresh sweep: runs left from an earlier one must never be reused
+            import glob
+
+            for old_run in glob.glob(os.path.join(state_dir, "R*_*_*.json")):
+                os.remove(old_run)
         with open(cfg_file, "w") as f:
             json.dump(key, f, indent=1)
     jobs = [(R, m, r) for m in cfg.modes for R in cfg.R_values for r in range(cfg.repeats)]

@@ -68,7 +68,7 @@ from torch import nn
 
 from spikecore import specs as _specs
 
-from . import _check, _kernels
+from . import _check, _kernels, _ops
 from . import functional as SF
 from .reference import _noisy_spike
 from .surrogate import Surrogate, sample_now, spike
@@ -103,7 +103,7 @@ def _decay(value, name: str):
     """A decay per step in (0, 1] (a float, or a tensor checked elementwise)."""
     if isinstance(value, torch.Tensor):
         d = value.detach()
-        if d.numel() and not bool(((d > 0) & (d <= 1)).all()):
+        if d.numel() and not _ops.compiling() and not bool(((d > 0) & (d <= 1)).all()):
             bad = d[~((d > 0) & (d <= 1))].flatten()[0].item()
             raise ValueError(f"{name}: decay per step must lie in (0, 1], got {bad:g}")
         return value
@@ -389,56 +389,25 @@ class _CELIFFn(torch.autograd.Function):
     @staticmethod
     def backward(ctx, gz, gvT, gaT, gcT):
         I, q, v0, a0, c0, beta, lam, omlam, bias, eps = ctx.saved_tensors
-        cfg = ctx.cfg
-        shared = q is None
-        n = v0.shape[0]
-        e = I.new_empty(0)
-        gz = I.new_zeros(I.shape[0], n) if gz is None else gz.contiguous()
-        gvT, gaT, gcT = (e if g is None else g.contiguous() for g in (gvT, gaT, gcT))
-        gI = torch.empty_like(I)
-        gq = e if q is None else torch.empty_like(q)
-        gv0, ga0, gc0 = (I.new_empty(n) for _ in range(3))
-        # parameter gradients only as needed: the kernel then skips their sums
         need = ctx.needs_input_grad
-        gb = I.new_empty(n) if need[5] else e
-        gl, gol = (I.new_empty(n) for _ in range(2)) if any(need[5:8]) else (e, e)
-        gbias = e if bias is None else I.new_empty(n)
-        _var.celif_backward(
-            I.detach(),
-            (I if shared else q).detach(),
-            v0.detach(),
-            a0.detach(),
-            c0.detach(),
+        gI, gq, gv0, ga0, gc0, gb, gl, gol, gbias = _celif_bwd(
+            I,
+            q,
+            v0,
+            a0,
+            c0,
             gz,
             gvT,
             gaT,
             gcT,
-            beta.detach(),
-            lam.detach(),
-            omlam.detach(),
-            _opt(eps, I),
-            _opt(bias, I),
-            gI,
-            gq,
-            gv0,
-            ga0,
-            gc0,
-            gb,
-            gl,
-            gol,
-            gbias,
-            rho=cfg["rho"],
-            one_m_rho=cfg["omr"],
-            beta_a=cfg["beta_a"],
-            gamma=cfg["gamma"],
-            v_th=cfg["v_th"],
-            detach_reset=cfg["detach"],
-            surrogate=cfg["kind"],
-            alpha=cfg["alpha"],
-            smooth=cfg["smooth"],
-            shared=shared,
-            cols=cfg["cols"],
-            n_threads=max(1, torch.get_num_threads()),
+            beta,
+            lam,
+            omlam,
+            bias,
+            eps,
+            ctx.cfg,
+            need[5],
+            any(need[5:8]),
         )
         if bias is not None:  # per-neuron sums over time -> per column
             gbias = gbias.view(-1, bias.shape[0]).sum(0)
@@ -455,6 +424,63 @@ class _CELIFFn(torch.autograd.Function):
             None,
             None,
         )
+
+
+def _celif_bwd(
+    I, q, v0, a0, c0, gz, gvT, gaT, gcT, beta, lam, omlam, bias, eps, cfg, need_b, need_l
+):
+    """The fused CE-LIF backward: (gI, gq, gv0, ga0, gc0, gbeta, glam, gomlam, gbias per
+    neuron); gradients not asked for (``need_b``: beta, ``need_l``: the lambda pair) and gq of
+    a shared context are empty tensors (the kernel then skips their sums)."""
+    shared = q is None
+    n = v0.shape[0]
+    e = I.new_empty(0)
+    gz = I.new_zeros(I.shape[0], n) if gz is None else gz.contiguous()
+    gvT, gaT, gcT = (e if g is None else g.contiguous() for g in (gvT, gaT, gcT))
+    gI = torch.empty_like(I)
+    gq = I.new_empty(0) if q is None else torch.empty_like(q)
+    gv0, ga0, gc0 = (I.new_empty(n) for _ in range(3))
+    gb = I.new_empty(n) if need_b else I.new_empty(0)
+    gl, gol = (I.new_empty(n) for _ in range(2)) if need_l else (I.new_empty(0), I.new_empty(0))
+    gbias = I.new_empty(0) if bias is None else I.new_empty(n)
+    _var.celif_backward(
+        I.detach(),
+        (I if shared else q).detach(),
+        v0.detach(),
+        a0.detach(),
+        c0.detach(),
+        gz,
+        gvT,
+        gaT,
+        gcT,
+        beta.detach(),
+        lam.detach(),
+        omlam.detach(),
+        _opt(eps, I),
+        _opt(bias, I),
+        gI,
+        gq,
+        gv0,
+        ga0,
+        gc0,
+        gb,
+        gl,
+        gol,
+        gbias,
+        rho=cfg["rho"],
+        one_m_rho=cfg["omr"],
+        beta_a=cfg["beta_a"],
+        gamma=cfg["gamma"],
+        v_th=cfg["v_th"],
+        detach_reset=cfg["detach"],
+        surrogate=cfg["kind"],
+        alpha=cfg["alpha"],
+        smooth=cfg["smooth"],
+        shared=shared,
+        cols=cfg["cols"],
+        n_threads=max(1, torch.get_num_threads()),
+    )
+    return gI, gq, gv0, ga0, gc0, gb, gl, gol, gbias
 
 
 def _celif_cpp(I2, q2, like, op: _Op, cols: int = 0, bias=None, fn=None):
@@ -498,7 +524,9 @@ def _celif_cpp(I2, q2, like, op: _Op, cols: int = 0, bias=None, fn=None):
     needs_grad = torch.is_grad_enabled() and any(
         isinstance(t, torch.Tensor) and t.requires_grad for t in args
     )
-    if needs_grad:
+    if fn is None and _ops.compiling():  # torch.compile: the registered custom op
+        z, vT, aT, cT = _ops.celif_fwd(*args[:-1], _ops.pack(cfg, _ops.CELIF_KEYS))
+    elif needs_grad:
         z, vT, aT, cT = Fn.apply(*args)
     else:  # inference: the same forward, no graph
         z = I2.new_empty(T, n)
@@ -672,6 +700,7 @@ class CELIF(nn.Module):
         fc, cx = self.fc, self.context
         if (
             cx is None
+            or _ops.compiling()  # compiled: the two products and the neuron as separate ops
             or _tr.wants(x)  # CUDA / SPIKECORE_TRITON=interpret: the unfused path's Triton kernel
             or self.backend == "torch"
             or not has_kernel()

@@ -27,6 +27,13 @@ becomes a :class:`spikecore.sim.Network`. Modules are read through their public 
 * a ``CELIF`` layer becomes a ``celif`` population: its ``fc`` weights (and bias) act on the
   ``"current"`` receptor, its context weights on ``"context"`` (none with ``context='shared'``),
   with its learned per-neuron :math:`\lambda_c = \sigma(\ell)`;
+* a ``Recurrent`` layer (spikecore.nn) becomes its neuron's population with its input
+  synapses and one more projection from the population onto itself, delay one step, holding
+  the nonzero :math:`W_\mathrm{rec}`: a spike of torch step :math:`t` arrives in step
+  :math:`t + 1`, as :math:`W_\mathrm{rec} z_{t-1}` in the torch forward (the engine adds
+  those events into the step's one input sum, torch adds :math:`W_\mathrm{rec} z_{t-1}` to
+  :math:`W x_t + b`: spike for spike where the partial sums are exact, e.g. dyadic weights,
+  else up to float rounding at the threshold);
 * a bias :math:`b_j` is a synapse from an always-on ``bias`` source neuron, connected *after*
   the layer's weights, so the engine sums a neuron's input of a step in the order
   :math:`((0 + w_{i_1 j}) + w_{i_2 j} + \dots) + b_j` over active inputs
@@ -124,10 +131,18 @@ class LayerSpec:
     ctx_weight: Optional[np.ndarray] = None
     # the neuron's spec (spikecore.specs): what the engine population is built from
     neuron: Optional[NeuronSpec] = None
+    # recurrent layer (spikecore.nn.Recurrent): synapses of the population onto itself
+    rec_pre: Optional[np.ndarray] = None
+    rec_post: Optional[np.ndarray] = None
+    rec_weight: Optional[np.ndarray] = None
 
     @property
     def n_synapses(self) -> int:
-        return self.weight.size + (0 if self.ctx_weight is None else self.ctx_weight.size)
+        return (
+            self.weight.size
+            + (0 if self.ctx_weight is None else self.ctx_weight.size)
+            + (0 if self.rec_weight is None else self.rec_weight.size)
+        )
 
 
 @dataclass
@@ -281,13 +296,27 @@ def _neuron_of(L: LayerSpec) -> NeuronSpec:
 
 
 _SHAPE_LAYERS = "torch.nn.Conv2d, spikecore.nn.SparseConv2d, AvgPool2d, AdaptiveAvgPool2d, Flatten"
+
+
+def _add_recurrent(L: LayerSpec, m, i: int) -> None:
+    """A recurrent layer (``recurrent_synapses()``, spikecore.nn.Recurrent): its population
+    projects onto itself with delay one step, so a spike of torch step t arrives in step t + 1."""
+    if not callable(getattr(m, "recurrent_synapses", None)):
+        return
+    try:
+        rec = m.recurrent_synapses()
+    except (ValueError, TypeError) as e:
+        raise _layer_error(i, m, e) from None
+    L.rec_pre, L.rec_post, L.rec_weight = rec.pre, rec.post, rec.weight
+
+
 _VALID = (
     "valid: torch.nn.Linear, spikecore.nn.Linear, spikecore.nn.SparseLinear, "
     "spikecore.nn.DendriticLinear (layers with synapses()), or a convolutional chain ("
     + _SHAPE_LAYERS
     + ", then Linear; needs input_shape), followed by a neuron with "
     "spec() (LIF, ParametricLIF with scalar tau, AdaptiveLIF, NoisyLIF, LeakyIntegrator), "
-    "or CELIF / DendriticLIF"
+    "or CELIF / DendriticLIF / Recurrent"
 )
 
 
@@ -438,6 +467,7 @@ def parse(model, input_shape: Optional[Tuple[int, ...]] = None) -> List[LayerSpe
         if layers and layers[-1].kind == "li":
             raise ValueError("model: a LeakyIntegrator readout must be the last layer")
         layers.append(_layer(_spec_of(m, i), syn, i, m))
+        _add_recurrent(layers[-1], m, i)
         syn, n_prev = None, layers[-1].n
     if syn is not None:
         raise ValueError(
@@ -516,6 +546,16 @@ class Deployed:
                     weight=L.ctx_weight,
                     delay=1.0,
                     receptor="context",
+                )
+            if L.rec_weight is not None and L.rec_weight.size:  # z_{t-1} -> step t
+                net.connect(
+                    pop,
+                    pop,
+                    "explicit",
+                    pre_index=L.rec_pre,
+                    post_index=L.rec_post,
+                    weight=L.rec_weight,
+                    delay=1.0,
                 )
             if L.kind == "li":
                 self._monitors.append(net.record_state(pop, "v"))
@@ -620,6 +660,10 @@ class Deployed:
         for li in range(nL - 1):
             if self.layers[li].kind != "li":
                 synops += int(outs[li].sum(0) @ self.layers[li + 1].out_degree)
+        for li, L in enumerate(self.layers):  # recurrent events of steps 0..T-2 (in the window)
+            if L.rec_pre is not None and T > 1:
+                deg = np.bincount(L.rec_pre, minlength=L.n)
+                synops += int(outs[li][:-1].sum(0) @ deg)
         spikes_out = [o for o, L in zip(outs, self.layers) if L.kind != "li"]
         return DeployResult(
             output=outs[-1], spikes=spikes_out, synops=synops, engine_events=int(events)

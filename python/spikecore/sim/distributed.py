@@ -116,7 +116,7 @@ def _install_abort_hook() -> None:
     sys.excepthook = hook
 
 
-def _fingerprint(h: "hashlib._Hash", x: Any) -> None:
+def _fingerprint(h: Any, x: Any) -> None:
     if isinstance(x, np.ndarray):
         a = np.ascontiguousarray(x)
         h.update(f"nd{a.dtype.str}{a.shape}".encode())
@@ -152,7 +152,9 @@ class DistributedCore:
         core.set_partition(self.rank, self.size)
         self._hash = hashlib.sha256()
         _fingerprint(self._hash, ["network", core.dt, core.seed, core.max_delay_steps])
-        self.comm_stats: Dict[str, float] = dict(seconds=0.0, bytes=0, windows=0, run_seconds=0.0)
+        self.comm_stats: Dict[str, float] = dict(
+            seconds=0.0, bytes=0, windows=0, run_seconds=0.0, compute_cpu_s=0.0
+        )
         if self.size > 1:
             _install_abort_hook()
 
@@ -216,7 +218,9 @@ class DistributedCore:
         c.window_begin(n_steps)
         st = self.comm_stats
         while c.window_steps_left > 0:
+            p0 = time.process_time()
             ids, counts = c.window_update()
+            st["compute_cpu_s"] += time.process_time() - p0
             t0 = time.perf_counter()
             all_counts = np.empty(R * counts.size, np.int32)
             comm.Allgather([counts, MPI.INT32_T], [all_counts, MPI.INT32_T])
@@ -230,7 +234,9 @@ class DistributedCore:
             st["seconds"] += time.perf_counter() - t0
             st["bytes"] += 4 * (all_counts.size + all_ids.size)
             st["windows"] += 1
+            p0 = time.process_time()
             c.window_deliver(all_ids, all_counts, R)
+            st["compute_cpu_s"] += time.process_time() - p0
         st["run_seconds"] += time.perf_counter() - t_run
 
     # -------------------------------------------------------------- gathering readers
@@ -245,11 +251,6 @@ class DistributedCore:
     @property
     def local_events(self) -> int:
         return int(self._c.events)
-
-    def _owned(self, n: int, rank: int) -> tuple:
-        q, r = divmod(n, self.size)
-        lo = rank * q + min(rank, r)
-        return lo, lo + q + (1 if rank < r else 0)
 
     def get_state(self, pop: int, var: int) -> np.ndarray:
         return self._merge_owned(pop, self._c.get_state(pop, var))
@@ -317,13 +318,21 @@ class DistributedCore:
         parts = self.comm.allgather(mine)
         return S, rec, np.ascontiguousarray(np.concatenate(parts, axis=2)).reshape(-1)
 
-    def get_state_record(self, r: int):
+    def get_state_record(self, r: int, root: Optional[int] = None):
+        """The recorder's rows with every neuron's column from its owner: on every rank
+        (``root=None``) or on rank ``root`` only (None elsewhere)."""
         pop, vars_, idx, every, start, steps, data = self._c.get_state_record(r)
         lo, hi = self._c.owned_range(pop)
         own = (np.asarray(idx) >= lo) & (np.asarray(idx) < hi)
-        owners = self.comm.allgather(own)
         data = np.asarray(data).reshape(len(steps), len(vars_), len(idx))
-        parts = self.comm.allgather(data[:, :, own])
+        if root is None:
+            owners = self.comm.allgather(own)
+            parts = self.comm.allgather(data[:, :, own])
+        else:
+            owners = self.comm.gather(own, root=root)
+            parts = self.comm.gather(data[:, :, own], root=root)
+            if self.rank != root:
+                return None
         full = np.zeros_like(data)
         for o, p in zip(owners, parts):
             full[:, :, o] = p

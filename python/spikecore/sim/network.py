@@ -196,10 +196,12 @@ class Network(
 
     @property
     def comm_stats(self) -> Dict[str, float]:
-        """Spike exchange of this rank so far: ``seconds`` in the collectives (waiting for slower
-        ranks included), ``bytes`` received, ``windows`` exchanged, ``run_seconds`` (whole runs)."""
+        """Spike exchange of this rank so far: ``seconds`` (wall) in the collectives (waiting for
+        slower ranks included), ``bytes`` received, ``windows`` exchanged, ``run_seconds`` (wall,
+        whole runs), ``compute_cpu_s`` (CPU time of the update and delivery, collectives
+        excluded)."""
         if self._dist is None:
-            return dict(seconds=0.0, bytes=0, windows=0, run_seconds=0.0)
+            return dict(seconds=0.0, bytes=0, windows=0, run_seconds=0.0, compute_cpu_s=0.0)
         return dict(self._dist.comm_stats)
 
     # ------------------------------------------------------------------ checks
