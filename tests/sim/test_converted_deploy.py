@@ -136,3 +136,13 @@ def test_converted_bad_input():
         s = convert(gate_on_sum, T=3)
     with pytest.raises(ValueError, match="SpikeMaxPool2d.*maxpool='avg'"):
         from_torch(s, input_shape=(1, 8, 8))
+
+
+def test_converted_same_result_for_any_thread_count():
+    torch.manual_seed(4)
+    snn = convert(_cnn(levels_for(3, "stdi")), T=3, coding="stdi")
+    x = torch.rand(1, 8, 8) * 2
+    a = from_torch(snn, input_shape=(1, 8, 8), n_threads=1).run(x)
+    b = from_torch(snn, input_shape=(1, 8, 8), n_threads=3).run(x)
+    assert np.array_equal(a.output, b.output) and a.synops == b.synops
+    assert all(np.array_equal(a.spikes[k], b.spikes[k]) for k in a.spikes)

@@ -14,6 +14,12 @@ becomes a :class:`spikecore.sim.Network`. Modules are read through their public 
   :math:`\vartheta` and reset (a ``LeakyIntegrator`` is a ``lif_discrete`` population whose
   threshold is never reached; its membrane is recorded every step);
 * each synaptic layer is one explicit projection (zero weights dropped, delay one step);
+* a convolutional chain (``torch.nn.Conv2d``, ``spikecore.nn.SparseConv2d``, ``AvgPool2d``,
+  ``AdaptiveAvgPool2d``, ``Flatten``, then optionally Linear layers, with ``input_shape``) is
+  one explicit projection too: its Jacobian read off the bias-free chain on unit vectors (a
+  convolution's synapses are its kernel entries at every position), its bias = chain(0);
+* a converted network (:func:`spikecore.convert.convert`) deploys through
+  :mod:`spikecore.sim.converted` (IF / STDI / max-pool gate populations);
 * a dendritic layer (``DendriticLinear`` + soma, or ``DendriticLIF``) becomes a population with
   ``branches=K`` (the engine's multi-compartment neuron): synapse :math:`(i \to j, k)` targets
   branch compartment :math:`jK + k`, the branch biases are the population's ``branch_bias``,
@@ -689,11 +695,19 @@ def from_torch(model, *, n_threads: int = 1, comm=None, input_shape=None):
     comm : mpi4py communicator, optional
         Split the engine network across its ranks (every rank calls ``from_torch`` and ``run``
         with the same model and input; results do not depend on it): see docs/distributed.md.
+    input_shape : tuple of int, optional
+        The per-sample input shape (no time / batch dimension), e.g. ``(2, 16, 16)``: required
+        for convolutional networks (runs of Conv2d / SparseConv2d / AvgPool2d /
+        AdaptiveAvgPool2d / Flatten, then optionally Linear, between neuron layers deploy as one
+        explicit projection; MaxPool2d of spikes raises) and for converted networks.
 
     Returns
     -------
     Deployed
-        ``.run(spikes [T, n_in])`` -> :class:`DeployResult` (output, per-layer spikes, SynOps).
+        ``.run(spikes [T, n_in])`` -> :class:`DeployResult` (output, per-layer spikes, SynOps);
+        spikes may also be ``[T, *input_shape]`` or ``[T, 1, *input_shape]``.
+    ConvertedDeployment
+        for a converted network: ``.run(image)`` -> ConvertedResult (output, spikes, SynOps).
     """
     if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral) or n_threads < 1:
         raise ValueError(f"n_threads: must be a positive int, got {n_threads!r}")

@@ -108,6 +108,8 @@ class _Pop:
     spec: Any = None
     index: int = -1  # engine population
     out_degree: Optional[np.ndarray] = None
+    const: Optional[np.ndarray] = None  # constant input (biases) per neuron
+    analog: bool = False  # driven by the image (the stem's output as current input)
 
 
 class ConvertedDeployment:
@@ -354,6 +356,7 @@ class ConvertedDeployment:
         self.populations = {}
         for p in every:
             name = p.node.name
+            spec: specs.NeuronSpec
             if p.kind == "if":
                 spec = specs.IFSpec(
                     v_threshold=p.value, v0=p.spec["v0"], negative_slope=p.spec["slope"]
