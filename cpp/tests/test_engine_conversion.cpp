@@ -1,6 +1,7 @@
 // Engine populations of the conversion neurons (IF, STDI, max-pool gate: engine/population.hpp
 // ConversionPopulation): the engine's spikes equal the neuron headers' scalar steps, STDI spikes
 // weigh T 2^-(t+1) downstream, signed spikes are negative, any thread count gives the same raster.
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -60,13 +61,16 @@ TEST_CASE("IF / STDI populations equal the scalar steps, for any thread count") 
           if (stdi)
             z = slope > 0 ? stdi_step<true, float>(r, T, c.D, c.factor.data(), c.half, 0.5f, 0.8f,
                                                    v[size_t(i)], xi)
-                          : stdi_step<false, float>(r, T, c.D, c.factor.data(), c.half, 0.f,
-                                                    0.8f, v[size_t(i)], xi);
+                          : stdi_step<false, float>(r, T, c.D, c.factor.data(), c.half, 0.f, 0.8f,
+                                                    v[size_t(i)], xi);
           else
             z = slope > 0 ? if_step<true, float>(0.5f, 0.8f, v[size_t(i)], xi)
                           : if_step<false, float>(0.f, 0.8f, v[size_t(i)], xi);
           if (z != 0.f) want.emplace_back(r, z > 0 ? i : n + i);
         }
+      // the engine records a step's spikes in ascending id order (negative spikes, ids n + i,
+      // after all positive ones): compare (step, id) pairs in that order
+      std::sort(want.begin(), want.end());
       for (int threads : {1, 3}) {
         const auto got = run_pop(stdi, threads, T, n, x, slope);
         CHECK(got == want);

@@ -76,8 +76,7 @@ void conversion_range(Population& p, int32_t lo, int32_t hi, int32_t r, float* i
       stdi_block_step<Signed, float>(r, cv.sc, cv.theta.data() + b, p.s.v.data() + b, x, z, 0, n);
       if (r < cv.sc.D) continue;  // still integrating: no bit yet
     } else {
-      if_block_step<Signed, float>(cv.ifc.slope, cv.theta.data() + b, p.s.v.data() + b, x, z, 0,
-                                   n);
+      if_block_step<Signed, float>(cv.ifc.slope, cv.theta.data() + b, p.s.v.data() + b, x, z, 0, n);
     }
     for (int32_t k = 0; k < n; ++k)
       if (z[k] != 0.f) out.push_back(z[k] > 0.f ? b + k : p.n + b + k);
@@ -137,7 +136,7 @@ void Network::update_block(Population& p, int32_t pi, int rank, int64_t t,
   const float* cur = current_input(p, lo, hi, t);
   if (p.model == NeuronModel::IF || p.model == NeuronModel::STDI ||
       p.model == NeuronModel::MaxGate) {
-    const int64_t r = t - p.conv.t0;  // relative step of the window
+    const int64_t r = t - p.conv.t0;                           // relative step of the window
     if (p.conv.window > 0 && (r < 0 || r >= p.conv.window)) {  // outside: inputs dropped
       std::fill(in0 + lo * K, in0 + hi * K, 0.f);
       return;

@@ -83,13 +83,13 @@ struct ConversionPopulation {
   bool is_signed = false;
   IFCoeffs ifc;
   STDICoeffs sc;
-  std::vector<float> theta;     // [n]
-  int32_t start = 0;            // window offset after a reset, in steps
-  int64_t t0 = 0;               // absolute step of relative step 0
-  std::vector<float> spike_w;   // [window] spike weight per relative step (empty: 1)
-  int32_t window = 0;           // STDI: T + D; gate: T (0: no window)
-  std::vector<int32_t> count;   // MaxGate: valid candidates per neuron [n]
-  bool gate_stdi = false;       // MaxGate: STDI (weighted running values) or rate (counts)
+  std::vector<float> theta;    // [n]
+  int32_t start = 0;           // window offset after a reset, in steps
+  int64_t t0 = 0;              // absolute step of relative step 0
+  std::vector<float> spike_w;  // [window] spike weight per relative step (empty: 1)
+  int32_t window = 0;          // STDI: T + D; gate: T (0: no window)
+  std::vector<int32_t> count;  // MaxGate: valid candidates per neuron [n]
+  bool gate_stdi = false;      // MaxGate: STDI (weighted running values) or rate (counts)
 
   float spike_weight(int64_t t) const {
     if (spike_w.empty()) return 1.f;
@@ -109,9 +109,9 @@ struct Population {
   ALIFCoeffs c;           // c.lif for LIF populations
   float cur_scale = 1.f;  // drive per unit of current input and step: 1 - P22 (or 1 if discrete)
   LIFState s;
-  std::vector<float> a;  // ALIF / CE-LIF threshold adaptation
-  Branches br;           // dendritic branches (br.K > 1)
-  CELIFPopulation ce;    // CE-LIF populations
+  std::vector<float> a;       // ALIF / CE-LIF threshold adaptation
+  Branches br;                // dendritic branches (br.K > 1)
+  CELIFPopulation ce;         // CE-LIF populations
   ConversionPopulation conv;  // IF / STDI / MaxGate populations
   // input of the coming steps per target and receptor: 1 receptor (delta), 2 (exp: ex, in;
   // CE-LIF: current, context); slots = max incoming delay + 1
