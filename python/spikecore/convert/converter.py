@@ -78,6 +78,7 @@ _FUNCTIONS = {
 }
 _METHODS = ("flatten", "size")
 
+#: the layers, functions and methods :func:`convert` handles, as text (named in its errors)
 SUPPORTED = (
     ", ".join(m.__name__ for m in _MODULES)
     + "; functions: "

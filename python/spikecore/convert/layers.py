@@ -17,7 +17,8 @@ from spikecore.nn.conversion import IFNeuron, STDINeuron
 
 __all__ = ["MAX_STDI_BITS", "SpikeMaxPool2d", "SpikingActivation", "stdi_threshold"]
 
-# Beyond 24 bits the least significant thresholds fall below float32 resolution.
+#: the most STDI bits per value: beyond 24 bits the least significant thresholds fall below
+#: float32 resolution.
 MAX_STDI_BITS = 24
 
 

@@ -25,7 +25,9 @@ from ._base import EngineCall, NeuronSpec, finite, param
 
 __all__ = ["Branches", "DendriticSpec", "BRANCH_FNS", "BRANCH_KEYS"]
 
+#: the branch nonlinearities g of a dendritic neuron (``branch_fn``)
 BRANCH_FNS = ("relu", "sigmoid", "identity")
+#: the parameters that make any LIF/ALIF model dendritic (``add_population(..., branches=K)``)
 BRANCH_KEYS = ("branches", "branch_fn", "branch_decay", "branch_bias")
 
 
