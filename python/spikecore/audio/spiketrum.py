@@ -75,9 +75,11 @@ class GammatoneDictionary:
 
     @property
     def centre_frequencies(self) -> np.ndarray:
+        """Centre frequency (Hz) of each kernel, ERB-spaced."""
         return np.asarray(self._d.centre_frequencies)
 
     def kernel(self, m: int) -> np.ndarray:
+        """The unit-norm gammatone kernel ``m`` as samples."""
         return np.asarray(self._d.kernel(int(m)))
 
     def __len__(self) -> int:
@@ -123,6 +125,7 @@ class Spiketrum:
 
     @property
     def n_channels(self) -> int:
+        """Spike channels: n_kernels x n_levels."""
         return self.n_kernels * self.n_levels
 
     def _encoder(self):

@@ -337,6 +337,7 @@ class SpikingNetwork(nn.Module):
         self.T = T
 
     def set_T(self, T: int) -> SpikingNetwork:
+        """Change the number of time steps of every spiking layer; returns self."""
         T = _check_T(T, self.coding)
         if self.delay is not None and self.delay > T:
             raise ValueError(f"T: smaller than the delay D = {self.delay}")

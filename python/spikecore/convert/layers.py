@@ -61,6 +61,7 @@ class SpikingActivation(nn.Module):
         self.T = T
 
     def set_T(self, T: int) -> None:
+        """Set the number of time steps (STDI: also the time-varying threshold)."""
         self.T = T
         if self.coding == "stdi":
             self.neuron.set_threshold(stdi_threshold(self.lam, T))
@@ -103,6 +104,7 @@ class SpikeMaxPool2d(nn.Module):
         self.T, self.mode = T, mode
 
     def set_T(self, T: int) -> None:
+        """Set the number of time steps (STDI: also the time-varying threshold)."""
         self.T = T
 
     def _pool_args(self):

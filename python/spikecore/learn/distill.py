@@ -313,10 +313,12 @@ class DistillationLoss(nn.Module):
 
     @property
     def alpha(self) -> float:
+        """The current weight of the distillation term (after the schedule's steps so far)."""
         return _alpha(self._alpha(self.k))
 
     @property
     def temperature(self) -> float:
+        """The current softmax temperature (after the schedule's steps so far)."""
         return _temperature(self._temp(self.k))
 
     def step(self) -> None:

@@ -161,6 +161,9 @@ class ClassificationTask:
             raise ValueError("y_val: length differs from x_val")
 
     def loss(self, out: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Training loss of a candidate: cross-entropy of the time-averaged output, plus
+        distillation when ``kd`` is set.
+        """
         if self.kd == "none":
             return F.cross_entropy(out.mean(0), y)
         if self.kd == "virtual":
@@ -251,6 +254,7 @@ class ClassificationTask:
         return step
 
     def score(self, model: torch.nn.Module, seed: int = 12345) -> float:
+        """Fitness of a candidate: its accuracy on the validation split."""
         from .loop import accuracy
 
         return accuracy(model, self.x_val, self.y_val, steps=self.steps, seed=seed)
@@ -423,6 +427,7 @@ class Evolution:
         return m.state_dict(), (None if opt is None else copy.deepcopy(opt.state_dict()))
 
     def run(self) -> EvolutionResult:
+        """Run every generation and return the best network with its history."""
         rng = np.random.default_rng(self.seed)
         models = []
         for i in range(self.population):

@@ -238,6 +238,7 @@ class HebbFF(nn.Module):
 
     @property
     def eta(self) -> torch.Tensor:
+        """Plasticity rate: -exp(p) (anti-Hebbian), exp(p) (Hebbian) or free."""
         if self.plasticity == "anti":
             return -torch.exp(self.eta_param)
         if self.plasticity == "hebb":

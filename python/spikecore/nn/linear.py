@@ -191,6 +191,7 @@ class SparseLinear(nn.Module):
 
     @property
     def nnz(self) -> int:
+        """Number of stored synapses (mask positions that hold a weight)."""
         return int(self.matrix.nnz)
 
     @property

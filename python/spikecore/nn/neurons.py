@@ -239,6 +239,7 @@ class ParametricLIF(LIF):
 
     @property
     def tau_learned(self) -> torch.Tensor:
+        """The learned time constant (steps), tau = 1 / sigmoid(w), per neuron (detached)."""
         return 1.0 / torch.sigmoid(self.w.detach())
 
     def spec(self) -> "_specs.DiscreteLIFSpec":

@@ -124,6 +124,7 @@ class Network(
 
     @property
     def seed(self) -> int:
+        """The seed of every random draw of this network (connectivity, inputs, plasticity)."""
         return self._c.seed
 
     @property
@@ -138,6 +139,7 @@ class Network(
 
     @property
     def n_threads(self) -> int:
+        """Worker threads of the engine; results do not depend on it (settable)."""
         return self._c.n_threads
 
     @n_threads.setter

@@ -62,6 +62,7 @@ class Population:
 
     @property
     def v(self) -> np.ndarray:
+        """Membrane potentials now (mV), one per neuron (``get("v")``)."""
         return self.get("v")
 
 

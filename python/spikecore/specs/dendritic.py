@@ -77,6 +77,7 @@ class Branches:
         return (cls(**given) if given else None), rest
 
     def params(self) -> Dict[str, Any]:
+        """The branch parameters by name (``BRANCH_KEYS``)."""
         return {k: getattr(self, k) for k in BRANCH_KEYS}
 
     def engine(self, n: int) -> Dict[str, Any]:
@@ -140,6 +141,7 @@ class DendriticSpec(NeuronSpec):
         return self if soma is self.soma else DendriticSpec(soma, self.dendrites, self.note)
 
     def params(self) -> Dict[str, Any]:
+        """The branch parameters by name (``BRANCH_KEYS``)."""
         return dict(self.soma.params(), **self.dendrites.params())
 
     def engine(self, n: int) -> EngineCall:
