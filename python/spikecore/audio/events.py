@@ -32,12 +32,12 @@ class SpikeEvents:
 
     @property
     def n_channels(self) -> int:
-        """Spike channels: n_units x n_levels."""
+        """Number of spike channels, n_units x n_levels."""
         return self.n_units * self.n_levels
 
     @property
     def channel(self) -> np.ndarray:
-        """Channel of each spike: unit * n_levels + level."""
+        """Channel of each spike, unit * n_levels + level."""
         return self.unit.astype(np.int64) * self.n_levels + self.level
 
     @property

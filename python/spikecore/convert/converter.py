@@ -349,7 +349,7 @@ class SpikingNetwork(nn.Module):
 
     @property
     def latency(self) -> int:
-        """Steps from the first input step to the last output bit: layers x D + T (STDI), T
+        """Steps from the first input step to the last output bit, layers x D + T (STDI), T
         (rate: all layers run in the same steps)."""
         if self.coding == "rate":
             return self.T

@@ -325,7 +325,7 @@ class ESLScheduler:
     zeta0           0.3         initial prune fraction :math:`\zeta_0`, in [0, 1)
     delta_t         100         iterations between updates :math:`\Delta T`
     t_end           None        last update iteration :math:`T_\mathrm{end}` (None: never stop)
-    regrow          'random'    'random' (SET) or 'gradient' (RigL, largest dense |dL/dW| of
+    regrow          'random'    'random' (SET) or 'gradient' (RigL, largest dense ``|dL/dW|`` of
                                 the step before the update; random if none was recorded)
     history         True        keep a :class:`MaskHistory` (True / False / an instance)
     ==============  ==========  ===========================================================

@@ -314,7 +314,7 @@ def mutate(
     seed: int,
     optimizer: Optional[torch.optim.Optimizer] = None,
 ) -> torch.nn.Module:
-    """Move ``fraction`` of every sparse layer's synapses: prune the smallest |W|, regrow as many
+    """Move ``fraction`` of every sparse layer's synapses: prune the smallest ``|W|``, regrow as many
     at random free positions (weight 0). With ``optimizer`` (over ``model``'s parameters) its
     per-synapse state (Adam moments) follows the kept synapses and is zero for the regrown
     ones. In place; returns ``model``."""
@@ -414,7 +414,7 @@ class Evolution:
 
     @property
     def lineage_epochs(self) -> int:
-        """Training epochs behind the returned network: generations x task.epochs + finetune."""
+        """Training epochs behind the returned network, generations x task.epochs + finetune."""
         return self.generations * self.task.epochs + self.finetune
 
     def _child(self, template, state, opt_state, seed):

@@ -250,7 +250,7 @@ class DendriticLinear(nn.Module):
 
     @property
     def n_params(self) -> int:
-        """Trainable numbers: K m weights (+ K biases) per neuron."""
+        """Trainable numbers, K m weights (+ K biases) per neuron."""
         return self.weight.numel() + (0 if self.bias is None else self.bias.numel())
 
     @property

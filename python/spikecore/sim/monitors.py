@@ -146,7 +146,7 @@ class RateMonitor:
 
     @property
     def rate(self) -> np.ndarray:
-        """Population rate per step (Hz): counts / (n * dt)."""
+        """Population rate per step in Hz, counts / (n * dt)."""
         return self.counts / (self.population.n * self.net.dt * 1e-3)
 
     @_idle
