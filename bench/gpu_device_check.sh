@@ -42,6 +42,18 @@ for fn in (lambda b: F.lif(x, beta=0.5, backend=b)[0],
         outs.append((y.detach(), x.grad.clone()))
     print("forward equal", torch.equal(outs[0][0], outs[1][0]),
           "grad max diff", float((outs[0][1] - outs[1][1]).abs().max()))
+from spikecore.nn.celif import celif
+cur = (1.5 * torch.rand(100, 32, 256, device=dev)).requires_grad_()
+ctx = (torch.rand(100, 32, 256, device=dev) - 0.5).requires_grad_()
+outs = []
+for b in ("torch", "auto"):
+    cur.grad = ctx.grad = None
+    z, st = celif(cur, ctx, gamma=2.0, backend=b)
+    (z * torch.linspace(-1, 1, z.numel(), device=dev).reshape(z.shape)).sum().backward()
+    outs.append((z.detach(), cur.grad.clone(), ctx.grad.clone()))
+print("celif forward equal", torch.equal(outs[0][0], outs[1][0]),
+      "grad max diff", float((outs[0][1] - outs[1][1]).abs().max()),
+      float((outs[0][2] - outs[1][2]).abs().max()))
 xs = torch.randn(20, 4, 100, device=dev)
 W = torch.randn(100, 100, device=dev) / 10
 a_ref = hebbff_plastic(xs, W, torch.zeros(100, device=dev), -0.05, 0.9, backend="torch")

@@ -115,6 +115,45 @@ void bind_engine(nb::module_ m) {
           nb::arg("v_th"), nb::arg("lambda_c"), nb::arg("one_m_lambda"), nb::arg("shared"),
           nb::arg("name"))
       .def(
+          "add_if",
+          [](Network& n, int32_t size, Vec<float> theta, double v0, double negative_slope,
+             const std::string& name) {
+            if (int64_t(theta.shape(0)) != size)
+              throw value_error("v_threshold: expected one threshold per neuron");
+            IFParams p;
+            p.v0 = v0;
+            p.negative_slope = negative_slope;
+            return n.add_if(size, p, theta.data(), name);
+          },
+          nb::arg("size"), nb::arg("v_th"), nb::arg("v0"), nb::arg("negative_slope"),
+          nb::arg("name"))
+      .def(
+          "add_stdi",
+          [](Network& n, int32_t size, Vec<float> theta, int32_t T, int32_t delay, bool rounding,
+             double negative_slope, int32_t start, const std::string& name) {
+            if (int64_t(theta.shape(0)) != size)
+              throw value_error("v_threshold: expected one threshold per neuron");
+            STDIParams p;
+            p.T = T;
+            p.delay = delay;
+            p.rounding = rounding;
+            p.negative_slope = negative_slope;
+            return n.add_stdi(size, p, theta.data(), start, name);
+          },
+          nb::arg("size"), nb::arg("v_th"), nb::arg("T"), nb::arg("delay"), nb::arg("rounding"),
+          nb::arg("negative_slope"), nb::arg("start"), nb::arg("name"))
+      .def(
+          "add_maxgate",
+          [](Network& n, int32_t size, int32_t K, Vec<int32_t> count, int32_t stdi_T,
+             bool is_signed, int32_t start, const std::string& name) {
+            if (count.shape(0) != 0 && int64_t(count.shape(0)) != size)
+              throw value_error("count: expected one value per neuron");
+            return n.add_maxgate(size, K, count.shape(0) ? count.data() : nullptr, stdi_T,
+                                 is_signed, start, name);
+          },
+          nb::arg("size"), nb::arg("kernel"), nb::arg("count"), nb::arg("T"), nb::arg("signed"),
+          nb::arg("start"), nb::arg("name"))
+      .def(
           "set_branches",
           [](Network& n, int32_t p, int32_t K, int g, double decay, Vec<float> bias) {
             const int64_t want = int64_t(n.population(p).n) * K;
@@ -387,5 +426,37 @@ void bind_engine(nb::module_ m) {
           },
           nb::arg("rec"), nb::arg("start"), nb::arg("c"))
       // running
-      .def("run", &Network::run, nb::arg("n_steps"), nb::call_guard<nb::gil_scoped_release>());
+      .def("run", &Network::run, nb::arg("n_steps"), nb::call_guard<nb::gil_scoped_release>())
+      // distributed runs (spikecore.sim.distributed exchanges the spikes with mpi4py)
+      .def("set_partition", &Network::set_partition, nb::arg("rank"), nb::arg("n_ranks"))
+      .def_prop_ro("part_rank", &Network::part_rank)
+      .def_prop_ro("part_size", &Network::part_size)
+      .def(
+          "owned_range",
+          [](const Network& n, int32_t pop) {
+            int64_t lo, hi;
+            n.owned_range(n.population(pop).n, lo, hi);
+            return nb::make_tuple(lo, hi);
+          },
+          nb::arg("pop"))
+      .def("window_begin", &Network::window_begin, nb::arg("n_steps"),
+           nb::call_guard<nb::gil_scoped_release>())
+      .def_prop_ro("window_steps_left", &Network::window_steps_left)
+      .def("window_update",
+           [](Network& n) {
+             std::vector<int32_t> ids, counts;
+             {
+               nb::gil_scoped_release r;
+               n.window_update(ids, counts);
+             }
+             return nb::make_tuple(to_numpy(std::move(ids)), to_numpy(std::move(counts)));
+           })
+      .def(
+          "window_deliver",
+          [](Network& n, Vec<int32_t> ids, Vec<int32_t> counts, int32_t n_ranks) {
+            nb::gil_scoped_release r;
+            n.window_deliver(ids.data(), int64_t(ids.shape(0)), counts.data(),
+                             int64_t(counts.shape(0)), n_ranks);
+          },
+          nb::arg("ids"), nb::arg("counts"), nb::arg("n_ranks"));
 }

@@ -33,6 +33,8 @@ void bind_synapses(nb::module_ m) {
       .def_prop_ro("nnz", &SynapseMatrix::nnz)
       .def_prop_ro("capacity", &SynapseMatrix::capacity)
       .def_prop_ro("memory_bytes", &SynapseMatrix::memory_bytes)
+      .def_prop_ro("index_bytes", &SynapseMatrix::index_bytes,
+                   "bytes per stored target index: 2 when n_post <= 65536, else 4")
       .def("max_delay", &SynapseMatrix::max_delay)
       .def(
           "to_coo",

@@ -6,6 +6,7 @@
 #include "bindings.hpp"
 #include "spikecore/core/errors.hpp"
 #include "spikecore/train/kernels.hpp"
+#include "spikecore/train/recurrent_kernels.hpp"
 
 namespace st = spikecore::train;
 
@@ -337,10 +338,119 @@ void bind_dtype(nb::module_ m) {
       nb::kw_only(), nb::arg("n_threads"));
 }
 
+// Recurrent layer (spikecore.nn.Recurrent): I [T, B, n], wt = W_rec^T [n, n], state [B, n],
+// per-neuron beta / drive [n]; a0 / aprev / aT / ga0 only with adaptive, empty otherwise.
+template <typename T>
+st::RecurrentArgs<T> make_rec_args(const CArr<T>& I, const CArr<T>& wt, const CArr<T>& beta,
+                                   const CArr<T>& drive, const CArr<T>& eps, double v_th,
+                                   double v_reset, bool soft, bool detach, bool adaptive,
+                                   double rho, double beta_a, int kind, double alpha, bool smooth,
+                                   int n_threads) {
+  if (I.ndim() != 3) throw spikecore::value_error("I: expected [T, B, n]");
+  const int64_t steps = I.shape(0), batch = I.shape(1), n = I.shape(2);
+  if (wt.ndim() != 2 || int64_t(wt.shape(0)) != n || int64_t(wt.shape(1)) != n)
+    throw spikecore::value_error("wt: expected [n, n] with n = I.shape[2]");
+  st::RecurrentArgs<T> ra;
+  ra.neuron = make_args<T>(steps, n, beta, drive, v_th, v_reset, soft, detach, kind, alpha, smooth,
+                           n_threads);
+  ra.neuron.rho = T(rho);
+  ra.neuron.beta_a = T(beta_a);
+  ra.neuron.eps = opt(eps, I.size(), "eps");
+  if (ra.neuron.eps && adaptive)
+    throw spikecore::value_error("eps: threshold noise is for the LIF neuron only");
+  ra.batch = batch;
+  ra.adaptive = adaptive;
+  return ra;
+}
+
+template <typename T>
+void bind_recurrent(nb::module_ m) {
+  m.def(
+      "recurrent_forward",
+      [](CArr<T> I, CArr<T> wt, CArr<T> v0, CArr<T> a0, CArr<T> z0, CArr<T> beta, CArr<T> drive,
+         CArr<T> eps, Arr<T> z, Arr<T> h, Arr<T> ap, Arr<T> vT, Arr<T> aT, double v_th,
+         double v_reset, bool soft, bool adaptive, double rho, double beta_a, int kind,
+         double alpha, bool smooth, int n_threads) {
+        auto ra = make_rec_args<T>(I, wt, beta, drive, eps, v_th, v_reset, soft, false, adaptive,
+                                   rho, beta_a, kind, alpha, smooth, n_threads);
+        const size_t N = size_t(ra.batch * ra.neuron.n);
+        need(v0, N, "v0");
+        need(z0, N, "z0");
+        need(z, I.size(), "z");
+        need(vT, N, "vT");
+        T* hp = h.size() == 0 ? nullptr : h.data();
+        if (hp) need(h, I.size(), "h");
+        const T* a0p = nullptr;
+        T *app = nullptr, *aTp = nullptr;
+        if (adaptive) {
+          need(a0, N, "a0");
+          need(aT, N, "aT");
+          a0p = a0.data();
+          aTp = aT.data();
+          if (ap.size() != 0) {
+            need(ap, I.size(), "a_prev");
+            app = ap.data();
+          }
+        }
+        nb::gil_scoped_release r;
+        st::recurrent_forward<T>(ra, I.data(), wt.data(), v0.data(), a0p, z0.data(), z.data(), hp,
+                                 app, vT.data(), aTp);
+      },
+      nb::arg("I"), nb::arg("wt"), nb::arg("v0"), nb::arg("a0"), nb::arg("z0"), nb::arg("beta"),
+      nb::arg("drive"), nb::arg("eps"), nb::arg("z"), nb::arg("h"), nb::arg("a_prev"),
+      nb::arg("vT"), nb::arg("aT"), nb::kw_only(), nb::arg("v_th"), nb::arg("v_reset"),
+      nb::arg("soft_reset"), nb::arg("adaptive"), nb::arg("rho"), nb::arg("beta_a"),
+      nb::arg("surrogate"), nb::arg("alpha"), nb::arg("smooth"), nb::arg("n_threads"));
+  m.def(
+      "recurrent_backward",
+      [](CArr<T> h, CArr<T> ap, CArr<T> z, CArr<T> v0, CArr<T> z0, CArr<T> wt, CArr<T> gz,
+         CArr<T> gvT, CArr<T> gaT, CArr<T> beta, CArr<T> drive, CArr<T> eps, Arr<T> gI, Arr<T> gwt,
+         Arr<T> gv0, Arr<T> ga0, Arr<T> gz0, Arr<T> gbeta, Arr<T> gdrive, double v_th,
+         double v_reset, bool soft, bool detach, bool adaptive, double rho, double beta_a, int kind,
+         double alpha, bool smooth, int n_threads) {
+        auto ra = make_rec_args<T>(h, wt, beta, drive, eps, v_th, v_reset, soft, detach, adaptive,
+                                   rho, beta_a, kind, alpha, smooth, n_threads);
+        const size_t N = size_t(ra.batch * ra.neuron.n), n = size_t(ra.neuron.n);
+        need(z, h.size(), "z");
+        need(v0, N, "v0");
+        need(z0, N, "z0");
+        need(gz, h.size(), "gz");
+        const T* gvt = opt(gvT, N, "gvT");
+        need(gI, h.size(), "gI");
+        need(gwt, n * n, "gwt");
+        need(gv0, N, "gv0");
+        need(gz0, N, "gz0");
+        need(gbeta, n, "gbeta");
+        need(gdrive, n, "gdrive");
+        const T *app = nullptr, *gat = nullptr;
+        T* ga0p = nullptr;
+        if (adaptive) {
+          need(ap, h.size(), "a_prev");
+          need(ga0, N, "ga0");
+          app = ap.data();
+          gat = opt(gaT, N, "gaT");
+          ga0p = ga0.data();
+        }
+        nb::gil_scoped_release r;
+        st::recurrent_backward<T>(ra, h.data(), app, z.data(), v0.data(), z0.data(), wt.data(),
+                                  gz.data(), gvt, gat, gI.data(), gwt.data(), gv0.data(), ga0p,
+                                  gz0.data(), gbeta.data(), gdrive.data());
+      },
+      nb::arg("h"), nb::arg("a_prev"), nb::arg("z"), nb::arg("v0"), nb::arg("z0"), nb::arg("wt"),
+      nb::arg("gz"), nb::arg("gvT"), nb::arg("gaT"), nb::arg("beta"), nb::arg("drive"),
+      nb::arg("eps"), nb::arg("gI"), nb::arg("gwt"), nb::arg("gv0"), nb::arg("ga0"), nb::arg("gz0"),
+      nb::arg("gbeta"), nb::arg("gdrive"), nb::kw_only(), nb::arg("v_th"), nb::arg("v_reset"),
+      nb::arg("soft_reset"), nb::arg("detach_reset"), nb::arg("adaptive"), nb::arg("rho"),
+      nb::arg("beta_a"), nb::arg("surrogate"), nb::arg("alpha"), nb::arg("smooth"),
+      nb::arg("n_threads"));
+}
+
 }  // namespace
 
 void bind_train(nb::module_ m) {
   // float32 first: nanobind tries overloads in order, without implicit dtype conversion
   bind_dtype<float>(m);
   bind_dtype<double>(m);
+  bind_recurrent<float>(m);
+  bind_recurrent<double>(m);
 }

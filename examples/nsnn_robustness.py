@@ -53,17 +53,9 @@ LEVELS: Dict[str, Sequence[float]] = {
 
 def perturbed_spikes(x: np.ndarray, kind: str, level: float, steps: int, seed: int) -> torch.Tensor:
     """Test spikes [T, N, 64] under perturbation ``kind`` of strength ``level`` (seeded)."""
-    rng = np.random.default_rng(seed + 7919)
-    s = digits_snn.encode(x, steps, "rate", seed=seed).numpy()
-    if kind == "gaussian":
-        s = s + rng.normal(0.0, level, s.shape)
-    elif kind == "deletion":
-        s = s * (rng.random(s.shape) >= level)
-    elif kind == "insertion":
-        s = np.maximum(s, (rng.random(s.shape) < level).astype(np.float32))
-    else:
-        raise ValueError(f"kind: unknown perturbation {kind!r}; valid: {', '.join(LEVELS)}")
-    return torch.from_numpy(s.astype(np.float32))
+    from spikecore.experiments.nsnn import perturb
+
+    return perturb(digits_snn.encode(x, steps, "rate", seed=seed), kind, level, seed)
 
 
 def evaluate(

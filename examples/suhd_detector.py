@@ -11,7 +11,10 @@
 3. Claim 3: mAP against T for rate coding (IF, soft reset, v0 = theta/2, count-gated max-pool)
    and STDI, and the T at which rate coding comes within 1 point of the quantised ANN.
 4. Claim 5: SynOps and wall time per image (batch 1 and 32, one thread) for STDI at its T and
-   rate coding at the T it needs (or the largest T tried).
+   rate coding at the T it needs (or the largest T tried). ``--engine N``: both SNNs also run
+   on the event engine (spikecore.sim.from_torch: every conv as explicit synapses, the SPP's
+   exact max-pool gates as engine populations) on N test images: engine output == torch SNN
+   output, SynOps counted by the engine, wall time per image on the engine.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ def run(
     log=print,
     load=None,
     save=None,
+    engine=0,
 ) -> dict:
     torch.manual_seed(seed)
     train = make_shapes(n_train, seed=seed + 1)
@@ -139,6 +143,14 @@ def run(
     torch.set_num_threads(old)
     res["wall_per_image"] = timing
     log(json.dumps({"synops_per_image": res["synops_per_image"], "wall_per_image": timing}))
+    if engine:  # claim 5 on the event engine (the digits example's comparison)
+        from convert_digits import engine_compare
+
+        torch.set_num_threads(1)
+        for name, m in (("stdi", snn), ("rate", rate)):
+            res[f"engine_{name}"] = e = engine_compare(m, x[:engine], rounds=2)
+            log(f"engine {name}: {json.dumps(e)}")
+        torch.set_num_threads(old)
     return res
 
 
@@ -151,6 +163,7 @@ def main(argv=None):
     p.add_argument("--json", default=None, help="write the results to this file")
     p.add_argument("--save", default=None, help="save the trained ANN (safetensors)")
     p.add_argument("--load", default=None, help="load a trained ANN (safetensors), skip training")
+    p.add_argument("--engine", type=int, default=0, help="claim 5 on the engine, N images")
     args = p.parse_args(argv)
     torch.set_num_threads(1)  # one thread: the small convolutions do not gain from more
     kw = dict(n_train=600, n_test=60, epochs=6) if args.quick else {}
@@ -162,6 +175,7 @@ def main(argv=None):
         log=lambda s: print(s, flush=True),
         load=args.load,
         save=args.save,
+        engine=args.engine,
         **kw,
     )
     d = 100 * (res["ann"]["map_50"] - res["stdi"]["map_50"])

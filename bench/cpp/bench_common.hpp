@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <ctime>
 #include <vector>
 
 #include "spikecore/core/rng.hpp"
@@ -16,6 +17,14 @@ namespace bench {
 
 inline double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// CPU seconds of this process (all threads): on a machine shared with other jobs, the CPU time
+// of a 1-thread run is far less sensitive to time-sharing than its wall time.
+inline double cpu_s() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
 }
 
 inline double median(std::vector<double> v) {

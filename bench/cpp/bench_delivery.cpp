@@ -7,6 +7,12 @@
 // delivered spike-synapse events per second, with one thread and with the rows split into
 // per-thread target blocks (each thread owns a contiguous range of targets and touches only its
 // slice of every row, found by binary search in the post-sorted row).
+//
+// Two loops, as in the engine:
+//   general    reads target, weight and delay per event (10 bytes per event when narrow)
+//   constant   one weight and one delay per projection (Brunel's case): reads only the target,
+//              2 bytes per event with the SynapseMatrix's 16-bit targets, 4 with 32-bit ones.
+// The 16- and 32-bit variants run interleaved (repeat by repeat) so that load changes hit both.
 #include <algorithm>
 #include <thread>
 
@@ -17,9 +23,12 @@ using spikecore::SynapseMatrix;
 
 int main(int argc, char** argv) {
   const bool q = bench::quick(argc, argv);
+  int max_threads = 2;  // --threads N: 1 alone on a machine whose cores are busy with other jobs
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], "--threads") == 0) max_threads = std::atoi(argv[i + 1]);
   const double scale = q ? 0.2 : 1.0;
   const int steps = q ? 2000 : 10000;  // 0.2 s / 1 s biological time
-  const int repeats = q ? 3 : 5;
+  const int repeats = q ? 3 : 7;
   const uint16_t delay = 15;
   const int ring = delay + 1;
   const double rate_hz = 37.0, dt_ms = 0.1;
@@ -27,6 +36,10 @@ int main(int argc, char** argv) {
   const auto coo = bench::brunel_coo(scale, delay);
   const SynapseMatrix m = bench::brunel_matrix(coo, 0.0);
   const int32_t n = m.n_post();
+  if (!m.narrow()) {
+    std::printf("bench_delivery: expected 16-bit targets\n");
+    return 1;
+  }
 
   // Pre-drawn spikers per step (CSR: offsets into a flat list).
   std::vector<int64_t> off(size_t(steps) + 1, 0);
@@ -42,13 +55,23 @@ int main(int argc, char** argv) {
   int64_t events = 0;
   for (int32_t s : spikers) events += m.row_len(s);
 
-  const int32_t* post = m.post();
+  const uint16_t* post16 = m.post16();
+  std::vector<int32_t> post32(size_t(m.capacity()));  // the same targets, 32-bit
+  for (int64_t k = 0; k < m.capacity(); ++k) post32[size_t(k)] = m.post_at(k);
   const float* w = m.weight();
   const uint16_t* d = m.delay();
   std::vector<float> buf(size_t(ring) * size_t(n), 0.f);
   volatile float sink = 0;
 
-  auto run_blocked = [&](int t_begin, int t_end, int32_t lo, int32_t hi) {
+  // General = true: weight and delay per synapse; false: constant weight, one delay.
+  auto run_blocked = [&](auto idx_tag, bool general, int t_begin, int t_end, int32_t lo,
+                         int32_t hi) {
+    using Idx = decltype(idx_tag);
+    const Idx* post;
+    if constexpr (sizeof(Idx) == 2)
+      post = post16;
+    else
+      post = post32.data();
     float acc = 0;
     for (int t = t_begin; t < t_end; ++t) {
       float* now = buf.data() + size_t(t % ring) * size_t(n);
@@ -56,58 +79,70 @@ int main(int argc, char** argv) {
         acc += now[j];
         now[j] = 0.f;
       }
+      float* slot = buf.data() + size_t((t + delay) % ring) * size_t(n);
       for (int64_t k = off[size_t(t)]; k < off[size_t(t) + 1]; ++k) {
         const int32_t s = spikers[size_t(k)];
         int64_t b = m.row_begin(s), e = m.row_end(s);
-        if (lo > 0) b = std::lower_bound(post + b, post + e, lo) - post;
-        if (hi < n) e = std::lower_bound(post + b, post + e, hi) - post;
-        for (int64_t x = b; x < e; ++x) {
-          buf[size_t((t + d[x]) % ring) * size_t(n) + size_t(post[x])] += w[x];
+        if (lo > 0) b = m.lower_bound_post(b, e, lo);
+        if (hi < n) e = m.lower_bound_post(b, e, hi);
+        if (general) {
+          for (int64_t x = b; x < e; ++x)
+            buf[size_t((t + d[x]) % ring) * size_t(n) + size_t(post[x])] += w[x];
+        } else {
+          const float wc = 0.1f;
+          for (int64_t x = b; x < e; ++x) slot[size_t(post[x])] += wc;
         }
       }
     }
     return acc;
   };
 
-  std::vector<double> times;
-  for (int r = 0; r < repeats + 1; ++r) {
-    std::fill(buf.begin(), buf.end(), 0.f);
-    const double t0 = bench::now_s();
-    sink = sink + run_blocked(0, steps, 0, n);
-    if (r > 0) times.push_back(bench::now_s() - t0);  // first run: warm-up
-  }
-  const double t1 = bench::median(times);
   std::printf("bench_delivery: N = %d, synapses = %lld, %d steps, %lld events per run\n", n,
               (long long)m.nnz(), steps, (long long)events);
-  bench::report("delivery, 1 thread", double(events) / t1, "events/s",
-                "median of " + std::to_string(repeats));
-
-  // Same loop split over target blocks (lock-free, as the engine's threads own target blocks).
-  for (int nt : {2, 4}) {
-    if (nt > int(std::thread::hardware_concurrency())) break;
-    spikecore::ThreadPool pool(nt);
-    std::vector<double> tt;
-    std::vector<float> parts(static_cast<size_t>(nt));
-    for (int r = 0; r < repeats + 1; ++r) {
-      std::fill(buf.begin(), buf.end(), 0.f);
-      const double t0 = bench::now_s();
-      pool.run([&](int rank) {
-        int64_t lo, hi;
-        spikecore::ThreadPool::block_range(n, nt, rank, lo, hi);
-        // One barrier per step keeps the threads in lockstep, as the engine must.
-        float acc = 0;
-        for (int t = 0; t < steps; ++t) {
-          acc += run_blocked(t, t + 1, int32_t(lo), int32_t(hi));
-          pool.barrier();
+  for (bool general : {false, true}) {
+    const char* kind = general ? "general (w, d per synapse)" : "constant w, d";
+    for (int nt : {1, 2}) {
+      if (nt > int(std::thread::hardware_concurrency()) || nt > max_threads) break;
+      spikecore::ThreadPool pool(nt);
+      std::vector<double> t16, t32, c16, c32;
+      for (int r = 0; r < repeats + 1; ++r) {
+        for (int width : {16, 32}) {
+          std::fill(buf.begin(), buf.end(), 0.f);
+          const double t0 = bench::now_s(), c0 = bench::cpu_s();
+          std::vector<float> parts(size_t(nt), 0.f);
+          pool.run([&](int rank) {
+            int64_t lo, hi;
+            spikecore::ThreadPool::block_range(n, nt, rank, lo, hi);
+            float acc = 0;
+            for (int t = 0; t < steps; ++t) {
+              acc += width == 16
+                         ? run_blocked(uint16_t(), general, t, t + 1, int32_t(lo), int32_t(hi))
+                         : run_blocked(int32_t(), general, t, t + 1, int32_t(lo), int32_t(hi));
+              if (nt > 1) pool.barrier();  // one barrier per step, as the engine
+            }
+            parts[size_t(rank)] = acc;
+          });
+          for (float x : parts) sink = sink + x;
+          if (r > 0) {  // r 0: warm-up
+            (width == 16 ? t16 : t32).push_back(bench::now_s() - t0);
+            (width == 16 ? c16 : c32).push_back(bench::cpu_s() - c0);
+          }
         }
-        parts[size_t(rank)] = acc;
-      });
-      if (r > 0) tt.push_back(bench::now_s() - t0);
+      }
+      for (int width : {16, 32}) {
+        auto& v = width == 16 ? t16 : t32;
+        std::sort(v.begin(), v.end());
+        const double med = bench::median(v);
+        const int bytes = (width == 16 ? 2 : 4) + (general ? 6 : 0);
+        char name[96], note[128];
+        std::snprintf(name, sizeof name, "delivery %s, %d-bit, %d thr", kind, width, nt);
+        const double cpu = bench::median(width == 16 ? c16 : c32);
+        std::snprintf(note, sizeof note, "%d B/event; wall %.3g-%.3g over %d; per CPU-s %.3g",
+                      bytes, double(events) / v.back(), double(events) / v.front(), repeats,
+                      double(events) / cpu);
+        bench::report(name, double(events) / med, "events/s", note);
+      }
     }
-    for (float x : parts) sink = sink + x;
-    const double tn = bench::median(tt);
-    bench::report(("delivery, " + std::to_string(nt) + " threads").c_str(), double(events) / tn,
-                  "events/s", "speedup " + std::to_string(t1 / tn).substr(0, 4) + "x");
   }
   return 0;
 }

@@ -107,4 +107,61 @@ TEST_CASE("poisson mean and variance") {
   }
 }
 
+TEST_CASE("16-bit targets up to n_post = 65536, 32-bit beyond: same synapses, same operations") {
+  // The same synapses (targets < 40000) in a narrow (n_post 40000) and a wide (n_post 70000)
+  // matrix: every operation that does not draw targets must give identical rows.
+  const int64_t nnz = 20000;
+  std::vector<int32_t> pre(nnz), post(nnz);
+  std::vector<float> w(nnz);
+  CounterRng rng(5, 1, 0, 0);
+  for (int64_t k = 0; k < nnz; ++k) {
+    pre[size_t(k)] = int32_t(rng.below(300));
+    post[size_t(k)] = int32_t(rng.below(40000));
+    w[size_t(k)] = float(rng.normal());
+  }
+  auto a =
+      SynapseMatrix::from_coo(300, 40000, pre.data(), post.data(), w.data(), nullptr, nnz, 0.1);
+  auto b =
+      SynapseMatrix::from_coo(300, 70000, pre.data(), post.data(), w.data(), nullptr, nnz, 0.1);
+  CHECK(a.narrow() && a.index_bytes() == 2 && a.post16() && !a.post32());
+  CHECK(!b.narrow() && b.index_bytes() == 4 && b.post32() && !b.post16());
+  CHECK(b.memory_bytes() - a.memory_bytes() == size_t(2 * a.capacity()));
+  auto same = [&]() {
+    a.check_invariants();
+    b.check_invariants();
+    CHECK(a.nnz() == b.nnz());
+    std::vector<int32_t> pa(a.nnz()), pb(b.nnz()), ra(a.nnz()), rb(b.nnz());
+    std::vector<float> wa(a.nnz()), wb(b.nnz());
+    a.to_coo(ra.data(), pa.data(), wa.data(), nullptr);
+    b.to_coo(rb.data(), pb.data(), wb.data(), nullptr);
+    CHECK(pa == pb && ra == rb && wa == wb);
+    for (int32_t r = 0; r < 300; r += 7)
+      for (int32_t p : {0, 1, 777, 39999, 40000, 65535, 65536, 69999})
+        CHECK(a.lower_bound_post(a.row_begin(r), a.row_end(r), p) - a.row_begin(r) ==
+              b.lower_bound_post(b.row_begin(r), b.row_end(r), p) - b.row_begin(r));
+  };
+  same();
+  CHECK(a.prune_random(0.1, 3, 1) == b.prune_random(0.1, 3, 1));
+  same();
+  CHECK(a.prune_smallest(0.05) == b.prune_smallest(0.05));
+  same();
+  int32_t ip[] = {5, 5, 299}, iq[] = {39999, 0, 12345};
+  float iw[] = {1, 2, 3};
+  a.insert(ip, iq, iw, nullptr, 3);
+  b.insert(ip, iq, iw, nullptr, 3);
+  same();
+  CHECK(a.contains(5, 39999) && b.contains(5, 39999) && !b.contains(5, 65536));
+  // wide: targets beyond 65535 survive regrowth and every operation
+  CHECK(b.regrow_random(5000, 0.5f, 1, false, false, 9, 2) == 5000);
+  b.check_invariants();
+  std::vector<int32_t> pq(b.nnz());
+  b.to_coo(nullptr, pq.data(), nullptr, nullptr);
+  CHECK(*std::max_element(pq.begin(), pq.end()) >= 65536);
+  // narrow at the boundary: n_post = 65536 keeps target 65535 exactly
+  int32_t bp[] = {0, 0}, bq[] = {65535, 65534};
+  auto c = SynapseMatrix::from_coo(1, 65536, bp, bq, nullptr, nullptr, 2);
+  CHECK(c.narrow() && c.post_at(0) == 65534 && c.post_at(1) == 65535 && c.contains(0, 65535));
+  CHECK(c.lower_bound_post(0, 2, 65536) == 2 && c.lower_bound_post(0, 2, -3) == 0);
+}
+
 TEST_MAIN()

@@ -39,3 +39,20 @@ def test_triton_step_matches_reference_on_cpu(monkeypatch):
     assert gpu.loss_agreement(T=3, B=2, device="cpu") < 1e-5
     assert len(calls) == 2  # the two LIF layers of the Triton step, none of the reference
     assert os.environ.get("SPIKECORE_TRITON") is None  # restored
+
+
+def test_celif_triton_step_matches_reference_on_cpu(monkeypatch):
+    pytest.importorskip("triton")
+    monkeypatch.setattr(gpu, "_ON", "interpret")
+    monkeypatch.setenv("SPIKECORE_TRITON", "interpret")
+    from spikecore.nn import triton as tr
+
+    k = tr.kernels("celif")
+    monkeypatch.delenv("SPIKECORE_TRITON")
+    calls = []
+    fwd = k.CELIFFn.forward
+    monkeypatch.setattr(
+        k.CELIFFn, "forward", staticmethod(lambda ctx, *a: calls.append(1) or fwd(ctx, *a))
+    )
+    assert gpu.loss_agreement(T=5, B=2, device="cpu", model="celif") < 1e-5
+    assert len(calls) == 1  # the CE-LIF layer of the Triton step, none of the reference

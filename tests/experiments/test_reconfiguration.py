@@ -180,3 +180,88 @@ def test_modularity_emerges_with_learning_reduced():
         assert q[-1] > q[0] + 0.02 and (np.diff(q) > -0.005).all()
     s = summarise(recs)
     assert s["corr_Q_acc"]["pearson_r"] > 0.5
+
+
+def _comparable(summary):
+    for r in summary["runs"]:
+        r.pop("train_seconds")
+    return summary
+
+
+def test_cli_resume_equals_uninterrupted(tmp_path, monkeypatch):
+    """An interrupted sweep resumed from OUT/runs/ ends with the same report as one run
+    straight through (tiny size)."""
+    from spikecore.experiments import hebbff_cli, reconfiguration
+
+    p = argparse.ArgumentParser()
+    hebbff_cli.add_arguments(p)
+    common = ["--quick", "--R", "2", "3", "--modes", "fresh", "fixed", "--iters", "6"]
+    common += ["--checkpoint-every", "3", "--d", "8", "--N", "8", "--no-progress"]
+    common += ["--omegas", "0.1", "1", "--n-null", "2"]
+    assert hebbff_cli.run(p.parse_args(common + ["--out", str(tmp_path / "full")])) == 0
+
+    real = reconfiguration.train_and_analyse
+    calls = []
+
+    def interrupted(cfg, R, mode, rep, progress=None):
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the sweep dies during its third run
+        calls.append((R, mode, rep))
+        return real(cfg, R, mode, rep, progress)
+
+    monkeypatch.setattr(reconfiguration, "train_and_analyse", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        hebbff_cli.run(p.parse_args(common + ["--out", str(tmp_path / "part")]))
+    done = sorted(f.name for f in (tmp_path / "part" / "runs").glob("R*.json"))
+    assert done == ["R2_fresh_0.json", "R3_fresh_0.json"]
+    calls.clear()
+
+    def counted(cfg, R, mode, rep, progress=None):
+        calls.append((R, mode, rep))
+        return real(cfg, R, mode, rep, progress)
+
+    monkeypatch.setattr(reconfiguration, "train_and_analyse", counted)
+    args = p.parse_args(common + ["--out", str(tmp_path / "part"), "--resume"])
+    assert hebbff_cli.run(args) == 0
+    assert calls == [(2, "fixed", 0), (3, "fixed", 0)]  # only the missing runs were trained
+    full = json.loads((tmp_path / "full" / "summary.json").read_text())
+    part = json.loads((tmp_path / "part" / "summary.json").read_text())
+    assert _comparable(part) == _comparable(full)
+    st_full = json.loads((tmp_path / "full" / "statistics.json").read_text())
+    st_part = json.loads((tmp_path / "part" / "statistics.json").read_text())
+    assert st_part == st_full
+    # resuming with settings that change the results is refused, naming --resume
+    bad = p.parse_args(common + ["--lr", "0.5", "--out", str(tmp_path / "part"), "--resume"])
+    assert hebbff_cli.run(bad) == 2
+    with pytest.raises(ValueError, match="^resume"):
+        run_sweep(_tiny(), progress=False, resume=True)
+    # a fresh (not resumed) sweep into the same folder drops the old runs before starting
+    calls.clear()
+    fresh = p.parse_args(common[:3] + common[4:] + ["--out", str(tmp_path / "part")])
+    assert fresh.R == [2] and hebbff_cli.run(fresh) == 0
+    assert sorted(f.name for f in (tmp_path / "part" / "runs").glob("R*.json")) == [
+        "R2_fixed_0.json",
+        "R2_fresh_0.json",
+    ]
+
+
+def test_sweep_statistics_at_tiny_size(tmp_path):
+    from spikecore.experiments.reconfiguration import sweep_statistics, write_statistics
+
+    cfg = _tiny(repeats=2, omegas=(0.1, 1.0), n_null=3)
+    recs = run_sweep(cfg, progress=False)
+    st = sweep_statistics(recs, n_boot=200)
+    assert st["n_runs"] == 8
+    assert set(st["across_runs"]) == {"all", "fresh", "fixed"}
+    assert len(st["nulls"]["per_run"]) == 16
+    assert [r["omega"] for r in st["omega_sweep"]] == [0.1, 1.0]
+    for row in st["nulls"]["per_run"]:
+        assert 0 < row["Q_vs_time_null"]["p"] <= 1
+    write_statistics(recs, str(tmp_path), n_boot=100)
+    text = (tmp_path / "statistics.md").read_text()
+    assert "Omega sweep" in text and (tmp_path / "omega_sweep.png").stat().st_size > 0
+    assert (tmp_path / "nulls.png").stat().st_size > 0
+    with pytest.raises(ValueError, match="^n_null"):
+        _tiny(n_null=-1).validate()
+    with pytest.raises(ValueError, match="^omegas"):
+        _tiny(omegas=(-1.0,)).validate()

@@ -61,11 +61,24 @@ int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
   };
   // Generate synapses for the iterated side [0, n_for) in thread blocks, each index x from its own
   // counter RNG stream, then concatenate in block order: the same list for any thread count.
+  // Partitioned (set_partition): only synapses onto the owned targets [qlo, qhi) are kept, in
+  // generation order; g0 (+ local index) or gk is the global generation index of each, by which
+  // weights and delays are drawn, so every synapse is the one of the single-process network.
   const int T = pool_->size();
-  auto generate = [&](int32_t n_for, double per, const auto& gen) {
+  const bool part = part_size_ > 1;
+  int64_t qlo = 0, qhi = nq;
+  if (part) {
+    owned_range(Q.n, qlo, qhi);
+    qlo *= K;
+    qhi *= K;
+  }
+  int64_t g0 = 0, n_global = -1;  // n_global < 0: all generated (then filtered)
+  std::vector<int64_t> gk;
+  auto generate_range = [&](int32_t f0, int32_t f1, double per, const auto& gen) {
+    const int32_t n_for = f1 - f0;
     if (T == 1 || double(n_for) * per < 2e5) {
       reserve(per * n_for * 1.05 + 16);
-      gen(0, n_for, ci, cj);
+      gen(f0, f1, ci, cj);
       return;
     }
     std::vector<std::vector<int32_t>> gi(static_cast<size_t>(T)), gj(static_cast<size_t>(T));
@@ -74,7 +87,7 @@ int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
       ThreadPool::block_range(n_for, T, rank, b, e);
       gi[size_t(rank)].reserve(size_t(per * double(e - b) * 1.05 + 16));
       gj[size_t(rank)].reserve(size_t(per * double(e - b) * 1.05 + 16));
-      gen(int32_t(b), int32_t(e), gi[size_t(rank)], gj[size_t(rank)]);
+      gen(int32_t(b + f0), int32_t(e + f0), gi[size_t(rank)], gj[size_t(rank)]);
     });
     size_t total = 0;
     for (const auto& g : gi) total += g.size();
@@ -88,6 +101,9 @@ int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
       std::vector<int32_t>().swap(gi[size_t(r)]);
       std::vector<int32_t>().swap(gj[size_t(r)]);
     }
+  };
+  auto generate = [&](int32_t n_for, double per, const auto& gen) {
+    generate_range(0, n_for, per, gen);
   };
   switch (rule) {
     case ConnRule::AllToAll: {
@@ -159,61 +175,87 @@ int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
                   "must be <= " + std::to_string(avail) + " without multapses, got " +
                       std::to_string(k));
       }
-      generate(n_for, double(k),
-               [&](int32_t b, int32_t e, std::vector<int32_t>& gi, std::vector<int32_t>& gj) {
-                 std::vector<uint8_t> mark(allow_multapses ? 0 : size_t(n_from), 0);
-                 std::vector<int32_t> picked;
-                 for (int32_t x = b; x < e; ++x) {
-                   CounterRng r(seed_, cstream, uint64_t(x), 0);
-                   picked.clear();
-                   while (int64_t(picked.size()) < k) {
-                     const int32_t y = int32_t(r.below(uint64_t(n_from)));
-                     if (no_aut && (in ? y == x / K : y / K == x)) continue;
-                     if (!allow_multapses) {
-                       if (mark[size_t(y)]) continue;
-                       mark[size_t(y)] = 1;
-                     }
-                     picked.push_back(y);
-                   }
-                   for (int32_t y : picked) {
-                     if (!allow_multapses) mark[size_t(y)] = 0;
-                     gi.push_back(in ? y : x);
-                     gj.push_back(in ? x : y);
-                   }
-                 }
-               });
+      int32_t f0 = 0, f1 = n_for;
+      if (part && in) {  // each target draws from its own stream: generate the owned ones only
+        f0 = int32_t(qlo);
+        f1 = int32_t(qhi);
+        g0 = qlo * k;
+        n_global = int64_t(nq) * k;
+      }
+      generate_range(f0, f1, double(k),
+                     [&](int32_t b, int32_t e, std::vector<int32_t>& gi, std::vector<int32_t>& gj) {
+                       std::vector<uint8_t> mark(allow_multapses ? 0 : size_t(n_from), 0);
+                       std::vector<int32_t> picked;
+                       for (int32_t x = b; x < e; ++x) {
+                         CounterRng r(seed_, cstream, uint64_t(x), 0);
+                         picked.clear();
+                         while (int64_t(picked.size()) < k) {
+                           const int32_t y = int32_t(r.below(uint64_t(n_from)));
+                           if (no_aut && (in ? y == x / K : y / K == x)) continue;
+                           if (!allow_multapses) {
+                             if (mark[size_t(y)]) continue;
+                             mark[size_t(y)] = 1;
+                           }
+                           picked.push_back(y);
+                         }
+                         for (int32_t y : picked) {
+                           if (!allow_multapses) mark[size_t(y)] = 0;
+                           gi.push_back(in ? y : x);
+                           gj.push_back(in ? x : y);
+                         }
+                       }
+                     });
       break;
     }
     default:
       throw value_error("rule: unknown connection rule");
   }
+  if (n_global < 0) {
+    n_global = int64_t(ci.size());
+    if (part) {  // keep the synapses onto owned targets, remembering their generation index
+      size_t o = 0;
+      for (size_t m = 0; m < ci.size(); ++m)
+        if (cj[m] >= qlo && cj[m] < qhi) {
+          ci[o] = ci[m];
+          cj[o] = cj[m];
+          gk.push_back(int64_t(m));
+          ++o;
+        }
+      ci.resize(o);
+      cj.resize(o);
+      ci.shrink_to_fit();
+      cj.shrink_to_fit();
+    }
+  }
   const int64_t n = int64_t(ci.size());
+  auto gidx = [&](int64_t k) { return gk.empty() ? g0 + k : gk[size_t(k)]; };
   if (weight.kind == ValueSpec::Array)
-    require(weight.len == n, "weight",
+    require(weight.len == n_global, "weight",
             "array length " + std::to_string(weight.len) + " does not match the " +
-                std::to_string(n) + " synapses of this rule");
+                std::to_string(n_global) + " synapses of this rule");
   if (delay_ms.kind == ValueSpec::Array)
-    require(delay_ms.len == n, "delay",
+    require(delay_ms.len == n_global, "delay",
             "array length " + std::to_string(delay_ms.len) + " does not match the " +
-                std::to_string(n) + " synapses of this rule");
+                std::to_string(n_global) + " synapses of this rule");
   std::vector<float> w(static_cast<size_t>(n));
   std::vector<uint16_t> d(static_cast<size_t>(n));
   const bool dist_delay = delay_ms.kind == ValueSpec::Normal || delay_ms.kind == ValueSpec::Uniform;
   const uint16_t dconst = delay_ms.kind == ValueSpec::Const ? delay_steps(delay_ms.a, "delay") : 1;
   if (delay_ms.kind == ValueSpec::Array)  // validate before the (parallel) fill
-    for (int64_t k = 0; k < n; ++k) (void)delay_steps(delay_ms.arr[k], "delay");
+    for (int64_t k = 0; k < n_global; ++k) (void)delay_steps(delay_ms.arr[k], "delay");
   auto fill = [&](int64_t b, int64_t e) {
     for (int64_t k = b; k < e; ++k) {
-      w[size_t(k)] = float(spec_value(weight, seed_, kStreamWeight + jid, k));
+      const int64_t g = gidx(k);
+      w[size_t(k)] = float(spec_value(weight, seed_, kStreamWeight + jid, g));
       if (delay_ms.kind == ValueSpec::Const) {
         d[size_t(k)] = dconst;
       } else if (dist_delay) {
         // distributions are clipped to [1 step, max_delay]
-        double s = std::round(spec_value(delay_ms, seed_, kStreamDelay + jid, k) / dt_);
+        double s = std::round(spec_value(delay_ms, seed_, kStreamDelay + jid, g) / dt_);
         s = std::min<double>(std::max<double>(s, 1.0), max_delay_steps_);
         d[size_t(k)] = uint16_t(s);
       } else {
-        d[size_t(k)] = uint16_t(std::round(double(delay_ms.arr[k]) / dt_));
+        d[size_t(k)] = uint16_t(std::round(double(delay_ms.arr[g]) / dt_));
       }
     }
   };
@@ -289,13 +331,42 @@ int32_t Network::connect_steps(int32_t pre, int32_t post, const int32_t* pre_idx
   pj.post = post;
   pj.allow_autapses = allow_autapses;
   pj.allow_multapses = allow_multapses;
+  if (part_size_ > 1) {  // keep the synapses onto owned targets; multapses checked on all
+    if (!allow_multapses) {
+      std::vector<int64_t> key(static_cast<size_t>(n));
+      for (int64_t k = 0; k < n; ++k) key[size_t(k)] = (int64_t(pre_idx[k]) << 32) | post_idx[k];
+      std::sort(key.begin(), key.end());
+      for (size_t k = 1; k < key.size(); ++k)
+        if (key[k] == key[k - 1])
+          throw value_error("post_index: multapse " + std::to_string(key[k] >> 32) + " -> " +
+                            std::to_string(key[k] & 0xffffffff) +
+                            " while allow_multapses is False");
+    }
+    int64_t qlo, qhi;
+    owned_range(Q.n, qlo, qhi);
+    qlo *= Q.br.K;
+    qhi *= Q.br.K;
+    std::vector<int32_t> pi, qi;
+    std::vector<float> ww;
+    std::vector<uint16_t> dd;
+    for (int64_t k = 0; k < n; ++k)
+      if (post_idx[k] >= qlo && post_idx[k] < qhi) {
+        pi.push_back(pre_idx[k]);
+        qi.push_back(post_idx[k]);
+        ww.push_back(weight[k]);
+        dd.push_back(delay[k]);
+      }
+    pj.m = SynapseMatrix::from_coo(P.n, Q.n_targets(), pi.data(), qi.data(), ww.data(), dd.data(),
+                                   int64_t(pi.size()), kSlack);
+    return finish_projection(std::move(pj));
+  }
   pj.m = SynapseMatrix::from_coo(P.n, Q.n_targets(), pre_idx, post_idx, weight, delay, n, kSlack);
   if (!allow_multapses) {
     for (int32_t r = 0; r < pj.m.n_pre(); ++r)
       for (int64_t k = pj.m.row_begin(r) + 1; k < pj.m.row_end(r); ++k)
-        if (pj.m.post()[k] == pj.m.post()[k - 1])
+        if (pj.m.post_at(k) == pj.m.post_at(k - 1))
           throw value_error("post_index: multapse " + std::to_string(r) + " -> " +
-                            std::to_string(pj.m.post()[k]) + " while allow_multapses is False");
+                            std::to_string(pj.m.post_at(k)) + " while allow_multapses is False");
   }
   return finish_projection(std::move(pj));
 }

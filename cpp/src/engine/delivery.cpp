@@ -25,7 +25,7 @@ void Network::prepare_delivery() {
     std::vector<int64_t> lo(size_t(T) + 1);
     for (int b = 0; b < T; ++b) {
       int64_t e;
-      ThreadPool::block_range(nq, T, b, lo[size_t(b)], e);
+      thread_block(nq, b, lo[size_t(b)], e);  // block b of this process's targets
       lo[size_t(b)] *= K;
     }
     uint16_t dmin = 65535, dmax = 1;
@@ -33,11 +33,9 @@ void Network::prepare_delivery() {
     bool wconst = m.nnz() > 0, first = true;
     uint32_t wbits0 = 0;
     for (int32_t r = 0; r < m.n_pre(); ++r) {
-      const int32_t* pb = m.post() + m.row_begin(r);
-      const int32_t* pe = m.post() + m.row_end(r);
       int64_t* out = pj.bounds.data() + size_t(r) * size_t(T + 1);
       for (int b = 0; b < T; ++b)
-        out[b] = int64_t(std::lower_bound(pb, pe, int32_t(lo[size_t(b)])) - m.post());
+        out[b] = m.lower_bound_post(m.row_begin(r), m.row_end(r), int32_t(lo[size_t(b)]));
       out[T] = m.row_end(r);
       for (int64_t k = m.row_begin(r); k < m.row_end(r); ++k) {
         dmin = std::min(dmin, m.delay()[k]);
@@ -89,18 +87,21 @@ void Network::prepare_delivery() {
 }
 
 namespace {
-template <bool Uniform, int Mode, bool ConstW, typename Lists>
-inline int64_t deliver_rows(const Projection& pj, const Lists& lists, int s, int rank, int T,
-                            float* const* base, int32_t n) {
+// The rows of this step's spikers, sliced to this thread's target block. Idx is the matrix's
+// target index type (uint16_t when narrow: 2 bytes streamed per event with a constant weight and
+// one delay; int32_t otherwise).
+template <bool Uniform, int Mode, bool ConstW, typename Idx, typename Lists>
+inline int64_t deliver_rows_idx(const Projection& pj, const Idx* post, const Lists& lists, int s,
+                                int rank, int T, float* const* base, int32_t n) {
   const float wval = pj.wval;
-  const int32_t* post = pj.m.post();
   const float* weight = pj.m.weight();
   const uint16_t* delay = pj.m.delay();
   const int64_t* bounds = pj.bounds.data();
   float* const slot = base[pj.dmin];
   int64_t ev = 0;
-  for (int rr = 0; rr < T; ++rr) {
-    const auto& L = lists[size_t(rr)];
+  constexpr int kLine = 64 / int(sizeof(Idx));  // indices per cache line
+  for (size_t rr = 0; rr < lists.size(); ++rr) {  // threads (or ranks): ascending neurons
+    const auto& L = lists[rr];
     const int32_t xe = L.off[size_t(s) + 1];
     for (int32_t x = L.off[size_t(s)]; x < xe; ++x) {
       // software prefetch: the bounds of the spike after next, the row slice of the next one
@@ -109,7 +110,7 @@ inline int64_t deliver_rows(const Projection& pj, const Lists& lists, int s, int
       if (x + 1 < xe) {
         const int64_t kn = bounds[size_t(L.v[size_t(x) + 1]) * size_t(T + 1) + size_t(rank)];
         __builtin_prefetch(post + kn);
-        __builtin_prefetch(post + kn + 16);
+        __builtin_prefetch(post + kn + kLine);
         if (!ConstW) {
           __builtin_prefetch(weight + kn);
           __builtin_prefetch(weight + kn + 16);
@@ -122,16 +123,72 @@ inline int64_t deliver_rows(const Projection& pj, const Lists& lists, int s, int
       for (int64_t k = k0; k < k1; ++k) {
         const float w = ConstW ? wval : weight[k];
         float* dst = Uniform ? slot : base[delay[k]];
+        const size_t j = size_t(post[k]);
         if (Mode == 0)
-          dst[post[k]] += w;
+          dst[j] += w;
         else if (Mode == 1)
-          dst[post[k] + n] += w;
+          dst[j + size_t(n)] += w;
         else
-          dst[post[k] + (w < 0 ? n : 0)] += w;
+          dst[j + (w < 0 ? size_t(n) : 0)] += w;
       }
     }
   }
   return ev;
+}
+
+template <bool Uniform, int Mode, bool ConstW, typename Lists>
+inline int64_t deliver_rows(const Projection& pj, const Lists& lists, int s, int rank, int T,
+                            float* const* base, int32_t n) {
+  if (pj.m.narrow())
+    return deliver_rows_idx<Uniform, Mode, ConstW>(pj, pj.m.post16(), lists, s, rank, T, base, n);
+  return deliver_rows_idx<Uniform, Mode, ConstW>(pj, pj.m.post32(), lists, s, rank, T, base, n);
+}
+
+// Spikes of a conversion population (ConversionPopulation: IF, STDI, max-pool gate): every spike
+// of step t weighs the source's spike weight of that step (STDI bit t: T 2^-(t+1)), negated for
+// the id n + i of a signed neuron i's negative spike. Plain loop: any delays and receptor mode.
+template <typename Idx, typename Lists>
+int64_t deliver_scaled_idx(const Projection& pj, const Idx* post, const Population& src,
+                           const Lists& lists, int s, int rank, int T, float* const* base,
+                           int32_t n, int64_t t) {
+  const float sw = src.conv.spike_weight(t);
+  const float* weight = pj.m.weight();
+  const uint16_t* delay = pj.m.delay();
+  const int64_t* bounds = pj.bounds.data();
+  int64_t ev = 0;
+  for (size_t rr = 0; rr < lists.size(); ++rr) {
+    const auto& L = lists[rr];
+    for (int32_t x = L.off[size_t(s)]; x < L.off[size_t(s) + 1]; ++x) {
+      int32_t r = L.v[size_t(x)];
+      float sc = sw;
+      if (r >= src.n) {
+        r -= src.n;
+        sc = -sw;
+      }
+      const int64_t* bd = bounds + size_t(r) * size_t(T + 1);
+      ev += bd[rank + 1] - bd[rank];
+      for (int64_t k = bd[rank]; k < bd[rank + 1]; ++k) {
+        const float w = weight[k] * sc;
+        float* dst = base[delay[k]];
+        const size_t q = size_t(post[k]);
+        if (pj.recmode == 0)
+          dst[q] += w;
+        else if (pj.recmode == 1)
+          dst[q + size_t(n)] += w;
+        else
+          dst[q + (w < 0 ? size_t(n) : 0)] += w;
+      }
+    }
+  }
+  return ev;
+}
+
+template <typename Lists>
+int64_t deliver_scaled(const Projection& pj, const Population& src, const Lists& lists, int s,
+                       int rank, int T, float* const* base, int32_t n, int64_t t) {
+  if (pj.m.narrow())
+    return deliver_scaled_idx(pj, pj.m.post16(), src, lists, s, rank, T, base, n, t);
+  return deliver_scaled_idx(pj, pj.m.post32(), src, lists, s, rank, T, base, n, t);
 }
 }  // namespace
 
@@ -153,6 +210,11 @@ void Network::deliver(Projection& pj, int rank, int64_t t, int par, int s) {
   for (int d = pj.dmin; d <= pj.dmax; ++d) bp[d] = q.ring.slot(t + d);
   const bool uni = pj.dmin == pj.dmax;
   int64_t ev;
+  if (pops_[size_t(pj.pre)].conv.scaled()) {  // weighted / signed conversion spikes
+    ev = deliver_scaled(pj, pops_[size_t(pj.pre)], lists, s, rank, T, bp, nt, t);
+    thread_events_[size_t(rank) * kPad] += ev;
+    return;
+  }
   switch ((pj.recmode * 2 + (uni ? 1 : 0)) * 2 + (pj.wconst ? 1 : 0)) {
     case 0:
       ev = deliver_rows<false, 0, false>(pj, lists, s, rank, T, bp, nt);

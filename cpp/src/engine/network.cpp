@@ -67,13 +67,45 @@ void Network::prepare(int64_t n_steps) {
   prepare_records(n_steps);
 }
 
+// Phase 1 of a window (thread `rank`): update my block of every population for steps
+// [w0, w0 + wn), the spikes into my lists of parity par, and the state recorders.
+void Network::update_phase(int rank, int par, int64_t w0, int64_t wn,
+                           std::vector<size_t>& next_row) {
+  const int32_t n_pops = int32_t(pops_.size());
+  for (int32_t p = 0; p < n_pops; ++p) {
+    SpikeList& l = spikes_[par][size_t(p)][size_t(rank)];
+    l.v.clear();
+    l.off.assign(1, 0);
+  }
+  for (int64_t t = w0; t < w0 + wn; ++t) {
+    for (int32_t p = 0; p < n_pops; ++p) {
+      SpikeList& l = spikes_[par][size_t(p)][size_t(rank)];
+      update_block(pops_[size_t(p)], p, rank, t, l.v);
+      l.off.push_back(int32_t(l.v.size()));
+    }
+    record_state_block(rank, t, next_row);
+  }
+}
+
+// Phase 2 (after a barrier or the exchange): deliver the window's spikes step by step into my
+// targets' ring slots; thread 0 records spikes and rates.
+void Network::deliver_phase(int rank, int par, int64_t w0, int64_t wn) {
+  for (int64_t t = w0; t < w0 + wn; ++t) {
+    const int s = int(t - w0);
+    for (auto& pj : projs_) deliver(pj, rank, t, par, s);
+    if (rank == 0) record_spike_step(par, s, t);
+  }
+}
+
 void Network::run(int64_t n_steps) {
   require(n_steps >= 0, "n_steps", "must be >= 0");
+  require(part_size_ == 1, "n_steps",
+          "a partitioned network runs window by window (window_begin / window_update / "
+          "window_deliver): the spikes of the other ranks are needed");
   if (n_steps == 0) return;
   prepare(n_steps);
   const int T = pool_->size();
   const int64_t t0 = step_;
-  const int32_t n_pops = int32_t(pops_.size());
   const std::vector<size_t> rec_row0 = state_record_rows(t0);
   const int64_t W = window_;
   pool_->run([&](int rank) {
@@ -82,30 +114,125 @@ void Network::run(int64_t n_steps) {
     for (int64_t w0 = t0; w0 < t0 + n_steps; w0 += W, ++widx) {
       const int64_t wn = std::min<int64_t>(W, t0 + n_steps - w0);
       const int par = int(widx & 1);
-      for (int32_t p = 0; p < n_pops; ++p) {
-        SpikeList& l = spikes_[par][size_t(p)][size_t(rank)];
-        l.v.clear();
-        l.off.assign(1, 0);
-      }
-      // phase 1: update my block of every population for the steps of the window
-      for (int64_t t = w0; t < w0 + wn; ++t) {
-        for (int32_t p = 0; p < n_pops; ++p) {
-          SpikeList& l = spikes_[par][size_t(p)][size_t(rank)];
-          update_block(pops_[size_t(p)], p, rank, t, l.v);
-          l.off.push_back(int32_t(l.v.size()));
-        }
-        record_state_block(rank, t, next_row);
-      }
+      update_phase(rank, par, w0, wn, next_row);
       pool_->barrier();
-      // phase 2: deliver the window's spikes step by step into my targets' ring slots
-      for (int64_t t = w0; t < w0 + wn; ++t) {
-        const int s = int(t - w0);
-        for (auto& pj : projs_) deliver(pj, rank, t, par, s);
-        if (rank == 0) record_spike_step(par, s, t);
-      }
+      deliver_phase(rank, par, w0, wn);
     }
   });
   for (int r = 0; r < T; ++r) events_ += thread_events_[size_t(r) * kPad];
   step_ += n_steps;
+}
+
+// ------------------------------------------------------------------------- distributed runs
+
+void Network::set_partition(int rank, int n_ranks) {
+  require(n_ranks >= 1, "n_ranks", "must be >= 1, got " + std::to_string(n_ranks));
+  require(rank >= 0 && rank < n_ranks, "rank",
+          "must be in [0, " + std::to_string(n_ranks) + "), got " + std::to_string(rank));
+  require(projs_.empty(), "rank", "set the partition before the first projection");
+  part_rank_ = rank;
+  part_size_ = n_ranks;
+}
+
+void Network::owned_range(int32_t n, int64_t& lo, int64_t& hi) const {
+  ThreadPool::block_range(n, part_size_, part_rank_, lo, hi);
+}
+
+void Network::thread_block(int32_t n, int b, int64_t& lo, int64_t& hi) const {
+  int64_t a, e;
+  owned_range(n, a, e);
+  ThreadPool::block_range(e - a, pool_->size(), b, lo, hi);
+  lo += a;
+  hi += a;
+}
+
+int32_t Network::window_begin(int64_t n_steps) {
+  require(n_steps >= 0, "n_steps", "must be >= 0");
+  require(win_n_ == 0, "n_steps", "the previous window was updated but not delivered");
+  prepare(n_steps);
+  win_end_ = step_ + n_steps;
+  win_idx_ = 0;
+  return window_;
+}
+
+int32_t Network::window_update(std::vector<int32_t>& ids, std::vector<int32_t>& counts) {
+  require(win_n_ == 0, "window", "the previous window was updated but not delivered");
+  require(step_ < win_end_, "window", "no steps left: call window_begin first");
+  const int T = pool_->size();
+  const int64_t w0 = step_;
+  const int64_t wn = std::min<int64_t>(window_, win_end_ - w0);
+  const int par = int(win_idx_ & 1);
+  const int32_t n_pops = int32_t(pops_.size());
+  for (int32_t p = 0; p < n_pops; ++p) spikes_[par][size_t(p)].resize(size_t(T));
+  const std::vector<size_t> rec_row0 = state_record_rows(w0);
+  pool_->run([&](int rank) {
+    std::vector<size_t> next_row(rec_row0);
+    update_phase(rank, par, w0, wn, next_row);
+  });
+  ids.clear();
+  counts.assign(size_t(wn) * size_t(n_pops), 0);
+  for (int64_t s = 0; s < wn; ++s)
+    for (int32_t p = 0; p < n_pops; ++p)
+      for (int r = 0; r < T; ++r) {
+        const SpikeList& l = spikes_[par][size_t(p)][size_t(r)];
+        ids.insert(ids.end(), l.v.begin() + l.off[size_t(s)], l.v.begin() + l.off[size_t(s) + 1]);
+        counts[size_t(s) * size_t(n_pops) + size_t(p)] += l.off[size_t(s) + 1] - l.off[size_t(s)];
+      }
+  win_n_ = int32_t(wn);
+  return win_n_;
+}
+
+void Network::window_deliver(const int32_t* ids, int64_t n_ids, const int32_t* counts,
+                             int64_t n_counts, int32_t n_ranks) {
+  require(win_n_ > 0, "window", "call window_update before window_deliver");
+  const int64_t wn = win_n_;
+  const int32_t n_pops = int32_t(pops_.size());
+  require(n_ranks >= 1, "n_ranks", "must be >= 1");
+  require(n_counts == int64_t(n_ranks) * wn * n_pops, "counts",
+          "must hold n_ranks x window steps x populations = " +
+              std::to_string(int64_t(n_ranks) * wn * n_pops) + " values, got " +
+              std::to_string(n_counts));
+  int64_t total = 0;
+  for (int64_t k = 0; k < n_counts; ++k) {
+    require(counts[k] >= 0, "counts", "must be >= 0");
+    total += counts[k];
+  }
+  require(total == n_ids, "ids",
+          "length " + std::to_string(n_ids) + " differs from the sum of counts " +
+              std::to_string(total));
+  const int par = int(win_idx_ & 1);
+  for (int32_t p = 0; p < n_pops; ++p) {
+    auto& lists = spikes_[par][size_t(p)];
+    lists.resize(size_t(n_ranks));
+    for (auto& l : lists) {
+      l.v.clear();
+      l.off.assign(1, 0);
+    }
+  }
+  const int32_t* x = ids;
+  for (int32_t r = 0; r < n_ranks; ++r)
+    for (int64_t s = 0; s < wn; ++s)
+      for (int32_t p = 0; p < n_pops; ++p) {
+        const int32_t c = counts[(int64_t(r) * wn + s) * n_pops + p];
+        const int32_t n = pops_[size_t(p)].n;
+        SpikeList& l = spikes_[par][size_t(p)][size_t(r)];
+        for (int32_t k = 0; k < c; ++k) {
+          require(x[k] >= 0 && x[k] < n, "ids", "spike id out of range of its population");
+          require(k == 0 || x[k] > x[k - 1], "ids", "must be increasing within a step");
+        }
+        l.v.insert(l.v.end(), x, x + c);
+        l.off.push_back(int32_t(l.v.size()));
+        x += c;
+      }
+  const int T = pool_->size();
+  const int64_t w0 = step_;
+  pool_->run([&](int rank) { deliver_phase(rank, par, w0, wn); });
+  for (int r = 0; r < T; ++r) {
+    events_ += thread_events_[size_t(r) * kPad];
+    thread_events_[size_t(r) * kPad] = 0;
+  }
+  step_ += wn;
+  ++win_idx_;
+  win_n_ = 0;
 }
 }  // namespace spikecore

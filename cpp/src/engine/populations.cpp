@@ -104,6 +104,87 @@ int32_t Network::add_celif(int32_t n, double beta, double rho, double beta_a, do
   return add_population(std::move(p));  // v starts at 0 (v_reset of the default coefficients)
 }
 
+// ------------------------------------------------------------------ conversion populations
+
+static std::vector<float> thresholds(int32_t n, const float* theta) {
+  require(theta != nullptr, "v_threshold", "expected one threshold per neuron");
+  for (int32_t i = 0; i < n; ++i)
+    require(std::isfinite(theta[i]) && theta[i] > 0, "v_threshold",
+            "every threshold must be finite and > 0, got " + std::to_string(theta[i]));
+  return std::vector<float>(theta, theta + n);
+}
+
+// A discrete delta-synapse population of a conversion model (start: window offset).
+static Population conversion_population(int32_t n, NeuronModel model, int32_t start,
+                                        const std::string& name) {
+  require(n >= 1, "n", "must be >= 1 (empty populations are not allowed)");
+  require(start >= 0, "start", "window offset must be >= 0 steps, got " + std::to_string(start));
+  Population p;
+  p.name = name;
+  p.n = n;
+  p.model = model;
+  p.kind = SynapseKind::Delta;
+  p.discrete = true;
+  p.conv.start = start;
+  return p;
+}
+
+int32_t Network::add_if(int32_t n, const IFParams& prm, const float* theta,
+                        const std::string& name) {
+  Population p = conversion_population(n, NeuronModel::IF, 0, name);
+  p.conv.ifc = IFCoeffs::make(prm);
+  p.conv.is_signed = prm.is_signed();
+  p.conv.theta = thresholds(n, theta);
+  const int32_t id = add_population(std::move(p));
+  reset_state(id);
+  return id;
+}
+
+int32_t Network::add_stdi(int32_t n, const STDIParams& prm, const float* theta, int32_t start,
+                          const std::string& name) {
+  Population p = conversion_population(n, NeuronModel::STDI, start, name);
+  p.conv.sc = STDICoeffs::make(prm);
+  p.conv.is_signed = prm.is_signed();
+  p.conv.theta = thresholds(n, theta);
+  const STDICoeffs& c = p.conv.sc;
+  p.conv.window = c.T + c.D;
+  p.conv.spike_w.assign(size_t(c.T + c.D), 0.f);  // bit r - D at relative step r
+  for (int32_t t = 0; t < c.T; ++t) p.conv.spike_w[size_t(c.D + t)] = c.factor[size_t(t)];
+  const int32_t id = add_population(std::move(p));
+  reset_state(id);
+  return id;
+}
+
+int32_t Network::add_maxgate(int32_t n, int32_t K, const int32_t* count, int32_t stdi_T,
+                             bool is_signed, int32_t start, const std::string& name) {
+  require(K >= 1 && K <= 4096, "kernel", "candidates per neuron must lie in [1, 4096]");
+  require(int64_t(n) * K < (int64_t(1) << 31), "kernel", "n x kernel must be < 2**31");
+  require(stdi_T >= 0 && stdi_T <= 30, "T", "must lie in [1, 30] for STDI codes (0: rate)");
+  Population p = conversion_population(n, NeuronModel::MaxGate, start, name);
+  p.conv.is_signed = is_signed;
+  p.conv.count.assign(size_t(n), K);
+  if (count)
+    for (int32_t j = 0; j < n; ++j) {
+      require(count[j] >= 1 && count[j] <= K, "count",
+              "valid candidates per neuron must lie in [1, kernel]");
+      p.conv.count[size_t(j)] = count[j];
+    }
+  if (stdi_T > 0) {  // the STDI spike weights of a source with D = 0 (bit r at step r)
+    p.conv.gate_stdi = true;
+    p.conv.window = stdi_T;
+    STDIParams sp;
+    sp.T = stdi_T;
+    const STDICoeffs c = STDICoeffs::make(sp);
+    p.conv.spike_w = c.factor;
+  }
+  p.br.K = K;
+  const int32_t id = add_population(std::move(p));
+  Population& q = pops_.back();
+  q.ring.reset(q.ring.receptors(), q.n_targets());
+  reset_state(id);
+  return id;
+}
+
 void Network::set_branches(int32_t pop, int32_t K, BranchFn g, double decay, const float* bias) {
   Population& p = pop_ref(pop);
   require(p.model == NeuronModel::LIF || p.model == NeuronModel::ALIF, "branches",
@@ -157,7 +238,7 @@ static float* var_ptr(Population& p, StateVar v) {
     case StateVar::C:
       return p.model == NeuronModel::CELIF ? p.ce.c.data() : nullptr;
     case StateVar::U:
-      return p.br.K > 1 ? p.br.u.data() : nullptr;
+      return p.br.K > 1 || p.model == NeuronModel::MaxGate ? p.br.u.data() : nullptr;
     default:
       return nullptr;
   }
@@ -165,9 +246,12 @@ static float* var_ptr(Population& p, StateVar v) {
 
 int64_t Network::state_size(int32_t pop, StateVar var) const {
   const Population& p = population(pop);
-  require(int(var) >= 0 && int(var) <= 6, "variable", "unknown state variable");
+  require(int(var) >= 0 && int(var) <= 7, "variable", "unknown state variable");
   if (var == StateVar::C) return p.model == NeuronModel::CELIF ? p.n : 0;
-  if (var == StateVar::U) return p.br.K > 1 ? int64_t(p.n_targets()) : 0;
+  if (var == StateVar::U)
+    return p.br.K > 1 || p.model == NeuronModel::MaxGate ? int64_t(p.n_targets()) : 0;
+  if (var == StateVar::Phase)
+    return p.model == NeuronModel::STDI || p.model == NeuronModel::MaxGate ? 1 : 0;
   return p.n;
 }
 
@@ -187,6 +271,11 @@ void Network::init_uniform(int32_t pop, StateVar var, double lo, double hi) {
 
 void Network::get_state(int32_t pop, StateVar var, float* out) const {
   Population& p = const_cast<Network*>(this)->pop_ref(pop);
+  if (var == StateVar::Phase) {
+    require(state_size(pop, var) == 1, "variable", "this population has no such state variable");
+    out[0] = float(step_ - p.conv.t0);
+    return;
+  }
   if (var == StateVar::Ref) {
     for (int32_t i = 0; i < p.n; ++i) out[i] = float(p.s.ref[size_t(i)]);
     return;
@@ -201,6 +290,13 @@ void Network::set_state(int32_t pop, StateVar var, const float* in) {
   const int64_t len = state_size(pop, var);
   for (int64_t i = 0; i < len; ++i)
     if (!std::isfinite(in[i])) throw value_error("value: contains NaN or inf");
+  if (var == StateVar::Phase) {
+    require(len == 1, "variable", "this population has no such state variable");
+    require(in[0] == std::floor(in[0]) && std::fabs(in[0]) < 1e9f, "phase",
+            "must be a whole number of steps");
+    p.conv.t0 = step_ - int64_t(in[0]);
+    return;
+  }
   if (var == StateVar::Ref) {
     for (int32_t i = 0; i < p.n; ++i) {
       require(in[i] >= 0, "ref", "refractory counts must be >= 0");
@@ -231,6 +327,20 @@ void Network::reset_state(int32_t pop, bool clear_ring) {
   else
     p.br.u = p.br.bias;  // branches rest at their bias
   std::fill(p.ce.c.begin(), p.ce.c.end(), 0.f);
+  // conversion populations: IF v = v0 theta, STDI u = 0, gate P = 0 (valid) / -inf; window
+  // restarts `start` steps from now
+  ConversionPopulation& cv = p.conv;
+  cv.t0 = step_ + cv.start;
+  if (p.model == NeuronModel::IF)
+    for (int32_t i = 0; i < p.n; ++i) p.s.v[size_t(i)] = cv.ifc.v0 * cv.theta[size_t(i)];
+  if (p.model == NeuronModel::MaxGate) {
+    const int32_t K = p.br.K;
+    p.br.u.resize(size_t(p.n) * size_t(K));
+    for (int32_t j = 0; j < p.n; ++j)
+      for (int32_t k = 0; k < K; ++k)
+        p.br.u[size_t(j) * size_t(K) + size_t(k)] =
+            k < cv.count[size_t(j)] ? 0.f : -std::numeric_limits<float>::infinity();
+  }
   if (clear_ring) p.ring.clear();
 }
 

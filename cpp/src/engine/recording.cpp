@@ -87,13 +87,12 @@ std::vector<size_t> Network::state_record_rows(int64_t t) const {
 
 // State recorders due at step t: each thread writes the recorded neurons of its own block.
 void Network::record_state_block(int rank, int64_t t, std::vector<size_t>& next_row) {
-  const int T = pool_->size();
   for (size_t r = 0; r < state_recs_.size(); ++r) {
     StateRecord& sr = state_recs_[r];
     if (next_row[r] >= sr.step.size() || sr.step[next_row[r]] != t) continue;
     const Population& p = pops_[size_t(sr.pop)];
     int64_t lo, hi;
-    ThreadPool::block_range(p.n, T, rank, lo, hi);
+    thread_block(p.n, rank, lo, hi);
     const size_t ni = sr.idx.size();
     float* row = sr.data.data() + next_row[r] * sr.vars.size() * ni;
     const auto b = std::lower_bound(sr.idx.begin(), sr.idx.end(), int32_t(lo));

@@ -1,6 +1,6 @@
 // The neuron update of one thread block of a population and step: source firing and external
-// input (inputs.cpp), the dendritic branch stage, then the LIF / ALIF / CE-LIF block step (the
-// model headers' block steps, cpp/include/spikecore/neurons/).
+// input (inputs.cpp), the dendritic branch stage, then the LIF / ALIF / CE-LIF / IF / STDI block
+// step (the model headers' block steps, cpp/include/spikecore/neurons/) or the max-pool gate.
 #include "spikecore/engine/network.hpp"
 
 #include <algorithm>
@@ -58,6 +58,55 @@ void celif_range(Population& p, int32_t lo, int32_t hi, float* in0, float* in1, 
   }
 }
 
+// IF / signed IF (neurons/if_neuron.hpp if_block_step) or STDI neurons at relative step r of
+// their window (neurons/stdi.hpp stdi_block_step), [lo, hi): x = ring slot (read and cleared) +
+// current input; spikes in neuron order, a negative spike of neuron i reported as n + i.
+template <bool Stdi, bool Signed, bool Cur>
+void conversion_range(Population& p, int32_t lo, int32_t hi, int32_t r, float* in0,
+                      const float* cur, std::vector<int32_t>& out) {
+  alignas(64) float x[kChunk], z[kChunk];
+  const ConversionPopulation& cv = p.conv;
+  for (int32_t b = lo; b < hi; b += kChunk) {
+    const int32_t n = std::min(kChunk, hi - b);
+    for (int32_t k = 0; k < n; ++k) {
+      x[k] = Cur ? in0[b + k] + cur[b + k] : in0[b + k];
+      in0[b + k] = 0.f;
+    }
+    if constexpr (Stdi) {
+      stdi_block_step<Signed, float>(r, cv.sc, cv.theta.data() + b, p.s.v.data() + b, x, z, 0, n);
+      if (r < cv.sc.D) continue;  // still integrating: no bit yet
+    } else {
+      if_block_step<Signed, float>(cv.ifc.slope, cv.theta.data() + b, p.s.v.data() + b, x, z, 0,
+                                   n);
+    }
+    for (int32_t k = 0; k < n; ++k)
+      if (z[k] != 0.f) out.push_back(z[k] > 0.f ? b + k : p.n + b + k);
+  }
+}
+
+// Max-pool gate neurons [lo, hi) (ConversionPopulation): P_jk += s_jk w; pass the spike of the
+// first candidate with the largest P.
+void maxgate_range(Population& p, int32_t lo, int32_t hi, float w, float* in0,
+                   std::vector<int32_t>& out) {
+  const int32_t K = p.br.K;
+  float* P = p.br.u.data();
+  for (int32_t j = lo; j < hi; ++j) {
+    float* s = in0 + int64_t(j) * K;
+    float* pj = P + int64_t(j) * K;
+    int32_t best = 0;
+    for (int32_t k = 0; k < K; ++k) {
+      pj[k] += s[k] * w;
+      if (pj[k] > pj[best]) best = k;
+    }
+    const float o = s[best];
+    for (int32_t k = 0; k < K; ++k) s[k] = 0.f;
+    if (o > 0.f)
+      out.push_back(j);
+    else if (o < 0.f)
+      out.push_back(p.n + j);
+  }
+}
+
 template <typename F>
 inline void dispatch_bool(bool b, F&& f) {
   if (b)
@@ -71,7 +120,7 @@ inline void dispatch_bool(bool b, F&& f) {
 void Network::update_block(Population& p, int32_t pi, int rank, int64_t t,
                            std::vector<int32_t>& out) {
   int64_t lo64, hi64;
-  ThreadPool::block_range(p.n, pool_->size(), rank, lo64, hi64);
+  thread_block(p.n, rank, lo64, hi64);  // block `rank` of this process's neurons
   const int32_t lo = int32_t(lo64), hi = int32_t(hi64);
   if (lo >= hi) return;  // spikes are appended to `out`
   if (p.model == NeuronModel::Source) {
@@ -86,6 +135,27 @@ void Network::update_block(Population& p, int32_t pi, int rank, int64_t t,
   // external input into this step's slot (Poisson inputs, then events), and the current input
   inject_inputs(p, pi, lo * K, hi * K, t, in0, in_neg);
   const float* cur = current_input(p, lo, hi, t);
+  if (p.model == NeuronModel::IF || p.model == NeuronModel::STDI ||
+      p.model == NeuronModel::MaxGate) {
+    const int64_t r = t - p.conv.t0;  // relative step of the window
+    if (p.conv.window > 0 && (r < 0 || r >= p.conv.window)) {  // outside: inputs dropped
+      std::fill(in0 + lo * K, in0 + hi * K, 0.f);
+      return;
+    }
+    if (p.model == NeuronModel::MaxGate) {
+      maxgate_range(p, lo, hi, p.conv.gate_stdi ? p.conv.spike_weight(t) : 1.f, in0, out);
+      return;
+    }
+    dispatch_bool(p.model == NeuronModel::STDI, [&](auto D) {
+      dispatch_bool(p.conv.is_signed, [&](auto S) {
+        dispatch_bool(cur != nullptr, [&](auto C) {
+          conversion_range<decltype(D)::value, decltype(S)::value, decltype(C)::value>(
+              p, lo, hi, int32_t(r), in0, cur, out);
+        });
+      });
+    });
+    return;
+  }
   if (p.model == NeuronModel::CELIF) {
     dispatch_bool(p.ce.shared, [&](auto S) {
       dispatch_bool(cur != nullptr, [&](auto C) {

@@ -22,7 +22,8 @@ int64_t fraction_count(double fraction, int64_t nnz, const char* arg) {
 }
 }  // namespace
 
-SynapseMatrix::SynapseMatrix(int32_t n_pre, int32_t n_post) : n_pre_(n_pre), n_post_(n_post) {
+SynapseMatrix::SynapseMatrix(int32_t n_pre, int32_t n_post)
+    : n_pre_(n_pre), n_post_(n_post), narrow_(n_post <= 65536) {
   require(n_pre >= 0, "n_pre", "must be >= 0");
   require(n_post >= 0, "n_post", "must be >= 0");
   start_.assign(size_t(n_pre) + 1, 0);
@@ -50,14 +51,14 @@ SynapseMatrix SynapseMatrix::from_coo(int32_t n_pre, int32_t n_post, const int32
     m.start_[size_t(r) + 1] = m.start_[size_t(r)] + cap;
   }
   const int64_t total = m.start_[size_t(n_pre)];
-  m.post_.resize(size_t(total));
+  std::vector<int32_t> tp(static_cast<size_t>(total));  // targets as int32 while sorting
   m.weight_.resize(size_t(total));
   m.delay_.resize(size_t(total));
   // counting sort by pre (stable), then a stable sort by post inside each row
   for (int64_t k = 0; k < nnz; ++k) {
     const int32_t r = pre[k];
     const int64_t at = m.start_[size_t(r)] + m.len_[size_t(r)]++;
-    m.post_[size_t(at)] = post[k];
+    tp[size_t(at)] = post[k];
     m.weight_[size_t(at)] = weight ? weight[k] : 0.f;
     m.delay_[size_t(at)] = delay ? delay[k] : uint16_t(1);
   }
@@ -67,24 +68,27 @@ SynapseMatrix SynapseMatrix::from_coo(int32_t n_pre, int32_t n_post, const int32
   std::vector<uint16_t> d2;
   for (int32_t r = 0; r < n_pre; ++r) {
     const int64_t b = m.start_[size_t(r)], n = m.len_[size_t(r)];
-    if (std::is_sorted(m.post_.begin() + b, m.post_.begin() + b + n)) continue;
+    if (std::is_sorted(tp.begin() + b, tp.begin() + b + n)) continue;
     idx.resize(size_t(n));
     std::iota(idx.begin(), idx.end(), 0);
-    std::stable_sort(idx.begin(), idx.end(), [&](int32_t a, int32_t c) {
-      return m.post_[size_t(b + a)] < m.post_[size_t(b + c)];
-    });
+    std::stable_sort(idx.begin(), idx.end(),
+                     [&](int32_t a, int32_t c) { return tp[size_t(b + a)] < tp[size_t(b + c)]; });
     p2.resize(size_t(n));
     w2.resize(size_t(n));
     d2.resize(size_t(n));
     for (int64_t i = 0; i < n; ++i) {
-      p2[size_t(i)] = m.post_[size_t(b + idx[size_t(i)])];
+      p2[size_t(i)] = tp[size_t(b + idx[size_t(i)])];
       w2[size_t(i)] = m.weight_[size_t(b + idx[size_t(i)])];
       d2[size_t(i)] = m.delay_[size_t(b + idx[size_t(i)])];
     }
-    std::copy(p2.begin(), p2.end(), m.post_.begin() + b);
+    std::copy(p2.begin(), p2.end(), tp.begin() + b);
     std::copy(w2.begin(), w2.end(), m.weight_.begin() + b);
     std::copy(d2.begin(), d2.end(), m.delay_.begin() + b);
   }
+  if (m.narrow_)
+    m.post16_.assign(tp.begin(), tp.end());  // every target < n_post <= 65536
+  else
+    m.post32_.swap(tp);
   m.nnz_ = nnz;
   return m;
 }
@@ -97,9 +101,9 @@ int32_t SynapseMatrix::max_delay() const {
 }
 
 size_t SynapseMatrix::memory_bytes() const {
-  return post_.capacity() * sizeof(int32_t) + weight_.capacity() * sizeof(float) +
-         delay_.capacity() * sizeof(uint16_t) + start_.capacity() * sizeof(int64_t) +
-         len_.capacity() * sizeof(int32_t);
+  return post16_.capacity() * sizeof(uint16_t) + post32_.capacity() * sizeof(int32_t) +
+         weight_.capacity() * sizeof(float) + delay_.capacity() * sizeof(uint16_t) +
+         start_.capacity() * sizeof(int64_t) + len_.capacity() * sizeof(int32_t);
 }
 
 void SynapseMatrix::set_weights(const float* w, int64_t n) {
@@ -117,7 +121,7 @@ void SynapseMatrix::to_coo(int32_t* pre, int32_t* post, float* weight, uint16_t*
   for (int32_t r = 0; r < n_pre_; ++r) {
     for (int64_t k = row_begin(r); k < row_end(r); ++k, ++i) {
       if (pre) pre[i] = r;
-      if (post) post[i] = post_[size_t(k)];
+      if (post) post[i] = post_at(k);
       if (weight) weight[i] = weight_[size_t(k)];
       if (delay) delay[i] = delay_[size_t(k)];
     }
@@ -128,20 +132,27 @@ void SynapseMatrix::to_dense(float* out) const {
   std::memset(out, 0, sizeof(float) * size_t(n_pre_) * size_t(n_post_));
   for (int32_t r = 0; r < n_pre_; ++r)
     for (int64_t k = row_begin(r); k < row_end(r); ++k)
-      out[size_t(r) * size_t(n_post_) + size_t(post_[size_t(k)])] += weight_[size_t(k)];
+      out[size_t(r) * size_t(n_post_) + size_t(post_at(k))] += weight_[size_t(k)];
 }
 
 void SynapseMatrix::to_mask(uint8_t* out) const {
   std::memset(out, 0, size_t(n_pre_) * size_t(n_post_));
   for (int32_t r = 0; r < n_pre_; ++r)
     for (int64_t k = row_begin(r); k < row_end(r); ++k)
-      out[size_t(r) * size_t(n_post_) + size_t(post_[size_t(k)])] = 1;
+      out[size_t(r) * size_t(n_post_) + size_t(post_at(k))] = 1;
 }
 
 bool SynapseMatrix::contains(int32_t pre, int32_t post) const {
   require_index(pre, n_pre_, "pre");
-  const auto b = post_.begin() + row_begin(pre), e = post_.begin() + row_end(pre);
-  return std::binary_search(b, e, post);
+  const int64_t k = lower_bound_post(row_begin(pre), row_end(pre), post);
+  return k < row_end(pre) && post_at(k) == post;
+}
+
+int64_t SynapseMatrix::lower_bound_post(int64_t b, int64_t e, int32_t p) const {
+  if (!narrow_) return std::lower_bound(post32_.data() + b, post32_.data() + e, p) - post32_.data();
+  if (p <= 0) return b;
+  if (p > 65535) return e;
+  return std::lower_bound(post16_.data() + b, post16_.data() + e, uint16_t(p)) - post16_.data();
 }
 
 int64_t SynapseMatrix::compact(const std::vector<uint8_t>& remove) {
@@ -152,7 +163,7 @@ int64_t SynapseMatrix::compact(const std::vector<uint8_t>& remove) {
     for (int64_t k = b; k < b + n; ++k, ++i) {
       if (remove[size_t(i)]) continue;
       if (w != k) {
-        post_[size_t(w)] = post_[size_t(k)];
+        set_post(w, post_at(k));
         weight_[size_t(w)] = weight_[size_t(k)];
         delay_[size_t(w)] = delay_[size_t(k)];
       }
@@ -236,17 +247,22 @@ void SynapseMatrix::repack(const std::vector<int64_t>& extra, double slack) {
     start[size_t(r) + 1] = start[size_t(r)] + cap;
   }
   const size_t total = size_t(start[size_t(n_pre_)]);
-  std::vector<int32_t> post(total);
+  std::vector<uint16_t> post16(narrow_ ? total : 0);
+  std::vector<int32_t> post32(narrow_ ? 0 : total);
   std::vector<float> weight(total);
   std::vector<uint16_t> delay(total);
   for (int32_t r = 0; r < n_pre_; ++r) {
     const int64_t b = start_[size_t(r)], n = len_[size_t(r)], nb = start[size_t(r)];
-    std::copy_n(post_.begin() + b, n, post.begin() + nb);
+    if (narrow_)
+      std::copy_n(post16_.begin() + b, n, post16.begin() + nb);
+    else
+      std::copy_n(post32_.begin() + b, n, post32.begin() + nb);
     std::copy_n(weight_.begin() + b, n, weight.begin() + nb);
     std::copy_n(delay_.begin() + b, n, delay.begin() + nb);
   }
   start_.swap(start);
-  post_.swap(post);
+  post16_.swap(post16);
+  post32_.swap(post32);
   weight_.swap(weight);
   delay_.swap(delay);
 }
@@ -271,13 +287,13 @@ void SynapseMatrix::insert_sorted(std::vector<Candidate>& c) {
     const int64_t jstop = j - k;
     while (j > jstop) {
       const Candidate& x = c[size_t(j)];
-      if (i >= b && post_[size_t(i)] > x.post) {
-        post_[size_t(out)] = post_[size_t(i)];
+      if (i >= b && post_at(i) > x.post) {
+        set_post(out, post_at(i));
         weight_[size_t(out)] = weight_[size_t(i)];
         delay_[size_t(out)] = delay_[size_t(i)];
         --i;
       } else {
-        post_[size_t(out)] = x.post;
+        set_post(out, x.post);
         weight_[size_t(out)] = x.weight;
         delay_[size_t(out)] = x.delay;
         --j;
@@ -322,8 +338,8 @@ int64_t SynapseMatrix::regrow_random(int64_t count, float weight, uint16_t delay
     int64_t occupied = 0;
     for (int32_t r = 0; r < n_pre_; ++r)
       for (int64_t p = row_begin(r); p < row_end(r); ++p)
-        occupied += (p == row_begin(r) || post_[size_t(p)] != post_[size_t(p - 1)]) &&
-                    (allow_autapses || post_[size_t(p)] / K != r);
+        occupied += (p == row_begin(r) || post_at(p) != post_at(p - 1)) &&
+                    (allow_autapses || post_at(p) / K != r);
     // autapse positions: columns [0, n_pre K) (row r owns columns rK .. rK + K - 1)
     const int64_t diag = allow_autapses ? 0 : std::min<int64_t>(int64_t(n_pre_) * K, n_post_);
     const int64_t free_pos = int64_t(n_pre_) * n_post_ - diag - occupied;
@@ -371,13 +387,13 @@ int64_t SynapseMatrix::regrow_random(int64_t count, float weight, uint16_t delay
         return x.post != y.post ? x.post < y.post : x.idx < y.idx;
       });
       // candidates and row are both sorted by post: one merge walk finds existing synapses
-      const int32_t* rp = post_.data() + row_begin(r);
-      const int32_t* const re = post_.data() + row_end(r);
+      int64_t rp = row_begin(r);
+      const int64_t re = row_end(r);
       for (auto it = b; it != e; ++it) {
         if (!allow_multapses) {
           if (it != b && (it - 1)->post == it->post) continue;  // duplicate draw
-          while (rp != re && *rp < it->post) ++rp;
-          if (rp != re && *rp == it->post) continue;  // already a synapse
+          while (rp != re && post_at(rp) < it->post) ++rp;
+          if (rp != re && post_at(rp) == it->post) continue;  // already a synapse
         }
         valid.push_back(*it);
       }
@@ -445,13 +461,15 @@ void SynapseMatrix::check_invariants() const {
     if (len_[size_t(r)] < 0 || start_[size_t(r)] + len_[size_t(r)] > start_[size_t(r) + 1])
       throw std::logic_error("row capacity");
     for (int64_t p = row_begin(r); p < row_end(r); ++p) {
-      if (post_[size_t(p)] < 0 || post_[size_t(p)] >= n_post_) throw std::logic_error("post range");
-      if (p > row_begin(r) && post_[size_t(p)] < post_[size_t(p - 1)])
-        throw std::logic_error("row not sorted");
+      if (post_at(p) < 0 || post_at(p) >= n_post_) throw std::logic_error("post range");
+      if (p > row_begin(r) && post_at(p) < post_at(p - 1)) throw std::logic_error("row not sorted");
     }
     total += len_[size_t(r)];
   }
   if (total != nnz_) throw std::logic_error("nnz");
+  if (narrow_ != (n_post_ <= 65536) ||
+      int64_t(narrow_ ? post16_.size() : post32_.size()) != int64_t(weight_.size()))
+    throw std::logic_error("target index width");
 }
 
 }  // namespace spikecore

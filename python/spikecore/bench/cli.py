@@ -12,9 +12,25 @@ def add_arguments(p) -> None:
     p.add_argument("area", choices=sorted(AREAS), help="which benchmarks to run")
     p.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument(
+        "--plot",
+        metavar="DIR",
+        default=None,
+        help="instead: measure how the cost grows with the work (engine, train, audio) and "
+        "write a log-log table (and a PNG with matplotlib) into DIR",
+    )
 
 
 def run(args) -> int:
+    if getattr(args, "plot", None) is not None:
+        from spikecore.bench import scaling
+
+        if args.area not in scaling.AREAS:
+            print(f"bench {args.area}: --plot supports {', '.join(sorted(scaling.AREAS))}")
+            return 2
+        for path in scaling.plot(args.area, args.plot, quick=args.quick):
+            print(f"wrote {path}", flush=True)
+        return 0
     try:
         mod = importlib.import_module(AREAS[args.area])
     except ImportError as exc:

@@ -10,6 +10,11 @@ one CUDA GPU at B = 32 and 256 and T = 100 and 1000, in the same run:
   native CUDA then Triton; older releases: ``cupy`` or ``triton``; the choice is reported);
 * ``snntorch``: snn.Leaky in a Python loop over time.
 
+Then the CE-LIF model of the delayed-cue task (:func:`build_celif`: 40 inputs -> 256 CE-LIF
+neurons with a separate context projection -> 2-way readout of the last step) at B = 32 and 256,
+T = 200 and 1000: spikecore's Triton CE-LIF kernel vs its pure-torch reference (no peer ships a
+CE-LIF).
+
 Median wall time per step (``torch.cuda.synchronize`` around each), and peak GPU memory of one
 step (``torch.cuda.max_memory_allocated`` after a reset, minus the memory held before it). With
 no CUDA GPU (or no triton) it says so and measures nothing.
@@ -26,6 +31,8 @@ from spikecore.bench import Result
 from spikecore.bench import train as _train
 
 SIZES = ((32, 100), (256, 100), (32, 1000), (256, 1000))
+CELIF_SIZES = ((32, 200), (256, 200), (32, 1000), (256, 1000))
+CELIF_IN, CELIF_HIDDEN = 40, 256
 LIBS = ("spikecore_triton", "spikecore_reference", "spikingjelly", "snntorch")
 _ON = "auto"  # SPIKECORE_TRITON value for the Triton route ("interpret" in the CPU test)
 NO_GPU = "no CUDA GPU present: nothing measured (run `spikecore bench gpu` on a machine with one)"
@@ -81,7 +88,31 @@ def _sj_backend() -> Optional[str]:
     return None
 
 
+def build_celif(seed: int):
+    """(model, forward): x [T, B, 40] -> CE-LIF(256, separate context) -> Linear(256, 2) of the
+    last step's spikes (the delayed-cue readout)."""
+    import torch
+
+    from spikecore.nn.celif import CELIF
+
+    torch.manual_seed(seed)
+    layer = CELIF(CELIF_IN, CELIF_HIDDEN, gamma=5.0, context="separate")
+    head = torch.nn.Linear(CELIF_HIDDEN, 2)
+    model = torch.nn.ModuleList([layer, head])
+    return model, lambda x: head(layer(x)[-1])
+
+
+def _celif_batch(T: int, B: int, seed: int = 0):
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.rand(T, B, CELIF_IN, generator=g) < 0.05).float()
+    return x, torch.randint(0, 2, (B,), generator=g)
+
+
 def _build(lib: str, seed: int):
+    if lib.startswith("celif_"):
+        return build_celif(seed)
     builder = {"spikecore_triton": "spikecore", "spikecore_reference": "spikecore"}.get(lib, lib)
     model, fwd = _train.BUILDERS[builder](seed)
     if lib == "spikingjelly":
@@ -104,7 +135,7 @@ def _step(lib: str, T: int, B: int, seed: int = 0, device: str = "cuda"):
     model, fwd = _build(lib, seed)
     model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x, y = _train.make_batch(T, B, seed)
+    x, y = _celif_batch(T, B, seed) if lib.startswith("celif_") else _train.make_batch(T, B, seed)
     x, y = x.to(device), y.to(device)
 
     def step():
@@ -121,7 +152,7 @@ def _measure(lib: str, T: int, B: int, repeats: int) -> Tuple[float, float, floa
     """(median seconds per step, spread (max - min) / median, peak extra GPU bytes)."""
     import torch
 
-    os.environ["SPIKECORE_TRITON"] = "off" if lib == "spikecore_reference" else _ON
+    os.environ["SPIKECORE_TRITON"] = "off" if lib.endswith("_reference") else _ON
     try:
         step = _step(lib, T, B)
         step()  # warm-up: Triton / cupy compilation, allocator
@@ -143,11 +174,14 @@ def _measure(lib: str, T: int, B: int, repeats: int) -> Tuple[float, float, floa
         torch.cuda.empty_cache()
 
 
-def loss_agreement(T: int = 100, B: int = 32, device: str = "cuda") -> float:
-    """|loss(Triton) - loss(reference)| of the first step from the same weights and batch."""
+def loss_agreement(
+    T: int = 100, B: int = 32, device: str = "cuda", model: str = "spikecore"
+) -> float:
+    """|loss(Triton) - loss(reference)| of the first step from the same weights and batch
+    (``model``: ``"spikecore"``, the SHD network, or ``"celif"``)."""
     out = []
-    for lib in ("spikecore_triton", "spikecore_reference"):
-        os.environ["SPIKECORE_TRITON"] = "off" if lib == "spikecore_reference" else _ON
+    for lib in (f"{model}_triton", f"{model}_reference"):
+        os.environ["SPIKECORE_TRITON"] = "off" if lib.endswith("_reference") else _ON
         try:
             out.append(float(_step(lib, T, B, device=device)()))
         finally:
@@ -203,5 +237,43 @@ def run(quick: bool = False) -> Iterator[Result]:
             "B",
             False,
             mems,
+            {"device": dev},
+        )
+    yield Result(
+        "gpu",
+        "loss_triton_vs_reference celif T=200 B=32",
+        "abs_diff",
+        loss_agreement(200, 32, model="celif"),
+        "",
+        False,
+        {},
+        {"device": dev},
+    )
+    for B, T in CELIF_SIZES:
+        t_ref, s_ref, m_ref = _measure("celif_reference", T, B, repeats)
+        t, s_, m = _measure("celif_triton", T, B, repeats)
+        info = {
+            "device": dev,
+            "repeats": repeats,
+            "spread_rel": {"triton": round(s_, 3), "reference": round(s_ref, 3)},
+        }
+        yield Result(
+            "gpu",
+            f"celif_step T={T} B={B}",
+            "time",
+            t,
+            "s",
+            False,
+            {"celif_reference": t_ref},
+            info,
+        )
+        yield Result(
+            "gpu",
+            f"celif_peak_memory T={T} B={B}",
+            "peak_extra_gpu_bytes",
+            m,
+            "B",
+            False,
+            {"celif_reference": m_ref},
             {"device": dev},
         )

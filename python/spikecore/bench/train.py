@@ -429,6 +429,11 @@ def run(quick: bool = False) -> Iterable[Result]:
 
     yield from celif_cases(quick, bench="train")
 
+    # --- recurrent layer step vs the torch reference loop and snnTorch's RLeaky
+    from spikecore.bench.recurrent import recurrent_cases
+
+    yield from recurrent_cases(quick)
+
 
 def trained_shape_model(seed: int = 0, gain: float = 4.0, density: Optional[float] = None):
     """A 700-512-512-20 spikecore.nn LIF model, weights scaled so that every layer is active

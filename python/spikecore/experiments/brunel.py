@@ -15,6 +15,7 @@ argument           default    meaning
 ``duration_ms``    1000       biological time [ms]
 ``threads``        1          engine threads (the raster does not depend on it)
 ``seed``           1          network seed
+``comm``           None       an mpi4py communicator: the network split across its ranks
 =================  =========  ===================================================
 """
 
@@ -47,6 +48,11 @@ class BrunelRun:
     stats: SpikeStats  # all neurons
     stats_exc: SpikeStats
     stats_inh: SpikeStats
+    memory_bytes: int = 0  # connectivity and rings of this process (this rank, with comm)
+    comm_s: float = 0.0  # time in the spike exchange (with comm; waiting included)
+    cpu_s: float = 0.0  # CPU time of this process during the run
+    compute_cpu_s: float = 0.0  # with comm: CPU time of update + delivery (collectives excluded)
+    comm_bytes: int = 0  # with comm: bytes this rank received in the spike exchange
 
     @property
     def events_per_s(self) -> float:
@@ -61,6 +67,7 @@ def run_brunel(
     threads: int = 1,
     seed: int = 1,
     progress: bool = False,
+    comm=None,
 ) -> BrunelRun:
     """Build the network, run it for ``duration_ms`` and return its raster and statistics."""
     from spikecore.sim import networks
@@ -72,12 +79,18 @@ def run_brunel(
     n_exc = max(int(round(10000 * scale)), 1000)
     t0 = time.perf_counter()
     m = networks.brunel(
-        n_exc / 10000, dt=DT_MS, n_threads=threads, seed=seed, v_init=("uniform", 0.0, 20.0)
+        n_exc / 10000,
+        dt=DT_MS,
+        n_threads=threads,
+        seed=seed,
+        v_init=("uniform", 0.0, 20.0),
+        comm=comm,
     )
     build_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     m.net.run(duration_ms, progress=progress)
     wall_s = time.perf_counter() - t0
+    cpu_s = time.process_time() - c0
     n_e, n_i = len(m["E"]), len(m["I"])
     me, mi = m.monitors["E"], m.monitors["I"]
     times = np.concatenate([me.times, mi.times])
@@ -94,6 +107,11 @@ def run_brunel(
         spike_stats(times, senders, n_e + n_i, duration_ms),
         spike_stats(me.times, me.senders, n_e, duration_ms),
         spike_stats(mi.times, mi.senders, n_i, duration_ms),
+        int(m.net.memory_bytes),
+        float(m.net.comm_stats["seconds"]),
+        cpu_s,
+        float(m.net.comm_stats["compute_cpu_s"]),
+        int(m.net.comm_stats["bytes"]),
     )
 
 

@@ -4,6 +4,11 @@ Examples::
 
     spikecore hebbff --quick --out hebbff_report        # ~1-2 min demonstration
     spikecore hebbff --R 3 4 5 6 7 8 9 10 --repeats 3 --modes fresh fixed --out report
+    spikecore hebbff ... --out report --resume           # continue an interrupted sweep
+
+Every finished run is written to ``OUT/runs/R<R>_<mode>_<repeat>.json`` as soon as it is
+analysed; ``--resume`` loads those instead of recomputing them (same settings required), so the
+final report equals that of an uninterrupted sweep.
 """
 
 from __future__ import annotations
@@ -55,6 +60,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also write every checkpoint to OUT/checkpoints/R<R>_<mode>_<repeat>/",
     )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="reuse the finished runs in OUT/runs/ of an interrupted sweep with the same settings",
+    )
+    p.add_argument(
+        "--omegas",
+        type=float,
+        nargs="+",
+        default=None,
+        help="omega sweep: extra inter-layer couplings analysed at every checkpoint",
+    )
+    p.add_argument(
+        "--n-null",
+        type=int,
+        default=None,
+        dest="n_null",
+        help="null samples (shuffled time, random partition) at the first and last checkpoints",
+    )
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -62,7 +86,12 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from spikecore.analysis.report import write_report
-    from spikecore.experiments.reconfiguration import SweepConfig, config_dict, run_sweep
+    from spikecore.experiments.reconfiguration import (
+        SweepConfig,
+        config_dict,
+        run_sweep,
+        write_statistics,
+    )
 
     over = {
         k: getattr(args, k)
@@ -76,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
             "seed",
             "n_threads",
             "repeats",
+            "n_null",
         )
         if getattr(args, k) is not None
     }
@@ -83,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
         over["R_values"] = tuple(args.R)
     if args.modes is not None:
         over["modes"] = tuple(args.modes)
+    if args.omegas is not None:
+        over["omegas"] = tuple(args.omegas)
     if args.spiking:
         over["spiking"] = True
     if args.save_checkpoints:
@@ -94,8 +126,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"spikecore hebbff: {exc}")
         return 2
     torch.set_num_threads(1)
-    records = run_sweep(cfg, progress=not args.no_progress)
+    try:
+        records = run_sweep(
+            cfg,
+            progress=not args.no_progress,
+            state_dir=os.path.join(args.out, "runs"),
+            resume=args.resume,
+        )
+    except ValueError as exc:
+        print(f"spikecore hebbff: {exc}")
+        return 2
     paths = write_report(records, args.out, config_dict(cfg))
+    write_statistics(records, args.out)
     with open(paths["summary"]) as f:
         s = json.load(f)
     for r in s["runs"]:
@@ -105,5 +147,5 @@ def run(args: argparse.Namespace) -> int:
         )
     c = s["corr_Q_acc"]
     print(f"corr(Q, acc) over checkpoints: r = {c['pearson_r']}")
-    print("report:", paths["report"])
+    print("report:", paths["report"], "statistics:", os.path.join(args.out, "statistics.md"))
     return 0

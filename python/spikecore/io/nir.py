@@ -27,8 +27,10 @@ NIR has no soft reset and no adaptive threshold: a soft-reset LIF is exported wi
 ``metadata = {"reset": "subtract"}`` (read back by :func:`from_nir`, ignored by other tools) and
 AdaptiveLIF raises. NoisyLIF is exported as its deterministic eval-mode LIF.
 
-:func:`from_nir` reads Input, Output, Affine, Linear, Scale, Flatten, IF, I, LI, LIF, CubaLI,
-CubaLIF and Threshold nodes in any feedforward graph. A neuron's input gain (``r dt / tau``;
+:func:`from_nir` reads Input, Output, Affine, Linear, Scale, Flatten, Conv1d, Conv2d, AvgPool2d,
+SumPool2d, Delay, IF, I, LI, LIF, CubaLI, CubaLIF and Threshold nodes in any feedforward graph
+(convolutions and pooling run per step through :class:`PerStep`; Delay shifts each feature by
+``delay / dt`` whole steps, :class:`Delay`). A neuron's input gain (``r dt / tau``;
 ``r dt`` for IF / I; ``w_in dt / tau_syn`` for the synaptic stage of CubaLI(F)) is folded into
 the preceding Affine / Linear. Per-neuron ``tau`` gives a ``ParametricLIF(channels=n)``;
 per-neuron ``v_threshold`` is normalised to 1 by dividing the neuron's input gain, ``v_leak``
@@ -62,6 +64,7 @@ import os
 from typing import Any, Dict, List, Union
 
 import numpy as np
+import torch
 
 __all__ = ["to_nir", "from_nir", "save_nir", "load_nir"]
 
@@ -80,8 +83,14 @@ def _check_dt(dt) -> float:
     return float(dt)
 
 
-def to_nir(model, dt: float = 1e-4, peer: str = "nir"):
-    """Export a feedforward spikecore.nn ``nn.Sequential`` to a ``nir.NIRGraph``.
+def to_nir(model, dt: float = 1e-4, peer: str = "nir", input_shape=None):
+    """Export a feedforward spikecore.nn ``nn.Sequential`` (or a graph module from
+    :func:`from_nir`) to a ``nir.NIRGraph``.
+
+    Chains of Linear / SparseLinear and neurons map layer by layer; models with convolutions,
+    pooling, Flatten, Scale, Threshold or Delay, and graphs with branches, go through the
+    general exporter, which needs ``input_shape`` (the per-sample shape, e.g. ``(2, 16, 16)``)
+    unless the model starts with a Linear.
 
     ``peer='norse'`` writes ``r = 1`` with the input resistance ``tau/dt`` folded into the
     preceding Affine (Norse's importer ignores ``r``) and always Affine (zero bias if none);
@@ -93,6 +102,8 @@ def to_nir(model, dt: float = 1e-4, peer: str = "nir"):
     nir = _nir()
     dt = _check_dt(dt)
     peer = _check_peer(peer)
+    if _general(model):  # convolutions, pooling, Flatten, Scale, Delay, graphs
+        return _to_nir_general(model, dt, peer, input_shape)
     layers = parse(model)  # validates structure and names the offending layer
     neurons = [
         m for m in model.modules() if getattr(m, "spiking", None) is not None and hasattr(m, "beta")
@@ -149,10 +160,243 @@ def to_nir(model, dt: float = 1e-4, peer: str = "nir"):
                 metadata=meta,
             )
         edges += [(prev, syn), (syn, neu)]
+        edges += _export_recurrent(nodes, neu, L, peer, nir)
         prev = neu
     nodes["output"] = nir.Output(output_type={"output": np.array([layers[-1].n])})
     edges.append((prev, "output"))
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": dt, "source": "spikecore"})
+
+
+# -- export of general models: convolutions, pooling, Flatten, Scale, Threshold, Delay, graphs --
+
+
+def _items(model):
+    """[(node name, module, [predecessor names])] of a Sequential (nested ones flattened) or
+    an imported graph module, in execution order; "input" is the graph input."""
+    if type(model).__name__ == "NIRGraphModule":
+        out, last = [], {}
+        for k in model.order:
+            ps = [s for p in model.preds.get(k, []) for s in last.get(p, ["input"])]
+            if not model.preds.get(k):
+                last[k] = ["input"]
+                continue
+            sub = list(model.nodes[k]) if k in model.nodes else []
+            if not sub:  # pass-through (Output, a no-op Flatten): its inputs' sum flows on
+                last[k] = ps
+                continue
+            for j, m in enumerate(sub):
+                name = k if len(sub) == 1 else f"{k}_{j}"
+                out.append((name, m, ps))
+                ps = [name]
+            last[k] = ps
+        return out, last[model.output]
+    mods: List[Any] = []
+
+    def flat(m):
+        for c in m:
+            flat(c) if isinstance(c, torch.nn.Sequential) else mods.append(c)
+
+    flat(model if isinstance(model, torch.nn.Sequential) else [model])
+    out, prev = [], ["input"]
+    for i, m in enumerate(mods):
+        out.append((str(i), m, prev))
+        prev = [str(i)]
+    return out, prev
+
+
+def _shapes(model, items, input_shape):
+    """Per-sample input and output shapes of every module (one forward on zeros)."""
+    seen: Dict[int, tuple] = {}
+
+    def hook(key):
+        def f(mod, a, y):
+            seen.setdefault(key, (tuple(a[0].shape[2:]), tuple(y.shape[2:])))
+
+        return f
+
+    hooks = [m.register_forward_hook(hook(id(m))) for _, m, _ in items]
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, 1, *input_shape))
+    finally:
+        for h in hooks:
+            h.remove()
+    return seen
+
+
+def _np(t) -> np.ndarray:
+    return t.detach().cpu().double().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
+
+
+def _neuron_export(m, shp, dt, peer, nir):
+    """(NIR node, input gain folded into the synapse before it for peer='norse' or None)."""
+    import spikecore.nn as snn
+
+    if isinstance(m, snn.AdaptiveLIF):
+        raise ValueError("model: AdaptiveLIF has no NIR primitive (NIR has no adaptive threshold)")
+    beta = _np(m.beta).astype(np.float64)
+    if isinstance(m, snn.ParametricLIF) and m.channels is not None:
+        beta = beta.reshape(-1, *([1] * (len(shp) - 1)))
+    beta = np.broadcast_to(beta, shp).astype(np.float64)
+    leaky = beta < 1.0
+    tau = np.where(leaky, dt / np.where(leaky, 1.0 - beta, 1.0), math.inf)
+    gain = None
+    if peer == "norse" and np.any(leaky):
+        gain = np.where(leaky, 1.0 / np.where(leaky, 1.0 - beta, 1.0), 1.0)
+    r = np.where(leaky & (peer != "norse"), tau / dt, 1.0)
+    v_rest = float(m.v_rest)
+    if not m.spiking:
+        if not np.any(leaky):
+            return nir.I(r=np.full(shp, 1.0 / dt)), None
+        return nir.LI(tau=tau, r=r, v_leak=np.full(shp, v_rest)), gain
+    soft = m.v_reset is None
+    reset = 0.0 if soft else float(m.v_reset)
+    if not np.any(leaky) and not soft and v_rest == 0.0:
+        return (
+            nir.IF(
+                r=np.full(shp, 1.0 / dt),
+                v_threshold=np.full(shp, float(m.v_threshold)),
+                v_reset=np.full(shp, reset),
+            ),
+            None,
+        )
+    return (
+        nir.LIF(
+            tau=tau,
+            r=r,
+            v_leak=np.full(shp, v_rest),
+            v_threshold=np.full(shp, float(m.v_threshold)),
+            v_reset=np.full(shp, reset),
+            metadata={"reset": "subtract"} if soft else {},
+        ),
+        gain,
+    )
+
+
+def _module_export(m, shp_in, shp_out, dt, peer, nir):
+    """The NIR node of one non-neuron module."""
+    import spikecore.nn as snn
+
+    inner = m.module if isinstance(m, PerStep) else m
+    if isinstance(inner, (torch.nn.Linear, snn.SparseLinear)):
+        w = _np(inner.weight if isinstance(inner, torch.nn.Linear) else inner.dense_weight())
+        w = w.astype(np.float32)
+        if inner.bias is None and peer != "norse":
+            return nir.Linear(weight=w)
+        b = np.zeros(w.shape[0], np.float32) if inner.bias is None else _np(inner.bias)
+        return nir.Affine(weight=w, bias=b.astype(np.float32))
+    if isinstance(inner, (torch.nn.Conv1d, torch.nn.Conv2d)):
+        cls = nir.Conv1d if isinstance(inner, torch.nn.Conv1d) else nir.Conv2d
+        one = isinstance(inner, torch.nn.Conv1d)
+        c_out = inner.out_channels
+        return cls(
+            input_shape=shp_in[1] if one else tuple(shp_in[1:]),
+            weight=_np(inner.weight).astype(np.float32),
+            stride=inner.stride[0] if one else inner.stride,
+            padding=inner.padding
+            if isinstance(inner.padding, str)
+            else (inner.padding[0] if one else inner.padding),
+            dilation=inner.dilation[0] if one else inner.dilation,
+            groups=inner.groups,
+            bias=(np.zeros(c_out) if inner.bias is None else _np(inner.bias)).astype(np.float32),
+        )
+    if isinstance(inner, torch.nn.AvgPool2d) or isinstance(m, SumPool2d):
+        cls = nir.SumPool2d if isinstance(m, SumPool2d) else nir.AvgPool2d
+        return cls(
+            kernel_size=np.array(torch.nn.modules.utils._pair(inner.kernel_size)),
+            stride=np.array(torch.nn.modules.utils._pair(inner.stride or inner.kernel_size)),
+            padding=np.array(torch.nn.modules.utils._pair(inner.padding)),
+        )
+    if isinstance(m, (Reshape, torch.nn.Flatten)):
+        if len(shp_out) != 1 and not (len(shp_out) < len(shp_in)):
+            raise ValueError(f"model: {type(m).__name__} to shape {shp_out} has no NIR Flatten")
+        # the flattened block: the dims where input and output shapes first differ
+        s = next((i for i, (a, b) in enumerate(zip(shp_in, shp_out)) if a != b), 0)
+        e = s + len(shp_in) - len(shp_out)
+        return nir.Flatten(input_type={"input": np.array(shp_in)}, start_dim=s, end_dim=e)
+    if type(m).__name__ == "Scale":
+        return nir.Scale(scale=np.broadcast_to(_np(m.s), shp_out).astype(np.float32).copy())
+    if type(m).__name__ == "Threshold":
+        return nir.Threshold(threshold=np.full(shp_out, float(m.v_threshold)))
+    if isinstance(m, Delay):
+        d = np.broadcast_to(_np(m.steps).reshape(-1), (int(np.prod(shp_out)),))
+        return nir.Delay(delay=(d * dt).reshape(shp_out))
+    raise ValueError(
+        f"model: {type(m).__name__} has no NIR node; export supports Linear, SparseLinear, "
+        "Conv1d, Conv2d, AvgPool2d, SumPool2d, Flatten, Scale, Threshold, Delay and the "
+        "LIF / ParametricLIF / NoisyLIF / LeakyIntegrator neurons"
+    )
+
+
+def _fold_gain(node, gain: np.ndarray, name: str, nir) -> None:
+    """peer='norse': multiply the input resistance into the synapse node before a neuron."""
+    if not isinstance(node, (nir.Affine, nir.Linear, nir.Conv1d, nir.Conv2d)):
+        raise ValueError(
+            f"model: peer='norse' folds the neuron's input gain into the synapse before it, "
+            f"but node {name!r} is a {type(node).__name__}"
+        )
+    c = node.weight.shape[0]
+    g = gain.reshape(c, -1)
+    if not np.all(g == g[:, :1]):
+        raise ValueError(f"model: node {name!r}: the gain varies within an output channel")
+    g = g[:, 0].astype(np.float32)
+    node.weight = (node.weight * g.reshape(-1, *([1] * (node.weight.ndim - 1)))).astype(np.float32)
+    if getattr(node, "bias", None) is not None:
+        node.bias = (np.asarray(node.bias) * g).astype(np.float32)
+
+
+def _to_nir_general(model, dt: float, peer: str, input_shape):
+    """to_nir for any Sequential / imported graph of the supported modules (see to_nir)."""
+    nir = _nir()
+    items, outs = _items(model)
+    if not items:
+        raise ValueError("model: has no layers")
+    if input_shape is None:
+        first = items[0][1]
+        n_in = getattr(first, "in_features", None)
+        if n_in is None:
+            raise ValueError(
+                "input_shape: needed for a model that does not start with a Linear layer "
+                "(the per-sample shape, e.g. (2, 16, 16))"
+            )
+        input_shape = (int(n_in),)
+    input_shape = tuple(int(s) for s in np.atleast_1d(input_shape))
+    shapes = _shapes(model, items, input_shape)
+    nodes: Dict[str, Any] = {"input": nir.Input(input_type={"input": np.array(input_shape)})}
+    edges: List[tuple] = []
+    for name, m, preds in items:
+        shp_in, shp_out = shapes[id(m)]
+        if getattr(m, "spiking", None) is not None and hasattr(m, "beta"):
+            node, gain = _neuron_export(m, shp_out, dt, peer, nir)
+            if gain is not None:
+                if len(preds) != 1 or preds[0] == "input":
+                    raise ValueError(
+                        f"model: peer='norse' needs a synapse node right before neuron {name!r}"
+                    )
+                _fold_gain(nodes[preds[0]], gain, preds[0], nir)
+        else:
+            node = _module_export(m, shp_in, shp_out, dt, peer, nir)
+        nodes[name] = node
+        edges += [(p, name) for p in preds]
+    out_shape = shapes[id(items[-1][1])][1] if len(outs) == 1 else shapes[id(items[-1][1])][1]
+    nodes["output"] = nir.Output(output_type={"output": np.array(out_shape)})
+    edges += [(p, "output") for p in outs]
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": dt, "source": "spikecore"})
+
+
+def _general(model) -> bool:
+    """Does ``model`` need the general exporter (anything but a Linear / neuron chain)?"""
+    import spikecore.nn as snn
+
+    if not isinstance(model, torch.nn.Sequential):
+        return type(model).__name__ == "NIRGraphModule"
+    syn = (torch.nn.Linear, snn.SparseLinear)
+    return any(
+        not isinstance(m, syn)
+        and not (getattr(m, "spiking", None) is not None and hasattr(m, "beta"))
+        for m in model.modules()
+        if not isinstance(m, torch.nn.Sequential)
+    )
 
 
 def _uniform(a, name: str, what: str) -> float:
@@ -172,6 +416,11 @@ _SUPPORTED = (
     "Linear",
     "Scale",
     "Flatten",
+    "Conv1d",
+    "Conv2d",
+    "AvgPool2d",
+    "SumPool2d",
+    "Delay",
     "IF",
     "I",
     "LI",
@@ -368,6 +617,211 @@ def _neuron_modules(n, name: str, dt: float, peer: str, nir):
     return mods
 
 
+# -- spatial and delay nodes: Conv1d, Conv2d, AvgPool2d, SumPool2d, Flatten, Delay ------------
+# (time-first [T, B, ...] tensors; NIR shapes leave out batch and time)
+
+
+class PerStep(torch.nn.Module):
+    """Runs a per-sample torch module (Conv1d/2d, AvgPool2d) on every step of a [T, B, ...]
+    sequence (time folded into the batch)."""
+
+    def __init__(self, module: torch.nn.Module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, x):
+        y = self.module(x.reshape(-1, *x.shape[2:]))
+        return y.reshape(*x.shape[:2], *y.shape[1:])
+
+
+class SumPool2d(torch.nn.Module):
+    r"""NIR ``SumPool2d`` per step: :math:`y = \sum_{\text{window}} x` (zero padding)."""
+
+    def __init__(self, kernel_size, stride, padding):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+
+    def forward(self, x):
+        x4 = x.reshape(-1, *x.shape[-3:])
+        y = torch.nn.functional.avg_pool2d(
+            x4, self.kernel_size, self.stride, self.padding, divisor_override=1
+        )
+        return y.reshape(*x.shape[:-3], *y.shape[1:])
+
+
+class Reshape(torch.nn.Module):
+    """[T, B, *in] -> [T, B, *out] (NIR ``Flatten`` of the per-sample shape)."""
+
+    def __init__(self, shape):
+        super().__init__()
+        self.shape = tuple(int(s) for s in shape)
+
+    def forward(self, x):
+        return x.reshape(*x.shape[:2], *self.shape)
+
+
+class Delay(torch.nn.Module):
+    r"""NIR ``Delay``: :math:`y_t = x_{t - d}` per feature (zero before the first input), with
+    ``d = delay / dt`` whole steps (``steps``: one per feature of the per-step shape)."""
+
+    def __init__(self, steps):
+        super().__init__()
+        self.register_buffer("steps", torch.as_tensor(np.asarray(steps, np.int64)))
+
+    def forward(self, x):
+        T = x.shape[0]
+        d = self.steps.reshape(-1).expand(int(np.prod(x.shape[2:]))).reshape(x.shape[2:])
+        t = torch.arange(T).view(T, *([1] * (x.dim() - 1))) - d.unsqueeze(0).unsqueeze(0)
+        src = t.clamp(min=0).expand(T, *x.shape[1:])
+        return torch.where(t >= 0, torch.gather(x, 0, src), torch.zeros((), dtype=x.dtype))
+
+
+def _pair(v, n: int, name: str, what: str):
+    a = np.asarray(v, dtype=np.int64).reshape(-1) if not isinstance(v, str) else v
+    if isinstance(a, str):
+        return a
+    if a.size == 1:
+        a = np.full(n, int(a[0]))
+    if a.size != n:
+        raise ValueError(f"graph: node {name!r} has {what} {v!r}; expected {n} values")
+    return tuple(int(s) for s in a)
+
+
+def _spatial_types(nir) -> tuple:
+    return (nir.Conv1d, nir.Conv2d, nir.AvgPool2d, nir.SumPool2d, nir.Flatten, nir.Delay)
+
+
+def _spatial_node(n, name: str, pred: str, shape_in: tuple, dt: float, nir):
+    """(modules, output shape) of a Conv1d / Conv2d / AvgPool2d / SumPool2d / Flatten / Delay
+    node that receives per-sample shape ``shape_in`` from node ``pred``."""
+    if isinstance(n, nir.Delay):
+        d = np.asarray(n.delay, np.float64).reshape(-1)
+        steps = d / dt
+        if (
+            np.any(~np.isfinite(steps))
+            or np.any(steps < 0)
+            or np.any(np.abs(steps - np.round(steps)) > 1e-6 * np.maximum(1.0, steps))
+        ):
+            raise ValueError(
+                f"graph: node {name!r} (Delay) has delays {d.tolist()[:4]} s that are not "
+                f"whole non-negative multiples of dt = {dt:g}"
+            )
+        size = int(np.prod(shape_in)) if shape_in else d.size
+        if d.size not in (1, size):
+            raise ValueError(
+                f"graph: node {name!r} (Delay, {d.size} delays) does not match node {pred!r} "
+                f"({size} outputs)"
+            )
+        return [Delay(np.round(steps).astype(np.int64))], shape_in or (d.size,)
+    if isinstance(n, nir.Flatten):
+        if not shape_in:
+            raise ValueError(
+                f"graph: node {name!r} (Flatten) follows node {pred!r} of unknown shape"
+            )
+        nd = len(shape_in)
+        s, e = int(n.start_dim), int(n.end_dim)
+        s, e = s + nd if s < 0 else s, e + nd if e < 0 else e
+        if not 0 <= s <= e < nd:
+            raise ValueError(
+                f"graph: node {name!r} (Flatten start_dim={n.start_dim}, end_dim={n.end_dim}) "
+                f"does not fit the shape {shape_in} of node {pred!r}"
+            )
+        out = (*shape_in[:s], int(np.prod(shape_in[s : e + 1])), *shape_in[e + 1 :])
+        return ([Reshape(out)] if out != shape_in else []), out
+    conv1 = isinstance(n, nir.Conv1d)
+    dims = 1 if conv1 else 2
+    if isinstance(n, (nir.Conv1d, nir.Conv2d)):
+        w = np.asarray(n.weight, np.float32)
+        if w.ndim != dims + 2:
+            raise ValueError(f"graph: node {name!r} weight must be {dims + 2}-D, got {w.shape}")
+        groups = int(n.groups)
+        c_in = w.shape[1] * groups
+        if len(shape_in) != dims + 1 or shape_in[0] != c_in:
+            raise ValueError(
+                f"graph: node {name!r} ({type(n).__name__}, input [{c_in}, ...] with "
+                f"{dims} spatial dims) does not match node {pred!r} (output shape {shape_in})"
+            )
+        cls = torch.nn.Conv1d if conv1 else torch.nn.Conv2d
+        bias = getattr(n, "bias", None)
+        b = None if bias is None else np.asarray(bias, np.float32).reshape(-1)
+        if b is not None and not np.any(b):
+            b = None  # NIR writes a zero bias for bias=False layers
+        conv = cls(
+            c_in,
+            w.shape[0],
+            tuple(w.shape[2:]),
+            stride=_pair(n.stride, dims, name, "stride"),
+            padding=_pair(n.padding, dims, name, "padding"),
+            dilation=_pair(n.dilation, dims, name, "dilation"),
+            groups=groups,
+            bias=b is not None,
+        )
+        with torch.no_grad():
+            conv.weight.copy_(torch.from_numpy(np.ascontiguousarray(w)))
+            if b is not None:
+                conv.bias.copy_(torch.from_numpy(b))
+        mod: torch.nn.Module = PerStep(conv)
+        inner = conv
+    else:  # AvgPool2d / SumPool2d
+        if len(shape_in) != 3:
+            raise ValueError(
+                f"graph: node {name!r} ({type(n).__name__}) needs a [C, H, W] input; node "
+                f"{pred!r} gives shape {shape_in}"
+            )
+        k = _pair(n.kernel_size, 2, name, "kernel_size")
+        s = _pair(n.stride, 2, name, "stride")
+        p = _pair(n.padding, 2, name, "padding")
+        if isinstance(n, nir.AvgPool2d):
+            inner = torch.nn.AvgPool2d(k, s, p)
+            mod = PerStep(inner)
+        else:
+            mod = inner = SumPool2d(k, s, p)
+    with torch.no_grad():
+        out = tuple(int(v) for v in inner(torch.zeros(1, *shape_in)).shape[1:])
+    return [mod], out
+
+
+def _fold_into_conv(prev, s) -> bool:
+    """Fold a gain ``s`` (scalar, or one value per output channel) into the per-step
+    convolution ``prev``: s * (W * x + b). False (nothing changed) if it cannot."""
+    conv = getattr(prev, "module", None)
+    if not isinstance(prev, PerStep) or not isinstance(conv, (torch.nn.Conv1d, torch.nn.Conv2d)):
+        return False
+    if s.numel() > 1:
+        c = s.reshape(s.shape[0], -1) if s.dim() > 1 else None
+        if c is None or s.shape[0] != conv.out_channels or not bool((c == c[:, :1]).all()):
+            return False
+        s = c[:, 0]
+    with torch.no_grad():
+        conv.weight.mul_(s.reshape(-1, *([1] * (conv.weight.dim() - 1))))
+        if conv.bias is not None:
+            conv.bias.mul_(s.reshape(-1))
+    return True
+
+
+def _fit_shape(mods, shape: tuple, name: str) -> None:
+    """Per-neuron values of a node with a multi-dimensional shape ([C, H, W] after a conv):
+    Scale gains take the shape; a per-neuron tau must be one value per channel (it becomes
+    ``ParametricLIF(channels=C)``), else ValueError."""
+    import spikecore.nn as snn
+
+    if len(shape) < 2:
+        return
+    for m in mods:
+        if type(m).__name__ == "Scale" and m.s.numel() > 1:
+            m.s = m.s.reshape(shape)
+        elif isinstance(m, snn.ParametricLIF) and m.channels is not None:
+            w = m.w.detach().reshape(shape)
+            per_c = w.reshape(shape[0], -1)
+            if not bool((per_c == per_c[:, :1]).all()):
+                raise ValueError(
+                    f"graph: node {name!r} has a per-neuron tau that varies within a channel "
+                    f"(shape {shape}); spikecore.nn takes one tau per layer or per channel"
+                )
+            m.channels = shape[0]
+            m.w = torch.nn.Parameter(per_c[:, 0].clone())
+
+
 def _shape_of(node) -> tuple:
     t = getattr(node, "input_type", None) or getattr(node, "output_type", None) or {}
     v = next(iter(t.values()), None) if isinstance(t, dict) else None
@@ -419,6 +873,7 @@ def from_nir(graph, dt: float = 1e-4, peer: str = "nir"):
         graph = nir.read(graph)
     if not isinstance(graph, nir.NIRGraph):
         raise TypeError(f"graph: expected a nir.NIRGraph or a path, got {type(graph).__name__}")
+    graph, recurrent = _split_recurrent(graph, nir)
     supported = tuple(getattr(nir, s) for s in _SUPPORTED)
     for name, n in graph.nodes.items():
         if not isinstance(n, supported):
@@ -457,14 +912,14 @@ def from_nir(graph, dt: float = 1e-4, peer: str = "nir"):
             "only feedforward graphs can be imported"
         )
     size: Dict[str, int] = {}
-    ndim: Dict[str, int] = {}  # > 1 only for the Input of a multi-dimensional input
+    shapes: Dict[str, tuple] = {}  # per-sample shape of each node's output (no batch, time)
     mods: Dict[str, list] = {}
     for k in order:
         n = graph.nodes[k]
         if isinstance(n, nir.Input):
             shp = _shape_of(n)
             size[k] = int(np.prod(shp)) if shp else 0
-            ndim[k] = len(shp)
+            shapes[k] = shp
             continue
         ins = {p: size[p] for p in preds[k]}
         known = {p: s for p, s in ins.items() if s}
@@ -474,10 +929,21 @@ def from_nir(graph, dt: float = 1e-4, peer: str = "nir"):
                 f"graph: node {k!r} receives {sa} features from {a!r} but {sb} from {b!r}"
             )
         s_in = next(iter(known.values()), 0)
+        p0 = next(iter(known), preds[k][0] if preds[k] else "")
+        shape_in = shapes.get(p0) or ((s_in,) if s_in else ())
+        if isinstance(n, _spatial_types(nir)):
+            mods[k], shapes[k] = _spatial_node(n, k, p0, shape_in, dt, nir)
+            size[k] = int(np.prod(shapes[k])) if shapes[k] else 0
+            continue
         if isinstance(n, (nir.Affine, nir.Linear)):
             w = np.asarray(n.weight, np.float32)
             if w.ndim != 2:
                 raise ValueError(f"graph: node {k!r} weight must be 2-D, got {w.shape}")
+            if any(d != 1 for d in shape_in[:-1]):  # (Norse writes Input [1, n])
+                raise ValueError(
+                    f"graph: node {k!r} ({type(n).__name__}) needs a flat input but node "
+                    f"{p0!r} gives shape {shape_in}; insert a Flatten node"
+                )
             if s_in and w.shape[1] != s_in:
                 p = next(iter(known))
                 raise ValueError(
@@ -494,14 +960,10 @@ def from_nir(graph, dt: float = 1e-4, peer: str = "nir"):
                 lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(w)))
                 if b is not None:
                     lin.bias.copy_(torch.from_numpy(np.ascontiguousarray(b)))
-            mods[k], size[k] = [lin], w.shape[0]
+            mods[k], size[k], shapes[k] = [lin], w.shape[0], (w.shape[0],)
             continue
         if isinstance(n, nir.Output):
-            mods[k], size[k] = [], s_in
-            continue
-        if isinstance(n, nir.Flatten):  # [T, B, *shape] -> [T, B, prod(shape)]
-            multi = any(nd > 1 for p, nd in ndim.items() if p in preds[k])
-            mods[k], size[k] = ([torch.nn.Flatten(start_dim=2)] if multi else []), s_in
+            mods[k], size[k], shapes[k] = [], s_in, shape_in
             continue
         own = _size(n, k)
         if own and s_in and own != s_in:
@@ -517,6 +979,9 @@ def from_nir(graph, dt: float = 1e-4, peer: str = "nir"):
                 raise ValueError(f"graph: node {k!r} has no known size")
             mods[k] = _neuron_modules(n, k, dt, peer, nir)
         size[k] = own or s_in
+        shapes[k] = shape_in if s_in else (size[k],)
+        _fit_shape(mods[k], shapes[k], k)
+    _fuse_recurrent(mods, preds, succ, recurrent, graph, nir)
     chain = all(len(succ[k]) <= 1 and len(preds[k]) <= 1 for k in graph.nodes)
     if not chain:
         return _graph_module(order, preds, {k: m for k, m in mods.items() if m}, ends[0])
@@ -534,6 +999,8 @@ def from_nir(graph, dt: float = 1e-4, peer: str = "nir"):
                     lin.weight.mul_(m.s.view(-1, 1) if m.s.numel() > 1 else m.s)
                     if lin.bias is not None:
                         lin.bias.mul_(m.s)
+                continue
+            if type(m).__name__ == "Scale" and seq and _fold_into_conv(seq[-1], m.s):
                 continue
             seq.append(m)
     if not seq:
@@ -568,3 +1035,125 @@ def deploy_nir(graph, dt: float = 1e-4, peer: str = "nir", *, n_threads: int = 1
             "(use from_nir for the torch model)"
         )
     return from_torch(model.eval(), n_threads=n_threads)
+
+
+# ---- recurrent subgraphs: LIF -> Linear/Affine (W_rec) -> LIF --------------------------------
+
+
+def _export_recurrent(nodes: Dict[str, object], neu: str, L, peer: str, nir) -> List[tuple]:
+    """The recurrent projection of a spikecore.nn.Recurrent layer as NIR: a ``Linear`` node
+    ``W_rec`` on a cycle with the neuron node (``neu -> neu.rec -> neu``), the flat form that
+    snnTorch's importer collapses into an RLeaky. The neuron node's input gain (1 with
+    ``r = tau/dt``) applies to it as to the input Affine; ``peer='norse'`` folds ``tau/dt`` into
+    it likewise."""
+    if L.rec_weight is None:
+        return []
+    w = np.zeros((L.n, L.n), np.float32)
+    w[L.rec_post, L.rec_pre] = L.rec_weight
+    if peer == "norse" and L.beta < 1.0:
+        w = (w / np.float32(1.0 - L.beta)).astype(np.float32)
+    rec = f"{neu}.rec"
+    nodes[rec] = nir.Linear(weight=w)
+    return [(neu, rec), (rec, neu)]
+
+
+def _split_recurrent(graph, nir):
+    """A copy of ``graph`` without its recurrent cycles, and ``{neuron node: W_rec node}``.
+
+    Two forms are read: a flat cycle ``LIF -> Affine/Linear -> LIF`` whose synapse node has
+    no other edge (spikecore, snnTorch's importer), and a nested ``NIRGraph`` node of exactly
+    Input, Output, one LIF and one Affine/Linear on such a cycle (snnTorch's RLeaky export);
+    the nested node is replaced by its LIF under the outer node's name."""
+    nodes = dict(graph.nodes)
+    edges = list(dict.fromkeys(tuple(e) for e in graph.edges))
+    rec: Dict[str, Any] = {}
+    for k, n in list(nodes.items()):
+        if not isinstance(n, nir.NIRGraph):
+            continue
+        inner = list(n.nodes.values())
+        neu = [m for m in inner if isinstance(m, (nir.LIF, nir.CubaLIF))]
+        syn = [m for m in inner if isinstance(m, (nir.Affine, nir.Linear))]
+        ends = [m for m in inner if isinstance(m, (nir.Input, nir.Output))]
+        if len(inner) != 4 or len(neu) != 1 or len(syn) != 1 or len(ends) != 2:
+            raise ValueError(
+                f"graph: node {k!r} is a nested NIRGraph ({', '.join(sorted(n.nodes))}) that "
+                "is not a recurrent subgraph (Input, Output, one LIF and one Affine/Linear "
+                "on a cycle); spikecore imports nested graphs of that form only"
+            )
+        nodes[k], rec[k] = neu[0], syn[0]
+    for a, b in list(edges):
+        if (b, a) not in edges or a not in nodes or b not in nodes:
+            continue
+        na, nb = nodes[a], nodes[b]
+        if not (
+            isinstance(na, (nir.LIF, nir.CubaLIF)) and isinstance(nb, (nir.Affine, nir.Linear))
+        ):
+            continue
+        if [e for e in edges if b in e and e not in ((a, b), (b, a))]:
+            continue  # the synapse node feeds or reads something else: not a plain recurrence
+        if a in rec:
+            raise ValueError(f"graph: node {a!r} has more than one recurrent synapse node")
+        rec[a] = nb
+        del nodes[b]
+        edges = [e for e in edges if b not in e]
+    for k, w in rec.items():
+        if isinstance(nodes[k], nir.CubaLIF):
+            raise ValueError(
+                f"graph: node {k!r} is a recurrent CubaLIF (snnTorch RSynaptic: W_rec feeds the "
+                "synaptic current); spikecore.nn.Recurrent feeds the membrane and imports "
+                "recurrent LIF nodes only"
+            )
+        wr = np.asarray(w.weight)
+        if wr.ndim != 2 or wr.shape[0] != wr.shape[1]:
+            raise ValueError(
+                f"graph: the recurrent synapse of node {k!r} must be square [n, n], got {wr.shape}"
+            )
+    if not rec:
+        return graph, rec
+    meta = getattr(graph, "metadata", None) or {}
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta, type_check=False), rec
+
+
+def _fuse_recurrent(mods, preds, succ, rec, graph, nir) -> None:
+    """Replace each recurrent neuron's modules and its input synapse's Linear by one
+    spikecore.nn.Recurrent: the neuron's input gain (a Scale module) multiplies the input
+    weights, the input bias, W_rec and a recurrent Affine's bias (added to the input bias:
+    it enters every step)."""
+    import torch
+
+    import spikecore.nn as snn
+
+    for k, wnode in rec.items():
+        p = preds.get(k, [])
+        lin = mods.get(p[0], []) if len(p) == 1 else []
+        if len(p) != 1 or len(lin) != 1 or not isinstance(lin[0], snn.Linear) or succ[p[0]] != [k]:
+            raise ValueError(
+                f"graph: recurrent node {k!r} must be fed by exactly one Affine/Linear node "
+                f"that feeds nothing else; its inputs are {p}"
+            )
+        lin = lin[0]
+        ms = list(mods[k])
+        gain = torch.ones(1)
+        if ms and type(ms[0]).__name__ == "Scale":
+            gain = ms.pop(0).s.float()
+        if len(ms) != 1 or not isinstance(ms[0], snn.LIF):
+            raise ValueError(f"graph: recurrent node {k!r} does not import as one LIF layer")
+        n = lin.out_features
+        wr = torch.from_numpy(np.asarray(wnode.weight, np.float32).copy())
+        if wr.shape[0] != n:
+            raise ValueError(
+                f"graph: the recurrent synapse of node {k!r} ({wr.shape[0]} neurons) does not "
+                f"match node {p[0]!r} ({n} outputs)"
+            )
+        b = torch.zeros(n) if lin.bias is None else lin.bias.detach().float().clone()
+        if isinstance(wnode, nir.Affine) and wnode.bias is not None:
+            b = b + torch.from_numpy(np.asarray(wnode.bias, np.float32).reshape(-1))
+        has_bias = lin.bias is not None or bool(b.ne(0).any())
+        layer = snn.Recurrent(lin.in_features, n, ms[0], bias=has_bias)
+        g = gain.view(-1, 1) if gain.numel() > 1 else gain
+        with torch.no_grad():
+            layer.weight.copy_(lin.weight.detach() * g)
+            layer.weight_rec.copy_(wr * g)
+            if layer.bias is not None:
+                layer.bias.copy_(b * gain)
+        mods[p[0]], mods[k] = [], [layer]

@@ -20,6 +20,7 @@ from .neurons import (
     ParametricLIF,
     SpikingNeuron,
 )
+from .recurrent import Recurrent, RecurrentState
 from .sparse_conv import SparseConv2d
 
 __all__ = [
@@ -46,4 +47,6 @@ __all__ = [
     "DendriticLinear",
     "DendriticLIF",
     "SparseConv2d",
+    "Recurrent",
+    "RecurrentState",
 ]

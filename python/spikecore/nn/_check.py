@@ -36,7 +36,11 @@ def float_tensor(x, name: str = "x") -> torch.Tensor:
 
 
 def no_nan(x: torch.Tensor, name: str = "x") -> None:
-    # One reduction instead of an isnan() mask: a NaN anywhere makes the sum NaN.
+    # Skipped while torch.compile traces: a data-dependent branch would break the graph
+    # (docs/nn.md, "torch.compile"). One reduction instead of an isnan() mask: a NaN anywhere
+    # makes the sum NaN.
+    if torch.compiler.is_compiling():
+        return
     if x.numel() and torch.isnan(x.detach().sum()):
         if torch.isnan(x.detach()).any():
             raise ValueError(f"{name}: contains NaN")

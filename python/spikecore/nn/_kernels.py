@@ -107,33 +107,62 @@ def _reduce(g: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return g if like.numel() == g.numel() else g.sum().reshape(like.shape)
 
 
+def _lif_fwd(x2, v0, beta, drive, eps, cfg, store):
+    """One fused LIF forward: (z, h, vT, bits). ``store``: keep what backward needs (the
+    membrane trace h; NoisyLIF's spikes as bits, 1 bit per neuron and step, not the noise)."""
+    z = torch.empty_like(x2)
+    h = torch.empty_like(x2) if store else _empty(x2.dtype)
+    vT = torch.empty_like(v0)
+    steps, n = x2.shape
+    use_bits = store and eps is not None and not cfg["smooth"]
+    bits = (
+        torch.empty(steps, (n + 7) // 8, dtype=torch.uint8)
+        if use_bits
+        else torch.empty(0, dtype=torch.uint8)
+    )
+    _train.lif_forward(
+        x2,
+        v0,
+        _d(beta),
+        _d(drive),
+        _empty(x2.dtype) if eps is None else eps,
+        z,
+        h,
+        vT,
+        bits,
+        **_settings(cfg),
+    )
+    return z, h, vT, bits
+
+
+def _lif_bwd(h, v0, gz, gvT, beta, drive, eps, bits, cfg):
+    """(gx, gv0, gbeta, gdrive) of the fused LIF (h, bits: saved by :func:`_lif_fwd`)."""
+    gx = torch.empty_like(h)
+    n = h.shape[1]
+    gv0, gb, gd = (torch.empty(n, dtype=h.dtype) for _ in range(3))
+    _train.lif_backward(
+        h,
+        v0,
+        gz.contiguous(),
+        _empty(h.dtype) if gvT is None else gvT.contiguous(),
+        _d(beta),
+        _d(drive),
+        _empty(h.dtype) if eps is None else eps,
+        bits,
+        gx,
+        gv0,
+        gb,
+        gd,
+        **_settings(cfg, backward=True),
+    )
+    return gx, gv0, gb, gd
+
+
 class _LIFFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x2, v0, beta, drive, eps, cfg):
-        z = torch.empty_like(x2)
-        h = torch.empty_like(x2)
-        vT = torch.empty_like(v0)
-        e = _empty(x2.dtype) if eps is None else eps
-        # NoisyLIF: keep the spikes as bits (1 bit per neuron and step) instead of the noise
+        z, h, vT, bits = _lif_fwd(x2, v0, beta, drive, eps, cfg, True)
         use_bits = eps is not None and not cfg["smooth"]
-        steps, n = x2.shape
-        bits = (
-            torch.empty(steps, (n + 7) // 8, dtype=torch.uint8)
-            if use_bits
-            else torch.empty(0, dtype=torch.uint8)
-        )
-        _train.lif_forward(
-            x2,
-            v0,
-            _d(beta),
-            _d(drive),
-            e,
-            z,
-            h,
-            vT,
-            bits,
-            **_settings(cfg),
-        )
         ctx.save_for_backward(h, v0, beta, drive, None if use_bits else eps, bits)
         ctx.cfg = cfg
         return z, vT
@@ -141,27 +170,8 @@ class _LIFFn(torch.autograd.Function):
     @staticmethod
     def backward(ctx, gz, gvT):
         h, v0, beta, drive, eps, bits = ctx.saved_tensors
-        cfg = ctx.cfg
-        gz = torch.zeros_like(h) if gz is None else gz.contiguous()
-        gvT = _empty(h.dtype) if gvT is None else gvT.contiguous()
-        gx = torch.empty_like(h)
-        n = h.shape[1]
-        gv0, gb, gd = (torch.empty(n, dtype=h.dtype) for _ in range(3))
-        _train.lif_backward(
-            h,
-            v0,
-            gz,
-            gvT,
-            _d(beta),
-            _d(drive),
-            _empty(h.dtype) if eps is None else eps,
-            bits,
-            gx,
-            gv0,
-            gb,
-            gd,
-            **_settings(cfg, backward=True),
-        )
+        gz = torch.zeros_like(h) if gz is None else gz
+        gx, gv0, gb, gd = _lif_bwd(h, v0, gz, gvT, beta, drive, eps, bits, ctx.cfg)
         return gx, gv0, _reduce(gb, beta), _reduce(gd, drive), None, None
 
 
@@ -204,51 +214,74 @@ def lif(x, v, beta, v_threshold, v_reset, v_rest, sg, detach_reset, eps):
     e = None if eps is None else eps.reshape(steps, n).contiguous()
     cfg = _cfg(v_threshold, v_reset, sg, detach_reset)
     tk = _triton(x2, sg)
+    grad = torch.is_grad_enabled() and any(t.requires_grad for t in (x2, v0, b, d))
     if tk is not None:
-        if torch.is_grad_enabled() and any(t.requires_grad for t in (x2, v0, b, d)):
+        if grad:
             z, vT = tk.LIFFn.apply(x2, v0, b, d, e, cfg)
         else:
             z, vT = tk.lif_inference(x2, v0, b, d, e, cfg)
-    elif not (torch.is_grad_enabled() and any(t.requires_grad for t in (x2, v0, b, d))):
+    elif _ops.compiling():  # torch.compile: the registered custom op
+        z, _, vT, _ = _ops.lif_fwd(x2, v0, b, d, e, _ops.pack(cfg), grad)
+    elif not grad:
         # inference: no autograd node, and the membrane trace h is not stored
-        z, vT = torch.empty_like(x2), torch.empty_like(v0)
-        _train.lif_forward(
-            x2,
-            v0,
-            b,
-            d,
-            _empty(x2.dtype) if e is None else e,
-            z,
-            _empty(x2.dtype),
-            vT,
-            torch.empty(0, dtype=torch.uint8),
-            **_settings(cfg),
-        )
+        z, _, vT, _ = _lif_fwd(x2, v0, b, d, e, cfg, False)
     else:
         z, vT = _LIFFn.apply(x2, v0, b, d, e, cfg)
     return z.reshape(shape), vT.reshape(shape[1:])
 
 
+def _alif_fwd(x2, v0, a0, beta, drive, cfg):
+    """One fused ALIF forward: (z, h, a_prev, vT, aT)."""
+    z, h, ap = (torch.empty_like(x2) for _ in range(3))
+    vT, aT = torch.empty_like(v0), torch.empty_like(v0)
+    _train.alif_forward(
+        x2,
+        v0,
+        a0,
+        _d(beta),
+        _d(drive),
+        z,
+        h,
+        ap,
+        vT,
+        aT,
+        **_settings(cfg),
+        rho=cfg["rho"],
+        beta_a=cfg["beta_a"],
+    )
+    return z, h, ap, vT, aT
+
+
+def _alif_bwd(h, ap, v0, gz, gvT, gaT, beta, drive, cfg):
+    """(gx, gv0, ga0, gbeta, gdrive) of the fused ALIF."""
+    gx = torch.empty_like(h)
+    n = h.shape[1]
+    gv0, ga0, gb, gd = (torch.empty(n, dtype=h.dtype) for _ in range(4))
+    _train.alif_backward(
+        h,
+        ap,
+        v0,
+        gz.contiguous(),
+        _empty(h.dtype) if gvT is None else gvT.contiguous(),
+        _empty(h.dtype) if gaT is None else gaT.contiguous(),
+        _d(beta),
+        _d(drive),
+        gx,
+        gv0,
+        ga0,
+        gb,
+        gd,
+        **_settings(cfg, backward=True),
+        rho=cfg["rho"],
+        beta_a=cfg["beta_a"],
+    )
+    return gx, gv0, ga0, gb, gd
+
+
 class _ALIFFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x2, v0, a0, beta, drive, cfg):
-        z, h, ap = (torch.empty_like(x2) for _ in range(3))
-        vT, aT = torch.empty_like(v0), torch.empty_like(v0)
-        _train.alif_forward(
-            x2,
-            v0,
-            a0,
-            _d(beta),
-            _d(drive),
-            z,
-            h,
-            ap,
-            vT,
-            aT,
-            **_settings(cfg),
-            rho=cfg["rho"],
-            beta_a=cfg["beta_a"],
-        )
+        z, h, ap, vT, aT = _alif_fwd(x2, v0, a0, beta, drive, cfg)
         ctx.save_for_backward(h, ap, v0, beta, drive)
         ctx.cfg = cfg
         return z, vT, aT
@@ -256,31 +289,8 @@ class _ALIFFn(torch.autograd.Function):
     @staticmethod
     def backward(ctx, gz, gvT, gaT):
         h, ap, v0, beta, drive = ctx.saved_tensors
-        cfg = ctx.cfg
-        gz = torch.zeros_like(h) if gz is None else gz.contiguous()
-        gvT = _empty(h.dtype) if gvT is None else gvT.contiguous()
-        gaT = _empty(h.dtype) if gaT is None else gaT.contiguous()
-        gx = torch.empty_like(h)
-        n = h.shape[1]
-        gv0, ga0, gb, gd = (torch.empty(n, dtype=h.dtype) for _ in range(4))
-        _train.alif_backward(
-            h,
-            ap,
-            v0,
-            gz,
-            gvT,
-            gaT,
-            _d(beta),
-            _d(drive),
-            gx,
-            gv0,
-            ga0,
-            gb,
-            gd,
-            **_settings(cfg, backward=True),
-            rho=cfg["rho"],
-            beta_a=cfg["beta_a"],
-        )
+        gz = torch.zeros_like(h) if gz is None else gz
+        gx, gv0, ga0, gb, gd = _alif_bwd(h, ap, v0, gz, gvT, gaT, beta, drive, ctx.cfg)
         return gx, gv0, ga0, _reduce(gb, beta), _reduce(gd, drive), None
 
 
@@ -293,39 +303,51 @@ def alif(x, v, a, beta, rho, beta_a, v_threshold, v_reset, v_rest, sg, detach_re
     cfg.update(rho=float(rho), beta_a=float(beta_a))
     b, d = _params(beta, v_rest, x, n)
     tk = _triton(x2, sg)
-    z, vT, aT = (_ALIFFn if tk is None else tk.ALIFFn).apply(
-        x2, v.reshape(n).contiguous(), a.reshape(n).contiguous(), b, d, cfg
-    )
+    v0, a0 = v.reshape(n).contiguous(), a.reshape(n).contiguous()
+    if tk is None and _ops.compiling():
+        z, _, _, vT, aT = _ops.alif_fwd(x2, v0, a0, b, d, _ops.pack(cfg))
+    else:
+        z, vT, aT = (_ALIFFn if tk is None else tk.ALIFFn).apply(x2, v0, a0, b, d, cfg)
     return z.reshape(shape), (vT.reshape(shape[1:]), aT.reshape(shape[1:]))
+
+
+def _li_fwd(x2, v0, beta, drive):
+    out = torch.empty_like(x2)
+    _train.li_forward(x2, v0, _d(beta), _d(drive), out, n_threads=_nt())
+    return out
+
+
+def _li_bwd(out, v0, gout, beta, drive):
+    gx = torch.empty_like(out)
+    n = out.shape[1]
+    gv0, gb, gd = (torch.empty(n, dtype=out.dtype) for _ in range(3))
+    _train.li_backward(
+        out,
+        v0,
+        gout.contiguous(),
+        _empty(out.dtype),
+        _d(beta),
+        _d(drive),
+        gx,
+        gv0,
+        gb,
+        gd,
+        n_threads=_nt(),
+    )
+    return gx, gv0, gb, gd
 
 
 class _LIFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x2, v0, beta, drive):
-        out = torch.empty_like(x2)
-        _train.li_forward(x2, v0, _d(beta), _d(drive), out, n_threads=_nt())
+        out = _li_fwd(x2, v0, beta, drive)
         ctx.save_for_backward(out, v0, beta, drive)
         return out
 
     @staticmethod
     def backward(ctx, gout):
         out, v0, beta, drive = ctx.saved_tensors
-        gx = torch.empty_like(out)
-        n = out.shape[1]
-        gv0, gb, gd = (torch.empty(n, dtype=out.dtype) for _ in range(3))
-        _train.li_backward(
-            out,
-            v0,
-            gout.contiguous(),
-            _empty(out.dtype),
-            _d(beta),
-            _d(drive),
-            gx,
-            gv0,
-            gb,
-            gd,
-            n_threads=_nt(),
-        )
+        gx, gv0, gb, gd = _li_bwd(out, v0, gout, beta, drive)
         return gx, gv0, _reduce(gb, beta), _reduce(gd, drive)
 
 
@@ -336,26 +358,43 @@ def leaky_integrator(x, v, beta, v_rest):
     n = x2.shape[1]
     b, d = _params(beta, v_rest, x, n)
     tk = _triton(x2)
-    out = (_LIFn if tk is None else tk.LIFn).apply(x2, v.reshape(n).contiguous(), b, d)
+    v0 = v.reshape(n).contiguous()
+    if tk is None and _ops.compiling():
+        out = _ops.li_fwd(x2, v0, b, d)
+    else:
+        out = (_LIFn if tk is None else tk.LIFn).apply(x2, v0, b, d)
     out = out.reshape(shape)
     return out, out[-1]
+
+
+def _spike_linear_fwd(x2, weight, bias, csr):
+    """y = x2 W^T + b summed over the active inputs ``csr`` (from :func:`_gather`)."""
+    row_ptr, idx, val = csr
+    y = torch.empty(x2.shape[0], weight.shape[0], dtype=x2.dtype)
+    _train.sparse_rows_matmul(
+        row_ptr,
+        idx,
+        val,
+        weight.detach().t().contiguous(),
+        _empty(x2.dtype) if bias is None else bias.detach(),
+        y,
+        n_threads=_nt(),
+    )
+    return y
+
+
+def _spike_linear_wgrad(csr, gy, k):
+    """dL/dW [out, k] from the active inputs ``csr`` and gy [R, out]."""
+    row_ptr, idx, val = csr
+    gwt = torch.empty(k, gy.shape[1], dtype=gy.dtype)
+    _train.sparse_rows_weight_grad(row_ptr, idx, val, gy, gwt, n_threads=_nt())
+    return gwt.t()
 
 
 class _SpikeLinearFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x2, weight, bias, csr):
-        row_ptr, idx, val = csr
-        wt = weight.detach().t().contiguous()
-        y = torch.empty(x2.shape[0], weight.shape[0], dtype=x2.dtype)
-        _train.sparse_rows_matmul(
-            row_ptr,
-            idx,
-            val,
-            wt,
-            _empty(x2.dtype) if bias is None else bias.detach(),
-            y,
-            n_threads=_nt(),
-        )
+        y = _spike_linear_fwd(x2, weight, bias, csr)
         # saved: the active-input lists (not x), and the weight for the input gradient
         ctx.save_for_backward(weight)
         ctx.csr = csr
@@ -371,10 +410,7 @@ class _SpikeLinearFn(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             gx = gy @ weight
         if ctx.needs_input_grad[1]:
-            row_ptr, idx, val = ctx.csr
-            gwt = torch.empty(ctx.k, weight.shape[0], dtype=gy.dtype)
-            _train.sparse_rows_weight_grad(row_ptr, idx, val, gy, gwt, n_threads=_nt())
-            gw = gwt.t()
+            gw = _spike_linear_wgrad(ctx.csr, gy, ctx.k)
         if ctx.has_bias and ctx.needs_input_grad[2]:
             gb = gy.sum(0)
         return gx, gw, gb, None
@@ -392,7 +428,11 @@ def spike_linear(x, weight, bias, force: bool = False) -> Optional[torch.Tensor]
     if x2.numel() == 0:
         return None
     x2 = x2.contiguous()
-    csr = _gather(x2, -1 if force else int(DENSE_ABOVE * x2.numel()))
+    max_nnz = -1 if force else int(DENSE_ABOVE * x2.numel())
+    if _ops.compiling():  # the custom op takes the dense product itself when x2 is dense
+        y = _ops.spike_linear(x2, weight.contiguous(), bias, max_nnz)
+        return y.reshape(*x.shape[:-1], weight.shape[0])
+    csr = _gather(x2, max_nnz)
     if csr is None:
         return None
     y = _SpikeLinearFn.apply(x2, weight.contiguous(), bias, csr)
@@ -407,28 +447,34 @@ def _gather(x2, max_nnz=-1):
     return tuple(torch.from_numpy(a) for a in r)
 
 
+def _sparse_syn_fwd(x2, values, bias, csr, syn, out_features):
+    """SparseLinear forward over the active inputs ``csr`` and the synapse lists ``syn``."""
+    syn_ptr, post = syn
+    row_ptr, idx, val = csr
+    k = x2.shape[1]
+    y = torch.empty(x2.shape[0], out_features, dtype=x2.dtype)
+    _train.sparse_syn_forward(
+        row_ptr,
+        idx,
+        val,
+        syn_ptr,
+        post,
+        values.detach(),
+        _empty(x2.dtype) if bias is None else bias.detach(),
+        y,
+        k,
+        out_features,
+        n_threads=_nt(),
+    )
+    return y
+
+
 class _SparseSynFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x2, values, bias, csr, syn, out_features, keep):
-        syn_ptr, post = syn
-        row_ptr, idx, val = csr
-        k = x2.shape[1]
-        y = torch.empty(x2.shape[0], out_features, dtype=x2.dtype)
-        _train.sparse_syn_forward(
-            row_ptr,
-            idx,
-            val,
-            syn_ptr,
-            post,
-            values.detach(),
-            _empty(x2.dtype) if bias is None else bias.detach(),
-            y,
-            k,
-            out_features,
-            n_threads=_nt(),
-        )
+        y = _sparse_syn_fwd(x2, values, bias, csr, syn, out_features)
         ctx.save_for_backward(values)
-        ctx.csr, ctx.syn, ctx.k, ctx.keep = csr, syn, k, keep
+        ctx.csr, ctx.syn, ctx.k, ctx.keep = csr, syn, x2.shape[1], keep
         ctx.has_bias = bias is not None
         return y
 
@@ -462,6 +508,17 @@ def sparse_syn_linear(x, values, bias, syn_ptr, post32, out_features, keep=None)
     """SparseLinear product on the synapse lists (row order by pre): y = x W_S^T + b."""
     k = x.shape[-1]
     x2 = x.reshape(-1, k).contiguous()
+    if _ops.compiling():
+        if keep is not None:
+            raise ValueError(
+                "keep_dense_grad: the dense-gradient hook (RigL) does not run under "
+                "torch.compile; compile with keep_dense_grad=False"
+            )
+        y = _ops.sparse_syn(x2, values, bias, syn_ptr, post32, int(out_features))
+        return y.reshape(*x.shape[:-1], out_features)
     csr = _gather(x2)
     y = _SparseSynFn.apply(x2, values, bias, csr, (syn_ptr, post32), out_features, keep)
     return y.reshape(*x.shape[:-1], out_features)
+
+
+from . import _ops  # noqa: E402  (the custom ops for torch.compile; they use the helpers above)

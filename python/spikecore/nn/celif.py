@@ -68,7 +68,7 @@ from torch import nn
 
 from spikecore import specs as _specs
 
-from . import _check, _kernels
+from . import _check, _kernels, _ops
 from . import functional as SF
 from .reference import _noisy_spike
 from .surrogate import Surrogate, sample_now, spike
@@ -103,7 +103,7 @@ def _decay(value, name: str):
     """A decay per step in (0, 1] (a float, or a tensor checked elementwise)."""
     if isinstance(value, torch.Tensor):
         d = value.detach()
-        if d.numel() and not bool(((d > 0) & (d <= 1)).all()):
+        if d.numel() and not _ops.compiling() and not bool(((d > 0) & (d <= 1)).all()):
             bad = d[~((d > 0) & (d <= 1))].flatten()[0].item()
             raise ValueError(f"{name}: decay per step must lie in (0, 1], got {bad:g}")
         return value
@@ -275,18 +275,13 @@ def celif(
         detach_reset,
         generator,
     )
+    tk = _triton_fn(current, op, context) if backend == "auto" else None
+    if tk is not None:  # CUDA (or SPIKECORE_TRITON=interpret): the Triton kernels
+        return _celif_cpp(*_flat_inputs(current, context), current, op, fn=tk)
     if backend != "torch" and has_kernel():
         ok, why = _kernels.usable(current, op.sg, context, op.v, op.a, op.c, op.beta, op.lambda_c)
         if ok:
-            T = current.shape[0]
-            I2 = current.reshape(T, -1).contiguous()
-            # the same tensor as context (CELIF(context='shared')): one input, one gradient
-            q2 = (
-                None
-                if context is current
-                else context.to(current.dtype).reshape(T, I2.shape[1]).contiguous()
-            )
-            return _celif_cpp(I2, q2, current, op)
+            return _celif_cpp(*_flat_inputs(current, context), current, op)
         if backend == "cpp":
             raise ValueError(f"backend: 'cpp' cannot run this call ({why}); use 'auto' or 'torch'")
     elif backend == "cpp":
@@ -309,10 +304,30 @@ def celif(
     )
 
 
+def _flat_inputs(current, context):
+    """(I2, q2) [T, N] for the fused kernels; q2 None when the context is the current
+    (CELIF(context='shared')): one input, one gradient."""
+    T = current.shape[0]
+    I2 = current.reshape(T, -1).contiguous()
+    if context is current:
+        return I2, None
+    return I2, context.to(current.dtype).reshape(T, I2.shape[1]).contiguous()
+
+
+def _triton_fn(current, op: _Op, context):
+    """The Triton CE-LIF autograd function when this call is routed to it, else None."""
+    from . import triton as _tr
+
+    if not _tr.wants(current, context, op.v, op.a, op.c, op.beta, op.lambda_c, op.eps):
+        return None
+    k = _tr.kernels("celif")
+    return k.CELIFFn if k.supports(op.sg) else None
+
+
 def _flat_param(p, like, n: int) -> torch.Tensor:
     """A decay as a flat tensor of length n (per neuron) or 1 (broadcast), in like's dtype."""
     if not isinstance(p, torch.Tensor):
-        return torch.tensor([p], dtype=like.dtype)
+        return torch.tensor([p], dtype=like.dtype, device=like.device)
     p = p.to(like.dtype)
     if p.numel() == 1:
         return p.reshape(1)
@@ -374,56 +389,25 @@ class _CELIFFn(torch.autograd.Function):
     @staticmethod
     def backward(ctx, gz, gvT, gaT, gcT):
         I, q, v0, a0, c0, beta, lam, omlam, bias, eps = ctx.saved_tensors
-        cfg = ctx.cfg
-        shared = q is None
-        n = v0.shape[0]
-        e = I.new_empty(0)
-        gz = I.new_zeros(I.shape[0], n) if gz is None else gz.contiguous()
-        gvT, gaT, gcT = (e if g is None else g.contiguous() for g in (gvT, gaT, gcT))
-        gI = torch.empty_like(I)
-        gq = e if q is None else torch.empty_like(q)
-        gv0, ga0, gc0 = (I.new_empty(n) for _ in range(3))
-        # parameter gradients only as needed: the kernel then skips their sums
         need = ctx.needs_input_grad
-        gb = I.new_empty(n) if need[5] else e
-        gl, gol = (I.new_empty(n) for _ in range(2)) if any(need[5:8]) else (e, e)
-        gbias = e if bias is None else I.new_empty(n)
-        _var.celif_backward(
-            I.detach(),
-            (I if shared else q).detach(),
-            v0.detach(),
-            a0.detach(),
-            c0.detach(),
+        gI, gq, gv0, ga0, gc0, gb, gl, gol, gbias = _celif_bwd(
+            I,
+            q,
+            v0,
+            a0,
+            c0,
             gz,
             gvT,
             gaT,
             gcT,
-            beta.detach(),
-            lam.detach(),
-            omlam.detach(),
-            _opt(eps, I),
-            _opt(bias, I),
-            gI,
-            gq,
-            gv0,
-            ga0,
-            gc0,
-            gb,
-            gl,
-            gol,
-            gbias,
-            rho=cfg["rho"],
-            one_m_rho=cfg["omr"],
-            beta_a=cfg["beta_a"],
-            gamma=cfg["gamma"],
-            v_th=cfg["v_th"],
-            detach_reset=cfg["detach"],
-            surrogate=cfg["kind"],
-            alpha=cfg["alpha"],
-            smooth=cfg["smooth"],
-            shared=shared,
-            cols=cfg["cols"],
-            n_threads=max(1, torch.get_num_threads()),
+            beta,
+            lam,
+            omlam,
+            bias,
+            eps,
+            ctx.cfg,
+            need[5],
+            any(need[5:8]),
         )
         if bias is not None:  # per-neuron sums over time -> per column
             gbias = gbias.view(-1, bias.shape[0]).sum(0)
@@ -442,9 +426,68 @@ class _CELIFFn(torch.autograd.Function):
         )
 
 
-def _celif_cpp(I2, q2, like, op: _Op, cols: int = 0, bias=None):
+def _celif_bwd(
+    I, q, v0, a0, c0, gz, gvT, gaT, gcT, beta, lam, omlam, bias, eps, cfg, need_b, need_l
+):
+    """The fused CE-LIF backward: (gI, gq, gv0, ga0, gc0, gbeta, glam, gomlam, gbias per
+    neuron); gradients not asked for (``need_b``: beta, ``need_l``: the lambda pair) and gq of
+    a shared context are empty tensors (the kernel then skips their sums)."""
+    shared = q is None
+    n = v0.shape[0]
+    e = I.new_empty(0)
+    gz = I.new_zeros(I.shape[0], n) if gz is None else gz.contiguous()
+    gvT, gaT, gcT = (e if g is None else g.contiguous() for g in (gvT, gaT, gcT))
+    gI = torch.empty_like(I)
+    gq = I.new_empty(0) if q is None else torch.empty_like(q)
+    gv0, ga0, gc0 = (I.new_empty(n) for _ in range(3))
+    gb = I.new_empty(n) if need_b else I.new_empty(0)
+    gl, gol = (I.new_empty(n) for _ in range(2)) if need_l else (I.new_empty(0), I.new_empty(0))
+    gbias = I.new_empty(0) if bias is None else I.new_empty(n)
+    _var.celif_backward(
+        I.detach(),
+        (I if shared else q).detach(),
+        v0.detach(),
+        a0.detach(),
+        c0.detach(),
+        gz,
+        gvT,
+        gaT,
+        gcT,
+        beta.detach(),
+        lam.detach(),
+        omlam.detach(),
+        _opt(eps, I),
+        _opt(bias, I),
+        gI,
+        gq,
+        gv0,
+        ga0,
+        gc0,
+        gb,
+        gl,
+        gol,
+        gbias,
+        rho=cfg["rho"],
+        one_m_rho=cfg["omr"],
+        beta_a=cfg["beta_a"],
+        gamma=cfg["gamma"],
+        v_th=cfg["v_th"],
+        detach_reset=cfg["detach"],
+        surrogate=cfg["kind"],
+        alpha=cfg["alpha"],
+        smooth=cfg["smooth"],
+        shared=shared,
+        cols=cfg["cols"],
+        n_threads=max(1, torch.get_num_threads()),
+    )
+    return gI, gq, gv0, ga0, gc0, gb, gl, gol, gbias
+
+
+def _celif_cpp(I2, q2, like, op: _Op, cols: int = 0, bias=None, fn=None):
     """Runs the fused kernel on I2, q2 [T, N] (q2 None: shared) for neurons shaped like
-    like[1:]; ``bias`` [cols] (or None) is added to the currents inside the kernel."""
+    like[1:]; ``bias`` [cols] (or None) is added to the currents inside the kernel. ``fn``: the
+    autograd function (default the C++ kernel's; the Triton one on CUDA)."""
+    Fn = _CELIFFn if fn is None else fn
     T = like.shape[0]
     st = tuple(like.shape[1:])
     n = math.prod(st)
@@ -455,7 +498,7 @@ def _celif_cpp(I2, q2, like, op: _Op, cols: int = 0, bias=None):
     omlam = (
         (1.0 - lam)
         if isinstance(lambda_c, torch.Tensor)
-        else torch.tensor([1.0 - lambda_c], dtype=like.dtype)
+        else torch.tensor([1.0 - lambda_c], dtype=like.dtype, device=like.device)
     )
     b = _flat_param(op.beta, like, n)
     if b.numel() != lam.numel():  # the kernel takes both per neuron or both scalar
@@ -481,12 +524,14 @@ def _celif_cpp(I2, q2, like, op: _Op, cols: int = 0, bias=None):
     needs_grad = torch.is_grad_enabled() and any(
         isinstance(t, torch.Tensor) and t.requires_grad for t in args
     )
-    if needs_grad:
-        z, vT, aT, cT = _CELIFFn.apply(*args)
+    if fn is None and _ops.compiling():  # torch.compile: the registered custom op
+        z, vT, aT, cT = _ops.celif_fwd(*args[:-1], _ops.pack(cfg, _ops.CELIF_KEYS))
+    elif needs_grad:
+        z, vT, aT, cT = Fn.apply(*args)
     else:  # inference: the same forward, no graph
         z = I2.new_empty(T, n)
         vT, aT, cT = (I2.new_empty(n) for _ in range(3))
-        _CELIFFn.run_forward(*args, z, vT, aT, cT)
+        Fn.run_forward(*args, z, vT, aT, cT)
     return z.reshape(like.shape), CELIFState(vT.reshape(st), aT.reshape(st), cT.reshape(st))
 
 
@@ -650,9 +695,13 @@ class CELIF(nn.Module):
         order as Linear), and the bias is added to :math:`I_t` inside the neuron kernel, in the
         order a Linear adds it (after the product); its gradient is summed there too.
         """
+        from . import triton as _tr
+
         fc, cx = self.fc, self.context
         if (
             cx is None
+            or _ops.compiling()  # compiled: the two products and the neuron as separate ops
+            or _tr.wants(x)  # CUDA / SPIKECORE_TRITON=interpret: the unfused path's Triton kernel
             or self.backend == "torch"
             or not has_kernel()
             or "torch" in (fc.backend, cx.backend)

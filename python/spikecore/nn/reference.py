@@ -128,4 +128,53 @@ def leaky_integrator(
     return torch.stack(out), v
 
 
-__all__ = ["lif", "alif", "leaky_integrator", "sampled_spike"]
+def recurrent(
+    current: torch.Tensor,
+    w_rec: torch.Tensor,
+    v: torch.Tensor,
+    z: torch.Tensor,
+    beta: Scalar,
+    v_threshold: float,
+    v_reset: Optional[float],
+    v_rest: float,
+    surrogate: Surrogate,
+    detach_reset: bool = False,
+    a: Optional[torch.Tensor] = None,
+    rho: float = 1.0,
+    beta_a: float = 0.0,
+    noise: Optional[torch.Tensor] = None,
+) -> Tuple[torch.Tensor, Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]]:
+    r"""Recurrent LIF-family layer (spikecore.nn.Recurrent) fed by the input current
+    ``current`` [T, B, n] (= W x_t + b), recurrent weight ``w_rec`` [n, n] (post, pre):
+
+    .. math::
+
+        h_t = (d + \beta v_{t-1}) + (I_t + W_\mathrm{rec} z_{t-1}), \qquad
+        z_t = H(h_t - \vartheta_t) \ (+\ \text{noise}), \qquad v_t = \text{reset}(h_t, z_t)
+
+    with :math:`\vartheta_t = \vartheta` (LIF) or :math:`\vartheta + a_{t-1}` and
+    :math:`a_t = \rho a_{t-1} + \beta_a z_t` when ``a`` is given (ALIF). Returns
+    ``(z [T, B, n], (v_T, z_T, a_T))``."""
+    d = _drive(beta, v_rest)
+    soft = v_reset is None
+    vr = 0.0 if soft else v_reset
+    out = []
+    for t, it in enumerate(current.unbind(0)):
+        h = d + v * beta + (it + z @ w_rec.t())
+        theta = v_threshold if a is None else a + v_threshold
+        if noise is None:
+            z = spike(h - theta, surrogate)
+        else:
+            z = _noisy_spike(h - theta, noise[t], surrogate)
+        zr = z.detach() if detach_reset else z
+        if soft:
+            v = h - zr * (theta - vr)
+        else:
+            v = h * (1.0 - zr) + zr * vr
+        if a is not None:
+            a = a * rho + z * beta_a
+        out.append(z)
+    return torch.stack(out), (v, z, a)
+
+
+__all__ = ["lif", "alif", "leaky_integrator", "recurrent", "sampled_spike"]

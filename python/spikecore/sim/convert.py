@@ -21,6 +21,13 @@ becomes a :class:`spikecore.sim.Network`. Modules are read through their public 
 * a ``CELIF`` layer becomes a ``celif`` population: its ``fc`` weights (and bias) act on the
   ``"current"`` receptor, its context weights on ``"context"`` (none with ``context='shared'``),
   with its learned per-neuron :math:`\lambda_c = \sigma(\ell)`;
+* a ``Recurrent`` layer (spikecore.nn) becomes its neuron's population with its input
+  synapses and one more projection from the population onto itself, delay one step, holding
+  the nonzero :math:`W_\mathrm{rec}`: a spike of torch step :math:`t` arrives in step
+  :math:`t + 1`, as :math:`W_\mathrm{rec} z_{t-1}` in the torch forward (the engine adds
+  those events into the step's one input sum, torch adds :math:`W_\mathrm{rec} z_{t-1}` to
+  :math:`W x_t + b`: spike for spike where the partial sums are exact, e.g. dyadic weights,
+  else up to float rounding at the threshold);
 * a bias :math:`b_j` is a synapse from an always-on ``bias`` source neuron, connected *after*
   the layer's weights, so the engine sums a neuron's input of a step in the order
   :math:`((0 + w_{i_1 j}) + w_{i_2 j} + \dots) + b_j` over active inputs
@@ -118,10 +125,18 @@ class LayerSpec:
     ctx_weight: Optional[np.ndarray] = None
     # the neuron's spec (spikecore.specs): what the engine population is built from
     neuron: Optional[NeuronSpec] = None
+    # recurrent layer (spikecore.nn.Recurrent): synapses of the population onto itself
+    rec_pre: Optional[np.ndarray] = None
+    rec_post: Optional[np.ndarray] = None
+    rec_weight: Optional[np.ndarray] = None
 
     @property
     def n_synapses(self) -> int:
-        return self.weight.size + (0 if self.ctx_weight is None else self.ctx_weight.size)
+        return (
+            self.weight.size
+            + (0 if self.ctx_weight is None else self.ctx_weight.size)
+            + (0 if self.rec_weight is None else self.rec_weight.size)
+        )
 
 
 @dataclass
@@ -274,15 +289,130 @@ def _neuron_of(L: LayerSpec) -> NeuronSpec:
     return spec
 
 
+_SHAPE_LAYERS = "torch.nn.Conv2d, spikecore.nn.SparseConv2d, AvgPool2d, AdaptiveAvgPool2d, Flatten"
+
+
+def _add_recurrent(L: LayerSpec, m, i: int) -> None:
+    """A recurrent layer (``recurrent_synapses()``, spikecore.nn.Recurrent): its population
+    projects onto itself with delay one step, so a spike of torch step t arrives in step t + 1."""
+    if not callable(getattr(m, "recurrent_synapses", None)):
+        return
+    try:
+        rec = m.recurrent_synapses()
+    except (ValueError, TypeError) as e:
+        raise _layer_error(i, m, e) from None
+    L.rec_pre, L.rec_post, L.rec_weight = rec.pre, rec.post, rec.weight
+
+
 _VALID = (
     "valid: torch.nn.Linear, spikecore.nn.Linear, spikecore.nn.SparseLinear, "
-    "spikecore.nn.DendriticLinear (layers with synapses()), followed by a neuron with "
+    "spikecore.nn.DendriticLinear (layers with synapses()), or a convolutional chain ("
+    + _SHAPE_LAYERS
+    + ", then Linear; needs input_shape), followed by a neuron with "
     "spec() (LIF, ParametricLIF with scalar tau, AdaptiveLIF, NoisyLIF, LeakyIntegrator), "
-    "or CELIF / DendriticLIF"
+    "or CELIF / DendriticLIF / Recurrent"
 )
 
 
-def parse(model) -> List[LayerSpec]:
+def _is_shape_layer(m) -> bool:
+    """A layer acting on [C, H, W] maps that deploys as explicit synapses (its Jacobian)."""
+    import torch
+
+    from spikecore.nn.sparse_conv import SparseConv2d
+
+    return isinstance(
+        m,
+        (
+            torch.nn.Conv2d,
+            SparseConv2d,
+            torch.nn.AvgPool2d,
+            torch.nn.AdaptiveAvgPool2d,
+            torch.nn.Flatten,
+        ),
+    )
+
+
+class _Chain:
+    r"""Consecutive affine layers between two neuron layers of a convolutional network
+    (convolutions, average pools, Flatten, then optionally Linear layers), deployed as one
+    explicit projection: the chain is :math:`x \mapsto J x + c`; :math:`J` is read off the
+    bias-free chain on unit vectors (each weight of a single convolution is exactly its kernel
+    entry; zero weights dropped), :math:`c` = chain(0) is the bias."""
+
+    def __init__(self, mods: List[Any], shape: Tuple[int, ...]):
+        import copy
+
+        import torch
+
+        from spikecore.sim.converted import unit_jacobian
+
+        self.mods, self.shape = mods, shape
+        n_in = int(np.prod(shape))
+        seq = torch.nn.Sequential(*mods).eval()
+        nobias = copy.deepcopy(seq)
+        for m in nobias.modules():
+            b = getattr(m, "bias", None)
+            if isinstance(b, torch.Tensor):
+                with torch.no_grad():
+                    b.zero_()
+        with torch.no_grad():
+            c = seq(torch.zeros((1,) + shape, dtype=torch.float32))
+        self.out_shape = tuple(c.shape[1:])
+        pre, post, w = unit_jacobian(nobias, shape)
+        c = c.reshape(-1).numpy()
+        self.spec = SynapseSpec(n_in, int(c.size), pre, post, w, c if np.any(c != 0) else None)
+
+    def synapses(self) -> Tuple[SynapseSpec, ...]:
+        return (self.spec,)
+
+
+def _group(mods: List[Any], input_shape: Optional[Tuple[int, ...]]) -> List[Any]:
+    """Replace each run of convolutional-chain layers (with any Linear layers right after it)
+    by a :class:`_Chain`, tracking the per-sample shape from ``input_shape``."""
+    import torch
+
+    out: List[Any] = []
+    shape = input_shape
+    i = 0
+    while i < len(mods):
+        m = mods[i]
+        if isinstance(m, torch.nn.MaxPool2d):
+            raise ValueError(
+                f"model: layer {i} (MaxPool2d): max-pooling of spikes is not a weighted sum "
+                "and has no engine deployment; use AvgPool2d or a strided convolution"
+            )
+        if _is_shape_layer(m):
+            if shape is None:
+                raise ValueError(
+                    f"input_shape: required to deploy layer {i} ({type(m).__name__}); pass the "
+                    "input's shape without time and batch, e.g. input_shape=(2, 16, 16)"
+                )
+            j = i
+            while j < len(mods) and (
+                _is_shape_layer(mods[j]) or isinstance(mods[j], torch.nn.Linear)
+            ):
+                j += 1
+            try:
+                ch = _Chain(mods[i:j], shape)
+            except (RuntimeError, ValueError) as e:
+                raise ValueError(
+                    f"model: layers {i}..{j - 1} ({', '.join(type(x).__name__ for x in mods[i:j])})"
+                    f" do not apply to inputs of shape {shape}: {e}"
+                ) from None
+            out.append(ch)
+            shape = ch.out_shape
+            i = j
+            continue
+        own = callable(getattr(m, "synapses", None)) or isinstance(m, torch.nn.Linear)
+        if own and not callable(getattr(m, "spec", None)):
+            n_out = getattr(m, "out_features", None)
+            shape = (int(n_out),) if n_out else None
+        out.append(m)
+        i += 1
+    return out
+
+
+def parse(model, input_shape: Optional[Tuple[int, ...]] = None) -> List[LayerSpec]:
     """The deployable layers of ``model`` (see the module docstring for what is accepted).
 
     Each module is read through its public methods only: ``spec()`` (a neuron: its
@@ -296,6 +426,7 @@ def parse(model) -> List[LayerSpec]:
             f"model: expected a torch.nn.Module (nn.Sequential), got {type(model).__name__}"
         )
     mods = [m for m in _flatten(model) if not isinstance(m, (torch.nn.Identity, torch.nn.Dropout))]
+    mods = _group(mods, input_shape)
     layers: List[LayerSpec] = []
     syn: Optional[Tuple[SynapseSpec, ...]] = None
     n_prev: Optional[int] = None
@@ -330,6 +461,7 @@ def parse(model) -> List[LayerSpec]:
         if layers and layers[-1].kind == "li":
             raise ValueError("model: a LeakyIntegrator readout must be the last layer")
         layers.append(_layer(_spec_of(m, i), syn, i, m))
+        _add_recurrent(layers[-1], m, i)
         syn, n_prev = None, layers[-1].n
     if syn is not None:
         raise ValueError(
@@ -348,15 +480,22 @@ class Deployed:
     ``n_in``, ``n_out``. :meth:`run` may be called repeatedly; each call starts from rest.
     """
 
-    def __init__(self, layers: List[LayerSpec], n_threads: int = 1):
+    def __init__(
+        self,
+        layers: List[LayerSpec],
+        n_threads: int = 1,
+        comm=None,
+        input_shape: Optional[Tuple[int, ...]] = None,
+    ):
         self.layers = layers
+        self.input_shape = input_shape
         self.n_in = layers[0].n_in
         self.n_out = layers[-1].n
-        self._build(n_threads)
+        self._build(n_threads, comm)
 
-    def _build(self, n_threads: int) -> None:
+    def _build(self, n_threads: int, comm=None) -> None:
         layers = self.layers
-        self.net = net = Network(dt=1.0, n_threads=n_threads, seed=0, max_delay=4.0)
+        self.net = net = Network(dt=1.0, n_threads=n_threads, seed=0, max_delay=4.0, comm=comm)
         self.input = net.add_population(self.n_in, "spike_source", name="input")
         has_bias = any(L.bias is not None for L in layers)
         self.bias = (
@@ -402,6 +541,16 @@ class Deployed:
                     delay=1.0,
                     receptor="context",
                 )
+            if L.rec_weight is not None and L.rec_weight.size:  # z_{t-1} -> step t
+                net.connect(
+                    pop,
+                    pop,
+                    "explicit",
+                    pre_index=L.rec_pre,
+                    post_index=L.rec_post,
+                    weight=L.rec_weight,
+                    delay=1.0,
+                )
             if L.kind == "li":
                 self._monitors.append(net.record_state(pop, "v"))
             else:
@@ -423,6 +572,12 @@ class Deployed:
         s = np.asarray(spikes)
         if s.dtype == np.bool_:
             s = s.astype(np.float32)
+        sh = self.input_shape
+        if sh is not None and len(sh) > 1 and s.ndim >= 2:
+            if s.shape[1:] == sh:
+                s = s.reshape(s.shape[0], -1)
+            elif s.shape[1:] == (1,) + sh:
+                s = s.reshape(s.shape[0], 1, -1)
         if not (np.issubdtype(s.dtype, np.floating) or np.issubdtype(s.dtype, np.integer)):
             raise TypeError(f"spikes: expected numbers (0/1), got dtype {s.dtype}")
         if s.ndim == 3:
@@ -499,6 +654,10 @@ class Deployed:
         for li in range(nL - 1):
             if self.layers[li].kind != "li":
                 synops += int(outs[li].sum(0) @ self.layers[li + 1].out_degree)
+        for li, L in enumerate(self.layers):  # recurrent events of steps 0..T-2 (in the window)
+            if L.rec_pre is not None and T > 1:
+                deg = np.bincount(L.rec_pre, minlength=L.n)
+                synops += int(outs[li][:-1].sum(0) @ deg)
         spikes_out = [o for o, L in zip(outs, self.layers) if L.kind != "li"]
         return DeployResult(
             output=outs[-1], spikes=spikes_out, synops=synops, engine_events=int(events)
@@ -513,8 +672,11 @@ class Deployed:
         return f"Deployed({sizes}, synapses={sum(L.n_synapses for L in self.layers)})"
 
 
-def from_torch(model, *, n_threads: int = 1) -> Deployed:
-    """Turn a trained feedforward spikecore.nn model into an engine network (see module doc).
+def from_torch(model, *, n_threads: int = 1, comm=None, input_shape=None):
+    """Turn a trained feedforward spikecore.nn model into an engine network (see module doc),
+    or a converted SNN (:func:`spikecore.convert.convert`) into a
+    :class:`~spikecore.sim.converted.ConvertedDeployment` (``input_shape``: the image shape
+    without the batch dimension, required there; see :mod:`spikecore.sim.converted`).
 
     Parameters
     ----------
@@ -524,6 +686,9 @@ def from_torch(model, *, n_threads: int = 1) -> Deployed:
         Nested Sequentials are flattened; Identity and Dropout are skipped.
     n_threads : int, default 1
         Engine threads (results do not depend on it).
+    comm : mpi4py communicator, optional
+        Split the engine network across its ranks (every rank calls ``from_torch`` and ``run``
+        with the same model and input; results do not depend on it): see docs/distributed.md.
 
     Returns
     -------
@@ -532,4 +697,20 @@ def from_torch(model, *, n_threads: int = 1) -> Deployed:
     """
     if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral) or n_threads < 1:
         raise ValueError(f"n_threads: must be a positive int, got {n_threads!r}")
-    return Deployed(parse(model), n_threads=int(n_threads))
+    from spikecore.sim.converted import ConvertedDeployment, is_converted
+
+    if is_converted(model):
+        if comm is not None:
+            raise ValueError("comm: converted networks deploy on one rank")
+        if input_shape is None:
+            raise ValueError(
+                "input_shape: required for a converted network (the image shape without the "
+                "batch dimension, e.g. (1, 8, 8))"
+            )
+        return ConvertedDeployment(model, input_shape, n_threads=int(n_threads))
+    shape = None
+    if input_shape is not None:
+        from spikecore.sim.converted import _shape
+
+        shape = _shape(input_shape)
+    return Deployed(parse(model, shape), n_threads=int(n_threads), comm=comm, input_shape=shape)

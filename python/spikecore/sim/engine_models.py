@@ -76,6 +76,13 @@ _ADD: Dict[str, Callable[[Any, int, Dict[str, Any], str], int]] = {
         a["shared"],
         name,
     ),
+    "if": lambda c, n, a, name: c.add_if(n, a["v_th"], a["v0"], a["negative_slope"], name),
+    "stdi": lambda c, n, a, name: c.add_stdi(
+        n, a["v_th"], a["T"], a["delay"], a["rounding"], a["negative_slope"], a["start"], name
+    ),
+    "max_gate": lambda c, n, a, name: c.add_maxgate(
+        n, a["kernel"], a["count"], a["T"], a["signed"], a["start"], name
+    ),
     "source": lambda c, n, a, name: c.add_source(n, name),
 }
 

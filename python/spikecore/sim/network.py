@@ -75,7 +75,14 @@ class Network(
     n_threads     1               worker threads (results do not depend on it)
     seed          0               seed of every random draw (connectivity, inputs, plasticity)
     max_delay     100.0    ms     largest allowed synaptic delay
+    comm          None            an mpi4py communicator: run one network across its ranks
     ============  =======  =====  ===========================================================
+
+    With ``comm`` (e.g. ``mpi4py.MPI.COMM_WORLD``, launched with ``mpirun``) every rank makes the
+    same calls; rank :math:`r` owns a contiguous range of every population's neurons and only the
+    synapses onto them, spikes are exchanged once per minimum-delay window, and the raster is
+    bitwise identical to the single-process run for any ranks x threads
+    (:mod:`spikecore.sim.distributed`, docs/distributed.md).
 
     Example
     -------
@@ -91,7 +98,12 @@ class Network(
     """
 
     def __init__(
-        self, dt: float = 0.1, n_threads: int = 1, seed: int = 0, max_delay: float = 100.0
+        self,
+        dt: float = 0.1,
+        n_threads: int = 1,
+        seed: int = 0,
+        max_delay: float = 100.0,
+        comm: Any = None,
     ):
         dt = _finite(dt, "dt")
         if dt <= 0:
@@ -103,7 +115,16 @@ class Network(
         if seed < 0 or seed >= 2**64:
             raise ValueError(f"seed: must be in [0, 2**64), got {seed}")
         max_delay = _finite(max_delay, "max_delay")
+        if comm is not None:
+            from spikecore.sim.distributed import check_comm
+
+            comm = check_comm(comm)  # before anything is built: TypeError / ImportError
         self._c = _E.Network(dt, n_threads, seed, max_delay)
+        self._dist = None
+        if comm is not None:
+            from spikecore.sim.distributed import DistributedCore
+
+            self._dist = self._c = DistributedCore(self._c, comm)
         self._max_delay = max_delay
         self.populations: List[Population] = []
         self.projections: List[Projection] = []
@@ -156,8 +177,34 @@ class Network(
 
     @property
     def memory_bytes(self) -> int:
-        """Bytes held by connectivity and delay rings."""
+        """Bytes held by connectivity and delay rings (of this rank, when split by ``comm``)."""
         return self._c.memory_bytes
+
+    # ------------------------------------------------------------------ ranks
+    @property
+    def comm(self) -> Any:
+        """The mpi4py communicator the network is split across, or None (one process)."""
+        return None if self._dist is None else self._dist.comm
+
+    @property
+    def rank(self) -> int:
+        """This process's rank (0 in one process)."""
+        return 0 if self._dist is None else self._dist.rank
+
+    @property
+    def n_ranks(self) -> int:
+        """Number of ranks the network is split across (1 in one process)."""
+        return 1 if self._dist is None else self._dist.size
+
+    @property
+    def comm_stats(self) -> Dict[str, float]:
+        """Spike exchange of this rank so far: ``seconds`` (wall) in the collectives (waiting for
+        slower ranks included), ``bytes`` received, ``windows`` exchanged, ``run_seconds`` (wall,
+        whole runs), ``compute_cpu_s`` (CPU time of the update and delivery, collectives
+        excluded)."""
+        if self._dist is None:
+            return dict(seconds=0.0, bytes=0, windows=0, run_seconds=0.0, compute_cpu_s=0.0)
+        return dict(self._dist.comm_stats)
 
     # ------------------------------------------------------------------ checks
     def _lookup(self, x: Any, name: str, items: list, cls: type, kind: str, by_name: bool) -> Any:
@@ -261,5 +308,7 @@ class Network(
         return (
             f"Network(dt={self.dt}, n_threads={self.n_threads}, seed={self.seed}, "
             f"populations={len(self.populations)}, projections={len(self.projections)}, "
-            f"t={self.t:g} ms)"
+            f"t={self.t:g} ms"
+            + (f", rank={self.rank} of {self.n_ranks}" if self._dist else "")
+            + ")"
         )

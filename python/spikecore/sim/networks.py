@@ -101,6 +101,7 @@ def brunel(
     delay: float = 1.5,
     v_init: Any = 0.0,
     record: bool = True,
+    comm: Any = None,
 ) -> Model:
     r"""Brunel (2000) sparse random network of delta-synapse LIF neurons (model A; NEST's
     brunel_delta_nest).
@@ -113,7 +114,8 @@ def brunel(
     :math:`\nu_{th} = \theta / (J C_E \tau_m)` and weight J. g = 5, eta = 2: asynchronous
     irregular firing near 37 Hz. ``v_init``: initial membrane potential (number, array or
     ``("uniform", lo, hi)``; NEST's example starts at 0). Spikes of both populations are
-    recorded (``monitors["E"]``, ``monitors["I"]``) if ``record``.
+    recorded (``monitors["E"]``, ``monitors["I"]``) if ``record``. ``comm``: an mpi4py
+    communicator to split the network across its ranks (docs/distributed.md).
     """
     if not scale > 0:
         raise ValueError(f"scale: must be > 0, got {scale}")
@@ -127,7 +129,7 @@ def brunel(
     params = dict(
         tau_m=tau_m, v_rest=0.0, v_reset=10.0, v_threshold=theta, t_ref=2.0, synapse="delta"
     )
-    net = Network(dt=dt, n_threads=n_threads, seed=seed, max_delay=max(delay, 2 * dt))
+    net = Network(dt=dt, n_threads=n_threads, seed=seed, max_delay=max(delay, 2 * dt), comm=comm)
     E = net.add_population(ne, "lif", name="E", v_init=v_init, **params)
     I = net.add_population(ni, "lif", name="I", v_init=v_init, **params)
     proj = {}

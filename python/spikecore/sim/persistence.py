@@ -25,7 +25,10 @@ class PersistenceMixin:
     @_idle
     def save(self, path: str) -> None:
         """Save the whole network (structure, connectivity, state, delay rings, inputs, monitors,
-        schedules) to an ``.npz`` file; :meth:`load` continues bitwise identically."""
+        schedules) to an ``.npz`` file; :meth:`load` continues bitwise identically.
+
+        Across MPI ranks (``comm``) this is collective: the ranks gather every part to the layout of
+        one process and rank 0 writes the file, which loads with any number of ranks."""
         c = self._c
         arrays: Dict[str, np.ndarray] = {}
         meta: Dict[str, Any] = dict(
@@ -112,13 +115,16 @@ class PersistenceMixin:
             arrays[f"rmon{k}_count"] = cnt
             meta["rate_monitors"].append(dict(pop=m.population.index, start=start))
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-        with open(path, "wb") as f:
-            np.savez(f, **arrays)
+        if self.rank == 0:  # across ranks the data was gathered collectively; rank 0 writes
+            with open(path, "wb") as f:
+                np.savez(f, **arrays)
+        if self._dist is not None:
+            self._dist.comm.Barrier()  # the file is complete before any rank goes on (loads)
 
     @classmethod
-    def load(cls, path: str, n_threads: Optional[int] = None) -> "Network":
-        """Load a network saved by :meth:`save` (optionally with another thread count: results
-        are the same)."""
+    def load(cls, path: str, n_threads: Optional[int] = None, comm: Any = None) -> "Network":
+        """Load a network saved by :meth:`save` (optionally with another thread count, or split
+        across the ranks of an mpi4py ``comm``: results are the same)."""
         with np.load(path, allow_pickle=False) as z:
             a = {k: z[k] for k in z.files}
         meta = json.loads(a["meta"].tobytes().decode())
@@ -129,6 +135,7 @@ class PersistenceMixin:
             n_threads=n_threads or meta["n_threads"],
             seed=meta["seed"],
             max_delay=meta["max_delay"],
+            comm=comm,
         )
         c = net._c
         c.step = meta["step"]

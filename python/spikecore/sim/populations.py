@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 MODELS = _models.MODELS
 SOURCES = _models.SOURCES
-VARIABLES = {"v": 0, "i_ex": 1, "i_in": 2, "a": 3, "ref": 4, "c": 5, "u": 6}
+VARIABLES = {"v": 0, "i_ex": 1, "i_in": 2, "a": 3, "ref": 4, "c": 5, "u": 6, "phase": 7}
 # binding codes (the names, defaults and checks are spikecore.specs')
 BRANCH_FNS = {g: i for i, g in enumerate(specs.BRANCH_FNS)}
 SYNAPSES = {k: i for i, k in enumerate(specs.lif.SYNAPSES)}
@@ -162,6 +162,15 @@ class PopulationsMixin:
         The branch state :math:`u` (the branch potential, bias included: it rests at :math:`b`
         and starts there) is the state variable ``"u"`` (``get_state``: ``[n, K]``).
 
+        ``"if"``, ``"stdi"``, ``"max_gate"``: the ANN-to-SNN conversion neurons (integrate-and-fire
+        with soft reset and :math:`v_0 = \vartheta/2`, signed with ``negative_slope``; STDI with
+        a time-varying threshold, one window of ``T`` bits per reset; the max-pool gate of
+        ``kernel`` candidates, exact for STDI codes), see :mod:`spikecore.specs.conversion` and
+        docs/convert.md. A signed neuron i reports its negative spikes as id ``n + i``; an STDI
+        spike of bit t weighs :math:`T 2^{-(t+1)}` downstream. State ``"v"`` (IF membrane, STDI
+        window sum), ``"u"`` (gate running values ``[n, kernel]``), ``"phase"`` (the window's
+        relative step).
+
         ``"spike_source"``: emits given spikes (``spike_times`` ms, ``spike_neurons``), see
         :meth:`~spikecore.sim.Network.add_source_spikes`. ``"poisson_source"``: independent Poisson spike trains of
         ``rate`` Hz (number or one per neuron; at most one spike per step), see
@@ -185,7 +194,7 @@ class PopulationsMixin:
         name = f"pop{len(self.populations)}" if name is None else str(name)
         idx = _models.add(self._c, n, spec, name)
         p = spec.params()
-        K = p.get("branches", 1)
+        K = p["kernel"] if model == "max_gate" else p.get("branches", 1)
         pop = Population(self, idx, n, name, model, K)
         self.populations.append(pop)
         self._pop_specs.append(dict(n=n, model=model, name=name, params=p))
@@ -218,7 +227,7 @@ class PopulationsMixin:
         (``u``: ``[n, branches]``)."""
         pop = self._pop(pop, "population")
         code = self._var(pop, variable)
-        size = pop.n_targets if variable == "u" else pop.n
+        size = pop.n_targets if variable == "u" else 1 if variable == "phase" else pop.n
         if isinstance(value, dict) and len(value) == 1:
             ((k, v),) = value.items()
             value = (k, *v)

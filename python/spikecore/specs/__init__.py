@@ -22,6 +22,9 @@ model                 spec                      spikecore.nn module
 ``noisy_lif``         NoisyLIFSpec              NoisyLIF (deploys as lif_discrete)
 ``leaky_integrator``  LeakyIntegratorSpec       LeakyIntegrator (deploys as lif_discrete)
 ``celif``             CELIFSpec                 CELIF
+``if``                IFSpec                    IFNeuron (rate-coded conversion)
+``stdi``              STDISpec                  STDINeuron (STDI conversion)
+``max_gate``          MaxGateSpec               SpikeMaxPool2d (converted max-pool)
 (any LIF / ALIF)      DendriticSpec             DendriticLIF, DendriticLinear + neuron
 ====================  ========================  =======================================
 
@@ -41,6 +44,7 @@ from typing import Any, Dict, Mapping, Optional, Type
 
 from ._base import EngineCall, NeuronSpec, SpikecoreDeprecationWarning, warn_renamed
 from .celif import CELIFSpec
+from .conversion import IFSpec, MaxGateSpec, STDISpec
 from .dendritic import BRANCH_FNS, BRANCH_KEYS, Branches, DendriticSpec
 from .discrete import DiscreteALIFSpec, DiscreteLIFSpec, LeakyIntegratorSpec, NoisyLIFSpec
 from .lif import ALIFSpec, LIFSpec
@@ -60,6 +64,9 @@ __all__ = [
     "NoisyLIFSpec",
     "LeakyIntegratorSpec",
     "CELIFSpec",
+    "IFSpec",
+    "STDISpec",
+    "MaxGateSpec",
     "SpikeSourceSpec",
     "PoissonSourceSpec",
     "SpikecoreDeprecationWarning",
@@ -81,6 +88,9 @@ ENGINE_MODELS: Dict[str, Type[NeuronSpec]] = {
         DiscreteLIFSpec,
         DiscreteALIFSpec,
         CELIFSpec,
+        IFSpec,
+        STDISpec,
+        MaxGateSpec,
         SpikeSourceSpec,
         PoissonSourceSpec,
     )

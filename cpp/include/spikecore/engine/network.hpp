@@ -61,6 +61,15 @@ class Network {
   // CE-LIF (neurons/celif.hpp), discrete time: lam / one_m_lam hold n values each.
   int32_t add_celif(int32_t n, double beta, double rho, double beta_a, double gamma, double v_th,
                     const float* lam, const float* one_m_lam, bool shared, const std::string& name);
+  // ANN-to-SNN conversion populations (ConversionPopulation in population.hpp). theta: n
+  // thresholds (> 0); start: the window offset after a reset (steps, >= 0).
+  int32_t add_if(int32_t n, const IFParams& p, const float* theta, const std::string& name);
+  int32_t add_stdi(int32_t n, const STDIParams& p, const float* theta, int32_t start,
+                   const std::string& name);
+  // Max-pool gate: K candidate compartments per neuron, count: n valid counts in [1, K];
+  // stdi_T > 0: STDI codes of T bits (window T), 0: rate coding (no window).
+  int32_t add_maxgate(int32_t n, int32_t K, const int32_t* count, int32_t stdi_T, bool is_signed,
+                      int32_t start, const std::string& name);
   // Give a LIF / ALIF population (delta synapses, nothing connected to it yet) K dendritic
   // branches (see Branches); bias: n K values or null.
   void set_branches(int32_t pop, int32_t K, BranchFn g, double decay, const float* bias);
@@ -141,6 +150,33 @@ class Network {
   void set_events(int64_t e) { events_ = e; }
   size_t memory_bytes() const;
 
+  // --- distributed runs (several processes; the Python layer exchanges the spikes) ---------
+  // This process is rank `rank` of `n_ranks`: it owns the neurons ThreadPool::block_range(n,
+  // n_ranks, rank) of every population of n neurons, updates only them and keeps only the
+  // synapses onto them (connect, connect_steps); state arrays stay full size. Connection rules
+  // draw exactly as in one process (fixed in-degree generates the owned targets only, the other
+  // rules generate everything and keep the owned targets). Set before the first projection.
+  void set_partition(int rank, int n_ranks);
+  int part_rank() const { return part_rank_; }
+  int part_size() const { return part_size_; }
+  // Owned neurons [lo, hi) of a population of n.
+  void owned_range(int32_t n, int64_t& lo, int64_t& hi) const;
+  // Neurons [lo, hi) of a population of n that thread b updates: block b of the owned range.
+  void thread_block(int32_t n, int b, int64_t& lo, int64_t& hi) const;
+  // The window API (what run() does in one process, cut at the spike exchange): window_begin
+  // prepares a run of n_steps and returns the window W (steps between exchanges: the minimum
+  // delay); window_update advances the owned neurons by min(W, steps left) steps and returns the
+  // local spikes of the window (ids step by step, population by population, in neuron order;
+  // counts[s * n_pops + p]); window_deliver takes the spikes of every rank (rank-major: counts
+  // [rank][s][p], ids in the same order), delivers them into the owned targets' rings, records
+  // spikes and rates, and ends the window. Step by step and target by target the summation order
+  // is that of run(): rasters are bitwise identical for any ranks x threads.
+  int32_t window_begin(int64_t n_steps);
+  int64_t window_steps_left() const { return win_end_ - step_; }
+  int32_t window_update(std::vector<int32_t>& ids, std::vector<int32_t>& counts);
+  void window_deliver(const int32_t* ids, int64_t n_ids, const int32_t* counts, int64_t n_counts,
+                      int32_t n_ranks);
+
  private:
   Population& pop_ref(int32_t p);
   // populations.cpp
@@ -148,8 +184,11 @@ class Network {
   // connect.cpp
   int32_t finish_projection(Projection&& pj);
   uint16_t delay_steps(double ms, const char* arg) const;
-  // network.cpp: everything a run needs derived before its first step
+  // network.cpp: everything a run needs derived before its first step; the two phases of a
+  // window for thread `rank` (update: my blocks; deliver: into my targets)
   void prepare(int64_t n_steps);
+  void update_phase(int rank, int par, int64_t w0, int64_t wn, std::vector<size_t>& next_row);
+  void deliver_phase(int rank, int par, int64_t w0, int64_t wn);
   // update.cpp: advance block `rank` of population p (index pi) by step t; spikes -> out
   void update_block(Population& p, int32_t pi, int rank, int64_t t, std::vector<int32_t>& out);
   // inputs.cpp
@@ -194,6 +233,9 @@ class Network {
   std::vector<std::vector<SpikeList>> spikes_[2];
   std::vector<std::vector<int32_t>> poisson_by_pop_;
   std::vector<int64_t> thread_events_;
+  int part_rank_ = 0, part_size_ = 1;
+  int64_t win_end_ = 0, win_idx_ = 0;  // window API: end of the run, windows done
+  int32_t win_n_ = 0;                  // steps of the window updated, not yet delivered
 };
 
 }  // namespace spikecore

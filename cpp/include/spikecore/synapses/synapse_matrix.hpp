@@ -2,10 +2,13 @@
 // SynapseMatrix: compressed rows by presynaptic neuron, the one connectivity type of spikecore.
 // The engine's projections and nn.SparseLinear both use it.
 //
-// Layout (structure of arrays, 10 bytes per synapse plus 12 bytes per row):
+// Layout (structure of arrays, 8 bytes per synapse (10 when wide) plus 12 bytes per row):
 //   row r occupies positions [start[r], start[r] + len[r]) of post / weight / delay, and owns
 //   capacity up to start[r + 1] ("slack"), so regrowth rarely rebuilds the matrix.
-//   post   int32   target index, rows kept sorted by post (ties: insertion order)
+//   post   target index, rows kept sorted by post (ties: insertion order); stored as uint16
+//          when the target range fits 16 bits (n_post <= 65,536: "narrow", 2 bytes per
+//          synapse, which halves the bytes the engine's delivery loop streams per event), else
+//          as int32 ("wide", the fallback). The width is fixed by n_post at construction.
 //   weight float32
 //   delay  uint16  in steps (>= 1 for the engine; SparseLinear ignores it)
 //
@@ -32,11 +35,20 @@ class SynapseMatrix {
   int32_t n_pre() const { return n_pre_; }
   int32_t n_post() const { return n_post_; }
   int64_t nnz() const { return nnz_; }
-  int64_t capacity() const { return int64_t(post_.size()); }
+  int64_t capacity() const { return int64_t(weight_.size()); }
   int64_t row_begin(int32_t r) const { return start_[size_t(r)]; }
   int64_t row_end(int32_t r) const { return start_[size_t(r)] + len_[size_t(r)]; }
   int32_t row_len(int32_t r) const { return len_[size_t(r)]; }
-  const int32_t* post() const { return post_.data(); }
+  // Target index storage: exactly one of post16 / post32 is non-null (unless capacity is 0).
+  bool narrow() const { return narrow_; }
+  int index_bytes() const { return narrow_ ? 2 : 4; }
+  const uint16_t* post16() const { return narrow_ ? post16_.data() : nullptr; }
+  const int32_t* post32() const { return narrow_ ? nullptr : post32_.data(); }
+  int32_t post_at(int64_t k) const {
+    return narrow_ ? int32_t(post16_[size_t(k)]) : post32_[size_t(k)];
+  }
+  // First position in [b, e) whose target is >= p (the row is sorted by target).
+  int64_t lower_bound_post(int64_t b, int64_t e, int32_t p) const;
   const float* weight() const { return weight_.data(); }
   float* weight() { return weight_.data(); }
   const uint16_t* delay() const { return delay_.data(); }
@@ -96,11 +108,26 @@ class SynapseMatrix {
   void repack(const std::vector<int64_t>& extra, double slack);
   int64_t compact(const std::vector<uint8_t>& remove);  // flags over positions in row order
 
+  void set_post(int64_t k, int32_t p) {
+    if (narrow_)
+      post16_[size_t(k)] = uint16_t(p);
+    else
+      post32_[size_t(k)] = p;
+  }
+  void resize_post(size_t n) {
+    if (narrow_)
+      post16_.resize(n);
+    else
+      post32_.resize(n);
+  }
+
   int32_t n_pre_ = 0, n_post_ = 0;
+  bool narrow_ = true;  // n_post <= 65536: post16_ holds the targets, else post32_
   int64_t nnz_ = 0;
   std::vector<int64_t> start_;  // n_pre + 1
   std::vector<int32_t> len_;    // n_pre
-  std::vector<int32_t> post_;
+  std::vector<uint16_t> post16_;
+  std::vector<int32_t> post32_;
   std::vector<float> weight_;
   std::vector<uint16_t> delay_;
 };

@@ -51,8 +51,11 @@ def wants(*tensors) -> bool:
     return available()
 
 
-def kernels():
-    """The kernel module (imports triton; in interpret mode sets TRITON_INTERPRET=1 first)."""
+def kernels(module: str = "neurons"):
+    """A kernel module, ``"neurons"`` (LIF family, LI) or ``"celif"`` (imports triton; in
+    interpret mode sets TRITON_INTERPRET=1 first)."""
+    if module not in ("neurons", "celif"):
+        raise ValueError(f"module: expected 'neurons' or 'celif', got {module!r}")
     if mode() == "interpret":
         if "triton" in sys.modules and os.environ.get("TRITON_INTERPRET") != "1":
             raise RuntimeError(
@@ -61,13 +64,13 @@ def kernels():
             )
         os.environ.setdefault("TRITON_INTERPRET", "1")
     try:
-        from . import neurons
+        mod = importlib.import_module(f"{__name__}.{module}")
     except ImportError as exc:  # a triton that is installed but does not import
         raise ImportError(
             f"spikecore.nn.triton: triton does not import ({exc}); set "
             "SPIKECORE_TRITON=off to use the pure-torch reference"
         ) from exc
-    return neurons
+    return mod
 
 
 __all__ = ["mode", "available", "wants", "kernels"]

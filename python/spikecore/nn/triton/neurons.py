@@ -90,6 +90,23 @@ def _ld(ptr, offs, m):
 
 
 @triton.jit
+def _store_bits(bits_ptr, t, NB, pid, z, m, BLOCK: tl.constexpr):
+    """Row t of the spike bits: this program's BLOCK spikes as BLOCK / 8 bytes, LSB first."""
+    boffs = pid * (BLOCK // 8) + tl.arange(0, BLOCK // 8)
+    zb = tl.where(m & (z > 0), 1, 0)
+    w = tl.reshape(zb, (BLOCK // 8, 8)) << tl.arange(0, 8)[None, :]
+    byte = tl.sum(w, axis=1).to(tl.uint8)
+    tl.store(bits_ptr + tl.cast(t, tl.int64) * NB + boffs, byte, mask=boffs < NB)
+
+
+@triton.jit
+def _load_bit(bits_ptr, brow, offs, m, like):
+    """The spikes of row ``brow`` (an offset into the bits) as 0/1 in like's dtype."""
+    byte = tl.load(bits_ptr + brow + offs // 8, mask=m, other=0).to(tl.int32)
+    return ((byte >> (offs % 8)) & 1).to(like.dtype)
+
+
+@triton.jit
 def _step(s, alpha, KIND: tl.constexpr, SMOOTH: tl.constexpr):
     if SMOOTH:
         z = _sg_cdf(s, alpha, KIND)
@@ -128,7 +145,6 @@ def _lif_fwd(
     v = _ld(v0_ptr, offs, m)
     beta = _ld(b_ptr, offs, m)
     d = _ld(d_ptr, offs, m)
-    boffs = pid * (BLOCK // 8) + tl.arange(0, BLOCK // 8)
     for t in range(T):
         row = tl.cast(t, tl.int64) * N
         x = _ld(x_ptr + row, offs, m)
@@ -145,10 +161,7 @@ def _lif_fwd(
         if SAVE_H:
             tl.store(h_ptr + row + offs, h, mask=m)
         if BITS:
-            zb = tl.where(m & (z > 0), 1, 0)
-            w = tl.reshape(zb, (BLOCK // 8, 8)) << tl.arange(0, 8)[None, :]
-            byte = tl.sum(w, axis=1).to(tl.uint8)
-            tl.store(bits_ptr + tl.cast(t, tl.int64) * NB + boffs, byte, mask=boffs < NB)
+            _store_bits(bits_ptr, t, NB, pid, z, m, BLOCK)
     tl.store(vT_ptr + offs, v, mask=m)
 
 
@@ -171,8 +184,7 @@ def _lif_z(
     """(z, s_grad): the spike recomputed from the saved state, and the surrogate's argument."""
     s = h - v_th
     if BITS:
-        byte = tl.load(bits_ptr + brow + offs // 8, mask=m, other=0).to(tl.int32)
-        z = ((byte >> (offs % 8)) & 1).to(h.dtype)
+        z = _load_bit(bits_ptr, brow, offs, m, h)
         sg = s  # NDL gradient g'(h - v_th), the noise does not enter it
     elif HAS_EPS:  # smooth check mode with noise: g(s + eps), gradient g'(s + eps)
         sg = s + _ld(e_ptr + row, offs, m)

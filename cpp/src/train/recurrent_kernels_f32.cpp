@@ -1,0 +1,6 @@
+// float instantiations of the recurrent layer kernels (see recurrent_kernels.inl).
+#include "recurrent_kernels.inl"
+
+namespace spikecore::train {
+SPIKECORE_INSTANTIATE_RECURRENT_KERNELS(float)
+}  // namespace spikecore::train

@@ -1,0 +1,356 @@
+r"""One network across MPI ranks: ``Network(..., comm=MPI.COMM_WORLD)``.
+
+The C++ core never links MPI (wheels stay MPI-free): it gets a partition and a window API, and this
+module does the collectives with mpi4py on numpy buffers.
+
+Partition: rank :math:`r` of :math:`R` owns the neurons ``block_range(n, R, r)`` (a contiguous
+range) of every population; it updates only them and keeps only the synapses onto them, so the
+synapse memory per rank is about :math:`1/R` of the network's. Neuron state arrays, inputs and
+delay rings stay full size on every rank (:math:`O(N)`, small next to the synapses).
+
+Run loop, once per window of :math:`W` = minimum delay steps (NEST's scheme): every rank updates
+its neurons for :math:`W` steps (``window_update``), the ranks exchange the window's spikes with
+one ``Allgather`` of the per-(step, population) counts and one ``Allgatherv`` of the spike ids,
+and every rank delivers all spikes of the window into the rings of its own targets
+(``window_deliver``). A spike of step :math:`t` lands at :math:`t + d \ge t + W`, after the
+window, so nothing is late. Each target sums its inputs in the single-process order (step, then
+population, then source neuron: ranks own ascending ranges and are concatenated in rank order), and
+connection rules and Poisson inputs draw from counter-based streams keyed by neuron / generation
+index, never by rank or thread: rasters are bitwise identical for any ranks x threads.
+
+Collectives (every rank must call them, as for any MPI program): :meth:`Network.run`,
+``get_state``, ``Projection.to_coo`` / ``weights`` / ``nnz``, ``StateMonitor.values`` /
+``gather``, ``Network.events``, ``save``. Spike and rate monitors need none: every rank receives
+all spikes in the exchange and records them (``SpikeMonitor.times`` is the whole raster on every
+rank). ``Network.comm_stats`` holds the time spent in the exchange (including waiting for slower
+ranks) and the bytes received.
+
+Safety: every run first compares a checksum of the network definition (every call that built it,
+with its arguments) and the number of steps across ranks; a mismatch raises ``ValueError`` on every
+rank instead of hanging. An exception that escapes on one rank while the others wait in a
+collective would hang the job, so with more than one rank an uncaught exception prints its
+traceback and calls ``MPI.COMM_WORLD.Abort`` (mpirun then stops every rank with an error).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import numbers
+import sys
+import time
+from typing import Any, Dict, Optional
+
+import numpy as np
+
+INSTALL = (
+    "comm: distributed simulation needs mpi4py and an MPI library: "
+    "apt-get install libopenmpi-dev openmpi-bin && pip install 'spikecore[mpi]' (mpi4py)"
+)
+
+# calls on the core that define the network (hashed into the checksum); readers are not hashed
+_DEFINING = (
+    "add_",
+    "connect",
+    "set_",
+    "init_uniform",
+    "record_",
+    "reset_state",
+    "schedule",
+    "prune",
+    "regrow",
+)
+
+
+def _mpi():
+    try:
+        from mpi4py import MPI
+    except ImportError as e:  # pragma: no cover - exercised with mpi4py hidden
+        raise ImportError(INSTALL) from e
+    return MPI
+
+
+def check_comm(comm: Any):
+    """Return ``comm`` if it is an mpi4py intra-communicator, else raise (TypeError / ImportError)."""
+    if not hasattr(comm, "Allgatherv") or not hasattr(comm, "Get_rank"):
+        raise TypeError(
+            f"comm: must be an mpi4py communicator (e.g. mpi4py.MPI.COMM_WORLD), got "
+            f"{type(comm).__name__}"
+        )
+    MPI = _mpi()
+    if not isinstance(comm, MPI.Intracomm):
+        raise TypeError(
+            f"comm: must be an mpi4py intra-communicator (e.g. mpi4py.MPI.COMM_WORLD), got "
+            f"{type(comm).__name__}"
+        )
+    if comm == MPI.COMM_NULL:
+        raise ValueError("comm: MPI.COMM_NULL cannot run a network")
+    return comm
+
+
+_hook_installed = False
+
+
+def _install_abort_hook() -> None:
+    """An uncaught exception on one rank aborts the job instead of leaving the others blocked in a
+    collective forever."""
+    global _hook_installed
+    if _hook_installed:
+        return
+    _hook_installed = True
+    previous = sys.excepthook
+
+    def hook(tp, value, tb):  # pragma: no cover - runs at interpreter exit under mpirun
+        try:
+            MPI = _mpi()
+            rank = MPI.COMM_WORLD.Get_rank()
+            sys.stderr.write(f"spikecore.sim: uncaught exception on MPI rank {rank}; aborting\n")
+        except Exception:
+            MPI = None
+        previous(tp, value, tb)
+        sys.stderr.flush()
+        sys.stdout.flush()
+        if MPI is not None:
+            time.sleep(0.5)  # let the other ranks print their own error first
+            MPI.COMM_WORLD.Abort(1)
+
+    sys.excepthook = hook
+
+
+def _fingerprint(h: Any, x: Any) -> None:
+    if isinstance(x, np.ndarray):
+        a = np.ascontiguousarray(x)
+        h.update(f"nd{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
+    elif hasattr(x, "__dlpack__") and hasattr(x, "shape"):  # torch tensors etc.
+        _fingerprint(h, np.asarray(x))
+    elif isinstance(x, (list, tuple)):
+        h.update(f"seq{len(x)}(".encode())
+        for y in x:
+            _fingerprint(h, y)
+        h.update(b")")
+    elif isinstance(x, dict):
+        h.update(f"map{len(x)}(".encode())
+        for k in sorted(x, key=str):
+            h.update(str(k).encode())
+            _fingerprint(h, x[k])
+        h.update(b")")
+    elif x is None or isinstance(x, (bool, numbers.Number, str, bytes)):
+        h.update(repr(x).encode())
+    else:  # enums and other small core objects
+        h.update(f"{type(x).__name__}:{x!r}".encode())
+
+
+class DistributedCore:
+    """Wraps the core ``Network`` of one rank: definition calls pass through (and are hashed),
+    readers of partitioned data gather across ranks, ``run`` runs window by window."""
+
+    def __init__(self, core: Any, comm: Any):
+        self._c = core
+        self.comm = comm
+        self.rank = comm.Get_rank()
+        self.size = comm.Get_size()
+        core.set_partition(self.rank, self.size)
+        self._hash = hashlib.sha256()
+        _fingerprint(self._hash, ["network", core.dt, core.seed, core.max_delay_steps])
+        self.comm_stats: Dict[str, float] = dict(
+            seconds=0.0, bytes=0, windows=0, run_seconds=0.0, compute_cpu_s=0.0
+        )
+        if self.size > 1:
+            _install_abort_hook()
+
+    # -------------------------------------------------------------- pass-through and hashing
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._c, name)
+        if callable(attr) and name.startswith(_DEFINING):
+
+            def logged(*args, **kwargs):
+                _fingerprint(self._hash, [name, list(args), kwargs])
+                return attr(*args, **kwargs)
+
+            return logged
+        return attr
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("step", "n_threads"):
+            if name == "step":
+                _fingerprint(self._hash, ["step", value])
+            setattr(self._c, name, value)
+        elif name == "events":  # a global count: rank 0 holds it, the others add their own
+            self._c.events = int(value) if self.rank == 0 else 0
+        else:
+            object.__setattr__(self, name, value)
+
+    # -------------------------------------------------------------- checks
+    def check_agreement(self, n_steps: int) -> None:
+        """Collective: every rank must have built the same network and run the same steps."""
+        mine = (self._hash.hexdigest()[:16], int(n_steps))
+        everyone = self.comm.allgather(mine)
+        if any(x != mine for x in everyone):
+            defs = sorted({x[0] for x in everyone})
+            steps = sorted({x[1] for x in everyone})
+            what = []
+            if len(defs) > 1:
+                what.append(
+                    "the network definition differs (checksums by rank: "
+                    + ", ".join(f"{r}: {x[0]}" for r, x in enumerate(everyone))
+                    + ")"
+                )
+            if len(steps) > 1:
+                what.append(
+                    "the number of steps to run differs ("
+                    + ", ".join(f"rank {r}: {x[1]}" for r, x in enumerate(everyone))
+                    + ")"
+                )
+            raise ValueError(
+                f"comm: the {self.size} ranks disagree: " + "; ".join(what) + ". Every rank must "
+                "make the same calls with the same arguments (same seed, same data)."
+            )
+
+    # -------------------------------------------------------------- running
+    def run(self, n_steps: int) -> None:
+        """Collective: advance ``n_steps`` steps, exchanging spikes once per window."""
+        self.check_agreement(n_steps)
+        if n_steps == 0:
+            return
+        MPI = _mpi()
+        c, comm, R = self._c, self.comm, self.size
+        t_run = time.perf_counter()
+        c.window_begin(n_steps)
+        st = self.comm_stats
+        while c.window_steps_left > 0:
+            p0 = time.process_time()
+            ids, counts = c.window_update()
+            st["compute_cpu_s"] += time.process_time() - p0
+            t0 = time.perf_counter()
+            all_counts = np.empty(R * counts.size, np.int32)
+            comm.Allgather([counts, MPI.INT32_T], [all_counts, MPI.INT32_T])
+            sizes = all_counts.reshape(R, -1).sum(1)
+            displs = np.zeros(R, np.int64)
+            np.cumsum(sizes[:-1], out=displs[1:])
+            all_ids = np.empty(int(sizes.sum()), np.int32)
+            comm.Allgatherv(
+                [ids, MPI.INT32_T], [all_ids, (sizes.tolist(), displs.tolist()), MPI.INT32_T]
+            )
+            st["seconds"] += time.perf_counter() - t0
+            st["bytes"] += 4 * (all_counts.size + all_ids.size)
+            st["windows"] += 1
+            p0 = time.process_time()
+            c.window_deliver(all_ids, all_counts, R)
+            st["compute_cpu_s"] += time.process_time() - p0
+        st["run_seconds"] += time.perf_counter() - t_run
+
+    # -------------------------------------------------------------- gathering readers
+    def _allgather_concat(self, a: np.ndarray) -> np.ndarray:
+        parts = self.comm.allgather(a)
+        return np.concatenate(parts) if parts else a
+
+    @property
+    def events(self) -> int:
+        return int(self.comm.allreduce(int(self._c.events)))
+
+    @property
+    def local_events(self) -> int:
+        return int(self._c.events)
+
+    def _owned(self, n: int, rank: int) -> tuple:
+        q, r = divmod(n, self.size)
+        lo = rank * q + min(rank, r)
+        return lo, lo + q + (1 if rank < r else 0)
+
+    def get_state(self, pop: int, var: int) -> np.ndarray:
+        return self._merge_owned(pop, self._c.get_state(pop, var))
+
+    def _merge_owned(self, pop: int, x: np.ndarray, n: Optional[int] = None) -> np.ndarray:
+        """Values of every neuron (x: m values per neuron, laid out neuron-major), each from the
+        rank that owns it."""
+        lo, hi = self._c.owned_range(pop)
+        if n is None:
+            n = self._pop_n(pop)
+        if x.size == 0 or n == 0:
+            return x
+        m = x.size // n
+        mine = x[lo * m : hi * m]
+        return self._allgather_concat(mine).astype(x.dtype, copy=False)
+
+    def _pop_n(self, pop: int) -> int:
+        return int(self._c.pop_info(pop)[1])
+
+    def proj_coo(self, j: int):
+        pre, post, w, d = self._c.proj_coo(j)
+        pre, post, w, d = (self._allgather_concat(a) for a in (pre, post, w, d))
+        order = np.argsort(pre, kind="stable")  # rows by pre; within a row ranks = ascending post
+        return pre[order], post[order], w[order], d[order]
+
+    def proj_info(self, j: int):
+        pre, post, aut, mult, nnz, mem = self._c.proj_info(j)
+        return pre, post, aut, mult, int(self.comm.allreduce(int(nnz))), mem
+
+    def set_weights(self, j: int, w: Any) -> None:
+        """``w`` in the row order of the whole projection; each rank keeps its synapses' part."""
+        _fingerprint(self._hash, ["set_weights", j, np.asarray(w)])
+        w = np.ascontiguousarray(w, dtype=np.float32)
+        pre = self._c.proj_coo(j)[0]
+        n_pre = self._pop_n(int(self._c.proj_info(j)[0]))
+        cnt = np.bincount(pre, minlength=n_pre).astype(np.int64)
+        all_cnt = np.asarray(self.comm.allgather(cnt))  # [R, n_pre]
+        total = all_cnt.sum(0)
+        if w.size != int(total.sum()):
+            raise ValueError(
+                f"w: length {w.size} differs from the {int(total.sum())} synapses of the projection"
+            )
+        row_start = np.concatenate([[0], np.cumsum(total)[:-1]])
+        before = all_cnt[: self.rank].sum(0)
+        local_start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+        k = np.arange(pre.size)
+        pos = row_start[pre] + before[pre] + (k - local_start[pre])
+        self._c.set_weights(j, np.ascontiguousarray(w[pos]))
+
+    def get_ring(self, pop: int):
+        """The ring of the whole population in the layout of one process at this step (each
+        target from its owner; ranks may hold fewer slots when their synapses are shorter)."""
+        slots, rec, data = self._c.get_ring(pop)
+        n_t = data.size // max(1, slots * rec)
+        all_slots = self.comm.allgather(int(slots))
+        S = max(all_slots)
+        step = self._c.step
+        lo, hi = self._c.owned_range(pop)
+        K = n_t // self._pop_n(pop) if self._pop_n(pop) else 1
+        lo, hi = lo * K, hi * K
+        ring = data.reshape(slots, rec, n_t)
+        mine = np.zeros((S, rec, hi - lo), np.float32)
+        for t in range(step, step + slots):  # pending input of step t, from this rank's ring
+            mine[t % S] = ring[t % slots, :, lo:hi]
+        parts = self.comm.allgather(mine)
+        return S, rec, np.ascontiguousarray(np.concatenate(parts, axis=2)).reshape(-1)
+
+    def get_state_record(self, r: int):
+        pop, vars_, idx, every, start, steps, data = self._c.get_state_record(r)
+        lo, hi = self._c.owned_range(pop)
+        own = (np.asarray(idx) >= lo) & (np.asarray(idx) < hi)
+        owners = self.comm.allgather(own)
+        data = np.asarray(data).reshape(len(steps), len(vars_), len(idx))
+        parts = self.comm.allgather(data[:, :, own])
+        full = np.zeros_like(data)
+        for o, p in zip(owners, parts):
+            full[:, :, o] = p
+        return pop, vars_, idx, every, start, steps, full.reshape(-1)
+
+    # -------------------------------------------------------------- not across ranks (yet)
+    def _no(self, what: str):
+        raise NotImplementedError(
+            f"{what}: structural plasticity of a network split across MPI ranks is not "
+            "implemented; run prune/regrow in one process (save, load without comm, prune, "
+            "save, load with comm)"
+        )
+
+    def prune_fraction(self, *a, **k):
+        self._no("prune")
+
+    def prune_threshold(self, *a, **k):
+        self._no("prune")
+
+    def regrow_random(self, *a, **k):
+        self._no("regrow")
+
+    def regrow_scores(self, *a, **k):
+        self._no("regrow")

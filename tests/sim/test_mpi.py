@@ -1,0 +1,273 @@
+"""One network across MPI ranks (spikecore.sim.distributed): same raster as one process for any
+ranks x threads, save/load across rank counts, bad input, no hang in error paths.
+
+The MPI cases launch this file itself under ``mpirun -n R`` (the ``__main__`` block below) and
+skip when mpirun or mpi4py is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spikecore.sim import Network
+
+HERE = Path(__file__).resolve()
+
+
+def build(n_threads: int, comm=None, seed: int = 3) -> tuple:
+    """A small network touching every distributed part: several populations (one smaller than
+    the rank count), rules drawn per target and per source, distributed weights and delays
+    (window = min delay), Poisson, spike and source inputs, spike/state/rate monitors."""
+    net = Network(dt=0.1, n_threads=n_threads, seed=seed, comm=comm)
+    E = net.add_population(
+        161, "lif", v_threshold=20.0, v_reset=10.0, t_ref=2.0, v_init=("uniform", 0.0, 20.0)
+    )
+    Ih = net.add_population(37, "lif", v_threshold=20.0, v_reset=10.0, t_ref=2.0)
+    lone = net.add_population(1, "lif", v_threshold=15.0, v_reset=0.0, name="lone")
+    S = net.add_population(5, "spike_source")
+    net.connect(
+        E,
+        E,
+        "fixed_indegree",
+        k=40,
+        weight={"normal": (0.6, 0.1)},
+        delay={"uniform": (1.0, 3.0)},
+        allow_autapses=False,
+    )
+    net.connect(E, Ih, "fixed_indegree", k=30, weight=0.5, delay=1.2)
+    net.connect(Ih, E, "pairwise_bernoulli", p=0.2, weight={"normal": (-2.5, 0.5)}, delay=1.5)
+    net.connect(Ih, Ih, "fixed_outdegree", k=5, weight=-1.0, delay={"uniform": (1.0, 2.0)})
+    net.connect(E, lone, "fixed_indegree", k=20, weight=1.0, delay=1.0)
+    net.connect(S, Ih, "all_to_all", weight=3.0, delay=1.0)
+    net.connect(
+        S,
+        E,
+        "explicit",
+        pre_index=[0, 1, 2, 4],
+        post_index=[3, 90, 160, 3],
+        weight=[5.0, 6.0, 7.0, 8.0],
+        delay=[1.0, 2.0, 1.1, 4.0],
+    )
+    net.add_poisson_input(E, rate=3500.0, weight=0.5)
+    net.add_poisson_input(Ih, rate=3000.0, weight=0.5)
+    net.add_spike_input(E, times=[1.0, 2.5, 7.3], neurons=[0, 100, 160], weight=10.0)
+    net.add_source_spikes(S, times=[0.5, 3.0, 12.0, 20.0], neurons=[0, 1, 4, 2])
+    mons = dict(
+        sE=net.record_spikes(E),
+        sI=net.record_spikes(Ih),
+        sL=net.record_spikes(lone),
+        vE=net.record_state(E, "v", neurons=[0, 80, 81, 160], every=0.5),
+        rI=net.record_rate(Ih),
+    )
+    return net, E, mons
+
+
+def snapshot(net, E, mons) -> dict:
+    """Everything a run produces (collective under MPI: every rank calls it)."""
+    out = dict(step=np.array(net.step), events=np.array(net.events), v=net.get_state(E, "v"))
+    for k in ("sE", "sI", "sL"):
+        out[k + "_steps"], out[k + "_ids"] = mons[k].steps, mons[k].senders
+    out["vE"] = mons["vE"].values["v"]
+    out["rI"] = mons["rI"].counts
+    for j, pj in enumerate(net.projections):
+        for name, a in zip(("pre", "post", "w", "d"), pj.to_coo()):
+            out[f"p{j}_{name}"] = a
+    return out
+
+
+def scenario(n_threads: int, comm, save_path: str) -> dict:
+    """Build, run, rewrite weights, run, save, load (same comm), run: the snapshots."""
+    net, E, mons = build(n_threads, comm)
+    net.run(12.0)
+    pj = net.projections[0]
+    pj.set_weights(pj.weights * np.float32(1.05))  # gathered, scaled, scattered back
+    net.run(13.0)
+    res = {f"a_{k}": v for k, v in snapshot(net, E, mons).items()}
+    net.save(save_path)
+    net2 = Network.load(save_path, n_threads=n_threads, comm=comm)
+    E2 = net2.populations[0]
+    mons2 = dict(
+        sE=net2.spike_monitors[0],
+        sI=net2.spike_monitors[1],
+        sL=net2.spike_monitors[2],
+        vE=net2.state_monitors[0],
+        rI=net2.rate_monitors[0],
+    )
+    net2.run(10.0)
+    res.update({f"b_{k}": v for k, v in snapshot(net2, E2, mons2).items()})
+    return res
+
+
+def _mpirun():
+    exe = shutil.which("mpirun")
+    if exe is None:
+        pytest.skip("mpirun not found (apt-get install openmpi-bin libopenmpi-dev)")
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        pytest.skip("mpi4py not installed (pip install mpi4py)")
+    return exe
+
+
+def run_mpi(n: int, *args: str, timeout: float = 240.0) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env.update(
+        OMPI_ALLOW_RUN_AS_ROOT="1",
+        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+        OMPI_MCA_rmaps_base_oversubscribe="1",
+        OMPI_MCA_btl="self,vader,tcp",  # no InfiniBand / shared-memory warnings in containers
+        OMPI_MCA_btl_vader_single_copy_mechanism="none",
+        OMP_NUM_THREADS="1",
+        OMPI_MCA_mpi_yield_when_idle="1",  # waiting ranks give the (shared) cores back
+    )
+    cmd = [_mpirun(), "-n", str(n), "--oversubscribe"]
+    if os.geteuid() == 0:
+        cmd.append("--allow-run-as-root")
+    cmd += [sys.executable, str(HERE), *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    d = tmp_path_factory.mktemp("ref")
+    return scenario(1, None, str(d / "ref.npz"))
+
+
+def test_reference_runs(reference):
+    assert reference["a_sE_ids"].size > 50  # the network is active
+    assert reference["a_sL_ids"].size > 0  # the one-neuron population fires too
+    assert reference["b_step"] == 350
+
+
+@pytest.mark.parametrize("ranks,threads", [(1, 2), (2, 1), (2, 2)])
+def test_same_raster_any_ranks_and_threads(reference, tmp_path, ranks, threads):
+    out = tmp_path / "out.npz"
+    r = run_mpi(ranks, "scenario", str(threads), str(out), str(tmp_path / "net.npz"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    with np.load(out) as z:
+        got = {k: z[k] for k in z.files}
+    assert set(got) == set(reference)
+    for k, v in reference.items():  # events: summed over ranks
+        assert got[k].dtype == v.dtype, k
+        np.testing.assert_array_equal(got[k], v, err_msg=k)  # bitwise: same floats
+
+
+def deploy(comm) -> dict:
+    """A small trained-model deployment (from_torch) run on a fixed spike input."""
+    import torch
+
+    import spikecore.nn as snn
+    from spikecore.sim import from_torch
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(24, 40),
+        snn.LIF(tau=2.0),
+        torch.nn.Linear(40, 6),
+        snn.LeakyIntegrator(tau=5.0),
+    )
+    with torch.no_grad():
+        model[0].weight.mul_(3.0)
+    x = (np.random.default_rng(0).random((30, 24)) < 0.2).astype(np.float32)
+    res = from_torch(model, comm=comm).run(x)
+    out = dict(output=res.output, synops=np.array(res.synops), events=np.array(res.engine_events))
+    for k, s in enumerate(res.spikes):
+        out[f"spikes{k}"] = s
+    return out
+
+
+def test_from_torch_across_ranks(tmp_path):
+    ref = deploy(None)
+    assert ref["spikes0"].sum() > 0
+    out = tmp_path / "dep.npz"
+    r = run_mpi(2, "deploy", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    with np.load(out) as z:
+        assert set(z.files) == set(ref)
+        for k, v in ref.items():
+            np.testing.assert_array_equal(z[k], v, err_msg=k)
+
+
+def test_mismatched_definition_raises_on_every_rank(tmp_path):
+    r = run_mpi(2, "mismatch", timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for rank in (0, 1):
+        assert f"rank {rank}: ValueError comm: the 2 ranks disagree" in r.stdout, r.stdout
+    assert "network definition differs" in r.stdout
+
+
+def test_error_on_one_rank_ends_the_job(tmp_path):
+    """Rank 1 raises while building; rank 0 goes on into the first run's collective. The job must
+    end with an error (no hang): the abort hook stops every rank."""
+    r = run_mpi(2, "raise", timeout=120)
+    assert r.returncode != 0
+    assert "RuntimeError: rank 1 fails on purpose" in r.stderr
+    assert "rank 0 finished" not in r.stdout
+
+
+def test_comm_of_the_wrong_type():
+    with pytest.raises(TypeError, match="comm"):
+        Network(comm=42)
+    with pytest.raises(TypeError, match="comm"):
+        Network(comm="COMM_WORLD")
+
+
+def test_comm_without_mpi4py_says_what_to_install(monkeypatch):
+    class FakeComm:  # looks like a communicator, but mpi4py cannot be imported
+        def Allgatherv(self, *a):
+            pass
+
+        def Get_rank(self):
+            return 0
+
+    monkeypatch.setitem(sys.modules, "mpi4py", None)
+    with pytest.raises(ImportError, match="mpi4py"):
+        Network(comm=FakeComm())
+    net = Network()  # without comm nothing changes
+    net.add_population(3, "lif")
+    net.run(1.0)
+
+
+# ------------------------------------------------------------------------------ under mpirun
+def _main(argv) -> None:
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    mode = argv[0]
+    if mode == "scenario":
+        threads, out, save_path = int(argv[1]), argv[2], argv[3]
+        res = scenario(threads, comm, save_path)
+        if comm.rank == 0:
+            np.savez(out, **res)
+    elif mode == "deploy":
+        res = deploy(comm)
+        if comm.rank == 0:
+            np.savez(argv[1], **res)
+    elif mode == "mismatch":
+        net = Network(dt=0.1, seed=1, comm=comm)
+        A = net.add_population(20, "lif")
+        net.connect(A, A, "fixed_indegree", k=3 + comm.rank, weight=0.1, delay=1.0)
+        try:
+            net.run(5.0)
+            print(f"rank {comm.rank}: no error", flush=True)
+        except ValueError as e:
+            print(f"rank {comm.rank}: ValueError {e}", flush=True)
+    elif mode == "raise":
+        net = Network(dt=0.1, seed=1, comm=comm)
+        A = net.add_population(20, "lif")
+        if comm.rank == 1:
+            raise RuntimeError("rank 1 fails on purpose")
+        net.connect(A, A, "fixed_indegree", k=3, weight=0.1, delay=1.0)
+        net.run(5.0)
+        print(f"rank {comm.rank} finished", flush=True)
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])
