@@ -37,7 +37,7 @@ extensions = [
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build", "hebbff"]
+exclude_patterns = ["_build"]
 
 # MyST: "#section" links between the guides resolve to heading anchors; $...$ maths as in GitHub.
 myst_heading_anchors = 4

@@ -198,7 +198,7 @@ class Network(
 
     @property
     def comm_stats(self) -> Dict[str, float]:
-        """Spike exchange of this rank so far: ``seconds`` (wall) in the collectives (waiting for
+        """Spike exchange of this rank so far, ``seconds`` (wall) in the collectives (waiting for
         slower ranks included), ``bytes`` received, ``windows`` exchanged, ``run_seconds`` (wall,
         whole runs), ``compute_cpu_s`` (CPU time of the update and delivery, collectives
         excluded)."""
