@@ -1,6 +1,9 @@
 // spikecore._core: the one extension module. Each subsystem binds itself into a submodule from
 // its own file (bindings translate; they hold no logic). C++ errors become Python exceptions:
 // spikecore::value_error -> ValueError, type_error -> TypeError, index_error -> IndexError.
+// The ISA variants (_core, _core_avx2, _core_avx512: CMakeLists.txt) are compiled from this file
+// with the same module name, so that every one of them loads as spikecore._core
+// (spikecore/_isa.py picks one); __isa__ says which.
 #include <nanobind/nanobind.h>
 
 #include "bindings.hpp"
@@ -8,8 +11,13 @@
 
 namespace nb = nanobind;
 
+#ifndef SPIKECORE_ISA
+#define SPIKECORE_ISA "baseline"
+#endif
+
 NB_MODULE(_core, m) {
   m.doc() = "spikecore compiled core (C++). Use the Python packages spikecore.* instead.";
+  m.attr("__isa__") = SPIKECORE_ISA;
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {
       std::rethrow_exception(p);

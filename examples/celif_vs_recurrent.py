@@ -29,6 +29,8 @@ NAMES = {
     "lsnn": "recurrent ALIF (LSNN)",
     "lstm": "LSTM",
     "alif": "ALIF (feedforward, searched tau_a)",
+    "srnn_nn": "recurrent LIF (spikecore.nn.Recurrent)",
+    "lsnn_nn": "recurrent ALIF (spikecore.nn.Recurrent)",
 }
 
 

@@ -8,6 +8,10 @@ and entropy over training, and the correlation between the emergence of modulari
 
     python examples/hebbff_reconfiguration.py --quick --out hebbff_report   # ~1-2 min
     python examples/hebbff_reconfiguration.py --out hebbff_report           # full sweep (long)
+    # issue 19: 80 runs at d = N = 32 with nulls and an omega sweep (docs/hebbff/sweep_d32/),
+    # resumable after an interruption with --resume
+    python examples/hebbff_reconfiguration.py --quick --repeats 5 --modes fresh fixed \
+        --omegas 0.01 0.03 0.1 0.3 1 --n-null 20 --out docs/hebbff/sweep_d32 --resume
 
 Same as ``spikecore hebbff``. Exit status 0 when modularity rises during learning and correlates
 positively with accuracy across checkpoints (the reduced claim asserted by the tests).

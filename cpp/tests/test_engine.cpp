@@ -177,8 +177,6 @@ TEST_CASE("reset_state keeps or drops the pending input") {
   }
 }
 
-TEST_MAIN()
-
 TEST_CASE("ranks exchanging each window's spikes give the single-process raster") {
   Network ref = brunel_small(1, 11);
   ref.run(500);
@@ -229,3 +227,5 @@ TEST_CASE("window API rejects inconsistent spike data") {
   CHECK_THROWS(net.window_deliver(bad_ids.data(), 1, bad_counts.data(), 3, 2));
   CHECK_THROWS(net.run(10));  // a partitioned network runs window by window
 }
+
+TEST_MAIN()

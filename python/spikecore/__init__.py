@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 from importlib import metadata as _metadata
 
+from spikecore import _isa  # noqa: F401 - checks the CPU at import (runtime dispatch)
+
 try:  # one source: the version of the installed distribution (pyproject.toml's [project].version)
     __version__: str = _metadata.version("spikecore")
 except _metadata.PackageNotFoundError:  # a source tree put on sys.path without installing
@@ -28,6 +30,11 @@ _SUBMODULES = (
     "experiments",
     "bench",
 )
+
+
+# `import spikecore._core` loads the ISA variant of the compiled core this CPU runs best (or the one
+# SPIKECORE_ISA names): see spikecore/_isa.py.
+_isa.install()
 
 
 def __getattr__(name: str):

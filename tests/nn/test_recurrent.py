@@ -269,3 +269,49 @@ def test_trains_on_both_backends_alike():
     lt = train("torch")
     assert lc[-1] < lc[0]
     assert all(abs(a - b) < 1e-3 for a, b in zip(lc, lt)), (lc, lt)
+
+
+@needs_cpp
+@pytest.mark.parametrize("kind", ["lif", "alif"])
+def test_torch_compile_fullgraph_same_outputs_and_gradients(kind):
+    """torch.compile(fullgraph=True) traces the layer through the registered custom ops
+    (spikecore::recurrent_fwd / recurrent_bwd) and gives the eager numbers."""
+    torch.manual_seed(0)
+    neuron = snn.LIF() if kind == "lif" else snn.AdaptiveLIF(tau=3.0, tau_a=10.0)
+    m = torch.nn.Sequential(
+        snn.Recurrent(6, 8, neuron, recurrent_density=0.5),
+        snn.Linear(8, 3),
+        snn.LeakyIntegrator(),
+    )
+    x = (torch.rand(10, 4, 6) < 0.3).float()
+    out = m(x)
+    out.sum().backward()
+    g1 = [p.grad.clone() for p in m.parameters()]
+    m.zero_grad(set_to_none=True)
+    out2 = torch.compile(m, fullgraph=True)(x)
+    out2.sum().backward()
+    assert torch.equal(out, out2)
+    for p, g in zip(m.parameters(), g1):
+        assert torch.allclose(p.grad, g, atol=1e-6, rtol=1e-5)
+
+
+@needs_cpp
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_opcheck_recurrent_ops(adaptive):
+    from spikecore.nn import _kernels, _ops
+
+    g = torch.Generator().manual_seed(2)
+    T, B, n = 5, 3, 6
+    I = torch.randn(T, B, n, generator=g, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(n, n, generator=g, dtype=torch.float64, requires_grad=True)
+    v0 = torch.rand(B, n, generator=g, dtype=torch.float64)
+    z0 = (torch.rand(B, n, generator=g) < 0.5).double()
+    a0 = torch.rand(B, n, generator=g, dtype=torch.float64) if adaptive else None
+    beta = torch.full((n,), 0.7, dtype=torch.float64)
+    drive = torch.zeros(n, dtype=torch.float64)
+    cfg = _kernels._cfg(1.0, 0.0, surrogate.get("atan", smooth=True), False)
+    cfg.update(adaptive=adaptive, rho=0.9, beta_a=0.2)
+    c = _ops.pack(cfg, _recurrent_kernels._KEYS)
+    torch.library.opcheck(
+        _recurrent_kernels.recurrent_fwd, (I, w, v0, a0, z0, beta, drive, None, c)
+    )

@@ -75,6 +75,10 @@ def snapshot(net, E, mons) -> dict:
     for k in ("sE", "sI", "sL"):
         out[k + "_steps"], out[k + "_ids"] = mons[k].steps, mons[k].senders
     out["vE"] = mons["vE"].values["v"]
+    on_root = mons["vE"].gather(root=0)  # rank 0 only
+    assert (on_root is None) == (net.rank != 0)
+    if on_root is not None:
+        np.testing.assert_array_equal(on_root["v"], out["vE"])
     out["rI"] = mons["rI"].counts
     for j, pj in enumerate(net.projections):
         for name, a in zip(("pre", "post", "w", "d"), pj.to_coo()):

@@ -99,7 +99,7 @@ inline int64_t deliver_rows_idx(const Projection& pj, const Idx* post, const Lis
   const int64_t* bounds = pj.bounds.data();
   float* const slot = base[pj.dmin];
   int64_t ev = 0;
-  constexpr int kLine = 64 / int(sizeof(Idx));  // indices per cache line
+  constexpr int kLine = 64 / int(sizeof(Idx));    // indices per cache line
   for (size_t rr = 0; rr < lists.size(); ++rr) {  // threads (or ranks): ascending neurons
     const auto& L = lists[rr];
     const int32_t xe = L.off[size_t(s) + 1];

@@ -13,7 +13,10 @@ Models (all one hidden layer of ``width`` units, a linear readout):
 * ``lstm``  - :class:`torch.nn.LSTM`, readout of the last hidden state (non-spiking reference);
 * ``alif``  - feedforward :class:`spikecore.nn.AdaptiveLIF` (tau = 1 / (1 - beta), searched
   tau_a: the long-adaptation ALIF that matched CE-LIF on the delayed cue), readout averaged
-  over time.
+  over time;
+* ``srnn_nn`` / ``lsnn_nn`` - the same recurrent LIF / ALIF networks built from
+  :class:`spikecore.nn.Recurrent` (fused C++ kernel; beta = 1 - 1/tau, uniform recurrent
+  initialisation), for a cross-check of the hand-written layers.
 
 The recurrent spiking layers are written here with the surrogate spike of
 :mod:`spikecore.nn.surrogate` (the recurrent layers of ``spikecore.nn`` had not landed when this
@@ -50,7 +53,7 @@ __all__ = [
     "final",
 ]
 
-MODELS = ("celif", "srnn", "lsnn", "lstm", "alif")
+MODELS = ("celif", "srnn", "lsnn", "lstm", "alif", "srnn_nn", "lsnn_nn")
 TASKS = ("seq", "perm", "spoken")
 
 
@@ -138,6 +141,16 @@ def make_model(name: str, n_in: int, cfg: Dict) -> nn.Module:
         return _Net(RecurrentSpiking(n_in, w, cfg["beta"], True, cfg["tau_a"]), w)
     if name == "lstm":
         return _Net(nn.LSTM(n_in, w), w, last=True)
+    if name in ("srnn_nn", "lsnn_nn"):
+        import spikecore.nn as snn
+
+        tau = 1.0 / (1.0 - cfg["beta"])
+        neuron = (
+            snn.LIF(tau=tau)
+            if name == "srnn_nn"
+            else snn.AdaptiveLIF(tau=tau, tau_a=cfg["tau_a"], beta_a=0.2)
+        )
+        return _Net(snn.Recurrent(n_in, w, neuron), w)
     if name == "alif":
         import spikecore.nn as snn
 
@@ -191,7 +204,7 @@ def sample_config(name: str, rng: np.random.Generator) -> Dict:
     }
     if name != "lstm":
         cfg["beta"] = float(rng.uniform(0.3, 0.95))
-    if name in ("lsnn", "alif"):
+    if name in ("lsnn", "alif", "lsnn_nn"):
         cfg["tau_a"] = float(10 ** rng.uniform(1, math.log10(400)))
     if name == "celif":
         cfg["lambda_c"] = float(rng.choice([0.9, 0.99, 0.999]))

@@ -77,7 +77,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         dest="n_null",
-        help="null samples (shuffled time, random partition) at the first and last checkpoints",
+        help="null samples (shuffled time, random partition) at the first and last checkpoints "
+        "(20 or more: the smallest one-sided p is 1 / (n + 1))",
     )
     p.add_argument("--no-progress", action="store_true")
 

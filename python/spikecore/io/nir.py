@@ -394,6 +394,7 @@ def _general(model) -> bool:
     return any(
         not isinstance(m, syn)
         and not (getattr(m, "spiking", None) is not None and hasattr(m, "beta"))
+        and not callable(getattr(m, "recurrent_synapses", None))  # Recurrent: chain exporter
         for m in model.modules()
         if not isinstance(m, torch.nn.Sequential)
     )

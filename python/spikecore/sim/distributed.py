@@ -252,11 +252,6 @@ class DistributedCore:
     def local_events(self) -> int:
         return int(self._c.events)
 
-    def _owned(self, n: int, rank: int) -> tuple:
-        q, r = divmod(n, self.size)
-        lo = rank * q + min(rank, r)
-        return lo, lo + q + (1 if rank < r else 0)
-
     def get_state(self, pop: int, var: int) -> np.ndarray:
         return self._merge_owned(pop, self._c.get_state(pop, var))
 
@@ -323,13 +318,21 @@ class DistributedCore:
         parts = self.comm.allgather(mine)
         return S, rec, np.ascontiguousarray(np.concatenate(parts, axis=2)).reshape(-1)
 
-    def get_state_record(self, r: int):
+    def get_state_record(self, r: int, root: Optional[int] = None):
+        """The recorder's rows with every neuron's column from its owner: on every rank
+        (``root=None``) or on rank ``root`` only (None elsewhere)."""
         pop, vars_, idx, every, start, steps, data = self._c.get_state_record(r)
         lo, hi = self._c.owned_range(pop)
         own = (np.asarray(idx) >= lo) & (np.asarray(idx) < hi)
-        owners = self.comm.allgather(own)
         data = np.asarray(data).reshape(len(steps), len(vars_), len(idx))
-        parts = self.comm.allgather(data[:, :, own])
+        if root is None:
+            owners = self.comm.allgather(own)
+            parts = self.comm.allgather(data[:, :, own])
+        else:
+            owners = self.comm.gather(own, root=root)
+            parts = self.comm.gather(data[:, :, own], root=root)
+            if self.rank != root:
+                return None
         full = np.zeros_like(data)
         for o, p in zip(owners, parts):
             full[:, :, o] = p

@@ -113,6 +113,23 @@ class StateMonitor:
         return {v: data[:, k, :] for k, v in enumerate(self.variables)}
 
     @_idle
+    def gather(self, root: Optional[int] = 0) -> Optional[Dict[str, np.ndarray]]:
+        """Across MPI ranks (collective): ``values`` of all recorded neurons on rank ``root``
+        only (None on the other ranks), or on every rank with ``root=None`` (what ``values``
+        does). In one process: ``values``."""
+        dist = self.net._dist
+        if dist is None:
+            return self.values
+        if root is not None and not 0 <= int(root) < dist.size:
+            raise ValueError(f"root: must be a rank in [0, {dist.size}) or None, got {root}")
+        rec = dist.get_state_record(self.index, None if root is None else int(root))
+        if rec is None:
+            return None
+        steps, data = rec[5], rec[6]
+        data = data.reshape(len(steps), len(self.variables), len(self.neurons))
+        return {v: data[:, k, :] for k, v in enumerate(self.variables)}
+
+    @_idle
     def clear(self) -> None:
         """Forget the values recorded so far; recording goes on from now."""
         self.net._c.set_state_record(
