@@ -37,7 +37,9 @@ extensions = [
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build"]
+# hebbff/spot_d100/report.md shows figures that are not in the repository (yet): left out until
+# they are, so the build stays warning-free
+exclude_patterns = ["_build", "hebbff/spot_d100/report.md"]
 
 # MyST: "#section" links between the guides resolve to heading anchors; $...$ maths as in GitHub.
 myst_heading_anchors = 4
