@@ -8,10 +8,14 @@ never imports torch.
 from __future__ import annotations
 
 import importlib
+from importlib import metadata as _metadata
 
-from spikecore import _isa
+from spikecore import _isa  # noqa: F401 - checks the CPU at import (runtime dispatch)
 
-__version__ = "0.1.0"
+try:  # one source: the version of the installed distribution (pyproject.toml's [project].version)
+    __version__: str = _metadata.version("spikecore")
+except _metadata.PackageNotFoundError:  # a source tree put on sys.path without installing
+    __version__ = "0+unknown"
 
 _SUBMODULES = (
     "specs",

@@ -14,6 +14,7 @@ COMMANDS = {
     "demo": ("spikecore.demo", "run the embedded default pipeline and save plots"),
     "bench": ("spikecore.bench.cli", "benchmarks, peers measured in the same run"),
     "encode": ("spikecore.audio.cli", "encode a WAV file into spikes (.npz)"),
+    "info": ("spikecore.info", "version, instruction set, threads, torch and optional extras"),
     "hebbff": (
         "spikecore.experiments.hebbff_cli",
         "train HebbFF and write the reconfiguration report",

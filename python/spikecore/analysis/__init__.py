@@ -3,7 +3,7 @@
 Network reconfiguration (numpy + the C++ core; no torch): :mod:`spikecore.analysis.network`
 (windowed correlations, signed multilayer modularity and generalized Louvain, flexibility,
 allegiance, consensus, entropy). The HebbFF learning-mode sweep and its report live in
-:mod:`spikecore.analysis.reconfiguration` and :mod:`spikecore.analysis.report` (need torch).
+:mod:`spikecore.experiments.reconfiguration` and :mod:`spikecore.analysis.report` (need torch).
 """
 
 from .network import (

@@ -169,6 +169,7 @@ class MultilayerPartition:
 
     @property
     def n_communities(self) -> int:
+        """Number of distinct communities over all layers."""
         return int(len(np.unique(self.membership)))
 
 

@@ -1,6 +1,6 @@
 """Report of a learning-mode sweep: PNG plots, ``summary.json`` and ``report.md``.
 
-Statistics (all on the checkpoints of :func:`spikecore.analysis.reconfiguration.run_sweep`):
+Statistics (all on the checkpoints of :func:`spikecore.experiments.reconfiguration.run_sweep`):
 
 - ``corr_Q_acc``: Pearson and Spearman correlation between modularity Q and validation accuracy,
   pooled over all checkpoints of all runs;

@@ -24,7 +24,7 @@ all-repeat PSTH; the best correlation any model can reach with it is :math:`\sqr
 is near 1 for the ground truth (claim 1 of docs/neural.md).
 
 Distances (computed by the C++ core, ``spikecore._core.spike_metrics``)
----------------------------------------------------------------------
+-----------------------------------------------------------------------
 
 - van Rossum, exponential kernel of time constant ``tau``:
   :math:`D_R = \sqrt{\sum_{ij} e^{-|a_i-a_j|/\tau} + \sum_{ij} e^{-|b_i-b_j|/\tau}

@@ -135,9 +135,9 @@ class Cochlea:
         ] = {}  # batch -> CochleaStream reused by __call__ (keeps its thread team)
         self._lock = threading.Lock()
 
-    fs = property(lambda self: self.params.fs)
-    n_channels = property(lambda self: self.params.n_channels)
-    decimation = property(lambda self: self.params.decimation)
+    fs = property(lambda self: self.params.fs, doc="Sampling rate of the input (Hz).")
+    n_channels = property(lambda self: self.params.n_channels, doc="Filterbank channels.")
+    decimation = property(lambda self: self.params.decimation, doc="Output step in samples.")
 
     @property
     def centre_frequencies(self) -> np.ndarray:
@@ -176,9 +176,11 @@ class CochleaStream:
 
     @property
     def samples_seen(self) -> int:
+        """Audio samples processed since construction or :meth:`reset`."""
         return self._s.samples_seen
 
     def reset(self) -> None:
+        """Zero the filter states: the next chunk starts a new signal."""
         self._s.reset()
 
     def process(self, x) -> np.ndarray:

@@ -75,6 +75,7 @@ class SendOnDelta:
 
     @property
     def dt_s(self) -> float:
+        """Duration of one output step in seconds, decimation / fs."""
         return self.cochlea.decimation / self.cochlea.fs
 
     def encode_signal(self, y: np.ndarray) -> SpikeEvents:
@@ -176,6 +177,7 @@ class RateCoder:
         self.cochlea = cochlea if cochlea is not None else _default_cochlea("envelope", fs)
 
     def encode_signal(self, e: np.ndarray) -> SpikeEvents:
+        """Encode a [T, C] envelope (e.g. a cochlea output) as Poisson spikes of rate gain * e."""
         e = np.ascontiguousarray(e, np.float32)
         if e.ndim != 2:
             raise ValueError(f"e: expected [T, C], got shape {e.shape}")
@@ -192,4 +194,5 @@ class RateCoder:
         )
 
     def encode(self, x) -> SpikeEvents:
+        """Encode audio: its cochlea output through :meth:`encode_signal`."""
         return self.encode_signal(self.cochlea(as_audio(x, allow_batch=False)))

@@ -32,18 +32,22 @@ class SpikeEvents:
 
     @property
     def n_channels(self) -> int:
+        """Number of spike channels, n_units x n_levels."""
         return self.n_units * self.n_levels
 
     @property
     def channel(self) -> np.ndarray:
+        """Channel of each spike, unit * n_levels + level."""
         return self.unit.astype(np.int64) * self.n_levels + self.level
 
     @property
     def times_s(self) -> np.ndarray:
+        """Spike times in seconds (t * dt_s)."""
         return self.t * self.dt_s
 
     @property
     def duration_s(self) -> float:
+        """Duration of the encoded signal in seconds."""
         return self.n_steps * self.dt_s
 
     @property
@@ -52,6 +56,7 @@ class SpikeEvents:
         return len(self) / self.duration_s if self.duration_s > 0 else 0.0
 
     def subset(self, mask_or_index) -> "SpikeEvents":
+        """The events selected by a boolean mask or an index array (same header)."""
         idx = np.asarray(mask_or_index)
         return replace(
             self,
@@ -100,6 +105,7 @@ class SpikeEvents:
 
     @classmethod
     def load(cls, path) -> "SpikeEvents":
+        """Read events written by :meth:`save` (a .npz file; no pickle)."""
         with np.load(path) as z:
             n_units, n_levels, n_steps = (int(v) for v in z["header"])
             meta = {k[5:]: z[k] for k in z.files if k.startswith("meta_")}

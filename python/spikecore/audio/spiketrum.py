@@ -14,12 +14,12 @@ the paper; the default ``positive_only=True`` takes the largest positive product
 coefficient is >= 0 and the spikes alone (time, channel) plus a K-entry level codebook describe the
 reconstruction (a sign flip of a gammatone is nearly a half-period shift, so the cost is small).
 Each atom becomes a spike at :math:`\\tau^*` on channel :math:`m^* K + q(|a|)` (intensity to place,
-M kernels x K levels). Levels are decibel bands below a reference (default: the largest |a| of the
+M kernels x K levels). Levels are decibel bands below a reference (default: the largest ``|a|`` of the
 encoding): :math:`q = K - 1 - \\min(K-1, \\lfloor 20\\log_{10}(a_{ref}/|a|) / \\Delta\\rfloor)`.
 When nothing is left to explain (a frame of exact silence, or no positive product with
 ``positive_only``), the rest of the frame's budget is emitted as zero-amplitude spikes at the best
 remaining lag, so the count stays exact. Decoder: :math:`\\hat x = \\sum a\\, g_m(t - \\tau)` with the exact coefficients, or with each
-level's mean |a| (``quantized=True``) [reconstruction: the paper does not specify its decoder].
+level's mean ``|a|`` (``quantized=True``) [reconstruction: the paper does not specify its decoder].
 
 ==============  ===========  =====  =========================================================
 parameter       default      unit   meaning
@@ -30,7 +30,7 @@ n_kernels       32           --     M, gammatone kernels (ERB-spaced)
 f_lo, f_hi      100, 0.875   Hz     kernel centre frequency range (f_hi default 0.875 fs/2)
 n_levels        3            --     K, amplitude levels per kernel
 level_step_db   10           dB     width of each amplitude level
-level_ref       None         --     amplitude of the top level's upper edge (None: max |a|)
+level_ref       None         --     amplitude of the top level's upper edge (None: max ``|a|``)
 frame_length    0            samp   streaming frame (0: whole signal, global greedy; memory
                                     4 M bytes per sample, so use frames for long signals)
 positive_only   True         --     argmax of the product instead of its magnitude
@@ -75,9 +75,11 @@ class GammatoneDictionary:
 
     @property
     def centre_frequencies(self) -> np.ndarray:
+        """Centre frequency (Hz) of each kernel, ERB-spaced."""
         return np.asarray(self._d.centre_frequencies)
 
     def kernel(self, m: int) -> np.ndarray:
+        """The unit-norm gammatone kernel ``m`` as samples."""
         return np.asarray(self._d.kernel(int(m)))
 
     def __len__(self) -> int:
@@ -123,6 +125,7 @@ class Spiketrum:
 
     @property
     def n_channels(self) -> int:
+        """Number of spike channels, n_kernels x n_levels."""
         return self.n_kernels * self.n_levels
 
     def _encoder(self):

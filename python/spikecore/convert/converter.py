@@ -78,6 +78,7 @@ _FUNCTIONS = {
 }
 _METHODS = ("flatten", "size")
 
+#: the layers, functions and methods :func:`convert` handles, as text (named in its errors)
 SUPPORTED = (
     ", ".join(m.__name__ for m in _MODULES)
     + "; functions: "
@@ -336,6 +337,7 @@ class SpikingNetwork(nn.Module):
         self.T = T
 
     def set_T(self, T: int) -> SpikingNetwork:
+        """Change the number of time steps of every spiking layer; returns self."""
         T = _check_T(T, self.coding)
         if self.delay is not None and self.delay > T:
             raise ValueError(f"T: smaller than the delay D = {self.delay}")
@@ -347,7 +349,7 @@ class SpikingNetwork(nn.Module):
 
     @property
     def latency(self) -> int:
-        """Steps from the first input step to the last output bit: layers x D + T (STDI), T
+        """Steps from the first input step to the last output bit, layers x D + T (STDI), T
         (rate: all layers run in the same steps)."""
         if self.coding == "rate":
             return self.T

@@ -17,7 +17,8 @@ from spikecore.nn.conversion import IFNeuron, STDINeuron
 
 __all__ = ["MAX_STDI_BITS", "SpikeMaxPool2d", "SpikingActivation", "stdi_threshold"]
 
-# Beyond 24 bits the least significant thresholds fall below float32 resolution.
+#: the most STDI bits per value (beyond 24 bits the least significant thresholds fall below
+#: float32 resolution)
 MAX_STDI_BITS = 24
 
 
@@ -60,6 +61,7 @@ class SpikingActivation(nn.Module):
         self.T = T
 
     def set_T(self, T: int) -> None:
+        """Set the number of time steps (STDI: also the time-varying threshold)."""
         self.T = T
         if self.coding == "stdi":
             self.neuron.set_threshold(stdi_threshold(self.lam, T))
@@ -87,7 +89,7 @@ class SpikeMaxPool2d(nn.Module):
       the code's first t + 1 bits, so the candidates still active after bit t are exactly the
       maximisers of :math:`P_{i,t}` (a candidate behind by one bit can never catch up: the
       remaining bits sum to less than that bit), and any of them carries the output's bit.
-      :func:`msb_gate_reference` is the literal gate; tests check the two agree. The output is
+      ``msb_gate_reference`` is the literal gate; tests check the two agree. The output is
       the code of the largest input, so the pooled activation is exact.
     - ``'gate'`` (rate coding): the same rule is the count gate (Rueckauer et al. 2017),
       approximate: early steps may pass a candidate that is not the final maximum.
@@ -102,6 +104,7 @@ class SpikeMaxPool2d(nn.Module):
         self.T, self.mode = T, mode
 
     def set_T(self, T: int) -> None:
+        """Set the number of time steps (STDI: also the time-varying threshold)."""
         self.T = T
 
     def _pool_args(self):

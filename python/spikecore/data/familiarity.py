@@ -13,17 +13,17 @@ drawn (label 0, *novel*). An item at :math:`t - R` is eligible when it was novel
           \\; x_t = x_{t-R} \\\\ 0 & \\text{otherwise}, \\; x_t \\sim \\mathcal{U}\\{-1, 1\\}^d
           \\end{cases}
 
-==============  =======  ==========================================================
-parameter       default  meaning
-==============  =======  ==========================================================
-``d``           100      item dimension (>= 1)
-``R``           3        repeat interval in steps (>= 1); a sequence draws one R per item
-``P``           0.5      probability of a repeat when one is possible, in [0, 1]
-``T``           500      sequence length (steps)
-``batch``       1        independent sequences, stacked on axis 1
-``multi_repeat`` False   allow an item to repeat more than once
-``seed``        None     numpy seed (``None``: fresh entropy)
-==============  =======  ==========================================================
+================  =======  ================================================================
+parameter         default  meaning
+================  =======  ================================================================
+``d``             100      item dimension (>= 1)
+``R``             3        repeat interval in steps (>= 1); a sequence draws one R per item
+``P``             0.5      probability of a repeat when one is possible, in [0, 1]
+``T``             500      sequence length (steps)
+``batch``         1        independent sequences, stacked on axis 1
+``multi_repeat``  False    allow an item to repeat more than once
+``seed``          None     numpy seed (``None``: fresh entropy)
+================  =======  ================================================================
 
 Arrays are time-first: ``x`` is ``float32 [T, batch, d]``, ``y`` is ``float32 [T, batch]``.
 Training modes: :class:`FamiliarityTask` yields either one fixed data set (``mode="fixed"``) or a

@@ -10,8 +10,7 @@ Stimulus
     (probability ``saccade_rate * dt`` per bin) to a new position, on a new image with probability
     1/2. Frames are z-scored over the whole movie set.
 
-Ganglion cells (``n_cells``, half ON and half OFF, sign :math:`s_c = \pm 1`, centres on a jittered
-grid)
+Ganglion cells (``n_cells``, half ON and half OFF, sign :math:`s_c = \pm 1`, jittered grid)
     Each cell pools ``n_subunits`` small Gaussian subunits :math:`G_{ck}` around its centre (a
     difference-of-Gaussians field in total: the subunits form the centre, a wide Gaussian
     :math:`S_c` of weight ``surround`` the surround). Every subunit sees the movie through the
@@ -41,23 +40,23 @@ Data
     :func:`make_retina` returns a :class:`RetinaData`; :class:`SyntheticRetina` also simulates
     any number of ground-truth trials (the "ground-truth model" of claim 1).
 
-==================  =======  ======  ====================================================
-parameter           default  unit    meaning
-==================  =======  ======  ====================================================
-size                16       px      stimulus window (frames are size x size)
-n_cells             16               ganglion cells, half ON, half OFF (>= 2)
-dt                  0.01     s       bin width
-train_s             60       s       single-trial training recording
-test_s              10       s       held-out movie, shown ``repeats`` times
-repeats             20               repeats of the test movie (>= 2)
-filter_bins         25       bins    temporal filter length
-history             5        bins    refractory history filter length
-refractory_strength 8.0              history filter amplitude (drive units)
-gain_std            0.3              shared gain fluctuation std (drive units)
-gain_tau_s          2.0      s       its time constant
-saccade_rate        1.5      1/s     saccades per second
-jitter_px           0.4      px      fixational jitter step std
-==================  =======  ======  ====================================================
+===================  =======  ======  ====================================================
+parameter            default  unit    meaning
+===================  =======  ======  ====================================================
+size                 16       px      stimulus window (frames are size x size)
+n_cells              16               ganglion cells, half ON, half OFF (>= 2)
+dt                   0.01     s       bin width
+train_s              60       s       single-trial training recording
+test_s               10       s       held-out movie, shown ``repeats`` times
+repeats              20               repeats of the test movie (>= 2)
+filter_bins          25       bins    temporal filter length
+history              5        bins    refractory history filter length
+refractory_strength  8.0              history filter amplitude (drive units)
+gain_std             0.3              shared gain fluctuation std (drive units)
+gain_tau_s           2.0      s       its time constant
+saccade_rate         1.5      1/s     saccades per second
+jitter_px            0.4      px      fixational jitter step std
+===================  =======  ======  ====================================================
 
 Formats: :func:`save_hdf5` / :func:`load_hdf5` (simple layout, below) and
 :mod:`spikecore.data.nwb` (NWB 2, pynwb). HDF5 layout::

@@ -30,6 +30,7 @@ from spikecore.analysis.network import (
 
 __all__ = [
     "SweepConfig",
+    "RunRecord",
     "analyse_activity",
     "analyse_model",
     "analyse_checkpoint_dir",
@@ -48,31 +49,31 @@ __all__ = [
 class SweepConfig:
     """Settings of a learning-mode sweep (defaults: the full study; :meth:`quick` for a demo).
 
-    ==================  =========  =====================================================
-    field               default    meaning
-    ==================  =========  =====================================================
-    ``R_values``        3..10      repeat intervals, one learning mode each
-    ``modes``           fresh      data modes (``"fresh"``, ``"fixed"``)
-    ``repeats``         3          runs per (R, mode), different seeds and data
-    ``d``, ``N``        100, 100   input dimension, hidden units
-    ``plasticity``      anti       ``"anti"``, ``"hebb"``, ``"free"``
-    ``spiking``         False      LIF hidden layer (:class:`~spikecore.models.hebbff.SpikingHebbFF`)
-    ``iters``           1500       training iterations per run
-    ``checkpoint_every`` 100       iterations between analysed checkpoints
-    ``T``, ``batch``    200, 16    training sequence length and batch
-    ``lr``              1e-3       Adam learning rate
-    ``T_val``           1000       validation sequence length (window 50 -> 20 layers)
-    ``window``          50         correlation window (steps)
-    ``gamma_pos/neg``   1.02, 1.0  resolutions
-    ``omega``           1.0        inter-layer coupling
-    ``seed``            0          base seed
-    ``checkpoint_dir``  None       also write checkpoints (safetensors) to ``<dir>/R<R>_<mode>_<repeat>``
-    ``omegas``          ()         extra inter-layer couplings analysed at every checkpoint
-                                   (the omega sweep: ``Q_omega``, ``flexibility_omega``)
-    ``n_null``          0          null samples at the first and last checkpoint of each run:
-                                   shuffled-time (Louvain on time-permuted activity) and
-                                   random-partition (labels permuted within each layer)
-    ==================  =========  =====================================================
+    ====================  =========  ======================================================================
+    field                 default    meaning
+    ====================  =========  ======================================================================
+    ``R_values``          3..10      repeat intervals, one learning mode each
+    ``modes``             fresh      data modes (``"fresh"``, ``"fixed"``)
+    ``repeats``           3          runs per (R, mode), different seeds and data
+    ``d``, ``N``          100, 100   input dimension, hidden units
+    ``plasticity``        anti       ``"anti"``, ``"hebb"``, ``"free"``
+    ``spiking``           False      LIF hidden layer (:class:`~spikecore.models.hebbff.SpikingHebbFF`)
+    ``iters``             1500       training iterations per run
+    ``checkpoint_every``  100        iterations between analysed checkpoints
+    ``T``, ``batch``      200, 16    training sequence length and batch
+    ``lr``                1e-3       Adam learning rate
+    ``T_val``             1000       validation sequence length (window 50 -> 20 layers)
+    ``window``            50         correlation window (steps)
+    ``gamma_pos/neg``     1.02, 1.0  resolutions
+    ``omega``             1.0        inter-layer coupling
+    ``seed``              0          base seed
+    ``checkpoint_dir``    None       also write checkpoints (safetensors) to ``<dir>/R<R>_<mode>_<repeat>``
+    ``omegas``            ()         extra inter-layer couplings analysed at every checkpoint
+                                     (the omega sweep: ``Q_omega``, ``flexibility_omega``)
+    ``n_null``            0          null samples at the first and last checkpoint of each run:
+                                     shuffled-time (Louvain on time-permuted activity) and
+                                     random-partition (labels permuted within each layer)
+    ====================  =========  ======================================================================
     """
 
     R_values: Sequence[int] = tuple(range(3, 11))
@@ -270,6 +271,9 @@ def analyse_checkpoint_dir(path: str, model, x_val, y_val, **kw) -> List[Dict]:
 
 @dataclass
 class RunRecord:
+    """One run of the sweep: its repeat interval ``R``, data ``mode``, ``repeat`` and ``seed``,
+    the analysis of every checkpoint (one dict each) and the training time."""
+
     R: int
     mode: str
     repeat: int
@@ -278,6 +282,7 @@ class RunRecord:
     train_seconds: float = 0.0
 
     def series(self, key: str) -> np.ndarray:
+        """The value of ``key`` at every checkpoint, in training order."""
         return np.array([c[key] for c in self.checkpoints], dtype=float)
 
 

@@ -29,8 +29,8 @@ AdaptiveLIF raises. NoisyLIF is exported as its deterministic eval-mode LIF.
 
 :func:`from_nir` reads Input, Output, Affine, Linear, Scale, Flatten, Conv1d, Conv2d, AvgPool2d,
 SumPool2d, Delay, IF, I, LI, LIF, CubaLI, CubaLIF and Threshold nodes in any feedforward graph
-(convolutions and pooling run per step through :class:`PerStep`; Delay shifts each feature by
-``delay / dt`` whole steps, :class:`Delay`). A neuron's input gain (``r dt / tau``;
+(convolutions and pooling run per step through ``PerStep``; Delay shifts each feature by
+``delay / dt`` whole steps, ``Delay``). A neuron's input gain (``r dt / tau``;
 ``r dt`` for IF / I; ``w_in dt / tau_syn`` for the synaptic stage of CubaLI(F)) is folded into
 the preceding Affine / Linear. Per-neuron ``tau`` gives a ``ParametricLIF(channels=n)``;
 per-neuron ``v_threshold`` is normalised to 1 by dividing the neuron's input gain, ``v_leak``

@@ -263,8 +263,8 @@ class DistillationLoss(nn.Module):
 
     ``teacher``: an nn.Module mapping the *teacher's* input to logits [B, K] (``frozen=True``:
     eval mode, no gradient; ``frozen=False``: joint training - its own CE is added and its
-    parameters are in :meth:`parameters`), or None (pass ``teacher_logits`` to
-    :meth:`forward`, e.g. from :func:`virtual_teacher_logits`). ``features``: list of
+    parameters are in ``parameters()``), or None (pass ``teacher_logits`` to
+    ``forward``, e.g. from :func:`virtual_teacher_logits`). ``features``: list of
     (student module name, teacher module name, student channels, teacher channels); each
     gets a :class:`FeatureAdapter` (trainable: include ``loss.parameters()`` in the optimizer;
     a frozen teacher's parameters have ``requires_grad=False`` and are skipped).
@@ -313,10 +313,12 @@ class DistillationLoss(nn.Module):
 
     @property
     def alpha(self) -> float:
+        """The current weight of the distillation term (after the schedule's steps so far)."""
         return _alpha(self._alpha(self.k))
 
     @property
     def temperature(self) -> float:
+        """The current softmax temperature (after the schedule's steps so far)."""
         return _temperature(self._temp(self.k))
 
     def step(self) -> None:

@@ -275,6 +275,7 @@ class MaskHistory:
     )
 
     def snapshot(self, iteration: int, name: str, layer: SparseLinear) -> None:
+        """Store the layer's mask at ``iteration`` (bit-packed), if masks are kept."""
         if not self.keep_masks:
             return
         m = layer.mask.cpu().numpy()
@@ -324,7 +325,7 @@ class ESLScheduler:
     zeta0           0.3         initial prune fraction :math:`\zeta_0`, in [0, 1)
     delta_t         100         iterations between updates :math:`\Delta T`
     t_end           None        last update iteration :math:`T_\mathrm{end}` (None: never stop)
-    regrow          'random'    'random' (SET) or 'gradient' (RigL, largest dense |dL/dW| of
+    regrow          'random'    'random' (SET) or 'gradient' (RigL, largest dense ``|dL/dW|`` of
                                 the step before the update; random if none was recorded)
     history         True        keep a :class:`MaskHistory` (True / False / an instance)
     ==============  ==========  ===========================================================
@@ -438,9 +439,11 @@ class ESLScheduler:
         return out
 
     def state_dict(self) -> dict:
+        """The schedule's position, for checkpoints."""
         return {"t": self.t}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore the position saved by :meth:`state_dict`."""
         self.t = int(state["t"])
         self._arm()
 
@@ -486,12 +489,18 @@ class GradualPruning:
         self.t = 0
 
     def target(self, name: str, t: int) -> float:
+        """Target density of layer ``name`` at step ``t``: d_f + (d_0 - d_f) (1 - u)^3, u the
+        progress in [0, 1].
+        """
         d0 = self.d0[name]
         df = min(self.final_density, d0)
         u = min(1.0, max(0.0, (t - self.t_start) / (self.n_updates * self.delta_t)))
         return df + (d0 - df) * (1.0 - u) ** 3
 
     def step(self) -> bool:
+        """Advance one step; prune to the target density when an update is due (returns whether it
+        pruned).
+        """
         self.t += 1
         if self.t < self.t_start or (self.t - self.t_start) % self.delta_t != 0:
             return False

@@ -161,6 +161,9 @@ class ClassificationTask:
             raise ValueError("y_val: length differs from x_val")
 
     def loss(self, out: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Training loss of a candidate: cross-entropy of the time-averaged output, plus
+        distillation when ``kd`` is set.
+        """
         if self.kd == "none":
             return F.cross_entropy(out.mean(0), y)
         if self.kd == "virtual":
@@ -251,6 +254,7 @@ class ClassificationTask:
         return step
 
     def score(self, model: torch.nn.Module, seed: int = 12345) -> float:
+        """Fitness of a candidate: its accuracy on the validation split."""
         from .loop import accuracy
 
         return accuracy(model, self.x_val, self.y_val, steps=self.steps, seed=seed)
@@ -310,7 +314,7 @@ def mutate(
     seed: int,
     optimizer: Optional[torch.optim.Optimizer] = None,
 ) -> torch.nn.Module:
-    """Move ``fraction`` of every sparse layer's synapses: prune the smallest |W|, regrow as many
+    """Move ``fraction`` of every sparse layer's synapses: prune the smallest ``|W|``, regrow as many
     at random free positions (weight 0). With ``optimizer`` (over ``model``'s parameters) its
     per-synapse state (Adam moments) follows the kept synapses and is zero for the regrown
     ones. In place; returns ``model``."""
@@ -410,7 +414,7 @@ class Evolution:
 
     @property
     def lineage_epochs(self) -> int:
-        """Training epochs behind the returned network: generations x task.epochs + finetune."""
+        """Training epochs behind the returned network, generations x task.epochs + finetune."""
         return self.generations * self.task.epochs + self.finetune
 
     def _child(self, template, state, opt_state, seed):
@@ -423,6 +427,7 @@ class Evolution:
         return m.state_dict(), (None if opt is None else copy.deepcopy(opt.state_dict()))
 
     def run(self) -> EvolutionResult:
+        """Run every generation and return the best network with its history."""
         rng = np.random.default_rng(self.seed)
         models = []
         for i in range(self.population):

@@ -238,6 +238,7 @@ class HebbFF(nn.Module):
 
     @property
     def eta(self) -> torch.Tensor:
+        """Plasticity rate, -exp(p) (anti-Hebbian), exp(p) (Hebbian) or free."""
         if self.plasticity == "anti":
             return -torch.exp(self.eta_param)
         if self.plasticity == "hebb":
@@ -271,18 +272,18 @@ class SpikingHebbFF(HebbFF):
         r_t = \frac{1}{n_{sub}} \sum_{k=1}^{n_{sub}} s_k, \\
         \hat y_t &= \sigma(w_2 \cdot r_t + b_2), \qquad A_{t+1} = \lambda A_t + \eta r_t x_t^\top
 
-    The membrane starts from 0 at every item. ``a`` returned by :meth:`forward` is the input
+    The membrane starts from 0 at every item. ``a`` returned by ``forward`` is the input
     current :math:`c_t` (the pre-activation analysed by spikecore.analysis). ``backend`` is passed
     to :func:`spikecore.nn.functional.lif` (its fused C++ LIF kernel on CPU with ``"auto"``).
 
-    ==============  ================  ===================================================
-    parameter       default           meaning
-    ==============  ================  ===================================================
-    ``n_sub``       4                 LIF sub-steps per item
-    ``beta``        0.5               membrane decay per sub-step
-    ``surrogate``   ``"fast_sigmoid"`` surrogate name (:mod:`spikecore.nn.surrogate`)
-    ``alpha``       5.0               surrogate sharpness
-    ==============  ================  ===================================================
+    ==============  ==================  ===================================================
+    parameter       default             meaning
+    ==============  ==================  ===================================================
+    ``n_sub``       4                   LIF sub-steps per item
+    ``beta``        0.5                 membrane decay per sub-step
+    ``surrogate``   ``"fast_sigmoid"``  surrogate name (:mod:`spikecore.nn.surrogate`)
+    ``alpha``       5.0                 surrogate sharpness
+    ==============  ==================  ===================================================
     """
 
     def __init__(

@@ -40,22 +40,22 @@ Generation draws :math:`z_t \sim q` and runs the spikecore.nn neuron module on t
 number of trials can be sampled (:meth:`TeCoSLVM.sample`). Sequence length is free: nothing in
 the parameters depends on T (claim 4 of docs/neural.md).
 
-================  ==========  ==============================================================
-parameter         default     meaning
-================  ==========  ==============================================================
-frame_shape       (16, 16)    stimulus frame H x W
-n_neurons         16          recorded cells (output neurons)
-hidden            64          GRU state size
-latent            16          z dimension
-channels          (8, 8)      encoder conv channels (kernels 5 and 3, softplus)
-neuron            'noisy'     'noisy' (NoisyLIF, noise-driven) | 'lif' (LIF, surrogate)
-beta              0.01        KL weight (>= 0); 0 = no bottleneck
-tau               2.0         output membrane time constant (bins)
-v_threshold       1.0         threshold
-sigma             0.4         NoisyLIF noise std
-surrogate         'sigmoid'   LIF surrogate (its cdf is the training escape function)
-likelihood        'bernoulli' 'bernoulli' | 'poisson'
-================  ==========  ==============================================================
+================  ===========  ==============================================================
+parameter         default      meaning
+================  ===========  ==============================================================
+frame_shape       (16, 16)     stimulus frame H x W
+n_neurons         16           recorded cells (output neurons)
+hidden            64           GRU state size
+latent            16           z dimension
+channels          (8, 8)       encoder conv channels (kernels 5 and 3, softplus)
+neuron            'noisy'      'noisy' (NoisyLIF, noise-driven) | 'lif' (LIF, surrogate)
+beta              0.01         KL weight (>= 0); 0 = no bottleneck
+tau               2.0          output membrane time constant (bins)
+v_threshold       1.0          threshold
+sigma             0.4          NoisyLIF noise std
+surrogate         'sigmoid'    LIF surrogate (its cdf is the training escape function)
+likelihood        'bernoulli'  'bernoulli' | 'poisson'
+================  ===========  ==============================================================
 """
 
 from __future__ import annotations

@@ -250,7 +250,7 @@ class DendriticLinear(nn.Module):
 
     @property
     def n_params(self) -> int:
-        """Trainable numbers: K m weights (+ K biases) per neuron."""
+        """Trainable numbers, K m weights (+ K biases) per neuron."""
         return self.weight.numel() + (0 if self.bias is None else self.bias.numel())
 
     @property
@@ -422,12 +422,15 @@ class DendriticLIF(nn.Module):
         self.detach_reset = bool(detach_reset)
         self.backend = backend
 
-    in_features = property(lambda self: self.dendrites.in_features)
-    out_features = property(lambda self: self.dendrites.out_features)
-    branches = property(lambda self: self.dendrites.branches)
-    n_params = property(lambda self: self.dendrites.n_params)
+    in_features = property(lambda self: self.dendrites.in_features, doc="Input size.")
+    out_features = property(lambda self: self.dendrites.out_features, doc="Output neurons.")
+    branches = property(lambda self: self.dendrites.branches, doc="Branches per neuron (K).")
+    n_params = property(lambda self: self.dendrites.n_params, doc="Trainable numbers.")
 
     def synops(self, x: torch.Tensor) -> int:
+        """Synaptic operations of the dendritic layer for input ``x`` (see
+        :meth:`DendriticLinear.synops`).
+        """
         return self.dendrites.synops(x)
 
     def spec(self) -> "_specs.DendriticSpec":

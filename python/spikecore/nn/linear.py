@@ -87,8 +87,8 @@ class SparseLinear(nn.Module):
     ==============  =========  ===============================================================
     parameter       default    meaning
     ==============  =========  ===============================================================
-    in_features               input size (matrix rows, "pre")
-    out_features              output size (matrix columns, "post")
+    in_features                input size (matrix rows, "pre")
+    out_features               output size (matrix columns, "post")
     density         0.1        fraction of the in x out positions holding a synapse, (0, 1]
     bias            True       learnable bias [out_features]
     seed            0          seed of the initial random mask and of random prune/regrow
@@ -191,6 +191,7 @@ class SparseLinear(nn.Module):
 
     @property
     def nnz(self) -> int:
+        """Number of stored synapses (mask positions that hold a weight)."""
         return int(self.matrix.nnz)
 
     @property
@@ -200,7 +201,7 @@ class SparseLinear(nn.Module):
 
     @property
     def mask(self) -> torch.Tensor:
-        """Bool [out_features, in_features] (torch.nn.Linear layout): True where a synapse is."""
+        """Bool [out_features, in_features] (torch.nn.Linear layout), True where a synapse is."""
         m = torch.zeros(
             self.out_features, self.in_features, dtype=torch.bool, device=self.weight.device
         )
@@ -229,7 +230,7 @@ class SparseLinear(nn.Module):
         return int(n)
 
     def prune(self, fraction: float, mode: str = "magnitude", optimizer=None) -> int:
-        """Remove round(fraction * nnz) synapses: the smallest |w| (``'magnitude'``) or chosen at
+        """Remove round(fraction * nnz) synapses: the smallest ``|w|`` (``'magnitude'``) or chosen at
         random (``'random'``). With ``optimizer``, its per-parameter state (e.g. Adam moments)
         follows the kept synapses. Returns the number removed."""
         fraction = _check.number(fraction, "fraction")
@@ -246,7 +247,7 @@ class SparseLinear(nn.Module):
         self, count: int, mode: str = "random", init: float = 0.0, grad=None, optimizer=None
     ) -> int:
         """Insert ``count`` synapses at empty positions, with value ``init``: uniformly at random
-        (``'random'``) or where |dL/dW| of the dense weight is largest (``'gradient'``, RigL;
+        (``'random'``) or where ``|dL/dW|`` of the dense weight is largest (``'gradient'``, RigL;
         ``grad`` [out_features, in_features], default: the gradient kept by the last backward
         when ``keep_dense_grad = True``, averaged over the ranks under torch.distributed). New
         synapses get zero optimizer state."""

@@ -51,6 +51,7 @@ class LayerStats:
 
     @property
     def input_activity(self) -> float:
+        """Fraction of nonzero input values seen by the layer (0 when it saw none)."""
         return self.active_inputs / self.input_values if self.input_values else 0.0
 
 
@@ -158,10 +159,12 @@ class ActivityMonitor:
         return hook
 
     def reset(self) -> None:
+        """Zero every counter (keeps the hooks attached)."""
         for k, s in self.stats.items():
             self.stats[k] = LayerStats(s.kind)
 
     def remove(self) -> None:
+        """Detach the forward hooks from the model; the counters stay readable."""
         for h in self._handles:
             h.remove()
         self._handles = []
@@ -173,23 +176,29 @@ class ActivityMonitor:
         self.remove()
 
     def spike_counts(self) -> Dict[str, int]:
+        """Spikes emitted per neuron layer, by module name, since the last :meth:`reset`."""
         return {k: s.spikes for k, s in self.stats.items() if s.kind == "neuron"}
 
     def firing_rates(self) -> Dict[str, float]:
+        """Spikes per neuron per time step, per neuron layer, by module name."""
         return {k: s.firing_rate for k, s in self.stats.items() if s.kind == "neuron"}
 
     def synops(self) -> Dict[str, int]:
+        """Synaptic operations per synapse layer (nonzero inputs x fan-out), by module name."""
         return {k: s.synops for k, s in self.stats.items() if s.kind == "synapse"}
 
     @property
     def total_spikes(self) -> int:
+        """Sum of :meth:`spike_counts` over the layers."""
         return sum(self.spike_counts().values())
 
     @property
     def total_synops(self) -> int:
+        """Sum of :meth:`synops` over the layers."""
         return sum(self.synops().values())
 
     def summary(self) -> Dict[str, object]:
+        """All counters in one dict (spike counts, firing rates, synops and their totals)."""
         return {
             "spike_counts": self.spike_counts(),
             "firing_rates": self.firing_rates(),

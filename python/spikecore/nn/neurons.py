@@ -21,9 +21,9 @@ and defaults as ``Network.add_population(n, "lif_discrete")``); its engine popul
 soft_reset=v_reset is None)`` with ``lif_step<Delta>`` (input x = weighted spikes of the step),
 computes the same numbers in the same order, so spikecore.sim.from_torch reproduces the spikes.
 
-==============  ========  ======  =====================================================
+==============  ========  ======  ========================================================
 parameter       default   unit    meaning
-==============  ========  ======  =====================================================
+==============  ========  ======  ========================================================
 tau             2.0       steps   membrane time constant, :math:`\beta = 1 - 1/\tau`, > 1
 v_threshold     1.0       a.u.    firing threshold :math:`\vartheta`
 v_reset         0.0       a.u.    hard-reset value; None = soft reset (subtract threshold)
@@ -32,7 +32,7 @@ surrogate       'atan'            spike function's gradient (spikecore.nn.surrog
 alpha           None              surrogate width (None: the surrogate's default)
 detach_reset    False             no gradient through the reset term
 backend         'auto'            'auto' | 'cpp' | 'torch'
-==============  ========  ======  =====================================================
+==============  ========  ======  ========================================================
 """
 
 from __future__ import annotations
@@ -239,6 +239,7 @@ class ParametricLIF(LIF):
 
     @property
     def tau_learned(self) -> torch.Tensor:
+        """The learned time constant (steps), tau = 1 / sigmoid(w), per neuron (detached)."""
         return 1.0 / torch.sigmoid(self.w.detach())
 
     def spec(self) -> "_specs.DiscreteLIFSpec":
@@ -327,7 +328,7 @@ class AdaptiveLIF(SpikingNeuron):
 
     @property
     def rho(self) -> float:
-        """Adaptation decay per step, :math:`\rho = 1 - 1/\tau_a`."""
+        r"""Adaptation decay per step, :math:`\rho = 1 - 1/\tau_a`."""
         return 1.0 - 1.0 / self.tau_a
 
     @property
@@ -389,12 +390,12 @@ class NoisyLIF(SpikingNeuron):
     plain LIF that spikecore.sim.from_torch deploys) or ``'sample'``. The gradient is always the
     noise density (NDL).
 
-    ==========  ============  ======  ==================================================
-    noise       'gaussian'            'gaussian' | 'logistic' | 'uniform' | 'triangular'
-    sigma       0.3           a.u.    noise scale (std, logistic scale, half-width), > 0
-    sample      True                  sample spikes in training mode
-    eval_mode   'deterministic'       'deterministic' | 'sample'
-    ==========  ============  ======  ==================================================
+    ==========  ===============  ======  ==================================================
+    noise       'gaussian'               'gaussian' | 'logistic' | 'uniform' | 'triangular'
+    sigma       0.3              a.u.    noise scale (std, logistic scale, half-width), > 0
+    sample      True                     sample spikes in training mode
+    eval_mode   'deterministic'          'deterministic' | 'sample'
+    ==========  ===============  ======  ==================================================
 
     Other parameters as :class:`LIF` (no surrogate: the noise density is the gradient).
     """

@@ -182,6 +182,7 @@ class Recurrent(nn.Module):
 
     @property
     def adaptive(self) -> bool:
+        """Whether the recurrent neuron is an :class:`AdaptiveLIF` (an adaptation state)."""
         return isinstance(self.neuron, AdaptiveLIF)
 
     @property

@@ -13,30 +13,30 @@ Every surrogate here is a cumulative distribution function (:math:`g(-\infty) = 
 :math:`g(\infty) = 1`), so :math:`g'` is a probability density with unit area and ``alpha`` is an
 inverse width (larger alpha, sharper step).
 
-===================  ===========================================  ===================================================  =======
-name                 :math:`g_\alpha(x)`                          :math:`g'_\alpha(x)`                                 alpha
-===================  ===========================================  ===================================================  =======
-``atan``             :math:`\tfrac12 + \tfrac1\pi\arctan(\tfrac\pi2\alpha x)`  :math:`\frac{\alpha/2}{1 + (\frac\pi2\alpha x)^2}`   2.0
-``sigmoid``          :math:`\sigma(\alpha x)`                     :math:`\alpha\,\sigma(\alpha x)(1 - \sigma(\alpha x))`  4.0
+===================  =========================================================  ======================================================  =======
+name                 :math:`g_\alpha(x)`                                        :math:`g'_\alpha(x)`                                    alpha
+===================  =========================================================  ======================================================  =======
+``atan``             :math:`\tfrac12 + \tfrac1\pi\arctan(\tfrac\pi2\alpha x)`   :math:`\frac{\alpha/2}{1 + (\frac\pi2\alpha x)^2}`      2.0
+``sigmoid``          :math:`\sigma(\alpha x)`                                   :math:`\alpha\,\sigma(\alpha x)(1 - \sigma(\alpha x))`  4.0
 ``fast_sigmoid``     :math:`\tfrac12 + \tfrac12\frac{\alpha x}{1 + \alpha|x|}`  :math:`\frac{\alpha}{2(1 + \alpha|x|)^2}` (SuperSpike)  10.0
-``triangle``         piecewise quadratic                          :math:`\alpha\max(0, 1 - \alpha|x|)`                1.0
-``rectangle``        :math:`\mathrm{clamp}(\alpha x + \tfrac12, 0, 1)`  :math:`\alpha\,[\,|x| < \tfrac1{2\alpha}\,]`            1.0
-``gaussian``         :math:`\Phi(\alpha x)`                       :math:`\frac{\alpha}{\sqrt{2\pi}} e^{-(\alpha x)^2/2}`   2.0
-===================  ===========================================  ===================================================  =======
+``triangle``         piecewise quadratic                                        :math:`\alpha\max(0, 1 - \alpha|x|)`                    1.0
+``rectangle``        :math:`\mathrm{clamp}(\alpha x + \tfrac12, 0, 1)`          :math:`\alpha\,[\,|x| < \tfrac1{2\alpha}\,]`            1.0
+``gaussian``         :math:`\Phi(\alpha x)`                                     :math:`\frac{\alpha}{\sqrt{2\pi}} e^{-(\alpha x)^2/2}`  2.0
+===================  =========================================================  ======================================================  =======
 
 Noise-driven learning (NDL, NSNN) uses the same interface: with membrane noise :math:`\epsilon`
 of CDF :math:`F` and density :math:`f`, a spike is :math:`z \sim \mathrm{Bernoulli}(F(x))` and the
 gradient is :math:`f(x)`. :func:`noise` builds the surrogate whose :math:`g = F` and
 :math:`g' = f` for a noise of scale ``sigma``:
 
-==============  =============================================  =============================
+==============  =============================================  ==================================
 noise           distribution of :math:`\epsilon`               surrogate
-==============  =============================================  =============================
+==============  =============================================  ==================================
 ``gaussian``    :math:`\mathcal N(0, \sigma^2)`                ``gaussian``, alpha = 1/sigma
 ``logistic``    logistic, scale :math:`\sigma`                 ``sigmoid``, alpha = 1/sigma
 ``uniform``     uniform on :math:`[-\sigma, \sigma]`           ``rectangle``, alpha = 1/(2 sigma)
 ``triangular``  triangular on :math:`[-\sigma, \sigma]`        ``triangle``, alpha = 1/sigma
-==============  =============================================  =============================
+==============  =============================================  ==================================
 
 Examples
 --------
@@ -106,9 +106,11 @@ class Surrogate:
         self.alpha = float(alpha)
 
     def cdf(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        """The smooth step :math:`g(x)` (a CDF), elementwise."""
         raise NotImplementedError
 
     def grad(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        """Its derivative :math:`g'(x)` (a density), elementwise."""
         raise NotImplementedError
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:

@@ -58,6 +58,7 @@ class Projection:
 
     @property
     def memory_bytes(self) -> int:
+        """Bytes the projection's synapse matrix and delays occupy in the core."""
         return int(self.net._c.proj_info(self.index)[5])
 
     @_idle
@@ -68,6 +69,7 @@ class Projection:
 
     @property
     def weights(self) -> np.ndarray:
+        """Synaptic weights in the order of :meth:`to_coo` (a copy)."""
         return self.to_coo()[2]
 
     @weights.setter

@@ -4,7 +4,7 @@
 ``Network.add_population(n, model, **params)`` builds the spec with :func:`spec_of` (parameter
 names, defaults, units and validation live in the spec, shared with spikecore.nn and
 ``from_torch``) and adds the population with :func:`add`. A new engine model is one spec in
-spikecore.specs plus one line in :data:`_ADD`.
+spikecore.specs plus one line in ``_ADD``.
 """
 
 from __future__ import annotations

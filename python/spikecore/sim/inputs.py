@@ -126,7 +126,7 @@ class InputsMixin:
     @_idle
     def schedule_source_spikes(self, pop: Any, steps: Any, neurons: Any) -> None:
         r"""Spikes emitted by a ``spike_source`` population in the given time steps: ``steps``
-        (absolute step indices, integers >= :attr:`step`) and ``neurons`` (same length). A spike
+        (absolute step indices, integers >= :attr:`~spikecore.sim.Network.step`) and ``neurons`` (same length). A spike
         emitted in step :math:`k` carries the time :math:`(k + 1)\,dt`, so this is
         :meth:`add_source_spikes` with ``times = (steps + 1) * dt``, without rounding times to
         steps. Order does not matter; a repeated (step, neuron) pair is one spike.

@@ -31,14 +31,17 @@ class SpikeMonitor:
 
     @property
     def times(self) -> np.ndarray:
+        """Spike times (ms), one per spike, in the order recorded."""
         return (self._get()[0] + 1).astype(np.float64) * self.net.dt
 
     @property
     def senders(self) -> np.ndarray:
+        """Index of the spiking neuron within its population, one per spike (int)."""
         return self._get()[1]
 
     @property
     def count(self) -> int:
+        """Number of spikes recorded."""
         return int(self._get()[0].size)
 
     @_idle
@@ -97,11 +100,13 @@ class StateMonitor:
 
     @property
     def times(self) -> np.ndarray:
+        """Sample times (ms), one per recorded step."""
         return (self.steps + 1).astype(np.float64) * self.net.dt
 
     @property
     @_idle
     def values(self) -> Dict[str, np.ndarray]:
+        """Recorded values by variable name, each ``[n_samples, n_recorded_neurons]``."""
         rec = self.net._c.get_state_record(self.index)
         steps, data = rec[5], rec[6]
         data = data.reshape(len(steps), len(self.variables), len(self.neurons))
@@ -146,16 +151,19 @@ class RateMonitor:
     @property
     @_idle
     def counts(self) -> np.ndarray:
+        """Spikes of the whole population per time step recorded."""
         return self.net._c.get_rate(self.index)[2]
 
     @property
     @_idle
     def times(self) -> np.ndarray:
+        """Times (ms) of the steps in :attr:`counts`."""
         _, start, c = self.net._c.get_rate(self.index)
         return (start + 1 + np.arange(c.size)).astype(np.float64) * self.net.dt
 
     @property
     def rate(self) -> np.ndarray:
+        """Population rate per step in Hz, counts / (n * dt)."""
         return self.counts / (self.population.n * self.net.dt * 1e-3)
 
     @_idle

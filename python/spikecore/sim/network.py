@@ -145,6 +145,7 @@ class Network(
 
     @property
     def seed(self) -> int:
+        """The seed of every random draw of this network (connectivity, inputs, plasticity)."""
         return self._c.seed
 
     @property
@@ -159,6 +160,7 @@ class Network(
 
     @property
     def n_threads(self) -> int:
+        """Worker threads of the engine; results do not depend on it (settable)."""
         return self._c.n_threads
 
     @n_threads.setter
@@ -196,7 +198,7 @@ class Network(
 
     @property
     def comm_stats(self) -> Dict[str, float]:
-        """Spike exchange of this rank so far: ``seconds`` (wall) in the collectives (waiting for
+        """Spike exchange of this rank so far, ``seconds`` (wall) in the collectives (waiting for
         slower ranks included), ``bytes`` received, ``windows`` exchanged, ``run_seconds`` (wall,
         whole runs), ``compute_cpu_s`` (CPU time of the update and delivery, collectives
         excluded)."""

@@ -1,5 +1,5 @@
 """Structural plasticity: pruning and regrowth of a projection's synapses, once or on a
-schedule during :meth:`Network.run`."""
+schedule during :meth:`spikecore.sim.Network.run`."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ class PlasticityMixin:
         by: str = "weight",
     ) -> int:
         """Remove synapses of a projection; returns how many. Either ``fraction`` (of the current
-        synapses; ``by="weight"``: smallest |w| first, ``by="random"``: uniformly at random,
-        keyed by (seed, projection, step)) or ``threshold`` (all with |w| < threshold). O(nnz).
+        synapses; ``by="weight"``: smallest ``|w|`` first, ``by="random"``: uniformly at random,
+        keyed by (seed, projection, step)) or ``threshold`` (all with ``|w| < threshold``). O(nnz).
         Spikes already in flight are delivered (they sit in the delay rings)."""
         j = self._proj(projection)
         if (fraction is None) == (threshold is None):
@@ -84,7 +84,7 @@ class PlasticityMixin:
         weight: float = 0.0,
         delay: Optional[float] = None,
     ) -> None:
-        """During :meth:`run`, every ``every`` ms prune ``fraction`` of the synapses of a
+        """During :meth:`~spikecore.sim.Network.run`, every ``every`` ms prune ``fraction`` of the synapses of a
         projection (``by`` weight or random) and regrow as many at random positions with
         ``weight`` and ``delay``: the number of synapses stays fixed."""
         j = self._proj(projection)

@@ -41,7 +41,7 @@ class Population:
 
     @property
     def n_targets(self) -> int:
-        """Targets of synapses and inputs: the ``n x branches`` branch compartments
+        """Targets of synapses and inputs, the ``n x branches`` branch compartments
         (``j * branches + k``) of a dendritic population, else the ``n`` neurons."""
         return self.n * self.branches
 
@@ -62,6 +62,7 @@ class Population:
 
     @property
     def v(self) -> np.ndarray:
+        """Membrane potentials now (mV), one per neuron (``get("v")``)."""
         return self.get("v")
 
 
@@ -171,9 +172,9 @@ class PopulationsMixin:
         relative step).
 
         ``"spike_source"``: emits given spikes (``spike_times`` ms, ``spike_neurons``), see
-        :meth:`add_source_spikes`. ``"poisson_source"``: independent Poisson spike trains of
+        :meth:`~spikecore.sim.Network.add_source_spikes`. ``"poisson_source"``: independent Poisson spike trains of
         ``rate`` Hz (number or one per neuron; at most one spike per step), see
-        :meth:`set_source_rate`; it can also take scheduled spikes.
+        :meth:`~spikecore.sim.Network.set_source_rate`; it can also take scheduled spikes.
 
         ``v_init``: ``None`` (v_rest), a number, an array of length ``n``, or
         ``("uniform", low, high)`` drawn from the counter RNG (independent of threads).

@@ -79,7 +79,7 @@ __all__ = [
     "BRANCH_KEYS",
 ]
 
-# models with an engine population of their own (Network.add_population's model names)
+#: models with an engine population of their own (Network.add_population's model names)
 ENGINE_MODELS: Dict[str, Type[NeuronSpec]] = {
     s.model: s
     for s in (
@@ -95,10 +95,11 @@ ENGINE_MODELS: Dict[str, Type[NeuronSpec]] = {
         PoissonSourceSpec,
     )
 }
-# every spec by model name (nn-only models deploy as their engine_model)
+#: every spec by model name (nn-only models deploy as their engine_model)
 SPECS: Dict[str, Type[NeuronSpec]] = dict(
     ENGINE_MODELS, **{s.model: s for s in (NoisyLIFSpec, LeakyIntegratorSpec)}
 )
+#: the input populations' model names (spike times given, or independent Poisson trains)
 SOURCES = ("spike_source", "poisson_source")
 _DENDRITIC_SOMAS = ("lif", "alif", "lif_discrete", "alif_discrete")
 

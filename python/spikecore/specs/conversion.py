@@ -168,6 +168,7 @@ class STDISpec(_ArrayEq, NeuronSpec):
 
     @property
     def D(self) -> int:
+        """The layer delay in steps (``delay``, or ``T`` when it is None)."""
         return self.T if self.delay is None else self.delay
 
     def engine(self, n: int) -> EngineCall:

@@ -25,7 +25,9 @@ from ._base import EngineCall, NeuronSpec, finite, param
 
 __all__ = ["Branches", "DendriticSpec", "BRANCH_FNS", "BRANCH_KEYS"]
 
+#: the branch nonlinearities g of a dendritic neuron (``branch_fn``)
 BRANCH_FNS = ("relu", "sigmoid", "identity")
+#: the parameters that make any LIF/ALIF model dendritic (``add_population(..., branches=K)``)
 BRANCH_KEYS = ("branches", "branch_fn", "branch_decay", "branch_bias")
 
 
@@ -75,6 +77,7 @@ class Branches:
         return (cls(**given) if given else None), rest
 
     def params(self) -> Dict[str, Any]:
+        """The branch parameters by name (``BRANCH_KEYS``)."""
         return {k: getattr(self, k) for k in BRANCH_KEYS}
 
     def engine(self, n: int) -> Dict[str, Any]:
@@ -138,6 +141,7 @@ class DendriticSpec(NeuronSpec):
         return self if soma is self.soma else DendriticSpec(soma, self.dendrites, self.note)
 
     def params(self) -> Dict[str, Any]:
+        """The branch parameters by name (``BRANCH_KEYS``)."""
         return dict(self.soma.params(), **self.dendrites.params())
 
     def engine(self, n: int) -> EngineCall:

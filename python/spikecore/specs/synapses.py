@@ -80,4 +80,5 @@ class SynapseSpec:
 
     @property
     def nnz(self) -> int:
+        """Number of synapses."""
         return int(self.weight.size)
