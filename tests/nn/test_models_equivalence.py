@@ -25,6 +25,11 @@ from spikecore.sim import Network
 
 f32 = np.float32
 MODELS = ("lif", "alif", "lif_discrete", "alif_discrete", "noisy_lif", "celif", "dendritic")
+# The conversion neurons (forward only, no training kernel with a surrogate) have their three-way
+# cases elsewhere: engine == pure-torch reference in tests/sim/test_conversion_populations.py,
+# fused kernel == reference in tests/convert/test_neurons.py, engine == scalar step in
+# cpp/tests/test_engine_conversion.cpp. A new model must appear in one of the two tuples.
+CONVERSION_MODELS = ("if", "stdi", "max_gate")
 T, N = 40, 64
 
 
@@ -67,7 +72,7 @@ def test_every_model_is_listed():
     from spikecore.sim.network import MODELS as SIM_MODELS
     from spikecore.sim.network import SOURCES
 
-    assert set(SIM_MODELS) - set(SOURCES) <= set(MODELS)
+    assert set(SIM_MODELS) - set(SOURCES) <= set(MODELS) | set(CONVERSION_MODELS)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
