@@ -73,8 +73,8 @@ st::NeuronArgs<T> trace_args(const CArr<T>& x, const char* name, const CArr<T>& 
                              const CArr<T>& drive, double v_th, double v_reset, bool soft,
                              bool detach, int kind, double alpha, bool smooth, int n_threads) {
   if (x.ndim() != 2) throw spikecore::value_error(std::string(name) + ": expected [T, N]");
-  return make_args<T>(x.shape(0), x.shape(1), beta, drive, v_th, v_reset, soft, detach, kind,
-                      alpha, smooth, n_threads);
+  return make_args<T>(x.shape(0), x.shape(1), beta, drive, v_th, v_reset, soft, detach, kind, alpha,
+                      smooth, n_threads);
 }
 
 // The per-neuron gradient outputs of a backward kernel: gv0, gbeta, gdrive, n each.
@@ -198,8 +198,8 @@ void bind_dtype(nb::module_ m) {
   m.def(
       "li_forward",
       [](CArr<T> x, CArr<T> v0, CArr<T> beta, CArr<T> drive, Arr<T> out, int n_threads) {
-        auto a = trace_args<T>(x, "x", beta, drive, 1.0, 0.0, false, false, 0, 1.0, false,
-                               n_threads);
+        auto a =
+            trace_args<T>(x, "x", beta, drive, 1.0, 0.0, false, false, 0, 1.0, false, n_threads);
         const int64_t n = a.n;
         need(v0, n, "v0");
         need(out, x.size(), "out");
