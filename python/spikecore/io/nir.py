@@ -77,6 +77,20 @@ def _nir():
     return nir
 
 
+def _read_file(path) -> Any:
+    """``nir.read`` of an untrusted file: FileFormatError naming the file for anything that is
+    not a readable NIR HDF5 file, and every dataset's size checked against the file's before
+    nir reads it (a crafted dataspace cannot make the reader allocate without bound)."""
+    from spikecore.data.files import check_hdf5, file_error
+
+    path = os.fspath(path)
+    check_hdf5(path, "NIR")
+    try:
+        return _nir().read(path)
+    except Exception as exc:  # noqa: BLE001 - nir / h5py raise many kinds on damaged files
+        raise file_error(path, "not a readable NIR file", exc) from None
+
+
 def _check_dt(dt) -> float:
     if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not math.isfinite(dt) or dt <= 0:
         raise ValueError(f"dt: must be a finite time step > 0 (seconds), got {dt!r}")
@@ -872,7 +886,16 @@ def from_nir(graph, dt: float = 1e-4, peer: str = "nir"):
     dt = _check_dt(dt)
     peer = _check_peer(peer)
     if isinstance(graph, (str, os.PathLike)):
-        graph = nir.read(graph)
+        from spikecore.data.files import FileFormatError, file_error
+
+        path, graph = graph, _read_file(graph)
+        try:
+            return from_nir(graph, dt=dt, peer=peer)
+        except FileFormatError:
+            raise
+        except (ValueError, TypeError, KeyError, IndexError, RuntimeError, AttributeError) as exc:
+            # a file from outside: name it (the graph's own checks say what is wrong)
+            raise file_error(path, "holds a NIR graph spikecore cannot import", exc) from None
     if not isinstance(graph, nir.NIRGraph):
         raise TypeError(f"graph: expected a nir.NIRGraph or a path, got {type(graph).__name__}")
     graph, recurrent = _split_recurrent(graph, nir)
@@ -1032,7 +1055,7 @@ def deploy_nir(graph, dt: float = 1e-4, peer: str = "nir", *, n_threads: int = 1
 
     nir = _nir()
     if isinstance(graph, (str, os.PathLike)):
-        graph = nir.read(graph)
+        graph = _read_file(graph)
     model = from_nir(graph, dt=dt, peer=peer)
     if not isinstance(model, torch.nn.Sequential):
         raise ValueError(
