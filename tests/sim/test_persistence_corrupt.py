@@ -120,7 +120,11 @@ def _hostile_array(a: np.ndarray):
         ),
         st.sampled_from([np.zeros((2, 2), a.dtype), np.array(["a", "b"]), np.zeros(0, a.dtype)]),
         hostile_ints().map(
-            lambda v: np.full(max(n, 1), v).astype(a.dtype) if a.dtype.kind in "iu" else a
+            lambda v: (
+                np.full(max(n, 1), v & (2**64 - 1), np.uint64).astype(a.dtype)
+                if a.dtype.kind in "iu"
+                else a
+            )
         ),
         st.sampled_from([np.nan, np.inf, -1e30]).map(
             lambda v: np.full(max(n, 1), v, np.float32) if a.dtype.kind == "f" else a

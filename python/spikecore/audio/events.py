@@ -109,7 +109,7 @@ class SpikeEvents:
     def load(cls, path) -> "SpikeEvents":
         """Read events written by :meth:`save` (a .npz file; no pickle). Every field is checked
         (dtypes, lengths, unit / level ids against the header, finite times); anything wrong
-        raises :class:`~spikecore.data.files.FileFormatError` naming the file."""
+        raises :class:`~spikecore.data.FileFormatError` naming the file."""
         z = read_npz(path, "a SpikeEvents file (SpikeEvents.save)")
 
         def arr(key: str, kinds: str, ndim: int = 1) -> np.ndarray:

@@ -3,11 +3,11 @@
 A file given to a spikecore loader is untrusted input. Whatever it holds (a truncated copy, random
 byte flips, another program's file, a file of another version, or a crafted one whose header
 fields claim huge sizes, negative counts or out-of-range indices), a loader either returns valid
-data or raises :class:`FileFormatError` (a ``ValueError``) whose message names the file and what
-is wrong. No loader runs pickle (``np.load(allow_pickle=False)``; checkpoints are safetensors, a
-legacy ``.pt`` file is read only with ``torch.load(weights_only=True)``), and no header field
-makes a loader allocate more than the file can hold: sizes are checked against the file size
-before anything is allocated.
+data or raises :class:`~spikecore.data.FileFormatError` (a ``ValueError``) whose message names
+the file and what is wrong. No loader runs pickle (``np.load(allow_pickle=False)``; checkpoints
+are safetensors, a legacy ``.pt`` file is read only with ``torch.load(weights_only=True)``), and
+no header field makes a loader allocate more than the file can hold: sizes are checked against
+the file size before anything is allocated.
 
 >>> import os, tempfile
 >>> from spikecore.data.files import FileFormatError, read_npz
@@ -61,8 +61,8 @@ class FileFormatError(ValueError):
 
 
 def file_error(path, problem: str, exc: Optional[BaseException] = None) -> FileFormatError:
-    """A :class:`FileFormatError`; ``exc``: the low-level error, whose type and first line are
-    appended (so a user sees what the parser said, not a traceback into it)."""
+    """A :class:`~spikecore.data.FileFormatError`; ``exc``: the low-level error, whose type and
+    first line are appended (so a user sees what the parser said, not a traceback into it)."""
     if exc is not None:
         first = str(exc).splitlines()[0] if str(exc) else ""
         problem = f"{problem} ({type(exc).__name__}: {first[:200]})"
@@ -104,8 +104,9 @@ def _npy_header(raw: bytes) -> Tuple[np.dtype, Tuple[int, ...], bool, int]:
 
 
 def read_npz(path, what: str = "an .npz file") -> Dict[str, np.ndarray]:
-    """Every array of an ``.npz`` file, read without pickle; :class:`FileFormatError` naming the
-    file for anything that is not a well-formed archive of numeric arrays. Before any array is
+    """Every array of an ``.npz`` file, read without pickle;
+    :class:`~spikecore.data.FileFormatError` naming the file for anything that is not a
+    well-formed archive of numeric arrays. Before any array is
     allocated, its header's shape is checked against the member's size, and every member's size
     against the file's (so a crafted header cannot make the reader allocate more than the file
     holds)."""

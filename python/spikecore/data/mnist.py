@@ -76,7 +76,7 @@ def _read_exact(f, n: int, chunk: int = 1 << 20) -> bytes:
 def read_idx(path: PathLike) -> np.ndarray:
     """Read one IDX file (optionally gzip-compressed) into a native-endian numpy array.
 
-    Raises :class:`~spikecore.data.files.FileFormatError` (a ValueError) naming the file for a
+    Raises :class:`~spikecore.data.FileFormatError` (a ValueError) naming the file for a
     bad magic number, unknown type code, truncated or extra data, or dimensions that claim more
     bytes than the file can hold (checked before the data is read)."""
     path = Path(path)

@@ -132,7 +132,7 @@ class PersistenceMixin:
         The file is untrusted input: every field is validated (types, sizes against the file,
         indices against the population sizes, delays against the ring, steps against the clock)
         before it reaches the core, and anything wrong raises
-        :class:`~spikecore.data.files.FileFormatError` (a ValueError) naming the file and the
+        :class:`~spikecore.data.FileFormatError` (a ValueError) naming the file and the
         field. No pickle is run. The saved thread count is capped at this machine's CPU count
         (results do not depend on it)."""
         path = os.fspath(path)
