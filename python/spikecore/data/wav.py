@@ -25,16 +25,17 @@ from spikecore.data.files import FileFormatError, file_error
 MAX_SAMPLE_RATE = 10_000_000
 
 
-def _check_riff(path: Path) -> None:
+def _check_riff(path: Path) -> int:
     """Walk the RIFF chunks of a WAV file without reading their data: every chunk must fit in
     the file (so no reader allocates what a corrupted size field claims) and a ``fmt `` and a
-    ``data`` chunk must exist. FileFormatError naming the file otherwise."""
+    ``data`` chunk must exist. Returns the size of the data chunk; FileFormatError naming the
+    file otherwise."""
     size = path.stat().st_size
     with open(path, "rb") as f:
         head = f.read(12)
         if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
             raise FileFormatError(path, "not a WAV file (no RIFF/WAVE header)")
-        found, pos = set(), 12
+        found, pos, data_size = set(), 12, 0
         while pos + 8 <= size:
             f.seek(pos)
             cid, n = struct.unpack("<4sI", f.read(8))
@@ -45,10 +46,13 @@ def _check_riff(path: Path) -> None:
                     f"{size - pos - 8} (truncated or corrupted)",
                 )
             found.add(cid)
+            if cid == b"data":
+                data_size = n
             pos += 8 + n + (n & 1)
         for need in (b"fmt ", b"data"):
             if need not in found:
                 raise FileFormatError(path, f"has no {need.decode().strip()!r} chunk")
+    return data_size
 
 
 def _from_pcm(raw: bytes, width: int, path=None) -> np.ndarray:
@@ -75,7 +79,7 @@ def read_wav(path, mono: bool = True) -> Tuple[np.ndarray, int]:
     if not path.is_file():
         raise FileNotFoundError(f"path: no such file: {path}")
     try:
-        _check_riff(path)
+        data_size = _check_riff(path)
     except OSError as exc:
         raise file_error(path, "cannot be read", exc) from None
     try:
@@ -89,6 +93,12 @@ def read_wav(path, mono: bool = True) -> Tuple[np.ndarray, int]:
             raw = w.readframes(n)
         if n_ch < 1 or width < 1:
             raise FileFormatError(path, f"declares {n_ch} channels of {width}-byte samples")
+        if data_size != n * n_ch * width:
+            raise FileFormatError(
+                path,
+                f"data chunk of {data_size} bytes is not a whole number of {n_ch} x "
+                f"{width}-byte frames (corrupted channel count or sample width)",
+            )
         if len(raw) != n * n_ch * width:
             raise FileFormatError(
                 path,
