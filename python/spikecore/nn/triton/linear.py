@@ -106,7 +106,7 @@ def _bits_mm(
         w = tl.load(
             w_ptr + outs[None, :] * K + ks[:, None], mask=(ks < K)[:, None] & mo[None, :], other=0.0
         )
-        acc += tl.dot(x, w, input_precision="ieee", out_dtype=acc.dtype)
+        acc = tl.dot(x, w, acc, input_precision="ieee", out_dtype=acc.dtype)
     if HAS_BIAS:
         acc += tl.load(b_ptr + outs, mask=mo, other=0.0)[None, :]
     m2 = (rows < R)[:, None] & mo[None, :]
@@ -144,7 +144,7 @@ def _bits_wgrad(
             other=0.0,
         )
         x = _bit_tile(bits_ptr, rows, k0, r_end, KB8, BM, BK).to(acc.dtype)
-        acc += tl.dot(g, x, input_precision="ieee", out_dtype=acc.dtype)
+        acc = tl.dot(g, x, acc, input_precision="ieee", out_dtype=acc.dtype)
     m2 = mo[:, None] & (ks < K)[None, :]
     base = gw_ptr + s.to(tl.int64) * O * K
     tl.store(base + outs[:, None] * K + ks[None, :], acc, mask=m2)
