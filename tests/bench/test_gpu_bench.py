@@ -58,18 +58,12 @@ def test_celif_triton_step_matches_reference_on_cpu(monkeypatch):
     assert len(calls) == 1  # the CE-LIF layer of the Triton step, none of the reference
 
 
-def test_dendritic_triton_step_matches_reference_on_cpu(monkeypatch):
+def test_dendritic_triton_step_matches_reference_on_cpu(monkeypatch, spy):
     pytest.importorskip("triton")
     monkeypatch.setattr(gpu, "_ON", "interpret")
     from spikecore.nn.triton import neurons as TN
 
-    calls = []
-    fwd = TN.LIFFn.forward
-    monkeypatch.setattr(
-        TN.LIFFn,
-        "forward",
-        staticmethod(lambda ctx, *a: calls.append(a[-1].get("branch")) or fwd(ctx, *a)),
-    )
+    calls = spy(TN.LIFFn, "forward", lambda ctx, *a: a[-1].get("branch"))
     assert gpu.loss_agreement(T=3, B=2, device="cpu", model="dendritic") < 1e-5
     assert calls == [(4, 0)]  # one fused dendritic soma launch (K = 4, ReLU), none reference
 

@@ -303,26 +303,20 @@ def _compare(case: str, sizes, variants: Dict[str, tuple], repeats: int, dev: st
             "spread_rel": {k: round(v[1], 3) for k, v in res.items()},
         }
         peers = [k for k in res if k != first]
-        yield Result(
-            "gpu",
-            f"{case}_step T={T} B={B}",
-            "time",
-            res[first][0],
-            "s",
-            False,
-            {k: res[k][0] for k in peers},
-            info,
-        )
-        yield Result(
-            "gpu",
-            f"{case}_peak_memory T={T} B={B}",
-            "peak_extra_gpu_bytes",
-            res[first][2],
-            "B",
-            False,
-            {k: res[k][2] for k in peers},
-            {"device": dev},
-        )
+        for kind, metric, unit, i in (
+            ("step", "time", "s", 0),
+            ("peak_memory", "peak_extra_gpu_bytes", "B", 2),
+        ):
+            yield Result(
+                "gpu",
+                f"{case}_{kind} T={T} B={B}",
+                metric,
+                res[first][i],
+                unit,
+                False,
+                {k: res[k][i] for k in peers},
+                info if i == 0 else {"device": dev},
+            )
 
 
 def _lib_variants(model: str) -> Dict[str, tuple]:

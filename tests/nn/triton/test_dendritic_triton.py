@@ -44,16 +44,9 @@ def _run(layer, x, v, monkeypatch, mode):
     ]
 
 
-def _spy(monkeypatch):
-    """Record the ``branch`` setting of every LIFFn launch, and the saved tensors' dtypes."""
-    calls = []
-    fwd = TN.LIFFn.forward
-    monkeypatch.setattr(
-        TN.LIFFn,
-        "forward",
-        staticmethod(lambda ctx, *a: calls.append(a[-1].get("branch")) or fwd(ctx, *a)),
-    )
-    return calls
+def _branch(ctx, *args):
+    """What a LIFFn launch records: its ``branch`` setting (K, g), None for a plain LIF."""
+    return args[-1].get("branch")
 
 
 @pytest.mark.parametrize(
@@ -68,7 +61,7 @@ def _spy(monkeypatch):
     ],
 )
 def test_dendritic_lif_matches_reference(
-    monkeypatch, d, nonlinearity, branches, surrogate, v_reset, noise
+    monkeypatch, spy, d, nonlinearity, branches, surrogate, v_reset, noise
 ):
     kw = dict(
         branches=branches,
@@ -81,7 +74,7 @@ def test_dendritic_lif_matches_reference(
     kw.update(noise=noise) if noise else kw.update(surrogate=surrogate)
     ref, fused, x, v = _pair(d, **kw)
     ro, rg = _run(ref, x, v, monkeypatch, "off")
-    calls = _spy(monkeypatch)
+    calls = spy(TN.LIFFn, "forward", _branch)
     saved = []
 
     def pack(t):
@@ -106,14 +99,12 @@ def test_dendritic_lif_matches_reference(
         assert (torch.uint8, (T, (B * OUT + 7) // 8)) in saved  # the spikes, not the noise
 
 
-def test_inference_and_routing(monkeypatch):
+def test_inference_and_routing(monkeypatch, spy):
     ref, fused, x, v = _pair(branches=4, nonlinearity="relu")
     monkeypatch.setenv("SPIKECORE_TRITON", "off")
     with torch.no_grad():
         z0 = ref(x, v)
-    launches = []
-    fwd = TN._lif_forward
-    monkeypatch.setattr(TN, "_lif_forward", lambda *a: launches.append(a[-2:]) or fwd(*a))
+    launches = spy(TN, "_lif_forward", lambda *a: a[-2:])
     monkeypatch.setenv("SPIKECORE_TRITON", "interpret")
     with torch.no_grad():
         z1 = fused(x, v)  # inference launch: no autograd node, nothing stored
@@ -126,7 +117,7 @@ def test_inference_and_routing(monkeypatch):
 
 
 @pytest.mark.parametrize("nonlinearity", ["relu", "sigmoid"])
-def test_dendritic_gradcheck_float64(monkeypatch, nonlinearity):
+def test_dendritic_gradcheck_float64(monkeypatch, spy, nonlinearity):
     monkeypatch.setenv("SPIKECORE_TRITON", "interpret")
     torch.manual_seed(3)
     layer = DendriticLIF(
@@ -140,6 +131,6 @@ def test_dendritic_gradcheck_float64(monkeypatch, nonlinearity):
         p = {"dendrites.weight": w, "dendrites.bias": b}
         return functional_call(layer, p, (x,))
 
-    calls = _spy(monkeypatch)
+    calls = spy(TN.LIFFn, "forward", _branch)
     assert torch.autograd.gradcheck(f, (x, w, b), fast_mode=True)
     assert calls and all(c == (2, NONLINEARITIES.index(nonlinearity)) for c in calls)
