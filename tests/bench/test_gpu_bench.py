@@ -96,3 +96,23 @@ def test_parts_selection(monkeypatch):
     monkeypatch.setenv("SPIKECORE_BENCH_GPU", "shd,lif")
     with pytest.raises(ValueError, match="SPIKECORE_BENCH_GPU: unknown part"):
         gpu.parts()
+
+
+def test_dendritic_unfused_variant_on_cpu(monkeypatch, spy):
+    """The bench's unfused dendritic step: the plain LIF kernel after a torch branch sum (no
+    fused launch), same first loss as the fused step."""
+    pytest.importorskip("triton")
+    monkeypatch.setattr(gpu, "_ON", "interpret")
+    from spikecore.nn.triton import neurons as TN
+
+    calls = spy(TN.LIFFn, "forward", lambda ctx, *a: a[-1].get("branch"))
+    losses = []
+    for lib in ("dendritic_unfused", "dendritic_triton"):
+        monkeypatch.setenv("SPIKECORE_TRITON", "interpret")
+        losses.append(float(gpu._step(lib, 3, 2, device="cpu")()))
+    assert calls == [None, (4, 0)] and abs(losses[0] - losses[1]) < 1e-5
+    assert set(gpu._lib_variants("dendritic")) == {
+        "dendritic_triton",
+        "dendritic_unfused",
+        "dendritic_reference",
+    }

@@ -19,7 +19,9 @@ Then the kernels added for the other spikecore.nn models (each Triton vs its pur
 reference, same run; no peer ships these):
 
 * ``dendritic``: :func:`build_dendritic`, 700 -> DendriticLIF(256, K = 4 ReLU branches) -> 20, on
-  the SHD batch: the fused dendritic soma vs the reference (masked dense product, torch LIF loop);
+  the SHD batch: the fused dendritic soma vs the same network unfused (masked dense product,
+  torch ReLU and branch sum, the Triton LIF kernel: what the fusion itself gains) vs the
+  reference (masked dense product, torch LIF loop);
 * ``spike_linear``: one spike-input linear 700 -> 512, forward + backward on [T B, 700] spikes at
   3 %: F.linear (the reference, float input saved) vs the bit-saving path with the weight
   gradient by cuBLAS on unpacked bits (``SPIKECORE_SPIKE_GEMM=cublas``) or by the Triton bit
@@ -133,9 +135,10 @@ def build_celif(seed: int):
     return model, lambda x: head(layer(x)[-1])
 
 
-def build_dendritic(seed: int):
+def build_dendritic(seed: int, fused: bool = True):
     """(model, forward): x [T, B, 700] -> DendriticLIF(256, 4 ReLU branches) -> Linear(256, 20)
-    of the time-mean spikes (the SHD readout)."""
+    of the time-mean spikes (the SHD readout). ``fused=False`` turns the fused dendritic soma
+    off (the branch sum in torch, then the plain LIF kernel)."""
     import torch
 
     from spikecore.nn.dendritic import DendriticLIF
@@ -143,6 +146,8 @@ def build_dendritic(seed: int):
     torch.manual_seed(seed)
     layer = DendriticLIF(_train.N_IN, 256, branches=4)
     head = torch.nn.Linear(256, _train.N_OUT)
+    if not fused:
+        layer._fused = lambda x, v: None
     return torch.nn.ModuleList([layer, head]), lambda x: head(layer(x).mean(0))
 
 
@@ -158,7 +163,7 @@ def _build(lib: str, seed: int):
     if lib.startswith("celif_"):
         return build_celif(seed)
     if lib.startswith("dendritic_"):
-        return build_dendritic(seed)
+        return build_dendritic(seed, fused=lib != "dendritic_unfused")
     builder = {"spikecore_triton": "spikecore", "spikecore_reference": "spikecore"}.get(lib, lib)
     model, fwd = _train.BUILDERS[builder](seed)
     if lib == "spikingjelly":
@@ -320,11 +325,11 @@ def _compare(case: str, sizes, variants: Dict[str, tuple], repeats: int, dev: st
 
 
 def _lib_variants(model: str) -> Dict[str, tuple]:
-    """Triton vs reference training step of ``model`` (``celif`` or ``dendritic``)."""
-    return {
-        f"{model}_{r}": (lambda T, B, lib=f"{model}_{r}": _step(lib, T, B), _route(f"{model}_{r}"))
-        for r in ("triton", "reference")
-    }
+    """Triton vs reference training step of ``model`` (``celif`` or ``dendritic``; the dendritic
+    network also unfused, see :func:`build_dendritic`)."""
+    routes = ("triton", "unfused", "reference") if model == "dendritic" else ("triton", "reference")
+    libs = [f"{model}_{r}" for r in routes]
+    return {lib: (lambda T, B, lib=lib: _step(lib, T, B), _route(lib)) for lib in libs}
 
 
 def loss_agreement(
