@@ -92,6 +92,11 @@ def test_triton_weight_gradient_route(monkeypatch):
     (gw,) = torch.autograd.grad(SF.linear(x, w, spike_input=True).square().sum(), w)
     (ref,) = torch.autograd.grad(torch.nn.functional.linear(x, w).square().sum(), w)
     assert calls == [1] and torch.allclose(gw, ref, rtol=1e-12, atol=1e-12)
+    b = torch.randn(9, generator=g, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda w, b: SF.linear(x[:2], w, b, spike_input=True), (w, b), fast_mode=True
+    )
+    assert len(calls) > 1
     monkeypatch.setenv("SPIKECORE_SPIKE_GEMM", "cuda")
     with pytest.raises(ValueError, match="SPIKECORE_SPIKE_GEMM"):
         SF.linear(x, w, spike_input=True)
