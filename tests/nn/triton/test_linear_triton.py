@@ -100,3 +100,20 @@ def test_triton_weight_gradient_route(monkeypatch):
     monkeypatch.setenv("SPIKECORE_SPIKE_GEMM", "cuda")
     with pytest.raises(ValueError, match="SPIKECORE_SPIKE_GEMM"):
         SF.linear(x, w, spike_input=True)
+
+
+def test_bit_kernels_reject_bad_input():
+    x = (torch.rand(6, 13) < 0.3).float()
+    bits, w = TL.pack_bits(x), torch.randn(4, 13)
+    with pytest.raises(TypeError, match="bits: expected a 2-D uint8"):
+        TL.bits_linear(x, 13, w)
+    with pytest.raises(ValueError, match="K: 17 does not match bits of 2 bytes"):
+        TL.bits_linear(bits, 17, w)
+    with pytest.raises(ValueError, match=r"weight: expected shape \[out, K=13\]"):
+        TL.bits_linear(bits, 13, w[:, :12])
+    with pytest.raises(TypeError, match="weight: expected a float32/float64"):
+        TL.bits_linear(bits, 13, w.int())
+    with pytest.raises(ValueError, match=r"bias: expected shape \[out=4\]"):
+        TL.bits_linear(bits, 13, w, torch.zeros(5))
+    with pytest.raises(ValueError, match=r"gy: expected shape \[R=6, out\]"):
+        TL.bits_weight_grad(torch.randn(5, 4), bits, 13)

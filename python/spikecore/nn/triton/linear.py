@@ -150,13 +150,33 @@ def _bits_wgrad(
     tl.store(base + outs[:, None] * K + ks[None, :], acc, mask=m2)
 
 
+def _check_bits(bits: torch.Tensor, K: int) -> None:
+    if not isinstance(bits, torch.Tensor) or bits.dtype != torch.uint8 or bits.dim() != 2:
+        raise TypeError("bits: expected a 2-D uint8 tensor [R, ceil(K / 8)] (pack_bits' layout)")
+    if isinstance(K, bool) or not isinstance(K, int) or K < 1 or bits.shape[1] != (K + 7) // 8:
+        raise ValueError(f"K: {K!r} does not match bits of {bits.shape[1]} bytes per row")
+
+
+def _check_float(t, name: str, shape: tuple, what: str, bits: torch.Tensor) -> None:
+    """t: a float tensor of ``shape`` (None: any size) on the bits' device."""
+    if not isinstance(t, torch.Tensor) or t.dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"{name}: expected a float32/float64 tensor {what}")
+    if t.dim() != len(shape) or any(s is not None and s != d for s, d in zip(shape, t.shape)):
+        raise ValueError(f"{name}: expected shape {what}, got {tuple(t.shape)}")
+    if t.device != bits.device:
+        raise ValueError(f"{name}: on {t.device}, the bits on {bits.device}")
+
+
 def bits_linear(
     bits: torch.Tensor, K: int, weight: torch.Tensor, bias: Optional[torch.Tensor] = None
 ) -> torch.Tensor:
     """:math:`y = x W^\\top + b` for x given as packed bits [R, ceil(K / 8)] (pack_bits'
     layout): one Triton launch, the float x never built. Forward only (no autograd node)."""
-    R = bits.shape[0]
-    O = weight.shape[0]
+    _check_bits(bits, K)
+    _check_float(weight, "weight", (None, K), f"[out, K={K}]", bits)
+    R, O = bits.shape[0], weight.shape[0]
+    if bias is not None:
+        _check_float(bias, "bias", (O,), f"[out={O}]", bits)
     w = weight.detach().contiguous()
     y = w.new_empty(R, O)
     b = w if bias is None else bias.detach().to(w.dtype).contiguous()
@@ -171,6 +191,8 @@ def bits_weight_grad(gy: torch.Tensor, bits: torch.Tensor, K: int) -> torch.Tens
     """:math:`\\bar W = \\bar y^\\top x` [O, K] for x given as packed bits: row chunks in
     parallel (enough programs to fill a GPU when O and K are small), partial sums added in
     torch (deterministic)."""
+    _check_bits(bits, K)
+    _check_float(gy, "gy", (bits.shape[0], None), f"[R={bits.shape[0]}, out]", bits)
     gy = gy.contiguous()
     R, O = gy.shape
     split = max(1, min(16, R // 2048))
