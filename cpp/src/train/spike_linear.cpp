@@ -291,31 +291,26 @@ void sparse_rows_matmul(const int64_t* row_ptr, const int32_t* idx, const T* val
 template <typename T>
 void sparse_rows_weight_grad(const int64_t* row_ptr, const int32_t* idx, const T* val, int64_t rows,
                              const T* gy, int64_t k, int64_t m, T* gwt, int n_threads) {
-  // gwt[i, :] = sum over the rows r where input i is active, ascending r, of val * gy[r, :]:
-  // the active lists transposed (by input, rows ascending), then the same gather as forward.
-  // Every gwt row is summed by one task in ascending r, as the scatter form did.
-  const int64_t nnz = row_ptr[rows];
-  std::vector<int64_t> col_ptr(size_t(k) + 1, 0);
-  for (int64_t p = 0; p < nnz; ++p) ++col_ptr[size_t(idx[p]) + 1];
-  for (int64_t i = 0; i < k; ++i) col_ptr[size_t(i) + 1] += col_ptr[size_t(i)];
-  std::vector<int32_t> col_row(static_cast<size_t>(nnz));
-  std::vector<T> col_val(val ? size_t(nnz) : 0);
-  {
-    std::vector<int64_t> fill(col_ptr.begin(), col_ptr.end() - 1);
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) {
-        const int64_t q = fill[size_t(idx[p])]++;
-        col_row[size_t(q)] = int32_t(r);
-        if (val) col_val[size_t(q)] = val[p];
-      }
-  }
-  const T* cv = val ? col_val.data() : nullptr;
+  // threads own column blocks [j0, j1) of gwt: a fixed summation order for any thread count
   parallel_blocks(
-      n_threads, k,
-      [&](int64_t i0, int64_t i1) {
-        gather_rows<8, T>(col_ptr.data(), col_row.data(), cv, gy, m, nullptr, gwt, i0, i1);
+      n_threads, m,
+      [&](int64_t j0, int64_t j1) {
+        for (int64_t i = 0; i < k; ++i)
+          for (int64_t j = j0; j < j1; ++j) gwt[i * m + j] = T(0);
+        for (int64_t r = 0; r < rows; ++r) {
+          const T* g = gy + r * m;
+          for (int64_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) {
+            T* w = gwt + int64_t(idx[p]) * m;
+            const T s = val ? val[p] : T(1);
+            if (s == T(1)) {
+              for (int64_t j = j0; j < j1; ++j) w[j] += g[j];
+            } else {
+              for (int64_t j = j0; j < j1; ++j) w[j] += s * g[j];
+            }
+          }
+        }
       },
-      kRowBlock);
+      64);
 }
 
 template <typename T>

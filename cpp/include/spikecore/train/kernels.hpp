@@ -83,9 +83,8 @@ int64_t gather_active(const T* x, int64_t rows, int64_t k, int64_t* row_ptr, int
 template <typename T>
 void sparse_rows_matmul(const int64_t* row_ptr, const int32_t* idx, const T* val, int64_t rows,
                         const T* wt, int64_t m, const T* bias, T* y, int n_threads);
-// gwt [K, M] (written here) = sum over active (r, i): val * gy[r, :]   (the weight gradient,
-// transposed): the active lists are transposed (per input i, rows ascending) and each gwt[i, :]
-// is summed by one task in ascending r, in register tiles as above: a fixed order.
+// gwt [K, M] (zeroed here) = sum over active (r, i): val * gy[r, :]   (the weight gradient,
+// transposed); threads own column blocks of M, so the sum order is fixed.
 template <typename T>
 void sparse_rows_weight_grad(const int64_t* row_ptr, const int32_t* idx, const T* val, int64_t rows,
                              const T* gy, int64_t k, int64_t m, T* gwt, int n_threads);
