@@ -270,11 +270,11 @@ def test_noisy_lif_bits_path_multithreaded_odd_width():
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("m", [1, 3, 8, 20, 67, 130])
 def test_spike_linear_register_tiles_every_width(dtype, m):
-    """The event-driven product and its weight gradient walk the columns in register tiles (8
-    vectors, then the remaining vectors, then single columns): every width agrees with the
-    float64 dense product, each output is summed in ascending input order (bitwise equal to an
-    explicit sequential sum), the result does not depend on the thread count, and gradcheck
-    passes in float64."""
+    """The event-driven product walks the columns in register tiles (8 vectors, then the
+    remaining vectors, then single columns): every width agrees with the float64 dense product
+    (and so does the weight gradient), each output is summed in ascending input order (bitwise
+    equal to an explicit sequential sum), the results do not depend on the thread count, and
+    gradcheck passes in float64."""
     g = torch.Generator().manual_seed(m)
     x = (torch.rand(70, 3, 41, generator=g) < 0.2).to(dtype)
     x[0, 0, 5] = 0.5  # a value other than 1 takes the scaled branch
