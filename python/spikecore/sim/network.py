@@ -25,7 +25,7 @@ import threading
 from typing import Any, Dict, List, Optional
 
 from spikecore import _core
-from spikecore.sim._validate import _MAX_STEPS, _finite, _idle, _int, _steps
+from spikecore.sim._validate import _MAX_STEPS, _finite, _idle, _int, _steps, _threads
 
 # RULES, FORMAT_VERSION and the model tables: re-exported from the former single module
 from spikecore.sim.connect import RULES, ConnectMixin, Projection  # noqa: F401
@@ -108,9 +108,7 @@ class Network(
         dt = _finite(dt, "dt")
         if dt <= 0:
             raise ValueError(f"dt: must be > 0, got {dt}")
-        n_threads = _int(n_threads, "n_threads")
-        if n_threads < 1:
-            raise ValueError(f"n_threads: must be >= 1, got {n_threads}")
+        n_threads = _threads(n_threads)
         seed = _int(seed, "seed")
         if seed < 0 or seed >= 2**64:
             raise ValueError(f"seed: must be in [0, 2**64), got {seed}")
@@ -165,10 +163,7 @@ class Network(
 
     @n_threads.setter
     def n_threads(self, n: int) -> None:
-        n = _int(n, "n_threads")
-        if n < 1:
-            raise ValueError(f"n_threads: must be >= 1, got {n}")
-        self._c.n_threads = n
+        self._c.n_threads = _threads(n)
 
     @property
     def events(self) -> int:

@@ -34,7 +34,7 @@ from typing import Any, ClassVar, Optional, Union
 
 import numpy as np
 
-from ._base import EngineCall, NeuronSpec, finite, param
+from ._base import MAX_THRESHOLD, EngineCall, NeuronSpec, finite, param
 
 __all__ = ["IFSpec", "STDISpec", "MaxGateSpec", "MAX_BITS"]
 
@@ -54,7 +54,7 @@ def _int(value: Any, name: str, lo: int, hi: Optional[int] = None) -> int:
 def _theta(value: Any) -> Union[float, np.ndarray]:
     """A threshold > 0: a number or one per neuron (float32 array)."""
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        v = finite(value, "v_threshold")
+        v = finite(value, "v_threshold", MAX_THRESHOLD)
         if not v > 0:
             raise ValueError(f"v_threshold: must be > 0, got {v:g}")
         return v
@@ -66,6 +66,10 @@ def _theta(value: Any) -> Union[float, np.ndarray]:
         raise ValueError("v_threshold: is empty")
     if not np.all(np.isfinite(a)) or not np.all(a > 0):
         raise ValueError("v_threshold: every threshold must be finite and > 0")
+    if float(a.max()) > MAX_THRESHOLD:
+        raise ValueError(
+            f"v_threshold: must lie in (0, 3e38] (float32 state), got {float(a.max()):g}"
+        )
     return a
 
 
@@ -164,7 +168,7 @@ class STDISpec(_ArrayEq, NeuronSpec):
             raise TypeError(f"rounding: must be a bool, got {type(self.rounding).__name__}")
         object.__setattr__(self, "rounding", bool(self.rounding))
         object.__setattr__(self, "negative_slope", _slope(self.negative_slope))
-        object.__setattr__(self, "start", _int(self.start, "start", 0))
+        object.__setattr__(self, "start", _int(self.start, "start", 0, 2**31 - 1))
 
     @property
     def D(self) -> int:
@@ -213,7 +217,7 @@ class MaxGateSpec(_ArrayEq, NeuronSpec):
                 raise ValueError(f"count: every value must lie in [1, kernel={K}]")
             object.__setattr__(self, "count", c)
         object.__setattr__(self, "signed", bool(self.signed))
-        object.__setattr__(self, "start", _int(self.start, "start", 0))
+        object.__setattr__(self, "start", _int(self.start, "start", 0, 2**31 - 1))
 
     def engine(self, n: int) -> EngineCall:
         c = self.count

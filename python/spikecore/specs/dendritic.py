@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
-from ._base import EngineCall, NeuronSpec, finite, param
+from ._base import MAX_VALUE, EngineCall, NeuronSpec, finite, param
 
 __all__ = ["Branches", "DendriticSpec", "BRANCH_FNS", "BRANCH_KEYS"]
 
@@ -65,6 +65,11 @@ class Branches:
             b = np.ascontiguousarray(b, np.float32).reshape(-1)
             if not np.all(np.isfinite(b)):
                 raise ValueError("branch_bias: contains NaN or infinite values")
+            if b.size and float(np.abs(b).max()) > MAX_VALUE:
+                raise ValueError(
+                    f"branch_bias: values must lie in [-1e30, 1e30] (float32 state), got "
+                    f"{float(np.abs(b).max()):g}"
+                )
             object.__setattr__(self, "branch_bias", b)
         if K == 1 and (b is not None or d != 0.0):
             raise ValueError("branches: branch_bias and branch_decay need branches >= 2")
