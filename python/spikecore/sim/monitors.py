@@ -242,6 +242,7 @@ class MonitorsMixin:
             raise ValueError(f"every: must be >= dt, got {every}")
         r = self._c.record_state(P.index, [VARIABLES[v] for v in variables], idx.tolist(), k)
         m = StateMonitor(self, r, P, variables, idx)
+        m.every = k  # steps between rows (the memory check of run)
         self.state_monitors.append(m)
         return m
 

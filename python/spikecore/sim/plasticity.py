@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from spikecore.sim._validate import _finite, _float_array, _idle, _int, _steps, _value
+from spikecore.sim._validate import _finite, _float_array, _idle, _int, _memory, _steps, _value
 
 
 class PlasticityMixin:
@@ -59,6 +59,7 @@ class PlasticityMixin:
         count = _int(count, "count")
         if count < 0:
             raise ValueError(f"count: must be >= 0, got {count}")
+        _memory(count * 32.0, "count", f"{count} new synapses")  # the core's check, before int64
         weight = _value(weight, "weight")
         d = _finite(self._delay(delay), "delay")
         if method == "random":

@@ -196,7 +196,8 @@ class PopulationsMixin:
         K = p["kernel"] if model == "max_gate" else p.get("branches", 1)
         # the core's estimate (engine/internal.hpp) plus the staging arrays of spec.engine(n)
         each = "kernel candidates" if model == "max_gate" else "branches"
-        _memory(n * (48.0 + 16.0) + n * K * 12.0, "n", f"{n} neurons x {K} {each}")
+        what = f"{n} neurons" + (f" x {K} {each}" if K > 1 else "")
+        _memory(n * (48.0 + 16.0) + n * K * 12.0, "n", what)
         idx = _models.add(self._c, n, spec, name)
         pop = Population(self, idx, n, name, model, K)
         self.populations.append(pop)

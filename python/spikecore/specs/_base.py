@@ -83,9 +83,8 @@ def finite(value: Any, name: str, limit: float = MAX_VALUE) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{name}: must be finite, got {value}")
     if abs(value) > limit:
-        raise ValueError(
-            f"{name}: must lie in [-{limit:g}, {limit:g}] (float32 state), got {value:g}"
-        )
+        lim = f"{limit:.0e}".replace("e+", "e")  # 1e30, 3e38
+        raise ValueError(f"{name}: must lie in [-{lim}, {lim}] (float32 state), got {value:g}")
     return value
 
 

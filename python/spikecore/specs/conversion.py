@@ -55,13 +55,13 @@ def _theta(value: Any) -> Union[float, np.ndarray]:
     """A threshold > 0: a number or one per neuron (float32 array)."""
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         v = finite(value, "v_threshold", MAX_THRESHOLD)
-        if not v > 0:
-            raise ValueError(f"v_threshold: must be > 0, got {v:g}")
+        if not np.float32(v) > 0:  # > 0 also after the float32 narrowing
+            raise ValueError(f"v_threshold: must be > 0 (in float32), got {v:g}")
         return v
     a = np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value)
     if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
         raise TypeError(f"v_threshold: expected numbers, got dtype {a.dtype}")
-    a = a.astype(np.float32).reshape(-1)
+    a = a.astype(np.float64).reshape(-1)  # checked before the float32 narrowing
     if a.size == 0:
         raise ValueError("v_threshold: is empty")
     if not np.all(np.isfinite(a)) or not np.all(a > 0):
@@ -69,6 +69,11 @@ def _theta(value: Any) -> Union[float, np.ndarray]:
     if float(a.max()) > MAX_THRESHOLD:
         raise ValueError(
             f"v_threshold: must lie in (0, 3e38] (float32 state), got {float(a.max()):g}"
+        )
+    a = a.astype(np.float32)
+    if not np.all(a > 0):  # below float32's smallest subnormal
+        raise ValueError(
+            "v_threshold: every threshold must be > 0 in float32, got one that rounds to 0"
         )
     return a
 
