@@ -143,8 +143,8 @@ TEST_CASE("sizes above the memory limit throw memory_error before allocating") {
     return false;
   };
   CHECK(is_memory_error([&] { net.add_lif(int32_t(1) << 30, p, "huge"); }));
-  CHECK(is_memory_error(
-      [&] { net.connect(a, a, ConnRule::FixedIndegree, 1e9, w, d, true, true); }));
+  CHECK(
+      is_memory_error([&] { net.connect(a, a, ConnRule::FixedIndegree, 1e9, w, d, true, true); }));
   const int32_t b = net.add_lif(1 << 18, p, "b");
   d.a = 6553.5;  // 65535 slots x 2**18 targets: 64 GiB
   CHECK(is_memory_error([&] { net.connect(a, b, ConnRule::FixedIndegree, 1, w, d, true, true); }));

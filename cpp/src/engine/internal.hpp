@@ -42,8 +42,8 @@ inline void require_population_memory(int64_t n, int64_t targets, std::string_vi
 inline void require_ring_memory(double slots, int64_t targets, int32_t receptors,
                                 std::string_view arg) {
   require_memory(slots * double(targets) * receptors * 4.0, arg,
-                 "a delay ring of " + count_str(slots) + " steps x " +
-                     count_str(double(targets)) + " targets");
+                 "a delay ring of " + count_str(slots) + " steps x " + count_str(double(targets)) +
+                     " targets");
 }
 
 [[noreturn]] inline void throw_past_time(int64_t now) {

@@ -30,7 +30,8 @@ int64_t Network::prune_threshold(int32_t j, double threshold) {
 int64_t Network::regrow_random(int32_t j, int64_t count, double weight, double delay_ms) {
   require_index(j, int64_t(projs_.size()), "projection");
   require(count >= 0, "count", "must be >= 0");
-  require_memory(double(count) * kSynapseBytes, "count", count_str(double(count)) + " new synapses");
+  require_memory(double(count) * kSynapseBytes, "count",
+                 count_str(double(count)) + " new synapses");
   require_finite(weight, "weight");
   const uint16_t d = delay_steps(delay_ms, "delay");
   Projection& pj = projs_[size_t(j)];
@@ -52,7 +53,8 @@ int64_t Network::regrow_scores(int32_t j, int64_t count, const float* scores, do
                                double delay_ms) {
   require_index(j, int64_t(projs_.size()), "projection");
   require(count >= 0, "count", "must be >= 0");
-  require_memory(double(count) * kSynapseBytes, "count", count_str(double(count)) + " new synapses");
+  require_memory(double(count) * kSynapseBytes, "count",
+                 count_str(double(count)) + " new synapses");
   require_finite(weight, "weight");
   const uint16_t d = delay_steps(delay_ms, "delay");
   Projection& pj = projs_[size_t(j)];
