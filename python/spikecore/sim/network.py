@@ -280,9 +280,10 @@ class Network(
         exactly where the first stopped.
 
         The core runs with the GIL released, in chunks of ``chunk`` ms of biological time;
-        between chunks Ctrl-C stops the run cleanly (the network stays consistent at the end
-        of a step) and a tqdm progress bar advances (``progress=None``: shown for runs longer
-        than 10 s of biological time).
+        between chunks a tqdm progress bar advances (``progress=None``: shown for runs longer
+        than 10 s of biological time). Ctrl-C is held until the chunk ends, then raised as
+        KeyboardInterrupt: the network stops at a step boundary with every scheduled change of
+        that step either done or still due, so continuing gives the uninterrupted run.
         """
         duration = _finite(duration, "duration")
         if duration < 0:
