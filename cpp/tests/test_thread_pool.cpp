@@ -112,9 +112,12 @@ TEST_CASE("run() from a second thread while a job runs throws, and the first job
 TEST_CASE("parallel_blocks covers every element once, for any thread count") {
   for (int t : {1, 2, 4}) {
     std::vector<int> hits(1000, 0);
-    train::parallel_blocks(t, 1000, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) ++hits[size_t(i)];
-    }, 16);
+    train::parallel_blocks(
+        t, 1000,
+        [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) ++hits[size_t(i)];
+        },
+        16);
     int bad = 0;
     for (int h : hits) bad += h != 1;
     CHECK(bad == 0);
@@ -170,9 +173,12 @@ TEST_CASE("a team whose threads cannot start throws, joins what started, and the
     pool.run([&](int) { count.fetch_add(1); });
     CHECK(count.load() == 3);
     std::vector<int> hits(4096, 0);
-    train::parallel_blocks(3, 4096, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) ++hits[size_t(i)];
-    }, 16);
+    train::parallel_blocks(
+        3, 4096,
+        [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) ++hits[size_t(i)];
+        },
+        16);
     int bad = 0;
     for (int h : hits) bad += h != 1;
     CHECK(bad == 0);
