@@ -80,8 +80,9 @@ def _model(seed: int) -> torch.nn.Module:
     )
 
 
-def _train_step(seed: int, T: int = 40, B: int = 6):
-    model = _model(seed)
+def _train_step(seed: int, model: torch.nn.Module, T: int = 40, B: int = 6):
+    """Forward + backward of ``model`` (built beforehand: module initialisation draws from torch's
+    global generator, which threads share) on data of its own generator."""
     g = torch.Generator().manual_seed(100 + seed)
     x = (torch.rand(T, B, 24, generator=g) < 0.3).float()
     y = torch.randint(0, 5, (B,), generator=g)
@@ -93,18 +94,20 @@ def _train_step(seed: int, T: int = 40, B: int = 6):
 
 def test_independent_models_in_parallel_equal_serial():
     seeds = list(range(WORKERS))
-    serial = [_train_step(s) for s in seeds]
+    serial = [_train_step(s, _model(s)) for s in seeds]
+    models = [_model(s) for s in seeds]
     with ThreadPoolExecutor(WORKERS) as ex:
-        parallel = list(ex.map(_train_step, seeds))
+        parallel = list(ex.map(_train_step, seeds, models))
     for a, b in zip(serial, parallel):
         assert len(a) == len(b) > 5
         assert all(torch.equal(x, y) for x, y in zip(a, b))
 
 
 def test_engine_and_training_at_the_same_time_equal_serial():
-    serial = (_brunel_run(7), _train_step(7))
+    serial = (_brunel_run(7), _train_step(7, _model(7)))
+    model = _model(7)
     with ThreadPoolExecutor(2) as ex:
-        fa, fb = ex.submit(_brunel_run, 7), ex.submit(_train_step, 7)
+        fa, fb = ex.submit(_brunel_run, 7), ex.submit(_train_step, 7, model)
         net_res, nn_res = fa.result(), fb.result()
     assert _equal(serial[0], net_res)
     assert all(torch.equal(x, y) for x, y in zip(serial[1], nn_res))
