@@ -75,8 +75,8 @@ void Network::restore_spikes(int32_t r, const int64_t* step, const int32_t* id, 
   sr.id.assign(id, id + n);
 }
 
-void Network::restore_state_record(int32_t r, int64_t start, const int64_t* steps,
-                                   int64_t n_steps, const float* data, int64_t n_data) {
+void Network::restore_state_record(int32_t r, int64_t start, const int64_t* steps, int64_t n_steps,
+                                   const float* data, int64_t n_data) {
   StateRecord& sr = state_record(r);
   require(start >= 0 && start <= step_, "start", "must lie in [0, step]");
   require(n_steps >= 0 && n_data == n_steps * int64_t(sr.vars.size() * sr.idx.size()), "data",
