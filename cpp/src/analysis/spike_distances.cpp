@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "spikecore/core/errors.hpp"
+#include "spikecore/core/thread_pool.hpp"
 
 namespace spikecore::analysis {
 
@@ -305,7 +306,15 @@ void distance_matrix(Metric metric, const double* times, const long long* offset
     return;
   }
   std::vector<std::thread> pool;
-  for (std::size_t w = 0; w < workers; ++w) pool.emplace_back(rows, w, workers);
+  pool.reserve(workers);
+  try {
+    for (std::size_t w = 0; w < workers; ++w) pool.emplace_back(rows, w, workers);
+  } catch (const std::exception& e) {
+    // join the rows already started (a joinable std::thread's destructor terminates), then report
+    const std::size_t started = pool.size();
+    for (auto& t : pool) t.join();
+    throw thread_start_error(int(workers), started, e);
+  }
   for (auto& t : pool) t.join();
 }
 

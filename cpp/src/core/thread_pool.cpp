@@ -1,21 +1,43 @@
 #include "spikecore/core/thread_pool.hpp"
 
+#include <string>
+
 #include "spikecore/core/errors.hpp"
 
 namespace spikecore {
 
-ThreadPool::ThreadPool(int n_threads) : n_(n_threads) {
-  if (n_threads < 1) throw value_error("n_threads: must be >= 1, got " + std::to_string(n_threads));
-  for (int r = 1; r < n_; ++r) threads_.emplace_back([this, r] { worker(r); });
+std::runtime_error thread_start_error(int n_threads, size_t started, const std::exception& why) {
+  return std::runtime_error(
+      "n_threads: could not start thread " + std::to_string(started + 1) + " of " +
+      std::to_string(n_threads) + " (" + why.what() +
+      "): the process's thread limit (ulimit -u, RLIMIT_NPROC) or memory is exhausted; "
+      "use fewer threads");
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::ThreadPool(int n_threads) : n_(n_threads) {
+  if (n_threads < 1) throw value_error("n_threads: must be >= 1, got " + std::to_string(n_threads));
+  threads_.reserve(size_t(n_ - 1));
+  try {
+    for (int r = 1; r < n_; ++r) threads_.emplace_back([this, r] { worker(r); });
+  } catch (const std::exception& e) {
+    // The destructor does not run for a half-built pool: stop and join the members already
+    // started (else their std::thread objects would terminate the process), then report.
+    const size_t started = threads_.size() + 1;
+    stop_and_join();
+    throw thread_start_error(n_, started, e);
+  }
+}
+
+ThreadPool::~ThreadPool() { stop_and_join(); }
+
+void ThreadPool::stop_and_join() {
   {
     std::lock_guard<std::mutex> lk(mu_);
     stop_ = true;
   }
   cv_start_.notify_all();
   for (auto& t : threads_) t.join();
+  threads_.clear();
 }
 
 void ThreadPool::worker(int rank) {
@@ -43,6 +65,16 @@ void ThreadPool::worker(int rank) {
 }
 
 void ThreadPool::run(const std::function<void(int)>& f) {
+  // One job at a time: a second caller (the object that owns the team used from two threads at
+  // once) would overwrite the job under the first one's members and hang or corrupt it.
+  if (in_run_.exchange(true, std::memory_order_acquire))
+    throw std::runtime_error(
+        "thread team: busy with a job from another thread (an object was used from two threads "
+        "at once)");
+  struct Release {
+    std::atomic<bool>& flag;
+    ~Release() { flag.store(false, std::memory_order_release); }
+  } release{in_run_};
   if (n_ == 1) {
     f(0);
     return;

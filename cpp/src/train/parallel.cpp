@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "spikecore/core/errors.hpp"
+#include "spikecore/core/thread_pool.hpp"
 #include "spikecore/train/kernels.hpp"
 
 namespace spikecore::train {
@@ -22,16 +23,17 @@ namespace {
 class ChunkTeam {
  public:
   explicit ChunkTeam(int n_threads) : n_threads_(n_threads) {
-    for (int r = 1; r < n_threads; ++r) threads_.emplace_back([this] { worker(); });
-  }
-  ~ChunkTeam() {
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      stop_ = true;
+    threads_.reserve(size_t(n_threads > 1 ? n_threads - 1 : 0));
+    try {
+      for (int r = 1; r < n_threads; ++r) threads_.emplace_back([this] { worker(); });
+    } catch (const std::exception& e) {
+      // no destructor for a half-built team: join what started (ThreadPool does the same)
+      const size_t started = threads_.size() + 1;
+      stop_and_join();
+      throw thread_start_error(n_threads, started, e);
     }
-    cv_.notify_all();
-    for (auto& t : threads_) t.join();
   }
+  ~ChunkTeam() { stop_and_join(); }
   ChunkTeam(const ChunkTeam&) = delete;
   ChunkTeam& operator=(const ChunkTeam&) = delete;
   int size() const { return n_threads_; }
@@ -61,6 +63,16 @@ class ChunkTeam {
   }
 
  private:
+  void stop_and_join() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+
   void work(uint32_t g, const std::function<void(int64_t)>* f, int64_t n_chunks) {
     for (;;) {
       uint64_t cur = next_.load(std::memory_order_acquire);

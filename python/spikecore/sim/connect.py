@@ -58,6 +58,7 @@ class Projection:
         return int(self.net._c.proj_info(self.index)[4])
 
     @property
+    @_idle
     def memory_bytes(self) -> int:
         """Bytes the projection's synapse matrix and delays occupy in the core."""
         return int(self.net._c.proj_info(self.index)[5])

@@ -21,6 +21,7 @@ The parts live next to this module, one concern each (the facade below composes 
 from __future__ import annotations
 
 import numbers
+import signal
 import threading
 from typing import Any, Dict, List, Optional
 
@@ -54,6 +55,38 @@ __all__ = [
     "RateMonitor",
     "PoissonInput",
 ]
+
+
+class _HeldInterrupt:
+    """Holds Ctrl-C (SIGINT) back during :meth:`Network._advance` until :meth:`check`, which is
+    called at the end of each chunk: a KeyboardInterrupt then never lands between a schedule's
+    prune and its regrow (or any two core calls of a chunk), so an interrupted run continues
+    exactly like an uninterrupted one. Only in the main thread (where Python runs signal
+    handlers) and only while SIGINT has Python's default handler; otherwise a no-op."""
+
+    def __enter__(self) -> "_HeldInterrupt":
+        self.hit = False
+        self.old: Any = None
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
+            self.old = signal.signal(signal.SIGINT, self._held)
+        return self
+
+    def _held(self, signum: int, frame: Any) -> None:
+        self.hit = True
+
+    def check(self) -> None:
+        if self.hit:
+            self.hit = False
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.old is not None:
+            signal.signal(signal.SIGINT, self.old)
+        if self.hit and exc[0] is None:  # a Ctrl-C during the last chunk: raised now
+            raise KeyboardInterrupt
 
 
 class Network(
@@ -162,6 +195,7 @@ class Network(
         return self._c.n_threads
 
     @n_threads.setter
+    @_idle  # replaces the engine's thread team: never while it runs
     def n_threads(self, n: int) -> None:
         self._c.n_threads = _threads(n)
 
@@ -171,6 +205,7 @@ class Network(
         return self._c.events
 
     @property
+    @_idle
     def memory_bytes(self) -> int:
         """Bytes held by connectivity and delay rings (of this rank, when split by ``comm``)."""
         return self._c.memory_bytes
@@ -240,9 +275,10 @@ class Network(
         exactly where the first stopped.
 
         The core runs with the GIL released, in chunks of ``chunk`` ms of biological time;
-        between chunks Ctrl-C stops the run cleanly (the network stays consistent at the end
-        of a step) and a tqdm progress bar advances (``progress=None``: shown for runs longer
-        than 10 s of biological time).
+        between chunks a tqdm progress bar advances (``progress=None``: shown for runs longer
+        than 10 s of biological time). Ctrl-C is held until the chunk ends, then raised as
+        KeyboardInterrupt: the network stops at a step boundary with every scheduled change of
+        that step either done or still due, so continuing gives the uninterrupted run.
         """
         duration = _finite(duration, "duration")
         if duration < 0:
@@ -296,17 +332,19 @@ class Network(
         chunks at their steps); ``bar``: a tqdm bar (ms) or None."""
         end = self.step + n
         try:
-            while self.step < end:
+            with _HeldInterrupt() as ctrl_c:
+                while self.step < end:
+                    self._apply_schedules()
+                    stop = min(end, self.step + chunk_steps)
+                    for s in self._schedules:
+                        if self.step < s["next"] < stop:
+                            stop = s["next"]
+                    before = self.step
+                    self._c.run(stop - self.step)
+                    if bar is not None:
+                        bar.update((self.step - before) * self.dt)
+                    ctrl_c.check()  # the only place a Ctrl-C stops the run
                 self._apply_schedules()
-                stop = min(end, self.step + chunk_steps)
-                for s in self._schedules:
-                    if self.step < s["next"] < stop:
-                        stop = s["next"]
-                before = self.step
-                self._c.run(stop - self.step)
-                if bar is not None:
-                    bar.update((self.step - before) * self.dt)
-            self._apply_schedules()
         finally:
             if bar is not None:
                 bar.close()

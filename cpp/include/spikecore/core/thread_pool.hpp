@@ -12,20 +12,30 @@
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
 namespace spikecore {
 
+// The error for a thread team whose members could not all be started (std::thread threw, e.g.
+// EAGAIN under the process's thread limit RLIMIT_NPROC or its memory limit): a runtime_error
+// (RuntimeError in Python) naming n_threads, how many started and why. The team has stopped and
+// joined the members it had started, so nothing is left running.
+std::runtime_error thread_start_error(int n_threads, size_t started, const std::exception& why);
+
 class ThreadPool {
  public:
+  // Starts n_threads - 1 worker threads; throws thread_start_error (nothing left running) if
+  // one cannot be started.
   explicit ThreadPool(int n_threads = 1);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int size() const { return n_; }
-  // Run f(rank) on all members; rethrows the first exception raised by any member.
+  // Run f(rank) on all members; rethrows the first exception raised by any member. One job at a
+  // time: a call while another thread's run() is in progress throws std::runtime_error.
   void run(const std::function<void(int)>& f);
   // Called by all members inside run(): waits until every member has arrived.
   void barrier();
@@ -39,6 +49,7 @@ class ThreadPool {
 
  private:
   void worker(int rank);
+  void stop_and_join();
 
   int n_;
   std::vector<std::thread> threads_;
@@ -49,6 +60,7 @@ class ThreadPool {
   int running_ = 0;
   bool stop_ = false;
   std::exception_ptr error_;
+  std::atomic<bool> in_run_{false};
   // barrier: spins first, then yields, then sleeps on a condition variable, so that waiting
   // threads give their core away on a busy machine
   alignas(64) std::atomic<int> arrived_{0};
