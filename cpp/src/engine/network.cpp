@@ -149,10 +149,18 @@ void Network::thread_block(int32_t n, int b, int64_t& lo, int64_t& hi) const {
 int32_t Network::window_begin(int64_t n_steps) {
   require(n_steps >= 0, "n_steps", "must be >= 0");
   require(win_n_ == 0, "n_steps", "the previous window was updated but not delivered");
+  window_abandon();
   prepare(n_steps);
   win_end_ = step_ + n_steps;
   win_idx_ = 0;
   return window_;
+}
+
+void Network::set_window(int32_t w) {
+  require(win_n_ == 0, "window", "the previous window was updated but not delivered");
+  require(w >= 1 && w <= window_, "window",
+          "must be in [1, " + std::to_string(window_) + "] (no spike may land inside its window)");
+  window_ = w;
 }
 
 int32_t Network::window_update(std::vector<int32_t>& ids, std::vector<int32_t>& counts) {
@@ -224,8 +232,33 @@ void Network::window_deliver(const int32_t* ids, int64_t n_ids, const int32_t* c
         l.off.push_back(int32_t(l.v.size()));
         x += c;
       }
+  end_window(par);
+}
+
+void Network::window_abandon() {
+  require(win_n_ == 0, "window", "the current window was updated but not delivered");
+  for (auto& r : state_recs_) {
+    const size_t rows =
+        size_t(std::lower_bound(r.step.begin(), r.step.end(), step_) - r.step.begin());
+    r.step.resize(rows);
+    r.data.resize(rows * r.vars.size() * r.idx.size());
+  }
+  for (auto& r : rate_recs_)
+    if (int64_t(r.count.size()) > step_ - r.start)
+      r.count.resize(size_t(std::max<int64_t>(0, step_ - r.start)));
+  win_end_ = step_;
+}
+
+void Network::window_finish() {
+  require(win_n_ > 0, "window", "no window waits for its delivery");
+  require(part_size_ == 1, "window",
+          "a rank of several holds only its own spikes: the window needs the exchange");
+  end_window(int(win_idx_ & 1));
+}
+
+void Network::end_window(int par) {
   const int T = pool_->size();
-  const int64_t w0 = step_;
+  const int64_t w0 = step_, wn = win_n_;
   pool_->run([&](int rank) { deliver_phase(rank, par, w0, wn); });
   for (int r = 0; r < T; ++r) {
     events_ += thread_events_[size_t(r) * kPad];
