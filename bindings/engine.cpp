@@ -80,6 +80,7 @@ void bind_engine(nb::module_ m) {
       .def_prop_rw("n_threads", &Network::n_threads, &Network::set_n_threads)
       .def_prop_rw("events", &Network::events, &Network::set_events)
       .def_prop_ro("memory_bytes", &Network::memory_bytes)
+      .def_prop_ro("memory_parts", &Network::memory_parts)
       .def_prop_ro("max_delay_steps", &Network::max_delay_steps)
       .def_prop_ro("n_populations", &Network::n_populations)
       .def_prop_ro("n_projections", &Network::n_projections)

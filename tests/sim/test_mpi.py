@@ -136,6 +136,8 @@ def plastic(n_threads: int, comm) -> dict:
     out = {f"c_{k}": v for k, v in snapshot(net, E, mons).items()}
     out["counts"] = np.array(counts)
     out["nnz"] = np.array([pj.nnz for pj in net.projections])
+    parts = list(net.memory_parts.values())  # this rank's
+    out["memory_parts"] = np.array(parts if comm is None else comm.allgather(parts))
     return out
 
 
@@ -211,7 +213,14 @@ def test_prune_regrow_across_ranks_as_in_one_process(tmp_path, threads):
     assert ref["counts"].min() > 0 and ref["c_sE_ids"].size > 50
     out = tmp_path / "plastic.npz"
     run_mpi_ok(2, "plastic", str(threads), str(out))
+    one = ref.pop("memory_parts")  # synapses, rings, state, monitors, inputs
     assert_same(out, ref)
+    with np.load(out) as z:
+        per_rank = z["memory_parts"]
+    assert per_rank.shape == (2, 5)
+    assert (per_rank[:, 0] < 0.7 * one[0]).all()  # each rank holds about half the synapses
+    # replicated: the neuron state, and the monitors (every rank records the whole raster)
+    assert (per_rank[:, 2] == one[2]).all() and (per_rank[:, 3] > 0.6 * one[3]).all()
 
 
 class InterruptingComm:

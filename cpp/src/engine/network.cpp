@@ -58,6 +58,29 @@ size_t Network::memory_bytes() const {
   return b;
 }
 
+std::vector<int64_t> Network::memory_parts() const {
+  auto bytes = [](const auto& v) { return int64_t(v.capacity() * sizeof(v[0])); };
+  std::vector<int64_t> b(5, 0);
+  for (const auto& pj : projs_) b[0] += int64_t(pj.m.memory_bytes()) + bytes(pj.bounds);
+  for (const auto& p : pops_) {
+    b[1] += int64_t(p.ring.memory_bytes());
+    b[2] += int64_t(p.s.size()) * 16 + bytes(p.a) + bytes(p.br.u) + bytes(p.br.bias) +
+            bytes(p.ce.c) + bytes(p.ce.lam) + bytes(p.ce.one_m_lam) + bytes(p.conv.theta) +
+            bytes(p.conv.spike_w) + bytes(p.conv.count);
+    b[4] += bytes(p.i_const) + bytes(p.i_steps) + bytes(p.ev_step) + bytes(p.ev_id) +
+            bytes(p.ev_w) + bytes(p.src_step) + bytes(p.src_id) + bytes(p.src_rate) +
+            bytes(p.src_thr);
+  }
+  for (const auto& r : spike_recs_) b[3] += bytes(r.step) + bytes(r.id);
+  for (const auto& r : state_recs_) b[3] += bytes(r.step) + bytes(r.data);
+  for (const auto& r : rate_recs_) b[3] += bytes(r.count);
+  for (const auto& in : poisson_) b[4] += bytes(in.thr);
+  for (const auto& par : spikes_)
+    for (const auto& pop : par)
+      for (const auto& l : pop) b[4] += bytes(l.v) + bytes(l.off);
+  return b;
+}
+
 // ----------------------------------------------------------------------------------- running
 
 void Network::prepare(int64_t n_steps) {

@@ -162,6 +162,11 @@ class Network {
   int64_t events() const { return events_; }
   void set_events(int64_t e) { events_ = e; }
   size_t memory_bytes() const;
+  // Bytes by part (capacities): [0] synapses (matrices, row bounds), [1] delay rings, [2] neuron
+  // state, [3] monitors (recorded spikes, states, rates), [4] inputs (currents, events, source
+  // schedules, Poisson tables, spike buffers). On a partitioned network only [0] falls with the
+  // ranks; the others are held whole by every rank.
+  std::vector<int64_t> memory_parts() const;
 
   // --- distributed runs (several processes; the Python layer exchanges the spikes) ---------
   // This process is rank `rank` of `n_ranks`: it owns the neurons ThreadPool::block_range(n,
