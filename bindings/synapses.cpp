@@ -93,10 +93,10 @@ void bind_synapses(nb::module_ m) {
              uint64_t seed, uint64_t step, int32_t post_per_pre) {
             return s.regrow_random(count, weight, delay, aut, mult, seed, step, post_per_pre);
           },
-          nb::arg("count"),
-           nb::arg("weight") = 0.f, nb::arg("delay") = 1, nb::arg("allow_autapses") = true,
-           nb::arg("allow_multapses") = false, nb::arg("seed") = 0, nb::arg("step") = 0,
-           nb::arg("post_per_pre") = 1, nb::call_guard<nb::gil_scoped_release>())
+          nb::arg("count"), nb::arg("weight") = 0.f, nb::arg("delay") = 1,
+          nb::arg("allow_autapses") = true, nb::arg("allow_multapses") = false, nb::arg("seed") = 0,
+          nb::arg("step") = 0, nb::arg("post_per_pre") = 1,
+          nb::call_guard<nb::gil_scoped_release>())
       .def(
           "regrow_top_scores",
           [](SynapseMatrix& s, int64_t count,

@@ -251,7 +251,8 @@ void check_split_equals_whole(const std::function<int64_t(SynapseMatrix&, const 
   std::vector<RankSplit> splits(static_cast<size_t>(R));
   ThreadRanks tr(R);
   for (int r = 0; r < R; ++r) {
-    const int32_t lo = int32_t(int64_t(n_post) * r / R), hi = int32_t(int64_t(n_post) * (r + 1) / R);
+    const int32_t lo = int32_t(int64_t(n_post) * r / R),
+                  hi = int32_t(int64_t(n_post) * (r + 1) / R);
     Triplets mine;
     for (size_t k = 0; k < t.pre.size(); ++k)
       if (t.post[k] >= lo && t.post[k] < hi) {
@@ -284,8 +285,7 @@ TEST_CASE("prune and regrow split across ranks decide as the whole matrix") {
       check_split_equals_whole(
           [](SynapseMatrix& m, const RankSplit& s) { return m.prune_smallest(0.37, s); }, q, R);
       check_split_equals_whole(
-          [](SynapseMatrix& m, const RankSplit& s) { return m.prune_random(0.41, 9, 4, s); }, q,
-          R);
+          [](SynapseMatrix& m, const RankSplit& s) { return m.prune_random(0.41, 9, 4, s); }, q, R);
       check_split_equals_whole(
           [](SynapseMatrix& m, const RankSplit& s) {
             return m.regrow_random(150, 0.25f, 3, false, false, 5, 2, 1, s);

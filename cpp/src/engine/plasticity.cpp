@@ -28,8 +28,7 @@ RankSplit split_of(const Network& net, const Projection& pj, const Network::Rank
 }
 }  // namespace
 
-int64_t Network::prune_fraction(int32_t j, double fraction, bool random,
-                                const RankReduce& reduce) {
+int64_t Network::prune_fraction(int32_t j, double fraction, bool random, const RankReduce& reduce) {
   require_index(j, int64_t(projs_.size()), "projection");
   Projection& pj = projs_[size_t(j)];
   require_probability(fraction, "fraction");
@@ -77,8 +76,9 @@ int64_t Network::regrow_scores(int32_t j, int64_t count, const float* scores, do
   Projection& pj = projs_[size_t(j)];
   const RankSplit split = split_of(*this, pj, reduce);
   const bool aut = pj.allow_autapses || pj.pre != pj.post;
-  const int64_t k = pj.m.regrow_top_scores(count, scores, float(weight), d, aut,
-                                           population(pj.post).br.K, split);  // autapse = all branches
+  const int64_t k =
+      pj.m.regrow_top_scores(count, scores, float(weight), d, aut, population(pj.post).br.K,
+                             split);  // autapse = all branches
   pop_ref(pj.post).ring.grow(int32_t(d) + 1, step_);
   pj.dirty = true;
   return k;

@@ -399,8 +399,7 @@ void SynapseMatrix::insert(const int32_t* pre, const int32_t* post, const float*
 
 int64_t SynapseMatrix::regrow_random(int64_t count, float weight, uint16_t delay,
                                      bool allow_autapses, bool allow_multapses, uint64_t seed,
-                                     uint64_t step, int32_t post_per_pre,
-                                     const RankSplit& split) {
+                                     uint64_t step, int32_t post_per_pre, const RankSplit& split) {
   require(count >= 0, "count", "must be >= 0");
   require(post_per_pre >= 1, "post_per_pre", "must be >= 1");
   const int32_t K = post_per_pre;  // autapse: pre == post / K (compartments of one neuron)
@@ -500,8 +499,8 @@ int64_t SynapseMatrix::regrow_random(int64_t count, float weight, uint16_t delay
 }
 
 int64_t SynapseMatrix::regrow_top_scores(int64_t count, const float* scores, float weight,
-                                         uint16_t delay, bool allow_autapses,
-                                         int32_t post_per_pre, const RankSplit& split) {
+                                         uint16_t delay, bool allow_autapses, int32_t post_per_pre,
+                                         const RankSplit& split) {
   require(count >= 0, "count", "must be >= 0");
   require(post_per_pre >= 1, "post_per_pre", "must be >= 1");
   require_finite(weight, "weight");

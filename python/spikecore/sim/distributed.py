@@ -23,7 +23,7 @@ The window is the shortest delay over all ranks (each rank holds only its target
 Structural plasticity (``prune``, ``regrow``, schedules) gives the single-process result: each
 rank holds its target columns of a projection's matrix, and ``SynapseMatrix`` decides as for the
 whole matrix given the sum and exclusive scan over the ranks of a few int64 vectors
-(:meth:`DistributedCore._reduce`: ``Allreduce`` / ``Exscan``).
+(``DistributedCore._reduce``: ``Allreduce`` / ``Exscan``).
 
 Collectives (every rank must call them, as for any MPI program): :meth:`Network.run`,
 ``get_state``, ``Projection.to_coo`` / ``weights`` / ``nnz``, ``prune`` / ``regrow``,

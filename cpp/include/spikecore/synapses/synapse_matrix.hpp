@@ -105,8 +105,7 @@ class SynapseMatrix {
   int64_t prune_smallest(double fraction, const RankSplit& split = {});
   // Remove round(fraction * nnz) synapses chosen uniformly at random (selection sampling over
   // the positions in row order; every rank draws the whole sequence and keeps its part).
-  int64_t prune_random(double fraction, uint64_t seed, uint64_t step,
-                       const RankSplit& split = {});
+  int64_t prune_random(double fraction, uint64_t seed, uint64_t step, const RankSplit& split = {});
   // Remove every synapse with |weight| < threshold.
   int64_t prune_below(float threshold);
   // Remove the synapses whose flag is nonzero (flags indexed by position in row order, nnz long).
