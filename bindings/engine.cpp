@@ -6,6 +6,7 @@
 
 #include "bindings.hpp"
 #include "spikecore/core/errors.hpp"
+#include "spikecore/core/memory.hpp"
 #include "spikecore/engine/network.hpp"
 
 using namespace spikecore;
@@ -71,6 +72,10 @@ LIFParams lif_params(double tau_m, double v_rest, double v_reset, double v_th, d
 }  // namespace
 
 void bind_engine(nb::module_ m) {
+  m.def("memory_limit", &memory_limit,
+        "Bytes one request may allocate (default: the physical memory); sizes derived from "
+        "arguments above it raise MemoryError before allocating.");
+  m.def("set_memory_limit", &set_memory_limit, nb::arg("bytes"));
   nb::class_<Network>(m, "Network")
       .def(nb::init<double, int, uint64_t, double>(), nb::arg("dt"), nb::arg("n_threads"),
            nb::arg("seed"), nb::arg("max_delay"))

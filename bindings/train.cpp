@@ -66,6 +66,25 @@ st::NeuronArgs<T> make_args(int64_t steps, int64_t n, const CArr<T>& beta, const
   return a;
 }
 
+// make_args for a [T, N] trace argument `x` named `name` (the first array of every neuron
+// kernel): checks it is 2-D and takes steps and n from its shape.
+template <typename T>
+st::NeuronArgs<T> trace_args(const CArr<T>& x, const char* name, const CArr<T>& beta,
+                             const CArr<T>& drive, double v_th, double v_reset, bool soft,
+                             bool detach, int kind, double alpha, bool smooth, int n_threads) {
+  if (x.ndim() != 2) throw spikecore::value_error(std::string(name) + ": expected [T, N]");
+  return make_args<T>(x.shape(0), x.shape(1), beta, drive, v_th, v_reset, soft, detach, kind, alpha,
+                      smooth, n_threads);
+}
+
+// The per-neuron gradient outputs of a backward kernel: gv0, gbeta, gdrive, n each.
+template <typename T>
+void need_neuron_grads(int64_t n, const Arr<T>& gv0, const Arr<T>& gbeta, const Arr<T>& gdrive) {
+  need(gv0, size_t(n), "gv0");
+  need(gbeta, size_t(n), "gbeta");
+  need(gdrive, size_t(n), "gdrive");
+}
+
 template <typename T>
 void bind_dtype(nb::module_ m) {
   m.def(
@@ -73,10 +92,9 @@ void bind_dtype(nb::module_ m) {
       [](CArr<T> x, CArr<T> v0, CArr<T> beta, CArr<T> drive, CArr<T> eps, Arr<T> z, Arr<T> h,
          Arr<T> vT, Arr<uint8_t> bits, double v_th, double v_reset, bool soft, int kind,
          double alpha, bool smooth, int n_threads) {
-        if (x.ndim() != 2) throw spikecore::value_error("x: expected [T, N]");
-        const int64_t steps = x.shape(0), n = x.shape(1);
-        auto a = make_args<T>(steps, n, beta, drive, v_th, v_reset, soft, false, kind, alpha,
-                              smooth, n_threads);
+        auto a = trace_args<T>(x, "x", beta, drive, v_th, v_reset, soft, false, kind, alpha, smooth,
+                               n_threads);
+        const int64_t steps = a.steps, n = a.n;
         a.eps = opt(eps, x.size(), "eps");
         if (bits.size() != 0) {
           if (smooth) throw spikecore::value_error("bits: not available in smooth mode");
@@ -101,10 +119,9 @@ void bind_dtype(nb::module_ m) {
          CArr<uint8_t> bits, Arr<T> gx, Arr<T> gv0, Arr<T> gbeta, Arr<T> gdrive, double v_th,
          double v_reset, bool soft, bool detach, int kind, double alpha, bool smooth,
          int n_threads) {
-        if (h.ndim() != 2) throw spikecore::value_error("h: expected [T, N]");
-        const int64_t steps = h.shape(0), n = h.shape(1);
-        auto a = make_args<T>(steps, n, beta, drive, v_th, v_reset, soft, detach, kind, alpha,
-                              smooth, n_threads);
+        auto a = trace_args<T>(h, "h", beta, drive, v_th, v_reset, soft, detach, kind, alpha,
+                               smooth, n_threads);
+        const int64_t steps = a.steps, n = a.n;
         a.eps = opt(eps, h.size(), "eps");
         if (bits.size() != 0) {
           if (smooth || a.eps) throw spikecore::value_error("bits: not with smooth mode or eps");
@@ -115,9 +132,7 @@ void bind_dtype(nb::module_ m) {
         need(gz, h.size(), "gz");
         const T* gvt = opt(gvT, n, "gvT");
         need(gx, h.size(), "gx");
-        need(gv0, n, "gv0");
-        need(gbeta, n, "gbeta");
-        need(gdrive, n, "gdrive");
+        need_neuron_grads<T>(n, gv0, gbeta, gdrive);
         nb::gil_scoped_release r;
         st::lif_backward<T>(a, h.data(), v0.data(), gz.data(), gvt, gx.data(), gv0.data(),
                             gbeta.data(), gdrive.data());
@@ -132,10 +147,9 @@ void bind_dtype(nb::module_ m) {
       [](CArr<T> x, CArr<T> v0, CArr<T> a0, CArr<T> beta, CArr<T> drive, Arr<T> z, Arr<T> h,
          Arr<T> ap, Arr<T> vT, Arr<T> aT, double v_th, double v_reset, bool soft, double rho,
          double beta_a, int kind, double alpha, bool smooth, int n_threads) {
-        if (x.ndim() != 2) throw spikecore::value_error("x: expected [T, N]");
-        const int64_t steps = x.shape(0), n = x.shape(1);
-        auto a = make_args<T>(steps, n, beta, drive, v_th, v_reset, soft, false, kind, alpha,
-                              smooth, n_threads);
+        auto a = trace_args<T>(x, "x", beta, drive, v_th, v_reset, soft, false, kind, alpha, smooth,
+                               n_threads);
+        const int64_t n = a.n;
         a.rho = T(rho);
         a.beta_a = T(beta_a);
         need(v0, n, "v0");
@@ -159,10 +173,9 @@ void bind_dtype(nb::module_ m) {
          CArr<T> drive, Arr<T> gx, Arr<T> gv0, Arr<T> ga0, Arr<T> gbeta, Arr<T> gdrive, double v_th,
          double v_reset, bool soft, bool detach, double rho, double beta_a, int kind, double alpha,
          bool smooth, int n_threads) {
-        if (h.ndim() != 2) throw spikecore::value_error("h: expected [T, N]");
-        const int64_t steps = h.shape(0), n = h.shape(1);
-        auto a = make_args<T>(steps, n, beta, drive, v_th, v_reset, soft, detach, kind, alpha,
-                              smooth, n_threads);
+        auto a = trace_args<T>(h, "h", beta, drive, v_th, v_reset, soft, detach, kind, alpha,
+                               smooth, n_threads);
+        const int64_t n = a.n;
         a.rho = T(rho);
         a.beta_a = T(beta_a);
         need(ap, h.size(), "aprev");
@@ -171,10 +184,8 @@ void bind_dtype(nb::module_ m) {
         const T* gvt = opt(gvT, n, "gvT");
         const T* gat = opt(gaT, n, "gaT");
         need(gx, h.size(), "gx");
-        need(gv0, n, "gv0");
         need(ga0, n, "ga0");
-        need(gbeta, n, "gbeta");
-        need(gdrive, n, "gdrive");
+        need_neuron_grads<T>(n, gv0, gbeta, gdrive);
         nb::gil_scoped_release r;
         st::alif_backward<T>(a, h.data(), ap.data(), v0.data(), gz.data(), gvt, gat, gx.data(),
                              gv0.data(), ga0.data(), gbeta.data(), gdrive.data());
@@ -187,10 +198,9 @@ void bind_dtype(nb::module_ m) {
   m.def(
       "li_forward",
       [](CArr<T> x, CArr<T> v0, CArr<T> beta, CArr<T> drive, Arr<T> out, int n_threads) {
-        if (x.ndim() != 2) throw spikecore::value_error("x: expected [T, N]");
-        const int64_t steps = x.shape(0), n = x.shape(1);
         auto a =
-            make_args<T>(steps, n, beta, drive, 1.0, 0.0, false, false, 0, 1.0, false, n_threads);
+            trace_args<T>(x, "x", beta, drive, 1.0, 0.0, false, false, 0, 1.0, false, n_threads);
+        const int64_t n = a.n;
         need(v0, n, "v0");
         need(out, x.size(), "out");
         nb::gil_scoped_release r;
@@ -202,17 +212,14 @@ void bind_dtype(nb::module_ m) {
       "li_backward",
       [](CArr<T> out, CArr<T> v0, CArr<T> gout, CArr<T> gvT, CArr<T> beta, CArr<T> drive, Arr<T> gx,
          Arr<T> gv0, Arr<T> gbeta, Arr<T> gdrive, int n_threads) {
-        if (out.ndim() != 2) throw spikecore::value_error("out: expected [T, N]");
-        const int64_t steps = out.shape(0), n = out.shape(1);
-        auto a =
-            make_args<T>(steps, n, beta, drive, 1.0, 0.0, false, false, 0, 1.0, false, n_threads);
+        auto a = trace_args<T>(out, "out", beta, drive, 1.0, 0.0, false, false, 0, 1.0, false,
+                               n_threads);
+        const int64_t n = a.n;
         need(v0, n, "v0");
         need(gout, out.size(), "gout");
         const T* gvt = opt(gvT, n, "gvT");
         need(gx, out.size(), "gx");
-        need(gv0, n, "gv0");
-        need(gbeta, n, "gbeta");
-        need(gdrive, n, "gdrive");
+        need_neuron_grads<T>(n, gv0, gbeta, gdrive);
         nb::gil_scoped_release r;
         st::li_backward<T>(a, out.data(), v0.data(), gout.data(), gvt, gx.data(), gv0.data(),
                            gbeta.data(), gdrive.data());
@@ -255,11 +262,7 @@ void bind_dtype(nb::module_ m) {
         if (wt.ndim() != 2) throw spikecore::value_error("wt: expected [K, M]");
         const int64_t rows = int64_t(row_ptr.size()) - 1, k = wt.shape(0), m = wt.shape(1);
         if (rows < 0) throw spikecore::value_error("row_ptr: empty");
-        need(idx, size_t(row_ptr.data()[rows]), "idx");
-        if (val.size() != 0) need(val, idx.size(), "val");
-        for (size_t p = 0; p < idx.size(); ++p)
-          if (idx.data()[p] < 0 || idx.data()[p] >= k)
-            throw spikecore::index_error("idx: entry out of range [0, K)");
+        check_csr(row_ptr, idx, val, k);
         const T* b = opt(bias, m, "bias");
         need(y, size_t(rows * m), "y");
         nb::gil_scoped_release r;
@@ -277,11 +280,7 @@ void bind_dtype(nb::module_ m) {
         const int64_t rows = int64_t(row_ptr.size()) - 1, k = gwt.shape(0), m = gwt.shape(1);
         if (rows < 0 || int64_t(gy.shape(0)) != rows || int64_t(gy.shape(1)) != m)
           throw spikecore::value_error("gy: shape must be [rows, M]");
-        need(idx, size_t(row_ptr.data()[rows]), "idx");
-        if (val.size() != 0) need(val, idx.size(), "val");
-        for (size_t p = 0; p < idx.size(); ++p)
-          if (idx.data()[p] < 0 || idx.data()[p] >= k)
-            throw spikecore::index_error("idx: entry out of range [0, K)");
+        check_csr(row_ptr, idx, val, k);
         nb::gil_scoped_release r;
         st::sparse_rows_weight_grad<T>(row_ptr.data(), idx.data(), vptr(val), rows, gy.data(), k, m,
                                        gwt.data(), n_threads);

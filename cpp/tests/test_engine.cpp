@@ -1,9 +1,11 @@
 // C++ unit tests of the event-driven engine (spikecore::Network).
 #include <cmath>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "check.hpp"
+#include "spikecore/core/memory.hpp"
 #include "spikecore/engine/network.hpp"
 
 using namespace spikecore;
@@ -119,6 +121,40 @@ TEST_CASE("bad arguments throw value/index errors") {
   CHECK_THROWS(net.connect(a, a, ConnRule::PairwiseBernoulli, 1.5, w, d, true, true));
   CHECK_THROWS(net.connect(a, 3, ConnRule::AllToAll, 0, w, d, true, true));
   CHECK_THROWS(net.run(-1));
+  net.run(10);
+  CHECK(net.step() == 10);
+}
+
+TEST_CASE("sizes above the memory limit throw memory_error before allocating") {
+  const int64_t old = memory_limit();
+  set_memory_limit(int64_t(64) << 20);
+  Network net(0.1, 1, 0, 7000.0);
+  LIFParams p;
+  const int32_t a = net.add_lif(1000, p, "a");
+  ValueSpec w, d;
+  d.a = 1.0;
+  auto is_memory_error = [](auto&& f) {
+    try {
+      f();
+    } catch (const memory_error& e) {
+      return std::string(e.what()).find("memory limit") != std::string::npos;
+    } catch (...) {
+    }
+    return false;
+  };
+  CHECK(is_memory_error([&] { net.add_lif(int32_t(1) << 30, p, "huge"); }));
+  CHECK(
+      is_memory_error([&] { net.connect(a, a, ConnRule::FixedIndegree, 1e9, w, d, true, true); }));
+  const int32_t b = net.add_lif(1 << 18, p, "b");
+  d.a = 6553.5;  // 65535 slots x 2**18 targets: 64 GiB
+  CHECK(is_memory_error([&] { net.connect(a, b, ConnRule::FixedIndegree, 1, w, d, true, true); }));
+  CHECK(net.n_projections() == 0);
+  d.a = 1.0;
+  net.connect(a, a, ConnRule::FixedIndegree, 10, w, d, true, true);
+  CHECK(is_memory_error([&] { net.regrow_random(0, int64_t(1) << 40, 0.0, 1.0); }));
+  net.record_rate(a);
+  CHECK(is_memory_error([&] { net.run(int64_t(1) << 40); }));
+  set_memory_limit(old);
   net.run(10);
   CHECK(net.step() == 10);
 }

@@ -1,5 +1,6 @@
 """C++ fused kernels against the pure-torch reference (spiking mode, exact forward)."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -264,3 +265,74 @@ def test_noisy_lif_bits_path_multithreaded_odd_width():
     )
     assert torch.equal(zc, zr) and torch.equal(vc, vr)
     _close_grads(gc, gr, torch.float32)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("m", [1, 3, 8, 20, 67, 130])
+def test_spike_linear_register_tiles_every_width(dtype, m):
+    """The event-driven product walks the columns in register tiles (8 vectors, then the
+    remaining vectors, then single columns): every width agrees with the float64 dense product
+    (and so does the weight gradient), each output is summed in ascending input order (bitwise
+    equal to an explicit sequential sum), the results do not depend on the thread count, and
+    gradcheck passes in float64."""
+    g = torch.Generator().manual_seed(m)
+    x = (torch.rand(70, 3, 41, generator=g) < 0.2).to(dtype)
+    x[0, 0, 5] = 0.5  # a value other than 1 takes the scaled branch
+    w = torch.randn(m, 41, generator=g, dtype=dtype)
+    b = torch.randn(m, generator=g, dtype=dtype)
+    gy = torch.randn(70, 3, m, generator=g, dtype=dtype)
+    old = torch.get_num_threads()
+    res = []
+    try:
+        for n in (1, 2, 3):
+            torch.set_num_threads(n)
+            wr = w.clone().requires_grad_()
+            y = SF.linear(x, wr, b, spike_input=True, backend="cpp")
+            y.backward(gy)
+            res.append((y.detach(), wr.grad))
+    finally:
+        torch.set_num_threads(old)
+    for r in res[1:]:
+        assert torch.equal(r[0], res[0][0]) and torch.equal(r[1], res[0][1])
+    y, gw = res[0]
+    xd = x.double().reshape(-1, 41)
+    assert torch.allclose(
+        y.double(), (xd @ w.double().t() + b.double()).reshape(y.shape), atol=1e-5
+    )
+    assert torch.allclose(gw.double(), gy.double().reshape(-1, m).t() @ xd, atol=1e-4)
+    # the documented order: from 0 over the active inputs in ascending index, bias last
+    r = 37
+    acc = torch.zeros(m, dtype=dtype)
+    for i in torch.nonzero(xd[r]).flatten().tolist():
+        xi = x.reshape(-1, 41)[r, i]
+        acc = acc + w[:, i] if xi == 1 else acc + xi * w[:, i]
+    assert torch.equal(y.reshape(-1, m)[r], acc + b)
+    if dtype == torch.float64:
+        xr = x[:2].clone().requires_grad_()
+        assert torch.autograd.gradcheck(
+            lambda x, w, b: SF.linear(x, w, b, spike_input=True, backend="cpp"),
+            (xr, w.clone().requires_grad_(), b.clone().requires_grad_()),
+        )
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_gather_active_vector_words_equal_nonzero(dtype):
+    """The active-input lists (read as 64-value words by vector compares, a scalar tail) equal
+    numpy's nonzero in row-major order, NaN counted as active and -0 as not, for any thread
+    count; max_nnz gives None when exceeded."""
+    g = torch.Generator().manual_seed(3)
+    k = 64 * 2 + 7  # two full words and a tail
+    x = (torch.rand(90, k, generator=g) < 0.1).to(dtype) * torch.randn(
+        90, k, generator=g, dtype=dtype
+    )
+    x[0, 3], x[0, 70], x[1, 5], x[2, 130] = float("nan"), -0.0, 1.0, 2.5
+    x[5] = 0.0  # an empty row
+    ref_r, ref_c = np.nonzero(x.numpy() != 0)
+    for n in (1, 2, 3):
+        row_ptr, idx, val = _kernels._train.gather_active(x, -1, n)
+        assert row_ptr[0] == 0 and np.array_equal(
+            np.diff(row_ptr), np.bincount(ref_r, minlength=90)
+        )
+        assert np.array_equal(idx, ref_c)
+        assert np.array_equal(val, x.numpy()[ref_r, ref_c], equal_nan=True)
+    assert _kernels._train.gather_active(x, len(ref_c) - 1, 1) is None

@@ -146,3 +146,86 @@ def test_failed_run_argument_does_not_advance_time(net):
 def test_load_rejects_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError):
         Network.load(str(tmp_path / "none.npz"))
+
+
+# ---- issue 20: what fuzzing found (tests/sim/test_fuzz_engine.py), pinned as regressions
+HARDENED = [
+    # (callable, exception, the message starts with)
+    (lambda n: Network(n_threads=2**31), ValueError, "n_threads"),  # was nanobind's TypeError
+    (lambda n: setattr(n, "n_threads", 2**40), ValueError, "n_threads"),
+    (lambda n: Network(dt=5e-324).run(1.0), ValueError, "duration"),  # was OverflowError
+    (lambda n: n.add_population(3, "lif", v_rest=1e35), ValueError, "v_rest"),
+    (lambda n: n.add_population(3, "stdi", start=2**40), ValueError, "start"),  # was nanobind
+    (lambda n: n.connect(0, 1, weight=1e39), ValueError, "weight"),
+    (lambda n: n.connect(0, 1, weight={"normal": (0.0, 1e38)}), ValueError, "weight"),  # inf
+    (lambda n: n.connect(0, 1, weight={"normal": 5}), TypeError, "weight"),
+    (lambda n: n.set_state(0, "v", ("uniform", -1e300, 0.0)), ValueError, "low"),  # was -inf
+    (lambda n: n.set_state(0, "v", {"uniform": 1}), TypeError, "v"),
+    (lambda n: n.record_state(0, None), TypeError, "variables"),
+    (lambda n: n.add_poisson_input(0, 10.0, 1.0, neurons="1"), TypeError, "neurons"),
+    (lambda n: n.add_poisson_input(0, 1e300, 1.0), ValueError, "rate"),
+    (lambda n: n.add_spike_input(0, [1j], [0]), TypeError, "times"),  # was silently real
+    (lambda n: n.add_current_input(0, 1e39), ValueError, "current"),
+    (lambda n: n.add_structural_plasticity(0, 1.0, 0.1, delay=1e307), ValueError, "delay"),
+    (lambda n: n.add_structural_plasticity(0, 1.0, 0.1, delay=50.0), ValueError, "delay"),
+]
+
+
+@pytest.mark.parametrize("case", range(len(HARDENED)))
+def test_hardened_inputs_raise_naming_the_argument(net, case):
+    fn, exc, arg = HARDENED[case]
+    with pytest.raises(exc) as info:
+        fn(net)
+    assert str(info.value).startswith(arg), str(info.value)
+    assert "incompatible function arguments" not in str(info.value)
+    net.run(1.0)
+    assert len(net.projections) == 1 and net.projections[0].nnz == 50
+
+
+@pytest.fixture
+def one_gib():
+    from spikecore import _core
+
+    old = _core.engine.memory_limit()
+    _core.engine.set_memory_limit(1 << 30)
+    yield
+    _core.engine.set_memory_limit(old)
+
+
+TOO_BIG = [
+    # sizes that cannot fit raise MemoryError before allocating, naming the argument and size
+    (lambda n: n.add_population(10**9, "celif"), "n: 1000000000 neurons"),
+    (lambda n: n.add_population(2**20, "max_gate", kernel=4096), "n: 1048576 neurons x 4096"),
+    (
+        lambda n: n.connect(
+            n.add_population(2**20, "spike_source"), n.add_population(2**20, "lif_discrete")
+        ),
+        "post: 1099511627776 synapses",
+    ),
+    (lambda n: n.connect(0, 1, "fixed_indegree", k=10**12), "indegree: 5000000000000 synapses"),
+    (
+        lambda n: n.connect(
+            0, n.add_population(2**21, "lif_discrete"), "fixed_indegree", k=1, delay=6553.5
+        ),
+        "delay: a delay ring of 65536 steps x 2097152 targets",
+    ),
+    (lambda n: n.regrow(0, 10**12), "count: 1000000000000 new synapses"),
+    (lambda n: n.regrow(0, 2**64), "count: 18446744073709551616 new"),  # was nanobind's error
+    (lambda n: (n.record_state(0), n.run(1e12)), "duration: the state and rate recorders"),
+    (lambda n: (n.record_rate(0), n.run_steps(2**40)), "n_steps: the state and rate recorders"),
+]
+
+
+@pytest.mark.parametrize("case", range(len(TOO_BIG)))
+def test_sizes_that_cannot_fit_raise_memory_error_before_allocating(one_gib, case):
+    n = Network(dt=0.1, seed=0, max_delay=7000.0)
+    a = n.add_population(10, "lif", name="a")
+    b = n.add_population(5, "lif", synapse="exp", name="b")
+    n.connect(a, b, "all_to_all", weight=1.0, delay=1.0)
+    fn, start = TOO_BIG[case]
+    with pytest.raises(MemoryError) as info:
+        fn(n)
+    msg = str(info.value)
+    assert msg.startswith(start) and "need" in msg and "memory limit of 1 GiB" in msg, msg
+    n.run(1.0)  # still usable, nothing half-built
+    assert len(n.projections) == 1 and n.memory_bytes < 1 << 27  # the populations only

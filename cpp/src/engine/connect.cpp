@@ -31,6 +31,8 @@ uint16_t Network::delay_steps(double ms, const char* arg) const {
 int32_t Network::finish_projection(Projection&& pj) {
   Population& q = pop_ref(pj.post);
   const int32_t md = pj.m.max_delay();
+  if (md + 1 > q.ring.slots())
+    require_ring_memory(double(md) + 1, q.n_targets(), q.ring.receptors(), "delay");
   q.ring.grow(md + 1, step_);
   pj.dirty = true;
   projs_.push_back(std::move(pj));
@@ -47,6 +49,33 @@ int32_t Network::connect(int32_t pre, int32_t post, ConnRule rule, double param,
   check_spec(delay_ms, "delay");
   if (delay_ms.kind == ValueSpec::Const) (void)delay_steps(delay_ms.a, "delay");
   const int32_t np = P.n, nq = Q.n_targets();
+  {  // the synapses of the rule (expected for pairwise_bernoulli), before any allocation
+    double est = 0;
+    const char* arg = "post";
+    switch (rule) {
+      case ConnRule::AllToAll:
+        est = double(np) * nq;
+        break;
+      case ConnRule::OneToOne:
+        est = np;
+        break;
+      case ConnRule::PairwiseBernoulli:
+        require_probability(param, "p");
+        est = param * np * nq;
+        arg = "p";
+        break;
+      case ConnRule::FixedIndegree:
+      case ConnRule::FixedOutdegree:
+        arg = rule == ConnRule::FixedIndegree ? "indegree" : "outdegree";
+        require_finite(param, arg);
+        require(param >= 0 && param == std::floor(param), arg, "must be an integer >= 0");
+        est = param * (rule == ConnRule::FixedIndegree ? nq : np);
+        break;
+      default:
+        throw value_error("rule: unknown connection rule");
+    }
+    require_memory(est * kSynapseBytes, arg, count_str(est) + " synapses");
+  }
   const bool same = pre == post;
   const bool no_aut = same && !allow_autapses;
   // Targets are compartments: with K branches, pre i -> target j is an autapse when neuron

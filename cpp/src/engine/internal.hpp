@@ -6,6 +6,7 @@
 #include <string>
 
 #include "spikecore/core/errors.hpp"
+#include "spikecore/core/memory.hpp"
 #include "spikecore/core/rng.hpp"
 #include "spikecore/engine/projection.hpp"
 
@@ -24,6 +25,26 @@ constexpr int kPad = 16;                                  // int64 padding again
 constexpr double kSlack = 0.15;
 
 inline std::string str(double x) { return std::to_string(x); }
+
+// Bytes per synapse while a projection is built (generation lists, weights, delays and the
+// matrix with its slack) and per neuron of a population (state, adaptation, one ring slot):
+// the estimates of the memory checks (spikecore/core/memory.hpp).
+constexpr double kSynapseBytes = 32.0;
+constexpr double kNeuronBytes = 48.0;
+constexpr double kTargetBytes = 12.0;  // per branch compartment / gate candidate
+
+inline void require_population_memory(int64_t n, int64_t targets, std::string_view arg) {
+  require_memory(double(n) * kNeuronBytes + double(targets) * kTargetBytes, arg,
+                 count_str(double(n)) + " neurons (" + count_str(double(targets)) + " targets)");
+}
+
+// A delay ring of `slots` steps for `targets` targets x `receptors` receptors (float each).
+inline void require_ring_memory(double slots, int64_t targets, int32_t receptors,
+                                std::string_view arg) {
+  require_memory(slots * double(targets) * receptors * 4.0, arg,
+                 "a delay ring of " + count_str(slots) + " steps x " + count_str(double(targets)) +
+                     " targets");
+}
 
 [[noreturn]] inline void throw_past_time(int64_t now) {
   throw value_error("times: must not lie before the current time (step " + std::to_string(now) +

@@ -54,9 +54,16 @@ int64_t Network::regrow_random(int32_t j, int64_t count, double weight, double d
                                const RankReduce& reduce) {
   require_index(j, int64_t(projs_.size()), "projection");
   require(count >= 0, "count", "must be >= 0");
+  require_memory(double(count) * kSynapseBytes, "count",
+                 count_str(double(count)) + " new synapses");
   require_finite(weight, "weight");
   const uint16_t d = delay_steps(delay_ms, "delay");
   Projection& pj = projs_[size_t(j)];
+  {
+    const Population& q = population(pj.post);
+    if (int32_t(d) + 1 > q.ring.slots())
+      require_ring_memory(double(d) + 1, q.n_targets(), q.ring.receptors(), "delay");
+  }
   const RankSplit split = split_of(*this, pj, reduce);
   const bool aut = pj.allow_autapses || pj.pre != pj.post;
   const int64_t k = pj.m.regrow_random(count, float(weight), d, aut, pj.allow_multapses,
@@ -71,9 +78,16 @@ int64_t Network::regrow_scores(int32_t j, int64_t count, const float* scores, do
                                double delay_ms, const RankReduce& reduce) {
   require_index(j, int64_t(projs_.size()), "projection");
   require(count >= 0, "count", "must be >= 0");
+  require_memory(double(count) * kSynapseBytes, "count",
+                 count_str(double(count)) + " new synapses");
   require_finite(weight, "weight");
   const uint16_t d = delay_steps(delay_ms, "delay");
   Projection& pj = projs_[size_t(j)];
+  {
+    const Population& q = population(pj.post);
+    if (int32_t(d) + 1 > q.ring.slots())
+      require_ring_memory(double(d) + 1, q.n_targets(), q.ring.receptors(), "delay");
+  }
   const RankSplit split = split_of(*this, pj, reduce);
   const bool aut = pj.allow_autapses || pj.pre != pj.post;
   const int64_t k =

@@ -15,6 +15,7 @@ using namespace engine_detail;
 int32_t Network::add_population(Population&& p) {
   require(p.n >= 1, "n",
           "must be >= 1 (empty populations are not allowed), got " + std::to_string(p.n));
+  require_population_memory(p.n, p.n_targets(), "n");
   p.s.resize(size_t(p.n), p.model == NeuronModel::Source ? 0.f : p.c.lif.v_reset);
   p.a.assign(size_t(p.n), 0.f);
   // receptors: exp synapses (ex, in) and CE-LIF with its own context drive (current, context)
@@ -159,6 +160,8 @@ int32_t Network::add_maxgate(int32_t n, int32_t K, const int32_t* count, int32_t
                              bool is_signed, int32_t start, const std::string& name) {
   require(K >= 1 && K <= 4096, "kernel", "candidates per neuron must lie in [1, 4096]");
   require(int64_t(n) * K < (int64_t(1) << 31), "kernel", "n x kernel must be < 2**31");
+  require(n >= 1, "n", "must be >= 1 (empty populations are not allowed)");
+  require_population_memory(n, int64_t(n) * K, "n");
   require(stdi_T >= 0 && stdi_T <= 30, "T", "must lie in [1, 30] for STDI codes (0: rate)");
   Population p = conversion_population(n, NeuronModel::MaxGate, start, name);
   p.conv.is_signed = is_signed;
@@ -193,6 +196,7 @@ void Network::set_branches(int32_t pop, int32_t K, BranchFn g, double decay, con
           "dendritic branches need delta synapses (the branch output is the soma's input)");
   DendriticParams{K, g, decay}.validate();
   require(int64_t(p.n) * K < (int64_t(1) << 31), "branches", "n x K must be < 2**31");
+  require_population_memory(p.n, int64_t(p.n) * K, "branches");
   for (const auto& pj : projs_)
     require(pj.post != pop, "branches", "set them before connecting projections to the population");
   for (const auto& in : poisson_)

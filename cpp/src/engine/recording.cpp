@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "spikecore/core/errors.hpp"
+#include "spikecore/core/memory.hpp"
 
 namespace spikecore {
 
@@ -75,8 +76,8 @@ void Network::restore_spikes(int32_t r, const int64_t* step, const int32_t* id, 
   sr.id.assign(id, id + n);
 }
 
-void Network::restore_state_record(int32_t r, int64_t start, const int64_t* steps,
-                                   int64_t n_steps, const float* data, int64_t n_data) {
+void Network::restore_state_record(int32_t r, int64_t start, const int64_t* steps, int64_t n_steps,
+                                   const float* data, int64_t n_data) {
   StateRecord& sr = state_record(r);
   require(start >= 0 && start <= step_, "start", "must lie in [0, step]");
   require(n_steps >= 0 && n_data == n_steps * int64_t(sr.vars.size() * sr.idx.size()), "data",
@@ -101,6 +102,18 @@ void Network::restore_rate(int32_t r, int64_t start, const int32_t* count, int64
 void Network::prepare_records(int64_t n_steps) {
   // state recorders: rows for the steps of this run
   const int64_t t0 = step_, t1 = step_ + n_steps;
+  {  // what the recorders grow to in this run, before any allocation
+    double bytes = 0;
+    for (const auto& r : state_recs_) {
+      const double rows =
+          double(std::max<int64_t>(0, t1 - std::max(r.start, t0))) / double(r.every) + 1;
+      bytes += rows * (8.0 + 4.0 * double(r.vars.size()) * double(r.idx.size()));
+    }
+    for (const auto& r : rate_recs_) bytes += 4.0 * double(t1 - r.start);
+    require_memory(
+        bytes, "n_steps",
+        "the state and rate recorders of a run of " + count_str(double(n_steps)) + " steps");
+  }
   for (auto& r : state_recs_) {
     const int64_t first = std::max(r.start, t0);
     int64_t s = r.start + ((first - r.start + r.every - 1) / r.every) * r.every;

@@ -147,7 +147,7 @@ def build_dendritic(seed: int, fused: bool = True):
     layer = DendriticLIF(_train.N_IN, 256, branches=4)
     head = torch.nn.Linear(256, _train.N_OUT)
     if not fused:
-        layer._fused = lambda x, v: None
+        layer._fuse = False
     return torch.nn.ModuleList([layer, head]), lambda x: head(layer(x).mean(0))
 
 

@@ -426,6 +426,7 @@ class DendriticLIF(nn.Module):
         configure_spikes(self, surrogate, alpha, noise, sigma, sample, eval_mode)
         self.detach_reset = bool(detach_reset)
         self.backend = backend
+        self._fuse = True  # the Triton route's fused soma (False: branch sum in torch, for bench)
 
     in_features = property(lambda self: self.dendrites.in_features, doc="Input size.")
     out_features = property(lambda self: self.dendrites.out_features, doc="Output neurons.")
@@ -463,7 +464,7 @@ class DendriticLIF(nn.Module):
         then one kernel launch for :math:`y_t = \\sum_k g(u_{jk,t})` and the LIF soma over all
         T steps (nn/triton/neurons.py). None when the route does not apply."""
         d = self.dendrites
-        if self.backend != "auto" or d.backend != "auto":
+        if not getattr(self, "_fuse", True) or self.backend != "auto" or d.backend != "auto":
             return None
         sg = self.surrogate if self.noise is None else noise_surrogate(self.noise, self.sigma)
         if _kernels._triton(x, sg, d.weight) is None:

@@ -10,6 +10,8 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
+from spikecore import _core, specs
+
 
 def _idle(fn):
     """Serialise calls into the core: the core works without the GIL (run, connect, prune,
@@ -51,6 +53,48 @@ def _int(x: Any, name: str) -> int:
     return int(x)
 
 
+# Values the core keeps in float32 (parameters, weights, currents, rates, state): at most this
+# in magnitude, so that the float32 narrowing and the sums of the update (a few terms, and the
+# input of up to ~1e8 synapses) stay finite (issue 20).
+_MAX_VALUE = specs.MAX_VALUE
+_MAX_VALUE32 = float(np.float32(_MAX_VALUE))  # the bound as float32 arrays hold it
+
+
+def _value(x: Any, name: str) -> float:
+    """A finite real number within +-_MAX_VALUE (what the core narrows to float32)."""
+    x = _finite(x, name)
+    if abs(x) > _MAX_VALUE:
+        raise ValueError(f"{name}: must lie in [-1e30, 1e30] (float32 state), got {x:g}")
+    return x
+
+
+# The engine's thread team: at most this many workers (the core's own bound).
+_MAX_THREADS = 1024
+
+
+def _threads(n: Any, name: str = "n_threads") -> int:
+    n = _int(n, name)
+    if not 1 <= n <= _MAX_THREADS:
+        raise ValueError(f"{name}: must be in [1, {_MAX_THREADS}], got {n}")
+    return n
+
+
+def _bytes(b: float) -> str:
+    return f"{b / 2**30:.4g} GiB" if b >= 2**30 else f"{b / 2**20:.4g} MiB"
+
+
+def _memory(nbytes: float, name: str, what: str) -> None:
+    """MemoryError naming ``name`` when ``nbytes`` (what ``what`` needs) exceed the core's memory
+    limit (``spikecore._core.engine.memory_limit()``: the physical memory unless lowered),
+    raised before anything is allocated."""
+    limit = _core.engine.memory_limit()
+    if nbytes > limit:
+        raise MemoryError(
+            f"{name}: {what} need {_bytes(nbytes)}, more than the memory limit of "
+            f"{_bytes(limit)} (spikecore._core.engine.set_memory_limit)"
+        )
+
+
 # Step indices and periods are int64 in the core and exact in the float64 times derived from
 # them: every duration converted to steps is range-checked against this (issue 12).
 _MAX_STEPS = 2**53
@@ -59,13 +103,13 @@ _MAX_STEPS = 2**53
 def _steps(ms: float, dt: float, name: str, limit: int = _MAX_STEPS) -> int:
     """``round(ms / dt)`` as an int, or a ValueError naming ``name`` and the largest value
     allowed when the count reaches ``limit`` steps."""
-    s = round(ms / dt)
-    if s >= limit:
+    q = ms / dt
+    if not abs(q) < limit:  # inf included (a tiny dt): round() would raise OverflowError
         raise ValueError(
-            f"{name}: {ms:g} ms is {s:.4g} steps of dt = {dt:g} ms; the largest "
+            f"{name}: {ms:g} ms is {q:.4g} steps of dt = {dt:g} ms; the largest "
             f"value allowed is {(limit - 1) * dt:.10g} ms ({limit - 1} steps)"
         )
-    return int(s)
+    return int(round(q))
 
 
 def _numpy(x: Any) -> np.ndarray:
@@ -81,12 +125,14 @@ def _float_array(x: Any, name: str, shape: Optional[Tuple[int, ...]] = None) -> 
         raise TypeError(f"{name}: must be a numeric array, got dtype {a.dtype}")
     if np.iscomplexobj(a):
         raise TypeError(f"{name}: must be real, got dtype {a.dtype}")
-    a = np.ascontiguousarray(a, dtype=np.float32)
     if shape is not None and a.shape != shape:
         raise ValueError(f"{name}: shape must be {shape}, got {a.shape}")
-    if a.size and not np.all(np.isfinite(a)):
+    if a.size and a.dtype.kind in "fc" and not np.all(np.isfinite(a)):
         raise ValueError(f"{name}: contains NaN or inf")
-    return a
+    big = float(np.max(np.abs(a if a.dtype.kind == "f" else a.astype(np.float64)))) if a.size else 0
+    if big > _MAX_VALUE32:
+        raise ValueError(f"{name}: values must lie in [-1e30, 1e30] (float32 state), got {big:g}")
+    return np.ascontiguousarray(a, dtype=np.float32)
 
 
 def _index_array(x: Any, name: str, n: Optional[int] = None, dtype: Any = np.int32) -> np.ndarray:
@@ -114,6 +160,10 @@ def _value_spec(x: Any, name: str):
                 f"{{'uniform': (low, high)}}"
             )
         ((dist, args),) = x.items()
+        if not isinstance(args, (tuple, list)):
+            raise TypeError(
+                f"{name}: a distribution's parameters are a pair, got {type(args).__name__}"
+            )
         x = (dist, *args)
     if isinstance(x, tuple) and x and isinstance(x[0], str):
         dist = x[0]
@@ -121,7 +171,7 @@ def _value_spec(x: Any, name: str):
             raise ValueError(f"{name}: unknown distribution {dist!r}; use 'normal' or 'uniform'")
         if len(x) != 3:
             raise ValueError(f"{name}: {dist} needs two parameters, got {len(x) - 1}")
-        a, b = _finite(x[1], name), _finite(x[2], name)
+        a, b = _value(x[1], name), _value(x[2], name)
         if dist == "normal":
             if b < 0:
                 raise ValueError(f"{name}: normal std must be >= 0, got {b}")
@@ -130,7 +180,7 @@ def _value_spec(x: Any, name: str):
             raise ValueError(f"{name}: uniform bounds must satisfy low <= high, got ({a}, {b})")
         return 2, a, b, empty
     if isinstance(x, numbers.Real) and not isinstance(x, bool):
-        return 0, _finite(x, name), 0.0, empty
+        return 0, _value(x, name), 0.0, empty
     if isinstance(x, (np.ndarray, list, tuple)) or hasattr(x, "__array__"):
         if hasattr(x, "detach"):
             x = x.detach().cpu().numpy()

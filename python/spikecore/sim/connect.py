@@ -14,6 +14,7 @@ from spikecore.sim._validate import (
     _idle,
     _index_array,
     _int,
+    _memory,
     _numpy,
     _value_spec,
 )
@@ -209,6 +210,8 @@ class ConnectMixin:
                 # arrays: (n_pre, n_post) or flat pre-major; the diagonal is dropped when
                 # autapses are forbidden within one population
                 full = P.n * Q.n_targets
+                # the core's check (engine/connect.cpp), before the autapse mask below
+                _memory(full * 32.0, "post", f"{full} synapses")
                 drop = P is Q and not allow_autapses
                 # an autapse is pre i -> every branch compartment i*K .. i*K+K-1 of neuron i
                 # (issue 12: not compartment i)

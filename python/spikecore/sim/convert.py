@@ -79,13 +79,13 @@ Example
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from spikecore.sim._validate import _threads
 from spikecore.sim.network import Network
 from spikecore.specs import (
     Branches,
@@ -479,6 +479,22 @@ def parse(model, input_shape: Optional[Tuple[int, ...]] = None) -> List[LayerSpe
     return layers
 
 
+def _explicit(net: Network, pre, post, pre_index, post_index, weight, receptor=None) -> None:
+    """One projection of a deployed model: explicit synapses ``pre_index -> post_index`` with
+    ``weight``, delay one step (a spike of torch step t is the target's input of step t + 1),
+    onto ``receptor`` (None: the default)."""
+    net.connect(
+        pre,
+        post,
+        "explicit",
+        pre_index=pre_index,
+        post_index=post_index,
+        weight=weight,
+        delay=1.0,
+        receptor=receptor,
+    )
+
+
 class Deployed:
     """A deployed model: the engine :class:`~spikecore.sim.Network` plus its input/output map.
 
@@ -514,49 +530,14 @@ class Deployed:
             pop = net.add_population(L.n, _neuron_of(L), name=f"layer{li}")
             rec = "current" if L.kind == "celif" else None
             if L.weight.size:
-                net.connect(
-                    prev,
-                    pop,
-                    "explicit",
-                    pre_index=L.pre,
-                    post_index=L.post,
-                    weight=L.weight,
-                    delay=1.0,
-                    receptor=rec,
-                )
+                _explicit(net, prev, pop, L.pre, L.post, L.weight, rec)
             if L.bias is not None:  # after the weights: the bias is summed last
                 nz = np.nonzero(L.bias)[0].astype(np.int32)
-                net.connect(
-                    self.bias,
-                    pop,
-                    "explicit",
-                    pre_index=np.full(nz.size, li, np.int32),
-                    post_index=nz,
-                    weight=L.bias[nz],
-                    delay=1.0,
-                    receptor=rec,
-                )
+                _explicit(net, self.bias, pop, np.full(nz.size, li, np.int32), nz, L.bias[nz], rec)
             if L.ctx_weight is not None and L.ctx_weight.size:
-                net.connect(
-                    prev,
-                    pop,
-                    "explicit",
-                    pre_index=L.ctx_pre,
-                    post_index=L.ctx_post,
-                    weight=L.ctx_weight,
-                    delay=1.0,
-                    receptor="context",
-                )
+                _explicit(net, prev, pop, L.ctx_pre, L.ctx_post, L.ctx_weight, "context")
             if L.rec_weight is not None and L.rec_weight.size:  # z_{t-1} -> step t
-                net.connect(
-                    pop,
-                    pop,
-                    "explicit",
-                    pre_index=L.rec_pre,
-                    post_index=L.rec_post,
-                    weight=L.rec_weight,
-                    delay=1.0,
-                )
+                _explicit(net, pop, pop, L.rec_pre, L.rec_post, L.rec_weight)
             if L.kind == "li":
                 self._monitors.append(net.record_state(pop, "v"))
             else:
@@ -709,8 +690,7 @@ def from_torch(model, *, n_threads: int = 1, comm=None, input_shape=None):
     ConvertedDeployment
         for a converted network: ``.run(image)`` -> ConvertedResult (output, spikes, SynOps).
     """
-    if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral) or n_threads < 1:
-        raise ValueError(f"n_threads: must be a positive int, got {n_threads!r}")
+    n_threads = _threads(n_threads)
     from spikecore.sim.converted import ConvertedDeployment, is_converted
 
     if is_converted(model):

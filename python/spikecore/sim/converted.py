@@ -52,6 +52,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from spikecore import specs
+from spikecore.sim._validate import _memory
 from spikecore.sim.network import Network
 
 __all__ = [
@@ -129,7 +130,13 @@ class ConvertedDeployment:
         self.input_shape = _shape(input_shape)
         self.gm = snn.graph_module
         with torch.no_grad():
-            self._analyse()
+            try:
+                self._analyse()
+            except RuntimeError as e:  # torch's shape errors: the input does not fit the model
+                raise ValueError(
+                    f"input_shape: the model cannot evaluate an input of shape "
+                    f"{self.input_shape}: {e}"
+                ) from None
             self._build(n_threads)
 
     # ------------------------------------------------------------------ graph analysis
@@ -410,7 +417,11 @@ class ConvertedDeployment:
         x = image
         if hasattr(x, "detach"):
             x = x.detach().to("cpu")
-        x = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
+        if not isinstance(x, torch.Tensor):
+            a = np.asarray(x)
+            if a.dtype.kind != "f":
+                raise TypeError(f"image: expected floats, got dtype {a.dtype}")
+            x = torch.as_tensor(a)
         if not torch.is_floating_point(x):
             raise TypeError(f"image: expected floats, got {x.dtype}")
         if tuple(x.shape) == (1,) + self.input_shape:
@@ -428,7 +439,13 @@ class ConvertedDeployment:
             for p in self.pops + ([self.readout] if self.readout else []):
                 if getattr(p, "analog", False):
                     src = p.node if p.kind == "readout" else p.node.args[0]
-                    out[p.node] = _eval_to(src, env, self.gm, {}).reshape(-1).numpy()
+                    cur = _eval_to(src, env, self.gm, {}).reshape(-1).numpy()
+                    if not np.all(np.abs(cur) <= specs.MAX_VALUE):  # NaN / inf included
+                        raise ValueError(
+                            "image: the first layer's output overflows the float32 range "
+                            f"of the engine's state (|x| > 1e30) at node {p.node.name!r}"
+                        )
+                    out[p.node] = cur
         return out
 
     def run(self, image) -> ConvertedResult:
@@ -510,14 +527,19 @@ def unit_jacobian(f, shape: Tuple[int, ...]) -> Tuple[np.ndarray, np.ndarray, np
 
 
 def _shape(s) -> Tuple[int, ...]:
+    """``input_shape`` as a tuple of ints >= 1, small enough to allocate one image."""
     if isinstance(s, numbers.Integral) and not isinstance(s, bool):
         s = (int(s),)
-    try:
-        t = tuple(int(v) for v in s)
-    except TypeError:
-        raise TypeError(f"input_shape: expected a sequence of ints, got {s!r}") from None
+    if isinstance(s, (str, bytes)) or not hasattr(s, "__iter__"):
+        raise TypeError(f"input_shape: expected a sequence of ints, got {type(s).__name__}")
+    t = tuple(s)
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in t):
+        raise TypeError(f"input_shape: expected a sequence of ints, got {t!r:.80}")
+    t = tuple(int(v) for v in t)
     if not t or any(v < 1 for v in t):
         raise ValueError(f"input_shape: every dimension must be >= 1, got {t}")
+    size = float(np.prod([float(v) for v in t]))
+    _memory(4.0 * size, "input_shape", f"an input of {size:.4g} values")
     return t
 
 

@@ -15,8 +15,10 @@ from spikecore.sim._validate import (
     _float_array,
     _idle,
     _index_array,
+    _int,
     _numpy,
     _steps,
+    _value,
 )
 from spikecore.sim.populations import SOURCES, Population
 
@@ -49,12 +51,17 @@ class InputsMixin:
         P = self._pop(pop, "population")
         if P.model in SOURCES:
             raise ValueError("population: a spike source cannot receive input")
-        rate = _finite(rate, "rate")
+        rate = _value(rate, "rate")
         if rate < 0:
             raise ValueError(f"rate: must be >= 0, got {rate}")
-        weight = _finite(weight, "weight")
+        weight = _value(weight, "weight")
         nt = P.n_targets
-        lo, hi = (0, nt) if neurons is None else (int(neurons[0]), int(neurons[1]))
+        if neurons is None:
+            lo, hi = 0, nt
+        elif isinstance(neurons, (tuple, list)) and len(neurons) == 2:
+            lo, hi = _int(neurons[0], "neurons"), _int(neurons[1], "neurons")
+        else:
+            raise TypeError(f"neurons: must be a (start, stop) pair, got {type(neurons).__name__}")
         if not 0 <= lo < hi <= nt:
             raise IndexError(f"neurons: range ({lo}, {hi}) must be non-empty inside [0, {nt}]")
         idx = self._c.add_poisson(P.index, rate, weight, lo, hi)
@@ -91,13 +98,13 @@ class InputsMixin:
             raise ValueError("population: use add_source_spikes for a spike source")
         ids = _index_array(np.atleast_1d(_numpy(neurons)), "neurons", P.n_targets)
         tt = np.atleast_1d(_numpy(times))
-        if not np.issubdtype(tt.dtype, np.number):
-            raise TypeError(f"times: must be numeric, got dtype {tt.dtype}")
+        if tt.dtype.kind not in "iuf":
+            raise TypeError(f"times: must be real numbers, got dtype {tt.dtype}")
         steps = self._time_steps(tt, "times", 1)
         if steps.size != ids.size:
             raise ValueError(f"neurons: length {ids.size} differs from times' {steps.size}")
         if isinstance(weight, numbers.Real) and not isinstance(weight, bool):
-            w = np.full(ids.size, _finite(weight, "weight"), np.float32)
+            w = np.full(ids.size, _value(weight, "weight"), np.float32)
         else:
             w = _float_array(weight, "weight").reshape(-1)
             if w.size != ids.size:
@@ -116,8 +123,8 @@ class InputsMixin:
             raise ValueError("times: spike sources need both spike times and neuron indices")
         ids = _index_array(np.atleast_1d(_numpy(neurons)), "neurons", P.n)
         tt = np.atleast_1d(_numpy(times))
-        if not np.issubdtype(tt.dtype, np.number):
-            raise TypeError(f"times: must be numeric, got dtype {tt.dtype}")
+        if tt.dtype.kind not in "iuf":
+            raise TypeError(f"times: must be real numbers, got dtype {tt.dtype}")
         steps = self._time_steps(tt, "times", 1)
         if steps.size != ids.size:
             raise ValueError(f"neurons: length {ids.size} differs from times' {steps.size}")
@@ -163,7 +170,7 @@ class InputsMixin:
         if P.model not in SOURCES:
             raise ValueError("population: is not a spike source population")
         if isinstance(rate, numbers.Real) and not isinstance(rate, bool):
-            rate = np.full(P.n, _finite(rate, "rate"), np.float32)
+            rate = np.full(P.n, _value(rate, "rate"), np.float32)
         r = _float_array(rate, "rate", (P.n,))
         if np.any(r < 0):
             raise ValueError(f"rate: must be >= 0, got {r.min()}")
@@ -184,7 +191,7 @@ class InputsMixin:
         if hasattr(current, "detach"):
             current = current.detach().cpu().numpy()
         if isinstance(current, numbers.Real) and not isinstance(current, bool):
-            current = np.full(P.n, _finite(current, "current"), np.float32)
+            current = np.full(P.n, _value(current, "current"), np.float32)
         a = _float_array(current, "current")
         if a.ndim == 1:
             if a.shape != (P.n,):

@@ -206,6 +206,12 @@ class MonitorsMixin:
             raise ValueError("population: a spike source has no state to record")
         if isinstance(variables, str):
             variables = (variables,)
+        if not isinstance(variables, (tuple, list)) or not all(
+            isinstance(v, str) for v in variables
+        ):
+            raise TypeError(
+                f"variables: must be a name or a sequence of names, got {variables!r:.60}"
+            )
         variables = tuple(variables)
         if not variables:
             raise ValueError("variables: name at least one variable")
@@ -236,6 +242,7 @@ class MonitorsMixin:
             raise ValueError(f"every: must be >= dt, got {every}")
         r = self._c.record_state(P.index, [VARIABLES[v] for v in variables], idx.tolist(), k)
         m = StateMonitor(self, r, P, variables, idx)
+        m.every = k  # steps between rows (the memory check of run)
         self.state_monitors.append(m)
         return m
 

@@ -25,7 +25,7 @@ import threading
 from typing import Any, Dict, List, Optional
 
 from spikecore import _core
-from spikecore.sim._validate import _MAX_STEPS, _finite, _idle, _int, _steps
+from spikecore.sim._validate import _MAX_STEPS, _finite, _idle, _int, _memory, _steps, _threads
 
 # RULES, FORMAT_VERSION and the model tables: re-exported from the former single module
 from spikecore.sim.connect import RULES, ConnectMixin, Projection  # noqa: F401
@@ -108,9 +108,7 @@ class Network(
         dt = _finite(dt, "dt")
         if dt <= 0:
             raise ValueError(f"dt: must be > 0, got {dt}")
-        n_threads = _int(n_threads, "n_threads")
-        if n_threads < 1:
-            raise ValueError(f"n_threads: must be >= 1, got {n_threads}")
+        n_threads = _threads(n_threads)
         seed = _int(seed, "seed")
         if seed < 0 or seed >= 2**64:
             raise ValueError(f"seed: must be in [0, 2**64), got {seed}")
@@ -165,10 +163,7 @@ class Network(
 
     @n_threads.setter
     def n_threads(self, n: int) -> None:
-        n = _int(n, "n_threads")
-        if n < 1:
-            raise ValueError(f"n_threads: must be >= 1, got {n}")
-        self._c.n_threads = n
+        self._c.n_threads = _threads(n)
 
     @property
     def events(self) -> int:
@@ -263,6 +258,7 @@ class Network(
         if chunk <= 0:
             raise ValueError(f"chunk: must be > 0, got {chunk}")
         n = _steps(duration, self.dt, "duration")
+        self._check_records(n, "duration")
         chunk_steps = max(1, min(_MAX_STEPS, round(chunk / self.dt)))  # longer: one chunk
         if progress is None:
             progress = duration > 10_000.0
@@ -289,7 +285,18 @@ class Network(
         n = _int(n_steps, "n_steps")
         if not 0 <= n < _MAX_STEPS:
             raise ValueError(f"n_steps: must be in [0, 2**53), got {n}")
+        self._check_records(n, "n_steps")
         self._advance(n, max(1, min(_MAX_STEPS, round(100.0 / self.dt))), None)  # as run()
+
+    def _check_records(self, n: int, name: str) -> None:
+        """MemoryError naming ``name`` before a run of ``n`` steps whose state and rate
+        recorders would outgrow the memory limit (they add rows every step)."""
+        rows = 0.0
+        for m in self.state_monitors:
+            every = getattr(m, "every", 1)  # steps (monitors restored by load: 1, an upper bound)
+            rows += (n / every + 1) * (8.0 + 4.0 * len(m.variables) * len(m.neurons))
+        rows += 4.0 * n * len(self.rate_monitors)
+        _memory(rows, name, f"the state and rate recorders of {n} steps")
 
     def _advance(self, n: int, chunk_steps: int, bar: Any) -> None:
         """Run ``n`` steps in chunks of ``chunk_steps`` (structural plasticity schedules cut

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from spikecore.sim._validate import _finite, _float_array, _idle, _int, _steps
+from spikecore.sim._validate import _finite, _float_array, _idle, _int, _memory, _steps, _value
 
 
 class PlasticityMixin:
@@ -59,7 +59,8 @@ class PlasticityMixin:
         count = _int(count, "count")
         if count < 0:
             raise ValueError(f"count: must be >= 0, got {count}")
-        weight = _finite(weight, "weight")
+        _memory(count * 32.0, "count", f"{count} new synapses")  # the core's check, before int64
+        weight = _value(weight, "weight")
         d = _finite(self._delay(delay), "delay")
         if method == "random":
             if scores is not None:
@@ -97,8 +98,14 @@ class PlasticityMixin:
         if by not in ("weight", "random"):
             raise ValueError(f"by: must be 'weight' or 'random', got {by!r}")
         d = _finite(self._delay(delay), "delay")
-        if round(d / self.dt) < 1:
+        ds = _steps(d, self.dt, "delay")
+        if ds < 1:
             raise ValueError(f"delay: must be at least one step (dt = {self.dt} ms), got {d}")
+        if ds > self._c.max_delay_steps:
+            raise ValueError(
+                f"delay: must be at most max_delay ({self._c.max_delay_steps * self.dt:g} ms), "
+                f"got {d:g} ms"
+            )
         self._schedules.append(
             dict(
                 projection=j.index,
@@ -106,7 +113,7 @@ class PlasticityMixin:
                 next=self.step + every_steps,
                 fraction=f,
                 by=by,
-                weight=_finite(weight, "weight"),
+                weight=_value(weight, "weight"),
                 delay=d,
             )
         )

@@ -11,7 +11,7 @@ import numpy as np
 
 from spikecore import specs
 from spikecore.sim import engine_models as _models
-from spikecore.sim._validate import _finite, _float_array, _idle, _int
+from spikecore.sim._validate import _float_array, _idle, _int, _memory, _value
 
 if TYPE_CHECKING:
     from spikecore.sim.network import Network
@@ -192,9 +192,13 @@ class PopulationsMixin:
         spec = _models.spec_of(model, params)  # names, defaults, validation: spikecore.specs
         model = spec.model_name()
         name = f"pop{len(self.populations)}" if name is None else str(name)
-        idx = _models.add(self._c, n, spec, name)
         p = spec.params()
         K = p["kernel"] if model == "max_gate" else p.get("branches", 1)
+        # the core's estimate (engine/internal.hpp) plus the staging arrays of spec.engine(n)
+        each = "kernel candidates" if model == "max_gate" else "branches"
+        what = f"{n} neurons" + (f" x {K} {each}" if K > 1 else "")
+        _memory(n * (48.0 + 16.0) + n * K * 12.0, "n", what)
+        idx = _models.add(self._c, n, spec, name)
         pop = Population(self, idx, n, name, model, K)
         self.populations.append(pop)
         self._pop_specs.append(dict(n=n, model=model, name=name, params=p))
@@ -230,17 +234,19 @@ class PopulationsMixin:
         size = pop.n_targets if variable == "u" else 1 if variable == "phase" else pop.n
         if isinstance(value, dict) and len(value) == 1:
             ((k, v),) = value.items()
+            if not isinstance(v, (tuple, list)):
+                raise TypeError(f"{variable}: distribution must be {{'uniform': (low, high)}}")
             value = (k, *v)
         if isinstance(value, tuple) and value and isinstance(value[0], str):
             if value[0] != "uniform" or len(value) != 3:
                 raise ValueError(f"{variable}: distribution must be ('uniform', low, high)")
-            lo, hi = _finite(value[1], "low"), _finite(value[2], "high")
+            lo, hi = _value(value[1], "low"), _value(value[2], "high")
             if hi < lo:
                 raise ValueError(f"high: must be >= low, got ({lo}, {hi})")
             self._c.init_uniform(pop.index, code, lo, hi)
             return
         if isinstance(value, numbers.Real) and not isinstance(value, bool):
-            value = np.full(size, _finite(value, variable), np.float32)
+            value = np.full(size, _value(value, variable), np.float32)
         a = _float_array(value, variable)
         if variable == "u" and a.shape == (pop.n, pop.branches):
             a = a.reshape(-1)

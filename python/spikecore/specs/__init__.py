@@ -42,7 +42,14 @@ from __future__ import annotations
 
 from typing import Any, Dict, Mapping, Optional, Type
 
-from ._base import EngineCall, NeuronSpec, SpikecoreDeprecationWarning, warn_renamed
+from ._base import (
+    MAX_THRESHOLD,
+    MAX_VALUE,
+    EngineCall,
+    NeuronSpec,
+    SpikecoreDeprecationWarning,
+    warn_renamed,
+)
 from .celif import CELIFSpec
 from .conversion import IFSpec, MaxGateSpec, STDISpec
 from .dendritic import BRANCH_FNS, BRANCH_KEYS, Branches, DendriticSpec
@@ -54,6 +61,8 @@ from .synapses import SynapseSpec
 __all__ = [
     "NeuronSpec",
     "EngineCall",
+    "MAX_VALUE",
+    "MAX_THRESHOLD",
     "SynapseSpec",
     "Branches",
     "DendriticSpec",

@@ -20,6 +20,8 @@ __all__ = [
     "warn_renamed",
     "number",
     "finite",
+    "MAX_VALUE",
+    "MAX_THRESHOLD",
     "tau_steps",
     "decay",
     "nonnegative",
@@ -67,10 +69,22 @@ def number(value: Any, name: str) -> float:
     return value
 
 
-def finite(value: Any, name: str) -> float:
+#: the largest magnitude of a parameter: the kernels and the engine keep state in float32, and
+#: values up to this stay finite through the narrowing and the sums of an update (issue 20)
+MAX_VALUE = 1e30
+#: the largest magnitude of a threshold: up to 3e38 (below float32's 3.4e38), the "never
+#: reached" threshold of a non-spiking readout (LeakyIntegrator, a converted net's integrator)
+MAX_THRESHOLD = 3.0e38
+
+
+def finite(value: Any, name: str, limit: float = MAX_VALUE) -> float:
+    """A finite real number of magnitude at most ``limit`` (:data:`MAX_VALUE`: float32 state)."""
     value = number(value, name)
     if not math.isfinite(value):
         raise ValueError(f"{name}: must be finite, got {value}")
+    if abs(value) > limit:
+        lim = f"{limit:.0e}".replace("e+", "e")  # 1e30, 3e38
+        raise ValueError(f"{name}: must lie in [-{lim}, {lim}] (float32 state), got {value:g}")
     return value
 
 
@@ -111,7 +125,7 @@ def thresholds(
     v_threshold: Any, v_reset: Any, v_rest: Any = 0.0
 ) -> Tuple[float, Optional[float], float]:
     """(v_threshold, v_reset or None for the soft reset, v_rest), checked."""
-    v_threshold = finite(v_threshold, "v_threshold")
+    v_threshold = finite(v_threshold, "v_threshold", MAX_THRESHOLD)
     if v_reset is not None:
         v_reset = finite(v_reset, "v_reset")
         if not v_threshold > v_reset:

@@ -34,7 +34,7 @@ from typing import Any, ClassVar, Optional, Union
 
 import numpy as np
 
-from ._base import EngineCall, NeuronSpec, finite, param
+from ._base import MAX_THRESHOLD, EngineCall, NeuronSpec, finite, param
 
 __all__ = ["IFSpec", "STDISpec", "MaxGateSpec", "MAX_BITS"]
 
@@ -54,18 +54,27 @@ def _int(value: Any, name: str, lo: int, hi: Optional[int] = None) -> int:
 def _theta(value: Any) -> Union[float, np.ndarray]:
     """A threshold > 0: a number or one per neuron (float32 array)."""
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        v = finite(value, "v_threshold")
-        if not v > 0:
-            raise ValueError(f"v_threshold: must be > 0, got {v:g}")
+        v = finite(value, "v_threshold", MAX_THRESHOLD)
+        if not np.float32(v) > 0:  # > 0 also after the float32 narrowing
+            raise ValueError(f"v_threshold: must be > 0 (in float32), got {v:g}")
         return v
     a = np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value)
     if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
         raise TypeError(f"v_threshold: expected numbers, got dtype {a.dtype}")
-    a = a.astype(np.float32).reshape(-1)
+    a = a.astype(np.float64).reshape(-1)  # checked before the float32 narrowing
     if a.size == 0:
         raise ValueError("v_threshold: is empty")
     if not np.all(np.isfinite(a)) or not np.all(a > 0):
         raise ValueError("v_threshold: every threshold must be finite and > 0")
+    if float(a.max()) > MAX_THRESHOLD:
+        raise ValueError(
+            f"v_threshold: must lie in (0, 3e38] (float32 state), got {float(a.max()):g}"
+        )
+    a = a.astype(np.float32)
+    if not np.all(a > 0):  # below float32's smallest subnormal
+        raise ValueError(
+            "v_threshold: every threshold must be > 0 in float32, got one that rounds to 0"
+        )
     return a
 
 
@@ -164,7 +173,7 @@ class STDISpec(_ArrayEq, NeuronSpec):
             raise TypeError(f"rounding: must be a bool, got {type(self.rounding).__name__}")
         object.__setattr__(self, "rounding", bool(self.rounding))
         object.__setattr__(self, "negative_slope", _slope(self.negative_slope))
-        object.__setattr__(self, "start", _int(self.start, "start", 0))
+        object.__setattr__(self, "start", _int(self.start, "start", 0, 2**31 - 1))
 
     @property
     def D(self) -> int:
@@ -213,7 +222,7 @@ class MaxGateSpec(_ArrayEq, NeuronSpec):
                 raise ValueError(f"count: every value must lie in [1, kernel={K}]")
             object.__setattr__(self, "count", c)
         object.__setattr__(self, "signed", bool(self.signed))
-        object.__setattr__(self, "start", _int(self.start, "start", 0))
+        object.__setattr__(self, "start", _int(self.start, "start", 0, 2**31 - 1))
 
     def engine(self, n: int) -> EngineCall:
         c = self.count

@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
-from ._base import EngineCall, NeuronSpec, finite, param
+from ._base import MAX_VALUE, EngineCall, NeuronSpec, finite, param
 
 __all__ = ["Branches", "DendriticSpec", "BRANCH_FNS", "BRANCH_KEYS"]
 
@@ -62,9 +62,15 @@ class Branches:
             b = np.asarray(b.detach().cpu().numpy() if hasattr(b, "detach") else b)
             if not (np.issubdtype(b.dtype, np.floating) or np.issubdtype(b.dtype, np.integer)):
                 raise TypeError(f"branch_bias: expected numbers, got dtype {b.dtype}")
-            b = np.ascontiguousarray(b, np.float32).reshape(-1)
-            if not np.all(np.isfinite(b)):
+            b64 = b.astype(np.float64).reshape(-1)  # checked before the float32 narrowing
+            if not np.all(np.isfinite(b64)):
                 raise ValueError("branch_bias: contains NaN or infinite values")
+            if b64.size and float(np.abs(b64).max()) > MAX_VALUE:
+                raise ValueError(
+                    f"branch_bias: values must lie in [-1e30, 1e30] (float32 state), got "
+                    f"{float(np.abs(b64).max()):g}"
+                )
+            b = np.ascontiguousarray(b64, np.float32)
             object.__setattr__(self, "branch_bias", b)
         if K == 1 and (b is not None or d != 0.0):
             raise ValueError("branches: branch_bias and branch_decay need branches >= 2")

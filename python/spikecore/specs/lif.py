@@ -19,7 +19,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar, Dict, Mapping, Optional
 
-from ._base import EngineCall, NeuronSpec, finite, nonnegative, param, positive, thresholds
+from ._base import (
+    MAX_THRESHOLD,
+    EngineCall,
+    NeuronSpec,
+    finite,
+    nonnegative,
+    param,
+    positive,
+    thresholds,
+)
 
 __all__ = ["LIFSpec", "ALIFSpec", "SYNAPSES"]
 
@@ -51,7 +60,9 @@ class LIFSpec(NeuronSpec):
             object.__setattr__(self, k, finite(getattr(self, k), k))
         vr = None if self.v_reset is None else finite(self.v_reset, "v_reset")
         object.__setattr__(self, "v_reset", vr)
-        object.__setattr__(self, "v_threshold", finite(self.v_threshold, "v_threshold"))
+        object.__setattr__(
+            self, "v_threshold", finite(self.v_threshold, "v_threshold", MAX_THRESHOLD)
+        )
         if not isinstance(self.soft_reset, bool):
             if type(self.soft_reset).__name__ != "bool_":
                 raise TypeError(f"soft_reset: must be a bool, got {type(self.soft_reset).__name__}")

@@ -105,7 +105,7 @@ struct LIFCoeffs {
     if (!(n_ref <= 2147483647.0)) {
       char buf[200];
       std::snprintf(buf, sizeof buf,
-                    "%g ms is %.0f steps of dt = %g ms; the largest value allowed is "
+                    "%g ms is %.10g steps of dt = %g ms; the largest value allowed is "
                     "(2**31 - 1) x dt = %.10g ms",
                     p.t_ref, n_ref, dt, 2147483647.0 * dt);
       throw value_error(message("t_ref", buf));

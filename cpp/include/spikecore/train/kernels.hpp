@@ -77,7 +77,9 @@ int64_t gather_active(const T* x, int64_t rows, int64_t k, int64_t* row_ptr, int
                       int n_threads, bool counted = false);
 // (counted = true: row_ptr already holds the offsets from an earlier call with idx == null on
 // the same x; only the fill pass runs.)
-// y [R, M] = bias + sum over active (r, i): val * wt[i, :], wt = W^T [K, M] row-major.
+// y [R, M] = bias + sum over active (r, i): val * wt[i, :], wt = W^T [K, M] row-major; each
+// y[r, j] is summed from 0 over the active i of row r in ascending order, bias last. The sums are
+// kept in registers, 64 floats / 32 doubles of a row at a time (the columns in tiles).
 template <typename T>
 void sparse_rows_matmul(const int64_t* row_ptr, const int32_t* idx, const T* val, int64_t rows,
                         const T* wt, int64_t m, const T* bias, T* y, int n_threads);
