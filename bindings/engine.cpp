@@ -33,6 +33,21 @@ nb::ndarray<nb::numpy, T, nb::ndim<1>> copy_vec(const std::vector<T>& v) {
   return to_numpy(std::vector<T>(v));
 }
 
+// A Python reduce(v, exscan) (in place on an int64 numpy view of the core's buffer) as the core's
+// RankReduce; None: one process. Called by the core with the GIL released: it takes the GIL back
+// for the call. The callable outlives the core call (the binding's argument holds it).
+Network::RankReduce rank_reduce(const nb::object& f) {
+  if (f.is_none()) return {};
+  if (!PyCallable_Check(f.ptr())) throw nb::type_error("reduce: must be callable or None");
+  nb::handle h = f;
+  return [h](int64_t* v, int64_t n, bool exscan) {
+    nb::gil_scoped_acquire g;
+    size_t shape[1] = {size_t(n)};
+    nb::ndarray<nb::numpy, int64_t, nb::ndim<1>> view(v, 1, shape, nb::handle());
+    h(nb::cast(view, nb::rv_policy::reference), exscan);  // a view: no copy
+  };
+}
+
 void same_len(size_t a, size_t b, const char* arg) {
   if (a != b) throw value_error(std::string(arg) + ": length differs from the other arrays");
 }
@@ -70,6 +85,7 @@ void bind_engine(nb::module_ m) {
       .def_prop_rw("n_threads", &Network::n_threads, &Network::set_n_threads)
       .def_prop_rw("events", &Network::events, &Network::set_events)
       .def_prop_ro("memory_bytes", &Network::memory_bytes)
+      .def_prop_ro("memory_parts", &Network::memory_parts)
       .def_prop_ro("max_delay_steps", &Network::max_delay_steps)
       .def_prop_ro("n_populations", &Network::n_populations)
       .def_prop_ro("n_projections", &Network::n_projections)
@@ -292,22 +308,47 @@ void bind_engine(nb::module_ m) {
             n.set_weights(j, w.data(), int64_t(w.shape(0)));
           },
           nb::arg("proj"), nb::arg("w"))
-      .def("prune_fraction", &Network::prune_fraction, nb::arg("proj"), nb::arg("fraction"),
-           nb::arg("random"), nb::call_guard<nb::gil_scoped_release>())
-      .def("prune_threshold", &Network::prune_threshold, nb::arg("proj"), nb::arg("threshold"),
-           nb::call_guard<nb::gil_scoped_release>())
-      .def("regrow_random", &Network::regrow_random, nb::arg("proj"), nb::arg("count"),
-           nb::arg("weight"), nb::arg("delay_ms"), nb::call_guard<nb::gil_scoped_release>())
+      // structural plasticity; reduce: None (one process) or, on a partitioned network, a
+      // callable reduce(v, exscan) that replaces the int64 array v in place by its sum over the
+      // ranks (exscan False) or over the ranks before this one (True), called collectively
+      .def(
+          "prune_fraction",
+          [](Network& n, int32_t j, double f, bool random, nb::object reduce) {
+            const Network::RankReduce rr = rank_reduce(reduce);
+            nb::gil_scoped_release r;
+            return n.prune_fraction(j, f, random, rr);
+          },
+          nb::arg("proj"), nb::arg("fraction"), nb::arg("random"), nb::arg("reduce") = nb::none())
+      .def(
+          "prune_threshold",
+          [](Network& n, int32_t j, double th, nb::object reduce) {
+            const Network::RankReduce rr = rank_reduce(reduce);
+            nb::gil_scoped_release r;
+            return n.prune_threshold(j, th, rr);
+          },
+          nb::arg("proj"), nb::arg("threshold"), nb::arg("reduce") = nb::none())
+      .def(
+          "regrow_random",
+          [](Network& n, int32_t j, int64_t count, double w, double d, nb::object reduce) {
+            const Network::RankReduce rr = rank_reduce(reduce);
+            nb::gil_scoped_release r;
+            return n.regrow_random(j, count, w, d, rr);
+          },
+          nb::arg("proj"), nb::arg("count"), nb::arg("weight"), nb::arg("delay_ms"),
+          nb::arg("reduce") = nb::none())
       .def(
           "regrow_scores",
-          [](Network& n, int32_t j, int64_t count, Mat scores, double w, double d) {
+          [](Network& n, int32_t j, int64_t count, Mat scores, double w, double d,
+             nb::object reduce) {
             const SynapseMatrix& s = n.matrix(j);
             if (scores.shape(0) != size_t(s.n_pre()) || scores.shape(1) != size_t(s.n_post()))
               throw value_error("scores: shape must be (n_pre, n_post)");
+            const Network::RankReduce rr = rank_reduce(reduce);
             nb::gil_scoped_release r;
-            return n.regrow_scores(j, count, scores.data(), w, d);
+            return n.regrow_scores(j, count, scores.data(), w, d, rr);
           },
-          nb::arg("proj"), nb::arg("count"), nb::arg("scores"), nb::arg("w"), nb::arg("d"))
+          nb::arg("proj"), nb::arg("count"), nb::arg("scores"), nb::arg("w"), nb::arg("d"),
+          nb::arg("reduce") = nb::none())
       // inputs
       .def("add_poisson", &Network::add_poisson, nb::arg("pop"), nb::arg("rate_hz"),
            nb::arg("weight"), nb::arg("lo"), nb::arg("hi"))
@@ -438,6 +479,10 @@ void bind_engine(nb::module_ m) {
           nb::arg("pop"))
       .def("window_begin", &Network::window_begin, nb::arg("n_steps"),
            nb::call_guard<nb::gil_scoped_release>())
+      .def("set_window", &Network::set_window, nb::arg("window"))
+      .def_prop_ro("window_pending", &Network::window_pending)
+      .def("window_finish", &Network::window_finish, nb::call_guard<nb::gil_scoped_release>())
+      .def("window_abandon", &Network::window_abandon)
       .def_prop_ro("window_steps_left", &Network::window_steps_left)
       .def("window_update",
            [](Network& n) {

@@ -67,10 +67,16 @@ void bind_synapses(nb::module_ m) {
           "set_weights",
           [](SynapseMatrix& s, Vec<float> w) { s.set_weights(w.data(), int64_t(w.shape(0))); },
           nb::arg("weight"), "Set all weights, given in row order")
-      .def("prune_smallest", &SynapseMatrix::prune_smallest, nb::arg("fraction"),
-           nb::call_guard<nb::gil_scoped_release>())
-      .def("prune_random", &SynapseMatrix::prune_random, nb::arg("fraction"), nb::arg("seed"),
-           nb::arg("step") = 0, nb::call_guard<nb::gil_scoped_release>())
+      .def(
+          "prune_smallest", [](SynapseMatrix& s, double f) { return s.prune_smallest(f); },
+          nb::arg("fraction"), nb::call_guard<nb::gil_scoped_release>())
+      .def(
+          "prune_random",
+          [](SynapseMatrix& s, double f, uint64_t seed, uint64_t step) {
+            return s.prune_random(f, seed, step);
+          },
+          nb::arg("fraction"), nb::arg("seed"), nb::arg("step") = 0,
+          nb::call_guard<nb::gil_scoped_release>())
       .def("prune_below", &SynapseMatrix::prune_below, nb::arg("threshold"),
            nb::call_guard<nb::gil_scoped_release>())
       .def(
@@ -81,10 +87,16 @@ void bind_synapses(nb::module_ m) {
             return s.prune_flagged(flags.data());
           },
           nb::arg("flags"))
-      .def("regrow_random", &SynapseMatrix::regrow_random, nb::arg("count"),
-           nb::arg("weight") = 0.f, nb::arg("delay") = 1, nb::arg("allow_autapses") = true,
-           nb::arg("allow_multapses") = false, nb::arg("seed") = 0, nb::arg("step") = 0,
-           nb::arg("post_per_pre") = 1, nb::call_guard<nb::gil_scoped_release>())
+      .def(
+          "regrow_random",
+          [](SynapseMatrix& s, int64_t count, float weight, uint16_t delay, bool aut, bool mult,
+             uint64_t seed, uint64_t step, int32_t post_per_pre) {
+            return s.regrow_random(count, weight, delay, aut, mult, seed, step, post_per_pre);
+          },
+          nb::arg("count"), nb::arg("weight") = 0.f, nb::arg("delay") = 1,
+          nb::arg("allow_autapses") = true, nb::arg("allow_multapses") = false, nb::arg("seed") = 0,
+          nb::arg("step") = 0, nb::arg("post_per_pre") = 1,
+          nb::call_guard<nb::gil_scoped_release>())
       .def(
           "regrow_top_scores",
           [](SynapseMatrix& s, int64_t count,

@@ -57,6 +57,7 @@ def main() -> None:
                 cpu_s=r.cpu_s,
                 compute_cpu_s=r.compute_cpu_s,
                 comm_bytes=r.comm_bytes,
+                parts=r.memory_parts,
             ),
             root=0,
         )
@@ -82,6 +83,8 @@ def main() -> None:
             cpu_s_per_rank=[s["cpu_s"] for s in stats],
             compute_cpu_s_per_rank=[s["compute_cpu_s"] for s in stats],
             comm_bytes_per_rank=[s["comm_bytes"] for s in stats],
+            # bytes by part per rank: synapses fall with the ranks; the rest is replicated
+            memory_parts_per_rank=[s["parts"] for s in stats],
             load=os.getloadavg()[0],
         )
         print(
@@ -92,6 +95,9 @@ def main() -> None:
             f"compute CPU (s): {', '.join(f'{x:.2f}' for x in fig['compute_cpu_s_per_rank'])}",
             flush=True,
         )
+        for k, s in enumerate(stats):
+            parts = ", ".join(f"{n} {b / 2**20:.2f}" for n, b in s["parts"].items())
+            print(f"  rank {k} memory (MB): {parts}; peak RSS {s['maxrss_mb']:.0f}", flush=True)
         if a.json:
             with open(a.json, "a") as f:
                 f.write(json.dumps(fig) + "\n")

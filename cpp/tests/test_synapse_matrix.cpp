@@ -1,5 +1,10 @@
 #include <algorithm>
 #include <set>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <tuple>
 
 #include "check.hpp"
 #include "spikecore/core/rng.hpp"
@@ -165,3 +170,140 @@ TEST_CASE("16-bit targets up to n_post = 65536, 32-bit beyond: same synapses, sa
 }
 
 TEST_MAIN()
+
+// ----------------------------------------------------------------- split across ranks (RankSplit)
+// R "ranks" as threads, each holding the columns block_range(n_post, R, r) of the same matrix;
+// the reduction every rank calls in the same order is done through shared memory.
+namespace {
+struct ThreadRanks {
+  explicit ThreadRanks(int r) : R(r), in(size_t(r)) {}
+  int R;
+  std::mutex mu;
+  std::condition_variable cv;
+  int arrived = 0;
+  int64_t gen = 0;
+  std::vector<std::vector<int64_t>> in;
+  void wait_all(std::unique_lock<std::mutex>& l) {
+    const int64_t g = gen;
+    if (++arrived == R) {
+      arrived = 0;
+      ++gen;
+      cv.notify_all();
+    } else {
+      cv.wait(l, [&] { return gen != g; });
+    }
+  }
+  void reduce(int rank, int64_t* v, int64_t n, bool exscan) {
+    std::unique_lock<std::mutex> l(mu);
+    in[size_t(rank)].assign(v, v + n);
+    wait_all(l);
+    std::vector<int64_t> out(size_t(n), 0);
+    for (int r = 0; r < (exscan ? rank : R); ++r)
+      for (int64_t k = 0; k < n; ++k) out[size_t(k)] += in[size_t(r)][size_t(k)];
+    wait_all(l);  // nobody overwrites `in` before everyone has read it
+    std::copy(out.begin(), out.end(), v);
+  }
+};
+
+struct Triplets {
+  std::vector<int32_t> pre, post;
+  std::vector<float> w;
+};
+
+Triplets triplets(int32_t n_pre, int32_t n_post, int64_t nnz, uint64_t seed, bool quantized) {
+  Triplets t;
+  CounterRng rng(seed, 3, 0, 0);
+  std::set<std::pair<int, int>> seen;
+  while (int64_t(t.pre.size()) < nnz) {
+    const int a = int(rng.below(uint64_t(n_pre))), b = int(rng.below(uint64_t(n_post)));
+    if (!seen.insert({a, b}).second) continue;
+    t.pre.push_back(a);
+    t.post.push_back(b);
+    t.w.push_back(quantized ? float(int(rng.below(5)) - 2) * 0.5f : float(rng.normal()));
+  }
+  return t;
+}
+
+// (pre, post, weight, delay) of all ranks' parts in the row order of the whole matrix
+std::vector<std::tuple<int32_t, int32_t, float, uint16_t>> merged(
+    const std::vector<SynapseMatrix>& parts) {
+  std::vector<std::tuple<int32_t, int32_t, float, uint16_t>> out;
+  for (const auto& m : parts) {
+    std::vector<int32_t> p(size_t(m.nnz())), q(size_t(m.nnz()));
+    std::vector<float> w(size_t(m.nnz()));
+    std::vector<uint16_t> d(size_t(m.nnz()));
+    m.to_coo(p.data(), q.data(), w.data(), d.data());
+    for (size_t k = 0; k < p.size(); ++k) out.emplace_back(p[k], q[k], w[k], d[k]);
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+  return out;
+}
+
+void check_split_equals_whole(const std::function<int64_t(SynapseMatrix&, const RankSplit&)>& op,
+                              bool quantized, int R) {
+  const int32_t n_pre = 23, n_post = 31;
+  const Triplets t = triplets(n_pre, n_post, 300, 11, quantized);
+  SynapseMatrix whole = SynapseMatrix::from_coo(n_pre, n_post, t.pre.data(), t.post.data(),
+                                                t.w.data(), nullptr, int64_t(t.pre.size()));
+  const int64_t k_whole = op(whole, RankSplit{});
+  std::vector<SynapseMatrix> parts;
+  std::vector<RankSplit> splits(static_cast<size_t>(R));
+  ThreadRanks tr(R);
+  for (int r = 0; r < R; ++r) {
+    const int32_t lo = int32_t(int64_t(n_post) * r / R),
+                  hi = int32_t(int64_t(n_post) * (r + 1) / R);
+    Triplets mine;
+    for (size_t k = 0; k < t.pre.size(); ++k)
+      if (t.post[k] >= lo && t.post[k] < hi) {
+        mine.pre.push_back(t.pre[k]);
+        mine.post.push_back(t.post[k]);
+        mine.w.push_back(t.w[k]);
+      }
+    parts.push_back(SynapseMatrix::from_coo(n_pre, n_post, mine.pre.data(), mine.post.data(),
+                                            mine.w.data(), nullptr, int64_t(mine.pre.size())));
+    splits[size_t(r)].col_lo = lo;
+    splits[size_t(r)].col_hi = hi;
+    splits[size_t(r)].reduce = [&tr, r](int64_t* v, int64_t n, bool ex) { tr.reduce(r, v, n, ex); };
+  }
+  std::vector<int64_t> k_part(static_cast<size_t>(R));
+  std::vector<std::thread> th;
+  for (int r = 0; r < R; ++r)
+    th.emplace_back([&, r] { k_part[size_t(r)] = op(parts[size_t(r)], splits[size_t(r)]); });
+  for (auto& x : th) x.join();
+  for (int r = 0; r < R; ++r) {
+    CHECK(k_part[size_t(r)] == k_whole);  // every rank returns the count of the whole matrix
+    parts[size_t(r)].check_invariants();
+  }
+  CHECK(merged(parts) == merged({whole}));
+}
+}  // namespace
+
+TEST_CASE("prune and regrow split across ranks decide as the whole matrix") {
+  for (int R : {2, 3}) {
+    for (bool q : {false, true}) {  // quantized weights: many ties (and zeros)
+      check_split_equals_whole(
+          [](SynapseMatrix& m, const RankSplit& s) { return m.prune_smallest(0.37, s); }, q, R);
+      check_split_equals_whole(
+          [](SynapseMatrix& m, const RankSplit& s) { return m.prune_random(0.41, 9, 4, s); }, q, R);
+      check_split_equals_whole(
+          [](SynapseMatrix& m, const RankSplit& s) {
+            return m.regrow_random(150, 0.25f, 3, false, false, 5, 2, 1, s);
+          },
+          q, R);
+      check_split_equals_whole(
+          [](SynapseMatrix& m, const RankSplit& s) {
+            return m.regrow_random(40, 0.25f, 2, true, true, 6, 1, 1, s);  // multapses
+          },
+          q, R);
+      check_split_equals_whole(
+          [q](SynapseMatrix& m, const RankSplit& s) {
+            std::vector<float> sc(size_t(m.n_pre()) * size_t(m.n_post()));
+            CounterRng rng(4, 4, 0, 0);
+            for (auto& x : sc) x = q ? float(int(rng.below(3))) - 1.f : float(rng.normal());
+            return m.regrow_top_scores(60, sc.data(), -0.5f, 2, false, 1, s);
+          },
+          q, R);
+    }
+  }
+}

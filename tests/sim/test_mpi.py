@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -109,6 +110,37 @@ def scenario(n_threads: int, comm, save_path: str) -> dict:
     return res
 
 
+def plastic(n_threads: int, comm) -> dict:
+    """Structural plasticity between and during runs: pruning by weight (continuous weights, and
+    constant weights where every synapse ties), at random and by threshold, regrowth at random
+    positions (autapses excluded; onto a one-neuron population that one rank does not own) and
+    by scores with ties, and a prune/regrow schedule; one synapse shorter than every other
+    (onto rank 1's neurons) sets the window of every rank. Counts, synapses and the raster."""
+    net, E, mons = build(n_threads, comm)
+    S = net.populations[3]
+    net.connect(S, E, "explicit", pre_index=[3], post_index=[150], weight=[4.0], delay=[0.3])
+    net.add_structural_plasticity(0, every=5.0, fraction=0.1, by="weight", weight=0.4, delay=1.0)
+    net.run(8.0)
+    counts = [
+        net.prune(1, fraction=0.3),  # E -> Ih: all weights 0.5, ties broken by position
+        net.prune(2, fraction=0.25, by="random"),
+        net.prune(2, threshold=2.3),
+        net.prune(4, fraction=0.5),  # E -> lone
+    ]
+    counts.append(net.regrow(1, counts[0], weight=0.6, delay=0.8))
+    scores = np.random.default_rng(5).integers(0, 4, (37, 37)).astype(np.float32)
+    counts.append(net.regrow(3, 30, method="scores", scores=scores, weight=-0.7, delay=2.5))
+    counts.append(net.regrow(4, 6, weight=1.0, delay=1.0))
+    counts.append(net.regrow(0, 50, weight=0.3, delay=1.7))
+    net.run(12.0)
+    out = {f"c_{k}": v for k, v in snapshot(net, E, mons).items()}
+    out["counts"] = np.array(counts)
+    out["nnz"] = np.array([pj.nnz for pj in net.projections])
+    parts = list(net.memory_parts.values())  # this rank's
+    out["memory_parts"] = np.array(parts if comm is None else comm.allgather(parts))
+    return out
+
+
 def _mpirun():
     exe = shutil.which("mpirun")
     if exe is None:
@@ -138,6 +170,22 @@ def run_mpi(n: int, *args: str, timeout: float = 240.0) -> subprocess.CompletedP
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def run_mpi_ok(n: int, *args: str, timeout: float = 240.0) -> str:
+    """run_mpi, which must succeed on every rank: the output."""
+    r = run_mpi(n, *args, timeout=timeout)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def assert_same(path, ref: dict, what: str = "") -> None:
+    """The arrays saved at ``path`` are those of ``ref``, bit for bit (same keys, dtypes)."""
+    with np.load(path) as z:
+        assert set(z.files) >= set(ref)
+        for k, v in ref.items():
+            assert z[k].dtype == v.dtype, what + k
+            np.testing.assert_array_equal(z[k], v, err_msg=what + k)  # bitwise: same floats
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     d = tmp_path_factory.mktemp("ref")
@@ -153,14 +201,96 @@ def test_reference_runs(reference):
 @pytest.mark.parametrize("ranks,threads", [(1, 2), (2, 1), (2, 2)])
 def test_same_raster_any_ranks_and_threads(reference, tmp_path, ranks, threads):
     out = tmp_path / "out.npz"
-    r = run_mpi(ranks, "scenario", str(threads), str(out), str(tmp_path / "net.npz"))
-    assert r.returncode == 0, r.stdout + r.stderr
+    run_mpi_ok(ranks, "scenario", str(threads), str(out), str(tmp_path / "net.npz"))
     with np.load(out) as z:
-        got = {k: z[k] for k in z.files}
-    assert set(got) == set(reference)
-    for k, v in reference.items():  # events: summed over ranks
-        assert got[k].dtype == v.dtype, k
-        np.testing.assert_array_equal(got[k], v, err_msg=k)  # bitwise: same floats
+        assert set(z.files) == set(reference)
+    assert_same(out, reference)  # events: summed over ranks
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_prune_regrow_across_ranks_as_in_one_process(tmp_path, threads):
+    ref = plastic(1, None)
+    assert ref["counts"].min() > 0 and ref["c_sE_ids"].size > 50
+    out = tmp_path / "plastic.npz"
+    run_mpi_ok(2, "plastic", str(threads), str(out))
+    one = ref.pop("memory_parts")  # synapses, rings, state, monitors, inputs
+    assert_same(out, ref)
+    with np.load(out) as z:
+        per_rank = z["memory_parts"]
+    assert per_rank.shape == (2, 5)
+    assert (per_rank[:, 0] < 0.7 * one[0]).all()  # each rank holds about half the synapses
+    # replicated: the neuron state, and the monitors (every rank records the whole raster)
+    assert (per_rank[:, 2] == one[2]).all() and (per_rank[:, 3] > 0.6 * one[3]).all()
+
+
+class InterruptingComm:
+    """The communicator of a network, with an interrupt at the n-th spike exchange: between the
+    window's update and its delivery. how: "sigint" (Ctrl-C: a SIGINT to this process) or "raise"
+    (an exception raised there, as from a signal handler of the user's own)."""
+
+    def __init__(self, comm, at: int, how: str):
+        self._comm, self._at, self._how, self._n = comm, at, how, 0
+
+    def __getattr__(self, name):
+        return getattr(self._comm, name)
+
+    def Allgather(self, *a, **k):
+        self._n += 1
+        if self._n == self._at:
+            if self._how == "sigint":
+                os.kill(os.getpid(), signal.SIGINT)
+            else:
+                raise KeyboardInterrupt("injected")
+        return self._comm.Allgather(*a, **k)
+
+
+def interrupted(comm, how: str, ranks_hit) -> dict:
+    """The build() network run for 25 ms with an interrupt in the 3rd window on the ranks in
+    ranks_hit, continued to 25 ms: the snapshot and where it stopped."""
+    net, E, mons = build(1, comm)
+    if comm.rank in ranks_hit:
+        net._dist.comm = InterruptingComm(comm, 3, how)
+    stopped = -1
+    try:
+        net.run(25.0)
+    except KeyboardInterrupt:
+        stopped = net.step
+    net._dist.comm = comm
+    net.run_steps(250 - net.step)
+    out = snapshot(net, E, mons)
+    out["stopped"] = np.array(stopped)
+    return out
+
+
+def test_interrupt_between_a_windows_halves_leaves_the_network_consistent(tmp_path):
+    ref = snapshot(*_run25(build(1, None)))
+    for how in ("sigint", "raise"):
+        out = tmp_path / f"{how}.npz"
+        run_mpi_ok(1, "interrupt", how, "0", str(out))
+        with np.load(out) as z:
+            assert z["stopped"] == 30  # the end of the 3rd window (W = 1.0 ms = 10 steps)
+        assert_same(out, ref, f"{how}: ")
+
+
+def test_ctrl_c_on_one_rank_stops_every_rank_after_the_same_window(tmp_path):
+    ref = snapshot(*_run25(build(1, None)))
+    out = tmp_path / "sigint2.npz"
+    out_text = run_mpi_ok(2, "interrupt", "sigint", "1", str(out))  # SIGINT to rank 1 only
+    # held during window 3, passed on in the exchange of window 4: both stop at its end
+    assert "rank 0 stopped at 40" in out_text and "rank 1 stopped at 40" in out_text, out_text
+    assert_same(out, ref)
+
+
+def test_exception_mid_window_on_several_ranks_refuses_to_continue(tmp_path):
+    out_text = run_mpi_ok(2, "broken", timeout=120)
+    for rank in (0, 1):
+        assert f"rank {rank}: RuntimeError run: an exception on rank {rank}" in out_text, out_text
+
+
+def _run25(built):
+    net, E, mons = built
+    net.run(25.0)
+    return net, E, mons
 
 
 def deploy(comm) -> dict:
@@ -191,20 +321,23 @@ def test_from_torch_across_ranks(tmp_path):
     ref = deploy(None)
     assert ref["spikes0"].sum() > 0
     out = tmp_path / "dep.npz"
-    r = run_mpi(2, "deploy", str(out))
-    assert r.returncode == 0, r.stdout + r.stderr
-    with np.load(out) as z:
-        assert set(z.files) == set(ref)
-        for k, v in ref.items():
-            np.testing.assert_array_equal(z[k], v, err_msg=k)
+    run_mpi_ok(2, "deploy", str(out))
+    assert_same(out, ref)
 
 
 def test_mismatched_definition_raises_on_every_rank(tmp_path):
-    r = run_mpi(2, "mismatch", timeout=120)
-    assert r.returncode == 0, r.stdout + r.stderr
+    out_text = run_mpi_ok(2, "mismatch", timeout=120)
     for rank in (0, 1):
-        assert f"rank {rank}: ValueError comm: the 2 ranks disagree" in r.stdout, r.stdout
-    assert "network definition differs" in r.stdout
+        assert f"rank {rank}: ValueError comm: the 2 ranks disagree" in out_text, out_text
+    assert "network definition differs" in out_text
+
+
+def test_prune_with_other_arguments_raises_on_every_rank(tmp_path):
+    """Rank 1 prunes another fraction: every rank raises before any synapse is removed."""
+    out_text = run_mpi_ok(2, "prune_mismatch", timeout=120)
+    for rank in (0, 1):
+        assert f"rank {rank}: ValueError comm: the 2 ranks disagree" in out_text, out_text
+        assert f"rank {rank}: nnz unchanged" in out_text, out_text
 
 
 def test_error_on_one_rank_ends_the_job(tmp_path):
@@ -250,6 +383,28 @@ def _main(argv) -> None:
         res = scenario(threads, comm, save_path)
         if comm.rank == 0:
             np.savez(out, **res)
+    elif mode == "plastic":
+        res = plastic(int(argv[1]), comm)
+        if comm.rank == 0:
+            np.savez(argv[2], **res)
+    elif mode == "interrupt":
+        hit = [int(x) for x in argv[2].split(",")]
+        res = interrupted(comm, argv[1], hit)
+        print(f"rank {comm.rank} stopped at {int(res['stopped'])}", flush=True)
+        if comm.rank == 0:
+            np.savez(argv[3], **res)
+    elif mode == "broken":
+        net, E, mons = build(1, comm)
+        net._dist.comm = InterruptingComm(comm, 3, "raise")  # both ranks, as if caught by both
+        try:
+            net.run(25.0)
+        except KeyboardInterrupt:
+            pass
+        try:
+            net.run(1.0)
+            print(f"rank {comm.rank}: no error", flush=True)
+        except RuntimeError as e:
+            print(f"rank {comm.rank}: RuntimeError {e}", flush=True)
     elif mode == "deploy":
         res = deploy(comm)
         if comm.rank == 0:
@@ -263,6 +418,18 @@ def _main(argv) -> None:
             print(f"rank {comm.rank}: no error", flush=True)
         except ValueError as e:
             print(f"rank {comm.rank}: ValueError {e}", flush=True)
+    elif mode == "prune_mismatch":
+        net = Network(dt=0.1, seed=1, comm=comm)
+        A = net.add_population(20, "lif")
+        pj = net.connect(A, A, "fixed_indegree", k=3, weight={"normal": (1.0, 0.5)}, delay=1.0)
+        before = pj.nnz
+        try:
+            net.prune(pj, fraction=0.2 + 0.1 * comm.rank)
+            print(f"rank {comm.rank}: no error", flush=True)
+        except ValueError as e:
+            print(f"rank {comm.rank}: ValueError {e}", flush=True)
+        if pj.nnz == before:
+            print(f"rank {comm.rank}: nnz unchanged", flush=True)
     elif mode == "raise":
         net = Network(dt=0.1, seed=1, comm=comm)
         A = net.add_population(20, "lif")

@@ -58,6 +58,29 @@ size_t Network::memory_bytes() const {
   return b;
 }
 
+std::vector<int64_t> Network::memory_parts() const {
+  auto bytes = [](const auto& v) { return int64_t(v.capacity() * sizeof(v[0])); };
+  std::vector<int64_t> b(5, 0);
+  for (const auto& pj : projs_) b[0] += int64_t(pj.m.memory_bytes()) + bytes(pj.bounds);
+  for (const auto& p : pops_) {
+    b[1] += int64_t(p.ring.memory_bytes());
+    b[2] += int64_t(p.s.size()) * 16 + bytes(p.a) + bytes(p.br.u) + bytes(p.br.bias) +
+            bytes(p.ce.c) + bytes(p.ce.lam) + bytes(p.ce.one_m_lam) + bytes(p.conv.theta) +
+            bytes(p.conv.spike_w) + bytes(p.conv.count);
+    b[4] += bytes(p.i_const) + bytes(p.i_steps) + bytes(p.ev_step) + bytes(p.ev_id) +
+            bytes(p.ev_w) + bytes(p.src_step) + bytes(p.src_id) + bytes(p.src_rate) +
+            bytes(p.src_thr);
+  }
+  for (const auto& r : spike_recs_) b[3] += bytes(r.step) + bytes(r.id);
+  for (const auto& r : state_recs_) b[3] += bytes(r.step) + bytes(r.data);
+  for (const auto& r : rate_recs_) b[3] += bytes(r.count);
+  for (const auto& in : poisson_) b[4] += bytes(in.thr);
+  for (const auto& par : spikes_)
+    for (const auto& pop : par)
+      for (const auto& l : pop) b[4] += bytes(l.v) + bytes(l.off);
+  return b;
+}
+
 // ----------------------------------------------------------------------------------- running
 
 void Network::prepare(int64_t n_steps) {
@@ -149,10 +172,18 @@ void Network::thread_block(int32_t n, int b, int64_t& lo, int64_t& hi) const {
 int32_t Network::window_begin(int64_t n_steps) {
   require(n_steps >= 0, "n_steps", "must be >= 0");
   require(win_n_ == 0, "n_steps", "the previous window was updated but not delivered");
+  window_abandon();
   prepare(n_steps);
   win_end_ = step_ + n_steps;
   win_idx_ = 0;
   return window_;
+}
+
+void Network::set_window(int32_t w) {
+  require(win_n_ == 0, "window", "the previous window was updated but not delivered");
+  require(w >= 1 && w <= window_, "window",
+          "must be in [1, " + std::to_string(window_) + "] (no spike may land inside its window)");
+  window_ = w;
 }
 
 int32_t Network::window_update(std::vector<int32_t>& ids, std::vector<int32_t>& counts) {
@@ -224,8 +255,33 @@ void Network::window_deliver(const int32_t* ids, int64_t n_ids, const int32_t* c
         l.off.push_back(int32_t(l.v.size()));
         x += c;
       }
+  end_window(par);
+}
+
+void Network::window_abandon() {
+  require(win_n_ == 0, "window", "the current window was updated but not delivered");
+  for (auto& r : state_recs_) {
+    const size_t rows =
+        size_t(std::lower_bound(r.step.begin(), r.step.end(), step_) - r.step.begin());
+    r.step.resize(rows);
+    r.data.resize(rows * r.vars.size() * r.idx.size());
+  }
+  for (auto& r : rate_recs_)
+    if (int64_t(r.count.size()) > step_ - r.start)
+      r.count.resize(size_t(std::max<int64_t>(0, step_ - r.start)));
+  win_end_ = step_;
+}
+
+void Network::window_finish() {
+  require(win_n_ > 0, "window", "no window waits for its delivery");
+  require(part_size_ == 1, "window",
+          "a rank of several holds only its own spikes: the window needs the exchange");
+  end_window(int(win_idx_ & 1));
+}
+
+void Network::end_window(int par) {
   const int T = pool_->size();
-  const int64_t w0 = step_;
+  const int64_t w0 = step_, wn = win_n_;
   pool_->run([&](int rank) { deliver_phase(rank, par, w0, wn); });
   for (int r = 0; r < T; ++r) {
     events_ += thread_events_[size_t(r) * kPad];

@@ -20,6 +20,74 @@ int64_t fraction_count(double fraction, int64_t nnz, const char* arg) {
           "must be in [0, 1], got " + std::to_string(fraction));
   return std::llround(fraction * double(nnz));
 }
+
+// The k-th smallest (1-based, k <= the number of keys) of the keys of all ranks: radix select,
+// 8 bits per round, one summed 256-bin histogram per round. rank_in_equal = k - (number of keys
+// below it): how many of the keys equal to it are among the k smallest.
+uint32_t kth_smallest(const std::vector<uint32_t>& keys, int64_t k, const RankSplit& split,
+                      int64_t& rank_in_equal) {
+  uint32_t prefix = 0, mask = 0;
+  std::vector<int64_t> hist(256);
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    std::fill(hist.begin(), hist.end(), int64_t(0));
+    for (uint32_t x : keys)
+      if ((x & mask) == prefix) ++hist[(x >> shift) & 255u];
+    split.sum(hist);
+    uint32_t b = 0;
+    while (b < 255 && k > hist[b]) k -= hist[b++];
+    prefix |= b << shift;
+    mask |= 255u << shift;
+  }
+  rank_in_equal = k;
+  return prefix;
+}
+
+// Per row r: the position, in the row order of the whole matrix over all ranks, of this rank's
+// first item of row r, given this rank's item count per row (ranks hold ascending column
+// ranges, so within a row lower ranks come first). One process: the exclusive prefix sum.
+std::vector<int64_t> global_offsets(std::vector<int64_t> counts, const RankSplit& split) {
+  std::vector<int64_t> before(counts);
+  split.sum(counts);
+  split.exscan(before);
+  int64_t acc = 0;
+  for (size_t r = 0; r < counts.size(); ++r) {
+    const int64_t total = counts[r];
+    counts[r] = acc + before[r];
+    acc += total;
+  }
+  return counts;
+}
+
+// Removes every key < tau and the `take` lowest-positioned keys == tau (positions in row order
+// over all ranks); row_of[i]: the row of key i (rows ascending).
+std::vector<uint8_t> take_below_and_ties(const std::vector<uint32_t>& keys,
+                                         const std::vector<int32_t>& row_of, int32_t n_rows,
+                                         uint32_t tau, int64_t take, const RankSplit& split) {
+  std::vector<int64_t> eq(static_cast<size_t>(n_rows), 0);
+  int64_t n_eq = 0;
+  for (size_t i = 0; i < keys.size(); ++i)
+    if (keys[i] == tau) {
+      ++eq[size_t(row_of[i])];
+      ++n_eq;
+    }
+  const bool all_ties = take >= split.sum(n_eq);
+  std::vector<int64_t> at;  // global tie index of each row's first local tie
+  if (!all_ties) at = global_offsets(std::move(eq), split);
+  std::vector<uint8_t> out(keys.size(), 0);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i] < tau)
+      out[i] = 1;
+    else if (keys[i] == tau)
+      out[i] = all_ties || at[size_t(row_of[i])]++ < take;
+  }
+  return out;
+}
+
+uint32_t float_bits(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, sizeof u);
+  return u;
+}
 }  // namespace
 
 SynapseMatrix::SynapseMatrix(int32_t n_pre, int32_t n_post)
@@ -181,51 +249,57 @@ int64_t SynapseMatrix::prune_flagged(const uint8_t* flags) {
   return compact(remove);
 }
 
-int64_t SynapseMatrix::prune_smallest(double fraction) {
-  const int64_t k = fraction_count(fraction, nnz_, "fraction");
+int64_t SynapseMatrix::prune_smallest(double fraction, const RankSplit& split) {
+  const int64_t k = fraction_count(fraction, split.sum(nnz_), "fraction");
   if (k == 0) return 0;
-  std::vector<float> mag(static_cast<size_t>(nnz_));
+  // |w| as its bits: ordered like the values (weights are finite; fabs(-0) = +0)
+  std::vector<uint32_t> key(static_cast<size_t>(nnz_));
+  std::vector<int32_t> row_of(static_cast<size_t>(nnz_));
   {
-    int64_t i = 0;
+    size_t i = 0;
     for (int32_t r = 0; r < n_pre_; ++r)
-      for (int64_t p = row_begin(r); p < row_end(r); ++p)
-        mag[size_t(i++)] = std::fabs(weight_[size_t(p)]);
+      for (int64_t p = row_begin(r); p < row_end(r); ++p, ++i) {
+        key[i] = float_bits(std::fabs(weight_[size_t(p)]));
+        row_of[i] = r;
+      }
   }
-  std::vector<float> tmp(mag);
-  std::nth_element(tmp.begin(), tmp.begin() + (k - 1), tmp.end());
-  const float tau = tmp[size_t(k - 1)];
-  tmp.clear();
-  tmp.shrink_to_fit();
-  int64_t below = 0;
-  for (float m : mag) below += (m < tau);
-  int64_t ties = k - below;  // remove this many |w| == tau, lowest positions first
-  std::vector<uint8_t> remove(size_t(nnz_), 0);
-  for (size_t i = 0; i < mag.size(); ++i) {
-    if (mag[i] < tau)
-      remove[i] = 1;
-    else if (mag[i] == tau && ties > 0) {
-      remove[i] = 1;
-      --ties;
-    }
-  }
-  return compact(remove);
+  int64_t ties;  // remove every |w| < tau and this many |w| == tau, lowest positions first
+  const uint32_t tau = kth_smallest(key, k, split, ties);
+  compact(take_below_and_ties(key, row_of, n_pre_, tau, ties, split));
+  return k;
 }
 
-int64_t SynapseMatrix::prune_random(double fraction, uint64_t seed, uint64_t step) {
-  int64_t k = fraction_count(fraction, nnz_, "fraction");
-  if (k == 0) return 0;
-  // Selection sampling (Knuth's Algorithm S): exactly k of nnz, uniformly, one 32-bit draw each.
+int64_t SynapseMatrix::prune_random(double fraction, uint64_t seed, uint64_t step,
+                                    const RankSplit& split) {
+  const int64_t total = split.sum(nnz_);
+  const int64_t k0 = fraction_count(fraction, total, "fraction");
+  if (k0 == 0) return 0;
+  // Selection sampling (Knuth's Algorithm S) over the positions of the whole matrix in row
+  // order: exactly k of total, uniformly, one 32-bit draw each. Every rank draws the whole
+  // sequence (the choice at a position depends on all before it) and keeps its positions.
+  const std::vector<int64_t> at =
+      global_offsets(std::vector<int64_t>(len_.begin(), len_.end()), split);
   CounterRng rng(seed, kStreamPrune, 0, step);
   std::vector<uint8_t> remove(size_t(nnz_), 0);
-  int64_t left = nnz_;
-  for (int64_t i = 0; i < nnz_ && k > 0; ++i, --left) {
+  int64_t k = k0, left = total, g = 0;  // g: global position of the next draw
+  auto draw = [&]() {
     const double u = (double(rng.next_u32()) + 0.5) * (1.0 / 4294967296.0);
-    if (u * double(left) < double(k)) {
-      remove[size_t(i)] = 1;
-      --k;
-    }
+    const bool take = u * double(left) < double(k);
+    k -= take;
+    --left;
+    ++g;
+    return take;
+  };
+  int64_t i = 0;  // local position in row order
+  for (int32_t r = 0; r < n_pre_ && k > 0; ++r) {
+    const int64_t n = len_[size_t(r)];
+    if (n == 0) continue;
+    while (g < at[size_t(r)] && k > 0) draw();  // other ranks' positions
+    for (int64_t q = 0; q < n && k > 0; ++q) remove[size_t(i + q)] = draw();
+    i += n;
   }
-  return compact(remove);
+  compact(remove);
+  return k0;
 }
 
 int64_t SynapseMatrix::prune_below(float threshold) {
@@ -325,7 +399,7 @@ void SynapseMatrix::insert(const int32_t* pre, const int32_t* post, const float*
 
 int64_t SynapseMatrix::regrow_random(int64_t count, float weight, uint16_t delay,
                                      bool allow_autapses, bool allow_multapses, uint64_t seed,
-                                     uint64_t step, int32_t post_per_pre) {
+                                     uint64_t step, int32_t post_per_pre, const RankSplit& split) {
   require(count >= 0, "count", "must be >= 0");
   require(post_per_pre >= 1, "post_per_pre", "must be >= 1");
   const int32_t K = post_per_pre;  // autapse: pre == post / K (compartments of one neuron)
@@ -333,6 +407,8 @@ int64_t SynapseMatrix::regrow_random(int64_t count, float weight, uint16_t delay
   require(delay >= 1, "delay", "must be >= 1 step");
   if (count == 0) return 0;
   require(n_pre_ > 0 && n_post_ > 0, "count", "cannot regrow into an empty matrix");
+  // this rank's columns (one process: all); the draws are those of the whole matrix
+  const int32_t c0 = std::max<int32_t>(0, split.col_lo), c1 = std::min(n_post_, split.col_hi);
   if (!allow_multapses) {
     // distinct occupied positions (multapses count once), autapses excluded from the free set
     int64_t occupied = 0;
@@ -340,6 +416,7 @@ int64_t SynapseMatrix::regrow_random(int64_t count, float weight, uint16_t delay
       for (int64_t p = row_begin(r); p < row_end(r); ++p)
         occupied += (p == row_begin(r) || post_at(p) != post_at(p - 1)) &&
                     (allow_autapses || post_at(p) / K != r);
+    occupied = split.sum(occupied);
     // autapse positions: columns [0, n_pre K) (row r owns columns rK .. rK + K - 1)
     const int64_t diag = allow_autapses ? 0 : std::min<int64_t>(int64_t(n_pre_) * K, n_post_);
     const int64_t free_pos = int64_t(n_pre_) * n_post_ - diag - occupied;
@@ -366,7 +443,7 @@ int64_t SynapseMatrix::regrow_random(int64_t count, float weight, uint16_t delay
     for (int64_t k = 0; k < m; ++k) {
       const int32_t a = int32_t(rng.below(uint64_t(n_pre_)));
       const int32_t b = int32_t(rng.below(uint64_t(n_post_)));
-      if (!allow_autapses && a == b / K) continue;
+      if ((!allow_autapses && a == b / K) || b < c0 || b >= c1) continue;
       draws.push_back({a, b, k});
     }
     // counting sort by pre, then sort each small bucket by (post, draw index)
@@ -398,14 +475,16 @@ int64_t SynapseMatrix::regrow_random(int64_t count, float weight, uint16_t delay
         valid.push_back(*it);
       }
     }
-    if (int64_t(valid.size()) > remaining) {
-      // Keep the `remaining` earliest draws, so that acceptance does not depend on position.
-      // Draw indices are unique: find the cutoff index, then filter in place (keeps the
-      // (pre, post) order; no re-sort).
-      std::vector<int64_t> idx(valid.size());
-      for (size_t k = 0; k < valid.size(); ++k) idx[k] = valid[k].idx;
-      std::nth_element(idx.begin(), idx.begin() + (remaining - 1), idx.end());
-      const int64_t cutoff = idx[size_t(remaining - 1)];
+    // Keep the `remaining` earliest valid draws of all ranks, so that acceptance does not
+    // depend on position: which draws are valid, summed over the ranks (each draw is valid on
+    // at most one: its column's), gives every rank the same cutoff draw index.
+    std::vector<int64_t> is_valid(static_cast<size_t>(m), 0);
+    for (const auto& d : valid) is_valid[size_t(d.idx)] = 1;
+    split.sum(is_valid);
+    int64_t n_valid = 0, cutoff = m;
+    for (int64_t k = 0; k < m; ++k)
+      if (is_valid[size_t(k)] && ++n_valid == remaining) cutoff = k;
+    if (n_valid > remaining) {  // filter in place (keeps the (pre, post) order; no re-sort)
       size_t w = 0;
       for (size_t k = 0; k < valid.size(); ++k)
         if (valid[k].idx <= cutoff) valid[w++] = valid[k];
@@ -414,42 +493,55 @@ int64_t SynapseMatrix::regrow_random(int64_t count, float weight, uint16_t delay
     accepted.clear();
     for (const auto& d : valid) accepted.push_back({d.pre, d.post, weight, delay});
     insert_sorted(accepted);
-    remaining -= int64_t(accepted.size());
+    remaining -= std::min(n_valid, remaining);
   }
   return count;
 }
 
 int64_t SynapseMatrix::regrow_top_scores(int64_t count, const float* scores, float weight,
-                                         uint16_t delay, bool allow_autapses,
-                                         int32_t post_per_pre) {
+                                         uint16_t delay, bool allow_autapses, int32_t post_per_pre,
+                                         const RankSplit& split) {
   require(count >= 0, "count", "must be >= 0");
   require(post_per_pre >= 1, "post_per_pre", "must be >= 1");
   require_finite(weight, "weight");
   require(delay >= 1, "delay", "must be >= 1 step");
   if (count == 0) return 0;
-  std::vector<uint8_t> mask(size_t(n_pre_) * size_t(n_post_));
-  to_mask(mask.data());
-  std::vector<int64_t> free_idx;
-  free_idx.reserve(mask.size());
-  for (int64_t i = 0; i < int64_t(mask.size()); ++i) {
-    if (mask[size_t(i)]) continue;
-    if (!allow_autapses && i / n_post_ == (i % n_post_) / post_per_pre) continue;
-    if (!std::isfinite(scores[i])) throw value_error("scores: must be finite");
-    free_idx.push_back(i);
+  const int32_t c0 = std::max<int32_t>(0, split.col_lo), c1 = std::min(n_post_, split.col_hi);
+  // The free positions of this rank's columns in row-major order, each with its score as a key
+  // that orders like the scores, largest first (-0 counts as +0).
+  std::vector<uint32_t> key;
+  std::vector<int32_t> row_of, col_of;
+  int64_t bad = 0;
+  for (int32_t r = 0; r < n_pre_; ++r) {
+    int64_t rp = row_begin(r);
+    const int64_t re = row_end(r);
+    for (int32_t c = c0; c < c1; ++c) {
+      while (rp != re && post_at(rp) < c) ++rp;
+      if (rp != re && post_at(rp) == c) continue;  // occupied
+      if (!allow_autapses && r == c / post_per_pre) continue;
+      const float s = scores[size_t(r) * size_t(n_post_) + size_t(c)];
+      if (!std::isfinite(s)) {
+        bad = 1;
+        continue;
+      }
+      const uint32_t u = float_bits(s == 0.f ? 0.f : s);
+      key.push_back(~((u & 0x80000000u) ? ~u : (u | 0x80000000u)));
+      row_of.push_back(r);
+      col_of.push_back(c);
+    }
   }
-  require(count <= int64_t(free_idx.size()), "count",
+  std::vector<int64_t> totals{int64_t(key.size()), bad};
+  split.sum(totals);  // the same verdict on every rank
+  if (totals[1] > 0) throw value_error("scores: must be finite");
+  require(count <= totals[0], "count",
           "asks for " + std::to_string(count) + " new synapses but only " +
-              std::to_string(free_idx.size()) + " positions are free");
-  auto better = [&](int64_t a, int64_t b) {
-    return scores[a] != scores[b] ? scores[a] > scores[b] : a < b;
-  };
-  std::nth_element(free_idx.begin(), free_idx.begin() + (count - 1), free_idx.end(), better);
-  free_idx.resize(size_t(count));
-  std::sort(free_idx.begin(), free_idx.end());
-  std::vector<Candidate> c(static_cast<size_t>(count));
-  for (int64_t k = 0; k < count; ++k)
-    c[size_t(k)] = {int32_t(free_idx[size_t(k)] / n_post_), int32_t(free_idx[size_t(k)] % n_post_),
-                    weight, delay};
+              std::to_string(totals[0]) + " positions are free");
+  int64_t ties;  // the top `count` (ties: lower position first), over all ranks
+  const uint32_t tau = kth_smallest(key, count, split, ties);
+  const std::vector<uint8_t> take = take_below_and_ties(key, row_of, n_pre_, tau, ties, split);
+  std::vector<Candidate> c;
+  for (size_t i = 0; i < key.size(); ++i)
+    if (take[i]) c.push_back({row_of[i], col_of[i], weight, delay});  // sorted by (pre, post)
   insert_sorted(c);
   return count;
 }

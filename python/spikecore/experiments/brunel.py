@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Dict, Optional
 
 import numpy as np
 
@@ -53,6 +54,7 @@ class BrunelRun:
     cpu_s: float = 0.0  # CPU time of this process during the run
     compute_cpu_s: float = 0.0  # with comm: CPU time of update + delivery (collectives excluded)
     comm_bytes: int = 0  # with comm: bytes this rank received in the spike exchange
+    memory_parts: Optional[Dict[str, int]] = None  # Network.memory_parts after the run
 
     @property
     def events_per_s(self) -> float:
@@ -112,6 +114,7 @@ def run_brunel(
         cpu_s,
         float(m.net.comm_stats["compute_cpu_s"]),
         int(m.net.comm_stats["bytes"]),
+        m.net.memory_parts,
     )
 
 

@@ -18,9 +18,16 @@ population, then source neuron: ranks own ascending ranges and are concatenated 
 connection rules and Poisson inputs draw from counter-based streams keyed by neuron / generation
 index, never by rank or thread: rasters are bitwise identical for any ranks x threads.
 
+The window is the shortest delay over all ranks (each rank holds only its targets' synapses).
+
+Structural plasticity (``prune``, ``regrow``, schedules) gives the single-process result: each
+rank holds its target columns of a projection's matrix, and ``SynapseMatrix`` decides as for the
+whole matrix given the sum and exclusive scan over the ranks of a few int64 vectors
+(``DistributedCore._reduce``: ``Allreduce`` / ``Exscan``).
+
 Collectives (every rank must call them, as for any MPI program): :meth:`Network.run`,
-``get_state``, ``Projection.to_coo`` / ``weights`` / ``nnz``, ``StateMonitor.values`` /
-``gather``, ``Network.events``, ``save``. Spike and rate monitors need none: every rank receives
+``get_state``, ``Projection.to_coo`` / ``weights`` / ``nnz``, ``prune`` / ``regrow``,
+``StateMonitor.values`` / ``gather``, ``Network.events``, ``save``. Spike and rate monitors need none: every rank receives
 all spikes in the exchange and records them (``SpikeMonitor.times`` is the whole raster on every
 rank). ``Network.comm_stats`` holds the time spent in the exchange (including waiting for slower
 ranks) and the bytes received.
@@ -30,13 +37,16 @@ with its arguments) and the number of steps across ranks; a mismatch raises ``Va
 rank instead of hanging. An exception that escapes on one rank while the others wait in a
 collective would hang the job, so with more than one rank an uncaught exception prints its
 traceback and calls ``MPI.COMM_WORLD.Abort`` (mpirun then stops every rank with an error).
+Ctrl-C never leaves a window half done (see :meth:`DistributedCore.run`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import numbers
+import signal
 import sys
+import threading
 import time
 from typing import Any, Dict, Optional
 
@@ -140,6 +150,31 @@ def _fingerprint(h: Any, x: Any) -> None:
         h.update(f"{type(x).__name__}:{x!r}".encode())
 
 
+class _HeldInterrupt:
+    """Inside the block, SIGINT (Ctrl-C) only counts (``count``) instead of raising
+    KeyboardInterrupt, so that a window is never left half done. Only in the main thread and only
+    over Python's default handler (a handler of the user's own is left alone)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._old: Any = None
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        self.count += 1
+
+    def __enter__(self) -> "_HeldInterrupt":
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
+            self._old = signal.signal(signal.SIGINT, self._on_sigint)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
 class DistributedCore:
     """Wraps the core ``Network`` of one rank: definition calls pass through (and are hashed),
     readers of partitioned data gather across ranks, ``run`` runs window by window."""
@@ -152,6 +187,7 @@ class DistributedCore:
         core.set_partition(self.rank, self.size)
         self._hash = hashlib.sha256()
         _fingerprint(self._hash, ["network", core.dt, core.seed, core.max_delay_steps])
+        self._broken: Optional[str] = None  # why this rank cannot run again (see run)
         self.comm_stats: Dict[str, float] = dict(
             seconds=0.0, bytes=0, windows=0, run_seconds=0.0, compute_cpu_s=0.0
         )
@@ -208,36 +244,77 @@ class DistributedCore:
 
     # -------------------------------------------------------------- running
     def run(self, n_steps: int) -> None:
-        """Collective: advance ``n_steps`` steps, exchanging spikes once per window."""
+        """Collective: advance ``n_steps`` steps, exchanging spikes once per window.
+
+        Interrupts: a window is never left half done. Ctrl-C (SIGINT, in the main thread with
+        Python's default handler) is held until the end of the current window and passed on to
+        every rank in the next exchange (one rank alone stops at once); every rank then stops
+        after that window and raises ``KeyboardInterrupt``, with the network at the window's end
+        (``run`` continues from there, as if never interrupted). Any other exception between a window's update and its delivery finishes
+        the window on one rank (its spikes are all local); on several ranks the other ranks'
+        spikes are missing, so the network refuses to run again (``RuntimeError``)."""
+        if self._broken:
+            raise RuntimeError(self._broken)
         self.check_agreement(n_steps)
         if n_steps == 0:
             return
         MPI = _mpi()
         c, comm, R = self._c, self.comm, self.size
         t_run = time.perf_counter()
-        c.window_begin(n_steps)
+        # every rank exchanges at the same steps: the window is the shortest delay of any rank
+        c.set_window(comm.allreduce(int(c.window_begin(n_steps)), op=MPI.MIN))
         st = self.comm_stats
-        while c.window_steps_left > 0:
-            p0 = time.process_time()
-            ids, counts = c.window_update()
-            st["compute_cpu_s"] += time.process_time() - p0
-            t0 = time.perf_counter()
-            all_counts = np.empty(R * counts.size, np.int32)
-            comm.Allgather([counts, MPI.INT32_T], [all_counts, MPI.INT32_T])
-            sizes = all_counts.reshape(R, -1).sum(1)
-            displs = np.zeros(R, np.int64)
-            np.cumsum(sizes[:-1], out=displs[1:])
-            all_ids = np.empty(int(sizes.sum()), np.int32)
-            comm.Allgatherv(
-                [ids, MPI.INT32_T], [all_ids, (sizes.tolist(), displs.tolist()), MPI.INT32_T]
+        stop = False
+        try:
+            with _HeldInterrupt() as held:
+                while c.window_steps_left > 0 and not stop:
+                    p0 = time.process_time()
+                    ids, counts = c.window_update()
+                    st["compute_cpu_s"] += time.process_time() - p0
+                    t0 = time.perf_counter()
+                    # the counts carry one more value: whether this rank was interrupted
+                    send = np.append(counts, np.int32(held.count > 0))
+                    all_counts = np.empty((R, send.size), np.int32)
+                    comm.Allgather([send, MPI.INT32_T], [all_counts, MPI.INT32_T])
+                    stop = bool(all_counts[:, -1].any())
+                    all_counts = np.ascontiguousarray(all_counts[:, :-1]).reshape(-1)
+                    sizes = all_counts.reshape(R, -1).sum(1)
+                    displs = np.zeros(R, np.int64)
+                    np.cumsum(sizes[:-1], out=displs[1:])
+                    all_ids = np.empty(int(sizes.sum()), np.int32)
+                    comm.Allgatherv(
+                        [ids, MPI.INT32_T],
+                        [all_ids, (sizes.tolist(), displs.tolist()), MPI.INT32_T],
+                    )
+                    st["seconds"] += time.perf_counter() - t0
+                    st["bytes"] += 4 * (all_counts.size + R + all_ids.size)
+                    st["windows"] += 1
+                    p0 = time.process_time()
+                    c.window_deliver(all_ids, all_counts, R)
+                    st["compute_cpu_s"] += time.process_time() - p0
+                    stop = stop or (R == 1 and held.count > 0)  # alone: no need to tell anyone
+        except BaseException:
+            if not c.window_pending:
+                c.window_abandon()  # between windows: the records end at the current step
+            elif R == 1:  # finish the window: its spikes are all here
+                c.window_finish()
+                c.window_abandon()
+            else:
+                self._broken = (
+                    f"run: an exception on rank {self.rank} interrupted the window of steps "
+                    f"{c.step}.. between its update and its spike exchange; the other ranks' "
+                    "spikes of that window are lost, so this network cannot continue (load "
+                    "its last save)"
+                )
+            raise
+        finally:
+            st["run_seconds"] += time.perf_counter() - t_run
+        if stop:
+            c.window_abandon()  # the records end at the current step
+            raise KeyboardInterrupt(
+                f"run interrupted: every rank stopped at step {c.step} (the end of a window); "
+                "run continues from there"
             )
-            st["seconds"] += time.perf_counter() - t0
-            st["bytes"] += 4 * (all_counts.size + all_ids.size)
-            st["windows"] += 1
-            p0 = time.process_time()
-            c.window_deliver(all_ids, all_counts, R)
-            st["compute_cpu_s"] += time.process_time() - p0
-        st["run_seconds"] += time.perf_counter() - t_run
 
     # -------------------------------------------------------------- gathering readers
     def _allgather_concat(self, a: np.ndarray) -> np.ndarray:
@@ -338,22 +415,43 @@ class DistributedCore:
             full[:, :, o] = p
         return pop, vars_, idx, every, start, steps, full.reshape(-1)
 
-    # -------------------------------------------------------------- not across ranks (yet)
-    def _no(self, what: str):
-        raise NotImplementedError(
-            f"{what}: structural plasticity of a network split across MPI ranks is not "
-            "implemented; run prune/regrow in one process (save, load without comm, prune, "
-            "save, load with comm)"
-        )
+    # -------------------------------------------------------------- structural plasticity
+    def _reduce(self, v: np.ndarray, exscan: bool) -> None:
+        """The core's collective reduction (in place on an int64 array): the element-wise sum
+        over the ranks, or (``exscan``) over the ranks before this one (zeros on rank 0)."""
+        MPI = _mpi()
+        if exscan:
+            out = np.zeros_like(v)
+            self.comm.Exscan([v, MPI.INT64_T], [out, MPI.INT64_T], op=MPI.SUM)
+            v[:] = 0 if self.rank == 0 else out  # Exscan leaves rank 0's buffer undefined
+        else:
+            self.comm.Allreduce(MPI.IN_PLACE, [v, MPI.INT64_T], op=MPI.SUM)
 
-    def prune_fraction(self, *a, **k):
-        self._no("prune")
+    def _collective(self, name: str, *args: Any) -> None:
+        """Hash the call and check that every rank makes it with the same arguments (a mismatch
+        raises ValueError on every rank before any rank changes its synapses)."""
+        _fingerprint(self._hash, [name, list(args)])
+        self.check_agreement(0)
 
-    def prune_threshold(self, *a, **k):
-        self._no("prune")
+    def prune_fraction(self, j: int, fraction: float, random: bool) -> int:
+        """Collective: the synapses one process would remove (smallest ``|w|`` with ties by
+        position, or selection sampling over the positions), each rank removing its own."""
+        self._collective("prune_fraction", j, fraction, random)
+        return int(self._c.prune_fraction(j, fraction, random, self._reduce))
 
-    def regrow_random(self, *a, **k):
-        self._no("regrow")
+    def prune_threshold(self, j: int, threshold: float) -> int:
+        """Collective (each rank prunes its own synapses; the count is summed)."""
+        self._collective("prune_threshold", j, threshold)
+        return int(self._c.prune_threshold(j, threshold, self._reduce))
 
-    def regrow_scores(self, *a, **k):
-        self._no("regrow")
+    def regrow_random(self, j: int, count: int, weight: float, delay_ms: float) -> int:
+        """Collective: every rank draws the candidates of one process and keeps those onto its
+        targets; which draws are accepted is agreed by summing the ranks' verdicts."""
+        self._collective("regrow_random", j, count, weight, delay_ms)
+        return int(self._c.regrow_random(j, count, weight, delay_ms, self._reduce))
+
+    def regrow_scores(self, j: int, count: int, scores: np.ndarray, w: float, d: float) -> int:
+        """Collective: the ``count`` free positions with the largest scores over all ranks (every
+        rank passes the whole score array; each grows the positions onto its targets)."""
+        self._collective("regrow_scores", j, count, scores, w, d)
+        return int(self._c.regrow_scores(j, count, scores, w, d, self._reduce))

@@ -210,6 +210,13 @@ class Network(
         """Bytes held by connectivity and delay rings (of this rank, when split by ``comm``)."""
         return self._c.memory_bytes
 
+    @property
+    def memory_parts(self) -> Dict[str, int]:
+        """Bytes by part (of this rank, when split by ``comm``): ``synapses`` (the only part that
+        falls with the ranks), ``rings``, ``state``, ``monitors``, ``inputs`` (docs/distributed.md)."""
+        names = ("synapses", "rings", "state", "monitors", "inputs")
+        return dict(zip(names, (int(x) for x in self._c.memory_parts)))
+
     # ------------------------------------------------------------------ ranks
     @property
     def comm(self) -> Any:

@@ -27,6 +27,7 @@
 // delay_ring.hpp), inputs.cpp, recording.cpp, plasticity.cpp (structural plasticity) and
 // network.cpp (construction and the run loop).
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -112,11 +113,16 @@ class Network {
   void set_weights(int32_t j, const float* w, int64_t n);  // row order
 
   // --- structural plasticity (O(nnz)) --------------------------------------------------------
-  int64_t prune_fraction(int32_t j, double fraction, bool random);
-  int64_t prune_threshold(int32_t j, double threshold);
-  int64_t regrow_random(int32_t j, int64_t count, double weight, double delay_ms);
+  // On a partitioned network (set_partition) these are collective: every rank calls them with
+  // the same arguments and a `reduce` over the ranks (see RankSplit, synapse_matrix.hpp); the
+  // synapses removed and grown, and the counts returned, are those of one process.
+  using RankReduce = std::function<void(int64_t* v, int64_t n, bool exscan)>;
+  int64_t prune_fraction(int32_t j, double fraction, bool random, const RankReduce& reduce = {});
+  int64_t prune_threshold(int32_t j, double threshold, const RankReduce& reduce = {});
+  int64_t regrow_random(int32_t j, int64_t count, double weight, double delay_ms,
+                        const RankReduce& reduce = {});
   int64_t regrow_scores(int32_t j, int64_t count, const float* scores, double weight,
-                        double delay_ms);
+                        double delay_ms, const RankReduce& reduce = {});
 
   // --- inputs ------------------------------------------------------------------------------
   int32_t add_poisson(int32_t pop, double rate_hz, double weight, int32_t lo, int32_t hi);
@@ -156,6 +162,11 @@ class Network {
   int64_t events() const { return events_; }
   void set_events(int64_t e) { events_ = e; }
   size_t memory_bytes() const;
+  // Bytes by part (capacities): [0] synapses (matrices, row bounds), [1] delay rings, [2] neuron
+  // state, [3] monitors (recorded spikes, states, rates), [4] inputs (currents, events, source
+  // schedules, Poisson tables, spike buffers). On a partitioned network only [0] falls with the
+  // ranks; the others are held whole by every rank.
+  std::vector<int64_t> memory_parts() const;
 
   // --- distributed runs (several processes; the Python layer exchanges the spikes) ---------
   // This process is rank `rank` of `n_ranks`: it owns the neurons ThreadPool::block_range(n,
@@ -179,10 +190,23 @@ class Network {
   // spikes and rates, and ends the window. Step by step and target by target the summation order
   // is that of run(): rasters are bitwise identical for any ranks x threads.
   int32_t window_begin(int64_t n_steps);
+  // Shrink the window to w steps (1 <= w <= window_begin's value) between windows: the ranks
+  // must exchange at the same steps, so each passes the minimum of their windows (a rank whose
+  // synapses are all longer than another rank's shortest would otherwise wait longer).
+  void set_window(int32_t w);
   int64_t window_steps_left() const { return win_end_ - step_; }
   int32_t window_update(std::vector<int32_t>& ids, std::vector<int32_t>& counts);
   void window_deliver(const int32_t* ids, int64_t n_ids, const int32_t* counts, int64_t n_counts,
                       int32_t n_ranks);
+  // A window updated and not yet delivered (an exchange was interrupted)?
+  bool window_pending() const { return win_n_ > 0; }
+  // One rank only: deliver the pending window from its own spike lists (as run() does), e.g.
+  // after an exception between window_update and window_deliver.
+  void window_finish();
+  // End a run early, at the current step (between windows; an interrupted run): drops the
+  // state-record rows and rate counts that window_begin prepared for steps not run. The next
+  // window_begin does it too.
+  void window_abandon();
 
  private:
   Population& pop_ref(int32_t p);
@@ -196,6 +220,8 @@ class Network {
   void prepare(int64_t n_steps);
   void update_phase(int rank, int par, int64_t w0, int64_t wn, std::vector<size_t>& next_row);
   void deliver_phase(int rank, int par, int64_t w0, int64_t wn);
+  // deliver the pending window from spikes_[par] and end it (window_deliver, window_finish)
+  void end_window(int par);
   // update.cpp: advance block `rank` of population p (index pi) by step t; spikes -> out
   void update_block(Population& p, int32_t pi, int rank, int64_t t, std::vector<int32_t>& out);
   // inputs.cpp

@@ -15,11 +15,41 @@
 // Structural plasticity is O(number of synapses) and deterministic for a given (seed, step):
 // prune_smallest / prune_random / prune_below remove synapses; regrow_random / regrow_top_scores
 // insert new ones into inactive positions. Slots beyond len are garbage and never read.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <limits>
 #include <vector>
 
 namespace spikecore {
+
+// A matrix split across ranks by target columns (an engine projection on MPI ranks: every rank
+// holds the synapses onto its own columns [col_lo, col_hi) of the same n_pre x n_post matrix).
+// Structural plasticity on such a part decides exactly as one process on the whole matrix (the
+// same synapses removed, the same positions grown), given two collective operations on int64
+// vectors that every rank calls in the same order, which the caller supplies (mpi4py in
+// spikecore.sim.distributed; the core links no MPI): reduce(v, n, false) replaces v by its
+// element-wise sum over the ranks, reduce(v, n, true) by the element-wise sum over the ranks
+// before this one (exclusive scan; zeros on the first rank). The default is one process.
+struct RankSplit {
+  int32_t col_lo = 0, col_hi = std::numeric_limits<int32_t>::max();
+  std::function<void(int64_t* v, int64_t n, bool exscan)> reduce;  // empty: one process
+  void sum(std::vector<int64_t>& v) const {
+    if (reduce) reduce(v.data(), int64_t(v.size()), false);
+  }
+  void exscan(std::vector<int64_t>& v) const {
+    if (reduce)
+      reduce(v.data(), int64_t(v.size()), true);
+    else
+      std::fill(v.begin(), v.end(), int64_t(0));
+  }
+  int64_t sum(int64_t x) const {
+    std::vector<int64_t> v{x};
+    sum(v);
+    return v[0];
+  }
+};
 
 class SynapseMatrix {
  public:
@@ -70,10 +100,12 @@ class SynapseMatrix {
   bool contains(int32_t pre, int32_t post) const;
 
   // Remove round(fraction * nnz) synapses with the smallest |weight| (ties: lower position
-  // first). fraction in [0, 1]. Returns the number removed.
-  int64_t prune_smallest(double fraction);
-  // Remove round(fraction * nnz) synapses chosen uniformly at random.
-  int64_t prune_random(double fraction, uint64_t seed, uint64_t step);
+  // first). fraction in [0, 1]. Returns the number removed. With a RankSplit (here and below)
+  // nnz, positions and the count returned are those of the whole matrix over all ranks.
+  int64_t prune_smallest(double fraction, const RankSplit& split = {});
+  // Remove round(fraction * nnz) synapses chosen uniformly at random (selection sampling over
+  // the positions in row order; every rank draws the whole sequence and keeps its part).
+  int64_t prune_random(double fraction, uint64_t seed, uint64_t step, const RankSplit& split = {});
   // Remove every synapse with |weight| < threshold.
   int64_t prune_below(float threshold);
   // Remove the synapses whose flag is nonzero (flags indexed by position in row order, nnz long).
@@ -86,11 +118,12 @@ class SynapseMatrix {
   // compartments).
   int64_t regrow_random(int64_t count, float weight, uint16_t delay, bool allow_autapses,
                         bool allow_multapses, uint64_t seed, uint64_t step,
-                        int32_t post_per_pre = 1);
+                        int32_t post_per_pre = 1, const RankSplit& split = {});
   // Insert `count` synapses at the free positions with the largest scores (dense [n_pre, n_post]
   // row-major; ties: lower position first). Autapses as in regrow_random.
   int64_t regrow_top_scores(int64_t count, const float* scores, float weight, uint16_t delay,
-                            bool allow_autapses, int32_t post_per_pre = 1);
+                            bool allow_autapses, int32_t post_per_pre = 1,
+                            const RankSplit& split = {});
   // Insert the given synapses; (pre, post) need not be sorted. Rows grow as needed.
   void insert(const int32_t* pre, const int32_t* post, const float* weight, const uint16_t* delay,
               int64_t n);
