@@ -56,13 +56,13 @@ def tau_to_beta(tau: float) -> float:
     return 1.0 - 1.0 / _check.tau(tau)
 
 
-def _beta(beta, name="beta"):
-    if isinstance(beta, torch.Tensor):
-        return beta
-    b = _check.number(beta, name)
-    if not 0.0 < b <= 1.0:
-        raise ValueError(f"{name}: decay per step must lie in (0, 1], got {b:g}")
-    return b
+def _neuron_args(x, beta, v_threshold, v_reset, v_rest):
+    """The checks every neuron op shares (messages name the argument): ``x`` [T, ...] without
+    NaN, the thresholds, and the decay ``beta`` (a number, or a tensor in [0, 1] that
+    broadcasts to the per-step shape). Returns (beta, v_threshold, v_reset, v_rest)."""
+    _check.time_input(x, "x", min_dim=2)
+    v_threshold, v_reset, v_rest = _check.thresholds(v_threshold, v_reset, v_rest)
+    return _beta_tensor(_check.decay(beta, "beta", zero_ok=True), x), v_threshold, v_reset, v_rest
 
 
 def _use_cpp(backend: str, x: torch.Tensor, sg: Optional[Surrogate], *tensors) -> bool:
@@ -113,10 +113,8 @@ def lif(
     ``v_reset=None`` selects the soft reset (subtract v_threshold). ``beta`` may be a tensor
     broadcastable to ``x.shape[1:]`` (parametric LIF; it then receives a gradient).
     """
-    _check.time_input(x, "x", min_dim=2)
-    v_threshold, v_reset, v_rest = _check.thresholds(v_threshold, v_reset, v_rest)
+    beta, v_threshold, v_reset, v_rest = _neuron_args(x, beta, v_threshold, v_reset, v_rest)
     sg = get_surrogate(surrogate, alpha)
-    beta = _beta_tensor(_beta(beta), x)
     v = _init(v, x, "v", v_rest)
     if _use_cpp(backend, x, sg, v, beta):
         return _kernels.lif(x, v, beta, v_threshold, v_reset, v_rest, sg, detach_reset, None)
@@ -178,10 +176,8 @@ def noisy_lif(
     deterministic :math:`z = H(h - \vartheta)` with the same NDL gradient. ``eps`` [T, ...] passes
     the noise samples explicitly (otherwise drawn with :func:`sample_noise`).
     """
-    _check.time_input(x, "x", min_dim=2)
-    v_threshold, v_reset, v_rest = _check.thresholds(v_threshold, v_reset, v_rest)
+    beta, v_threshold, v_reset, v_rest = _neuron_args(x, beta, v_threshold, v_reset, v_rest)
     sg = noise_surrogate(noise, sigma)
-    beta = _beta_tensor(_beta(beta), x)
     v = _init(v, x, "v", v_rest)
     if sample:
         if eps is None:
@@ -224,14 +220,10 @@ def alif(
 
     soft reset subtracts :math:`\vartheta_t - v_\mathrm{reset}`. State is ``(v, a)``.
     """
-    _check.time_input(x, "x", min_dim=2)
-    v_threshold, v_reset, v_rest = _check.thresholds(v_threshold, v_reset, v_rest)
+    beta, v_threshold, v_reset, v_rest = _neuron_args(x, beta, v_threshold, v_reset, v_rest)
     sg = get_surrogate(surrogate, alpha)
-    beta = _beta_tensor(_beta(beta), x)
-    rho = _beta(rho, "rho")
-    beta_a = _check.finite(beta_a, "beta_a")
-    if beta_a < 0:
-        raise ValueError(f"beta_a: threshold increment must be >= 0, got {beta_a:g}")
+    rho = _check.decay(rho, "rho")
+    beta_a = _check.nonnegative(beta_a, "beta_a", "threshold increment must be")
     if state is None:
         v, a = None, None
     else:
@@ -261,9 +253,7 @@ def leaky_integrator(
 
     Returns ``(v_1..v_T [T, ...], v_T)``.
     """
-    _check.time_input(x, "x", min_dim=2)
-    v_rest = _check.finite(v_rest, "v_rest")
-    beta = _beta_tensor(_beta(beta), x)
+    beta, _, _, v_rest = _neuron_args(x, beta, 1.0, None, v_rest)
     v = _init(v, x, "v", v_rest)
     if _use_cpp(backend, x, None, v, beta) and _kernels.has("li"):
         return _kernels.leaky_integrator(x, v, beta, v_rest)
@@ -291,6 +281,11 @@ def linear(
     order, so with ``spike_input=True`` and no bias a deployed layer's input is bit-identical.
     """
     _check.float_tensor(x, "x")
+    _check.float_tensor(weight, "weight")
+    if weight.dim() != 2:
+        raise ValueError(f"weight: expected [out_features, in_features], got {tuple(weight.shape)}")
+    if not torch.is_autocast_enabled(x.device.type):
+        _check.same_dtype(x, weight, "x")
     if x.dim() == 0 or x.shape[-1] != weight.shape[1]:
         raise ValueError(
             f"x: last dimension {tuple(x.shape)[-1:] or '()'} does not match in_features="

@@ -56,11 +56,13 @@ class QCFS(nn.Module):
             raise TypeError(f"levels: expected an int, got {type(levels).__name__}")
         if levels < 1:
             raise ValueError(f"levels: L must be >= 1, got {levels}")
-        lam = _check.finite(lam, "lam")
+        if levels > 2**31 - 1:  # L multiplies float32 activations: 2^31 levels are 31 bits
+            raise ValueError(f"levels: L must be <= 2**31 - 1, got {levels}")
+        lam = _check.finite32(lam, "lam")
         if not lam > 0:
             raise ValueError(f"lam: the clip lambda must be > 0, got {lam:g}")
         if negative_slope is not None:
-            negative_slope = _check.finite(negative_slope, "negative_slope")
+            negative_slope = _check.finite32(negative_slope, "negative_slope")
             if not negative_slope > 0:
                 raise ValueError(f"negative_slope: must be > 0, got {negative_slope:g}")
         self.levels = levels
@@ -76,6 +78,7 @@ class QCFS(nn.Module):
         return self.lam.abs().clamp_min(1e-3)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        _check.float_tensor(z, "z")
         lam, L = self.clip(), self.levels
         if self.negative_slope is None:
             sign, m = None, z

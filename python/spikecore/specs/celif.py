@@ -18,7 +18,7 @@ from typing import ClassVar, Mapping, Optional, Union
 
 import numpy as np
 
-from ._base import EngineCall, NeuronSpec, decay, finite, nonnegative, param
+from ._base import EngineCall, NeuronSpec, decay, finite32, nonnegative, param
 
 __all__ = ["CELIFSpec", "CONTEXTS"]
 
@@ -53,8 +53,8 @@ class CELIFSpec(NeuronSpec):
         object.__setattr__(
             self, "beta_a", nonnegative(self.beta_a, "beta_a", "adaptation strength must be")
         )
-        object.__setattr__(self, "gamma", finite(self.gamma, "gamma"))
-        object.__setattr__(self, "v_threshold", finite(self.v_threshold, "v_threshold"))
+        object.__setattr__(self, "gamma", finite32(self.gamma, "gamma"))
+        object.__setattr__(self, "v_threshold", finite32(self.v_threshold, "v_threshold"))
         if self.context not in CONTEXTS:
             raise ValueError(f"context: must be 'separate' or 'shared', got {self.context!r}")
         lam = self.lambda_c
