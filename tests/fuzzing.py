@@ -237,6 +237,18 @@ def nonfinite(x) -> bool:
     return _nonfinite(x)
 
 
+def huge(value, limit: float = 1e9) -> bool:
+    """Whether a generated scalar is a real number beyond ``limit`` in magnitude: float32
+    products of such a parameter (gradients through several steps) may overflow to inf, and
+    inf * 0 to NaN; a test may excuse NaN gradients for them (and says so in its docs)."""
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and not (isinstance(value, float) and math.isnan(value))
+        and abs(value) > limit
+    )
+
+
 def has_nan(x) -> bool:
     """Whether ``x`` (as for :func:`no_new_nonfinite`) holds a NaN. For gradients, which may
     overflow to inf legitimately (a steep surrogate times a huge parameter) but never be NaN."""

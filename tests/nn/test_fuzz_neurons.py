@@ -21,6 +21,7 @@ from fuzzing import (  # noqa: E402
     has_nan,
     hostile_numbers,
     hostile_tensors,
+    huge,
     nonfinite,
     shapes,
     sizes,
@@ -109,12 +110,13 @@ def _run(module, x, features, state=None):
     return _grads(module, out, x)
 
 
-def no_nan_grads(inputs=()):
+def no_nan_grads(inputs=(), value=None):
     """check_result: gradients may overflow to inf (a steep surrogate times a huge value) but
-    hold no NaN unless the inputs did."""
+    hold no NaN unless the inputs did (or a parameter ``value`` beyond 1e9 in magnitude, whose
+    float32 chain-rule products overflow: docs/nn.md "Bad input")."""
 
     def check(_):
-        assert nonfinite(inputs) or not has_nan(GRADS), "NaN in the gradients"
+        assert nonfinite(inputs) or huge(value) or not has_nan(GRADS), "NaN in the gradients"
 
     return check
 
@@ -141,7 +143,11 @@ def test_fuzz_module_parameters(name, data, dtype):
         return _run(m, _input(features, dtype), features)
 
     expect_clean(
-        call, names=[param], inputs=(), entry=f"nn.{name}({param}=...)", check_result=no_nan_grads()
+        call,
+        names=[param],
+        inputs=(),
+        entry=f"nn.{name}({param}=...)",
+        check_result=no_nan_grads(value=value),
     )
 
 

@@ -49,6 +49,14 @@ def seed(value, name: str = "seed") -> int:
     return _v.count(value, name, 0, 2**63 - 2)
 
 
+def shape(value, name: str = "shape") -> tuple:
+    """A tensor shape: an int or a sequence of ints >= 0 (torch.Size counts)."""
+    dims = (value,) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(dims, (tuple, list, torch.Size)):
+        raise TypeError(f"{name}: expected a tuple of ints, got {type(value).__name__}")
+    return tuple(_v.count(d, name, 0) for d in dims)
+
+
 def _available_bytes() -> int:
     """Memory this process may still allocate: MemAvailable on Linux, else physical memory."""
     try:

@@ -546,7 +546,9 @@ class CELIF(nn.Module):
         super().__init__()
         self.in_features = _check.features(in_features, "in_features")
         self.out_features = _check.features(out_features, "out_features")
-        _check.alloc(2 * self.in_features * self.out_features, "in_features", what="W and W_c")
+        _check.alloc(
+            2 * self.in_features * self.out_features, "in_features, out_features", what="W and W_c"
+        )
         if isinstance(lambda_c, torch.Tensor):
             raise TypeError("lambda_c: expected a number (the initial context decay)")
         spec = _specs.CELIFSpec(

@@ -164,7 +164,9 @@ def branch_subsets(
     _check.choice(mode, "subsets", SUBSETS)
     D, K, m = in_features, branches, branch_fan_in
     if mode == "random":
-        _check.alloc(out_features * K * D, "in_features", 12, "drawing random branch subsets")
+        _check.alloc(
+            out_features * K * D, "in_features, out_features", 12, "drawing random subsets"
+        )
         g = torch.Generator().manual_seed(_check.seed(seed))
         idx = torch.rand(out_features * K, D, generator=g).argsort(1)[:, :m]
         return idx.sort(1).values.reshape(out_features, K, m)
@@ -224,8 +226,9 @@ class DendriticLinear(nn.Module):
         self.register_buffer("_rows", rows, persistent=False)
 
     def _check_subsets(self, s: torch.Tensor) -> torch.Tensor:
-        if s.dtype in (torch.float16, torch.float32, torch.float64, torch.bool):
+        if s.dtype.is_floating_point or s.dtype.is_complex or s.dtype == torch.bool:
             raise TypeError(f"subsets: expected an integer tensor of input indices, got {s.dtype}")
+        _check.meta(s, "subsets")
         want = (self.out_features, self.branches)
         if s.dim() != 3 or tuple(s.shape[:2]) != want or s.shape[2] < 1:
             raise ValueError(

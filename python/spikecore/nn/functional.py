@@ -24,6 +24,7 @@ v_drive = (1 - beta) v_rest, soft reset subtracts v_th - v_reset with v_reset = 
 
 from __future__ import annotations
 
+import math
 from typing import Optional, Tuple, Union
 
 import torch
@@ -85,12 +86,14 @@ def _beta_tensor(beta, x):
     if isinstance(beta, torch.Tensor):
         b = beta.to(x.dtype)
         try:
-            torch.broadcast_shapes(b.shape, x.shape[1:])
+            fits = torch.broadcast_shapes(b.shape, x.shape[1:]) == x.shape[1:]
         except RuntimeError:
+            fits = False
+        if not fits:
             raise ValueError(
                 f"beta: shape {tuple(b.shape)} does not broadcast to the per-step shape "
                 f"{tuple(x.shape[1:])}"
-            ) from None
+            )
         return b
     return beta
 
@@ -136,6 +139,9 @@ def sample_noise(
     [-sigma, sigma] (sum of two uniforms). Uses torch's generator, so torch.manual_seed applies.
     """
     noise_surrogate(noise, sigma)  # validates both
+    sigma = float(sigma)  # (a Python int beyond int64 would overflow torch's scalar)
+    shape = _check.shape(shape)
+    _check.alloc(math.prod(shape), "shape", 4, "the noise samples")
     kw = dict(dtype=dtype, device=device, generator=generator)
     if noise == "gaussian":
         return torch.randn(shape, **kw) * sigma
@@ -320,6 +326,17 @@ def sparse_linear(
     only active inputs and existing synapses; otherwise a dense weight is assembled.
     """
     _check.float_tensor(x, "x")
+    _check.float_tensor(values, "values")
+    for name, t in (("pre", pre), ("post", post)):
+        if not isinstance(t, torch.Tensor) or t.dtype not in (torch.int32, torch.int64):
+            what = t.dtype if isinstance(t, torch.Tensor) else type(t).__name__
+            raise TypeError(f"{name}: expected an int64 (or int32) index tensor, got {what}")
+        _check.meta(t, name)
+    out_features = _check.features(out_features, "out_features")
+    if x.dim() == 0:
+        raise ValueError("x: expected [..., in_features], got a 0-d tensor")
+    if not torch.is_autocast_enabled(x.device.type):
+        _check.same_dtype(x, values, "x", "values")
     _check.choice(backend, "backend", BACKENDS)
     if not (pre.shape == post.shape == values.shape and pre.dim() == 1):
         raise ValueError(
@@ -327,6 +344,9 @@ def sparse_linear(
             f"{tuple(post.shape)}, {tuple(values.shape)}"
         )
     k = x.shape[-1]
+    for name, t, n in (("pre", pre, k), ("post", post, out_features)):
+        if t.numel() and (int(t.min()) < 0 or int(t.max()) >= n):
+            raise IndexError(f"{name}: entries must lie in [0, {n})")
     if backend != "torch" and _kernels.has("spike_linear"):
         ok, _ = _kernels.usable(x, None, values, *([] if bias is None else [bias]))
         if (
@@ -335,8 +355,6 @@ def sparse_linear(
             and pre.device.type == "cpu"
             and bool((pre[1:] >= pre[:-1]).all())
         ):
-            if pre.numel() and (int(pre.min()) < 0 or int(pre.max()) >= k):
-                raise IndexError(f"pre: entries must lie in [0, {k})")
             ptr = torch.zeros(k + 1, dtype=torch.int64)
             ptr[1:] = torch.cumsum(torch.bincount(pre, minlength=k), 0)
             return _kernels.sparse_syn_linear(
@@ -347,6 +365,7 @@ def sparse_linear(
                 post.to(torch.int32).contiguous(),
                 int(out_features),
             )
-    w = torch.zeros(out_features, x.shape[-1], dtype=values.dtype, device=values.device)
+    _check.alloc(out_features * k, "out_features", values.element_size(), "the dense weight")
+    w = torch.zeros(out_features, k, dtype=values.dtype, device=values.device)
     w = w.index_put((post, pre), values, accumulate=True)
     return F.linear(x, w, bias)

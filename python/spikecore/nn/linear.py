@@ -45,6 +45,9 @@ class Linear(nn.Linear):
         device=None,
         dtype=None,
     ):
+        in_features = _check.features(in_features, "in_features")
+        out_features = _check.features(out_features, "out_features")
+        _check.alloc(in_features * out_features, "in_features, out_features", what="the weight")
         super().__init__(in_features, out_features, bias=bias, device=device, dtype=dtype)
         if spike_input not in (True, False, "auto"):
             raise ValueError(
@@ -116,7 +119,9 @@ class SparseLinear(nn.Module):
         if not 0.0 < density <= 1.0:
             raise ValueError(f"density: must lie in (0, 1], got {density:g}")
         # the mask is drawn from the in x out positions (8 bytes each), the synapses kept
-        _check.alloc(self.in_features * self.out_features, "in_features", 8, "the mask draw")
+        _check.alloc(
+            self.in_features * self.out_features, "in_features, out_features", 8, "the mask draw"
+        )
         if spike_input not in (True, False, "auto"):
             raise ValueError(
                 f"spike_input: valid choices: True, False, 'auto'; got {spike_input!r}"

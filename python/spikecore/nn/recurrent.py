@@ -119,7 +119,9 @@ class Recurrent(nn.Module):
         super().__init__()
         self.in_features = _check.features(in_features, "in_features")
         self.out_features = n = _check.features(out_features, "out_features")
-        _check.alloc((self.in_features + 2 * n) * n, "out_features", what="W and W_rec")
+        _check.alloc(
+            (self.in_features + 2 * n) * n, "in_features, out_features", what="W and W_rec"
+        )
         self.neuron = _check_neuron(neuron)
         if isinstance(self.neuron, ParametricLIF) and self.neuron.channels not in (None, n):
             raise ValueError(
