@@ -290,3 +290,27 @@ def expect_clean(
     if check_result is not None:
         check_result(result)
     return result
+
+
+def expect_clean_backward(
+    call: Callable[[], tuple],
+    names: Iterable[str],
+    inputs: object = (),
+    entry: Optional[str] = None,
+    value: object = None,
+):
+    """:func:`expect_clean` for a forward and backward: ``call()`` returns ``(output,
+    gradients)``. The output keeps the property; the gradients may overflow to inf (a steep
+    surrogate times a large value) but hold no NaN unless an input was NaN / inf or the
+    generated parameter ``value`` is :func:`huge`."""
+    grads: list = []
+
+    def run():
+        out, g = call()
+        grads[:] = list(g)
+        return out
+
+    def check(_):
+        assert _nonfinite(inputs) or huge(value) or not has_nan(grads), "NaN in the gradients"
+
+    return expect_clean(run, names=names, inputs=inputs, entry=entry, check_result=check)

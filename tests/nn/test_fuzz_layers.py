@@ -18,10 +18,9 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 from fuzzing import (  # noqa: E402
     FUZZ,
     expect_clean,
-    has_nan,
+    expect_clean_backward,
     hostile_numbers,
     hostile_tensors,
-    nonfinite,
     sizes,
     wrong_types,
 )
@@ -36,18 +35,7 @@ def _forward_backward(layer, x):
     return y, [g for g in torch.autograd.grad(y.sum(), wrt, allow_unused=True) if g is not None]
 
 
-def _clean(call, names, inputs, entry):
-    grads = []
-
-    def run():
-        y, g = call()
-        grads[:] = g
-        return y
-
-    def check(_):
-        assert nonfinite(inputs) or not has_nan(grads), "NaN in the gradients"
-
-    return expect_clean(run, names=names, inputs=inputs, entry=entry, check_result=check)
+_clean = expect_clean_backward
 
 
 def _size_value():

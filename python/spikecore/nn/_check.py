@@ -13,6 +13,7 @@ from spikecore.specs import _base as _v
 number = _v.number
 finite = _v.finite
 finite32 = _v.finite32
+FLOAT32_MAX = _v.FLOAT32_MAX
 positive = _v.positive
 nonnegative = _v.nonnegative
 count = _v.count

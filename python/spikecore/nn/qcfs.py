@@ -38,6 +38,8 @@ def levels_for(T: int, coding: str = "stdi") -> int:
     if T < 1:
         raise ValueError(f"T: must be >= 1 time step, got {T}")
     coding = _check.choice(coding, "coding", ("stdi", "rate"))
+    if T > (31 if coding == "stdi" else 2**31 - 1):  # QCFS takes at most 2**31 - 1 levels
+        raise ValueError(f"T: {T} steps carry more levels than QCFS takes (2**31 - 1)")
     return 2**T - 1 if coding == "stdi" else T
 
 
