@@ -1,12 +1,13 @@
 """Fuzzing of every spikecore.nn neuron module (issue 20): hostile parameters, inputs and
 states, forward and backward on CPU, through the one harness (tests/fuzzing.py)."""
 
+import math
 import sys
 from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from spikecore import nn as snn
@@ -17,6 +18,7 @@ from spikecore.nn.qcfs import QCFS
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from fuzzing import (  # noqa: E402
     FUZZ,
+    expect_clean,
     expect_clean_backward,
     hostile_numbers,
     hostile_tensors,
@@ -203,3 +205,19 @@ def test_fuzz_conversion_threshold(t):
             inputs=(),
             entry=f"nn.{cls.__name__}(v_threshold=tensor)",
         )
+
+
+@pytest.mark.parametrize("name", ["LIF", "CELIF", "Recurrent"])
+@FUZZ
+@given(
+    T=st.integers(1, 3),
+    sides=st.lists(st.sampled_from([1, 2, 3, 2**31, 2**40]), min_size=1, max_size=3),
+)
+def test_fuzz_huge_expanded_input(name, T, sides):
+    """A stride-0 view of one value standing for a huge input: MemoryError naming x before the
+    full-size results are allocated, or a result where they fit."""
+    factory, _, features = MODULES[name]
+    shape = (T, *sides[:-1], features or sides[-1])
+    assume(math.prod(shape) < 2**62)  # torch's own limit for a view
+    x = torch.zeros(1).expand(shape)
+    expect_clean(lambda: factory()(x), names=["x"], inputs=(), entry=f"nn.{name}(expanded huge x)")

@@ -122,7 +122,21 @@ def float_tensor(x, name: str = "x") -> torch.Tensor:
             f"convert spikes with {name}.float()"
         )
     meta(x, name)
+    _expanded(x, name)
     return x
+
+
+def _expanded(x: torch.Tensor, name: str) -> None:
+    """An expanded (stride-0) view holds few values but stands for many: the results of an op
+    on it are full-size, so check they fit before computing (MemoryError naming ``name``)."""
+    try:
+        stored = x.untyped_storage().nbytes()
+    except (RuntimeError, NotImplementedError):  # pragma: no cover - sparse / exotic layouts
+        return
+    if stored < x.numel() * x.element_size():
+        alloc(
+            4 * x.numel(), name, x.element_size(), f"an op on this expanded view {tuple(x.shape)}"
+        )
 
 
 def no_nan(x: torch.Tensor, name: str = "x", inf: bool = False) -> None:
