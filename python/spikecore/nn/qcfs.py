@@ -87,6 +87,9 @@ class QCFS(nn.Module):
         else:
             y = F.leaky_relu(z, self.negative_slope)
             sign, m = torch.sign(y).detach(), y.abs()
+        # inputs beyond the clip saturate (zero gradient) either way; bounding them first keeps
+        # m * L finite for huge inputs (inf - inf in the straight-through floor would be NaN)
+        m = torch.minimum(m, 2.0 * lam)
         u = m * L / lam + 0.5
         q = u + (torch.floor(u) - u).detach()  # straight-through floor
         a = lam * torch.clamp(q / L, 0.0, 1.0)
