@@ -83,6 +83,14 @@ def hostile_ints() -> st.SearchStrategy:
     )
 
 
+def sizes(small: int = 64, huge: int = 2**34) -> st.SearchStrategy:
+    """Values for a size or count argument: small ones (<= ``small``), ones too big to fit in
+    any memory (>= ``huge``, where the library must raise MemoryError or ValueError before
+    allocating), negatives and the other hostile integers, never sizes in between (they would
+    allocate gigabytes on the test machine)."""
+    return hostile_ints().filter(lambda v: not small < v < huge)
+
+
 def wrong_types() -> st.SearchStrategy:
     """Values of the wrong kind for a numeric argument."""
     return st.sampled_from(["1", b"1", None, [1, 2], {"a": 1}, object(), 1j, (1,)])
@@ -138,18 +146,80 @@ def hostile_arrays(
     return build()
 
 
+TORCH_DTYPES = (
+    "float32",
+    "float64",
+    "float16",
+    "bfloat16",
+    "int32",
+    "int64",
+    "bool",
+    "uint8",
+    "complex64",
+)
+LAYOUTS = ("contiguous", "strided", "expanded", "transposed", "meta")
+
+
+def hostile_tensors(
+    shape: Optional[st.SearchStrategy] = None,
+    dtypes: Iterable[str] = TORCH_DTYPES,
+    layouts: Iterable[str] = LAYOUTS,
+    requires_grad: Optional[bool] = None,
+) -> st.SearchStrategy:
+    """torch tensors (needs torch) of the dtypes named in ``dtypes`` (torch attribute names),
+    values from :func:`hostile_arrays`, in one of ``layouts``: contiguous, strided (every other
+    element), expanded (stride 0 along the last dim), transposed (first two dims swapped) or
+    meta (no data). Floating tensors get ``requires_grad`` (None: drawn)."""
+    import torch
+
+    shape = shape if shape is not None else shapes()
+
+    @st.composite
+    def build(draw):
+        dt = getattr(torch, draw(st.sampled_from(list(dtypes))))
+        src = (
+            (np.bool_,)
+            if dt == torch.bool
+            else (np.float64,)
+            if (dt.is_floating_point or dt.is_complex)
+            else (np.int64,)
+        )
+        a = draw(hostile_arrays(shape, dtypes=src))
+        if dt in (torch.int32, torch.uint8):
+            info = torch.iinfo(dt)
+            a = np.clip(a, info.min, info.max)
+        t = torch.from_numpy(np.array(a, order="C", copy=True)).to(dt)
+        layout = draw(st.sampled_from(list(layouts)))
+        if layout == "strided" and t.dim() >= 1:
+            t = t.repeat_interleave(2, dim=-1)[..., ::2]
+        elif layout == "expanded" and t.dim() >= 1 and t.shape[-1] > 0:
+            t = t[..., :1].expand(t.shape)
+        elif layout == "transposed" and t.dim() >= 2:
+            t = t.transpose(0, 1).contiguous().transpose(0, 1)
+        elif layout == "meta":
+            t = t.to("meta")
+        rg = draw(st.booleans()) if requires_grad is None else requires_grad
+        if rg and (t.is_floating_point() or t.is_complex()):
+            t = t.detach().requires_grad_(True)
+        return t
+
+    return build()
+
+
 # ------------------------------------------------------------------------------ the property
-def _nonfinite(x) -> bool:
+def _nonfinite(x, nan_only: bool = False) -> bool:
     """Whether ``x`` (a number, numpy array, torch tensor, or a tuple / list / dict of them)
-    holds a NaN or inf anywhere."""
+    holds a NaN or inf anywhere (only NaN with ``nan_only``)."""
     if isinstance(x, (tuple, list)):
-        return any(_nonfinite(v) for v in x)
+        return any(_nonfinite(v, nan_only) for v in x)
     if isinstance(x, dict):
-        return any(_nonfinite(v) for v in x.values())
+        return any(_nonfinite(v, nan_only) for v in x.values())
     if isinstance(x, float):
-        return not math.isfinite(x)
+        return math.isnan(x) if nan_only else not math.isfinite(x)
     if isinstance(x, np.ndarray):
-        return x.dtype.kind in "fc" and not bool(np.isfinite(x).all())
+        if x.dtype.kind not in "fc":
+            return False
+        return bool(np.isnan(x).any()) if nan_only else not bool(np.isfinite(x).all())
     try:
         import torch
     except ImportError:  # pragma: no cover
@@ -157,8 +227,32 @@ def _nonfinite(x) -> bool:
     if isinstance(x, torch.Tensor):
         if x.is_meta or not (x.is_floating_point() or x.is_complex()):
             return False
-        return not bool(torch.isfinite(x.detach()).all())
+        x = x.detach()
+        return bool(torch.isnan(x).any()) if nan_only else not bool(torch.isfinite(x).all())
     return False
+
+
+def nonfinite(x) -> bool:
+    """Whether ``x`` (as for :func:`no_new_nonfinite`) holds a NaN or inf."""
+    return _nonfinite(x)
+
+
+def huge(value, limit: float = 1e9) -> bool:
+    """Whether a generated scalar is a real number beyond ``limit`` in magnitude: float32
+    products of such a parameter (gradients through several steps) may overflow to inf, and
+    inf * 0 to NaN; a test may excuse NaN gradients for them (and says so in its docs)."""
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and not (isinstance(value, float) and math.isnan(value))
+        and abs(value) > limit
+    )
+
+
+def has_nan(x) -> bool:
+    """Whether ``x`` (as for :func:`no_new_nonfinite`) holds a NaN. For gradients, which may
+    overflow to inf legitimately (a steep surrogate times a huge parameter) but never be NaN."""
+    return _nonfinite(x, nan_only=True)
 
 
 def no_new_nonfinite(result, inputs) -> bool:
@@ -200,6 +294,30 @@ def expect_clean(
     if check_result is not None:
         check_result(result)
     return result
+
+
+def expect_clean_backward(
+    call: Callable[[], tuple],
+    names: Iterable[str],
+    inputs: object = (),
+    entry: Optional[str] = None,
+    value: object = None,
+):
+    """:func:`expect_clean` for a forward and backward: ``call()`` returns ``(output,
+    gradients)``. The output keeps the property; the gradients may overflow to inf (a steep
+    surrogate times a large value) but hold no NaN unless an input was NaN / inf or the
+    generated parameter ``value`` is :func:`huge`."""
+    grads: list = []
+
+    def run():
+        out, g = call()
+        grads[:] = list(g)
+        return out
+
+    def check(_):
+        assert _nonfinite(inputs) or huge(value) or not has_nan(grads), "NaN in the gradients"
+
+    return expect_clean(run, names=names, inputs=inputs, entry=entry, check_result=check)
 
 
 # ------------------------------------------------------------------------------ damaged files

@@ -232,11 +232,13 @@ def _batches(calibration, batch_size: int = 64):
             "calibration: a calibration set is needed to balance the thresholds of "
             "plain ReLU / LeakyReLU activations (or train with QCFS)"
         )
+    if isinstance(calibration, np.ndarray):
+        calibration = torch.as_tensor(calibration)
     if isinstance(calibration, torch.Tensor):
+        if calibration.dim() == 0:
+            raise ValueError("calibration: expected a batch of inputs [N, ...], got a 0-d tensor")
         items = list(calibration.split(batch_size))
-    elif isinstance(calibration, np.ndarray):
-        items = list(torch.as_tensor(calibration).split(batch_size))
-    elif isinstance(calibration, Iterable):
+    elif isinstance(calibration, Iterable) and not isinstance(calibration, (str, bytes)):
         items = [b[0] if isinstance(b, (tuple, list)) else b for b in calibration]
     else:
         raise TypeError(
@@ -245,7 +247,13 @@ def _batches(calibration, batch_size: int = 64):
         )
     out = []
     for b in items:
-        b = torch.as_tensor(b)
+        try:
+            b = torch.as_tensor(b)
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(
+                f"calibration: expected batches of numbers, got {type(b).__name__}"
+            ) from None
+        _check.meta(b, "calibration")
         if not b.dtype.is_floating_point:
             raise TypeError(f"calibration: expected floating-point inputs, got {b.dtype}")
         if b.numel() and not bool(torch.isfinite(b).all()):
@@ -278,7 +286,7 @@ def calibrate(
     try:
         with torch.no_grad():
             for b in _batches(calibration):
-                gm(b)
+                _run_model(gm, b, "calibration")
     finally:
         for h in hooks:
             h.remove()
@@ -298,6 +306,11 @@ def calibrate(
             lam = a.max(axis=1)
         else:
             lam = np.percentile(a, float(threshold), axis=1)
+        if not np.all(np.isfinite(lam)) or np.any(lam > _check.FLOAT32_MAX):
+            raise ValueError(
+                f"calibration: the activations of layer {k!r} are not finite in float32 (NaN / "
+                f"inf / huge weights in the model, or inputs that overflow it)"
+            )
         lam = torch.tensor(np.maximum(lam, 1e-6), dtype=torch.float32)
         if per_channel and outs[0].dim() > 2:
             lam = lam.reshape((-1,) + (1,) * (outs[0].dim() - 2))
@@ -305,6 +318,17 @@ def calibrate(
             lam = lam.reshape(())
         lams[k] = lam
     return lams
+
+
+def _run_model(gm: nn.Module, x: torch.Tensor, name: str):
+    """``gm(x)`` with the model's shape / dtype errors named after the input ``name``."""
+    p = next(iter(gm.parameters()), None)
+    if p is not None and p.dtype.is_floating_point and not torch.is_autocast_enabled("cpu"):
+        _check.same_dtype(x, p, name, "parameters")
+    try:
+        return gm(x)
+    except RuntimeError as e:
+        raise ValueError(f"{name}: the model cannot run on shape {tuple(x.shape)}: {e}") from e
 
 
 def _check_T(T, coding) -> int:
@@ -367,7 +391,7 @@ class SpikingNetwork(nn.Module):
             xf = x.reshape((-1,) + tuple(x.shape[2:]))
         else:
             xf = x.unsqueeze(0).expand((T,) + tuple(x.shape)).reshape((-1,) + tuple(x.shape[1:]))
-        out = self.graph_module(xf)
+        out = _run_model(self.graph_module, xf, "x")
 
         def unfold(o):
             if isinstance(o, torch.Tensor):
@@ -516,6 +540,7 @@ def _depth(gm: fx.GraphModule) -> int:
 
 def is_lossless_T(levels: int) -> int:
     """Bits T = log2(L + 1) at which STDI reproduces a QCFS activation with L levels exactly."""
+    levels = _check.count(levels, "levels", 1)
     T = math.log2(levels + 1)
     if T != int(T):
         raise ValueError(f"levels: L + 1 must be a power of two, got L = {levels}")

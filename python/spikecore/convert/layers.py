@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from spikecore.nn import _check
 from spikecore.nn.conversion import IFNeuron, STDINeuron
 
 __all__ = ["MAX_STDI_BITS", "SpikeMaxPool2d", "SpikingActivation", "stdi_threshold"]
@@ -26,6 +27,7 @@ def stdi_threshold(lam: torch.Tensor, T: int) -> torch.Tensor:
     """STDI threshold whose top code equals the clip: :math:`\\vartheta = \\lambda 2^T / (2^T - 1)`
     (so the code step :math:`\\vartheta / 2^T = \\lambda / (2^T - 1)` is the QCFS step for
     :math:`L = 2^T - 1`)."""
+    T = _check.count(T, "T", 1, MAX_STDI_BITS)
     return lam * (2.0**T / (2.0**T - 1.0))
 
 

@@ -59,6 +59,8 @@ __all__ = [
 def time_average(z: torch.Tensor, name: str = "student") -> torch.Tensor:
     """[T, B, K] -> [B, K] (mean over time); [B, K] passes through."""
     _check.float_tensor(z, name)
+    if z.dim() in (2, 3) and 0 in z.shape:
+        raise ValueError(f"{name}: shape {tuple(z.shape)} is empty (no step, item or class)")
     if z.dim() == 3:
         return z.mean(0)
     if z.dim() == 2:

@@ -79,10 +79,7 @@ def check_fraction(fraction, name: str = "zeta0") -> float:
     return f
 
 
-def _positive_int(v, name):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
-        raise ValueError(f"{name}: expected a positive int, got {v!r}")
-    return int(v)
+_positive_int = _check.features
 
 
 # -- masks -------------------------------------------------------------------------------------
@@ -94,6 +91,10 @@ def erdos_renyi_densities(shapes: Sequence[Tuple[int, int]], density: float) -> 
     (naming ``density``) when a layer would get no synapse.
     """
     density = check_density(density)
+    if not isinstance(shapes, (list, tuple)) or not all(
+        isinstance(s, (list, tuple)) and len(s) == 2 for s in shapes
+    ):
+        raise TypeError(f"shapes: expected a sequence of (n_in, n_out) pairs, got {shapes!r}")
     shapes = [(_positive_int(a, "shapes"), _positive_int(b, "shapes")) for a, b in shapes]
     if not shapes:
         raise ValueError("shapes: expected at least one (n_in, n_out) pair")
@@ -122,6 +123,10 @@ def erdos_renyi_densities(shapes: Sequence[Tuple[int, int]], density: float) -> 
 def cosine_fraction(t: float, zeta0: float, t_end: float) -> float:
     r"""Cosine-annealed prune fraction :math:`\zeta_0/2\,(1 + \cos(\pi t / T_\mathrm{end}))`,
     0 for :math:`t \ge T_\mathrm{end}`."""
+    t, zeta0 = _check.finite(t, "t"), check_fraction(zeta0, "zeta0")
+    t_end = _check.number(t_end, "t_end")
+    if not t_end > 0:
+        raise ValueError(f"t_end: must be > 0, got {t_end:g}")
     if t >= t_end:
         return 0.0
     return 0.5 * zeta0 * (1.0 + math.cos(math.pi * t / t_end))

@@ -33,7 +33,12 @@ def _split(x):
         import torch
 
         if isinstance(x, torch.Tensor):
-            return x.detach().cpu().numpy(), (x.dtype, x.device)
+            if x.is_meta:
+                raise ValueError("x: is a meta tensor (shape only, no data)")
+            a = x.detach().cpu()
+            if a.dtype == torch.bfloat16:  # numpy has no bfloat16: perturb in float32
+                a = a.float()
+            return a.numpy(), (x.dtype, x.device)
     except ImportError:  # pragma: no cover
         pass
     if not isinstance(x, np.ndarray):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+import os
+from typing import Iterable, Optional
 
 import torch
 
@@ -11,7 +12,95 @@ from spikecore.specs import _base as _v
 # the scalar checks are the specs' own (one message text for spikecore.nn and spikecore.sim)
 number = _v.number
 finite = _v.finite
+finite32 = _v.finite32
+FLOAT32_MAX = _v.FLOAT32_MAX
+positive = _v.positive
+nonnegative = _v.nonnegative
+count = _v.count
 tau = _v.tau_steps
+
+
+def decay(value, name: str = "beta", zero_ok: bool = False):
+    """A decay per step in (0, 1]: a number (the specs' check) or a tensor checked elementwise
+    (NaN and values outside are named; ``zero_ok``: a tensor may hold 0, the limit a learned
+    decay such as ParametricLIF's 1 - sigmoid(w) reaches in float32). The tensor check is
+    skipped while torch.compile traces."""
+    if not isinstance(value, torch.Tensor):
+        return _v.decay(value, name)
+    meta(value, name)
+    if not value.is_floating_point():
+        raise TypeError(f"{name}: expected a floating-point tensor, got {value.dtype}")
+    d = value.detach()
+    if d.numel() and not torch.compiler.is_compiling():
+        ok = ((d >= 0) if zero_ok else (d > 0)) & (d <= 1)
+        if not bool(ok.all()):
+            bad = d[~ok].flatten()[0].item()
+            lo = "[0" if zero_ok else "(0"
+            raise ValueError(f"{name}: decay per step must lie in {lo}, 1], got {bad:g}")
+    return value
+
+
+def features(value, name: str) -> int:
+    """A layer size: an int >= 1."""
+    return _v.count(value, name, 1)
+
+
+def seed(value, name: str = "seed") -> int:
+    """A random seed: an int in [0, 2**63 - 2] (torch and numpy generators take it)."""
+    return _v.count(value, name, 0, 2**63 - 2)
+
+
+def shape(value, name: str = "shape") -> tuple:
+    """A tensor shape: an int or a sequence of ints >= 0 (torch.Size counts)."""
+    dims = (value,) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(dims, (tuple, list, torch.Size)):
+        raise TypeError(f"{name}: expected a tuple of ints, got {type(value).__name__}")
+    return tuple(_v.count(d, name, 0) for d in dims)
+
+
+def _available_bytes() -> int:
+    """Memory this process may still allocate: MemAvailable on Linux, else physical memory."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        return 1 << 62
+
+
+def alloc(numel: int, name: str, itemsize: int = 4, what: Optional[str] = None) -> int:
+    """Raise MemoryError, naming ``name`` and the size, before allocating ``numel`` elements of
+    ``itemsize`` bytes that cannot fit in the memory available now."""
+    need = int(numel) * int(itemsize)
+    avail = _available_bytes()
+    if need > avail:
+        raise MemoryError(
+            f"{name}: {what or 'the request'} needs {numel:.4g} elements ({need / 2**30:.4g} "
+            f"GiB), more than the {avail / 2**30:.3g} GiB available"
+        )
+    return int(numel)
+
+
+def meta(x: torch.Tensor, name: str) -> None:
+    if x.is_meta:
+        raise ValueError(
+            f"{name}: is a meta tensor (shape only, no data); spikecore.nn computes on cpu or "
+            f"cuda tensors"
+        )
+
+
+def same_dtype(x: torch.Tensor, param: torch.Tensor, name: str = "x", of: str = "weight"):
+    """``x`` in the dtype of a layer's parameter ``of`` (no silent up/down-cast)."""
+    if x.dtype != param.dtype:
+        raise TypeError(
+            f"{name}: dtype {x.dtype} does not match the layer's {of} ({param.dtype}); "
+            f"convert the input ({name}.to({param.dtype})) or the layer (.to({x.dtype}))"
+        )
 
 
 def choice(value, name: str, valid: Iterable[str]) -> str:
@@ -32,22 +121,46 @@ def float_tensor(x, name: str = "x") -> torch.Tensor:
             f"{name}: expected a floating-point tensor (float32 or float64), got {x.dtype}; "
             f"convert spikes with {name}.float()"
         )
+    meta(x, name)
+    _expanded(x, name)
     return x
 
 
-def no_nan(x: torch.Tensor, name: str = "x") -> None:
-    # Skipped while torch.compile traces: a data-dependent branch would break the graph
-    # (docs/nn.md, "torch.compile"). One reduction instead of an isnan() mask: a NaN anywhere
-    # makes the sum NaN.
+def _expanded(x: torch.Tensor, name: str) -> None:
+    """An expanded (stride-0) view holds few values but stands for many: the results of an op
+    on it are full-size, so check they fit before computing (MemoryError naming ``name``).
+    Skipped while torch.compile traces (fake tensors have no storage to measure)."""
     if torch.compiler.is_compiling():
         return
-    if x.numel() and torch.isnan(x.detach().sum()):
+    try:
+        stored = x.untyped_storage().nbytes()
+    except (RuntimeError, NotImplementedError):  # pragma: no cover - sparse / exotic layouts
+        return
+    if stored < x.numel() * x.element_size():
+        alloc(
+            4 * x.numel(), name, x.element_size(), f"an op on this expanded view {tuple(x.shape)}"
+        )
+
+
+def no_nan(x: torch.Tensor, name: str = "x", inf: bool = False) -> None:
+    """ValueError naming ``name`` when ``x`` holds a NaN (or, with ``inf``, an infinity)."""
+    # Skipped while torch.compile traces: a data-dependent branch would break the graph
+    # (docs/nn.md, "torch.compile"). One reduction instead of an isnan() mask: a NaN anywhere
+    # makes the sum NaN (an inf makes it inf or NaN).
+    if torch.compiler.is_compiling() or not x.numel():
+        return
+    total = x.detach().sum()
+    if inf and not torch.isfinite(total):
+        if not torch.isfinite(x.detach()).all():
+            raise ValueError(f"{name}: contains NaN or inf")
+    elif torch.isnan(total):
         if torch.isnan(x.detach()).any():
             raise ValueError(f"{name}: contains NaN")
 
 
-def time_input(x, name: str = "x", min_dim: int = 3) -> torch.Tensor:
-    """A time-first float tensor [T, B, ...] without NaN."""
+def time_input(x, name: str = "x", min_dim: int = 3, inf: bool = False) -> torch.Tensor:
+    """A time-first float tensor [T, B, ...] without NaN (nor inf, with ``inf``: an input that
+    goes through a weight product, where inf - inf would make a NaN)."""
     float_tensor(x, name)
     if x.dim() < min_dim:
         raise ValueError(
@@ -57,7 +170,7 @@ def time_input(x, name: str = "x", min_dim: int = 3) -> torch.Tensor:
         )
     if x.shape[0] == 0:
         raise ValueError(f"{name}: time dimension (dim 0) is empty")
-    no_nan(x, name)
+    no_nan(x, name, inf)
     return x
 
 
@@ -67,6 +180,7 @@ def state_tensor(s, like: torch.Tensor, name: str) -> torch.Tensor:
         raise TypeError(f"{name}: expected a torch.Tensor, got {type(s).__name__}")
     if not s.dtype.is_floating_point:
         raise TypeError(f"{name}: expected a floating-point tensor, got {s.dtype}")
+    meta(s, name)
     want = tuple(like.shape[1:])
     if tuple(s.shape) != want:
         raise ValueError(
@@ -74,4 +188,8 @@ def state_tensor(s, like: torch.Tensor, name: str) -> torch.Tensor:
             f"(x has shape {tuple(like.shape)})"
         )
     no_nan(s, name)
-    return s.to(dtype=like.dtype, device=like.device)
+    out = s.to(dtype=like.dtype, device=like.device)
+    if out.dtype != s.dtype and not torch.compiler.is_compiling():
+        if not bool(torch.isfinite(out).all()) and bool(torch.isfinite(s).all()):
+            raise ValueError(f"{name}: values overflow the input's dtype {like.dtype}")
+    return out

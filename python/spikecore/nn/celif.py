@@ -99,20 +99,6 @@ class CELIFState(NamedTuple):
     c: torch.Tensor  # context c_t [B, N]
 
 
-def _decay(value, name: str):
-    """A decay per step in (0, 1] (a float, or a tensor checked elementwise)."""
-    if isinstance(value, torch.Tensor):
-        d = value.detach()
-        if d.numel() and not _ops.compiling() and not bool(((d > 0) & (d <= 1)).all()):
-            bad = d[~((d > 0) & (d <= 1))].flatten()[0].item()
-            raise ValueError(f"{name}: decay per step must lie in (0, 1], got {bad:g}")
-        return value
-    v = _check.number(value, name)
-    if not 0.0 < v <= 1.0:
-        raise ValueError(f"{name}: decay per step must lie in (0, 1], got {v:g}")
-    return v
-
-
 def celif_reference(
     current: torch.Tensor,
     context: torch.Tensor,
@@ -191,16 +177,14 @@ def _setup(
     generator,
 ) -> _Op:
     """Checks the neuron arguments for inputs shaped like ``like`` [T, ...]; samples NDL noise."""
-    beta = SF._beta_tensor(_decay(beta, "beta"), like)
-    rho = _decay(rho, "rho")
-    lambda_c = SF._beta_tensor(_decay(lambda_c, "lambda_c"), like)
+    beta = SF._beta_tensor(_check.decay(beta, "beta"), like)
     if isinstance(rho, torch.Tensor):
         raise TypeError("rho: expected a number")
-    beta_a = _check.finite(beta_a, "beta_a")
-    if beta_a < 0:
-        raise ValueError(f"beta_a: adaptation strength must be >= 0, got {beta_a:g}")
-    gamma = _check.finite(gamma, "gamma")
-    v_threshold = _check.finite(v_threshold, "v_threshold")
+    rho = _check.decay(rho, "rho")
+    lambda_c = SF._beta_tensor(_check.decay(lambda_c, "lambda_c"), like)
+    beta_a = _check.nonnegative(beta_a, "beta_a", "adaptation strength must be")
+    gamma = _check.finite32(gamma, "gamma")
+    v_threshold = _check.finite32(v_threshold, "v_threshold")
     eps = None
     if noise is not None:
         sg = noise_surrogate(noise, sigma)
@@ -258,23 +242,8 @@ def celif(
             f"context: shape {tuple(context.shape)} must equal current's {tuple(current.shape)}"
         )
     _check.choice(backend, "backend", SF.BACKENDS)
-    op = _setup(
-        current,
-        state,
-        beta,
-        rho,
-        beta_a,
-        lambda_c,
-        gamma,
-        v_threshold,
-        surrogate,
-        alpha,
-        noise,
-        sigma,
-        sample,
-        detach_reset,
-        generator,
-    )
+    neuron = (beta, rho, beta_a, lambda_c, gamma, v_threshold, surrogate, alpha, noise, sigma)
+    op = _setup(current, state, *neuron, sample, detach_reset, generator)
     tk = _triton_fn(current, op, context) if backend == "auto" else None
     if tk is not None:  # CUDA (or SPIKECORE_TRITON=interpret): the Triton kernels
         return _celif_cpp(*_flat_inputs(current, context), current, op, fn=tk)
@@ -535,12 +504,6 @@ def _celif_cpp(I2, q2, like, op: _Op, cols: int = 0, bias=None, fn=None):
     return z.reshape(like.shape), CELIFState(vT.reshape(st), aT.reshape(st), cT.reshape(st))
 
 
-def _features(v, name):
-    if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-        raise ValueError(f"{name}: expected a positive int, got {v!r}")
-    return v
-
-
 class CELIF(nn.Module):
     __doc__ = (
         "CE-LIF layer: ``in_features`` -> ``out_features`` CE-LIF neurons (synaptic weight\n"
@@ -581,8 +544,11 @@ class CELIF(nn.Module):
         backend: str = "auto",
     ):
         super().__init__()
-        self.in_features = _features(in_features, "in_features")
-        self.out_features = _features(out_features, "out_features")
+        self.in_features = _check.features(in_features, "in_features")
+        self.out_features = _check.features(out_features, "out_features")
+        _check.alloc(
+            2 * self.in_features * self.out_features, "in_features, out_features", what="W and W_c"
+        )
         if isinstance(lambda_c, torch.Tensor):
             raise TypeError("lambda_c: expected a number (the initial context decay)")
         spec = _specs.CELIFSpec(
@@ -597,7 +563,7 @@ class CELIF(nn.Module):
         self.beta, self.rho, self.beta_a = spec.beta, spec.rho, spec.beta_a
         lam = spec.lambda_c
         self.gamma, self.v_threshold = spec.gamma, spec.v_threshold
-        self.context_scale = _check.finite(context_scale, "context_scale")
+        self.context_scale = _check.finite32(context_scale, "context_scale")
         self.context_mode = spec.context
         self.learn_lambda = bool(learn_lambda)
         configure_spikes(self, surrogate, alpha, noise, sigma, sample, eval_mode)
@@ -658,7 +624,7 @@ class CELIF(nn.Module):
         return out
 
     def forward(self, x: torch.Tensor, state=None, return_state: bool = False):
-        _check.time_input(x, "x")
+        _check.time_input(x, "x", inf=True)
         if x.shape[-1] != self.in_features:
             raise ValueError(
                 f"x: last dimension {x.shape[-1]} does not match in_features={self.in_features}"

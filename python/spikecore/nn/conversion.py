@@ -96,7 +96,7 @@ Threshold = Union[float, torch.Tensor]
 def _slope(negative_slope) -> Optional[float]:
     if negative_slope is None:
         return None
-    a = _check.finite(negative_slope, "negative_slope")
+    a = _check.finite32(negative_slope, "negative_slope")
     if not a > 0:
         raise ValueError(f"negative_slope: must be > 0 for a signed neuron, got {a:g}")
     return a
@@ -106,7 +106,7 @@ def _threshold(v_threshold) -> torch.Tensor:
     if isinstance(v_threshold, torch.Tensor):
         t = _check.float_tensor(v_threshold, "v_threshold").detach().clone()
     else:
-        t = torch.tensor(_check.finite(v_threshold, "v_threshold"))
+        t = torch.tensor(_check.finite32(v_threshold, "v_threshold"))
     if t.numel() == 0:
         raise ValueError("v_threshold: is empty")
     if not bool(torch.isfinite(t).all()) or not bool((t > 0).all()):
@@ -226,6 +226,13 @@ class _ConversionNeuron(SpikingNeuron):
                 "state: conversion neurons start every window from their initial "
                 "membrane; pass state=None"
             )
+        try:
+            torch.broadcast_shapes(self.v_threshold.shape, x.shape[1:])
+        except RuntimeError:
+            raise ValueError(
+                f"v_threshold: shape {tuple(self.v_threshold.shape)} does not broadcast to the "
+                f"per-step shape {tuple(x.shape[1:])} of x"
+            ) from None
         with torch.no_grad():  # inference neurons: the output spikes carry no gradient
             return self._spikes(x.detach()), None
 

@@ -144,18 +144,10 @@ class _DendriticFn(torch.autograd.Function):
         )
 
 
-def _pos_int(v, name):
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise TypeError(f"{name}: expected an int, got {type(v).__name__}")
-    if v < 1:
-        raise ValueError(f"{name}: must be >= 1, got {v}")
-    return v
-
-
 def _fan_in(in_features: int, branches: int, branch_fan_in) -> int:
     if branch_fan_in is None:
         return max(1, min(in_features, int(round(in_features / math.sqrt(branches)))))
-    m = _pos_int(branch_fan_in, "branch_fan_in")
+    m = _check.features(branch_fan_in, "branch_fan_in")
     if m > in_features:
         raise ValueError(f"branch_fan_in: {m} exceeds in_features={in_features}")
     return m
@@ -173,7 +165,10 @@ def branch_subsets(
     _check.choice(mode, "subsets", SUBSETS)
     D, K, m = in_features, branches, branch_fan_in
     if mode == "random":
-        g = torch.Generator().manual_seed(int(seed))
+        _check.alloc(
+            out_features * K * D, "in_features, out_features", 12, "drawing random subsets"
+        )
+        g = torch.Generator().manual_seed(_check.seed(seed))
         idx = torch.rand(out_features * K, D, generator=g).argsort(1)[:, :m]
         return idx.sort(1).values.reshape(out_features, K, m)
     start = (torch.arange(K) * D) // K
@@ -200,9 +195,9 @@ class DendriticLinear(nn.Module):
         backend: str = "auto",
     ):
         super().__init__()
-        self.in_features = _pos_int(in_features, "in_features")
-        self.out_features = _pos_int(out_features, "out_features")
-        self.branches = _pos_int(branches, "branches")
+        self.in_features = _check.features(in_features, "in_features")
+        self.out_features = _check.features(out_features, "out_features")
+        self.branches = _check.features(branches, "branches")
         if self.branches > self.in_features:
             raise ValueError(
                 f"branches: K={branches} exceeds the fan-in "
@@ -232,8 +227,9 @@ class DendriticLinear(nn.Module):
         self.register_buffer("_rows", rows, persistent=False)
 
     def _check_subsets(self, s: torch.Tensor) -> torch.Tensor:
-        if s.dtype in (torch.float16, torch.float32, torch.float64, torch.bool):
+        if s.dtype.is_floating_point or s.dtype.is_complex or s.dtype == torch.bool:
             raise TypeError(f"subsets: expected an integer tensor of input indices, got {s.dtype}")
+        _check.meta(s, "subsets")
         want = (self.out_features, self.branches)
         if s.dim() != 3 or tuple(s.shape[:2]) != want or s.shape[2] < 1:
             raise ValueError(

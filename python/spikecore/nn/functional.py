@@ -24,6 +24,7 @@ v_drive = (1 - beta) v_rest, soft reset subtracts v_th - v_reset with v_reset = 
 
 from __future__ import annotations
 
+import math
 from typing import Optional, Tuple, Union
 
 import torch
@@ -56,13 +57,13 @@ def tau_to_beta(tau: float) -> float:
     return 1.0 - 1.0 / _check.tau(tau)
 
 
-def _beta(beta, name="beta"):
-    if isinstance(beta, torch.Tensor):
-        return beta
-    b = _check.number(beta, name)
-    if not 0.0 < b <= 1.0:
-        raise ValueError(f"{name}: decay per step must lie in (0, 1], got {b:g}")
-    return b
+def _neuron_args(x, beta, v_threshold, v_reset, v_rest):
+    """The checks every neuron op shares (messages name the argument): ``x`` [T, ...] without
+    NaN, the thresholds, and the decay ``beta`` (a number, or a tensor in [0, 1] that
+    broadcasts to the per-step shape). Returns (beta, v_threshold, v_reset, v_rest)."""
+    _check.time_input(x, "x", min_dim=2)
+    v_threshold, v_reset, v_rest = _check.thresholds(v_threshold, v_reset, v_rest)
+    return _beta_tensor(_check.decay(beta, "beta", zero_ok=True), x), v_threshold, v_reset, v_rest
 
 
 def _use_cpp(backend: str, x: torch.Tensor, sg: Optional[Surrogate], *tensors) -> bool:
@@ -85,12 +86,14 @@ def _beta_tensor(beta, x):
     if isinstance(beta, torch.Tensor):
         b = beta.to(x.dtype)
         try:
-            torch.broadcast_shapes(b.shape, x.shape[1:])
+            fits = torch.broadcast_shapes(b.shape, x.shape[1:]) == x.shape[1:]
         except RuntimeError:
+            fits = False
+        if not fits:
             raise ValueError(
                 f"beta: shape {tuple(b.shape)} does not broadcast to the per-step shape "
                 f"{tuple(x.shape[1:])}"
-            ) from None
+            )
         return b
     return beta
 
@@ -113,10 +116,8 @@ def lif(
     ``v_reset=None`` selects the soft reset (subtract v_threshold). ``beta`` may be a tensor
     broadcastable to ``x.shape[1:]`` (parametric LIF; it then receives a gradient).
     """
-    _check.time_input(x, "x", min_dim=2)
-    v_threshold, v_reset, v_rest = _check.thresholds(v_threshold, v_reset, v_rest)
+    beta, v_threshold, v_reset, v_rest = _neuron_args(x, beta, v_threshold, v_reset, v_rest)
     sg = get_surrogate(surrogate, alpha)
-    beta = _beta_tensor(_beta(beta), x)
     v = _init(v, x, "v", v_rest)
     if _use_cpp(backend, x, sg, v, beta):
         return _kernels.lif(x, v, beta, v_threshold, v_reset, v_rest, sg, detach_reset, None)
@@ -138,6 +139,9 @@ def sample_noise(
     [-sigma, sigma] (sum of two uniforms). Uses torch's generator, so torch.manual_seed applies.
     """
     noise_surrogate(noise, sigma)  # validates both
+    sigma = float(sigma)  # (a Python int beyond int64 would overflow torch's scalar)
+    shape = _check.shape(shape)
+    _check.alloc(math.prod(shape), "shape", 4, "the noise samples")
     kw = dict(dtype=dtype, device=device, generator=generator)
     if noise == "gaussian":
         return torch.randn(shape, **kw) * sigma
@@ -178,10 +182,8 @@ def noisy_lif(
     deterministic :math:`z = H(h - \vartheta)` with the same NDL gradient. ``eps`` [T, ...] passes
     the noise samples explicitly (otherwise drawn with :func:`sample_noise`).
     """
-    _check.time_input(x, "x", min_dim=2)
-    v_threshold, v_reset, v_rest = _check.thresholds(v_threshold, v_reset, v_rest)
+    beta, v_threshold, v_reset, v_rest = _neuron_args(x, beta, v_threshold, v_reset, v_rest)
     sg = noise_surrogate(noise, sigma)
-    beta = _beta_tensor(_beta(beta), x)
     v = _init(v, x, "v", v_rest)
     if sample:
         if eps is None:
@@ -224,14 +226,10 @@ def alif(
 
     soft reset subtracts :math:`\vartheta_t - v_\mathrm{reset}`. State is ``(v, a)``.
     """
-    _check.time_input(x, "x", min_dim=2)
-    v_threshold, v_reset, v_rest = _check.thresholds(v_threshold, v_reset, v_rest)
+    beta, v_threshold, v_reset, v_rest = _neuron_args(x, beta, v_threshold, v_reset, v_rest)
     sg = get_surrogate(surrogate, alpha)
-    beta = _beta_tensor(_beta(beta), x)
-    rho = _beta(rho, "rho")
-    beta_a = _check.finite(beta_a, "beta_a")
-    if beta_a < 0:
-        raise ValueError(f"beta_a: threshold increment must be >= 0, got {beta_a:g}")
+    rho = _check.decay(rho, "rho")
+    beta_a = _check.nonnegative(beta_a, "beta_a", "threshold increment must be")
     if state is None:
         v, a = None, None
     else:
@@ -261,9 +259,7 @@ def leaky_integrator(
 
     Returns ``(v_1..v_T [T, ...], v_T)``.
     """
-    _check.time_input(x, "x", min_dim=2)
-    v_rest = _check.finite(v_rest, "v_rest")
-    beta = _beta_tensor(_beta(beta), x)
+    beta, _, _, v_rest = _neuron_args(x, beta, 1.0, None, v_rest)
     v = _init(v, x, "v", v_rest)
     if _use_cpp(backend, x, None, v, beta) and _kernels.has("li"):
         return _kernels.leaky_integrator(x, v, beta, v_rest)
@@ -291,6 +287,11 @@ def linear(
     order, so with ``spike_input=True`` and no bias a deployed layer's input is bit-identical.
     """
     _check.float_tensor(x, "x")
+    _check.float_tensor(weight, "weight")
+    if weight.dim() != 2:
+        raise ValueError(f"weight: expected [out_features, in_features], got {tuple(weight.shape)}")
+    if not torch.is_autocast_enabled(x.device.type):
+        _check.same_dtype(x, weight, "x")
     if x.dim() == 0 or x.shape[-1] != weight.shape[1]:
         raise ValueError(
             f"x: last dimension {tuple(x.shape)[-1:] or '()'} does not match in_features="
@@ -325,6 +326,17 @@ def sparse_linear(
     only active inputs and existing synapses; otherwise a dense weight is assembled.
     """
     _check.float_tensor(x, "x")
+    _check.float_tensor(values, "values")
+    for name, t in (("pre", pre), ("post", post)):
+        if not isinstance(t, torch.Tensor) or t.dtype not in (torch.int32, torch.int64):
+            what = t.dtype if isinstance(t, torch.Tensor) else type(t).__name__
+            raise TypeError(f"{name}: expected an int64 (or int32) index tensor, got {what}")
+        _check.meta(t, name)
+    out_features = _check.features(out_features, "out_features")
+    if x.dim() == 0:
+        raise ValueError("x: expected [..., in_features], got a 0-d tensor")
+    if not torch.is_autocast_enabled(x.device.type):
+        _check.same_dtype(x, values, "x", "values")
     _check.choice(backend, "backend", BACKENDS)
     if not (pre.shape == post.shape == values.shape and pre.dim() == 1):
         raise ValueError(
@@ -332,6 +344,9 @@ def sparse_linear(
             f"{tuple(post.shape)}, {tuple(values.shape)}"
         )
     k = x.shape[-1]
+    for name, t, n in (("pre", pre, k), ("post", post, out_features)):
+        if t.numel() and (int(t.min()) < 0 or int(t.max()) >= n):
+            raise IndexError(f"{name}: entries must lie in [0, {n})")
     if backend != "torch" and _kernels.has("spike_linear"):
         ok, _ = _kernels.usable(x, None, values, *([] if bias is None else [bias]))
         if (
@@ -340,8 +355,6 @@ def sparse_linear(
             and pre.device.type == "cpu"
             and bool((pre[1:] >= pre[:-1]).all())
         ):
-            if pre.numel() and (int(pre.min()) < 0 or int(pre.max()) >= k):
-                raise IndexError(f"pre: entries must lie in [0, {k})")
             ptr = torch.zeros(k + 1, dtype=torch.int64)
             ptr[1:] = torch.cumsum(torch.bincount(pre, minlength=k), 0)
             return _kernels.sparse_syn_linear(
@@ -352,6 +365,7 @@ def sparse_linear(
                 post.to(torch.int32).contiguous(),
                 int(out_features),
             )
-    w = torch.zeros(out_features, x.shape[-1], dtype=values.dtype, device=values.device)
+    _check.alloc(out_features * k, "out_features", values.element_size(), "the dense weight")
+    w = torch.zeros(out_features, k, dtype=values.dtype, device=values.device)
     w = w.index_put((post, pre), values, accumulate=True)
     return F.linear(x, w, bias)

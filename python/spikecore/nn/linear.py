@@ -45,6 +45,9 @@ class Linear(nn.Linear):
         device=None,
         dtype=None,
     ):
+        in_features = _check.features(in_features, "in_features")
+        out_features = _check.features(out_features, "out_features")
+        _check.alloc(in_features * out_features, "in_features, out_features", what="the weight")
         super().__init__(in_features, out_features, bias=bias, device=device, dtype=dtype)
         if spike_input not in (True, False, "auto"):
             raise ValueError(
@@ -73,12 +76,6 @@ def synapse_spec(layer: nn.Linear, receptor=None) -> SynapseSpec:
     return SynapseSpec.from_dense(
         _np32(layer.weight), None if layer.bias is None else _np32(layer.bias), receptor
     )
-
-
-def _positive_int(v, name):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
-        raise ValueError(f"{name}: expected a positive int, got {v!r}")
-    return int(v)
 
 
 class SparseLinear(nn.Module):
@@ -116,18 +113,22 @@ class SparseLinear(nn.Module):
         super().__init__()
         from spikecore._core.synapses import SynapseMatrix
 
-        self.in_features = _positive_int(in_features, "in_features")
-        self.out_features = _positive_int(out_features, "out_features")
+        self.in_features = _check.features(in_features, "in_features")
+        self.out_features = _check.features(out_features, "out_features")
         density = _check.number(density, "density")
         if not 0.0 < density <= 1.0:
             raise ValueError(f"density: must lie in (0, 1], got {density:g}")
+        # the mask is drawn from the in x out positions (8 bytes each), the synapses kept
+        _check.alloc(
+            self.in_features * self.out_features, "in_features, out_features", 8, "the mask draw"
+        )
         if spike_input not in (True, False, "auto"):
             raise ValueError(
                 f"spike_input: valid choices: True, False, 'auto'; got {spike_input!r}"
             )
         self.spike_input = spike_input
         self.backend = _check.choice(backend, "backend", SF.BACKENDS)
-        self.seed = int(seed)
+        self.seed = _check.seed(seed)
         self._step = 0  # counter for the random prune/regrow streams
         total = self.in_features * self.out_features
         nnz = max(1, int(round(density * total)))

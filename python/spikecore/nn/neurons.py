@@ -225,10 +225,8 @@ class ParametricLIF(LIF):
 
     def __init__(self, tau: float = 2.0, channels: Optional[int] = None, **kw):
         super().__init__(tau=tau, **kw)
-        if channels is not None and (
-            isinstance(channels, bool) or not isinstance(channels, int) or channels <= 0
-        ):
-            raise ValueError(f"channels: expected None or a positive int, got {channels!r}")
+        if channels is not None:
+            channels = _check.alloc(_check.features(channels, "channels"), "channels")
         self.channels = channels
         w0 = -math.log(self.tau - 1.0) if math.isfinite(self.tau) else -30.0
         self.w = nn.Parameter(torch.full(() if channels is None else (channels,), w0))

@@ -38,6 +38,8 @@ def levels_for(T: int, coding: str = "stdi") -> int:
     if T < 1:
         raise ValueError(f"T: must be >= 1 time step, got {T}")
     coding = _check.choice(coding, "coding", ("stdi", "rate"))
+    if T > (31 if coding == "stdi" else 2**31 - 1):  # QCFS takes at most 2**31 - 1 levels
+        raise ValueError(f"T: {T} steps carry more levels than QCFS takes (2**31 - 1)")
     return 2**T - 1 if coding == "stdi" else T
 
 
@@ -56,11 +58,13 @@ class QCFS(nn.Module):
             raise TypeError(f"levels: expected an int, got {type(levels).__name__}")
         if levels < 1:
             raise ValueError(f"levels: L must be >= 1, got {levels}")
-        lam = _check.finite(lam, "lam")
+        if levels > 2**31 - 1:  # L multiplies float32 activations: 2^31 levels are 31 bits
+            raise ValueError(f"levels: L must be <= 2**31 - 1, got {levels}")
+        lam = _check.finite32(lam, "lam")
         if not lam > 0:
             raise ValueError(f"lam: the clip lambda must be > 0, got {lam:g}")
         if negative_slope is not None:
-            negative_slope = _check.finite(negative_slope, "negative_slope")
+            negative_slope = _check.finite32(negative_slope, "negative_slope")
             if not negative_slope > 0:
                 raise ValueError(f"negative_slope: must be > 0, got {negative_slope:g}")
         self.levels = levels
@@ -76,12 +80,16 @@ class QCFS(nn.Module):
         return self.lam.abs().clamp_min(1e-3)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        _check.float_tensor(z, "z")
         lam, L = self.clip(), self.levels
         if self.negative_slope is None:
             sign, m = None, z
         else:
             y = F.leaky_relu(z, self.negative_slope)
             sign, m = torch.sign(y).detach(), y.abs()
+        # inputs beyond the clip saturate (zero gradient) either way; bounding them first keeps
+        # m * L finite for huge inputs (inf - inf in the straight-through floor would be NaN)
+        m = torch.minimum(m, 2.0 * lam)
         u = m * L / lam + 0.5
         q = u + (torch.floor(u) - u).detach()  # straight-through floor
         a = lam * torch.clamp(q / L, 0.0, 1.0)

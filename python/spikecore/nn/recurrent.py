@@ -72,7 +72,7 @@ from spikecore.specs import SynapseSpec
 
 from . import _check, _kernels, _recurrent_kernels, reference
 from . import functional as SF
-from .linear import _np32, _positive_int
+from .linear import _np32
 from .neurons import LIF, AdaptiveLIF, NoisyLIF, ParametricLIF
 
 __all__ = ["Recurrent", "RecurrentState"]
@@ -117,8 +117,11 @@ class Recurrent(nn.Module):
         dtype=None,
     ):
         super().__init__()
-        self.in_features = _positive_int(in_features, "in_features")
-        self.out_features = n = _positive_int(out_features, "out_features")
+        self.in_features = _check.features(in_features, "in_features")
+        self.out_features = n = _check.features(out_features, "out_features")
+        _check.alloc(
+            (self.in_features + 2 * n) * n, "in_features, out_features", what="W and W_rec"
+        )
         self.neuron = _check_neuron(neuron)
         if isinstance(self.neuron, ParametricLIF) and self.neuron.channels not in (None, n):
             raise ValueError(
@@ -134,7 +137,7 @@ class Recurrent(nn.Module):
         density = _check.number(recurrent_density, "recurrent_density")
         if not 0.0 < density <= 1.0:
             raise ValueError(f"recurrent_density: must lie in (0, 1], got {density:g}")
-        self.seed = int(seed)
+        self.seed = _check.seed(seed)
         kw = dict(device=device, dtype=dtype)
         lin = nn.Linear(self.in_features, n, bias=bias, **kw)  # torch.nn.Linear's initialisation
         self.weight = nn.Parameter(lin.weight.detach().clone())

@@ -69,11 +69,14 @@ except ImportError:  # pragma: no cover - source checkout without a build
 __all__ = ["SparseConv2d"]
 
 
-def _pair(v, name) -> Tuple[int, int]:
-    t = (v, v) if isinstance(v, int) and not isinstance(v, bool) else tuple(v)
-    if len(t) != 2 or not all(isinstance(a, int) and not isinstance(a, bool) and a > 0 for a in t):
-        raise ValueError(f"{name}: expected a positive int or a pair of them, got {v!r}")
-    return t
+def _pair(v, name, low: int = 1) -> Tuple[int, int]:
+    """An int or a pair of ints in [low, 2**31 - 1] (kernel size, stride, padding)."""
+    t = (v, v) if isinstance(v, int) and not isinstance(v, bool) else v
+    if not isinstance(t, (tuple, list)):
+        raise TypeError(f"{name}: expected an int or a pair of ints, got {type(v).__name__}")
+    if len(t) != 2:
+        raise ValueError(f"{name}: expected an int or a pair of ints, got {v!r}")
+    return tuple(_check.count(a, name, low, 2**31 - 1) for a in t)  # type: ignore[return-value]
 
 
 def _np(t: torch.Tensor):
@@ -145,8 +148,8 @@ class SparseConv2d(SparseLinear):
         product: str = "auto",
     ):
         kh, kw = _pair(kernel_size, "kernel_size")
-        if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels <= 0:
-            raise ValueError(f"in_channels: expected a positive int, got {in_channels!r}")
+        in_channels = _check.features(in_channels, "in_channels")
+        out_channels = _check.features(out_channels, "out_channels")
         super().__init__(
             in_channels * kh * kw,
             out_channels,
@@ -160,14 +163,7 @@ class SparseConv2d(SparseLinear):
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = (kh, kw)
         self.stride = _pair(stride, "stride")
-        p = (
-            (padding, padding)
-            if isinstance(padding, int) and not isinstance(padding, bool)
-            else tuple(padding)
-        )
-        if len(p) != 2 or not all(isinstance(a, int) and a >= 0 for a in p):
-            raise ValueError(f"padding: expected an int >= 0 or a pair of them, got {padding!r}")
-        self.padding = p
+        self.padding = _pair(padding, "padding", 0)
         self.product = _check.choice(product, "product", ("auto", "synapse", "dense"))
 
     def kernel(self) -> torch.Tensor:
@@ -202,6 +198,9 @@ class SparseConv2d(SparseLinear):
                 f"x: spatial size {tuple(x.shape[-2:])} with padding {self.padding} "
                 f"is smaller than the kernel {self.kernel_size}"
             )
+        (sh, sw), n = self.stride, x.numel() // max(1, x.shape[-3] * x.shape[-2] * x.shape[-1])
+        out_hw = ((x.shape[-2] + 2 * ph - kh) // sh + 1) * ((x.shape[-1] + 2 * pw - kw) // sw + 1)
+        _check.alloc(n * self.out_channels * out_hw, "padding", x.element_size(), "the output")
         b = None if self.bias is None else self.bias.to(x.dtype)
         lead = x.shape[:-3]
         x4 = x.reshape(-1, *x.shape[-3:])

@@ -59,6 +59,8 @@ from typing import Callable, Dict, Union
 
 import torch
 
+from spikecore.specs._base import FLOAT32_MAX as _FLOAT32_MAX
+
 __all__ = [
     "Surrogate",
     "ATan",
@@ -103,6 +105,8 @@ class Surrogate:
             raise TypeError(f"alpha: expected a number, got {type(alpha).__name__}")
         if not math.isfinite(alpha) or alpha <= 0:
             raise ValueError(f"alpha: must be a finite number > 0, got {alpha}")
+        if alpha > _FLOAT32_MAX / 4:  # g'(0) = alpha / 2 and alpha**2 terms must stay finite
+            raise ValueError(f"alpha: {alpha:g} overflows float32 (alpha must be <= 8.5e37)")
         self.alpha = float(alpha)
 
     def cdf(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
@@ -264,8 +268,16 @@ def noise(name: str = "gaussian", sigma: float = 0.3) -> Surrogate:
         raise TypeError(f"sigma: expected a number, got {type(sigma).__name__}")
     if not math.isfinite(sigma) or sigma <= 0:
         raise ValueError(f"sigma: noise scale must be a finite number > 0, got {sigma}")
+    if sigma > _FLOAT32_MAX:
+        raise ValueError(f"sigma: {sigma:g} overflows float32 (sigma must be <= 3.4e38)")
     sname, to_alpha = _NOISES[name.lower()]
-    return _CLASSES[sname](to_alpha(float(sigma)))
+    alpha = to_alpha(float(sigma))
+    if not alpha <= _FLOAT32_MAX / 4:
+        raise ValueError(
+            f"sigma: noise scale {sigma:g} is too small: the density's width 1/sigma overflows "
+            f"float32 (sigma must be >= 1e-37)"
+        )
+    return _CLASSES[sname](alpha)
 
 
 class _SpikeFn(torch.autograd.Function):

@@ -22,6 +22,9 @@ __all__ = [
     "finite",
     "MAX_VALUE",
     "MAX_THRESHOLD",
+    "finite32",
+    "FLOAT32_MAX",
+    "count",
     "tau_steps",
     "decay",
     "nonnegative",
@@ -88,15 +91,41 @@ def finite(value: Any, name: str, limit: float = MAX_VALUE) -> float:
     return value
 
 
+#: the largest float32; parameters beyond it become inf when the kernels narrow them
+FLOAT32_MAX = 3.4028234663852886e38
+
+
+def finite32(value: Any, name: str) -> float:
+    """A finite number that float32 holds (|value| <= 3.4e38): spikecore.nn and the engine's
+    float32 state narrow parameters to float32, where a larger value becomes inf. The engine's
+    state parameters take the tighter :func:`finite` bound (:data:`MAX_VALUE`)."""
+    value = finite(value, name, math.inf)
+    if abs(value) > FLOAT32_MAX:
+        raise ValueError(f"{name}: {value:g} overflows float32 (|{name}| must be <= 3.4e38)")
+    return value
+
+
+def count(value: Any, name: str, low: int = 1, high: Optional[int] = None) -> int:
+    """An int (numpy integers count; bool does not) in [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an int, got {type(value).__name__}")
+    value = int(value)
+    if value < low:
+        raise ValueError(f"{name}: must be >= {low}, got {value}")
+    if high is not None and value > high:
+        raise ValueError(f"{name}: must be <= {high}, got {value}")
+    return value
+
+
 def positive(value: Any, name: str) -> float:
-    value = finite(value, name)
+    value = finite32(value, name)
     if not value > 0:
         raise ValueError(f"{name}: must be > 0, got {value:g}")
     return value
 
 
 def nonnegative(value: Any, name: str, what: str = "must be") -> float:
-    value = finite(value, name)
+    value = finite32(value, name)
     if value < 0:
         raise ValueError(f"{name}: {what} >= 0, got {value:g}")
     return value
@@ -127,13 +156,13 @@ def thresholds(
     """(v_threshold, v_reset or None for the soft reset, v_rest), checked."""
     v_threshold = finite(v_threshold, "v_threshold", MAX_THRESHOLD)
     if v_reset is not None:
-        v_reset = finite(v_reset, "v_reset")
+        v_reset = finite32(v_reset, "v_reset")
         if not v_threshold > v_reset:
             raise ValueError(
                 f"v_threshold: must be greater than v_reset, got v_threshold={v_threshold:g}, "
                 f"v_reset={v_reset:g}"
             )
-    v_rest = finite(v_rest, "v_rest")
+    v_rest = finite32(v_rest, "v_rest")
     return v_threshold, v_reset, v_rest
 
 

@@ -23,7 +23,16 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Dict, Mapping, Optional
 
-from ._base import EngineCall, NeuronSpec, decay, finite, nonnegative, param, tau_steps, thresholds
+from ._base import (
+    EngineCall,
+    NeuronSpec,
+    decay,
+    finite32,
+    nonnegative,
+    param,
+    tau_steps,
+    thresholds,
+)
 
 __all__ = [
     "DiscreteLIFSpec",
@@ -186,7 +195,7 @@ class NoisyLIFSpec(DiscreteLIFSpec):
             raise ValueError(
                 f"noise: unknown noise {self.noise!r}; valid noises: {', '.join(NOISES)}"
             )
-        s = finite(self.sigma, "sigma")
+        s = finite32(self.sigma, "sigma")
         if not s > 0:
             raise ValueError(f"sigma: noise scale must be > 0, got {s:g}")
         object.__setattr__(self, "sigma", s)
@@ -234,7 +243,7 @@ class LeakyIntegratorSpec(NeuronSpec):
 
     def __post_init__(self):
         _tau_or_decay(self, "tau", "beta", 2.0)
-        object.__setattr__(self, "v_rest", finite(self.v_rest, "v_rest"))
+        object.__setattr__(self, "v_rest", finite32(self.v_rest, "v_rest"))
 
     def params(self) -> Dict[str, Any]:
         p = super().params()
