@@ -3,6 +3,7 @@ spikecore.models (issue 20). Pure Python: no torch, no compiled extension.
 
 - :func:`integer`: an int argument in a range, or TypeError / ValueError naming it (a float with
   an integral value is accepted; bool is not a number here).
+- :func:`numeric_array`: a numpy array of numbers, or TypeError naming the argument.
 - :func:`threads`: a thread count in [1, 1024] (the engine's limit, ``spikecore.info``).
 - :func:`check_bytes`: MemoryError naming the argument and the size when a request derived from
   arguments needs more than the physical memory (or :data:`LIMIT`), raised before anything is
@@ -42,6 +43,20 @@ def integer(value: Any, name: str, low: Optional[int] = None, high: Optional[int
     if high is not None and value > high:
         raise ValueError(f"{name}: must be <= {high}, got {value}")
     return value
+
+
+def numeric_array(value: Any, name: str, kinds: str = "fiub"):
+    """``value`` as a numpy array of one of the dtype ``kinds`` (default: float, int, bool),
+    or TypeError naming ``name`` (strings, objects, ragged lists)."""
+    import numpy as np
+
+    try:
+        a = np.asarray(value)
+    except (ValueError, TypeError) as e:
+        raise TypeError(f"{name}: expected a numeric array ({e})") from None
+    if a.dtype.kind not in kinds:
+        raise TypeError(f"{name}: expected a numeric array, got dtype {a.dtype}")
+    return a
 
 
 def threads(value: Any, name: str = "n_threads") -> int:

@@ -47,7 +47,7 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
-from spikecore._guards import check_bytes, integer
+from spikecore._guards import check_bytes, integer, numeric_array
 from spikecore.specs._base import number
 
 #: the largest magnitude of activity and weights: squares and degree products stay finite
@@ -76,13 +76,7 @@ def _community():
 
 def _as_float(x, name: str) -> np.ndarray:
     """``x`` as a float64 array, or TypeError naming ``name`` (strings, objects, ragged lists)."""
-    try:
-        a = np.asarray(x)
-        if a.dtype.kind not in "fiub":
-            raise TypeError(f"dtype {a.dtype}")
-        return a.astype(np.float64)
-    except (ValueError, TypeError) as e:
-        raise TypeError(f"{name}: expected a numeric array ({e})") from None
+    return numeric_array(x, name).astype(np.float64)
 
 
 def _as_activity(activity, name: str = "activity") -> np.ndarray:
@@ -272,12 +266,7 @@ def multilayer_modularity(
 
 
 def _as_membership(membership, need_layers: int = 1, name: str = "membership") -> np.ndarray:
-    try:
-        m = np.asarray(membership)
-    except (ValueError, TypeError) as e:
-        raise TypeError(f"{name}: expected an [L, N] array of labels ({e})") from None
-    if m.dtype.kind == "O":
-        raise TypeError(f"{name}: expected an [L, N] array of labels, got objects")
+    m = numeric_array(membership, name, "fiubUS")
     if m.dtype.kind == "f" and not np.all(np.isfinite(m)):
         raise ValueError(f"{name}: labels must be finite")
     if m.ndim != 2:
@@ -382,7 +371,9 @@ def distribution_entropy(activity, ridge: float = 1e-6) -> float:
     if D < 1:
         raise ValueError("activity: needs at least one unit")
     if a.size and np.abs(a).max() > 1e150:
-        raise ValueError(f"activity: values must lie in [-1e150, 1e150] (the covariance), got {np.abs(a).max():g}")
+        raise ValueError(
+            f"activity: values must lie in [-1e150, 1e150] (the covariance), got {np.abs(a).max():g}"
+        )
     ridge = number(ridge, "ridge")
     if not 0 <= ridge <= 1e100:
         raise ValueError(f"ridge: must be in [0, 1e100], got {ridge}")

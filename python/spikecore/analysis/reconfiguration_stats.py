@@ -31,7 +31,7 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from spikecore._guards import check_bytes, integer
+from spikecore._guards import check_bytes, integer, numeric_array
 from spikecore.specs._base import number
 
 from .network import (
@@ -61,13 +61,7 @@ def _check_level(level: float) -> float:
 
 
 def _values(v, name: str) -> np.ndarray:
-    try:
-        a = np.asarray(v)
-        if a.dtype.kind not in "fiub":
-            raise TypeError(f"dtype {a.dtype}")
-        return a.astype(float).ravel()
-    except (ValueError, TypeError) as e:
-        raise TypeError(f"{name}: expected numbers ({e})") from None
+    return numeric_array(v, name).astype(float).ravel()
 
 
 def _pairs(x, y, xname: str = "x", yname: str = "y", scale: bool = True):

@@ -46,7 +46,7 @@ from typing import Optional
 
 import numpy as np
 
-from spikecore._guards import check_bytes, integer, threads
+from spikecore._guards import check_bytes, integer, numeric_array, threads
 from spikecore.specs._base import number
 
 #: the largest spike count per bin accepted (sums of squares stay finite)
@@ -98,13 +98,7 @@ def _tau(tau) -> float:
 
 
 def _float_array(v, name: str) -> np.ndarray:
-    try:
-        a = np.asarray(v)
-        if a.dtype.kind not in "fiub":
-            raise TypeError(f"dtype {a.dtype}")
-        return a.astype(np.float64)
-    except (ValueError, TypeError) as e:
-        raise TypeError(f"{name}: expected a numeric array ({e})") from None
+    return numeric_array(v, name).astype(np.float64)
 
 
 def _sigma(sigma, n_bins: int) -> float:
@@ -469,7 +463,9 @@ def response_metrics(
         )
     dt = _positive(dt, "dt")
     if not 1e-100 <= dt <= 1e100:
-        raise ValueError(f"dt: must lie in [1e-100, 1e100] (rates and times stay finite), got {dt:g}")
+        raise ValueError(
+            f"dt: must lie in [1e-100, 1e100] (rates and times stay finite), got {dt:g}"
+        )
     cc_norm, cc, ceil = normalised_psth_correlation(pred.mean(0), data, sigma, seed=seed)
     N = data.shape[2]
     ks, vr, floor = [], [], []

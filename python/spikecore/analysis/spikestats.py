@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spikecore._guards import integer
+from spikecore._guards import integer, numeric_array
 from spikecore.specs._base import number
 
 
@@ -32,13 +32,7 @@ class SpikeStats:
 
 def spike_stats(times_ms, senders, n_neurons: int, duration_ms: float) -> SpikeStats:
     """Rate and ISI CV of a raster given as spike times [ms] and sender indices."""
-    try:
-        times = np.asarray(times_ms)
-        if times.dtype.kind not in "fiu":
-            raise TypeError(f"dtype {times.dtype}")
-        times = times.astype(np.float64).ravel()
-    except (ValueError, TypeError) as e:
-        raise TypeError(f"times_ms: expected numbers ({e})") from None
+    times = numeric_array(times_ms, "times_ms", "fiu").astype(np.float64).ravel()
     senders = np.asarray(senders).ravel()
     if times.shape != senders.shape:
         raise ValueError(
@@ -51,8 +45,10 @@ def spike_stats(times_ms, senders, n_neurons: int, duration_ms: float) -> SpikeS
     if not np.all(np.isfinite(times)):
         raise ValueError("times_ms: spike times must be finite")
     if senders.size:
-        if senders.dtype.kind == "f" and np.all(np.isfinite(senders)) and np.all(
-            senders == np.round(senders)
+        if (
+            senders.dtype.kind == "f"
+            and np.all(np.isfinite(senders))
+            and np.all(senders == np.round(senders))
         ):
             senders = senders.astype(np.int64)  # integral floats (peers' files)
         if senders.dtype.kind not in "iu":

@@ -49,7 +49,7 @@ from typing import Any, Dict, Optional
 import numpy as np
 
 from spikecore import _core
-from spikecore._guards import check_bytes, exclusive, integer, threads
+from spikecore._guards import check_bytes, exclusive, integer, numeric_array, threads
 from spikecore.specs._base import number
 
 _COMPRESSION = {"none": 0, "power": 1, "log": 2}
@@ -73,12 +73,7 @@ def check_fs(fs: Any, name: str = "fs") -> float:
 def as_audio(x, name: str = "x", allow_batch: bool = True) -> np.ndarray:
     """Validate audio samples: float32 C-contiguous, finite, |x| <= 1e30, non-empty, 1-D (or 2-D
     batch). Integer PCM is scaled to [-1, 1]."""
-    try:
-        arr = np.asarray(x)
-    except (ValueError, TypeError) as e:  # ragged lists and the like
-        raise TypeError(f"{name}: expected a numeric array ({e})") from None
-    if arr.dtype.kind not in "fiu":
-        raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+    arr = numeric_array(x, name, "fiu")
     if arr.dtype.kind in "iu":
         info = np.iinfo(arr.dtype)
         arr = arr.astype(np.float64) / float(max(abs(info.min), info.max))
@@ -151,7 +146,9 @@ class Cochlea:
         p.compression = _COMPRESSION[compression]
         exponent = number(exponent, "exponent")
         if not 0 < exponent <= 1:
-            raise ValueError(f"exponent: power-law compression needs 0 < exponent <= 1, got {exponent}")
+            raise ValueError(
+                f"exponent: power-law compression needs 0 < exponent <= 1, got {exponent}"
+            )
         p.exponent = exponent
         log_floor = number(log_floor, "log_floor")
         if not 1e-30 <= log_floor <= 1e30:
@@ -247,7 +244,9 @@ class CochleaStream:
             )
         T = arr.shape[1]
         check_bytes(
-            4.0 * self.batch * (T // self.cochlea.decimation + 1) * C, "x", f"the output of {T} samples"
+            4.0 * self.batch * (T // self.cochlea.decimation + 1) * C,
+            "x",
+            f"the output of {T} samples",
         )
         if T <= BLOCK:
             out = np.asarray(self._s.process(arr))

@@ -27,7 +27,7 @@ from typing import Optional
 import numpy as np
 
 from spikecore import _core
-from spikecore._guards import check_bytes, integer
+from spikecore._guards import check_bytes, integer, numeric_array
 from spikecore.audio.cochlea import Cochlea, as_audio, check_fs
 from spikecore.audio.events import SpikeEvents, check_events
 from spikecore.specs._base import number
@@ -58,12 +58,7 @@ def _default_cochlea(on: str, fs: float, cochlea) -> Cochlea:
 
 def _as_signal(y, name: str) -> np.ndarray:
     """A [T, C] float32 signal (C >= 1), finite and within float32."""
-    try:
-        a = np.asarray(y)
-    except (ValueError, TypeError) as e:
-        raise TypeError(f"{name}: expected a numeric [T, C] array ({e})") from None
-    if a.dtype.kind not in "fiu":
-        raise TypeError(f"{name}: expected a numeric [T, C] array, got dtype {a.dtype}")
+    a = numeric_array(y, name, "fiu")
     if a.ndim != 2:
         raise ValueError(f"{name}: expected [T, C], got shape {a.shape}")
     if a.shape[1] == 0:
@@ -103,12 +98,7 @@ class SendOnDelta:
         self._synth_gain: Optional[float] = None
 
     def _check_delta(self, delta) -> np.ndarray:
-        try:
-            d = np.atleast_1d(np.asarray(delta))
-        except (ValueError, TypeError) as e:
-            raise TypeError(f"delta: expected a number or an array ({e})") from None
-        if d.dtype.kind not in "fiu":
-            raise TypeError(f"delta: expected a number or an array, got dtype {d.dtype}")
+        d = np.atleast_1d(numeric_array(delta, "delta", "fiu"))
         with np.errstate(over="ignore"):
             d = d.astype(np.float32)
         if (

@@ -121,7 +121,9 @@ class SpikeEvents:
         if dt_s is None:
             dt_s = float(self.dt_s)
         else:
-            if isinstance(dt_s, bool) or not isinstance(dt_s, (int, float, np.floating, np.integer)):
+            if isinstance(dt_s, bool) or not isinstance(
+                dt_s, (int, float, np.floating, np.integer)
+            ):
                 raise TypeError(f"dt_s: expected a number, got {type(dt_s).__name__}")
             dt_s = float(dt_s)
         if not (math.isfinite(dt_s) and dt_s > 0):
@@ -132,7 +134,9 @@ class SpikeEvents:
                 raise ValueError(f"dt_s: {dt_s:g} s gives {steps:g} bins, too many")
             n_steps = int(steps)
         n_steps = max(integer(n_steps, "n_steps"), 0)
-        check_bytes(4.0 * n_steps * self.n_channels, "n_steps", f"a [{n_steps}, {self.n_channels}] raster")
+        check_bytes(
+            4.0 * n_steps * self.n_channels, "n_steps", f"a [{n_steps}, {self.n_channels}] raster"
+        )
         out = np.zeros((n_steps, self.n_channels), np.float32)
         if len(self) and n_steps:
             with np.errstate(over="ignore", invalid="ignore"):

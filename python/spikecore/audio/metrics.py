@@ -15,19 +15,13 @@ import math
 
 import numpy as np
 
-from spikecore._guards import integer
+from spikecore._guards import integer, numeric_array
 from spikecore.audio.events import SpikeEvents, check_events
 from spikecore.specs._base import number
 
 
 def _signal(v, name: str) -> np.ndarray:
-    try:
-        a = np.asarray(v)
-    except (ValueError, TypeError) as e:
-        raise TypeError(f"{name}: expected a numeric array ({e})") from None
-    if a.dtype.kind not in "fiub":
-        raise TypeError(f"{name}: expected a numeric array, got dtype {a.dtype}")
-    a = a.astype(np.float64).ravel()
+    a = numeric_array(v, name).astype(np.float64).ravel()
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name}: must be finite (found NaN or inf)")
     return a
