@@ -198,10 +198,12 @@ def hebbff_plastic(x, W1, b1, eta, lam, backend: str = "auto", n_threads: int = 
 
     eta_t = scalar(eta, "eta")
     lam_t = scalar(lam, "lam")
-    if not -1.0 <= float(lam_t) <= 1.0:
-        raise ValueError(f"lam: the decay must be in [-1, 1] (A stays bounded), got {float(lam_t)}")
-    if abs(float(eta_t)) > 1e6:
-        raise ValueError(f"eta: |eta| must be <= 1e6, got {float(eta_t)}")
+    if not -1.0 <= float(lam_t.detach()) <= 1.0:
+        raise ValueError(
+            f"lam: the decay must be in [-1, 1] (A stays bounded), got {float(lam_t.detach())}"
+        )
+    if abs(float(eta_t.detach())) > 1e6:
+        raise ValueError(f"eta: |eta| must be <= 1e6, got {float(eta_t.detach())}")
     fused_ok = (
         x.device.type == "cpu"
         and x.dtype in (torch.float32, torch.float64)
