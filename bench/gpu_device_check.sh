@@ -23,7 +23,8 @@ CMAKE_BUILD_PARALLEL_LEVEL=16 timeout 240 python3 -m pip install -q --no-build-i
   --no-deps --target /tmp/spk . 2>&1 | tail -5 | tee "$OUT/build.log" || exit 1
 export PYTHONPATH=/tmp/spk${PYTHONPATH:+:$PYTHONPATH}
 # correctness on the GPU: the kernels against the reference (CUDA tensors route to Triton)
-timeout 120 python3 - <<'PY' 2>&1 | tee "$OUT/check.log"
+timeout 150 python3 - <<'PY' 2>&1 | tee "$OUT/check.log"
+import os
 import torch
 from spikecore.nn import functional as F
 from spikecore.models.hebbff import hebbff_plastic
@@ -59,5 +60,29 @@ W = torch.randn(100, 100, device=dev) / 10
 a_ref = hebbff_plastic(xs, W, torch.zeros(100, device=dev), -0.05, 0.9, backend="torch")
 a = hebbff_plastic(xs, W, torch.zeros(100, device=dev), -0.05, 0.9)
 print("hebbff max diff", float((a - a_ref).abs().max()))
+from spikecore.nn.dendritic import DendriticLIF
+xs = (torch.rand(100, 32, 700, device=dev) < 0.03).float().requires_grad_()
+outs = []
+for mode in ("off", "auto"):  # reference, then the fused dendritic soma
+    os.environ["SPIKECORE_TRITON"] = mode
+    torch.manual_seed(1)
+    layer = DendriticLIF(700, 256, branches=4, v_threshold=0.5).to(dev)
+    xs.grad = None
+    z = layer(xs)
+    (z * torch.linspace(-1, 1, z.numel(), device=dev).reshape(z.shape)).sum().backward()
+    outs.append((z.detach(), xs.grad.clone(), layer.dendrites.weight.grad.clone()))
+os.environ.pop("SPIKECORE_TRITON")
+print("dendritic spikes differ", int((outs[0][0] != outs[1][0]).sum()), "of", outs[0][0].numel(),
+      "rate", float(outs[0][0].mean()), "grad max diff x", float((outs[0][1] - outs[1][1]).abs().max()),
+      "w", float((outs[0][2] - outs[1][2]).abs().max()))
+from spikecore.nn.triton import linear as TL
+xb = (torch.rand(3200, 700, device=dev) < 0.03).float()
+W = torch.randn(512, 700, device=dev) / 26
+gy = torch.randn(3200, 512, device=dev)
+bits = TL.pack_bits(xb)
+print("bits_linear max diff", float((TL.bits_linear(bits, 700, W) - xb @ W.t()).abs().max()),
+      "bits_weight_grad max diff", float((TL.bits_weight_grad(gy, bits, 700) - gy.t() @ xb).abs().max()))
 PY
-timeout 420 python3 -m spikecore.cli bench gpu --json 2>&1 | tee "$OUT/gpu.jsonl"
+# SPIKECORE_BENCH_GPU (e.g. "shd,celif" then "dendritic,spike_linear,hebbff" in a second run)
+# picks the parts when one lease cannot take them all; every line is flushed as it is measured
+timeout 400 python3 -m spikecore.cli bench gpu --json 2>&1 | tee "$OUT/gpu.jsonl"

@@ -386,9 +386,7 @@ void bind_engine(nb::module_ m) {
           "set_spikes",
           [](Network& n, int32_t r, Vec<int64_t> s, Vec<int32_t> i) {
             same_len(s.shape(0), i.shape(0), "neurons");
-            SpikeRecord& sr = n.spike_record(r);
-            sr.step.assign(s.data(), s.data() + s.shape(0));
-            sr.id.assign(i.data(), i.data() + i.shape(0));
+            n.restore_spikes(r, s.data(), i.data(), int64_t(s.shape(0)));
           },
           nb::arg("rec"), nb::arg("s"), nb::arg("i"))
       .def(
@@ -402,12 +400,8 @@ void bind_engine(nb::module_ m) {
       .def(
           "set_state_record",
           [](Network& n, int32_t r, int64_t start, Vec<int64_t> steps, Vec<float> data) {
-            StateRecord& s = n.state_record(r);
-            if (data.shape(0) != steps.shape(0) * s.vars.size() * s.idx.size())
-              throw value_error("data: size must be steps x variables x neurons");
-            s.start = start;
-            s.step.assign(steps.data(), steps.data() + steps.shape(0));
-            s.data.assign(data.data(), data.data() + data.shape(0));
+            n.restore_state_record(r, start, steps.data(), int64_t(steps.shape(0)), data.data(),
+                                   int64_t(data.shape(0)));
           },
           nb::arg("rec"), nb::arg("start"), nb::arg("steps"), nb::arg("data"))
       .def(
@@ -420,9 +414,7 @@ void bind_engine(nb::module_ m) {
       .def(
           "set_rate",
           [](Network& n, int32_t r, int64_t start, Vec<int32_t> c) {
-            RateRecord& s = n.rate_record(r);
-            s.start = start;
-            s.count.assign(c.data(), c.data() + c.shape(0));
+            n.restore_rate(r, start, c.data(), int64_t(c.shape(0)));
           },
           nb::arg("rec"), nb::arg("start"), nb::arg("c"))
       // running

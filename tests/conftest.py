@@ -64,3 +64,25 @@ def example():
         return mod
 
     return load
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    """``spy(owner, name, record=...)`` wraps ``owner.name`` (a function, or an autograd
+    Function's staticmethod) for the test and returns the list that gets ``record(*args)`` on
+    every call (default: 1), e.g. to assert that a call took the Triton kernel."""
+    import inspect
+
+    def install(owner, name, record=lambda *a: 1):
+        calls = []
+        orig = getattr(owner, name)
+
+        def wrapped(*a):
+            calls.append(record(*a))
+            return orig(*a)
+
+        static = isinstance(inspect.getattr_static(owner, name), staticmethod)
+        monkeypatch.setattr(owner, name, staticmethod(wrapped) if static else wrapped)
+        return calls
+
+    return install

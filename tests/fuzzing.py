@@ -186,14 +186,16 @@ def expect_clean(
     inputs: object = (),
     entry: Optional[str] = None,
     check_result: Optional[Callable[[object], None]] = None,
+    allow_nonfinite: bool = False,
 ):
     """Run ``call()`` and assert the fuzzing property (module docstring).
 
     ``names``: words of which the message of an allowed exception must contain at least one
     (the argument names, case-insensitive). ``inputs``: the generated values, for the NaN rule.
     ``entry``: the name the call is counted under (default: the caller's test name).
-    ``check_result``: an extra assertion on a returned value. Returns the result, or the
-    exception raised (so a test can assert more).
+    ``check_result``: an extra assertion on a returned value. ``allow_nonfinite``: skip the NaN
+    rule (a loader returns what a file holds). Returns the result, or the exception raised (so a
+    test can assert more).
     """
     names = [n.lower() for n in names]
     key = entry or os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0]
@@ -206,7 +208,77 @@ def expect_clean(
         assert any(n in msg for n in names), f"{type(e).__name__} does not name any of {names}: {e}"
         return e
     # anything else propagates and fails the test with its own traceback
-    assert no_new_nonfinite(result, inputs), f"NaN/inf in the result from finite inputs: {inputs!r}"
+    assert allow_nonfinite or no_new_nonfinite(result, inputs), (
+        f"NaN/inf in the result from finite inputs: {inputs!r}"
+    )
     if check_result is not None:
         check_result(result)
     return result
+
+
+# ------------------------------------------------------------------------------ damaged files
+def corruptions(data: bytes, header: int = 64) -> st.SearchStrategy:
+    """Damaged copies of a valid file's bytes ``data``: a truncation, random byte flips (xor),
+    a run overwritten with 0x00 / 0xFF / random bytes, an extreme integer (4 or 8 bytes, either
+    byte order) written over a field of the first ``header`` bytes (sizes, counts, offsets), a
+    deleted or duplicated run. Yields ``(kind, bytes)``."""
+    n = len(data)
+
+    @st.composite
+    def build(draw):
+        kind = draw(st.sampled_from(["truncate", "flip", "overwrite", "field", "delete", "repeat"]))
+        b = bytearray(data)
+        if kind == "truncate":
+            b = b[: draw(st.integers(0, max(n - 1, 0)))]
+        elif kind == "flip":
+            for _ in range(draw(st.integers(1, 8))):
+                i = draw(st.integers(0, n - 1))
+                b[i] ^= draw(st.integers(1, 255))
+        elif kind == "overwrite":
+            i = draw(st.integers(0, n - 1))
+            k = draw(st.integers(1, 16))
+            fill = draw(st.sampled_from([b"\x00", b"\xff", None]))
+            run = (
+                fill * k
+                if fill
+                else bytes(draw(st.lists(st.integers(0, 255), min_size=k, max_size=k)))
+            )
+            b[i : i + k] = run[: max(0, min(k, n - i))]
+        elif kind == "field":
+            width = draw(st.sampled_from([4, 8]))
+            i = draw(st.integers(0, max(0, min(header, n) - width)))
+            v = draw(st.sampled_from([0, 1, 2**31 - 1, 2**31, 2**32 - 1, 2**63 - 1, 2**64 - 1]))
+            v &= (1 << (8 * width)) - 1
+            b[i : i + width] = v.to_bytes(width, draw(st.sampled_from(["little", "big"])))
+        elif kind == "delete":
+            i = draw(st.integers(0, n - 1))
+            del b[i : i + draw(st.integers(1, 64))]
+        else:
+            i = draw(st.integers(0, n - 1))
+            b[i:i] = b[i : i + draw(st.integers(1, 64))]
+        return kind, bytes(b)
+
+    return build()
+
+
+def expect_file_clean(
+    call: Callable[[], object],
+    path,
+    entry: Optional[str] = None,
+    check_result: Optional[Callable[[object], None]] = None,
+):
+    """The property for a loader given a damaged or crafted file ``path``: it returns (what the
+    file holds, NaN included), or raises a ValueError (spikecore's FileFormatError or a plain
+    ValueError, never JSONDecodeError, BadZipFile, h5py's or another library's subclass) whose
+    message names the file; never a crash, a hang, KeyError, RecursionError, OSError, ..."""
+    name = os.path.basename(os.fspath(path))
+    out = expect_clean(
+        call, names=[name], entry=entry, check_result=check_result, allow_nonfinite=True
+    )
+    if isinstance(out, BaseException):
+        from spikecore.data.files import FileFormatError
+
+        assert type(out) in (FileFormatError, ValueError), (
+            f"{type(out).__module__}.{type(out).__name__} reached the user: {out}"
+        )
+    return out

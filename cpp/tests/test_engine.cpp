@@ -123,6 +123,35 @@ TEST_CASE("bad arguments throw value/index errors") {
   CHECK(net.step() == 10);
 }
 
+TEST_CASE("restoring saved records checks ids, steps and sizes (Network.load)") {
+  Network net(0.1, 1, 0, 10.0);
+  LIFParams p;
+  const int32_t a = net.add_lif(4, p, "a");
+  const int32_t sr = net.record_spikes(a), vr = net.record_state(a, {0}, {0, 2}, 1),
+                rr = net.record_rate(a);
+  net.run(5);
+  const int64_t s_ok[2] = {1, 3}, s_bad[2] = {3, 1}, s_future[1] = {5};
+  const int32_t id_ok[2] = {0, 3}, id_bad[2] = {0, 4};
+  CHECK_THROWS(net.restore_spikes(sr, s_ok, id_bad, 2));     // id >= population size
+  CHECK_THROWS(net.restore_spikes(sr, s_bad, id_ok, 2));     // steps not sorted
+  CHECK_THROWS(net.restore_spikes(sr, s_future, id_ok, 1));  // a step not yet run
+  net.restore_spikes(sr, s_ok, id_ok, 2);
+  CHECK(net.spike_record(sr).id.size() == 2);
+  const float data[4] = {0, 0, 0, 0};
+  CHECK_THROWS(net.restore_state_record(vr, 0, s_ok, 2, data, 3));  // size != steps x vars x idx
+  CHECK_THROWS(net.restore_state_record(vr, 0, s_bad, 2, data, 4));
+  CHECK_THROWS(net.restore_state_record(vr, 9, s_ok, 0, data, 0));  // start after the clock
+  net.restore_state_record(vr, 1, s_ok, 2, data, 4);
+  const int32_t counts[5] = {0, 1, 0, 2, 0};
+  CHECK_THROWS(net.restore_rate(rr, 0, counts, 3));   // one count per step since start
+  CHECK_THROWS(net.restore_rate(rr, -1, counts, 5));  // a start before step 0
+  CHECK_THROWS(net.restore_rate(rr, 6, counts, 0));   // a start after the clock
+  net.restore_rate(rr, 0, counts, 5);
+  CHECK_THROWS(net.set_step(int64_t(1) << 60));
+  net.run(3);  // the restored records grow with the run
+  CHECK(net.rate_record(rr).count.size() == 8 && net.state_record(vr).step.size() == 5);
+}
+
 TEST_CASE("DelayRing: slot(t) is periodic, add accumulates, take reads and clears") {
   DelayRing r;
   r.reset(2, 3);  // 2 receptors x 3 targets, one slot

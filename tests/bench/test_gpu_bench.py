@@ -56,3 +56,63 @@ def test_celif_triton_step_matches_reference_on_cpu(monkeypatch):
     )
     assert gpu.loss_agreement(T=5, B=2, device="cpu", model="celif") < 1e-5
     assert len(calls) == 1  # the CE-LIF layer of the Triton step, none of the reference
+
+
+def test_dendritic_triton_step_matches_reference_on_cpu(monkeypatch, spy):
+    pytest.importorskip("triton")
+    monkeypatch.setattr(gpu, "_ON", "interpret")
+    from spikecore.nn.triton import neurons as TN
+
+    calls = spy(TN.LIFFn, "forward", lambda ctx, *a: a[-1].get("branch"))
+    assert gpu.loss_agreement(T=3, B=2, device="cpu", model="dendritic") < 1e-5
+    assert calls == [(4, 0)]  # one fused dendritic soma launch (K = 4, ReLU), none reference
+
+
+@pytest.mark.parametrize("gemm", ["triton", "cublas"])
+def test_spike_linear_and_hebbff_steps_on_cpu(monkeypatch, gemm):
+    """The steps the GPU bench times give the reference's gradients through the Triton route
+    (the interpreter on CPU tensors)."""
+    pytest.importorskip("triton")
+    grads = {}
+    for route in ("off", "interpret"):
+        monkeypatch.setenv("SPIKECORE_TRITON", route)
+        monkeypatch.setenv("SPIKECORE_SPIKE_GEMM", gemm)
+        grads[route] = (
+            gpu.spike_linear_step(2, 2, device="cpu")().clone(),
+            gpu.hebbff_step(3, 2, device="cpu", d=6)().clone(),
+        )
+    for r, t in zip(grads["off"], grads["interpret"]):
+        assert torch.allclose(r, t, rtol=1e-5, atol=1e-5)
+    monkeypatch.setenv("SPIKECORE_TRITON", "interpret")
+    y_bits = gpu.spike_linear_step(2, 2, "bits", device="cpu")()
+    assert torch.allclose(y_bits, gpu.spike_linear_step(2, 2, "dense", device="cpu")(), atol=1e-5)
+
+
+def test_parts_selection(monkeypatch):
+    monkeypatch.delenv("SPIKECORE_BENCH_GPU", raising=False)
+    assert gpu.parts() == gpu.PARTS
+    monkeypatch.setenv("SPIKECORE_BENCH_GPU", "hebbff, dendritic")
+    assert gpu.parts() == ("hebbff", "dendritic")
+    monkeypatch.setenv("SPIKECORE_BENCH_GPU", "shd,lif")
+    with pytest.raises(ValueError, match="SPIKECORE_BENCH_GPU: unknown part"):
+        gpu.parts()
+
+
+def test_dendritic_unfused_variant_on_cpu(monkeypatch, spy):
+    """The bench's unfused dendritic step: the plain LIF kernel after a torch branch sum (no
+    fused launch), same first loss as the fused step."""
+    pytest.importorskip("triton")
+    monkeypatch.setattr(gpu, "_ON", "interpret")
+    from spikecore.nn.triton import neurons as TN
+
+    calls = spy(TN.LIFFn, "forward", lambda ctx, *a: a[-1].get("branch"))
+    losses = []
+    for lib in ("dendritic_unfused", "dendritic_triton"):
+        monkeypatch.setenv("SPIKECORE_TRITON", "interpret")
+        losses.append(float(gpu._step(lib, 3, 2, device="cpu")()))
+    assert calls == [None, (4, 0)] and abs(losses[0] - losses[1]) < 1e-5
+    assert set(gpu._lib_variants("dendritic")) == {
+        "dendritic_triton",
+        "dendritic_unfused",
+        "dendritic_reference",
+    }

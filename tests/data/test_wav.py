@@ -47,7 +47,7 @@ def test_float_wav_via_scipy(tmp_path):
 def test_unreadable_and_missing(tmp_path):
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"this is not a wav file at all")
-    with pytest.raises(ValueError, match="path: cannot read WAV"):
+    with pytest.raises(ValueError, match="path: .*not a WAV file"):
         read_wav(bad)
     with pytest.raises(FileNotFoundError, match="path"):
         read_wav(tmp_path / "missing.wav")

@@ -23,7 +23,7 @@ Network::Network(double dt, int n_threads, uint64_t seed, double max_delay_ms)
 }
 
 void Network::set_step(int64_t s) {
-  require(s >= 0, "step", "must be >= 0");
+  require(s >= 0 && s < (int64_t(1) << 53), "step", "must lie in [0, 2**53)");
   step_ = s;
 }
 

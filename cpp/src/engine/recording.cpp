@@ -63,6 +63,41 @@ RateRecord& Network::rate_record(int32_t r) {
   return rate_recs_[size_t(r)];
 }
 
+void Network::restore_spikes(int32_t r, const int64_t* step, const int32_t* id, int64_t n) {
+  SpikeRecord& sr = spike_record(r);
+  const Population& p = population(sr.pop);
+  for (int64_t k = 0; k < n; ++k) {
+    require_index(id[k], p.n, "neurons");
+    require(step[k] >= 0 && step[k] < step_ && (k == 0 || step[k] >= step[k - 1]), "steps",
+            "recorded spike steps must be sorted and lie in [0, step)");
+  }
+  sr.step.assign(step, step + n);
+  sr.id.assign(id, id + n);
+}
+
+void Network::restore_state_record(int32_t r, int64_t start, const int64_t* steps,
+                                   int64_t n_steps, const float* data, int64_t n_data) {
+  StateRecord& sr = state_record(r);
+  require(start >= 0 && start <= step_, "start", "must lie in [0, step]");
+  require(n_steps >= 0 && n_data == n_steps * int64_t(sr.vars.size() * sr.idx.size()), "data",
+          "size must be steps x variables x neurons");
+  for (int64_t k = 0; k < n_steps; ++k)
+    require(steps[k] >= start && steps[k] < step_ && (steps[k] - start) % sr.every == 0 &&
+                (k == 0 || steps[k] > steps[k - 1]),
+            "steps", "recorded steps must be start + k every, increasing, in [start, step)");
+  sr.start = start;
+  sr.step.assign(steps, steps + n_steps);
+  sr.data.assign(data, data + n_data);
+}
+
+void Network::restore_rate(int32_t r, int64_t start, const int32_t* count, int64_t n) {
+  RateRecord& rr = rate_record(r);
+  require(start >= 0 && start <= step_, "start", "must lie in [0, step]");
+  require(n == step_ - start, "counts", "must hold one count per step since start");
+  rr.start = start;
+  rr.count.assign(count, count + n);
+}
+
 void Network::prepare_records(int64_t n_steps) {
   // state recorders: rows for the steps of this run
   const int64_t t0 = step_, t1 = step_ + n_steps;

@@ -15,6 +15,7 @@ from typing import Any, Dict, Optional
 import numpy as np
 
 from spikecore._guards import check_bytes, integer
+from spikecore.data.files import FileFormatError, read_npz
 
 
 def _int_array(a, name: str, low: int, high: Optional[int] = None) -> np.ndarray:
@@ -23,9 +24,14 @@ def _int_array(a, name: str, low: int, high: Optional[int] = None) -> np.ndarray
         raise ValueError(f"events: {name} must be 1-D, got shape {arr.shape}")
     if arr.size == 0:
         return arr.astype(np.int64)
-    if arr.dtype.kind not in "iu":
+    if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.floor(arr)):
+        arr = arr.astype(np.float64)  # integral floats (a file written with float times)
+    elif arr.dtype.kind not in "iu":
         raise TypeError(f"events: {name} must hold integers, got dtype {arr.dtype}")
-    lo, hi = int(arr.min()), int(arr.max())
+    lo, hi = arr.min(), arr.max()
+    if arr.dtype.kind == "f" and not (-(2.0**62) <= lo and hi < 2.0**62):
+        raise IndexError(f"events: {name} values must lie in [0, 2**62), got [{lo:g}, {hi:g}]")
+    lo, hi = int(lo), int(hi)
     if lo < low or (high is not None and hi >= high):
         rng = f"[{low}, {high})" if high is not None else f">= {low}"
         raise IndexError(f"events: {name} values must lie in {rng}, got [{lo}, {hi}]")
@@ -166,20 +172,56 @@ class SpikeEvents:
 
     @classmethod
     def load(cls, path) -> "SpikeEvents":
-        """Read events written by :meth:`save` (a .npz file; no pickle)."""
-        with np.load(path) as z:
-            n_units, n_levels, n_steps = (int(v) for v in z["header"])
-            meta = {k[5:]: z[k] for k in z.files if k.startswith("meta_")}
-            meta = {k: (v.item() if v.ndim == 0 else v) for k, v in meta.items()}
-            return cls(
-                t=z["t"],
-                unit=z["unit"],
-                level=z["level"],
-                n_units=n_units,
-                n_levels=n_levels,
-                dt_s=float(z["dt_s"]),
-                n_steps=n_steps,
-                amp=z["amp"] if "amp" in z.files else None,
-                level_amp=z["level_amp"] if "level_amp" in z.files else None,
-                meta=meta,
+        """Read events written by :meth:`save` (a .npz file; no pickle). Every field is checked
+        (dtypes, lengths, unit / level ids against the header, finite times); anything wrong
+        raises :class:`~spikecore.data.FileFormatError` naming the file."""
+        z = read_npz(path, "a SpikeEvents file (SpikeEvents.save)")
+
+        def arr(key: str, kinds: str, ndim: int = 1) -> np.ndarray:
+            if key not in z:
+                raise FileFormatError(path, f"array {key!r} missing (not a SpikeEvents file)")
+            a = z[key]
+            if a.dtype.kind not in kinds or a.ndim != ndim:
+                raise FileFormatError(path, f"array {key!r}: unexpected {a.ndim}-d {a.dtype}")
+            return a
+
+        head = arr("header", "iu")
+        if head.size != 3:
+            raise FileFormatError(path, f"header must hold 3 values, got {head.size}")
+        n_units, n_levels, n_steps = (int(v) for v in head)
+        if not (1 <= n_units < 2**31 and 1 <= n_levels < 2**31 and n_units * n_levels < 2**31):
+            raise FileFormatError(
+                path, f"header: n_units {n_units} x n_levels {n_levels} out of range"
             )
+        if not 0 <= n_steps < 2**53:
+            raise FileFormatError(path, f"header: n_steps {n_steps} out of range")
+        dt_s = arr("dt_s", "f", 0)
+        if not (np.isfinite(dt_s) and float(dt_s) > 0):
+            raise FileFormatError(path, f"dt_s must be finite and > 0, got {float(dt_s)}")
+        t, unit, level = arr("t", "iuf"), arr("unit", "iu"), arr("level", "iu")
+        if not t.shape == unit.shape == level.shape:
+            raise FileFormatError(path, "t, unit and level differ in length")
+        if t.size:
+            if t.dtype.kind == "f" and not np.all(np.isfinite(t)):
+                raise FileFormatError(path, "t holds NaN or inf")
+            for name, a, n in (("unit", unit, n_units), ("level", level, n_levels)):
+                if int(a.min()) < 0 or int(a.max()) >= n:
+                    raise FileFormatError(path, f"{name} ids out of range [0, {n})")
+        amp = arr("amp", "f") if "amp" in z else None
+        if amp is not None and amp.shape != t.shape:
+            raise FileFormatError(path, "amp differs in length from t")
+        level_amp = arr("level_amp", "f") if "level_amp" in z else None
+        meta = {k[5:]: z[k] for k in z if k.startswith("meta_")}
+        meta = {k: (v.item() if v.ndim == 0 else v) for k, v in meta.items()}
+        return cls(
+            t=t,
+            unit=unit,
+            level=level,
+            n_units=n_units,
+            n_levels=n_levels,
+            dt_s=float(dt_s),
+            n_steps=n_steps,
+            amp=amp,
+            level_amp=level_amp,
+            meta=meta,
+        )

@@ -185,7 +185,9 @@ def from_coco(coco: Union[dict, str, Path], size: int):
     """Boxes (xyxy float32 [k, 4]) and labels (int64, 0-based) per image, in image-id order, from
     a COCO dict or JSON file; checks every image is ``size`` x ``size`` and every box inside it."""
     if not isinstance(coco, dict):
-        coco = dict(json.loads(Path(coco).read_text()))
+        from spikecore.data.files import read_json
+
+        coco = read_json(coco, "a COCO annotation file")
     assert isinstance(coco, dict)
     for key in ("images", "annotations", "categories"):
         if key not in coco:

@@ -25,12 +25,16 @@ True
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
+import zlib
 from pathlib import Path
 from typing import Dict, Tuple, Union
 
 import numpy as np
+
+from spikecore.data.files import DEFLATE_RATIO, FileFormatError, file_error
 
 __all__ = ["read_idx", "write_idx", "load_mnist", "FILES"]
 
@@ -56,41 +60,75 @@ def _open(path: Path, mode: str):
     return gzip.open(path, mode) if path.suffix == ".gz" else open(path, mode)
 
 
+def _read_exact(f, n: int, chunk: int = 1 << 20) -> bytes:
+    """Up to ``n`` bytes of ``f``, read in chunks (a header claiming a huge size then costs only
+    what the file really holds)."""
+    parts, got = [], 0
+    while got < n:
+        b = f.read(min(chunk, n - got))
+        if not b:
+            break
+        parts.append(b)
+        got += len(b)
+    return b"".join(parts)
+
+
 def read_idx(path: PathLike) -> np.ndarray:
-    """Read one IDX file (optionally gzip-compressed) into a native-endian numpy array."""
+    """Read one IDX file (optionally gzip-compressed) into a native-endian numpy array.
+
+    Raises :class:`~spikecore.data.FileFormatError` (a ValueError) naming the file for a
+    bad magic number, unknown type code, truncated or extra data, or dimensions that claim more
+    bytes than the file can hold (checked before the data is read)."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"path: no such file {str(path)!r}")
-    with _open(path, "rb") as f:
-        try:
-            data = f.read()
-        except (OSError, EOFError) as exc:
-            raise ValueError(f"path: cannot read {str(path)!r}: {exc}") from exc
-    if len(data) < 4:
-        raise ValueError(f"path: {str(path)!r} is too short to be an IDX file ({len(data)} bytes)")
-    zero, code, ndim = struct.unpack(">HBB", data[:4])
-    if zero != 0:
-        raise ValueError(
-            f"path: {str(path)!r} has a bad IDX magic number (first two bytes "
-            f"{zero:#06x}, expected 0x0000)"
+    size = path.stat().st_size
+    try:
+        with _open(path, "rb") as f:
+            head = _read_exact(f, 4)
+            if len(head) < 4:
+                raise FileFormatError(
+                    path, f"too short to be an IDX file ({len(head)} header bytes)"
+                )
+            zero, code, ndim = struct.unpack(">HBB", head)
+            if zero != 0:
+                raise FileFormatError(
+                    path,
+                    f"bad IDX magic number (first two bytes {zero:#06x}, expected 0x0000)",
+                )
+            if code not in _CODES:
+                raise FileFormatError(
+                    path,
+                    f"unknown IDX type code {code:#04x}; valid: "
+                    + ", ".join(f"{c:#04x}" for c in _CODES),
+                )
+            dims_raw = _read_exact(f, 4 * ndim)
+            if ndim == 0 or len(dims_raw) < 4 * ndim:
+                raise FileFormatError(path, f"truncated IDX header ({ndim} dimensions)")
+            dims = struct.unpack(">" + "I" * ndim, dims_raw)
+            dt = _CODES[code]
+            need = math.prod(dims) * dt.itemsize  # Python ints: no overflow
+            limit = size - 4 - 4 * ndim
+            if path.suffix == ".gz":
+                limit = DEFLATE_RATIO * size + (1 << 20)
+            if need > limit:
+                raise FileFormatError(
+                    path,
+                    f"header {tuple(dims)} needs {need} data bytes, more than the file "
+                    f"({size} bytes) holds",
+                )
+            data = _read_exact(f, need + 1)
+    except FileFormatError:
+        raise
+    except (OSError, EOFError, zlib.error) as exc:
+        raise file_error(path, "cannot be read (corrupted or not gzip)", exc) from None
+    if len(data) != need:
+        raise FileFormatError(
+            path,
+            f"holds {len(data) if len(data) <= need else 'more than ' + str(need)} data bytes "
+            f"but its header {tuple(dims)} needs {need}",
         )
-    if code not in _CODES:
-        raise ValueError(
-            f"path: {str(path)!r} has unknown IDX type code {code:#04x}; valid: "
-            + ", ".join(f"{c:#04x}" for c in _CODES)
-        )
-    header = 4 + 4 * ndim
-    if ndim == 0 or len(data) < header:
-        raise ValueError(f"path: {str(path)!r} has a truncated IDX header ({ndim} dimensions)")
-    dims = struct.unpack(">" + "I" * ndim, data[4:header])
-    dt = _CODES[code]
-    need = int(np.prod(dims, dtype=np.int64)) * dt.itemsize
-    if len(data) - header != need:
-        raise ValueError(
-            f"path: {str(path)!r} holds {len(data) - header} data bytes but its "
-            f"header {tuple(dims)} needs {need}"
-        )
-    arr = np.frombuffer(data, dtype=dt, offset=header).reshape(dims)
+    arr = np.frombuffer(data, dtype=dt).reshape(dims)
     return arr.astype(dt.newbyteorder("="))
 
 

@@ -18,10 +18,13 @@ same arrays exactly (spikes are written inside their bins, ``c`` spikes of a bin
 
 from __future__ import annotations
 
+import math
+import os
 from datetime import datetime, timezone
 
 import numpy as np
 
+from spikecore.data.files import FileFormatError, check_hdf5, file_error
 from spikecore.data.retina import RetinaData
 
 __all__ = ["load_nwb", "save_nwb"]
@@ -82,38 +85,53 @@ def load_nwb(
     at least two of ``test_stimulus``; responses binned at the movies' frame interval."""
     from pynwb import NWBHDF5IO
 
-    with NWBHDF5IO(str(path), "r") as io:
-        nwb = io.read()
-        for name in (train_stimulus, test_stimulus):
-            if name not in nwb.stimulus:
-                raise ValueError(
-                    f"path: {path} has no stimulus {name!r} (has {sorted(nwb.stimulus)})"
+    path = os.fspath(path)
+    check_hdf5(path, "NWB")  # every dataset's size against the file's, before pynwb reads
+    try:
+        with NWBHDF5IO(str(path), "r") as io:
+            nwb = io.read()
+            for name in (train_stimulus, test_stimulus):
+                if name not in nwb.stimulus:
+                    raise FileFormatError(
+                        path, f"has no stimulus {name!r} (has {sorted(nwb.stimulus)})"
+                    )
+            tr, te = nwb.stimulus[train_stimulus], nwb.stimulus[test_stimulus]
+            if tr.rate is None or te.rate is None or not np.isclose(tr.rate, te.rate):
+                raise FileFormatError(path, "both movies need the same regular frame rate")
+            dt = 1.0 / float(tr.rate)
+            stim_train, stim_test = (
+                np.asarray(tr.data[()], np.float32),
+                np.asarray(te.data[()], np.float32),
+            )
+            if nwb.trials is None or "stimulus" not in nwb.trials.colnames:
+                raise FileFormatError(path, "needs a trials table with a 'stimulus' column")
+            trials = nwb.trials.to_dataframe()
+            tr_rows = trials[trials["stimulus"] == train_stimulus]
+            te_rows = trials[trials["stimulus"] == test_stimulus]
+            if len(tr_rows) != 1:
+                raise FileFormatError(
+                    path, f"expected one {train_stimulus!r} trial, got {len(tr_rows)}"
                 )
-        tr, te = nwb.stimulus[train_stimulus], nwb.stimulus[test_stimulus]
-        if tr.rate is None or te.rate is None or not np.isclose(tr.rate, te.rate):
-            raise ValueError("path: both movies need the same regular frame rate")
-        dt = 1.0 / float(tr.rate)
-        stim_train, stim_test = (
-            np.asarray(tr.data[()], np.float32),
-            np.asarray(te.data[()], np.float32),
-        )
-        if nwb.trials is None or "stimulus" not in nwb.trials.colnames:
-            raise ValueError(f"path: {path} needs a trials table with a 'stimulus' column")
-        trials = nwb.trials.to_dataframe()
-        tr_rows = trials[trials["stimulus"] == train_stimulus]
-        te_rows = trials[trials["stimulus"] == test_stimulus]
-        if len(tr_rows) != 1:
-            raise ValueError(f"path: expected one {train_stimulus!r} trial, got {len(tr_rows)}")
-        if nwb.units is None or len(nwb.units) == 0:
-            raise ValueError(f"path: {path} has no units")
-        units = nwb.units
-        N = len(units)
-        spikes = [np.asarray(units["spike_times"][n], np.float64) for n in range(N)]
-        cell_type = (
-            np.asarray(units["cell_type"][:], np.int8)
-            if "cell_type" in units.colnames
-            else np.zeros(0, np.int8)
-        )
+            if nwb.units is None or len(nwb.units) == 0:
+                raise FileFormatError(path, "has no units")
+            units = nwb.units
+            N = len(units)
+            spikes = [np.asarray(units["spike_times"][n], np.float64) for n in range(N)]
+            cell_type = (
+                np.asarray(units["cell_type"][:], np.int8)
+                if "cell_type" in units.colnames
+                else np.zeros(0, np.int8)
+            )
+    except (FileFormatError, ValueError) as exc:
+        if isinstance(exc, FileFormatError):
+            raise
+        raise file_error(path, "not a readable NWB file of this layout", exc) from None
+    except Exception as exc:  # noqa: BLE001 - pynwb / hdmf / h5py raise many kinds on bad files
+        raise file_error(path, "corrupted NWB file", exc) from None
+    if not (math.isfinite(dt) and dt > 0):
+        raise FileFormatError(path, f"invalid frame rate {1.0 / dt if dt else dt}")
+    if not (np.all(np.isfinite(stim_train)) and np.all(np.isfinite(stim_test))):
+        raise FileFormatError(path, "stimulus movies hold NaN or inf")
 
     def binned(start, n_bins):
         out = np.zeros((n_bins, N), np.float32)

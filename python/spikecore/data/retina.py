@@ -69,10 +69,13 @@ Formats: :func:`save_hdf5` / :func:`load_hdf5` (simple layout, below) and
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field, fields
 from typing import Optional
 
 import numpy as np
+
+from spikecore.data.files import FileFormatError, check_h5_dataset, file_error
 
 __all__ = [
     "RetinaConfig",
@@ -422,22 +425,46 @@ def load_hdf5(path) -> RetinaData:
     """Read the simple HDF5 layout; ValueError naming what is missing or inconsistent."""
     import h5py
 
-    with h5py.File(path, "r") as f:
-        if f.attrs.get("format") != FORMAT:
-            raise ValueError(
-                f"path: {path} is not a {FORMAT} file (format attribute {f.attrs.get('format')!r})"
-            )
-        for key in ("stimulus/train", "stimulus/test", "response/train", "response/test"):
-            if key not in f:
-                raise ValueError(f"path: {path} has no dataset {key!r}")
-        ct = f["cells/type"][()] if "cells/type" in f else np.zeros(0, np.int8)
-        cc = f["cells/center"][()] if "cells/center" in f else np.zeros((0, 2), np.float32)
-        return RetinaData(
-            f["stimulus/train"][()],
-            f["response/train"][()].astype(np.float32),
-            f["stimulus/test"][()],
-            f["response/test"][()].astype(np.float32),
-            float(f.attrs["dt"]),
-            ct,
-            cc,
-        )
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise file_error(path, "not a readable HDF5 file", exc) from None
+    size = os.path.getsize(path)
+    try:
+        with f:
+            fmt = f.attrs.get("format")
+            if isinstance(fmt, bytes):
+                fmt = fmt.decode("utf-8", "replace")
+            if fmt != FORMAT:
+                raise FileFormatError(path, f"not a {FORMAT} file (format attribute {fmt!r})")
+            for key in ("stimulus/train", "stimulus/test", "response/train", "response/test"):
+                if key not in f or not isinstance(f[key], h5py.Dataset):
+                    raise FileFormatError(path, f"has no dataset {key!r}")
+            for key in (
+                "stimulus/train",
+                "stimulus/test",
+                "response/train",
+                "response/test",
+                "cells/type",
+                "cells/center",
+            ):
+                if key in f:
+                    check_h5_dataset(f[key], path, size, key)
+            ct = f["cells/type"][()] if "cells/type" in f else np.zeros(0, np.int8)
+            cc = f["cells/center"][()] if "cells/center" in f else np.zeros((0, 2), np.float32)
+            arrays = [
+                np.asarray(f[k][()], np.float32)
+                for k in ("stimulus/train", "response/train", "stimulus/test", "response/test")
+            ]
+            dt = float(f.attrs["dt"])
+    except FileFormatError:
+        raise
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+        raise file_error(path, "corrupted retina HDF5 file", exc) from None
+    for k, a in zip(("stimulus/train", "response/train", "stimulus/test", "response/test"), arrays):
+        if not np.all(np.isfinite(a)):
+            raise FileFormatError(path, f"dataset {k!r} holds NaN or inf")
+    try:
+        return RetinaData(arrays[0], arrays[1], arrays[2], arrays[3], dt, ct, cc)
+    except (ValueError, TypeError) as exc:
+        raise file_error(path, "inconsistent datasets", exc) from None

@@ -14,6 +14,8 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from spikecore.data.files import FileFormatError, check_h5_dataset, file_error
+
 N_UNITS = 700
 
 
@@ -39,6 +41,11 @@ class SHDData:
         b = np.floor(np.asarray(t, np.float64) / dt_s).astype(np.int64)
         if n_steps is None:
             n_steps = int(b.max()) + 1 if b.size else 0
+            if n_steps * self.n_units > 2**31:
+                raise ValueError(
+                    f"n_steps: sample {i} spans {n_steps} bins of {dt_s} s; pass n_steps to "
+                    "bound the dense tensor"
+                )
         out = np.zeros((n_steps, self.n_units), np.float32)
         ok = (b >= 0) & (b < n_steps)
         np.add.at(out, (b[ok], u[ok].astype(np.int64)), 1.0)
@@ -60,30 +67,44 @@ def load_shd(path, n_units: int = N_UNITS) -> SHDData:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"path: no such file: {path}")
+    size = path.stat().st_size
     try:
         f = h5py.File(str(path), "r")
     except OSError as exc:
-        raise ValueError(f"path: not a readable HDF5 file: {path} ({exc})") from None
-    with f:
-        for key in ("spikes/times", "spikes/units", "labels"):
-            if key not in f:
-                raise ValueError(f"path: {path} lacks the dataset '{key}' (not an SHD/SSC file)")
-        times = [np.asarray(t, np.float32) for t in f["spikes/times"]]
-        units = [np.asarray(u, np.uint16) for u in f["spikes/units"]]
-        labels = np.asarray(f["labels"], np.int64)
-        speakers = np.asarray(f["extra/speaker"]) if "extra/speaker" in f else None
-        keys = (
-            [k.decode() if isinstance(k, bytes) else str(k) for k in f["extra/keys"]]
-            if "extra/keys" in f
-            else []
-        )
-    if not (len(times) == len(units) == len(labels)):
-        raise ValueError(f"path: inconsistent sample counts in {path}")
-    for t, u in zip(times, units):
-        if t.shape != u.shape:
-            raise ValueError(f"path: times and units differ in length in {path}")
+        raise file_error(path, "not a readable HDF5 file", exc) from None
+    try:
+        with f:
+            for key in ("spikes/times", "spikes/units", "labels"):
+                if key not in f or not isinstance(f[key], h5py.Dataset):
+                    raise FileFormatError(path, f"lacks the dataset '{key}' (not an SHD/SSC file)")
+            for key in ("spikes/times", "spikes/units", "labels", "extra/speaker", "extra/keys"):
+                if key in f:
+                    check_h5_dataset(f[key], path, size, key)
+            times = [np.asarray(t, np.float32) for t in f["spikes/times"]]
+            units = [np.asarray(u, np.int64) for u in f["spikes/units"]]
+            labels = np.asarray(f["labels"], np.int64)
+            speakers = np.asarray(f["extra/speaker"]) if "extra/speaker" in f else None
+            keys = (
+                [k.decode() if isinstance(k, bytes) else str(k) for k in f["extra/keys"]]
+                if "extra/keys" in f
+                else []
+            )
+    except FileFormatError:
+        raise
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+        raise file_error(path, "corrupted SHD/SSC file", exc) from None
+    if labels.ndim != 1 or not (len(times) == len(units) == len(labels)):
+        raise FileFormatError(path, "inconsistent sample counts (times, units, labels)")
+    for k, (t, u) in enumerate(zip(times, units)):
+        if t.ndim != 1 or t.shape != u.shape:
+            raise FileFormatError(path, f"sample {k}: times and units differ in length")
+        if t.size and not (np.all(np.isfinite(t)) and float(t.min()) >= 0):
+            raise FileFormatError(path, f"sample {k}: spike times must be finite and >= 0")
+        if u.size and int(u.min()) < 0:
+            raise FileFormatError(path, f"sample {k}: negative unit id {int(u.min())}")
         if u.size and int(u.max()) >= n_units:
-            raise ValueError(f"n_units: unit id {int(u.max())} >= n_units={n_units}")
+            raise ValueError(f"n_units: unit id {int(u.max())} >= n_units={n_units} in {path}")
+    units = [u.astype(np.uint16) for u in units]
     return SHDData(
         times=times, units=units, labels=labels, speakers=speakers, keys=keys, n_units=n_units
     )

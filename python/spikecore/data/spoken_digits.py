@@ -25,6 +25,8 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
+from spikecore.data.files import FileFormatError, read_npz
+
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 PATH = Path(__file__).with_name("spoken_digits.npz")
 FS = 8000
@@ -89,16 +91,32 @@ def load(path=None) -> SpokenDigits:
     path = Path(path) if path is not None else PATH
     if not path.is_file():
         raise FileNotFoundError(f"path: spoken-digit file not found: {path}")
-    with np.load(path) as z:
-        off = z["offsets"]
-        audio = z["audio"]
-        return SpokenDigits(
-            audio=[audio[off[i] : off[i + 1]] for i in range(off.size - 1)],
-            labels=z["labels"].astype(np.int64),
-            speakers=z["speakers"].astype(np.int64),
-            speaker_names=[str(s) for s in z["speaker_names"]],
-            fs=int(z["fs"]),
-        )
+    z = read_npz(path, "a spoken-digit file (spoken_digits.synthesise)")
+    for key in ("offsets", "audio", "labels", "speakers", "speaker_names", "fs"):
+        if key not in z:
+            raise FileFormatError(path, f"array {key!r} missing (not a spoken-digit file)")
+    off, audio = z["offsets"], z["audio"]
+    labels, speakers, fs = z["labels"], z["speakers"], z["fs"]
+    if off.ndim != 1 or off.dtype.kind not in "iu" or off.size < 1:
+        raise FileFormatError(path, "offsets must be a 1-d integer array")
+    if audio.ndim != 1 or audio.dtype.kind not in "iuf" or not np.all(np.isfinite(audio)):
+        raise FileFormatError(path, "audio must be a 1-d array of finite samples")
+    if int(off[0]) != 0 or int(off[-1]) != audio.size or np.any(np.diff(off) < 0):
+        raise FileFormatError(path, "offsets must rise from 0 to the audio length")
+    n = off.size - 1
+    if labels.shape != (n,) or speakers.shape != (n,) or labels.dtype.kind not in "iu":
+        raise FileFormatError(path, f"labels and speakers must hold one value per clip ({n})")
+    if speakers.dtype.kind not in "iu" or fs.dtype.kind not in "iu" or fs.size != 1:
+        raise FileFormatError(path, "speakers and fs must be integers")
+    if not 0 < int(fs) <= 10_000_000:
+        raise FileFormatError(path, f"invalid sample rate {int(fs)}")
+    return SpokenDigits(
+        audio=[audio[off[i] : off[i + 1]] for i in range(n)],
+        labels=labels.astype(np.int64),
+        speakers=speakers.astype(np.int64),
+        speaker_names=[str(s) for s in z["speaker_names"]],
+        fs=int(fs),
+    )
 
 
 def _trim(x: np.ndarray, fs: int, margin_s: float = 0.02, rel: float = 0.02) -> np.ndarray:

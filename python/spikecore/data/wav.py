@@ -12,14 +12,50 @@ scipy.io.wavfile when scipy is installed).
 
 from __future__ import annotations
 
+import struct
 import wave
 from pathlib import Path
 from typing import Tuple
 
 import numpy as np
 
+from spikecore.data.files import FileFormatError, file_error
 
-def _from_pcm(raw: bytes, width: int) -> np.ndarray:
+#: the highest sample rate a WAV file may declare (Hz); above it the header is corrupt
+MAX_SAMPLE_RATE = 10_000_000
+
+
+def _check_riff(path: Path) -> int:
+    """Walk the RIFF chunks of a WAV file without reading their data: every chunk must fit in
+    the file (so no reader allocates what a corrupted size field claims) and a ``fmt `` and a
+    ``data`` chunk must exist. Returns the size of the data chunk; FileFormatError naming the
+    file otherwise."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            raise FileFormatError(path, "not a WAV file (no RIFF/WAVE header)")
+        found, pos, data_size = set(), 12, 0
+        while pos + 8 <= size:
+            f.seek(pos)
+            cid, n = struct.unpack("<4sI", f.read(8))
+            if pos + 8 + n > size:
+                raise FileFormatError(
+                    path,
+                    f"chunk {cid!r} at byte {pos} claims {n} bytes but the file ends after "
+                    f"{size - pos - 8} (truncated or corrupted)",
+                )
+            found.add(cid)
+            if cid == b"data":
+                data_size = n
+            pos += 8 + n + (n & 1)
+        for need in (b"fmt ", b"data"):
+            if need not in found:
+                raise FileFormatError(path, f"has no {need.decode().strip()!r} chunk")
+    return data_size
+
+
+def _from_pcm(raw: bytes, width: int, path=None) -> np.ndarray:
     if width == 1:
         return (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
     if width == 2:
@@ -31,7 +67,7 @@ def _from_pcm(raw: bytes, width: int) -> np.ndarray:
         return v.astype(np.float32) / float(1 << 23)
     if width == 4:
         return (np.frombuffer(raw, "<i4").astype(np.float64) / 2.0**31).astype(np.float32)
-    raise ValueError(f"path: unsupported sample width {width} bytes")
+    raise FileFormatError(path, f"unsupported sample width {width} bytes")
 
 
 def read_wav(path, mono: bool = True) -> Tuple[np.ndarray, int]:
@@ -43,6 +79,10 @@ def read_wav(path, mono: bool = True) -> Tuple[np.ndarray, int]:
     if not path.is_file():
         raise FileNotFoundError(f"path: no such file: {path}")
     try:
+        data_size = _check_riff(path)
+    except OSError as exc:
+        raise file_error(path, "cannot be read", exc) from None
+    try:
         with wave.open(str(path), "rb") as w:
             n_ch, width, fs, n = (
                 w.getnchannels(),
@@ -51,8 +91,22 @@ def read_wav(path, mono: bool = True) -> Tuple[np.ndarray, int]:
                 w.getnframes(),
             )
             raw = w.readframes(n)
-        x = _from_pcm(raw, width).reshape(-1, n_ch)
-    except (wave.Error, EOFError) as exc:
+        if n_ch < 1 or width < 1:
+            raise FileFormatError(path, f"declares {n_ch} channels of {width}-byte samples")
+        if data_size != n * n_ch * width:
+            raise FileFormatError(
+                path,
+                f"data chunk of {data_size} bytes is not a whole number of {n_ch} x "
+                f"{width}-byte frames (corrupted channel count or sample width)",
+            )
+        if len(raw) != n * n_ch * width:
+            raise FileFormatError(
+                path,
+                f"holds {len(raw) // (n_ch * width)} of the {n} frames its header declares "
+                "(truncated)",
+            )
+        x = _from_pcm(raw, width, path).reshape(-1, n_ch)
+    except (wave.Error, EOFError, struct.error) as exc:
         # float WAVs (format 3) are not read by the stdlib; try scipy
         try:
             import warnings
@@ -63,7 +117,7 @@ def read_wav(path, mono: bool = True) -> Tuple[np.ndarray, int]:
                 warnings.simplefilter("ignore")
                 fs, data = wavfile.read(str(path))
         except Exception:
-            raise ValueError(f"path: cannot read WAV file {path}: {exc}") from None
+            raise file_error(path, "cannot be read as a WAV file", exc) from None
         data = np.asarray(data)
         if data.dtype.kind == "f":
             x = data.astype(np.float32)
@@ -72,10 +126,16 @@ def read_wav(path, mono: bool = True) -> Tuple[np.ndarray, int]:
             off = (info.max + 1) / 2 if data.dtype.kind == "u" else 0.0
             x = ((data.astype(np.float64) - off) / (info.max + 1 - off)).astype(np.float32)
         else:
-            raise ValueError(f"path: unsupported WAV sample type {data.dtype}") from None
+            raise FileFormatError(path, f"unsupported WAV sample type {data.dtype}") from None
+        if x.ndim == 0:
+            raise FileFormatError(path, "holds no sample array") from None
         x = x.reshape(x.shape[0], -1)
-    if fs <= 0:
-        raise ValueError(f"path: invalid sample rate {fs} in {path}")
+    if not 0 < fs <= MAX_SAMPLE_RATE:
+        raise FileFormatError(
+            path, f"invalid sample rate {fs} Hz (must be in (0, {MAX_SAMPLE_RATE}])"
+        )
+    if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
+        raise FileFormatError(path, "holds NaN or inf samples")
     if mono:
         if x.shape[1] != 1:
             raise ValueError(

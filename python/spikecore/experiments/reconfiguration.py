@@ -27,6 +27,7 @@ from spikecore.analysis.network import (
     multilayer_communities,
     windowed_correlations,
 )
+from spikecore.data.files import file_error, read_json
 
 __all__ = [
     "SweepConfig",
@@ -398,8 +399,7 @@ def run_sweep(
         os.makedirs(state_dir, exist_ok=True)
         cfg_file = os.path.join(state_dir, "sweep.json")
         if resume and os.path.exists(cfg_file):
-            with open(cfg_file) as f:
-                old = json.load(f)
+            old = read_json(cfg_file, "a sweep settings file")
             diff = sorted(k for k in set(old) | set(key) if old.get(k) != key.get(k))
             if diff:
                 raise ValueError(
@@ -420,8 +420,11 @@ def run_sweep(
         bar.set_postfix(R=R, mode=mode, repeat=rep)
         path = _run_file(state_dir, int(R), mode, rep) if state_dir else None
         if resume and path and os.path.exists(path):
-            with open(path) as f:
-                out.append(record_from_dict(json.load(f)))
+            d = read_json(path, "a sweep run record")
+            try:
+                out.append(record_from_dict(d))
+            except (KeyError, TypeError, ValueError, IndexError) as exc:
+                raise file_error(path, "is not a complete run record", exc) from None
             continue
         rec = train_and_analyse(cfg, int(R), mode, rep)
         if path:

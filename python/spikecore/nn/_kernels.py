@@ -204,16 +204,23 @@ def _settings(cfg, backward=False):
     return kw
 
 
-def lif(x, v, beta, v_threshold, v_reset, v_rest, sg, detach_reset, eps):
-    shape = x.shape
+def lif(x, v, beta, v_threshold, v_reset, v_rest, sg, detach_reset, eps, branch=None):
+    r"""``branch=(K, g)`` (Triton route only): x is a dendritic layer's branch input u
+    [T, ..., K] and the soma's input is :math:`\sum_k g(u_k)` (g: 0 relu, 1 sigmoid, 2 identity),
+    fused into the LIF kernel."""
+    shape = x.shape if branch is None else x.shape[:-1]
     steps = shape[0]
     x2 = x.reshape(steps, -1).contiguous()
-    n = x2.shape[1]
+    n = shape[1:].numel()
     v0 = v.reshape(n).contiguous()
-    b, d = _params(beta, v_rest, x, n)
+    b, d = _params(beta, v_rest, x if branch is None else x[..., 0], n)
     e = None if eps is None else eps.reshape(steps, n).contiguous()
     cfg = _cfg(v_threshold, v_reset, sg, detach_reset)
     tk = _triton(x2, sg)
+    if branch is not None:
+        if tk is None:
+            raise ValueError("branch: the fused dendritic soma runs on the Triton route only")
+        cfg["branch"] = (int(branch[0]), int(branch[1]))
     grad = torch.is_grad_enabled() and any(t.requires_grad for t in (x2, v0, b, d))
     if tk is not None:
         if grad:

@@ -21,6 +21,8 @@ from __future__ import annotations
 import os
 from typing import Dict, Mapping, Optional, Tuple, Union
 
+from spikecore.data.files import FileFormatError, file_error
+
 __all__ = ["save_state", "load_state"]
 
 PathLike = Union[str, os.PathLike]
@@ -80,15 +82,19 @@ def load_state(path: PathLike) -> Tuple[Dict[str, "object"], Dict[str, str]]:
         return st.load_file(path), meta
     except Exception as exc:  # not a safetensors file
         if path.endswith(".safetensors"):
-            raise ValueError(f"path: {path} is not a valid safetensors file ({exc})") from None
+            raise file_error(path, "not a valid safetensors file", exc) from None
     try:
+        # weights_only: torch's restricted unpickler (tensors and plain containers only), never
+        # arbitrary pickle; the only torch.load on any spikecore load path
         sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise ValueError(
-            f"path: {path} is neither safetensors nor a weights-only torch file; "
-            f"refusing to unpickle it ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else ''})"
+        raise file_error(
+            path,
+            "neither safetensors nor a weights-only torch file; refusing to unpickle it",
+            exc,
         ) from None
-    if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
-        raise ValueError(f"path: {path} does not hold a dict of tensors")
+    if not isinstance(sd, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in sd.items()
+    ):
+        raise FileFormatError(path, "does not hold a dict of tensors")
     return sd, {}

@@ -68,6 +68,7 @@ from . import _check, _kernels
 from . import functional as SF
 from .surrogate import Surrogate, sample_now
 from .surrogate import configure as configure_spikes
+from .surrogate import noise as noise_surrogate
 
 __all__ = [
     "NONLINEARITIES",
@@ -281,7 +282,8 @@ class DendriticLinear(nn.Module):
         u = F.linear(x, self.dense_weight().to(x.dtype), None if b is None else b.to(x.dtype))
         return u.reshape(*x.shape[:-1], self.out_features, self.branches)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def check_input(self, x: torch.Tensor) -> None:
+        """Raise on an input this layer cannot take (not float, wrong last dimension, NaN)."""
         _check.float_tensor(x, "x")
         if x.dim() == 0 or x.shape[-1] != self.in_features:
             raise ValueError(
@@ -289,6 +291,9 @@ class DendriticLinear(nn.Module):
                 f"in_features={self.in_features}"
             )
         _check.no_nan(x, "x")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.check_input(x)
         # 'auto' takes the masked dense product (one BLAS GEMM over [out*K, in]); it beats the
         # index-gather kernel at every size measured (docs/variants.md), so the kernel runs only
         # when asked for with backend='cpp' (and is what an engine population computes).
@@ -421,6 +426,7 @@ class DendriticLIF(nn.Module):
         configure_spikes(self, surrogate, alpha, noise, sigma, sample, eval_mode)
         self.detach_reset = bool(detach_reset)
         self.backend = backend
+        self._fuse = True  # the Triton route's fused soma (False: branch sum in torch, for bench)
 
     in_features = property(lambda self: self.dendrites.in_features, doc="Input size.")
     out_features = property(lambda self: self.dendrites.out_features, doc="Output neurons.")
@@ -452,10 +458,31 @@ class DendriticLIF(nn.Module):
         """The deployable synapses of the branches (:meth:`DendriticLinear.synapses`)."""
         return self.dendrites.synapses()
 
-    def forward(self, x: torch.Tensor, state=None, return_state: bool = False):
-        _check.time_input(x, "x")
-        y = self.dendrites(x)
-        v = None if state is None else (state.v if hasattr(state, "v") else state)
+    def _fused(self, x: torch.Tensor, v):
+        """The Triton route (CUDA tensors, or CPU ones with ``SPIKECORE_TRITON=interpret``;
+        backend 'auto'): the branch inputs u from the masked dense product (one cuBLAS GEMM),
+        then one kernel launch for :math:`y_t = \\sum_k g(u_{jk,t})` and the LIF soma over all
+        T steps (nn/triton/neurons.py). None when the route does not apply."""
+        d = self.dendrites
+        if not getattr(self, "_fuse", True) or self.backend != "auto" or d.backend != "auto":
+            return None
+        sg = self.surrogate if self.noise is None else noise_surrogate(self.noise, self.sigma)
+        if _kernels._triton(x, sg, d.weight) is None:
+            return None
+        d.check_input(x)
+        u = d.branch_input(x)  # [T, B, out, K]
+        y0 = u[..., 0]  # the soma's shape, dtype and device
+        v = SF._init(v, y0, "v")
+        eps = None
+        if self.noise is not None and sample_now(self):
+            eps = SF.sample_noise(self.noise, self.sigma, y0.shape, dtype=x.dtype, device=x.device)
+        g = NONLINEARITIES.index(d.nonlinearity)
+        beta = 1.0 - 1.0 / self.tau
+        vth, vr, det = self.v_threshold, self.v_reset, self.detach_reset
+        return _kernels.lif(u, v, beta, vth, vr, 0.0, sg, det, eps, branch=(d.branches, g))
+
+    def _soma(self, y: torch.Tensor, v):
+        """The LIF (or noisy LIF) soma on the summed branch output y [T, B, out]."""
         kw: Dict[str, Any] = dict(
             beta=1.0 - 1.0 / self.tau,
             v_threshold=self.v_threshold,
@@ -464,11 +491,15 @@ class DendriticLIF(nn.Module):
             backend=self.backend,
         )
         if self.noise is not None:
-            z, vT = SF.noisy_lif(
+            return SF.noisy_lif(
                 y, v, noise=self.noise, sigma=self.sigma, sample=sample_now(self), **kw
             )
-        else:
-            z, vT = SF.lif(y, v, surrogate=self.surrogate, **kw)
+        return SF.lif(y, v, surrogate=self.surrogate, **kw)
+
+    def forward(self, x: torch.Tensor, state=None, return_state: bool = False):
+        _check.time_input(x, "x")
+        v = None if state is None else (state.v if hasattr(state, "v") else state)
+        z, vT = self._fused(x, v) or self._soma(self.dendrites(x), v)
         if return_state:
             from .neurons import LIFState
 

@@ -36,11 +36,9 @@ def __getattr__(name):
 
         return from_torch
     if name == "from_nir":
-        # The one upward import of sim, declared in pyproject.toml's import-linter contracts:
-        # issue 16 names spikecore.sim.from_nir, while the NIR importer (a file format) lives
-        # in spikecore.io.nir, which is built on sim (to_nir reads sim.convert.parse). Imported
-        # on first use only, so importing spikecore.sim never imports io (docs/interop.md).
-        from spikecore.io.nir import deploy_nir
+        # issue 16's spikecore.sim.from_nir: the NIR importer lives in spikecore.nn._nir_import
+        # (below sim), the deployment in sim/nir.py; imported on first use (it needs torch)
+        from spikecore.sim.nir import deploy_nir
 
         return deploy_nir
     raise AttributeError(f"module 'spikecore.sim' has no attribute {name!r}")

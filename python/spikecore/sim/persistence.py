@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Dict, Optional
+import math
+import os
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 import numpy as np
 
+from spikecore.data.files import FileFormatError, file_error, read_npz
 from spikecore.sim import engine_models as _models
-from spikecore.sim._validate import _idle
+from spikecore.sim._validate import _MAX_STEPS, _idle
 from spikecore.sim.connect import Projection
 from spikecore.sim.populations import SOURCES, VARIABLES
 
@@ -124,76 +127,372 @@ class PersistenceMixin:
     @classmethod
     def load(cls, path: str, n_threads: Optional[int] = None, comm: Any = None) -> "Network":
         """Load a network saved by :meth:`save` (optionally with another thread count, or split
-        across the ranks of an mpi4py ``comm``: results are the same)."""
-        with np.load(path, allow_pickle=False) as z:
-            a = {k: z[k] for k in z.files}
-        meta = json.loads(a["meta"].tobytes().decode())
-        if meta.get("version") != FORMAT_VERSION:
-            raise ValueError(f"path: unsupported file version {meta.get('version')}")
-        net = cls(
-            dt=meta["dt"],
-            n_threads=n_threads or meta["n_threads"],
-            seed=meta["seed"],
-            max_delay=meta["max_delay"],
-            comm=comm,
-        )
-        c = net._c
-        c.step = meta["step"]
-        for i, spec in enumerate(meta["populations"]):
-            params = {
-                k: (a[v["array"]] if isinstance(v, dict) else v) for k, v in spec["params"].items()
-            }
-            # saved names (also those of older files) need no deprecation warning here
-            pop = net.add_population(
-                spec["n"], _models.spec_of(spec["model"], params, warn=False), name=spec["name"]
+        across the ranks of an mpi4py ``comm``: results are the same).
+
+        The file is untrusted input: every field is validated (types, sizes against the file,
+        indices against the population sizes, delays against the ring, steps against the clock)
+        before it reaches the core, and anything wrong raises
+        :class:`~spikecore.data.FileFormatError` (a ValueError) naming the file and the
+        field. No pickle is run. The saved thread count is capped at this machine's CPU count
+        (results do not depend on it)."""
+        path = os.fspath(path)
+        a = read_npz(path, "a spikecore network file (Network.save)")
+        meta = _read_meta(path, a)
+        budget = max(_MIN_SOURCE_BUDGET, 64 * os.path.getsize(path))
+        _check_file(path, meta, a, budget)
+        saved_threads = min(meta["n_threads"], max(1, os.cpu_count() or 1))
+        try:
+            net = cls(
+                dt=meta["dt"],
+                n_threads=n_threads or saved_threads,
+                seed=meta["seed"],
+                max_delay=meta["max_delay"],
+                comm=comm,
             )
-            if spec["model"] in SOURCES:
-                c.add_source_spikes(i, a[f"pop{i}_src_step"], a[f"pop{i}_src_id"])
-                if a[f"pop{i}_src_rate"].size:
-                    c.set_source_rates(i, a[f"pop{i}_src_rate"])
-                continue
-            for v in VARIABLES:
-                if f"pop{i}_{v}" in a and a[f"pop{i}_{v}"].size:
-                    c.set_state(i, VARIABLES[v], a[f"pop{i}_{v}"])
-            if a[f"pop{i}_ev_step"].size:
-                c.add_events(i, a[f"pop{i}_ev_step"], a[f"pop{i}_ev_id"], a[f"pop{i}_ev_w"])
-            if a[f"pop{i}_i_const"].size:
-                c.set_current_const(i, a[f"pop{i}_i_const"])
-            if a[f"pop{i}_i_steps"].size:
-                c.set_current_steps(i, spec["i_start"], np.ascontiguousarray(a[f"pop{i}_i_steps"]))
-            del pop
-        for j, spec in enumerate(meta["projections"]):
-            c.connect_steps(
-                spec["pre"],
-                spec["post"],
-                a[f"proj{j}_pre"],
-                a[f"proj{j}_post"],
-                a[f"proj{j}_w"],
-                a[f"proj{j}_d"],
-                spec["allow_autapses"],
-                spec["allow_multapses"],
-            )
-            if spec.get("receptor", -1) >= 0:
-                c.set_receptor(j, spec["receptor"])
-            net.projections.append(
-                Projection(net, j, net.populations[spec["pre"]], net.populations[spec["post"]])
-            )
-        for i, spec in enumerate(meta["populations"]):
-            if spec["model"] not in SOURCES:
-                c.set_ring(i, spec["ring_slots"], a[f"pop{i}_ring"])
-        for p in meta["poisson"]:
-            net.add_poisson_input(p["pop"], p["rate"], p["weight"], tuple(p["neurons"]))
-        for k, m in enumerate(meta["spike_monitors"]):
-            mon = net.record_spikes(m["pop"])
-            c.set_spikes(mon.index, a[f"smon{k}_step"], a[f"smon{k}_id"])
-        for k, m in enumerate(meta["state_monitors"]):
-            mon = net.record_state(
-                m["pop"], m["variables"], a[f"vmon{k}_idx"], every=m["every"] * net.dt
-            )
-            c.set_state_record(mon.index, m["start"], a[f"vmon{k}_step"], a[f"vmon{k}_data"])
-        for k, m in enumerate(meta["rate_monitors"]):
-            mon = net.record_rate(m["pop"])
-            c.set_rate(mon.index, m["start"], a[f"rmon{k}_count"])
-        net._schedules = [dict(s) for s in meta["schedules"]]
-        c.events = meta["events"]
+        except (TypeError, ValueError, IndexError, OverflowError) as exc:
+            raise file_error(path, "bad network settings (dt, seed, max_delay)", exc) from None
+        where = ["settings"]  # the part being restored, for the message
+        try:
+            _restore(net, meta, a, where)
+        except (TypeError, ValueError, IndexError, OverflowError, KeyError) as exc:
+            # the checks above catch what would harm the engine; what remains (a parameter out of
+            # its range, an inconsistent combination) the engine refuses: name the file
+            raise file_error(path, f"inconsistent field ({where[0]})", exc) from None
         return net
+
+
+# --------------------------------------------------------------------------- loading, checked
+# populations whose size no array of the file backs (spike sources without rates) may claim at
+# most this many neurons in all, or 64 per byte of the file if more
+_MIN_SOURCE_BUDGET = 1 << 22
+_INT_KINDS = (int, np.integer)
+
+
+def _read_meta(path: str, a: Dict[str, np.ndarray]) -> Dict[str, Any]:
+    m = a.get("meta")
+    if m is None or m.dtype != np.uint8 or m.ndim != 1:
+        raise FileFormatError(path, "has no 'meta' record: not a spikecore network file")
+    try:
+        meta = json.loads(m.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise file_error(path, "its 'meta' record is not valid JSON (corrupted)", exc) from None
+    if not isinstance(meta, dict):
+        raise FileFormatError(path, "its 'meta' record is not a JSON object")
+    if meta.get("version") != FORMAT_VERSION:
+        raise FileFormatError(
+            path,
+            f"unsupported file version {meta.get('version')!r} (this spikecore reads version "
+            f"{FORMAT_VERSION})",
+        )
+    return meta
+
+
+class _Fields:
+    """Typed access to the fields of one file, each failure a FileFormatError naming the field."""
+
+    def __init__(self, path: str, a: Dict[str, np.ndarray]):
+        self.path, self.a = path, a
+
+    def bad(self, field: str, problem: str) -> FileFormatError:
+        return FileFormatError(self.path, f"field {field}: {problem}")
+
+    def get(self, d: Any, key: str, field: str) -> Any:
+        if not isinstance(d, dict) or key not in d:
+            raise self.bad(field, "missing")
+        return d[key]
+
+    def int(self, d: Any, key: str, field: str, lo: int, hi: int) -> int:
+        x = self.get(d, key, field)
+        if isinstance(x, bool) or not isinstance(x, int):
+            raise self.bad(field, f"must be an integer, got {type(x).__name__}")
+        if not lo <= x <= hi:
+            raise self.bad(field, f"must lie in [{lo}, {hi}], got {x}")
+        return x
+
+    def num(self, d: Any, key: str, field: str) -> float:
+        x = self.get(d, key, field)
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+            raise self.bad(field, f"must be a finite number, got {x!r}")
+        return float(x)
+
+    def typed(self, d: Any, key: str, field: str, kind: type) -> Any:
+        x = self.get(d, key, field)
+        if not isinstance(x, kind) or (kind is not bool and isinstance(x, bool)):
+            raise self.bad(field, f"must be a {kind.__name__}, got {type(x).__name__}")
+        return x
+
+    def arr(self, key: str, dtype: Any, ndim: int = 1) -> np.ndarray:
+        if key not in self.a:
+            raise self.bad(key, "array missing")
+        x = self.a[key]
+        if x.dtype != np.dtype(dtype) or x.ndim != ndim:
+            raise self.bad(
+                key,
+                f"must be a {ndim}-d {np.dtype(dtype)} array, got {x.ndim}-d {x.dtype}",
+            )
+        return x
+
+    def ids(self, key: str, n: int, what: str) -> np.ndarray:
+        x = self.arr(key, np.int32)
+        if x.size and (int(x.min()) < 0 or int(x.max()) >= n):
+            raise self.bad(key, f"{what} index out of range [0, {n})")
+        return x
+
+    def same_len(self, *keys: str) -> None:
+        n = {self.a[k].shape[0] for k in keys}
+        if len(n) > 1:
+            raise self.bad(keys[0], f"arrays {', '.join(keys)} differ in length")
+
+
+def _check_file(path: str, meta: Dict[str, Any], a: Dict[str, np.ndarray], budget: int) -> None:
+    """Validate every field of a network file before anything reaches the core (module
+    docstring of :mod:`spikecore.data.files`): sizes against the file, indices against the
+    population sizes, steps against the clock, delays against the ring, dtypes."""
+    F = _Fields(path, a)
+    F.num(meta, "dt", "dt")
+    F.int(meta, "seed", "seed", 0, 2**64 - 1)
+    F.num(meta, "max_delay", "max_delay")
+    F.int(meta, "n_threads", "n_threads", 1, 1024)
+    step = F.int(meta, "step", "step", 0, _MAX_STEPS - 1)
+    F.int(meta, "events", "events", 0, 2**63 - 1)
+    lists = {}
+    for k in ("populations", "schedules", "projections", "poisson"):
+        lists[k] = F.typed(meta, k, k, list)
+    for k in ("spike_monitors", "state_monitors", "rate_monitors"):
+        lists[k] = F.typed(meta, k, k, list)
+    pops = lists["populations"]
+    sizes: List[int] = []
+    targets: List[int] = []
+    unbacked = 0
+    for i, spec in enumerate(pops):
+        f = f"populations[{i}]"
+        n = F.int(spec, "n", f + ".n", 1, 2**31 - 1)
+        model = F.typed(spec, "model", f + ".model", str)
+        F.typed(spec, "name", f + ".name", str)
+        params = F.typed(spec, "params", f + ".params", dict)
+        for k, v in params.items():
+            if isinstance(v, dict):
+                ref = F.typed(v, "array", f"{f}.params.{k}", str)
+                if ref not in a:
+                    raise F.bad(f"{f}.params.{k}", f"names the array {ref!r}, which is missing")
+                if a[ref].dtype.kind not in "biuf":
+                    raise F.bad(ref, f"must be a numeric array, got {a[ref].dtype}")
+        sizes.append(n)
+        if model in SOURCES:
+            s = F.arr(f"pop{i}_src_step", np.int64)
+            F.ids(f"pop{i}_src_id", n, "neuron")
+            F.same_len(f"pop{i}_src_step", f"pop{i}_src_id")
+            if s.size and (int(s.min()) < step or int(s.max()) >= _MAX_STEPS):
+                raise F.bad(f"pop{i}_src_step", f"spike steps must lie in [step={step}, 2**53)")
+            r = F.arr(f"pop{i}_src_rate", np.float32)
+            if r.size not in (0, n):
+                raise F.bad(f"pop{i}_src_rate", f"must hold 0 or n = {n} rates, got {r.size}")
+            if r.size == 0:
+                unbacked += n
+                if unbacked > budget:
+                    raise F.bad(
+                        f + ".n",
+                        f"spike sources of {unbacked} neurons in all, more than this file of "
+                        f"{os.path.getsize(path)} bytes can describe (at most {budget})",
+                    )
+            targets.append(n)
+            continue
+        # every other population saves its state in full: n is backed by the file's arrays
+        for v in VARIABLES:
+            F.arr(f"pop{i}_{v}", np.float32)
+        if a[f"pop{i}_v"].size != n:
+            raise F.bad(f"pop{i}_v", f"must hold n = {n} values, got {a[f'pop{i}_v'].size}")
+        nt = n
+        K = params.get("branches", params.get("kernel", 1) if model == "max_gate" else 1)
+        if isinstance(K, _INT_KINDS) and not isinstance(K, bool) and (K > 1 or model == "max_gate"):
+            nt = n * int(K)  # branch compartments: their potentials u are saved, one each
+            if a[f"pop{i}_u"].size != nt:
+                raise F.bad(
+                    f"pop{i}_u",
+                    f"must hold n x branches = {nt} values, got {a[f'pop{i}_u'].size}",
+                )
+        targets.append(nt)
+        slots = F.int(spec, "ring_slots", f + ".ring_slots", 1, 65536)
+        ring = F.arr(f"pop{i}_ring", np.float32)
+        if ring.size not in (slots * nt, 2 * slots * nt):  # one or two receptors
+            raise F.bad(
+                f"pop{i}_ring",
+                f"must hold ring_slots x receptors x targets = {slots} x (1 or 2) x {nt} values, "
+                f"got {ring.size}",
+            )
+        es = F.arr(f"pop{i}_ev_step", np.int64)
+        F.ids(f"pop{i}_ev_id", nt, "target")
+        F.arr(f"pop{i}_ev_w", np.float32)
+        F.same_len(f"pop{i}_ev_step", f"pop{i}_ev_id", f"pop{i}_ev_w")
+        if es.size and (int(es.min()) < step or int(es.max()) >= _MAX_STEPS):
+            raise F.bad(f"pop{i}_ev_step", f"event steps must lie in [step={step}, 2**53)")
+        ic = F.arr(f"pop{i}_i_const", np.float32)
+        if ic.size not in (0, n):
+            raise F.bad(f"pop{i}_i_const", f"must hold 0 or n = {n} values, got {ic.size}")
+        ist = F.arr(f"pop{i}_i_steps", np.float32, 2)
+        if ist.shape[1] != n and ist.size:
+            raise F.bad(f"pop{i}_i_steps", f"must have n = {n} columns, got {ist.shape[1]}")
+        i0 = F.int(spec, "i_start", f + ".i_start", 0, _MAX_STEPS - 1)
+        if ist.size and (i0 < step or i0 + ist.shape[0] >= _MAX_STEPS):
+            raise F.bad(f + ".i_start", f"must lie in [step={step}, 2**53 - rows), got {i0}")
+
+    def pop_index(d: Any, key: str, field: str) -> int:
+        return F.int(d, key, field, 0, len(pops) - 1) if pops else F.int(d, key, field, 0, -1)
+
+    for j, spec in enumerate(lists["projections"]):
+        f = f"projections[{j}]"
+        pre, post = pop_index(spec, "pre", f + ".pre"), pop_index(spec, "post", f + ".post")
+        F.typed(spec, "allow_autapses", f + ".allow_autapses", bool)
+        F.typed(spec, "allow_multapses", f + ".allow_multapses", bool)
+        if "receptor" in spec:
+            F.int(spec, "receptor", f + ".receptor", -1, 1)
+        F.ids(f"proj{j}_pre", sizes[pre], "pre-synaptic neuron")
+        F.ids(f"proj{j}_post", targets[post], "post-synaptic target")
+        F.arr(f"proj{j}_w", np.float32)
+        d = F.arr(f"proj{j}_d", np.uint16)
+        F.same_len(f"proj{j}_pre", f"proj{j}_post", f"proj{j}_w", f"proj{j}_d")
+        slots = pops[post].get("ring_slots", 0) if isinstance(pops[post], dict) else 0
+        if d.size and (int(d.min()) < 1 or int(d.max()) >= max(int(slots), 1)):
+            raise F.bad(
+                f"proj{j}_d",
+                f"delays (steps) must lie in [1, ring_slots) = [1, {slots}) of population {post}",
+            )
+    for k, p in enumerate(lists["poisson"]):
+        f = f"poisson[{k}]"
+        pi = pop_index(p, "pop", f + ".pop")
+        F.num(p, "rate", f + ".rate")
+        F.num(p, "weight", f + ".weight")
+        nr = F.typed(p, "neurons", f + ".neurons", list)
+        if len(nr) != 2 or not all(isinstance(x, int) and not isinstance(x, bool) for x in nr):
+            raise F.bad(f + ".neurons", "must be a [start, stop] pair of integers")
+        if not 0 <= nr[0] < nr[1] <= targets[pi]:
+            raise F.bad(f + ".neurons", f"range {nr} must lie inside [0, {targets[pi]}]")
+    for k, m in enumerate(lists["spike_monitors"]):
+        pi = pop_index(m, "pop", f"spike_monitors[{k}].pop")
+        s = F.arr(f"smon{k}_step", np.int64)
+        F.ids(f"smon{k}_id", sizes[pi], "neuron")
+        F.same_len(f"smon{k}_step", f"smon{k}_id")
+        if s.size and (int(s.min()) < 0 or int(s.max()) >= step or np.any(np.diff(s) < 0)):
+            raise F.bad(f"smon{k}_step", f"must be non-decreasing steps in [0, step={step})")
+    for k, m in enumerate(lists["state_monitors"]):
+        f = f"state_monitors[{k}]"
+        pop_index(m, "pop", f + ".pop")
+        var = F.typed(m, "variables", f + ".variables", list)
+        if not var or not all(isinstance(v, str) for v in var):
+            raise F.bad(f + ".variables", "must be a non-empty list of variable names")
+        every = F.int(m, "every", f + ".every", 1, _MAX_STEPS - 1)
+        start = F.int(m, "start", f + ".start", 0, step)
+        F.arr(f"vmon{k}_idx", np.int32)
+        s = F.arr(f"vmon{k}_step", np.int64)
+        if s.size and (
+            int(s.min()) < start
+            or int(s.max()) >= step
+            or np.any(np.diff(s) <= 0)
+            or np.any((s - start) % every)
+        ):
+            raise F.bad(
+                f"vmon{k}_step",
+                f"must be increasing steps start + k every in [start={start}, step={step})",
+            )
+        data = F.arr(f"vmon{k}_data", np.float32)
+        if data.size != s.size * len(var) * a[f"vmon{k}_idx"].size:
+            raise F.bad(f"vmon{k}_data", "size must be steps x variables x neurons")
+    for k, m in enumerate(lists["rate_monitors"]):
+        f = f"rate_monitors[{k}]"
+        pop_index(m, "pop", f + ".pop")
+        start = F.int(m, "start", f + ".start", 0, step)
+        c = F.arr(f"rmon{k}_count", np.int32)
+        if c.size != step - start:
+            raise F.bad(
+                f"rmon{k}_count",
+                f"must hold one count per step since the monitor started (step - start = "
+                f"{step - start}), got {c.size}",
+            )
+    n_proj = len(lists["projections"])
+    for k, s in enumerate(lists["schedules"]):
+        f = f"schedules[{k}]"
+        F.int(s, "projection", f + ".projection", 0, max(n_proj - 1, -1))
+        F.int(s, "every", f + ".every", 1, _MAX_STEPS - 1)
+        F.int(s, "next", f + ".next", step, _MAX_STEPS - 1)
+        fr = F.num(s, "fraction", f + ".fraction")
+        if not 0.0 <= fr <= 1.0:
+            raise F.bad(f + ".fraction", f"must lie in [0, 1], got {fr}")
+        if F.get(s, "by", f + ".by") not in ("weight", "random"):
+            raise F.bad(f + ".by", "must be 'weight' or 'random'")
+        F.num(s, "weight", f + ".weight")
+        F.num(s, "delay", f + ".delay")
+        if set(s) != {"projection", "every", "next", "fraction", "by", "weight", "delay"}:
+            raise F.bad(f, f"unexpected keys {sorted(set(s))}")
+
+
+def _restore(net: Any, meta: Dict[str, Any], a: Dict[str, np.ndarray], where: List[str]) -> None:
+    """Rebuild the network of a checked file (:func:`_check_file`); ``where[0]``: the part
+    being restored (for the error message)."""
+    c = net._c
+    where[0] = "step"
+    c.step = meta["step"]
+    for i, spec in enumerate(meta["populations"]):
+        where[0] = f"populations[{i}]"
+        params = {
+            k: (a[v["array"]] if isinstance(v, dict) else v) for k, v in spec["params"].items()
+        }
+        # saved names (also those of older files) need no deprecation warning here
+        pop = net.add_population(
+            spec["n"], _models.spec_of(spec["model"], params, warn=False), name=spec["name"]
+        )
+        if spec["model"] in SOURCES:
+            c.add_source_spikes(i, a[f"pop{i}_src_step"], a[f"pop{i}_src_id"])
+            if a[f"pop{i}_src_rate"].size:
+                c.set_source_rates(i, a[f"pop{i}_src_rate"])
+            continue
+        for v in VARIABLES:
+            if a[f"pop{i}_{v}"].size:
+                c.set_state(i, VARIABLES[v], a[f"pop{i}_{v}"])
+        if a[f"pop{i}_ev_step"].size:
+            c.add_events(i, a[f"pop{i}_ev_step"], a[f"pop{i}_ev_id"], a[f"pop{i}_ev_w"])
+        if a[f"pop{i}_i_const"].size:
+            c.set_current_const(i, a[f"pop{i}_i_const"])
+        if a[f"pop{i}_i_steps"].size:
+            c.set_current_steps(i, spec["i_start"], np.ascontiguousarray(a[f"pop{i}_i_steps"]))
+        del pop
+    for j, spec in enumerate(meta["projections"]):
+        where[0] = f"projections[{j}]"
+        c.connect_steps(
+            spec["pre"],
+            spec["post"],
+            a[f"proj{j}_pre"],
+            a[f"proj{j}_post"],
+            a[f"proj{j}_w"],
+            a[f"proj{j}_d"],
+            spec["allow_autapses"],
+            spec["allow_multapses"],
+        )
+        if spec.get("receptor", -1) >= 0:
+            c.set_receptor(j, spec["receptor"])
+        net.projections.append(
+            Projection(net, j, net.populations[spec["pre"]], net.populations[spec["post"]])
+        )
+    for i, spec in enumerate(meta["populations"]):
+        where[0] = f"populations[{i}].ring_slots"
+        if spec["model"] not in SOURCES:
+            c.set_ring(i, spec["ring_slots"], a[f"pop{i}_ring"])
+    for k, p in enumerate(meta["poisson"]):
+        where[0] = f"poisson[{k}]"
+        net.add_poisson_input(p["pop"], p["rate"], p["weight"], tuple(p["neurons"]))
+    for k, m in enumerate(meta["spike_monitors"]):
+        where[0] = f"spike_monitors[{k}]"
+        mon = net.record_spikes(m["pop"])
+        c.set_spikes(mon.index, a[f"smon{k}_step"], a[f"smon{k}_id"])
+    for k, m in enumerate(meta["state_monitors"]):
+        where[0] = f"state_monitors[{k}]"
+        mon = net.record_state(
+            m["pop"], m["variables"], a[f"vmon{k}_idx"], every=m["every"] * net.dt
+        )
+        c.set_state_record(mon.index, m["start"], a[f"vmon{k}_step"], a[f"vmon{k}_data"])
+    for k, m in enumerate(meta["rate_monitors"]):
+        where[0] = f"rate_monitors[{k}]"
+        mon = net.record_rate(m["pop"])
+        c.set_rate(mon.index, m["start"], a[f"rmon{k}_count"])
+    where[0] = "schedules"
+    net._schedules = [dict(s) for s in meta["schedules"]]
+    c.events = meta["events"]

@@ -141,6 +141,13 @@ class Network {
   int32_t n_spike_records() const { return int32_t(spike_recs_.size()); }
   int32_t n_state_records() const { return int32_t(state_recs_.size()); }
   int32_t n_rate_records() const { return int32_t(rate_recs_.size()); }
+  // Restoring saved recordings (Network.load): every field is checked against the network
+  // (ids < population size, steps sorted in [start, step), sizes consistent), so an edited file
+  // cannot make the run loop write outside a recorder's buffers.
+  void restore_spikes(int32_t r, const int64_t* step, const int32_t* id, int64_t n);
+  void restore_state_record(int32_t r, int64_t start, const int64_t* steps, int64_t n_steps,
+                            const float* data, int64_t n_data);
+  void restore_rate(int32_t r, int64_t start, const int32_t* count, int64_t n);
 
   // --- running -------------------------------------------------------------------------------
   // Advance n_steps steps (releases nothing itself; the binding drops the GIL).

@@ -34,12 +34,18 @@ import triton.language as tl
 
 from ..celif import _reduce
 from .neurons import (
-    BLOCK,
+    _bits,
     _empty,
+    _flags,
     _grid,
-    _lanes,
     _ld,
-    _load_bit,
+    _ld3,
+    _ld_opt,
+    _lif_z,
+    _opt,
+    _or_bits,
+    _prologue,
+    _row,
     _sg_grad,
     _step,
     _store_bits,
@@ -84,15 +90,10 @@ def _celif_fwd(
     BITS: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    pid, offs, m = _lanes(N, BLOCK)
-    v = _ld(v0_ptr, offs, m)
-    a = _ld(a0_ptr, offs, m)
-    c = _ld(c0_ptr, offs, m)
-    beta = _ld(b_ptr, offs, m)
-    lam = _ld(l_ptr, offs, m)
-    oml = _ld(ol_ptr, offs, m)
+    pid, offs, m, v, a, c = _prologue(v0_ptr, a0_ptr, c0_ptr, N, BLOCK)
+    beta, lam, oml = _ld3(b_ptr, l_ptr, ol_ptr, offs, m)
     for t in range(T):
-        row = tl.cast(t, tl.int64) * N
+        row = _row(t, N)
         h = v * beta + _ld(I_ptr + row, offs, m)
         c = c * lam + oml * _ld(q_ptr + row, offs, m)
         x = h - ((a * beta_a + v_th) + c * gamma)
@@ -116,19 +117,10 @@ def _celif_fwd(
 
 @triton.jit
 def _celif_z(X_ptr, e_ptr, bits_ptr, row, brow, offs, m, alpha, KIND, SMOOTH, HAS_EPS, BITS):
-    """(z_t, the surrogate's argument) from the saved trace: bits (NDL), x + eps (smooth NDL
-    check mode) or x."""
+    """(z_t, the surrogate's argument) from the saved trace x: bits (NDL), x + eps (smooth NDL
+    check mode) or x (neurons._lif_z with a zero threshold: x already holds h - theta)."""
     x = _ld(X_ptr + row, offs, m)
-    if BITS:
-        z = _load_bit(bits_ptr, brow, offs, m, x)
-        sarg = x
-    elif HAS_EPS:
-        sarg = x + _ld(e_ptr + row, offs, m)
-        z = _step(sarg, alpha, KIND, SMOOTH)
-    else:
-        sarg = x
-        z = _step(x, alpha, KIND, SMOOTH)
-    return z, sarg
+    return _lif_z(x, e_ptr, bits_ptr, row, brow, offs, m, 0.0, alpha, KIND, SMOOTH, HAS_EPS, BITS)
 
 
 @triton.jit
@@ -175,25 +167,16 @@ def _celif_bwd(
     HAS_GCT: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    pid, offs, m = _lanes(N, BLOCK)
-    v0 = _ld(v0_ptr, offs, m)
-    c0 = _ld(c0_ptr, offs, m)
-    beta = _ld(b_ptr, offs, m)
-    lam = _ld(l_ptr, offs, m)
-    oml = _ld(ol_ptr, offs, m)
-    zero = 0.0 * v0
-    gv, ga, gc = zero, zero, zero
-    if HAS_GVT:
-        gv = _ld(gvT_ptr, offs, m)
-    if HAS_GAT:
-        ga = _ld(gaT_ptr, offs, m)
-    if HAS_GCT:
-        gc = _ld(gcT_ptr, offs, m)
-    gb, gl, gol = zero, zero, zero
+    pid, offs, m, beta, lam, oml = _prologue(b_ptr, l_ptr, ol_ptr, N, BLOCK)
+    v0, c0 = _ld(v0_ptr, offs, m), _ld(c0_ptr, offs, m)
+    gv = _ld_opt(gvT_ptr, offs, m, v0, HAS_GVT)
+    ga = _ld_opt(gaT_ptr, offs, m, v0, HAS_GAT)
+    gc = _ld_opt(gcT_ptr, offs, m, v0, HAS_GCT)
+    gb, gl, gol = 0.0 * v0, 0.0 * v0, 0.0 * v0
     for i in range(T):
         t = T - 1 - i
-        row = tl.cast(t, tl.int64) * N
-        brow = tl.cast(t, tl.int64) * NB
+        row = _row(t, N)
+        brow = _row(t, NB)
         h = _ld(H_ptr + row, offs, m)
         z, sarg = _celif_z(
             X_ptr, e_ptr, bits_ptr, row, brow, offs, m, alpha, KIND, SMOOTH, HAS_EPS, BITS
@@ -277,11 +260,7 @@ class CELIFFn(torch.autograd.Function):
         nb = (n + 7) // 8
         use_bits = trace and eps is not None and not cfg["smooth"]
         H, X, C = (I.new_empty(steps, n) if trace else _empty(I) for _ in range(3))
-        bits = (
-            torch.empty(steps, nb, dtype=torch.uint8, device=I.device)
-            if use_bits
-            else torch.empty(1, dtype=torch.uint8, device=I.device)
-        )
+        bits = _bits(steps, n, use_bits, I.device)
         rho, omr, beta_a, gamma = _scalars(cfg)
         _celif_fwd[_grid(n)](
             I.detach(),
@@ -310,12 +289,9 @@ class CELIFFn(torch.autograd.Function):
             gamma,
             cfg["v_th"],
             cfg["alpha"],
-            KIND=cfg["kind"],
-            SMOOTH=cfg["smooth"],
-            HAS_EPS=eps is not None,
             TRACE=trace,
             BITS=use_bits,
-            BLOCK=BLOCK,
+            **_flags(cfg, eps),
         )
         return H, X, C, (bits if use_bits else None)
 
@@ -336,13 +312,13 @@ class CELIFFn(torch.autograd.Function):
             X,
             C,
             e if eps is None else eps,
-            torch.empty(1, dtype=torch.uint8, device=H.device) if bits is None else bits,
+            _or_bits(bits, H.device),
             v0.detach().contiguous(),
             c0.detach().contiguous(),
             gz,
-            e if gvT is None else gvT.contiguous(),
-            e if gaT is None else gaT.contiguous(),
-            e if gcT is None else gcT.contiguous(),
+            _opt(gvT, H),
+            _opt(gaT, H),
+            _opt(gcT, H),
             _per_neuron(beta, n),
             _per_neuron(lam, n),
             _per_neuron(omlam, n),
@@ -362,16 +338,13 @@ class CELIFFn(torch.autograd.Function):
             beta_a,
             gamma,
             cfg["alpha"],
-            KIND=cfg["kind"],
-            SMOOTH=cfg["smooth"],
-            HAS_EPS=eps is not None,
             BITS=bits is not None,
             DETACH=cfg["detach"],
             SHARED=ctx.shared,
             HAS_GVT=gvT is not None,
             HAS_GAT=gaT is not None,
             HAS_GCT=gcT is not None,
-            BLOCK=BLOCK,
+            **_flags(cfg, eps),
         )
         need = ctx.needs_input_grad
         return (

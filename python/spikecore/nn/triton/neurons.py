@@ -90,13 +90,43 @@ def _ld(ptr, offs, m):
 
 
 @triton.jit
+def _ld3(p0, p1, p2, offs, m):
+    """Three per-neuron vectors (a kernel's initial states or parameters)."""
+    return _ld(p0, offs, m), _ld(p1, offs, m), _ld(p2, offs, m)
+
+
+@triton.jit
+def _prologue(p0, p1, p2, N, BLOCK: tl.constexpr):
+    """Every kernel's start: (pid, offs, mask) and three per-neuron vectors loaded."""
+    pid, offs, m = _lanes(N, BLOCK)
+    a, b, c = _ld3(p0, p1, p2, offs, m)
+    return pid, offs, m, a, b, c
+
+
+@triton.jit
+def _ld_opt(ptr, offs, m, like, HAS: tl.constexpr):
+    """An optional incoming gradient (``dL/d state_T``): loaded, or zeros like ``like``."""
+    if HAS:
+        g = _ld(ptr, offs, m)
+    else:
+        g = 0.0 * like
+    return g
+
+
+@triton.jit
+def _row(t, N):
+    """Offset of row t of a [T, N] tensor (int64: T N may exceed 2^31)."""
+    return tl.cast(t, tl.int64) * N
+
+
+@triton.jit
 def _store_bits(bits_ptr, t, NB, pid, z, m, BLOCK: tl.constexpr):
     """Row t of the spike bits: this program's BLOCK spikes as BLOCK / 8 bytes, LSB first."""
     boffs = pid * (BLOCK // 8) + tl.arange(0, BLOCK // 8)
     zb = tl.where(m & (z > 0), 1, 0)
     w = tl.reshape(zb, (BLOCK // 8, 8)) << tl.arange(0, 8)[None, :]
     byte = tl.sum(w, axis=1).to(tl.uint8)
-    tl.store(bits_ptr + tl.cast(t, tl.int64) * NB + boffs, byte, mask=boffs < NB)
+    tl.store(bits_ptr + _row(t, NB) + boffs, byte, mask=boffs < NB)
 
 
 @triton.jit
@@ -116,6 +146,75 @@ def _step(s, alpha, KIND: tl.constexpr, SMOOTH: tl.constexpr):
 
 
 @triton.jit
+def _branch_tile(t, N, offs, m, KB, KP: tl.constexpr):
+    """(indices, mask) of the [BLOCK, KP] tile of branch inputs u[t, offs, 0:KB]."""
+    k = tl.arange(0, KP)
+    mk = m[:, None] & (k[None, :] < KB)
+    idx = _row(t, N) * KB + offs[:, None] * KB + k[None, :]
+    return idx, mk, k
+
+
+@triton.jit
+def _soma_input(
+    x_ptr, am_ptr, t, N, offs, m, KB, G: tl.constexpr, KP: tl.constexpr, SAVE_AM: tl.constexpr
+):
+    r"""The soma's input at step t: x[t] (``G < 0``), or the dendritic branch sum
+    :math:`y = \sum_k g(u_k)` of u[t, :, 0:KB] with g = relu (0), sigmoid (1), identity (2);
+    ``SAVE_AM`` stores which ReLU branches are active as the bits of one integer per neuron."""
+    if G < 0:
+        x = _ld(x_ptr + _row(t, N), offs, m)
+    else:
+        idx, mk, k = _branch_tile(t, N, offs, m, KB, KP)
+        u = tl.load(x_ptr + idx, mask=mk, other=0.0)
+        if G == 0:
+            gu = tl.maximum(u, 0.0)
+        elif G == 1:
+            gu = tl.where(mk, 1.0 / (1.0 + tl.exp(-u)), 0.0)
+        else:
+            gu = u
+        x = tl.sum(gu, axis=1)
+        if SAVE_AM:
+            act = tl.sum(tl.where(mk & (u > 0), 1, 0) << k[None, :], axis=1)
+            tl.store(am_ptr + _row(t, N) + offs, act.to(am_ptr.dtype.element_ty), mask=m)
+    return x
+
+
+@triton.jit
+def _input_grad(
+    gx_ptr,
+    x_ptr,
+    am_ptr,
+    gh,
+    t,
+    N,
+    offs,
+    m,
+    KB,
+    G: tl.constexpr,
+    KP: tl.constexpr,
+    AM: tl.constexpr,
+):
+    """Store dL/dx[t] = gh, or for branch input dL/du[t, :, k] = gh g'(u_k) (ReLU: from the
+    saved activity bits when ``AM``, else from u)."""
+    if G < 0:
+        tl.store(gx_ptr + _row(t, N) + offs, gh, mask=m)
+    else:
+        idx, mk, k = _branch_tile(t, N, offs, m, KB, KP)
+        if G == 0:
+            if AM:
+                act = tl.load(am_ptr + _row(t, N) + offs, mask=m, other=0).to(tl.int32)
+                d = ((act[:, None] >> k[None, :]) & 1).to(gh.dtype)
+            else:
+                d = tl.where(tl.load(x_ptr + idx, mask=mk, other=0.0) > 0, 1.0, 0.0)
+        elif G == 1:
+            s = 1.0 / (1.0 + tl.exp(-tl.load(x_ptr + idx, mask=mk, other=0.0)))
+            d = s * (1.0 - s)
+        else:
+            d = tl.where(mk, 1.0, 0.0)
+        tl.store(gx_ptr + idx, gh[:, None] * d.to(gh.dtype), mask=mk)
+
+
+@triton.jit
 def _lif_fwd(
     x_ptr,
     v0_ptr,
@@ -126,9 +225,11 @@ def _lif_fwd(
     h_ptr,
     vT_ptr,
     bits_ptr,
+    am_ptr,
     T,
     N,
     NB,
+    KB,
     v_th,
     v_reset,
     jump,
@@ -139,15 +240,15 @@ def _lif_fwd(
     HAS_EPS: tl.constexpr,
     SAVE_H: tl.constexpr,
     BITS: tl.constexpr,
+    G: tl.constexpr,
+    KP: tl.constexpr,
+    SAVE_AM: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    pid, offs, m = _lanes(N, BLOCK)
-    v = _ld(v0_ptr, offs, m)
-    beta = _ld(b_ptr, offs, m)
-    d = _ld(d_ptr, offs, m)
+    pid, offs, m, v, beta, d = _prologue(v0_ptr, b_ptr, d_ptr, N, BLOCK)
     for t in range(T):
-        row = tl.cast(t, tl.int64) * N
-        x = _ld(x_ptr + row, offs, m)
+        row = _row(t, N)
+        x = _soma_input(x_ptr, am_ptr, t, N, offs, m, KB, G, KP, SAVE_AM)
         h = (d + v * beta) + x
         s = h - v_th
         if HAS_EPS:
@@ -205,6 +306,8 @@ def _lif_bwd(
     d_ptr,
     e_ptr,
     bits_ptr,
+    x_ptr,
+    am_ptr,
     gx_ptr,
     gv0_ptr,
     gb_ptr,
@@ -212,6 +315,7 @@ def _lif_bwd(
     T,
     N,
     NB,
+    KB,
     v_th,
     v_reset,
     jump,
@@ -223,21 +327,19 @@ def _lif_bwd(
     HAS_EPS: tl.constexpr,
     BITS: tl.constexpr,
     HAS_GVT: tl.constexpr,
+    G: tl.constexpr,
+    KP: tl.constexpr,
+    AM: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
     pid, offs, m = _lanes(N, BLOCK)
-    v0 = _ld(v0_ptr, offs, m)
-    beta = _ld(b_ptr, offs, m)
-    if HAS_GVT:
-        gv = tl.load(gvT_ptr + offs, mask=m, other=0.0)
-    else:
-        gv = 0.0 * v0
-    gb = 0.0 * v0
-    gd = 0.0 * v0
+    v0, beta = _ld(v0_ptr, offs, m), _ld(b_ptr, offs, m)
+    gv = _ld_opt(gvT_ptr, offs, m, v0, HAS_GVT)
+    gb, gd = 0.0 * v0, 0.0 * v0
     for i in range(T):
         t = T - 1 - i
-        row = tl.cast(t, tl.int64) * N
-        brow = tl.cast(t, tl.int64) * NB
+        row = _row(t, N)
+        brow = _row(t, NB)
         h = _ld(h_ptr + row, offs, m)
         z, sarg = _lif_z(
             h, e_ptr, bits_ptr, row, brow, offs, m, v_th, alpha, KIND, SMOOTH, HAS_EPS, BITS
@@ -254,7 +356,7 @@ def _lif_bwd(
         else:
             gzt = gz + gv * dvdz
         gh = gv * dvdh + gzt * _sg_grad(sarg, alpha, KIND)
-        tl.store(gx_ptr + row + offs, gh, mask=m)
+        _input_grad(gx_ptr, x_ptr, am_ptr, gh, t, N, offs, m, KB, G, KP, AM)
         # v_{t-1}: recomputed from the saved h_{t-1} (v_0 at t = 0)
         mp = m & (t > 0)
         hp = _ld(h_ptr + row - N, offs, mp)
@@ -294,123 +396,147 @@ def _empty(like):
     return torch.empty(1, dtype=like.dtype, device=like.device)
 
 
+def _opt(t, like):
+    """An optional tensor argument: contiguous, or a 1-element placeholder (never read)."""
+    return _empty(like) if t is None else t.contiguous()
+
+
+def _bits(steps, n, use, device):
+    """The spike-bit buffer [steps, ceil(n / 8)] uint8 (a 1-byte placeholder when unused)."""
+    return torch.empty(*((steps, (n + 7) // 8) if use else (1,)), dtype=torch.uint8, device=device)
+
+
+def _flags(cfg, eps):
+    """The compile-time settings every neuron kernel takes from an op's ``cfg``."""
+    return {
+        "KIND": cfg["kind"],
+        "SMOOTH": cfg["smooth"],
+        "HAS_EPS": eps is not None,
+        "BLOCK": BLOCK,
+    }
+
+
+def _lif_scalars(steps, n, k, cfg):
+    """(T, N, NB, KB, v_th, v_reset, jump, alpha) of a LIF kernel launch."""
+    v_th, v_reset = cfg["v_th"], cfg["v_reset"]
+    return steps, n, (n + 7) // 8, k, v_th, v_reset, v_th - v_reset, cfg["alpha"]
+
+
+def _or_bits(bits, device):
+    return _bits(0, 0, False, device) if bits is None else bits
+
+
+# the dendritic soma (cfg["branch"] = (K, g)): branch activity bits per neuron and step, in the
+# narrowest integer holding K bits; wider K saves u itself
+_AM_DTYPES = ((8, torch.uint8), (16, torch.int16), (31, torch.int32))
+
+
+def _branch(cfg):
+    """(K, g index or -1, KP): the dendritic soma's settings, or a plain input."""
+    k, g = cfg.get("branch", (1, -1))
+    return k, g, triton.next_power_of_2(k)
+
+
+def _am_buffer(steps, n, k, g, store, device):
+    if g == 0 and store:
+        for width, dt in _AM_DTYPES:
+            if k <= width:
+                return torch.empty(steps, n, dtype=dt, device=device)
+    return None
+
+
+def _lif_forward(x2, v0, beta, drive, eps, cfg, store):
+    """One launch of the forward kernel: (z, h, vT, bits, am). ``store``: keep what backward
+    needs (h; NoisyLIF's spikes as bits; a ReLU dendritic soma's branch activity bits)."""
+    steps, n = x2.shape[0], v0.shape[0]
+    k, g, kp = _branch(cfg)
+    use_bits = store and eps is not None and not cfg["smooth"]
+    z = x2.new_empty(steps, n)
+    h = x2.new_empty(steps, n) if store else _empty(x2)
+    vT = torch.empty_like(v0)
+    bits = _bits(steps, n, use_bits, x2.device)
+    am = _am_buffer(steps, n, k, g, store, x2.device)
+    _lif_fwd[_grid(n)](
+        x2,
+        v0,
+        beta.detach(),
+        drive.detach(),
+        _opt(eps, x2),
+        z,
+        h,
+        vT,
+        bits,
+        _or_bits(am, x2.device),
+        *_lif_scalars(steps, n, k, cfg),
+        SOFT=cfg["soft"],
+        **_flags(cfg, eps),
+        SAVE_H=store,
+        BITS=use_bits,
+        G=g,
+        KP=kp,
+        SAVE_AM=am is not None,
+    )
+    return z, h, vT, (bits if use_bits else None), am
+
+
 class LIFFn(torch.autograd.Function):
-    """Same signature and results as spikecore.nn._kernels._LIFFn (the C++ kernel)."""
+    """Same signature and results as spikecore.nn._kernels._LIFFn (the C++ kernel).
+
+    With ``cfg["branch"] = (K, g)`` the input is a dendritic layer's branch input u [T, N K]
+    (K branches per neuron, :math:`x_t = \\sum_k g(u_{t,k})`, g: 0 relu, 1 sigmoid, 2 identity)
+    and the input gradient is dL/du; saved for g' are the ReLU activity bits (K <= 31) or u."""
 
     @staticmethod
     def forward(ctx, x2, v0, beta, drive, eps, cfg):
-        steps, n = x2.shape
-        nb = (n + 7) // 8
-        use_bits = eps is not None and not cfg["smooth"]
-        z, h = torch.empty_like(x2), torch.empty_like(x2)
-        vT = torch.empty_like(v0)
-        bits = (
-            torch.empty(steps, nb, dtype=torch.uint8, device=x2.device)
-            if use_bits
-            else torch.empty(1, dtype=torch.uint8, device=x2.device)
-        )
-        jump = cfg["v_th"] - cfg["v_reset"]
-        _lif_fwd[_grid(n)](
-            x2,
-            v0,
-            beta.detach(),
-            drive.detach(),
-            _empty(x2) if eps is None else eps,
-            z,
-            h,
-            vT,
-            bits,
-            steps,
-            n,
-            nb,
-            cfg["v_th"],
-            cfg["v_reset"],
-            jump,
-            cfg["alpha"],
-            SOFT=cfg["soft"],
-            KIND=cfg["kind"],
-            SMOOTH=cfg["smooth"],
-            HAS_EPS=eps is not None,
-            SAVE_H=True,
-            BITS=use_bits,
-            BLOCK=BLOCK,
-        )
+        z, h, vT, bits, am = _lif_forward(x2, v0, beta, drive, eps, cfg, True)
+        g = _branch(cfg)[1]
+        keep_u = g == 1 or (g == 0 and am is None)
         ctx.save_for_backward(
-            h, v0, beta, drive, None if use_bits else eps, bits if use_bits else None
+            h, v0, beta, drive, None if bits is not None else eps, bits, am, x2 if keep_u else None
         )
         ctx.cfg = cfg
         return z, vT
 
     @staticmethod
     def backward(ctx, gz, gvT):
-        h, v0, beta, drive, eps, bits = ctx.saved_tensors
+        h, v0, beta, drive, eps, bits, am, u = ctx.saved_tensors
         cfg = ctx.cfg
         steps, n = h.shape
+        k, g, kp = _branch(cfg)
         gz = torch.zeros_like(h) if gz is None else gz.contiguous()
-        gx = torch.empty_like(h)
+        gx = h.new_empty(steps, n * k)
         gv0, gb, gd = (torch.empty_like(v0) for _ in range(3))
-        jump = cfg["v_th"] - cfg["v_reset"]
         _lif_bwd[_grid(n)](
             h,
             v0,
             gz,
-            _empty(h) if gvT is None else gvT.contiguous(),
+            _opt(gvT, h),
             beta.detach(),
             drive.detach(),
-            _empty(h) if eps is None else eps,
-            torch.empty(1, dtype=torch.uint8, device=h.device) if bits is None else bits,
+            _opt(eps, h),
+            _or_bits(bits, h.device),
+            _opt(u, h),
+            _or_bits(am, h.device),
             gx,
             gv0,
             gb,
             gd,
-            steps,
-            n,
-            (n + 7) // 8,
-            cfg["v_th"],
-            cfg["v_reset"],
-            jump,
-            cfg["alpha"],
+            *_lif_scalars(steps, n, k, cfg),
             SOFT=cfg["soft"],
             DETACH=cfg["detach"],
-            KIND=cfg["kind"],
-            SMOOTH=cfg["smooth"],
-            HAS_EPS=eps is not None,
+            **_flags(cfg, eps),
             BITS=bits is not None,
             HAS_GVT=gvT is not None,
-            BLOCK=BLOCK,
+            G=g,
+            KP=kp,
+            AM=am is not None,
         )
         return gx, gv0, _reduce(gb, beta), _reduce(gd, drive), None, None
 
 
 def lif_inference(x2, v0, beta, drive, eps, cfg):
     """Forward only (no autograd node, no trace stored): (z, v_T)."""
-    steps, n = x2.shape
-    z, vT = torch.empty_like(x2), torch.empty_like(v0)
-    _lif_fwd[_grid(n)](
-        x2,
-        v0,
-        beta,
-        drive,
-        _empty(x2) if eps is None else eps,
-        z,
-        _empty(x2),
-        vT,
-        torch.empty(1, dtype=torch.uint8, device=x2.device),
-        steps,
-        n,
-        1,
-        cfg["v_th"],
-        cfg["v_reset"],
-        cfg["v_th"] - cfg["v_reset"],
-        cfg["alpha"],
-        SOFT=cfg["soft"],
-        KIND=cfg["kind"],
-        SMOOTH=cfg["smooth"],
-        HAS_EPS=eps is not None,
-        SAVE_H=False,
-        BITS=False,
-        BLOCK=BLOCK,
-    )
+    z, _, vT, _, _ = _lif_forward(x2, v0, beta, drive, eps, cfg, False)
     return z, vT
 
 
@@ -438,13 +564,10 @@ def _alif_fwd(
     SMOOTH: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    pid, offs, m = _lanes(N, BLOCK)
-    v = _ld(v0_ptr, offs, m)
-    a = _ld(a0_ptr, offs, m)
-    beta = _ld(b_ptr, offs, m)
+    pid, offs, m, v, a, beta = _prologue(v0_ptr, a0_ptr, b_ptr, N, BLOCK)
     d = _ld(d_ptr, offs, m)
     for t in range(T):
-        row = tl.cast(t, tl.int64) * N
+        row = _row(t, N)
         x = _ld(x_ptr + row, offs, m)
         h = (d + v * beta) + x
         theta = a + v_th
@@ -491,19 +614,13 @@ def _alif_bwd(
     BLOCK: tl.constexpr,
 ):
     pid, offs, m = _lanes(N, BLOCK)
-    v0 = _ld(v0_ptr, offs, m)
-    beta = _ld(b_ptr, offs, m)
-    gv = 0.0 * v0
-    ga = 0.0 * v0
-    if HAS_GVT:
-        gv = tl.load(gvT_ptr + offs, mask=m, other=0.0)
-    if HAS_GAT:
-        ga = tl.load(gaT_ptr + offs, mask=m, other=0.0)
-    gb = 0.0 * v0
-    gd = 0.0 * v0
+    v0, beta = _ld(v0_ptr, offs, m), _ld(b_ptr, offs, m)
+    gv = _ld_opt(gvT_ptr, offs, m, v0, HAS_GVT)
+    ga = _ld_opt(gaT_ptr, offs, m, v0, HAS_GAT)
+    gb, gd = 0.0 * v0, 0.0 * v0
     for i in range(T):
         t = T - 1 - i
-        row = tl.cast(t, tl.int64) * N
+        row = _row(t, N)
         h = _ld(h_ptr + row, offs, m)
         theta = _ld(ap_ptr + row, offs, m) + v_th
         s = h - theta
@@ -591,8 +708,8 @@ class ALIFFn(torch.autograd.Function):
             ap,
             v0,
             gz,
-            _empty(h) if gvT is None else gvT.contiguous(),
-            _empty(h) if gaT is None else gaT.contiguous(),
+            _opt(gvT, h),
+            _opt(gaT, h),
             beta.detach(),
             gx,
             gv0,
@@ -619,12 +736,9 @@ class ALIFFn(torch.autograd.Function):
 
 @triton.jit
 def _li_fwd(x_ptr, v0_ptr, b_ptr, d_ptr, out_ptr, T, N, BLOCK: tl.constexpr):
-    pid, offs, m = _lanes(N, BLOCK)
-    v = _ld(v0_ptr, offs, m)
-    beta = _ld(b_ptr, offs, m)
-    d = _ld(d_ptr, offs, m)
+    pid, offs, m, v, beta, d = _prologue(v0_ptr, b_ptr, d_ptr, N, BLOCK)
     for t in range(T):
-        row = tl.cast(t, tl.int64) * N
+        row = _row(t, N)
         v = (d + v * beta) + _ld(x_ptr + row, offs, m)
         tl.store(out_ptr + row + offs, v, mask=m)
 
@@ -634,14 +748,11 @@ def _li_bwd(
     out_ptr, v0_ptr, g_ptr, b_ptr, gx_ptr, gv0_ptr, gb_ptr, gd_ptr, T, N, BLOCK: tl.constexpr
 ):
     pid, offs, m = _lanes(N, BLOCK)
-    v0 = _ld(v0_ptr, offs, m)
-    beta = _ld(b_ptr, offs, m)
-    gv = 0.0 * v0
-    gb = 0.0 * v0
-    gd = 0.0 * v0
+    v0, beta = _ld(v0_ptr, offs, m), _ld(b_ptr, offs, m)
+    gv, gb, gd = 0.0 * v0, 0.0 * v0, 0.0 * v0
     for i in range(T):
         t = T - 1 - i
-        row = tl.cast(t, tl.int64) * N
+        row = _row(t, N)
         gv = gv + _ld(g_ptr + row, offs, m)
         tl.store(gx_ptr + row + offs, gv, mask=m)
         vp = _ld(out_ptr + row - N, offs, m & (t > 0))
