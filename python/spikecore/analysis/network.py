@@ -54,6 +54,8 @@ from spikecore.specs._base import number
 MAX_VALUE = 1e100
 #: the largest resolution / coupling parameter
 MAX_RESOLUTION = 1e6
+#: the most Louvain runs / consensus iterations one call may ask for (more is a hang, not a use)
+MAX_RUNS = 100_000
 
 __all__ = [
     "windowed_correlations",
@@ -225,7 +227,7 @@ def multilayer_communities(
     """
     A = _as_layers(A)
     gamma_pos, gamma_neg, omega = _check_res(gamma_pos, gamma_neg, omega)
-    n_runs = integer(n_runs, "n_runs", 1)
+    n_runs = integer(n_runs, "n_runs", 1, MAX_RUNS)
     seed = _seed(seed, n_runs)
     L, N, _ = A.shape
     best = None
@@ -326,8 +328,8 @@ def consensus_partition(
     tau = number(tau, "tau")
     if not 0.0 <= tau < 1.0:
         raise ValueError(f"tau: must be in [0, 1), got {tau}")
-    n_runs = integer(n_runs, "n_runs", 1)
-    max_iter = integer(max_iter, "max_iter", 0)
+    n_runs = integer(n_runs, "n_runs", 1, MAX_RUNS)
+    max_iter = integer(max_iter, "max_iter", 0, MAX_RUNS)
     seed = _seed(seed, 1 + max_iter * n_runs)
     n = P.shape[1]
     check_bytes(8.0 * (n_runs + 3) * n * n, "partitions", f"agreement matrices of {n} x {n}")

@@ -35,6 +35,7 @@ from spikecore._guards import check_bytes, integer, numeric_array
 from spikecore.specs._base import number
 
 from .network import (
+    MAX_RUNS,
     _as_activity,
     _as_membership,
     flexibility,
@@ -236,7 +237,7 @@ def shuffled_time_null(
     permuted, then windowed and partitioned as the original). Returns ``{"Q": [n_null],
     "flexibility": [n_null]}``."""
     a = _as_activity(a, "a")
-    n_null = integer(n_null, "n_null", 1)
+    n_null = integer(n_null, "n_null", 1, MAX_RUNS)
     seed = integer(seed, "seed", 0, 2**64 - n_null)
     check_bytes(16.0 * n_null, "n_null", f"{n_null} null samples")
     rng = np.random.default_rng(seed)
@@ -261,7 +262,7 @@ def random_partition_null(
     """``Q`` on the layers ``C [L, N, N]`` of ``n_null`` partitions made from ``membership
     [L, N]`` by permuting its labels among the nodes of each layer independently."""
     m = _as_membership(membership)
-    n_null = integer(n_null, "n_null", 1)
+    n_null = integer(n_null, "n_null", 1, MAX_RUNS)
     seed = integer(seed, "seed", 0)
     check_bytes(8.0 * n_null, "n_null", f"{n_null} null samples")
     rng = np.random.default_rng(seed)
