@@ -23,7 +23,7 @@ import threading
 from typing import Any, Optional
 
 MAX_THREADS = 1024
-#: an extra ceiling on one request in bytes (None: the physical memory only); tests lower it so
+#: an extra ceiling on one request in bytes (None means the physical memory only); tests lower it so
 #: that fuzzed sizes are refused instead of allocated
 LIMIT: Optional[int] = None
 

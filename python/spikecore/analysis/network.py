@@ -50,7 +50,7 @@ import numpy as np
 from spikecore._guards import check_bytes, integer, numeric_array
 from spikecore.specs._base import number
 
-#: the largest magnitude of activity and weights: squares and degree products stay finite
+#: the largest magnitude of activity and weights (so that squares and degree products stay finite)
 MAX_VALUE = 1e100
 #: the largest resolution / coupling parameter
 MAX_RESOLUTION = 1e6

@@ -54,9 +54,9 @@ from spikecore.specs._base import number
 
 _COMPRESSION = {"none": 0, "power": 1, "log": 2}
 
-#: the largest sampling rate: above it the float32 filter poles round onto the unit circle
+#: the largest sampling rate (above it the float32 filter poles round onto the unit circle)
 MAX_FS = 1e7
-#: the largest sample magnitude: the filter states and Spiketrum's correlations stay finite
+#: the largest sample magnitude (filter states and Spiketrum correlations stay finite)
 MAX_AMPLITUDE = 1e30
 #: samples per core call of a stream (Ctrl-C is seen between blocks; chunked == whole)
 BLOCK = 1 << 16
@@ -71,7 +71,7 @@ def check_fs(fs: Any, name: str = "fs") -> float:
 
 
 def as_audio(x, name: str = "x", allow_batch: bool = True) -> np.ndarray:
-    """Validate audio samples: float32 C-contiguous, finite, |x| <= 1e30, non-empty, 1-D (or 2-D
+    """Validate audio samples: float32 C-contiguous, finite, within 1e30 in magnitude, non-empty, 1-D (or 2-D
     batch). Integer PCM is scaled to [-1, 1]."""
     arr = numeric_array(x, name, "fiu")
     if arr.dtype.kind in "iu":

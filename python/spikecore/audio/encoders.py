@@ -32,8 +32,8 @@ from spikecore.audio.cochlea import Cochlea, as_audio, check_fs
 from spikecore.audio.events import SpikeEvents, check_events
 from spikecore.specs._base import number
 
-#: send-on-delta needs delta >= |signal| * 2**-22: below, a float32 reference v + delta == v
-#: would never reach the signal
+#: send-on-delta needs delta >= abs(signal) * 2**-22 (below it a float32 reference v + delta == v
+#: would never reach the signal)
 _SOD_RESOLUTION = 2.0**-22
 
 

@@ -62,7 +62,7 @@ from spikecore.specs._base import number
 
 #: multiply-adds the Gram tables of one dictionary may take (about a minute on one core)
 MAX_GRAM_WORK = 1e11
-#: the deepest kernel truncation: float32 kernels hold nothing 150 dB below their peak
+#: the deepest kernel truncation (float32 kernels hold nothing 150 dB below their peak)
 MAX_TAIL_DB = 300.0
 
 
@@ -323,7 +323,7 @@ class SpiketrumStream:
     Levels are computed per returned batch; give ``level_ref`` for levels consistent across
     batches. The total spike count equals round(rate * duration) however the input is chunked.
     One stream serves one thread at a time (a call from a second thread meanwhile raises
-    RuntimeError). Ctrl-C during :meth:`push` or :meth:`flush` raises KeyboardInterrupt with the
+    RuntimeError). Ctrl-C during ``push`` or ``flush`` raises KeyboardInterrupt with the
     stream as it was before the call (the call can be repeated)."""
 
     def __init__(self, st: Spiketrum):

@@ -52,7 +52,7 @@ from spikecore._guards import check_bytes, integer, threads
 from spikecore.nn.checkpoint import save_state
 from spikecore.specs._base import number
 
-#: the largest |x| of a HebbFF input: A x sums T d products of x x^T, kept finite in float32
+#: the largest magnitude of a HebbFF input (A x sums T d products of x x^T, finite in float32)
 MAX_INPUT = 1e8
 
 __all__ = [
