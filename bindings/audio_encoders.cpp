@@ -78,6 +78,26 @@ void bind_audio_encoders(nb::module_ m) {
           },
           nb::arg("t"), nb::arg("kernel"), nb::arg("amp"), nb::arg("n_samples"));
 
+  // push / flush with signals=true poll Python's signal handlers (Ctrl-C) while encoding; a
+  // handler's exception (KeyboardInterrupt) propagates with the encoder restored.
+  auto with_signals = [](au::SpiketrumEncoder& e, bool signals, auto&& body) {
+    if (signals)
+      e.set_interrupt([] {
+        nb::gil_scoped_acquire g;
+        return PyErr_CheckSignals() != 0;
+      });
+    try {
+      nb::gil_scoped_release r;
+      body();
+    } catch (const au::interrupted&) {
+      e.set_interrupt(nullptr);
+      throw nb::python_error();
+    } catch (...) {
+      e.set_interrupt(nullptr);
+      throw;
+    }
+    e.set_interrupt(nullptr);
+  };
   nb::class_<au::SpiketrumEncoder>(m, "SpiketrumEncoder")
       .def(nb::init<std::shared_ptr<const au::GammatoneDictionary>, double, int64_t, bool>(),
            nb::arg("dictionary"), nb::arg("rate_hz"), nb::arg("frame_length") = 0,
@@ -86,23 +106,21 @@ void bind_audio_encoders(nb::module_ m) {
       .def_prop_ro("spikes_emitted", &au::SpiketrumEncoder::spikes_emitted)
       .def(
           "push",
-          [](au::SpiketrumEncoder& e, Arr1f x) {
+          [with_signals](au::SpiketrumEncoder& e, Arr1f x, bool signals) {
             std::vector<au::SpikeEvent> ev;
-            {
-              nb::gil_scoped_release r;
-              e.push(x.data(), int64_t(x.shape(0)), ev);
-            }
+            with_signals(e, signals, [&] { e.push(x.data(), int64_t(x.shape(0)), ev); });
             return spikes_to_numpy(std::move(ev));
           },
-          nb::arg("x"), "append samples; returns (t, kernel, amp) of the frames completed")
-      .def("flush", [](au::SpiketrumEncoder& e) {
-        std::vector<au::SpikeEvent> ev;
-        {
-          nb::gil_scoped_release r;
-          e.flush(ev);
-        }
-        return spikes_to_numpy(std::move(ev));
-      });
+          nb::arg("x"), nb::arg("signals") = false,
+          "append samples; returns (t, kernel, amp) of the frames completed")
+      .def(
+          "flush",
+          [with_signals](au::SpiketrumEncoder& e, bool signals) {
+            std::vector<au::SpikeEvent> ev;
+            with_signals(e, signals, [&] { e.flush(ev); });
+            return spikes_to_numpy(std::move(ev));
+          },
+          nb::arg("signals") = false);
 
   nb::class_<au::SendOnDelta>(m, "SendOnDelta")
       .def(nb::init<int, std::vector<float>>(), nb::arg("n_channels"), nb::arg("delta"))

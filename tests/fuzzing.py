@@ -206,6 +206,20 @@ def hostile_tensors(
     return build()
 
 
+# ------------------------------------------------------------------------------ memory
+def small_memory_limit(nbytes: int = 256 << 20):
+    """A module-scoped fixture body: requests derived from fuzzed sizes above ``nbytes`` raise
+    MemoryError (spikecore._guards.check_bytes) instead of being allocated. Use::
+
+        _limit = pytest.fixture(autouse=True, scope="module")(small_memory_limit)
+    """
+    import spikecore._guards as guards
+
+    old, guards.LIMIT = guards.LIMIT, nbytes
+    yield
+    guards.LIMIT = old
+
+
 # ------------------------------------------------------------------------------ the property
 def _nonfinite(x, nan_only: bool = False) -> bool:
     """Whether ``x`` (a number, numpy array, torch tensor, or a tuple / list / dict of them)

@@ -121,6 +121,7 @@ GammatoneDictionary::GammatoneDictionary(double fs, int n_kernels, double f_lo, 
   require(f_lo < f_hi || (n_kernels == 1 && f_lo <= f_hi), "f_lo",
           "must be < f_hi = " + std::to_string(f_hi) + ", got " + std::to_string(f_lo));
   require_positive(tail_db, "tail_db");
+  require(tail_db <= 300.0, "tail_db", "must be <= 300 dB, got " + std::to_string(tail_db));
   cf_ = erb_space(f_lo, f_hi, n_kernels);
   const double floor_rel = std::pow(10.0, -tail_db / 20.0);
   size_t total = 0;
@@ -134,6 +135,9 @@ GammatoneDictionary::GammatoneDictionary(double fs, int n_kernels, double f_lo, 
       const double t = double(n) / fs;
       const double env = t * t * t * std::exp(-b * t);
       if (t > t_peak && env < floor_rel * env_peak) break;
+      if (n >= (int64_t(1) << 26))
+        throw value_error("fs: a kernel would be longer than 2^26 samples (fs = " +
+                          std::to_string(fs) + " Hz, tail_db = " + std::to_string(tail_db) + ")");
       k.push_back(env * std::cos(2.0 * kPi * f * t));
     }
     double nrm = 0;
@@ -190,14 +194,52 @@ int64_t SpiketrumEncoder::target_spikes(int64_t end_sample) const {
   return int64_t(std::llround(rate_ * double(end_sample) / dict_->fs()));
 }
 
+void SpiketrumEncoder::poll(bool now) {
+  if (!interrupt_) return;
+  const auto t = std::chrono::steady_clock::now();
+  if (!now && t - last_poll_ < std::chrono::milliseconds(50)) return;
+  last_poll_ = t;
+  if (interrupt_()) throw interrupted();
+}
+
+void SpiketrumEncoder::guarded(std::vector<SpikeEvent>& out, const std::function<void()>& body) {
+  if (!interrupt_) return body();
+  // the state before the call, restored when the call is interrupted
+  std::vector<float> buf = buf_;
+  const int64_t frame_start = frame_start_, n_in = n_in_, n_spikes = n_spikes_;
+  const size_t n_out = out.size();
+  last_poll_ = std::chrono::steady_clock::now();
+  try {
+    body();
+  } catch (const interrupted&) {
+    buf_ = std::move(buf);
+    frame_start_ = frame_start;
+    n_in_ = n_in;
+    n_spikes_ = n_spikes;
+    out.resize(n_out);
+    throw;
+  }
+}
+
 void SpiketrumEncoder::push(const float* x, int64_t n, std::vector<SpikeEvent>& out) {
   for (int64_t i = 0; i < n; ++i)
     if (!std::isfinite(x[i]))
       throw value_error("x: samples must be finite, found " + std::to_string(x[i]) + " at index " +
                         std::to_string(n_in_ + i));
-  buf_.insert(buf_.end(), x, x + n);
-  n_in_ += n;
-  if (frame_len_ == 0) return;
+  const int64_t look = dict_->max_length() - 1;
+  if (frame_len_ == 0 || n_in_ + n - frame_start_ < frame_len_ + look) {  // nothing to encode
+    buf_.insert(buf_.end(), x, x + n);
+    n_in_ += n;
+    return;
+  }
+  guarded(out, [&] {
+    buf_.insert(buf_.end(), x, x + n);
+    n_in_ += n;
+    encode_ready(out);
+  });
+}
+
+void SpiketrumEncoder::encode_ready(std::vector<SpikeEvent>& out) {
   const int64_t look = dict_->max_length() - 1;
   while (n_in_ - frame_start_ >= frame_len_ + look) {
     const int64_t budget = target_spikes(frame_start_ + frame_len_) - n_spikes_;
@@ -211,6 +253,12 @@ void SpiketrumEncoder::push(const float* x, int64_t n, std::vector<SpikeEvent>& 
 
 void SpiketrumEncoder::flush(std::vector<SpikeEvent>& out) {
   const int64_t look = dict_->max_length() - 1;
+  guarded(out, [&] { flush_frames(out, look); });
+  buf_.clear();
+  frame_start_ = n_in_ = n_spikes_ = 0;
+}
+
+void SpiketrumEncoder::flush_frames(std::vector<SpikeEvent>& out, int64_t look) {
   while (n_in_ > frame_start_) {
     const int64_t F =
         frame_len_ == 0 ? n_in_ - frame_start_ : std::min(frame_len_, n_in_ - frame_start_);
@@ -223,8 +271,6 @@ void SpiketrumEncoder::flush(std::vector<SpikeEvent>& out) {
     buf_.erase(buf_.begin(), buf_.begin() + F);
     frame_start_ = end;
   }
-  buf_.clear();
-  frame_start_ = n_in_ = n_spikes_ = 0;
 }
 
 void SpiketrumEncoder::encode_frame(int64_t F, int64_t budget, std::vector<SpikeEvent>& out) {
@@ -234,8 +280,10 @@ void SpiketrumEncoder::encode_frame(int64_t F, int64_t budget, std::vector<Spike
   float* r = buf_.data();  // length >= F + max_length - 1
   // 1. correlations c[m][tau] = sum_j r[tau + j] g_m[j], blocked so the accumulator stays in L1.
   c_.assign(size_t(M) * size_t(F), 0.f);
-  for (int m = 0; m < M; ++m)
+  for (int m = 0; m < M; ++m) {
     correlate(r, D.kernel(m), D.length(m), c_.data() + size_t(m) * size_t(F), F);
+    poll(false);
+  }
   // 2. block maxima of the score (|c| or c) in two levels.
   const int64_t nb = (F + kBlock - 1) / kBlock;
   const int64_t n1 = int64_t(M) * nb;
@@ -259,6 +307,7 @@ void SpiketrumEncoder::encode_frame(int64_t F, int64_t budget, std::vector<Spike
   for (int64_t gi = 0; gi < n2; ++gi) refresh_group(gi);
   // 3. greedy atoms with local updates.
   for (int64_t k = 0; k < budget; ++k) {
+    if ((k & 63) == 63) poll(false);
     int64_t gbest = 0;
     for (int64_t i = 1; i < n2; ++i)
       if (l2_[size_t(i)] > l2_[size_t(gbest)]) gbest = i;

@@ -47,6 +47,16 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
+from spikecore._guards import check_bytes, integer, numeric_array
+from spikecore.specs._base import number
+
+#: the largest magnitude of activity and weights (so that squares and degree products stay finite)
+MAX_VALUE = 1e100
+#: the largest resolution / coupling parameter
+MAX_RESOLUTION = 1e6
+#: the most Louvain runs / consensus iterations one call may ask for (more is a hang, not a use)
+MAX_RUNS = 100_000
+
 __all__ = [
     "windowed_correlations",
     "MultilayerPartition",
@@ -66,12 +76,19 @@ def _community():
     return _core.analysis
 
 
-def _as_activity(activity) -> np.ndarray:
-    a = np.asarray(activity, dtype=np.float64)
+def _as_float(x, name: str) -> np.ndarray:
+    """``x`` as a float64 array, or TypeError naming ``name`` (strings, objects, ragged lists)."""
+    return numeric_array(x, name).astype(np.float64)
+
+
+def _as_activity(activity, name: str = "activity") -> np.ndarray:
+    a = _as_float(activity, name)
     if a.ndim != 2:
-        raise ValueError(f"activity: must be [N units, T steps], got shape {a.shape}")
+        raise ValueError(f"{name}: must be [N units, T steps], got shape {a.shape}")
     if not np.isfinite(a).all():
-        raise ValueError("activity: contains NaN or infinite values")
+        raise ValueError(f"{name}: contains NaN or infinite values")
+    if a.size and np.abs(a).max() > MAX_VALUE:
+        raise ValueError(f"{name}: values must lie in [-1e100, 1e100], got {np.abs(a).max():g}")
     return a
 
 
@@ -106,13 +123,17 @@ def windowed_correlations(
         raise ValueError(f"nan_policy: must be 'zero' or 'raise', got {nan_policy!r}")
     starts = range(0, T - window + 1, step)
     L = len(starts)
+    check_bytes(8.0 * L * N * N, "activity", f"{L} correlation matrices of {N} x {N}")
     out = np.zeros((L, N, N))
     silent = np.zeros((L, N), dtype=bool)
     for s, t0 in enumerate(starts):
         w = a[:, t0 : t0 + window]
         z = w - w.mean(axis=1, keepdims=True)
+        # rows scaled to max |z| = 1 (Pearson is scale-free): no square overflows or underflows
+        zmax = np.abs(z).max(axis=1, keepdims=True)
+        z = z / np.where(zmax > 0, zmax, 1.0)
         norm = np.sqrt((z * z).sum(axis=1))
-        dead = norm <= 1e-12 * max(1.0, float(np.abs(w).max()))
+        dead = zmax[:, 0] * norm <= 1e-12 * max(1.0, float(np.abs(w).max()))
         if dead.any() and nan_policy == "raise":
             raise ValueError(
                 f"activity: units {np.nonzero(dead)[0].tolist()} are silent (constant) in window "
@@ -130,7 +151,7 @@ def windowed_correlations(
 
 
 def _as_layers(A) -> np.ndarray:
-    A = np.asarray(A, dtype=np.float64)
+    A = _as_float(A, "A")
     if A.ndim == 2:
         A = A[None]
     if A.ndim != 3:
@@ -144,6 +165,10 @@ def _as_layers(A) -> np.ndarray:
             "A: contains NaN or infinite entries (silent units? see "
             "windowed_correlations(nan_policy='zero'))"
         )
+    if np.abs(A).max() > MAX_VALUE:
+        raise ValueError(f"A: weights must lie in [-1e100, 1e100], got {np.abs(A).max():g}")
+    # the core's sparse supra-matrix: up to 12 bytes per entry, plus the node arrays
+    check_bytes(12.0 * A.size + 64.0 * A.shape[0] * A.shape[1], "A", f"layers of shape {A.shape}")
     if not np.allclose(A, A.transpose(0, 2, 1), rtol=0, atol=1e-9):
         s = int(np.nonzero(np.abs(A - A.transpose(0, 2, 1)).max(axis=(1, 2)) > 1e-9)[0][0])
         raise ValueError(f"A: layer {s} is not symmetric")
@@ -151,9 +176,18 @@ def _as_layers(A) -> np.ndarray:
 
 
 def _check_res(gamma_pos, gamma_neg, omega):
+    out = []
     for name, v in (("gamma_pos", gamma_pos), ("gamma_neg", gamma_neg), ("omega", omega)):
-        if not np.isfinite(v) or v < 0:
-            raise ValueError(f"{name}: must be finite and >= 0, got {v}")
+        v = number(v, name)
+        if not 0 <= v <= MAX_RESOLUTION:
+            raise ValueError(f"{name}: must be in [0, {MAX_RESOLUTION:g}], got {v}")
+        out.append(v)
+    return out
+
+
+def _seed(seed, n: int = 1) -> int:
+    """A Louvain seed: the core takes uint64, and seeds seed .. seed + n - 1 are used."""
+    return integer(seed, "seed", 0, 2**64 - n)
 
 
 @dataclass
@@ -192,12 +226,9 @@ def multilayer_communities(
     [[0, 0, 0, 1, 1, 1], [0, 0, 0, 1, 1, 1]]
     """
     A = _as_layers(A)
-    _check_res(gamma_pos, gamma_neg, omega)
-    seed = int(seed)
-    if seed < 0:
-        raise ValueError(f"seed: must be >= 0, got {seed}")
-    if isinstance(n_runs, bool) or not isinstance(n_runs, (int, np.integer)) or n_runs < 1:
-        raise ValueError(f"n_runs: must be an integer >= 1, got {n_runs!r}")
+    gamma_pos, gamma_neg, omega = _check_res(gamma_pos, gamma_neg, omega)
+    n_runs = integer(n_runs, "n_runs", 1, MAX_RUNS)
+    seed = _seed(seed, n_runs)
     L, N, _ = A.shape
     best = None
     for s in range(seed, seed + int(n_runs)):
@@ -218,8 +249,12 @@ def multilayer_modularity(
 ) -> float:
     """Q of a given partition ``membership [L, N]`` (0 when :math:`2\\mu = 0`)."""
     A = _as_layers(A)
-    _check_res(gamma_pos, gamma_neg, omega)
+    gamma_pos, gamma_neg, omega = _check_res(gamma_pos, gamma_neg, omega)
     m = np.asarray(membership)
+    if m.dtype.kind not in "iub" and not (
+        m.dtype.kind == "f" and np.all(np.isfinite(m)) and np.all(m == np.round(m))
+    ):
+        raise TypeError(f"membership: expected integer community labels, got dtype {m.dtype}")
     if m.shape != A.shape[:2]:
         raise ValueError(f"membership: must have shape [L, N] = {A.shape[:2]}, got {m.shape}")
     s, twomu = _community().multilayer_score(
@@ -232,12 +267,14 @@ def multilayer_modularity(
     return float(s / twomu) if twomu > 0 else 0.0
 
 
-def _as_membership(membership, need_layers: int = 1) -> np.ndarray:
-    m = np.asarray(membership)
+def _as_membership(membership, need_layers: int = 1, name: str = "membership") -> np.ndarray:
+    m = numeric_array(membership, name, "fiubUS")
+    if m.dtype.kind == "f" and not np.all(np.isfinite(m)):
+        raise ValueError(f"{name}: labels must be finite")
     if m.ndim != 2:
-        raise ValueError(f"membership: must be [L layers, N nodes], got shape {m.shape}")
+        raise ValueError(f"{name}: must be [L layers, N nodes], got shape {m.shape}")
     if m.shape[0] < need_layers:
-        raise ValueError(f"membership: needs at least {need_layers} layers, got {m.shape[0]}")
+        raise ValueError(f"{name}: needs at least {need_layers} layers, got {m.shape[0]}")
     return m
 
 
@@ -257,6 +294,7 @@ def allegiance(membership) -> np.ndarray:
     community (Bassett et al. 2015). Rows of ``membership [L, N]`` may be layers or runs."""
     m = _as_membership(membership)
     L, N = m.shape
+    check_bytes(16.0 * N * N, "membership", f"an allegiance matrix of {N} x {N}")
     P = np.zeros((N, N))
     for row in m:
         P += row[:, None] == row[None, :]
@@ -266,10 +304,13 @@ def allegiance(membership) -> np.ndarray:
 def louvain_modularity_matrix(B, seed: int = 0) -> Tuple[np.ndarray, float]:
     """Louvain on an explicit symmetric modularity matrix ``B [n, n]`` -> (membership, sum of
     ``B_ij`` over pairs in the same community)."""
-    B = np.ascontiguousarray(B, dtype=np.float64)
+    B = np.ascontiguousarray(_as_float(B, "B"))
     if B.ndim != 2 or B.shape[0] != B.shape[1]:
         raise ValueError(f"B: must be a square matrix, got shape {B.shape}")
-    memb, s, _ = _community().louvain_dense(B, int(seed))
+    if B.size and np.isfinite(B).all() and np.abs(B).max() > MAX_VALUE:
+        raise ValueError(f"B: entries must lie in [-1e100, 1e100], got {np.abs(B).max():g}")
+    check_bytes(12.0 * B.size, "B", f"a {B.shape[0]} x {B.shape[0]} sparse copy")
+    memb, s, _ = _community().louvain_dense(B, _seed(seed))
     return np.asarray(memb, dtype=np.int64), float(s)
 
 
@@ -283,12 +324,15 @@ def consensus_partition(
     matrix until all runs agree. Rows can be repeated runs, or the layers of a multilayer
     partition (giving one static partition of the nodes).
     """
-    P = _as_membership(partitions)
+    P = _as_membership(partitions, name="partitions")
+    tau = number(tau, "tau")
     if not 0.0 <= tau < 1.0:
         raise ValueError(f"tau: must be in [0, 1), got {tau}")
-    if n_runs < 1:
-        raise ValueError(f"n_runs: must be >= 1, got {n_runs}")
+    n_runs = integer(n_runs, "n_runs", 1, MAX_RUNS)
+    max_iter = integer(max_iter, "max_iter", 0, MAX_RUNS)
+    seed = _seed(seed, 1 + max_iter * n_runs)
     n = P.shape[1]
+    check_bytes(8.0 * (n_runs + 3) * n * n, "partitions", f"agreement matrices of {n} x {n}")
     for it in range(max_iter):
         D = allegiance(P)
         if np.all((D == 0) | (D == 1)):
@@ -326,12 +370,20 @@ def distribution_entropy(activity, ridge: float = 1e-6) -> float:
     D, T = a.shape
     if T < 2:
         raise ValueError(f"activity: needs at least 2 samples, got {T}")
-    if ridge < 0:
-        raise ValueError(f"ridge: must be >= 0, got {ridge}")
+    if D < 1:
+        raise ValueError("activity: needs at least one unit")
+    if a.size and np.abs(a).max() > 1e150:
+        raise ValueError(
+            f"activity: values must lie in [-1e150, 1e150] (the covariance), got {np.abs(a).max():g}"
+        )
+    ridge = number(ridge, "ridge")
+    if not 0 <= ridge <= 1e100:
+        raise ValueError(f"ridge: must be in [0, 1e100], got {ridge}")
+    check_bytes(16.0 * D * D, "activity", f"a {D} x {D} covariance")
     S = np.atleast_2d(np.cov(a))
     eps = ridge * max(float(np.trace(S)) / D, 1.0)
     S = S + eps * np.eye(D)
     sign, logdet = np.linalg.slogdet(S)
-    if sign <= 0:
+    if not (sign > 0 and np.isfinite(logdet)):
         raise ValueError("activity: covariance is not positive definite (increase ridge)")
     return float(0.5 * logdet + 0.5 * D * (1.0 + np.log(2.0 * np.pi)))

@@ -31,7 +31,13 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from spikecore._guards import check_bytes, integer, numeric_array
+from spikecore.specs._base import number
+
 from .network import (
+    MAX_RUNS,
+    _as_activity,
+    _as_membership,
     flexibility,
     multilayer_communities,
     multilayer_modularity,
@@ -48,17 +54,33 @@ __all__ = [
 ]
 
 
-def _check_level(level: float) -> None:
-    if not 0.0 < float(level) < 1.0:
+def _check_level(level: float) -> float:
+    level = number(level, "level")
+    if not 0.0 < level < 1.0:
         raise ValueError(f"level: must be in (0, 1), got {level}")
+    return level
 
 
-def _pairs(x, y):
-    xa, ya = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()
+def _values(v, name: str) -> np.ndarray:
+    return numeric_array(v, name).astype(float).ravel()
+
+
+def _pairs(x, y, xname: str = "x", yname: str = "y", scale: bool = True):
+    xa, ya = _values(x, xname), _values(y, yname)
     if xa.shape != ya.shape:
-        raise ValueError(f"y: must have as many values as x ({xa.size}), got {ya.size}")
+        raise ValueError(f"{yname}: must have as many values as {xname} ({xa.size}), got {ya.size}")
     ok = np.isfinite(xa) & np.isfinite(ya)
-    return xa[ok], ya[ok]
+    xa, ya = xa[ok], ya[ok]
+    return _unit_scale(xa, ya) if scale else (xa, ya)
+
+
+def _unit_scale(*vs):
+    """Each array divided by its max |v| (correlations are scale-free; no product overflows)."""
+    out = []
+    for v in vs:
+        m = float(np.abs(v).max()) if v.size else 0.0
+        out.append(v / m if m > 0 else v)
+    return tuple(out)
 
 
 def _r(x, y, method: str) -> float:
@@ -96,8 +118,10 @@ def fisher_ci(r: float, n: int, level: float = 0.95, method: str = "pearson"):
     for ``n <= 3``)."""
     from scipy import stats
 
-    _check_level(level)
+    level = _check_level(level)
     _check_method(method)
+    r = number(r, "r")
+    n = integer(n, "n")
     if n <= 3 or not np.isfinite(r):
         return (float("nan"), float("nan"))
     r = float(np.clip(r, -0.9999999, 0.9999999))
@@ -121,8 +145,11 @@ def corr_ci(
     from scipy import stats
 
     _check_method(method)
-    _check_level(level)
+    level = _check_level(level)
+    n_boot = integer(n_boot, "n_boot")
+    seed = integer(seed, "seed", 0)
     xa, ya = _pairs(x, y)
+    check_bytes(16.0 * max(n_boot, 0) * len(xa), "n_boot", f"{n_boot} resamples of {len(xa)} pairs")
     out: Dict[str, Optional[float]] = dict(
         n=int(len(xa)), r=None, p=None, fisher_lo=None, fisher_hi=None, boot_lo=None, boot_hi=None
     )
@@ -160,11 +187,21 @@ def cluster_corr_ci(
     with a cluster-bootstrap interval: whole groups are drawn with replacement, so points within a
     group are never treated as independent. ``None`` entries when undefined."""
     _check_method(method)
-    _check_level(level)
+    level = _check_level(level)
+    n_boot = integer(n_boot, "n_boot")
+    seed = integer(seed, "seed", 0)
+    for name, v in (("xs", xs), ("ys", ys)):
+        if not hasattr(v, "__len__") or isinstance(v, (str, bytes)):
+            raise TypeError(f"{name}: expected a sequence of groups, got {type(v).__name__}")
     if len(xs) != len(ys):
         raise ValueError(f"ys: must have as many groups as xs ({len(xs)}), got {len(ys)}")
-    groups = [_pairs(a, b) for a, b in zip(xs, ys)]
+    check_bytes(8.0 * max(n_boot, 0), "n_boot", f"{n_boot} bootstrap values")
+    groups = [_pairs(a, b, "xs", "ys", scale=False) for a, b in zip(xs, ys)]
     groups = [g for g in groups if len(g[0])]
+    if groups:  # one common scale for all groups (a per-group scale would change r)
+        mx = max(float(np.abs(g[0]).max()) for g in groups) or 1.0
+        my = max(float(np.abs(g[1]).max()) for g in groups) or 1.0
+        groups = [(g[0] / mx, g[1] / my) for g in groups]
     x = np.concatenate([g[0] for g in groups]) if groups else np.zeros(0)
     y = np.concatenate([g[1] for g in groups]) if groups else np.zeros(0)
     out: Dict[str, Optional[float]] = dict(
@@ -199,11 +236,10 @@ def shuffled_time_null(
     """``Q`` and mean flexibility of ``n_null`` time-shuffled copies of ``a [N, T]`` (columns
     permuted, then windowed and partitioned as the original). Returns ``{"Q": [n_null],
     "flexibility": [n_null]}``."""
-    a = np.asarray(a, float)
-    if a.ndim != 2:
-        raise ValueError(f"a: must be [N, T], got shape {a.shape}")
-    if int(n_null) < 1:
-        raise ValueError(f"n_null: must be >= 1, got {n_null}")
+    a = _as_activity(a, "a")
+    n_null = integer(n_null, "n_null", 1, MAX_RUNS)
+    seed = integer(seed, "seed", 0, 2**64 - n_null)
+    check_bytes(16.0 * n_null, "n_null", f"{n_null} null samples")
     rng = np.random.default_rng(seed)
     Q, F = [], []
     for k in range(int(n_null)):
@@ -225,11 +261,10 @@ def random_partition_null(
 ) -> np.ndarray:
     """``Q`` on the layers ``C [L, N, N]`` of ``n_null`` partitions made from ``membership
     [L, N]`` by permuting its labels among the nodes of each layer independently."""
-    m = np.asarray(membership)
-    if int(n_null) < 1:
-        raise ValueError(f"n_null: must be >= 1, got {n_null}")
-    if m.ndim != 2:
-        raise ValueError(f"membership: must be [L, N], got shape {m.shape}")
+    m = _as_membership(membership)
+    n_null = integer(n_null, "n_null", 1, MAX_RUNS)
+    seed = integer(seed, "seed", 0)
+    check_bytes(8.0 * n_null, "n_null", f"{n_null} null samples")
     rng = np.random.default_rng(seed)
     out = np.empty(int(n_null))
     for k in range(int(n_null)):
@@ -243,9 +278,14 @@ def null_test(observed: float, null, alternative: str = "greater") -> Dict[str, 
     "p"}`` (one-sided empirical p-value; ``z`` is ``None`` when the null has no spread)."""
     if alternative not in ("greater", "less"):
         raise ValueError(f"alternative: must be 'greater' or 'less', got {alternative!r}")
-    v = np.asarray(null, float).ravel()
+    observed = number(observed, "observed")
+    v = _values(null, "null")
     if v.size == 0:
         raise ValueError("null: needs at least one sample")
+    if not np.all(np.isfinite(v)) or not np.isfinite(observed):
+        raise ValueError("null: the null samples and the observed value must be finite")
+    if np.abs(v).max() > 1e150 or abs(observed) > 1e150:
+        raise ValueError("null: values must lie in [-1e150, 1e150] (the variance)")
     sd = float(v.std(ddof=1)) if v.size > 1 else 0.0
     mu = float(v.mean())
     hits = (v >= observed) if alternative == "greater" else (v <= observed)

@@ -45,9 +45,17 @@ def _rank(v: np.ndarray) -> np.ndarray:
 
 def correlation(xs: Sequence[float], ys: Sequence[float]) -> Dict[str, Optional[float]]:
     """Pearson r and Spearman rho (with p-values when SciPy is available)."""
-    xa, ya = np.asarray(xs, float), np.asarray(ys, float)
+    try:
+        xa, ya = np.asarray(xs, float).ravel(), np.asarray(ys, float).ravel()
+    except (ValueError, TypeError) as e:
+        raise TypeError(f"xs, ys: expected numbers ({e})") from None
+    if xa.shape != ya.shape:
+        raise ValueError(f"ys: must have as many values as xs ({xa.size}), got {ya.size}")
     ok = np.isfinite(xa) & np.isfinite(ya)
     x, y = xa[ok], ya[ok]
+    # correlations are scale-free: scale to max |v| = 1 so that no product overflows
+    x = x / (np.abs(x).max() or 1.0) if x.size else x
+    y = y / (np.abs(y).max() or 1.0) if y.size else y
     out: Dict[str, Optional[float]] = {
         "n": int(len(x)),
         "pearson_r": None,

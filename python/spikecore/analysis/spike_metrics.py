@@ -46,6 +46,12 @@ from typing import Optional
 
 import numpy as np
 
+from spikecore._guards import check_bytes, integer, numeric_array, threads
+from spikecore.specs._base import number
+
+#: the largest spike count per bin accepted (sums of squares stay finite)
+MAX_COUNT = 1e12
+
 __all__ = [
     "binned_to_trains",
     "ceiling_stats",
@@ -83,8 +89,33 @@ def _positive(x, name: str) -> float:
     return x
 
 
+def _tau(tau) -> float:
+    """The van Rossum time constant: > 0 with 1 / tau finite."""
+    tau = _positive(tau, "tau")
+    if tau < 1e-300:
+        raise ValueError(f"tau: must be >= 1e-300 (1 / tau overflows), got {tau:g}")
+    return tau
+
+
+def _float_array(v, name: str) -> np.ndarray:
+    return numeric_array(v, name).astype(np.float64)
+
+
+def _sigma(sigma, n_bins: int) -> float:
+    """A Gaussian smoothing width in bins: finite, >= 0, and a kernel that fits in memory."""
+    sigma = number(sigma, "sigma")
+    if not 0 <= sigma < math.inf:
+        raise ValueError(f"sigma: must be a finite number >= 0, got {sigma}")
+    check_bytes(8.0 * (8 * sigma + 1) + 8.0 * n_bins, "sigma", f"a Gaussian of {sigma:g} bins")
+    return sigma
+
+
+def _seed(seed) -> int:
+    return integer(seed, "seed", 0)
+
+
 def _train(t, name: str) -> np.ndarray:
-    a = np.asarray(t, dtype=np.float64)
+    a = _float_array(t, name)
     if a.ndim != 1:
         raise ValueError(f"{name}: a spike train must be 1-D spike times, got shape {a.shape}")
     # NaN fails the order test and is sorted to the end; the core then rejects it by name
@@ -108,7 +139,7 @@ def _window(a: np.ndarray, b: np.ndarray, t_start, t_end):
         t_end = max(a[-1] if a.size else -np.inf, b[-1] if b.size else -np.inf)
         if not np.isfinite(t_end):
             raise ValueError("t_end: required when both spike trains are empty")
-    t_start, t_end = float(t_start), float(t_end)
+    t_start, t_end = number(t_start, "t_start"), number(t_end, "t_end")
     if not (math.isfinite(t_start) and math.isfinite(t_end)) or t_end <= t_start:
         raise ValueError(
             f"t_end: must be finite and greater than t_start, got [{t_start}, {t_end}]"
@@ -118,7 +149,7 @@ def _window(a: np.ndarray, b: np.ndarray, t_start, t_end):
 
 def _binned(y, name: str, min_repeats: int = 1) -> np.ndarray:
     """Counts [R, T, N] from [R, T] or [R, T, N] (float64), validated."""
-    y = np.asarray(y, dtype=np.float64)
+    y = _float_array(y, name)
     if y.ndim == 2:
         y = y[:, :, None]
     if y.ndim != 3:
@@ -129,8 +160,8 @@ def _binned(y, name: str, min_repeats: int = 1) -> np.ndarray:
         raise ValueError(f"{name}: empty responses, shape {y.shape}")
     if y.shape[0] < min_repeats:
         raise ValueError(f"{name}: at least {min_repeats} repeats are needed, got {y.shape[0]}")
-    if not np.all(np.isfinite(y)) or np.any(y < 0):
-        raise ValueError(f"{name}: spike counts must be finite and >= 0")
+    if not np.all(np.isfinite(y)) or np.any(y < 0) or np.any(y > MAX_COUNT):
+        raise ValueError(f"{name}: spike counts must be finite, >= 0 and <= {MAX_COUNT:g}")
     return y
 
 
@@ -148,23 +179,31 @@ def psth(y, dt: float = 1.0, sigma: float = 0.0) -> np.ndarray:
     """Peri-stimulus time histogram [T, N] (rate per unit of ``dt``) of binned responses
     ``y`` [R, T(, N)], smoothed by a Gaussian of ``sigma`` bins."""
     dt = _positive(dt, "dt")
-    if isinstance(sigma, bool) or not np.isfinite(sigma) or sigma < 0:
-        raise ValueError(f"sigma: must be a finite number >= 0, got {sigma}")
     y = _binned(y, "y")
-    return _smooth(y.mean(0) / dt, float(sigma))
+    sigma = _sigma(sigma, y.shape[1])
+    with np.errstate(over="ignore"):
+        rate = y.mean(0) / dt
+    if not np.all(np.isfinite(rate)):
+        raise ValueError(f"dt: {dt:g} is so small that the rates overflow")
+    return _smooth(rate, sigma)
 
 
 def pearson(x, y) -> np.ndarray:
     """Per-column Pearson correlation of [T, N] arrays (NaN where a column is constant)."""
-    x = np.asarray(x, np.float64)
-    y = np.asarray(y, np.float64)
+    x = _float_array(x, "x")
+    y = _float_array(y, "y")
     if x.ndim == 1:
         x = x[:, None]
     if y.ndim == 1:
         y = y[:, None]
-    if x.shape != y.shape:
-        raise ValueError(f"x and y: shapes differ, {x.shape} vs {y.shape}")
+    if x.shape != y.shape or x.ndim != 2:
+        raise ValueError(f"x and y: shapes differ or are not [T, N], {x.shape} vs {y.shape}")
     xc, yc = x - x.mean(0), y - y.mean(0)
+    # Pearson is scale-free: columns scaled to max |.| = 1, so that no product overflows
+    with np.errstate(invalid="ignore"):
+        for v in (xc, yc):
+            m = np.abs(v).max(0) if v.shape[0] else np.ones(v.shape[1])
+            v /= np.where(m > 0, m, 1.0)
     den = np.sqrt((xc * xc).sum(0) * (yc * yc).sum(0))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, (xc * yc).sum(0) / np.where(den > 0, den, 1.0), np.nan)
@@ -178,7 +217,9 @@ def split_half_reliability(y, sigma: float = 0.0, n_splits: int = 20, seed: int 
     y = _binned(y, "y", min_repeats=2)
     if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)) or n_splits < 1:
         raise ValueError(f"n_splits: must be a positive integer, got {n_splits!r}")
-    rng = np.random.default_rng(seed)
+    sigma = _sigma(sigma, y.shape[1])
+    check_bytes(8.0 * n_splits * y.shape[2], "n_splits", f"{n_splits} splits")
+    rng = np.random.default_rng(_seed(seed))
     R = y.shape[0]
     rs = []
     for _ in range(int(n_splits)):
@@ -199,7 +240,8 @@ def normalised_psth_correlation(
     ``(cc_norm [N], cc [N], ceiling [N])`` with ``ceiling`` = :math:`\sqrt{\rho_\mathrm{SB}}`.
     Neurons with a non-positive reliability get NaN."""
     y = _binned(y, "y", min_repeats=2)
-    pred = np.asarray(pred_rate, np.float64)
+    sigma = _sigma(sigma, y.shape[1])
+    pred = _float_array(pred_rate, "pred_rate")
     if pred.ndim == 1:
         pred = pred[:, None]
     if pred.shape != y.shape[1:]:
@@ -208,6 +250,8 @@ def normalised_psth_correlation(
         )
     if not np.all(np.isfinite(pred)):
         raise ValueError("pred_rate: must be finite")
+    if pred.size and np.abs(pred).max() > 1e150:
+        raise ValueError("pred_rate: values must lie in [-1e150, 1e150]")
     cc = pearson(_smooth(pred, sigma), _smooth(y.mean(0), sigma))
     _, r_sb = split_half_reliability(y, sigma, n_splits, seed)
     with np.errstate(invalid="ignore"):
@@ -228,15 +272,16 @@ def ceiling_stats(y, sigma: float = 0.0, n_splits: int = 20, seed: int = 0) -> d
 # ----------------------------------------------------------------------------- distances
 def van_rossum_distance(a, b, tau: float) -> float:
     """van Rossum distance of two spike trains (exponential kernel, time constant ``tau``)."""
-    tau = _positive(tau, "tau")
+    tau = _tau(tau)
     return float(_core().van_rossum(_train(a, "a"), _train(b, "b"), tau))
 
 
 def victor_purpura_distance(a, b, q: float) -> float:
     """Victor-Purpura distance with shift cost ``q`` per unit time (q >= 0)."""
-    if isinstance(q, bool) or not math.isfinite(float(q)) or float(q) < 0:
+    q = number(q, "q")
+    if not 0 <= q < math.inf:
         raise ValueError(f"q: must be a finite number >= 0, got {q}")
-    return float(_core().victor_purpura(_train(a, "a"), _train(b, "b"), float(q)))
+    return float(_core().victor_purpura(_train(a, "a"), _train(b, "b"), q))
 
 
 def isi_distance(a, b, t_start: Optional[float] = None, t_end: Optional[float] = None) -> float:
@@ -271,27 +316,32 @@ def distance_matrix(
     """Pairwise distances [N, N] of N spike trains. ``metric`` is one of 'van_rossum' (needs
     ``tau``), 'victor_purpura' (needs ``q``), 'isi', 'spike' (window ``[t_start, t_end]``
     required). The result does not depend on ``n_threads``."""
-    if metric not in _MATRIX:
+    if not isinstance(metric, str) or metric not in _MATRIX:
         raise ValueError(f"metric: unknown metric {metric!r}; valid: {', '.join(_MATRIX)}")
+    n_threads = threads(n_threads)
+    if isinstance(trains, (str, bytes)) or not hasattr(trains, "__iter__"):
+        raise TypeError(f"trains: expected a sequence of spike trains, got {type(trains).__name__}")
     ts = [_train(t, f"trains[{k}]") for k, t in enumerate(trains)]
+    check_bytes(8.0 * len(ts) ** 2, "trains", f"a {len(ts)} x {len(ts)} distance matrix")
     if metric in ("isi", "spike"):
         ts = [_unique(t) for t in ts]
         if t_start is None or t_end is None:
             raise ValueError("t_end: t_start and t_end are required for the ISI/SPIKE matrix")
         param = 0.0
-        t0, t1 = float(t_start), float(t_end)
+        t0, t1 = number(t_start, "t_start"), number(t_end, "t_end")
     elif metric == "van_rossum":
         if tau is None:
             raise ValueError("tau: required for metric='van_rossum'")
-        param, t0, t1 = _positive(tau, "tau"), 0.0, 0.0
+        param, t0, t1 = _tau(tau), 0.0, 0.0
     else:
-        if q is None or not math.isfinite(float(q)) or float(q) < 0:
+        q = None if q is None else number(q, "q")
+        if q is None or not 0 <= q < math.inf:
             raise ValueError(f"q: a finite number >= 0 is required for 'victor_purpura', got {q}")
-        param, t0, t1 = float(q), 0.0, 0.0
+        param, t0, t1 = q, 0.0, 0.0
     offsets = np.zeros(len(ts) + 1, np.int64)
     offsets[1:] = np.cumsum([t.size for t in ts])
     times = np.ascontiguousarray(np.concatenate(ts) if ts else np.zeros(0), np.float64)
-    return _core().distance_matrix(metric, times, offsets, param, t0, t1, int(n_threads))
+    return _core().distance_matrix(metric, times, offsets, param, t0, t1, n_threads)
 
 
 def mean_pairwise_distance(
@@ -315,13 +365,15 @@ def binned_to_trains(y, dt: float = 1.0) -> list:
     """Spike trains from binned counts [T] (or a list of them for [R, T]): ``c`` spikes in bin
     ``t`` are placed at ``(t + (k + 0.5) / c) * dt``, k < c (evenly inside the bin)."""
     dt = _positive(dt, "dt")
-    y = np.asarray(y)
+    y = _float_array(y, "y")
     if y.ndim == 2:
         return [binned_to_trains(r, dt) for r in y]
     if y.ndim != 1:
         raise ValueError(f"y: expected counts [T] or [R, T], got shape {y.shape}")
-    if not np.all(np.isfinite(y)) or np.any(y < 0):
-        raise ValueError("y: spike counts must be finite and >= 0")
+    if not np.all(np.isfinite(y)) or np.any(y < 0) or np.any(y > MAX_COUNT):
+        raise ValueError(f"y: spike counts must be finite, >= 0 and <= {MAX_COUNT:g}")
+    total = float(np.rint(y).sum())
+    check_bytes(48.0 * total, "y", f"{total:.4g} spike times")
     c = np.rint(y).astype(np.int64)
     t = np.repeat(np.arange(c.size), c).astype(np.float64)
     k = np.arange(t.size) - np.repeat(np.cumsum(c) - c, c)
@@ -330,6 +382,8 @@ def binned_to_trains(y, dt: float = 1.0) -> list:
 
 def isis(trains: Sequence) -> np.ndarray:
     """All inter-spike intervals of a set of spike trains, pooled (float64)."""
+    if isinstance(trains, (str, bytes)) or not hasattr(trains, "__iter__"):
+        raise TypeError(f"trains: expected a sequence of spike trains, got {type(trains).__name__}")
     parts = [np.diff(_train(t, "trains")) for t in trains]
     return np.concatenate(parts) if parts else np.zeros(0)
 
@@ -399,11 +453,19 @@ def response_metrics(
     ``rate`` and ``rate_data`` (spikes per unit of ``dt``)."""
     pred = _binned(pred, "pred", min_repeats=2)
     data = _binned(data, "data", min_repeats=2)
+    max_trials = integer(max_trials, "max_trials", 1)
+    fano_window = integer(fano_window, "fano_window", 1)
+    for name, v in (("refractory_bins", refractory_bins), ("tau_bins", tau_bins)):
+        _positive(v, name)
     if pred.shape[1:] != data.shape[1:]:
         raise ValueError(
             f"pred: shape [T, N] = {pred.shape[1:]} differs from data's {data.shape[1:]}"
         )
     dt = _positive(dt, "dt")
+    if not 1e-100 <= dt <= 1e100:
+        raise ValueError(
+            f"dt: must lie in [1e-100, 1e100] (rates and times stay finite), got {dt:g}"
+        )
     cc_norm, cc, ceil = normalised_psth_correlation(pred.mean(0), data, sigma, seed=seed)
     N = data.shape[2]
     ks, vr, floor = [], [], []

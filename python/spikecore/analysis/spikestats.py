@@ -13,9 +13,13 @@ inter-spike intervals (population standard deviation, ``ddof=0``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from spikecore._guards import integer, numeric_array
+from spikecore.specs._base import number
 
 
 @dataclass(frozen=True)
@@ -28,16 +32,32 @@ class SpikeStats:
 
 def spike_stats(times_ms, senders, n_neurons: int, duration_ms: float) -> SpikeStats:
     """Rate and ISI CV of a raster given as spike times [ms] and sender indices."""
-    times = np.asarray(times_ms, dtype=np.float64).ravel()
+    times = numeric_array(times_ms, "times_ms", "fiu").astype(np.float64).ravel()
     senders = np.asarray(senders).ravel()
     if times.shape != senders.shape:
         raise ValueError(
             f"times_ms and senders must have the same length, got {times.shape} and {senders.shape}"
         )
-    if n_neurons <= 0:
-        raise ValueError(f"n_neurons must be positive, got {n_neurons}")
-    if not duration_ms > 0:
-        raise ValueError(f"duration_ms must be positive, got {duration_ms}")
+    n_neurons = integer(n_neurons, "n_neurons", 1)
+    duration_ms = number(duration_ms, "duration_ms")
+    if not 0 < duration_ms < math.inf:
+        raise ValueError(f"duration_ms must be positive and finite, got {duration_ms}")
+    if not np.all(np.isfinite(times)):
+        raise ValueError("times_ms: spike times must be finite")
+    if senders.size:
+        if (
+            senders.dtype.kind == "f"
+            and np.all(np.isfinite(senders))
+            and np.all(senders == np.round(senders))
+        ):
+            senders = senders.astype(np.int64)  # integral floats (peers' files)
+        if senders.dtype.kind not in "iu":
+            raise TypeError(f"senders: expected integer neuron indices, got dtype {senders.dtype}")
+        if int(senders.min()) < 0 or int(senders.max()) >= n_neurons:
+            raise IndexError(
+                f"senders: indices must lie in [0, n_neurons = {n_neurons}), got "
+                f"[{int(senders.min())}, {int(senders.max())}]"
+            )
     n = len(times)
     rate = n / (n_neurons * duration_ms * 1e-3)
     if n < 3:

@@ -49,27 +49,46 @@ from typing import Any, Dict, Optional
 import numpy as np
 
 from spikecore import _core
+from spikecore._guards import check_bytes, exclusive, integer, numeric_array, threads
+from spikecore.specs._base import number
 
 _COMPRESSION = {"none": 0, "power": 1, "log": 2}
 
+#: the largest sampling rate (above it the float32 filter poles round onto the unit circle)
+MAX_FS = 1e7
+#: the largest sample magnitude (filter states and Spiketrum correlations stay finite)
+MAX_AMPLITUDE = 1e30
+#: samples per core call of a stream (Ctrl-C is seen between blocks; chunked == whole)
+BLOCK = 1 << 16
+
+
+def check_fs(fs: Any, name: str = "fs") -> float:
+    """A sampling rate in (0, MAX_FS] Hz."""
+    fs = number(fs, name)
+    if not 0 < fs <= MAX_FS:
+        raise ValueError(f"{name}: sample rate must be in (0, {MAX_FS:g}] Hz, got {fs:g}")
+    return fs
+
 
 def as_audio(x, name: str = "x", allow_batch: bool = True) -> np.ndarray:
-    """Validate audio samples: float32 C-contiguous, finite, non-empty, 1-D (or 2-D batch)."""
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "fiu":
-        raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+    """Validate audio samples: float32 C-contiguous, finite, within 1e30 in magnitude, non-empty, 1-D (or 2-D
+    batch). Integer PCM is scaled to [-1, 1]."""
+    arr = numeric_array(x, name, "fiu")
     if arr.dtype.kind in "iu":
         info = np.iinfo(arr.dtype)
-        arr = arr.astype(np.float32) / float(max(abs(info.min), info.max))
-    arr = np.ascontiguousarray(arr, dtype=np.float32)
+        arr = arr.astype(np.float64) / float(max(abs(info.min), info.max))
     if arr.ndim == 0 or arr.ndim > (2 if allow_batch else 1):
         shape = "[T] or [batch, T]" if allow_batch else "[T] (mono)"
         raise ValueError(f"{name}: expected shape {shape}, got {arr.shape}")
     if arr.shape[-1] == 0:
         raise ValueError(f"{name}: empty audio (0 samples)")
+    if arr.ndim == 2 and arr.shape[0] == 0:
+        raise ValueError(f"{name}: empty batch (0 signals)")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name}: samples must be finite (found NaN or inf)")
-    return arr
+    if arr.size and float(np.max(np.abs(arr))) > MAX_AMPLITUDE:
+        raise ValueError(f"{name}: samples must lie in [-1e30, 1e30], got {np.max(np.abs(arr)):g}")
+    return np.ascontiguousarray(arr, dtype=np.float32)
 
 
 class Cochlea:
@@ -90,45 +109,53 @@ class Cochlea:
         log_floor: float = 1e-3,
         n_threads: int = 1,
     ):
-        if not np.isfinite(fs) or fs <= 0:
-            raise ValueError(f"fs: sample rate must be > 0, got {fs}")
-        if compression not in _COMPRESSION:
+        fs = check_fs(fs)
+        if not isinstance(compression, str) or compression not in _COMPRESSION:
             raise ValueError(
                 f"compression: must be one of {sorted(_COMPRESSION)}, got {compression!r}"
             )
-        if int(n_channels) != n_channels or n_channels < 1:
-            raise ValueError(f"n_channels: must be an integer >= 1, got {n_channels}")
+        n_channels = integer(n_channels, "n_channels", 1, 2**31 - 1)
+        # filter coefficients and state: about 100 bytes per channel and batch item
+        check_bytes(100.0 * n_channels, "n_channels", f"{n_channels} channels")
+        self.n_threads = threads(n_threads)
         p = _core.audio.CochleaParams()
-        p.fs = float(fs)
-        p.n_channels = int(n_channels)
-        p.f_lo = float(f_lo)
-        p.f_hi = float(0.875 * fs / 2 if f_hi is None else f_hi)
-        p.pre_emphasis = float(pre_emphasis)
+        p.fs = fs
+        p.n_channels = n_channels
+        p.f_lo = number(f_lo, "f_lo")
+        p.f_hi = 0.875 * fs / 2 if f_hi is None else number(f_hi, "f_hi")
+        p.pre_emphasis = number(pre_emphasis, "pre_emphasis")
         p.envelope = bool(envelope)
         decimation = 1
         if frame_rate_hz is not None:
+            frame_rate_hz = number(frame_rate_hz, "frame_rate_hz")
             if not envelope:
                 raise ValueError("frame_rate_hz: needs envelope=True")
-            if not frame_rate_hz > 0:
-                raise ValueError(f"frame_rate_hz: must be > 0, got {frame_rate_hz}")
-            decimation = int(round(fs / frame_rate_hz))
+            if not 0 < frame_rate_hz <= fs:
+                raise ValueError(f"frame_rate_hz: must be in (0, fs = {fs:g}], got {frame_rate_hz}")
+            ratio = fs / frame_rate_hz
+            decimation = int(round(ratio)) if ratio < 2**31 else 0
             if decimation < 1 or abs(decimation * frame_rate_hz - fs) > 1e-6 * fs:
                 raise ValueError(
-                    f"frame_rate_hz: fs / frame_rate_hz must be an integer, got "
+                    f"frame_rate_hz: fs / frame_rate_hz must be an integer (< 2**31), got "
                     f"{fs} / {frame_rate_hz}"
                 )
             if lowpass_hz is None:
                 lowpass_hz = frame_rate_hz / 2
-        p.lowpass_hz = float(lowpass_hz or 0.0)
+        p.lowpass_hz = 0.0 if lowpass_hz is None else number(lowpass_hz, "lowpass_hz")
         p.decimation = decimation
         p.compression = _COMPRESSION[compression]
-        p.exponent = float(exponent)
-        p.log_floor = float(log_floor)
+        exponent = number(exponent, "exponent")
+        if not 0 < exponent <= 1:
+            raise ValueError(
+                f"exponent: power-law compression needs 0 < exponent <= 1, got {exponent}"
+            )
+        p.exponent = exponent
+        log_floor = number(log_floor, "log_floor")
+        if not 1e-30 <= log_floor <= 1e30:
+            raise ValueError(f"log_floor: must be in [1e-30, 1e30] (float32), got {log_floor:g}")
+        p.log_floor = log_floor
         p.validate()
         self.params = p
-        self.n_threads = int(n_threads)
-        if self.n_threads < 1:
-            raise ValueError(f"n_threads: must be >= 1, got {n_threads}")
         self._bank = _core.audio.Cochlea(p)
         self._cache: Dict[
             int, Any
@@ -168,30 +195,65 @@ class Cochlea:
 
 
 class CochleaStream:
-    """Stateful chunk-by-chunk processing (from :meth:`Cochlea.stream`)."""
+    """Stateful chunk-by-chunk processing (from :meth:`Cochlea.stream`).
+
+    One stream serves one thread at a time: a call while another thread is inside
+    :meth:`process` or :meth:`reset` raises RuntimeError (streams are cheap: use one per thread).
+    A long chunk is filtered in blocks of 65536 samples, so Ctrl-C (KeyboardInterrupt) stops it
+    between blocks and leaves the stream consistent: :attr:`samples_seen` counts the samples
+    filtered; :meth:`reset` starts a new signal."""
 
     def __init__(self, cochlea: Cochlea, batch: int = 1):
+        if not isinstance(cochlea, Cochlea):
+            raise TypeError(f"cochlea: expected a Cochlea, got {type(cochlea).__name__}")
+        batch = integer(batch, "batch", 1, 2**62)
+        check_bytes(100.0 * batch * cochlea.n_channels, "batch", f"{batch} signals of state")
         self.cochlea = cochlea
-        self._s = _core.audio.CochleaStream(cochlea.params, int(batch), cochlea.n_threads)
+        self._s = _core.audio.CochleaStream(cochlea.params, batch, cochlea.n_threads)
+
+    @property
+    def batch(self) -> int:
+        """Signals processed side by side."""
+        return self._s.batch
 
     @property
     def samples_seen(self) -> int:
         """Audio samples processed since construction or :meth:`reset`."""
         return self._s.samples_seen
 
+    @exclusive("CochleaStream")
     def reset(self) -> None:
         """Zero the filter states: the next chunk starts a new signal."""
         self._s.reset()
 
+    @exclusive("CochleaStream")
     def process(self, x) -> np.ndarray:
         """x: [batch, T] (or [T] when batch == 1); returns [batch, T_out, C] (or [T_out, C])."""
-        arr = np.asarray(x)
-        single = arr.ndim == 1
+        arr = np.asarray(x) if isinstance(x, np.ndarray) else x
+        single = np.ndim(arr) == 1
         if single:
-            arr = arr[None]
-        if arr.shape[-1] == 0:
-            out = np.zeros((arr.shape[0], 0, self.cochlea.n_channels), np.float32)
-        else:
-            arr = as_audio(arr)
+            arr = np.asarray(arr)[None]
+        C = self.cochlea.n_channels
+        if np.ndim(arr) == 2 and np.shape(arr)[-1] == 0:
+            out = np.zeros((np.shape(arr)[0], 0, C), np.float32)
+            return out[0] if single else out
+        arr = as_audio(arr)
+        if arr.shape[0] != self.batch:
+            raise ValueError(
+                f"x: expected {self.batch} rows (the stream's batch), got {arr.shape[0]}"
+            )
+        T = arr.shape[1]
+        check_bytes(
+            4.0 * self.batch * (T // self.cochlea.decimation + 1) * C,
+            "x",
+            f"the output of {T} samples",
+        )
+        if T <= BLOCK:
             out = np.asarray(self._s.process(arr))
+        else:
+            parts = [
+                np.asarray(self._s.process(np.ascontiguousarray(arr[:, i : i + BLOCK])))
+                for i in range(0, T, BLOCK)
+            ]
+            out = np.concatenate(parts, axis=1)
         return out[0] if single else out

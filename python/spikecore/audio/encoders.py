@@ -27,16 +27,47 @@ from typing import Optional
 import numpy as np
 
 from spikecore import _core
-from spikecore.audio.cochlea import Cochlea, as_audio
-from spikecore.audio.events import SpikeEvents
+from spikecore._guards import check_bytes, integer, numeric_array
+from spikecore.audio.cochlea import Cochlea, as_audio, check_fs
+from spikecore.audio.events import SpikeEvents, check_events
+from spikecore.specs._base import number
+
+#: send-on-delta needs delta >= abs(signal) * 2**-22 (below it a float32 reference v + delta == v
+#: would never reach the signal)
+_SOD_RESOLUTION = 2.0**-22
 
 
-def _default_cochlea(on: str, fs: float) -> Cochlea:
+def _default_cochlea(on: str, fs: float, cochlea) -> Cochlea:
+    if cochlea is not None:
+        if not isinstance(cochlea, Cochlea):
+            raise TypeError(f"cochlea: expected a Cochlea, got {type(cochlea).__name__}")
+        return cochlea
+    fs = check_fs(fs)
     if on == "band":
+        if not fs > 2 * 100 / 0.875:
+            raise ValueError(f"fs: the default cochlea (from 100 Hz) needs fs > 229 Hz, got {fs:g}")
         return Cochlea(fs=fs, n_channels=32, f_lo=100)
+    if not (fs >= 1000 and float(fs / 1000).is_integer()):
+        raise ValueError(
+            f"fs: the default envelope cochlea (1 kHz frames) needs a multiple of 1000 Hz, got {fs:g}"
+        )
     return Cochlea(
         fs=fs, n_channels=32, f_lo=100, envelope=True, frame_rate_hz=1000, compression="power"
     )
+
+
+def _as_signal(y, name: str) -> np.ndarray:
+    """A [T, C] float32 signal (C >= 1), finite and within float32."""
+    a = numeric_array(y, name, "fiu")
+    if a.ndim != 2:
+        raise ValueError(f"{name}: expected [T, C], got shape {a.shape}")
+    if a.shape[1] == 0:
+        raise ValueError(f"{name}: needs at least one channel, got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name}: values must be finite (found NaN or inf)")
+    if a.size and float(np.max(np.abs(a))) > 1e30:
+        raise ValueError(f"{name}: values must lie in [-1e30, 1e30], got {np.max(np.abs(a)):g}")
+    return np.ascontiguousarray(a, np.float32)
 
 
 class SendOnDelta:
@@ -62,27 +93,52 @@ class SendOnDelta:
         if on not in ("envelope", "band"):
             raise ValueError(f"on: must be 'envelope' or 'band', got {on!r}")
         self.on = on
-        self.cochlea = cochlea if cochlea is not None else _default_cochlea(on, fs)
-        d = np.atleast_1d(np.asarray(delta, np.float32))
+        self.cochlea = _default_cochlea(on, fs, cochlea)
+        self.delta = self._check_delta(delta)
+        self._synth_gain: Optional[float] = None
+
+    def _check_delta(self, delta) -> np.ndarray:
+        d = np.atleast_1d(numeric_array(delta, "delta", "fiu"))
+        with np.errstate(over="ignore"):
+            d = d.astype(np.float32)
         if (
-            d.size not in (1, self.cochlea.n_channels)
+            d.ndim != 1
+            or d.size not in (1, self.cochlea.n_channels)
             or not np.all(np.isfinite(d))
             or np.any(d <= 0)
         ):
-            raise ValueError(f"delta: must be > 0, one value or one per channel, got {delta}")
-        self.delta = d
-        self._synth_gain: Optional[float] = None
+            raise ValueError(
+                f"delta: must be finite and > 0 (float32), one value or one per channel, got {delta}"
+            )
+        return d
 
     @property
     def dt_s(self) -> float:
         """Duration of one output step in seconds, decimation / fs."""
         return self.cochlea.decimation / self.cochlea.fs
 
+    def _check_count(self, y: np.ndarray, name: str) -> None:
+        """Refuse a delta too fine for the signal before coding: below the float32 resolution of
+        the signal (the reference would never reach it), or more spikes than memory holds (their
+        count is at most the signal's total variation / delta + T C)."""
+        d = np.broadcast_to(self.delta, (y.shape[1],)).astype(np.float64)
+        peak = np.max(np.abs(y), axis=0).astype(np.float64) if y.shape[0] else np.zeros(y.shape[1])
+        if np.any(d < peak * _SOD_RESOLUTION):
+            c = int(np.argmax(peak * _SOD_RESOLUTION - d))
+            raise ValueError(
+                f"delta: {d[c]:g} is below the float32 resolution of channel {c} "
+                f"(|{name}| up to {peak[c]:g}; delta must be >= {peak[c] * _SOD_RESOLUTION:g})"
+            )
+        if y.shape[0]:
+            yd = y.astype(np.float64)
+            tv = np.abs(yd[0]) + np.abs(np.diff(yd, axis=0)).sum(axis=0)
+            n = float((tv / d).sum()) + y.size
+            check_bytes(48.0 * n, "delta", f"up to {n:.4g} send-on-delta spikes")
+
     def encode_signal(self, y: np.ndarray) -> SpikeEvents:
         """Code an already filtered [T, C] signal."""
-        y = np.ascontiguousarray(y, np.float32)
-        if y.ndim != 2:
-            raise ValueError(f"y: expected [T, C], got shape {y.shape}")
+        y = _as_signal(y, "y")
+        self._check_count(y, "y")
         enc = _core.audio.SendOnDelta(y.shape[1], self.delta.tolist())
         t, c, lv = enc.process(y)
         return SpikeEvents(
@@ -102,6 +158,18 @@ class SendOnDelta:
 
     def decode(self, events: SpikeEvents) -> np.ndarray:
         """Decoded [T, C] signal (the reference trajectories)."""
+        check_events(events)
+        if events.n_units != self.cochlea.n_channels and self.delta.size != 1:
+            raise ValueError(
+                f"events: n_units {events.n_units} differs from the {self.delta.size} deltas"
+            )
+        if events.n_levels != 2:
+            raise ValueError(f"events: send-on-delta codes have n_levels 2, got {events.n_levels}")
+        if len(events) > 1 and np.any(np.diff(np.asarray(events.t)) < 0):
+            raise ValueError("events: t must be sorted (as the encoder writes it)")
+        check_bytes(
+            4.0 * events.n_steps * events.n_units, "events", f"a [{events.n_steps}, C] signal"
+        )
         return np.asarray(
             _core.audio.send_on_delta_decode(
                 np.ascontiguousarray(events.t, np.int64),
@@ -139,11 +207,15 @@ class SendOnDelta:
     def calibrate(self, x, rate_hz: float, iters: int = 30) -> float:
         """Set a scalar ``delta`` so that coding ``x`` gives ``rate_hz`` spikes/s (bisection on a
         log scale); returns the achieved rate."""
-        if not rate_hz > 0:
-            raise ValueError(f"rate_hz: must be > 0, got {rate_hz}")
+        rate_hz = number(rate_hz, "rate_hz")
+        if not 0 < rate_hz < np.inf:
+            raise ValueError(f"rate_hz: must be finite and > 0, got {rate_hz}")
+        iters = integer(iters, "iters", 1, 1000)
         y = self.cochlea(as_audio(x, allow_batch=False))
         dur = y.shape[0] * self.dt_s
-        lo, hi = 1e-7, float(np.max(np.abs(y))) * 2 + 1e-6
+        peak = float(np.max(np.abs(y)))
+        # the finest delta allowed: the signal's float32 resolution (and 1e-7)
+        lo, hi = max(1e-7, peak * _SOD_RESOLUTION * 1.01), peak * 2 + 1e-6
         for _ in range(iters):
             mid = np.sqrt(lo * hi)
             self.delta = np.array([mid], np.float32)
@@ -170,17 +242,19 @@ class RateCoder:
         cochlea: Optional[Cochlea] = None,
         fs: float = 16000.0,
     ):
-        if not np.isfinite(gain) or gain <= 0:
-            raise ValueError(f"gain: must be > 0, got {gain}")
-        self.gain = float(gain)
-        self.seed = int(seed)
-        self.cochlea = cochlea if cochlea is not None else _default_cochlea("envelope", fs)
+        gain = number(gain, "gain")
+        if not 0 < gain < np.inf:
+            raise ValueError(f"gain: must be finite and > 0, got {gain}")
+        self.gain = gain
+        self.seed = integer(seed, "seed", 0, 2**64 - 1)
+        self.cochlea = _default_cochlea("envelope", fs, cochlea)
 
     def encode_signal(self, e: np.ndarray) -> SpikeEvents:
         """Encode a [T, C] envelope (e.g. a cochlea output) as Poisson spikes of rate gain * e."""
-        e = np.ascontiguousarray(e, np.float32)
-        if e.ndim != 2:
-            raise ValueError(f"e: expected [T, C], got shape {e.shape}")
+        e = _as_signal(e, "e")
+        if e.shape[1] > 2**31 - 1:
+            raise ValueError(f"e: at most 2**31 - 1 channels, got {e.shape[1]}")
+        check_bytes(48.0 * e.size, "e", f"up to {e.size} spikes")
         t, c, lv = _core.audio.RateCoder(e.shape[1], self.gain, self.seed).process(e)
         return SpikeEvents(
             t=np.asarray(t),

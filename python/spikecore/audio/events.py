@@ -8,12 +8,62 @@ or filterbank channel, ``level`` a place code for intensity (Spiketrum amplitude
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Optional
 
 import numpy as np
 
+from spikecore._guards import check_bytes, integer
 from spikecore.data.files import FileFormatError, read_npz
+
+
+def _int_array(a, name: str, low: int, high: Optional[int] = None) -> np.ndarray:
+    arr = np.asarray(a)
+    if arr.ndim != 1:
+        raise ValueError(f"events: {name} must be 1-D, got shape {arr.shape}")
+    if arr.size == 0:
+        return arr.astype(np.int64)
+    if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.floor(arr)):
+        arr = arr.astype(np.float64)  # integral floats (a file written with float times)
+    elif arr.dtype.kind not in "iu":
+        raise TypeError(f"events: {name} must hold integers, got dtype {arr.dtype}")
+    lo, hi = arr.min(), arr.max()
+    if arr.dtype.kind == "f" and not (-(2.0**62) <= lo and hi < 2.0**62):
+        raise IndexError(f"events: {name} values must lie in [0, 2**62), got [{lo:g}, {hi:g}]")
+    lo, hi = int(lo), int(hi)
+    if lo < low or (high is not None and hi >= high):
+        rng = f"[{low}, {high})" if high is not None else f">= {low}"
+        raise IndexError(f"events: {name} values must lie in {rng}, got [{lo}, {hi}]")
+    return arr
+
+
+def check_events(ev: "SpikeEvents") -> "SpikeEvents":
+    """Check the fields of ``ev`` before a decoder or a perturbation reads them: integer arrays of
+    one length, ``0 <= t < 2**62``, ``unit`` in [0, n_units), ``level`` in [0, n_levels),
+    ``amp`` as long as ``t``, a positive finite ``dt_s``. Raises TypeError / ValueError /
+    IndexError naming ``events`` and the field."""
+    if not isinstance(ev, SpikeEvents):
+        raise TypeError(f"events: expected SpikeEvents, got {type(ev).__name__}")
+    n_units = integer(ev.n_units, "events: n_units", 1, 2**31 - 1)
+    n_levels = integer(ev.n_levels, "events: n_levels", 1, 2**31 - 1)
+    integer(ev.n_steps, "events: n_steps", 0, 2**62)
+    dt = ev.dt_s
+    if isinstance(dt, bool) or not isinstance(dt, (int, float, np.floating, np.integer)):
+        raise TypeError(f"events: dt_s must be a number, got {type(dt).__name__}")
+    if not (math.isfinite(float(dt)) and float(dt) > 0):
+        raise ValueError(f"events: dt_s must be finite and > 0, got {dt}")
+    t = _int_array(ev.t, "t", 0, 2**62)
+    _int_array(ev.unit, "unit", 0, n_units)
+    _int_array(ev.level, "level", 0, n_levels)
+    n = t.shape[0]
+    for name in ("unit", "level", "amp"):
+        v = getattr(ev, name)
+        if v is not None and np.shape(v) != (n,):
+            raise ValueError(f"events: {name} must have the length of t ({n}), got {np.shape(v)}")
+    if ev.amp is not None and np.asarray(ev.amp).dtype.kind not in "fiu":
+        raise TypeError(f"events: amp must be numeric, got dtype {np.asarray(ev.amp).dtype}")
+    return ev
 
 
 @dataclass
@@ -73,17 +123,32 @@ class SpikeEvents:
     ) -> np.ndarray:
         """Dense spike tensor [T, n_channels] (float32 counts per bin of ``dt_s`` seconds;
         ``binary=True`` clips counts at 1). Default ``dt_s`` is the code's own resolution."""
-        dt_s = self.dt_s if dt_s is None else float(dt_s)
-        if not dt_s > 0:
-            raise ValueError(f"dt_s: must be > 0, got {dt_s}")
+        check_events(self)
+        if dt_s is None:
+            dt_s = float(self.dt_s)
+        else:
+            if isinstance(dt_s, bool) or not isinstance(
+                dt_s, (int, float, np.floating, np.integer)
+            ):
+                raise TypeError(f"dt_s: expected a number, got {type(dt_s).__name__}")
+            dt_s = float(dt_s)
+        if not (math.isfinite(dt_s) and dt_s > 0):
+            raise ValueError(f"dt_s: must be finite and > 0, got {dt_s}")
         if n_steps is None:
-            n_steps = int(np.ceil(self.duration_s / dt_s - 1e-9))
-        n_steps = max(int(n_steps), 0)
+            steps = math.ceil(self.duration_s / dt_s - 1e-9)
+            if not steps < 2**62:
+                raise ValueError(f"dt_s: {dt_s:g} s gives {steps:g} bins, too many")
+            n_steps = int(steps)
+        n_steps = max(integer(n_steps, "n_steps"), 0)
+        check_bytes(
+            4.0 * n_steps * self.n_channels, "n_steps", f"a [{n_steps}, {self.n_channels}] raster"
+        )
         out = np.zeros((n_steps, self.n_channels), np.float32)
         if len(self) and n_steps:
-            b = np.floor(self.t * (self.dt_s / dt_s) + 1e-9).astype(np.int64)
-            ok = (b >= 0) & (b < n_steps)
-            np.add.at(out, (b[ok], self.channel[ok]), 1.0)
+            with np.errstate(over="ignore", invalid="ignore"):
+                f = np.floor(self.t * (self.dt_s / dt_s) + 1e-9)
+            ok = (f >= 0) & (f < n_steps)
+            np.add.at(out, (f[ok].astype(np.int64), self.channel[ok]), 1.0)
         if binary:
             np.minimum(out, 1.0, out=out)
         return out

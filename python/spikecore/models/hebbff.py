@@ -48,7 +48,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from spikecore._guards import check_bytes, integer, threads
 from spikecore.nn.checkpoint import save_state
+from spikecore.specs._base import number
+
+#: the largest magnitude of a HebbFF input (A x sums T d products of x x^T, finite in float32)
+MAX_INPUT = 1e8
 
 __all__ = [
     "hebbff_plastic",
@@ -150,20 +155,55 @@ def hebbff_plastic(x, W1, b1, eta, lam, backend: str = "auto", n_threads: int = 
     """The plastic recurrence ``a [T, B, N]`` (see module docstring), differentiable in all
     inputs. ``backend="auto"`` uses the fused C++ kernel for CPU float32/float64 tensors."""
     _check_backend(backend)
+    for name, t in (("x", x), ("W1", W1), ("b1", b1)):
+        if not torch.is_tensor(t):
+            raise TypeError(f"{name}: expected a torch tensor, got {type(t).__name__}")
+        if t.device.type not in ("cpu", "cuda"):
+            raise ValueError(f"{name}: tensors on device {t.device.type!r} are not supported")
+        if not t.is_floating_point():
+            raise TypeError(f"{name}: expected a floating-point tensor, got {t.dtype}")
+        if t.dtype != x.dtype:
+            raise TypeError(f"{name}: dtype {t.dtype} differs from x's {x.dtype}")
+        if t.device != x.device:
+            raise ValueError(f"{name}: on {t.device}, x on {x.device}")
     if x.dim() != 3:
         raise ValueError(f"x: must be [T, B, d], got shape {tuple(x.shape)}")
     if W1.dim() != 2 or W1.shape[1] != x.shape[2]:
         raise ValueError(f"W1: must be [N, d] with d = {x.shape[2]}, got {tuple(W1.shape)}")
     if b1.shape != (W1.shape[0],):
         raise ValueError(f"b1: must be [N] with N = {W1.shape[0]}, got {tuple(b1.shape)}")
-    if not isinstance(n_threads, int) or n_threads < 1:
-        raise ValueError(f"n_threads: must be an integer >= 1, got {n_threads!r}")
-    eta_t = (
-        eta if torch.is_tensor(eta) else torch.tensor(float(eta), dtype=x.dtype, device=x.device)
+    n_threads = threads(n_threads)
+    T, B, d = x.shape
+    N = W1.shape[0]
+    # the plastic matrix A [B, N, d] and the activations (and the backward's checkpoints)
+    check_bytes(
+        x.element_size() * (3.0 * B * N * d + 2.0 * T * B * N), "x", f"A of [{B}, {N}, {d}]"
     )
-    lam_t = (
-        lam if torch.is_tensor(lam) else torch.tensor(float(lam), dtype=x.dtype, device=x.device)
-    )
+
+    def scalar(v, name):
+        if torch.is_tensor(v):
+            if v.numel() != 1:
+                raise ValueError(f"{name}: expected a scalar, got shape {tuple(v.shape)}")
+            if not v.is_floating_point():
+                raise TypeError(f"{name}: expected a floating-point scalar, got {v.dtype}")
+            if v.device.type not in ("cpu", "cuda"):
+                raise ValueError(f"{name}: tensors on device {v.device.type!r} are not supported")
+            if not bool(torch.isfinite(v.detach()).all()):
+                raise ValueError(f"{name}: must be finite")
+            return v
+        v = number(v, name)
+        if not math.isfinite(v):
+            raise ValueError(f"{name}: must be finite, got {v}")
+        return torch.tensor(v, dtype=x.dtype, device=x.device)
+
+    eta_t = scalar(eta, "eta")
+    lam_t = scalar(lam, "lam")
+    if not -1.0 <= float(lam_t.detach()) <= 1.0:
+        raise ValueError(
+            f"lam: the decay must be in [-1, 1] (A stays bounded), got {float(lam_t.detach())}"
+        )
+    if abs(float(eta_t.detach())) > 1e6:
+        raise ValueError(f"eta: |eta| must be <= 1e6, got {float(eta_t.detach())}")
     fused_ok = (
         x.device.type == "cpu"
         and x.dtype in (torch.float32, torch.float64)
@@ -172,8 +212,13 @@ def hebbff_plastic(x, W1, b1, eta, lam, backend: str = "auto", n_threads: int = 
     )
     if backend == "cpp" and not fused_ok:
         raise ValueError("backend: 'cpp' needs CPU float32/float64 tensors of one dtype")
-    if not bool(torch.isfinite(x).all()):
+    if x.numel() and not bool(torch.isfinite(x).all()):
         raise ValueError("x: contains NaN or infinite values")
+    if x.numel() and float(x.detach().abs().max()) > MAX_INPUT:
+        raise ValueError(f"x: values must lie in [-{MAX_INPUT:g}, {MAX_INPUT:g}]")
+    for name, t in (("W1", W1), ("b1", b1)):
+        if t.numel() and not bool(torch.isfinite(t.detach()).all()):
+            raise ValueError(f"{name}: contains NaN or infinite values")
     if backend != "torch" and _triton_route(x, W1, b1, eta_t, lam_t):
         from . import hebbff_triton
 
@@ -214,21 +259,27 @@ class HebbFF(nn.Module):
         for name, v in (("d", d), ("N", N)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name}: must be an integer >= 1, got {v!r}")
-        if plasticity not in PLASTICITY:
+        check_bytes(4.0 * (N * d + 2 * N), "N, d", f"a [{N}, {d}] weight matrix")
+        if not isinstance(plasticity, str) or plasticity not in PLASTICITY:
             raise ValueError(f"plasticity: must be one of {PLASTICITY}, got {plasticity!r}")
-        if not 0.0 <= float(lam0) <= 1.0:
+        lam0 = number(lam0, "lam0")
+        if not 0.0 <= lam0 <= 1.0:
             raise ValueError(f"lam0: must be in [0, 1], got {lam0}")
+        if eta0 is not None:
+            eta0 = number(eta0, "eta0")
         self.d, self.N, self.plasticity = d, N, plasticity
         self.backend = _check_backend(backend)
-        self.n_threads = n_threads
+        self.n_threads = threads(n_threads)
+        if seed is not None:
+            seed = integer(seed, "seed", -(2**63), 2**64 - 1)
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         self.W1 = nn.Parameter(torch.randn(N, d, generator=gen) / math.sqrt(d))
         self.b1 = nn.Parameter(torch.zeros(N))
         self.w2 = nn.Parameter(torch.randn(N, generator=gen) / math.sqrt(N))
         self.b2 = nn.Parameter(torch.zeros(()))
         e0 = -5.0 / d if eta0 is None else float(eta0)
-        if not math.isfinite(e0):
-            raise ValueError(f"eta0: must be finite, got {eta0}")
+        if not (math.isfinite(e0) and abs(e0) <= 1e6):
+            raise ValueError(f"eta0: must be finite with |eta0| <= 1e6, got {eta0}")
         if plasticity == "free":
             theta = e0
         else:  # eta = -+exp(theta): only the magnitude of eta0 is used
@@ -250,8 +301,24 @@ class HebbFF(nn.Module):
         with torch.no_grad():
             self.lam.clamp_(0.0, 1.0)
 
+    def _input(self, x) -> torch.Tensor:
+        """``x`` as a [T, B, d] tensor of the weights' dtype, finite and |x| <= 1e8."""
+        if torch.is_tensor(x) and x.device.type not in ("cpu", "cuda"):
+            raise ValueError(f"x: tensors on device {x.device.type!r} are not supported")
+        try:
+            x = torch.as_tensor(x, dtype=self.W1.dtype)
+        except (TypeError, ValueError, RuntimeError) as e:
+            raise TypeError(f"x: expected a numeric tensor [T, B, d] ({e})") from None
+        if x.dim() != 3 or x.shape[2] != self.d:
+            raise ValueError(f"x: must be [T, B, d = {self.d}], got shape {tuple(x.shape)}")
+        if x.numel() and not bool(torch.isfinite(x).all()):
+            raise ValueError("x: contains NaN or infinite values")
+        if x.numel() and float(x.abs().max()) > MAX_INPUT:
+            raise ValueError(f"x: values must lie in [-{MAX_INPUT:g}, {MAX_INPUT:g}]")
+        return x
+
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        x = torch.as_tensor(x, dtype=self.W1.dtype)
+        x = self._input(x)
         a = hebbff_plastic(x, self.W1, self.b1, self.eta, self.lam, self.backend, self.n_threads)
         h = torch.sigmoid(a)
         return h @ self.w2 + self.b2, a
@@ -300,6 +367,7 @@ class SpikingHebbFF(HebbFF):
 
         if isinstance(n_sub, bool) or not isinstance(n_sub, int) or n_sub < 1:
             raise ValueError(f"n_sub: must be an integer >= 1, got {n_sub!r}")
+        beta = number(beta, "beta")
         if not 0.0 <= beta <= 1.0:
             raise ValueError(f"beta: must be in [0, 1], got {beta}")
         _sg.get(surrogate, alpha)  # validates the name and alpha
@@ -315,7 +383,7 @@ class SpikingHebbFF(HebbFF):
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         from spikecore.nn import functional as snf
 
-        x = torch.as_tensor(x, dtype=self.W1.dtype)
+        x = self._input(x)
         T, B, d = x.shape
         A = x.new_zeros(B, self.N, d)
         eta, lam = self.eta, self.lam

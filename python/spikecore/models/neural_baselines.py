@@ -26,7 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .tecos import check_inputs
+from spikecore.specs._base import number
+
+from .tecos import check_frame_shape, check_inputs, check_model_size
 
 __all__ = ["LNPoisson", "McIntoshCNN", "poisson_nll"]
 
@@ -123,13 +125,17 @@ class LNPoisson(_WindowModel):
         history: int = 0,
     ):
         super().__init__()
-        self.frame_shape = tuple(int(s) for s in frame_shape)
+        self.frame_shape = check_frame_shape(frame_shape)
         self.n_neurons = _positive_int(n_neurons, "n_neurons")
         self.window = _positive_int(window, "window")
         if isinstance(history, bool) or not isinstance(history, int) or history < 0:
             raise ValueError(f"history: must be an integer >= 0, got {history!r}")
         self.history = history
         P = self.frame_shape[0] * self.frame_shape[1]
+        check_model_size(
+            float(n_neurons) * (window * P + history + 1),
+            f"LN filters of {n_neurons} neurons x {window} frames x {P} pixels",
+        )
         self.filters = nn.Parameter(torch.zeros(n_neurons, window * P))
         self.bias = nn.Parameter(torch.full((n_neurons,), -2.0))
         self.eta = nn.Parameter(torch.zeros(n_neurons, history)) if history else None
@@ -151,14 +157,19 @@ class McIntoshCNN(_WindowModel):
         noise: float = 0.1,
     ):
         super().__init__()
-        self.frame_shape = tuple(int(s) for s in frame_shape)
+        self.frame_shape = check_frame_shape(frame_shape)
         self.n_neurons = _positive_int(n_neurons, "n_neurons")
         self.window = _positive_int(window, "window")
-        if not noise >= 0:
-            raise ValueError(f"noise: must be >= 0, got {noise}")
-        self.noise = float(noise)
+        noise = number(noise, "noise")
+        if not 0 <= noise < float("inf"):
+            raise ValueError(f"noise: must be finite and >= 0, got {noise}")
+        self.noise = noise
         H, W = self.frame_shape
         k1, k2 = kernels
+        check_model_size(
+            float(window) * channels[0] * k1 * k1 + float(channels[1]) * H * W * n_neurons,
+            f"a CNN of frames {self.frame_shape}, window {window}, {n_neurons} neurons",
+        )
         if H - k1 - k2 + 2 < 1 or W - k1 - k2 + 2 < 1:
             raise ValueError(f"kernels: {kernels} too large for frames {self.frame_shape}")
         self.conv1 = nn.Conv2d(window, channels[0], k1)

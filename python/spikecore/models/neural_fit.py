@@ -15,9 +15,33 @@ from typing import Callable, List, Optional
 import numpy as np
 import torch
 
+from spikecore._guards import check_bytes, integer, numeric_array
 from spikecore.data.retina import check_pair
+from spikecore.specs._base import number
 
-__all__ = ["fit_neural", "make_model", "sample_trials"]
+__all__ = ["draw_chunks", "fit_neural", "make_model", "sample_trials"]
+
+
+def _array(v, name: str) -> np.ndarray:
+    with np.errstate(over="ignore"):  # beyond float32: inf, then rejected by name
+        return numeric_array(v, name).astype(np.float32)
+
+
+def _model(model) -> torch.nn.Module:
+    if not (isinstance(model, torch.nn.Module) and hasattr(model, "context")):
+        raise TypeError(
+            f"model: expected a neural-response model (make_model), got {type(model).__name__}"
+        )
+    return model
+
+
+def draw_chunks(X: torch.Tensor, Y: torch.Tensor, ctx: int, chunk: int, batch: int, rng):
+    """One minibatch of ``batch`` random chunks: stimulus ``x`` [ctx + chunk, batch, H, W] (the
+    ``ctx`` frames before each chunk as context) and counts ``y`` [chunk, batch, N]; the starts
+    are ``rng.integers(ctx, T - chunk + 1, size=batch)``."""
+    starts = rng.integers(ctx, len(X) - chunk + 1, size=batch)
+    idx = torch.from_numpy(starts[None, :] + np.arange(-ctx, chunk)[:, None])
+    return X[idx], Y[idx[ctx:]]
 
 
 def fit_neural(
@@ -36,18 +60,27 @@ def fit_neural(
 ) -> List[float]:
     """Train ``model`` on stimulus ``stim`` [T, H, W] and binned responses ``resp`` [T, N];
     returns the loss per step."""
-    stim = np.asarray(stim, np.float32)
-    resp = np.asarray(resp, np.float32)
+    model = _model(model)
+    stim = _array(stim, "stim")
+    resp = _array(resp, "resp")
     check_pair(stim, resp, "stim", "resp")
     for name, v in (("chunk", chunk), ("steps", steps), ("batch", batch)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f"{name}: must be a positive integer, got {v!r}")
-    if not lr > 0:
-        raise ValueError(f"lr: must be > 0, got {lr}")
+    lr = number(lr, "lr")
+    if not 0 < lr <= 10:
+        raise ValueError(f"lr: must be in (0, 10], got {lr}")
+    weight_decay = number(weight_decay, "weight_decay")
+    if not 0 <= weight_decay < np.inf:
+        raise ValueError(f"weight_decay: must be finite and >= 0, got {weight_decay}")
+    seed = integer(seed, "seed", 0, 2**63 - 1)
+    log_every = integer(log_every, "log_every", 1)
     ctx = int(model.context)
     T = len(stim)
     if T < ctx + chunk:
         raise ValueError(f"chunk: {chunk} bins (+ {ctx} context) exceed the recording ({T} bins)")
+    frame = int(np.prod(stim.shape[1:])) + resp.shape[1]
+    check_bytes(4.0 * (ctx + chunk) * batch * frame * 8, "batch", f"minibatches of {batch} chunks")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     X, Y = torch.from_numpy(stim), torch.from_numpy(resp)
@@ -56,14 +89,17 @@ def fit_neural(
     model.train()
     t0 = time.perf_counter()
     for step in range(steps):
-        starts = rng.integers(ctx, T - chunk + 1, size=batch)
-        idx = torch.from_numpy(starts[None, :] + np.arange(-ctx, chunk)[:, None])
-        x, y = X[idx], Y[idx[ctx:]]
+        x, y = draw_chunks(X, Y, ctx, chunk, batch, rng)
         loss, parts = model.loss(x, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         losses.append(float(loss.detach()))
+        if not np.isfinite(losses[-1]):
+            raise ValueError(
+                f"lr: training diverged (loss {losses[-1]} at step {step + 1}); lower lr "
+                f"(lr={lr:g}, weight_decay={weight_decay:g})"
+            )
         if log is not None and (step + 1) % log_every == 0:
             log(
                 f"step {step + 1:4d}  loss {losses[-1]:.4f}  nll {parts['nll']:.4f}  "
@@ -83,7 +119,18 @@ def sample_trials(
     """Spike counts [n_trials, T, N] for stimulus ``stim`` [T, H, W]; with ``chunk``, the stimulus
     is cut into pieces of ``chunk`` bins, each run from a fresh state (for window models each piece
     also gets the preceding frames as context, so only a recurrent state is reset)."""
-    x = torch.from_numpy(np.asarray(stim, np.float32))
+    model = _model(model)
+    x = torch.from_numpy(_array(stim, "stim"))
+    if x.dim() != 3:
+        raise ValueError(f"stim: expected one stimulus [T, H, W], got shape {tuple(x.shape)}")
+    n_trials = integer(n_trials, "n_trials", 1)
+    seed = integer(seed, "seed", 0, 2**40)
+    n_out = getattr(model, "n_neurons", 1)
+    check_bytes(
+        16.0 * n_trials * len(x) * (n_out + int(np.prod(x.shape[1:]))),
+        "n_trials",
+        f"{n_trials} trials of {len(x)} bins",
+    )
     if chunk is None:
         return model.sample(x, n_trials, seed).numpy()
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
@@ -102,6 +149,8 @@ def make_model(name: str, frame_shape, n_neurons: int, **kw) -> torch.nn.Module:
     from .neural_baselines import LNPoisson, McIntoshCNN
     from .tecos import TeCoSLVM
 
+    if not isinstance(name, str):
+        raise TypeError(f"name: expected a model name, got {type(name).__name__}")
     if name == "tecos":
         return TeCoSLVM(frame_shape, n_neurons, neuron="noisy", **kw)
     if name == "tecos_lif":

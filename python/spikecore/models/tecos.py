@@ -66,9 +66,18 @@ from typing import Optional, Tuple
 import torch
 from torch import nn
 
+from spikecore._guards import check_bytes, integer
 from spikecore.nn import LIF, NoisyLIF
 
-__all__ = ["LIKELIHOODS", "TeCoSLVM", "check_beta", "check_inputs", "gaussian_kl"]
+__all__ = [
+    "LIKELIHOODS",
+    "TeCoSLVM",
+    "check_beta",
+    "check_frame_shape",
+    "check_inputs",
+    "check_model_size",
+    "gaussian_kl",
+]
 
 LIKELIHOODS = ("bernoulli", "poisson")
 NEURONS = ("noisy", "lif")
@@ -81,6 +90,22 @@ def check_beta(beta) -> float:
     if not math.isfinite(beta) or beta < 0:
         raise ValueError(f"beta: the KL weight must be a finite number >= 0, got {beta}")
     return float(beta)
+
+
+def check_frame_shape(frame_shape, minimum: int = 1) -> Tuple[int, int]:
+    """(H, W) integers >= ``minimum``: else TypeError / ValueError naming ``frame_shape``."""
+    if isinstance(frame_shape, (str, bytes)) or not hasattr(frame_shape, "__len__"):
+        raise TypeError(f"frame_shape: expected (H, W), got {type(frame_shape).__name__}")
+    if len(frame_shape) != 2:
+        raise ValueError(f"frame_shape: expected (H, W), got {frame_shape!r}")
+    H, W = (integer(v, "frame_shape", minimum, 2**31 - 1) for v in frame_shape)
+    return H, W
+
+
+def check_model_size(n_params: float, what: str) -> None:
+    """MemoryError naming the size arguments when the parameters (and Adam's two moments and
+    the gradient: 16 bytes each) do not fit."""
+    check_bytes(16.0 * n_params, "frame_shape, n_neurons", what)
 
 
 def check_inputs(
@@ -170,12 +195,16 @@ class TeCoSLVM(nn.Module):
             raise ValueError(f"neuron: unknown {neuron!r}; valid: {', '.join(NEURONS)}")
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood: unknown {likelihood!r}; valid: {', '.join(LIKELIHOODS)}")
-        shape = tuple(int(s) for s in frame_shape)
-        if len(shape) != 2 or min(shape) < 7:
-            raise ValueError(f"frame_shape: expected (H, W) with H, W >= 7, got {frame_shape}")
+        shape = check_frame_shape(frame_shape, 7)
         for name, v in (("n_neurons", n_neurons), ("hidden", hidden), ("latent", latent)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name}: must be a positive integer, got {v!r}")
+        check_model_size(
+            8.0 * shape[0] * shape[1] * 64
+            + 4.0 * hidden * (hidden + latent + 128)
+            + (latent + hidden) * n_neurons,
+            f"a TeCoS-LVM of frames {shape}, {n_neurons} neurons, hidden {hidden}",
+        )
         self.frame_shape, self.n_neurons = (shape[0], shape[1]), n_neurons
         self.hidden, self.latent = hidden, latent
         self.beta = check_beta(beta)

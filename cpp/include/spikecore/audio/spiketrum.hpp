@@ -20,8 +20,11 @@
 // already emitted, so the total is exactly round(rate * duration) however the input is chunked.
 // frame_length = 0 encodes the whole signal as one frame at flush() (global greedy choice).
 // Deterministic: ties go to the lowest (kernel, lag) in scan order; one thread.
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 namespace spikecore {
@@ -57,8 +60,19 @@ struct SpikeEvent {
   float amp;       // coefficient a (signed unless positive_only)
 };
 
+// Thrown by push() / flush() when the interrupt callback asked to stop; the encoder is then as it
+// was before the call.
+struct interrupted : std::runtime_error {
+  interrupted() : std::runtime_error("interrupted") {}
+};
+
 class SpiketrumEncoder {
  public:
+  // Polled about every 50 ms of encoding (and once per kernel's correlation pass): returning true
+  // stops push() / flush() with `interrupted`, the encoder restored to its state before the call.
+  // Empty: never interrupted. (The bindings check for Ctrl-C here.)
+  using Interrupt = std::function<bool()>;
+  void set_interrupt(Interrupt f) { interrupt_ = std::move(f); }
   // rate_hz > 0: spikes per second of input. frame_length >= 0 samples (0 = whole signal).
   // positive_only: choose argmax c instead of argmax |c| (all amplitudes >= 0).
   SpiketrumEncoder(std::shared_ptr<const GammatoneDictionary> dict, double rate_hz,
@@ -75,6 +89,13 @@ class SpiketrumEncoder {
  private:
   void encode_frame(int64_t F, int64_t budget, std::vector<SpikeEvent>& out);
   int64_t target_spikes(int64_t end_sample) const;
+  void encode_ready(std::vector<SpikeEvent>& out);
+  void flush_frames(std::vector<SpikeEvent>& out, int64_t look);
+  // Runs body; when it is interrupted, restores the state before it and rethrows.
+  void guarded(std::vector<SpikeEvent>& out, const std::function<void()>& body);
+  void poll(bool now);  // throws interrupted when the callback says so
+  Interrupt interrupt_;
+  std::chrono::steady_clock::time_point last_poll_;
   std::shared_ptr<const GammatoneDictionary> dict_;
   double rate_;
   int64_t frame_len_;
