@@ -44,13 +44,13 @@ from __future__ import annotations
 
 import hashlib
 import numbers
-import signal
 import sys
-import threading
 import time
 from typing import Any, Dict, Optional
 
 import numpy as np
+
+from spikecore.sim._interrupt import HeldInterrupt
 
 INSTALL = (
     "comm: distributed simulation needs mpi4py and an MPI library: "
@@ -150,31 +150,6 @@ def _fingerprint(h: Any, x: Any) -> None:
         h.update(f"{type(x).__name__}:{x!r}".encode())
 
 
-class _HeldInterrupt:
-    """Inside the block, SIGINT (Ctrl-C) only counts (``count``) instead of raising
-    KeyboardInterrupt, so that a window is never left half done. Only in the main thread and only
-    over Python's default handler (a handler of the user's own is left alone)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self._old: Any = None
-
-    def _on_sigint(self, signum: int, frame: Any) -> None:
-        self.count += 1
-
-    def __enter__(self) -> "_HeldInterrupt":
-        if (
-            threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-        ):
-            self._old = signal.signal(signal.SIGINT, self._on_sigint)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
-
-
 class DistributedCore:
     """Wraps the core ``Network`` of one rank: definition calls pass through (and are hashed),
     readers of partitioned data gather across ranks, ``run`` runs window by window."""
@@ -266,7 +241,7 @@ class DistributedCore:
         st = self.comm_stats
         stop = False
         try:
-            with _HeldInterrupt() as held:
+            with HeldInterrupt(raise_on_exit=False) as held:
                 while c.window_steps_left > 0 and not stop:
                     p0 = time.process_time()
                     ids, counts = c.window_update()

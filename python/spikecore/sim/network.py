@@ -21,11 +21,11 @@ The parts live next to this module, one concern each (the facade below composes 
 from __future__ import annotations
 
 import numbers
-import signal
 import threading
 from typing import Any, Dict, List, Optional
 
 from spikecore import _core
+from spikecore.sim._interrupt import HeldInterrupt
 from spikecore.sim._validate import _MAX_STEPS, _finite, _idle, _int, _memory, _steps, _threads
 
 # RULES, FORMAT_VERSION and the model tables: re-exported from the former single module
@@ -55,38 +55,6 @@ __all__ = [
     "RateMonitor",
     "PoissonInput",
 ]
-
-
-class _HeldInterrupt:
-    """Holds Ctrl-C (SIGINT) back during :meth:`Network._advance` until :meth:`check`, which is
-    called at the end of each chunk: a KeyboardInterrupt then never lands between a schedule's
-    prune and its regrow (or any two core calls of a chunk), so an interrupted run continues
-    exactly like an uninterrupted one. Only in the main thread (where Python runs signal
-    handlers) and only while SIGINT has Python's default handler; otherwise a no-op."""
-
-    def __enter__(self) -> "_HeldInterrupt":
-        self.hit = False
-        self.old: Any = None
-        if (
-            threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-        ):
-            self.old = signal.signal(signal.SIGINT, self._held)
-        return self
-
-    def _held(self, signum: int, frame: Any) -> None:
-        self.hit = True
-
-    def check(self) -> None:
-        if self.hit:
-            self.hit = False
-            raise KeyboardInterrupt
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.old is not None:
-            signal.signal(signal.SIGINT, self.old)
-        if self.hit and exc[0] is None:  # a Ctrl-C during the last chunk: raised now
-            raise KeyboardInterrupt
 
 
 class Network(
@@ -339,7 +307,7 @@ class Network(
         chunks at their steps); ``bar``: a tqdm bar (ms) or None."""
         end = self.step + n
         try:
-            with _HeldInterrupt() as ctrl_c:
+            with HeldInterrupt() as ctrl_c:
                 while self.step < end:
                     self._apply_schedules()
                     stop = min(end, self.step + chunk_steps)
