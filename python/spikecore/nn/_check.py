@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from typing import Iterable, Optional
 
 import torch
 
+from spikecore import _guards
 from spikecore.specs import _base as _v
 
 # the scalar checks are the specs' own (one message text for spikecore.nn and spikecore.sim)
@@ -58,31 +58,13 @@ def shape(value, name: str = "shape") -> tuple:
     return tuple(_v.count(d, name, 0) for d in dims)
 
 
-def _available_bytes() -> int:
-    """Memory this process may still allocate: MemAvailable on Linux, else physical memory."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:  # pragma: no cover - not Linux
-        pass
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover
-        return 1 << 62
-
-
 def alloc(numel: int, name: str, itemsize: int = 4, what: Optional[str] = None) -> int:
     """Raise MemoryError, naming ``name`` and the size, before allocating ``numel`` elements of
-    ``itemsize`` bytes that cannot fit in the memory available now."""
-    need = int(numel) * int(itemsize)
-    avail = _available_bytes()
-    if need > avail:
-        raise MemoryError(
-            f"{name}: {what or 'the request'} needs {numel:.4g} elements ({need / 2**30:.4g} "
-            f"GiB), more than the {avail / 2**30:.3g} GiB available"
-        )
+    ``itemsize`` bytes that cannot fit in memory (:func:`spikecore._guards.check_bytes`: the one
+    ceiling of the Python layers)."""
+    _guards.check_bytes(
+        float(numel) * int(itemsize), name, f"{what or 'the request'} ({float(numel):.4g} elements)"
+    )
     return int(numel)
 
 
