@@ -8,14 +8,24 @@ tests/test_cpp.py and tests/bench/test_cpp_bench.py use it, so CI compiles the c
 ``example``: a loader, ``example("name")`` imports ``examples/name.py`` (scripts, not a package)
 as the module ``name``; the tests that reproduce the examples' claims at reduced size use it.
 
+SIGINT gets Python's default handler when the suite starts with it ignored (below).
+
 ``TRITON_INTERPRET=1`` is set before anything imports triton: the Triton kernel tests
 (tests/nn/triton) run in Triton's interpreter on CPU tensors, which only works when triton was
 first imported in interpreter mode.
 """
 
 import os
+import signal
 
 os.environ.setdefault("TRITON_INTERPRET", "1")
+
+# The Ctrl-C tests (tests/test_concurrency.py, sim/test_run_control.py, audio/test_concurrency.py)
+# deliver SIGINT with _thread.interrupt_main(), which does nothing while SIGINT is ignored: the
+# state a shell leaves a background job in (`cmd &` without job control, as CI scripts may run
+# the suite). The suite then restores Python's own handler.
+if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL):
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 import importlib.util  # noqa: E402
 import shutil  # noqa: E402
