@@ -332,6 +332,38 @@ def test_ctrl_c_during_training_kernels_leaves_models_usable():
     assert all(torch.equal(a, b) for a, b in zip(expected, got))
 
 
+def test_training_kernels_never_call_a_python_dlpack(monkeypatch):
+    """nanobind imports a torch tensor through ``Tensor.__dlpack__``, a Python method, and clears
+    a KeyboardInterrupt raised inside it (a Ctrl-C whose handler ran there was lost: about one in
+    eight in the test above before the fix). The kernel bridges hand the extension numpy views
+    instead (spikecore._tensor_calls), so no Python ``__dlpack__`` runs in a training step."""
+    from spikecore.nn.conversion import IFNeuron, STDINeuron
+    from spikecore.models.hebbff import hebbff_plastic
+    from spikecore.nn.dendritic import DendriticLIF
+
+    calls = []
+    original = torch.Tensor.__dlpack__
+
+    def recording(self, *args, **kwargs):
+        calls.append(tuple(self.shape))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "__dlpack__", recording)
+    g = torch.Generator().manual_seed(0)
+    x = (torch.rand(20, 4, 24, generator=g) < 0.3).float()
+    for module in (
+        _model(3),
+        torch.nn.Sequential(snn.Linear(24, 8, backend="cpp"), snn.LIF(tau=2.0)),
+        DendriticLIF(24, 5, branches=3),
+    ):
+        module(x.requires_grad_()).square().mean().backward()
+    IFNeuron(1.0, backend="cpp")(x.detach())  # the conversion neurons run forward only
+    STDINeuron(1.0, backend="cpp")(x.detach())
+    w = torch.randn(6, 24, generator=g, requires_grad=True)
+    hebbff_plastic(x, w, torch.zeros(6), 0.1, 0.9, backend="cpp").sum().backward()
+    assert calls == []
+
+
 def test_ctrl_c_during_encoding_leaves_encoders_usable():
     from spikecore.audio import Cochlea, SendOnDelta
 

@@ -6,8 +6,9 @@
 #   UndefinedBehaviorSanitizer (SPIKECORE_SANITIZE=address,undefined: any UB aborts) in
 #   build/sanitize-address, runs every C++ test (leak checking on), then runs a representative
 #   part of the pytest suite (tools/sanitize_tests.txt, or the pytest args given) against that
-#   extension: the Python interpreter is not instrumented, so libasan is preloaded
-#   (LD_PRELOAD=$(g++ -print-file-name=libasan.so)) and leak checking is off (ASAN_OPTIONS=
+#   extension: the Python interpreter is not instrumented, so libasan is preloaded, and libstdc++
+#   with it (python3 does not link libstdc++, and without it ASan's __cxa_throw interceptor finds
+#   no real __cxa_throw and aborts at the first C++ exception), and leak checking is off (ASAN_OPTIONS=
 #   detect_leaks=0: CPython and torch keep memory until exit on purpose). The extension is not
 #   installed anywhere: build/sanitize-address/stage/spikecore is the package's Python sources
 #   (symlinks to python/spikecore) plus the sanitized _core and _cpu, and is put first on
@@ -92,7 +93,7 @@ EOF
   fi
   echo "== pytest under ASan+UBSan: ${tests[*]}"
   export PYTHONPATH="$ROOT/$stage${PYTHONPATH:+:$PYTHONPATH}"
-  export LD_PRELOAD="$libasan"
+  export LD_PRELOAD="$libasan $(g++ -print-file-name=libstdc++.so)"
   export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   export SPIKECORE_SANITIZED=1

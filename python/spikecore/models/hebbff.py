@@ -49,6 +49,7 @@ import torch
 from torch import nn
 
 from spikecore._guards import check_bytes, integer, threads
+from spikecore._tensor_calls import tensor_calls
 from spikecore.nn.checkpoint import save_state
 from spikecore.specs._base import number
 
@@ -75,7 +76,7 @@ PLASTICITY = ("anti", "hebb", "free")
 def _core():
     from spikecore import _core
 
-    return _core.models
+    return tensor_calls(_core.models)
 
 
 def hebbff_plastic_reference(x, W1, b1, eta, lam, return_final: bool = False):

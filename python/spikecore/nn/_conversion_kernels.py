@@ -10,11 +10,13 @@ from typing import Any, Optional
 
 import torch
 
+from spikecore._tensor_calls import tensor_calls
+
 _conv: Any
 try:  # the extension may be missing in a source checkout without a build
     from spikecore import _core as _ext
 
-    _conv = getattr(_ext, "conversion", None)
+    _conv = tensor_calls(getattr(_ext, "conversion", None))
 except ImportError:  # pragma: no cover
     _conv = None
 

@@ -15,12 +15,14 @@ from typing import Optional
 
 import torch
 
+from spikecore._tensor_calls import tensor_calls
+
 from . import triton as _tr
 
 try:  # the extension may be missing in a source checkout without a build
     from spikecore import _core as _ext
 
-    _train = getattr(_ext, "train", None)
+    _train = tensor_calls(getattr(_ext, "train", None))
 except ImportError:  # pragma: no cover
     _train = None
 

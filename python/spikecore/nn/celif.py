@@ -67,6 +67,7 @@ import torch
 from torch import nn
 
 from spikecore import specs as _specs
+from spikecore._tensor_calls import tensor_calls
 
 from . import _check, _kernels, _ops
 from . import functional as SF
@@ -83,7 +84,7 @@ Decay = Union[float, torch.Tensor]
 try:  # the fused kernels (bindings/variants.cpp); missing in a source checkout without a build
     from spikecore import _core as _ext
 
-    _var = getattr(_ext, "variants", None)
+    _var = tensor_calls(getattr(_ext, "variants", None))
 except ImportError:  # pragma: no cover
     _var = None
 

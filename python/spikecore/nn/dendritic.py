@@ -63,6 +63,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from spikecore import specs as _specs
+from spikecore._tensor_calls import tensor_calls
 
 from . import _check, _kernels
 from . import functional as SF
@@ -85,7 +86,7 @@ SUBSETS = ("random", "structured")
 try:  # the fused kernels (bindings/variants.cpp)
     from spikecore import _core as _ext
 
-    _var = getattr(_ext, "variants", None)
+    _var = tensor_calls(getattr(_ext, "variants", None))
 except ImportError:  # pragma: no cover
     _var = None
 
