@@ -33,7 +33,7 @@ NICE=${NICE:-10}
 if [ -z "${PYTHON:-}" ]; then
   if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
 fi
-PYTHON=$(command -v "$PYTHON")
+PYTHON=$(realpath -s "$(command -v "$PYTHON")")  # absolute, symlinks kept (a venv's python is one)
 CMAKE=$(command -v cmake || true)
 [ -x "$(dirname "$PYTHON")/cmake" ] && CMAKE="$(dirname "$PYTHON")/cmake"
 [ -n "$CMAKE" ] || { echo "sanitize.sh: cmake not found" >&2; exit 2; }
