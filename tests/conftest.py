@@ -8,6 +8,10 @@ tests/test_cpp.py and tests/bench/test_cpp_bench.py use it, so CI compiles the c
 ``example``: a loader, ``example("name")`` imports ``examples/name.py`` (scripts, not a package)
 as the module ``name``; the tests that reproduce the examples' claims at reduced size use it.
 
+``tests/`` is put on ``sys.path`` here, once, so that test files anywhere below import the one
+fuzzing harness with ``from fuzzing import ...`` (tests/fuzzing.py; pytest runs with
+``--import-mode=importlib``, which adds no test folder to the path itself).
+
 SIGINT gets Python's default handler when the suite starts with it ignored (below).
 
 ``TRITON_INTERPRET=1`` is set before anything imports triton: the Triton kernel tests
@@ -36,6 +40,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the fuzzing harness, tests/fuzzing.py (docstring)
 
 
 @pytest.fixture(scope="session")

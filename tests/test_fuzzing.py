@@ -1,14 +1,9 @@
 """The fuzzing harness itself (tests/fuzzing.py) fails where it must."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from fuzzing import FUZZ, expect_clean, hostile_arrays, no_new_nonfinite
 from hypothesis import given
-
-sys.path.insert(0, str(Path(__file__).parent))
-from fuzzing import FUZZ, expect_clean, hostile_arrays, no_new_nonfinite  # noqa: E402
 
 
 def test_allowed_error_must_name_the_argument():

@@ -2,16 +2,9 @@
 a valid result without new NaN/inf, or ValueError / TypeError / IndexError / MemoryError naming
 the argument; never a crash, a hang or an internal error."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
-sys.path.insert(0, str(Path(__file__).parents[1]))
-from fuzzing import (  # noqa: E402
+from fuzzing import (
     FUZZ,
     expect_clean,
     hostile_arrays,
@@ -21,12 +14,14 @@ from fuzzing import (  # noqa: E402
     small_memory_limit,
     wrong_types,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 
-from spikecore.analysis import network as nw  # noqa: E402
-from spikecore.analysis import reconfiguration_stats as rs  # noqa: E402
-from spikecore.analysis import report  # noqa: E402
-from spikecore.analysis import spike_metrics as sm  # noqa: E402
-from spikecore.analysis.spikestats import spike_stats  # noqa: E402
+from spikecore.analysis import network as nw
+from spikecore.analysis import reconfiguration_stats as rs
+from spikecore.analysis import report
+from spikecore.analysis import spike_metrics as sm
+from spikecore.analysis.spikestats import spike_stats
 
 _limit = pytest.fixture(autouse=True, scope="module")(small_memory_limit)
 

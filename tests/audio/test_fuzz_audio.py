@@ -6,16 +6,9 @@ function arguments" or an internal error. Each test varies one argument (the oth
 failure names its argument; sizes that cannot fit must be refused before anything is allocated.
 """
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
-sys.path.insert(0, str(Path(__file__).parents[1]))
-from fuzzing import (  # noqa: E402
+from fuzzing import (
     FUZZ,
     expect_clean,
     hostile_arrays,
@@ -25,8 +18,10 @@ from fuzzing import (  # noqa: E402
     small_memory_limit,
     wrong_types,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 
-from spikecore.audio import (  # noqa: E402
+from spikecore.audio import (
     Cochlea,
     GammatoneDictionary,
     RateCoder,

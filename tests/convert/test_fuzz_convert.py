@@ -1,18 +1,9 @@
 """Fuzzing of spikecore.convert (issue 20): convert() arguments, calibration sets, model weights,
 the converted network's inputs and set_T, and the small helpers, through the one harness."""
 
-import sys
-from pathlib import Path
-
 import pytest
 import torch
-from hypothesis import given
-from hypothesis import strategies as st
-
-from spikecore import convert as C
-
-sys.path.insert(0, str(Path(__file__).parents[1]))
-from fuzzing import (  # noqa: E402
+from fuzzing import (
     FUZZ,
     expect_clean,
     hostile_numbers,
@@ -20,6 +11,10 @@ from fuzzing import (  # noqa: E402
     sizes,
     wrong_types,
 )
+from hypothesis import given
+from hypothesis import strategies as st
+
+from spikecore import convert as C
 
 
 def _ann(qcfs=False):

@@ -16,19 +16,16 @@ import io
 import json
 import pickle
 import struct
-import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from fuzzing import FUZZ, corruptions, expect_file_clean
 from hypothesis import given
 from hypothesis import strategies as st
 
 from spikecore.data.files import FileFormatError, read_json, read_npz
-
-sys.path.insert(0, str(Path(__file__).parents[1]))
-from fuzzing import FUZZ, corruptions, expect_file_clean  # noqa: E402
 
 
 def _damaged(tmp_path_factory, data, raw: bytes, name: str, header: int = 64) -> Path:

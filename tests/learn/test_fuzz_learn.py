@@ -1,19 +1,9 @@
 """Fuzzing of spikecore.learn entry points (issue 20): the distillation losses and schedules,
 the ESL helpers and scheduler, and the perturbations, through the one harness."""
 
-import sys
-from pathlib import Path
-
 import pytest
 import torch
-from hypothesis import given
-from hypothesis import strategies as st
-
-from spikecore import learn
-from spikecore.learn import distill, esl, perturb
-
-sys.path.insert(0, str(Path(__file__).parents[1]))
-from fuzzing import (  # noqa: E402
+from fuzzing import (
     FUZZ,
     expect_clean,
     hostile_numbers,
@@ -21,6 +11,11 @@ from fuzzing import (  # noqa: E402
     sizes,
     wrong_types,
 )
+from hypothesis import given
+from hypothesis import strategies as st
+
+from spikecore import learn
+from spikecore.learn import distill, esl, perturb
 
 LOGITS = st.sampled_from([(3, 2, 4), (2, 4), (4,), (), (0, 4), (3, 0, 4), (2, 5)])
 

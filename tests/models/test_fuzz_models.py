@@ -3,17 +3,10 @@ recurrence and the modules), TeCoS-LVM and the neural-response baselines, the sh
 loop. Property of tests/fuzzing.py: a valid result without new NaN/inf, or ValueError /
 TypeError / IndexError / MemoryError naming the argument."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-sys.path.insert(0, str(Path(__file__).parents[1]))
-from fuzzing import (  # noqa: E402
+from fuzzing import (
     EXAMPLES,
     FUZZ,
     expect_clean,
@@ -24,11 +17,13 @@ from fuzzing import (  # noqa: E402
     small_memory_limit,
     wrong_types,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from spikecore.models.hebbff import HebbFF, SpikingHebbFF, hebbff_plastic  # noqa: E402
-from spikecore.models.neural_baselines import LNPoisson, McIntoshCNN  # noqa: E402
-from spikecore.models.neural_fit import fit_neural, make_model, sample_trials  # noqa: E402
-from spikecore.models.tecos import TeCoSLVM  # noqa: E402
+from spikecore.models.hebbff import HebbFF, SpikingHebbFF, hebbff_plastic
+from spikecore.models.neural_baselines import LNPoisson, McIntoshCNN
+from spikecore.models.neural_fit import fit_neural, make_model, sample_trials
+from spikecore.models.tecos import TeCoSLVM
 
 _limit = pytest.fixture(autouse=True, scope="module")(small_memory_limit)
 # training and sampling calls are real work: a quarter of the examples

@@ -2,20 +2,9 @@
 parameters (scalars and tensors), inputs and states, forward and backward on CPU, both
 backends; plus a gradcheck property for the float64 paths on small random shapes."""
 
-import sys
-from pathlib import Path
-
 import pytest
 import torch
-from hypothesis import given
-from hypothesis import strategies as st
-
-from spikecore.nn import functional as SF
-from spikecore.nn import surrogate as S
-from spikecore.nn.celif import celif
-
-sys.path.insert(0, str(Path(__file__).parents[1]))
-from fuzzing import (  # noqa: E402
+from fuzzing import (
     FUZZ,
     expect_clean,
     expect_clean_backward,
@@ -25,6 +14,12 @@ from fuzzing import (  # noqa: E402
     shapes,
     wrong_types,
 )
+from hypothesis import given
+from hypothesis import strategies as st
+
+from spikecore.nn import functional as SF
+from spikecore.nn import surrogate as S
+from spikecore.nn.celif import celif
 
 BACKENDS = ["cpp", "torch"]
 

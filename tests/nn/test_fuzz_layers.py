@@ -2,20 +2,9 @@
 structure ops), SparseConv2d, DendriticLinear and the nn.parallel helpers: hostile sizes,
 parameters, inputs, forward and backward on CPU."""
 
-import sys
-from pathlib import Path
-
 import pytest
 import torch
-from hypothesis import given
-from hypothesis import strategies as st
-
-from spikecore import nn as snn
-from spikecore.nn import parallel
-from spikecore.nn.dendritic import DendriticLinear
-
-sys.path.insert(0, str(Path(__file__).parents[1]))
-from fuzzing import (  # noqa: E402
+from fuzzing import (
     FUZZ,
     expect_clean,
     expect_clean_backward,
@@ -24,6 +13,12 @@ from fuzzing import (  # noqa: E402
     sizes,
     wrong_types,
 )
+from hypothesis import given
+from hypothesis import strategies as st
+
+from spikecore import nn as snn
+from spikecore.nn import parallel
+from spikecore.nn.dendritic import DendriticLinear
 
 
 def _forward_backward(layer, x):

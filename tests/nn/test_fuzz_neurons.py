@@ -2,21 +2,10 @@
 states, forward and backward on CPU, through the one harness (tests/fuzzing.py)."""
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import assume, given
-from hypothesis import strategies as st
-
-from spikecore import nn as snn
-from spikecore.nn.conversion import IFNeuron, STDINeuron
-from spikecore.nn.dendritic import DendriticLIF
-from spikecore.nn.qcfs import QCFS
-
-sys.path.insert(0, str(Path(__file__).parents[1]))
-from fuzzing import (  # noqa: E402
+from fuzzing import (
     FUZZ,
     expect_clean,
     expect_clean_backward,
@@ -26,6 +15,13 @@ from fuzzing import (  # noqa: E402
     sizes,
     wrong_types,
 )
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from spikecore import nn as snn
+from spikecore.nn.conversion import IFNeuron, STDINeuron
+from spikecore.nn.dendritic import DendriticLIF
+from spikecore.nn.qcfs import QCFS
 
 
 def size_values():

@@ -2,18 +2,10 @@
 modules, shapes, thread counts and inputs give a result or ValueError / TypeError / IndexError /
 MemoryError naming the argument (the harness's property, tests/fuzzing.py)."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
-from hypothesis import given
-from hypothesis import strategies as st
-from torch import nn
-
-sys.path.insert(0, str(Path(__file__).parents[1]))
-from fuzzing import (  # noqa: E402
+from fuzzing import (
     FUZZ,
     expect_clean,
     hostile_arrays,
@@ -21,10 +13,13 @@ from fuzzing import (  # noqa: E402
     shapes,
     wrong_types,
 )
+from hypothesis import given
+from hypothesis import strategies as st
+from torch import nn
 
-import spikecore.nn as snn  # noqa: E402
-from spikecore import _core  # noqa: E402
-from spikecore.sim import from_torch  # noqa: E402
+import spikecore.nn as snn
+from spikecore import _core
+from spikecore.sim import from_torch
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -8,15 +8,8 @@ A memory ceiling of 256 MiB (``_core.engine.set_memory_limit``) keeps generated 
 allocating: requests above it raise MemoryError naming the size before anything is allocated.
 """
 
-import sys
-from pathlib import Path
-
 import pytest
-from hypothesis import assume, given
-from hypothesis import strategies as st
-
-sys.path.insert(0, str(Path(__file__).parents[1]))
-from fuzzing import (  # noqa: E402
+from fuzzing import (
     FUZZ,
     expect_clean,
     hostile_arrays,
@@ -26,9 +19,11 @@ from fuzzing import (  # noqa: E402
     shapes,
     wrong_types,
 )
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
-from spikecore import _core  # noqa: E402
-from spikecore.sim import Network  # noqa: E402
+from spikecore import _core
+from spikecore.sim import Network
 
 LIMIT = 256 << 20
 

@@ -11,19 +11,15 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from fuzzing import FUZZ, corruptions, expect_file_clean, hostile_ints
 from hypothesis import given
 from hypothesis import strategies as st
 
 from spikecore.data.files import FileFormatError, read_npz
 from spikecore.sim import Network
-
-sys.path.insert(0, str(Path(__file__).parents[1]))
-from fuzzing import FUZZ, corruptions, expect_file_clean, hostile_ints  # noqa: E402
 
 
 def _build() -> Network:
