@@ -11,7 +11,7 @@ from fuzzing import (
     sizes,
     wrong_types,
 )
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from spikecore import learn
@@ -49,6 +49,9 @@ def test_fuzz_kd_loss(student, teacher, temperature):
     n_classes=st.one_of(sizes(small=6), wrong_types()),
     a=hostile_numbers(),
 )
+@example(target=torch.zeros(3, dtype=torch.int32, device="meta"), n_classes=2, a=0.5)
+@example(target=torch.zeros(3, dtype=torch.int32), n_classes=2**34, a=0.5)  # 206 GB
+@example(target=torch.zeros(3, dtype=torch.int32), n_classes=2, a=5e-324)  # -inf
 def test_fuzz_virtual_teacher(target, n_classes, a):
     expect_clean(
         lambda: learn.virtual_teacher_logits(target, n_classes, a),
@@ -162,6 +165,15 @@ def test_fuzz_time_average(z):
     expect_clean(
         lambda: distill.time_average(z), names=["student"], inputs=z, entry="learn.time_average"
     )
+
+
+def test_virtual_teacher_uint8_target_is_an_index():
+    """A uint8 target was taken as a boolean mask (deprecated indexing): class 1 of item 0
+    got nothing; it is now the class index of each item."""
+    t = torch.tensor([1, 0], dtype=torch.uint8)
+    p = learn.virtual_teacher_logits(t, 3, 0.8).exp()
+    assert torch.allclose(p[0], torch.tensor([0.1, 0.8, 0.1]))
+    assert torch.allclose(p[1], torch.tensor([0.8, 0.1, 0.1]))
 
 
 def test_esl_names_sizes():

@@ -14,7 +14,7 @@ from fuzzing import (
     shapes,
     wrong_types,
 )
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from spikecore.nn import functional as SF
@@ -192,6 +192,7 @@ def test_fuzz_sparse_linear(x, pre, post, out):
     alpha=st.one_of(st.none(), hostile_numbers()),
     x=hostile_tensors(shape=shapes(max_dims=2, max_side=3)),
 )
+@example(name="atan", alpha=None, x=torch.tensor(0j))  # was NotImplementedError "ge_cpu"
 def test_fuzz_surrogate_spike(name, alpha, x):
     _clean(
         lambda: _backward(SF.spike(x, S.get(name, alpha)), x),

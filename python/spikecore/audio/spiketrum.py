@@ -85,12 +85,20 @@ def _check_dictionary_size(fs: float, n_kernels: int, f_lo: float, f_hi: float, 
     """Refuse, before building, a dictionary whose kernels and Gram tables do not fit in memory
     or would take more than MAX_GRAM_WORK multiply-adds (kernel m has about
     u* fs / (2 pi 1.019 ERB(f_m)) samples, u* fixed by tail_db)."""
+    # the Gram table alone (and the per-kernel arrays below) bound the size from n_kernels:
+    # checked first, so that computing the kernel lengths allocates nothing unchecked
+    M = float(n_kernels)
+    check_bytes(
+        8 * M * M + 48 * M,
+        "n_kernels",
+        f"a dictionary of {n_kernels} kernels and their Gram tables",
+    )
     if not (0 < f_lo <= f_hi < fs / 2):
         return  # the core rejects these, naming the argument
     cf = np.asarray(_core.audio.erb_space(f_lo, f_hi, n_kernels), np.float64)
     b = 2 * math.pi * 1.019 * 24.7 * (4.37 * cf / 1000 + 1)
     L = np.floor(_tail_u(tail_db) / b * fs) + 2
-    total, M = float(L.sum()), float(n_kernels)
+    total = float(L.sum())
     work = 0.5 * (total * total + float((L * L).sum()))
     check_bytes(
         12 * total + 8 * M * M + 4 * (2 * M * total - M * M),

@@ -55,7 +55,7 @@ from typing import Any, Tuple
 
 import numpy as np
 
-__all__ = ["rate_encode", "latency_encode", "RATE_METHODS", "LATENCY_METHODS"]
+__all__ = ["rate_encode", "latency_encode", "check_intensities", "RATE_METHODS", "LATENCY_METHODS"]
 
 RATE_METHODS = ("bernoulli", "poisson")
 LATENCY_METHODS = ("linear", "log")
@@ -97,6 +97,12 @@ def _as_numpy(x: Any, name: str = "x") -> Tuple[np.ndarray, bool, Any]:
     return arr, was_torch, tdtype
 
 
+def check_intensities(x: Any, name: str = "x") -> np.ndarray:
+    """Intensities for a rate code, checked as :func:`rate_encode` checks them (real, batch
+    first [B, ...], finite, in [0, 1]); returns them as a float numpy array."""
+    return _as_numpy(x, name)[0]
+
+
 def _out(arr: np.ndarray, was_torch: bool, tdtype: Any):
     if not was_torch:
         return arr
@@ -104,6 +110,16 @@ def _out(arr: np.ndarray, was_torch: bool, tdtype: Any):
 
     t = torch.from_numpy(np.ascontiguousarray(arr))
     return t.to(tdtype) if tdtype is not None and tdtype.is_floating_point else t
+
+
+def _spike_bytes(steps: int, arr: np.ndarray, copies: int) -> None:
+    """MemoryError naming ``steps`` before allocating ``copies`` arrays [steps, *arr.shape]."""
+    from spikecore import _guards
+
+    shape = (steps,) + arr.shape
+    _guards.check_bytes(
+        float(steps) * arr.size * max(arr.itemsize, 4) * copies, "steps", f"spikes {shape}"
+    )
 
 
 def _check_steps(steps: Any) -> int:
@@ -134,6 +150,7 @@ def rate_encode(
     if method not in RATE_METHODS:
         raise ValueError(f"method: unknown rate code {method!r}; valid: {', '.join(RATE_METHODS)}")
     arr, was_torch, tdtype = _as_numpy(x)
+    _spike_bytes(steps, arr, 3)  # random draws, comparison, result
     rng = np.random.default_rng(seed)
     shape = (steps,) + arr.shape
     if method == "bernoulli":
@@ -169,6 +186,7 @@ def latency_encode(
     if not (tau > 0.0) or not math.isfinite(tau):
         raise ValueError(f"tau: must be finite and > 0, got {tau}")
     arr, was_torch, tdtype = _as_numpy(x)
+    _spike_bytes(steps, arr, 1)
     x64 = arr.astype(np.float64)
     active = x64 > threshold
     if method == "linear":

@@ -75,10 +75,19 @@ def _alpha(a):
     return a
 
 
+# t^2 scales the loss and 1/t the logits, in float32: both must stay normal numbers
+_T_MIN, _T_MAX = 1.1e-19, 1.8e19
+
+
 def _temperature(t):
     t = _check.number(t, "temperature")
     if not (t > 0 and math.isfinite(t)):
         raise ValueError(f"temperature: must be finite and > 0, got {t:g}")
+    if not _T_MIN <= t <= _T_MAX:
+        raise ValueError(
+            f"temperature: must lie in [{_T_MIN:g}, {_T_MAX:g}] (t^2 scales the loss in float32), "
+            f"got {t:g}"
+        )
     return t
 
 
@@ -155,10 +164,20 @@ def virtual_teacher_logits(target: torch.Tensor, n_classes: int, a: float = 0.9)
         raise ValueError(f"a: must lie in (0, 1), got {a:g}")
     if not isinstance(target, torch.Tensor) or target.dim() != 1:
         raise ValueError("target: expected class indices [B]")
+    _check.meta(target, "target")
+    if target.dtype.is_floating_point or target.is_complex() or target.dtype == torch.bool:
+        raise TypeError(f"target: expected integer class indices, got {target.dtype}")
     if target.numel() and (int(target.min()) < 0 or int(target.max()) >= n_classes):
         raise IndexError(f"target: class indices must lie in [0, {n_classes})")
-    p = torch.full((target.shape[0], n_classes), (1.0 - a) / (n_classes - 1))
-    p[torch.arange(target.shape[0]), target] = a
+    rest = (1.0 - a) / (n_classes - 1)
+    if float(torch.tensor(min(a, rest), dtype=torch.float32)) == 0.0:
+        raise ValueError(
+            f"a: {a:g} with n_classes={n_classes} makes a class probability ({min(a, rest):g}) "
+            f"round to 0 in float32, whose log is -inf"
+        )
+    _check.alloc(target.shape[0] * n_classes, "n_classes")
+    p = torch.full((target.shape[0], n_classes), rest)
+    p[torch.arange(target.shape[0]), target.long()] = a  # uint8 would index as a mask
     return p.log()
 
 

@@ -229,6 +229,8 @@ def esl_layers(
 ) -> List[SparseLinear]:
     """Sparse layers ``sizes[k] -> sizes[k + 1]`` at overall ``density`` (Erdos-Renyi split
     when ``erdos_renyi``, else the same density everywhere). Layer k is seeded ``seed + k``."""
+    if not isinstance(sizes, (list, tuple, range, np.ndarray)):
+        raise TypeError(f"sizes: expected a sequence of layer sizes, got {type(sizes).__name__}")
     sizes = [_positive_int(s, "sizes") for s in sizes]
     if len(sizes) < 2:
         raise ValueError("sizes: expected at least two layer sizes")
@@ -253,6 +255,11 @@ def sparse_layers(model: Union[nn.Module, Iterable[SparseLinear]]) -> Dict[str, 
     if isinstance(model, nn.Module):
         found = {n or "layer": m for n, m in model.named_modules() if isinstance(m, SparseLinear)}
     else:
+        if isinstance(model, (str, bytes, dict)) or not isinstance(model, Iterable):
+            raise TypeError(
+                f"model: expected a module or an iterable of SparseLinear layers, got "
+                f"{type(model).__name__}"
+            )
         found = {}
         for k, m in enumerate(model):
             if not isinstance(m, SparseLinear):
@@ -281,6 +288,10 @@ class MaskHistory:
 
     def snapshot(self, iteration: int, name: str, layer: SparseLinear) -> None:
         """Store the layer's mask at ``iteration`` (bit-packed), if masks are kept."""
+        if isinstance(iteration, bool) or not isinstance(iteration, (int, np.integer)):
+            raise TypeError(f"iteration: expected an int, got {type(iteration).__name__}")
+        if not isinstance(name, str):
+            raise TypeError(f"name: expected the layer's name (a str), got {type(name).__name__}")
         if not self.keep_masks:
             return
         m = layer.mask.cpu().numpy()
@@ -288,6 +299,8 @@ class MaskHistory:
 
     def masks(self, name: str) -> List[Tuple[int, np.ndarray]]:
         """[(iteration, bool mask [out, in])] of layer ``name``."""
+        if not isinstance(name, str):
+            raise TypeError(f"name: expected the layer's name (a str), got {type(name).__name__}")
         out = []
         for it, packed, shape in self.snapshots.get(name, []):
             n = shape[0] * shape[1]

@@ -65,8 +65,9 @@ import torch.nn.functional as F
 import spikecore.nn as snn
 from spikecore.nn import _check
 
-from .distill import kd_loss, virtual_teacher_logits
+from .distill import _alpha, _temperature, kd_loss, virtual_teacher_logits
 from .esl import ESLScheduler, GradualPruning, check_density, check_fraction, esl_layers
+from .loop import _labels_fit
 
 __all__ = [
     "ClassificationTask",
@@ -155,15 +156,43 @@ class ClassificationTask:
             a = _check.number(self.esl_anneal, "esl_anneal")
             if not 0.0 < a <= 1.0:
                 raise ValueError(f"esl_anneal: must lie in (0, 1] or be None, got {a:g}")
-        if len(self.x_train) != len(self.y_train):
-            raise ValueError("y_train: length differs from x_train")
-        if len(self.x_val) != len(self.y_val):
-            raise ValueError("y_val: length differs from x_val")
+        from spikecore.data.encoding import check_intensities
+
+        from .loop import check_labels
+
+        for split in ("train", "val"):
+            x = check_intensities(getattr(self, f"x_{split}"), f"x_{split}")
+            if len(x) == 0:
+                raise ValueError(f"x_{split}: no samples (shape {tuple(x.shape)})")
+            # kd='teacher' trains on unlabelled items too (label -1: KL term only)
+            low = -1 if self.kd == "teacher" and split == "train" else 0
+            check_labels(getattr(self, f"y_{split}"), len(x), f"y_{split}", low=low)
+        self.steps = _check.count(self.steps, "steps", 1)
+        self.epochs = _check.count(self.epochs, "epochs", 0)
+        self.batch = _check.count(self.batch, "batch", 1)
+        self.lr = _check.finite(self.lr, "lr")
+        if not self.lr > 0:
+            raise ValueError(f"lr: learning rate must be > 0, got {self.lr:g}")
+        if self.kd != "none":
+            self.alpha = _alpha(self.alpha)
+            self.temperature = _temperature(self.temperature)
+        if self.kd == "virtual":
+            a = _check.number(self.virtual_a, "virtual_a")
+            if not 0.0 < a < 1.0 or float(np.float32(a)) == 0.0:
+                raise ValueError(
+                    f"virtual_a: must lie in (0, 1) and be nonzero in float32, got {a:g}"
+                )
+        if not isinstance(self.esl, bool):
+            raise TypeError(f"esl: expected a bool, got {type(self.esl).__name__}")
+        if self.esl:
+            self.zeta0 = check_fraction(self.zeta0, "zeta0")
+            self.delta_t = _check.count(self.delta_t, "delta_t", 1)
 
     def loss(self, out: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Training loss of a candidate: cross-entropy of the time-averaged output, plus
         distillation when ``kd`` is set.
         """
+        _labels_fit(y, out.shape[-1], "y_train")
         if self.kd == "none":
             return F.cross_entropy(out.mean(0), y)
         if self.kd == "virtual":
@@ -319,11 +348,13 @@ def mutate(
     per-synapse state (Adam moments) follows the kept synapses and is zero for the regrown
     ones. In place; returns ``model``."""
     fraction = check_fraction(fraction, "mutation")
+    seed = _check.seed(seed)
     from .esl import sparse_layers
 
     with torch.no_grad():
         for k, layer in enumerate(sparse_layers(model).values()):
-            layer.seed = int(seed) * 7919 + k  # a fresh random stream per child and layer
+            # a fresh random stream per child and layer (a seed the layer's generator takes)
+            layer.seed = (seed * 7919 + k) % (2**63 - 1)
             n = layer.prune(fraction, mode="magnitude", optimizer=optimizer)
             free = layer.in_features * layer.out_features - layer.nnz
             layer.regrow(min(n, free), mode="random", init=0.0, optimizer=optimizer)

@@ -297,6 +297,10 @@ class _SpikeFn(torch.autograd.Function):
 
 def spike(x: torch.Tensor, surrogate: SurrogateLike = "atan") -> torch.Tensor:
     """Heaviside step ``(x >= 0)`` in the forward pass with the surrogate's ``g'`` backward."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x: expected a torch.Tensor, got {type(x).__name__}")
+    if x.is_complex():
+        raise TypeError(f"x: expected a real tensor (a step has no complex order), got {x.dtype}")
     return _SpikeFn.apply(x, get(surrogate))
 
 
