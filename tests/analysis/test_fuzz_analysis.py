@@ -14,7 +14,7 @@ from fuzzing import (
     small_memory_limit,
     wrong_types,
 )
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from spikecore.analysis import network as nw
@@ -215,6 +215,8 @@ TRAIN = st.one_of(arrays(2, 8), st.lists(st.floats(-5, 5), max_size=8))
     t0=st.one_of(st.none(), hostile_numbers()),
     t1=st.one_of(st.none(), hostile_numbers()),
 )
+@example(a=[8.214099056669181e-217], b=np.zeros(0, np.float32), p=0.0, t0=None, t1=None)  # NaN
+@example(a=[-1e308, 1e308], b=[0.0], p=1.0, t0=None, t1=None)  # t1 - t0 overflows
 def test_fuzz_spike_distances(a, b, p, t0, t1):
     names = ["a", "b", "tau", "q", "t_start", "t_end"]
     ins = (a, b, p, t0, t1)
@@ -254,6 +256,13 @@ COUNTS = st.one_of(arrays(3, 6), st.just(np.random.default_rng(1).poisson(1.0, (
     seed=st.one_of(hostile_ints(), wrong_types()),
     n_splits=st.one_of(st.integers(-1, 4), wrong_types()),
 )
+@example(
+    y=np.random.default_rng(1).poisson(1.0, (4, 20, 2)),
+    dt=1.0,
+    sigma=2.4230857729073797e-173,
+    seed=0,
+    n_splits=2,
+)  # 0 / 0
 def test_fuzz_psth_and_reliability(y, dt, sigma, seed, n_splits):
     names = ["y", "dt", "sigma", "seed", "n_splits"]
     expect_clean(lambda: sm.psth(y, dt, sigma), names=names, inputs=(y,))
@@ -302,6 +311,13 @@ def test_fuzz_binned_fano_refractory(y, dt, window, refractory):
     ),
     v=st.one_of(hostile_numbers(), st.integers(-1, 5)),
 )
+@example(
+    pred=np.random.default_rng(1).poisson(1.0, (4, 20, 2)),
+    data=np.random.default_rng(1).poisson(1.0, (4, 20, 2)),
+    dt=1.0,
+    which="fano_window",
+    v=3.5e38,
+)  # named window
 def test_fuzz_response_metrics(pred, data, dt, which, v):
     # isi_ks and Fano are NaN where undefined (documented): only errors are checked
     expect_clean(

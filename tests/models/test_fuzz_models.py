@@ -17,7 +17,7 @@ from fuzzing import (
     small_memory_limit,
     wrong_types,
 )
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from spikecore.models.hebbff import HebbFF, SpikingHebbFF, hebbff_plastic
@@ -64,6 +64,7 @@ def _ok_hebbff(T=3, B=2, d=3, N=4, dtype=torch.float32):
     v=tensors(),
     backend=st.sampled_from(["auto", "cpp", "torch", "x"]),
 )
+@example(which="W1", v=torch.zeros(0, 3), backend="auto")  # the error named only b1
 def test_fuzz_hebbff_plastic_tensors(which, v, backend):
     args = dict(zip(["x", "W1", "b1"], _ok_hebbff()))
     args[which] = v

@@ -147,6 +147,19 @@ def _window(a: np.ndarray, b: np.ndarray, t_start, t_end):
     return t_start, t_end
 
 
+def _scaled(t0: float, t1: float, *trains: np.ndarray):
+    """The ISI- and SPIKE-distances are ratios of intervals averaged over the window, so
+    invariant under t -> (t - t0) / (t1 - t0). A window so short or times so large that the
+    squared intervals under- or overflow double (span 8e-217: 0 / 0 = NaN) is mapped onto
+    [0, 1] first; ordinary windows are passed unchanged (bit-identical results)."""
+    span = t1 - t0
+    big = max([abs(t0), abs(t1)] + [float(np.abs(t).max()) for t in trains if t.size])
+    if 1e-100 <= span <= 1e100 and big <= 1e100:
+        return (t0, t1, *trains)
+    h0, half = 0.5 * t0, 0.5 * t1 - 0.5 * t0  # halves: t1 - t0 itself may overflow
+    return (0.0, 1.0, *[(0.5 * t - h0) / half for t in trains])
+
+
 def _binned(y, name: str, min_repeats: int = 1) -> np.ndarray:
     """Counts [R, T, N] from [R, T] or [R, T, N] (float64), validated."""
     y = _float_array(y, name)
@@ -168,7 +181,9 @@ def _binned(y, name: str, min_repeats: int = 1) -> np.ndarray:
 # ----------------------------------------------------------------------------- PSTH
 def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian smoothing along axis 0 (sigma in bins; 0 = none), reflect at the edges."""
-    if sigma == 0:
+    if sigma < 0.125:
+        # scipy's kernel has radius int(4 sigma + 0.5) = 0: the identity, returned exactly
+        # (scipy's own formula divides by sigma^2, 0 / 0 below sigma ~ 1e-154)
         return x
     from scipy.ndimage import gaussian_filter1d
 
@@ -289,14 +304,14 @@ def isi_distance(a, b, t_start: Optional[float] = None, t_end: Optional[float] =
     Duplicate spike times are merged, as PySpike does; an empty train stands for the two
     auxiliary spikes ``t_start``, ``t_end`` (PySpike's convention)."""
     a, b = _unique(_train(a, "a")), _unique(_train(b, "b"))
-    t0, t1 = _window(a, b, t_start, t_end)
+    t0, t1, a, b = _scaled(*_window(a, b, t_start, t_end), a, b)
     return float(_core().isi_distance(a, b, t0, t1))
 
 
 def spike_distance(a, b, t_start: Optional[float] = None, t_end: Optional[float] = None) -> float:
     """SPIKE-distance (Kreuz 2013) over ``[t_start, t_end]``; conventions as :func:`isi_distance`."""
     a, b = _unique(_train(a, "a")), _unique(_train(b, "b"))
-    t0, t1 = _window(a, b, t_start, t_end)
+    t0, t1, a, b = _scaled(*_window(a, b, t_start, t_end), a, b)
     return float(_core().spike_distance(a, b, t0, t1))
 
 
@@ -329,6 +344,8 @@ def distance_matrix(
             raise ValueError("t_end: t_start and t_end are required for the ISI/SPIKE matrix")
         param = 0.0
         t0, t1 = number(t_start, "t_start"), number(t_end, "t_end")
+        if math.isfinite(t0) and math.isfinite(t1) and t1 > t0:  # else the core names them
+            t0, t1, *ts = _scaled(t0, t1, *ts)
     elif metric == "van_rossum":
         if tau is None:
             raise ValueError("tau: required for metric='van_rossum'")
@@ -460,6 +477,10 @@ def response_metrics(
     if pred.shape[1:] != data.shape[1:]:
         raise ValueError(
             f"pred: shape [T, N] = {pred.shape[1:]} differs from data's {data.shape[1:]}"
+        )
+    if fano_window > pred.shape[1]:
+        raise ValueError(
+            f"fano_window: {fano_window} bins is longer than the responses ({pred.shape[1]} bins)"
         )
     dt = _positive(dt, "dt")
     if not 1e-100 <= dt <= 1e100:

@@ -172,7 +172,9 @@ def hebbff_plastic(x, W1, b1, eta, lam, backend: str = "auto", n_threads: int = 
     if W1.dim() != 2 or W1.shape[1] != x.shape[2]:
         raise ValueError(f"W1: must be [N, d] with d = {x.shape[2]}, got {tuple(W1.shape)}")
     if b1.shape != (W1.shape[0],):
-        raise ValueError(f"b1: must be [N] with N = {W1.shape[0]}, got {tuple(b1.shape)}")
+        raise ValueError(
+            f"b1: must be [N] with N = {W1.shape[0]} (the rows of W1), got {tuple(b1.shape)}"
+        )
     n_threads = threads(n_threads)
     T, B, d = x.shape
     N = W1.shape[0]
