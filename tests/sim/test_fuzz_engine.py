@@ -19,7 +19,7 @@ from fuzzing import (
     shapes,
     wrong_types,
 )
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from spikecore import _core
@@ -497,3 +497,67 @@ def test_fuzz_structural_plasticity(every, fraction, weight, delay):
         return net.projections[0].to_coo()
 
     expect_clean(call, ["every", "fraction", "weight", "delay"], inputs=(weight,))
+
+
+# ---------------------------------------------------------------------------- save / load
+PATHS = st.one_of(
+    # "1" and b"1" are valid (relative) paths: left out, they would write into the working dir
+    wrong_types().filter(lambda v: not isinstance(v, (str, bytes))),
+    st.sampled_from(["ok", "ok-bytes", "ok-pathlib", "dir", "no-dir", "empty"]),
+)
+
+
+def _path(kind, root):
+    """A path of the given kind under ``root`` (or the wrong-typed value itself)."""
+    import os
+    import pathlib
+
+    if not isinstance(kind, str) or kind not in (
+        "ok", "ok-bytes", "ok-pathlib", "dir", "no-dir", "empty"
+    ):  # fmt: skip
+        return kind
+    return {
+        "ok": os.path.join(root, "net.npz"),
+        "ok-bytes": os.fsencode(os.path.join(root, "net.npz")),
+        "ok-pathlib": pathlib.Path(root) / "net.npz",
+        "dir": root,
+        "no-dir": os.path.join(root, "missing", "net.npz"),
+        "empty": "",
+    }[kind]
+
+
+@FUZZ
+@example(path="ok-bytes", n_threads=None).via("bytes path: AttributeError seek from load")
+@example(path=None, n_threads=None).via("os.fspath's TypeError named no argument")
+@example(path="ok", n_threads=0).via("load blamed the file for the caller's n_threads")
+@given(path=PATHS, n_threads=st.one_of(st.none(), hostile_ints(), wrong_types(), st.just(2)))
+def test_fuzz_save_load(path, n_threads):
+    """save to a hostile path, load with a hostile thread count: a network that continues
+    bitwise identically, or a clear error naming the path or n_threads."""
+    import tempfile
+
+    net, _, _ = small_net()
+    mon = net.record_spikes(net.populations[1])
+    net.add_poisson_input(net.populations[0], rate=500.0, weight=2.0)
+    net.run(1.0)
+    with tempfile.TemporaryDirectory() as root:
+        p = _path(path, root)
+
+        def call():
+            net.save(p)
+            other = Network.load(p, n_threads=n_threads)
+            net.run(1.0)
+            other.run(1.0)
+            o = other.spike_monitors[0]
+            assert (mon.steps == o.steps).all() and (mon.senders == o.senders).all(), (
+                "load did not continue identically"
+            )
+            return None
+
+        try:
+            expect_clean(call, ["path", "n_threads"], inputs=())
+        except OSError as e:
+            # writing where no file can be (a missing folder, a folder, ""): Python's own
+            # OSError of open(), naming the path, as every writer of files raises
+            assert path in ("dir", "no-dir", "empty") and str(p) in str(e), e
+    usable(net)

@@ -60,6 +60,16 @@ class FileFormatError(ValueError):
         super().__init__(f"path: {self.path}: {problem}")
 
 
+def fs_path(path, name: str = "path") -> str:
+    """``path`` (str, bytes or os.PathLike) as a str; TypeError naming ``name`` otherwise."""
+    try:
+        return os.fsdecode(os.fspath(path))
+    except TypeError:
+        raise TypeError(
+            f"{name}: expected a str, bytes or os.PathLike file path, got {type(path).__name__}"
+        ) from None
+
+
 def file_error(path, problem: str, exc: Optional[BaseException] = None) -> FileFormatError:
     """A :class:`~spikecore.data.FileFormatError`; ``exc``: the low-level error, whose type and
     first line are appended (so a user sees what the parser said, not a traceback into it)."""
@@ -110,7 +120,7 @@ def read_npz(path, what: str = "an .npz file") -> Dict[str, np.ndarray]:
     allocated, its header's shape is checked against the member's size, and every member's size
     against the file's (so a crafted header cannot make the reader allocate more than the file
     holds)."""
-    path = os.fspath(path)
+    path = fs_path(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"path: no such file: {path}")
     size = os.path.getsize(path)
@@ -174,7 +184,7 @@ def read_npz(path, what: str = "an .npz file") -> Dict[str, np.ndarray]:
 def read_json(path, what: str = "a JSON file", kind: type = dict):
     """The JSON value of a file, which must be a ``kind`` (dict by default): FileFormatError
     naming the file for invalid UTF-8, invalid or too deeply nested JSON, or another kind."""
-    path = os.fspath(path)
+    path = fs_path(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"path: no such file: {path}")
     try:
@@ -215,7 +225,7 @@ def check_hdf5(path, what: str) -> int:
     the file size; FileNotFoundError / FileFormatError naming the file otherwise."""
     import h5py
 
-    path = os.fspath(path)
+    path = fs_path(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"path: no such file: {path}")
     size = os.path.getsize(path)

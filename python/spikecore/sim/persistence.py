@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 import numpy as np
 
-from spikecore.data.files import FileFormatError, file_error, read_npz
+from spikecore._guards import threads
+from spikecore.data.files import FileFormatError, file_error, fs_path, read_npz
 from spikecore.sim import engine_models as _models
 from spikecore.sim._validate import _MAX_STEPS, _idle
 from spikecore.sim.connect import Projection
@@ -32,6 +33,7 @@ class PersistenceMixin:
 
         Across MPI ranks (``comm``) this is collective: the ranks gather every part to the layout of
         one process and rank 0 writes the file, which loads with any number of ranks."""
+        path = fs_path(path)
         c = self._c
         arrays: Dict[str, np.ndarray] = {}
         meta: Dict[str, Any] = dict(
@@ -135,7 +137,9 @@ class PersistenceMixin:
         :class:`~spikecore.data.FileFormatError` (a ValueError) naming the file and the
         field. No pickle is run. The saved thread count is capped at this machine's CPU count
         (results do not depend on it)."""
-        path = os.fspath(path)
+        path = fs_path(path)
+        if n_threads is not None:
+            n_threads = threads(n_threads)  # the caller's argument, not the file's: named so
         a = read_npz(path, "a spikecore network file (Network.save)")
         meta = _read_meta(path, a)
         budget = max(_MIN_SOURCE_BUDGET, 64 * os.path.getsize(path))
