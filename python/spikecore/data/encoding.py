@@ -122,6 +122,18 @@ def _spike_bytes(steps: int, arr: np.ndarray, copies: int) -> None:
     )
 
 
+_MAX_GAIN = 1e18
+
+
+def _real(value: Any, name: str) -> float:
+    """A real number (bool, str and other types: TypeError naming ``name``)."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a number, got {type(value).__name__}")
+    return float(value)
+
+
 def _check_steps(steps: Any) -> int:
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
         raise TypeError(f"steps: expected a positive int, got {type(steps).__name__}")
@@ -146,9 +158,13 @@ def rate_encode(
     (may exceed 1; use it when several events per step are meaningful). The same ``seed`` gives
     the same spikes.
     """
+    from spikecore._guards import integer
+
     steps = _check_steps(steps)
-    if method not in RATE_METHODS:
+    if not isinstance(method, str) or method not in RATE_METHODS:
         raise ValueError(f"method: unknown rate code {method!r}; valid: {', '.join(RATE_METHODS)}")
+    max_prob, gain = _real(max_prob, "max_prob"), _real(gain, "gain")
+    seed = integer(seed, "seed", 0)
     arr, was_torch, tdtype = _as_numpy(x)
     _spike_bytes(steps, arr, 3)  # random draws, comparison, result
     rng = np.random.default_rng(seed)
@@ -161,8 +177,9 @@ def rate_encode(
             rng.random(shape, dtype=np.float64 if arr.dtype == np.float64 else np.float32) < p[None]
         ).astype(arr.dtype)
     else:
-        if not (gain >= 0.0) or not math.isfinite(gain):
-            raise ValueError(f"gain: must be finite and >= 0, got {gain}")
+        if not (0.0 <= gain <= _MAX_GAIN):
+            # numpy's Poisson sampler takes rates up to about 9.2e18 (counts fit int64)
+            raise ValueError(f"gain: must lie in [0, {_MAX_GAIN:g}], got {gain}")
         out = rng.poisson(np.broadcast_to(gain * arr.astype(np.float64), shape)).astype(arr.dtype)
     return _out(out, was_torch, tdtype)
 
@@ -177,7 +194,8 @@ def latency_encode(
     docstring); channels at or below ``threshold`` never fire. Deterministic.
     """
     steps = _check_steps(steps)
-    if method not in LATENCY_METHODS:
+    threshold, tau = _real(threshold, "threshold"), _real(tau, "tau")
+    if not isinstance(method, str) or method not in LATENCY_METHODS:
         raise ValueError(
             f"method: unknown latency code {method!r}; valid: {', '.join(LATENCY_METHODS)}"
         )
