@@ -341,3 +341,50 @@ def test_fuzz_spike_stats(times, senders, n, duration):
         names=["times_ms", "senders", "n_neurons", "duration_ms"],
         inputs=(float("nan"),),
     )
+
+
+@FUZZ
+@given(
+    a=st.one_of(st.lists(TRAIN, max_size=3), wrong_types()),
+    b=st.one_of(st.none(), st.lists(TRAIN, max_size=3), wrong_types()),
+    metric=st.sampled_from(["van_rossum", "victor_purpura", "isi", "spike", "x"]),
+    p=hostile_numbers(),
+)
+@example(a=None, b=[], metric="van_rossum", p=1.0)  # len(None)
+@example(a=[], b=[], metric="van_rossum", p=1.0)  # mean of no pair: NaN
+def test_fuzz_mean_pairwise_and_ks(a, b, metric, p):
+    """The model-vs-data summaries over sets of trains (distance_matrix in C++, scipy's KS)."""
+    kw = {"van_rossum": dict(tau=p), "victor_purpura": dict(q=p)}.get(
+        metric, dict(t_start=0.0, t_end=p)
+    )
+    names = ["trains", "metric", "tau", "q", "t_start", "t_end"]
+    expect_clean(
+        lambda: sm.mean_pairwise_distance(a, b, metric, **kw),
+        names=names,
+        inputs=(a, b, p),
+        entry="analysis.mean_pairwise_distance",
+    )
+    if b is not None:
+        expect_clean(
+            lambda: sm.isi_ks_distance(a, b),
+            names=["trains"],
+            inputs=(a, b),
+            entry="analysis.isi_ks_distance",
+        )
+
+
+@FUZZ
+@given(
+    y=COUNTS,
+    sigma=hostile_numbers(),
+    n_splits=st.one_of(st.integers(-1, 4), hostile_ints(), wrong_types()),
+    seed=st.one_of(hostile_ints(), wrong_types()),
+)
+def test_fuzz_ceiling_stats(y, sigma, n_splits, seed):
+    # NaN where a neuron never fires (documented): only errors are checked
+    expect_clean(
+        lambda: sm.ceiling_stats(y, sigma, n_splits, seed),
+        names=["y", "sigma", "n_splits", "seed"],
+        inputs=(float("nan"),),
+        entry="analysis.ceiling_stats",
+    )

@@ -366,6 +366,13 @@ def mean_pairwise_distance(
 ) -> float:
     """Mean distance over all pairs (a_i, b_j), or over pairs i < j of ``trains_a`` when
     ``trains_b`` is None (the data-vs-data floor)."""
+    for name, ts in (("trains_a", trains_a), ("trains_b", trains_b)):
+        if ts is None and name == "trains_b":
+            continue
+        if isinstance(ts, (str, bytes)) or not hasattr(ts, "__len__"):
+            raise TypeError(f"{name}: expected a sequence of spike trains, got {type(ts).__name__}")
+        if len(ts) == 0:
+            raise ValueError(f"{name}: no spike train (the mean over no pair is undefined)")
     if trains_b is None:
         D = distance_matrix(trains_a, metric, **kw)
         n = D.shape[0]
