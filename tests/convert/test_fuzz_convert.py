@@ -11,7 +11,7 @@ from fuzzing import (
     sizes,
     wrong_types,
 )
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from spikecore import convert as C
@@ -106,3 +106,68 @@ def test_fuzz_helpers(levels):
     expect_clean(lambda: C.levels_for(levels), names=["T"], entry="convert.levels_for")
     lam = torch.tensor(1.0)
     expect_clean(lambda: C.stdi_threshold(lam, levels), names=["T"], entry="convert.stdi_threshold")
+
+
+# ------------------------------------------------------------------------------ building blocks
+@FUZZ
+@given(
+    lam=hostile_tensors(shape=st.sampled_from([(), (3,), (0,), (2, 3)]), requires_grad=False),
+    T=st.one_of(sizes(small=6), wrong_types()),
+    coding=st.one_of(st.sampled_from(["stdi", "rate", "x"]), wrong_types()),
+    x=hostile_tensors(shape=st.sampled_from([(4, 3), (6, 3), (3,), (), (0, 3), (8, 2, 3)])),
+)
+@example(lam=torch.tensor(1.0), T=0, coding="rate", x=torch.zeros(0, 3))  # torch reshape error
+@example(lam=torch.tensor(1.0), T=4, coding="rate", x=torch.zeros(6, 3))  # 6 not a multiple of 4
+def test_fuzz_spiking_activation(lam, T, coding, x):
+    """A converted activation built by hand: its spike values on a time-folded input [T B, ...],
+    or a clear error naming the argument."""
+
+    def call():
+        act = C.SpikingActivation(lam, T, coding)
+        return act(x)
+
+    expect_clean(
+        call,
+        names=["lam", "T", "coding", "x:", "v_threshold", "threshold"],
+        inputs=(lam, x),
+        entry="convert.SpikingActivation",
+    )
+
+
+@FUZZ
+@given(
+    kernel=st.sampled_from([1, 2, 3, (2, 1)]),
+    T=st.one_of(sizes(small=6), wrong_types()),
+    mode=st.one_of(st.sampled_from(["stdi", "gate", "x"]), wrong_types()),
+    x=hostile_tensors(
+        shape=st.sampled_from([(4, 2, 4, 4), (6, 1, 3, 3), (4, 4, 4), (0, 2, 4, 4), (4, 2, 1, 1)])
+    ),
+)
+@example(kernel=1, T=0, mode="stdi", x=torch.zeros(0, 2, 4, 4))  # torch reshape error
+def test_fuzz_spike_maxpool(kernel, T, mode, x):
+    def call():
+        pool = C.SpikeMaxPool2d(torch.nn.MaxPool2d(kernel), T, mode)
+        return pool(x)
+
+    expect_clean(
+        call, names=["T", "mode", "x:", "kernel"], inputs=x, entry="convert.SpikeMaxPool2d"
+    )
+
+
+@FUZZ
+@given(
+    names=st.one_of(st.sampled_from([["1"], ["0"], ["9"], [], ["1", "1"]]), wrong_types()),
+    cal=st.one_of(hostile_tensors(shape=st.sampled_from([(8, 3), (0, 3), (8, 2)])), wrong_types()),
+    threshold=st.one_of(st.sampled_from(["max", "min"]), hostile_numbers()),
+    per_channel=st.one_of(st.booleans(), wrong_types()),
+)
+@example(names=None, cal=torch.rand(8, 3), threshold="max", per_channel=False)  # not iterable
+@example(names=b"1", cal=torch.rand(8, 3), threshold="max", per_channel=False)  # int.split
+@example(names=["9"], cal=torch.rand(8, 3), threshold="max", per_channel=False)  # AttributeError
+def test_fuzz_calibrate(names, cal, threshold, per_channel):
+    expect_clean(
+        lambda: C.calibrate(_ann(), names, cal, threshold=threshold, per_channel=per_channel),
+        names=["names", "calibration", "threshold", "per_channel"],
+        inputs=cal,
+        entry="convert.calibrate",
+    )

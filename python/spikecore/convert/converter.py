@@ -275,6 +275,15 @@ def calibrate(
     """Clip lambda of each named activation module from its outputs on the calibration set:
     the maximum (``'max'``) or a percentile (a float in (0, 100]); per channel (dim 1) or per
     layer."""
+    if isinstance(names, str) or not isinstance(names, (list, tuple)):
+        raise TypeError(f"names: expected a list of submodule names, got {type(names).__name__}")
+    for k in names:
+        if not isinstance(k, str):
+            raise TypeError(f"names: expected submodule names (str), got {type(k).__name__}")
+        try:
+            gm.get_submodule(k)
+        except AttributeError:
+            raise ValueError(f"names: the model has no submodule {k!r}") from None
     acts: dict = {k: [] for k in names}
     hooks = []
     for k in names:

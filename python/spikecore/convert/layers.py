@@ -23,6 +23,17 @@ __all__ = ["MAX_STDI_BITS", "SpikeMaxPool2d", "SpikingActivation", "stdi_thresho
 MAX_STDI_BITS = 24
 
 
+def _folded(x, T: int, min_dim: int = 1) -> None:
+    """``x`` is a time-folded tensor [T B, ...]: its first dimension a multiple of T."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x: expected a torch.Tensor, got {type(x).__name__}")
+    if x.dim() < min_dim or x.shape[0] % T != 0:
+        raise ValueError(
+            f"x: expected a time-folded input [T*B, ...] of at least {min_dim} dimension(s), "
+            f"its first dimension a multiple of T={T}, got shape {tuple(x.shape)}"
+        )
+
+
 def stdi_threshold(lam: torch.Tensor, T: int) -> torch.Tensor:
     """STDI threshold whose top code equals the clip: :math:`\\vartheta = \\lambda 2^T / (2^T - 1)`
     (so the code step :math:`\\vartheta / 2^T = \\lambda / (2^T - 1)` is the QCFS step for
@@ -48,7 +59,15 @@ class SpikingActivation(nn.Module):
         backend: str = "auto",
     ):
         super().__init__()
-        self.coding = coding
+        self.coding = _check.choice(coding, "coding", ("stdi", "rate"))
+        if not isinstance(lam, torch.Tensor):
+            raise TypeError(
+                f"lam: expected a torch.Tensor of clip values, got {type(lam).__name__}"
+            )
+        _check.meta(lam, "lam")
+        if lam.is_complex():
+            raise TypeError(f"lam: expected real clip values, got {lam.dtype}")
+        T = _check.count(T, "T", 1)
         self.register_buffer("lam", lam.detach().clone().float())
         if coding == "stdi":
             self.neuron = STDINeuron(
@@ -64,12 +83,13 @@ class SpikingActivation(nn.Module):
 
     def set_T(self, T: int) -> None:
         """Set the number of time steps (STDI: also the time-varying threshold)."""
-        self.T = T
+        self.T = _check.count(T, "T", 1)
         if self.coding == "stdi":
             self.neuron.set_threshold(stdi_threshold(self.lam, T))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        xs = x.reshape((self.T, -1) + tuple(x.shape[1:]))
+        _folded(x, self.T)
+        xs = x.reshape((self.T, x.shape[0] // self.T) + tuple(x.shape[1:]))
         z = self.neuron(xs)
         return self.neuron.value(z).reshape(x.shape)
 
@@ -99,15 +119,15 @@ class SpikeMaxPool2d(nn.Module):
 
     def __init__(self, pool: nn.MaxPool2d, T: int, mode: str = "stdi"):
         super().__init__()
-        if mode not in ("stdi", "gate"):
+        if not isinstance(mode, str) or mode not in ("stdi", "gate"):
             raise ValueError(f"mode: unknown value {mode!r}; valid choices: stdi, gate")
         self.kernel_size, self.stride = pool.kernel_size, pool.stride
         self.padding, self.dilation = pool.padding, pool.dilation
-        self.T, self.mode = T, mode
+        self.T, self.mode = _check.count(T, "T", 1), mode
 
     def set_T(self, T: int) -> None:
         """Set the number of time steps (STDI: also the time-varying threshold)."""
-        self.T = T
+        self.T = _check.count(T, "T", 1)
 
     def _pool_args(self):
         return dict(
@@ -118,7 +138,9 @@ class SpikeMaxPool2d(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s = x.reshape((self.T, -1) + tuple(x.shape[1:])).cumsum(0).reshape(x.shape)
+        _folded(x, self.T, min_dim=3)
+        s = x.reshape((self.T, x.shape[0] // self.T) + tuple(x.shape[1:])).cumsum(0)
+        s = s.reshape(x.shape)
         _, idx = F.max_pool2d(s, return_indices=True, **self._pool_args())
         return x.flatten(-2).gather(-1, idx.flatten(-2)).reshape(idx.shape)
 
