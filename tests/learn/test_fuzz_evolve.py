@@ -456,6 +456,12 @@ def test_evolve_regressions():
     with pytest.raises(ValueError, match="seed"):  # nanobind regrow_random(): incompatible
         evolve.mutate(model, 0.1, 2**64)
     evolve.mutate(model, 0.1, 2**63 - 2)  # the largest seed: the layer seeds wrap
+    with pytest.raises(TypeError, match="seeds"):  # int(None)
+        evolve.evaluate_population(_task(), model, [model.state_dict()], [None], "serial")
+    with pytest.raises(TypeError, match="log"):  # "'str' object is not callable" after a run
+        evolve.Evolution(_task(), SIZES, 0.6, backend="serial", log="1")
+    with pytest.raises(MemoryError, match="steps"):  # numpy "array is too big" for x [0, 4]
+        loop.encode(np.zeros((0, 4), np.float32), 2**63 - 1, 0)
     with pytest.raises(TypeError, match="model"):  # "'NoneType' object is not iterable"
         evolve.mutate(None, 0.1, 0)
     with pytest.raises(TypeError, match="iteration"):  # int(None)

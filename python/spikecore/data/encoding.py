@@ -117,9 +117,10 @@ def _spike_bytes(steps: int, arr: np.ndarray, copies: int) -> None:
     from spikecore import _guards
 
     shape = (steps,) + arr.shape
-    _guards.check_bytes(
-        float(steps) * arr.size * max(arr.itemsize, 4) * copies, "steps", f"spikes {shape}"
-    )
+    # the product of the nonzero sides: numpy refuses a shape whose sides overflow int64 even
+    # when one of them is 0 ("array is too big")
+    nonzero = float(np.prod([float(d) for d in shape if d]))
+    _guards.check_bytes(nonzero * max(arr.itemsize, 4) * copies, "steps", f"spikes {shape}")
 
 
 _MAX_GAIN = 1e18

@@ -319,7 +319,15 @@ def evaluate_population(
     backend = _check.choice(backend, "backend", ("process", "ray", "serial"))
     if optimizer_states is None:
         optimizer_states = [None] * len(states)
-    jobs = [(task, template, s, o, int(sd), 1) for s, o, sd in zip(states, optimizer_states, seeds)]
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__len__"):
+        raise TypeError(f"seeds: expected a sequence of ints, got {type(seeds).__name__}")
+    if not len(seeds) == len(states) == len(optimizer_states):
+        raise ValueError(
+            f"seeds: {len(seeds)} seeds for {len(states)} states and {len(optimizer_states)} "
+            f"optimizer states (one each)"
+        )
+    seeds = [_check.seed(sd, "seeds") for sd in seeds]
+    jobs = [(task, template, s, o, sd, 1) for s, o, sd in zip(states, optimizer_states, seeds)]
     if backend == "serial" or workers == 1 and pool is None and backend != "ray":
         return [_run_candidate(j) for j in jobs]
     if backend == "ray":
@@ -439,7 +447,9 @@ class Evolution:
             except ImportError:
                 pass
         self.backend = backend
-        self.seed = int(seed)
+        self.seed = _check.seed(seed)
+        if log is not None and not callable(log):
+            raise TypeError(f"log: expected a callable taking a str, or None, got {log!r}")
         self.log = log
         build_student(self.sizes, self.density, seed=self.seed)  # validates sizes / density
 
