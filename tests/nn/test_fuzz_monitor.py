@@ -124,3 +124,14 @@ def test_fuzz_activity_monitor_calls(xs, reset_at):
         return s
 
     expect_clean(call, names=["x:"], inputs=xs, entry="nn.ActivityMonitor(calls)")
+
+
+@pytest.mark.parametrize("kind", ["conv2d", "conv2d-circular", "linear-lif"])
+def test_count_synops_meta_input(kind):
+    """A meta input that the model runs on (torch's Conv2d takes one) has nothing to count: was
+    "Tensor.item() cannot be called on meta tensors" from the counting hook."""
+    x = torch.zeros(2, 2, 5, device="meta") if kind != "linear-lif" else torch.zeros(3, 2, 4)
+    if kind == "linear-lif":
+        x = x.to("meta")
+    with pytest.raises(ValueError, match="x: .*meta"):
+        snn.count_synops(MODELS[kind](), x)

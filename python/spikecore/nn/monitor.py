@@ -93,6 +93,15 @@ def _synops(m: nn.Module, x: torch.Tensor) -> Optional[int]:
     return None
 
 
+def _countable(t: torch.Tensor, layer: str, what: str) -> None:
+    """A meta tensor (shape only) has no values to count: ValueError naming the input."""
+    if isinstance(t, torch.Tensor) and t.is_meta:
+        raise ValueError(
+            f"x: the {what} of layer {layer!r} is a meta tensor (no values to count spikes or "
+            f"synaptic events of)"
+        )
+
+
 class ActivityMonitor:
     """Count spikes (neurons) and SynOps (Linear, SparseLinear, Conv1d/2d, and any layer with its
     own ``synops(x)`` method, such as DendriticLinear) of ``model``.
@@ -134,6 +143,7 @@ class ActivityMonitor:
     def _neuron_hook(self, name):
         def hook(module, inputs, output):
             out = output[0] if isinstance(output, tuple) else output
+            _countable(out, name, "output")
             s = self.stats[name]
             with torch.no_grad():
                 s.calls += 1
@@ -146,6 +156,7 @@ class ActivityMonitor:
     def _synapse_hook(self, name):
         def hook(module, inputs, output):
             x = inputs[0]
+            _countable(x, name, "input")
             s = self.stats[name]
             with torch.no_grad():
                 x = x.detach()
