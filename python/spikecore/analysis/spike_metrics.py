@@ -366,9 +366,8 @@ def mean_pairwise_distance(
 ) -> float:
     """Mean distance over all pairs (a_i, b_j), or over pairs i < j of ``trains_a`` when
     ``trains_b`` is None (the data-vs-data floor)."""
-    for name, ts in (("trains_a", trains_a), ("trains_b", trains_b)):
-        if ts is None and name == "trains_b":
-            continue
+    sets = [("trains_a", trains_a)] + ([] if trains_b is None else [("trains_b", trains_b)])
+    for name, ts in sets:
         if isinstance(ts, (str, bytes)) or not hasattr(ts, "__len__"):
             raise TypeError(f"{name}: expected a sequence of spike trains, got {type(ts).__name__}")
         if len(ts) == 0:
