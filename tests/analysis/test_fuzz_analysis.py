@@ -217,6 +217,8 @@ TRAIN = st.one_of(arrays(2, 8), st.lists(st.floats(-5, 5), max_size=8))
 )
 @example(a=[8.214099056669181e-217], b=np.zeros(0, np.float32), p=0.0, t0=None, t1=None)  # NaN
 @example(a=[-1e308, 1e308], b=[0.0], p=1.0, t0=None, t1=None)  # t1 - t0 overflows
+@example(a=[0.0], b=[0.0, -1.0], p=0.0, t0=None, t1=1.8961503816218352e154)  # NaN: intervals^2
+@example(a=[], b=[0.0, 1.0], p=0.0, t0=-(2**63), t1=1.0000000000000002e100)
 def test_fuzz_spike_distances(a, b, p, t0, t1):
     names = ["a", "b", "tau", "q", "t_start", "t_end"]
     ins = (a, b, p, t0, t1)
@@ -318,11 +320,14 @@ def test_fuzz_binned_fano_refractory(y, dt, window, refractory):
     which="fano_window",
     v=3.5e38,
 )  # named window
+@example(pred=np.ones((2, 3, 1)), data=np.ones((2, 3, 1)), dt=1.0, which="sigma", v=1.0)
 def test_fuzz_response_metrics(pred, data, dt, which, v):
     # isi_ks and Fano are NaN where undefined (documented): only errors are checked
     expect_clean(
         lambda: sm.response_metrics(pred, data, dt, **{which: v}),
-        names=["pred", "data", "dt", which],
+        # responses shorter than the default fano_window (10 bins) name it (was fano_factor's
+        # inner "window")
+        names=["pred", "data", "dt", which, "fano_window"],
         inputs=(float("nan"),),
     )
 

@@ -65,6 +65,7 @@ def _ok_hebbff(T=3, B=2, d=3, N=4, dtype=torch.float32):
     backend=st.sampled_from(["auto", "cpp", "torch", "x"]),
 )
 @example(which="W1", v=torch.zeros(0, 3), backend="auto")  # the error named only b1
+@example(which="x", v=torch.zeros(0, 0, 0), backend="auto")  # the error named only W1
 def test_fuzz_hebbff_plastic_tensors(which, v, backend):
     args = dict(zip(["x", "W1", "b1"], _ok_hebbff()))
     args[which] = v

@@ -210,13 +210,17 @@ double isi_distance(const double* a, std::size_t na, const double* b, std::size_
                     double t_start, double t_end) {
   // D_I = 1/(t_end - t_start) * int I(t) dt,  I(t) = |x_isi(t) - y_isi(t)| / max(x_isi, y_isi)
   // (Kreuz et al. 2007). I is constant between knots, so the integral is a sum of rectangles.
+  // The rectangles are summed as fractions of the window, (t_next - t) / (t_end - t_start), so
+  // neither a huge nor a tiny window over- or underflows the sum (it was 0 / 0 = NaN for a
+  // window of 1e-217).
   const EdgeTrain x(a, na, t_start, t_end), y(b, nb, t_start, t_end);
+  const double span = t_end - t_start;
   double integral = 0.0;
   sweep(x, y, t_start, t_end, [&](double t, double t_next, std::size_t kx, std::size_t ky) {
     const double x_isi = x.isi(kx), y_isi = y.isi(ky);
-    integral += std::fabs(x_isi - y_isi) / std::max(x_isi, y_isi) * (t_next - t);
+    integral += std::fabs(x_isi - y_isi) / std::max(x_isi, y_isi) * ((t_next - t) / span);
   });
-  return integral / (t_end - t_start);
+  return integral;
 }
 
 double spike_distance(const double* a, std::size_t na, const double* b, std::size_t nb,
@@ -239,22 +243,25 @@ double spike_distance(const double* a, std::size_t na, const double* b, std::siz
   auto dissimilarity = [](const EdgeTrain& z, const std::vector<double>& delta, std::size_t k,
                           double t) {
     const double t_p = z.knot(k), t_f = z.knot(k + 1);
-    return (delta[k] * (t_f - t) + delta[k + 1] * (t - t_p)) / (t_f - t_p);
+    const double w = (t - t_p) / (t_f - t_p);  // in [0, 1]: no product of two times
+    return delta[k] * (1.0 - w) + delta[k + 1] * w;
   };
+  // S = (S_1 y + S_2 x) / (2 m^2) is evaluated as ((S_1 / m)(y / m) + (S_2 / m)(x / m)) / 2 and
+  // the trapezoids are summed as fractions of the window: no square of an interval, which
+  // over- or underflows double for intervals beyond 1e154 or below 1e-154 (NaN).
+  const double span = t_end - t_start;
   double integral = 0.0;
   sweep(x, y, t_start, t_end, [&](double t, double t_next, std::size_t kx, std::size_t ky) {
     const double x_isi = x.isi(kx), y_isi = y.isi(ky);
-    const double mean_isi = 0.5 * (x_isi + y_isi);
-    const double norm = 1.0 / (2.0 * mean_isi * mean_isi);
-    const double s_begin =
-        (dissimilarity(x, delta_x, kx, t) * y_isi + dissimilarity(y, delta_y, ky, t) * x_isi) *
-        norm;
-    const double s_end = (dissimilarity(x, delta_x, kx, t_next) * y_isi +
-                          dissimilarity(y, delta_y, ky, t_next) * x_isi) *
-                         norm;
-    integral += 0.5 * (s_begin + s_end) * (t_next - t);
+    const double mean_isi = 0.5 * x_isi + 0.5 * y_isi;
+    const double rx = x_isi / mean_isi, ry = y_isi / mean_isi;
+    auto s = [&](double u) {
+      return 0.5 * (dissimilarity(x, delta_x, kx, u) / mean_isi * ry +
+                    dissimilarity(y, delta_y, ky, u) / mean_isi * rx);
+    };
+    integral += 0.5 * (s(t) + s(t_next)) * ((t_next - t) / span);
   });
-  return integral / (t_end - t_start);
+  return integral;
 }
 
 void distance_matrix(Metric metric, const double* times, const long long* offsets, std::size_t n,

@@ -147,17 +147,23 @@ def _window(a: np.ndarray, b: np.ndarray, t_start, t_end):
     return t_start, t_end
 
 
-def _scaled(t0: float, t1: float, *trains: np.ndarray):
-    """The ISI- and SPIKE-distances are ratios of intervals averaged over the window, so
-    invariant under t -> (t - t0) / (t1 - t0). A window so short or times so large that the
-    squared intervals under- or overflow double (span 8e-217: 0 / 0 = NaN) is mapped onto
-    [0, 1] first; ordinary windows are passed unchanged (bit-identical results)."""
-    span = t1 - t0
-    big = max([abs(t0), abs(t1)] + [float(np.abs(t).max()) for t in trains if t.size])
-    if 1e-100 <= span <= 1e100 and big <= 1e100:
-        return (t0, t1, *trains)
-    h0, half = 0.5 * t0, 0.5 * t1 - 0.5 * t0  # halves: t1 - t0 itself may overflow
-    return (0.0, 1.0, *[(0.5 * t - h0) / half for t in trains])
+# ISI- and SPIKE-distances: spike times and window bounds within +-MAX_TIME, so that the edge
+# knots (2 s_1 - s_2) and the window's length stay finite doubles
+MAX_TIME = 1e300
+
+
+def _in_range(t0: float, t1: float, **trains: np.ndarray) -> None:
+    """ValueError naming the window or the train whose finite times lie beyond MAX_TIME."""
+    for name, v in (("t_start", t0), ("t_end", t1)):
+        if math.isfinite(v) and abs(v) > MAX_TIME:
+            raise ValueError(f"{name}: must lie in [-{MAX_TIME:g}, {MAX_TIME:g}], got {v:g}")
+    for name, t in trains.items():
+        f = t[np.isfinite(t)]
+        if f.size and float(np.abs(f).max()) > MAX_TIME:
+            raise ValueError(
+                f"{name}: spike times must lie in [-{MAX_TIME:g}, {MAX_TIME:g}], got "
+                f"{float(f[np.argmax(np.abs(f))]):g}"
+            )
 
 
 def _binned(y, name: str, min_repeats: int = 1) -> np.ndarray:
@@ -304,14 +310,16 @@ def isi_distance(a, b, t_start: Optional[float] = None, t_end: Optional[float] =
     Duplicate spike times are merged, as PySpike does; an empty train stands for the two
     auxiliary spikes ``t_start``, ``t_end`` (PySpike's convention)."""
     a, b = _unique(_train(a, "a")), _unique(_train(b, "b"))
-    t0, t1, a, b = _scaled(*_window(a, b, t_start, t_end), a, b)
+    t0, t1 = _window(a, b, t_start, t_end)
+    _in_range(t0, t1, a=a, b=b)
     return float(_core().isi_distance(a, b, t0, t1))
 
 
 def spike_distance(a, b, t_start: Optional[float] = None, t_end: Optional[float] = None) -> float:
     """SPIKE-distance (Kreuz 2013) over ``[t_start, t_end]``; conventions as :func:`isi_distance`."""
     a, b = _unique(_train(a, "a")), _unique(_train(b, "b"))
-    t0, t1, a, b = _scaled(*_window(a, b, t_start, t_end), a, b)
+    t0, t1 = _window(a, b, t_start, t_end)
+    _in_range(t0, t1, a=a, b=b)
     return float(_core().spike_distance(a, b, t0, t1))
 
 
@@ -344,8 +352,7 @@ def distance_matrix(
             raise ValueError("t_end: t_start and t_end are required for the ISI/SPIKE matrix")
         param = 0.0
         t0, t1 = number(t_start, "t_start"), number(t_end, "t_end")
-        if math.isfinite(t0) and math.isfinite(t1) and t1 > t0:  # else the core names them
-            t0, t1, *ts = _scaled(t0, t1, *ts)
+        _in_range(t0, t1, **{f"trains[{k}]": t for k, t in enumerate(ts)})
     elif metric == "van_rossum":
         if tau is None:
             raise ValueError("tau: required for metric='van_rossum'")

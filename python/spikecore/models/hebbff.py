@@ -170,7 +170,10 @@ def hebbff_plastic(x, W1, b1, eta, lam, backend: str = "auto", n_threads: int = 
     if x.dim() != 3:
         raise ValueError(f"x: must be [T, B, d], got shape {tuple(x.shape)}")
     if W1.dim() != 2 or W1.shape[1] != x.shape[2]:
-        raise ValueError(f"W1: must be [N, d] with d = {x.shape[2]}, got {tuple(W1.shape)}")
+        raise ValueError(
+            f"W1: must be [N, d] with d = {x.shape[2]} (the last dimension of x), got "
+            f"{tuple(W1.shape)}"
+        )
     if b1.shape != (W1.shape[0],):
         raise ValueError(
             f"b1: must be [N] with N = {W1.shape[0]} (the rows of W1), got {tuple(b1.shape)}"
