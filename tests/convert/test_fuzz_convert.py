@@ -144,6 +144,8 @@ def test_fuzz_spiking_activation(lam, T, coding, x):
     ),
 )
 @example(kernel=1, T=0, mode="stdi", x=torch.zeros(0, 2, 4, 4))  # torch reshape error
+@example(kernel=2, T=2, mode="stdi", x=torch.zeros(4, 2, 1, 1))  # torch "Output size is too small"
+@example(kernel=1, T=2, mode="stdi", x=torch.zeros(4, 2, 4, 4, dtype=torch.complex64))
 def test_fuzz_spike_maxpool(kernel, T, mode, x):
     def call():
         pool = C.SpikeMaxPool2d(torch.nn.MaxPool2d(kernel), T, mode)

@@ -458,6 +458,12 @@ def test_evolve_regressions():
     evolve.mutate(model, 0.1, 2**63 - 2)  # the largest seed: the layer seeds wrap
     with pytest.raises(TypeError, match="seeds"):  # int(None)
         evolve.evaluate_population(_task(), model, [model.state_dict()], [None], "serial")
+    with pytest.raises(TypeError, match="sizes"):  # list(None)
+        evolve.Evolution(_task(), None, 0.6, backend="serial")
+    with pytest.raises(ValueError, match="sizes"):  # "x: ... must equal in_features=1" mid-run
+        evolve.Evolution(_task(), [1, 2], 0.6, backend="serial")
+    with pytest.raises(ValueError, match="sizes"):  # labels 0, 1 onto one output
+        evolve.Evolution(_task(), [4, 1], 0.6, backend="serial")
     with pytest.raises(TypeError, match="log"):  # "'str' object is not callable" after a run
         evolve.Evolution(_task(), SIZES, 0.6, backend="serial", log="1")
     with pytest.raises(MemoryError, match="steps"):  # numpy "array is too big" for x [0, 4]

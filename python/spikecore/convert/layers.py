@@ -139,9 +139,14 @@ class SpikeMaxPool2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _folded(x, self.T, min_dim=3)
+        if not x.is_floating_point():
+            raise TypeError(f"x: expected floating-point spike values, got {x.dtype}")
         s = x.reshape((self.T, x.shape[0] // self.T) + tuple(x.shape[1:])).cumsum(0)
         s = s.reshape(x.shape)
-        _, idx = F.max_pool2d(s, return_indices=True, **self._pool_args())
+        try:
+            _, idx = F.max_pool2d(s, return_indices=True, **self._pool_args())
+        except RuntimeError as e:  # a window larger than the (padded) image, ...
+            raise ValueError(f"x: cannot max-pool shape {tuple(x.shape)}: {e}") from e
         return x.flatten(-2).gather(-1, idx.flatten(-2)).reshape(idx.shape)
 
     def extra_repr(self) -> str:

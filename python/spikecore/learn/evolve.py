@@ -411,6 +411,10 @@ class Evolution:
         log: Optional[Callable[[str], None]] = None,
     ):
         self.task = task
+        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+            raise TypeError(
+                f"sizes: expected a sequence of layer sizes, got {type(sizes).__name__}"
+            )
         self.sizes = list(sizes)
         self.density = check_density(density)
         for v, n in (
@@ -452,6 +456,18 @@ class Evolution:
             raise TypeError(f"log: expected a callable taking a str, or None, got {log!r}")
         self.log = log
         build_student(self.sizes, self.density, seed=self.seed)  # validates sizes / density
+        n_in = int(np.prod(np.shape(task.x_train)[1:]))
+        if self.sizes[0] != n_in:
+            raise ValueError(
+                f"sizes: the first layer size {self.sizes[0]} differs from the task's "
+                f"{n_in} input features"
+            )
+        n_classes = 1 + int(max(np.max(task.y_train), np.max(task.y_val)))
+        if self.sizes[-1] < n_classes:
+            raise ValueError(
+                f"sizes: {self.sizes[-1]} outputs for labels up to {n_classes - 1}; the last "
+                f"size must be >= the number of classes"
+            )
 
     @property
     def lineage_epochs(self) -> int:
