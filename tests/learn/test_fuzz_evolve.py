@@ -106,8 +106,9 @@ KD_FIELDS = {"alpha", "temperature", "virtual_a"}
 ESL_FIELDS = {"zeta0", "delta_t", "esl_anneal", "esl_regrow"}
 
 
+@pytest.mark.parametrize("field_", sorted(TASK_FIELDS))
 @SLOW
-@given(data=st.data(), field_=st.sampled_from(sorted(TASK_FIELDS)))
+@given(data=st.data())
 def test_fuzz_classification_task(data, field_):
     """One hostile field; the task then trains a tiny student one epoch and scores it (the KD
     fields with kd='virtual', the ESL fields with esl=True, horizon with the cosine schedule)."""
@@ -250,8 +251,9 @@ EVO_FIELDS = {
 _RUN_LIMIT = {"population": 3, "generations": 2, "elite": 3, "tournament": 4}
 
 
+@pytest.mark.parametrize("field_", sorted(EVO_FIELDS))
 @SLOW
-@given(data=st.data(), field_=st.sampled_from(sorted(EVO_FIELDS)))
+@given(data=st.data())
 def test_fuzz_evolution(data, field_):
     """One hostile Evolution argument; a valid one is then run (serial, 2 candidates,
     2 generations of 1 epoch) unless it asks for a long run (constructed only)."""
@@ -385,8 +387,9 @@ LOOP_FIELDS = {
 }
 
 
+@pytest.mark.parametrize("field_", sorted(LOOP_FIELDS))
 @SLOW
-@given(data=st.data(), field_=st.sampled_from(sorted(LOOP_FIELDS)))
+@given(data=st.data())
 def test_fuzz_loop_fit_accuracy(data, field_):
     value = data.draw(LOOP_FIELDS[field_](), label=field_)
     x, y = _data()
