@@ -465,6 +465,8 @@ def test_evolve_regressions():
         evolve.Evolution(_task(), None, 0.6, backend="serial")
     with pytest.raises(ValueError, match="sizes"):  # "x: ... must equal in_features=1" mid-run
         evolve.Evolution(_task(), [1, 2], 0.6, backend="serial")
+    with pytest.raises(MemoryError, match="sizes"):  # named the layer's in_features
+        evolve.Evolution(_task(), [1, 2**63 - 1], 0.6, backend="serial")
     with pytest.raises(ValueError, match="sizes"):  # labels 0, 1 onto one output
         evolve.Evolution(_task(), [4, 1], 0.6, backend="serial")
     with pytest.raises(TypeError, match="log"):  # "'str' object is not callable" after a run

@@ -235,6 +235,8 @@ def esl_layers(
     if len(sizes) < 2:
         raise ValueError("sizes: expected at least two layer sizes")
     shapes = list(zip(sizes[:-1], sizes[1:]))
+    for k, (a, b) in enumerate(shapes):  # named after sizes, before any layer is built
+        _check.alloc(a * b, "sizes", 8, f"the mask draw of layer {k} ({a}x{b})")
     if erdos_renyi:
         ds = erdos_renyi_densities(shapes, density)
     else:
