@@ -12,6 +12,12 @@ Cases (all measured in the same run; a peer that is not installed reports ``None
     spikecore.nn and the hand-written torch loop start from the same weights and see the same
     batches; the largest absolute difference of their loss curves over the steps (same
     equations, so it should be at float-rounding level).
+``shd_step bf16 (opt-in)`` / ``shd_loss_curve bf16 vs float32``
+    Only on a CPU with AVX512-BF16 / AMX-BF16: the same step with spikecore.nn's dense products
+    in bf16 (``Linear(precision="bf16")``: bf16 operands, float32 accumulation), timed in the
+    same round robin as the float32 step and the peers (which stay float32: not like with like,
+    so it is a separate result; ``shd_step`` stays the float32 comparison), and the largest
+    absolute difference of its loss curve from the float32 spikecore curve.
 ``shd_peak_memory``
     Peak resident memory added by one training step at T = 1000 (each library in a fresh
     subprocess: the high-water resident size ``VmHWM`` after the step minus the resident size
@@ -76,15 +82,17 @@ def _copy_into(dst, src) -> None:
         dst.bias.copy_(src.bias)
 
 
-def build_ours(seed: int = 0):
-    """spikecore.nn: Linear -> LIF -> Linear -> LIF -> Linear, mean over time."""
+def build_ours(seed: int = 0, precision: Optional[str] = None):
+    """spikecore.nn: Linear -> LIF -> Linear -> LIF -> Linear, mean over time. ``precision``:
+    of the Linear layers' dense products (None: the process-wide setting, float32 by default)."""
     import torch
 
     import spikecore.nn as snn
 
     lin = getattr(snn, "Linear", torch.nn.Linear)
+    kw = {} if precision is None else {"precision": precision}
     ref = _linear_layers(seed)
-    layers = [lin(N_IN, N_HID), lin(N_HID, N_HID), lin(N_HID, N_OUT)]
+    layers = [lin(N_IN, N_HID, **kw), lin(N_HID, N_HID, **kw), lin(N_HID, N_OUT, **kw)]
     for a, b in zip(layers, ref):
         _copy_into(a, b)
     model = torch.nn.Sequential(layers[0], snn.LIF(tau=2.0), layers[1], snn.LIF(tau=2.0), layers[2])
@@ -226,6 +234,22 @@ BUILDERS: Dict[str, Callable] = {
     "norse": build_norse,
     "snntorch": build_snntorch,
 }
+BF16 = "spikecore_bf16"  # the opt-in variant: spikecore.nn with bf16 dense products
+
+
+def _builder(name: str) -> Callable:
+    if name == BF16:
+        return lambda seed=0: build_ours(seed, precision="bf16")
+    return BUILDERS[name]
+
+
+def bf16_available() -> Tuple[bool, str]:
+    """(ok, reason): can this CPU run the bf16 variant (AVX512-BF16 or AMX-BF16)?"""
+    try:
+        from spikecore.nn._precision import bf16_supported
+    except ImportError as exc:  # pragma: no cover
+        return False, str(exc)
+    return bf16_supported()
 
 
 def make_batch(T: int, B: int, seed: int = 0, rate: float = 0.03):
@@ -241,7 +265,7 @@ def make_step(name: str, T: int, B: int, seed: int = 0, lr: float = 1e-3):
     """(step(), model): one forward + backward + Adam step of library ``name`` on a fixed batch."""
     import torch
 
-    model, fwd = BUILDERS[name](seed)
+    model, fwd = _builder(name)(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     x, y = make_batch(T, B, seed)
 
@@ -280,14 +304,20 @@ def available(name: str) -> Tuple[bool, str]:
 
 
 def loss_curve(
-    steps: int = 20, T: int = 100, B: int = 32, seed: int = 0, lr: float = 1e-3
-) -> Tuple[List[float], List[float]]:
-    """Loss curves of spikecore and the torch loop over ``steps`` Adam steps on shared batches."""
+    steps: int = 20,
+    T: int = 100,
+    B: int = 32,
+    seed: int = 0,
+    lr: float = 1e-3,
+    names: Tuple[str, ...] = ("spikecore", "torch_loop"),
+) -> Tuple[List[float], ...]:
+    """Loss curves of the libraries ``names`` (default spikecore and the torch loop; ``BF16``
+    names the bf16 variant) over ``steps`` Adam steps from the same weights on shared batches."""
     import torch
 
     curves = []
-    for name in ("spikecore", "torch_loop"):
-        model, fwd = BUILDERS[name](seed)
+    for name in names:
+        model, fwd = _builder(name)(seed)
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         losses = []
         for k in range(steps):
@@ -298,7 +328,7 @@ def loss_curve(
             opt.step()
             losses.append(float(loss.detach()))
         curves.append(losses)
-    return curves[0], curves[1]
+    return tuple(curves)
 
 
 def _rss_bytes() -> int:
@@ -355,6 +385,9 @@ def run(quick: bool = False) -> Iterable[Result]:
     # --- training step time: libraries interleaved step by step (round robin), so that a
     # change of machine load hits every library alike; median per library
     steps = {n: make_step(n, T, B)[0] for n in BUILDERS if ok[n][0]}
+    bf16_ok = bf16_available() if ok["spikecore"][0] else (False, ok["spikecore"][1])
+    if bf16_ok[0]:  # the opt-in variant rides in the same round robin (reported apart)
+        steps[BF16] = make_step(BF16, T, B)[0]
     samples: Dict[str, List[float]] = {n: [] for n in steps}
     for fn in steps.values():
         fn()  # warm-up
@@ -382,6 +415,27 @@ def run(quick: bool = False) -> Iterable[Result]:
                 "missing": {n: ok[n][1] for n in BUILDERS if not ok[n][0]},
             },
         )
+    if BF16 in samples:
+        bf = statistics.median(samples[BF16]) * 1e3
+        yield Result(
+            "train",
+            "shd_step bf16 (opt-in, peers float32) T=100 B=32 700-512-512-20",
+            "time",
+            bf,
+            "ms",
+            higher_is_better=False,
+            peers={"spikecore_float32": times["spikecore"], **{n: times[n] for n in PEERS}},
+            info={
+                "precision": "bf16 operands, float32 accumulation (spikecore.nn dense products)",
+                "threads": THREADS,
+                "repeats": repeats,
+                "spread_ms": {
+                    n: [round(min(v) * 1e3, 2), round(max(v) * 1e3, 2)] for n, v in samples.items()
+                },
+            },
+        )
+    elif ok["spikecore"][0]:
+        print(f"shd_step bf16: skipped ({bf16_ok[1]})", file=sys.stderr)
 
     # --- loss curve vs the torch reference
     if ok["spikecore"][0]:
@@ -395,6 +449,17 @@ def run(quick: bool = False) -> Iterable[Result]:
             "",
             higher_is_better=False,
             info={"spikecore": [round(v, 6) for v in a], "torch_loop": [round(v, 6) for v in b]},
+        )
+    if ok["spikecore"][0] and bf16_ok[0]:
+        (c,) = loss_curve(steps=5 if quick else 20, names=(BF16,))
+        yield Result(
+            "train",
+            "shd_loss_curve bf16 vs float32",
+            "max_abs_loss_diff",
+            max(abs(p - q) for p, q in zip(a, c)),
+            "",
+            higher_is_better=False,
+            info={"bf16": [round(v, 6) for v in c], "float32": [round(v, 6) for v in a]},
         )
 
     # --- peak memory at T = 1000 (T = 300 in quick mode)
