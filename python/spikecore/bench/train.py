@@ -299,6 +299,102 @@ def available(name: str) -> Tuple[bool, str]:
         return False, f"{type(exc).__name__}: {exc}"
 
 
+def shd_like_task(
+    n_train: int = 512,
+    n_test: int = 256,
+    T: int = 100,
+    seed: int = 0,
+    n_classes: int = N_OUT,
+    n_in: int = N_IN,
+    rate: float = 0.03,
+):
+    r"""A generated SHD-shaped classification task (nothing is downloaded): ``(x_train [T, n, 700]
+    bool, y_train [n], x_test, y_test)``.
+
+    Each class is a spectro-temporal template like a spoken digit seen through a cochlea model:
+    three "formant" ridges, ridge k of class c centred on channel
+    :math:`m_{ck}(t) = a_{ck} + s_{ck} (t - t_0)` (start :math:`a_{ck}` and slope
+    :math:`s_{ck}` drawn once per class), Gaussian across channels (sd 10 channels), active
+    for the middle 70 % of the sample. A sample shifts its class template by a random onset
+    :math:`t_0` (+-10 steps), channel offset (+-15) and gain (0.6-1.4), and draws Bernoulli spikes
+    with probability :math:`0.4\,\mathrm{gain} \sum_k \exp(-(i - m_{ck}(t))^2 / 200)` plus a
+    background that brings the mean input activity to about ``rate`` (3 %, as the bench's
+    batches). Same seed, same data.
+    """
+    import numpy as np
+    import torch
+
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(0.1 * n_in, 0.9 * n_in, size=(n_classes, 3))
+    s = rng.uniform(-2.5, 2.5, size=(n_classes, 3))
+    chans = np.arange(n_in)[None, :]
+
+    def sample(c, r):
+        t0 = T * 0.15 + r.uniform(-15, 15)
+        off = r.uniform(-40, 40)
+        gain = r.uniform(0.6, 1.4)
+        t = np.arange(T)[:, None]
+        p = np.zeros((T, n_in))
+        on = (t >= t0) & (t < t0 + 0.7 * T)
+        for k in range(3):
+            m = a[c, k] + off + s[c, k] * (t - t0)
+            p += np.exp(-((chans - m) ** 2) / 200.0)
+        p = 0.12 * gain * p * on
+        p += max(0.0, rate - float(p.mean()))
+        return r.random((T, n_in)) < np.minimum(p, 1.0)
+
+    def split(n, r):
+        y = r.integers(0, n_classes, size=n)
+        x = np.stack([sample(int(c), r) for c in y], axis=1)
+        return torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+
+    x_tr, y_tr = split(n_train, np.random.default_rng(seed + 1))
+    x_te, y_te = split(n_test, np.random.default_rng(seed + 2))
+    return x_tr, y_tr, x_te, y_te
+
+
+def train_shd_like(
+    precision: Optional[str] = None,
+    epochs: int = 6,
+    n_train: int = 512,
+    n_test: int = 256,
+    T: int = 100,
+    B: int = 32,
+    seed: int = 0,
+    lr: float = 2e-3,
+) -> Dict[str, object]:
+    """Train the bench model (700-512-512-20, spikecore.nn, ``precision`` of its dense products)
+    on :func:`shd_like_task` with Adam; same seed, same data and init for every precision.
+    Returns the loss per step, the test accuracy after each epoch and the final one."""
+    import torch
+
+    x_tr, y_tr, x_te, y_te = shd_like_task(n_train, n_test, T, seed)
+    model, fwd = build_ours(seed, precision=precision)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    order = torch.Generator().manual_seed(seed)
+    losses: List[float] = []
+    accs: List[float] = []
+
+    def accuracy():
+        hits = 0
+        with torch.no_grad():
+            for i in range(0, n_test, B):
+                hits += int((fwd(x_te[:, i : i + B].float()).argmax(1) == y_te[i : i + B]).sum())
+        return hits / n_test
+
+    for _ in range(epochs):
+        perm = torch.randperm(n_train, generator=order)
+        for i in range(0, n_train - B + 1, B):
+            idx = perm[i : i + B]
+            opt.zero_grad(set_to_none=True)
+            loss = torch.nn.functional.cross_entropy(fwd(x_tr[:, idx].float()), y_tr[idx])
+            loss.backward()
+            opt.step()
+            losses.append(float(loss.detach()))
+        accs.append(accuracy())
+    return {"losses": losses, "test_accuracy": accs, "final_test_accuracy": accs[-1]}
+
+
 # --------------------------------------------------------------------------------------------
 # cases
 
