@@ -11,7 +11,7 @@ and accuracy against float32 (docs/train.md, "bf16 dense products").
    (:func:`spikecore.bench.train.shd_like_task`), float32 vs bf16, same seed, per seed.
 
     python examples/nn_bf16.py [--threads 2] [--repeats 9] [--seeds 0 1 2] [--epochs 6]
-        [--torch-knob] [--skip-accuracy]
+        [--torch-knob] [--skip-accuracy] [--peers spikingjelly torch_loop norse snntorch]
 
 Prints one JSON object. Needs a CPU with AVX512-BF16 or AMX-BF16 (else it says so and stops).
 """
@@ -66,12 +66,15 @@ def main():
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--torch-knob", action="store_true")
     ap.add_argument("--skip-accuracy", action="store_true")
+    ap.add_argument(
+        "--peers", nargs="*", default=list(tb.PEERS), help="peers to time (default all)"
+    )
     a = ap.parse_args()
     ok, why = tb.bf16_available()
     if not ok:
         sys.exit(f"nn_bf16: {why}")
     torch.set_num_threads(a.threads)
-    names = ["spikecore", tb.BF16] + [n for n in tb.PEERS if tb.available(n)[0]]
+    names = ["spikecore", tb.BF16] + [n for n in a.peers if n in tb.PEERS and tb.available(n)[0]]
     res = {"threads": a.threads, "load_before": os.getloadavg()}
     res["step"] = round_robin(names, a.repeats)
     if a.torch_knob:
