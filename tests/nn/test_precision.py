@@ -3,13 +3,21 @@ within the rounding bound, the backward follows its forward's precision, thread-
 independence, float64 untouched, and the setting's bad input (unknown values, a CPU without
 AVX512-BF16 / AMX-BF16)."""
 
+import sys
+from pathlib import Path
+
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 import spikecore.nn as snn
 from spikecore.bench import train as tb
 from spikecore.nn import _precision
 from spikecore.nn import functional as SF
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from fuzzing import FUZZ, expect_clean, expect_clean_backward, hostile_tensors, wrong_types  # noqa: E402
 
 HAS_BF16 = _precision.bf16_supported()[0]
 needs_bf16 = pytest.mark.skipif(not HAS_BF16, reason="this CPU has no AVX512-BF16 / AMX-BF16")
@@ -169,3 +177,48 @@ def test_bf16_on_a_cpu_without_bf16_instructions_is_refused(monkeypatch, feats, 
     assert SF.get_matmul_precision() == "float32"
     ok, reason = tb.bf16_available()
     assert not ok and why in reason
+
+
+PRECISIONS = st.one_of(st.sampled_from(["bf16", "float32", None, "fp16", "BF16"]), wrong_types())
+
+
+@FUZZ
+@given(
+    x=hostile_tensors(shape=st.sampled_from([(2, 3), (3,), (), (0, 3), (2, 4)])),
+    w=hostile_tensors(shape=st.sampled_from([(2, 3), (3,), (0, 3), (2, 0)])),
+    spike_input=st.sampled_from([True, False, "auto"]),
+    precision=PRECISIONS,
+)
+def test_fuzz_linear_precision(x, w, spike_input, precision):
+    def call():
+        y = SF.linear(x, w, spike_input=spike_input, precision=precision)
+        need = [t for t in (x, w) if t.requires_grad]
+        if not need or not y.requires_grad:
+            return y, []
+        return y, [
+            g for g in torch.autograd.grad(y.sum(), need, allow_unused=True) if g is not None
+        ]
+
+    # A product beyond the dtype's range overflows to inf in IEEE arithmetic (float32, float64
+    # and bf16 alike; bf16's largest value is 3.39e38): such draws count as non-finite inputs.
+    inputs = (x, w)
+    if not x.is_meta and not w.is_meta and x.is_floating_point() and w.is_floating_point():
+        top = torch.finfo(torch.bfloat16 if precision == "bf16" else x.dtype).max / 4
+        big = [float(t.detach().abs().double().max()) for t in (x, w) if t.numel()]
+        if any(b > top for b in big) or (len(big) == 2 and big[0] * big[1] * 4 > top):
+            inputs = (x, w, float("inf"))
+    expect_clean_backward(
+        call,
+        ["x", "weight", "spike_input", "in_features", "precision"],
+        inputs,
+        "linear(precision)",
+    )
+
+
+@FUZZ
+@given(precision=PRECISIONS)
+def test_fuzz_set_matmul_precision(precision):
+    expect_clean(
+        lambda: SF.set_matmul_precision(precision), ["matmul_precision"], (), "set_matmul_precision"
+    )
+    SF.set_matmul_precision("float32")
