@@ -337,8 +337,8 @@ def test_training_kernels_never_call_a_python_dlpack(monkeypatch):
     a KeyboardInterrupt raised inside it (a Ctrl-C whose handler ran there was lost: about one in
     eight in the test above before the fix). The kernel bridges hand the extension numpy views
     instead (spikecore._tensor_calls), so no Python ``__dlpack__`` runs in a training step."""
-    from spikecore.nn.conversion import IFNeuron, STDINeuron
     from spikecore.models.hebbff import hebbff_plastic
+    from spikecore.nn.conversion import IFNeuron, STDINeuron
     from spikecore.nn.dendritic import DendriticLIF
 
     calls = []
