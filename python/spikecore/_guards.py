@@ -99,6 +99,12 @@ def check_bytes(nbytes: float, name: str, what: str) -> None:
     _core.engine.check_memory(b, name, what)
 
 
+def busy_thread(obj: Any) -> Optional[int]:
+    """The id of the thread inside a method of ``obj`` guarded by :func:`exclusive` (for a
+    Network: run, connect, ...), or None while it is idle."""
+    return obj.__dict__.get("_busy_owner")
+
+
 _ONE_PER_THREAD = "one instance is not shared between threads at once; use one per thread"
 
 
