@@ -56,7 +56,7 @@ PyObject* features(PyObject*, PyObject*) {
   if (!d) return nullptr;
 #ifdef SPIKECORE_X86
   unsigned r0[4], r1[4] = {0, 0, 0, 0}, r7[4] = {0, 0, 0, 0}, r71[4] = {0, 0, 0, 0}, rx0[4],
-      rx1[4] = {0, 0, 0, 0};
+                  rx1[4] = {0, 0, 0, 0};
   cpuid(0, 0, r0);
   const unsigned max_leaf = r0[0];
   if (max_leaf >= 1) cpuid(1, 0, r1);
@@ -69,8 +69,8 @@ PyObject* features(PyObject*, PyObject*) {
   // The OS must save the wide registers on a context switch (XCR0), else AVX traps.
   const bool osxsave = bit(c1, 27);
   const unsigned long long xcr0 = osxsave ? xgetbv0() : 0;
-  const bool os_avx = (xcr0 & 0x6) == 0x6;       // XMM | YMM state
-  const bool os_avx512 = (xcr0 & 0xe6) == 0xe6;  // + opmask, ZMM_Hi256, Hi16_ZMM state
+  const bool os_avx = (xcr0 & 0x6) == 0x6;          // XMM | YMM state
+  const bool os_avx512 = (xcr0 & 0xe6) == 0xe6;     // + opmask, ZMM_Hi256, Hi16_ZMM state
   const bool os_amx = (xcr0 & 0x60000) == 0x60000;  // XTILECFG | XTILEDATA state
   struct F {
     const char* name;
