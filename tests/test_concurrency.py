@@ -24,6 +24,7 @@ import pytest
 import torch
 
 from spikecore import nn as snn
+from spikecore._guards import busy_thread
 from spikecore.sim import Network, networks
 
 WORKERS = 4
@@ -157,7 +158,7 @@ def test_same_network_from_two_threads_raises_and_changes_nothing(tmp_path):
 
     def poke():
         t0 = time.monotonic()
-        while net._owner is None and time.monotonic() - t0 < 30:
+        while busy_thread(net) is None and time.monotonic() - t0 < 30:
             time.sleep(0.0005)
         for name, call in pokes.items():
             try:
@@ -165,7 +166,7 @@ def test_same_network_from_two_threads_raises_and_changes_nothing(tmp_path):
                 result[name] = "returned"
             except RuntimeError as e:
                 result[name] = str(e)
-        owned_throughout.append(net._owner is not None)  # the run was still going on
+        owned_throughout.append(busy_thread(net) is not None)  # the run was still going on
 
     th = threading.Thread(target=poke)
     th.start()
@@ -368,8 +369,8 @@ def test_training_kernels_never_call_a_python_dlpack(monkeypatch):
     a KeyboardInterrupt raised inside it (a Ctrl-C whose handler ran there was lost: about one in
     eight in the test above before the fix). The kernel bridges hand the extension numpy views
     instead (spikecore._tensor_calls), so no Python ``__dlpack__`` runs in a training step."""
-    from spikecore.nn.conversion import IFNeuron, STDINeuron
     from spikecore.models.hebbff import hebbff_plastic
+    from spikecore.nn.conversion import IFNeuron, STDINeuron
     from spikecore.nn.dendritic import DendriticLIF
 
     calls = []
