@@ -251,8 +251,9 @@ class Network(
         The core runs with the GIL released, in chunks of ``chunk`` ms of biological time;
         between chunks a tqdm progress bar advances (``progress=None``: shown for runs longer
         than 10 s of biological time). Ctrl-C is held until the chunk ends, then raised as
-        KeyboardInterrupt: the network stops at a step boundary with every scheduled change of
-        that step either done or still due, so continuing gives the uninterrupted run.
+        KeyboardInterrupt: the network stops at a step boundary with the scheduled changes of
+        that step done, as after an uninterrupted run to that step, so continuing gives the
+        uninterrupted run.
         """
         duration = _finite(duration, "duration")
         if duration < 0:
@@ -307,18 +308,28 @@ class Network(
         end = self.step + n
         try:
             with HeldInterrupt() as ctrl_c:
+                self._apply_schedules()  # due now: left by an earlier call that ended in an error
                 while self.step < end:
-                    self._apply_schedules()
                     stop = min(end, self.step + chunk_steps)
                     for s in self._schedules:
                         if self.step < s["next"] < stop:
                             stop = s["next"]
                     before = self.step
-                    self._c.run(stop - self.step)
+                    try:
+                        self._c.run(stop - self.step)
+                    except KeyboardInterrupt:
+                        # the MPI window loop stops at a window end by itself: that step's
+                        # changes are done first there too (not on a rank that cannot go on)
+                        if self._dist is None or self._dist._broken is None:
+                            self._apply_schedules()
+                        raise
+                    # the changes due at the step reached are part of reaching it: a stop
+                    # here leaves the network as run_steps(to this step) would, also when
+                    # the Ctrl-C came in the last chunk
+                    self._apply_schedules()
                     if bar is not None:
                         bar.update((self.step - before) * self.dt)
                     ctrl_c.check()  # the only place a Ctrl-C stops the run
-                self._apply_schedules()
         finally:
             if bar is not None:
                 bar.close()
