@@ -1,12 +1,14 @@
 // Bindings for the engine subsystem (translation only). Owned by the engine work area.
 // The Python face is spikecore.sim.Network; this low-level class is spikecore._core.engine.Network.
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/string_view.h>
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
 #include "bindings.hpp"
 #include "spikecore/core/errors.hpp"
 #include "spikecore/core/memory.hpp"
+#include "spikecore/core/thread_pool.hpp"
 #include "spikecore/engine/network.hpp"
 
 using namespace spikecore;
@@ -75,7 +77,14 @@ void bind_engine(nb::module_ m) {
   m.def("memory_limit", &memory_limit,
         "Bytes one request may allocate (default: the physical memory); sizes derived from "
         "arguments above it raise MemoryError before allocating.");
-  m.def("set_memory_limit", &set_memory_limit, nb::arg("bytes"));
+  m.def("set_memory_limit", &set_memory_limit, nb::arg("bytes"),
+        "Set the memory ceiling of one request (bytes > 0), for the core and the Python layers.");
+  m.def("check_memory", &require_memory, nb::arg("nbytes"), nb::arg("name"), nb::arg("what"),
+        "MemoryError naming `name` when `nbytes` (needed for `what`) exceed memory_limit(); the "
+        "core's own check, for the Python layers (spikecore._guards.check_bytes).");
+  m.def(
+      "max_threads", [] { return kMaxThreads; },
+      "The most threads one team may have: the bound on every n_threads argument of the core.");
   nb::class_<Network>(m, "Network")
       .def(nb::init<double, int, uint64_t, double>(), nb::arg("dt"), nb::arg("n_threads"),
            nb::arg("seed"), nb::arg("max_delay"))

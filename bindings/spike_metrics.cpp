@@ -12,6 +12,7 @@
 #include "bindings.hpp"
 #include "spikecore/analysis/spike_distances.hpp"
 #include "spikecore/core/errors.hpp"
+#include "spikecore/core/thread_pool.hpp"
 
 namespace sa = spikecore::analysis;
 using namespace nb::literals;
@@ -89,7 +90,7 @@ void bind_spike_metrics(nb::module_ m) {
           spikecore::require(std::isfinite(param) && param >= 0, "param", "must be >= 0");
         const bool ranged = mt == sa::Metric::isi || mt == sa::Metric::spike;
         if (ranged) window(t_start, t_end);
-        spikecore::require(n_threads >= 1, "n_threads", "must be >= 1");
+        spikecore::require_threads(n_threads);
         sa::check_csr(offsets.data(), offsets.size(), times.size(), "offsets");
         const size_t n = offsets.size() - 1;
         for (size_t k = 0; k < n; ++k)

@@ -72,8 +72,10 @@ nitpick_ignore_regex = [
         ),
     ),
     ("py:class", r"(Module|Tensor|Path|Generator|Sequential|Optimizer|GraphModule|Axes|Figure)"),
-    # private base classes (shown by show-inheritance) and quoted annotations of dataclass fields
+    # private base classes (shown by show-inheritance: a private class, or a class of a private
+    # module such as spikecore.sim._parts.NetworkParts) and quoted annotations of dataclass fields
     ("py:class", r"spikecore\..*\._[A-Za-z]\w*"),
+    ("py:class", r"spikecore\.(\w+\.)*_[A-Za-z]\w*\.\w+"),
     ("py:class", r".*'.*"),
 ]
 

@@ -209,15 +209,20 @@ def hostile_tensors(
 # ------------------------------------------------------------------------------ memory
 def small_memory_limit(nbytes: int = 256 << 20):
     """A module-scoped fixture body: requests derived from fuzzed sizes above ``nbytes`` raise
-    MemoryError (spikecore._guards.check_bytes) instead of being allocated. Use::
+    MemoryError instead of being allocated, in the core and in every Python layer (the one memory
+    ceiling, ``spikecore._core.engine.set_memory_limit``; ``spikecore._guards.check_bytes`` reads
+    it). Use::
 
         _limit = pytest.fixture(autouse=True, scope="module")(small_memory_limit)
     """
-    import spikecore._guards as guards
+    from spikecore import _core
 
-    old, guards.LIMIT = guards.LIMIT, nbytes
-    yield
-    guards.LIMIT = old
+    old = _core.engine.memory_limit()
+    _core.engine.set_memory_limit(nbytes)
+    try:
+        yield
+    finally:
+        _core.engine.set_memory_limit(old)
 
 
 # ------------------------------------------------------------------------------ the property

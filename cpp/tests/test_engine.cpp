@@ -137,7 +137,9 @@ TEST_CASE("sizes above the memory limit throw memory_error before allocating") {
     try {
       f();
     } catch (const memory_error& e) {
-      return std::string(e.what()).find("memory limit") != std::string::npos;
+      const std::string m = e.what();  // "<arg>: <what> would need <size>, more than the ..."
+      return m.find(" would need ") != std::string::npos &&
+             m.find(", more than the memory limit of 64 MiB") != std::string::npos;
     } catch (...) {
     }
     return false;

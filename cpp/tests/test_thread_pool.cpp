@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "check.hpp"
+#include "spikecore/core/errors.hpp"
 #include "spikecore/core/thread_pool.hpp"
 #include "spikecore/train/kernels.hpp"
 
@@ -78,6 +79,21 @@ TEST_CASE("an exception in any member is rethrown and the pool stays usable") {
     CHECK(count.load() == 3);
   }
   CHECK_THROWS(ThreadPool(0));
+}
+
+TEST_CASE("every thread count is checked against the one bound kMaxThreads") {
+  auto message = [](int n) {
+    try {
+      ThreadPool pool(n);
+    } catch (const value_error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK(message(0) == "n_threads: must be in [1, 1024], got 0");
+  CHECK(message(kMaxThreads + 1) == "n_threads: must be in [1, 1024], got 1025");
+  CHECK_THROWS(require_threads(-3, "threads"));
+  require_threads(kMaxThreads);  // the bound itself is allowed
 }
 
 TEST_CASE("run() from a second thread while a job runs throws, and the first job completes") {

@@ -1,13 +1,19 @@
-"""Argument and concurrency guards shared by spikecore.audio, spikecore.analysis and
-spikecore.models (issue 20). Pure Python: no torch, no compiled extension.
+"""Argument and concurrency guards shared by spikecore.sim, spikecore.audio, spikecore.analysis,
+spikecore.models and spikecore.nn (issue 20). No torch; the compiled core is imported only by the
+two checks whose bound the core defines (:func:`threads`, :func:`check_bytes`), so that Python and
+C++ check one number with one message.
 
 - :func:`integer`: an int argument in a range, or TypeError / ValueError naming it (a float with
   an integral value is accepted; bool is not a number here).
 - :func:`numeric_array`: a numpy array of numbers, or TypeError naming the argument.
-- :func:`threads`: a thread count in [1, 1024] (the engine's limit, ``spikecore.info``).
+- :func:`threads`: a thread count in [1, :func:`max_threads`] (1024: the core's bound on every
+  thread team, ``kMaxThreads`` in cpp/include/spikecore/core/thread_pool.hpp).
 - :func:`check_bytes`: MemoryError naming the argument and the size when a request derived from
-  arguments needs more than the physical memory (or :data:`LIMIT`), raised before anything is
-  allocated.
+  arguments needs more than the memory ceiling, raised before anything is allocated. The ceiling
+  is the core's (``spikecore._core.engine.memory_limit()``: the physical memory unless lowered
+  with ``spikecore._core.engine.set_memory_limit``), one number for the C++ engine's own checks
+  and every Python-side check; the check itself is the core's ``require_memory``
+  (cpp/include/spikecore/core/memory.hpp), so the message has one format.
 - :func:`exclusive`: a method decorator for stateful objects whose core code runs without the
   GIL (streams): a call while another thread is inside one of the object's guarded methods raises
   RuntimeError (as :class:`spikecore.sim.Network` does) instead of racing or deadlocking.
@@ -18,14 +24,8 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-import os
 import threading
-from typing import Any, Optional
-
-MAX_THREADS = 1024
-#: an extra ceiling on one request in bytes (None means the physical memory only); tests lower it so
-#: that fuzzed sizes are refused instead of allocated
-LIMIT: Optional[int] = None
+from typing import Any, Callable, Optional
 
 
 def integer(value: Any, name: str, low: Optional[int] = None, high: Optional[int] = None) -> int:
@@ -59,58 +59,86 @@ def numeric_array(value: Any, name: str, kinds: str = "fiub"):
     return a
 
 
+def max_threads() -> int:
+    """The most threads one team may have: the core's bound (1024,
+    ``spikecore._core.engine.max_threads()``), the same for the engine, the cochlea, HebbFF and
+    the distance matrices."""
+    from spikecore import _core
+
+    return int(_core.engine.max_threads())
+
+
 def threads(value: Any, name: str = "n_threads") -> int:
-    """A thread count in [1, MAX_THREADS]."""
-    return integer(value, name, 1, MAX_THREADS)
-
-
-def physical_memory() -> int:
-    """Bytes of physical memory (1 TiB where the system does not say)."""
-    try:
-        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-        return 1 << 40
-
-
-def _size(b: float) -> str:
-    return f"{b / 2**30:.4g} GiB" if b >= 2**30 else f"{b / 2**20:.4g} MiB"
+    """A thread count in [1, :func:`max_threads`]: TypeError naming ``name`` for a non-integer
+    (1.5, "2", None), ValueError with the range otherwise; the core's message
+    (``require_threads``) for the range."""
+    if (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, numbers.Integral)
+        and not float(value).is_integer()
+    ):
+        raise TypeError(f"{name}: expected an integer, got {value!r}")
+    n = integer(value, name)
+    hi = max_threads()
+    if not 1 <= n <= hi:
+        raise ValueError(f"{name}: must be in [1, {hi}], got {n}")
+    return n
 
 
 def check_bytes(nbytes: float, name: str, what: str) -> None:
-    """MemoryError naming ``name`` when ``nbytes`` (needed for ``what``) exceed the physical
-    memory; call it before allocating."""
-    limit = physical_memory() if LIMIT is None else min(LIMIT, physical_memory())
-    if not nbytes <= limit:
-        raise MemoryError(
-            f"{name}: {what} would need {_size(nbytes)}, more than the {_size(limit)} of memory"
-        )
+    """MemoryError naming ``name`` and the size when ``nbytes`` (needed for ``what``, e.g.
+    "1e+12 synapses") exceed the memory ceiling (``spikecore._core.engine.memory_limit()``; NaN is
+    refused too); call it before allocating. Message: ``"<name>: <what> would need <size>, more
+    than the memory limit of <limit> (spikecore._core.engine.set_memory_limit)"``."""
+    from spikecore import _core
+
+    try:
+        b = float(nbytes)
+    except OverflowError:  # a Python int beyond float range
+        b = math.inf
+    _core.engine.check_memory(b, name, what)
 
 
-def exclusive(what: str):
+def busy_thread(obj: Any) -> Optional[int]:
+    """The id of the thread inside a method of ``obj`` guarded by :func:`exclusive` (for a
+    Network: run, connect, ...), or None while it is idle."""
+    return obj.__dict__.get("_busy_owner")
+
+
+_ONE_PER_THREAD = "one instance is not shared between threads at once; use one per thread"
+
+
+def exclusive(
+    what: str,
+    hint: str = _ONE_PER_THREAD,
+    holder: Optional[Callable[[Any], Any]] = None,
+):
     """Decorator: the method runs only while no other thread is inside a guarded method of the
-    same object; otherwise RuntimeError("<what>: busy in another thread ..."). Re-entrant for the
-    thread that holds the object. The lock is released however the call ends (an exception, a
-    KeyboardInterrupt), so the object stays usable."""
+    same object (``holder(self)`` when given: e.g. a handle's network); otherwise
+    ``RuntimeError("<what>: busy in another thread (<hint>)")``. Re-entrant for the thread that
+    holds the object. The lock is released however the call ends (an exception, a
+    KeyboardInterrupt), so the object stays usable. The one busy guard of spikecore: streams
+    (``CochleaStream``, ``SpiketrumStream``) and :class:`spikecore.sim.Network` with its handles
+    (``spikecore.sim._validate._idle``)."""
 
     def deco(fn):
         @functools.wraps(fn)
         def wrapper(self, *args, **kwargs):
-            lock = self.__dict__.get("_busy_lock")
+            obj = self if holder is None else holder(self)
+            state = obj.__dict__
+            lock = state.get("_busy_lock")
             if lock is None:
-                lock = self.__dict__.setdefault("_busy_lock", threading.Lock())
+                lock = state.setdefault("_busy_lock", threading.Lock())
             me = threading.get_ident()
-            if self.__dict__.get("_busy_owner") == me:
+            if state.get("_busy_owner") == me:
                 return fn(self, *args, **kwargs)
             if not lock.acquire(blocking=False):
-                raise RuntimeError(
-                    f"{what}: busy in another thread (one instance is not shared between threads "
-                    f"at once; use one per thread)"
-                )
-            self._busy_owner = me
+                raise RuntimeError(f"{what}: busy in another thread ({hint})")
+            state["_busy_owner"] = me
             try:
                 return fn(self, *args, **kwargs)
             finally:
-                self._busy_owner = None
+                state["_busy_owner"] = None
                 lock.release()
 
         return wrapper

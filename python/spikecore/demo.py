@@ -72,8 +72,10 @@ def _check(args) -> None:
         raise ValueError(f"scale must be in (0, 10], got {args.scale}")
     if not (args.duration_ms > 0 and args.duration_ms < 1e7):
         raise ValueError(f"duration_ms must be positive, got {args.duration_ms}")
-    if args.threads is not None and args.threads < 1:
-        raise ValueError(f"threads must be >= 1, got {args.threads}")
+    if args.threads is not None:
+        from spikecore._guards import threads
+
+        threads(args.threads, "threads")  # the core's bound: [1, 1024]
 
 
 def run(args) -> int:

@@ -45,9 +45,6 @@ EXTRAS: Dict[str, Tuple[str, str]] = {
     "nest": ("nest-simulator", "peer (bench)"),
 }
 
-#: the engine's own limit on ``Network(n_threads=...)`` (cpp/src/engine/network.cpp)
-ENGINE_MAX_THREADS = 1024
-
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
@@ -115,6 +112,17 @@ def _core() -> Dict[str, Any]:
     return {"status": "present", "path": getattr(_core, "__file__", None), "error": None}
 
 
+def _max_threads() -> Optional[int]:
+    """The core's bound on every ``n_threads`` (``spikecore._guards.max_threads``); None when the
+    extension cannot be loaded."""
+    try:
+        from spikecore._guards import max_threads
+
+        return max_threads()
+    except Exception:  # reported under "core"
+        return None
+
+
 def _usable_cpus() -> int:
     try:
         return len(os.sched_getaffinity(0))  # type: ignore[attr-defined]
@@ -154,7 +162,7 @@ def collect(extras: Optional[Iterable[str]] = None) -> Dict[str, Any]:
             "engine_default": 1,
             "torch": torch_threads,
             "usable_cpus": _usable_cpus(),
-            "engine_max": ENGINE_MAX_THREADS,
+            "engine_max": _max_threads(),
         },
         "torch": torch_info["version"] if torch_info["status"] == "present" else None,
         "extras": {name: probe(name, EXTRAS[name][0]) for name in names},
@@ -173,13 +181,14 @@ def format_report(report: Dict[str, Any]) -> str:
         if isa["supported"]:
             isa_text += f" (this CPU supports: {', '.join(isa['supported'])})"
     torch_threads = th["torch"] if th["torch"] is not None else "-"
+    engine_max = th["engine_max"] if th["engine_max"] is not None else "-"
     lines = [
         f"spikecore {report['version']}",
         f"python     {report['python']} ({report['platform']})",
         f"extension  {core['path'] if core['status'] == 'present' else 'broken: ' + core['error']}",
         f"ISA        {isa_text}",
         (
-            f"threads    engine default {th['engine_default']} (n_threads=, max {th['engine_max']}); "
+            f"threads    engine default {th['engine_default']} (n_threads=, max {engine_max}); "
             f"nn kernels {torch_threads} (torch.get_num_threads()); usable CPUs {th['usable_cpus']}"
         ),
         f"torch      {report['torch'] or 'numpy only (torch not installed)'}",

@@ -244,22 +244,42 @@ class InterruptingComm:
         return self._comm.Allgather(*a, **k)
 
 
-def interrupted(comm, how: str, ranks_hit) -> dict:
-    """The build() network run for 25 ms with an interrupt in the 3rd window on the ranks in
-    ranks_hit, continued to 25 ms: the snapshot and where it stopped."""
+def interrupted(comm, how: str, ranks_hit, ms: float = 25.0, every: float = 0.0) -> dict:
+    """The build() network (``every`` > 0: with a prune + regrow every ``every`` ms) run for
+    ``ms`` with an interrupt in the 3rd window on the ranks in ranks_hit, continued to ``ms`` if
+    it stopped before: the snapshot and where it stopped."""
     net, E, mons = build(1, comm)
+    if every:
+        net.add_structural_plasticity(0, every=every, fraction=0.2, weight=0.4, delay=1.0)
     if comm.rank in ranks_hit:
         net._dist.comm = InterruptingComm(comm, 3, how)
     stopped = -1
     try:
-        net.run(25.0)
+        net.run(ms)
     except KeyboardInterrupt:
         stopped = net.step
     net._dist.comm = comm
-    net.run_steps(250 - net.step)
+    if net.step < round(ms / net.dt):
+        net.run_steps(round(ms / net.dt) - net.step)
     out = snapshot(net, E, mons)
     out["stopped"] = np.array(stopped)
     return out
+
+
+def test_interrupt_in_the_last_window_does_the_plasticity_due_at_the_end(tmp_path):
+    """The window loop stops by itself (its own KeyboardInterrupt) at the end of the window; when
+    that is the run's end (3 ms: 3 windows of 10 steps), the prune + regrow due there are done
+    before it propagates, as in the uninterrupted run (they used to stay due for a next run)."""
+    ref = tmp_path / "none.npz"
+    run_mpi_ok(1, "interrupt", "none", "", str(ref), "3.0", "3.0")
+    with np.load(ref) as z:
+        expected = {k: z[k] for k in z.files if k != "stopped"}
+    for how in ("sigint", "raise"):
+        out = tmp_path / f"{how}.npz"
+        run_mpi_ok(1, "interrupt", how, "0", str(out), "3.0", "3.0")
+        with np.load(out) as z:
+            assert z["stopped"] == 30
+        assert_same(out, expected, f"{how}: ")
 
 
 def test_interrupt_between_a_windows_halves_leaves_the_network_consistent(tmp_path):
@@ -388,8 +408,8 @@ def _main(argv) -> None:
         if comm.rank == 0:
             np.savez(argv[2], **res)
     elif mode == "interrupt":
-        hit = [int(x) for x in argv[2].split(",")]
-        res = interrupted(comm, argv[1], hit)
+        hit = [int(x) for x in argv[2].split(",") if x]
+        res = interrupted(comm, argv[1], hit, *map(float, argv[4:]))
         print(f"rank {comm.rank} stopped at {int(res['stopped'])}", flush=True)
         if comm.rank == 0:
             np.savez(argv[3], **res)

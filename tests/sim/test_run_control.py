@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from spikecore._guards import busy_thread
 from spikecore.sim import networks
 
 
@@ -54,7 +55,7 @@ def test_calls_from_another_thread_while_running_are_refused():
 
     def poke():
         t0 = time.time()
-        while m.net._owner is None and time.time() - t0 < 5:
+        while busy_thread(m.net) is None and time.time() - t0 < 5:
             time.sleep(0.0005)
         for call in (
             lambda: m.net.run(1.0),

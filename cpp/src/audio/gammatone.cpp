@@ -311,7 +311,7 @@ void Cochlea::process(const float* x, int64_t B, int64_t T, float* out, CochleaS
 CochleaStream::CochleaStream(std::shared_ptr<const Cochlea> bank, int64_t batch, int n_threads)
     : bank_(std::move(bank)) {
   require(batch >= 1, "batch", "must be >= 1, got " + std::to_string(batch));
-  require(n_threads >= 1, "n_threads", "must be >= 1, got " + std::to_string(n_threads));
+  require_threads(n_threads);
   states_.assign(size_t(batch), bank_->initial_state());
   if (n_threads > 1) pool_ = std::make_unique<ThreadPool>(n_threads);
 }

@@ -6,6 +6,12 @@
 
 namespace spikecore {
 
+void require_threads(int64_t n, std::string_view arg) {
+  if (n < 1 || n > kMaxThreads)
+    throw value_error(message(
+        arg, "must be in [1, " + std::to_string(kMaxThreads) + "], got " + std::to_string(n)));
+}
+
 std::runtime_error thread_start_error(int n_threads, size_t started, const std::exception& why) {
   return std::runtime_error(
       "n_threads: could not start thread " + std::to_string(started + 1) + " of " +
@@ -15,7 +21,7 @@ std::runtime_error thread_start_error(int n_threads, size_t started, const std::
 }
 
 ThreadPool::ThreadPool(int n_threads) : n_(n_threads) {
-  if (n_threads < 1) throw value_error("n_threads: must be >= 1, got " + std::to_string(n_threads));
+  require_threads(n_threads);
   threads_.reserve(size_t(n_ - 1));
   try {
     for (int r = 1; r < n_; ++r) threads_.emplace_back([this, r] { worker(r); });

@@ -14,8 +14,7 @@ using namespace engine_detail;
 Network::Network(double dt, int n_threads, uint64_t seed, double max_delay_ms)
     : dt_(dt), seed_(seed) {
   require_positive(dt, "dt");
-  require(n_threads >= 1, "n_threads", "must be >= 1, got " + std::to_string(n_threads));
-  require(n_threads <= 1024, "n_threads", "must be <= 1024");
+  require_threads(n_threads);
   require_positive(max_delay_ms, "max_delay");
   const double md = std::floor(max_delay_ms / dt + 1e-9);
   require(md >= 1, "max_delay", "must be at least one step (dt)");
@@ -29,7 +28,7 @@ void Network::set_step(int64_t s) {
 }
 
 void Network::set_n_threads(int n) {
-  require(n >= 1 && n <= 1024, "n_threads", "must be in [1, 1024], got " + std::to_string(n));
+  require_threads(n);
   if (n == pool_->size()) return;
   pool_ = std::make_unique<ThreadPool>(n);
   for (auto& pj : projs_) pj.dirty = true;

@@ -67,7 +67,7 @@ void hebbff_forward(const HebbFFShape& s, const S* x, const S* W1, const S* b1, 
                     int64_t K, S* a, S* ckpt, S* A_final, int n_threads) {
   s.validate();
   require(K >= 1, "K", "checkpoint interval must be >= 1");
-  require(n_threads >= 1, "n_threads", "must be >= 1");
+  require_threads(n_threads);
   require_finite(static_cast<double>(eta), "eta");
   require_finite(static_cast<double>(lam), "lam");
   const int64_t T = s.T, B = s.B, N = s.N, d = s.d;
@@ -101,7 +101,7 @@ void hebbff_backward(const HebbFFShape& s, const S* x, const S* W1, S eta, S lam
                      double* glam, int n_threads) {
   s.validate();
   require(K >= 1, "K", "checkpoint interval must be >= 1");
-  require(n_threads >= 1, "n_threads", "must be >= 1");
+  require_threads(n_threads);
   const int64_t T = s.T, B = s.B, N = s.N, d = s.d;
   const int64_t n_seg = hebbff_num_checkpoints(T, K);
   CMapM<S> W(W1, N, d);

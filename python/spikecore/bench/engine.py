@@ -29,7 +29,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Any, Callable, Iterator, Optional, Tuple
 
 import numpy as np
 
@@ -84,8 +84,8 @@ def build_ours(model: str, params: dict, threads: int = 1, seed: int = 1):
             delay=params["delay_ms"],
             v_init=("uniform", params["v0_low"], params["v0_high"]),
         )
-        got = (m.params["NE"], m.params["NI"], m.params["CE"], m.params["CI"])
-        want = (params["n_exc"], params["n_inh"], params["k_exc"], params["k_inh"])
+        got: Tuple[Any, ...] = (m.params["NE"], m.params["NI"], m.params["CE"], m.params["CI"])
+        want: Tuple[Any, ...] = (params["n_exc"], params["n_inh"], params["k_exc"], params["k_inh"])
     elif model == "cuba":
         m = networks.cuba(params["n"] / models.CUBA["n"], dt=DT_MS, n_threads=threads, seed=seed)
         got = (len(m["E"]), len(m["I"]), m.params["p"])
@@ -131,6 +131,18 @@ def _median_runs(fn, repeats: int):
     runs = [fn() for _ in range(repeats)]
     walls = [r.wall_s for r in runs]
     return runs[0], statistics.median(walls), [round(w, 4) for w in walls]
+
+
+def _of(run: Optional[_peers.PeerRun], get: Callable[[_peers.PeerRun], float]) -> Optional[float]:
+    """``get(run)``, or None where the peer did not run (not installed)."""
+    return None if run is None else get(run)
+
+
+def _speedup(one: Optional[_peers.PeerRun], two: Optional[_peers.PeerRun]) -> Optional[float]:
+    """The peer's wall-time ratio of its 1-thread to its 2-thread run, or None."""
+    if one is None or two is None:
+        return None
+    return one.wall_median_s / two.wall_median_s
 
 
 def _within(value: float, ref: Optional[float], tol: float = 0.10) -> Optional[bool]:
@@ -180,7 +192,7 @@ def _run(quick: bool) -> Iterator[Result]:
         ev1,
         "events/s",
         True,
-        {"brian2": b2 and b2.events_per_s, "nest": ne and ne.events_per_s},
+        {"brian2": _of(b2, lambda r: r.events_per_s), "nest": _of(ne, lambda r: r.events_per_s)},
         {
             "size": size,
             "wall_s": walls1,
@@ -194,7 +206,7 @@ def _run(quick: bool) -> Iterator[Result]:
         ("cv", "", first.stats.cv_isi, "nest"),
     ):
         get = (lambda r: r.stats.rate_hz) if metric == "rate" else (lambda r: r.stats.cv_isi)
-        pv = {"nest": ne and get(ne), "brian2": b2 and get(b2)}
+        pv = {"nest": _of(ne, get), "brian2": _of(b2, get)}
         yield Result(
             "engine",
             f"brunel_{metric}",
@@ -222,8 +234,8 @@ def _run(quick: bool) -> Iterator[Result]:
         "x",
         True,
         {
-            "brian2": b2 and b2_2 and b2.wall_median_s / b2_2.wall_median_s,
-            "nest": ne and ne_2 and ne.wall_median_s / ne_2.wall_median_s,
+            "brian2": _speedup(b2, b2_2),
+            "nest": _speedup(ne, ne_2),
         },
         {
             "size": size,
@@ -252,7 +264,7 @@ def _run(quick: bool) -> Iterator[Result]:
         statistics.median(builds),
         "s",
         False,
-        {"nest": ne and ne.build_s},
+        {"nest": _of(ne, lambda r: r.build_s)},
         {"size": size, "synapses": n_syn, "target": "<= 2 s (full size)"},
     )
     yield Result(
@@ -290,7 +302,10 @@ def _run(quick: bool) -> Iterator[Result]:
         cwall,
         "s",
         False,
-        {"brian2": cb2 and cb2.wall_median_s, "nest": cne and cne.wall_median_s},
+        {
+            "brian2": _of(cb2, lambda r: r.wall_median_s),
+            "nest": _of(cne, lambda r: r.wall_median_s),
+        },
         {
             "target": "<= brian2",
             "wall_s": cwalls,
@@ -302,7 +317,7 @@ def _run(quick: bool) -> Iterator[Result]:
         ("cv", "", cfirst.stats.cv_isi),
     ):
         get = (lambda r: r.stats.rate_hz) if metric == "rate" else (lambda r: r.stats.cv_isi)
-        pv = {"brian2": cb2 and get(cb2), "nest": cne and get(cne)}
+        pv = {"brian2": _of(cb2, get), "nest": _of(cne, get)}
         yield Result(
             "engine",
             f"cuba_{metric}",

@@ -35,7 +35,7 @@ def bench_train_step(quick: bool):
     import torch
 
     from spikecore.data.retina import make_retina
-    from spikecore.models.neural_fit import make_model
+    from spikecore.models.neural_fit import draw_chunks, make_model
 
     torch.set_num_threads(1)
     data, _ = make_retina(train_s=10.0, test_s=1.0, repeats=2, n_images=2)
@@ -49,9 +49,7 @@ def bench_train_step(quick: bool):
         model = make_model(name, data.stim_train.shape[1:], data.n_cells)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         ctx = model.context
-        starts = rng.integers(ctx, len(X) - chunk, size=batch)
-        idx = torch.from_numpy(starts[None, :] + np.arange(-ctx, chunk)[:, None])
-        x, y = X[idx], Y[idx[ctx:]]
+        x, y = draw_chunks(X, Y, ctx, chunk, batch, rng)  # the training loop's minibatches
 
         def step():
             loss, _ = model.loss(x, y)

@@ -175,7 +175,8 @@ def _items(model):
     """[(node name, module, [predecessor names])] of a Sequential (nested ones flattened) or
     an imported graph module, in execution order; "input" is the graph input."""
     if type(model).__name__ == "NIRGraphModule":
-        out, last = [], {}
+        out: List[Any] = []
+        last: Dict[str, List[str]] = {}
         for k in model.order:
             ps = [s for p in model.preds.get(k, []) for s in last.get(p, ["input"])]
             if not model.preds.get(k):

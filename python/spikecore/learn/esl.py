@@ -156,8 +156,8 @@ class ESLLinear(SparseLinear):
     def __init__(self, *args, product: str = "auto", **kw):
         super().__init__(*args, **kw)
         self.product = _check.choice(product, "product", ("auto", "synapse", "dense"))
-        self._rp_key = None
-        self._rp = None
+        self._rp_key: Optional[Tuple[torch.Tensor, int]] = None
+        self._rp: Optional[torch.Tensor] = None
 
     def _row_ptr(self):
         # keyed by the pre tensor itself (held, so its id cannot be reused) and its version

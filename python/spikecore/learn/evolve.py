@@ -56,7 +56,7 @@ import copy
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple, cast
 
 import numpy as np
 import torch
@@ -236,7 +236,8 @@ class ClassificationTask:
     def _cosine(self, opt):
         """Set lr = lr0 (1 + cos(pi k / K)) / 2 from the optimizer's own step count k (inherited
         along a lineage), K = horizon x iterations per epoch; returns the per-step callback."""
-        total = self.horizon * math.ceil(len(self.x_train) / self.batch)
+        horizon = cast(int, self.horizon)  # a positive int with lr_schedule='cosine' (checked)
+        total = horizon * math.ceil(len(self.x_train) / self.batch)
         state = opt.state_dict()["state"]
         start = int(max((float(v["step"]) for v in state.values() if "step" in v), default=0))
         k = [start]

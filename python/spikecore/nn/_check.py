@@ -61,7 +61,7 @@ def shape(value, name: str = "shape") -> tuple:
 def alloc(numel: int, name: str, itemsize: int = 4, what: Optional[str] = None) -> int:
     """Raise MemoryError, naming ``name`` and the size, before allocating ``numel`` elements of
     ``itemsize`` bytes that cannot fit in memory (:func:`spikecore._guards.check_bytes`: the one
-    ceiling of the Python layers)."""
+    memory ceiling of spikecore, the core's)."""
     _guards.check_bytes(
         float(numel) * int(itemsize), name, f"{what or 'the request'} ({float(numel):.4g} elements)"
     )

@@ -490,7 +490,7 @@ def _graph_module(order, preds, mods, out_name):
             self.output = out_name
 
         def forward(self, x):
-            vals = {}
+            vals: Dict[str, Any] = {}
             for k in self.order:
                 p = self.preds.get(k, [])
                 h = x if not p else vals[p[0]] if len(p) == 1 else sum(vals[q] for q in p)

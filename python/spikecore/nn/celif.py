@@ -247,11 +247,13 @@ def celif(
     op = _setup(current, state, *neuron, sample, detach_reset, generator)
     tk = _triton_fn(current, op, context) if backend == "auto" else None
     if tk is not None:  # CUDA (or SPIKECORE_TRITON=interpret): the Triton kernels
-        return _celif_cpp(*_flat_inputs(current, context), current, op, fn=tk)
+        I2, q2 = _flat_inputs(current, context)
+        return _celif_cpp(I2, q2, current, op, fn=tk)
     if backend != "torch" and has_kernel():
         ok, why = _kernels.usable(current, op.sg, context, op.v, op.a, op.c, op.beta, op.lambda_c)
         if ok:
-            return _celif_cpp(*_flat_inputs(current, context), current, op)
+            I2, q2 = _flat_inputs(current, context)
+            return _celif_cpp(I2, q2, current, op)
         if backend == "cpp":
             raise ValueError(f"backend: 'cpp' cannot run this call ({why}); use 'auto' or 'torch'")
     elif backend == "cpp":
@@ -574,7 +576,9 @@ class CELIF(nn.Module):
 
         self.fc = Linear(in_features, out_features, bias=bias, backend=backend)
         if self.context_mode == "separate":
-            self.context = Linear(in_features, out_features, bias=False, backend=backend)
+            self.context: Optional[Linear] = Linear(
+                in_features, out_features, bias=False, backend=backend
+            )
             with torch.no_grad():
                 self.context.weight.mul_(self.context_scale)
         else:
@@ -619,10 +623,10 @@ class CELIF(nn.Module):
         context weights on ``"context"`` (none with ``context='shared'``)."""
         from .linear import synapse_spec
 
-        out = (synapse_spec(self.fc, "current"),)
+        out = [synapse_spec(self.fc, "current")]
         if self.context is not None:
-            out += (synapse_spec(self.context, "context"),)
-        return out
+            out.append(synapse_spec(self.context, "context"))
+        return tuple(out)
 
     def forward(self, x: torch.Tensor, state=None, return_state: bool = False):
         _check.time_input(x, "x", inf=True)

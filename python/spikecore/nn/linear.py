@@ -12,7 +12,7 @@ spike tensor. ``SparseLinear`` keeps a fixed-density connectivity in the core's 
 from __future__ import annotations
 
 import math
-from typing import Optional, Union
+from typing import Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -145,7 +145,8 @@ class SparseLinear(nn.Module):
         self.weight = nn.Parameter(torch.empty(0, dtype=dtype))
         self.register_buffer("pre", torch.empty(0, dtype=torch.int64))
         self.register_buffer("post", torch.empty(0, dtype=torch.int64))
-        self._syn = None  # (row offsets by pre, int32 post) for the C++ kernels, built lazily
+        # (row offsets by pre, int32 post) for the C++ kernels, built lazily
+        self._syn: Optional[Tuple[torch.Tensor, torch.Tensor]] = None
         self._load_from_matrix()
         if bias:
             self.bias = nn.Parameter(
@@ -311,9 +312,8 @@ class SparseLinear(nn.Module):
                 def keep(g):
                     self._dense_grad = g.detach().clone()
 
-            return _kernels.sparse_syn_linear(
-                x, self.weight, b, *self._syn_lists(), self.out_features, keep
-            )
+            ptr, post = self._syn_lists()
+            return _kernels.sparse_syn_linear(x, self.weight, b, ptr, post, self.out_features, keep)
         w = self.dense_weight()
         if self.keep_dense_grad and w.requires_grad:
 

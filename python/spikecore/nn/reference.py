@@ -45,7 +45,7 @@ def lif(
     """LIF (and NoisyLIF when ``noise`` [T, ...] is given: z = H((h - v_th) + noise))."""
     d = _drive(beta, v_rest)
     soft = v_reset is None
-    jump = v_threshold - (0.0 if soft else v_reset)
+    jump = v_threshold - (0.0 if v_reset is None else v_reset)
     out = []
     # unbind: one backward node for all steps (x[t] would cost a full-size zero fill per step)
     for t, xt in enumerate(x.unbind(0)):
@@ -100,7 +100,7 @@ def alif(
     :math:`a_t = \rho a_{t-1} + \beta_a z_t` (alif_step order)."""
     d = _drive(beta, v_rest)
     soft = v_reset is None
-    vr = 0.0 if soft else v_reset
+    vr = 0.0 if v_reset is None else v_reset
     out = []
     for xt in x.unbind(0):
         h = d + v * beta + xt
@@ -157,7 +157,7 @@ def recurrent(
     ``(z [T, B, n], (v_T, z_T, a_T))``."""
     d = _drive(beta, v_rest)
     soft = v_reset is None
-    vr = 0.0 if soft else v_reset
+    vr = 0.0 if v_reset is None else v_reset
     out = []
     for t, it in enumerate(current.unbind(0)):
         h = d + v * beta + (it + z @ w_rec.t())

@@ -237,7 +237,8 @@ def get(
     if isinstance(surrogate, Surrogate):
         if alpha is not None or (smooth is not None and smooth != surrogate.smooth):
             s = copy.copy(surrogate)
-            s.__init__(
+            type(s).__init__(
+                s,
                 surrogate.alpha if alpha is None else alpha,
                 surrogate.smooth if smooth is None else smooth,
             )

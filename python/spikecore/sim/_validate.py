@@ -2,38 +2,24 @@
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
-import threading
 from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from spikecore import _core, specs
+from spikecore import specs
+from spikecore._guards import exclusive
 
-
-def _idle(fn):
-    """Serialise calls into the core: the core works without the GIL (run, connect, prune,
-    regrow), so a call from another thread meanwhile would race; it raises RuntimeError instead.
-    Re-entrant for the thread that holds the network."""
-
-    @functools.wraps(fn)
-    def wrapper(self, *args, **kwargs):
-        net = getattr(self, "net", self)  # a handle's network, or the network
-        me = threading.get_ident()
-        if net._owner == me:
-            return fn(self, *args, **kwargs)
-        if not net._lock.acquire(blocking=False):
-            raise RuntimeError("network: busy in another thread (run, connect, prune, ...)")
-        net._owner = me
-        try:
-            return fn(self, *args, **kwargs)
-        finally:
-            net._owner = None
-            net._lock.release()
-
-    return wrapper
+#: Serialise calls into the core: the core works without the GIL (run, connect, prune, regrow),
+#: so a call from another thread meanwhile would race; it raises RuntimeError instead. Re-entrant
+#: for the thread that holds the network; a handle (population, projection, monitor) locks its
+#: network. The busy guard is spikecore._guards.exclusive, the same as the streams'.
+_idle = exclusive(
+    "network",
+    "run, connect, prune, ...",
+    holder=lambda obj: getattr(obj, "net", obj),  # a handle's network, or the network
+)
 
 
 def _finite(x: Any, name: str) -> float:
@@ -66,33 +52,6 @@ def _value(x: Any, name: str) -> float:
     if abs(x) > _MAX_VALUE:
         raise ValueError(f"{name}: must lie in [-1e30, 1e30] (float32 state), got {x:g}")
     return x
-
-
-# The engine's thread team: at most this many workers (the core's own bound).
-_MAX_THREADS = 1024
-
-
-def _threads(n: Any, name: str = "n_threads") -> int:
-    n = _int(n, name)
-    if not 1 <= n <= _MAX_THREADS:
-        raise ValueError(f"{name}: must be in [1, {_MAX_THREADS}], got {n}")
-    return n
-
-
-def _bytes(b: float) -> str:
-    return f"{b / 2**30:.4g} GiB" if b >= 2**30 else f"{b / 2**20:.4g} MiB"
-
-
-def _memory(nbytes: float, name: str, what: str) -> None:
-    """MemoryError naming ``name`` when ``nbytes`` (what ``what`` needs) exceed the core's memory
-    limit (``spikecore._core.engine.memory_limit()``: the physical memory unless lowered),
-    raised before anything is allocated."""
-    limit = _core.engine.memory_limit()
-    if nbytes > limit:
-        raise MemoryError(
-            f"{name}: {what} need {_bytes(nbytes)}, more than the memory limit of "
-            f"{_bytes(limit)} (spikecore._core.engine.set_memory_limit)"
-        )
 
 
 # Step indices and periods are int64 in the core and exact in the float64 times derived from
@@ -184,6 +143,6 @@ def _value_spec(x: Any, name: str):
     if isinstance(x, (np.ndarray, list, tuple)) or hasattr(x, "__array__"):
         if hasattr(x, "detach"):
             x = x.detach().cpu().numpy()
-        a = _float_array(x, name)
-        return 3, 0.0, 0.0, a.reshape(-1)
+        arr = _float_array(x, name)
+        return 3, 0.0, 0.0, arr.reshape(-1)
     raise TypeError(f"{name}: must be a number, an array or a distribution, got {type(x).__name__}")

@@ -4,17 +4,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Optional, Tuple, cast
 
 import numpy as np
 
+from spikecore._guards import check_bytes
+from spikecore.sim._parts import NetworkParts
 from spikecore.sim._validate import (
     _finite,
     _float_array,
     _idle,
     _index_array,
     _int,
-    _memory,
     _numpy,
     _value_spec,
 )
@@ -22,7 +23,6 @@ from spikecore.sim.populations import SOURCES, Population
 
 if TYPE_CHECKING:
     from spikecore.sim.network import Network
-
 
 RULES = {
     "all_to_all": 0,
@@ -99,7 +99,7 @@ class Projection:
         return out
 
 
-class ConnectMixin:
+class ConnectMixin(NetworkParts):
     """Projections between populations (part of :class:`Network`)."""
 
     @_idle
@@ -212,7 +212,7 @@ class ConnectMixin:
                 # autapses are forbidden within one population
                 full = P.n * Q.n_targets
                 # the core's check (engine/connect.cpp), before the autapse mask below
-                _memory(full * 32.0, "post", f"{full} synapses")
+                check_bytes(full * 32.0, "post", f"{full} synapses")
                 drop = P is Q and not allow_autapses
                 # an autapse is pre i -> every branch compartment i*K .. i*K+K-1 of neuron i
                 # (issue 12: not compartment i)
@@ -269,7 +269,7 @@ class ConnectMixin:
             )
         if rec >= 0:
             self._c.set_receptor(j, rec)
-        proj = Projection(self, j, P, Q)
+        proj = Projection(cast("Network", self), j, P, Q)
         self.projections.append(proj)
         return proj
 

@@ -80,12 +80,12 @@ Example
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple, cast
 
 import numpy as np
 
-from spikecore.sim._validate import _threads
+from spikecore._guards import threads as _threads
 from spikecore.sim.network import Network
 from spikecore.specs import (
     Branches,
@@ -118,7 +118,7 @@ class LayerSpec:
     soft_reset: bool
     rho: float = -1.0
     beta_a: float = 0.0
-    out_degree: np.ndarray = field(default=None)  # int64 [n_in]
+    out_degree: Optional[np.ndarray] = None  # int64 [n_in]
     # dendritic branches: post indices are compartments j K + k
     branches: int = 1
     branch_fn: str = "relu"
@@ -235,7 +235,7 @@ def _layer(
     pre_all = np.concatenate([s.pre for s in syns])
     extra: Dict[str, Any] = {}
     if kind == "celif":
-        c = spec.soma if isinstance(spec, DendriticSpec) else spec
+        c = cast(CELIFSpec, spec.soma if isinstance(spec, DendriticSpec) else spec)
         extra["celif"] = dict(
             beta=c.beta,
             rho=c.rho,
@@ -277,9 +277,11 @@ def _neuron_of(L: LayerSpec) -> NeuronSpec:
     if L.neuron is not None:
         return L.neuron
     if L.kind == "celif":
+        if L.celif is None:
+            raise ValueError("celif: a 'celif' layer needs its parameters (LayerSpec.celif)")
         spec: NeuronSpec = CELIFSpec(**L.celif)
     else:
-        kw = dict(
+        kw: Dict[str, Any] = dict(
             beta=L.beta,
             v_threshold=L.v_threshold,
             v_rest=L.v_rest,

@@ -52,7 +52,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from spikecore import specs
-from spikecore.sim._validate import _memory
+from spikecore._guards import check_bytes
 from spikecore.sim.network import Network
 
 __all__ = [
@@ -539,7 +539,7 @@ def _shape(s) -> Tuple[int, ...]:
     if not t or any(v < 1 for v in t):
         raise ValueError(f"input_shape: every dimension must be >= 1, got {t}")
     size = float(np.prod([float(v) for v in t]))
-    _memory(4.0 * size, "input_shape", f"an input of {size:.4g} values")
+    check_bytes(4.0 * size, "input_shape", f"an input of {size:.4g} values")
     return t
 
 

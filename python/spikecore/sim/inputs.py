@@ -9,6 +9,7 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
+from spikecore.sim._parts import NetworkParts
 from spikecore.sim._validate import (
     _MAX_STEPS,
     _finite,
@@ -32,7 +33,7 @@ class PoissonInput:
     index: int
 
 
-class InputsMixin:
+class InputsMixin(NetworkParts):
     """Inputs attached to populations (part of :class:`Network`)."""
 
     @_idle

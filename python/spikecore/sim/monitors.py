@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union, cast
 
 import numpy as np
 
+from spikecore.sim._parts import NetworkParts
 from spikecore.sim._validate import _finite, _idle, _index_array, _numpy, _steps
 from spikecore.sim.populations import SOURCES, VARIABLES, Population
 
@@ -91,6 +92,7 @@ class StateMonitor:
         self.net, self.index, self.population = net, index, population
         self.variables = tuple(variables)
         self.neurons = neurons
+        self.every = 1  # steps between rows (set by record_state; the memory check of run)
 
     @property
     @_idle
@@ -180,14 +182,14 @@ class RateMonitor:
         return np.arange(nb) * k * self.net.dt, r
 
 
-class MonitorsMixin:
+class MonitorsMixin(NetworkParts):
     """Recording (part of :class:`Network`)."""
 
     @_idle
     def record_spikes(self, pop: Any) -> SpikeMonitor:
         """Record the spikes of ``pop`` from now on; returns a :class:`SpikeMonitor`."""
         P = self._pop(pop, "population")
-        m = SpikeMonitor(self, self._c.record_spikes(P.index), P)
+        m = SpikeMonitor(cast("Network", self), self._c.record_spikes(P.index), P)
         self.spike_monitors.append(m)
         return m
 
@@ -241,8 +243,8 @@ class MonitorsMixin:
         if k < 1:
             raise ValueError(f"every: must be >= dt, got {every}")
         r = self._c.record_state(P.index, [VARIABLES[v] for v in variables], idx.tolist(), k)
-        m = StateMonitor(self, r, P, variables, idx)
-        m.every = k  # steps between rows (the memory check of run)
+        m = StateMonitor(cast("Network", self), r, P, variables, idx)
+        m.every = k
         self.state_monitors.append(m)
         return m
 
@@ -250,6 +252,6 @@ class MonitorsMixin:
     def record_rate(self, pop: Any) -> RateMonitor:
         """Record the population rate (spike count per step) of ``pop`` from now on."""
         P = self._pop(pop, "population")
-        m = RateMonitor(self, self._c.record_rate(P.index), P)
+        m = RateMonitor(cast("Network", self), self._c.record_rate(P.index), P)
         self.rate_monitors.append(m)
         return m

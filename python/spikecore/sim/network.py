@@ -21,12 +21,13 @@ The parts live next to this module, one concern each (the facade below composes 
 from __future__ import annotations
 
 import numbers
-import threading
 from typing import Any, Dict, List, Optional
 
 from spikecore import _core
+from spikecore._guards import check_bytes
+from spikecore._guards import threads as _threads
 from spikecore.sim._interrupt import HeldInterrupt
-from spikecore.sim._validate import _MAX_STEPS, _finite, _idle, _int, _memory, _steps, _threads
+from spikecore.sim._validate import _MAX_STEPS, _finite, _idle, _int, _steps
 
 # RULES, FORMAT_VERSION and the model tables: re-exported from the former single module
 from spikecore.sim.connect import RULES, ConnectMixin, Projection  # noqa: F401
@@ -132,8 +133,6 @@ class Network(
         self.state_monitors: List[StateMonitor] = []
         self.rate_monitors: List[RateMonitor] = []
         self._pop_specs: List[Dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self._owner: Optional[int] = None
         self._schedules: List[Dict[str, Any]] = []
 
     # ------------------------------------------------------------------ properties
@@ -212,7 +211,7 @@ class Network(
         return dict(self._dist.comm_stats)
 
     # ------------------------------------------------------------------ checks
-    def _lookup(self, x: Any, name: str, items: list, cls: type, kind: str, by_name: bool) -> Any:
+    def _lookup(self, x: Any, name: str, items: list, cls: Any, kind: str, by_name: bool) -> Any:
         """Resolve ``x`` (an object of this network, an index or, if ``by_name``, a name)."""
         if isinstance(x, cls):
             if x.net is not self:
@@ -252,8 +251,9 @@ class Network(
         The core runs with the GIL released, in chunks of ``chunk`` ms of biological time;
         between chunks a tqdm progress bar advances (``progress=None``: shown for runs longer
         than 10 s of biological time). Ctrl-C is held until the chunk ends, then raised as
-        KeyboardInterrupt: the network stops at a step boundary with every scheduled change of
-        that step either done or still due, so continuing gives the uninterrupted run.
+        KeyboardInterrupt: the network stops at a step boundary with the scheduled changes of
+        that step done, as after an uninterrupted run to that step, so continuing gives the
+        uninterrupted run.
         """
         duration = _finite(duration, "duration")
         if duration < 0:
@@ -297,10 +297,10 @@ class Network(
         recorders would outgrow the memory limit (they add rows every step)."""
         rows = 0.0
         for m in self.state_monitors:
-            every = getattr(m, "every", 1)  # steps (monitors restored by load: 1, an upper bound)
+            every = m.every  # steps between rows
             rows += (n / every + 1) * (8.0 + 4.0 * len(m.variables) * len(m.neurons))
         rows += 4.0 * n * len(self.rate_monitors)
-        _memory(rows, name, f"the state and rate recorders of {n} steps")
+        check_bytes(rows, name, f"the state and rate recorders of {n} steps")
 
     def _advance(self, n: int, chunk_steps: int, bar: Any) -> None:
         """Run ``n`` steps in chunks of ``chunk_steps`` (structural plasticity schedules cut
@@ -308,18 +308,28 @@ class Network(
         end = self.step + n
         try:
             with HeldInterrupt() as ctrl_c:
+                self._apply_schedules()  # due now: left by an earlier call that ended in an error
                 while self.step < end:
-                    self._apply_schedules()
                     stop = min(end, self.step + chunk_steps)
                     for s in self._schedules:
                         if self.step < s["next"] < stop:
                             stop = s["next"]
                     before = self.step
-                    self._c.run(stop - self.step)
+                    try:
+                        self._c.run(stop - self.step)
+                    except KeyboardInterrupt:
+                        # the MPI window loop stops at a window end by itself: that step's
+                        # changes are done first there too (not on a rank that cannot go on)
+                        if self._dist is None or self._dist._broken is None:
+                            self._apply_schedules()
+                        raise
+                    # the changes due at the step reached are part of reaching it: a stop
+                    # here leaves the network as run_steps(to this step) would, also when
+                    # the Ctrl-C came in the last chunk
+                    self._apply_schedules()
                     if bar is not None:
                         bar.update((self.step - before) * self.dt)
                     ctrl_c.check()  # the only place a Ctrl-C stops the run
-                self._apply_schedules()
         finally:
             if bar is not None:
                 bar.close()

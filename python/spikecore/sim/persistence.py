@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 import numpy as np
 
+from spikecore._guards import max_threads
 from spikecore.data.files import FileFormatError, file_error, read_npz
 from spikecore.sim import engine_models as _models
+from spikecore.sim._parts import NetworkParts
 from spikecore.sim._validate import _MAX_STEPS, _idle
 from spikecore.sim.connect import Projection
 from spikecore.sim.populations import SOURCES, VARIABLES
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 1
 
 
-class PersistenceMixin:
+class PersistenceMixin(NetworkParts):
     """save / load (part of :class:`Network`)."""
 
     @_idle
@@ -33,7 +35,7 @@ class PersistenceMixin:
         Across MPI ranks (``comm``) this is collective: the ranks gather every part to the layout of
         one process and rank 0 writes the file, which loads with any number of ranks."""
         c = self._c
-        arrays: Dict[str, np.ndarray] = {}
+        arrays: Dict[str, Any] = {}
         meta: Dict[str, Any] = dict(
             version=FORMAT_VERSION,
             dt=self.dt,
@@ -99,24 +101,24 @@ class PersistenceMixin:
             meta["poisson"].append(
                 dict(pop=p.population.index, rate=p.rate, weight=p.weight, neurons=list(p.neurons))
             )
-        for k, m in enumerate(self.spike_monitors):
-            _, s, ids = c.get_spikes(m.index)
+        for k, sm in enumerate(self.spike_monitors):
+            _, s, ids = c.get_spikes(sm.index)
             arrays[f"smon{k}_step"], arrays[f"smon{k}_id"] = s, ids
-            meta["spike_monitors"].append(dict(pop=m.population.index))
-        for k, m in enumerate(self.state_monitors):
-            _, _, idx, every, start, steps, data = c.get_state_record(m.index)
+            meta["spike_monitors"].append(dict(pop=sm.population.index))
+        for k, vm in enumerate(self.state_monitors):
+            _, _, idx, every, start, steps, data = c.get_state_record(vm.index)
             arrays[f"vmon{k}_idx"], arrays[f"vmon{k}_step"], arrays[f"vmon{k}_data"] = (
                 idx,
                 steps,
                 data,
             )
             meta["state_monitors"].append(
-                dict(pop=m.population.index, variables=m.variables, every=every, start=start)
+                dict(pop=vm.population.index, variables=vm.variables, every=every, start=start)
             )
-        for k, m in enumerate(self.rate_monitors):
-            _, start, cnt = c.get_rate(m.index)
+        for k, rm in enumerate(self.rate_monitors):
+            _, start, cnt = c.get_rate(rm.index)
             arrays[f"rmon{k}_count"] = cnt
-            meta["rate_monitors"].append(dict(pop=m.population.index, start=start))
+            meta["rate_monitors"].append(dict(pop=rm.population.index, start=start))
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         if self.rank == 0:  # across ranks the data was gathered collectively; rank 0 writes
             with open(path, "wb") as f:
@@ -141,8 +143,9 @@ class PersistenceMixin:
         budget = max(_MIN_SOURCE_BUDGET, 64 * os.path.getsize(path))
         _check_file(path, meta, a, budget)
         saved_threads = min(meta["n_threads"], max(1, os.cpu_count() or 1))
+        make: Any = cls  # the Network class (or a subclass): this is one of its parts
         try:
-            net = cls(
+            net = make(
                 dt=meta["dt"],
                 n_threads=n_threads or saved_threads,
                 seed=meta["seed"],
@@ -201,7 +204,7 @@ class _Fields:
             raise self.bad(field, "missing")
         return d[key]
 
-    def int(self, d: Any, key: str, field: str, lo: int, hi: int) -> int:
+    def integer(self, d: Any, key: str, field: str, lo: int, hi: int) -> int:
         x = self.get(d, key, field)
         if isinstance(x, bool) or not isinstance(x, int):
             raise self.bad(field, f"must be an integer, got {type(x).__name__}")
@@ -250,31 +253,31 @@ def _check_file(path: str, meta: Dict[str, Any], a: Dict[str, np.ndarray], budge
     population sizes, steps against the clock, delays against the ring, dtypes."""
     F = _Fields(path, a)
     F.num(meta, "dt", "dt")
-    F.int(meta, "seed", "seed", 0, 2**64 - 1)
+    F.integer(meta, "seed", "seed", 0, 2**64 - 1)
     F.num(meta, "max_delay", "max_delay")
-    F.int(meta, "n_threads", "n_threads", 1, 1024)
-    step = F.int(meta, "step", "step", 0, _MAX_STEPS - 1)
-    F.int(meta, "events", "events", 0, 2**63 - 1)
+    F.integer(meta, "n_threads", "n_threads", 1, max_threads())
+    step = F.integer(meta, "step", "step", 0, _MAX_STEPS - 1)
+    F.integer(meta, "events", "events", 0, 2**63 - 1)
     lists = {}
-    for k in ("populations", "schedules", "projections", "poisson"):
-        lists[k] = F.typed(meta, k, k, list)
-    for k in ("spike_monitors", "state_monitors", "rate_monitors"):
-        lists[k] = F.typed(meta, k, k, list)
+    for key in ("populations", "schedules", "projections", "poisson"):
+        lists[key] = F.typed(meta, key, key, list)
+    for key in ("spike_monitors", "state_monitors", "rate_monitors"):
+        lists[key] = F.typed(meta, key, key, list)
     pops = lists["populations"]
     sizes: List[int] = []
     targets: List[int] = []
     unbacked = 0
     for i, spec in enumerate(pops):
         f = f"populations[{i}]"
-        n = F.int(spec, "n", f + ".n", 1, 2**31 - 1)
+        n = F.integer(spec, "n", f + ".n", 1, 2**31 - 1)
         model = F.typed(spec, "model", f + ".model", str)
         F.typed(spec, "name", f + ".name", str)
         params = F.typed(spec, "params", f + ".params", dict)
-        for k, v in params.items():
+        for key, v in params.items():
             if isinstance(v, dict):
-                ref = F.typed(v, "array", f"{f}.params.{k}", str)
+                ref = F.typed(v, "array", f"{f}.params.{key}", str)
                 if ref not in a:
-                    raise F.bad(f"{f}.params.{k}", f"names the array {ref!r}, which is missing")
+                    raise F.bad(f"{f}.params.{key}", f"names the array {ref!r}, which is missing")
                 if a[ref].dtype.kind not in "biuf":
                     raise F.bad(ref, f"must be a numeric array, got {a[ref].dtype}")
         sizes.append(n)
@@ -312,7 +315,7 @@ def _check_file(path: str, meta: Dict[str, Any], a: Dict[str, np.ndarray], budge
                     f"must hold n x branches = {nt} values, got {a[f'pop{i}_u'].size}",
                 )
         targets.append(nt)
-        slots = F.int(spec, "ring_slots", f + ".ring_slots", 1, 65536)
+        slots = F.integer(spec, "ring_slots", f + ".ring_slots", 1, 65536)
         ring = F.arr(f"pop{i}_ring", np.float32)
         if ring.size not in (slots * nt, 2 * slots * nt):  # one or two receptors
             raise F.bad(
@@ -332,12 +335,14 @@ def _check_file(path: str, meta: Dict[str, Any], a: Dict[str, np.ndarray], budge
         ist = F.arr(f"pop{i}_i_steps", np.float32, 2)
         if ist.shape[1] != n and ist.size:
             raise F.bad(f"pop{i}_i_steps", f"must have n = {n} columns, got {ist.shape[1]}")
-        i0 = F.int(spec, "i_start", f + ".i_start", 0, _MAX_STEPS - 1)
+        i0 = F.integer(spec, "i_start", f + ".i_start", 0, _MAX_STEPS - 1)
         if ist.size and (i0 < step or i0 + ist.shape[0] >= _MAX_STEPS):
             raise F.bad(f + ".i_start", f"must lie in [step={step}, 2**53 - rows), got {i0}")
 
     def pop_index(d: Any, key: str, field: str) -> int:
-        return F.int(d, key, field, 0, len(pops) - 1) if pops else F.int(d, key, field, 0, -1)
+        return (
+            F.integer(d, key, field, 0, len(pops) - 1) if pops else F.integer(d, key, field, 0, -1)
+        )
 
     for j, spec in enumerate(lists["projections"]):
         f = f"projections[{j}]"
@@ -345,7 +350,7 @@ def _check_file(path: str, meta: Dict[str, Any], a: Dict[str, np.ndarray], budge
         F.typed(spec, "allow_autapses", f + ".allow_autapses", bool)
         F.typed(spec, "allow_multapses", f + ".allow_multapses", bool)
         if "receptor" in spec:
-            F.int(spec, "receptor", f + ".receptor", -1, 1)
+            F.integer(spec, "receptor", f + ".receptor", -1, 1)
         F.ids(f"proj{j}_pre", sizes[pre], "pre-synaptic neuron")
         F.ids(f"proj{j}_post", targets[post], "post-synaptic target")
         F.arr(f"proj{j}_w", np.float32)
@@ -380,8 +385,8 @@ def _check_file(path: str, meta: Dict[str, Any], a: Dict[str, np.ndarray], budge
         var = F.typed(m, "variables", f + ".variables", list)
         if not var or not all(isinstance(v, str) for v in var):
             raise F.bad(f + ".variables", "must be a non-empty list of variable names")
-        every = F.int(m, "every", f + ".every", 1, _MAX_STEPS - 1)
-        start = F.int(m, "start", f + ".start", 0, step)
+        every = F.integer(m, "every", f + ".every", 1, _MAX_STEPS - 1)
+        start = F.integer(m, "start", f + ".start", 0, step)
         F.arr(f"vmon{k}_idx", np.int32)
         s = F.arr(f"vmon{k}_step", np.int64)
         if s.size and (
@@ -400,7 +405,7 @@ def _check_file(path: str, meta: Dict[str, Any], a: Dict[str, np.ndarray], budge
     for k, m in enumerate(lists["rate_monitors"]):
         f = f"rate_monitors[{k}]"
         pop_index(m, "pop", f + ".pop")
-        start = F.int(m, "start", f + ".start", 0, step)
+        start = F.integer(m, "start", f + ".start", 0, step)
         c = F.arr(f"rmon{k}_count", np.int32)
         if c.size != step - start:
             raise F.bad(
@@ -411,9 +416,9 @@ def _check_file(path: str, meta: Dict[str, Any], a: Dict[str, np.ndarray], budge
     n_proj = len(lists["projections"])
     for k, s in enumerate(lists["schedules"]):
         f = f"schedules[{k}]"
-        F.int(s, "projection", f + ".projection", 0, max(n_proj - 1, -1))
-        F.int(s, "every", f + ".every", 1, _MAX_STEPS - 1)
-        F.int(s, "next", f + ".next", step, _MAX_STEPS - 1)
+        F.integer(s, "projection", f + ".projection", 0, max(n_proj - 1, -1))
+        F.integer(s, "every", f + ".every", 1, _MAX_STEPS - 1)
+        F.integer(s, "next", f + ".next", step, _MAX_STEPS - 1)
         fr = F.num(s, "fraction", f + ".fraction")
         if not 0.0 <= fr <= 1.0:
             raise F.bad(f + ".fraction", f"must lie in [0, 1], got {fr}")

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from spikecore.sim._validate import _finite, _float_array, _idle, _int, _memory, _steps, _value
+from spikecore._guards import check_bytes
+from spikecore.sim._parts import NetworkParts
+from spikecore.sim._validate import _finite, _float_array, _idle, _int, _steps, _value
 
 
-class PlasticityMixin:
+class PlasticityMixin(NetworkParts):
     """Structural plasticity (part of :class:`Network`)."""
 
     @_idle
@@ -59,7 +61,8 @@ class PlasticityMixin:
         count = _int(count, "count")
         if count < 0:
             raise ValueError(f"count: must be >= 0, got {count}")
-        _memory(count * 32.0, "count", f"{count} new synapses")  # the core's check, before int64
+        # the core's check, before int64
+        check_bytes(count * 32.0, "count", f"{count} new synapses")
         weight = _value(weight, "weight")
         d = _finite(self._delay(delay), "delay")
         if method == "random":

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, cast
 
 import numpy as np
 
 from spikecore import specs
+from spikecore._guards import check_bytes
 from spikecore.sim import engine_models as _models
-from spikecore.sim._validate import _float_array, _idle, _int, _memory, _value
+from spikecore.sim._parts import NetworkParts
+from spikecore.sim._validate import _float_array, _idle, _int, _value
 
 if TYPE_CHECKING:
     from spikecore.sim.network import Network
-
 
 MODELS = _models.MODELS
 SOURCES = _models.SOURCES
@@ -66,7 +67,7 @@ class Population:
         return self.get("v")
 
 
-class PopulationsMixin:
+class PopulationsMixin(NetworkParts):
     """Adding populations and reading / writing their state (part of :class:`Network`)."""
 
     @_idle
@@ -197,9 +198,9 @@ class PopulationsMixin:
         # the core's estimate (engine/internal.hpp) plus the staging arrays of spec.engine(n)
         each = "kernel candidates" if model == "max_gate" else "branches"
         what = f"{n} neurons" + (f" x {K} {each}" if K > 1 else "")
-        _memory(n * (48.0 + 16.0) + n * K * 12.0, "n", what)
+        check_bytes(n * (48.0 + 16.0) + n * K * 12.0, "n", what)
         idx = _models.add(self._c, n, spec, name)
-        pop = Population(self, idx, n, name, model, K)
+        pop = Population(cast("Network", self), idx, n, name, model, K)
         self.populations.append(pop)
         self._pop_specs.append(dict(n=n, model=model, name=name, params=p))
         if model == "poisson_source":

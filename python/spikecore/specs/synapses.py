@@ -58,8 +58,8 @@ class SynapseSpec:
         for name, arr in (("weight", w), ("bias", b)):
             if arr is not None and not np.all(np.isfinite(arr)):
                 raise ValueError(f"{name}: has NaN or infinite values")
-        for k, v in (("pre", pre), ("post", post), ("weight", w), ("bias", b)):
-            object.__setattr__(self, k, v)
+        for field_name, value in (("pre", pre), ("post", post), ("weight", w), ("bias", b)):
+            object.__setattr__(self, field_name, value)
 
     @classmethod
     def from_dense(cls, weight, bias=None, receptor: Optional[str] = None) -> "SynapseSpec":

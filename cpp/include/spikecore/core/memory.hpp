@@ -1,9 +1,13 @@
 #pragma once
-// The memory ceiling of one request (issue 20): sizes derived from arguments (synapse counts,
-// delay rings, population sizes, recorder rows, regrow counts) are checked against it before
-// anything is allocated, and a request above it raises memory_error (Python: MemoryError) whose
-// message names the argument and the size. Default: the machine's physical memory; tests lower
-// it (spikecore._core.engine.set_memory_limit) so that fuzzed sizes never allocate.
+// The memory ceiling of one request (issue 20), the one limit of the whole library: sizes derived
+// from arguments (synapse counts, delay rings, population sizes, recorder rows, regrow counts, and
+// through spikecore._guards.check_bytes every Python-side request of audio, analysis, models, nn
+// and sim) are checked against it before anything is allocated; a request above it raises
+// memory_error (Python: MemoryError) whose message names the argument and the size:
+//   "<arg>: <what> would need <size>, more than the memory limit of <limit>
+//    (spikecore._core.engine.set_memory_limit)".
+// Default: the machine's physical memory. Tests lower it (spikecore._core.engine.set_memory_limit,
+// the small_memory_limit fixture of tests/fuzzing.py) so that fuzzed sizes never allocate.
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -57,13 +61,14 @@ inline std::string format_bytes(double b) {
   return buf;
 }
 
-// Throw memory_error naming `arg` when `bytes` (a double: products of sizes cannot overflow)
-// exceed the limit; `what` says what the bytes are for (e.g. "1e+12 synapses").
+// Throw memory_error naming `arg` when `bytes` (a double: products of sizes cannot overflow; NaN
+// is refused) exceed the limit; `what` says what the bytes are for (e.g. "1e+12 synapses").
 inline void require_memory(double bytes, std::string_view arg, std::string_view what) {
-  if (bytes <= double(memory_limit())) return;
-  throw memory_error(message(arg, std::string(what) + " need " + format_bytes(bytes) +
+  const int64_t limit = memory_limit();
+  if (bytes <= double(limit)) return;
+  throw memory_error(message(arg, std::string(what) + " would need " + format_bytes(bytes) +
                                       ", more than the memory limit of " +
-                                      format_bytes(double(memory_limit())) +
+                                      format_bytes(double(limit)) +
                                       " (spikecore._core.engine.set_memory_limit)"));
 }
 

@@ -13,10 +13,19 @@
 #include <functional>
 #include <mutex>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 namespace spikecore {
+
+// The most members one thread team may have: the one bound on every n_threads argument of the
+// core (Network, CochleaStream, HebbFF, distance matrices, ThreadPool itself). Python reads it as
+// spikecore._core.engine.max_threads() (spikecore._guards.threads checks against it).
+inline constexpr int kMaxThreads = 1024;
+
+// value_error naming `arg` unless 1 <= n <= kMaxThreads: "n_threads: must be in [1, 1024], got n".
+void require_threads(int64_t n, std::string_view arg = "n_threads");
 
 // The error for a thread team whose members could not all be started (std::thread threw, e.g.
 // EAGAIN under the process's thread limit RLIMIT_NPROC or its memory limit): a runtime_error
@@ -26,8 +35,8 @@ std::runtime_error thread_start_error(int n_threads, size_t started, const std::
 
 class ThreadPool {
  public:
-  // Starts n_threads - 1 worker threads; throws thread_start_error (nothing left running) if
-  // one cannot be started.
+  // Starts n_threads - 1 worker threads (require_threads: 1..kMaxThreads); throws
+  // thread_start_error (nothing left running) if one cannot be started.
   explicit ThreadPool(int n_threads = 1);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
