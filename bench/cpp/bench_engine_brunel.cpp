@@ -148,8 +148,7 @@ int main(int argc, char** argv) {
         "threads %d: CPU %.4f s (%.4f-%.4f) per sim s, %.3g events per CPU-s; wall %.4f s "
         "(%.4f-%.4f), %.3g events/s; speed-up vs %d thread(s) %.2fx\n",
         threads[ti], c / sim_s, *cmin / sim_s, *cmax / sim_s, double(events) / c, w / sim_s,
-        *wmin / sim_s, *wmax / sim_s, double(events) / w, threads[0],
-        bench::median(wall[0]) / w);
+        *wmin / sim_s, *wmax / sim_s, double(events) / w, threads[0], bench::median(wall[0]) / w);
     if (phase::kEnabled) {
       for (int k = 0; k < threads[ti]; ++k) {
         std::printf("  rank %d (s per sim s):", k);

@@ -12,12 +12,12 @@
 namespace spikecore::phase {
 
 enum Id : int {
-  Input = 0,    // Poisson input and events into this step's ring slot, current input
-  Update,       // ring read (and clear) + neuron update
-  Collect,      // spike collection (flags -> spike list)
-  Barrier,      // waiting at the window barrier
-  Deliver,      // delivery of the window's spikes into the rings
-  Record,       // spike / state recorders
+  Input = 0,  // Poisson input and events into this step's ring slot, current input
+  Update,     // ring read (and clear) + neuron update
+  Collect,    // spike collection (flags -> spike list)
+  Barrier,    // waiting at the window barrier
+  Deliver,    // delivery of the window's spikes into the rings
+  Record,     // spike / state recorders
   Count
 };
 inline const char* name(int i) {
