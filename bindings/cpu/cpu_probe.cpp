@@ -55,20 +55,23 @@ PyObject* features(PyObject*, PyObject*) {
   PyObject* d = PyDict_New();
   if (!d) return nullptr;
 #ifdef SPIKECORE_X86
-  unsigned r0[4], r1[4] = {0, 0, 0, 0}, r7[4] = {0, 0, 0, 0}, rx0[4], rx1[4] = {0, 0, 0, 0};
+  unsigned r0[4], r1[4] = {0, 0, 0, 0}, r7[4] = {0, 0, 0, 0}, r71[4] = {0, 0, 0, 0}, rx0[4],
+                  rx1[4] = {0, 0, 0, 0};
   cpuid(0, 0, r0);
   const unsigned max_leaf = r0[0];
   if (max_leaf >= 1) cpuid(1, 0, r1);
   if (max_leaf >= 7) cpuid(7, 0, r7);
+  if (max_leaf >= 7 && r7[0] >= 1) cpuid(7, 1, r71);  // leaf 7's subleaf count is in EAX
   cpuid(0x80000000u, 0, rx0);
   if (rx0[0] >= 0x80000001u) cpuid(0x80000001u, 0, rx1);
-  const unsigned c1 = r1[2], d1 = r1[3], b7 = r7[1], cx1 = rx1[2];
+  const unsigned c1 = r1[2], d1 = r1[3], b7 = r7[1], d7 = r7[3], a71 = r71[0], cx1 = rx1[2];
   auto bit = [](unsigned reg, int b) { return ((reg >> b) & 1u) != 0; };
   // The OS must save the wide registers on a context switch (XCR0), else AVX traps.
   const bool osxsave = bit(c1, 27);
   const unsigned long long xcr0 = osxsave ? xgetbv0() : 0;
-  const bool os_avx = (xcr0 & 0x6) == 0x6;       // XMM | YMM state
-  const bool os_avx512 = (xcr0 & 0xe6) == 0xe6;  // + opmask, ZMM_Hi256, Hi16_ZMM state
+  const bool os_avx = (xcr0 & 0x6) == 0x6;          // XMM | YMM state
+  const bool os_avx512 = (xcr0 & 0xe6) == 0xe6;     // + opmask, ZMM_Hi256, Hi16_ZMM state
+  const bool os_amx = (xcr0 & 0x60000) == 0x60000;  // XTILECFG | XTILEDATA state
   struct F {
     const char* name;
     bool on;
@@ -94,6 +97,9 @@ PyObject* features(PyObject*, PyObject*) {
       {"avx512cd", bit(b7, 28) && os_avx512},
       {"avx512bw", bit(b7, 30) && os_avx512},
       {"avx512vl", bit(b7, 31) && os_avx512},
+      // bf16 dot products (spikecore.nn's matmul precision 'bf16' needs one of them)
+      {"avx512_bf16", bit(a71, 5) && os_avx512},
+      {"amx_bf16", bit(d7, 22) && os_amx},
   };
   for (const F& f : fs) {
     if (add(d, f.name, f.on) < 0) {

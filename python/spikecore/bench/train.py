@@ -12,6 +12,12 @@ Cases (all measured in the same run; a peer that is not installed reports ``None
     spikecore.nn and the hand-written torch loop start from the same weights and see the same
     batches; the largest absolute difference of their loss curves over the steps (same
     equations, so it should be at float-rounding level).
+``shd_step bf16 (opt-in)`` / ``shd_loss_curve bf16 vs float32``
+    Only on a CPU with AVX512-BF16 / AMX-BF16: the same step with spikecore.nn's dense products
+    in bf16 (``Linear(precision="bf16")``: bf16 operands, float32 accumulation), timed in the
+    same round robin as the float32 step and the peers (which stay float32: not like with like,
+    so it is a separate result; ``shd_step`` stays the float32 comparison), and the largest
+    absolute difference of its loss curve from the float32 spikecore curve.
 ``shd_peak_memory``
     Peak resident memory added by one training step at T = 1000 (each library in a fresh
     subprocess: the high-water resident size ``VmHWM`` after the step minus the resident size
@@ -76,15 +82,17 @@ def _copy_into(dst, src) -> None:
         dst.bias.copy_(src.bias)
 
 
-def build_ours(seed: int = 0):
-    """spikecore.nn: Linear -> LIF -> Linear -> LIF -> Linear, mean over time."""
+def build_ours(seed: int = 0, precision: Optional[str] = None):
+    """spikecore.nn: Linear -> LIF -> Linear -> LIF -> Linear, mean over time. ``precision``:
+    of the Linear layers' dense products (None: the process-wide setting, float32 by default)."""
     import torch
 
     import spikecore.nn as snn
 
     lin = getattr(snn, "Linear", torch.nn.Linear)
+    kw = {} if precision is None else {"precision": precision}
     ref = _linear_layers(seed)
-    layers = [lin(N_IN, N_HID), lin(N_HID, N_HID), lin(N_HID, N_OUT)]
+    layers = [lin(N_IN, N_HID, **kw), lin(N_HID, N_HID, **kw), lin(N_HID, N_OUT, **kw)]
     for a, b in zip(layers, ref):
         _copy_into(a, b)
     model = torch.nn.Sequential(layers[0], snn.LIF(tau=2.0), layers[1], snn.LIF(tau=2.0), layers[2])
@@ -226,6 +234,22 @@ BUILDERS: Dict[str, Callable] = {
     "norse": build_norse,
     "snntorch": build_snntorch,
 }
+BF16 = "spikecore_bf16"  # the opt-in variant: spikecore.nn with bf16 dense products
+
+
+def _builder(name: str) -> Callable:
+    if name == BF16:
+        return lambda seed=0: build_ours(seed, precision="bf16")
+    return BUILDERS[name]
+
+
+def bf16_available() -> Tuple[bool, str]:
+    """(ok, reason): can this CPU run the bf16 variant (AVX512-BF16 or AMX-BF16)?"""
+    try:
+        from spikecore.nn._precision import bf16_supported
+    except ImportError as exc:  # pragma: no cover
+        return False, str(exc)
+    return bf16_supported()
 
 
 def make_batch(T: int, B: int, seed: int = 0, rate: float = 0.03):
@@ -241,7 +265,7 @@ def make_step(name: str, T: int, B: int, seed: int = 0, lr: float = 1e-3):
     """(step(), model): one forward + backward + Adam step of library ``name`` on a fixed batch."""
     import torch
 
-    model, fwd = BUILDERS[name](seed)
+    model, fwd = _builder(name)(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     x, y = make_batch(T, B, seed)
 
@@ -275,19 +299,121 @@ def available(name: str) -> Tuple[bool, str]:
         return False, f"{type(exc).__name__}: {exc}"
 
 
+def shd_like_task(
+    n_train: int = 512,
+    n_test: int = 256,
+    T: int = 100,
+    seed: int = 0,
+    n_classes: int = N_OUT,
+    n_in: int = N_IN,
+    rate: float = 0.03,
+):
+    r"""A generated SHD-shaped classification task (nothing is downloaded): ``(x_train [T, n, 700]
+    bool, y_train [n], x_test, y_test)``.
+
+    Each class is a spectro-temporal template like a spoken digit seen through a cochlea model:
+    three "formant" ridges, ridge k of class c centred on channel
+    :math:`m_{ck}(t) = a_{ck} + s_{ck} (t - t_0)` (start :math:`a_{ck}` and slope
+    :math:`s_{ck}` drawn once per class), Gaussian across channels (sd 10 channels), active
+    for the middle 70 % of the sample. A sample shifts its class template by a random onset
+    :math:`t_0` (+-10 steps), channel offset (+-15) and gain (0.6-1.4), and draws Bernoulli spikes
+    with probability :math:`0.4\,\mathrm{gain} \sum_k \exp(-(i - m_{ck}(t))^2 / 200)` plus a
+    background that brings the mean input activity to about ``rate`` (3 %, as the bench's
+    batches). Same seed, same data.
+    """
+    import numpy as np
+    import torch
+
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(0.1 * n_in, 0.9 * n_in, size=(n_classes, 3))
+    s = rng.uniform(-2.5, 2.5, size=(n_classes, 3))
+    chans = np.arange(n_in)[None, :]
+
+    def sample(c, r):
+        t0 = T * 0.15 + r.uniform(-15, 15)
+        off = r.uniform(-40, 40)
+        gain = r.uniform(0.6, 1.4)
+        t = np.arange(T)[:, None]
+        p = np.zeros((T, n_in))
+        on = (t >= t0) & (t < t0 + 0.7 * T)
+        for k in range(3):
+            m = a[c, k] + off + s[c, k] * (t - t0)
+            p += np.exp(-((chans - m) ** 2) / 200.0)
+        p = 0.12 * gain * p * on
+        p += max(0.0, rate - float(p.mean()))
+        return r.random((T, n_in)) < np.minimum(p, 1.0)
+
+    def split(n, r):
+        y = r.integers(0, n_classes, size=n)
+        x = np.stack([sample(int(c), r) for c in y], axis=1)
+        return torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+
+    x_tr, y_tr = split(n_train, np.random.default_rng(seed + 1))
+    x_te, y_te = split(n_test, np.random.default_rng(seed + 2))
+    return x_tr, y_tr, x_te, y_te
+
+
+def train_shd_like(
+    precision: Optional[str] = None,
+    epochs: int = 6,
+    n_train: int = 512,
+    n_test: int = 256,
+    T: int = 100,
+    B: int = 32,
+    seed: int = 0,
+    lr: float = 2e-3,
+) -> Dict[str, object]:
+    """Train the bench model (700-512-512-20, spikecore.nn, ``precision`` of its dense products)
+    on :func:`shd_like_task` with Adam; same seed, same data and init for every precision.
+    Returns the loss per step, the test accuracy after each epoch and the final one."""
+    import torch
+
+    x_tr, y_tr, x_te, y_te = shd_like_task(n_train, n_test, T, seed)
+    model, fwd = build_ours(seed, precision=precision)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    order = torch.Generator().manual_seed(seed)
+    losses: List[float] = []
+    accs: List[float] = []
+
+    def accuracy():
+        hits = 0
+        with torch.no_grad():
+            for i in range(0, n_test, B):
+                hits += int((fwd(x_te[:, i : i + B].float()).argmax(1) == y_te[i : i + B]).sum())
+        return hits / n_test
+
+    for _ in range(epochs):
+        perm = torch.randperm(n_train, generator=order)
+        for i in range(0, n_train - B + 1, B):
+            idx = perm[i : i + B]
+            opt.zero_grad(set_to_none=True)
+            loss = torch.nn.functional.cross_entropy(fwd(x_tr[:, idx].float()), y_tr[idx])
+            loss.backward()
+            opt.step()
+            losses.append(float(loss.detach()))
+        accs.append(accuracy())
+    return {"losses": losses, "test_accuracy": accs, "final_test_accuracy": accs[-1]}
+
+
 # --------------------------------------------------------------------------------------------
 # cases
 
 
 def loss_curve(
-    steps: int = 20, T: int = 100, B: int = 32, seed: int = 0, lr: float = 1e-3
-) -> Tuple[List[float], List[float]]:
-    """Loss curves of spikecore and the torch loop over ``steps`` Adam steps on shared batches."""
+    steps: int = 20,
+    T: int = 100,
+    B: int = 32,
+    seed: int = 0,
+    lr: float = 1e-3,
+    names: Tuple[str, ...] = ("spikecore", "torch_loop"),
+) -> Tuple[List[float], ...]:
+    """Loss curves of the libraries ``names`` (default spikecore and the torch loop; ``BF16``
+    names the bf16 variant) over ``steps`` Adam steps from the same weights on shared batches."""
     import torch
 
     curves = []
-    for name in ("spikecore", "torch_loop"):
-        model, fwd = BUILDERS[name](seed)
+    for name in names:
+        model, fwd = _builder(name)(seed)
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         losses = []
         for k in range(steps):
@@ -298,7 +424,7 @@ def loss_curve(
             opt.step()
             losses.append(float(loss.detach()))
         curves.append(losses)
-    return curves[0], curves[1]
+    return tuple(curves)
 
 
 def _rss_bytes() -> int:
@@ -355,6 +481,9 @@ def run(quick: bool = False) -> Iterable[Result]:
     # --- training step time: libraries interleaved step by step (round robin), so that a
     # change of machine load hits every library alike; median per library
     steps = {n: make_step(n, T, B)[0] for n in BUILDERS if ok[n][0]}
+    bf16_ok = bf16_available() if ok["spikecore"][0] else (False, ok["spikecore"][1])
+    if bf16_ok[0]:  # the opt-in variant rides in the same round robin (reported apart)
+        steps[BF16] = make_step(BF16, T, B)[0]
     samples: Dict[str, List[float]] = {n: [] for n in steps}
     for fn in steps.values():
         fn()  # warm-up
@@ -382,6 +511,27 @@ def run(quick: bool = False) -> Iterable[Result]:
                 "missing": {n: ok[n][1] for n in BUILDERS if not ok[n][0]},
             },
         )
+    if BF16 in samples:
+        bf = statistics.median(samples[BF16]) * 1e3
+        yield Result(
+            "train",
+            "shd_step bf16 (opt-in, peers float32) T=100 B=32 700-512-512-20",
+            "time",
+            bf,
+            "ms",
+            higher_is_better=False,
+            peers={"spikecore_float32": times["spikecore"], **{n: times[n] for n in PEERS}},
+            info={
+                "precision": "bf16 operands, float32 accumulation (spikecore.nn dense products)",
+                "threads": THREADS,
+                "repeats": repeats,
+                "spread_ms": {
+                    n: [round(min(v) * 1e3, 2), round(max(v) * 1e3, 2)] for n, v in samples.items()
+                },
+            },
+        )
+    elif ok["spikecore"][0]:
+        print(f"shd_step bf16: skipped ({bf16_ok[1]})", file=sys.stderr)
 
     # --- loss curve vs the torch reference
     if ok["spikecore"][0]:
@@ -395,6 +545,17 @@ def run(quick: bool = False) -> Iterable[Result]:
             "",
             higher_is_better=False,
             info={"spikecore": [round(v, 6) for v in a], "torch_loop": [round(v, 6) for v in b]},
+        )
+    if ok["spikecore"][0] and bf16_ok[0]:
+        (c,) = loss_curve(steps=5 if quick else 20, names=(BF16,))
+        yield Result(
+            "train",
+            "shd_loss_curve bf16 vs float32",
+            "max_abs_loss_diff",
+            max(abs(p - q) for p, q in zip(a, c)),
+            "",
+            higher_is_better=False,
+            info={"bf16": [round(v, 6) for v in c], "float32": [round(v, 6) for v in a]},
         )
 
     # --- peak memory at T = 1000 (T = 300 in quick mode)

@@ -17,6 +17,7 @@ import torch
 
 from spikecore._tensor_calls import tensor_calls
 
+from . import _precision
 from . import triton as _tr
 
 try:  # the extension may be missing in a source checkout without a build
@@ -402,11 +403,12 @@ def _spike_linear_wgrad(csr, gy, k):
 
 class _SpikeLinearFn(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x2, weight, bias, csr):
+    def forward(ctx, x2, weight, bias, csr, precision="float32"):
         y = _spike_linear_fwd(x2, weight, bias, csr)
         # saved: the active-input lists (not x), and the weight for the input gradient
         ctx.save_for_backward(weight)
         ctx.csr = csr
+        ctx.precision = precision  # of the dense input gradient (spikecore.nn._precision)
         ctx.k = x2.shape[1]
         ctx.has_bias = bias is not None
         return y
@@ -417,17 +419,19 @@ class _SpikeLinearFn(torch.autograd.Function):
         gy = gy.contiguous()
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
-            gx = gy @ weight
+            gx = _precision.mm(gy, weight, ctx.precision)
         if ctx.needs_input_grad[1]:
             gw = _spike_linear_wgrad(ctx.csr, gy, ctx.k)
         if ctx.has_bias and ctx.needs_input_grad[2]:
             gb = gy.sum(0)
-        return gx, gw, gb, None
+        return (gx, gw, gb) + (None,) * (len(ctx.needs_input_grad) - 3)  # csr[, precision]
 
 
-def spike_linear(x, weight, bias, force: bool = False) -> Optional[torch.Tensor]:
+def spike_linear(
+    x, weight, bias, force: bool = False, precision: str = "float32"
+) -> Optional[torch.Tensor]:
     """Event-driven product, or None when the input is too dense for it to pay off
-    (unless ``force``)."""
+    (unless ``force``). ``precision``: of the dense input gradient (float32 or bf16)."""
     if _tr.wants(x, weight, bias):  # GPU: cuBLAS product, spikes saved as bits
         from .triton import linear as _tl
 
@@ -444,7 +448,7 @@ def spike_linear(x, weight, bias, force: bool = False) -> Optional[torch.Tensor]
     csr = _gather(x2, max_nnz)
     if csr is None:
         return None
-    y = _SpikeLinearFn.apply(x2, weight.contiguous(), bias, csr)
+    y = _SpikeLinearFn.apply(x2, weight.contiguous(), bias, csr, precision)
     return y.reshape(*x.shape[:-1], weight.shape[0])
 
 

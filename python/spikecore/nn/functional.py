@@ -30,7 +30,8 @@ from typing import Optional, Tuple, Union
 import torch
 import torch.nn.functional as F
 
-from . import _check, _kernels, reference
+from . import _check, _kernels, _precision, reference
+from ._precision import get_matmul_precision, matmul_precision, set_matmul_precision
 from .surrogate import Surrogate, spike
 from .surrogate import get as get_surrogate
 from .surrogate import noise as noise_surrogate
@@ -45,6 +46,9 @@ __all__ = [
     "spike",
     "sample_noise",
     "tau_to_beta",
+    "get_matmul_precision",
+    "set_matmul_precision",
+    "matmul_precision",
     "BACKENDS",
 ]
 
@@ -273,6 +277,7 @@ def linear(
     *,
     spike_input: Union[bool, str] = "auto",
     backend: str = "auto",
+    precision: Optional[str] = None,
 ) -> torch.Tensor:
     """``x @ weight.T + bias`` for x [..., in_features]; weight [out_features, in_features].
 
@@ -285,9 +290,15 @@ def linear(
     give the same result up to float summation order; the event path sums each output from 0
     over active inputs in ascending index order and adds the bias last - the event engine's
     order, so with ``spike_input=True`` and no bias a deployed layer's input is bit-identical.
+
+    ``precision`` of the dense products (the dense forward, the input gradient ``g W``, the
+    dense weight gradient ``g^T x``): ``"float32"`` or ``"bf16"`` (bf16 operands, float32
+    accumulation, on CPU float32 tensors of a CPU with AVX512-BF16 / AMX-BF16; see
+    :func:`set_matmul_precision`); None (default) takes the process-wide setting.
     """
     _check.float_tensor(x, "x")
     _check.float_tensor(weight, "weight")
+    prec = _precision.resolve(precision)
     if weight.dim() != 2:
         raise ValueError(f"weight: expected [out_features, in_features], got {tuple(weight.shape)}")
     if not torch.is_autocast_enabled(x.device.type):
@@ -303,9 +314,11 @@ def linear(
     if backend != "torch" and spike_input is not False and _kernels.has("spike_linear"):
         ok, why = _kernels.fused(x, None, weight, *([] if bias is None else [bias]))
         if ok and x.dtype == weight.dtype and (bias is None or bias.dtype == x.dtype):
-            y = _kernels.spike_linear(x, weight, bias, force=spike_input is True)
+            y = _kernels.spike_linear(x, weight, bias, force=spike_input is True, precision=prec)
             if y is not None:
                 return y
+    if _precision.applies(prec, x, weight, bias):
+        return _precision.linear_bf16(x, weight, bias)
     return F.linear(x, weight, bias)
 
 

@@ -20,7 +20,7 @@ from torch import nn
 
 from spikecore.specs import SynapseSpec
 
-from . import _check, _kernels
+from . import _check, _kernels, _precision
 from . import functional as SF
 
 __all__ = ["Linear", "SparseLinear"]
@@ -32,6 +32,10 @@ class Linear(nn.Linear):
     ``spike_input``: ``"auto"`` (event-driven product when at most 12 % of the inputs are
     nonzero; default), ``True`` (always event-driven: the caller promises sparse spikes; sums in
     the event engine's order) or ``False`` (always dense BLAS). ``backend``: 'auto' | 'cpp' | 'torch'.
+    ``precision``: of the dense products (dense forward, input gradient, dense weight
+    gradient), ``"float32"`` or ``"bf16"`` (opt-in: bf16 operands, float32 accumulation, CPUs
+    with AVX512-BF16 / AMX-BF16 only); None (default) follows
+    :func:`spikecore.nn.functional.set_matmul_precision`.
     Same parameters, initialisation and state_dict as torch.nn.Linear.
     """
 
@@ -44,6 +48,7 @@ class Linear(nn.Linear):
         backend: str = "auto",
         device=None,
         dtype=None,
+        precision: Optional[str] = None,
     ):
         in_features = _check.features(in_features, "in_features")
         out_features = _check.features(out_features, "out_features")
@@ -55,10 +60,16 @@ class Linear(nn.Linear):
             )
         self.spike_input = spike_input
         self.backend = _check.choice(backend, "backend", SF.BACKENDS)
+        self.precision = None if precision is None else _precision.check(precision)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return SF.linear(
-            x, self.weight, self.bias, spike_input=self.spike_input, backend=self.backend
+            x,
+            self.weight,
+            self.bias,
+            spike_input=self.spike_input,
+            backend=self.backend,
+            precision=getattr(self, "precision", None),  # (pickles from before the option)
         )
 
     def synapses(self, receptor=None):
