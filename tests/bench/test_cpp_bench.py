@@ -52,3 +52,17 @@ def test_bench_prune_regrow(bench_dir):
     f = _run(bench_dir, "bench_prune_regrow")
     assert 8.0 <= f["memory (no slack)"] < 8.1  # 2 + 4 + 2 bytes per synapse + rows
     assert f["prune 10% + regrow 10%"] > 0
+
+
+def test_bench_engine_brunel(bench_dir):
+    """The whole Brunel run in C++: the same raster for 1 and 2 threads (exit code 0), figures."""
+    r = subprocess.run(
+        [str(bench_dir / "bench_engine_brunel"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "rasters identical across thread counts and repeats: yes" in r.stdout
+    rates = [float(x) for x in re.findall(r"([0-9.e+]+) events per CPU-s", r.stdout)]
+    assert len(rates) == 2 and all(x > 1e6 for x in rates)

@@ -87,40 +87,70 @@ void Network::prepare_delivery() {
 }
 
 namespace {
-// The rows of this step's spikers, sliced to this thread's target block. Idx is the matrix's
-// target index type (uint16_t when narrow: 2 bytes streamed per event with a constant weight and
-// one delay; int32_t otherwise).
-template <bool Uniform, int Mode, bool ConstW, typename Idx, typename Lists>
-inline int64_t deliver_rows_idx(const Projection& pj, const Idx* post, const Lists& lists, int s,
-                                int rank, int T, float* const* base, int32_t n) {
+// The row slices [k0, k1) of this step's spikers in this thread's target block, in delivery order
+// (threads or ranks, then ascending neurons). Gathered first so that the bounds' cache misses of
+// all spikers overlap, and so that the prefetch cursor of deliver_rows_idx can run ahead across
+// row boundaries. Empty slices are skipped. Returns the number of events (sum of lengths).
+template <typename Lists>
+inline int64_t row_slices(const int64_t* bounds, const Lists& lists, int s, int rank, int T,
+                          std::vector<int64_t>& seg) {
+  seg.clear();
+  int64_t ev = 0;
+  for (size_t rr = 0; rr < lists.size(); ++rr) {  // threads (or ranks): ascending neurons
+    const auto& L = lists[rr];
+    for (int32_t x = L.off[size_t(s)]; x < L.off[size_t(s) + 1]; ++x) {
+      const int64_t* bd = bounds + size_t(L.v[size_t(x)]) * size_t(T + 1) + size_t(rank);
+      const int64_t k0 = bd[0], k1 = bd[1];
+      if (k1 <= k0) continue;
+      seg.push_back(k0);
+      seg.push_back(k1);
+      ev += k1 - k0;
+    }
+  }
+  return ev;
+}
+
+// Deliver the slices `seg` (pairs k0, k1) of one projection. Idx is the matrix's target index
+// type (uint16_t when narrow: 2 bytes streamed per event with a constant weight and one delay;
+// int32_t otherwise). A software prefetch cursor runs kAhead cache lines of targets (and the
+// matching weights / delays of the general path) ahead of the loop, through the concatenated
+// slices: each slice is a fresh stream that the hardware prefetcher would only pick up after a
+// few misses. The summation order is unchanged (slice by slice, ascending k).
+template <bool Uniform, int Mode, bool ConstW, typename Idx>
+inline void deliver_slices(const Projection& pj, const Idx* post, const std::vector<int64_t>& seg,
+                           float* const* base, int32_t n) {
   const float wval = pj.wval;
   const float* weight = pj.m.weight();
   const uint16_t* delay = pj.m.delay();
-  const int64_t* bounds = pj.bounds.data();
   float* const slot = base[pj.dmin];
-  int64_t ev = 0;
-  constexpr int kLine = 64 / int(sizeof(Idx));    // indices per cache line
-  for (size_t rr = 0; rr < lists.size(); ++rr) {  // threads (or ranks): ascending neurons
-    const auto& L = lists[rr];
-    const int32_t xe = L.off[size_t(s) + 1];
-    for (int32_t x = L.off[size_t(s)]; x < xe; ++x) {
-      // software prefetch: the bounds of the spike after next, the row slice of the next one
-      if (x + 2 < xe)
-        __builtin_prefetch(bounds + size_t(L.v[size_t(x) + 2]) * size_t(T + 1) + rank);
-      if (x + 1 < xe) {
-        const int64_t kn = bounds[size_t(L.v[size_t(x) + 1]) * size_t(T + 1) + size_t(rank)];
-        __builtin_prefetch(post + kn);
-        __builtin_prefetch(post + kn + kLine);
-        if (!ConstW) {
-          __builtin_prefetch(weight + kn);
-          __builtin_prefetch(weight + kn + 16);
-        }
-      }
-      const int32_t r = L.v[size_t(x)];
-      const int64_t* bd = bounds + size_t(r) * size_t(T + 1);
-      const int64_t k0 = bd[rank], k1 = bd[rank + 1];
-      ev += k1 - k0;
-      for (int64_t k = k0; k < k1; ++k) {
+  constexpr int64_t kLine = 64 / int64_t(sizeof(Idx));  // indices per cache line
+  constexpr int kAhead = 16;                            // lines of targets ahead
+  const size_t nseg = seg.size();
+  // prefetch cursor: line-aligned index pk in slice ps
+  size_t ps = 0;
+  int64_t pk = seg[0] & ~(kLine - 1);
+  auto prefetch_next = [&]() {
+    if (ps >= nseg) return;
+    __builtin_prefetch(post + pk);
+    if (!ConstW) {  // kLine weights: 2 lines (16-bit targets) or 1
+      __builtin_prefetch(weight + pk);
+      if (sizeof(Idx) == 2) __builtin_prefetch(weight + pk + 16);
+    }
+    if (!Uniform) __builtin_prefetch(delay + pk);  // kLine delays: one line or half of one
+    pk += kLine;
+    if (pk >= seg[ps + 1]) {
+      ps += 2;
+      if (ps < nseg) pk = seg[ps] & ~(kLine - 1);
+    }
+  };
+  for (int i = 0; i < kAhead; ++i) prefetch_next();
+  for (size_t i = 0; i < nseg; i += 2) {
+    const int64_t k0 = seg[i], k1 = seg[i + 1];
+    int64_t k = k0;
+    while (k < k1) {
+      prefetch_next();
+      const int64_t ke = std::min(k1, (k & ~(kLine - 1)) + kLine);  // to the end of this line
+      for (; k < ke; ++k) {
         const float w = ConstW ? wval : weight[k];
         float* dst = Uniform ? slot : base[delay[k]];
         const size_t j = size_t(post[k]);
@@ -133,15 +163,15 @@ inline int64_t deliver_rows_idx(const Projection& pj, const Idx* post, const Lis
       }
     }
   }
-  return ev;
 }
 
-template <bool Uniform, int Mode, bool ConstW, typename Lists>
-inline int64_t deliver_rows(const Projection& pj, const Lists& lists, int s, int rank, int T,
-                            float* const* base, int32_t n) {
+template <bool Uniform, int Mode, bool ConstW>
+inline void deliver_rows(const Projection& pj, const std::vector<int64_t>& seg, float* const* base,
+                         int32_t n) {
   if (pj.m.narrow())
-    return deliver_rows_idx<Uniform, Mode, ConstW>(pj, pj.m.post16(), lists, s, rank, T, base, n);
-  return deliver_rows_idx<Uniform, Mode, ConstW>(pj, pj.m.post32(), lists, s, rank, T, base, n);
+    deliver_slices<Uniform, Mode, ConstW>(pj, pj.m.post16(), seg, base, n);
+  else
+    deliver_slices<Uniform, Mode, ConstW>(pj, pj.m.post32(), seg, base, n);
 }
 
 // Spikes of a conversion population (ConversionPopulation: IF, STDI, max-pool gate): every spike
@@ -215,42 +245,45 @@ void Network::deliver(Projection& pj, int rank, int64_t t, int par, int s) {
     thread_events_[size_t(rank) * kPad] += ev;
     return;
   }
+  thread_local std::vector<int64_t> seg;
+  ev = row_slices(pj.bounds.data(), lists, s, rank, T, seg);
+  if (ev == 0) return;
   switch ((pj.recmode * 2 + (uni ? 1 : 0)) * 2 + (pj.wconst ? 1 : 0)) {
     case 0:
-      ev = deliver_rows<false, 0, false>(pj, lists, s, rank, T, bp, nt);
+      deliver_rows<false, 0, false>(pj, seg, bp, nt);
       break;
     case 1:
-      ev = deliver_rows<false, 0, true>(pj, lists, s, rank, T, bp, nt);
+      deliver_rows<false, 0, true>(pj, seg, bp, nt);
       break;
     case 2:
-      ev = deliver_rows<true, 0, false>(pj, lists, s, rank, T, bp, nt);
+      deliver_rows<true, 0, false>(pj, seg, bp, nt);
       break;
     case 3:
-      ev = deliver_rows<true, 0, true>(pj, lists, s, rank, T, bp, nt);
+      deliver_rows<true, 0, true>(pj, seg, bp, nt);
       break;
     case 4:
-      ev = deliver_rows<false, 1, false>(pj, lists, s, rank, T, bp, nt);
+      deliver_rows<false, 1, false>(pj, seg, bp, nt);
       break;
     case 5:
-      ev = deliver_rows<false, 1, true>(pj, lists, s, rank, T, bp, nt);
+      deliver_rows<false, 1, true>(pj, seg, bp, nt);
       break;
     case 6:
-      ev = deliver_rows<true, 1, false>(pj, lists, s, rank, T, bp, nt);
+      deliver_rows<true, 1, false>(pj, seg, bp, nt);
       break;
     case 7:
-      ev = deliver_rows<true, 1, true>(pj, lists, s, rank, T, bp, nt);
+      deliver_rows<true, 1, true>(pj, seg, bp, nt);
       break;
     case 8:
-      ev = deliver_rows<false, 2, false>(pj, lists, s, rank, T, bp, nt);
+      deliver_rows<false, 2, false>(pj, seg, bp, nt);
       break;
     case 9:
-      ev = deliver_rows<false, 2, true>(pj, lists, s, rank, T, bp, nt);
+      deliver_rows<false, 2, true>(pj, seg, bp, nt);
       break;
     case 10:
-      ev = deliver_rows<true, 2, false>(pj, lists, s, rank, T, bp, nt);
+      deliver_rows<true, 2, false>(pj, seg, bp, nt);
       break;
     default:
-      ev = deliver_rows<true, 2, true>(pj, lists, s, rank, T, bp, nt);
+      deliver_rows<true, 2, true>(pj, seg, bp, nt);
       break;
   }
   thread_events_[size_t(rank) * kPad] += ev;

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "internal.hpp"
+#include "spikecore/engine/phase_timers.hpp"
 
 namespace spikecore {
 
@@ -93,6 +94,7 @@ void Network::prepare(int64_t n_steps) {
 // [w0, w0 + wn), the spikes into my lists of parity par, and the state recorders.
 void Network::update_phase(int rank, int par, int64_t w0, int64_t wn,
                            std::vector<size_t>& next_row) {
+  phase::set_rank(rank);
   const int32_t n_pops = int32_t(pops_.size());
   for (int32_t p = 0; p < n_pops; ++p) {
     SpikeList& l = spikes_[par][size_t(p)][size_t(rank)];
@@ -105,6 +107,7 @@ void Network::update_phase(int rank, int par, int64_t w0, int64_t wn,
       update_block(pops_[size_t(p)], p, rank, t, l.v);
       l.off.push_back(int32_t(l.v.size()));
     }
+    phase::Scope ps(phase::Record);
     record_state_block(rank, t, next_row);
   }
 }
@@ -114,7 +117,11 @@ void Network::update_phase(int rank, int par, int64_t w0, int64_t wn,
 void Network::deliver_phase(int rank, int par, int64_t w0, int64_t wn) {
   for (int64_t t = w0; t < w0 + wn; ++t) {
     const int s = int(t - w0);
-    for (auto& pj : projs_) deliver(pj, rank, t, par, s);
+    {
+      phase::Scope ps(phase::Deliver);
+      for (auto& pj : projs_) deliver(pj, rank, t, par, s);
+    }
+    phase::Scope ps(phase::Record);
     if (rank == 0) record_spike_step(par, s, t);
   }
 }
@@ -137,7 +144,10 @@ void Network::run(int64_t n_steps) {
       const int64_t wn = std::min<int64_t>(W, t0 + n_steps - w0);
       const int par = int(widx & 1);
       update_phase(rank, par, w0, wn, next_row);
-      pool_->barrier();
+      {
+        phase::Scope ps(phase::Barrier);
+        pool_->barrier();
+      }
       deliver_phase(rank, par, w0, wn);
     }
   });

@@ -7,6 +7,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "spikecore/engine/phase_timers.hpp"
+
 namespace spikecore {
 
 namespace {
@@ -36,10 +38,14 @@ void update_range(Population& p, int32_t lo, int32_t hi, float* in0, float* in1,
   alignas(64) int32_t flag[kChunk];
   for (int32_t b = lo; b < hi; b += kChunk) {
     const int32_t n = std::min(kChunk, hi - b);
-    if constexpr (Adapt)
-      alif_block<K, Soft, Cur>(p.c, p.s, p.a.data(), b, n, in0, in1, cur, p.cur_scale, flag);
-    else
-      lif_block<K, Soft, Cur>(p.c.lif, p.s, b, n, in0, in1, cur, p.cur_scale, flag);
+    {
+      phase::Scope ps(phase::Update);
+      if constexpr (Adapt)
+        alif_block<K, Soft, Cur>(p.c, p.s, p.a.data(), b, n, in0, in1, cur, p.cur_scale, flag);
+      else
+        lif_block<K, Soft, Cur>(p.c.lif, p.s, b, n, in0, in1, cur, p.cur_scale, flag);
+    }
+    phase::Scope ps(phase::Collect);
     gather_spikes(flag, b, n, out);
   }
 }
@@ -132,8 +138,12 @@ void Network::update_block(Population& p, int32_t pi, int rank, int64_t t,
   float* in1 = p.n_rec() == 2 ? in0 + nt : nullptr;
   float* in_neg = p.kind == SynapseKind::Exp ? in1 : nullptr;  // inhibitory receptor
   // external input into this step's slot (Poisson inputs, then events), and the current input
-  inject_inputs(p, pi, lo * K, hi * K, t, in0, in_neg);
-  const float* cur = current_input(p, lo, hi, t);
+  const float* cur;
+  {
+    phase::Scope ps(phase::Input);
+    inject_inputs(p, pi, lo * K, hi * K, t, in0, in_neg);
+    cur = current_input(p, lo, hi, t);
+  }
   if (p.model == NeuronModel::IF || p.model == NeuronModel::STDI ||
       p.model == NeuronModel::MaxGate) {
     const int64_t r = t - p.conv.t0;                           // relative step of the window
