@@ -53,7 +53,7 @@ product         'auto'     'auto' | 'synapse' | 'dense' (see above)
 
 from __future__ import annotations
 
-from typing import Tuple, Union
+from typing import Any, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -61,8 +61,11 @@ import torch.nn.functional as F
 from . import _check
 from .linear import SparseLinear
 
+_k: Any  # the kernels' stubs type each argument; the geometry is unpacked from a tuple
 try:
-    from spikecore._core import learn as _k
+    from spikecore._core import learn as _learn
+
+    _k = _learn
 except ImportError:  # pragma: no cover - source checkout without a build
     _k = None
 
