@@ -4,7 +4,7 @@ two checks whose bound the core defines (:func:`threads`, :func:`check_bytes`), 
 C++ check one number with one message.
 
 - :func:`integer`: an int argument in a range, or TypeError / ValueError naming it (numpy
-  integers and a float with an integral value are accepted; bool is not). The one integer check:
+  integers are accepted; bool and floats, also ``2.0``, are not). The one integer check:
   spikecore.specs (``count``), spikecore.nn, spikecore.sim and every other layer call it.
 - :func:`numeric_array`: a numpy array of numbers, or TypeError naming the argument.
 - :func:`threads`: a thread count in [1, :func:`max_threads`] (1024: the core's bound on every
@@ -33,19 +33,16 @@ def integer(value: Any, name: str, low: Optional[int] = None, high: Optional[int
     """``value`` as an int in [low, high] (either bound optional): the one integer-argument check
     of spikecore, one wording for every layer.
 
-    Accepted: ints and numpy integers (any :class:`numbers.Integral`), and a finite float with an
-    integral value (``1e4``, ``np.float64(3.0)``), returned as int. Refused: bool (a flag is not a
-    count), non-integral or non-finite floats and every other type, with
-    ``TypeError("<name>: expected an int, got <what>")``; a value out of range with
-    ``ValueError("<name>: must be >= <low>, got <v>")`` (``<= <high>``, or ``in [<low>, <high>]``
-    when both bounds are given)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected an int, got {type(value).__name__}")
-    if not isinstance(value, numbers.Integral):
-        v = float(value)
-        if not (math.isfinite(v) and v.is_integer()):
-            raise TypeError(f"{name}: expected an int, got {v!r}")
-        value = v
+    Accepted: ints and numpy integers (any :class:`numbers.Integral`), returned as int. Refused,
+    as Python's own ``range`` or numpy's shapes refuse them: bool (a flag is not a count), floats
+    (also ``2.0``: no silent float -> int) and every other type, with
+    ``TypeError("<name>: expected an int, got <what>")`` (a float's value, else the type's name);
+    a value out of range with ``ValueError("<name>: must be >= <low>, got <v>")`` (``<= <high>``,
+    or ``in [<low>, <high>]`` when both bounds are given)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        what = repr(float(value)) if real else type(value).__name__
+        raise TypeError(f"{name}: expected an int, got {what}")
     value = int(value)
     if (low is not None and value < low) or (high is not None and value > high):
         if high is None:
@@ -83,7 +80,7 @@ def max_threads() -> int:
 
 def threads(value: Any, name: str = "n_threads") -> int:
     """A thread count in [1, :func:`max_threads`]: TypeError naming ``name`` for a non-integer
-    (1.5, "2", None, True: :func:`integer`'s message), ValueError with the range otherwise, in
+    (2.0, "2", None, True: :func:`integer`'s message), ValueError with the range otherwise, in
     the words of the core's ``require_threads``: ``"<name>: must be in [1, 1024], got <n>"``."""
     return integer(value, name, 1, max_threads())
 

@@ -54,7 +54,7 @@ def test_mixed_R_and_seed_reproducible():
         (dict(d=0), "d", ValueError),
         (dict(T=0), "T", ValueError),
         (dict(R=2.5), "R", TypeError),
-        (dict(d=3.5), "d", TypeError),  # 3.0 counts as 3 (spikecore._guards.integer)
+        (dict(d=3.0), "d", TypeError),
         (dict(d=True), "d", TypeError),
         (dict(R=None), "R", TypeError),
     ],

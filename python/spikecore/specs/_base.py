@@ -107,9 +107,9 @@ def finite32(value: Any, name: str) -> float:
     return value
 
 
-def count(value: Any, name: str, low: int = 1, high: Optional[int] = None) -> int:
+def count(value: Any, name: str, low: Optional[int] = 1, high: Optional[int] = None) -> int:
     """An int in [low, high] (default: >= 1): :func:`spikecore._guards.integer`, the one integer
-    check of spikecore (numpy integers and integral floats count; bool does not)."""
+    check of spikecore (numpy integers count; bool and floats do not)."""
     return integer(value, name, low, high)
 
 
