@@ -88,6 +88,7 @@ def test_fuzz_convert_weights(w):
     time_first=st.booleans(),
     T=st.one_of(st.none(), sizes(small=30), wrong_types()),
 )
+@example(x=torch.zeros(2, 3), time_first=False, T=2**63 - 1)  # torch's numel overflowed
 def test_fuzz_spiking_network(coding, x, time_first, T):
     snn = C.convert(_ann(), CAL, T=4, coding=coding)
 

@@ -396,6 +396,10 @@ class SpikingNetwork(nn.Module):
                 )
             xf = x.reshape((-1,) + tuple(x.shape[2:]))
         else:
+            # the T copies of x (and the model's outputs on them) must fit before expanding: a
+            # huge T otherwise overflowed torch's element count ("numel: integer multiplication
+            # overflow", a RuntimeError)
+            _check.alloc(float(T) * x.numel(), "T", x.element_size(), f"{T} steps of x")
             xf = x.unsqueeze(0).expand((T,) + tuple(x.shape)).reshape((-1,) + tuple(x.shape[1:]))
         out = _run_model(self.graph_module, xf, "x")
 
