@@ -105,6 +105,8 @@ int main(int argc, char** argv) {
               ms, reps, phase::kEnabled ? "on" : "off");
   std::vector<std::vector<double>> cpu(threads.size()), wall(threads.size());
   std::vector<std::vector<double>> ph(threads.size());  // per thread count: [rank][phase] sums
+  std::vector<std::vector<uint64_t>> wh(threads.size());  // [rank][bucket] barrier waits
+  double tick_us = 0;
   int64_t events = 0;
   uint64_t hash0 = 0;
   bool same = true;
@@ -128,6 +130,11 @@ int main(int argc, char** argv) {
         for (int i = 0; i < phase::Count; ++i)
           ph[ti][size_t(k) * phase::Count + size_t(i)] +=
               double(phase::g_slots[k].ticks[i]) * tick_s / reps;
+      wh[ti].resize(size_t(T) * phase::kHist, 0);
+      for (int k = 0; k < T; ++k)
+        for (int i = 0; i < phase::kHist; ++i)
+          wh[ti][size_t(k) * phase::kHist + size_t(i)] += phase::g_slots[k].waits[i];
+      tick_us = tick_s * 1e6;
 #endif
       cpu[ti].push_back(c1 - c0);
       wall[ti].push_back(w1 - w0);
@@ -157,6 +164,20 @@ int main(int argc, char** argv) {
                       ph[ti][size_t(k) * phase::Count + size_t(i)] / sim_s);
         std::printf("\n");
       }
+#ifdef SPIKECORE_PHASE_TIMERS
+      if (threads[ti] > 1) {  // barrier waits by length, all repeats
+        std::printf("  barrier waits (us: count per rank):");
+        for (int i = 0; i < phase::kHist; ++i) {
+          uint64_t any = 0;
+          for (int k = 0; k < threads[ti]; ++k) any += wh[ti][size_t(k) * phase::kHist + size_t(i)];
+          if (!any) continue;
+          std::printf(" %s%.3g:", i == 0 ? "<" : "", double(uint64_t(1) << (i + phase::kHistLo + (i == 0))) * tick_us);
+          for (int k = 0; k < threads[ti]; ++k)
+            std::printf("%s%llu", k ? "/" : "", (unsigned long long)wh[ti][size_t(k) * phase::kHist + size_t(i)]);
+        }
+        std::printf("\n");
+      }
+#endif
     }
   }
   std::printf("rasters identical across thread counts and repeats: %s\n", same ? "yes" : "NO");
