@@ -508,6 +508,8 @@ def tiny(comm) -> dict:
     out = dict(steps=sp.steps, ids=sp.senders, v=vm.values["v"], end=net.get_state(a, "v"))
     out.update(zip(("pre", "post", "w", "d"), pj.to_coo()))
     out["events"] = np.array(net.events)
+    if comm is not None:
+        out["comm_stats"] = net.comm_stats
     return out
 
 
@@ -516,8 +518,14 @@ def test_population_smaller_than_the_ranks(tmp_path, ranks):
     ref = tiny(None)
     assert ref["ids"].size > 3  # the neuron fires
     out = tmp_path / "tiny.npz"
-    run_mpi_ok(ranks, "tiny", str(out))
+    text = run_mpi_ok(ranks, "tiny", str(out))
     assert_same(out, ref)
+    # one exchange per window of the minimum delay (1.5 ms = 15 steps): 200 steps, 14 windows;
+    # every rank receives the spike counts (one per rank, step and population), a Ctrl-C flag
+    # per rank and window, and the ids (int32 each)
+    nbytes = 4 * (200 * ranks + 14 * ranks + ref["ids"].size)
+    for r in range(ranks):
+        assert f"rank {r}: windows 14 bytes {nbytes}" in text, text
 
 
 def test_ranks_running_different_durations_raise_on_every_rank():
@@ -655,6 +663,8 @@ def _main(argv) -> None:
         print(f"rank {comm.rank}: saved elsewhere", flush=True)
     elif mode == "tiny":
         res = tiny(comm)
+        st = res.pop("comm_stats")
+        print(f"rank {comm.rank}: windows {st['windows']} bytes {st['bytes']}", flush=True)
         if comm.rank == 0:
             np.savez(argv[1], **res)
     elif mode == "badcomm":
