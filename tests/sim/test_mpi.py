@@ -34,6 +34,11 @@ def build(n_threads: int, comm=None, seed: int = 3) -> tuple:
     Ih = net.add_population(37, "lif", v_threshold=20.0, v_reset=10.0, t_ref=2.0)
     lone = net.add_population(1, "lif", v_threshold=15.0, v_reset=0.0, name="lone")
     S = net.add_population(5, "spike_source")
+    # after the others (their indices are used below): dendritic branches (3 targets per
+    # neuron), exp synapses, a Poisson source population, current inputs
+    D = net.add_population(7, "lif", branches=3, v_threshold=8.0)
+    X = net.add_population(9, "lif", synapse="exp", v_threshold=6.0)
+    P = net.add_population(6, "poisson_source", rate=np.linspace(20.0, 300.0, 6))
     net.connect(
         E,
         E,
@@ -57,6 +62,11 @@ def build(n_threads: int, comm=None, seed: int = 3) -> tuple:
         weight=[5.0, 6.0, 7.0, 8.0],
         delay=[1.0, 2.0, 1.1, 4.0],
     )
+    net.connect(E, D, "fixed_indegree", k=12, weight=2.0, delay=1.0)
+    net.connect(E, X, "pairwise_bernoulli", p=0.1, weight=1.5, delay=1.0)
+    net.connect(P, E, "fixed_outdegree", k=20, weight=3.0, delay=1.3)
+    net.add_current_input(D, np.linspace(0.0, 3.0, 7))
+    net.add_current_input(Ih, np.full((60, 37), 0.8, np.float32), start=5.0)
     net.add_poisson_input(E, rate=3500.0, weight=0.5)
     net.add_poisson_input(Ih, rate=3000.0, weight=0.5)
     net.add_spike_input(E, times=[1.0, 2.5, 7.3], neurons=[0, 100, 160], weight=10.0)
@@ -65,6 +75,8 @@ def build(n_threads: int, comm=None, seed: int = 3) -> tuple:
         sE=net.record_spikes(E),
         sI=net.record_spikes(Ih),
         sL=net.record_spikes(lone),
+        sD=net.record_spikes(D),
+        sX=net.record_spikes(X),
         vE=net.record_state(E, "v", neurons=[0, 80, 81, 160], every=0.5),
         rI=net.record_rate(Ih),
     )
@@ -74,7 +86,7 @@ def build(n_threads: int, comm=None, seed: int = 3) -> tuple:
 def snapshot(net, E, mons) -> dict:
     """Everything a run produces (collective under MPI: every rank calls it)."""
     out = dict(step=np.array(net.step), events=np.array(net.events), v=net.get_state(E, "v"))
-    for k in ("sE", "sI", "sL"):
+    for k in ("sE", "sI", "sL", "sD", "sX"):
         out[k + "_steps"], out[k + "_ids"] = mons[k].steps, mons[k].senders
     out["vE"] = mons["vE"].values["v"]
     on_root = mons["vE"].gather(root=0)  # rank 0 only
@@ -103,6 +115,8 @@ def scenario(n_threads: int, comm, save_path: str) -> dict:
         sE=net2.spike_monitors[0],
         sI=net2.spike_monitors[1],
         sL=net2.spike_monitors[2],
+        sD=net2.spike_monitors[3],
+        sX=net2.spike_monitors[4],
         vE=net2.state_monitors[0],
         rI=net2.rate_monitors[0],
     )
@@ -216,7 +230,8 @@ def assert_same_file(path, ref_path) -> None:
 
 def test_reference_runs(reference):
     assert reference["a_sE_ids"].size > 50  # the network is active
-    assert reference["a_sL_ids"].size > 0  # the one-neuron population fires too
+    for k in ("sL", "sD", "sX"):  # the one-neuron, dendritic and exp-synapse populations fire
+        assert reference[f"a_{k}_ids"].size > 0, k
     assert reference["b_step"] == 350
 
 
