@@ -550,6 +550,14 @@ def test_ranks_running_different_durations_raise_on_every_rank():
     assert "the number of steps to run differs (rank 0: 50, rank 1: 60)" in out_text
 
 
+def test_ranks_with_different_plasticity_schedules_raise_on_every_rank():
+    """Rank 1 prunes every 2 ms, rank 0 every 1 ms: the schedule is part of the definition."""
+    out_text = run_mpi_ok(2, "mismatch", "schedule", timeout=120)
+    for rank in (0, 1):
+        assert f"rank {rank}: ValueError comm: the 2 ranks disagree" in out_text, out_text
+    assert "the network definition differs" in out_text, out_text
+
+
 def test_communicators_of_the_wrong_kind_under_mpirun():
     """A null communicator, an inter-communicator and a group (not a communicator): a clear
     exception naming ``comm`` on every rank."""
@@ -569,11 +577,17 @@ def test_mpi_brunel_example_gives_the_one_process_raster():
     assert "raster identical to one process: True" in r.stdout
 
 
-def test_comm_of_the_wrong_type():
+def test_comm_of_the_wrong_type(tmp_path):
     with pytest.raises(TypeError, match="comm"):
         Network(comm=42)
     with pytest.raises(TypeError, match="comm"):
         Network(comm="COMM_WORLD")
+    # load names the caller's comm (it used to blame the file: FileFormatError "bad settings")
+    net = Network()
+    net.add_population(3, "lif")
+    net.save(str(tmp_path / "n.npz"))
+    with pytest.raises(TypeError, match="^comm: must be an mpi4py communicator"):
+        Network.load(str(tmp_path / "n.npz"), comm=42)
 
 
 def test_comm_without_mpi4py_says_what_to_install(monkeypatch):
@@ -633,12 +647,14 @@ def _main(argv) -> None:
         res = deploy(comm)
         if comm.rank == 0:
             np.savez(argv[1], **res)
-    elif mode == "mismatch":  # argv[1]: "definition" or "steps" (what rank 1 changes)
+    elif mode == "mismatch":  # argv[1]: what rank 1 changes: definition, steps or schedule
         steps = argv[1] == "steps"
         net = Network(dt=0.1, seed=1, comm=comm)
         A = net.add_population(20, "lif")
-        k = 3 + (0 if steps else comm.rank)
+        k = 3 + (comm.rank if argv[1] == "definition" else 0)
         net.connect(A, A, "fixed_indegree", k=k, weight=0.1, delay=1.0)
+        if argv[1] == "schedule":
+            net.add_structural_plasticity(0, every=1.0 + comm.rank, fraction=0.1)
         try:
             net.run(5.0 + (comm.rank if steps else 0))
             print(f"rank {comm.rank}: no error", flush=True)

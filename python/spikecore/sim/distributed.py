@@ -191,6 +191,11 @@ class DistributedCore:
         else:
             object.__setattr__(self, name, value)
 
+    def define(self, name: str, *args: Any) -> None:
+        """Hash a part of the network's definition kept outside the core (a plasticity
+        schedule): checked against the other ranks at the next run."""
+        _fingerprint(self._hash, [name, list(args)])
+
     # -------------------------------------------------------------- checks
     def check_agreement(self, n_steps: int) -> None:
         """Collective: every rank must have built the same network and run the same steps."""

@@ -145,6 +145,10 @@ class PersistenceMixin(NetworkParts):
         path = fs_path(path)
         if n_threads is not None:
             n_threads = threads(n_threads)  # the caller's argument, not the file's: named so
+        if comm is not None:
+            from spikecore.sim.distributed import check_comm
+
+            comm = check_comm(comm)  # the caller's too (TypeError / ImportError naming comm)
         a = read_npz(path, "a spikecore network file (Network.save)")
         meta = _read_meta(path, a)
         budget = max(_MIN_SOURCE_BUDGET, 64 * os.path.getsize(path))
