@@ -95,17 +95,16 @@ void bind_audio(nb::module_ m) {
             const int64_t C = s.bank().n_channels();
             if (int64_t(out.shape(0)) != s.batch() || int64_t(out.shape(1)) != rows ||
                 int64_t(out.shape(2)) != C)
-              throw spikecore::value_error(
-                  "out: expected shape (" + std::to_string(s.batch()) + ", " +
-                  std::to_string(rows) + ", " + std::to_string(C) + "), got (" +
-                  std::to_string(out.shape(0)) + ", " + std::to_string(out.shape(1)) + ", " +
-                  std::to_string(out.shape(2)) + ")");
+              throw spikecore::value_error("out: expected shape (" + std::to_string(s.batch()) +
+                                           ", " + std::to_string(rows) + ", " + std::to_string(C) +
+                                           "), got (" + std::to_string(out.shape(0)) + ", " +
+                                           std::to_string(out.shape(1)) + ", " +
+                                           std::to_string(out.shape(2)) + ")");
             // Rows must be contiguous [rows][C]; batch items may lie apart (a block of a longer
             // output), but not overlap.
             if ((C > 1 && out.stride(2) != 1) || (rows > 1 && out.stride(1) != C) ||
                 (s.batch() > 1 && out.stride(0) < rows * C))
-              throw spikecore::value_error(
-                  "out: each item's [T_out, C] rows must be C-contiguous");
+              throw spikecore::value_error("out: each item's [T_out, C] rows must be C-contiguous");
             {
               nb::gil_scoped_release r;
               s.process(x.data(), T, out.data(), s.batch() > 1 ? int64_t(out.stride(0)) : -1);

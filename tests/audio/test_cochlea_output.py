@@ -74,7 +74,9 @@ def test_bad_out():
         s.process(np.zeros((2, 50), np.float32), out=np.empty((1, 50, 4), np.float32))
     # the binding refuses strides it cannot write, with the argument's name
     with pytest.raises(ValueError, match="^out: "):
-        s._s.process(np.zeros((2, 50), np.float32), np.empty((2, 4, 50), np.float32).transpose(0, 2, 1))
+        s._s.process(
+            np.zeros((2, 50), np.float32), np.empty((2, 4, 50), np.float32).transpose(0, 2, 1)
+        )
 
 
 def test_large_outputs_reuse_pages_but_never_a_live_array():

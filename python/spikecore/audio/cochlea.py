@@ -255,7 +255,7 @@ class CochleaStream:
         """x: [batch, T] (or [T] when batch == 1); returns [batch, T_out, C] (or [T_out, C]).
 
         ``out`` (optional): a writeable, C-contiguous float32 array of exactly that shape, not
-        sharing memory with ``x``, overwritten and returned (see :meth:`Cochlea.__call__`)."""
+        sharing memory with ``x``, overwritten and returned (as for ``Cochlea(...)(x, out=...)``)."""
         arr = np.asarray(x) if isinstance(x, np.ndarray) else x
         single = np.ndim(arr) == 1
         if single:
