@@ -68,10 +68,11 @@ nb::ndarray<nb::numpy, T> new_numpy(std::initializer_list<size_t> shape, T** dat
 }
 
 // Memory for large outputs (bindings/output_pages.cpp). Outputs of kOutputPagesMin bytes and
-// more get their own 2 MiB-aligned mapping with transparent-huge-page advice before the first
-// touch; a freed one is kept (at most kOutputPagesKeep bytes in all, oldest unmapped first) and
-// reused by the next output of about its size, so repeated calls write into pages that are
-// already faulted in. Smaller outputs come from operator new[] (64-byte aligned).
+// more get their own 2 MiB-aligned mapping (whole 2 MiB pages where that wastes at most 1/8)
+// with transparent-huge-page advice before the first touch; a freed one is kept (at most
+// kOutputPagesKeep bytes in all, oldest unmapped first) and reused by the next output of about its
+// size, so repeated calls write into pages that are already faulted in. Smaller outputs come from
+// operator new[] (64-byte aligned).
 constexpr size_t kOutputPagesMin = size_t(1) << 20;
 constexpr size_t kOutputPagesKeep = size_t(64) << 20;
 void* output_pages_alloc(size_t bytes);  // 64-byte aligned; throws std::bad_alloc

@@ -27,10 +27,11 @@ namespace spikecore_bind {
 namespace {
 
 constexpr size_t kHuge = size_t(2) << 20;  // transparent huge page size (x86-64, arm64 4K)
+constexpr size_t kPage = size_t(4) << 10;  // base page (a multiple of it is always mappable)
 
 struct Block {
   void* p;
-  size_t len;  // mapped length (multiple of kHuge)
+  size_t len;  // mapped length (a multiple of kPage)
 };
 
 struct Cache {
@@ -69,7 +70,12 @@ void* map_aligned(size_t len) {
 void* output_pages_alloc(size_t bytes) {
 #if defined(__linux__)
   if (bytes >= kOutputPagesMin) {
-    const size_t len = (bytes + kHuge - 1) / kHuge * kHuge;
+    // Whole huge pages when that wastes at most 1/8 of the output (a 4,096,000 B output maps
+    // 4 MiB); otherwise whole 4 KiB pages, huge pages only inside (a 1.1 MB output would
+    // otherwise hold a 2 MiB page).
+    const size_t huge_len = (bytes + kHuge - 1) / kHuge * kHuge;
+    const size_t len =
+        huge_len - bytes <= bytes / 8 ? huge_len : (bytes + kPage - 1) / kPage * kPage;
     Cache& c = cache();
     {
       std::lock_guard<std::mutex> g(c.mu);
