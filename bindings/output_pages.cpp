@@ -1,14 +1,14 @@
 // Memory for large outputs returned to Python (see bindings.hpp: new_numpy_uninit).
 //
 // Why: a 1 s, 64-channel filterbank output is 4 MB. From glibc's malloc such a block came from
-// fresh pages for the first calls of a process (the first from mmap, then from a heap that grew
-// by 4 MB per call while the aligned allocations' remainders fragmented the freed blocks): each
-// call paid ~1,000 minor page faults (~1.8 ms, four times the filtering itself) until the heap
-// settled after ~8 calls. Here a large output is its own 2 MiB-aligned anonymous mapping with
-// transparent-huge-page advice before its first touch (a fresh 4 MiB then costs 2 faults and
-// the kernel's zeroing, ~0.4 ms), and a freed block is kept in a small cache and reused by the
-// next output of about the same size (no fault, no zeroing), so the speed from the second call
-// on is the steady one, deterministically.
+// fresh pages for the first calls of a process (the first from mmap, then from the top of a heap
+// that grew by one output per call instead of reusing the freed one): each call paid ~1,000
+// minor page faults (~1.8 ms, five times the filtering itself) until the heap settled after up
+// to ~8 calls (docs/audio.md, "First calls in a fresh process"). Here a large output is its own
+// 2 MiB-aligned anonymous mapping with transparent-huge-page advice before its first touch (a
+// fresh 4 MiB then costs 2 faults and the kernel's zeroing, ~0.5 ms), and a freed block is kept
+// in a small cache and reused by the next output of about the same size (no fault, no zeroing),
+// so from the second call on the output memory costs what it costs in the steady state.
 #include <algorithm>
 #include <cstdint>
 #include <mutex>
@@ -20,7 +20,6 @@
 
 #if defined(__linux__)
 #include <sys/mman.h>
-#include <unistd.h>
 #endif
 
 namespace spikecore_bind {
