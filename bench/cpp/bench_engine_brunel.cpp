@@ -6,7 +6,8 @@
 // per simulated second, events per CPU second and per wall second, the 2/1-thread wall speed-up
 // and a hash of the raster (identical for every thread count). Built with
 // -DSPIKECORE_PHASE_TIMERS=ON it also prints where each thread's time goes (input, ring read +
-// neuron update, spike collection, barrier, delivery, recording). A static build of this file
+// neuron update, spike collection, barrier, delivery, recording) and a histogram of the barrier
+// waits by length (us; counts per rank). A static build of this file
 // runs on any x86-64 machine, e.g. a quiet one (docs/bench.md).
 #include <cstdio>
 #include <cstdlib>
@@ -104,7 +105,7 @@ int main(int argc, char** argv) {
   std::printf("Brunel scale %.2f, %.0f ms after 20 ms warm-up, %d reps; phase timers %s\n", scale,
               ms, reps, phase::kEnabled ? "on" : "off");
   std::vector<std::vector<double>> cpu(threads.size()), wall(threads.size());
-  std::vector<std::vector<double>> ph(threads.size());  // per thread count: [rank][phase] sums
+  std::vector<std::vector<double>> ph(threads.size());    // per thread count: [rank][phase] sums
   std::vector<std::vector<uint64_t>> wh(threads.size());  // [rank][bucket] barrier waits
   double tick_us = 0;
   int64_t events = 0;
@@ -171,9 +172,11 @@ int main(int argc, char** argv) {
           uint64_t any = 0;
           for (int k = 0; k < threads[ti]; ++k) any += wh[ti][size_t(k) * phase::kHist + size_t(i)];
           if (!any) continue;
-          std::printf(" %s%.3g:", i == 0 ? "<" : "", double(uint64_t(1) << (i + phase::kHistLo + (i == 0))) * tick_us);
+          std::printf(" %s%.3g:", i == 0 ? "<" : "",
+                      double(uint64_t(1) << (i + phase::kHistLo + (i == 0))) * tick_us);
           for (int k = 0; k < threads[ti]; ++k)
-            std::printf("%s%llu", k ? "/" : "", (unsigned long long)wh[ti][size_t(k) * phase::kHist + size_t(i)]);
+            std::printf("%s%llu", k ? "/" : "",
+                        (unsigned long long)wh[ti][size_t(k) * phase::kHist + size_t(i)]);
         }
         std::printf("\n");
       }

@@ -233,7 +233,7 @@ TEST_CASE("DelayRing: blocks keep the contents, each in pages of its own") {
   const std::vector<float> before = r.data();
   CHECK(before.size() == 3 * 20);
   CHECK(before[size_t(2 * 20 + 1 * 10 + 7)] == 217.f);  // [slot][receptor][target]
-  r.set_blocks({0, 3, 3, 10});                           // an empty block too
+  r.set_blocks({0, 3, 3, 10});                          // an empty block too
   CHECK(r.n_blocks() == 3);
   CHECK(r.data() == before);
   CHECK(r.block_of(2) == 0 && r.block_of(3) == 2 && r.block_of(9) == 2);

@@ -230,7 +230,7 @@ void Network::deliver(Projection& pj, int rank, int64_t t, int par, int s) {
   Population& q = pops_[size_t(pj.post)];
   const int T = pool_->size();
   const int32_t nt = q.ring.rstride(rank);  // receptor stride in my block of the ring
-  float* base[65536 / 64];  // enough for typical delays; larger handled below
+  float* base[65536 / 64];                  // enough for typical delays; larger handled below
   std::vector<float*> big;
   float** bp = base;
   if (pj.dmax + 1 > int(sizeof(base) / sizeof(base[0]))) {

@@ -4,44 +4,24 @@
 // absolute step t lives in slot t mod D, so a spike delivered at step t with delay d is added to
 // slot (t + d) mod D, and the update of step t reads and clears slot t mod D. D is one more than
 // the largest delay onto the population (the slot being read is never written in the same step).
-// Layout: the targets are cut into blocks (one per thread: set_blocks), each block b with a region
-// of its own, [slots][receptors][targets of b], starting on a 4 KiB page. A thread only touches its
-// own block (delivery adds into it, the update reads and clears it), so no cache line and no page
-// holds two threads' inputs: with one [slots][receptors][targets] array the hardware prefetchers
-// of one core, streaming through its half of a slot, ran on into the other core's half (and into
-// the next slot) and pulled lines the other core was writing, which cost the two threads 30-50 %
-// of their speed on this VM (docs/bench.md). slot(t, b)[j] is target j (absolute index, j in block
-// b) receptor 0; receptor r at + r * rstride(b).
+// Layout: the targets are cut into blocks (one per thread: set_blocks). With one block the ring is
+// one plain [slots][receptors][targets] array. With several, each block b has a region of its own,
+// [slots][receptors][targets of b], starting on a 4 KiB page, a whole number of pages long and
+// followed by a free page. A thread only touches its own block (delivery adds into it, the update
+// reads and clears it), so no cache line holds two threads' inputs and a prefetcher running past
+// the end of one thread's region stops in the gap: with one [slots][receptors][targets] array the
+// hardware prefetchers of one core, streaming through its half of a slot, ran on into the other
+// core's half (and into the next slot) and pulled lines the other core was writing, which cost the
+// two threads 30-50 % of their speed on this VM (docs/bench.md). slot(t, b)[j] is target j
+// (absolute index, j in block b) receptor 0; receptor r at + r * rstride(b).
 // (NEST keeps one ring per receptor and thread in nestkernel/ring_buffer.h; here the receptors of a
 // step are adjacent so the neuron update streams one contiguous block.)
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <new>
 #include <vector>
 
 namespace spikecore {
-
-// std::allocator with 4 KiB alignment (block regions start on pages).
-template <class T>
-struct PageAllocator {
-  using value_type = T;
-  PageAllocator() = default;
-  template <class U>
-  PageAllocator(const PageAllocator<U>&) {}
-  T* allocate(size_t n) {
-    return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(4096)));
-  }
-  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t(4096)); }
-  template <class U>
-  bool operator==(const PageAllocator<U>&) const {
-    return true;
-  }
-  template <class U>
-  bool operator!=(const PageAllocator<U>&) const {
-    return false;
-  }
-};
 
 class DelayRing {
  public:
@@ -52,7 +32,7 @@ class DelayRing {
     slots_ = 1;
     edges_ = {0, targets};
     layout();
-    data_.assign(size_t(off_.back()), 0.f);
+    alloc();
   }
   int32_t slots() const { return slots_; }
   int32_t receptors() const { return rec_; }
@@ -68,14 +48,15 @@ class DelayRing {
     const std::vector<float> v = data();
     edges_ = edges;
     layout();
-    data_.assign(size_t(off_.back()), 0.f);
+    alloc();
     fill(v);
   }
 
   // Input of step t for the targets of block b: [j] is target j receptor 0, [j + r * rstride(b)]
   // receptor r. The hot loops read and clear (update) or accumulate into (delivery) it directly.
   float* slot(int64_t t, int b) {
-    return data_.data() + off_[size_t(b)] + (t % slots_) * pitch_[size_t(b)] - edges_[size_t(b)];
+    return data_.data() + base_ + off_[size_t(b)] + (t % slots_) * pitch_[size_t(b)] -
+           edges_[size_t(b)];
   }
   int32_t rstride(int b) const { return edges_[size_t(b) + 1] - edges_[size_t(b)]; }
   // The block holding target i.
@@ -100,11 +81,12 @@ class DelayRing {
     const int32_t old = slots_;
     slots_ = slots;
     layout();
-    data_.assign(size_t(off_.back()), 0.f);
+    alloc();
     const size_t st = stride();
     std::vector<float> w(size_t(slots) * st, 0.f);
     for (int64_t t = now; t < now + old; ++t)
-      std::copy_n(v.begin() + int64_t(size_t(t % old) * st), st, w.begin() + int64_t(size_t(t % slots) * st));
+      std::copy_n(v.begin() + int64_t(size_t(t % old) * st), st,
+                  w.begin() + int64_t(size_t(t % slots) * st));
     fill(w);
   }
   // Drop all input in flight.
@@ -114,7 +96,7 @@ class DelayRing {
   void assign(int32_t slots, const float* data, int64_t len) {
     slots_ = slots;
     layout();
-    data_.assign(size_t(off_.back()), 0.f);
+    alloc();
     fill(std::vector<float>(data, data + len));
   }
   // The contents as [slots][receptors][targets] (slots x stride() values), whatever the blocks.
@@ -123,10 +105,11 @@ class DelayRing {
     for (int32_t s = 0; s < slots_; ++s)
       for (int b = 0; b < n_blocks(); ++b)
         for (int32_t r = 0; r < rec_; ++r) {
-          const float* src = data_.data() + off_[size_t(b)] + s * pitch_[size_t(b)] +
+          const float* src = data_.data() + base_ + off_[size_t(b)] + s * pitch_[size_t(b)] +
                              int64_t(r) * rstride(b);
-          std::copy_n(src, rstride(b),
-                      v.begin() + int64_t(s) * int64_t(stride()) + int64_t(r) * n_ + edges_[size_t(b)]);
+          std::copy_n(
+              src, rstride(b),
+              v.begin() + int64_t(s) * int64_t(stride()) + int64_t(r) * n_ + edges_[size_t(b)]);
         }
     return v;
   }
@@ -137,31 +120,45 @@ class DelayRing {
     const int b = block_of(i);
     return slot(t, b)[size_t(i) + size_t(r) * size_t(rstride(b))];
   }
-  // Block regions: slots x pitch floats each (receptors x block targets, padded to a cache line),
-  // each region padded to a page.
+  // One block: [slots][receptors][targets] unpadded, as a plain array. Several: block regions of
+  // slots x pitch floats (receptors x block targets, padded to a cache line), each a whole number
+  // of pages long, a free page after each but the last, the first on a page.
   void layout() {
     const int nb = n_blocks();
     off_.assign(size_t(nb) + 1, 0);
     pitch_.assign(size_t(nb), 0);
     for (int b = 0; b < nb; ++b) {
-      pitch_[size_t(b)] = (int64_t(rec_) * rstride(b) + 15) & ~int64_t(15);
-      off_[size_t(b) + 1] = off_[size_t(b)] + ((slots_ * pitch_[size_t(b)] + 1023) & ~int64_t(1023));
+      const int64_t len = int64_t(rec_) * rstride(b);
+      pitch_[size_t(b)] = nb == 1 ? len : (len + 15) & ~int64_t(15);
+      off_[size_t(b) + 1] =
+          off_[size_t(b)] +
+          (nb == 1 ? slots_ * len : ((slots_ * pitch_[size_t(b)] + 1023) & ~int64_t(1023)) + 1024);
     }
+  }
+  // Zeroed storage for the layout; base_: the first page in it (several blocks).
+  void alloc() {
+    const bool paged = n_blocks() > 1;
+    data_.assign(size_t(off_.back()) + (paged ? 1024 : 0), 0.f);
+    const uintptr_t a = reinterpret_cast<uintptr_t>(data_.data());
+    base_ = paged ? int64_t(((4096 - a % 4096) % 4096) / sizeof(float)) : 0;
   }
   // Write v ([slots][receptors][targets]) into the blocks.
   void fill(const std::vector<float>& v) {
     for (int32_t s = 0; s < slots_; ++s)
       for (int b = 0; b < n_blocks(); ++b)
         for (int32_t r = 0; r < rec_; ++r)
-          std::copy_n(v.begin() + int64_t(s) * int64_t(stride()) + int64_t(r) * n_ + edges_[size_t(b)],
-                      rstride(b),
-                      data_.begin() + off_[size_t(b)] + s * pitch_[size_t(b)] + int64_t(r) * rstride(b));
+          std::copy_n(
+              v.begin() + int64_t(s) * int64_t(stride()) + int64_t(r) * n_ + edges_[size_t(b)],
+              rstride(b),
+              data_.begin() + base_ + off_[size_t(b)] + s * pitch_[size_t(b)] +
+                  int64_t(r) * rstride(b));
   }
 
   int32_t rec_ = 1, n_ = 0, slots_ = 1;
   std::vector<int32_t> edges_{0, 0};
   std::vector<int64_t> off_{0, 0}, pitch_{0};
-  std::vector<float, PageAllocator<float>> data_;
+  std::vector<float> data_;
+  int64_t base_ = 0;
 };
 
 }  // namespace spikecore

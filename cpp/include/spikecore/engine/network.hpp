@@ -17,7 +17,10 @@
 // slot t + d >= t + W, after the window, so each thread can update W steps on its own, then (one
 // barrier) deliver the window's spikes step by step. The summation order per target is the same as
 // with W = 1 (ascending spike step, then population, then neuron). Spike lists are double buffered
-// by window parity, so one barrier per window suffices.
+// by window parity, so one barrier per window suffices. The barrier is split (WindowBarrier): a
+// thread that arrives first draws the next window's Poisson input for its own block until the
+// others arrive. Each thread's targets have a ring region of their own (DelayRing blocks), so the
+// threads' caches and prefetchers never share a line or page of the rings.
 //
 // Random numbers: counter-based (seed, stream, element, step) draws only, never per thread.
 //
@@ -232,8 +235,8 @@ class Network {
                     std::vector<int32_t>& out) const;
   // Poisson inputs and input events of step t for thread `rank`'s targets [tlo, thi), added to
   // the step's slot (in0: receptor 0; in_neg: the inhibitory receptor or null)
-  void inject_inputs(const Population& p, int32_t pi, int rank, int32_t tlo, int32_t thi,
-                     int64_t t, float* in0, float* in_neg) const;
+  void inject_inputs(const Population& p, int32_t pi, int rank, int32_t tlo, int32_t thi, int64_t t,
+                     float* in0, float* in_neg) const;
   // Poisson counts drawn ahead: thread `rank`'s units (one table-driven Poisson input x its
   // targets in the rank's block) for steps [w0, w0 + wn); ahead_step draws the next unit (step
   // by step) and returns false when all are drawn. inject_inputs adds a drawn unit's counts
@@ -275,12 +278,12 @@ class Network {
   std::vector<std::vector<int32_t>> poisson_by_pop_;
   // per thread: the Poisson counts of the next window, drawn while waiting at its barrier
   struct alignas(64) PoissonAhead {
-    std::vector<int32_t> in, lo, hi;  // per unit: Poisson input, targets [lo, hi)
-    std::vector<int64_t> off;         // per unit: offset in a step's row of counts
-    std::vector<int32_t> unit_of;     // per Poisson input: its unit, or -1
-    int64_t stride = 0;               // counts per step (all units)
-    std::vector<uint8_t> cnt;         // [step - w0][stride]
-    int64_t w0 = 0, wn = 0, done = 0; // the window drawn; units drawn (step-major)
+    std::vector<int32_t> in, lo, hi;   // per unit: Poisson input, targets [lo, hi)
+    std::vector<int64_t> off;          // per unit: offset in a step's row of counts
+    std::vector<int32_t> unit_of;      // per Poisson input: its unit, or -1
+    int64_t stride = 0;                // counts per step (all units)
+    std::vector<uint8_t> cnt;          // [step - w0][stride]
+    int64_t w0 = 0, wn = 0, done = 0;  // the window drawn; units drawn (step-major)
   };
   std::vector<PoissonAhead> ahead_;
   std::unique_ptr<WindowBarrier> wbar_;
