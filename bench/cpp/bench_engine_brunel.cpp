@@ -6,7 +6,8 @@
 // per simulated second, events per CPU second and per wall second, the 2/1-thread wall speed-up
 // and a hash of the raster (identical for every thread count). Built with
 // -DSPIKECORE_PHASE_TIMERS=ON it also prints where each thread's time goes (input, ring read +
-// neuron update, spike collection, barrier, delivery, recording). A static build of this file
+// neuron update, spike collection, barrier, delivery, recording) and a histogram of the barrier
+// waits by length (us; counts per rank). A static build of this file
 // runs on any x86-64 machine, e.g. a quiet one (docs/bench.md).
 #include <cstdio>
 #include <cstdlib>
@@ -104,7 +105,9 @@ int main(int argc, char** argv) {
   std::printf("Brunel scale %.2f, %.0f ms after 20 ms warm-up, %d reps; phase timers %s\n", scale,
               ms, reps, phase::kEnabled ? "on" : "off");
   std::vector<std::vector<double>> cpu(threads.size()), wall(threads.size());
-  std::vector<std::vector<double>> ph(threads.size());  // per thread count: [rank][phase] sums
+  std::vector<std::vector<double>> ph(threads.size());    // per thread count: [rank][phase] sums
+  std::vector<std::vector<uint64_t>> wh(threads.size());  // [rank][bucket] barrier waits
+  double tick_us = 0;
   int64_t events = 0;
   uint64_t hash0 = 0;
   bool same = true;
@@ -128,6 +131,11 @@ int main(int argc, char** argv) {
         for (int i = 0; i < phase::Count; ++i)
           ph[ti][size_t(k) * phase::Count + size_t(i)] +=
               double(phase::g_slots[k].ticks[i]) * tick_s / reps;
+      wh[ti].resize(size_t(T) * phase::kHist, 0);
+      for (int k = 0; k < T; ++k)
+        for (int i = 0; i < phase::kHist; ++i)
+          wh[ti][size_t(k) * phase::kHist + size_t(i)] += phase::g_slots[k].waits[i];
+      tick_us = tick_s * 1e6;
 #endif
       cpu[ti].push_back(c1 - c0);
       wall[ti].push_back(w1 - w0);
@@ -157,6 +165,22 @@ int main(int argc, char** argv) {
                       ph[ti][size_t(k) * phase::Count + size_t(i)] / sim_s);
         std::printf("\n");
       }
+#ifdef SPIKECORE_PHASE_TIMERS
+      if (threads[ti] > 1) {  // barrier waits by length, all repeats
+        std::printf("  barrier waits (us: count per rank):");
+        for (int i = 0; i < phase::kHist; ++i) {
+          uint64_t any = 0;
+          for (int k = 0; k < threads[ti]; ++k) any += wh[ti][size_t(k) * phase::kHist + size_t(i)];
+          if (!any) continue;
+          std::printf(" %s%.3g:", i == 0 ? "<" : "",
+                      double(uint64_t(1) << (i + phase::kHistLo + (i == 0))) * tick_us);
+          for (int k = 0; k < threads[ti]; ++k)
+            std::printf("%s%llu", k ? "/" : "",
+                        (unsigned long long)wh[ti][size_t(k) * phase::kHist + size_t(i)]);
+        }
+        std::printf("\n");
+      }
+#endif
     }
   }
   std::printf("rasters identical across thread counts and repeats: %s\n", same ? "yes" : "NO");

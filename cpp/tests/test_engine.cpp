@@ -196,11 +196,11 @@ TEST_CASE("DelayRing: slot(t) is periodic, add accumulates, take reads and clear
   CHECK(r.slots() == 1 && r.receptors() == 2 && r.targets() == 3 && r.stride() == 6);
   r.grow(4, 0);
   CHECK(r.slots() == 4);
-  CHECK(r.slot(1) == r.slot(5) && r.slot(0) != r.slot(1));
+  CHECK(r.slot(1, 0) == r.slot(5, 0) && r.slot(0, 0) != r.slot(1, 0));
   r.add(5, 1, 2, 1.5f);
   r.add(5, 1, 2, 0.25f);
   r.add(6, 0, 0, -2.f);
-  CHECK(r.slot(5)[1 * 3 + 2] == 1.75f);  // receptor r of a slot starts at r * targets()
+  CHECK(r.slot(5, 0)[1 * 3 + 2] == 1.75f);  // receptor r of a slot starts at r * targets()
   CHECK(r.take(5, 1, 2) == 1.75f);
   CHECK(r.take(5, 1, 2) == 0.f);  // cleared for step 5 + slots()
   CHECK(r.take(6, 0, 0) == -2.f);
@@ -221,6 +221,43 @@ TEST_CASE("DelayRing: grow keeps the pending input of each step at that step") {
   for (int64_t t = now + 3; t < now + 5; ++t) CHECK(r.take(t, 0, 1) == 0.f);
   r.grow(2, now);  // never shrinks
   CHECK(r.slots() == 5);
+}
+
+TEST_CASE("DelayRing: blocks keep the contents, each in pages of its own") {
+  DelayRing r;
+  r.reset(2, 10);  // 2 receptors x 10 targets
+  r.grow(3, 0);
+  for (int64_t t = 0; t < 3; ++t)
+    for (int32_t q = 0; q < 2; ++q)
+      for (int32_t i = 0; i < 10; ++i) r.add(t, q, i, float(100 * t + 10 * q + i));
+  const std::vector<float> before = r.data();
+  CHECK(before.size() == 3 * 20);
+  CHECK(before[size_t(2 * 20 + 1 * 10 + 7)] == 217.f);  // [slot][receptor][target]
+  r.set_blocks({0, 3, 3, 10});                          // an empty block too
+  CHECK(r.n_blocks() == 3);
+  CHECK(r.data() == before);
+  CHECK(r.block_of(2) == 0 && r.block_of(3) == 2 && r.block_of(9) == 2);
+  // block b: slot(t, b)[i + q * rstride(b)], on pages no other block touches
+  CHECK(r.rstride(0) == 3 && r.rstride(2) == 7);
+  CHECK(r.slot(2, 2)[7 + 1 * 7] == 217.f);
+  CHECK(r.slot(1, 0)[2] == 102.f);
+  const auto page = [](const float* p) { return reinterpret_cast<uintptr_t>(p) / 4096; };
+  for (int64_t t = 0; t < 3; ++t)
+    for (int64_t u = 0; u < 3; ++u) {
+      CHECK(page(r.slot(t, 0) + 0) != page(r.slot(u, 2) + 3));
+      CHECK(page(r.slot(t, 0) + 2 + 3) != page(r.slot(u, 2) + 3 + 6 + 7));
+    }
+  r.grow(5, 1);  // steps 1, 2, 3 pending (slot 0 holds step 3)
+  for (int64_t t = 1; t < 3; ++t) CHECK(r.take(t, 1, 8) == float(100 * t + 18));
+  CHECK(r.take(3, 0, 4) == 4.f);
+  std::vector<float> v(5 * 20);
+  for (size_t k = 0; k < v.size(); ++k) v[k] = float(k);
+  r.assign(5, v.data(), int64_t(v.size()));
+  CHECK(r.data() == v);
+  r.set_blocks({0, 10});
+  CHECK(r.data() == v);
+  r.clear();
+  CHECK(r.data() == std::vector<float>(v.size(), 0.f));
 }
 
 TEST_CASE("reset_state keeps or drops the pending input") {

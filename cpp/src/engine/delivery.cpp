@@ -229,15 +229,15 @@ void Network::deliver(Projection& pj, int rank, int64_t t, int par, int s) {
   if (!any) return;
   Population& q = pops_[size_t(pj.post)];
   const int T = pool_->size();
-  const int32_t nt = q.n_targets();
-  float* base[65536 / 64];  // enough for typical delays; larger handled below
+  const int32_t nt = q.ring.rstride(rank);  // receptor stride in my block of the ring
+  float* base[65536 / 64];                  // enough for typical delays; larger handled below
   std::vector<float*> big;
   float** bp = base;
   if (pj.dmax + 1 > int(sizeof(base) / sizeof(base[0]))) {
     big.resize(size_t(pj.dmax) + 1);
     bp = big.data();
   }
-  for (int d = pj.dmin; d <= pj.dmax; ++d) bp[d] = q.ring.slot(t + d);
+  for (int d = pj.dmin; d <= pj.dmax; ++d) bp[d] = q.ring.slot(t + d, rank);
   const bool uni = pj.dmin == pj.dmax;
   int64_t ev;
   if (pops_[size_t(pj.pre)].conv.scaled()) {  // weighted / signed conversion spikes

@@ -39,24 +39,16 @@ inline void philox_lanes(uint32_t* __restrict c0, uint32_t* __restrict c1, uint3
 // Poisson counts for neurons [lo, hi) at step t, by inversion of a 32-bit uniform word:
 // count = #{k : u >= thr[k]}, branch-free and vectorised. Neurons are grouped in global batches
 // of 4 L: neuron i = 4 L B + L q + l uses word q of the Philox block with counter (L B + l, 0, t).
-// A pure function of (seed, stream, neuron, step), whatever the thread blocks.
-inline void poisson_counts(const PoissonInput& in, uint64_t seed, int64_t t, int32_t lo, int32_t hi,
-                           float* dst_ex, float* dst_in) {
-  float* dst = (in.weight < 0 && dst_in) ? dst_in : dst_ex;
-  const float w = in.weight;
-  if (in.lambda <= 0) return;
-  if (in.thr.empty()) {
-    for (int32_t i = lo; i < hi; ++i) {
-      CounterRng r(seed, in.stream, uint64_t(i), uint64_t(t));
-      const int64_t c = r.poisson(in.lambda);
-      if (c) dst[i] += float(c) * w;
-    }
-    return;
-  }
+// A pure function of (seed, stream, neuron, step), whatever the thread blocks. sink(base, a, b,
+// cnt) receives the counts cnt[l] of neurons base + l, l in [a, b).
+constexpr int kLanes = 64;
+template <typename Sink>
+inline void poisson_table(const PoissonInput& in, uint64_t seed, int64_t t, int32_t lo, int32_t hi,
+                          Sink&& sink) {
   const uint64_t key = splitmix64(seed ^ splitmix64(in.stream + 0x632BE59BD9B4E019ull));
   const uint32_t k0 = uint32_t(key), k1 = uint32_t(key >> 32);
   const uint32_t tlo = uint32_t(uint64_t(t)), thi = uint32_t(uint64_t(t) >> 32);
-  constexpr int L = 64;
+  constexpr int L = kLanes;
   alignas(64) uint32_t c[4][L];
   alignas(64) uint32_t cnt[L];
   const uint32_t* thr = in.thr.data();
@@ -76,14 +68,40 @@ inline void poisson_counts(const PoissonInput& in, uint64_t seed, int64_t t, int
       if (a >= b) continue;
       const uint32_t* u = c[q];
       for (int l = 0; l < L; ++l) cnt[l] = 0;
+      // thresholds above the largest word count for no lane: stop before them (the table is
+      // ascending; for lambda = 2 about half of its 14 entries are skipped)
       for (int k = 0; k < nthr; ++k) {
         const uint32_t th = thr[k];
         for (int l = 0; l < L; ++l) cnt[l] += u[l] >= th ? 1u : 0u;
       }
-      float* d = dst + base;
-      for (int64_t l = a; l < b; ++l) d[l] += float(cnt[l]) * w;
+      sink(base, a, b, cnt);
     }
   }
+}
+
+// The receptor slot a Poisson input adds to (the inhibitory one for a negative weight).
+inline float* poisson_dst(const PoissonInput& in, float* dst_ex, float* dst_in) {
+  return (in.weight < 0 && dst_in) ? dst_in : dst_ex;
+}
+
+// Poisson input of step t for neurons [lo, hi), added to its slot: count x weight.
+inline void poisson_counts(const PoissonInput& in, uint64_t seed, int64_t t, int32_t lo, int32_t hi,
+                           float* dst_ex, float* dst_in) {
+  float* dst = poisson_dst(in, dst_ex, dst_in);
+  const float w = in.weight;
+  if (in.lambda <= 0) return;
+  if (in.thr.empty()) {
+    for (int32_t i = lo; i < hi; ++i) {
+      CounterRng r(seed, in.stream, uint64_t(i), uint64_t(t));
+      const int64_t c = r.poisson(in.lambda);
+      if (c) dst[i] += float(c) * w;
+    }
+    return;
+  }
+  poisson_table(in, seed, t, lo, hi, [&](int64_t base, int64_t a, int64_t b, const uint32_t* cnt) {
+    float* d = dst + base;
+    for (int64_t l = a; l < b; ++l) d[l] += float(cnt[l]) * w;
+  });
 }
 
 }  // namespace
@@ -258,6 +276,7 @@ void Network::prepare_inputs() {
   poisson_by_pop_.assign(pops_.size(), {});
   for (size_t k = 0; k < poisson_.size(); ++k)
     poisson_by_pop_[size_t(poisson_[k].pop)].push_back(int32_t(k));
+  prepare_ahead();
 }
 
 // Spikes of source neurons [lo, hi) in step t: the scheduled ones, and for a Poisson source the
@@ -301,13 +320,26 @@ void Network::fire_sources(const Population& p, int32_t pi, int32_t lo, int32_t 
   }
 }
 
-void Network::inject_inputs(const Population& p, int32_t pi, int32_t tlo, int32_t thi, int64_t t,
-                            float* in0, float* in_neg) const {
+void Network::inject_inputs(const Population& p, int32_t pi, int rank, int32_t tlo, int32_t thi,
+                            int64_t t, float* in0, float* in_neg) const {
+  const PoissonAhead* A = size_t(rank) < ahead_.size() ? &ahead_[size_t(rank)] : nullptr;
+  const int64_t s = A ? t - A->w0 : -1;
+  const bool ahead = A && s >= 0 && s < A->wn && A->done > 0;
   // in a fixed order: Poisson inputs, then events
   for (int32_t k : poisson_by_pop_[size_t(pi)]) {
     const PoissonInput& in = poisson_[size_t(k)];
     const int32_t a = std::max(tlo, in.lo), b = std::min(thi, in.hi);
-    if (a < b) poisson_counts(in, seed_, t, a, b, in0, in_neg);
+    if (a >= b) continue;
+    const int32_t j = ahead ? A->unit_of[size_t(k)] : -1;
+    if (j >= 0 && s * int64_t(A->in.size()) + j < A->done && A->lo[size_t(j)] == a &&
+        A->hi[size_t(j)] == b) {  // drawn ahead: the same counts, the same float operations
+      const uint8_t* c = A->cnt.data() + s * A->stride + A->off[size_t(j)];
+      float* d = poisson_dst(in, in0, in_neg) + a;
+      const float w = in.weight;
+      for (int32_t i = 0; i < b - a; ++i) d[i] += float(uint32_t(c[i])) * w;
+    } else {
+      poisson_counts(in, seed_, t, a, b, in0, in_neg);
+    }
   }
   if (!p.ev_step.empty()) {
     auto b = std::lower_bound(p.ev_step.begin(), p.ev_step.end(), t);
@@ -318,6 +350,67 @@ void Network::inject_inputs(const Population& p, int32_t pi, int32_t tlo, int32_
       ((w < 0 && in_neg) ? in_neg : in0)[id] += w;
     }
   }
+}
+
+// Units per thread: every table-driven Poisson input (0 < lambda < 10: counts below 200 fit a
+// byte) over the targets of the thread's block of its population.
+void Network::prepare_ahead() {
+  const int T = pool_->size();
+  ahead_.resize(size_t(T));
+  for (int r = 0; r < T; ++r) {
+    PoissonAhead& A = ahead_[size_t(r)];
+    A.in.clear();
+    A.lo.clear();
+    A.hi.clear();
+    A.off.clear();
+    A.unit_of.assign(poisson_.size(), -1);
+    A.stride = 0;
+    A.w0 = A.wn = A.done = 0;
+    if (T == 1) continue;  // no barrier to wait at
+    for (size_t pi = 0; pi < pops_.size(); ++pi) {
+      const Population& p = pops_[pi];
+      if (p.model == NeuronModel::Source) continue;
+      int64_t lo, hi;
+      thread_block(p.n, r, lo, hi);
+      const int64_t K = p.br.K;
+      for (int32_t k : poisson_by_pop_[pi]) {
+        const PoissonInput& in = poisson_[size_t(k)];
+        if (!(in.lambda > 0) || in.thr.empty() || in.thr.size() > 255) continue;
+        const int64_t a = std::max<int64_t>(lo * K, in.lo), b = std::min<int64_t>(hi * K, in.hi);
+        if (a >= b) continue;
+        A.unit_of[size_t(k)] = int32_t(A.in.size());
+        A.in.push_back(k);
+        A.lo.push_back(int32_t(a));
+        A.hi.push_back(int32_t(b));
+        A.off.push_back(A.stride);
+        A.stride += b - a;
+      }
+    }
+  }
+}
+
+void Network::ahead_begin(int rank, int64_t w0, int64_t wn) {
+  PoissonAhead& A = ahead_[size_t(rank)];
+  A.w0 = w0;
+  A.wn = A.in.empty() ? 0 : wn;
+  A.done = 0;
+  if (size_t(A.wn * A.stride) > A.cnt.size()) A.cnt.resize(size_t(A.wn * A.stride));
+}
+
+bool Network::ahead_step(int rank) {
+  PoissonAhead& A = ahead_[size_t(rank)];
+  const int64_t nu = int64_t(A.in.size());
+  if (A.done >= A.wn * nu) return false;
+  const int64_t s = A.done / nu, j = A.done % nu;
+  const PoissonInput& in = poisson_[size_t(A.in[size_t(j)])];
+  const int32_t a = A.lo[size_t(j)];
+  uint8_t* c = A.cnt.data() + s * A.stride + A.off[size_t(j)];
+  poisson_table(in, seed_, A.w0 + s, a, A.hi[size_t(j)],
+                [&](int64_t base, int64_t x, int64_t y, const uint32_t* cnt) {
+                  for (int64_t l = x; l < y; ++l) c[base + l - a] = uint8_t(cnt[l]);
+                });
+  ++A.done;
+  return true;
 }
 
 const float* Network::current_input(const Population& p, int32_t lo, int32_t hi, int64_t t) const {

@@ -84,6 +84,20 @@ std::vector<int64_t> Network::memory_parts() const {
 // ----------------------------------------------------------------------------------- running
 
 void Network::prepare(int64_t n_steps) {
+  // each thread's targets in a ring region of their own (DelayRing::set_blocks)
+  const int T = pool_->size();
+  std::vector<int32_t> edges(size_t(T) + 1);
+  for (auto& p : pops_) {
+    const int32_t K = p.br.K;
+    for (int b = 1; b < T; ++b) {
+      int64_t lo, hi;
+      thread_block(p.n, b, lo, hi);
+      edges[size_t(b)] = int32_t(lo * K);
+    }
+    edges[0] = 0;
+    edges[size_t(T)] = p.ring.targets();
+    p.ring.set_blocks(edges);
+  }
   prepare_delivery();
   prepare_inputs();
   thread_events_.assign(size_t(pool_->size()) * kPad, 0);
@@ -137,16 +151,28 @@ void Network::run(int64_t n_steps) {
   const int64_t t0 = step_;
   const std::vector<size_t> rec_row0 = state_record_rows(t0);
   const int64_t W = window_;
+  if (T > 1 && (!wbar_ || wbar_->size() != T)) wbar_ = std::make_unique<WindowBarrier>(T);
   pool_->run([&](int rank) {
     std::vector<size_t> next_row(rec_row0);
+    int64_t spin_ns = WindowBarrier::kMaxSpinNs;
     int64_t widx = 0;
     for (int64_t w0 = t0; w0 < t0 + n_steps; w0 += W, ++widx) {
       const int64_t wn = std::min<int64_t>(W, t0 + n_steps - w0);
       const int par = int(widx & 1);
       update_phase(rank, par, w0, wn, next_row);
-      {
-        phase::Scope ps(phase::Barrier);
-        pool_->barrier();
+      if (T > 1) {
+        // split barrier: after announcing my spikes, draw the next window's Poisson input until
+        // the others have arrived (work that needs nothing of theirs), then wait for the rest
+        const uint32_t ticket = wbar_->arrive();
+        const int64_t w1 = w0 + wn;
+        if (w1 < t0 + n_steps) {
+          phase::Scope ps(phase::Input);
+          ahead_begin(rank, w1, std::min<int64_t>(W, t0 + n_steps - w1));
+          while (!wbar_->done(ticket) && ahead_step(rank)) {
+          }
+        }
+        phase::WaitScope ws;
+        wbar_->wait(ticket, spin_ns);
       }
       deliver_phase(rank, par, w0, wn);
     }

@@ -133,15 +133,15 @@ void Network::update_block(Population& p, int32_t pi, int rank, int64_t t,
     return;
   }
   // ring targets: neurons, or the branch compartments j K + k of a dendritic population
-  const int32_t nt = p.n_targets(), K = p.br.K;
-  float* in0 = p.ring.slot(t);
-  float* in1 = p.n_rec() == 2 ? in0 + nt : nullptr;
+  const int32_t K = p.br.K;
+  float* in0 = p.ring.slot(t, rank);  // this thread's block of the ring (DelayRing)
+  float* in1 = p.n_rec() == 2 ? in0 + p.ring.rstride(rank) : nullptr;
   float* in_neg = p.kind == SynapseKind::Exp ? in1 : nullptr;  // inhibitory receptor
   // external input into this step's slot (Poisson inputs, then events), and the current input
   const float* cur;
   {
     phase::Scope ps(phase::Input);
-    inject_inputs(p, pi, lo * K, hi * K, t, in0, in_neg);
+    inject_inputs(p, pi, rank, lo * K, hi * K, t, in0, in_neg);
     cur = current_input(p, lo, hi, t);
   }
   if (p.model == NeuronModel::IF || p.model == NeuronModel::STDI ||

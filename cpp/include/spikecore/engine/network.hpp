@@ -17,7 +17,10 @@
 // slot t + d >= t + W, after the window, so each thread can update W steps on its own, then (one
 // barrier) deliver the window's spikes step by step. The summation order per target is the same as
 // with W = 1 (ascending spike step, then population, then neuron). Spike lists are double buffered
-// by window parity, so one barrier per window suffices.
+// by window parity, so one barrier per window suffices. The barrier is split (WindowBarrier): a
+// thread that arrives first draws the next window's Poisson input for its own block until the
+// others arrive. Each thread's targets have a ring region of their own (DelayRing blocks), so the
+// threads' caches and prefetchers never share a line or page of the rings.
 //
 // Random numbers: counter-based (seed, stream, element, step) draws only, never per thread.
 //
@@ -36,6 +39,7 @@
 #include "spikecore/engine/population.hpp"
 #include "spikecore/engine/projection.hpp"
 #include "spikecore/engine/records.hpp"
+#include "spikecore/engine/window_barrier.hpp"
 
 namespace spikecore {
 
@@ -89,7 +93,7 @@ class Network {
   void reset_state(int32_t pop, bool clear_ring = true);
   int32_t ring_slots(int32_t pop) const { return population(pop).ring.slots(); }
   int32_t ring_receptors(int32_t pop) const { return population(pop).ring.receptors(); }
-  const std::vector<float>& ring(int32_t pop) const { return population(pop).ring.data(); }
+  std::vector<float> ring(int32_t pop) const { return population(pop).ring.data(); }
   // Replace a ring (slots x n_rec x n, in the layout of a network at the same step).
   void set_ring(int32_t pop, int32_t slots, const float* data, int64_t len);
 
@@ -229,10 +233,17 @@ class Network {
   // spikes of source neurons [lo, hi) at step t (scheduled and Poisson), appended to out
   void fire_sources(const Population& p, int32_t pi, int32_t lo, int32_t hi, int64_t t,
                     std::vector<int32_t>& out) const;
-  // Poisson inputs and input events of step t for targets [tlo, thi), added to the step's
-  // slot (in0: receptor 0; in_neg: the inhibitory receptor or null)
-  void inject_inputs(const Population& p, int32_t pi, int32_t tlo, int32_t thi, int64_t t,
+  // Poisson inputs and input events of step t for thread `rank`'s targets [tlo, thi), added to
+  // the step's slot (in0: receptor 0; in_neg: the inhibitory receptor or null)
+  void inject_inputs(const Population& p, int32_t pi, int rank, int32_t tlo, int32_t thi, int64_t t,
                      float* in0, float* in_neg) const;
+  // Poisson counts drawn ahead: thread `rank`'s units (one table-driven Poisson input x its
+  // targets in the rank's block) for steps [w0, w0 + wn); ahead_step draws the next unit (step
+  // by step) and returns false when all are drawn. inject_inputs adds a drawn unit's counts
+  // exactly as it would add them drawn in place (same words, same float operations).
+  void prepare_ahead();
+  void ahead_begin(int rank, int64_t w0, int64_t wn);
+  bool ahead_step(int rank);
   // current input of step t for neurons [lo, hi) (null: none)
   const float* current_input(const Population& p, int32_t lo, int32_t hi, int64_t t) const;
   // delivery.cpp
@@ -265,6 +276,17 @@ class Network {
   int32_t window_ = 1;  // steps between spike exchanges: min delay of all projections
   std::vector<std::vector<SpikeList>> spikes_[2];
   std::vector<std::vector<int32_t>> poisson_by_pop_;
+  // per thread: the Poisson counts of the next window, drawn while waiting at its barrier
+  struct alignas(64) PoissonAhead {
+    std::vector<int32_t> in, lo, hi;   // per unit: Poisson input, targets [lo, hi)
+    std::vector<int64_t> off;          // per unit: offset in a step's row of counts
+    std::vector<int32_t> unit_of;      // per Poisson input: its unit, or -1
+    int64_t stride = 0;                // counts per step (all units)
+    std::vector<uint8_t> cnt;          // [step - w0][stride]
+    int64_t w0 = 0, wn = 0, done = 0;  // the window drawn; units drawn (step-major)
+  };
+  std::vector<PoissonAhead> ahead_;
+  std::unique_ptr<WindowBarrier> wbar_;
   std::vector<int64_t> thread_events_;
   int part_rank_ = 0, part_size_ = 1;
   int64_t win_end_ = 0, win_idx_ = 0;  // window API: end of the run, windows done

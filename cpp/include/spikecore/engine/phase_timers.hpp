@@ -29,15 +29,21 @@ constexpr int kMaxRanks = 64;
 
 #ifdef SPIKECORE_PHASE_TIMERS
 constexpr bool kEnabled = true;
+// Waits at the window barrier by length: bucket b counts the waits of 2^(b + kHistLo) to
+// 2^(b + kHistLo + 1) ticks (the first and last buckets are open).
+constexpr int kHist = 24, kHistLo = 8;
 struct alignas(64) Slot {
   uint64_t ticks[Count];
+  uint64_t waits[kHist];
 };
 inline Slot g_slots[kMaxRanks];
 inline thread_local int t_rank = 0;
 inline uint64_t now() { return __rdtsc(); }
 inline void reset() {
-  for (auto& s : g_slots)
+  for (auto& s : g_slots) {
     for (auto& t : s.ticks) t = 0;
+    for (auto& w : s.waits) w = 0;
+  }
 }
 struct Scope {
   int id;
@@ -46,10 +52,25 @@ struct Scope {
   ~Scope() { g_slots[t_rank & (kMaxRanks - 1)].ticks[id] += __rdtsc() - t0; }
 };
 inline void set_rank(int r) { t_rank = r; }
+// A barrier wait: its ticks into Barrier and its length into the histogram.
+struct WaitScope {
+  uint64_t t0;
+  WaitScope() : t0(__rdtsc()) {}
+  ~WaitScope() {
+    const uint64_t d = __rdtsc() - t0;
+    Slot& s = g_slots[t_rank & (kMaxRanks - 1)];
+    s.ticks[Barrier] += d;
+    int b = d ? 63 - __builtin_clzll(d) - kHistLo : 0;
+    s.waits[b < 0 ? 0 : (b >= kHist ? kHist - 1 : b)] += 1;
+  }
+};
 #else
 constexpr bool kEnabled = false;
 struct Scope {
   explicit Scope(int) {}
+};
+struct WaitScope {
+  WaitScope() {}
 };
 inline void set_rank(int) {}
 inline void reset() {}
