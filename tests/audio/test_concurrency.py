@@ -3,6 +3,7 @@ raises RuntimeError (never a hang); independent streams in parallel equal serial
 KeyboardInterrupt during a long encoding leaves every object usable."""
 
 import _thread
+import contextlib
 import threading
 
 import numpy as np
@@ -124,10 +125,19 @@ def test_spiketrum_stream_from_two_threads_raises_and_batch_is_parallel():
         assert np.array_equal(a.t, b.t) and np.array_equal(a.amp, b.amp)
 
 
-def _interrupt_after(seconds):
+@contextlib.contextmanager
+def _ctrl_c_after(seconds):
+    """The block must end in a KeyboardInterrupt from a timer's Ctrl-C after ``seconds``. The
+    timer starts and is joined inside the ``try`` so its interrupt never lands outside the block
+    (a loaded machine can deschedule the timer thread for milliseconds)."""
     timer = threading.Timer(seconds, _thread.interrupt_main)
-    timer.start()
-    return timer
+    with pytest.raises(KeyboardInterrupt):
+        try:
+            timer.start()
+            yield
+        finally:
+            timer.cancel()
+            timer.join()
 
 
 def test_ctrl_c_during_spiketrum_encoding_leaves_it_usable():
@@ -135,12 +145,8 @@ def test_ctrl_c_during_spiketrum_encoding_leaves_it_usable():
     50 ms polling interval) and the encoder must work afterwards."""
     st = Spiketrum(fs=16000, rate_hz=4000, n_kernels=32)
     long_x = _signal(16000 * 60)  # far longer than the interrupt delay
-    timer = _interrupt_after(0.5)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            st.encode(long_x)
-    finally:
-        timer.cancel()
+    with _ctrl_c_after(0.5):
+        st.encode(long_x)
     x = _signal(4000, seed=3)
     ev = st.encode(x)
     assert len(ev) == round(4000 * 4000 / 16000)
@@ -154,12 +160,8 @@ def test_ctrl_c_during_stream_push_restores_the_stream():
     ref_events = [ref.push(x[:8000]), ref.push(x[8000:]), ref.flush()]
     s = st.stream()
     s.push(x[:8000])
-    timer = _interrupt_after(0.3)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            s.push(np.tile(x, 30))  # long: interrupted part way
-    finally:
-        timer.cancel()
+    with _ctrl_c_after(0.3):
+        s.push(np.tile(x, 30))  # long: interrupted part way
     assert s._enc.samples_seen == 8000  # as before the interrupted call
     got = [s.push(x[8000:]), s.flush()]
     t_ref = np.concatenate([e.t for e in ref_events[1:]])
@@ -171,13 +173,9 @@ def test_ctrl_c_during_cochlea_stream_leaves_it_consistent():
     c = Cochlea(fs=16000, n_channels=8)
     s = c.stream()
     x = _signal(BLOCK * 8)
-    timer = _interrupt_after(0.3)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            for _ in range(10000):  # until interrupted
-                s.process(x)
-    finally:
-        timer.cancel()
+    with _ctrl_c_after(0.3):
+        for _ in range(10000):  # until interrupted
+            s.process(x)
     seen = s.samples_seen
     assert seen % BLOCK == 0  # stopped between blocks, never inside one
     # the stream continues from where it stopped: as a stream fed the same samples uninterrupted

@@ -13,10 +13,13 @@ from spikecore.sim import networks
 def test_keyboard_interrupt_stops_between_chunks_and_network_continues():
     m = networks.brunel(0.1, seed=0)
     timer = threading.Timer(0.3, _thread.interrupt_main)
-    timer.start()
     with pytest.raises(KeyboardInterrupt):
-        m.net.run(100_000.0, chunk=10.0, progress=False)  # would take minutes
-    timer.cancel()
+        try:  # started and joined inside: the interrupt never lands outside the block
+            timer.start()
+            m.net.run(100_000.0, chunk=10.0, progress=False)  # would take minutes
+        finally:
+            timer.cancel()
+            timer.join()
     t = m.net.t
     assert 0 < t < 100_000.0
     assert round(t / 10.0, 6).is_integer()  # stopped at a chunk boundary
