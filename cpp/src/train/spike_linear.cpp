@@ -292,9 +292,10 @@ template <typename T>
 void sparse_rows_weight_grad(const int64_t* row_ptr, const int32_t* idx, const T* val, int64_t rows,
                              const T* gy, int64_t k, int64_t m, T* gw, int n_threads, T* gb,
                              bool gw_rows) {
-  // threads own column blocks [j0, j1) of gy: a fixed summation order for any thread count.
-  // gw_rows: the block is summed in a thread-local [k, j1 - j0] buffer and stored transposed
-  // as rows j0..j1 of gw [M, K] (the layout of the weight itself).
+  // Threads own column blocks [j0, j1) of gy: a fixed summation order for any thread count.
+  // The rows of gy stream once; each active input adds the block of its row to its row of the
+  // sum. gw_rows: the block is summed in a thread-local [k, j1 - j0] buffer, then stored
+  // transposed (16-row tiles) as rows j0..j1 of gw [M, K]; else straight into gwt [K, M].
   parallel_blocks(
       n_threads, m,
       [&](int64_t j0, int64_t j1) {
@@ -316,8 +317,10 @@ void sparse_rows_weight_grad(const int64_t* row_ptr, const int32_t* idx, const T
           for (int64_t j = j0; j < j1; ++j) gb[j] = T(0);
         for (int64_t r = 0; r < rows; ++r) {
           const T* g = gy + r * m + j0;
-          if (gb)
-            for (int64_t j = 0; j < w; ++j) gb[j0 + j] += g[j];
+          if (gb) {
+            T* b = gb + j0;
+            for (int64_t j = 0; j < w; ++j) b[j] += g[j];
+          }
           for (int64_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) {
             T* a = acc + int64_t(idx[p]) * ld;
             const T s = val ? val[p] : T(1);
@@ -328,14 +331,14 @@ void sparse_rows_weight_grad(const int64_t* row_ptr, const int32_t* idx, const T
             }
           }
         }
-        if (gw_rows) {  // transpose the block: 16 x 16 tiles, both sides in cache
-          for (int64_t i0 = 0; i0 < k; i0 += 16)
-            for (int64_t jj = 0; jj < w; jj += 16)
-              for (int64_t j = jj; j < std::min(jj + 16, w); ++j) {
-                T* o = gw + (j0 + j) * k;
-                for (int64_t i = i0; i < std::min(i0 + 16, k); ++i) o[i] = acc[i * w + j];
-              }
-        }
+        if (gw_rows)
+          for (int64_t i0 = 0; i0 < k; i0 += 16) {
+            const int64_t i1 = std::min(i0 + 16, k);
+            for (int64_t j = 0; j < w; ++j) {
+              T* o = gw + (j0 + j) * k;
+              for (int64_t i = i0; i < i1; ++i) o[i] = acc[i * w + j];
+            }
+          }
       },
       64);
 }

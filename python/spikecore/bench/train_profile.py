@@ -32,6 +32,7 @@ _KERNELS = (  # (module, function name, label)
     ("spikecore.nn._kernels", "_gather", "gather_active"),
     ("spikecore.nn._kernels", "_spike_linear_fwd", "event_forward"),
     ("spikecore.nn._kernels", "_spike_linear_wgrad", "event_weight_grad"),
+    ("spikecore.nn._kernels", "_spike_linear_grads", "event_weight_grad"),
     ("spikecore.nn._precision", "mm", "input_grad_gemm"),
     ("spikecore.nn._kernels", "input_grad", "input_grad_gemm"),
 )
