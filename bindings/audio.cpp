@@ -14,6 +14,7 @@ namespace au = spikecore::audio;
 
 using Arr1f = nb::ndarray<const float, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 using Arr2f = nb::ndarray<const float, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
+using Out3f = nb::ndarray<float, nb::ndim<3>, nb::device::cpu>;
 
 void bind_audio_encoders(nb::module_ m);
 
@@ -80,26 +81,63 @@ void bind_audio(nb::module_ m) {
       .def_prop_ro("batch", &au::CochleaStream::batch)
       .def_prop_ro("samples_seen", &au::CochleaStream::samples_seen)
       .def("reset", &au::CochleaStream::reset)
+      .def("output_length", &au::CochleaStream::output_length, nb::arg("n"),
+           "Output rows produced by the next chunk of n samples")
       .def(
           "process",
-          [](au::CochleaStream& s, Arr2f x) {
+          [](au::CochleaStream& s, Arr2f x, Out3f out) {
             if (int64_t(x.shape(0)) != s.batch())
               throw spikecore::value_error("x: expected " + std::to_string(s.batch()) +
                                            " rows (the stream's batch), got " +
                                            std::to_string(x.shape(0)));
             const int64_t T = int64_t(x.shape(1));
             const int64_t rows = s.output_length(T);
-            float* p;
-            // every element is written by process()
-            auto out = new_numpy_uninit<float>(
-                {size_t(s.batch()), size_t(rows), size_t(s.bank().n_channels())}, &p);
+            const int64_t C = s.bank().n_channels();
+            if (int64_t(out.shape(0)) != s.batch() || int64_t(out.shape(1)) != rows ||
+                int64_t(out.shape(2)) != C)
+              throw spikecore::value_error("out: expected shape (" + std::to_string(s.batch()) +
+                                           ", " + std::to_string(rows) + ", " + std::to_string(C) +
+                                           "), got (" + std::to_string(out.shape(0)) + ", " +
+                                           std::to_string(out.shape(1)) + ", " +
+                                           std::to_string(out.shape(2)) + ")");
+            // Rows must be contiguous [rows][C]; batch items may lie apart (a block of a longer
+            // output), but not overlap.
+            if ((C > 1 && out.stride(2) != 1) || (rows > 1 && out.stride(1) != C) ||
+                (s.batch() > 1 && out.stride(0) < rows * C))
+              throw spikecore::value_error("out: each item's [T_out, C] rows must be C-contiguous");
             {
               nb::gil_scoped_release r;
-              s.process(x.data(), T, p);
+              s.process(x.data(), T, out.data(), s.batch() > 1 ? int64_t(out.stride(0)) : -1);
             }
-            return out;
           },
-          nb::arg("x"), "x: [batch, T] float32 -> [batch, T_out, C] float32");
+          nb::arg("x"), nb::arg("out"),
+          "x: [batch, T] float32; writes out: [batch, T_out, C] float32 (every element)");
+
+  m.def(
+      "empty_output",
+      [](size_t batch, size_t rows, size_t channels) {
+        float* p;
+        return new_numpy_uninit<float>({batch, rows, channels}, &p);
+      },
+      nb::arg("batch"), nb::arg("rows"), nb::arg("channels"),
+      "An uninitialised float32 [batch, rows, channels] array from the large-output page cache "
+      "(2 MiB-aligned, huge-page advice, reused after it is freed)");
+
+  m.def(
+      "output_pages_stats",
+      []() {
+        const auto s = output_pages_stats();
+        nb::dict d;
+        d["mapped"] = s.mapped;
+        d["reused"] = s.reused;
+        d["unmapped"] = s.unmapped;
+        d["idle_bytes"] = s.idle_bytes;
+        d["idle_blocks"] = s.idle_blocks;
+        d["live_blocks"] = s.live_blocks;
+        return d;
+      },
+      "Counters of the large-output page cache (bindings/output_pages.cpp), for tests and "
+      "benchmarks");
 
   bind_audio_encoders(m);
 }

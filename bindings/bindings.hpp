@@ -6,9 +6,6 @@
 #include <cstdint>
 #include <new>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 #include <string>
 #include <vector>
 
@@ -70,26 +67,31 @@ nb::ndarray<nb::numpy, T> new_numpy(std::initializer_list<size_t> shape, T** dat
   return nb::ndarray<nb::numpy, T>(heap->data(), shape.size(), shape.begin(), owner);
 }
 
+// Memory for large outputs (bindings/output_pages.cpp). Outputs of kOutputPagesMin bytes and
+// more get their own 2 MiB-aligned mapping (whole 2 MiB pages where that wastes at most 1/8)
+// with transparent-huge-page advice before the first touch; a freed one is kept (at most
+// kOutputPagesKeep bytes in all, oldest unmapped first) and reused by the next output of about its
+// size, so repeated calls write into pages that are already faulted in. Smaller outputs come from
+// operator new[] (64-byte aligned).
+constexpr size_t kOutputPagesMin = size_t(1) << 20;
+constexpr size_t kOutputPagesKeep = size_t(64) << 20;
+void* output_pages_alloc(size_t bytes);  // 64-byte aligned; throws std::bad_alloc
+void output_pages_free(void* p) noexcept;
+struct OutputPageStats {
+  uint64_t mapped = 0, reused = 0, unmapped = 0;  // counts since start
+  uint64_t idle_bytes = 0, idle_blocks = 0, live_blocks = 0;
+};
+OutputPageStats output_pages_stats();
+
 // A new n-D numpy array of the given shape, NOT initialised (the caller writes every element),
-// aligned to 64 bytes (a cache line; lets kernels use aligned and non-temporal stores).
-// Arrays are 64-byte aligned; for arrays of 4 MiB and more the whole 2 MiB pages inside are
-// advised to use transparent huge pages (Linux), so that a fresh 16 MiB output costs a few page
-// faults instead of 4096 (memory reused from the heap is not affected).
+// aligned to 64 bytes (a cache line; lets kernels use aligned and non-temporal stores), from
+// output_pages_alloc.
 template <typename T>
 nb::ndarray<nb::numpy, T> new_numpy_uninit(std::initializer_list<size_t> shape, T** data) {
   size_t n = 1;
   for (size_t s : shape) n *= s;
-  const size_t bytes = (n > 0 ? n : 1) * sizeof(T);
-  T* heap = static_cast<T*>(::operator new[](bytes, std::align_val_t(64)));
-  nb::capsule owner(heap, [](void* p) noexcept { ::operator delete[](p, std::align_val_t(64)); });
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  constexpr uintptr_t kHuge = uintptr_t(2) << 20;
-  if (bytes >= 2 * kHuge) {
-    const uintptr_t a = (reinterpret_cast<uintptr_t>(heap) + kHuge - 1) & ~(kHuge - 1);
-    const uintptr_t b = (reinterpret_cast<uintptr_t>(heap) + bytes) & ~(kHuge - 1);
-    if (b > a) madvise(reinterpret_cast<void*>(a), b - a, MADV_HUGEPAGE);  // advice only
-  }
-#endif
+  T* heap = static_cast<T*>(output_pages_alloc(n * sizeof(T)));
+  nb::capsule owner(heap, [](void* p) noexcept { output_pages_free(p); });
   *data = heap;
   return nb::ndarray<nb::numpy, T>(heap, shape.size(), shape.begin(), owner);
 }

@@ -311,6 +311,41 @@ void bind_engine(nb::module_ m) {
                                   to_numpy(std::move(w)), to_numpy(std::move(d)));
           },
           nb::arg("proj"))
+      // piece by piece (Network.save streams a projection without its whole COO in memory):
+      // the synapse count of every row, and (post, weight, delay) of the rows [row_lo, row_hi)
+      // in row order (the slice of proj_coo that those rows occupy)
+      .def(
+          "proj_row_lengths",
+          [](const Network& n, int32_t j) {
+            const SynapseMatrix& s = n.matrix(j);
+            std::vector<int64_t> len(size_t(s.n_pre()));
+            for (int32_t r = 0; r < s.n_pre(); ++r) len[size_t(r)] = s.row_len(r);
+            return to_numpy(std::move(len));
+          },
+          nb::arg("proj"))
+      .def(
+          "proj_rows",
+          [](const Network& n, int32_t j, int64_t row_lo, int64_t row_hi) {
+            const SynapseMatrix& s = n.matrix(j);
+            if (row_lo < 0 || row_hi < row_lo || row_hi > s.n_pre())
+              throw value_error("rows: [" + std::to_string(row_lo) + ", " + std::to_string(row_hi) +
+                                ") must lie inside [0, " + std::to_string(s.n_pre()) + ")");
+            size_t k = 0;
+            for (int64_t r = row_lo; r < row_hi; ++r) k += size_t(s.row_len(int32_t(r)));
+            std::vector<int32_t> post(k);
+            std::vector<float> w(k);
+            std::vector<uint16_t> d(k);
+            size_t i = 0;
+            for (int64_t r = row_lo; r < row_hi; ++r)
+              for (int64_t q = s.row_begin(int32_t(r)); q < s.row_end(int32_t(r)); ++q, ++i) {
+                post[i] = s.post_at(q);
+                w[i] = s.weight()[q];
+                d[i] = s.delay()[q];
+              }
+            return nb::make_tuple(to_numpy(std::move(post)), to_numpy(std::move(w)),
+                                  to_numpy(std::move(d)));
+          },
+          nb::arg("proj"), nb::arg("row_lo"), nb::arg("row_hi"))
       .def(
           "set_weights",
           [](Network& n, int32_t j, Vec<float> w) {

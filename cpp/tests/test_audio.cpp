@@ -48,6 +48,35 @@ TEST_CASE("gammatone unit gain at centre frequency, chunked == whole") {
   CHECK(out == out2);
 }
 
+TEST_CASE("gammatone batch output stride: blocks of a longer output written in place") {
+  CochleaParams p;
+  p.fs = 16000;
+  p.n_channels = 7;
+  p.f_lo = 100;
+  p.f_hi = 6000;
+  Cochlea bank(p);
+  const int T = 3000, C = 7, B = 2;
+  std::vector<float> x(size_t(B * T));
+  for (int i = 0; i < B * T; ++i) x[size_t(i)] = float(std::sin(0.37 * i) * (1 + i % 5));
+  std::vector<float> whole(size_t(B * T * C));
+  std::vector<CochleaState> s(2, bank.initial_state());
+  bank.process(x.data(), B, T, whole.data(), s.data(), nullptr);
+  // the same output, block by block: block rows of item b start at out + b * T * C + t0 * C
+  std::vector<float> blocks(size_t(B * T * C), -1.f);
+  std::vector<CochleaState> s2(2, bank.initial_state());
+  for (int t0 = 0; t0 < T; t0 += 700) {
+    const int n = std::min(700, T - t0);
+    std::vector<float> xb(size_t(B * n));
+    for (int b = 0; b < B; ++b)
+      for (int t = 0; t < n; ++t) xb[size_t(b * n + t)] = x[size_t(b * T + t0 + t)];
+    bank.process(xb.data(), B, n, blocks.data() + size_t(t0) * C, s2.data(), nullptr,
+                 int64_t(T) * C);
+  }
+  CHECK(whole == blocks);
+  CochleaStream st(std::make_shared<const Cochlea>(p), 2, 1);
+  CHECK_THROWS(st.process(x.data(), T, whole.data(), int64_t(T) * C - 1));
+}
+
 TEST_CASE("cochlea parameter validation") {
   CochleaParams p;
   p.fs = 16000;

@@ -92,6 +92,22 @@ def test_fuzz_cochlea_call(x):
 
 @FUZZ
 @given(
+    out=st.one_of(
+        hostile_arrays(shapes(max_dims=3, max_side=6)),
+        wrong_types(),
+        st.just(np.zeros((6, 4), np.float32)),
+        st.just(np.zeros((1, 6, 4), np.float32)),
+    )
+)
+def test_fuzz_cochlea_out(out):
+    c = Cochlea(**COCHLEA_OK)
+    x = np.linspace(-1, 1, 6, dtype=np.float32)
+    expect_clean(lambda: c(x, out=out), names=["out"], inputs=(out,))
+    expect_clean(lambda: c.stream(1).process(x, out=out), names=["out"], inputs=(out,))
+
+
+@FUZZ
+@given(
     x=hostile_arrays(shapes(max_dims=3, max_side=6)), batch=st.one_of(hostile_ints(), wrong_types())
 )
 def test_fuzz_cochlea_stream(x, batch):

@@ -186,13 +186,25 @@ def case_mismatch(rank):
     parallel.data_parallel(mlp())  # identical replicas pass
 
 
+def case_fail(rank):
+    """Rank 1 fails on purpose while rank 0 waits in DDP's gradient all-reduce: the spawn must
+    end every rank with an error (run on its own: not in the default cases)."""
+    x, y = data("mlp")
+    ddp = parallel.data_parallel(mlp())
+    if rank == 1:
+        raise RuntimeError("rank 1 fails on purpose")
+    loss_fn(ddp, x, y).backward()  # blocks in the all-reduce that rank 1 never joins
+    print("rank 0 passed the all-reduce", flush=True)
+
+
 CASES = {"grads": case_grads, "esl": case_esl, "mismatch": case_mismatch}
+ON_ITS_OWN = {"fail": case_fail}
 
 
 def run(rank, init_file, cases):
     init(rank, init_file)
     for c in cases:
-        CASES[c](rank)
+        {**CASES, **ON_ITS_OWN}[c](rank)
         dist.barrier()
         if rank == 0:
             print(f"ok {c}", flush=True)

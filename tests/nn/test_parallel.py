@@ -87,6 +87,21 @@ def test_two_process_ddp(tmp_path):
         assert f"ok {case}" in r.stdout
 
 
+def test_error_on_one_rank_ends_every_rank(tmp_path):
+    """Rank 1 raises while rank 0 waits in DDP's all-reduce: the job ends with rank 1's error
+    (torch.multiprocessing.spawn stops the other rank, as torchrun does), never hangs."""
+    r = subprocess.run(
+        [sys.executable, str(WORKER), str(tmp_path / "rendezvous"), "fail"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert r.returncode != 0
+    assert "RuntimeError: rank 1 fails on purpose" in r.stderr, r.stderr[-3000:]
+    assert "rank 0 passed the all-reduce" not in r.stdout
+
+
 def test_example_two_ranks_follow_one_process(example, tmp_path):
     """examples/ddp_train.py under torchrun (2 ranks, ESL with gradient regrowth) ends with the
     parameters and masks of the one-process run on the same global batches."""

@@ -7,6 +7,7 @@ skip when mpirun or mpi4py is missing.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -33,6 +34,11 @@ def build(n_threads: int, comm=None, seed: int = 3) -> tuple:
     Ih = net.add_population(37, "lif", v_threshold=20.0, v_reset=10.0, t_ref=2.0)
     lone = net.add_population(1, "lif", v_threshold=15.0, v_reset=0.0, name="lone")
     S = net.add_population(5, "spike_source")
+    # after the others (their indices are used below): dendritic branches (3 targets per
+    # neuron), exp synapses, a Poisson source population, current inputs
+    D = net.add_population(7, "lif", branches=3, v_threshold=8.0)
+    X = net.add_population(9, "lif", synapse="exp", v_threshold=6.0)
+    P = net.add_population(6, "poisson_source", rate=np.linspace(20.0, 300.0, 6))
     net.connect(
         E,
         E,
@@ -56,6 +62,11 @@ def build(n_threads: int, comm=None, seed: int = 3) -> tuple:
         weight=[5.0, 6.0, 7.0, 8.0],
         delay=[1.0, 2.0, 1.1, 4.0],
     )
+    net.connect(E, D, "fixed_indegree", k=12, weight=2.0, delay=1.0)
+    net.connect(E, X, "pairwise_bernoulli", p=0.1, weight=1.5, delay=1.0)
+    net.connect(P, E, "fixed_outdegree", k=20, weight=3.0, delay=1.3)
+    net.add_current_input(D, np.linspace(0.0, 3.0, 7))
+    net.add_current_input(Ih, np.full((60, 37), 0.8, np.float32), start=5.0)
     net.add_poisson_input(E, rate=3500.0, weight=0.5)
     net.add_poisson_input(Ih, rate=3000.0, weight=0.5)
     net.add_spike_input(E, times=[1.0, 2.5, 7.3], neurons=[0, 100, 160], weight=10.0)
@@ -64,6 +75,8 @@ def build(n_threads: int, comm=None, seed: int = 3) -> tuple:
         sE=net.record_spikes(E),
         sI=net.record_spikes(Ih),
         sL=net.record_spikes(lone),
+        sD=net.record_spikes(D),
+        sX=net.record_spikes(X),
         vE=net.record_state(E, "v", neurons=[0, 80, 81, 160], every=0.5),
         rI=net.record_rate(Ih),
     )
@@ -73,7 +86,7 @@ def build(n_threads: int, comm=None, seed: int = 3) -> tuple:
 def snapshot(net, E, mons) -> dict:
     """Everything a run produces (collective under MPI: every rank calls it)."""
     out = dict(step=np.array(net.step), events=np.array(net.events), v=net.get_state(E, "v"))
-    for k in ("sE", "sI", "sL"):
+    for k in ("sE", "sI", "sL", "sD", "sX"):
         out[k + "_steps"], out[k + "_ids"] = mons[k].steps, mons[k].senders
     out["vE"] = mons["vE"].values["v"]
     on_root = mons["vE"].gather(root=0)  # rank 0 only
@@ -102,6 +115,8 @@ def scenario(n_threads: int, comm, save_path: str) -> dict:
         sE=net2.spike_monitors[0],
         sI=net2.spike_monitors[1],
         sL=net2.spike_monitors[2],
+        sD=net2.spike_monitors[3],
+        sX=net2.spike_monitors[4],
         vE=net2.state_monitors[0],
         rI=net2.rate_monitors[0],
     )
@@ -152,7 +167,9 @@ def _mpirun():
     return exe
 
 
-def run_mpi(n: int, *args: str, timeout: float = 240.0) -> subprocess.CompletedProcess:
+def run_mpi(
+    n: int, *args: str, timeout: float = 240.0, script: Path = HERE
+) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env.update(
         OMPI_ALLOW_RUN_AS_ROOT="1",
@@ -166,7 +183,7 @@ def run_mpi(n: int, *args: str, timeout: float = 240.0) -> subprocess.CompletedP
     cmd = [_mpirun(), "-n", str(n), "--oversubscribe"]
     if os.geteuid() == 0:
         cmd.append("--allow-run-as-root")
-    cmd += [sys.executable, str(HERE), *args]
+    cmd += [sys.executable, str(script), *args]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -187,24 +204,47 @@ def assert_same(path, ref: dict, what: str = "") -> None:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    d = tmp_path_factory.mktemp("ref")
-    return scenario(1, None, str(d / "ref.npz"))
+def reference_run(tmp_path_factory):
+    """The scenario in one process: its snapshots and the file it saved."""
+    path = tmp_path_factory.mktemp("ref") / "ref.npz"
+    return scenario(1, None, str(path)), path
+
+
+@pytest.fixture(scope="module")
+def reference(reference_run):
+    return reference_run[0]
+
+
+def assert_same_file(path, ref_path) -> None:
+    """Two network files hold the same arrays (bitwise) and meta, but for the thread count."""
+    from spikecore.data.files import read_npz
+
+    a, b = read_npz(path), read_npz(ref_path)
+    assert a.keys() == b.keys()
+    ma, mb = (json.loads(x.pop("meta").tobytes()) for x in (a, b))
+    ma.pop("n_threads"), mb.pop("n_threads")
+    assert ma == mb
+    for k in a:
+        assert a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]), k
 
 
 def test_reference_runs(reference):
     assert reference["a_sE_ids"].size > 50  # the network is active
-    assert reference["a_sL_ids"].size > 0  # the one-neuron population fires too
+    for k in ("sL", "sD", "sX"):  # the one-neuron, dendritic and exp-synapse populations fire
+        assert reference[f"a_{k}_ids"].size > 0, k
     assert reference["b_step"] == 350
 
 
 @pytest.mark.parametrize("ranks,threads", [(1, 2), (2, 1), (2, 2)])
-def test_same_raster_any_ranks_and_threads(reference, tmp_path, ranks, threads):
+def test_same_raster_any_ranks_and_threads(reference_run, tmp_path, ranks, threads):
+    reference, ref_file = reference_run
     out = tmp_path / "out.npz"
     run_mpi_ok(ranks, "scenario", str(threads), str(out), str(tmp_path / "net.npz"))
     with np.load(out) as z:
         assert set(z.files) == set(reference)
     assert_same(out, reference)  # events: summed over ranks
+    # the ranks' file (streamed to rank 0 in pieces of 37 synapses) is the one process's file
+    assert_same_file(tmp_path / "net.npz", ref_file)
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -224,38 +264,56 @@ def test_prune_regrow_across_ranks_as_in_one_process(tmp_path, threads):
 
 
 class InterruptingComm:
-    """The communicator of a network, with an interrupt at the n-th spike exchange: between the
-    window's update and its delivery. how: "sigint" (Ctrl-C: a SIGINT to this process) or "raise"
-    (an exception raised there, as from a signal handler of the user's own)."""
+    """The communicator of a network, with an interrupt at the ``at``-th call of its method
+    ``where``: "Allgather" (the window's counts, between its update and its delivery, before this
+    rank's flag is sent), "Allgatherv" (the window's spike ids: after the flags were exchanged),
+    "allgather" (the agreement check at the start of each chunk's run) or "allreduce" (the
+    window's size at a chunk's start, then the Ctrl-C agreement at its end). how: "sigint"
+    (Ctrl-C: a SIGINT to this process) or "raise" (an exception raised there, as from a signal
+    handler of the user's own)."""
 
-    def __init__(self, comm, at: int, how: str):
-        self._comm, self._at, self._how, self._n = comm, at, how, 0
+    def __init__(self, comm, at: int, how: str, where: str = "Allgather"):
+        self._comm, self._at, self._how, self._where, self._n = comm, at, how, where, 0
 
     def __getattr__(self, name):
-        return getattr(self._comm, name)
+        attr = getattr(self._comm, name)
+        if name != self._where:
+            return attr
 
-    def Allgather(self, *a, **k):
-        self._n += 1
-        if self._n == self._at:
-            if self._how == "sigint":
-                os.kill(os.getpid(), signal.SIGINT)
-            else:
-                raise KeyboardInterrupt("injected")
-        return self._comm.Allgather(*a, **k)
+        def hooked(*a, **k):
+            self._n += 1
+            if self._n == self._at:
+                if self._how == "sigint":
+                    os.kill(os.getpid(), signal.SIGINT)
+                else:
+                    raise KeyboardInterrupt("injected")
+            return attr(*a, **k)
+
+        return hooked
 
 
-def interrupted(comm, how: str, ranks_hit, ms: float = 25.0, every: float = 0.0) -> dict:
+def interrupted(
+    comm,
+    how: str,
+    ranks_hit,
+    ms: float = 25.0,
+    every: float = 0.0,
+    where: str = "Allgather",
+    at: int = 3,
+    chunk: float = 100.0,
+) -> dict:
     """The build() network (``every`` > 0: with a prune + regrow every ``every`` ms) run for
-    ``ms`` with an interrupt in the 3rd window on the ranks in ranks_hit, continued to ``ms`` if
-    it stopped before: the snapshot and where it stopped."""
+    ``ms`` in chunks of ``chunk`` ms with an interrupt at the ``at``-th call of the
+    communicator's ``where`` on the ranks in ranks_hit (InterruptingComm), continued to ``ms``
+    if it stopped before: the snapshot and where it stopped."""
     net, E, mons = build(1, comm)
     if every:
         net.add_structural_plasticity(0, every=every, fraction=0.2, weight=0.4, delay=1.0)
     if comm.rank in ranks_hit:
-        net._dist.comm = InterruptingComm(comm, 3, how)
+        net._dist.comm = InterruptingComm(comm, at, how, where)
     stopped = -1
     try:
-        net.run(ms)
+        net.run(ms, chunk=chunk)
     except KeyboardInterrupt:
         stopped = net.step
     net._dist.comm = comm
@@ -298,6 +356,54 @@ def test_ctrl_c_on_one_rank_stops_every_rank_after_the_same_window(tmp_path):
     out_text = run_mpi_ok(2, "interrupt", "sigint", "1", str(out))  # SIGINT to rank 1 only
     # held during window 3, passed on in the exchange of window 4: both stop at its end
     assert "rank 0 stopped at 40" in out_text and "rank 1 stopped at 40" in out_text, out_text
+    assert_same(out, ref)
+
+
+@pytest.mark.parametrize("ranks", [1, 2])
+@pytest.mark.parametrize(
+    "ms, every, chunk, stop",
+    [
+        ("3.0", "3.0", "100.0", 30),  # the run's last window (its plasticity is done first)
+        ("25.0", "0", "3.0", 30),  # the last window of the first chunk: continues after
+    ],
+)
+def test_ctrl_c_after_the_last_exchange_of_a_chunk_stops_every_rank(
+    tmp_path, ranks, ms, every, chunk, stop
+):
+    """SIGINT to the last rank after the flags of a chunk's last window were exchanged (while
+    its spikes are exchanged): no later exchange in the chunk carries it, so the ranks agree on it
+    at the chunk's end (it used to be dropped with 2 ranks: the run went on). Every rank stops at
+    that window's end and continues to the uninterrupted result."""
+    ref = tmp_path / "none.npz"
+    run_mpi_ok(1, "interrupt", "none", "", str(ref), ms, every, "Allgather", "0", chunk)
+    with np.load(ref) as z:
+        expected = {k: z[k] for k in z.files if k != "stopped"}
+    out = tmp_path / "late.npz"
+    hit = str(ranks - 1)
+    text = run_mpi_ok(
+        ranks, "interrupt", "sigint", hit, str(out), ms, every, "Allgatherv", "3", chunk
+    )
+    for r in range(ranks):
+        assert f"rank {r} stopped at {stop}" in text, text
+    assert_same(out, expected)
+
+
+@pytest.mark.parametrize(
+    "where, stop",
+    [
+        ("allgather", 40),  # during the 2nd chunk's agreement check: sent in its 1st exchange
+        ("allreduce", 40),  # during the 1st chunk's closing agreement, after the flag was taken
+    ],
+)
+def test_ctrl_c_between_chunks_stops_every_rank_after_the_next_window(tmp_path, where, stop):
+    """SIGINT to rank 1 outside the window loop (between two chunks of 3 ms = 3 windows): held by
+    the Network's block, taken over by the next chunk's window loop and sent in its first
+    exchange: both ranks stop at the end of the 4th window and continue bitwise."""
+    ref = snapshot(*_run25(build(1, None)))
+    out = tmp_path / "between.npz"
+    text = run_mpi_ok(2, "interrupt", "sigint", "1", str(out), "25.0", "0", where, "2", "3.0")
+    for r in range(2):
+        assert f"rank {r} stopped at {stop}" in text, text
     assert_same(out, ref)
 
 
@@ -346,7 +452,7 @@ def test_from_torch_across_ranks(tmp_path):
 
 
 def test_mismatched_definition_raises_on_every_rank(tmp_path):
-    out_text = run_mpi_ok(2, "mismatch", timeout=120)
+    out_text = run_mpi_ok(2, "mismatch", "definition", timeout=120)
     for rank in (0, 1):
         assert f"rank {rank}: ValueError comm: the 2 ranks disagree" in out_text, out_text
     assert "network definition differs" in out_text
@@ -369,11 +475,119 @@ def test_error_on_one_rank_ends_the_job(tmp_path):
     assert "rank 0 finished" not in r.stdout
 
 
-def test_comm_of_the_wrong_type():
+def big(comm) -> Network:
+    """One 250 000-synapse projection (all to all, 500 neurons), run 2 ms."""
+    net = Network(dt=0.1, seed=1, comm=comm)
+    a = net.add_population(500, "lif", v_init=("uniform", 0.0, 20.0))
+    net.connect(a, a, "all_to_all", weight={"normal": (0.1, 0.05)}, delay=1.0)
+    net.add_poisson_input(a, 2000.0, 1.0)
+    net.run(2.0)
+    return net
+
+
+def test_save_streams_pieces_to_rank_0(tmp_path, monkeypatch):
+    """2 ranks save a 250 000-synapse projection (3.5 MB as COO) in pieces of 2 000 synapses:
+    rank 0's Python-side peak memory during the save stays far below the projection (each
+    piece is sent to it and written before the next), and the file is the one process's."""
+    from spikecore.sim import persistence
+
+    monkeypatch.setattr(persistence, "SAVE_PIECE", 2000)
+    one = big(None)
+    one.save(str(tmp_path / "one.npz"))
+    text = run_mpi_ok(2, "save_memory", str(tmp_path / "two.npz"))
+    peak = int(text.split("save peak ")[1].split()[0])
+    assert peak < 0.1 * 14 * one.projections[0].nnz, text
+    assert_same_file(tmp_path / "two.npz", tmp_path / "one.npz")
+
+
+def test_save_error_raises_on_every_rank(tmp_path):
+    """Rank 0 cannot create the file (a missing directory): every rank raises, none hangs, and
+    the network can still be saved elsewhere."""
+    text = run_mpi_ok(2, "save_error", str(tmp_path / "missing" / "x.npz"), str(tmp_path / "y.npz"))
+    assert "rank 0: FileNotFoundError" in text, text
+    assert "rank 1: OSError path: rank 0 could not write" in text, text
+    assert "saved elsewhere" in text
+    Network.load(str(tmp_path / "y.npz")).run(1.0)
+
+
+def tiny(comm) -> dict:
+    """A network of one neuron (fewer neurons than ranks: rank 1 and up own nothing), with an
+    autapse, Poisson and spike input: raster, state and synapses."""
+    net = Network(dt=0.1, seed=2, comm=comm)
+    a = net.add_population(1, "lif", v_threshold=10.0, v_reset=0.0, t_ref=1.0)
+    pj = net.connect(a, a, "all_to_all", weight=4.0, delay=1.5, allow_autapses=True)
+    net.add_poisson_input(a, 3000.0, 1.0)
+    net.add_spike_input(a, times=[2.0, 2.1], neurons=[0, 0], weight=12.0)
+    sp, vm = net.record_spikes(a), net.record_state(a, "v")
+    net.run(20.0)
+    out = dict(steps=sp.steps, ids=sp.senders, v=vm.values["v"], end=net.get_state(a, "v"))
+    out.update(zip(("pre", "post", "w", "d"), pj.to_coo()))
+    out["events"] = np.array(net.events)
+    if comm is not None:
+        out["comm_stats"] = net.comm_stats
+    return out
+
+
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_population_smaller_than_the_ranks(tmp_path, ranks):
+    ref = tiny(None)
+    assert ref["ids"].size > 3  # the neuron fires
+    out = tmp_path / "tiny.npz"
+    text = run_mpi_ok(ranks, "tiny", str(out))
+    assert_same(out, ref)
+    # one exchange per window of the minimum delay (1.5 ms = 15 steps): 200 steps, 14 windows;
+    # every rank receives the spike counts (one per rank, step and population), a Ctrl-C flag
+    # per rank and window, and the ids (int32 each)
+    nbytes = 4 * (200 * ranks + 14 * ranks + ref["ids"].size)
+    for r in range(ranks):
+        assert f"rank {r}: windows 14 bytes {nbytes}" in text, text
+
+
+def test_ranks_running_different_durations_raise_on_every_rank():
+    out_text = run_mpi_ok(2, "mismatch", "steps", timeout=120)
+    for rank in (0, 1):
+        assert f"rank {rank}: ValueError comm: the 2 ranks disagree" in out_text, out_text
+    assert "the number of steps to run differs (rank 0: 50, rank 1: 60)" in out_text
+
+
+def test_ranks_with_different_plasticity_schedules_raise_on_every_rank():
+    """Rank 1 prunes every 2 ms, rank 0 every 1 ms: the schedule is part of the definition."""
+    out_text = run_mpi_ok(2, "mismatch", "schedule", timeout=120)
+    for rank in (0, 1):
+        assert f"rank {rank}: ValueError comm: the 2 ranks disagree" in out_text, out_text
+    assert "the network definition differs" in out_text, out_text
+
+
+def test_communicators_of_the_wrong_kind_under_mpirun():
+    """A null communicator, an inter-communicator and a group (not a communicator): a clear
+    exception naming ``comm`` on every rank."""
+    out_text = run_mpi_ok(2, "badcomm", timeout=120)
+    for rank in (0, 1):
+        assert f"rank {rank} COMM_NULL: ValueError comm: MPI.COMM_NULL" in out_text, out_text
+        assert f"rank {rank} Intercomm: TypeError comm: must be an mpi4py intra" in out_text
+        assert f"rank {rank} Group: TypeError comm: must be an mpi4py communicator" in out_text
+
+
+def test_mpi_brunel_example_gives_the_one_process_raster():
+    """examples/mpi_brunel.py at reduced size on 2 ranks: the raster equals one process's."""
+    example = HERE.parents[2] / "examples" / "mpi_brunel.py"
+    r = run_mpi(2, "--scale", "0.1", "--duration", "40", "--check", script=example)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "2 rank(s) x 1 thread(s)" in r.stdout
+    assert "raster identical to one process: True" in r.stdout
+
+
+def test_comm_of_the_wrong_type(tmp_path):
     with pytest.raises(TypeError, match="comm"):
         Network(comm=42)
     with pytest.raises(TypeError, match="comm"):
         Network(comm="COMM_WORLD")
+    # load names the caller's comm (it used to blame the file: FileFormatError "bad settings")
+    net = Network()
+    net.add_population(3, "lif")
+    net.save(str(tmp_path / "n.npz"))
+    with pytest.raises(TypeError, match="^comm: must be an mpi4py communicator"):
+        Network.load(str(tmp_path / "n.npz"), comm=42)
 
 
 def test_comm_without_mpi4py_says_what_to_install(monkeypatch):
@@ -396,10 +610,13 @@ def test_comm_without_mpi4py_says_what_to_install(monkeypatch):
 def _main(argv) -> None:
     from mpi4py import MPI
 
+    from spikecore.sim import persistence
+
     comm = MPI.COMM_WORLD
     mode = argv[0]
     if mode == "scenario":
         threads, out, save_path = int(argv[1]), argv[2], argv[3]
+        persistence.SAVE_PIECE = 37  # many pieces, rows split across them
         res = scenario(threads, comm, save_path)
         if comm.rank == 0:
             np.savez(out, **res)
@@ -407,9 +624,10 @@ def _main(argv) -> None:
         res = plastic(int(argv[1]), comm)
         if comm.rank == 0:
             np.savez(argv[2], **res)
-    elif mode == "interrupt":
+    elif mode == "interrupt":  # how, ranks hit, out [, ms, every, where, at, chunk]
         hit = [int(x) for x in argv[2].split(",") if x]
-        res = interrupted(comm, argv[1], hit, *map(float, argv[4:]))
+        kinds = (float, float, str, int, float)
+        res = interrupted(comm, argv[1], hit, *(k(x) for k, x in zip(kinds, argv[4:])))
         print(f"rank {comm.rank} stopped at {int(res['stopped'])}", flush=True)
         if comm.rank == 0:
             np.savez(argv[3], **res)
@@ -429,12 +647,16 @@ def _main(argv) -> None:
         res = deploy(comm)
         if comm.rank == 0:
             np.savez(argv[1], **res)
-    elif mode == "mismatch":
+    elif mode == "mismatch":  # argv[1]: what rank 1 changes: definition, steps or schedule
+        steps = argv[1] == "steps"
         net = Network(dt=0.1, seed=1, comm=comm)
         A = net.add_population(20, "lif")
-        net.connect(A, A, "fixed_indegree", k=3 + comm.rank, weight=0.1, delay=1.0)
+        k = 3 + (comm.rank if argv[1] == "definition" else 0)
+        net.connect(A, A, "fixed_indegree", k=k, weight=0.1, delay=1.0)
+        if argv[1] == "schedule":
+            net.add_structural_plasticity(0, every=1.0 + comm.rank, fraction=0.1)
         try:
-            net.run(5.0)
+            net.run(5.0 + (comm.rank if steps else 0))
             print(f"rank {comm.rank}: no error", flush=True)
         except ValueError as e:
             print(f"rank {comm.rank}: ValueError {e}", flush=True)
@@ -450,6 +672,47 @@ def _main(argv) -> None:
             print(f"rank {comm.rank}: ValueError {e}", flush=True)
         if pj.nnz == before:
             print(f"rank {comm.rank}: nnz unchanged", flush=True)
+    elif mode == "save_memory":
+        import tracemalloc
+
+        persistence.SAVE_PIECE = 2000
+        net = big(comm)
+        tracemalloc.start()
+        net.save(argv[1])
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        if comm.rank == 0:
+            print(f"save peak {peak} bytes", flush=True)
+    elif mode == "save_error":
+        net = big(comm)
+        try:
+            net.save(argv[1])
+            print(f"rank {comm.rank}: no error", flush=True)
+        except OSError as e:
+            print(f"rank {comm.rank}: {type(e).__name__} {e}", flush=True)
+        net.save(argv[2])
+        print(f"rank {comm.rank}: saved elsewhere", flush=True)
+    elif mode == "tiny":
+        res = tiny(comm)
+        st = res.pop("comm_stats")
+        print(f"rank {comm.rank}: windows {st['windows']} bytes {st['bytes']}", flush=True)
+        if comm.rank == 0:
+            np.savez(argv[1], **res)
+    elif mode == "badcomm":
+        half = comm.Split(comm.rank % 2, comm.rank)
+        inter = half.Create_intercomm(0, comm, 1 - comm.rank % 2, tag=7)
+        for name, bad in (
+            ("COMM_NULL", MPI.COMM_NULL),
+            ("Intercomm", inter),
+            ("Group", comm.Get_group()),
+        ):
+            try:
+                Network(comm=bad)
+                print(f"rank {comm.rank} {name}: no error", flush=True)
+            except (TypeError, ValueError) as e:
+                print(f"rank {comm.rank} {name}: {type(e).__name__} {e}", flush=True)
+        inter.Free()
+        half.Free()
     elif mode == "raise":
         net = Network(dt=0.1, seed=1, comm=comm)
         A = net.add_population(20, "lif")

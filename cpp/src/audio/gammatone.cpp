@@ -262,7 +262,7 @@ void Cochlea::run_group(const float* x, int64_t T, float* out, CochleaState& s, 
 }
 
 void Cochlea::process(const float* x, int64_t B, int64_t T, float* out, CochleaState* states,
-                      ThreadPool* pool) const {
+                      ThreadPool* pool, int64_t out_stride) const {
   const int G = cp_ / kGroup;
   const int C = p_.n_channels;
   // Tasks: (batch item, range of channel groups). With more threads than batch items the groups
@@ -278,7 +278,7 @@ void Cochlea::process(const float* x, int64_t B, int64_t T, float* out, CochleaS
               g_hi = int(int64_t(G) * (split + 1) / splits);
     CochleaState& st = states[b];
     const int64_t out_rows = output_length(st.n_seen, T);
-    float* ob = out + b * out_rows * C;
+    float* ob = out + b * (out_stride < 0 ? out_rows * C : out_stride);
     const float* xb = x + b * T;
     const bool stream = out_rows * C * int64_t(sizeof(float)) > kStreamBytes && C % kGroup == 0 &&
                         (reinterpret_cast<uintptr_t>(ob) % sizeof(vf)) == 0;
@@ -322,13 +322,16 @@ void CochleaStream::reset() {
   for (auto& s : states_) s = bank_->initial_state();
 }
 
-void CochleaStream::process(const float* x, int64_t T, float* out) {
+void CochleaStream::process(const float* x, int64_t T, float* out, int64_t out_stride) {
   const int64_t B = batch();
   for (int64_t i = 0; i < B * T; ++i)
     if (!std::isfinite(x[i]))
       throw value_error("x: samples must be finite, found " + std::to_string(x[i]) + " at index " +
                         std::to_string(i));
-  bank_->process(x, B, T, out, states_.data(), pool_.get());
+  if (out_stride >= 0)
+    require(out_stride >= output_length(T) * bank_->n_channels(), "out",
+            "batch stride " + std::to_string(out_stride) + " is below one item's output");
+  bank_->process(x, B, T, out, states_.data(), pool_.get(), out_stride);
 }
 
 }  // namespace audio

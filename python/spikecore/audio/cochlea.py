@@ -180,18 +180,42 @@ class Cochlea:
         """A streaming session: ``process(chunk)`` keeps state, so chunked == whole."""
         return CochleaStream(self, batch)
 
-    def __call__(self, x) -> np.ndarray:
-        """Filter ``x`` ([T] or [batch, T]) -> [T_out, C] or [batch, T_out, C] float32."""
+    def __call__(self, x, out: Optional[np.ndarray] = None) -> np.ndarray:
+        """Filter ``x`` ([T] or [batch, T]) -> [T_out, C] or [batch, T_out, C] float32.
+
+        ``out`` (optional, as in numpy's ufuncs): a writeable, C-contiguous float32 array of
+        exactly that shape, not sharing memory with ``x``; every element is overwritten and
+        ``out`` is returned. Reusing one ``out`` over many calls avoids allocating (and, in a
+        fresh process, faulting in) a new output each call."""
         x = as_audio(x)
         single = x.ndim == 1
         xb = x[None] if single else x
+        if out is not None:
+            _check_out(out, xb, self.n_channels, (x.shape[-1] // self.decimation,), single)
         with self._lock:
             s = self._cache.get(xb.shape[0])
             if s is None:
                 s = self._cache.setdefault(xb.shape[0], self.stream(xb.shape[0]))
             s.reset()
-            out = s.process(xb)
-        return out[0] if single else out
+            y = s.process(xb, out=None if out is None else (out[None] if single else out))
+        return out if out is not None else (y[0] if single else y)
+
+
+def _check_out(out: Any, xb: np.ndarray, C: int, rows: tuple, single: bool) -> None:
+    """Raise unless ``out`` can take the output of ``xb`` ([batch, T]): see Cochlea.__call__."""
+    shape = (rows[0], C) if single else (xb.shape[0], rows[0], C)
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out: expected a numpy array, got {type(out).__name__}")
+    if out.dtype != np.float32:
+        raise TypeError(f"out: expected dtype float32, got {out.dtype}")
+    if out.shape != shape:
+        raise ValueError(f"out: expected shape {shape}, got {out.shape}")
+    if not out.flags.c_contiguous:
+        raise ValueError("out: must be C-contiguous")
+    if not out.flags.writeable:
+        raise ValueError("out: is read-only")
+    if np.may_share_memory(out, xb):
+        raise ValueError("out: shares memory with x")
 
 
 class CochleaStream:
@@ -227,33 +251,44 @@ class CochleaStream:
         self._s.reset()
 
     @exclusive("CochleaStream")
-    def process(self, x) -> np.ndarray:
-        """x: [batch, T] (or [T] when batch == 1); returns [batch, T_out, C] (or [T_out, C])."""
+    def process(self, x, out: Optional[np.ndarray] = None) -> np.ndarray:
+        """x: [batch, T] (or [T] when batch == 1); returns [batch, T_out, C] (or [T_out, C]).
+
+        ``out`` (optional): a writeable, C-contiguous float32 array of exactly that shape, not
+        sharing memory with ``x``, overwritten and returned (as for ``Cochlea(...)(x, out=...)``)."""
         arr = np.asarray(x) if isinstance(x, np.ndarray) else x
         single = np.ndim(arr) == 1
         if single:
             arr = np.asarray(arr)[None]
         C = self.cochlea.n_channels
         if np.ndim(arr) == 2 and np.shape(arr)[-1] == 0:
-            out = np.zeros((np.shape(arr)[0], 0, C), np.float32)
-            return out[0] if single else out
+            if out is not None:
+                _check_out(out, np.asarray(arr), C, (0,), single)
+                return out
+            y = np.zeros((np.shape(arr)[0], 0, C), np.float32)
+            return y[0] if single else y
         arr = as_audio(arr)
         if arr.shape[0] != self.batch:
             raise ValueError(
                 f"x: expected {self.batch} rows (the stream's batch), got {arr.shape[0]}"
             )
         T = arr.shape[1]
-        check_bytes(
-            4.0 * self.batch * (T // self.cochlea.decimation + 1) * C,
-            "x",
-            f"the output of {T} samples",
-        )
-        if T <= BLOCK:
-            out = np.asarray(self._s.process(arr))
+        rows = self._s.output_length(T)
+        if out is None:
+            check_bytes(4.0 * self.batch * (rows + 1) * C, "x", f"the output of {T} samples")
+            y = _core.audio.empty_output(self.batch, rows, C)
         else:
-            parts = [
-                np.asarray(self._s.process(np.ascontiguousarray(arr[:, i : i + BLOCK])))
-                for i in range(0, T, BLOCK)
-            ]
-            out = np.concatenate(parts, axis=1)
-        return out[0] if single else out
+            _check_out(out, arr, C, (rows,), single)
+            y = out[None] if single else out
+        if T <= BLOCK:
+            self._s.process(arr, y)
+        else:
+            r = 0
+            for i in range(0, T, BLOCK):
+                xb = np.ascontiguousarray(arr[:, i : i + BLOCK])
+                n = self._s.output_length(xb.shape[1])
+                self._s.process(xb, y[:, r : r + n])
+                r += n
+        if out is not None:
+            return out
+        return y[0] if single else y

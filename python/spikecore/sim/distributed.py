@@ -87,13 +87,13 @@ def check_comm(comm: Any):
             f"{type(comm).__name__}"
         )
     MPI = _mpi()
+    if isinstance(comm, MPI.Comm) and comm == MPI.COMM_NULL:
+        raise ValueError("comm: MPI.COMM_NULL (a null or freed communicator) cannot run a network")
     if not isinstance(comm, MPI.Intracomm):
         raise TypeError(
             f"comm: must be an mpi4py intra-communicator (e.g. mpi4py.MPI.COMM_WORLD), got "
             f"{type(comm).__name__}"
         )
-    if comm == MPI.COMM_NULL:
-        raise ValueError("comm: MPI.COMM_NULL cannot run a network")
     return comm
 
 
@@ -191,6 +191,11 @@ class DistributedCore:
         else:
             object.__setattr__(self, name, value)
 
+    def define(self, name: str, *args: Any) -> None:
+        """Hash a part of the network's definition kept outside the core (a plasticity
+        schedule): checked against the other ranks at the next run."""
+        _fingerprint(self._hash, [name, list(args)])
+
     # -------------------------------------------------------------- checks
     def check_agreement(self, n_steps: int) -> None:
         """Collective: every rank must have built the same network and run the same steps."""
@@ -225,9 +230,13 @@ class DistributedCore:
         Python's default handler) is held until the end of the current window and passed on to
         every rank in the next exchange (one rank alone stops at once); every rank then stops
         after that window and raises ``KeyboardInterrupt``, with the network at the window's end
-        (``run`` continues from there, as if never interrupted). Any other exception between a window's update and its delivery finishes
-        the window on one rank (its spikes are all local); on several ranks the other ranks'
-        spikes are missing, so the network refuses to run again (``RuntimeError``)."""
+        (``run`` continues from there, as if never interrupted). A Ctrl-C held before the loop
+        (by the enclosing Network's block) is sent in the first exchange; one that comes after
+        the last exchange is handed back to the enclosing block, where :meth:`interrupted`
+        agrees on it with the other ranks at the chunk's end. Any other exception between a
+        window's update and its delivery finishes the window on one rank (its spikes are all
+        local); on several ranks the other ranks' spikes are missing, so the network refuses to
+        run again (``RuntimeError``)."""
         if self._broken:
             raise RuntimeError(self._broken)
         self.check_agreement(n_steps)
@@ -291,6 +300,21 @@ class DistributedCore:
                 "run continues from there"
             )
 
+    def interrupted(self, held: HeldInterrupt) -> None:
+        """Collective, at a chunk's end: if a Ctrl-C is held on any rank (``held.count``), every
+        rank raises ``KeyboardInterrupt`` here (one ``allreduce``), so that all stop at the same
+        step; otherwise every rank goes on."""
+        MPI = _mpi()
+        t0 = time.perf_counter()
+        anyone = self.comm.allreduce(int(held.count > 0), op=MPI.MAX)
+        self.comm_stats["seconds"] += time.perf_counter() - t0
+        if anyone:
+            held.count = 0
+            raise KeyboardInterrupt(
+                f"run interrupted: every rank stopped at step {self._c.step} (the end of a "
+                "chunk); run continues from there"
+            )
+
     # -------------------------------------------------------------- gathering readers
     def _allgather_concat(self, a: np.ndarray) -> np.ndarray:
         parts = self.comm.allgather(a)
@@ -304,12 +328,16 @@ class DistributedCore:
     def local_events(self) -> int:
         return int(self._c.events)
 
-    def get_state(self, pop: int, var: int) -> np.ndarray:
-        return self._merge_owned(pop, self._c.get_state(pop, var))
+    def get_state(self, pop: int, var: int, root: Optional[int] = None) -> Optional[np.ndarray]:
+        """Every neuron's value from its owner: on every rank, or (``root``) on that rank only
+        (None elsewhere)."""
+        return self._merge_owned(pop, self._c.get_state(pop, var), root=root)
 
-    def _merge_owned(self, pop: int, x: np.ndarray, n: Optional[int] = None) -> np.ndarray:
+    def _merge_owned(
+        self, pop: int, x: np.ndarray, n: Optional[int] = None, root: Optional[int] = None
+    ) -> Optional[np.ndarray]:
         """Values of every neuron (x: m values per neuron, laid out neuron-major), each from the
-        rank that owns it."""
+        rank that owns it (on rank ``root`` only, None elsewhere, when given)."""
         lo, hi = self._c.owned_range(pop)
         if n is None:
             n = self._pop_n(pop)
@@ -317,7 +345,10 @@ class DistributedCore:
             return x
         m = x.size // n
         mine = x[lo * m : hi * m]
-        return self._allgather_concat(mine).astype(x.dtype, copy=False)
+        if root is None:
+            return self._allgather_concat(mine).astype(x.dtype, copy=False)
+        parts = self.comm.gather(mine, root=root)
+        return None if parts is None else np.concatenate(parts).astype(x.dtype, copy=False)
 
     def _pop_n(self, pop: int) -> int:
         return int(self._c.pop_info(pop)[1])
@@ -336,9 +367,8 @@ class DistributedCore:
         """``w`` in the row order of the whole projection; each rank keeps its synapses' part."""
         _fingerprint(self._hash, ["set_weights", j, np.asarray(w)])
         w = np.ascontiguousarray(w, dtype=np.float32)
-        pre = self._c.proj_coo(j)[0]
-        n_pre = self._pop_n(int(self._c.proj_info(j)[0]))
-        cnt = np.bincount(pre, minlength=n_pre).astype(np.int64)
+        cnt = np.asarray(self._c.proj_row_lengths(j), np.int64)  # this rank's synapses per row
+        pre = np.repeat(np.arange(cnt.size, dtype=np.int64), cnt)
         all_cnt = np.asarray(self.comm.allgather(cnt))  # [R, n_pre]
         total = all_cnt.sum(0)
         if w.size != int(total.sum()):
@@ -352,9 +382,10 @@ class DistributedCore:
         pos = row_start[pre] + before[pre] + (k - local_start[pre])
         self._c.set_weights(j, np.ascontiguousarray(w[pos]))
 
-    def get_ring(self, pop: int):
+    def get_ring(self, pop: int, root: Optional[int] = None):
         """The ring of the whole population in the layout of one process at this step (each
-        target from its owner; ranks may hold fewer slots when their synapses are shorter)."""
+        target from its owner; ranks may hold fewer slots when their synapses are shorter): on
+        every rank, or (``root``) on that rank only (the data None elsewhere)."""
         slots, rec, data = self._c.get_ring(pop)
         n_t = data.size // max(1, slots * rec)
         all_slots = self.comm.allgather(int(slots))
@@ -367,8 +398,41 @@ class DistributedCore:
         mine = np.zeros((S, rec, hi - lo), np.float32)
         for t in range(step, step + slots):  # pending input of step t, from this rank's ring
             mine[t % S] = ring[t % slots, :, lo:hi]
-        parts = self.comm.allgather(mine)
+        if root is None:
+            parts = self.comm.allgather(mine)
+        else:
+            parts = self.comm.gather(mine, root=root)
+            if parts is None:
+                return S, rec, None
         return S, rec, np.ascontiguousarray(np.concatenate(parts, axis=2)).reshape(-1)
+
+    # -------------------------------------------------------------- pieces for save
+    def sum_over_ranks(self, v: np.ndarray) -> np.ndarray:
+        """Collective: the element-wise sum of the int64 array ``v`` over the ranks (a copy)."""
+        out = np.ascontiguousarray(v, dtype=np.int64).copy()
+        self._reduce(out, False)
+        return out
+
+    def proj_rows_on_root(
+        self, j: int, lens: np.ndarray, lo: int, hi: int, field: int, root: int = 0
+    ) -> Optional[np.ndarray]:
+        """Collective: field ``field`` (0 target, 1 weight, 2 delay) of the synapses of rows
+        [lo, hi) of projection ``j`` in the row order of the whole projection, on rank ``root``
+        (None elsewhere). ``lens``: this rank's synapses per row (``proj_row_lengths``). Each
+        rank sends only its part of those rows, so the root holds one piece, never the whole
+        projection; within a row the ranks' parts follow in rank order (ascending targets)."""
+        part = self._c.proj_rows(j, lo, hi)[field]
+        got = self.comm.gather((np.asarray(lens[lo:hi]), part), root=root)
+        if got is None:
+            return None
+        rows = np.arange(hi - lo, dtype=np.int64)
+        keys = np.concatenate([np.repeat(rows, c) for c, _ in got])
+        order = np.argsort(keys, kind="stable")
+        return np.concatenate([p for _, p in got])[order]
+
+    def bcast(self, x: Any, root: int = 0) -> Any:
+        """Collective: rank ``root``'s ``x`` on every rank."""
+        return self.comm.bcast(x, root=root)
 
     def get_state_record(self, r: int, root: Optional[int] = None):
         """The recorder's rows with every neuron's column from its owner: on every rank

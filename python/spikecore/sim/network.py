@@ -253,7 +253,9 @@ class Network(
         than 10 s of biological time). Ctrl-C is held until the chunk ends, then raised as
         KeyboardInterrupt: the network stops at a step boundary with the scheduled changes of
         that step done, as after an uninterrupted run to that step, so continuing gives the
-        uninterrupted run.
+        uninterrupted run. Across MPI ranks (``comm``) every rank stops at the same step: the
+        end of the window (minimum delay) after the Ctrl-C, or of the chunk when it came after
+        the chunk's last exchange (docs/distributed.md).
         """
         duration = _finite(duration, "duration")
         if duration < 0:
@@ -329,7 +331,11 @@ class Network(
                     self._apply_schedules()
                     if bar is not None:
                         bar.update((self.step - before) * self.dt)
-                    ctrl_c.check()  # the only place a Ctrl-C stops the run
+                    # the only place a Ctrl-C stops the run (across ranks: all agree on it)
+                    if self._dist is None:
+                        ctrl_c.check()
+                    else:
+                        self._dist.interrupted(ctrl_c)
         finally:
             if bar is not None:
                 bar.close()

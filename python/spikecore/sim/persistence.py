@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import zipfile
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 import numpy as np
@@ -32,11 +33,18 @@ class PersistenceMixin(NetworkParts):
         """Save the whole network (structure, connectivity, state, delay rings, inputs, monitors,
         schedules) to an ``.npz`` file; :meth:`load` continues bitwise identically.
 
-        Across MPI ranks (``comm``) this is collective: the ranks gather every part to the layout of
-        one process and rank 0 writes the file, which loads with any number of ranks."""
+        The file is written array by array, and each projection in pieces of at most
+        :data:`SAVE_PIECE` synapses (or rows): the synapses are never all in memory a second
+        time. Across MPI ranks (``comm``) this is collective: rank 0 writes the file, in the
+        layout of one process (it loads with any number of ranks), receiving each piece from the
+        ranks that hold it, so its memory beyond its own part of the network is one piece (and
+        the O(neurons) state and rings). An error writing the file (a missing directory, a full
+        disk) is raised on every rank."""
         path = fs_path(path)
-        c = self._c
-        arrays: Dict[str, Any] = {}
+        c, dist = self._c, self._dist
+        root = self.rank == 0
+        out = _NpzStream(path if root else None)
+        _agree(dist, out, path)  # the file could be created (every rank raises otherwise)
         meta: Dict[str, Any] = dict(
             version=FORMAT_VERSION,
             dt=self.dt,
@@ -44,7 +52,7 @@ class PersistenceMixin(NetworkParts):
             max_delay=self._max_delay,
             n_threads=self.n_threads,
             step=self.step,
-            events=self.events,
+            events=self.events,  # collective across ranks
             populations=self._pop_specs,
             schedules=self._schedules,
             projections=[],
@@ -53,42 +61,40 @@ class PersistenceMixin(NetworkParts):
             state_monitors=[],
             rate_monitors=[],
         )
+        on_root: Dict[str, Any] = {} if dist is None else dict(root=0)  # gathers onto rank 0
         for i, pop in enumerate(self.populations):
             params = {}
             for k, v in self._pop_specs[i]["params"].items():
                 if isinstance(v, np.ndarray):  # per-neuron parameters go to the arrays
-                    arrays[f"pop{i}_param_{k}"] = v
+                    out.array(f"pop{i}_param_{k}", v)
                     v = {"array": f"pop{i}_param_{k}"}
                 params[k] = v
             meta["populations"][i] = dict(self._pop_specs[i], params=params)
             if pop.model not in SOURCES:
                 for v in VARIABLES:  # size 0 where the population has no such variable
-                    arrays[f"pop{i}_{v}"] = c.get_state(i, VARIABLES[v])
-                slots, _, ring = c.get_ring(i)
-                arrays[f"pop{i}_ring"] = ring
+                    out.array(f"pop{i}_{v}", c.get_state(i, VARIABLES[v], **on_root))
+                slots, _, ring = c.get_ring(i, **on_root)
+                out.array(f"pop{i}_ring", ring)
                 meta["populations"][i]["ring_slots"] = slots
-                s, ids, w = c.get_events(i)
+                s, ids, w = c.get_events(i)  # replicated on every rank
                 keep = s >= self.step  # pending events only
-                arrays[f"pop{i}_ev_step"], arrays[f"pop{i}_ev_id"], arrays[f"pop{i}_ev_w"] = (
-                    s[keep],
-                    ids[keep],
-                    w[keep],
-                )
+                out.array(f"pop{i}_ev_step", s[keep])
+                out.array(f"pop{i}_ev_id", ids[keep])
+                out.array(f"pop{i}_ev_w", w[keep])
                 ic, i0, ilen, isteps = c.get_current(i)
-                arrays[f"pop{i}_i_const"] = ic
+                out.array(f"pop{i}_i_const", ic)
                 past = min(ilen, max(0, self.step - i0))  # rows already used
-                arrays[f"pop{i}_i_steps"] = isteps.reshape(ilen, pop.n)[past:]
+                out.array(f"pop{i}_i_steps", isteps.reshape(ilen, pop.n)[past:])
                 meta["populations"][i]["i_start"] = i0 + past
             else:
                 s, ids = c.get_source_spikes(i)
                 keep = s >= self.step
-                arrays[f"pop{i}_src_step"], arrays[f"pop{i}_src_id"] = s[keep], ids[keep]
-                arrays[f"pop{i}_src_rate"] = c.get_source_rates(i)
+                out.array(f"pop{i}_src_step", s[keep])
+                out.array(f"pop{i}_src_id", ids[keep])
+                out.array(f"pop{i}_src_rate", c.get_source_rates(i))
         for j, pj in enumerate(self.projections):
             _, _, aut, mult, _, _ = c.proj_info(j)
-            pre, post, w, d = c.proj_coo(j)
-            arrays[f"proj{j}_pre"], arrays[f"proj{j}_post"] = pre, post
-            arrays[f"proj{j}_w"], arrays[f"proj{j}_d"] = w, d
+            _save_projection(self, out, j)
             meta["projections"].append(
                 dict(
                     pre=pj.pre.index,
@@ -103,29 +109,27 @@ class PersistenceMixin(NetworkParts):
                 dict(pop=p.population.index, rate=p.rate, weight=p.weight, neurons=list(p.neurons))
             )
         for k, sm in enumerate(self.spike_monitors):
-            _, s, ids = c.get_spikes(sm.index)
-            arrays[f"smon{k}_step"], arrays[f"smon{k}_id"] = s, ids
+            _, s, ids = c.get_spikes(sm.index)  # every rank records every spike
+            out.array(f"smon{k}_step", s)
+            out.array(f"smon{k}_id", ids)
             meta["spike_monitors"].append(dict(pop=sm.population.index))
         for k, vm in enumerate(self.state_monitors):
-            _, _, idx, every, start, steps, data = c.get_state_record(vm.index)
-            arrays[f"vmon{k}_idx"], arrays[f"vmon{k}_step"], arrays[f"vmon{k}_data"] = (
-                idx,
-                steps,
-                data,
-            )
-            meta["state_monitors"].append(
-                dict(pop=vm.population.index, variables=vm.variables, every=every, start=start)
-            )
+            rec = c.get_state_record(vm.index, **on_root)
+            if rec is not None:  # None: not rank 0
+                _, _, idx, every, start, steps, data = rec
+                out.array(f"vmon{k}_idx", idx)
+                out.array(f"vmon{k}_step", steps)
+                out.array(f"vmon{k}_data", data)
+                meta["state_monitors"].append(
+                    dict(pop=vm.population.index, variables=vm.variables, every=every, start=start)
+                )
         for k, rm in enumerate(self.rate_monitors):
             _, start, cnt = c.get_rate(rm.index)
-            arrays[f"rmon{k}_count"] = cnt
+            out.array(f"rmon{k}_count", cnt)
             meta["rate_monitors"].append(dict(pop=rm.population.index, start=start))
-        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-        if self.rank == 0:  # across ranks the data was gathered collectively; rank 0 writes
-            with open(path, "wb") as f:
-                np.savez(f, **arrays)
-        if self._dist is not None:
-            self._dist.comm.Barrier()  # the file is complete before any rank goes on (loads)
+        out.array("meta", np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+        out.close()
+        _agree(dist, out, path)  # complete on rank 0 (or the error on every rank)
 
     @classmethod
     def load(cls, path: str, n_threads: Optional[int] = None, comm: Any = None) -> "Network":
@@ -141,6 +145,10 @@ class PersistenceMixin(NetworkParts):
         path = fs_path(path)
         if n_threads is not None:
             n_threads = threads(n_threads)  # the caller's argument, not the file's: named so
+        if comm is not None:
+            from spikecore.sim.distributed import check_comm
+
+            comm = check_comm(comm)  # the caller's too (TypeError / ImportError naming comm)
         a = read_npz(path, "a spikecore network file (Network.save)")
         meta = _read_meta(path, a)
         budget = max(_MIN_SOURCE_BUDGET, 64 * os.path.getsize(path))
@@ -165,6 +173,158 @@ class PersistenceMixin(NetworkParts):
             # its range, an inconsistent combination) the engine refuses: name the file
             raise file_error(path, f"inconsistent field ({where[0]})", exc) from None
         return net
+
+
+# --------------------------------------------------------------------------- saving, streamed
+#: Synapses (and rows) per piece when :meth:`Network.save` writes a projection: the extra memory
+#: of the writing process is about 30 bytes per synapse of one piece (its arrays, the rank parts
+#: and their merge order), 30 MB at the default.
+SAVE_PIECE = 1 << 20
+
+
+class _NpzStream:
+    """An ``.npz`` file written one array at a time, or one array in pieces (``begin`` /
+    ``write`` / ``end``), in exactly ``np.savez``'s format (a zip of stored ``.npy`` members,
+    zip64): :func:`~spikecore.data.files.read_npz` and ``np.load`` read it unchanged.
+
+    ``path`` None: a rank that does not write (every call is a no-op). The first error (from
+    creating the file on) is kept in ``error`` and ends the writing; the caller raises it."""
+
+    def __init__(self, path: Optional[str]):
+        self.error: Optional[BaseException] = None
+        self.path = path
+        self._zf: Optional[zipfile.ZipFile] = None
+        self._f: Any = None
+        self._left = 0
+        if path is not None:
+            try:
+                self._zf = zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True)
+            except Exception as e:  # OSError mostly (missing directory, no permission)
+                self.error = e
+
+    @property
+    def active(self) -> bool:
+        return self._zf is not None and self.error is None
+
+    def _fail(self, e: BaseException) -> None:
+        self.error = e
+        self._f = None
+
+    def array(self, name: str, a: Optional[np.ndarray]) -> None:
+        """Write the whole array ``a`` as member ``name`` (None: skip; another rank writes)."""
+        if a is None or not self.active:
+            return
+        a = np.asarray(a)
+        self.begin(name, a.dtype, a.shape)
+        self.write(a.reshape(-1))
+        self.end()
+
+    def begin(self, name: str, dtype: Any, shape: Any) -> None:
+        """Start member ``name``: an array of ``dtype`` and ``shape`` (C order), whose values
+        follow in :meth:`write` calls."""
+        if not self.active:
+            return
+        dtype = np.dtype(dtype)
+        shape = tuple(int(x) for x in shape)
+        assert self._zf is not None
+        try:
+            self._f = self._zf.open(name + ".npy", "w", force_zip64=True)
+            header = dict(
+                descr=np.lib.format.dtype_to_descr(dtype), fortran_order=False, shape=shape
+            )
+            np.lib.format.write_array_header_1_0(self._f, header)
+        except Exception as e:
+            self._fail(e)
+        self._left = math.prod(shape) * dtype.itemsize
+
+    def write(self, piece: Optional[np.ndarray]) -> None:
+        if piece is None or not self.active or self._f is None:
+            return
+        b = np.ascontiguousarray(piece)
+        if b.nbytes > self._left:
+            raise AssertionError("save: a piece overruns its array")  # a bug, not bad input
+        try:
+            self._f.write(b.data.cast("B") if b.nbytes else b"")
+        except Exception as e:
+            self._fail(e)
+        self._left -= b.nbytes
+
+    def end(self) -> None:
+        if self._f is None or not self.active:
+            return
+        if self._left:
+            raise AssertionError(f"save: {self._left} bytes of an array missing")  # a bug
+        try:
+            self._f.close()
+        except Exception as e:
+            self._fail(e)
+        self._f = None
+
+    def close(self) -> None:
+        if self._zf is None:
+            return
+        try:
+            self._zf.close()
+        except Exception as e:
+            if self.error is None:
+                self.error = e
+        self._zf = None
+        if self.error is not None and self.path is not None:
+            try:
+                os.remove(self.path)  # no half-written file left behind
+            except OSError:
+                pass
+
+
+def _agree(dist: Any, out: _NpzStream, path: str) -> None:
+    """Raise the writer's error on every rank (rank 0 tells the others; one ``bcast``)."""
+    err = out.error
+    if dist is not None:
+        what = dist.bcast(None if err is None else f"{type(err).__name__}: {err}")
+        if err is None and what is not None:
+            raise OSError(f"path: rank 0 could not write {path}: {what}")
+    if err is not None:
+        out.close()
+        raise err
+
+
+def _pieces(totals: np.ndarray, piece: int):
+    """Row ranges [lo, hi) of at most ``piece`` rows and (unless one row alone holds more)
+    ``piece`` synapses, given the synapses per row ``totals``."""
+    cum = np.cumsum(totals, dtype=np.int64)
+    n, lo, done = totals.size, 0, 0
+    while lo < n:
+        hi = int(np.searchsorted(cum, done + piece, side="right"))
+        hi = max(lo + 1, min(hi, lo + piece, n))
+        yield lo, hi
+        done, lo = int(cum[hi - 1]), hi
+
+
+def _save_projection(net: Any, out: _NpzStream, j: int) -> None:
+    """Projection ``j`` as the members proj{j}_pre / _post / _w / _d (row order: pre ascending,
+    then target), written piece by piece (:data:`SAVE_PIECE`). One process reads its rows
+    piece by piece; across ranks every rank sends its part of each piece to rank 0 (collective:
+    every rank walks the same pieces, from the row counts summed over the ranks)."""
+    c, dist = net._c, net._dist
+    lens = np.asarray(c.proj_row_lengths(j), np.int64)
+    totals = lens if dist is None else dist.sum_over_ranks(lens)
+    nnz = int(totals.sum())
+    pieces = list(_pieces(totals, SAVE_PIECE))
+    out.begin(f"proj{j}_pre", np.int32, (nnz,))
+    for lo, hi in pieces:  # the row of each synapse: from the counts alone
+        if out.active:
+            out.write(np.repeat(np.arange(lo, hi, dtype=np.int32), totals[lo:hi]))
+    out.end()
+    for field, (name, dtype) in enumerate(
+        (("post", np.int32), ("w", np.float32), ("d", np.uint16))
+    ):
+        out.begin(f"proj{j}_{name}", dtype, (nnz,))
+        for lo, hi in pieces:
+            if dist is None:
+                out.write(c.proj_rows(j, lo, hi)[field] if out.active else None)
+            else:  # collective whatever rank 0's writer's state: every rank takes part
+                out.write(dist.proj_rows_on_root(j, lens, lo, hi, field))
+        out.end()
 
 
 # --------------------------------------------------------------------------- loading, checked

@@ -120,6 +120,8 @@ class PlasticityMixin(NetworkParts):
                 delay=d,
             )
         )
+        if self._dist is not None:  # part of the definition every rank must share
+            self._dist.define("add_structural_plasticity", self._schedules[-1])
 
     def _apply_schedules(self) -> None:
         for s in self._schedules:

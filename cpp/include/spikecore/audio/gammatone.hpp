@@ -72,10 +72,12 @@ class Cochlea {
   CochleaState initial_state() const;
   // Number of output rows produced for a chunk of n samples, given the samples seen before it.
   int64_t output_length(int64_t n_seen, int64_t n) const;
-  // x: [B][T] float32 (finite, checked by caller), out: [B][output_length][C].
+  // x: [B][T] float32 (finite, checked by caller), out: [B][output_length][C], batch item b's
+  // rows starting at out + b * out_stride (out_stride < 0: output_length * C, i.e. contiguous;
+  // otherwise >= output_length * C, so a block of a larger output can be written in place).
   // states: B states (updated). pool may be null (single thread).
   void process(const float* x, int64_t B, int64_t T, float* out, CochleaState* states,
-               ThreadPool* pool) const;
+               ThreadPool* pool, int64_t out_stride = -1) const;
 
  private:
   // Channel group g over samples x[0..T) (samples n0.. of the stream; out holds the rows produced
@@ -99,8 +101,9 @@ class CochleaStream {
   int64_t batch() const { return int64_t(states_.size()); }
   int64_t samples_seen() const { return states_.empty() ? 0 : states_[0].n_seen; }
   int64_t output_length(int64_t n) const { return bank_->output_length(samples_seen(), n); }
-  // x: [batch][T]; out: [batch][output_length(T)][C]. Checks that x is finite.
-  void process(const float* x, int64_t T, float* out);
+  // x: [batch][T]; out: [batch][output_length(T)][C] (batch stride out_stride, as in
+  // Cochlea::process). Checks that x is finite.
+  void process(const float* x, int64_t T, float* out, int64_t out_stride = -1);
   void reset();
 
  private:
