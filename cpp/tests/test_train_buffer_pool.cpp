@@ -65,6 +65,19 @@ TEST_CASE("pool limit: released blocks beyond it are unmapped") {
   pool_trim();
 }
 
+TEST_CASE("pool: a block above 32 MiB is not kept idle next to a small live set") {
+  pool_trim();
+  pool_set_limit(std::size_t(1) << 30);
+  const std::size_t big = std::size_t(65) << 20;
+  void* a = pool_acquire(big);
+  pool_release(a);  // nothing else live: unmapped, as the C library would
+  CHECK(pool_stats().cached_bytes == 0);
+  void* b = pool_acquire(6553600);  // small blocks are kept
+  pool_release(b);
+  CHECK(pool_stats().cached_bytes == pool_size_class(6553600));
+  pool_trim();
+}
+
 TEST_CASE("pool from several threads") {
   pool_trim();
   const PoolStats s0 = pool_stats();

@@ -22,7 +22,10 @@ def _step(model, x, y):
 def _model():
     torch.manual_seed(0)
     m = torch.nn.Sequential(
-        snn.Linear(300, 256), snn.LIF(tau=2.0), snn.Linear(256, 256), snn.LIF(tau=2.0),
+        snn.Linear(300, 256),
+        snn.LIF(tau=2.0),
+        snn.Linear(256, 256),
+        snn.LIF(tau=2.0),
         snn.Linear(256, 10),
     )
     with torch.no_grad():
@@ -97,3 +100,19 @@ def test_pool_limit_and_trim():
             tr.pool_empty(-1, "float32")
     finally:
         tr.pool_set_limit(old)
+
+
+def test_public_buffer_pool_control():
+    from spikecore.nn import functional as SF
+
+    old = SF.buffer_pool()["limit_bytes"]
+    try:
+        s = SF.buffer_pool(limit_bytes=0, empty=True)
+        assert s["limit_bytes"] == 0 and s["cached_bytes"] == 0
+        with pytest.raises(ValueError, match="limit_bytes"):
+            SF.buffer_pool(limit_bytes=-5)
+        with pytest.raises(TypeError, match="limit_bytes"):
+            SF.buffer_pool(limit_bytes=1.5)
+    finally:
+        SF.buffer_pool(limit_bytes=old)
+    assert SF.buffer_pool()["limit_bytes"] == old

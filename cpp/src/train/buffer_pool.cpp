@@ -17,6 +17,12 @@ namespace {
 
 constexpr std::size_t kPage = std::size_t(4) << 10;
 constexpr std::size_t kHuge = std::size_t(2) << 20;
+// Blocks above this size are kept only while the cache stays under 1/8 of the live bytes: a
+// freed block of a long sequence (T = 1000: 65 MB each) that waits in the cache would add to the
+// peak resident memory while torch allocates its own large products. The C library unmaps such
+// blocks at once (its mmap threshold tops out at 32 MiB); so does the pool, unless the live set
+// is much larger than the block.
+constexpr std::size_t kBigBlock = std::size_t(32) << 20;
 
 struct Pool {
   std::mutex mu;
@@ -120,7 +126,7 @@ void pool_release(void* p) noexcept {
   const std::size_t size = it->second;
   P.live_.erase(it);
   P.live -= size;
-  if (size > P.limit) {
+  if (size > P.limit || (size > kBigBlock && P.cached + size > P.live / 8)) {
     unmap_block(p, size);
     return;
   }

@@ -86,8 +86,14 @@ def _wrap(clock: _Clock, fn, label: str):
     return timed
 
 
-def profile_step(lib: str = "spikecore", threads: int = 2, steps: int = 10, warmup: int = 3,
-                 T: int = 100, B: int = 32) -> Dict[str, object]:
+def profile_step(
+    lib: str = "spikecore",
+    threads: int = 2,
+    steps: int = 10,
+    warmup: int = 3,
+    T: int = 100,
+    B: int = 32,
+) -> Dict[str, object]:
     """Profile ``steps`` bench-train steps of ``lib`` at ``threads`` threads: per (phase, op)
     self wall ms and CPU ms per step, and the untimed step's median wall / CPU ms."""
     import importlib
@@ -202,8 +208,12 @@ def run_fresh(lib: str, threads: int, steps: int) -> dict:
 def table(profiles: List[dict], min_ms: float = 0.3) -> str:
     """A markdown table: one row per op, wall and CPU ms per step for each profile."""
     keys = sorted(
-        {k for p in profiles for k, v in p["ops"].items() if v["cpu_ms"] >= min_ms
-         or v["wall_ms"] >= min_ms},
+        {
+            k
+            for p in profiles
+            for k, v in p["ops"].items()
+            if v["cpu_ms"] >= min_ms or v["wall_ms"] >= min_ms
+        },
         key=lambda k: -max(p["ops"].get(k, {"wall_ms": 0})["wall_ms"] for p in profiles),
     )
     head = " | ".join(f"{p['lib']} {p['threads']}t wall / cpu / faults" for p in profiles)
@@ -213,12 +223,14 @@ def table(profiles: List[dict], min_ms: float = 0.3) -> str:
         for p in profiles:
             o = p["ops"].get(k)
             cells.append(
-                "-" if o is None
+                "-"
+                if o is None
                 else f"{o['wall_ms']:.2f} / {o['cpu_ms']:.2f} / {o.get('faults', 0):.0f}"
             )
         lines.append(f"| {k} | " + " | ".join(cells) + " |")
-    tot = " | ".join(f"{p['timed_step_wall_ms']:.1f} / {p['timed_step_cpu_ms']:.1f}"
-                     for p in profiles)
+    tot = " | ".join(
+        f"{p['timed_step_wall_ms']:.1f} / {p['timed_step_cpu_ms']:.1f}" for p in profiles
+    )
     lines.append(f"| **step (timed)** | {tot} |")
     un = " | ".join(f"{p['step_wall_ms']:.1f} / {p['step_cpu_ms']:.1f}" for p in profiles)
     lines.append(f"| step (untimed, median) | {un} |")

@@ -109,6 +109,26 @@ def pool_stats() -> dict:
     return dict(_ext.train.pool_stats()) if _pool_empty is not None else {}
 
 
+def buffer_pool(limit_bytes: Optional[int] = None, empty: bool = False) -> dict:
+    r"""The training kernels' buffer pool (large kernel outputs are mapped once and reused from
+    step to step instead of being faulted in again every iteration; cpp/include/spikecore/
+    train/buffer_pool.hpp). ``limit_bytes``: the most bytes kept cached for reuse (default
+    1 GiB; 0 turns caching off); ``empty``: unmap every cached block now (live outputs are not
+    affected). Returns the counters: ``cached_bytes``, ``live_bytes``, ``limit_bytes``,
+    ``hits``, ``misses``."""
+    if _pool_empty is None:
+        return {}
+    if limit_bytes is not None:
+        if isinstance(limit_bytes, bool) or not isinstance(limit_bytes, int):
+            raise TypeError(f"limit_bytes: expected an int, got {type(limit_bytes).__name__}")
+        if limit_bytes < 0:
+            raise ValueError(f"limit_bytes: must be >= 0, got {limit_bytes}")
+        _ext.train.pool_set_limit(min(limit_bytes, 2**62))
+    if empty:
+        _ext.train.pool_trim()
+    return pool_stats()
+
+
 def _nt() -> int:
     return max(1, torch.get_num_threads())
 
@@ -484,9 +504,7 @@ def _spike_linear_grads(csr, gy, k, bias: bool):
     row_ptr, idx, val = csr
     gw = alloc((gy.shape[1], k), gy.dtype)
     gb = torch.empty(gy.shape[1], dtype=gy.dtype) if bias else _empty(gy.dtype)
-    _train.sparse_rows_weight_grad(
-        row_ptr, idx, val, gy, gw, n_threads=_nt(), gb=gb, gw_rows=True
-    )
+    _train.sparse_rows_weight_grad(row_ptr, idx, val, gy, gw, n_threads=_nt(), gb=gb, gw_rows=True)
     return gw, (gb if bias else None)
 
 

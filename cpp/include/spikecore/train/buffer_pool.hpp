@@ -25,7 +25,9 @@ struct PoolStats {
 // initialised. Throws std::bad_alloc when the memory cannot be mapped.
 void* pool_acquire(std::size_t bytes);
 // Returns a block from pool_acquire to the cache (or unmaps it when the cache would exceed its
-// limit). Thread-safe; a null pointer is ignored.
+// limit, or when the block is above 32 MiB and the cache would exceed 1/8 of the bytes still
+// handed out: large blocks are not kept idle next to a small live set). Thread-safe; a null
+// pointer is ignored.
 void pool_release(void* p) noexcept;
 // Unmaps every cached block (live blocks are not affected).
 void pool_trim() noexcept;
