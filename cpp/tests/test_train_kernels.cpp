@@ -312,7 +312,8 @@ TEST_CASE("sparse row products equal the dense product") {
   CHECK(errg < 1e-5);
   // the weight's own layout [M, K] and the bias gradient in the same pass: the same sums
   for (int threads : {1, 2, 3}) {
-    std::vector<float> gw(size_t(m * k)), gb(size_t(m));
+    std::vector<float> gw(static_cast<size_t>(m * k));
+    std::vector<float> gb(static_cast<size_t>(m));
     train::sparse_rows_weight_grad<float>(rp.data(), idx.data(), val.data(), rows, gy.data(), k,
                                           m, gw.data(), threads, gb.data(), true);
     bool same = true;
