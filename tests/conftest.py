@@ -12,6 +12,12 @@ as the module ``name``; the tests that reproduce the examples' claims at reduced
 fuzzing harness with ``from fuzzing import ...`` (tests/fuzzing.py; pytest runs with
 ``--import-mode=importlib``, which adds no test folder to the path itself).
 
+``_fuzz_memory_limit`` (autouse): every fuzz and damaged-file module (``test_fuzz_*.py``,
+``test_corrupt*.py``, by name) runs under a memory ceiling of :data:`FUZZ_MEMORY_LIMIT`
+(tests/fuzzing.py ``small_memory_limit``), so generated sizes are refused with MemoryError
+instead of being allocated; each of their tests fails if the ceiling is not in force when it runs
+(``pytest_runtest_call`` below).
+
 SIGINT gets Python's default handler when the suite starts with it ignored (below).
 
 ``TRITON_INTERPRET=1`` is set before anything imports triton: the Triton kernel tests
@@ -41,6 +47,44 @@ import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the fuzzing harness, tests/fuzzing.py (docstring)
+
+
+FUZZ_MEMORY_LIMIT = 256 << 20  # the fuzz modules' memory ceiling (module docstring)
+
+
+def fuzz_module(path) -> bool:
+    """Whether the test file ``path`` is a fuzz or damaged-file module (by its name)."""
+    name = Path(path).name
+    return name.startswith(("test_fuzz_", "test_corrupt"))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _fuzz_memory_limit(request):
+    if not fuzz_module(request.path):
+        yield
+        return
+    from fuzzing import small_memory_limit
+
+    yield from small_memory_limit(FUZZ_MEMORY_LIMIT)
+
+
+def check_fuzz_limit(path) -> None:
+    """AssertionError unless the memory ceiling is :data:`FUZZ_MEMORY_LIMIT` while a test of a
+    fuzz module (``path``) runs."""
+    if fuzz_module(path):
+        from spikecore import _core
+
+        limit = _core.engine.memory_limit()
+        assert limit == FUZZ_MEMORY_LIMIT, (
+            f"{Path(path).name}: fuzz tests run under a memory ceiling of {FUZZ_MEMORY_LIMIT} "
+            f"bytes (tests/conftest.py, _fuzz_memory_limit), found {limit}"
+        )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    check_fuzz_limit(item.path)
+    return (yield)
 
 
 @pytest.fixture(scope="session")

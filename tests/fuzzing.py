@@ -208,13 +208,11 @@ def hostile_tensors(
 
 # ------------------------------------------------------------------------------ memory
 def small_memory_limit(nbytes: int = 256 << 20):
-    """A module-scoped fixture body: requests derived from fuzzed sizes above ``nbytes`` raise
-    MemoryError instead of being allocated, in the core and in every Python layer (the one memory
-    ceiling, ``spikecore._core.engine.set_memory_limit``; ``spikecore._guards.check_bytes`` reads
-    it). Use::
-
-        _limit = pytest.fixture(autouse=True, scope="module")(small_memory_limit)
-    """
+    """A fixture body: requests derived from fuzzed sizes above ``nbytes`` raise MemoryError
+    instead of being allocated, in the core and in every Python layer (the one memory ceiling,
+    ``spikecore._core.engine.set_memory_limit``; ``spikecore._guards.check_bytes`` reads it). Every
+    ``test_fuzz_*.py`` / ``test_corrupt*.py`` module runs under it without asking (the autouse
+    fixture ``_fuzz_memory_limit`` of tests/conftest.py); other tests call it directly."""
     from spikecore import _core
 
     old = _core.engine.memory_limit()

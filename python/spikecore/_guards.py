@@ -3,8 +3,9 @@ spikecore.models and spikecore.nn (issue 20). No torch; the compiled core is imp
 two checks whose bound the core defines (:func:`threads`, :func:`check_bytes`), so that Python and
 C++ check one number with one message.
 
-- :func:`integer`: an int argument in a range, or TypeError / ValueError naming it (a float with
-  an integral value is accepted; bool is not a number here).
+- :func:`integer`: an int argument in a range, or TypeError / ValueError naming it (numpy
+  integers are accepted; bool and floats, also ``2.0``, are not). The one integer check:
+  spikecore.specs (``count``), spikecore.nn, spikecore.sim and every other layer call it.
 - :func:`numeric_array`: a numpy array of numbers, or TypeError naming the argument.
 - :func:`threads`: a thread count in [1, :func:`max_threads`] (1024: the core's bound on every
   thread team, ``kMaxThreads`` in cpp/include/spikecore/core/thread_pool.hpp).
@@ -29,19 +30,28 @@ from typing import Any, Callable, Optional
 
 
 def integer(value: Any, name: str, low: Optional[int] = None, high: Optional[int] = None) -> int:
-    """``value`` as an int in [low, high] (either bound optional)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected an integer, got {type(value).__name__}")
-    if not isinstance(value, numbers.Integral):
-        v = float(value)
-        if not (math.isfinite(v) and v.is_integer()):
-            raise ValueError(f"{name}: must be an integer, got {value!r}")
-        value = v
+    """``value`` as an int in [low, high] (either bound optional): the one integer-argument check
+    of spikecore, one wording for every layer.
+
+    Accepted: ints and numpy integers (any :class:`numbers.Integral`), returned as int. Refused,
+    as Python's own ``range`` or numpy's shapes refuse them: bool (a flag is not a count), floats
+    (also ``2.0``: no silent float -> int) and every other type, with
+    ``TypeError("<name>: expected an int, got <what>")`` (a float's value, else the type's name);
+    a value out of range with ``ValueError("<name>: must be >= <low>, got <v>")`` (``<= <high>``,
+    or ``in [<low>, <high>]`` when both bounds are given)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        what = repr(float(value)) if real else type(value).__name__
+        raise TypeError(f"{name}: expected an int, got {what}")
     value = int(value)
-    if low is not None and value < low:
-        raise ValueError(f"{name}: must be >= {low}, got {value}")
-    if high is not None and value > high:
-        raise ValueError(f"{name}: must be <= {high}, got {value}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        if high is None:
+            rng = f">= {low}"
+        elif low is None:
+            rng = f"<= {high}"
+        else:
+            rng = f"in [{low}, {high}]"
+        raise ValueError(f"{name}: must be {rng}, got {value}")
     return value
 
 
@@ -70,19 +80,9 @@ def max_threads() -> int:
 
 def threads(value: Any, name: str = "n_threads") -> int:
     """A thread count in [1, :func:`max_threads`]: TypeError naming ``name`` for a non-integer
-    (1.5, "2", None), ValueError with the range otherwise; the core's message
-    (``require_threads``) for the range."""
-    if (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, numbers.Integral)
-        and not float(value).is_integer()
-    ):
-        raise TypeError(f"{name}: expected an integer, got {value!r}")
-    n = integer(value, name)
-    hi = max_threads()
-    if not 1 <= n <= hi:
-        raise ValueError(f"{name}: must be in [1, {hi}], got {n}")
-    return n
+    (2.0, "2", None, True: :func:`integer`'s message), ValueError with the range otherwise, in
+    the words of the core's ``require_threads``: ``"<name>: must be in [1, 1024], got <n>"``."""
+    return integer(value, name, 1, max_threads())
 
 
 def check_bytes(nbytes: float, name: str, what: str) -> None:
@@ -116,8 +116,9 @@ def exclusive(
     """Decorator: the method runs only while no other thread is inside a guarded method of the
     same object (``holder(self)`` when given: e.g. a handle's network); otherwise
     ``RuntimeError("<what>: busy in another thread (<hint>)")``. Re-entrant for the thread that
-    holds the object. The lock is released however the call ends (an exception, a
-    KeyboardInterrupt), so the object stays usable. The one busy guard of spikecore: streams
+    holds the object. The object is released however the call ends (an exception, a
+    KeyboardInterrupt arriving anywhere in the wrapper, tests/test_guards.py), so it stays
+    usable. The one busy guard of spikecore: streams
     (``CochleaStream``, ``SpiketrumStream``) and :class:`spikecore.sim.Network` with its handles
     (``spikecore.sim._validate._idle``)."""
 
@@ -126,20 +127,30 @@ def exclusive(
         def wrapper(self, *args, **kwargs):
             obj = self if holder is None else holder(self)
             state = obj.__dict__
-            lock = state.get("_busy_lock")
-            if lock is None:
-                lock = state.setdefault("_busy_lock", threading.Lock())
+            guard = state.get("_busy_lock")
+            if guard is None:
+                guard = state.setdefault("_busy_lock", threading.Lock())
             me = threading.get_ident()
-            if state.get("_busy_owner") == me:
-                return fn(self, *args, **kwargs)
-            if not lock.acquire(blocking=False):
-                raise RuntimeError(f"{what}: busy in another thread ({hint})")
-            state["_busy_owner"] = me
+            took = False
             try:
-                return fn(self, *args, **kwargs)
+                # The claim is made under `with` and recorded in `took` with no call in between:
+                # CPython runs a signal handler (a Ctrl-C's KeyboardInterrupt) only where the
+                # eval loop checks for one, right after a call returns (and at loop jumps and
+                # function entry), and `with` on a C lock releases it however the block ends. So
+                # a KeyboardInterrupt anywhere in this wrapper either finds nothing claimed or
+                # finds `took` set and the finally below undoing the claim; the guard lock itself
+                # is held only for these few bytecodes, never while ``fn`` runs.
+                with guard:
+                    owner = state.get("_busy_owner")
+                    if owner is None:
+                        state["_busy_owner"] = me
+                        took = True
+                if owner is not None and owner != me:
+                    raise RuntimeError(f"{what}: busy in another thread ({hint})")
+                return fn(self, *args, **kwargs)  # owner == me: a re-entrant call
             finally:
-                state["_busy_owner"] = None
-                lock.release()
+                if took:  # no call here either: nothing can interrupt the release
+                    state["_busy_owner"] = None
 
         return wrapper
 

@@ -3,7 +3,6 @@ a valid result without new NaN/inf, or ValueError / TypeError / IndexError / Mem
 the argument; never a crash, a hang or an internal error."""
 
 import numpy as np
-import pytest
 from fuzzing import (
     FUZZ,
     expect_clean,
@@ -11,7 +10,6 @@ from fuzzing import (
     hostile_ints,
     hostile_numbers,
     shapes,
-    small_memory_limit,
     wrong_types,
 )
 from hypothesis import example, given
@@ -22,8 +20,6 @@ from spikecore.analysis import reconfiguration_stats as rs
 from spikecore.analysis import report
 from spikecore.analysis import spike_metrics as sm
 from spikecore.analysis.spikestats import spike_stats
-
-_limit = pytest.fixture(autouse=True, scope="module")(small_memory_limit)
 
 
 def counts():

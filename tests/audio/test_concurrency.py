@@ -8,6 +8,7 @@ import threading
 import numpy as np
 import pytest
 
+from spikecore._guards import exclusive
 from spikecore.audio import Cochlea, Spiketrum
 from spikecore.audio.cochlea import BLOCK
 
@@ -46,13 +47,13 @@ def _busy_while_held(obj, call):
     call from this thread raises the documented RuntimeError and changes nothing."""
     held, done = threading.Event(), threading.Event()
 
+    @exclusive("holder")  # the streams' own guard, held by another thread
+    def hold(_obj):
+        held.set()
+        done.wait(TIMEOUT)
+
     def inside():
-        lock = obj.__dict__.setdefault("_busy_lock", threading.Lock())
-        with lock:
-            obj._busy_owner = threading.get_ident()
-            held.set()
-            done.wait(TIMEOUT)
-            obj._busy_owner = None
+        hold(obj)
 
     t = threading.Thread(target=inside, daemon=True)
     t.start()

@@ -7,7 +7,6 @@ failure names its argument; sizes that cannot fit must be refused before anythin
 """
 
 import numpy as np
-import pytest
 from fuzzing import (
     FUZZ,
     expect_clean,
@@ -15,7 +14,6 @@ from fuzzing import (
     hostile_ints,
     hostile_numbers,
     shapes,
-    small_memory_limit,
     wrong_types,
 )
 from hypothesis import example, given
@@ -34,9 +32,6 @@ from spikecore.audio import (
     si_snr_db,
     snr_db,
 )
-
-_limit = pytest.fixture(autouse=True, scope="module")(small_memory_limit)
-
 
 COCHLEA_ARGS = dict(
     fs=hostile_numbers(),

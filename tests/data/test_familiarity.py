@@ -55,6 +55,8 @@ def test_mixed_R_and_seed_reproducible():
         (dict(T=0), "T", ValueError),
         (dict(R=2.5), "R", TypeError),
         (dict(d=3.0), "d", TypeError),
+        (dict(d=True), "d", TypeError),
+        (dict(R=None), "R", TypeError),
     ],
 )
 def test_bad_input(kw, name, exc):

@@ -1,10 +1,9 @@
 """Fuzzing of the spike encoders of spikecore.data.encoding (issue 20): rate_encode and
 latency_encode with hostile intensities, step counts, methods and parameters, through the one
-harness (tests/fuzzing.py). The memory ceiling is lowered to 256 MiB, so a huge step count must
+harness (tests/fuzzing.py). The memory ceiling is lowered to 256 MiB (tests/conftest.py), so a huge step count must
 raise MemoryError naming ``steps`` before allocating."""
 
 import numpy as np
-import pytest
 from fuzzing import (
     FUZZ,
     expect_clean,
@@ -12,15 +11,12 @@ from fuzzing import (
     hostile_ints,
     hostile_numbers,
     sizes,
-    small_memory_limit,
     wrong_types,
 )
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from spikecore.data.encoding import latency_encode, rate_encode
-
-_limit = pytest.fixture(autouse=True, scope="module")(small_memory_limit)
 
 X = st.one_of(
     hostile_arrays(shape=st.sampled_from([(2, 3), (0, 3), (3,), (), (2, 2, 2), (1, 0)])),

@@ -19,7 +19,6 @@ from fuzzing import (
     hostile_ints,
     hostile_numbers,
     sizes,
-    small_memory_limit,
     wrong_types,
 )
 from hypothesis import example, given, settings
@@ -28,7 +27,6 @@ from hypothesis import strategies as st
 from spikecore import learn
 from spikecore.learn import esl, evolve, loop
 
-_limit = pytest.fixture(autouse=True, scope="module")(small_memory_limit)
 # training calls are real work: a quarter of the examples
 SLOW = settings(FUZZ, max_examples=max(10, FUZZ.max_examples // 4))
 

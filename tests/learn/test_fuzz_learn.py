@@ -9,7 +9,6 @@ from fuzzing import (
     hostile_numbers,
     hostile_tensors,
     sizes,
-    small_memory_limit,
     wrong_types,
 )
 from hypothesis import example, given
@@ -19,8 +18,7 @@ from spikecore import learn
 from spikecore.learn import distill, esl, perturb
 
 # sizes drawn from hostile_numbers (ESLLinear in_features=62e6) would allocate gigabytes: above
-# 256 MiB the layers raise MemoryError naming the size instead
-_limit = pytest.fixture(autouse=True, scope="module")(small_memory_limit)
+# the fuzz modules' 256 MiB ceiling (tests/conftest.py) the layers raise MemoryError naming it
 
 LOGITS = st.sampled_from([(3, 2, 4), (2, 4), (4,), (), (0, 4), (3, 0, 4), (2, 5)])
 

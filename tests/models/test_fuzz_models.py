@@ -14,7 +14,6 @@ from fuzzing import (
     hostile_ints,
     hostile_numbers,
     shapes,
-    small_memory_limit,
     wrong_types,
 )
 from hypothesis import example, given, settings
@@ -25,7 +24,6 @@ from spikecore.models.neural_baselines import LNPoisson, McIntoshCNN
 from spikecore.models.neural_fit import fit_neural, make_model, sample_trials
 from spikecore.models.tecos import TeCoSLVM
 
-_limit = pytest.fixture(autouse=True, scope="module")(small_memory_limit)
 # training and sampling calls are real work: a quarter of the examples
 SLOW = settings(FUZZ, max_examples=max(5, EXAMPLES // 4))
 

@@ -3,7 +3,6 @@ modules, shapes, thread counts and inputs give a result or ValueError / TypeErro
 MemoryError naming the argument (the harness's property, tests/fuzzing.py)."""
 
 import numpy as np
-import pytest
 import torch
 from fuzzing import (
     FUZZ,
@@ -18,16 +17,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 import spikecore.nn as snn
-from spikecore import _core
 from spikecore.sim import from_torch
-
-
-@pytest.fixture(autouse=True, scope="module")
-def small_memory_ceiling():
-    old = _core.engine.memory_limit()
-    _core.engine.set_memory_limit(256 << 20)
-    yield
-    _core.engine.set_memory_limit(old)
 
 
 def _mlp():

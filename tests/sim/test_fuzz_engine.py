@@ -4,11 +4,10 @@ run, prune / regrow and the projection's weights. The property is the harness's
 (tests/fuzzing.py): a valid result or ValueError / TypeError / IndexError / MemoryError naming
 the argument; never a crash, a hang, nanobind's error or a NaN the inputs did not hold.
 
-A memory ceiling of 256 MiB (``_core.engine.set_memory_limit``) keeps generated sizes from
+The memory ceiling of the fuzz modules (256 MiB, tests/conftest.py) keeps generated sizes from
 allocating: requests above it raise MemoryError naming the size before anything is allocated.
 """
 
-import pytest
 from fuzzing import (
     FUZZ,
     expect_clean,
@@ -22,18 +21,7 @@ from fuzzing import (
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from spikecore import _core
 from spikecore.sim import Network
-
-LIMIT = 256 << 20
-
-
-@pytest.fixture(autouse=True, scope="module")
-def small_memory_ceiling():
-    old = _core.engine.memory_limit()
-    _core.engine.set_memory_limit(LIMIT)
-    yield
-    _core.engine.set_memory_limit(old)
 
 
 def small_net(**kw):

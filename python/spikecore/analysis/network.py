@@ -112,13 +112,11 @@ def windowed_correlations(
     """
     a = _as_activity(activity)
     N, T = a.shape
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 2:
-        raise ValueError(f"window: must be an integer >= 2, got {window!r}")
+    window = integer(window, "window", 2)
     if window > T:
         raise ValueError(f"window: {window} steps is longer than the sequence ({T} steps)")
     step = window if step is None else step
-    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
-        raise ValueError(f"step: must be an integer >= 1, got {step!r}")
+    step = integer(step, "step", 1)
     if nan_policy not in ("zero", "raise"):
         raise ValueError(f"nan_policy: must be 'zero' or 'raise', got {nan_policy!r}")
     starts = range(0, T - window + 1, step)

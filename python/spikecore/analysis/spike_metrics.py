@@ -236,8 +236,7 @@ def split_half_reliability(y, sigma: float = 0.0, n_splits: int = 20, seed: int 
 
     Raises ValueError (naming ``y``) with fewer than two repeats."""
     y = _binned(y, "y", min_repeats=2)
-    if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)) or n_splits < 1:
-        raise ValueError(f"n_splits: must be a positive integer, got {n_splits!r}")
+    n_splits = integer(n_splits, "n_splits", 1)
     sigma = _sigma(sigma, y.shape[1])
     check_bytes(8.0 * n_splits * y.shape[2], "n_splits", f"{n_splits} splits")
     rng = np.random.default_rng(_seed(seed))
@@ -437,8 +436,7 @@ def fano_factor(y, window: int = 1) -> np.ndarray:
     (ratio of means over windows; variance across repeats with ddof = 0, as elephant's
     ``fanofactor``). ``y`` [R, T(, N)], R >= 2. NaN for a silent neuron."""
     y = _binned(y, "y", min_repeats=2)
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
-        raise ValueError(f"window: must be a positive integer of bins, got {window!r}")
+    window = integer(window, "window", 1)  # bins
     R, T, N = y.shape
     W = T // window
     if W == 0:

@@ -341,10 +341,7 @@ def _run_model(gm: nn.Module, x: torch.Tensor, name: str):
 
 
 def _check_T(T, coding) -> int:
-    if isinstance(T, bool) or not isinstance(T, int):
-        raise TypeError(f"T: expected an int, got {type(T).__name__}")
-    if T < 1:
-        raise ValueError(f"T: must be >= 1 time step, got {T}")
+    T = _check.count(T, "T", 1)
     if coding == "stdi" and T > MAX_STDI_BITS:
         raise ValueError(f"T: STDI codes at most {MAX_STDI_BITS} bits in float32, got {T}")
     return T
@@ -442,10 +439,8 @@ def convert(
     coding = _check.choice(coding, "coding", ("stdi", "rate"))
     T = _check_T(T, coding)
     maxpool = _check.choice(maxpool, "maxpool", ("auto", "gate", "avg"))
-    if delay is not None and (
-        isinstance(delay, bool) or not isinstance(delay, int) or not 1 <= delay <= T
-    ):
-        raise ValueError(f"delay: must be an int in [1, T={T}] or None, got {delay!r}")
+    if delay is not None:
+        delay = _check.count(delay, "delay", 1, T)  # None: D = T
     if not (
         threshold == "max"
         or (

@@ -16,6 +16,8 @@ from typing import Tuple
 
 import torch
 
+from spikecore._guards import integer
+
 __all__ = ["delayed_cue"]
 
 
@@ -40,17 +42,12 @@ def delayed_cue(
     distractor channels fire at ``noise_rate`` (the cue channels are silent); then the recall group
     fires for ``recall_steps`` and the network must answer. Chance = 1/n_classes.
     """
-    for name, val in (
-        ("n", n),
-        ("delay", delay),
-        ("cue_steps", cue_steps),
-        ("recall_steps", recall_steps),
-        ("group", group),
-    ):
-        if isinstance(val, bool) or not isinstance(val, int) or val <= 0:
-            raise ValueError(f"{name}: expected a positive int, got {val!r}")
-    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
-        raise ValueError(f"n_classes: expected an int >= 2, got {n_classes!r}")
+    n, delay = integer(n, "n", 1), integer(delay, "delay", 1)
+    cue_steps, recall_steps = (
+        integer(cue_steps, "cue_steps", 1),
+        integer(recall_steps, "recall_steps", 1),
+    )
+    group, n_classes = integer(group, "group", 1), integer(n_classes, "n_classes", 2)
     g = torch.Generator().manual_seed(int(seed))
     labels = torch.randint(0, n_classes, (n,), generator=g)
     cue_ch = n_classes * group

@@ -24,6 +24,8 @@ from typing import List, Tuple, Union
 
 import numpy as np
 
+from spikecore._guards import integer
+
 __all__ = ["CLASSES", "DetectionSet", "check_boxes", "from_coco", "make_shapes", "to_coco"]
 
 CLASSES = ("square", "disc", "triangle")
@@ -82,18 +84,9 @@ def make_shapes(
     noise: float = 0.05,
 ) -> DetectionSet:
     """``n`` images of ``size`` x ``size`` pixels with 1..``max_objects`` objects each."""
-    for v, name in (
-        (n, "n"),
-        (size, "size"),
-        (max_objects, "max_objects"),
-        (min_size, "min_size"),
-        (max_size, "max_size"),
-        (clutter, "clutter"),
-    ):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise TypeError(f"{name}: expected an int, got {type(v).__name__}")
-    if n < 1:
-        raise ValueError(f"n: must be >= 1, got {n}")
+    n, size = integer(n, "n", 1), integer(size, "size")
+    max_objects, clutter = integer(max_objects, "max_objects"), integer(clutter, "clutter")
+    min_size, max_size = integer(min_size, "min_size"), integer(max_size, "max_size")
     if not 4 <= min_size <= max_size <= size // 2:
         raise ValueError(
             f"min_size, max_size: need 4 <= min_size <= max_size <= size/2, got "

@@ -136,11 +136,9 @@ def _real(value: Any, name: str) -> float:
 
 
 def _check_steps(steps: Any) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
-        raise TypeError(f"steps: expected a positive int, got {type(steps).__name__}")
-    if steps <= 0:
-        raise ValueError(f"steps: must be > 0, got {steps}")
-    return int(steps)
+    from spikecore._guards import integer
+
+    return integer(steps, "steps", 1)
 
 
 def rate_encode(

@@ -38,37 +38,23 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from spikecore._guards import integer
+
 __all__ = ["familiarity_sequence", "FamiliarityTask", "RCurriculum"]
 
 IntOrSeq = Union[int, Sequence[int]]
 
 
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: must be an integer, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name}: must be >= {minimum}, got {value}")
-    return int(value)
-
-
 def _check_R(R) -> np.ndarray:
-    if isinstance(R, numbers.Integral) and not isinstance(R, bool):
+    if isinstance(R, numbers.Real):
         rs = [R]
+    elif isinstance(R, (str, bytes)) or not hasattr(R, "__iter__"):
+        raise TypeError(f"R: expected an int or a sequence of ints, got {type(R).__name__}")
     else:
-        try:
-            rs = list(R)
-        except TypeError:
-            raise TypeError(f"R: must be an integer or a sequence of integers, got {R!r}") from None
+        rs = list(R)
         if not rs:
             raise ValueError("R: the sequence of repeat intervals is empty")
-    out = []
-    for r in rs:
-        if isinstance(r, bool) or not isinstance(r, numbers.Integral):
-            raise TypeError(f"R: must be an integer or a sequence of integers, got {r!r}")
-        if r < 1:
-            raise ValueError(f"R: repeat interval must be >= 1, got {r}")
-        out.append(int(r))
-    return np.asarray(out, dtype=np.int64)
+    return np.asarray([integer(r, "R", 1) for r in rs], dtype=np.int64)
 
 
 def _check_P(P) -> float:
@@ -102,9 +88,9 @@ def familiarity_sequence(
     >>> bool((x[2] == x[0]).all() and (x[3] == x[1]).all())
     True
     """
-    d = _check_int(d, "d", 1)
-    T = _check_int(T, "T", 1)
-    batch = _check_int(batch, "batch", 1)
+    d = integer(d, "d", 1)
+    T = integer(T, "T", 1)
+    batch = integer(batch, "batch", 1)
     rs = _check_R(R)
     p = _check_P(P)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -165,9 +151,9 @@ class FamiliarityTask:
     def __post_init__(self):
         if self.mode not in self.MODES:
             raise ValueError(f"mode: must be one of {self.MODES}, got {self.mode!r}")
-        _check_int(self.d, "d", 1)
-        _check_int(self.T, "T", 1)
-        _check_int(self.batch, "batch", 1)
+        self.d = integer(self.d, "d", 1)
+        self.T = integer(self.T, "T", 1)
+        self.batch = integer(self.batch, "batch", 1)
         _check_R(self.R)
         _check_P(self.P)
         self._rng = np.random.default_rng(self.seed)
@@ -205,9 +191,9 @@ class RCurriculum:
     history: List[int] = field(default_factory=list)
 
     def __post_init__(self):
-        _check_int(self.R_start, "R_start", 1)
-        _check_int(self.R_max, "R_max", self.R_start)
-        _check_int(self.step, "step", 1)
+        self.R_start = integer(self.R_start, "R_start", 1)
+        self.R_max = integer(self.R_max, "R_max", self.R_start)
+        self.step = integer(self.step, "step", 1)
         if not 0.0 < float(self.threshold) <= 1.0:
             raise ValueError(f"threshold: must be in (0, 1], got {self.threshold}")
         self.R = int(self.R_start)

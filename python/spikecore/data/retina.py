@@ -75,6 +75,7 @@ from typing import Optional
 
 import numpy as np
 
+from spikecore._guards import integer
 from spikecore.data.files import FileFormatError, check_h5_dataset, file_error
 
 __all__ = [
@@ -123,9 +124,7 @@ class RetinaConfig:
             "image_size",
             "n_images",
         ):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name}: must be a positive integer, got {v!r}")
+            object.__setattr__(self, name, integer(getattr(self, name), name, 1))
         if self.n_cells < 2:
             raise ValueError(f"n_cells: at least 2 (one ON, one OFF), got {self.n_cells}")
         if self.repeats < 2:
@@ -348,12 +347,7 @@ class SyntheticRetina:
             raise ValueError(f"frames: expected [T, {cfg.size}, {cfg.size}], got {frames.shape}")
         if not np.all(np.isfinite(frames)):
             raise ValueError("frames: contains NaN or inf")
-        if (
-            isinstance(n_trials, bool)
-            or not isinstance(n_trials, (int, np.integer))
-            or n_trials < 1
-        ):
-            raise ValueError(f"n_trials: must be a positive integer, got {n_trials!r}")
+        n_trials = integer(n_trials, "n_trials", 1)
         rng = np.random.default_rng([cfg.seed, 2, seed])
         base = self.alpha * self.drive(frames) + self.bias  # [T, N]
         T, N = base.shape

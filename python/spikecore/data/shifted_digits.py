@@ -37,6 +37,8 @@ from typing import Union
 
 import numpy as np
 
+from spikecore._guards import integer
+
 from .digits import Split, load_digits
 
 __all__ = ["load_shifted_digits", "shift_and_clutter"]
@@ -50,8 +52,7 @@ def shift_and_clutter(
 ) -> np.ndarray:
     """Place 8x8 images ``x`` [N, 64] (in [0, 1]) at random offsets in a ``size`` x ``size``
     canvas and add clutter; returns float32 [N, size * size]."""
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 8:
-        raise ValueError(f"size: expected an int >= 8, got {size!r}")
+    size = integer(size, "size", 8)
     if (
         isinstance(clutter, bool)
         or not isinstance(clutter, (int, float))

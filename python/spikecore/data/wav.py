@@ -19,6 +19,7 @@ from typing import Tuple
 
 import numpy as np
 
+from spikecore._guards import integer
 from spikecore.data.files import FileFormatError, file_error
 
 #: the highest sample rate a WAV file may declare (Hz); above it the header is corrupt
@@ -155,8 +156,7 @@ def write_wav(path, x, fs: int) -> None:
         raise ValueError(f"x: expected [T] or [T, channels] with T > 0, got {x.shape}")
     if not np.all(np.isfinite(x)):
         raise ValueError("x: samples must be finite")
-    if int(fs) != fs or fs <= 0:
-        raise ValueError(f"fs: sample rate must be a positive integer, got {fs}")
+    fs = integer(fs, "fs", 1, 2**32 - 1)  # the header's uint32 sample rate
     pcm = np.round(np.clip(x, -1.0, 32767 / 32768) * 32768).astype("<i2")
     with wave.open(str(path), "wb") as w:
         w.setnchannels(x.shape[1])

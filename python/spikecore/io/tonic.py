@@ -25,6 +25,8 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
+from spikecore._guards import integer
+
 __all__ = [
     "AUDIO_DTYPE",
     "CAMERA_DTYPE",
@@ -84,14 +86,11 @@ def check_events(events, sensor_size=None, name: str = "events") -> np.ndarray:
 
 
 def _sensor(sensor_size) -> Tuple[int, int, int]:
-    try:
-        s = tuple(int(v) for v in sensor_size)
-    except TypeError:
-        raise TypeError(f"sensor_size: expected (W, H, P), got {sensor_size!r}") from None
-    if len(s) != 3 or min(s) < 1:
-        raise ValueError(
-            f"sensor_size: expected three positive ints (W, H, P), got {sensor_size!r}"
-        )
+    if isinstance(sensor_size, (str, bytes)) or not hasattr(sensor_size, "__iter__"):
+        raise TypeError(f"sensor_size: expected (W, H, P), got {sensor_size!r}")
+    s = tuple(integer(v, "sensor_size", 1) for v in sensor_size)
+    if len(s) != 3:
+        raise ValueError(f"sensor_size: expected three ints (W, H, P), got {sensor_size!r}")
     return s  # type: ignore[return-value]
 
 
@@ -108,8 +107,7 @@ def events_to_dense(
     check_events(events, (W, H, P))
     if n_steps is None:
         n_steps = int(events["t"].max() // dt_us) + 1 if events.size else 0
-    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
-        raise ValueError(f"n_steps: expected an int >= 0, got {n_steps!r}")
+    n_steps = integer(n_steps, "n_steps", 0)
     C = W * H * P
     if n_steps == 0:
         return np.zeros((0, C), np.float32)
@@ -151,8 +149,7 @@ class ToSpikecore:
         self.sensor_size = _sensor(sensor_size)
         if not (isinstance(dt_us, (int, float)) and dt_us > 0):
             raise ValueError(f"dt_us: must be > 0 microseconds, got {dt_us!r}")
-        if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 1:
-            raise ValueError(f"n_steps: expected an int >= 1, got {n_steps!r}")
+        n_steps = integer(n_steps, "n_steps", 1)
         self.dt_us, self.n_steps, self.binary = float(dt_us), n_steps, binary
 
     def __call__(self, events):
@@ -188,8 +185,7 @@ def from_shd(data, i: int) -> Tuple[np.ndarray, int]:
 
     if not isinstance(data, SHDData):
         raise TypeError(f"data: expected spikecore.data.shd.SHDData, got {type(data).__name__}")
-    if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < len(data):
-        raise ValueError(f"i: expected a sample index in [0, {len(data)}), got {i!r}")
+    i = integer(i, "i", 0, len(data) - 1)  # a sample index
     t, u = data.times[i], data.units[i]
     out = np.zeros(len(t), AUDIO_DTYPE)
     out["t"] = np.rint(np.asarray(t, np.float64) * 1e6).astype(np.int64)

@@ -157,8 +157,7 @@ def virtual_teacher_logits(target: torch.Tensor, n_classes: int, a: float = 0.9)
     r"""Log-probabilities of the virtual teacher :math:`p_v(k) = a` for the true class,
     :math:`(1-a)/(K-1)` otherwise: usable as ``teacher_logits`` (softmax(log p / tau) is the
     tempered distribution)."""
-    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
-        raise ValueError(f"n_classes: expected an int >= 2, got {n_classes!r}")
+    n_classes = _check.count(n_classes, "n_classes", 2)
     a = _check.number(a, "a")
     if not 0.0 < a < 1.0:
         raise ValueError(f"a: must lie in (0, 1), got {a:g}")
@@ -188,12 +187,8 @@ class FeatureAdapter(nn.Module):
 
     def __init__(self, student_channels: int, teacher_channels: int, bias: bool = True):
         super().__init__()
-        for v, n in (
-            (student_channels, "student_channels"),
-            (teacher_channels, "teacher_channels"),
-        ):
-            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-                raise ValueError(f"{n}: expected a positive int, got {v!r}")
+        student_channels = _check.features(student_channels, "student_channels")
+        teacher_channels = _check.features(teacher_channels, "teacher_channels")
         self.proj = nn.Linear(student_channels, teacher_channels, bias=bias)
 
     def forward(self, f: torch.Tensor, time_major: bool = False) -> torch.Tensor:
@@ -265,9 +260,7 @@ class Schedule:
     ):
         self.start = _check.finite(start, "start")
         self.end = self.start if end is None else _check.finite(end, "end")
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0:
-            raise ValueError(f"steps: expected a positive int, got {steps!r}")
-        self.steps = steps
+        self.steps = _check.count(steps, "steps")
         self.kind = _check.choice(kind, "kind", ("constant", "linear", "cosine"))
 
     def __call__(self, k: int) -> float:

@@ -290,8 +290,7 @@ class MaskHistory:
 
     def snapshot(self, iteration: int, name: str, layer: SparseLinear) -> None:
         """Store the layer's mask at ``iteration`` (bit-packed), if masks are kept."""
-        if isinstance(iteration, bool) or not isinstance(iteration, (int, np.integer)):
-            raise TypeError(f"iteration: expected an int, got {type(iteration).__name__}")
+        iteration = _check.count(iteration, "iteration", None)
         if not isinstance(name, str):
             raise TypeError(f"name: expected the layer's name (a str), got {type(name).__name__}")
         if not self.keep_masks:
@@ -494,9 +493,7 @@ class GradualPruning:
         self.optimizer = optimizer
         self.delta_t = _positive_int(delta_t, "delta_t")
         self.n_updates = _positive_int(n_updates, "n_updates")
-        if isinstance(t_start, bool) or not isinstance(t_start, (int, np.integer)) or t_start < 0:
-            raise ValueError(f"t_start: expected an int >= 0, got {t_start!r}")
-        self.t_start = int(t_start)
+        self.t_start = _check.count(t_start, "t_start", 0)
         self.d0 = {}
         for name, layer in self.layers.items():
             total = layer.in_features * layer.out_features

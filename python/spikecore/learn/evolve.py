@@ -142,12 +142,9 @@ class ClassificationTask:
         self.esl_regrow = _check.choice(self.esl_regrow, "esl_regrow", ("random", "gradient"))
         self.lr_schedule = _check.choice(self.lr_schedule, "lr_schedule", ("constant", "cosine"))
         if self.lr_schedule == "cosine":
-            h = self.horizon
-            if isinstance(h, bool) or not isinstance(h, int) or h < 1:
-                raise ValueError(
-                    f"horizon: lr_schedule='cosine' needs a positive int number of "
-                    f"epochs, got {h!r}"
-                )
+            if self.horizon is None:
+                raise ValueError("horizon: lr_schedule='cosine' needs a number of epochs")
+            self.horizon = _check.count(self.horizon, "horizon")
         if self.kd == "teacher" and self.teacher is None:
             raise ValueError("teacher: kd='teacher' needs a teacher module")
         if self.prune_to is not None:
@@ -418,20 +415,12 @@ class Evolution:
             )
         self.sizes = list(sizes)
         self.density = check_density(density)
-        for v, n in (
-            (population, "population"),
-            (generations, "generations"),
-            (tournament, "tournament"),
-            (workers, "workers"),
-        ):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{n}: expected a positive int, got {v!r}")
-        if isinstance(elite, bool) or not isinstance(elite, int) or not 0 <= elite <= population:
-            raise ValueError(
-                f"elite: expected an int in [0, population={population}], got {elite!r}"
-            )
-        if isinstance(finetune, bool) or not isinstance(finetune, int) or finetune < 0:
-            raise ValueError(f"finetune: expected an int >= 0 (epochs), got {finetune!r}")
+        population = _check.count(population, "population")
+        generations = _check.count(generations, "generations")
+        tournament = _check.count(tournament, "tournament")
+        workers = _check.count(workers, "workers")
+        elite = _check.count(elite, "elite", 0, population)  # at most the whole population
+        finetune = _check.count(finetune, "finetune", 0)  # epochs
         if not isinstance(inherit_optimizer, bool):
             raise TypeError(f"inherit_optimizer: expected a bool, got {inherit_optimizer!r}")
         self.population, self.generations, self.elite = population, generations, elite

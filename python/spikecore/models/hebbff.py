@@ -262,9 +262,7 @@ class HebbFF(nn.Module):
         seed: Optional[int] = None,
     ):
         super().__init__()
-        for name, v in (("d", d), ("N", N)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name}: must be an integer >= 1, got {v!r}")
+        d, N = integer(d, "d", 1), integer(N, "N", 1)
         check_bytes(4.0 * (N * d + 2 * N), "N, d", f"a [{N}, {d}] weight matrix")
         if not isinstance(plasticity, str) or plasticity not in PLASTICITY:
             raise ValueError(f"plasticity: must be one of {PLASTICITY}, got {plasticity!r}")
@@ -371,8 +369,7 @@ class SpikingHebbFF(HebbFF):
         super().__init__(*args, **kw)
         from spikecore.nn import surrogate as _sg
 
-        if isinstance(n_sub, bool) or not isinstance(n_sub, int) or n_sub < 1:
-            raise ValueError(f"n_sub: must be an integer >= 1, got {n_sub!r}")
+        n_sub = integer(n_sub, "n_sub", 1)
         beta = number(beta, "beta")
         if not 0.0 <= beta <= 1.0:
             raise ValueError(f"beta: must be in [0, 1], got {beta}")

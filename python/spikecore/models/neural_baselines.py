@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from spikecore._guards import integer
 from spikecore.specs._base import number
 
 from .tecos import check_frame_shape, check_inputs, check_model_size
@@ -41,12 +42,6 @@ def poisson_nll(lam: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def _windows(x: torch.Tensor, window: int) -> torch.Tensor:
     """[W - 1 + T, B, H, W] frames -> [T, B, window, H, W] (most recent frame last)."""
     return x.unfold(0, window, 1).permute(0, 1, 4, 2, 3)
-
-
-def _positive_int(v, name):
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise ValueError(f"{name}: must be a positive integer, got {v!r}")
-    return v
 
 
 class _WindowModel(nn.Module):
@@ -89,8 +84,7 @@ class _WindowModel(nn.Module):
     @torch.no_grad()
     def sample(self, x: torch.Tensor, n_trials: int = 1, seed: int = 0) -> torch.Tensor:
         """Counts [n_trials, T, N] for one stimulus x [T, H, W] (zero-padded start)."""
-        if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
-            raise ValueError(f"n_trials: must be a positive integer, got {n_trials!r}")
+        n_trials = integer(n_trials, "n_trials", 1)
         if x.ndim != 3:
             raise ValueError(f"x: expected one stimulus [T, H, W], got shape {tuple(x.shape)}")
         check_inputs(x[:, None], None, self.frame_shape, self.n_neurons)
@@ -126,11 +120,9 @@ class LNPoisson(_WindowModel):
     ):
         super().__init__()
         self.frame_shape = check_frame_shape(frame_shape)
-        self.n_neurons = _positive_int(n_neurons, "n_neurons")
-        self.window = _positive_int(window, "window")
-        if isinstance(history, bool) or not isinstance(history, int) or history < 0:
-            raise ValueError(f"history: must be an integer >= 0, got {history!r}")
-        self.history = history
+        self.n_neurons = integer(n_neurons, "n_neurons", 1)
+        self.window = integer(window, "window", 1)
+        self.history = integer(history, "history", 0)
         P = self.frame_shape[0] * self.frame_shape[1]
         check_model_size(
             float(n_neurons) * (window * P + history + 1),
@@ -158,8 +150,8 @@ class McIntoshCNN(_WindowModel):
     ):
         super().__init__()
         self.frame_shape = check_frame_shape(frame_shape)
-        self.n_neurons = _positive_int(n_neurons, "n_neurons")
-        self.window = _positive_int(window, "window")
+        self.n_neurons = integer(n_neurons, "n_neurons", 1)
+        self.window = integer(window, "window", 1)
         noise = number(noise, "noise")
         if not 0 <= noise < float("inf"):
             raise ValueError(f"noise: must be finite and >= 0, got {noise}")

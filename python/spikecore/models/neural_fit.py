@@ -64,9 +64,9 @@ def fit_neural(
     stim = _array(stim, "stim")
     resp = _array(resp, "resp")
     check_pair(stim, resp, "stim", "resp")
-    for name, v in (("chunk", chunk), ("steps", steps), ("batch", batch)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name}: must be a positive integer, got {v!r}")
+    chunk = integer(chunk, "chunk", 1)
+    steps = integer(steps, "steps", 1)
+    batch = integer(batch, "batch", 1)
     lr = number(lr, "lr")
     if not 0 < lr <= 10:
         raise ValueError(f"lr: must be in (0, 10], got {lr}")
@@ -133,8 +133,7 @@ def sample_trials(
     )
     if chunk is None:
         return model.sample(x, n_trials, seed).numpy()
-    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
-        raise ValueError(f"chunk: must be a positive integer, got {chunk!r}")
+    chunk = integer(chunk, "chunk", 1)
     ctx = int(model.context)
     parts = []
     for k, s in enumerate(range(0, len(x), chunk)):

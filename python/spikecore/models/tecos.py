@@ -196,9 +196,9 @@ class TeCoSLVM(nn.Module):
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood: unknown {likelihood!r}; valid: {', '.join(LIKELIHOODS)}")
         shape = check_frame_shape(frame_shape, 7)
-        for name, v in (("n_neurons", n_neurons), ("hidden", hidden), ("latent", latent)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name}: must be a positive integer, got {v!r}")
+        n_neurons = integer(n_neurons, "n_neurons", 1)
+        hidden = integer(hidden, "hidden", 1)
+        latent = integer(latent, "latent", 1)
         check_model_size(
             8.0 * shape[0] * shape[1] * 64
             + 4.0 * hidden * (hidden + latent + 128)
@@ -277,8 +277,7 @@ class TeCoSLVM(nn.Module):
     def sample(self, x: torch.Tensor, n_trials: int = 1, seed: int = 0) -> torch.Tensor:
         """Spike trains [n_trials, T, N] for one stimulus x [T, H, W] (fresh state, latents drawn
         from q, the spikecore.nn neuron module run on the drive)."""
-        if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
-            raise ValueError(f"n_trials: must be a positive integer, got {n_trials!r}")
+        n_trials = integer(n_trials, "n_trials", 1)
         if x.ndim != 3:
             raise ValueError(f"x: expected one stimulus [T, H, W], got shape {tuple(x.shape)}")
         check_inputs(x[:, None], None, self.frame_shape, self.n_neurons)

@@ -115,11 +115,7 @@ def _threshold(v_threshold) -> torch.Tensor:
 
 
 def _bits(T) -> int:
-    if isinstance(T, bool) or not isinstance(T, int):
-        raise TypeError(f"T: expected an int, got {type(T).__name__}")
-    if T < 1:
-        raise ValueError(f"T: must be >= 1 time step, got {T}")
-    return T
+    return _check.count(T, "T", 1)
 
 
 def stdi_weights(T: int, dtype=torch.float32, device=None) -> torch.Tensor:
@@ -285,10 +281,7 @@ class STDINeuron(_ConversionNeuron):
         backend: str = "auto",
     ):
         super().__init__(v_threshold, negative_slope, backend)
-        if delay is not None:
-            if isinstance(delay, bool) or not isinstance(delay, int) or delay < 1:
-                raise ValueError(f"delay: must be an int >= 1 (or None for D = T), got {delay!r}")
-        self.delay = delay
+        self.delay = None if delay is None else _check.count(delay, "delay", 1)  # None: D = T
         self.rounding = bool(rounding)
 
     def value(self, z: torch.Tensor) -> torch.Tensor:

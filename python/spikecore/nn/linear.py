@@ -264,9 +264,7 @@ class SparseLinear(nn.Module):
         ``grad`` [out_features, in_features], default: the gradient kept by the last backward
         when ``keep_dense_grad = True``, averaged over the ranks under torch.distributed). New
         synapses get zero optimizer state."""
-        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
-            raise ValueError(f"count: expected an int >= 0, got {count!r}")
-        count = int(count)
+        count = _check.count(count, "count", 0)
         free = self.in_features * self.out_features - self.nnz
         if count > free:
             raise ValueError(f"count: {count} exceeds the {free} free positions")

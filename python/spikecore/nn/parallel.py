@@ -38,6 +38,8 @@ from typing import List, Optional, Tuple
 import torch
 from torch import nn
 
+from spikecore._guards import integer
+
 __all__ = [
     "local_world_size",
     "threads_per_rank",
@@ -50,19 +52,13 @@ __all__ = [
 ]
 
 
-def _positive(v, name: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise ValueError(f"{name}: expected an int >= 1, got {v!r}")
-    return v
-
-
 def local_world_size() -> int:
     """Ranks on this machine: ``LOCAL_WORLD_SIZE`` (set by torchrun), else 1."""
     v = os.environ.get("LOCAL_WORLD_SIZE")
     if v is None:
         return 1
     try:
-        return _positive(int(v), "LOCAL_WORLD_SIZE")
+        return integer(int(v), "LOCAL_WORLD_SIZE", 1)
     except ValueError:
         raise ValueError(f"LOCAL_WORLD_SIZE: expected an int >= 1, got {v!r}") from None
 
@@ -87,9 +83,9 @@ def threads_per_rank(local_world_size: Optional[int] = None, cores: Optional[int
     L = (
         _local_world_size()
         if local_world_size is None
-        else _positive(local_world_size, "local_world_size")
+        else integer(local_world_size, "local_world_size", 1)
     )
-    C = _cores() if cores is None else _positive(cores, "cores")
+    C = _cores() if cores is None else integer(cores, "cores", 1)
     return max(1, C // L)
 
 

@@ -33,10 +33,7 @@ __all__ = ["QCFS", "levels_for"]
 
 def levels_for(T: int, coding: str = "stdi") -> int:
     """Quantisation levels L that ``T`` steps carry: 2^T - 1 (STDI) or T (rate)."""
-    if isinstance(T, bool) or not isinstance(T, int):
-        raise TypeError(f"T: expected an int, got {type(T).__name__}")
-    if T < 1:
-        raise ValueError(f"T: must be >= 1 time step, got {T}")
+    T = _check.count(T, "T", 1)
     coding = _check.choice(coding, "coding", ("stdi", "rate"))
     if T > (31 if coding == "stdi" else 2**31 - 1):  # QCFS takes at most 2**31 - 1 levels
         raise ValueError(f"T: {T} steps carry more levels than QCFS takes (2**31 - 1)")
@@ -54,12 +51,8 @@ class QCFS(nn.Module):
         negative_slope: Optional[float] = None,
     ):
         super().__init__()
-        if isinstance(levels, bool) or not isinstance(levels, int):
-            raise TypeError(f"levels: expected an int, got {type(levels).__name__}")
-        if levels < 1:
-            raise ValueError(f"levels: L must be >= 1, got {levels}")
-        if levels > 2**31 - 1:  # L multiplies float32 activations: 2^31 levels are 31 bits
-            raise ValueError(f"levels: L must be <= 2**31 - 1, got {levels}")
+        # L multiplies float32 activations: 2^31 levels are 31 bits
+        levels = _check.count(levels, "levels", 1, 2**31 - 1)
         lam = _check.finite32(lam, "lam")
         if not lam > 0:
             raise ValueError(f"lam: the clip lambda must be > 0, got {lam:g}")

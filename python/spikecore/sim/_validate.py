@@ -31,14 +31,6 @@ def _finite(x: Any, name: str) -> float:
     return x
 
 
-def _int(x: Any, name: str) -> int:
-    if isinstance(x, bool) or not isinstance(x, numbers.Integral):
-        if isinstance(x, float) and x.is_integer():
-            return int(x)
-        raise TypeError(f"{name}: must be an integer, got {type(x).__name__}")
-    return int(x)
-
-
 # Values the core keeps in float32 (parameters, weights, currents, rates, state): at most this
 # in magnitude, so that the float32 narrowing and the sums of the update (a few terms, and the
 # input of up to ~1e8 synapses) stay finite (issue 20).

@@ -8,14 +8,13 @@ from typing import TYPE_CHECKING, Any, Optional, Tuple, cast
 
 import numpy as np
 
-from spikecore._guards import check_bytes
+from spikecore._guards import check_bytes, integer
 from spikecore.sim._parts import NetworkParts
 from spikecore.sim._validate import (
     _finite,
     _float_array,
     _idle,
     _index_array,
-    _int,
     _numpy,
     _value_spec,
 )
@@ -203,9 +202,7 @@ class ConnectMixin(NetworkParts):
                 val = k if val is None else val
                 if val is None:
                     raise ValueError(f"{nm}: {rule} needs k (or {nm})")
-                val = _int(val, nm)
-                if val < 0:
-                    raise ValueError(f"{nm}: must be >= 0, got {val}")
+                val = integer(val, nm, 0)
                 param = float(val)
             if rule == "all_to_all":
                 # arrays: (n_pre, n_post) or flat pre-major; the diagonal is dropped when
@@ -290,7 +287,7 @@ class ConnectMixin(NetworkParts):
                     f"{Q.name!r}; valid: {', '.join(names) or 'none (one receptor)'}"
                 )
             return names[receptor]
-        r = _int(receptor, "receptor")
+        r = integer(receptor, "receptor")
         if not 0 <= r < max(1, len(names)):
             raise ValueError(
                 f"receptor: must be in [0, {max(1, len(names))}) for population {Q.name!r}, got {r}"

@@ -52,7 +52,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from spikecore import specs
-from spikecore._guards import check_bytes
+from spikecore._guards import check_bytes, integer
 from spikecore.sim.network import Network
 
 __all__ = [
@@ -533,11 +533,9 @@ def _shape(s) -> Tuple[int, ...]:
     if isinstance(s, (str, bytes)) or not hasattr(s, "__iter__"):
         raise TypeError(f"input_shape: expected a sequence of ints, got {type(s).__name__}")
     t = tuple(s)
-    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in t):
-        raise TypeError(f"input_shape: expected a sequence of ints, got {t!r:.80}")
-    t = tuple(int(v) for v in t)
-    if not t or any(v < 1 for v in t):
-        raise ValueError(f"input_shape: every dimension must be >= 1, got {t}")
+    if not t:
+        raise ValueError("input_shape: expected at least one dimension, got ()")
+    t = tuple(integer(v, "input_shape", 1) for v in t)
     size = float(np.prod([float(v) for v in t]))
     check_bytes(4.0 * size, "input_shape", f"an input of {size:.4g} values")
     return t

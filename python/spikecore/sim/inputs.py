@@ -9,6 +9,7 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
+from spikecore._guards import integer
 from spikecore.sim._parts import NetworkParts
 from spikecore.sim._validate import (
     _MAX_STEPS,
@@ -16,7 +17,6 @@ from spikecore.sim._validate import (
     _float_array,
     _idle,
     _index_array,
-    _int,
     _numpy,
     _steps,
     _value,
@@ -60,7 +60,7 @@ class InputsMixin(NetworkParts):
         if neurons is None:
             lo, hi = 0, nt
         elif isinstance(neurons, (tuple, list)) and len(neurons) == 2:
-            lo, hi = _int(neurons[0], "neurons"), _int(neurons[1], "neurons")
+            lo, hi = integer(neurons[0], "neurons"), integer(neurons[1], "neurons")
         else:
             raise TypeError(f"neurons: must be a (start, stop) pair, got {type(neurons).__name__}")
         if not 0 <= lo < hi <= nt:

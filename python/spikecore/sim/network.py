@@ -24,10 +24,10 @@ import numbers
 from typing import Any, Dict, List, Optional
 
 from spikecore import _core
-from spikecore._guards import check_bytes
+from spikecore._guards import check_bytes, integer
 from spikecore._guards import threads as _threads
 from spikecore.sim._interrupt import HeldInterrupt
-from spikecore.sim._validate import _MAX_STEPS, _finite, _idle, _int, _steps
+from spikecore.sim._validate import _MAX_STEPS, _finite, _idle, _steps
 
 # RULES, FORMAT_VERSION and the model tables: re-exported from the former single module
 from spikecore.sim.connect import RULES, ConnectMixin, Projection  # noqa: F401
@@ -111,9 +111,7 @@ class Network(
         if dt <= 0:
             raise ValueError(f"dt: must be > 0, got {dt}")
         n_threads = _threads(n_threads)
-        seed = _int(seed, "seed")
-        if seed < 0 or seed >= 2**64:
-            raise ValueError(f"seed: must be in [0, 2**64), got {seed}")
+        seed = integer(seed, "seed", 0, 2**64 - 1)
         max_delay = _finite(max_delay, "max_delay")
         if comm is not None:
             from spikecore.sim.distributed import check_comm
@@ -288,9 +286,7 @@ class Network(
         >>> net.step, net.t
         (3, 1.5)
         """
-        n = _int(n_steps, "n_steps")
-        if not 0 <= n < _MAX_STEPS:
-            raise ValueError(f"n_steps: must be in [0, 2**53), got {n}")
+        n = integer(n_steps, "n_steps", 0, _MAX_STEPS - 1)
         self._check_records(n, "n_steps")
         self._advance(n, max(1, min(_MAX_STEPS, round(100.0 / self.dt))), None)  # as run()
 

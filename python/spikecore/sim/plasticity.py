@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from spikecore._guards import check_bytes
+from spikecore._guards import check_bytes, integer
 from spikecore.sim._parts import NetworkParts
-from spikecore.sim._validate import _finite, _float_array, _idle, _int, _steps, _value
+from spikecore.sim._validate import _finite, _float_array, _idle, _steps, _value
 
 
 class PlasticityMixin(NetworkParts):
@@ -58,9 +58,7 @@ class PlasticityMixin(NetworkParts):
         multapse settings of the projection are respected. A new synapse never carries spikes
         emitted before it existed. Returns ``count``."""
         j = self._proj(projection)
-        count = _int(count, "count")
-        if count < 0:
-            raise ValueError(f"count: must be >= 0, got {count}")
+        count = integer(count, "count", 0)
         # the core's check, before int64
         check_bytes(count * 32.0, "count", f"{count} new synapses")
         weight = _value(weight, "weight")

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any, Optional, cast
 import numpy as np
 
 from spikecore import specs
-from spikecore._guards import check_bytes
+from spikecore._guards import check_bytes, integer
 from spikecore.sim import engine_models as _models
 from spikecore.sim._parts import NetworkParts
-from spikecore.sim._validate import _float_array, _idle, _int, _value
+from spikecore.sim._validate import _float_array, _idle, _value
 
 if TYPE_CHECKING:
     from spikecore.sim.network import Network
@@ -180,11 +180,7 @@ class PopulationsMixin(NetworkParts):
         ``v_init``: ``None`` (v_rest), a number, an array of length ``n``, or
         ``("uniform", low, high)`` drawn from the counter RNG (independent of threads).
         """
-        n = _int(n, "n")
-        if n < 1:
-            raise ValueError(f"n: must be >= 1 (empty populations are not allowed), got {n}")
-        if n >= 2**31:
-            raise ValueError(f"n: must be < 2**31, got {n}")
+        n = integer(n, "n", 1, 2**31 - 1)  # no empty population; the core's int32 indices
         spike_times = params.pop("spike_times", None)
         spike_neurons = params.pop("spike_neurons", None)
         rate = params.pop("rate", None)

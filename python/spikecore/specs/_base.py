@@ -12,6 +12,8 @@ import numbers
 import warnings
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, cast
 
+from spikecore._guards import integer
+
 __all__ = [
     "NeuronSpec",
     "EngineCall",
@@ -105,16 +107,10 @@ def finite32(value: Any, name: str) -> float:
     return value
 
 
-def count(value: Any, name: str, low: int = 1, high: Optional[int] = None) -> int:
-    """An int (numpy integers count; bool does not) in [low, high]."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an int, got {type(value).__name__}")
-    value = int(value)
-    if value < low:
-        raise ValueError(f"{name}: must be >= {low}, got {value}")
-    if high is not None and value > high:
-        raise ValueError(f"{name}: must be <= {high}, got {value}")
-    return value
+def count(value: Any, name: str, low: Optional[int] = 1, high: Optional[int] = None) -> int:
+    """An int in [low, high] (default: >= 1): :func:`spikecore._guards.integer`, the one integer
+    check of spikecore (numpy integers count; bool and floats do not)."""
+    return integer(value, name, low, high)
 
 
 def positive(value: Any, name: str) -> float:

@@ -34,21 +34,11 @@ from typing import Any, ClassVar, Optional, Union
 
 import numpy as np
 
-from ._base import MAX_THRESHOLD, EngineCall, NeuronSpec, finite, param
+from ._base import MAX_THRESHOLD, EngineCall, NeuronSpec, count, finite, param
 
 __all__ = ["IFSpec", "STDISpec", "MaxGateSpec", "MAX_BITS"]
 
 MAX_BITS = 24  # beyond 24 bits the least significant thresholds fall below float32 resolution
-
-
-def _int(value: Any, name: str, lo: int, hi: Optional[int] = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an int, got {type(value).__name__}")
-    value = int(value)
-    if value < lo or (hi is not None and value > hi):
-        rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
-        raise ValueError(f"{name}: must be {rng}, got {value}")
-    return value
 
 
 def _theta(value: Any) -> Union[float, np.ndarray]:
@@ -164,16 +154,16 @@ class STDISpec(_ArrayEq, NeuronSpec):
     start: int = param(0, "steps", "window offset after each reset (>= 0)")
 
     def __post_init__(self):
-        T = _int(self.T, "T", 1, MAX_BITS)
+        T = count(self.T, "T", 1, MAX_BITS)
         object.__setattr__(self, "T", T)
         if self.delay is not None:
-            object.__setattr__(self, "delay", _int(self.delay, "delay", 1, T))
+            object.__setattr__(self, "delay", count(self.delay, "delay", 1, T))
         object.__setattr__(self, "v_threshold", _theta(self.v_threshold))
         if not isinstance(self.rounding, (bool, np.bool_)):
             raise TypeError(f"rounding: must be a bool, got {type(self.rounding).__name__}")
         object.__setattr__(self, "rounding", bool(self.rounding))
         object.__setattr__(self, "negative_slope", _slope(self.negative_slope))
-        object.__setattr__(self, "start", _int(self.start, "start", 0, 2**31 - 1))
+        object.__setattr__(self, "start", count(self.start, "start", 0, 2**31 - 1))
 
     @property
     def D(self) -> int:
@@ -210,9 +200,9 @@ class MaxGateSpec(_ArrayEq, NeuronSpec):
     start: int = param(0, "steps", "window offset after each reset (>= 0, STDI)")
 
     def __post_init__(self):
-        K = _int(self.kernel, "kernel", 1, 4096)
+        K = count(self.kernel, "kernel", 1, 4096)
         object.__setattr__(self, "kernel", K)
-        object.__setattr__(self, "T", _int(self.T, "T", 0, MAX_BITS))
+        object.__setattr__(self, "T", count(self.T, "T", 0, MAX_BITS))
         if self.count is not None:
             c = np.asarray(self.count)
             if not np.issubdtype(c.dtype, np.integer):
@@ -222,7 +212,7 @@ class MaxGateSpec(_ArrayEq, NeuronSpec):
                 raise ValueError(f"count: every value must lie in [1, kernel={K}]")
             object.__setattr__(self, "count", c)
         object.__setattr__(self, "signed", bool(self.signed))
-        object.__setattr__(self, "start", _int(self.start, "start", 0, 2**31 - 1))
+        object.__setattr__(self, "start", count(self.start, "start", 0, 2**31 - 1))
 
     def engine(self, n: int) -> EngineCall:
         c = self.count

@@ -15,13 +15,12 @@ ALIF spec (continuous or discrete, delta synapses).
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
-from ._base import MAX_VALUE, EngineCall, NeuronSpec, finite, param
+from ._base import MAX_VALUE, EngineCall, NeuronSpec, count, finite, param
 
 __all__ = ["Branches", "DendriticSpec", "BRANCH_FNS", "BRANCH_KEYS"]
 
@@ -42,12 +41,7 @@ class Branches:
     branch_bias: Optional[np.ndarray] = param(None, "", "branch biases b (n x K) or None", "b")
 
     def __post_init__(self):
-        K = self.branches
-        if isinstance(K, bool) or not isinstance(K, numbers.Integral):
-            raise TypeError(f"branches: must be an int, got {type(K).__name__}")
-        K = int(K)
-        if K < 1:
-            raise ValueError(f"branches: must be >= 1, got {K}")
+        K = count(self.branches, "branches")
         object.__setattr__(self, "branches", K)
         if self.branch_fn not in BRANCH_FNS:
             raise ValueError(

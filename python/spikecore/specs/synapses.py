@@ -14,6 +14,7 @@ from typing import Optional
 
 import numpy as np
 
+from ._base import count
 from .dendritic import Branches
 
 __all__ = ["SynapseSpec"]
@@ -37,9 +38,8 @@ class SynapseSpec:
     receptor: Optional[str] = None
 
     def __post_init__(self):
-        for name, v in (("n_in", self.n_in), ("n_out", self.n_out)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name}: expected a positive int, got {v!r}")
+        for name in ("n_in", "n_out"):
+            object.__setattr__(self, name, count(getattr(self, name), name))
         pre = np.ascontiguousarray(self.pre, np.int32).reshape(-1)
         post = np.ascontiguousarray(self.post, np.int32).reshape(-1)
         w = np.ascontiguousarray(self.weight, np.float32).reshape(-1)
