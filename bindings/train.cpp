@@ -506,12 +506,15 @@ void bind_pool(nb::module_ m) {
   m.def(
       "set_thread_backend",
       [](const std::string& b) {
-        if (b == "auto") st::set_thread_backend(st::ThreadBackend::Auto);
-        else if (b == "openmp") st::set_thread_backend(st::ThreadBackend::OpenMP);
-        else if (b == "own") st::set_thread_backend(st::ThreadBackend::Own);
+        if (b == "auto")
+          st::set_thread_backend(st::ThreadBackend::Auto);
+        else if (b == "openmp")
+          st::set_thread_backend(st::ThreadBackend::OpenMP);
+        else if (b == "own")
+          st::set_thread_backend(st::ThreadBackend::Own);
         else
-          throw spikecore::value_error("thread_backend: valid choices: 'auto', 'openmp', 'own'; got '" +
-                                       b + "'");
+          throw spikecore::value_error(
+              "thread_backend: valid choices: 'auto', 'openmp', 'own'; got '" + b + "'");
       },
       nb::arg("backend"),
       "Where the training kernels run their threads: 'auto' (the resident OpenMP runtime, "
@@ -528,10 +531,13 @@ void bind_pool(nb::module_ m) {
   });
   m.def("openmp_resident", &st::openmp_resident,
         "Whether an OpenMP runtime (torch's libgomp) is loaded in this process");
-  m.def("pool_size_class", [](int64_t bytes) {
-    if (bytes < 0) throw spikecore::value_error("bytes: must be >= 0");
-    return st::pool_size_class(size_t(bytes));
-  });
+  m.def(
+      "pool_size_class",
+      [](int64_t bytes) {
+        if (bytes < 0) throw spikecore::value_error("bytes: must be >= 0");
+        return st::pool_size_class(size_t(bytes));
+      },
+      nb::arg("bytes"));
 }
 
 }  // namespace

@@ -10,14 +10,17 @@
 
 using namespace spikecore::train;
 
-TEST_CASE("pool size classes: at most 1/8 above the request, pages, huge pages from 4 MiB") {
+TEST_CASE("pool size classes: at most 1/8 above the request, pages; 2 MiB from 4 MiB on") {
   for (std::size_t b : {std::size_t(1), std::size_t(4096), std::size_t(4097), std::size_t(100000),
                         std::size_t(262144), std::size_t(6553600), std::size_t(3) << 20,
                         std::size_t(5) << 20, std::size_t(65536000)}) {
     const std::size_t c = pool_size_class(b);
     CHECK(c >= b);
     CHECK(c % 4096 == 0);
-    if (b >= 4096) CHECK(c <= b + b / 8 + 4096);
+    if (b >= (std::size_t(4) << 20))
+      CHECK(c < b + (std::size_t(2) << 20));
+    else if (b >= 4096)
+      CHECK(c <= b + b / 8 + 4096);
     if (b >= (std::size_t(4) << 20)) CHECK(c % (std::size_t(2) << 20) == 0);
     CHECK(pool_size_class(c) == c);  // a class is its own class
   }

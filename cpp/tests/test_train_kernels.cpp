@@ -314,8 +314,8 @@ TEST_CASE("sparse row products equal the dense product") {
   for (int threads : {1, 2, 3}) {
     std::vector<float> gw(static_cast<size_t>(m * k));
     std::vector<float> gb(static_cast<size_t>(m));
-    train::sparse_rows_weight_grad<float>(rp.data(), idx.data(), val.data(), rows, gy.data(), k,
-                                          m, gw.data(), threads, gb.data(), true);
+    train::sparse_rows_weight_grad<float>(rp.data(), idx.data(), val.data(), rows, gy.data(), k, m,
+                                          gw.data(), threads, gb.data(), true);
     bool same = true;
     for (int64_t i = 0; i < k; ++i)
       for (int64_t j = 0; j < m; ++j) same = same && gw[j * k + i] == gwt[i * m + j];
@@ -330,8 +330,8 @@ TEST_CASE("sparse row products equal the dense product") {
   }
 }
 
-TEST_CASE("thread backends: own team by default; openmp needs a resident runtime") {
-  CHECK(train::thread_backend() == train::ThreadBackend::Own);
+TEST_CASE("thread backends: auto by default; openmp needs a resident runtime") {
+  CHECK(train::thread_backend() == train::ThreadBackend::Auto);
   if (!train::openmp_resident()) {  // this test binary loads no OpenMP runtime
     train::set_thread_backend(train::ThreadBackend::OpenMP);
     bool threw = false;
@@ -343,12 +343,15 @@ TEST_CASE("thread backends: own team by default; openmp needs a resident runtime
     CHECK(threw);
     train::set_thread_backend(train::ThreadBackend::Auto);  // falls back to the own team
     std::vector<int> hit(1000, 0);
-    train::parallel_blocks(2, 1000, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) hit[size_t(i)] += 1;
-    }, 16);
+    train::parallel_blocks(
+        2, 1000,
+        [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) hit[size_t(i)] += 1;
+        },
+        16);
     for (int h : hit) CHECK(h == 1);
   }
-  train::set_thread_backend(train::ThreadBackend::Own);
+  train::set_thread_backend(train::ThreadBackend::Auto);
 }
 
 TEST_MAIN()

@@ -41,8 +41,8 @@ Pool& pool() {
 void* map_block(std::size_t size) {
 #if defined(__linux__)
   if (size >= 2 * kHuge) {  // over-map by one huge page, keep the 2 MiB-aligned part
-    void* raw = mmap(nullptr, size + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                     -1, 0);
+    void* raw =
+        mmap(nullptr, size + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED) throw std::bad_alloc();
     const auto r = reinterpret_cast<std::uintptr_t>(raw);
     const std::uintptr_t a = (r + kHuge - 1) & ~(kHuge - 1);

@@ -37,7 +37,7 @@ namespace {
 // ---- the resident OpenMP runtime (GNU ABI: GOMP_parallel, also offered by LLVM's and Intel's)
 using GompParallel = void (*)(void (*)(void*), void*, unsigned, unsigned);
 std::atomic<GompParallel> g_gomp{nullptr};
-std::atomic<int> g_backend{int(ThreadBackend::Own)};  // default: our own team (see kernels.hpp)
+std::atomic<int> g_backend{int(ThreadBackend::Auto)};  // default (see kernels.hpp)
 
 GompParallel resident_openmp() {
   GompParallel f = g_gomp.load(std::memory_order_acquire);
