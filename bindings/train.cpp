@@ -3,8 +3,11 @@
 // an optional array is passed as an empty array. Sizes are checked here, never in the kernels.
 #include <string>
 
+#include <nanobind/stl/string.h>
+
 #include "bindings.hpp"
 #include "spikecore/core/errors.hpp"
+#include "spikecore/train/buffer_pool.hpp"
 #include "spikecore/train/kernels.hpp"
 #include "spikecore/train/recurrent_kernels.hpp"
 
@@ -274,19 +277,26 @@ void bind_dtype(nb::module_ m) {
   m.def(
       "sparse_rows_weight_grad",
       [](CArr<int64_t> row_ptr, CArr<int32_t> idx, CArr<T> val, CArr<T> gy, Arr<T> gwt,
-         int n_threads) {
+         int n_threads, Arr<T> gb, bool gw_rows) {
         if (gy.ndim() != 2 || gwt.ndim() != 2)
           throw spikecore::value_error("gy, gwt: expected 2-D arrays");
-        const int64_t rows = int64_t(row_ptr.size()) - 1, k = gwt.shape(0), m = gwt.shape(1);
+        const int64_t rows = int64_t(row_ptr.size()) - 1;
+        const int64_t k = gw_rows ? gwt.shape(1) : gwt.shape(0);
+        const int64_t m = gw_rows ? gwt.shape(0) : gwt.shape(1);
         if (rows < 0 || int64_t(gy.shape(0)) != rows || int64_t(gy.shape(1)) != m)
           throw spikecore::value_error("gy: shape must be [rows, M]");
         check_csr(row_ptr, idx, val, k);
+        T* gbp = gb.size() ? gb.data() : nullptr;
+        if (gbp) need(gb, size_t(m), "gb");
         nb::gil_scoped_release r;
         st::sparse_rows_weight_grad<T>(row_ptr.data(), idx.data(), vptr(val), rows, gy.data(), k, m,
-                                       gwt.data(), n_threads);
+                                       gwt.data(), n_threads, gbp, gw_rows);
       },
       nb::arg("row_ptr"), nb::arg("idx"), nb::arg("val"), nb::arg("gy"), nb::arg("gwt"),
-      nb::kw_only(), nb::arg("n_threads"));
+      nb::kw_only(), nb::arg("n_threads"), nb::arg("gb"), nb::arg("gw_rows"),
+      "The weight gradient of the event-driven product: gwt [K, M] (or, with gw_rows, gw [M, K]) "
+      "and, when gb is not empty (pass an empty array for none), the bias gradient gb [M] = "
+      "sum of gy's rows");
   m.def(
       "sparse_syn_forward",
       [](CArr<int64_t> row_ptr, CArr<int32_t> idx, CArr<T> val, CArr<int64_t> syn_ptr,
@@ -446,7 +456,94 @@ void bind_recurrent(nb::module_ m) {
 
 }  // namespace
 
+namespace {
+
+// A new 1-D numpy array of n elements from the buffer pool (not initialised); the capsule hands
+// the block back to the pool when the array (and any torch tensor over it) is freed.
+template <typename T>
+nb::object pooled(int64_t n) {
+  if (n < 0) throw spikecore::value_error("n: must be >= 0");
+  void* p;
+  {
+    nb::gil_scoped_release r;
+    p = st::pool_acquire(size_t(n > 0 ? n : 1) * sizeof(T));
+  }
+  nb::capsule owner(p, [](void* q) noexcept { st::pool_release(q); });
+  return nb::cast(nb::ndarray<nb::numpy, T, nb::ndim<1>>(p, {size_t(n)}, owner));
+}
+
+void bind_pool(nb::module_ m) {
+  m.def(
+      "pool_empty",
+      [](int64_t n, const std::string& dtype) -> nb::object {
+        if (dtype == "float32") return pooled<float>(n);
+        if (dtype == "float64") return pooled<double>(n);
+        if (dtype == "int32") return pooled<int32_t>(n);
+        if (dtype == "int64") return pooled<int64_t>(n);
+        throw spikecore::value_error("dtype: valid choices: float32, float64, int32, int64; got '" +
+                                     dtype + "'");
+      },
+      nb::arg("n"), nb::arg("dtype"),
+      "A 1-D numpy array of n uninitialised elements from the training kernels' buffer pool");
+  m.def("pool_trim", &st::pool_trim, "Unmap every cached block of the buffer pool");
+  m.def(
+      "pool_set_limit",
+      [](int64_t bytes) {
+        if (bytes < 0) throw spikecore::value_error("limit: must be >= 0 bytes");
+        st::pool_set_limit(size_t(bytes));
+      },
+      nb::arg("limit"), "Most bytes the buffer pool keeps cached");
+  m.def("pool_stats", [] {
+    const st::PoolStats s = st::pool_stats();
+    nb::dict d;
+    d["cached_bytes"] = s.cached_bytes;
+    d["live_bytes"] = s.live_bytes;
+    d["limit_bytes"] = s.limit_bytes;
+    d["hits"] = s.hits;
+    d["misses"] = s.misses;
+    return d;
+  });
+  m.def(
+      "set_thread_backend",
+      [](const std::string& b) {
+        if (b == "auto")
+          st::set_thread_backend(st::ThreadBackend::Auto);
+        else if (b == "openmp")
+          st::set_thread_backend(st::ThreadBackend::OpenMP);
+        else if (b == "own")
+          st::set_thread_backend(st::ThreadBackend::Own);
+        else
+          throw spikecore::value_error(
+              "thread_backend: valid choices: 'auto', 'openmp', 'own'; got '" + b + "'");
+      },
+      nb::arg("backend"),
+      "Where the training kernels run their threads: 'auto' (the resident OpenMP runtime, "
+      "torch's, else spikecore's own team), 'openmp' or 'own'");
+  m.def("thread_backend", [] {
+    switch (st::thread_backend()) {
+      case st::ThreadBackend::OpenMP:
+        return std::string("openmp");
+      case st::ThreadBackend::Own:
+        return std::string("own");
+      default:
+        return std::string("auto");
+    }
+  });
+  m.def("openmp_resident", &st::openmp_resident,
+        "Whether an OpenMP runtime (torch's libgomp) is loaded in this process");
+  m.def(
+      "pool_size_class",
+      [](int64_t bytes) {
+        if (bytes < 0) throw spikecore::value_error("bytes: must be >= 0");
+        return st::pool_size_class(size_t(bytes));
+      },
+      nb::arg("bytes"));
+}
+
+}  // namespace
+
 void bind_train(nb::module_ m) {
+  bind_pool(m);
   // float32 first: nanobind tries overloads in order, without implicit dtype conversion
   bind_dtype<float>(m);
   bind_dtype<double>(m);

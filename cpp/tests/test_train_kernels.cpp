@@ -310,6 +310,48 @@ TEST_CASE("sparse row products equal the dense product") {
   CHECK(nnz > 100);
   CHECK(err < 1e-5);
   CHECK(errg < 1e-5);
+  // the weight's own layout [M, K] and the bias gradient in the same pass: the same sums
+  for (int threads : {1, 2, 3}) {
+    std::vector<float> gw(static_cast<size_t>(m * k));
+    std::vector<float> gb(static_cast<size_t>(m));
+    train::sparse_rows_weight_grad<float>(rp.data(), idx.data(), val.data(), rows, gy.data(), k, m,
+                                          gw.data(), threads, gb.data(), true);
+    bool same = true;
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < m; ++j) same = same && gw[j * k + i] == gwt[i * m + j];
+    CHECK(same);
+    double errb = 0;
+    for (int64_t j = 0; j < m; ++j) {
+      float s = 0;  // row order, as the kernel sums
+      for (int64_t r = 0; r < rows; ++r) s += gy[r * m + j];
+      errb = std::max(errb, double(std::fabs(s - gb[j])));
+    }
+    CHECK(errb == 0);
+  }
+}
+
+TEST_CASE("thread backends: auto by default; openmp needs a resident runtime") {
+  CHECK(train::thread_backend() == train::ThreadBackend::Auto);
+  if (!train::openmp_resident()) {  // this test binary loads no OpenMP runtime
+    train::set_thread_backend(train::ThreadBackend::OpenMP);
+    bool threw = false;
+    try {
+      train::parallel_blocks(2, 1000, [](int64_t, int64_t) {}, 16);
+    } catch (const std::exception&) {
+      threw = true;
+    }
+    CHECK(threw);
+    train::set_thread_backend(train::ThreadBackend::Auto);  // falls back to the own team
+    std::vector<int> hit(1000, 0);
+    train::parallel_blocks(
+        2, 1000,
+        [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) hit[size_t(i)] += 1;
+        },
+        16);
+    for (int h : hit) CHECK(h == 1);
+  }
+  train::set_thread_backend(train::ThreadBackend::Auto);
 }
 
 TEST_MAIN()

@@ -117,23 +117,40 @@ def test_leaky_integrator_cpp_equals_reference():
 
 
 def test_results_do_not_depend_on_thread_count():
+    from spikecore import _core
+
     g = torch.Generator().manual_seed(4)
     x = torch.randn(10, 8, 1024, generator=g) + 0.5
     s = (torch.rand(10, 8, 300, generator=g) < 0.05).float()
     w = torch.randn(64, 300, generator=g)
-    old = torch.get_num_threads()
+    old, old_backend = torch.get_num_threads(), _core.train.thread_backend()
+    backends = ["own"] + (["openmp"] if _core.train.openmp_resident() else [])
     res = []
     try:
-        for n in (1, 2, 3):
-            torch.set_num_threads(n)
-            (z, v), gz = _grads(lambda x: SF.lif(x, backend="cpp"), x)
-            (y,), gy = _grads(lambda w: SF.linear(s, w, backend="cpp"), w)
-            res.append((z, v, gz[0], y, gy[0]))
+        for backend in backends:  # spikecore's own team, torch's OpenMP team
+            _core.train.set_thread_backend(backend)
+            for n in (1, 2, 3):
+                torch.set_num_threads(n)
+                (z, v), gz = _grads(lambda x: SF.lif(x, backend="cpp"), x)
+                (y,), gy = _grads(lambda w: SF.linear(s, w, backend="cpp"), w)
+                (y2,), gs = _grads(
+                    lambda s, w: SF.linear(s, w, spike_input=True, backend="cpp"), s, w
+                )
+                res.append((z, v, gz[0], y, gy[0], y2, gs[0], gs[1]))
     finally:
         torch.set_num_threads(old)
+        _core.train.set_thread_backend(old_backend)
     for r in res[1:]:
         for a, b in zip(res[0], r):
             assert torch.equal(a, b)
+
+
+def test_thread_backend_choices():
+    from spikecore import _core
+
+    with pytest.raises(ValueError, match="thread_backend"):
+        _core.train.set_thread_backend("gpu")
+    assert _core.train.thread_backend() in ("own", "openmp", "auto")
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -336,3 +353,32 @@ def test_gather_active_vector_words_equal_nonzero(dtype):
         assert np.array_equal(idx, ref_c)
         assert np.array_equal(val, x.numpy()[ref_r, ref_c], equal_nan=True)
     assert _kernels._train.gather_active(x, len(ref_c) - 1, 1) is None
+
+
+@pytest.mark.parametrize("k,m", [(9, 5), (700, 512), (37, 130), (300, 20)])
+def test_spike_linear_weight_and_bias_grads_in_one_pass(k, m):
+    """The event weight gradient, stored in the weight's layout [out, in] (tiled transpose of
+    each thread's column block), and the bias gradient summed in the same pass over gy: equal
+    to the dense formulas, the same bits for 1, 2 and 3 threads."""
+    g = torch.Generator().manual_seed(k + m)
+    x = (torch.rand(3, 40, k, generator=g) < 0.06).double()
+    x[0, 0, :3] = 0.25  # non-binary values take the scaled branch
+    x2 = x.reshape(-1, k)
+    gy = torch.randn(x2.shape[0], m, generator=g, dtype=torch.float64)
+    csr = _kernels._gather(x2)
+    old = torch.get_num_threads()
+    res = []
+    try:
+        for n in (1, 2, 3):
+            torch.set_num_threads(n)
+            res.append(_kernels._spike_linear_grads(csr, gy, k, True))
+    finally:
+        torch.set_num_threads(old)
+    gw, gb = res[0]
+    assert gw.shape == (m, k) and gw.is_contiguous() and gb.shape == (m,)
+    assert torch.allclose(gw, gy.t() @ x2, atol=1e-12)
+    assert torch.allclose(gb, gy.sum(0), atol=1e-12)
+    for r in res[1:]:
+        assert torch.equal(r[0], gw) and torch.equal(r[1], gb)
+    gw_only, none = _kernels._spike_linear_grads(csr, gy, k, False)
+    assert none is None and torch.equal(gw_only, gw)

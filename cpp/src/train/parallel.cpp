@@ -1,8 +1,17 @@
-// The training kernels' thread team. Work is cut into fixed chunks (a deterministic split: every
+// The training kernels' threads. Work is cut into fixed chunks (a deterministic split: every
 // chunk writes its own outputs, so results do not depend on which thread runs it) that the
-// caller and the workers claim dynamically. The caller waits for the chunks, not for the
-// workers: if a worker is slow to wake (its core busy, e.g. with torch's OpenMP threads spinning
-// after a BLAS call) the caller simply runs the remaining chunks itself.
+// threads claim dynamically. Two ways to run them:
+//
+// * on the process's OpenMP runtime, when one is resident (torch's libgomp.so.1: torch runs its
+//   own ops on it). The kernels of a training step alternate with torch's ops (BLAS products,
+//   reductions, the optimizer); torch's OpenMP threads spin for a while after each op, so a
+//   second pool of threads would find the cores busy and wake late (measured in the SHD step:
+//   the team's worker then rarely got a chunk). Sharing torch's team, the kernels start on
+//   threads that are already running. The runtime is found with dlopen(RTLD_NOLOAD): spikecore
+//   never loads or links an OpenMP library itself.
+// * otherwise (no OpenMP runtime resident, or set_thread_backend(Own)), on a team of our own.
+//   The caller waits for the chunks, not for the workers: if a worker is slow to wake, the
+//   caller runs the remaining chunks itself.
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -16,9 +25,60 @@
 #include "spikecore/core/thread_pool.hpp"
 #include "spikecore/train/kernels.hpp"
 
+#if defined(__linux__) || defined(__APPLE__)
+#include <dlfcn.h>
+#define SPIKECORE_HAVE_DLOPEN 1
+#endif
+
 namespace spikecore::train {
 
 namespace {
+
+// ---- the resident OpenMP runtime (GNU ABI: GOMP_parallel, also offered by LLVM's and Intel's)
+using GompParallel = void (*)(void (*)(void*), void*, unsigned, unsigned);
+std::atomic<GompParallel> g_gomp{nullptr};
+std::atomic<int> g_backend{int(ThreadBackend::Auto)};  // default (see kernels.hpp)
+
+GompParallel resident_openmp() {
+  GompParallel f = g_gomp.load(std::memory_order_acquire);
+  if (f != nullptr) return f;
+#ifdef SPIKECORE_HAVE_DLOPEN
+  // only a runtime that is already loaded (RTLD_NOLOAD); looked up again until one is
+  for (const char* name : {"libgomp.so.1", "libgomp.1.dylib"}) {
+    void* h = dlopen(name, RTLD_LAZY | RTLD_NOLOAD);
+    if (h == nullptr) continue;
+    f = reinterpret_cast<GompParallel>(dlsym(h, "GOMP_parallel"));
+    dlclose(h);  // the runtime stays resident: its loader (torch) holds it
+    if (f != nullptr) {
+      g_gomp.store(f, std::memory_order_release);
+      return f;
+    }
+  }
+#endif
+  return nullptr;
+}
+
+struct OmpJob {
+  const std::function<void(int64_t)>* f;
+  int64_t n_chunks;
+  alignas(64) std::atomic<int64_t> next{0};
+  std::mutex mu;
+  std::exception_ptr error;
+};
+
+void omp_body(void* data) {  // runs on every thread of the OpenMP team
+  auto* job = static_cast<OmpJob*>(data);
+  for (;;) {
+    const int64_t c = job->next.fetch_add(1, std::memory_order_relaxed);
+    if (c >= job->n_chunks) return;
+    try {
+      (*job->f)(c);
+    } catch (...) {
+      std::lock_guard<std::mutex> lk(job->mu);
+      if (!job->error) job->error = std::current_exception();
+    }
+  }
+}
 
 class ChunkTeam {
  public:
@@ -141,12 +201,7 @@ void parallel_blocks(int n_threads, int64_t n, const std::function<void(int64_t,
   // sharing of outputs)
   const int64_t units = (n + 15) / 16;
   n_chunks = std::min(n_chunks, units);
-  std::lock_guard<std::mutex> lk(g_mu);
-  if (!g_team || g_team->size() != n_threads) {
-    g_team.reset();
-    g_team = std::make_unique<ChunkTeam>(n_threads);
-  }
-  g_team->run(n_chunks, [&](int64_t c) {
+  const std::function<void(int64_t)> chunk = [&](int64_t c) {
     int64_t b, e;
     const int64_t q = units / n_chunks, r = units % n_chunks;
     b = c * q + std::min(c, r);
@@ -154,7 +209,32 @@ void parallel_blocks(int n_threads, int64_t n, const std::function<void(int64_t,
     b *= 16;
     e = std::min(e * 16, n);
     if (b < e) f(b, e);
-  });
+  };
+  const auto backend = ThreadBackend(g_backend.load(std::memory_order_relaxed));
+  if (backend != ThreadBackend::Own) {
+    if (GompParallel par = resident_openmp()) {
+      OmpJob job;
+      job.f = &chunk;
+      job.n_chunks = n_chunks;
+      par(&omp_body, &job, unsigned(n_threads), 0);
+      if (job.error) std::rethrow_exception(job.error);
+      return;
+    }
+    if (backend == ThreadBackend::OpenMP)
+      throw value_error("thread_backend: 'openmp' was chosen, but no OpenMP runtime is loaded");
+  }
+  std::lock_guard<std::mutex> lk(g_mu);
+  if (!g_team || g_team->size() != n_threads) {
+    g_team.reset();
+    g_team = std::make_unique<ChunkTeam>(n_threads);
+  }
+  g_team->run(n_chunks, chunk);
 }
+
+void set_thread_backend(ThreadBackend b) { g_backend.store(int(b), std::memory_order_relaxed); }
+
+ThreadBackend thread_backend() { return ThreadBackend(g_backend.load(std::memory_order_relaxed)); }
+
+bool openmp_resident() { return resident_openmp() != nullptr; }
 
 }  // namespace spikecore::train

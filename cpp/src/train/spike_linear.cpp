@@ -290,25 +290,55 @@ void sparse_rows_matmul(const int64_t* row_ptr, const int32_t* idx, const T* val
 
 template <typename T>
 void sparse_rows_weight_grad(const int64_t* row_ptr, const int32_t* idx, const T* val, int64_t rows,
-                             const T* gy, int64_t k, int64_t m, T* gwt, int n_threads) {
-  // threads own column blocks [j0, j1) of gwt: a fixed summation order for any thread count
+                             const T* gy, int64_t k, int64_t m, T* gw, int n_threads, T* gb,
+                             bool gw_rows) {
+  // Threads own column blocks [j0, j1) of gy: a fixed summation order for any thread count.
+  // The rows of gy stream once; each active input adds the block of its row to its row of the
+  // sum. gw_rows: the block is summed in a thread-local [k, j1 - j0] buffer, then stored
+  // transposed (16-row tiles) as rows j0..j1 of gw [M, K]; else straight into gwt [K, M].
   parallel_blocks(
       n_threads, m,
       [&](int64_t j0, int64_t j1) {
+        const int64_t w = j1 - j0;
+        thread_local std::vector<T> local;
+        T* acc;  // acc[i * ld + (j - j0)] sums column j of row i
+        int64_t ld;
+        if (gw_rows) {
+          local.resize(size_t(k * w));
+          acc = local.data();
+          ld = w;
+        } else {
+          acc = gw + j0;
+          ld = m;
+        }
         for (int64_t i = 0; i < k; ++i)
-          for (int64_t j = j0; j < j1; ++j) gwt[i * m + j] = T(0);
+          for (int64_t j = 0; j < w; ++j) acc[i * ld + j] = T(0);
+        if (gb)
+          for (int64_t j = j0; j < j1; ++j) gb[j] = T(0);
         for (int64_t r = 0; r < rows; ++r) {
-          const T* g = gy + r * m;
+          const T* g = gy + r * m + j0;
+          if (gb) {
+            T* b = gb + j0;
+            for (int64_t j = 0; j < w; ++j) b[j] += g[j];
+          }
           for (int64_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) {
-            T* w = gwt + int64_t(idx[p]) * m;
+            T* a = acc + int64_t(idx[p]) * ld;
             const T s = val ? val[p] : T(1);
             if (s == T(1)) {
-              for (int64_t j = j0; j < j1; ++j) w[j] += g[j];
+              for (int64_t j = 0; j < w; ++j) a[j] += g[j];
             } else {
-              for (int64_t j = j0; j < j1; ++j) w[j] += s * g[j];
+              for (int64_t j = 0; j < w; ++j) a[j] += s * g[j];
             }
           }
         }
+        if (gw_rows)
+          for (int64_t i0 = 0; i0 < k; i0 += 16) {
+            const int64_t i1 = std::min(i0 + 16, k);
+            for (int64_t j = 0; j < w; ++j) {
+              T* o = gw + (j0 + j) * k;
+              for (int64_t i = i0; i < i1; ++i) o[i] = acc[i * w + j];
+            }
+          }
       },
       64);
 }
@@ -386,7 +416,7 @@ void sparse_syn_input_grad(const int64_t* syn_ptr, const int32_t* post, const T*
   template void sparse_rows_matmul<T>(const int64_t*, const int32_t*, const T*, int64_t, const T*, \
                                       int64_t, const T*, T*, int);                                 \
   template void sparse_rows_weight_grad<T>(const int64_t*, const int32_t*, const T*, int64_t,      \
-                                           const T*, int64_t, int64_t, T*, int);                   \
+                                           const T*, int64_t, int64_t, T*, int, T*, bool);         \
   template void sparse_syn_forward<T>(const int64_t*, const int32_t*, const T*, int64_t,           \
                                       const int64_t*, const int32_t*, const T*, int64_t, const T*, \
                                       T*, int);                                                    \

@@ -485,13 +485,26 @@ def run(quick: bool = False) -> Iterable[Result]:
     if bf16_ok[0]:  # the opt-in variant rides in the same round robin (reported apart)
         steps[BF16] = make_step(BF16, T, B)[0]
     samples: Dict[str, List[float]] = {n: [] for n in steps}
+    cpu: Dict[str, List[float]] = {n: [] for n in steps}
+    faults: Dict[str, List[int]] = {n: [] for n in steps}
     for fn in steps.values():
         fn()  # warm-up
     for _ in range(repeats):
         for n, fn in steps.items():
+            f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            c0 = time.process_time()
             t0 = time.perf_counter()
             fn()
             samples[n].append(time.perf_counter() - t0)
+            cpu[n].append(time.process_time() - c0)
+            faults[n].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
+    # what else the run saw, per library: the spread of the wall times, the CPU time of the
+    # process (all threads; steadier than wall time on a loaded machine) and the first-touch
+    # page faults per step (the C library returns freed blocks to the OS at its own discretion,
+    # so a library's count depends on the heap history of the process: reported, not hidden)
+    spread = {n: [round(min(v) * 1e3, 2), round(max(v) * 1e3, 2)] for n, v in samples.items()}
+    cpu_ms = {n: round(statistics.median(v) * 1e3, 2) for n, v in cpu.items()}
+    faults_med = {n: statistics.median(v) for n, v in faults.items()}
     times: Dict[str, Optional[float]] = {
         n: (statistics.median(samples[n]) * 1e3 if n in samples else None) for n in BUILDERS
     }
@@ -509,6 +522,10 @@ def run(quick: bool = False) -> Iterable[Result]:
                 "threads": THREADS,
                 "repeats": repeats,
                 "missing": {n: ok[n][1] for n in BUILDERS if not ok[n][0]},
+                "spread_ms": spread,
+                "cpu_ms": cpu_ms,
+                "page_faults_per_step": faults_med,
+                "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
             },
         )
     if BF16 in samples:
@@ -525,9 +542,7 @@ def run(quick: bool = False) -> Iterable[Result]:
                 "precision": "bf16 operands, float32 accumulation (spikecore.nn dense products)",
                 "threads": THREADS,
                 "repeats": repeats,
-                "spread_ms": {
-                    n: [round(min(v) * 1e3, 2), round(max(v) * 1e3, 2)] for n, v in samples.items()
-                },
+                "spread_ms": spread,
             },
         )
     elif ok["spikecore"][0]:

@@ -237,15 +237,16 @@ def _spike_linear(x2: Tensor, weight: Tensor, bias: Optional[Tensor], max_nnz: i
     csr = K._gather(x2, max_nnz)
     if csr is None:
         return torch.nn.functional.linear(x2, weight, bias)
-    return K._spike_linear_fwd(x2, weight, bias, csr)
+    return K._spike_linear_fwd(x2, weight, bias, csr)[0]
 
 
 def _spike_linear_wgrad_t(x2: Tensor, gy: Tensor, max_nnz: int) -> Tensor:
-    """(dL/dW)^T [k, out], contiguous (the caller takes the transpose view)."""
+    """(dL/dW)^T [k, out], contiguous (the caller takes the transpose view). (The op keeps its
+    name and layout: torch.compile's on-disk caches may hold graphs that call it.)"""
     csr = K._gather(x2, max_nnz)
     if csr is None:
         return x2.t().mm(gy)
-    return K._spike_linear_wgrad(csr, gy, x2.shape[1]).t()
+    return K._spike_linear_wgrad(csr, gy, x2.shape[1]).t().contiguous()
 
 
 spike_linear_wgrad_t = define(

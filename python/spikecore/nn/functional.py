@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from . import _check, _kernels, _precision, reference
+from ._kernels import buffer_pool
 from ._precision import get_matmul_precision, matmul_precision, set_matmul_precision
 from .surrogate import Surrogate, spike
 from .surrogate import get as get_surrogate
@@ -48,6 +49,7 @@ __all__ = [
     "tau_to_beta",
     "get_matmul_precision",
     "set_matmul_precision",
+    "buffer_pool",
     "matmul_precision",
     "BACKENDS",
 ]

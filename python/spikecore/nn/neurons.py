@@ -102,7 +102,8 @@ class SpikingNeuron(nn.Module):
 
     def forward(self, x: torch.Tensor, state=None, return_state: bool = False):
         _check.time_input(x, "x")
-        out, new_state = self._run(x, state)
+        with _check.nan_checked(x):  # the functional op inside need not read x again
+            out, new_state = self._run(x, state)
         return (out, new_state) if return_state else out
 
     def _run(self, x, state):  # pragma: no cover - abstract

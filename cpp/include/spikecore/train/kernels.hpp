@@ -83,11 +83,15 @@ int64_t gather_active(const T* x, int64_t rows, int64_t k, int64_t* row_ptr, int
 template <typename T>
 void sparse_rows_matmul(const int64_t* row_ptr, const int32_t* idx, const T* val, int64_t rows,
                         const T* wt, int64_t m, const T* bias, T* y, int n_threads);
-// gwt [K, M] (zeroed here) = sum over active (r, i): val * gy[r, :]   (the weight gradient,
-// transposed); threads own column blocks of M, so the sum order is fixed.
+// The weight gradient: gwt [K, M] (zeroed here) = sum over active (r, i): val * gy[r, :], summed
+// in row order; with gw_rows it is stored as gw [M, K] (gw[j, i] = gwt[i, j], the layout of the
+// weight: no transposed copy for the optimizer). gb [M] (may be null): the bias gradient
+// sum_r gy[r, :], summed in row order in the same pass over gy. Threads own column blocks of M,
+// so every sum has a fixed order for any thread count.
 template <typename T>
 void sparse_rows_weight_grad(const int64_t* row_ptr, const int32_t* idx, const T* val, int64_t rows,
-                             const T* gy, int64_t k, int64_t m, T* gwt, int n_threads);
+                             const T* gy, int64_t k, int64_t m, T* gw, int n_threads,
+                             T* gb = nullptr, bool gw_rows = false);
 
 // ---- spike-sparse products with sparse weights (SparseLinear) --------------------------------
 // Synapses in row order (by pre): syn_ptr [K + 1] row offsets, post [nnz], w [nnz].
@@ -107,9 +111,21 @@ template <typename T>
 void sparse_syn_input_grad(const int64_t* syn_ptr, const int32_t* post, const T* w, int64_t k,
                            const T* gy, int64_t rows, int64_t m, T* gx, int n_threads);
 
-// Run f(begin, end) over [0, n) split into n_threads fixed blocks on the shared pool.
-// grain: the least work per thread worth a thread (in units of n).
+// Run f(begin, end) over [0, n) split into fixed blocks (at most 4 per thread, boundaries on
+// multiples of 16) that n_threads threads claim; results must not depend on which thread runs a
+// block. grain: the least work per block worth a thread (in units of n).
 void parallel_blocks(int n_threads, int64_t n, const std::function<void(int64_t, int64_t)>& f,
                      int64_t grain = 4096);
+
+// Where parallel_blocks runs its blocks. Auto (the default): OpenMP when a runtime is resident,
+// else Own. OpenMP: the process's resident OpenMP runtime (torch's libgomp; value_error when
+// none is loaded), sharing torch's threads instead of a second pool (SHD step, 2 threads, quiet
+// machine: 28-31 ms vs 33-39 ms on the own team). Own: spikecore's own team, whose caller never
+// waits for a late worker (better on an oversubscribed machine). Results are the same bits on
+// every backend and thread count.
+enum class ThreadBackend { Auto = 0, OpenMP = 1, Own = 2 };
+void set_thread_backend(ThreadBackend b);
+ThreadBackend thread_backend();
+bool openmp_resident();  // is an OpenMP runtime loaded in this process?
 
 }  // namespace spikecore::train
