@@ -120,24 +120,8 @@ void bind_audio(nb::module_ m) {
         return new_numpy_uninit<float>({batch, rows, channels}, &p);
       },
       nb::arg("batch"), nb::arg("rows"), nb::arg("channels"),
-      "An uninitialised float32 [batch, rows, channels] array from the large-output page cache "
-      "(2 MiB-aligned, huge-page advice, reused after it is freed)");
-
-  m.def(
-      "output_pages_stats",
-      []() {
-        const auto s = output_pages_stats();
-        nb::dict d;
-        d["mapped"] = s.mapped;
-        d["reused"] = s.reused;
-        d["unmapped"] = s.unmapped;
-        d["idle_bytes"] = s.idle_bytes;
-        d["idle_blocks"] = s.idle_blocks;
-        d["live_blocks"] = s.live_blocks;
-        return d;
-      },
-      "Counters of the large-output page cache (bindings/output_pages.cpp), for tests and "
-      "benchmarks");
+      "An uninitialised float32 [batch, rows, channels] array (large ones from the core's buffer "
+      "pool: 2 MiB-aligned where whole huge pages, reused after it is freed)");
 
   bind_audio_encoders(m);
 }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "spikecore/core/buffer_pool.hpp"
 #include "spikecore/core/errors.hpp"
 
 namespace nb = nanobind;
@@ -67,33 +68,28 @@ nb::ndarray<nb::numpy, T> new_numpy(std::initializer_list<size_t> shape, T** dat
   return nb::ndarray<nb::numpy, T>(heap->data(), shape.size(), shape.begin(), owner);
 }
 
-// Memory for large outputs (bindings/output_pages.cpp). Outputs of kOutputPagesMin bytes and
-// more get their own 2 MiB-aligned mapping (whole 2 MiB pages where that wastes at most 1/8)
-// with transparent-huge-page advice before the first touch; a freed one is kept (at most
-// kOutputPagesKeep bytes in all, oldest unmapped first) and reused by the next output of about its
-// size, so repeated calls write into pages that are already faulted in. Smaller outputs come from
-// operator new[] (64-byte aligned).
-constexpr size_t kOutputPagesMin = size_t(1) << 20;
-constexpr size_t kOutputPagesKeep = size_t(64) << 20;
-void* output_pages_alloc(size_t bytes);  // 64-byte aligned; throws std::bad_alloc
-void output_pages_free(void* p) noexcept;
-struct OutputPageStats {
-  uint64_t mapped = 0, reused = 0, unmapped = 0;  // counts since start
-  uint64_t idle_bytes = 0, idle_blocks = 0, live_blocks = 0;
-};
-OutputPageStats output_pages_stats();
-
 // A new n-D numpy array of the given shape, NOT initialised (the caller writes every element),
-// aligned to 64 bytes (a cache line; lets kernels use aligned and non-temporal stores), from
-// output_pages_alloc.
+// aligned to 64 bytes (a cache line; lets kernels use aligned and non-temporal stores). Outputs of
+// kPooledOutputMin bytes and more come from the core's buffer pool (core/buffer_pool.hpp: mapped
+// once, huge pages where whole, reused by the next call's output of the same size class, so
+// repeated calls write into pages already faulted in); smaller ones from operator new[].
+constexpr size_t kPooledOutputMin = size_t(1) << 20;
 template <typename T>
 nb::ndarray<nb::numpy, T> new_numpy_uninit(std::initializer_list<size_t> shape, T** data) {
   size_t n = 1;
   for (size_t s : shape) n *= s;
-  T* heap = static_cast<T*>(output_pages_alloc(n * sizeof(T)));
-  nb::capsule owner(heap, [](void* p) noexcept { output_pages_free(p); });
-  *data = heap;
-  return nb::ndarray<nb::numpy, T>(heap, shape.size(), shape.begin(), owner);
+  const size_t bytes = n * sizeof(T);
+  void* p;
+  nb::capsule owner;
+  if (bytes >= kPooledOutputMin) {
+    p = spikecore::pool_acquire(bytes);
+    owner = nb::capsule(p, [](void* q) noexcept { spikecore::pool_release(q); });
+  } else {
+    p = ::operator new[](bytes > 0 ? bytes : 1, std::align_val_t(64));
+    owner = nb::capsule(p, [](void* q) noexcept { ::operator delete[](q, std::align_val_t(64)); });
+  }
+  *data = static_cast<T*>(p);
+  return nb::ndarray<nb::numpy, T>(p, shape.size(), shape.begin(), owner);
 }
 
 }  // namespace spikecore_bind

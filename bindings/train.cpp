@@ -7,7 +7,7 @@
 
 #include "bindings.hpp"
 #include "spikecore/core/errors.hpp"
-#include "spikecore/train/buffer_pool.hpp"
+#include "spikecore/core/buffer_pool.hpp"
 #include "spikecore/train/kernels.hpp"
 #include "spikecore/train/recurrent_kernels.hpp"
 
@@ -466,9 +466,9 @@ nb::object pooled(int64_t n) {
   void* p;
   {
     nb::gil_scoped_release r;
-    p = st::pool_acquire(size_t(n > 0 ? n : 1) * sizeof(T));
+    p = spikecore::pool_acquire(size_t(n > 0 ? n : 1) * sizeof(T));
   }
-  nb::capsule owner(p, [](void* q) noexcept { st::pool_release(q); });
+  nb::capsule owner(p, [](void* q) noexcept { spikecore::pool_release(q); });
   return nb::cast(nb::ndarray<nb::numpy, T, nb::ndim<1>>(p, {size_t(n)}, owner));
 }
 
@@ -485,16 +485,16 @@ void bind_pool(nb::module_ m) {
       },
       nb::arg("n"), nb::arg("dtype"),
       "A 1-D numpy array of n uninitialised elements from the training kernels' buffer pool");
-  m.def("pool_trim", &st::pool_trim, "Unmap every cached block of the buffer pool");
+  m.def("pool_trim", &spikecore::pool_trim, "Unmap every cached block of the buffer pool");
   m.def(
       "pool_set_limit",
       [](int64_t bytes) {
         if (bytes < 0) throw spikecore::value_error("limit: must be >= 0 bytes");
-        st::pool_set_limit(size_t(bytes));
+        spikecore::pool_set_limit(size_t(bytes));
       },
       nb::arg("limit"), "Most bytes the buffer pool keeps cached");
   m.def("pool_stats", [] {
-    const st::PoolStats s = st::pool_stats();
+    const spikecore::PoolStats s = spikecore::pool_stats();
     nb::dict d;
     d["cached_bytes"] = s.cached_bytes;
     d["live_bytes"] = s.live_bytes;
@@ -535,7 +535,7 @@ void bind_pool(nb::module_ m) {
       "pool_size_class",
       [](int64_t bytes) {
         if (bytes < 0) throw spikecore::value_error("bytes: must be >= 0");
-        return st::pool_size_class(size_t(bytes));
+        return spikecore::pool_size_class(size_t(bytes));
       },
       nb::arg("bytes"));
 }

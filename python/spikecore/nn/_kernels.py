@@ -79,7 +79,7 @@ def usable(x: torch.Tensor, sg, *tensors) -> tuple:
     return True, ""
 
 
-# Outputs of at least this many bytes come from the core's buffer pool (train/buffer_pool.hpp):
+# Outputs of at least this many bytes come from the core's buffer pool (core/buffer_pool.hpp):
 # blocks mapped once and reused from step to step, so a training loop does not fault its large
 # outputs in again every iteration. Smaller ones: torch.empty.
 POOL_MIN_BYTES = 1 << 18
@@ -112,7 +112,7 @@ def pool_stats() -> dict:
 def buffer_pool(limit_bytes: Optional[int] = None, empty: bool = False) -> dict:
     r"""The training kernels' buffer pool (large kernel outputs are mapped once and reused from
     step to step instead of being faulted in again every iteration; cpp/include/spikecore/
-    train/buffer_pool.hpp). ``limit_bytes``: the most bytes kept cached for reuse (default
+    core/buffer_pool.hpp). ``limit_bytes``: the most bytes kept cached for reuse (default
     1 GiB; 0 turns caching off); ``empty``: unmap every cached block now (live outputs are not
     affected). Returns the counters: ``cached_bytes``, ``live_bytes``, ``limit_bytes``,
     ``hits``, ``misses``."""

@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "check.hpp"
-#include "spikecore/train/buffer_pool.hpp"
+#include "spikecore/core/buffer_pool.hpp"
 
-using namespace spikecore::train;
+using namespace spikecore;
 
 TEST_CASE("pool size classes: at most 1/8 above the request, pages; 2 MiB from 4 MiB on") {
   for (std::size_t b : {std::size_t(1), std::size_t(4096), std::size_t(4097), std::size_t(100000),

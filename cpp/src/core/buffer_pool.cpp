@@ -1,5 +1,5 @@
-// The training kernels' buffer pool (train/buffer_pool.hpp).
-#include "spikecore/train/buffer_pool.hpp"
+// The buffer pool of large outputs (core/buffer_pool.hpp).
+#include "spikecore/core/buffer_pool.hpp"
 
 #include <cstdlib>
 #include <map>
@@ -11,7 +11,7 @@
 #include <sys/mman.h>
 #endif
 
-namespace spikecore::train {
+namespace spikecore {
 
 namespace {
 
@@ -40,7 +40,7 @@ Pool& pool() {
 
 void* map_block(std::size_t size) {
 #if defined(__linux__)
-  if (size >= 2 * kHuge) {  // over-map by one huge page, keep the 2 MiB-aligned part
+  if (size % kHuge == 0) {  // whole huge pages: over-map by one, keep the 2 MiB-aligned part
     void* raw =
         mmap(nullptr, size + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED) throw std::bad_alloc();
@@ -85,7 +85,8 @@ void shrink(Pool& P, std::size_t keep) noexcept {
 
 std::size_t pool_size_class(std::size_t bytes) noexcept {
   if (bytes == 0) bytes = 1;
-  if (bytes >= 2 * kHuge) return (bytes + kHuge - 1) / kHuge * kHuge;
+  const std::size_t huge = (bytes + kHuge - 1) / kHuge * kHuge;
+  if (bytes >= 2 * kHuge || (bytes >= kHuge / 2 && huge - bytes <= bytes / 8)) return huge;
   // 8 classes per doubling: round up to a multiple of 2^(floor(log2 bytes) - 3), then to pages
   std::size_t step = kPage;
   while (step * 16 <= bytes) step *= 2;
@@ -160,4 +161,4 @@ PoolStats pool_stats() noexcept {
   return s;
 }
 
-}  // namespace spikecore::train
+}  // namespace spikecore
