@@ -20,7 +20,7 @@ std::runtime_error thread_start_error(int n_threads, size_t started, const std::
       "use fewer threads");
 }
 
-ThreadPool::ThreadPool(int n_threads) : n_(n_threads) {
+ThreadPool::ThreadPool(int n_threads) : n_(n_threads), bar_(n_threads) {
   require_threads(n_threads);
   threads_.reserve(size_t(n_ - 1));
   try {
@@ -108,26 +108,8 @@ void ThreadPool::run(const std::function<void(int)>& f) {
 
 void ThreadPool::barrier() {
   if (n_ == 1) return;
-  const uint32_t my_sense = sense_.load(std::memory_order_relaxed);
-  if (arrived_.fetch_add(1, std::memory_order_acq_rel) == n_ - 1) {
-    arrived_.store(0, std::memory_order_relaxed);
-    sense_.store(my_sense + 1, std::memory_order_seq_cst);
-    // sleepers_ is incremented under bmu_ before a sleeper re-checks sense_ (seq_cst on both
-    // sides): either we see it and notify under the lock, or it sees the new sense.
-    if (sleepers_.load(std::memory_order_seq_cst) > 0) {
-      std::lock_guard<std::mutex> lk(bmu_);
-      bcv_.notify_all();
-    }
-    return;
-  }
-  for (int spins = 0; spins < 4096 + 16; ++spins) {
-    if (sense_.load(std::memory_order_acquire) != my_sense) return;
-    if (spins >= 4096) std::this_thread::yield();
-  }
-  std::unique_lock<std::mutex> lk(bmu_);
-  sleepers_.fetch_add(1, std::memory_order_seq_cst);
-  bcv_.wait(lk, [&] { return sense_.load(std::memory_order_seq_cst) != my_sense; });
-  sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+  thread_local int64_t spin_ns = SplitBarrier::kMaxSpinNs;  // each member's adaptive budget
+  bar_.wait(bar_.arrive(), spin_ns);
 }
 
 }  // namespace spikecore

@@ -151,10 +151,10 @@ void Network::run(int64_t n_steps) {
   const int64_t t0 = step_;
   const std::vector<size_t> rec_row0 = state_record_rows(t0);
   const int64_t W = window_;
-  if (T > 1 && (!wbar_ || wbar_->size() != T)) wbar_ = std::make_unique<WindowBarrier>(T);
+  if (T > 1 && (!wbar_ || wbar_->size() != T)) wbar_ = std::make_unique<SplitBarrier>(T);
   pool_->run([&](int rank) {
     std::vector<size_t> next_row(rec_row0);
-    int64_t spin_ns = WindowBarrier::kMaxSpinNs;
+    int64_t spin_ns = SplitBarrier::kMaxSpinNs;
     int64_t widx = 0;
     for (int64_t w0 = t0; w0 < t0 + n_steps; w0 += W, ++widx) {
       const int64_t wn = std::min<int64_t>(W, t0 + n_steps - w0);

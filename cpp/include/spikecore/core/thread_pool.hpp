@@ -1,8 +1,8 @@
 #pragma once
 // A persistent team of threads. `run(f)` calls f(rank) on every member (rank 0 is the caller)
-// and returns when all are done. Inside f, members synchronise with `barrier()` (a sense-reversal
-// barrier: about a microsecond while spinning; after a while waiting members yield and then sleep,
-// so an oversubscribed machine is not burnt on spinning) so that a whole simulation loop can run
+// and returns when all are done. Inside f, members synchronise with `barrier()` (the core's
+// SplitBarrier, core/barrier.hpp: adaptive spinning, then yields, then sleep, so an
+// oversubscribed machine is not burnt on spinning) so that a whole simulation loop can run
 // inside one run() call with one barrier per phase, as NEST does with OpenMP.
 //
 // Work is split by fixed blocks, never by dynamic scheduling, so any sum has a fixed order.
@@ -16,6 +16,8 @@
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include "spikecore/core/barrier.hpp"
 
 namespace spikecore {
 
@@ -70,13 +72,7 @@ class ThreadPool {
   bool stop_ = false;
   std::exception_ptr error_;
   std::atomic<bool> in_run_{false};
-  // barrier: spins first, then yields, then sleeps on a condition variable, so that waiting
-  // threads give their core away on a busy machine
-  alignas(64) std::atomic<int> arrived_{0};
-  alignas(64) std::atomic<uint32_t> sense_{0};
-  alignas(64) std::atomic<int> sleepers_{0};
-  std::mutex bmu_;
-  std::condition_variable bcv_;
+  SplitBarrier bar_;
 };
 
 }  // namespace spikecore

@@ -17,7 +17,7 @@
 // slot t + d >= t + W, after the window, so each thread can update W steps on its own, then (one
 // barrier) deliver the window's spikes step by step. The summation order per target is the same as
 // with W = 1 (ascending spike step, then population, then neuron). Spike lists are double buffered
-// by window parity, so one barrier per window suffices. The barrier is split (WindowBarrier): a
+// by window parity, so one barrier per window suffices. The barrier is split (SplitBarrier): a
 // thread that arrives first draws the next window's Poisson input for its own block until the
 // others arrive. Each thread's targets have a ring region of their own (DelayRing blocks), so the
 // threads' caches and prefetchers never share a line or page of the rings.
@@ -39,7 +39,7 @@
 #include "spikecore/engine/population.hpp"
 #include "spikecore/engine/projection.hpp"
 #include "spikecore/engine/records.hpp"
-#include "spikecore/engine/window_barrier.hpp"
+#include "spikecore/core/barrier.hpp"
 
 namespace spikecore {
 
@@ -286,7 +286,7 @@ class Network {
     int64_t w0 = 0, wn = 0, done = 0;  // the window drawn; units drawn (step-major)
   };
   std::vector<PoissonAhead> ahead_;
-  std::unique_ptr<WindowBarrier> wbar_;
+  std::unique_ptr<SplitBarrier> wbar_;
   std::vector<int64_t> thread_events_;
   int part_rank_ = 0, part_size_ = 1;
   int64_t win_end_ = 0, win_idx_ = 0;  // window API: end of the run, windows done

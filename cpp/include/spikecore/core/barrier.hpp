@@ -1,6 +1,7 @@
 #pragma once
-// The window barrier of the engine's run loop, split in two halves: arrive() announces that this
-// thread's spikes of the window are complete and returns at once; done(ticket) tells whether every
+// The core's one barrier, split in two halves (the engine's window barrier; ThreadPool::barrier
+// is arrive() then wait()): arrive() announces that this thread's work (in the engine: its
+// spikes of the window) is complete and returns at once; done(ticket) tells whether every
 // thread has arrived; wait(ticket) blocks until then. Between the two a thread can do work that
 // needs nothing of the others (the run loop draws the next window's Poisson input there), so the
 // first thread to arrive works instead of waiting, and finishes its next window sooner.
@@ -26,11 +27,11 @@
 
 namespace spikecore {
 
-class WindowBarrier {
+class SplitBarrier {
  public:
   static constexpr int64_t kMinSpinNs = 2000, kMaxSpinNs = 50000;
 
-  explicit WindowBarrier(int n) : n_(n) {}
+  explicit SplitBarrier(int n) : n_(n) {}
   int size() const { return n_; }
 
   // This thread's arrival; the ticket identifies the barrier for done() and wait().
