@@ -288,59 +288,221 @@ void sparse_rows_matmul(const int64_t* row_ptr, const int32_t* idx, const T* val
       kRowBlock);
 }
 
+namespace {
+
+// The widest vector of the build variant (64 bytes with AVX-512, else 32: lowered to halves).
+template <typename T>
+struct WVec;
+#if defined(__AVX512F__)
+template <>
+struct WVec<float> {
+  typedef float type __attribute__((vector_size(64)));
+};
+template <>
+struct WVec<double> {
+  typedef double type __attribute__((vector_size(64)));
+};
+#else
+template <>
+struct WVec<float> {
+  typedef float type __attribute__((vector_size(32)));
+};
+template <>
+struct WVec<double> {
+  typedef double type __attribute__((vector_size(32)));
+};
+#endif
+
+constexpr int kWgradVecs = 8;    // vectors per column tile of the weight gradient (registers)
+constexpr int64_t kWgradRows = 512;  // rows of gy per block (a tile's slab: 256 KiB of float32 at 16 lanes) stay in L2
+
+// The active inputs transposed: for each input i, the rows r with x[r, i] active, ascending
+// (and their values when val is not null). Counting sort of the row lists.
+template <typename T>
+void transpose_active(const int64_t* row_ptr, const int32_t* idx, const T* val, int64_t rows,
+                      int64_t k, std::vector<int64_t>& cptr, std::vector<int32_t>& crow,
+                      std::vector<T>& cval) {
+  const int64_t nnz = row_ptr[rows];
+  cptr.assign(size_t(k) + 1, 0);
+  crow.resize(size_t(nnz));
+  cval.resize(val ? size_t(nnz) : 0);
+  for (int64_t q = 0; q < nnz; ++q) ++cptr[size_t(idx[q]) + 1];
+  for (int64_t i = 0; i < k; ++i) cptr[size_t(i) + 1] += cptr[size_t(i)];
+  std::vector<int64_t> cur(cptr.begin(), cptr.end() - 1);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t q = row_ptr[r]; q < row_ptr[r + 1]; ++q) {
+      const int64_t p = cur[size_t(idx[q])]++;
+      crow[size_t(p)] = int32_t(r);
+      if (val) cval[size_t(p)] = val[q];
+    }
+}
+
+// One column tile [c0, c0 + NV * L) of the weight gradient: acc[i * W + j] (W = NV * L) =
+// sum over the rows r of input i's list, ascending, from 0, of s * gy[r, c0 + j] (s = 1 for
+// spikes), and gb[c0 + j] = sum of gy[r, c0 + j] over all rows ascending, from 0. gy is walked
+// in blocks of kWgradRows rows (its slab for this tile stays in L2); within a block, each input's
+// run of rows is summed in NV vector registers on top of its sums so far (one load + store of
+// the input's row of acc per block, none per active entry).
+template <int NV, typename T>
+void wgrad_tile(const int64_t* __restrict__ cptr, const int32_t* __restrict__ crow,
+                const T* __restrict__ cval, const T* __restrict__ gy, int64_t rows, int64_t k,
+                int64_t m, int64_t c0, T* __restrict__ acc, int64_t* __restrict__ cur,
+                T* __restrict__ gb) {
+  using V = typename WVec<T>::type;
+  constexpr int L = int(sizeof(V) / sizeof(T));
+  constexpr int W = NV * L;
+  for (int64_t i = 0; i < k; ++i) cur[i] = cptr[i];
+  std::memset(acc, 0, sizeof(T) * size_t(k * W));
+  V b[NV];
+#pragma GCC unroll 16
+  for (int v = 0; v < NV; ++v) b[v] = V{} * T(0);
+  for (int64_t r0 = 0; r0 < rows; r0 += kWgradRows) {
+    const int64_t r1 = std::min(r0 + kWgradRows, rows);
+    // the block's slab of gy, read in order first (the hardware prefetcher streams it into
+    // cache; the per-input runs below then read it in random row order): the bias sums, or a
+    // software prefetch of every line
+    if (gb) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* g = gy + r * m + c0;
+#pragma GCC unroll 16
+        for (int v = 0; v < NV; ++v) {
+          V x;
+          std::memcpy(&x, g + v * L, sizeof(V));
+          b[v] += x;
+        }
+      }
+    } else {
+      for (int64_t r = r0; r < r1; ++r)
+        for (int64_t j = 0; j < W; j += 64 / int64_t(sizeof(T)))
+          __builtin_prefetch(gy + r * m + c0 + j, 0, 2);
+    }
+    for (int64_t i = 0; i < k; ++i) {
+      int64_t q = cur[i];
+      const int64_t qe = cptr[i + 1];
+      if (q >= qe || crow[q] >= r1) continue;
+      T* ai = acc + i * W;
+      V a[NV];
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) std::memcpy(&a[v], ai + v * L, sizeof(V));
+      do {
+        const T* g = gy + int64_t(crow[q]) * m + c0;
+        if (cval == nullptr || cval[q] == T(1)) {
+#pragma GCC unroll 16
+          for (int v = 0; v < NV; ++v) {
+            V x;
+            std::memcpy(&x, g + v * L, sizeof(V));
+            a[v] += x;
+          }
+        } else {
+          const T s = cval[q];
+#pragma GCC unroll 16
+          for (int v = 0; v < NV; ++v) {
+            V x;
+            std::memcpy(&x, g + v * L, sizeof(V));
+            a[v] += s * x;
+          }
+        }
+        ++q;
+      } while (q < qe && crow[q] < r1);
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) std::memcpy(ai + v * L, &a[v], sizeof(V));
+      cur[i] = q;
+    }
+  }
+  if (gb)
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) std::memcpy(gb + c0 + v * L, &b[v], sizeof(V));
+}
+
+// The same for the last w < L columns (scalar; same summation order).
+template <typename T>
+void wgrad_cols(const int64_t* cptr, const int32_t* crow, const T* cval, const T* gy, int64_t rows,
+                int64_t k, int64_t m, int64_t c0, int64_t w, T* acc, T* gb) {
+  for (int64_t i = 0; i < k; ++i) {
+    T* ai = acc + i * w;
+    for (int64_t j = 0; j < w; ++j) ai[j] = T(0);
+    for (int64_t q = cptr[i]; q < cptr[i + 1]; ++q) {
+      const T* g = gy + int64_t(crow[q]) * m + c0;
+      const T s = cval ? cval[q] : T(1);
+      if (s == T(1)) {
+        for (int64_t j = 0; j < w; ++j) ai[j] += g[j];
+      } else {
+        for (int64_t j = 0; j < w; ++j) ai[j] += s * g[j];
+      }
+    }
+  }
+  if (gb) {
+    for (int64_t j = 0; j < w; ++j) gb[c0 + j] = T(0);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < w; ++j) gb[c0 + j] += gy[r * m + c0 + j];
+  }
+}
+
+}  // namespace
+
 template <typename T>
 void sparse_rows_weight_grad(const int64_t* row_ptr, const int32_t* idx, const T* val, int64_t rows,
                              const T* gy, int64_t k, int64_t m, T* gw, int n_threads, T* gb,
                              bool gw_rows) {
-  // Threads own column blocks [j0, j1) of gy: a fixed summation order for any thread count.
-  // The rows of gy stream once; each active input adds the block of its row to its row of the
-  // sum. gw_rows: the block is summed in a thread-local [k, j1 - j0] buffer, then stored
-  // transposed (16-row tiles) as rows j0..j1 of gw [M, K]; else straight into gwt [K, M].
+  // gw[j, i] (gw_rows) or gwt[i, j] = sum over the rows r where input i is active, ascending, of
+  // val * gy[r, j]; gb[j] = sum over all rows, ascending. The active lists are transposed to
+  // per-input row lists once; then column tiles (kWgradVecs vectors, then one tile of the
+  // remaining whole vectors, then the remaining columns) are independent tasks: the summation
+  // order of every output is fixed, whatever the thread count.
+  using V = typename WVec<T>::type;
+  constexpr int L = int(sizeof(V) / sizeof(T));
+  constexpr int64_t TW = int64_t(kWgradVecs) * L;
+  thread_local std::vector<int64_t> cptr;
+  thread_local std::vector<int32_t> crow;
+  thread_local std::vector<T> cval;
+  transpose_active(row_ptr, idx, val, rows, k, cptr, crow, cval);
+  const int64_t* cp = cptr.data();
+  const int32_t* cr = crow.data();
+  const T* cv = val ? cval.data() : nullptr;
+  const int64_t full = m / TW, rest_vecs = (m - full * TW) / L;
+  const int64_t c_cols = full * TW + rest_vecs * L, rest_cols = m - c_cols;
+  const int64_t n_tiles = full + (rest_vecs > 0) + (rest_cols > 0);
+  // tile t covers units [16 t, 16 t + 16): parallel_blocks' 16-aligned boundaries split on tiles
   parallel_blocks(
-      n_threads, m,
-      [&](int64_t j0, int64_t j1) {
-        const int64_t w = j1 - j0;
-        thread_local std::vector<T> local;
-        T* acc;  // acc[i * ld + (j - j0)] sums column j of row i
-        int64_t ld;
-        if (gw_rows) {
-          local.resize(size_t(k * w));
-          acc = local.data();
-          ld = w;
-        } else {
-          acc = gw + j0;
-          ld = m;
-        }
-        for (int64_t i = 0; i < k; ++i)
-          for (int64_t j = 0; j < w; ++j) acc[i * ld + j] = T(0);
-        if (gb)
-          for (int64_t j = j0; j < j1; ++j) gb[j] = T(0);
-        for (int64_t r = 0; r < rows; ++r) {
-          const T* g = gy + r * m + j0;
-          if (gb) {
-            T* b = gb + j0;
-            for (int64_t j = 0; j < w; ++j) b[j] += g[j];
+      n_threads, n_tiles * 16,
+      [&](int64_t u0, int64_t u1) {
+        thread_local std::vector<T> acc;
+        thread_local std::vector<int64_t> cur;
+        acc.resize(size_t(k * TW));
+        cur.resize(size_t(k));
+        for (int64_t t = u0 / 16; t < (u1 + 15) / 16; ++t) {
+          int64_t c0, w;
+          if (t < full) {
+            c0 = t * TW;
+            w = TW;
+            wgrad_tile<kWgradVecs>(cp, cr, cv, gy, rows, k, m, c0, acc.data(), cur.data(), gb);
+          } else if (t == full && rest_vecs > 0) {
+            c0 = full * TW;
+            w = rest_vecs * L;
+            with_small(int(rest_vecs), [&](auto nv) {
+              wgrad_tile<decltype(nv)::value>(cp, cr, cv, gy, rows, k, m, c0, acc.data(),
+                                              cur.data(), gb);
+            });
+          } else {
+            c0 = c_cols;
+            w = rest_cols;
+            wgrad_cols(cp, cr, cv, gy, rows, k, m, c0, w, acc.data(), gb);
           }
-          for (int64_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) {
-            T* a = acc + int64_t(idx[p]) * ld;
-            const T s = val ? val[p] : T(1);
-            if (s == T(1)) {
-              for (int64_t j = 0; j < w; ++j) a[j] += g[j];
-            } else {
-              for (int64_t j = 0; j < w; ++j) a[j] += s * g[j];
+          if (gw_rows) {  // transposed, 16 inputs at a time
+            for (int64_t i0 = 0; i0 < k; i0 += 16) {
+              const int64_t i1 = std::min(i0 + 16, k);
+              for (int64_t j = 0; j < w; ++j) {
+                T* o = gw + (c0 + j) * k;
+                for (int64_t i = i0; i < i1; ++i) o[i] = acc[size_t(i * w + j)];
+              }
             }
+          } else {
+            for (int64_t i = 0; i < k; ++i)
+              std::memcpy(gw + i * m + c0, acc.data() + i * w, sizeof(T) * size_t(w));
           }
         }
-        if (gw_rows)
-          for (int64_t i0 = 0; i0 < k; i0 += 16) {
-            const int64_t i1 = std::min(i0 + 16, k);
-            for (int64_t j = 0; j < w; ++j) {
-              T* o = gw + (j0 + j) * k;
-              for (int64_t i = i0; i < i1; ++i) o[i] = acc[i * w + j];
-            }
-          }
       },
-      64);
+      16);
 }
 
 template <typename T>
