@@ -240,16 +240,18 @@ void bind_dtype(nb::module_ m) {
         std::vector<T> val;
         {
           nb::gil_scoped_release r;
-          const int64_t nnz =
-              st::gather_active<T>(x.data(), rows, k, row_ptr.data(), nullptr, nullptr, n_threads);
+          // the counting pass keeps the nonzero bits, so the fill pass does not read x again
+          thread_local std::vector<uint64_t> masks;
+          masks.resize(size_t(rows * ((k + 63) / 64)));
+          bool ones = false;
+          const int64_t nnz = st::gather_active<T>(x.data(), rows, k, row_ptr.data(), nullptr,
+                                                   nullptr, n_threads, false, masks.data(), &ones);
           if (max_nnz >= 0 && nnz > max_nnz) return nb::none();
           idx.resize(size_t(nnz));
-          val.resize(size_t(nnz));
-          st::gather_active<T>(x.data(), rows, k, row_ptr.data(), idx.data(), val.data(), n_threads,
-                               /*counted=*/true);
-          bool ones = true;
-          for (const T v : val) ones = ones && v == T(1);
-          if (ones) std::vector<T>().swap(val);  // spikes: indices suffice
+          if (!ones) val.resize(size_t(nnz));  // spikes (all values 1): indices suffice
+          st::gather_active<T>(x.data(), rows, k, row_ptr.data(), idx.data(),
+                               ones ? nullptr : val.data(), n_threads, /*counted=*/true,
+                               masks.data());
         }
         return nb::make_tuple(spikecore_bind::to_numpy(std::move(row_ptr)),
                               spikecore_bind::to_numpy(std::move(idx)),

@@ -1,5 +1,6 @@
 // Spike-sparse dense-weight products: only the active inputs of each row are touched.
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -30,6 +31,7 @@ template <typename T>
 struct NonzeroVec {  // no vector path: one value at a time
   static constexpr int lanes = 1;
   static unsigned bits(const T* p) { return unsigned(*p != T(0)); }
+  static unsigned ones(const T* p) { return unsigned(*p == T(1)); }
 };
 #if defined(__AVX512F__)
 template <>
@@ -38,12 +40,18 @@ struct NonzeroVec<float> {
   static unsigned bits(const float* p) {
     return _mm512_cmp_ps_mask(_mm512_loadu_ps(p), _mm512_setzero_ps(), _CMP_NEQ_UQ);
   }
+  static unsigned ones(const float* p) {
+    return _mm512_cmp_ps_mask(_mm512_loadu_ps(p), _mm512_set1_ps(1.f), _CMP_EQ_OQ);
+  }
 };
 template <>
 struct NonzeroVec<double> {
   static constexpr int lanes = 8;
   static unsigned bits(const double* p) {
     return _mm512_cmp_pd_mask(_mm512_loadu_pd(p), _mm512_setzero_pd(), _CMP_NEQ_UQ);
+  }
+  static unsigned ones(const double* p) {
+    return _mm512_cmp_pd_mask(_mm512_loadu_pd(p), _mm512_set1_pd(1.0), _CMP_EQ_OQ);
   }
 };
 #elif defined(__AVX__)
@@ -54,6 +62,10 @@ struct NonzeroVec<float> {
     return unsigned(
         _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(p), _mm256_setzero_ps(), _CMP_NEQ_UQ)));
   }
+  static unsigned ones(const float* p) {
+    return unsigned(
+        _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(p), _mm256_set1_ps(1.f), _CMP_EQ_OQ)));
+  }
 };
 template <>
 struct NonzeroVec<double> {
@@ -61,6 +73,10 @@ struct NonzeroVec<double> {
   static unsigned bits(const double* p) {
     return unsigned(
         _mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(p), _mm256_setzero_pd(), _CMP_NEQ_UQ)));
+  }
+  static unsigned ones(const double* p) {
+    return unsigned(
+        _mm256_movemask_pd(_mm256_cmp_pd(_mm256_loadu_pd(p), _mm256_set1_pd(1.0), _CMP_EQ_OQ)));
   }
 };
 #elif defined(__SSE2__)
@@ -70,12 +86,18 @@ struct NonzeroVec<float> {
   static unsigned bits(const float* p) {
     return unsigned(_mm_movemask_ps(_mm_cmpneq_ps(_mm_loadu_ps(p), _mm_setzero_ps())));
   }
+  static unsigned ones(const float* p) {
+    return unsigned(_mm_movemask_ps(_mm_cmpeq_ps(_mm_loadu_ps(p), _mm_set1_ps(1.f))));
+  }
 };
 template <>
 struct NonzeroVec<double> {
   static constexpr int lanes = 2;
   static unsigned bits(const double* p) {
     return unsigned(_mm_movemask_pd(_mm_cmpneq_pd(_mm_loadu_pd(p), _mm_setzero_pd())));
+  }
+  static unsigned ones(const double* p) {
+    return unsigned(_mm_movemask_pd(_mm_cmpeq_pd(_mm_loadu_pd(p), _mm_set1_pd(1.0))));
   }
 };
 #endif
@@ -89,29 +111,54 @@ inline uint64_t nonzero_bits(const T* x, int64_t n) {
   return m;
 }
 
+// Bit j: x[j] == 1 (the same word layout as nonzero_bits).
+template <typename T>
+inline uint64_t one_bits(const T* x, int64_t n) {
+  uint64_t m = 0;
+  if (n < 64) {
+    for (int64_t j = 0; j < n; ++j) m |= uint64_t(x[j] == T(1)) << j;
+    return m;
+  }
+  constexpr int L = NonzeroVec<T>::lanes;
+  for (int j = 0; j < 64; j += L) m |= uint64_t(NonzeroVec<T>::ones(x + j)) << j;
+  return m;
+}
+
 }  // namespace
 
 template <typename T>
 int64_t gather_active(const T* x, int64_t rows, int64_t k, int64_t* row_ptr, int32_t* idx, T* val,
-                      int n_threads, bool counted) {
+                      int n_threads, bool counted, uint64_t* masks, bool* ones) {
   // Both passes read each row as 64-value words of nonzero bits (compare + movemask): pass 1
   // counts per row (parallel), then a prefix sum; pass 2 writes the set bits' indices and values
-  // in ascending order straight to their place (parallel; rows own disjoint ranges).
+  // in ascending order straight to their place (parallel; rows own disjoint ranges). With
+  // masks, pass 1 keeps the words ([R, ceil(K / 64)]) and pass 2 reads them instead of x (x is
+  // read again only for the values, when val is not null). ones: whether every nonzero is 1.
+  const int64_t words = (k + 63) / 64;
   if (!counted) {
     row_ptr[0] = 0;
+    std::atomic<bool> all_ones{true};
     parallel_blocks(
         n_threads, rows,
         [&](int64_t r0, int64_t r1) {
+          bool one = ones != nullptr && all_ones.load(std::memory_order_relaxed);
           for (int64_t r = r0; r < r1; ++r) {
             const T* xr = x + r * k;
             int64_t c = 0;
-            for (int64_t i = 0; i < k; i += 64)
-              c += __builtin_popcountll(nonzero_bits(xr + i, std::min<int64_t>(64, k - i)));
+            for (int64_t w = 0; w < words; ++w) {
+              const int64_t n = std::min<int64_t>(64, k - w * 64);
+              const uint64_t b = nonzero_bits(xr + w * 64, n);
+              if (masks) masks[r * words + w] = b;
+              if (one && b != 0 && one_bits(xr + w * 64, n) != b) one = false;
+              c += __builtin_popcountll(b);
+            }
             row_ptr[r + 1] = c;
           }
+          if (ones != nullptr && !one) all_ones.store(false, std::memory_order_relaxed);
         },
         64);
     for (int64_t r = 0; r < rows; ++r) row_ptr[r + 1] += row_ptr[r];
+    if (ones) *ones = all_ones.load();
   }
   if (idx != nullptr) {
     parallel_blocks(
@@ -120,12 +167,14 @@ int64_t gather_active(const T* x, int64_t rows, int64_t k, int64_t* row_ptr, int
           for (int64_t r = r0; r < r1; ++r) {
             const T* xr = x + r * k;
             int64_t p = row_ptr[r];
-            for (int64_t i = 0; i < k; i += 64) {
-              uint64_t m = nonzero_bits(xr + i, std::min<int64_t>(64, k - i));
+            for (int64_t w = 0; w < words; ++w) {
+              const int64_t i = w * 64;
+              uint64_t m = masks ? masks[r * words + w]
+                                 : nonzero_bits(xr + i, std::min<int64_t>(64, k - i));
               while (m != 0) {
                 const int64_t j = i + __builtin_ctzll(m);
                 idx[p] = int32_t(j);
-                val[p] = xr[j];
+                if (val) val[p] = xr[j];
                 ++p;
                 m &= m - 1;
               }
@@ -138,6 +187,29 @@ int64_t gather_active(const T* x, int64_t rows, int64_t k, int64_t* row_ptr, int
 }
 
 namespace {
+
+// The widest vector of the build variant (64 bytes with AVX-512, else 32: lowered to halves).
+template <typename T>
+struct WVec;
+#if defined(__AVX512F__)
+template <>
+struct WVec<float> {
+  typedef float type __attribute__((vector_size(64)));
+};
+template <>
+struct WVec<double> {
+  typedef double type __attribute__((vector_size(64)));
+};
+#else
+template <>
+struct WVec<float> {
+  typedef float type __attribute__((vector_size(32)));
+};
+template <>
+struct WVec<double> {
+  typedef double type __attribute__((vector_size(32)));
+};
+#endif
 
 // 32-byte vectors (GCC/Clang vector extensions; lowered to two 16-byte halves below AVX).
 template <typename T>
@@ -161,7 +233,7 @@ void gather_tile(const int64_t* __restrict__ ptr, const int32_t* __restrict__ sr
                  const T* __restrict__ val, const T* __restrict__ M, int64_t m,
                  const T* __restrict__ bias, T* __restrict__ out, int64_t a0, int64_t a1,
                  int64_t c0) {
-  using V = typename Vec<T>::type;
+  using V = typename WVec<T>::type;
   constexpr int L = int(sizeof(V) / sizeof(T));
   for (int64_t a = a0; a < a1; ++a) {
     V acc[NV];
@@ -225,34 +297,19 @@ void gather_cols(const int64_t* __restrict__ ptr, const int32_t* __restrict__ sr
   }
 }
 
-// f(std::integral_constant<int, n>) for 1 <= n <= 7; nothing for n == 0.
+// f(std::integral_constant<int, n>) for 1 <= n <= 15; nothing for n == 0.
+template <int N, typename F>
+void with_small_upto(int n, F& f) {
+  if constexpr (N > 0) {
+    if (n == N)
+      f(std::integral_constant<int, N>{});
+    else
+      with_small_upto<N - 1>(n, f);
+  }
+}
 template <typename F>
 void with_small(int n, F&& f) {
-  switch (n) {
-    case 7:
-      f(std::integral_constant<int, 7>{});
-      break;
-    case 6:
-      f(std::integral_constant<int, 6>{});
-      break;
-    case 5:
-      f(std::integral_constant<int, 5>{});
-      break;
-    case 4:
-      f(std::integral_constant<int, 4>{});
-      break;
-    case 3:
-      f(std::integral_constant<int, 3>{});
-      break;
-    case 2:
-      f(std::integral_constant<int, 2>{});
-      break;
-    case 1:
-      f(std::integral_constant<int, 1>{});
-      break;
-    default:
-      break;
-  }
+  with_small_upto<15>(n, f);
 }
 
 // All columns of out[a0:a1, :]: tiles of 8 vectors (64 floats / 32 doubles), then one tile of
@@ -261,7 +318,7 @@ void with_small(int n, F&& f) {
 template <int NV, typename T>
 void gather_rows(const int64_t* ptr, const int32_t* src, const T* val, const T* M, int64_t m,
                  const T* bias, T* out, int64_t a0, int64_t a1) {
-  constexpr int L = int(sizeof(typename Vec<T>::type) / sizeof(T));
+  constexpr int L = int(sizeof(typename WVec<T>::type) / sizeof(T));
   int64_t c = 0;
   for (; c + NV * L <= m; c += NV * L) gather_tile<NV>(ptr, src, val, M, m, bias, out, a0, a1, c);
   with_small(int((m - c) / L), [&](auto nv) {  // the remaining whole vectors (< NV)
@@ -289,29 +346,6 @@ void sparse_rows_matmul(const int64_t* row_ptr, const int32_t* idx, const T* val
 }
 
 namespace {
-
-// The widest vector of the build variant (64 bytes with AVX-512, else 32: lowered to halves).
-template <typename T>
-struct WVec;
-#if defined(__AVX512F__)
-template <>
-struct WVec<float> {
-  typedef float type __attribute__((vector_size(64)));
-};
-template <>
-struct WVec<double> {
-  typedef double type __attribute__((vector_size(64)));
-};
-#else
-template <>
-struct WVec<float> {
-  typedef float type __attribute__((vector_size(32)));
-};
-template <>
-struct WVec<double> {
-  typedef double type __attribute__((vector_size(32)));
-};
-#endif
 
 constexpr int kWgradVecs = 8;    // vectors per column tile of the weight gradient (registers)
 constexpr int64_t kWgradRows = 512;  // rows of gy per block (a tile's slab: 256 KiB of float32 at 16 lanes) stay in L2
@@ -574,7 +608,7 @@ void sparse_syn_input_grad(const int64_t* syn_ptr, const int32_t* post, const T*
 
 #define SPIKECORE_INSTANTIATE(T)                                                                   \
   template int64_t gather_active<T>(const T*, int64_t, int64_t, int64_t*, int32_t*, T*, int,       \
-                                    bool);                                                         \
+                                    bool, uint64_t*, bool*);                                       \
   template void sparse_rows_matmul<T>(const int64_t*, const int32_t*, const T*, int64_t, const T*, \
                                       int64_t, const T*, T*, int);                                 \
   template void sparse_rows_weight_grad<T>(const int64_t*, const int32_t*, const T*, int64_t,      \

@@ -74,9 +74,13 @@ void li_backward(const NeuronArgs<T>& a, const T* out, const T* v0, const T* gou
 // all values 1 (spikes are then kept as index lists only).
 template <typename T>
 int64_t gather_active(const T* x, int64_t rows, int64_t k, int64_t* row_ptr, int32_t* idx, T* val,
-                      int n_threads, bool counted = false);
+                      int n_threads, bool counted = false, uint64_t* masks = nullptr,
+                      bool* ones = nullptr);
 // (counted = true: row_ptr already holds the offsets from an earlier call with idx == null on
-// the same x; only the fill pass runs.)
+// the same x; only the fill pass runs. masks [R, ceil(K / 64)] (optional): the counting pass
+// keeps each row's 64-value words of nonzero bits there and the fill pass reads them instead of
+// x (pass the same masks to both calls). ones (optional, counting pass): set to whether every
+// nonzero value is exactly 1, so val can be skipped (null) for spikes.)
 // y [R, M] = bias + sum over active (r, i): val * wt[i, :], wt = W^T [K, M] row-major; each
 // y[r, j] is summed from 0 over the active i of row r in ascending order, bias last. The sums are
 // kept in registers, 64 floats / 32 doubles of a row at a time (the columns in tiles).
