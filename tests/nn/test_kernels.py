@@ -333,6 +333,76 @@ def test_spike_linear_register_tiles_every_width(dtype, m):
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("m", [5, 16, 300])
+def test_spike_linear_weight_grad_row_blocks_and_tiles(dtype, m):
+    """The event weight gradient walks per-input row lists in column tiles (8 vectors, the
+    remaining vectors, the remaining columns) over 512-row blocks of gy: with rows spanning
+    several blocks, every output equals the sequential sum over the active rows in ascending
+    order from 0 (val * gy[r, j], unscaled for spikes), the bias gradient the sequential row sum;
+    both layouts; the same bits for 1, 2 and 3 threads on both thread backends."""
+    from spikecore import _core
+
+    g = torch.Generator().manual_seed(m)
+    rows, k = 1300, 37
+    x = (torch.rand(rows, k, generator=g) < 0.1).to(dtype)
+    if m == 300:  # scaled entries
+        x[torch.rand(rows, k, generator=g) < 0.02] = 0.375
+    x[:, 4] = 0.0  # an input that is never active
+    gy = torch.randn(rows, m, generator=g, dtype=dtype)
+    csr = _kernels._gather(x)
+    # reference: the documented order, one row at a time (0 * g adds nothing: acc + 0 == acc)
+    acc = torch.zeros(k, m, dtype=dtype)
+    bias = torch.zeros(m, dtype=dtype)
+    for r in range(rows):
+        xr = x[r]
+        on = xr != 0
+        acc[on] = acc[on] + torch.where(
+            (xr[on] == 1)[:, None], gy[r].expand(int(on.sum()), m), xr[on, None] * gy[r]
+        )
+        bias = bias + gy[r]
+    old, old_backend = torch.get_num_threads(), _core.train.thread_backend()
+    backends = ["own"] + (["openmp"] if _core.train.openmp_resident() else [])
+    try:
+        for backend in backends:
+            _core.train.set_thread_backend(backend)
+            for n in (1, 2, 3):
+                torch.set_num_threads(n)
+                gw, gb = _kernels._spike_linear_grads(csr, gy, k, True)
+                assert torch.equal(gw, acc.t()) and torch.equal(gb, bias)
+                gwt = torch.empty(k, m, dtype=dtype)
+                row_ptr, idx, val = csr
+                _kernels._train.sparse_rows_weight_grad(
+                    row_ptr, idx, val, gy, gwt, n_threads=n, gb=torch.empty(0, dtype=dtype),
+                    gw_rows=False,
+                )
+                assert torch.equal(gwt, acc)
+    finally:
+        torch.set_num_threads(old)
+        _core.train.set_thread_backend(old_backend)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_gather_active_spikes_keep_no_values(dtype):
+    """All nonzero values exactly 1 (spikes): the lists hold indices only (val empty); one
+    other value anywhere (or a NaN) keeps every value. Same lists for any thread count."""
+    g = torch.Generator().manual_seed(5)
+    x = (torch.rand(300, 130, generator=g) < 0.1).to(dtype)
+    ref_r, ref_c = np.nonzero(x.numpy())
+    for n in (1, 2, 3):
+        row_ptr, idx, val = _kernels._train.gather_active(x, -1, n)
+        assert len(val) == 0 and np.array_equal(idx, ref_c)
+    for bad in (0.5, float("nan"), -1.0):
+        y = x.clone()
+        y[299, 129] = bad  # the last word of the last row (the scalar tail)
+        for n in (1, 2, 3):
+            row_ptr, idx, val = _kernels._train.gather_active(y, -1, n)
+            r, c = np.nonzero(y.numpy() != 0)
+            assert np.array_equal(idx, c)
+            assert np.array_equal(val, y.numpy()[r, c], equal_nan=True)
+    assert len(_kernels._train.gather_active(torch.zeros(4, 70, dtype=dtype), -1, 1)[2]) == 0
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_gather_active_vector_words_equal_nonzero(dtype):
     """The active-input lists (read as 64-value words by vector compares, a scalar tail) equal
     numpy's nonzero in row-major order, NaN counted as active and -0 as not, for any thread

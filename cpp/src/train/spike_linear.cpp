@@ -448,27 +448,32 @@ void wgrad_tile(const int64_t* __restrict__ cptr, const int32_t* __restrict__ cr
     for (int v = 0; v < NV; ++v) std::memcpy(gb + c0 + v * L, &b[v], sizeof(V));
 }
 
-// The same for the last w < L columns (scalar; same summation order).
-template <typename T>
-void wgrad_cols(const int64_t* cptr, const int32_t* crow, const T* cval, const T* gy, int64_t rows,
-                int64_t k, int64_t m, int64_t c0, int64_t w, T* acc, T* gb) {
+// The same for the last W < L columns: W sums in registers per input, all rows at once (a
+// narrow slab of gy), same summation order.
+template <int W, typename T>
+void wgrad_cols(const int64_t* __restrict__ cptr, const int32_t* __restrict__ crow,
+                const T* __restrict__ cval, const T* __restrict__ gy, int64_t rows, int64_t k,
+                int64_t m, int64_t c0, T* __restrict__ acc, T* __restrict__ gb) {
   for (int64_t i = 0; i < k; ++i) {
-    T* ai = acc + i * w;
-    for (int64_t j = 0; j < w; ++j) ai[j] = T(0);
+    T a[W];
+    for (int j = 0; j < W; ++j) a[j] = T(0);
     for (int64_t q = cptr[i]; q < cptr[i + 1]; ++q) {
       const T* g = gy + int64_t(crow[q]) * m + c0;
-      const T s = cval ? cval[q] : T(1);
-      if (s == T(1)) {
-        for (int64_t j = 0; j < w; ++j) ai[j] += g[j];
+      if (cval == nullptr || cval[q] == T(1)) {
+        for (int j = 0; j < W; ++j) a[j] += g[j];
       } else {
-        for (int64_t j = 0; j < w; ++j) ai[j] += s * g[j];
+        const T s = cval[q];
+        for (int j = 0; j < W; ++j) a[j] += s * g[j];
       }
     }
+    for (int j = 0; j < W; ++j) acc[i * W + j] = a[j];
   }
   if (gb) {
-    for (int64_t j = 0; j < w; ++j) gb[c0 + j] = T(0);
+    T b[W];
+    for (int j = 0; j < W; ++j) b[j] = T(0);
     for (int64_t r = 0; r < rows; ++r)
-      for (int64_t j = 0; j < w; ++j) gb[c0 + j] += gy[r * m + c0 + j];
+      for (int j = 0; j < W; ++j) b[j] += gy[r * m + c0 + j];
+    for (int j = 0; j < W; ++j) gb[c0 + j] = b[j];
   }
 }
 
@@ -520,7 +525,9 @@ void sparse_rows_weight_grad(const int64_t* row_ptr, const int32_t* idx, const T
           } else {
             c0 = c_cols;
             w = rest_cols;
-            wgrad_cols(cp, cr, cv, gy, rows, k, m, c0, w, acc.data(), gb);
+            with_small(int(rest_cols), [&](auto nw) {
+              wgrad_cols<decltype(nw)::value>(cp, cr, cv, gy, rows, k, m, c0, acc.data(), gb);
+            });
           }
           if (gw_rows) {  // transposed, 16 inputs at a time
             for (int64_t i0 = 0; i0 < k; i0 += 16) {
