@@ -525,13 +525,15 @@ class _SpikeLinearFn(torch.autograd.Function):
         weight, wt = ctx.saved_tensors
         gy = gy.contiguous()
         gx = gw = gb = None
-        if ctx.needs_input_grad[0]:
-            gx = input_grad(gy, weight, wt, ctx.precision)
         want_b = ctx.has_bias and ctx.needs_input_grad[2]
-        if ctx.needs_input_grad[1]:  # the bias gradient rides in the same pass over gy
+        # the weight gradient first, while gy (just written by the layer above's backward) is
+        # still in cache; the bias gradient rides in the same pass over gy
+        if ctx.needs_input_grad[1]:
             gw, gb = _spike_linear_grads(ctx.csr, gy, ctx.k, want_b)
         elif want_b:
             gb = gy.sum(0)
+        if ctx.needs_input_grad[0]:
+            gx = input_grad(gy, weight, wt, ctx.precision)
         return (gx, gw, gb) + (None,) * (len(ctx.needs_input_grad) - 3)  # csr[, precision]
 
 
