@@ -290,6 +290,25 @@ TEST_CASE("sparse row products equal the dense product") {
     CHECK(idx2 == idx);
     CHECK(val2 == val);
   }
+  {  // with the bit words kept between the passes: the same lists; all values 1: indices only
+    std::vector<uint64_t> masks(size_t(rows * ((k + 63) / 64)));
+    std::vector<int64_t> rp3(rows + 1);
+    bool ones = false;
+    CHECK(train::gather_active<float>(x.data(), rows, k, rp3.data(), nullptr, nullptr, 2, false,
+                                      masks.data(), &ones) == nnz);
+    CHECK(ones);
+    CHECK(rp3 == rp);
+    std::vector<int32_t> idx3(nnz);
+    train::gather_active<float>(x.data(), rows, k, rp3.data(), idx3.data(), nullptr, 2, true,
+                                masks.data());
+    CHECK(idx3 == idx);
+    std::vector<float> x2 = x;
+    x2[size_t(idx[0])] = 0.5f;  // row 0's first active entry (row 0 starts the array)
+    CHECK(rp[1] > 0);
+    train::gather_active<float>(x2.data(), rows, k, rp3.data(), nullptr, nullptr, 1, false,
+                                masks.data(), &ones);
+    CHECK(!ones);
+  }
   train::sparse_rows_matmul<float>(rp.data(), idx.data(), val.data(), rows, wt.data(), m, nullptr,
                                    y.data(), 2);
   train::sparse_rows_weight_grad<float>(rp.data(), idx.data(), val.data(), rows, gy.data(), k, m,
