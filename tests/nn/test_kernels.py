@@ -372,7 +372,13 @@ def test_spike_linear_weight_grad_row_blocks_and_tiles(dtype, m):
                 gwt = torch.empty(k, m, dtype=dtype)
                 row_ptr, idx, val = csr
                 _kernels._train.sparse_rows_weight_grad(
-                    row_ptr, idx, val, gy, gwt, n_threads=n, gb=torch.empty(0, dtype=dtype),
+                    row_ptr,
+                    idx,
+                    val,
+                    gy,
+                    gwt,
+                    n_threads=n,
+                    gb=torch.empty(0, dtype=dtype),
                     gw_rows=False,
                 )
                 assert torch.equal(gwt, acc)
