@@ -169,8 +169,8 @@ int64_t gather_active(const T* x, int64_t rows, int64_t k, int64_t* row_ptr, int
             int64_t p = row_ptr[r];
             for (int64_t w = 0; w < words; ++w) {
               const int64_t i = w * 64;
-              uint64_t m = masks ? masks[r * words + w]
-                                 : nonzero_bits(xr + i, std::min<int64_t>(64, k - i));
+              uint64_t m =
+                  masks ? masks[r * words + w] : nonzero_bits(xr + i, std::min<int64_t>(64, k - i));
               while (m != 0) {
                 const int64_t j = i + __builtin_ctzll(m);
                 idx[p] = int32_t(j);
@@ -347,8 +347,9 @@ void sparse_rows_matmul(const int64_t* row_ptr, const int32_t* idx, const T* val
 
 namespace {
 
-constexpr int kWgradVecs = 8;    // vectors per column tile of the weight gradient (registers)
-constexpr int64_t kWgradRows = 512;  // rows of gy per block (a tile's slab: 256 KiB of float32 at 16 lanes) stay in L2
+constexpr int kWgradVecs = 8;  // vectors per column tile of the weight gradient (registers)
+// rows of gy per block: a tile's slab of them (256 KiB of float32 at 16 lanes) stays in L2
+constexpr int64_t kWgradRows = 512;
 
 // The active inputs transposed: for each input i, the rows r with x[r, i] active, ascending
 // (and their values when val is not null). Counting sort of the row lists.
@@ -614,8 +615,8 @@ void sparse_syn_input_grad(const int64_t* syn_ptr, const int32_t* post, const T*
 }
 
 #define SPIKECORE_INSTANTIATE(T)                                                                   \
-  template int64_t gather_active<T>(const T*, int64_t, int64_t, int64_t*, int32_t*, T*, int,       \
-                                    bool, uint64_t*, bool*);                                       \
+  template int64_t gather_active<T>(const T*, int64_t, int64_t, int64_t*, int32_t*, T*, int, bool, \
+                                    uint64_t*, bool*);                                             \
   template void sparse_rows_matmul<T>(const int64_t*, const int32_t*, const T*, int64_t, const T*, \
                                       int64_t, const T*, T*, int);                                 \
   template void sparse_rows_weight_grad<T>(const int64_t*, const int32_t*, const T*, int64_t,      \
