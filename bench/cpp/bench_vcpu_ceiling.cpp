@@ -149,7 +149,8 @@ int main(int argc, char** argv) {
               ping_pong(q ? 20000 : 200000));
   const std::vector<std::pair<std::string, std::function<void(int, int)>>> cases = {
       {"compute", [&](int p, int n) { compute(p, n, 40000000 / scale); }},
-      {"stream 64MB", [&](int p, int n) { stream(A, p, n, int(std::max<int64_t>(1, 40 / scale))); }},
+      {"stream 64MB",
+       [&](int p, int n) { stream(A, p, n, int(std::max<int64_t>(1, 40 / scale))); }},
       {"rmw 1MB", [&](int p, int n) { rmw(A, p, n, size_t(1) << 20, 100000000 / scale); }},
       {"rmw 16MB", [&](int p, int n) { rmw(A, p, n, size_t(16) << 20, 60000000 / scale); }},
       {"rows split", [&](int p, int n) { rows(A, p, n, true, int(10000 / scale)); }},
@@ -165,10 +166,10 @@ int main(int argc, char** argv) {
       w2.push_back(b);
       ratio.push_back(a / b);
     }
-    std::printf("%-14s  %8.3f x  2/1-thread speed-up (range %.3f-%.3f; 1 thread %.4f s, 2: %.4f s)\n",
-                name.c_str(), bench::median(ratio), *std::min_element(ratio.begin(), ratio.end()),
-                *std::max_element(ratio.begin(), ratio.end()), bench::median(w1),
-                bench::median(w2));
+    std::printf(
+        "%-14s  %8.3f x  2/1-thread speed-up (range %.3f-%.3f; 1 thread %.4f s, 2: %.4f s)\n",
+        name.c_str(), bench::median(ratio), *std::min_element(ratio.begin(), ratio.end()),
+        *std::max_element(ratio.begin(), ratio.end()), bench::median(w1), bench::median(w2));
     std::fflush(stdout);
   }
   return 0;
