@@ -34,6 +34,7 @@ import collections
 import json
 import math
 import os
+import re
 from typing import Callable, Iterable, Optional
 
 import numpy as np
@@ -284,11 +285,15 @@ def expect_clean(
     entry: Optional[str] = None,
     check_result: Optional[Callable[[object], None]] = None,
     allow_nonfinite: bool = False,
+    leading: bool = False,
 ):
     """Run ``call()`` and assert the fuzzing property (module docstring).
 
     ``names``: words of which the message of an allowed exception must contain at least one
-    (the argument names, case-insensitive). ``inputs``: the generated values, for the NaN rule.
+    (the argument names, case-insensitive); with ``leading``, the message must *begin* with one
+    of them as a whole word (``"tau: ..."``, ``"trains_b[2]: ..."``; not ``"tau_bins: ..."`` for
+    ``tau``): the project's ``"<argument>: <what is wrong>"`` form, which a one-letter name such
+    as ``a`` cannot satisfy by accident. ``inputs``: the generated values, for the NaN rule.
     ``entry``: the name the call is counted under (default: the caller's test name).
     ``check_result``: an extra assertion on a returned value. ``allow_nonfinite``: skip the NaN
     rule (a loader returns what a file holds). Returns the result, or the exception raised (so a
@@ -303,6 +308,10 @@ def expect_clean(
         msg = str(e).lower()
         assert "incompatible function arguments" not in msg, f"nanobind error reached the user: {e}"
         assert any(n in msg for n in names), f"{type(e).__name__} does not name any of {names}: {e}"
+        if leading:
+            assert any(re.match(re.escape(n) + r"(?![a-z0-9_])", msg) for n in names), (
+                f"{type(e).__name__} does not begin with any of {names}: {e}"
+            )
         return e
     # anything else propagates and fails the test with its own traceback
     assert allow_nonfinite or no_new_nonfinite(result, inputs), (
