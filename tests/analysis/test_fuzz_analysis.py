@@ -43,6 +43,7 @@ MEMB = nw.multilayer_communities(LAYERS).membership
     step=st.one_of(st.none(), st.integers(-1, 5), hostile_ints(), wrong_types()),
     nan_policy=st.sampled_from(["zero", "raise", "x"]),
 )
+@example(a=np.zeros((0, 2), np.float32), window=2, step=None, nan_policy="zero")  # max of none
 def test_fuzz_windowed_correlations(a, window, step, nan_policy):
     expect_clean(
         lambda: nw.windowed_correlations(a, window, step, nan_policy),
@@ -402,7 +403,9 @@ def test_fuzz_mean_pairwise_and_ks(a, b, metric, p):
 @given(
     y=COUNTS,
     sigma=hostile_numbers(),
-    n_splits=st.one_of(st.integers(-1, 4), hostile_ints(), wrong_types()),
+    # a loop count as the other tests draw it (counts()): small, or too big for any memory; one
+    # in between (hostile_ints() drew 1e6-1e7) is honoured, one split after another (minutes)
+    n_splits=st.one_of(counts(), st.sampled_from([2**31 - 1, 2**63, -(2**31) - 1])),
     seed=st.one_of(hostile_ints(), wrong_types()),
 )
 def test_fuzz_ceiling_stats(y, sigma, n_splits, seed):
