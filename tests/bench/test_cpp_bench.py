@@ -66,3 +66,11 @@ def test_bench_engine_brunel(bench_dir):
     assert "rasters identical across thread counts and repeats: yes" in r.stdout
     rates = [float(x) for x in re.findall(r"([0-9.e+]+) events per CPU-s", r.stdout)]
     assert len(rates) == 2 and all(x > 1e6 for x in rates)
+
+
+def test_bench_vcpu_ceiling(bench_dir):
+    """The 2-thread ceiling probe: a cache-line round trip and a speed-up for every pattern."""
+    f = _run(bench_dir, "bench_vcpu_ceiling", "--reps", "1")
+    assert 0 < f["ping-pong"] < 1e6
+    for name in ("compute", "stream 64MB", "rmw 1MB", "rmw 16MB", "rows split", "rows whole"):
+        assert 0 < f[name] < 100
