@@ -72,17 +72,23 @@ nb::ndarray<nb::numpy, T> new_numpy(std::initializer_list<size_t> shape, T** dat
 // aligned to 64 bytes (a cache line; lets kernels use aligned and non-temporal stores). Outputs of
 // kPooledOutputMin bytes and more come from the core's buffer pool (core/buffer_pool.hpp: mapped
 // once, huge pages where whole, reused by the next call's output of the same size class, so
-// repeated calls write into pages already faulted in); smaller ones from operator new[].
+// repeated calls write into pages already faulted in); smaller ones from operator new[], unless
+// `always_pooled` (train.pool_empty: the pool's blocks for any size). The pool is entered without
+// the GIL (a first block of a size class is mapped and may be slow).
 constexpr size_t kPooledOutputMin = size_t(1) << 20;
 template <typename T>
-nb::ndarray<nb::numpy, T> new_numpy_uninit(std::initializer_list<size_t> shape, T** data) {
+nb::ndarray<nb::numpy, T> new_numpy_uninit(std::initializer_list<size_t> shape, T** data,
+                                           bool always_pooled = false) {
   size_t n = 1;
   for (size_t s : shape) n *= s;
   const size_t bytes = n * sizeof(T);
   void* p;
   nb::capsule owner;
-  if (bytes >= kPooledOutputMin) {
-    p = spikecore::pool_acquire(bytes);
+  if (always_pooled || bytes >= kPooledOutputMin) {
+    {
+      nb::gil_scoped_release r;
+      p = spikecore::pool_acquire(bytes > 0 ? bytes : sizeof(T));
+    }
     owner = nb::capsule(p, [](void* q) noexcept { spikecore::pool_release(q); });
   } else {
     p = ::operator new[](bytes > 0 ? bytes : 1, std::align_val_t(64));

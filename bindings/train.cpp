@@ -465,13 +465,8 @@ namespace {
 template <typename T>
 nb::object pooled(int64_t n) {
   if (n < 0) throw spikecore::value_error("n: must be >= 0");
-  void* p;
-  {
-    nb::gil_scoped_release r;
-    p = spikecore::pool_acquire(size_t(n > 0 ? n : 1) * sizeof(T));
-  }
-  nb::capsule owner(p, [](void* q) noexcept { spikecore::pool_release(q); });
-  return nb::cast(nb::ndarray<nb::numpy, T, nb::ndim<1>>(p, {size_t(n)}, owner));
+  T* data;
+  return nb::cast(new_numpy_uninit<T>({size_t(n)}, &data, /*always_pooled=*/true));
 }
 
 void bind_pool(nb::module_ m) {

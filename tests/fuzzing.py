@@ -24,7 +24,9 @@ Use::
 per test (default 40, so the suite stays fast; set it to 2000 for a long campaign). Each test
 that uses ``expect_clean`` counts its calls in ``CALLS`` (entry name -> count); ``pytest
 tests -k fuzz`` with ``SPIKECORE_FUZZ_REPORT=path.json`` writes the counts at the end of the run
-(the figures of the hardening note).
+(the figures of the hardening note). ``SPIKECORE_FUZZ_LEADING=1`` makes every message check
+strict (it must begin with an argument name; see :func:`expect_clean`), ``SPIKECORE_FUZZ_RANDOM=1``
+draws other examples than the fixed seed.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import collections
 import json
 import math
 import os
+import re
 from typing import Callable, Iterable, Optional
 
 import numpy as np
@@ -49,6 +52,7 @@ FUZZ = settings(
     derandomize=os.environ.get("SPIKECORE_FUZZ_RANDOM", "0") != "1",
 )
 CALLS: collections.Counter = collections.Counter()
+LEADING = os.environ.get("SPIKECORE_FUZZ_LEADING", "0") == "1"
 
 _report = os.environ.get("SPIKECORE_FUZZ_REPORT")
 if _report:
@@ -284,11 +288,16 @@ def expect_clean(
     entry: Optional[str] = None,
     check_result: Optional[Callable[[object], None]] = None,
     allow_nonfinite: bool = False,
+    leading: Optional[bool] = None,
 ):
     """Run ``call()`` and assert the fuzzing property (module docstring).
 
     ``names``: words of which the message of an allowed exception must contain at least one
-    (the argument names, case-insensitive). ``inputs``: the generated values, for the NaN rule.
+    (the argument names, case-insensitive); with ``leading``, the message must *begin* with one
+    of them as a whole word (``"tau: ..."``, ``"trains_b[2]: ..."``; not ``"tau_bins: ..."`` for
+    ``tau``): the project's ``"<argument>: <what is wrong>"`` form, which a one-letter name such
+    as ``a`` cannot satisfy by accident. None: ``SPIKECORE_FUZZ_LEADING=1`` in the environment
+    (a strict campaign over every test) or False. ``inputs``: the generated values, for the NaN rule.
     ``entry``: the name the call is counted under (default: the caller's test name).
     ``check_result``: an extra assertion on a returned value. ``allow_nonfinite``: skip the NaN
     rule (a loader returns what a file holds). Returns the result, or the exception raised (so a
@@ -303,6 +312,10 @@ def expect_clean(
         msg = str(e).lower()
         assert "incompatible function arguments" not in msg, f"nanobind error reached the user: {e}"
         assert any(n in msg for n in names), f"{type(e).__name__} does not name any of {names}: {e}"
+        if LEADING if leading is None else leading:
+            assert any(re.match(re.escape(n) + r"(?![a-z0-9_])", msg) for n in names), (
+                f"{type(e).__name__} does not begin with any of {names}: {e}"
+            )
         return e
     # anything else propagates and fails the test with its own traceback
     assert allow_nonfinite or no_new_nonfinite(result, inputs), (
@@ -394,7 +407,12 @@ def expect_file_clean(
     message names the file; never a crash, a hang, KeyError, RecursionError, OSError, ..."""
     name = os.path.basename(os.fspath(path))
     out = expect_clean(
-        call, names=[name], entry=entry, check_result=check_result, allow_nonfinite=True
+        call,
+        names=[name],
+        entry=entry,
+        check_result=check_result,
+        allow_nonfinite=True,
+        leading=False,  # "path: <file>: ..."
     )
     if isinstance(out, BaseException):
         from spikecore.data.files import FileFormatError

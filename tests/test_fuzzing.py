@@ -19,6 +19,20 @@ def test_allowed_error_must_name_the_argument():
     assert isinstance(expect_clean(lambda: int("x"), names=["literal"]), ValueError)
 
 
+def test_leading_needs_the_name_first_as_a_whole_word():
+    def err(msg):
+        def f():
+            raise ValueError(msg)
+
+        return f
+
+    assert isinstance(expect_clean(err("tau: bad"), names=["tau"], leading=True), ValueError)
+    assert isinstance(expect_clean(err("b[2]: bad"), names=["a", "b"], leading=True), ValueError)
+    for msg in ("tau_bins: bad", "bad tau", "trains_a: bad"):
+        with pytest.raises(AssertionError, match="does not begin"):
+            expect_clean(err(msg), names=["tau", "a"], leading=True)
+
+
 def test_other_errors_and_new_nan_fail():
     with pytest.raises(KeyError):
         expect_clean(lambda: {}["k"], names=["k"])

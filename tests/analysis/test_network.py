@@ -222,3 +222,10 @@ def test_plots(tmp_path):
     assert (tmp_path / "p.png").stat().st_size > 0
     with pytest.raises(ValueError, match="^membership"):
         plot_multilayer_partition(np.zeros(3))
+
+
+def test_windowed_correlations_of_no_unit():
+    """An activity of no unit [0, T] gives L empty matrices (was numpy's "zero-size array to
+    reduction operation maximum", found by the 500-example fuzz campaign)."""
+    C, silent = windowed_correlations(np.zeros((0, 10)), window=5, return_silent=True)
+    assert C.shape == (2, 0, 0) and silent.shape == (2, 0)

@@ -215,3 +215,113 @@ def test_bad_input():
         sm.distance_matrix([a], "bogus")
     with pytest.raises(ValueError, match="trains_a"):
         sm.isi_ks_distance([np.array([1.0])], [a])
+
+
+def _raises(exc, start, call):
+    """``call()`` raises ``exc`` whose message begins with the argument name ``start``."""
+    with pytest.raises(exc) as e:
+        call()
+    assert str(e.value).startswith(start), str(e.value)
+
+
+def test_errors_name_the_callers_argument():
+    """Every error of a public function names that function's own argument, never the argument
+    of a function it calls inside (the fuzzer found response_metrics raising the inner
+    "trains_a: at least two trains ..." for max_trials=1)."""
+    a, bad = np.array([1.0, 2.0]), np.array([1.0, np.nan])
+    # mean_pairwise_distance: the set and the train within it, not distance_matrix's "trains[k]"
+    _raises(
+        ValueError, "trains_a: at least two", lambda: sm.mean_pairwise_distance([a], None, "spike")
+    )
+    _raises(
+        ValueError,
+        "trains_b[1]",
+        lambda: sm.mean_pairwise_distance([a], [a, bad], "van_rossum", tau=1.0),
+    )
+    _raises(
+        ValueError,
+        "trains_a[0]",
+        lambda: sm.mean_pairwise_distance([[[1.0]]], [a], "van_rossum", tau=1.0),
+    )
+    _raises(
+        TypeError,
+        "trains_b[0]",
+        lambda: sm.mean_pairwise_distance([a], ["x"], "van_rossum", tau=1.0),
+    )
+    _raises(
+        ValueError,
+        "trains_b[0]",
+        lambda: sm.mean_pairwise_distance([a], [[1e301]], "isi", t_start=0.0, t_end=1.0),
+    )
+    _raises(ValueError, "metric", lambda: sm.mean_pairwise_distance([a], [a], "bogus"))
+    _raises(
+        TypeError, "n_threads", lambda: sm.mean_pairwise_distance([a], [a], "spike", n_threads="2")
+    )
+    _raises(
+        TypeError,
+        "sigma: not a keyword",
+        lambda: sm.mean_pairwise_distance([a], [a], "van_rossum", tau=1.0, sigma=2.0),
+    )
+    # isi_ks_distance: the set, not isis' "trains"
+    _raises(TypeError, "trains_b: expected a sequence", lambda: sm.isi_ks_distance([a], None))
+    _raises(ValueError, "trains_a[1]", lambda: sm.isi_ks_distance([a, bad], [a]))
+    _raises(ValueError, "trains_b: no inter-spike", lambda: sm.isi_ks_distance([a], [[1.0]]))
+    # distance_matrix / isis keep their own names, per train
+    _raises(ValueError, "trains[1]", lambda: sm.distance_matrix([a, bad], "van_rossum", tau=1.0))
+    _raises(ValueError, "trains[0]", lambda: sm.isis([bad]))
+    _raises(
+        ValueError,
+        "trains[1]: spike time 7 lies outside",
+        lambda: sm.distance_matrix([a, [7.0]], "isi", t_start=0.0, t_end=5.0),
+    )
+    _raises(
+        ValueError,
+        "trains_b[0]: spike time -1 lies outside",
+        lambda: sm.mean_pairwise_distance([a], [[-1.0]], "spike", t_start=0.0, t_end=5.0),
+    )
+    # binned_to_trains: "y" for the whole array, rows included
+    _raises(ValueError, "y: spike counts", lambda: sm.binned_to_trains(np.array([[1.0], [-1.0]])))
+    # response_metrics: its own arguments only
+    y = np.ones((2, 12, 1))
+    _raises(
+        ValueError, "max_trials: must be >= 2", lambda: sm.response_metrics(y, y, 1.0, max_trials=1)
+    )
+    _raises(ValueError, "tau_bins", lambda: sm.response_metrics(y, y, 1e-100, tau_bins=1e-250))
+    _raises(
+        ValueError,
+        "refractory_bins",
+        lambda: sm.response_metrics(y, y, 1e100, refractory_bins=1e300),
+    )
+    _raises(ValueError, "sigma", lambda: sm.response_metrics(y, y, 1.0, sigma=-1.0))
+    _raises(ValueError, "fano_window", lambda: sm.response_metrics(y, y, 1.0, fano_window=13))
+
+
+def test_response_metrics_memory_errors_name_pred_data_max_trials():
+    """The spike-time and distance-matrix sizes are charged to ``pred`` / ``data`` /
+    ``max_trials`` (was the inner ``y`` / ``trains_a``)."""
+    from fuzzing import small_memory_limit
+
+    lim = small_memory_limit(1 << 20)
+    next(lim)
+    try:
+        big = np.zeros((2, 12, 1))
+        big[0, 0, 0] = 1e6  # 1e6 spike times of 48 B: more than 1 MiB
+        ok = np.ones((2, 12, 1))
+        _raises(MemoryError, "pred", lambda: sm.response_metrics(big, ok, 1.0))
+        _raises(MemoryError, "data", lambda: sm.response_metrics(ok, big, 1.0))
+        many = np.random.default_rng(0).poisson(1.0, (300, 12, 1)).astype(float)
+        _raises(
+            MemoryError, "max_trials", lambda: sm.response_metrics(many, many, 1.0, max_trials=300)
+        )
+        assert np.isfinite(sm.response_metrics(many, many, 1.0)["van_rossum"])  # 20 trials fit
+    finally:
+        next(lim, None)
+
+
+def test_response_metrics_max_trials_two_is_the_floor_of_two_trials():
+    rng = np.random.default_rng(3)
+    y = rng.poisson(1.0, (4, 30, 2)).astype(float)
+    m = sm.response_metrics(y, y, 1.0, max_trials=2)
+    trains = [sm.binned_to_trains(y[:2, :, n], 1.0) for n in range(2)]
+    floor = np.mean([sm.mean_pairwise_distance(t, None, "van_rossum", tau=2.0) for t in trains])
+    assert m["van_rossum_floor"] == pytest.approx(floor, rel=1e-12)

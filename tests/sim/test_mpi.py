@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -510,6 +511,82 @@ def test_save_error_raises_on_every_rank(tmp_path):
     Network.load(str(tmp_path / "y.npz")).run(1.0)
 
 
+def _loaded(comm, path) -> tuple:
+    """Load ``path`` (across ``comm``) in pieces of 2 000 synapses: the Python-side peak memory
+    of the load, this rank's synapses, and the network after 3 ms more (collective)."""
+    import tracemalloc
+
+    from spikecore.sim import persistence
+
+    old, persistence.LOAD_PIECE = persistence.LOAD_PIECE, 2000
+    tracemalloc.start()
+    try:
+        net = Network.load(str(path), comm=comm)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        persistence.LOAD_PIECE = old
+    core = net._c if comm is None else net._c._c
+    local = int(core.proj_info(0)[4])
+    net.run(3.0)
+    out = dict(v=net.get_state(0, "v"), events=np.array(net.events), step=np.array(net.step))
+    out.update(zip(("pre", "post", "w", "d"), net.projections[0].to_coo()))
+    return peak, local, out
+
+
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_load_reads_each_ranks_part_in_pieces(tmp_path, ranks):
+    """R ranks load the one process's file of a 250 000-synapse projection (3.5 MB as COO) in
+    pieces of 2 000 synapses: each rank keeps only the synapses onto its own targets, and its
+    Python-side peak memory during the load is its part (1/R of the COO) plus a few pieces --
+    before, every rank read the whole file (more than the COO) -- and the network continues
+    bitwise as the one process's load does (potentials, events, every synapse)."""
+    one = big(None)
+    nnz = one.projections[0].nnz
+    one.save(str(tmp_path / "one.npz"))
+    peak1, local1, ref = _loaded(None, tmp_path / "one.npz")
+    assert local1 == nnz and peak1 < 1.2 * 14 * nnz, peak1  # one process: the COO once
+    out = tmp_path / "loaded.npz"
+    text = run_mpi_ok(ranks, "load", str(tmp_path / "one.npz"), str(out))
+    assert_same(out, ref)
+    for r in range(ranks):
+        owned = 500 * (500 // ranks + (r < 500 % ranks))  # block_range: the first ones one more
+        peak, local = map(
+            int, re.search(rf"rank {r}: load peak (\d+) synapses (\d+)", text).groups()
+        )
+        assert local == owned, text  # the synapses onto its targets, no more
+        assert peak < 14 * local + 0.1 * 14 * nnz, text
+
+
+def test_load_error_found_on_one_rank_raises_on_every_rank(tmp_path):
+    """A multapse the file adds onto rank 1's targets (allow_multapses False): only rank 1 holds
+    those synapses, and so only its core sees the multapse; every rank raises FileFormatError
+    (no rank goes on into a run that would hang), as one process does."""
+    import json
+
+    from spikecore.data.files import FileFormatError, read_npz
+
+    net = Network(dt=0.1, seed=1)
+    a = net.add_population(20, "lif")
+    net.connect(a, a, "fixed_indegree", k=3, weight=0.5, delay=1.0, allow_multapses=False)
+    net.save(str(tmp_path / "ok.npz"))
+    arrays = read_npz(tmp_path / "ok.npz")
+    pre, post = arrays["proj0_pre"], arrays["proj0_post"]
+    k = int(np.flatnonzero(post >= 15)[0])  # a synapse onto rank 1's neurons [10, 20)
+    for name in ("pre", "post", "w", "d"):
+        x = arrays[f"proj0_{name}"]
+        arrays[f"proj0_{name}"] = np.insert(x, k, x[k])
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    with pytest.raises(FileFormatError, match="multapse") as info:
+        Network.load(str(bad))
+    assert str(info.value).startswith(f"path: {bad}")
+    text = run_mpi_ok(2, "load_error", str(bad), timeout=120)
+    assert f"rank 1: FileFormatError path: {bad}: inconsistent field (projections[0])" in text
+    assert f"rank 0: FileFormatError path: {bad}: rank 1: inconsistent field" in text, text
+    assert "multapse" in text and json.dumps(int(pre[k])) in text
+
+
 def tiny(comm) -> dict:
     """A network of one neuron (fewer neurons than ranks: rank 1 and up own nothing), with an
     autapse, Poisson and spike input: raster, state and synapses."""
@@ -617,6 +694,7 @@ def _main(argv) -> None:
     if mode == "scenario":
         threads, out, save_path = int(argv[1]), argv[2], argv[3]
         persistence.SAVE_PIECE = 37  # many pieces, rows split across them
+        persistence.LOAD_PIECE = 41  # and other pieces to load
         res = scenario(threads, comm, save_path)
         if comm.rank == 0:
             np.savez(out, **res)
@@ -683,6 +761,19 @@ def _main(argv) -> None:
         tracemalloc.stop()
         if comm.rank == 0:
             print(f"save peak {peak} bytes", flush=True)
+    elif mode == "load":
+        peak, local, res = _loaded(comm, argv[1])
+        print(f"rank {comm.rank}: load peak {peak} synapses {local}", flush=True)
+        if comm.rank == 0:
+            np.savez(argv[2], **res)
+    elif mode == "load_error":
+        from spikecore.data.files import FileFormatError
+
+        try:
+            Network.load(argv[1], comm=comm)
+            print(f"rank {comm.rank}: no error", flush=True)
+        except FileFormatError as e:
+            print(f"rank {comm.rank}: FileFormatError {e}", flush=True)
     elif mode == "save_error":
         net = big(comm)
         try:

@@ -131,7 +131,8 @@ def windowed_correlations(
         zmax = np.abs(z).max(axis=1, keepdims=True)
         z = z / np.where(zmax > 0, zmax, 1.0)
         norm = np.sqrt((z * z).sum(axis=1))
-        dead = zmax[:, 0] * norm <= 1e-12 * max(1.0, float(np.abs(w).max()))
+        # initial: no unit (N = 0) gives L empty matrices
+        dead = zmax[:, 0] * norm <= 1e-12 * max(1.0, float(np.abs(w).max(initial=0.0)))
         if dead.any() and nan_policy == "raise":
             raise ValueError(
                 f"activity: units {np.nonzero(dead)[0].tolist()} are silent (constant) in window "

@@ -325,6 +325,20 @@ def spike_distance(a, b, t_start: Optional[float] = None, t_end: Optional[float]
 _MATRIX = {"van_rossum": "tau", "victor_purpura": "q", "isi": None, "spike": None}
 
 
+def _train_set(trains, name: str) -> list:
+    """The spike trains of the sequence ``trains`` (argument ``name``), sorted and finite;
+    errors name ``name`` (a train: ``name[k]``; the core would check the concatenated times of
+    a matrix again but name them "times")."""
+    if isinstance(trains, (str, bytes)) or not hasattr(trains, "__iter__"):
+        raise TypeError(f"{name}: expected a sequence of spike trains, got {type(trains).__name__}")
+    ts = [_train(t, f"{name}[{k}]") for k, t in enumerate(trains)]
+    for k, t in enumerate(ts):
+        # sorted with NaN last: the ends tell whether all of it is finite
+        if t.size and not (math.isfinite(t[0]) and math.isfinite(t[-1])):
+            raise ValueError(f"{name}[{k}]: spike times must be finite")
+    return ts
+
+
 def distance_matrix(
     trains: Sequence,
     metric: str,
@@ -338,20 +352,35 @@ def distance_matrix(
     """Pairwise distances [N, N] of N spike trains. ``metric`` is one of 'van_rossum' (needs
     ``tau``), 'victor_purpura' (needs ``q``), 'isi', 'spike' (window ``[t_start, t_end]``
     required). The result does not depend on ``n_threads``."""
+    _metric(metric)
+    kw = dict(tau=tau, q=q, t_start=t_start, t_end=t_end, n_threads=threads(n_threads))
+    ts = _train_set(trains, "trains")
+    return _distances(ts, [f"trains[{k}]" for k in range(len(ts))], "trains", metric, **kw)
+
+
+def _metric(metric) -> None:
     if not isinstance(metric, str) or metric not in _MATRIX:
         raise ValueError(f"metric: unknown metric {metric!r}; valid: {', '.join(_MATRIX)}")
-    n_threads = threads(n_threads)
-    if isinstance(trains, (str, bytes)) or not hasattr(trains, "__iter__"):
-        raise TypeError(f"trains: expected a sequence of spike trains, got {type(trains).__name__}")
-    ts = [_train(t, f"trains[{k}]") for k, t in enumerate(trains)]
-    check_bytes(8.0 * len(ts) ** 2, "trains", f"a {len(ts)} x {len(ts)} distance matrix")
+
+
+def _distances(ts, labels, set_name, metric, tau, q, t_start, t_end, n_threads) -> np.ndarray:
+    """:func:`distance_matrix` of validated trains ``ts``; ``labels[k]`` names train k in a
+    message (``trains_b[3]``), ``set_name`` the argument(s) the matrix size is charged to."""
+    check_bytes(8.0 * len(ts) ** 2, set_name, f"a {len(ts)} x {len(ts)} distance matrix")
     if metric in ("isi", "spike"):
         ts = [_unique(t) for t in ts]
         if t_start is None or t_end is None:
             raise ValueError("t_end: t_start and t_end are required for the ISI/SPIKE matrix")
         param = 0.0
         t0, t1 = number(t_start, "t_start"), number(t_end, "t_end")
-        _in_range(t0, t1, **{f"trains[{k}]": t for k, t in enumerate(ts)})
+        _in_range(t0, t1, **dict(zip(labels, ts)))
+        if math.isfinite(t0) and math.isfinite(t1) and t0 < t1:
+            for label, t in zip(labels, ts):  # sorted: the ends tell
+                if t.size and (t[0] < t0 or t[-1] > t1):
+                    v = t[0] if t[0] < t0 else t[-1]
+                    raise ValueError(
+                        f"{label}: spike time {v:g} lies outside [t_start, t_end] = [{t0:g}, {t1:g}]"
+                    )
     elif metric == "van_rossum":
         if tau is None:
             raise ValueError("tau: required for metric='van_rossum'")
@@ -371,21 +400,34 @@ def mean_pairwise_distance(
     trains_a: Sequence, trains_b: Optional[Sequence], metric: str, **kw
 ) -> float:
     """Mean distance over all pairs (a_i, b_j), or over pairs i < j of ``trains_a`` when
-    ``trains_b`` is None (the data-vs-data floor)."""
+    ``trains_b`` is None (the data-vs-data floor); the keywords ``kw`` as :func:`distance_matrix`.
+    Errors name ``trains_a`` / ``trains_b`` (a train: ``trains_a[k]``)."""
+    _metric(metric)
+    for k in kw:
+        if k not in ("tau", "q", "t_start", "t_end", "n_threads"):
+            raise TypeError(f"{k}: not a keyword of mean_pairwise_distance (see distance_matrix)")
+    kw = {"tau": None, "q": None, "t_start": None, "t_end": None, **kw}
+    kw["n_threads"] = threads(kw.get("n_threads", 1))
     sets = [("trains_a", trains_a)] + ([] if trains_b is None else [("trains_b", trains_b)])
-    for name, ts in sets:
-        if isinstance(ts, (str, bytes)) or not hasattr(ts, "__len__"):
-            raise TypeError(f"{name}: expected a sequence of spike trains, got {type(ts).__name__}")
-        if len(ts) == 0:
+    ts: list = []
+    labels: list = []
+    for name, s in sets:
+        if isinstance(s, (str, bytes)) or not hasattr(s, "__len__"):
+            raise TypeError(f"{name}: expected a sequence of spike trains, got {type(s).__name__}")
+        if len(s) == 0:
             raise ValueError(f"{name}: no spike train (the mean over no pair is undefined)")
+        if trains_b is None and len(s) < 2:
+            raise ValueError(
+                f"{name}: at least two trains are needed for the within-set mean, got {len(s)}"
+            )
+        t = _train_set(s, name)
+        ts += t
+        labels += [f"{name}[{k}]" for k in range(len(t))]
+    set_name = "trains_a" if trains_b is None else "trains_a and trains_b"
+    D = _distances(ts, labels, set_name, metric, **kw)
     if trains_b is None:
-        D = distance_matrix(trains_a, metric, **kw)
-        n = D.shape[0]
-        if n < 2:
-            raise ValueError("trains_a: at least two trains are needed for the within-set mean")
-        return float(D[np.triu_indices(n, 1)].mean())
+        return float(D[np.triu_indices(D.shape[0], 1)].mean())
     na = len(trains_a)
-    D = distance_matrix(list(trains_a) + list(trains_b), metric, **kw)
     return float(D[:na, na:].mean())
 
 
@@ -395,14 +437,19 @@ def binned_to_trains(y, dt: float = 1.0) -> list:
     ``t`` are placed at ``(t + (k + 0.5) / c) * dt``, k < c (evenly inside the bin)."""
     dt = _positive(dt, "dt")
     y = _float_array(y, "y")
-    if y.ndim == 2:
-        return [binned_to_trains(r, dt) for r in y]
-    if y.ndim != 1:
+    if y.ndim not in (1, 2):
         raise ValueError(f"y: expected counts [T] or [R, T], got shape {y.shape}")
+    return _binned_to_trains(y, dt, "y")
+
+
+def _binned_to_trains(y: np.ndarray, dt: float, name: str):
+    """:func:`binned_to_trains` of a float64 array [T] or [R, T]; errors name ``name``."""
     if not np.all(np.isfinite(y)) or np.any(y < 0) or np.any(y > MAX_COUNT):
-        raise ValueError(f"y: spike counts must be finite, >= 0 and <= {MAX_COUNT:g}")
+        raise ValueError(f"{name}: spike counts must be finite, >= 0 and <= {MAX_COUNT:g}")
     total = float(np.rint(y).sum())
-    check_bytes(48.0 * total, "y", f"{total:.4g} spike times")
+    check_bytes(48.0 * total, name, f"{total:.4g} spike times")
+    if y.ndim == 2:
+        return [_binned_to_trains(r, dt, name) for r in y]
     c = np.rint(y).astype(np.int64)
     t = np.repeat(np.arange(c.size), c).astype(np.float64)
     k = np.arange(t.size) - np.repeat(np.cumsum(c) - c, c)
@@ -410,10 +457,13 @@ def binned_to_trains(y, dt: float = 1.0) -> list:
 
 
 def isis(trains: Sequence) -> np.ndarray:
-    """All inter-spike intervals of a set of spike trains, pooled (float64)."""
-    if isinstance(trains, (str, bytes)) or not hasattr(trains, "__iter__"):
-        raise TypeError(f"trains: expected a sequence of spike trains, got {type(trains).__name__}")
-    parts = [np.diff(_train(t, "trains")) for t in trains]
+    """All inter-spike intervals of a set of spike trains, pooled (float64). Spike times must be
+    finite (ValueError naming ``trains[k]``)."""
+    return _isis(trains, "trains")
+
+
+def _isis(trains, name: str) -> np.ndarray:
+    parts = [np.diff(t) for t in _train_set(trains, name)]
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
@@ -422,7 +472,7 @@ def isi_ks_distance(trains_a: Sequence, trains_b: Sequence) -> float:
     Raises ValueError naming the set that has no interval."""
     from scipy.stats import ks_2samp
 
-    ia, ib = isis(trains_a), isis(trains_b)
+    ia, ib = _isis(trains_a, "trains_a"), _isis(trains_b, "trains_b")
     if ia.size == 0:
         raise ValueError("trains_a: no inter-spike interval (fewer than two spikes per train)")
     if ib.size == 0:
@@ -452,7 +502,10 @@ def refractory_violation_rate(trains: Sequence, refractory: float) -> float:
     """Fraction of inter-spike intervals shorter than ``refractory`` (same unit as the spike
     times; 0 when there is no interval)."""
     refractory = _positive(refractory, "refractory")
-    i = isis(trains)
+    return _violations(isis(trains), refractory)
+
+
+def _violations(i: np.ndarray, refractory: float) -> float:
     return float((i < refractory).mean()) if i.size else 0.0
 
 
@@ -478,13 +531,18 @@ def response_metrics(
     ``fano`` and ``fano_data`` (Fano factor in windows of ``fano_window`` bins) and
     ``fano_err`` (mean absolute difference over neurons); ``van_rossum`` (mean distance, model
     trial vs data trial, ``tau_bins`` bins) and ``van_rossum_floor`` (data trial vs data trial);
-    ``rate`` and ``rate_data`` (spikes per unit of ``dt``)."""
+    ``rate`` and ``rate_data`` (spikes per unit of ``dt``).
+
+    Every error names an argument of this function (``max_trials`` >= 2: the floor is a mean
+    over pairs of data trials; ``tau_bins * dt`` and ``refractory_bins * dt`` must be finite
+    and, for ``tau_bins``, >= 1e-300)."""
     pred = _binned(pred, "pred", min_repeats=2)
     data = _binned(data, "data", min_repeats=2)
-    max_trials = integer(max_trials, "max_trials", 1)
+    max_trials = integer(max_trials, "max_trials", 2)
     fano_window = integer(fano_window, "fano_window", 1)
     for name, v in (("refractory_bins", refractory_bins), ("tau_bins", tau_bins)):
         _positive(v, name)
+    refractory_bins, tau_bins = float(refractory_bins), float(tau_bins)
     if pred.shape[1:] != data.shape[1:]:
         raise ValueError(
             f"pred: shape [T, N] = {pred.shape[1:]} differs from data's {data.shape[1:]}"
@@ -498,19 +556,32 @@ def response_metrics(
         raise ValueError(
             f"dt: must lie in [1e-100, 1e100] (rates and times stay finite), got {dt:g}"
         )
+    tau, refractory = tau_bins * dt, refractory_bins * dt
+    if not 1e-300 <= tau < math.inf:
+        raise ValueError(
+            f"tau_bins: tau_bins * dt = {tau:g} must lie in [1e-300, inf) (the van Rossum time "
+            f"constant), got tau_bins = {tau_bins:g}, dt = {dt:g}"
+        )
+    if not refractory < math.inf:
+        raise ValueError(
+            f"refractory_bins: refractory_bins * dt overflows, got refractory_bins = "
+            f"{refractory_bins:g}, dt = {dt:g}"
+        )
+    n_trains = min(max_trials, pred.shape[0]) + min(max_trials, data.shape[0])
+    check_bytes(8.0 * n_trains**2, "max_trials", f"a {n_trains} x {n_trains} distance matrix")
     cc_norm, cc, ceil = normalised_psth_correlation(pred.mean(0), data, sigma, seed=seed)
     N = data.shape[2]
     ks, vr, floor = [], [], []
     pt_all, dt_all = [], []
     for n in range(N):
-        pt = binned_to_trains(pred[:max_trials, :, n], dt)
-        dtr = binned_to_trains(data[:max_trials, :, n], dt)
+        pt = _binned_to_trains(pred[:max_trials, :, n], dt, "pred")
+        dtr = _binned_to_trains(data[:max_trials, :, n], dt, "data")
         pt_all += pt
         dt_all += dtr
-        if isis(pt).size and isis(dtr).size:
+        if _isis(pt, "pred").size and _isis(dtr, "data").size:
             ks.append(isi_ks_distance(pt, dtr))
-        vr.append(mean_pairwise_distance(pt, dtr, "van_rossum", tau=tau_bins * dt))
-        floor.append(mean_pairwise_distance(dtr, None, "van_rossum", tau=tau_bins * dt))
+        vr.append(mean_pairwise_distance(pt, dtr, "van_rossum", tau=tau))
+        floor.append(mean_pairwise_distance(dtr, None, "van_rossum", tau=tau))
     f_pred = fano_factor(pred, fano_window)
     f_data = fano_factor(data, fano_window)
     return {
@@ -518,8 +589,8 @@ def response_metrics(
         "cc": float(np.nanmean(cc)),
         "ceiling": float(np.nanmean(ceil)),
         "isi_ks": float(np.mean(ks)) if ks else float("nan"),
-        "refractory": refractory_violation_rate(pt_all, refractory_bins * dt),
-        "refractory_data": refractory_violation_rate(dt_all, refractory_bins * dt),
+        "refractory": _violations(_isis(pt_all, "pred"), refractory),
+        "refractory_data": _violations(_isis(dt_all, "data"), refractory),
         "fano": float(np.nanmean(f_pred)),
         "fano_data": float(np.nanmean(f_data)),
         "fano_err": float(np.nanmean(np.abs(f_pred - f_data))),

@@ -23,11 +23,12 @@ path / ValueError
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import zipfile
 import zlib
-from typing import Dict, Optional, Tuple
+from typing import Dict, Iterator, Optional, Tuple
 
 import numpy as np
 
@@ -35,6 +36,7 @@ __all__ = [
     "FileFormatError",
     "file_error",
     "read_npz",
+    "NpzArchive",
     "read_json",
     "check_h5_dataset",
     "check_hdf5",
@@ -119,14 +121,44 @@ def read_npz(path, what: str = "an .npz file") -> Dict[str, np.ndarray]:
     well-formed archive of numeric arrays. Before any array is
     allocated, its header's shape is checked against the member's size, and every member's size
     against the file's (so a crafted header cannot make the reader allocate more than the file
-    holds)."""
-    path = fs_path(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"path: no such file: {path}")
-    size = os.path.getsize(path)
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
+    holds). :class:`NpzArchive` reads members one at a time or in pieces."""
+    with NpzArchive(path, what) as z:
+        return {name: z.array(name) for name in z.names}
+
+
+class NpzArchive:
+    """The arrays of an ``.npz`` file, read on demand and without pickle, with the checks of
+    :func:`read_npz` (which reads them all): opening checks the archive, every member's name,
+    ``.npy`` header and size (against the file size before anything is allocated);
+    :meth:`array` reads one member whole, :meth:`pieces` streams a member in pieces (at most one
+    piece in memory; stored or deflated members alike; the CRC is checked when the last piece
+    is read). Every failure is a :class:`FileFormatError` naming the file. A context manager
+    (closes the file)::
+
+        with NpzArchive(path, "a network file") as z:
+            dtype, shape = z.header("w")
+            for piece in z.pieces("w", 1 << 20):
+                ...
+    """
+
+    def __init__(self, path, what: str = "an .npz file"):
+        path = fs_path(path)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"path: no such file: {path}")
+        self.path, self.what = path, what
+        self._zf: Optional[zipfile.ZipFile] = None
+        self._members: Dict[str, tuple] = {}  # name -> (info, dtype, shape, fortran, header len)
+        try:
+            self._open(os.path.getsize(path))
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, size: int) -> None:
+        path, what = self.path, self.what
+        with self._errors():
+            self._zf = zipfile.ZipFile(path)
+            infos = self._zf.infolist()
             total = sum(i.file_size for i in infos)
             if total > DEFLATE_RATIO * size + _SLACK:
                 raise file_error(
@@ -134,51 +166,112 @@ def read_npz(path, what: str = "an .npz file") -> Dict[str, np.ndarray]:
                     f"its members claim {total} bytes uncompressed, more than a file of "
                     f"{size} bytes can hold: not {what}",
                 )
-            out: Dict[str, np.ndarray] = {}
             for info in infos:
                 name = info.filename
                 if not name.endswith(".npy"):
                     raise file_error(path, f"member {name!r} is not a .npy array: not {what}")
-                with zf.open(info) as f:
+                with self._zf.open(info) as f:
                     head = f.read(min(info.file_size, 12 + (1 << 16)))
-                    try:
-                        dt, shape, fortran, hl = _npy_header(head)
-                    except (
-                        ValueError,
-                        SyntaxError,
-                        TypeError,
-                        MemoryError,
-                        RecursionError,
-                    ) as exc:
-                        raise file_error(path, f"member {name!r}: bad array header", exc) from None
-                    need = int(np.prod(shape, dtype=object)) * dt.itemsize
-                    if need != info.file_size - hl:
-                        raise file_error(
-                            path,
-                            f"array {name[:-4]!r} has shape {shape} of {dt} ({need} bytes) but its "
-                            f"member holds {info.file_size - hl} data bytes (truncated or edited)",
-                        )
-                    data = head[hl:] + f.read(need - (len(head) - hl))
-                if len(data) != need:
-                    raise file_error(path, f"array {name[:-4]!r} is truncated")
-                a = np.frombuffer(data, dtype=dt)
-                a = a.reshape(shape[::-1]).T if fortran else a.reshape(shape)
-                out[name[:-4]] = a.copy()  # writable, owns its memory
-            return out
-    except FileFormatError:
-        raise
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        zlib.error,
-        EOFError,
-        OSError,
-        ValueError,
-    ) as exc:
-        raise file_error(path, f"is not a readable .npz archive ({what})", exc) from None
-    except (NotImplementedError, RuntimeError, KeyError, IndexError, TypeError) as exc:
-        # zipfile: unsupported compression / encryption, inconsistent directories
-        raise file_error(path, f"is a damaged or unsupported .npz archive ({what})", exc) from None
+                try:
+                    dt, shape, fortran, hl = _npy_header(head)
+                except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
+                    raise file_error(path, f"member {name!r}: bad array header", exc) from None
+                need = int(np.prod(shape, dtype=object)) * dt.itemsize
+                if need != info.file_size - hl:
+                    raise file_error(
+                        path,
+                        f"array {name[:-4]!r} has shape {shape} of {dt} ({need} bytes) but its "
+                        f"member holds {info.file_size - hl} data bytes (truncated or edited)",
+                    )
+                self._members[name[:-4]] = (info, dt, shape, fortran, hl)
+
+    @property
+    def names(self) -> list:
+        """The arrays' names, in the archive's order."""
+        return list(self._members)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._members
+
+    def header(self, name: str) -> Tuple[np.dtype, Tuple[int, ...]]:
+        """(dtype, shape) of array ``name`` (from its header: nothing is read); KeyError if
+        there is no such array."""
+        _, dt, shape, _, _ = self._members[name]
+        return dt, shape
+
+    def crc(self, name: str) -> int:
+        """The CRC-32 of member ``name`` as the archive's directory records it (checked against
+        the data when :meth:`array` or the last of :meth:`pieces` reads it)."""
+        return int(self._members[name][0].CRC)
+
+    def array(self, name: str) -> np.ndarray:
+        """Array ``name``, whole (writable, owning its memory)."""
+        info, dt, shape, fortran, hl = self._members[name]
+        need = info.file_size - hl
+        assert self._zf is not None
+        with self._errors(), self._zf.open(info) as f:
+            f.read(hl)
+            data = f.read(need)
+            if len(data) != need:
+                raise file_error(self.path, f"array {name!r} is truncated")
+            a = np.frombuffer(data, dtype=dt)
+            a = a.reshape(shape[::-1]).T if fortran else a.reshape(shape)
+            return a.copy()
+
+    def pieces(self, name: str, n: int) -> Iterator[np.ndarray]:
+        """The elements of array ``name`` in file order (C order, or Fortran order for a
+        Fortran array), as read-only 1-D arrays of at most ``n`` elements (at least one piece,
+        maybe empty); the member is read as they are taken, one piece at a time."""
+        info, dt, _, _, hl = self._members[name]
+        left = info.file_size - hl
+        step = max(1, int(n)) * dt.itemsize
+        assert self._zf is not None
+        with self._errors(), self._zf.open(info) as f:
+            f.read(hl)
+            first = True
+            while left > 0 or first:
+                first = False
+                want = min(left, step)
+                data = f.read(want)
+                if len(data) != want:
+                    raise file_error(self.path, f"array {name!r} is truncated")
+                left -= want
+                yield np.frombuffer(data, dtype=dt)
+
+    def close(self) -> None:
+        if self._zf is not None:
+            self._zf.close()
+            self._zf = None
+
+    def __enter__(self) -> "NpzArchive":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _errors(self):
+        """Low-level errors of the zip / zlib / OS layers as FileFormatError naming the file."""
+        try:
+            yield
+        except FileFormatError:
+            raise
+        except (
+            zipfile.BadZipFile,
+            zipfile.LargeZipFile,
+            zlib.error,
+            EOFError,
+            OSError,
+            ValueError,
+        ) as exc:
+            raise file_error(
+                self.path, f"is not a readable .npz archive ({self.what})", exc
+            ) from None
+        except (NotImplementedError, RuntimeError, KeyError, IndexError, TypeError) as exc:
+            # zipfile: unsupported compression / encryption, inconsistent directories
+            raise file_error(
+                self.path, f"is a damaged or unsupported .npz archive ({self.what})", exc
+            ) from None
 
 
 def read_json(path, what: str = "a JSON file", kind: type = dict):

@@ -43,6 +43,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from spikecore._guards import integer
 from spikecore.nn import SparseLinear, _check
 from spikecore.nn.parallel import average_across_ranks
 
@@ -79,9 +80,6 @@ def check_fraction(fraction, name: str = "zeta0") -> float:
     return f
 
 
-_positive_int = _check.features
-
-
 # -- masks -------------------------------------------------------------------------------------
 def erdos_renyi_densities(shapes: Sequence[Tuple[int, int]], density: float) -> List[float]:
     """Per-layer densities for layers of ``shapes`` [(n_in, n_out), ...] at overall ``density``.
@@ -95,7 +93,7 @@ def erdos_renyi_densities(shapes: Sequence[Tuple[int, int]], density: float) -> 
         isinstance(s, (list, tuple)) and len(s) == 2 for s in shapes
     ):
         raise TypeError(f"shapes: expected a sequence of (n_in, n_out) pairs, got {shapes!r}")
-    shapes = [(_positive_int(a, "shapes"), _positive_int(b, "shapes")) for a, b in shapes]
+    shapes = [(integer(a, "shapes", 1), integer(b, "shapes", 1)) for a, b in shapes]
     if not shapes:
         raise ValueError("shapes: expected at least one (n_in, n_out) pair")
     sizes = np.array([a * b for a, b in shapes], dtype=np.float64)
@@ -231,7 +229,7 @@ def esl_layers(
     when ``erdos_renyi``, else the same density everywhere). Layer k is seeded ``seed + k``."""
     if not isinstance(sizes, (list, tuple, range, np.ndarray)):
         raise TypeError(f"sizes: expected a sequence of layer sizes, got {type(sizes).__name__}")
-    sizes = [_positive_int(s, "sizes") for s in sizes]
+    sizes = [integer(s, "sizes", 1) for s in sizes]
     if len(sizes) < 2:
         raise ValueError("sizes: expected at least two layer sizes")
     shapes = list(zip(sizes[:-1], sizes[1:]))
@@ -365,7 +363,7 @@ class ESLScheduler:
         self.layers = sparse_layers(model)
         self.optimizer = optimizer
         self.zeta0 = check_fraction(zeta0, "zeta0")
-        self.delta_t = _positive_int(delta_t, "delta_t")
+        self.delta_t = integer(delta_t, "delta_t", 1)
         if t_end is not None:
             t_end = _check.number(t_end, "t_end")
             if not t_end > 0:
@@ -491,8 +489,8 @@ class GradualPruning:
         self.layers = sparse_layers(model)
         self.final_density = check_density(final_density, "final_density")
         self.optimizer = optimizer
-        self.delta_t = _positive_int(delta_t, "delta_t")
-        self.n_updates = _positive_int(n_updates, "n_updates")
+        self.delta_t = integer(delta_t, "delta_t", 1)
+        self.n_updates = integer(n_updates, "n_updates", 1)
         self.t_start = _check.count(t_start, "t_start", 0)
         self.d0 = {}
         for name, layer in self.layers.items():

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional
 import numpy as np
 
 from spikecore._guards import max_threads, threads
-from spikecore.data.files import FileFormatError, file_error, fs_path, read_npz
+from spikecore.data.files import FileFormatError, NpzArchive, file_error, fs_path
 from spikecore.sim import engine_models as _models
 from spikecore.sim._parts import NetworkParts
 from spikecore.sim._validate import _MAX_STEPS, _idle
@@ -141,7 +141,12 @@ class PersistenceMixin(NetworkParts):
         before it reaches the core, and anything wrong raises
         :class:`~spikecore.data.FileFormatError` (a ValueError) naming the file and the
         field. No pickle is run. The saved thread count is capped at this machine's CPU count
-        (results do not depend on it)."""
+        (results do not depend on it).
+
+        Each projection is read in pieces of :data:`LOAD_PIECE` synapses; across ranks each
+        rank keeps only the synapses onto its own targets, so its memory beyond its part of the
+        network is one piece (and the O(neurons) arrays). With ``comm`` the call is collective
+        (one ``allgather`` at the end: an error found on one rank is raised on every rank)."""
         path = fs_path(path)
         if n_threads is not None:
             n_threads = threads(n_threads)  # the caller's argument, not the file's: named so
@@ -149,29 +154,42 @@ class PersistenceMixin(NetworkParts):
             from spikecore.sim.distributed import check_comm
 
             comm = check_comm(comm)  # the caller's too (TypeError / ImportError naming comm)
-        a = read_npz(path, "a spikecore network file (Network.save)")
-        meta = _read_meta(path, a)
-        budget = max(_MIN_SOURCE_BUDGET, 64 * os.path.getsize(path))
-        _check_file(path, meta, a, budget)
-        saved_threads = min(meta["n_threads"], max(1, os.cpu_count() or 1))
-        make: Any = cls  # the Network class (or a subclass): this is one of its parts
-        try:
-            net = make(
-                dt=meta["dt"],
-                n_threads=n_threads or saved_threads,
-                seed=meta["seed"],
-                max_delay=meta["max_delay"],
-                comm=comm,
-            )
-        except (TypeError, ValueError, IndexError, OverflowError) as exc:
-            raise file_error(path, "bad network settings (dt, seed, max_delay)", exc) from None
-        where = ["settings"]  # the part being restored, for the message
-        try:
-            _restore(net, meta, a, where)
-        except (TypeError, ValueError, IndexError, OverflowError, KeyError) as exc:
-            # the checks above catch what would harm the engine; what remains (a parameter out of
-            # its range, an inconsistent combination) the engine refuses: name the file
-            raise file_error(path, f"inconsistent field ({where[0]})", exc) from None
+        with NpzArchive(path, "a spikecore network file (Network.save)") as z:
+            a = _Arrays(z)  # read on demand; the synapses only in pieces (_load_projection)
+            meta = _read_meta(path, a)
+            budget = max(_MIN_SOURCE_BUDGET, 64 * os.path.getsize(path))
+            bounds = _check_file(path, meta, a, budget)
+            saved_threads = min(meta["n_threads"], max(1, os.cpu_count() or 1))
+            make: Any = cls  # the Network class (or a subclass): this is one of its parts
+            try:
+                net = make(
+                    dt=meta["dt"],
+                    n_threads=n_threads or saved_threads,
+                    seed=meta["seed"],
+                    max_delay=meta["max_delay"],
+                    comm=comm,
+                )
+            except (TypeError, ValueError, IndexError, OverflowError) as exc:
+                raise file_error(path, "bad network settings (dt, seed, max_delay)", exc) from None
+            where = ["settings"]  # the part being restored, for the message
+            err: Optional[FileFormatError] = None
+            try:
+                _restore(net, meta, a, where, bounds)
+            except FileFormatError as exc:  # a field checked while its pieces are read
+                err = exc
+            except (TypeError, ValueError, IndexError, OverflowError, KeyError) as exc:
+                # the checks above catch what would harm the engine; what remains (a parameter
+                # out of its range, an inconsistent combination) the engine refuses: name the file
+                err = file_error(path, f"inconsistent field ({where[0]})", exc)
+        dist = net._dist
+        if dist is not None and dist.size > 1:
+            # a rank checks the synapses onto its own targets (multapses): every rank raises
+            said = dist.comm.allgather(None if err is None else err.problem)
+            bad = [r for r, x in enumerate(said) if x is not None]
+            if err is None and bad:
+                err = FileFormatError(path, f"rank {bad[0]}: {said[bad[0]]}")
+        if err is not None:
+            raise err
         return net
 
 
@@ -180,6 +198,9 @@ class PersistenceMixin(NetworkParts):
 #: of the writing process is about 30 bytes per synapse of one piece (its arrays, the rank parts
 #: and their merge order), 30 MB at the default.
 SAVE_PIECE = 1 << 20
+#: Synapses per piece when :meth:`Network.load` reads a projection: about 14 bytes per synapse
+#: of one piece as read (3.7 MB at the default), and its mask and kept part across ranks.
+LOAD_PIECE = 1 << 18
 
 
 class _NpzStream:
@@ -334,7 +355,7 @@ _MIN_SOURCE_BUDGET = 1 << 22
 _INT_KINDS = (int, np.integer)
 
 
-def _read_meta(path: str, a: Dict[str, np.ndarray]) -> Dict[str, Any]:
+def _read_meta(path: str, a: "_Arrays") -> Dict[str, Any]:
     m = a.get("meta")
     if m is None or m.dtype != np.uint8 or m.ndim != 1:
         raise FileFormatError(path, "has no 'meta' record: not a spikecore network file")
@@ -356,7 +377,7 @@ def _read_meta(path: str, a: Dict[str, np.ndarray]) -> Dict[str, Any]:
 class _Fields:
     """Typed access to the fields of one file, each failure a FileFormatError naming the field."""
 
-    def __init__(self, path: str, a: Dict[str, np.ndarray]):
+    def __init__(self, path: str, a: "_Arrays"):
         self.path, self.a = path, a
 
     def bad(self, field: str, problem: str) -> FileFormatError:
@@ -387,33 +408,41 @@ class _Fields:
             raise self.bad(field, f"must be a {kind.__name__}, got {type(x).__name__}")
         return x
 
-    def arr(self, key: str, dtype: Any, ndim: int = 1) -> np.ndarray:
+    def head(self, key: str, dtype: Any, ndim: int = 1) -> None:
+        """Array ``key`` exists with this dtype and number of dimensions (its header only)."""
         if key not in self.a:
             raise self.bad(key, "array missing")
-        x = self.a[key]
-        if x.dtype != np.dtype(dtype) or x.ndim != ndim:
+        dt, shape = self.a.header(key)
+        if dt != np.dtype(dtype) or len(shape) != ndim:
             raise self.bad(
                 key,
-                f"must be a {ndim}-d {np.dtype(dtype)} array, got {x.ndim}-d {x.dtype}",
+                f"must be a {ndim}-d {np.dtype(dtype)} array, got {len(shape)}-d {dt}",
             )
-        return x
 
-    def ids(self, key: str, n: int, what: str) -> np.ndarray:
-        x = self.arr(key, np.int32)
+    def arr(self, key: str, dtype: Any, ndim: int = 1) -> np.ndarray:
+        self.head(key, dtype, ndim)
+        return self.a[key]
+
+    def ids(self, key: str, n: int, what: str, x: Optional[np.ndarray] = None) -> np.ndarray:
+        """Array ``key`` (or ``x``, a piece of it) of int32 indices in [0, n)."""
+        x = self.arr(key, np.int32) if x is None else x
         if x.size and (int(x.min()) < 0 or int(x.max()) >= n):
             raise self.bad(key, f"{what} index out of range [0, {n})")
         return x
 
     def same_len(self, *keys: str) -> None:
-        n = {self.a[k].shape[0] for k in keys}
+        n = {self.a.header(k)[1][0] for k in keys}
         if len(n) > 1:
             raise self.bad(keys[0], f"arrays {', '.join(keys)} differ in length")
 
 
-def _check_file(path: str, meta: Dict[str, Any], a: Dict[str, np.ndarray], budget: int) -> None:
+def _check_file(path: str, meta: Dict[str, Any], a: "_Arrays", budget: int) -> list:
     """Validate every field of a network file before anything reaches the core (module
     docstring of :mod:`spikecore.data.files`): sizes against the file, indices against the
-    population sizes, steps against the clock, delays against the ring, dtypes."""
+    population sizes, steps against the clock, delays against the ring, dtypes. The synapses
+    are checked here by their headers; their values (indices, delays) as their pieces are read
+    (:func:`_load_projection`, with the bounds returned: per projection (pre-synaptic neurons,
+    post-synaptic targets, ring slots))."""
     F = _Fields(path, a)
     F.num(meta, "dt", "dt")
     F.integer(meta, "seed", "seed", 0, 2**64 - 1)
@@ -427,6 +456,7 @@ def _check_file(path: str, meta: Dict[str, Any], a: Dict[str, np.ndarray], budge
     for key in ("spike_monitors", "state_monitors", "rate_monitors"):
         lists[key] = F.typed(meta, key, key, list)
     pops = lists["populations"]
+    bounds: list = []
     sizes: List[int] = []
     targets: List[int] = []
     unbacked = 0
@@ -514,17 +544,11 @@ def _check_file(path: str, meta: Dict[str, Any], a: Dict[str, np.ndarray], budge
         F.typed(spec, "allow_multapses", f + ".allow_multapses", bool)
         if "receptor" in spec:
             F.integer(spec, "receptor", f + ".receptor", -1, 1)
-        F.ids(f"proj{j}_pre", sizes[pre], "pre-synaptic neuron")
-        F.ids(f"proj{j}_post", targets[post], "post-synaptic target")
-        F.arr(f"proj{j}_w", np.float32)
-        d = F.arr(f"proj{j}_d", np.uint16)
-        F.same_len(f"proj{j}_pre", f"proj{j}_post", f"proj{j}_w", f"proj{j}_d")
+        for name, dtype in _SYNAPSE_FIELDS:
+            F.head(f"proj{j}_{name}", dtype)
+        F.same_len(*(f"proj{j}_{name}" for name, _ in _SYNAPSE_FIELDS))
         slots = pops[post].get("ring_slots", 0) if isinstance(pops[post], dict) else 0
-        if d.size and (int(d.min()) < 1 or int(d.max()) >= max(int(slots), 1)):
-            raise F.bad(
-                f"proj{j}_d",
-                f"delays (steps) must lie in [1, ring_slots) = [1, {slots}) of population {post}",
-            )
+        bounds.append((sizes[pre], targets[post], int(slots)))
     for k, p in enumerate(lists["poisson"]):
         f = f"poisson[{k}]"
         pi = pop_index(p, "pop", f + ".pop")
@@ -591,11 +615,96 @@ def _check_file(path: str, meta: Dict[str, Any], a: Dict[str, np.ndarray], budge
         F.num(s, "delay", f + ".delay")
         if set(s) != {"projection", "every", "next", "fraction", "by", "weight", "delay"}:
             raise F.bad(f, f"unexpected keys {sorted(set(s))}")
+    return bounds
 
 
-def _restore(net: Any, meta: Dict[str, Any], a: Dict[str, np.ndarray], where: List[str]) -> None:
-    """Rebuild the network of a checked file (:func:`_check_file`); ``where[0]``: the part
-    being restored (for the error message)."""
+_SYNAPSE_FIELDS = (("pre", np.int32), ("post", np.int32), ("w", np.float32), ("d", np.uint16))
+
+
+class _Arrays:
+    """The arrays of an open network file (:class:`~spikecore.data.files.NpzArchive`), each read
+    whole when first used (the O(neurons) ones); a projection's synapses are read only in pieces
+    (:meth:`pieces`)."""
+
+    def __init__(self, z: NpzArchive):
+        self.z = z
+        self._read: Dict[str, np.ndarray] = {}
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.z
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self._read:
+            self._read[key] = self.z.array(key)
+        return self._read[key]
+
+    def get(self, key: str) -> Optional[np.ndarray]:
+        return self[key] if key in self.z else None
+
+    def header(self, key: str):
+        return self.z.header(key)
+
+    def pieces(self, key: str):
+        return self.z.pieces(key, LOAD_PIECE)
+
+
+def _load_projection(
+    net: Any, a: _Arrays, j: int, spec: Dict[str, Any], n_pre: int, n_targets: int, slots: int
+) -> None:
+    """Projection ``j`` from its members proj{j}_pre / _post / _w / _d, read in pieces of
+    :data:`LOAD_PIECE` synapses, each piece checked (indices, delays) before anything reaches
+    the core. Across ranks, every rank reads the pieces and keeps the synapses onto its own
+    targets (counted in a first pass over ``post``): its memory is its part plus one piece,
+    and it passes the core what the core would have kept of the whole projection, in the
+    same order (the same matrix, bit for bit)."""
+    c, dist = net._c, net._dist
+    keys = [f"proj{j}_{name}" for name, _ in _SYNAPSE_FIELDS]
+    F = _Fields(a.z.path, a)
+    nnz = a.header(keys[0])[1][0]
+    lo, hi, count = 0, n_targets, nnz
+    if dist is not None:
+        q0, q1 = c.owned_range(spec["post"])
+        k = n_targets // net.populations[spec["post"]].n  # targets per neuron (branches)
+        lo, hi = q0 * k, q1 * k
+        count = sum(int(np.count_nonzero((p >= lo) & (p < hi))) for p in a.pieces(keys[1]))
+    out = [np.empty(count, dtype) for _, dtype in _SYNAPSE_FIELDS]
+    at = 0
+    for pre, post, w, d in zip(*(a.pieces(key) for key in keys)):
+        F.ids(keys[0], n_pre, "pre-synaptic neuron", pre)
+        F.ids(keys[1], n_targets, "post-synaptic target", post)
+        if d.size and (int(d.min()) < 1 or int(d.max()) >= max(slots, 1)):
+            raise F.bad(
+                keys[3],
+                f"delays (steps) must lie in [1, ring_slots) = [1, {slots}) of population "
+                f"{spec['post']}",
+            )
+        parts = (pre, post, w, d)
+        if dist is not None:
+            mine = (post >= lo) & (post < hi)
+            parts = tuple(x[mine] for x in parts)
+        n = parts[0].size
+        if at + n > count:
+            raise F.bad(keys[1], "changed while it was read")
+        for o, x in zip(out, parts):
+            o[at : at + n] = x
+        at += n
+    if at != count:
+        raise F.bad(keys[1], "changed while it was read")
+    args = (spec["pre"], spec["post"], *out, spec["allow_autapses"], spec["allow_multapses"])
+    if dist is None:
+        c.connect_steps(*args)
+    else:
+        # the core keeps the synapses onto this rank's targets: given only those, it builds the
+        # same matrix; the definition checksum gets the file's synapses (their CRCs), the same
+        # on every rank, instead of this rank's part
+        c._c.connect_steps(*args)
+        dist.define("connect_steps", *args[:2], [a.z.crc(key) for key in keys], nnz, *args[-2:])
+    del out
+
+
+def _restore(net: Any, meta: Dict[str, Any], a: "_Arrays", where: List[str], bounds: list) -> None:
+    """Rebuild the network of a checked file (:func:`_check_file`, which gave ``bounds``);
+    ``where[0]``: the part being restored (for the error message)."""
     c = net._c
     where[0] = "step"
     c.step = meta["step"]
@@ -625,16 +734,7 @@ def _restore(net: Any, meta: Dict[str, Any], a: Dict[str, np.ndarray], where: Li
         del pop
     for j, spec in enumerate(meta["projections"]):
         where[0] = f"projections[{j}]"
-        c.connect_steps(
-            spec["pre"],
-            spec["post"],
-            a[f"proj{j}_pre"],
-            a[f"proj{j}_post"],
-            a[f"proj{j}_w"],
-            a[f"proj{j}_d"],
-            spec["allow_autapses"],
-            spec["allow_multapses"],
-        )
+        _load_projection(net, a, j, spec, *bounds[j])
         if spec.get("receptor", -1) >= 0:
             c.set_receptor(j, spec["receptor"])
         net.projections.append(
