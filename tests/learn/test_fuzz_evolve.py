@@ -486,26 +486,3 @@ def test_evolve_regressions():
         loop.fit(model, x, np.arange(8), steps=2, epochs=1)
     with pytest.raises(ValueError, match="seed"):  # "expected non-negative integer"
         loop.fit(model, x, y, steps=2, epochs=1, seed=-1)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=IndexError,
-    reason="found by the 500-example campaign (SPIKECORE_FUZZ_RANDOM=1, Evolution(mutation="
-    "0.875): mutate prunes every synapse of a small layer, then regrows): "
-    "spikecore.nn.linear._remap_optimizer indexes the empty `order` of a layer without synapses "
-    "whose optimizer holds state (IndexError 'index is out of bounds for dimension with size 0'). "
-    "The fix belongs in python/spikecore/nn/linear.py (new synapses get zero state when "
-    "old_keys is empty), outside this branch's files: left to the nn owner.",
-)
-def test_regrow_after_every_synapse_was_pruned_with_optimizer_state():
-    from spikecore.nn import SparseLinear
-
-    layer = SparseLinear(3, 2, density=0.5, seed=0)
-    opt = torch.optim.Adam(layer.parameters(), lr=0.01)
-    layer(torch.ones(1, 3)).sum().backward()
-    opt.step()
-    layer.prune(1.0, optimizer=opt)
-    assert layer.nnz == 0
-    assert layer.regrow(2, optimizer=opt) == 2  # new synapses: zero Adam state
-    assert all(v.shape[0] == 2 for v in opt.state[layer.weight].values() if v.dim() == 1)

@@ -160,3 +160,17 @@ def test_functional_sparse_linear(backend):
         assert torch.allclose(a, b, atol=1e-5)
     with pytest.raises(ValueError, match="pre, post, values"):
         SF.sparse_linear(x, m.weight, m.pre[:-1], m.post, 7)
+
+
+def test_regrow_after_every_synapse_was_pruned_with_optimizer_state():
+    # found by the 500-example fuzz campaign (Evolution(mutation=0.875) pruned every synapse of a
+    # small layer, then regrew): _remap_optimizer indexed the empty key order (IndexError)
+    layer = snn.SparseLinear(3, 2, density=0.5, seed=0)
+    opt = torch.optim.Adam(layer.parameters(), lr=0.01)
+    layer(torch.ones(1, 3)).sum().backward()
+    opt.step()
+    layer.prune(1.0, optimizer=opt)
+    assert layer.nnz == 0
+    assert layer.regrow(2, optimizer=opt) == 2
+    state = [v for v in opt.state[layer.weight].values() if v.dim() == 1]
+    assert state and all(v.shape[0] == 2 and not v.any() for v in state)  # zero Adam state

@@ -416,12 +416,12 @@ def _remap_optimizer(optimizer, param, old_keys, new_keys):
     order = torch.argsort(old_keys)
     sorted_old = old_keys[order]
     pos = torch.searchsorted(sorted_old, new_keys).clamp_max(max(len(sorted_old) - 1, 0))
-    found = (
-        (sorted_old[pos] == new_keys)
-        if len(sorted_old)
-        else torch.zeros_like(new_keys, dtype=torch.bool)
-    )
-    src = order[pos]
+    if len(sorted_old):
+        found = sorted_old[pos] == new_keys
+        src = order[pos]
+    else:  # every synapse was pruned: all new synapses start from zero state
+        found = torch.zeros_like(new_keys, dtype=torch.bool)
+        src = torch.zeros_like(new_keys)
     for k, v in list(state.items()):
         if isinstance(v, torch.Tensor) and v.dim() == 1 and v.shape[0] == old_keys.shape[0]:
             nv = torch.zeros(new_keys.shape[0], dtype=v.dtype, device=v.device)
