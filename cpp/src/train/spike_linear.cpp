@@ -211,6 +211,29 @@ struct WVec<double> {
 };
 #endif
 
+// acc[v] += the v-th vector at p (v < NV; unaligned loads), and acc[v] += s * that vector: the
+// inner step of the list walks below (inlined: acc stays in registers).
+template <int NV, typename V, typename T>
+__attribute__((always_inline)) inline void add_vectors(V* acc, const T* p) {
+  constexpr int L = int(sizeof(V) / sizeof(T));
+#pragma GCC unroll 16
+  for (int v = 0; v < NV; ++v) {
+    V x;
+    std::memcpy(&x, p + v * L, sizeof(V));
+    acc[v] += x;
+  }
+}
+template <int NV, typename V, typename T>
+__attribute__((always_inline)) inline void add_scaled_vectors(V* acc, T s, const T* p) {
+  constexpr int L = int(sizeof(V) / sizeof(T));
+#pragma GCC unroll 16
+  for (int v = 0; v < NV; ++v) {
+    V x;
+    std::memcpy(&x, p + v * L, sizeof(V));
+    acc[v] += s * x;
+  }
+}
+
 // 32-byte vectors (GCC/Clang vector extensions; lowered to two 16-byte halves below AVX).
 template <typename T>
 struct Vec;
@@ -243,29 +266,14 @@ void gather_tile(const int64_t* __restrict__ ptr, const int32_t* __restrict__ sr
     for (int64_t q = ptr[a]; q < q1; ++q) {
       const T* w = M + int64_t(src[q]) * m + c0;
       if (val == nullptr || val[q] == T(1)) {
-#pragma GCC unroll 16
-        for (int v = 0; v < NV; ++v) {
-          V x;
-          std::memcpy(&x, w + v * L, sizeof(V));
-          acc[v] += x;
-        }
+        add_vectors<NV>(acc, w);
       } else {
         const T s = val[q];
-#pragma GCC unroll 16
-        for (int v = 0; v < NV; ++v) {
-          V x;
-          std::memcpy(&x, w + v * L, sizeof(V));
-          acc[v] += s * x;
-        }
+        add_scaled_vectors<NV>(acc, s, w);
       }
     }
     if (bias) {
-#pragma GCC unroll 16
-      for (int v = 0; v < NV; ++v) {
-        V x;
-        std::memcpy(&x, bias + c0 + v * L, sizeof(V));
-        acc[v] += x;
-      }
+      add_vectors<NV>(acc, bias + c0);
     }
     T* o = out + a * m + c0;
 #pragma GCC unroll 16
@@ -399,12 +407,7 @@ void wgrad_tile(const int64_t* __restrict__ cptr, const int32_t* __restrict__ cr
     if (gb) {
       for (int64_t r = r0; r < r1; ++r) {
         const T* g = gy + r * m + c0;
-#pragma GCC unroll 16
-        for (int v = 0; v < NV; ++v) {
-          V x;
-          std::memcpy(&x, g + v * L, sizeof(V));
-          b[v] += x;
-        }
+        add_vectors<NV>(b, g);
       }
     } else {
       for (int64_t r = r0; r < r1; ++r)
@@ -422,20 +425,10 @@ void wgrad_tile(const int64_t* __restrict__ cptr, const int32_t* __restrict__ cr
       do {
         const T* g = gy + int64_t(crow[q]) * m + c0;
         if (cval == nullptr || cval[q] == T(1)) {
-#pragma GCC unroll 16
-          for (int v = 0; v < NV; ++v) {
-            V x;
-            std::memcpy(&x, g + v * L, sizeof(V));
-            a[v] += x;
-          }
+          add_vectors<NV>(a, g);
         } else {
           const T s = cval[q];
-#pragma GCC unroll 16
-          for (int v = 0; v < NV; ++v) {
-            V x;
-            std::memcpy(&x, g + v * L, sizeof(V));
-            a[v] += s * x;
-          }
+          add_scaled_vectors<NV>(a, s, g);
         }
         ++q;
       } while (q < qe && crow[q] < r1);
